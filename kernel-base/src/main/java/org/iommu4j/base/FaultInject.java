@@ -1,0 +1,72 @@
+package org.iommu4j.base;
+
+/**
+ * Fault injection in the style of the kernel's {@code should_fail()} with the per-task
+ * {@code fail-nth} knob (lib/fault-inject.c, Documentation/fault-injection): a test arms the
+ * current thread with N; the Nth call of {@link #should_fail} on that thread returns true (the
+ * allocation site then fails as if memory were exhausted) and disarms the knob.
+ *
+ * <p>iommufd's fail_nth selftest method: for N = 1, 2, ... run the operation with fail-nth = N
+ * and check it fails cleanly and leaks nothing, until a run completes without the injection
+ * firing ({@link #fired()} false).
+ */
+@Port("lib/fault-inject.c:should_fail")
+public final class FaultInject {
+    private FaultInject() {}
+
+    private static final class State {
+        int remaining;
+        boolean fired;
+        String site;
+        int calls;
+    }
+
+    private static final ThreadLocal<State> STATE = ThreadLocal.withInitial(State::new);
+
+    /** Arms: the {@code n}th injection point reached on this thread fails; 0 disarms. */
+    public static void failNth(int n) {
+        State s = STATE.get();
+        s.remaining = n;
+        s.fired = false;
+        s.site = null;
+        s.calls = 0;
+    }
+
+    /** Disarms and returns whether the injection fired. */
+    public static boolean disarm() {
+        State s = STATE.get();
+        boolean f = s.fired;
+        s.remaining = 0;
+        return f;
+    }
+
+    /** Whether the armed injection has fired since {@link #failNth}. */
+    public static boolean fired() {
+        return STATE.get().fired;
+    }
+
+    /** The site name of the injection that fired, or null. */
+    public static String firedSite() {
+        return STATE.get().site;
+    }
+
+    /** How many injection points were passed since arming. */
+    public static int calls() {
+        return STATE.get().calls;
+    }
+
+    /** An injection point; true means "fail this allocation". Costs one ThreadLocal read. */
+    public static boolean should_fail(String site) {
+        State s = STATE.get();
+        if (s.remaining <= 0) {
+            return false;
+        }
+        s.calls++;
+        if (--s.remaining == 0) {
+            s.fired = true;
+            s.site = site;
+            return true;
+        }
+        return false;
+    }
+}

@@ -1,0 +1,154 @@
+package org.iommu4j.base;
+
+import static org.iommu4j.base.Errno.EEXIST;
+import static org.iommu4j.base.Errno.ENOENT;
+
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * Notifier chains (kernel/notifier.c). {@link Atomic} callbacks run under no sleeping lock and
+ * may be called from any context; registration uses a spinlock and the walk is lock-free over an
+ * immutable snapshot (the RCU read side). {@link Blocking} chains take a rwsem for reading around
+ * the walk, so unregistration waits for running callbacks.
+ */
+public final class Notifier {
+    private Notifier() {}
+
+    public static final int NOTIFY_DONE = 0x0000;
+    public static final int NOTIFY_OK = 0x0001;
+    public static final int NOTIFY_STOP_MASK = 0x8000;
+    public static final int NOTIFY_BAD = NOTIFY_STOP_MASK | 0x0002;
+    public static final int NOTIFY_STOP = NOTIFY_OK | NOTIFY_STOP_MASK;
+
+    @Port("include/linux/notifier.h:notifier_from_errno")
+    public static int notifier_from_errno(int err) {
+        return err != 0 ? NOTIFY_STOP_MASK | (NOTIFY_OK - err) : NOTIFY_OK;
+    }
+
+    @Port("include/linux/notifier.h:notifier_to_errno")
+    public static int notifier_to_errno(int ret) {
+        ret &= ~NOTIFY_STOP_MASK;
+        return ret > NOTIFY_OK ? NOTIFY_OK - ret : 0;
+    }
+
+    /** Shared chain storage: an immutable, priority-ordered snapshot replaced on update. */
+    abstract static class Head {
+        protected volatile NotifierBlock[] chain = new NotifierBlock[0];
+
+        /** Inserts after all entries with priority >= nb's; -EEXIST if already there. */
+        @Port("kernel/notifier.c:notifier_chain_register")
+        protected synchronized int register(NotifierBlock nb) {
+            NotifierBlock[] old = chain;
+            for (NotifierBlock b : old) {
+                if (b == nb) {
+                    Warn.WARN(true, "notifier callback already registered");
+                    return -EEXIST;
+                }
+            }
+            NotifierBlock[] n = new NotifierBlock[old.length + 1];
+            int i = 0;
+            while (i < old.length && old[i].priority() >= nb.priority()) {
+                n[i] = old[i];
+                i++;
+            }
+            n[i] = nb;
+            System.arraycopy(old, i, n, i + 1, old.length - i);
+            chain = n;
+            return 0;
+        }
+
+        @Port("kernel/notifier.c:notifier_chain_unregister")
+        protected synchronized int unregister(NotifierBlock nb) {
+            NotifierBlock[] old = chain;
+            for (int i = 0; i < old.length; i++) {
+                if (old[i] == nb) {
+                    NotifierBlock[] n = new NotifierBlock[old.length - 1];
+                    System.arraycopy(old, 0, n, 0, i);
+                    System.arraycopy(old, i + 1, n, i, old.length - i - 1);
+                    chain = n;
+                    return 0;
+                }
+            }
+            return -ENOENT;
+        }
+
+        /** Calls each block in order until one returns a value with NOTIFY_STOP_MASK. */
+        @Port("kernel/notifier.c:notifier_call_chain")
+        protected static int callChain(NotifierBlock[] snapshot, long val, Object v) {
+            int ret = NOTIFY_DONE;
+            for (NotifierBlock nb : snapshot) {
+                ret = nb.notifierCall(val, v);
+                if ((ret & NOTIFY_STOP_MASK) != 0) {
+                    break;
+                }
+            }
+            return ret;
+        }
+
+        public boolean isEmpty() {
+            return chain.length == 0;
+        }
+
+        public int size() {
+            return chain.length;
+        }
+    }
+
+    /** {@code struct atomic_notifier_head}. */
+    @Port("include/linux/notifier.h:atomic_notifier_head")
+    public static final class Atomic extends Head {
+        @Port("kernel/notifier.c:atomic_notifier_chain_register")
+        public int atomic_notifier_chain_register(NotifierBlock nb) {
+            return register(nb);
+        }
+
+        @Port("kernel/notifier.c:atomic_notifier_chain_unregister")
+        public int atomic_notifier_chain_unregister(NotifierBlock nb) {
+            return unregister(nb);
+        }
+
+        @Port("kernel/notifier.c:atomic_notifier_call_chain")
+        public int atomic_notifier_call_chain(long val, Object v) {
+            return callChain(chain, val, v);
+        }
+    }
+
+    /** {@code struct blocking_notifier_head}. */
+    @Port("include/linux/notifier.h:blocking_notifier_head")
+    public static final class Blocking extends Head {
+        private final ReentrantReadWriteLock rwsem = new ReentrantReadWriteLock();
+
+        @Port("kernel/notifier.c:blocking_notifier_chain_register")
+        public int blocking_notifier_chain_register(NotifierBlock nb) {
+            rwsem.writeLock().lock();
+            try {
+                return register(nb);
+            } finally {
+                rwsem.writeLock().unlock();
+            }
+        }
+
+        @Port("kernel/notifier.c:blocking_notifier_chain_unregister")
+        public int blocking_notifier_chain_unregister(NotifierBlock nb) {
+            rwsem.writeLock().lock();
+            try {
+                return unregister(nb);
+            } finally {
+                rwsem.writeLock().unlock();
+            }
+        }
+
+        @Port("kernel/notifier.c:blocking_notifier_call_chain")
+        public int blocking_notifier_call_chain(long val, Object v) {
+            if (chain.length == 0) {
+                return NOTIFY_DONE;
+            }
+            rwsem.readLock().lock();
+            try {
+                return callChain(chain, val, v);
+            } finally {
+                rwsem.readLock().unlock();
+            }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+package org.iommu4j.base.device;
+
+import static org.iommu4j.base.Errno.ENODEV;
+import static org.iommu4j.base.Errno.EPROBE_DEFER;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BiPredicate;
+import org.iommu4j.base.DevPrintk0;
+import org.iommu4j.base.Notifier;
+import org.iommu4j.base.Port;
+
+/**
+ * {@code struct bus_type} (drivers/base/bus.c, dd.c): devices, drivers, matching, the bus
+ * notifier chain ({@code BUS_NOTIFY_ADD_DEVICE} ...), and the {@code iommu_ops} slot
+ * ({@code bus->iommu_ops}, typed Object here).
+ */
+@Port("include/linux/device/bus.h:bus_type")
+public class BusType {
+    public static final long BUS_NOTIFY_ADD_DEVICE = 0x00000001;
+    public static final long BUS_NOTIFY_DEL_DEVICE = 0x00000002;
+    public static final long BUS_NOTIFY_REMOVED_DEVICE = 0x00000003;
+    public static final long BUS_NOTIFY_BIND_DRIVER = 0x00000004;
+    public static final long BUS_NOTIFY_BOUND_DRIVER = 0x00000005;
+    public static final long BUS_NOTIFY_UNBIND_DRIVER = 0x00000006;
+    public static final long BUS_NOTIFY_UNBOUND_DRIVER = 0x00000007;
+    public static final long BUS_NOTIFY_DRIVER_NOT_BOUND = 0x00000008;
+
+    private final String name;
+    private final BiPredicate<Device, DeviceDriver> match;
+    private final List<Device> devices = new CopyOnWriteArrayList<>();
+    private final List<DeviceDriver> drivers = new CopyOnWriteArrayList<>();
+    private final List<Device> deferred = new CopyOnWriteArrayList<>();
+    /** {@code bus->p->bus_notifier}. */
+    public final Notifier.Blocking busNotifier = new Notifier.Blocking();
+    /** {@code bus->iommu_ops}. */
+    public volatile Object iommuOps;
+
+    public BusType(String name, BiPredicate<Device, DeviceDriver> match) {
+        this.name = name;
+        this.match = match;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public List<Device> devices() {
+        return List.copyOf(devices);
+    }
+
+    public List<DeviceDriver> drivers() {
+        return List.copyOf(drivers);
+    }
+
+    /** Adds a device to the bus, notifies, and tries to bind a driver ({@code device_add}). */
+    @Port("drivers/base/core.c:device_add")
+    public int device_add(Device dev) {
+        dev.bus = this;
+        devices.add(dev);
+        busNotifier.blocking_notifier_call_chain(BUS_NOTIFY_ADD_DEVICE, dev);
+        device_attach(dev);
+        return 0;
+    }
+
+    /** Unbinds and removes a device ({@code device_del}). */
+    @Port("drivers/base/core.c:device_del")
+    public void device_del(Device dev) {
+        busNotifier.blocking_notifier_call_chain(BUS_NOTIFY_DEL_DEVICE, dev);
+        device_release_driver(dev);
+        devices.remove(dev);
+        deferred.remove(dev);
+        busNotifier.blocking_notifier_call_chain(BUS_NOTIFY_REMOVED_DEVICE, dev);
+    }
+
+    /** Registers a driver and binds it to matching unbound devices. */
+    @Port("drivers/base/driver.c:driver_register")
+    public int driver_register(DeviceDriver drv) {
+        drivers.add(drv);
+        for (Device d : devices) {
+            if (d.driver == null && match.test(d, drv)) {
+                really_probe(d, drv);
+            }
+        }
+        return 0;
+    }
+
+    @Port("drivers/base/driver.c:driver_unregister")
+    public void driver_unregister(DeviceDriver drv) {
+        for (Device d : devices) {
+            if (d.driver == drv) {
+                device_release_driver(d);
+            }
+        }
+        drivers.remove(drv);
+    }
+
+    /** Tries every driver; returns 1 if bound, 0 if none matched, -errno from probe. */
+    @Port("drivers/base/dd.c:device_attach")
+    public int device_attach(Device dev) {
+        if (dev.driver != null) {
+            return 1;
+        }
+        for (DeviceDriver drv : drivers) {
+            if (match.test(dev, drv)) {
+                int ret = really_probe(dev, drv);
+                return ret == 0 ? 1 : ret;
+            }
+        }
+        return 0;
+    }
+
+    /** Retries devices whose probe returned -EPROBE_DEFER ({@code driver_deferred_probe_trigger}). */
+    @Port("drivers/base/dd.c:driver_deferred_probe_trigger")
+    public void driver_deferred_probe_trigger() {
+        List<Device> again = new ArrayList<>(deferred);
+        deferred.clear();
+        for (Device d : again) {
+            device_attach(d);
+        }
+    }
+
+    public List<Device> deferredDevices() {
+        return List.copyOf(deferred);
+    }
+
+    @Port("drivers/base/dd.c:really_probe")
+    private int really_probe(Device dev, DeviceDriver drv) {
+        busNotifier.blocking_notifier_call_chain(BUS_NOTIFY_BIND_DRIVER, dev);
+        dev.driver = drv;
+        int ret = drv.probe(dev);
+        if (ret != 0) {
+            dev.driver = null;
+            dev.dev_set_drvdata(null);
+            busNotifier.blocking_notifier_call_chain(BUS_NOTIFY_DRIVER_NOT_BOUND, dev);
+            if (ret == -EPROBE_DEFER) {
+                deferred.add(dev);
+            } else if (ret != -ENODEV) {
+                DevPrintk0.probeFailed(dev, drv, ret);
+            }
+            return ret;
+        }
+        busNotifier.blocking_notifier_call_chain(BUS_NOTIFY_BOUND_DRIVER, dev);
+        return 0;
+    }
+
+    @Port("drivers/base/dd.c:device_release_driver")
+    public void device_release_driver(Device dev) {
+        DeviceDriver drv = dev.driver;
+        if (drv == null) {
+            return;
+        }
+        busNotifier.blocking_notifier_call_chain(BUS_NOTIFY_UNBIND_DRIVER, dev);
+        drv.remove(dev);
+        dev.driver = null;
+        dev.dev_set_drvdata(null);
+        busNotifier.blocking_notifier_call_chain(BUS_NOTIFY_UNBOUND_DRIVER, dev);
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+}

@@ -1,0 +1,69 @@
+package org.iommu4j.base.device;
+
+import org.iommu4j.base.Port;
+
+/**
+ * {@code struct device} (include/linux/device.h): the fields the IOMMU stack uses. Slots owned by
+ * higher layers ({@code dev->iommu}, {@code iommu_group}, {@code of_node}, {@code dma_ops}) are
+ * typed {@code Object} here and given typed accessors by the module that owns the type
+ * (kernel-base knows nothing of the IOMMU core).
+ */
+@Port("include/linux/device.h:device")
+public class Device {
+    private final String name;
+    public Device parent;
+    public BusType bus;
+    public DeviceDriver driver;
+    /** {@code dev->of_node}: a devicetree node, or null. */
+    public Object ofNode;
+    /** {@code dev->fwnode}. */
+    public Object fwnode;
+    /** {@code dev->iommu}: the {@code struct dev_iommu} (fwspec, driver private, fault param). */
+    public volatile Object iommu;
+    /** {@code dev->iommu_group}. */
+    public volatile Object iommuGroup;
+    /** {@code dev->dma_ops}: null means dma-direct. */
+    public volatile Object dmaOps;
+    /** {@code dev->dma_mask} / coherent_dma_mask. */
+    public long dmaMask = -1L;
+    public long coherentDmaMask = -1L;
+    /** {@code dev->dma_coherent}. */
+    public boolean dmaCoherent = true;
+    /** {@code dev->platform_data}. */
+    public Object platformData;
+    /** The device's simulated hardware model, if any (not a kernel field: the board wiring). */
+    public Object hw;
+    private volatile Object driverData;
+
+    public Device(String name) {
+        this.name = name;
+    }
+
+    @Port("include/linux/device.h:dev_name")
+    public String dev_name() {
+        return name;
+    }
+
+    @Port("include/linux/device.h:dev_get_drvdata")
+    public Object dev_get_drvdata() {
+        return driverData;
+    }
+
+    @Port("include/linux/device.h:dev_set_drvdata")
+    public void dev_set_drvdata(Object data) {
+        driverData = data;
+    }
+
+    /** The driver name as dev_printk shows it, or the bus name. */
+    public String driverName() {
+        if (driver != null) {
+            return driver.name();
+        }
+        return bus != null ? bus.name() : "";
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+}

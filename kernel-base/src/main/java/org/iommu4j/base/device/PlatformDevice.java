@@ -1,0 +1,89 @@
+package org.iommu4j.base.device;
+
+import static org.iommu4j.base.Errno.ENXIO;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.iommu4j.base.Port;
+
+/** {@code struct platform_device} with its resources (drivers/base/platform.c). */
+@Port("include/linux/platform_device.h:platform_device")
+public class PlatformDevice extends Device {
+    private final List<Resource> resources = new ArrayList<>();
+
+    public PlatformDevice(String name) {
+        super(name);
+    }
+
+    public void addResource(Resource r) {
+        resources.add(r);
+    }
+
+    public List<Resource> resources() {
+        return List.copyOf(resources);
+    }
+
+    /** The {@code num}th resource of {@code type}, or null. */
+    @Port("drivers/base/platform.c:platform_get_resource")
+    public Resource platform_get_resource(long type, int num) {
+        for (Resource r : resources) {
+            if (r.type() == type && num-- == 0) {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    @Port("drivers/base/platform.c:platform_get_resource_byname")
+    public Resource platform_get_resource_byname(long type, String name) {
+        for (Resource r : resources) {
+            if (r.type() == type && name.equals(r.name())) {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    /** The {@code num}th IRQ number, or -ENXIO. */
+    @Port("drivers/base/platform.c:platform_get_irq")
+    public int platform_get_irq(int num) {
+        Resource r = platform_get_resource(Resource.IORESOURCE_IRQ, num);
+        return r == null ? -ENXIO : (int) r.start();
+    }
+
+    /** The IRQ named {@code name}, or -ENXIO. */
+    @Port("drivers/base/platform.c:platform_get_irq_byname_optional")
+    public int platform_get_irq_byname_optional(String name) {
+        Resource r = platform_get_resource_byname(Resource.IORESOURCE_IRQ, name);
+        return r == null ? -ENXIO : (int) r.start();
+    }
+
+    @Port("drivers/base/platform.c:platform_irq_count")
+    public int platform_irq_count() {
+        int n = 0;
+        for (Resource r : resources) {
+            if (r.type() == Resource.IORESOURCE_IRQ) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Creates the platform bus, matching drivers by name or OF compatible. */
+    @Port("drivers/base/platform.c:platform_bus_type")
+    public static BusType newPlatformBus(java.util.function.BiPredicate<Device, DeviceDriver> ofMatch) {
+        return new BusType("platform", (dev, drv) -> drv.name().equals(dev.dev_name())
+                || (ofMatch != null && ofMatch.test(dev, drv)));
+    }
+
+    /** Convenience: a list of all resources of a type. */
+    public List<Resource> resourcesOfType(long type) {
+        List<Resource> out = new ArrayList<>();
+        for (Resource r : resources) {
+            if (r.type() == type) {
+                out.add(r);
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,19 @@
+package org.iommu4j.base.hw;
+
+/**
+ * The downstream side of a PCIe endpoint that the IOMMU talks to: ATC invalidations and PRG
+ * responses. The board registers each endpoint under its StreamID(s) in an
+ * {@link EndpointRegistry}.
+ */
+public interface AtsEndpoint {
+    /** Invalidation result codes. */
+    int INV_OK = 0;
+    int INV_TIMEOUT = 1;
+    int INV_UNSUPPORTED = 2;
+
+    /** Performs the invalidation and returns when its completion would be received. */
+    int atcInvalidate(AtcInvalidation inv);
+
+    /** Delivers a PRG response. */
+    void pageResponse(PageResponse resp);
+}

@@ -1,0 +1,79 @@
+package org.iommu4j.base.hw;
+
+/**
+ * The IOMMU's answer to a {@link DmaTransaction}, filled in place (allocation-free).
+ *
+ * <ul>
+ * <li>{@link #OK}: {@link #pa} is the output address; {@link #perm} the permissions granted
+ *     (for ATS completions: {@link #PERM_R}/{@link #PERM_W}/{@link #PERM_X}/{@link #PERM_PRIV}),
+ *     {@link #pageSize} the translation's span (for ATC caching).</li>
+ * <li>{@link #ABORT}: the transaction was terminated (an event may have been recorded);
+ *     {@link #faultReason} says why, for the device's log.</li>
+ * <li>{@link #STALLED}: held by the IOMMU until software resumes it; the device waits on
+ *     {@link #stall} and then retries or gives up as it says.</li>
+ * <li>{@link #ATS_FAULT}: answer to an ATS request that the address is not mapped with the
+ *     requested access (the device may issue a PRI page request).</li>
+ * </ul>
+ */
+public final class DmaResult {
+    public static final int OK = 0;
+    public static final int ABORT = 1;
+    public static final int STALLED = 2;
+    public static final int ATS_FAULT = 3;
+
+    public static final int PERM_R = 1;
+    public static final int PERM_W = 2;
+    public static final int PERM_X = 4;
+    public static final int PERM_PRIV = 8;
+
+    public int status;
+    public long pa;
+    public int perm;
+    public long pageSize = 4096;
+    /** Architected event id or another model-defined code for the fault, 0 if none. */
+    public int faultReason;
+    public StallToken stall;
+
+    /** A held (stalled) transaction's handle. */
+    public interface StallToken {
+        /** Blocks until software resolves the stall; true = retry, false = terminated. */
+        boolean await();
+
+        /** Non-blocking check: -1 pending, 1 retry, 0 terminated. */
+        int poll();
+    }
+
+    public DmaResult reset() {
+        status = OK;
+        pa = 0;
+        perm = 0;
+        pageSize = 4096;
+        faultReason = 0;
+        stall = null;
+        return this;
+    }
+
+    public DmaResult ok(long pa, int perm) {
+        this.status = OK;
+        this.pa = pa;
+        this.perm = perm;
+        return this;
+    }
+
+    public DmaResult abort(int reason) {
+        this.status = ABORT;
+        this.faultReason = reason;
+        return this;
+    }
+
+    @Override
+    public String toString() {
+        return switch (status) {
+            case OK -> "ok(pa=0x" + Long.toHexString(pa) + " perm=" + perm + ")";
+            case ABORT -> "abort(0x" + Integer.toHexString(faultReason) + ")";
+            case STALLED -> "stalled";
+            case ATS_FAULT -> "ats-fault(0x" + Integer.toHexString(faultReason) + ")";
+            default -> "status " + status;
+        };
+    }
+}

@@ -1,0 +1,86 @@
+package org.iommu4j.base.hw;
+
+import org.iommu4j.base.Port;
+
+/**
+ * A {@code void __iomem *} cookie returned by {@code ioremap}: the driver's view of a device's
+ * registers. The relaxed accessors and the ordered ones behave alike here because the
+ * simulated bus is sequentially consistent per device; both are kept so ported code reads like
+ * the kernel's.
+ */
+public final class IoMem {
+    private final MmioBus bus;
+    private final long base;
+    private final long size;
+
+    private IoMem(MmioBus bus, long base, long size) {
+        this.bus = bus;
+        this.base = base;
+        this.size = size;
+    }
+
+    @Port("arch/arm64/include/asm/io.h:ioremap")
+    public static IoMem ioremap(MmioBus bus, long phys, long size) {
+        return new IoMem(bus, phys, size);
+    }
+
+    /** The cookie for base + off ({@code base + off} in C pointer arithmetic). */
+    public IoMem offset(long off) {
+        return new IoMem(bus, base + off, size - off);
+    }
+
+    public long physBase() {
+        return base;
+    }
+
+    public long size() {
+        return size;
+    }
+
+    @Port("arch/arm64/include/asm/io.h:readl_relaxed")
+    public int readl_relaxed(long off) {
+        return (int) bus.read(base + off, 4);
+    }
+
+    @Port("arch/arm64/include/asm/io.h:readl")
+    public int readl(long off) {
+        return (int) bus.read(base + off, 4);
+    }
+
+    @Port("arch/arm64/include/asm/io.h:writel_relaxed")
+    public void writel_relaxed(int val, long off) {
+        bus.write(base + off, Integer.toUnsignedLong(val), 4);
+    }
+
+    @Port("arch/arm64/include/asm/io.h:writel")
+    public void writel(int val, long off) {
+        bus.write(base + off, Integer.toUnsignedLong(val), 4);
+    }
+
+    @Port("arch/arm64/include/asm/io.h:readq_relaxed")
+    public long readq_relaxed(long off) {
+        return bus.read(base + off, 8);
+    }
+
+    @Port("arch/arm64/include/asm/io.h:readq")
+    public long readq(long off) {
+        return bus.read(base + off, 8);
+    }
+
+    @Port("arch/arm64/include/asm/io.h:writeq_relaxed")
+    public void writeq_relaxed(long val, long off) {
+        bus.write(base + off, val, 8);
+    }
+
+    @Port("arch/arm64/include/asm/io.h:writeq")
+    public void writeq(long val, long off) {
+        bus.write(base + off, val, 8);
+    }
+
+    /** {@code lo_hi_writeq}: two 32-bit writes, low half first. */
+    @Port("include/linux/io-64-nonatomic-lo-hi.h:lo_hi_writeq")
+    public void lo_hi_writeq(long val, long off) {
+        writel((int) val, off);
+        writel((int) (val >>> 32), off + 4);
+    }
+}

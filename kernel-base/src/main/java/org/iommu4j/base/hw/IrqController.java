@@ -1,0 +1,368 @@
+package org.iommu4j.base.hw;
+
+import static org.iommu4j.base.Errno.EBUSY;
+import static org.iommu4j.base.Errno.EINVAL;
+
+import java.util.ArrayDeque;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.iommu4j.base.Port;
+import org.iommu4j.base.Printk;
+
+/**
+ * The interrupt controller and the kernel's genirq layer in one: virtual IRQ numbers mapped from
+ * wired lines (GIC SPIs) or MSI vectors, {@code request_threaded_irq} semantics, and delivery.
+ *
+ * <p>Delivery model: {@link #raise} (a device asserting an edge, or an MSI write) queues the
+ * interrupt; one delivery thread, standing for the CPU that takes interrupts, runs the hard
+ * handler, and a handler returning IRQ_WAKE_THREAD wakes the action's own thread
+ * ("irq/N-name"), which runs the threaded handler. An edge raised while the thread is already
+ * flagged is merged, as IRQTF_RUNTHREAD merges. {@link #synchronize_irq} and {@link #quiesce}
+ * wait for handlers to finish, so tests never sleep.
+ */
+public final class IrqController {
+    public static final int IRQF_TRIGGER_RISING = 0x00000001;
+    public static final int IRQF_TRIGGER_HIGH = 0x00000004;
+    public static final int IRQF_SHARED = 0x00000080;
+    public static final int IRQF_ONESHOT = 0x00002000;
+
+    private final class Desc {
+        final int irq;
+        final int hwirq;
+        volatile IrqHandler handler;
+        volatile IrqHandler threadFn;
+        volatile String name;
+        volatile Object devId;
+        Thread thread;
+        boolean runThread;
+        boolean threadBusy;
+        boolean stopThread;
+        final AtomicLong count = new AtomicLong();
+        final AtomicLong threadCount = new AtomicLong();
+        final AtomicLong unhandled = new AtomicLong();
+        volatile boolean disabled;
+
+        Desc(int irq, int hwirq) {
+            this.irq = irq;
+            this.hwirq = hwirq;
+        }
+    }
+
+    private final String name;
+    private final ConcurrentHashMap<Integer, Desc> descs = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Integer, Integer> hwirqToVirq = new ConcurrentHashMap<>();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    private final ArrayDeque<Integer> pending = new ArrayDeque<>();
+    private int delivering;
+    private int nextVirq = 16;
+    private Thread cpu;
+
+    public IrqController(String name) {
+        this.name = name;
+    }
+
+    /** Maps a hardware line number (e.g. GIC SPI + 32) to a virq, allocating it once. */
+    @Port("kernel/irq/irqdomain.c:irq_create_mapping")
+    public int irq_create_mapping(int hwirq) {
+        return hwirqToVirq.computeIfAbsent(hwirq, h -> allocVirq(h));
+    }
+
+    /** Allocates {@code n} consecutive virqs with no wired line (MSI vectors); returns the first. */
+    public int allocVirqs(int n) {
+        lock.lock();
+        try {
+            int first = nextVirq;
+            for (int i = 0; i < n; i++) {
+                int v = nextVirq++;
+                descs.put(v, new Desc(v, -1));
+            }
+            return first;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private int allocVirq(int hwirq) {
+        lock.lock();
+        try {
+            int v = nextVirq++;
+            descs.put(v, new Desc(v, hwirq));
+            return v;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Installs a primary handler and/or a threaded handler. A null {@code handler} with a
+     * thread function means "always wake the thread" and needs IRQF_ONESHOT, as in the kernel.
+     */
+    @Port("kernel/irq/manage.c:request_threaded_irq")
+    public int request_threaded_irq(int irq, IrqHandler handler, IrqHandler threadFn, int flags, String devname, Object devId) {
+        Desc d = descs.get(irq);
+        if (d == null || (handler == null && threadFn == null)) {
+            return -EINVAL;
+        }
+        if (handler == null && (flags & IRQF_ONESHOT) == 0) {
+            Printk.pr_err("genirq: Threaded irq requested with handler=NULL and !ONESHOT for %s (irq %d)", devname, irq);
+            return -EINVAL;
+        }
+        lock.lock();
+        try {
+            if (d.handler != null || d.threadFn != null) {
+                return -EBUSY;
+            }
+            d.handler = handler != null ? handler : (i, dev) -> IrqHandler.IRQ_WAKE_THREAD;
+            d.threadFn = threadFn;
+            d.name = devname;
+            d.devId = devId;
+            d.disabled = false;
+            if (threadFn != null) {
+                d.stopThread = false;
+                Thread t = new Thread(() -> irqThread(d), "irq/" + irq + "-" + devname);
+                t.setDaemon(true);
+                d.thread = t;
+                t.start();
+            }
+        } finally {
+            lock.unlock();
+        }
+        return 0;
+    }
+
+    @Port("include/linux/interrupt.h:request_irq")
+    public int request_irq(int irq, IrqHandler handler, int flags, String devname, Object devId) {
+        return request_threaded_irq(irq, handler, null, flags, devname, devId);
+    }
+
+    /** Removes the action after waiting for running handlers. */
+    @Port("kernel/irq/manage.c:free_irq")
+    public void free_irq(int irq, Object devId) {
+        Desc d = descs.get(irq);
+        if (d == null) {
+            return;
+        }
+        synchronize_irq(irq);
+        Thread t;
+        lock.lock();
+        try {
+            d.handler = null;
+            d.threadFn = null;
+            d.stopThread = true;
+            t = d.thread;
+            d.thread = null;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        if (t != null && t != Thread.currentThread()) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    @Port("kernel/irq/manage.c:disable_irq")
+    public void disable_irq(int irq) {
+        Desc d = descs.get(irq);
+        if (d != null) {
+            d.disabled = true;
+            synchronize_irq(irq);
+        }
+    }
+
+    @Port("kernel/irq/manage.c:enable_irq")
+    public void enable_irq(int irq) {
+        Desc d = descs.get(irq);
+        if (d != null) {
+            d.disabled = false;
+        }
+    }
+
+    /** A device asserts the interrupt (edge). Never blocks on handlers. */
+    public void raise(int irq) {
+        lock.lock();
+        try {
+            pending.addLast(irq);
+            if (cpu == null) {
+                cpu = new Thread(this::deliveryLoop, name + "-cpu0-irq");
+                cpu.setDaemon(true);
+                cpu.start();
+            }
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Times the hard handler of {@code irq} ran. */
+    public long count(int irq) {
+        Desc d = descs.get(irq);
+        return d == null ? 0 : d.count.get();
+    }
+
+    /** Times the threaded handler of {@code irq} ran. */
+    public long threadCount(int irq) {
+        Desc d = descs.get(irq);
+        return d == null ? 0 : d.threadCount.get();
+    }
+
+    public boolean hasAction(int irq) {
+        Desc d = descs.get(irq);
+        return d != null && d.handler != null;
+    }
+
+    /** Waits until the hard and threaded handlers of {@code irq} are not running or pending. */
+    @Port("kernel/irq/manage.c:synchronize_irq")
+    public void synchronize_irq(int irq) {
+        Desc d = descs.get(irq);
+        if (d == null) {
+            return;
+        }
+        lock.lock();
+        try {
+            while (pending.contains(irq) || (delivering == irq) || d.runThread || d.threadBusy) {
+                if (Thread.currentThread() == d.thread || Thread.currentThread() == cpu) {
+                    return; // called from the handler itself
+                }
+                changed.awaitUninterruptibly();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Waits until every raised interrupt has been fully handled (hard and threaded). */
+    public void quiesce() {
+        lock.lock();
+        try {
+            while (!idleLocked()) {
+                changed.awaitUninterruptibly();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private boolean idleLocked() {
+        if (!pending.isEmpty() || delivering != 0) {
+            return false;
+        }
+        for (Desc d : descs.values()) {
+            if (d.runThread || d.threadBusy) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void deliveryLoop() {
+        Trace0.setCpuZero();
+        while (true) {
+            int irq;
+            lock.lock();
+            try {
+                while (pending.isEmpty()) {
+                    changed.awaitUninterruptibly();
+                }
+                irq = pending.pollFirst();
+                delivering = irq;
+            } finally {
+                lock.unlock();
+            }
+            try {
+                handleIrq(irq);
+            } finally {
+                lock.lock();
+                try {
+                    delivering = 0;
+                    changed.signalAll();
+                } finally {
+                    lock.unlock();
+                }
+            }
+        }
+    }
+
+    @Port("kernel/irq/handle.c:handle_irq_event")
+    private void handleIrq(int irq) {
+        Desc d = descs.get(irq);
+        if (d == null || d.disabled) {
+            return;
+        }
+        IrqHandler h = d.handler;
+        if (h == null) {
+            d.unhandled.incrementAndGet();
+            return;
+        }
+        d.count.incrementAndGet();
+        int ret;
+        try {
+            ret = h.handle(irq, d.devId);
+        } catch (RuntimeException | AssertionError e) {
+            org.iommu4j.base.Warn.WARN(true, "hard irq handler for irq " + irq + " threw " + e);
+            return;
+        }
+        if (ret == IrqHandler.IRQ_NONE) {
+            d.unhandled.incrementAndGet();
+        }
+        if (ret == IrqHandler.IRQ_WAKE_THREAD && d.threadFn != null) {
+            lock.lock();
+            try {
+                d.runThread = true;
+                changed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    @Port("kernel/irq/manage.c:irq_thread")
+    private void irqThread(Desc d) {
+        while (true) {
+            IrqHandler fn;
+            lock.lock();
+            try {
+                while (!d.runThread && !d.stopThread) {
+                    changed.awaitUninterruptibly();
+                }
+                if (d.stopThread && !d.runThread) {
+                    return;
+                }
+                d.runThread = false;
+                d.threadBusy = true;
+                fn = d.threadFn;
+            } finally {
+                lock.unlock();
+            }
+            try {
+                if (fn != null) {
+                    d.threadCount.incrementAndGet();
+                    fn.handle(d.irq, d.devId);
+                }
+            } catch (RuntimeException | AssertionError e) {
+                org.iommu4j.base.Warn.WARN(true, "threaded irq handler for irq " + d.irq + " threw " + e);
+            } finally {
+                lock.lock();
+                try {
+                    d.threadBusy = false;
+                    changed.signalAll();
+                } finally {
+                    lock.unlock();
+                }
+            }
+        }
+    }
+
+    /** Tiny indirection so the delivery thread reports CPU 0 in traces. */
+    private static final class Trace0 {
+        static void setCpuZero() {
+            org.iommu4j.base.trace.Trace.setCpu(0);
+        }
+    }
+}
