@@ -44,15 +44,21 @@ public final class Refcount {
     /** Increments unless zero; returns false (and changes nothing) if the count was zero. */
     @Port("include/linux/refcount.h:refcount_inc_not_zero")
     public boolean refcount_inc_not_zero() {
+        // try_cmpxchg loop: a failed exchange hands back the current value to retry with.
         int old = refs.get();
-        do {
+        while (true) {
             if (old == 0) {
                 return false;
             }
             if (old < 0) {
                 return true; // saturated: stays saturated
             }
-        } while (!refs.weakCompareAndSetVolatile(old, old + 1));
+            int witness = refs.compareAndExchange(old, old + 1);
+            if (witness == old) {
+                break;
+            }
+            old = witness;
+        }
         if (old + 1 < 0) {
             refs.set(REFCOUNT_SATURATED);
             Warn.WARN_ONCE(true, "refcount_t: saturated; leaking memory.");
@@ -64,21 +70,28 @@ public final class Refcount {
     @Port("include/linux/refcount.h:refcount_dec_and_test")
     public boolean refcount_dec_and_test() {
         int old = refs.get();
-        do {
+        while (true) {
             if (old <= 0) {
-                if (old == 0) {
-                    refs.set(REFCOUNT_SATURATED);
-                    Warn.WARN_ONCE(true, "refcount_t: underflow; use-after-free.");
-                }
+                // Zero or saturated: refcount_warn_saturate(REFCOUNT_SUB_UAF) re-saturates.
+                refs.set(REFCOUNT_SATURATED);
+                Warn.WARN_ONCE(true, "refcount_t: underflow; use-after-free.");
                 return false;
             }
-        } while (!refs.weakCompareAndSetVolatile(old, old - 1));
-        return old == 1;
+            int witness = refs.compareAndExchange(old, old - 1);
+            if (witness == old) {
+                return old == 1;
+            }
+            old = witness; // lost a race: retry with the current value
+        }
     }
 
     @Port("include/linux/refcount.h:refcount_dec")
     public void refcount_dec() {
-        if (refcount_dec_and_test()) {
+        // The kernel decrements first and then checks the old value: reaching zero (or
+        // decrementing a saturated/zero count) saturates, REFCOUNT_DEC_LEAK.
+        int old = refs.getAndDecrement();
+        if (old <= 1) {
+            refs.set(REFCOUNT_SATURATED);
             Warn.WARN_ONCE(true, "refcount_t: decrement hit 0; leaking memory.");
         }
     }

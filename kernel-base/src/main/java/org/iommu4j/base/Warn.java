@@ -22,7 +22,7 @@ public final class Warn {
 
     private static final List<String> WARNINGS = new CopyOnWriteArrayList<>();
     private static final Set<String> ONCE = ConcurrentHashMap.newKeySet();
-    private static final StackWalker WALKER = StackWalker.getInstance();
+    private static final StackWalker WALKER = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
 
     @Port("include/asm-generic/bug.h:WARN_ON")
     public static boolean WARN_ON(boolean condition) {

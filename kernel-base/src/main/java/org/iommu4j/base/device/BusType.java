@@ -135,12 +135,17 @@ public class BusType {
             dev.dev_set_drvdata(null);
             busNotifier.blocking_notifier_call_chain(BUS_NOTIFY_DRIVER_NOT_BOUND, dev);
             if (ret == -EPROBE_DEFER) {
-                deferred.add(dev);
+                // driver_deferred_probe_add: a device sits on the list at most once.
+                if (!deferred.contains(dev)) {
+                    deferred.add(dev);
+                }
             } else if (ret != -ENODEV) {
                 DevPrintk0.probeFailed(dev, drv, ret);
             }
             return ret;
         }
+        // driver_bound -> driver_deferred_probe_del: a bound device is no longer deferred.
+        deferred.remove(dev);
         busNotifier.blocking_notifier_call_chain(BUS_NOTIFY_BOUND_DRIVER, dev);
         return 0;
     }

@@ -252,6 +252,9 @@ public final class PhysMem {
     }
 
     private long readSlow(long pa, int size) {
+        if (!isRam(pa) || !isRam(pa + size - 1)) {
+            throw new BusError(pa, "read outside RAM");
+        }
         long v = 0;
         for (int i = 0; i < size; i++) {
             v |= (long) readb(pa + i) << (8 * i);
@@ -260,6 +263,11 @@ public final class PhysMem {
     }
 
     private void writeSlow(long pa, long v, int size) {
+        // Checked before the first byte so an access straddling the end of RAM is not torn.
+        // (Frame-aligned ranges leave gaps of at least a frame, so the two ends decide.)
+        if (!isRam(pa) || !isRam(pa + size - 1)) {
+            throw new BusError(pa, "write outside RAM");
+        }
         for (int i = 0; i < size; i++) {
             writeb(pa + i, (int) (v >>> (8 * i)));
         }

@@ -1,0 +1,156 @@
+package org.iommu4j.base;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.iommu4j.base.Errno.*;
+import static org.iommu4j.base.Notifier.*;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.iommu4j.base.test.NoWarnings;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+@ExtendWith(NoWarnings.class)
+class NotifierTest {
+
+    private static NotifierBlock recording(List<String> log, String name, int priority, int ret) {
+        return NotifierBlock.of(priority, (action, data) -> {
+            log.add(name + ":" + action + ":" + data);
+            return ret;
+        });
+    }
+
+    @Test
+    void constants() {
+        assertThat(NOTIFY_DONE).isEqualTo(0);
+        assertThat(NOTIFY_OK).isEqualTo(1);
+        assertThat(NOTIFY_STOP_MASK).isEqualTo(0x8000);
+        assertThat(NOTIFY_BAD).isEqualTo(0x8002);
+        assertThat(NOTIFY_STOP).isEqualTo(0x8001);
+    }
+
+    @Test
+    void errnoRoundTrip() {
+        assertThat(notifier_from_errno(0)).isEqualTo(NOTIFY_OK);
+        assertThat(notifier_to_errno(NOTIFY_OK)).isZero();
+        assertThat(notifier_to_errno(NOTIFY_DONE)).isZero();
+        assertThat(notifier_to_errno(NOTIFY_STOP)).isZero();
+        assertThat(notifier_from_errno(-EINVAL)).isEqualTo(NOTIFY_STOP_MASK | 23);
+        for (int e : new int[] {EPERM, ENOMEM, EBUSY, EINVAL, ENODEV, EPROBE_DEFER, MAX_ERRNO}) {
+            int ret = notifier_from_errno(-e);
+            assertThat(ret & NOTIFY_STOP_MASK).isNotZero();
+            assertThat(notifier_to_errno(ret)).isEqualTo(-e);
+        }
+        // NOTIFY_BAD carries no errno beyond "something failed": -EPERM, as in the kernel.
+        assertThat(notifier_to_errno(NOTIFY_BAD)).isEqualTo(-EPERM);
+    }
+
+    @Test
+    void callsInPriorityOrderHigherFirstEqualInRegistrationOrder() {
+        List<String> log = new ArrayList<>();
+        Notifier.Atomic head = new Notifier.Atomic();
+        assertThat(head.isEmpty()).isTrue();
+        assertThat(head.atomic_notifier_call_chain(1, "x")).isEqualTo(NOTIFY_DONE);
+        head.atomic_notifier_chain_register(recording(log, "low", -5, NOTIFY_OK));
+        head.atomic_notifier_chain_register(recording(log, "mid1", 0, NOTIFY_DONE));
+        head.atomic_notifier_chain_register(recording(log, "high", 10, NOTIFY_OK));
+        head.atomic_notifier_chain_register(recording(log, "mid2", 0, NOTIFY_OK));
+        assertThat(head.size()).isEqualTo(4);
+        // The chain returns the last callback's value.
+        assertThat(head.atomic_notifier_call_chain(7, "d")).isEqualTo(NOTIFY_OK);
+        assertThat(log).containsExactly("high:7:d", "mid1:7:d", "mid2:7:d", "low:7:d");
+    }
+
+    @Test
+    void stopMaskEndsTheWalk() {
+        List<String> log = new ArrayList<>();
+        Notifier.Blocking head = new Notifier.Blocking();
+        head.blocking_notifier_chain_register(recording(log, "a", 3, NOTIFY_OK));
+        head.blocking_notifier_chain_register(recording(log, "b", 2, NOTIFY_STOP));
+        head.blocking_notifier_chain_register(recording(log, "c", 1, NOTIFY_OK));
+        assertThat(head.blocking_notifier_call_chain(1, null)).isEqualTo(NOTIFY_STOP);
+        assertThat(log).containsExactly("a:1:null", "b:1:null");
+
+        log.clear();
+        Notifier.Atomic bad = new Notifier.Atomic();
+        bad.atomic_notifier_chain_register(recording(log, "veto", 0, notifier_from_errno(-EBUSY)));
+        bad.atomic_notifier_chain_register(recording(log, "after", -1, NOTIFY_OK));
+        int ret = bad.atomic_notifier_call_chain(2, null);
+        assertThat(notifier_to_errno(ret)).isEqualTo(-EBUSY);
+        assertThat(log).containsExactly("veto:2:null");
+    }
+
+    @Test
+    void unregisterRemovesAndReportsMissing() {
+        List<String> log = new ArrayList<>();
+        Notifier.Atomic head = new Notifier.Atomic();
+        NotifierBlock a = recording(log, "a", 0, NOTIFY_OK);
+        NotifierBlock b = recording(log, "b", 0, NOTIFY_OK);
+        head.atomic_notifier_chain_register(a);
+        head.atomic_notifier_chain_register(b);
+        assertThat(head.atomic_notifier_chain_unregister(a)).isZero();
+        assertThat(head.atomic_notifier_chain_unregister(a)).isEqualTo(-ENOENT);
+        head.atomic_notifier_call_chain(0, "z");
+        assertThat(log).containsExactly("b:0:z");
+        Notifier.Blocking bh = new Notifier.Blocking();
+        assertThat(bh.blocking_notifier_chain_unregister(a)).isEqualTo(-ENOENT);
+    }
+
+    @Test
+    void registeringTwiceIsEexistWithAWarning() {
+        Notifier.Blocking head = new Notifier.Blocking();
+        NotifierBlock a = NotifierBlock.of(0, (x, y) -> NOTIFY_OK);
+        assertThat(head.blocking_notifier_chain_register(a)).isZero();
+        assertThat(head.blocking_notifier_chain_register(a)).isEqualTo(-EEXIST);
+        assertThat(head.size()).isEqualTo(1);
+        assertThat(Warn.drain()).singleElement().asString().contains("already registered");
+    }
+
+    @Test
+    void defaultPriorityIsZero() {
+        NotifierBlock nb = (action, data) -> NOTIFY_DONE;
+        assertThat(nb.priority()).isZero();
+    }
+
+    @Test
+    void blockingUnregisterWaitsForARunningCallback() throws Exception {
+        Notifier.Blocking head = new Notifier.Blocking();
+        CountDownLatch inCallback = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger calls = new AtomicInteger();
+        NotifierBlock slow = NotifierBlock.of(0, (a, d) -> {
+            calls.incrementAndGet();
+            inCallback.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+            return NOTIFY_OK;
+        });
+        head.blocking_notifier_chain_register(slow);
+        Thread caller = new Thread(() -> head.blocking_notifier_call_chain(1, null));
+        caller.start();
+        inCallback.await();
+        CountDownLatch unregistered = new CountDownLatch(1);
+        Thread remover = new Thread(() -> {
+            head.blocking_notifier_chain_unregister(slow);
+            unregistered.countDown();
+        });
+        remover.start();
+        // Wait (without sleeping) until the remover is parked on the rwsem.
+        while (remover.getState() != Thread.State.WAITING) {
+            Thread.onSpinWait();
+        }
+        assertThat(unregistered.getCount()).isEqualTo(1);
+        assertThat(head.size()).isEqualTo(1);
+        release.countDown();
+        remover.join();
+        caller.join();
+        assertThat(head.isEmpty()).isTrue();
+        assertThat(head.blocking_notifier_call_chain(1, null)).isEqualTo(NOTIFY_DONE);
+        assertThat(calls).hasValue(1);
+    }
+}

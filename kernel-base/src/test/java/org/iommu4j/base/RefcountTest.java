@@ -1,0 +1,152 @@
+package org.iommu4j.base;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.iommu4j.base.Refcount.REFCOUNT_SATURATED;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CyclicBarrier;
+import org.iommu4j.base.test.NoWarnings;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** refcount_t and kref semantics (include/linux/refcount.h, lib/refcount.c, kref.h). */
+@ExtendWith(NoWarnings.class)
+class RefcountTest {
+
+    @Test
+    void saturatedIsIntMinOverTwo() {
+        assertThat(REFCOUNT_SATURATED).isEqualTo(0xc000_0000);
+    }
+
+    @Test
+    void incAndDecAndTest() {
+        Refcount r = new Refcount(1);
+        r.refcount_inc();
+        assertThat(r.refcount_read()).isEqualTo(2);
+        assertThat(r.refcount_dec_and_test()).isFalse();
+        assertThat(r.refcount_dec_and_test()).isTrue();
+        assertThat(r.refcount_read()).isZero();
+        assertThat(r).hasToString("refcount(0)");
+    }
+
+    @Test
+    void incrementFromZeroIsUseAfterFreeAndSaturates() {
+        Refcount r = new Refcount(0);
+        r.refcount_inc();
+        assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+        assertThat(Warn.drain()).singleElement().asString().contains("refcount_t: addition on 0; use-after-free.");
+    }
+
+    @Test
+    void overflowSaturatesAndStaysSaturated() {
+        Refcount r = new Refcount(Integer.MAX_VALUE);
+        r.refcount_inc();
+        assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+        assertThat(Warn.drain()).singleElement().asString().contains("saturated; leaking memory");
+        // A saturated counter never reaches zero: the object leaks instead of being freed twice.
+        for (int i = 0; i < 1000; i++) {
+            assertThat(r.refcount_dec_and_test()).isFalse();
+        }
+        assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+        assertThat(r.refcount_inc_not_zero()).isTrue();
+        assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+        Warn.drain();
+    }
+
+    @Test
+    void underflowSaturatesAndWarns() {
+        Refcount r = new Refcount(0);
+        assertThat(r.refcount_dec_and_test()).isFalse();
+        assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+        assertThat(Warn.drain()).singleElement().asString().contains("underflow; use-after-free");
+    }
+
+    @Test
+    void incNotZero() {
+        Refcount r = new Refcount(0);
+        assertThat(r.refcount_inc_not_zero()).isFalse();
+        assertThat(r.refcount_read()).isZero();
+        r.refcount_set(3);
+        assertThat(r.refcount_inc_not_zero()).isTrue();
+        assertThat(r.refcount_read()).isEqualTo(4);
+        r.refcount_set(Integer.MAX_VALUE);
+        assertThat(r.refcount_inc_not_zero()).isTrue();
+        assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+        assertThat(Warn.drain()).singleElement().asString().contains("saturated");
+    }
+
+    @Test
+    void decToZeroLeaksBySaturating() {
+        Refcount r = new Refcount(2);
+        r.refcount_dec();
+        assertThat(r.refcount_read()).isEqualTo(1);
+        assertThat(Warn.warnings()).isEmpty();
+        r.refcount_dec();
+        assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+        assertThat(Warn.drain()).singleElement().asString().contains("decrement hit 0; leaking memory");
+    }
+
+    /** Contended CAS loops must retry with the current value (a stale one livelocks). */
+    @Test
+    void concurrentGetsAndPutsBalance() throws Exception {
+        Refcount r = new Refcount(1);
+        int threads = 4, n = 20_000;
+        CyclicBarrier start = new CyclicBarrier(threads);
+        List<Thread> ts = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            Thread th = new Thread(() -> {
+                try {
+                    start.await();
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+                for (int i = 0; i < n; i++) {
+                    r.refcount_inc();
+                    assertThat(r.refcount_inc_not_zero()).isTrue();
+                    assertThat(r.refcount_dec_and_test()).isFalse();
+                    assertThat(r.refcount_dec_and_test()).isFalse();
+                }
+            });
+            ts.add(th);
+            th.start();
+        }
+        for (Thread th : ts) {
+            th.join();
+        }
+        assertThat(r.refcount_read()).isEqualTo(1);
+        assertThat(r.refcount_dec_and_test()).isTrue();
+    }
+
+    @Test
+    void krefLifecycle() {
+        Kref k = new Kref();
+        int[] released = {0};
+        assertThat(k.kref_read()).isEqualTo(1);
+        k.kref_get();
+        assertThat(k.kref_read()).isEqualTo(2);
+        assertThat(k.kref_put(() -> released[0]++)).isZero();
+        assertThat(released[0]).isZero();
+        assertThat(k.kref_put(() -> released[0]++)).isEqualTo(1);
+        assertThat(released[0]).isEqualTo(1);
+        assertThat(k.kref_get_unless_zero()).isFalse();
+        assertThat(k.kref_read()).isZero();
+        k.kref_init();
+        assertThat(k.kref_read()).isEqualTo(1);
+        assertThat(k.kref_get_unless_zero()).isTrue();
+        assertThat(k.kref_read()).isEqualTo(2);
+    }
+
+    @Test
+    void krefGetAfterReleaseWarns() {
+        Kref k = new Kref();
+        k.kref_put(() -> {});
+        k.kref_get();
+        assertThat(Warn.drain()).singleElement().asString().contains("addition on 0");
+        // ... and the object is never released a second time.
+        int[] released = {0};
+        assertThat(k.kref_put(() -> released[0]++)).isZero();
+        assertThat(released[0]).isZero();
+        assertThat(Warn.drain()).singleElement().asString().contains("underflow");
+    }
+}

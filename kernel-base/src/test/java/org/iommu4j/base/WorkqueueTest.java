@@ -1,0 +1,247 @@
+package org.iommu4j.base;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.iommu4j.base.Workqueue.WorkStruct;
+import org.iommu4j.base.test.NoWarnings;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Workqueues on real threads; every wait is on an event, never a sleep. */
+@ExtendWith(NoWarnings.class)
+class WorkqueueTest {
+    private final List<Workqueue> wqs = new ArrayList<>();
+
+    private Workqueue ordered(String name) {
+        Workqueue wq = Workqueue.alloc_ordered_workqueue(name, 0);
+        wqs.add(wq);
+        return wq;
+    }
+
+    @AfterEach
+    void destroy() {
+        for (Workqueue wq : wqs) {
+            wq.destroy_workqueue();
+        }
+    }
+
+    /** A work item that blocks until released, announcing when it started. */
+    private static final class Blocker {
+        final CountDownLatch started = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+        final WorkStruct work = new WorkStruct(() -> {
+            started.countDown();
+            await(release);
+        });
+    }
+
+    private static void await(CountDownLatch l) {
+        try {
+            if (!l.await(30, TimeUnit.SECONDS)) {
+                throw new AssertionError("latch timed out");
+            }
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void allocRecordsNameAndFlags() {
+        Workqueue wq = ordered("iopf");
+        assertThat(wq.name()).isEqualTo("iopf");
+        assertThat(wq.flags() & Workqueue.__WQ_ORDERED).isNotZero();
+        assertThat(wq.flags() & Workqueue.WQ_UNBOUND).isNotZero();
+        assertThat(wq.idle()).isTrue();
+    }
+
+    @Test
+    void queueWorkReturnsFalseWhilePending() throws Exception {
+        Workqueue wq = ordered("pending");
+        Blocker b = new Blocker();
+        AtomicInteger runs = new AtomicInteger();
+        WorkStruct w = new WorkStruct(runs::incrementAndGet);
+        assertThat(wq.queue_work(b.work)).isTrue();
+        b.started.await();
+        assertThat(wq.queue_work(w)).isTrue();
+        assertThat(w.work_pending()).isTrue();
+        assertThat(wq.queue_work(w)).isFalse();
+        assertThat(wq.queue_work(w)).isFalse();
+        assertThat(wq.idle()).isFalse();
+        b.release.countDown();
+        wq.flush_workqueue();
+        assertThat(runs).hasValue(1);
+        assertThat(w.work_pending()).isFalse();
+        assertThat(wq.idle()).isTrue();
+        // Once it ran it can be queued again.
+        assertThat(wq.queue_work(w)).isTrue();
+        wq.flush_workqueue();
+        assertThat(runs).hasValue(2);
+    }
+
+    @Test
+    void orderedQueueRunsItemsOneAtATimeInQueueingOrder() {
+        Workqueue wq = ordered("order");
+        List<Integer> seen = Collections.synchronizedList(new ArrayList<>());
+        AtomicInteger concurrent = new AtomicInteger();
+        AtomicInteger maxConcurrent = new AtomicInteger();
+        for (int i = 0; i < 200; i++) {
+            int id = i;
+            assertThat(wq.queue_work(new WorkStruct(() -> {
+                maxConcurrent.accumulateAndGet(concurrent.incrementAndGet(), Math::max);
+                seen.add(id);
+                concurrent.decrementAndGet();
+            }))).isTrue();
+        }
+        wq.flush_workqueue();
+        assertThat(seen).hasSize(200).isSorted();
+        assertThat(maxConcurrent).hasValue(1);
+    }
+
+    @Test
+    void unorderedQueueRunsItemsConcurrently() {
+        Workqueue wq = Workqueue.alloc_workqueue("par", Workqueue.WQ_UNBOUND, 2);
+        wqs.add(wq);
+        CyclicBarrier both = new CyclicBarrier(2);
+        AtomicInteger passed = new AtomicInteger();
+        Runnable meet = () -> {
+            try {
+                both.await(30, TimeUnit.SECONDS);
+                passed.incrementAndGet();
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        };
+        wq.queue_work(new WorkStruct(meet));
+        wq.queue_work(new WorkStruct(meet));
+        wq.flush_workqueue();
+        // Both items were inside their function at the same time.
+        assertThat(passed).hasValue(2);
+    }
+
+    @Test
+    void flushWorkWaitsForThatItem() throws Exception {
+        Workqueue wq = ordered("flushwork");
+        WorkStruct never = new WorkStruct(() -> {});
+        assertThat(Workqueue.flush_work(never)).isFalse();
+        Blocker b = new Blocker();
+        wq.queue_work(b.work);
+        b.started.await();
+        AtomicReference<Boolean> waited = new AtomicReference<>();
+        CountDownLatch flushed = new CountDownLatch(1);
+        Thread t = new Thread(() -> {
+            waited.set(Workqueue.flush_work(b.work));
+            flushed.countDown();
+        });
+        t.start();
+        while (t.getState() != Thread.State.WAITING) {
+            Thread.onSpinWait();
+        }
+        assertThat(flushed.getCount()).isEqualTo(1);
+        b.release.countDown();
+        t.join();
+        assertThat(waited.get()).isTrue();
+        // Idle now: nothing to wait for.
+        assertThat(Workqueue.flush_work(b.work)).isFalse();
+    }
+
+    @Test
+    void cancelWorkSyncRemovesPendingItem() throws Exception {
+        Workqueue wq = ordered("cancel");
+        Blocker b = new Blocker();
+        AtomicInteger runs = new AtomicInteger();
+        WorkStruct w = new WorkStruct(runs::incrementAndGet);
+        wq.queue_work(b.work);
+        b.started.await();
+        wq.queue_work(w);
+        assertThat(Workqueue.cancel_work_sync(w)).isTrue();
+        assertThat(w.work_pending()).isFalse();
+        assertThat(Workqueue.cancel_work_sync(w)).isFalse();
+        b.release.countDown();
+        wq.flush_workqueue();
+        assertThat(runs).hasValue(0);
+        assertThat(Workqueue.cancel_work_sync(new WorkStruct(() -> {}))).isFalse();
+    }
+
+    @Test
+    void cancelWorkSyncWaitsForARunningItem() throws Exception {
+        Workqueue wq = ordered("cancelrun");
+        Blocker b = new Blocker();
+        wq.queue_work(b.work);
+        b.started.await();
+        AtomicReference<Boolean> result = new AtomicReference<>();
+        Thread t = new Thread(() -> result.set(Workqueue.cancel_work_sync(b.work)));
+        t.start();
+        while (t.getState() != Thread.State.WAITING) {
+            Thread.onSpinWait();
+        }
+        assertThat(result.get()).isNull();
+        b.release.countDown();
+        t.join();
+        assertThat(result.get()).isFalse(); // it was running, not pending
+        assertThat(wq.idle()).isTrue();
+    }
+
+    @Test
+    void workMayRequeueItselfWhileRunning() {
+        Workqueue wq = ordered("requeue");
+        AtomicInteger runs = new AtomicInteger();
+        AtomicReference<WorkStruct> self = new AtomicReference<>();
+        CountDownLatch three = new CountDownLatch(3);
+        self.set(new WorkStruct(() -> {
+            three.countDown();
+            if (runs.incrementAndGet() < 3) {
+                assertThat(wq.queue_work(self.get())).isTrue();
+            }
+        }));
+        wq.queue_work(self.get());
+        await(three);
+        wq.flush_workqueue();
+        assertThat(runs).hasValue(3);
+    }
+
+    @Test
+    void destroyDrainsPendingWorkAndRefusesNewWork() {
+        Workqueue wq = Workqueue.alloc_ordered_workqueue("destroy", 0);
+        AtomicInteger runs = new AtomicInteger();
+        for (int i = 0; i < 50; i++) {
+            wq.queue_work(new WorkStruct(runs::incrementAndGet));
+        }
+        wq.destroy_workqueue();
+        assertThat(runs).hasValue(50);
+        WorkStruct late = new WorkStruct(runs::incrementAndGet);
+        assertThat(wq.queue_work(late)).isFalse();
+        assertThat(late.work_pending()).isFalse();
+        assertThat(Warn.drain()).singleElement().asString().contains("destroyed workqueue destroy");
+    }
+
+    @Test
+    void aThrowingWorkItemWarnsAndTheWorkerGoesOn() {
+        Workqueue wq = ordered("throws");
+        AtomicInteger runs = new AtomicInteger();
+        wq.queue_work(new WorkStruct(() -> {
+            throw new IllegalStateException("boom");
+        }));
+        wq.queue_work(new WorkStruct(runs::incrementAndGet));
+        wq.flush_workqueue();
+        assertThat(runs).hasValue(1);
+        assertThat(Warn.drain()).singleElement().asString().contains("threw").contains("boom");
+    }
+
+    @Test
+    void workersAreNamedLikeKworkers() {
+        Workqueue wq = ordered("names");
+        AtomicReference<String> name = new AtomicReference<>();
+        wq.queue_work(new WorkStruct(() -> name.set(Thread.currentThread().getName())));
+        wq.flush_workqueue();
+        assertThat(name.get()).isEqualTo("kworker/names/0");
+    }
+}

@@ -1,0 +1,303 @@
+package org.iommu4j.base.device;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.iommu4j.base.Errno.*;
+import static org.iommu4j.base.device.BusType.*;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.iommu4j.base.Notifier;
+import org.iommu4j.base.NotifierBlock;
+import org.iommu4j.base.Printk;
+import org.iommu4j.base.test.NoWarnings;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** drivers/base: bus, driver binding, deferred probe, bus notifier, platform devices. */
+@ExtendWith(NoWarnings.class)
+class DeviceModelTest {
+    private BusType bus;
+    private final List<String> events = new ArrayList<>();
+
+    /** A driver whose probe result is scripted and whose calls are logged. */
+    private static final class TestDriver implements DeviceDriver {
+        final String name;
+        final List<String> log = new ArrayList<>();
+        int probeRet;
+        final AtomicInteger probes = new AtomicInteger();
+
+        TestDriver(String name, int probeRet) {
+            this.name = name;
+            this.probeRet = probeRet;
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public int probe(Device dev) {
+            probes.incrementAndGet();
+            log.add("probe " + dev.dev_name());
+            assertThat(dev.driver).isSameAs(this); // dev->driver is set while probe runs
+            if (probeRet == 0) {
+                dev.dev_set_drvdata("priv-" + dev.dev_name());
+            } else {
+                dev.dev_set_drvdata("junk");
+            }
+            return probeRet;
+        }
+
+        @Override
+        public void remove(Device dev) {
+            log.add("remove " + dev.dev_name() + " " + dev.dev_get_drvdata());
+        }
+    }
+
+    private static String eventName(long action) {
+        return switch ((int) action) {
+            case (int) BUS_NOTIFY_ADD_DEVICE -> "ADD_DEVICE";
+            case (int) BUS_NOTIFY_DEL_DEVICE -> "DEL_DEVICE";
+            case (int) BUS_NOTIFY_REMOVED_DEVICE -> "REMOVED_DEVICE";
+            case (int) BUS_NOTIFY_BIND_DRIVER -> "BIND_DRIVER";
+            case (int) BUS_NOTIFY_BOUND_DRIVER -> "BOUND_DRIVER";
+            case (int) BUS_NOTIFY_UNBIND_DRIVER -> "UNBIND_DRIVER";
+            case (int) BUS_NOTIFY_UNBOUND_DRIVER -> "UNBOUND_DRIVER";
+            case (int) BUS_NOTIFY_DRIVER_NOT_BOUND -> "DRIVER_NOT_BOUND";
+            default -> "?" + action;
+        };
+    }
+
+    @BeforeEach
+    void setUp() {
+        bus = new BusType("testbus", (dev, drv) -> dev.dev_name().startsWith(drv.name()));
+        bus.busNotifier.blocking_notifier_chain_register(NotifierBlock.of(0, (action, data) -> {
+            events.add(eventName(action) + " " + data);
+            return Notifier.NOTIFY_DONE;
+        }));
+    }
+
+    @Test
+    void deviceAddBindsAMatchingDriverWithNotifierEvents() {
+        TestDriver drv = new TestDriver("smmu", 0);
+        assertThat(bus.driver_register(drv)).isZero();
+        Device dev = new Device("smmu0");
+        assertThat(bus.device_add(dev)).isZero();
+        assertThat(dev.bus).isSameAs(bus);
+        assertThat(dev.driver).isSameAs(drv);
+        assertThat(dev.dev_get_drvdata()).isEqualTo("priv-smmu0");
+        assertThat(dev.driverName()).isEqualTo("smmu");
+        assertThat(events).containsExactly("ADD_DEVICE smmu0", "BIND_DRIVER smmu0", "BOUND_DRIVER smmu0");
+        assertThat(bus.devices()).containsExactly(dev);
+        assertThat(bus.drivers()).containsExactly(drv);
+        assertThat(bus.device_attach(dev)).isEqualTo(1);
+        assertThat(drv.probes).hasValue(1);
+    }
+
+    @Test
+    void driverRegisterBindsDevicesAlreadyOnTheBus() {
+        Device a = new Device("pci0"), b = new Device("pci1"), other = new Device("usb0");
+        bus.device_add(a);
+        bus.device_add(b);
+        bus.device_add(other);
+        assertThat(a.driver).isNull();
+        assertThat(a.driverName()).isEqualTo("testbus");
+        TestDriver drv = new TestDriver("pci", 0);
+        bus.driver_register(drv);
+        assertThat(a.driver).isSameAs(drv);
+        assertThat(b.driver).isSameAs(drv);
+        assertThat(other.driver).isNull();
+        assertThat(bus.device_attach(other)).isZero();
+    }
+
+    @Test
+    void probeDeferIsRetriedByTheTrigger() {
+        TestDriver drv = new TestDriver("dma", -EPROBE_DEFER);
+        bus.driver_register(drv);
+        Device dev = new Device("dma0");
+        bus.device_add(dev);
+        assertThat(dev.driver).isNull();
+        assertThat(dev.dev_get_drvdata()).isNull();
+        assertThat(bus.deferredDevices()).containsExactly(dev);
+        assertThat(events).containsExactly("ADD_DEVICE dma0", "BIND_DRIVER dma0", "DRIVER_NOT_BOUND dma0");
+        // Deferral is quiet: no "probe failed" line.
+        assertThat(Printk.grep("probe of dma0 failed")).isEmpty();
+
+        // Still not ready: stays deferred, listed once.
+        bus.driver_deferred_probe_trigger();
+        assertThat(bus.deferredDevices()).containsExactly(dev);
+        assertThat(bus.device_attach(dev)).isEqualTo(-EPROBE_DEFER);
+        assertThat(bus.deferredDevices()).containsExactly(dev);
+
+        drv.probeRet = 0;
+        events.clear();
+        bus.driver_deferred_probe_trigger();
+        assertThat(dev.driver).isSameAs(drv);
+        assertThat(bus.deferredDevices()).isEmpty();
+        assertThat(events).containsExactly("BIND_DRIVER dma0", "BOUND_DRIVER dma0");
+        assertThat(drv.probes).hasValue(4);
+    }
+
+    @Test
+    void aDeferredDeviceBoundByAnotherPathLeavesTheDeferredList() {
+        TestDriver deferring = new TestDriver("gpu", -EPROBE_DEFER);
+        bus.driver_register(deferring);
+        Device dev = new Device("gpu0");
+        bus.device_add(dev);
+        assertThat(bus.deferredDevices()).containsExactly(dev);
+        deferring.probeRet = 0;
+        assertThat(bus.device_attach(dev)).isEqualTo(1);
+        assertThat(bus.deferredDevices()).isEmpty();
+    }
+
+    @Test
+    void probeErrorsOtherThanEnodevAreLogged() {
+        TestDriver bad = new TestDriver("bad", -EINVAL);
+        bus.driver_register(bad);
+        Device dev = new Device("bad-dev-123");
+        bus.device_add(dev);
+        assertThat(dev.driver).isNull();
+        assertThat(bus.deferredDevices()).isEmpty();
+        assertThat(bus.device_attach(dev)).isEqualTo(-EINVAL);
+        assertThat(Printk.grep("bad: probe of bad-dev-123 failed with error -22")).isNotEmpty();
+
+        TestDriver nodev = new TestDriver("quiet", -ENODEV);
+        bus.driver_register(nodev);
+        bus.device_add(new Device("quiet-dev-456"));
+        assertThat(Printk.grep("quiet-dev-456")).isEmpty();
+    }
+
+    @Test
+    void deviceDelUnbindsAndRemoves() {
+        TestDriver drv = new TestDriver("nic", 0);
+        bus.driver_register(drv);
+        Device dev = new Device("nic0");
+        bus.device_add(dev);
+        events.clear();
+        bus.device_del(dev);
+        assertThat(events).containsExactly("DEL_DEVICE nic0", "UNBIND_DRIVER nic0", "UNBOUND_DRIVER nic0", "REMOVED_DEVICE nic0");
+        assertThat(drv.log).containsExactly("probe nic0", "remove nic0 priv-nic0");
+        assertThat(dev.driver).isNull();
+        assertThat(dev.dev_get_drvdata()).isNull();
+        assertThat(bus.devices()).isEmpty();
+    }
+
+    @Test
+    void driverUnregisterReleasesItsDevices() {
+        TestDriver drv = new TestDriver("ep", 0);
+        bus.driver_register(drv);
+        Device a = new Device("ep0");
+        bus.device_add(a);
+        bus.driver_unregister(drv);
+        assertThat(a.driver).isNull();
+        assertThat(drv.log).containsExactly("probe ep0", "remove ep0 priv-ep0");
+        assertThat(bus.drivers()).isEmpty();
+        bus.device_release_driver(a); // unbound already: nothing happens
+        assertThat(drv.log).hasSize(2);
+    }
+
+    @Test
+    void deviceFields() {
+        Device parent = new Device("pcie0");
+        Device dev = new Device("0000:00:01.0");
+        dev.parent = parent;
+        assertThat(dev.dev_name()).isEqualTo("0000:00:01.0");
+        assertThat(dev).hasToString("0000:00:01.0");
+        assertThat(dev.driverName()).isEmpty();
+        assertThat(dev.iommu).isNull();
+        assertThat(dev.dmaMask).isEqualTo(-1L);
+        assertThat(dev.parent).isSameAs(parent);
+        assertThat(new TestDriver("x", 0).ofMatchTable()).isEmpty();
+        assertThat(bus).hasToString("testbus");
+        assertThat(bus.name()).isEqualTo("testbus");
+    }
+
+    @Test
+    void devPrintkPrefixesDriverAndDevice() {
+        Device dev = new Device("9050000.smmuv3");
+        DevPrintk.dev_info(dev, "devprintk-test ias %d-bit", 44);
+        assertThat(Printk.grep("devprintk-test")).containsExactly("9050000.smmuv3: devprintk-test ias 44-bit");
+        TestDriver drv = new TestDriver("arm-smmu-v3", 0);
+        dev.driver = drv;
+        DevPrintk.dev_err(dev, "devprintk-test2 %s", "bad");
+        DevPrintk.dev_warn(dev, "devprintk-test3");
+        DevPrintk.dev_notice(dev, "devprintk-test4");
+        DevPrintk.dev_dbg(dev, "devprintk-test5");
+        assertThat(Printk.grep("devprintk-test2")).containsExactly("arm-smmu-v3 9050000.smmuv3: devprintk-test2 bad");
+        assertThat(Printk.grep("devprintk-test3")).hasSize(1);
+        assertThat(Printk.grep("devprintk-test4")).hasSize(1);
+        assertThat(Printk.grep("devprintk-test5")).isEmpty();
+    }
+
+    @Test
+    void platformDeviceResourcesAndIrqs() {
+        PlatformDevice pdev = new PlatformDevice("smmu");
+        pdev.addResource(new Resource("regs", 0x0905_0000L, 0x0906_ffffL, Resource.IORESOURCE_MEM));
+        pdev.addResource(new Resource("eventq", 106, 106, Resource.IORESOURCE_IRQ));
+        pdev.addResource(new Resource("pages1", 0x0907_0000L, 0x0907_ffffL, Resource.IORESOURCE_MEM));
+        pdev.addResource(new Resource("gerror", 108, 108, Resource.IORESOURCE_IRQ));
+        pdev.addResource(new Resource("priq", 107, 107, Resource.IORESOURCE_IRQ));
+
+        Resource mem0 = pdev.platform_get_resource(Resource.IORESOURCE_MEM, 0);
+        assertThat(mem0.name()).isEqualTo("regs");
+        assertThat(mem0.resource_size()).isEqualTo(0x20000L);
+        assertThat(pdev.platform_get_resource(Resource.IORESOURCE_MEM, 1).name()).isEqualTo("pages1");
+        assertThat(pdev.platform_get_resource(Resource.IORESOURCE_MEM, 2)).isNull();
+        assertThat(pdev.platform_get_resource(Resource.IORESOURCE_IO, 0)).isNull();
+        assertThat(pdev.platform_get_resource_byname(Resource.IORESOURCE_MEM, "pages1").start()).isEqualTo(0x0907_0000L);
+        assertThat(pdev.platform_get_resource_byname(Resource.IORESOURCE_IRQ, "regs")).isNull();
+
+        assertThat(pdev.platform_get_irq(0)).isEqualTo(106);
+        assertThat(pdev.platform_get_irq(2)).isEqualTo(107);
+        assertThat(pdev.platform_get_irq(3)).isEqualTo(-ENXIO);
+        assertThat(pdev.platform_get_irq_byname_optional("gerror")).isEqualTo(108);
+        assertThat(pdev.platform_get_irq_byname_optional("cmdq-sync")).isEqualTo(-ENXIO);
+        assertThat(pdev.platform_irq_count()).isEqualTo(3);
+        assertThat(pdev.resources()).hasSize(5);
+        assertThat(pdev.resourcesOfType(Resource.IORESOURCE_MEM)).extracting(Resource::name).containsExactly("regs", "pages1");
+        assertThat(new Resource("f", 0x100, 0x1ff, Resource.IORESOURCE_MEM | 0x1000).type()).isEqualTo(Resource.IORESOURCE_MEM);
+    }
+
+    @Test
+    void platformBusMatchesByNameOrOfCompatible() {
+        BusType pbus = PlatformDevice.newPlatformBus((dev, drv) -> dev.platformData != null && drv.ofMatchTable().contains(dev.platformData));
+        assertThat(pbus.name()).isEqualTo("platform");
+        TestDriver byName = new TestDriver("serial", 0);
+        DeviceDriver byCompat = new DeviceDriver() {
+            @Override
+            public String name() {
+                return "arm-smmu-v3";
+            }
+
+            @Override
+            public List<String> ofMatchTable() {
+                return List.of("arm,smmu-v3");
+            }
+
+            @Override
+            public int probe(Device dev) {
+                return 0;
+            }
+        };
+        pbus.driver_register(byName);
+        pbus.driver_register(byCompat);
+        PlatformDevice uart = new PlatformDevice("serial");
+        PlatformDevice smmu = new PlatformDevice("9050000.smmuv3");
+        smmu.platformData = "arm,smmu-v3";
+        PlatformDevice none = new PlatformDevice("9060000.rtc");
+        pbus.device_add(uart);
+        pbus.device_add(smmu);
+        pbus.device_add(none);
+        assertThat(uart.driver).isSameAs(byName);
+        assertThat(smmu.driver).isSameAs(byCompat);
+        assertThat(none.driver).isNull();
+        BusType nameOnly = PlatformDevice.newPlatformBus(null);
+        nameOnly.driver_register(byName);
+        PlatformDevice s2 = new PlatformDevice("serial");
+        nameOnly.device_add(s2);
+        assertThat(s2.driver).isSameAs(byName);
+    }
+}

@@ -1,0 +1,230 @@
+package org.iommu4j.base.hw;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.iommu4j.base.Errno.EBUSY;
+import static org.iommu4j.base.Errno.EINVAL;
+import static org.iommu4j.base.hw.IrqController.IRQF_ONESHOT;
+import static org.iommu4j.base.hw.IrqHandler.*;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.iommu4j.base.Printk;
+import org.iommu4j.base.Warn;
+import org.iommu4j.base.test.NoWarnings;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** genirq semantics on the simulated interrupt controller; all waits are on events. */
+@ExtendWith(NoWarnings.class)
+class IrqControllerTest {
+    final IrqController irqs = new IrqController("testgic");
+
+    private static void await(CountDownLatch l) {
+        try {
+            assertThat(l.await(30, TimeUnit.SECONDS)).as("latch").isTrue();
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void mappingsAreStable() {
+        int a = irqs.irq_create_mapping(106);
+        assertThat(irqs.irq_create_mapping(106)).isEqualTo(a);
+        int b = irqs.irq_create_mapping(107);
+        assertThat(b).isNotEqualTo(a);
+        int first = irqs.allocVirqs(3);
+        assertThat(first).isNotIn(a, b);
+        assertThat(irqs.hasAction(a)).isFalse();
+    }
+
+    @Test
+    void hardHandlerRunsOnTheCpuThreadWithDevId() {
+        int irq = irqs.irq_create_mapping(40);
+        Object cookie = new Object();
+        List<Object> seen = new CopyOnWriteArrayList<>();
+        assertThat(irqs.request_irq(irq, (i, dev) -> {
+            seen.add(i);
+            seen.add(dev);
+            seen.add(Thread.currentThread().getName());
+            return IRQ_HANDLED;
+        }, IrqController.IRQF_TRIGGER_RISING, "uart", cookie)).isZero();
+        assertThat(irqs.hasAction(irq)).isTrue();
+        irqs.raise(irq);
+        irqs.quiesce();
+        assertThat(seen).containsExactly(irq, cookie, "testgic-cpu0-irq");
+        assertThat(irqs.count(irq)).isEqualTo(1);
+        assertThat(irqs.threadCount(irq)).isZero();
+    }
+
+    @Test
+    void wakeThreadRunsTheThreadedHandlerOnItsOwnThread() {
+        int irq = irqs.irq_create_mapping(41);
+        AtomicReference<String> threadName = new AtomicReference<>();
+        assertThat(irqs.request_threaded_irq(irq, (i, d) -> IRQ_WAKE_THREAD, (i, d) -> {
+            threadName.set(Thread.currentThread().getName());
+            return IRQ_HANDLED;
+        }, 0, "arm-smmu-v3-evtq", null)).isZero();
+        irqs.raise(irq);
+        irqs.quiesce();
+        assertThat(threadName.get()).isEqualTo("irq/" + irq + "-arm-smmu-v3-evtq");
+        assertThat(irqs.count(irq)).isEqualTo(1);
+        assertThat(irqs.threadCount(irq)).isEqualTo(1);
+    }
+
+    @Test
+    void hardHandlerReturningHandledDoesNotWakeTheThread() {
+        int irq = irqs.irq_create_mapping(42);
+        irqs.request_threaded_irq(irq, (i, d) -> IRQ_HANDLED, (i, d) -> IRQ_HANDLED, 0, "x", null);
+        irqs.raise(irq);
+        irqs.raise(irq);
+        irqs.quiesce();
+        assertThat(irqs.count(irq)).isEqualTo(2);
+        assertThat(irqs.threadCount(irq)).isZero();
+    }
+
+    @Test
+    void threadOnlyRequestNeedsOneshot() {
+        int irq = irqs.irq_create_mapping(43);
+        assertThat(irqs.request_threaded_irq(irq, null, (i, d) -> IRQ_HANDLED, 0, "no-oneshot-dev", null)).isEqualTo(-EINVAL);
+        assertThat(Printk.grep("Threaded irq requested with handler=NULL and !ONESHOT for no-oneshot-dev")).isNotEmpty();
+        assertThat(irqs.hasAction(irq)).isFalse();
+        assertThat(irqs.request_threaded_irq(irq, null, (i, d) -> IRQ_HANDLED, IRQF_ONESHOT, "oneshot", null)).isZero();
+        irqs.raise(irq);
+        irqs.quiesce();
+        assertThat(irqs.threadCount(irq)).isEqualTo(1);
+    }
+
+    @Test
+    void invalidRequestsAndDoubleRequest() {
+        int irq = irqs.irq_create_mapping(44);
+        assertThat(irqs.request_irq(9999, (i, d) -> IRQ_HANDLED, 0, "x", null)).isEqualTo(-EINVAL);
+        assertThat(irqs.request_threaded_irq(irq, null, null, IRQF_ONESHOT, "x", null)).isEqualTo(-EINVAL);
+        assertThat(irqs.request_irq(irq, (i, d) -> IRQ_HANDLED, 0, "first", null)).isZero();
+        assertThat(irqs.request_irq(irq, (i, d) -> IRQ_HANDLED, 0, "second", null)).isEqualTo(-EBUSY);
+        assertThat(irqs.request_threaded_irq(irq, null, (i, d) -> IRQ_HANDLED, IRQF_ONESHOT, "third", null)).isEqualTo(-EBUSY);
+    }
+
+    @Test
+    void freeIrqRemovesTheActionAndAllowsANewRequest() {
+        int irq = irqs.irq_create_mapping(45);
+        irqs.request_threaded_irq(irq, (i, d) -> IRQ_WAKE_THREAD, (i, d) -> IRQ_HANDLED, 0, "old", null);
+        irqs.raise(irq);
+        irqs.free_irq(irq, null); // waits for the raised interrupt to be handled first
+        assertThat(irqs.count(irq)).isEqualTo(1);
+        assertThat(irqs.threadCount(irq)).isEqualTo(1);
+        assertThat(irqs.hasAction(irq)).isFalse();
+        irqs.raise(irq);
+        irqs.quiesce();
+        assertThat(irqs.count(irq)).isEqualTo(1); // nobody home: unhandled
+        assertThat(irqs.request_irq(irq, (i, d) -> IRQ_HANDLED, 0, "new", null)).isZero();
+        irqs.raise(irq);
+        irqs.quiesce();
+        assertThat(irqs.count(irq)).isEqualTo(2);
+        irqs.free_irq(9999, null); // unknown irq: nothing happens
+    }
+
+    @Test
+    void synchronizeIrqWaitsForARunningHandler() throws Exception {
+        int irq = irqs.irq_create_mapping(46);
+        CountDownLatch inHandler = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        irqs.request_threaded_irq(irq, (i, d) -> IRQ_WAKE_THREAD, (i, d) -> {
+            inHandler.countDown();
+            await(release);
+            return IRQ_HANDLED;
+        }, 0, "slow", null);
+        irqs.raise(irq);
+        await(inHandler);
+        CountDownLatch synced = new CountDownLatch(1);
+        Thread t = new Thread(() -> {
+            irqs.synchronize_irq(irq);
+            synced.countDown();
+        });
+        t.start();
+        while (t.getState() != Thread.State.WAITING) {
+            Thread.onSpinWait();
+        }
+        assertThat(synced.getCount()).isEqualTo(1);
+        release.countDown();
+        t.join();
+        assertThat(irqs.threadCount(irq)).isEqualTo(1);
+        irqs.synchronize_irq(9999); // unknown irq returns at once
+    }
+
+    @Test
+    void edgesRaisedWhileTheThreadRunsAreMergedIntoOneMoreRun() {
+        int irq = irqs.irq_create_mapping(47);
+        int marker = irqs.irq_create_mapping(147);
+        CountDownLatch firstRun = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch markerSeen = new CountDownLatch(1);
+        irqs.request_threaded_irq(irq, (i, d) -> IRQ_WAKE_THREAD, (i, d) -> {
+            firstRun.countDown();
+            await(release);
+            return IRQ_HANDLED;
+        }, 0, "merge", null);
+        irqs.request_irq(marker, (i, d) -> {
+            markerSeen.countDown();
+            return IRQ_HANDLED;
+        }, 0, "marker", null);
+        irqs.raise(irq);
+        await(firstRun);
+        for (int k = 0; k < 5; k++) {
+            irqs.raise(irq);
+        }
+        // Delivery is in order on one CPU: once the marker's handler runs, all five edges
+        // have been fully handled by the hard handler.
+        irqs.raise(marker);
+        await(markerSeen);
+        release.countDown();
+        irqs.quiesce();
+        assertThat(irqs.count(irq)).isEqualTo(6);
+        assertThat(irqs.threadCount(irq)).isEqualTo(2);
+    }
+
+    @Test
+    void disabledIrqIsNotDelivered() {
+        int irq = irqs.irq_create_mapping(48);
+        irqs.request_irq(irq, (i, d) -> IRQ_HANDLED, 0, "dis", null);
+        irqs.disable_irq(irq);
+        irqs.raise(irq);
+        irqs.quiesce();
+        assertThat(irqs.count(irq)).isZero();
+        irqs.enable_irq(irq);
+        irqs.raise(irq);
+        irqs.quiesce();
+        assertThat(irqs.count(irq)).isEqualTo(1);
+        irqs.disable_irq(9999);
+        irqs.enable_irq(9999);
+    }
+
+    @Test
+    void aThrowingHandlerWarnsAndDeliveryContinues() {
+        int irq = irqs.irq_create_mapping(49);
+        int other = irqs.irq_create_mapping(50);
+        irqs.request_threaded_irq(irq, (i, d) -> {
+            throw new IllegalStateException("hard boom");
+        }, (i, d) -> IRQ_HANDLED, 0, "boom", null);
+        irqs.request_threaded_irq(other, (i, d) -> IRQ_WAKE_THREAD, (i, d) -> {
+            throw new IllegalStateException("thread boom");
+        }, 0, "boom2", null);
+        irqs.raise(irq);
+        irqs.raise(other);
+        irqs.raise(other);
+        irqs.quiesce();
+        assertThat(irqs.count(other)).isEqualTo(2);
+        assertThat(Warn.drain()).anySatisfy(w -> assertThat(w).contains("hard boom"))
+                .anySatisfy(w -> assertThat(w).contains("thread boom"));
+    }
+
+    @Test
+    void quiesceWithNothingPendingReturnsAtOnce() {
+        irqs.quiesce();
+        assertThat(irqs.count(12345)).isZero();
+        assertThat(irqs.threadCount(12345)).isZero();
+    }
+}

@@ -1,0 +1,109 @@
+package org.iommu4j.base.hw;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.iommu4j.base.test.NoWarnings;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+@ExtendWith(NoWarnings.class)
+class MmioBusTest {
+    /** A register file that logs every access and stores 64-bit registers by offset. */
+    static final class Regs implements MmioDevice {
+        final List<String> log = new ArrayList<>();
+        final long[] regs = new long[64];
+
+        @Override
+        public long mmioRead(long offset, int size) {
+            log.add("R" + size * 8 + "@" + Long.toHexString(offset));
+            long v = regs[(int) (offset >>> 3)];
+            return (offset & 4) != 0 ? v >>> 32 : (size == 4 ? v & 0xffff_ffffL : v);
+        }
+
+        @Override
+        public void mmioWrite(long offset, long value, int size) {
+            log.add("W" + size * 8 + "@" + Long.toHexString(offset) + "=" + Long.toHexString(value));
+            int i = (int) (offset >>> 3);
+            if (size == 8) {
+                regs[i] = value;
+            } else if ((offset & 4) != 0) {
+                regs[i] = (regs[i] & 0xffff_ffffL) | (value << 32);
+            } else {
+                regs[i] = (regs[i] & 0xffff_ffff_0000_0000L) | (value & 0xffff_ffffL);
+            }
+        }
+    }
+
+    final MmioBus bus = new MmioBus();
+    final Regs smmu = new Regs();
+
+    @Test
+    void ioremapAccessorsReachTheDeviceAtRegionRelativeOffsets() {
+        bus.map("smmu", 0x0905_0000L, 0x200, smmu);
+        IoMem base = IoMem.ioremap(bus, 0x0905_0000L, 0x200);
+        assertThat(base.physBase()).isEqualTo(0x0905_0000L);
+        assertThat(base.size()).isEqualTo(0x200);
+        base.writel(0x8000_0001, 0x20);
+        base.writel_relaxed(0x7, 0x24);
+        assertThat(base.readl(0x20)).isEqualTo(0x8000_0001);
+        assertThat(base.readl_relaxed(0x24)).isEqualTo(7);
+        assertThat(base.readq(0x20)).isEqualTo(0x0000_0007_8000_0001L);
+        base.writeq(0xffff_0000_1234_5678L, 0x80);
+        base.writeq_relaxed(1L, 0x88);
+        assertThat(base.readq_relaxed(0x80)).isEqualTo(0xffff_0000_1234_5678L);
+        assertThat(smmu.log).containsExactly("W32@20=80000001", "W32@24=7", "R32@20", "R32@24", "R64@20",
+                "W64@80=ffff000012345678", "W64@88=1", "R64@80");
+    }
+
+    @Test
+    void loHiWriteqIsTwoHalvesLowFirst() {
+        bus.map("smmu", 0x0905_0000L, 0x200, smmu);
+        IoMem base = IoMem.ioremap(bus, 0x0905_0000L, 0x200);
+        base.lo_hi_writeq(0xaaaa_bbbb_cccc_ddddL, 0x90);
+        assertThat(smmu.log).containsExactly("W32@90=ccccdddd", "W32@94=aaaabbbb");
+        assertThat(smmu.regs[0x90 / 8]).isEqualTo(0xaaaa_bbbb_cccc_ddddL);
+    }
+
+    @Test
+    void offsetCookieIsPointerArithmetic() {
+        bus.map("smmu", 0x0905_0000L, 0x20000, smmu);
+        IoMem page1 = IoMem.ioremap(bus, 0x0905_0000L, 0x20000).offset(0x100);
+        assertThat(page1.physBase()).isEqualTo(0x0905_0100L);
+        assertThat(page1.size()).isEqualTo(0x20000 - 0x100);
+        page1.writel(1, 0x8);
+        assertThat(smmu.log).containsExactly("W32@108=1");
+    }
+
+    @Test
+    void overlappingRegionsAreRejectedAdjacentOnesAccepted() {
+        bus.map("a", 0x1000, 0x1000, smmu);
+        assertThatThrownBy(() -> bus.map("b", 0x1800, 0x1000, new Regs())).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("b overlaps a");
+        assertThatThrownBy(() -> bus.map("c", 0x0, 0x1001, new Regs())).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> bus.map("d", 0x1fff, 0x1, new Regs())).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> bus.map("e", 0x0, 0x10000, new Regs())).isInstanceOf(IllegalArgumentException.class);
+        bus.map("below", 0x0, 0x1000, new Regs());
+        bus.map("above", 0x2000, 0x1000, new Regs());
+        assertThat(bus.regions()).extracting(MmioBus.Region::name).containsExactly("a", "below", "above");
+        assertThat(bus.find(0x2ffc, 4).name()).isEqualTo("above");
+        assertThat(bus.find(0x2ffc, 8)).isNull();
+    }
+
+    @Test
+    void unmappedAccessesAreBusErrors() {
+        MmioBus.Region r = bus.map("smmu", 0x0905_0000L, 0x100, smmu);
+        assertThatThrownBy(() -> bus.read(0x0906_0000L, 4)).isInstanceOf(BusError.class)
+                .hasMessageContaining("MMIO read of unmapped address at 0x9060000");
+        assertThatThrownBy(() -> bus.write(0x0904_fffcL, 0, 4)).isInstanceOf(BusError.class)
+                .satisfies(e -> assertThat(((BusError) e).address()).isEqualTo(0x0904_fffcL));
+        // An access that runs past the end of a region is not claimed by it.
+        assertThatThrownBy(() -> bus.read(0x0905_00fcL, 8)).isInstanceOf(BusError.class);
+        IoMem io = IoMem.ioremap(bus, 0x0905_0000L, 0x100);
+        bus.unmap(r);
+        assertThatThrownBy(() -> io.readl(0)).isInstanceOf(BusError.class);
+        assertThat(smmu.log).isEmpty();
+    }
+}
