@@ -1,0 +1,489 @@
+package org.iommu4j.mm;
+
+import static org.iommu4j.mm.MmH.FAULT_FLAG_INSTRUCTION;
+import static org.iommu4j.mm.MmH.FAULT_FLAG_WRITE;
+import static org.iommu4j.mm.MmH.MMU_NOTIFY_CLEAR;
+import static org.iommu4j.mm.MmH.MMU_NOTIFY_PROTECTION_VMA;
+import static org.iommu4j.mm.MmH.MMU_NOTIFY_UNMAP;
+import static org.iommu4j.mm.MmH.VM_ACCESS_FLAGS;
+import static org.iommu4j.mm.MmH.VM_EXEC;
+import static org.iommu4j.mm.MmH.VM_FAULT_BADACCESS;
+import static org.iommu4j.mm.MmH.VM_FAULT_BADMAP;
+import static org.iommu4j.mm.MmH.VM_FAULT_OOM;
+import static org.iommu4j.mm.MmH.VM_FAULT_SIGBUS;
+import static org.iommu4j.mm.MmH.VM_FAULT_SIGSEGV;
+import static org.iommu4j.mm.MmH.VM_FAULT_WRITE;
+import static org.iommu4j.mm.MmH.VM_SHARED;
+import static org.iommu4j.mm.MmH.VM_WRITE;
+import static org.iommu4j.mm.PgtableH.PTE_AF;
+import static org.iommu4j.mm.PgtableH.PTE_DIRTY;
+import static org.iommu4j.mm.PgtableH.PTE_RDONLY;
+import static org.iommu4j.mm.PgtableH.PTE_SPECIAL;
+import static org.iommu4j.mm.PgtableH.PTE_WRITE;
+
+import java.util.List;
+import org.eclipse.collections.api.list.primitive.MutableLongList;
+import org.eclipse.collections.impl.list.mutable.primitive.LongArrayList;
+import org.iommu4j.base.Gfp;
+import org.iommu4j.base.Port;
+import org.iommu4j.base.trace.Trace;
+import org.iommu4j.base.trace.TraceEvent;
+
+/**
+ * Page faults and page-table teardown: mm/memory.c (handle_mm_fault, anonymous and write-protect
+ * faults, zap/unmap, free_pgtables, change_protection's PTE walk), mm/mmu_gather.c and the
+ * fault entry of arch/arm64/mm/fault.c.
+ *
+ * <p>Anonymous memory as the kernel keeps it: a read fault maps the shared zero page read-only
+ * ({@code pte_special}); a write fault maps (or copies into) a fresh zeroed page, young and
+ * dirty; a write to a present read-only page of a writable VMA is upgraded in place
+ * ({@code wp_page_reuse}: there is no fork here, so every anonymous page is exclusive and no
+ * copy is needed). Young/dirty are the arm64 bits: AF, and DBM with AP[2] (hardware dirty) or
+ * PTE_DIRTY (software dirty).
+ *
+ * <p>Locking: faults run under the mmap read lock; PTE installation re-checks the entry under
+ * the mm's page_table_lock (the kernel's PTE lock). Teardown runs under the mmap write lock.
+ */
+public final class MmFault {
+    private MmFault() {}
+
+    public static final TraceEvent FAULT = Trace.event("mm", "handle_mm_fault",
+            "addr=%#x flags=%#x ret=%#x", "address", "flags", "ret");
+
+    /* ---------------- fault entry (arch/arm64/mm/fault.c) ---------------- */
+
+    /**
+     * The user page-fault path of an EL0 data or instruction abort at {@code addr}: takes the
+     * mmap read lock, finds the VMA, checks it allows the access, calls handle_mm_fault.
+     * Return: a vm_fault_t, or VM_FAULT_BADMAP (no VMA) / VM_FAULT_BADACCESS (VMA forbids it).
+     */
+    @Port("arch/arm64/mm/fault.c:do_page_fault")
+    public static int do_page_fault(Mm mm, long addr, int mm_flags) {
+        long vm_flags;
+        if ((mm_flags & FAULT_FLAG_INSTRUCTION) != 0) {
+            vm_flags = VM_EXEC;
+        } else if ((mm_flags & FAULT_FLAG_WRITE) != 0) {
+            vm_flags = VM_WRITE;
+        } else {
+            // Write implies read; without FEAT_EPAN exec implies read.
+            vm_flags = VM_ACCESS_FLAGS;
+        }
+        mm.mmap_read_lock();
+        try {
+            return __do_page_fault(mm, addr, mm_flags, vm_flags);
+        } finally {
+            mm.mmap_read_unlock();
+        }
+    }
+
+    @Port("arch/arm64/mm/fault.c:__do_page_fault")
+    static int __do_page_fault(Mm mm, long addr, int mm_flags, long vm_flags) {
+        VmAreaStruct vma = Mmap.find_vma(mm, addr);
+        if (vma == null || Long.compareUnsigned(vma.vm_start, addr) > 0) {
+            return VM_FAULT_BADMAP;
+        }
+        if ((vma.vm_flags & vm_flags) == 0) {
+            return VM_FAULT_BADACCESS;
+        }
+        return handle_mm_fault(vma, addr & mm.world.pgtable.PAGE_MASK, mm_flags);
+    }
+
+    /* ---------------- mm/memory.c ---------------- */
+
+    /**
+     * Access permission of the VMA for a fault. arm64's generic hook allows everything and
+     * leaves the check to do_page_fault; this port checks here too so callers without the
+     * arch entry (the IOMMU fault path) get VM_FAULT_SIGSEGV for a forbidden access.
+     */
+    @Port("include/asm-generic/mm_hooks.h:arch_vma_access_permitted")
+    static boolean arch_vma_access_permitted(VmAreaStruct vma, boolean write, boolean execute) {
+        if (write) {
+            return (vma.vm_flags & VM_WRITE) != 0;
+        }
+        if (execute) {
+            return (vma.vm_flags & VM_EXEC) != 0;
+        }
+        return (vma.vm_flags & VM_ACCESS_FLAGS) != 0;
+    }
+
+    /**
+     * Resolves a fault at {@code address} in {@code vma}. Caller holds the mmap read lock (or
+     * write lock) and an mm_users reference. Return: 0, VM_FAULT_WRITE (a write made the page
+     * writable), VM_FAULT_SIGSEGV (the VMA forbids the access or address outside the VMA),
+     * VM_FAULT_OOM (page or page-table allocation failed).
+     */
+    @Port("mm/memory.c:handle_mm_fault")
+    public static int handle_mm_fault(VmAreaStruct vma, long address, int flags) {
+        boolean write = (flags & FAULT_FLAG_WRITE) != 0;
+        int ret;
+        if (vma == null || Long.compareUnsigned(address, vma.vm_start) < 0 || Long.compareUnsigned(address, vma.vm_end) >= 0
+                || !arch_vma_access_permitted(vma, write, (flags & FAULT_FLAG_INSTRUCTION) != 0)) {
+            ret = VM_FAULT_SIGSEGV;
+        } else {
+            ret = __handle_mm_fault(vma, address, flags);
+        }
+        if (FAULT.enabled()) {
+            FAULT.emit(address, flags, ret);
+        }
+        return ret;
+    }
+
+    /** handle_mm_fault with the regs argument of the v5.15 signature (ignored). */
+    @Port("mm/memory.c:handle_mm_fault")
+    public static int handle_mm_fault(VmAreaStruct vma, long address, int flags, Object regs) {
+        return handle_mm_fault(vma, address, flags);
+    }
+
+    @Port("mm/memory.c:__handle_mm_fault")
+    private static int __handle_mm_fault(VmAreaStruct vma, long address, int flags) {
+        Mm mm = vma.vm_mm;
+        Pgtable pt = mm.world.pgtable;
+        address &= pt.PAGE_MASK;
+        long ptep = pt.pte_alloc_map(mm.pgd, address);
+        if (ptep == 0) {
+            return VM_FAULT_OOM;
+        }
+        if (ptep == -1) {
+            return VM_FAULT_SIGBUS; // a block mapping in a user address space: not ours
+        }
+        return handle_pte_fault(vma, address, flags, ptep);
+    }
+
+    @Port("mm/memory.c:handle_pte_fault")
+    private static int handle_pte_fault(VmAreaStruct vma, long address, int flags, long ptep) {
+        Mm mm = vma.vm_mm;
+        Pgtable pt = mm.world.pgtable;
+        long entry = pt.ptep_get(ptep);
+        if (Pgtable.pte_none(entry)) {
+            return do_anonymous_page(vma, address, flags, ptep);
+        }
+        boolean write = (flags & FAULT_FLAG_WRITE) != 0;
+        mm.page_table_lock.lock();
+        try {
+            if (pt.ptep_get(ptep) != entry) {
+                return 0; // changed under us: let the access retry
+            }
+            if (!Pgtable.pte_valid(entry)) {
+                return 0; // PROT_NONE entry whose VMA now allows the access: change_protection fixes it
+            }
+            if (write) {
+                if (!Pgtable.pte_write(entry)) {
+                    return do_wp_page(vma, address, ptep, entry);
+                }
+                entry = Pgtable.pte_mkdirty(entry);
+            }
+            entry = Pgtable.pte_mkyoung(entry);
+            ptep_set_access_flags(vma, address, ptep, entry, write);
+            return 0;
+        } finally {
+            mm.page_table_lock.unlock();
+        }
+    }
+
+    /** Demand-zero fault on an empty PTE. */
+    @Port("mm/memory.c:do_anonymous_page")
+    private static int do_anonymous_page(VmAreaStruct vma, long address, int flags, long ptep) {
+        Mm mm = vma.vm_mm;
+        Pgtable pt = mm.world.pgtable;
+        long entry;
+        long page = 0;
+        if ((flags & FAULT_FLAG_WRITE) == 0 && (vma.vm_flags & VM_SHARED) == 0) {
+            // Reads map the zero page.
+            entry = pt.mk_pte(mm.world.zero_page(), vma.vm_page_prot) | PTE_SPECIAL;
+        } else {
+            page = pt.pages().alloc_pages(Gfp.GFP_HIGHUSER_MOVABLE | Gfp.__GFP_ZERO, pt.pageOrder);
+            if (page == 0) {
+                return VM_FAULT_OOM;
+            }
+            entry = pt.mk_pte(page, vma.vm_page_prot) | PTE_AF;
+            if ((vma.vm_flags & VM_WRITE) != 0 && (flags & FAULT_FLAG_WRITE) != 0) {
+                entry = Pgtable.pte_mkwrite(Pgtable.pte_mkdirty(entry));
+            } else if ((vma.vm_flags & VM_WRITE) != 0) {
+                entry = Pgtable.pte_mkwrite(entry) | PTE_RDONLY; // shared: writable-clean (DBM)
+            }
+        }
+        mm.page_table_lock.lock();
+        try {
+            if (!Pgtable.pte_none(pt.ptep_get(ptep))) {
+                // Another fault won the race.
+                if (page != 0) {
+                    pt.pages().__free_pages(page, pt.pageOrder);
+                }
+                return 0;
+            }
+            if (page != 0) {
+                mm.rss_anon.incrementAndGet();
+            }
+            pt.set_pte(ptep, entry);
+        } finally {
+            mm.page_table_lock.unlock();
+        }
+        return 0;
+    }
+
+    /** Makes a PTE writable if the VMA is. */
+    @Port("include/linux/mm.h:maybe_mkwrite")
+    static long maybe_mkwrite(long pte, VmAreaStruct vma) {
+        return (vma.vm_flags & VM_WRITE) != 0 ? Pgtable.pte_mkwrite(pte) : pte;
+    }
+
+    /** Write to a present non-writable PTE. Called with page_table_lock held. */
+    @Port("mm/memory.c:do_wp_page")
+    private static int do_wp_page(VmAreaStruct vma, long address, long ptep, long orig) {
+        if ((orig & PTE_SPECIAL) != 0) {
+            return wp_page_copy(vma, address, ptep, orig);
+        }
+        // Anonymous and exclusive (no fork in this model): reuse in place.
+        return wp_page_reuse(vma, address, ptep, orig);
+    }
+
+    @Port("mm/memory.c:wp_page_reuse")
+    private static int wp_page_reuse(VmAreaStruct vma, long address, long ptep, long orig) {
+        long entry = Pgtable.pte_mkyoung(orig);
+        entry = maybe_mkwrite(Pgtable.pte_mkdirty(entry), vma);
+        ptep_set_access_flags(vma, address, ptep, entry, true);
+        return VM_FAULT_WRITE;
+    }
+
+    /** Replaces the zero page by a private zeroed page. Called with page_table_lock held. */
+    @Port("mm/memory.c:wp_page_copy")
+    private static int wp_page_copy(VmAreaStruct vma, long address, long ptep, long orig) {
+        Mm mm = vma.vm_mm;
+        Pgtable pt = mm.world.pgtable;
+        long page = pt.pages().alloc_pages(Gfp.GFP_HIGHUSER_MOVABLE | Gfp.__GFP_ZERO, pt.pageOrder);
+        if (page == 0) {
+            return VM_FAULT_OOM;
+        }
+        MmuNotifierRange range = MmuNotifierRange.of(MMU_NOTIFY_CLEAR, vma, mm, address, address + pt.PAGE_SIZE);
+        MmuNotifier.mmu_notifier_invalidate_range_start(range);
+        if (pt.ptep_get(ptep) == orig) {
+            long entry = pt.mk_pte(page, vma.vm_page_prot) | PTE_AF;
+            entry = maybe_mkwrite(Pgtable.pte_mkdirty(entry), vma);
+            ptep_clear_flush_notify(vma, address, ptep);
+            pt.set_pte(ptep, entry);
+            mm.rss_anon.incrementAndGet();
+        } else {
+            pt.pages().__free_pages(page, pt.pageOrder);
+        }
+        MmuNotifier.mmu_notifier_invalidate_range_only_end(range);
+        return VM_FAULT_WRITE;
+    }
+
+    /** Clears a PTE, flushes it from the TLBs and from secondary TLBs. */
+    @Port("include/linux/mmu_notifier.h:ptep_clear_flush_notify")
+    static long ptep_clear_flush_notify(VmAreaStruct vma, long address, long ptep) {
+        Mm mm = vma.vm_mm;
+        Pgtable pt = mm.world.pgtable;
+        long old = pt.ptep_get_and_clear(ptep);
+        mm.world.flush_tlb_page(vma, address);
+        long a = address & pt.PAGE_MASK;
+        MmuNotifier.mmu_notifier_invalidate_range(mm, a, a + pt.PAGE_SIZE);
+        return old;
+    }
+
+    /**
+     * Sets AF/dirty/write on a live PTE atomically against the hardware's own AF/DBM updates,
+     * keeping AP[2] consistent with the dirty state. Return: whether the PTE changed. A dirty
+     * (write) update flushes the stale read-only TLB entry.
+     */
+    @Port("arch/arm64/mm/fault.c:ptep_set_access_flags")
+    public static boolean ptep_set_access_flags(VmAreaStruct vma, long address, long ptep, long entry, boolean dirty) {
+        Pgtable pt = vma.vm_mm.world.pgtable;
+        long pte = pt.ptep_get(ptep);
+        if (pte == entry) {
+            return false;
+        }
+        // Only AF, DIRTY, WRITE and RDONLY move; RDONLY is inverted so it can be OR-ed too.
+        entry &= PTE_RDONLY | PTE_AF | PTE_WRITE | PTE_DIRTY;
+        entry ^= PTE_RDONLY;
+        long pteval = pte;
+        for (;;) {
+            long old = pteval;
+            pteval ^= PTE_RDONLY;
+            pteval |= entry;
+            pteval ^= PTE_RDONLY;
+            long w = pt.mem().cmpxchgq(ptep, old, pteval);
+            if (w == old) {
+                break;
+            }
+            pteval = w;
+        }
+        if (dirty) {
+            vma.vm_mm.world.flush_tlb_page(vma, address);
+        }
+        return true;
+    }
+
+    /* ---------------- mmu_gather (mm/mmu_gather.c) ---------------- */
+
+    /** {@code struct mmu_gather}: the range to flush and the pages/tables to free after it. */
+    @Port("include/asm-generic/tlb.h:mmu_gather")
+    public static final class MmuGather {
+        final Mm mm;
+        final boolean fullmm;
+        long start = -1L;
+        long end;
+        boolean freed_tables;
+        final MutableLongList pages = new LongArrayList();
+        final MutableLongList tables = new LongArrayList();
+
+        MmuGather(Mm mm, boolean fullmm) {
+            this.mm = mm;
+            this.fullmm = fullmm;
+        }
+
+        void add_range(long s, long e) {
+            if (Long.compareUnsigned(s, start) < 0) {
+                start = s;
+            }
+            if (Long.compareUnsigned(e, end) > 0) {
+                end = e;
+            }
+        }
+    }
+
+    @Port("mm/mmu_gather.c:tlb_gather_mmu")
+    public static MmuGather tlb_gather_mmu(Mm mm, boolean fullmm) {
+        return new MmuGather(mm, fullmm);
+    }
+
+    /** Flushes CPU and secondary TLBs for the gathered range, then frees pages and tables. */
+    @Port("mm/mmu_gather.c:tlb_finish_mmu")
+    public static void tlb_finish_mmu(MmuGather tlb) {
+        Mm mm = tlb.mm;
+        if (Long.compareUnsigned(tlb.end, tlb.start) > 0 || tlb.freed_tables) {
+            // tlb_flush_mmu_tlbonly(): tlb_flush() then the secondary TLBs.
+            if (tlb.fullmm || tlb.start == -1L) {
+                mm.world.flush_tlb_mm(mm);
+            } else {
+                mm.world.__flush_tlb_range(mm, tlb.start, tlb.end, mm.world.pgtable.PAGE_SIZE, !tlb.freed_tables);
+            }
+            if (tlb.start != -1L) {
+                MmuNotifier.mmu_notifier_invalidate_range(mm, tlb.start, tlb.end);
+            }
+        }
+        Pgtable pt = mm.world.pgtable;
+        for (int i = 0; i < tlb.tables.size(); i++) {
+            pt.pages().__free_pages(tlb.tables.get(i), pt.pageOrder);
+        }
+        for (int i = 0; i < tlb.pages.size(); i++) {
+            pt.pages().__free_pages(tlb.pages.get(i), pt.pageOrder);
+        }
+        tlb.tables.clear();
+        tlb.pages.clear();
+    }
+
+    /** Unmaps [start_addr, end_addr) of the given VMAs, inside one notifier range. */
+    @Port("mm/memory.c:unmap_vmas")
+    public static void unmap_vmas(MmuGather tlb, List<VmAreaStruct> vmas, long start_addr, long end_addr) {
+        Mm mm = tlb.mm;
+        MmuNotifierRange range = MmuNotifierRange.of(MMU_NOTIFY_UNMAP, vmas.get(0), mm, start_addr, end_addr);
+        MmuNotifier.mmu_notifier_invalidate_range_start(range);
+        for (VmAreaStruct vma : vmas) {
+            long s = Long.compareUnsigned(vma.vm_start, start_addr) > 0 ? vma.vm_start : start_addr;
+            long e = Long.compareUnsigned(vma.vm_end, end_addr) < 0 ? vma.vm_end : end_addr;
+            if (Long.compareUnsigned(s, e) < 0) {
+                zap_pte_range(tlb, vma, s, e);
+            }
+        }
+        MmuNotifier.mmu_notifier_invalidate_range_end(range);
+    }
+
+    /** Clears every PTE of [addr, end), gathering the range and the pages to free. */
+    @Port("mm/memory.c:zap_pte_range")
+    private static void zap_pte_range(MmuGather tlb, VmAreaStruct vma, long addr, long end) {
+        Mm mm = tlb.mm;
+        Pgtable pt = mm.world.pgtable;
+        while (Long.compareUnsigned(addr, end) < 0) {
+            long e = pt.walk_entry(mm.pgd, addr);
+            int level = (int) (e & 7);
+            if (level != 3) {
+                // No table below this level: skip its whole span.
+                long span = 1L << pt.levelShift(level);
+                long next = (addr + span) & -span;
+                addr = next == 0 || Long.compareUnsigned(next, end) > 0 ? end : next;
+                continue;
+            }
+            long ptep = e & ~7L;
+            long ptent = pt.ptep_get(ptep);
+            if (ptent != 0) {
+                ptent = pt.ptep_get_and_clear(ptep);
+                tlb.add_range(addr, addr + pt.PAGE_SIZE);
+                if (Pgtable.pte_present(ptent) && (ptent & PTE_SPECIAL) == 0) {
+                    tlb.pages.add(pt.__pte_to_phys(ptent));
+                    mm.rss_anon.decrementAndGet();
+                }
+            }
+            addr += pt.PAGE_SIZE;
+        }
+    }
+
+    /** Frees the page tables left empty in [floor, ceiling) after an unmap (deferred to tlb_finish_mmu). */
+    @Port("mm/memory.c:free_pgtables")
+    public static void free_pgtables(MmuGather tlb, long floor, long ceiling) {
+        Mm mm = tlb.mm;
+        Pgtable pt = mm.world.pgtable;
+        int before = tlb.tables.size();
+        pt.free_empty_tables(mm.pgd, floor, ceiling, tlb.tables);
+        if (tlb.tables.size() != before) {
+            tlb.freed_tables = true;
+            if (!tlb.fullmm) {
+                tlb.add_range(floor, ceiling);
+            }
+        }
+    }
+
+    /**
+     * Applies {@code newprot} to every present PTE of [start, end) (mprotect), notifying
+     * secondary MMUs and flushing the CPU TLBs. Return: the number of PTEs changed.
+     */
+    @Port("mm/mprotect.c:change_protection")
+    public static long change_protection(VmAreaStruct vma, long start, long end, long newprot) {
+        Mm mm = vma.vm_mm;
+        Pgtable pt = mm.world.pgtable;
+        MmuNotifierRange range = MmuNotifierRange.of(MMU_NOTIFY_PROTECTION_VMA, vma, mm, start, end);
+        MmuNotifier.mmu_notifier_invalidate_range_start(range);
+        long pages = 0;
+        long addr = start;
+        while (Long.compareUnsigned(addr, end) < 0) {
+            long e = pt.walk_entry(mm.pgd, addr);
+            int level = (int) (e & 7);
+            if (level != 3) {
+                long span = 1L << pt.levelShift(level);
+                long next = (addr + span) & -span;
+                addr = next == 0 || Long.compareUnsigned(next, end) > 0 ? end : next;
+                continue;
+            }
+            long ptep = e & ~7L;
+            long oldpte = pt.ptep_get(ptep);
+            if (Pgtable.pte_present(oldpte)) {
+                // ptep_modify_prot_start/commit: clear, then install the new value.
+                mm.page_table_lock.lock();
+                try {
+                    oldpte = pt.ptep_get_and_clear(ptep);
+                    long ptent = Pgtable.pte_modify(oldpte, newprot);
+                    pt.set_pte(ptep, ptent);
+                } finally {
+                    mm.page_table_lock.unlock();
+                }
+                pages++;
+            }
+            addr += pt.PAGE_SIZE;
+        }
+        MmuNotifier.mmu_notifier_invalidate_range_end(range);
+        if (pages != 0) {
+            mm.world.flush_tlb_range(vma, start, end);
+        }
+        return pages;
+    }
+
+    /* ---------------- helpers for other modules and tests ---------------- */
+
+    /** The PTE value mapping {@code va} in {@code mm}, or 0 if none (follow_pte + ptep_get). */
+    public static long pte_of(Mm mm, long va) {
+        Pgtable pt = mm.world.pgtable;
+        long ptep = pt.follow_pte(mm.pgd, va);
+        return ptep == 0 ? 0 : pt.ptep_get(ptep);
+    }
+
+}

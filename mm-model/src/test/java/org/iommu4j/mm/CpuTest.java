@@ -1,0 +1,161 @@
+package org.iommu4j.mm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.iommu4j.mm.MmH.MAP_ANONYMOUS;
+import static org.iommu4j.mm.MmH.MAP_FIXED;
+import static org.iommu4j.mm.MmH.MAP_PRIVATE;
+import static org.iommu4j.mm.MmH.PROT_READ;
+import static org.iommu4j.mm.MmH.PROT_WRITE;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.iommu4j.base.hw.Interconnect.Tlbi;
+import org.iommu4j.base.test.NoWarnings;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+@ExtendWith(NoWarnings.class)
+class CpuTest {
+    private final MmWorld w = MmTestSupport.world();
+    private final Mm mm = w.mm_alloc();
+    private final Cpu cpu = w.cpu(0);
+
+    @Test
+    void loadsAndStoresOfEverySizeAreLittleEndianAndCrossPages() {
+        long va = MmTestSupport.mmapAnon(mm, 2 * 4096, PROT_READ | PROT_WRITE);
+        cpu.switch_mm(mm);
+        cpu.str(va, 0x1122334455667788L);
+        assertThat(cpu.ldrb(va)).isEqualTo(0x88);
+        assertThat(cpu.load(va + 1, 2)).isEqualTo(0x6677);
+        assertThat(cpu.load(va + 4, 4)).isEqualTo(0x11223344L);
+        cpu.store(va + 4093, 0xAABBCCDDEEL, 8); // crosses into the second page
+        assertThat(cpu.load(va + 4093, 8)).isEqualTo(0xAABBCCDDEEL);
+        assertThat(cpu.ldr(va + 4093)).isEqualTo(0xAABBCCDDEEL);
+        cpu.strb(va + 4096, 0x5a);
+        assertThat(cpu.load(va + 4096, 1)).isEqualTo(0x5a);
+        long pa = MmFault.pte_of(mm, va + 4096) & 0x0000_FFFF_FFFF_F000L;
+        assertThat(w.mem.readb(pa)).isEqualTo(0x5a);
+        long hits = cpu.tlb_hits();
+        cpu.ldr(va);
+        assertThat(cpu.tlb_hits()).isEqualTo(hits + 1);
+        assertThat(w.pgtable.dump(mm.pgd)).hasSize(2)
+                .allMatch(l -> l.contains(" L3 URW") && l.endsWith(" AF DBM D"));
+        cpu.switch_to_idle();
+        // An idle CPU has no user translations.
+        assertThatThrownBy(() -> cpu.ldr(va)).isInstanceOf(Cpu.UserFault.class);
+    }
+
+    @Test
+    void tlbIsTaggedByAsid() {
+        Mm other = w.mm_alloc();
+        long va = 0x7000_0000L;
+        for (Mm m : List.of(mm, other)) {
+            assertThat(Mmap.vm_mmap(m, va, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)).isEqualTo(va);
+        }
+        cpu.switch_mm(mm);
+        cpu.str(va, 1);
+        cpu.switch_mm(other);
+        cpu.str(va, 2);
+        // High VA bits must not alias into the ASID part of the tag: running ASID 1 with VA bit
+        // 53 set would otherwise form the tag of ASID 3's entry for va.
+        Mm third = w.mm_alloc();
+        assertThat(Mmap.vm_mmap(third, va, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)).isEqualTo(va);
+        cpu.switch_mm(third);
+        cpu.str(va, 3);
+        assertThat(third.asid()).isEqualTo(3);
+        cpu.switch_mm(mm);
+        assertThat(mm.asid()).isEqualTo(1);
+        long forged = va | (2L << 52);
+        assertThatThrownBy(() -> cpu.ldr(forged)).isInstanceOf(Cpu.UserFault.class);
+        cpu.switch_mm(other);
+        assertThat(cpu.tlb_holds(mm.asid(), va)).isTrue();
+        assertThat(cpu.tlb_holds(other.asid(), va)).isTrue();
+        long misses = cpu.tlb_misses();
+        assertThat(cpu.ldr(va)).isEqualTo(2);
+        cpu.switch_mm(mm);
+        assertThat(cpu.ldr(va)).isEqualTo(1);
+        assertThat(cpu.tlb_misses()).isEqualTo(misses);
+        cpu.switch_to_idle();
+        other.mmput();
+        third.mmput();
+    }
+
+    @Test
+    void munmapAndMprotectFlushEveryCpuAndBroadcastTlbi() throws Exception {
+        List<Tlbi> seen = new CopyOnWriteArrayList<>();
+        try (AutoCloseable l = w.interconnect.addListener(seen::add)) {
+            long va = MmTestSupport.mmapAnon(mm, 4 * 4096, PROT_READ | PROT_WRITE);
+            Cpu cpu1 = w.cpu(1);
+            cpu.switch_mm(mm);
+            cpu1.switch_mm(mm);
+            for (int i = 0; i < 4; i++) {
+                cpu.str(va + i * 4096L, i);
+                cpu1.ldr(va + i * 4096L);
+            }
+            assertThat(cpu1.tlb_holds(mm.asid(), va + 4096)).isTrue();
+            seen.clear();
+            try (var cap = org.iommu4j.base.trace.Trace.capture("mm:tlbi")) {
+                assertThat(Mmap.mprotect(mm, va, 4096, PROT_READ)).isZero();
+                assertThat(cap.records()).hasSize(1);
+            }
+            assertThat(seen).contains(new Tlbi(Tlbi.Kind.VA, mm.asid(), 0, va, false, 12, 1));
+            assertThatThrownBy(() -> cpu1.str(va, 9)).isInstanceOf(Cpu.UserFault.class);
+            seen.clear();
+            assertThat(Mmap.vm_munmap(mm, va + 4096, 2 * 4096)).isZero();
+            assertThat(seen).contains(new Tlbi(Tlbi.Kind.VA, mm.asid(), 0, va + 4096, true, 12, 1),
+                    new Tlbi(Tlbi.Kind.VA, mm.asid(), 0, va + 2 * 4096, true, 12, 1));
+            assertThat(cpu1.tlb_holds(mm.asid(), va + 4096)).isFalse();
+            assertThatThrownBy(() -> cpu1.ldr(va + 4096)).isInstanceOf(Cpu.UserFault.class);
+            assertThat(cpu1.ldr(va + 3 * 4096)).isEqualTo(3);
+            // Large ranges fall back to TLBI ASIDE1IS.
+            long big = MmTestSupport.mmapAnon(mm, 600 * 4096L, PROT_READ | PROT_WRITE);
+            cpu.str(big, 1);
+            seen.clear();
+            assertThat(Mmap.vm_munmap(mm, big, 600 * 4096L)).isZero();
+            assertThat(seen).contains(new Tlbi(Tlbi.Kind.ASID, mm.asid(), 0, 0, false, 12, 0));
+            cpu1.switch_to_idle();
+            cpu.switch_to_idle();
+            seen.clear();
+            int asid = mm.asid();
+            mm.mmput();
+            assertThat(seen).contains(new Tlbi(Tlbi.Kind.ASID, asid, 0, 0, false, 12, 0));
+        }
+    }
+
+    @Test
+    void concurrentReaderSeesUnmapAsFaultNeverAsStaleData() throws Exception {
+        long va = MmTestSupport.mmapAnon(mm, 4096, PROT_READ | PROT_WRITE);
+        cpu.switch_mm(mm);
+        cpu.str(va, 0xfeed);
+        Cpu reader = w.cpu(1);
+        java.util.concurrent.CountDownLatch warmed = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicReference<String> bad = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicBoolean unmapped = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread t = new Thread(() -> {
+            reader.switch_mm(mm);
+            reader.ldr(va);
+            warmed.countDown();
+            while (true) {
+                boolean after = unmapped.get();
+                try {
+                    long v = reader.ldr(va);
+                    if (after) {
+                        bad.set("read " + v + " after munmap returned");
+                        break;
+                    }
+                } catch (Cpu.UserFault f) {
+                    break;
+                }
+            }
+            reader.switch_to_idle();
+        });
+        t.start();
+        warmed.await();
+        assertThat(Mmap.vm_munmap(mm, va, 4096)).isZero();
+        unmapped.set(true);
+        t.join();
+        assertThat(bad.get()).isNull();
+        cpu.switch_to_idle();
+    }
+}

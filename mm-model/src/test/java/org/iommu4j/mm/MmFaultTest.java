@@ -1,0 +1,289 @@
+package org.iommu4j.mm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.iommu4j.mm.MmH.FAULT_FLAG_INSTRUCTION;
+import static org.iommu4j.mm.MmH.FAULT_FLAG_USER;
+import static org.iommu4j.mm.MmH.FAULT_FLAG_WRITE;
+import static org.iommu4j.mm.MmH.MAP_ANONYMOUS;
+import static org.iommu4j.mm.MmH.MAP_SHARED;
+import static org.iommu4j.mm.MmH.PROT_EXEC;
+import static org.iommu4j.mm.MmH.PROT_READ;
+import static org.iommu4j.mm.MmH.PROT_WRITE;
+import static org.iommu4j.mm.MmH.VM_FAULT_BADACCESS;
+import static org.iommu4j.mm.MmH.VM_FAULT_BADMAP;
+import static org.iommu4j.mm.MmH.VM_FAULT_OOM;
+import static org.iommu4j.mm.MmH.VM_FAULT_SIGSEGV;
+import static org.iommu4j.mm.MmH.VM_FAULT_WRITE;
+
+import org.iommu4j.base.FaultInject;
+import org.iommu4j.base.test.NoWarnings;
+import org.iommu4j.base.trace.Trace;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+@ExtendWith(NoWarnings.class)
+class MmFaultTest {
+    static final long RDONLY = 1L << 7, AF = 1L << 10, DBM = 1L << 51, SW_DIRTY = 1L << 55, SW_SPECIAL = 1L << 56;
+    static final long OA = 0x0000_FFFF_FFFF_F000L;
+
+    private final MmWorld w = MmTestSupport.world();
+    private final Mm mm = w.mm_alloc();
+
+    private int fault(long va, int flags) {
+        mm.mmap_read_lock();
+        try {
+            return MmFault.handle_mm_fault(Mmap.find_vma(mm, va), va, flags);
+        } finally {
+            mm.mmap_read_unlock();
+        }
+    }
+
+    @Test
+    void demandPagingReadMapsZeroPageWriteAllocatesZeroedDirtyPage() {
+        long va = MmTestSupport.mmapAnon(mm, 4 * 4096, PROT_READ | PROT_WRITE);
+        long before = w.pages.allocatedPages();
+        assertThat(MmFault.pte_of(mm, va)).isZero();
+        assertThat(fault(va, FAULT_FLAG_USER)).isZero();
+        long pte = MmFault.pte_of(mm, va);
+        assertThat(pte & OA).isEqualTo(w.zero_page());
+        assertThat(pte & (RDONLY | SW_SPECIAL | AF)).isEqualTo(RDONLY | SW_SPECIAL | AF);
+        long tables = w.pages.allocatedPages() - before;
+        assertThat(tables).isEqualTo(3); // pud, pmd, pte tables; the zero page is not allocated
+        // Write fault on the zero page: copy into a new zeroed page, young, dirty, writable.
+        try (var cap = Trace.capture("mm:handle_mm_fault")) {
+            assertThat(fault(va, FAULT_FLAG_USER | FAULT_FLAG_WRITE)).isEqualTo(VM_FAULT_WRITE);
+            assertThat(cap.records()).hasSize(1);
+        }
+        long pte2 = MmFault.pte_of(mm, va);
+        assertThat(pte2 & OA).isNotEqualTo(w.zero_page());
+        assertThat(Pgtable.pte_dirty(pte2)).isTrue();
+        assertThat(Pgtable.pte_young(pte2)).isTrue();
+        assertThat(Pgtable.pte_write(pte2)).isTrue();
+        assertThat(pte2 & RDONLY).isZero();
+        assertThat(w.mem.readq(pte2 & OA)).isZero();
+        assertThat(w.pages.allocatedPages() - before).isEqualTo(4);
+        assertThat(mm.rss_anon.get()).isEqualTo(1);
+        // A direct write fault on an empty PTE allocates at once.
+        assertThat(fault(va + 4096, FAULT_FLAG_USER | FAULT_FLAG_WRITE)).isZero();
+        assertThat(Pgtable.pte_dirty(MmFault.pte_of(mm, va + 4096))).isTrue();
+        assertThat(mm.rss_anon.get()).isEqualTo(2);
+        // Repeating a satisfied fault changes nothing.
+        long p3 = MmFault.pte_of(mm, va + 4096);
+        assertThat(fault(va + 4096, FAULT_FLAG_USER | FAULT_FLAG_WRITE)).isZero();
+        assertThat(MmFault.pte_of(mm, va + 4096)).isEqualTo(p3);
+    }
+
+    @Test
+    void writeUpgradeReusesThePageWithoutCopy() {
+        long va = MmTestSupport.mmapAnon(mm, 4096, PROT_READ | PROT_WRITE);
+        assertThat(fault(va, FAULT_FLAG_WRITE)).isZero();
+        long page = MmFault.pte_of(mm, va) & OA;
+        w.mem.writeq(page, 0x1234);
+        assertThat(Mmap.mprotect(mm, va, 4096, PROT_READ)).isZero();
+        long ro = MmFault.pte_of(mm, va);
+        assertThat(Pgtable.pte_write(ro)).isFalse();
+        assertThat(ro & RDONLY).isNotZero();
+        assertThat(Pgtable.pte_dirty(ro)).as("software dirty kept").isTrue();
+        assertThat(fault(va, FAULT_FLAG_WRITE)).isEqualTo(VM_FAULT_SIGSEGV);
+        assertThat(Mmap.mprotect(mm, va, 4096, PROT_READ | PROT_WRITE)).isZero();
+        long pagesBefore = w.pages.allocatedPages();
+        assertThat(Pgtable.pte_write(MmFault.pte_of(mm, va))).as("private: still read-only until a write fault").isFalse();
+        assertThat(fault(va, FAULT_FLAG_WRITE)).isEqualTo(VM_FAULT_WRITE);
+        long rw = MmFault.pte_of(mm, va);
+        assertThat(rw & OA).isEqualTo(page);
+        assertThat(w.mem.readq(page)).isEqualTo(0x1234);
+        assertThat(Pgtable.pte_write(rw)).isTrue();
+        assertThat(rw & RDONLY).isZero();
+        assertThat(w.pages.allocatedPages()).isEqualTo(pagesBefore);
+    }
+
+    @Test
+    void accessesTheVmaForbidsGetSigsegvAndOutsideVmasBadmap() {
+        long ro = MmTestSupport.mmapAnon(mm, 4096, PROT_READ);
+        long rw = MmTestSupport.mmapAnon(mm, 4096, PROT_READ | PROT_WRITE);
+        assertThat(fault(ro, FAULT_FLAG_WRITE)).isEqualTo(VM_FAULT_SIGSEGV);
+        assertThat(fault(rw, FAULT_FLAG_INSTRUCTION)).isEqualTo(VM_FAULT_SIGSEGV);
+        assertThat(MmFault.pte_of(mm, ro)).isZero();
+        // handle_mm_fault on an address outside the VMA it was given.
+        mm.mmap_read_lock();
+        try {
+            assertThat(MmFault.handle_mm_fault(Mmap.find_vma(mm, ro), ro + 4096 * 100, 0)).isEqualTo(VM_FAULT_SIGSEGV);
+            assertThat(MmFault.handle_mm_fault(null, ro, 0)).isEqualTo(VM_FAULT_SIGSEGV);
+        } finally {
+            mm.mmap_read_unlock();
+        }
+        // The arch entry: no VMA -> BADMAP, forbidden -> BADACCESS.
+        assertThat(MmFault.do_page_fault(mm, 0x1000, FAULT_FLAG_USER)).isEqualTo(VM_FAULT_BADMAP);
+        assertThat(MmFault.do_page_fault(mm, ro, FAULT_FLAG_USER | FAULT_FLAG_WRITE)).isEqualTo(VM_FAULT_BADACCESS);
+        assertThat(MmFault.do_page_fault(mm, rw + 8, FAULT_FLAG_USER | FAULT_FLAG_WRITE)).isZero();
+        // And a CPU touching unmapped memory gets the signal.
+        Cpu cpu = w.cpu(0);
+        cpu.switch_mm(mm);
+        assertThatThrownBy(() -> cpu.load(0x2000, 8)).isInstanceOf(Cpu.UserFault.class)
+                .satisfies(e -> assertThat(((Cpu.UserFault) e).fault).isEqualTo(VM_FAULT_BADMAP));
+        assertThatThrownBy(() -> cpu.store(ro, 1, 8)).isInstanceOf(Cpu.UserFault.class)
+                .satisfies(e -> assertThat(((Cpu.UserFault) e).fault).isEqualTo(VM_FAULT_BADACCESS));
+        assertThatThrownBy(() -> cpu.fetch(rw)).isInstanceOf(Cpu.UserFault.class);
+        assertThatThrownBy(() -> cpu.load(-4096L, 8)).isInstanceOf(Cpu.UserFault.class);
+        cpu.switch_to_idle();
+    }
+
+    @Test
+    void execFaultOnExecutableMapping() {
+        long x = MmTestSupport.mmapAnon(mm, 4096, PROT_READ | PROT_EXEC);
+        assertThat(fault(x, FAULT_FLAG_INSTRUCTION)).isZero();
+        assertThat(Pgtable.pte_user_exec(MmFault.pte_of(mm, x))).isTrue();
+    }
+
+    @Test
+    void oomFromFaultInjectionOnEachAllocationLeaksNothing() {
+        long va = MmTestSupport.mmapAnon(mm, 4096, PROT_READ | PROT_WRITE);
+        long baseline = w.pages.allocatedPages();
+        // Allocation sites on the first write fault: pud, pmd, pte tables, then the page.
+        for (int n = 1; ; n++) {
+            FaultInject.failNth(n);
+            int r = fault(va, FAULT_FLAG_WRITE);
+            boolean fired = FaultInject.fired();
+            FaultInject.failNth(0);
+            if (!fired) {
+                assertThat(r).isZero();
+                assertThat(n).isBetween(2, 5);
+                break;
+            }
+            assertThat(r).as("n=%d", n).isEqualTo(VM_FAULT_OOM);
+            assertThat(MmFault.pte_of(mm, va) & 1).isZero();
+        }
+        assertThat(w.pages.allocatedPages() - baseline).isEqualTo(4);
+        // wp_page_copy's allocation fails too.
+        long va2 = MmTestSupport.mmapAnon(mm, 4096, PROT_READ | PROT_WRITE);
+        assertThat(fault(va2, 0)).isZero();
+        FaultInject.failNth(1);
+        assertThat(fault(va2, FAULT_FLAG_WRITE)).isEqualTo(VM_FAULT_OOM);
+        FaultInject.failNth(0);
+        assertThat(MmFault.pte_of(mm, va2) & OA).isEqualTo(w.zero_page());
+        mm.mmput();
+        assertThat(w.pages.allocatedPages()).isEqualTo(baseline - 1);
+    }
+
+    @Test
+    void cpuFaultOomIsReportedAsUserFault() {
+        long va = MmTestSupport.mmapAnon(mm, 4096, PROT_READ | PROT_WRITE);
+        Cpu cpu = w.cpu(0);
+        cpu.switch_mm(mm);
+        FaultInject.failNth(1);
+        assertThatThrownBy(() -> cpu.store(va, 1, 4)).isInstanceOf(Cpu.UserFault.class)
+                .satisfies(e -> assertThat(((Cpu.UserFault) e).fault & VM_FAULT_OOM).isNotZero());
+        FaultInject.failNth(0);
+        cpu.store(va, 1, 4);
+        assertThat(cpu.load(va, 4)).isEqualTo(1);
+        cpu.switch_to_idle();
+    }
+
+    @Test
+    void hardwareDirtyBitManagementOnSharedMapping() {
+        long va = Mmap.vm_mmap(mm, 0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS);
+        Cpu cpu = w.cpu(0);
+        cpu.switch_mm(mm);
+        cpu.load(va, 8);
+        long clean = MmFault.pte_of(mm, va);
+        assertThat(clean & (DBM | RDONLY)).isEqualTo(DBM | RDONLY);
+        assertThat(Pgtable.pte_dirty(clean)).isFalse();
+        long faults = cpu.faults();
+        cpu.store(va, 5, 8);
+        long dirty = MmFault.pte_of(mm, va);
+        assertThat(cpu.faults()).as("DBM: no fault for the write").isEqualTo(faults);
+        assertThat(dirty & RDONLY).isZero();
+        assertThat(Pgtable.pte_hw_dirty(dirty)).isTrue();
+        assertThat(dirty & SW_DIRTY).isZero();
+        // Write-protect folds the hardware dirty state into the software bit.
+        w.pgtable.ptep_set_wrprotect(w.pgtable.follow_pte(mm.pgd, va));
+        long wp = MmFault.pte_of(mm, va);
+        assertThat(wp & (SW_DIRTY | RDONLY)).isEqualTo(SW_DIRTY | RDONLY);
+        assertThat(Pgtable.pte_write(wp)).isFalse();
+        cpu.switch_to_idle();
+    }
+
+    @Test
+    void withoutHardwareAfDbmTheKernelSetsYoungAndDirty() {
+        MmWorld sw = MmTestSupport.world(MmWorld.Config.defaults().withHwAfDbm(false));
+        Mm m = sw.mm_alloc();
+        long va = Mmap.vm_mmap(m, 0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS);
+        Cpu cpu = sw.cpu(0);
+        cpu.switch_mm(m);
+        cpu.load(va, 8);
+        long ptep = sw.pgtable.follow_pte(m.pgd, va);
+        assertThat(sw.pgtable.ptep_test_and_clear_young(ptep)).isTrue();
+        sw.flush_tlb_mm(m);
+        long f0 = cpu.faults();
+        cpu.load(va, 8); // access flag fault
+        assertThat(cpu.faults()).isEqualTo(f0 + 1);
+        assertThat(Pgtable.pte_young(sw.pgtable.ptep_get(ptep))).isTrue();
+        cpu.store(va, 9, 8); // permission fault: software dirty
+        long pte = sw.pgtable.ptep_get(ptep);
+        assertThat(cpu.faults()).isEqualTo(f0 + 2);
+        assertThat(pte & (SW_DIRTY | RDONLY)).isEqualTo(SW_DIRTY);
+        assertThat(cpu.load(va, 8)).isEqualTo(9);
+        cpu.switch_to_idle();
+        m.mmput();
+    }
+
+    @Test
+    void concurrentFaultsOnTheSamePagesInstallEachPageOnce() throws Exception {
+        long baseline = w.pages.allocatedPages();
+        int pages = 256;
+        long va = MmTestSupport.mmapAnon(mm, pages * 4096L, PROT_READ | PROT_WRITE);
+        java.util.concurrent.CyclicBarrier go = new java.util.concurrent.CyclicBarrier(4);
+        java.util.List<Thread> ts = new java.util.ArrayList<>();
+        java.util.concurrent.ConcurrentLinkedQueue<Throwable> errors = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        for (int c = 0; c < 4; c++) {
+            final int id = c;
+            Thread t = new Thread(() -> {
+                try {
+                    Cpu cpu = w.cpu(id);
+                    cpu.switch_mm(mm);
+                    go.await();
+                    for (int i = 0; i < pages; i++) {
+                        long a = va + ((i * 7L + id * 13L) % pages) * 4096;
+                        if (id % 2 == 0) {
+                            cpu.str(a + 8 * id, id + 1);
+                        } else {
+                            cpu.ldr(a);
+                            cpu.str(a + 8 * id, id + 1);
+                        }
+                    }
+                    cpu.switch_to_idle();
+                } catch (Throwable e) {
+                    errors.add(e);
+                }
+            });
+            ts.add(t);
+            t.start();
+        }
+        for (Thread t : ts) {
+            t.join();
+        }
+        assertThat(errors).isEmpty();
+        assertThat(mm.rss_anon.get()).isEqualTo(pages);
+        Cpu cpu = w.cpu(0);
+        cpu.switch_mm(mm);
+        for (int i = 0; i < pages; i++) {
+            for (int id = 0; id < 4; id++) {
+                assertThat(cpu.ldr(va + i * 4096L + 8 * id)).isEqualTo(id + 1);
+            }
+        }
+        cpu.switch_to_idle();
+        mm.mmput();
+        assertThat(w.pages.allocatedPages()).isEqualTo(baseline - 1);
+    }
+
+    @Test
+    void populateFaultsEveryPageIn() {
+        long va = Mmap.vm_mmap(mm, 0, 8 * 4096, PROT_READ | PROT_WRITE, MmH.MAP_PRIVATE | MAP_ANONYMOUS | MmH.MAP_POPULATE);
+        for (int i = 0; i < 8; i++) {
+            long pte = MmFault.pte_of(mm, va + i * 4096L);
+            assertThat(Pgtable.pte_dirty(pte)).isTrue();
+        }
+        assertThat(mm.rss_anon.get()).isEqualTo(8);
+    }
+}

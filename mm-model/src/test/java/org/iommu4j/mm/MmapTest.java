@@ -1,0 +1,183 @@
+package org.iommu4j.mm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.iommu4j.base.Errno.EBADF;
+import static org.iommu4j.base.Errno.EEXIST;
+import static org.iommu4j.base.Errno.EINTR;
+import static org.iommu4j.base.Errno.EINVAL;
+import static org.iommu4j.base.Errno.ENOMEM;
+import static org.iommu4j.mm.MmH.MAP_ANONYMOUS;
+import static org.iommu4j.mm.MmH.MAP_FIXED;
+import static org.iommu4j.mm.MmH.MAP_FIXED_NOREPLACE;
+import static org.iommu4j.mm.MmH.MAP_PRIVATE;
+import static org.iommu4j.mm.MmH.PROT_EXEC;
+import static org.iommu4j.mm.MmH.PROT_READ;
+import static org.iommu4j.mm.MmH.PROT_WRITE;
+
+import java.util.Random;
+import org.iommu4j.base.FaultInject;
+import org.iommu4j.base.test.NoWarnings;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** VMA bookkeeping and the kernel's answers to bad input: errnos, never exceptions. */
+@ExtendWith(NoWarnings.class)
+class MmapTest {
+    private static final int ANON = MAP_PRIVATE | MAP_ANONYMOUS;
+    private final MmWorld w = MmTestSupport.world();
+    private final Mm mm = w.mm_alloc();
+    private final long task = w.pgtable.TASK_SIZE;
+
+    @Test
+    void mmapBadInputGetsTheKernelsErrors() {
+        assertThat(Mmap.vm_mmap(mm, 0, 0, PROT_READ, ANON)).isEqualTo(-EINVAL);
+        assertThat(Mmap.vm_mmap(mm, 0, 4096, PROT_READ, MAP_PRIVATE)).isEqualTo(-EBADF);
+        assertThat(Mmap.vm_mmap(mm, 0, 4096, PROT_READ, MAP_ANONYMOUS | 0x0f)).isEqualTo(-EINVAL);
+        assertThat(Mmap.vm_mmap(mm, 0x10001, 4096, PROT_READ, ANON | MAP_FIXED)).isEqualTo(-EINVAL);
+        assertThat(Mmap.vm_mmap(mm, task - 4096, 8192, PROT_READ, ANON | MAP_FIXED)).isEqualTo(-ENOMEM);
+        assertThat(Mmap.vm_mmap(mm, 0, task + 4096, PROT_READ, ANON)).isEqualTo(-ENOMEM);
+        assertThat(Mmap.vm_mmap(mm, 0, -1L, PROT_READ, ANON)).isEqualTo(-ENOMEM); // PAGE_ALIGN wraps to 0
+        assertThat(Mmap.vm_mmap(mm, -8192L, 4096, PROT_READ, ANON | MAP_FIXED)).isEqualTo(-ENOMEM);
+        long a = Mmap.vm_mmap(mm, 0x5000_0000L, 8192, PROT_READ, ANON | MAP_FIXED_NOREPLACE);
+        assertThat(a).isEqualTo(0x5000_0000L);
+        assertThat(Mmap.vm_mmap(mm, 0x5000_1000L, 8192, PROT_READ, ANON | MAP_FIXED_NOREPLACE)).isEqualTo(-EEXIST);
+        FaultInject.failNth(1);
+        assertThat(Mmap.vm_mmap(mm, 0, 4096, PROT_READ, ANON)).isEqualTo(-ENOMEM);
+        FaultInject.failNth(0);
+        assertThat(mm.vmas()).hasSize(1);
+    }
+
+    @Test
+    void hintsAreHonouredWhenFreeAndPlacementIsTopDown() {
+        long h = Mmap.vm_mmap(mm, 0x1234_5000L, 4096, PROT_READ, ANON);
+        assertThat(h).isEqualTo(0x1234_5000L);
+        long a = Mmap.vm_mmap(mm, 0, 4096, PROT_READ, ANON);
+        long b = Mmap.vm_mmap(mm, 0, 4096, PROT_READ, ANON);
+        assertThat(a).isEqualTo(mm.mmap_base - 4096);
+        assertThat(b).isEqualTo(a - 4096);
+        long c = Mmap.vm_mmap(mm, 0x1234_5000L, 4096, PROT_READ, ANON); // hint taken: placed elsewhere
+        assertThat(c).isNotEqualTo(0x1234_5000L);
+        long low = Mmap.vm_mmap(mm, 0x10, 4096, PROT_READ, ANON); // below mmap_min_addr: rounded up
+        assertThat(low).isGreaterThanOrEqualTo(Mmap.mmap_min_addr);
+        assertThat(Mmap.find_vma(mm, a).vm_start).isEqualTo(a);
+        assertThat(Mmap.find_vma(mm, a - 1).vm_start).isEqualTo(b);
+        assertThat(Mmap.find_vma(mm, task - 1)).isNull();
+        assertThat(Mmap.find_extend_vma(mm, a - 4096 * 100)).isNull();
+    }
+
+    @Test
+    void mapFixedReplacesAndMunmapSplits() {
+        long va = Mmap.vm_mmap(mm, 0x6000_0000L, 5 * 4096, PROT_READ | PROT_WRITE, ANON | MAP_FIXED);
+        Cpu cpu = w.cpu(0);
+        cpu.switch_mm(mm);
+        cpu.str(va + 4096, 77);
+        assertThat(Mmap.vm_mmap(mm, va + 4096, 4096, PROT_READ, ANON | MAP_FIXED)).isEqualTo(va + 4096);
+        assertThat(cpu.ldr(va + 4096)).as("fresh zero page after MAP_FIXED replaced it").isZero();
+        assertThat(mm.vmas()).hasSize(3);
+        assertThat(Mmap.vm_munmap(mm, va + 3 * 4096, 4096)).isZero();
+        assertThat(mm.vmas()).extracting(v -> v.vm_start).containsExactly(va, va + 4096, va + 2 * 4096, va + 4 * 4096);
+        assertThat(mm.map_count).isEqualTo(4);
+        assertThat(Mmap.vm_munmap(mm, va + 3 * 4096, 4096)).as("hole").isZero();
+        assertThat(Mmap.vm_munmap(mm, va - 4096, 7 * 4096)).isZero();
+        assertThat(mm.vmas()).isEmpty();
+        assertThat(mm.map_count).isZero();
+        cpu.switch_to_idle();
+    }
+
+    @Test
+    void munmapAndMprotectBadInput() {
+        long va = Mmap.vm_mmap(mm, 0x6000_0000L, 4 * 4096, PROT_READ, ANON | MAP_FIXED);
+        assertThat(Mmap.vm_munmap(mm, va + 1, 4096)).isEqualTo(-EINVAL);
+        assertThat(Mmap.vm_munmap(mm, va, 0)).isEqualTo(-EINVAL);
+        assertThat(Mmap.vm_munmap(mm, task + 4096, 4096)).isEqualTo(-EINVAL);
+        assertThat(Mmap.vm_munmap(mm, task - 4096, 8192)).isEqualTo(-EINVAL);
+        assertThat(Mmap.vm_munmap(mm, -4096L, 4096)).isEqualTo(-EINVAL);
+        assertThat(Mmap.mprotect(mm, va + 8, 4096, PROT_READ)).isEqualTo(-EINVAL);
+        assertThat(Mmap.mprotect(mm, va, 4096, 0x100)).isEqualTo(-EINVAL);
+        assertThat(Mmap.mprotect(mm, va, 0, PROT_READ)).isZero();
+        assertThat(Mmap.mprotect(mm, va, 8 * 4096, PROT_READ)).isEqualTo(-ENOMEM); // runs past the VMA
+        assertThat(Mmap.mprotect(mm, va - 4096, 4096, PROT_READ)).isEqualTo(-ENOMEM);
+        assertThat(Mmap.mprotect(mm, -4096L, 8192, PROT_READ)).isEqualTo(-ENOMEM); // wraps
+        assertThat(Mmap.mprotect(mm, va + 4096, 4096, PROT_READ | PROT_WRITE | PROT_EXEC)).isZero();
+        assertThat(mm.vmas()).hasSize(3);
+        assertThat(Mmap.find_vma(mm, va + 4096).vm_flags & MmH.VM_ACCESS_FLAGS).isEqualTo(7);
+        // Splitting beyond the map-count limit fails cleanly.
+        int old = w.sysctl_max_map_count;
+        w.sysctl_max_map_count = 3;
+        try {
+            assertThat(Mmap.mprotect(mm, va + 2 * 4096, 4096, PROT_READ | PROT_WRITE)).isEqualTo(-ENOMEM);
+            assertThat(Mmap.vm_munmap(mm, va + 2 * 4096 + 0, 4096)).isZero(); // end of the VMA: no split needed
+            assertThat(Mmap.vm_mmap(mm, 0, 4096, PROT_READ, ANON)).isNotNegative();
+            assertThat(Mmap.vm_mmap(mm, 0, 4096, PROT_READ, ANON)).isEqualTo(-ENOMEM);
+        } finally {
+            w.sysctl_max_map_count = old;
+        }
+    }
+
+    @Test
+    void lookupsOfAddressesOutsideTheUserRangeFindNothing() {
+        long va = Mmap.vm_mmap(mm, 0x6000_0000L, 4096, PROT_READ | PROT_WRITE, ANON | MAP_FIXED);
+        Cpu cpu = w.cpu(0);
+        cpu.switch_mm(mm);
+        cpu.str(va, 1);
+        // Same low bits as va, but above TASK_SIZE: must not alias the user mapping.
+        assertThat(MmFault.pte_of(mm, va | (1L << 60))).isZero();
+        assertThat(MmFault.do_page_fault(mm, va | (1L << 60), MmH.FAULT_FLAG_WRITE)).isEqualTo(MmH.VM_FAULT_BADMAP);
+        assertThat(w.pgtable.follow_pte(mm.pgd, -4096L)).isZero();
+        cpu.switch_to_idle();
+    }
+
+    @Test
+    void interruptedCallerGetsEintr() {
+        Thread.currentThread().interrupt();
+        try {
+            assertThat(Mmap.vm_mmap(mm, 0, 4096, PROT_READ, ANON)).isEqualTo(-EINTR);
+            assertThat(Mmap.vm_munmap(mm, 0x10000, 4096)).isEqualTo(-EINTR);
+            assertThat(Mmap.mprotect(mm, 0x10000, 4096, PROT_READ)).isEqualTo(-EINTR);
+        } finally {
+            Thread.interrupted();
+        }
+    }
+
+    @Test
+    void lifetimeCountersAndNoLeakAfterARandomWorkload() {
+        long baseline = w.pages.allocatedPages();
+        Mm m = w.mm_alloc();
+        Cpu cpu = w.cpu(2);
+        cpu.switch_mm(m);
+        Random r = new Random(3);
+        for (int i = 0; i < 40; i++) {
+            long len = 4096L * (1 + r.nextInt(64));
+            long va = MmTestSupport.mmapAnon(m, len, PROT_READ | PROT_WRITE);
+            for (int k = 0; k < 10; k++) {
+                long a = va + (r.nextLong() & Long.MAX_VALUE) % len;
+                if (r.nextBoolean()) {
+                    cpu.strb(a, k);
+                } else {
+                    cpu.ldrb(a);
+                }
+            }
+            if (r.nextInt(3) == 0) {
+                assertThat(Mmap.vm_munmap(m, va + 4096 * r.nextInt((int) (len / 4096)), 4096 * 3)).isZero();
+            }
+            if (r.nextInt(4) == 0) {
+                assertThat(Mmap.mprotect(m, va, 4096, PROT_READ)).isZero();
+            }
+        }
+        assertThat(m.mmget_not_zero()).isTrue();
+        m.mmput();
+        assertThat(m.exited()).isFalse();
+        m.mmgrab();
+        m.mmput();
+        assertThat(m.exited()).isTrue();
+        assertThat(m.mmget_not_zero()).isFalse();
+        assertThat(m.vmas()).isEmpty();
+        assertThat(m.rss_anon.get()).isZero();
+        assertThat(m.freed()).isFalse();
+        m.mmdrop();
+        assertThat(m.freed()).as("the CPU still holds a lazy reference").isFalse();
+        cpu.switch_to_idle();
+        assertThat(m.freed()).isTrue();
+        assertThat(w.pages.allocatedPages()).isEqualTo(baseline);
+    }
+}

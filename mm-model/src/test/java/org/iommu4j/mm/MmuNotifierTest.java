@@ -1,0 +1,353 @@
+package org.iommu4j.mm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.iommu4j.mm.MmH.MMU_NOTIFY_CLEAR;
+import static org.iommu4j.mm.MmH.MMU_NOTIFY_PROTECTION_VMA;
+import static org.iommu4j.mm.MmH.MMU_NOTIFY_UNMAP;
+import static org.iommu4j.mm.MmH.PROT_READ;
+import static org.iommu4j.mm.MmH.PROT_WRITE;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.iommu4j.base.Errno;
+import org.iommu4j.base.ErrnoException;
+import org.iommu4j.base.FaultInject;
+import org.iommu4j.base.test.NoWarnings;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+@ExtendWith(NoWarnings.class)
+class MmuNotifierTest {
+    record Call(String what, long start, long end, int event) {}
+
+    /** A secondary MMU that records every callback. */
+    static class Recorder extends MmuNotifier {
+        final List<Call> calls = Collections.synchronizedList(new ArrayList<>());
+        Object privdata;
+
+        List<Call> of(String what) {
+            synchronized (calls) {
+                return calls.stream().filter(c -> c.what.equals(what)).toList();
+            }
+        }
+    }
+
+    static class RecOps implements MmuNotifierOps {
+        final AtomicInteger allocs = new AtomicInteger();
+        final AtomicInteger frees = new AtomicInteger();
+        volatile Runnable onStart;
+
+        @Override
+        public void release(MmuNotifier s, Mm mm) {
+            ((Recorder) s).calls.add(new Call("release", 0, 0, -1));
+        }
+
+        @Override
+        public boolean has_release() {
+            return true;
+        }
+
+        @Override
+        public int invalidate_range_start(MmuNotifier s, MmuNotifierRange r) {
+            Runnable h = onStart;
+            if (h != null) {
+                h.run();
+            }
+            ((Recorder) s).calls.add(new Call("start", r.start, r.end, r.event));
+            return 0;
+        }
+
+        @Override
+        public boolean has_invalidate_range_start() {
+            return true;
+        }
+
+        @Override
+        public void invalidate_range_end(MmuNotifier s, MmuNotifierRange r) {
+            ((Recorder) s).calls.add(new Call("end", r.start, r.end, r.event));
+        }
+
+        @Override
+        public boolean has_invalidate_range_end() {
+            return true;
+        }
+
+        @Override
+        public void invalidate_range(MmuNotifier s, Mm mm, long start, long end) {
+            ((Recorder) s).calls.add(new Call("range", start, end, -1));
+        }
+
+        @Override
+        public boolean has_invalidate_range() {
+            return true;
+        }
+
+        @Override
+        public MmuNotifier alloc_notifier(Mm mm) {
+            allocs.incrementAndGet();
+            return new Recorder();
+        }
+
+        @Override
+        public boolean has_alloc_notifier() {
+            return true;
+        }
+
+        @Override
+        public void free_notifier(MmuNotifier s) {
+            frees.incrementAndGet();
+        }
+
+        @Override
+        public boolean has_free_notifier() {
+            return true;
+        }
+    }
+
+    private final MmWorld w = MmTestSupport.world();
+    private final Mm mm = w.mm_alloc();
+    private final Cpu cpu = w.cpu(0);
+
+    private long touched(int pages) {
+        long va = MmTestSupport.mmapAnon(mm, pages * 4096L, PROT_READ | PROT_WRITE);
+        cpu.switch_mm(mm);
+        for (int i = 0; i < pages; i++) {
+            cpu.str(va + i * 4096L, i);
+        }
+        return va;
+    }
+
+    private Recorder registered() {
+        Recorder r = new Recorder();
+        r.ops = new RecOps();
+        assertThat(MmuNotifier.mmu_notifier_register(r, mm)).isZero();
+        return r;
+    }
+
+    @Test
+    void munmapInvalidatesExactlyTheUnmappedRange() {
+        long va = touched(8);
+        Recorder r = registered();
+        long s = va + 2 * 4096, e = va + 5 * 4096;
+        assertThat(Mmap.vm_munmap(mm, s, 3 * 4096)).isZero();
+        assertThat(r.of("start")).containsExactly(new Call("start", s, e, MMU_NOTIFY_UNMAP));
+        assertThat(r.of("end")).containsExactly(new Call("end", s, e, MMU_NOTIFY_UNMAP));
+        assertThat(r.of("range")).isNotEmpty().allMatch(c -> c.start == s && c.end == e);
+        // Order: start, then the secondary invalidation(s), end before the final TLB-gather flush.
+        assertThat(r.calls.get(0).what).isEqualTo("start");
+        assertThat(r.of("release")).isEmpty();
+        // Unmapping nothing calls nothing.
+        r.calls.clear();
+        assertThat(Mmap.vm_munmap(mm, s, 3 * 4096)).isZero();
+        assertThat(r.calls).isEmpty();
+        cpu.switch_to_idle();
+        MmuNotifier.mmu_notifier_unregister(r, mm);
+    }
+
+    @Test
+    void mprotectInvalidatesItsRange() {
+        long va = touched(4);
+        Recorder r = registered();
+        assertThat(Mmap.mprotect(mm, va + 4096, 2 * 4096, PROT_READ)).isZero();
+        long s = va + 4096, e = va + 3 * 4096;
+        assertThat(r.of("start")).containsExactly(new Call("start", s, e, MMU_NOTIFY_PROTECTION_VMA));
+        assertThat(r.of("range")).containsExactly(new Call("range", s, e, -1));
+        assertThat(r.of("end")).hasSize(1);
+        cpu.switch_to_idle();
+        MmuNotifier.mmu_notifier_unregister(r, mm);
+    }
+
+    @Test
+    void zeroPageCopyInvalidatesThePage() {
+        long va = MmTestSupport.mmapAnon(mm, 4096, PROT_READ | PROT_WRITE);
+        cpu.switch_mm(mm);
+        cpu.load(va, 8);
+        Recorder r = registered();
+        cpu.store(va + 16, 1, 8);
+        assertThat(r.of("start")).containsExactly(new Call("start", va, va + 4096, MMU_NOTIFY_CLEAR));
+        assertThat(r.of("range")).containsExactly(new Call("range", va, va + 4096, -1));
+        assertThat(r.of("end")).hasSize(1);
+        cpu.switch_to_idle();
+        MmuNotifier.mmu_notifier_unregister(r, mm);
+    }
+
+    @Test
+    void exitRunsReleaseOnceWhilePagesStillMappedAndNothingAfter() {
+        long va = touched(2);
+        cpu.switch_to_idle();
+        List<Long> pteAtRelease = new ArrayList<>();
+        Recorder r = new Recorder();
+        r.ops = new RecOps() {
+            @Override
+            public void release(MmuNotifier s, Mm m) {
+                pteAtRelease.add(MmFault.pte_of(m, va));
+                super.release(s, m);
+            }
+        };
+        assertThat(MmuNotifier.mmu_notifier_register(r, mm)).isZero();
+        assertThat(mm.mm_count.get()).isEqualTo(2);
+        mm.mmput();
+        assertThat(mm.exited()).isTrue();
+        assertThat(r.calls).containsExactly(new Call("release", 0, 0, -1));
+        assertThat(pteAtRelease).hasSize(1).allMatch(p -> (p & 1) == 1);
+        assertThat(mm.freed()).as("the notifier's mmgrab keeps the pgd").isFalse();
+        // Unregister after exit: release is not run again; the last mm_count reference goes.
+        MmuNotifier.mmu_notifier_unregister(r, mm);
+        assertThat(r.of("release")).hasSize(1);
+        assertThat(mm.freed()).isTrue();
+    }
+
+    @Test
+    void unregisterRunsReleaseAndNoCallbackFollows() {
+        long va = touched(2);
+        Recorder r = registered();
+        MmuNotifier.mmu_notifier_unregister(r, mm);
+        assertThat(r.calls).containsExactly(new Call("release", 0, 0, -1));
+        r.calls.clear();
+        assertThat(Mmap.vm_munmap(mm, va, 8192)).isZero();
+        assertThat(r.calls).isEmpty();
+        assertThat(mm.mm_count.get()).isEqualTo(2); // the CPU's lazy reference + users
+        cpu.switch_to_idle();
+    }
+
+    @Test
+    void unregisterWaitsForARunningCallback() throws Exception {
+        long va = touched(2);
+        cpu.switch_to_idle();
+        Recorder r = new Recorder();
+        RecOps ops = new RecOps();
+        r.ops = ops;
+        assertThat(MmuNotifier.mmu_notifier_register(r, mm)).isZero();
+        CountDownLatch inCallback = new CountDownLatch(1);
+        CountDownLatch letGo = new CountDownLatch(1);
+        List<String> order = Collections.synchronizedList(new ArrayList<>());
+        ops.onStart = () -> {
+            inCallback.countDown();
+            try {
+                letGo.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            order.add("callback done");
+        };
+        Thread unmapper = new Thread(() -> Mmap.vm_munmap(mm, va, 8192));
+        unmapper.start();
+        inCallback.await();
+        Thread unreg = new Thread(() -> {
+            MmuNotifier.mmu_notifier_unregister(r, mm);
+            order.add("unregister returned");
+        });
+        unreg.start();
+        // Wait until unregister is blocked in its grace period (the callback still runs).
+        while (unreg.getState() != Thread.State.WAITING && unreg.getState() != Thread.State.BLOCKED) {
+            Thread.onSpinWait();
+        }
+        assertThat(order).isEmpty();
+        letGo.countDown();
+        unreg.join();
+        unmapper.join();
+        assertThat(order).containsExactly("callback done", "unregister returned");
+    }
+
+    @Test
+    void getSharesOneNotifierPerOpsAndMmAndPutFreesAfterGracePeriod() {
+        RecOps ops = new RecOps();
+        RecOps other = new RecOps();
+        int count0 = mm.mm_count.get();
+        MmuNotifier a = MmuNotifier.mmu_notifier_get(ops, mm);
+        MmuNotifier b = MmuNotifier.mmu_notifier_get(ops, mm);
+        MmuNotifier c = MmuNotifier.mmu_notifier_get(other, mm);
+        assertThat(b).isSameAs(a);
+        assertThat(c).isNotSameAs(a);
+        assertThat(a.users()).isEqualTo(2);
+        assertThat(a.mm).isSameAs(mm);
+        assertThat(a.ops).isSameAs(ops);
+        assertThat(ops.allocs.get()).isEqualTo(1);
+        assertThat(mm.mm_count.get()).isEqualTo(count0 + 2);
+        MmuNotifier.mmu_notifier_put(a);
+        MmuNotifier.mmu_notifier_synchronize(w);
+        assertThat(ops.frees.get()).isZero();
+        long va = MmTestSupport.mmapAnon(mm, 4096, PROT_READ);
+        MmuNotifier.mmu_notifier_put(b);
+        // No new callback after put returned.
+        assertThat(Mmap.vm_munmap(mm, va, 4096)).isZero();
+        MmuNotifier.mmu_notifier_synchronize(w);
+        assertThat(ops.frees.get()).isEqualTo(1);
+        assertThat(((Recorder) a).calls).isEmpty();
+        assertThat(mm.mm_count.get()).isEqualTo(count0 + 1);
+        // A fresh get allocates again.
+        MmuNotifier d = MmuNotifier.mmu_notifier_get(ops, mm);
+        assertThat(d).isNotSameAs(a);
+        assertThat(ops.allocs.get()).isEqualTo(2);
+        MmuNotifier.mmu_notifier_put(d);
+        MmuNotifier.mmu_notifier_put(c);
+        MmuNotifier.mmu_notifier_synchronize(w);
+        assertThat(mm.mm_count.get()).isEqualTo(count0);
+    }
+
+    @Test
+    void seed004PassesPrivateDataToAllocNotifier() {
+        RecOps ops = new RecOps() {
+            @Override
+            public MmuNotifier alloc_notifier(Mm m, Object privdata) {
+                Recorder r = new Recorder();
+                r.privdata = privdata;
+                return r;
+            }
+        };
+        Object cookie = new Object();
+        MmuNotifier n = MmuNotifier.mmu_notifier_get(ops, mm, cookie);
+        assertThat(((Recorder) n).privdata).isSameAs(cookie);
+        assertThat(MmuNotifier.mmu_notifier_get(ops, mm, "other")).isSameAs(n);
+        MmuNotifier.mmu_notifier_put(n);
+        MmuNotifier.mmu_notifier_put(n);
+        MmuNotifier.mmu_notifier_synchronize(w);
+    }
+
+    @Test
+    void errorsComeBackAsErrnos() {
+        RecOps ops = new RecOps();
+        MmuNotifier a = MmuNotifier.mmu_notifier_get(ops, mm);
+        a.users = -1; // UINT_MAX
+        assertThatThrownBy(() -> MmuNotifier.mmu_notifier_get(ops, mm)).isInstanceOf(ErrnoException.class)
+                .satisfies(e -> assertThat(((ErrnoException) e).err()).isEqualTo(-Errno.EOVERFLOW));
+        a.users = 1;
+        MmuNotifier.mmu_notifier_put(a);
+        MmuNotifier.mmu_notifier_synchronize(w);
+
+        // alloc_notifier's ERR_PTR is passed through.
+        RecOps failing = new RecOps() {
+            @Override
+            public MmuNotifier alloc_notifier(Mm m) {
+                throw new ErrnoException(Errno.ENOMEM);
+            }
+        };
+        assertThatThrownBy(() -> MmuNotifier.mmu_notifier_get(failing, mm)).isInstanceOf(ErrnoException.class)
+                .satisfies(e -> assertThat(((ErrnoException) e).err()).isEqualTo(-Errno.ENOMEM));
+
+        // -ENOMEM allocating the subscription list (first registration on an mm): freed again.
+        Mm fresh = w.mm_alloc();
+        RecOps ops2 = new RecOps();
+        FaultInject.failNth(1);
+        assertThatThrownBy(() -> MmuNotifier.mmu_notifier_get(ops2, fresh)).isInstanceOf(ErrnoException.class)
+                .satisfies(e -> assertThat(((ErrnoException) e).err()).isEqualTo(-Errno.ENOMEM));
+        FaultInject.failNth(0);
+        assertThat(ops2.frees.get()).isEqualTo(1);
+        assertThat(fresh.mm_count.get()).isEqualTo(1);
+
+        // -EINTR: a pending "fatal signal" (thread interrupt) while taking all locks.
+        Recorder r = new Recorder();
+        r.ops = new RecOps();
+        Thread.currentThread().interrupt();
+        int ret = MmuNotifier.mmu_notifier_register(r, fresh);
+        assertThat(Thread.interrupted()).isTrue();
+        assertThat(ret).isEqualTo(-Errno.EINTR);
+        assertThat(MmuNotifier.mm_has_notifiers(fresh)).isFalse();
+        fresh.mmput();
+        assertThat(fresh.freed()).isTrue();
+    }
+}
