@@ -1,0 +1,1242 @@
+package org.iommu4j.ioasid;
+
+import static org.iommu4j.base.Bits.BIT;
+import static org.iommu4j.base.Errno.EACCES;
+import static org.iommu4j.base.Errno.EAGAIN;
+import static org.iommu4j.base.Errno.EBUSY;
+import static org.iommu4j.base.Errno.EEXIST;
+import static org.iommu4j.base.Errno.EINVAL;
+import static org.iommu4j.base.Errno.ENOENT;
+import static org.iommu4j.base.Errno.ENOMEM;
+import static org.iommu4j.base.Errno.ENOSPC;
+import static org.iommu4j.base.Gfp.GFP_ATOMIC;
+import static org.iommu4j.base.Printk.pr_err;
+import static org.iommu4j.base.Printk.pr_info;
+import static org.iommu4j.base.Printk.pr_warn;
+import static org.iommu4j.base.Warn.WARN_ON;
+import static org.iommu4j.ioasid.IoasidData.IOASID_STATE_ACTIVE;
+import static org.iommu4j.ioasid.IoasidData.IOASID_STATE_FREED;
+import static org.iommu4j.ioasid.IoasidData.IOASID_STATE_FREE_PENDING;
+import static org.iommu4j.ioasid.IoasidData.IOASID_STATE_IDLE;
+
+import java.util.ArrayList;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Predicate;
+import org.iommu4j.base.ErrnoException;
+import org.iommu4j.base.Notifier;
+import org.iommu4j.base.NotifierBlock;
+import org.iommu4j.base.Port;
+import org.iommu4j.base.Slab;
+import org.iommu4j.base.Workqueue;
+import org.iommu4j.base.trace.Trace;
+import org.iommu4j.base.trace.TraceEvent;
+
+/**
+ * The I/O Address Space ID allocator: drivers/iommu/ioasid.c (v5.11) with the IOASID set
+ * extensions of seed 002 (sets with quota and owner token, system capacity, refcounts with
+ * FREE_PENDING, set-private IDs, notifiers). An instance is one world: the kernel's globals are its
+ * fields, so {@code new Ioasid()} gives an independent allocator.
+ *
+ * <p><b>Sets.</b> A non-null set passed to any function must be a live set of this world
+ * ({@link #ioasid_set_alloc}); the ID is charged to its quota and only that set may free, get, put
+ * or find it. A <b>null set</b> keeps the v5.11 meaning: {@code ioasid_alloc(null, ...)} allocates an
+ * ID that belongs to no set and is charged to no quota (the PASID users of iommu-core and the SMMU
+ * driver may use it, or allocate their own set), and a null set passed to find/get/put/free skips
+ * the ownership check. The single-argument v5.11 forms {@link #ioasid_get(int)},
+ * {@link #ioasid_put(int)}, {@link #ioasid_free(int)} are that null-set case.
+ *
+ * <p><b>Lifetime.</b> {@code ioasid_alloc} returns an ID holding one reference (the owner's).
+ * {@link #ioasid_get(IoasidSet, int)} takes more. {@link #ioasid_free(IoasidSet, int)} marks the ID
+ * FREE_PENDING (no new reference can be taken) and drops the owner's reference;
+ * {@link #ioasid_put(IoasidSet, int)} drops one. When the last reference goes, the ID is reclaimed:
+ * the FREE notification is sent (exactly once, while the ID and its data are still findable), the
+ * ID returns to the allocator and the set's quota is credited.
+ *
+ * <p><b>Notifications.</b> ALLOC after an allocation, BIND/UNBIND on each set-private ID
+ * attach/detach transition, FREE at reclaim. Each goes first to the global chain
+ * (IOASID_NOTIFY_FLAG_ALL) then to the set's chain (IOASID_NOTIFY_FLAG_SET), with
+ * {@link IoasidNbArgs}; within a chain, higher priorities are called first. Notifiers run with
+ * {@code ioasid_allocator_lock} held (atomic chains under the spinlock in the kernel): they must
+ * not block; they may call the lock-free lookups.
+ *
+ * <p><b>Locking.</b> {@code ioasid_allocator_lock} protects the allocators, the tables' writers,
+ * refcounts, states, sets and capacity; {@code ioasid_nb_lock} (taken inside it) protects the
+ * pending mm-notifier list. {@link #ioasid_find} and {@link #ioasid_find_by_spid} without
+ * {@code get} take no lock (RCU readers in the kernel): acquire loads of entries published with
+ * release stores, and a volatile private pointer.
+ */
+public final class Ioasid {
+    // ---- include/linux/ioasid.h ----
+
+    /** {@code ioasid_t} is u32; this is {@code (ioasid_t)-1}. */
+    @Port("include/linux/ioasid.h:INVALID_IOASID")
+    public static final int INVALID_IOASID = -1;
+
+    /** The PCIe PASID space: 20 bits. Default system capacity. */
+    @Port(value = "drivers/iommu/ioasid.c:PCI_PASID_MAX", seed = "002")
+    public static final int PCI_PASID_MAX = 1 << 20;
+
+    @Port(value = "include/linux/ioasid.h:IOASID_SET_TYPE_NULL", seed = "002")
+    public static final int IOASID_SET_TYPE_NULL = 1;
+    @Port(value = "include/linux/ioasid.h:IOASID_SET_TYPE_MM", seed = "002")
+    public static final int IOASID_SET_TYPE_MM = 2;
+    @Port(value = "include/linux/ioasid.h:IOASID_SET_TYPE_NR", seed = "002")
+    public static final int IOASID_SET_TYPE_NR = 3;
+
+    /** enum ioasid_notify_val. */
+    @Port(value = "include/linux/ioasid.h:IOASID_NOTIFY_ALLOC", seed = "002")
+    public static final int IOASID_NOTIFY_ALLOC = 1;
+    @Port(value = "include/linux/ioasid.h:IOASID_NOTIFY_FREE", seed = "002")
+    public static final int IOASID_NOTIFY_FREE = 2;
+    @Port(value = "include/linux/ioasid.h:IOASID_NOTIFY_BIND", seed = "002")
+    public static final int IOASID_NOTIFY_BIND = 3;
+    @Port(value = "include/linux/ioasid.h:IOASID_NOTIFY_UNBIND", seed = "002")
+    public static final int IOASID_NOTIFY_UNBIND = 4;
+
+    /** Notify the global chain. */
+    @Port(value = "include/linux/ioasid.h:IOASID_NOTIFY_FLAG_ALL", seed = "002")
+    public static final int IOASID_NOTIFY_FLAG_ALL = (int) BIT(0);
+    /** Notify the owning set's chain. */
+    @Port(value = "include/linux/ioasid.h:IOASID_NOTIFY_FLAG_SET", seed = "002")
+    public static final int IOASID_NOTIFY_FLAG_SET = (int) BIT(1);
+
+    /** enum ioasid_notifier_prios: called from CPU down to LAST. */
+    @Port(value = "include/linux/ioasid.h:IOASID_PRIO_LAST", seed = "002")
+    public static final int IOASID_PRIO_LAST = 0;
+    @Port(value = "include/linux/ioasid.h:IOASID_PRIO_DEVICE", seed = "002")
+    public static final int IOASID_PRIO_DEVICE = 1;
+    @Port(value = "include/linux/ioasid.h:IOASID_PRIO_IOMMU", seed = "002")
+    public static final int IOASID_PRIO_IOMMU = 2;
+    @Port(value = "include/linux/ioasid.h:IOASID_PRIO_CPU", seed = "002")
+    public static final int IOASID_PRIO_CPU = 3;
+
+    /** Largest ID an allocator may hand out: INVALID_IOASID is reserved. */
+    private static final long IOASID_MAX = 0xFFFF_FFFEL;
+
+    /** Trace events of this module. */
+    public static final TraceEvent TRACE_IOASID_ALLOC =
+            Trace.event("ioasid", "ioasid_alloc", "ioasid=%d set=%d", "ioasid", "set");
+    public static final TraceEvent TRACE_IOASID_RECLAIM =
+            Trace.event("ioasid", "ioasid_reclaim", "ioasid=%d set=%d", "ioasid", "set");
+
+    // ---- drivers/iommu/ioasid.c ----
+
+    /**
+     * {@code struct ioasid_allocator_data}: an allocator and its table. The default allocator
+     * has its own table; custom allocators that use the same ops share one.
+     */
+    @Port("drivers/iommu/ioasid.c:ioasid_allocator_data")
+    private static final class IoasidAllocatorData {
+        final IoasidAllocatorOps ops;
+        /** The ops sharing this allocator's space, in registration order (slist). */
+        final ArrayList<IoasidAllocatorOps> slist = new ArrayList<>(2);
+        final long flags;
+        final IoasidTable xa = new IoasidTable();
+
+        IoasidAllocatorData(IoasidAllocatorOps ops, long flags) {
+            this.ops = ops;
+            this.flags = flags;
+        }
+    }
+
+    /** Needs the framework to track the allocation results. */
+    @Port("drivers/iommu/ioasid.c:IOASID_ALLOCATOR_CUSTOM")
+    private static final long IOASID_ALLOCATOR_CUSTOM = BIT(0);
+
+    /** {@code struct ioasid_set_nb}: an mm notifier, pending until the mm's set exists. */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_set_nb", seed = "002")
+    private static final class IoasidSetNb {
+        final NotifierBlock nb;
+        final Object token;
+        IoasidSet set;
+        boolean active;
+
+        IoasidSetNb(NotifierBlock nb, Object token) {
+            this.nb = nb;
+            this.token = token;
+        }
+    }
+
+    /**
+     * Protects: allocators_list, active_allocator updates, every table write, IOASID refcounts,
+     * states, spids and set links, the sets (ioasid_sets, quota, nr_ioasids, ref) and the
+     * capacity. Never held while sleeping. Outer to ioasid_nb_lock.
+     */
+    final ReentrantLock ioasid_allocator_lock = new ReentrantLock();
+
+    /** Protects ioasid_nb_pending_list. Inner to ioasid_allocator_lock. */
+    final ReentrantLock ioasid_nb_lock = new ReentrantLock();
+
+    private final ArrayList<IoasidAllocatorData> allocators_list = new ArrayList<>();
+    private final IoasidAllocatorOps default_ops =
+            new IoasidAllocatorOps(this::default_alloc, this::default_free, null);
+    private final IoasidAllocatorData default_allocator = new IoasidAllocatorData(default_ops, 0);
+    /** RCU pointer in the kernel: written under the lock, read by lock-free lookups. */
+    private volatile IoasidAllocatorData active_allocator = default_allocator;
+
+    /** System capacity (u32) and what is not reserved by a set's quota yet. */
+    private int ioasid_capacity = PCI_PASID_MAX;
+    private int ioasid_capacity_avail = PCI_PASID_MAX;
+    private boolean capacity_installed;
+    /** The live sets, indexed by set id; valid iff {@code ioasid_sets[set.id] == set}. */
+    private IoasidSet[] ioasid_sets = new IoasidSet[8];
+    /** Global notifier chain (IOASID_NOTIFY_FLAG_ALL). */
+    private final Notifier.Atomic ioasid_chain = new Notifier.Atomic();
+    private final ArrayList<IoasidSetNb> ioasid_nb_pending_list = new ArrayList<>();
+    /** Ordered workqueue for deferred notifier work (v4), created on first use. */
+    private volatile Workqueue ioasid_wq;
+
+    public Ioasid() {}
+
+    @Port("drivers/iommu/ioasid.c:default_alloc")
+    private int default_alloc(int min, int max, Object opaque) {
+        long id = default_allocator.xa.findFree(Integer.toUnsignedLong(min),
+                Math.min(Integer.toUnsignedLong(max), IOASID_MAX));
+        if (id < 0) {
+            pr_err("Failed to alloc ioasid from %d to %d", Integer.toUnsignedLong(min), Integer.toUnsignedLong(max));
+            return INVALID_IOASID;
+        }
+        IoasidData data = (IoasidData) opaque;
+        data.id = (int) id;
+        if (default_allocator.xa.insert((int) id, data) != 0) {
+            pr_err("Failed to alloc ioasid from %d to %d", Integer.toUnsignedLong(min), Integer.toUnsignedLong(max));
+            return INVALID_IOASID;
+        }
+        return (int) id;
+    }
+
+    @Port("drivers/iommu/ioasid.c:default_free")
+    private void default_free(int ioasid, Object opaque) {
+        default_allocator.xa.erase(ioasid);
+    }
+
+    @Port("drivers/iommu/ioasid.c:ioasid_alloc_allocator")
+    private static IoasidAllocatorData ioasid_alloc_allocator(IoasidAllocatorOps ops) {
+        if (Slab.kmalloc_should_fail(GFP_ATOMIC)) {
+            return null;
+        }
+        IoasidAllocatorData ia_data = new IoasidAllocatorData(ops, IOASID_ALLOCATOR_CUSTOM);
+        ia_data.slist.add(ops);
+        return ia_data;
+    }
+
+    @Port("drivers/iommu/ioasid.c:use_same_ops")
+    private static boolean use_same_ops(IoasidAllocatorOps a, IoasidAllocatorOps b) {
+        return a.free == b.free && a.alloc == b.alloc;
+    }
+
+    /**
+     * Registers a custom allocator. The first one becomes active only if the default allocator
+     * holds no ID; later ones wait in registration order; ops using the same functions as a
+     * registered one share its IOASID space.
+     *
+     * <p>Return: 0, -ENOMEM, -EAGAIN (the default allocator has live IDs), -EEXIST (these ops are
+     * already registered).
+     */
+    @Port("drivers/iommu/ioasid.c:ioasid_register_allocator")
+    public int ioasid_register_allocator(IoasidAllocatorOps ops) {
+        if (ops == null) {
+            return -EINVAL;
+        }
+        ioasid_allocator_lock.lock();
+        try {
+            IoasidAllocatorData ia_data = ioasid_alloc_allocator(ops);
+            if (ia_data == null) {
+                return -ENOMEM;
+            }
+            if (allocators_list.isEmpty()) {
+                WARN_ON(active_allocator != default_allocator);
+                if (active_allocator.xa.isEmpty()) {
+                    active_allocator = ia_data;
+                    allocators_list.add(ia_data);
+                    return 0;
+                }
+                pr_warn("Default allocator active with outstanding IOASID");
+                return -EAGAIN;
+            }
+            for (IoasidAllocatorData pallocator : allocators_list) {
+                if (pallocator.slist.contains(ops)) {
+                    pr_err("IOASID allocator already registered");
+                    return -EEXIST;
+                } else if (use_same_ops(pallocator.ops, ops)) {
+                    // Same functions: same IOASID space, same table.
+                    pallocator.slist.add(ops);
+                    return 0;
+                }
+            }
+            allocators_list.add(ia_data);
+            return 0;
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    /**
+     * Removes a custom allocator. When the last ops of a space goes, the next registered allocator
+     * becomes active, or the default one if none is left (WARN if that space still holds IDs).
+     */
+    @Port("drivers/iommu/ioasid.c:ioasid_unregister_allocator")
+    public void ioasid_unregister_allocator(IoasidAllocatorOps ops) {
+        if (ops == null) {
+            return;
+        }
+        ioasid_allocator_lock.lock();
+        try {
+            if (allocators_list.isEmpty()) {
+                pr_warn("No custom IOASID allocators active!");
+                return;
+            }
+            for (int i = 0; i < allocators_list.size(); i++) {
+                IoasidAllocatorData pallocator = allocators_list.get(i);
+                if (!use_same_ops(pallocator.ops, ops)) {
+                    continue;
+                }
+                if (pallocator.slist.size() == 1) {
+                    if (pallocator.slist.get(0) != ops) {
+                        return;
+                    }
+                    allocators_list.remove(i);
+                    // Every ID of this space should be gone by now, or it is orphaned.
+                    WARN_ON(!pallocator.xa.isEmpty());
+                    if (allocators_list.isEmpty()) {
+                        pr_info("No custom IOASID allocators, switch to default.");
+                        active_allocator = default_allocator;
+                    } else if (pallocator == active_allocator) {
+                        active_allocator = allocators_list.get(0);
+                        pr_info("IOASID allocator changed");
+                    }
+                    return;
+                }
+                // Shared space: drop these ops, keep the outstanding IDs.
+                pallocator.slist.remove(ops);
+                return;
+            }
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    // ---- notifications (seed 002) ----
+
+    /** Sends {@code cmd} about {@code data} to the chains selected by {@code flags}. Lock held. */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_notify", seed = "002")
+    private int ioasid_notify(IoasidData data, int cmd, int flags) {
+        lockdep_assert_held();
+        IoasidSet set = data.set;
+        boolean all = (flags & IOASID_NOTIFY_FLAG_ALL) != 0 && !ioasid_chain.isEmpty();
+        boolean own = (flags & IOASID_NOTIFY_FLAG_SET) != 0 && set != null && !set.nh.isEmpty();
+        if (!all && !own) {
+            return 0;
+        }
+        IoasidNbArgs args = new IoasidNbArgs(data.id, data.spid, set, data.private_);
+        int ret = 0;
+        if (all) {
+            ret = ioasid_chain.atomic_notifier_call_chain(cmd, args);
+        }
+        if (own) {
+            ret = set.nh.atomic_notifier_call_chain(cmd, args);
+        }
+        return ret;
+    }
+
+    /**
+     * Registers {@code nb} on a set's chain, or on the global chain when {@code set} is null.
+     * A set accepts notifiers only while empty (existing IDs are not replayed).
+     *
+     * <p>Return: 0, -EINVAL (dead set, null nb), -EBUSY (the set has IDs), -EEXIST (already
+     * registered; the notifier core also WARNs).
+     */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_register_notifier", seed = "002")
+    public int ioasid_register_notifier(IoasidSet set, NotifierBlock nb) {
+        if (nb == null) {
+            return -EINVAL;
+        }
+        if (set == null) {
+            return ioasid_chain.atomic_notifier_chain_register(nb);
+        }
+        ioasid_allocator_lock.lock();
+        try {
+            if (!ioasid_set_is_valid(set)) {
+                return -EINVAL;
+            }
+            if (set.nr_ioasids != 0) {
+                pr_warn("IOASID set %d not empty", set.id);
+                return -EBUSY;
+            }
+            return set.nh.atomic_notifier_chain_register(nb);
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    /** Removes {@code nb} from a set's chain (or the global one for null). Return: 0 or -ENOENT. */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_unregister_notifier", seed = "002")
+    public int ioasid_unregister_notifier(IoasidSet set, NotifierBlock nb) {
+        if (set == null) {
+            return ioasid_chain.atomic_notifier_chain_unregister(nb);
+        }
+        return set.nh.atomic_notifier_chain_unregister(nb);
+    }
+
+    /** The live MM set whose token is {@code mm}, or null. Lock held. */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_find_mm_set", seed = "002")
+    private IoasidSet ioasid_find_mm_set(Object mm) {
+        for (IoasidSet s : ioasid_sets) {
+            if (s != null && s.type == IOASID_SET_TYPE_MM && s.token == mm) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Registers {@code nb} for the IOASIDs of the MM set of {@code mm} (an opaque token). If that
+     * set does not exist yet, {@code nb} waits on a pending list and is attached when the set is
+     * allocated; when the set is freed it goes back to waiting.
+     *
+     * <p>Return: 0, -EINVAL (null mm), -EBUSY (already registered for this mm, or the mm's set
+     * has IDs), -ENOMEM.
+     */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_register_notifier_mm", seed = "002")
+    public int ioasid_register_notifier_mm(Object mm, NotifierBlock nb) {
+        if (mm == null || nb == null) {
+            return -EINVAL;
+        }
+        ioasid_allocator_lock.lock();
+        ioasid_nb_lock.lock();
+        try {
+            for (IoasidSetNb curr : ioasid_nb_pending_list) {
+                if (curr.token == mm && curr.nb == nb) {
+                    return -EBUSY;
+                }
+            }
+            IoasidSet set = ioasid_find_mm_set(mm);
+            if (set != null && set.nr_ioasids != 0) {
+                pr_warn("IOASID set %d not empty", set.id);
+                return -EBUSY;
+            }
+            IoasidSetNb curr = Slab.kzalloc(() -> new IoasidSetNb(nb, mm), GFP_ATOMIC);
+            if (curr == null) {
+                return -ENOMEM;
+            }
+            if (set != null) {
+                int ret = set.nh.atomic_notifier_chain_register(nb);
+                if (ret != 0) {
+                    return ret;
+                }
+                curr.set = set;
+                curr.active = true;
+            }
+            ioasid_nb_pending_list.add(curr);
+            return 0;
+        } finally {
+            ioasid_nb_lock.unlock();
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    /** Removes an mm notifier. Return: 0, or -ENOENT if it was not registered for {@code mm}. */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_unregister_notifier_mm", seed = "002")
+    public int ioasid_unregister_notifier_mm(Object mm, NotifierBlock nb) {
+        ioasid_allocator_lock.lock();
+        ioasid_nb_lock.lock();
+        try {
+            for (int i = 0; i < ioasid_nb_pending_list.size(); i++) {
+                IoasidSetNb curr = ioasid_nb_pending_list.get(i);
+                if (curr.token == mm && curr.nb == nb) {
+                    if (curr.active) {
+                        curr.set.nh.atomic_notifier_chain_unregister(nb);
+                    }
+                    ioasid_nb_pending_list.remove(i);
+                    return 0;
+                }
+            }
+            pr_err("Trying to unregister unknown IOASID mm notifier");
+            return -ENOENT;
+        } finally {
+            ioasid_nb_lock.unlock();
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    /** Attaches the pending notifiers of {@code set}'s mm to its chain. Lock held. */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_add_pending_nb", seed = "002")
+    private void ioasid_add_pending_nb(IoasidSet set) {
+        ioasid_nb_lock.lock();
+        try {
+            for (IoasidSetNb curr : ioasid_nb_pending_list) {
+                if (curr.token == set.token && !curr.active) {
+                    if (set.nh.atomic_notifier_chain_register(curr.nb) == 0) {
+                        curr.set = set;
+                        curr.active = true;
+                    }
+                }
+            }
+        } finally {
+            ioasid_nb_lock.unlock();
+        }
+    }
+
+    /** Puts the notifiers of a dying set back on the pending list. Lock held. */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_del_pending_nb", seed = "002")
+    private void ioasid_del_pending_nb(IoasidSet set) {
+        ioasid_nb_lock.lock();
+        try {
+            for (IoasidSetNb curr : ioasid_nb_pending_list) {
+                if (curr.active && curr.set == set) {
+                    set.nh.atomic_notifier_chain_unregister(curr.nb);
+                    curr.set = null;
+                    curr.active = false;
+                }
+            }
+        } finally {
+            ioasid_nb_lock.unlock();
+        }
+    }
+
+    /**
+     * Queues work on the ordered IOASID workqueue: notifiers run with the allocator lock held and
+     * must not block, so they defer heavy follow-up (draining, unbinding) here. The workqueue is
+     * created on first use. Return: false if {@code work} was already pending.
+     */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_queue_work", seed = "002")
+    public boolean ioasid_queue_work(Workqueue.WorkStruct work) {
+        Workqueue wq = ioasid_wq;
+        if (wq == null) {
+            synchronized (this) {
+                wq = ioasid_wq;
+                if (wq == null) {
+                    wq = Workqueue.alloc_ordered_workqueue("ioasid_wq", 0);
+                    ioasid_wq = wq;
+                }
+            }
+        }
+        return wq.queue_work(work);
+    }
+
+    // ---- capacity and sets (seed 002) ----
+
+    /**
+     * Installs the system capacity (e.g. the IOMMU's PASID space). Only once, and only before
+     * any set has reserved a quota; otherwise a warning and no change.
+     */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_install_capacity", seed = "002")
+    public void ioasid_install_capacity(int total) {
+        ioasid_allocator_lock.lock();
+        try {
+            if (capacity_installed || ioasid_capacity_avail != ioasid_capacity) {
+                pr_warn("IOASID capacity is already set.");
+                return;
+            }
+            ioasid_capacity = total;
+            ioasid_capacity_avail = total;
+            capacity_installed = true;
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    /** The system capacity (u32). */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_get_capacity", seed = "002")
+    public int ioasid_get_capacity() {
+        ioasid_allocator_lock.lock();
+        try {
+            return ioasid_capacity;
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    /** Capacity not reserved by any set's quota (u32). Java-only query for tests and tools. */
+    public int ioasid_get_capacity_avail() {
+        ioasid_allocator_lock.lock();
+        try {
+            return ioasid_capacity_avail;
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    /** Whether {@code set} is a live set of this world. Lock held. */
+    private boolean ioasid_set_is_valid(IoasidSet set) {
+        return set.id >= 0 && set.id < ioasid_sets.length && ioasid_sets[set.id] == set;
+    }
+
+    private void lockdep_assert_held() {
+        if (!ioasid_allocator_lock.isHeldByCurrentThread()) {
+            throw new AssertionError("ioasid_allocator_lock not held");
+        }
+    }
+
+    /**
+     * Allocates a set owning at most {@code quota} IOASIDs, reserved from the system capacity,
+     * with one reference. An IOASID_SET_TYPE_MM set needs a non-null token not used by another MM
+     * set; an IOASID_SET_TYPE_NULL set a null token.
+     *
+     * @throws ErrnoException -EINVAL (bad type, quota 0, bad token), -ENOSPC (not enough capacity
+     *     left), -EEXIST (the mm already has a set), -ENOMEM
+     */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_set_alloc", seed = "002")
+    public IoasidSet ioasid_set_alloc(Object token, int quota, int type) {
+        if (type < IOASID_SET_TYPE_NULL || type >= IOASID_SET_TYPE_NR) {
+            throw new ErrnoException(-EINVAL, "invalid IOASID set type " + type);
+        }
+        if (quota == 0) {
+            throw new ErrnoException(-EINVAL, "IOASID set quota 0");
+        }
+        ioasid_allocator_lock.lock();
+        try {
+            if (Integer.compareUnsigned(quota, ioasid_capacity_avail) > 0) {
+                pr_warn("Out of IOASID capacity! ask %d, avail %d",
+                        Integer.toUnsignedLong(quota), Integer.toUnsignedLong(ioasid_capacity_avail));
+                throw new ErrnoException(-ENOSPC);
+            }
+            if (type == IOASID_SET_TYPE_MM) {
+                if (token == null) {
+                    throw new ErrnoException(-EINVAL, "MM set without token");
+                }
+                if (ioasid_find_mm_set(token) != null) {
+                    throw new ErrnoException(-EEXIST, "mm already has an IOASID set");
+                }
+            } else if (token != null) {
+                pr_err("Invalid token and IOASID type");
+                throw new ErrnoException(-EINVAL, "NULL set with a token");
+            }
+            int id = 0;
+            while (id < ioasid_sets.length && ioasid_sets[id] != null) {
+                id++;
+            }
+            final int setId = id;
+            IoasidSet set = Slab.kzalloc(() -> new IoasidSet(token, type, quota, setId), GFP_ATOMIC);
+            if (set == null) {
+                throw new ErrnoException(-ENOMEM);
+            }
+            if (id == ioasid_sets.length) {
+                IoasidSet[] n = new IoasidSet[ioasid_sets.length * 2];
+                System.arraycopy(ioasid_sets, 0, n, 0, ioasid_sets.length);
+                ioasid_sets = n;
+            }
+            ioasid_sets[id] = set;
+            ioasid_capacity_avail -= quota;
+            if (type == IOASID_SET_TYPE_MM) {
+                ioasid_add_pending_nb(set);
+            }
+            return set;
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    /** Takes a reference on a live set; WARN if it is not one. */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_set_get", seed = "002")
+    public void ioasid_set_get(IoasidSet set) {
+        ioasid_allocator_lock.lock();
+        try {
+            ioasid_set_get_locked(set);
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    /** {@link #ioasid_set_get} for callers holding the lock (notifiers). */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_set_get_locked", seed = "002")
+    public void ioasid_set_get_locked(IoasidSet set) {
+        lockdep_assert_held();
+        if (WARN_ON(set == null || !ioasid_set_is_valid(set))) {
+            return;
+        }
+        set.ref.refcount_inc();
+    }
+
+    /**
+     * Drops a reference on a set. The last one frees every IOASID of the set (as
+     * {@link #ioasid_free(IoasidSet, int)} does: IDs with outstanding references stay FREE_PENDING
+     * until their last put), returns the quota to the system and kills the set. WARN on a dead set.
+     */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_set_put", seed = "002")
+    public void ioasid_set_put(IoasidSet set) {
+        ioasid_allocator_lock.lock();
+        try {
+            ioasid_set_put_locked(set);
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    /** {@link #ioasid_set_put} for callers holding the lock (notifiers). */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_set_put_locked", seed = "002")
+    public void ioasid_set_put_locked(IoasidSet set) {
+        lockdep_assert_held();
+        if (WARN_ON(set == null || !ioasid_set_is_valid(set))) {
+            return;
+        }
+        if (!set.ref.refcount_dec_and_test()) {
+            return;
+        }
+        ioasid_free_all_in_set(set);
+        ioasid_capacity_avail += set.quota;
+        if (set.type == IOASID_SET_TYPE_MM) {
+            ioasid_del_pending_nb(set);
+        }
+        ioasid_sets[set.id] = null;
+        set.live = false;
+    }
+
+    /** Frees every IOASID of {@code set}. Lock held. */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_free_all_in_set", seed = "002")
+    private void ioasid_free_all_in_set(IoasidSet set) {
+        IoasidData data = set.head;
+        while (data != null) {
+            IoasidData next = data.setNext;
+            if (data.state != IOASID_STATE_FREE_PENDING) {
+                ioasid_free_locked(set, data);
+            }
+            if (next != null && next.state == IOASID_STATE_FREED) {
+                // A FREE notifier reclaimed more of the set: walk again from the head.
+                next = set.head;
+            }
+            data = next;
+        }
+    }
+
+    /**
+     * Changes a set's quota; the difference is taken from or returned to the system capacity.
+     *
+     * <p>Return: 0, -EINVAL (quota &lt;= 0, below the set's live IDs, or a dead set), -ENOSPC (not
+     * enough capacity left for the increase).
+     */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_adjust_set", seed = "002")
+    public int ioasid_adjust_set(IoasidSet set, int quota) {
+        if (quota <= 0 || set == null) {
+            return -EINVAL;
+        }
+        ioasid_allocator_lock.lock();
+        try {
+            if (!ioasid_set_is_valid(set)) {
+                return -EINVAL;
+            }
+            if (Integer.compareUnsigned(set.nr_ioasids, quota) > 0) {
+                pr_err("New quota %d is smaller than outstanding IOASIDs %d", quota, set.nr_ioasids);
+                return -EINVAL;
+            }
+            if (Integer.compareUnsigned(quota, set.quota) > 0
+                    && Integer.compareUnsigned(quota - set.quota, ioasid_capacity_avail) > 0) {
+                return -ENOSPC;
+            }
+            ioasid_capacity_avail += set.quota - quota;
+            set.quota = quota;
+            return 0;
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    /** Set iterator callback: {@code void (*fn)(ioasid_t id, void *data)}. */
+    @FunctionalInterface
+    public interface IoasidSetIterFn {
+        void apply(int ioasid, Object data);
+    }
+
+    /**
+     * Calls {@code fn} on each IOASID of {@code set} (FREE_PENDING ones included), in allocation
+     * order, with {@code ioasid_allocator_lock} held: {@code fn} must not block, and may free the
+     * ID it is given but no other. WARN on a dead set.
+     */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_set_for_each_ioasid", seed = "002")
+    public void ioasid_set_for_each_ioasid(IoasidSet set, IoasidSetIterFn fn, Object data) {
+        if (fn == null) {
+            return;
+        }
+        ioasid_allocator_lock.lock();
+        try {
+            if (WARN_ON(set == null || !ioasid_set_is_valid(set))) {
+                return;
+            }
+            IoasidData d = set.head;
+            while (d != null) {
+                IoasidData next = d.setNext;
+                fn.apply(d.id, data);
+                d = next;
+            }
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    // ---- private data ----
+
+    /**
+     * Replaces the private data of an allocated IOASID, then waits until lock-free readers are
+     * done with the old one (synchronize_rcu; see {@link #synchronize_rcu}).
+     *
+     * <p>Return: 0 or -ENOENT.
+     */
+    @Port("drivers/iommu/ioasid.c:ioasid_set_data")
+    public int ioasid_set_data(int ioasid, Object data) {
+        int ret = 0;
+        ioasid_allocator_lock.lock();
+        try {
+            IoasidData ioasid_data = (IoasidData) active_allocator.xa.load(ioasid);
+            if (ioasid_data != null) {
+                ioasid_data.private_ = data;
+            } else {
+                ret = -ENOENT;
+            }
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+        if (ret == 0) {
+            synchronize_rcu();
+        }
+        return ret;
+    }
+
+    /** Seed 002's name for {@link #ioasid_set_data}. Return: 0 or -ENOENT. */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_attach_data", seed = "002")
+    public int ioasid_attach_data(int ioasid, Object data) {
+        return ioasid_set_data(ioasid, data);
+    }
+
+    /** Clears the private data and waits for readers. Return: 0 or -ENOENT. */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_detach_data", seed = "002")
+    public int ioasid_detach_data(int ioasid) {
+        return ioasid_set_data(ioasid, null);
+    }
+
+    /**
+     * The grace period. Readers never hold a lock and the garbage collector keeps an old private
+     * object alive while a reader still references it, so there is nothing to wait for; the
+     * volatile write of the new pointer is the publication.
+     */
+    private static void synchronize_rcu() {}
+
+    // ---- allocation ----
+
+    /**
+     * Allocates an ID in [min, max] (inclusive, unsigned) from the active allocator, records
+     * {@code set} and {@code private_}, with one reference; sends ALLOC.
+     *
+     * <p>Return: the ID, or INVALID_IOASID on any failure (no memory, range exhausted, dead set,
+     * set quota reached). Never blocks on anything but {@code ioasid_allocator_lock}.
+     */
+    @Port("drivers/iommu/ioasid.c:ioasid_alloc")
+    public int ioasid_alloc(IoasidSet set, int min, int max, Object private_) {
+        IoasidData data = Slab.kzalloc(IoasidData::new, GFP_ATOMIC);
+        if (data == null) {
+            return INVALID_IOASID;
+        }
+        data.set = set;
+        data.private_ = private_;
+        ioasid_allocator_lock.lock();
+        try {
+            if (set != null) {
+                if (!ioasid_set_is_valid(set)) {
+                    pr_err("Invalid IOASID set %s", set);
+                    return INVALID_IOASID;
+                }
+                if (Integer.compareUnsigned(set.nr_ioasids, set.quota) >= 0) {
+                    // Quota reached: an expected condition for the owner, not logged.
+                    return INVALID_IOASID;
+                }
+            }
+            IoasidAllocatorData active = active_allocator;
+            boolean custom = (active.flags & IOASID_ALLOCATOR_CUSTOM) != 0;
+            Object adata = custom ? active.ops.pdata : data;
+            int id = active.ops.alloc.alloc(min, max, adata);
+            if (id == INVALID_IOASID) {
+                pr_err("Failed ASID allocation %d", active.flags);
+                return INVALID_IOASID;
+            }
+            if (custom) {
+                data.id = id;
+                if (active.xa.insert(id, data) != 0) {
+                    pr_err("Failed to alloc ioasid from %d", Integer.toUnsignedLong(id));
+                    active.ops.free.free(id, active.ops.pdata);
+                    return INVALID_IOASID;
+                }
+            }
+            data.state = IOASID_STATE_IDLE;
+            if (set != null) {
+                ioasid_set_link(set, data);
+            }
+            if (TRACE_IOASID_ALLOC.enabled()) {
+                TRACE_IOASID_ALLOC.emit(Integer.toUnsignedLong(id), set == null ? -1 : set.id);
+            }
+            ioasid_notify(data, IOASID_NOTIFY_ALLOC, IOASID_NOTIFY_FLAG_ALL | IOASID_NOTIFY_FLAG_SET);
+            return id;
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    private static void ioasid_set_link(IoasidSet set, IoasidData data) {
+        data.setPrev = set.tail;
+        data.setNext = null;
+        if (set.tail != null) {
+            set.tail.setNext = data;
+        } else {
+            set.head = data;
+        }
+        set.tail = data;
+        set.nr_ioasids++;
+    }
+
+    private static void ioasid_set_unlink(IoasidSet set, IoasidData data) {
+        if (data.setPrev != null) {
+            data.setPrev.setNext = data.setNext;
+        } else {
+            set.head = data.setNext;
+        }
+        if (data.setNext != null) {
+            data.setNext.setPrev = data.setPrev;
+        } else {
+            set.tail = data.setPrev;
+        }
+        data.setPrev = null;
+        data.setNext = null;
+        set.nr_ioasids--;
+    }
+
+    /**
+     * Reclaims an IOASID whose last reference is gone: FREE notification (the data is still
+     * findable), back to the allocator, out of its set. Lock held.
+     */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_do_free_locked", seed = "002")
+    private void ioasid_do_free_locked(IoasidData data) {
+        IoasidAllocatorData active = active_allocator;
+        int id = data.id;
+        ioasid_notify(data, IOASID_NOTIFY_FREE, IOASID_NOTIFY_FLAG_ALL | IOASID_NOTIFY_FLAG_SET);
+        active.ops.free.free(id, active.ops.pdata);
+        if ((active.flags & IOASID_ALLOCATOR_CUSTOM) != 0) {
+            active.xa.erase(id);
+        }
+        IoasidSet set = data.set;
+        if (set != null) {
+            if (data.spid != INVALID_IOASID) {
+                set.spids.remove(data.spid, data);
+            }
+            ioasid_set_unlink(set, data);
+        }
+        data.state = IOASID_STATE_FREED;
+        if (TRACE_IOASID_RECLAIM.enabled()) {
+            TRACE_IOASID_RECLAIM.emit(Integer.toUnsignedLong(id), set == null ? -1 : set.id);
+        }
+    }
+
+    /** The entry of {@code ioasid} in the active allocator. Lock held. */
+    private IoasidData ioasid_lookup_locked(int ioasid) {
+        return (IoasidData) active_allocator.xa.load(ioasid);
+    }
+
+    /** Marks FREE_PENDING and drops the owner's reference. Lock held. */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_free_locked", seed = "002")
+    private void ioasid_free_locked(IoasidSet set, IoasidData data) {
+        data.state = IOASID_STATE_FREE_PENDING;
+        if (data.refs.refcount_dec_and_test()) {
+            ioasid_do_free_locked(data);
+        }
+    }
+
+    /**
+     * Frees an IOASID on behalf of its owner: it becomes FREE_PENDING (no new reference can be
+     * taken) and the owner's reference is dropped; it is reclaimed when the last reference goes.
+     * An unknown ID, another set's ID or a second free is logged and ignored.
+     */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_free", seed = "002")
+    public void ioasid_free(IoasidSet set, int ioasid) {
+        ioasid_allocator_lock.lock();
+        try {
+            IoasidData data = ioasid_lookup_locked(ioasid);
+            if (data == null) {
+                pr_err("Trying to free unknown IOASID %d", Integer.toUnsignedLong(ioasid));
+                return;
+            }
+            if (set != null && data.set != set) {
+                pr_err("Cannot free IOASID %d: not in set %s", Integer.toUnsignedLong(ioasid), set);
+                return;
+            }
+            if (data.state == IOASID_STATE_FREE_PENDING) {
+                pr_err("IOASID %d already freed", Integer.toUnsignedLong(ioasid));
+                return;
+            }
+            ioasid_free_locked(set, data);
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    /** v5.10's {@code ioasid_free(ioasid_t)}: {@link #ioasid_free(IoasidSet, int)} without owner check. */
+    @Port("drivers/iommu/ioasid.c:ioasid_free")
+    public void ioasid_free(int ioasid) {
+        ioasid_free(null, ioasid);
+    }
+
+    /**
+     * Takes a reference on an IOASID.
+     *
+     * <p>Return: 0, -EINVAL (unknown, or FREE_PENDING: freed IDs take no new reference), -EACCES
+     * ({@code set} non-null and not the owner).
+     */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_get", seed = "002")
+    public int ioasid_get(IoasidSet set, int ioasid) {
+        ioasid_allocator_lock.lock();
+        try {
+            return ioasid_get_locked(set, ioasid);
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    /** {@link #ioasid_get(IoasidSet, int)} for callers holding the lock (notifiers). */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_get_locked", seed = "002")
+    public int ioasid_get_locked(IoasidSet set, int ioasid) {
+        lockdep_assert_held();
+        IoasidData data = ioasid_lookup_locked(ioasid);
+        if (data == null || data.state == IOASID_STATE_FREE_PENDING) {
+            return -EINVAL;
+        }
+        if (set != null && data.set != set) {
+            return -EACCES;
+        }
+        data.refs.refcount_inc();
+        data.state = IOASID_STATE_ACTIVE;
+        return 0;
+    }
+
+    /** v5.11's {@code void ioasid_get(ioasid_t)}: WARN if the ID cannot be referenced. */
+    @Port("drivers/iommu/ioasid.c:ioasid_get")
+    public void ioasid_get(int ioasid) {
+        WARN_ON(ioasid_get(null, ioasid) != 0);
+    }
+
+    /**
+     * Drops a reference; the last one reclaims the IOASID (FREE notification).
+     *
+     * <p>Return: true if the IOASID was reclaimed. An unknown ID or another set's ID is logged
+     * and returns false without touching any count.
+     */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_put", seed = "002")
+    public boolean ioasid_put(IoasidSet set, int ioasid) {
+        ioasid_allocator_lock.lock();
+        try {
+            return ioasid_put_locked(set, ioasid);
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    /** {@link #ioasid_put(IoasidSet, int)} for callers holding the lock (notifiers). */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_put_locked", seed = "002")
+    public boolean ioasid_put_locked(IoasidSet set, int ioasid) {
+        lockdep_assert_held();
+        IoasidData data = ioasid_lookup_locked(ioasid);
+        if (data == null) {
+            pr_err("Trying to put unknown IOASID %d", Integer.toUnsignedLong(ioasid));
+            return false;
+        }
+        if (set != null && data.set != set) {
+            pr_err("Trying to put IOASID %d of another set", Integer.toUnsignedLong(ioasid));
+            return false;
+        }
+        if (!data.refs.refcount_dec_and_test()) {
+            return false;
+        }
+        ioasid_do_free_locked(data);
+        return true;
+    }
+
+    /** v5.11's {@code bool ioasid_put(ioasid_t)}: no owner check. */
+    @Port("drivers/iommu/ioasid.c:ioasid_put")
+    public boolean ioasid_put(int ioasid) {
+        return ioasid_put(null, ioasid);
+    }
+
+    // ---- lookups ----
+
+    /**
+     * Finds the private data of an IOASID without taking any lock. If {@code getter} is non-null
+     * it is called on the data (e.g. to take a reference on it); if it returns false, null is
+     * returned. The data may be null. A FREE_PENDING IOASID is still found (its reference holders
+     * keep using it) until it is reclaimed.
+     *
+     * @throws ErrnoException -ENOENT (unknown ID), -EACCES ({@code set} non-null and not the owner)
+     */
+    @Port("drivers/iommu/ioasid.c:ioasid_find")
+    public Object ioasid_find(IoasidSet set, int ioasid, Predicate<Object> getter) {
+        IoasidAllocatorData idata = active_allocator;
+        IoasidData ioasid_data = (IoasidData) idata.xa.load(ioasid);
+        if (ioasid_data == null) {
+            throw new ErrnoException(-ENOENT);
+        }
+        if (set != null && ioasid_data.set != set) {
+            throw new ErrnoException(-EACCES);
+        }
+        Object priv = ioasid_data.private_;
+        if (getter != null && !getter.test(priv)) {
+            return null;
+        }
+        return priv;
+    }
+
+    /**
+     * Attaches a set-private ID (e.g. the guest PASID) to an IOASID; sends BIND.
+     *
+     * <p>Return: 0, -EINVAL (spid INVALID_IOASID, already used in the set, or the IOASID already
+     * has one), -ENOENT (unknown or freed IOASID).
+     */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_attach_spid", seed = "002")
+    public int ioasid_attach_spid(int ioasid, int spid) {
+        if (spid == INVALID_IOASID) {
+            return -EINVAL;
+        }
+        ioasid_allocator_lock.lock();
+        try {
+            IoasidData data = ioasid_lookup_locked(ioasid);
+            if (data == null || data.state == IOASID_STATE_FREE_PENDING) {
+                pr_err("No IOASID entry %d to attach SPID %d", Integer.toUnsignedLong(ioasid),
+                        Integer.toUnsignedLong(spid));
+                return -ENOENT;
+            }
+            IoasidSet set = data.set;
+            if (set == null || data.spid != INVALID_IOASID || set.spids.containsKey(spid)) {
+                return -EINVAL;
+            }
+            data.spid = spid;
+            set.spids.put(spid, data);
+            data.state = IOASID_STATE_ACTIVE;
+            ioasid_notify(data, IOASID_NOTIFY_BIND, IOASID_NOTIFY_FLAG_ALL | IOASID_NOTIFY_FLAG_SET);
+            return 0;
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    /**
+     * Detaches the set-private ID of an IOASID; sends UNBIND.
+     *
+     * <p>Return: 0, -ENOENT (unknown IOASID), -EINVAL (no set-private ID attached).
+     */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_detach_spid", seed = "002")
+    public int ioasid_detach_spid(int ioasid) {
+        ioasid_allocator_lock.lock();
+        try {
+            IoasidData data = ioasid_lookup_locked(ioasid);
+            if (data == null) {
+                return -ENOENT;
+            }
+            if (data.spid == INVALID_IOASID) {
+                return -EINVAL;
+            }
+            ioasid_notify(data, IOASID_NOTIFY_UNBIND, IOASID_NOTIFY_FLAG_ALL | IOASID_NOTIFY_FLAG_SET);
+            data.set.spids.remove(data.spid, data);
+            data.spid = INVALID_IOASID;
+            return 0;
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    /**
+     * The system IOASID whose set-private ID in {@code set} is {@code spid}, or INVALID_IOASID.
+     * With {@code get}, also takes a reference (and fails as {@link #ioasid_get} would).
+     * Without, takes no lock.
+     */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_find_by_spid", seed = "002")
+    public int ioasid_find_by_spid(IoasidSet set, int spid, boolean get) {
+        if (set == null || spid == INVALID_IOASID) {
+            return INVALID_IOASID;
+        }
+        if (!get) {
+            IoasidData data = set.live ? set.spids.get(spid) : null;
+            return data == null ? INVALID_IOASID : data.id;
+        }
+        ioasid_allocator_lock.lock();
+        try {
+            if (!ioasid_set_is_valid(set)) {
+                return INVALID_IOASID;
+            }
+            IoasidData data = set.spids.get(spid);
+            if (data == null || ioasid_get_locked(set, data.id) != 0) {
+                return INVALID_IOASID;
+            }
+            return data.id;
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    /** {@link #ioasid_find_by_spid(IoasidSet, int, boolean)} without a reference. */
+    public int ioasid_find_by_spid(IoasidSet set, int spid) {
+        return ioasid_find_by_spid(set, spid, false);
+    }
+
+    // ---- Java-only queries for tests and tools ----
+
+    /** Live IOASIDs in the active allocator (FREE_PENDING included). */
+    public int ioasid_count() {
+        ioasid_allocator_lock.lock();
+        try {
+            return active_allocator.xa.count();
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    /** The reference count of an IOASID, or 0 if it is unknown. */
+    public int ioasid_refcount(int ioasid) {
+        ioasid_allocator_lock.lock();
+        try {
+            IoasidData data = ioasid_lookup_locked(ioasid);
+            return data == null ? 0 : data.refs.refcount_read();
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    /** Whether the IOASID is freed by its owner but still referenced. */
+    public boolean ioasid_is_free_pending(int ioasid) {
+        ioasid_allocator_lock.lock();
+        try {
+            IoasidData data = ioasid_lookup_locked(ioasid);
+            return data != null && data.state == IOASID_STATE_FREE_PENDING;
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    /** Number of live sets. */
+    public int ioasid_nr_sets() {
+        ioasid_allocator_lock.lock();
+        try {
+            int n = 0;
+            for (IoasidSet s : ioasid_sets) {
+                if (s != null) {
+                    n++;
+                }
+            }
+            return n;
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    /** Whether {@code set} is a live set of this world. */
+    public boolean ioasid_set_valid(IoasidSet set) {
+        ioasid_allocator_lock.lock();
+        try {
+            return set != null && ioasid_set_is_valid(set);
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    /** Notifiers waiting on the mm pending list (active or not). */
+    public int ioasid_nr_pending_nb() {
+        ioasid_nb_lock.lock();
+        try {
+            return ioasid_nb_pending_list.size();
+        } finally {
+            ioasid_nb_lock.unlock();
+        }
+    }
+}

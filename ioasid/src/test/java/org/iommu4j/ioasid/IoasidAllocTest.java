@@ -1,0 +1,152 @@
+package org.iommu4j.ioasid;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.iommu4j.base.Errno.EACCES;
+import static org.iommu4j.base.Errno.EINVAL;
+import static org.iommu4j.base.Errno.ENOENT;
+import static org.iommu4j.ioasid.Ioasid.INVALID_IOASID;
+import static org.iommu4j.ioasid.Ioasid.IOASID_SET_TYPE_NULL;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import org.iommu4j.base.ErrnoException;
+import org.iommu4j.base.Printk;
+import org.iommu4j.base.Warn;
+import org.iommu4j.base.test.NoWarnings;
+import org.iommu4j.base.trace.Trace;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The v5.11 allocator API: alloc, find, set_data, get/put, free. */
+@ExtendWith(NoWarnings.class)
+class IoasidAllocTest {
+    private final Ioasid io = new Ioasid();
+
+    private static int errnoOf(Runnable r) {
+        try {
+            r.run();
+            return 0;
+        } catch (ErrnoException e) {
+            return e.err();
+        }
+    }
+
+    @Test
+    void allocatesLowestFreeIdInInclusiveRange() {
+        assertThat(io.ioasid_alloc(null, 1, 3, "a")).isEqualTo(1);
+        assertThat(io.ioasid_alloc(null, 1, 3, "b")).isEqualTo(2);
+        assertThat(io.ioasid_alloc(null, 1, 3, "c")).isEqualTo(3);
+        assertThat(io.ioasid_alloc(null, 1, 3, "d")).isEqualTo(INVALID_IOASID);
+        assertThat(Printk.grep("Failed to alloc ioasid from 1 to 3")).isNotEmpty();
+        assertThat(io.ioasid_put(2)).isTrue();
+        assertThat(io.ioasid_alloc(null, 1, 3, "e")).isEqualTo(2);
+        assertThat(io.ioasid_find(null, 2, null)).isEqualTo("e");
+        assertThat(io.ioasid_count()).isEqualTo(3);
+    }
+
+    @Test
+    void singleIdRangeAndInvertedRange() {
+        assertThat(io.ioasid_alloc(null, 7, 7, null)).isEqualTo(7);
+        assertThat(io.ioasid_alloc(null, 7, 7, null)).isEqualTo(INVALID_IOASID);
+        assertThat(io.ioasid_alloc(null, 9, 8, null)).isEqualTo(INVALID_IOASID);
+    }
+
+    @Test
+    void maxAboveTwoToThe31IsUnsignedAndInvalidIsNeverReturned() {
+        int id = io.ioasid_alloc(null, 0xFFFF_FFFE, INVALID_IOASID, null);
+        assertThat(Integer.toUnsignedLong(id)).isEqualTo(0xFFFF_FFFEL);
+        assertThat(io.ioasid_alloc(null, 0xFFFF_FFFE, INVALID_IOASID, null)).isEqualTo(INVALID_IOASID);
+        assertThat(io.ioasid_find(null, id, null)).isNull();
+    }
+
+    @Test
+    void findErrorsEnoentAndEacces() {
+        IoasidSet a = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
+        IoasidSet b = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
+        int id = io.ioasid_alloc(a, 1, 100, "priv");
+        assertThat(io.ioasid_find(a, id, null)).isEqualTo("priv");
+        assertThat(io.ioasid_find(null, id, null)).isEqualTo("priv");
+        assertThat(errnoOf(() -> io.ioasid_find(b, id, null))).isEqualTo(-EACCES);
+        assertThat(errnoOf(() -> io.ioasid_find(a, 99, null))).isEqualTo(-ENOENT);
+    }
+
+    @Test
+    void getterRunsOnPrivateAndCanRejectIt() {
+        int id = io.ioasid_alloc(null, 1, 10, "mm");
+        AtomicInteger seen = new AtomicInteger();
+        assertThat(io.ioasid_find(null, id, p -> { seen.incrementAndGet(); return p.equals("mm"); })).isEqualTo("mm");
+        assertThat(io.ioasid_find(null, id, p -> false)).isNull();
+        assertThat(seen).hasValue(1);
+    }
+
+    @Test
+    void setDataReplacesPrivateOrEnoent() {
+        int id = io.ioasid_alloc(null, 1, 10, "old");
+        assertThat(io.ioasid_set_data(id, "new")).isZero();
+        assertThat(io.ioasid_find(null, id, null)).isEqualTo("new");
+        assertThat(io.ioasid_set_data(5, "x")).isEqualTo(-ENOENT);
+        assertThat(io.ioasid_attach_data(id, "att")).isZero();
+        assertThat(io.ioasid_find(null, id, null)).isEqualTo("att");
+        assertThat(io.ioasid_detach_data(id)).isZero();
+        assertThat(io.ioasid_find(null, id, null)).isNull();
+        assertThat(io.ioasid_attach_data(77, "x")).isEqualTo(-ENOENT);
+        assertThat(io.ioasid_detach_data(77)).isEqualTo(-ENOENT);
+    }
+
+    @Test
+    void v511GetPutRefcounting() {
+        int id = io.ioasid_alloc(null, 1, 10, null);
+        io.ioasid_get(id);
+        assertThat(io.ioasid_refcount(id)).isEqualTo(2);
+        assertThat(io.ioasid_put(id)).isFalse();
+        assertThat(io.ioasid_put(id)).isTrue();
+        assertThat(errnoOf(() -> io.ioasid_find(null, id, null))).isEqualTo(-ENOENT);
+        assertThat(io.ioasid_put(id)).isFalse();
+        assertThat(Printk.grep("Trying to put unknown IOASID " + id)).isNotEmpty();
+    }
+
+    @Test
+    void v511GetOnUnknownIdWarns() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(WarnProbe.works(), "kernel-base Warn broken");
+        io.ioasid_get(42);
+        assertThat(Warn.drain()).hasSize(1);
+    }
+
+    @Test
+    void v510FreeDropsTheAllocationReference() {
+        int id = io.ioasid_alloc(null, 1, 10, null);
+        io.ioasid_free(id);
+        assertThat(io.ioasid_count()).isZero();
+        io.ioasid_free(id);
+        assertThat(Printk.grep("Trying to free unknown IOASID " + id)).isNotEmpty();
+    }
+
+    @Test
+    void getErrorsEinvalAndEacces() {
+        IoasidSet a = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
+        IoasidSet b = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
+        int id = io.ioasid_alloc(a, 1, 100, null);
+        assertThat(io.ioasid_get(a, 55)).isEqualTo(-EINVAL);
+        assertThat(io.ioasid_get(b, id)).isEqualTo(-EACCES);
+        assertThat(io.ioasid_get(a, id)).isZero();
+        assertThat(io.ioasid_get(null, id)).isZero();
+        assertThat(io.ioasid_refcount(id)).isEqualTo(3);
+    }
+
+    @Test
+    void allocAndReclaimAreTraced() {
+        try (var cap = Trace.capture("ioasid:*")) {
+            int id = io.ioasid_alloc(null, 5, 10, null);
+            io.ioasid_put(id);
+            assertThat(cap.of("ioasid_alloc")).hasSize(1);
+            assertThat(cap.of("ioasid_reclaim")).hasSize(1);
+        }
+    }
+
+    @Test
+    void independentWorlds() {
+        Ioasid other = new Ioasid();
+        assertThat(io.ioasid_alloc(null, 1, 10, null)).isEqualTo(1);
+        assertThat(other.ioasid_alloc(null, 1, 10, null)).isEqualTo(1);
+    }
+}
