@@ -1,0 +1,926 @@
+package org.iommu4j.of;
+
+import static org.iommu4j.base.Errno.EFAULT;
+import static org.iommu4j.base.Errno.EILSEQ;
+import static org.iommu4j.base.Errno.EINVAL;
+import static org.iommu4j.base.Errno.ENODATA;
+import static org.iommu4j.base.Errno.ENODEV;
+import static org.iommu4j.base.Errno.ENOENT;
+import static org.iommu4j.base.Errno.EOVERFLOW;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.iommu4j.base.Port;
+import org.iommu4j.base.Printk;
+import org.iommu4j.base.device.Resource;
+
+/**
+ * The {@code of_*} API (drivers/of/base.c, property.c, address.c).
+ *
+ * <p>API shape: functions that in the kernel read the global {@code of_root} (path, compatible
+ * and phandle searches) are <b>instance</b> methods of an {@code Of} built on a root node — the
+ * kernel global becomes a field, so each test owns its tree. Everything that starts from a node
+ * is a <b>static</b> method (a node knows its tree). C out-parameters are one-element arrays
+ * ({@code int[] out}) or an {@link OfPhandleArgs}; int results are 0 / -errno as in the kernel.
+ * Cells are u32 in Java {@code int}s; u64 in {@code long}s.
+ */
+public final class Of {
+    /** {@code OF_BAD_ADDR}: an untranslatable address. */
+    @Port("include/linux/of_address.h:OF_BAD_ADDR")
+    public static final long OF_BAD_ADDR = -1L;
+    @Port("include/linux/of.h:OF_ROOT_NODE_ADDR_CELLS_DEFAULT")
+    public static final int OF_ROOT_NODE_ADDR_CELLS_DEFAULT = 1;
+    @Port("include/linux/of.h:OF_ROOT_NODE_SIZE_CELLS_DEFAULT")
+    public static final int OF_ROOT_NODE_SIZE_CELLS_DEFAULT = 1;
+    /** {@code OF_MAX_ADDR_CELLS}. */
+    @Port("drivers/of/of_private.h:OF_MAX_ADDR_CELLS")
+    public static final int OF_MAX_ADDR_CELLS = 4;
+
+    /** {@code of_root}. */
+    public final DeviceNode of_root;
+
+    public Of(DeviceNode root) {
+        this.of_root = root.treeRoot();
+    }
+
+    /** An Of over the tree parsed from {@code blob}. */
+    public static Of fromBlob(byte[] blob) {
+        return new Of(Fdt.parse(blob).root());
+    }
+
+    // ------------------------------------------------------------- tree searches (of_root)
+
+    /**
+     * Finds a node by full path ("/smmuv3@9050000"), or by alias ("serial0" or "serial0/child"
+     * via /aliases). A path component without unit address matches a node by its name when no
+     * node has that exact full_name. Anything after ':' is options and ignored. Null if absent.
+     */
+    @Port("drivers/of/base.c:of_find_node_opts_by_path")
+    public DeviceNode of_find_node_by_path(String path) {
+        if (path == null) {
+            return null;
+        }
+        int colon = path.indexOf(':');
+        if (colon >= 0) {
+            path = path.substring(0, colon);
+        }
+        DeviceNode np;
+        String rest;
+        if (path.startsWith("/")) {
+            np = of_root;
+            rest = path.substring(1);
+        } else {
+            int slash = path.indexOf('/');
+            String alias = slash < 0 ? path : path.substring(0, slash);
+            rest = slash < 0 ? "" : path.substring(slash + 1);
+            DeviceNode aliases = of_root.child("aliases");
+            String[] target = new String[1];
+            if (aliases == null || of_property_read_string(aliases, alias, target) != 0 || !target[0].startsWith("/")) {
+                return null;
+            }
+            np = of_find_node_by_path(target[0]);
+        }
+        for (String comp : rest.split("/")) {
+            if (np == null) {
+                return null;
+            }
+            if (!comp.isEmpty()) {
+                np = np.child(comp);
+            }
+        }
+        return np;
+    }
+
+    /** All nodes in {@code allnodes} order (depth-first, pre-order). */
+    public List<DeviceNode> allnodes() {
+        List<DeviceNode> l = new ArrayList<>();
+        DeviceNode.allNodes(of_root, l);
+        return l;
+    }
+
+    /**
+     * Finds the next node after {@code from} (null: from the start) in allnodes order that is
+     * compatible with {@code compatible} (and, if {@code type} is non-null, has that
+     * device_type). Null when none.
+     */
+    @Port("drivers/of/base.c:of_find_compatible_node")
+    public DeviceNode of_find_compatible_node(DeviceNode from, String type, String compatible) {
+        List<DeviceNode> all = allnodes();
+        int i = from == null ? 0 : indexOf(all, from) + 1;
+        if (from != null && i == 0) {
+            return null;
+        }
+        for (; i < all.size(); i++) {
+            DeviceNode np = all.get(i);
+            if (__of_device_is_compatible(np, compatible, type, null) > 0) {
+                return np;
+            }
+        }
+        return null;
+    }
+
+    private static int indexOf(List<DeviceNode> all, DeviceNode n) {
+        for (int i = 0; i < all.size(); i++) {
+            if (all.get(i) == n) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** All nodes compatible with {@code compatible}, in allnodes order (for_each_compatible_node). */
+    @Port("include/linux/of.h:for_each_compatible_node")
+    public List<DeviceNode> for_each_compatible_node(String type, String compatible) {
+        List<DeviceNode> out = new ArrayList<>();
+        for (DeviceNode np : allnodes()) {
+            if (__of_device_is_compatible(np, compatible, type, null) > 0) {
+                out.add(np);
+            }
+        }
+        return out;
+    }
+
+    /** The node whose phandle is {@code handle}, or null (0 and 0xffffffff never match). */
+    @Port("drivers/of/base.c:of_find_node_by_phandle")
+    public DeviceNode of_find_node_by_phandle(int handle) {
+        return of_root.findByPhandle(handle);
+    }
+
+    // ------------------------------------------------------------- node helpers
+
+    /** Reference counting is the GC's job here: returns {@code node}. */
+    @Port("drivers/of/dynamic.c:of_node_get")
+    public static DeviceNode of_node_get(DeviceNode node) {
+        return node;
+    }
+
+    /** No-op (see {@link #of_node_get}). */
+    @Port("drivers/of/dynamic.c:of_node_put")
+    public static void of_node_put(DeviceNode node) {
+        // nothing to release
+    }
+
+    @Port("drivers/of/base.c:of_get_parent")
+    public static DeviceNode of_get_parent(DeviceNode node) {
+        return node == null ? null : node.parent;
+    }
+
+    /** The first child named {@code name} (node name without unit address), or null. */
+    @Port("drivers/of/base.c:of_get_child_by_name")
+    public static DeviceNode of_get_child_by_name(DeviceNode node, String name) {
+        if (node == null || name == null) {
+            return null;
+        }
+        for (DeviceNode c : node.children()) {
+            if (c.name.equals(name)) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    /** The next available child of {@code node} after {@code prev} (null: the first), or null. */
+    @Port("drivers/of/base.c:of_get_next_available_child")
+    public static DeviceNode of_get_next_available_child(DeviceNode node, DeviceNode prev) {
+        if (node == null) {
+            return null;
+        }
+        boolean seen = prev == null;
+        for (DeviceNode c : node.children()) {
+            if (seen && of_device_is_available(c)) {
+                return c;
+            }
+            if (c == prev) {
+                seen = true;
+            }
+        }
+        return null;
+    }
+
+    /** {@code of_fwnode_handle}: the node itself stands for its fwnode. */
+    @Port("include/linux/of.h:of_fwnode_handle")
+    public static Object of_fwnode_handle(DeviceNode node) {
+        return node;
+    }
+
+    /** {@code of_node_full_name}: the path, "<no-node>" for null. */
+    @Port("include/linux/of.h:of_node_full_name")
+    public static String of_node_full_name(DeviceNode node) {
+        return node == null ? "<no-node>" : node.path();
+    }
+
+    // ------------------------------------------------------------- compatible / status
+
+    /**
+     * Match score of a node against compatible / type / name (the kernel's weighting: earlier
+     * compatible entries score higher); 0 = no match.
+     */
+    @Port("drivers/of/base.c:__of_device_is_compatible")
+    static int __of_device_is_compatible(DeviceNode device, String compat, String type, String name) {
+        int score = 0;
+        if (compat != null && !compat.isEmpty()) {
+            Property prop = device.findProperty("compatible");
+            int index = 0;
+            boolean found = false;
+            if (prop != null) {
+                for (String cp : strings(prop)) {
+                    if (cp.equalsIgnoreCase(compat)) {
+                        score = Integer.MAX_VALUE / 2 - (index << 2);
+                        found = true;
+                        break;
+                    }
+                    index++;
+                }
+            }
+            if (!found) {
+                return 0;
+            }
+        }
+        if (type != null && !type.isEmpty()) {
+            String[] t = new String[1];
+            if (of_property_read_string(device, "device_type", t) != 0 || !type.equalsIgnoreCase(t[0])) {
+                return 0;
+            }
+            score += 2;
+        }
+        if (name != null && !name.isEmpty()) {
+            if (!name.equals(device.name)) {
+                return 0;
+            }
+            score++;
+        }
+        return score;
+    }
+
+    /** Positive if {@code device}'s compatible list contains {@code compat}, else 0. */
+    @Port("drivers/of/base.c:of_device_is_compatible")
+    public static int of_device_is_compatible(DeviceNode device, String compat) {
+        return __of_device_is_compatible(device, compat, null, null);
+    }
+
+    /** Status absent, "okay" or "ok". */
+    @Port("drivers/of/base.c:of_device_is_available")
+    public static boolean of_device_is_available(DeviceNode device) {
+        if (device == null) {
+            return false;
+        }
+        String[] s = new String[1];
+        int r = of_property_read_string(device, "status", s);
+        if (r == -EINVAL) {
+            return true;
+        }
+        return r == 0 && (s[0].equals("okay") || s[0].equals("ok"));
+    }
+
+    /** Whether DMA from {@code np} is coherent: "dma-coherent" on it or an ancestor. */
+    @Port("drivers/of/address.c:of_dma_is_coherent")
+    public static boolean of_dma_is_coherent(DeviceNode np) {
+        for (DeviceNode n = np; n != null; n = n.parent) {
+            if (of_property_read_bool(n, "dma-coherent")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // ------------------------------------------------------------- properties
+
+    @Port("drivers/of/base.c:of_find_property")
+    public static Property of_find_property(DeviceNode np, String name) {
+        return np == null || name == null ? null : np.findProperty(name);
+    }
+
+    /**
+     * The raw value of a property (a copy) or null; {@code lenp[0]} (if lenp non-null) gets its
+     * length.
+     */
+    @Port("drivers/of/base.c:of_get_property")
+    public static byte[] of_get_property(DeviceNode np, String name, int[] lenp) {
+        Property p = of_find_property(np, name);
+        if (lenp != null && lenp.length > 0) {
+            lenp[0] = p == null ? 0 : p.length();
+        }
+        return p == null ? null : p.value();
+    }
+
+    /** Whether a property exists (a boolean property: present = true). */
+    @Port("include/linux/of.h:of_property_read_bool")
+    public static boolean of_property_read_bool(DeviceNode np, String propname) {
+        return of_find_property(np, propname) != null;
+    }
+
+    /** The property if at least {@code min} bytes long; else throws the errno (absent: EINVAL). */
+    @Port("drivers/of/property.c:of_find_property_value_of_size")
+    private static int checkSize(Property p, int min) {
+        if (p == null) {
+            return -EINVAL;
+        }
+        if (p.length() < min) {
+            return -EOVERFLOW;
+        }
+        return 0;
+    }
+
+    /** Reads cell {@code index} of a u32 property. 0, -EINVAL absent, -EOVERFLOW too short. */
+    @Port("drivers/of/property.c:of_property_read_u32_index")
+    public static int of_property_read_u32_index(DeviceNode np, String propname, int index, int[] outValue) {
+        Property p = of_find_property(np, propname);
+        if (index < 0) {
+            return -EINVAL;
+        }
+        int r = checkSize(p, (int) Math.min(Integer.MAX_VALUE, (index + 1L) * 4));
+        if (r != 0) {
+            return r;
+        }
+        outValue[0] = p.cell(index);
+        return 0;
+    }
+
+    /** Reads one u32. 0, -EINVAL absent, -EOVERFLOW shorter than 4 bytes. */
+    @Port("include/linux/of.h:of_property_read_u32")
+    public static int of_property_read_u32(DeviceNode np, String propname, int[] outValue) {
+        return of_property_read_u32_array(np, propname, outValue, 1);
+    }
+
+    /** Reads {@code sz} u32 cells into outValues. 0, -EINVAL absent, -EOVERFLOW too short. */
+    @Port("drivers/of/property.c:of_property_read_variable_u32_array")
+    public static int of_property_read_u32_array(DeviceNode np, String propname, int[] outValues, int sz) {
+        Property p = of_find_property(np, propname);
+        if (sz < 0 || sz > outValues.length) {
+            return -EINVAL;
+        }
+        int r = checkSize(p, sz * 4);
+        if (r != 0) {
+            return r;
+        }
+        for (int i = 0; i < sz; i++) {
+            outValues[i] = p.cell(i);
+        }
+        return 0;
+    }
+
+    /** Reads one u64 (two cells, high first). 0, -EINVAL absent, -EOVERFLOW too short. */
+    @Port("drivers/of/property.c:of_property_read_u64")
+    public static int of_property_read_u64(DeviceNode np, String propname, long[] outValue) {
+        Property p = of_find_property(np, propname);
+        int r = checkSize(p, 8);
+        if (r != 0) {
+            return r;
+        }
+        outValue[0] = Be.get64(p.raw(), 0);
+        return 0;
+    }
+
+    /** Number of u32 cells of a property, -EINVAL absent, -ENODATA if not a whole number of cells. */
+    @Port("include/linux/of.h:of_property_count_u32_elems")
+    public static int of_property_count_u32_elems(DeviceNode np, String propname) {
+        Property p = of_find_property(np, propname);
+        if (p == null) {
+            return -EINVAL;
+        }
+        if (p.length() % 4 != 0) {
+            return -ENODATA;
+        }
+        return p.length() / 4;
+    }
+
+    /**
+     * Reads the first string. 0; -EINVAL absent; -EILSEQ when the value is not NUL-terminated
+     * (an empty property included).
+     */
+    @Port("drivers/of/property.c:of_property_read_string")
+    public static int of_property_read_string(DeviceNode np, String propname, String[] outString) {
+        Property p = of_find_property(np, propname);
+        if (p == null) {
+            return -EINVAL;
+        }
+        byte[] v = p.raw();
+        int n = 0;
+        while (n < v.length && v[n] != 0) {
+            n++;
+        }
+        if (n >= v.length) {
+            return -EILSEQ;
+        }
+        outString[0] = new String(v, 0, n, StandardCharsets.UTF_8);
+        return 0;
+    }
+
+    /**
+     * Reads string {@code index} of a string list. 0; -EINVAL absent; -EILSEQ an unterminated
+     * string before it; -ENODATA index past the end.
+     */
+    @Port("drivers/of/property.c:of_property_read_string_helper")
+    public static int of_property_read_string_index(DeviceNode np, String propname, int index, String[] output) {
+        Property p = of_find_property(np, propname);
+        if (p == null) {
+            return -EINVAL;
+        }
+        byte[] v = p.raw();
+        int pos = 0;
+        for (int i = 0; pos < v.length; i++) {
+            int e = pos;
+            while (e < v.length && v[e] != 0) {
+                e++;
+            }
+            if (e >= v.length) {
+                return -EILSEQ;
+            }
+            if (i == index) {
+                output[0] = new String(v, pos, e - pos, StandardCharsets.UTF_8);
+                return 0;
+            }
+            pos = e + 1;
+        }
+        return -ENODATA;
+    }
+
+    /** Number of strings in a string list; -EINVAL absent; -EILSEQ unterminated. */
+    @Port("include/linux/of.h:of_property_count_strings")
+    public static int of_property_count_strings(DeviceNode np, String propname) {
+        Property p = of_find_property(np, propname);
+        if (p == null) {
+            return -EINVAL;
+        }
+        byte[] v = p.raw();
+        if (v.length > 0 && v[v.length - 1] != 0) {
+            return -EILSEQ;
+        }
+        int n = 0;
+        for (byte c : v) {
+            if (c == 0) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Index of {@code string} in a string list; -EINVAL absent; -EILSEQ bad list; -ENODATA not found. */
+    @Port("drivers/of/property.c:of_property_match_string")
+    public static int of_property_match_string(DeviceNode np, String propname, String string) {
+        Property p = of_find_property(np, propname);
+        if (p == null) {
+            return -EINVAL;
+        }
+        byte[] v = p.raw();
+        if (v.length > 0 && v[v.length - 1] != 0) {
+            return -EILSEQ;
+        }
+        int i = 0;
+        for (String s : strings(p)) {
+            if (s.equals(string)) {
+                return i;
+            }
+            i++;
+        }
+        return -ENODATA;
+    }
+
+    /** The NUL-terminated strings of a value (a trailing unterminated piece is dropped). */
+    static List<String> strings(Property p) {
+        List<String> out = new ArrayList<>();
+        byte[] v = p.raw();
+        int pos = 0;
+        while (pos < v.length) {
+            int e = pos;
+            while (e < v.length && v[e] != 0) {
+                e++;
+            }
+            if (e >= v.length) {
+                break;
+            }
+            out.add(new String(v, pos, e - pos, StandardCharsets.UTF_8));
+            pos = e + 1;
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------- address cells and translation
+
+    /** #address-cells that applies to {@code np}'s reg (from its parent upward; default 1). */
+    @Port("drivers/of/base.c:of_n_addr_cells")
+    public static int of_n_addr_cells(DeviceNode np) {
+        return nCells(np, "#address-cells", OF_ROOT_NODE_ADDR_CELLS_DEFAULT);
+    }
+
+    /** #size-cells that applies to {@code np}'s reg (from its parent upward; default 1). */
+    @Port("drivers/of/base.c:of_n_size_cells")
+    public static int of_n_size_cells(DeviceNode np) {
+        return nCells(np, "#size-cells", OF_ROOT_NODE_SIZE_CELLS_DEFAULT);
+    }
+
+    private static int nCells(DeviceNode np, String prop, int dflt) {
+        do {
+            if (np.parent != null) {
+                np = np.parent;
+            }
+            Property p = np.findProperty(prop);
+            if (p != null && p.length() >= 4) {
+                return p.cell(0);
+            }
+        } while (np.parent != null);
+        return dflt;
+    }
+
+    /** The node's own #address-cells / #size-cells for its children (bus_count_cells). */
+    private static int busCells(DeviceNode bus, String prop, int dflt) {
+        Property p = bus == null ? null : bus.findProperty(prop);
+        if (p != null && p.length() >= 4) {
+            return p.cell(0);
+        }
+        return bus == null || bus.parent == null ? dflt : nCells(bus, prop, dflt);
+    }
+
+    /** Reads {@code cells} big-endian cells at {@code cellOff} as one number (up to 2 cells kept). */
+    @Port("include/linux/of.h:of_read_number")
+    public static long of_read_number(byte[] v, int cellOff, int cells) {
+        long r = 0;
+        for (int i = 0; i < cells; i++) {
+            r = (r << 32) | (Be.get32(v, (cellOff + i) * 4) & 0xffffffffL);
+        }
+        return r;
+    }
+
+    private static boolean isPciBus(DeviceNode bus) {
+        String[] t = new String[1];
+        return bus != null && of_property_read_string(bus, "device_type", t) == 0
+                && (t[0].equals("pci") || t[0].equals("pciex"));
+    }
+
+    /**
+     * Translates the {@code naddr}-cell address at cell {@code cellOff} of {@code reg} (a value of
+     * {@code dev}) up through each parent's {@code ranges} to a CPU physical address.
+     * Missing {@code ranges} on a bus = untranslatable; empty {@code ranges} = 1:1. A PCI parent
+     * bus (device_type "pci") matches the space code of the high cell as of_bus_pci_map does.
+     *
+     * @return the address, or {@link #OF_BAD_ADDR}
+     */
+    @Port("drivers/of/address.c:__of_translate_address")
+    public static long of_translate_address(DeviceNode dev, byte[] reg, int cellOff) {
+        DeviceNode bus = dev.parent;
+        if (bus == null) {
+            return OF_BAD_ADDR;
+        }
+        int na = busCells(bus, "#address-cells", OF_ROOT_NODE_ADDR_CELLS_DEFAULT);
+        if (na < 1 || na > OF_MAX_ADDR_CELLS || (cellOff + na) * 4L > reg.length) {
+            return OF_BAD_ADDR;
+        }
+        int[] addr = new int[na];
+        for (int i = 0; i < na; i++) {
+            addr[i] = Be.get32(reg, (cellOff + i) * 4);
+        }
+        DeviceNode cur = bus;
+        for (int guard = 0; guard < Fdt.MAX_DEPTH + 1; guard++) {
+            DeviceNode pbus = cur.parent;
+            if (pbus == null) {
+                return lowCells(addr, na);
+            }
+            int cna = busCells(cur, "#address-cells", OF_ROOT_NODE_ADDR_CELLS_DEFAULT);
+            int cns = busCells(cur, "#size-cells", OF_ROOT_NODE_SIZE_CELLS_DEFAULT);
+            int pna = busCells(pbus, "#address-cells", OF_ROOT_NODE_ADDR_CELLS_DEFAULT);
+            if (cna != na || pna < 1 || pna > OF_MAX_ADDR_CELLS || cns < 0 || cns > OF_MAX_ADDR_CELLS) {
+                return OF_BAD_ADDR;
+            }
+            Property ranges = cur.findProperty("ranges");
+            if (ranges == null) {
+                return OF_BAD_ADDR;
+            }
+            int[] next;
+            if (ranges.length() == 0) {
+                next = resize(addr, pna);
+            } else {
+                int rone = cna + pna + cns;
+                next = null;
+                byte[] rv = ranges.raw();
+                boolean pci = isPciBus(cur);
+                for (int e = 0; (e + 1) * rone * 4 <= rv.length; e++) {
+                    int base = e * rone;
+                    if (pci && ((Be.get32(rv, base * 4) ^ addr[0]) & 0x03000000) != 0) {
+                        continue;
+                    }
+                    int lo = pci ? 1 : 0;
+                    long cp = of_read_number(rv, base + lo, cna - lo);
+                    long s = of_read_number(rv, base + cna + pna, cns);
+                    long da = lowCellsFrom(addr, lo, na);
+                    if (Long.compareUnsigned(da, cp) < 0 || Long.compareUnsigned(da - cp, s) >= 0) {
+                        continue;
+                    }
+                    long pa = of_read_number(rv, base + cna, pna) + (da - cp);
+                    next = new int[pna];
+                    for (int i = pna - 1, sh = 0; i >= 0; i--, sh += 32) {
+                        next[i] = sh >= 64 ? 0 : (int) (pa >>> sh);
+                    }
+                    break;
+                }
+                if (next == null) {
+                    return OF_BAD_ADDR;
+                }
+            }
+            addr = next;
+            na = pna;
+            cur = pbus;
+        }
+        return OF_BAD_ADDR;
+    }
+
+    private static long lowCells(int[] a, int n) {
+        return lowCellsFrom(a, 0, n);
+    }
+
+    private static long lowCellsFrom(int[] a, int from, int n) {
+        long r = 0;
+        for (int i = from; i < n; i++) {
+            r = (r << 32) | (a[i] & 0xffffffffL);
+        }
+        return r;
+    }
+
+    private static int[] resize(int[] a, int n) {
+        int[] r = new int[n];
+        for (int i = 0; i < Math.min(n, a.length); i++) {
+            r[n - 1 - i] = a[a.length - 1 - i];
+        }
+        return r;
+    }
+
+    /**
+     * The {@code index}th {@code reg} entry of {@code dev} translated to a CPU address, as an
+     * IORESOURCE_MEM resource named by {@code reg-names} or the node's full_name.
+     * 0; -EINVAL no such entry or untranslatable.
+     */
+    @Port("drivers/of/address.c:of_address_to_resource")
+    public static int of_address_to_resource(DeviceNode dev, int index, Resource[] r) {
+        Property reg = dev.findProperty("reg");
+        if (reg == null || index < 0) {
+            return -EINVAL;
+        }
+        int na = of_n_addr_cells(dev);
+        int ns = of_n_size_cells(dev);
+        if (na < 1 || na > OF_MAX_ADDR_CELLS || ns < 0 || ns > 2) {
+            return -EINVAL;
+        }
+        int onesize = na + ns;
+        if ((long) (index + 1) * onesize * 4 > reg.length()) {
+            return -EINVAL;
+        }
+        long size = of_read_number(reg.raw(), index * onesize + na, ns);
+        long taddr = of_translate_address(dev, reg.raw(), index * onesize);
+        if (taddr == OF_BAD_ADDR) {
+            return -EINVAL;
+        }
+        String[] name = new String[1];
+        if (of_property_read_string_index(dev, "reg-names", index, name) != 0) {
+            name[0] = dev.full_name;
+        }
+        r[0] = new Resource(name[0], taddr, taddr + size - 1, Resource.IORESOURCE_MEM);
+        return 0;
+    }
+
+    /** Number of {@code reg} entries of {@code dev}. */
+    public static int of_address_count(DeviceNode dev) {
+        Property reg = dev.findProperty("reg");
+        int one = of_n_addr_cells(dev) + of_n_size_cells(dev);
+        if (reg == null || one <= 0) {
+            return 0;
+        }
+        return reg.length() / (one * 4);
+    }
+
+    // ------------------------------------------------------------- phandles
+
+    /**
+     * Parses entry {@code index} of a phandle list {@code listName} whose target nodes give
+     * their argument count in {@code cellsName} (or, if cellsName is null, {@code cellCount}).
+     * 0 and {@code outArgs} filled; -ENOENT property absent, index past the end or an empty
+     * (phandle 0) entry at index; -EINVAL a phandle with no node, a target without the cells
+     * property, or an entry running past the end.
+     */
+    @Port("drivers/of/base.c:__of_parse_phandle_with_args")
+    static int __of_parse_phandle_with_args(DeviceNode np, String listName, String cellsName, int cellCount,
+            int index, OfPhandleArgs outArgs) {
+        if (np == null || index < 0) {
+            return -EINVAL;
+        }
+        Property list = np.findProperty(listName);
+        if (list == null) {
+            return -ENOENT;
+        }
+        int ncells = list.cellCount();
+        int cur = 0;
+        int cnt = 0;
+        while (cur < ncells) {
+            int ph = list.cell(cur++);
+            DeviceNode node = null;
+            long count = 0;
+            if (ph != 0) {
+                node = np.findByPhandle(ph);
+                if (cellsName != null) {
+                    if (node == null) {
+                        Printk.pr_err("%s", String.format("%s: could not find phandle %d", np.path(), ph));
+                        return -EINVAL;
+                    }
+                    int[] c = new int[1];
+                    if (of_property_read_u32(node, cellsName, c) != 0) {
+                        if (cellCount >= 0) {
+                            c[0] = cellCount;
+                        } else {
+                            Printk.pr_err("%s", String.format("%s: could not get %s for %s", np.path(), cellsName, node.path()));
+                            return -EINVAL;
+                        }
+                    }
+                    count = c[0] & 0xffffffffL;
+                } else {
+                    count = cellCount;
+                }
+                if (cur + count > ncells) {
+                    Printk.pr_err("%s", String.format("%s: %s = %d found %d", np.path(), cellsName, count, ncells - cur));
+                    return -EINVAL;
+                }
+            }
+            if (cnt == index) {
+                if (ph == 0) {
+                    return -ENOENT;
+                }
+                if (node == null) {
+                    return -EINVAL;
+                }
+                if (count > OfPhandleArgs.MAX_PHANDLE_ARGS) {
+                    // The kernel WARNs and truncates; the count comes from the blob, so this
+                    // port reports it without a WARN (bad input is not a kernel bug here).
+                    Printk.pr_err("%s: %s: %d args, truncated to %d", np.path(), listName, count,
+                            OfPhandleArgs.MAX_PHANDLE_ARGS);
+                    count = OfPhandleArgs.MAX_PHANDLE_ARGS;
+                }
+                outArgs.np = node;
+                outArgs.args_count = (int) count;
+                for (int i = 0; i < count; i++) {
+                    outArgs.args[i] = list.cell(cur + i);
+                }
+                return 0;
+            }
+            cur += (int) count;
+            cnt++;
+        }
+        return -ENOENT;
+    }
+
+    /** See {@link #__of_parse_phandle_with_args}; e.g. ("iommus", "#iommu-cells"), ("msi-parent", "#msi-cells"). */
+    @Port("include/linux/of.h:of_parse_phandle_with_args")
+    public static int of_parse_phandle_with_args(DeviceNode np, String listName, String cellsName, int index,
+            OfPhandleArgs outArgs) {
+        return __of_parse_phandle_with_args(np, listName, cellsName, cellsName == null ? 0 : -1, index, outArgs);
+    }
+
+    /** Phandle list with a fixed argument count per entry. */
+    @Port("include/linux/of.h:of_parse_phandle_with_fixed_args")
+    public static int of_parse_phandle_with_fixed_args(DeviceNode np, String listName, int cellCount, int index,
+            OfPhandleArgs outArgs) {
+        return __of_parse_phandle_with_args(np, listName, null, cellCount, index, outArgs);
+    }
+
+    /** The node of entry {@code index} of a plain phandle list, or null. */
+    @Port("include/linux/of.h:of_parse_phandle")
+    public static DeviceNode of_parse_phandle(DeviceNode np, String phandleName, int index) {
+        OfPhandleArgs a = new OfPhandleArgs();
+        return __of_parse_phandle_with_args(np, phandleName, null, 0, index, a) == 0 ? a.np : null;
+    }
+
+    /** Number of entries of a phandle list; -ENOENT absent; -EINVAL malformed. */
+    @Port("include/linux/of.h:of_count_phandle_with_args")
+    public static int of_count_phandle_with_args(DeviceNode np, String listName, String cellsName) {
+        OfPhandleArgs a = new OfPhandleArgs();
+        if (np == null || np.findProperty(listName) == null) {
+            return -ENOENT;
+        }
+        for (int i = 0;; i++) {
+            int r = __of_parse_phandle_with_args(np, listName, cellsName, cellsName == null ? 0 : -1, i, a);
+            if (r == -ENOENT) {
+                // distinguish an empty entry from the end: count entries by walking
+                int tot = countEntries(np, listName, cellsName);
+                return tot;
+            }
+            if (r != 0) {
+                return r;
+            }
+        }
+    }
+
+    private static int countEntries(DeviceNode np, String listName, String cellsName) {
+        Property list = np.findProperty(listName);
+        int n = list.cellCount();
+        int cur = 0;
+        int cnt = 0;
+        while (cur < n) {
+            int ph = list.cell(cur++);
+            if (ph != 0) {
+                DeviceNode node = np.findByPhandle(ph);
+                int[] c = new int[1];
+                if (node == null || (cellsName != null && of_property_read_u32(node, cellsName, c) != 0)) {
+                    return -EINVAL;
+                }
+                long count = cellsName == null ? 0 : c[0] & 0xffffffffL;
+                if (cur + count > n) {
+                    return -EINVAL;
+                }
+                cur += (int) count;
+            }
+            cnt++;
+        }
+        return cnt;
+    }
+
+    // ------------------------------------------------------------- of_map_id
+
+    /**
+     * Translates {@code id} through a {@code msi-map}/{@code iommu-map} style property of
+     * {@code np}: entries {@code <id-base phandle out-base length>}; {@code id} is first ANDed
+     * with {@code mapMaskName}'s value (default 0xffffffff).
+     *
+     * <p>Results as drivers/of/base.c:of_map_id (v5.15):
+     * <ul>
+     * <li>-EINVAL: np or mapName null, both target and idOut null, or a map whose length is 0 or
+     *     not a multiple of 16 bytes;
+     * <li>no map property: -ENODEV if a target is asked for, else {@code idOut = id}, 0
+     *     (no map = no translation);
+     * <li>-EFAULT: an entry's id-base has bits outside the mask;
+     * <li>-ENODEV: the matching entry's phandle names no node;
+     * <li>a match: {@code target[0]} = the entry's node (if target[0] was null; if it was set, only
+     *     entries pointing at that node match), {@code idOut[0] = masked - id-base + out-base}, 0;
+     * <li>nothing matches: pass-through, {@code idOut[0] = id}, 0 ({@code target[0]} untouched).
+     * </ul>
+     * Note: kernel-api.md §8 lists "-EFAULT for no matching entry"; the kernel passes the ID
+     * through instead and reserves -EFAULT for a mask/id-base mismatch. This follows the kernel.
+     *
+     * @param target null, or a one-element in/out array (null element = any target)
+     * @param idOut null, or a one-element out array
+     */
+    @Port("drivers/of/base.c:of_map_id")
+    public static int of_map_id(DeviceNode np, int id, String mapName, String mapMaskName, DeviceNode[] target,
+            int[] idOut) {
+        if (np == null || mapName == null || (target == null && idOut == null)) {
+            return -EINVAL;
+        }
+        Property map = np.findProperty(mapName);
+        if (map == null) {
+            if (target != null) {
+                return -ENODEV;
+            }
+            idOut[0] = id;
+            return 0;
+        }
+        int mapLen = map.length();
+        if (mapLen == 0 || mapLen % 16 != 0) {
+            Printk.pr_err("%s", String.format("%s: Error: Bad %s length: %d", np.path(), mapName, mapLen));
+            return -EINVAL;
+        }
+        int mapMask = 0xffffffff;
+        if (mapMaskName != null) {
+            int[] m = new int[1];
+            if (of_property_read_u32(np, mapMaskName, m) == 0) {
+                mapMask = m[0];
+            }
+        }
+        int maskedId = mapMask & id;
+        for (int e = 0; e < mapLen / 16; e++) {
+            int idBase = map.cell(e * 4);
+            int phandle = map.cell(e * 4 + 1);
+            int outBase = map.cell(e * 4 + 2);
+            int idLen = map.cell(e * 4 + 3);
+            if ((idBase & ~mapMask) != 0) {
+                Printk.pr_err("%s", String.format("%s: Invalid %s translation - %s-mask (0x%x) ignores id-base (0x%x)",
+                        np.path(), mapName, mapName, mapMask, idBase));
+                return -EFAULT;
+            }
+            long m = maskedId & 0xffffffffL;
+            long b = idBase & 0xffffffffL;
+            // u32 arithmetic: id_base + id_len wraps as in C
+            long lim = (b + (idLen & 0xffffffffL)) & 0xffffffffL;
+            if (m < b || m >= lim) {
+                continue;
+            }
+            DeviceNode phandleNode = np.findByPhandle(phandle);
+            if (phandleNode == null) {
+                return -ENODEV;
+            }
+            if (target != null) {
+                if (target[0] == null) {
+                    target[0] = phandleNode;
+                }
+                if (target[0] != phandleNode) {
+                    continue;
+                }
+            }
+            if (idOut != null) {
+                idOut[0] = maskedId - idBase + outBase;
+            }
+            return 0;
+        }
+        Printk.pr_info("%s", String.format("%s: no %s translation for id 0x%x on %s", np.path(), mapName, id,
+                target != null && target[0] != null ? target[0].path() : "(null)"));
+        if (idOut != null) {
+            idOut[0] = id;
+        }
+        return 0;
+    }
+}

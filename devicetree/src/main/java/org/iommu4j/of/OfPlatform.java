@@ -1,0 +1,133 @@
+package org.iommu4j.of;
+
+import static org.iommu4j.base.Errno.EINVAL;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.iommu4j.base.Port;
+import org.iommu4j.base.device.Device;
+import org.iommu4j.base.device.PlatformDevice;
+import org.iommu4j.base.device.Resource;
+
+/**
+ * Platform devices from the tree (drivers/of/platform.c, device.c).
+ *
+ * <p>Each available node with a {@code compatible} under the root (and, recursively, under
+ * nodes matching the bus list — {@code simple-bus}, {@code simple-mfd}, {@code isa},
+ * {@code arm,amba-bus} by default) becomes a {@link PlatformDevice} named as
+ * of_device_make_bus_id names it ("9050000.smmuv3"), with {@code ofNode} set to the node,
+ * {@code dmaCoherent} from of_dma_is_coherent, one IORESOURCE_MEM per {@code reg} entry
+ * (translated through {@code ranges}) and one IORESOURCE_IRQ per interrupt, named by
+ * {@code interrupt-names}; an IRQ resource's number is the GIC <em>hwirq</em> (see
+ * {@link OfIrq}), which the platform maps to its IRQ numbers. AMBA primecells become platform
+ * devices too. Devices are returned, not registered: the caller registers them on its bus.
+ */
+public final class OfPlatform {
+    private OfPlatform() {}
+
+    /** The default bus match list. */
+    @Port("drivers/of/platform.c:of_default_bus_match_table")
+    public static final String[] of_default_bus_match_table = {"simple-bus", "simple-mfd", "isa", "arm,amba-bus"};
+
+    /** The device's name from its node: "{translated reg address}.{node name}", else the path parts. */
+    @Port("drivers/of/platform.c:of_device_make_bus_id")
+    public static String of_device_make_bus_id(DeviceNode node) {
+        String name = null;
+        while (node != null && node.parent != null) {
+            Property reg = node.findProperty("reg");
+            long addr = reg == null ? Of.OF_BAD_ADDR : Of.of_translate_address(node, reg.raw(), 0);
+            if (reg != null && addr != Of.OF_BAD_ADDR) {
+                String s = Long.toHexString(addr) + "." + node.name;
+                return name == null ? s : s + ":" + name;
+            }
+            name = name == null ? node.full_name : node.full_name + ":" + name;
+            node = node.parent;
+        }
+        return name == null ? "/" : name;
+    }
+
+    /** Allocates a platform device for {@code np} with its MEM and IRQ resources. */
+    @Port("drivers/of/platform.c:of_device_alloc")
+    public static PlatformDevice of_device_alloc(DeviceNode np, String busId, Device parent) {
+        PlatformDevice dev = new PlatformDevice(busId != null ? busId : of_device_make_bus_id(np));
+        int num = Of.of_address_count(np);
+        Resource[] r = new Resource[1];
+        for (int i = 0; i < num; i++) {
+            if (Of.of_address_to_resource(np, i, r) == 0) {
+                dev.addResource(r[0]);
+            }
+        }
+        List<Resource> irqs = new ArrayList<>();
+        OfIrq.of_irq_to_resource_table(np, irqs, OfIrq.of_irq_count(np));
+        for (Resource x : irqs) {
+            dev.addResource(x);
+        }
+        dev.ofNode = np;
+        dev.fwnode = np;
+        dev.parent = parent;
+        dev.dmaCoherent = Of.of_dma_is_coherent(np);
+        return dev;
+    }
+
+    private static boolean matchesAny(DeviceNode np, String[] matches) {
+        if (matches == null) {
+            return false;
+        }
+        for (String m : matches) {
+            if (Of.of_device_is_compatible(np, m) > 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Creates the device for {@code bus} and, if it matches {@code matches}, for its children. */
+    @Port("drivers/of/platform.c:of_platform_bus_create")
+    static int of_platform_bus_create(DeviceNode bus, String[] matches, Device parent, boolean strict,
+            List<PlatformDevice> out) {
+        if (strict && bus.findProperty("compatible") == null) {
+            return 0;
+        }
+        if (!Of.of_device_is_available(bus) || bus.populated) {
+            return 0;
+        }
+        PlatformDevice dev = of_device_alloc(bus, null, parent);
+        bus.populated = true;
+        out.add(dev);
+        if (!matchesAny(bus, matches)) {
+            return 0;
+        }
+        for (DeviceNode child : bus.children()) {
+            int rc = of_platform_bus_create(child, matches, dev, strict, out);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * Populates platform devices from the children of {@code root} (the tree root if it is
+     * the root node), appending them to {@code out} in tree order. A node is populated once
+     * (a second call skips it, like OF_POPULATED). 0, or -EINVAL for a null root.
+     */
+    @Port("drivers/of/platform.c:of_platform_populate")
+    public static int of_platform_populate(DeviceNode root, String[] matches, Device parent, List<PlatformDevice> out) {
+        if (root == null || out == null) {
+            return -EINVAL;
+        }
+        for (DeviceNode child : root.children()) {
+            int rc = of_platform_bus_create(child, matches, parent, true, out);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+        return 0;
+    }
+
+    /** of_platform_populate with the default bus table. */
+    @Port("drivers/of/platform.c:of_platform_default_populate")
+    public static int of_platform_default_populate(DeviceNode root, Device parent, List<PlatformDevice> out) {
+        return of_platform_populate(root, of_default_bus_match_table, parent, out);
+    }
+}

@@ -1,0 +1,240 @@
+package org.iommu4j.of;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+import org.iommu4j.base.test.NoWarnings;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+@ExtendWith(NoWarnings.class)
+class FdtTest {
+    @Test
+    void bundledBlobIsTheQemuFixture() {
+        assertThat(Fdt.bundledVirtSmmuv3()).isEqualTo(Fixtures.qemuDtb());
+    }
+
+    @Test
+    void readsQemuHeaderAndTree() {
+        Fdt f = Fdt.parse(Fixtures.qemuDtb());
+        DeviceNode root = f.root();
+        assertThat(root.full_name).isEqualTo("/");
+        assertThat(root.path()).isEqualTo("/");
+        assertThat(new String(root.findProperty("model").value())).isEqualTo("linux,dummy-virt\0");
+        DeviceNode smmu = root.child("smmuv3@9050000");
+        assertThat(smmu).isNotNull();
+        assertThat(smmu.name).isEqualTo("smmuv3");
+        assertThat(smmu.path()).isEqualTo("/smmuv3@9050000");
+        assertThat(smmu.phandle).isEqualTo(0x8004);
+        assertThat(f.memreserve()).isEmpty();
+    }
+
+    @Test
+    void roundTripQemuBlobIsIdentical() {
+        Fdt a = Fdt.parse(Fixtures.qemuDtb());
+        byte[] w1 = a.toBytes();
+        Fdt b = Fdt.parse(w1);
+        assertThat(b.root().sameTree(a.root())).isTrue();
+        assertThat(b.memreserve()).isEqualTo(a.memreserve());
+        assertThat(b.bootCpuidPhys()).isEqualTo(a.bootCpuidPhys());
+        assertThat(b.toBytes()).isEqualTo(w1);
+    }
+
+    @Test
+    void roundTripKeepsMemreserveAndBootCpu() {
+        Fdt a = Fdt.parse(Fixtures.bytes("fixtures/smmu-bindings.dtb"));
+        assertThat(a.memreserve()).containsExactly(new Fdt.MemReserve(0x48000000L, 0x100000L),
+                new Fdt.MemReserve(0x49000000L, 0x2000L));
+        Fdt c = new Fdt(a.root(), a.memreserve(), 3);
+        Fdt b = Fdt.parse(c.toBytes());
+        assertThat(b.memreserve()).isEqualTo(a.memreserve());
+        assertThat(b.bootCpuidPhys()).isEqualTo(3);
+        assertThat(b.root().sameTree(a.root())).isTrue();
+    }
+
+    @Test
+    void writerLayoutMatchesSpec() {
+        DeviceNode root = DeviceNode.root();
+        root.setProperty(Property.ofCells("#address-cells", 2));
+        root.addChild("a@1").setProperty(Property.ofStrings("compatible", "x,y"));
+        byte[] b = Fdt.flatten(root);
+        assertThat(Be.get32(b, 0)).isEqualTo(Fdt.FDT_MAGIC);
+        assertThat(Be.get32(b, 4)).isEqualTo(b.length);
+        assertThat(Be.get32(b, 16)).isEqualTo(0x28); // reservation map
+        assertThat(Be.get32(b, 8)).isEqualTo(0x38); // struct after the (0,0) terminator
+        assertThat(Be.get32(b, 20)).isEqualTo(17);
+        assertThat(Be.get32(b, 24)).isEqualTo(16);
+        assertThat(Be.get32(b, 0x38)).isEqualTo(Fdt.FDT_BEGIN_NODE);
+        int strOff = Be.get32(b, 12);
+        assertThat(new String(b, strOff, Be.get32(b, 32))).isEqualTo("#address-cells\0compatible\0");
+        assertThat(Be.get32(b, strOff - 4)).isEqualTo(Fdt.FDT_END);
+        DeviceNode back = Fdt.of_fdt_unflatten_tree(b);
+        assertThat(back.sameTree(root)).isTrue();
+        assertThat(back.child("a@1").findProperty("compatible").value()).isEqualTo("x,y\0".getBytes());
+    }
+
+    @Test
+    void readsDtcCompiledFixtures() {
+        for (String f : List.of("fixtures/smmu-bindings.dtb", "fixtures/syntax.dtb")) {
+            Fdt a = Fdt.parse(Fixtures.bytes(f));
+            assertThat(Fdt.parse(a.toBytes()).root().sameTree(a.root())).as(f).isTrue();
+        }
+    }
+
+    private static byte[] qemu() {
+        return Fixtures.qemuDtb();
+    }
+
+    @Test
+    void badMagic() {
+        byte[] b = qemu();
+        b[0] = 0;
+        assertThatThrownBy(() -> Fdt.parse(b)).isInstanceOf(DeviceTreeException.class)
+                .hasMessageContaining("offset 0x0").hasMessageContaining("bad magic");
+    }
+
+    @Test
+    void truncatedBlob() {
+        byte[] b = java.util.Arrays.copyOf(qemu(), 100);
+        assertThatThrownBy(() -> Fdt.parse(b)).isInstanceOf(DeviceTreeException.class)
+                .hasMessageContaining("totalsize");
+        assertThatThrownBy(() -> Fdt.parse(new byte[10])).isInstanceOf(DeviceTreeException.class)
+                .hasMessageContaining("shorter than");
+        assertThatThrownBy(() -> Fdt.parse(null)).isInstanceOf(DeviceTreeException.class);
+    }
+
+    @Test
+    void blocksOutOfRange() {
+        byte[] b = qemu();
+        Be.put32(b, 36, 0x7fffffff); // size_dt_struct
+        assertThatThrownBy(() -> Fdt.parse(b)).isInstanceOf(DeviceTreeException.class)
+                .hasMessageContaining("offset 0x24").hasMessageContaining("structure block");
+        byte[] c = qemu();
+        Be.put32(c, 12, 0xfffffff0); // off_dt_strings
+        assertThatThrownBy(() -> Fdt.parse(c)).hasMessageContaining("strings block");
+        byte[] d = qemu();
+        Be.put32(d, 16, 0x29); // misaligned reservation map
+        assertThatThrownBy(() -> Fdt.parse(d)).hasMessageContaining("aligned");
+    }
+
+    @Test
+    void versionChecks() {
+        byte[] b = qemu();
+        Be.put32(b, 20, 16);
+        assertThatThrownBy(() -> Fdt.parse(b)).hasMessageContaining("version 16");
+        byte[] c = qemu();
+        Be.put32(c, 24, 18);
+        assertThatThrownBy(() -> Fdt.parse(c)).hasMessageContaining("last_comp_version");
+    }
+
+    /** A hand-built struct block: header + empty rsvmap + tokens + strings. */
+    private static byte[] blob(int[] struct, String strings) {
+        int offStruct = 0x28 + 16;
+        int offStrings = offStruct + struct.length * 4;
+        byte[] sb = strings.getBytes();
+        byte[] b = new byte[offStrings + sb.length];
+        Be.put32(b, 0, Fdt.FDT_MAGIC);
+        Be.put32(b, 4, b.length);
+        Be.put32(b, 8, offStruct);
+        Be.put32(b, 12, offStrings);
+        Be.put32(b, 16, 0x28);
+        Be.put32(b, 20, 17);
+        Be.put32(b, 24, 16);
+        Be.put32(b, 32, sb.length);
+        Be.put32(b, 36, struct.length * 4);
+        for (int i = 0; i < struct.length; i++) {
+            Be.put32(b, offStruct + i * 4, struct[i]);
+        }
+        System.arraycopy(sb, 0, b, offStrings, sb.length);
+        return b;
+    }
+
+    private static final int BEGIN = 1;
+    private static final int END_NODE = 2;
+    private static final int PROP = 3;
+    private static final int NOP = 4;
+    private static final int END = 9;
+
+    @Test
+    void handBuiltMinimalBlobParses() {
+        DeviceNode r = Fdt.parse(blob(new int[] {NOP, BEGIN, 0, PROP, 4, 0, 7, NOP, BEGIN, 0x61000000, END_NODE, END_NODE, END}, "p\0")).root();
+        assertThat(r.findProperty("p").cell(0)).isEqualTo(7);
+        assertThat(r.child("a")).isNotNull();
+    }
+
+    @Test
+    void propertyBeforeRootNode() {
+        assertThatThrownBy(() -> Fdt.parse(blob(new int[] {PROP, 0, 0, BEGIN, 0, END_NODE, END}, "p\0")))
+                .isInstanceOf(DeviceTreeException.class).hasMessageContaining("offset 0x38")
+                .hasMessageContaining("property before the root node");
+    }
+
+    @Test
+    void propertyAfterSubnode() {
+        assertThatThrownBy(() -> Fdt.parse(blob(new int[] {BEGIN, 0, BEGIN, 0x61000000, END_NODE, PROP, 0, 0, END_NODE, END}, "p\0")))
+                .hasMessageContaining("property after a subnode");
+    }
+
+    @Test
+    void tokensOutOfOrder() {
+        assertThatThrownBy(() -> Fdt.parse(blob(new int[] {BEGIN, 0, END, END_NODE}, "")))
+                .hasMessageContaining("FDT_END inside node");
+        assertThatThrownBy(() -> Fdt.parse(blob(new int[] {BEGIN, 0, END_NODE, END_NODE, END}, "")))
+                .hasMessageContaining("after the root node");
+        assertThatThrownBy(() -> Fdt.parse(blob(new int[] {BEGIN, 0, 0x77, END_NODE, END}, "")))
+                .hasMessageContaining("unknown token 0x77");
+        assertThatThrownBy(() -> Fdt.parse(blob(new int[] {END_NODE, END}, "")))
+                .hasMessageContaining("must start with FDT_BEGIN_NODE");
+        assertThatThrownBy(() -> Fdt.parse(blob(new int[] {BEGIN, 0, BEGIN, 0x61000000, END_NODE}, "")))
+                .hasMessageContaining("truncated");
+    }
+
+    @Test
+    void unterminatedStringsAndBadNames() {
+        assertThatThrownBy(() -> Fdt.parse(blob(new int[] {BEGIN, 0x61616161}, "")))
+                .hasMessageContaining("unterminated node name");
+        assertThatThrownBy(() -> Fdt.parse(blob(new int[] {BEGIN, 0, PROP, 0, 0, END_NODE, END}, "pp")))
+                .hasMessageContaining("unterminated property name");
+        assertThatThrownBy(() -> Fdt.parse(blob(new int[] {BEGIN, 0, PROP, 0, 99, END_NODE, END}, "p\0")))
+                .hasMessageContaining("name offset 0x63 outside the strings block");
+        assertThatThrownBy(() -> Fdt.parse(blob(new int[] {BEGIN, 0x61000000, END_NODE, END}, "")))
+                .hasMessageContaining("root node name must be empty");
+        assertThatThrownBy(() -> Fdt.parse(blob(new int[] {BEGIN, 0, BEGIN, 0x612f6200, END_NODE, END_NODE, END}, "")))
+                .hasMessageContaining("bad node name \"a/b\"");
+        assertThatThrownBy(() -> Fdt.parse(blob(new int[] {BEGIN, 0, BEGIN, 0, END_NODE, END_NODE, END}, "")))
+                .hasMessageContaining("bad node name \"\"");
+    }
+
+    @Test
+    void absurdPropertyLengthAndDuplicates() {
+        assertThatThrownBy(() -> Fdt.parse(blob(new int[] {BEGIN, 0, PROP, 0x7ffffff0, 0, END_NODE, END}, "p\0")))
+                .hasMessageContaining("property length 2147483632 runs past");
+        assertThatThrownBy(() -> Fdt.parse(blob(new int[] {BEGIN, 0, PROP, 0, 0, PROP, 0, 0, END_NODE, END}, "p\0")))
+                .hasMessageContaining("duplicate property \"p\"");
+    }
+
+    @Test
+    void deepNestingRejectedWithoutStackOverflow() {
+        int depth = 100;
+        int[] s = new int[depth * 2 * 2 + 3];
+        int i = 0;
+        s[i++] = BEGIN;
+        s[i++] = 0;
+        for (int d = 0; d < depth; d++) {
+            s[i++] = BEGIN;
+            s[i++] = 0x61000000;
+        }
+        int[] t = java.util.Arrays.copyOf(s, i);
+        assertThatThrownBy(() -> Fdt.parse(blob(t, ""))).hasMessageContaining("nested deeper than 64");
+    }
+
+    @Test
+    void memreserveWithoutTerminator() {
+        byte[] b = blob(new int[] {BEGIN, 0, END_NODE, END}, "");
+        // point the reservation map at the struct block's last bytes: no (0,0) entry fits
+        Be.put32(b, 16, b.length - 8);
+        Be.put32(b, 32, 0);
+        assertThatThrownBy(() -> Fdt.parse(b)).isInstanceOf(DeviceTreeException.class);
+    }
+}
