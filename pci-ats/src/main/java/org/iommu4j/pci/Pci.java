@@ -1,0 +1,647 @@
+package org.iommu4j.pci;
+
+import static org.iommu4j.base.Errno.EFAULT;
+import static org.iommu4j.base.Errno.EINVAL;
+import static org.iommu4j.base.Errno.EIO;
+import static org.iommu4j.base.Errno.ENODEV;
+import static org.iommu4j.base.Errno.ENOENT;
+import static org.iommu4j.base.Errno.ENOSPC;
+import static org.iommu4j.base.Errno.ENOTTY;
+import static org.iommu4j.base.Errno.ERANGE;
+import static org.iommu4j.pci.PciRegs.*;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.iommu4j.base.ErrnoException;
+import org.iommu4j.base.Port;
+import org.iommu4j.base.device.BusType;
+import org.iommu4j.base.device.Device;
+import org.iommu4j.base.hw.BusError;
+import org.iommu4j.base.hw.MmioBus;
+
+/**
+ * The PCI core: drivers/pci/access.c (config accessors), pci.c (capability search, bus
+ * mastering, ACS), probe.c (root-bus enumeration through ECAM), ecam.c and pci-driver.c's bus
+ * type. An instance is one machine's PCI world (its {@code pci_bus_type}, its root buses, the
+ * {@code pci=noats} switch); per-device helpers are static as in the kernel.
+ *
+ * <p>Config reads return the value (a failed access reads all-ones, as a missing function does
+ * on the wire); config writes return a {@code PCIBIOS_*} code.
+ */
+public final class Pci {
+    /* include/linux/pci.h PCIBIOS_* */
+    public static final int PCIBIOS_SUCCESSFUL = 0x00;
+    public static final int PCIBIOS_FUNC_NOT_SUPPORTED = 0x81;
+    public static final int PCIBIOS_BAD_VENDOR_ID = 0x83;
+    public static final int PCIBIOS_DEVICE_NOT_FOUND = 0x86;
+    public static final int PCIBIOS_BAD_REGISTER_NUMBER = 0x87;
+    public static final int PCIBIOS_SET_FAILED = 0x88;
+    public static final int PCIBIOS_BUFFER_TOO_SMALL = 0x89;
+
+    /** {@code pci_bus_type}: devices are {@link PciDev}, drivers {@link PciDriver}. */
+    @Port("drivers/pci/pci-driver.c:pci_bus_type")
+    public final PciBusType pci_bus_type = new PciBusType();
+    /** {@code pcie_ats_disabled} (kernel parameter {@code pci=noats}). */
+    public volatile boolean pcie_ats_disabled;
+    /*
+     * Kernel configuration. With an option off, ats.c's functions of that group behave as the
+     * stubs in include/linux/pci-ats.h (enable -ENODEV, queries "unsupported").
+     */
+    public volatile boolean CONFIG_PCI_ATS = true;
+    public volatile boolean CONFIG_PCI_PRI = true;
+    public volatile boolean CONFIG_PCI_PASID = true;
+    /** {@code pci_acs_enable}, set by {@link #pci_request_acs()}. */
+    private volatile boolean pci_acs_enable;
+    private final List<PciBus> rootBuses = new ArrayList<>();
+
+    /** The PCI bus type; {@code dev_is_pci} recognises devices on any instance of it. */
+    public static final class PciBusType extends BusType {
+        PciBusType() {
+            super("pci", (dev, drv) -> dev instanceof PciDev p && drv instanceof PciDriver pd && pd.pci_match_id(p));
+        }
+    }
+
+    /* ---------------- include/linux/pci.h helpers ---------------- */
+
+    @Port("include/uapi/linux/pci.h:PCI_DEVFN")
+    public static int PCI_DEVFN(int slot, int func) {
+        return (slot & 0x1f) << 3 | (func & 0x07);
+    }
+
+    @Port("include/uapi/linux/pci.h:PCI_SLOT")
+    public static int PCI_SLOT(int devfn) {
+        return (devfn >> 3) & 0x1f;
+    }
+
+    @Port("include/uapi/linux/pci.h:PCI_FUNC")
+    public static int PCI_FUNC(int devfn) {
+        return devfn & 0x07;
+    }
+
+    @Port("include/linux/pci.h:PCI_DEVID")
+    public static int PCI_DEVID(int bus, int devfn) {
+        return (bus & 0xff) << 8 | (devfn & 0xff);
+    }
+
+    @Port("include/linux/pci.h:pci_dev_id")
+    public static int pci_dev_id(PciDev dev) {
+        return PCI_DEVID(dev.pciBus.number, dev.devfn);
+    }
+
+    @Port("include/linux/pci.h:dev_is_pci")
+    public static boolean dev_is_pci(Device dev) {
+        return dev != null && dev.bus instanceof PciBusType;
+    }
+
+    /** {@code to_pci_dev}: the container of a PCI device's {@code struct device}. */
+    @Port("include/linux/pci.h:to_pci_dev")
+    public static PciDev to_pci_dev(Device dev) {
+        return (PciDev) dev;
+    }
+
+    @Port("include/linux/pci.h:pci_name")
+    public static String pci_name(PciDev dev) {
+        return dev.dev_name();
+    }
+
+    @Port("include/linux/pci.h:pci_physfn")
+    public static PciDev pci_physfn(PciDev dev) {
+        return dev.isVirtfn ? dev.physfn : dev;
+    }
+
+    @Port("include/linux/pci.h:pci_is_pcie")
+    public static boolean pci_is_pcie(PciDev dev) {
+        return dev.pcieCap != 0;
+    }
+
+    @Port("include/linux/pci.h:pci_pcie_type")
+    public static int pci_pcie_type(PciDev dev) {
+        return (dev.pcieFlagsReg & PCI_EXP_FLAGS_TYPE) >> 4;
+    }
+
+    @Port("include/linux/pci.h:pci_is_root_bus")
+    public static boolean pci_is_root_bus(PciBus bus) {
+        return bus.self == null;
+    }
+
+    /* ---------------- drivers/pci/access.c and ecam.c ---------------- */
+
+    private static boolean badAccess(int where, int size) {
+        return where < 0 || where + size > PCI_CFG_SPACE_EXP_SIZE || (where & (size - 1)) != 0;
+    }
+
+    /** Generic ECAM read; fills {@code val[0]}; returns a PCIBIOS code. */
+    @Port("drivers/pci/access.c:pci_generic_config_read")
+    public static int pci_generic_config_read(PciBus bus, int devfn, int where, int size, int[] val) {
+        long addr = bus.sysdata.pci_ecam_map_bus(bus.number, devfn, where);
+        if (addr == 0) {
+            val[0] = ~0;
+            return PCIBIOS_DEVICE_NOT_FOUND;
+        }
+        try {
+            val[0] = (int) bus.sysdata.mmio.read(addr, size);
+        } catch (BusError e) {
+            val[0] = ~0;
+            return PCIBIOS_DEVICE_NOT_FOUND;
+        }
+        return PCIBIOS_SUCCESSFUL;
+    }
+
+    @Port("drivers/pci/access.c:pci_generic_config_write")
+    public static int pci_generic_config_write(PciBus bus, int devfn, int where, int size, int val) {
+        long addr = bus.sysdata.pci_ecam_map_bus(bus.number, devfn, where);
+        if (addr == 0) {
+            return PCIBIOS_DEVICE_NOT_FOUND;
+        }
+        try {
+            bus.sysdata.mmio.write(addr, Integer.toUnsignedLong(val) & sizeMask(size), size);
+        } catch (BusError e) {
+            return PCIBIOS_DEVICE_NOT_FOUND;
+        }
+        return PCIBIOS_SUCCESSFUL;
+    }
+
+    private static long sizeMask(int size) {
+        return size == 4 ? 0xffffffffL : (1L << (8 * size)) - 1;
+    }
+
+    /** {@code pci_bus_read_config_*}: the value, or all-ones of the width on a failed access. */
+    @Port("drivers/pci/access.c:pci_bus_read_config_dword")
+    public static int pci_bus_read_config(PciBus bus, int devfn, int where, int size) {
+        if (badAccess(where, size)) {
+            return (int) sizeMask(size);
+        }
+        int[] v = new int[1];
+        pci_generic_config_read(bus, devfn, where, size, v);
+        return (int) (v[0] & sizeMask(size));
+    }
+
+    @Port("drivers/pci/access.c:pci_bus_write_config_dword")
+    public static int pci_bus_write_config(PciBus bus, int devfn, int where, int size, int val) {
+        if (badAccess(where, size)) {
+            return PCIBIOS_BAD_REGISTER_NUMBER;
+        }
+        return pci_generic_config_write(bus, devfn, where, size, val);
+    }
+
+    @Port("include/linux/pci.h:pci_read_config_byte")
+    public static int pci_read_config_byte(PciDev dev, int where) {
+        return pci_bus_read_config(dev.pciBus, dev.devfn, where, 1);
+    }
+
+    @Port("include/linux/pci.h:pci_read_config_word")
+    public static int pci_read_config_word(PciDev dev, int where) {
+        return pci_bus_read_config(dev.pciBus, dev.devfn, where, 2);
+    }
+
+    @Port("include/linux/pci.h:pci_read_config_dword")
+    public static int pci_read_config_dword(PciDev dev, int where) {
+        return pci_bus_read_config(dev.pciBus, dev.devfn, where, 4);
+    }
+
+    @Port("include/linux/pci.h:pci_write_config_byte")
+    public static int pci_write_config_byte(PciDev dev, int where, int val) {
+        return pci_bus_write_config(dev.pciBus, dev.devfn, where, 1, val);
+    }
+
+    @Port("include/linux/pci.h:pci_write_config_word")
+    public static int pci_write_config_word(PciDev dev, int where, int val) {
+        return pci_bus_write_config(dev.pciBus, dev.devfn, where, 2, val);
+    }
+
+    @Port("include/linux/pci.h:pci_write_config_dword")
+    public static int pci_write_config_dword(PciDev dev, int where, int val) {
+        return pci_bus_write_config(dev.pciBus, dev.devfn, where, 4, val);
+    }
+
+    /** PCIBIOS code to -errno. */
+    @Port("include/linux/pci.h:pcibios_err_to_errno")
+    public static int pcibios_err_to_errno(int err) {
+        if (err <= PCIBIOS_SUCCESSFUL) {
+            return err;
+        }
+        return switch (err) {
+            case PCIBIOS_FUNC_NOT_SUPPORTED -> -ENOENT;
+            case PCIBIOS_BAD_VENDOR_ID -> -ENOTTY;
+            case PCIBIOS_DEVICE_NOT_FOUND -> -ENODEV;
+            case PCIBIOS_BAD_REGISTER_NUMBER -> -EFAULT;
+            case PCIBIOS_SET_FAILED -> -EIO;
+            case PCIBIOS_BUFFER_TOO_SMALL -> -ENOSPC;
+            default -> -ERANGE;
+        };
+    }
+
+
+    @Port("drivers/pci/access.c:pcie_capability_read_word")
+    public static int pcie_capability_read_word(PciDev dev, int pos) {
+        if (!pci_is_pcie(dev)) {
+            return 0;
+        }
+        return pci_read_config_word(dev, dev.pcieCap + pos);
+    }
+
+    @Port("drivers/pci/access.c:pcie_capability_read_dword")
+    public static int pcie_capability_read_dword(PciDev dev, int pos) {
+        if (!pci_is_pcie(dev)) {
+            return 0;
+        }
+        return pci_read_config_dword(dev, dev.pcieCap + pos);
+    }
+
+    /* ---------------- drivers/pci/pci.c: capabilities ---------------- */
+
+    private static final int PCI_FIND_CAP_TTL = 48;
+
+    @Port("drivers/pci/pci.c:__pci_find_next_cap_ttl")
+    private static int __pci_find_next_cap_ttl(PciBus bus, int devfn, int pos, int cap, int ttl) {
+        pos = pci_bus_read_config(bus, devfn, pos, 1);
+        while (ttl-- > 0) {
+            if (pos < 0x40) {
+                break;
+            }
+            pos &= ~3;
+            int ent = pci_bus_read_config(bus, devfn, pos, 2);
+            int id = ent & 0xff;
+            if (id == 0xff) {
+                break;
+            }
+            if (id == cap) {
+                return pos;
+            }
+            pos = ent >> 8;
+        }
+        return 0;
+    }
+
+    /** Offset of standard capability {@code cap}, or 0. */
+    @Port("drivers/pci/pci.c:pci_find_capability")
+    public static int pci_find_capability(PciDev dev, int cap) {
+        return pci_bus_find_capability(dev.pciBus, dev.devfn, cap);
+    }
+
+    @Port("drivers/pci/pci.c:pci_bus_find_capability")
+    public static int pci_bus_find_capability(PciBus bus, int devfn, int cap) {
+        int status = pci_bus_read_config(bus, devfn, PCI_STATUS, 2);
+        if ((status & PCI_STATUS_CAP_LIST) == 0 || status == 0xffff) {
+            return 0;
+        }
+        // header types 0 and 1 keep the pointer at 0x34
+        return __pci_find_next_cap_ttl(bus, devfn, PCI_CAPABILITY_LIST, cap, PCI_FIND_CAP_TTL);
+    }
+
+    /** Next extended capability {@code cap} after {@code start} (0 = from the first), or 0. */
+    @Port("drivers/pci/pci.c:pci_find_next_ext_capability")
+    public static int pci_find_next_ext_capability(PciDev dev, int start, int cap) {
+        int pos = PCI_CFG_SPACE_SIZE;
+        // at least 8 bytes per capability bound the walk
+        int ttl = (PCI_CFG_SPACE_EXP_SIZE - PCI_CFG_SPACE_SIZE) / 8;
+        if (dev.cfgSize <= PCI_CFG_SPACE_SIZE) {
+            return 0;
+        }
+        if (start != 0) {
+            pos = start;
+        }
+        int header = pci_read_config_dword(dev, pos);
+        // no extended capabilities: ID, version and next all zero
+        if (header == 0 || header == -1) {
+            return 0;
+        }
+        while (ttl-- > 0) {
+            if (PCI_EXT_CAP_ID(header) == cap && pos != start) {
+                return pos;
+            }
+            pos = PCI_EXT_CAP_NEXT(header);
+            if (pos < PCI_CFG_SPACE_SIZE) {
+                break;
+            }
+            header = pci_read_config_dword(dev, pos);
+            if (header == -1) {
+                break;
+            }
+        }
+        return 0;
+    }
+
+    /** Offset of extended capability {@code cap}, or 0. */
+    @Port("drivers/pci/pci.c:pci_find_ext_capability")
+    public static int pci_find_ext_capability(PciDev dev, int cap) {
+        return pci_find_next_ext_capability(dev, 0, cap);
+    }
+
+    /* ---------------- drivers/pci/pci.c: bus mastering ---------------- */
+
+    @Port("drivers/pci/pci.c:__pci_set_master")
+    private static void __pci_set_master(PciDev dev, boolean enable) {
+        int old = pci_read_config_word(dev, PCI_COMMAND);
+        int cmd = enable ? old | PCI_COMMAND_MASTER : old & ~PCI_COMMAND_MASTER;
+        if (cmd != old) {
+            pci_write_config_word(dev, PCI_COMMAND, cmd);
+        }
+    }
+
+    /** Lets the device issue DMA (Bus Master Enable). */
+    @Port("drivers/pci/pci.c:pci_set_master")
+    public static void pci_set_master(PciDev dev) {
+        __pci_set_master(dev, true);
+    }
+
+    @Port("drivers/pci/pci.c:pci_clear_master")
+    public static void pci_clear_master(PciDev dev) {
+        __pci_set_master(dev, false);
+    }
+
+    /* ---------------- drivers/pci/pci.c: ACS ---------------- */
+
+    /** Asks enumeration to enable ACS (IOMMU drivers call it before devices are scanned). */
+    @Port("drivers/pci/pci.c:pci_request_acs")
+    public void pci_request_acs() {
+        pci_acs_enable = true;
+    }
+
+    @Port("drivers/pci/pci.c:pci_std_enable_acs")
+    private static void pci_std_enable_acs(PciDev dev) {
+        int pos = dev.acsCap;
+        int cap = pci_read_config_word(dev, pos + PCI_ACS_CAP);
+        int ctrl = pci_read_config_word(dev, pos + PCI_ACS_CTRL);
+        ctrl |= cap & (PCI_ACS_SV | PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_UF);
+        pci_write_config_word(dev, pos + PCI_ACS_CTRL, ctrl);
+    }
+
+    @Port("drivers/pci/pci.c:pci_enable_acs")
+    private void pci_enable_acs(PciDev dev) {
+        if (!pci_acs_enable || dev.acsCap == 0) {
+            return;
+        }
+        pci_std_enable_acs(dev);
+    }
+
+    @Port("drivers/pci/pci.c:pci_acs_flags_enabled")
+    static boolean pci_acs_flags_enabled(PciDev pdev, int acsFlags) {
+        int pos = pdev.acsCap;
+        if (pos == 0) {
+            return false;
+        }
+        // features the device does not implement are taken as hard-wired on, except egress control
+        int cap = pci_read_config_word(pdev, pos + PCI_ACS_CAP);
+        acsFlags &= cap | PCI_ACS_EC;
+        int ctrl = pci_read_config_word(pdev, pos + PCI_ACS_CTRL);
+        return (ctrl & acsFlags) == acsFlags;
+    }
+
+    @Port("drivers/pci/pci.c:pci_acs_enabled")
+    public static boolean pci_acs_enabled(PciDev pdev, int acsFlags) {
+        if (!pci_is_pcie(pdev)) {
+            return false;
+        }
+        switch (pci_pcie_type(pdev)) {
+            case PCI_EXP_TYPE_PCIE_BRIDGE:
+                return false;
+            case PCI_EXP_TYPE_DOWNSTREAM:
+            case PCI_EXP_TYPE_ROOT_PORT:
+                return pci_acs_flags_enabled(pdev, acsFlags);
+            default:
+                break;
+        }
+        // PCIe r3 6.12.1.2: only multi-function endpoints need ACS for peer isolation
+        if (pdev.multifunction && !pdev.isVirtfn) {
+            return pci_acs_flags_enabled(pdev, acsFlags);
+        }
+        return true;
+    }
+
+    /** ACS enabled on every device from {@code start} up to {@code end} (null: the root). */
+    @Port("drivers/pci/pci.c:pci_acs_path_enabled")
+    public static boolean pci_acs_path_enabled(PciDev start, PciDev end, int acsFlags) {
+        PciDev pdev;
+        PciDev parent = start;
+        do {
+            pdev = parent;
+            if (!pci_acs_enabled(pdev, acsFlags)) {
+                return false;
+            }
+            if (pci_is_root_bus(pdev.pciBus)) {
+                return end == null;
+            }
+            parent = pdev.pciBus.self;
+        } while (pdev != end);
+        return true;
+    }
+
+    /* ---------------- drivers/pci/search.c ---------------- */
+
+    /**
+     * Calls {@code fn(pdev, alias)} for each requester ID the device's DMA can carry; stops at
+     * the first non-zero return and returns it. Root-bus functions have one alias: their own.
+     */
+    @Port("drivers/pci/search.c:pci_for_each_dma_alias")
+    public static int pci_for_each_dma_alias(PciDev pdev, DmaAliasFn fn) {
+        return fn.call(pdev, pci_dev_id(pdev));
+    }
+
+    /** The callback of {@link #pci_for_each_dma_alias}. */
+    @FunctionalInterface
+    public interface DmaAliasFn {
+        int call(PciDev pdev, int alias);
+    }
+
+    /** The device at domain/bus/devfn among this world's root buses, or null. */
+    @Port("drivers/pci/search.c:pci_get_domain_bus_and_slot")
+    public PciDev pci_get_domain_bus_and_slot(int domain, int bus, int devfn) {
+        synchronized (rootBuses) {
+            for (PciBus b : rootBuses) {
+                if (b.domainNr == domain && b.number == bus) {
+                    for (PciDev d : b.devices) {
+                        if (d.devfn == devfn) {
+                            return d;
+                        }
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    /* ---------------- drivers/pci/ecam.c and probe.c: enumeration ---------------- */
+
+    /**
+     * Describes an ECAM window of buses [busStart, busEnd] at physical {@code cfgBase}.
+     * Throws {@code ErrnoException(-EINVAL)} for a bus range the window cannot hold.
+     */
+    @Port("drivers/pci/ecam.c:pci_ecam_create")
+    public static PciConfigWindow pci_ecam_create(MmioBus mmio, long cfgBase, int busStart, int busEnd) {
+        if (busStart < 0 || busEnd > 255 || busEnd < busStart) {
+            throw new ErrnoException(-EINVAL);
+        }
+        return new PciConfigWindow(mmio, cfgBase, busStart, busEnd);
+    }
+
+    /**
+     * Scans the root bus of an ECAM host bridge and adds every function found to
+     * {@link #pci_bus_type} ({@code pci_host_common_probe}'s scan and add).
+     */
+    @Port("drivers/pci/probe.c:pci_scan_root_bus")
+    public PciBus pci_scan_root_bus(int domainNr, PciConfigWindow cfg) {
+        PciBus bus = new PciBus(this, domainNr, cfg.busStart, cfg);
+        synchronized (rootBuses) {
+            rootBuses.add(bus);
+        }
+        pci_scan_child_bus(bus);
+        pci_bus_add_devices(bus);
+        return bus;
+    }
+
+    /** {@code pci_ecam_create} + {@code pci_scan_root_bus} in domain 0, as the generic ECAM host driver probes. */
+    @Port("drivers/pci/controller/pci-host-common.c:pci_host_common_probe")
+    public PciBus pci_host_common_probe(MmioBus mmio, long cfgBase, int busStart, int busEnd) {
+        return pci_scan_root_bus(0, pci_ecam_create(mmio, cfgBase, busStart, busEnd));
+    }
+
+    public List<PciBus> rootBuses() {
+        synchronized (rootBuses) {
+            return List.copyOf(rootBuses);
+        }
+    }
+
+    @Port("drivers/pci/probe.c:pci_scan_child_bus")
+    private void pci_scan_child_bus(PciBus bus) {
+        for (int devfn = 0; devfn < 0x100; devfn += 8) {
+            pci_scan_slot(bus, devfn);
+        }
+    }
+
+    @Port("drivers/pci/probe.c:pci_scan_slot")
+    private int pci_scan_slot(PciBus bus, int devfn) {
+        int nr = 0;
+        PciDev dev = pci_scan_single_device(bus, devfn);
+        if (dev == null) {
+            return 0;
+        }
+        nr++;
+        if (dev.multifunction) {
+            for (int fn = 1; fn < 8; fn++) {
+                if (pci_scan_single_device(bus, devfn + fn) != null) {
+                    nr++;
+                }
+            }
+        }
+        return nr;
+    }
+
+    /** A vendor ID of all ones or all zeros means nothing answers (probe.c). */
+    @Port("drivers/pci/probe.c:pci_bus_read_dev_vendor_id")
+    static boolean pci_bus_read_dev_vendor_id(PciBus bus, int devfn, int[] l) {
+        l[0] = pci_bus_read_config(bus, devfn, PCI_VENDOR_ID, 4);
+        return !(l[0] == 0xffffffff || l[0] == 0x00000000 || l[0] == 0x0000ffff || l[0] == 0xffff0000);
+    }
+
+    @Port("drivers/pci/probe.c:pci_scan_single_device")
+    private PciDev pci_scan_single_device(PciBus bus, int devfn) {
+        int[] l = new int[1];
+        if (!pci_bus_read_dev_vendor_id(bus, devfn, l)) {
+            return null;
+        }
+        PciDev dev = new PciDev(bus, devfn);
+        dev.vendor = l[0] & 0xffff;
+        dev.device = (l[0] >>> 16) & 0xffff;
+        if (pci_setup_device(dev) != 0) {
+            return null;
+        }
+        pci_init_capabilities(dev);
+        bus.devices.add(dev);
+        return dev;
+    }
+
+    @Port("drivers/pci/probe.c:set_pcie_port_type")
+    private static void set_pcie_port_type(PciDev pdev) {
+        int pos = pci_find_capability(pdev, PCI_CAP_ID_EXP);
+        if (pos == 0) {
+            return;
+        }
+        pdev.pcieCap = pos;
+        pdev.pcieFlagsReg = pci_read_config_word(pdev, pos + PCI_EXP_FLAGS);
+    }
+
+    @Port("drivers/pci/probe.c:pci_cfg_space_size")
+    private static int pci_cfg_space_size(PciDev dev) {
+        if (!pci_is_pcie(dev)) {
+            return PCI_CFG_SPACE_SIZE;
+        }
+        // a function answering all-ones beyond 0x100 has no extended space
+        int status = pci_read_config_dword(dev, PCI_CFG_SPACE_SIZE);
+        return status == -1 ? PCI_CFG_SPACE_SIZE : PCI_CFG_SPACE_EXP_SIZE;
+    }
+
+    /** Reads the header; returns 0, or -EIO for a header type this port does not handle. */
+    @Port("drivers/pci/probe.c:pci_setup_device")
+    private static int pci_setup_device(PciDev dev) {
+        int hdr = pci_read_config_byte(dev, PCI_HEADER_TYPE);
+        dev.hdrType = hdr & PCI_HEADER_TYPE_MASK;
+        dev.multifunction = (hdr & 0x80) != 0;
+        int classRev = pci_read_config_dword(dev, PCI_CLASS_REVISION);
+        dev.revision = classRev & 0xff;
+        dev.devClass = classRev >>> 8;
+        set_pcie_port_type(dev);
+        dev.cfgSize = pci_cfg_space_size(dev);
+        if (dev.hdrType != PCI_HEADER_TYPE_NORMAL) {
+            // bridges (type 1) and CardBus (type 2) are not modelled
+            return -EIO;
+        }
+        dev.subsystemVendor = pci_read_config_word(dev, PCI_SUBSYSTEM_VENDOR_ID);
+        dev.subsystemDevice = pci_read_config_word(dev, PCI_SUBSYSTEM_ID);
+        return 0;
+    }
+
+    @Port("drivers/pci/probe.c:pci_configure_eetlp_prefix")
+    private static void pci_configure_eetlp_prefix(PciDev dev) {
+        if (!pci_is_pcie(dev)) {
+            return;
+        }
+        int cap = pcie_capability_read_dword(dev, PCI_EXP_DEVCAP2);
+        if ((cap & PCI_EXP_DEVCAP2_EE_PREFIX) == 0) {
+            return;
+        }
+        int type = pci_pcie_type(dev);
+        if (type == PCI_EXP_TYPE_ROOT_PORT || type == PCI_EXP_TYPE_RC_END) {
+            dev.eetlpPrefixPath = true;
+        } else {
+            PciDev bridge = dev.pciBus.self;
+            if (bridge != null && bridge.eetlpPrefixPath) {
+                dev.eetlpPrefixPath = true;
+            }
+        }
+    }
+
+    @Port("drivers/pci/pci.c:pci_acs_init")
+    private void pci_acs_init(PciDev dev) {
+        dev.acsCap = pci_find_ext_capability(dev, PCI_EXT_CAP_ID_ACS);
+        pci_enable_acs(dev);
+    }
+
+    @Port("drivers/pci/probe.c:pci_init_capabilities")
+    private void pci_init_capabilities(PciDev dev) {
+        pci_configure_eetlp_prefix(dev);
+        PciAts.pci_ats_init(dev);
+        PciAts.pci_pri_init(dev);
+        PciAts.pci_pasid_init(dev);
+        pci_acs_init(dev);
+    }
+
+    @Port("drivers/pci/bus.c:pci_bus_add_devices")
+    private void pci_bus_add_devices(PciBus bus) {
+        for (PciDev dev : bus.devices) {
+            pci_bus_type.device_add(dev);
+        }
+    }
+
+    /** Removes every device of {@code bus} from the bus type ({@code pci_remove_root_bus}). */
+    @Port("drivers/pci/remove.c:pci_remove_root_bus")
+    public void pci_remove_root_bus(PciBus bus) {
+        for (PciDev dev : bus.devices) {
+            pci_bus_type.device_del(dev);
+        }
+        bus.devices.clear();
+        synchronized (rootBuses) {
+            rootBuses.remove(bus);
+        }
+    }
+}

@@ -1,0 +1,496 @@
+package org.iommu4j.pci;
+
+import static org.iommu4j.base.Errno.EBUSY;
+import static org.iommu4j.base.Errno.EINVAL;
+import static org.iommu4j.base.Errno.ENODEV;
+import static org.iommu4j.pci.Pci.pci_acs_path_enabled;
+import static org.iommu4j.pci.Pci.pci_find_ext_capability;
+import static org.iommu4j.pci.Pci.pci_physfn;
+import static org.iommu4j.pci.Pci.pci_read_config_dword;
+import static org.iommu4j.pci.Pci.pci_read_config_word;
+import static org.iommu4j.pci.Pci.pci_write_config_dword;
+import static org.iommu4j.pci.Pci.pci_write_config_word;
+import static org.iommu4j.pci.PciRegs.*;
+
+import org.iommu4j.base.Port;
+import org.iommu4j.base.Printk;
+import org.iommu4j.base.Warn;
+
+/**
+ * drivers/pci/ats.c (v5.15, CONFIG_PCI_ATS, CONFIG_PCI_PRI and CONFIG_PCI_PASID set): Address
+ * Translation Services, the Page Request Interface and PASID, in the kernel's function order.
+ *
+ * <p>The capability offsets are found once at enumeration ({@code pci_*_init}); the enable
+ * functions keep the enabled state in {@link PciDev} so the {@code restore} functions can
+ * replay it after a reset. VFs share their PF's PRI and PASID capabilities.
+ *
+ * <p>Ordering callers must follow (PCIe; ats.c does not check it): enable PASID before ATS and
+ * disable it after ATS; PRI is only useful with ATS enabled; reset PRI before enabling it.
+ *
+ * <p>Locking: none, as in the kernel: the device's IOMMU driver serialises these calls.
+ */
+public final class PciAts {
+    private PciAts() {}
+
+    /**
+     * {@code WARN_ON} through kernel-base. Stopgap: kernel-base's {@code Warn} currently throws
+     * from its call-site lookup (a StackWalker without RETAIN_CLASS_REFERENCE); until that is
+     * fixed the warning goes to the kernel log only, and the condition is returned either way,
+     * so no exception escapes a ported function.
+     */
+    private static boolean WARN_ON(boolean condition) {
+        try {
+            return Warn.WARN_ON(condition);
+        } catch (UnsupportedOperationException e) {
+            Printk.printk(Printk.KERN_WARNING, "WARNING: at drivers/pci/ats.c: WARN_ON");
+            return condition;
+        }
+    }
+
+    /*
+     * CONFIG_PCI_ATS / CONFIG_PCI_PRI / CONFIG_PCI_PASID of the device's PCI world: when one is
+     * off, its functions take the include/linux/pci-ats.h stub behaviour (ATS: enable and queue
+     * depth -ENODEV; PRI: enable and reset -ENODEV, PASID-required 0; PASID: all -EINVAL;
+     * "supported" queries false, the rest do nothing).
+     */
+    @Port("include/linux/pci-ats.h:pci_enable_ats")
+    private static boolean atsConfigured(PciDev dev) {
+        return dev.pciBus.pci.CONFIG_PCI_ATS;
+    }
+
+    @Port("include/linux/pci-ats.h:pci_enable_pri")
+    private static boolean priConfigured(PciDev dev) {
+        return dev.pciBus.pci.CONFIG_PCI_PRI;
+    }
+
+    @Port("include/linux/pci-ats.h:pci_enable_pasid")
+    private static boolean pasidConfigured(PciDev dev) {
+        return dev.pciBus.pci.CONFIG_PCI_PASID;
+    }
+
+    /** Finds the ATS capability unless {@code pci=noats}. */
+    @Port("drivers/pci/ats.c:pci_ats_init")
+    public static void pci_ats_init(PciDev dev) {
+        if (!atsConfigured(dev)) {
+            return;
+        }
+        if (pci_ats_disabled(dev)) {
+            return;
+        }
+        int pos = pci_find_ext_capability(dev, PCI_EXT_CAP_ID_ATS);
+        if (pos == 0) {
+            return;
+        }
+        dev.atsCap = pos;
+    }
+
+    @Port("drivers/pci/pci.c:pci_ats_disabled")
+    private static boolean pci_ats_disabled(PciDev dev) {
+        return dev.pciBus.pci.pcie_ats_disabled;
+    }
+
+    /** True if the device has ATS and may use it (not untrusted). */
+    @Port("drivers/pci/ats.c:pci_ats_supported")
+    public static boolean pci_ats_supported(PciDev dev) {
+        if (!atsConfigured(dev)) {
+            return false;
+        }
+        if (dev.atsCap == 0) {
+            return false;
+        }
+        return !dev.untrusted;
+    }
+
+    /**
+     * Enables ATS with a Smallest Translation Unit of 2^{@code ps} bytes.
+     *
+     * @return 0; -EINVAL if ATS is unsupported, {@code ps} is below 12 or (VF) differs from the
+     *     PF's STU; -EBUSY (and a WARN) if already enabled
+     */
+    @Port("drivers/pci/ats.c:pci_enable_ats")
+    public static int pci_enable_ats(PciDev dev, int ps) {
+        if (!atsConfigured(dev)) {
+            return -ENODEV;
+        }
+        if (!pci_ats_supported(dev)) {
+            return -EINVAL;
+        }
+        if (WARN_ON(dev.atsEnabled)) {
+            return -EBUSY;
+        }
+        if (ps < PCI_ATS_MIN_STU) {
+            return -EINVAL;
+        }
+        // a VF has no STU of its own: it must match the one already programmed in its PF
+        int ctrl = PCI_ATS_CTRL_ENABLE;
+        if (dev.isVirtfn) {
+            PciDev pdev = pci_physfn(dev);
+            if (pdev.atsStu != ps) {
+                return -EINVAL;
+            }
+        } else {
+            dev.atsStu = ps;
+            ctrl |= PCI_ATS_CTRL_STU(dev.atsStu - PCI_ATS_MIN_STU);
+        }
+        pci_write_config_word(dev, dev.atsCap + PCI_ATS_CTRL, ctrl);
+        dev.atsEnabled = true;
+        return 0;
+    }
+
+    /** Clears ATS Enable; WARNs and does nothing if ATS is not enabled. */
+    @Port("drivers/pci/ats.c:pci_disable_ats")
+    public static void pci_disable_ats(PciDev dev) {
+        if (!atsConfigured(dev)) {
+            return;
+        }
+        if (WARN_ON(!dev.atsEnabled)) {
+            return;
+        }
+        int ctrl = pci_read_config_word(dev, dev.atsCap + PCI_ATS_CTRL);
+        ctrl &= ~PCI_ATS_CTRL_ENABLE;
+        pci_write_config_word(dev, dev.atsCap + PCI_ATS_CTRL, ctrl);
+        dev.atsEnabled = false;
+    }
+
+    /** Re-programs ATS after a reset if it was enabled. */
+    @Port("drivers/pci/ats.c:pci_restore_ats_state")
+    public static void pci_restore_ats_state(PciDev dev) {
+        if (!atsConfigured(dev)) {
+            return;
+        }
+        if (!dev.atsEnabled) {
+            return;
+        }
+        int ctrl = PCI_ATS_CTRL_ENABLE;
+        if (!dev.isVirtfn) {
+            ctrl |= PCI_ATS_CTRL_STU(dev.atsStu - PCI_ATS_MIN_STU);
+        }
+        pci_write_config_word(dev, dev.atsCap + PCI_ATS_CTRL, ctrl);
+    }
+
+    /**
+     * The ATS Invalidate Queue Depth as a real count: 1..32 (the field's 0 means 32); 0 for a
+     * VF, whose queue is shared with its PF.
+     *
+     * @return the depth, or -EINVAL without an ATS capability
+     */
+    @Port("drivers/pci/ats.c:pci_ats_queue_depth")
+    public static int pci_ats_queue_depth(PciDev dev) {
+        if (!atsConfigured(dev)) {
+            return -ENODEV;
+        }
+        if (dev.atsCap == 0) {
+            return -EINVAL;
+        }
+        if (dev.isVirtfn) {
+            return 0;
+        }
+        int cap = pci_read_config_word(dev, dev.atsCap + PCI_ATS_CAP);
+        return PCI_ATS_CAP_QDEP(cap) != 0 ? PCI_ATS_CAP_QDEP(cap) : PCI_ATS_MAX_QDEP;
+    }
+
+    /** 1 if the device's untranslated requests are page aligned (Page Aligned Request), else 0. */
+    @Port("drivers/pci/ats.c:pci_ats_page_aligned")
+    public static int pci_ats_page_aligned(PciDev pdev) {
+        if (!atsConfigured(pdev)) {
+            return 0;
+        }
+        if (pdev.atsCap == 0) {
+            return 0;
+        }
+        int cap = pci_read_config_word(pdev, pdev.atsCap + PCI_ATS_CAP);
+        if ((cap & PCI_ATS_CAP_PAGE_ALIGNED) != 0) {
+            return 1;
+        }
+        return 0;
+    }
+
+    /* ---------------- CONFIG_PCI_PRI ---------------- */
+
+    /** Finds the PRI capability and latches "PRG Response PASID Required". */
+    @Port("drivers/pci/ats.c:pci_pri_init")
+    public static void pci_pri_init(PciDev pdev) {
+        if (!priConfigured(pdev)) {
+            return;
+        }
+        pdev.priCap = pci_find_ext_capability(pdev, PCI_EXT_CAP_ID_PRI);
+        if (pdev.priCap == 0) {
+            return;
+        }
+        int status = pci_read_config_word(pdev, pdev.priCap + PCI_PRI_STATUS);
+        if ((status & PCI_PRI_STATUS_PASID) != 0) {
+            pdev.pasidRequired = true;
+        }
+    }
+
+    /**
+     * Enables PRI with {@code min(capacity, reqs)} outstanding page requests allocated.
+     *
+     * @return 0 (also for a VF whose PF has PRI enabled); -EINVAL for a VF whose PF has not, or
+     *     without a PRI capability; -EBUSY (and a WARN) if already enabled, or if the
+     *     capability is not Stopped (requests still outstanding: reset it first)
+     */
+    @Port("drivers/pci/ats.c:pci_enable_pri")
+    public static int pci_enable_pri(PciDev pdev, int reqs) {
+        if (!priConfigured(pdev)) {
+            return -ENODEV;
+        }
+        int pri = pdev.priCap;
+        // VFs have no PRI capability: they use the PF's, enabled or not
+        if (pdev.isVirtfn) {
+            if (pci_physfn(pdev).priEnabled) {
+                return 0;
+            }
+            return -EINVAL;
+        }
+        if (WARN_ON(pdev.priEnabled)) {
+            return -EBUSY;
+        }
+        if (pri == 0) {
+            return -EINVAL;
+        }
+        int status = pci_read_config_word(pdev, pri + PCI_PRI_STATUS);
+        if ((status & PCI_PRI_STATUS_STOPPED) == 0) {
+            return -EBUSY;
+        }
+        int maxRequests = pci_read_config_dword(pdev, pri + PCI_PRI_MAX_REQ);
+        reqs = Integer.compareUnsigned(maxRequests, reqs) < 0 ? maxRequests : reqs;
+        pdev.priReqsAlloc = reqs;
+        pci_write_config_dword(pdev, pri + PCI_PRI_ALLOC_REQ, reqs);
+        int control = PCI_PRI_CTRL_ENABLE;
+        pci_write_config_word(pdev, pri + PCI_PRI_CTRL, control);
+        pdev.priEnabled = true;
+        return 0;
+    }
+
+    /** Clears PRI Enable; a VF does nothing; WARNs if PRI is not enabled. */
+    @Port("drivers/pci/ats.c:pci_disable_pri")
+    public static void pci_disable_pri(PciDev pdev) {
+        if (!priConfigured(pdev)) {
+            return;
+        }
+        int pri = pdev.priCap;
+        if (pdev.isVirtfn) {
+            return;
+        }
+        if (WARN_ON(!pdev.priEnabled)) {
+            return;
+        }
+        if (pri == 0) {
+            return;
+        }
+        int control = pci_read_config_word(pdev, pri + PCI_PRI_CTRL);
+        control &= ~PCI_PRI_CTRL_ENABLE;
+        pci_write_config_word(pdev, pri + PCI_PRI_CTRL, control);
+        pdev.priEnabled = false;
+    }
+
+    /** Re-programs the allocation and PRI Enable after a reset if PRI was enabled. */
+    @Port("drivers/pci/ats.c:pci_restore_pri_state")
+    public static void pci_restore_pri_state(PciDev pdev) {
+        if (!priConfigured(pdev)) {
+            return;
+        }
+        int control = PCI_PRI_CTRL_ENABLE;
+        int reqs = pdev.priReqsAlloc;
+        int pri = pdev.priCap;
+        if (pdev.isVirtfn) {
+            return;
+        }
+        if (!pdev.priEnabled) {
+            return;
+        }
+        if (pri == 0) {
+            return;
+        }
+        pci_write_config_dword(pdev, pri + PCI_PRI_ALLOC_REQ, reqs);
+        pci_write_config_word(pdev, pri + PCI_PRI_CTRL, control);
+    }
+
+    /**
+     * Resets the PRI state machine (drops outstanding requests, making it Stopped).
+     *
+     * @return 0 (a VF: nothing to do); -EBUSY (and a WARN) while PRI is enabled; -EINVAL without
+     *     a PRI capability
+     */
+    @Port("drivers/pci/ats.c:pci_reset_pri")
+    public static int pci_reset_pri(PciDev pdev) {
+        if (!priConfigured(pdev)) {
+            return -ENODEV;
+        }
+        int pri = pdev.priCap;
+        if (pdev.isVirtfn) {
+            return 0;
+        }
+        if (WARN_ON(pdev.priEnabled)) {
+            return -EBUSY;
+        }
+        if (pri == 0) {
+            return -EINVAL;
+        }
+        int control = PCI_PRI_CTRL_RESET;
+        pci_write_config_word(pdev, pri + PCI_PRI_CTRL, control);
+        return 0;
+    }
+
+    /** 1 if PRG Responses to this device must carry a PASID, else 0 (a VF asks its PF). */
+    @Port("drivers/pci/ats.c:pci_prg_resp_pasid_required")
+    public static int pci_prg_resp_pasid_required(PciDev pdev) {
+        if (!priConfigured(pdev)) {
+            return 0;
+        }
+        if (pdev.isVirtfn) {
+            pdev = pci_physfn(pdev);
+        }
+        return pdev.pasidRequired ? 1 : 0;
+    }
+
+    /** True if the device (or, for a VF, its PF) has a PRI capability. */
+    @Port("drivers/pci/ats.c:pci_pri_supported")
+    public static boolean pci_pri_supported(PciDev pdev) {
+        if (!priConfigured(pdev)) {
+            return false;
+        }
+        return pci_physfn(pdev).priCap != 0;
+    }
+
+    /* ---------------- CONFIG_PCI_PASID ---------------- */
+
+    @Port("drivers/pci/ats.c:pci_pasid_init")
+    public static void pci_pasid_init(PciDev pdev) {
+        if (!pasidConfigured(pdev)) {
+            return;
+        }
+        pdev.pasidCap = pci_find_ext_capability(pdev, PCI_EXT_CAP_ID_PASID);
+    }
+
+    /**
+     * Enables PASID with {@code features} ({@code PCI_PASID_CAP_EXEC}, {@code PCI_PASID_CAP_PRIV}).
+     *
+     * @return 0 (also for a VF whose PF has PASID enabled); -EINVAL for a VF whose PF has not,
+     *     without End-End TLP Prefix support on the path, without a PASID capability, without
+     *     ACS Request Redirect and Upstream Forwarding on the path, or for a feature the device
+     *     does not support; -EBUSY (and a WARN) if already enabled
+     */
+    @Port("drivers/pci/ats.c:pci_enable_pasid")
+    public static int pci_enable_pasid(PciDev pdev, int features) {
+        if (!pasidConfigured(pdev)) {
+            return -EINVAL;
+        }
+        int pasid = pdev.pasidCap;
+        // VFs have no PASID capability; they follow their PF's configuration
+        if (pdev.isVirtfn) {
+            if (pci_physfn(pdev).pasidEnabled) {
+                return 0;
+            }
+            return -EINVAL;
+        }
+        if (WARN_ON(pdev.pasidEnabled)) {
+            return -EBUSY;
+        }
+        if (!pdev.eetlpPrefixPath) {
+            return -EINVAL;
+        }
+        if (pasid == 0) {
+            return -EINVAL;
+        }
+        if (!pci_acs_path_enabled(pdev, null, PCI_ACS_RR | PCI_ACS_UF)) {
+            return -EINVAL;
+        }
+        int supported = pci_read_config_word(pdev, pasid + PCI_PASID_CAP);
+        supported &= PCI_PASID_CAP_EXEC | PCI_PASID_CAP_PRIV;
+        if ((supported & features) != features) {
+            return -EINVAL;
+        }
+        int control = PCI_PASID_CTRL_ENABLE | features;
+        pdev.pasidFeatures = features;
+        pci_write_config_word(pdev, pasid + PCI_PASID_CTRL, control);
+        pdev.pasidEnabled = true;
+        return 0;
+    }
+
+    /** Clears the PASID control register; a VF does nothing; WARNs if PASID is not enabled. */
+    @Port("drivers/pci/ats.c:pci_disable_pasid")
+    public static void pci_disable_pasid(PciDev pdev) {
+        if (!pasidConfigured(pdev)) {
+            return;
+        }
+        int control = 0;
+        int pasid = pdev.pasidCap;
+        if (pdev.isVirtfn) {
+            return;
+        }
+        if (WARN_ON(!pdev.pasidEnabled)) {
+            return;
+        }
+        if (pasid == 0) {
+            return;
+        }
+        pci_write_config_word(pdev, pasid + PCI_PASID_CTRL, control);
+        pdev.pasidEnabled = false;
+    }
+
+    /** Re-programs PASID Enable and the features after a reset if PASID was enabled. */
+    @Port("drivers/pci/ats.c:pci_restore_pasid_state")
+    public static void pci_restore_pasid_state(PciDev pdev) {
+        if (!pasidConfigured(pdev)) {
+            return;
+        }
+        int pasid = pdev.pasidCap;
+        if (pdev.isVirtfn) {
+            return;
+        }
+        if (!pdev.pasidEnabled) {
+            return;
+        }
+        if (pasid == 0) {
+            return;
+        }
+        int control = PCI_PASID_CTRL_ENABLE | pdev.pasidFeatures;
+        pci_write_config_word(pdev, pasid + PCI_PASID_CTRL, control);
+    }
+
+    /**
+     * The PASID features the device supports ({@code PCI_PASID_CAP_EXEC|PRIV} mask), from the
+     * PF for a VF; -EINVAL without a PASID capability.
+     */
+    @Port("drivers/pci/ats.c:pci_pasid_features")
+    public static int pci_pasid_features(PciDev pdev) {
+        if (!pasidConfigured(pdev)) {
+            return -EINVAL;
+        }
+        if (pdev.isVirtfn) {
+            pdev = pci_physfn(pdev);
+        }
+        int pasid = pdev.pasidCap;
+        if (pasid == 0) {
+            return -EINVAL;
+        }
+        int supported = pci_read_config_word(pdev, pasid + PCI_PASID_CAP);
+        supported &= PCI_PASID_CAP_EXEC | PCI_PASID_CAP_PRIV;
+        return supported;
+    }
+
+    @Port("drivers/pci/ats.c:PASID_NUMBER_SHIFT")
+    private static final int PASID_NUMBER_SHIFT = 8;
+    @Port("drivers/pci/ats.c:PASID_NUMBER_MASK")
+    private static final int PASID_NUMBER_MASK = 0x1f << PASID_NUMBER_SHIFT;
+
+    /** The number of PASIDs (1 &lt;&lt; Max PASID Width), from the PF for a VF; -EINVAL without PASID. */
+    @Port("drivers/pci/ats.c:pci_max_pasids")
+    public static int pci_max_pasids(PciDev pdev) {
+        if (!pasidConfigured(pdev)) {
+            return -EINVAL;
+        }
+        if (pdev.isVirtfn) {
+            pdev = pci_physfn(pdev);
+        }
+        int pasid = pdev.pasidCap;
+        if (pasid == 0) {
+            return -EINVAL;
+        }
+        int supported = pci_read_config_word(pdev, pasid + PCI_PASID_CAP);
+        supported = (supported & PASID_NUMBER_MASK) >> PASID_NUMBER_SHIFT;
+        return 1 << supported;
+    }
+}

@@ -1,0 +1,34 @@
+package org.iommu4j.pci;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.iommu4j.base.Port;
+
+/**
+ * {@code struct pci_bus}: a bus number, its config accessors (the host bridge's ECAM window)
+ * and the devices found on it. Only root buses exist here ({@code self} is always null).
+ */
+@Port("include/linux/pci.h:pci_bus")
+public final class PciBus {
+    /** The PCI world this bus belongs to (its bus type, the noats flag). */
+    public final Pci pci;
+    public final int domainNr;
+    public final int number;
+    /** {@code bus->sysdata}: the ECAM window that answers config accesses. */
+    public final PciConfigWindow sysdata;
+    /** {@code bus->self}: the bridge leading to this bus; null for a root bus. */
+    public final PciDev self = null;
+    public final List<PciDev> devices = new CopyOnWriteArrayList<>();
+
+    PciBus(Pci pci, int domainNr, int number, PciConfigWindow sysdata) {
+        this.pci = pci;
+        this.domainNr = domainNr;
+        this.number = number;
+        this.sysdata = sysdata;
+    }
+
+    @Override
+    public String toString() {
+        return String.format("pci_bus %04x:%02x", domainNr, number);
+    }
+}

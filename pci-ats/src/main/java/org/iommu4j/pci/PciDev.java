@@ -1,0 +1,78 @@
+package org.iommu4j.pci;
+
+import org.iommu4j.base.Port;
+import org.iommu4j.base.device.Device;
+
+/**
+ * {@code struct pci_dev} (include/linux/pci.h, v5.15): the fields the PCI core, ats.c and the
+ * IOMMU stack use. Kernel bitfields become booleans; {@code pdev->bus} (the {@code pci_bus}) is
+ * {@link #pciBus} because {@link Device#bus} already holds {@code pdev->dev.bus}, the bus type.
+ *
+ * <p>Fields are written during enumeration and by ats.c under the caller's serialisation (the
+ * kernel takes no lock either: the IOMMU driver owns a device's ATS/PRI/PASID state).
+ */
+@Port("include/linux/pci.h:pci_dev")
+public class PciDev extends Device {
+    /** {@code pdev->bus}: the bus this function sits on. */
+    public final PciBus pciBus;
+    /** Device and function, {@code PCI_DEVFN(slot, func)}. */
+    public final int devfn;
+    public int vendor;
+    public int device;
+    public int subsystemVendor;
+    public int subsystemDevice;
+    /** 24-bit class code (base, sub, prog-if) ({@code pdev->class}). */
+    public int devClass;
+    public int revision;
+    /** Header type without the multi-function bit. */
+    public int hdrType;
+    /** Offset of the PCI Express capability, 0 if none. */
+    public int pcieCap;
+    /** The PCI Express Capabilities register (version and port type). */
+    public int pcieFlagsReg;
+    /** Size of the config space: 256 or 4096. */
+    public int cfgSize;
+    public boolean multifunction;
+    /** Set by the platform for external-facing devices: no ATS for them. */
+    public boolean untrusted;
+    /** End-End TLP Prefixes supported up to the root (needed to send a PASID). */
+    public boolean eetlpPrefixPath;
+
+    /* SR-IOV: set up by whoever creates virtual functions. */
+    public boolean isPhysfn;
+    public boolean isVirtfn;
+    /** The PF of a VF, null otherwise. */
+    public PciDev physfn;
+
+    /* ATS */
+    public int atsCap;
+    /** Smallest Translation Unit as a page shift (12 = 4 KiB). */
+    public int atsStu;
+    public boolean atsEnabled;
+
+    /* PRI */
+    public int priCap;
+    public boolean priEnabled;
+    public int priReqsAlloc;
+    /** PRG Response PASID Required. */
+    public boolean pasidRequired;
+
+    /* PASID */
+    public int pasidCap;
+    public int pasidFeatures;
+    public boolean pasidEnabled;
+
+    /* ACS */
+    public int acsCap;
+
+    public PciDev(PciBus bus, int devfn) {
+        super(String.format("%04x:%02x:%02x.%d", bus.domainNr, bus.number, devfn >> 3, devfn & 7));
+        this.pciBus = bus;
+        this.devfn = devfn;
+    }
+
+    @Override
+    public String toString() {
+        return dev_name();
+    }
+}

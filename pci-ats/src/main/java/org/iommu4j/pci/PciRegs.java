@@ -1,0 +1,143 @@
+package org.iommu4j.pci;
+
+import org.iommu4j.base.Port;
+
+/**
+ * include/uapi/linux/pci_regs.h (the parts the PCI core and ats.c use), with the kernel's
+ * names and values, in header order. The device model has its own coding ({@code PcieSpec}).
+ */
+@Port("include/uapi/linux/pci_regs.h:PCI_VENDOR_ID")
+public final class PciRegs {
+    private PciRegs() {}
+
+    public static final int PCI_CFG_SPACE_SIZE = 256;
+    public static final int PCI_CFG_SPACE_EXP_SIZE = 4096;
+
+    public static final int PCI_VENDOR_ID = 0x00;
+    public static final int PCI_DEVICE_ID = 0x02;
+    public static final int PCI_COMMAND = 0x04;
+    public static final int PCI_COMMAND_IO = 0x1;
+    public static final int PCI_COMMAND_MEMORY = 0x2;
+    public static final int PCI_COMMAND_MASTER = 0x4;
+    public static final int PCI_COMMAND_PARITY = 0x40;
+    public static final int PCI_COMMAND_SERR = 0x100;
+    public static final int PCI_COMMAND_INTX_DISABLE = 0x400;
+    public static final int PCI_STATUS = 0x06;
+    public static final int PCI_STATUS_INTERRUPT = 0x08;
+    public static final int PCI_STATUS_CAP_LIST = 0x10;
+    public static final int PCI_STATUS_DETECTED_PARITY = 0x8000;
+    public static final int PCI_CLASS_REVISION = 0x08;
+    public static final int PCI_REVISION_ID = 0x08;
+    public static final int PCI_CLASS_PROG = 0x09;
+    public static final int PCI_CLASS_DEVICE = 0x0a;
+    public static final int PCI_CACHE_LINE_SIZE = 0x0c;
+    public static final int PCI_LATENCY_TIMER = 0x0d;
+    public static final int PCI_HEADER_TYPE = 0x0e;
+    public static final int PCI_HEADER_TYPE_MASK = 0x7f;
+    public static final int PCI_HEADER_TYPE_NORMAL = 0;
+    public static final int PCI_BIST = 0x0f;
+    public static final int PCI_BASE_ADDRESS_0 = 0x10;
+    public static final int PCI_SUBSYSTEM_VENDOR_ID = 0x2c;
+    public static final int PCI_SUBSYSTEM_ID = 0x2e;
+    public static final int PCI_CAPABILITY_LIST = 0x34;
+    public static final int PCI_INTERRUPT_LINE = 0x3c;
+    public static final int PCI_INTERRUPT_PIN = 0x3d;
+
+    public static final int PCI_CAP_LIST_ID = 0;
+    public static final int PCI_CAP_ID_EXP = 0x10;
+    public static final int PCI_CAP_LIST_NEXT = 1;
+    public static final int PCI_CAP_FLAGS = 2;
+
+    /* PCI Express capability */
+    public static final int PCI_EXP_FLAGS = 2;
+    public static final int PCI_EXP_FLAGS_VERS = 0x000f;
+    public static final int PCI_EXP_FLAGS_TYPE = 0x00f0;
+    public static final int PCI_EXP_TYPE_ENDPOINT = 0x0;
+    public static final int PCI_EXP_TYPE_LEG_END = 0x1;
+    public static final int PCI_EXP_TYPE_ROOT_PORT = 0x4;
+    public static final int PCI_EXP_TYPE_UPSTREAM = 0x5;
+    public static final int PCI_EXP_TYPE_DOWNSTREAM = 0x6;
+    public static final int PCI_EXP_TYPE_PCI_BRIDGE = 0x7;
+    public static final int PCI_EXP_TYPE_PCIE_BRIDGE = 0x8;
+    public static final int PCI_EXP_TYPE_RC_END = 0x9;
+    public static final int PCI_EXP_TYPE_RC_EC = 0xa;
+    public static final int PCI_EXP_DEVCAP = 4;
+    public static final int PCI_EXP_DEVCTL = 8;
+    public static final int PCI_EXP_DEVSTA = 10;
+    public static final int PCI_EXP_DEVCAP2 = 0x24;
+    public static final int PCI_EXP_DEVCAP2_EE_PREFIX = 0x00200000;
+    public static final int PCI_EXP_DEVCTL2 = 0x28;
+
+    /* Extended capabilities */
+    public static int PCI_EXT_CAP_ID(int header) {
+        return header & 0x0000ffff;
+    }
+
+    public static int PCI_EXT_CAP_VER(int header) {
+        return (header >>> 16) & 0xf;
+    }
+
+    public static int PCI_EXT_CAP_NEXT(int header) {
+        return (header >>> 20) & 0xffc;
+    }
+
+    public static final int PCI_EXT_CAP_ID_ACS = 0x0D;
+    public static final int PCI_EXT_CAP_ID_ATS = 0x0F;
+    public static final int PCI_EXT_CAP_ID_SRIOV = 0x10;
+    public static final int PCI_EXT_CAP_ID_PRI = 0x13;
+    public static final int PCI_EXT_CAP_ID_PASID = 0x1B;
+
+    /* Address Translation Service */
+    public static final int PCI_ATS_CAP = 0x04;
+
+    public static int PCI_ATS_CAP_QDEP(int x) {
+        return x & 0x1f;
+    }
+
+    public static final int PCI_ATS_MAX_QDEP = 32;
+    public static final int PCI_ATS_CAP_PAGE_ALIGNED = 0x0020;
+    public static final int PCI_ATS_CTRL = 0x06;
+    public static final int PCI_ATS_CTRL_ENABLE = 0x8000;
+
+    public static int PCI_ATS_CTRL_STU(int x) {
+        return x & 0x1f;
+    }
+
+    public static final int PCI_ATS_MIN_STU = 12;
+    public static final int PCI_EXT_CAP_ATS_SIZEOF = 8;
+
+    /* Page Request Interface */
+    public static final int PCI_PRI_CTRL = 0x04;
+    public static final int PCI_PRI_CTRL_ENABLE = 0x0001;
+    public static final int PCI_PRI_CTRL_RESET = 0x0002;
+    public static final int PCI_PRI_STATUS = 0x06;
+    public static final int PCI_PRI_STATUS_RF = 0x0001;
+    public static final int PCI_PRI_STATUS_UPRGI = 0x0002;
+    public static final int PCI_PRI_STATUS_STOPPED = 0x0100;
+    public static final int PCI_PRI_STATUS_PASID = 0x8000;
+    public static final int PCI_PRI_MAX_REQ = 0x08;
+    public static final int PCI_PRI_ALLOC_REQ = 0x0c;
+    public static final int PCI_EXT_CAP_PRI_SIZEOF = 16;
+
+    /* Process Address Space ID */
+    public static final int PCI_PASID_CAP = 0x04;
+    public static final int PCI_PASID_CAP_EXEC = 0x0002;
+    public static final int PCI_PASID_CAP_PRIV = 0x0004;
+    public static final int PCI_PASID_CAP_WIDTH = 0x1f00;
+    public static final int PCI_PASID_CTRL = 0x06;
+    public static final int PCI_PASID_CTRL_ENABLE = 0x0001;
+    public static final int PCI_PASID_CTRL_EXEC = 0x0002;
+    public static final int PCI_PASID_CTRL_PRIV = 0x0004;
+    public static final int PCI_EXT_CAP_PASID_SIZEOF = 8;
+
+    /* Access Control Service */
+    public static final int PCI_ACS_CAP = 0x04;
+    public static final int PCI_ACS_SV = 0x0001;
+    public static final int PCI_ACS_TB = 0x0002;
+    public static final int PCI_ACS_RR = 0x0004;
+    public static final int PCI_ACS_CR = 0x0008;
+    public static final int PCI_ACS_UF = 0x0010;
+    public static final int PCI_ACS_EC = 0x0020;
+    public static final int PCI_ACS_DT = 0x0040;
+    public static final int PCI_ACS_CTRL = 0x06;
+}

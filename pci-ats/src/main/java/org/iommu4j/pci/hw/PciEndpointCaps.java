@@ -1,0 +1,172 @@
+package org.iommu4j.pci.hw;
+
+/**
+ * What an endpoint model implements: identity, PCIe port type and the PASID, ATS, PRI and ACS
+ * capabilities with their read-only fields. Immutable; build one with {@link #builder()}.
+ *
+ * @param vendorId        Vendor ID register
+ * @param deviceId        Device ID register
+ * @param classCode       24-bit class code (base, sub, prog-if)
+ * @param pcieType        Device/Port Type in the PCI Express Capabilities register
+ * @param endEndPrefix    Device Capabilities 2 "End-End TLP Prefix Supported"
+ * @param pasid           PASID extended capability present
+ * @param pasidWidth      Max PASID Width (0..20): PASIDs 0 .. 2^width - 1
+ * @param pasidExec       Execute Permission Supported
+ * @param pasidPriv       Privileged Mode Supported
+ * @param ats             ATS extended capability present
+ * @param atsQdep         Invalidate Queue Depth field (0 encodes 32)
+ * @param atsPageAligned  Page Aligned Request bit
+ * @param pri             Page Request extended capability present
+ * @param priMaxReqs      Outstanding Page Request Capacity
+ * @param priPasidRequired PRG Response PASID Required
+ * @param acs             ACS extended capability present
+ * @param acsCap          ACS Capability register bits (ACS_SV ... ACS_DT)
+ * @param atcEntries      device-side ATC capacity (entries)
+ */
+public record PciEndpointCaps(int vendorId, int deviceId, int classCode, int pcieType, boolean endEndPrefix,
+                              boolean pasid, int pasidWidth, boolean pasidExec, boolean pasidPriv,
+                              boolean ats, int atsQdep, boolean atsPageAligned,
+                              boolean pri, int priMaxReqs, boolean priPasidRequired,
+                              boolean acs, int acsCap, int atcEntries) {
+
+    public PciEndpointCaps {
+        if (pasidWidth < 0 || pasidWidth > 20) {
+            throw new IllegalArgumentException("PASID width " + pasidWidth + " not in 0..20");
+        }
+        if (atsQdep < 0 || atsQdep > 31) {
+            throw new IllegalArgumentException("ATS queue depth field " + atsQdep + " not in 0..31");
+        }
+        if (atcEntries < 1) {
+            throw new IllegalArgumentException("ATC needs at least one entry");
+        }
+    }
+
+    /** A device with every capability: 20-bit PASIDs with exec and priv, ATS, PRI for 32 requests. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.vendorId = vendorId;
+        b.deviceId = deviceId;
+        b.classCode = classCode;
+        b.pcieType = pcieType;
+        b.endEndPrefix = endEndPrefix;
+        b.pasid = pasid;
+        b.pasidWidth = pasidWidth;
+        b.pasidExec = pasidExec;
+        b.pasidPriv = pasidPriv;
+        b.ats = ats;
+        b.atsQdep = atsQdep;
+        b.atsPageAligned = atsPageAligned;
+        b.pri = pri;
+        b.priMaxReqs = priMaxReqs;
+        b.priPasidRequired = priPasidRequired;
+        b.acs = acs;
+        b.acsCap = acsCap;
+        b.atcEntries = atcEntries;
+        return b;
+    }
+
+    /** Mutable builder; defaults describe a fully capable RC-integrated endpoint. */
+    public static final class Builder {
+        int vendorId = 0x1b36;
+        int deviceId = 0x0101;
+        int classCode = 0x088000;
+        int pcieType = PcieSpec.PCIE_TYPE_RC_INTEGRATED_ENDPOINT;
+        boolean endEndPrefix = true;
+        boolean pasid = true;
+        int pasidWidth = 20;
+        boolean pasidExec = true;
+        boolean pasidPriv = true;
+        boolean ats = true;
+        int atsQdep = 0;
+        boolean atsPageAligned = true;
+        boolean pri = true;
+        int priMaxReqs = 32;
+        boolean priPasidRequired = true;
+        boolean acs = false;
+        int acsCap = 0;
+        int atcEntries = 32;
+
+        public Builder ids(int vendor, int device) {
+            this.vendorId = vendor;
+            this.deviceId = device;
+            return this;
+        }
+
+        public Builder classCode(int cc) {
+            this.classCode = cc;
+            return this;
+        }
+
+        public Builder pcieType(int type) {
+            this.pcieType = type;
+            return this;
+        }
+
+        public Builder endEndPrefix(boolean on) {
+            this.endEndPrefix = on;
+            return this;
+        }
+
+        /** PASID capability with {@code width} bits and the exec/priv support bits. */
+        public Builder pasid(int width, boolean exec, boolean priv) {
+            this.pasid = true;
+            this.pasidWidth = width;
+            this.pasidExec = exec;
+            this.pasidPriv = priv;
+            return this;
+        }
+
+        public Builder noPasid() {
+            this.pasid = false;
+            this.pasidWidth = 0;
+            this.pasidExec = false;
+            this.pasidPriv = false;
+            return this;
+        }
+
+        public Builder ats(int qdepField, boolean pageAligned) {
+            this.ats = true;
+            this.atsQdep = qdepField;
+            this.atsPageAligned = pageAligned;
+            return this;
+        }
+
+        public Builder noAts() {
+            this.ats = false;
+            return this;
+        }
+
+        public Builder pri(int maxReqs, boolean pasidRequired) {
+            this.pri = true;
+            this.priMaxReqs = maxReqs;
+            this.priPasidRequired = pasidRequired;
+            return this;
+        }
+
+        public Builder noPri() {
+            this.pri = false;
+            return this;
+        }
+
+        public Builder acs(int capBits) {
+            this.acs = true;
+            this.acsCap = capBits;
+            return this;
+        }
+
+        public Builder atcEntries(int n) {
+            this.atcEntries = n;
+            return this;
+        }
+
+        public PciEndpointCaps build() {
+            return new PciEndpointCaps(vendorId, deviceId, classCode, pcieType, endEndPrefix, pasid, pasidWidth,
+                    pasidExec, pasidPriv, ats, atsQdep, atsPageAligned, pri, priMaxReqs, priPasidRequired, acs, acsCap,
+                    atcEntries);
+        }
+    }
+}

@@ -1,0 +1,1085 @@
+package org.iommu4j.pci.hw;
+
+import static org.iommu4j.base.Errno.EFAULT;
+import static org.iommu4j.base.Errno.EINVAL;
+import static org.iommu4j.base.Errno.EIO;
+import static org.iommu4j.base.Errno.ENODEV;
+import static org.iommu4j.base.Errno.ENOSPC;
+import static org.iommu4j.base.Errno.EPERM;
+import static org.iommu4j.base.Errno.ETIMEDOUT;
+import static org.iommu4j.base.hw.DmaTransaction.ACC_EXEC;
+import static org.iommu4j.base.hw.DmaTransaction.ACC_PRIV;
+import static org.iommu4j.base.hw.DmaTransaction.ACC_READ;
+import static org.iommu4j.base.hw.DmaTransaction.ACC_WRITE;
+import static org.iommu4j.base.hw.DmaTransaction.NO_SSID;
+import static org.iommu4j.pci.hw.PcieSpec.*;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.iommu4j.base.Completion;
+import org.iommu4j.base.hw.AtcInvalidation;
+import org.iommu4j.base.hw.AtsEndpoint;
+import org.iommu4j.base.hw.Board;
+import org.iommu4j.base.hw.BusError;
+import org.iommu4j.base.hw.DmaPort;
+import org.iommu4j.base.hw.DmaResult;
+import org.iommu4j.base.hw.DmaTransaction;
+import org.iommu4j.base.hw.PageRequest;
+import org.iommu4j.base.hw.PageResponse;
+import org.iommu4j.base.hw.PhysMem;
+
+/**
+ * A PCI Express endpoint function: its configuration space (type-0 header, PCI Express
+ * capability, PASID/ATS/PRI/ACS extended capabilities), a device-side ATC, a Page Request
+ * Interface and a DMA engine that a test or scenario drives.
+ *
+ * <p>What it can do:
+ * <ul>
+ * <li>Config space with read-only, RW and RW1C bits as the spec lays them out; PRI Reset,
+ *     Stopped, Response Failure and Unexpected PRG Index behaviour.</li>
+ * <li>DMA of any length at an IOVA, with or without a PASID, split at 4 KiB boundaries; data
+ *     moves to and from {@link PhysMem} at the address the upstream port returns.</li>
+ * <li>With ATS enabled: Translation Requests upstream, ATC caching with permissions and span,
+ *     Translated requests for later accesses, ATS Invalidate Requests with completion.</li>
+ * <li>With PRI enabled: a Page Request for a page the ATS completion denied, waiting for the PRG
+ *     Response, retrying on Success; never more requests outstanding than allocated; explicit
+ *     single-page and multi-page PRGs for scenarios ({@link #pageRequest},
+ *     {@link #pageRequestGroup}, {@link #pageRequests}).</li>
+ * <li>Stalled untranslated transactions: waits on the stall token, then retries or fails.</li>
+ * </ul>
+ * What it can't do: BARs (no MMIO resources), MSI/MSI-X, SR-IOV, Stop Markers, ATS
+ * completions with the Global bit, the Priv/Exec distinction in ATC tags, invalidation queue
+ * depth limits (an ATS Invalidate completes synchronously).
+ *
+ * <p>Locking: {@link #lock} guards the config space and the PRI state ({@link #priCond} waits
+ * on it); {@link #atcLock} guards the ATC: a DMA access holds it shared while it uses a cached
+ * translation, an invalidation holds it exclusive, so when {@link #atcInvalidate} returns no
+ * access can still use a dropped entry (the completion's guarantee). Order: lock, then atcLock.
+ * The DMA engine is serialised by the object's monitor (one engine per function).
+ *
+ * <p>DMA return codes (0 or negative errno, never an exception): {@code -EPERM} Bus Master
+ * Enable clear; {@code -EINVAL} bad PASID (PASID not enabled or beyond Max PASID Width) or
+ * exec/priv without the matching PASID control bit; {@code -EFAULT} the upstream port aborted
+ * the request (UR/CA), the ATS completion denied access and PRI could not fix it, or the
+ * address is not RAM; {@code -EIO} a stalled transaction was terminated, or the PRG Response was
+ * a Failure; {@code -ENODEV} not plugged in.
+ */
+public final class PciEndpointModel implements AtsEndpoint {
+    /** Retries of the translate / page-request cycle before giving up. */
+    private static final int PRI_ROUNDS = 3;
+    /** PRG indexes are 9 bits. */
+    private static final int PRG_INDEXES = 512;
+
+    private final String name;
+    private final PciEndpointCaps caps;
+    private final PciConfigSpace cfg = new PciConfigSpace();
+    private final int pcieCap = 0x40;
+    private final int pasidCap;
+    private final int atsCap;
+    private final int priCap;
+    private final int acsCap;
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition priCond = lock.newCondition();
+    private final ReentrantReadWriteLock atcLock = new ReentrantReadWriteLock();
+    private final DeviceAtc atc;
+    /** Bumped by every invalidation: a completion that raced with one is used once, not cached. */
+    private volatile long atcGeneration;
+
+    /* Routing. */
+    private volatile int bus;
+    private volatile int devfn;
+    private volatile int sid;
+    private volatile DmaPort upstream;
+    private volatile PhysMem mem;
+
+    /* Control bits mirrored from config space for the DMA path (written under lock). */
+    private volatile boolean busMaster;
+    private volatile boolean pasidEnabled;
+    private volatile int pasidCtrl;
+    private volatile boolean atsEnabled;
+    private volatile int atsStu;
+
+    /* PRI state, under lock. Invariant: outstanding == sum of prgCount over PENDING or ABANDONED slots. */
+    private static final int SLOT_FREE = 0;
+    private static final int SLOT_PENDING = 1;
+    /** Waiter gave up (failure, reset); the response is still expected and frees the slot. */
+    private static final int SLOT_ABANDONED = 2;
+    private static final int SLOT_DONE = 3;
+    private final int[] prgState = new int[PRG_INDEXES];
+    private final int[] prgCode = new int[PRG_INDEXES];
+    private final int[] prgPasid = new int[PRG_INDEXES];
+    /** Page requests in the group (each counts against the allocation). */
+    private final int[] prgCount = new int[PRG_INDEXES];
+    private int prgNext;
+    private int priOutstanding;
+    private int priAllocated;
+    private int priMaxOutstandingSeen;
+    private long priEpoch;
+    private final List<Integer> unexpectedPrgIndexes = new ArrayList<>();
+    private final List<String> specViolations = new ArrayList<>();
+    private long prgTimeoutNanos = TimeUnit.SECONDS.toNanos(10);
+    /** Completed each time a sender blocks for lack of page-request credit (for tests). */
+    public final Completion priCreditStall = new Completion();
+
+    /* Reused per engine (the engine is serialised). */
+    private final DmaTransaction txn = new DmaTransaction();
+    private final DmaResult res = new DmaResult();
+
+    /* Statistics. */
+    private final AtomicLong atsRequests = new AtomicLong();
+    private final AtomicLong atcHits = new AtomicLong();
+    private final AtomicLong atcInvalidations = new AtomicLong();
+    private final AtomicLong pageRequests = new AtomicLong();
+    private final AtomicLong translatedRequests = new AtomicLong();
+    private final AtomicLong untranslatedRequests = new AtomicLong();
+
+    /* Last DMA's outcome. */
+    private volatile int lastBytesDone;
+    private volatile long lastFaultAddr;
+    private volatile int lastFaultReason;
+
+    public PciEndpointModel(String name, PciEndpointCaps caps) {
+        this.name = name;
+        this.caps = caps;
+        this.atc = new DeviceAtc(caps.atcEntries());
+        int next = EXT_CAP_START;
+        pasidCap = caps.pasid() ? next : 0;
+        next += caps.pasid() ? PASID_CAP_SIZE : 0;
+        atsCap = caps.ats() ? next : 0;
+        next += caps.ats() ? ATS_CAP_SIZE : 0;
+        priCap = caps.pri() ? next : 0;
+        next += caps.pri() ? PRI_CAP_SIZE : 0;
+        acsCap = caps.acs() ? next : 0;
+        reset();
+    }
+
+    /* ---------------- identity and wiring ---------------- */
+
+    public String name() {
+        return name;
+    }
+
+    public PciEndpointCaps caps() {
+        return caps;
+    }
+
+    /** Sets bus/device/function (done by the host bridge as it places the function). */
+    void setLocation(int busNr, int dev, int fn) {
+        this.bus = busNr;
+        this.devfn = (dev & 0x1f) << 3 | (fn & 7);
+    }
+
+    public int bus() {
+        return bus;
+    }
+
+    public int devfn() {
+        return devfn;
+    }
+
+    /** Requester ID: bus[15:8], device[7:3], function[2:0]. */
+    public int requesterId() {
+        return PcieSpec.requesterId(bus, devfn >> 3, devfn & 7);
+    }
+
+    public int sid() {
+        return sid;
+    }
+
+    /**
+     * Connects the function to the machine: its DMA goes through {@code port} tagged with
+     * {@code streamId}, data moves in {@code board.mem}, and the board's endpoint registry routes
+     * ATC invalidations and PRG responses for {@code streamId} here.
+     */
+    public void plug(Board board, DmaPort port, int streamId) {
+        plug(board.mem, port, streamId);
+        board.endpoints.register(streamId, this);
+    }
+
+    /** As {@link #plug(Board, DmaPort, int)} without an endpoint registry (the caller routes). */
+    public void plug(PhysMem memory, DmaPort port, int streamId) {
+        this.mem = memory;
+        this.upstream = port;
+        this.sid = streamId;
+    }
+
+    /* ---------------- config space ---------------- */
+
+    /** Conventional reset: every register to its reset value, ATC empty, PRI stopped. */
+    public void reset() {
+        lock.lock();
+        try {
+            buildConfigSpace();
+            mirrorControls();
+            for (int i = 0; i < PRG_INDEXES; i++) {
+                if (prgState[i] == SLOT_PENDING) {
+                    prgState[i] = SLOT_ABANDONED;
+                }
+            }
+            dropOutstandingLocked();
+        } finally {
+            lock.unlock();
+        }
+        flushAtc();
+    }
+
+    private void buildConfigSpace() {
+        PciConfigSpace c = cfg;
+        for (int off = 0; off < CFG_SPACE_EXP_SIZE; off += 4) {
+            c.set(off, 0, 4);
+            c.setWmask(off, 0, 4);
+            c.setW1cmask(off, 0, 4);
+        }
+        // type-0 header
+        c.set(CFG_VENDOR_ID, caps.vendorId(), 2);
+        c.set(CFG_DEVICE_ID, caps.deviceId(), 2);
+        c.setWmask(CFG_COMMAND, CMD_IO | CMD_MEMORY | CMD_BUS_MASTER | CMD_PARITY | CMD_SERR | CMD_INTX_DISABLE, 2);
+        c.set(CFG_STATUS, STS_CAP_LIST, 2);
+        c.setW1cmask(CFG_STATUS, STS_RW1C_MASK, 2);
+        c.set(CFG_REVISION_ID, 0x01, 1);
+        c.set(CFG_CLASS_PROG, caps.classCode(), 3);
+        c.setWmask(CFG_CACHE_LINE_SIZE, 0xff, 1);
+        c.set(CFG_HEADER_TYPE, 0x00, 1);
+        c.set(CFG_SUBSYSTEM_VENDOR_ID, caps.vendorId(), 2);
+        c.set(CFG_SUBSYSTEM_ID, 0x1100, 2);
+        c.set(CFG_CAP_PTR, pcieCap, 1);
+        c.setWmask(CFG_INTERRUPT_LINE, 0xff, 1);
+
+        // PCI Express capability, last in the list
+        c.set(pcieCap, CAP_ID_PCIE, 1);
+        c.set(pcieCap + 1, 0x00, 1);
+        c.set(pcieCap + PCIE_CAP_FLAGS, PCIE_FLAGS_VERSION_2 | caps.pcieType() << PCIE_FLAGS_TYPE_SHIFT, 2);
+        c.set(pcieCap + PCIE_DEVCAP, 0x00008000, 4); // Role-Based Error Reporting, 128-byte MPS
+        c.setWmask(pcieCap + PCIE_DEVCTL, 0x7cff, 2);
+        c.setW1cmask(pcieCap + PCIE_DEVSTA, 0x000f, 2);
+        c.set(pcieCap + PCIE_DEVCAP2, caps.endEndPrefix() ? DEVCAP2_END_END_PREFIX : 0, 4);
+
+        // extended capabilities, chained in the order they were laid out
+        int[] offs = {pasidCap, atsCap, priCap, acsCap};
+        int[] ids = {EXT_CAP_ID_PASID, EXT_CAP_ID_ATS, EXT_CAP_ID_PRI, EXT_CAP_ID_ACS};
+        for (int i = 0; i < offs.length; i++) {
+            if (offs[i] == 0) {
+                continue;
+            }
+            int next = 0;
+            for (int j = i + 1; j < offs.length; j++) {
+                if (offs[j] != 0) {
+                    next = offs[j];
+                    break;
+                }
+            }
+            c.set(offs[i], extCapHeader(ids[i], 1, next), 4);
+        }
+        if (pasidCap != 0) {
+            int cap = caps.pasidWidth() << PASID_CAP_WIDTH_SHIFT;
+            int ctrlMask = PASID_CTRL_ENABLE;
+            if (caps.pasidExec()) {
+                cap |= PASID_CAP_EXEC;
+                ctrlMask |= PASID_CTRL_EXEC;
+            }
+            if (caps.pasidPriv()) {
+                cap |= PASID_CAP_PRIV;
+                ctrlMask |= PASID_CTRL_PRIV;
+            }
+            c.set(pasidCap + PASID_CAP, cap, 2);
+            c.setWmask(pasidCap + PASID_CTRL, ctrlMask, 2);
+        }
+        if (atsCap != 0) {
+            int cap = caps.atsQdep() & ATS_CAP_QDEP_MASK;
+            if (caps.atsPageAligned()) {
+                cap |= ATS_CAP_PAGE_ALIGNED;
+            }
+            c.set(atsCap + ATS_CAP, cap, 2);
+            c.setWmask(atsCap + ATS_CTRL, ATS_CTRL_ENABLE | ATS_CTRL_STU_MASK, 2);
+        }
+        if (priCap != 0) {
+            c.setWmask(priCap + PRI_CTRL, PRI_CTRL_ENABLE, 2);
+            int sts = PRI_STATUS_STOPPED | (caps.priPasidRequired() ? PRI_STATUS_PRG_RESP_PASID : 0);
+            c.set(priCap + PRI_STATUS, sts, 2);
+            c.setW1cmask(priCap + PRI_STATUS, PRI_STATUS_RF | PRI_STATUS_UPRGI, 2);
+            c.set(priCap + PRI_MAX_REQ, caps.priMaxReqs(), 4);
+            c.setWmask(priCap + PRI_ALLOC_REQ, 0xffffffff, 4);
+        }
+        if (acsCap != 0) {
+            c.set(acsCap + ACS_CAP, caps.acsCap() & 0x7f, 2);
+            c.setWmask(acsCap + ACS_CTRL, caps.acsCap() & 0x7f, 2);
+        }
+    }
+
+    /** Offsets of the capabilities this model laid out (0 = absent). */
+    public int pcieCapOffset() {
+        return pcieCap;
+    }
+
+    public int pasidCapOffset() {
+        return pasidCap;
+    }
+
+    public int atsCapOffset() {
+        return atsCap;
+    }
+
+    public int priCapOffset() {
+        return priCap;
+    }
+
+    public int acsCapOffset() {
+        return acsCap;
+    }
+
+    /** Sets or clears the Multi-Function bit of the Header Type (the host bridge does it). */
+    void setMultifunction(boolean on) {
+        lock.lock();
+        try {
+            cfg.set(CFG_HEADER_TYPE, on ? HEADER_TYPE_MULTIFUNCTION : 0, 1);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A configuration read of 1, 2 or 4 naturally aligned bytes; others read all-ones. */
+    public int configRead(int off, int size) {
+        if (!validAccess(off, size)) {
+            return size == 4 ? -1 : (1 << (8 * size)) - 1;
+        }
+        lock.lock();
+        try {
+            return cfg.read(off, size);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A configuration write; misaligned or out-of-range writes are dropped. */
+    public void configWrite(int off, int val, int size) {
+        if (!validAccess(off, size)) {
+            return;
+        }
+        boolean flush;
+        lock.lock();
+        try {
+            if (PciHwTrace.CFG_WRITE.enabled()) {
+                PciHwTrace.CFG_WRITE.emit(name, off, size, val);
+            }
+            int priCtrlOld = priCap != 0 ? cfg.read(priCap + PRI_CTRL, 2) : 0;
+            boolean atsWasEnabled = atsEnabled;
+            boolean pasidWasEnabled = pasidEnabled;
+            cfg.write(off, val, size);
+            if (priCap != 0) {
+                priControlWritten(priCtrlOld, writtenByte(off, val, size, priCap + PRI_CTRL));
+            }
+            mirrorControls();
+            if (pasidWasEnabled != pasidEnabled && atsWasEnabled) {
+                // PCIe r5 7.8.9.3: undefined if PASID Enable changes while ATS Enable is set.
+                // CONSTRAINED UNPREDICTABLE here: the change takes effect and is recorded.
+                specViolations.add("PASID Enable changed to " + pasidEnabled + " while ATS Enable was set");
+            }
+            // PCIe r5 10.5.1.3: clearing ATS Enable leaves no usable ATC entry.
+            flush = atsWasEnabled && !atsEnabled;
+        } finally {
+            lock.unlock();
+        }
+        if (flush) {
+            flushAtc();
+        }
+    }
+
+    private static boolean validAccess(int off, int size) {
+        return (size == 1 || size == 2 || size == 4) && off >= 0 && off + size <= CFG_SPACE_EXP_SIZE
+                && (off & (size - 1)) == 0;
+    }
+
+    /** The byte the write put at {@code at}, or -1 if the write did not cover it. */
+    private static int writtenByte(int off, int val, int size, int at) {
+        if (at < off || at >= off + size) {
+            return -1;
+        }
+        return val >>> (8 * (at - off)) & 0xff;
+    }
+
+    private void mirrorControls() {
+        busMaster = (cfg.read(CFG_COMMAND, 2) & CMD_BUS_MASTER) != 0;
+        if (pasidCap != 0) {
+            int ctrl = cfg.read(pasidCap + PASID_CTRL, 2);
+            pasidCtrl = ctrl;
+            pasidEnabled = (ctrl & PASID_CTRL_ENABLE) != 0;
+        } else {
+            pasidCtrl = 0;
+            pasidEnabled = false;
+        }
+        if (atsCap != 0) {
+            int ctrl = cfg.read(atsCap + ATS_CTRL, 2);
+            atsEnabled = (ctrl & ATS_CTRL_ENABLE) != 0;
+            atsStu = ctrl & ATS_CTRL_STU_MASK;
+        } else {
+            atsEnabled = false;
+        }
+    }
+
+    /** PRI Control side effects; {@code ctrlByte} is the low byte written, or -1. Holds lock. */
+    private void priControlWritten(int oldCtrl, int ctrlByte) {
+        boolean wasEnabled = (oldCtrl & PRI_CTRL_ENABLE) != 0;
+        boolean enabled = (cfg.read(priCap + PRI_CTRL, 2) & PRI_CTRL_ENABLE) != 0;
+        if (ctrlByte >= 0 && (ctrlByte & PRI_CTRL_RESET) != 0 && !wasEnabled && !enabled) {
+            // PCIe r5 10.5.2.2: Reset clears the credit counter and pending-request state.
+            for (int i = 0; i < PRG_INDEXES; i++) {
+                prgState[i] = SLOT_FREE;
+            }
+            priOutstanding = 0;
+            priEpoch++;
+            priCond.signalAll();
+        }
+        if (!wasEnabled && enabled) {
+            priAllocated = cfg.read(priCap + PRI_ALLOC_REQ, 4);
+        }
+        updatePriStoppedLocked();
+    }
+
+    /** Stopped = Enable clear and nothing outstanding; undefined (here: clear) while enabled. */
+    private void updatePriStoppedLocked() {
+        if (priCap == 0) {
+            return;
+        }
+        boolean enabled = (cfg.read(priCap + PRI_CTRL, 2) & PRI_CTRL_ENABLE) != 0;
+        if (!enabled && priOutstanding == 0) {
+            cfg.setBits(priCap + PRI_STATUS, PRI_STATUS_STOPPED, 2);
+        } else {
+            cfg.clearBits(priCap + PRI_STATUS, PRI_STATUS_STOPPED, 2);
+        }
+    }
+
+    private void dropOutstandingLocked() {
+        for (int i = 0; i < PRG_INDEXES; i++) {
+            prgState[i] = SLOT_FREE;
+        }
+        priOutstanding = 0;
+        priEpoch++;
+        priCond.signalAll();
+        updatePriStoppedLocked();
+    }
+
+    /** Software actions the spec leaves undefined, in order (a driver-ordering bug shows here). */
+    public List<String> specViolations() {
+        lock.lock();
+        try {
+            return List.copyOf(specViolations);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The whole config space, for layout tests and dumps. */
+    public byte[] configSnapshot() {
+        lock.lock();
+        try {
+            return cfg.snapshot();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public boolean atsEnabled() {
+        return atsEnabled;
+    }
+
+    /** The Smallest Translation Unit field as programmed. */
+    public int atsStu() {
+        return atsStu;
+    }
+
+    public boolean pasidEnabled() {
+        return pasidEnabled;
+    }
+
+    public boolean priEnabled() {
+        lock.lock();
+        try {
+            return priCap != 0 && (cfg.read(priCap + PRI_CTRL, 2) & PRI_CTRL_ENABLE) != 0;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /* ---------------- ATC ---------------- */
+
+    /** Handles an ATS Invalidate Request; returns when the Invalidate Completion would be sent. */
+    @Override
+    public int atcInvalidate(AtcInvalidation inv) {
+        int dropped;
+        atcLock.writeLock().lock();
+        try {
+            atcGeneration++;
+            dropped = atc.invalidate(inv);
+        } finally {
+            atcLock.writeLock().unlock();
+        }
+        atcInvalidations.incrementAndGet();
+        if (PciHwTrace.ATC_INV.enabled()) {
+            PciHwTrace.ATC_INV.emit(name, inv.pasidValid() ? inv.pasid() : -1, inv.addr(), inv.size(), inv.global(),
+                    dropped);
+        }
+        return INV_OK;
+    }
+
+    private void flushAtc() {
+        atcLock.writeLock().lock();
+        try {
+            atcGeneration++;
+            atc.flush();
+        } finally {
+            atcLock.writeLock().unlock();
+        }
+    }
+
+    /** Valid ATC entries now (for tests). */
+    public int atcEntries() {
+        atcLock.readLock().lock();
+        try {
+            return atc.validEntries();
+        } finally {
+            atcLock.readLock().unlock();
+        }
+    }
+
+    /** True if the ATC holds a translation of {@code iova} for {@code pasid} (NO_SSID for none). */
+    public boolean atcContains(int pasid, long iova) {
+        atcLock.readLock().lock();
+        try {
+            return atc.lookup(pasid, iova) >= 0;
+        } finally {
+            atcLock.readLock().unlock();
+        }
+    }
+
+    public long atsRequests() {
+        return atsRequests.get();
+    }
+
+    public long atcHits() {
+        return atcHits.get();
+    }
+
+    public long atcInvalidations() {
+        return atcInvalidations.get();
+    }
+
+    public long translatedRequests() {
+        return translatedRequests.get();
+    }
+
+    public long untranslatedRequests() {
+        return untranslatedRequests.get();
+    }
+
+    /* ---------------- Page Request Interface ---------------- */
+
+    /**
+     * Sends one Page Request (a one-page PRG with Last set) for the page holding {@code addr}
+     * and waits for its PRG Response. Blocks while the outstanding allocation is used up.
+     *
+     * @return 0 on Success; -EFAULT on Invalid Request; -EIO on Response Failure or when PRI was
+     *     reset under the request; -ENODEV if PRI is absent or disabled; -ENOSPC if nothing is
+     *     allocated; -ETIMEDOUT if no response came in time
+     */
+    public int pageRequest(int pasid, long addr, int access) {
+        int[] idx = new int[1];
+        int ret = sendPageRequest(pasid, new long[] {addr}, access, idx);
+        if (ret != 0) {
+            return ret;
+        }
+        return awaitPageResponse(idx[0]);
+    }
+
+    /**
+     * Sends one Page Request Group: a request for each page of {@code addrs}, all with the same
+     * PRG index, Last set on the final one; the group uses {@code addrs.length} of the
+     * allocation until its single PRG Response. Returns as {@link #pageRequest}; -ENOSPC also
+     * when the group is larger than the allocation.
+     */
+    public int pageRequestGroup(int pasid, long[] addrs, int access) {
+        if (addrs.length == 0) {
+            return 0;
+        }
+        int[] idx = new int[1];
+        int ret = sendPageRequest(pasid, addrs, access, idx);
+        if (ret != 0) {
+            return ret;
+        }
+        return awaitPageResponse(idx[0]);
+    }
+
+    /**
+     * Sends a Page Request for each page of {@code addrs}, each its own PRG, keeping at most the
+     * allocated number outstanding, then waits for every response. Returns 0 if all succeeded,
+     * otherwise the first error (as {@link #pageRequest}).
+     */
+    public int pageRequests(int pasid, long[] addrs, int access) {
+        int[] idx = new int[addrs.length];
+        int[] one = new int[1];
+        long[] page = new long[1];
+        int sent = 0;
+        int ret = 0;
+        for (; sent < addrs.length; sent++) {
+            page[0] = addrs[sent];
+            ret = sendPageRequest(pasid, page, access, one);
+            if (ret != 0) {
+                break;
+            }
+            idx[sent] = one[0];
+        }
+        for (int i = 0; i < sent; i++) {
+            int r = awaitPageResponse(idx[i]);
+            if (ret == 0) {
+                ret = r;
+            }
+        }
+        return ret;
+    }
+
+    private boolean priEnabledLocked() {
+        return priCap != 0 && (cfg.read(priCap + PRI_CTRL, 2) & PRI_CTRL_ENABLE) != 0;
+    }
+
+    /** Sends {@code addrs} as one PRG once the allocation has room for all of it. */
+    private int sendPageRequest(int pasid, long[] addrs, int access, int[] idxOut) {
+        int n = addrs.length;
+        DmaPort port = upstream;
+        if (port == null) {
+            return -ENODEV;
+        }
+        int prgi;
+        int outstanding;
+        lock.lock();
+        try {
+            if (!priEnabledLocked() || !busMaster) {
+                return -ENODEV;
+            }
+            if (Integer.compareUnsigned(n, priAllocated) > 0) {
+                return -ENOSPC;
+            }
+            long deadline = System.nanoTime() + prgTimeoutNanos;
+            while (Integer.compareUnsigned(priOutstanding + n, priAllocated) > 0) {
+                priCreditStall.complete();
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return -ETIMEDOUT;
+                }
+                priCond.awaitNanos(left);
+                if (!priEnabledLocked()) {
+                    return -EIO;
+                }
+            }
+            prgi = -1;
+            for (int i = 0; i < PRG_INDEXES; i++) {
+                int c = (prgNext + i) % PRG_INDEXES;
+                if (prgState[c] == SLOT_FREE) {
+                    prgi = c;
+                    break;
+                }
+            }
+            if (prgi < 0) {
+                return -ENOSPC;
+            }
+            prgNext = (prgi + 1) % PRG_INDEXES;
+            prgState[prgi] = SLOT_PENDING;
+            prgPasid[prgi] = pasid;
+            prgCount[prgi] = n;
+            priOutstanding += n;
+            outstanding = priOutstanding;
+            priMaxOutstandingSeen = Math.max(priMaxOutstandingSeen, priOutstanding);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -EIO;
+        } finally {
+            lock.unlock();
+        }
+        idxOut[0] = prgi;
+        boolean pv = pasid != NO_SSID;
+        for (int i = 0; i < n; i++) {
+            long addr = addrs[i] & ~0xfffL;
+            pageRequests.incrementAndGet();
+            if (PciHwTrace.PRI_REQUEST.enabled()) {
+                PciHwTrace.PRI_REQUEST.emit(name, pasid, addr, prgi, access, outstanding);
+            }
+            port.pageRequest(new PageRequest(sid, pv ? pasid : PageRequest.NO_PASID, pv, (access & ACC_PRIV) != 0,
+                    (access & ACC_EXEC) != 0, (access & ACC_READ) != 0 || (access & ACC_EXEC) != 0,
+                    (access & ACC_WRITE) != 0, addr, prgi, i == n - 1));
+        }
+        return 0;
+    }
+
+    private int awaitPageResponse(int prgi) {
+        lock.lock();
+        try {
+            long epoch = priEpoch;
+            long deadline = System.nanoTime() + prgTimeoutNanos;
+            while (prgState[prgi] == SLOT_PENDING && priEpoch == epoch) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    prgState[prgi] = SLOT_ABANDONED; // its response still frees the credit
+                    return -ETIMEDOUT;
+                }
+                try {
+                    priCond.awaitNanos(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    prgState[prgi] = SLOT_ABANDONED;
+                    return -EIO;
+                }
+            }
+            if (priEpoch != epoch) {
+                // PRI reset or a Response Failure: the slot is no longer ours
+                return -EIO;
+            }
+            if (prgState[prgi] != SLOT_DONE) {
+                return -EIO;
+            }
+            prgState[prgi] = SLOT_FREE;
+            return switch (prgCode[prgi]) {
+                case PageResponse.SUCCESS -> 0;
+                case PageResponse.INVALID_REQUEST -> -EFAULT;
+                default -> -EIO;
+            };
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Receives a PRG Response (PCIe r5 10.4.2). An index with no request outstanding, or a
+     * response without the group's PASID when "PRG Response PASID Required" is set, sets
+     * Unexpected PRG Index (the request stays outstanding); Response Failure sets Response Failure and clears PRI Enable, and
+     * every request waiting on this function gives up.
+     */
+    @Override
+    public void pageResponse(PageResponse resp) {
+        int prgi = resp.prgIndex() & (PRG_INDEXES - 1);
+        boolean expected;
+        lock.lock();
+        try {
+            int st = prgState[prgi];
+            expected = st == SLOT_PENDING || st == SLOT_ABANDONED;
+            if (expected && caps.priPasidRequired() && prgPasid[prgi] != NO_SSID
+                    && (!resp.pasidValid() || resp.pasid() != prgPasid[prgi])) {
+                // PRG Response PASID Required: a response to a PASID-tagged group must carry it
+                expected = false;
+            }
+            if (!expected || resp.prgIndex() != prgi) {
+                expected = false;
+                if (priCap != 0) {
+                    cfg.setBits(priCap + PRI_STATUS, PRI_STATUS_UPRGI, 2);
+                }
+                unexpectedPrgIndexes.add(resp.prgIndex());
+            } else {
+                priOutstanding -= prgCount[prgi];
+                if (st == SLOT_ABANDONED) {
+                    prgState[prgi] = SLOT_FREE;
+                } else {
+                    prgState[prgi] = SLOT_DONE;
+                    prgCode[prgi] = resp.code();
+                }
+                if (resp.code() == PageResponse.FAILURE && priCap != 0) {
+                    // the function stops: every waiter fails, answered slots are released now,
+                    // unanswered ones when their response arrives
+                    cfg.setBits(priCap + PRI_STATUS, PRI_STATUS_RF, 2);
+                    cfg.clearBits(priCap + PRI_CTRL, PRI_CTRL_ENABLE, 2);
+                    for (int i = 0; i < PRG_INDEXES; i++) {
+                        if (prgState[i] == SLOT_PENDING) {
+                            prgState[i] = SLOT_ABANDONED;
+                        } else if (prgState[i] == SLOT_DONE) {
+                            prgState[i] = SLOT_FREE;
+                        }
+                    }
+                    priEpoch++;
+                }
+                updatePriStoppedLocked();
+            }
+            priCond.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        if (PciHwTrace.PRI_RESPONSE.enabled()) {
+            PciHwTrace.PRI_RESPONSE.emit(name, resp.pasidValid() ? resp.pasid() : -1, resp.prgIndex(), resp.code(),
+                    expected);
+        }
+    }
+
+    /** PRG indexes of responses that matched no outstanding request, in arrival order. */
+    public List<Integer> unexpectedPrgIndexes() {
+        lock.lock();
+        try {
+            return List.copyOf(unexpectedPrgIndexes);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public int priOutstanding() {
+        lock.lock();
+        try {
+            return priOutstanding;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The highest number of page requests ever outstanding at once. */
+    public int priMaxOutstandingSeen() {
+        lock.lock();
+        try {
+            return priMaxOutstandingSeen;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public long pageRequestsSent() {
+        return pageRequests.get();
+    }
+
+    /** How long a page request waits for credit or for its response before giving up. */
+    public void setPrgResponseTimeout(long timeout, TimeUnit unit) {
+        lock.lock();
+        try {
+            prgTimeoutNanos = unit.toNanos(timeout);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /* ---------------- DMA engine ---------------- */
+
+    /** Writes {@code data} at {@code iova}; {@code pasid} is {@code NO_SSID} for none. 0 or -errno. */
+    public int dmaWrite(int pasid, long iova, byte[] data) {
+        return dma(pasid, iova, data, 0, data.length, ACC_WRITE);
+    }
+
+    /** Reads {@code dst.length} bytes at {@code iova} into {@code dst}. 0 or -errno. */
+    public int dmaRead(int pasid, long iova, byte[] dst) {
+        return dma(pasid, iova, dst, 0, dst.length, ACC_READ);
+    }
+
+    /** Without a PASID. */
+    public int dmaWrite(long iova, byte[] data) {
+        return dmaWrite(NO_SSID, iova, data);
+    }
+
+    public int dmaRead(long iova, byte[] dst) {
+        return dmaRead(NO_SSID, iova, dst);
+    }
+
+    /**
+     * Moves {@code len} bytes between {@code buf[off..]} and the I/O address space: {@code access}
+     * is {@code ACC_READ} (memory to buf) or {@code ACC_WRITE} (buf to memory), optionally with
+     * {@code ACC_EXEC}/{@code ACC_PRIV}. Stops at the first failing 4 KiB piece; {@link
+     * #lastBytesDone()} tells how far it got.
+     */
+    public synchronized int dma(int pasid, long iova, byte[] buf, int off, int len, int access) {
+        int ret = doDma(pasid, iova, buf, off, len, access);
+        if (PciHwTrace.DMA.enabled()) {
+            PciHwTrace.DMA.emit(name, pasid, iova, len, access, ret);
+        }
+        return ret;
+    }
+
+    private int doDma(int pasid, long iova, byte[] buf, int off, int len, int access) {
+        lastBytesDone = 0;
+        lastFaultAddr = 0;
+        lastFaultReason = 0;
+        if (buf == null || off < 0 || len < 0 || off + len > buf.length
+                || ((access & ACC_WRITE) != 0) == ((access & ACC_READ) != 0)) {
+            return -EINVAL;
+        }
+        if (upstream == null || mem == null) {
+            return -ENODEV;
+        }
+        if (!busMaster) {
+            return -EPERM;
+        }
+        if (pasid != NO_SSID) {
+            if (!pasidEnabled || pasid < 0 || (caps.pasidWidth() < 31 && pasid >= 1 << caps.pasidWidth())) {
+                return -EINVAL;
+            }
+            if ((access & ACC_EXEC) != 0 && (pasidCtrl & PASID_CTRL_EXEC) == 0) {
+                return -EINVAL;
+            }
+            if ((access & ACC_PRIV) != 0 && (pasidCtrl & PASID_CTRL_PRIV) == 0) {
+                return -EINVAL;
+            }
+        } else if ((access & (ACC_EXEC | ACC_PRIV)) != 0) {
+            // Execute and Privileged only travel in a PASID TLP prefix.
+            return -EINVAL;
+        }
+        int done = 0;
+        while (done < len) {
+            long a = iova + done;
+            int chunk = (int) Math.min(len - done, 0x1000 - (a & 0xfff));
+            int ret = atsEnabled ? atsChunk(pasid, a, buf, off + done, chunk, access)
+                    : untranslatedChunk(pasid, a, buf, off + done, chunk, access);
+            if (ret != 0) {
+                lastFaultAddr = a;
+                return ret;
+            }
+            done += chunk;
+            lastBytesDone = done;
+        }
+        return 0;
+    }
+
+    /** An untranslated request: the IOMMU translates and the data moves at its answer. */
+    private int untranslatedChunk(int pasid, long iova, byte[] buf, int off, int len, int access) {
+        for (;;) {
+            txn.set(sid, pasid, iova, len, access);
+            res.reset();
+            untranslatedRequests.incrementAndGet();
+            upstream.translate(txn, res);
+            switch (res.status) {
+                case DmaResult.OK:
+                    return move(res.pa, buf, off, len, access);
+                case DmaResult.STALLED:
+                    DmaResult.StallToken tok = res.stall;
+                    if (tok != null && tok.await()) {
+                        continue;
+                    }
+                    lastFaultReason = res.faultReason;
+                    return -EIO;
+                default:
+                    lastFaultReason = res.faultReason;
+                    return -EFAULT;
+            }
+        }
+    }
+
+    /** With ATS: ATC hit -> Translated request; miss -> Translation Request, maybe PRI, retry. */
+    private int atsChunk(int pasid, long iova, byte[] buf, int off, int len, int access) {
+        int need = ((access & ACC_READ) != 0 ? DmaResult.PERM_R : 0) | ((access & ACC_WRITE) != 0 ? DmaResult.PERM_W : 0)
+                | ((access & ACC_EXEC) != 0 ? DmaResult.PERM_X : 0);
+        int rounds = 0;
+        boolean filled = false;
+        for (;;) {
+            // 1. cached translation, used under the shared ATC lock
+            atcLock.readLock().lock();
+            try {
+                int idx = atc.lookup(pasid, iova);
+                if (idx >= 0 && (atc.perm(idx) & need) == need) {
+                    if (!filled) {
+                        atcHits.incrementAndGet();
+                    }
+                    return translatedAccess(atc.translate(idx, iova), buf, off, len, access);
+                }
+            } finally {
+                atcLock.readLock().unlock();
+            }
+            // 2. Translation Request
+            long page = iova & ~0xfffL;
+            long gen = atcGeneration;
+            txn.set(sid, pasid, page, 0x1000, access);
+            txn.ats = true;
+            res.reset();
+            atsRequests.incrementAndGet();
+            upstream.translate(txn, res);
+            if (PciHwTrace.ATS_TRANSLATE.enabled()) {
+                PciHwTrace.ATS_TRANSLATE.emit(name, pasid, page, access, res.status, res.pa, res.perm);
+            }
+            switch (res.status) {
+                case DmaResult.OK:
+                    if ((res.perm & need) == need) {
+                        long span = res.pageSize;
+                        if (span < 0x1000 || Long.bitCount(span) != 1) {
+                            span = 0x1000;
+                        }
+                        long base = iova & -span;
+                        long paBase = res.pa - (page - base);
+                        atcLock.writeLock().lock();
+                        try {
+                            if (gen == atcGeneration) {
+                                atc.insert(pasid, base, span, paBase, res.perm);
+                                filled = true;
+                                continue; // use it from the ATC, under the shared lock
+                            }
+                        } finally {
+                            atcLock.writeLock().unlock();
+                        }
+                        // an invalidation raced with the request: use the answer once
+                        return translatedAccess(res.pa + (iova - page), buf, off, len, access);
+                    }
+                    break; // granted less than needed: like a fault, ask for the page
+                case DmaResult.ATS_FAULT:
+                    break;
+                case DmaResult.STALLED:
+                    DmaResult.StallToken tok = res.stall;
+                    if (tok != null && tok.await()) {
+                        continue;
+                    }
+                    lastFaultReason = res.faultReason;
+                    return -EIO;
+                default:
+                    lastFaultReason = res.faultReason;
+                    return -EFAULT;
+            }
+            // 3. Page Request
+            lastFaultReason = res.faultReason;
+            if (!priEnabled() || rounds++ >= PRI_ROUNDS) {
+                return -EFAULT;
+            }
+            int ret = pageRequest(pasid, page, access);
+            if (ret != 0) {
+                return ret;
+            }
+        }
+    }
+
+    /** A Translated request at {@code pa}; the IOMMU may still refuse it (no ATS trust). */
+    private int translatedAccess(long pa, byte[] buf, int off, int len, int access) {
+        txn.set(sid, NO_SSID, pa, len, access);
+        txn.translated = true;
+        res.reset();
+        translatedRequests.incrementAndGet();
+        upstream.translate(txn, res);
+        if (res.status != DmaResult.OK) {
+            lastFaultReason = res.faultReason;
+            return -EFAULT;
+        }
+        return move(res.pa, buf, off, len, access);
+    }
+
+    private int move(long pa, byte[] buf, int off, int len, int access) {
+        try {
+            if ((access & ACC_WRITE) != 0) {
+                mem.write(pa, buf, off, len);
+            } else {
+                mem.read(pa, buf, off, len);
+            }
+            return 0;
+        } catch (BusError e) {
+            // completer abort: nothing answers at that physical address
+            return -EFAULT;
+        }
+    }
+
+    /** Bytes moved by the last DMA before it stopped (all of them on success). */
+    public int lastBytesDone() {
+        return lastBytesDone;
+    }
+
+    /** IOVA of the piece that failed in the last DMA. */
+    public long lastFaultAddr() {
+        return lastFaultAddr;
+    }
+
+    /** The IOMMU's fault reason for the last failure, 0 if none given. */
+    public int lastFaultReason() {
+        return lastFaultReason;
+    }
+
+    @Override
+    public String toString() {
+        return name + "@" + String.format("%02x:%02x.%d", bus, devfn >> 3, devfn & 7);
+    }
+}

@@ -1,0 +1,141 @@
+package org.iommu4j.pci.hw;
+
+/**
+ * The device model's own coding of the PCI Express configuration-space layout (PCI Local Bus 3.0
+ * ch. 6, PCIe r5.0 ch. 7 and 10.5). Written from the specifications independently of the PCI
+ * core's {@code PciRegs}: the two codings meeting in a test is what catches a wrong offset or
+ * bit. Names follow the spec, without the kernel's {@code PCI_} prefix, so grepping
+ * {@code PCI_ATS_} finds only the software side.
+ */
+public final class PcieSpec {
+    private PcieSpec() {}
+
+    public static final int CFG_SPACE_SIZE = 256;
+    public static final int CFG_SPACE_EXP_SIZE = 4096;
+
+    /* Type-0 header (PCI 3.0 6.1). */
+    public static final int CFG_VENDOR_ID = 0x00;
+    public static final int CFG_DEVICE_ID = 0x02;
+    public static final int CFG_COMMAND = 0x04;
+    public static final int CMD_IO = 1 << 0;
+    public static final int CMD_MEMORY = 1 << 1;
+    /** Bus Master Enable: without it the function issues no memory requests (and no ATS/PRI). */
+    public static final int CMD_BUS_MASTER = 1 << 2;
+    public static final int CMD_PARITY = 1 << 6;
+    public static final int CMD_SERR = 1 << 8;
+    public static final int CMD_INTX_DISABLE = 1 << 10;
+    public static final int CFG_STATUS = 0x06;
+    public static final int STS_INTX = 1 << 3;
+    public static final int STS_CAP_LIST = 1 << 4;
+    /** Error bits of the Status register: master data parity .. detected parity error, all RW1C. */
+    public static final int STS_RW1C_MASK = 0xf900;
+    public static final int CFG_REVISION_ID = 0x08;
+    public static final int CFG_CLASS_PROG = 0x09;
+    public static final int CFG_CLASS_DEVICE = 0x0a;
+    public static final int CFG_CACHE_LINE_SIZE = 0x0c;
+    public static final int CFG_LATENCY_TIMER = 0x0d;
+    public static final int CFG_HEADER_TYPE = 0x0e;
+    public static final int HEADER_TYPE_MULTIFUNCTION = 0x80;
+    public static final int CFG_BIST = 0x0f;
+    public static final int CFG_BAR0 = 0x10;
+    public static final int CFG_SUBSYSTEM_VENDOR_ID = 0x2c;
+    public static final int CFG_SUBSYSTEM_ID = 0x2e;
+    public static final int CFG_CAP_PTR = 0x34;
+    public static final int CFG_INTERRUPT_LINE = 0x3c;
+    public static final int CFG_INTERRUPT_PIN = 0x3d;
+
+    /* Capability list (PCI 3.0 6.7). */
+    public static final int CAP_ID_PCIE = 0x10;
+
+    /* PCI Express capability (PCIe r5 7.5.3), offsets from the capability. */
+    public static final int PCIE_CAP_FLAGS = 0x02;
+    public static final int PCIE_FLAGS_VERSION_2 = 0x2;
+    public static final int PCIE_FLAGS_TYPE_SHIFT = 4;
+    public static final int PCIE_TYPE_ENDPOINT = 0x0;
+    public static final int PCIE_TYPE_RC_INTEGRATED_ENDPOINT = 0x9;
+    public static final int PCIE_DEVCAP = 0x04;
+    public static final int PCIE_DEVCTL = 0x08;
+    public static final int PCIE_DEVSTA = 0x0a;
+    public static final int PCIE_LNKCAP = 0x0c;
+    public static final int PCIE_LNKCTL = 0x10;
+    public static final int PCIE_LNKSTA = 0x12;
+    public static final int PCIE_DEVCAP2 = 0x24;
+    /** Device Capabilities 2 bit 21: End-End TLP Prefix Supported (PASID travels in one). */
+    public static final int DEVCAP2_END_END_PREFIX = 1 << 21;
+    public static final int PCIE_DEVCTL2 = 0x28;
+    /** Size of a v2 endpoint's PCI Express capability. */
+    public static final int PCIE_CAP_SIZE = 0x3c;
+
+    /* Extended capability header (PCIe r5 7.6.3): ID [15:0], version [19:16], next [31:20]. */
+    public static final int EXT_CAP_START = 0x100;
+    public static final int EXT_CAP_ID_ACS = 0x000d;
+    public static final int EXT_CAP_ID_ATS = 0x000f;
+    public static final int EXT_CAP_ID_PRI = 0x0013;
+    public static final int EXT_CAP_ID_PASID = 0x001b;
+
+    public static int extCapHeader(int id, int version, int next) {
+        return (id & 0xffff) | (version & 0xf) << 16 | (next & 0xffc) << 20;
+    }
+
+    /* PASID extended capability (PCIe r5 7.8.9): capability word at +4, control word at +6. */
+    public static final int PASID_CAP = 0x04;
+    public static final int PASID_CAP_EXEC = 1 << 1;
+    public static final int PASID_CAP_PRIV = 1 << 2;
+    public static final int PASID_CAP_WIDTH_SHIFT = 8;
+    public static final int PASID_CAP_WIDTH_MASK = 0x1f << PASID_CAP_WIDTH_SHIFT;
+    public static final int PASID_CTRL = 0x06;
+    public static final int PASID_CTRL_ENABLE = 1 << 0;
+    public static final int PASID_CTRL_EXEC = 1 << 1;
+    public static final int PASID_CTRL_PRIV = 1 << 2;
+    public static final int PASID_CAP_SIZE = 8;
+
+    /* ATS extended capability (PCIe r5 10.5.1). */
+    public static final int ATS_CAP = 0x04;
+    /** Invalidate Queue Depth [4:0]; 0 encodes 32. */
+    public static final int ATS_CAP_QDEP_MASK = 0x1f;
+    public static final int ATS_CAP_PAGE_ALIGNED = 1 << 5;
+    public static final int ATS_CTRL = 0x06;
+    /** Smallest Translation Unit [4:0]: 2^(STU + 12) bytes. */
+    public static final int ATS_CTRL_STU_MASK = 0x1f;
+    public static final int ATS_CTRL_ENABLE = 1 << 15;
+    public static final int ATS_CAP_SIZE = 8;
+
+    /* Page Request extended capability (PCIe r5 10.5.2). */
+    public static final int PRI_CTRL = 0x04;
+    public static final int PRI_CTRL_ENABLE = 1 << 0;
+    /** Write-only: clears the outstanding-request state while Enable is clear; reads 0. */
+    public static final int PRI_CTRL_RESET = 1 << 1;
+    public static final int PRI_STATUS = 0x06;
+    /** Response Failure, RW1C. */
+    public static final int PRI_STATUS_RF = 1 << 0;
+    /** Unexpected Page Request Group Index, RW1C. */
+    public static final int PRI_STATUS_UPRGI = 1 << 1;
+    /** Stopped, RO: Enable clear and no request outstanding. */
+    public static final int PRI_STATUS_STOPPED = 1 << 8;
+    /** PRG Response PASID Required, RO. */
+    public static final int PRI_STATUS_PRG_RESP_PASID = 1 << 15;
+    public static final int PRI_MAX_REQ = 0x08;
+    public static final int PRI_ALLOC_REQ = 0x0c;
+    public static final int PRI_CAP_SIZE = 16;
+
+    /* ACS extended capability (PCIe r5 7.7.8). */
+    public static final int ACS_CAP = 0x04;
+    public static final int ACS_CTRL = 0x06;
+    public static final int ACS_SV = 1 << 0;
+    public static final int ACS_TB = 1 << 1;
+    public static final int ACS_RR = 1 << 2;
+    public static final int ACS_CR = 1 << 3;
+    public static final int ACS_UF = 1 << 4;
+    public static final int ACS_EC = 1 << 5;
+    public static final int ACS_DT = 1 << 6;
+    public static final int ACS_CAP_SIZE = 8;
+
+    /* Routing ID (PCIe r5 2.2.6.2) and ECAM (PCIe r5 7.2.2). */
+    public static int requesterId(int bus, int dev, int fn) {
+        return (bus & 0xff) << 8 | (dev & 0x1f) << 3 | (fn & 0x7);
+    }
+
+    public static long ecamOffset(int bus, int dev, int fn, int reg) {
+        return (long) (bus & 0xff) << 20 | (long) (dev & 0x1f) << 15 | (long) (fn & 0x7) << 12 | (reg & 0xfff);
+    }
+}

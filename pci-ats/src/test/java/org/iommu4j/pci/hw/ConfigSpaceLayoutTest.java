@@ -1,0 +1,235 @@
+package org.iommu4j.pci.hw;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.HashMap;
+import java.util.Map;
+import org.iommu4j.base.hw.Board;
+import org.iommu4j.base.test.NoWarnings;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The default endpoint's configuration space byte by byte, written from the PCIe register
+ * definitions (PCI 3.0 6.1, PCIe r5 7.5.3, 7.8.9, 10.5.1, 10.5.2), and the access rules:
+ * read-only bits stay, RW1C bits clear, reserved bits ignore writes.
+ */
+@ExtendWith(NoWarnings.class)
+class ConfigSpaceLayoutTest {
+    static final long ECAM = 0x4010_0000_0L;
+
+    /** offset -> expected byte; every byte not listed is 0. */
+    static Map<Integer, Integer> defaultLayout() {
+        Map<Integer, Integer> m = new HashMap<>();
+        put(m, 0x00, 0x36, 0x1b, 0x01, 0x01);       // vendor 1b36, device 0101
+        put(m, 0x04, 0x00, 0x00, 0x10, 0x00);       // command 0, status: capabilities list
+        put(m, 0x08, 0x01, 0x00, 0x80, 0x08);       // revision 1, class 08 80 00
+        put(m, 0x2c, 0x36, 0x1b, 0x00, 0x11);       // subsystem vendor / id
+        put(m, 0x34, 0x40);                         // capabilities pointer
+        put(m, 0x40, 0x10, 0x00, 0x92, 0x00);       // PCIe cap, last; v2, RC integrated endpoint
+        put(m, 0x44, 0x00, 0x80, 0x00, 0x00);       // DevCap: role-based error reporting
+        put(m, 0x64, 0x00, 0x00, 0x20, 0x00);       // DevCap2: End-End TLP Prefix Supported
+        put(m, 0x100, 0x1b, 0x00, 0x81, 0x10);      // PASID v1, next 0x108
+        put(m, 0x104, 0x06, 0x14, 0x00, 0x00);      // exec+priv supported, width 20; control 0
+        put(m, 0x108, 0x0f, 0x00, 0x01, 0x11);      // ATS v1, next 0x110
+        put(m, 0x10c, 0x20, 0x00, 0x00, 0x00);      // page aligned, qdep 0 (= 32); control 0
+        put(m, 0x110, 0x13, 0x00, 0x01, 0x00);      // PRI v1, last
+        put(m, 0x114, 0x00, 0x00, 0x00, 0x81);      // control 0; status Stopped + PRG resp PASID
+        put(m, 0x118, 0x20, 0x00, 0x00, 0x00);      // outstanding capacity 32
+        return m;
+    }
+
+    static void put(Map<Integer, Integer> m, int off, int... bytes) {
+        for (int i = 0; i < bytes.length; i++) {
+            m.put(off + i, bytes[i]);
+        }
+    }
+
+    static void assertLayout(byte[] cfg, Map<Integer, Integer> expected) {
+        assertThat(cfg).hasSize(4096);
+        for (int i = 0; i < 4096; i++) {
+            int want = expected.getOrDefault(i, 0);
+            assertThat(cfg[i] & 0xff).as("config byte 0x%03x", i).isEqualTo(want);
+        }
+    }
+
+    @Test
+    void defaultEndpointLayoutByteByByte() {
+        PciEndpointModel ep = new PciEndpointModel("ep", PciEndpointCaps.builder().build());
+        assertLayout(ep.configSnapshot(), defaultLayout());
+        assertThat(ep.pasidCapOffset()).isEqualTo(0x100);
+        assertThat(ep.atsCapOffset()).isEqualTo(0x108);
+        assertThat(ep.priCapOffset()).isEqualTo(0x110);
+        assertThat(ep.acsCapOffset()).isZero();
+    }
+
+    @Test
+    void capabilitiesLeftOutAreUnlinked() {
+        PciEndpointModel ep = new PciEndpointModel("ep", PciEndpointCaps.builder().noPasid().noPri()
+                .ats(5, false).endEndPrefix(false).pcieType(PcieSpec.PCIE_TYPE_ENDPOINT).build());
+        Map<Integer, Integer> m = defaultLayout();
+        for (int i = 0x100; i < 0x120; i++) {
+            m.remove(i);
+        }
+        put(m, 0x100, 0x0f, 0x00, 0x01, 0x00);      // ATS first and last
+        put(m, 0x104, 0x05, 0x00, 0x00, 0x00);      // qdep 5, not page aligned
+        put(m, 0x40, 0x10, 0x00, 0x02, 0x00);       // type endpoint
+        m.remove(0x66);                             // no EE prefix
+        assertLayout(ep.configSnapshot(), m);
+        assertThat(ep.atsCapOffset()).isEqualTo(0x100);
+        assertThat(ep.pasidCapOffset()).isZero();
+    }
+
+    @Test
+    void noExtendedCapabilitiesReadsZeroHeader() {
+        PciEndpointModel ep = new PciEndpointModel("ep",
+                PciEndpointCaps.builder().noPasid().noAts().noPri().build());
+        assertThat(ep.configRead(0x100, 4)).isZero();
+    }
+
+    @Test
+    void acsCapabilityLaidOutAfterPri() {
+        PciEndpointModel ep = new PciEndpointModel("ep", PciEndpointCaps.builder()
+                .acs(PcieSpec.ACS_SV | PcieSpec.ACS_RR | PcieSpec.ACS_CR | PcieSpec.ACS_UF).build());
+        assertThat(ep.acsCapOffset()).isEqualTo(0x120);
+        assertThat(ep.configRead(0x110, 4) >>> 20).isEqualTo(0x120);
+        assertThat(ep.configRead(0x120, 4)).isEqualTo(0x0001000d);
+        assertThat(ep.configRead(0x124, 2)).isEqualTo(0x1d);
+    }
+
+    @Test
+    void writingAllOnesEverywhereChangesOnlyWritableBits() {
+        PciEndpointModel ep = new PciEndpointModel("ep", PciEndpointCaps.builder().build());
+        for (int off = 0; off < 4096; off += 4) {
+            ep.configWrite(off, -1, 4);
+        }
+        Map<Integer, Integer> m = defaultLayout();
+        put(m, 0x04, 0x47, 0x05);                   // command: IO, MEM, master, parity, SERR, INTx off
+        put(m, 0x0c, 0xff);                         // cache line size
+        put(m, 0x3c, 0xff);                         // interrupt line
+        put(m, 0x48, 0xff, 0x7c);                   // DevCtl writable bits
+        put(m, 0x106, 0x07);                        // PASID enable, exec, priv
+        put(m, 0x10e, 0x1f, 0x80);                  // ATS STU all ones + enable
+        put(m, 0x114, 0x01, 0x00, 0x00, 0x80);      // PRI enabled (reset bit not stored), not Stopped
+        put(m, 0x11c, 0xff, 0xff, 0xff, 0xff);      // allocation
+        assertLayout(ep.configSnapshot(), m);
+        assertThat(ep.atsEnabled()).isTrue();
+        assertThat(ep.pasidEnabled()).isTrue();
+        assertThat(ep.priEnabled()).isTrue();
+    }
+
+    @Test
+    void unsupportedPasidFeaturesAreReadOnlyZero() {
+        PciEndpointModel ep = new PciEndpointModel("ep", PciEndpointCaps.builder().pasid(8, false, true).build());
+        ep.configWrite(0x106, 0x7, 2);
+        assertThat(ep.configRead(0x106, 2)).isEqualTo(0x5);
+        assertThat(ep.configRead(0x104, 2)).isEqualTo(0x0804);
+    }
+
+    @Test
+    void statusErrorBitsAreWriteOneToClear() {
+        PciEndpointModel ep = new PciEndpointModel("ep", PciEndpointCaps.builder().build());
+        // Only the device sets them; a write of 1 to a clear RW1C bit leaves it clear.
+        ep.configWrite(0x06, 0xffff, 2);
+        assertThat(ep.configRead(0x06, 2)).isEqualTo(0x0010);
+    }
+
+    @Test
+    void subDwordAccessesAndMisalignedOnes() {
+        PciEndpointModel ep = new PciEndpointModel("ep", PciEndpointCaps.builder().build());
+        assertThat(ep.configRead(0x00, 1)).isEqualTo(0x36);
+        assertThat(ep.configRead(0x01, 1)).isEqualTo(0x1b);
+        assertThat(ep.configRead(0x02, 2)).isEqualTo(0x0101);
+        assertThat(ep.configRead(0x01, 2)).isEqualTo(0xffff);  // misaligned: all ones
+        assertThat(ep.configRead(0x02, 4)).isEqualTo(-1);
+        assertThat(ep.configRead(4096, 1)).isEqualTo(0xff);
+        ep.configWrite(0x05, 0x04, 1);                         // byte write to command high byte
+        assertThat(ep.configRead(0x04, 2)).isEqualTo(0x0400);
+        ep.configWrite(0x03, 0xffff, 2);                       // misaligned write dropped
+        assertThat(ep.configRead(0x00, 4)).isEqualTo(0x01011b36);
+    }
+
+    @Test
+    void requesterIdAndEcamDecoding() {
+        Board board = Board.withRam(1 << 20);
+        PciHostBridgeModel hb = new PciHostBridgeModel("pcie", 0, 3);
+        PciEndpointModel a = hb.add(2, "a", PciEndpointCaps.builder().build());
+        PciEndpointModel b = hb.add(2, 5, new PciEndpointModel("b", PciEndpointCaps.builder().ids(0x8086, 0x0b25).build()));
+        hb.mapEcam(board.mmio, ECAM);
+        assertThat(hb.ecamSize()).isEqualTo(4L << 20);
+        assertThat(a.requesterId()).isEqualTo(0x0010);
+        assertThat(b.requesterId()).isEqualTo(0x0015);
+        assertThat(PcieSpec.ecamOffset(0, 2, 5, 0x10c)).isEqualTo(0x1510cL);
+        assertThat(board.mmio.read(ECAM + PcieSpec.ecamOffset(0, 2, 5, 0), 4)).isEqualTo(0x0b258086L);
+        assertThat(board.mmio.read(ECAM + PcieSpec.ecamOffset(0, 2, 0, 0), 2)).isEqualTo(0x1b36L);
+        // function 0 became multi-function
+        assertThat(board.mmio.read(ECAM + PcieSpec.ecamOffset(0, 2, 0, 0x0e), 1)).isEqualTo(0x80L);
+        assertThat(board.mmio.read(ECAM + PcieSpec.ecamOffset(0, 2, 5, 0x0e), 1)).isEqualTo(0x80L);
+        // nothing at 3.0, nor on bus 1: all ones
+        assertThat(board.mmio.read(ECAM + PcieSpec.ecamOffset(0, 3, 0, 0), 4)).isEqualTo(0xffffffffL);
+        assertThat(board.mmio.read(ECAM + PcieSpec.ecamOffset(1, 2, 0, 0), 2)).isEqualTo(0xffffL);
+        board.mmio.write(ECAM + PcieSpec.ecamOffset(0, 3, 0, 4), 0x4, 2); // dropped, no error
+        // ECAM writes reach the function
+        board.mmio.write(ECAM + PcieSpec.ecamOffset(0, 2, 5, 4), 0x4, 2);
+        assertThat(b.configRead(4, 2)).isEqualTo(4);
+        // 8-byte ECAM access = two dwords
+        assertThat(board.mmio.read(ECAM + PcieSpec.ecamOffset(0, 2, 0, 0), 8)).isEqualTo(0x0010_0000_0101_1b36L);
+        assertThat(hb.endpoints()).containsExactly(a, b);
+        assertThat(a.toString()).isEqualTo("a@00:02.0");
+    }
+
+    @Test
+    void hostBridgeRejectsBadPlacement() {
+        PciHostBridgeModel hb = new PciHostBridgeModel("pcie");
+        assertThatThrownBy(() -> hb.add(1, 1, new PciEndpointModel("x", PciEndpointCaps.builder().build())))
+                .isInstanceOf(IllegalArgumentException.class);
+        hb.add(1, "y", PciEndpointCaps.builder().build());
+        assertThatThrownBy(() -> hb.add(1, "z", PciEndpointCaps.builder().build()))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> hb.add(32, 0, new PciEndpointModel("w", PciEndpointCaps.builder().build())))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> PciEndpointCaps.builder().pasid(21, false, false).build())
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void priResetStoppedAndRw1cStatus() {
+        PciEndpointModel ep = new PciEndpointModel("ep", PciEndpointCaps.builder().build());
+        int pri = ep.priCapOffset();
+        assertThat(ep.configRead(pri + PcieSpec.PRI_STATUS, 2) & PcieSpec.PRI_STATUS_STOPPED).isNotZero();
+        ep.configWrite(pri + PcieSpec.PRI_ALLOC_REQ, 4, 4);
+        ep.configWrite(pri + PcieSpec.PRI_CTRL, PcieSpec.PRI_CTRL_ENABLE, 2);
+        assertThat(ep.configRead(pri + PcieSpec.PRI_STATUS, 2) & PcieSpec.PRI_STATUS_STOPPED).isZero();
+        // an unexpected response sets UPRGI; writing 1 clears it, writing 0 does not
+        ep.pageResponse(new org.iommu4j.base.hw.PageResponse(0, 0, false, 7, 0));
+        assertThat(ep.configRead(pri + PcieSpec.PRI_STATUS, 2) & PcieSpec.PRI_STATUS_UPRGI).isNotZero();
+        ep.configWrite(pri + PcieSpec.PRI_STATUS, 0, 2);
+        assertThat(ep.configRead(pri + PcieSpec.PRI_STATUS, 2) & PcieSpec.PRI_STATUS_UPRGI).isNotZero();
+        ep.configWrite(pri + PcieSpec.PRI_STATUS, PcieSpec.PRI_STATUS_UPRGI | PcieSpec.PRI_STATUS_STOPPED
+                | PcieSpec.PRI_STATUS_PRG_RESP_PASID, 2);
+        assertThat(ep.configRead(pri + PcieSpec.PRI_STATUS, 2)).isEqualTo(PcieSpec.PRI_STATUS_PRG_RESP_PASID);
+        assertThat(ep.unexpectedPrgIndexes()).containsExactly(7);
+        // reset is ignored while enabled, and never reads back
+        ep.configWrite(pri + PcieSpec.PRI_CTRL, PcieSpec.PRI_CTRL_ENABLE | PcieSpec.PRI_CTRL_RESET, 2);
+        assertThat(ep.configRead(pri + PcieSpec.PRI_CTRL, 2)).isEqualTo(PcieSpec.PRI_CTRL_ENABLE);
+        ep.configWrite(pri + PcieSpec.PRI_CTRL, 0, 2);
+        assertThat(ep.configRead(pri + PcieSpec.PRI_STATUS, 2) & PcieSpec.PRI_STATUS_STOPPED).isNotZero();
+        ep.configWrite(pri + PcieSpec.PRI_CTRL, PcieSpec.PRI_CTRL_RESET, 2);
+        assertThat(ep.configRead(pri + PcieSpec.PRI_CTRL, 2)).isZero();
+        // max requests is read-only
+        ep.configWrite(pri + PcieSpec.PRI_MAX_REQ, 99, 4);
+        assertThat(ep.configRead(pri + PcieSpec.PRI_MAX_REQ, 4)).isEqualTo(32);
+    }
+
+    @Test
+    void resetRestoresEverything() {
+        PciEndpointModel ep = new PciEndpointModel("ep", PciEndpointCaps.builder().build());
+        for (int off = 0; off < 4096; off += 4) {
+            ep.configWrite(off, -1, 4);
+        }
+        ep.reset();
+        assertLayout(ep.configSnapshot(), defaultLayout());
+        assertThat(ep.atsEnabled()).isFalse();
+    }
+}
