@@ -1,0 +1,361 @@
+package org.iommu4j.dma;
+
+import static org.iommu4j.base.Errno.EIO;
+import static org.iommu4j.base.Errno.ENOMEM;
+import static org.iommu4j.base.Gfp.__GFP_DMA;
+import static org.iommu4j.base.Gfp.__GFP_DMA32;
+import static org.iommu4j.base.Gfp.__GFP_HIGHMEM;
+import static org.iommu4j.base.Gfp.__GFP_ZERO;
+
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import org.iommu4j.base.Port;
+import org.iommu4j.base.Warn;
+import org.iommu4j.base.device.Device;
+import org.iommu4j.mm.PageAlloc;
+
+/**
+ * kernel/dma/mapping.c with dma-direct (kernel/dma/direct.c) folded in: the DMA API a driver
+ * calls. Each call dispatches to {@link Device#dmaOps} (a {@link DmaMapOps}, e.g. dma-iommu) or,
+ * when it is null, to dma-direct, which here is the identity (DMA address == physical address,
+ * checked against the device's DMA mask).
+ *
+ * <p>One instance per simulated machine, constructed with its page allocator. CPU addresses
+ * returned by the allocators are kernel virtual addresses, which equal physical addresses in this
+ * simulation (identity linear map); 0 means failure.
+ *
+ * <p>{@code dmam_*} (devres-managed) allocations are recorded per device and released by
+ * {@link #devres_release_all(Device)}, which the driver core would call on unbind.
+ */
+@Port("kernel/dma/mapping.c:dma_alloc_attrs")
+public final class DmaMapping {
+    /** {@code DMA_MAPPING_ERROR}: (dma_addr_t)~0. */
+    @Port("include/linux/dma-mapping.h:DMA_MAPPING_ERROR")
+    public static final long DMA_MAPPING_ERROR = -1L;
+
+    // DMA attributes (include/linux/dma-mapping.h)
+    public static final long DMA_ATTR_WEAK_ORDERING = 1L << 1;
+    public static final long DMA_ATTR_WRITE_COMBINE = 1L << 2;
+    public static final long DMA_ATTR_NO_KERNEL_MAPPING = 1L << 4;
+    public static final long DMA_ATTR_SKIP_CPU_SYNC = 1L << 5;
+    public static final long DMA_ATTR_FORCE_CONTIGUOUS = 1L << 6;
+    public static final long DMA_ATTR_ALLOC_SINGLE_PAGES = 1L << 7;
+    public static final long DMA_ATTR_NO_WARN = 1L << 8;
+    public static final long DMA_ATTR_PRIVILEGED = 1L << 9;
+
+    private final PageAlloc pageAlloc;
+
+    /** devres records of dmam_alloc_coherent: dev -> {size, cpuAddr, dmaHandle}. Guarded by itself. */
+    private final Map<Device, List<long[]>> devres = new IdentityHashMap<>();
+
+    public DmaMapping(PageAlloc pageAlloc) {
+        this.pageAlloc = pageAlloc;
+    }
+
+    public PageAlloc pageAlloc() {
+        return pageAlloc;
+    }
+
+    /** {@code get_dma_ops}. */
+    @Port("include/linux/dma-map-ops.h:get_dma_ops")
+    public static DmaMapOps get_dma_ops(Device dev) {
+        return (DmaMapOps) dev.dmaOps;
+    }
+
+    /** {@code set_dma_ops}. */
+    @Port("include/linux/dma-map-ops.h:set_dma_ops")
+    public static void set_dma_ops(Device dev, DmaMapOps ops) {
+        dev.dmaOps = ops;
+    }
+
+    @Port("kernel/dma/mapping.c:dma_go_direct")
+    private static boolean dma_go_direct(Device dev, DmaMapOps ops) {
+        return ops == null;
+    }
+
+    /** Order of the smallest power-of-two page run covering {@code size}. */
+    @Port("include/asm-generic/getorder.h:get_order")
+    public static int get_order(long size) {
+        if (size <= 4096) {
+            return 0;
+        }
+        long s = (size - 1) >>> 12;
+        return 64 - Long.numberOfLeadingZeros(s);
+    }
+
+    // ---- dma-direct ----
+
+    @Port("kernel/dma/direct.c:dma_coherent_ok")
+    private static boolean dma_coherent_ok(Device dev, long phys, long size) {
+        long end = phys + size - 1;
+        return Long.compareUnsigned(end, dev.coherentDmaMask) <= 0;
+    }
+
+    @Port("kernel/dma/direct.c:dma_direct_alloc")
+    private long dma_direct_alloc(Device dev, long size, long[] dmaHandle, int gfp, long attrs) {
+        int order = get_order(size);
+        long pa = pageAlloc.alloc_pages(gfp | __GFP_ZERO, order);
+        if (pa == 0) {
+            return 0;
+        }
+        if (!dma_coherent_ok(dev, pa, size)) {
+            pageAlloc.free_pages(pa, order);
+            return 0;
+        }
+        dmaHandle[0] = pa;
+        return pa;
+    }
+
+    @Port("kernel/dma/direct.c:dma_direct_free")
+    private void dma_direct_free(Device dev, long size, long cpuAddr, long dmaAddr, long attrs) {
+        pageAlloc.free_pages(cpuAddr, get_order(size));
+    }
+
+    @Port("kernel/dma/direct.h:dma_direct_map_page")
+    private static long dma_direct_map_page(Device dev, long page, long offset, long size, int dir, long attrs) {
+        long phys = page + offset;
+        if (Long.compareUnsigned(phys + size - 1, dev.dmaMask) > 0) {
+            return DMA_MAPPING_ERROR;
+        }
+        return phys;
+    }
+
+    // ---- the API ----
+
+    /**
+     * Allocates {@code size} bytes of zeroed DMA-coherent memory. Returns the CPU address (== PA)
+     * or 0, and stores the device's DMA address in {@code dmaHandle[0]}.
+     */
+    @Port("kernel/dma/mapping.c:dma_alloc_attrs")
+    public long dma_alloc_attrs(Device dev, long size, long[] dmaHandle, int gfp, long attrs) {
+        DmaMapOps ops = get_dma_ops(dev);
+        Warn.WARN_ON_ONCE(dev.coherentDmaMask == 0);
+        // Let the implementation decide on the zone to allocate from.
+        gfp &= ~(__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM);
+        if (dma_go_direct(dev, ops)) {
+            return dma_direct_alloc(dev, size, dmaHandle, gfp, attrs);
+        }
+        return ops.alloc(dev, size, dmaHandle, gfp, attrs);
+    }
+
+    @Port("include/linux/dma-mapping.h:dma_alloc_coherent")
+    public long dma_alloc_coherent(Device dev, long size, long[] dmaHandle, int gfp) {
+        return dma_alloc_attrs(dev, size, dmaHandle, gfp, 0);
+    }
+
+    @Port("kernel/dma/mapping.c:dma_free_attrs")
+    public void dma_free_attrs(Device dev, long size, long cpuAddr, long dmaHandle, long attrs) {
+        DmaMapOps ops = get_dma_ops(dev);
+        if (cpuAddr == 0) {
+            return;
+        }
+        if (dma_go_direct(dev, ops)) {
+            dma_direct_free(dev, size, cpuAddr, dmaHandle, attrs);
+        } else {
+            ops.free(dev, size, cpuAddr, dmaHandle, attrs);
+        }
+    }
+
+    @Port("include/linux/dma-mapping.h:dma_free_coherent")
+    public void dma_free_coherent(Device dev, long size, long cpuAddr, long dmaHandle) {
+        dma_free_attrs(dev, size, cpuAddr, dmaHandle, 0);
+    }
+
+    /** Managed {@code dma_alloc_coherent}: freed by {@link #devres_release_all} on unbind. */
+    @Port("kernel/dma/mapping.c:dmam_alloc_attrs")
+    public long dmam_alloc_coherent(Device dev, long size, long[] dmaHandle, int gfp) {
+        long vaddr = dma_alloc_attrs(dev, size, dmaHandle, gfp, 0);
+        if (vaddr == 0) {
+            return 0;
+        }
+        synchronized (devres) {
+            devres.computeIfAbsent(dev, d -> new ArrayList<>()).add(new long[] {size, vaddr, dmaHandle[0]});
+        }
+        return vaddr;
+    }
+
+    @Port("kernel/dma/mapping.c:dmam_free_coherent")
+    public void dmam_free_coherent(Device dev, long size, long cpuAddr, long dmaHandle) {
+        boolean found = false;
+        synchronized (devres) {
+            List<long[]> l = devres.get(dev);
+            if (l != null) {
+                for (int i = 0; i < l.size(); i++) {
+                    long[] r = l.get(i);
+                    if (r[0] == size && r[1] == cpuAddr && r[2] == dmaHandle) {
+                        l.remove(i);
+                        found = true;
+                        break;
+                    }
+                }
+            }
+        }
+        Warn.WARN_ON(!found);
+        dma_free_attrs(dev, size, cpuAddr, dmaHandle, 0);
+    }
+
+    /** Releases every managed DMA allocation of {@code dev} (drivers/base/devres.c, on unbind). */
+    @Port("drivers/base/devres.c:devres_release_all")
+    public int devres_release_all(Device dev) {
+        List<long[]> l;
+        synchronized (devres) {
+            l = devres.remove(dev);
+        }
+        if (l == null) {
+            return 0;
+        }
+        // Release in reverse order of allocation, as devres does.
+        for (int i = l.size() - 1; i >= 0; i--) {
+            long[] r = l.get(i);
+            dma_free_attrs(dev, r[0], r[1], r[2], 0);
+        }
+        return l.size();
+    }
+
+    @Port("kernel/dma/mapping.c:dma_map_page_attrs")
+    public long dma_map_page_attrs(Device dev, long page, long offset, long size, int dir, long attrs) {
+        DmaMapOps ops = get_dma_ops(dev);
+        if (!DmaDataDirection.valid_dma_direction(dir)) {
+            Warn.WARN(true, "BUG: invalid DMA direction " + dir);
+            return DMA_MAPPING_ERROR;
+        }
+        if (dma_go_direct(dev, ops)) {
+            return dma_direct_map_page(dev, page, offset, size, dir, attrs);
+        }
+        return ops.map_page(dev, page, offset, size, dir, attrs);
+    }
+
+    @Port("include/linux/dma-mapping.h:dma_map_page")
+    public long dma_map_page(Device dev, long page, long offset, long size, int dir) {
+        return dma_map_page_attrs(dev, page, offset, size, dir, 0);
+    }
+
+    /** {@code dma_map_single}: {@code ptr} is a kernel virtual address (== PA here). */
+    @Port("include/linux/dma-mapping.h:dma_map_single_attrs")
+    public long dma_map_single(Device dev, long ptr, long size, int dir) {
+        return dma_map_page_attrs(dev, ptr & ~0xfffL, ptr & 0xfff, size, dir, 0);
+    }
+
+    @Port("kernel/dma/mapping.c:dma_unmap_page_attrs")
+    public void dma_unmap_page_attrs(Device dev, long addr, long size, int dir, long attrs) {
+        DmaMapOps ops = get_dma_ops(dev);
+        if (!DmaDataDirection.valid_dma_direction(dir)) {
+            Warn.WARN(true, "BUG: invalid DMA direction " + dir);
+            return;
+        }
+        if (!dma_go_direct(dev, ops)) {
+            ops.unmap_page(dev, addr, size, dir, attrs);
+        }
+    }
+
+    @Port("include/linux/dma-mapping.h:dma_unmap_page")
+    public void dma_unmap_page(Device dev, long addr, long size, int dir) {
+        dma_unmap_page_attrs(dev, addr, size, dir, 0);
+    }
+
+    @Port("include/linux/dma-mapping.h:dma_unmap_single")
+    public void dma_unmap_single(Device dev, long addr, long size, int dir) {
+        dma_unmap_page_attrs(dev, addr, size, dir, 0);
+    }
+
+    /** Maps a scatterlist; returns the number of DMA segments, 0 on failure (v5.15 API). */
+    @Port("kernel/dma/mapping.c:dma_map_sg_attrs")
+    public int dma_map_sg_attrs(Device dev, Scatterlist[] sg, int nents, int dir, long attrs) {
+        int ret = __dma_map_sg_attrs(dev, sg, nents, dir, attrs);
+        return ret < 0 ? 0 : ret;
+    }
+
+    @Port("include/linux/dma-mapping.h:dma_map_sg")
+    public int dma_map_sg(Device dev, Scatterlist[] sg, int nents, int dir) {
+        return dma_map_sg_attrs(dev, sg, nents, dir, 0);
+    }
+
+    @Port("kernel/dma/mapping.c:__dma_map_sg_attrs")
+    private int __dma_map_sg_attrs(Device dev, Scatterlist[] sg, int nents, int dir, long attrs) {
+        DmaMapOps ops = get_dma_ops(dev);
+        if (!DmaDataDirection.valid_dma_direction(dir)) {
+            Warn.WARN(true, "BUG: invalid DMA direction " + dir);
+            return -org.iommu4j.base.Errno.EINVAL;
+        }
+        if (dma_go_direct(dev, ops)) {
+            // dma_direct_map_sg
+            for (int i = 0; i < nents; i++) {
+                Scatterlist s = sg[i];
+                long a = dma_direct_map_page(dev, s.page, s.offset, s.length, dir, attrs);
+                if (a == DMA_MAPPING_ERROR) {
+                    return -EIO;
+                }
+                s.dmaAddress = a;
+                s.dmaLength = s.length;
+            }
+            return nents;
+        }
+        int ents = ops.map_sg(dev, sg, nents, dir, attrs);
+        if (ents == 0) {
+            Warn.WARN_ON_ONCE(true);
+            return -EIO;
+        }
+        return ents;
+    }
+
+    @Port("kernel/dma/mapping.c:dma_unmap_sg_attrs")
+    public void dma_unmap_sg_attrs(Device dev, Scatterlist[] sg, int nents, int dir, long attrs) {
+        DmaMapOps ops = get_dma_ops(dev);
+        if (!dma_go_direct(dev, ops)) {
+            ops.unmap_sg(dev, sg, nents, dir, attrs);
+        }
+    }
+
+    @Port("include/linux/dma-mapping.h:dma_unmap_sg")
+    public void dma_unmap_sg(Device dev, Scatterlist[] sg, int nents, int dir) {
+        dma_unmap_sg_attrs(dev, sg, nents, dir, 0);
+    }
+
+    /** Returns -ENOMEM for DMA_MAPPING_ERROR, else 0. */
+    @Port("include/linux/dma-mapping.h:dma_mapping_error")
+    public static int dma_mapping_error(Device dev, long dmaAddr) {
+        return dmaAddr == DMA_MAPPING_ERROR ? -ENOMEM : 0;
+    }
+
+    /** Coherent simulated memory: syncs are ordering points only. */
+    @Port("kernel/dma/mapping.c:dma_sync_single_for_cpu")
+    public void dma_sync_single_for_cpu(Device dev, long addr, long size, int dir) {}
+
+    @Port("kernel/dma/mapping.c:dma_sync_single_for_device")
+    public void dma_sync_single_for_device(Device dev, long addr, long size, int dir) {}
+
+    @Port("kernel/dma/mapping.c:dma_set_mask")
+    public static int dma_set_mask(Device dev, long mask) {
+        // Every mask of at least 32 bits is supported by the simulated interconnect.
+        if (Long.compareUnsigned(mask, 0xffffffffL) < 0) {
+            return -EIO;
+        }
+        dev.dmaMask = mask;
+        return 0;
+    }
+
+    @Port("kernel/dma/mapping.c:dma_set_coherent_mask")
+    public static int dma_set_coherent_mask(Device dev, long mask) {
+        if (Long.compareUnsigned(mask, 0xffffffffL) < 0) {
+            return -EIO;
+        }
+        dev.coherentDmaMask = mask;
+        return 0;
+    }
+
+    @Port("include/linux/dma-mapping.h:dma_set_mask_and_coherent")
+    public static int dma_set_mask_and_coherent(Device dev, long mask) {
+        int rc = dma_set_mask(dev, mask);
+        if (rc == 0) {
+            dma_set_coherent_mask(dev, mask);
+        }
+        return rc;
+    }
+
+    @Port("include/linux/dma-mapping.h:DMA_BIT_MASK")
+    public static long DMA_BIT_MASK(int n) {
+        return n == 64 ? -1L : (1L << n) - 1;
+    }
+}

@@ -1,0 +1,54 @@
+package org.iommu4j.iommu;
+
+import java.util.concurrent.locks.ReentrantLock;
+import org.iommu4j.base.Port;
+import org.iommu4j.base.device.Device;
+
+/**
+ * {@code struct dev_iommu}: the IOMMU core's per-device data, kept in {@link Device#iommu}.
+ * Use {@link #dev_iommu(Device)} to read it typed.
+ */
+@Port("include/linux/iommu.h:dev_iommu")
+public final class DevIommu {
+    /** Protects {@link #faultParam} (and the fault handler calls). */
+    public final ReentrantLock lock = new ReentrantLock();
+    public IommuFaultParam faultParam;
+    /** io-pgfault's {@code struct iopf_device_param} (owned by the io-pgfault module). */
+    public volatile Object iopfParam;
+    public IommuFwspec fwspec;
+    public IommuDevice iommuDev;
+    /** Driver private data ({@code dev_iommu_priv_get/set}). */
+    public volatile Object priv;
+    /** Seed 003 v3 {@code dev->iommu->pasid_bits}: PASID width usable for DMA with PASID. */
+    @Port(value = "include/linux/iommu.h:dev_iommu.pasid_bits", seed = "003")
+    public volatile int pasidBits;
+
+    DevIommu() {}
+
+    /** Typed read of {@code dev->iommu}. */
+    public static DevIommu dev_iommu(Device dev) {
+        return (DevIommu) dev.iommu;
+    }
+
+    @Port("include/linux/iommu.h:dev_iommu_priv_get")
+    public static Object dev_iommu_priv_get(Device dev) {
+        DevIommu p = dev_iommu(dev);
+        return p == null ? null : p.priv;
+    }
+
+    @Port("include/linux/iommu.h:dev_iommu_priv_set")
+    public static void dev_iommu_priv_set(Device dev, Object priv) {
+        dev_iommu(dev).priv = priv;
+    }
+
+    @Port("include/linux/iommu.h:dev_iommu_fwspec_get")
+    public static IommuFwspec dev_iommu_fwspec_get(Device dev) {
+        DevIommu p = dev_iommu(dev);
+        return p == null ? null : p.fwspec;
+    }
+
+    @Port("include/linux/iommu.h:dev_iommu_fwspec_set")
+    public static void dev_iommu_fwspec_set(Device dev, IommuFwspec fwspec) {
+        dev_iommu(dev).fwspec = fwspec;
+    }
+}

@@ -1,0 +1,480 @@
+package org.iommu4j.iommu;
+
+import static org.iommu4j.base.Errno.EEXIST;
+import static org.iommu4j.base.Errno.EFAULT;
+import static org.iommu4j.base.Errno.EINVAL;
+import static org.iommu4j.base.Errno.ENOMEM;
+import static org.iommu4j.base.Gfp.GFP_KERNEL;
+import static org.iommu4j.base.Gfp.__GFP_ZERO;
+import static org.iommu4j.dma.DmaDataDirection.DMA_BIDIRECTIONAL;
+import static org.iommu4j.dma.DmaDataDirection.DMA_FROM_DEVICE;
+import static org.iommu4j.dma.DmaDataDirection.DMA_TO_DEVICE;
+import static org.iommu4j.dma.DmaMapping.DMA_ATTR_PRIVILEGED;
+import static org.iommu4j.dma.DmaMapping.DMA_MAPPING_ERROR;
+import static org.iommu4j.iommu.IommuH.IOMMU_CACHE;
+import static org.iommu4j.iommu.IommuH.IOMMU_PRIV;
+import static org.iommu4j.iommu.IommuH.IOMMU_READ;
+import static org.iommu4j.iommu.IommuH.IOMMU_RESV_DIRECT;
+import static org.iommu4j.iommu.IommuH.IOMMU_RESV_DIRECT_RELAXABLE;
+import static org.iommu4j.iommu.IommuH.IOMMU_WRITE;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.iommu4j.base.Bits;
+import org.iommu4j.base.Port;
+import org.iommu4j.base.Printk;
+import org.iommu4j.base.Slab;
+import org.iommu4j.base.Warn;
+import org.iommu4j.base.device.Device;
+import org.iommu4j.dma.DmaMapOps;
+import org.iommu4j.dma.DmaMapping;
+import org.iommu4j.dma.Scatterlist;
+import org.iommu4j.mm.PageAlloc;
+
+/**
+ * drivers/iommu/dma-iommu.c (v5.15): the DMA API over a DMA domain ({@code iommu_dma_ops}).
+ * Created by {@link Iommu} when given a page allocator; installed in {@code dev.dmaOps} by
+ * {@link #iommu_setup_dma_ops}.
+ *
+ * <p>Scope: strict invalidation for DMA domains; DMA_FQ domains (iommu.strict=0) queue freed
+ * IOVAs in iova.c's flush queue and flush the whole IOTLB when it fills (or on
+ * {@link IovaDomain#fq_flush_timeout}; the 10 ms timer is not armed). Coherent allocations always take the
+ * physically contiguous path (the simulated kernel has no vmalloc remapping), so the CPU address
+ * equals the physical address. No swiotlb bouncing (no untrusted devices), no MSI cookies.
+ */
+@Port("drivers/iommu/dma-iommu.c:iommu_dma_ops")
+public final class DmaIommu implements DmaMapOps {
+    /** Default DMA segment boundary and max segment size (no dma_parms). */
+    static final long SEG_BOUNDARY = 0xffffffffL;
+    static final long MAX_SEG_SIZE = 0x10000;
+
+    private final Iommu core;
+    private final PageAlloc pageAlloc;
+    /** {@code iommu_dma_forcedac}. */
+    public volatile boolean iommuDmaForcedac;
+
+    DmaIommu(Iommu core, PageAlloc pageAlloc) {
+        this.core = core;
+        this.pageAlloc = pageAlloc;
+    }
+
+    @Port("drivers/iommu/dma-iommu.c:cookie_alloc")
+    private static IommuDmaCookie cookie_alloc(int type) {
+        return Slab.kzalloc(() -> new IommuDmaCookie(type), GFP_KERNEL);
+    }
+
+    /** Gives a DMA domain its IOVA cookie. 0, -EEXIST, -ENOMEM. */
+    @Port("drivers/iommu/dma-iommu.c:iommu_get_dma_cookie")
+    public static int iommu_get_dma_cookie(IommuDomain domain) {
+        if (domain.iovaCookie != null) {
+            return -EEXIST;
+        }
+        domain.iovaCookie = cookie_alloc(IommuDmaCookie.IOMMU_DMA_IOVA_COOKIE);
+        if (domain.iovaCookie == null) {
+            return -ENOMEM;
+        }
+        return 0;
+    }
+
+    @Port("drivers/iommu/dma-iommu.c:iommu_put_dma_cookie")
+    public static void iommu_put_dma_cookie(IommuDomain domain) {
+        IommuDmaCookie cookie = (IommuDmaCookie) domain.iovaCookie;
+        if (cookie == null) {
+            return;
+        }
+        if (cookie.type == IommuDmaCookie.IOMMU_DMA_IOVA_COOKIE && cookie.iovad.granule != 0) {
+            cookie.iovad.put_iova_domain();
+        }
+        domain.iovaCookie = null;
+    }
+
+    @Port("drivers/iommu/dma-iommu.c:iova_reserve_iommu_regions")
+    private int iova_reserve_iommu_regions(Device dev, IommuDomain domain) {
+        IommuDmaCookie cookie = (IommuDmaCookie) domain.iovaCookie;
+        IovaDomain iovad = cookie.iovad;
+        List<IommuResvRegion> resv = new ArrayList<>();
+        core.iommu_get_resv_regions(dev, resv);
+        int ret = 0;
+        for (IommuResvRegion region : resv) {
+            // We ARE the software that manages these!
+            if (region.type == IommuH.IOMMU_RESV_SW_MSI) {
+                continue;
+            }
+            long lo = iovad.iova_pfn(region.start);
+            long hi = iovad.iova_pfn(region.start + region.length - 1);
+            if (iovad.reserve_iova(lo, hi) == null) {
+                ret = -ENOMEM;
+                break;
+            }
+        }
+        core.iommu_put_resv_regions(dev, resv);
+        return ret;
+    }
+
+    /**
+     * Initialises the IOVA allocator of a DMA domain for [base, limit]. 0, -EINVAL (no IOVA
+     * cookie), -EFAULT (range outside the aperture, or incompatible with an earlier init),
+     * -ENOMEM.
+     */
+    @Port("drivers/iommu/dma-iommu.c:iommu_dma_init_domain")
+    public int iommu_dma_init_domain(IommuDomain domain, long base, long limit, Device dev) {
+        IommuDmaCookie cookie = (IommuDmaCookie) domain.iovaCookie;
+        if (cookie == null || cookie.type != IommuDmaCookie.IOMMU_DMA_IOVA_COOKIE) {
+            return -EINVAL;
+        }
+        IovaDomain iovad = cookie.iovad;
+        // Use the smallest supported page size for IOVA granularity.
+        int order = Bits.__ffs(domain.pgsizeBitmap);
+        long basePfn = Math.max(1, base >>> order);
+        // Check the domain allows at least some access to the device...
+        if (domain.geometry.forceAperture) {
+            if (Long.compareUnsigned(base, domain.geometry.apertureEnd) > 0
+                    || Long.compareUnsigned(limit, domain.geometry.apertureStart) < 0) {
+                Printk.pr_warn("specified DMA range outside IOMMU capability");
+                return -EFAULT;
+            }
+            // ...then finally give it a kicking to make sure it fits.
+            basePfn = Math.max(basePfn, domain.geometry.apertureStart >>> order);
+        }
+        // start_pfn is always nonzero for an already-initialised domain.
+        if (iovad.startPfn != 0) {
+            if ((1L << order) != iovad.granule || basePfn != iovad.startPfn) {
+                Printk.pr_warn("Incompatible range for DMA domain");
+                return -EFAULT;
+            }
+            return 0;
+        }
+        iovad.init_iova_domain(1L << order, basePfn);
+        // If the FQ fails we can simply fall back to strict mode.
+        if (domain.type == IommuH.IOMMU_DOMAIN_DMA_FQ && iommu_dma_init_fq(domain) != 0) {
+            domain.type = IommuH.IOMMU_DOMAIN_DMA;
+        }
+        return iova_reserve_iommu_regions(dev, domain);
+    }
+
+    @Port("drivers/iommu/dma-iommu.c:iommu_dma_flush_iotlb_all")
+    private static void iommu_dma_flush_iotlb_all(IommuDomain domain) {
+        Iommu.iommu_flush_iotlb_all(domain);
+    }
+
+    /** Sets up the flush queue of a DMA_FQ domain. 0 or -ENOMEM (the caller falls back to strict). */
+    @Port("drivers/iommu/dma-iommu.c:iommu_dma_init_fq")
+    public static int iommu_dma_init_fq(IommuDomain domain) {
+        IommuDmaCookie cookie = (IommuDmaCookie) domain.iovaCookie;
+        if (cookie.fqDomain != null) {
+            return 0;
+        }
+        int ret = cookie.iovad.init_iova_flush_queue(iovad -> iommu_dma_flush_iotlb_all(domain));
+        if (ret != 0) {
+            Printk.pr_warn("iova flush queue initialization failed");
+            return ret;
+        }
+        cookie.fqDomain = domain;
+        return 0;
+    }
+
+    @Port("drivers/iommu/dma-iommu.c:dma_info_to_prot")
+    static int dma_info_to_prot(int dir, boolean coherent, long attrs) {
+        int prot = coherent ? IOMMU_CACHE : 0;
+        if ((attrs & DMA_ATTR_PRIVILEGED) != 0) {
+            prot |= IOMMU_PRIV;
+        }
+        switch (dir) {
+            case DMA_BIDIRECTIONAL:
+                return prot | IOMMU_READ | IOMMU_WRITE;
+            case DMA_TO_DEVICE:
+                return prot | IOMMU_READ;
+            case DMA_FROM_DEVICE:
+                return prot | IOMMU_WRITE;
+            default:
+                return 0;
+        }
+    }
+
+    @Port("drivers/iommu/dma-iommu.c:iommu_dma_alloc_iova")
+    private long iommu_dma_alloc_iova(IommuDomain domain, long size, long dmaLimit, Device dev) {
+        IommuDmaCookie cookie = (IommuDmaCookie) domain.iovaCookie;
+        IovaDomain iovad = cookie.iovad;
+        if (cookie.type == IommuDmaCookie.IOMMU_DMA_MSI_COOKIE) {
+            cookie.msiIova += size;
+            return cookie.msiIova - size;
+        }
+        int shift = iovad.iova_shift();
+        long iovaLen = size >>> shift;
+        long iova = 0;
+        // Round cacheable sizes up to a power of two (see alloc_iova_fast).
+        if (iovaLen < (1L << (IovaDomain.IOVA_RANGE_CACHE_MAX_SIZE - 1))) {
+            iovaLen = Bits.roundup_pow_of_two(iovaLen);
+        }
+        if (domain.geometry.forceAperture) {
+            dmaLimit = Bits.umin(dmaLimit, domain.geometry.apertureEnd);
+        }
+        // Try to get PCI devices a SAC address.
+        if (Long.compareUnsigned(dmaLimit, DmaMapping.DMA_BIT_MASK(32)) > 0 && !iommuDmaForcedac && dev_is_pci(dev)) {
+            iova = iovad.alloc_iova_fast(iovaLen, DmaMapping.DMA_BIT_MASK(32) >>> shift, false);
+        }
+        if (iova == 0) {
+            iova = iovad.alloc_iova_fast(iovaLen, dmaLimit >>> shift, true);
+        }
+        return iova << shift;
+    }
+
+    /** {@code dev_is_pci}: the device sits on the "pci" bus type (as pci-ats names it). */
+    static boolean dev_is_pci(Device dev) {
+        return dev.bus != null && "pci".equals(dev.bus.name());
+    }
+
+    @Port("drivers/iommu/dma-iommu.c:iommu_dma_free_iova")
+    private static void iommu_dma_free_iova(IommuDmaCookie cookie, long iova, long size, IommuIotlbGather gather) {
+        IovaDomain iovad = cookie.iovad;
+        // The MSI case is only ever cleaning up its most recent allocation.
+        if (cookie.type == IommuDmaCookie.IOMMU_DMA_MSI_COOKIE) {
+            cookie.msiIova -= size;
+        } else if (gather != null && gather.queued) {
+            iovad.queue_iova(iovad.iova_pfn(iova), size >>> iovad.iova_shift());
+        } else {
+            iovad.free_iova_fast(iovad.iova_pfn(iova), size >>> iovad.iova_shift());
+        }
+    }
+
+    @Port("drivers/iommu/dma-iommu.c:__iommu_dma_unmap")
+    private void __iommu_dma_unmap(Device dev, long dmaAddr, long size) {
+        IommuDomain domain = Iommu.iommu_get_dma_domain(dev);
+        IommuDmaCookie cookie = (IommuDmaCookie) domain.iovaCookie;
+        IovaDomain iovad = cookie.iovad;
+        long iovaOff = iovad.iova_offset(dmaAddr);
+        dmaAddr -= iovaOff;
+        size = iovad.iova_align(size + iovaOff);
+        IommuIotlbGather gather = new IommuIotlbGather();
+        // With a flush queue the IOTLB is flushed later, before the IOVA can be reused.
+        gather.queued = cookie.fqDomain != null;
+        long unmapped = Iommu.iommu_unmap_fast(domain, dmaAddr, size, gather);
+        Warn.WARN_ON(unmapped != size);
+        if (!gather.queued) {
+            Iommu.iommu_iotlb_sync(domain, gather);
+        }
+        iommu_dma_free_iova(cookie, dmaAddr, size, gather);
+    }
+
+    @Port("drivers/iommu/dma-iommu.c:__iommu_dma_map")
+    private long __iommu_dma_map(Device dev, long phys, long size, int prot, long dmaMask) {
+        IommuDomain domain = Iommu.iommu_get_dma_domain(dev);
+        IommuDmaCookie cookie = (IommuDmaCookie) domain.iovaCookie;
+        IovaDomain iovad = cookie.iovad;
+        long iovaOff = iovad.iova_offset(phys);
+        size = iovad.iova_align(size + iovaOff);
+        long iova = iommu_dma_alloc_iova(domain, size, dmaMask, dev);
+        if (iova == 0) {
+            return DMA_MAPPING_ERROR;
+        }
+        if (Iommu.iommu_map_atomic(domain, iova, phys - iovaOff, size, prot) != 0) {
+            iommu_dma_free_iova(cookie, iova, size, null);
+            return DMA_MAPPING_ERROR;
+        }
+        return iova + iovaOff;
+    }
+
+    private static long PAGE_ALIGN(long size) {
+        return (size + 0xfff) & ~0xfffL;
+    }
+
+    @Port("drivers/iommu/dma-iommu.c:iommu_dma_alloc_pages")
+    private long iommu_dma_alloc_pages(Device dev, long size, int gfp, long attrs) {
+        long allocSize = PAGE_ALIGN(size);
+        return pageAlloc.alloc_pages(gfp | __GFP_ZERO, DmaMapping.get_order(allocSize));
+    }
+
+    @Port("drivers/iommu/dma-iommu.c:__iommu_dma_free")
+    private void __iommu_dma_free(Device dev, long size, long cpuAddr) {
+        pageAlloc.free_pages(cpuAddr, DmaMapping.get_order(PAGE_ALIGN(size)));
+    }
+
+    @Override
+    @Port("drivers/iommu/dma-iommu.c:iommu_dma_alloc")
+    public long alloc(Device dev, long size, long[] handle, int gfp, long attrs) {
+        boolean coherent = dev.dmaCoherent;
+        int ioprot = dma_info_to_prot(DMA_BIDIRECTIONAL, coherent, attrs);
+        gfp |= __GFP_ZERO;
+        long cpuAddr = iommu_dma_alloc_pages(dev, size, gfp, attrs);
+        if (cpuAddr == 0) {
+            return 0;
+        }
+        handle[0] = __iommu_dma_map(dev, cpuAddr, size, ioprot, dev.coherentDmaMask);
+        if (handle[0] == DMA_MAPPING_ERROR) {
+            __iommu_dma_free(dev, size, cpuAddr);
+            return 0;
+        }
+        return cpuAddr;
+    }
+
+    @Override
+    @Port("drivers/iommu/dma-iommu.c:iommu_dma_free")
+    public void free(Device dev, long size, long cpuAddr, long handle, long attrs) {
+        __iommu_dma_unmap(dev, handle, size);
+        __iommu_dma_free(dev, size, cpuAddr);
+    }
+
+    @Override
+    @Port("drivers/iommu/dma-iommu.c:iommu_dma_map_page")
+    public long map_page(Device dev, long page, long offset, long size, int dir, long attrs) {
+        long phys = page + offset;
+        int prot = dma_info_to_prot(dir, dev.dmaCoherent, attrs);
+        return __iommu_dma_map(dev, phys, size, prot, dev.dmaMask);
+    }
+
+    @Override
+    @Port("drivers/iommu/dma-iommu.c:iommu_dma_unmap_page")
+    public void unmap_page(Device dev, long dmaHandle, long size, int dir, long attrs) {
+        __iommu_dma_unmap(dev, dmaHandle, size);
+    }
+
+    /** Merges the mapped segments into DMA segments; returns their number. */
+    @Port("drivers/iommu/dma-iommu.c:__finalise_sg")
+    private static int __finalise_sg(Device dev, Scatterlist[] sg, int nents, long dmaAddr) {
+        int cur = 0;
+        long curLen = 0;
+        int count = 0;
+        for (int i = 0; i < nents; i++) {
+            Scatterlist s = sg[i];
+            // Restore this segment's original unaligned fields first.
+            long sIovaOff = s.dmaAddress;
+            long sLength = Integer.toUnsignedLong(s.dmaLength);
+            long sIovaLen = Integer.toUnsignedLong(s.length);
+            s.offset += (int) sIovaOff;
+            s.length = (int) sLength;
+            s.dmaAddress = DMA_MAPPING_ERROR;
+            s.dmaLength = 0;
+            // Append to the current output segment if this one starts on an IOVA page boundary,
+            // does not fall at a segment boundary and keeps the segment short enough.
+            if (curLen != 0 && sIovaOff == 0 && (dmaAddr & SEG_BOUNDARY) != 0 && MAX_SEG_SIZE - curLen >= sLength) {
+                curLen += sLength;
+            } else {
+                // Otherwise start the next output segment.
+                if (i > 0) {
+                    cur++;
+                }
+                curLen = sLength;
+                count++;
+                sg[cur].dmaAddress = dmaAddr + sIovaOff;
+            }
+            sg[cur].dmaLength = (int) curLen;
+            dmaAddr += sIovaLen;
+            if (sLength + sIovaOff < sIovaLen) {
+                curLen = 0;
+            }
+        }
+        return count;
+    }
+
+    @Port("drivers/iommu/dma-iommu.c:__invalidate_sg")
+    private static void __invalidate_sg(Scatterlist[] sg, int nents) {
+        for (int i = 0; i < nents; i++) {
+            Scatterlist s = sg[i];
+            if (s.dmaAddress != DMA_MAPPING_ERROR) {
+                s.offset += (int) s.dmaAddress;
+            }
+            if (s.dmaLength != 0) {
+                s.length = s.dmaLength;
+            }
+            s.dmaAddress = DMA_MAPPING_ERROR;
+            s.dmaLength = 0;
+        }
+    }
+
+    /**
+     * Maps a scatterlist into one contiguous IOVA range, IOVA-granule aligned per segment;
+     * returns the number of DMA segments, -ENOMEM (no IOVA) or -EINVAL.
+     */
+    @Override
+    @Port("drivers/iommu/dma-iommu.c:iommu_dma_map_sg")
+    public int map_sg(Device dev, Scatterlist[] sg, int nents, int dir, long attrs) {
+        IommuDomain domain = Iommu.iommu_get_dma_domain(dev);
+        IommuDmaCookie cookie = (IommuDmaCookie) domain.iovaCookie;
+        IovaDomain iovad = cookie.iovad;
+        int prot = dma_info_to_prot(dir, dev.dmaCoherent, attrs);
+        long mask = SEG_BOUNDARY;
+        long iovaLen = 0;
+        Scatterlist prev = null;
+        // Work out the total IOVA length, padding segments so none crosses a segment boundary.
+        for (int i = 0; i < nents; i++) {
+            Scatterlist s = sg[i];
+            long sIovaOff = iovad.iova_offset(s.offset);
+            long sLength = Integer.toUnsignedLong(s.length);
+            long padLen = (mask - iovaLen + 1) & mask;
+            s.dmaAddress = sIovaOff;
+            s.dmaLength = (int) sLength;
+            s.offset -= (int) sIovaOff;
+            sLength = iovad.iova_align(sLength + sIovaOff);
+            s.length = (int) sLength;
+            if (padLen != 0 && padLen < sLength - 1) {
+                prev.length += (int) padLen;
+                iovaLen += padLen;
+            }
+            iovaLen += sLength;
+            prev = s;
+        }
+        int ret;
+        long iova = iommu_dma_alloc_iova(domain, iovaLen, dev.dmaMask, dev);
+        if (iova == 0) {
+            ret = -ENOMEM;
+        } else {
+            // Physical concatenation is left to the IOMMU driver.
+            long mapped = Iommu.iommu_map_sg_atomic(domain, iova, sg, nents, prot);
+            if (mapped >= 0 && mapped >= iovaLen) {
+                return __finalise_sg(dev, sg, nents, iova);
+            }
+            ret = (int) Math.min(mapped, 0);
+            iommu_dma_free_iova(cookie, iova, iovaLen, null);
+        }
+        __invalidate_sg(sg, nents);
+        if (ret != -ENOMEM) {
+            ret = -EINVAL;
+        }
+        return ret;
+    }
+
+    @Override
+    @Port("drivers/iommu/dma-iommu.c:iommu_dma_unmap_sg")
+    public void unmap_sg(Device dev, Scatterlist[] sg, int nents, int dir, long attrs) {
+        // The segments were mapped into one contiguous IOVA allocation.
+        long start = sg[0].dmaAddress;
+        int last = 0;
+        for (int i = 1; i < nents; i++) {
+            if (sg[i].dmaLength == 0) {
+                break;
+            }
+            last = i;
+        }
+        long end = sg[last].dmaAddress + Integer.toUnsignedLong(sg[last].dmaLength);
+        __iommu_dma_unmap(dev, start, end - start);
+    }
+
+    /**
+     * Installs dma-iommu for {@code dev} when its domain is a DMA domain, after initialising the
+     * domain's IOVA space for [dmaBase, dmaLimit]; otherwise leaves the device on dma-direct.
+     */
+    @Port("drivers/iommu/dma-iommu.c:iommu_setup_dma_ops")
+    public void iommu_setup_dma_ops(Device dev, long dmaBase, long dmaLimit) {
+        IommuDomain domain = Iommu.iommu_get_domain_for_dev(dev);
+        if (domain == null) {
+            Printk.pr_warn("Failed to set up IOMMU for device %s; retaining platform DMA ops", dev.dev_name());
+            return;
+        }
+        // The core allocates the default DMA domain; the driver supports it via dma-iommu.
+        if (Iommu.iommu_is_dma_domain(domain)) {
+            if (iommu_dma_init_domain(domain, dmaBase, dmaLimit, dev) != 0) {
+                Printk.pr_warn("Failed to set up IOMMU for device %s; retaining platform DMA ops", dev.dev_name());
+                return;
+            }
+            dev.dmaOps = this;
+        }
+    }
+
+    /** {@code iommu_dma_get_resv_regions}: nothing to add without MSI/PCI windows. */
+    @Port("drivers/iommu/dma-iommu.c:iommu_dma_get_resv_regions")
+    public static void iommu_dma_get_resv_regions(Device dev, List<IommuResvRegion> list) {}
+
+    static boolean is_direct(IommuResvRegion r) {
+        return r.type == IOMMU_RESV_DIRECT || r.type == IOMMU_RESV_DIRECT_RELAXABLE;
+    }
+}

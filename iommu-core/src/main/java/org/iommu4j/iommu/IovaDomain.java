@@ -1,0 +1,658 @@
+package org.iommu4j.iommu;
+
+import static org.iommu4j.base.Gfp.GFP_ATOMIC;
+
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.locks.ReentrantLock;
+import org.iommu4j.base.Bits;
+import org.iommu4j.base.Port;
+import org.iommu4j.base.Slab;
+import org.iommu4j.base.Warn;
+
+/**
+ * drivers/iommu/iova.c (v5.15) and {@code struct iova_domain}: an allocator of IOVA ranges in
+ * units of {@code granule}, top-down below a limit, optionally size-aligned, with the per-size
+ * range caches ("rcaches", magazines + depot) behind {@link #alloc_iova_fast}.
+ *
+ * <p>Implementation notes: the rbtree is a {@link TreeMap} keyed by {@code pfn_lo} (the kernel's
+ * ordering). The kernel's cached-node hints (cached_node/cached32_node and the retry they need)
+ * are not carried: the search always starts at the limit, which yields the kernel's result when
+ * its cache sits at the anchor; {@code max32_alloc_size} (the "32-bit space is full" fast fail)
+ * is kept. There is one simulated CPU, so each rcache has one CPU pair of magazines.
+ *
+ * <p>Locking: {@code iova_rbtree_lock} protects the tree; each rcache has its own lock
+ * (cpu_rcache lock and depot lock merged).
+ */
+@Port("include/linux/iova.h:iova_domain")
+public final class IovaDomain {
+    @Port("include/linux/iova.h:IOVA_RANGE_CACHE_MAX_SIZE")
+    public static final int IOVA_RANGE_CACHE_MAX_SIZE = 6;
+    @Port("drivers/iommu/iova.c:IOVA_MAG_SIZE")
+    public static final int IOVA_MAG_SIZE = 128;
+    @Port("drivers/iommu/iova.c:MAX_GLOBAL_MAGS")
+    public static final int MAX_GLOBAL_MAGS = 32;
+    /** {@code IOVA_ANCHOR}: pfn of the sentinel node above every range. */
+    public static final long IOVA_ANCHOR = -1L;
+
+    /** {@code struct iova_magazine}. */
+    @Port("drivers/iommu/iova.c:iova_magazine")
+    static final class IovaMagazine {
+        int size;
+        final long[] pfns = new long[IOVA_MAG_SIZE];
+
+        boolean full() {
+            return size == IOVA_MAG_SIZE;
+        }
+
+        boolean empty() {
+            return size == 0;
+        }
+    }
+
+    /** {@code struct iova_rcache} with its single {@code iova_cpu_rcache}. */
+    @Port("drivers/iommu/iova.c:iova_rcache")
+    static final class IovaRcache {
+        final ReentrantLock lock = new ReentrantLock();
+        int depotSize;
+        final IovaMagazine[] depot = new IovaMagazine[MAX_GLOBAL_MAGS];
+        IovaMagazine loaded = new IovaMagazine();
+        IovaMagazine prev = new IovaMagazine();
+    }
+
+    // ---- flush queue (lazy invalidation, iommu.strict=0) ----
+    @Port("drivers/iommu/iova.c:IOVA_FQ_SIZE")
+    public static final int IOVA_FQ_SIZE = 256;
+
+    /** {@code iova_flush_cb}: flushes the IOTLB of the domain owning this allocator. */
+    @FunctionalInterface
+    public interface IovaFlushCb {
+        void flush(IovaDomain iovad);
+    }
+
+    /** {@code struct iova_fq}: one ring (one simulated CPU); entries as parallel arrays. */
+    @Port("drivers/iommu/iova.c:iova_fq")
+    static final class IovaFq {
+        final long[] iovaPfn = new long[IOVA_FQ_SIZE];
+        final long[] pages = new long[IOVA_FQ_SIZE];
+        final long[] counter = new long[IOVA_FQ_SIZE];
+        int head;
+        int tail;
+        final ReentrantLock lock = new ReentrantLock();
+    }
+
+    private volatile IovaFq fq;
+    private IovaFlushCb flushCb;
+    private final java.util.concurrent.atomic.AtomicLong fqFlushStartCnt = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong fqFlushFinishCnt = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Protects rbroot and max32AllocSize. */
+    final ReentrantLock iovaRbtreeLock = new ReentrantLock();
+    private final TreeMap<Long, Iova> rbroot = new TreeMap<>();
+    public long granule;
+    public long startPfn;
+    public long dma32bitPfn;
+    long max32AllocSize;
+    private final IovaRcache[] rcaches = new IovaRcache[IOVA_RANGE_CACHE_MAX_SIZE];
+
+    public IovaDomain() {}
+
+    // ---- helpers of iova.h ----
+
+    @Port("include/linux/iova.h:iova_shift")
+    public int iova_shift() {
+        return Bits.__ffs(granule);
+    }
+
+    @Port("include/linux/iova.h:iova_mask")
+    public long iova_mask() {
+        return granule - 1;
+    }
+
+    @Port("include/linux/iova.h:iova_offset")
+    public long iova_offset(long iova) {
+        return iova & iova_mask();
+    }
+
+    @Port("include/linux/iova.h:iova_align")
+    public long iova_align(long size) {
+        return (size + granule - 1) & ~iova_mask();
+    }
+
+    @Port("include/linux/iova.h:iova_dma_addr")
+    public long iova_dma_addr(Iova iova) {
+        return iova.pfnLo << iova_shift();
+    }
+
+    @Port("include/linux/iova.h:iova_pfn")
+    public long iova_pfn(long iova) {
+        return iova >>> iova_shift();
+    }
+
+    /**
+     * Initialises the domain: {@code granule} a power of two no smaller than 4K... (the kernel
+     * BUG_ONs smaller granules; this port accepts any power of two), allocations start at
+     * {@code startPfn}. The 32-bit boundary is {@code 2^32 >> shift}.
+     */
+    @Port("drivers/iommu/iova.c:init_iova_domain")
+    public void init_iova_domain(long granule, long startPfn) {
+        // IOMMUs must support at least the CPU page size; the kernel BUGs otherwise.
+        if (!Bits.is_power_of_2(granule)) {
+            throw new IllegalArgumentException("granule must be a power of two");
+        }
+        this.granule = granule;
+        this.startPfn = startPfn;
+        this.dma32bitPfn = (1L << 32) >>> iova_shift();
+        this.max32AllocSize = dma32bitPfn;
+        rbroot.clear();
+        init_iova_rcaches();
+    }
+
+    /** Number of ranges in the tree (tests). */
+    public int nr_iovas() {
+        iovaRbtreeLock.lock();
+        try {
+            return rbroot.size();
+        } finally {
+            iovaRbtreeLock.unlock();
+        }
+    }
+
+    @Port("drivers/iommu/iova.c:__alloc_and_insert_iova_range")
+    private int __alloc_and_insert_iova_range(long size, long limitPfn, Iova nw, boolean sizeAligned) {
+        long alignMask = -1L;
+        long highPfn = limitPfn;
+        long lowPfn = startPfn;
+        if (sizeAligned) {
+            alignMask <<= Bits.fls64(size - 1);
+        }
+        iovaRbtreeLock.lock();
+        try {
+            if (Long.compareUnsigned(limitPfn, dma32bitPfn) <= 0 && Long.compareUnsigned(size, max32AllocSize) >= 0) {
+                return -org.iommu4j.base.Errno.ENOMEM; // iova32_full
+            }
+            // Walk the tree backwards from the first range at or above the limit (or the anchor).
+            Map.Entry<Long, Iova> currE = ceilingUnsigned(limitPfn);
+            long currLo = currE == null ? IOVA_ANCHOR : currE.getValue().pfnLo;
+            long newPfn;
+            while (true) {
+                highPfn = Bits.umin(highPfn, currLo);
+                newPfn = (highPfn - size) & alignMask;
+                currE = lowerUnsigned(currLo);
+                if (currE == null) {
+                    break;
+                }
+                Iova c = currE.getValue();
+                if (!(Long.compareUnsigned(newPfn, c.pfnHi) <= 0 && Long.compareUnsigned(newPfn, lowPfn) >= 0)) {
+                    break;
+                }
+                currLo = c.pfnLo;
+            }
+            if (Long.compareUnsigned(highPfn, size) < 0 || Long.compareUnsigned(newPfn, lowPfn) < 0) {
+                if (Long.compareUnsigned(limitPfn, dma32bitPfn) <= 0) {
+                    max32AllocSize = size;
+                }
+                return -org.iommu4j.base.Errno.ENOMEM;
+            }
+            // pfn_lo is size aligned if size_aligned is set.
+            nw.pfnLo = newPfn;
+            nw.pfnHi = newPfn + size - 1;
+            rbroot.put(newPfn, nw);
+            return 0;
+        } finally {
+            iovaRbtreeLock.unlock();
+        }
+    }
+
+    // The tree is keyed by pfn as a signed Long; pfns stay below 2^63 (they are addresses >> shift).
+    private Map.Entry<Long, Iova> ceilingUnsigned(long pfn) {
+        return pfn < 0 ? null : rbroot.ceilingEntry(pfn);
+    }
+
+    private Map.Entry<Long, Iova> lowerUnsigned(long pfn) {
+        return pfn < 0 ? rbroot.lastEntry() : rbroot.lowerEntry(pfn);
+    }
+
+    /**
+     * Allocates {@code size} frames at or below {@code limitPfn} (inclusive), highest first;
+     * {@code sizeAligned} aligns the start to the size rounded up to a power of two. Returns the
+     * range or null when full (or on allocation failure).
+     */
+    @Port("drivers/iommu/iova.c:alloc_iova")
+    public Iova alloc_iova(long size, long limitPfn, boolean sizeAligned) {
+        Iova nw = Slab.kzalloc(() -> new Iova(0, 0), GFP_ATOMIC);
+        if (nw == null) {
+            return null;
+        }
+        int ret = __alloc_and_insert_iova_range(size, limitPfn + 1, nw, sizeAligned);
+        if (ret != 0) {
+            return null;
+        }
+        return nw;
+    }
+
+    @Port("drivers/iommu/iova.c:private_find_iova")
+    private Iova private_find_iova(long pfn) {
+        Map.Entry<Long, Iova> e = pfn < 0 ? rbroot.lastEntry() : rbroot.floorEntry(pfn);
+        if (e == null) {
+            return null;
+        }
+        Iova iova = e.getValue();
+        return Long.compareUnsigned(pfn, iova.pfnHi) <= 0 ? iova : null;
+    }
+
+    /** The range containing {@code pfn}, or null. */
+    @Port("drivers/iommu/iova.c:find_iova")
+    public Iova find_iova(long pfn) {
+        iovaRbtreeLock.lock();
+        try {
+            return private_find_iova(pfn);
+        } finally {
+            iovaRbtreeLock.unlock();
+        }
+    }
+
+    /** Frees {@code iova} (must be in this domain). */
+    @Port("drivers/iommu/iova.c:__free_iova")
+    public void __free_iova(Iova iova) {
+        iovaRbtreeLock.lock();
+        try {
+            remove_iova(iova);
+        } finally {
+            iovaRbtreeLock.unlock();
+        }
+    }
+
+    @Port("drivers/iommu/iova.c:remove_iova")
+    private void remove_iova(Iova iova) {
+        // __cached_rbnode_delete_update: a freed range below the 32-bit limit reopens it.
+        if (Long.compareUnsigned(iova.pfnLo, dma32bitPfn) < 0 && Long.compareUnsigned(iova.iova_size(), max32AllocSize) >= 0) {
+            max32AllocSize = dma32bitPfn;
+        }
+        if (rbroot.get(iova.pfnLo) == iova) {
+            rbroot.remove(iova.pfnLo);
+        }
+    }
+
+    /** Frees the range containing {@code pfn} (no-op if none). */
+    @Port("drivers/iommu/iova.c:free_iova")
+    public void free_iova(long pfn) {
+        iovaRbtreeLock.lock();
+        try {
+            Iova iova = private_find_iova(pfn);
+            if (iova != null) {
+                remove_iova(iova);
+            }
+        } finally {
+            iovaRbtreeLock.unlock();
+        }
+    }
+
+    /**
+     * Fast path: a size-aligned range of {@code size} frames (rounded up to a power of two below
+     * 2^(IOVA_RANGE_CACHE_MAX_SIZE-1)) at or below {@code limitPfn}, from the range caches when
+     * possible. Returns the start pfn, or 0 on failure; {@code flushRcache} retries once after
+     * emptying the caches.
+     */
+    @Port("drivers/iommu/iova.c:alloc_iova_fast")
+    public long alloc_iova_fast(long size, long limitPfn, boolean flushRcache) {
+        // Freeing non-power-of-two sizes into the caches would go wrong: round small sizes up.
+        if (Long.compareUnsigned(size, 1L << (IOVA_RANGE_CACHE_MAX_SIZE - 1)) < 0) {
+            size = Bits.roundup_pow_of_two(size);
+        }
+        long iovaPfn = iova_rcache_get(size, limitPfn + 1);
+        if (iovaPfn != 0) {
+            return iovaPfn;
+        }
+        while (true) {
+            Iova nw = alloc_iova(size, limitPfn, true);
+            if (nw != null) {
+                return nw.pfnLo;
+            }
+            if (!flushRcache) {
+                return 0;
+            }
+            // Try replenishing IOVAs by flushing the rcache.
+            flushRcache = false;
+            free_cpu_cached_iovas();
+            free_global_cached_iovas();
+        }
+    }
+
+    /** Fast path free: into the range cache, else back to the tree. */
+    @Port("drivers/iommu/iova.c:free_iova_fast")
+    public void free_iova_fast(long pfn, long size) {
+        if (iova_rcache_insert(pfn, size)) {
+            return;
+        }
+        free_iova(pfn);
+    }
+
+    /** Frees everything ({@code put_iova_domain}). */
+    @Port("drivers/iommu/iova.c:put_iova_domain")
+    public void put_iova_domain() {
+        fq = null; // free_iova_flush_queue: queued IOVAs die with the tree
+        free_iova_rcaches();
+        iovaRbtreeLock.lock();
+        try {
+            rbroot.clear();
+        } finally {
+            iovaRbtreeLock.unlock();
+        }
+    }
+
+    @Port("drivers/iommu/iova.c:__is_range_overlap")
+    private static boolean __is_range_overlap(Iova iova, long pfnLo, long pfnHi) {
+        return Long.compareUnsigned(pfnLo, iova.pfnHi) <= 0 && Long.compareUnsigned(pfnHi, iova.pfnLo) >= 0;
+    }
+
+    /**
+     * Reserves [pfnLo, pfnHi] (inclusive) so it is never allocated; merges with overlapping
+     * reservations. Returns the (possibly merged) range, or null (nonsensical pfns / -ENOMEM).
+     */
+    @Port("drivers/iommu/iova.c:reserve_iova")
+    public Iova reserve_iova(long pfnLo, long pfnHi) {
+        // Don't allow nonsensical pfns.
+        if (Warn.WARN_ON(Long.compareUnsigned(pfnHi | pfnLo, -1L >>> iova_shift()) > 0)) {
+            return null;
+        }
+        iovaRbtreeLock.lock();
+        try {
+            boolean overlap = false;
+            for (Iova iova : new java.util.ArrayList<>(rbroot.values())) {
+                if (__is_range_overlap(iova, pfnLo, pfnHi)) {
+                    // __adjust_overlap_range
+                    if (Long.compareUnsigned(pfnLo, iova.pfnLo) < 0) {
+                        rbroot.remove(iova.pfnLo);
+                        iova.pfnLo = pfnLo;
+                        rbroot.put(iova.pfnLo, iova);
+                    }
+                    if (Long.compareUnsigned(pfnHi, iova.pfnHi) > 0) {
+                        pfnLo = iova.pfnHi + 1;
+                    }
+                    if (Long.compareUnsigned(pfnLo, iova.pfnLo) >= 0 && Long.compareUnsigned(pfnHi, iova.pfnHi) <= 0) {
+                        return iova;
+                    }
+                    overlap = true;
+                } else if (overlap) {
+                    break;
+                }
+            }
+            // First reservation here, or the non-overlapping remainder.
+            Iova iova = Slab.kzalloc(() -> new Iova(0, 0), GFP_ATOMIC);
+            if (iova == null) {
+                return null;
+            }
+            iova.pfnLo = pfnLo;
+            iova.pfnHi = pfnHi;
+            rbroot.put(pfnLo, iova);
+            return iova;
+        } finally {
+            iovaRbtreeLock.unlock();
+        }
+    }
+
+    /**
+     * Sets up the flush queue: freed IOVAs wait in a ring until an IOTLB flush covers them.
+     * 0 or -ENOMEM. The kernel's 10 ms timer is not armed (determinism): the ring flushes when
+     * full, or when {@link #fq_flush_timeout} is called.
+     */
+    @Port("drivers/iommu/iova.c:init_iova_flush_queue")
+    public int init_iova_flush_queue(IovaFlushCb cb) {
+        IovaFq q = Slab.kzalloc(IovaFq::new, org.iommu4j.base.Gfp.GFP_KERNEL);
+        if (q == null) {
+            return -org.iommu4j.base.Errno.ENOMEM;
+        }
+        flushCb = cb;
+        fq = q;
+        return 0;
+    }
+
+    /** Whether a flush queue is set up ({@code has_iova_flush_queue}). */
+    @Port("drivers/iommu/iova.c:has_iova_flush_queue")
+    public boolean has_iova_flush_queue() {
+        return fq != null;
+    }
+
+    /** Number of IOVAs waiting for a flush (tests). */
+    public int fq_pending() {
+        IovaFq q = fq;
+        if (q == null) {
+            return 0;
+        }
+        q.lock.lock();
+        try {
+            return (q.tail - q.head + IOVA_FQ_SIZE) % IOVA_FQ_SIZE;
+        } finally {
+            q.lock.unlock();
+        }
+    }
+
+    @Port("drivers/iommu/iova.c:iova_domain_flush")
+    private void iova_domain_flush() {
+        fqFlushStartCnt.incrementAndGet();
+        flushCb.flush(this);
+        fqFlushFinishCnt.incrementAndGet();
+    }
+
+    @Port("drivers/iommu/iova.c:fq_ring_free")
+    private void fq_ring_free(IovaFq q) {
+        long counter = fqFlushFinishCnt.get();
+        while (q.head != q.tail) {
+            int idx = q.head;
+            if (q.counter[idx] >= counter) {
+                break;
+            }
+            free_iova_fast(q.iovaPfn[idx], q.pages[idx]);
+            q.head = (q.head + 1) % IOVA_FQ_SIZE;
+        }
+    }
+
+    /** Defers freeing [pfn, pfn+pages) until the IOTLB has been flushed. */
+    @Port("drivers/iommu/iova.c:queue_iova")
+    public void queue_iova(long pfn, long pages) {
+        IovaFq q = fq;
+        q.lock.lock();
+        try {
+            // First drop entries already covered by a finished flush.
+            fq_ring_free(q);
+            if ((q.tail + 1) % IOVA_FQ_SIZE == q.head) { // fq_full
+                iova_domain_flush();
+                fq_ring_free(q);
+            }
+            int idx = q.tail;
+            q.tail = (q.tail + 1) % IOVA_FQ_SIZE;
+            q.iovaPfn[idx] = pfn;
+            q.pages[idx] = pages;
+            q.counter[idx] = fqFlushStartCnt.get();
+        } finally {
+            q.lock.unlock();
+        }
+    }
+
+    /** The flush-queue timer's work: flush the IOTLB and free every queued IOVA. */
+    @Port("drivers/iommu/iova.c:fq_flush_timeout")
+    public void fq_flush_timeout() {
+        IovaFq q = fq;
+        if (q == null) {
+            return;
+        }
+        iova_domain_flush();
+        q.lock.lock();
+        try {
+            fq_ring_free(q);
+        } finally {
+            q.lock.unlock();
+        }
+    }
+
+    // ---- rcache ----
+
+    @Port("drivers/iommu/iova.c:init_iova_rcaches")
+    private void init_iova_rcaches() {
+        for (int i = 0; i < IOVA_RANGE_CACHE_MAX_SIZE; i++) {
+            rcaches[i] = new IovaRcache();
+        }
+    }
+
+    @Port("drivers/iommu/iova.c:iova_magazine_free_pfns")
+    private void iova_magazine_free_pfns(IovaMagazine mag) {
+        iovaRbtreeLock.lock();
+        try {
+            for (int i = 0; i < mag.size; i++) {
+                Iova iova = private_find_iova(mag.pfns[i]);
+                if (Warn.WARN_ON(iova == null)) {
+                    continue;
+                }
+                remove_iova(iova);
+            }
+        } finally {
+            iovaRbtreeLock.unlock();
+        }
+        mag.size = 0;
+    }
+
+    @Port("drivers/iommu/iova.c:iova_magazine_pop")
+    private static long iova_magazine_pop(IovaMagazine mag, long limitPfn) {
+        // Only fall back to the rbtree if there is no suitable pfn at all.
+        int i = mag.size - 1;
+        while (Long.compareUnsigned(mag.pfns[i], limitPfn) > 0) {
+            if (i == 0) {
+                return 0;
+            }
+            i--;
+        }
+        // Swap it to pop it.
+        long pfn = mag.pfns[i];
+        mag.pfns[i] = mag.pfns[--mag.size];
+        return pfn;
+    }
+
+    @Port("drivers/iommu/iova.c:__iova_rcache_insert")
+    private boolean __iova_rcache_insert(IovaRcache rcache, long iovaPfn) {
+        IovaMagazine magToFree = null;
+        boolean canInsert = false;
+        rcache.lock.lock();
+        try {
+            if (!rcache.loaded.full()) {
+                canInsert = true;
+            } else if (!rcache.prev.full()) {
+                IovaMagazine t = rcache.prev;
+                rcache.prev = rcache.loaded;
+                rcache.loaded = t;
+                canInsert = true;
+            } else {
+                IovaMagazine newMag = Slab.kzalloc(IovaMagazine::new, GFP_ATOMIC);
+                if (newMag != null) {
+                    if (rcache.depotSize < MAX_GLOBAL_MAGS) {
+                        rcache.depot[rcache.depotSize++] = rcache.loaded;
+                    } else {
+                        magToFree = rcache.loaded;
+                    }
+                    rcache.loaded = newMag;
+                    canInsert = true;
+                }
+            }
+            if (canInsert) {
+                rcache.loaded.pfns[rcache.loaded.size++] = iovaPfn;
+            }
+        } finally {
+            rcache.lock.unlock();
+        }
+        if (magToFree != null) {
+            iova_magazine_free_pfns(magToFree);
+        }
+        return canInsert;
+    }
+
+    @Port("drivers/iommu/iova.c:iova_rcache_insert")
+    private boolean iova_rcache_insert(long pfn, long size) {
+        int logSize = Bits.order_base_2(size);
+        if (logSize >= IOVA_RANGE_CACHE_MAX_SIZE) {
+            return false;
+        }
+        return __iova_rcache_insert(rcaches[logSize], pfn);
+    }
+
+    @Port("drivers/iommu/iova.c:__iova_rcache_get")
+    private static long __iova_rcache_get(IovaRcache rcache, long limitPfn) {
+        boolean hasPfn = false;
+        rcache.lock.lock();
+        try {
+            if (!rcache.loaded.empty()) {
+                hasPfn = true;
+            } else if (!rcache.prev.empty()) {
+                IovaMagazine t = rcache.prev;
+                rcache.prev = rcache.loaded;
+                rcache.loaded = t;
+                hasPfn = true;
+            } else if (rcache.depotSize > 0) {
+                // The empty loaded magazine is dropped (iova_magazine_free).
+                rcache.loaded = rcache.depot[--rcache.depotSize];
+                rcache.depot[rcache.depotSize] = null;
+                hasPfn = true;
+            }
+            return hasPfn ? iova_magazine_pop(rcache.loaded, limitPfn) : 0;
+        } finally {
+            rcache.lock.unlock();
+        }
+    }
+
+    @Port("drivers/iommu/iova.c:iova_rcache_get")
+    private long iova_rcache_get(long size, long limitPfn) {
+        int logSize = Bits.order_base_2(size);
+        if (logSize >= IOVA_RANGE_CACHE_MAX_SIZE) {
+            return 0;
+        }
+        return __iova_rcache_get(rcaches[logSize], limitPfn - size);
+    }
+
+    @Port("drivers/iommu/iova.c:free_iova_rcaches")
+    private void free_iova_rcaches() {
+        for (IovaRcache rcache : rcaches) {
+            if (rcache == null) {
+                continue;
+            }
+            rcache.lock.lock();
+            try {
+                rcache.loaded.size = 0;
+                rcache.prev.size = 0;
+                for (int j = 0; j < rcache.depotSize; j++) {
+                    rcache.depot[j] = null;
+                }
+                rcache.depotSize = 0;
+            } finally {
+                rcache.lock.unlock();
+            }
+        }
+    }
+
+    @Port("drivers/iommu/iova.c:free_cpu_cached_iovas")
+    public void free_cpu_cached_iovas() {
+        for (IovaRcache rcache : rcaches) {
+            rcache.lock.lock();
+            try {
+                iova_magazine_free_pfns(rcache.loaded);
+                iova_magazine_free_pfns(rcache.prev);
+            } finally {
+                rcache.lock.unlock();
+            }
+        }
+    }
+
+    @Port("drivers/iommu/iova.c:free_global_cached_iovas")
+    public void free_global_cached_iovas() {
+        for (IovaRcache rcache : rcaches) {
+            rcache.lock.lock();
+            try {
+                for (int j = 0; j < rcache.depotSize; j++) {
+                    iova_magazine_free_pfns(rcache.depot[j]);
+                    rcache.depot[j] = null;
+                }
+                rcache.depotSize = 0;
+            } finally {
+                rcache.lock.unlock();
+            }
+        }
+    }
+}

@@ -1,0 +1,811 @@
+package org.iommu4j.iommu.pgtable;
+
+import static org.iommu4j.base.Bits.DIV_ROUND_UP;
+import static org.iommu4j.base.Bits.GENMASK_ULL;
+import static org.iommu4j.base.Bits.__ffs;
+import static org.iommu4j.base.Bits.__fls;
+import static org.iommu4j.base.Bits.ilog2;
+import static org.iommu4j.base.Errno.EEXIST;
+import static org.iommu4j.base.Errno.EINVAL;
+import static org.iommu4j.base.Errno.ENOMEM;
+import static org.iommu4j.base.Errno.ERANGE;
+import static org.iommu4j.base.Gfp.GFP_ATOMIC;
+import static org.iommu4j.base.Gfp.GFP_KERNEL;
+import static org.iommu4j.base.Gfp.__GFP_ZERO;
+import static org.iommu4j.base.Sizes.SZ_16K;
+import static org.iommu4j.base.Sizes.SZ_1G;
+import static org.iommu4j.base.Sizes.SZ_2M;
+import static org.iommu4j.base.Sizes.SZ_32M;
+import static org.iommu4j.base.Sizes.SZ_4K;
+import static org.iommu4j.base.Sizes.SZ_512M;
+import static org.iommu4j.base.Sizes.SZ_64K;
+import static org.iommu4j.iommu.IommuH.IOMMU_CACHE;
+import static org.iommu4j.iommu.IommuH.IOMMU_MMIO;
+import static org.iommu4j.iommu.IommuH.IOMMU_NOEXEC;
+import static org.iommu4j.iommu.IommuH.IOMMU_PRIV;
+import static org.iommu4j.iommu.IommuH.IOMMU_READ;
+import static org.iommu4j.iommu.IommuH.IOMMU_WRITE;
+import static org.iommu4j.iommu.pgtable.IoPgtableCfg.IO_PGTABLE_QUIRK_ARM_NS;
+import static org.iommu4j.iommu.pgtable.IoPgtableCfg.IO_PGTABLE_QUIRK_ARM_OUTER_WBWA;
+import static org.iommu4j.iommu.pgtable.IoPgtableCfg.IO_PGTABLE_QUIRK_ARM_TTBR1;
+
+import org.iommu4j.base.Port;
+import org.iommu4j.base.Slab;
+import org.iommu4j.base.Warn;
+import org.iommu4j.base.hw.PhysMem;
+import org.iommu4j.iommu.IommuIotlbGather;
+import org.iommu4j.mm.PageAlloc;
+
+/**
+ * io-pgtable-arm.c (v5.15): the VMSAv8-64 long-descriptor format, stage 1 and stage 2, for
+ * 4K/16K/64K granules, writing real descriptors into simulated physical memory.
+ *
+ * <p>A table pointer ({@code arm_lpae_iopte *}) is a physical address here (the linear map is
+ * the identity); entries are read and written with PhysMem's 64-bit accessors, table
+ * installation uses {@code cmpxchgq}, as the kernel's lock-free update does. Non-coherent walks
+ * need no cache maintenance in the simulation (memory has no CPU cache), so
+ * {@code __arm_lpae_sync_pte} is a no-op, but the {@code SW_SYNC} protocol is kept.
+ *
+ * <p>ARM_32_LPAE and Mali formats are not built (alloc returns null for them).
+ */
+@Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_io_pgtable")
+public final class IoPgtableArm extends IoPgtable {
+    @Port("drivers/iommu/io-pgtable-arm.c:ARM_LPAE_MAX_ADDR_BITS")
+    public static final int ARM_LPAE_MAX_ADDR_BITS = 52;
+    public static final int ARM_LPAE_S2_MAX_CONCAT_PAGES = 16;
+    public static final int ARM_LPAE_MAX_LEVELS = 4;
+
+    // Page table bits
+    @Port("drivers/iommu/io-pgtable-arm.c:ARM_LPAE_PTE_TYPE_SHIFT")
+    public static final int ARM_LPAE_PTE_TYPE_SHIFT = 0;
+    public static final long ARM_LPAE_PTE_TYPE_MASK = 0x3;
+    public static final long ARM_LPAE_PTE_TYPE_BLOCK = 1;
+    public static final long ARM_LPAE_PTE_TYPE_TABLE = 3;
+    public static final long ARM_LPAE_PTE_TYPE_PAGE = 3;
+    public static final long ARM_LPAE_PTE_ADDR_MASK = GENMASK_ULL(47, 12);
+    public static final long ARM_LPAE_PTE_NSTABLE = 1L << 63;
+    public static final long ARM_LPAE_PTE_XN = 3L << 53;
+    public static final long ARM_LPAE_PTE_AF = 1L << 10;
+    public static final long ARM_LPAE_PTE_SH_NS = 0L << 8;
+    public static final long ARM_LPAE_PTE_SH_OS = 2L << 8;
+    public static final long ARM_LPAE_PTE_SH_IS = 3L << 8;
+    public static final long ARM_LPAE_PTE_NS = 1L << 5;
+    public static final long ARM_LPAE_PTE_VALID = 1L << 0;
+    public static final long ARM_LPAE_PTE_ATTR_LO_MASK = 0x3ffL << 2;
+    /** Ignore the contiguous bit for block splitting. */
+    public static final long ARM_LPAE_PTE_ATTR_HI_MASK = 6L << 52;
+    public static final long ARM_LPAE_PTE_ATTR_MASK = ARM_LPAE_PTE_ATTR_LO_MASK | ARM_LPAE_PTE_ATTR_HI_MASK;
+    /** Software bit for solving coherency races. */
+    public static final long ARM_LPAE_PTE_SW_SYNC = 1L << 55;
+
+    // Stage-1 PTE
+    public static final long ARM_LPAE_PTE_AP_UNPRIV = 1L << 6;
+    public static final long ARM_LPAE_PTE_AP_RDONLY = 2L << 6;
+    public static final int ARM_LPAE_PTE_ATTRINDX_SHIFT = 2;
+    public static final long ARM_LPAE_PTE_nG = 1L << 11;
+
+    // Stage-2 PTE
+    public static final long ARM_LPAE_PTE_HAP_FAULT = 0L << 6;
+    public static final long ARM_LPAE_PTE_HAP_READ = 1L << 6;
+    public static final long ARM_LPAE_PTE_HAP_WRITE = 2L << 6;
+    public static final long ARM_LPAE_PTE_MEMATTR_OIWB = 0xfL << 2;
+    public static final long ARM_LPAE_PTE_MEMATTR_NC = 0x5L << 2;
+    public static final long ARM_LPAE_PTE_MEMATTR_DEV = 0x1L << 2;
+
+    // Register bits
+    public static final int ARM_LPAE_VTCR_SL0_MASK = 0x3;
+    public static final int ARM_LPAE_TCR_T0SZ_SHIFT = 0;
+    public static final int ARM_LPAE_VTCR_PS_SHIFT = 16;
+    public static final int ARM_LPAE_VTCR_PS_MASK = 0x7;
+
+    /** include/linux/io-pgtable-arm.h (seed 004 moved these out of the .c). */
+    @Port("include/linux/io-pgtable-arm.h:ARM_LPAE_TCR_TG0_4K")
+    public static final int ARM_LPAE_TCR_TG0_4K = 0;
+    public static final int ARM_LPAE_TCR_TG0_64K = 1;
+    public static final int ARM_LPAE_TCR_TG0_16K = 2;
+    public static final int ARM_LPAE_TCR_TG1_16K = 1;
+    public static final int ARM_LPAE_TCR_TG1_4K = 2;
+    public static final int ARM_LPAE_TCR_TG1_64K = 3;
+    public static final int ARM_LPAE_TCR_SH_NS = 0;
+    public static final int ARM_LPAE_TCR_SH_OS = 2;
+    public static final int ARM_LPAE_TCR_SH_IS = 3;
+    public static final int ARM_LPAE_TCR_RGN_NC = 0;
+    public static final int ARM_LPAE_TCR_RGN_WBWA = 1;
+    public static final int ARM_LPAE_TCR_RGN_WT = 2;
+    public static final int ARM_LPAE_TCR_RGN_WB = 3;
+    public static final int ARM_LPAE_TCR_PS_32_BIT = 0x0;
+    public static final int ARM_LPAE_TCR_PS_36_BIT = 0x1;
+    public static final int ARM_LPAE_TCR_PS_40_BIT = 0x2;
+    public static final int ARM_LPAE_TCR_PS_42_BIT = 0x3;
+    public static final int ARM_LPAE_TCR_PS_44_BIT = 0x4;
+    public static final int ARM_LPAE_TCR_PS_48_BIT = 0x5;
+    public static final int ARM_LPAE_TCR_PS_52_BIT = 0x6;
+
+    public static final int ARM_LPAE_MAIR_ATTR_MASK = 0xff;
+    public static final long ARM_LPAE_MAIR_ATTR_DEVICE = 0x04;
+    public static final long ARM_LPAE_MAIR_ATTR_NC = 0x44;
+    public static final long ARM_LPAE_MAIR_ATTR_INC_OWBRWA = 0xf4;
+    public static final long ARM_LPAE_MAIR_ATTR_WBRWA = 0xff;
+    public static final int ARM_LPAE_MAIR_ATTR_IDX_NC = 0;
+    public static final int ARM_LPAE_MAIR_ATTR_IDX_CACHE = 1;
+    public static final int ARM_LPAE_MAIR_ATTR_IDX_DEV = 2;
+    public static final int ARM_LPAE_MAIR_ATTR_IDX_INC_OCACHE = 3;
+
+    private static final long PAGE_SIZE = SZ_4K;
+    private static final long PAGE_MASK = ~(PAGE_SIZE - 1);
+
+    /** The kernel's file-static {@code selftest_running}: suppresses the -EEXIST WARN. */
+    static volatile boolean selftest_running;
+
+    int pgdBits;
+    int startLevel;
+    int bitsPerLevel;
+    /** Physical address of the top-level table. */
+    long pgd;
+    private PhysMem mem;
+    private PageAlloc pageAlloc;
+
+    private IoPgtableArm() {}
+
+    // ---- geometry macros ----
+
+    @Port("drivers/iommu/io-pgtable-arm.c:ARM_LPAE_GRANULE")
+    long ARM_LPAE_GRANULE() {
+        return 8L << bitsPerLevel;
+    }
+
+    long ARM_LPAE_PGD_SIZE() {
+        return 8L << pgdBits;
+    }
+
+    int ARM_LPAE_PTES_PER_TABLE() {
+        return (int) (ARM_LPAE_GRANULE() >>> 3);
+    }
+
+    int ARM_LPAE_LVL_SHIFT(int l) {
+        return ((ARM_LPAE_MAX_LEVELS - l) * bitsPerLevel) + 3;
+    }
+
+    int ARM_LPAE_PGD_IDX(int l) {
+        return l == startLevel ? pgdBits - bitsPerLevel : 0;
+    }
+
+    int ARM_LPAE_LVL_IDX(long a, int l) {
+        return (int) ((a >>> ARM_LPAE_LVL_SHIFT(l)) & ((1L << (bitsPerLevel + ARM_LPAE_PGD_IDX(l))) - 1));
+    }
+
+    long ARM_LPAE_BLOCK_SIZE(int l) {
+        return 1L << ARM_LPAE_LVL_SHIFT(l);
+    }
+
+    /** Start level of the walk (tests, and drivers that program it). */
+    public int start_level() {
+        return startLevel;
+    }
+
+    /** Physical address of the top-level table. */
+    public long pgd() {
+        return pgd;
+    }
+
+    // ---- IOPTE accessors ----
+
+    static long iopte_type(long pte) {
+        return (pte >>> ARM_LPAE_PTE_TYPE_SHIFT) & ARM_LPAE_PTE_TYPE_MASK;
+    }
+
+    static long iopte_prot(long pte) {
+        return pte & ARM_LPAE_PTE_ATTR_MASK;
+    }
+
+    @Port("drivers/iommu/io-pgtable-arm.c:iopte_leaf")
+    static boolean iopte_leaf(long pte, int lvl, int fmt) {
+        if (lvl == (ARM_LPAE_MAX_LEVELS - 1) && fmt != ARM_MALI_LPAE) {
+            return iopte_type(pte) == ARM_LPAE_PTE_TYPE_PAGE;
+        }
+        return iopte_type(pte) == ARM_LPAE_PTE_TYPE_BLOCK;
+    }
+
+    @Port("drivers/iommu/io-pgtable-arm.c:paddr_to_iopte")
+    long paddr_to_iopte(long paddr) {
+        // Of the overlapping bits, either 51:48 or 15:12 are RES0, so folding is lossless.
+        return (paddr | (paddr >>> (48 - 12))) & ARM_LPAE_PTE_ADDR_MASK;
+    }
+
+    @Port("drivers/iommu/io-pgtable-arm.c:iopte_to_paddr")
+    long iopte_to_paddr(long pte) {
+        long paddr = pte & ARM_LPAE_PTE_ADDR_MASK;
+        if (ARM_LPAE_GRANULE() < SZ_64K) {
+            return paddr;
+        }
+        return (paddr | (paddr << (48 - 12))) & (ARM_LPAE_PTE_ADDR_MASK << 4);
+    }
+
+    long iopte_deref(long pte) {
+        return iopte_to_paddr(pte);
+    }
+
+    // ---- table pages ----
+
+    @Port("drivers/iommu/io-pgtable-arm.c:__arm_lpae_alloc_pages")
+    private static long __arm_lpae_alloc_pages(long size, int gfp, IoPgtableCfg cfg) {
+        int order = get_order(size);
+        // Non-coherent walks would dma_map_single() the table here; the simulation has no
+        // CPU caches to clean, so the page's physical address is used as is.
+        return cfg.pageAlloc.alloc_pages(gfp | __GFP_ZERO, order);
+    }
+
+    @Port("drivers/iommu/io-pgtable-arm.c:__arm_lpae_free_pages")
+    private static void __arm_lpae_free_pages(long pages, long size, IoPgtableCfg cfg) {
+        cfg.pageAlloc.free_pages(pages, get_order(size));
+    }
+
+    static int get_order(long size) {
+        size = (size - 1) >>> 12;
+        return size == 0 ? 0 : 64 - Long.numberOfLeadingZeros(size);
+    }
+
+    @Port("drivers/iommu/io-pgtable-arm.c:__arm_lpae_sync_pte")
+    private void __arm_lpae_sync_pte(long ptep, int numEntries) {
+        // Cache clean to the point of coherency: nothing to do on simulated memory.
+    }
+
+    @Port("drivers/iommu/io-pgtable-arm.c:__arm_lpae_clear_pte")
+    private void __arm_lpae_clear_pte(long ptep) {
+        mem.writeq(ptep, 0);
+        if (!cfg.coherentWalk) {
+            __arm_lpae_sync_pte(ptep, 1);
+        }
+    }
+
+    @Port("drivers/iommu/io-pgtable-arm.c:__arm_lpae_init_pte")
+    private void __arm_lpae_init_pte(long paddr, long prot, int lvl, int numEntries, long ptep) {
+        long pte = prot;
+        long sz = ARM_LPAE_BLOCK_SIZE(lvl);
+        if (fmt != ARM_MALI_LPAE && lvl == ARM_LPAE_MAX_LEVELS - 1) {
+            pte |= ARM_LPAE_PTE_TYPE_PAGE;
+        } else {
+            pte |= ARM_LPAE_PTE_TYPE_BLOCK;
+        }
+        for (int i = 0; i < numEntries; i++) {
+            mem.writeq(ptep + 8L * i, pte | paddr_to_iopte(paddr + i * sz));
+        }
+        if (!cfg.coherentWalk) {
+            __arm_lpae_sync_pte(ptep, numEntries);
+        }
+    }
+
+    @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_init_pte")
+    private int arm_lpae_init_pte(long iova, long paddr, long prot, int lvl, int numEntries, long ptep) {
+        for (int i = 0; i < numEntries; i++) {
+            long old = mem.readq(ptep + 8L * i);
+            if (iopte_leaf(old, lvl, fmt)) {
+                // We require an unmap first.
+                Warn.WARN_ON(!selftest_running);
+                return -EEXIST;
+            } else if (iopte_type(old) == ARM_LPAE_PTE_TYPE_TABLE) {
+                // A table sits where a block goes: unmap and free it first.
+                long sz = ARM_LPAE_BLOCK_SIZE(lvl);
+                long tblp = ptep - 8L * ARM_LPAE_LVL_IDX(iova, lvl);
+                if (__arm_lpae_unmap(null, iova + i * sz, sz, 1, lvl, tblp) != sz) {
+                    Warn.WARN_ON(true);
+                    return -EINVAL;
+                }
+            }
+        }
+        __arm_lpae_init_pte(paddr, prot, lvl, numEntries, ptep);
+        return 0;
+    }
+
+    @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_install_table")
+    private long arm_lpae_install_table(long table, long ptep, long curr) {
+        long nw = paddr_to_iopte(table) | ARM_LPAE_PTE_TYPE_TABLE;
+        if ((cfg.quirks & IO_PGTABLE_QUIRK_ARM_NS) != 0) {
+            nw |= ARM_LPAE_PTE_NSTABLE;
+        }
+        // dma_wmb(): the zeroed table is visible before the PTE pointing to it; cmpxchgq is a
+        // full barrier on PhysMem.
+        long old = mem.cmpxchgq(ptep, curr, nw);
+        if (cfg.coherentWalk || (old & ARM_LPAE_PTE_SW_SYNC) != 0) {
+            return old;
+        }
+        // Even if it's not ours, there's no point waiting; just kick it.
+        __arm_lpae_sync_pte(ptep, 1);
+        if (old == curr) {
+            mem.writeqVolatile(ptep, nw | ARM_LPAE_PTE_SW_SYNC);
+        }
+        return old;
+    }
+
+    @Port("drivers/iommu/io-pgtable-arm.c:__arm_lpae_map")
+    private int __arm_lpae_map(long iova, long paddr, long size, long pgcount, long prot, int lvl, long ptep, int gfp, long[] mapped) {
+        long blockSize = ARM_LPAE_BLOCK_SIZE(lvl);
+        long tblsz = ARM_LPAE_GRANULE();
+        int mapIdxStart = ARM_LPAE_LVL_IDX(iova, lvl);
+        ptep += 8L * mapIdxStart;
+
+        // If we can install a leaf entry at this level, then do so.
+        if (size == blockSize) {
+            int maxEntries = ARM_LPAE_PTES_PER_TABLE() - mapIdxStart;
+            int numEntries = (int) Math.min(pgcount, maxEntries);
+            int ret = arm_lpae_init_pte(iova, paddr, prot, lvl, numEntries, ptep);
+            if (ret == 0 && mapped != null) {
+                mapped[0] += numEntries * size;
+            }
+            return ret;
+        }
+
+        // We can't allocate tables at the final level.
+        if (Warn.WARN_ON(lvl >= ARM_LPAE_MAX_LEVELS - 1)) {
+            return -EINVAL;
+        }
+
+        long cptep = 0;
+        long pte = mem.readqVolatile(ptep);
+        if (pte == 0) {
+            cptep = __arm_lpae_alloc_pages(tblsz, gfp, cfg);
+            if (cptep == 0) {
+                return -ENOMEM;
+            }
+            pte = arm_lpae_install_table(cptep, ptep, 0);
+            if (pte != 0) {
+                __arm_lpae_free_pages(cptep, tblsz, cfg);
+            }
+        } else if (!cfg.coherentWalk && (pte & ARM_LPAE_PTE_SW_SYNC) == 0) {
+            __arm_lpae_sync_pte(ptep, 1);
+        }
+
+        if (pte != 0 && !iopte_leaf(pte, lvl, fmt)) {
+            cptep = iopte_deref(pte);
+        } else if (pte != 0) {
+            // We require an unmap first.
+            Warn.WARN_ON(!selftest_running);
+            return -EEXIST;
+        }
+
+        // Rinse, repeat.
+        return __arm_lpae_map(iova, paddr, size, pgcount, prot, lvl + 1, cptep, gfp, mapped);
+    }
+
+    @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_prot_to_pte")
+    long arm_lpae_prot_to_pte(int prot) {
+        long pte;
+        if (fmt == ARM_64_LPAE_S1 || fmt == ARM_32_LPAE_S1) {
+            pte = ARM_LPAE_PTE_nG;
+            if ((prot & IOMMU_WRITE) == 0 && (prot & IOMMU_READ) != 0) {
+                pte |= ARM_LPAE_PTE_AP_RDONLY;
+            }
+            if ((prot & IOMMU_PRIV) == 0) {
+                pte |= ARM_LPAE_PTE_AP_UNPRIV;
+            }
+        } else {
+            pte = ARM_LPAE_PTE_HAP_FAULT;
+            if ((prot & IOMMU_READ) != 0) {
+                pte |= ARM_LPAE_PTE_HAP_READ;
+            }
+            if ((prot & IOMMU_WRITE) != 0) {
+                pte |= ARM_LPAE_PTE_HAP_WRITE;
+            }
+        }
+        if (fmt == ARM_64_LPAE_S2 || fmt == ARM_32_LPAE_S2) {
+            if ((prot & IOMMU_MMIO) != 0) {
+                pte |= ARM_LPAE_PTE_MEMATTR_DEV;
+            } else if ((prot & IOMMU_CACHE) != 0) {
+                pte |= ARM_LPAE_PTE_MEMATTR_OIWB;
+            } else {
+                pte |= ARM_LPAE_PTE_MEMATTR_NC;
+            }
+        } else {
+            if ((prot & IOMMU_MMIO) != 0) {
+                pte |= (long) ARM_LPAE_MAIR_ATTR_IDX_DEV << ARM_LPAE_PTE_ATTRINDX_SHIFT;
+            } else if ((prot & IOMMU_CACHE) != 0) {
+                pte |= (long) ARM_LPAE_MAIR_ATTR_IDX_CACHE << ARM_LPAE_PTE_ATTRINDX_SHIFT;
+            }
+        }
+        if ((prot & IOMMU_CACHE) != 0 && fmt != ARM_MALI_LPAE) {
+            pte |= ARM_LPAE_PTE_SH_IS;
+        } else {
+            pte |= ARM_LPAE_PTE_SH_OS;
+        }
+        if ((prot & IOMMU_NOEXEC) != 0) {
+            pte |= ARM_LPAE_PTE_XN;
+        }
+        if ((cfg.quirks & IO_PGTABLE_QUIRK_ARM_NS) != 0) {
+            pte |= ARM_LPAE_PTE_NS;
+        }
+        if (fmt != ARM_MALI_LPAE) {
+            pte |= ARM_LPAE_PTE_AF;
+        }
+        return pte;
+    }
+
+    @Override
+    @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_map_pages")
+    public int map_pages(long iova, long paddr, long pgsize, long pgcount, int iommuProt, int gfp, long[] mapped) {
+        long iaext = iova >> cfg.ias;
+        if (cfg.ias >= 64) {
+            iaext = 0;
+        }
+        if (Warn.WARN_ON(pgsize == 0 || (pgsize & cfg.pgsizeBitmap) != pgsize)) {
+            return -EINVAL;
+        }
+        if ((cfg.quirks & IO_PGTABLE_QUIRK_ARM_TTBR1) != 0) {
+            iaext = ~iaext;
+        }
+        if (Warn.WARN_ON(iaext != 0 || (paddr >>> cfg.oas) != 0)) {
+            return -ERANGE;
+        }
+        // If no access, then nothing to do.
+        if ((iommuProt & (IOMMU_READ | IOMMU_WRITE)) == 0) {
+            return 0;
+        }
+        long prot = arm_lpae_prot_to_pte(iommuProt);
+        return __arm_lpae_map(iova, paddr, pgsize, pgcount, prot, startLevel, pgd, gfp, mapped);
+        // wmb(): PhysMem stores are visible to the walker once written.
+    }
+
+    @Override
+    @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_map")
+    public int map(long iova, long paddr, long size, int iommuProt, int gfp) {
+        return map_pages(iova, paddr, size, 1, iommuProt, gfp, null);
+    }
+
+    @Port("drivers/iommu/io-pgtable-arm.c:__arm_lpae_free_pgtable")
+    private void __arm_lpae_free_pgtable(int lvl, long ptep) {
+        long tableSize = lvl == startLevel ? ARM_LPAE_PGD_SIZE() : ARM_LPAE_GRANULE();
+        long start = ptep;
+        // Only leaf entries at the last level.
+        long end = lvl == ARM_LPAE_MAX_LEVELS - 1 ? ptep : ptep + tableSize;
+        while (ptep != end) {
+            long pte = mem.readq(ptep);
+            ptep += 8;
+            if (pte == 0 || iopte_leaf(pte, lvl, fmt)) {
+                continue;
+            }
+            __arm_lpae_free_pgtable(lvl + 1, iopte_deref(pte));
+        }
+        __arm_lpae_free_pages(start, tableSize, cfg);
+    }
+
+    @Override
+    @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_free_pgtable")
+    protected void free() {
+        __arm_lpae_free_pgtable(startLevel, pgd);
+    }
+
+    @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_split_blk_unmap")
+    private long arm_lpae_split_blk_unmap(IommuIotlbGather gather, long iova, long size, long blkPte, int lvl, long ptep, long pgcount) {
+        long tablesz = ARM_LPAE_GRANULE();
+        long splitSz = ARM_LPAE_BLOCK_SIZE(lvl);
+        int ptesPerTable = ARM_LPAE_PTES_PER_TABLE();
+        int unmapIdxStart = -1;
+        int numEntries = 0;
+
+        if (Warn.WARN_ON(lvl == ARM_LPAE_MAX_LEVELS)) {
+            return 0;
+        }
+        long tablep = __arm_lpae_alloc_pages(tablesz, GFP_ATOMIC, cfg);
+        if (tablep == 0) {
+            return 0; // bytes unmapped
+        }
+        if (size == splitSz) {
+            unmapIdxStart = ARM_LPAE_LVL_IDX(iova, lvl);
+            int maxEntries = ptesPerTable - unmapIdxStart;
+            numEntries = (int) Math.min(pgcount, maxEntries);
+        }
+        long blkPaddr = iopte_to_paddr(blkPte);
+        long pte = iopte_prot(blkPte);
+        for (int i = 0; i < ptesPerTable; i++, blkPaddr += splitSz) {
+            // Unmap!
+            if (i >= unmapIdxStart && i < unmapIdxStart + numEntries) {
+                continue;
+            }
+            __arm_lpae_init_pte(blkPaddr, pte, lvl, 1, tablep + 8L * i);
+        }
+
+        pte = arm_lpae_install_table(tablep, ptep, blkPte);
+        if (pte != blkPte) {
+            __arm_lpae_free_pages(tablep, tablesz, cfg);
+            // We may race against someone unmapping another part of this block, but anything
+            // else is invalid (never a page entry: we are not at the last level).
+            if (iopte_type(pte) != ARM_LPAE_PTE_TYPE_TABLE) {
+                return 0;
+            }
+            tablep = iopte_deref(pte);
+        } else if (unmapIdxStart >= 0) {
+            for (int i = 0; i < numEntries; i++) {
+                io_pgtable_tlb_add_page(this, gather, iova + i * size, size);
+            }
+            return numEntries * size;
+        }
+        return __arm_lpae_unmap(gather, iova, size, pgcount, lvl, tablep);
+    }
+
+    @Port("drivers/iommu/io-pgtable-arm.c:__arm_lpae_unmap")
+    private long __arm_lpae_unmap(IommuIotlbGather gather, long iova, long size, long pgcount, int lvl, long ptep) {
+        // Something went horribly wrong and we ran out of page table.
+        if (Warn.WARN_ON(lvl == ARM_LPAE_MAX_LEVELS)) {
+            return 0;
+        }
+        int unmapIdxStart = ARM_LPAE_LVL_IDX(iova, lvl);
+        ptep += 8L * unmapIdxStart;
+        long pte = mem.readqVolatile(ptep);
+        if (Warn.WARN_ON(pte == 0)) {
+            return 0;
+        }
+
+        // If the size matches this level, we're in the right place.
+        if (size == ARM_LPAE_BLOCK_SIZE(lvl)) {
+            int maxEntries = ARM_LPAE_PTES_PER_TABLE() - unmapIdxStart;
+            int numEntries = (int) Math.min(pgcount, maxEntries);
+            int i = 0;
+            while (i < numEntries) {
+                pte = mem.readqVolatile(ptep);
+                if (Warn.WARN_ON(pte == 0)) {
+                    break;
+                }
+                __arm_lpae_clear_pte(ptep);
+                if (!iopte_leaf(pte, lvl, fmt)) {
+                    // Also flush any partial walks.
+                    io_pgtable_tlb_flush_walk(this, iova + i * size, size, ARM_LPAE_GRANULE());
+                    __arm_lpae_free_pgtable(lvl + 1, iopte_deref(pte));
+                } else if (gather == null || !gather.queued) {
+                    io_pgtable_tlb_add_page(this, gather, iova + i * size, size);
+                }
+                ptep += 8;
+                i++;
+            }
+            return i * size;
+        } else if (iopte_leaf(pte, lvl, fmt)) {
+            // Insert a table at the next level to map the old region, minus the part we want
+            // to unmap.
+            return arm_lpae_split_blk_unmap(gather, iova, size, pte, lvl + 1, ptep, pgcount);
+        }
+
+        // Keep on walkin'.
+        return __arm_lpae_unmap(gather, iova, size, pgcount, lvl + 1, iopte_deref(pte));
+    }
+
+    @Override
+    @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_unmap_pages")
+    public long unmap_pages(long iova, long pgsize, long pgcount, IommuIotlbGather gather) {
+        long iaext = cfg.ias >= 64 ? 0 : iova >> cfg.ias;
+        if (Warn.WARN_ON(pgsize == 0 || (pgsize & cfg.pgsizeBitmap) != pgsize || pgcount == 0)) {
+            return 0;
+        }
+        if ((cfg.quirks & IO_PGTABLE_QUIRK_ARM_TTBR1) != 0) {
+            iaext = ~iaext;
+        }
+        if (Warn.WARN_ON(iaext != 0)) {
+            return 0;
+        }
+        return __arm_lpae_unmap(gather, iova, pgsize, pgcount, startLevel, pgd);
+    }
+
+    @Override
+    @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_unmap")
+    public long unmap(long iova, long size, IommuIotlbGather gather) {
+        return unmap_pages(iova, size, 1, gather);
+    }
+
+    @Override
+    @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_iova_to_phys")
+    public long iova_to_phys(long iova) {
+        long ptep = pgd;
+        int lvl = startLevel;
+        long pte;
+        do {
+            // Valid IOPTE pointer?
+            if (ptep == 0) {
+                return 0;
+            }
+            // Grab the IOPTE we're interested in.
+            ptep += 8L * ARM_LPAE_LVL_IDX(iova, lvl);
+            pte = mem.readqVolatile(ptep);
+            // Valid entry?
+            if (pte == 0) {
+                return 0;
+            }
+            // Leaf entry?
+            if (iopte_leaf(pte, lvl, fmt)) {
+                iova &= ARM_LPAE_BLOCK_SIZE(lvl) - 1;
+                return iopte_to_paddr(pte) | iova;
+            }
+            // Take it to the next level.
+            ptep = iopte_deref(pte);
+        } while (++lvl < ARM_LPAE_MAX_LEVELS);
+        // Ran out of page tables to walk.
+        return 0;
+    }
+
+    @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_restrict_pgsizes")
+    static void arm_lpae_restrict_pgsizes(IoPgtableCfg cfg) {
+        long granule;
+        long pageSizes;
+        int maxAddrBits = 48;
+
+        // Match the CPU page size if possible, otherwise prefer smaller granules; block sizes
+        // follow the chosen granule.
+        if ((cfg.pgsizeBitmap & PAGE_SIZE) != 0) {
+            granule = PAGE_SIZE;
+        } else if ((cfg.pgsizeBitmap & ~PAGE_MASK) != 0) {
+            granule = 1L << __fls(cfg.pgsizeBitmap & ~PAGE_MASK);
+        } else if ((cfg.pgsizeBitmap & PAGE_MASK) != 0) {
+            granule = 1L << __ffs(cfg.pgsizeBitmap & PAGE_MASK);
+        } else {
+            granule = 0;
+        }
+        if (granule == SZ_4K) {
+            pageSizes = SZ_4K | SZ_2M | SZ_1G;
+        } else if (granule == SZ_16K) {
+            pageSizes = SZ_16K | SZ_32M;
+        } else if (granule == SZ_64K) {
+            maxAddrBits = 52;
+            pageSizes = SZ_64K | SZ_512M;
+            if (cfg.oas > 48) {
+                pageSizes |= 1L << 42; // 4TB
+            }
+        } else {
+            pageSizes = 0;
+        }
+        cfg.pgsizeBitmap &= pageSizes;
+        cfg.ias = Math.min(cfg.ias, maxAddrBits);
+        cfg.oas = Math.min(cfg.oas, maxAddrBits);
+    }
+
+    @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_alloc_pgtable")
+    private static IoPgtableArm arm_lpae_alloc_pgtable(IoPgtableCfg cfg) {
+        arm_lpae_restrict_pgsizes(cfg);
+        if ((cfg.pgsizeBitmap & (SZ_4K | SZ_16K | SZ_64K)) == 0) {
+            return null;
+        }
+        if (cfg.ias > ARM_LPAE_MAX_ADDR_BITS || cfg.oas > ARM_LPAE_MAX_ADDR_BITS) {
+            return null;
+        }
+        if (cfg.pageAlloc == null) {
+            return null;
+        }
+        IoPgtableArm data = Slab.kzalloc(IoPgtableArm::new, GFP_KERNEL);
+        if (data == null) {
+            return null;
+        }
+        data.pageAlloc = cfg.pageAlloc;
+        data.mem = cfg.pageAlloc.mem();
+        int pgShift = __ffs(cfg.pgsizeBitmap);
+        data.bitsPerLevel = pgShift - ilog2(8);
+        int vaBits = cfg.ias - pgShift;
+        int levels = (int) DIV_ROUND_UP(vaBits, data.bitsPerLevel);
+        data.startLevel = ARM_LPAE_MAX_LEVELS - levels;
+        // Actual size of the pgd (without concatenation).
+        data.pgdBits = vaBits - (data.bitsPerLevel * (levels - 1));
+        return data;
+    }
+
+    private static int ips_for_oas(int oas) {
+        switch (oas) {
+            case 32: return ARM_LPAE_TCR_PS_32_BIT;
+            case 36: return ARM_LPAE_TCR_PS_36_BIT;
+            case 40: return ARM_LPAE_TCR_PS_40_BIT;
+            case 42: return ARM_LPAE_TCR_PS_42_BIT;
+            case 44: return ARM_LPAE_TCR_PS_44_BIT;
+            case 48: return ARM_LPAE_TCR_PS_48_BIT;
+            case 52: return ARM_LPAE_TCR_PS_52_BIT;
+            default: return -1;
+        }
+    }
+
+    @Port("drivers/iommu/io-pgtable-arm.c:arm_64_lpae_alloc_pgtable_s1")
+    static IoPgtableArm arm_64_lpae_alloc_pgtable_s1(IoPgtableCfg cfg, Object cookie) {
+        IoPgtableCfg.Tcr tcr = cfg.arm_lpae_s1_cfg.tcr;
+        if ((cfg.quirks & ~(IO_PGTABLE_QUIRK_ARM_NS | IO_PGTABLE_QUIRK_ARM_TTBR1 | IO_PGTABLE_QUIRK_ARM_OUTER_WBWA)) != 0) {
+            return null;
+        }
+        IoPgtableArm data = arm_lpae_alloc_pgtable(cfg);
+        if (data == null) {
+            return null;
+        }
+        data.fmt = ARM_64_LPAE_S1;
+        // TCR
+        if (cfg.coherentWalk) {
+            tcr.sh = ARM_LPAE_TCR_SH_IS;
+            tcr.irgn = ARM_LPAE_TCR_RGN_WBWA;
+            tcr.orgn = ARM_LPAE_TCR_RGN_WBWA;
+            if ((cfg.quirks & IO_PGTABLE_QUIRK_ARM_OUTER_WBWA) != 0) {
+                return null;
+            }
+        } else {
+            tcr.sh = ARM_LPAE_TCR_SH_OS;
+            tcr.irgn = ARM_LPAE_TCR_RGN_NC;
+            tcr.orgn = (cfg.quirks & IO_PGTABLE_QUIRK_ARM_OUTER_WBWA) == 0 ? ARM_LPAE_TCR_RGN_NC : ARM_LPAE_TCR_RGN_WBWA;
+        }
+        boolean tg1 = (cfg.quirks & IO_PGTABLE_QUIRK_ARM_TTBR1) != 0;
+        long granule = data.ARM_LPAE_GRANULE();
+        if (granule == SZ_4K) {
+            tcr.tg = tg1 ? ARM_LPAE_TCR_TG1_4K : ARM_LPAE_TCR_TG0_4K;
+        } else if (granule == SZ_16K) {
+            tcr.tg = tg1 ? ARM_LPAE_TCR_TG1_16K : ARM_LPAE_TCR_TG0_16K;
+        } else if (granule == SZ_64K) {
+            tcr.tg = tg1 ? ARM_LPAE_TCR_TG1_64K : ARM_LPAE_TCR_TG0_64K;
+        }
+        int ips = ips_for_oas(cfg.oas);
+        if (ips < 0) {
+            return null; // out_free_data (kfree: nothing else allocated yet)
+        }
+        tcr.ips = ips;
+        tcr.tsz = 64 - cfg.ias;
+
+        // MAIRs
+        long reg = (ARM_LPAE_MAIR_ATTR_NC << (ARM_LPAE_MAIR_ATTR_IDX_NC << 3))
+                | (ARM_LPAE_MAIR_ATTR_WBRWA << (ARM_LPAE_MAIR_ATTR_IDX_CACHE << 3))
+                | (ARM_LPAE_MAIR_ATTR_DEVICE << (ARM_LPAE_MAIR_ATTR_IDX_DEV << 3))
+                | (ARM_LPAE_MAIR_ATTR_INC_OWBRWA << (ARM_LPAE_MAIR_ATTR_IDX_INC_OCACHE << 3));
+        cfg.arm_lpae_s1_cfg.mair = reg;
+
+        // Looking good; allocate a pgd.
+        data.pgd = __arm_lpae_alloc_pages(data.ARM_LPAE_PGD_SIZE(), GFP_KERNEL, cfg);
+        if (data.pgd == 0) {
+            return null;
+        }
+        // TTBR (the empty pgd is visible before any TTBR write: PhysMem is coherent)
+        cfg.arm_lpae_s1_cfg.ttbr = data.pgd;
+        return data;
+    }
+
+    @Port("drivers/iommu/io-pgtable-arm.c:arm_64_lpae_alloc_pgtable_s2")
+    static IoPgtableArm arm_64_lpae_alloc_pgtable_s2(IoPgtableCfg cfg, Object cookie) {
+        IoPgtableCfg.Vtcr vtcr = cfg.arm_lpae_s2_cfg.vtcr;
+        // The NS quirk doesn't apply at stage 2.
+        if (cfg.quirks != 0) {
+            return null;
+        }
+        IoPgtableArm data = arm_lpae_alloc_pgtable(cfg);
+        if (data == null) {
+            return null;
+        }
+        data.fmt = ARM_64_LPAE_S2;
+        // Concatenate PGDs at level 1 if possible, to reduce the depth of the stage-2 walk.
+        if (data.startLevel == 0) {
+            long pgdPages = data.ARM_LPAE_PGD_SIZE() / 8;
+            if (pgdPages <= ARM_LPAE_S2_MAX_CONCAT_PAGES) {
+                data.pgdBits += data.bitsPerLevel;
+                data.startLevel++;
+            }
+        }
+        // VTCR
+        if (cfg.coherentWalk) {
+            vtcr.sh = ARM_LPAE_TCR_SH_IS;
+            vtcr.irgn = ARM_LPAE_TCR_RGN_WBWA;
+            vtcr.orgn = ARM_LPAE_TCR_RGN_WBWA;
+        } else {
+            vtcr.sh = ARM_LPAE_TCR_SH_OS;
+            vtcr.irgn = ARM_LPAE_TCR_RGN_NC;
+            vtcr.orgn = ARM_LPAE_TCR_RGN_NC;
+        }
+        int sl = data.startLevel;
+        long granule = data.ARM_LPAE_GRANULE();
+        if (granule == SZ_4K) {
+            vtcr.tg = ARM_LPAE_TCR_TG0_4K;
+            sl++; // SL0 format is different for 4K granule size
+        } else if (granule == SZ_16K) {
+            vtcr.tg = ARM_LPAE_TCR_TG0_16K;
+        } else if (granule == SZ_64K) {
+            vtcr.tg = ARM_LPAE_TCR_TG0_64K;
+        }
+        int ps = ips_for_oas(cfg.oas);
+        if (ps < 0) {
+            return null;
+        }
+        vtcr.ps = ps;
+        vtcr.tsz = 64 - cfg.ias;
+        vtcr.sl = ~sl & ARM_LPAE_VTCR_SL0_MASK;
+
+        // Allocate pgd pages.
+        data.pgd = __arm_lpae_alloc_pages(data.ARM_LPAE_PGD_SIZE(), GFP_KERNEL, cfg);
+        if (data.pgd == 0) {
+            return null;
+        }
+        // VTTBR
+        cfg.arm_lpae_s2_cfg.vttbr = data.pgd;
+        return data;
+    }
+}

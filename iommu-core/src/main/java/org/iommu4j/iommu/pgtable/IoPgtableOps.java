@@ -1,0 +1,27 @@
+package org.iommu4j.iommu.pgtable;
+
+import org.iommu4j.base.Port;
+import org.iommu4j.iommu.IommuIotlbGather;
+
+/**
+ * {@code struct io_pgtable_ops} (v5.15: map, map_pages, unmap, unmap_pages, iova_to_phys): the
+ * page-table manipulation functions of one page table, returned by
+ * {@link IoPgtable#alloc_io_pgtable_ops}. All are callable in atomic context (with GFP_ATOMIC).
+ */
+@Port("include/linux/io-pgtable.h:io_pgtable_ops")
+public interface IoPgtableOps {
+    /** Map a physically contiguous memory region. 0, -EINVAL, -ERANGE, -EEXIST, -ENOMEM. */
+    int map(long iova, long paddr, long size, int prot, int gfp);
+
+    /** Map {@code pgcount} pages of {@code pgsize}; {@code mapped[0]} (may be null) accumulates bytes mapped. */
+    int map_pages(long iova, long paddr, long pgsize, long pgcount, int prot, int gfp, long[] mapped);
+
+    /** Unmap a physically contiguous region; returns bytes unmapped (0 on hole/bad size). */
+    long unmap(long iova, long size, IommuIotlbGather gather);
+
+    /** Unmap {@code pgcount} pages of {@code pgsize}; returns bytes unmapped. */
+    long unmap_pages(long iova, long pgsize, long pgcount, IommuIotlbGather gather);
+
+    /** Translate iova to physical address (0 if unmapped). */
+    long iova_to_phys(long iova);
+}

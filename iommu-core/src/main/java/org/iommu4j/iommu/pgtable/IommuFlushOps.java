@@ -1,0 +1,30 @@
+package org.iommu4j.iommu.pgtable;
+
+import org.iommu4j.base.Port;
+import org.iommu4j.iommu.IommuIotlbGather;
+
+/**
+ * {@code struct iommu_flush_ops} (include/linux/io-pgtable.h, v5.15: no tlb_flush_leaf): the
+ * driver's TLB maintenance callbacks, called by the page-table code with the driver's cookie.
+ * {@code tlb_flush_all} is mandatory; {@code tlb_flush_walk} and {@code tlb_add_page} may be
+ * absent ({@code io_pgtable_tlb_*} wrappers NULL-check them).
+ */
+@Port("include/linux/io-pgtable.h:iommu_flush_ops")
+public interface IommuFlushOps {
+    /** Synchronously invalidate the entire TLB context. */
+    void tlb_flush_all(Object cookie);
+
+    /** Synchronously invalidate all intermediate TLB state (sometimes referred to as the "walk cache") for a virtual address range. */
+    default void tlb_flush_walk(long iova, long size, long granule, Object cookie) {}
+
+    default boolean has_tlb_flush_walk() {
+        return false;
+    }
+
+    /** Optional callback to queue up leaf TLB invalidation for a single page. */
+    default void tlb_add_page(IommuIotlbGather gather, long iova, long granule, Object cookie) {}
+
+    default boolean has_tlb_add_page() {
+        return false;
+    }
+}

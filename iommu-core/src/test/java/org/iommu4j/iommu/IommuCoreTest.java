@@ -1,0 +1,296 @@
+package org.iommu4j.iommu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.iommu4j.base.Errno.EBUSY;
+import static org.iommu4j.base.Errno.EINVAL;
+import static org.iommu4j.base.Errno.ENODEV;
+import static org.iommu4j.base.Errno.ENOMEM;
+import static org.iommu4j.iommu.IommuH.*;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.iommu4j.base.FaultInject;
+import org.iommu4j.base.NotifierBlock;
+import org.iommu4j.base.Printk;
+import org.iommu4j.base.device.BusType;
+import org.iommu4j.base.device.Device;
+import org.iommu4j.base.test.NoWarnings;
+import org.iommu4j.base.trace.Trace;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Probe, groups, default domains, attach/detach, bus notifier, command line. */
+@ExtendWith(NoWarnings.class)
+class IommuCoreTest {
+
+    @Test
+    void busSetIommuProbesExistingDevicesIntoDmaDefaultDomains() {
+        World w = new World();
+        Device a = w.dev("a", 1);
+        Device b = w.dev("b", 2);
+        Device nofw = new Device("nofw");
+        w.bus.device_add(a);
+        w.bus.device_add(b);
+        w.bus.device_add(nofw);
+        try (var cap = Trace.capture("iommu:*")) {
+            assertThat(w.iommu.bus_set_iommu(w.bus, w.mock)).isZero();
+            assertThat(cap.of("iommu:add_device_to_group")).hasSize(2);
+            assertThat(cap.of("iommu:attach_device_to_domain")).hasSize(2);
+            assertThat(cap.of("iommu:add_device_to_group").get(0).field("device")).isEqualTo("a");
+        }
+        IommuGroup ga = Iommu.iommu_group_get(a);
+        IommuGroup gb = Iommu.iommu_group_get(b);
+        assertThat(ga).isNotNull().isNotSameAs(gb);
+        assertThat(Iommu.iommu_group_get(nofw)).isNull();
+        assertThat(nofw.iommu).isNull(); // dev_iommu freed after the failed probe
+        IommuDomain da = ga.default_domain();
+        assertThat(da.type).isEqualTo(IOMMU_DOMAIN_DMA);
+        assertThat(ga.domain()).isSameAs(da);
+        assertThat(Iommu.iommu_get_domain_for_dev(a)).isSameAs(da);
+        assertThat(Iommu.iommu_get_dma_domain(a)).isSameAs(da);
+        assertThat(da.iovaCookie).isInstanceOf(IommuDmaCookie.class);
+        assertThat(a.dmaOps).isSameAs(w.iommu.dma()); // dma-iommu installed
+        assertThat(w.mock.log).contains("probe a", "attach a", "probe b", "attach b");
+        assertThat(Printk.grep("Adding to iommu group " + ga.id)).isNotEmpty();
+        assertThat(w.iommu.bus_set_iommu(w.bus, w.mock)).isEqualTo(-EBUSY);
+        assertThat(Iommu.iommu_present(w.bus)).isTrue();
+        assertThat(Iommu.iommu_capable(w.bus, IOMMU_CAP_CACHE_COHERENCY)).isTrue();
+        assertThat(Iommu.iommu_capable(w.bus, IOMMU_CAP_NOEXEC)).isFalse();
+        Iommu.iommu_group_put(ga);
+        Iommu.iommu_group_put(gb);
+    }
+
+    @Test
+    void hotplugThroughBusNotifierAndRelease() {
+        World w = new World();
+        long base = w.pageAlloc.allocatedPages();
+        w.iommu.bus_set_iommu(w.bus, w.mock);
+        Device d = w.dev("hot", 5);
+        List<Long> groupEvents = new ArrayList<>();
+        try (var cap = Trace.capture("iommu:*")) {
+            w.bus.device_add(d);
+            IommuGroup g = Iommu.iommu_group_get(d);
+            assertThat(g.refcount()).isEqualTo(2);
+            Iommu.iommu_group_register_notifier(g, NotifierBlock.of(0, (act, data) -> {
+                groupEvents.add(act);
+                return 0;
+            }));
+            Iommu.iommu_group_put(g);
+            w.bus.device_del(d);
+            assertThat(cap.of("iommu:remove_device_from_group")).hasSize(1);
+        }
+        assertThat(groupEvents).containsExactly(IOMMU_GROUP_NOTIFY_DEL_DEVICE);
+        assertThat(d.iommuGroup).isNull();
+        assertThat(d.iommu).isNull();
+        assertThat(d.dmaOps).isNull();
+        assertThat(w.mock.log).endsWith("release hot", "tlb_flush_all", "domain_free");
+        assertThat(w.pageAlloc.allocatedPages()).isEqualTo(base);
+    }
+
+    @Test
+    void attachDetachUnmanagedDomain() {
+        World w = new World();
+        Device d = w.added("d", 1);
+        IommuDomain def = Iommu.iommu_get_domain_for_dev(d);
+        IommuDomain dom = w.iommu.iommu_domain_alloc(w.bus);
+        try (var cap = Trace.capture("iommu:*")) {
+            assertThat(w.iommu.iommu_attach_device(dom, d)).isZero();
+            assertThat(Iommu.iommu_get_domain_for_dev(d)).isSameAs(dom);
+            // The group is off its default domain: another attach is -EBUSY.
+            IommuDomain dom2 = w.iommu.iommu_domain_alloc(w.bus);
+            assertThat(w.iommu.iommu_attach_device(dom2, d)).isEqualTo(-EBUSY);
+            w.iommu.iommu_detach_device(dom, d);
+            assertThat(Iommu.iommu_get_domain_for_dev(d)).isSameAs(def);
+            // Detach re-attaches the default domain (v5.15: no detach_dev call).
+            assertThat(cap.of("iommu:attach_device_to_domain")).hasSize(2);
+            assertThat(cap.of("iommu:detach_device_from_domain")).isEmpty();
+            w.iommu.iommu_domain_free(dom2);
+        }
+        w.iommu.iommu_domain_free(dom);
+    }
+
+    @Test
+    void attachErrors() {
+        World w = new World();
+        // No group.
+        IommuDomain dom;
+        w.iommu.bus_set_iommu(w.bus, w.mock);
+        dom = w.iommu.iommu_domain_alloc(w.bus);
+        assertThat(w.iommu.iommu_attach_device(dom, new Device("lonely"))).isEqualTo(-ENODEV);
+        // Group of two devices.
+        w.mock.sharedGroup.add("x");
+        w.mock.sharedGroup.add("y");
+        Device x = w.dev("x", 1);
+        Device y = w.dev("y", 2);
+        w.bus.device_add(x);
+        w.bus.device_add(y);
+        assertThat(x.iommuGroup).isSameAs(y.iommuGroup);
+        assertThat(w.iommu.iommu_attach_device(dom, x)).isEqualTo(-EINVAL);
+        // ...but the group API works and attaches both.
+        IommuGroup g = Iommu.iommu_group_get(x);
+        assertThat(g.devices()).containsExactly(x, y);
+        assertThat(Iommu.iommu_attach_group(dom, g)).isZero();
+        assertThat(MockIommu.to_mock_domain(dom).devices).containsExactlyInAnyOrder(x, y);
+        Iommu.iommu_detach_group(dom, g);
+        assertThat(g.domain()).isSameAs(g.default_domain());
+        Iommu.iommu_group_put(g);
+        // Driver refusal propagates.
+        Device z = w.added("z", 3);
+        w.mock.attachError = -EINVAL;
+        assertThat(w.iommu.iommu_attach_device(dom, z)).isEqualTo(-EINVAL);
+        assertThat(Iommu.iommu_get_domain_for_dev(z)).isNotSameAs(dom);
+        w.mock.attachError = 0;
+        // Driver without attach_dev: -ENODEV.
+        MinimalOps min = new MinimalOps(w.pageAlloc);
+        min.core = w.iommu;
+        BusType bus2 = new BusType("min", (d, drv) -> false);
+        w.iommu.bus_set_iommu(bus2, min);
+        Device m = new Device("m");
+        Iommu.iommu_fwspec_init(m, null, min);
+        bus2.device_add(m); // probe: no default domain (only UNMANAGED supported), group exists
+        assertThat(m.iommuGroup).isNotNull();
+        assertThat(Iommu.iommu_get_domain_for_dev(m)).isNull();
+        IommuDomain md = w.iommu.iommu_domain_alloc(bus2);
+        assertThat(w.iommu.iommu_attach_device(md, m)).isEqualTo(-ENODEV);
+        assertThat(w.iommu.iommu_domain_alloc(new BusType("none", (d, drv) -> false))).isNull();
+    }
+
+    @Test
+    void detachWarnsWhenNotCurrent() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(WarnProbe.works());
+        World w = new World();
+        Device d = w.added("d", 1);
+        IommuDomain dom = w.iommu.iommu_domain_alloc(w.bus);
+        w.iommu.iommu_detach_device(dom, d);
+        assertThat(org.iommu4j.base.Warn.drain()).hasSize(1);
+    }
+
+    @Test
+    void defaultDomainPolicy() {
+        World pt = new World("iommu.passthrough=1");
+        assertThat(pt.iommu.iommu_default_passthrough()).isTrue();
+        Device d = pt.added("d", 1);
+        assertThat(Iommu.iommu_get_domain_for_dev(d).type).isEqualTo(IOMMU_DOMAIN_IDENTITY);
+        assertThat(d.dmaOps).isNull(); // dma-direct
+
+        World lazy = new World("iommu.strict=0");
+        assertThat(lazy.iommu.iommu_dma_strict()).isFalse();
+        assertThat(lazy.iommu.iommu_def_domain_type()).isEqualTo(IOMMU_DOMAIN_DMA_FQ);
+        Device l = lazy.added("l", 1);
+        assertThat(Iommu.iommu_get_domain_for_dev(l).type).isEqualTo(IOMMU_DOMAIN_DMA_FQ);
+        assertThat(Printk.grep("DMA domain TLB invalidation policy: lazy mode")).isNotEmpty();
+
+        // Driver preference (def_domain_type) wins.
+        World pref = new World();
+        pref.mock.defDomainType.put("ident", IOMMU_DOMAIN_IDENTITY);
+        Device i = pref.added("ident", 1);
+        assertThat(Iommu.iommu_get_domain_for_dev(i).type).isEqualTo(IOMMU_DOMAIN_IDENTITY);
+
+        // Unsupported type falls back to DMA with a warning.
+        World fb = new World("iommu.passthrough=1");
+        fb.mock.supportedTypes.remove(IOMMU_DOMAIN_IDENTITY);
+        Printk.clear();
+        Device f = fb.added("f", 1);
+        assertThat(Iommu.iommu_get_domain_for_dev(f).type).isEqualTo(IOMMU_DOMAIN_DMA);
+        assertThat(Printk.grep("Falling back to IOMMU_DOMAIN_DMA")).hasSize(1);
+    }
+
+    @Test
+    void conflictingDefDomainTypesInOneGroupUseTheDefault() {
+        World w = new World();
+        w.mock.sharedGroup.add("p");
+        w.mock.sharedGroup.add("q");
+        w.mock.defDomainType.put("p", IOMMU_DOMAIN_IDENTITY);
+        w.mock.defDomainType.put("q", IOMMU_DOMAIN_DMA);
+        Device p = w.dev("p", 1);
+        Device q = w.dev("q", 2);
+        w.bus.device_add(p);
+        w.bus.device_add(q);
+        Printk.clear();
+        assertThat(w.iommu.bus_set_iommu(w.bus, w.mock)).isZero();
+        assertThat(Iommu.iommu_get_domain_for_dev(p).type).isEqualTo(IOMMU_DOMAIN_DMA);
+        assertThat(Printk.grep("in the same iommu group requires type")).hasSize(1);
+    }
+
+    @Test
+    void probeErrors() {
+        World w = new World();
+        // No IOMMU on the bus.
+        Device d = w.dev("d", 1);
+        assertThat(w.iommu.iommu_probe_device(d)).isEqualTo(-ENODEV);
+        w.iommu.bus_set_iommu(w.bus, w.mock);
+        d.bus = w.bus;
+        // Driver refuses (no fwspec for it).
+        Device other = new Device("other");
+        other.bus = w.bus;
+        assertThat(w.iommu.iommu_probe_device(other)).isEqualTo(-ENODEV);
+        // Default domain attach failure releases the device.
+        w.mock.attachError = -EINVAL;
+        assertThat(w.iommu.iommu_probe_device(d)).isEqualTo(-EINVAL);
+        assertThat(d.iommuGroup).isNull();
+        assertThat(d.iommu).isNull();
+        w.mock.attachError = 0;
+    }
+
+    @Test
+    void failNthSweepOverProbeAndAttachLeaksNothing() {
+        World w = new World();
+        w.iommu.bus_set_iommu(w.bus, w.mock);
+        long base = w.pageAlloc.allocatedPages();
+        for (int n = 1; ; n++) {
+            Device d = w.dev("f" + n, n);
+            d.bus = w.bus;
+            FaultInject.failNth(n);
+            int ret = w.iommu.iommu_probe_device(d);
+            IommuDomain dom = ret == 0 ? w.iommu.iommu_domain_alloc(w.bus) : null;
+            int aret = dom != null ? w.iommu.iommu_attach_device(dom, d) : -ENOMEM;
+            boolean fired = FaultInject.disarm();
+            if (ret == 0) {
+                assertThat(Iommu.iommu_get_domain_for_dev(d)).isNotNull();
+                if (dom != null) {
+                    if (aret == 0) {
+                        w.iommu.iommu_detach_device(dom, d);
+                    }
+                    w.iommu.iommu_domain_free(dom);
+                }
+                w.iommu.iommu_release_device(d);
+            } else {
+                assertThat(ret).isIn(-ENOMEM, -ENODEV);
+                assertThat(d.iommuGroup).isNull();
+            }
+            assertThat(w.pageAlloc.allocatedPages()).isEqualTo(base);
+            if (!fired) {
+                assertThat(ret).isZero();
+                assertThat(aret).isZero();
+                break;
+            }
+        }
+    }
+
+    @Test
+    void iommuDeviceRegistry() {
+        World w = new World();
+        assertThat(w.iommu.iommu_devices()).containsExactly(w.mock.iommuDev);
+        assertThat(w.iommu.iommu_ops_from_fwnode("nowhere")).isNull();
+        IommuDevice other = new IommuDevice();
+        Device hw = new Device("smmu2");
+        hw.fwnode = "node2";
+        assertThat(w.iommu.iommu_device_register(other, w.mock, hw)).isZero();
+        assertThat(w.iommu.iommu_ops_from_fwnode("node2")).isSameAs(w.mock);
+        w.iommu.iommu_device_unregister(other);
+        assertThat(w.iommu.iommu_ops_from_fwnode("node2")).isNull();
+    }
+
+    @Test
+    void directMappingsFromReservedRegions() {
+        World w = new World();
+        w.mock.resvRegions.add(new IommuResvRegion(0x8000000L, 0x2000, IOMMU_READ | IOMMU_WRITE, IOMMU_RESV_DIRECT));
+        w.mock.resvRegions.add(new IommuResvRegion(0x9000000L, 0x1000, 0, IOMMU_RESV_RESERVED));
+        Device d = w.added("d", 1);
+        IommuDomain def = Iommu.iommu_get_domain_for_dev(d);
+        assertThat(Iommu.iommu_iova_to_phys(def, 0x8001000L)).isEqualTo(0x8001000L);
+        IovaDomain iovad = ((IommuDmaCookie) def.iovaCookie).iovad;
+        assertThat(iovad.find_iova(iovad.iova_pfn(0x8000000L))).isNotNull();
+        assertThat(iovad.find_iova(iovad.iova_pfn(0x9000000L))).isNotNull();
+    }
+}

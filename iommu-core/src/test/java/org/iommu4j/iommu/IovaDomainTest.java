@@ -1,0 +1,168 @@
+package org.iommu4j.iommu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.constraints.Size;
+import org.iommu4j.base.FaultInject;
+import org.iommu4j.base.test.NoWarnings;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** iova.c: top-down size-aligned allocation, find, reserve, free, and the rcache fast path. */
+@ExtendWith(NoWarnings.class)
+class IovaDomainTest {
+    static IovaDomain domain(long startPfn) {
+        IovaDomain d = new IovaDomain();
+        d.init_iova_domain(4096, startPfn);
+        return d;
+    }
+
+    @Test
+    void topDownAndSizeAligned() {
+        IovaDomain d = domain(1);
+        Iova a = d.alloc_iova(1, 0xfff, true);
+        assertThat(a.pfnLo).isEqualTo(0xfff);
+        Iova b = d.alloc_iova(4, 0xfff, true);
+        assertThat(b.pfnLo).isEqualTo(0xff8); // 0xffb..0xffe is not 4-aligned
+        assertThat(b.pfnHi).isEqualTo(0xffb);
+        Iova c = d.alloc_iova(3, 0xfff, true); // aligned to 4: the gap 0xffc..0xffe
+        assertThat(c.pfnLo).isEqualTo(0xffc);
+        assertThat(c.pfnHi).isEqualTo(0xffe);
+        Iova e = d.alloc_iova(3, 0xfff, false); // unaligned: right below b
+        assertThat(e.pfnLo).isEqualTo(0xff5);
+        assertThat(d.find_iova(0xffd)).isSameAs(c);
+        assertThat(d.find_iova(0xff9)).isSameAs(b);
+        assertThat(d.find_iova(0x10)).isNull();
+        assertThat(d.iova_dma_addr(b)).isEqualTo(0xff8000L);
+        d.__free_iova(b);
+        assertThat(d.find_iova(0xff9)).isNull();
+        Iova f = d.alloc_iova(4, 0xfff, true);
+        assertThat(f.pfnLo).isEqualTo(0xff8);
+        d.free_iova(0xffe);
+        assertThat(d.find_iova(0xffc)).isNull();
+        d.put_iova_domain();
+        assertThat(d.nr_iovas()).isZero();
+    }
+
+    @Test
+    void fullSpaceFailsAndFreeingReopensIt() {
+        IovaDomain d = domain(1);
+        // [1, 8] holds 8 frames: two aligned 4-frame blocks do not fit (pfn 0 excluded).
+        Iova x = d.alloc_iova(4, 8, true);
+        assertThat(x.pfnLo).isEqualTo(4);
+        assertThat(d.alloc_iova(4, 8, true)).isNull();
+        Iova y = d.alloc_iova(3, 8, false);
+        assertThat(y.pfnLo).isEqualTo(1);
+        assertThat(d.alloc_iova(1, 8, false).pfnLo).isEqualTo(8);
+        assertThat(d.alloc_iova(1, 8, false)).isNull();
+        // The 32-bit space remembers a failed size until something below is freed.
+        assertThat(d.alloc_iova(1, 8, false)).isNull();
+        d.__free_iova(y);
+        assertThat(d.alloc_iova(1, 8, false)).isNotNull();
+    }
+
+    @Test
+    void reserveMergesAndIsNeverAllocated() {
+        IovaDomain d = domain(1);
+        Iova r = d.reserve_iova(0x100, 0x1ff);
+        assertThat(r.pfnLo).isEqualTo(0x100);
+        Iova r2 = d.reserve_iova(0x180, 0x1f0); // inside
+        assertThat(r2).isSameAs(r);
+        Iova r3 = d.reserve_iova(0xf0, 0x120); // extends below
+        assertThat(r3).isSameAs(r);
+        assertThat(r.pfnLo).isEqualTo(0xf0);
+        assertThat(d.find_iova(0xf5)).isSameAs(r);
+        // Allocation below 0x1ff avoids the reservation.
+        Iova a = d.alloc_iova(0x10, 0x1ff, true);
+        assertThat(a.pfnHi).isLessThan(0xf0);
+        assertThat(a.pfnLo).isEqualTo(0xe0);
+        FaultInject.failNth(1);
+        assertThat(d.reserve_iova(0x300, 0x310)).isNull();
+        FaultInject.disarm();
+        FaultInject.failNth(1);
+        assertThat(d.alloc_iova(1, 0x1000, true)).isNull();
+        FaultInject.disarm();
+    }
+
+    @Test
+    void rcacheRecyclesAndFlushesWhenFull() {
+        IovaDomain d = domain(1);
+        long p = d.alloc_iova_fast(3, 0xfffff, true); // rounded to 4
+        assertThat(p & 3).isZero();
+        assertThat(d.find_iova(p).iova_size()).isEqualTo(4);
+        d.free_iova_fast(p, 3);
+        // Cached: still in the tree, handed out again.
+        assertThat(d.find_iova(p)).isNotNull();
+        assertThat(d.alloc_iova_fast(4, 0xfffff, true)).isEqualTo(p);
+        d.free_iova_fast(p, 4);
+        // A limit below the cached pfn makes the cache miss.
+        long q = d.alloc_iova_fast(4, p - 1, true);
+        assertThat(q).isLessThan(p);
+        // Large sizes bypass the cache.
+        long big = d.alloc_iova_fast(64, 0xfffff, true);
+        d.free_iova_fast(big, 64);
+        assertThat(d.find_iova(big)).isNull();
+        // Exhaust a tiny space; flush_rcache retries after emptying the caches.
+        IovaDomain t = domain(1);
+        List<Long> got = new ArrayList<>();
+        long v;
+        while ((v = t.alloc_iova_fast(1, 16, false)) != 0) {
+            got.add(v);
+        }
+        assertThat(got).hasSize(16);
+        for (long g : got) {
+            t.free_iova_fast(g, 1);
+        }
+        assertThat(t.alloc_iova_fast(2, 16, false)).isZero(); // order-1 cache empty, tree full of cached order-0
+        assertThat(t.alloc_iova_fast(2, 16, true)).isNotZero(); // flushed and retried
+    }
+
+    @Test
+    void magazinesSpillToDepot() {
+        IovaDomain d = domain(1);
+        List<Long> got = new ArrayList<>();
+        for (int i = 0; i < 3 * IovaDomain.IOVA_MAG_SIZE; i++) {
+            got.add(d.alloc_iova_fast(1, 0xfffff, true));
+        }
+        for (long g : got) {
+            d.free_iova_fast(g, 1);
+        }
+        Set<Long> again = new HashSet<>();
+        for (int i = 0; i < 3 * IovaDomain.IOVA_MAG_SIZE; i++) {
+            again.add(d.alloc_iova_fast(1, 0xfffff, true));
+        }
+        assertThat(again).containsExactlyInAnyOrderElementsOf(got);
+        d.free_cpu_cached_iovas();
+        d.free_global_cached_iovas();
+    }
+
+    @Property(tries = 100)
+    void allocationsNeverOverlapAndRespectLimit(@ForAll @Size(max = 60) List<@IntRange(min = 1, max = 40) Integer> sizes) {
+        IovaDomain d = domain(1);
+        List<Iova> live = new ArrayList<>();
+        for (int s : sizes) {
+            Iova a = d.alloc_iova(s, 0x7ff, true);
+            if (a == null) {
+                continue;
+            }
+            assertThat(a.pfnHi).isLessThanOrEqualTo(0x7ff);
+            assertThat(a.pfnLo).isGreaterThanOrEqualTo(1);
+            long sz = Long.highestOneBit(s) == s ? s : Long.highestOneBit(s) << 1;
+            assertThat(a.pfnLo % sz).isZero();
+            for (Iova o : live) {
+                assertThat(a.pfnHi < o.pfnLo || a.pfnLo > o.pfnHi).isTrue();
+            }
+            live.add(a);
+            if (live.size() % 3 == 0) {
+                d.__free_iova(live.remove(0));
+            }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+package org.iommu4j.iommu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.iommu4j.base.Errno.EPROBE_DEFER;
+
+import org.iommu4j.base.ErrnoException;
+import org.iommu4j.base.device.Device;
+import org.iommu4j.base.test.NoWarnings;
+import org.iommu4j.of.DeviceNode;
+import org.iommu4j.of.Property;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** of_iommu_configure from iommus / iommu-map / pasid-num-bits / dma-can-stall. */
+@ExtendWith(NoWarnings.class)
+class OfIommuTest {
+    World w;
+    DeviceNode root;
+    DeviceNode smmu;
+    OfIommu of;
+
+    @BeforeEach
+    void setUp() {
+        w = new World();
+        root = DeviceNode.root();
+        smmu = root.addChild("iommu@9050000");
+        smmu.setProperty(Property.ofStrings("compatible", "arm,smmu-v3"));
+        smmu.setProperty(Property.ofCells("#iommu-cells", 1));
+        smmu.setProperty(Property.ofCells("phandle", 0x8000));
+        Device hw = new Device("9050000.smmuv3");
+        hw.ofNode = smmu;
+        IommuDevice idev = new IommuDevice();
+        w.iommu.iommu_device_register(idev, w.mock, hw);
+        w.iommu.bus_set_iommu(w.bus, w.mock);
+        of = new OfIommu(w.iommu);
+    }
+
+    DeviceNode master(String name, int... iommus) {
+        DeviceNode n = root.addChild(name);
+        n.setProperty(Property.ofCells("iommus", iommus));
+        return n;
+    }
+
+    @Test
+    void platformMasterFromIommusWithSeedProperties() {
+        DeviceNode np = master("dma@1000", 0x8000, 0x10, 0x8000, 0x11);
+        np.setProperty(Property.ofCells("pasid-num-bits", 5));
+        np.setProperty(Property.ofEmpty("dma-can-stall"));
+        Device dev = new Device("1000.dma");
+        dev.bus = w.bus;
+        assertThat(of.of_iommu_configure(dev, np, null)).isSameAs(w.mock);
+        IommuFwspec f = Iommu.dev_iommu_fwspec_get(dev);
+        assertThat(f.iommuFwnode).isSameAs(smmu);
+        assertThat(java.util.Arrays.copyOf(f.ids, f.numIds)).containsExactly(0x10, 0x11);
+        assertThat(f.numPasidBits).isEqualTo(5);
+        assertThat(f.canStall).isTrue();
+        // Probed into a group with its default domain.
+        assertThat(dev.iommuGroup).isNotNull();
+        assertThat(w.mock.log).contains("of_xlate 1000.dma /iommu@9050000[16]", "probe 1000.dma");
+        // A second call returns the configured ops at once.
+        assertThat(of.of_iommu_configure(dev, np, null)).isSameAs(w.mock);
+    }
+
+    @Test
+    void idThroughIommuMap() {
+        DeviceNode np = root.addChild("msi-bus");
+        np.setProperty(Property.ofCells("iommu-map", 0x100, 0x8000, 0x2000, 0x100));
+        np.setProperty(Property.ofCells("iommu-map-mask", 0xffff));
+        Device dev = new Device("child");
+        assertThat(of.of_iommu_configure(dev, np, new int[] {0x1_0105})).isSameAs(w.mock);
+        IommuFwspec f = Iommu.dev_iommu_fwspec_get(dev);
+        assertThat(f.ids[0]).isEqualTo(0x2005);
+        assertThat(f.numPasidBits).isZero();
+        assertThat(f.canStall).isFalse();
+        // Outside the map: pass-through means no IOMMU.
+        Device other = new Device("other");
+        assertThat(of.of_iommu_configure(other, np, new int[] {0x300})).isNull();
+        assertThat(Iommu.dev_iommu_fwspec_get(other)).isNull();
+    }
+
+    @Test
+    void noIommuCases() {
+        Device dev = new Device("d");
+        assertThat(of.of_iommu_configure(dev, null, null)).isNull();
+        DeviceNode plain = root.addChild("plain");
+        assertThat(of.of_iommu_configure(dev, plain, null)).isNull();
+        // IOMMU node disabled.
+        smmu.setProperty(Property.ofStrings("status", "disabled"));
+        assertThat(of.of_iommu_configure(dev, master("m1", 0x8000, 1), null)).isNull();
+        assertThat(Iommu.dev_iommu_fwspec_get(dev)).isNull();
+    }
+
+    @Test
+    void driverWithoutOfXlateMeansNoIommu() {
+        DeviceNode other = root.addChild("iommu@2");
+        other.setProperty(Property.ofCells("#iommu-cells", 1));
+        other.setProperty(Property.ofCells("phandle", 0x9000));
+        MinimalOps min = new MinimalOps(w.pageAlloc);
+        Device hw = new Device("min-iommu");
+        hw.ofNode = other;
+        w.iommu.iommu_device_register(new IommuDevice(), min, hw);
+        Device dev = new Device("d");
+        assertThat(of.of_iommu_configure(dev, master("m", 0x9000, 3), null)).isNull();
+    }
+
+    @Test
+    void unregisteredIommuDefersProbe() {
+        DeviceNode late = root.addChild("iommu@3");
+        late.setProperty(Property.ofCells("#iommu-cells", 1));
+        late.setProperty(Property.ofCells("phandle", 0x7000));
+        Device dev = new Device("d");
+        DeviceNode np = master("m", 0x7000, 4);
+        assertThatThrownBy(() -> of.of_iommu_configure(dev, np, null))
+                .isInstanceOf(ErrnoException.class).extracting(e -> ((ErrnoException) e).err()).isEqualTo(-EPROBE_DEFER);
+        // The empty fwspec names the awaited IOMMU; the retry starts from scratch once it exists.
+        assertThat(Iommu.dev_iommu_fwspec_get(dev).iommuFwnode).isSameAs(late);
+        Device hw = new Device("late");
+        hw.ofNode = late;
+        w.iommu.iommu_device_register(new IommuDevice(), w.mock, hw);
+        assertThat(of.of_iommu_configure(dev, np, null)).isSameAs(w.mock);
+        assertThat(Iommu.dev_iommu_fwspec_get(dev).ids[0]).isEqualTo(4);
+    }
+
+    @Test
+    void pciFunctionThroughHostBridgeIommuMap() {
+        org.iommu4j.base.hw.Board board = org.iommu4j.base.hw.Board.withRam(16 << 20);
+        org.iommu4j.pci.hw.PciHostBridgeModel hb = new org.iommu4j.pci.hw.PciHostBridgeModel("pcie", 0, 0);
+        hb.add(1, "ep", org.iommu4j.pci.hw.PciEndpointCaps.builder().build());
+        long ecam = 0x40_1000_0000L;
+        hb.mapEcam(board.mmio, ecam);
+        org.iommu4j.pci.Pci pci = new org.iommu4j.pci.Pci();
+        // The SMMU driver registers for the PCI bus before enumeration, as arm_smmu_set_bus_ops does.
+        assertThat(w.iommu.bus_set_iommu(pci.pci_bus_type, w.mock)).isZero();
+        pci.pci_host_common_probe(board.mmio, ecam, 0, 0);
+        org.iommu4j.pci.PciDev pdev = pci.pci_get_domain_bus_and_slot(0, 0, org.iommu4j.pci.Pci.PCI_DEVFN(1, 0));
+        assertThat(pdev).isNotNull();
+        assertThat(pdev.iommuGroup).isNull(); // no fwspec yet: the bus probe skipped it
+        DeviceNode bridge = root.addChild("pcie@10000000");
+        bridge.setProperty(Property.ofCells("iommu-map", 0x0, 0x8000, 0x10000, 0x10000));
+        bridge.setProperty(Property.ofEmpty("ats-supported"));
+        pdev.bus = pci.pci_bus_type;
+        assertThat(of.of_iommu_configure(pdev, bridge, null)).isSameAs(w.mock);
+        IommuFwspec f = Iommu.dev_iommu_fwspec_get(pdev);
+        assertThat(f.ids[0]).isEqualTo(0x10000 + 0x08); // RID 00:01.0 = 0x08
+        assertThat(f.flags & IommuH.IOMMU_FWSPEC_PCI_RC_ATS).isNotZero();
+        assertThat(pdev.iommuGroup).isNotNull();
+    }
+
+    @Test
+    void badIommuMapIsAnErrorNotAnException() {
+        DeviceNode np = root.addChild("bad");
+        np.setProperty(Property.ofCells("iommu-map", 0x100, 0x8000));
+        Device dev = new Device("d");
+        assertThat(of.of_iommu_configure(dev, np, new int[] {0x100})).isNull();
+    }
+}

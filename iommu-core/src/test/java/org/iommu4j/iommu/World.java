@@ -1,0 +1,49 @@
+package org.iommu4j.iommu;
+
+import org.iommu4j.base.device.BusType;
+import org.iommu4j.base.device.Device;
+import org.iommu4j.base.hw.Board;
+import org.iommu4j.base.hw.PhysMem;
+import org.iommu4j.ioasid.Ioasid;
+import org.iommu4j.mm.PageAlloc;
+
+/** One simulated machine for the core's tests: RAM, page allocator, ioasid, core, mock IOMMU, a bus. */
+final class World {
+    final PhysMem mem;
+    final PageAlloc pageAlloc;
+    final Ioasid ioasid = new Ioasid();
+    final Iommu iommu;
+    final MockIommu mock;
+    final BusType bus = new BusType("platform", (d, drv) -> false);
+
+    World() {
+        this(null);
+    }
+
+    World(String cmdline) {
+        mem = Board.withRam(64L << 20).mem;
+        pageAlloc = PageAlloc.forAllRam(mem);
+        iommu = new Iommu(pageAlloc, ioasid, cmdline);
+        mock = new MockIommu(pageAlloc);
+        mock.core = iommu;
+        iommu.iommu_device_register(mock.iommuDev, mock, new Device("smmu"));
+    }
+
+    /** A device whose fwspec points at the mock IOMMU with one stream ID. */
+    Device dev(String name, int sid) {
+        Device d = new Device(name);
+        Iommu.iommu_fwspec_init(d, mock.fwnode, mock);
+        Iommu.iommu_fwspec_add_ids(d, new int[] {sid}, 1);
+        return d;
+    }
+
+    /** Installs the IOMMU on the bus and adds {@code d} (probed through the bus notifier). */
+    Device added(String name, int sid) {
+        if (bus.iommuOps == null) {
+            iommu.bus_set_iommu(bus, mock);
+        }
+        Device d = dev(name, sid);
+        bus.device_add(d);
+        return d;
+    }
+}
