@@ -1,0 +1,288 @@
+package org.iommu4j.smmuv3.hw;
+
+import java.util.concurrent.locks.StampedLock;
+import org.iommu4j.base.hw.DmaResult;
+
+/**
+ * The TLB: final translations (stage 1, stage 2 or both combined) in a set-associative array
+ * with round-robin replacement, so it has a hardware-like capacity and the hit path is a few
+ * array probes with no allocation and no boxing.
+ *
+ * <p>Tags: regime ({@link #REGIME_NS_EL1} stage 1 or nested, {@link #REGIME_EL2},
+ * {@link #REGIME_S2} stage 2 only), VMID, ASID (ignored for global entries), the input block
+ * address and its size (page or block of the table's granule). Outputs: the output block
+ * address and the permissions ({@link SmmuPtw#P_UR}.. bits). The set index hashes VMID, input
+ * block and block size; a lookup probes every block size present in the TLB.
+ *
+ * <p>Entries leave only through {@code invalidate*} (the TLBI commands and BTM broadcasts) or
+ * replacement. Locking: a {@link StampedLock}: lookups are optimistic reads (validated, retried
+ * under the read lock if a writer intervened), inserts and invalidations take the write lock.
+ * {@link #generation()} guards inserts against a racing invalidation, as in {@link ConfigCache}.
+ * Counters are plain fields: exact single-threaded, approximate under concurrency.
+ */
+public final class SmmuTlb {
+    public static final int REGIME_NS_EL1 = 0;
+    public static final int REGIME_EL2 = 1;
+    public static final int REGIME_S2 = 2;
+
+    private final int ways;
+    private final int setBits;
+    private final boolean[] valid;
+    private final byte[] regime;
+    private final byte[] shift;
+    private final boolean[] global;
+    private final boolean[] nested;
+    private final int[] vmid;
+    private final int[] asid;
+    private final long[] inBase;
+    private final long[] outBase;
+    private final int[] perm;
+    private final byte[] victim;
+    /** Bit n set: some entry may have block size 2^n. */
+    private long shiftsPresent;
+    private volatile boolean enabled = true;
+    private volatile long generation;
+    private long hits, misses;
+    private final StampedLock sl = new StampedLock();
+
+    public SmmuTlb() {
+        this(256, 4);
+    }
+
+    public SmmuTlb(int sets, int ways) {
+        if (Integer.bitCount(sets) != 1 || ways < 1) {
+            throw new IllegalArgumentException("sets must be a power of two");
+        }
+        this.ways = ways;
+        this.setBits = Integer.numberOfTrailingZeros(sets);
+        int n = sets * ways;
+        valid = new boolean[n];
+        regime = new byte[n];
+        shift = new byte[n];
+        global = new boolean[n];
+        nested = new boolean[n];
+        vmid = new int[n];
+        asid = new int[n];
+        inBase = new long[n];
+        outBase = new long[n];
+        perm = new int[n];
+        victim = new byte[sets];
+    }
+
+    private int set(int reg, int vm, long base, int sh) {
+        long h = (base >>> sh) * 0x9E3779B97F4A7C15L + ((long) vm << 8 | reg << 6 | sh) * 0xC2B2AE3D27D4EB4FL;
+        return (int) (h >>> (64 - setBits)) * ways;
+    }
+
+    /**
+     * Looks up {@code addr}. Counts a hit or miss. Only entries whose
+     * permissions include {@code need} hit: a permission miss re-walks, so a fault always comes
+     * from the tables (faults are never cached). On a hit fills {@code res.pa}, {@code res.perm}
+     * (raw {@link SmmuPtw} permission bits) and {@code res.pageSize}.
+     */
+    public boolean lookup(int reg, int vm, int as, long addr, int need, DmaResult res) {
+        if (enabled) {
+            long stamp = sl.tryOptimisticRead();
+            boolean hit = probe(reg, vm, as, addr, need, res);
+            if (!sl.validate(stamp)) {
+                stamp = sl.readLock();
+                try {
+                    hit = probe(reg, vm, as, addr, need, res);
+                } finally {
+                    sl.unlockRead(stamp);
+                }
+            }
+            if (hit) {
+                hits++;
+                return true;
+            }
+        }
+        misses++;
+        return false;
+    }
+
+    /** May run without the lock: reads only; the caller validates. */
+    private boolean probe(int reg, int vm, int as, long addr, int need, DmaResult res) {
+        long present = shiftsPresent;
+        while (present != 0) {
+            int sh = Long.numberOfTrailingZeros(present);
+            present &= present - 1;
+            long base = addr & -(1L << sh);
+            int s = set(reg, vm, base, sh);
+            for (int i = s; i < s + ways; i++) {
+                if (valid[i] && shift[i] == sh && inBase[i] == base && regime[i] == reg && vmid[i] == vm
+                        && (global[i] || asid[i] == as) && (perm[i] & need) == need) {
+                    res.pa = outBase[i] | (addr & ((1L << sh) - 1));
+                    res.perm = perm[i];
+                    res.pageSize = 1L << sh;
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    public void insert(int reg, int vm, int as, boolean glob, boolean nest, long addr, int sh, long out, int p,
+                       long gen) {
+        if (!enabled || gen != generation) {
+            return; // cheap early out; checked again under the lock
+        }
+        long stamp = sl.writeLock();
+        try {
+            insertLocked(reg, vm, as, glob, nest, addr, sh, out, p, gen);
+        } finally {
+            sl.unlockWrite(stamp);
+        }
+    }
+
+    private void insertLocked(int reg, int vm, int as, boolean glob, boolean nest, long addr, int sh, long out, int p,
+                              long gen) {
+        if (!enabled || gen != generation) {
+            return;
+        }
+        long base = addr & -(1L << sh);
+        int s = set(reg, vm, base, sh);
+        int slot = -1;
+        for (int i = s; i < s + ways; i++) {
+            if (valid[i] && shift[i] == sh && inBase[i] == base && regime[i] == reg && vmid[i] == vm
+                    && global[i] == glob && asid[i] == as) {
+                slot = i;
+                break;
+            }
+        }
+        if (slot < 0) {
+            for (int i = s; i < s + ways; i++) {
+                if (!valid[i]) {
+                    slot = i;
+                    break;
+                }
+            }
+        }
+        if (slot < 0) {
+            int setIdx = s / ways;
+            slot = s + (victim[setIdx] & 0xff) % ways;
+            victim[setIdx]++;
+        }
+        valid[slot] = true;
+        regime[slot] = (byte) reg;
+        shift[slot] = (byte) sh;
+        global[slot] = glob;
+        nested[slot] = nest;
+        vmid[slot] = vm;
+        asid[slot] = as;
+        inBase[slot] = base;
+        outBase[slot] = out & -(1L << sh);
+        perm[slot] = p;
+        shiftsPresent |= 1L << sh;
+    }
+
+    /** Match-anything value for the vmid/asid arguments of {@link #invalidate}. */
+    public static final int ANY = -1;
+
+    /**
+     * Removes entries of the regimes in {@code regimeMask} (bit per regime) matching VMID and
+     * ASID ({@link #ANY} = all; a specific ASID spares global entries unless {@code vaScoped})
+     * and overlapping [start, start + len) ({@code len == 0}: any address). Returns how many.
+     */
+    public int invalidate(int regimeMask, int vm, int as, boolean vaScoped, long start, long len, String scope) {
+        long stamp = sl.writeLock();
+        try {
+            return invalidateLocked(regimeMask, vm, as, vaScoped, start, len, scope);
+        } finally {
+            sl.unlockWrite(stamp);
+        }
+    }
+
+    private int invalidateLocked(int regimeMask, int vm, int as, boolean vaScoped, long start, long len, String scope) {
+        generation++;
+        int removed = 0;
+        long end = start + len - 1;
+        for (int i = 0; i < valid.length; i++) {
+            if (!valid[i] || (regimeMask & (1 << regime[i])) == 0) {
+                continue;
+            }
+            if (vm != ANY && vmid[i] != vm) {
+                continue;
+            }
+            if (as != ANY && (global[i] ? !vaScoped : asid[i] != as)) {
+                continue;
+            }
+            if (len != 0) {
+                long eStart = inBase[i];
+                long eEnd = eStart + (1L << shift[i]) - 1;
+                if (Long.compareUnsigned(eEnd, start) < 0 || Long.compareUnsigned(eStart, end) > 0) {
+                    continue;
+                }
+            }
+            valid[i] = false;
+            removed++;
+        }
+        if (SmmuV3Trace.smmu_iotlb_inv.enabled()) {
+            SmmuV3Trace.smmu_iotlb_inv.emit(scope, removed);
+        }
+        return removed;
+    }
+
+    /** TLBI_S2_IPA: stage-2-only entries of the range; combined (nested) entries of the VMID. */
+    public int invalidateIpa(int vm, long start, long len) {
+        long stamp = sl.writeLock();
+        try {
+            int n = invalidateLocked(1 << REGIME_S2, vm, ANY, true, start, len, "S2_IPA");
+            for (int i = 0; i < valid.length; i++) {
+                if (valid[i] && nested[i] && vmid[i] == vm) {
+                    valid[i] = false;
+                    n++;
+                }
+            }
+            return n;
+        } finally {
+            sl.unlockWrite(stamp);
+        }
+    }
+
+    public int invalidateAll() {
+        return invalidate(7, ANY, ANY, true, 0, 0, "ALL");
+    }
+
+    public void setEnabled(boolean on) {
+        enabled = on;
+        invalidateAll();
+    }
+
+    public boolean enabled() {
+        return enabled;
+    }
+
+    public long generation() {
+        return generation;
+    }
+
+    /** A hit served by a front cache built from this one (the micro-TLB). */
+    void countHit() {
+        hits++;
+    }
+
+    public long hits() {
+        return hits;
+    }
+
+    public long misses() {
+        return misses;
+    }
+
+    /** Valid entries. */
+    public int size() {
+        long stamp = sl.readLock();
+        try {
+            int n = 0;
+            for (boolean v : valid) {
+                if (v) {
+                    n++;
+                }
+            }
+            return n;
+        } finally {
+            sl.unlockRead(stamp);
+        }
+    }
+}

@@ -1,0 +1,2160 @@
+package org.iommu4j.smmuv3.hw;
+
+import static org.iommu4j.smmuv3.hw.SmmuV3Internal.*;
+import static org.iommu4j.smmuv3.hw.SmmuV3Trace.*;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.eclipse.collections.impl.map.mutable.primitive.LongObjectHashMap;
+import org.iommu4j.base.hw.AtcInvalidation;
+import org.iommu4j.base.hw.AtsEndpoint;
+import org.iommu4j.base.hw.Board;
+import org.iommu4j.base.hw.BusError;
+import org.iommu4j.base.hw.DmaPort;
+import org.iommu4j.base.hw.DmaResult;
+import org.iommu4j.base.hw.DmaTransaction;
+import org.iommu4j.base.hw.Interconnect;
+import org.iommu4j.base.hw.MmioDevice;
+import org.iommu4j.base.hw.PageRequest;
+import org.iommu4j.base.hw.PageResponse;
+import org.iommu4j.base.hw.PhysMem;
+
+/**
+ * A simulated Arm SMMUv3 (IHI 0070), written from the architecture, that the Linux driver
+ * programs through MMIO and memory exactly as it programs the real thing.
+ *
+ * <p>What it can do: the register file of page 0 and page 1 with reset values, RO/RAZ/WI
+ * behaviour, 64-bit registers as two halves, the CR0/CR0ACK and IRQ_CTRL/IRQ_CTRLACK
+ * handshakes, the GBPA update protocol and GERROR/GERRORN toggling; the command queue
+ * (consumed synchronously on the CMDQ_PROD write, or on a consumer thread) with every
+ * non-secure command Linux issues and CONS.ERR reporting; event and PRI queues with wrap and
+ * overflow flags; linear and 2-level stream tables; STE configurations abort, bypass, stage 1,
+ * stage 2 and nested; linear and 2-level CD tables; substream rules (S1DSS, S1CDMax); VMSAv8-64
+ * walks for both stages with HTTU; a configuration cache and a TLB invalidated only by the
+ * architected commands (fronted by a micro-TLB that any invalidation empties, so the hit path is
+ * one array probe); the terminate and stall fault models; ATS translation requests and
+ * translated transactions; PRI page requests and responses; BTM; wired and MSI interrupts;
+ * QEMU-named trace events; {@link #explain} for a step-by-step account of one translation.
+ *
+ * <p>What it can't do: the secure programming interface, ATOS/VATOS, ECMDQ, VMS/PIDM, MPAM,
+ * 52-bit addresses, TTB1, AArch32 tables, memory attributes (they are accepted and ignored),
+ * RAZ/WI termination is reported as {@link DmaResult#ABORT} like an abort (the device model
+ * cannot tell them apart).
+ *
+ * <p>Locking: {@code lock} guards the register file, queue pointers, GERROR, the stall table
+ * and writes into the event and PRI queues; {@code cmdqLock} serialises command consumption and
+ * is taken before {@code lock}, never after. Calls out to endpoints (ATC invalidation, PRG
+ * responses) and stall resolution happen holding only {@code cmdqLock}, so a device may react
+ * on its own thread. The caches have their own monitors. Translation reads registers through
+ * volatile fields and never holds {@code lock} while walking.
+ */
+public final class SmmuV3 implements MmioDevice, DmaPort {
+    private final Board board;
+    private final PhysMem mem;
+    private final SmmuCaps caps;
+    private final ConfigCache configCache = new ConfigCache();
+    private final SmmuTlb tlb = new SmmuTlb();
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final ReentrantLock cmdqLock = new ReentrantLock();
+
+    /* ---------------- register file (guarded by lock; volatile for the translation path) ---------------- */
+
+    private volatile int cr0, cr0ack, cr1, cr2, gbpa = GBPA_RESET, irqCtrl, irqCtrlAck, gerror, gerrorn;
+    private volatile long strtabBase;
+    private volatile int strtabBaseCfg;
+    private final long[] irqCfg0 = new long[3];
+    private final int[] irqCfg1 = new int[3];
+    private final int[] irqCfg2 = new int[3];
+    private static final int IRQ_GERROR = 0, IRQ_EVTQ = 1, IRQ_PRIQ = 2;
+    private static final String[] IRQ_NAMES = {"gerror", "eventq", "priq", "cmd-sync"};
+
+    /** One architected queue: its BASE register and the PROD/CONS registers. */
+    private static final class Queue {
+        final int entrySize;
+        final int maxLog2;
+        long base;
+        int prod;
+        int cons;
+
+        Queue(int entrySize, int maxLog2) {
+            this.entrySize = entrySize;
+            this.maxLog2 = maxLog2;
+        }
+
+        /** LOG2SIZE above the implemented maximum acts as the maximum. */
+        int log2size() {
+            return Math.min((int) (base & 0x1f), maxLog2);
+        }
+
+        /** The base address; low bits below the queue size are treated as zero (CONSTRAINED UNPREDICTABLE). */
+        long addr() {
+            long size = Math.max(32L, (long) entrySize << log2size());
+            return base & Q_BASE_ADDR_MASK & ~(size - 1);
+        }
+
+        long slot(int ptr) {
+            return addr() + (long) Q_IDX(ptr, log2size()) * entrySize;
+        }
+    }
+
+    private final Queue cmdq;
+    private final Queue evtq;
+    private final Queue priq;
+
+    private volatile int virqEvtq = -1, virqPriq = -1, virqGerror = -1, virqSync = -1;
+
+    /* ---------------- state beyond the registers ---------------- */
+
+    /** Held transactions by (SID << 16 | STAG). Guarded by lock. */
+    private final LongObjectHashMap<Stall> stalls = new LongObjectHashMap<>();
+    private int nextStag;
+    /** An ATC invalidation failed since the last CMD_SYNC. Guarded by cmdqLock. */
+    private boolean atcInvFailed;
+    private static final int EVENT_LOG_MAX = 4096;
+    private final ArrayDeque<SmmuEvent> eventLog = new ArrayDeque<>();
+    private long eventsRecorded, eventsLost, eventsDiscarded, priRecorded, priLost, syncs, sevs, commands;
+
+    /**
+     * The micro-TLB (a TBU's front cache): whole translations keyed by (StreamID, SubstreamID,
+     * 4K input page), each stamped with the sum of the configuration-cache and TLB generations
+     * when it was made. Any invalidation of either cache (or disabling one) advances a generation
+     * and so kills every micro entry: it never holds what the architected caches would not.
+     * Entries are immutable; the array is read and written without a lock (a lost or stale slot
+     * only costs a miss). It is skipped while a hit-path trace event is enabled so traces show
+     * the architected caches.
+     */
+    private static final class MicroEntry {
+        final int sid;
+        final int ssid;
+        final long page;
+        final long paPage;
+        final int perm;
+        final long pageSize;
+        final long epoch;
+        final boolean hasCd;
+
+        MicroEntry(int sid, int ssid, long page, long paPage, int perm, long pageSize, long epoch, boolean hasCd) {
+            this.sid = sid;
+            this.ssid = ssid;
+            this.page = page;
+            this.paPage = paPage;
+            this.perm = perm;
+            this.pageSize = pageSize;
+            this.epoch = epoch;
+            this.hasCd = hasCd;
+        }
+    }
+
+    private static final int MICRO_BITS = 10;
+    private final MicroEntry[] micro = new MicroEntry[1 << MICRO_BITS];
+    private static final ThreadLocal<SmmuPtw.Result> WALK_RESULT = ThreadLocal.withInitial(SmmuPtw.Result::new);
+
+    private long epoch() {
+        return configCache.generation() + tlb.generation();
+    }
+
+    private static int microIdx(int sid, int ssid, long page) {
+        long h = (page + ((long) sid << 20) + ssid) * 0x9E3779B97F4A7C15L;
+        return (int) (h >>> (64 - MICRO_BITS));
+    }
+
+    private static boolean hitTraced() {
+        return smmuv3_translate_success.enabled() || smmu_iotlb_lookup_hit.enabled() || smmuv3_config_cache_hit.enabled();
+    }
+
+    private Thread consumer;
+    private boolean consumerStop;
+    private boolean doorbell;
+    private final Condition doorbellRung = lock.newCondition();
+    private final AutoCloseable btmHandle;
+
+    /** A simulated SMMU on {@code board}; nothing is mapped or wired until {@link #mapMmio} / {@link #wireIrqs}. */
+    public SmmuV3(Board board, SmmuCaps caps) {
+        this.board = board;
+        this.mem = board.mem;
+        this.caps = caps;
+        this.cmdq = new Queue(CMDQ_ENTRY_SIZE, caps.cmdqs());
+        this.evtq = new Queue(EVTQ_ENTRY_SIZE, caps.eventqs());
+        this.priq = new Queue(PRIQ_ENTRY_SIZE, caps.priqs());
+        this.btmHandle = caps.btm() ? board.interconnect.addListener(this::btmTlbi) : null;
+    }
+
+    /** Maps the 128 KiB register region (page 0 and page 1) at {@code base} on the board's MMIO bus. */
+    public void mapMmio(long base) {
+        board.mmio.map("smmuv3@" + Long.toHexString(base), base, MMIO_SIZE, this);
+    }
+
+    /** Wires the interrupt lines to virqs of {@code board.irqs}; -1 = not wired; a combined line = the same virq. */
+    public void wireIrqs(int eventqVirq, int priqVirq, int gerrorVirq, int cmdqSyncVirq) {
+        virqEvtq = eventqVirq;
+        virqPriq = priqVirq;
+        virqGerror = gerrorVirq;
+        virqSync = cmdqSyncVirq;
+    }
+
+    public SmmuCaps caps() {
+        return caps;
+    }
+
+    public ConfigCache configCache() {
+        return configCache;
+    }
+
+    public SmmuTlb tlb() {
+        return tlb;
+    }
+
+    /** Stops the consumer thread and leaves the interconnect. */
+    public void close() {
+        setConsumerThread(false);
+        if (btmHandle != null) {
+            try {
+                btmHandle.close();
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    /* =========================================================================================
+     * MMIO decode
+     * ========================================================================================= */
+
+    private static boolean is64(int off) {
+        return switch (off) {
+            case A_GERROR_IRQ_CFG0, A_STRTAB_BASE, A_CMDQ_BASE, A_EVENTQ_BASE, A_EVENTQ_IRQ_CFG0, A_PRIQ_BASE,
+                 A_PRIQ_IRQ_CFG0 -> true;
+            default -> false;
+        };
+    }
+
+    @Override
+    public long mmioRead(long offset, int size) {
+        long v;
+        lock.lock();
+        try {
+            int off = (int) offset;
+            if (size == 8 && is64(off)) {
+                v = read64(off);
+            } else if (size == 8) {
+                v = Integer.toUnsignedLong(read32(off)) | (Integer.toUnsignedLong(read32(off + 4)) << 32);
+            } else if (size == 4 && is64(off & ~7)) {
+                long r = read64(off & ~7);
+                v = (off & 4) == 0 ? r & 0xffffffffL : r >>> 32;
+            } else if (size == 4) {
+                v = Integer.toUnsignedLong(read32(off));
+            } else {
+                unimp("%d-byte read at 0x%x", size, off);
+                v = 0;
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (smmuv3_read_mmio.enabled()) {
+            smmuv3_read_mmio.emit(offset, v, size);
+        }
+        return v;
+    }
+
+    @Override
+    public void mmioWrite(long offset, long value, int size) {
+        if (smmuv3_write_mmio.enabled()) {
+            smmuv3_write_mmio.emit(offset, value, size);
+        }
+        boolean kick;
+        lock.lock();
+        try {
+            int off = (int) offset;
+            if (size == 8 && is64(off)) {
+                kick = write64(off, value);
+            } else if (size == 8) {
+                kick = write32(off, (int) value);
+                kick |= write32(off + 4, (int) (value >>> 32));
+            } else if (size == 4 && is64(off & ~7)) {
+                long r = read64(off & ~7);
+                long nv = (off & 4) == 0 ? (r & 0xffffffff00000000L) | (value & 0xffffffffL)
+                        : (r & 0xffffffffL) | (value << 32);
+                kick = write64(off & ~7, nv);
+            } else if (size == 4) {
+                kick = write32(off, (int) value);
+            } else {
+                unimp("%d-byte write at 0x%x", size, off);
+                kick = false;
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (kick) {
+            kickCmdq();
+        }
+    }
+
+    /** Call only holding lock. */
+    private long read64(int off) {
+        return switch (off) {
+            case A_GERROR_IRQ_CFG0 -> irqCfg0[IRQ_GERROR];
+            case A_STRTAB_BASE -> strtabBase;
+            case A_CMDQ_BASE -> cmdq.base;
+            case A_EVENTQ_BASE -> evtq.base;
+            case A_EVENTQ_IRQ_CFG0 -> irqCfg0[IRQ_EVTQ];
+            case A_PRIQ_BASE -> priq.base;
+            case A_PRIQ_IRQ_CFG0 -> irqCfg0[IRQ_PRIQ];
+            default -> throw new AssertionError("not a 64-bit register: 0x" + Integer.toHexString(off));
+        };
+    }
+
+    /** ID registers at 0xFD0..0xFFC: PIDR4..7, PIDR0..3, CIDR0..3 of an MMU-600-like part. */
+    private static final int[] IDREGS = {0x04, 0, 0, 0, 0x84, 0xb4, 0xf0, 0x10, 0x0d, 0xf0, 0x05, 0xb1};
+
+    /** Call only holding lock. */
+    private int read32(int off) {
+        if (off >= PAGE1) {
+            // Page 1 holds only the output-queue PROD/CONS registers; the rest is RES0.
+            return switch (off - PAGE1) {
+                case A_EVENTQ_PROD -> evtq.prod;
+                case A_EVENTQ_CONS -> evtq.cons;
+                case A_PRIQ_PROD -> priq.prod;
+                case A_PRIQ_CONS -> priq.cons;
+                default -> raz(off);
+            };
+        }
+        if (off >= A_IDREGS && off < A_IDREGS + 4 * IDREGS.length) {
+            return IDREGS[(off - A_IDREGS) / 4];
+        }
+        return switch (off) {
+            case A_IDR0 -> caps.idr0();
+            case A_IDR1 -> caps.idr1();
+            case A_IDR2 -> caps.idr2();
+            case A_IDR3 -> caps.idr3();
+            case A_IDR4 -> caps.idr4();
+            case A_IDR5 -> caps.idr5();
+            case A_IIDR -> caps.iidr();
+            case A_AIDR -> caps.aidr();
+            case A_CR0 -> cr0;
+            case A_CR0ACK -> cr0ack;
+            case A_CR1 -> cr1;
+            case A_CR2 -> cr2;
+            case A_STATUSR -> 0;
+            case A_GBPA -> gbpa;
+            case A_AGBPA -> 0;
+            case A_IRQ_CTRL -> irqCtrl;
+            case A_IRQ_CTRLACK -> irqCtrlAck;
+            case A_GERROR -> gerror;
+            case A_GERRORN -> gerrorn;
+            case A_GERROR_IRQ_CFG1 -> irqCfg1[IRQ_GERROR];
+            case A_GERROR_IRQ_CFG2 -> irqCfg2[IRQ_GERROR];
+            case A_STRTAB_BASE_CFG -> strtabBaseCfg;
+            case A_CMDQ_PROD -> cmdq.prod;
+            case A_CMDQ_CONS -> cmdq.cons;
+            case A_EVENTQ_IRQ_CFG1 -> irqCfg1[IRQ_EVTQ];
+            case A_EVENTQ_IRQ_CFG2 -> irqCfg2[IRQ_EVTQ];
+            case A_PRIQ_IRQ_CFG1 -> irqCfg1[IRQ_PRIQ];
+            case A_PRIQ_IRQ_CFG2 -> irqCfg2[IRQ_PRIQ];
+            // EVENTQ/PRIQ PROD/CONS live on page 1 only: 0xA8.. of page 0 is reserved (RAZ/WI)
+            default -> raz(off);
+        };
+    }
+
+    private int raz(int off) {
+        if (smmuv3_unhandled_mmio.enabled()) {
+            smmuv3_unhandled_mmio.emit(off, "read");
+        }
+        return 0;
+    }
+
+    private int cr0Mask() {
+        int m = R_CR0_SMMUEN | R_CR0_EVENTQEN | R_CR0_CMDQEN;
+        if (caps.pri()) {
+            m |= R_CR0_PRIQEN;
+        }
+        if (caps.ats()) {
+            m |= R_CR0_ATSCHK;
+        }
+        return m;
+    }
+
+    /** Call only holding lock. Returns true if the command queue should be consumed. */
+    private boolean write64(int off, long v) {
+        switch (off) {
+            case A_GERROR_IRQ_CFG0 -> writeIrqCfg0(IRQ_GERROR, R_IRQ_CTRL_GERROR_IRQEN, v);
+            case A_EVENTQ_IRQ_CFG0 -> writeIrqCfg0(IRQ_EVTQ, R_IRQ_CTRL_EVENTQ_IRQEN, v);
+            case A_PRIQ_IRQ_CFG0 -> writeIrqCfg0(IRQ_PRIQ, R_IRQ_CTRL_PRI_IRQEN, v);
+            case A_STRTAB_BASE -> {
+                if ((cr0 & R_CR0_SMMUEN) != 0 || (cr0ack & R_CR0_SMMUEN) != 0) {
+                    guestError("STRTAB_BASE written while SMMUEN = 1: ignored");
+                } else {
+                    strtabBase = v & (STRTAB_BASE_RA | STRTAB_BASE_ADDR_MASK);
+                }
+            }
+            case A_CMDQ_BASE -> writeQueueBase(cmdq, R_CR0_CMDQEN, "CMDQ_BASE", v);
+            case A_EVENTQ_BASE -> writeQueueBase(evtq, R_CR0_EVENTQEN, "EVENTQ_BASE", v);
+            case A_PRIQ_BASE -> writeQueueBase(priq, R_CR0_PRIQEN, "PRIQ_BASE", v);
+            default -> throw new AssertionError("not a 64-bit register: 0x" + Integer.toHexString(off));
+        }
+        return false;
+    }
+
+    private void writeIrqCfg0(int which, int irqen, long v) {
+        if ((irqCtrl & irqen) != 0) {
+            guestError("IRQ_CFG0 written while its IRQ is enabled: ignored");
+            return;
+        }
+        irqCfg0[which] = v & IRQ_CFG0_ADDR_MASK;
+    }
+
+    private void writeQueueBase(Queue q, int enBit, String name, long v) {
+        if ((cr0 & enBit) != 0 || (cr0ack & enBit) != 0) {
+            guestError(name + " written while the queue is enabled: ignored");
+            return;
+        }
+        q.base = v & Q_BASE_WRITABLE;
+    }
+
+    /** Call only holding lock. Returns true if the command queue should be consumed. */
+    private boolean write32(int off, int v) {
+        if (off >= PAGE1) {
+            switch (off - PAGE1) {
+                case A_EVENTQ_PROD -> {
+                    if ((cr0 & R_CR0_EVENTQEN) != 0) {
+                        guestError("EVENTQ_PROD written while EVENTQEN = 1: ignored");
+                    } else {
+                        evtq.prod = v & (Q_PTR_MASK | Q_OVF_FLAG);
+                    }
+                }
+                case A_EVENTQ_CONS -> evtq.cons = v & (Q_PTR_MASK | Q_OVF_FLAG);
+                case A_PRIQ_PROD -> {
+                    if ((cr0 & R_CR0_PRIQEN) != 0) {
+                        guestError("PRIQ_PROD written while PRIQEN = 1: ignored");
+                    } else {
+                        priq.prod = v & (Q_PTR_MASK | Q_OVF_FLAG);
+                    }
+                }
+                case A_PRIQ_CONS -> priq.cons = v & (Q_PTR_MASK | Q_OVF_FLAG);
+                default -> wi(off, v);
+            }
+            return false;
+        }
+        switch (off) {
+            case A_CR0 -> {
+                return updateCr0(v & cr0Mask());
+            }
+            case A_CR1 -> cr1 = v & 0xfff;
+            case A_CR2 -> cr2 = v & (R_CR2_RECINVSID | R_CR2_PTM | (caps.hyp() ? R_CR2_E2H : 0));
+            case A_GBPA -> {
+                // The update protocol: a write with Update = 1 takes effect and the SMMU clears
+                // Update at once; a write with Update = 0 is ignored.
+                if ((v & R_GBPA_UPDATE) != 0) {
+                    gbpa = v & R_GBPA_WRITABLE;
+                    if (smmuv3_write_gbpa.enabled()) {
+                        smmuv3_write_gbpa.emit(gbpa);
+                    }
+                } else {
+                    guestError("GBPA written without Update: ignored");
+                }
+            }
+            case A_IRQ_CTRL -> {
+                int m = R_IRQ_CTRL_GERROR_IRQEN | R_IRQ_CTRL_EVENTQ_IRQEN | (caps.pri() ? R_IRQ_CTRL_PRI_IRQEN : 0);
+                irqCtrl = v & m;
+                irqCtrlAck = irqCtrl;
+            }
+            case A_GERRORN -> {
+                return writeGerrorn(v);
+            }
+            case A_GERROR_IRQ_CFG1 -> irqCfg1[IRQ_GERROR] = v;
+            case A_GERROR_IRQ_CFG2 -> irqCfg2[IRQ_GERROR] = v & 0x3f;
+            case A_STRTAB_BASE_CFG -> {
+                if ((cr0 & R_CR0_SMMUEN) != 0 || (cr0ack & R_CR0_SMMUEN) != 0) {
+                    guestError("STRTAB_BASE_CFG written while SMMUEN = 1: ignored");
+                } else {
+                    strtabBaseCfg = v & STRTAB_BASE_CFG_WRITABLE;
+                }
+            }
+            case A_CMDQ_PROD -> {
+                cmdq.prod = v & Q_PTR_MASK;
+                return true;
+            }
+            case A_CMDQ_CONS -> {
+                if ((cr0 & R_CR0_CMDQEN) != 0) {
+                    guestError("CMDQ_CONS written while CMDQEN = 1: ignored");
+                } else {
+                    cmdq.cons = v & (Q_PTR_MASK | (0x7f << R_CMDQ_CONS_ERR_SHIFT));
+                }
+            }
+            case A_EVENTQ_IRQ_CFG1 -> irqCfg1[IRQ_EVTQ] = v;
+            case A_EVENTQ_IRQ_CFG2 -> irqCfg2[IRQ_EVTQ] = v & 0x3f;
+            case A_PRIQ_IRQ_CFG1 -> irqCfg1[IRQ_PRIQ] = v;
+            case A_PRIQ_IRQ_CFG2 -> irqCfg2[IRQ_PRIQ] = v & 0x3f;
+            default -> wi(off, v);
+        }
+        return false;
+    }
+
+    private void wi(int off, int v) {
+        if (off < A_CR0 || (off >= A_IDREGS && off < 0x1000)) {
+            if (smmuv3_write_mmio_idr.enabled()) {
+                smmuv3_write_mmio_idr.emit(off, v);
+            }
+        } else if (smmuv3_unhandled_mmio.enabled()) {
+            smmuv3_unhandled_mmio.emit(off, "write");
+        }
+    }
+
+    /** CR0 write: the change takes effect at once and CR0ACK follows. Call only holding lock. */
+    private boolean updateCr0(int v) {
+        int old = cr0;
+        cr0 = v;
+        cr0ack = v;
+        if (smmuv3_update_cr0.enabled()) {
+            smmuv3_update_cr0.emit(v, old);
+        }
+        if ((old & R_CR0_SMMUEN) != 0 && (v & R_CR0_SMMUEN) == 0) {
+            terminateStalls(-1); // disabling translation drops held transactions
+        }
+        return (v & R_CR0_CMDQEN) != 0 && (old & R_CR0_CMDQEN) == 0;
+    }
+
+    /** GERRORN write: software acknowledges errors. Call only holding lock. */
+    private boolean writeGerrorn(int v) {
+        int old = gerrorn;
+        gerrorn = v & R_GERROR_MASK;
+        if (smmuv3_write_gerrorn.enabled()) {
+            smmuv3_write_gerrorn.emit(gerrorn ^ old, old, gerrorn);
+        }
+        // CMDQ_ERR acknowledged: consumption resumes without a PROD write
+        return ((old ^ gerror) & R_GERROR_CMDQ_ERR) != 0 && ((gerrorn ^ gerror) & R_GERROR_CMDQ_ERR) == 0;
+    }
+
+    /** Raises global errors: toggles each bit of {@code bits} not already active. Call only holding lock. */
+    private void raiseGerror(int bits) {
+        int active = gerror ^ gerrorn;
+        int toggle = bits & ~active;
+        if (toggle == 0) {
+            return;
+        }
+        gerror ^= toggle;
+        if (smmuv3_write_gerror.enabled()) {
+            smmuv3_write_gerror.emit(toggle, gerror);
+        }
+        if ((irqCtrl & R_IRQ_CTRL_GERROR_IRQEN) != 0) {
+            triggerIrq(IRQ_GERROR);
+        }
+    }
+
+    /** Signals interrupt {@code which} by MSI if configured, else on the wired line. Call only holding lock. */
+    private void triggerIrq(int which) {
+        long addr = irqCfg0[which];
+        boolean msi = caps.msi() && addr != 0;
+        if (smmuv3_trigger_irq.enabled()) {
+            smmuv3_trigger_irq.emit(IRQ_NAMES[which], msi ? 1 : 0);
+        }
+        if (msi) {
+            try {
+                board.sysbus.write32(addr, irqCfg1[which]);
+            } catch (BusError e) {
+                int err = switch (which) {
+                    case IRQ_EVTQ -> R_GERROR_MSI_EVENTQ_ABT_ERR;
+                    case IRQ_PRIQ -> R_GERROR_MSI_PRIQ_ABT_ERR;
+                    default -> R_GERROR_MSI_GERROR_ABT_ERR;
+                };
+                if (which == IRQ_GERROR) {
+                    gerror ^= err & ~(gerror ^ gerrorn); // no second interrupt for the failed one
+                } else {
+                    raiseGerror(err);
+                }
+            }
+            return;
+        }
+        int virq = switch (which) {
+            case IRQ_EVTQ -> virqEvtq;
+            case IRQ_PRIQ -> virqPriq;
+            default -> virqGerror;
+        };
+        if (virq >= 0) {
+            board.irqs.raise(virq);
+        }
+    }
+
+    /* =========================================================================================
+     * Command queue
+     * ========================================================================================= */
+
+    /**
+     * Consumes commands on the calling thread (default), or wakes the consumer thread. In the
+     * synchronous mode every command up to PROD has completed when the CMDQ_PROD write returns.
+     */
+    private void kickCmdq() {
+        lock.lock();
+        try {
+            if (consumer != null) {
+                doorbell = true;
+                doorbellRung.signalAll();
+                return;
+            }
+        } finally {
+            lock.unlock();
+        }
+        cmdqConsume();
+    }
+
+    /** Switches between synchronous consumption (false, the default) and a consumer thread (true). */
+    public void setConsumerThread(boolean on) {
+        Thread t;
+        lock.lock();
+        try {
+            if (on == (consumer != null)) {
+                return;
+            }
+            if (on) {
+                consumerStop = false;
+                consumer = new Thread(this::consumerLoop, "smmuv3-cmdq");
+                consumer.setDaemon(true);
+                consumer.start();
+                doorbell = true;
+                doorbellRung.signalAll();
+                return;
+            }
+            consumerStop = true;
+            doorbellRung.signalAll();
+            t = consumer;
+            consumer = null;
+        } finally {
+            lock.unlock();
+        }
+        boolean interrupted = false;
+        while (true) {
+            try {
+                t.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void consumerLoop() {
+        while (true) {
+            lock.lock();
+            try {
+                while (!doorbell && !consumerStop) {
+                    doorbellRung.awaitUninterruptibly();
+                }
+                if (consumerStop) {
+                    return;
+                }
+                doorbell = false;
+            } finally {
+                lock.unlock();
+            }
+            cmdqConsume();
+        }
+    }
+
+    private boolean cmdqErrActive() {
+        return ((gerror ^ gerrorn) & R_GERROR_CMDQ_ERR) != 0;
+    }
+
+    /**
+     * Executes commands from CONS to PROD. Stops on an empty queue, when CMDQEN is clear, while
+     * GERROR.CMDQ_ERR is active, and on an error, leaving CONS on the failing command with
+     * CONS.ERR set before GERROR.CMDQ_ERR toggles.
+     */
+    private void cmdqConsume() {
+        cmdqLock.lock();
+        try {
+            while (true) {
+                long dw0, dw1;
+                int cons;
+                lock.lock();
+                try {
+                    int n = cmdq.log2size();
+                    if ((cr0 & R_CR0_CMDQEN) == 0 || cmdqErrActive() || Q_EMPTY(cmdq.prod, cmdq.cons, n)) {
+                        if (smmuv3_cmdq_consume_out.enabled()) {
+                            smmuv3_cmdq_consume_out.emit(Q_IDX(cmdq.prod, n), Q_IDX(cmdq.cons, n), Q_WRAP(cmdq.prod, n),
+                                    Q_WRAP(cmdq.cons, n));
+                        }
+                        return;
+                    }
+                    cons = cmdq.cons;
+                    if (smmuv3_cmdq_consume.enabled()) {
+                        smmuv3_cmdq_consume.emit(Q_IDX(cmdq.prod, n), Q_IDX(cons, n), Q_WRAP(cmdq.prod, n), Q_WRAP(cons, n));
+                    }
+                    long a = cmdq.slot(cons);
+                    try {
+                        dw0 = mem.readqAcquire(a);
+                        dw1 = mem.readqAcquire(a + 8);
+                    } catch (BusError e) {
+                        cmdqError(CERROR_ABT, "fetch");
+                        return;
+                    }
+                } finally {
+                    lock.unlock();
+                }
+                int err = executeCommand(dw0, dw1);
+                lock.lock();
+                try {
+                    commands++;
+                    if (err != CERROR_NONE) {
+                        cmdqError(err, cmdName(CMD_OP(dw0)));
+                        return;
+                    }
+                    int n = cmdq.log2size();
+                    cmdq.cons = Q_INCR(cons, n) | (cmdq.cons & ~((2 << n) - 1) & ~Q_PTR_MASK);
+                } finally {
+                    lock.unlock();
+                }
+            }
+        } finally {
+            cmdqLock.unlock();
+        }
+    }
+
+    /** Call only holding lock. */
+    private void cmdqError(int err, String what) {
+        if (smmuv3_cmdq_consume_error.enabled()) {
+            smmuv3_cmdq_consume_error.emit(what, err);
+        }
+        cmdq.cons = (int) FIELD_DP64(cmdq.cons, R_CMDQ_CONS_ERR_SHIFT, R_CMDQ_CONS_ERR_LENGTH, err);
+        raiseGerror(R_GERROR_CMDQ_ERR);
+    }
+
+    /** Executes one command; returns CERROR_NONE or the error that stops the queue. Holds cmdqLock only. */
+    private int executeCommand(long dw0, long dw1) {
+        int op = CMD_OP(dw0);
+        if (smmuv3_cmdq_opcode.enabled()) {
+            smmuv3_cmdq_opcode.emit(cmdName(op));
+        }
+        if (CMD_SSEC(dw0)) {
+            guestError(cmdName(op) + " with SSec = 1 on the non-secure queue");
+            return CERROR_ILL;
+        }
+        int sid = CMD_SID(dw0);
+        switch (op) {
+            case CMD_PREFETCH_CONFIG, CMD_PREFETCH_ADDR -> {
+                // a prefetch is a hint; this model fetches on demand
+            }
+            case CMD_CFGI_STE -> {
+                configCache.invalidateSid(sid);
+                if (smmuv3_cmdq_cfgi_ste.enabled()) {
+                    smmuv3_cmdq_cfgi_ste.emit(sid);
+                }
+            }
+            case CMD_CFGI_STE_RANGE -> {
+                int range = CMD_STE_RANGE(dw1);
+                long start = 0, end = 0xffffffffL;
+                if (range < 31) {
+                    long span = 1L << (range + 1);
+                    start = Integer.toUnsignedLong(sid) & ~(span - 1);
+                    end = start + span - 1;
+                }
+                configCache.invalidateSidRange(start, end);
+                if (smmuv3_cmdq_cfgi_ste_range.enabled()) {
+                    smmuv3_cmdq_cfgi_ste_range.emit(start, end);
+                }
+            }
+            case CMD_CFGI_CD -> {
+                configCache.invalidateCd(sid, CMD_SSID(dw0));
+                if (smmuv3_cmdq_cfgi_cd.enabled()) {
+                    smmuv3_cmdq_cfgi_cd.emit(sid, CMD_SSID(dw0), false);
+                }
+            }
+            case CMD_CFGI_CD_ALL -> {
+                configCache.invalidateCdAll(sid);
+                if (smmuv3_cmdq_cfgi_cd.enabled()) {
+                    smmuv3_cmdq_cfgi_cd.emit(sid, 0, true);
+                }
+            }
+            case CMD_TLBI_NH_ALL, CMD_TLBI_NH_ASID, CMD_TLBI_NH_VA, CMD_TLBI_NH_VAA -> {
+                if (!caps.s1p()) {
+                    return CERROR_ILL;
+                }
+                tlbiS1(op, SmmuTlb.REGIME_NS_EL1, caps.s2p() ? CMD_VMID(dw0) : 0, dw0, dw1);
+            }
+            case CMD_TLBI_EL2_ALL, CMD_TLBI_EL2_ASID, CMD_TLBI_EL2_VA, CMD_TLBI_EL2_VAA -> {
+                if (!caps.s1p() || !caps.hyp()) {
+                    return CERROR_ILL;
+                }
+                tlbiS1(op - (CMD_TLBI_EL2_ALL - CMD_TLBI_NH_ALL), SmmuTlb.REGIME_EL2, SmmuTlb.ANY, dw0, dw1);
+            }
+            case CMD_TLBI_S12_VMALL -> {
+                if (!caps.s2p()) {
+                    return CERROR_ILL;
+                }
+                int vmid = CMD_VMID(dw0);
+                tlb.invalidate((1 << SmmuTlb.REGIME_NS_EL1) | (1 << SmmuTlb.REGIME_S2), vmid, SmmuTlb.ANY, true, 0, 0,
+                        "S12_VMALL");
+                traceTlbi(op, vmid, 0, 0, 0, false);
+            }
+            case CMD_TLBI_S2_IPA -> {
+                if (!caps.s2p()) {
+                    return CERROR_ILL;
+                }
+                int vmid = CMD_VMID(dw0);
+                long[] r = tlbiRange(dw0, dw1, CMD_IPA(dw1));
+                tlb.invalidateIpa(vmid, r[0], r[1]);
+                traceTlbi(op, vmid, 0, r[0], r[1] >>> 12, CMD_LEAF(dw1));
+            }
+            case CMD_TLBI_NSNH_ALL -> {
+                tlb.invalidate((1 << SmmuTlb.REGIME_NS_EL1) | (1 << SmmuTlb.REGIME_S2), SmmuTlb.ANY, SmmuTlb.ANY, true,
+                        0, 0, "NSNH_ALL");
+                traceTlbi(op, 0, 0, 0, 0, false);
+            }
+            case CMD_ATC_INV -> {
+                if (!caps.ats()) {
+                    return CERROR_ILL;
+                }
+                atcInv(sid, dw0, dw1);
+            }
+            case CMD_PRI_RESP -> {
+                int resp = CMD_PRI_RESP(dw1);
+                if (!caps.pri() || resp == 3) {
+                    return CERROR_ILL;
+                }
+                priResp(sid, dw0, dw1, resp);
+            }
+            case CMD_RESUME -> {
+                if (caps.stallModel() == STALL_MODEL_TERMINATE) {
+                    return CERROR_ILL;
+                }
+                resume(sid, CMD_RESUME_STAG(dw1), CMD_RESUME_AC(dw0));
+            }
+            case CMD_STALL_TERM -> {
+                if (caps.stallModel() == STALL_MODEL_TERMINATE) {
+                    return CERROR_ILL;
+                }
+                lock.lock();
+                try {
+                    terminateStalls(sid);
+                } finally {
+                    lock.unlock();
+                }
+            }
+            case CMD_SYNC -> {
+                return cmdSync(dw0, dw1);
+            }
+            default -> {
+                guestError("illegal command opcode 0x" + Integer.toHexString(op));
+                return CERROR_ILL;
+            }
+        }
+        return CERROR_NONE;
+    }
+
+    /** The [start, length) of a TLBI by address: one address, or with IDR3.RIL a (NUM+1) << SCALE page range. */
+    private long[] tlbiRange(long dw0, long dw1, long addr) {
+        int tg = CMD_TG(dw1);
+        if (tg == 0 || !caps.ril()) {
+            return new long[] {addr, 1};
+        }
+        int pageShift = switch (tg) {
+            case 1 -> 12;
+            case 2 -> 14;
+            default -> 16;
+        };
+        long pages = (long) (CMD_NUM(dw0) + 1) << CMD_SCALE(dw0);
+        long start = addr & ~((1L << pageShift) - 1);
+        return new long[] {start, pages << pageShift};
+    }
+
+    /** TLBI_NH_* and TLBI_EL2_* ({@code op} normalised to the NH opcode). */
+    private void tlbiS1(int op, int regime, int vmid, long dw0, long dw1) {
+        int asid = CMD_ASID(dw0);
+        if (!caps.asid16()) {
+            asid &= 0xff;
+        }
+        int mask = 1 << regime;
+        switch (op) {
+            case CMD_TLBI_NH_ALL -> {
+                tlb.invalidate(mask, vmid, SmmuTlb.ANY, true, 0, 0, regime == SmmuTlb.REGIME_EL2 ? "EL2_ALL" : "NH_ALL");
+                traceTlbi(op, vmid, 0, 0, 0, false);
+            }
+            case CMD_TLBI_NH_ASID -> {
+                tlb.invalidate(mask, vmid, asid, false, 0, 0, "ASID");
+                traceTlbi(op, vmid, asid, 0, 0, false);
+            }
+            case CMD_TLBI_NH_VA, CMD_TLBI_NH_VAA -> {
+                long[] r = tlbiRange(dw0, dw1, CMD_VA(dw1));
+                // the VA field holds the address sign-extended from bit 55 / with the top byte of a TBI region
+                long start = r[0] & 0x00ff_ffff_ffff_ffffL;
+                tlb.invalidate(mask, vmid, op == CMD_TLBI_NH_VA ? asid : SmmuTlb.ANY, true, start, r[1],
+                        op == CMD_TLBI_NH_VA ? "VA" : "VAA");
+                traceTlbi(op, vmid, asid, start, r[1] >>> 12, CMD_LEAF(dw1));
+            }
+            default -> throw new AssertionError(op);
+        }
+    }
+
+    private void traceTlbi(int op, int vmid, int asid, long addr, long pages, boolean leaf) {
+        if (smmuv3_cmdq_tlbi.enabled()) {
+            smmuv3_cmdq_tlbi.emit(cmdName(op), vmid, asid, addr, pages, leaf);
+        }
+    }
+
+    /** CMD_ATC_INV: forwarded to the endpoint's ATC; a failure surfaces at the next CMD_SYNC. */
+    private void atcInv(int sid, long dw0, long dw1) {
+        int size = CMD_ATC_SIZE(dw1);
+        long bytes = size >= 52 ? -1L : 4096L << size;
+        long addr = bytes == -1L ? 0 : CMD_VA(dw1) & ~(bytes - 1);
+        AtcInvalidation inv = new AtcInvalidation(sid, CMD_SSID(dw0), CMD_SSV(dw0), addr, bytes, CMD_ATC_GLOBAL(dw0));
+        AtsEndpoint ep = board.endpoints.lookup(sid);
+        int result = AtsEndpoint.INV_OK;
+        if (ep == null) {
+            guestError("ATC_INV for StreamID 0x" + Integer.toHexString(sid) + " without an endpoint");
+        } else {
+            result = ep.atcInvalidate(inv);
+        }
+        if (result != AtsEndpoint.INV_OK) {
+            atcInvFailed = true;
+        }
+        if (smmuv3_cmdq_atc_inv.enabled()) {
+            smmuv3_cmdq_atc_inv.emit(sid, CMD_SSID(dw0), CMD_SSV(dw0), addr, bytes, result);
+        }
+    }
+
+    private void priResp(int sid, long dw0, long dw1, int resp) {
+        int code = switch (resp) {
+            case PRI_RESP_SUCCESS -> PageResponse.SUCCESS;
+            case PRI_RESP_INVALID -> PageResponse.INVALID_REQUEST;
+            default -> PageResponse.FAILURE;
+        };
+        boolean ssv = CMD_SSV(dw0);
+        int ssid = ssv ? CMD_SSID(dw0) : PageRequest.NO_PASID;
+        if (smmuv3_cmdq_pri_resp.enabled()) {
+            smmuv3_cmdq_pri_resp.emit(sid, ssid, CMD_PRI_PRGIDX(dw1), resp);
+        }
+        AtsEndpoint ep = board.endpoints.lookup(sid);
+        if (ep == null) {
+            guestError("PRI_RESP for StreamID 0x" + Integer.toHexString(sid) + " without an endpoint");
+            return;
+        }
+        ep.pageResponse(new PageResponse(sid, ssid, ssv, CMD_PRI_PRGIDX(dw1), code));
+    }
+
+    private int cmdSync(long dw0, long dw1) {
+        int cs = CMD_SYNC_CS(dw0);
+        if (cs == 3) {
+            return CERROR_ILL;
+        }
+        if (atcInvFailed) {
+            atcInvFailed = false;
+            return CERROR_ATC_INV_SYNC;
+        }
+        long msiAddr = CMD_SYNC_MSIADDR(dw1);
+        int msiData = CMD_SYNC_MSIDATA(dw0);
+        if (smmuv3_cmdq_sync.enabled()) {
+            smmuv3_cmdq_sync.emit(cs, msiAddr, msiData);
+        }
+        lock.lock();
+        try {
+            syncs++;
+            if (cs == SYNC_CS_IRQ) {
+                if (caps.msi() && msiAddr != 0) {
+                    try {
+                        board.sysbus.write32(msiAddr, msiData);
+                    } catch (BusError e) {
+                        raiseGerror(R_GERROR_MSI_CMDQ_ABT_ERR);
+                    }
+                } else if (virqSync >= 0) {
+                    board.irqs.raise(virqSync);
+                }
+            } else if (cs == SYNC_CS_SEV && caps.sev()) {
+                sevs++;
+            }
+        } finally {
+            lock.unlock();
+        }
+        return CERROR_NONE;
+    }
+
+    /* =========================================================================================
+     * Event queue, PRI queue, stalls
+     * ========================================================================================= */
+
+    /**
+     * Writes an event record. Returns false if it was not written: EVENTQEN = 0 (discarded), queue
+     * full (lost; PROD.OVFLG toggles unless an overflow is already unacknowledged) or an abort
+     * writing the queue (GERROR.EVENTQ_ABT_ERR).
+     */
+    private boolean recordEvent(SmmuEvent e) {
+        if (smmuv3_record_event.enabled()) {
+            smmuv3_record_event.emit(eventName(e.id()), e.id(), e.sid());
+        }
+        lock.lock();
+        try {
+            if ((cr0 & R_CR0_EVENTQEN) == 0) {
+                eventsDiscarded++;
+                return false;
+            }
+            int n = evtq.log2size();
+            int prod = evtq.prod;
+            if (Q_FULL(prod, evtq.cons, n)) {
+                if (((prod ^ evtq.cons) & Q_OVF_FLAG) == 0) {
+                    evtq.prod = prod ^ Q_OVF_FLAG;
+                }
+                eventsLost++;
+                if (smmuv3_evtq_overflow.enabled()) {
+                    smmuv3_evtq_overflow.emit(eventName(e.id()), e.sid());
+                }
+                return false;
+            }
+            long[] rec = SmmuEvent.encode(e);
+            long a = evtq.slot(prod);
+            try {
+                for (int i = 0; i < 4; i++) {
+                    mem.writeq(a + 8L * i, rec[i]);
+                }
+            } catch (BusError err) {
+                raiseGerror(R_GERROR_EVENTQ_ABT_ERR);
+                return false;
+            }
+            evtq.prod = Q_INCR(prod, n) | (prod & Q_OVF_FLAG);
+            eventsRecorded++;
+            if (eventLog.size() == EVENT_LOG_MAX) {
+                eventLog.removeFirst();
+            }
+            eventLog.addLast(e);
+            if ((irqCtrl & R_IRQ_CTRL_EVENTQ_IRQEN) != 0) {
+                triggerIrq(IRQ_EVTQ);
+            }
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A stalled transaction: resolved by RESUME (retry or terminate), STALL_TERM or disabling the SMMU. */
+    private static final class Stall implements DmaResult.StallToken {
+        final int sid;
+        final int stag;
+        private int state = -1;
+
+        Stall(int sid, int stag) {
+            this.sid = sid;
+            this.stag = stag;
+        }
+
+        @Override
+        public synchronized boolean await() {
+            boolean interrupted = false;
+            while (state < 0) {
+                try {
+                    wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            return state == 1;
+        }
+
+        @Override
+        public synchronized int poll() {
+            return state;
+        }
+
+        synchronized void resolve(boolean retry) {
+            if (state < 0) {
+                state = retry ? 1 : 0;
+                notifyAll();
+            }
+        }
+    }
+
+    private static long stallKey(int sid, int stag) {
+        return (Integer.toUnsignedLong(sid) << 16) | stag;
+    }
+
+    /** Allocates a STAG and holds a transaction; null if STALL_MAX transactions are already held. Call only holding lock. */
+    private Stall newStall(int sid) {
+        int max = caps.stallMax() == 0 ? 1 << 16 : caps.stallMax();
+        if (stalls.size() >= max) {
+            return null;
+        }
+        for (int i = 0; i < 1 << 16; i++) {
+            int stag = (nextStag++) & 0xffff;
+            if (!stalls.containsKey(stallKey(sid, stag))) {
+                Stall s = new Stall(sid, stag);
+                stalls.put(stallKey(sid, stag), s);
+                return s;
+            }
+        }
+        return null;
+    }
+
+    private void resume(int sid, int stag, boolean retry) {
+        Stall s;
+        lock.lock();
+        try {
+            s = stalls.remove(stallKey(sid, stag));
+        } finally {
+            lock.unlock();
+        }
+        if (smmuv3_cmdq_resume.enabled()) {
+            smmuv3_cmdq_resume.emit(sid, stag, retry, s != null);
+        }
+        if (s != null) {
+            s.resolve(retry);
+        } else {
+            guestError("RESUME of StreamID 0x" + Integer.toHexString(sid) + " STAG " + stag + ": no such stall, ignored");
+        }
+    }
+
+    /** Terminates every held transaction of {@code sid} (-1: all). Call only holding lock. */
+    private void terminateStalls(int sid) {
+        List<Stall> victims = new ArrayList<>();
+        stalls.forEachValue(s -> {
+            if (sid == -1 || s.sid == sid) {
+                victims.add(s);
+            }
+        });
+        for (Stall s : victims) {
+            stalls.remove(stallKey(s.sid, s.stag));
+            s.resolve(false);
+        }
+    }
+
+    /** Transactions currently held by the stall model. */
+    public int stalledCount() {
+        lock.lock();
+        try {
+            return stalls.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A PCIe Page Request Message from an endpoint: queued in the PRI queue, or lost on overflow. */
+    @Override
+    public void pageRequest(PageRequest req) {
+        if (!caps.pri()) {
+            return;
+        }
+        boolean queued = false;
+        int autoResponse = -1;
+        lock.lock();
+        try {
+            if ((cr0 & R_CR0_PRIQEN) == 0) {
+                // nobody will answer: close the group for the device
+                autoResponse = req.last() ? PageResponse.INVALID_REQUEST : -1;
+            } else {
+                int n = priq.log2size();
+                int prod = priq.prod;
+                if (Q_FULL(prod, priq.cons, n)) {
+                    if (((prod ^ priq.cons) & Q_OVF_FLAG) == 0) {
+                        priq.prod = prod ^ Q_OVF_FLAG;
+                    }
+                    priLost++;
+                    // the SMMU answers a lost last request itself so the device does not wait forever
+                    autoResponse = req.last() ? PageResponse.SUCCESS : -1;
+                } else {
+                    long dw0 = Integer.toUnsignedLong(req.sid());
+                    if (req.pasidValid()) {
+                        dw0 = FIELD_DP64(dw0, 32, 20, req.pasid());
+                        dw0 |= 1L << 63;
+                    }
+                    dw0 |= (req.priv() ? 1L << 58 : 0) | (req.exec() ? 1L << 59 : 0) | (req.read() ? 1L << 60 : 0)
+                            | (req.write() ? 1L << 61 : 0) | (req.last() ? 1L << 62 : 0);
+                    long dw1 = (req.prgIndex() & 0x1ffL) | (req.addr() & ~0xfffL);
+                    long a = priq.slot(prod);
+                    try {
+                        mem.writeq(a, dw0);
+                        mem.writeq(a + 8, dw1);
+                        priq.prod = Q_INCR(prod, n) | (prod & Q_OVF_FLAG);
+                        priRecorded++;
+                        queued = true;
+                        if ((irqCtrl & R_IRQ_CTRL_PRI_IRQEN) != 0) {
+                            triggerIrq(IRQ_PRIQ);
+                        }
+                    } catch (BusError e) {
+                        raiseGerror(R_GERROR_PRIQ_ABT_ERR);
+                    }
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (smmuv3_pri_request.enabled()) {
+            smmuv3_pri_request.emit(req.sid(), req.pasid(), req.addr(), req.prgIndex(), req.last(), queued);
+        }
+        if (autoResponse >= 0) {
+            AtsEndpoint ep = board.endpoints.lookup(req.sid());
+            if (ep != null) {
+                ep.pageResponse(new PageResponse(req.sid(), req.pasid(), req.pasidValid(), req.prgIndex(), autoResponse));
+            }
+        }
+    }
+
+    /* =========================================================================================
+     * BTM
+     * ========================================================================================= */
+
+    /** A broadcast TLBI from a CPU: applies when BTM is implemented and CR2.PTM = 0. */
+    private void btmTlbi(Interconnect.Tlbi op) {
+        if ((cr2 & R_CR2_PTM) != 0) {
+            return;
+        }
+        if (smmuv3_btm.enabled()) {
+            smmuv3_btm.emit(op.kind().name(), op.asid(), op.vmid(), op.va());
+        }
+        int el1 = 1 << SmmuTlb.REGIME_NS_EL1, el2 = 1 << SmmuTlb.REGIME_EL2;
+        int vmid = caps.s2p() ? op.vmid() : 0;
+        long len = Math.max(1, op.pages()) << (op.granuleShift() == 0 ? 12 : op.granuleShift());
+        long va = op.va() & 0x00ff_ffff_ffff_ffffL;
+        // A VHE host's TLBIs target the EL2&0 regime: apply to both (over-invalidation is allowed)
+        switch (op.kind()) {
+            case ALL -> {
+                tlb.invalidate(el1, vmid, SmmuTlb.ANY, true, 0, 0, "BTM_ALL");
+                tlb.invalidate(el2, SmmuTlb.ANY, SmmuTlb.ANY, true, 0, 0, "BTM_ALL");
+            }
+            case ASID -> {
+                tlb.invalidate(el1, vmid, op.asid(), false, 0, 0, "BTM_ASID");
+                tlb.invalidate(el2, SmmuTlb.ANY, op.asid(), false, 0, 0, "BTM_ASID");
+            }
+            case VA -> {
+                tlb.invalidate(el1, vmid, op.asid(), true, va, len, "BTM_VA");
+                tlb.invalidate(el2, SmmuTlb.ANY, op.asid(), true, va, len, "BTM_VA");
+            }
+            case VAA -> {
+                tlb.invalidate(el1, vmid, SmmuTlb.ANY, true, va, len, "BTM_VAA");
+                tlb.invalidate(el2, SmmuTlb.ANY, SmmuTlb.ANY, true, va, len, "BTM_VAA");
+            }
+        }
+    }
+
+    /* =========================================================================================
+     * Translation
+     * ========================================================================================= */
+
+    @Override
+    public void translate(DmaTransaction txn, DmaResult res) {
+        translateInternal(txn, res, null);
+    }
+
+    /**
+     * A step-by-step account of how {@code txn} would translate now: the stream table lookup,
+     * the STE and CD addresses and words, every page-table level with its descriptor, and the
+     * result or fault. A dry run: no cache is used or filled, no event recorded, no HTTU write.
+     */
+    public List<String> explain(DmaTransaction txn) {
+        List<String> log = new ArrayList<>();
+        log.add("transaction " + txn);
+        DmaResult res = new DmaResult();
+        try {
+            translateInternal(txn, res, log);
+        } catch (RuntimeException e) {
+            log.add("model error: " + e);
+        }
+        log.add("result: " + res);
+        return log;
+    }
+
+    private static final int ALL_PERMS = DmaResult.PERM_R | DmaResult.PERM_W | DmaResult.PERM_X | DmaResult.PERM_PRIV;
+
+    /** The SmmuPtw permission bits an access needs. */
+    private static int needOf(DmaTransaction txn) {
+        int p = 0;
+        boolean priv = txn.isPriv();
+        if (txn.isWrite()) {
+            p |= priv ? SmmuPtw.P_PW : SmmuPtw.P_UW;
+        } else {
+            p |= priv ? SmmuPtw.P_PR : SmmuPtw.P_UR;
+        }
+        if (txn.isExec()) {
+            p |= priv ? SmmuPtw.P_PX : SmmuPtw.P_UX;
+        }
+        return p;
+    }
+
+    /** SmmuPtw permission bits to DmaResult ones, at the transaction's privilege. */
+    private static int dmaPerm(int p, boolean priv) {
+        int r = 0;
+        if (priv) {
+            r |= ((p & SmmuPtw.P_PR) != 0 ? DmaResult.PERM_R : 0) | ((p & SmmuPtw.P_PW) != 0 ? DmaResult.PERM_W : 0)
+                    | ((p & SmmuPtw.P_PX) != 0 ? DmaResult.PERM_X : 0) | DmaResult.PERM_PRIV;
+        } else {
+            r |= ((p & SmmuPtw.P_UR) != 0 ? DmaResult.PERM_R : 0) | ((p & SmmuPtw.P_UW) != 0 ? DmaResult.PERM_W : 0)
+                    | ((p & SmmuPtw.P_UX) != 0 ? DmaResult.PERM_X : 0);
+        }
+        return r;
+    }
+
+    private void translateInternal(DmaTransaction txn, DmaResult res, List<String> log) {
+        res.reset();
+        final boolean dry = log != null;
+        final int sid = txn.sid;
+        final boolean ssv = txn.ssidValid();
+        final int ssid = ssv ? txn.ssid : 0;
+        if ((cr0 & R_CR0_SMMUEN) == 0) {
+            boolean abort = (gbpa & R_GBPA_ABORT) != 0;
+            if (log != null) {
+                log.add(String.format("SMMUEN = 0: GBPA = 0x%x -> %s", gbpa, abort ? "abort" : "bypass"));
+            }
+            if (smmuv3_translate_disable.enabled()) {
+                smmuv3_translate_disable.emit("smmuv3", sid, txn.addr, txn.isWrite());
+            }
+            if (abort) {
+                res.abort(0);
+            } else {
+                res.ok(txn.addr, ALL_PERMS);
+            }
+            return;
+        }
+
+        final long epoch0 = epoch();
+        if (!dry && !txn.ats && !txn.translated && !hitTraced()) {
+            long page = txn.addr >>> 12;
+            MicroEntry m = micro[microIdx(sid, txn.ssid, page)];
+            if (m != null && m.epoch == epoch0 && m.page == page && m.sid == sid && m.ssid == txn.ssid) {
+                int need = needOf(txn);
+                if ((m.perm & need) == need) {
+                    configCache.countHit(m.hasCd);
+                    tlb.countHit();
+                    res.status = DmaResult.OK;
+                    res.pa = m.paPage | (txn.addr & 0xfff);
+                    res.perm = dmaPerm(m.perm, txn.isPriv());
+                    res.pageSize = m.pageSize;
+                    return;
+                }
+            }
+        }
+
+        /* ---- configuration: STE ---- */
+        ConfigCache.Ste ste = dry ? null : configCache.lookupSte(sid);
+        if (ste != null) {
+            if (smmuv3_config_cache_hit.enabled()) {
+                smmuv3_config_cache_hit.emit(sid, configCache.steHits(), configCache.steMisses());
+            }
+        } else {
+            if (!dry && smmuv3_config_cache_miss.enabled()) {
+                smmuv3_config_cache_miss.emit(sid, configCache.steHits(), configCache.steMisses());
+            }
+            long gen = configCache.generation();
+            ste = findSte(txn, log, res);
+            if (ste == null) {
+                return;
+            }
+            if (!dry) {
+                configCache.insertSte(sid, ste, gen);
+            }
+        }
+        int config = ste.config();
+        if (config == STE_CFG_ABORT) {
+            if (log != null) {
+                log.add("STE.Config = abort: transaction terminated silently");
+            }
+            abortTrace(txn);
+            res.abort(0);
+            return;
+        }
+
+        /* ---- ATS ---- */
+        if (txn.translated) {
+            if (ste.eats() == STE_EATS_ABT && (cr0 & R_CR0_ATSCHK) != 0) {
+                event(new SmmuEvent.TranslForbidden(sid, txn.addr, !txn.isWrite()), log);
+                res.abort(EVT_F_TRANSL_FORBIDDEN);
+                return;
+            }
+            if (log != null) {
+                log.add("ATS-translated transaction: passes through");
+            }
+            res.ok(txn.addr, ALL_PERMS);
+            return;
+        }
+        if (txn.ats && (!caps.ats() || ste.eats() == STE_EATS_ABT)) {
+            event(new SmmuEvent.BadAtsTreq(sid, ssid, ssv, txn.addr, !txn.isWrite(), txn.isExec(), txn.isPriv()), log);
+            res.abort(EVT_F_BAD_ATS_TREQ);
+            return;
+        }
+
+        boolean s1 = (config & 1) != 0;
+        if (!s1 && ssv) {
+            event(new SmmuEvent.BadSubstreamId(sid, ssid), log);
+            res.abort(EVT_C_BAD_SUBSTREAMID);
+            return;
+        }
+        if (config == STE_CFG_BYPASS) {
+            if (log != null) {
+                log.add("STE.Config = bypass: output = input");
+            }
+            if (smmuv3_translate_bypass.enabled()) {
+                smmuv3_translate_bypass.emit("smmuv3", sid, txn.addr, txn.isWrite());
+            }
+            res.ok(txn.addr, ALL_PERMS);
+            return;
+        }
+
+        /* ---- substream and CD ---- */
+        ConfigCache.Cd cd = null;
+        boolean s1Bypass = false;
+        if (s1) {
+            int cdIdx;
+            if (ssv) {
+                if (ste.s1cdmax() == 0 || Integer.toUnsignedLong(ssid) >= 1L << ste.s1cdmax()
+                        || (ssid == 0 && ste.s1dss() == STE_S1DSS_SSID0)) {
+                    if (log != null) {
+                        log.add(String.format("SSID 0x%x not valid with S1CDMax %d / S1DSS %d", ssid, ste.s1cdmax(),
+                                ste.s1dss()));
+                    }
+                    event(new SmmuEvent.BadSubstreamId(sid, ssid), log);
+                    res.abort(EVT_C_BAD_SUBSTREAMID);
+                    return;
+                }
+                cdIdx = ssid;
+            } else if (ste.s1cdmax() == 0) {
+                cdIdx = 0;
+            } else {
+                switch (ste.s1dss()) {
+                    case STE_S1DSS_TERMINATE -> {
+                        if (log != null) {
+                            log.add("no SSID and S1DSS = terminate");
+                        }
+                        event(new SmmuEvent.StreamDisabled(sid), log);
+                        res.abort(EVT_F_STREAM_DISABLED);
+                        return;
+                    }
+                    case STE_S1DSS_BYPASS -> {
+                        s1Bypass = true;
+                        cdIdx = -1;
+                    }
+                    default -> cdIdx = 0;
+                }
+            }
+            if (!s1Bypass) {
+                cd = dry ? null : configCache.lookupCd(sid, cdIdx);
+                if (cd == null) {
+                    long gen = configCache.generation();
+                    cd = findCd(txn, ste, cdIdx, log, res);
+                    if (cd == null) {
+                        return;
+                    }
+                    if (!dry) {
+                        configCache.insertCd(sid, ste, cdIdx, cd, gen);
+                    }
+                }
+            } else if (log != null) {
+                log.add("no SSID and S1DSS = bypass: stage 1 bypassed");
+            }
+        }
+
+        /* ---- TLB ---- */
+        final boolean priv = txn.isPriv();
+        final int need = txn.ats ? 0 : needOf(txn);
+        int regime;
+        int vmid;
+        int asid;
+        long tagAddr;
+        if (cd != null) {
+            regime = ste.strw() == STE_STRW_EL2 ? SmmuTlb.REGIME_EL2 : SmmuTlb.REGIME_NS_EL1;
+            vmid = regime == SmmuTlb.REGIME_EL2 ? 0 : (caps.s2p() ? ste.vmid() : 0);
+            asid = cd.asid();
+            tagAddr = cd.s1().tbi() ? txn.addr & 0x00ff_ffff_ffff_ffffL : txn.addr;
+        } else if (ste.s2() != null) {
+            regime = SmmuTlb.REGIME_S2;
+            vmid = ste.vmid();
+            asid = 0;
+            tagAddr = txn.addr;
+        } else {
+            // stage 1 bypassed, no stage 2
+            res.ok(txn.addr, ALL_PERMS);
+            return;
+        }
+        if (!dry && !txn.ats && tlb.lookup(regime, vmid, asid, tagAddr, need, res)) {
+            if (smmu_iotlb_lookup_hit.enabled()) {
+                smmu_iotlb_lookup_hit.emit(asid, vmid, txn.addr, tlb.hits(), tlb.misses());
+            }
+            microInsert(txn, res.pa, res.perm, res.pageSize, epoch0, cd != null);
+            res.perm = dmaPerm(res.perm, priv);
+            res.status = DmaResult.OK;
+            if (smmuv3_translate_success.enabled()) {
+                smmuv3_translate_success.emit("smmuv3", sid, txn.addr, res.pa, res.perm);
+            }
+            return;
+        }
+        if (!dry && smmu_iotlb_lookup_miss.enabled()) {
+            smmu_iotlb_lookup_miss.emit(asid, vmid, txn.addr, tlb.hits(), tlb.misses());
+        }
+
+        /* ---- walk ---- */
+        long gen = tlb.generation();
+        SmmuPtw.Result r = dry ? new SmmuPtw.Result() : WALK_RESULT.get();
+        long pa;
+        int perm;
+        int blockShift;
+        boolean global;
+        if (cd != null) {
+            final ConfigCache.Ste fste = ste;
+            SmmuPtw.TableXlate s2x = ste.s2() != null ? (ipa, w, clazz, out) -> s2Xlate(fste, ipa, clazz, out, log) : null;
+            if (log != null) {
+                log.add(String.format("stage 1: TTB0 0x%x, %d-bit input, granule %dK, start level %d, ASID %d",
+                        cd.s1().ttb(), cd.s1().inputBits(), 1 << (cd.s1().granuleShift() - 10), cd.s1().startLevel(),
+                        asid));
+            }
+            SmmuPtw.walk(mem, cd.s1(), txn.addr, txn.isWrite(), need, !dry, s2x, log, r);
+            if (r.fault != SmmuPtw.OK) {
+                fault(txn, res, ste, cd, r, log);
+                return;
+            }
+            pa = r.pa;
+            perm = r.perm;
+            blockShift = r.blockShift;
+            global = r.global;
+            if (ste.s2() != null) {
+                long ipa = pa;
+                long out = s2Xlate(ste, ipa, EVT_CLASS_IN, r, log);
+                if (out == -1) {
+                    fault(txn, res, ste, cd, r, log);
+                    return;
+                }
+                pa = out;
+                perm &= r.perm;
+                blockShift = Math.min(blockShift, r.blockShift);
+                if ((perm & need) != need) {
+                    r.reset();
+                    r.fault = EVT_F_PERMISSION;
+                    r.s2 = true;
+                    r.ipa = ipa;
+                    fault(txn, res, ste, cd, r, log);
+                    return;
+                }
+            }
+        } else {
+            if (log != null) {
+                log.add(String.format("stage 2: S2TTB 0x%x, %d-bit input, granule %dK, start level %d, VMID %d",
+                        ste.s2().ttb(), ste.s2().inputBits(), 1 << (ste.s2().granuleShift() - 10), ste.s2().startLevel(),
+                        vmid));
+            }
+            SmmuPtw.walk(mem, ste.s2(), txn.addr, txn.isWrite(), need, !dry, null, log, r);
+            if (r.fault != SmmuPtw.OK) {
+                r.ipa = txn.addr;
+                fault(txn, res, ste, null, r, log);
+                return;
+            }
+            pa = r.pa;
+            perm = r.perm;
+            blockShift = r.blockShift;
+            global = true;
+        }
+        if (txn.ats) {
+            int granted = dmaPerm(perm, priv);
+            res.pa = pa & -(1L << blockShift);
+            res.perm = granted;
+            res.pageSize = 1L << blockShift;
+            boolean ok = (txn.isWrite() ? (granted & DmaResult.PERM_W) != 0 : (granted & DmaResult.PERM_R) != 0);
+            res.status = ok ? DmaResult.OK : DmaResult.ATS_FAULT;
+            res.faultReason = ok ? 0 : EVT_F_PERMISSION;
+            if (log != null) {
+                log.add(String.format("ATS completion: 0x%x size 0x%x perm 0x%x", res.pa, res.pageSize, granted));
+            }
+            return;
+        }
+        if (!dry) {
+            tlb.insert(regime, vmid, asid, global, ste.s2() != null && cd != null, tagAddr, blockShift, pa, perm, gen);
+            if (smmu_iotlb_insert.enabled()) {
+                smmu_iotlb_insert.emit(asid, vmid, txn.addr, blockShift, r.level);
+            }
+            microInsert(txn, pa, perm, 1L << blockShift, epoch0, cd != null);
+        }
+        res.ok(pa, dmaPerm(perm, priv));
+        res.pageSize = 1L << blockShift;
+        if (smmuv3_translate_success.enabled()) {
+            smmuv3_translate_success.emit("smmuv3", sid, txn.addr, pa, res.perm);
+        }
+    }
+
+    private void microInsert(DmaTransaction txn, long pa, int perm, long pageSize, long epoch0, boolean hasCd) {
+        if (tlb.enabled() && configCache.enabled() && epoch() == epoch0) {
+            long page = txn.addr >>> 12;
+            micro[microIdx(txn.sid, txn.ssid, page)] = new MicroEntry(txn.sid, txn.ssid, page, pa & ~0xfffL, perm,
+                    pageSize, epoch0, hasCd);
+        }
+    }
+
+    /** Stage-2 translation of an IPA for a nested configuration; -1 with {@code out} holding the fault. */
+    private long s2Xlate(ConfigCache.Ste ste, long ipa, int clazz, SmmuPtw.Result out, List<String> log) {
+        SmmuPtw.Result r = new SmmuPtw.Result();
+        SmmuPtw.walk(mem, ste.s2(), ipa, false, clazz == EVT_CLASS_IN ? 0 : SmmuPtw.P_PR, log == null, null, log, r);
+        if (r.fault != SmmuPtw.OK) {
+            out.fault = r.fault;
+            out.level = r.level;
+            out.s2 = true;
+            out.ipa = ipa;
+            out.clazz = clazz;
+            out.fetchAddr = r.fetchAddr;
+            return -1;
+        }
+        if (clazz == EVT_CLASS_IN) {
+            out.perm = r.perm;
+            out.blockShift = r.blockShift;
+        }
+        return r.pa;
+    }
+
+    private void abortTrace(DmaTransaction txn) {
+        if (smmuv3_translate_abort.enabled()) {
+            smmuv3_translate_abort.emit("smmuv3", txn.sid, txn.addr, txn.isWrite());
+        }
+    }
+
+    /** Records (or, in explain, describes) an event; true if it was written to the queue. */
+    private boolean event(SmmuEvent e, List<String> log) {
+        if (log != null) {
+            log.add("event " + eventName(e.id()) + " would be recorded: " + e);
+            return false;
+        }
+        return recordEvent(e);
+    }
+
+    /** A walk fault: ATS fault, stall, or terminate with an event as the CD/STE asks. */
+    private void fault(DmaTransaction txn, DmaResult res, ConfigCache.Ste ste, ConfigCache.Cd cd, SmmuPtw.Result r,
+                       List<String> log) {
+        int id = r.fault;
+        if (txn.ats) {
+            if (log != null) {
+                log.add("ATS request: fault " + eventName(id) + " returned to the device (it may use PRI)");
+            }
+            res.status = DmaResult.ATS_FAULT;
+            res.faultReason = id;
+            return;
+        }
+        boolean s2 = r.s2;
+        boolean record = s2 ? ste.s2record() : cd.record();
+        boolean stallable = id != EVT_F_WALK_EABT && (s2 ? ste.s2stall() : cd.stall());
+        boolean ssv = txn.ssidValid();
+        int ssid = ssv ? txn.ssid : 0;
+        if (stallable && log == null) {
+            Stall st;
+            lock.lock();
+            try {
+                st = ((cr0 & R_CR0_EVENTQEN) != 0 && !Q_FULL(evtq.prod, evtq.cons, evtq.log2size())) ? newStall(txn.sid)
+                        : null;
+            } finally {
+                lock.unlock();
+            }
+            if (st != null) {
+                SmmuEvent e = faultEvent(id, new SmmuEvent.Fault(txn.sid, ssid, ssv, st.stag, true, txn.isPriv(),
+                        txn.isExec(), !txn.isWrite(), s2, r.clazz, r.ttrnw, txn.addr, r.ipa), r.fetchAddr);
+                if (recordEvent(e)) {
+                    if (smmuv3_stall.enabled()) {
+                        smmuv3_stall.emit(txn.sid, st.stag, txn.addr);
+                    }
+                    res.status = DmaResult.STALLED;
+                    res.faultReason = id;
+                    res.stall = st;
+                    return;
+                }
+                lock.lock();
+                try {
+                    stalls.remove(stallKey(st.sid, st.stag));
+                } finally {
+                    lock.unlock();
+                }
+            }
+            // no room to report a stall: the transaction is terminated instead
+        } else if (stallable && log != null) {
+            log.add("fault " + eventName(id) + " would stall the transaction (STALL event)");
+            res.status = DmaResult.STALLED;
+            res.faultReason = id;
+            return;
+        }
+        if (record || id == EVT_F_WALK_EABT) {
+            event(faultEvent(id, new SmmuEvent.Fault(txn.sid, ssid, ssv, 0, false, txn.isPriv(), txn.isExec(),
+                    !txn.isWrite(), s2, r.clazz, r.ttrnw, txn.addr, r.ipa), r.fetchAddr), log);
+        } else if (log != null) {
+            log.add("fault " + eventName(id) + " not recorded (" + (s2 ? "STE.S2R" : "CD.R") + " = 0)");
+        }
+        abortTrace(txn);
+        // CD.A = 0 with TERM_MODEL = 0 would complete RAZ/WI; reported as an abort (see class doc)
+        res.abort(id);
+    }
+
+    private static SmmuEvent faultEvent(int id, SmmuEvent.Fault f, long fetchAddr) {
+        return switch (id) {
+            case EVT_F_TRANSLATION -> new SmmuEvent.Translation(f);
+            case EVT_F_ADDR_SIZE -> new SmmuEvent.AddrSize(f);
+            case EVT_F_ACCESS -> new SmmuEvent.Access(f);
+            case EVT_F_PERMISSION -> new SmmuEvent.Permission(f);
+            case EVT_F_WALK_EABT -> new SmmuEvent.WalkEabt(f, fetchAddr);
+            default -> throw new AssertionError("not a walk fault: " + id);
+        };
+    }
+
+    /* ---------------- stream table and STE ---------------- */
+
+    /** Locates, fetches and decodes the STE of {@code txn.sid}; null after recording the event. */
+    private ConfigCache.Ste findSte(DmaTransaction txn, List<String> log, DmaResult res) {
+        int sid = txn.sid;
+        boolean ssv = txn.ssidValid();
+        int ssid = ssv ? txn.ssid : 0;
+        long base = strtabBase & STRTAB_BASE_ADDR_MASK;
+        int cfg = strtabBaseCfg;
+        int log2size = Math.min(ex32(cfg, R_STRTAB_BASE_CFG_LOG2SIZE_SHIFT, R_STRTAB_BASE_CFG_LOG2SIZE_LENGTH),
+                caps.sidSize());
+        int fmt = ex32(cfg, R_STRTAB_BASE_CFG_FMT_SHIFT, R_STRTAB_BASE_CFG_FMT_LENGTH);
+        if (smmuv3_find_ste.enabled()) {
+            smmuv3_find_ste.emit(sid, fmt, ex32(cfg, R_STRTAB_BASE_CFG_SPLIT_SHIFT, R_STRTAB_BASE_CFG_SPLIT_LENGTH));
+        }
+        if (Integer.toUnsignedLong(sid) >= 1L << log2size) {
+            if (log != null) {
+                log.add(String.format("StreamID 0x%x beyond the stream table (LOG2SIZE %d)", sid, log2size));
+            }
+            badStreamId(sid, ssid, ssv, log);
+            res.abort(EVT_C_BAD_STREAMID);
+            return null;
+        }
+        long steAddr;
+        if (fmt == ST_FMT_2LVL && caps.stLevel() == 1) {
+            int split = ex32(cfg, R_STRTAB_BASE_CFG_SPLIT_SHIFT, R_STRTAB_BASE_CFG_SPLIT_LENGTH);
+            if (split != 6 && split != 8 && split != 10) {
+                split = 6; // reserved SPLIT: CONSTRAINED UNPREDICTABLE, this model uses 6
+            }
+            if (split > log2size) {
+                split = log2size;
+            }
+            long l1Addr = (base & ~((1L << Math.max(6, log2size - split + 3)) - 1)) + ((long) (sid >>> split) << 3);
+            long l1;
+            try {
+                l1 = mem.readqAcquire(l1Addr);
+            } catch (BusError e) {
+                event(new SmmuEvent.SteFetch(sid, ssid, ssv, l1Addr), log);
+                res.abort(EVT_F_STE_FETCH);
+                return null;
+            }
+            int span = STRTAB_L1_SPAN(l1);
+            long l2Ptr = STRTAB_L1_L2PTR(l1);
+            int l2Idx = sid & ((1 << split) - 1);
+            if (log != null) {
+                log.add(String.format("2-level stream table @0x%x (SPLIT %d): L1 descriptor @0x%x = 0x%016x (Span %d, L2Ptr 0x%x)",
+                        base, split, l1Addr, l1, span, l2Ptr));
+            }
+            if (smmuv3_find_ste_2lvl.enabled()) {
+                smmuv3_find_ste_2lvl.emit(base, l1Addr, sid >>> split, l2Ptr, l2Idx, span == 0 ? 0 : 1 << (span - 1));
+            }
+            // Span 0 (and the reserved 12..31) leave the StreamIDs below this descriptor invalid
+            if (span == 0 || span > 11 || l2Idx >= 1 << (span - 1)) {
+                badStreamId(sid, ssid, ssv, log);
+                res.abort(EVT_C_BAD_STREAMID);
+                return null;
+            }
+            steAddr = l2Ptr + (long) l2Idx * STE_SIZE;
+        } else {
+            steAddr = (base & ~((1L << Math.max(6, log2size + 6)) - 1)) + (Integer.toUnsignedLong(sid) << 6);
+            if (log != null) {
+                log.add(String.format("linear stream table @0x%x (LOG2SIZE %d)", base, log2size));
+            }
+        }
+        if (smmuv3_get_ste.enabled()) {
+            smmuv3_get_ste.emit(steAddr);
+        }
+        long[] w = new long[STE_DWORDS];
+        try {
+            for (int i = 0; i < STE_DWORDS; i++) {
+                w[i] = mem.readqAcquire(steAddr + 8L * i);
+            }
+        } catch (BusError e) {
+            if (log != null) {
+                log.add(String.format("STE fetch at 0x%x aborted", steAddr));
+            }
+            event(new SmmuEvent.SteFetch(sid, ssid, ssv, steAddr), log);
+            res.abort(EVT_F_STE_FETCH);
+            return null;
+        }
+        if (log != null) {
+            log.add(String.format("STE @0x%x: %s", steAddr, words(w)));
+        }
+        String why = steIllegal(w);
+        if (why != null) {
+            if (log != null) {
+                log.add("STE is ILLEGAL: " + why);
+            }
+            guestErrorIfLive(log, "C_BAD_STE sid 0x" + Integer.toHexString(sid) + ": " + why);
+            event(new SmmuEvent.BadSte(sid, ssid, ssv), log);
+            res.abort(EVT_C_BAD_STE);
+            return null;
+        }
+        ConfigCache.Ste ste = decodeSte(steAddr, w);
+        if (log != null) {
+            log.add(String.format("STE: config %s, S1Fmt %d, S1ContextPtr 0x%x, S1CDMax %d, S1DSS %d, EATS %d, STRW %d, VMID %d",
+                    configName(ste.config()), ste.s1fmt(), ste.ctxPtr(), ste.s1cdmax(), ste.s1dss(), ste.eats(), ste.strw(),
+                    ste.vmid()));
+        }
+        return ste;
+    }
+
+    private void badStreamId(int sid, int ssid, boolean ssv, List<String> log) {
+        if ((cr2 & R_CR2_RECINVSID) != 0) {
+            event(new SmmuEvent.BadStreamId(sid, ssid, ssv), log);
+        } else if (log != null) {
+            log.add("C_BAD_STREAMID not recorded (CR2.RECINVSID = 0)");
+        }
+    }
+
+    private static String configName(int c) {
+        return switch (c) {
+            case STE_CFG_ABORT -> "abort";
+            case STE_CFG_BYPASS -> "bypass";
+            case STE_CFG_S1 -> "stage-1";
+            case STE_CFG_S2 -> "stage-2";
+            case STE_CFG_NESTED -> "nested";
+            default -> "0b" + Integer.toBinaryString(c);
+        };
+    }
+
+    static String words(long[] w) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < w.length; i++) {
+            if (i > 0) {
+                sb.append(' ');
+            }
+            sb.append(String.format("%016x", w[i]));
+        }
+        return sb.toString();
+    }
+
+    private static int granuleShiftOfTg0(int tg) {
+        return switch (tg) {
+            case TG0_4K -> 12;
+            case TG0_64K -> 16;
+            case TG0_16K -> 14;
+            default -> -1;
+        };
+    }
+
+    /** Why an STE is ILLEGAL (C_BAD_STE), or null if it is usable. */
+    private String steIllegal(long[] s) {
+        if (!STE_VALID(s)) {
+            return "V = 0";
+        }
+        int config = STE_CONFIG(s);
+        if ((config & 4) == 0 || config == STE_CFG_BYPASS) {
+            return null; // abort / bypass: the other fields are ignored
+        }
+        boolean s1 = (config & 1) != 0, s2 = (config & 2) != 0;
+        if (s1 && !caps.s1p()) {
+            return "stage 1 not implemented";
+        }
+        if (s2 && !caps.s2p()) {
+            return "stage 2 not implemented";
+        }
+        int strw = STE_STRW(s);
+        if (strw == STE_STRW_EL3 || strw == 3) {
+            return "STRW reserved for the non-secure stream";
+        }
+        if (strw == STE_STRW_EL2 && (!caps.hyp() || s2)) {
+            return "STRW = EL2 without HYP or with stage 2";
+        }
+        if (caps.ats() && STE_EATS(s) == 3) {
+            return "EATS reserved";
+        }
+        if (s1) {
+            int fmt = STE_S1FMT(s);
+            if (fmt == 3 || (fmt != STE_S1FMT_LINEAR && !caps.cd2l() && STE_S1CDMAX(s) != 0)) {
+                return "S1Fmt " + fmt + " not supported";
+            }
+            if (STE_S1CDMAX(s) > caps.ssidSize()) {
+                return "S1CDMax " + STE_S1CDMAX(s) + " above SSIDSIZE " + caps.ssidSize();
+            }
+            if (STE_S1CDMAX(s) != 0 && STE_S1DSS(s) == 3) {
+                return "S1DSS reserved";
+            }
+            if (STE_S1STALLD(s) && caps.stallModel() != STALL_MODEL_STALL) {
+                return "S1STALLD with STALL_MODEL " + caps.stallModel();
+            }
+            if ((STE_CTXPTR(s) >>> caps.oasBits()) != 0) {
+                return "S1ContextPtr beyond OAS";
+            }
+        }
+        if (s2) {
+            if (!STE_S2AA64(s)) {
+                return "S2AA64 = 0 (AArch32 tables not implemented)";
+            }
+            int g = switch (STE_S2TG(s)) {
+                case 0 -> 12;
+                case 1 -> 16;
+                case 2 -> 14;
+                default -> -1;
+            };
+            if (g < 0 || !caps.granule(g)) {
+                return "S2TG granule not implemented";
+            }
+            if (STE_S2ENDI(s) && caps.ttendian() == TTENDIAN_LE) {
+                return "S2ENDI = 1 on a little-endian-only SMMU";
+            }
+            if (STE_S2S(s) && caps.stallModel() == STALL_MODEL_TERMINATE) {
+                return "S2S with STALL_MODEL terminate";
+            }
+            if (SmmuPtw.StageCfg.s2(g, STE_S2T0SZ(s), STE_S2SL0(s), 0, 48, false, false, false) == null) {
+                return "S2T0SZ / S2SL0 inconsistent";
+            }
+        }
+        return null;
+    }
+
+    private ConfigCache.Ste decodeSte(long addr, long[] s) {
+        int config = STE_CONFIG(s);
+        if ((config & 4) == 0) {
+            config = STE_CFG_ABORT;
+        }
+        int vmid = caps.vmid16() ? STE_S2VMID(s) : STE_S2VMID(s) & 0xff;
+        SmmuPtw.StageCfg s2 = null;
+        boolean s2stall = false, s2record = false;
+        if ((config & 6) == 6) {
+            int g = switch (STE_S2TG(s)) {
+                case 0 -> 12;
+                case 1 -> 16;
+                default -> 14;
+            };
+            int ps = oas2bits(Math.min(STE_S2PS(s), caps.oas()));
+            boolean ha = STE_S2HA(s) && caps.httu() >= SmmuCaps.HTTU_ACCESS;
+            boolean hd = ha && STE_S2HD(s) && caps.httu() == SmmuCaps.HTTU_ACCESS_DIRTY;
+            s2 = SmmuPtw.StageCfg.s2(g, STE_S2T0SZ(s), STE_S2SL0(s), STE_S2TTB(s), ps, ha, hd, STE_S2AFFD(s));
+            s2stall = STE_S2S(s) || caps.stallModel() == STALL_MODEL_FORCE;
+            s2record = STE_S2R(s);
+        }
+        return new ConfigCache.Ste(addr, s, config, STE_S1FMT(s), STE_CTXPTR(s), STE_S1CDMAX(s), STE_S1DSS(s),
+                STE_S1STALLD(s), STE_EATS(s), STE_STRW(s), vmid, s2, s2stall, s2record);
+    }
+
+    /* ---------------- CD ---------------- */
+
+    /** Fetches a table word or CD through stage 2 if the STE is nested; -1 after recording the fault. */
+    private long cdAddr(DmaTransaction txn, ConfigCache.Ste ste, long ipa, DmaResult res, List<String> log) {
+        if (ste.s2() == null) {
+            return ipa;
+        }
+        SmmuPtw.Result r = new SmmuPtw.Result();
+        long pa = s2Xlate(ste, ipa, EVT_CLASS_CD, r, log);
+        if (pa == -1) {
+            fault(txn, res, ste, null, r, log);
+        }
+        return pa;
+    }
+
+    /** Locates, fetches and decodes CD {@code cdIdx}; null after recording the event and setting {@code res}. */
+    private ConfigCache.Cd findCd(DmaTransaction txn, ConfigCache.Ste ste, int cdIdx, List<String> log, DmaResult res) {
+        int sid = txn.sid;
+        boolean ssv = txn.ssidValid();
+        int ssid = ssv ? txn.ssid : 0;
+        long ptr = ste.ctxPtr();
+        long cdIpa;
+        if (ste.s1cdmax() == 0 || ste.s1fmt() == STE_S1FMT_LINEAR) {
+            cdIpa = ptr + (long) cdIdx * CD_SIZE;
+        } else {
+            int split = ste.s1fmt() == STE_S1FMT_4K_L2 ? 6 : 10;
+            long l1Ipa = ptr + ((long) (cdIdx >>> split) << 3);
+            long l1Pa = cdAddr(txn, ste, l1Ipa, res, log);
+            if (l1Pa == -1) {
+                return null;
+            }
+            long l1;
+            try {
+                l1 = mem.readqAcquire(l1Pa);
+            } catch (BusError e) {
+                event(new SmmuEvent.CdFetch(sid, ssid, ssv, l1Pa), log);
+                res.abort(EVT_F_CD_FETCH);
+                return null;
+            }
+            if (log != null) {
+                log.add(String.format("2-level CD table @0x%x (%d CDs per leaf): L1CD @0x%x = 0x%016x", ptr, 1 << split,
+                        l1Pa, l1));
+            }
+            if (!CD_L1_VALID(l1)) {
+                if (log != null) {
+                    log.add("L1CD.V = 0");
+                }
+                event(new SmmuEvent.BadSubstreamId(sid, ssid), log);
+                res.abort(EVT_C_BAD_SUBSTREAMID);
+                return null;
+            }
+            cdIpa = CD_L1_L2PTR(l1) + (long) (cdIdx & ((1 << split) - 1)) * CD_SIZE;
+        }
+        long cdPa = cdAddr(txn, ste, cdIpa, res, log);
+        if (cdPa == -1) {
+            return null;
+        }
+        if (smmuv3_get_cd.enabled()) {
+            smmuv3_get_cd.emit(cdPa);
+        }
+        long[] c = new long[CD_DWORDS];
+        try {
+            for (int i = 0; i < CD_DWORDS; i++) {
+                c[i] = mem.readqAcquire(cdPa + 8L * i);
+            }
+        } catch (BusError e) {
+            event(new SmmuEvent.CdFetch(sid, ssid, ssv, cdPa), log);
+            res.abort(EVT_F_CD_FETCH);
+            return null;
+        }
+        if (log != null) {
+            log.add(String.format("CD %d @0x%x: %s", cdIdx, cdPa, words(c)));
+        }
+        String why = cdIllegal(c);
+        if (why != null) {
+            if (log != null) {
+                log.add("CD is ILLEGAL: " + why);
+            }
+            guestErrorIfLive(log, "C_BAD_CD sid 0x" + Integer.toHexString(sid) + ": " + why);
+            event(new SmmuEvent.BadCd(sid, ssid, ssv), log);
+            res.abort(EVT_C_BAD_CD);
+            return null;
+        }
+        int g = granuleShiftOfTg0(CD_TG0(c));
+        int ips = oas2bits(Math.min(CD_IPS(c), caps.oas()));
+        boolean ha = CD_HA(c) && caps.httu() >= SmmuCaps.HTTU_ACCESS;
+        boolean hd = ha && CD_HD(c) && caps.httu() == SmmuCaps.HTTU_ACCESS_DIRTY;
+        SmmuPtw.StageCfg s1 = SmmuPtw.StageCfg.s1(g, CD_T0SZ(c), CD_TTB0(c), ips, ha, hd, CD_AFFD(c), CD_TBI0(c),
+                CD_EPD0(c), CD_WXN(c));
+        int asid = caps.asid16() ? CD_ASID(c) : CD_ASID(c) & 0xff;
+        boolean stall = caps.stallModel() == STALL_MODEL_FORCE
+                || (caps.stallModel() == STALL_MODEL_STALL && CD_S(c) && !ste.s1stalld());
+        if (smmuv3_decode_cd.enabled()) {
+            smmuv3_decode_cd.emit(asid, s1.ttb(), CD_T0SZ(c), CD_TG0(c));
+        }
+        return new ConfigCache.Cd(cdPa, c, asid, s1, stall, CD_R(c), CD_A(c) || caps.termModel());
+    }
+
+    /** Why a CD is ILLEGAL (C_BAD_CD), or null. */
+    private String cdIllegal(long[] c) {
+        if (!CD_VALID(c)) {
+            return "V = 0";
+        }
+        if (!CD_AA64(c)) {
+            return "AA64 = 0 (AArch32 tables not implemented)";
+        }
+        int g = granuleShiftOfTg0(CD_TG0(c));
+        if (g < 0 || !caps.granule(g)) {
+            return "TG0 granule not implemented";
+        }
+        int t0sz = CD_T0SZ(c);
+        int minT0sz = caps.vax() == 1 && g == 16 ? 12 : 16;
+        // T0SZ outside [min, 39]: CONSTRAINED UNPREDICTABLE, this model treats the CD as ILLEGAL
+        if (t0sz < minT0sz || t0sz > 39) {
+            return "T0SZ " + t0sz + " out of range";
+        }
+        if (CD_ENDI(c) && caps.ttendian() == TTENDIAN_LE) {
+            return "ENDI = 1 on a little-endian-only SMMU";
+        }
+        if (CD_S(c) && caps.stallModel() == STALL_MODEL_TERMINATE) {
+            return "S = 1 with STALL_MODEL terminate";
+        }
+        if (!CD_S(c) && caps.stallModel() == STALL_MODEL_FORCE) {
+            return "S = 0 with STALL_MODEL force";
+        }
+        return null;
+    }
+
+    /* =========================================================================================
+     * Diagnostics
+     * ========================================================================================= */
+
+    private void guestErrorIfLive(List<String> log, String msg) {
+        if (log == null) {
+            guestError(msg);
+        }
+    }
+
+    private static void guestError(String msg) {
+        if (smmuv3_guest_error.enabled()) {
+            smmuv3_guest_error.emit(msg);
+        }
+    }
+
+    private static void unimp(String fmt, Object... args) {
+        if (smmuv3_unimp.enabled()) {
+            smmuv3_unimp.emit(String.format(fmt, args));
+        }
+    }
+
+    /* ---------------- accessors for tests and tools ---------------- */
+
+    /** The last (up to 4096) event records written to the event queue, oldest first. */
+    public List<SmmuEvent> events() {
+        lock.lock();
+        try {
+            return new ArrayList<>(eventLog);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public void clearEvents() {
+        lock.lock();
+        try {
+            eventLog.clear();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private long locked(java.util.function.LongSupplier s) {
+        lock.lock();
+        try {
+            return s.getAsLong();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Event records written into the queue. */
+    public long eventsRecorded() {
+        return locked(() -> eventsRecorded);
+    }
+
+    /** Event records lost because the queue was full. */
+    public long eventsLost() {
+        return locked(() -> eventsLost);
+    }
+
+    /** Event records discarded because EVENTQEN = 0. */
+    public long eventsDiscarded() {
+        return locked(() -> eventsDiscarded);
+    }
+
+    public long priRecorded() {
+        return locked(() -> priRecorded);
+    }
+
+    public long priLost() {
+        return locked(() -> priLost);
+    }
+
+    /** CMD_SYNCs completed. */
+    public long syncCount() {
+        return locked(() -> syncs);
+    }
+
+    /** CMD_SYNCs completed with CS = SEV (a send-event). */
+    public long sevCount() {
+        return locked(() -> sevs);
+    }
+
+    /** Commands consumed (including the failing ones). */
+    public long commandsConsumed() {
+        return locked(() -> commands);
+    }
+
+    public int gerror() {
+        return gerror;
+    }
+
+    public int gerrorn() {
+        return gerrorn;
+    }
+
+    /** Active global errors: GERROR xor GERRORN. */
+    public int gerrorActive() {
+        return gerror ^ gerrorn;
+    }
+
+    /** CMDQ_CONS.ERR. */
+    public int cmdqConsErr() {
+        return ex32(cmdq.cons, R_CMDQ_CONS_ERR_SHIFT, R_CMDQ_CONS_ERR_LENGTH);
+    }
+}

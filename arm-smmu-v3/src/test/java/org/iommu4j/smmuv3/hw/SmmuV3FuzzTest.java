@@ -1,0 +1,36 @@
+package org.iommu4j.smmuv3.hw;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import org.iommu4j.base.hw.DmaResult;
+import org.iommu4j.base.hw.DmaTransaction;
+
+/** Malformed structures in memory get architected answers (events, aborts), never exceptions. */
+class SmmuV3FuzzTest {
+    /** Garbage in the tables never escapes as an exception: every answer is architected. */
+    @Property(tries = 200)
+    void randomTablesNeverThrow(@ForAll long dw0, @ForAll long dw1, @ForAll long dw2, @ForAll long dw3,
+                                @ForAll long cd0, @ForAll long cd1, @ForAll long addr,
+                                @ForAll @IntRange(min = -1, max = 3) int ssid, @ForAll @IntRange(min = 0, max = 15) int acc) {
+        TestBed tb = TestBed.full();
+        long cdtab = tb.alloc(4096, 4096);
+        tb.writeCd(cdtab, cd0 | (1L << 31) | (1L << 41), cd1);
+        tb.writeCd(cdtab + 64, cd0, cd1);
+        // point the STE's context pointer at the CD table half the time
+        long s0 = (dw0 & 1) == 0 ? dw0 : (dw0 & ~0x000f_ffff_ffff_ffc0L) | cdtab;
+        tb.writeSte(1, s0, dw1, dw2, dw3);
+        DmaTransaction txn = new DmaTransaction().set(1, ssid, addr, 4, acc);
+        txn.ats = (acc & 1) != 0 && (acc & 8) != 0;
+        DmaResult r = new DmaResult();
+        tb.smmu.translate(txn, r);
+        assertThat(r.status).isBetween(DmaResult.OK, DmaResult.ATS_FAULT);
+        if (r.status == DmaResult.STALLED) {
+            assertThat(r.stall.poll()).isEqualTo(-1);
+        }
+        assertThat(tb.smmu.explain(txn)).isNotEmpty();
+    }
+
+}

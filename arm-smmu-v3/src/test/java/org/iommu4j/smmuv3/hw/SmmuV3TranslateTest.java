@@ -1,0 +1,550 @@
+package org.iommu4j.smmuv3.hw;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.iommu4j.smmuv3.hw.TestBed.*;
+
+import org.iommu4j.smmuv3.hw.TestBed.S1;
+
+import java.util.List;
+import org.iommu4j.base.hw.DmaResult;
+import org.iommu4j.base.hw.DmaTransaction;
+import org.iommu4j.base.test.NoWarnings;
+import org.iommu4j.base.trace.Trace;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+@ExtendWith(NoWarnings.class)
+class SmmuV3TranslateTest {
+    static final int R = DmaTransaction.ACC_READ, W = DmaTransaction.ACC_WRITE, X = DmaTransaction.ACC_EXEC,
+            P = DmaTransaction.ACC_PRIV;
+    static final int NO = DmaTransaction.NO_SSID;
+    static final long VA = 0x1234_5000L;
+    static final long PA = 0x4567_8000L;
+
+    private static long[] only(TestBed tb, int id) {
+        List<long[]> ev = tb.drainEvents();
+        assertThat(ev).hasSize(1);
+        assertThat(evtId(ev.get(0))).isEqualTo(id);
+        return ev.get(0);
+    }
+
+    /* ---------------- golden STEs ---------------- */
+
+    @Test
+    void goldenAbortSteAbortsSilently() {
+        TestBed tb = TestBed.full();
+        tb.writeSte(3, steAbort());
+        assertThat(tb.read(3, VA).status).isEqualTo(DmaResult.ABORT);
+        assertThat(tb.drainEvents()).isEmpty();
+    }
+
+    @Test
+    void goldenBypassStePassesThrough() {
+        TestBed tb = TestBed.full();
+        tb.writeSte(3, steBypass());
+        DmaResult r = tb.write(3, 0x4444_4444L);
+        assertThat(r.status).isEqualTo(DmaResult.OK);
+        assertThat(r.pa).isEqualTo(0x4444_4444L);
+    }
+
+    @Test
+    void goldenS1SteTranslatesThroughCd0() {
+        TestBed tb = TestBed.full();
+        S1 s1 = tb.setupS1(5, 7, 0, 0);
+        s1.pt().map(VA, PA, S1_RW);
+        DmaResult r = tb.read(5, VA + 0x123);
+        assertThat(r.status).isEqualTo(DmaResult.OK);
+        assertThat(r.pa).isEqualTo(PA + 0x123);
+        assertThat(r.perm & (DmaResult.PERM_R | DmaResult.PERM_W)).isEqualTo(DmaResult.PERM_R | DmaResult.PERM_W);
+        assertThat(r.pageSize).isEqualTo(4096);
+    }
+
+    @Test
+    void goldenS2SteTranslatesIpa() {
+        TestBed tb = TestBed.full();
+        // 40-bit IPA, 4K granule, SL0 = 1: start at level 1 with 2 concatenated... (40-39 = 1 extra bit)
+        TestBed.PageTable pt = tb.new PageTable(12, 40, 1);
+        pt.map(VA, PA, S2_RW);
+        tb.writeSte(6, steS2(9, pt.root, 24, 1, 0));
+        DmaResult r = tb.write(6, VA + 8);
+        assertThat(r.status).as(r.toString()).isEqualTo(DmaResult.OK);
+        assertThat(r.pa).isEqualTo(PA + 8);
+        // S2 faults are recorded (S2R = 1) with S2 = 1 and the IPA
+        assertThat(tb.read(6, 0x10_0000_0000L - 0x1000).status).isEqualTo(DmaResult.ABORT);
+        long[] e = only(tb, 0x10);
+        assertThat((e[1] >>> 39) & 1).isEqualTo(1);
+        assertThat(e[3]).isEqualTo(0x10_0000_0000L - 0x1000);
+    }
+
+    @Test
+    void nestedTranslatesStage1ThroughStage2() {
+        TestBed tb = TestBed.full();
+        // stage 2 identity-maps the 2 MiB blocks holding the tables and the output page
+        TestBed.PageTable s2 = tb.new PageTable(12, 40, 1);
+        TestBed.PageTable s1 = tb.new PageTable(12, 48);
+        long cdtab = tb.alloc(64, 64);
+        tb.writeCd(cdtab, cd(3, s1.root, 16, 0));
+        s1.map(VA, 0x4800_0000L, S1_RW);
+        for (long a = 0x4000_0000L; a < 0x4200_0000L; a += 1 << 21) {
+            s2.map(a, a, 2, S2_RW);
+        }
+        s2.map(0x4800_0000L, 0x5000_0000L, 2, S2_RW);
+        long[] ste = steS2(4, s2.root, 24, 1, 0);
+        long[] s1ste = steS1(cdtab, 0, 0, 0);
+        ste[0] = s1ste[0] | (7L << 1); // Config = nested
+        ste[1] = s1ste[1];
+        tb.writeSte(8, ste);
+        DmaResult r = tb.read(8, VA + 4);
+        assertThat(r.status).as(r.toString()).isEqualTo(DmaResult.OK);
+        assertThat(r.pa).isEqualTo(0x5000_0004L);
+        // a stage-1 output outside stage 2 faults at stage 2, CLASS IN
+        s1.map(VA + 0x1000, 0x7000_0000L, S1_RW);
+        assertThat(tb.read(8, VA + 0x1000).status).isEqualTo(DmaResult.ABORT);
+        long[] e = only(tb, 0x10);
+        assertThat((e[1] >>> 39) & 1).isEqualTo(1);
+        assertThat((e[1] >>> 40) & 3).isEqualTo(2);
+        assertThat(e[3]).isEqualTo(0x7000_0000L);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"12,16", "14,16", "16,16", "12,25", "16,22", "14,28"})
+    void stage1GranulesAndInputSizes(int g, int t0sz) {
+        TestBed tb = TestBed.full();
+        TestBed.PageTable pt = tb.new PageTable(g, 64 - t0sz);
+        long cdtab = tb.alloc(64, 64);
+        int tg0 = g == 12 ? 0 : g == 16 ? 1 : 2;
+        tb.writeCd(cdtab, cd(1, pt.root, t0sz, tg0));
+        tb.writeSte(2, steS1(cdtab, 0, 0, 0));
+        long va = (1L << (64 - t0sz)) - (3L << g);
+        long pa = 0x4560_0000L;
+        pt.map(va, pa, S1_RW);
+        DmaResult r = tb.read(2, va + 0x10);
+        assertThat(r.status).as(r.toString()).isEqualTo(DmaResult.OK);
+        assertThat(r.pa).isEqualTo(pa + 0x10);
+        assertThat(r.pageSize).isEqualTo(1L << g);
+        // beyond the input range: translation fault, no walk
+        assertThat(tb.read(2, 1L << (64 - t0sz)).status).isEqualTo(DmaResult.ABORT);
+        only(tb, 0x10);
+    }
+
+    @Test
+    void blockMappings() {
+        TestBed tb = TestBed.full();
+        S1 s1 = tb.setupS1(1, 1, 0, 0);
+        s1.pt().map(0x8000_0000L, 0x4000_0000L, 1, S1_RW); // 1 GiB block at level 1
+        s1.pt().map(0x20_0000L, 0x4060_0000L, 2, S1_RW); // 2 MiB block at level 2
+        DmaResult r = tb.read(1, 0x8123_4567L);
+        assertThat(r.pa).isEqualTo(0x4123_4567L);
+        assertThat(r.pageSize).isEqualTo(1L << 30);
+        r = tb.read(1, 0x2f_fff8L);
+        assertThat(r.pa).isEqualTo(0x406f_fff8L);
+        assertThat(r.pageSize).isEqualTo(1L << 21);
+    }
+
+    /* ---------------- one test per event ---------------- */
+
+    @Test
+    void eventBadStreamIdOnlyWithRecinvsid() {
+        TestBed tb = TestBed.full();
+        assertThat(tb.read(256, VA).status).isEqualTo(DmaResult.ABORT);
+        long[] e = only(tb, 0x02);
+        assertThat(evtSid(e)).isEqualTo(256);
+        tb.writel(CR2, 0);
+        assertThat(tb.read(256, VA).status).isEqualTo(DmaResult.ABORT);
+        assertThat(tb.drainEvents()).isEmpty();
+    }
+
+    @Test
+    void eventSteFetchOnBusError() {
+        TestBed tb = new TestBed(SmmuCaps.full()).init(true, 16);
+        tb.mem.writeq(tb.strtab + 8 * 3, 0x1000_0000L | 9); // L2Ptr outside RAM
+        assertThat(tb.read(0x305, VA).status).isEqualTo(DmaResult.ABORT);
+        long[] e = only(tb, 0x03);
+        assertThat(evtSid(e)).isEqualTo(0x305);
+        assertThat(e[3]).isEqualTo(0x1000_0000L + 5 * 64);
+    }
+
+    @Test
+    void eventBadSteForInvalidAndIllegal() {
+        TestBed tb = TestBed.full();
+        tb.writeSte(4, 0x0); // V = 0
+        assertThat(tb.read(4, VA).status).isEqualTo(DmaResult.ABORT);
+        only(tb, 0x04);
+        tb.writeSte(5, 0x1 | (6L << 1)); // S2 with S2AA64 = 0
+        assertThat(tb.dma(5, 3, VA, R).status).isEqualTo(DmaResult.ABORT);
+        long[] e = only(tb, 0x04);
+        assertThat(evtSsv(e)).isTrue();
+        assertThat(evtSsid(e)).isEqualTo(3);
+        // qemu caps: no stage 2 at all
+        TestBed q = new TestBed(SmmuCaps.qemu()).init();
+        q.writeSte(1, steS2(1, 0x4000_0000L, 24, 1, 0));
+        assertThat(q.read(1, VA).status).isEqualTo(DmaResult.ABORT);
+        only(q, 0x04);
+    }
+
+    @Test
+    void eventBadAtsTreqWhenEatsIsAbort() {
+        TestBed tb = TestBed.full();
+        tb.setupS1(1, 1, 0, 0);
+        tb.txn.set(1, NO, VA, 4, R);
+        tb.txn.ats = true;
+        tb.smmu.translate(tb.txn, tb.res);
+        assertThat(tb.res.status).isEqualTo(DmaResult.ABORT);
+        long[] e = only(tb, 0x05);
+        assertThat(e[2]).isEqualTo(VA);
+        assertThat((e[1] >>> 35) & 1).isEqualTo(1); // RnW
+    }
+
+    @Test
+    void eventStreamDisabledWithoutSsid() {
+        TestBed tb = TestBed.full();
+        tb.setupS1(1, 1, 4, 0); // 16 CDs, S1DSS terminate
+        assertThat(tb.read(1, VA).status).isEqualTo(DmaResult.ABORT);
+        long[] e = only(tb, 0x06);
+        assertThat(evtSid(e)).isEqualTo(1);
+    }
+
+    @Test
+    void eventTranslForbiddenWithAtschk() {
+        TestBed tb = TestBed.full();
+        tb.setupS1(1, 1, 0, 0);
+        tb.writel(CR0, tb.readl(CR0) | CR0_ATSCHK);
+        tb.txn.set(1, NO, PA, 4, W);
+        tb.txn.translated = true;
+        tb.smmu.translate(tb.txn, tb.res);
+        assertThat(tb.res.status).isEqualTo(DmaResult.ABORT);
+        long[] e = only(tb, 0x07);
+        assertThat(e[2]).isEqualTo(PA);
+    }
+
+    @Test
+    void eventBadSubstreamId() {
+        TestBed tb = TestBed.full();
+        tb.setupS1(1, 1, 4, 2); // 16 CDs, S1DSS = SSID0
+        assertThat(tb.dma(1, 16, VA, R).status).isEqualTo(DmaResult.ABORT);
+        long[] e = only(tb, 0x08);
+        assertThat(evtSsid(e)).isEqualTo(16);
+        // SSID 0 is illegal when S1DSS = SSID0
+        assertThat(tb.dma(1, 0, VA, R).status).isEqualTo(DmaResult.ABORT);
+        only(tb, 0x08);
+        // an SSID on a bypass stream
+        tb.writeSte(2, steBypass());
+        assertThat(tb.dma(2, 1, VA, R).status).isEqualTo(DmaResult.ABORT);
+        only(tb, 0x08);
+        // no substreams at all (S1CDMax = 0)
+        tb.setupS1(3, 1, 0, 0);
+        assertThat(tb.dma(3, 1, VA, R).status).isEqualTo(DmaResult.ABORT);
+        only(tb, 0x08);
+    }
+
+    @Test
+    void eventCdFetch() {
+        TestBed tb = TestBed.full();
+        tb.writeSte(1, steS1(0x1000_0000L, 0, 0, 0));
+        assertThat(tb.read(1, VA).status).isEqualTo(DmaResult.ABORT);
+        long[] e = only(tb, 0x09);
+        assertThat(e[3]).isEqualTo(0x1000_0000L);
+    }
+
+    @Test
+    void eventBadCd() {
+        TestBed tb = TestBed.full();
+        S1 s1 = tb.setupS1(1, 1, 2, 0);
+        assertThat(tb.dma(1, 2, VA, R).status).isEqualTo(DmaResult.ABORT); // CD 2 all zero: V = 0
+        long[] e = only(tb, 0x0a);
+        assertThat(evtSsid(e)).isEqualTo(2);
+        assertThat(evtSsv(e)).isTrue();
+        tb.writeCd(s1.cdtab() + 64, cd(1, s1.pt().root, 10, 0)); // T0SZ 10: out of range
+        assertThat(tb.dma(1, 1, VA, R).status).isEqualTo(DmaResult.ABORT);
+        only(tb, 0x0a);
+    }
+
+    @Test
+    void eventWalkEabt() {
+        TestBed tb = TestBed.full();
+        long cdtab = tb.alloc(64, 64);
+        tb.writeCd(cdtab, cd(1, 0x2000_0000L, 16, 0)); // tables outside RAM
+        tb.writeSte(1, steS1(cdtab, 0, 0, 0));
+        assertThat(tb.write(1, VA).status).isEqualTo(DmaResult.ABORT);
+        long[] e = only(tb, 0x0b);
+        assertThat(e[3]).isEqualTo(0x2000_0000L);
+        assertThat((e[1] >>> 40) & 3).isEqualTo(1); // CLASS TT
+    }
+
+    @Test
+    void eventTranslationWithFields() {
+        TestBed tb = TestBed.full();
+        S1 s1 = tb.setupS1(1, 1, 4, 2);
+        tb.writeCd(s1.cdtab() + 5 * 64, cd(1, s1.pt().root, 16, 0));
+        assertThat(tb.dma(1, 5, VA + 0x10, W | P).status).isEqualTo(DmaResult.ABORT);
+        long[] e = only(tb, 0x10);
+        assertThat(evtSid(e)).isEqualTo(1);
+        assertThat(evtSsv(e)).isTrue();
+        assertThat(evtSsid(e)).isEqualTo(5);
+        assertThat((e[1] >>> 35) & 1).isZero(); // RnW = 0: write
+        assertThat((e[1] >>> 33) & 1).isEqualTo(1); // PnU
+        assertThat((e[1] >>> 31) & 1).isZero(); // not stalled
+        assertThat((e[1] >>> 39) & 1).isZero(); // stage 1
+        assertThat(e[2]).isEqualTo(VA + 0x10);
+    }
+
+    @Test
+    void eventAddrSize() {
+        TestBed tb = TestBed.full();
+        S1 s1 = tb.setupS1(1, 1, 0, 0);
+        long[] c = cd(1, s1.pt().root, 16, 0);
+        c[0] &= ~(7L << 32); // IPS = 32 bits
+        tb.writeCd(s1.cdtab(), c);
+        s1.pt().map(VA, 0x1_4000_0000L, S1_RW);
+        // table base 0x4xxxxxxx fits in 32 bits; the output does not
+        assertThat(tb.read(1, VA).status).isEqualTo(DmaResult.ABORT);
+        only(tb, 0x11);
+    }
+
+    @Test
+    void eventAccessFlagAndAffd() {
+        TestBed tb = TestBed.full();
+        S1 s1 = tb.setupS1(1, 1, 0, 0);
+        s1.pt().map(VA, PA, AP_EL0 | NG); // AF = 0, CD.HA = 0
+        assertThat(tb.read(1, VA).status).isEqualTo(DmaResult.ABORT);
+        only(tb, 0x12);
+        long[] c = cd(1, s1.pt().root, 16, 0);
+        c[0] |= CD_AFFD;
+        tb.writeCd(s1.cdtab(), c);
+        tb.cfgiCd(1, 0);
+        assertThat(tb.read(1, VA).status).isEqualTo(DmaResult.OK);
+    }
+
+    @Test
+    void eventPermission() {
+        TestBed tb = TestBed.full();
+        S1 s1 = tb.setupS1(1, 1, 0, 0);
+        s1.pt().map(VA, PA, S1_RW | AP_RO | UXN);
+        assertThat(tb.read(1, VA).status).isEqualTo(DmaResult.OK);
+        assertThat(tb.write(1, VA).status).isEqualTo(DmaResult.ABORT);
+        long[] e = only(tb, 0x13);
+        assertThat((e[1] >>> 35) & 1).isZero();
+        assertThat(tb.dma(1, NO, VA, R | X).status).isEqualTo(DmaResult.ABORT); // UXN
+        e = only(tb, 0x13);
+        assertThat((e[1] >>> 34) & 1).isEqualTo(1); // InD
+        // privileged exec of a page that is not PXN is fine
+        assertThat(tb.dma(1, NO, VA, R | X | P).status).isEqualTo(DmaResult.OK);
+        // AP[1] = 0: no unprivileged access at all
+        s1.pt().map(VA + 0x1000, PA, AF | NG);
+        assertThat(tb.read(1, VA + 0x1000).status).isEqualTo(DmaResult.ABORT);
+        only(tb, 0x13);
+        assertThat(tb.dma(1, NO, VA + 0x1000, R | W | P).status).isEqualTo(DmaResult.OK);
+    }
+
+    @Test
+    void faultsNotRecordedWhenCdRIsClear() {
+        TestBed tb = TestBed.full();
+        S1 s1 = tb.setupS1(1, 1, 0, 0);
+        long[] c = cd(1, s1.pt().root, 16, 0);
+        c[0] &= ~CD_R;
+        tb.writeCd(s1.cdtab(), c);
+        assertThat(tb.read(1, VA).status).isEqualTo(DmaResult.ABORT);
+        assertThat(tb.drainEvents()).isEmpty();
+    }
+
+    /* ---------------- TCR fields ---------------- */
+
+    @Test
+    void tbiIgnoresTheTopByteAndEpd0DisablesWalks() {
+        TestBed tb = TestBed.full();
+        S1 s1 = tb.setupS1(1, 1, 0, 0);
+        s1.pt().map(VA, PA, S1_RW);
+        assertThat(tb.read(1, VA | 0x5a00_0000_0000_0000L).status).isEqualTo(DmaResult.ABORT);
+        only(tb, 0x10);
+        long[] c = cd(1, s1.pt().root, 16, 0);
+        c[0] |= CD_TBI0;
+        tb.writeCd(s1.cdtab(), c);
+        tb.cfgiCd(1, 0);
+        DmaResult r = tb.read(1, VA | 0x5a00_0000_0000_0000L);
+        assertThat(r.status).isEqualTo(DmaResult.OK);
+        assertThat(r.pa).isEqualTo(PA);
+        c[0] |= CD_EPD0;
+        tb.writeCd(s1.cdtab(), c);
+        tb.cfgiCd(1, 0);
+        tb.tlbiAsid(1); // the cached translation outlives the CD change until a TLBI
+        assertThat(tb.read(1, VA).status).isEqualTo(DmaResult.ABORT);
+        only(tb, 0x10);
+    }
+
+    @Test
+    void httuSetsAccessFlagAndDirtyState() {
+        TestBed tb = TestBed.full();
+        S1 s1 = tb.setupS1(1, 1, 0, 0);
+        long[] c = cd(1, s1.pt().root, 16, 0);
+        c[0] |= CD_HA | CD_HD;
+        tb.writeCd(s1.cdtab(), c);
+        long pte = s1.pt().map(VA, PA, AP_EL0 | NG | AP_RO | DBM); // old, clean, writable-clean
+        assertThat(tb.read(1, VA).status).isEqualTo(DmaResult.OK);
+        assertThat(tb.mem.readq(pte) & AF).isEqualTo(AF);
+        assertThat(tb.mem.readq(pte) & AP_RO).isEqualTo(AP_RO); // still clean
+        assertThat(tb.write(1, VA).status).isEqualTo(DmaResult.OK); // the TLB entry is read-only: walks again
+        assertThat(tb.mem.readq(pte) & AP_RO).isZero(); // dirty
+        // a read-only page without DBM still faults
+        s1.pt().map(VA + 0x1000, PA, AP_EL0 | NG | AP_RO);
+        assertThat(tb.write(1, VA + 0x1000).status).isEqualTo(DmaResult.ABORT);
+        only(tb, 0x13);
+    }
+
+    /* ---------------- caches ---------------- */
+
+    @Test
+    void staleTlbWithoutTlbiCorrectWithIt() {
+        TestBed tb = TestBed.full();
+        S1 s1 = tb.setupS1(1, 9, 0, 0);
+        s1.pt().map(VA, PA, S1_RW);
+        assertThat(tb.read(1, VA).pa).isEqualTo(PA);
+        s1.pt().map(VA, PA + 0x10_0000, S1_RW); // remapped without invalidation
+        assertThat(tb.read(1, VA).pa).as("stale").isEqualTo(PA);
+        assertThat(tb.smmu.tlb().hits()).isEqualTo(1);
+        tb.tlbiVa(9, VA + 0x1000); // another page: still stale
+        assertThat(tb.read(1, VA).pa).isEqualTo(PA);
+        tb.tlbiVa(9, VA);
+        assertThat(tb.read(1, VA).pa).isEqualTo(PA + 0x10_0000);
+        s1.pt().map(VA, PA, S1_RW);
+        tb.tlbiAsid(8); // another ASID
+        assertThat(tb.read(1, VA).pa).isEqualTo(PA + 0x10_0000);
+        tb.tlbiAsid(9);
+        assertThat(tb.read(1, VA).pa).isEqualTo(PA);
+    }
+
+    @Test
+    void staleSteWithoutCfgiCorrectWithIt() {
+        TestBed tb = TestBed.full();
+        tb.writeSte(1, steBypass());
+        assertThat(tb.read(1, VA).status).isEqualTo(DmaResult.OK);
+        tb.writeSte(1, steAbort());
+        assertThat(tb.read(1, VA).status).as("stale bypass").isEqualTo(DmaResult.OK);
+        tb.cfgiSte(1);
+        assertThat(tb.read(1, VA).status).isEqualTo(DmaResult.ABORT);
+    }
+
+    @Test
+    void disabledCachesSeeEveryChange() {
+        TestBed tb = TestBed.full();
+        tb.smmu.tlb().setEnabled(false);
+        tb.smmu.configCache().setEnabled(false);
+        S1 s1 = tb.setupS1(1, 9, 0, 0);
+        s1.pt().map(VA, PA, S1_RW);
+        assertThat(tb.read(1, VA).pa).isEqualTo(PA);
+        s1.pt().map(VA, PA + 0x2000, S1_RW);
+        assertThat(tb.read(1, VA).pa).isEqualTo(PA + 0x2000);
+        assertThat(tb.smmu.tlb().hits()).isZero();
+        assertThat(tb.smmu.configCache().steHits()).isZero();
+    }
+
+    @Test
+    void hitPathIsCountedAndTraced() {
+        TestBed tb = TestBed.full();
+        S1 s1 = tb.setupS1(1, 9, 0, 0);
+        s1.pt().map(VA, PA, S1_RW);
+        try (var cap = Trace.capture("smmuv3:*")) {
+            tb.read(1, VA);
+            tb.read(1, VA);
+            assertThat(cap.of("smmuv3_config_cache_miss")).hasSize(1);
+            assertThat(cap.of("smmuv3_config_cache_hit")).hasSize(1);
+            assertThat(cap.of("smmu_iotlb_lookup_miss")).hasSize(1);
+            assertThat(cap.of("smmu_iotlb_lookup_hit")).hasSize(1);
+            assertThat(cap.of("smmuv3_translate_success")).hasSize(2);
+            assertThat(cap.of("smmu_ptw_level")).hasSize(4);
+        }
+        assertThat(tb.smmu.configCache().cdHits()).isEqualTo(1);
+    }
+
+    /* ---------------- 2-level tables at boundaries ---------------- */
+
+    @Test
+    void twoLevelStreamTableAtSidBoundaries() {
+        TestBed tb = new TestBed(SmmuCaps.full()).init(true, 16);
+        for (int sid : new int[] {0, 255, 256, 0x1ff, 0xffff}) {
+            tb.writeSte(sid, steBypass());
+            assertThat(tb.read(sid, VA).status).as("sid %x", sid).isEqualTo(DmaResult.OK);
+        }
+        // L1 descriptor with Span 0: C_BAD_STREAMID
+        assertThat(tb.read(0x8000, VA).status).isEqualTo(DmaResult.ABORT);
+        only(tb, 0x02);
+        // Span 2 covers 2 STEs only
+        long l2 = tb.alloc(4096, 4096);
+        tb.mem.writeq(tb.strtab + 8 * 0x90, l2 | 2);
+        tb.mem.writeq(l2 + 64, 0x9);
+        assertThat(tb.read(0x9001, VA).status).isEqualTo(DmaResult.OK);
+        assertThat(tb.read(0x9002, VA).status).isEqualTo(DmaResult.ABORT);
+        only(tb, 0x02);
+        // beyond LOG2SIZE
+        assertThat(tb.read(0x10000, VA).status).isEqualTo(DmaResult.ABORT);
+        only(tb, 0x02);
+    }
+
+    @Test
+    void twoLevelCdTableAtSsidBoundaries() {
+        TestBed tb = new TestBed(SmmuCaps.full()).init(true, 16);
+        TestBed.PageTable pt = tb.new PageTable(12, 48);
+        long l1 = tb.alloc(8 * 1024, 8 * 1024);
+        tb.writeSte(7, steS1(l1, 2, 20, 0)); // S1FMT 64K leaves, 2^20 SSIDs
+        int[] ssids = {1, 1023, 1024, (1 << 20) - 1};
+        for (int i = 0; i < ssids.length; i++) {
+            int ssid = ssids[i];
+            long l1e = tb.mem.readq(l1 + 8L * (ssid >>> 10));
+            if ((l1e & 1) == 0) {
+                long leaf = tb.alloc(64 * 1024, 64 * 1024);
+                tb.mem.writeq(l1 + 8L * (ssid >>> 10), leaf | 1);
+                l1e = leaf | 1;
+            }
+            tb.writeCd((l1e & ~0xfffL) + 64L * (ssid & 1023), cd(100 + i, pt.root, 16, 0));
+            pt.map(VA + 0x1000L * i, PA + 0x1000L * i, S1_RW);
+        }
+        for (int i = 0; i < ssids.length; i++) {
+            DmaResult r = tb.dma(7, ssids[i], VA + 0x1000L * i, R);
+            assertThat(r.status).as("ssid %d", ssids[i]).isEqualTo(DmaResult.OK);
+            assertThat(r.pa).isEqualTo(PA + 0x1000L * i);
+        }
+        // SSID 2048 sits under an invalid L1CD: C_BAD_SUBSTREAMID
+        assertThat(tb.dma(7, 2048, VA, R).status).isEqualTo(DmaResult.ABORT);
+        only(tb, 0x08);
+        // SSID 1022 has a leaf but an invalid CD
+        assertThat(tb.dma(7, 1022, VA, R).status).isEqualTo(DmaResult.ABORT);
+        only(tb, 0x0a);
+    }
+
+    @Test
+    void twoLevelCdTableWith4kLeaves() {
+        TestBed tb = TestBed.full();
+        TestBed.PageTable pt = tb.new PageTable(12, 48);
+        long l1 = tb.alloc(4096, 4096);
+        long leaf = tb.alloc(4096, 4096);
+        tb.mem.writeq(l1 + 8, leaf | 1); // SSIDs 64..127
+        tb.writeCd(leaf + 64 * 63, cd(5, pt.root, 16, 0));
+        tb.writeSte(1, steS1(l1, 1, 10, 0));
+        pt.map(VA, PA, S1_RW);
+        assertThat(tb.dma(1, 127, VA, R).pa).isEqualTo(PA);
+        assertThat(tb.dma(1, 63, VA, R).status).isEqualTo(DmaResult.ABORT);
+        only(tb, 0x08);
+    }
+
+    /* ---------------- explain ---------------- */
+
+    @Test
+    void explainShowsEveryStepWithoutSideEffects() {
+        TestBed tb = TestBed.full();
+        S1 s1 = tb.setupS1(1, 9, 0, 0);
+        s1.pt().map(VA, PA, S1_RW);
+        tb.txn.set(1, NO, VA, 4, R);
+        List<String> lines = tb.smmu.explain(tb.txn);
+        String all = String.join("\n", lines);
+        assertThat(all).contains("STE @0x" + Long.toHexString(tb.steAddr(1)));
+        assertThat(all).contains("CD 0 @0x" + Long.toHexString(s1.cdtab()));
+        assertThat(all).contains("stage 1 level 0", "stage 1 level 3", "leaf at level 3");
+        assertThat(lines.get(lines.size() - 1)).contains("ok(pa=0x" + Long.toHexString(PA));
+        tb.txn.set(1, NO, VA + 0x1000, 4, R);
+        all = String.join("\n", tb.smmu.explain(tb.txn));
+        assertThat(all).contains("F_TRANSLATION");
+        assertThat(tb.drainEvents()).isEmpty();
+        assertThat(tb.smmu.tlb().size()).isZero();
+    }
+}
