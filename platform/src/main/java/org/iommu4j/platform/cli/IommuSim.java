@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code iommu-sim} command: the simulated machine's front door. */
 @Command(name = "iommu-sim", mixinStandardHelpOptions = true, version = "iommu-sim 0.1.0",
         description = "iommu4j: the Linux IOMMU PASID stack on a simulated Arm machine with an SMMUv3.",
-        subcommands = {XrefCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {XrefCommand.class, BootCommand.class, DemoCommand.class, WalkCommand.class, CommandLine.HelpCommand.class})
 public final class IommuSim implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -1,0 +1,23 @@
+package org.iommu4j.smmuv3;
+
+import org.iommu4j.base.Port;
+import org.iommu4j.base.device.Device;
+
+/** struct arm_smmu_master: per-device driver state (seed 000 adds auxd_enabled). */
+@Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.h:arm_smmu_master")
+public final class ArmSmmuMaster {
+    public ArmSmmuDevice smmu;
+    public Device dev;
+    /** The domain the master's STE points at; guarded by the group mutex in the core. */
+    public volatile ArmSmmuDomain domain;
+    public ArmSmmuStream[] streams = new ArmSmmuStream[0];
+    public int num_streams;
+    public volatile boolean ats_enabled;
+    public boolean stall_enabled;
+    public boolean sva_enabled;
+    public boolean iopf_enabled;
+    /** Seed 000: auxiliary domains enabled on this master. */
+    @Port(value = "drivers/iommu/arm-smmu-v3.c:arm_smmu_master.auxd_enabled", seed = "000")
+    public boolean auxd_enabled;
+    public int ssid_bits;
+}

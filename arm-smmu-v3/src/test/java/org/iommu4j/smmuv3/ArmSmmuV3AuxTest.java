@@ -1,0 +1,183 @@
+package org.iommu4j.smmuv3;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.iommu4j.base.Errno.*;
+import static org.iommu4j.smmuv3.ArmSmmuV3H.*;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.iommu4j.base.Bits;
+import org.iommu4j.base.Gfp;
+import org.iommu4j.base.device.Device;
+import org.iommu4j.base.hw.DmaResult;
+import org.iommu4j.base.hw.DmaTransaction;
+import org.iommu4j.base.test.NoWarnings;
+import org.iommu4j.iommu.IommuH;
+import org.iommu4j.smmuv3.hw.SmmuCaps;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Seed 000: substreams, 2-level CD tables and auxiliary domains, end to end through the model. */
+@ExtendWith(NoWarnings.class)
+class ArmSmmuV3AuxTest {
+    private static final int RW = IommuH.IOMMU_READ | IommuH.IOMMU_WRITE;
+
+    private static long page(SmmuTestBed tb, long pattern) {
+        long pa = tb.pages.alloc_page(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
+        tb.board.mem.writeq(pa, pattern);
+        return pa;
+    }
+
+    private static void map(SmmuTestBed tb, ArmSmmuDomain d, long iova, long pa) {
+        assertThat(tb.drv.arm_smmu_map_pages(d, iova, pa, 4096, 1, RW, Gfp.GFP_KERNEL, new long[1])).isZero();
+    }
+
+    /** A platform master with pasid-num-bits 20, attached to a DMA domain, AUX enabled. */
+    private static Device parent(SmmuTestBed tb, int sid) {
+        Device dev = tb.master("dev" + sid, sid, 20);
+        ArmSmmuDomain d = tb.dmaDomain();
+        assertThat(tb.drv.arm_smmu_attach_dev(d, dev)).isZero();
+        assertThat(tb.drv.arm_smmu_dev_has_feature(dev, IommuH.IOMMU_DEV_FEAT_AUX)).isTrue();
+        assertThat(tb.drv.arm_smmu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_AUX)).isZero();
+        return dev;
+    }
+
+    @Test
+    void twoLevelCdTableAtSsid1023And1024() {
+        SmmuTestBed tb = new SmmuTestBed(SmmuCaps.full());
+        assertThat(tb.probe()).isZero();
+        int[] next = {1023, 1024};
+        int[] i = {0};
+        tb.drv.private_ioasid = new ArmSmmuV3.SsidAllocator() {
+            @Override
+            public int alloc(int min, int max) {
+                return next[i[0]++];
+            }
+
+            @Override
+            public void free(int id) {}
+        };
+        Device dev = parent(tb, 0x40);
+        ArmSmmuMaster m = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
+        ArmSmmuDomain p = m.domain;
+        assertThat(p.s1_cfg.s1fmt).isEqualTo((int) STRTAB_STE_0_S1FMT_64K_L2);
+        assertThat(p.s1_cfg.s1cdmax).isEqualTo(20);
+        assertThat(Bits.FIELD_GET(STRTAB_STE_0_S1FMT, tb.ste(0x40, 0))).isEqualTo(STRTAB_STE_0_S1FMT_64K_L2);
+        assertThat(Bits.FIELD_GET(STRTAB_STE_0_S1CDMAX, tb.ste(0x40, 0))).isEqualTo(20);
+
+        long[] pas = new long[2];
+        ArmSmmuDomain[] aux = new ArmSmmuDomain[2];
+        for (int k = 0; k < 2; k++) {
+            int before = tb.prod();
+            aux[k] = tb.dmaDomain();
+            assertThat(tb.drv.arm_smmu_aux_attach_dev(aux[k], dev)).isZero();
+            assertThat(tb.drv.arm_smmu_aux_get_pasid(aux[k], dev)).isEqualTo(next[k]);
+            /* SSID 1023 lives in the leaf that already holds CD 0; SSID 1024 needs a new leaf, whose
+             * L1 descriptor is written then invalidated with CFGI_CD leaf=0. */
+            List<long[]> cmds = tb.commands(before, tb.prod());
+            int ssid = next[k];
+            boolean newLeaf = k == 1;
+            assertThat(cmds.stream().anyMatch(c -> (c[0] & 0xff) == CMDQ_OP_CFGI_CD && (c[1] & 1) == 0
+                    && Bits.FIELD_GET(CMDQ_CFGI_0_SSID, c[0]) == ssid && Bits.FIELD_GET(CMDQ_CFGI_0_SID, c[0]) == 0x40)).isEqualTo(newLeaf);
+            assertThat(cmds).anyMatch(c -> (c[0] & 0xff) == CMDQ_OP_CFGI_CD && (c[1] & 1) == 1
+                    && Bits.FIELD_GET(CMDQ_CFGI_0_SSID, c[0]) == ssid);
+            pas[k] = page(tb, 0xA0 + k);
+            map(tb, aux[k], 0x5000, pas[k]);
+        }
+        long l1 = p.s1_cfg.cdcfg.cdtab;
+        assertThat(tb.board.mem.readq(l1) & CTXDESC_L1_DESC_V).isEqualTo(1L);
+        assertThat(tb.board.mem.readq(l1 + 8) & CTXDESC_L1_DESC_V).isEqualTo(1L);
+        assertThat(tb.board.mem.readq(l1 + 16)).isZero();
+        long cd1023 = p.s1_cfg.cdcfg.l1_desc[0].l2ptr + 1023 * 64L;
+        long cd1024 = p.s1_cfg.cdcfg.l1_desc[1].l2ptr;
+        assertThat(Bits.FIELD_GET(CTXDESC_CD_0_ASID, tb.board.mem.readq(cd1023))).isEqualTo(aux[0].s1_cfg.cd.asid);
+        assertThat(Bits.FIELD_GET(CTXDESC_CD_0_ASID, tb.board.mem.readq(cd1024))).isEqualTo(aux[1].s1_cfg.cd.asid);
+
+        for (int k = 0; k < 2; k++) {
+            DmaResult r = tb.dma(0x40, next[k], 0x5000, DmaTransaction.ACC_READ);
+            assertThat(r.status).isEqualTo(DmaResult.OK);
+            assertThat(tb.board.mem.readq(r.pa)).isEqualTo(0xA0L + k);
+        }
+        tb.model.close();
+    }
+
+    @Test
+    void auxAttachDetachOnManyPasidsIsolatesDomains() {
+        SmmuTestBed tb = new SmmuTestBed(SmmuCaps.full());
+        assertThat(tb.probe()).isZero();
+        Device dev = parent(tb, 0x41);
+        int n = 40;
+        List<ArmSmmuDomain> doms = new ArrayList<>();
+        for (int k = 0; k < n; k++) {
+            ArmSmmuDomain d = tb.dmaDomain();
+            assertThat(tb.drv.arm_smmu_aux_attach_dev(d, dev)).isZero();
+            /* Each domain maps its own IOVA page. */
+            map(tb, d, 0x100000L + k * 0x1000L, page(tb, 0xD00 + k));
+            doms.add(d);
+        }
+        for (int k = 0; k < n; k++) {
+            int pasid = tb.drv.arm_smmu_aux_get_pasid(doms.get(k), dev);
+            assertThat(pasid).isEqualTo(k + 1);
+            DmaResult r = tb.dma(0x41, pasid, 0x100000L + k * 0x1000L, DmaTransaction.ACC_READ);
+            assertThat(r.status).isEqualTo(DmaResult.OK);
+            assertThat(tb.board.mem.readq(r.pa)).isEqualTo(0xD00L + k);
+            /* PASID k cannot reach domain k+1's page. */
+            DmaResult bad = tb.dma(0x41, pasid, 0x100000L + ((k + 1) % n) * 0x1000L, DmaTransaction.ACC_READ);
+            assertThat(bad.status).isEqualTo(DmaResult.ABORT);
+        }
+        tb.board.irqs.quiesce();
+        assertThat(tb.drv.decodedEvents).anyMatch(s -> s.startsWith("F_TRANSLATION sid 0x41 ssid 0x1 "));
+
+        for (int k = 0; k < n; k++) {
+            int pasid = tb.drv.arm_smmu_aux_get_pasid(doms.get(k), dev);
+            tb.drv.arm_smmu_aux_detach_dev(doms.get(k), dev);
+            assertThat(tb.dma(0x41, pasid, 0x100000L + k * 0x1000L, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.ABORT);
+            tb.drv.arm_smmu_domain_free(doms.get(k));
+        }
+        /* SSIDs and ASIDs were all given back. */
+        assertThat(tb.drv.arm_smmu_asid_xa).hasSize(1);
+        ArmSmmuDomain again = tb.dmaDomain();
+        assertThat(tb.drv.arm_smmu_aux_attach_dev(again, dev)).isZero();
+        assertThat(tb.drv.arm_smmu_aux_get_pasid(again, dev)).isEqualTo(1);
+        tb.model.close();
+    }
+
+    @Test
+    void auxErrors() {
+        SmmuTestBed tb = new SmmuTestBed(SmmuCaps.full());
+        assertThat(tb.probe()).isZero();
+        Device plain = tb.master("plain", 0x50, 0);
+        assertThat(tb.drv.arm_smmu_dev_has_feature(plain, IommuH.IOMMU_DEV_FEAT_AUX)).isFalse();
+        assertThat(tb.drv.arm_smmu_dev_enable_feature(plain, IommuH.IOMMU_DEV_FEAT_AUX)).isEqualTo(-ENODEV);
+        assertThat(tb.drv.arm_smmu_dev_disable_feature(plain, IommuH.IOMMU_DEV_FEAT_AUX)).isEqualTo(-EINVAL);
+
+        Device dev = tb.master("pasid", 0x51, 8);
+        ArmSmmuDomain aux = tb.dmaDomain();
+        /* AUX not enabled */
+        assertThat(tb.drv.arm_smmu_aux_attach_dev(aux, dev)).isEqualTo(-EINVAL);
+        assertThat(tb.drv.arm_smmu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_AUX)).isZero();
+        assertThat(tb.drv.arm_smmu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_AUX)).isEqualTo(-EBUSY);
+        /* no parent domain yet */
+        assertThat(tb.drv.arm_smmu_aux_attach_dev(aux, dev)).isEqualTo(-EINVAL);
+        ArmSmmuDomain primary = tb.dmaDomain();
+        assertThat(tb.drv.arm_smmu_attach_dev(primary, dev)).isZero();
+        /* a domain in normal use cannot become an aux domain, and the reverse */
+        assertThat(tb.drv.arm_smmu_aux_attach_dev(primary, dev)).isEqualTo(-EINVAL);
+        assertThat(tb.drv.arm_smmu_aux_attach_dev(aux, dev)).isZero();
+        assertThat(tb.drv.arm_smmu_attach_dev(aux, dev)).isEqualTo(-EINVAL);
+        assertThat(tb.drv.arm_smmu_aux_get_pasid(tb.dmaDomain(), dev)).isEqualTo(-EINVAL);
+        /* SSIDs exhausted: 8 bits -> 255 usable */
+        tb.drv.private_ioasid = new ArmSmmuV3.SsidAllocator() {
+            @Override
+            public int alloc(int min, int max) {
+                return -1;
+            }
+
+            @Override
+            public void free(int id) {}
+        };
+        assertThat(tb.drv.arm_smmu_aux_attach_dev(tb.dmaDomain(), dev)).isEqualTo(-EINVAL);
+        assertThat(tb.drv.arm_smmu_dev_disable_feature(dev, IommuH.IOMMU_DEV_FEAT_AUX)).isZero();
+        tb.model.close();
+    }
+}

@@ -1,0 +1,102 @@
+package org.iommu4j.smmuv3;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.iommu4j.base.Errno.*;
+import static org.iommu4j.smmuv3.ArmSmmuV3H.*;
+
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import org.iommu4j.base.device.Device;
+import org.iommu4j.base.device.PlatformDevice;
+import org.iommu4j.base.hw.DmaResult;
+import org.iommu4j.base.hw.DmaTransaction;
+import org.iommu4j.base.test.NoWarnings;
+import org.iommu4j.base.trace.Trace;
+import org.iommu4j.smmuv3.hw.SmmuCaps;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The remaining error returns of the driver's section in kernel-api.md, and the event path. */
+@ExtendWith(NoWarnings.class)
+class ArmSmmuV3ErrnoTest {
+
+    @Test
+    void handleEvtReportsTranslationFaultsOnly() {
+        SmmuTestBed tb = new SmmuTestBed(SmmuCaps.qemu());
+        assertThat(tb.probe()).isZero();
+        Device dev = tb.master("d", 0x8, 0);
+        List<Object[]> reported = new ArrayList<>();
+        tb.drv.faultReporter = (d, reason, flags, pasid, perm, addr) -> {
+            reported.add(new Object[] {d, reason, flags, pasid, perm, addr});
+            return 0;
+        };
+        /* F_PERMISSION, sid 8, SSV ssid 3, write, addr 0x1234000 */
+        long[] evt = {0x0000000800003813L, 0, 0x1234000L, 0};
+        assertThat(tb.drv.arm_smmu_handle_evt(tb.drv.smmu, evt)).isZero();
+        assertThat(reported).hasSize(1);
+        assertThat(reported.get(0)[0]).isSameAs(dev);
+        assertThat(reported.get(0)[1]).isEqualTo(ArmSmmuV3.IOMMU_FAULT_REASON_PERMISSION);
+        assertThat(reported.get(0)[2]).isEqualTo(ArmSmmuV3.IOMMU_FAULT_UNRECOV_ADDR_VALID | ArmSmmuV3.IOMMU_FAULT_UNRECOV_PASID_VALID);
+        assertThat(reported.get(0)[3]).isEqualTo(3);
+        assertThat(reported.get(0)[4]).isEqualTo(ArmSmmuV3.IOMMU_FAULT_PERM_WRITE);
+        assertThat(reported.get(0)[5]).isEqualTo(0x1234000L);
+        /* stage 2 */
+        assertThat(tb.drv.arm_smmu_handle_evt(tb.drv.smmu, new long[] {0x0000000800000010L, EVTQ_1_S2, 0, 0})).isEqualTo(-EFAULT);
+        /* C_BAD_CD is not a page fault */
+        assertThat(tb.drv.arm_smmu_handle_evt(tb.drv.smmu, new long[] {0x000000080000000aL, 0, 0, 0})).isEqualTo(-EOPNOTSUPP);
+        /* unknown StreamID */
+        assertThat(tb.drv.arm_smmu_handle_evt(tb.drv.smmu, new long[] {0x0000009900000010L, 0, 0, 0})).isEqualTo(-EINVAL);
+        /* nobody listening: the core's -EINVAL, so the thread logs the record */
+        tb.drv.faultReporter = null;
+        assertThat(tb.drv.arm_smmu_handle_evt(tb.drv.smmu, evt)).isEqualTo(-EINVAL);
+    }
+
+    @Test
+    void eventsAreTraced() {
+        SmmuTestBed tb = new SmmuTestBed(SmmuCaps.qemu());
+        assertThat(tb.probe()).isZero();
+        Device dev = tb.master("d", 0x9, 0);
+        assertThat(tb.drv.arm_smmu_attach_dev(tb.dmaDomain(), dev)).isZero();
+        try (Trace.Capture cap = Trace.capture("arm_smmu:evt")) {
+            assertThat(tb.dma(0x9, DmaTransaction.NO_SSID, 0x5000, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.ABORT);
+            tb.board.irqs.quiesce();
+            assertThat(cap.records()).hasSize(1);
+            assertThat(cap.records().get(0).longField("sid")).isEqualTo(9);
+            assertThat(cap.records().get(0).longField("addr")).isEqualTo(0x5000);
+        }
+    }
+
+    @Test
+    void vmidExhaustionIsEnospc() {
+        BitSet map = new BitSet();
+        for (int i = 0; i < 256; i++) {
+            assertThat(ArmSmmuV3.arm_smmu_bitmap_alloc(map, 8)).isEqualTo(i);
+        }
+        assertThat(ArmSmmuV3.arm_smmu_bitmap_alloc(map, 8)).isEqualTo(-ENOSPC);
+        ArmSmmuV3.arm_smmu_bitmap_free(map, 17);
+        assertThat(ArmSmmuV3.arm_smmu_bitmap_alloc(map, 8)).isEqualTo(17);
+    }
+
+    @Test
+    void badIommuCellsIsEinvalButProbeGoesOn() {
+        SmmuTestBed tb = new SmmuTestBed(SmmuCaps.qemu());
+        assertThat(tb.drv.arm_smmu_device_dt_probe(new PlatformDevice("x"), tb.drv.smmu, 2, List.of())).isEqualTo(-EINVAL);
+        assertThat(tb.drv.arm_smmu_device_dt_probe(new PlatformDevice("x"), tb.drv.smmu, -1, List.of())).isEqualTo(-EINVAL);
+        SmmuTestBed tb2 = new SmmuTestBed(SmmuCaps.qemu());
+        assertThat(tb2.drv.arm_smmu_device_probe(tb2.pdev, 3, List.of("dma-coherent"))).isZero();
+        /* disable_bypass wins: the SMMU is enabled anyway */
+        assertThat(tb2.model.mmioRead(0x24, 4) & 1).isEqualTo(1);
+    }
+
+    @Test
+    void quirksFromTheDeviceTree() {
+        SmmuTestBed tb = new SmmuTestBed(SmmuCaps.qemu());
+        assertThat(tb.drv.arm_smmu_device_probe(tb.pdev, 1, List.of("dma-coherent", "hisilicon,broken-prefetch-cmd"))).isZero();
+        assertThat(tb.drv.smmu.options & ARM_SMMU_OPT_SKIP_PREFETCH).isNotZero();
+        Device dev = tb.master("d", 0x8, 0);
+        int before = tb.prod();
+        assertThat(tb.drv.arm_smmu_attach_dev(tb.dmaDomain(), dev)).isZero();
+        assertThat(tb.opcodes(before, tb.prod())).doesNotContain(CMDQ_OP_PREFETCH_CFG);
+    }
+}

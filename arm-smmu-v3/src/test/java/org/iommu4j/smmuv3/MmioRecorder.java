@@ -1,0 +1,35 @@
+package org.iommu4j.smmuv3;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.iommu4j.base.hw.MmioDevice;
+
+/** A tracing wrapper in front of a device's registers: records every access, then forwards it. */
+final class MmioRecorder implements MmioDevice {
+    record Access(boolean write, long offset, long value, int size) {
+        @Override
+        public String toString() {
+            return String.format("%s 0x%x 0x%x (%d)", write ? "W" : "R", offset, value, size);
+        }
+    }
+
+    private final MmioDevice target;
+    final List<Access> log = new CopyOnWriteArrayList<>();
+
+    MmioRecorder(MmioDevice target) {
+        this.target = target;
+    }
+
+    @Override
+    public long mmioRead(long offset, int size) {
+        long v = target.mmioRead(offset, size);
+        log.add(new Access(false, offset, v, size));
+        return v;
+    }
+
+    @Override
+    public void mmioWrite(long offset, long value, int size) {
+        log.add(new Access(true, offset, value, size));
+        target.mmioWrite(offset, value, size);
+    }
+}

@@ -1,0 +1,31 @@
+package org.iommu4j.platform.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.iommu4j.platform.Dtb;
+import org.iommu4j.platform.Machine;
+
+/** Options every machine-booting command shares. */
+final class BootOptions {
+    Path dtb;
+    String caps;
+
+    /** Boots, or throws {@link Machine.BootException} with the reason. */
+    Machine boot(String defaultCaps) {
+        byte[] blob;
+        if (dtb == null) {
+            blob = Dtb.bundledVirt();
+        } else {
+            if (!Files.isRegularFile(dtb)) {
+                throw new Machine.BootException("cannot read device tree '" + dtb + "': no such file");
+            }
+            try {
+                blob = Files.readAllBytes(dtb);
+            } catch (IOException e) {
+                throw new Machine.BootException("cannot read device tree '" + dtb + "': " + e.getMessage());
+            }
+        }
+        return new Machine(blob, caps != null ? caps : defaultCaps);
+    }
+}

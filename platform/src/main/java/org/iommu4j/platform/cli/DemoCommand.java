@@ -1,0 +1,67 @@
+package org.iommu4j.platform.cli;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.iommu4j.platform.AuxDemo;
+import org.iommu4j.platform.Machine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code iommu-sim demo [NAME]}: run one demo, or all of them. */
+@Command(name = "demo", mixinStandardHelpOptions = true, description = "Run a demo (aux), or every demo when no name is given.")
+public final class DemoCommand implements Callable<Integer> {
+    static final List<String> DEMOS = List.of("aux");
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    BootMixin opts;
+
+    @Parameters(arity = "0..1", paramLabel = "NAME", description = "Demo name: aux.")
+    String name;
+
+    @Override
+    public Integer call() {
+        var w = spec.commandLine().getOut();
+        var err = spec.commandLine().getErr();
+        if (name != null && !DEMOS.contains(name)) {
+            err.println("iommu-sim demo: error: unknown demo '" + name + "' (available: " + String.join(", ", DEMOS) + ")");
+            err.flush();
+            return 2;
+        }
+        int rc = 0;
+        for (String d : name == null ? DEMOS : List.of(name)) {
+            w.println("=== demo " + d);
+            if ("qemu".equals(opts.options.caps)) {
+                err.println("iommu-sim demo aux: error: needs --caps full (QEMU's SMMU has no substreams)");
+                err.flush();
+                return 2;
+            }
+            try (Machine m = opts.options.boot("full")) {
+                ByteArrayOutputStream buf = new ByteArrayOutputStream();
+                PrintStream ps = new PrintStream(buf, true, StandardCharsets.UTF_8);
+                int mark = m.dmesg.size();
+                AuxDemo.Result r = AuxDemo.run(m, ps);
+                w.print(buf.toString(StandardCharsets.UTF_8));
+                w.println("--- kernel log during the demo:");
+                for (String l : m.dmesg.subList(mark, m.dmesg.size())) {
+                    w.println(l);
+                }
+                rc |= r.exit();
+            } catch (Machine.BootException e) {
+                err.println("iommu-sim demo: error: " + e.getMessage());
+                err.flush();
+                return 2;
+            }
+        }
+        w.flush();
+        return rc;
+    }
+}

@@ -1,0 +1,78 @@
+package org.iommu4j.platform;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.iommu4j.platform.cli.IommuSim;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** boot / demo / walk through the command line: output, exit codes, clean errors. */
+class IommuSimCommandsTest {
+    record Run(int rc, String out, String err) {}
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = new CommandLine(new IommuSim());
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int rc = cl.execute(args);
+        return new Run(rc, out.toString(), err.toString());
+    }
+
+    @Test
+    void bootPrintsTheProbeLineAndGroups() {
+        Run r = run("boot", "--caps", "qemu");
+        assertThat(r.rc()).isZero();
+        assertThat(r.out()).contains("ias 44-bit, oas 44-bit (features 0x00008305)", "Adding to iommu group 1",
+                "0000:00:01.0 StreamID 0x8 group 0");
+    }
+
+    @Test
+    void demoRunsEveryDemo() {
+        Run r = run("demo");
+        assertThat(r.rc()).isZero();
+        assertThat(r.out()).contains("=== demo aux", "PASID 3", "-EFAULT: isolated", "event decoded: F_TRANSLATION sid 0x8 ssid 0x1");
+    }
+
+    @Test
+    void walkPrintsSteps() {
+        Run r = run("walk", "--sid", "0x8", "--iova", "0xfffff000");
+        assertThat(r.rc()).isZero();
+        assertThat(r.out()).contains("walk sid 0x8 iova 0xfffff000");
+    }
+
+    @Test
+    void badInputGivesAMessageAndNonZeroExit(@TempDir Path tmp) throws Exception {
+        Run r = run("boot", "--caps", "bogus");
+        assertThat(r.rc()).isNotZero();
+        assertThat(r.err()).contains("unknown SMMU capability set 'bogus'").doesNotContain("Exception");
+
+        r = run("boot", "--dtb", tmp.resolve("missing.dtb").toString());
+        assertThat(r.rc()).isNotZero();
+        assertThat(r.err()).contains("no such file").doesNotContain("Exception");
+
+        Path bad = tmp.resolve("bad.dtb");
+        Files.write(bad, new byte[] {(byte) 0xd0, 0x0d, (byte) 0xfe, (byte) 0xed, 0, 0, 0, 1});
+        r = run("boot", "--dtb", bad.toString());
+        assertThat(r.rc()).isNotZero();
+        assertThat(r.err()).contains("malformed device tree blob").doesNotContain("Exception");
+
+        r = run("demo", "nope");
+        assertThat(r.rc()).isNotZero();
+        assertThat(r.err()).contains("unknown demo 'nope'");
+
+        r = run("walk", "--sid", "zz", "--iova", "0");
+        assertThat(r.rc()).isNotZero();
+        assertThat(r.err()).contains("bad --sid 'zz'");
+
+        r = run("demo", "aux", "--caps", "qemu");
+        assertThat(r.rc()).isNotZero();
+        assertThat(r.err()).contains("needs --caps full");
+    }
+}
