@@ -13,7 +13,6 @@ import static org.iommu4j.pci.Pci.pci_write_config_word;
 import static org.iommu4j.pci.PciRegs.*;
 
 import org.iommu4j.base.Port;
-import org.iommu4j.base.Printk;
 import org.iommu4j.base.Warn;
 
 /**
@@ -31,21 +30,6 @@ import org.iommu4j.base.Warn;
  */
 public final class PciAts {
     private PciAts() {}
-
-    /**
-     * {@code WARN_ON} through kernel-base. Stopgap: kernel-base's {@code Warn} currently throws
-     * from its call-site lookup (a StackWalker without RETAIN_CLASS_REFERENCE); until that is
-     * fixed the warning goes to the kernel log only, and the condition is returned either way,
-     * so no exception escapes a ported function.
-     */
-    private static boolean WARN_ON(boolean condition) {
-        try {
-            return Warn.WARN_ON(condition);
-        } catch (UnsupportedOperationException e) {
-            Printk.printk(Printk.KERN_WARNING, "WARNING: at drivers/pci/ats.c: WARN_ON");
-            return condition;
-        }
-    }
 
     /*
      * CONFIG_PCI_ATS / CONFIG_PCI_PRI / CONFIG_PCI_PASID of the device's PCI world: when one is
@@ -115,7 +99,7 @@ public final class PciAts {
         if (!pci_ats_supported(dev)) {
             return -EINVAL;
         }
-        if (WARN_ON(dev.atsEnabled)) {
+        if (Warn.WARN_ON(dev.atsEnabled)) {
             return -EBUSY;
         }
         if (ps < PCI_ATS_MIN_STU) {
@@ -143,7 +127,7 @@ public final class PciAts {
         if (!atsConfigured(dev)) {
             return;
         }
-        if (WARN_ON(!dev.atsEnabled)) {
+        if (Warn.WARN_ON(!dev.atsEnabled)) {
             return;
         }
         int ctrl = pci_read_config_word(dev, dev.atsCap + PCI_ATS_CTRL);
@@ -243,7 +227,7 @@ public final class PciAts {
             }
             return -EINVAL;
         }
-        if (WARN_ON(pdev.priEnabled)) {
+        if (Warn.WARN_ON(pdev.priEnabled)) {
             return -EBUSY;
         }
         if (pri == 0) {
@@ -273,7 +257,7 @@ public final class PciAts {
         if (pdev.isVirtfn) {
             return;
         }
-        if (WARN_ON(!pdev.priEnabled)) {
+        if (Warn.WARN_ON(!pdev.priEnabled)) {
             return;
         }
         if (pri == 0) {
@@ -322,7 +306,7 @@ public final class PciAts {
         if (pdev.isVirtfn) {
             return 0;
         }
-        if (WARN_ON(pdev.priEnabled)) {
+        if (Warn.WARN_ON(pdev.priEnabled)) {
             return -EBUSY;
         }
         if (pri == 0) {
@@ -385,7 +369,7 @@ public final class PciAts {
             }
             return -EINVAL;
         }
-        if (WARN_ON(pdev.pasidEnabled)) {
+        if (Warn.WARN_ON(pdev.pasidEnabled)) {
             return -EBUSY;
         }
         if (!pdev.eetlpPrefixPath) {
@@ -420,7 +404,7 @@ public final class PciAts {
         if (pdev.isVirtfn) {
             return;
         }
-        if (WARN_ON(!pdev.pasidEnabled)) {
+        if (Warn.WARN_ON(!pdev.pasidEnabled)) {
             return;
         }
         if (pasid == 0) {
