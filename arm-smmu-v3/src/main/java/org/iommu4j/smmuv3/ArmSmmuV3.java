@@ -38,6 +38,9 @@ import org.iommu4j.base.hw.IoMem;
 import org.iommu4j.base.hw.IrqController;
 import org.iommu4j.base.hw.IrqHandler;
 import org.iommu4j.base.hw.MmioBus;
+import org.iommu4j.of.DeviceNode;
+import org.iommu4j.of.Of;
+import org.iommu4j.of.OfPhandleArgs;
 import org.iommu4j.base.hw.MsiController;
 import org.iommu4j.base.hw.PhysMem;
 import org.iommu4j.mm.PageAlloc;
@@ -2300,14 +2303,15 @@ public final class ArmSmmuV3 {
         return 0;
     }
 
-    /** DT quirk properties -> ARM_SMMU_OPT_* (parse_driver_options). */
+    /** DT quirk properties of the SMMU's node -> ARM_SMMU_OPT_* (the arm_smmu_options table). */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:parse_driver_options")
-    void parse_driver_options(ArmSmmuDevice smmu, List<String> props) {
-        if (props.contains("hisilicon,broken-prefetch-cmd")) {
+    void parse_driver_options(ArmSmmuDevice smmu) {
+        DeviceNode np = dev_of_node(smmu.dev);
+        if (Of.of_property_read_bool(np, "hisilicon,broken-prefetch-cmd")) {
             smmu.options |= ARM_SMMU_OPT_SKIP_PREFETCH;
             dev_notice(smmu.dev, "option hisilicon,broken-prefetch-cmd");
         }
-        if (props.contains("cavium,cn9900-broken-page1-regspace")) {
+        if (Of.of_property_read_bool(np, "cavium,cn9900-broken-page1-regspace")) {
             smmu.options |= ARM_SMMU_OPT_PAGE0_REGS_ONLY;
             dev_notice(smmu.dev, "option cavium,cn9900-broken-page1-regspace");
         }
@@ -2317,25 +2321,32 @@ public final class ArmSmmuV3 {
         org.iommu4j.base.device.DevPrintk.dev_notice(dev, fmt, args);
     }
 
+    /** {@code dev->of_node}, or null when the device has none (or a non-DT firmware node). */
+    private static DeviceNode dev_of_node(Device dev) {
+        return dev != null && dev.ofNode instanceof DeviceNode np ? np : null;
+    }
+
     /**
-     * The DT part of probe. {@code iommuCells} is the node's #iommu-cells (-1 if absent),
-     * {@code props} the names of its boolean properties (dma-coherent, quirks).
+     * The DT part of probe: {@code #iommu-cells} must be 1, the quirk options, and
+     * {@code dma-coherent}.
      *
-     * @return 0, or -EINVAL for a bad/missing #iommu-cells (which, as in the kernel, only makes
+     * @return 0, or -EINVAL for a missing or bad #iommu-cells (which, as in the kernel, only makes
      *     the probe fall back to "bypass" firmware intent)
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_device_dt_probe")
-    public int arm_smmu_device_dt_probe(PlatformDevice pdev, ArmSmmuDevice smmu, int iommuCells, List<String> props) {
+    public int arm_smmu_device_dt_probe(PlatformDevice pdev, ArmSmmuDevice smmu) {
+        DeviceNode np = dev_of_node(pdev);
+        int[] cells = {0};
         int ret = -EINVAL;
-        if (iommuCells < 0) {
+        if (Of.of_property_read_u32(np, "#iommu-cells", cells) != 0) {
             dev_err(pdev, "missing #iommu-cells property");
-        } else if (iommuCells != 1) {
-            dev_err(pdev, "invalid #iommu-cells value (%d)", iommuCells);
+        } else if (cells[0] != 1) {
+            dev_err(pdev, "invalid #iommu-cells value (%d)", cells[0]);
         } else {
             ret = 0;
         }
-        parse_driver_options(smmu, props);
-        if (props.contains("dma-coherent")) {
+        parse_driver_options(smmu);
+        if (Of.of_dma_is_coherent(np)) {
             smmu.features |= ARM_SMMU_FEAT_COHERENCY;
         }
         return ret;
@@ -2357,7 +2368,7 @@ public final class ArmSmmuV3 {
      * @return 0, -ENODEV, -EINVAL (MMIO too small / no MEM), -ENXIO (unsupported), -ENOMEM, -ETIMEDOUT
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_device_probe")
-    public int arm_smmu_device_probe(PlatformDevice pdev, int iommuCells, List<String> props) {
+    public int arm_smmu_device_probe(PlatformDevice pdev) {
         int irq;
         int ret;
         boolean bypass;
@@ -2366,7 +2377,7 @@ public final class ArmSmmuV3 {
         if (pdev.driver == null) {
             pdev.driver = arm_smmu_driver;
         }
-        ret = arm_smmu_device_dt_probe(pdev, smmu, iommuCells, props);
+        ret = arm_smmu_device_dt_probe(pdev, smmu);
         if (ret == -ENODEV) {
             return ret;
         }
@@ -2443,8 +2454,7 @@ public final class ArmSmmuV3 {
 
         @Override
         public int probe(Device dev) {
-            /* Probing needs the DT properties: the platform calls arm_smmu_device_probe directly. */
-            return -ENODEV;
+            return dev instanceof PlatformDevice pdev ? arm_smmu_device_probe(pdev) : -ENODEV;
         }
     };
 
@@ -3082,18 +3092,10 @@ public final class ArmSmmuV3 {
         org.iommu4j.iommu.DevIommu.dev_iommu_priv_set(dev, null);
     }
 
-    /** of_xlate: one StreamID per phandle argument. */
+    /** of_xlate: the phandle's single argument (#iommu-cells = 1) is the StreamID. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_of_xlate")
-    public int arm_smmu_of_xlate(Device dev, int[] args) {
-        org.iommu4j.iommu.IommuFwspec fwspec = org.iommu4j.iommu.DevIommu.dev_iommu_fwspec_get(dev);
-        if (fwspec == null || args.length < 1) {
-            return -EINVAL;
-        }
-        int[] ids = java.util.Arrays.copyOf(fwspec.ids, fwspec.numIds + 1);
-        ids[fwspec.numIds] = args[0];
-        fwspec.ids = ids;
-        fwspec.numIds++;
-        return 0;
+    public int arm_smmu_of_xlate(Device dev, OfPhandleArgs args) {
+        return org.iommu4j.iommu.Iommu.iommu_fwspec_add_ids(dev, args.args, 1);
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_get_resv_regions")
@@ -3294,6 +3296,8 @@ public final class ArmSmmuV3 {
         @Override public boolean has_iotlb_sync() { return true; }
         @Override public long iova_to_phys(org.iommu4j.iommu.IommuDomain domain, long iova) { return arm_smmu_iova_to_phys(domain, iova); }
         @Override public org.iommu4j.iommu.IommuDevice probe_device(Device dev) { return arm_smmu_probe_device(dev); }
+        @Override public int of_xlate(Device dev, OfPhandleArgs args) { return arm_smmu_of_xlate(dev, args); }
+        @Override public boolean has_of_xlate() { return true; }
         @Override public void release_device(Device dev) { arm_smmu_release_device(dev); }
         @Override public org.iommu4j.iommu.IommuGroup device_group(Device dev) { return arm_smmu_device_group(dev); }
         @Override public void get_resv_regions(Device dev, List<org.iommu4j.iommu.IommuResvRegion> list) { arm_smmu_get_resv_regions(dev, list); }

@@ -117,7 +117,7 @@ class ArmSmmuV3CdTest {
         tb.model.wireIrqs(virq, virq, virq, virq);
         p.addResource(new Resource("smmu", SmmuTestBed.SMMU_BASE, SmmuTestBed.SMMU_BASE + 0x1ffff, Resource.IORESOURCE_MEM));
         p.addResource(new Resource("combined", virq, virq, Resource.IORESOURCE_IRQ));
-        assertThat(tb.drv.arm_smmu_device_probe(p, 1, List.of("dma-coherent"))).isZero();
+        assertThat(tb.probe(p, 1, "dma-coherent")).isZero();
         assertThat(tb.drv.smmu.combined_irq).isEqualTo(virq);
         Device dev = tb.master("d", 0x72, 0);
         ArmSmmuDomain d = tb.dmaDomain();

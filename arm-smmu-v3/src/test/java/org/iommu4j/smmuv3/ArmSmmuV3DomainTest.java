@@ -187,8 +187,8 @@ class ArmSmmuV3DomainTest {
         org.iommu4j.base.device.PlatformDevice p = new org.iommu4j.base.device.PlatformDevice("tiny");
         p.addResource(new org.iommu4j.base.device.Resource("r", SmmuTestBed.SMMU_BASE, SmmuTestBed.SMMU_BASE + 0xffff,
                 org.iommu4j.base.device.Resource.IORESOURCE_MEM));
-        assertThat(small.drv.arm_smmu_device_probe(p, 1, List.of())).isEqualTo(-EINVAL);
-        assertThat(small.drv.arm_smmu_device_probe(new org.iommu4j.base.device.PlatformDevice("nomem"), 1, List.of())).isEqualTo(-EINVAL);
+        assertThat(small.probe(p, 1)).isEqualTo(-EINVAL);
+        assertThat(small.probe(new org.iommu4j.base.device.PlatformDevice("nomem"), 1)).isEqualTo(-EINVAL);
     }
 
     @Test

@@ -81,10 +81,17 @@ class ArmSmmuV3ErrnoTest {
     @Test
     void badIommuCellsIsEinvalButProbeGoesOn() {
         SmmuTestBed tb = new SmmuTestBed(SmmuCaps.qemu());
-        assertThat(tb.drv.arm_smmu_device_dt_probe(new PlatformDevice("x"), tb.drv.smmu, 2, List.of())).isEqualTo(-EINVAL);
-        assertThat(tb.drv.arm_smmu_device_dt_probe(new PlatformDevice("x"), tb.drv.smmu, -1, List.of())).isEqualTo(-EINVAL);
+        PlatformDevice x = new PlatformDevice("x");
+        x.ofNode = SmmuTestBed.smmuNode(2);
+        assertThat(tb.drv.arm_smmu_device_dt_probe(x, tb.drv.smmu)).isEqualTo(-EINVAL);
+        x.ofNode = SmmuTestBed.smmuNode(-1);
+        assertThat(tb.drv.arm_smmu_device_dt_probe(x, tb.drv.smmu)).isEqualTo(-EINVAL);
+        assertThat(tb.drv.smmu.features & ARM_SMMU_FEAT_COHERENCY).isZero();
+        x.ofNode = SmmuTestBed.smmuNode(1, "dma-coherent");
+        assertThat(tb.drv.arm_smmu_device_dt_probe(x, tb.drv.smmu)).isZero();
+        assertThat(tb.drv.smmu.features & ARM_SMMU_FEAT_COHERENCY).isNotZero();
         SmmuTestBed tb2 = new SmmuTestBed(SmmuCaps.qemu());
-        assertThat(tb2.drv.arm_smmu_device_probe(tb2.pdev, 3, List.of("dma-coherent"))).isZero();
+        assertThat(tb2.probe(3, "dma-coherent")).isZero();
         /* disable_bypass wins: the SMMU is enabled anyway */
         assertThat(tb2.model.mmioRead(0x24, 4) & 1).isEqualTo(1);
     }
@@ -92,7 +99,7 @@ class ArmSmmuV3ErrnoTest {
     @Test
     void quirksFromTheDeviceTree() {
         SmmuTestBed tb = new SmmuTestBed(SmmuCaps.qemu());
-        assertThat(tb.drv.arm_smmu_device_probe(tb.pdev, 1, List.of("dma-coherent", "hisilicon,broken-prefetch-cmd"))).isZero();
+        assertThat(tb.probe(1, "dma-coherent", "hisilicon,broken-prefetch-cmd")).isZero();
         assertThat(tb.drv.smmu.options & ARM_SMMU_OPT_SKIP_PREFETCH).isNotZero();
         Device dev = tb.master("d", 0x8, 0);
         int before = tb.prod();

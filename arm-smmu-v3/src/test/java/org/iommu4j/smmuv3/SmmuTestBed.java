@@ -14,6 +14,8 @@ import org.iommu4j.iommu.Iommu;
 import org.iommu4j.iommu.IommuFwspec;
 import org.iommu4j.iommu.IommuH;
 import org.iommu4j.mm.PageAlloc;
+import org.iommu4j.of.DeviceNode;
+import org.iommu4j.of.Property;
 import org.iommu4j.smmuv3.hw.SmmuCaps;
 import org.iommu4j.smmuv3.hw.SmmuV3;
 
@@ -50,7 +52,30 @@ final class SmmuTestBed {
     }
 
     int probe() {
-        return drv.arm_smmu_device_probe(pdev, 1, List.of("dma-coherent"));
+        return probe(1, "dma-coherent");
+    }
+
+    /** Probes with a device-tree node carrying {@code #iommu-cells} (absent if negative) and the boolean props. */
+    int probe(int iommuCells, String... boolProps) {
+        return probe(pdev, iommuCells, boolProps);
+    }
+
+    int probe(PlatformDevice p, int iommuCells, String... boolProps) {
+        p.ofNode = smmuNode(iommuCells, boolProps);
+        return drv.arm_smmu_device_probe(p);
+    }
+
+    /** An {@code arm,smmu-v3} node as QEMU's virt tree has it (reg/interrupts live in the resources). */
+    static DeviceNode smmuNode(int iommuCells, String... boolProps) {
+        DeviceNode np = DeviceNode.root().addChild("smmuv3@9050000");
+        np.setProperty(Property.ofStrings("compatible", "arm,smmu-v3"));
+        if (iommuCells >= 0) {
+            np.setProperty(Property.ofCells("#iommu-cells", iommuCells));
+        }
+        for (String b : boolProps) {
+            np.setProperty(Property.ofEmpty(b));
+        }
+        return np;
     }
 
     /** A platform master with one StreamID (and optional pasid-num-bits), probed by the driver. */

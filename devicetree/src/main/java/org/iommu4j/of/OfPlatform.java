@@ -4,6 +4,7 @@ import static org.iommu4j.base.Errno.EINVAL;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntUnaryOperator;
 import org.iommu4j.base.Port;
 import org.iommu4j.base.device.Device;
 import org.iommu4j.base.device.PlatformDevice;
@@ -46,9 +47,18 @@ public final class OfPlatform {
         return name == null ? "/" : name;
     }
 
-    /** Allocates a platform device for {@code np} with its MEM and IRQ resources. */
-    @Port("drivers/of/platform.c:of_device_alloc")
+    /** Allocates a platform device for {@code np} with its MEM and IRQ resources (IRQs as hwirqs). */
     public static PlatformDevice of_device_alloc(DeviceNode np, String busId, Device parent) {
+        return of_device_alloc(np, busId, parent, IntUnaryOperator.identity());
+    }
+
+    /**
+     * Allocates a platform device for {@code np} with its MEM and IRQ resources; each IRQ's hwirq
+     * goes through {@code irqDomain} (the interrupt controller's irq_create_mapping, hwirq to
+     * virq), as the kernel's of_irq_to_resource hands out Linux IRQ numbers.
+     */
+    @Port("drivers/of/platform.c:of_device_alloc")
+    public static PlatformDevice of_device_alloc(DeviceNode np, String busId, Device parent, IntUnaryOperator irqDomain) {
         PlatformDevice dev = new PlatformDevice(busId != null ? busId : of_device_make_bus_id(np));
         int num = Of.of_address_count(np);
         Resource[] r = new Resource[1];
@@ -60,7 +70,8 @@ public final class OfPlatform {
         List<Resource> irqs = new ArrayList<>();
         OfIrq.of_irq_to_resource_table(np, irqs, OfIrq.of_irq_count(np));
         for (Resource x : irqs) {
-            dev.addResource(x);
+            int virq = irqDomain.applyAsInt((int) x.start());
+            dev.addResource(new Resource(x.name(), virq, virq, x.flags()));
         }
         dev.ofNode = np;
         dev.fwnode = np;
@@ -84,21 +95,21 @@ public final class OfPlatform {
     /** Creates the device for {@code bus} and, if it matches {@code matches}, for its children. */
     @Port("drivers/of/platform.c:of_platform_bus_create")
     static int of_platform_bus_create(DeviceNode bus, String[] matches, Device parent, boolean strict,
-            List<PlatformDevice> out) {
+            List<PlatformDevice> out, IntUnaryOperator irqDomain) {
         if (strict && bus.findProperty("compatible") == null) {
             return 0;
         }
         if (!Of.of_device_is_available(bus) || bus.populated) {
             return 0;
         }
-        PlatformDevice dev = of_device_alloc(bus, null, parent);
+        PlatformDevice dev = of_device_alloc(bus, null, parent, irqDomain);
         bus.populated = true;
         out.add(dev);
         if (!matchesAny(bus, matches)) {
             return 0;
         }
         for (DeviceNode child : bus.children()) {
-            int rc = of_platform_bus_create(child, matches, dev, strict, out);
+            int rc = of_platform_bus_create(child, matches, dev, strict, out, irqDomain);
             if (rc != 0) {
                 return rc;
             }
@@ -113,11 +124,17 @@ public final class OfPlatform {
      */
     @Port("drivers/of/platform.c:of_platform_populate")
     public static int of_platform_populate(DeviceNode root, String[] matches, Device parent, List<PlatformDevice> out) {
-        if (root == null || out == null) {
+        return of_platform_populate(root, matches, parent, out, IntUnaryOperator.identity());
+    }
+
+    /** {@link #of_platform_populate} with IRQs mapped through {@code irqDomain} (see of_device_alloc). */
+    public static int of_platform_populate(DeviceNode root, String[] matches, Device parent, List<PlatformDevice> out,
+            IntUnaryOperator irqDomain) {
+        if (root == null || out == null || irqDomain == null) {
             return -EINVAL;
         }
         for (DeviceNode child : root.children()) {
-            int rc = of_platform_bus_create(child, matches, parent, true, out);
+            int rc = of_platform_bus_create(child, matches, parent, true, out, irqDomain);
             if (rc != 0) {
                 return rc;
             }
@@ -129,5 +146,11 @@ public final class OfPlatform {
     @Port("drivers/of/platform.c:of_platform_default_populate")
     public static int of_platform_default_populate(DeviceNode root, Device parent, List<PlatformDevice> out) {
         return of_platform_populate(root, of_default_bus_match_table, parent, out);
+    }
+
+    /** of_platform_default_populate with IRQs mapped through {@code irqDomain}. */
+    public static int of_platform_default_populate(DeviceNode root, Device parent, List<PlatformDevice> out,
+            IntUnaryOperator irqDomain) {
+        return of_platform_populate(root, of_default_bus_match_table, parent, out, irqDomain);
     }
 }

@@ -100,4 +100,20 @@ class QemuVirtTest {
         assertThat(OfPlatform.of_platform_default_populate(of.of_root, null, again)).isZero();
         assertThat(again).isEmpty();
     }
+
+    @Test
+    void populateMapsInterruptsThroughTheIrqDomain() {
+        List<PlatformDevice> devs = new ArrayList<>();
+        // a domain handing out Linux IRQ numbers from 1000 up, as irq_create_mapping would
+        assertThat(OfPlatform.of_platform_default_populate(Of.fromBlob(Fdt.bundledVirtSmmuv3()).of_root, null, devs,
+                hwirq -> 1000 + hwirq)).isZero();
+        PlatformDevice smmu = devs.stream().filter(d -> d.dev_name().equals("9050000.smmuv3")).findFirst().orElseThrow();
+        assertThat(smmu.platform_get_irq_byname_optional("eventq")).isEqualTo(1106);
+        assertThat(smmu.platform_get_irq_byname_optional("gerror")).isEqualTo(1109);
+        assertThat(smmu.platform_get_resource_byname(Resource.IORESOURCE_IRQ, "gerror").flags())
+                .isEqualTo(Resource.IORESOURCE_IRQ | OfIrq.IRQ_TYPE_EDGE_RISING);
+        assertThat(smmu.platform_get_resource(Resource.IORESOURCE_MEM, 0).start()).isEqualTo(0x9050000L);
+        assertThat(OfPlatform.of_platform_default_populate(Of.fromBlob(Fdt.bundledVirtSmmuv3()).of_root, null, devs, null))
+                .isEqualTo(-org.iommu4j.base.Errno.EINVAL);
+    }
 }

@@ -1,7 +1,5 @@
 package org.iommu4j.platform;
 
-import static org.iommu4j.base.Errno.EFAULT;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -13,9 +11,15 @@ import org.iommu4j.base.device.Resource;
 import org.iommu4j.base.hw.Board;
 import org.iommu4j.base.hw.PhysMem;
 import org.iommu4j.iommu.Iommu;
-import org.iommu4j.iommu.IommuFwspec;
-import org.iommu4j.iommu.IommuH;
+import org.iommu4j.iommu.OfIommu;
 import org.iommu4j.mm.PageAlloc;
+import org.iommu4j.of.DeviceNode;
+import org.iommu4j.of.DeviceTreeException;
+import org.iommu4j.of.Fdt;
+import org.iommu4j.of.IommuBindings;
+import org.iommu4j.of.Of;
+import org.iommu4j.of.OfPlatform;
+import org.iommu4j.of.Property;
 import org.iommu4j.pci.Pci;
 import org.iommu4j.pci.PciBus;
 import org.iommu4j.pci.PciDev;
@@ -46,7 +50,12 @@ public final class Machine implements AutoCloseable {
     /** A PCI function: its hardware model, the kernel's pci_dev and its StreamID. */
     public record PciFunction(PciEndpointModel model, PciDev dev, int sid) {}
 
-    public final Dtb dtb;
+    /** The unflattened device tree the machine was built from. */
+    public final DeviceNode root;
+    private final Of of;
+    /** Platform devices created from the tree (of_platform_default_populate). */
+    public final List<PlatformDevice> platformDevices = new ArrayList<>();
+    public OfIommu ofIommu;
     public final String capsName;
     public Board board;
     public PageAlloc pages;
@@ -62,7 +71,7 @@ public final class Machine implements AutoCloseable {
     /** The kernel log lines printed during this machine's life (dmesg). */
     public final List<String> dmesg = new CopyOnWriteArrayList<>();
     private final AutoCloseable follow;
-    private Dtb.Node smmuNode;
+    private DeviceNode smmuNode;
 
     /** Endpoints the reference used: virtio-rng at 00:01.0 (SID 0x8), virtio-blk at 00:02.0 (SID 0x10). */
     static List<Object[]> defaultEndpoints(boolean full) {
@@ -90,7 +99,7 @@ public final class Machine implements AutoCloseable {
 
     /** Boots the bundled QEMU virt blob. */
     public static Machine boot(String capsName) {
-        return new Machine(Dtb.bundledVirt(), capsName);
+        return new Machine(Fdt.bundledVirtSmmuv3(), capsName);
     }
 
     public Machine(byte[] blob, String capsName) {
@@ -105,10 +114,11 @@ public final class Machine implements AutoCloseable {
         SmmuCaps caps = caps(capsName);
         this.capsName = capsName == null ? "qemu" : capsName;
         try {
-            this.dtb = Dtb.parse(blob);
-        } catch (Dtb.MalformedDtbException e) {
+            this.root = Fdt.of_fdt_unflatten_tree(blob);
+        } catch (DeviceTreeException e) {
             throw new BootException("malformed device tree blob: " + e.getMessage());
         }
+        this.of = new Of(root);
         this.follow = Printk.follow(l -> dmesg.add(l.dmesg()));
         try {
             build(caps, rcAts);
@@ -118,72 +128,73 @@ public final class Machine implements AutoCloseable {
         }
     }
 
-    /* Fields assigned by build(): final semantics kept by assigning exactly once. */
+    /** The first node with {@code device_type = "memory"}, as early_init_dt_scan_memory looks for it. */
+    private DeviceNode memoryNode() {
+        String[] type = new String[1];
+        for (DeviceNode np : of.allnodes()) {
+            if (Of.of_property_read_string(np, "device_type", type) == 0 && type[0].equals("memory")) {
+                return np;
+            }
+        }
+        return null;
+    }
+
+    private PlatformDevice platformDevice(DeviceNode np) {
+        for (PlatformDevice pdev : platformDevices) {
+            if (pdev.ofNode == np) {
+                return pdev;
+            }
+        }
+        return null;
+    }
+
     private void build(SmmuCaps caps, boolean rcAts) {
 
         /* RAM */
-        Dtb.Node memory = dtb.child("memory");
-        if (memory == null || memory.reg().isEmpty()) {
-            throw new BootException("device tree has no /memory node with a reg");
+        Resource[] res = new Resource[1];
+        DeviceNode memory = memoryNode();
+        if (memory == null || Of.of_address_to_resource(memory, 0, res) != 0) {
+            throw new BootException("device tree has no memory node with a reg");
         }
-        long[] ram = memory.reg().get(0);
-        Printk.pr_info("Machine model: %s", dtb.root.strings("compatible").isEmpty() ? "?" : dtb.root.strings("compatible").get(0));
-        Printk.pr_info("Memory: %dK RAM at 0x%x", ram[1] >> 10, ram[0]);
-        this.board = new Board(new PhysMem(ram[0], ram[1]));
+        String[] machineModel = new String[1];
+        if (Of.of_property_read_string(root, "compatible", machineModel) != 0) {
+            machineModel[0] = "?";
+        }
+        Printk.pr_info("Machine model: %s", machineModel[0]);
+        Printk.pr_info("Memory: %dK RAM at 0x%x", res[0].resource_size() >> 10, res[0].start());
+        this.board = new Board(new PhysMem(res[0].start(), res[0].resource_size()));
         this.pages = PageAlloc.forAllRam(board.mem);
 
-        /* SMMU */
-        List<Dtb.Node> smmus = dtb.findCompatible("arm,smmu-v3");
-        if (smmus.isEmpty()) {
+        /* Platform devices from the tree, their interrupts mapped by the board's GIC. */
+        OfPlatform.of_platform_default_populate(root, null, platformDevices, board.irqs::irq_create_mapping);
+
+        /* SMMU: the model at the node's reg, wired to the node's interrupts. */
+        smmuNode = of.of_find_compatible_node(null, null, IommuBindings.ARM_SMMU_V3_COMPATIBLE);
+        smmuPdev = smmuNode == null ? null : platformDevice(smmuNode);
+        if (smmuPdev == null) {
             throw new BootException("device tree has no arm,smmu-v3 node");
         }
-        smmuNode = smmus.get(0);
-        List<long[]> reg = smmuNode.reg();
-        if (reg.isEmpty()) {
+        Resource mem = smmuPdev.platform_get_resource(Resource.IORESOURCE_MEM, 0);
+        if (mem == null) {
             throw new BootException(smmuNode.path() + ": no reg");
         }
-        long base = reg.get(0)[0];
-        long size = reg.get(0)[1];
         this.smmuModel = new SmmuV3(board, caps);
         this.smmuMmio = new MmioTrace(smmuModel);
-        board.mmio.map("smmuv3@" + Long.toHexString(base), base, Math.max(size, 0x20000), smmuMmio);
-        this.smmuPdev = new PlatformDevice(Long.toHexString(base) + "." + smmuNode.baseName());
-        smmuPdev.ofNode = smmuNode;
-        smmuPdev.addResource(new Resource(smmuNode.name, base, base + size - 1, Resource.IORESOURCE_MEM));
-        int[] intr = smmuNode.cells("interrupts");
-        List<String> names = smmuNode.strings("interrupt-names");
-        int evtq = -1;
-        int priq = -1;
-        int gerror = -1;
-        int sync = -1;
-        if (intr != null) {
-            for (int i = 0; i + 2 < intr.length; i += 3) {
-                int hwirq = (intr[i] == 0 ? 32 : 16) + intr[i + 1];
-                int virq = board.irqs.irq_create_mapping(hwirq);
-                String n = i / 3 < names.size() ? names.get(i / 3) : "irq" + i / 3;
-                smmuPdev.addResource(new Resource(n, virq, virq, Resource.IORESOURCE_IRQ));
-                switch (n) {
-                    case "eventq" -> evtq = virq;
-                    case "priq" -> priq = virq;
-                    case "gerror" -> gerror = virq;
-                    case "cmdq-sync" -> sync = virq;
-                    case "combined" -> {
-                        evtq = virq;
-                        priq = virq;
-                        gerror = virq;
-                        sync = virq;
-                    }
-                    default -> { }
-                }
-            }
+        board.mmio.map("smmuv3@" + Long.toHexString(mem.start()), mem.start(), Math.max(mem.resource_size(), 0x20000), smmuMmio);
+        int combined = smmuPdev.platform_get_irq_byname_optional("combined");
+        if (combined > 0) {
+            smmuModel.wireIrqs(combined, combined, combined, combined);
+        } else {
+            smmuModel.wireIrqs(smmuPdev.platform_get_irq_byname_optional("eventq"),
+                    smmuPdev.platform_get_irq_byname_optional("priq"),
+                    smmuPdev.platform_get_irq_byname_optional("gerror"),
+                    smmuPdev.platform_get_irq_byname_optional("cmdq-sync"));
         }
-        smmuModel.wireIrqs(evtq, priq, gerror, sync);
 
-        /* Driver probe */
+        /* Driver probe: the platform bus matches "arm,smmu-v3" and calls the driver's probe. */
         this.smmu = new ArmSmmuV3(board.mem, pages, board.mmio, board.irqs, board.msi);
-        smmu.msi_domain = smmuNode.has("msi-parent");
-        List<String> props = new ArrayList<>(smmuNode.props.keySet());
-        int ret = smmu.arm_smmu_device_probe(smmuPdev, smmuNode.u32("#iommu-cells", -1), props);
+        smmu.msi_domain = Of.of_find_property(smmuNode, "msi-parent") != null;
+        int ret = smmu.arm_smmu_driver.probe(smmuPdev);
         if (ret != 0) {
             throw new BootException(String.format(Locale.ROOT, "arm-smmu-v3 probe failed: %d", ret));
         }
@@ -191,6 +202,7 @@ public final class Machine implements AutoCloseable {
         /* IOMMU core and registration */
         this.ioasid = new org.iommu4j.ioasid.Ioasid();
         this.iommu = new Iommu(pages, ioasid, "");
+        this.ofIommu = new OfIommu(iommu);
         /* Seed 000: aux-domain SSIDs come from ioasid (the driver's private set; no set object in v5.15). */
         smmu.private_ioasid = new ArmSmmuV3.SsidAllocator() {
             @Override
@@ -211,92 +223,53 @@ public final class Machine implements AutoCloseable {
         iommu.bus_set_iommu(pci.pci_bus_type, smmu.arm_smmu_ops);
 
         /* PCIe host bridge */
-        List<Dtb.Node> hosts = dtb.findCompatible("pci-host-ecam-generic");
-        if (hosts.isEmpty()) {
+        DeviceNode pcie = of.of_find_compatible_node(null, null, "pci-host-ecam-generic");
+        PlatformDevice pcieDev = pcie == null ? null : platformDevice(pcie);
+        Resource ecam = pcieDev == null ? null : pcieDev.platform_get_resource(Resource.IORESOURCE_MEM, 0);
+        if (ecam == null) {
             this.hostBridge = null;
             return;
         }
-        Dtb.Node pcie = hosts.get(0);
-        long ecam = pcie.reg().get(0)[0];
-        int[] busRange = pcie.cells("bus-range");
-        int busStart = busRange == null ? 0 : busRange[0];
-        int busEnd = busRange == null ? 255 : busRange[1];
-        this.hostBridge = new PciHostBridgeModel(pcie.name, busStart, busEnd);
-        boolean full = "full".equals(this.capsName);
-        boolean ats = rcAts || pcie.has("ats-supported");
-        for (Object[] ep : defaultEndpoints(full)) {
+        int[] busRange = {0, 255};
+        Of.of_property_read_u32_array(pcie, "bus-range", busRange, 2);
+        this.hostBridge = new PciHostBridgeModel(pcie.name, busRange[0], busRange[1]);
+        if (rcAts && !Of.of_property_read_bool(pcie, "ats-supported")) {
+            /* QEMU's blob never says so; the machine's root complex does ATS, so the firmware says it. */
+            pcie.setProperty(Property.ofEmpty("ats-supported"));
+            Printk.pr_info("%s: ats-supported added (root complex with ATS)", pcie.path());
+        }
+        for (Object[] ep : defaultEndpoints("full".equals(this.capsName))) {
             hostBridge.add((Integer) ep[0], (String) ep[1], (PciEndpointCaps) ep[2]);
         }
-        hostBridge.mapEcam(board.mmio, ecam);
+        hostBridge.mapEcam(board.mmio, ecam.start());
+        /* The wiring: each requester's StreamID is what the tree's iommu-map says it is. */
         for (PciEndpointModel m : hostBridge.endpoints()) {
-            int sid = of_map_id(pcie, m.requesterId());
+            int sid = streamId(pcie, m.requesterId());
             if (sid >= 0) {
                 m.plug(board, smmuModel, sid);
             }
         }
-        PciBus bus = pci.pci_host_common_probe(board.mmio, ecam, busStart, busEnd);
+        PciBus bus = pci.pci_host_common_probe(board.mmio, ecam.start(), busRange[0], busRange[1]);
         for (PciDev dev : bus.devices) {
             int rid = (bus.number << 8) | dev.devfn;
             PciEndpointModel model = hostBridge.function(bus.number, dev.devfn >> 3, dev.devfn & 7);
-            int sid = of_map_id(pcie, rid);
+            int sid = streamId(pcie, rid);
             Printk.pr_info("pci %s: [%04x:%04x] StreamID 0x%x", dev.dev_name(), dev.vendor, dev.device, sid);
             Pci.pci_set_master(dev);
-            int r = of_iommu_configure(dev, pcie, sid, ats);
-            if (r != 0) {
-                Printk.pr_err("pci %s: IOMMU configuration failed: %d", dev.dev_name(), r);
+            /* of_dma_configure at driver bind: the IOMMU from the host bridge's iommu-map. */
+            if (ofIommu.of_iommu_configure(dev, pcie, null) == null) {
+                Printk.pr_err("pci %s: no IOMMU configured", dev.dev_name());
             }
             functions.add(new PciFunction(model, dev, sid));
         }
     }
 
-    /**
-     * drivers/of/base.c:of_map_id for "iommu-map": the masked RID inside an entry's range maps to
-     * iommu-base + offset; no map means identity; no matching entry -EFAULT.
-     */
-    public int of_map_id(Dtb.Node node, int rid) {
-        int[] map = node.cells("iommu-map");
-        if (map == null) {
-            return rid;
-        }
-        int mask = node.u32("iommu-map-mask", 0xffffffff);
-        int masked = rid & mask;
-        for (int i = 0; i + 3 < map.length; i += 4) {
-            int ridBase = map[i];
-            Dtb.Node target = dtb.byPhandle(map[i + 1]);
-            int outBase = map[i + 2];
-            int len = map[i + 3];
-            if (target == null) {
-                continue;
-            }
-            if (Integer.compareUnsigned(masked, ridBase) >= 0 && Integer.compareUnsigned(masked - ridBase, len) < 0) {
-                return outBase + (masked - ridBase);
-            }
-        }
-        return -EFAULT;
-    }
-
-    /**
-     * drivers/iommu/of_iommu.c:of_iommu_configure for a PCI function: fwspec from the IOMMU's
-     * ops and the mapped StreamID (+ the root complex ATS flag), then iommu_probe_device.
-     */
-    int of_iommu_configure(PciDev dev, Dtb.Node pcie, int sid, boolean rcAts) {
-        if (sid < 0) {
-            return sid;
-        }
-        int ret = Iommu.iommu_fwspec_init(dev, smmuNode, smmu.arm_smmu_ops);
-        if (ret != 0) {
-            return ret;
-        }
-        ret = smmu.arm_smmu_of_xlate(dev, new int[] {sid});
-        if (ret != 0) {
-            return ret;
-        }
-        IommuFwspec fw = Iommu.dev_iommu_fwspec_get(dev);
-        /* "ats-supported" on the host bridge (or the machine's rcAts override). */
-        if (rcAts) {
-            fw.flags |= IommuH.IOMMU_FWSPEC_PCI_RC_ATS;
-        }
-        return iommu.iommu_probe_device(dev);
+    /** The StreamID {@code rid} is given by {@code iommu-map}, or -errno. */
+    private static int streamId(DeviceNode bridge, int rid) {
+        DeviceNode[] target = {null};
+        int[] sid = {0};
+        int ret = Of.of_map_id(bridge, rid, "iommu-map", "iommu-map-mask", target, sid);
+        return ret != 0 ? ret : sid[0];
     }
 
     public PciFunction function(int sid) {

@@ -3,6 +3,7 @@ package org.iommu4j.platform;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
+import org.iommu4j.of.Fdt;
 import org.iommu4j.base.Bits;
 import org.iommu4j.base.Errno;
 import org.iommu4j.base.Gfp;
@@ -110,7 +111,7 @@ class MachineTest {
 
     @Test
     void auxDemoIsolatesPasids() {
-        try (Machine m = new Machine(Dtb.bundledVirt(), "full")) {
+        try (Machine m = new Machine(Fdt.bundledVirtSmmuv3(), "full")) {
             java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
             AuxDemo.Result r = AuxDemo.run(m, new java.io.PrintStream(buf, true));
             assertThat(r.exit()).isZero();
@@ -127,7 +128,7 @@ class MachineTest {
 
     @Test
     void atcInvalidationReachesTheDevice() {
-        try (Machine m = new Machine(Dtb.bundledVirt(), "full", true)) {
+        try (Machine m = new Machine(Fdt.bundledVirtSmmuv3(), "full", true)) {
             Machine.PciFunction f = m.function(0x10);
             assertThat(f.model().atsEnabled()).isTrue();
             IommuDomain d = Iommu.iommu_get_domain_for_dev(f.dev());
@@ -166,11 +167,11 @@ class MachineTest {
     void badBlobsAreRejectedWithAReason() {
         assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> new Machine(new byte[] {1, 2, 3}, "qemu")))
                 .isInstanceOf(Machine.BootException.class).hasMessageContaining("malformed device tree blob");
-        byte[] blob = Dtb.bundledVirt();
+        byte[] blob = Fdt.bundledVirtSmmuv3();
         blob[0] = 0;
         assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> new Machine(blob, "qemu")))
                 .isInstanceOf(Machine.BootException.class).hasMessageContaining("bad magic");
-        byte[] truncated = java.util.Arrays.copyOf(Dtb.bundledVirt(), 200);
+        byte[] truncated = java.util.Arrays.copyOf(Fdt.bundledVirtSmmuv3(), 200);
         assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> new Machine(truncated, "qemu")))
                 .isInstanceOf(Machine.BootException.class).hasMessageContaining("malformed");
         assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> Machine.boot("bogus")))

@@ -3,7 +3,7 @@ package org.iommu4j.platform.cli;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.iommu4j.platform.Dtb;
+import org.iommu4j.of.Fdt;
 import org.iommu4j.platform.Machine;
 
 /** Options every machine-booting command shares. */
@@ -15,7 +15,7 @@ final class BootOptions {
     Machine boot(String defaultCaps) {
         byte[] blob;
         if (dtb == null) {
-            blob = Dtb.bundledVirt();
+            blob = Fdt.bundledVirtSmmuv3();
         } else {
             if (!Files.isRegularFile(dtb)) {
                 throw new Machine.BootException("cannot read device tree '" + dtb + "': no such file");
