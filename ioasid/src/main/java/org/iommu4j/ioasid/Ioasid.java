@@ -673,7 +673,12 @@ public final class Ioasid {
         if (!set.ref.refcount_dec_and_test()) {
             return;
         }
-        ioasid_free_all_in_set(set);
+        ioasid_free_all_in_set_locked(set);
+        ioasid_set_erase_locked(set);
+    }
+
+    /** Takes a set out of the system: its quota back to the capacity, its mm parked again, dead. */
+    private void ioasid_set_erase_locked(IoasidSet set) {
         ioasid_capacity_avail += set.quota;
         if (set.type == IOASID_SET_TYPE_MM) {
             ioasid_del_pending_nb(set);
@@ -682,9 +687,54 @@ public final class Ioasid {
         set.live = false;
     }
 
-    /** Frees every IOASID of {@code set}. Lock held. */
+    /**
+     * Seed 002 v4: frees an empty set whatever its reference count (v4 drops set refcounting).
+     * Its quota returns to the system capacity and an mm set's notifiers go back to the pending
+     * list.
+     *
+     * <p>Return: 0, -EINVAL for a set that is not live, -EBUSY while the set still has IOASIDs
+     * (FREE_PENDING ones included: free them and drop their references first, e.g. with
+     * {@link #ioasid_free_all_in_set}).
+     */
+    @Port(value = "drivers/iommu/ioasid.c:ioasid_set_free", seed = "002")
+    public int ioasid_set_free(IoasidSet set) {
+        ioasid_allocator_lock.lock();
+        ioasid_nb_lock.lock();
+        try {
+            if (set == null || !ioasid_set_is_valid(set)) {
+                return -EINVAL;
+            }
+            if (set.nr_ioasids != 0) {
+                return -EBUSY;
+            }
+            WARN_ON(set.head != null);
+            ioasid_set_erase_locked(set);
+            return 0;
+        } finally {
+            ioasid_nb_lock.unlock();
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    /**
+     * Seed 002 v4: frees every IOASID of {@code set} as {@link #ioasid_free(IoasidSet, int)} does
+     * (IDs with outstanding references stay FREE_PENDING until their last put). WARN on a dead set.
+     */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_free_all_in_set", seed = "002")
-    private void ioasid_free_all_in_set(IoasidSet set) {
+    public void ioasid_free_all_in_set(IoasidSet set) {
+        ioasid_allocator_lock.lock();
+        try {
+            if (WARN_ON(set == null || !ioasid_set_is_valid(set))) {
+                return;
+            }
+            ioasid_free_all_in_set_locked(set);
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+    }
+
+    /** Frees every IOASID of {@code set}. Lock held. */
+    private void ioasid_free_all_in_set_locked(IoasidSet set) {
         IoasidData data = set.head;
         while (data != null) {
             IoasidData next = data.setNext;

@@ -22,6 +22,7 @@ import java.util.List;
 import org.iommu4j.base.FaultInject;
 import org.iommu4j.base.Notifier;
 import org.iommu4j.base.NotifierBlock;
+import org.iommu4j.base.Warn;
 import org.iommu4j.base.test.NoWarnings;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -261,5 +262,45 @@ class IoasidNotifierTest {
         io.ioasid_set_put(s);
         assertThat(log).containsExactly("FREE 2", "FREE 3", "FREE 1", "FREE 4", "FREE 5");
         assertThat(io.ioasid_count()).isZero();
+    }
+
+    /** Seed 002 v4 teardown: free_all_in_set, then set_free once the last reference is gone. */
+    @Test
+    void v4FreeAllInSetThenSetFree() {
+        Object mm = new Object();
+        IoasidSet s = io.ioasid_set_alloc(mm, 8, IOASID_SET_TYPE_MM);
+        assertThat(io.ioasid_register_notifier(s, recorder("set", IOASID_PRIO_IOMMU))).isZero();
+        int a = io.ioasid_alloc(s, 1, 100, "A");
+        int b = io.ioasid_alloc(s, 1, 100, "B");
+        assertThat(io.ioasid_get(s, b)).isZero();
+        assertThat(io.ioasid_set_free(s)).isEqualTo(-EBUSY);
+
+        io.ioasid_free_all_in_set(s);
+        // a is gone; b stays FREE_PENDING with its reference, still counted in the set
+        assertThat(org.assertj.core.api.Assertions.catchThrowableOfType(() -> io.ioasid_find(null, a, null),
+                org.iommu4j.base.ErrnoException.class).err()).isEqualTo(-ENOENT);
+        assertThat(io.ioasid_is_free_pending(b)).isTrue();
+        assertThat(s.nr_ioasids()).isEqualTo(1);
+        assertThat(io.ioasid_set_free(s)).isEqualTo(-EBUSY);
+        assertThat(io.ioasid_set_valid(s)).isTrue();
+
+        assertThat(io.ioasid_put(s, b)).isTrue();
+        assertThat(io.ioasid_get_capacity_avail()).isEqualTo(Ioasid.PCI_PASID_MAX - 8);
+        assertThat(io.ioasid_set_free(s)).isZero();
+        assertThat(io.ioasid_set_valid(s)).isFalse();
+        assertThat(io.ioasid_get_capacity_avail()).isEqualTo(Ioasid.PCI_PASID_MAX);
+        // FREE exactly once per ID, none for the set itself
+        assertThat(log).containsExactly(
+                "set ALLOC id=1 spid=-1 set=0 pdata=A",
+                "set ALLOC id=2 spid=-1 set=0 pdata=B",
+                "set FREE id=1 spid=-1 set=0 pdata=A",
+                "set FREE id=2 spid=-1 set=0 pdata=B");
+        // dead or null sets
+        assertThat(io.ioasid_set_free(s)).isEqualTo(-EINVAL);
+        assertThat(io.ioasid_set_free(null)).isEqualTo(-EINVAL);
+        // the mm token is free for a new set
+        assertThat(io.ioasid_set_alloc(mm, 8, IOASID_SET_TYPE_MM).id).isEqualTo(s.id);
+        io.ioasid_free_all_in_set(s);
+        assertThat(Warn.drain()).hasSize(1);
     }
 }
