@@ -39,7 +39,8 @@ public class SmmuTranslateBench {
     static final long VA = 0x7f12_3400_0000L;
     static final int PAGES = 256;
 
-    @Param({"true"})
+    /** true: the TLB-hit path; false: TLB off, every translation walks the four levels. */
+    @Param({"true", "false"})
     public boolean tlb;
 
     Board board;
