@@ -38,6 +38,8 @@ class IommuSimCommandsTest {
         Run r = run("demo");
         assertThat(r.rc()).isZero();
         assertThat(r.out()).contains("=== demo aux", "PASID 3", "-EFAULT: isolated", "event decoded: F_TRANSLATION sid 0x8 ssid 0x1");
+        assertThat(r.out()).contains("=== demo ats", "ATS enabled by the driver", "op=ATC_INV",
+                "DMA read after unmap: ret -14 (-EFAULT: no stale translation)");
     }
 
     @Test
@@ -74,5 +76,9 @@ class IommuSimCommandsTest {
         r = run("demo", "aux", "--caps", "qemu");
         assertThat(r.rc()).isNotZero();
         assertThat(r.err()).contains("needs --caps full");
+
+        r = run("demo", "ats", "--caps", "qemu");
+        assertThat(r.rc()).isNotZero();
+        assertThat(r.err()).contains("iommu-sim demo ats: error: needs --caps full");
     }
 }

@@ -155,6 +155,37 @@ class MachineTest {
     }
 
     @Test
+    void atsDemoShowsTheAtcInvalidatedOnUnmap() {
+        try (Machine m = new Machine(Fdt.bundledVirtSmmuv3(), "full", true)) {
+            java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+            AtsDemo.Result r = AtsDemo.run(m, new java.io.PrintStream(buf, true));
+            assertThat(r.exit()).isZero();
+            assertThat(r.bytesRead()).startsWith("ATS page at PA 0x");
+            assertThat(r.atsRequests()).isEqualTo(1);
+            assertThat(r.atcHits()).isEqualTo(1);
+            // the unmap's invalidation: TLBI for the page, then ATC_INV for the device, each synced
+            assertThat(r.commands()).anyMatch(c -> c.contains("op=TLBI_NH_VA"));
+            assertThat(r.commands()).anyMatch(c -> c.contains("op=ATC_INV"));
+            assertThat(r.commands().get(r.commands().size() - 1)).contains("op=CMD_SYNC");
+            assertThat(r.atcInvalidations()).isPositive();
+            assertThat(r.staleEntryGone()).isTrue();
+            assertThat(r.afterUnmap()).isEqualTo(-Errno.EFAULT);
+        }
+    }
+
+    @Test
+    void theHostBridgeSaysAtsSupportedOnlyWhenTheRootComplexDoesAts() {
+        try (Machine m = new Machine(Fdt.bundledVirtSmmuv3(), "full")) {
+            assertThat(m.function(0x10).model().atsEnabled()).isFalse();
+            assertThat(m.dmesg).noneMatch(l -> l.contains("ats-supported added"));
+        }
+        try (Machine m = new Machine(Fdt.bundledVirtSmmuv3(), "full", true)) {
+            assertThat(m.function(0x10).model().atsEnabled()).isTrue();
+            assertThat(m.dmesg).anyMatch(l -> l.contains("/pcie@10000000: ats-supported added"));
+        }
+    }
+
+    @Test
     void walkExplainsTheTranslation() {
         try (Machine m = Machine.boot("qemu")) {
             List<String> lines = m.smmuModel.explain(new DmaTransaction().set(0x8, DmaTransaction.NO_SSID, 0x1000, 4, DmaTransaction.ACC_READ));

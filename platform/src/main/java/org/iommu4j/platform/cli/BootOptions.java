@@ -13,6 +13,11 @@ final class BootOptions {
 
     /** Boots, or throws {@link Machine.BootException} with the reason. */
     Machine boot(String defaultCaps) {
+        return boot(defaultCaps, false);
+    }
+
+    /** {@link #boot(String)}; {@code rcAts}: the root complex does ATS (see {@link Machine}). */
+    Machine boot(String defaultCaps, boolean rcAts) {
         byte[] blob;
         if (dtb == null) {
             blob = Fdt.bundledVirtSmmuv3();
@@ -26,6 +31,6 @@ final class BootOptions {
                 throw new Machine.BootException("cannot read device tree '" + dtb + "': " + e.getMessage());
             }
         }
-        return new Machine(blob, caps != null ? caps : defaultCaps);
+        return new Machine(blob, caps != null ? caps : defaultCaps, rcAts);
     }
 }

@@ -5,6 +5,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.iommu4j.platform.AtsDemo;
 import org.iommu4j.platform.AuxDemo;
 import org.iommu4j.platform.Machine;
 import picocli.CommandLine.Command;
@@ -14,9 +15,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code iommu-sim demo [NAME]}: run one demo, or all of them. */
-@Command(name = "demo", mixinStandardHelpOptions = true, description = "Run a demo (aux), or every demo when no name is given.")
+@Command(name = "demo", mixinStandardHelpOptions = true, description = "Run a demo (aux, ats), or every demo when no name is given.")
 public final class DemoCommand implements Callable<Integer> {
-    static final List<String> DEMOS = List.of("aux");
+    static final List<String> DEMOS = List.of("aux", "ats");
 
     @Spec
     CommandSpec spec;
@@ -24,7 +25,7 @@ public final class DemoCommand implements Callable<Integer> {
     @Mixin
     BootMixin opts;
 
-    @Parameters(arity = "0..1", paramLabel = "NAME", description = "Demo name: aux.")
+    @Parameters(arity = "0..1", paramLabel = "NAME", description = "Demo name: aux or ats.")
     String name;
 
     @Override
@@ -40,21 +41,21 @@ public final class DemoCommand implements Callable<Integer> {
         for (String d : name == null ? DEMOS : List.of(name)) {
             w.println("=== demo " + d);
             if ("qemu".equals(opts.options.caps)) {
-                err.println("iommu-sim demo aux: error: needs --caps full (QEMU's SMMU has no substreams)");
+                err.println("iommu-sim demo " + d + ": error: needs --caps full (QEMU's SMMU has no substreams or ATS)");
                 err.flush();
                 return 2;
             }
-            try (Machine m = opts.options.boot("full")) {
+            try (Machine m = opts.options.boot("full", d.equals("ats"))) {
                 ByteArrayOutputStream buf = new ByteArrayOutputStream();
                 PrintStream ps = new PrintStream(buf, true, StandardCharsets.UTF_8);
                 int mark = m.dmesg.size();
-                AuxDemo.Result r = AuxDemo.run(m, ps);
+                int exit = d.equals("ats") ? AtsDemo.run(m, ps).exit() : AuxDemo.run(m, ps).exit();
                 w.print(buf.toString(StandardCharsets.UTF_8));
                 w.println("--- kernel log during the demo:");
                 for (String l : m.dmesg.subList(mark, m.dmesg.size())) {
                     w.println(l);
                 }
-                rc |= r.exit();
+                rc |= exit;
             } catch (Machine.BootException e) {
                 err.println("iommu-sim demo: error: " + e.getMessage());
                 err.flush();
