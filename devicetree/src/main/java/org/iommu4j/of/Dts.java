@@ -193,6 +193,7 @@ public final class Dts {
                 String n = name();
                 expect(';');
                 node.removeProperty(n);
+                dropFixups(node, n);
                 continue;
             }
             if (lookingAt("/delete-node/")) {
@@ -222,6 +223,8 @@ public final class Dts {
                 nodeBody(child);
             } else if (c == ';' || c == '=') {
                 pos++;
+                // a redefinition replaces the value, and with it the references of the old one
+                dropFixups(node, n);
                 // propValue consumes up to and including the ';'
                 byte[] v = c == ';' ? new byte[0] : propValue(node, n);
                 node.setProperty(new Property(n, v));
@@ -533,7 +536,12 @@ public final class Dts {
             return Long.parseUnsignedLong(t);
         } catch (NumberFormatException e) {
             pos = s;
-            throw err("bad number \"" + src.substring(s, Math.min(src.length(), s + 20)).split("[\\s>;,]")[0] + "\"");
+            String shown = src.substring(s, Math.min(src.length(), s + 20));
+            int cut = 0;
+            while (cut < shown.length() && " \t\r\n>;,".indexOf(shown.charAt(cut)) < 0) {
+                cut++;
+            }
+            throw err("bad number \"" + shown.substring(0, cut) + "\"");
         }
     }
 
@@ -704,6 +712,11 @@ public final class Dts {
         }
         n.setProperty(Property.ofCells("phandle", phandleCounter));
         return n.phandle;
+    }
+
+    /** Forgets the pending references into {@code node}'s property {@code pname}. */
+    private void dropFixups(DeviceNode node, String pname) {
+        fixups.removeIf(f -> f.node() == node && f.prop().equals(pname));
     }
 
     private void resolveFixups(DeviceNode root) {

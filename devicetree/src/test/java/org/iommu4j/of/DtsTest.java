@@ -60,6 +60,18 @@ class DtsTest {
         assertThat(r.child("node@2").phandle).isEqualTo(2);
     }
 
+    /** Found by the DTS fuzz test: a redefined or deleted property drops the old value's references. */
+    @Test
+    void redefinedPropertiesForgetTheirOldReferences() {
+        DeviceNode r = Dts.parse("/dts-v1/;\n/ {\n\tt: t { };\n\tp = <&t 1 &t>;\n\tp;\n"
+                + "\tq = &t;\n\tq = <7>;\n\tz = <&t>;\n\t/delete-property/ z;\n};\n").root();
+        assertThat(r.findProperty("p").length()).isZero();
+        assertThat(r.findProperty("q").cell(0)).isEqualTo(7);
+        assertThat(r.findProperty("z")).isNull();
+        // nothing referenced t in the end: it gets no phandle
+        assertThat(r.child("t").findProperty("phandle")).isNull();
+    }
+
     @Test
     void formatParsesBack() {
         Fdt q = Fdt.parse(Fixtures.qemuDtb());
@@ -76,7 +88,10 @@ class DtsTest {
         assertThatThrownBy(() -> Dts.parse("/dts-v1/;\n/ { s = \"abc; };"))
                 .hasMessageContaining("line 2").hasMessageContaining("unterminated string");
         assertThatThrownBy(() -> Dts.parse("/dts-v1/;\n/ { v = <0xzz>; };"))
-                .hasMessageContaining("bad number");
+                .hasMessageContaining("bad number \"0xzz\"");
+        assertThatThrownBy(() -> Dts.parse("/dts-v1/;\n/ { v = <1 >; w = <-")).isInstanceOf(DeviceTreeException.class);
+        assertThatThrownBy(() -> Dts.parse("/dts-v1/;\n/ { v = <(>; };")).isInstanceOf(DeviceTreeException.class)
+                .hasMessageContaining("bad number \"\"");
         assertThatThrownBy(() -> Dts.parse("/dts-v1/;\n/ { v = /bits/ 8 <256>; };"))
                 .hasMessageContaining("does not fit in 8 bits");
         assertThatThrownBy(() -> Dts.parse("/dts-v1/;\n/ { v = <1> };"))
