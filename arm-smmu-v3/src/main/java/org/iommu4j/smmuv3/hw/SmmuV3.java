@@ -40,9 +40,9 @@ import org.iommu4j.base.hw.PhysMem;
  * QEMU-named trace events; {@link #explain} for a step-by-step account of one translation.
  *
  * <p>What it can't do: the secure programming interface, ATOS/VATOS, ECMDQ, VMS/PIDM, MPAM,
- * 52-bit addresses, TTB1, AArch32 tables, memory attributes (they are accepted and ignored),
- * RAZ/WI termination is reported as {@link DmaResult#ABORT} like an abort (the device model
- * cannot tell them apart).
+ * 52-bit addresses, TTB1, AArch32 tables, memory attributes (they are accepted and ignored).
+ * A stage-1 fault under a CD with A = 0 (and IDR0.TERM_MODEL = 0) terminates the transaction
+ * RAZ/WI ({@link DmaResult#RAZ_WI}); with A = 1 or TERM_MODEL = 1 it aborts.
  *
  * <p>Locking: {@code lock} guards the register file, queue pointers, GERROR, the stall table
  * and writes into the event and PRI queues; {@code cmdqLock} serialises command consumption and
@@ -1671,7 +1671,14 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             log.add("fault " + eventName(id) + " not recorded (" + (s2 ? "STE.S2R" : "CD.R") + " = 0)");
         }
         abortTrace(txn);
-        // CD.A = 0 with TERM_MODEL = 0 would complete RAZ/WI; reported as an abort (see class doc)
+        if (!s2 && cd != null && !cd.abort()) {
+            // CD.A = 0 and TERM_MODEL = 0: terminated, but read-as-zero / write-ignored
+            if (log != null) {
+                log.add("CD.A = 0: the transaction is terminated RAZ/WI (reads return zero, writes are ignored)");
+            }
+            res.razWi(id);
+            return;
+        }
         res.abort(id);
     }
 

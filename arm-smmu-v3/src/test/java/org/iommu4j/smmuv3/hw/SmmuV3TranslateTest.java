@@ -317,6 +317,47 @@ class SmmuV3TranslateTest {
         assertThat(tb.read(1, VA).status).isEqualTo(DmaResult.OK);
     }
 
+    /** A terminated transaction aborts if CD.A = 1 or IDR0.TERM_MODEL = 1, else it completes RAZ/WI. */
+    @Test
+    void cdAChoosesAbortOrRazWi() {
+        TestBed tb = TestBed.full();
+        S1 s1 = tb.setupS1(1, 1, 0, 0);
+        long[] c = cd(1, s1.pt().root, 16, 0);
+        c[0] &= ~(1L << 46); // CD.A = 0
+        tb.writeCd(s1.cdtab(), c);
+        tb.cfgiCd(1, 0);
+        DmaResult r = tb.read(1, VA); // nothing mapped
+        assertThat(r.status).isEqualTo(DmaResult.RAZ_WI);
+        assertThat(r.faultReason).isEqualTo(0x10);
+        only(tb, 0x10); // still recorded: CD.R = 1
+        assertThat(tb.write(1, VA).status).isEqualTo(DmaResult.RAZ_WI);
+        only(tb, 0x10);
+        // the mapping is used as usual
+        s1.pt().map(VA, PA, S1_RW);
+        assertThat(tb.read(1, VA).status).isEqualTo(DmaResult.OK);
+
+        c[0] |= 1L << 46; // CD.A = 1
+        tb.writeCd(s1.cdtab(), c);
+        tb.cfgiCd(1, 0);
+        assertThat(tb.read(1, VA + 0x1000).status).isEqualTo(DmaResult.ABORT);
+        only(tb, 0x10);
+
+        // TERM_MODEL = 1: terminated transactions always abort, CD.A is ignored
+        var b = SmmuCaps.full().toBuilder();
+        b.termModel = true;
+        TestBed t2 = new TestBed(b.build()).init();
+        S1 s2 = t2.setupS1(1, 1, 0, 0);
+        long[] c2 = cd(1, s2.pt().root, 16, 0);
+        c2[0] &= ~(1L << 46);
+        t2.writeCd(s2.cdtab(), c2);
+        t2.cfgiCd(1, 0);
+        assertThat(t2.read(1, VA).status).isEqualTo(DmaResult.ABORT);
+        only(t2, 0x10);
+        // the account of the translation says which
+        assertThat(String.join("\n", tb.smmu.explain(new org.iommu4j.base.hw.DmaTransaction()
+                .set(1, DmaTransaction.NO_SSID, VA + 0x1000, 4, DmaTransaction.ACC_READ)))).contains("result: abort");
+    }
+
     @Test
     void eventPermission() {
         TestBed tb = TestBed.full();

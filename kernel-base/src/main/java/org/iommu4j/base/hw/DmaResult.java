@@ -13,6 +13,9 @@ package org.iommu4j.base.hw;
  *     {@link #stall} and then retries or gives up as it says.</li>
  * <li>{@link #ATS_FAULT}: answer to an ATS request that the address is not mapped with the
  *     requested access (the device may issue a PRI page request).</li>
+ * <li>{@link #RAZ_WI}: the transaction was terminated but completes without an error to the
+ *     requester: a read returns zeros, a write is dropped (an SMMU's CD.A = 0 behaviour);
+ *     {@link #faultReason} says why.</li>
  * </ul>
  */
 public final class DmaResult {
@@ -20,6 +23,7 @@ public final class DmaResult {
     public static final int ABORT = 1;
     public static final int STALLED = 2;
     public static final int ATS_FAULT = 3;
+    public static final int RAZ_WI = 4;
 
     public static final int PERM_R = 1;
     public static final int PERM_W = 2;
@@ -66,6 +70,13 @@ public final class DmaResult {
         return this;
     }
 
+    /** Terminated, but read-as-zero / writes-ignored towards the requester. */
+    public DmaResult razWi(int reason) {
+        this.status = RAZ_WI;
+        this.faultReason = reason;
+        return this;
+    }
+
     @Override
     public String toString() {
         return switch (status) {
@@ -73,6 +84,7 @@ public final class DmaResult {
             case ABORT -> "abort(0x" + Integer.toHexString(faultReason) + ")";
             case STALLED -> "stalled";
             case ATS_FAULT -> "ats-fault(0x" + Integer.toHexString(faultReason) + ")";
+            case RAZ_WI -> "raz/wi(0x" + Integer.toHexString(faultReason) + ")";
             default -> "status " + status;
         };
     }

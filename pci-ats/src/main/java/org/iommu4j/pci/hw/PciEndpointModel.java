@@ -138,6 +138,7 @@ public final class PciEndpointModel implements AtsEndpoint {
     private final AtomicLong pageRequests = new AtomicLong();
     private final AtomicLong translatedRequests = new AtomicLong();
     private final AtomicLong untranslatedRequests = new AtomicLong();
+    private final AtomicLong razWiCompletions = new AtomicLong();
 
     /* Last DMA's outcome. */
     private volatile int lastBytesDone;
@@ -557,6 +558,11 @@ public final class PciEndpointModel implements AtsEndpoint {
         }
     }
 
+    /** Untranslated requests the IOMMU terminated read-as-zero / write-ignored. */
+    public long razWiCompletions() {
+        return razWiCompletions.get();
+    }
+
     public long atsRequests() {
         return atsRequests.get();
     }
@@ -942,6 +948,14 @@ public final class PciEndpointModel implements AtsEndpoint {
             switch (res.status) {
                 case DmaResult.OK:
                     return move(res.pa, buf, off, len, access);
+                case DmaResult.RAZ_WI:
+                    // terminated without an error: the read sees zeros, the write goes nowhere
+                    lastFaultReason = res.faultReason;
+                    razWiCompletions.incrementAndGet();
+                    if ((access & ACC_WRITE) == 0) {
+                        java.util.Arrays.fill(buf, off, off + len, (byte) 0);
+                    }
+                    return 0;
                 case DmaResult.STALLED:
                     DmaResult.StallToken tok = res.stall;
                     if (tok != null && tok.await()) {

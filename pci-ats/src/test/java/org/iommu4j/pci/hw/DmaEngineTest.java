@@ -51,6 +51,26 @@ class DmaEngineTest {
         assertThat(back).isEqualTo(data);
     }
 
+    /** A RAZ/WI termination completes without an error: reads see zeros, writes go nowhere. */
+    @Test
+    void razWiTerminationReadsZerosAndDropsWrites() {
+        EndpointFixture f = new EndpointFixture();
+        f.iommu.razWiOnFault = true;
+        f.iommu.map(NO_SSID, 0x1000_0000L, 0x1000, RAM + 0x5000, PERM_R | PERM_W);
+        f.board.mem.write(RAM + 0x5ff8, new byte[] {9, 9, 9, 9, 9, 9, 9, 9});
+        byte[] buf = pattern(0x10, 3);
+        // the first half is mapped, the second half (next page) is not
+        assertThat(f.ep.dmaRead(0x1000_0ff8L, buf)).isZero();
+        assertThat(java.util.Arrays.copyOfRange(buf, 0, 8)).containsOnly(9);
+        assertThat(java.util.Arrays.copyOfRange(buf, 8, 16)).containsOnly(0);
+        assertThat(f.ep.razWiCompletions()).isEqualTo(1);
+        long touched = f.board.mem.touchedFrames();
+        assertThat(f.ep.dmaWrite(0x2000_0000L, pattern(0x20, 5))).isZero();
+        assertThat(f.board.mem.touchedFrames()).isEqualTo(touched);
+        assertThat(f.ep.razWiCompletions()).isEqualTo(2);
+        assertThat(f.ep.lastFaultReason()).isEqualTo(FakeUpstreamPort.F_TRANSLATION);
+    }
+
     @Test
     void pasidTaggedDmaUsesThePasidsAddressSpace() {
         EndpointFixture f = new EndpointFixture().pasid(0);

@@ -28,6 +28,8 @@ public final class FakeUpstreamPort implements DmaPort {
     /** Untranslated misses stall instead of aborting. */
     public volatile boolean stallOnFault;
     public volatile FakeStall lastStall;
+    /** Untranslated misses complete read-as-zero / write-ignored instead of aborting. */
+    public volatile boolean razWiOnFault;
     /** Translated requests refused (an IOMMU that does not trust ATS). */
     public volatile boolean refuseTranslated;
     public static final int F_TRANSLATION = 0x10;
@@ -98,6 +100,10 @@ public final class FakeUpstreamPort implements DmaPort {
             res.stall = st;
             res.faultReason = F_TRANSLATION;
             stalled.countDown();
+            return;
+        }
+        if (razWiOnFault) {
+            res.razWi(m == null ? F_TRANSLATION : F_PERMISSION);
             return;
         }
         res.abort(m == null ? F_TRANSLATION : F_PERMISSION);
