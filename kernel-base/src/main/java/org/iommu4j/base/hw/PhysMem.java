@@ -17,9 +17,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code smp_load_acquire}, {@code smp_store_release}, {@code READ_ONCE}/{@code WRITE_ONCE} and
  * {@code cmpxchg64} (hardware access/dirty updates) onto VarHandle access modes.
  *
- * <p>Layout: a two-level directory {@code dir[pfn >>> 14][pfn & 0x3fff]} of {@code byte[4096]}
- * frames, sized to the highest RAM address. The hit path (frame present) is two array loads and
- * a VarHandle access and allocates nothing.
+ * <p>Layout: a flat table of {@code byte[4096]} frames indexed by pfn from the lowest RAM frame
+ * when RAM spans at most 4 GiB; otherwise a two-level directory
+ * {@code dir[pfn >>> 14][pfn & 0x3fff]} of {@code byte[4096]}
+ * frames, sized to the highest RAM address. The hit path (frame present) is one (flat) or two
+ * (directory) array loads and a VarHandle access, and allocates nothing.
  *
  * <p>Invariants: a frame once installed is never replaced or removed, so a frame reference read
  * without synchronisation stays valid; frames are installed by CAS so concurrent first writers
@@ -46,6 +48,14 @@ public final class PhysMem {
 
     private final Range[] ranges;
     private final byte[][][] dir;
+    /**
+     * When the RAM ranges span at most {@link #FLAT_MAX_FRAMES} frames: one flat table of frames
+     * from {@link #flatBasePfn} (one load less per access than the directory); else null.
+     */
+    private final byte[][] flat;
+    private final long flatBasePfn;
+    /** 1 GiB of span is a 1 MiB table of references. */
+    private static final int FLAT_MAX_FRAMES = 1 << 20;
     private final AtomicLong touched = new AtomicLong();
 
     /** RAM of {@code size} bytes at {@code base}. */
@@ -59,7 +69,9 @@ public final class PhysMem {
         }
         this.ranges = ramRanges.toArray(new Range[0]);
         long maxEnd = 0;
+        long minBase = Long.MAX_VALUE;
         for (Range r : ranges) {
+            minBase = Math.min(minBase, r.base());
             if ((r.base() & OFF_MASK) != 0 || (r.size() & OFF_MASK) != 0 || r.size() <= 0) {
                 throw new IllegalArgumentException("RAM range not frame aligned: " + r);
             }
@@ -69,7 +81,16 @@ public final class PhysMem {
             maxEnd = Math.max(maxEnd, r.end());
         }
         long pfns = (maxEnd + FRAME_SIZE - 1) >>> FRAME_SHIFT;
-        dir = new byte[(int) ((pfns + L2_SIZE - 1) >>> L2_BITS)][][];
+        long span = pfns - (minBase >>> FRAME_SHIFT);
+        if (span <= FLAT_MAX_FRAMES) {
+            flat = new byte[(int) span][];
+            flatBasePfn = minBase >>> FRAME_SHIFT;
+            dir = null;
+        } else {
+            flat = null;
+            flatBasePfn = 0;
+            dir = new byte[(int) ((pfns + L2_SIZE - 1) >>> L2_BITS)][][];
+        }
     }
 
     public List<Range> ranges() {
@@ -109,8 +130,17 @@ public final class PhysMem {
     /** The frame holding pa for reading, or null if never written (reads as zero). */
     private byte[] frameForRead(long pa) {
         long pfn = pa >>> FRAME_SHIFT;
-        long l1 = pfn >>> L2_BITS;
-        if (l1 < dir.length) {
+        byte[][] ft = flat;
+        if (ft != null) {
+            long i = pfn - flatBasePfn;
+            if (i >= 0 && i < ft.length) {
+                byte[] f = ft[(int) i];
+                if (f != null) {
+                    return f;
+                }
+            }
+        } else if ((pfn >>> L2_BITS) < dir.length) {
+            long l1 = pfn >>> L2_BITS;
             byte[][] l2 = dir[(int) l1];
             if (l2 != null) {
                 byte[] f = l2[(int) (pfn & (L2_SIZE - 1))];
@@ -127,8 +157,17 @@ public final class PhysMem {
 
     private byte[] frameForWrite(long pa) {
         long pfn = pa >>> FRAME_SHIFT;
-        long l1 = pfn >>> L2_BITS;
-        if (l1 < dir.length) {
+        byte[][] ft = flat;
+        if (ft != null) {
+            long i = pfn - flatBasePfn;
+            if (i >= 0 && i < ft.length) {
+                byte[] f = ft[(int) i];
+                if (f != null) {
+                    return f;
+                }
+            }
+        } else if ((pfn >>> L2_BITS) < dir.length) {
+            long l1 = pfn >>> L2_BITS;
             byte[][] l2 = dir[(int) l1];
             if (l2 != null) {
                 byte[] f = l2[(int) (pfn & (L2_SIZE - 1))];
@@ -145,16 +184,23 @@ public final class PhysMem {
             throw new BusError(pa, "write outside RAM");
         }
         long pfn = pa >>> FRAME_SHIFT;
-        int l1 = (int) (pfn >>> L2_BITS);
-        byte[][] l2 = (byte[][]) DIR.getVolatile(dir, l1);
-        if (l2 == null) {
-            byte[][] fresh = new byte[L2_SIZE][];
-            l2 = (byte[][]) DIR.compareAndExchange(dir, l1, null, fresh);
+        byte[][] l2;
+        int i;
+        if (flat != null) {
+            l2 = flat;
+            i = (int) (pfn - flatBasePfn);
+        } else {
+            int l1 = (int) (pfn >>> L2_BITS);
+            l2 = (byte[][]) DIR.getVolatile(dir, l1);
             if (l2 == null) {
-                l2 = fresh;
+                byte[][] fresh = new byte[L2_SIZE][];
+                l2 = (byte[][]) DIR.compareAndExchange(dir, l1, null, fresh);
+                if (l2 == null) {
+                    l2 = fresh;
+                }
             }
+            i = (int) (pfn & (L2_SIZE - 1));
         }
-        int i = (int) (pfn & (L2_SIZE - 1));
         byte[] f = (byte[]) FRAMES.getVolatile(l2, i);
         if (f == null) {
             byte[] fresh = new byte[FRAME_SIZE];

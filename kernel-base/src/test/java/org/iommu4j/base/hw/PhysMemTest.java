@@ -137,6 +137,30 @@ class PhysMemTest {
         assertThatThrownBy(() -> mem.readw(BASE - 1)).isInstanceOf(BusError.class);
     }
 
+    /** RAM spanning more than 4 GiB uses the two-level frame directory: same behaviour. */
+    @Test
+    void widelySpreadRamUsesTheDirectory() {
+        PhysMem wide = new PhysMem(List.of(new PhysMem.Range(0x4000_0000L, 0x10_0000L),
+                new PhysMem.Range(0x80_0000_0000L, 0x10_0000L)));
+        assertThat(wide.readq(0x80_0000_0000L)).isZero();
+        assertThat(wide.touchedFrames()).isZero();
+        wide.writeq(0x80_0000_0ff8L, 0x1122_3344_5566_7788L);
+        wide.writel(0x4000_0ffeL, 0xaabbccdd); // crosses a frame
+        assertThat(wide.readq(0x80_0000_0ff8L)).isEqualTo(0x1122_3344_5566_7788L);
+        assertThat(wide.readl(0x4000_0ffeL)).isEqualTo(0xaabbccdd);
+        assertThat(wide.cmpxchgq(0x80_0000_0ff8L, 0x1122_3344_5566_7788L, 5)).isEqualTo(0x1122_3344_5566_7788L);
+        assertThat(wide.readqAcquire(0x80_0000_0ff8L)).isEqualTo(5);
+        assertThat(wide.touchedFrames()).isEqualTo(3);
+        assertThatThrownBy(() -> wide.readq(0x40_0000_0000L)).isInstanceOf(BusError.class);
+        assertThatThrownBy(() -> wide.writeq(0x80_0010_0000L, 1)).isInstanceOf(BusError.class);
+        // and the flat table's edges: below the lowest and above the highest frame
+        PhysMem near = new PhysMem(0x4000_0000L, 0x2000);
+        assertThatThrownBy(() -> near.readq(0x3fff_fff8L)).isInstanceOf(BusError.class);
+        assertThatThrownBy(() -> near.writeq(0x4000_2000L, 1)).isInstanceOf(BusError.class);
+        near.writeq(0x4000_1ff8L, 9);
+        assertThat(near.readq(0x4000_1ff8L)).isEqualTo(9);
+    }
+
     @Test
     void multipleRamRangesAndGeometry() {
         PhysMem two = new PhysMem(List.of(new PhysMem.Range(0x4000_0000L, 0x10_0000L), new PhysMem.Range(0x8000_0000L, 0x10_0000L)));
