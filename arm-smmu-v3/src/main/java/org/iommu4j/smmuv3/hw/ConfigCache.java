@@ -44,12 +44,26 @@ public final class ConfigCache {
     private volatile boolean enabled = true;
     private volatile long generation;
     private long steHits, steMisses, cdHits, cdMisses;
+    private final FrontCache front;
+
+    public ConfigCache() {
+        this(FrontCache.NONE);
+    }
+
+    ConfigCache(FrontCache front) {
+        this.front = front;
+    }
+
+    private void bump() {
+        generation++;
+        front.invalidated();
+    }
 
     public synchronized void setEnabled(boolean on) {
         enabled = on;
         if (!on) {
             bySid = new IntObjectHashMap<>();
-            generation++;
+            bump();
         }
     }
 
@@ -103,7 +117,7 @@ public final class ConfigCache {
 
     /** CFGI_STE: the STE of {@code sid} and everything located through it. */
     public synchronized void invalidateSid(int sid) {
-        generation++;
+        bump();
         if (bySid.containsKey(sid)) {
             IntObjectHashMap<Entry> m = new IntObjectHashMap<>(bySid);
             m.remove(sid);
@@ -113,7 +127,7 @@ public final class ConfigCache {
 
     /** CFGI_STE_RANGE / CFGI_ALL: StreamIDs in [start, end] (unsigned). */
     public synchronized void invalidateSidRange(long start, long end) {
-        generation++;
+        bump();
         if (start == 0 && end >= 0xffffffffL) {
             bySid = new IntObjectHashMap<>();
             return;
@@ -130,7 +144,7 @@ public final class ConfigCache {
 
     /** CFGI_CD. */
     public synchronized void invalidateCd(int sid, int ssid) {
-        generation++;
+        bump();
         Entry e = bySid.get(sid);
         if (e != null && e.cds.containsKey(ssid)) {
             IntObjectHashMap<Cd> m = new IntObjectHashMap<>(e.cds);
@@ -141,7 +155,7 @@ public final class ConfigCache {
 
     /** CFGI_CD_ALL. */
     public synchronized void invalidateCdAll(int sid) {
-        generation++;
+        bump();
         Entry e = bySid.get(sid);
         if (e != null) {
             e.cds = new IntObjectHashMap<>();
@@ -149,20 +163,13 @@ public final class ConfigCache {
     }
 
     public synchronized void invalidateAll() {
-        generation++;
+        bump();
         bySid = new IntObjectHashMap<>();
     }
 
     /** A hit served by a front cache built from this one (the micro-TLB). */
-    void countHit(boolean cd) {
-        steHits++;
-        if (cd) {
-            cdHits++;
-        }
-    }
-
     public long steHits() {
-        return steHits;
+        return steHits + front.hits();
     }
 
     public long steMisses() {
@@ -170,7 +177,7 @@ public final class ConfigCache {
     }
 
     public long cdHits() {
-        return cdHits;
+        return cdHits + front.cdHits();
     }
 
     public long cdMisses() {

@@ -44,12 +44,18 @@ public final class SmmuTlb {
     private volatile long generation;
     private long hits, misses;
     private final StampedLock sl = new StampedLock();
+    private final FrontCache front;
 
     public SmmuTlb() {
         this(256, 4);
     }
 
     public SmmuTlb(int sets, int ways) {
+        this(sets, ways, FrontCache.NONE);
+    }
+
+    SmmuTlb(int sets, int ways, FrontCache front) {
+        this.front = front;
         if (Integer.bitCount(sets) != 1 || ways < 1) {
             throw new IllegalArgumentException("sets must be a power of two");
         }
@@ -195,6 +201,7 @@ public final class SmmuTlb {
 
     private int invalidateLocked(int regimeMask, int vm, int as, boolean vaScoped, long start, long len, String scope) {
         generation++;
+        front.invalidated();
         int removed = 0;
         long end = start + len - 1;
         for (int i = 0; i < valid.length; i++) {
@@ -257,13 +264,8 @@ public final class SmmuTlb {
         return generation;
     }
 
-    /** A hit served by a front cache built from this one (the micro-TLB). */
-    void countHit() {
-        hits++;
-    }
-
     public long hits() {
-        return hits;
+        return hits + front.hits();
     }
 
     public long misses() {

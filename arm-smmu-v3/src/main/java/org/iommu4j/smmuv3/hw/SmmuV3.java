@@ -3,6 +3,8 @@ package org.iommu4j.smmuv3.hw;
 import static org.iommu4j.smmuv3.hw.SmmuV3Internal.*;
 import static org.iommu4j.smmuv3.hw.SmmuV3Trace.*;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,6 +23,7 @@ import org.iommu4j.base.hw.MmioDevice;
 import org.iommu4j.base.hw.PageRequest;
 import org.iommu4j.base.hw.PageResponse;
 import org.iommu4j.base.hw.PhysMem;
+import org.iommu4j.base.trace.Trace;
 
 /**
  * A simulated Arm SMMUv3 (IHI 0070), written from the architecture, that the Linux driver
@@ -55,8 +58,24 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
     private final Board board;
     private final PhysMem mem;
     private final SmmuCaps caps;
-    private final ConfigCache configCache = new ConfigCache();
-    private final SmmuTlb tlb = new SmmuTlb();
+    private final FrontCache microFront = new FrontCache() {
+        @Override
+        public void invalidated() {
+            killMicro();
+        }
+
+        @Override
+        public long hits() {
+            return microHits;
+        }
+
+        @Override
+        public long cdHits() {
+            return microCdHits;
+        }
+    };
+    private final ConfigCache configCache = new ConfigCache(microFront);
+    private final SmmuTlb tlb = new SmmuTlb(256, 4, microFront);
 
     private final ReentrantLock lock = new ReentrantLock();
     private final ReentrantLock cmdqLock = new ReentrantLock();
@@ -120,12 +139,13 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
     /**
      * The micro-TLB (a TBU's front cache): whole translations keyed by (StreamID, SubstreamID,
-     * 4K input page), each stamped with the sum of the configuration-cache and TLB generations
-     * when it was made. Any invalidation of either cache (or disabling one) advances a generation
-     * and so kills every micro entry: it never holds what the architected caches would not.
-     * Entries are immutable; the array is read and written without a lock (a lost or stale slot
-     * only costs a miss). It is skipped while a hit-path trace event is enabled so traces show
-     * the architected caches.
+     * 4K input page), each stamped with {@link #microEpoch} and {@link Trace#generation()} when
+     * it was made. Every invalidation of the configuration cache or the TLB (and disabling
+     * either), and every CR0 write, advances the epoch and so kills every micro entry: it never
+     * holds what the architected caches would not. Entries are not made while a hit-path trace
+     * event is enabled, and one made before such an event was enabled no longer matches the
+     * trace generation, so traces always show the architected caches. Entries are immutable;
+     * the array is read and written without a lock (a lost or stale slot only costs a miss).
      */
     private static final class MicroEntry {
         final int sid;
@@ -135,9 +155,15 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final int perm;
         final long pageSize;
         final long epoch;
-        final boolean hasCd;
+        final long traceGen;
+        /** 1 if the translation used a CD: added to the CD hit count on a hit. */
+        final int cdHit;
+        /** {@link #perm} as DmaResult permissions for a privileged / an unprivileged access. */
+        final int dmaPermPriv;
+        final int dmaPermUser;
 
-        MicroEntry(int sid, int ssid, long page, long paPage, int perm, long pageSize, long epoch, boolean hasCd) {
+        MicroEntry(int sid, int ssid, long page, long paPage, int perm, long pageSize, long epoch, long traceGen,
+                   boolean hasCd) {
             this.sid = sid;
             this.ssid = ssid;
             this.page = page;
@@ -145,16 +171,37 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             this.perm = perm;
             this.pageSize = pageSize;
             this.epoch = epoch;
-            this.hasCd = hasCd;
+            this.traceGen = traceGen;
+            this.cdHit = hasCd ? 1 : 0;
+            this.dmaPermPriv = dmaPerm(perm, true);
+            this.dmaPermUser = dmaPerm(perm, false);
         }
     }
 
     private static final int MICRO_BITS = 10;
     private final MicroEntry[] micro = new MicroEntry[1 << MICRO_BITS];
     private static final ThreadLocal<SmmuPtw.Result> WALK_RESULT = ThreadLocal.withInitial(SmmuPtw.Result::new);
+    /** Micro-TLB hits (plain counters: exact single-threaded, approximate under concurrency). */
+    private long microHits, microCdHits;
+    /** See {@link MicroEntry}; advanced by {@link #killMicro}. */
+    private volatile long microEpoch;
+    private static final VarHandle MICRO_EPOCH;
+
+    static {
+        try {
+            MICRO_EPOCH = MethodHandles.lookup().findVarHandle(SmmuV3.class, "microEpoch", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** Invalidates every micro-TLB entry (called by the caches on any invalidation, and on CR0 writes). */
+    private void killMicro() {
+        MICRO_EPOCH.getAndAdd(this, 1L);
+    }
 
     private long epoch() {
-        return configCache.generation() + tlb.generation();
+        return microEpoch;
     }
 
     private static int microIdx(int sid, int ssid, long page) {
@@ -508,6 +555,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         int old = cr0;
         cr0 = v;
         cr0ack = v;
+        killMicro();
         if (smmuv3_update_cr0.enabled()) {
             smmuv3_update_cr0.emit(v, old);
         }
@@ -1235,7 +1283,44 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
     @Override
     public void translate(DmaTransaction txn, DmaResult res) {
-        translateInternal(txn, res, null);
+        if (!microHit(txn, res)) {
+            translateInternal(txn, res, null);
+        }
+    }
+
+    /**
+     * The micro-TLB hit path, kept apart from {@link #translateInternal} so it compiles to a few
+     * loads and compares: an untranslated, non-ATS access whose (StreamID, SubstreamID, page)
+     * entry is of the current epoch (so SMMUEN is still 1 and no cache was invalidated since it
+     * was made) and of the current trace generation, and grants the access. Counts the hits the
+     * architected caches would have counted.
+     */
+    private boolean microHit(DmaTransaction txn, DmaResult res) {
+        if (txn.ats || txn.translated) {
+            return false;
+        }
+        long page = txn.addr >>> 12;
+        int sid = txn.sid;
+        MicroEntry m = micro[microIdx(sid, txn.ssid, page)];
+        if (m == null || m.page != page || m.sid != sid || m.ssid != txn.ssid || m.epoch != microEpoch
+                || m.traceGen != Trace.generation()) {
+            return false;
+        }
+        int need = needOf(txn);
+        if ((m.perm & need) != need) {
+            return false;
+        }
+        microHits++;
+        microCdHits += m.cdHit;
+        res.status = DmaResult.OK;
+        res.pa = m.paPage | (txn.addr & 0xfff);
+        res.perm = txn.isPriv() ? m.dmaPermPriv : m.dmaPermUser;
+        res.pageSize = m.pageSize;
+        res.faultReason = 0;
+        if (res.stall != null) {
+            res.stall = null;
+        }
+        return true;
     }
 
     /**
@@ -1260,14 +1345,27 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
     /** The SmmuPtw permission bits an access needs. */
     private static int needOf(DmaTransaction txn) {
+        return NEED[txn.access & 15];
+    }
+
+    /** {@link #needOf} by the four DmaTransaction.ACC_* bits. */
+    private static final int[] NEED = new int[16];
+
+    static {
+        for (int a = 0; a < NEED.length; a++) {
+            NEED[a] = needOfAccess(a);
+        }
+    }
+
+    private static int needOfAccess(int access) {
         int p = 0;
-        boolean priv = txn.isPriv();
-        if (txn.isWrite()) {
+        boolean priv = (access & DmaTransaction.ACC_PRIV) != 0;
+        if ((access & DmaTransaction.ACC_WRITE) != 0) {
             p |= priv ? SmmuPtw.P_PW : SmmuPtw.P_UW;
         } else {
             p |= priv ? SmmuPtw.P_PR : SmmuPtw.P_UR;
         }
-        if (txn.isExec()) {
+        if ((access & DmaTransaction.ACC_EXEC) != 0) {
             p |= priv ? SmmuPtw.P_PX : SmmuPtw.P_UX;
         }
         return p;
@@ -1288,6 +1386,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
     private void translateInternal(DmaTransaction txn, DmaResult res, List<String> log) {
         res.reset();
+        // The epoch is read before CR0: a CR0 write that lands after it kills what this makes
+        final long epoch0 = epoch();
         final boolean dry = log != null;
         final int sid = txn.sid;
         final boolean ssv = txn.ssidValid();
@@ -1308,23 +1408,6 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             return;
         }
 
-        final long epoch0 = epoch();
-        if (!dry && !txn.ats && !txn.translated && !hitTraced()) {
-            long page = txn.addr >>> 12;
-            MicroEntry m = micro[microIdx(sid, txn.ssid, page)];
-            if (m != null && m.epoch == epoch0 && m.page == page && m.sid == sid && m.ssid == txn.ssid) {
-                int need = needOf(txn);
-                if ((m.perm & need) == need) {
-                    configCache.countHit(m.hasCd);
-                    tlb.countHit();
-                    res.status = DmaResult.OK;
-                    res.pa = m.paPage | (txn.addr & 0xfff);
-                    res.perm = dmaPerm(m.perm, txn.isPriv());
-                    res.pageSize = m.pageSize;
-                    return;
-                }
-            }
-        }
 
         /* ---- configuration: STE ---- */
         ConfigCache.Ste ste = dry ? null : configCache.lookupSte(sid);
@@ -1570,10 +1653,11 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
     }
 
     private void microInsert(DmaTransaction txn, long pa, int perm, long pageSize, long epoch0, boolean hasCd) {
-        if (tlb.enabled() && configCache.enabled() && epoch() == epoch0) {
+        long traceGen = Trace.generation(); // before the enabled checks: a racing enable changes it
+        if (tlb.enabled() && configCache.enabled() && !hitTraced() && epoch() == epoch0) {
             long page = txn.addr >>> 12;
             micro[microIdx(txn.sid, txn.ssid, page)] = new MicroEntry(txn.sid, txn.ssid, page, pa & ~0xfffL, perm,
-                    pageSize, epoch0, hasCd);
+                    pageSize, epoch0, traceGen, hasCd);
         }
     }
 

@@ -498,6 +498,66 @@ class SmmuV3TranslateTest {
         assertThat(tb.smmu.configCache().cdHits()).isEqualTo(1);
     }
 
+    @Test
+    void repeatedTranslationsCountAsCacheHits() {
+        TestBed tb = TestBed.full();
+        S1 s1 = tb.setupS1(1, 9, 0, 0);
+        s1.pt().map(VA, PA, S1_RW);
+        for (int i = 0; i < 4; i++) {
+            DmaResult r = tb.read(1, VA + 8 * i);
+            assertThat(r.status).isEqualTo(DmaResult.OK);
+            assertThat(r.pa).isEqualTo(PA + 8 * i);
+        }
+        assertThat(tb.smmu.tlb().hits()).isEqualTo(3);
+        assertThat(tb.smmu.tlb().misses()).isEqualTo(1);
+        assertThat(tb.smmu.configCache().steHits()).isEqualTo(3);
+        assertThat(tb.smmu.configCache().cdHits()).isEqualTo(3);
+        // the page is writable: the cached translation serves a write as well
+        assertThat(tb.write(1, VA).pa).isEqualTo(PA);
+        assertThat(tb.smmu.tlb().hits()).isEqualTo(4);
+        // a user access to a privileged-only page misses on permission and walks (and faults)
+        s1.pt().map(VA + 0x1000, PA + 0x1000, AF | NG);
+        assertThat(tb.read(1, VA + 0x1000).status).isEqualTo(DmaResult.ABORT);
+        assertThat(tb.read(1, VA + 0x1000).status).isEqualTo(DmaResult.ABORT);
+        assertThat(tb.smmu.tlb().hits()).isEqualTo(4);
+    }
+
+    @Test
+    void tracingTurnedOnShowsTheArchitectedCachesAtOnce() {
+        TestBed tb = TestBed.full();
+        S1 s1 = tb.setupS1(1, 9, 0, 0);
+        s1.pt().map(VA, PA, S1_RW);
+        tb.read(1, VA);
+        tb.read(1, VA); // served before any hit-path event was on
+        try (var cap = Trace.capture("smmuv3:smmuv3_config_cache_hit", "smmuv3:smmu_iotlb_lookup_hit",
+                "smmuv3:smmuv3_translate_success")) {
+            assertThat(tb.read(1, VA).pa).isEqualTo(PA);
+            assertThat(cap.of("smmuv3_config_cache_hit")).hasSize(1);
+            assertThat(cap.of("smmu_iotlb_lookup_hit")).hasSize(1);
+            assertThat(cap.of("smmuv3_translate_success")).hasSize(1);
+        }
+        assertThat(tb.smmu.tlb().hits()).isEqualTo(2);
+    }
+
+    @Test
+    void clearingSmmuenAppliesGbpaToCachedTranslations() {
+        TestBed tb = TestBed.full();
+        S1 s1 = tb.setupS1(1, 9, 0, 0);
+        s1.pt().map(VA, PA, S1_RW);
+        tb.read(1, VA);
+        assertThat(tb.read(1, VA).pa).isEqualTo(PA);
+        int cr0 = tb.readl(CR0);
+        tb.writel(GBPA, 1 << 31); // Update, ABORT = 0: bypass
+        tb.writel(CR0, cr0 & ~CR0_SMMUEN);
+        DmaResult r = tb.read(1, VA);
+        assertThat(r.status).isEqualTo(DmaResult.OK);
+        assertThat(r.pa).as("bypassed, not the cached translation").isEqualTo(VA);
+        tb.writel(GBPA, (1 << 31) | (1 << 20)); // ABORT
+        assertThat(tb.read(1, VA).status).isEqualTo(DmaResult.ABORT);
+        tb.writel(CR0, cr0);
+        assertThat(tb.read(1, VA).pa).as("enabled again: the tables (the TLB kept the entry)").isEqualTo(PA);
+    }
+
     /* ---------------- 2-level tables at boundaries ---------------- */
 
     @Test

@@ -25,6 +25,22 @@ public final class Trace {
     private static final List<Sink> SINKS = new CopyOnWriteArrayList<>();
     private static final long T0 = System.nanoTime();
     private static final ThreadLocal<Integer> CPU = ThreadLocal.withInitial(() -> 0);
+    /** Advanced after any event's enabled state may have changed; see {@link #generation()}. */
+    private static volatile long generation;
+
+    /**
+     * A number that changes after any event is enabled or disabled (a sink came or went, or an
+     * event was declared while a sink listened). A hot path that skips its trace checks while it
+     * serves from a front cache stamps the cache's entries with this value and drops any whose
+     * stamp differs, so turning tracing on takes effect at once.
+     */
+    public static long generation() {
+        return generation;
+    }
+
+    private static synchronized void advanceGeneration() {
+        generation++;
+    }
 
     /** A subscriber. */
     public static final class Sink implements AutoCloseable {
@@ -90,6 +106,7 @@ public final class Trace {
         for (Sink s : SINKS) {
             if (s.filter.test(ev)) {
                 ev.enabled = true;
+                advanceGeneration();
             }
         }
         return ev;
@@ -155,6 +172,7 @@ public final class Trace {
             }
             ev.enabled = on;
         }
+        advanceGeneration();
     }
 
     static boolean glob(String pattern, String s) {
