@@ -180,7 +180,32 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
     private static final int MICRO_BITS = 10;
     private final MicroEntry[] micro = new MicroEntry[1 << MICRO_BITS];
-    private static final ThreadLocal<SmmuPtw.Result> WALK_RESULT = ThreadLocal.withInitial(SmmuPtw.Result::new);
+    private static final ThreadLocal<WalkScratch> WALK_SCRATCH = ThreadLocal.withInitial(WalkScratch::new);
+
+    /**
+     * A thread's walk state, so that a translation, nested ones included, allocates nothing: the
+     * walk's result, a stage-2 result, and the translator of stage-1 table addresses through
+     * stage 2 (bound to the SMMU, STE and log of the translation in progress).
+     */
+    private static final class WalkScratch implements SmmuPtw.TableXlate {
+        final SmmuPtw.Result result = new SmmuPtw.Result();
+        final SmmuPtw.Result s2 = new SmmuPtw.Result();
+        SmmuV3 smmu;
+        ConfigCache.Ste ste;
+        List<String> log;
+
+        WalkScratch bind(SmmuV3 smmu, ConfigCache.Ste ste, List<String> log) {
+            this.smmu = smmu;
+            this.ste = ste;
+            this.log = log;
+            return this;
+        }
+
+        @Override
+        public long xlate(long ipa, boolean write, int clazz, SmmuPtw.Result out) {
+            return smmu.s2Xlate(ste, ipa, clazz, out, log, s2);
+        }
+    }
     /** Micro-TLB hits (plain counters: exact single-threaded, approximate under concurrency). */
     private long microHits, microCdHits;
     /** See {@link MicroEntry}; advanced by {@link #killMicro}. */
@@ -1567,14 +1592,14 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
         /* ---- walk ---- */
         long gen = tlb.generation();
-        SmmuPtw.Result r = dry ? new SmmuPtw.Result() : WALK_RESULT.get();
+        WalkScratch scratch = (dry ? new WalkScratch() : WALK_SCRATCH.get()).bind(this, ste, log);
+        SmmuPtw.Result r = scratch.result;
         long pa;
         int perm;
         int blockShift;
         boolean global;
         if (cd != null) {
-            final ConfigCache.Ste fste = ste;
-            SmmuPtw.TableXlate s2x = ste.s2() != null ? (ipa, w, clazz, out) -> s2Xlate(fste, ipa, clazz, out, log) : null;
+            SmmuPtw.TableXlate s2x = ste.s2() != null ? scratch : null;
             if (log != null) {
                 log.add(String.format("stage 1: TTB0 0x%x, %d-bit input, granule %dK, start level %d, ASID %d",
                         cd.s1().ttb(), cd.s1().inputBits(), 1 << (cd.s1().granuleShift() - 10), cd.s1().startLevel(),
@@ -1591,7 +1616,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             global = r.global;
             if (ste.s2() != null) {
                 long ipa = pa;
-                long out = s2Xlate(ste, ipa, EVT_CLASS_IN, r, log);
+                long out = s2Xlate(ste, ipa, EVT_CLASS_IN, r, log, scratch.s2);
                 if (out == -1) {
                     fault(txn, res, ste, cd, r, log);
                     return;
@@ -1662,8 +1687,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
     }
 
     /** Stage-2 translation of an IPA for a nested configuration; -1 with {@code out} holding the fault. */
-    private long s2Xlate(ConfigCache.Ste ste, long ipa, int clazz, SmmuPtw.Result out, List<String> log) {
-        SmmuPtw.Result r = new SmmuPtw.Result();
+    private long s2Xlate(ConfigCache.Ste ste, long ipa, int clazz, SmmuPtw.Result out, List<String> log,
+                         SmmuPtw.Result r) {
         SmmuPtw.walk(mem, ste.s2(), ipa, false, clazz == EVT_CLASS_IN ? 0 : SmmuPtw.P_PR, log == null, null, log, r);
         if (r.fault != SmmuPtw.OK) {
             out.fault = r.fault;
@@ -2021,7 +2046,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             return ipa;
         }
         SmmuPtw.Result r = new SmmuPtw.Result();
-        long pa = s2Xlate(ste, ipa, EVT_CLASS_CD, r, log);
+        long pa = s2Xlate(ste, ipa, EVT_CLASS_CD, r, log, new SmmuPtw.Result());
         if (pa == -1) {
             fault(txn, res, ste, null, r, log);
         }
