@@ -19,7 +19,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Simulated physical memory against a plain {@code long[]} of the same size, in the same run:
- * aligned 64-bit reads and writes, sequential and random.
+ * aligned 64-bit reads and writes, sequential, random, and random with each address depending
+ * on the previous read.
  *
  * <p>Each benchmark method performs {@link #OPS} accesses (one invocation walks a precomputed
  * index array), so the reported time is per access. The {@code long[]} baseline uses the same
@@ -47,6 +48,8 @@ public class PhysMemBench {
     int[] seq;
     int[] rnd;
     long value = 0x0123_4567_89ab_cdefL;
+    /** Where the dependent-read chain continues. */
+    long chase;
 
     @Setup(Level.Trial)
     public void setup() {
@@ -54,12 +57,24 @@ public class PhysMemBench {
         mem = new PhysMem(BASE, bytes);
         int words = (int) (bytes >>> 3);
         array = new long[words];
-        for (int i = 0; i < words; i++) {
-            // Touch every frame so the hit path is measured, not first-touch allocation.
-            mem.writeq(BASE + ((long) i << 3), i);
-            array[i] = i;
-        }
+        // Each word holds the index of the next word of one random cycle through all of them
+        // (Sattolo's shuffle), for the dependent-read benchmarks; writing every word also
+        // touches every frame, so the hit path is measured, not first-touch allocation.
         SplittableRandom r = new SplittableRandom(42);
+        int[] next = new int[words];
+        for (int i = 0; i < words; i++) {
+            next[i] = i;
+        }
+        for (int i = words - 1; i > 0; i--) {
+            int j = r.nextInt(i);
+            int t = next[i];
+            next[i] = next[j];
+            next[j] = t;
+        }
+        for (int i = 0; i < words; i++) {
+            mem.writeq(BASE + ((long) i << 3), next[i]);
+            array[i] = next[i];
+        }
         seq = new int[OPS];
         rnd = new int[OPS];
         int start = r.nextInt(Math.max(1, words - OPS));
@@ -143,6 +158,32 @@ public class PhysMemBench {
         for (int i : rnd) {
             array[i] = v;
         }
+    }
+
+    /**
+     * Dependent random reads (each address comes from the previous read, as in a page-table
+     * walk): the latency of one access rather than the throughput of independent ones.
+     */
+    @Benchmark
+    @OperationsPerInvocation(OPS)
+    public long physmemReadDependent() {
+        long i = chase;
+        for (int k = 0; k < OPS; k++) {
+            i = mem.readq(BASE + (i << 3));
+        }
+        chase = i;
+        return i;
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(OPS)
+    public long arrayReadDependent() {
+        long i = chase;
+        for (int k = 0; k < OPS; k++) {
+            i = array[(int) i];
+        }
+        chase = i;
+        return i;
     }
 
     @Benchmark
