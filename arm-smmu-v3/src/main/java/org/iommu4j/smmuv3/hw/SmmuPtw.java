@@ -129,9 +129,9 @@ final class SmmuPtw {
     /**
      * Walks {@code va} through the tables of {@code cfg}.
      *
-     * <p>Shape, for speed: {@link #descend} fetches descriptors down to the leaf in a loop that
-     * keeps only a few values live, {@link #leaf} checks and updates the leaf once; messages for
-     * {@code explain} are built only when {@code log} is given.
+     * <p>{@link #descend} fetches descriptors down to the leaf, {@link #leaf} checks the leaf and
+     * performs its HTTU update; messages for {@code explain} are built only when {@code log} is
+     * given.
      *
      * @param write  the access writes (decides the dirty update)
      * @param need   permission bits the access needs ({@link #P_UR}..), 0 for an ATS request

@@ -63,20 +63,7 @@ class SmmuV3AllocationTest {
     void nestedWalkAllocatesNothing() {
         TestBed tb = TestBed.full();
         tb.smmu.tlb().setEnabled(false);
-        TestBed.PageTable s2 = tb.new PageTable(12, 40, 1);
-        TestBed.PageTable s1 = tb.new PageTable(12, 48);
-        long cdtab = tb.alloc(64, 64);
-        tb.writeCd(cdtab, cd(3, s1.root, 16, 0));
-        s1.map(VA, 0x4800_0000L, S1_RW);
-        for (long a = 0x4000_0000L; a < 0x4200_0000L; a += 1 << 21) {
-            s2.map(a, a, 2, S2_RW);
-        }
-        s2.map(0x4800_0000L, 0x5000_0000L, 2, S2_RW);
-        long[] ste = steS2(4, s2.root, 24, 1, 0);
-        long[] s1ste = steS1(cdtab, 0, 0, 0);
-        ste[0] = s1ste[0] | (7L << 1); // Config = nested
-        ste[1] = s1ste[1];
-        tb.writeSte(8, ste);
-        assertThat(allocatedBy(() -> repeat(tb, 8, VA, 0x5000_0000L))).isLessThan(N);
+        tb.setupNested(8, VA);
+        assertThat(allocatedBy(() -> repeat(tb, 8, VA, NESTED_PA))).isLessThan(N);
     }
 }

@@ -81,24 +81,10 @@ class SmmuV3TranslateTest {
     @Test
     void nestedTranslatesStage1ThroughStage2() {
         TestBed tb = TestBed.full();
-        // stage 2 identity-maps the 2 MiB blocks holding the tables and the output page
-        TestBed.PageTable s2 = tb.new PageTable(12, 40, 1);
-        TestBed.PageTable s1 = tb.new PageTable(12, 48);
-        long cdtab = tb.alloc(64, 64);
-        tb.writeCd(cdtab, cd(3, s1.root, 16, 0));
-        s1.map(VA, 0x4800_0000L, S1_RW);
-        for (long a = 0x4000_0000L; a < 0x4200_0000L; a += 1 << 21) {
-            s2.map(a, a, 2, S2_RW);
-        }
-        s2.map(0x4800_0000L, 0x5000_0000L, 2, S2_RW);
-        long[] ste = steS2(4, s2.root, 24, 1, 0);
-        long[] s1ste = steS1(cdtab, 0, 0, 0);
-        ste[0] = s1ste[0] | (7L << 1); // Config = nested
-        ste[1] = s1ste[1];
-        tb.writeSte(8, ste);
+        TestBed.PageTable s1 = tb.setupNested(8, VA);
         DmaResult r = tb.read(8, VA + 4);
         assertThat(r.status).as(r.toString()).isEqualTo(DmaResult.OK);
-        assertThat(r.pa).isEqualTo(0x5000_0004L);
+        assertThat(r.pa).isEqualTo(NESTED_PA + 4);
         // a stage-1 output outside stage 2 faults at stage 2, CLASS IN
         s1.map(VA + 0x1000, 0x7000_0000L, S1_RW);
         assertThat(tb.read(8, VA + 0x1000).status).isEqualTo(DmaResult.ABORT);

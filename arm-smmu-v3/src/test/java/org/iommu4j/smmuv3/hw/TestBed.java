@@ -360,4 +360,30 @@ final class TestBed {
         writeSte(sid, steS1(cdtab, 0, s1cdmax, s1dss));
         return new S1(cdtab, pt);
     }
+
+    /** IPA stage 1 maps to in {@link #setupNested}, and where stage 2 puts it. */
+    static final long NESTED_IPA = 0x4800_0000L, NESTED_PA = 0x5000_0000L;
+
+    /**
+     * A nested STE for {@code sid} (VMID 4, ASID 3): stage 1 maps {@code va} to
+     * {@link #NESTED_IPA}; stage 2 identity-maps the 2 MiB blocks holding the tables and maps the
+     * IPA's block to {@link #NESTED_PA}. Returns the stage-1 tables.
+     */
+    PageTable setupNested(int sid, long va) {
+        PageTable s2 = new PageTable(12, 40, 1);
+        PageTable s1 = new PageTable(12, 48);
+        long cdtab = alloc(64, 64);
+        writeCd(cdtab, cd(3, s1.root, 16, 0));
+        s1.map(va, NESTED_IPA, S1_RW);
+        for (long a = 0x4000_0000L; a < 0x4200_0000L; a += 1 << 21) {
+            s2.map(a, a, 2, S2_RW);
+        }
+        s2.map(NESTED_IPA, NESTED_PA, 2, S2_RW);
+        long[] ste = steS2(4, s2.root, 24, 1, 0);
+        long[] s1ste = steS1(cdtab, 0, 0, 0);
+        ste[0] = s1ste[0] | (7L << 1); // Config = nested
+        ste[1] = s1ste[1];
+        writeSte(sid, ste);
+        return s1;
+    }
 }
