@@ -225,10 +225,6 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         MICRO_EPOCH.getAndAdd(this, 1L);
     }
 
-    private long epoch() {
-        return microEpoch;
-    }
-
     private static int microIdx(int sid, int ssid, long page) {
         long h = (page + ((long) sid << 20) + ssid) * 0x9E3779B97F4A7C15L;
         return (int) (h >>> (64 - MICRO_BITS));
@@ -1337,14 +1333,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         }
         microHits++;
         microCdHits += m.cdHit;
-        res.status = DmaResult.OK;
-        res.pa = m.paPage | (txn.addr & 0xfff);
-        res.perm = txn.isPriv() ? m.dmaPermPriv : m.dmaPermUser;
-        res.pageSize = m.pageSize;
-        res.faultReason = 0;
-        if (res.stall != null) {
-            res.stall = null;
-        }
+        res.translated(m.paPage | (txn.addr & 0xfff), txn.isPriv() ? m.dmaPermPriv : m.dmaPermUser, m.pageSize);
         return true;
     }
 
@@ -1412,7 +1401,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
     private void translateInternal(DmaTransaction txn, DmaResult res, List<String> log) {
         res.reset();
         // The epoch is read before CR0: a CR0 write that lands after it kills what this makes
-        final long epoch0 = epoch();
+        final long epoch0 = microEpoch;
         final boolean dry = log != null;
         final int sid = txn.sid;
         final boolean ssv = txn.ssidValid();
@@ -1679,7 +1668,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
     private void microInsert(DmaTransaction txn, long pa, int perm, long pageSize, long epoch0, boolean hasCd) {
         long traceGen = Trace.generation(); // before the enabled checks: a racing enable changes it
-        if (tlb.enabled() && configCache.enabled() && !hitTraced() && epoch() == epoch0) {
+        if (tlb.enabled() && configCache.enabled() && !hitTraced() && microEpoch == epoch0) {
             long page = txn.addr >>> 12;
             micro[microIdx(txn.sid, txn.ssid, page)] = new MicroEntry(txn.sid, txn.ssid, page, pa & ~0xfffL, perm,
                     pageSize, epoch0, traceGen, hasCd);

@@ -57,6 +57,22 @@ public final class DmaResult {
         return this;
     }
 
+    /**
+     * A complete successful answer in one step, as {@code reset()} then {@code ok(pa, perm)} and
+     * {@code pageSize}: for an IOMMU's hit path, where the separate calls cost measurably.
+     */
+    public DmaResult translated(long pa, int perm, long pageSize) {
+        this.status = OK;
+        this.pa = pa;
+        this.perm = perm;
+        this.pageSize = pageSize;
+        this.faultReason = 0;
+        if (stall != null) {
+            stall = null; // a reference store (and its GC barrier) only when there is one to clear
+        }
+        return this;
+    }
+
     public DmaResult ok(long pa, int perm) {
         this.status = OK;
         this.pa = pa;

@@ -133,6 +133,26 @@ class BoardTest {
         assertThat(res).hasToString("ats-fault(0x0)");
         res.status = DmaResult.STALLED;
         assertThat(res).hasToString("stalled");
+        // translated(): the whole answer of a hit, whatever the object held before
+        res.abort(0x10);
+        res.stall = new DmaResult.StallToken() {
+            @Override
+            public boolean await() {
+                return false;
+            }
+
+            @Override
+            public int poll() {
+                return 0;
+            }
+        };
+        res.translated(0x5000_0040L, DmaResult.PERM_R, 1L << 21);
+        assertThat(res.status).isEqualTo(DmaResult.OK);
+        assertThat(res.pa).isEqualTo(0x5000_0040L);
+        assertThat(res.perm).isEqualTo(DmaResult.PERM_R);
+        assertThat(res.pageSize).isEqualTo(1L << 21);
+        assertThat(res.faultReason).isZero();
+        assertThat(res.stall).isNull();
         DmaPort.DIRECT.pageRequest(new PageRequest(1, PageRequest.NO_PASID, false, false, false, true, false, 0, 1, true));
     }
 }
