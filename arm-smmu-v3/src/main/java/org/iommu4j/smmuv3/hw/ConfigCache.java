@@ -46,10 +46,6 @@ public final class ConfigCache {
     private long steHits, steMisses, cdHits, cdMisses;
     private final FrontCache front;
 
-    public ConfigCache() {
-        this(FrontCache.NONE);
-    }
-
     ConfigCache(FrontCache front) {
         this.front = front;
     }

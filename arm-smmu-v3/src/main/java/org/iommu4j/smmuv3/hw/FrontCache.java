@@ -14,21 +14,4 @@ interface FrontCache {
 
     /** Of {@link #hits()}, those that also hit a cached CD. */
     long cdHits();
-
-    /** No front cache. */
-    FrontCache NONE = new FrontCache() {
-        @Override
-        public void invalidated() {
-        }
-
-        @Override
-        public long hits() {
-            return 0;
-        }
-
-        @Override
-        public long cdHits() {
-            return 0;
-        }
-    };
 }

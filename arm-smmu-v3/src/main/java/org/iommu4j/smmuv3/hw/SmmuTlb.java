@@ -46,14 +46,6 @@ public final class SmmuTlb {
     private final StampedLock sl = new StampedLock();
     private final FrontCache front;
 
-    public SmmuTlb() {
-        this(256, 4);
-    }
-
-    public SmmuTlb(int sets, int ways) {
-        this(sets, ways, FrontCache.NONE);
-    }
-
     SmmuTlb(int sets, int ways, FrontCache front) {
         this.front = front;
         if (Integer.bitCount(sets) != 1 || ways < 1) {

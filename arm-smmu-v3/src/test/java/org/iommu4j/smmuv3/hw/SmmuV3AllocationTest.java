@@ -6,7 +6,6 @@ import static org.iommu4j.smmuv3.hw.TestBed.*;
 import java.lang.management.ManagementFactory;
 import org.iommu4j.base.hw.DmaResult;
 import org.iommu4j.base.test.NoWarnings;
-import org.iommu4j.smmuv3.hw.TestBed.S1;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -43,8 +42,7 @@ class SmmuV3AllocationTest {
     @Test
     void tlbHitAllocatesNothing() {
         TestBed tb = TestBed.full();
-        S1 s1 = tb.setupS1(1, 9, 0, 0);
-        s1.pt().map(VA, PA, S1_RW);
+        tb.setupS1Mapped(VA, PA);
         assertThat(allocatedBy(() -> repeat(tb, 1, VA, PA))).isLessThan(N);
         assertThat(tb.smmu.tlb().hits()).isGreaterThanOrEqualTo(2L * N - 1);
     }
@@ -53,8 +51,7 @@ class SmmuV3AllocationTest {
     void stage1WalkAllocatesNothing() {
         TestBed tb = TestBed.full();
         tb.smmu.tlb().setEnabled(false);
-        S1 s1 = tb.setupS1(1, 9, 0, 0);
-        s1.pt().map(VA, PA, S1_RW);
+        tb.setupS1Mapped(VA, PA);
         assertThat(allocatedBy(() -> repeat(tb, 1, VA, PA))).isLessThan(N);
         assertThat(tb.smmu.tlb().misses()).isEqualTo(2L * N);
     }

@@ -52,8 +52,7 @@ class SmmuV3CommandTest {
 
     /** Maps VA -> pa on SID 1 (ASID 9), reads it once to fill the TLB, then remaps to pa + 0x1000. */
     private static S1 cachedThenRemapped(TestBed tb, long va) {
-        S1 s1 = tb.setupS1(1, 9, 0, 0);
-        s1.pt().map(va, PA, S1_RW);
+        S1 s1 = tb.setupS1Mapped(va, PA);
         assertThat(tb.read(1, va).pa).isEqualTo(PA);
         s1.pt().map(va, PA + 0x1000, S1_RW);
         assertThat(tb.read(1, va).pa).isEqualTo(PA);

@@ -36,8 +36,7 @@ class SmmuV3ConcurrencyTest {
     void noTranslationStartedAfterSyncUsesAnOlderMapping(boolean tlbOn) throws Exception {
         TestBed tb = TestBed.full();
         tb.smmu.tlb().setEnabled(tlbOn);
-        S1 s1 = tb.setupS1(1, 9, 0, 0);
-        s1.pt().map(VA, PAS[0], S1_RW);
+        S1 s1 = tb.setupS1Mapped(VA, PAS[0]);
         AtomicInteger published = new AtomicInteger(); // rounds whose remap + TLBI + SYNC completed
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLong translations = new AtomicLong();

@@ -424,8 +424,7 @@ class SmmuV3TranslateTest {
     @Test
     void staleTlbWithoutTlbiCorrectWithIt() {
         TestBed tb = TestBed.full();
-        S1 s1 = tb.setupS1(1, 9, 0, 0);
-        s1.pt().map(VA, PA, S1_RW);
+        S1 s1 = tb.setupS1Mapped(VA, PA);
         assertThat(tb.read(1, VA).pa).isEqualTo(PA);
         s1.pt().map(VA, PA + 0x10_0000, S1_RW); // remapped without invalidation
         assertThat(tb.read(1, VA).pa).as("stale").isEqualTo(PA);
@@ -457,8 +456,7 @@ class SmmuV3TranslateTest {
         TestBed tb = TestBed.full();
         tb.smmu.tlb().setEnabled(false);
         tb.smmu.configCache().setEnabled(false);
-        S1 s1 = tb.setupS1(1, 9, 0, 0);
-        s1.pt().map(VA, PA, S1_RW);
+        S1 s1 = tb.setupS1Mapped(VA, PA);
         assertThat(tb.read(1, VA).pa).isEqualTo(PA);
         s1.pt().map(VA, PA + 0x2000, S1_RW);
         assertThat(tb.read(1, VA).pa).isEqualTo(PA + 0x2000);
@@ -469,8 +467,7 @@ class SmmuV3TranslateTest {
     @Test
     void hitPathIsCountedAndTraced() {
         TestBed tb = TestBed.full();
-        S1 s1 = tb.setupS1(1, 9, 0, 0);
-        s1.pt().map(VA, PA, S1_RW);
+        tb.setupS1Mapped(VA, PA);
         try (var cap = Trace.capture("smmuv3:*")) {
             tb.read(1, VA);
             tb.read(1, VA);
@@ -487,8 +484,7 @@ class SmmuV3TranslateTest {
     @Test
     void repeatedTranslationsCountAsCacheHits() {
         TestBed tb = TestBed.full();
-        S1 s1 = tb.setupS1(1, 9, 0, 0);
-        s1.pt().map(VA, PA, S1_RW);
+        S1 s1 = tb.setupS1Mapped(VA, PA);
         for (int i = 0; i < 4; i++) {
             DmaResult r = tb.read(1, VA + 8 * i);
             assertThat(r.status).isEqualTo(DmaResult.OK);
@@ -511,8 +507,7 @@ class SmmuV3TranslateTest {
     @Test
     void tracingTurnedOnShowsTheArchitectedCachesAtOnce() {
         TestBed tb = TestBed.full();
-        S1 s1 = tb.setupS1(1, 9, 0, 0);
-        s1.pt().map(VA, PA, S1_RW);
+        tb.setupS1Mapped(VA, PA);
         tb.read(1, VA);
         tb.read(1, VA); // served before any hit-path event was on
         try (var cap = Trace.capture("smmuv3:smmuv3_config_cache_hit", "smmuv3:smmu_iotlb_lookup_hit",
@@ -528,8 +523,7 @@ class SmmuV3TranslateTest {
     @Test
     void clearingSmmuenAppliesGbpaToCachedTranslations() {
         TestBed tb = TestBed.full();
-        S1 s1 = tb.setupS1(1, 9, 0, 0);
-        s1.pt().map(VA, PA, S1_RW);
+        tb.setupS1Mapped(VA, PA);
         tb.read(1, VA);
         assertThat(tb.read(1, VA).pa).isEqualTo(PA);
         int cr0 = tb.readl(CR0);
@@ -619,8 +613,7 @@ class SmmuV3TranslateTest {
     @Test
     void explainShowsEveryStepWithoutSideEffects() {
         TestBed tb = TestBed.full();
-        S1 s1 = tb.setupS1(1, 9, 0, 0);
-        s1.pt().map(VA, PA, S1_RW);
+        S1 s1 = tb.setupS1Mapped(VA, PA);
         tb.txn.set(1, NO, VA, 4, R);
         List<String> lines = tb.smmu.explain(tb.txn);
         String all = String.join("\n", lines);

@@ -361,6 +361,13 @@ final class TestBed {
         return new S1(cdtab, pt);
     }
 
+    /** {@link #setupS1} for SID 1 and ASID 9 with one read-write user page {@code va -> pa}. */
+    S1 setupS1Mapped(long va, long pa) {
+        S1 s1 = setupS1(1, 9, 0, 0);
+        s1.pt().map(va, pa, S1_RW);
+        return s1;
+    }
+
     /** IPA stage 1 maps to in {@link #setupNested}, and where stage 2 puts it. */
     static final long NESTED_IPA = 0x4800_0000L, NESTED_PA = 0x5000_0000L;
 
