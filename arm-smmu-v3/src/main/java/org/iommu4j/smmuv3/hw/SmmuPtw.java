@@ -88,10 +88,6 @@ final class SmmuPtw {
         long fetchAddr;
         int clazz;
         boolean ttrnw;
-        /* the leaf descriptor between descend and leaf (walk internals) */
-        long leafPte;
-        long leafPtePa;
-        int tableAttrs;
 
         void reset() {
             fault = OK;
@@ -129,9 +125,8 @@ final class SmmuPtw {
     /**
      * Walks {@code va} through the tables of {@code cfg}.
      *
-     * <p>{@link #descend} fetches descriptors down to the leaf, {@link #leaf} checks the leaf and
-     * performs its HTTU update; messages for {@code explain} are built only when {@code log} is
-     * given.
+     * <p>{@link #walkOnce} fetches descriptors down to the leaf, checks it and performs its HTTU
+     * update; messages for {@code explain} are built only when {@code log} is given.
      *
      * @param write  the access writes (decides the dirty update)
      * @param need   permission bits the access needs ({@link #P_UR}..), 0 for an ATS request
@@ -157,7 +152,7 @@ final class SmmuPtw {
             return out.fail(EVT_F_TRANSLATION, cfg.startLevel(), stage);
         }
         for (int attempt = 0; attempt < HTTU_RETRIES; attempt++) {
-            if (!descend(mem, cfg, va, inVa, s2, log, out) || leaf(mem, cfg, va, write, need, update, log, out)) {
+            if (walkOnce(mem, cfg, va, inVa, write, need, update, s2, log, out)) {
                 return out;
             }
             // an HTTU compare-and-exchange lost: someone changed the descriptor, walk again
@@ -167,221 +162,275 @@ final class SmmuPtw {
     }
 
     /**
-     * Fetches descriptors from the start level down to a leaf (page or block). True with
-     * {@code out.level}, {@code out.blockShift}, {@code out.leafPte}, {@code out.leafPtePa} and
-     * {@code out.tableAttrs} set; false with {@code out} holding the fault.
+     * One walk from the start level to the leaf, the leaf's checks and its HTTU update. True when
+     * done (translated or faulted, in {@code out}); false when the update lost a race and the
+     * walk must start again.
+     *
+     * <p>Shaped for speed: the masks are loop invariants and the shift counts down to the
+     * granule, so the descriptor chain is the only dependency between levels; nested, explain and
+     * tracing steps, faults and HTTU updates are out of line; the leaf's permissions are one
+     * table lookup ({@link #S1_PERM}, {@link #S2_PERM}).
      */
-    private static boolean descend(PhysMem mem, StageCfg cfg, long va, long inVa, TableXlate s2,
-                                   List<String> log, Result out) {
-        final int stage = cfg.stage();
+    private static boolean walkOnce(PhysMem mem, StageCfg cfg, long va, long inVa, boolean write, int need,
+                                    boolean update, TableXlate s2, List<String> log, Result out) {
         final int g = cfg.granuleShift();
         final int stride = g - 3;
         final long outMask = cfg.outMask();
+        final long strideMask = (1L << stride) - 1;
+        final long tableMask = OA_MASK & -(1L << g);
         int level = cfg.startLevel();
-        int bits = cfg.startBits();
         int shift = g + stride * (3 - level);
-        long table = cfg.ttb() & ~((1L << Math.max(bits + 3, 6)) - 1) & OA_MASK;
+        long idxMask = (1L << cfg.startBits()) - 1;
+        long table = cfg.ttb() & ~((1L << Math.max(cfg.startBits() + 3, 6)) - 1) & OA_MASK;
         if ((table & ~outMask) != 0) {
-            if (log != null) {
-                log.add(String.format("stage %d: table base 0x%x beyond %d-bit output size -> F_ADDR_SIZE", stage,
-                        table, cfg.outBits()));
-            }
-            out.fail(EVT_F_ADDR_SIZE, level, stage);
-            return false;
+            return addrSizeFault(cfg, "table", table, level, log, out);
         }
-        final boolean traced = SmmuV3Trace.smmu_ptw_level.enabled();
+        final boolean special = s2 != null || log != null || SmmuV3Trace.smmu_ptw_level.enabled();
         int attrs = 0;
+        long ptePa;
+        long pte;
         while (true) {
-            long idx = (inVa >>> shift) & ((1L << bits) - 1);
-            long ptePa = table + idx * 8;
-            if (s2 != null) {
-                long ipa = ptePa;
-                ptePa = s2.xlate(ipa, false, EVT_CLASS_TT, out);
-                if (ptePa == -1) {
-                    out.level = level;
-                    if (log != null) {
-                        log.add(String.format("stage 1 level %d: table IPA 0x%x faults at stage 2 -> %s", level,
-                                ipa, eventName(out.fault)));
-                    }
-                    return false;
-                }
+            ptePa = table + ((inVa >>> shift) & idxMask) * 8;
+            if (special && s2 != null && (ptePa = tableIpa(s2, ptePa, level, log, out)) == -1) {
+                return true;
             }
-            long pte;
             try {
                 pte = mem.readqAcquire(ptePa);
             } catch (BusError e) {
-                out.fetchAddr = ptePa;
-                out.clazz = EVT_CLASS_TT;
-                out.ttrnw = true;
-                if (log != null) {
-                    log.add(String.format("stage %d level %d: descriptor fetch at 0x%x -> external abort", stage,
-                            level, ptePa));
-                }
-                out.fail(EVT_F_WALK_EABT, level, stage);
-                return false;
+                return fetchAbort(cfg, ptePa, level, log, out);
             }
-            if (traced) {
-                SmmuV3Trace.smmu_ptw_level.emit(stage, level, va, table, ptePa, pte);
+            if (special) {
+                noteLevel(cfg.stage(), level, va, table, (inVa >>> shift) & idxMask, ptePa, pte, log);
             }
-            if (log != null) {
-                log.add(String.format("stage %d level %d: table 0x%x index %d -> descriptor @0x%x = 0x%016x", stage,
-                        level, table, idx, ptePa, pte));
+            if (shift == g || (pte & (PTE_VALID | PTE_TABLE)) != (PTE_VALID | PTE_TABLE)) {
+                break;
             }
-            boolean pageOrTable = (pte & (PTE_VALID | PTE_TABLE)) == (PTE_VALID | PTE_TABLE);
-            if (level < 3 && pageOrTable) {
-                long next = pte & OA_MASK & ~((1L << g) - 1);
-                if ((next & ~outMask) != 0) {
-                    out.fail(EVT_F_ADDR_SIZE, level, stage);
-                    return false;
-                }
-                attrs |= (int) (pte >>> PTE_PXNTABLE) & 0xf; // PXNTable, UXNTable, APTable[1:0]
-                table = next;
-                level++;
-                shift -= stride;
-                bits = stride;
-                continue;
+            table = pte & tableMask;
+            if ((table & ~outMask) != 0) {
+                return addrSizeFault(cfg, "table", table, level, log, out);
             }
-            // a leaf: a page (level 3, descriptor type 0b11) or a block where the granule has them
-            if ((pte & PTE_VALID) == 0 || (level == 3 ? !pageOrTable : !blockAllowed(g, level))) {
-                if (log != null) {
-                    log.add("  invalid descriptor -> F_TRANSLATION");
-                }
-                out.fail(EVT_F_TRANSLATION, level, stage);
-                return false;
+            attrs |= (int) (pte >>> PTE_PXNTABLE) & 0xf; // PXNTable, UXNTable, APTable[1:0]
+            level++;
+            shift -= stride;
+            idxMask = strideMask;
+        }
+        // a leaf: a page at the last level (descriptor type 0b11) or a block where the granule has them
+        if ((pte & PTE_VALID) == 0 || (shift == g ? (pte & PTE_TABLE) == 0 : !blockAllowed(g, level))) {
+            return fail(EVT_F_TRANSLATION, "  invalid descriptor -> F_TRANSLATION", cfg, level, log, out);
+        }
+        long pa = pte & OA_MASK & -(1L << shift);
+        if ((pa & ~outMask) != 0) {
+            return addrSizeFault(cfg, "output", pa, level, log, out);
+        }
+        final boolean hdDbm = cfg.hd() && bit(pte, PTE_DBM);
+        int perm = cfg.stage() == 1 ? S1_PERM[s1PermIndex(pte, attrs, hdDbm, cfg.wxn())]
+                : S2_PERM[s2PermIndex(pte, hdDbm)];
+        boolean af = bit(pte, PTE_AF);
+        if (!af && !cfg.ha() && !cfg.affd()) {
+            return fail(EVT_F_ACCESS, "  AF = 0 without hardware update -> F_ACCESS", cfg, level, log, out);
+        }
+        long oa = pa | (va & ((1L << shift) - 1));
+        if ((perm & need) != need) {
+            out.perm = perm;
+            out.pa = oa;
+            return fail(EVT_F_PERMISSION, log == null ? null
+                    : "  permissions " + permString(perm) + " do not allow the access -> F_PERMISSION", cfg, level, log, out);
+        }
+        if ((!af && cfg.ha()) || hdDbm) {
+            perm = httu(mem, cfg, pte, ptePa, level, write, update, perm, log, out);
+            if (perm < 0) {
+                return perm == HTTU_ABORTED;
             }
+        }
+        out.level = level;
+        out.blockShift = shift;
+        out.pa = oa;
+        out.perm = perm;
+        out.global = cfg.stage() != 1 || !bit(pte, PTE_NG);
+        if (special || SmmuV3Trace.smmu_ptw_leaf.enabled()) {
+            noteLeaf(cfg.stage(), level, va, shift, oa, perm, log);
+        }
+        return true;
+    }
+
+    /* out-of-line parts of walkOnce: nested and explain steps, faults, HTTU */
+
+    /** Stage-2 translation of a stage-1 table descriptor's IPA; -1 with {@code out} holding the fault. */
+    private static long tableIpa(TableXlate s2, long ipa, int level, List<String> log, Result out) {
+        long pa = s2.xlate(ipa, false, EVT_CLASS_TT, out);
+        if (pa == -1) {
             out.level = level;
-            out.blockShift = shift;
-            out.leafPte = pte;
-            out.leafPtePa = ptePa;
-            out.tableAttrs = stage == 1 ? attrs : 0;
-            return true;
+            if (log != null) {
+                log.add(String.format("stage 1 level %d: table IPA 0x%x faults at stage 2 -> %s", level, ipa,
+                        eventName(out.fault)));
+            }
+        }
+        return pa;
+    }
+
+    /** The trace event and explain line of one descriptor fetch. */
+    private static void noteLevel(int stage, int level, long va, long table, long idx, long ptePa, long pte,
+                                  List<String> log) {
+        if (SmmuV3Trace.smmu_ptw_level.enabled()) {
+            SmmuV3Trace.smmu_ptw_level.emit(stage, level, va, table, ptePa, pte);
+        }
+        if (log != null) {
+            log.add(String.format("stage %d level %d: table 0x%x index %d -> descriptor @0x%x = 0x%016x", stage,
+                    level, table, idx, ptePa, pte));
         }
     }
 
-    /* out.tableAttrs bits: the table descriptor bits 59..62 accumulated down the walk */
-    private static final int TA_PXN = 1, TA_UXN = 2, TA_AP0 = 4, TA_AP1 = 8;
-
-    /**
-     * Checks the leaf found by {@link #descend} (output size, access flag, permissions) and
-     * performs its HTTU update. True when done (translated or faulted, in {@code out}); false
-     * when the update lost a race and the walk must start again.
-     */
-    private static boolean leaf(PhysMem mem, StageCfg cfg, long va, boolean write, int need, boolean update,
-                                List<String> log, Result out) {
-        final int stage = cfg.stage();
-        final int level = out.level;
-        final int shift = out.blockShift;
-        final long pte = out.leafPte;
-        final long ptePa = out.leafPtePa;
-        final int attrs = out.tableAttrs;
-        long pa = pte & OA_MASK & ~((1L << shift) - 1);
-        if ((pa & ~cfg.outMask()) != 0) {
-            if (log != null) {
-                log.add(String.format("  output 0x%x beyond %d bits -> F_ADDR_SIZE", pa, cfg.outBits()));
-            }
-            out.fail(EVT_F_ADDR_SIZE, level, stage);
-            return true;
-        }
-        boolean af = bit(pte, PTE_AF);
-        boolean dbm = bit(pte, PTE_DBM);
-        int perm;
-        boolean readOnly;
-        if (stage == 1) {
-            boolean ap1 = bit(pte, PTE_AP1), ap2 = bit(pte, PTE_AP2);
-            readOnly = ap2;
-            boolean ro = (attrs & TA_AP1) != 0 || (ap2 && !(dbm && cfg.hd()));
-            boolean ur = ap1 && (attrs & TA_AP0) == 0;
-            perm = P_PR;
-            if (!ro) {
-                perm |= P_PW;
-            }
-            if (ur) {
-                perm |= P_UR;
-                if (!ro) {
-                    perm |= P_UW;
-                }
-            }
-            boolean el0Writable = ap1 && !ap2;
-            boolean writable = !ro;
-            if (!bit(pte, PTE_UXN) && (attrs & TA_UXN) == 0 && !(cfg.wxn() && writable)) {
-                perm |= P_UX;
-            }
-            if (!bit(pte, PTE_PXN) && (attrs & TA_PXN) == 0 && !el0Writable && !(cfg.wxn() && writable)) {
-                perm |= P_PX;
-            }
-            out.global = !bit(pte, PTE_NG);
-        } else {
-            boolean r = bit(pte, PTE_S2AP_R), w = bit(pte, PTE_S2AP_W);
-            readOnly = !w;
-            boolean wr = w || (dbm && cfg.hd());
-            boolean x = !bit(pte, PTE_XN);
-            perm = (r ? P_UR | P_PR : 0) | (wr ? P_UW | P_PW : 0) | (x ? P_UX | P_PX : 0);
-            out.global = true;
-        }
-        if (!af && !cfg.ha() && !cfg.affd()) {
-            if (log != null) {
-                log.add("  AF = 0 without hardware update -> F_ACCESS");
-            }
-            out.fail(EVT_F_ACCESS, level, stage);
-            return true;
-        }
-        long offset = va & ((1L << shift) - 1);
-        if ((perm & need) != need) {
-            if (log != null) {
-                log.add(String.format("  permissions %s do not allow the access -> F_PERMISSION", permString(perm)));
-            }
-            out.perm = perm;
-            out.pa = pa | offset;
-            out.fail(EVT_F_PERMISSION, level, stage);
-            return true;
-        }
-        /* HTTU: set AF, and clear the read-only bit of a writable-clean (DBM) page on write */
-        long upd = pte;
-        if (!af && cfg.ha()) {
-            upd |= 1L << PTE_AF;
-        }
-        boolean dirtyNow = write && readOnly && dbm && cfg.hd();
-        if (dirtyNow) {
-            upd = stage == 1 ? upd & ~(1L << PTE_AP2) : upd | (1L << PTE_S2AP_W);
-        }
-        if (readOnly && dbm && cfg.hd() && !dirtyNow) {
-            // writable-clean: grant what is true now; a later write walks again to dirty it
-            perm &= ~(P_UW | P_PW);
-        }
-        if (upd != pte) {
-            if (!update) {
-                if (log != null) {
-                    log.add(String.format("  (HTTU would write 0x%016x)", upd));
-                }
-            } else {
-                long witness;
-                try {
-                    witness = mem.cmpxchgq(ptePa, pte, upd);
-                } catch (BusError e) {
-                    out.fetchAddr = ptePa;
-                    out.clazz = EVT_CLASS_TT;
-                    out.ttrnw = false;
-                    out.fail(EVT_F_WALK_EABT, level, stage);
-                    return true;
-                }
-                if (witness != pte) {
-                    return false;
-                }
-                if (log != null) {
-                    log.add(String.format("  HTTU: descriptor updated to 0x%016x", upd));
-                }
-            }
-        }
-        out.pa = pa | offset;
-        out.perm = perm;
+    private static void noteLeaf(int stage, int level, long va, int shift, long oa, int perm, List<String> log) {
         if (SmmuV3Trace.smmu_ptw_leaf.enabled()) {
-            SmmuV3Trace.smmu_ptw_leaf.emit(stage, level, va, out.pa, 1L << shift);
+            SmmuV3Trace.smmu_ptw_leaf.emit(stage, level, va, oa, 1L << shift);
         }
         if (log != null) {
             log.add(String.format("  leaf at level %d: %s 0x%x, output 0x%x, perm %s", level,
-                    level == 3 ? "page" : "block", 1L << shift, out.pa, permString(perm)));
+                    level == 3 ? "page" : "block", 1L << shift, oa, permString(perm)));
         }
+    }
+
+    /** Records fault {@code f} at {@code level} in {@code out}; true (the walk is done). */
+    private static boolean fail(int f, String message, StageCfg cfg, int level, List<String> log, Result out) {
+        if (log != null) {
+            log.add(message);
+        }
+        out.fail(f, level, cfg.stage());
         return true;
+    }
+
+    /** A table base, table descriptor or output address beyond the output size. */
+    private static boolean addrSizeFault(StageCfg cfg, String what, long addr, int level, List<String> log,
+                                         Result out) {
+        if (log != null) {
+            log.add(String.format("stage %d level %d: %s 0x%x beyond %d-bit output size -> F_ADDR_SIZE",
+                    cfg.stage(), level, what, addr, cfg.outBits()));
+        }
+        out.fail(EVT_F_ADDR_SIZE, level, cfg.stage());
+        return true;
+    }
+
+    private static boolean fetchAbort(StageCfg cfg, long ptePa, int level, List<String> log, Result out) {
+        out.fetchAddr = ptePa;
+        out.clazz = EVT_CLASS_TT;
+        out.ttrnw = true;
+        if (log != null) {
+            log.add(String.format("stage %d level %d: descriptor fetch at 0x%x -> external abort", cfg.stage(),
+                    level, ptePa));
+        }
+        out.fail(EVT_F_WALK_EABT, level, cfg.stage());
+        return true;
+    }
+
+    /** {@link #httu}'s results that are not permissions. */
+    private static final int HTTU_RACED = -1, HTTU_ABORTED = -2;
+
+    /**
+     * The leaf's HTTU update: sets AF, and makes a writable-clean (DBM) descriptor dirty on a
+     * write by clearing AP[2] (stage 1) or setting S2AP[1] (stage 2). Returns the permissions to
+     * grant (write removed from a page left clean), {@link #HTTU_RACED} when the
+     * compare-and-exchange lost, or {@link #HTTU_ABORTED} with an external abort in {@code out}.
+     */
+    private static int httu(PhysMem mem, StageCfg cfg, long pte, long ptePa, int level, boolean write,
+                            boolean update, int perm, List<String> log, Result out) {
+        final int stage = cfg.stage();
+        boolean readOnly = stage == 1 ? bit(pte, PTE_AP2) : !bit(pte, PTE_S2AP_W);
+        boolean dbm = bit(pte, PTE_DBM) && cfg.hd();
+        long upd = pte;
+        if (!bit(pte, PTE_AF) && cfg.ha()) {
+            upd |= 1L << PTE_AF;
+        }
+        boolean dirtyNow = write && readOnly && dbm;
+        if (dirtyNow) {
+            upd = stage == 1 ? upd & ~(1L << PTE_AP2) : upd | (1L << PTE_S2AP_W);
+        }
+        if (readOnly && dbm && !dirtyNow) {
+            // writable-clean: grant what is true now; a later write walks again to dirty it
+            perm &= ~(P_UW | P_PW);
+        }
+        if (upd == pte) {
+            return perm;
+        }
+        if (!update) {
+            if (log != null) {
+                log.add(String.format("  (HTTU would write 0x%016x)", upd));
+            }
+            return perm;
+        }
+        long witness;
+        try {
+            witness = mem.cmpxchgq(ptePa, pte, upd);
+        } catch (BusError e) {
+            out.fetchAddr = ptePa;
+            out.clazz = EVT_CLASS_TT;
+            out.ttrnw = false;
+            out.fail(EVT_F_WALK_EABT, level, stage);
+            return HTTU_ABORTED;
+        }
+        if (witness != pte) {
+            return HTTU_RACED;
+        }
+        if (log != null) {
+            log.add(String.format("  HTTU: descriptor updated to 0x%016x", upd));
+        }
+        return perm;
+    }
+
+    /* table descriptor bits 59..62 as accumulated down the walk */
+    private static final int TA_PXN = 1, TA_UXN = 2, TA_AP0 = 4, TA_AP1 = 8;
+
+    /**
+     * Stage-1 leaf permissions by {@link #s1PermIndex}: AP[2:1], PXN, UXN, the accumulated
+     * table attributes, DBM-with-HD (writable-clean counts as writable) and WXN.
+     */
+    private static final int[] S1_PERM = new int[1 << 10];
+    /** Stage-2 leaf permissions by {@link #s2PermIndex}: S2AP[1:0], XN, DBM-with-HD. */
+    private static final int[] S2_PERM = new int[1 << 4];
+
+    private static int s1PermIndex(long pte, int attrs, boolean hdDbm, boolean wxn) {
+        return ((int) (pte >>> PTE_AP1) & 3) | ((int) (pte >>> (PTE_PXN - 2)) & 0xc) | attrs << 4
+                | (hdDbm ? 0x100 : 0) | (wxn ? 0x200 : 0);
+    }
+
+    private static int s2PermIndex(long pte, boolean hdDbm) {
+        return ((int) (pte >>> PTE_S2AP_R) & 3) | ((int) (pte >>> (PTE_XN - 2)) & 4) | (hdDbm ? 8 : 0);
+    }
+
+    static {
+        for (int i = 0; i < S1_PERM.length; i++) {
+            S1_PERM[i] = s1Perm((i & 1) != 0, (i & 2) != 0, (i & 4) != 0, (i & 8) != 0, (i >>> 4) & 0xf,
+                    (i & 0x100) != 0, (i & 0x200) != 0);
+        }
+        for (int i = 0; i < S2_PERM.length; i++) {
+            boolean r = (i & 1) != 0, w = (i & 2) != 0 || (i & 8) != 0, x = (i & 4) == 0;
+            S2_PERM[i] = (r ? P_UR | P_PR : 0) | (w ? P_UW | P_PW : 0) | (x ? P_UX | P_PX : 0);
+        }
+    }
+
+    /** The VMSAv8-64 stage-1 permission model (Arm ARM D8.4) for one combination of inputs. */
+    private static int s1Perm(boolean ap1, boolean ap2, boolean pxn, boolean uxn, int attrs, boolean hdDbm,
+                              boolean wxn) {
+        boolean ro = (attrs & TA_AP1) != 0 || (ap2 && !hdDbm);
+        boolean ur = ap1 && (attrs & TA_AP0) == 0;
+        int perm = P_PR;
+        if (!ro) {
+            perm |= P_PW;
+        }
+        if (ur) {
+            perm |= P_UR;
+            if (!ro) {
+                perm |= P_UW;
+            }
+        }
+        boolean el0Writable = ap1 && !ap2;
+        boolean wxnDenies = wxn && !ro;
+        if (!uxn && (attrs & TA_UXN) == 0 && !wxnDenies) {
+            perm |= P_UX;
+        }
+        if (!pxn && (attrs & TA_PXN) == 0 && !el0Writable && !wxnDenies) {
+            perm |= P_PX;
+        }
+        return perm;
     }
 
     static String permString(int p) {
