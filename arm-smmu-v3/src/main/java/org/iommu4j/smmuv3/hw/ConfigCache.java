@@ -165,7 +165,7 @@ public final class ConfigCache {
 
     /** A hit served by a front cache built from this one (the micro-TLB). */
     public long steHits() {
-        return steHits + front.hits();
+        return steHits + front.steHits();
     }
 
     public long steMisses() {

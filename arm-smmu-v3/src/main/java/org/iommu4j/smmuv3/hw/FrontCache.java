@@ -1,17 +1,21 @@
 package org.iommu4j.smmuv3.hw;
 
 /**
- * A cache in front of {@link ConfigCache} and {@link SmmuTlb} (the SMMU's micro-TLB): told of
- * every invalidation of either, and credited with the hits it served in their place, so the
- * architected caches' counters read as if every translation had looked them up.
+ * Caches in front of {@link ConfigCache} and {@link SmmuTlb} (the SMMU's micro-TLB and its
+ * configuration front cache): told of every invalidation of either, and credited with the hits
+ * they served in their place, so the architected caches' counters read as if every translation
+ * had looked them up.
  */
 interface FrontCache {
     /** An entry of the cache behind was invalidated (or the cache disabled); runs under its lock. */
     void invalidated();
 
-    /** Translations served, each a hit of the STE cache and of the TLB. */
-    long hits();
+    /** Translations that found their STE in a front cache. */
+    long steHits();
 
-    /** Of {@link #hits()}, those that also hit a cached CD. */
+    /** Of {@link #steHits()}, those that also found their CD there. */
     long cdHits();
+
+    /** Translations served whole by a front cache, each a TLB hit. */
+    long tlbHits();
 }

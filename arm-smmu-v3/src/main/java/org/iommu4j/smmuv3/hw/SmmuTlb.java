@@ -257,7 +257,7 @@ public final class SmmuTlb {
     }
 
     public long hits() {
-        return hits + front.hits();
+        return hits + front.tlbHits();
     }
 
     public long misses() {

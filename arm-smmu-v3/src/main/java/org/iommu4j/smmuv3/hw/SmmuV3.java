@@ -65,13 +65,18 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         }
 
         @Override
-        public long hits() {
-            return microHits;
+        public long steHits() {
+            return microHits + cfgHits;
         }
 
         @Override
         public long cdHits() {
-            return microCdHits;
+            return microCdHits + cfgCdHits;
+        }
+
+        @Override
+        public long tlbHits() {
+            return microHits;
         }
     };
     private final ConfigCache configCache = new ConfigCache(microFront);
@@ -178,16 +183,62 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         }
     }
 
+    /**
+     * The configuration front cache: the STE and CD a (StreamID, SubstreamID) translates with,
+     * for the accesses that miss the micro-TLB (the TLB turned off, a new page). Made only once
+     * the configuration cache holds (or would hold) them, stamped and killed like
+     * {@link MicroEntry}, and credited to the configuration cache's hit counters: it serves
+     * nothing the configuration cache would not. Its entries lead straight to the TLB lookup and
+     * the walk, past the checks the STE and CD already passed for that (StreamID, SubstreamID).
+     */
+    private static final class CfgEntry {
+        final int sid;
+        final int ssid;
+        final ConfigCache.Ste ste;
+        /** Null for a stage-2-only configuration. */
+        final ConfigCache.Cd cd;
+        final long epoch;
+        final long traceGen;
+
+        CfgEntry(int sid, int ssid, ConfigCache.Ste ste, ConfigCache.Cd cd, long epoch, long traceGen) {
+            this.sid = sid;
+            this.ssid = ssid;
+            this.ste = ste;
+            this.cd = cd;
+            this.epoch = epoch;
+            this.traceGen = traceGen;
+        }
+    }
+
+    private static final int CFG_BITS = 8;
+    private final CfgEntry[] cfgFront = new CfgEntry[1 << CFG_BITS];
+    /** Configuration front cache hits (plain counters, as {@link #microHits}). */
+    private long cfgHits, cfgCdHits;
+
+    private static int cfgIdx(int sid, int ssid) {
+        long h = (((long) sid << 20) + ssid) * 0x9E3779B97F4A7C15L;
+        return (int) (h >>> (64 - CFG_BITS));
+    }
+
     private static final int MICRO_BITS = 10;
     private final MicroEntry[] micro = new MicroEntry[1 << MICRO_BITS];
-    private static final ThreadLocal<WalkScratch> WALK_SCRATCH = ThreadLocal.withInitial(WalkScratch::new);
-
     /**
-     * A thread's walk state, so that a translation, nested ones included, allocates nothing: the
-     * walk's result, a stage-2 result, and the translator of stage-1 table addresses through
-     * stage 2 (bound to the SMMU, STE and log of the translation in progress).
+     * A requester's walk state, kept in its {@link DmaResult#cb} so that a translation, nested
+     * ones included, allocates nothing: the walk's result, a stage-2 result, and the translator
+     * of stage-1 table addresses through stage 2 (bound to the SMMU, STE and log of the
+     * translation in progress).
      */
     private static final class WalkScratch implements SmmuPtw.TableXlate {
+        /** The scratch kept in {@code res}, made on the first walk into it. */
+        static WalkScratch of(DmaResult res) {
+            if (res.cb instanceof WalkScratch w) {
+                return w;
+            }
+            WalkScratch w = new WalkScratch();
+            res.cb = w;
+            return w;
+        }
+
         final SmmuPtw.Result result = new SmmuPtw.Result();
         final SmmuPtw.Result s2 = new SmmuPtw.Result();
         SmmuV3 smmu;
@@ -1423,6 +1474,12 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         }
 
 
+        CfgEntry fc = dry ? null : cfgHit(txn, epoch0);
+        if (fc != null) {
+            translateStages(txn, res, fc.ste, fc.cd, epoch0, null);
+            return;
+        }
+
         /* ---- configuration: STE ---- */
         ConfigCache.Ste ste = dry ? null : configCache.lookupSte(sid);
         if (ste != null) {
@@ -1541,6 +1598,25 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             }
         }
 
+        if (cd == null && ste.s2() == null) {
+            // stage 1 bypassed, no stage 2
+            res.ok(txn.addr, ALL_PERMS);
+            return;
+        }
+        if (!dry) {
+            cfgInsert(txn, ste, cd, epoch0);
+        }
+        translateStages(txn, res, ste, cd, epoch0, log);
+    }
+
+    /**
+     * The TLB lookup, table walk and result of a transaction whose STE, and CD for stage 1, are
+     * known (from the configuration cache, the tables, or the configuration front cache).
+     */
+    private void translateStages(DmaTransaction txn, DmaResult res, ConfigCache.Ste ste, ConfigCache.Cd cd,
+                                 long epoch0, List<String> log) {
+        final boolean dry = log != null;
+        final int sid = txn.sid;
         /* ---- TLB ---- */
         final boolean priv = txn.isPriv();
         final int need = txn.ats ? 0 : needOf(txn);
@@ -1553,15 +1629,11 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             vmid = regime == SmmuTlb.REGIME_EL2 ? 0 : (caps.s2p() ? ste.vmid() : 0);
             asid = cd.asid();
             tagAddr = cd.s1().tbi() ? txn.addr & 0x00ff_ffff_ffff_ffffL : txn.addr;
-        } else if (ste.s2() != null) {
+        } else {
             regime = SmmuTlb.REGIME_S2;
             vmid = ste.vmid();
             asid = 0;
             tagAddr = txn.addr;
-        } else {
-            // stage 1 bypassed, no stage 2
-            res.ok(txn.addr, ALL_PERMS);
-            return;
         }
         if (!dry && !txn.ats && tlb.lookup(regime, vmid, asid, tagAddr, need, res)) {
             if (smmu_iotlb_lookup_hit.enabled()) {
@@ -1581,7 +1653,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
         /* ---- walk ---- */
         long gen = tlb.generation();
-        WalkScratch scratch = (dry ? new WalkScratch() : WALK_SCRATCH.get()).bind(this, ste, log);
+        WalkScratch scratch = (dry ? new WalkScratch() : WalkScratch.of(res)).bind(this, ste, log);
         SmmuPtw.Result r = scratch.result;
         long pa;
         int perm;
@@ -1663,6 +1735,40 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         res.pageSize = 1L << blockShift;
         if (smmuv3_translate_success.enabled()) {
             smmuv3_translate_success.emit("smmuv3", sid, txn.addr, pa, res.perm);
+        }
+    }
+
+    /**
+     * The configuration front cache's entry for the transaction, or null: a plain (not ATS, not
+     * translated) access whose (StreamID, SubstreamID) entry is of this translation's epoch and
+     * of the current trace generation. Counts the STE and CD hits it serves.
+     */
+    private CfgEntry cfgHit(DmaTransaction txn, long epoch0) {
+        if (txn.ats || txn.translated) {
+            return null;
+        }
+        int sid = txn.sid;
+        CfgEntry c = cfgFront[cfgIdx(sid, txn.ssid)];
+        if (c == null || c.sid != sid || c.ssid != txn.ssid || c.epoch != epoch0 || c.traceGen != Trace.generation()) {
+            return null;
+        }
+        cfgHits++;
+        if (c.cd != null) {
+            cfgCdHits++;
+        }
+        return c;
+    }
+
+    /**
+     * Remembers that a plain access of (StreamID, SubstreamID) walks with {@code ste} and
+     * {@code cd} (null: stage 2 only), unless the configuration cache is off, a configuration
+     * cache trace event is on, or something was invalidated since the translation began.
+     */
+    private void cfgInsert(DmaTransaction txn, ConfigCache.Ste ste, ConfigCache.Cd cd, long epoch0) {
+        long traceGen = Trace.generation(); // before the enabled checks: a racing enable changes it
+        if (!txn.ats && !txn.translated && configCache.enabled() && !smmuv3_config_cache_hit.enabled()
+                && !smmuv3_config_cache_miss.enabled() && microEpoch == epoch0) {
+            cfgFront[cfgIdx(txn.sid, txn.ssid)] = new CfgEntry(txn.sid, txn.ssid, ste, cd, epoch0, traceGen);
         }
     }
 

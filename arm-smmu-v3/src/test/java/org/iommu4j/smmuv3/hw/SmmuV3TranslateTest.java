@@ -521,6 +521,79 @@ class SmmuV3TranslateTest {
     }
 
     @Test
+    void walksWithTheTlbOffCountConfigurationCacheHits() {
+        TestBed tb = TestBed.full();
+        tb.smmu.tlb().setEnabled(false);
+        tb.setupS1Mapped(VA, PA);
+        for (int i = 0; i < 4; i++) {
+            assertThat(tb.read(1, VA + 0x100 * i).pa).isEqualTo(PA + 0x100 * i);
+        }
+        assertThat(tb.smmu.configCache().steMisses()).isEqualTo(1);
+        assertThat(tb.smmu.configCache().steHits()).isEqualTo(3);
+        assertThat(tb.smmu.configCache().cdMisses()).isEqualTo(1);
+        assertThat(tb.smmu.configCache().cdHits()).isEqualTo(3);
+        assertThat(tb.smmu.tlb().hits()).isZero();
+        // the front-cached configuration walks the tables every time: a remap shows at once
+        try (var cap = Trace.capture("smmuv3:smmu_ptw_level")) {
+            assertThat(tb.read(1, VA).pa).isEqualTo(PA);
+            assertThat(cap.of("smmu_ptw_level")).hasSize(4);
+        }
+    }
+
+    @Test
+    void staleCdWithTheTlbOffUntilCfgiCd() {
+        TestBed tb = TestBed.full();
+        tb.smmu.tlb().setEnabled(false);
+        S1 s1 = tb.setupS1Mapped(VA, PA);
+        assertThat(tb.read(1, VA).pa).isEqualTo(PA);
+        assertThat(tb.read(1, VA).pa).isEqualTo(PA);
+        // a second table maps VA elsewhere; the CD is pointed at it without CFGI_CD
+        TestBed.PageTable other = tb.new PageTable(12, 48);
+        other.map(VA, PA + 0x5000, S1_RW);
+        tb.writeCd(s1.cdtab(), cd(9, other.root, 16, 0));
+        assertThat(tb.read(1, VA).pa).as("the cached CD still walks the old table").isEqualTo(PA);
+        tb.cfgiCd(1, 0);
+        assertThat(tb.read(1, VA).pa).isEqualTo(PA + 0x5000);
+        // and an invalid STE only after CFGI_STE
+        tb.writeSte(1, steAbort());
+        assertThat(tb.read(1, VA).pa).isEqualTo(PA + 0x5000);
+        tb.cfgiSte(1);
+        assertThat(tb.read(1, VA).status).isEqualTo(DmaResult.ABORT);
+    }
+
+    @Test
+    void configurationFrontCacheKeepsSubstreamsApart() {
+        TestBed tb = TestBed.full();
+        tb.smmu.tlb().setEnabled(false);
+        S1 s1 = tb.setupS1(1, 9, 2, 2); // four CDs, S1DSS = SSID0: CD 0 for accesses without SSID
+        TestBed.PageTable t1 = tb.new PageTable(12, 48);
+        t1.map(VA, PA + 0x1000, S1_RW);
+        tb.writeCd(s1.cdtab() + 64, cd(10, t1.root, 16, 0));
+        s1.pt().map(VA, PA, S1_RW);
+        for (int i = 0; i < 3; i++) {
+            assertThat(tb.read(1, VA).pa).isEqualTo(PA);
+            assertThat(tb.dma(1, 1, VA, DmaTransaction.ACC_READ).pa).isEqualTo(PA + 0x1000);
+            assertThat(tb.dma(1, 2, VA, DmaTransaction.ACC_READ).status).as("CD 2 invalid")
+                    .isEqualTo(DmaResult.ABORT);
+        }
+        assertThat(tb.smmu.configCache().cdHits()).isEqualTo(4);
+    }
+
+    @Test
+    void configurationCacheTraceSeenAtOnceWithTheTlbOff() {
+        TestBed tb = TestBed.full();
+        tb.smmu.tlb().setEnabled(false);
+        tb.setupS1Mapped(VA, PA);
+        tb.read(1, VA);
+        tb.read(1, VA); // served by the configuration front cache
+        try (var cap = Trace.capture("smmuv3:smmuv3_config_cache_hit")) {
+            assertThat(tb.read(1, VA).pa).isEqualTo(PA);
+            assertThat(cap.of("smmuv3_config_cache_hit")).hasSize(1);
+        }
+        assertThat(tb.smmu.configCache().steHits()).isEqualTo(2);
+    }
+
+    @Test
     void clearingSmmuenAppliesGbpaToCachedTranslations() {
         TestBed tb = TestBed.full();
         tb.setupS1Mapped(VA, PA);

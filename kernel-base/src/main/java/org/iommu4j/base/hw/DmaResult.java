@@ -37,6 +37,14 @@ public final class DmaResult {
     /** Architected event id or another model-defined code for the fault, 0 if none. */
     public int faultReason;
     public StallToken stall;
+    /**
+     * Scratch space owned by the port that translates into this result, kept across
+     * transactions (the image of {@code sk_buff->cb}, the control buffer each layer may use for
+     * its own state): an IOMMU model keeps its per-requester walk state here, so a translation
+     * allocates nothing and needs no thread-local lookup. Never read by the requester; not
+     * cleared by {@link #reset()}. A result object serves one requester thread at a time.
+     */
+    public Object cb;
 
     /** A held (stalled) transaction's handle. */
     public interface StallToken {
