@@ -24,7 +24,7 @@ class SmmuV3AllocationTest {
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
     private static long allocatedBy(Runnable r) {
-        r.run(); // warm up: lazily built state (thread-local scratch, cache entries) is made here
+        r.run(); // warm up: lazily built state (the walk scratch in DmaResult.cb, cache entries) is made here
         long before = THREADS.getCurrentThreadAllocatedBytes();
         r.run();
         return THREADS.getCurrentThreadAllocatedBytes() - before;
