@@ -2,6 +2,7 @@ package org.iommu4j.smmuv3.hw;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
@@ -26,11 +27,27 @@ class SmmuV3FuzzTest {
         txn.ats = (acc & 1) != 0 && (acc & 8) != 0;
         DmaResult r = new DmaResult();
         tb.smmu.translate(txn, r);
-        assertThat(r.status).isBetween(DmaResult.OK, DmaResult.ATS_FAULT);
+        assertThat(r.status).isBetween(DmaResult.OK, DmaResult.RAZ_WI);
         if (r.status == DmaResult.STALLED) {
             assertThat(r.stall.poll()).isEqualTo(-1);
         }
         assertThat(tb.smmu.explain(txn)).isNotEmpty();
+    }
+
+    /**
+     * A sample the property once found: a stage-1 STE whose CD has A = 0 and TTB0 = 0 (outside
+     * RAM); the walk's external abort completes as RAZ/WI, which is an architected answer too.
+     */
+    @Example
+    void faultUnderCdWithoutAbortIsRazWi() {
+        randomTablesNeverThrow(43, 0, 0, 0, 16, 0, 0, DmaTransaction.NO_SSID, DmaTransaction.ACC_READ);
+        TestBed tb = TestBed.full();
+        long cdtab = tb.alloc(4096, 4096);
+        tb.writeCd(cdtab, 16 | (1L << 31) | (1L << 41));
+        tb.writeSte(1, 43 | cdtab, 0, 0, 0);
+        DmaResult r = tb.read(1, 0);
+        assertThat(r.status).isEqualTo(DmaResult.RAZ_WI);
+        assertThat(r.faultReason).isEqualTo(SmmuV3Internal.EVT_F_WALK_EABT);
     }
 
 }
