@@ -1653,14 +1653,15 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
         /* ---- walk ---- */
         long gen = tlb.generation();
-        WalkScratch scratch = (dry ? new WalkScratch() : WalkScratch.of(res)).bind(this, ste, log);
+        WalkScratch scratch = dry ? new WalkScratch() : WalkScratch.of(res);
         SmmuPtw.Result r = scratch.result;
         long pa;
         int perm;
         int blockShift;
         boolean global;
         if (cd != null) {
-            SmmuPtw.TableXlate s2x = ste.s2() != null ? scratch : null;
+            // bound only for nested walks: three reference stores (and their GC barriers) saved otherwise
+            SmmuPtw.TableXlate s2x = ste.s2() != null ? scratch.bind(this, ste, log) : null;
             if (log != null) {
                 log.add(String.format("stage 1: TTB0 0x%x, %d-bit input, granule %dK, start level %d, ASID %d",
                         cd.s1().ttb(), cd.s1().inputBits(), 1 << (cd.s1().granuleShift() - 10), cd.s1().startLevel(),
