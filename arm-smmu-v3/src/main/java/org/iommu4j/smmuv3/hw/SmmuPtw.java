@@ -197,7 +197,7 @@ final class SmmuPtw {
             try {
                 pte = mem.readqAcquire(ptePa);
             } catch (BusError e) {
-                return fetchAbort(cfg, ptePa, level, log, out);
+                return walkAbort(cfg, ptePa, true, level, log, out);
             }
             if (special) {
                 noteLevel(cfg.stage(), level, va, table, (inVa >>> shift) & idxMask, ptePa, pte, log);
@@ -237,7 +237,7 @@ final class SmmuPtw {
                     : "  permissions " + permString(perm) + " do not allow the access -> F_PERMISSION", cfg, level, log, out);
         }
         if ((!af && cfg.ha()) || hdDbm) {
-            perm = httu(mem, cfg, pte, ptePa, level, write, update, perm, log, out);
+            perm = httu(mem, cfg, pte, ptePa, level, hdDbm, write, update, perm, log, out);
             if (perm < 0) {
                 return perm == HTTU_ABORTED;
             }
@@ -302,40 +302,36 @@ final class SmmuPtw {
     /** A table base, table descriptor or output address beyond the output size. */
     private static boolean addrSizeFault(StageCfg cfg, String what, long addr, int level, List<String> log,
                                          Result out) {
-        if (log != null) {
-            log.add(String.format("stage %d level %d: %s 0x%x beyond %d-bit output size -> F_ADDR_SIZE",
-                    cfg.stage(), level, what, addr, cfg.outBits()));
-        }
-        out.fail(EVT_F_ADDR_SIZE, level, cfg.stage());
-        return true;
+        return fail(EVT_F_ADDR_SIZE, log == null ? null : String.format(
+                "stage %d level %d: %s 0x%x beyond %d-bit output size -> F_ADDR_SIZE", cfg.stage(), level, what, addr,
+                cfg.outBits()), cfg, level, log, out);
     }
 
-    private static boolean fetchAbort(StageCfg cfg, long ptePa, int level, List<String> log, Result out) {
+    /** An external abort on the descriptor at {@code ptePa}: its fetch ({@code read}) or its HTTU update. */
+    private static boolean walkAbort(StageCfg cfg, long ptePa, boolean read, int level, List<String> log,
+                                     Result out) {
         out.fetchAddr = ptePa;
         out.clazz = EVT_CLASS_TT;
-        out.ttrnw = true;
-        if (log != null) {
-            log.add(String.format("stage %d level %d: descriptor fetch at 0x%x -> external abort", cfg.stage(),
-                    level, ptePa));
-        }
-        out.fail(EVT_F_WALK_EABT, level, cfg.stage());
-        return true;
+        out.ttrnw = read;
+        return fail(EVT_F_WALK_EABT, log == null ? null : String.format(
+                "stage %d level %d: descriptor %s at 0x%x -> external abort", cfg.stage(), level,
+                read ? "fetch" : "update", ptePa), cfg, level, log, out);
     }
 
     /** {@link #httu}'s results that are not permissions. */
     private static final int HTTU_RACED = -1, HTTU_ABORTED = -2;
 
     /**
-     * The leaf's HTTU update: sets AF, and makes a writable-clean (DBM) descriptor dirty on a
-     * write by clearing AP[2] (stage 1) or setting S2AP[1] (stage 2). Returns the permissions to
-     * grant (write removed from a page left clean), {@link #HTTU_RACED} when the
-     * compare-and-exchange lost, or {@link #HTTU_ABORTED} with an external abort in {@code out}.
+     * The leaf's HTTU update: sets AF, and makes a writable-clean descriptor ({@code dbm}: DBM set
+     * with HD on) dirty on a write by clearing AP[2] (stage 1) or setting S2AP[1] (stage 2).
+     * Returns the permissions to grant (write removed from a page left clean), {@link #HTTU_RACED}
+     * when the compare-and-exchange lost, or {@link #HTTU_ABORTED} with an external abort in
+     * {@code out}.
      */
-    private static int httu(PhysMem mem, StageCfg cfg, long pte, long ptePa, int level, boolean write,
+    private static int httu(PhysMem mem, StageCfg cfg, long pte, long ptePa, int level, boolean dbm, boolean write,
                             boolean update, int perm, List<String> log, Result out) {
         final int stage = cfg.stage();
         boolean readOnly = stage == 1 ? bit(pte, PTE_AP2) : !bit(pte, PTE_S2AP_W);
-        boolean dbm = bit(pte, PTE_DBM) && cfg.hd();
         long upd = pte;
         if (!bit(pte, PTE_AF) && cfg.ha()) {
             upd |= 1L << PTE_AF;
@@ -361,10 +357,7 @@ final class SmmuPtw {
         try {
             witness = mem.cmpxchgq(ptePa, pte, upd);
         } catch (BusError e) {
-            out.fetchAddr = ptePa;
-            out.clazz = EVT_CLASS_TT;
-            out.ttrnw = false;
-            out.fail(EVT_F_WALK_EABT, level, stage);
+            walkAbort(cfg, ptePa, false, level, log, out);
             return HTTU_ABORTED;
         }
         if (witness != pte) {
