@@ -181,7 +181,7 @@ final class SmmuPtw {
         int level = cfg.startLevel();
         int shift = g + stride * (3 - level);
         long idxMask = (1L << cfg.startBits()) - 1;
-        long table = cfg.ttb() & ~((1L << Math.max(cfg.startBits() + 3, 6)) - 1) & OA_MASK;
+        long table = startTable(cfg);
         if ((table & ~outMask) != 0) {
             return addrSizeFault(cfg, "table", table, level, log, out);
         }
@@ -250,6 +250,133 @@ final class SmmuPtw {
         if (special || SmmuV3Trace.smmu_ptw_leaf.enabled()) {
             noteLeaf(cfg.stage(), level, va, shift, oa, perm, log);
         }
+        return true;
+    }
+
+    /**
+     * A stage's walk constants, worked out once for a configuration that may take
+     * {@link #walkFast}: a single stage (no nested table translation), TTB0 walks enabled, a
+     * start table within the output size and an input size below 64 bits. Null from
+     * {@link #plan} otherwise.
+     */
+    static final class Plan {
+        final int stage;
+        final int granuleShift;
+        final int stride;
+        final int startLevel;
+        final int startShift;
+        final int inputBits;
+        final long startIdxMask;
+        final long strideMask;
+        final long tableMask;
+        /** Table address bits beyond the output size. */
+        final long tableBeyond;
+        /**
+         * Leaf bits that must be set for a walk without fault or update: valid, and AF unless
+         * AFFD is set without HA.
+         */
+        final long leafOnes;
+        /**
+         * Leaf bits that must be clear: output address bits beyond the output size (from the
+         * granule up; the caller masks the block's offset bits out), and DBM when HD is on (HTTU
+         * may have to dirty the descriptor).
+         */
+        final long leafZeros;
+        final long table;
+        final boolean tbi;
+        final boolean ha;
+        final boolean hd;
+        final boolean affd;
+        final boolean wxn;
+
+        private Plan(StageCfg cfg, long table) {
+            stage = cfg.stage();
+            granuleShift = cfg.granuleShift();
+            stride = granuleShift - 3;
+            startLevel = cfg.startLevel();
+            startShift = granuleShift + stride * (3 - startLevel);
+            inputBits = cfg.inputBits();
+            startIdxMask = (1L << cfg.startBits()) - 1;
+            strideMask = (1L << stride) - 1;
+            tableMask = OA_MASK & -(1L << granuleShift);
+            tableBeyond = tableMask & ~cfg.outMask();
+            leafOnes = PTE_VALID | (cfg.ha() || !cfg.affd() ? 1L << PTE_AF : 0);
+            leafZeros = (OA_MASK & ~cfg.outMask()) | (cfg.hd() ? 1L << PTE_DBM : 0);
+            this.table = table;
+            tbi = stage == 1 && cfg.tbi();
+            ha = cfg.ha();
+            hd = cfg.hd();
+            affd = cfg.affd();
+            wxn = cfg.wxn();
+        }
+    }
+
+    /** The {@link Plan} of {@code cfg}, or null if its walks must all take {@link #walk}. */
+    static Plan plan(StageCfg cfg) {
+        long table = startTable(cfg);
+        if (cfg.epd0() || cfg.inputBits() >= 64 || (table & ~cfg.outMask()) != 0) {
+            return null;
+        }
+        return new Plan(cfg, table);
+    }
+
+    private static long startTable(StageCfg cfg) {
+        return cfg.ttb() & ~((1L << Math.max(cfg.startBits() + 3, 6)) - 1) & OA_MASK;
+    }
+
+    /**
+     * The walk of a translation that succeeds without updating a descriptor, with the constants of
+     * {@code p}: true with the result in {@code out} ({@code fault}, {@code level}, {@code pa},
+     * {@code blockShift}, {@code perm}, {@code global}). False, having changed nothing, for every
+     * other walk (a fault, an HTTU update to make): the caller then takes {@link #walk}, which
+     * reads the same descriptors and reports the fault or makes the update. A descriptor fetch
+     * outside RAM throws {@link BusError} (the caller catches it, outside the loop, and takes
+     * {@link #walk}). No trace events: callers take it only while the walk's events are off.
+     */
+    static boolean walkFast(PhysMem mem, Plan p, long va, int need, Result out) {
+        final long inVa = p.tbi ? (va << 8) >> 8 : va;
+        if (inVa >>> p.inputBits != 0) {
+            return false;
+        }
+        final int g = p.granuleShift;
+        long table = p.table;
+        int shift = p.startShift;
+        long idxMask = p.startIdxMask;
+        int level = p.startLevel;
+        int attrs = 0;
+        long pte;
+        while (true) {
+            pte = mem.readqAcquire(table + ((inVa >>> shift) & idxMask) * 8);
+            if (shift == g || (pte & (PTE_VALID | PTE_TABLE)) != (PTE_VALID | PTE_TABLE)) {
+                break;
+            }
+            table = pte & p.tableMask;
+            if ((table & p.tableBeyond) != 0) {
+                return false;
+            }
+            attrs |= (int) (pte >>> PTE_PXNTABLE) & 0xf;
+            level++;
+            shift -= p.stride;
+            idxMask = p.strideMask;
+        }
+        if (shift == g ? (pte & (PTE_VALID | PTE_TABLE)) != (PTE_VALID | PTE_TABLE)
+                : (pte & (PTE_VALID | PTE_TABLE)) != PTE_VALID || !blockAllowed(g, level)) {
+            return false; // not a page at the last level, nor a block where the granule has them
+        }
+        // a leaf that translates as it is: AF, DBM and the output size checked at once
+        if ((pte & p.leafOnes) != p.leafOnes || (pte & p.leafZeros & -(1L << shift)) != 0) {
+            return false;
+        }
+        int perm = p.stage == 1 ? S1_PERM[s1PermIndex(pte, attrs, false, p.wxn)] : S2_PERM[s2PermIndex(pte, false)];
+        if ((perm & need) != need) {
+            return false;
+        }
+        out.fault = OK;
+        out.level = level;
+        out.blockShift = shift;
+        out.pa = (pte & OA_MASK & -(1L << shift)) | (va & ((1L << shift) - 1));
+        out.perm = perm;
+        out.global = p.stage != 1 || !bit(pte, PTE_NG);
         return true;
     }
 

@@ -190,6 +190,10 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
      * {@link MicroEntry}, and credited to the configuration cache's hit counters: it serves
      * nothing the configuration cache would not. Its entries lead straight to the TLB lookup and
      * the walk, past the checks the STE and CD already passed for that (StreamID, SubstreamID).
+     *
+     * <p>An entry is also the route every translation past its STE and CD takes (made for it
+     * when it cannot be cached): the TLB tags, and for a single stage the constants of
+     * {@link SmmuPtw#walkFast}, worked out once.
      */
     private static final class CfgEntry {
         final int sid;
@@ -199,14 +203,49 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final ConfigCache.Cd cd;
         final long epoch;
         final long traceGen;
+        /* the TLB tags of this configuration's translations */
+        final int regime;
+        final int vmid;
+        final int asid;
+        /** Stage 1 with CD.TBI: the top byte takes no part in the TLB tag. */
+        final boolean tbi;
+        /** Stage 1 walks whose table addresses stage 2 translates. */
+        final boolean nested;
+        /** The walk constants of the one stage to walk; null for nested configurations. */
+        final SmmuPtw.Plan plan;
+        /**
+         * A TLB or translation trace event was on when this entry was made; when false they are
+         * not checked again (an event's change advances the trace generation, which kills a
+         * cached entry, and a fresh one serves one translation).
+         */
+        final boolean traced;
 
-        CfgEntry(int sid, int ssid, ConfigCache.Ste ste, ConfigCache.Cd cd, long epoch, long traceGen) {
+        CfgEntry(int sid, int ssid, ConfigCache.Ste ste, ConfigCache.Cd cd, long epoch, long traceGen,
+                 boolean s2p) {
             this.sid = sid;
             this.ssid = ssid;
             this.ste = ste;
             this.cd = cd;
             this.epoch = epoch;
             this.traceGen = traceGen;
+            if (cd != null) {
+                regime = ste.strw() == STE_STRW_EL2 ? SmmuTlb.REGIME_EL2 : SmmuTlb.REGIME_NS_EL1;
+                vmid = regime == SmmuTlb.REGIME_EL2 || !s2p ? 0 : ste.vmid();
+                asid = cd.asid();
+                tbi = cd.s1().tbi();
+            } else {
+                regime = SmmuTlb.REGIME_S2;
+                vmid = ste.vmid();
+                asid = 0;
+                tbi = false;
+            }
+            nested = cd != null && ste.s2() != null;
+            this.traced = smmu_iotlb_lookup_hit.enabled() || smmu_iotlb_lookup_miss.enabled()
+                    || smmu_iotlb_insert.enabled() || smmuv3_translate_success.enabled();
+            // the fast walk emits no walk events: none while they are on (a change of either
+            // advances the trace generation, which kills this entry)
+            this.plan = nested || smmu_ptw_level.enabled() || smmu_ptw_leaf.enabled() ? null
+                    : SmmuPtw.plan(cd != null ? cd.s1() : ste.s2());
         }
     }
 
@@ -1355,7 +1394,16 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
     @Override
     public void translate(DmaTransaction txn, DmaResult res) {
-        if (!microHit(txn, res)) {
+        if (microHit(txn, res)) {
+            return;
+        }
+        // the epoch is read first, as in translateInternal
+        final long epoch0 = microEpoch;
+        CfgEntry fc = cfgHit(txn, epoch0);
+        if (fc != null) {
+            res.reset();
+            translateStages(txn, res, fc, epoch0, null);
+        } else {
             translateInternal(txn, res, null);
         }
     }
@@ -1438,6 +1486,20 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
     /** SmmuPtw permission bits to DmaResult ones, at the transaction's privilege. */
     private static int dmaPerm(int p, boolean priv) {
+        return DMA_PERM[(priv ? SmmuPtw.P_ALL + 1 : 0) | (p & SmmuPtw.P_ALL)];
+    }
+
+    /** {@link #dmaPerm} by privilege (unprivileged first) and SmmuPtw permission bits. */
+    private static final int[] DMA_PERM = new int[2 * (SmmuPtw.P_ALL + 1)];
+
+    static {
+        for (int p = 0; p <= SmmuPtw.P_ALL; p++) {
+            DMA_PERM[p] = dmaPermOf(p, false);
+            DMA_PERM[SmmuPtw.P_ALL + 1 + p] = dmaPermOf(p, true);
+        }
+    }
+
+    private static int dmaPermOf(int p, boolean priv) {
         int r = 0;
         if (priv) {
             r |= ((p & SmmuPtw.P_PR) != 0 ? DmaResult.PERM_R : 0) | ((p & SmmuPtw.P_PW) != 0 ? DmaResult.PERM_W : 0)
@@ -1473,12 +1535,6 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             return;
         }
 
-
-        CfgEntry fc = dry ? null : cfgHit(txn, epoch0);
-        if (fc != null) {
-            translateStages(txn, res, fc.ste, fc.cd, epoch0, null);
-            return;
-        }
 
         /* ---- configuration: STE ---- */
         ConfigCache.Ste ste = dry ? null : configCache.lookupSte(sid);
@@ -1603,115 +1659,50 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             res.ok(txn.addr, ALL_PERMS);
             return;
         }
-        if (!dry) {
-            cfgInsert(txn, ste, cd, epoch0);
-        }
-        translateStages(txn, res, ste, cd, epoch0, log);
+        translateStages(txn, res, cfgEntry(txn, ste, cd, epoch0, dry), epoch0, log);
     }
 
     /**
      * The TLB lookup, table walk and result of a transaction whose STE, and CD for stage 1, are
-     * known (from the configuration cache, the tables, or the configuration front cache).
+     * known ({@code e}: from the configuration front cache, or made from the configuration cache
+     * or the tables).
      */
-    private void translateStages(DmaTransaction txn, DmaResult res, ConfigCache.Ste ste, ConfigCache.Cd cd,
-                                 long epoch0, List<String> log) {
+    private void translateStages(DmaTransaction txn, DmaResult res, CfgEntry e, long epoch0, List<String> log) {
         final boolean dry = log != null;
-        final int sid = txn.sid;
-        /* ---- TLB ---- */
+        final ConfigCache.Ste ste = e.ste;
+        final ConfigCache.Cd cd = e.cd;
         final boolean priv = txn.isPriv();
         final int need = txn.ats ? 0 : needOf(txn);
-        int regime;
-        int vmid;
-        int asid;
-        long tagAddr;
-        if (cd != null) {
-            regime = ste.strw() == STE_STRW_EL2 ? SmmuTlb.REGIME_EL2 : SmmuTlb.REGIME_NS_EL1;
-            vmid = regime == SmmuTlb.REGIME_EL2 ? 0 : (caps.s2p() ? ste.vmid() : 0);
-            asid = cd.asid();
-            tagAddr = cd.s1().tbi() ? txn.addr & 0x00ff_ffff_ffff_ffffL : txn.addr;
-        } else {
-            regime = SmmuTlb.REGIME_S2;
-            vmid = ste.vmid();
-            asid = 0;
-            tagAddr = txn.addr;
-        }
-        if (!dry && !txn.ats && tlb.lookup(regime, vmid, asid, tagAddr, need, res)) {
-            if (smmu_iotlb_lookup_hit.enabled()) {
-                smmu_iotlb_lookup_hit.emit(asid, vmid, txn.addr, tlb.hits(), tlb.misses());
+        final long tagAddr = e.tbi ? txn.addr & 0x00ff_ffff_ffff_ffffL : txn.addr;
+        /* ---- TLB ---- */
+        if (!dry && !txn.ats && tlb.lookup(e.regime, e.vmid, e.asid, tagAddr, need, res)) {
+            if (e.traced && smmu_iotlb_lookup_hit.enabled()) {
+                smmu_iotlb_lookup_hit.emit(e.asid, e.vmid, txn.addr, tlb.hits(), tlb.misses());
             }
             microInsert(txn, res.pa, res.perm, res.pageSize, epoch0, cd != null);
             res.perm = dmaPerm(res.perm, priv);
             res.status = DmaResult.OK;
-            if (smmuv3_translate_success.enabled()) {
-                smmuv3_translate_success.emit("smmuv3", sid, txn.addr, res.pa, res.perm);
+            if (e.traced && smmuv3_translate_success.enabled()) {
+                smmuv3_translate_success.emit("smmuv3", txn.sid, txn.addr, res.pa, res.perm);
             }
             return;
         }
-        if (!dry && smmu_iotlb_lookup_miss.enabled()) {
-            smmu_iotlb_lookup_miss.emit(asid, vmid, txn.addr, tlb.hits(), tlb.misses());
+        if (!dry && e.traced && smmu_iotlb_lookup_miss.enabled()) {
+            smmu_iotlb_lookup_miss.emit(e.asid, e.vmid, txn.addr, tlb.hits(), tlb.misses());
         }
 
         /* ---- walk ---- */
-        long gen = tlb.generation();
-        WalkScratch scratch = dry ? new WalkScratch() : WalkScratch.of(res);
-        SmmuPtw.Result r = scratch.result;
-        long pa;
-        int perm;
-        int blockShift;
-        boolean global;
-        if (cd != null) {
-            // bound only for nested walks: three reference stores (and their GC barriers) saved otherwise
-            SmmuPtw.TableXlate s2x = ste.s2() != null ? scratch.bind(this, ste, log) : null;
-            if (log != null) {
-                log.add(String.format("stage 1: TTB0 0x%x, %d-bit input, granule %dK, start level %d, ASID %d",
-                        cd.s1().ttb(), cd.s1().inputBits(), 1 << (cd.s1().granuleShift() - 10), cd.s1().startLevel(),
-                        asid));
-            }
-            SmmuPtw.walk(mem, cd.s1(), txn.addr, txn.isWrite(), need, !dry, s2x, log, r);
-            if (r.fault != SmmuPtw.OK) {
-                fault(txn, res, ste, cd, r, log);
+        final long gen = tlb.generation();
+        final WalkScratch scratch = dry ? new WalkScratch() : WalkScratch.of(res);
+        final SmmuPtw.Result r = scratch.result;
+        if (e.plan == null || dry || !walkFast(e.plan, txn.addr, need, r)) {
+            if (!walkStages(txn, res, e, need, scratch, log)) {
                 return;
             }
-            pa = r.pa;
-            perm = r.perm;
-            blockShift = r.blockShift;
-            global = r.global;
-            if (ste.s2() != null) {
-                long ipa = pa;
-                long out = s2Xlate(ste, ipa, EVT_CLASS_IN, r, log, scratch.s2);
-                if (out == -1) {
-                    fault(txn, res, ste, cd, r, log);
-                    return;
-                }
-                pa = out;
-                perm &= r.perm;
-                blockShift = Math.min(blockShift, r.blockShift);
-                if ((perm & need) != need) {
-                    r.reset();
-                    r.fault = EVT_F_PERMISSION;
-                    r.s2 = true;
-                    r.ipa = ipa;
-                    fault(txn, res, ste, cd, r, log);
-                    return;
-                }
-            }
-        } else {
-            if (log != null) {
-                log.add(String.format("stage 2: S2TTB 0x%x, %d-bit input, granule %dK, start level %d, VMID %d",
-                        ste.s2().ttb(), ste.s2().inputBits(), 1 << (ste.s2().granuleShift() - 10), ste.s2().startLevel(),
-                        vmid));
-            }
-            SmmuPtw.walk(mem, ste.s2(), txn.addr, txn.isWrite(), need, !dry, null, log, r);
-            if (r.fault != SmmuPtw.OK) {
-                r.ipa = txn.addr;
-                fault(txn, res, ste, null, r, log);
-                return;
-            }
-            pa = r.pa;
-            perm = r.perm;
-            blockShift = r.blockShift;
-            global = true;
         }
+        final long pa = r.pa;
+        final int perm = r.perm;
+        final int blockShift = r.blockShift;
         if (txn.ats) {
             int granted = dmaPerm(perm, priv);
             res.pa = pa & -(1L << blockShift);
@@ -1726,17 +1717,94 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             return;
         }
         if (!dry) {
-            tlb.insert(regime, vmid, asid, global, ste.s2() != null && cd != null, tagAddr, blockShift, pa, perm, gen);
-            if (smmu_iotlb_insert.enabled()) {
-                smmu_iotlb_insert.emit(asid, vmid, txn.addr, blockShift, r.level);
+            tlb.insert(e.regime, e.vmid, e.asid, r.global, e.nested, tagAddr, blockShift, pa, perm, gen);
+            if (e.traced && smmu_iotlb_insert.enabled()) {
+                smmu_iotlb_insert.emit(e.asid, e.vmid, txn.addr, blockShift, r.level);
             }
             microInsert(txn, pa, perm, 1L << blockShift, epoch0, cd != null);
         }
         res.ok(pa, dmaPerm(perm, priv));
         res.pageSize = 1L << blockShift;
-        if (smmuv3_translate_success.enabled()) {
-            smmuv3_translate_success.emit("smmuv3", sid, txn.addr, pa, res.perm);
+        if (e.traced && smmuv3_translate_success.enabled()) {
+            smmuv3_translate_success.emit("smmuv3", txn.sid, txn.addr, pa, res.perm);
         }
+    }
+
+    /**
+     * {@link SmmuPtw#walkFast}; false, for the full walk to report it, on an external abort on a
+     * descriptor fetch (caught here, outside the walk loop).
+     */
+    private boolean walkFast(SmmuPtw.Plan plan, long va, int need, SmmuPtw.Result r) {
+        try {
+            return SmmuPtw.walkFast(mem, plan, va, need, r);
+        } catch (BusError e) {
+            return false;
+        }
+    }
+
+    /**
+     * The full walk of {@code e}'s stages into {@code scratch.result}: stage 1 (its table
+     * addresses through stage 2 when nested, then its output through stage 2) or stage 2 alone.
+     * True with the output address, permissions, block size and global flag in the result;
+     * false after reporting the fault.
+     */
+    private boolean walkStages(DmaTransaction txn, DmaResult res, CfgEntry e, int need, WalkScratch scratch,
+                               List<String> log) {
+        final boolean dry = log != null;
+        final ConfigCache.Ste ste = e.ste;
+        final ConfigCache.Cd cd = e.cd;
+        final SmmuPtw.Result r = scratch.result;
+        if (cd == null) {
+            if (log != null) {
+                log.add(String.format("stage 2: S2TTB 0x%x, %d-bit input, granule %dK, start level %d, VMID %d",
+                        ste.s2().ttb(), ste.s2().inputBits(), 1 << (ste.s2().granuleShift() - 10), ste.s2().startLevel(),
+                        e.vmid));
+            }
+            SmmuPtw.walk(mem, ste.s2(), txn.addr, txn.isWrite(), need, !dry, null, log, r);
+            if (r.fault != SmmuPtw.OK) {
+                r.ipa = txn.addr;
+                fault(txn, res, ste, null, r, log);
+                return false;
+            }
+            r.global = true;
+            return true;
+        }
+        // bound only for nested walks: three reference stores (and their GC barriers) saved otherwise
+        SmmuPtw.TableXlate s2x = e.nested ? scratch.bind(this, ste, log) : null;
+        if (log != null) {
+            log.add(String.format("stage 1: TTB0 0x%x, %d-bit input, granule %dK, start level %d, ASID %d",
+                    cd.s1().ttb(), cd.s1().inputBits(), 1 << (cd.s1().granuleShift() - 10), cd.s1().startLevel(),
+                    e.asid));
+        }
+        SmmuPtw.walk(mem, cd.s1(), txn.addr, txn.isWrite(), need, !dry, s2x, log, r);
+        if (r.fault != SmmuPtw.OK) {
+            fault(txn, res, ste, cd, r, log);
+            return false;
+        }
+        if (!e.nested) {
+            return true;
+        }
+        long ipa = r.pa;
+        int perm = r.perm;
+        int blockShift = r.blockShift;
+        long out = s2Xlate(ste, ipa, EVT_CLASS_IN, r, log, scratch.s2);
+        if (out == -1) {
+            fault(txn, res, ste, cd, r, log);
+            return false;
+        }
+        perm &= r.perm;
+        if ((perm & need) != need) {
+            r.reset();
+            r.fault = EVT_F_PERMISSION;
+            r.s2 = true;
+            r.ipa = ipa;
+            fault(txn, res, ste, cd, r, log);
+            return false;
+        }
+        r.pa = out;
+        r.perm = perm;
+        r.blockShift = Math.min(blockShift, r.blockShift);
+        return true;
     }
 
     /**
@@ -1761,16 +1829,20 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
     }
 
     /**
-     * Remembers that a plain access of (StreamID, SubstreamID) walks with {@code ste} and
-     * {@code cd} (null: stage 2 only), unless the configuration cache is off, a configuration
-     * cache trace event is on, or something was invalidated since the translation began.
+     * The route of a translation with {@code ste} and {@code cd} (null: stage 2 only), kept in the
+     * configuration front cache for the next plain access of its (StreamID, SubstreamID) unless
+     * this is a dry run, an ATS or translated access, the configuration cache is off, a
+     * configuration cache trace event is on, or something was invalidated since the translation
+     * began.
      */
-    private void cfgInsert(DmaTransaction txn, ConfigCache.Ste ste, ConfigCache.Cd cd, long epoch0) {
+    private CfgEntry cfgEntry(DmaTransaction txn, ConfigCache.Ste ste, ConfigCache.Cd cd, long epoch0, boolean dry) {
         long traceGen = Trace.generation(); // before the enabled checks: a racing enable changes it
-        if (!txn.ats && !txn.translated && configCache.enabled() && !smmuv3_config_cache_hit.enabled()
+        CfgEntry e = new CfgEntry(txn.sid, txn.ssid, ste, cd, epoch0, traceGen, caps.s2p());
+        if (!dry && !txn.ats && !txn.translated && configCache.enabled() && !smmuv3_config_cache_hit.enabled()
                 && !smmuv3_config_cache_miss.enabled() && microEpoch == epoch0) {
-            cfgFront[cfgIdx(txn.sid, txn.ssid)] = new CfgEntry(txn.sid, txn.ssid, ste, cd, epoch0, traceGen);
+            cfgFront[cfgIdx(txn.sid, txn.ssid)] = e;
         }
+        return e;
     }
 
     private void microInsert(DmaTransaction txn, long pa, int perm, long pageSize, long epoch0, boolean hasCd) {

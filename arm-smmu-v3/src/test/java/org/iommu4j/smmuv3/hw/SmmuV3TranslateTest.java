@@ -541,6 +541,46 @@ class SmmuV3TranslateTest {
     }
 
     @Test
+    void tlbOffWalksSeeDescriptorChangesAtOnce() {
+        TestBed tb = TestBed.full();
+        tb.smmu.tlb().setEnabled(false);
+        S1 s1 = tb.setupS1Mapped(VA, PA);
+        tb.writeCd(s1.cdtab(), cd(9, s1.pt().root, 16, 0)[0] | CD_HA | CD_HD, s1.pt().root, 0, 0x0404ff44L);
+        tb.cfgiCd(1, 0);
+        assertThat(tb.read(1, VA).pa).isEqualTo(PA);
+        assertThat(tb.read(1, VA).pa).isEqualTo(PA); // the configuration front cache's walk
+        long pte = s1.pt().map(VA, PA + 0x9000, S1_RW & ~AF);
+        assertThat(tb.read(1, VA).pa).as("a remap, seen by the next walk").isEqualTo(PA + 0x9000);
+        assertThat(tb.mem.readq(pte) & AF).as("HTTU set AF").isNotZero();
+        s1.pt().map(VA, PA, S1_RW | AP_RO | 1L << 51); // writable-clean
+        assertThat(tb.write(1, VA).status).isEqualTo(DmaResult.OK);
+        assertThat(tb.mem.readq(pte) & AP_RO).as("HTTU made it dirty").isZero();
+        s1.pt().map(VA, PA, S1_RW | AP_RO);
+        DmaResult r = tb.write(1, VA);
+        assertThat(r.status).isEqualTo(DmaResult.ABORT);
+        assertThat(r.faultReason).isEqualTo(SmmuV3Internal.EVT_F_PERMISSION);
+        assertThat(tb.drainEvents()).extracting(TestBed::evtId).containsExactly(SmmuV3Internal.EVT_F_PERMISSION);
+        assertThat(tb.read(1, VA).pa).as("read-only still reads").isEqualTo(PA);
+    }
+
+    @Test
+    void translationTracesSeenAtOnceWithTheTlbOff() {
+        TestBed tb = TestBed.full();
+        tb.smmu.tlb().setEnabled(false);
+        tb.setupS1Mapped(VA, PA);
+        tb.read(1, VA);
+        tb.read(1, VA); // served by the configuration front cache, no event on
+        try (var cap = Trace.capture("smmuv3:smmu_iotlb_lookup_miss", "smmuv3:smmuv3_translate_success",
+                "smmuv3:smmu_ptw_leaf")) {
+            assertThat(tb.read(1, VA).pa).isEqualTo(PA);
+            assertThat(cap.of("smmu_iotlb_lookup_miss")).hasSize(1);
+            assertThat(cap.of("smmuv3_translate_success")).hasSize(1);
+            assertThat(cap.of("smmu_ptw_leaf")).hasSize(1);
+        }
+        assertThat(tb.smmu.tlb().misses()).isEqualTo(3);
+    }
+
+    @Test
     void staleCdWithTheTlbOffUntilCfgiCd() {
         TestBed tb = TestBed.full();
         tb.smmu.tlb().setEnabled(false);

@@ -61,7 +61,9 @@ public final class DmaResult {
         perm = 0;
         pageSize = 4096;
         faultReason = 0;
-        stall = null;
+        if (stall != null) {
+            stall = null; // as in translated(): no reference store when there is nothing to clear
+        }
         return this;
     }
 
