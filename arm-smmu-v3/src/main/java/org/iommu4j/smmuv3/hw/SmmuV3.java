@@ -280,6 +280,20 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
         final SmmuPtw.Result result = new SmmuPtw.Result();
         final SmmuPtw.Result s2 = new SmmuPtw.Result();
+        /** The fast walk's reads, one cursor per level. */
+        private PhysMem.Cursor[] cursors;
+
+        PhysMem.Cursor[] cursors(PhysMem mem) {
+            PhysMem.Cursor[] c = cursors;
+            if (c == null || c[0].mem() != mem) {
+                c = new PhysMem.Cursor[4];
+                for (int i = 0; i < c.length; i++) {
+                    c[i] = new PhysMem.Cursor(mem);
+                }
+                cursors = c;
+            }
+            return c;
+        }
         SmmuV3 smmu;
         ConfigCache.Ste ste;
         List<String> log;
@@ -1695,7 +1709,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final long gen = tlb.generation();
         final WalkScratch scratch = dry ? new WalkScratch() : WalkScratch.of(res);
         final SmmuPtw.Result r = scratch.result;
-        if (e.plan == null || dry || !walkFast(e.plan, txn.addr, need, r)) {
+        if (e.plan == null || dry || !walkFast(scratch.cursors(mem), e.plan, txn.addr, need, r)) {
             if (!walkStages(txn, res, e, need, scratch, log)) {
                 return;
             }
@@ -1734,9 +1748,10 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
      * {@link SmmuPtw#walkFast}; false, for the full walk to report it, on an external abort on a
      * descriptor fetch (caught here, outside the walk loop).
      */
-    private boolean walkFast(SmmuPtw.Plan plan, long va, int need, SmmuPtw.Result r) {
+    private static boolean walkFast(PhysMem.Cursor[] cursors, SmmuPtw.Plan plan, long va, int need,
+                                    SmmuPtw.Result r) {
         try {
-            return SmmuPtw.walkFast(mem, plan, va, need, r);
+            return SmmuPtw.walkFast(cursors, plan, va, need, r);
         } catch (BusError e) {
             return false;
         }

@@ -564,6 +564,23 @@ class SmmuV3TranslateTest {
     }
 
     @Test
+    void tlbOffWalksFollowNewTablesAtOnce() {
+        TestBed tb = TestBed.full();
+        tb.smmu.tlb().setEnabled(false);
+        S1 s1 = tb.setupS1Mapped(VA, PA);
+        long far = VA + (1L << 30); // another level-1 entry: tables not made yet
+        assertThat(tb.read(1, VA).pa).isEqualTo(PA);
+        assertThat(tb.read(1, far).status).isEqualTo(DmaResult.ABORT);
+        assertThat(tb.drainEvents()).extracting(TestBed::evtId).containsExactly(SmmuV3Internal.EVT_F_TRANSLATION);
+        s1.pt().map(far, PA + 0x3000, S1_RW); // new level-2 and level-3 tables
+        assertThat(tb.read(1, far).pa).isEqualTo(PA + 0x3000);
+        assertThat(tb.read(1, VA).pa).isEqualTo(PA);
+        s1.pt().map(far, PA + 0x4000, S1_RW);
+        assertThat(tb.read(1, far).pa).isEqualTo(PA + 0x4000);
+        assertThat(tb.smmu.tlb().hits()).isZero();
+    }
+
+    @Test
     void translationTracesSeenAtOnceWithTheTlbOff() {
         TestBed tb = TestBed.full();
         tb.smmu.tlb().setEnabled(false);

@@ -344,7 +344,14 @@ public final class PhysMem {
     public long readqAcquire(long pa) {
         checkAligned(pa, 8);
         byte[] f = frameForRead(pa);
-        return f == null ? 0 : (long) LONG.getAcquire(f, (int) (pa & OFF_MASK));
+        if (f == null) {
+            return 0;
+        }
+        // an aligned (so single-copy atomic) plain load and an acquire fence: getAcquire's
+        // ordering without its second alignment check (this load is the page-table walkers')
+        long v = (long) LONG.get(f, (int) (pa & OFF_MASK));
+        VarHandle.acquireFence();
+        return v;
     }
 
     /** {@code smp_store_release}: earlier accesses are visible before this store. */
@@ -472,6 +479,49 @@ public final class PhysMem {
             out.add(sb.toString());
         }
         return out;
+    }
+
+    /* ---------------- cursors ---------------- */
+
+    /**
+     * A reader's one-frame memory of where its last read landed, so that the next read from the
+     * same 4 KiB frame skips the frame lookup: the image of QEMU's MemoryRegionCache, for
+     * readers that keep coming back to the same frames (a page-table walker, one cursor per
+     * level). Its reads behave exactly as the {@link PhysMem} methods of the same name (bus
+     * errors, zero for memory never written, alignment checks, ordering): frames, once present,
+     * are never replaced, so a remembered frame cannot go stale, and an absent one is never
+     * remembered. For one thread at a time; each reader keeps its own.
+     */
+    public static final class Cursor {
+        private final PhysMem mem;
+        private long pfn = -1;
+        private byte[] frame;
+
+        public Cursor(PhysMem mem) {
+            this.mem = mem;
+        }
+
+        /** The memory this cursor reads. */
+        public PhysMem mem() {
+            return mem;
+        }
+
+        /** {@link PhysMem#readqAcquire}. */
+        public long readqAcquire(long pa) {
+            checkAligned(pa, 8);
+            byte[] f = frame;
+            if (pa >>> FRAME_SHIFT != pfn) {
+                f = mem.frameForRead(pa);
+                if (f == null) {
+                    return 0;
+                }
+                frame = f;
+                pfn = pa >>> FRAME_SHIFT;
+            }
+            long v = (long) LONG.get(f, (int) (pa & OFF_MASK));
+            VarHandle.acquireFence();
+            return v;
+        }
     }
 
     /* ---------------- VarHandle mechanics ---------------- */
