@@ -284,9 +284,6 @@ final class SmmuPtw {
         final long leafZeros;
         final long table;
         final boolean tbi;
-        final boolean ha;
-        final boolean hd;
-        final boolean affd;
         final boolean wxn;
 
         private Plan(StageCfg cfg, long table) {
@@ -304,9 +301,6 @@ final class SmmuPtw {
             leafZeros = (OA_MASK & ~cfg.outMask()) | (cfg.hd() ? 1L << PTE_DBM : 0);
             this.table = table;
             tbi = stage == 1 && cfg.tbi();
-            ha = cfg.ha();
-            hd = cfg.hd();
-            affd = cfg.affd();
             wxn = cfg.wxn();
         }
     }

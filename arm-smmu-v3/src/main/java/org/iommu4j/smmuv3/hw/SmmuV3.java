@@ -211,6 +211,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final boolean tbi;
         /** Stage 1 walks whose table addresses stage 2 translates. */
         final boolean nested;
+        /** ATS translation requests are served (the SMMU has ATS and STE.EATS is not abort). */
+        final boolean atsOk;
         /** The walk constants of the one stage to walk; null for nested configurations. */
         final SmmuPtw.Plan plan;
         /**
@@ -221,7 +223,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final boolean traced;
 
         CfgEntry(int sid, int ssid, ConfigCache.Ste ste, ConfigCache.Cd cd, long epoch, long traceGen,
-                 boolean s2p) {
+                 SmmuCaps caps) {
             this.sid = sid;
             this.ssid = ssid;
             this.ste = ste;
@@ -230,7 +232,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             this.traceGen = traceGen;
             if (cd != null) {
                 regime = ste.strw() == STE_STRW_EL2 ? SmmuTlb.REGIME_EL2 : SmmuTlb.REGIME_NS_EL1;
-                vmid = regime == SmmuTlb.REGIME_EL2 || !s2p ? 0 : ste.vmid();
+                vmid = regime == SmmuTlb.REGIME_EL2 || !caps.s2p() ? 0 : ste.vmid();
                 asid = cd.asid();
                 tbi = cd.s1().tbi();
             } else {
@@ -240,6 +242,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 tbi = false;
             }
             nested = cd != null && ste.s2() != null;
+            atsOk = caps.ats() && ste.eats() != STE_EATS_ABT;
             this.traced = smmu_iotlb_lookup_hit.enabled() || smmu_iotlb_lookup_miss.enabled()
                     || smmu_iotlb_insert.enabled() || smmuv3_translate_success.enabled();
             // the fast walk emits no walk events: none while they are on (a change of either
@@ -1823,17 +1826,19 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
     }
 
     /**
-     * The configuration front cache's entry for the transaction, or null: a plain (not ATS, not
-     * translated) access whose (StreamID, SubstreamID) entry is of this translation's epoch and
-     * of the current trace generation. Counts the STE and CD hits it serves.
+     * The configuration front cache's entry for the transaction, or null: an access (not
+     * ATS-translated; an ATS request only where ATS is served) whose (StreamID, SubstreamID)
+     * entry is of this translation's epoch and of the current trace generation. Counts the STE
+     * and CD hits it serves.
      */
     private CfgEntry cfgHit(DmaTransaction txn, long epoch0) {
-        if (txn.ats || txn.translated) {
+        if (txn.translated) {
             return null;
         }
         int sid = txn.sid;
         CfgEntry c = cfgFront[cfgIdx(sid, txn.ssid)];
-        if (c == null || c.sid != sid || c.ssid != txn.ssid || c.epoch != epoch0 || c.traceGen != Trace.generation()) {
+        if (c == null || c.sid != sid || c.ssid != txn.ssid || c.epoch != epoch0 || c.traceGen != Trace.generation()
+                || txn.ats && !c.atsOk) {
             return null;
         }
         cfgHits++;
@@ -1846,14 +1851,14 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
     /**
      * The route of a translation with {@code ste} and {@code cd} (null: stage 2 only), kept in the
      * configuration front cache for the next plain access of its (StreamID, SubstreamID) unless
-     * this is a dry run, an ATS or translated access, the configuration cache is off, a
+     * this is a dry run or an ATS-translated access, the configuration cache is off, a
      * configuration cache trace event is on, or something was invalidated since the translation
      * began.
      */
     private CfgEntry cfgEntry(DmaTransaction txn, ConfigCache.Ste ste, ConfigCache.Cd cd, long epoch0, boolean dry) {
         long traceGen = Trace.generation(); // before the enabled checks: a racing enable changes it
-        CfgEntry e = new CfgEntry(txn.sid, txn.ssid, ste, cd, epoch0, traceGen, caps.s2p());
-        if (!dry && !txn.ats && !txn.translated && configCache.enabled() && !smmuv3_config_cache_hit.enabled()
+        CfgEntry e = new CfgEntry(txn.sid, txn.ssid, ste, cd, epoch0, traceGen, caps);
+        if (!dry && !txn.translated && configCache.enabled() && !smmuv3_config_cache_hit.enabled()
                 && !smmuv3_config_cache_miss.enabled() && microEpoch == epoch0) {
             cfgFront[cfgIdx(txn.sid, txn.ssid)] = e;
         }

@@ -5,6 +5,7 @@ import static org.iommu4j.smmuv3.hw.TestBed.*;
 
 import java.lang.management.ManagementFactory;
 import org.iommu4j.base.hw.DmaResult;
+import org.iommu4j.base.hw.DmaTransaction;
 import org.iommu4j.base.test.NoWarnings;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -54,6 +55,23 @@ class SmmuV3AllocationTest {
         tb.setupS1Mapped(VA, PA);
         assertThat(allocatedBy(() -> repeat(tb, 1, VA, PA))).isLessThan(N);
         assertThat(tb.smmu.tlb().misses()).isEqualTo(2L * N);
+    }
+
+    @Test
+    void atsTranslationRequestsAllocateNothing() {
+        TestBed tb = TestBed.full();
+        tb.setupS1AtsMapped(VA, PA, S1_RW);
+        assertThat(allocatedBy(() -> {
+            for (int i = 0; i < N; i++) {
+                tb.txn.set(1, DmaTransaction.NO_SSID, VA + (i & 0xff8), 4, DmaTransaction.ACC_READ);
+                tb.txn.ats = true;
+                tb.smmu.translate(tb.txn, tb.res);
+                if (tb.res.status != DmaResult.OK || tb.res.pa != PA) {
+                    throw new AssertionError("ATS request " + i + ": " + tb.res);
+                }
+            }
+        })).isLessThan(N);
+        assertThat(tb.smmu.configCache().steMisses()).isEqualTo(1);
     }
 
     @Test

@@ -523,11 +523,7 @@ class SmmuV3CommandTest {
     @Test
     void atsRequestReturnsTranslationOrFault() {
         TestBed tb = TestBed.full();
-        S1 s1 = tb.setupS1(1, 9, 0, 0);
-        long[] ste = steS1(s1.cdtab(), 0, 0, 0);
-        ste[1] |= 1L << 28; // EATS = translate
-        tb.writeSte(1, ste);
-        s1.pt().map(VA, PA, S1_RW | AP_RO);
+        tb.setupS1AtsMapped(VA, PA, S1_RW | AP_RO);
         tb.txn.set(1, NO, VA + 0x20, 4, DmaTransaction.ACC_READ);
         tb.txn.ats = true;
         tb.smmu.translate(tb.txn, tb.res);

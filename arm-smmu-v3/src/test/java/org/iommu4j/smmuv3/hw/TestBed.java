@@ -368,6 +368,19 @@ final class TestBed {
         return s1;
     }
 
+    /**
+     * {@link #setupS1} for SID 1 and ASID 9 with STE.EATS = translate (ATS translation requests
+     * served) and one page {@code va -> pa} with {@code attrs}.
+     */
+    S1 setupS1AtsMapped(long va, long pa, long attrs) {
+        S1 s1 = setupS1(1, 9, 0, 0);
+        long[] ste = steS1(s1.cdtab(), 0, 0, 0);
+        ste[1] |= 1L << 28; // EATS = translate
+        writeSte(1, ste);
+        s1.pt().map(va, pa, attrs);
+        return s1;
+    }
+
     /** IPA stage 1 maps to in {@link #setupNested}, and where stage 2 puts it. */
     static final long NESTED_IPA = 0x4800_0000L, NESTED_PA = 0x5000_0000L;
 
