@@ -1411,9 +1411,17 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
     @Override
     public void translate(DmaTransaction txn, DmaResult res) {
-        if (microHit(txn, res)) {
-            return;
+        if (!microHit(txn, res)) {
+            translateMiss(txn, res);
         }
+    }
+
+    /**
+     * A translation the micro-TLB did not serve: through the configuration front cache's entry
+     * when there is one, else the full way. Apart from {@link #translate} so that the micro-TLB
+     * hit path stays small.
+     */
+    private void translateMiss(DmaTransaction txn, DmaResult res) {
         // the epoch is read first, as in translateInternal
         final long epoch0 = microEpoch;
         CfgEntry fc = cfgHit(txn, epoch0);
