@@ -37,6 +37,36 @@ final class SmmuPtw {
             return outBits >= 64 ? -1L : (1L << outBits) - 1;
         }
 
+        /* the walk's derived constants (walkOnce works them out per walk, Plan once) */
+
+        /** Index bits a level below the start level resolves. */
+        int stride() {
+            return granuleShift - 3;
+        }
+
+        /** The input address shift of the start level's index. */
+        int startShift() {
+            return granuleShift + stride() * (3 - startLevel);
+        }
+
+        long startIdxMask() {
+            return (1L << startBits) - 1;
+        }
+
+        long strideMask() {
+            return (1L << stride()) - 1;
+        }
+
+        /** The next-level table address bits of a table descriptor. */
+        long tableMask() {
+            return OA_MASK & -(1L << granuleShift);
+        }
+
+        /** The start table's address: TTB aligned to the start table's size (64 bytes at least). */
+        long startTable() {
+            return ttb & ~((1L << Math.max(startBits + 3, 6)) - 1) & OA_MASK;
+        }
+
         /** Computes the start level for stage 1 from the input size; null if the size is unusable. */
         static StageCfg s1(int granuleShift, int t0sz, long ttb, int outBits, boolean ha, boolean hd, boolean affd,
                            boolean tbi, boolean epd0, boolean wxn) {
@@ -174,14 +204,14 @@ final class SmmuPtw {
     private static boolean walkOnce(PhysMem mem, StageCfg cfg, long va, long inVa, boolean write, int need,
                                     boolean update, TableXlate s2, List<String> log, Result out) {
         final int g = cfg.granuleShift();
-        final int stride = g - 3;
+        final int stride = cfg.stride();
         final long outMask = cfg.outMask();
-        final long strideMask = (1L << stride) - 1;
-        final long tableMask = OA_MASK & -(1L << g);
+        final long strideMask = cfg.strideMask();
+        final long tableMask = cfg.tableMask();
         int level = cfg.startLevel();
-        int shift = g + stride * (3 - level);
-        long idxMask = (1L << cfg.startBits()) - 1;
-        long table = startTable(cfg);
+        int shift = cfg.startShift();
+        long idxMask = cfg.startIdxMask();
+        long table = cfg.startTable();
         if ((table & ~outMask) != 0) {
             return addrSizeFault(cfg, "table", table, level, log, out);
         }
@@ -289,13 +319,13 @@ final class SmmuPtw {
         private Plan(StageCfg cfg, long table) {
             stage = cfg.stage();
             granuleShift = cfg.granuleShift();
-            stride = granuleShift - 3;
+            stride = cfg.stride();
             startLevel = cfg.startLevel();
-            startShift = granuleShift + stride * (3 - startLevel);
+            startShift = cfg.startShift();
             inputBits = cfg.inputBits();
-            startIdxMask = (1L << cfg.startBits()) - 1;
-            strideMask = (1L << stride) - 1;
-            tableMask = OA_MASK & -(1L << granuleShift);
+            startIdxMask = cfg.startIdxMask();
+            strideMask = cfg.strideMask();
+            tableMask = cfg.tableMask();
             tableBeyond = tableMask & ~cfg.outMask();
             leafOnes = PTE_VALID | (cfg.ha() || !cfg.affd() ? 1L << PTE_AF : 0);
             leafZeros = (OA_MASK & ~cfg.outMask()) | (cfg.hd() ? 1L << PTE_DBM : 0);
@@ -307,15 +337,11 @@ final class SmmuPtw {
 
     /** The {@link Plan} of {@code cfg}, or null if its walks must all take {@link #walk}. */
     static Plan plan(StageCfg cfg) {
-        long table = startTable(cfg);
+        long table = cfg.startTable();
         if (cfg.epd0() || cfg.inputBits() >= 64 || (table & ~cfg.outMask()) != 0) {
             return null;
         }
         return new Plan(cfg, table);
-    }
-
-    private static long startTable(StageCfg cfg) {
-        return cfg.ttb() & ~((1L << Math.max(cfg.startBits() + 3, 6)) - 1) & OA_MASK;
     }
 
     /**

@@ -213,7 +213,11 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final boolean nested;
         /** ATS translation requests are served (the SMMU has ATS and STE.EATS is not abort). */
         final boolean atsOk;
-        /** The walk constants of the one stage to walk; null for nested configurations. */
+        /**
+         * The fast walk's constants for the one stage to walk; null (every walk the full one) for
+         * nested configurations, while a walk trace event is on, or where {@link SmmuPtw#plan}
+         * has none.
+         */
         final SmmuPtw.Plan plan;
         /**
          * A TLB or translation trace event was on when this entry was made; when false they are
@@ -1755,6 +1759,12 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         }
     }
 
+    /** explain's line for the start of a stage's walk. */
+    private static String stageLine(String base, SmmuPtw.StageCfg c, String tagName, int tag) {
+        return String.format("%s 0x%x, %d-bit input, granule %dK, start level %d, %s %d", base, c.ttb(),
+                c.inputBits(), 1 << (c.granuleShift() - 10), c.startLevel(), tagName, tag);
+    }
+
     /**
      * {@link SmmuPtw#walkFast}; false, for the full walk to report it, on an external abort on a
      * descriptor fetch (caught here, outside the walk loop).
@@ -1782,9 +1792,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final SmmuPtw.Result r = scratch.result;
         if (cd == null) {
             if (log != null) {
-                log.add(String.format("stage 2: S2TTB 0x%x, %d-bit input, granule %dK, start level %d, VMID %d",
-                        ste.s2().ttb(), ste.s2().inputBits(), 1 << (ste.s2().granuleShift() - 10), ste.s2().startLevel(),
-                        e.vmid));
+                log.add(stageLine("stage 2: S2TTB", ste.s2(), "VMID", e.vmid));
             }
             SmmuPtw.walk(mem, ste.s2(), txn.addr, txn.isWrite(), need, !dry, null, log, r);
             if (r.fault != SmmuPtw.OK) {
@@ -1798,9 +1806,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         // bound only for nested walks: three reference stores (and their GC barriers) saved otherwise
         SmmuPtw.TableXlate s2x = e.nested ? scratch.bind(this, ste, log) : null;
         if (log != null) {
-            log.add(String.format("stage 1: TTB0 0x%x, %d-bit input, granule %dK, start level %d, ASID %d",
-                    cd.s1().ttb(), cd.s1().inputBits(), 1 << (cd.s1().granuleShift() - 10), cd.s1().startLevel(),
-                    e.asid));
+            log.add(stageLine("stage 1: TTB0", cd.s1(), "ASID", e.asid));
         }
         SmmuPtw.walk(mem, cd.s1(), txn.addr, txn.isWrite(), need, !dry, s2x, log, r);
         if (r.fault != SmmuPtw.OK) {

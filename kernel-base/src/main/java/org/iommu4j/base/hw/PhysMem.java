@@ -344,11 +344,15 @@ public final class PhysMem {
     public long readqAcquire(long pa) {
         checkAligned(pa, 8);
         byte[] f = frameForRead(pa);
-        if (f == null) {
-            return 0;
-        }
-        // an aligned (so single-copy atomic) plain load and an acquire fence: getAcquire's
-        // ordering without its second alignment check (this load is the page-table walkers')
+        return f == null ? 0 : loadAcquire(f, pa);
+    }
+
+    /**
+     * An aligned (so single-copy atomic) plain load and an acquire fence: getAcquire's ordering
+     * without its second alignment check (this is the page-table walkers' load). The caller
+     * checked the alignment.
+     */
+    private static long loadAcquire(byte[] f, long pa) {
         long v = (long) LONG.get(f, (int) (pa & OFF_MASK));
         VarHandle.acquireFence();
         return v;
@@ -518,15 +522,14 @@ public final class PhysMem {
                 frame = f;
                 pfn = pa >>> FRAME_SHIFT;
             }
-            long v = (long) LONG.get(f, (int) (pa & OFF_MASK));
-            VarHandle.acquireFence();
-            return v;
+            return loadAcquire(f, pa);
         }
     }
 
     /* ---------------- VarHandle mechanics ---------------- */
     // Little-endian views of the byte[] frames. Plain get/set for ordinary loads and stores;
-    // getAcquire/setRelease pair the driver's barriers with the hardware's; getVolatile /
+    // getAcquire (or a plain aligned load and an acquire fence) and setRelease pair the
+    // driver's barriers with the hardware's; getVolatile /
     // setVolatile for READ_ONCE/WRITE_ONCE; compareAndExchange for cmpxchg. Atomic modes need
     // naturally aligned offsets, which checkAligned guarantees.
     private static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
