@@ -157,13 +157,14 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final int ssid;
         final long page;
         final long paPage;
-        final int perm;
+        /** Bit a set: the translation grants an access of DmaTransaction.access a (0..15). */
+        final int allowed;
         final long pageSize;
-        final long epoch;
-        final long traceGen;
+        /** {@link #stamp} of the epoch and trace generation the entry was made in. */
+        final long stamp;
         /** 1 if the translation used a CD: added to the CD hit count on a hit. */
         final int cdHit;
-        /** {@link #perm} as DmaResult permissions for a privileged / an unprivileged access. */
+        /** The translation's permissions as DmaResult ones, for a privileged / an unprivileged access. */
         final int dmaPermPriv;
         final int dmaPermUser;
 
@@ -173,10 +174,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             this.ssid = ssid;
             this.page = page;
             this.paPage = paPage;
-            this.perm = perm;
+            this.allowed = ALLOWED[perm & SmmuPtw.P_ALL];
             this.pageSize = pageSize;
-            this.epoch = epoch;
-            this.traceGen = traceGen;
+            this.stamp = stamp(epoch, traceGen);
             this.cdHit = hasCd ? 1 : 0;
             this.dmaPermPriv = dmaPerm(perm, true);
             this.dmaPermUser = dmaPerm(perm, false);
@@ -201,8 +201,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final ConfigCache.Ste ste;
         /** Null for a stage-2-only configuration. */
         final ConfigCache.Cd cd;
-        final long epoch;
-        final long traceGen;
+        /** {@link #stamp} of the epoch and trace generation the entry was made in. */
+        final long stamp;
         /* the TLB tags of this configuration's translations */
         final int regime;
         final int vmid;
@@ -232,8 +232,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             this.ssid = ssid;
             this.ste = ste;
             this.cd = cd;
-            this.epoch = epoch;
-            this.traceGen = traceGen;
+            this.stamp = stamp(epoch, traceGen);
             if (cd != null) {
                 regime = ste.strw() == STE_STRW_EL2 ? SmmuTlb.REGIME_EL2 : SmmuTlb.REGIME_NS_EL1;
                 vmid = regime == SmmuTlb.REGIME_EL2 || !caps.s2p() ? 0 : ste.vmid();
@@ -334,6 +333,15 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
     /** Invalidates every micro-TLB entry (called by the caches on any invalidation, and on CR0 writes). */
     private void killMicro() {
         MICRO_EPOCH.getAndAdd(this, 1L);
+    }
+
+    /**
+     * One number for an (epoch, trace generation) pair that changes whenever either does: both
+     * only ever grow, so their sum is equal to an earlier sum only if neither has moved. A front
+     * cache entry stamped with it is current with one compare.
+     */
+    private static long stamp(long epoch, long traceGen) {
+        return epoch + traceGen;
     }
 
     private static int microIdx(int sid, int ssid, long page) {
@@ -1451,12 +1459,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         long page = txn.addr >>> 12;
         int sid = txn.sid;
         MicroEntry m = micro[microIdx(sid, txn.ssid, page)];
-        if (m == null || m.page != page || m.sid != sid || m.ssid != txn.ssid || m.epoch != microEpoch
-                || m.traceGen != Trace.generation()) {
-            return false;
-        }
-        int need = needOf(txn);
-        if ((m.perm & need) != need) {
+        if (m == null || m.page != page || m.sid != sid || m.ssid != txn.ssid
+                || m.stamp != stamp(microEpoch, Trace.generation()) || (m.allowed >>> txn.access & 1) == 0) {
             return false;
         }
         microHits++;
@@ -1492,10 +1496,24 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
     /** {@link #needOf} by the four DmaTransaction.ACC_* bits. */
     private static final int[] NEED = new int[16];
+    /**
+     * By SmmuPtw permission bits: the DmaTransaction.access values (bit a for access a) they
+     * grant, for the micro-TLB's one-shift check. A shift takes the access's low five bits: with
+     * bit 4 set it finds no bit (a miss: the full path decides), else it finds the bit of the
+     * access's low four bits, the ones {@link #needOf} reads.
+     */
+    private static final int[] ALLOWED = new int[SmmuPtw.P_ALL + 1];
 
     static {
         for (int a = 0; a < NEED.length; a++) {
             NEED[a] = needOfAccess(a);
+        }
+        for (int p = 0; p <= SmmuPtw.P_ALL; p++) {
+            for (int a = 0; a < NEED.length; a++) {
+                if ((p & NEED[a]) == NEED[a]) {
+                    ALLOWED[p] |= 1 << a;
+                }
+            }
         }
     }
 
@@ -1851,7 +1869,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         }
         int sid = txn.sid;
         CfgEntry c = cfgFront[cfgIdx(sid, txn.ssid)];
-        if (c == null || c.sid != sid || c.ssid != txn.ssid || c.epoch != epoch0 || c.traceGen != Trace.generation()
+        if (c == null || c.sid != sid || c.ssid != txn.ssid || c.stamp != stamp(epoch0, Trace.generation())
                 || txn.ats && !c.atsOk) {
             return null;
         }
