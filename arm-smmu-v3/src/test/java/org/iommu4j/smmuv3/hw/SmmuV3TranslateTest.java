@@ -6,6 +6,7 @@ import static org.iommu4j.smmuv3.hw.TestBed.*;
 import org.iommu4j.smmuv3.hw.TestBed.S1;
 
 import java.util.List;
+import java.util.Map;
 import org.iommu4j.base.hw.DmaResult;
 import org.iommu4j.base.hw.DmaTransaction;
 import org.iommu4j.base.test.NoWarnings;
@@ -28,6 +29,30 @@ class SmmuV3TranslateTest {
         assertThat(ev).hasSize(1);
         assertThat(evtId(ev.get(0))).isEqualTo(id);
         return ev.get(0);
+    }
+
+    /**
+     * A read of VA with just the given trace events on: it translates to PA and emits each event
+     * the given number of times.
+     */
+    private static void readTracing(TestBed tb, Map<String, Integer> counts) {
+        try (var cap = Trace.capture(counts.keySet().stream().map(e -> "smmuv3:" + e).toArray(String[]::new))) {
+            assertThat(tb.read(1, VA).pa).isEqualTo(PA);
+            counts.forEach((event, n) -> assertThat(cap.of(event)).as(event).hasSize(n));
+        }
+    }
+
+    /**
+     * The TLB off, VA mapped to PA and read twice, no trace event on: the second read was served
+     * by the configuration front cache.
+     */
+    private static TestBed tlbOffAfterTwoReads() {
+        TestBed tb = TestBed.full();
+        tb.smmu.tlb().setEnabled(false);
+        tb.setupS1Mapped(VA, PA);
+        tb.read(1, VA);
+        tb.read(1, VA);
+        return tb;
     }
 
     /* ---------------- golden STEs ---------------- */
@@ -559,13 +584,8 @@ class SmmuV3TranslateTest {
         tb.setupS1Mapped(VA, PA);
         tb.read(1, VA);
         tb.read(1, VA); // served before any hit-path event was on
-        try (var cap = Trace.capture("smmuv3:smmuv3_config_cache_hit", "smmuv3:smmu_iotlb_lookup_hit",
-                "smmuv3:smmuv3_translate_success")) {
-            assertThat(tb.read(1, VA).pa).isEqualTo(PA);
-            assertThat(cap.of("smmuv3_config_cache_hit")).hasSize(1);
-            assertThat(cap.of("smmu_iotlb_lookup_hit")).hasSize(1);
-            assertThat(cap.of("smmuv3_translate_success")).hasSize(1);
-        }
+        readTracing(tb, Map.of("smmuv3_config_cache_hit", 1, "smmu_iotlb_lookup_hit", 1,
+                "smmuv3_translate_success", 1));
         assertThat(tb.smmu.tlb().hits()).isEqualTo(2);
     }
 
@@ -583,10 +603,7 @@ class SmmuV3TranslateTest {
         assertThat(tb.smmu.configCache().cdHits()).isEqualTo(3);
         assertThat(tb.smmu.tlb().hits()).isZero();
         // the front-cached configuration walks the tables every time: a remap shows at once
-        try (var cap = Trace.capture("smmuv3:smmu_ptw_level")) {
-            assertThat(tb.read(1, VA).pa).isEqualTo(PA);
-            assertThat(cap.of("smmu_ptw_level")).hasSize(4);
-        }
+        readTracing(tb, Map.of("smmu_ptw_level", 4));
     }
 
     @Test
@@ -631,18 +648,8 @@ class SmmuV3TranslateTest {
 
     @Test
     void translationTracesSeenAtOnceWithTheTlbOff() {
-        TestBed tb = TestBed.full();
-        tb.smmu.tlb().setEnabled(false);
-        tb.setupS1Mapped(VA, PA);
-        tb.read(1, VA);
-        tb.read(1, VA); // served by the configuration front cache, no event on
-        try (var cap = Trace.capture("smmuv3:smmu_iotlb_lookup_miss", "smmuv3:smmuv3_translate_success",
-                "smmuv3:smmu_ptw_leaf")) {
-            assertThat(tb.read(1, VA).pa).isEqualTo(PA);
-            assertThat(cap.of("smmu_iotlb_lookup_miss")).hasSize(1);
-            assertThat(cap.of("smmuv3_translate_success")).hasSize(1);
-            assertThat(cap.of("smmu_ptw_leaf")).hasSize(1);
-        }
+        TestBed tb = tlbOffAfterTwoReads();
+        readTracing(tb, Map.of("smmu_iotlb_lookup_miss", 1, "smmuv3_translate_success", 1, "smmu_ptw_leaf", 1));
         assertThat(tb.smmu.tlb().misses()).isEqualTo(3);
     }
 
@@ -687,15 +694,8 @@ class SmmuV3TranslateTest {
 
     @Test
     void configurationCacheTraceSeenAtOnceWithTheTlbOff() {
-        TestBed tb = TestBed.full();
-        tb.smmu.tlb().setEnabled(false);
-        tb.setupS1Mapped(VA, PA);
-        tb.read(1, VA);
-        tb.read(1, VA); // served by the configuration front cache
-        try (var cap = Trace.capture("smmuv3:smmuv3_config_cache_hit")) {
-            assertThat(tb.read(1, VA).pa).isEqualTo(PA);
-            assertThat(cap.of("smmuv3_config_cache_hit")).hasSize(1);
-        }
+        TestBed tb = tlbOffAfterTwoReads();
+        readTracing(tb, Map.of("smmuv3_config_cache_hit", 1));
         assertThat(tb.smmu.configCache().steHits()).isEqualTo(2);
     }
 
