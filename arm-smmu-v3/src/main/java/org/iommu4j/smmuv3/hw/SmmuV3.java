@@ -336,9 +336,10 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
     }
 
     /**
-     * One number for an (epoch, trace generation) pair that changes whenever either does: both
-     * only ever grow (the epoch by {@link #killMicro}, the generation by its contract), so their sum is equal to an earlier sum only if neither has moved. A front
-     * cache entry stamped with it is current with one compare.
+     * One number for an (epoch, trace generation) pair that changes whenever either does: both only
+     * ever grow (the epoch by {@link #killMicro}, the generation by its contract), so their sum is
+     * equal to an earlier sum only if neither has moved. A front cache entry stamped with it is
+     * current with one compare.
      */
     private static long stamp(long epoch, long traceGen) {
         return epoch + traceGen;

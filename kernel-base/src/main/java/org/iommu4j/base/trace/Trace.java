@@ -29,11 +29,11 @@ public final class Trace {
     private static volatile long generation;
 
     /**
-     * A number that only grows: it advances after any event is enabled or disabled (a sink came
-     * or went, or an event was declared while a sink listened), and never goes back (callers may
-     * add it to other growing counters and still see every change). A hot path that skips its trace checks while it
-     * serves from a front cache stamps the cache's entries with this value and drops any whose
-     * stamp differs, so turning tracing on takes effect at once.
+     * A number that only grows: it advances after any event is enabled or disabled (a sink came or
+     * went, or an event was declared while a sink listened), and never goes back (callers may add
+     * it to other growing counters and still see every change). A hot path that skips its trace
+     * checks while it serves from a front cache stamps the cache's entries with this value and
+     * drops any whose stamp differs, so turning tracing on takes effect at once.
      */
     public static long generation() {
         return generation;
