@@ -74,15 +74,19 @@ class SmmuPtwFastWalkTest {
 
     private record Sample(SmmuPtw.StageCfg cfg, Tables tables, long va, int need) {}
 
-    /** Random tables built from {@code seed}; null when the drawn regime is not a valid one. */
-    private static Sample sample(long seed) {
+    /**
+     * Random tables built from {@code seed}; null when the drawn regime is not a valid one. With
+     * {@code fourLevel4k}, always a stage-1 4K-granule regime that starts at level 0 (input
+     * sizes of 40 to 48 bits): the shape the fast walk unrolls.
+     */
+    private static Sample sample(long seed, boolean fourLevel4k) {
         SplittableRandom r = new SplittableRandom(seed);
         Tables t = new Tables();
-        int g = new int[] {12, 14, 16}[r.nextInt(3)];
-        int stage = r.nextInt(4) == 0 ? 2 : 1;
+        int g = fourLevel4k ? 12 : new int[] {12, 14, 16}[r.nextInt(3)];
+        int stage = !fourLevel4k && r.nextInt(4) == 0 ? 2 : 1;
         int outBits = new int[] {32, 36, 40, 44, 48}[r.nextInt(5)];
         boolean ha = r.nextBoolean(), hd = ha && r.nextBoolean(), affd = r.nextInt(4) == 0;
-        int t0sz = 16 + r.nextInt(24);
+        int t0sz = 16 + r.nextInt(fourLevel4k ? 9 : 24);
         SmmuPtw.StageCfg probe = stage == 1
                 ? SmmuPtw.StageCfg.s1(g, t0sz, 0, outBits, ha, hd, affd, false, false, false)
                 : SmmuPtw.StageCfg.s2(g, t0sz, r.nextInt(3), 0, outBits, ha, hd, affd);
@@ -164,7 +168,19 @@ class SmmuPtwFastWalkTest {
 
     @Property(tries = 3000)
     void walkFastAnswersExactlyAsTheFullWalk(@ForAll long seed) {
-        Sample s = sample(seed);
+        checkAgainstFullWalk(sample(seed, false));
+    }
+
+    /** The same, for the shape {@link SmmuPtw#walkFast} unrolls (4K granule, four levels, stage 1). */
+    @Property(tries = 2000)
+    void unrolledFourLevelWalkAnswersExactlyAsTheFullWalk(@ForAll long seed) {
+        Sample s = sample(seed, true);
+        assertThat(s).isNotNull();
+        assertThat(s.cfg().startLevel()).isZero();
+        checkAgainstFullWalk(s);
+    }
+
+    private static void checkAgainstFullWalk(Sample s) {
         if (s == null) {
             Statistics.label("outcome").collect("no regime");
             return;
