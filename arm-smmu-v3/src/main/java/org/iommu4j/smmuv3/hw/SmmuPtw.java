@@ -315,8 +315,6 @@ final class SmmuPtw {
         final long table;
         final boolean tbi;
         final boolean wxn;
-        /** A stage-1, 4K-granule walk from level 0: {@link #walk4k}'s shape. */
-        final boolean fourLevel4k;
 
         private Plan(StageCfg cfg, long table) {
             stage = cfg.stage();
@@ -334,7 +332,6 @@ final class SmmuPtw {
             this.table = table;
             tbi = stage == 1 && cfg.tbi();
             wxn = cfg.wxn();
-            fourLevel4k = stage == 1 && granuleShift == 12 && startLevel == 0;
         }
     }
 
@@ -361,63 +358,6 @@ final class SmmuPtw {
      *                last one did
      */
     static boolean walkFast(PhysMem.Cursor[] cursors, Plan p, long va, int need, Result out) {
-        if (p.fourLevel4k && walk4k(cursors, p, va, need, out)) {
-            return true;
-        }
-        return walkFastAny(cursors, p, va, need, out);
-    }
-
-    /**
-     * {@link #walkFast} for the commonest shape, unrolled: a stage-1 4K-granule walk from level
-     * 0 (input sizes of 40 to 48 bits) through three table descriptors to a page. The level
-     * shifts and index masks are constants (each index, times eight, is one shift and one mask of
-     * the address). False for any other shape or outcome; {@link #walkFast} then takes the
-     * general loop, which reads the same descriptors again.
-     */
-    private static boolean walk4k(PhysMem.Cursor[] c, Plan p, long va, int need, Result out) {
-        final long inVa = p.tbi ? (va << 8) >> 8 : va;
-        if (inVa >>> p.inputBits != 0) {
-            return false;
-        }
-        final long tableMask = p.tableMask;
-        final long beyond = p.tableBeyond;
-        long d = c[0].readqAcquire(p.table + ((inVa >>> 36) & 0xff8));
-        long t = d & tableMask;
-        if ((d & 3) != 3 || (t & beyond) != 0) {
-            return false;
-        }
-        int attrs = (int) (d >>> PTE_PXNTABLE);
-        d = c[1].readqAcquire(t + ((inVa >>> 27) & 0xff8));
-        t = d & tableMask;
-        if ((d & 3) != 3 || (t & beyond) != 0) {
-            return false;
-        }
-        attrs |= (int) (d >>> PTE_PXNTABLE);
-        d = c[2].readqAcquire(t + ((inVa >>> 18) & 0xff8));
-        t = d & tableMask;
-        if ((d & 3) != 3 || (t & beyond) != 0) {
-            return false;
-        }
-        attrs |= (int) (d >>> PTE_PXNTABLE);
-        d = c[3].readqAcquire(t + ((inVa >>> 9) & 0xff8));
-        if ((d & 3) != 3 || (d & p.leafOnes) != p.leafOnes || (d & p.leafZeros & ~0xfffL) != 0) {
-            return false;
-        }
-        int perm = S1_PERM[s1PermIndex(d, attrs & 0xf, false, p.wxn)];
-        if ((perm & need) != need) {
-            return false;
-        }
-        out.fault = OK;
-        out.level = 3;
-        out.blockShift = 12;
-        out.pa = (d & OA_MASK & ~0xfffL) | (va & 0xfff);
-        out.perm = perm;
-        out.global = !bit(d, PTE_NG);
-        return true;
-    }
-
-    /** {@link #walkFast} for every shape: one level a turn. */
-    private static boolean walkFastAny(PhysMem.Cursor[] cursors, Plan p, long va, int need, Result out) {
         final long inVa = p.tbi ? (va << 8) >> 8 : va;
         if (inVa >>> p.inputBits != 0) {
             return false;
