@@ -1,0 +1,70 @@
+package org.iommu4j.bench.ab;
+
+import java.util.Arrays;
+import java.util.function.LongUnaryOperator;
+import org.iommu4j.bench.base.PhysMemBench;
+import org.iommu4j.bench.smmu.SmmuTranslateBench;
+
+/**
+ * One benchmark method of one build, called in a loop of its own: {@link AbCompare} loads this
+ * class once per build jar, each copy in its own class loader, so each build's loop is compiled
+ * apart with a single call target, as in a JMH fork.
+ */
+public final class AbDriver implements LongUnaryOperator {
+    /**
+     * The methods {@link AbCompare} can time: SmmuTranslateBench.translate with the TLB on and
+     * off, PhysMemBench's random and sequential reads (1 MiB).
+     */
+    public static final String[] KINDS = {"smmu-hit", "smmu-walk", "physmem-random", "physmem-sequential"};
+
+    private final int kind;
+    private final SmmuTranslateBench smmu = new SmmuTranslateBench();
+    private final PhysMemBench physmem = new PhysMemBench();
+
+    /** {@code kind}: one of {@link #KINDS}. */
+    public AbDriver(String kind) {
+        this.kind = Arrays.asList(KINDS).indexOf(kind);
+        switch (this.kind) {
+            case 0, 1 -> {
+                smmu.tlb = this.kind == 0;
+                smmu.setUp();
+            }
+            case 2, 3 -> {
+                physmem.mib = 1;
+                physmem.setup();
+            }
+            default -> throw new IllegalArgumentException("unknown benchmark " + kind + "; one of "
+                    + String.join(", ", KINDS));
+        }
+    }
+
+    /** Operations one call of {@code kind}'s method performs (its @OperationsPerInvocation). */
+    public static int opsPerCall(String kind) {
+        return kind.startsWith("physmem") ? 4096 : 1;
+    }
+
+    /** Calls the method {@code n} times; returns what they returned, summed (kept live). */
+    @Override
+    public long applyAsLong(long n) {
+        long s = 0;
+        // one loop per method, so each loop's call site has one target
+        switch (kind) {
+            case 0, 1 -> {
+                for (long i = 0; i < n; i++) {
+                    s += smmu.translate();
+                }
+            }
+            case 2 -> {
+                for (long i = 0; i < n; i++) {
+                    s += physmem.physmemReadRandom();
+                }
+            }
+            default -> {
+                for (long i = 0; i < n; i++) {
+                    s += physmem.physmemReadSequential();
+                }
+            }
+        }
+        return s;
+    }
+}
