@@ -13,7 +13,8 @@ import java.util.function.LongUnaryOperator;
  * Each build's benchmarks jar gets its own class loader; each round times build A and build B
  * back to back (in alternating order), so a change in the machine's state hits both alike.
  * Prints both times and the median of B/A with its quartiles. An A/A run (one jar twice) shows
- * the resolution: its median has stayed within 2-3% of 1. The times are not JMH's: this
+ * the resolution: its median has stayed within 2-3% of 1. Repeat the run a few times: now and
+ * then a JVM compiles one build worse, and that run stands out. The times are not JMH's: this
  * compares builds; the targets' ratios come from JMH runs.
  *
  * <p>Usage: {@code java -cp benchmarks.jar org.iommu4j.bench.ab.AbCompare A.jar B.jar KIND [ROUNDS]}
