@@ -99,6 +99,14 @@ public final class SmmuTlb {
         return false;
     }
 
+    /**
+     * A lookup asked of the TLB while it is off, by a caller that read {@link #enabled()} itself:
+     * counted as the miss {@link #lookup} would count.
+     */
+    public void countMissOff() {
+        misses++;
+    }
+
     /** May run without the lock: reads only; the caller validates. */
     private boolean probe(int reg, int vm, int as, long addr, int need, DmaResult res) {
         long present = shiftsPresent;

@@ -1723,7 +1723,14 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final int need = txn.ats ? 0 : needOf(txn);
         final long tagAddr = e.tbi ? txn.addr & 0x00ff_ffff_ffff_ffffL : txn.addr;
         /* ---- TLB ---- */
-        if (!dry && !txn.ats && tlb.lookup(e.regime, e.vmid, e.asid, tagAddr, need, res)) {
+        // The TLB's switch read once, for the lookup, the generation and the insert: each of
+        // these is a volatile read, and the TLB-off walk skips all three.
+        final boolean tlbOn = tlb.enabled();
+        final boolean lookup = !dry && !txn.ats;
+        if (lookup && !tlbOn) {
+            tlb.countMissOff();
+        }
+        if (lookup && tlbOn && tlb.lookup(e.regime, e.vmid, e.asid, tagAddr, need, res)) {
             if (e.traced && smmu_iotlb_lookup_hit.enabled()) {
                 smmu_iotlb_lookup_hit.emit(e.asid, e.vmid, txn.addr, tlb.hits(), tlb.misses());
             }
@@ -1740,7 +1747,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         }
 
         /* ---- walk ---- */
-        final long gen = tlb.generation();
+        final long gen = tlbOn ? tlb.generation() : 0;
         final WalkScratch scratch = dry ? new WalkScratch() : WalkScratch.of(res);
         final SmmuPtw.Result r = scratch.result;
         if (e.plan == null || dry || !walkFast(scratch.cursors(mem), e.plan, txn.addr, need, r)) {
@@ -1764,7 +1771,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             }
             return;
         }
-        if (!dry) {
+        if (!dry && tlbOn) {
             tlb.insert(e.regime, e.vmid, e.asid, r.global, e.nested, tagAddr, blockShift, pa, perm, gen);
             if (e.traced && smmu_iotlb_insert.enabled()) {
                 smmu_iotlb_insert.emit(e.asid, e.vmid, txn.addr, blockShift, r.level);
