@@ -225,14 +225,21 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
          * cached entry, and a fresh one serves one translation).
          */
         final boolean traced;
+        /**
+         * The TLB was on when this entry was made. Switching the TLB invalidates it, which
+         * advances the epoch and kills this entry, so while the entry is current this is the
+         * switch's setting (read after the epoch the entry is stamped with).
+         */
+        final boolean tlbOn;
 
         CfgEntry(int sid, int ssid, ConfigCache.Ste ste, ConfigCache.Cd cd, long epoch, long traceGen,
-                 SmmuCaps caps) {
+                 SmmuCaps caps, boolean tlbOn) {
             this.sid = sid;
             this.ssid = ssid;
             this.ste = ste;
             this.cd = cd;
             this.stamp = stamp(epoch, traceGen);
+            this.tlbOn = tlbOn;
             if (cd != null) {
                 regime = ste.strw() == STE_STRW_EL2 ? SmmuTlb.REGIME_EL2 : SmmuTlb.REGIME_NS_EL1;
                 vmid = regime == SmmuTlb.REGIME_EL2 || !caps.s2p() ? 0 : ste.vmid();
@@ -1723,9 +1730,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final int need = txn.ats ? 0 : needOf(txn);
         final long tagAddr = e.tbi ? txn.addr & 0x00ff_ffff_ffff_ffffL : txn.addr;
         /* ---- TLB ---- */
-        // The TLB's switch read once, for the lookup, the generation and the insert: each of
-        // these is a volatile read, and the TLB-off walk skips all three.
-        final boolean tlbOn = tlb.enabled();
+        // The TLB's switch as the entry saw it (no volatile read here): the TLB-off walk skips
+        // the lookup, the generation and the insert, each a volatile read.
+        final boolean tlbOn = e.tlbOn;
         final boolean lookup = !dry && !txn.ats;
         if (lookup && !tlbOn) {
             tlb.countMissOff();
@@ -1897,7 +1904,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
      */
     private CfgEntry cfgEntry(DmaTransaction txn, ConfigCache.Ste ste, ConfigCache.Cd cd, long epoch0, boolean dry) {
         long traceGen = Trace.generation(); // before the enabled checks: a racing enable changes it
-        CfgEntry e = new CfgEntry(txn.sid, txn.ssid, ste, cd, epoch0, traceGen, caps);
+        CfgEntry e = new CfgEntry(txn.sid, txn.ssid, ste, cd, epoch0, traceGen, caps, tlb.enabled());
         if (!dry && !txn.translated && configCache.enabled() && !smmuv3_config_cache_hit.enabled()
                 && !smmuv3_config_cache_miss.enabled() && microEpoch == epoch0) {
             cfgFront[cfgIdx(txn.sid, txn.ssid)] = e;

@@ -489,6 +489,36 @@ class SmmuV3TranslateTest {
         assertThat(tb.smmu.configCache().steHits()).isZero();
     }
 
+    /**
+     * Switching the TLB off and on takes effect at the next translation, with the configuration
+     * front cache and the micro-TLB already holding the stream: off, every read walks (a miss
+     * each, the new mapping seen at once); on again, the first read walks and fills, the next
+     * hits.
+     */
+    @Test
+    void switchingTheTlbTakesEffectAtOnce() {
+        TestBed tb = TestBed.full();
+        S1 s1 = tb.setupS1Mapped(VA, PA);
+        tb.read(1, VA);
+        tb.read(1, VA);
+        assertThat(tb.smmu.tlb().hits()).isEqualTo(1);
+        assertThat(tb.smmu.tlb().misses()).isEqualTo(1);
+
+        tb.smmu.tlb().setEnabled(false);
+        s1.pt().map(VA, PA + 0x2000, S1_RW); // no TLBI: only a TLB that is off sees it
+        assertThat(tb.read(1, VA).pa).isEqualTo(PA + 0x2000);
+        assertThat(tb.read(1, VA).pa).isEqualTo(PA + 0x2000);
+        assertThat(tb.smmu.tlb().hits()).isEqualTo(1);
+        assertThat(tb.smmu.tlb().misses()).isEqualTo(3);
+
+        tb.smmu.tlb().setEnabled(true);
+        assertThat(tb.read(1, VA).pa).isEqualTo(PA + 0x2000);
+        assertThat(tb.smmu.tlb().misses()).as("an empty TLB after the switch").isEqualTo(4);
+        s1.pt().map(VA, PA + 0x3000, S1_RW); // no TLBI: the TLB now holds the old page
+        assertThat(tb.read(1, VA).pa).isEqualTo(PA + 0x2000);
+        assertThat(tb.smmu.tlb().hits()).isEqualTo(2);
+    }
+
     @Test
     void hitPathIsCountedAndTraced() {
         TestBed tb = TestBed.full();
