@@ -71,7 +71,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
         @Override
         public long cdHits() {
-            return microCdHits + cfgCdHits;
+            // most hits use a CD: those without one are the ones counted
+            return microHits - microNoCdHits + cfgHits - cfgNoCdHits;
         }
 
         @Override
@@ -162,8 +163,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final long pageSize;
         /** {@link #stamp} of the epoch and trace generation the entry was made in. */
         final long stamp;
-        /** 1 if the translation used a CD: added to the CD hit count on a hit. */
-        final int cdHit;
+        /** The translation used a CD (a hit on it is a CD hit as well). */
+        final boolean hasCd;
         /** The translation's permissions as DmaResult ones, for a privileged / an unprivileged access. */
         final int dmaPermPriv;
         final int dmaPermUser;
@@ -177,7 +178,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             this.allowed = ALLOWED[perm & SmmuPtw.P_ALL];
             this.pageSize = pageSize;
             this.stamp = stamp(epoch, traceGen);
-            this.cdHit = hasCd ? 1 : 0;
+            this.hasCd = hasCd;
             this.dmaPermPriv = dmaPerm(perm, true);
             this.dmaPermUser = dmaPerm(perm, false);
         }
@@ -264,8 +265,11 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
     private static final int CFG_BITS = 8;
     private final CfgEntry[] cfgFront = new CfgEntry[1 << CFG_BITS];
-    /** Configuration front cache hits (plain counters, as {@link #microHits}). */
-    private long cfgHits, cfgCdHits;
+    /**
+     * Configuration front cache hits, and those of them without a CD (plain counters, as
+     * {@link #microHits}).
+     */
+    private long cfgHits, cfgNoCdHits;
 
     private static int cfgIdx(int sid, int ssid) {
         long h = (((long) sid << 20) + ssid) * 0x9E3779B97F4A7C15L;
@@ -323,8 +327,12 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             return smmu.s2Xlate(ste, ipa, clazz, out, log, s2);
         }
     }
-    /** Micro-TLB hits (plain counters: exact single-threaded, approximate under concurrency). */
-    private long microHits, microCdHits;
+    /**
+     * Micro-TLB hits, and those of them without a CD (plain counters: exact single-threaded,
+     * approximate under concurrency). The CD hits are the difference: most hits use a CD, so
+     * the common hit updates one counter.
+     */
+    private long microHits, microNoCdHits;
     /** See {@link MicroEntry}; advanced by {@link #killMicro}. */
     private volatile long microEpoch;
     private static final VarHandle MICRO_EPOCH;
@@ -1472,7 +1480,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             return false;
         }
         microHits++;
-        microCdHits += m.cdHit;
+        if (!m.hasCd) {
+            microNoCdHits++;
+        }
         res.translated(m.paPage | (txn.addr & 0xfff), txn.isPriv() ? m.dmaPermPriv : m.dmaPermUser, m.pageSize);
         return true;
     }
@@ -1889,8 +1899,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             return null;
         }
         cfgHits++;
-        if (c.cd != null) {
-            cfgCdHits++;
+        if (c.cd == null) {
+            cfgNoCdHits++;
         }
         return c;
     }

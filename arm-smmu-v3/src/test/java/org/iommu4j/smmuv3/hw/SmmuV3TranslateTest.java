@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 @ExtendWith(NoWarnings.class)
 class SmmuV3TranslateTest {
@@ -634,6 +635,30 @@ class SmmuV3TranslateTest {
         assertThat(tb.smmu.tlb().hits()).isZero();
         // the front-cached configuration walks the tables every time: a remap shows at once
         readTracing(tb, Map.of("smmu_ptw_level", 4));
+    }
+
+    /**
+     * A stage-2-only stream next to a stage-1 one: its hits from the micro-TLB (TLB on) and from
+     * the configuration front cache (TLB off) count as STE hits and never as CD hits.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void stage2OnlyHitsAreSteHitsOnly(boolean tlbOn) {
+        TestBed tb = TestBed.full();
+        tb.smmu.tlb().setEnabled(tlbOn);
+        tb.setupS1Mapped(VA, PA);
+        TestBed.PageTable pt = tb.new PageTable(12, 40, 1);
+        pt.map(VA, PA, S2_RW);
+        tb.writeSte(6, steS2(9, pt.root, 24, 1, 0));
+        for (int i = 0; i < 3; i++) {
+            assertThat(tb.read(6, VA + 8 * i).pa).isEqualTo(PA + 8 * i);
+            assertThat(tb.read(1, VA + 8 * i).pa).isEqualTo(PA + 8 * i);
+        }
+        assertThat(tb.smmu.configCache().steMisses()).isEqualTo(2);
+        assertThat(tb.smmu.configCache().steHits()).isEqualTo(4);
+        assertThat(tb.smmu.configCache().cdMisses()).isEqualTo(1);
+        assertThat(tb.smmu.configCache().cdHits()).as("stream 1's only").isEqualTo(2);
+        assertThat(tb.smmu.tlb().hits()).isEqualTo(tlbOn ? 4 : 0);
     }
 
     @Test
