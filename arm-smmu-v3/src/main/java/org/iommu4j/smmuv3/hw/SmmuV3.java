@@ -1454,7 +1454,6 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final long epoch0 = microEpoch;
         CfgEntry fc = cfgHit(txn, epoch0);
         if (fc != null) {
-            res.reset();
             translateStages(txn, res, fc, epoch0, null);
         } else {
             translateInternal(txn, res, null);
@@ -1730,7 +1729,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
     /**
      * The TLB lookup, table walk and result of a transaction whose STE, and CD for stage 1, are
      * known ({@code e}: from the configuration front cache, or made from the configuration cache
-     * or the tables).
+     * or the tables). Every exit sets the whole result, so a caller need not reset it first (a
+     * success with {@link DmaResult#translated}; a fault after a reset).
      */
     private void translateStages(DmaTransaction txn, DmaResult res, CfgEntry e, long epoch0, List<String> log) {
         final boolean dry = log != null;
@@ -1752,8 +1752,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 smmu_iotlb_lookup_hit.emit(e.asid, e.vmid, txn.addr, tlb.hits(), tlb.misses());
             }
             microInsert(txn, res.pa, res.perm, res.pageSize, epoch0, cd != null);
-            res.perm = dmaPerm(res.perm, priv);
-            res.status = DmaResult.OK;
+            res.translated(res.pa, dmaPerm(res.perm, priv), res.pageSize);
             if (e.traced && smmuv3_translate_success.enabled()) {
                 smmuv3_translate_success.emit("smmuv3", txn.sid, txn.addr, res.pa, res.perm);
             }
@@ -1768,6 +1767,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final WalkScratch scratch = dry ? new WalkScratch() : WalkScratch.of(res);
         final SmmuPtw.Result r = scratch.result;
         if (e.plan == null || dry || !walkFast(scratch.cursors(mem), e.plan, txn.addr, need, r)) {
+            res.reset(); // a fault fills in only its own fields
             if (!walkStages(txn, res, e, need, scratch, log)) {
                 return;
             }
@@ -1777,6 +1777,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final int blockShift = r.blockShift;
         if (txn.ats) {
             int granted = dmaPerm(perm, priv);
+            res.reset();
             res.pa = pa & -(1L << blockShift);
             res.perm = granted;
             res.pageSize = 1L << blockShift;
@@ -1795,8 +1796,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             }
             microInsert(txn, pa, perm, 1L << blockShift, epoch0, cd != null);
         }
-        res.ok(pa, dmaPerm(perm, priv));
-        res.pageSize = 1L << blockShift;
+        res.translated(pa, dmaPerm(perm, priv), 1L << blockShift);
         if (e.traced && smmuv3_translate_success.enabled()) {
             smmuv3_translate_success.emit("smmuv3", txn.sid, txn.addr, pa, res.perm);
         }

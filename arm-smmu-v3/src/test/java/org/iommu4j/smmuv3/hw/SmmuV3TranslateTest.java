@@ -661,6 +661,32 @@ class SmmuV3TranslateTest {
         assertThat(tb.smmu.tlb().hits()).isEqualTo(tlbOn ? 4 : 0);
     }
 
+    /**
+     * One result object for a faulting translation and then a successful one, past the
+     * micro-TLB (a TLB trace event is on, so it takes no entries): the configuration front
+     * cache's walk with the TLB off, the TLB hit with it on. Nothing of the fault stays in it.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void aResultReusedAfterAFaultKeepsNothingOfIt(boolean tlbOn) {
+        TestBed tb = TestBed.full();
+        tb.smmu.tlb().setEnabled(tlbOn);
+        tb.setupS1Mapped(VA, PA);
+        try (var cap = Trace.capture("smmuv3:smmu_iotlb_lookup_hit")) {
+            tb.read(1, VA);
+            DmaResult r = tb.read(1, VA + 0x10_0000);
+            assertThat(r.status).isEqualTo(DmaResult.ABORT);
+            assertThat(r.faultReason).isEqualTo(SmmuV3Internal.EVT_F_TRANSLATION);
+            r.pageSize = 0;
+            assertThat(tb.read(1, VA + 0x18)).isSameAs(r);
+            assertThat(r.status).isEqualTo(DmaResult.OK);
+            assertThat(r.faultReason).isZero();
+            assertThat(r.pa).isEqualTo(PA + 0x18);
+            assertThat(r.pageSize).isEqualTo(4096);
+            assertThat(cap.of("smmu_iotlb_lookup_hit")).hasSize(tlbOn ? 1 : 0);
+        }
+    }
+
     @Test
     void tlbOffWalksSeeDescriptorChangesAtOnce() {
         TestBed tb = TestBed.full();
