@@ -43,14 +43,20 @@ class SmmuV3TranslateTest {
         }
     }
 
+    /** A full SMMU with its TLB on or off and stream 1 mapping VA to PA at stage 1. */
+    private static TestBed mappedBed(boolean tlbOn) {
+        TestBed tb = TestBed.full();
+        tb.smmu.tlb().setEnabled(tlbOn);
+        tb.setupS1Mapped(VA, PA);
+        return tb;
+    }
+
     /**
      * The TLB off, VA mapped to PA and read twice, no trace event on: the second read was served
      * by the configuration front cache.
      */
     private static TestBed tlbOffAfterTwoReads() {
-        TestBed tb = TestBed.full();
-        tb.smmu.tlb().setEnabled(false);
-        tb.setupS1Mapped(VA, PA);
+        TestBed tb = mappedBed(false);
         tb.read(1, VA);
         tb.read(1, VA);
         return tb;
@@ -622,9 +628,7 @@ class SmmuV3TranslateTest {
 
     @Test
     void walksWithTheTlbOffCountConfigurationCacheHits() {
-        TestBed tb = TestBed.full();
-        tb.smmu.tlb().setEnabled(false);
-        tb.setupS1Mapped(VA, PA);
+        TestBed tb = mappedBed(false);
         for (int i = 0; i < 4; i++) {
             assertThat(tb.read(1, VA + 0x100 * i).pa).isEqualTo(PA + 0x100 * i);
         }
@@ -644,9 +648,7 @@ class SmmuV3TranslateTest {
     @ParameterizedTest
     @ValueSource(booleans = {true, false})
     void stage2OnlyHitsAreSteHitsOnly(boolean tlbOn) {
-        TestBed tb = TestBed.full();
-        tb.smmu.tlb().setEnabled(tlbOn);
-        tb.setupS1Mapped(VA, PA);
+        TestBed tb = mappedBed(tlbOn);
         TestBed.PageTable pt = tb.new PageTable(12, 40, 1);
         pt.map(VA, PA, S2_RW);
         tb.writeSte(6, steS2(9, pt.root, 24, 1, 0));
@@ -669,9 +671,7 @@ class SmmuV3TranslateTest {
     @ParameterizedTest
     @ValueSource(booleans = {true, false})
     void aResultReusedAfterAFaultKeepsNothingOfIt(boolean tlbOn) {
-        TestBed tb = TestBed.full();
-        tb.smmu.tlb().setEnabled(tlbOn);
-        tb.setupS1Mapped(VA, PA);
+        TestBed tb = mappedBed(tlbOn);
         try (var cap = Trace.capture("smmuv3:smmu_iotlb_lookup_hit")) {
             tb.read(1, VA);
             DmaResult r = tb.read(1, VA + 0x10_0000);
