@@ -14,24 +14,41 @@ import java.util.function.LongUnaryOperator;
  * back to back (in alternating order), so a change in the machine's state hits both alike.
  * Prints both times and the median of B/A with its quartiles. An A/A run (one jar twice) shows
  * the resolution: its median has stayed within 2-3% of 1. Repeat the run a few times: now and
- * then a JVM compiles one build worse, and that run stands out. The times are not JMH's: this
- * compares builds; the targets' ratios come from JMH runs.
+ * then a JVM compiles one build worse, and that run stands out.
  *
- * <p>Usage: {@code java -cp benchmarks.jar org.iommu4j.bench.ab.AbCompare A.jar B.jar KIND [ROUNDS]}
+ * <p>Either side may name its own method, {@code JAR#KIND}, in place of KIND: one jar's
+ * benchmark over its same-run baseline, {@code X.jar#smmu-walk-baseline X.jar smmu-walk}, is a
+ * target's ratio measured round by round in one JVM, which the machine's slower and faster spells
+ * (they move separate JMH forks by up to 20%) leave alone.
+ *
+ * <p>Usage: {@code java -cp benchmarks.jar org.iommu4j.bench.ab.AbCompare A.jar[#KIND] B.jar[#KIND] KIND [ROUNDS]}
  * with KIND one of {@link AbDriver#KINDS}. Build each jar with
  * {@code mvn -B -q -pl benchmarks -am package -DskipTests -Dbench.build.dir=DIR}.
  */
 public final class AbCompare {
     private AbCompare() {}
 
-    private static LongUnaryOperator load(Path jar, String kind) throws Exception {
+    /** The driver of {@code side} ({@code JAR} or {@code JAR#KIND}), with {@code kind} unless it names one. */
+    private static LongUnaryOperator load(String side, String kind) throws Exception {
+        int hash = side.lastIndexOf('#');
+        Path jar = Path.of(hash < 0 ? side : side.substring(0, hash));
         if (!Files.isRegularFile(jar)) {
             throw new IllegalArgumentException("no such jar: " + jar);
         }
         URLClassLoader loader = new URLClassLoader(new URL[] {jar.toUri().toURL()},
                 ClassLoader.getPlatformClassLoader());
         return (LongUnaryOperator) loader.loadClass(AbDriver.class.getName())
-                .getConstructor(String.class).newInstance(kind);
+                .getConstructor(String.class).newInstance(kindOf(side, kind));
+    }
+
+    private static String kindOf(String side, String kind) {
+        int hash = side.lastIndexOf('#');
+        String k = hash < 0 ? kind : side.substring(hash + 1);
+        if (!Arrays.asList(AbDriver.KINDS).contains(k)) {
+            throw new IllegalArgumentException("unknown benchmark " + k + "; one of "
+                    + String.join(", ", AbDriver.KINDS));
+        }
+        return k;
     }
 
     /** What the calls returned, kept so the JIT cannot drop them. */
@@ -46,7 +63,7 @@ public final class AbCompare {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 3 || !Arrays.asList(AbDriver.KINDS).contains(args[2])) {
-            System.err.println("usage: AbCompare A.jar B.jar KIND [ROUNDS]; KIND one of "
+            System.err.println("usage: AbCompare A.jar[#KIND] B.jar[#KIND] KIND [ROUNDS]; KIND one of "
                     + String.join(", ", AbDriver.KINDS));
             System.exit(2);
         }
@@ -55,9 +72,14 @@ public final class AbCompare {
         if (rounds < 4) {
             throw new IllegalArgumentException("ROUNDS must be at least 4, for the quartiles");
         }
-        LongUnaryOperator a = load(Path.of(args[0]), kind);
-        LongUnaryOperator b = load(Path.of(args[1]), kind);
-        int ops = AbDriver.opsPerCall(kind);
+        LongUnaryOperator a = load(args[0], kind);
+        LongUnaryOperator b = load(args[1], kind);
+        int opsA = AbDriver.opsPerCall(kindOf(args[0], kind));
+        int opsB = AbDriver.opsPerCall(kindOf(args[1], kind));
+        if (opsA != opsB) {
+            throw new IllegalArgumentException("A and B perform different numbers of operations per call");
+        }
+        int ops = opsA;
         int calls = Math.max(1, 20_000 / ops);
         for (int w = 0; w < 150; w++) {
             time(a, calls, ops);
@@ -80,7 +102,9 @@ public final class AbCompare {
             Arrays.sort(v);
         }
         int m = rounds / 2;
-        System.out.printf("%s: A %.2f ns/op, B %.2f ns/op (medians); B/A %.3f (quartiles %.3f, %.3f)%n", kind, ta[m],
-                tb[m], ba[m], ba[rounds / 4], ba[rounds * 3 / 4]);
+        System.out.printf("%s: A %.2f ns/op, B %.2f ns/op (medians); B/A %.3f (quartiles %.3f, %.3f)%n",
+                kindOf(args[0], kind).equals(kindOf(args[1], kind)) ? kind
+                        : kindOf(args[1], kind) + " over " + kindOf(args[0], kind), ta[m], tb[m], ba[m], ba[rounds / 4],
+                ba[rounds * 3 / 4]);
     }
 }
