@@ -28,19 +28,24 @@ import java.util.function.LongUnaryOperator;
 public final class AbCompare {
     private AbCompare() {}
 
-    /** The driver of {@code side} ({@code JAR} or {@code JAR#KIND}), with {@code kind} unless it names one. */
-    private static LongUnaryOperator load(String side, String kind) throws Exception {
-        int hash = side.lastIndexOf('#');
-        Path jar = Path.of(hash < 0 ? side : side.substring(0, hash));
+    /** The driver of {@code kind} from the benchmarks jar {@code jar}, in a class loader of its own. */
+    private static LongUnaryOperator load(Path jar, String kind) throws Exception {
         if (!Files.isRegularFile(jar)) {
             throw new IllegalArgumentException("no such jar: " + jar);
         }
         URLClassLoader loader = new URLClassLoader(new URL[] {jar.toUri().toURL()},
                 ClassLoader.getPlatformClassLoader());
         return (LongUnaryOperator) loader.loadClass(AbDriver.class.getName())
-                .getConstructor(String.class).newInstance(kindOf(side, kind));
+                .getConstructor(String.class).newInstance(kind);
     }
 
+    /** The jar of a side, {@code JAR} or {@code JAR#KIND}. */
+    private static Path jarOf(String side) {
+        int hash = side.lastIndexOf('#');
+        return Path.of(hash < 0 ? side : side.substring(0, hash));
+    }
+
+    /** The benchmark a side names, else {@code kind}. */
     private static String kindOf(String side, String kind) {
         int hash = side.lastIndexOf('#');
         String k = hash < 0 ? kind : side.substring(hash + 1);
@@ -72,14 +77,14 @@ public final class AbCompare {
         if (rounds < 4) {
             throw new IllegalArgumentException("ROUNDS must be at least 4, for the quartiles");
         }
-        LongUnaryOperator a = load(args[0], kind);
-        LongUnaryOperator b = load(args[1], kind);
-        int opsA = AbDriver.opsPerCall(kindOf(args[0], kind));
-        int opsB = AbDriver.opsPerCall(kindOf(args[1], kind));
-        if (opsA != opsB) {
-            throw new IllegalArgumentException("A and B perform different numbers of operations per call");
+        String kindA = kindOf(args[0], kind);
+        String kindB = kindOf(args[1], kind);
+        int ops = AbDriver.opsPerCall(kindA);
+        if (AbDriver.opsPerCall(kindB) != ops) {
+            throw new IllegalArgumentException(kindA + " and " + kindB + " count different operations per call");
         }
-        int ops = opsA;
+        LongUnaryOperator a = load(jarOf(args[0]), kindA);
+        LongUnaryOperator b = load(jarOf(args[1]), kindB);
         int calls = Math.max(1, 20_000 / ops);
         for (int w = 0; w < 150; w++) {
             time(a, calls, ops);
@@ -103,8 +108,7 @@ public final class AbCompare {
         }
         int m = rounds / 2;
         System.out.printf("%s: A %.2f ns/op, B %.2f ns/op (medians); B/A %.3f (quartiles %.3f, %.3f)%n",
-                kindOf(args[0], kind).equals(kindOf(args[1], kind)) ? kind
-                        : kindOf(args[1], kind) + " over " + kindOf(args[0], kind), ta[m], tb[m], ba[m], ba[rounds / 4],
+                kindA.equals(kindB) ? kind : kindB + " over " + kindA, ta[m], tb[m], ba[m], ba[rounds / 4],
                 ba[rounds * 3 / 4]);
     }
 }
