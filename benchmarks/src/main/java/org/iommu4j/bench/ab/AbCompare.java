@@ -39,21 +39,18 @@ public final class AbCompare {
                 .getConstructor(String.class).newInstance(kind);
     }
 
-    /** The jar of a side, {@code JAR} or {@code JAR#KIND}. */
-    private static Path jarOf(String side) {
-        int hash = side.lastIndexOf('#');
-        return Path.of(hash < 0 ? side : side.substring(0, hash));
-    }
-
-    /** The benchmark a side names, else {@code kind}. */
-    private static String kindOf(String side, String kind) {
-        int hash = side.lastIndexOf('#');
-        String k = hash < 0 ? kind : side.substring(hash + 1);
-        if (!Arrays.asList(AbDriver.KINDS).contains(k)) {
-            throw new IllegalArgumentException("unknown benchmark " + k + "; one of "
-                    + String.join(", ", AbDriver.KINDS));
+    /** One side of the comparison: a benchmarks jar and the benchmark to time from it. */
+    private record Side(Path jar, String kind) {
+        /** {@code JAR} (timing {@code kind}) or {@code JAR#KIND}. */
+        static Side parse(String arg, String kind) {
+            int hash = arg.lastIndexOf('#');
+            String k = hash < 0 ? kind : arg.substring(hash + 1);
+            if (!Arrays.asList(AbDriver.KINDS).contains(k)) {
+                throw new IllegalArgumentException("unknown benchmark " + k + "; one of "
+                        + String.join(", ", AbDriver.KINDS));
+            }
+            return new Side(Path.of(hash < 0 ? arg : arg.substring(0, hash)), k);
         }
-        return k;
     }
 
     /** What the calls returned, kept so the JIT cannot drop them. */
@@ -77,14 +74,14 @@ public final class AbCompare {
         if (rounds < 4) {
             throw new IllegalArgumentException("ROUNDS must be at least 4, for the quartiles");
         }
-        String kindA = kindOf(args[0], kind);
-        String kindB = kindOf(args[1], kind);
-        int ops = AbDriver.opsPerCall(kindA);
-        if (AbDriver.opsPerCall(kindB) != ops) {
-            throw new IllegalArgumentException(kindA + " and " + kindB + " count different operations per call");
+        Side sa = Side.parse(args[0], kind);
+        Side sb = Side.parse(args[1], kind);
+        int ops = AbDriver.opsPerCall(sa.kind());
+        if (AbDriver.opsPerCall(sb.kind()) != ops) {
+            throw new IllegalArgumentException(sa.kind() + " and " + sb.kind() + " count different operations per call");
         }
-        LongUnaryOperator a = load(jarOf(args[0]), kindA);
-        LongUnaryOperator b = load(jarOf(args[1]), kindB);
+        LongUnaryOperator a = load(sa.jar(), sa.kind());
+        LongUnaryOperator b = load(sb.jar(), sb.kind());
         int calls = Math.max(1, 20_000 / ops);
         for (int w = 0; w < 150; w++) {
             time(a, calls, ops);
@@ -108,7 +105,7 @@ public final class AbCompare {
         }
         int m = rounds / 2;
         System.out.printf("%s: A %.2f ns/op, B %.2f ns/op (medians); B/A %.3f (quartiles %.3f, %.3f)%n",
-                kindA.equals(kindB) ? kind : kindB + " over " + kindA, ta[m], tb[m], ba[m], ba[rounds / 4],
+                sa.kind().equals(sb.kind()) ? kind : sb.kind() + " over " + sa.kind(), ta[m], tb[m], ba[m], ba[rounds / 4],
                 ba[rounds * 3 / 4]);
     }
 }

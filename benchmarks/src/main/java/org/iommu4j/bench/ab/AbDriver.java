@@ -22,24 +22,22 @@ public final class AbDriver implements LongUnaryOperator {
     public static final String[] KINDS = {"smmu-hit", "smmu-walk", "physmem-random", "physmem-sequential",
         "smmu-walk-baseline", "physmem-random-baseline", "physmem-sequential-baseline"};
 
-    private final int kind;
+    private final String kind;
     private final SmmuTranslateBench smmu = new SmmuTranslateBench();
     private final PhysMemBench physmem = new PhysMemBench();
 
     /** {@code kind}: one of {@link #KINDS}. */
     public AbDriver(String kind) {
-        this.kind = Arrays.asList(KINDS).indexOf(kind);
-        switch (this.kind) {
-            case 0, 1, 4 -> {
-                smmu.tlb = this.kind == 0;
-                smmu.setUp();
-            }
-            case 2, 3, 5, 6 -> {
-                physmem.mib = 1;
-                physmem.setup();
-            }
-            default -> throw new IllegalArgumentException("unknown benchmark " + kind + "; one of "
-                    + String.join(", ", KINDS));
+        if (!Arrays.asList(KINDS).contains(kind)) {
+            throw new IllegalArgumentException("unknown benchmark " + kind + "; one of " + String.join(", ", KINDS));
+        }
+        this.kind = kind;
+        if (kind.startsWith("smmu")) {
+            smmu.tlb = kind.equals("smmu-hit");
+            smmu.setUp();
+        } else {
+            physmem.mib = 1;
+            physmem.setup();
         }
     }
 
@@ -54,32 +52,32 @@ public final class AbDriver implements LongUnaryOperator {
         long s = 0;
         // one loop per method, so each loop's call site has one target
         switch (kind) {
-            case 0, 1 -> {
+            case "smmu-hit", "smmu-walk" -> {
                 for (long i = 0; i < n; i++) {
                     s += smmu.translate();
                 }
             }
-            case 2 -> {
+            case "physmem-random" -> {
                 for (long i = 0; i < n; i++) {
                     s += physmem.physmemReadRandom();
                 }
             }
-            case 3 -> {
+            case "physmem-sequential" -> {
                 for (long i = 0; i < n; i++) {
                     s += physmem.physmemReadSequential();
                 }
             }
-            case 4 -> {
+            case "smmu-walk-baseline" -> {
                 for (long i = 0; i < n; i++) {
                     s += smmu.baselineFourReadsAndProbe();
                 }
             }
-            case 5 -> {
+            case "physmem-random-baseline" -> {
                 for (long i = 0; i < n; i++) {
                     s += physmem.arrayReadRandom();
                 }
             }
-            default -> {
+            default -> { // physmem-sequential-baseline
                 for (long i = 0; i < n; i++) {
                     s += physmem.arrayReadSequential();
                 }
