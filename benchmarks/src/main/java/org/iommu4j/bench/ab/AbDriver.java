@@ -1,14 +1,15 @@
 package org.iommu4j.bench.ab;
 
 import java.util.Arrays;
+import java.util.function.LongSupplier;
 import java.util.function.LongUnaryOperator;
 import org.iommu4j.bench.base.PhysMemBench;
 import org.iommu4j.bench.smmu.SmmuTranslateBench;
 
 /**
  * One benchmark method of one build, called in a loop of its own: {@link AbCompare} loads this
- * class once per build jar, each copy in its own class loader, so each build's loop is compiled
- * apart with a single call target, as in a JMH fork.
+ * class once per side, each copy in its own class loader, so each side's loop is compiled apart
+ * with a single call target, as in a JMH fork.
  */
 public final class AbDriver implements LongUnaryOperator {
     /**
@@ -22,16 +23,16 @@ public final class AbDriver implements LongUnaryOperator {
     public static final String[] KINDS = {"smmu-hit", "smmu-walk", "physmem-random", "physmem-sequential",
         "smmu-walk-baseline", "physmem-random-baseline", "physmem-sequential-baseline"};
 
-    private final String kind;
     private final SmmuTranslateBench smmu = new SmmuTranslateBench();
     private final PhysMemBench physmem = new PhysMemBench();
+    /** The benchmark method {@code kind} names, picked once. */
+    private final LongSupplier method;
 
     /** {@code kind}: one of {@link #KINDS}. */
     public AbDriver(String kind) {
         if (!Arrays.asList(KINDS).contains(kind)) {
             throw new IllegalArgumentException("unknown benchmark " + kind + "; one of " + String.join(", ", KINDS));
         }
-        this.kind = kind;
         if (kind.startsWith("smmu")) {
             smmu.tlb = kind.equals("smmu-hit");
             smmu.setUp();
@@ -39,6 +40,14 @@ public final class AbDriver implements LongUnaryOperator {
             physmem.mib = 1;
             physmem.setup();
         }
+        method = switch (kind) {
+            case "smmu-hit", "smmu-walk" -> smmu::translate;
+            case "smmu-walk-baseline" -> smmu::baselineFourReadsAndProbe;
+            case "physmem-random" -> physmem::physmemReadRandom;
+            case "physmem-sequential" -> physmem::physmemReadSequential;
+            case "physmem-random-baseline" -> physmem::arrayReadRandom;
+            default -> physmem::arrayReadSequential; // physmem-sequential-baseline
+        };
     }
 
     /** Operations one call of {@code kind}'s method performs (its @OperationsPerInvocation). */
@@ -46,42 +55,15 @@ public final class AbDriver implements LongUnaryOperator {
         return kind.startsWith("physmem") ? 4096 : 1;
     }
 
-    /** Calls the method {@code n} times; returns what they returned, summed (kept live). */
+    /**
+     * Calls the method {@code n} times; returns what they returned, summed (kept live). A driver
+     * runs one kind in a class loader of its own, so this loop's call site has one target.
+     */
     @Override
     public long applyAsLong(long n) {
         long s = 0;
-        // one loop per method, so each loop's call site has one target
-        switch (kind) {
-            case "smmu-hit", "smmu-walk" -> {
-                for (long i = 0; i < n; i++) {
-                    s += smmu.translate();
-                }
-            }
-            case "physmem-random" -> {
-                for (long i = 0; i < n; i++) {
-                    s += physmem.physmemReadRandom();
-                }
-            }
-            case "physmem-sequential" -> {
-                for (long i = 0; i < n; i++) {
-                    s += physmem.physmemReadSequential();
-                }
-            }
-            case "smmu-walk-baseline" -> {
-                for (long i = 0; i < n; i++) {
-                    s += smmu.baselineFourReadsAndProbe();
-                }
-            }
-            case "physmem-random-baseline" -> {
-                for (long i = 0; i < n; i++) {
-                    s += physmem.arrayReadRandom();
-                }
-            }
-            default -> { // physmem-sequential-baseline
-                for (long i = 0; i < n; i++) {
-                    s += physmem.arrayReadSequential();
-                }
-            }
+        for (long i = 0; i < n; i++) {
+            s += method.getAsLong();
         }
         return s;
     }
