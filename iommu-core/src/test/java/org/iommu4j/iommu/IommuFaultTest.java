@@ -43,14 +43,7 @@ class IommuFaultTest {
     }
 
     static IommuFaultEvent prq(int grpid, int pasid, int flags, long addr) {
-        IommuFaultEvent e = new IommuFaultEvent();
-        e.fault.type = IOMMU_FAULT_PAGE_REQ;
-        e.fault.prm.grpid = grpid;
-        e.fault.prm.pasid = pasid;
-        e.fault.prm.flags = flags;
-        e.fault.prm.perm = IOMMU_FAULT_PERM_READ;
-        e.fault.prm.addr = addr;
-        return e;
+        return PageRequests.prq(grpid, pasid, flags, IOMMU_FAULT_PERM_READ, addr);
     }
 
     @Test

@@ -56,7 +56,7 @@ public class MockIommu implements IommuOps {
     public final Object fwnode = new Object();
     /** TLB maintenance and driver calls, in order. */
     public final List<String> log = java.util.Collections.synchronizedList(new ArrayList<>());
-    public final List<IommuPageResponse> responses = new ArrayList<>();
+    public final List<IommuPageResponse> responses = java.util.Collections.synchronizedList(new ArrayList<>());
     public long pgsizeBitmap = Sizes.SZ_4K | Sizes.SZ_2M | Sizes.SZ_1G;
     public int ias = 48;
     /** Domain types domain_alloc accepts. */

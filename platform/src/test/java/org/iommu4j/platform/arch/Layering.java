@@ -23,6 +23,8 @@ import java.util.stream.Stream;
  *   +-- ioasid, of   |
  *   +------ iommu (+ dma, iova, pgtable) uses base, mm, pci, of, ioasid
  *             ^
+ *             iopf (io-pgfault), sva (iommu-sva): each on the core and below, never each other
+ *             ^
  *             smmuv3 driver  (never smmuv3.hw);  smmuv3.hw uses base only
  * platform: above everything, imported by nothing below it
  * </pre>
@@ -43,6 +45,9 @@ final class Layering {
         r.put("dma", onlyOn(root, "dma", core));
         r.put("iova", onlyOn(root, "iova", core));
         r.put("pgtable", onlyOn(root, "pgtable", core));
+        // io-pgfault reaches iommu-sva only through the domain's iopf_handler (DESIGN.md).
+        r.put("iopf", onlyOn(root, "iopf", core));
+        r.put("sva", onlyOn(root, "sva", core));
         r.put("smmuv3.hw", classes().that().resideInAPackage(root + ".smmuv3.hw..")
                 .should().onlyDependOnClassesThat(resideOutsideOfPackage(root + "..")
                         .or(resideInAnyPackage(root + ".base..", root + ".smmuv3.hw..")))

@@ -40,6 +40,10 @@ class LayeringTest {
     @ArchTest
     static final ArchRule pgtableOnlyOnLowerModules = RULES.get("pgtable");
     @ArchTest
+    static final ArchRule ioPgfaultOnlyOnTheCore = RULES.get("iopf");
+    @ArchTest
+    static final ArchRule svaOnlyOnTheCore = RULES.get("sva");
+    @ArchTest
     static final ArchRule smmuModelOnlyOnBase = RULES.get("smmuv3.hw");
     @ArchTest
     static final ArchRule smmuDriverNeverImportsTheModel = RULES.get("smmuv3 driver");
@@ -63,6 +67,8 @@ class LayeringTest {
             Map.entry("dma", "DmaUsesSmmu"),
             Map.entry("iova", "IovaUsesPlatform"),
             Map.entry("pgtable", "PgtableUsesSmmuHw"),
+            Map.entry("iopf", "IopfUsesSva"),
+            Map.entry("sva", "SvaUsesSmmu"),
             Map.entry("smmuv3.hw", "ModelUsesIommu"),
             Map.entry("smmuv3 driver", "DriverUsesModel"),
             Map.entry("pci core", "PciCoreUsesHw"),
@@ -89,6 +95,8 @@ class LayeringTest {
                 org.iommu4j.platform.arch.fixture.base.BaseOk.class,
                 org.iommu4j.platform.arch.fixture.mm.MmOk.class,
                 org.iommu4j.platform.arch.fixture.iommu.IommuOk.class,
+                org.iommu4j.platform.arch.fixture.iopf.IopfOk.class,
+                org.iommu4j.platform.arch.fixture.sva.SvaOk.class,
                 org.iommu4j.platform.arch.fixture.smmuv3.DriverOk.class,
                 org.iommu4j.platform.arch.fixture.smmuv3.hw.ModelOk.class);
         for (var e : Layering.rules(FIXTURE).entrySet()) {

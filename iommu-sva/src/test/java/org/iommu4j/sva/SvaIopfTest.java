@@ -1,0 +1,178 @@
+package org.iommu4j.sva;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.iommu4j.iommu.IommuFault.IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
+import static org.iommu4j.iommu.IommuFault.IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
+import static org.iommu4j.iommu.IommuFault.IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID;
+import static org.iommu4j.iommu.IommuFault.IOMMU_FAULT_PERM_READ;
+import static org.iommu4j.iommu.IommuFault.IOMMU_FAULT_PERM_WRITE;
+import static org.iommu4j.iommu.IommuPageResponse.IOMMU_PAGE_RESP_INVALID;
+import static org.iommu4j.iommu.IommuPageResponse.IOMMU_PAGE_RESP_PASID_VALID;
+import static org.iommu4j.iommu.IommuPageResponse.IOMMU_PAGE_RESP_SUCCESS;
+import static org.iommu4j.mm.MmH.MAP_ANONYMOUS;
+import static org.iommu4j.mm.MmH.MAP_PRIVATE;
+import static org.iommu4j.mm.MmH.PROT_READ;
+import static org.iommu4j.mm.MmH.PROT_WRITE;
+
+import org.iommu4j.base.device.BusType;
+import org.iommu4j.base.device.Device;
+import org.iommu4j.base.hw.Board;
+import org.iommu4j.base.test.NoWarnings;
+import org.iommu4j.ioasid.Ioasid;
+import org.iommu4j.iommu.Iommu;
+import org.iommu4j.iommu.IommuPageResponse;
+import org.iommu4j.iommu.MockIommu;
+import org.iommu4j.iommu.PageRequests;
+import org.iommu4j.iopf.IoPgfault;
+import org.iommu4j.mm.Mm;
+import org.iommu4j.mm.MmFault;
+import org.iommu4j.mm.MmWorld;
+import org.iommu4j.mm.Mmap;
+import org.iommu4j.mm.PageAlloc;
+import org.iommu4j.mm.Pgtable;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The recoverable fault path from report to response with the SVA handler behind io-pgfault: a
+ * device's page requests for the PASID of a process are resolved in that process's page
+ * tables, group by group, and each group is answered once with its outcome.
+ */
+@ExtendWith(NoWarnings.class)
+class SvaIopfTest {
+    static final int PV = IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
+    static final int LAST = IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
+    static final int NEEDS = IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID;
+    static final long OA = 0x0000_FFFF_FFFF_F000L;
+
+    MmWorld mmw;
+    MockIommu mock;
+    IommuSvaLib sva;
+    Device dev;
+    IoPgfault.IopfQueue queue;
+    Mm mm;
+
+    @BeforeEach
+    void setUp() {
+        Board board = Board.withRam(64L << 20);
+        PageAlloc pages = PageAlloc.forAllRam(board.mem);
+        mmw = MmWorld.create(board, pages, MmWorld.Config.defaults());
+        Ioasid ioasid = new Ioasid();
+        Iommu iommu = new Iommu(pages, ioasid, null);
+        mock = new MockIommu(pages);
+        mock.core = iommu;
+        iommu.iommu_device_register(mock.iommuDev, mock, new Device("smmu"));
+        BusType bus = new BusType("pci", (d, drv) -> false);
+        iommu.bus_set_iommu(bus, mock);
+        dev = new Device("0000:00:03.0");
+        Iommu.iommu_fwspec_init(dev, mock.fwnode, mock);
+        Iommu.iommu_fwspec_add_ids(dev, new int[] {0x18}, 1);
+        bus.device_add(dev);
+
+        // What a driver does to enable IOPF and SVA for the device.
+        sva = new IommuSvaLib(ioasid);
+        sva.iommu_sva_install_iopf_handler(Iommu.iommu_get_domain_for_dev(dev));
+        queue = IoPgfault.iopf_queue_alloc("priq");
+        assertThat(IoPgfault.iopf_queue_add_device(queue, dev)).isZero();
+        assertThat(Iommu.iommu_register_device_fault_handler(dev, IoPgfault::iommu_queue_iopf, dev)).isZero();
+
+        mm = mmw.mm_alloc();
+    }
+
+    @AfterEach
+    void tearDown() {
+        IoPgfault.iopf_queue_free(queue);
+    }
+
+    long mmap(long len, int prot) {
+        return Mmap.vm_mmap(mm, 0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS);
+    }
+
+    int request(int grpid, int flags, int perm, long addr) {
+        return Iommu.iommu_report_device_fault(dev, PageRequests.prq(grpid, mm.pasid, flags, perm, addr));
+    }
+
+    void flush() {
+        assertThat(IoPgfault.iopf_queue_flush_dev(dev)).isZero();
+    }
+
+    @Test
+    void aGroupOfWritesIsFaultedInAndAnsweredWithItsPasid() {
+        long va = mmap(3 * 4096, PROT_READ | PROT_WRITE);
+        assertThat(sva.iommu_sva_alloc_pasid(mm, 1, 0xfffff)).isZero();
+        int rw = IOMMU_FAULT_PERM_READ | IOMMU_FAULT_PERM_WRITE;
+        assertThat(request(4, PV | NEEDS, rw, va)).isZero();
+        assertThat(request(4, PV | NEEDS, rw, va + 4096)).isZero();
+        assertThat(request(4, PV | NEEDS | LAST, rw, va + 2 * 4096 + 0x80)).isZero();
+        flush();
+        long[] frames = new long[3];
+        for (int i = 0; i < 3; i++) {
+            long pte = MmFault.pte_of(mm, va + 4096L * i);
+            assertThat(Pgtable.pte_write(pte)).as("page %d writable", i).isTrue();
+            frames[i] = pte & OA;
+        }
+        assertThat(frames).doesNotHaveDuplicates().doesNotContain(mmw.zero_page());
+        assertThat(mock.responses).singleElement().satisfies(r -> {
+            assertThat(r.code).isEqualTo(IOMMU_PAGE_RESP_SUCCESS);
+            assertThat(r.grpid).isEqualTo(4);
+            assertThat(r.pasid).isEqualTo(mm.pasid);
+            assertThat(r.flags).isEqualTo(IOMMU_PAGE_RESP_PASID_VALID);
+        });
+    }
+
+    @Test
+    void aBadRequestFailsItsGroupAndStopsIt() {
+        long va = mmap(2 * 4096, PROT_READ | PROT_WRITE);
+        long ro = mmap(4096, PROT_READ);
+        assertThat(sva.iommu_sva_alloc_pasid(mm, 1, 0xfffff)).isZero();
+        request(9, PV | NEEDS, IOMMU_FAULT_PERM_WRITE, va);
+        request(9, PV | NEEDS, IOMMU_FAULT_PERM_WRITE, ro); // the VMA is read-only
+        request(9, PV | NEEDS | LAST, IOMMU_FAULT_PERM_WRITE, va + 4096);
+        flush();
+        assertThat(Pgtable.pte_write(MmFault.pte_of(mm, va))).isTrue();
+        assertThat(MmFault.pte_of(mm, ro)).isZero();
+        assertThat(MmFault.pte_of(mm, va + 4096)).as("after the failure: not handled").isZero();
+        assertThat(mock.responses).extracting(r -> r.code).containsExactly(IOMMU_PAGE_RESP_INVALID);
+    }
+
+    @Test
+    void requestsOfAnExitedProcessOrAFreedPasidAreInvalid() {
+        long va = mmap(4096, PROT_READ | PROT_WRITE);
+        assertThat(sva.iommu_sva_alloc_pasid(mm, 1, 0xfffff)).isZero();
+        int pasid = mm.pasid;
+        // The process exits; the bond still holds the mm struct and the PASID.
+        mm.mmgrab();
+        mm.mmput();
+        request(1, PV | NEEDS | LAST, IOMMU_FAULT_PERM_READ, va);
+        flush();
+        // The PASID is released; a late request for it is refused too.
+        sva.iommu_sva_free_pasid(mm);
+        assertThat(Iommu.iommu_report_device_fault(dev,
+                PageRequests.prq(2, pasid, PV | NEEDS | LAST, IOMMU_FAULT_PERM_READ, va))).isZero();
+        flush();
+        assertThat(mock.responses).extracting(r -> r.grpid + "/" + r.code)
+                .containsExactly("1/" + IOMMU_PAGE_RESP_INVALID, "2/" + IOMMU_PAGE_RESP_INVALID);
+        mm.mmdrop();
+    }
+
+    @Test
+    void twoProcessesFaultInTheirOwnPageTables() {
+        Mm other = mmw.mm_alloc();
+        long va = mmap(4096, PROT_READ | PROT_WRITE);
+        long vb = Mmap.vm_mmap(other, 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+        assertThat(va).isEqualTo(vb); // same address, different address spaces
+        assertThat(sva.iommu_sva_alloc_pasid(mm, 1, 0xfffff)).isZero();
+        assertThat(sva.iommu_sva_alloc_pasid(other, 1, 0xfffff)).isZero();
+        assertThat(other.pasid).isNotEqualTo(mm.pasid);
+        assertThat(Iommu.iommu_report_device_fault(dev,
+                PageRequests.prq(3, other.pasid, PV | NEEDS | LAST, IOMMU_FAULT_PERM_WRITE, vb))).isZero();
+        flush();
+        assertThat(Pgtable.pte_write(MmFault.pte_of(other, vb))).isTrue();
+        assertThat(MmFault.pte_of(mm, va)).as("the other process's tables only").isZero();
+        IommuPageResponse r = mock.responses.get(0);
+        assertThat(r.pasid).isEqualTo(other.pasid);
+        assertThat(r.code).isEqualTo(IOMMU_PAGE_RESP_SUCCESS);
+    }
+}
