@@ -11,6 +11,11 @@ public final class ArmSmmuCtxDesc {
     public long tcr;
     public long mair;
     public final Refcount refs = new Refcount(1);
-    /** The mm for SVA CDs (unused here: no SVA in this module yet). */
+    /** The mm of a shared (SVA) CD; null for a domain's private CD. */
     public Object mm;
+    /**
+     * The domain whose {@code s1_cfg.cd} this is ({@code container_of} in the kernel); null for a
+     * shared CD.
+     */
+    public ArmSmmuDomain domain;
 }

@@ -24,6 +24,8 @@ public final class ArmSmmuDevice {
     public final ArmSmmuQueue priq = new ArmSmmuQueue();
     /** evtq.max_stalls (IDR5.STALL_MAX). */
     public int evtq_max_stalls;
+    /** evtq.iopf: the IOPF queue of stalled faults (SVA with stalls), null otherwise. */
+    public org.iommu4j.iopf.IoPgfault.IopfQueue evtq_iopf;
 
     public int gerr_irq;
     public int combined_irq;

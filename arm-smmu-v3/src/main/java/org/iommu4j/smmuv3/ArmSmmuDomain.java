@@ -35,4 +35,7 @@ public class ArmSmmuDomain extends org.iommu4j.iommu.IommuDomain {
     public int ssid;
     public int aux_nr_devs;
 
+    /** SVA: the MMU notifiers of the mms bound through this domain. Guarded by sva_lock. */
+    public final List<ArmSmmuV3Sva.ArmSmmuMmuNotifier> mmu_notifiers = new ArrayList<>();
+
 }

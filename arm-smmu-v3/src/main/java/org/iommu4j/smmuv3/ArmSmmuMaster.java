@@ -20,4 +20,6 @@ public final class ArmSmmuMaster {
     @Port(value = "drivers/iommu/arm-smmu-v3.c:arm_smmu_master.auxd_enabled", seed = "000")
     public boolean auxd_enabled;
     public int ssid_bits;
+    /** SVA: the master's bonds to mms. Guarded by sva_lock. */
+    public final java.util.List<ArmSmmuV3Sva.ArmSmmuBond> bonds = new java.util.ArrayList<>();
 }

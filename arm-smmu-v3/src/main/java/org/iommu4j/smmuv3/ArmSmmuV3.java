@@ -9,6 +9,7 @@ import static org.iommu4j.base.Bits.ilog2;
 import static org.iommu4j.base.Errno.E2BIG;
 import static org.iommu4j.base.Errno.EAGAIN;
 import static org.iommu4j.base.Errno.EBUSY;
+import static org.iommu4j.base.Errno.EFAULT;
 import static org.iommu4j.base.Errno.EINVAL;
 import static org.iommu4j.base.Errno.ENODEV;
 import static org.iommu4j.base.Errno.ENOENT;
@@ -38,6 +39,10 @@ import org.iommu4j.base.hw.IoMem;
 import org.iommu4j.base.hw.IrqController;
 import org.iommu4j.base.hw.IrqHandler;
 import org.iommu4j.base.hw.MmioBus;
+import org.iommu4j.iommu.Iommu;
+import org.iommu4j.iommu.IommuFault;
+import org.iommu4j.iommu.IommuFaultEvent;
+import org.iommu4j.iommu.IommuPageResponse;
 import org.iommu4j.of.DeviceNode;
 import org.iommu4j.of.Of;
 import org.iommu4j.of.OfPhandleArgs;
@@ -85,6 +90,16 @@ public final class ArmSmmuV3 {
     public final ReentrantLock arm_smmu_asid_lock = new ReentrantLock();
 
     public final ArmSmmuDevice smmu = new ArmSmmuDevice();
+
+    /**
+     * The CPU side SVA shares page tables with: vabits_actual, PAGE_SIZE, ID_AA64MMFR0, MAIR and
+     * the ASID allocator (the kernel's arch globals). Null: no SVA. Set before probe.
+     */
+    public volatile org.iommu4j.mm.MmWorld mm_world;
+    /** The machine's SVA library (iommu-sva-lib.c's globals): PASIDs of bound mms. Null: no SVA. */
+    public volatile org.iommu4j.sva.IommuSvaLib iommu_sva;
+    /** arm-smmu-v3-sva.c. */
+    public final ArmSmmuV3Sva sva = new ArmSmmuV3Sva(this);
 
     /* collaborators */
     public final PhysMem mem;
@@ -1423,28 +1438,18 @@ public final class ArmSmmuV3 {
         }
     }
 
-    // ------------------------------------------------------------------------------------------
-    // IRQ and event handlers
-
-    /** IOMMU_FAULT_REASON_* (uapi/linux/iommu.h) used by arm_smmu_handle_evt. */
-    public static final int IOMMU_FAULT_REASON_PTE_FETCH = 5;
-    public static final int IOMMU_FAULT_REASON_PERMISSION = 6;
-    public static final int IOMMU_FAULT_REASON_ACCESS = 7;
-    public static final int IOMMU_FAULT_REASON_OOR_ADDRESS = 8;
-    public static final int IOMMU_FAULT_PERM_READ = 1;
-    public static final int IOMMU_FAULT_PERM_WRITE = 2;
-    public static final int IOMMU_FAULT_PERM_EXEC = 4;
-    public static final int IOMMU_FAULT_PERM_PRIV = 8;
-    public static final int IOMMU_FAULT_UNRECOV_PASID_VALID = 1;
-    public static final int IOMMU_FAULT_UNRECOV_ADDR_VALID = 2;
-
-    /** The core's iommu_report_device_fault for unrecoverable faults (set by the IOMMU core glue). */
-    @FunctionalInterface
-    public interface FaultReporter {
-        int report(Device dev, int reason, int flags, int pasid, int perm, long addr);
+    /** Range TLBI by ASID (NH_VA, or EL2_VA with E2H) for a shared CD, no ATC invalidation. */
+    @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_tlb_inv_range_asid")
+    public void arm_smmu_tlb_inv_range_asid(long iova, long size, int asid, long granule, boolean leaf, ArmSmmuDomain smmu_domain) {
+        ArmSmmuCmdqEnt cmd = new ArmSmmuCmdqEnt();
+        cmd.opcode = (smmu_domain.smmu.features & ARM_SMMU_FEAT_E2H) != 0 ? CMDQ_OP_TLBI_EL2_VA : CMDQ_OP_TLBI_NH_VA;
+        cmd.asid = asid;
+        cmd.leaf = leaf;
+        __arm_smmu_tlb_inv_range(cmd, iova, size, granule, smmu_domain, smmu_domain.pgsizeBitmap);
     }
 
-    public volatile FaultReporter faultReporter;
+    // ------------------------------------------------------------------------------------------
+    // IRQ and event handlers
 
     /** Decoded events handled by the evtq thread, in order (for tests and the CLI). */
     public final List<String> decodedEvents = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -1474,39 +1479,64 @@ public final class ArmSmmuV3 {
         }
     }
 
-    /** Reports a translation-class fault to the core; other events -EOPNOTSUPP, stage 2 -EFAULT. */
+    /**
+     * Reports a translation-class event to the core as a device fault: a stalled transaction as
+     * a one-request page request group (its STAG the group ID, answered by RESUME through
+     * {@link #arm_smmu_page_response}), any other as an unrecoverable fault. A stall nobody
+     * took is aborted here.
+     *
+     * @return 0, -EOPNOTSUPP (not a translation-class event), -EFAULT (stage 2), -EINVAL
+     *     (unknown StreamID), or the core's error
+     */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_handle_evt")
     int arm_smmu_handle_evt(ArmSmmuDevice smmu, long[] evt) {
+        int ret;
         int reason;
         int perm = 0;
         boolean ssid_valid = (evt[0] & EVTQ_0_SSV) != 0;
         int sid = (int) FIELD_GET(EVTQ_0_SID, evt[0]);
+        IommuFaultEvent fault_evt = new IommuFaultEvent();
+        IommuFault flt = fault_evt.fault;
 
         switch ((int) FIELD_GET(EVTQ_0_ID, evt[0])) {
-            case EVT_ID_TRANSLATION_FAULT: reason = IOMMU_FAULT_REASON_PTE_FETCH; break;
-            case EVT_ID_ADDR_SIZE_FAULT: reason = IOMMU_FAULT_REASON_OOR_ADDRESS; break;
-            case EVT_ID_ACCESS_FAULT: reason = IOMMU_FAULT_REASON_ACCESS; break;
-            case EVT_ID_PERMISSION_FAULT: reason = IOMMU_FAULT_REASON_PERMISSION; break;
+            case EVT_ID_TRANSLATION_FAULT: reason = IommuFault.IOMMU_FAULT_REASON_PTE_FETCH; break;
+            case EVT_ID_ADDR_SIZE_FAULT: reason = IommuFault.IOMMU_FAULT_REASON_OOR_ADDRESS; break;
+            case EVT_ID_ACCESS_FAULT: reason = IommuFault.IOMMU_FAULT_REASON_ACCESS; break;
+            case EVT_ID_PERMISSION_FAULT: reason = IommuFault.IOMMU_FAULT_REASON_PERMISSION; break;
             default: return -EOPNOTSUPP;
         }
         /* Stage-2 is always pinned at the moment */
         if ((evt[1] & EVTQ_1_S2) != 0) {
-            return -org.iommu4j.base.Errno.EFAULT;
+            return -EFAULT;
         }
-        perm |= (evt[1] & EVTQ_1_RnW) != 0 ? IOMMU_FAULT_PERM_READ : IOMMU_FAULT_PERM_WRITE;
+        perm |= (evt[1] & EVTQ_1_RnW) != 0 ? IommuFault.IOMMU_FAULT_PERM_READ : IommuFault.IOMMU_FAULT_PERM_WRITE;
         if ((evt[1] & EVTQ_1_InD) != 0) {
-            perm |= IOMMU_FAULT_PERM_EXEC;
+            perm |= IommuFault.IOMMU_FAULT_PERM_EXEC;
         }
         if ((evt[1] & EVTQ_1_PnU) != 0) {
-            perm |= IOMMU_FAULT_PERM_PRIV;
+            perm |= IommuFault.IOMMU_FAULT_PERM_PRIV;
         }
-        int flags = IOMMU_FAULT_UNRECOV_ADDR_VALID;
-        int pasid = 0;
-        if (ssid_valid) {
-            flags |= IOMMU_FAULT_UNRECOV_PASID_VALID;
-            pasid = (int) FIELD_GET(EVTQ_0_SSID, evt[0]);
+        if ((evt[1] & EVTQ_1_STALL) != 0) {
+            flt.type = IommuFault.IOMMU_FAULT_PAGE_REQ;
+            flt.prm.flags = IommuFault.IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
+            flt.prm.grpid = (int) FIELD_GET(EVTQ_1_STAG, evt[1]);
+            flt.prm.perm = perm;
+            flt.prm.addr = FIELD_GET(EVTQ_2_ADDR, evt[2]);
+            if (ssid_valid) {
+                flt.prm.flags |= IommuFault.IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
+                flt.prm.pasid = (int) FIELD_GET(EVTQ_0_SSID, evt[0]);
+            }
+        } else {
+            flt.type = IommuFault.IOMMU_FAULT_DMA_UNRECOV;
+            flt.event.reason = reason;
+            flt.event.flags = IommuFault.IOMMU_FAULT_UNRECOV_ADDR_VALID;
+            flt.event.perm = perm;
+            flt.event.addr = FIELD_GET(EVTQ_2_ADDR, evt[2]);
+            if (ssid_valid) {
+                flt.event.flags |= IommuFault.IOMMU_FAULT_UNRECOV_PASID_VALID;
+                flt.event.pasid = (int) FIELD_GET(EVTQ_0_SSID, evt[0]);
+            }
         }
-        long addr = FIELD_GET(EVTQ_2_ADDR, evt[2]);
 
         smmu.streams_mutex.lock();
         try {
@@ -1514,12 +1544,49 @@ public final class ArmSmmuV3 {
             if (stream == null) {
                 return -EINVAL;
             }
-            FaultReporter r = faultReporter;
-            /* iommu_report_device_fault: -EINVAL when nobody registered a handler. */
-            return r == null ? -EINVAL : r.report(stream.master.dev, reason, flags, pasid, perm, addr);
+            ArmSmmuMaster master = stream.master;
+            ret = Iommu.iommu_report_device_fault(master.dev, fault_evt);
+            if (ret != 0 && flt.type == IommuFault.IOMMU_FAULT_PAGE_REQ) {
+                /* Nobody cared, abort the access */
+                IommuPageResponse resp = new IommuPageResponse(0, flt.prm.pasid, flt.prm.grpid,
+                        IommuPageResponse.IOMMU_PAGE_RESP_FAILURE);
+                arm_smmu_page_response(master.dev, fault_evt, resp);
+            }
+            return ret;
         } finally {
             smmu.streams_mutex.unlock();
         }
+    }
+
+    /**
+     * Answers a recoverable fault: for a stall master, CMD_RESUME of the stalled transaction
+     * (its STAG the response's group ID) with RETRY on success and ABORT otherwise. No CMD_SYNC:
+     * RESUME completes by itself.
+     *
+     * @return 0; -EINVAL (unknown response code); -ENODEV (not a stall master)
+     */
+    @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_page_response")
+    public int arm_smmu_page_response(Device dev, IommuFaultEvent unused, IommuPageResponse resp) {
+        ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
+        if (master == null || !master.stall_enabled) {
+            return -ENODEV;
+        }
+        ArmSmmuCmdqEnt cmd = new ArmSmmuCmdqEnt(CMDQ_OP_RESUME);
+        cmd.sid = master.streams[0].id;
+        cmd.stag = resp.grpid;
+        switch (resp.code) {
+            case IommuPageResponse.IOMMU_PAGE_RESP_INVALID:
+            case IommuPageResponse.IOMMU_PAGE_RESP_FAILURE:
+                cmd.resp = (int) CMDQ_RESUME_0_RESP_ABORT;
+                break;
+            case IommuPageResponse.IOMMU_PAGE_RESP_SUCCESS:
+                cmd.resp = (int) CMDQ_RESUME_0_RESP_RETRY;
+                break;
+            default:
+                return -EINVAL;
+        }
+        arm_smmu_cmdq_issue_cmd(master.smmu, cmd);
+        return 0;
     }
 
     /** Event queue thread: drains records, reports faults, logs the rest (raw and decoded). */
@@ -1738,6 +1805,13 @@ public final class ArmSmmuV3 {
         ret = arm_smmu_init_one_queue(smmu, smmu.evtq, smmu.page1, ARM_SMMU_EVTQ_PROD, ARM_SMMU_EVTQ_CONS, EVTQ_ENT_DWORDS, "evtq");
         if (ret != 0) {
             return ret;
+        }
+        /* Stalled transactions of SVA masters are resolved through an IOPF queue. */
+        if ((smmu.features & ARM_SMMU_FEAT_SVA) != 0 && (smmu.features & ARM_SMMU_FEAT_STALLS) != 0) {
+            smmu.evtq_iopf = org.iommu4j.iopf.IoPgfault.iopf_queue_alloc(smmu.dev.dev_name());
+            if (smmu.evtq_iopf == null) {
+                return -ENOMEM;
+            }
         }
         /* priq */
         if ((smmu.features & ARM_SMMU_FEAT_PRI) == 0) {
@@ -2031,10 +2105,14 @@ public final class ArmSmmuV3 {
                 | FIELD_PREP(CR1_QUEUE_IC, CR1_CACHE_WB);
         smmu.base.writel_relaxed((int) reg, ARM_SMMU_CR1);
 
-        /* CR2 (random crap) */
-        reg = CR2_PTM | CR2_RECINVSID;
+        /* CR2 (random crap). Seed 004: with BTM the SMMU takes part in the CPUs' broadcast
+         * TLB maintenance (PTM clear), so the TLBIs of an mm it shares reach its TLB. */
+        reg = CR2_RECINVSID;
         if ((smmu.features & ARM_SMMU_FEAT_E2H) != 0) {
             reg |= CR2_E2H;
+        }
+        if ((smmu.features & ARM_SMMU_FEAT_BTM) == 0) {
+            reg |= CR2_PTM;
         }
         smmu.base.writel_relaxed((int) reg, ARM_SMMU_CR2);
 
@@ -2299,6 +2377,10 @@ public final class ArmSmmuV3 {
 
         smmu.ias = Math.max(smmu.ias, smmu.oas);
 
+        if (sva.arm_smmu_sva_supported(smmu)) {
+            smmu.features |= ARM_SMMU_FEAT_SVA;
+        }
+
         dev_info(smmu.dev, "ias %d-bit, oas %d-bit (features 0x%08x)", smmu.ias, smmu.oas, smmu.features);
         return 0;
     }
@@ -2458,6 +2540,15 @@ public final class ArmSmmuV3 {
         }
     };
 
+    /** Remove: disable the SMMU and free the event queue's IOPF queue. */
+    @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_device_remove")
+    public int arm_smmu_device_remove() {
+        arm_smmu_device_disable(smmu);
+        org.iommu4j.iopf.IoPgfault.iopf_queue_free(smmu.evtq_iopf);
+        smmu.evtq_iopf = null;
+        return 0;
+    }
+
     /** Shutdown: disable the SMMU (W CR0 = 0, as the reference's power-off). */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_device_shutdown")
     public void arm_smmu_device_shutdown() {
@@ -2591,6 +2682,7 @@ public final class ArmSmmuV3 {
         }
         smmu_domain.type = type;
         smmu_domain.s1_cfg = new ArmSmmuS1Cfg();
+        smmu_domain.s1_cfg.cd.domain = smmu_domain;
         smmu_domain.s2_cfg = new ArmSmmuS2Cfg();
         return smmu_domain;
     }
@@ -3106,31 +3198,50 @@ public final class ArmSmmuV3 {
 
     // ---- Seed 000: auxiliary domains
 
+    /** IOPF (stall masters), SVA (v5.15) and seed 000's AUX (masters with SSIDs). */
+    @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_dev_has_feature")
     @Port(value = "drivers/iommu/arm-smmu-v3.c:arm_smmu_dev_has_feature", seed = "000")
     public boolean arm_smmu_dev_has_feature(Device dev, int feat) {
         ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
         if (master == null) {
             return false;
         }
-        if (feat == org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_AUX) {
-            return master.ssid_bits != 0;
+        switch (feat) {
+            case org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_IOPF:
+                return sva.arm_smmu_master_iopf_supported(master);
+            case org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_SVA:
+                return sva.arm_smmu_master_sva_supported(master);
+            case org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_AUX:
+                return master.ssid_bits != 0;
+            default:
+                return false;
         }
-        return false;
     }
 
+    @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_dev_feature_enabled")
     @Port(value = "drivers/iommu/arm-smmu-v3.c:arm_smmu_dev_feature_enabled", seed = "000")
     public boolean arm_smmu_dev_feature_enabled(Device dev, int feat) {
         ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
         if (master == null) {
             return false;
         }
-        if (feat == org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_AUX) {
-            return master.auxd_enabled;
+        switch (feat) {
+            case org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_IOPF:
+                return master.iopf_enabled;
+            case org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_SVA:
+                return sva.arm_smmu_master_sva_enabled(master);
+            case org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_AUX:
+                return master.auxd_enabled;
+            default:
+                return false;
         }
-        return false;
     }
 
-    /** @return 0, -ENODEV (unsupported feature/device), -EBUSY (already enabled) */
+    /**
+     * @return 0, -ENODEV (unsupported feature/device), -EBUSY (already enabled), or SVA's error
+     *     (-EINVAL: a stall master must enable IOPF before SVA)
+     */
+    @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_dev_enable_feature")
     @Port(value = "drivers/iommu/arm-smmu-v3.c:arm_smmu_dev_enable_feature", seed = "000")
     public int arm_smmu_dev_enable_feature(Device dev, int feat) {
         if (!arm_smmu_dev_has_feature(dev, feat)) {
@@ -3140,19 +3251,43 @@ public final class ArmSmmuV3 {
             return -EBUSY;
         }
         ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
-        master.auxd_enabled = true;
-        return 0;
+        switch (feat) {
+            case org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_IOPF:
+                master.iopf_enabled = true;
+                return 0;
+            case org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_SVA:
+                return sva.arm_smmu_master_enable_sva(master);
+            case org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_AUX:
+                master.auxd_enabled = true;
+                return 0;
+            default:
+                return -EINVAL;
+        }
     }
 
-    /** @return 0, -EINVAL (not enabled) */
+    /** @return 0, -EINVAL (not enabled), -EBUSY (IOPF while SVA is on; SVA while bound) */
+    @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_dev_disable_feature")
     @Port(value = "drivers/iommu/arm-smmu-v3.c:arm_smmu_dev_disable_feature", seed = "000")
     public int arm_smmu_dev_disable_feature(Device dev, int feat) {
         if (!arm_smmu_dev_feature_enabled(dev, feat)) {
             return -EINVAL;
         }
         ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
-        master.auxd_enabled = false;
-        return 0;
+        switch (feat) {
+            case org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_IOPF:
+                if (master.sva_enabled) {
+                    return -EBUSY;
+                }
+                master.iopf_enabled = false;
+                return 0;
+            case org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_SVA:
+                return sva.arm_smmu_master_disable_sva(master);
+            case org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_AUX:
+                master.auxd_enabled = false;
+                return 0;
+            default:
+                return -EINVAL;
+        }
     }
 
     /**
@@ -3316,6 +3451,14 @@ public final class ArmSmmuV3 {
         @Override public boolean has_aux_detach_dev() { return true; }
         @Override public int aux_get_pasid(org.iommu4j.iommu.IommuDomain domain, Device dev) { return arm_smmu_aux_get_pasid(domain, dev); }
         @Override public boolean has_aux_get_pasid() { return true; }
+        @Override public org.iommu4j.iommu.IommuSva sva_bind(Device dev, Object mm, Object drvdata) { return sva.arm_smmu_sva_bind(dev, mm, drvdata); }
+        @Override public boolean has_sva_bind() { return true; }
+        @Override public void sva_unbind(org.iommu4j.iommu.IommuSva handle) { sva.arm_smmu_sva_unbind(handle); }
+        @Override public boolean has_sva_unbind() { return true; }
+        @Override public int sva_get_pasid(org.iommu4j.iommu.IommuSva handle) { return sva.arm_smmu_sva_get_pasid(handle); }
+        @Override public boolean has_sva_get_pasid() { return true; }
+        @Override public int page_response(Device dev, IommuFaultEvent evt, IommuPageResponse msg) { return arm_smmu_page_response(dev, evt, msg); }
+        @Override public boolean has_page_response() { return true; }
         @Override public long pgsize_bitmap() { return smmu.pgsize_bitmap; }
     }
 

@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 import org.iommu4j.base.device.Device;
+import org.iommu4j.iommu.Iommu;
+import org.iommu4j.iommu.IommuFault;
 import org.iommu4j.base.device.PlatformDevice;
 import org.iommu4j.base.hw.DmaResult;
 import org.iommu4j.base.hw.DmaTransaction;
@@ -26,21 +28,22 @@ class ArmSmmuV3ErrnoTest {
         SmmuTestBed tb = new SmmuTestBed(SmmuCaps.qemu());
         assertThat(tb.probe()).isZero();
         Device dev = tb.master("d", 0x8, 0);
-        List<Object[]> reported = new ArrayList<>();
-        tb.drv.faultReporter = (d, reason, flags, pasid, perm, addr) -> {
-            reported.add(new Object[] {d, reason, flags, pasid, perm, addr});
+        List<org.iommu4j.iommu.IommuFault> reported = new ArrayList<>();
+        assertThat(Iommu.iommu_register_device_fault_handler(dev, (fault, data) -> {
+            reported.add(fault.copy());
             return 0;
-        };
-        /* F_PERMISSION, sid 8, SSV ssid 3, write, addr 0x1234000 */
+        }, null)).isZero();
+        /* F_PERMISSION, sid 8, SSV ssid 3, write, addr 0x1234000: an unrecoverable fault */
         long[] evt = {0x0000000800003813L, 0, 0x1234000L, 0};
         assertThat(tb.drv.arm_smmu_handle_evt(tb.drv.smmu, evt)).isZero();
-        assertThat(reported).hasSize(1);
-        assertThat(reported.get(0)[0]).isSameAs(dev);
-        assertThat(reported.get(0)[1]).isEqualTo(ArmSmmuV3.IOMMU_FAULT_REASON_PERMISSION);
-        assertThat(reported.get(0)[2]).isEqualTo(ArmSmmuV3.IOMMU_FAULT_UNRECOV_ADDR_VALID | ArmSmmuV3.IOMMU_FAULT_UNRECOV_PASID_VALID);
-        assertThat(reported.get(0)[3]).isEqualTo(3);
-        assertThat(reported.get(0)[4]).isEqualTo(ArmSmmuV3.IOMMU_FAULT_PERM_WRITE);
-        assertThat(reported.get(0)[5]).isEqualTo(0x1234000L);
+        assertThat(reported).singleElement().satisfies(f -> {
+            assertThat(f.type).isEqualTo(IommuFault.IOMMU_FAULT_DMA_UNRECOV);
+            assertThat(f.event.reason).isEqualTo(IommuFault.IOMMU_FAULT_REASON_PERMISSION);
+            assertThat(f.event.flags).isEqualTo(IommuFault.IOMMU_FAULT_UNRECOV_ADDR_VALID | IommuFault.IOMMU_FAULT_UNRECOV_PASID_VALID);
+            assertThat(f.event.pasid).isEqualTo(3);
+            assertThat(f.event.perm).isEqualTo(IommuFault.IOMMU_FAULT_PERM_WRITE);
+            assertThat(f.event.addr).isEqualTo(0x1234000L);
+        });
         /* stage 2 */
         assertThat(tb.drv.arm_smmu_handle_evt(tb.drv.smmu, new long[] {0x0000000800000010L, EVTQ_1_S2, 0, 0})).isEqualTo(-EFAULT);
         /* C_BAD_CD is not a page fault */
@@ -48,7 +51,7 @@ class ArmSmmuV3ErrnoTest {
         /* unknown StreamID */
         assertThat(tb.drv.arm_smmu_handle_evt(tb.drv.smmu, new long[] {0x0000009900000010L, 0, 0, 0})).isEqualTo(-EINVAL);
         /* nobody listening: the core's -EINVAL, so the thread logs the record */
-        tb.drv.faultReporter = null;
+        assertThat(Iommu.iommu_unregister_device_fault_handler(dev)).isZero();
         assertThat(tb.drv.arm_smmu_handle_evt(tb.drv.smmu, evt)).isEqualTo(-EINVAL);
     }
 

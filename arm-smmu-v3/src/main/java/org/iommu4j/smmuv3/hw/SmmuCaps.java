@@ -28,6 +28,13 @@ public record SmmuCaps(
         }
     }
 
+    /** These capabilities with IDR0.BTM (broadcast TLB maintenance) set or clear. */
+    public SmmuCaps withBtm(boolean b) {
+        return new SmmuCaps(s1p, s2p, ttf, cohacc, b, httu, hyp, ats, asid16, msi, sev, pri, vmid16, cd2l, ttendian,
+                stallModel, termModel, stLevel, sidSize, ssidSize, priqs, eventqs, cmdqs, attrPermsOvr, attrTypesOvr,
+                had, xnx, ril, bbml, oas, gran4k, gran16k, gran64k, vax, stallMax, iidr, aidr);
+    }
+
     /** HTTU encodings of IDR0.HTTU. */
     public static final int HTTU_NONE = 0, HTTU_ACCESS = 1, HTTU_ACCESS_DIRTY = 2;
 

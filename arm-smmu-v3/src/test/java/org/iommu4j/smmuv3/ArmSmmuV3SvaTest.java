@@ -1,0 +1,342 @@
+package org.iommu4j.smmuv3;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.iommu4j.base.Errno.EBUSY;
+import static org.iommu4j.base.Errno.EINVAL;
+import static org.iommu4j.base.Errno.ENODEV;
+import static org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_IOPF;
+import static org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_SVA;
+import static org.iommu4j.mm.MmH.MAP_ANONYMOUS;
+import static org.iommu4j.mm.MmH.MAP_PRIVATE;
+import static org.iommu4j.mm.MmH.PROT_READ;
+import static org.iommu4j.mm.MmH.PROT_WRITE;
+import static org.iommu4j.smmuv3.ArmSmmuV3H.*;
+
+import java.util.List;
+import org.iommu4j.base.ErrnoException;
+import org.iommu4j.base.device.BusType;
+import org.iommu4j.base.device.Device;
+import org.iommu4j.base.hw.DmaResult;
+import org.iommu4j.base.hw.DmaTransaction;
+import org.iommu4j.base.test.NoWarnings;
+import org.iommu4j.ioasid.Ioasid;
+import org.iommu4j.iommu.Iommu;
+import org.iommu4j.iommu.IommuFwspec;
+import org.iommu4j.iommu.IommuSva;
+import org.iommu4j.iopf.IoPgfault;
+import org.iommu4j.mm.ArmContext;
+import org.iommu4j.mm.Cpu;
+import org.iommu4j.mm.Mm;
+import org.iommu4j.mm.MmFault;
+import org.iommu4j.mm.MmWorld;
+import org.iommu4j.mm.Mmap;
+import org.iommu4j.smmuv3.hw.SmmuCaps;
+import org.iommu4j.sva.IommuSvaLib;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Shared Virtual Addressing end to end: the driver binds a process's mm to a stall-capable
+ * platform master; the SMMU model walks the process's own page tables through the CD the driver
+ * wrote; a DMA to a page the process never touched stalls, the event reaches io-pgfault, the
+ * SVA handler faults the page in and the driver's CMD_RESUME lets the held transaction retry;
+ * CPU-side unmaps reach the SMMU TLB (by broadcast with BTM, by command without); unbind and
+ * process exit leave nothing behind.
+ */
+@ExtendWith(NoWarnings.class)
+class ArmSmmuV3SvaTest {
+    static final int SID = 0x20;
+    static final long OA = 0x0000_FFFF_FFFF_F000L;
+
+    SmmuTestBed tb;
+    MmWorld cpuWorld;
+    Iommu iommu;
+    Device dev;
+    Mm mm;
+    Cpu cpu;
+
+    /** A machine with the full SMMU (BTM as given), its core, and one stall master with 20-bit SSIDs. */
+    void boot(boolean btm) {
+        tb = new SmmuTestBed(SmmuCaps.full().withBtm(btm));
+        cpuWorld = MmWorld.create(tb.board, tb.pages, MmWorld.Config.defaults());
+        Ioasid ioasid = new Ioasid();
+        tb.drv.mm_world = cpuWorld;
+        tb.drv.iommu_sva = new IommuSvaLib(ioasid);
+        assertThat(tb.probe(1, "dma-coherent")).isZero();
+        assertThat(tb.drv.smmu.features & ARM_SMMU_FEAT_SVA).isNotZero();
+        assertThat(tb.drv.smmu.evtq_iopf).isNotNull();
+        iommu = new Iommu(tb.pages, ioasid, "");
+        tb.drv.device_group_fn = iommu::generic_device_group;
+        iommu.iommu_device_register(tb.drv.iommu, tb.drv.arm_smmu_ops, tb.pdev);
+        BusType bus = new BusType("platform", (d, drv) -> false);
+        iommu.bus_set_iommu(bus, tb.drv.arm_smmu_ops);
+        dev = new Device("accel");
+        assertThat(Iommu.iommu_fwspec_init(dev, tb.pdev, tb.drv.arm_smmu_ops)).isZero();
+        assertThat(Iommu.iommu_fwspec_add_ids(dev, new int[] {SID}, 1)).isZero();
+        IommuFwspec fw = Iommu.dev_iommu_fwspec_get(dev);
+        fw.numPasidBits = 20;
+        fw.canStall = true; // dma-can-stall
+        bus.device_add(dev);
+        assertThat(Iommu.iommu_get_domain_for_dev(dev)).isNotNull();
+        mm = cpuWorld.mm_alloc();
+        cpu = cpuWorld.cpu(0);
+        cpu.switch_mm(mm);
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (tb != null) {
+            tb.drv.arm_smmu_device_remove();
+        }
+    }
+
+    long mmap(long len, int prot) {
+        return Mmap.vm_mmap(mm, 0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS);
+    }
+
+    IommuSva enableAndBind() {
+        assertThat(Iommu.iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_IOPF)).isZero();
+        assertThat(Iommu.iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_SVA)).isZero();
+        return Iommu.iommu_sva_bind_device(dev, mm, null);
+    }
+
+    ArmSmmuDomain domain() {
+        return (ArmSmmuDomain) Iommu.iommu_get_domain_for_dev(dev);
+    }
+
+    long cd(int ssid, int dword) {
+        return tb.board.mem.readq(tb.drv.arm_smmu_get_cd_ptr(domain(), ssid) + 8L * dword);
+    }
+
+    DmaResult dma(int ssid, long va, int access) {
+        DmaTransaction txn = new DmaTransaction().set(SID, ssid, va, 8, access);
+        DmaResult res = new DmaResult();
+        tb.model.translate(txn, res);
+        return res;
+    }
+
+    /** A DMA the way a stall-capable device does it: held while stalled, retried when resumed. */
+    DmaResult dmaRetrying(int ssid, long va, int access) {
+        DmaResult res = dma(ssid, va, access);
+        while (res.status == DmaResult.STALLED) {
+            if (!res.stall.await()) {
+                return res; // terminated
+            }
+            res = dma(ssid, va, access);
+        }
+        return res;
+    }
+
+    @Test
+    void featuresFollowTheKernelsOrder() {
+        boot(true);
+        assertThat(Iommu.iommu_dev_has_feature(dev, IOMMU_DEV_FEAT_IOPF)).isTrue();
+        assertThat(Iommu.iommu_dev_has_feature(dev, IOMMU_DEV_FEAT_SVA)).isTrue();
+        // A stall master needs IOPF before SVA.
+        assertThat(Iommu.iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_SVA)).isEqualTo(-EINVAL);
+        assertThat(Iommu.iommu_dev_disable_feature(dev, IOMMU_DEV_FEAT_SVA)).isEqualTo(-EINVAL);
+        assertThat(Iommu.iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_IOPF)).isZero();
+        assertThat(Iommu.iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_IOPF)).isEqualTo(-EBUSY);
+        assertThat(Iommu.iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_SVA)).isZero();
+        assertThat(IoPgfault.iopf_queue_of(dev)).isSameAs(tb.drv.smmu.evtq_iopf);
+        // IOPF stays while SVA is on; the domain cannot change under SVA.
+        assertThat(Iommu.iommu_dev_disable_feature(dev, IOMMU_DEV_FEAT_IOPF)).isEqualTo(-EBUSY);
+        assertThat(tb.drv.arm_smmu_attach_dev(tb.dmaDomain(), dev)).isEqualTo(-EBUSY);
+        IommuSva h = Iommu.iommu_sva_bind_device(dev, mm, null);
+        assertThat(Iommu.iommu_dev_disable_feature(dev, IOMMU_DEV_FEAT_SVA)).isEqualTo(-EBUSY);
+        Iommu.iommu_sva_unbind_device(h);
+        assertThat(Iommu.iommu_dev_disable_feature(dev, IOMMU_DEV_FEAT_SVA)).isZero();
+        assertThat(IoPgfault.iopf_queue_of(dev)).isNull();
+        assertThat(Iommu.iommu_dev_disable_feature(dev, IOMMU_DEV_FEAT_IOPF)).isZero();
+        // Without SVA enabled, bind is refused.
+        assertThatThrownBy(() -> Iommu.iommu_sva_bind_device(dev, mm, null))
+                .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.err()).isEqualTo(-ENODEV));
+    }
+
+    @Test
+    void bindWritesACdOverTheProcessPageTablesWithItsPinnedAsid() {
+        boot(true);
+        int domainAsid = domain().s1_cfg.cd.asid;
+        int prod = tb.prod();
+        IommuSva h = enableAndBind();
+        int pasid = Iommu.iommu_sva_get_pasid(h);
+        assertThat(pasid).isEqualTo(mm.pasid).isPositive();
+        int asid = (int) ArmContext.ASID(mm);
+        assertThat(mm.context.pinned.refcount_read()).isEqualTo(1);
+        long cd0 = cd(pasid, 0);
+        assertThat(cd0 & CTXDESC_CD_0_V).isNotZero();
+        assertThat(FIELD(cd0, CTXDESC_CD_0_ASID)).isEqualTo(asid);
+        assertThat(cd0 & CTXDESC_CD_0_ASET).as("shared ASID").isZero();
+        assertThat(FIELD(cd0, CTXDESC_CD_0_TCR_T0SZ)).isEqualTo(64 - cpuWorld.vabits_actual());
+        assertThat(cd0 & CTXDESC_CD_0_TCR_EPD1).isNotZero();
+        assertThat(cd0 & CTXDESC_CD_0_S).as("stall master").isNotZero();
+        assertThat(cd(pasid, 1) & CTXDESC_CD_1_TTB0_MASK).isEqualTo(mm.pgd);
+        assertThat(cd(pasid, 3)).isEqualTo(cpuWorld.read_mair_el1());
+        // Both allocators start at ASID 1: the process's CPU ASID was the DMA domain's SMMU ASID.
+        // The domain moved to another one (its CD rewritten) and the old one was invalidated.
+        assertThat(asid).isEqualTo(domainAsid);
+        assertThat(domain().s1_cfg.cd.asid).isNotEqualTo(asid);
+        assertThat(FIELD(cd(0, 0), CTXDESC_CD_0_ASID)).isEqualTo(domain().s1_cfg.cd.asid);
+        assertThat(tb.drv.arm_smmu_asid_xa.get(domain().s1_cfg.cd.asid)).isSameAs(domain().s1_cfg.cd);
+        assertThat(tb.commands(prod, tb.prod())).anySatisfy(c -> {
+            assertThat(c[0] & 0xff).isEqualTo(CMDQ_OP_TLBI_NH_ASID);
+            assertThat(FIELD(c[0], CMDQ_TLBI_0_ASID)).isEqualTo(asid);
+        });
+        // A second bind of the same pair is the same bond.
+        assertThat(Iommu.iommu_sva_bind_device(dev, mm, null)).isSameAs(h);
+        Iommu.iommu_sva_unbind_device(h);
+        assertThat(cd(pasid, 0) & CTXDESC_CD_0_V).isNotZero();
+        Iommu.iommu_sva_unbind_device(h);
+        // Torn down: CD cleared, ASID unpinned, PASID freed.
+        assertThat(cd(pasid, 0)).isZero();
+        assertThat(mm.context.pinned.refcount_read()).isZero();
+        assertThat(mm.pasid).isZero();
+        assertThat(tb.drv.arm_smmu_asid_xa).doesNotContainKey(asid);
+    }
+
+    @Test
+    void theDeviceReadsWhatTheProcessWrote() {
+        boot(true);
+        long va = mmap(2 * 4096, PROT_READ | PROT_WRITE);
+        cpu.str(va + 0x40, 0x1122_3344_5566_7788L);
+        IommuSva h = enableAndBind();
+        int pasid = Iommu.iommu_sva_get_pasid(h);
+        DmaResult r = dma(pasid, va + 0x40, DmaTransaction.ACC_READ);
+        assertThat(r.status).isEqualTo(DmaResult.OK);
+        assertThat(r.pa).isEqualTo((MmFault.pte_of(mm, va) & OA) | 0x40);
+        assertThat(tb.board.mem.readq(r.pa)).isEqualTo(0x1122_3344_5566_7788L);
+        // Without the PASID the device is in its DMA domain, where nothing is mapped there.
+        assertThat(dma(DmaTransaction.NO_SSID, va + 0x40, DmaTransaction.ACC_READ).status).isNotEqualTo(DmaResult.OK);
+        Iommu.iommu_sva_unbind_device(h);
+    }
+
+    @Test
+    void aStalledDmaIsFaultedInByIoPgfaultAndRetried() {
+        boot(true);
+        long va = mmap(4 * 4096, PROT_READ | PROT_WRITE);
+        IommuSva h = enableAndBind();
+        int pasid = Iommu.iommu_sva_get_pasid(h);
+        assertThat(MmFault.pte_of(mm, va + 4096)).isZero();
+        int prod = tb.prod();
+        DmaResult first = dma(pasid, va + 4096 + 8, DmaTransaction.ACC_WRITE);
+        assertThat(first.status).isEqualTo(DmaResult.STALLED);
+        // The device waits; the event thread, io-pgfault and the SVA handler resolve the fault
+        // and the driver resumes the transaction with RETRY.
+        assertThat(first.stall.await()).isTrue();
+        DmaResult r = dma(pasid, va + 4096 + 8, DmaTransaction.ACC_WRITE);
+        assertThat(r.status).isEqualTo(DmaResult.OK);
+        tb.board.mem.writeq(r.pa, 0xcafe_f00dL);
+        assertThat(cpu.ldr(va + 4096 + 8)).isEqualTo(0xcafe_f00dL);
+        List<long[]> cmds = tb.commands(prod, tb.prod());
+        assertThat(cmds).anySatisfy(c -> {
+            assertThat(c[0] & 0xff).isEqualTo(CMDQ_OP_RESUME);
+            assertThat(FIELD(c[0], CMDQ_RESUME_0_SID)).isEqualTo(SID);
+            assertThat(FIELD(c[0], CMDQ_RESUME_0_RESP)).isEqualTo(CMDQ_RESUME_0_RESP_RETRY);
+        });
+        assertThat(tb.model.events()).anySatisfy(e -> assertThat(e.id()).isEqualTo(0x10)); // F_TRANSLATION, stalled
+        Iommu.iommu_sva_unbind_device(h);
+    }
+
+    @Test
+    void aDmaTheProcessMayNotMakeIsAborted() {
+        boot(true);
+        long ro = mmap(4096, PROT_READ);
+        IommuSva h = enableAndBind();
+        int pasid = Iommu.iommu_sva_get_pasid(h);
+        int prod = tb.prod();
+        DmaResult r = dmaRetrying(pasid, ro, DmaTransaction.ACC_WRITE);
+        assertThat(r.status).isNotEqualTo(DmaResult.OK);
+        assertThat(MmFault.pte_of(mm, ro)).isZero();
+        assertThat(tb.commands(prod, tb.prod())).anySatisfy(c -> {
+            assertThat(c[0] & 0xff).isEqualTo(CMDQ_OP_RESUME);
+            assertThat(FIELD(c[0], CMDQ_RESUME_0_RESP)).isEqualTo(CMDQ_RESUME_0_RESP_ABORT);
+        });
+        // An unmapped address likewise.
+        assertThat(dmaRetrying(pasid, ro + (64L << 20), DmaTransaction.ACC_READ).status).isNotEqualTo(DmaResult.OK);
+        Iommu.iommu_sva_unbind_device(h);
+    }
+
+    /** munmap on the CPU: the SMMU must not keep using the old translation. */
+    void unmapReachesTheSmmuTlb(boolean btm) {
+        boot(btm);
+        long va = mmap(4096, PROT_READ | PROT_WRITE);
+        cpu.str(va, 42);
+        IommuSva h = enableAndBind();
+        int pasid = Iommu.iommu_sva_get_pasid(h);
+        assertThat(dma(pasid, va, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.OK);
+        assertThat(dma(pasid, va, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.OK); // TLB hit
+        int prod = tb.prod();
+        assertThat(Mmap.vm_munmap(mm, va, 4096)).isZero();
+        List<Integer> ops = tb.opcodes(prod, tb.prod());
+        if (btm) {
+            // The CPU's broadcast TLBI reached the SMMU: no command needed.
+            assertThat(ops).doesNotContain((int) CMDQ_OP_TLBI_NH_VA);
+        } else {
+            // TLBI_NH_VA of the process's ASID at the page, each batch closed by a CMD_SYNC
+            // (which MSI polling overwrites on completion).
+            assertThat(tb.commands(prod, tb.prod())).anySatisfy(c -> {
+                assertThat(c[0] & 0xff).isEqualTo(CMDQ_OP_TLBI_NH_VA);
+                assertThat(FIELD(c[0], CMDQ_TLBI_0_ASID)).isEqualTo(ArmContext.ASID(mm));
+                assertThat(c[1] & CMDQ_TLBI_1_VA_MASK).isEqualTo(va);
+            });
+            assertThat(ops.get(ops.size() - 1)).isIn(0, (int) CMDQ_OP_CMD_SYNC);
+        }
+        // The page is gone for the device too: its DMA faults and is aborted.
+        assertThat(dmaRetrying(pasid, va, DmaTransaction.ACC_READ).status).isNotEqualTo(DmaResult.OK);
+        Iommu.iommu_sva_unbind_device(h);
+    }
+
+    @Test
+    void unmapWithBroadcastTlbMaintenance() {
+        unmapReachesTheSmmuTlb(true);
+        // Seed 004: with BTM the SMMU takes part in broadcast TLB maintenance.
+        assertThat(lastWrite(ARM_SMMU_CR2) & CR2_PTM).isZero();
+    }
+
+    @Test
+    void unmapWithoutBroadcastTlbMaintenance() {
+        unmapReachesTheSmmuTlb(false);
+        assertThat(lastWrite(ARM_SMMU_CR2) & CR2_PTM).isNotZero();
+    }
+
+    @Test
+    void processExitQuiescesTheCdUntilUnbind() {
+        boot(true);
+        long va = mmap(4096, PROT_READ | PROT_WRITE);
+        cpu.str(va, 7);
+        IommuSva h = enableAndBind();
+        int pasid = Iommu.iommu_sva_get_pasid(h);
+        assertThat(dma(pasid, va, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.OK);
+        cpu.switch_to_idle();
+        int prod = tb.prod();
+        mm.mmput(); // the process exits while the device is still bound
+        // The CD stays valid (no C_BAD_CD) but translates nothing; the ASID was invalidated.
+        long cd0 = cd(pasid, 0);
+        assertThat(cd0 & CTXDESC_CD_0_V).isNotZero();
+        assertThat(cd0 & CTXDESC_CD_0_TCR_EPD0).isNotZero();
+        assertThat(tb.opcodes(prod, tb.prod())).contains((int) CMDQ_OP_TLBI_NH_ASID);
+        assertThat(dmaRetrying(pasid, va, DmaTransaction.ACC_READ).status).isNotEqualTo(DmaResult.OK);
+        assertThat(tb.model.events()).noneSatisfy(e -> assertThat(e.id()).isEqualTo(0x0a));
+        Iommu.iommu_sva_unbind_device(h);
+        assertThat(cd(pasid, 0)).isZero();
+        assertThat(mm.pasid).isZero();
+    }
+
+    /** The last value the driver wrote to a register. */
+    long lastWrite(long offset) {
+        long v = -1;
+        for (MmioRecorder.Access a : tb.rec.log) {
+            if (a.write() && a.offset() == offset) {
+                v = a.value();
+            }
+        }
+        return v;
+    }
+
+    static long FIELD(long v, long mask) {
+        return org.iommu4j.base.Bits.FIELD_GET(mask, v);
+    }
+
+}
