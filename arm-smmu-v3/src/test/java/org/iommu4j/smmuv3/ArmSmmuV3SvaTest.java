@@ -59,8 +59,12 @@ class ArmSmmuV3SvaTest {
 
     /** A machine with the full SMMU (BTM as given), its core, and one stall master with 20-bit SSIDs. */
     void boot(boolean btm) {
+        boot(btm, MmWorld.Config.defaults());
+    }
+
+    void boot(boolean btm, MmWorld.Config cpuConfig) {
         tb = new SmmuTestBed(SmmuCaps.full().withBtm(btm));
-        cpuWorld = MmWorld.create(tb.board, tb.pages, MmWorld.Config.defaults());
+        cpuWorld = MmWorld.create(tb.board, tb.pages, cpuConfig);
         Ioasid ioasid = new Ioasid();
         tb.drv.mm_world = cpuWorld;
         tb.drv.iommu_sva = new IommuSvaLib(ioasid);
@@ -322,6 +326,93 @@ class ArmSmmuV3SvaTest {
         Iommu.iommu_sva_unbind_device(h);
         assertThat(cd(pasid, 0)).isZero();
         assertThat(mm.pasid).isZero();
+    }
+
+    @Test
+    void bindFailuresLoseNothing() {
+        boot(true);
+        assertThat(Iommu.iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_IOPF)).isZero();
+        assertThat(Iommu.iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_SVA)).isZero();
+        int domainAsid = domain().s1_cfg.cd.asid;
+        ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
+        // Fail each allocation of a bind in turn (fail_nth): each failure is reported and undone.
+        int failures = 0;
+        for (int n = 1; ; n++) {
+            org.iommu4j.base.FaultInject.failNth(n);
+            IommuSva h;
+            try {
+                h = Iommu.iommu_sva_bind_device(dev, mm, null);
+            } catch (ErrnoException e) {
+                assertThat(org.iommu4j.base.FaultInject.fired()).as("n=%d", n).isTrue();
+                assertThat(e.err()).as("n=%d", n).isEqualTo(-org.iommu4j.base.Errno.ENOMEM);
+                assertThat(mm.pasid).as("n=%d: PASID", n).isZero();
+                assertThat(mm.context.pinned.refcount_read()).as("n=%d: ASID pin", n).isZero();
+                assertThat(master.bonds).as("n=%d: bonds", n).isEmpty();
+                assertThat(domain().mmu_notifiers).as("n=%d: notifiers", n).isEmpty();
+                assertThat(org.iommu4j.mm.MmuNotifier.mm_has_notifiers(mm)).as("n=%d", n).isFalse();
+                assertThat(tb.drv.arm_smmu_asid_xa.values()).as("n=%d: ASIDs", n)
+                        .containsExactly(domain().s1_cfg.cd);
+                failures++;
+                continue;
+            } finally {
+                org.iommu4j.base.FaultInject.disarm();
+            }
+            // Nothing failed any more: the bind went through.
+            assertThat(Iommu.iommu_sva_get_pasid(h)).isPositive();
+            Iommu.iommu_sva_unbind_device(h);
+            break;
+        }
+        assertThat(failures).isGreaterThanOrEqualTo(3); // bond, PASID data, CD, notifier, CD table...
+        assertThat(domain().s1_cfg.cd.asid).as("the domain's ASID ends where it started or moved once")
+                .isIn(domainAsid, domainAsid + 1);
+    }
+
+    @Test
+    void bindErrors() {
+        // The CPU cannot pin ASIDs: -ESRCH, nothing kept.
+        boot(true, MmWorld.Config.defaults().withPinning(false));
+        assertThat(Iommu.iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_IOPF)).isZero();
+        assertThat(Iommu.iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_SVA)).isZero();
+        assertThatThrownBy(() -> Iommu.iommu_sva_bind_device(dev, mm, null))
+                .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.err()).isEqualTo(-org.iommu4j.base.Errno.ESRCH));
+        assertThat(mm.pasid).isZero();
+        // Not an mm, or a domain that is not stage 1: -EINVAL.
+        assertThatThrownBy(() -> tb.drv.sva.arm_smmu_sva_bind(dev, "not an mm", null))
+                .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.err()).isEqualTo(-EINVAL));
+        ArmSmmuDomain dma = domain();
+        int saved = dma.stage;
+        dma.stage = ARM_SMMU_DOMAIN_BYPASS;
+        try {
+            assertThatThrownBy(() -> Iommu.iommu_sva_bind_device(dev, mm, null))
+                    .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.err()).isEqualTo(-EINVAL));
+        } finally {
+            dma.stage = saved;
+        }
+        // A PASID the device's SSIDs cannot hold: -EOVERFLOW from the SVA library.
+        Mm other = cpuWorld.mm_alloc();
+        assertThat(tb.drv.iommu_sva.iommu_sva_alloc_pasid(other, 1 << 20, 1 << 20)).isZero();
+        assertThatThrownBy(() -> Iommu.iommu_sva_bind_device(dev, other, null))
+                .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.err()).isEqualTo(-org.iommu4j.base.Errno.EOVERFLOW));
+        tb.drv.iommu_sva.iommu_sva_free_pasid(other);
+    }
+
+    @Test
+    void aStallNobodyHandlesIsAbortedByTheDriver() {
+        boot(true);
+        // IOPF not enabled: the stall event reaches the driver, the core has no handler, and the
+        // driver answers RESUME ABORT itself.
+        int prod = tb.prod();
+        DmaResult r = dma(DmaTransaction.NO_SSID, 0x1234_5000L, DmaTransaction.ACC_READ);
+        assertThat(r.status).isEqualTo(DmaResult.STALLED);
+        assertThat(r.stall.await()).isFalse();
+        assertThat(tb.commands(prod, tb.prod())).anySatisfy(c -> {
+            assertThat(c[0] & 0xff).isEqualTo(CMDQ_OP_RESUME);
+            assertThat(FIELD(c[0], CMDQ_RESUME_0_RESP)).isEqualTo(CMDQ_RESUME_0_RESP_ABORT);
+        });
+        // page_response: unknown codes and non-stall masters are refused.
+        org.iommu4j.iommu.IommuPageResponse bad = new org.iommu4j.iommu.IommuPageResponse(0, 0, 1, 7);
+        assertThat(tb.drv.arm_smmu_page_response(dev, null, bad)).isEqualTo(-EINVAL);
+        assertThat(tb.drv.arm_smmu_page_response(new Device("nobody"), null, bad)).isEqualTo(-ENODEV);
     }
 
     /** The last value the driver wrote to a register. */
