@@ -26,6 +26,15 @@ public final class ArmSmmuDevice {
     public int evtq_max_stalls;
     /** evtq.iopf: the IOPF queue of stalled faults (SVA with stalls), null otherwise. */
     public org.iommu4j.iopf.IoPgfault.IopfQueue evtq_iopf;
+    /** Seed 004 priq.iopf: the IOPF queue of page requests (SVA with PRI), null otherwise. */
+    public org.iommu4j.iopf.IoPgfault.IopfQueue priq_iopf;
+    /**
+     * Seed 004 priq.batch and priq.wq: full queues' worth of requests the PRI thread handled,
+     * and the wait queue (its lock) flushers sleep on.
+     */
+    public long priq_batch;
+    public final java.util.concurrent.locks.ReentrantLock priq_wq_lock = new java.util.concurrent.locks.ReentrantLock();
+    public final java.util.concurrent.locks.Condition priq_wq = priq_wq_lock.newCondition();
 
     public int gerr_irq;
     public int combined_irq;

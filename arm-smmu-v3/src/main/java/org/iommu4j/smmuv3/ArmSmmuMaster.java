@@ -20,6 +20,12 @@ public final class ArmSmmuMaster {
     @Port(value = "drivers/iommu/arm-smmu-v3.c:arm_smmu_master.auxd_enabled", seed = "000")
     public boolean auxd_enabled;
     public int ssid_bits;
+    /** Seed 004: a PCI master with the PRI capability (on an SMMU with a PRI queue). */
+    @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.h:arm_smmu_master.pri_supported", seed = "004")
+    public boolean pri_supported;
+    /** Seed 004: its PRG responses must carry the PASID (STE.PPAR). */
+    @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.h:arm_smmu_master.prg_resp_needs_ssid", seed = "004")
+    public boolean prg_resp_needs_ssid;
     /** SVA: the master's bonds to mms. Guarded by sva_lock. */
     public final java.util.List<ArmSmmuV3Sva.ArmSmmuBond> bonds = new java.util.ArrayList<>();
 }

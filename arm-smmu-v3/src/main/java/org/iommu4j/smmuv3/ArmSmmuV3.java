@@ -1078,6 +1078,10 @@ public final class ArmSmmuV3 {
                     | FIELD_PREP(STRTAB_STE_1_S1CSH, ARM_SMMU_SH_ISH)
                     | FIELD_PREP(STRTAB_STE_1_STRW, strw);
 
+            /* Seed 004: the master's PRG responses carry the PASID */
+            if (master.prg_resp_needs_ssid) {
+                dst1 |= STRTAB_STE_1_PPAR;
+            }
             if ((smmu.features & ARM_SMMU_FEAT_STALLS) != 0 && !master.stall_enabled) {
                 dst1 |= STRTAB_STE_1_S1STALLD;
             }
@@ -1566,26 +1570,57 @@ public final class ArmSmmuV3 {
      * @return 0; -EINVAL (unknown response code); -ENODEV (not a stall master)
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_page_response")
-    public int arm_smmu_page_response(Device dev, IommuFaultEvent unused, IommuPageResponse resp) {
+    @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_page_response", seed = "004")
+    public int arm_smmu_page_response(Device dev, IommuFaultEvent evt, IommuPageResponse resp) {
         ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
-        if (master == null || !master.stall_enabled) {
+        if (master == null) {
             return -ENODEV;
         }
-        ArmSmmuCmdqEnt cmd = new ArmSmmuCmdqEnt(CMDQ_OP_RESUME);
-        cmd.sid = master.streams[0].id;
-        cmd.stag = resp.grpid;
-        switch (resp.code) {
-            case IommuPageResponse.IOMMU_PAGE_RESP_INVALID:
-            case IommuPageResponse.IOMMU_PAGE_RESP_FAILURE:
-                cmd.resp = (int) CMDQ_RESUME_0_RESP_ABORT;
-                break;
-            case IommuPageResponse.IOMMU_PAGE_RESP_SUCCESS:
-                cmd.resp = (int) CMDQ_RESUME_0_RESP_RETRY;
-                break;
-            default:
-                return -EINVAL;
+        boolean pasid_valid = (resp.flags & IommuPageResponse.IOMMU_PAGE_RESP_PASID_VALID) != 0;
+        int sid = master.streams[0].id;
+        ArmSmmuCmdqEnt cmd;
+        if (master.stall_enabled) {
+            cmd = new ArmSmmuCmdqEnt(CMDQ_OP_RESUME);
+            cmd.sid = sid;
+            cmd.stag = resp.grpid;
+            switch (resp.code) {
+                case IommuPageResponse.IOMMU_PAGE_RESP_INVALID:
+                case IommuPageResponse.IOMMU_PAGE_RESP_FAILURE:
+                    cmd.resp = (int) CMDQ_RESUME_0_RESP_ABORT;
+                    break;
+                case IommuPageResponse.IOMMU_PAGE_RESP_SUCCESS:
+                    cmd.resp = (int) CMDQ_RESUME_0_RESP_RETRY;
+                    break;
+                default:
+                    return -EINVAL;
+            }
+        } else if (master.pri_supported) {
+            /* Seed 004: a PRG response, with the PCIe code the SMMU will send. */
+            boolean needs_pasid = evt != null
+                    && (evt.fault.prm.flags & IommuFault.IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID) != 0;
+            cmd = new ArmSmmuCmdqEnt(CMDQ_OP_PRI_RESP);
+            cmd.substream_valid = needs_pasid && pasid_valid;
+            cmd.sid = sid;
+            cmd.ssid = resp.pasid;
+            cmd.grpid = resp.grpid;
+            switch (resp.code) {
+                case IommuPageResponse.IOMMU_PAGE_RESP_FAILURE:
+                    cmd.resp = CMDQ_PRI_1_RESP_FAILURE;
+                    break;
+                case IommuPageResponse.IOMMU_PAGE_RESP_INVALID:
+                    cmd.resp = CMDQ_PRI_1_RESP_INVALID;
+                    break;
+                case IommuPageResponse.IOMMU_PAGE_RESP_SUCCESS:
+                    cmd.resp = CMDQ_PRI_1_RESP_SUCCESS;
+                    break;
+                default:
+                    return -EINVAL;
+            }
+        } else {
+            return -ENODEV;
         }
         arm_smmu_cmdq_issue_cmd(master.smmu, cmd);
+        /* No CMD_SYNC: RESUME and PRI_RESP complete by themselves (fire and forget). */
         return 0;
     }
 
@@ -1634,51 +1669,146 @@ public final class ArmSmmuV3 {
         return IrqHandler.IRQ_HANDLED;
     }
 
-    /** PRI queue thread: mainline logs each request and denies the last one of a group. */
-    @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_priq_thread")
+    /**
+     * PRI queue thread (seed 004): hands each page request to {@link #arm_smmu_handle_ppr},
+     * counting full queues' worth of requests for {@link #arm_smmu_flush_priq}; after an
+     * overflow the partial groups are discarded, since their last requests may be lost.
+     */
+    @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_priq_thread", seed = "004")
     int arm_smmu_priq_thread(int irq, Object dev) {
         ArmSmmuDevice smmu = (ArmSmmuDevice) dev;
         ArmSmmuQueue q = smmu.priq;
         ArmSmmuLlQueue llq = q.llq;
+        long queue_size = 1L << llq.max_n_shift;
         long[] evt = new long[PRIQ_ENT_DWORDS];
-        do {
-            while (queue_remove_raw(q, evt) == 0) {
-                arm_smmu_handle_ppr(smmu, evt);
-            }
-            if (queue_sync_prod_in(q) == -EOVERFLOW) {
-                dev_err(smmu.dev, "PRIQ overflow detected -- requests lost");
-            }
-        } while (!queue_empty(llq));
-        llq.cons = Q_OVF(llq.prod) | Q_WRP(llq, llq.cons) | Q_IDX(llq, llq.cons);
-        queue_sync_cons_out(q);
+        int num_handled = 0;
+        boolean overflow = false;
+
+        smmu.priq_wq_lock.lock();
+        try {
+            do {
+                while (queue_remove_raw(q, evt) == 0) {
+                    smmu.priq_wq_lock.unlock();
+                    try {
+                        arm_smmu_handle_ppr(smmu, evt);
+                    } finally {
+                        smmu.priq_wq_lock.lock();
+                    }
+                    if (++num_handled == queue_size) {
+                        smmu.priq_batch++;
+                        smmu.priq_wq.signalAll();
+                        num_handled = 0;
+                    }
+                }
+                if (queue_sync_prod_in(q) == -EOVERFLOW) {
+                    dev_err(smmu.dev, "PRIQ overflow detected -- requests lost");
+                    overflow = true;
+                }
+            } while (!queue_empty(llq));
+
+            /* Sync our overflow flag, as we believe we're up to speed */
+            llq.cons = Q_OVF(llq.prod) | Q_WRP(llq, llq.cons) | Q_IDX(llq, llq.cons);
+            queue_sync_cons_out(q);
+            smmu.priq_wq.signalAll();
+        } finally {
+            smmu.priq_wq_lock.unlock();
+        }
+        /* The SMMU may have dropped the last request of a group: drop every partial one. */
+        if (overflow) {
+            org.iommu4j.iopf.IoPgfault.iopf_queue_discard_partial(smmu.priq_iopf);
+        }
         return IrqHandler.IRQ_HANDLED;
     }
 
-    @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_handle_ppr")
-    void arm_smmu_handle_ppr(ArmSmmuDevice smmu, long[] evt) {
+    /**
+     * A page request (seed 004): reported to the core as a page request fault (its PRG index the
+     * group ID; the PASID when valid, and then NEEDS_PASID if the master's responses need it).
+     * A Stop Marker (last, neither read nor write) is dropped. If nobody takes it, the group is
+     * answered FAILURE when its last request arrives.
+     */
+    @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_handle_ppr", seed = "004")
+    public void arm_smmu_handle_ppr(ArmSmmuDevice smmu, long[] evt) {
         int sid = (int) FIELD_GET(PRIQ_0_SID, evt[0]);
-        boolean ssv = (evt[0] & PRIQ_0_SSID_V) != 0;
-        int ssid = ssv ? (int) FIELD_GET(PRIQ_0_SSID, evt[0]) : 0;
-        boolean last = (evt[0] & PRIQ_0_PRG_LAST) != 0;
-        int grpid = (int) FIELD_GET(PRIQ_1_PRG_IDX, evt[1]);
+        IommuFaultEvent fault_evt = new IommuFaultEvent();
+        IommuFault.PageRequest pr = fault_evt.fault.prm;
+        fault_evt.fault.type = IommuFault.IOMMU_FAULT_PAGE_REQ;
+        pr.grpid = (int) FIELD_GET(PRIQ_1_PRG_IDX, evt[1]);
+        pr.addr = evt[1] & PRIQ_1_ADDR_MASK;
 
-        dev_info(smmu.dev, "unexpected PRI request received:");
-        dev_info(smmu.dev, "\tsid 0x%08x.0x%05x: [%d%s] %sprivileged %s%s%s access at iova 0x%016x",
-                sid, ssid, grpid, last ? "L" : "",
-                (evt[0] & PRIQ_0_PERM_PRIV) != 0 ? "" : "un",
-                (evt[0] & PRIQ_0_PERM_READ) != 0 ? "R" : "",
-                (evt[0] & PRIQ_0_PERM_WRITE) != 0 ? "W" : "",
-                (evt[0] & PRIQ_0_PERM_EXEC) != 0 ? "X" : "",
-                evt[1] & PRIQ_1_ADDR_MASK);
-        if (last) {
-            ArmSmmuCmdqEnt cmd = new ArmSmmuCmdqEnt(CMDQ_OP_PRI_RESP);
-            cmd.substream_valid = ssv;
-            cmd.sid = sid;
-            cmd.ssid = ssid;
-            cmd.grpid = grpid;
-            cmd.resp = PRI_RESP_DENY;
-            arm_smmu_cmdq_issue_cmd(smmu, cmd);
+        boolean pasid_valid = (evt[0] & PRIQ_0_SSID_V) != 0;
+        boolean last = (evt[0] & PRIQ_0_PRG_LAST) != 0;
+
+        /* A Stop PASID marker: not used */
+        if ((evt[0] & (PRIQ_0_PERM_READ | PRIQ_0_PERM_WRITE)) == 0 && last) {
+            return;
         }
+        if (last) {
+            pr.flags |= IommuFault.IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
+        }
+        if (pasid_valid) {
+            pr.flags |= IommuFault.IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
+            pr.pasid = (int) FIELD_GET(PRIQ_0_SSID, evt[0]);
+        }
+        if ((evt[0] & PRIQ_0_PERM_READ) != 0) {
+            pr.perm |= IommuFault.IOMMU_FAULT_PERM_READ;
+        }
+        if ((evt[0] & PRIQ_0_PERM_WRITE) != 0) {
+            pr.perm |= IommuFault.IOMMU_FAULT_PERM_WRITE;
+        }
+        if ((evt[0] & PRIQ_0_PERM_EXEC) != 0) {
+            pr.perm |= IommuFault.IOMMU_FAULT_PERM_EXEC;
+        }
+        if ((evt[0] & PRIQ_0_PERM_PRIV) != 0) {
+            pr.perm |= IommuFault.IOMMU_FAULT_PERM_PRIV;
+        }
+
+        ArmSmmuMaster master = arm_smmu_find_master(smmu, sid);
+        if (Warn.WARN_ON(master == null)) {
+            return;
+        }
+        if (pasid_valid && master.prg_resp_needs_ssid) {
+            pr.flags |= IommuFault.IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID;
+        }
+        if (Iommu.iommu_report_device_fault(master.dev, fault_evt) != 0) {
+            /* No handler: later requests will not fare better. */
+            IommuPageResponse resp = new IommuPageResponse(pasid_valid ? IommuPageResponse.IOMMU_PAGE_RESP_PASID_VALID : 0,
+                    pr.pasid, pr.grpid, IommuPageResponse.IOMMU_PAGE_RESP_FAILURE);
+            dev_warn(master.dev, "PPR 0x%x:0x%x 0x%x: nobody cared, disabling PRI",
+                    pasid_valid ? pr.pasid : 0, pr.addr, pr.perm);
+            if (last) {
+                arm_smmu_page_response(master.dev, fault_evt, resp);
+            }
+        }
+    }
+
+    /**
+     * Waits until the page requests now in the PRI queue have been handled: until the queue is
+     * empty or, if requests keep coming, the thread has handled two full queues' worth. Called
+     * on unbind, so that no request of the PASID is left behind.
+     *
+     * @return 0
+     */
+    @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_flush_priq", seed = "004")
+    public int arm_smmu_flush_priq(ArmSmmuDevice smmu) {
+        boolean overflow = false;
+        ArmSmmuQueue q = smmu.priq;
+        smmu.priq_wq_lock.lock();
+        try {
+            if (queue_sync_prod_in(q) == -EOVERFLOW) {
+                dev_err(smmu.dev, "priq overflow detected -- requests lost");
+                overflow = true;
+            }
+            long batch = smmu.priq_batch;
+            while (!queue_empty(q.llq) && smmu.priq_batch < batch + 2) {
+                smmu.priq_wq.awaitUninterruptibly();
+            }
+        } finally {
+            smmu.priq_wq_lock.unlock();
+        }
+        if (overflow) {
+            org.iommu4j.iopf.IoPgfault.iopf_queue_discard_partial(smmu.priq_iopf);
+        }
+        return 0;
     }
 
     /** Global errors: log each active bit, skip a bad command, acknowledge via GERRORN. */
@@ -1817,6 +1947,14 @@ public final class ArmSmmuV3 {
         if ((smmu.features & ARM_SMMU_FEAT_PRI) == 0) {
             return 0;
         }
+        /* Seed 004: page requests of SVA masters are resolved through an IOPF queue. */
+        if ((smmu.features & ARM_SMMU_FEAT_SVA) != 0) {
+            smmu.priq_iopf = org.iommu4j.iopf.IoPgfault.iopf_queue_alloc(smmu.dev.dev_name());
+            if (smmu.priq_iopf == null) {
+                return -ENOMEM;
+            }
+        }
+        smmu.priq_batch = 0;
         return arm_smmu_init_one_queue(smmu, smmu.priq, smmu.page1, ARM_SMMU_PRIQ_PROD, ARM_SMMU_PRIQ_CONS, PRIQ_ENT_DWORDS, "priq");
     }
 
@@ -2546,6 +2684,8 @@ public final class ArmSmmuV3 {
         arm_smmu_device_disable(smmu);
         org.iommu4j.iopf.IoPgfault.iopf_queue_free(smmu.evtq_iopf);
         smmu.evtq_iopf = null;
+        org.iommu4j.iopf.IoPgfault.iopf_queue_free(smmu.priq_iopf);
+        smmu.priq_iopf = null;
         return 0;
     }
 
@@ -3165,6 +3305,7 @@ public final class ArmSmmuV3 {
         if (((smmu.features & ARM_SMMU_FEAT_STALLS) != 0 && fwspec.canStall) || (smmu.features & ARM_SMMU_FEAT_STALL_FORCE) != 0) {
             master.stall_enabled = true;
         }
+        arm_smmu_init_pri(master);
         return iommu;
     }
 
@@ -3178,6 +3319,9 @@ public final class ArmSmmuV3 {
         if (master == null) {
             return;
         }
+        Warn.WARN_ON(sva.arm_smmu_master_sva_enabled(master));
+        org.iommu4j.iopf.IoPgfault.iopf_queue_remove_device(smmu.priq_iopf, dev);
+        org.iommu4j.iopf.IoPgfault.iopf_queue_remove_device(smmu.evtq_iopf, dev);
         arm_smmu_detach_dev(master);
         arm_smmu_disable_pasid(master);
         arm_smmu_remove_master(master);
@@ -3197,6 +3341,67 @@ public final class ArmSmmuV3 {
     }
 
     // ---- Seed 000: auxiliary domains
+
+    /**
+     * Seed 004: a PCI master with the PRI capability on an SMMU with a PRI queue can take page
+     * requests; with PASIDs, whether its PRG responses need one (STE.PPAR).
+     *
+     * @return 0; -EINVAL (not a PCI device)
+     */
+    @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_init_pri", seed = "004")
+    int arm_smmu_init_pri(ArmSmmuMaster master) {
+        if (!(master.dev instanceof org.iommu4j.pci.PciDev pdev)) {
+            return -EINVAL;
+        }
+        if ((master.smmu.features & ARM_SMMU_FEAT_PRI) == 0) {
+            return 0;
+        }
+        if (!org.iommu4j.pci.PciAts.pci_pri_supported(pdev)) {
+            return 0;
+        }
+        /* PASID and PRI: the STE says whether responses carry the PASID (PPAR) */
+        if (master.ssid_bits != 0) {
+            master.prg_resp_needs_ssid = org.iommu4j.pci.PciAts.pci_prg_resp_pasid_required(pdev) != 0;
+        }
+        master.pri_supported = true;
+        return 0;
+    }
+
+    /**
+     * Seed 004: resets and enables the master's PRI with 16 outstanding requests.
+     *
+     * @return 0; -ENODEV (no PRI, or ATS off); the PCI core's error
+     */
+    @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_enable_pri", seed = "004")
+    public int arm_smmu_enable_pri(ArmSmmuMaster master) {
+        /* The SMMU spec would share the PRI queue among PRI masters; later ones cannot be known. */
+        int max_inflight_pprs = 16;
+        if (!master.pri_supported || !master.ats_enabled) {
+            return -ENODEV;
+        }
+        org.iommu4j.pci.PciDev pdev = (org.iommu4j.pci.PciDev) master.dev;
+        int ret = org.iommu4j.pci.PciAts.pci_reset_pri(pdev);
+        if (ret != 0) {
+            return ret;
+        }
+        ret = org.iommu4j.pci.PciAts.pci_enable_pri(pdev, max_inflight_pprs);
+        if (ret != 0) {
+            dev_err(master.dev, "cannot enable PRI: %d", ret);
+            return ret;
+        }
+        return 0;
+    }
+
+    @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_disable_pri", seed = "004")
+    public void arm_smmu_disable_pri(ArmSmmuMaster master) {
+        if (!(master.dev instanceof org.iommu4j.pci.PciDev pdev)) {
+            return;
+        }
+        if (!pdev.priEnabled) {
+            return;
+        }
+        org.iommu4j.pci.PciAts.pci_disable_pri(pdev);
+    }
 
     /** IOPF (stall masters), SVA (v5.15) and seed 000's AUX (masters with SSIDs). */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_dev_has_feature")

@@ -429,6 +429,16 @@ public final class ArmSmmuV3H {
     public static final int PRI_RESP_DENY = 0;
     public static final int PRI_RESP_FAIL = 1;
     public static final int PRI_RESP_SUCC = 2;
+    /**
+     * Seed 004: CMD_PRI_RESP.Resp by the architecture's names (the enum above names 0 "deny",
+     * but the SMMU sends 0 to the device as Response Failure, which disables its PRI).
+     */
+    @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.h:CMDQ_PRI_1_RESP_FAILURE", seed = "004")
+    public static final int CMDQ_PRI_1_RESP_FAILURE = 0;
+    @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.h:CMDQ_PRI_1_RESP_INVALID", seed = "004")
+    public static final int CMDQ_PRI_1_RESP_INVALID = 1;
+    @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.h:CMDQ_PRI_1_RESP_SUCCESS", seed = "004")
+    public static final int CMDQ_PRI_1_RESP_SUCCESS = 2;
 
     /* Opcodes, from the arms of struct arm_smmu_cmdq_ent */
     public static final int CMDQ_OP_PREFETCH_CFG = 0x1;

@@ -465,22 +465,25 @@ public final class ArmSmmuV3Sva {
     }
 
     /**
-     * Drops a reference on the bond; the last one tears it down: the faults the device queued
-     * for the PASID are handled first, then the CD goes (with the notifier's last reference) and
-     * the PASID reference is dropped.
+     * Drops a reference on the bond; the last one tears it down: the CD goes (with the
+     * notifier's last reference) and the PASID reference is dropped. For a PRI master the page
+     * requests still queued are handled first.
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_sva_unbind")
+    @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_sva_unbind", seed = "004")
     public void arm_smmu_sva_unbind(IommuSva handle) {
         ArmSmmuBond bond = (ArmSmmuBond) handle;
+        ArmSmmuMaster master = (ArmSmmuMaster) DevIommu.dev_iommu_priv_get(bond.dev);
+        // Seed 004: a stall master's driver finished every transaction, so nothing is pending;
+        // a PRI master may have left page requests in flight (after a Stop Marker): complete them.
+        if (master.pri_supported) {
+            drv.arm_smmu_flush_priq(master.smmu);
+            IoPgfault.iopf_queue_flush_dev(bond.dev);
+        }
         sva_lock.lock();
         try {
             if (bond.refs.refcount_dec_and_test()) {
-                ArmSmmuMaster master = (ArmSmmuMaster) DevIommu.dev_iommu_priv_get(bond.dev);
                 master.bonds.remove(bond);
-                // No fault of this PASID may reach the mm that gets the PASID next.
-                if (master.iopf_enabled && IoPgfault.iopf_queue_of(bond.dev) != null) {
-                    IoPgfault.iopf_queue_flush_dev(bond.dev);
-                }
                 arm_smmu_mmu_notifier_put(bond.smmu_mn);
                 drv.iommu_sva.iommu_sva_free_pasid(bond.mm);
             }
@@ -553,13 +556,17 @@ public final class ArmSmmuV3Sva {
         };
     }
 
-    /** IOPF: a stall-capable master with exactly one StreamID (fault events carry the SID). */
+    /**
+     * IOPF: a master with exactly one StreamID (faults are answered by StreamID) that can stall,
+     * or (seed 004) a PCI master with PRI.
+     */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_master_iopf_supported")
+    @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_iopf_supported", seed = "004")
     public boolean arm_smmu_master_iopf_supported(ArmSmmuMaster master) {
         if (master.num_streams != 1) {
             return false;
         }
-        return master.stall_enabled;
+        return master.stall_enabled || master.pri_supported;
     }
 
     /** SVA: the SMMU supports it and the master has SSIDs. */
@@ -596,12 +603,29 @@ public final class ArmSmmuV3Sva {
         if (!master.iopf_enabled) {
             return -EINVAL;
         }
-        int ret = IoPgfault.iopf_queue_add_device(master.smmu.evtq_iopf, dev);
-        if (ret != 0) {
-            return ret;
+        int ret;
+        if (master.stall_enabled) {
+            ret = IoPgfault.iopf_queue_add_device(master.smmu.evtq_iopf, dev);
+            if (ret != 0) {
+                return ret;
+            }
+        } else {
+            // Seed 004: page requests through the PRI queue, with PRI enabled on the device.
+            ret = IoPgfault.iopf_queue_add_device(master.smmu.priq_iopf, dev);
+            if (ret != 0) {
+                return ret;
+            }
+            ret = drv.arm_smmu_enable_pri(master);
+            if (ret != 0) {
+                // (the seed returned the queue's 0 here, leaving SVA on without PRI)
+                IoPgfault.iopf_queue_remove_device(master.smmu.priq_iopf, dev);
+                return ret;
+            }
         }
         ret = Iommu.iommu_register_device_fault_handler(dev, IoPgfault::iommu_queue_iopf, dev);
         if (ret != 0) {
+            drv.arm_smmu_disable_pri(master);
+            IoPgfault.iopf_queue_remove_device(master.smmu.priq_iopf, dev);
             IoPgfault.iopf_queue_remove_device(master.smmu.evtq_iopf, dev);
             return ret;
         }
@@ -615,6 +639,8 @@ public final class ArmSmmuV3Sva {
             return;
         }
         Iommu.iommu_unregister_device_fault_handler(dev);
+        drv.arm_smmu_disable_pri(master);
+        IoPgfault.iopf_queue_remove_device(master.smmu.priq_iopf, dev);
         IoPgfault.iopf_queue_remove_device(master.smmu.evtq_iopf, dev);
     }
 

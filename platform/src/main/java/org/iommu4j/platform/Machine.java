@@ -65,6 +65,10 @@ public final class Machine implements AutoCloseable {
     public PlatformDevice smmuPdev;
     public Iommu iommu;
     public org.iommu4j.ioasid.Ioasid ioasid;
+    /** The CPUs' side of SVA: their page tables, ASIDs and MMU notifiers, on the machine's RAM. */
+    public org.iommu4j.mm.MmWorld cpus;
+    /** iommu-sva-lib: PASIDs of the address spaces bound to devices. */
+    public org.iommu4j.sva.IommuSvaLib sva;
     public Pci pci;
     public PciHostBridgeModel hostBridge;
     public final List<PciFunction> functions = new ArrayList<>();
@@ -191,8 +195,16 @@ public final class Machine implements AutoCloseable {
                     smmuPdev.platform_get_irq_byname_optional("cmdq-sync"));
         }
 
+        /* The CPUs (their ASIDs, page tables, TLBI broadcasts) and the IOASID allocator with the
+         * SVA library: the kernel has them before any IOMMU driver probes. */
+        this.cpus = org.iommu4j.mm.MmWorld.create(board, pages, org.iommu4j.mm.MmWorld.Config.defaults());
+        this.ioasid = new org.iommu4j.ioasid.Ioasid();
+        this.sva = new org.iommu4j.sva.IommuSvaLib(ioasid);
+
         /* Driver probe: the platform bus matches "arm,smmu-v3" and calls the driver's probe. */
         this.smmu = new ArmSmmuV3(board.mem, pages, board.mmio, board.irqs, board.msi);
+        smmu.mm_world = cpus;
+        smmu.iommu_sva = sva;
         smmu.msi_domain = Of.of_find_property(smmuNode, "msi-parent") != null;
         int ret = smmu.arm_smmu_driver.probe(smmuPdev);
         if (ret != 0) {
@@ -200,7 +212,6 @@ public final class Machine implements AutoCloseable {
         }
 
         /* IOMMU core and registration */
-        this.ioasid = new org.iommu4j.ioasid.Ioasid();
         this.iommu = new Iommu(pages, ioasid, "");
         this.ofIommu = new OfIommu(iommu);
         /* Seed 000: aux-domain SSIDs come from ioasid (the driver's private set; no set object in v5.15). */
@@ -299,6 +310,13 @@ public final class Machine implements AutoCloseable {
     private void closeQuietly() {
         if (board != null) {
             board.irqs.quiesce();
+        }
+        if (smmu != null) {
+            /* the IOPF queues' workers (what arm_smmu_device_remove frees) */
+            org.iommu4j.iopf.IoPgfault.iopf_queue_free(smmu.smmu.evtq_iopf);
+            org.iommu4j.iopf.IoPgfault.iopf_queue_free(smmu.smmu.priq_iopf);
+            smmu.smmu.evtq_iopf = null;
+            smmu.smmu.priq_iopf = null;
         }
         if (smmuModel != null) {
             smmuModel.close();

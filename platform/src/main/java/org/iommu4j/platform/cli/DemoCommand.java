@@ -8,6 +8,7 @@ import java.util.concurrent.Callable;
 import org.iommu4j.platform.AtsDemo;
 import org.iommu4j.platform.AuxDemo;
 import org.iommu4j.platform.Machine;
+import org.iommu4j.platform.SvaDemo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -15,9 +16,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code iommu-sim demo [NAME]}: run one demo, or all of them. */
-@Command(name = "demo", mixinStandardHelpOptions = true, description = "Run a demo (aux, ats), or every demo when no name is given.")
+@Command(name = "demo", mixinStandardHelpOptions = true, description = "Run a demo (aux, ats, sva), or every demo when no name is given.")
 public final class DemoCommand implements Callable<Integer> {
-    static final List<String> DEMOS = List.of("aux", "ats");
+    static final List<String> DEMOS = List.of("aux", "ats", "sva");
 
     @Spec
     CommandSpec spec;
@@ -25,7 +26,7 @@ public final class DemoCommand implements Callable<Integer> {
     @Mixin
     BootMixin opts;
 
-    @Parameters(arity = "0..1", paramLabel = "NAME", description = "Demo name: aux or ats.")
+    @Parameters(arity = "0..1", paramLabel = "NAME", description = "Demo name: aux, ats or sva.")
     String name;
 
     @Override
@@ -45,11 +46,15 @@ public final class DemoCommand implements Callable<Integer> {
                 err.flush();
                 return 2;
             }
-            try (Machine m = opts.options.boot("full", d.equals("ats"))) {
+            try (Machine m = opts.options.boot("full", !d.equals("aux"))) {
                 ByteArrayOutputStream buf = new ByteArrayOutputStream();
                 PrintStream ps = new PrintStream(buf, true, StandardCharsets.UTF_8);
                 int mark = m.dmesg.size();
-                int exit = d.equals("ats") ? AtsDemo.run(m, ps).exit() : AuxDemo.run(m, ps).exit();
+                int exit = switch (d) {
+                    case "ats" -> AtsDemo.run(m, ps).exit();
+                    case "sva" -> SvaDemo.run(m, ps).exit();
+                    default -> AuxDemo.run(m, ps).exit();
+                };
                 w.print(buf.toString(StandardCharsets.UTF_8));
                 w.println("--- kernel log during the demo:");
                 for (String l : m.dmesg.subList(mark, m.dmesg.size())) {

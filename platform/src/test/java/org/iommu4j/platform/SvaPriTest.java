@@ -1,0 +1,139 @@
+package org.iommu4j.platform;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.iommu4j.smmuv3.ArmSmmuV3H.*;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.util.List;
+import org.iommu4j.base.Errno;
+import org.iommu4j.base.Printk;
+import org.iommu4j.base.device.Device;
+import org.iommu4j.base.test.NoWarnings;
+import org.iommu4j.base.trace.Trace;
+import org.iommu4j.iommu.DevIommu;
+import org.iommu4j.iommu.Iommu;
+import org.iommu4j.iommu.IommuH;
+import org.iommu4j.iopf.IoPgfault;
+import org.iommu4j.of.Fdt;
+import org.iommu4j.smmuv3.ArmSmmuMaster;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * SVA for a PCI function with PASID, ATS and PRI (seed 004): the SVA demo end to end, and the
+ * driver's handling of PRI queue entries (groups, Stop Markers, responses with and without the
+ * PASID, requests nobody takes).
+ */
+@ExtendWith(NoWarnings.class)
+class SvaPriTest {
+    static final int SID = 0x10;
+
+    static Machine boot() {
+        return new Machine(Fdt.bundledVirtSmmuv3(), "full", true);
+    }
+
+    @Test
+    void theSvaDemoSharesTheProcessAddressSpaceWithTheDevice() {
+        try (Machine m = boot()) {
+            ByteArrayOutputStream buf = new ByteArrayOutputStream();
+            SvaDemo.Result r = SvaDemo.run(m, new PrintStream(buf, true));
+            assertThat(r.exit()).as(buf.toString()).isZero();
+            assertThat(r.pasid()).isEqualTo(1);
+            assertThat(r.deviceRead()).isEqualTo("written by the process");
+            assertThat(r.processRead()).isEqualTo("written by the device");
+            // The fault went through PRI and was answered Success (PCIe code 0b10), the request
+            // after munmap Invalid Request (0b01): never Response Failure (0b00).
+            assertThat(r.commands()).anyMatch(c -> c.contains("op=PRI_RESP") && c.endsWith("cmd1=0x0000000000002000"));
+            assertThat(r.commands()).anyMatch(c -> c.contains("op=PRI_RESP") && c.endsWith("cmd1=0x0000000000001001"));
+            assertThat(r.commands()).anyMatch(c -> c.contains("op=ATC_INV"));
+            assertThat(r.afterUnmap()).isEqualTo(-Errno.EFAULT);
+            assertThat(m.function(SID).model().priEnabled()).as("disabled with SVA").isFalse();
+        }
+    }
+
+    /** PRIQ entry dwords: SID, SSID (if ssv), perms, last; PRG index and page. */
+    static long[] ppr(int sid, int ssid, boolean ssv, boolean read, boolean write, boolean last, int prgi, long addr) {
+        long d0 = sid | ((long) ssid << 32) | (read ? PRIQ_0_PERM_READ : 0) | (write ? PRIQ_0_PERM_WRITE : 0)
+                | (last ? PRIQ_0_PRG_LAST : 0) | (ssv ? PRIQ_0_SSID_V : 0);
+        return new long[] {d0, prgi | (addr & PRIQ_1_ADDR_MASK)};
+    }
+
+    @Test
+    void pageRequestsAreReportedAsGroupsAndStopMarkersDropped() {
+        try (Machine m = boot()) {
+            Device dev = m.function(SID).dev();
+            ArmSmmuMaster master = (ArmSmmuMaster) DevIommu.dev_iommu_priv_get(dev);
+            assertThat(master.pri_supported).isTrue();
+            // The function sets "PRG Response PASID Required": its STE has PPAR.
+            assertThat(master.prg_resp_needs_ssid).isTrue();
+            long ste1 = m.board.mem.readq(m.smmu.arm_smmu_get_step_for_sid(m.smmu.smmu, SID) + 8);
+            assertThat(ste1 & STRTAB_STE_1_PPAR).isNotZero();
+            assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_IOPF)).isZero();
+            assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_SVA)).isZero();
+            assertThat(IoPgfault.iopf_queue_of(dev)).isSameAs(m.smmu.smmu.priq_iopf);
+            try (Trace.Capture cap = Trace.capture("arm_smmu:cmdq_cmd")) {
+                // Two requests of group 5 for PASID 3, the first not the last: kept as partial.
+                m.smmu.arm_smmu_handle_ppr(m.smmu.smmu, ppr(SID, 3, true, true, false, false, 5, 0x10000));
+                assertThat(IoPgfault.iopf_nr_partial(dev)).isEqualTo(1);
+                // A Stop Marker (last, neither read nor write): dropped.
+                m.smmu.arm_smmu_handle_ppr(m.smmu.smmu, ppr(SID, 3, true, false, false, true, 6, 0));
+                assertThat(IoPgfault.iopf_nr_partial(dev)).isEqualTo(1);
+                // The last request: the group goes to the domain's handler; PASID 3 is nobody's,
+                // so the group is answered Invalid Request, with its PASID (PPAR).
+                m.smmu.arm_smmu_handle_ppr(m.smmu.smmu, ppr(SID, 3, true, true, true, true, 5, 0x11000));
+                assertThat(IoPgfault.iopf_queue_flush_dev(dev)).isZero();
+                assertThat(IoPgfault.iopf_nr_partial(dev)).isZero();
+                List<String> resp = cap.records().stream().map(r -> r.message()).filter(s -> s.contains("PRI_RESP")).toList();
+                assertThat(resp).singleElement().satisfies(c -> {
+                    assertThat(c).contains("cmd0=0x0000001000003841"); // SID 0x10, SSID 3, SSV
+                    assertThat(c).endsWith("cmd1=0x0000000000001005"); // INVALID, PRG index 5
+                });
+            }
+            // A function without the requirement: no PASID in the response.
+            master.prg_resp_needs_ssid = false;
+            try (Trace.Capture cap = Trace.capture("arm_smmu:cmdq_cmd")) {
+                m.smmu.arm_smmu_handle_ppr(m.smmu.smmu, ppr(SID, 3, true, true, false, true, 7, 0x12000));
+                assertThat(IoPgfault.iopf_queue_flush_dev(dev)).isZero();
+                assertThat(cap.records()).anySatisfy(r -> {
+                    assertThat(r.message()).contains("op=PRI_RESP");
+                    // SSV clear (the SSID field keeps the request's PASID; the SMMU ignores it)
+                    assertThat(r.message()).contains("cmd0=0x0000001000003041");
+                    assertThat(r.message()).endsWith("cmd1=0x0000000000001007");
+                });
+            }
+            master.prg_resp_needs_ssid = true;
+            assertThat(Iommu.iommu_dev_disable_feature(dev, IommuH.IOMMU_DEV_FEAT_SVA)).isZero();
+            assertThat(Iommu.iommu_dev_disable_feature(dev, IommuH.IOMMU_DEV_FEAT_IOPF)).isZero();
+            m.board.irqs.quiesce();
+        }
+    }
+
+    @Test
+    void aPageRequestNobodyTakesIsAnsweredWithResponseFailure() {
+        try (Machine m = boot()) {
+            Device dev = m.function(SID).dev();
+            Printk.clear();
+            try (Trace.Capture cap = Trace.capture("arm_smmu:cmdq_cmd")) {
+                // No fault handler: a partial request is only logged, the last one answered FAILURE.
+                m.smmu.arm_smmu_handle_ppr(m.smmu.smmu, ppr(SID, 0, false, true, false, false, 2, 0x4000));
+                assertThat(cap.records()).isEmpty();
+                m.smmu.arm_smmu_handle_ppr(m.smmu.smmu, ppr(SID, 0, false, true, false, true, 2, 0x5000));
+                assertThat(cap.records()).singleElement().satisfies(r -> {
+                    assertThat(r.message()).contains("op=PRI_RESP");
+                    assertThat(r.message()).endsWith("cmd1=0x0000000000000002"); // FAILURE, PRG index 2
+                });
+            }
+            assertThat(Printk.grep("nobody cared, disabling PRI")).hasSize(2);
+            assertThat(dev).isNotNull();
+        }
+    }
+
+    @Test
+    void anUnknownStreamIdIsAWarning() {
+        try (Machine m = boot()) {
+            m.smmu.arm_smmu_handle_ppr(m.smmu.smmu, ppr(0x77, 0, false, true, false, true, 1, 0x4000));
+            assertThat(org.iommu4j.base.Warn.drain()).hasSize(1);
+        }
+    }
+}
