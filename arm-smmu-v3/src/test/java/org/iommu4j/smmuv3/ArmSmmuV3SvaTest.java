@@ -262,14 +262,32 @@ class ArmSmmuV3SvaTest {
         Iommu.iommu_sva_unbind_device(h);
     }
 
+    /** The page of {@link #bindOverAWrittenPage}. */
+    long va;
+
+    /**
+     * Boots, maps one page the process writes {@code value} into, binds the process: the device
+     * reads the value at the page's VA with the PASID. Returns the PASID; the page is at {@code va}.
+     */
+    int bindOverAWrittenPage(boolean btm, long value) {
+        boot(btm);
+        va = mmap(4096, PROT_READ | PROT_WRITE);
+        cpu.str(va, value);
+        int pasid = Iommu.iommu_sva_get_pasid(enableAndBind());
+        DmaResult r = dma(pasid, va, DmaTransaction.ACC_READ);
+        assertThat(r.status).isEqualTo(DmaResult.OK);
+        assertThat(tb.board.mem.readq(r.pa)).isEqualTo(value);
+        return pasid;
+    }
+
+    IommuSva bond() {
+        return ArmSmmuV3Sva.bonds((ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev)).get(0);
+    }
+
     /** munmap on the CPU: the SMMU must not keep using the old translation. */
     void unmapReachesTheSmmuTlb(boolean btm) {
-        boot(btm);
-        long va = mmap(4096, PROT_READ | PROT_WRITE);
-        cpu.str(va, 42);
-        IommuSva h = enableAndBind();
-        int pasid = Iommu.iommu_sva_get_pasid(h);
-        assertThat(dma(pasid, va, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.OK);
+        int pasid = bindOverAWrittenPage(btm, 42);
+        IommuSva h = bond();
         assertThat(dma(pasid, va, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.OK); // TLB hit
         int prod = tb.prod();
         assertThat(Mmap.vm_munmap(mm, va, 4096)).isZero();
@@ -307,12 +325,8 @@ class ArmSmmuV3SvaTest {
 
     @Test
     void processExitQuiescesTheCdUntilUnbind() {
-        boot(true);
-        long va = mmap(4096, PROT_READ | PROT_WRITE);
-        cpu.str(va, 7);
-        IommuSva h = enableAndBind();
-        int pasid = Iommu.iommu_sva_get_pasid(h);
-        assertThat(dma(pasid, va, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.OK);
+        int pasid = bindOverAWrittenPage(true, 7);
+        IommuSva h = bond();
         cpu.switch_to_idle();
         int prod = tb.prod();
         mm.mmput(); // the process exits while the device is still bound
