@@ -2399,6 +2399,13 @@ public final class ArmSmmuV3 {
         if ((reg & IDR0_BTM) != 0 && (!vhe || (reg & IDR0_HYP) != 0)) {
             smmu.features |= ARM_SMMU_FEAT_BTM;
         }
+        /* Seed 004 HTTU: dirty-state updates come with access-flag updates. */
+        long httu = FIELD_GET(IDR0_HTTU, reg);
+        if (httu == IDR0_HTTU_ACCESS_DIRTY) {
+            smmu.features |= ARM_SMMU_FEAT_HD | ARM_SMMU_FEAT_HA;
+        } else if (httu == IDR0_HTTU_ACCESS) {
+            smmu.features |= ARM_SMMU_FEAT_HA;
+        }
 
         /* The firmware's coherency wins over IDR0.COHACC; warn on mismatch. */
         if (((reg & IDR0_COHACC) != 0) != coherent) {

@@ -37,6 +37,10 @@ public final class ArmSmmuV3H {
     public static final long IDR0_ATS = 1L << 10;
     public static final long IDR0_HYP = 1L << 9;
     public static final long IDR0_BTM = 1L << 5;
+    /** Hardware translation table updates: 1 access flag, 2 access flag and dirty state. */
+    public static final long IDR0_HTTU = GENMASK_ULL(7, 6);
+    public static final long IDR0_HTTU_ACCESS = 1;
+    public static final long IDR0_HTTU_ACCESS_DIRTY = 2;
     public static final long IDR0_COHACC = 1L << 4;
     public static final long IDR0_TTF = GENMASK(3, 2);
     public static final long IDR0_TTF_AARCH64 = 2;
@@ -295,6 +299,11 @@ public final class ArmSmmuV3H {
     public static final long CTXDESC_CD_0_V = 1L << 31;
 
     public static final long CTXDESC_CD_0_TCR_IPS = GENMASK_ULL(34, 32);
+    /** Seed 004 HTTU: the SMMU sets dirty state (HD) and the access flag (HA) in the tables. */
+    @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.h:CTXDESC_CD_0_TCR_HD", seed = "004")
+    public static final long CTXDESC_CD_0_TCR_HD = 1L << 42;
+    @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.h:CTXDESC_CD_0_TCR_HA", seed = "004")
+    public static final long CTXDESC_CD_0_TCR_HA = 1L << 43;
     public static final long CTXDESC_CD_0_TCR_TBI0 = 1L << 38;
 
     public static final long CTXDESC_CD_0_AA64 = 1L << 41;
@@ -480,6 +489,9 @@ public final class ArmSmmuV3H {
     public static final int ARM_SMMU_FEAT_BTM = 1 << 16;
     public static final int ARM_SMMU_FEAT_SVA = 1 << 17;
     public static final int ARM_SMMU_FEAT_E2H = 1 << 18;
+    /** Hardware access flag and dirty state updates (the bit numbers mainline gave them in v6.11). */
+    public static final int ARM_SMMU_FEAT_HA = 1 << 21;
+    public static final int ARM_SMMU_FEAT_HD = 1 << 22;
 
     /* struct arm_smmu_device: options */
     public static final int ARM_SMMU_OPT_SKIP_PREFETCH = 1 << 0;

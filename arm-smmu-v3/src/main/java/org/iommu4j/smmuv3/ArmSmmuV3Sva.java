@@ -157,6 +157,7 @@ public final class ArmSmmuV3Sva {
      *     sharing the ASID), -EBUSY (the ASID is taken)
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_alloc_shared_cd")
+    @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_alloc_shared_cd", seed = "004")
     ArmSmmuCtxDesc arm_smmu_alloc_shared_cd(Mm mm) {
         MmWorld cpu = mm.world;
         int asid = (int) cpu.context.arm64_mm_context_get(mm);
@@ -218,6 +219,18 @@ public final class ArmSmmuV3Sva {
         }
         long par = FIELD_GET(ID_AA64MMFR0_PARANGE_MASK, cpu.read_id_aa64mmfr0_el1());
         tcr |= FIELD_PREP(CTXDESC_CD_0_TCR_IPS, par);
+        // Seed 004 HTTU: when the CPUs keep access and dirty state in hardware
+        // (CONFIG_ARM64_HW_AFDBM), the SMMU updates the shared tables the same way instead of
+        // faulting on an old or writable-clean page.
+        if (cpu.config.hwAfDbm()) {
+            int features = drv.smmu.features;
+            if ((features & ARM_SMMU_FEAT_HA) != 0) {
+                tcr |= CTXDESC_CD_0_TCR_HA;
+            }
+            if ((features & ARM_SMMU_FEAT_HD) != 0) {
+                tcr |= CTXDESC_CD_0_TCR_HD;
+            }
+        }
 
         cd.ttbr = mm.pgd;
         cd.tcr = tcr;

@@ -262,6 +262,42 @@ class ArmSmmuV3SvaTest {
         Iommu.iommu_sva_unbind_device(h);
     }
 
+    @Test
+    void theSmmuKeepsAccessAndDirtyStateInTheSharedTables() {
+        boot(true); // CPUs with hardware AF/DBM, an SMMU with HTTU (access and dirty)
+        assertThat(tb.drv.smmu.features & (ARM_SMMU_FEAT_HA | ARM_SMMU_FEAT_HD)).isEqualTo(ARM_SMMU_FEAT_HA | ARM_SMMU_FEAT_HD);
+        // A shared mapping the process has read: writable-clean (DBM set, AP[2] read-only).
+        long va = Mmap.vm_mmap(mm, 0, 4096, PROT_READ | PROT_WRITE, org.iommu4j.mm.MmH.MAP_SHARED | MAP_ANONYMOUS);
+        cpu.ldr(va);
+        long clean = MmFault.pte_of(mm, va);
+        assertThat(clean & org.iommu4j.mm.PgtableH.PTE_DBM).isNotZero();
+        assertThat(org.iommu4j.mm.Pgtable.pte_dirty(clean)).isFalse();
+        int pasid = Iommu.iommu_sva_get_pasid(enableAndBind());
+        long cd0 = cd(pasid, 0);
+        assertThat(cd0 & (CTXDESC_CD_0_TCR_HA | CTXDESC_CD_0_TCR_HD)).isEqualTo(CTXDESC_CD_0_TCR_HA | CTXDESC_CD_0_TCR_HD);
+        int events = tb.model.events().size();
+        // The device's write dirties the page in the process's table itself: no fault.
+        DmaResult w = dma(pasid, va, DmaTransaction.ACC_WRITE);
+        assertThat(w.status).isEqualTo(DmaResult.OK);
+        assertThat(org.iommu4j.mm.Pgtable.pte_dirty(MmFault.pte_of(mm, va))).isTrue();
+        // Page aging clears the access flag (and the CPU's TLBI reaches the SMMU by BTM): the
+        // device's next access sets it again, without a fault.
+        long ptep = cpuWorld.pgtable.follow_pte(mm.pgd, va);
+        assertThat(cpuWorld.pgtable.ptep_test_and_clear_young(ptep)).isTrue();
+        cpuWorld.flush_tlb_mm(mm);
+        assertThat(org.iommu4j.mm.Pgtable.pte_young(MmFault.pte_of(mm, va))).isFalse();
+        assertThat(dma(pasid, va, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.OK);
+        assertThat(org.iommu4j.mm.Pgtable.pte_young(MmFault.pte_of(mm, va))).isTrue();
+        assertThat(tb.model.events()).hasSize(events);
+    }
+
+    @Test
+    void withoutHardwareAccessAndDirtyOnTheCpusTheSharedCdHasNoHttu() {
+        boot(true, MmWorld.Config.defaults().withHwAfDbm(false));
+        int pasid = Iommu.iommu_sva_get_pasid(enableAndBind());
+        assertThat(cd(pasid, 0) & (CTXDESC_CD_0_TCR_HA | CTXDESC_CD_0_TCR_HD)).isZero();
+    }
+
     /** The page of {@link #bindOverAWrittenPage}. */
     long va;
 
