@@ -25,8 +25,6 @@ import org.iommu4j.base.Warn;
 import org.iommu4j.base.Workqueue;
 import org.iommu4j.base.device.DevPrintk;
 import org.iommu4j.base.device.Device;
-import org.iommu4j.base.trace.Trace;
-import org.iommu4j.base.trace.TraceEvent;
 import org.iommu4j.iommu.DevIommu;
 import org.iommu4j.iommu.Iommu;
 import org.iommu4j.iommu.IommuDevFaultHandler;
@@ -64,12 +62,6 @@ import org.iommu4j.iommu.IommuPageResponse;
  */
 public final class IoPgfault {
     private IoPgfault() {}
-
-    /** Fault queue events: a group handed to the workqueue and the status it completed with. */
-    public static final TraceEvent iopf_queue_group = Trace.event("iommu", "iopf_queue_group",
-            "dev=%s grpid=%d pasid=%d faults=%d", "device", "grpid", "pasid", "faults");
-    public static final TraceEvent iopf_complete_group = Trace.event("iommu", "iopf_complete_group",
-            "dev=%s grpid=%d pasid=%d code=%d", "device", "grpid", "pasid", "code");
 
     /** {@code struct iopf_queue}: a workqueue and the devices that report faults into it. */
     @Port("drivers/iommu/io-pgfault.c:iopf_queue")
@@ -156,9 +148,6 @@ public final class IoPgfault {
                 && (prm.flags & IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID) != 0) {
             resp.flags = IOMMU_PAGE_RESP_PASID_VALID;
         }
-        if (iopf_complete_group.enabled()) {
-            iopf_complete_group.emit(dev.dev_name(), prm.grpid, prm.pasid, status);
-        }
         return Iommu.iommu_page_response(dev, resp);
     }
 
@@ -237,9 +226,6 @@ public final class IoPgfault {
             }
         }
         group.faults.add(group.last_fault);
-        if (iopf_queue_group.enabled()) {
-            iopf_queue_group.emit(dev.dev_name(), fault.prm.grpid, fault.prm.pasid, group.faults.size());
-        }
         iopfParam.queue.wq.queue_work(group.work);
         return 0;
     }

@@ -1598,6 +1598,9 @@ public final class Iommu {
                 }
             }
             int ret = fparam.handler.handle(evt.fault, fparam.data);
+            if (IommuTrace.dev_fault.enabled()) {
+                IommuTrace.trace_dev_fault(dev, evt.fault);
+            }
             if (ret != 0 && evtPending != null) {
                 fparam.lock.lock();
                 try {
@@ -1657,6 +1660,9 @@ public final class Iommu {
                     msg.pasid = 0;
                 }
                 ret = ops.page_response(dev, evt, msg);
+                if (IommuTrace.dev_page_response.enabled()) {
+                    IommuTrace.dev_page_response.emit(dev.dev_name(), msg.code, msg.pasid, msg.grpid);
+                }
                 fp.faults.remove(i);
                 break;
             }

@@ -123,6 +123,23 @@ class SvaIopfTest {
     }
 
     @Test
+    void theFaultsAndTheResponseAreTraced() {
+        long va = mmap(2 * 4096, PROT_READ | PROT_WRITE);
+        assertThat(sva.iommu_sva_alloc_pasid(mm, 1, 0xfffff)).isZero();
+        try (var cap = org.iommu4j.base.trace.Trace.capture("iommu:dev_fault", "iommu:dev_page_response")) {
+            request(6, PV | NEEDS, IOMMU_FAULT_PERM_READ, va);
+            request(6, PV | NEEDS | LAST, IOMMU_FAULT_PERM_READ, va + 4096);
+            flush();
+            assertThat(cap.records()).extracting(r -> r.message()).containsExactly(
+                    String.format("IOMMU:%s type=2 reason=0 addr=0x%016x fetch=0x%016x pasid=%d group=6 flags=9 prot=1",
+                            dev.dev_name(), va, 0, mm.pasid),
+                    String.format("IOMMU:%s type=2 reason=0 addr=0x%016x fetch=0x%016x pasid=%d group=6 flags=b prot=1",
+                            dev.dev_name(), va + 4096, 0, mm.pasid),
+                    String.format("IOMMU:%s code=0 pasid=%d group=6", dev.dev_name(), mm.pasid));
+        }
+    }
+
+    @Test
     void aBadRequestFailsItsGroupAndStopsIt() {
         long va = mmap(2 * 4096, PROT_READ | PROT_WRITE);
         long ro = mmap(4096, PROT_READ);
