@@ -1597,10 +1597,12 @@ public final class Iommu {
                     fparam.lock.unlock();
                 }
             }
-            int ret = fparam.handler.handle(evt.fault, fparam.data);
+            // Traced before the handler runs (the series traced it after): a handler that hands
+            // the fault to another thread could otherwise see it answered before it is traced.
             if (IommuTrace.dev_fault.enabled()) {
                 IommuTrace.trace_dev_fault(dev, evt.fault);
             }
+            int ret = fparam.handler.handle(evt.fault, fparam.data);
             if (ret != 0 && evtPending != null) {
                 fparam.lock.lock();
                 try {
