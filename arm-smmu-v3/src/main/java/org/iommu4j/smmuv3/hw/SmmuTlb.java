@@ -32,6 +32,11 @@ public final class SmmuTlb {
     private final byte[] shift;
     private final boolean[] global;
     private final boolean[] nested;
+    /**
+     * Whether broadcast TLB maintenance applies to the entry: stage-1 entries of a CD with
+     * ASET = 0 (an ASID shared with the PEs), and stage-2 entries.
+     */
+    private final boolean[] shared;
     private final int[] vmid;
     private final int[] asid;
     private final long[] inBase;
@@ -59,6 +64,7 @@ public final class SmmuTlb {
         shift = new byte[n];
         global = new boolean[n];
         nested = new boolean[n];
+        shared = new boolean[n];
         vmid = new int[n];
         asid = new int[n];
         inBase = new long[n];
@@ -128,21 +134,22 @@ public final class SmmuTlb {
         return false;
     }
 
-    public void insert(int reg, int vm, int as, boolean glob, boolean nest, long addr, int sh, long out, int p,
-                       long gen) {
+    /** An entry; {@code shr}: broadcast TLB maintenance applies to it (see {@link #shared}). */
+    public void insert(int reg, int vm, int as, boolean glob, boolean nest, boolean shr, long addr, int sh, long out,
+                       int p, long gen) {
         if (!enabled || gen != generation) {
             return; // cheap early out; checked again under the lock
         }
         long stamp = sl.writeLock();
         try {
-            insertLocked(reg, vm, as, glob, nest, addr, sh, out, p, gen);
+            insertLocked(reg, vm, as, glob, nest, shr, addr, sh, out, p, gen);
         } finally {
             sl.unlockWrite(stamp);
         }
     }
 
-    private void insertLocked(int reg, int vm, int as, boolean glob, boolean nest, long addr, int sh, long out, int p,
-                              long gen) {
+    private void insertLocked(int reg, int vm, int as, boolean glob, boolean nest, boolean shr, long addr, int sh,
+                              long out, int p, long gen) {
         if (!enabled || gen != generation) {
             return;
         }
@@ -174,6 +181,7 @@ public final class SmmuTlb {
         shift[slot] = (byte) sh;
         global[slot] = glob;
         nested[slot] = nest;
+        shared[slot] = shr;
         vmid[slot] = vm;
         asid[slot] = as;
         inBase[slot] = base;
@@ -191,21 +199,32 @@ public final class SmmuTlb {
      * and overlapping [start, start + len) ({@code len == 0}: any address). Returns how many.
      */
     public int invalidate(int regimeMask, int vm, int as, boolean vaScoped, long start, long len, String scope) {
+        return invalidate(regimeMask, vm, as, vaScoped, start, len, false, scope);
+    }
+
+    /**
+     * {@link #invalidate(int, int, int, boolean, long, long, String)}, and with
+     * {@code broadcastOnly} only the entries broadcast TLB maintenance applies to: a private
+     * ASID's entries (CD.ASET = 1) stay, as the architecture allows.
+     */
+    public int invalidate(int regimeMask, int vm, int as, boolean vaScoped, long start, long len, boolean broadcastOnly,
+                          String scope) {
         long stamp = sl.writeLock();
         try {
-            return invalidateLocked(regimeMask, vm, as, vaScoped, start, len, scope);
+            return invalidateLocked(regimeMask, vm, as, vaScoped, start, len, broadcastOnly, scope);
         } finally {
             sl.unlockWrite(stamp);
         }
     }
 
-    private int invalidateLocked(int regimeMask, int vm, int as, boolean vaScoped, long start, long len, String scope) {
+    private int invalidateLocked(int regimeMask, int vm, int as, boolean vaScoped, long start, long len,
+                                 boolean broadcastOnly, String scope) {
         generation++;
         front.invalidated();
         int removed = 0;
         long end = start + len - 1;
         for (int i = 0; i < valid.length; i++) {
-            if (!valid[i] || (regimeMask & (1 << regime[i])) == 0) {
+            if (!valid[i] || (regimeMask & (1 << regime[i])) == 0 || broadcastOnly && !shared[i]) {
                 continue;
             }
             if (vm != ANY && vmid[i] != vm) {
@@ -234,7 +253,7 @@ public final class SmmuTlb {
     public int invalidateIpa(int vm, long start, long len) {
         long stamp = sl.writeLock();
         try {
-            int n = invalidateLocked(1 << REGIME_S2, vm, ANY, true, start, len, "S2_IPA");
+            int n = invalidateLocked(1 << REGIME_S2, vm, ANY, true, start, len, false, "S2_IPA");
             for (int i = 0; i < valid.length; i++) {
                 if (valid[i] && nested[i] && vmid[i] == vm) {
                     valid[i] = false;

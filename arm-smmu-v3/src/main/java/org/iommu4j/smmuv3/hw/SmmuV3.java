@@ -212,6 +212,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final boolean tbi;
         /** Stage 1 walks whose table addresses stage 2 translates. */
         final boolean nested;
+        /** Broadcast TLB maintenance applies to its TLB entries: CD.ASET = 0, or stage 2 only. */
+        final boolean shared;
         /** ATS translation requests are served (the SMMU has ATS and STE.EATS is not abort). */
         final boolean atsOk;
         /**
@@ -253,6 +255,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 tbi = false;
             }
             nested = cd != null && ste.s2() != null;
+            shared = cd == null || !CD_ASET(cd.words());
             atsOk = caps.ats() && ste.eats() != STE_EATS_ABT;
             this.traced = smmu_iotlb_lookup_hit.enabled() || smmu_iotlb_lookup_miss.enabled()
                     || smmu_iotlb_insert.enabled() || smmuv3_translate_success.enabled();
@@ -1415,20 +1418,20 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         // A VHE host's TLBIs target the EL2&0 regime: apply to both (over-invalidation is allowed)
         switch (op.kind()) {
             case ALL -> {
-                tlb.invalidate(el1, vmid, SmmuTlb.ANY, true, 0, 0, "BTM_ALL");
-                tlb.invalidate(el2, SmmuTlb.ANY, SmmuTlb.ANY, true, 0, 0, "BTM_ALL");
+                tlb.invalidate(el1, vmid, SmmuTlb.ANY, true, 0, 0, true, "BTM_ALL");
+                tlb.invalidate(el2, SmmuTlb.ANY, SmmuTlb.ANY, true, 0, 0, true, "BTM_ALL");
             }
             case ASID -> {
-                tlb.invalidate(el1, vmid, op.asid(), false, 0, 0, "BTM_ASID");
-                tlb.invalidate(el2, SmmuTlb.ANY, op.asid(), false, 0, 0, "BTM_ASID");
+                tlb.invalidate(el1, vmid, op.asid(), false, 0, 0, true, "BTM_ASID");
+                tlb.invalidate(el2, SmmuTlb.ANY, op.asid(), false, 0, 0, true, "BTM_ASID");
             }
             case VA -> {
-                tlb.invalidate(el1, vmid, op.asid(), true, va, len, "BTM_VA");
-                tlb.invalidate(el2, SmmuTlb.ANY, op.asid(), true, va, len, "BTM_VA");
+                tlb.invalidate(el1, vmid, op.asid(), true, va, len, true, "BTM_VA");
+                tlb.invalidate(el2, SmmuTlb.ANY, op.asid(), true, va, len, true, "BTM_VA");
             }
             case VAA -> {
-                tlb.invalidate(el1, vmid, SmmuTlb.ANY, true, va, len, "BTM_VAA");
-                tlb.invalidate(el2, SmmuTlb.ANY, SmmuTlb.ANY, true, va, len, "BTM_VAA");
+                tlb.invalidate(el1, vmid, SmmuTlb.ANY, true, va, len, true, "BTM_VAA");
+                tlb.invalidate(el2, SmmuTlb.ANY, SmmuTlb.ANY, true, va, len, true, "BTM_VAA");
             }
         }
     }
@@ -1790,7 +1793,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             return;
         }
         if (!dry && tlbOn) {
-            tlb.insert(e.regime, e.vmid, e.asid, r.global, e.nested, tagAddr, blockShift, pa, perm, gen);
+            tlb.insert(e.regime, e.vmid, e.asid, r.global, e.nested, e.shared, tagAddr, blockShift, pa, perm, gen);
             if (e.traced && smmu_iotlb_insert.enabled()) {
                 smmu_iotlb_insert.emit(e.asid, e.vmid, txn.addr, blockShift, r.level);
             }

@@ -594,7 +594,16 @@ class SmmuV3CommandTest {
     @Test
     void btmBroadcastInvalidatesUnlessPtm() {
         TestBed tb = TestBed.full();
-        cachedThenRemapped(tb, VA);
+        S1 s1 = cachedThenRemapped(tb, VA);
+        // The ASID is shared with the CPUs (CD.ASET = 0): broadcast TLBIs apply to its entries.
+        long[] shared = TestBed.cd(9, s1.pt().root, 16, 0);
+        shared[0] &= ~(1L << 47);
+        tb.writeCd(s1.cdtab(), shared);
+        tb.cmd(0x05 | (1L << 32), 0); // CFGI_CD SID 1 SSID 0, leaf
+        tb.cmd(0x11 | (9L << 48), 0); // TLBI_NH_ASID 9: refill with the shared CD
+        s1.pt().map(VA, PA, S1_RW);
+        assertThat(tb.read(1, VA).pa).isEqualTo(PA);
+        s1.pt().map(VA, PA + 0x1000, S1_RW);
         tb.writel(CR2, CR2_RECINVSID | CR2_PTM);
         tb.board.interconnect.broadcast(new Interconnect.Tlbi(Interconnect.Tlbi.Kind.ASID, 9, 0, 0, false, 12, 1));
         assertStale(tb, VA);
@@ -602,6 +611,18 @@ class SmmuV3CommandTest {
         tb.board.interconnect.broadcast(new Interconnect.Tlbi(Interconnect.Tlbi.Kind.VA, 8, 0, VA, true, 12, 1));
         assertStale(tb, VA);
         tb.board.interconnect.broadcast(new Interconnect.Tlbi(Interconnect.Tlbi.Kind.VA, 9, 0, VA, true, 12, 1));
+        assertFresh(tb, VA);
+    }
+
+    @Test
+    void btmLeavesAPrivateAsidsEntriesAlone() {
+        TestBed tb = TestBed.full();
+        cachedThenRemapped(tb, VA); // the test bed's CD has ASET = 1: a private ASID
+        tb.writel(CR2, CR2_RECINVSID);
+        tb.board.interconnect.broadcast(new Interconnect.Tlbi(Interconnect.Tlbi.Kind.VA, 9, 0, VA, true, 12, 1));
+        tb.board.interconnect.broadcast(new Interconnect.Tlbi(Interconnect.Tlbi.Kind.ALL, 0, 0, 0, false, 12, 1));
+        assertStale(tb, VA); // only a TLBI command reaches it
+        tb.cmd(0x11 | (9L << 48), 0); // TLBI_NH_ASID 9
         assertFresh(tb, VA);
     }
 
