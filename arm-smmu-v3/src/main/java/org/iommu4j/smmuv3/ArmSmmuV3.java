@@ -1675,7 +1675,7 @@ public final class ArmSmmuV3 {
      * overflow the partial groups are discarded, since their last requests may be lost.
      */
     @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_priq_thread", seed = "004")
-    int arm_smmu_priq_thread(int irq, Object dev) {
+    public int arm_smmu_priq_thread(int irq, Object dev) {
         ArmSmmuDevice smmu = (ArmSmmuDevice) dev;
         ArmSmmuQueue q = smmu.priq;
         ArmSmmuLlQueue llq = q.llq;

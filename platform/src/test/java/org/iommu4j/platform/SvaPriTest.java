@@ -130,6 +130,32 @@ class SvaPriTest {
     }
 
     @Test
+    void aPriQueueOverflowDiscardsThePartialGroups() {
+        try (Machine m = boot()) {
+            Device dev = m.function(SID).dev();
+            assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_IOPF)).isZero();
+            assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_SVA)).isZero();
+            // The PRI queue's interrupt off (GERROR and EVTQ stay on): requests pile up.
+            long smmuBase = 0x0905_0000L;
+            m.board.mmio.write(smmuBase + ARM_SMMU_IRQ_CTRL, IRQ_CTRL_GERROR_IRQEN | IRQ_CTRL_EVTQ_IRQEN, 4);
+            // The first request of group 9, then Stop Markers until the queue overflows.
+            m.smmuModel.pageRequest(new org.iommu4j.base.hw.PageRequest(SID, 3, true, false, false, true, false,
+                    0x10000, 9, false));
+            int entries = 1 << m.smmu.smmu.priq.llq.max_n_shift;
+            for (int i = 0; i < entries; i++) {
+                m.smmuModel.pageRequest(new org.iommu4j.base.hw.PageRequest(SID, 3, true, false, false, false, false,
+                        0, 1, true));
+            }
+            Printk.clear();
+            m.smmu.arm_smmu_priq_thread(0, m.smmu.smmu);
+            // Group 9's last request may have been lost: its partial request is dropped.
+            assertThat(Printk.grep("PRIQ overflow detected -- requests lost")).hasSize(1);
+            assertThat(IoPgfault.iopf_nr_partial(dev)).isZero();
+            m.board.irqs.quiesce();
+        }
+    }
+
+    @Test
     void anUnknownStreamIdIsAWarning() {
         try (Machine m = boot()) {
             m.smmu.arm_smmu_handle_ppr(m.smmu.smmu, ppr(0x77, 0, false, true, false, true, 1, 0x4000));
