@@ -298,6 +298,46 @@ class ArmSmmuV3SvaTest {
         assertThat(cd(pasid, 0) & (CTXDESC_CD_0_TCR_HA | CTXDESC_CD_0_TCR_HD)).isZero();
     }
 
+    @Test
+    void devicesFaultingConcurrentlyAllGetTheirPages() throws Exception {
+        boot(true);
+        int threads = 4, pagesEach = 16;
+        long buf = mmap((long) threads * pagesEach * 4096, PROT_READ | PROT_WRITE);
+        int pasid = Iommu.iommu_sva_get_pasid(enableAndBind());
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        try {
+            List<java.util.concurrent.Future<Integer>> done = new java.util.ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                final int id = t;
+                done.add(pool.submit(() -> {
+                    // Interleaved pages: neighbours belong to other threads, so faults overlap.
+                    for (int k = 0; k < pagesEach; k++) {
+                        long va = buf + 4096L * (k * threads + id);
+                        DmaResult r = dmaRetrying(pasid, va + 8 * id, DmaTransaction.ACC_WRITE);
+                        if (r.status != DmaResult.OK) {
+                            return -1;
+                        }
+                        tb.board.mem.writeq(r.pa, 0x1000L * id + k);
+                    }
+                    return 0;
+                }));
+            }
+            for (var f : done) {
+                assertThat(f.get(60, java.util.concurrent.TimeUnit.SECONDS)).isZero();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        // Every page was faulted in once, in the process's tables, with the device's data.
+        for (int t = 0; t < threads; t++) {
+            for (int k = 0; k < pagesEach; k++) {
+                long va = buf + 4096L * (k * threads + t);
+                assertThat(cpu.ldr(va + 8 * t)).isEqualTo(0x1000L * t + k);
+            }
+        }
+        assertThat(IoPgfault.iopf_nr_partial(dev)).isZero();
+    }
+
     /** The page of {@link #bindOverAWrittenPage}. */
     long va;
 
