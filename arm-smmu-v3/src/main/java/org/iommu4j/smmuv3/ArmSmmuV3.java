@@ -1564,10 +1564,11 @@ public final class ArmSmmuV3 {
 
     /**
      * Answers a recoverable fault: for a stall master, CMD_RESUME of the stalled transaction
-     * (its STAG the response's group ID) with RETRY on success and ABORT otherwise. No CMD_SYNC:
-     * RESUME completes by itself.
+     * (its STAG the response's group ID) with RETRY on success and ABORT otherwise; for a PRI
+     * master (seed 004), CMD_PRI_RESP of the page request group, with the PASID when the request
+     * needs it. No CMD_SYNC: both complete by themselves.
      *
-     * @return 0; -EINVAL (unknown response code); -ENODEV (not a stall master)
+     * @return 0; -EINVAL (unknown response code); -ENODEV (neither a stall nor a PRI master)
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_page_response")
     @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_page_response", seed = "004")
