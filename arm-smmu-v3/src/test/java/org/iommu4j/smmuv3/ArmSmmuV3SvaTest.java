@@ -439,7 +439,7 @@ class ArmSmmuV3SvaTest {
                 assertThat(mm.context.pinned.refcount_read()).as("n=%d: ASID pin", n).isZero();
                 assertThat(master.bonds).as("n=%d: bonds", n).isEmpty();
                 assertThat(domain().mmu_notifiers).as("n=%d: notifiers", n).isEmpty();
-                assertThat(org.iommu4j.mm.MmuNotifier.mm_has_notifiers(mm)).as("n=%d", n).isFalse();
+                assertThat(org.iommu4j.mm.MmuNotifier.subscriptions(mm)).as("n=%d", n).isZero();
                 assertThat(tb.drv.arm_smmu_asid_xa.values()).as("n=%d: ASIDs", n)
                         .containsExactly(domain().s1_cfg.cd);
                 failures++;

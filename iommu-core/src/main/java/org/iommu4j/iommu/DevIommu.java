@@ -15,6 +15,12 @@ public final class DevIommu {
     public IommuFaultParam faultParam;
     /** io-pgfault's {@code struct iopf_device_param} (owned by the io-pgfault module). */
     public volatile Object iopfParam;
+    /** Seed 004 {@code iommu_param->sva_param}: the SVA library's per-device parameters. */
+    @Port(value = "include/linux/iommu.h:iommu_param.sva_param", seed = "004")
+    public volatile Object svaParam;
+    /** Seed 004 {@code iommu_param->sva_lock}: serialises SVA enable, disable, bind and unbind. */
+    @Port(value = "include/linux/iommu.h:iommu_param.sva_lock", seed = "004")
+    public final ReentrantLock sva_lock = new ReentrantLock();
     public IommuFwspec fwspec;
     public IommuDevice iommuDev;
     /** Driver private data ({@code dev_iommu_priv_get/set}). */

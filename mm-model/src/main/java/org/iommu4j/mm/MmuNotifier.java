@@ -118,6 +118,12 @@ public class MmuNotifier {
         return mm.notifier_subscriptions != null;
     }
 
+    /** Subscriptions registered on the mm now (for tests and tools). */
+    public static int subscriptions(Mm mm) {
+        Subscriptions s = mm.notifier_subscriptions;
+        return s == null ? 0 : s.list.length;
+    }
+
     @Port("include/linux/mmu_notifier.h:mmu_notifier_release")
     public static void mmu_notifier_release(Mm mm) {
         if (mm_has_notifiers(mm)) {
