@@ -38,7 +38,9 @@ import org.iommu4j.mm.Mm;
 import org.iommu4j.mm.MmWorld;
 import org.iommu4j.mm.MmuNotifier;
 import org.iommu4j.mm.MmuNotifierOps;
+import org.iommu4j.sva.IoMmOps;
 import org.iommu4j.sva.IommuSvaLib;
+import org.iommu4j.sva.IommuSvaParam;
 
 /**
  * drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c (v5.15): Shared Virtual Addressing on the
@@ -68,6 +70,13 @@ public final class ArmSmmuV3Sva {
     ArmSmmuV3Sva(ArmSmmuV3 drv) {
         this.drv = drv;
     }
+
+    /**
+     * Seed 004: bind through the SVA library's generic {@code io_mm} layer with
+     * {@link #arm_smmu_mm_ops}, instead of v5.15's own bonds and notifiers. Set before SVA is
+     * enabled on any device.
+     */
+    public volatile boolean sva_generic;
 
     /**
      * {@code struct arm_smmu_mmu_notifier}: one per {domain, mm} pair, holding the shared CD.
@@ -412,6 +421,72 @@ public final class ArmSmmuV3Sva {
     }
 
     /* ---------------------------------------------------------------------------------------
+     * Seed 004: the driver's side of the generic library
+     * --------------------------------------------------------------------------------------- */
+
+    /** The stage-1 domain the device is attached to. */
+    private static ArmSmmuDomain domain_of(Device dev) {
+        return ArmSmmuV3.to_smmu_domain(Iommu.iommu_get_domain_for_dev(dev));
+    }
+
+    /**
+     * Seed 004 {@code arm_smmu_mm_ops}: the shared CD as the io_mm's context, written at the
+     * PASID by the first device of a domain and cleared by the last; invalidations as v5.15's
+     * notifier makes them.
+     */
+    @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_mm_ops", seed = "004")
+    public final IoMmOps arm_smmu_mm_ops = new IoMmOps() {
+        @Override
+        public Object alloc(Mm mm) {
+            return arm_smmu_alloc_shared_cd(mm);
+        }
+
+        @Override
+        public int attach(Device dev, int pasid, Object ctx, boolean attach_domain) {
+            if (!attach_domain) {
+                return 0; // another device of the domain wrote the entry
+            }
+            return drv.arm_smmu_write_ctx_desc(domain_of(dev), pasid, (ArmSmmuCtxDesc) ctx);
+        }
+
+        @Override
+        public void invalidate(Device dev, int pasid, Object ctx, long vaddr, long size) {
+            ArmSmmuDomain smmu_domain = domain_of(dev);
+            if ((smmu_domain.smmu.features & ARM_SMMU_FEAT_BTM) == 0) {
+                drv.arm_smmu_tlb_inv_range_asid(vaddr, size, ((ArmSmmuCtxDesc) ctx).asid,
+                        drv.mm_world.pgtable.PAGE_SIZE, false, smmu_domain);
+            }
+            drv.arm_smmu_atc_inv_domain(smmu_domain, pasid, vaddr, size);
+        }
+
+        @Override
+        public void clear(Device dev, int pasid, Object ctx) {
+            ArmSmmuDomain smmu_domain = domain_of(dev);
+            drv.arm_smmu_write_ctx_desc(smmu_domain, pasid, drv.quiet_cd);
+            drv.arm_smmu_tlb_inv_asid(smmu_domain.smmu, ((ArmSmmuCtxDesc) ctx).asid);
+            drv.arm_smmu_atc_inv_domain(smmu_domain, pasid, 0, 0);
+        }
+
+        @Override
+        public void detach(Device dev, int pasid, Object ctx, boolean detach_domain, boolean cleared) {
+            ArmSmmuDomain smmu_domain = domain_of(dev);
+            if (detach_domain) {
+                drv.arm_smmu_write_ctx_desc(smmu_domain, pasid, null);
+            }
+            // After clear nothing could refill the TLB.
+            if (!cleared) {
+                drv.arm_smmu_tlb_inv_asid(smmu_domain.smmu, ((ArmSmmuCtxDesc) ctx).asid);
+            }
+            drv.arm_smmu_atc_inv_domain(smmu_domain, pasid, 0, 0);
+        }
+
+        @Override
+        public void free(Object ctx) {
+            arm_smmu_free_shared_cd((ArmSmmuCtxDesc) ctx);
+        }
+    };
+
+    /* ---------------------------------------------------------------------------------------
      * Bind
      * --------------------------------------------------------------------------------------- */
 
@@ -467,9 +542,16 @@ public final class ArmSmmuV3Sva {
                 || !(mm instanceof Mm m)) {
             throw new ErrnoException(-EINVAL);
         }
+        IommuSva handle;
+        if (sva_generic) {
+            // Seed 004: the library's bond (-ENODEV unless SVA is enabled on the device).
+            handle = drv.iommu_sva.iommu_sva_bind_generic(dev, m, arm_smmu_mm_ops, drvdata);
+            drv.iommu_sva.iommu_sva_install_iopf_handler(domain);
+            return handle;
+        }
         sva_lock.lock();
         try {
-            IommuSva handle = __arm_smmu_sva_bind(dev, m);
+            handle = __arm_smmu_sva_bind(dev, m);
             drv.iommu_sva.iommu_sva_install_iopf_handler(domain);
             return handle;
         } finally {
@@ -485,8 +567,16 @@ public final class ArmSmmuV3Sva {
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_sva_unbind")
     @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_sva_unbind", seed = "004")
     public void arm_smmu_sva_unbind(IommuSva handle) {
+        ArmSmmuMaster master = (ArmSmmuMaster) DevIommu.dev_iommu_priv_get(handle.dev);
+        if (handle instanceof IommuSvaLib.IommuBond) {
+            if (master.pri_supported) {
+                drv.arm_smmu_flush_priq(master.smmu);
+                IoPgfault.iopf_queue_flush_dev(handle.dev);
+            }
+            drv.iommu_sva.iommu_sva_unbind_generic(handle);
+            return;
+        }
         ArmSmmuBond bond = (ArmSmmuBond) handle;
-        ArmSmmuMaster master = (ArmSmmuMaster) DevIommu.dev_iommu_priv_get(bond.dev);
         // Seed 004: a stall master's driver finished every transaction, so nothing is pending;
         // a PRI master may have left page requests in flight (after a Stop Marker): complete them.
         if (master.pri_supported) {
@@ -507,6 +597,9 @@ public final class ArmSmmuV3Sva {
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_sva_get_pasid")
     public int arm_smmu_sva_get_pasid(IommuSva handle) {
+        if (handle instanceof IommuSvaLib.IommuBond) {
+            return drv.iommu_sva.iommu_sva_get_pasid_generic(handle);
+        }
         return ((ArmSmmuBond) handle).mm.pasid;
     }
 
@@ -663,6 +756,14 @@ public final class ArmSmmuV3Sva {
         sva_lock.lock();
         try {
             int ret = arm_smmu_master_sva_enable_iopf(master);
+            if (ret == 0 && sva_generic) {
+                // Seed 004: the device's PASID range for the library.
+                ret = drv.iommu_sva.iommu_sva_enable(master.dev,
+                        new IommuSvaParam(1, Math.min(0xfffff, (1 << master.ssid_bits) - 1)));
+                if (ret != 0) {
+                    arm_smmu_master_sva_disable_iopf(master);
+                }
+            }
             if (ret == 0) {
                 master.sva_enabled = true;
             }
@@ -680,6 +781,12 @@ public final class ArmSmmuV3Sva {
             if (!master.bonds.isEmpty()) {
                 dev_err(master.dev, "cannot disable SVA, device is bound");
                 return -EBUSY;
+            }
+            if (IommuSvaLib.iommu_sva_enabled(master.dev)) {
+                int ret = drv.iommu_sva.iommu_sva_disable(master.dev);
+                if (ret != 0) {
+                    return ret; // -EBUSY: still bound through the library
+                }
             }
             arm_smmu_master_sva_disable_iopf(master);
             master.sva_enabled = false;
