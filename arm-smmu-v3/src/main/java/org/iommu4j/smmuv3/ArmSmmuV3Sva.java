@@ -317,12 +317,22 @@ public final class ArmSmmuV3Sva {
         // end is exclusive. v5.15 took it as inclusive (end - start + 1): with range invalidation
         // the odd byte leaves a zero page count for a last round of __arm_smmu_tlb_inv_range,
         // which then never advances. Fixed upstream in v6.5 (and in the 5.15 stable series).
-        long size = end - start;
+        invalidate_shared(smmu_domain, smmu_mn.cd.asid, mm.pasid, start, end - start, mm.world.pgtable.PAGE_SIZE);
+    }
+
+    /** A CPU change to a shared address space: the SMMU TLB by command unless BTM reaches it; the ATCs. */
+    private void invalidate_shared(ArmSmmuDomain smmu_domain, int asid, int pasid, long start, long size, long granule) {
         if ((smmu_domain.smmu.features & ARM_SMMU_FEAT_BTM) == 0) {
-            drv.arm_smmu_tlb_inv_range_asid(start, size, smmu_mn.cd.asid, mm.world.pgtable.PAGE_SIZE, false,
-                    smmu_domain);
+            drv.arm_smmu_tlb_inv_range_asid(start, size, asid, granule, false, smmu_domain);
         }
-        drv.arm_smmu_atc_inv_domain(smmu_domain, mm.pasid, start, size);
+        drv.arm_smmu_atc_inv_domain(smmu_domain, pasid, start, size);
+    }
+
+    /** The mm exited: the CD at the PASID stays valid but translates nothing; TLB and ATCs invalidated. */
+    private void quiesce_shared(ArmSmmuDomain smmu_domain, int asid, int pasid) {
+        drv.arm_smmu_write_ctx_desc(smmu_domain, pasid, drv.quiet_cd);
+        drv.arm_smmu_tlb_inv_asid(smmu_domain.smmu, asid);
+        drv.arm_smmu_atc_inv_domain(smmu_domain, pasid, 0, 0);
     }
 
     /**
@@ -340,9 +350,7 @@ public final class ArmSmmuV3Sva {
                 return;
             }
             // DMA may still be running: keep the CD valid, stop translation.
-            drv.arm_smmu_write_ctx_desc(smmu_domain, mm.pasid, drv.quiet_cd);
-            drv.arm_smmu_tlb_inv_asid(smmu_domain.smmu, smmu_mn.cd.asid);
-            drv.arm_smmu_atc_inv_domain(smmu_domain, mm.pasid, 0, 0);
+            quiesce_shared(smmu_domain, smmu_mn.cd.asid, mm.pasid);
             smmu_mn.cleared = true;
         } finally {
             sva_lock.unlock();
@@ -451,20 +459,13 @@ public final class ArmSmmuV3Sva {
 
         @Override
         public void invalidate(Device dev, int pasid, Object ctx, long vaddr, long size) {
-            ArmSmmuDomain smmu_domain = domain_of(dev);
-            if ((smmu_domain.smmu.features & ARM_SMMU_FEAT_BTM) == 0) {
-                drv.arm_smmu_tlb_inv_range_asid(vaddr, size, ((ArmSmmuCtxDesc) ctx).asid,
-                        drv.mm_world.pgtable.PAGE_SIZE, false, smmu_domain);
-            }
-            drv.arm_smmu_atc_inv_domain(smmu_domain, pasid, vaddr, size);
+            invalidate_shared(domain_of(dev), ((ArmSmmuCtxDesc) ctx).asid, pasid, vaddr, size,
+                    drv.mm_world.pgtable.PAGE_SIZE);
         }
 
         @Override
         public void clear(Device dev, int pasid, Object ctx) {
-            ArmSmmuDomain smmu_domain = domain_of(dev);
-            drv.arm_smmu_write_ctx_desc(smmu_domain, pasid, drv.quiet_cd);
-            drv.arm_smmu_tlb_inv_asid(smmu_domain.smmu, ((ArmSmmuCtxDesc) ctx).asid);
-            drv.arm_smmu_atc_inv_domain(smmu_domain, pasid, 0, 0);
+            quiesce_shared(domain_of(dev), ((ArmSmmuCtxDesc) ctx).asid, pasid);
         }
 
         @Override

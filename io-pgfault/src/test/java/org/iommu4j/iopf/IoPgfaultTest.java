@@ -22,7 +22,6 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import org.iommu4j.base.FaultInject;
 import org.iommu4j.base.Printk;
-import org.iommu4j.base.device.BusType;
 import org.iommu4j.base.device.Device;
 import org.iommu4j.base.hw.Board;
 import org.iommu4j.base.test.NoWarnings;
@@ -33,6 +32,7 @@ import org.iommu4j.iommu.IommuDomain;
 import org.iommu4j.iommu.IommuFaultEvent;
 import org.iommu4j.iommu.IommuPageResponse;
 import org.iommu4j.iommu.MockIommu;
+import org.iommu4j.iommu.MockMachine;
 import org.iommu4j.iommu.PageRequests;
 import org.iommu4j.iopf.IoPgfault.IopfQueue;
 import org.iommu4j.mm.PageAlloc;
@@ -49,8 +49,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(NoWarnings.class)
 class IoPgfaultTest {
+    MockMachine machine;
     MockIommu mock;
-    final BusType bus = new BusType("platform", (d, drv) -> false);
     Device dev;
     IopfQueue queue;
     IommuDomain domain;
@@ -61,13 +61,8 @@ class IoPgfaultTest {
 
     @BeforeEach
     void setUp() {
-        var mem = Board.withRam(64L << 20).mem;
-        PageAlloc pages = PageAlloc.forAllRam(mem);
-        Iommu iommu = new Iommu(pages, new Ioasid(), null);
-        mock = new MockIommu(pages);
-        mock.core = iommu;
-        iommu.iommu_device_register(mock.iommuDev, mock, new Device("smmu"));
-        iommu.bus_set_iommu(bus, mock);
+        machine = new MockMachine(PageAlloc.forAllRam(Board.withRam(64L << 20).mem), new Ioasid());
+        mock = machine.mock;
         dev = added("dev", 1);
         queue = IoPgfault.iopf_queue_alloc("test");
         domain = Iommu.iommu_get_domain_for_dev(dev);
@@ -84,11 +79,7 @@ class IoPgfaultTest {
     }
 
     Device added(String name, int sid) {
-        Device d = new Device(name);
-        Iommu.iommu_fwspec_init(d, mock.fwnode, mock);
-        Iommu.iommu_fwspec_add_ids(d, new int[] {sid}, 1);
-        bus.device_add(d);
-        return d;
+        return machine.added(name, sid);
     }
 
     /** The device in the queue with io-pgfault as its fault handler, as a driver enables IOPF. */

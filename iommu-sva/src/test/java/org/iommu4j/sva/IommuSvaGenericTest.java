@@ -20,7 +20,6 @@ import java.util.List;
 import org.iommu4j.base.ErrnoException;
 import org.iommu4j.base.FaultInject;
 import org.iommu4j.base.Warn;
-import org.iommu4j.base.device.BusType;
 import org.iommu4j.base.device.Device;
 import org.iommu4j.base.hw.Board;
 import org.iommu4j.base.test.NoWarnings;
@@ -29,6 +28,7 @@ import org.iommu4j.iommu.Iommu;
 import org.iommu4j.iommu.IommuH;
 import org.iommu4j.iommu.IommuSva;
 import org.iommu4j.iommu.MockIommu;
+import org.iommu4j.iommu.MockMachine;
 import org.iommu4j.mm.Mm;
 import org.iommu4j.mm.MmWorld;
 import org.iommu4j.mm.MmuNotifier;
@@ -49,8 +49,8 @@ class IommuSvaGenericTest {
     MmWorld cpus;
     Ioasid ioasid;
     IommuSvaLib sva;
+    MockMachine machine;
     MockIommu mock;
-    BusType bus;
     Device a;
     Device b;
     Device c;
@@ -107,29 +107,17 @@ class IommuSvaGenericTest {
         cpus = MmWorld.create(board, pages, MmWorld.Config.defaults());
         ioasid = new Ioasid();
         sva = new IommuSvaLib(ioasid);
-        Iommu iommu = new Iommu(pages, ioasid, null);
-        mock = new MockIommu(pages);
-        mock.core = iommu;
-        iommu.iommu_device_register(mock.iommuDev, mock, new Device("smmu"));
-        bus = new BusType("pci", (d, drv) -> false);
-        iommu.bus_set_iommu(bus, mock);
+        machine = new MockMachine(pages, ioasid);
+        mock = machine.mock;
         // a and b share a group, hence a domain; c is alone.
         mock.sharedGroup.add("a");
         mock.sharedGroup.add("b");
-        a = added("a", 1);
-        b = added("b", 2);
-        c = added("c", 3);
+        a = machine.added("a", 1);
+        b = machine.added("b", 2);
+        c = machine.added("c", 3);
         assertThat(Iommu.iommu_get_domain_for_dev(a)).isSameAs(Iommu.iommu_get_domain_for_dev(b))
                 .isNotSameAs(Iommu.iommu_get_domain_for_dev(c));
         mm = cpus.mm_alloc();
-    }
-
-    Device added(String name, int sid) {
-        Device d = new Device(name);
-        Iommu.iommu_fwspec_init(d, mock.fwnode, mock);
-        Iommu.iommu_fwspec_add_ids(d, new int[] {sid}, 1);
-        bus.device_add(d);
-        return d;
     }
 
     void enable(Device d, int min, int max) {

@@ -14,7 +14,6 @@ import static org.iommu4j.mm.MmH.MAP_PRIVATE;
 import static org.iommu4j.mm.MmH.PROT_READ;
 import static org.iommu4j.mm.MmH.PROT_WRITE;
 
-import org.iommu4j.base.device.BusType;
 import org.iommu4j.base.device.Device;
 import org.iommu4j.base.hw.Board;
 import org.iommu4j.base.test.NoWarnings;
@@ -22,6 +21,7 @@ import org.iommu4j.ioasid.Ioasid;
 import org.iommu4j.iommu.Iommu;
 import org.iommu4j.iommu.IommuPageResponse;
 import org.iommu4j.iommu.MockIommu;
+import org.iommu4j.iommu.MockMachine;
 import org.iommu4j.iommu.PageRequests;
 import org.iommu4j.iopf.IoPgfault;
 import org.iommu4j.mm.Mm;
@@ -60,16 +60,9 @@ class SvaIopfTest {
         PageAlloc pages = PageAlloc.forAllRam(board.mem);
         mmw = MmWorld.create(board, pages, MmWorld.Config.defaults());
         Ioasid ioasid = new Ioasid();
-        Iommu iommu = new Iommu(pages, ioasid, null);
-        mock = new MockIommu(pages);
-        mock.core = iommu;
-        iommu.iommu_device_register(mock.iommuDev, mock, new Device("smmu"));
-        BusType bus = new BusType("pci", (d, drv) -> false);
-        iommu.bus_set_iommu(bus, mock);
-        dev = new Device("0000:00:03.0");
-        Iommu.iommu_fwspec_init(dev, mock.fwnode, mock);
-        Iommu.iommu_fwspec_add_ids(dev, new int[] {0x18}, 1);
-        bus.device_add(dev);
+        MockMachine machine = new MockMachine(pages, ioasid);
+        mock = machine.mock;
+        dev = machine.added("0000:00:03.0", 0x18);
 
         // What a driver does to enable IOPF and SVA for the device.
         sva = new IommuSvaLib(ioasid);

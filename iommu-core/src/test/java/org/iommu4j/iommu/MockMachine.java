@@ -1,0 +1,33 @@
+package org.iommu4j.iommu;
+
+import org.iommu4j.base.device.BusType;
+import org.iommu4j.base.device.Device;
+import org.iommu4j.ioasid.Ioasid;
+import org.iommu4j.mm.PageAlloc;
+
+/**
+ * The core with the {@link MockIommu} registered and installed on a bus, for the tests of the
+ * modules above the core: {@link #added} gives a device probed by the core, in its default domain.
+ */
+public final class MockMachine {
+    public final Iommu iommu;
+    public final MockIommu mock;
+    public final BusType bus = new BusType("pci", (d, drv) -> false);
+
+    public MockMachine(PageAlloc pages, Ioasid ioasid) {
+        iommu = new Iommu(pages, ioasid, null);
+        mock = new MockIommu(pages);
+        mock.core = iommu;
+        iommu.iommu_device_register(mock.iommuDev, mock, new Device("smmu"));
+        iommu.bus_set_iommu(bus, mock);
+    }
+
+    /** A device with one StreamID behind the mock IOMMU, added to the bus (probed, default domain attached). */
+    public Device added(String name, int sid) {
+        Device d = new Device(name);
+        Iommu.iommu_fwspec_init(d, mock.fwnode, mock);
+        Iommu.iommu_fwspec_add_ids(d, new int[] {sid}, 1);
+        bus.device_add(d);
+        return d;
+    }
+}
