@@ -16,12 +16,13 @@ public final class AbDriver implements LongUnaryOperator {
      * The methods {@link AbCompare} can time: SmmuTranslateBench.translate with the TLB on and
      * off, PhysMemBench's random and sequential reads (1 MiB), and the same-run baselines of the
      * walk and the reads: the four dependent reads and a probe, the {@code long[]} random and
-     * sequential reads. The hit path's baseline, a lone map probe, is not among them: in a loop
+     * sequential reads, and the random reads through bare frames (the floor of any framed memory,
+     * {@link PhysMemBench#framesReadRandom}). The hit path's baseline, a lone map probe, is not among them: in a loop
      * of its own here it measures about 0.9 ns against 2.9 ns under JMH, so its ratio would not
      * be the target's.
      */
     public static final String[] KINDS = {"smmu-hit", "smmu-walk", "physmem-random", "physmem-sequential",
-        "smmu-walk-baseline", "physmem-random-baseline", "physmem-sequential-baseline"};
+        "smmu-walk-baseline", "physmem-random-baseline", "physmem-sequential-baseline", "physmem-random-frames"};
 
     private final SmmuTranslateBench smmu = new SmmuTranslateBench();
     private final PhysMemBench physmem = new PhysMemBench();
@@ -46,6 +47,7 @@ public final class AbDriver implements LongUnaryOperator {
             case "physmem-random" -> physmem::physmemReadRandom;
             case "physmem-sequential" -> physmem::physmemReadSequential;
             case "physmem-random-baseline" -> physmem::arrayReadRandom;
+            case "physmem-random-frames" -> physmem::framesReadRandom;
             default -> physmem::arrayReadSequential; // physmem-sequential-baseline
         };
     }

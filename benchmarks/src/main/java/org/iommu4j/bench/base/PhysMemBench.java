@@ -44,6 +44,12 @@ public class PhysMemBench {
 
     PhysMem mem;
     long[] array;
+    /**
+     * The same words as {@link #array}, in 4 KiB frames of 512 words: the floor of any memory
+     * kept in frames (a frame table load, a frame load, the bounds checks Java makes), with none
+     * of PhysMem's checks (RAM ranges, untouched frames, accesses that cross a frame).
+     */
+    long[][] frames;
     /** Word indices (not byte offsets) to visit, sequential or shuffled. */
     int[] seq;
     int[] rnd;
@@ -57,6 +63,7 @@ public class PhysMemBench {
         mem = new PhysMem(BASE, bytes);
         int words = (int) (bytes >>> 3);
         array = new long[words];
+        frames = new long[words >>> 9][512];
         // Each word holds the index of the next word of one random cycle through all of them
         // (Sattolo's shuffle), for the dependent-read benchmarks; writing every word also
         // touches every frame, so the hit path is measured, not first-touch allocation.
@@ -74,6 +81,7 @@ public class PhysMemBench {
         for (int i = 0; i < words; i++) {
             mem.writeq(BASE + ((long) i << 3), next[i]);
             array[i] = next[i];
+            frames[i >>> 9][i & 511] = next[i];
         }
         seq = new int[OPS];
         rnd = new int[OPS];
@@ -120,6 +128,22 @@ public class PhysMemBench {
         long s = 0;
         for (int i : rnd) {
             s += array[i];
+        }
+        return s;
+    }
+
+    /**
+     * {@link #arrayReadRandom} through {@link #frames}: how far from a flat array two dependent
+     * array loads already are, before any of PhysMem's own work.
+     */
+    @Benchmark
+    @OperationsPerInvocation(OPS)
+    public long framesReadRandom() {
+        long s = 0;
+        long[][] ft = frames;
+        for (int i : rnd) {
+            long pa = BASE + ((long) i << 3);
+            s += ft[(int) ((pa - BASE) >>> 12)][(int) (pa & 0xfff) >>> 3];
         }
         return s;
     }
