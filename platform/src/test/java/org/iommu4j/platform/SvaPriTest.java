@@ -9,12 +9,19 @@ import java.util.List;
 import org.iommu4j.base.Errno;
 import org.iommu4j.base.Printk;
 import org.iommu4j.base.device.Device;
+import org.iommu4j.base.hw.DmaTransaction;
 import org.iommu4j.base.test.NoWarnings;
 import org.iommu4j.base.trace.Trace;
 import org.iommu4j.iommu.DevIommu;
 import org.iommu4j.iommu.Iommu;
 import org.iommu4j.iommu.IommuH;
+import org.iommu4j.iommu.IommuSva;
 import org.iommu4j.iopf.IoPgfault;
+import org.iommu4j.mm.Mm;
+import org.iommu4j.mm.MmFault;
+import org.iommu4j.mm.MmH;
+import org.iommu4j.mm.Mmap;
+import org.iommu4j.pci.hw.PciEndpointModel;
 import org.iommu4j.of.Fdt;
 import org.iommu4j.smmuv3.ArmSmmuMaster;
 import org.junit.jupiter.api.Test;
@@ -151,6 +158,48 @@ class SvaPriTest {
             // Group 9's last request may have been lost: its partial request is dropped.
             assertThat(Printk.grep("PRIQ overflow detected -- requests lost")).hasSize(1);
             assertThat(IoPgfault.iopf_nr_partial(dev)).isZero();
+            m.board.irqs.quiesce();
+        }
+    }
+
+    /**
+     * The function wants the PASID on PRG Responses to PASID-tagged requests, so the driver sets
+     * STE.PPAR. The SMMU (IDR3.PPS = 0) reads it when it answers a request lost to overflow
+     * itself: the automatic Success carries the PASID, and the function takes it.
+     */
+    @Test
+    void anOverflowAutoResponseCarriesThePasidTheFunctionRequiresBecauseTheDriverSetStePpar() {
+        try (Machine m = boot()) {
+            Device dev = m.function(SID).dev();
+            PciEndpointModel ep = m.function(SID).model();
+            assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_IOPF)).isZero();
+            assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_SVA)).isZero();
+            Mm mm = m.cpus.mm_alloc();
+            long buf = Mmap.vm_mmap(mm, 0, 4096, MmH.PROT_READ | MmH.PROT_WRITE, MmH.MAP_PRIVATE | MmH.MAP_ANONYMOUS);
+            IommuSva handle = Iommu.iommu_sva_bind_device(dev, mm, null);
+            int pasid = Iommu.iommu_sva_get_pasid(handle);
+            long ste = m.smmu.arm_smmu_get_step_for_sid(m.smmu.smmu, SID);
+            assertThat(m.board.mem.readq(ste + 8) & STRTAB_STE_1_PPAR).isNotZero();
+            // The PRI queue's interrupt off, the queue filled with Stop Markers: the next request overflows.
+            long smmuBase = 0x0905_0000L;
+            m.board.mmio.write(smmuBase + ARM_SMMU_IRQ_CTRL, IRQ_CTRL_GERROR_IRQEN | IRQ_CTRL_EVTQ_IRQEN, 4);
+            int entries = 1 << m.smmu.smmu.priq.llq.max_n_shift;
+            for (int i = 0; i < entries; i++) {
+                m.smmuModel.pageRequest(new org.iommu4j.base.hw.PageRequest(SID, pasid, true, false, false, false,
+                        false, 0, 1, true));
+            }
+            try (Trace.Capture cap = Trace.capture("smmuv3_pri_auto_response")) {
+                assertThat(ep.pageRequest(pasid, buf, DmaTransaction.ACC_WRITE)).isZero();
+                assertThat(cap.records()).singleElement()
+                        .satisfies(r -> assertThat(r.message()).contains("ssid=0x" + Integer.toHexString(pasid)));
+            }
+            assertThat(ep.unexpectedPrgIndexes()).isEmpty();
+            assertThat(ep.priOutstanding()).isZero();
+            assertThat(MmFault.pte_of(mm, buf)).as("an automatic Success pages nothing in").isZero();
+            Printk.clear();
+            m.smmu.arm_smmu_priq_thread(0, m.smmu.smmu);
+            assertThat(Printk.grep("PRIQ overflow detected -- requests lost")).hasSize(1);
+            Iommu.iommu_sva_unbind_device(handle);
             m.board.irqs.quiesce();
         }
     }

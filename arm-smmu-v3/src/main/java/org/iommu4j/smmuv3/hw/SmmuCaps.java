@@ -11,13 +11,15 @@ import static org.iommu4j.smmuv3.hw.SmmuV3Internal.*;
  * @param ssidSize  IDR1.SSIDSIZE: SubstreamID bits (0..20)
  * @param oas       IDR5.OAS encoding (0 = 32 bits .. 5 = 48 bits, 6 = 52 bits)
  * @param stallMax  IDR5.STALL_MAX: the most transactions held stalled at once
+ * @param pps       IDR3.PPS: an automatic PRG Response to a PASID-tagged Page Request lost to
+ *                  PRI queue overflow carries the PASID without consulting STE.PPAR
  */
 public record SmmuCaps(
         boolean s1p, boolean s2p, int ttf, boolean cohacc, boolean btm, int httu, boolean hyp, boolean ats,
         boolean asid16, boolean msi, boolean sev, boolean pri, boolean vmid16, boolean cd2l, int ttendian,
         int stallModel, boolean termModel, int stLevel,
         int sidSize, int ssidSize, int priqs, int eventqs, int cmdqs, boolean attrPermsOvr, boolean attrTypesOvr,
-        boolean had, boolean xnx, boolean ril, int bbml,
+        boolean had, boolean xnx, boolean ril, int bbml, boolean pps,
         int oas, boolean gran4k, boolean gran16k, boolean gran64k, int vax, int stallMax,
         int iidr, int aidr) {
 
@@ -32,7 +34,14 @@ public record SmmuCaps(
     public SmmuCaps withBtm(boolean b) {
         return new SmmuCaps(s1p, s2p, ttf, cohacc, b, httu, hyp, ats, asid16, msi, sev, pri, vmid16, cd2l, ttendian,
                 stallModel, termModel, stLevel, sidSize, ssidSize, priqs, eventqs, cmdqs, attrPermsOvr, attrTypesOvr,
-                had, xnx, ril, bbml, oas, gran4k, gran16k, gran64k, vax, stallMax, iidr, aidr);
+                had, xnx, ril, bbml, pps, oas, gran4k, gran16k, gran64k, vax, stallMax, iidr, aidr);
+    }
+
+    /** These capabilities with IDR3.PPS set or clear. */
+    public SmmuCaps withPps(boolean b) {
+        return new SmmuCaps(s1p, s2p, ttf, cohacc, btm, httu, hyp, ats, asid16, msi, sev, pri, vmid16, cd2l, ttendian,
+                stallModel, termModel, stLevel, sidSize, ssidSize, priqs, eventqs, cmdqs, attrPermsOvr, attrTypesOvr,
+                had, xnx, ril, bbml, b, oas, gran4k, gran16k, gran64k, vax, stallMax, iidr, aidr);
     }
 
     /** HTTU encodings of IDR0.HTTU. */
@@ -51,7 +60,7 @@ public record SmmuCaps(
                 /* termModel */ true, /* stLevel: 2-level stream table */ 1,
                 /* sidSize */ 16, /* ssidSize */ 0, /* priqs */ 0, /* eventqs */ 19, /* cmdqs */ 19,
                 false, false,
-                /* had */ true, /* xnx */ false, /* ril */ true, /* bbml */ 2,
+                /* had */ true, /* xnx */ false, /* ril */ true, /* bbml */ 2, /* pps */ false,
                 /* oas: 44 bits */ 4, true, true, true, /* vax */ 0, /* stallMax */ 0,
                 /* iidr */ 0, /* aidr: v3.1 */ 1);
     }
@@ -63,7 +72,7 @@ public record SmmuCaps(
                 true, /* msi */ true, /* sev */ true, /* pri */ true, /* vmid16 */ true, /* cd2l */ true,
                 TTENDIAN_LE, STALL_MODEL_STALL, /* termModel: CD.A chooses */ false, 1,
                 /* sidSize */ 16, /* ssidSize */ 20, /* priqs */ 19, 19, 19, false, true,
-                true, true, true, 2,
+                true, true, true, 2, /* pps: STE.PPAR decides */ false,
                 /* oas: 48 bits */ 5, true, true, true, 0, /* stallMax */ 64,
                 /* iidr: implementer 0x43b (Arm) */ 0x43b, /* aidr: v3.2 */ 2);
     }
@@ -113,6 +122,7 @@ public record SmmuCaps(
         long v = 0;
         v = FIELD_DP64(v, R_IDR3_HAD_SHIFT, 1, had ? 1 : 0);
         v = FIELD_DP64(v, R_IDR3_XNX_SHIFT, 1, xnx ? 1 : 0);
+        v = FIELD_DP64(v, R_IDR3_PPS_SHIFT, 1, pps ? 1 : 0);
         v = FIELD_DP64(v, R_IDR3_RIL_SHIFT, 1, ril ? 1 : 0);
         v = FIELD_DP64(v, R_IDR3_BBML_SHIFT, R_IDR3_BBML_LENGTH, bbml);
         return (int) v;
@@ -158,7 +168,7 @@ public record SmmuCaps(
         public boolean s1p, s2p, cohacc, btm, hyp, ats, asid16, msi, sev, pri, vmid16, cd2l, termModel;
         public int ttf, httu, ttendian, stallModel, stLevel;
         public int sidSize, ssidSize, priqs, eventqs, cmdqs;
-        public boolean attrPermsOvr, attrTypesOvr, had, xnx, ril;
+        public boolean attrPermsOvr, attrTypesOvr, had, xnx, ril, pps;
         public int bbml, oas, vax, stallMax, iidr, aidr;
         public boolean gran4k, gran16k, gran64k;
 
@@ -168,14 +178,15 @@ public record SmmuCaps(
             ttendian = c.ttendian; stallModel = c.stallModel; termModel = c.termModel; stLevel = c.stLevel;
             sidSize = c.sidSize; ssidSize = c.ssidSize; priqs = c.priqs; eventqs = c.eventqs; cmdqs = c.cmdqs;
             attrPermsOvr = c.attrPermsOvr; attrTypesOvr = c.attrTypesOvr; had = c.had; xnx = c.xnx; ril = c.ril;
-            bbml = c.bbml; oas = c.oas; gran4k = c.gran4k; gran16k = c.gran16k; gran64k = c.gran64k; vax = c.vax;
+            pps = c.pps; bbml = c.bbml; oas = c.oas; gran4k = c.gran4k; gran16k = c.gran16k; gran64k = c.gran64k;
+            vax = c.vax;
             stallMax = c.stallMax; iidr = c.iidr; aidr = c.aidr;
         }
 
         public SmmuCaps build() {
             return new SmmuCaps(s1p, s2p, ttf, cohacc, btm, httu, hyp, ats, asid16, msi, sev, pri, vmid16, cd2l,
                     ttendian, stallModel, termModel, stLevel, sidSize, ssidSize, priqs, eventqs, cmdqs, attrPermsOvr,
-                    attrTypesOvr, had, xnx, ril, bbml, oas, gran4k, gran16k, gran64k, vax, stallMax, iidr, aidr);
+                    attrTypesOvr, had, xnx, ril, bbml, pps, oas, gran4k, gran16k, gran64k, vax, stallMax, iidr, aidr);
         }
     }
 }

@@ -1104,11 +1104,23 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
     }
 
     /** CMD_ATC_INV: forwarded to the endpoint's ATC; a failure surfaces at the next CMD_SYNC. */
+    /**
+     * CMD_ATC_INV (section 4.5.1): an ATS Invalidation Request to the endpoint, with the
+     * SubstreamID as PASID when SSV is set and the SMMU has substreams (without them SSV is
+     * taken as 0). Ignored while SMMUEN is 0.
+     */
     private void atcInv(int sid, long dw0, long dw1) {
+        if ((cr0 & R_CR0_SMMUEN) == 0) {
+            if (smmuv3_cmdq_ignored.enabled()) {
+                smmuv3_cmdq_ignored.emit("ATC_INV", sid);
+            }
+            return;
+        }
         int size = CMD_ATC_SIZE(dw1);
         long bytes = size >= 52 ? -1L : 4096L << size;
         long addr = bytes == -1L ? 0 : CMD_VA(dw1) & ~(bytes - 1);
-        AtcInvalidation inv = new AtcInvalidation(sid, CMD_SSID(dw0), CMD_SSV(dw0), addr, bytes, CMD_ATC_GLOBAL(dw0));
+        boolean ssv = CMD_SSV(dw0) && caps.ssidSize() > 0;
+        AtcInvalidation inv = new AtcInvalidation(sid, CMD_SSID(dw0), ssv, addr, bytes, ssv && CMD_ATC_GLOBAL(dw0));
         AtsEndpoint ep = board.endpoints.lookup(sid);
         int result = AtsEndpoint.INV_OK;
         if (ep == null) {
@@ -1120,17 +1132,28 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             atcInvFailed = true;
         }
         if (smmuv3_cmdq_atc_inv.enabled()) {
-            smmuv3_cmdq_atc_inv.emit(sid, CMD_SSID(dw0), CMD_SSV(dw0), addr, bytes, result);
+            smmuv3_cmdq_atc_inv.emit(sid, CMD_SSID(dw0), ssv, addr, bytes, result);
         }
     }
 
+    /**
+     * CMD_PRI_RESP (section 4.5.2): a PRG Response to the endpoint, with the SubstreamID as PASID
+     * when SSV is set and the SMMU has substreams (STE.PPAR plays no part: it governs only the
+     * SMMU's automatic responses). Ignored while SMMUEN is 0.
+     */
     private void priResp(int sid, long dw0, long dw1, int resp) {
+        if ((cr0 & R_CR0_SMMUEN) == 0) {
+            if (smmuv3_cmdq_ignored.enabled()) {
+                smmuv3_cmdq_ignored.emit("PRI_RESP", sid);
+            }
+            return;
+        }
         int code = switch (resp) {
             case PRI_RESP_SUCCESS -> PageResponse.SUCCESS;
             case PRI_RESP_INVALID -> PageResponse.INVALID_REQUEST;
             default -> PageResponse.FAILURE;
         };
-        boolean ssv = CMD_SSV(dw0);
+        boolean ssv = CMD_SSV(dw0) && caps.ssidSize() > 0;
         int ssid = ssv ? CMD_SSID(dw0) : PageRequest.NO_PASID;
         if (smmuv3_cmdq_pri_resp.enabled()) {
             smmuv3_cmdq_pri_resp.emit(sid, ssid, CMD_PRI_PRGIDX(dw1), resp);
@@ -1338,32 +1361,48 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         }
     }
 
-    /** A PCIe Page Request Message from an endpoint: queued in the PRI queue, or lost on overflow. */
+    /**
+     * A PCIe Page Request Message from an endpoint (chapter 8 of the architecture). It is written
+     * to the PRI queue when the queue is enabled, not in overflow and not stopped by
+     * GERROR.PRIQ_ABT_ERR. Otherwise it is discarded and, unless it is a Stop Marker, the SMMU
+     * answers the device itself:
+     * <ul>
+     * <li>PRIQEN (or SMMUEN) 0, or PRIQ_ABT_ERR active: every page request gets Response Failure
+     *     without a PASID;</li>
+     * <li>the queue full, or an overflow not yet acknowledged (PROD.OVFLG != CONS.OVACKFLG): the
+     *     first loss toggles OVFLG, a request with Last = 0 is dropped silently and one with
+     *     Last = 1 is answered by {@link #overflowResponse};</li>
+     * <li>the write of the entry aborting (modelled as a synchronous abort): PRIQ_ABT_ERR, and
+     *     Response Failure without a PASID.</li>
+     * </ul>
+     */
     @Override
     public void pageRequest(PageRequest req) {
         if (!caps.pri()) {
             return;
         }
         boolean queued = false;
-        int autoResponse = -1;
+        boolean overflowLast = false;
+        boolean failure = false;
         lock.lock();
         try {
-            if ((cr0 & R_CR0_PRIQEN) == 0) {
-                // nobody will answer: close the group for the device
-                autoResponse = req.last() ? PageResponse.INVALID_REQUEST : -1;
+            if ((cr0 & (R_CR0_SMMUEN | R_CR0_PRIQEN)) != (R_CR0_SMMUEN | R_CR0_PRIQEN)
+                    || ((gerror ^ gerrorn) & R_GERROR_PRIQ_ABT_ERR) != 0) {
+                priLost++;
+                failure = true;
             } else {
                 int n = priq.log2size();
                 int prod = priq.prod;
-                if (Q_FULL(prod, priq.cons, n)) {
-                    if (((prod ^ priq.cons) & Q_OVF_FLAG) == 0) {
+                boolean overflowActive = ((prod ^ priq.cons) & Q_OVF_FLAG) != 0;
+                if (overflowActive || Q_FULL(prod, priq.cons, n)) {
+                    if (!overflowActive) {
                         priq.prod = prod ^ Q_OVF_FLAG;
                     }
                     priLost++;
-                    // the SMMU answers a lost last request itself so the device does not wait forever
-                    autoResponse = req.last() ? PageResponse.SUCCESS : -1;
+                    overflowLast = req.last();
                 } else {
                     long dw0 = Integer.toUnsignedLong(req.sid());
-                    if (req.pasidValid()) {
+                    if (req.pasidValid() && caps.ssidSize() > 0) {
                         dw0 = FIELD_DP64(dw0, 32, 20, req.pasid());
                         dw0 |= 1L << 63;
                     }
@@ -1382,6 +1421,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                         }
                     } catch (BusError e) {
                         raiseGerror(R_GERROR_PRIQ_ABT_ERR);
+                        priLost++;
+                        failure = true;
                     }
                 }
             }
@@ -1391,12 +1432,66 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         if (smmuv3_pri_request.enabled()) {
             smmuv3_pri_request.emit(req.sid(), req.pasid(), req.addr(), req.prgIndex(), req.last(), queued);
         }
-        if (autoResponse >= 0) {
+        PageResponse auto = null;
+        if (req.stopMarker()) {
+            auto = null; // a Stop Marker is never answered, wherever it ends up
+        } else if (failure) {
+            auto = new PageResponse(req.sid(), PageRequest.NO_PASID, false, req.prgIndex(), PageResponse.FAILURE);
+        } else if (overflowLast) {
+            auto = overflowResponse(req);
+        }
+        if (auto != null) {
+            if (smmuv3_pri_auto_response.enabled()) {
+                smmuv3_pri_auto_response.emit(auto.sid(), auto.pasidValid() ? auto.pasid() : -1, auto.prgIndex(),
+                        auto.code());
+            }
             AtsEndpoint ep = board.endpoints.lookup(req.sid());
             if (ep != null) {
-                ep.pageResponse(new PageResponse(req.sid(), req.pasid(), req.pasidValid(), req.prgIndex(), autoResponse));
+                ep.pageResponse(auto);
             }
         }
+    }
+
+    /**
+     * The automatic PRG Response to a last page request lost to PRI queue overflow (section 8.1):
+     * Success, with the request's PASID when it had one, the SMMU has substreams, and either
+     * IDR3.PPS is set or the StreamID's STE has PPAR set. With IDR3.PPS clear the STE is looked up
+     * (through the configuration cache); a StreamID whose STE can't be read (beyond the table, an
+     * external abort, an ILLEGAL STE) gets Response Failure without a PASID. CR2.REC_CFG_ATS is
+     * not implemented, so that lookup records no event.
+     */
+    private PageResponse overflowResponse(PageRequest req) {
+        int sid = req.sid();
+        boolean withPasid;
+        if (!req.pasidValid() || caps.ssidSize() == 0) {
+            withPasid = false;
+        } else if (caps.pps()) {
+            withPasid = true;
+        } else {
+            ConfigCache.Ste ste = steQuiet(sid);
+            if (ste == null) {
+                return new PageResponse(sid, PageRequest.NO_PASID, false, req.prgIndex(), PageResponse.FAILURE);
+            }
+            withPasid = STE_PPAR(ste.words());
+        }
+        return new PageResponse(sid, withPasid ? req.pasid() : PageRequest.NO_PASID, withPasid, req.prgIndex(),
+                PageResponse.SUCCESS);
+    }
+
+    /**
+     * The STE of {@code sid} for a check outside a transaction: from the configuration cache, or
+     * fetched (and cached) without recording an event; null if it can't be read or is ILLEGAL.
+     */
+    private ConfigCache.Ste steQuiet(int sid) {
+        ConfigCache.Ste ste = configCache.lookupSte(sid);
+        if (ste == null) {
+            long gen = configCache.generation();
+            ste = findSte(sid, false, 0, null, new DmaResult(), false);
+            if (ste != null) {
+                configCache.insertSte(sid, ste, gen);
+            }
+        }
+        return ste;
     }
 
     /* =========================================================================================
@@ -2054,9 +2149,18 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
     /** Locates, fetches and decodes the STE of {@code txn.sid}; null after recording the event. */
     private ConfigCache.Ste findSte(DmaTransaction txn, List<String> log, DmaResult res) {
-        int sid = txn.sid;
         boolean ssv = txn.ssidValid();
-        int ssid = ssv ? txn.ssid : 0;
+        return findSte(txn.sid, ssv, ssv ? txn.ssid : 0, log, res, true);
+    }
+
+    /**
+     * The STE of {@code sid}, fetched and decoded; null with the reason in {@code res} when it
+     * can't be: the StreamID beyond the table, an external abort, an ILLEGAL STE. The events
+     * these raise are recorded only if {@code record} (a lookup outside a transaction that the
+     * architecture has record nothing passes false).
+     */
+    private ConfigCache.Ste findSte(int sid, boolean ssv, int ssid, List<String> log, DmaResult res,
+                                    boolean record) {
         long base = strtabBase & STRTAB_BASE_ADDR_MASK;
         int cfg = strtabBaseCfg;
         int log2size = Math.min(ex32(cfg, R_STRTAB_BASE_CFG_LOG2SIZE_SHIFT, R_STRTAB_BASE_CFG_LOG2SIZE_LENGTH),
@@ -2069,7 +2173,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             if (log != null) {
                 log.add(String.format("StreamID 0x%x beyond the stream table (LOG2SIZE %d)", sid, log2size));
             }
-            badStreamId(sid, ssid, ssv, log);
+            if (record) {
+                badStreamId(sid, ssid, ssv, log);
+            }
             res.abort(EVT_C_BAD_STREAMID);
             return null;
         }
@@ -2087,7 +2193,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             try {
                 l1 = mem.readqAcquire(l1Addr);
             } catch (BusError e) {
-                event(new SmmuEvent.SteFetch(sid, ssid, ssv, l1Addr), log);
+                if (record) {
+                    event(new SmmuEvent.SteFetch(sid, ssid, ssv, l1Addr), log);
+                }
                 res.abort(EVT_F_STE_FETCH);
                 return null;
             }
@@ -2103,7 +2211,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             }
             // Span 0 (and the reserved 12..31) leave the StreamIDs below this descriptor invalid
             if (span == 0 || span > 11 || l2Idx >= 1 << (span - 1)) {
-                badStreamId(sid, ssid, ssv, log);
+                if (record) {
+                    badStreamId(sid, ssid, ssv, log);
+                }
                 res.abort(EVT_C_BAD_STREAMID);
                 return null;
             }
@@ -2126,7 +2236,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             if (log != null) {
                 log.add(String.format("STE fetch at 0x%x aborted", steAddr));
             }
-            event(new SmmuEvent.SteFetch(sid, ssid, ssv, steAddr), log);
+            if (record) {
+                event(new SmmuEvent.SteFetch(sid, ssid, ssv, steAddr), log);
+            }
             res.abort(EVT_F_STE_FETCH);
             return null;
         }
@@ -2139,7 +2251,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 log.add("STE is ILLEGAL: " + why);
             }
             guestErrorIfLive(log, "C_BAD_STE sid 0x" + Integer.toHexString(sid) + ": " + why);
-            event(new SmmuEvent.BadSte(sid, ssid, ssv), log);
+            if (record) {
+                event(new SmmuEvent.BadSte(sid, ssid, ssv), log);
+            }
             res.abort(EVT_C_BAD_STE);
             return null;
         }

@@ -131,6 +131,7 @@ public final class SmmuV3Internal {
     /* IDR3 */
     public static final int R_IDR3_HAD_SHIFT = 2;
     public static final int R_IDR3_XNX_SHIFT = 4;
+    public static final int R_IDR3_PPS_SHIFT = 5;
     public static final int R_IDR3_FWB_SHIFT = 8;
     public static final int R_IDR3_RIL_SHIFT = 10;
     public static final int R_IDR3_BBML_SHIFT = 11, R_IDR3_BBML_LENGTH = 2;
@@ -273,6 +274,8 @@ public final class SmmuV3Internal {
     static int STE_S1CIR(long[] s) { return ex32(s[1], 2, 2); }
     static int STE_S1COR(long[] s) { return ex32(s[1], 4, 2); }
     static int STE_S1CSH(long[] s) { return ex32(s[1], 6, 2); }
+    /** PASID on automatic PRG Responses (PRI queue overflow) when IDR3.PPS is 0. */
+    static boolean STE_PPAR(long[] s) { return bit(s[1], 18); }
     static boolean STE_MEV(long[] s) { return bit(s[1], 19); }
     static boolean STE_S2FWB(long[] s) { return bit(s[1], 25); }
     static boolean STE_S1STALLD(long[] s) { return bit(s[1], 27); }

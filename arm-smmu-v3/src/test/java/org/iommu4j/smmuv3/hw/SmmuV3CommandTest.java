@@ -225,12 +225,14 @@ class SmmuV3CommandTest {
         TestBed tb = TestBed.full();
         FakeEndpoint ep = new FakeEndpoint();
         tb.board.endpoints.register(0x10, ep);
-        // ATC_INV SID 0x10, SSV, SSID 3, Size 2 (16 KiB) at 0x12340000; then a full-range one
+        // ATC_INV SID 0x10, SSV, SSID 3, Size 2 (16 KiB) at 0x12340000; then a full-range one with
+        // Global set but no SSV (Global is ignored without a PASID); then Global with SSID 4
         tb.cmd(0x40 | (1L << 11) | (3L << 12) | (0x10L << 32), 0x1234_0000L | 2);
         tb.cmd(0x40 | (1L << 9) | (0x10L << 32), 52);
+        tb.cmd(0x40 | (1L << 9) | (1L << 11) | (4L << 12) | (0x10L << 32), 52);
         tb.sync();
         assertThat(ep.invs).containsExactly(new AtcInvalidation(0x10, 3, true, 0x1234_0000L, 0x4000, false),
-                new AtcInvalidation(0x10, 0, false, 0, -1, true));
+                new AtcInvalidation(0x10, 0, false, 0, -1, false), new AtcInvalidation(0x10, 4, true, 0, -1, true));
         assertThat(ep.invs.get(1).all()).isTrue();
         assertThat(tb.smmu.gerrorActive()).isZero();
     }

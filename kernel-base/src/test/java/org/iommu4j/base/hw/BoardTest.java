@@ -155,4 +155,14 @@ class BoardTest {
         assertThat(res.stall).isNull();
         DmaPort.DIRECT.pageRequest(new PageRequest(1, PageRequest.NO_PASID, false, false, false, true, false, 0, 1, true));
     }
+
+    @Test
+    void aStopMarkerIsLastWithoutReadOrWriteAndNeedsAPasid() {
+        assertThat(new PageRequest(1, 7, true, false, false, false, false, 0, 3, true).stopMarker()).isTrue();
+        assertThat(new PageRequest(1, PageRequest.NO_PASID, false, false, false, false, false, 0, 3, true).stopMarker())
+                .as("without a PASID: a page request").isFalse();
+        assertThat(new PageRequest(1, 7, true, false, false, true, false, 0, 3, true).stopMarker()).isFalse();
+        assertThat(new PageRequest(1, 7, true, false, false, false, true, 0, 3, true).stopMarker()).isFalse();
+        assertThat(new PageRequest(1, 7, true, false, false, false, false, 0, 3, false).stopMarker()).isFalse();
+    }
 }
