@@ -136,6 +136,12 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
     /** Held transactions by (SID << 16 | STAG). Guarded by lock. */
     private final LongObjectHashMap<Stall> stalls = new LongObjectHashMap<>();
+    /**
+     * Stalled transactions whose event record could not be written because the Event queue was
+     * not writable (section 7.2.1: stall events are not discarded). Each is retried, as though it
+     * had just arrived, once the queue is writable again. Guarded by {@code lock}.
+     */
+    private final List<Stall> unrecordedStalls = new ArrayList<>();
     private int nextStag;
     /** An ATC invalidation failed since the last CMD_SYNC. Guarded by cmdqLock. */
     private boolean atcInvFailed;
@@ -491,6 +497,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 unimp("%d-byte write at 0x%x", size, off);
                 kick = false;
             }
+            // EVENTQ_CONS, CR0.EVENTQEN or GERRORN may have made the Event queue writable again
+            retryUnrecordedStalls();
         } finally {
             lock.unlock();
         }
@@ -1207,9 +1215,10 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
      * ========================================================================================= */
 
     /**
-     * Writes an event record. Returns false if it was not written: EVENTQEN = 0 (discarded), queue
-     * full (lost; PROD.OVFLG toggles unless an overflow is already unacknowledged) or an abort
-     * writing the queue (GERROR.EVENTQ_ABT_ERR).
+     * Writes an event record. Returns false if it was not written: EVENTQEN = 0 or an
+     * unacknowledged GERROR.EVENTQ_ABT_ERR (discarded), queue full (lost; PROD.OVFLG toggles
+     * unless an overflow is already unacknowledged) or an abort writing the queue (which raises
+     * EVENTQ_ABT_ERR).
      */
     private boolean recordEvent(SmmuEvent e) {
         if (smmuv3_record_event.enabled()) {
@@ -1217,7 +1226,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         }
         lock.lock();
         try {
-            if ((cr0 & R_CR0_EVENTQEN) == 0) {
+            if ((cr0 & R_CR0_EVENTQEN) == 0 || ((gerror ^ gerrorn) & R_GERROR_EVENTQ_ABT_ERR) != 0) {
                 eventsDiscarded++;
                 return false;
             }
@@ -1256,6 +1265,48 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * The Event queue is writable (section 7.2.1): enabled, not full, and no unacknowledged
+     * EVENTQ_ABT_ERR. Call only holding lock.
+     */
+    private boolean eventqWritable() {
+        return (cr0 & R_CR0_EVENTQEN) != 0 && !Q_FULL(evtq.prod, evtq.cons, evtq.log2size())
+                && ((gerror ^ gerrorn) & R_GERROR_EVENTQ_ABT_ERR) == 0;
+    }
+
+    /**
+     * Holds {@code st} stalled without its event record, to be retried once the Event queue is
+     * writable (at once if it already is again). Call only holding lock.
+     */
+    private void parkUnrecorded(Stall st, long addr) {
+        unrecordedStalls.add(st);
+        if (smmuv3_stall_unrecorded.enabled()) {
+            smmuv3_stall_unrecorded.emit(st.sid, st.stag, addr);
+        }
+        retryUnrecordedStalls();
+    }
+
+    /**
+     * If the Event queue is writable, retries every stalled transaction whose event could not be
+     * recorded: each goes back to its master, which presents it again as a new transaction (it
+     * then translates, or faults and stalls again, this time with its record). Call only holding
+     * lock.
+     */
+    private void retryUnrecordedStalls() {
+        if (unrecordedStalls.isEmpty() || !eventqWritable()) {
+            return;
+        }
+        for (Stall st : unrecordedStalls) {
+            if (stalls.remove(stallKey(st.sid, st.stag)) != null) {
+                if (smmuv3_stall_retry.enabled()) {
+                    smmuv3_stall_retry.emit(st.sid, st.stag);
+                }
+                st.resolve(true);
+            }
+        }
+        unrecordedStalls.clear();
     }
 
     /** A stalled transaction: resolved by RESUME (retry or terminate), STALL_TERM or disabling the SMMU. */
@@ -1324,6 +1375,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         lock.lock();
         try {
             s = stalls.remove(stallKey(sid, stag));
+            if (s != null) {
+                unrecordedStalls.remove(s); // a STAG software never saw: CONSTRAINED UNPREDICTABLE, honoured
+            }
         } finally {
             lock.unlock();
         }
@@ -1347,6 +1401,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         });
         for (Stall s : victims) {
             stalls.remove(stallKey(s.sid, s.stag));
+            unrecordedStalls.remove(s);
             s.resolve(false);
         }
     }
@@ -2083,33 +2138,44 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         int ssid = ssv ? txn.ssid : 0;
         if (stallable && log == null) {
             Stall st;
+            boolean writable;
             lock.lock();
             try {
-                st = ((cr0 & R_CR0_EVENTQEN) != 0 && !Q_FULL(evtq.prod, evtq.cons, evtq.log2size())) ? newStall(txn.sid)
-                        : null;
+                st = newStall(txn.sid);
+                writable = st != null && eventqWritable();
+                if (st != null && !writable) {
+                    parkUnrecorded(st, txn.addr);
+                }
             } finally {
                 lock.unlock();
             }
             if (st != null) {
-                SmmuEvent e = faultEvent(id, new SmmuEvent.Fault(txn.sid, ssid, ssv, st.stag, true, txn.isPriv(),
-                        txn.isExec(), !txn.isWrite(), s2, r.clazz, r.ttrnw, txn.addr, r.ipa), r.fetchAddr);
-                if (recordEvent(e)) {
-                    if (smmuv3_stall.enabled()) {
-                        smmuv3_stall.emit(txn.sid, st.stag, txn.addr);
+                if (writable) {
+                    SmmuEvent e = faultEvent(id, new SmmuEvent.Fault(txn.sid, ssid, ssv, st.stag, true, txn.isPriv(),
+                            txn.isExec(), !txn.isWrite(), s2, r.clazz, r.ttrnw, txn.addr, r.ipa), r.fetchAddr);
+                    if (recordEvent(e)) {
+                        if (smmuv3_stall.enabled()) {
+                            smmuv3_stall.emit(txn.sid, st.stag, txn.addr);
+                        }
+                    } else {
+                        // the queue stopped being writable meanwhile, or its write aborted: the
+                        // record is lost, the transaction stays held
+                        lock.lock();
+                        try {
+                            if (stalls.containsKey(stallKey(st.sid, st.stag))) {
+                                parkUnrecorded(st, txn.addr);
+                            }
+                        } finally {
+                            lock.unlock();
+                        }
                     }
-                    res.status = DmaResult.STALLED;
-                    res.faultReason = id;
-                    res.stall = st;
-                    return;
                 }
-                lock.lock();
-                try {
-                    stalls.remove(stallKey(st.sid, st.stag));
-                } finally {
-                    lock.unlock();
-                }
+                res.status = DmaResult.STALLED;
+                res.faultReason = id;
+                res.stall = st;
+                return;
             }
-            // no room to report a stall: the transaction is terminated instead
+            // every stall resource (STALL_MAX) in use: the transaction is terminated instead
         } else if (stallable && log != null) {
             log.add("fault " + eventName(id) + " would stall the transaction (STALL event)");
             res.status = DmaResult.STALLED;

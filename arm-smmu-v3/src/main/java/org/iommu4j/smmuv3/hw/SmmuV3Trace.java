@@ -56,6 +56,8 @@ public final class SmmuV3Trace {
     public static final TraceEvent smmuv3_pri_request = ev("smmuv3_pri_request", "sid=0x%x ssid=0x%x addr=0x%x grpid=%d last=%b queued=%b", "sid", "ssid", "addr", "grpid", "last", "queued");
     public static final TraceEvent smmuv3_pri_auto_response = ev("smmuv3_pri_auto_response", "sid=0x%x ssid=0x%x grpid=%d code=0x%x", "sid", "ssid", "grpid", "code");
     public static final TraceEvent smmuv3_cmdq_ignored = ev("smmuv3_cmdq_ignored", "%s sid=0x%x: SMMUEN=0", "cmd", "sid");
+    public static final TraceEvent smmuv3_stall_unrecorded = ev("smmuv3_stall_unrecorded", "sid=0x%x stag=0x%x addr=0x%x: Event queue not writable", "sid", "stag", "addr");
+    public static final TraceEvent smmuv3_stall_retry = ev("smmuv3_stall_retry", "sid=0x%x stag=0x%x: retried, its event never recorded", "sid", "stag");
     public static final TraceEvent smmuv3_btm = ev("smmuv3_btm", "broadcast %s asid=%d vmid=%d va=0x%x", "kind", "asid", "vmid", "va");
     public static final TraceEvent smmu_iotlb_lookup_hit = ev("smmu_iotlb_lookup_hit", "asid=%d vmid=%d addr=0x%x hit=%d miss=%d", "asid", "vmid", "addr", "hit", "miss");
     public static final TraceEvent smmu_iotlb_lookup_miss = ev("smmu_iotlb_lookup_miss", "asid=%d vmid=%d addr=0x%x hit=%d miss=%d", "asid", "vmid", "addr", "hit", "miss");
