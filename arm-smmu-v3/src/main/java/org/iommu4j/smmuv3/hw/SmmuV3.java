@@ -1136,8 +1136,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         } else {
             result = ep.atcInvalidate(inv);
         }
-        if (result != AtsEndpoint.INV_OK) {
-            atcInvFailed = true;
+        if (result == AtsEndpoint.INV_TIMEOUT) {
+            atcInvFailed = true; // an Unsupported Request completes without error (section 3.9.1.5)
         }
         if (smmuv3_cmdq_atc_inv.enabled()) {
             smmuv3_cmdq_atc_inv.emit(sid, CMD_SSID(dw0), ssv, addr, bytes, result);

@@ -255,6 +255,21 @@ class SmmuV3CommandTest {
     }
 
     @Test
+    void anAtcInvAnsweredUnsupportedRequestCompletesWithoutError() {
+        TestBed tb = TestBed.full();
+        FakeEndpoint ep = new FakeEndpoint();
+        ep.result = AtsEndpoint.INV_UNSUPPORTED;
+        tb.board.endpoints.register(0x10, ep);
+        tb.cmd(0x40 | (0x10L << 32), 0);
+        tb.sync();
+        assertThat(ep.invs).hasSize(1);
+        assertThat(err(tb)).isZero();
+        assertThat(tb.cmdqCons() & 0xfffff).isEqualTo(2);
+        assertThat(tb.smmu.syncCount()).isEqualTo(1);
+        assertThat(tb.smmu.gerrorActive()).isZero();
+    }
+
+    @Test
     void priRespDeliveredToTheDevice() {
         TestBed tb = TestBed.full();
         FakeEndpoint ep = new FakeEndpoint();

@@ -6,9 +6,11 @@ package org.iommu4j.base.hw;
  * {@link EndpointRegistry}.
  */
 public interface AtsEndpoint {
-    /** Invalidation result codes. */
+    /** Invalidation results: the Invalidate Completion came back. */
     int INV_OK = 0;
+    /** No Invalidate Completion within the completion timeout. */
     int INV_TIMEOUT = 1;
+    /** The endpoint answered Unsupported Request: no invalidation may have been done. */
     int INV_UNSUPPORTED = 2;
 
     /** Performs the invalidation and returns when its completion would be received. */
