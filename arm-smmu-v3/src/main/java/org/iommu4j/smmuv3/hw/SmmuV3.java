@@ -220,7 +220,10 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final boolean nested;
         /** Broadcast TLB maintenance applies to its TLB entries: CD.ASET = 0, or stage 2 only. */
         final boolean shared;
-        /** ATS translation requests are served (the SMMU has ATS and STE.EATS is not abort). */
+        /**
+         * ATS translation requests are served: the SMMU has ATS and the effective STE.EATS (with
+         * CR0.ATSCHK as it was; a CR0 write kills the entry) is not abort.
+         */
         final boolean atsOk;
         /**
          * The fast walk's constants for the one stage to walk; null (every walk the full one) for
@@ -242,7 +245,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final boolean tlbOn;
 
         CfgEntry(int sid, int ssid, ConfigCache.Ste ste, ConfigCache.Cd cd, long epoch, long traceGen,
-                 SmmuCaps caps, boolean tlbOn) {
+                 SmmuCaps caps, boolean tlbOn, boolean atsChk) {
             this.sid = sid;
             this.ssid = ssid;
             this.ste = ste;
@@ -262,7 +265,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             }
             nested = cd != null && ste.s2() != null;
             shared = cd == null || !CD_ASET(cd.words());
-            atsOk = caps.ats() && ste.eats() != STE_EATS_ABT;
+            atsOk = caps.ats() && effectiveEats(ste.eats(), atsChk) != STE_EATS_ABT;
             this.traced = smmu_iotlb_lookup_hit.enabled() || smmu_iotlb_lookup_miss.enabled()
                     || smmu_iotlb_insert.enabled() || smmuv3_translate_success.enabled();
             // the fast walk emits no walk events: none while they are on (a change of either
@@ -1737,6 +1740,18 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final boolean ssv = txn.ssidValid();
         final int ssid = ssv ? txn.ssid : 0;
         if ((cr0 & R_CR0_SMMUEN) == 0) {
+            // ATS needs translation on: these two record their events even so (section 3.9.1)
+            if (txn.ats) {
+                event(new SmmuEvent.BadAtsTreq(sid, ssid, ssv, txn.addr, !txn.isWrite(), txn.isExec(), txn.isPriv()),
+                        log);
+                res.atsUr(EVT_F_BAD_ATS_TREQ);
+                return;
+            }
+            if (txn.translated) {
+                event(new SmmuEvent.TranslForbidden(sid, txn.addr, !txn.isWrite()), log);
+                res.abort(EVT_F_TRANSL_FORBIDDEN);
+                return;
+            }
             boolean abort = (gbpa & R_GBPA_ABORT) != 0;
             if (log != null) {
                 log.add(String.format("SMMUEN = 0: GBPA = 0x%x -> %s", gbpa, abort ? "abort" : "bypass"));
@@ -1751,7 +1766,23 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             }
             return;
         }
-
+        final boolean atsChk = (cr0 & R_CR0_ATSCHK) != 0;
+        if (txn.translated && !atsChk) {
+            // no configuration is consulted: only the address size is checked (this model aborts,
+            // without an event, a physical address beyond the OAS: section 3.9.1.1)
+            if (log != null) {
+                log.add("ATS-translated transaction, CR0.ATSCHK = 0: passes through unchecked");
+            }
+            if (txn.addr >>> caps.oasBits() != 0) {
+                res.abort(0);
+            } else {
+                res.ok(txn.addr, ALL_PERMS);
+            }
+            return;
+        }
+        // Configuration errors of ATS traffic are not recorded (CR2.REC_CFG_ATS is not
+        // implemented); a Translation Request that meets one is answered Completer Abort.
+        final boolean recordCfg = !txn.ats && !txn.translated;
 
         /* ---- configuration: STE ---- */
         ConfigCache.Ste ste = dry ? null : configCache.lookupSte(sid);
@@ -1764,8 +1795,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 smmuv3_config_cache_miss.emit(sid, configCache.steHits(), configCache.steMisses());
             }
             long gen = configCache.generation();
-            ste = findSte(txn, log, res);
+            ste = findSte(sid, ssv, ssid, log, res, recordCfg);
             if (ste == null) {
+                atsCompleterAbort(txn, res);
                 return;
             }
             if (!dry) {
@@ -1778,33 +1810,41 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 log.add("STE.Config = abort: transaction terminated silently");
             }
             abortTrace(txn);
-            res.abort(0);
+            if (txn.ats) {
+                res.atsUr(0);
+            } else {
+                res.abort(0);
+            }
             return;
         }
 
-        /* ---- ATS ---- */
+        /* ---- ATS (section 3.9.1) ---- */
         if (txn.translated) {
-            if (ste.eats() == STE_EATS_ABT && (cr0 & R_CR0_ATSCHK) != 0) {
+            // CR0.ATSCHK = 1: a bypass STE or an effective EATS of 0b00 forbids Translated traffic
+            if (config == STE_CFG_BYPASS || ste.eats() == STE_EATS_ABT) {
                 event(new SmmuEvent.TranslForbidden(sid, txn.addr, !txn.isWrite()), log);
                 res.abort(EVT_F_TRANSL_FORBIDDEN);
                 return;
             }
             if (log != null) {
-                log.add("ATS-translated transaction: passes through");
+                log.add("ATS-translated transaction: STE.EATS allows it, passes through");
             }
             res.ok(txn.addr, ALL_PERMS);
             return;
         }
-        if (txn.ats && (!caps.ats() || ste.eats() == STE_EATS_ABT)) {
+        if (txn.ats && (!caps.ats() || config == STE_CFG_BYPASS || effectiveEats(ste.eats(), atsChk) == STE_EATS_ABT)) {
             event(new SmmuEvent.BadAtsTreq(sid, ssid, ssv, txn.addr, !txn.isWrite(), txn.isExec(), txn.isPriv()), log);
-            res.abort(EVT_F_BAD_ATS_TREQ);
+            res.atsUr(EVT_F_BAD_ATS_TREQ);
             return;
         }
 
         boolean s1 = (config & 1) != 0;
         if (!s1 && ssv) {
-            event(new SmmuEvent.BadSubstreamId(sid, ssid), log);
+            if (recordCfg) {
+                event(new SmmuEvent.BadSubstreamId(sid, ssid), log);
+            }
             res.abort(EVT_C_BAD_SUBSTREAMID);
+            atsCompleterAbort(txn, res);
             return;
         }
         if (config == STE_CFG_BYPASS) {
@@ -1830,8 +1870,11 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                         log.add(String.format("SSID 0x%x not valid with S1CDMax %d / S1DSS %d", ssid, ste.s1cdmax(),
                                 ste.s1dss()));
                     }
-                    event(new SmmuEvent.BadSubstreamId(sid, ssid), log);
+                    if (recordCfg) {
+                        event(new SmmuEvent.BadSubstreamId(sid, ssid), log);
+                    }
                     res.abort(EVT_C_BAD_SUBSTREAMID);
+                    atsCompleterAbort(txn, res);
                     return;
                 }
                 cdIdx = ssid;
@@ -1843,8 +1886,11 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                         if (log != null) {
                             log.add("no SSID and S1DSS = terminate");
                         }
-                        event(new SmmuEvent.StreamDisabled(sid), log);
+                        if (recordCfg) {
+                            event(new SmmuEvent.StreamDisabled(sid), log);
+                        }
                         res.abort(EVT_F_STREAM_DISABLED);
+                        atsCompleterAbort(txn, res);
                         return;
                     }
                     case STE_S1DSS_BYPASS -> {
@@ -1860,6 +1906,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                     long gen = configCache.generation();
                     cd = findCd(txn, ste, cdIdx, log, res);
                     if (cd == null) {
+                        atsCompleterAbort(txn, res);
                         return;
                     }
                     if (!dry) {
@@ -1885,6 +1932,23 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
      * or the tables). Every exit sets the whole result, so a caller need not reset it first (a
      * success with {@link DmaResult#translated}; a fault after a reset).
      */
+    /**
+     * STE.EATS as it applies: 0b1x (split-stage, DPT) means ATS disabled while CR0.ATSCHK is 0.
+     */
+    private static int effectiveEats(int eats, boolean atsChk) {
+        return (eats & 2) != 0 && !atsChk ? STE_EATS_ABT : eats;
+    }
+
+    /**
+     * For an ATS Translation Request, turns the abort {@code res} holds (a configuration error)
+     * into a Translation Completion with Completer Abort status.
+     */
+    private static void atsCompleterAbort(DmaTransaction txn, DmaResult res) {
+        if (txn.ats && res.status == DmaResult.ABORT) {
+            res.atsCa(res.faultReason);
+        }
+    }
+
     private void translateStages(DmaTransaction txn, DmaResult res, CfgEntry e, long epoch0, List<String> log) {
         final boolean dry = log != null;
         final ConfigCache.Ste ste = e.ste;
@@ -2067,7 +2131,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
      */
     private CfgEntry cfgEntry(DmaTransaction txn, ConfigCache.Ste ste, ConfigCache.Cd cd, long epoch0, boolean dry) {
         long traceGen = Trace.generation(); // before the enabled checks: a racing enable changes it
-        CfgEntry e = new CfgEntry(txn.sid, txn.ssid, ste, cd, epoch0, traceGen, caps, tlb.enabled());
+        CfgEntry e = new CfgEntry(txn.sid, txn.ssid, ste, cd, epoch0, traceGen, caps, tlb.enabled(),
+                (cr0 & R_CR0_ATSCHK) != 0);
         if (!dry && !txn.translated && configCache.enabled() && !smmuv3_config_cache_hit.enabled()
                 && !smmuv3_config_cache_miss.enabled() && microEpoch == epoch0) {
             cfgFront[cfgIdx(txn.sid, txn.ssid)] = e;
@@ -2124,6 +2189,14 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                        List<String> log) {
         int id = r.fault;
         if (txn.ats) {
+            if (id == EVT_F_WALK_EABT) {
+                // an external abort is a configuration error for ATS: Completer Abort, unrecorded
+                if (log != null) {
+                    log.add("ATS request: F_WALK_EABT -> Completer Abort");
+                }
+                res.atsCa(id);
+                return;
+            }
             if (log != null) {
                 log.add("ATS request: fault " + eventName(id) + " returned to the device (it may use PRI)");
             }
@@ -2486,6 +2559,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         int sid = txn.sid;
         boolean ssv = txn.ssidValid();
         int ssid = ssv ? txn.ssid : 0;
+        boolean record = !txn.ats; // an ATS request's configuration errors are not recorded
         long ptr = ste.ctxPtr();
         long cdIpa;
         if (ste.s1cdmax() == 0 || ste.s1fmt() == STE_S1FMT_LINEAR) {
@@ -2501,7 +2575,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             try {
                 l1 = mem.readqAcquire(l1Pa);
             } catch (BusError e) {
-                event(new SmmuEvent.CdFetch(sid, ssid, ssv, l1Pa), log);
+                if (record) {
+                    event(new SmmuEvent.CdFetch(sid, ssid, ssv, l1Pa), log);
+                }
                 res.abort(EVT_F_CD_FETCH);
                 return null;
             }
@@ -2513,7 +2589,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 if (log != null) {
                     log.add("L1CD.V = 0");
                 }
-                event(new SmmuEvent.BadSubstreamId(sid, ssid), log);
+                if (record) {
+                    event(new SmmuEvent.BadSubstreamId(sid, ssid), log);
+                }
                 res.abort(EVT_C_BAD_SUBSTREAMID);
                 return null;
             }
@@ -2532,7 +2610,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 c[i] = mem.readqAcquire(cdPa + 8L * i);
             }
         } catch (BusError e) {
-            event(new SmmuEvent.CdFetch(sid, ssid, ssv, cdPa), log);
+            if (record) {
+                event(new SmmuEvent.CdFetch(sid, ssid, ssv, cdPa), log);
+            }
             res.abort(EVT_F_CD_FETCH);
             return null;
         }
@@ -2545,7 +2625,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 log.add("CD is ILLEGAL: " + why);
             }
             guestErrorIfLive(log, "C_BAD_CD sid 0x" + Integer.toHexString(sid) + ": " + why);
-            event(new SmmuEvent.BadCd(sid, ssid, ssv), log);
+            if (record) {
+                event(new SmmuEvent.BadCd(sid, ssid, ssv), log);
+            }
             res.abort(EVT_C_BAD_CD);
             return null;
         }

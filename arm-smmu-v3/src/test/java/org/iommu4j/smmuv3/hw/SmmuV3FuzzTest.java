@@ -1,6 +1,7 @@
 package org.iommu4j.smmuv3.hw;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.iommu4j.smmuv3.hw.TestBed.evtId;
 
 import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
@@ -27,7 +28,14 @@ class SmmuV3FuzzTest {
         txn.ats = (acc & 1) != 0 && (acc & 8) != 0;
         DmaResult r = new DmaResult();
         tb.smmu.translate(txn, r);
-        assertThat(r.status).isBetween(DmaResult.OK, DmaResult.RAZ_WI);
+        if (txn.ats) {
+            // a Translation Completion: success (maybe without access), UR or CA; of the events,
+            // only F_BAD_ATS_TREQ is recorded for a Translation Request
+            assertThat(r.status).isIn(DmaResult.OK, DmaResult.ATS_FAULT, DmaResult.ATS_UR, DmaResult.ATS_CA);
+            assertThat(tb.drainEvents()).allSatisfy(e -> assertThat(evtId(e)).isEqualTo(0x05));
+        } else {
+            assertThat(r.status).isIn(DmaResult.OK, DmaResult.ABORT, DmaResult.STALLED, DmaResult.RAZ_WI);
+        }
         if (r.status == DmaResult.STALLED) {
             assertThat(r.stall.poll()).isEqualTo(-1);
         }

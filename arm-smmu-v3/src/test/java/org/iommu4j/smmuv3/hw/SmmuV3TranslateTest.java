@@ -209,7 +209,7 @@ class SmmuV3TranslateTest {
         tb.txn.set(1, NO, VA, 4, R);
         tb.txn.ats = true;
         tb.smmu.translate(tb.txn, tb.res);
-        assertThat(tb.res.status).isEqualTo(DmaResult.ABORT);
+        assertThat(tb.res.status).as("Unsupported Request").isEqualTo(DmaResult.ATS_UR);
         long[] e = only(tb, 0x05);
         assertThat(e[2]).isEqualTo(VA);
         assertThat((e[1] >>> 35) & 1).isEqualTo(1); // RnW

@@ -16,6 +16,11 @@ package org.iommu4j.base.hw;
  * <li>{@link #RAZ_WI}: the transaction was terminated but completes without an error to the
  *     requester: a read returns zeros, a write is dropped (an SMMU's CD.A = 0 behaviour);
  *     {@link #faultReason} says why.</li>
+ * <li>{@link #ATS_UR}: an ATS Translation Request answered with Unsupported Request status
+ *     (ATS is not enabled for the stream); {@link #faultReason} the event recorded, if any.</li>
+ * <li>{@link #ATS_CA}: an ATS Translation Request answered with Completer Abort status (its
+ *     configuration is in error); {@link #faultReason} the error an ordinary transaction
+ *     would have raised.</li>
  * </ul>
  */
 public final class DmaResult {
@@ -24,6 +29,8 @@ public final class DmaResult {
     public static final int STALLED = 2;
     public static final int ATS_FAULT = 3;
     public static final int RAZ_WI = 4;
+    public static final int ATS_UR = 5;
+    public static final int ATS_CA = 6;
 
     public static final int PERM_R = 1;
     public static final int PERM_W = 2;
@@ -96,6 +103,20 @@ public final class DmaResult {
         return this;
     }
 
+    /** An ATS Translation Completion with Unsupported Request status. */
+    public DmaResult atsUr(int reason) {
+        this.status = ATS_UR;
+        this.faultReason = reason;
+        return this;
+    }
+
+    /** An ATS Translation Completion with Completer Abort status. */
+    public DmaResult atsCa(int reason) {
+        this.status = ATS_CA;
+        this.faultReason = reason;
+        return this;
+    }
+
     /** Terminated, but read-as-zero / writes-ignored towards the requester. */
     public DmaResult razWi(int reason) {
         this.status = RAZ_WI;
@@ -111,6 +132,8 @@ public final class DmaResult {
             case STALLED -> "stalled";
             case ATS_FAULT -> "ats-fault(0x" + Integer.toHexString(faultReason) + ")";
             case RAZ_WI -> "raz/wi(0x" + Integer.toHexString(faultReason) + ")";
+            case ATS_UR -> "ats-ur(0x" + Integer.toHexString(faultReason) + ")";
+            case ATS_CA -> "ats-ca(0x" + Integer.toHexString(faultReason) + ")";
             default -> "status " + status;
         };
     }
