@@ -1993,17 +1993,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final int perm = r.perm;
         final int blockShift = r.blockShift;
         if (txn.ats) {
-            int granted = dmaPerm(perm, priv);
-            res.reset();
-            res.pa = pa & -(1L << blockShift);
-            res.perm = granted;
-            res.pageSize = 1L << blockShift;
-            boolean ok = (txn.isWrite() ? (granted & DmaResult.PERM_W) != 0 : (granted & DmaResult.PERM_R) != 0);
-            res.status = ok ? DmaResult.OK : DmaResult.ATS_FAULT;
-            res.faultReason = ok ? 0 : EVT_F_PERMISSION;
-            if (log != null) {
-                log.add(String.format("ATS completion: 0x%x size 0x%x perm 0x%x", res.pa, res.pageSize, granted));
-            }
+            atsCompletion(txn, res, pa, perm, blockShift, log);
             return;
         }
         if (!dry && tlbOn) {
@@ -2016,6 +2006,35 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         res.translated(pa, dmaPerm(perm, priv), 1L << blockShift);
         if (e.traced && smmuv3_translate_success.enabled()) {
             smmuv3_translate_success.emit("smmuv3", txn.sid, txn.addr, pa, res.perm);
+        }
+    }
+
+    /**
+     * The Translation Completion of a walk that succeeded (section 13.7.1, without STE
+     * INSTCFG/PRIVCFG overrides): R and W as the page grants them at the request's privilege,
+     * Exe only if requested and readable and executable, Priv as requested; Priv and Exe only
+     * with a PASID. A page that grants none of them is a Success completion with R = W = 0
+     * ({@link DmaResult#ATS_FAULT}); one that grants less than the request wants (a write to a
+     * read-only page) completes with what it grants, and the endpoint may ask for more with PRI.
+     */
+    private static void atsCompletion(DmaTransaction txn, DmaResult res, long pa, int perm, int blockShift,
+                                      List<String> log) {
+        boolean pasid = txn.ssidValid();
+        boolean trPriv = pasid && txn.isPriv();
+        int page = dmaPerm(perm, trPriv);
+        int r = page & DmaResult.PERM_R;
+        int w = page & DmaResult.PERM_W;
+        int x = pasid && txn.isExec() && r != 0 ? page & DmaResult.PERM_X : 0;
+        int granted = r | w | x | (trPriv ? DmaResult.PERM_PRIV : 0);
+        res.reset();
+        res.pa = pa & -(1L << blockShift);
+        res.perm = granted;
+        res.pageSize = 1L << blockShift;
+        boolean any = (r | w | x) != 0;
+        res.status = any ? DmaResult.OK : DmaResult.ATS_FAULT;
+        res.faultReason = any ? 0 : EVT_F_PERMISSION;
+        if (log != null) {
+            log.add(String.format("ATS completion: 0x%x size 0x%x perm 0x%x", res.pa, res.pageSize, granted));
         }
     }
 

@@ -139,4 +139,62 @@ class SmmuV3AtsTest {
         assertThat(tb.res.pa).isEqualTo(PA);
         assertThat(eventIds(tb)).isEmpty();
     }
+
+    /** SID 1 with four substreams and ATS; PASID 1's CD maps {@code VA} with {@code attrs}. */
+    private static void pasidPage(TestBed tb, long attrs) {
+        S1 s1 = tb.setupS1(1, 9, 2, 0);
+        long[] ste = steS1(s1.cdtab(), 0, 2, 0);
+        ste[1] |= EATS_FULL;
+        tb.writeSte(1, ste);
+        tb.writeCd(s1.cdtab() + 64, cd(10, s1.pt().root, 16, 0));
+        s1.pt().map(VA, PA, attrs);
+    }
+
+    private static int granted(TestBed tb, int ssid, int access) {
+        tb.txn.set(1, ssid, VA, 4, access);
+        tb.txn.ats = true;
+        tb.smmu.translate(tb.txn, tb.res);
+        return tb.res.status == DmaResult.OK ? tb.res.perm : -tb.res.status;
+    }
+
+    static final int R = DmaResult.PERM_R, W = DmaResult.PERM_W, X = DmaResult.PERM_X, P = DmaResult.PERM_PRIV;
+    static final int RD = DmaTransaction.ACC_READ, WR = DmaTransaction.ACC_WRITE, EX = DmaTransaction.ACC_EXEC,
+            PRIV = DmaTransaction.ACC_PRIV;
+
+    @Test
+    void executeIsGrantedOnlyWhenRequestedWithAPasidAndNeverWithoutRead() {
+        TestBed tb = TestBed.full();
+        pasidPage(tb, AF | AP_EL0 | AP_RO | NG | PXN); // user read and execute
+        assertThat(granted(tb, 1, RD)).isEqualTo(R);
+        assertThat(granted(tb, 1, RD | EX)).isEqualTo(R | X);
+        assertThat(granted(tb, 1, WR | EX)).as("NW = 0 to a read-only page").isEqualTo(R | X);
+
+        TestBed xo = TestBed.full();
+        pasidPage(xo, AF | NG | PXN); // user execute-only (EL0 may not read, UXN clear)
+        assertThat(granted(xo, 1, RD | EX)).as("execute-only: no access through ATS")
+                .isEqualTo(-DmaResult.ATS_FAULT);
+        assertThat(xo.res.faultReason).isEqualTo(0x13); // F_PERMISSION
+        assertThat(xo.drainEvents()).isEmpty();
+    }
+
+    @Test
+    void privilegeComesFromThePasidAndIsEchoed() {
+        TestBed tb = TestBed.full();
+        pasidPage(tb, AF | NG | UXN); // privileged read-write only
+        assertThat(granted(tb, 1, WR | PRIV)).isEqualTo(R | W | P);
+        assertThat(granted(tb, 1, WR)).as("unprivileged: nothing").isEqualTo(-DmaResult.ATS_FAULT);
+        // without a PASID the request is unprivileged data, whatever the device marks
+        TestBed np = TestBed.full();
+        np.setupS1AtsMapped(VA, PA, AF | NG | UXN);
+        np.txn.set(1, DmaTransaction.NO_SSID, VA, 4, WR | PRIV | EX);
+        np.txn.ats = true;
+        np.smmu.translate(np.txn, np.res);
+        assertThat(np.res.status).isEqualTo(DmaResult.ATS_FAULT);
+        TestBed user = TestBed.full();
+        user.setupS1AtsMapped(VA, PA, S1_RW);
+        user.txn.set(1, DmaTransaction.NO_SSID, VA, 4, WR | PRIV | EX);
+        user.txn.ats = true;
+        user.smmu.translate(user.txn, user.res);
+        assertThat(user.res.perm).as("no Priv, no Exe in the completion").isEqualTo(R | W);
+    }
 }
