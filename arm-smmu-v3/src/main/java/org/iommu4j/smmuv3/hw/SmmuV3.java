@@ -2526,6 +2526,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             if (STE_S2S(s) && caps.stallModel() == STALL_MODEL_TERMINATE) {
                 return "S2S with STALL_MODEL terminate";
             }
+            if (!STE_S2S(s) && caps.stallModel() == STALL_MODEL_FORCE) {
+                return "S2S = 0 with STALL_MODEL force";
+            }
             if (SmmuPtw.StageCfg.s2(g, STE_S2T0SZ(s), STE_S2SL0(s), 0, 48, false, false, false) == null) {
                 return "S2T0SZ / S2SL0 inconsistent";
             }
@@ -2551,7 +2554,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             boolean ha = STE_S2HA(s) && caps.httu() >= SmmuCaps.HTTU_ACCESS;
             boolean hd = ha && STE_S2HD(s) && caps.httu() == SmmuCaps.HTTU_ACCESS_DIRTY;
             s2 = SmmuPtw.StageCfg.s2(g, STE_S2T0SZ(s), STE_S2SL0(s), STE_S2TTB(s), ps, ha, hd, STE_S2AFFD(s));
-            s2stall = STE_S2S(s) || caps.stallModel() == STALL_MODEL_FORCE;
+            s2stall = STE_S2S(s);
             s2record = STE_S2R(s);
         }
         return new ConfigCache.Ste(addr, s, config, STE_S1FMT(s), STE_CTXPTR(s), STE_S1CDMAX(s), STE_S1DSS(s),
@@ -2638,7 +2641,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         if (log != null) {
             log.add(String.format("CD %d @0x%x: %s", cdIdx, cdPa, words(c)));
         }
-        String why = cdIllegal(c);
+        String why = cdIllegal(c, ste);
         if (why != null) {
             if (log != null) {
                 log.add("CD is ILLEGAL: " + why);
@@ -2650,47 +2653,79 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             res.abort(EVT_C_BAD_CD);
             return null;
         }
-        int g = granuleShiftOfTg0(CD_TG0(c));
+        boolean epd0 = cdEpd0(c, ste);
+        // with EPD0 the TTB0 fields are IGNORED: a walk is never made, any consistent shape will do
+        int g = epd0 ? 12 : granuleShiftOfTg0(CD_TG0(c));
+        int t0sz = epd0 ? 16 : CD_T0SZ(c);
         int ips = oas2bits(Math.min(CD_IPS(c), caps.oas()));
-        boolean ha = CD_HA(c) && caps.httu() >= SmmuCaps.HTTU_ACCESS;
-        boolean hd = ha && CD_HD(c) && caps.httu() == SmmuCaps.HTTU_ACCESS_DIRTY;
-        SmmuPtw.StageCfg s1 = SmmuPtw.StageCfg.s1(g, CD_T0SZ(c), CD_TTB0(c), ips, ha, hd, CD_AFFD(c), CD_TBI0(c),
-                CD_EPD0(c), CD_WXN(c));
-        int asid = caps.asid16() ? CD_ASID(c) : CD_ASID(c) & 0xff;
-        boolean stall = caps.stallModel() == STALL_MODEL_FORCE
-                || (caps.stallModel() == STALL_MODEL_STALL && CD_S(c) && !ste.s1stalld());
+        boolean ha = CD_HA(c);
+        boolean hd = ha && CD_HD(c); // HD without HA: reserved, as neither (section 5.4)
+        SmmuPtw.StageCfg s1 = SmmuPtw.StageCfg.s1(g, t0sz, CD_TTB0(c), ips, ha, hd, CD_AFFD(c), CD_TBI0(c), epd0,
+                CD_WXN(c));
+        int asid = CD_ASID(c);
         if (smmuv3_decode_cd.enabled()) {
             smmuv3_decode_cd.emit(asid, s1.ttb(), CD_T0SZ(c), CD_TG0(c));
         }
-        return new ConfigCache.Cd(cdPa, c, asid, s1, stall, CD_R(c), CD_A(c) || caps.termModel());
+        // the validity rules leave S and A meaning what they say (section 5.5)
+        return new ConfigCache.Cd(cdPa, c, asid, s1, CD_S(c), CD_R(c), CD_A(c));
     }
 
-    /** Why a CD is ILLEGAL (C_BAD_CD), or null. */
-    private String cdIllegal(long[] c) {
+    /** CD.EPD0 as it applies: IGNORED (0) for a StreamWorld of EL2 without E2H. */
+    private boolean cdEpd0(long[] c, ConfigCache.Ste ste) {
+        return CD_EPD0(c) && !(ste.strw() == STE_STRW_EL2 && (cr2 & R_CR2_E2H) == 0);
+    }
+
+    /**
+     * Why a CD reached through {@code ste} is ILLEGAL (C_BAD_CD), or null (section 5.4, and 5.5
+     * for the fault configuration). The TTB0 fields (T0SZ, TG0, TTB0) count only while EPD0 is 0.
+     */
+    private String cdIllegal(long[] c, ConfigCache.Ste ste) {
         if (!CD_VALID(c)) {
             return "V = 0";
         }
         if (!CD_AA64(c)) {
             return "AA64 = 0 (AArch32 tables not implemented)";
         }
-        int g = granuleShiftOfTg0(CD_TG0(c));
-        if (g < 0 || !caps.granule(g)) {
-            return "TG0 granule not implemented";
+        boolean epd0 = cdEpd0(c, ste);
+        if (!epd0) {
+            int g = granuleShiftOfTg0(CD_TG0(c));
+            if (g < 0 || !caps.granule(g)) {
+                return "TG0 granule not implemented";
+            }
+            int t0sz = CD_T0SZ(c);
+            int minT0sz = caps.vax() == 1 && g == 16 ? 12 : 16;
+            // out of [min, 39]: ILLEGAL from SMMUv3.1 (CONSTRAINED UNPREDICTABLE in 3.0, the same here)
+            if (t0sz < minT0sz || t0sz > 39) {
+                return "T0SZ " + t0sz + " out of range";
+            }
+            int ips = oas2bits(Math.min(CD_IPS(c), caps.oas()));
+            if (CD_TTB0(c) >>> ips != 0 || (g < 16 && CD_TTB0(c) >>> 48 != 0)) {
+                return "TTB0 0x" + Long.toHexString(CD_TTB0(c)) + " beyond the " + ips + "-bit IPS";
+            }
         }
-        int t0sz = CD_T0SZ(c);
-        int minT0sz = caps.vax() == 1 && g == 16 ? 12 : 16;
-        // T0SZ outside [min, 39]: CONSTRAINED UNPREDICTABLE, this model treats the CD as ILLEGAL
-        if (t0sz < minT0sz || t0sz > 39) {
-            return "T0SZ " + t0sz + " out of range";
-        }
-        if (CD_ENDI(c) && caps.ttendian() == TTENDIAN_LE) {
+        if (CD_ENDI(c) && caps.ttendian() == TTENDIAN_LE && !(epd0 && CD_EPD1(c))) {
             return "ENDI = 1 on a little-endian-only SMMU";
+        }
+        if (CD_HA(c) && caps.httu() == SmmuCaps.HTTU_NONE) {
+            return "HA = 1 without HTTU";
+        }
+        if (CD_HD(c) && caps.httu() != SmmuCaps.HTTU_ACCESS_DIRTY) {
+            return "HD = 1 without dirty-state HTTU";
+        }
+        if (!caps.asid16() && CD_ASID(c) >>> 8 != 0 && !(ste.strw() == STE_STRW_EL2 && (cr2 & R_CR2_E2H) == 0)) {
+            return "ASID[15:8] = 0x" + Integer.toHexString(CD_ASID(c) >>> 8) + " without 16-bit ASIDs";
         }
         if (CD_S(c) && caps.stallModel() == STALL_MODEL_TERMINATE) {
             return "S = 1 with STALL_MODEL terminate";
         }
+        if (CD_S(c) && caps.stallModel() == STALL_MODEL_STALL && ste.s1stalld()) {
+            return "S = 1 under STE.S1STALLD = 1";
+        }
         if (!CD_S(c) && caps.stallModel() == STALL_MODEL_FORCE) {
             return "S = 0 with STALL_MODEL force";
+        }
+        if (!CD_A(c) && caps.termModel()) {
+            return "A = 0 with TERM_MODEL 1 (no RAZ/WI termination)";
         }
         return null;
     }

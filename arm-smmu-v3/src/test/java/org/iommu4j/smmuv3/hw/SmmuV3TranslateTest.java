@@ -360,7 +360,7 @@ class SmmuV3TranslateTest {
         assertThat(tb.read(1, VA + 0x1000).status).isEqualTo(DmaResult.ABORT);
         only(tb, 0x10);
 
-        // TERM_MODEL = 1: terminated transactions always abort, CD.A is ignored
+        // TERM_MODEL = 1: no RAZ/WI termination, so a CD with A = 0 is ILLEGAL (section 5.5)
         var b = SmmuCaps.full().toBuilder();
         b.termModel = true;
         TestBed t2 = new TestBed(b.build()).init();
@@ -370,7 +370,7 @@ class SmmuV3TranslateTest {
         t2.writeCd(s2.cdtab(), c2);
         t2.cfgiCd(1, 0);
         assertThat(t2.read(1, VA).status).isEqualTo(DmaResult.ABORT);
-        only(t2, 0x10);
+        only(t2, 0x0a); // C_BAD_CD
         // the account of the translation says which
         assertThat(String.join("\n", tb.smmu.explain(new org.iommu4j.base.hw.DmaTransaction()
                 .set(1, DmaTransaction.NO_SSID, VA + 0x1000, 4, DmaTransaction.ACC_READ)))).contains("result: abort");

@@ -1,0 +1,119 @@
+package org.iommu4j.smmuv3.hw;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.iommu4j.smmuv3.hw.TestBed.*;
+
+import java.util.List;
+import java.util.function.Consumer;
+import org.iommu4j.base.hw.DmaResult;
+import org.iommu4j.smmuv3.hw.TestBed.S1;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The validity rules of CDs (section 5.4) and of the fault configuration (section 5.5): which
+ * combinations make a CD or STE ILLEGAL, and which fields EPD0 makes IGNORED.
+ */
+class SmmuV3ValidityTest {
+    static final long VA = 0x1234_5000L;
+    static final long PA = 0x5000_0000L;
+    static final int C_BAD_STE = 0x04, C_BAD_CD = 0x0a, F_TRANSLATION = 0x10;
+
+    /** SID 1 (ASID 9) with VA mapped, its CD rewritten by {@code edit} on {@code caps}; the one event of a read. */
+    private static int eventOfRead(SmmuCaps caps, Consumer<long[]> edit) {
+        TestBed tb = new TestBed(caps).init();
+        S1 s1 = tb.setupS1Mapped(VA, PA);
+        long[] c = cd(9, s1.pt().root, 16, 0);
+        edit.accept(c);
+        tb.writeCd(s1.cdtab(), c);
+        DmaResult r = tb.read(1, VA);
+        List<long[]> ev = tb.drainEvents();
+        if (r.status == DmaResult.OK) {
+            assertThat(ev).isEmpty();
+            return 0;
+        }
+        assertThat(ev).hasSize(1);
+        return evtId(ev.get(0));
+    }
+
+    private static SmmuCaps.Builder full() {
+        return SmmuCaps.full().toBuilder();
+    }
+
+    @Test
+    void theCdAsLinuxWritesItIsValid() {
+        assertThat(eventOfRead(SmmuCaps.full(), c -> { })).isZero();
+        assertThat(eventOfRead(SmmuCaps.qemu(), c -> { })).isZero();
+    }
+
+    @Test
+    void withEpd0TheTtb0FieldsAreIgnoredAndTheWalkFaults() {
+        // TG0 reserved, T0SZ 0, TTB0 beyond every IPS: all IGNORED under EPD0
+        assertThat(eventOfRead(SmmuCaps.full(), c -> {
+            c[0] = (c[0] & ~0xffL) | (3L << 6) | CD_EPD0;
+            c[1] = 1L << 54;
+        })).isEqualTo(F_TRANSLATION);
+        assertThat(eventOfRead(SmmuCaps.full(), c -> c[0] |= 3L << 6)).as("without EPD0").isEqualTo(C_BAD_CD);
+    }
+
+    @Test
+    void aTtb0BeyondTheIpsIsIllegal() {
+        assertThat(eventOfRead(SmmuCaps.full(), c -> {
+            c[0] &= ~(7L << 32); // IPS 32 bits
+            c[1] = 0x1_0000_0000L;
+        })).isEqualTo(C_BAD_CD);
+    }
+
+    @Test
+    void hardwareUpdateFlagsNeedTheirHttuLevel() {
+        var none = full();
+        none.httu = SmmuCaps.HTTU_NONE;
+        assertThat(eventOfRead(none.build(), c -> c[0] |= CD_HA)).isEqualTo(C_BAD_CD);
+        var af = full();
+        af.httu = SmmuCaps.HTTU_ACCESS;
+        assertThat(eventOfRead(af.build(), c -> c[0] |= CD_HA)).isZero();
+        assertThat(eventOfRead(af.build(), c -> c[0] |= CD_HA | CD_HD)).isEqualTo(C_BAD_CD);
+        assertThat(eventOfRead(SmmuCaps.full(), c -> c[0] |= CD_HA | CD_HD)).isZero();
+    }
+
+    @Test
+    void aWideAsidWithoutAsid16IsIllegal() {
+        var b = full();
+        b.asid16 = false;
+        assertThat(eventOfRead(b.build(), c -> c[0] |= 0x100L << 48)).isEqualTo(C_BAD_CD);
+        assertThat(eventOfRead(SmmuCaps.full(), c -> c[0] |= 0x100L << 48)).isZero();
+    }
+
+    @Test
+    void aStallingCdUnderSteS1stalldIsIllegal() {
+        TestBed tb = TestBed.full();
+        S1 s1 = tb.setupS1(1, 9, 0, 0);
+        long[] ste = steS1(s1.cdtab(), 0, 0, 0);
+        ste[1] |= 1L << 27; // S1STALLD
+        tb.writeSte(1, ste);
+        long[] c = cd(9, s1.pt().root, 16, 0);
+        c[0] |= CD_S;
+        tb.writeCd(s1.cdtab(), c);
+        assertThat(tb.read(1, VA).status).as("not stalled").isEqualTo(DmaResult.ABORT);
+        assertThat(tb.drainEvents()).singleElement().satisfies(e -> assertThat(evtId(e)).isEqualTo(C_BAD_CD));
+        assertThat(tb.smmu.stalledCount()).isZero();
+    }
+
+    @Test
+    void termModelForbidsRazWiCds() {
+        var b = full();
+        b.termModel = true;
+        assertThat(eventOfRead(b.build(), c -> c[0] &= ~(1L << 46))).isEqualTo(C_BAD_CD);
+    }
+
+    @Test
+    void aForcedStallModelNeedsS2sAndCdS() {
+        var b = full();
+        b.stallModel = SmmuV3Internal.STALL_MODEL_FORCE;
+        assertThat(eventOfRead(b.build(), c -> { })).as("CD.S = 0").isEqualTo(C_BAD_CD);
+        assertThat(eventOfRead(b.build(), c -> c[0] |= CD_S)).isZero();
+        TestBed tb = new TestBed(b.build()).init();
+        tb.writeSte(1, steS2(1, tb.alloc(4096, 4096), 24, 1, 0)); // S2S = 0
+        assertThat(tb.read(1, VA).status).isEqualTo(DmaResult.ABORT);
+        assertThat(tb.drainEvents()).singleElement().satisfies(e -> assertThat(evtId(e)).isEqualTo(C_BAD_STE));
+    }
+}
