@@ -1864,8 +1864,19 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         if (s1) {
             int cdIdx;
             if (ssv) {
-                if (ste.s1cdmax() == 0 || Integer.toUnsignedLong(ssid) >= 1L << ste.s1cdmax()
-                        || (ssid == 0 && ste.s1dss() == STE_S1DSS_SSID0)) {
+                if (ssid == 0 && ste.s1cdmax() != 0 && ste.s1dss() == STE_S1DSS_SSID0) {
+                    // CD 0 belongs to the traffic without a substream
+                    if (log != null) {
+                        log.add("SSID 0 with S1DSS = SSID0: CD 0 is reserved for traffic without a substream");
+                    }
+                    if (recordCfg) {
+                        event(new SmmuEvent.StreamDisabled(sid), log);
+                    }
+                    res.abort(EVT_F_STREAM_DISABLED);
+                    atsCompleterAbort(txn, res);
+                    return;
+                }
+                if (ste.s1cdmax() == 0 || Integer.toUnsignedLong(ssid) >= 1L << ste.s1cdmax()) {
                     if (log != null) {
                         log.add(String.format("SSID 0x%x not valid with S1CDMax %d / S1DSS %d", ssid, ste.s1cdmax(),
                                 ste.s1dss()));
@@ -2491,14 +2502,12 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         }
         if (s1) {
             int fmt = STE_S1FMT(s);
-            if (fmt == 3 || (fmt != STE_S1FMT_LINEAR && !caps.cd2l() && STE_S1CDMAX(s) != 0)) {
-                return "S1Fmt " + fmt + " not supported";
+            boolean substreams = caps.ssidSize() != 0 && STE_S1CDMAX(s) != 0;
+            if (substreams && fmt != STE_S1FMT_LINEAR && fmt != 3 && !caps.cd2l()) {
+                return "S1Fmt " + fmt + " without CD2L";
             }
-            if (STE_S1CDMAX(s) > caps.ssidSize()) {
+            if (caps.ssidSize() != 0 && STE_S1CDMAX(s) > caps.ssidSize()) {
                 return "S1CDMax " + STE_S1CDMAX(s) + " above SSIDSIZE " + caps.ssidSize();
-            }
-            if (STE_S1CDMAX(s) != 0 && STE_S1DSS(s) == 3) {
-                return "S1DSS reserved";
             }
             if (STE_S1STALLD(s) && caps.stallModel() != STALL_MODEL_STALL) {
                 return "S1STALLD with STALL_MODEL " + caps.stallModel();
@@ -2557,8 +2566,13 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             s2stall = STE_S2S(s);
             s2record = STE_S2R(s);
         }
-        return new ConfigCache.Ste(addr, s, config, STE_S1FMT(s), STE_CTXPTR(s), STE_S1CDMAX(s), STE_S1DSS(s),
-                STE_S1STALLD(s), STE_EATS(s), STE_STRW(s), vmid, s2, s2stall, s2record);
+        // reserved encodings behave as named ones: S1Fmt 0b11 as linear, S1DSS 0b11 as terminate;
+        // without substreams S1CDMax is IGNORED (section 5.2)
+        int s1fmt = STE_S1FMT(s) == 3 ? STE_S1FMT_LINEAR : STE_S1FMT(s);
+        int s1cdmax = caps.ssidSize() == 0 ? 0 : STE_S1CDMAX(s);
+        int s1dss = STE_S1DSS(s) == 3 ? STE_S1DSS_TERMINATE : STE_S1DSS(s);
+        return new ConfigCache.Ste(addr, s, config, s1fmt, STE_CTXPTR(s), s1cdmax, s1dss, STE_S1STALLD(s),
+                STE_EATS(s), STE_STRW(s), vmid, s2, s2stall, s2record);
     }
 
     /* ---------------- CD ---------------- */
@@ -2607,9 +2621,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 log.add(String.format("2-level CD table @0x%x (%d CDs per leaf): L1CD @0x%x = 0x%016x", ptr, 1 << split,
                         l1Pa, l1));
             }
-            if (!CD_L1_VALID(l1)) {
+            if (!CD_L1_VALID(l1) || (ste.s2() == null && CD_L1_L2PTR(l1) >>> caps.oasBits() != 0)) {
                 if (log != null) {
-                    log.add("L1CD.V = 0");
+                    log.add(CD_L1_VALID(l1) ? "L1CD.L2Ptr beyond the OAS" : "L1CD.V = 0");
                 }
                 if (record) {
                     event(new SmmuEvent.BadSubstreamId(sid, ssid), log);

@@ -244,9 +244,9 @@ class SmmuV3TranslateTest {
         assertThat(tb.dma(1, 16, VA, R).status).isEqualTo(DmaResult.ABORT);
         long[] e = only(tb, 0x08);
         assertThat(evtSsid(e)).isEqualTo(16);
-        // SSID 0 is illegal when S1DSS = SSID0
+        // SSID 0 with S1DSS = SSID0: CD 0 is reserved for traffic without one (F_STREAM_DISABLED)
         assertThat(tb.dma(1, 0, VA, R).status).isEqualTo(DmaResult.ABORT);
-        only(tb, 0x08);
+        only(tb, 0x06);
         // an SSID on a bypass stream
         tb.writeSte(2, steBypass());
         assertThat(tb.dma(2, 1, VA, R).status).isEqualTo(DmaResult.ABORT);

@@ -6,6 +6,7 @@ import static org.iommu4j.smmuv3.hw.TestBed.*;
 import java.util.List;
 import java.util.function.Consumer;
 import org.iommu4j.base.hw.DmaResult;
+import org.iommu4j.base.hw.DmaTransaction;
 import org.iommu4j.smmuv3.hw.TestBed.S1;
 import org.junit.jupiter.api.Test;
 
@@ -115,5 +116,41 @@ class SmmuV3ValidityTest {
         tb.writeSte(1, steS2(1, tb.alloc(4096, 4096), 24, 1, 0)); // S2S = 0
         assertThat(tb.read(1, VA).status).isEqualTo(DmaResult.ABORT);
         assertThat(tb.drainEvents()).singleElement().satisfies(e -> assertThat(evtId(e)).isEqualTo(C_BAD_STE));
+    }
+
+    @Test
+    void reservedS1fmtAndS1dssEncodingsBehaveAsLinearAndTerminate() {
+        TestBed tb = TestBed.full();
+        S1 s1 = tb.setupS1(1, 9, 2, 0); // four CDs in a linear table
+        tb.writeCd(s1.cdtab() + 64, cd(10, s1.pt().root, 16, 0));
+        s1.pt().map(VA, PA, S1_RW);
+        long[] ste = steS1(s1.cdtab(), 3, 2, 3); // S1Fmt 0b11, S1DSS 0b11
+        tb.writeSte(1, ste);
+        assertThat(tb.dma(1, 1, VA, DmaTransaction.ACC_READ).status).as("a linear table").isEqualTo(DmaResult.OK);
+        assertThat(tb.read(1, VA).status).as("no SSID: terminated").isEqualTo(DmaResult.ABORT);
+        assertThat(tb.drainEvents()).singleElement().satisfies(e -> assertThat(evtId(e)).isEqualTo(0x06));
+    }
+
+    @Test
+    void withoutSubstreamsS1cdmaxIsIgnoredAndAnySsidIsABadSubstream() {
+        var b = full();
+        b.ssidSize = 0;
+        TestBed tb = new TestBed(b.build()).init();
+        S1 s1 = tb.setupS1(1, 9, 0, 0);
+        tb.writeSte(1, steS1(s1.cdtab(), 0, 5, 0)); // S1CDMax 5: IGNORED
+        s1.pt().map(VA, PA, S1_RW);
+        assertThat(tb.read(1, VA).status).isEqualTo(DmaResult.OK);
+        assertThat(tb.dma(1, 0, VA, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.ABORT);
+        assertThat(tb.drainEvents()).singleElement().satisfies(e -> assertThat(evtId(e)).isEqualTo(0x08));
+    }
+
+    @Test
+    void anL1cdPointingBeyondTheOasIsABadSubstream() {
+        TestBed tb = TestBed.full();
+        long l1 = tb.alloc(4096, 4096);
+        tb.writeSte(1, steS1(l1, 1, 8, 0)); // 2-level, 4K leaves
+        tb.mem.writeq(l1, (1L << 50) | 1); // valid, L2Ptr beyond 48 bits
+        assertThat(tb.dma(1, 5, VA, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.ABORT);
+        assertThat(tb.drainEvents()).singleElement().satisfies(e -> assertThat(evtId(e)).isEqualTo(0x08));
     }
 }
