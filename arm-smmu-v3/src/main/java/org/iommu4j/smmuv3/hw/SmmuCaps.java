@@ -13,13 +13,15 @@ import static org.iommu4j.smmuv3.hw.SmmuV3Internal.*;
  * @param stallMax  IDR5.STALL_MAX: the most transactions held stalled at once
  * @param pps       IDR3.PPS: an automatic PRG Response to a PASID-tagged Page Request lost to
  *                  PRI queue overflow carries the PASID without consulting STE.PPAR
+ * @param ns1ats    IDR0.NS1ATS: split-stage ATS (STE.EATS = 0b10) is not supported; the model
+ *                  does not implement it, so an SMMU with ATS must set this
  */
 public record SmmuCaps(
         boolean s1p, boolean s2p, int ttf, boolean cohacc, boolean btm, int httu, boolean hyp, boolean ats,
         boolean asid16, boolean msi, boolean sev, boolean pri, boolean vmid16, boolean cd2l, int ttendian,
         int stallModel, boolean termModel, int stLevel,
         int sidSize, int ssidSize, int priqs, int eventqs, int cmdqs, boolean attrPermsOvr, boolean attrTypesOvr,
-        boolean had, boolean xnx, boolean ril, int bbml, boolean pps,
+        boolean had, boolean xnx, boolean ril, int bbml, boolean pps, boolean ns1ats,
         int oas, boolean gran4k, boolean gran16k, boolean gran64k, int vax, int stallMax,
         int iidr, int aidr) {
 
@@ -28,20 +30,23 @@ public record SmmuCaps(
                 || oas < 0 || oas > 6 || stallModel < 0 || stallModel > 2 || (!s1p && !s2p)) {
             throw new IllegalArgumentException("inconsistent SMMU capabilities");
         }
+        if (ats && !ns1ats) {
+            throw new IllegalArgumentException("split-stage ATS (IDR0.NS1ATS = 0 with ATS) is not modelled");
+        }
     }
 
     /** These capabilities with IDR0.BTM (broadcast TLB maintenance) set or clear. */
     public SmmuCaps withBtm(boolean b) {
         return new SmmuCaps(s1p, s2p, ttf, cohacc, b, httu, hyp, ats, asid16, msi, sev, pri, vmid16, cd2l, ttendian,
                 stallModel, termModel, stLevel, sidSize, ssidSize, priqs, eventqs, cmdqs, attrPermsOvr, attrTypesOvr,
-                had, xnx, ril, bbml, pps, oas, gran4k, gran16k, gran64k, vax, stallMax, iidr, aidr);
+                had, xnx, ril, bbml, pps, ns1ats, oas, gran4k, gran16k, gran64k, vax, stallMax, iidr, aidr);
     }
 
     /** These capabilities with IDR3.PPS set or clear. */
     public SmmuCaps withPps(boolean b) {
         return new SmmuCaps(s1p, s2p, ttf, cohacc, btm, httu, hyp, ats, asid16, msi, sev, pri, vmid16, cd2l, ttendian,
                 stallModel, termModel, stLevel, sidSize, ssidSize, priqs, eventqs, cmdqs, attrPermsOvr, attrTypesOvr,
-                had, xnx, ril, bbml, b, oas, gran4k, gran16k, gran64k, vax, stallMax, iidr, aidr);
+                had, xnx, ril, bbml, b, ns1ats, oas, gran4k, gran16k, gran64k, vax, stallMax, iidr, aidr);
     }
 
     /** HTTU encodings of IDR0.HTTU. */
@@ -60,7 +65,7 @@ public record SmmuCaps(
                 /* termModel */ true, /* stLevel: 2-level stream table */ 1,
                 /* sidSize */ 16, /* ssidSize */ 0, /* priqs */ 0, /* eventqs */ 19, /* cmdqs */ 19,
                 false, false,
-                /* had */ true, /* xnx */ false, /* ril */ true, /* bbml */ 2, /* pps */ false,
+                /* had */ true, /* xnx */ false, /* ril */ true, /* bbml */ 2, /* pps */ false, /* ns1ats */ false,
                 /* oas: 44 bits */ 4, true, true, true, /* vax */ 0, /* stallMax */ 0,
                 /* iidr */ 0, /* aidr: v3.1 */ 1);
     }
@@ -72,7 +77,7 @@ public record SmmuCaps(
                 true, /* msi */ true, /* sev */ true, /* pri */ true, /* vmid16 */ true, /* cd2l */ true,
                 TTENDIAN_LE, STALL_MODEL_STALL, /* termModel: CD.A chooses */ false, 1,
                 /* sidSize */ 16, /* ssidSize */ 20, /* priqs */ 19, 19, 19, false, true,
-                true, true, true, 2, /* pps: STE.PPAR decides */ false,
+                true, true, true, 2, /* pps: STE.PPAR decides */ false, /* ns1ats: no split-stage ATS */ true,
                 /* oas: 48 bits */ 5, true, true, true, 0, /* stallMax */ 64,
                 /* iidr: implementer 0x43b (Arm) */ 0x43b, /* aidr: v3.2 */ 2);
     }
@@ -87,6 +92,7 @@ public record SmmuCaps(
         v = FIELD_DP64(v, R_IDR0_HTTU_SHIFT, R_IDR0_HTTU_LENGTH, httu);
         v = FIELD_DP64(v, R_IDR0_HYP_SHIFT, 1, hyp ? 1 : 0);
         v = FIELD_DP64(v, R_IDR0_ATS_SHIFT, 1, ats ? 1 : 0);
+        v = FIELD_DP64(v, R_IDR0_NS1ATS_SHIFT, 1, ns1ats ? 1 : 0);
         v = FIELD_DP64(v, R_IDR0_ASID16_SHIFT, 1, asid16 ? 1 : 0);
         v = FIELD_DP64(v, R_IDR0_MSI_SHIFT, 1, msi ? 1 : 0);
         v = FIELD_DP64(v, R_IDR0_SEV_SHIFT, 1, sev ? 1 : 0);
@@ -168,7 +174,7 @@ public record SmmuCaps(
         public boolean s1p, s2p, cohacc, btm, hyp, ats, asid16, msi, sev, pri, vmid16, cd2l, termModel;
         public int ttf, httu, ttendian, stallModel, stLevel;
         public int sidSize, ssidSize, priqs, eventqs, cmdqs;
-        public boolean attrPermsOvr, attrTypesOvr, had, xnx, ril, pps;
+        public boolean attrPermsOvr, attrTypesOvr, had, xnx, ril, pps, ns1ats;
         public int bbml, oas, vax, stallMax, iidr, aidr;
         public boolean gran4k, gran16k, gran64k;
 
@@ -178,7 +184,8 @@ public record SmmuCaps(
             ttendian = c.ttendian; stallModel = c.stallModel; termModel = c.termModel; stLevel = c.stLevel;
             sidSize = c.sidSize; ssidSize = c.ssidSize; priqs = c.priqs; eventqs = c.eventqs; cmdqs = c.cmdqs;
             attrPermsOvr = c.attrPermsOvr; attrTypesOvr = c.attrTypesOvr; had = c.had; xnx = c.xnx; ril = c.ril;
-            pps = c.pps; bbml = c.bbml; oas = c.oas; gran4k = c.gran4k; gran16k = c.gran16k; gran64k = c.gran64k;
+            pps = c.pps; ns1ats = c.ns1ats; bbml = c.bbml; oas = c.oas; gran4k = c.gran4k; gran16k = c.gran16k;
+            gran64k = c.gran64k;
             vax = c.vax;
             stallMax = c.stallMax; iidr = c.iidr; aidr = c.aidr;
         }
@@ -186,7 +193,8 @@ public record SmmuCaps(
         public SmmuCaps build() {
             return new SmmuCaps(s1p, s2p, ttf, cohacc, btm, httu, hyp, ats, asid16, msi, sev, pri, vmid16, cd2l,
                     ttendian, stallModel, termModel, stLevel, sidSize, ssidSize, priqs, eventqs, cmdqs, attrPermsOvr,
-                    attrTypesOvr, had, xnx, ril, bbml, pps, oas, gran4k, gran16k, gran64k, vax, stallMax, iidr, aidr);
+                    attrTypesOvr, had, xnx, ril, bbml, pps, ns1ats, oas, gran4k, gran16k, gran64k, vax, stallMax, iidr,
+                    aidr);
         }
     }
 }

@@ -220,10 +220,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final boolean nested;
         /** Broadcast TLB maintenance applies to its TLB entries: CD.ASET = 0, or stage 2 only. */
         final boolean shared;
-        /**
-         * ATS translation requests are served: the SMMU has ATS and the effective STE.EATS (with
-         * CR0.ATSCHK as it was; a CR0 write kills the entry) is not abort.
-         */
+        /** ATS translation requests are served: the SMMU has ATS and the effective STE.EATS is not abort. */
         final boolean atsOk;
         /**
          * The fast walk's constants for the one stage to walk; null (every walk the full one) for
@@ -245,7 +242,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final boolean tlbOn;
 
         CfgEntry(int sid, int ssid, ConfigCache.Ste ste, ConfigCache.Cd cd, long epoch, long traceGen,
-                 SmmuCaps caps, boolean tlbOn, boolean atsChk) {
+                 SmmuCaps caps, boolean tlbOn) {
             this.sid = sid;
             this.ssid = ssid;
             this.ste = ste;
@@ -265,7 +262,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             }
             nested = cd != null && ste.s2() != null;
             shared = cd == null || !CD_ASET(cd.words());
-            atsOk = caps.ats() && effectiveEats(ste.eats(), atsChk) != STE_EATS_ABT;
+            atsOk = caps.ats() && ste.eats() != STE_EATS_ABT;
             this.traced = smmu_iotlb_lookup_hit.enabled() || smmu_iotlb_lookup_miss.enabled()
                     || smmu_iotlb_insert.enabled() || smmuv3_translate_success.enabled();
             // the fast walk emits no walk events: none while they are on (a change of either
@@ -1832,7 +1829,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             res.ok(txn.addr, ALL_PERMS);
             return;
         }
-        if (txn.ats && (!caps.ats() || config == STE_CFG_BYPASS || effectiveEats(ste.eats(), atsChk) == STE_EATS_ABT)) {
+        if (txn.ats && (!caps.ats() || config == STE_CFG_BYPASS || ste.eats() == STE_EATS_ABT)) {
             event(new SmmuEvent.BadAtsTreq(sid, ssid, ssv, txn.addr, !txn.isWrite(), txn.isExec(), txn.isPriv()), log);
             res.atsUr(EVT_F_BAD_ATS_TREQ);
             return;
@@ -1943,13 +1940,6 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
      * or the tables). Every exit sets the whole result, so a caller need not reset it first (a
      * success with {@link DmaResult#translated}; a fault after a reset).
      */
-    /**
-     * STE.EATS as it applies: 0b1x (split-stage, DPT) means ATS disabled while CR0.ATSCHK is 0.
-     */
-    private static int effectiveEats(int eats, boolean atsChk) {
-        return (eats & 2) != 0 && !atsChk ? STE_EATS_ABT : eats;
-    }
-
     /**
      * For an ATS Translation Request, turns the abort {@code res} holds (a configuration error)
      * into a Translation Completion with Completer Abort status.
@@ -2161,8 +2151,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
      */
     private CfgEntry cfgEntry(DmaTransaction txn, ConfigCache.Ste ste, ConfigCache.Cd cd, long epoch0, boolean dry) {
         long traceGen = Trace.generation(); // before the enabled checks: a racing enable changes it
-        CfgEntry e = new CfgEntry(txn.sid, txn.ssid, ste, cd, epoch0, traceGen, caps, tlb.enabled(),
-                (cr0 & R_CR0_ATSCHK) != 0);
+        CfgEntry e = new CfgEntry(txn.sid, txn.ssid, ste, cd, epoch0, traceGen, caps, tlb.enabled());
         if (!dry && !txn.translated && configCache.enabled() && !smmuv3_config_cache_hit.enabled()
                 && !smmuv3_config_cache_miss.enabled() && microEpoch == epoch0) {
             cfgFront[cfgIdx(txn.sid, txn.ssid)] = e;
@@ -2491,14 +2480,23 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             return "stage 2 not implemented";
         }
         int strw = STE_STRW(s);
-        if (strw == STE_STRW_EL3 || strw == 3) {
-            return "STRW reserved for the non-secure stream";
+        if (!s2) { // with stage 2 STRW is IGNORED: the StreamWorld is NS-EL1
+            if (strw == STE_STRW_EL3 || strw == 3) {
+                return "STRW reserved for the non-secure stream";
+            }
+            if (strw == STE_STRW_EL2 && !caps.hyp()) {
+                return "STRW = EL2 without HYP";
+            }
         }
-        if (strw == STE_STRW_EL2 && (!caps.hyp() || s2)) {
-            return "STRW = EL2 without HYP or with stage 2";
-        }
-        if (caps.ats() && STE_EATS(s) == 3) {
-            return "EATS reserved";
+        if (caps.ats()) {
+            // EATS 0b11 (DPT checks) behaves as 0b00 without IDR3.DPT; 0b10 (split-stage) is
+            // ILLEGAL with IDR0.NS1ATS, which every ATS-capable model sets
+            if (STE_EATS(s) == 1 && s2 && STE_S2S(s)) {
+                return "EATS = full ATS with stage 2 stalling (S2S)";
+            }
+            if (STE_EATS(s) == 2) {
+                return "EATS = split-stage ATS with IDR0.NS1ATS = 1";
+            }
         }
         if (s1) {
             int fmt = STE_S1FMT(s);
@@ -2571,8 +2569,11 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         int s1fmt = STE_S1FMT(s) == 3 ? STE_S1FMT_LINEAR : STE_S1FMT(s);
         int s1cdmax = caps.ssidSize() == 0 ? 0 : STE_S1CDMAX(s);
         int s1dss = STE_S1DSS(s) == 3 ? STE_S1DSS_TERMINATE : STE_S1DSS(s);
-        return new ConfigCache.Ste(addr, s, config, s1fmt, STE_CTXPTR(s), s1cdmax, s1dss, STE_S1STALLD(s),
-                STE_EATS(s), STE_STRW(s), vmid, s2, s2stall, s2record);
+        // EATS: IGNORED without ATS, 0b11 as 0b00 without DPT; STRW IGNORED with stage 2
+        int eats = !caps.ats() || STE_EATS(s) == 3 ? STE_EATS_ABT : STE_EATS(s);
+        int strw = (config & 2) != 0 ? STE_STRW_NSEL1 : STE_STRW(s);
+        return new ConfigCache.Ste(addr, s, config, s1fmt, STE_CTXPTR(s), s1cdmax, s1dss, STE_S1STALLD(s), eats,
+                strw, vmid, s2, s2stall, s2record);
     }
 
     /* ---------------- CD ---------------- */

@@ -1,6 +1,7 @@
 package org.iommu4j.smmuv3.hw;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.iommu4j.smmuv3.hw.TestBed.*;
 
 import java.util.List;
@@ -115,18 +116,40 @@ class SmmuV3AtsTest {
     }
 
     @Test
-    void aSplitStageEatsIsAtsDisabledWhileAtschkIsZero() {
+    void splitStageAtsIsNotImplementedSoEats0b10IsIllegalAndEats0b11BehavesAs0b00() {
+        assertThat((SmmuCaps.full().idr0() >>> 11) & 1).as("IDR0.NS1ATS").isEqualTo(1);
+        var b = SmmuCaps.full().toBuilder();
+        b.ns1ats = false;
+        assertThatThrownBy(b::build).isInstanceOf(IllegalArgumentException.class);
+
         TestBed tb = TestBed.full();
         S1 s1 = tb.setupS1(1, 9, 0, 0);
+        s1.pt().map(VA, PA, S1_RW);
         long[] ste = steS1(s1.cdtab(), 0, 0, 0);
         ste[1] |= EATS_SPLIT;
         tb.writeSte(1, ste);
-        s1.pt().map(VA, PA, S1_RW);
+        assertThat(atsRequest(tb, 1, DmaTransaction.NO_SSID, VA).status).isEqualTo(DmaResult.ATS_CA);
+        assertThat(tb.read(1, VA).status).isEqualTo(DmaResult.ABORT);
+        assertThat(eventIds(tb)).containsExactly(0x04); // C_BAD_STE, from the ordinary read only
+
+        ste[1] = (ste[1] & ~(3L << 28)) | (3L << 28); // EATS 0b11: DPT checks, not implemented
+        tb.writeSte(1, ste);
+        tb.cmd(0x03 | (1L << 32), 1); // CFGI_STE 1
+        tb.sync();
         assertThat(atsRequest(tb, 1, DmaTransaction.NO_SSID, VA).status).isEqualTo(DmaResult.ATS_UR);
         assertThat(eventIds(tb)).containsExactly(0x05);
-        tb.writel(CR0, ALL_ON | CR0_ATSCHK);
-        assertThat(atsRequest(tb, 1, DmaTransaction.NO_SSID, VA).status).isEqualTo(DmaResult.OK);
-        assertThat(tb.res.pa).isEqualTo(PA);
+        assertThat(tb.read(1, VA).status).as("ordinary traffic translates").isEqualTo(DmaResult.OK);
+    }
+
+    @Test
+    void fullAtsWithAStallingStage2IsIllegal() {
+        TestBed tb = TestBed.full();
+        long[] ste = steS2(1, tb.alloc(4096, 4096), 24, 1, 0);
+        ste[1] |= EATS_FULL;
+        ste[2] |= 1L << 57; // S2S
+        tb.writeSte(1, ste);
+        assertThat(tb.read(1, VA).status).isEqualTo(DmaResult.ABORT);
+        assertThat(eventIds(tb)).containsExactly(0x04);
     }
 
     @Test
