@@ -220,4 +220,37 @@ class SmmuV3AtsTest {
         user.smmu.translate(user.txn, user.res);
         assertThat(user.res.perm).as("no Priv, no Exe in the completion").isEqualTo(R | W);
     }
+
+    /**
+     * HTTU on a Translation Request (sections 3.13.7, 13.7): the Access flag is set for any grant;
+     * NW = 0 to a writable-clean page dirties it and grants W; NW = 1 never dirties a page.
+     */
+    @Test
+    void aTranslationRequestSetsTheAccessFlagAndDirtiesOnlyWithIntentToWrite() {
+        TestBed tb = TestBed.full();
+        S1 s1 = tb.setupS1(1, 9, 0, 0);
+        long[] ste = steS1(s1.cdtab(), 0, 0, 0);
+        ste[1] |= EATS_FULL;
+        tb.writeSte(1, ste);
+        long[] c = cd(9, s1.pt().root, 16, 0);
+        c[0] |= CD_HA | CD_HD;
+        tb.writeCd(s1.cdtab(), c);
+        long pte = s1.pt().map(VA, PA, AP_EL0 | NG | AP_RO | DBM); // AF = 0, writable-clean
+
+        tb.txn.set(1, DmaTransaction.NO_SSID, VA, 4, DmaTransaction.ACC_READ); // NW = 1
+        tb.txn.ats = true;
+        tb.smmu.translate(tb.txn, tb.res);
+        assertThat(tb.res.status).isEqualTo(DmaResult.OK);
+        assertThat(tb.res.perm & W).as("not dirty: no W for NW = 1").isZero();
+        assertThat(tb.mem.readq(pte) & AF).as("AF set").isNotZero();
+        assertThat(tb.mem.readq(pte) & AP_RO).as("still clean").isNotZero();
+
+        tb.txn.set(1, DmaTransaction.NO_SSID, VA, 4, DmaTransaction.ACC_WRITE); // NW = 0
+        tb.txn.ats = true;
+        tb.smmu.translate(tb.txn, tb.res);
+        assertThat(tb.res.status).isEqualTo(DmaResult.OK);
+        assertThat(tb.res.perm & (R | W)).isEqualTo(R | W);
+        assertThat(tb.mem.readq(pte) & AP_RO).as("dirtied").isZero();
+        assertThat(eventIds(tb)).isEmpty();
+    }
 }
