@@ -6,6 +6,9 @@ import static org.iommu4j.smmuv3.ArmSmmuV3H.*;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import org.iommu4j.base.Errno;
 import org.iommu4j.base.Printk;
 import org.iommu4j.base.device.Device;
@@ -201,6 +204,64 @@ class SvaPriTest {
             assertThat(Printk.grep("PRIQ overflow detected -- requests lost")).hasSize(1);
             Iommu.iommu_sva_unbind_device(handle);
             m.board.irqs.quiesce();
+        }
+    }
+
+    /**
+     * arm_smmu_flush_priq (seed 004) with a group in the PRI queue: it waits, without returning,
+     * until the PRI queue thread has handed every request to the fault queue; the group is then
+     * resolved and answered as usual.
+     */
+    @Test
+    void flushingThePriQueueWaitsForTheRequestsInIt() throws Exception {
+        try (Machine m = boot()) {
+            Device dev = m.function(SID).dev();
+            PciEndpointModel ep = m.function(SID).model();
+            assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_IOPF)).isZero();
+            assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_SVA)).isZero();
+            Mm mm = m.cpus.mm_alloc();
+            long buf = Mmap.vm_mmap(mm, 0, 3 * 4096, MmH.PROT_READ | MmH.PROT_WRITE,
+                    MmH.MAP_PRIVATE | MmH.MAP_ANONYMOUS);
+            IommuSva handle = Iommu.iommu_sva_bind_device(dev, mm, null);
+            int pasid = Iommu.iommu_sva_get_pasid(handle);
+            long smmuBase = 0x0905_0000L;
+            m.board.mmio.write(smmuBase + ARM_SMMU_IRQ_CTRL, IRQ_CTRL_GERROR_IRQEN | IRQ_CTRL_EVTQ_IRQEN, 4);
+
+            long[] pages = {buf, buf + 4096, buf + 2 * 4096};
+            CompletableFuture<Integer> group = CompletableFuture
+                    .supplyAsync(() -> ep.pageRequestGroup(pasid, pages, DmaTransaction.ACC_WRITE));
+            awaitTrue(() -> m.smmuModel.priRecorded() == 3);
+            CompletableFuture<Integer> flush = CompletableFuture
+                    .supplyAsync(() -> m.smmu.arm_smmu_flush_priq(m.smmu.smmu));
+            awaitTrue(() -> {
+                m.smmu.smmu.priq_wq_lock.lock();
+                try {
+                    return m.smmu.smmu.priq_wq_lock.hasWaiters(m.smmu.smmu.priq_wq);
+                } finally {
+                    m.smmu.smmu.priq_wq_lock.unlock();
+                }
+            });
+            assertThat(flush).as("waiting for the PRI queue thread").isNotDone();
+            assertThat(group).isNotDone();
+
+            m.smmu.arm_smmu_priq_thread(0, m.smmu.smmu);
+            assertThat(flush.get(10, TimeUnit.SECONDS)).isZero();
+            assertThat(group.get(10, TimeUnit.SECONDS)).isZero();
+            for (long page : pages) {
+                assertThat(MmFault.pte_of(mm, page)).as("paged in").isNotZero();
+            }
+            assertThat(ep.unexpectedPrgIndexes()).isEmpty();
+            Iommu.iommu_sva_unbind_device(handle);
+            m.board.irqs.quiesce();
+        }
+    }
+
+    /** Spins (no sleep) until {@code cond} holds, failing after ten seconds. */
+    private static void awaitTrue(BooleanSupplier cond) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!cond.getAsBoolean()) {
+            assertThat(System.nanoTime()).as("condition not reached in time").isLessThan(deadline);
+            Thread.onSpinWait();
         }
     }
 
