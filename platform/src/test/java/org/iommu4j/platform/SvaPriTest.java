@@ -173,19 +173,14 @@ class SvaPriTest {
     @Test
     void anOverflowAutoResponseCarriesThePasidTheFunctionRequiresBecauseTheDriverSetStePpar() {
         try (Machine m = boot()) {
-            Device dev = m.function(SID).dev();
-            PciEndpointModel ep = m.function(SID).model();
-            assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_IOPF)).isZero();
-            assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_SVA)).isZero();
-            Mm mm = m.cpus.mm_alloc();
-            long buf = Mmap.vm_mmap(mm, 0, 4096, MmH.PROT_READ | MmH.PROT_WRITE, MmH.MAP_PRIVATE | MmH.MAP_ANONYMOUS);
-            IommuSva handle = Iommu.iommu_sva_bind_device(dev, mm, null);
-            int pasid = Iommu.iommu_sva_get_pasid(handle);
+            Bound b = bindWithPriqIrqOff(m, 1);
+            PciEndpointModel ep = b.ep();
+            Mm mm = b.mm();
+            long buf = b.buf();
+            int pasid = b.pasid();
             long ste = m.smmu.arm_smmu_get_step_for_sid(m.smmu.smmu, SID);
             assertThat(m.board.mem.readq(ste + 8) & STRTAB_STE_1_PPAR).isNotZero();
-            // The PRI queue's interrupt off, the queue filled with Stop Markers: the next request overflows.
-            long smmuBase = 0x0905_0000L;
-            m.board.mmio.write(smmuBase + ARM_SMMU_IRQ_CTRL, IRQ_CTRL_GERROR_IRQEN | IRQ_CTRL_EVTQ_IRQEN, 4);
+            // The queue filled with Stop Markers: the next request overflows.
             int entries = 1 << m.smmu.smmu.priq.llq.max_n_shift;
             for (int i = 0; i < entries; i++) {
                 m.smmuModel.pageRequest(new org.iommu4j.base.hw.PageRequest(SID, pasid, true, false, false, false,
@@ -202,7 +197,7 @@ class SvaPriTest {
             Printk.clear();
             m.smmu.arm_smmu_priq_thread(0, m.smmu.smmu);
             assertThat(Printk.grep("PRIQ overflow detected -- requests lost")).hasSize(1);
-            Iommu.iommu_sva_unbind_device(handle);
+            Iommu.iommu_sva_unbind_device(b.handle());
             m.board.irqs.quiesce();
         }
     }
@@ -215,18 +210,11 @@ class SvaPriTest {
     @Test
     void flushingThePriQueueWaitsForTheRequestsInIt() throws Exception {
         try (Machine m = boot()) {
-            Device dev = m.function(SID).dev();
-            PciEndpointModel ep = m.function(SID).model();
-            assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_IOPF)).isZero();
-            assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_SVA)).isZero();
-            Mm mm = m.cpus.mm_alloc();
-            long buf = Mmap.vm_mmap(mm, 0, 3 * 4096, MmH.PROT_READ | MmH.PROT_WRITE,
-                    MmH.MAP_PRIVATE | MmH.MAP_ANONYMOUS);
-            IommuSva handle = Iommu.iommu_sva_bind_device(dev, mm, null);
-            int pasid = Iommu.iommu_sva_get_pasid(handle);
-            long smmuBase = 0x0905_0000L;
-            m.board.mmio.write(smmuBase + ARM_SMMU_IRQ_CTRL, IRQ_CTRL_GERROR_IRQEN | IRQ_CTRL_EVTQ_IRQEN, 4);
-
+            Bound b = bindWithPriqIrqOff(m, 3);
+            PciEndpointModel ep = b.ep();
+            Mm mm = b.mm();
+            long buf = b.buf();
+            int pasid = b.pasid();
             long[] pages = {buf, buf + 4096, buf + 2 * 4096};
             CompletableFuture<Integer> group = CompletableFuture
                     .supplyAsync(() -> ep.pageRequestGroup(pasid, pages, DmaTransaction.ACC_WRITE));
@@ -251,9 +239,28 @@ class SvaPriTest {
                 assertThat(MmFault.pte_of(mm, page)).as("paged in").isNotZero();
             }
             assertThat(ep.unexpectedPrgIndexes()).isEmpty();
-            Iommu.iommu_sva_unbind_device(handle);
+            Iommu.iommu_sva_unbind_device(b.handle());
             m.board.irqs.quiesce();
         }
+    }
+
+    private record Bound(PciEndpointModel ep, Mm mm, long buf, IommuSva handle, int pasid) {}
+
+    /**
+     * The function at SID bound (IOPF, SVA) to a new process with {@code pages} pages mapped and
+     * untouched, and the PRI queue's interrupt turned off so that requests wait in the queue.
+     */
+    private static Bound bindWithPriqIrqOff(Machine m, int pages) {
+        Device dev = m.function(SID).dev();
+        assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_IOPF)).isZero();
+        assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_SVA)).isZero();
+        Mm mm = m.cpus.mm_alloc();
+        long buf = Mmap.vm_mmap(mm, 0, pages * 4096L, MmH.PROT_READ | MmH.PROT_WRITE,
+                MmH.MAP_PRIVATE | MmH.MAP_ANONYMOUS);
+        IommuSva handle = Iommu.iommu_sva_bind_device(dev, mm, null);
+        long smmuBase = 0x0905_0000L;
+        m.board.mmio.write(smmuBase + ARM_SMMU_IRQ_CTRL, IRQ_CTRL_GERROR_IRQEN | IRQ_CTRL_EVTQ_IRQEN, 4);
+        return new Bound(m.function(SID).model(), mm, buf, handle, Iommu.iommu_sva_get_pasid(handle));
     }
 
     /** Spins (no sleep) until {@code cond} holds, failing after ten seconds. */
