@@ -2367,15 +2367,17 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             if (smmuv3_find_ste_2lvl.enabled()) {
                 smmuv3_find_ste_2lvl.emit(base, l1Addr, sid >>> split, l2Ptr, l2Idx, span == 0 ? 0 : 1 << (span - 1));
             }
-            // Span 0 (and the reserved 12..31) leave the StreamIDs below this descriptor invalid
-            if (span == 0 || span > 11 || l2Idx >= 1 << (span - 1)) {
+            // Span 0 (and the reserved 12..31), or a Span beyond the split point, leave the
+            // StreamIDs below this descriptor invalid (section 5.1.1)
+            if (span == 0 || span > 11 || span - 1 > split || l2Idx >= 1 << (span - 1)) {
                 if (record) {
                     badStreamId(sid, ssid, ssv, log);
                 }
                 res.abort(EVT_C_BAD_STREAMID);
                 return null;
             }
-            steAddr = l2Ptr + (long) l2Idx * STE_SIZE;
+            // the level-2 array is aligned to its size: L2Ptr[5 + Span - 1:0] are taken as zero
+            steAddr = (l2Ptr & -(64L << (span - 1))) + (long) l2Idx * STE_SIZE;
         } else {
             steAddr = (base & ~((1L << Math.max(6, log2size + 6)) - 1)) + (Integer.toUnsignedLong(sid) << 6);
             if (log != null) {

@@ -821,6 +821,17 @@ class SmmuV3TranslateTest {
         // beyond LOG2SIZE
         assertThat(tb.read(0x10000, VA).status).isEqualTo(DmaResult.ABORT);
         only(tb, 0x02);
+        // L2Ptr is aligned to the level-2 array's size: its low bits are taken as zero
+        long l2b = tb.alloc(4096, 4096);
+        tb.mem.writeq(tb.strtab + 8 * 0x91, (l2b + 0x40) | 3); // Span 3: 4 STEs, 256 bytes
+        tb.mem.writeq(l2b + 64 * 2, 0x9);
+        assertThat(tb.read(0x9102, VA).status).isEqualTo(DmaResult.OK);
+        // a Span larger than the split point (8 bits here) makes the whole range invalid
+        long l2c = tb.alloc(64L * 512, 64L * 512);
+        tb.mem.writeq(tb.strtab + 8 * 0x92, l2c | 10);
+        tb.mem.writeq(l2c + 64 * 3, 0x9);
+        assertThat(tb.read(0x9203, VA).status).isEqualTo(DmaResult.ABORT);
+        only(tb, 0x02);
     }
 
     @Test
