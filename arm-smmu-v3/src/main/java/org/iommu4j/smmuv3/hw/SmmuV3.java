@@ -1756,8 +1756,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             if (smmuv3_translate_disable.enabled()) {
                 smmuv3_translate_disable.emit("smmuv3", sid, txn.addr, txn.isWrite());
             }
-            if (abort) {
-                res.abort(0);
+            if (abort || txn.addr >>> caps.oasBits() != 0) {
+                res.abort(0); // an address beyond the OAS: terminated, no event (section 3.4)
             } else {
                 res.ok(txn.addr, ALL_PERMS);
             }
@@ -1851,7 +1851,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             if (smmuv3_translate_bypass.enabled()) {
                 smmuv3_translate_bypass.emit("smmuv3", sid, txn.addr, txn.isWrite());
             }
-            res.ok(txn.addr, ALL_PERMS);
+            if (!bypassAddrSizeFault(txn, res, log)) {
+                res.ok(txn.addr, ALL_PERMS);
+            }
             return;
         }
 
@@ -1928,7 +1930,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
         if (cd == null && ste.s2() == null) {
             // stage 1 bypassed, no stage 2
-            res.ok(txn.addr, ALL_PERMS);
+            if (!bypassAddrSizeFault(txn, res, log)) {
+                res.ok(txn.addr, ALL_PERMS);
+            }
             return;
         }
         translateStages(txn, res, cfgEntry(txn, ste, cd, epoch0, dry), epoch0, log);
@@ -2059,6 +2063,34 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
     }
 
     /**
+     * The input address check of a stage 1 that is bypassed (STE.Config bypass or stage 2 only,
+     * or S1DSS bypass), section 3.4: an address beyond the IAS (the OAS here, with VMSAv8-64
+     * tables only) is a stage 1 Address Size fault, recorded whatever CD.R might say (no CD is
+     * used) and terminated with an abort; an ATS request gets a completion without access. True
+     * when the fault was taken.
+     */
+    private boolean bypassAddrSizeFault(DmaTransaction txn, DmaResult res, List<String> log) {
+        if (txn.addr >>> caps.oasBits() == 0) {
+            return false;
+        }
+        if (log != null) {
+            log.add(String.format("input address 0x%x beyond the %d-bit IAS with stage 1 bypassed", txn.addr,
+                    caps.oasBits()));
+        }
+        if (txn.ats) {
+            res.status = DmaResult.ATS_FAULT;
+            res.faultReason = EVT_F_ADDR_SIZE;
+            return true;
+        }
+        boolean ssv = txn.ssidValid();
+        event(new SmmuEvent.AddrSize(new SmmuEvent.Fault(txn.sid, ssv ? txn.ssid : 0, ssv, 0, false, txn.isPriv(),
+                txn.isExec(), !txn.isWrite(), false, EVT_CLASS_IN, false, txn.addr, 0)), log);
+        abortTrace(txn);
+        res.abort(EVT_F_ADDR_SIZE);
+        return true;
+    }
+
+    /**
      * The full walk of {@code e}'s stages into {@code scratch.result}: stage 1 (its table
      * addresses through stage 2 when nested, then its output through stage 2) or stage 2 alone.
      * True with the output address, permissions, block size and global flag in the result;
@@ -2071,6 +2103,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final ConfigCache.Cd cd = e.cd;
         final SmmuPtw.Result r = scratch.result;
         if (cd == null) {
+            if (bypassAddrSizeFault(txn, res, log)) {
+                return false;
+            }
             if (log != null) {
                 log.add(stageLine("stage 2: S2TTB", ste.s2(), "VMID", e.vmid));
             }

@@ -153,4 +153,34 @@ class SmmuV3ValidityTest {
         assertThat(tb.dma(1, 5, VA, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.ABORT);
         assertThat(tb.drainEvents()).singleElement().satisfies(e -> assertThat(evtId(e)).isEqualTo(0x08));
     }
+
+    /**
+     * Section 3.4: with no stage 1 to check it, an input address beyond the OAS (the IAS here)
+     * is refused: silently while the SMMU is disabled, as a stage 1 F_ADDR_SIZE otherwise.
+     */
+    @Test
+    void anInputAddressBeyondTheOasIsRefusedWhenStage1IsBypassed() {
+        long far = 1L << 48; // the full() OAS is 48 bits
+        TestBed off = TestBed.full();
+        off.writel(CR0, off.readl(CR0) & ~CR0_SMMUEN); // GBPA: bypass
+        assertThat(off.read(1, VA).status).isEqualTo(DmaResult.OK);
+        assertThat(off.read(1, far).status).isEqualTo(DmaResult.ABORT);
+        assertThat(off.drainEvents()).isEmpty();
+
+        TestBed tb = TestBed.full();
+        tb.writeSte(1, steBypass());
+        tb.writeSte(2, steS2(1, tb.alloc(4096, 4096), 16, 2, 0)); // stage 2 only, 48-bit input
+        S1 s1 = tb.setupS1(3, 9, 2, 1); // four CDs; without an SSID, S1DSS bypasses stage 1
+        assertThat(s1).isNotNull();
+        assertThat(tb.read(1, VA).status).isEqualTo(DmaResult.OK);
+        assertThat(tb.read(3, VA).status).isEqualTo(DmaResult.OK);
+        for (int sid : new int[] {1, 2, 3}) {
+            assertThat(tb.read(sid, far).status).as("sid %d", sid).isEqualTo(DmaResult.ABORT);
+            assertThat(tb.drainEvents()).as("sid %d", sid).singleElement().satisfies(e -> {
+                assertThat(evtId(e)).isEqualTo(0x11); // F_ADDR_SIZE
+                assertThat((e[1] >>> 39) & 1).as("S2").isZero();
+                assertThat(e[2]).isEqualTo(far);
+            });
+        }
+    }
 }
