@@ -2573,6 +2573,12 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             if (!STE_S2S(s) && caps.stallModel() == STALL_MODEL_FORCE) {
                 return "S2S = 0 with STALL_MODEL force";
             }
+            if (STE_S2HA(s) && caps.httu() == SmmuCaps.HTTU_NONE) {
+                return "S2HA = 1 without HTTU";
+            }
+            if (STE_S2HD(s) && caps.httu() != SmmuCaps.HTTU_ACCESS_DIRTY) {
+                return "S2HD = 1 without dirty-state HTTU";
+            }
             if (SmmuPtw.StageCfg.s2(g, STE_S2T0SZ(s), STE_S2SL0(s), 0, 48, false, false, false) == null) {
                 return "S2T0SZ / S2SL0 inconsistent";
             }
@@ -2595,8 +2601,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 default -> 14;
             };
             int ps = oas2bits(Math.min(STE_S2PS(s), caps.oas()));
-            boolean ha = STE_S2HA(s) && caps.httu() >= SmmuCaps.HTTU_ACCESS;
-            boolean hd = ha && STE_S2HD(s) && caps.httu() == SmmuCaps.HTTU_ACCESS_DIRTY;
+            boolean ha = STE_S2HA(s);
+            boolean hd = ha && STE_S2HD(s); // S2HD without S2HA: reserved, as neither
             s2 = SmmuPtw.StageCfg.s2(g, STE_S2T0SZ(s), STE_S2SL0(s), STE_S2TTB(s), ps, ha, hd, STE_S2AFFD(s));
             s2stall = STE_S2S(s);
             s2record = STE_S2R(s);

@@ -74,6 +74,15 @@ class SmmuV3ValidityTest {
         assertThat(eventOfRead(af.build(), c -> c[0] |= CD_HA)).isZero();
         assertThat(eventOfRead(af.build(), c -> c[0] |= CD_HA | CD_HD)).isEqualTo(C_BAD_CD);
         assertThat(eventOfRead(SmmuCaps.full(), c -> c[0] |= CD_HA | CD_HD)).isZero();
+        // the same for stage 2's S2HA (STE dword 2 bit 56) and S2HD (bit 55)
+        for (long bits : new long[] {1L << 56, (1L << 56) | (1L << 55)}) {
+            TestBed tb = new TestBed(bits == 1L << 56 ? none.build() : af.build()).init();
+            long[] ste = steS2(1, tb.alloc(4096, 4096), 24, 1, 0);
+            ste[2] |= bits;
+            tb.writeSte(1, ste);
+            assertThat(tb.read(1, VA).status).isEqualTo(DmaResult.ABORT);
+            assertThat(tb.drainEvents()).singleElement().satisfies(e -> assertThat(evtId(e)).isEqualTo(C_BAD_STE));
+        }
     }
 
     @Test
