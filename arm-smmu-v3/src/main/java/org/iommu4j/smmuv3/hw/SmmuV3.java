@@ -2525,6 +2525,11 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 return "STRW = EL2 without HYP";
             }
         }
+        // S2VMID tags the translations of an NS-EL1 stream whenever stage 2 is implemented
+        if (caps.s2p() && !caps.vmid16() && (config & 3) != 0 && (s2 || strw != STE_STRW_EL2)
+                && STE_S2VMID(s) >>> 8 != 0) {
+            return "S2VMID[15:8] = 0x" + Integer.toHexString(STE_S2VMID(s) >>> 8) + " without 16-bit VMIDs";
+        }
         if (caps.ats()) {
             // EATS 0b11 (DPT checks) behaves as 0b00 without IDR3.DPT; 0b10 (split-stage) is
             // ILLEGAL with IDR0.NS1ATS, which every ATS-capable model sets
@@ -2578,6 +2583,11 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             }
             if (STE_S2HD(s) && caps.httu() != SmmuCaps.HTTU_ACCESS_DIRTY) {
                 return "S2HD = 1 without dirty-state HTTU";
+            }
+            // S2T0SZ within [MAX(16 or 12 for 64K, 64 - IAS), 39] (no STT; IAS = OAS, VMSAv8-64 only)
+            int t0sz = STE_S2T0SZ(s);
+            if (t0sz > 39 || t0sz < Math.max(g == 16 ? 12 : 16, 64 - caps.oasBits())) {
+                return "S2T0SZ " + t0sz + " out of range";
             }
             if (SmmuPtw.StageCfg.s2(g, STE_S2T0SZ(s), STE_S2SL0(s), 0, 48, false, false, false) == null) {
                 return "S2T0SZ / S2SL0 inconsistent";

@@ -192,4 +192,40 @@ class SmmuV3ValidityTest {
             });
         }
     }
+
+    /** The event of a read through SID 1 with the STE {@code ste} on an SMMU of {@code caps} (0: translated or a clean fault). */
+    private static int steEvent(SmmuCaps caps, long[] ste) {
+        TestBed tb = new TestBed(caps).init();
+        tb.writeSte(1, ste);
+        tb.read(1, VA);
+        List<long[]> ev = tb.drainEvents();
+        return ev.isEmpty() ? 0 : evtId(ev.get(0));
+    }
+
+    @Test
+    void s2t0szMustLieBetweenTheIasAnd39() {
+        long ttb = 0x4800_0000L;
+        assertThat(steEvent(SmmuCaps.full(), steS2(1, ttb, 16, 2, 0))).as("48-bit IPA").isEqualTo(F_TRANSLATION);
+        assertThat(steEvent(SmmuCaps.full(), steS2(1, ttb, 39, 0, 0))).isEqualTo(F_TRANSLATION);
+        assertThat(steEvent(SmmuCaps.full(), steS2(1, ttb, 40, 0, 0))).isEqualTo(C_BAD_STE);
+        assertThat(steEvent(SmmuCaps.full(), steS2(1, ttb, 15, 2, 0))).isEqualTo(C_BAD_STE);
+        var b = full();
+        b.oas = 4; // 44 bits, as QEMU: the IPA can't be wider
+        assertThat(steEvent(b.build(), steS2(1, ttb, 16, 2, 0))).isEqualTo(C_BAD_STE);
+        assertThat(steEvent(b.build(), steS2(1, ttb, 20, 2, 0))).isEqualTo(F_TRANSLATION);
+    }
+
+    @Test
+    void aWideVmidWithoutVmid16IsIllegalWhereverItTags() {
+        var b = full();
+        b.vmid16 = false;
+        long ttb = 0x4800_0000L;
+        assertThat(steEvent(b.build(), steS2(0x100, ttb, 16, 2, 0))).isEqualTo(C_BAD_STE);
+        assertThat(steEvent(b.build(), steS2(0xff, ttb, 16, 2, 0))).isEqualTo(F_TRANSLATION);
+        // a stage-1 STE: with stage 2 implemented its translations carry S2VMID too
+        long[] s1 = steS1(0x4900_0000L, 0, 0, 0);
+        long[] withVmid = {s1[0], s1[1], 0x100};
+        assertThat(steEvent(b.build(), withVmid)).isEqualTo(C_BAD_STE);
+        assertThat(steEvent(SmmuCaps.full(), steS2(0x100, ttb, 16, 2, 0))).isEqualTo(F_TRANSLATION);
+    }
 }
