@@ -118,9 +118,12 @@ final class SmmuPtw {
         long fetchAddr;
         int clazz;
         boolean ttrnw;
+        /** The leaf descriptor of a successful walk (its attributes, e.g. the stage 2 MemAttr). */
+        long leaf;
 
         void reset() {
             fault = OK;
+            leaf = 0;
             level = 0;
             pa = 0;
             blockShift = 12;
@@ -276,6 +279,7 @@ final class SmmuPtw {
         out.blockShift = shift;
         out.pa = oa;
         out.perm = perm;
+        out.leaf = pte;
         out.global = cfg.stage() != 1 || !bit(pte, PTE_NG);
         if (special || SmmuV3Trace.smmu_ptw_leaf.enabled()) {
             noteLeaf(cfg.stage(), level, va, shift, oa, perm, log);

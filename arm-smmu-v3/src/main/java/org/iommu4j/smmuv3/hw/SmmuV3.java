@@ -2219,6 +2219,17 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         if (clazz == EVT_CLASS_IN) {
             out.perm = r.perm;
             out.blockShift = r.blockShift;
+        } else if (STE_S2PTW(ste.words()) && ((r.leaf >>> 4) & 3) == 0) {
+            // STE.S2PTW: a CD fetch or stage 1 walk to a Device page at stage 2 (MemAttr[3:2] = 0)
+            if (log != null) {
+                log.add(String.format("stage 2: IPA 0x%x is Device memory and STE.S2PTW = 1 -> F_PERMISSION", ipa));
+            }
+            out.fault = EVT_F_PERMISSION;
+            out.level = r.level;
+            out.s2 = true;
+            out.ipa = ipa;
+            out.clazz = clazz;
+            return -1;
         }
         return r.pa;
     }

@@ -126,6 +126,34 @@ class SmmuV3TranslateTest {
         assertThat(e[3]).isEqualTo(0x7000_0000L);
     }
 
+    /**
+     * STE.S2PTW (set by the test bed, as Linux sets it): a stage 1 table walk to an IPA that stage
+     * 2 maps as Device memory is a stage 2 Permission fault, CLASS TT; without S2PTW it proceeds.
+     */
+    @Test
+    void s2ptwForbidsStage1WalksToDeviceMemory() {
+        TestBed tb = TestBed.full();
+        TestBed.PageTable s1 = tb.setupNested(8, VA);
+        assertThat(tb.read(8, VA).status).isEqualTo(DmaResult.OK);
+        // stage 2 maps the 2 MiB holding the stage 1 tables as Device-nGnRnE (MemAttr 0)
+        long tables = s1.root & -(1L << 21);
+        TestBed.PageTable s2 = tb.nestedS2(8);
+        s2.map(tables, tables, 2, AF | S2AP_R | S2AP_W);
+        tb.cmd(0x28 | (4L << 32), 0); // TLBI_S12_VMALL VMID 4
+        tb.sync();
+        assertThat(tb.read(8, VA).status).isEqualTo(DmaResult.ABORT);
+        long[] e = only(tb, 0x13); // F_PERMISSION
+        assertThat((e[1] >>> 39) & 1).as("S2").isEqualTo(1);
+        assertThat((e[1] >>> 40) & 3).as("CLASS TT").isEqualTo(1);
+        // S2PTW clear: the walk is allowed
+        long ste = tb.steAddr(8);
+        tb.mem.writeq(ste + 16, tb.mem.readq(ste + 16) & ~(1L << 54));
+        tb.cmd(0x03 | (8L << 32), 1); // CFGI_STE 8
+        tb.cmd(0x28 | (4L << 32), 0);
+        tb.sync();
+        assertThat(tb.read(8, VA).status).isEqualTo(DmaResult.OK);
+    }
+
     @ParameterizedTest
     @CsvSource({"12,16", "14,16", "16,16", "12,25", "16,22", "14,28"})
     void stage1GranulesAndInputSizes(int g, int t0sz) {

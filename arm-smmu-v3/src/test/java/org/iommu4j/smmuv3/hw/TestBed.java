@@ -31,7 +31,8 @@ final class TestBed {
             DBM = 1L << 51, PXN = 1L << 53, UXN = 1L << 54, S2AP_R = 1L << 6, S2AP_W = 1L << 7, S2_XN = 1L << 54;
     /** An ordinary read-write, user-accessible, non-global stage-1 page. */
     static final long S1_RW = AF | AP_EL0 | NG;
-    static final long S2_RW = AF | S2AP_R | S2AP_W;
+    /** Stage 2 read-write Normal memory (MemAttr 0b1111, write-back, as io-pgtable-arm's OIWB). */
+    static final long S2_RW = AF | S2AP_R | S2AP_W | (0xfL << 2);
 
     final Board board;
     final PhysMem mem;
@@ -389,8 +390,16 @@ final class TestBed {
      * {@link #NESTED_IPA}; stage 2 identity-maps the 2 MiB blocks holding the tables and maps the
      * IPA's block to {@link #NESTED_PA}. Returns the stage-1 tables.
      */
+    /** The stage 2 tables {@link #setupNested} made for {@code sid}. */
+    PageTable nestedS2(int sid) {
+        return nestedS2.get(sid);
+    }
+
+    private final java.util.Map<Integer, PageTable> nestedS2 = new java.util.HashMap<>();
+
     PageTable setupNested(int sid, long va) {
         PageTable s2 = new PageTable(12, 40, 1);
+        nestedS2.put(sid, s2);
         PageTable s1 = new PageTable(12, 48);
         long cdtab = alloc(64, 64);
         writeCd(cdtab, cd(3, s1.root, 16, 0));
