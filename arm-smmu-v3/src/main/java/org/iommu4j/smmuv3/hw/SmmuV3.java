@@ -2600,6 +2600,10 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             if (t0sz > 39 || t0sz < Math.max(g == 16 ? 12 : 16, 64 - caps.oasBits())) {
                 return "S2T0SZ " + t0sz + " out of range";
             }
+            int ps = oas2bits(Math.min(STE_S2PS(s), caps.oas()));
+            if (STE_S2TTB(s) >>> ps != 0 || (g < 16 && STE_S2TTB(s) >>> 48 != 0)) {
+                return "S2TTB 0x" + Long.toHexString(STE_S2TTB(s)) + " beyond the " + ps + "-bit S2PS";
+            }
             if (SmmuPtw.StageCfg.s2(g, STE_S2T0SZ(s), STE_S2SL0(s), 0, 48, false, false, false) == null) {
                 return "S2T0SZ / S2SL0 inconsistent";
             }

@@ -216,6 +216,14 @@ class SmmuV3ValidityTest {
     }
 
     @Test
+    void anS2ttbBeyondTheS2psIsIllegal() {
+        long[] ste = steS2(1, 0x1_0000_0000L, 16, 2, 0); // a table at 4 GiB
+        assertThat(steEvent(SmmuCaps.full(), ste)).as("48-bit S2PS: walked, outside RAM").isEqualTo(0x0b);
+        ste[2] &= ~(7L << 48); // S2PS 32 bits
+        assertThat(steEvent(SmmuCaps.full(), ste)).isEqualTo(C_BAD_STE);
+    }
+
+    @Test
     void aWideVmidWithoutVmid16IsIllegalWhereverItTags() {
         var b = full();
         b.vmid16 = false;
