@@ -1565,11 +1565,13 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         int vmid = caps.s2p() ? op.vmid() : 0;
         long len = Math.max(1, op.pages()) << (op.granuleShift() == 0 ? 12 : op.granuleShift());
         long va = op.va() & 0x00ff_ffff_ffff_ffffL;
-        // A VHE host's TLBIs target the EL2&0 regime: apply to both (over-invalidation is allowed)
+        // A VHE host's TLBIs target the EL2&0 regime: apply to both (over-invalidation is allowed).
+        // Entries of a non-shared ASID (CD.ASET = 1) may ignore the operations that match an ASID
+        // (ASIDE1IS, VA{L}E1IS) and here do; every other broadcast reaches them (section 3.17).
         switch (op.kind()) {
             case ALL -> {
-                tlb.invalidate(el1, vmid, SmmuTlb.ANY, true, 0, 0, true, "BTM_ALL");
-                tlb.invalidate(el2, SmmuTlb.ANY, SmmuTlb.ANY, true, 0, 0, true, "BTM_ALL");
+                tlb.invalidate(el1, vmid, SmmuTlb.ANY, true, 0, 0, false, "BTM_ALL");
+                tlb.invalidate(el2, SmmuTlb.ANY, SmmuTlb.ANY, true, 0, 0, false, "BTM_ALL");
             }
             case ASID -> {
                 tlb.invalidate(el1, vmid, op.asid(), false, 0, 0, true, "BTM_ASID");
@@ -1580,8 +1582,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 tlb.invalidate(el2, SmmuTlb.ANY, op.asid(), true, va, len, true, "BTM_VA");
             }
             case VAA -> {
-                tlb.invalidate(el1, vmid, SmmuTlb.ANY, true, va, len, true, "BTM_VAA");
-                tlb.invalidate(el2, SmmuTlb.ANY, SmmuTlb.ANY, true, va, len, true, "BTM_VAA");
+                tlb.invalidate(el1, vmid, SmmuTlb.ANY, true, va, len, false, "BTM_VAA");
+                tlb.invalidate(el2, SmmuTlb.ANY, SmmuTlb.ANY, true, va, len, false, "BTM_VAA");
             }
         }
     }

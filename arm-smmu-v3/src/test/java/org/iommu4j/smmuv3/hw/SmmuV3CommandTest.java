@@ -634,15 +634,25 @@ class SmmuV3CommandTest {
     }
 
     @Test
-    void btmLeavesAPrivateAsidsEntriesAlone() {
+    void btmLeavesAPrivateAsidsEntriesAloneOnlyForAsidScopedOperations() {
         TestBed tb = TestBed.full();
         cachedThenRemapped(tb, VA); // the test bed's CD has ASET = 1: a private ASID
         tb.writel(CR2, CR2_RECINVSID);
+        // the broadcasts that match an ASID (VAE1IS, ASIDE1IS) may pass a private ASID by
         tb.board.interconnect.broadcast(new Interconnect.Tlbi(Interconnect.Tlbi.Kind.VA, 9, 0, VA, true, 12, 1));
-        tb.board.interconnect.broadcast(new Interconnect.Tlbi(Interconnect.Tlbi.Kind.ALL, 0, 0, 0, false, 12, 1));
-        assertStale(tb, VA); // only a TLBI command reaches it
-        tb.cmd(0x11 | (9L << 48), 0); // TLBI_NH_ASID 9
+        tb.board.interconnect.broadcast(new Interconnect.Tlbi(Interconnect.Tlbi.Kind.ASID, 9, 0, 0, false, 12, 1));
+        assertStale(tb, VA);
+        tb.cmd(0x11 | (9L << 48), 0); // TLBI_NH_ASID 9: a command reaches it
         assertFresh(tb, VA);
+        // every other broadcast must reach it too (section 3.17): VAAE1IS, then VMALLE1IS
+        for (Interconnect.Tlbi.Kind kind : new Interconnect.Tlbi.Kind[] {Interconnect.Tlbi.Kind.VAA,
+                Interconnect.Tlbi.Kind.ALL}) {
+            TestBed t = TestBed.full();
+            cachedThenRemapped(t, VA);
+            t.writel(CR2, CR2_RECINVSID);
+            t.board.interconnect.broadcast(new Interconnect.Tlbi(kind, 0, 0, VA, true, 12, 1));
+            assertFresh(t, VA);
+        }
     }
 
     @Test
