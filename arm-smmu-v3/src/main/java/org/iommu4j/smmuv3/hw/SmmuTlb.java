@@ -84,14 +84,14 @@ public final class SmmuTlb {
      * from the tables (faults are never cached). On a hit fills {@code res.pa}, {@code res.perm}
      * (raw {@link SmmuPtw} permission bits) and {@code res.pageSize}.
      */
-    public boolean lookup(int reg, int vm, int as, long addr, int need, DmaResult res) {
+    public boolean lookup(int reg, int vm, int as, boolean shr, long addr, int need, DmaResult res) {
         if (enabled) {
             long stamp = sl.tryOptimisticRead();
-            boolean hit = probe(reg, vm, as, addr, need, res);
+            boolean hit = probe(reg, vm, as, shr, addr, need, res);
             if (!sl.validate(stamp)) {
                 stamp = sl.readLock();
                 try {
-                    hit = probe(reg, vm, as, addr, need, res);
+                    hit = probe(reg, vm, as, shr, addr, need, res);
                 } finally {
                     sl.unlockRead(stamp);
                 }
@@ -113,8 +113,12 @@ public final class SmmuTlb {
         misses++;
     }
 
-    /** May run without the lock: reads only; the caller validates. */
-    private boolean probe(int reg, int vm, int as, long addr, int need, DmaResult res) {
+    /**
+     * May run without the lock: reads only; the caller validates. A global entry matches any
+     * ASID, but only of its own ASID set: {@code shr} (CD.ASET = 0) finds only shared global
+     * entries, a non-shared lookup only non-shared ones (section 3.17.1).
+     */
+    private boolean probe(int reg, int vm, int as, boolean shr, long addr, int need, DmaResult res) {
         long present = shiftsPresent;
         while (present != 0) {
             int sh = Long.numberOfTrailingZeros(present);
@@ -123,7 +127,7 @@ public final class SmmuTlb {
             int s = set(reg, vm, base, sh);
             for (int i = s; i < s + ways; i++) {
                 if (valid[i] && shift[i] == sh && inBase[i] == base && regime[i] == reg && vmid[i] == vm
-                        && (global[i] || asid[i] == as) && (perm[i] & need) == need) {
+                        && (global[i] ? shared[i] == shr : asid[i] == as) && (perm[i] & need) == need) {
                     res.pa = outBase[i] | (addr & ((1L << sh) - 1));
                     res.perm = perm[i];
                     res.pageSize = 1L << sh;
@@ -158,7 +162,7 @@ public final class SmmuTlb {
         int slot = -1;
         for (int i = s; i < s + ways; i++) {
             if (valid[i] && shift[i] == sh && inBase[i] == base && regime[i] == reg && vmid[i] == vm
-                    && global[i] == glob && asid[i] == as) {
+                    && global[i] == glob && asid[i] == as && (!glob || shared[i] == shr)) {
                 slot = i;
                 break;
             }

@@ -1971,7 +1971,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         if (lookup && !tlbOn) {
             tlb.countMissOff();
         }
-        if (lookup && tlbOn && tlb.lookup(e.regime, e.vmid, e.asid, tagAddr, need, res)) {
+        if (lookup && tlbOn && tlb.lookup(e.regime, e.vmid, e.asid, e.shared, tagAddr, need, res)) {
             if (e.traced && smmu_iotlb_lookup_hit.enabled()) {
                 smmu_iotlb_lookup_hit.emit(e.asid, e.vmid, txn.addr, tlb.hits(), tlb.misses());
             }

@@ -633,6 +633,31 @@ class SmmuV3CommandTest {
         assertFresh(tb, VA);
     }
 
+    /**
+     * Section 3.17.1: a global TLB entry matches any ASID, but only lookups of its own ASID set.
+     * SID 1 (ASID 9, ASET = 0) and SID 2 (ASID 10, ASET = 1) map VA globally to different pages.
+     */
+    @Test
+    void globalEntriesMatchOnlyLookupsOfTheirOwnAsidSet() {
+        TestBed tb = TestBed.full();
+        S1 shared = tb.setupS1(1, 9, 0, 0);
+        long[] c = TestBed.cd(9, shared.pt().root, 16, 0);
+        c[0] &= ~(1L << 47); // ASET = 0
+        tb.writeCd(shared.cdtab(), c);
+        shared.pt().map(VA, PA, AF | AP_EL0); // nG = 0: global
+        S1 priv = tb.setupS1(2, 10, 0, 0); // ASET = 1
+        priv.pt().map(VA, PA + 0x1000, AF | AP_EL0);
+        S1 shared2 = tb.setupS1(3, 11, 0, 0);
+        long[] c2 = TestBed.cd(11, shared2.pt().root, 16, 0);
+        c2[0] &= ~(1L << 47);
+        tb.writeCd(shared2.cdtab(), c2);
+        shared2.pt().map(VA, PA + 0x2000, AF | AP_EL0);
+
+        assertThat(tb.read(1, VA).pa).isEqualTo(PA);
+        assertThat(tb.read(2, VA).pa).as("ASET 1: not the shared global entry").isEqualTo(PA + 0x1000);
+        assertThat(tb.read(3, VA).pa).as("ASET 0, another ASID: the shared global entry").isEqualTo(PA);
+    }
+
     @Test
     void btmLeavesAPrivateAsidsEntriesAloneOnlyForAsidScopedOperations() {
         TestBed tb = TestBed.full();
