@@ -1037,7 +1037,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 if (caps.stallModel() == STALL_MODEL_TERMINATE) {
                     return CERROR_ILL;
                 }
-                resume(sid, CMD_RESUME_STAG(dw1), CMD_RESUME_AC(dw0));
+                resume(sid, CMD_RESUME_STAG(dw1), CMD_RESUME_AC(dw0), CMD_RESUME_AB(dw0));
             }
             case CMD_STALL_TERM -> {
                 if (caps.stallModel() == STALL_MODEL_TERMINATE) {
@@ -1303,7 +1303,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 if (smmuv3_stall_retry.enabled()) {
                     smmuv3_stall_retry.emit(st.sid, st.stag);
                 }
-                st.resolve(true);
+                st.resolve(DmaResult.StallToken.RETRY);
             }
         }
         unrecordedStalls.clear();
@@ -1333,7 +1333,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
-            return state == 1;
+            return state == RETRY;
         }
 
         @Override
@@ -1341,9 +1341,10 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             return state;
         }
 
-        synchronized void resolve(boolean retry) {
+        /** Resolves the stall with a {@link DmaResult.StallToken} outcome (the first one counts). */
+        synchronized void resolve(int outcome) {
             if (state < 0) {
-                state = retry ? 1 : 0;
+                state = outcome;
                 notifyAll();
             }
         }
@@ -1370,7 +1371,11 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         return null;
     }
 
-    private void resume(int sid, int stag, boolean retry) {
+    /**
+     * CMD_RESUME (section 4.7.1): Action 1 retries the transaction; Action 0 terminates it, with
+     * an abort if Abort is 1 or TERM_MODEL is 1, otherwise completing it RAZ/WI.
+     */
+    private void resume(int sid, int stag, boolean retry, boolean abort) {
         Stall s;
         lock.lock();
         try {
@@ -1385,7 +1390,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             smmuv3_cmdq_resume.emit(sid, stag, retry, s != null);
         }
         if (s != null) {
-            s.resolve(retry);
+            s.resolve(retry ? DmaResult.StallToken.RETRY
+                    : abort || caps.termModel() ? DmaResult.StallToken.TERMINATED
+                    : DmaResult.StallToken.TERMINATED_RAZ_WI);
         } else {
             guestError("RESUME of StreamID 0x" + Integer.toHexString(sid) + " STAG " + stag + ": no such stall, ignored");
         }
@@ -1402,7 +1409,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         for (Stall s : victims) {
             stalls.remove(stallKey(s.sid, s.stag));
             unrecordedStalls.remove(s);
-            s.resolve(false);
+            s.resolve(DmaResult.StallToken.TERMINATED);
         }
     }
 

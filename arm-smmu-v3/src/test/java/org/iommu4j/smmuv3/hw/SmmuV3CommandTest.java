@@ -344,6 +344,34 @@ class SmmuV3CommandTest {
         assertThat(tb.smmu.gerrorActive()).isZero();
     }
 
+    /**
+     * CMD_RESUME with Action 0 and Abort 0 (Linux's CMDQ_RESUME_0_RESP_TERM) completes the
+     * transaction RAZ/WI where TERM_MODEL is 0, and aborts it where TERM_MODEL is 1.
+     */
+    @Test
+    void resumeTerminateWithoutAbortCompletesRazWiUnlessTermModel() {
+        S1[] s = new S1[1];
+        TestBed tb = stallBed(s);
+        DmaResult.StallToken token = tb.read(1, VA).stall;
+        int stag = (int) (tb.drainEvents().get(0)[1] & 0xffff);
+        tb.cmd(0x44 | (1L << 32), stag); // RESUME, Ac = 0, Ab = 0
+        tb.sync();
+        assertThat(token.poll()).isEqualTo(DmaResult.StallToken.TERMINATED_RAZ_WI);
+        assertThat(token.await()).isFalse();
+
+        var b = SmmuCaps.full().toBuilder();
+        b.termModel = true;
+        TestBed t2 = new TestBed(b.build()).init();
+        S1 s1 = t2.setupS1(1, 9, 0, 0);
+        long[] c = cd(9, s1.pt().root, 16, 0);
+        c[0] |= CD_S;
+        t2.writeCd(s1.cdtab(), c);
+        DmaResult.StallToken t = t2.read(1, VA).stall;
+        t2.cmd(0x44 | (1L << 32), (int) (t2.drainEvents().get(0)[1] & 0xffff));
+        t2.sync();
+        assertThat(t.poll()).as("TERM_MODEL 1: always an abort").isEqualTo(DmaResult.StallToken.TERMINATED);
+    }
+
     @Test
     void stallTermTerminatesEveryHeldTransactionOfTheStream() {
         S1[] s = new S1[1];

@@ -55,10 +55,19 @@ public final class DmaResult {
 
     /** A held (stalled) transaction's handle. */
     public interface StallToken {
-        /** Blocks until software resolves the stall; true = retry, false = terminated. */
+        /** {@link #poll()}: not resolved yet. */
+        int PENDING = -1;
+        /** Terminated with an abort towards the requester. */
+        int TERMINATED = 0;
+        /** To be presented again, as a new transaction. */
+        int RETRY = 1;
+        /** Terminated, but completes without an error: reads return zeros, writes are dropped. */
+        int TERMINATED_RAZ_WI = 2;
+
+        /** Blocks until software resolves the stall; true = retry, false = terminated (see {@link #poll()}). */
         boolean await();
 
-        /** Non-blocking check: -1 pending, 1 retry, 0 terminated. */
+        /** Non-blocking check: {@link #PENDING}, {@link #RETRY}, {@link #TERMINATED} or {@link #TERMINATED_RAZ_WI}. */
         int poll();
     }
 

@@ -949,25 +949,32 @@ public final class PciEndpointModel implements AtsEndpoint {
                 case DmaResult.OK:
                     return move(res.pa, buf, off, len, access);
                 case DmaResult.RAZ_WI:
-                    // terminated without an error: the read sees zeros, the write goes nowhere
                     lastFaultReason = res.faultReason;
-                    razWiCompletions.incrementAndGet();
-                    if ((access & ACC_WRITE) == 0) {
-                        java.util.Arrays.fill(buf, off, off + len, (byte) 0);
-                    }
-                    return 0;
+                    return razWiCompletion(buf, off, len, access);
                 case DmaResult.STALLED:
                     DmaResult.StallToken tok = res.stall;
                     if (tok != null && tok.await()) {
                         continue;
                     }
                     lastFaultReason = res.faultReason;
+                    if (tok != null && tok.poll() == DmaResult.StallToken.TERMINATED_RAZ_WI) {
+                        return razWiCompletion(buf, off, len, access); // a RESUME that terminated it RAZ/WI
+                    }
                     return -EIO;
                 default:
                     lastFaultReason = res.faultReason;
                     return -EFAULT;
             }
         }
+    }
+
+    /** A request terminated without an error: the read sees zeros, the write goes nowhere. */
+    private int razWiCompletion(byte[] buf, int off, int len, int access) {
+        razWiCompletions.incrementAndGet();
+        if ((access & ACC_WRITE) == 0) {
+            java.util.Arrays.fill(buf, off, off + len, (byte) 0);
+        }
+        return 0;
     }
 
     /** With ATS: ATC hit -> Translated request; miss -> Translation Request, maybe PRI, retry. */

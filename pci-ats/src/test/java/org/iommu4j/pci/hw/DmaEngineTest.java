@@ -20,6 +20,7 @@ import static org.iommu4j.pci.hw.EndpointFixture.pattern;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.iommu4j.base.hw.DmaPort;
+import org.iommu4j.base.hw.DmaResult;
 import org.iommu4j.base.test.NoWarnings;
 import org.iommu4j.base.trace.Trace;
 import org.junit.jupiter.api.Test;
@@ -169,6 +170,18 @@ class DmaEngineTest {
         f.iommu.lastStall.resolve(false);
         assertThat(dma.get(10, TimeUnit.SECONDS)).isEqualTo(-EIO);
         assertThat(f.ep.lastBytesDone()).isZero();
+    }
+
+    @Test
+    void aStallTerminatedRazWiCompletesWithoutAnError() throws Exception {
+        EndpointFixture f = new EndpointFixture();
+        f.iommu.stallOnFault = true;
+        byte[] in = {7, 7, 7};
+        CompletableFuture<Integer> dma = CompletableFuture.supplyAsync(() -> f.ep.dmaRead(0x7000, in));
+        assertThat(f.iommu.stalled.await(10, TimeUnit.SECONDS)).isTrue();
+        f.iommu.lastStall.resolve(DmaResult.StallToken.TERMINATED_RAZ_WI);
+        assertThat(dma.get(10, TimeUnit.SECONDS)).isZero();
+        assertThat(in).containsOnly(0);
     }
 
     @Test

@@ -124,10 +124,15 @@ public final class FakeUpstreamPort implements DmaPort {
     /** A stall the test resolves. */
     public static final class FakeStall implements DmaResult.StallToken {
         private final CountDownLatch done = new CountDownLatch(1);
-        private volatile boolean retry;
+        private volatile int outcome = PENDING;
 
         public void resolve(boolean retryIt) {
-            this.retry = retryIt;
+            resolve(retryIt ? RETRY : TERMINATED);
+        }
+
+        /** Resolves with a {@link DmaResult.StallToken} outcome. */
+        public void resolve(int how) {
+            this.outcome = how;
             done.countDown();
         }
 
@@ -139,12 +144,12 @@ public final class FakeUpstreamPort implements DmaPort {
                 Thread.currentThread().interrupt();
                 return false;
             }
-            return retry;
+            return outcome == RETRY;
         }
 
         @Override
         public int poll() {
-            return done.getCount() > 0 ? -1 : retry ? 1 : 0;
+            return done.getCount() > 0 ? PENDING : outcome;
         }
     }
 }
