@@ -38,14 +38,20 @@ import org.iommu4j.base.trace.Trace;
  * stage 2 and nested; linear and 2-level CD tables; substream rules (S1DSS, S1CDMax); VMSAv8-64
  * walks for both stages with HTTU; a configuration cache and a TLB invalidated only by the
  * architected commands (fronted by a micro-TLB that any invalidation empties, so the hit path is
- * one array probe); the terminate and stall fault models; ATS translation requests and
- * translated transactions; PRI page requests and responses; BTM; wired and MSI interrupts;
- * QEMU-named trace events; {@link #explain} for a step-by-step account of one translation.
+ * one array probe); the terminate and stall fault models (a stall whose record the Event queue
+ * can't take is held and retried once it can); ATS translation requests (Success with the
+ * permissions of section 13.7.1, Unsupported Request, Completer Abort) and translated
+ * transactions (CR0.ATSCHK, STE.EATS); PRI page requests and responses, with the automatic
+ * responses of chapter 8 (PRI queue off or aborted, overflow with IDR3.PPS / STE.PPAR); BTM
+ * (ASET-aware); wired and MSI interrupts; the validity rules of STEs and CDs (ILLEGAL and
+ * IGNORED fields, reserved encodings that behave as others); QEMU-named trace events;
+ * {@link #explain} for a step-by-step account of one translation.
  *
  * <p>What it can't do: the secure programming interface, ATOS/VATOS, ECMDQ, VMS/PIDM, MPAM,
- * 52-bit addresses, TTB1, AArch32 tables, memory attributes (they are accepted and ignored).
- * A stage-1 fault under a CD with A = 0 (and IDR0.TERM_MODEL = 0) terminates the transaction
- * RAZ/WI ({@link DmaResult#RAZ_WI}); with A = 1 or TERM_MODEL = 1 it aborts.
+ * 52-bit addresses, TTB1, AArch32 tables, split-stage ATS and DPT (IDR0.NS1ATS is set),
+ * CR2.REC_CFG_ATS, event merging; memory attributes are accepted and ignored, except stage 2
+ * Device memory under STE.S2PTW. A stage-1 fault under a CD with A = 0 (and IDR0.TERM_MODEL = 0)
+ * terminates the transaction RAZ/WI ({@link DmaResult#RAZ_WI}); with A = 1 it aborts.
  *
  * <p>Locking: {@code lock} guards the register file, queue pointers, GERROR, the stall table
  * and writes into the event and PRI queues; {@code cmdqLock} serialises command consumption and
