@@ -244,6 +244,29 @@ class SvaPriTest {
         }
     }
 
+    /** A function's Stop Marker goes through the PRI queue and the driver drops it: no response. */
+    @Test
+    void aStopMarkerFromTheFunctionIsDroppedByTheDriver() {
+        try (Machine m = boot()) {
+            Device dev = m.function(SID).dev();
+            PciEndpointModel ep = m.function(SID).model();
+            assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_IOPF)).isZero();
+            assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_SVA)).isZero();
+            IommuSva handle = Iommu.iommu_sva_bind_device(dev, m.cpus.mm_alloc(), null);
+            int pasid = Iommu.iommu_sva_get_pasid(handle);
+            try (Trace.Capture cap = Trace.capture("pcidev_pri_response")) {
+                assertThat(ep.stopMarker(pasid)).isZero();
+                m.board.irqs.quiesce();
+                assertThat(m.smmuModel.priRecorded()).isEqualTo(1);
+                assertThat(cap.records()).as("never answered").isEmpty();
+            }
+            assertThat(IoPgfault.iopf_nr_partial(dev)).isZero();
+            assertThat(ep.unexpectedPrgIndexes()).isEmpty();
+            Iommu.iommu_sva_unbind_device(handle);
+            m.board.irqs.quiesce();
+        }
+    }
+
     private record Bound(PciEndpointModel ep, Mm mm, long buf, IommuSva handle, int pasid) {}
 
     /**

@@ -50,9 +50,11 @@ import org.iommu4j.base.hw.PhysMem;
  *     Response, retrying on Success; never more requests outstanding than allocated; explicit
  *     single-page and multi-page PRGs for scenarios ({@link #pageRequest},
  *     {@link #pageRequestGroup}, {@link #pageRequests}).</li>
- * <li>Stalled untranslated transactions: waits on the stall token, then retries or fails.</li>
+ * <li>Stalled untranslated transactions: waits on the stall token, then retries, fails, or
+ *     completes RAZ/WI.</li>
+ * <li>Stop PASID Markers ({@link #stopMarker}).</li>
  * </ul>
- * What it can't do: BARs (no MMIO resources), MSI/MSI-X, SR-IOV, Stop Markers, ATS
+ * What it can't do: BARs (no MMIO resources), MSI/MSI-X, SR-IOV, ATS
  * completions with the Global bit, the Priv/Exec distinction in ATC tags, invalidation queue
  * depth limits (an ATS Invalidate completes synchronously).
  *
@@ -136,6 +138,7 @@ public final class PciEndpointModel implements AtsEndpoint {
     private final AtomicLong atcHits = new AtomicLong();
     private final AtomicLong atcInvalidations = new AtomicLong();
     private final AtomicLong pageRequests = new AtomicLong();
+    private final AtomicLong stopMarkers = new AtomicLong();
     private final AtomicLong translatedRequests = new AtomicLong();
     private final AtomicLong untranslatedRequests = new AtomicLong();
     private final AtomicLong razWiCompletions = new AtomicLong();
@@ -646,6 +649,43 @@ public final class PciEndpointModel implements AtsEndpoint {
             }
         }
         return ret;
+    }
+
+    /**
+     * Sends a Stop PASID Marker (PCIe r5 10.4.1.2) for {@code pasid}: the function has stopped
+     * using the PASID and sent every page request it had for it. A Page Request with Last set
+     * and neither Read nor Write, which takes no PRG credit and gets no response.
+     *
+     * @return 0 when sent; -ENODEV if the function is unplugged, PRI is disabled or Bus Master
+     *     Enable is clear; -EINVAL if the PASID is not enabled or beyond its width
+     */
+    public int stopMarker(int pasid) {
+        DmaPort port = upstream;
+        if (port == null) {
+            return -ENODEV;
+        }
+        lock.lock();
+        try {
+            if (!priEnabledLocked() || !busMaster) {
+                return -ENODEV;
+            }
+            if (!pasidEnabled || pasid < 0 || (caps.pasidWidth() < 31 && pasid >= 1 << caps.pasidWidth())) {
+                return -EINVAL;
+            }
+        } finally {
+            lock.unlock();
+        }
+        stopMarkers.incrementAndGet();
+        if (PciHwTrace.PRI_STOP_MARKER.enabled()) {
+            PciHwTrace.PRI_STOP_MARKER.emit(name, pasid);
+        }
+        port.pageRequest(new PageRequest(sid, pasid, true, false, false, false, false, 0, 0, true));
+        return 0;
+    }
+
+    /** Stop Markers sent. */
+    public long stopMarkers() {
+        return stopMarkers.get();
     }
 
     private boolean priEnabledLocked() {

@@ -18,6 +18,8 @@ final class PciHwTrace {
     static final TraceEvent PRI_REQUEST = Trace.event("pcidev", "pcidev_pri_request",
             "%s pasid=%d addr=0x%x prgi=%d access=%d outstanding=%d", "dev", "pasid", "addr", "prgi", "access",
             "outstanding");
+    static final TraceEvent PRI_STOP_MARKER = Trace.event("pcidev", "pcidev_pri_stop_marker", "%s pasid=%d",
+            "dev", "pasid");
     static final TraceEvent PRI_RESPONSE = Trace.event("pcidev", "pcidev_pri_response",
             "%s pasid=%d prgi=%d code=%d expected=%b", "dev", "pasid", "prgi", "code", "expected");
     static final TraceEvent DMA = Trace.event("pcidev", "pcidev_dma",

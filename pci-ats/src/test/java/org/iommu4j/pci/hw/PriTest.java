@@ -2,6 +2,7 @@ package org.iommu4j.pci.hw;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.iommu4j.base.Errno.EFAULT;
+import static org.iommu4j.base.Errno.EINVAL;
 import static org.iommu4j.base.Errno.EIO;
 import static org.iommu4j.base.Errno.ENODEV;
 import static org.iommu4j.base.Errno.ENOSPC;
@@ -232,5 +233,25 @@ class PriTest {
         assertThat(grp.get(10, TimeUnit.SECONDS)).isZero();
         assertThat(f.ep.priOutstanding()).isZero();
         assertThat(f.ep.pageRequestGroup(2, new long[0], ACC_READ)).isZero();
+    }
+
+    @Test
+    void aStopMarkerIsALastRequestWithoutReadOrWriteThatTakesNoCredit() {
+        EndpointFixture f = new EndpointFixture().pasid(0).ats(0).pri(1);
+        assertThat(f.ep.stopMarker(9)).isZero();
+        assertThat(f.iommu.pageRequests).singleElement().satisfies(r -> {
+            assertThat(r.stopMarker()).isTrue();
+            assertThat(r.pasid()).isEqualTo(9);
+            assertThat(r.last()).isTrue();
+            assertThat(r.read() || r.write()).isFalse();
+        });
+        assertThat(f.ep.priOutstanding()).as("no credit taken, no response awaited").isZero();
+        assertThat(f.ep.stopMarkers()).isEqualTo(1);
+        assertThat(f.ep.stopMarker(-1)).isEqualTo(-EINVAL);
+        assertThat(f.ep.stopMarker(1 << 20)).isEqualTo(-EINVAL);
+        // PASID disabled, or PRI disabled: nothing is sent
+        assertThat(new EndpointFixture().ats(0).pri(1).ep.stopMarker(9)).isEqualTo(-EINVAL);
+        assertThat(new EndpointFixture().pasid(0).ep.stopMarker(9)).isEqualTo(-ENODEV);
+        assertThat(f.iommu.pageRequests).hasSize(1);
     }
 }
