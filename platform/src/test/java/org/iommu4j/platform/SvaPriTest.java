@@ -248,32 +248,35 @@ class SvaPriTest {
     @Test
     void aStopMarkerFromTheFunctionIsDroppedByTheDriver() {
         try (Machine m = boot()) {
-            Device dev = m.function(SID).dev();
-            PciEndpointModel ep = m.function(SID).model();
-            assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_IOPF)).isZero();
-            assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_SVA)).isZero();
-            IommuSva handle = Iommu.iommu_sva_bind_device(dev, m.cpus.mm_alloc(), null);
-            int pasid = Iommu.iommu_sva_get_pasid(handle);
+            Bound b = bind(m, 1, false);
+            PciEndpointModel ep = b.ep();
+            int pasid = b.pasid();
             try (Trace.Capture cap = Trace.capture("pcidev_pri_response")) {
                 assertThat(ep.stopMarker(pasid)).isZero();
                 m.board.irqs.quiesce();
                 assertThat(m.smmuModel.priRecorded()).isEqualTo(1);
                 assertThat(cap.records()).as("never answered").isEmpty();
             }
-            assertThat(IoPgfault.iopf_nr_partial(dev)).isZero();
+            assertThat(IoPgfault.iopf_nr_partial(m.function(SID).dev())).isZero();
             assertThat(ep.unexpectedPrgIndexes()).isEmpty();
-            Iommu.iommu_sva_unbind_device(handle);
+            Iommu.iommu_sva_unbind_device(b.handle());
             m.board.irqs.quiesce();
         }
     }
 
     private record Bound(PciEndpointModel ep, Mm mm, long buf, IommuSva handle, int pasid) {}
 
+    /** {@link #bind} with the PRI queue's interrupt off. */
+    private static Bound bindWithPriqIrqOff(Machine m, int pages) {
+        return bind(m, pages, true);
+    }
+
     /**
      * The function at SID bound (IOPF, SVA) to a new process with {@code pages} pages mapped and
-     * untouched, and the PRI queue's interrupt turned off so that requests wait in the queue.
+     * untouched; with {@code priqIrqOff} the PRI queue's interrupt is turned off, so that
+     * requests wait in the queue.
      */
-    private static Bound bindWithPriqIrqOff(Machine m, int pages) {
+    private static Bound bind(Machine m, int pages, boolean priqIrqOff) {
         Device dev = m.function(SID).dev();
         assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_IOPF)).isZero();
         assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_SVA)).isZero();
@@ -281,8 +284,10 @@ class SvaPriTest {
         long buf = Mmap.vm_mmap(mm, 0, pages * 4096L, MmH.PROT_READ | MmH.PROT_WRITE,
                 MmH.MAP_PRIVATE | MmH.MAP_ANONYMOUS);
         IommuSva handle = Iommu.iommu_sva_bind_device(dev, mm, null);
-        long smmuBase = 0x0905_0000L;
-        m.board.mmio.write(smmuBase + ARM_SMMU_IRQ_CTRL, IRQ_CTRL_GERROR_IRQEN | IRQ_CTRL_EVTQ_IRQEN, 4);
+        if (priqIrqOff) {
+            long smmuBase = 0x0905_0000L;
+            m.board.mmio.write(smmuBase + ARM_SMMU_IRQ_CTRL, IRQ_CTRL_GERROR_IRQEN | IRQ_CTRL_EVTQ_IRQEN, 4);
+        }
         return new Bound(m.function(SID).model(), mm, buf, handle, Iommu.iommu_sva_get_pasid(handle));
     }
 

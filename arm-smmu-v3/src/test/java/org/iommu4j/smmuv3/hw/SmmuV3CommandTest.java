@@ -237,14 +237,19 @@ class SmmuV3CommandTest {
         assertThat(tb.smmu.gerrorActive()).isZero();
     }
 
-    @Test
-    void failedAtcInvReportsCerrorAtcInvSyncOnTheSync() {
+    /** An ATC_INV to SID 0x10, whose endpoint answers {@code result}, then a CMD_SYNC. */
+    private static TestBed atcInvAnswered(int result, FakeEndpoint ep) {
         TestBed tb = TestBed.full();
-        FakeEndpoint ep = new FakeEndpoint();
-        ep.result = AtsEndpoint.INV_TIMEOUT;
+        ep.result = result;
         tb.board.endpoints.register(0x10, ep);
         tb.cmd(0x40 | (0x10L << 32), 0);
         tb.sync();
+        return tb;
+    }
+
+    @Test
+    void failedAtcInvReportsCerrorAtcInvSyncOnTheSync() {
+        TestBed tb = atcInvAnswered(AtsEndpoint.INV_TIMEOUT, new FakeEndpoint());
         assertThat(err(tb)).isEqualTo(3);
         assertThat(tb.cmdqCons() & 0xfffff).isEqualTo(1); // stopped on the CMD_SYNC
         assertThat(tb.smmu.syncCount()).isZero();
@@ -256,12 +261,8 @@ class SmmuV3CommandTest {
 
     @Test
     void anAtcInvAnsweredUnsupportedRequestCompletesWithoutError() {
-        TestBed tb = TestBed.full();
         FakeEndpoint ep = new FakeEndpoint();
-        ep.result = AtsEndpoint.INV_UNSUPPORTED;
-        tb.board.endpoints.register(0x10, ep);
-        tb.cmd(0x40 | (0x10L << 32), 0);
-        tb.sync();
+        TestBed tb = atcInvAnswered(AtsEndpoint.INV_UNSUPPORTED, ep);
         assertThat(ep.invs).hasSize(1);
         assertThat(err(tb)).isZero();
         assertThat(tb.cmdqCons() & 0xfffff).isEqualTo(2);
