@@ -1117,11 +1117,10 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         }
     }
 
-    /** CMD_ATC_INV: forwarded to the endpoint's ATC; a failure surfaces at the next CMD_SYNC. */
     /**
-     * CMD_ATC_INV (section 4.5.1): an ATS Invalidation Request to the endpoint, with the
+     * CMD_ATC_INV (section 4.5.1): an ATS Invalidation Request to the endpoint's ATC, with the
      * SubstreamID as PASID when SSV is set and the SMMU has substreams (without them SSV is
-     * taken as 0). Ignored while SMMUEN is 0.
+     * taken as 0). A completion timeout surfaces at the next CMD_SYNC. Ignored while SMMUEN is 0.
      */
     private void atcInv(int sid, long dw0, long dw1) {
         if ((cr0 & R_CR0_SMMUEN) == 0) {
@@ -1852,11 +1851,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
         boolean s1 = (config & 1) != 0;
         if (!s1 && ssv) {
-            if (recordCfg) {
-                event(new SmmuEvent.BadSubstreamId(sid, ssid), log);
-            }
-            res.abort(EVT_C_BAD_SUBSTREAMID);
-            atsCompleterAbort(txn, res);
+            configError(txn, res, new SmmuEvent.BadSubstreamId(sid, ssid), recordCfg, log);
             return;
         }
         if (config == STE_CFG_BYPASS) {
@@ -1883,11 +1878,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                     if (log != null) {
                         log.add("SSID 0 with S1DSS = SSID0: CD 0 is reserved for traffic without a substream");
                     }
-                    if (recordCfg) {
-                        event(new SmmuEvent.StreamDisabled(sid), log);
-                    }
-                    res.abort(EVT_F_STREAM_DISABLED);
-                    atsCompleterAbort(txn, res);
+                    configError(txn, res, new SmmuEvent.StreamDisabled(sid), recordCfg, log);
                     return;
                 }
                 if (ste.s1cdmax() == 0 || Integer.toUnsignedLong(ssid) >= 1L << ste.s1cdmax()) {
@@ -1895,11 +1886,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                         log.add(String.format("SSID 0x%x not valid with S1CDMax %d / S1DSS %d", ssid, ste.s1cdmax(),
                                 ste.s1dss()));
                     }
-                    if (recordCfg) {
-                        event(new SmmuEvent.BadSubstreamId(sid, ssid), log);
-                    }
-                    res.abort(EVT_C_BAD_SUBSTREAMID);
-                    atsCompleterAbort(txn, res);
+                    configError(txn, res, new SmmuEvent.BadSubstreamId(sid, ssid), recordCfg, log);
                     return;
                 }
                 cdIdx = ssid;
@@ -1911,11 +1898,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                         if (log != null) {
                             log.add("no SSID and S1DSS = terminate");
                         }
-                        if (recordCfg) {
-                            event(new SmmuEvent.StreamDisabled(sid), log);
-                        }
-                        res.abort(EVT_F_STREAM_DISABLED);
-                        atsCompleterAbort(txn, res);
+                        configError(txn, res, new SmmuEvent.StreamDisabled(sid), recordCfg, log);
                         return;
                     }
                     case STE_S1DSS_BYPASS -> {
@@ -1959,6 +1942,18 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
      * or the tables). Every exit sets the whole result, so a caller need not reset it first (a
      * success with {@link DmaResult#translated}; a fault after a reset).
      */
+    /**
+     * A configuration error {@code e} met by {@code txn}: recorded if {@code record}, the
+     * transaction aborted, or for a Translation Request answered Completer Abort.
+     */
+    private void configError(DmaTransaction txn, DmaResult res, SmmuEvent e, boolean record, List<String> log) {
+        if (record) {
+            event(e, log);
+        }
+        res.abort(e.id());
+        atsCompleterAbort(txn, res);
+    }
+
     /**
      * For an ATS Translation Request, turns the abort {@code res} holds (a configuration error)
      * into a Translation Completion with Completer Abort status.
@@ -2366,17 +2361,11 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
     /* ---------------- stream table and STE ---------------- */
 
-    /** Locates, fetches and decodes the STE of {@code txn.sid}; null after recording the event. */
-    private ConfigCache.Ste findSte(DmaTransaction txn, List<String> log, DmaResult res) {
-        boolean ssv = txn.ssidValid();
-        return findSte(txn.sid, ssv, ssv ? txn.ssid : 0, log, res, true);
-    }
-
     /**
-     * The STE of {@code sid}, fetched and decoded; null with the reason in {@code res} when it
-     * can't be: the StreamID beyond the table, an external abort, an ILLEGAL STE. The events
-     * these raise are recorded only if {@code record} (a lookup outside a transaction that the
-     * architecture has record nothing passes false).
+     * Locates, fetches and decodes the STE of {@code sid} (for a transaction with {@code ssv},
+     * {@code ssid}); null with the reason in {@code res} when it can't be: the StreamID beyond the
+     * table, an external abort, an ILLEGAL STE. The events these raise are recorded only if
+     * {@code record} (ATS traffic, and lookups outside a transaction, record none).
      */
     private ConfigCache.Ste findSte(int sid, boolean ssv, int ssid, List<String> log, DmaResult res,
                                     boolean record) {
