@@ -75,8 +75,9 @@ public final class Mm {
     /** Takes an mm_users reference unless the address space is already gone. */
     @Port("include/linux/sched/mm.h:mmget_not_zero")
     public boolean mmget_not_zero() {
-        int v = mm_users.get();
+        int v;
         do {
+            v = mm_users.get(); // again after a failed exchange: the count moved, or it failed spuriously
             if (v <= 0) {
                 return false;
             }

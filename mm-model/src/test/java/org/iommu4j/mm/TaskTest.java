@@ -57,4 +57,39 @@ class TaskTest {
         assertThat(n).isGreaterThan(10);
         assertThat(PgtableH.MAIR_EL1_SET).isEqualTo(0x000000040044f0ffL);
     }
+
+    /**
+     * mmget_not_zero from several threads at once: each exchange that loses the race retries
+     * with the count it finds, so none spins forever on a stale value, and every reference is
+     * counted.
+     */
+    @Test
+    void mmgetNotZeroFromManyThreadsCountsEveryReference() throws Exception {
+        Mm mm = MmTestSupport.world().mm_alloc();
+        int threads = 4, rounds = 200_000;
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
+            Thread th = new Thread(r, "mmget");
+            th.setDaemon(true); // a thread spinning on a stale count must not keep the JVM up
+            return th;
+        });
+        try {
+            java.util.List<java.util.concurrent.Future<?>> fs = new java.util.ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                fs.add(pool.submit(() -> {
+                    for (int i = 0; i < rounds; i++) {
+                        assertThat(mm.mmget_not_zero()).isTrue();
+                        if ((i & 1) == 0) {
+                            mm.mmput();
+                        }
+                    }
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : fs) {
+                f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(mm.mm_users.get()).isEqualTo(1 + threads * rounds / 2);
+    }
 }
