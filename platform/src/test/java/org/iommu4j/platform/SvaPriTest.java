@@ -175,8 +175,6 @@ class SvaPriTest {
         try (Machine m = boot()) {
             Bound b = bindWithPriqIrqOff(m, 1);
             PciEndpointModel ep = b.ep();
-            Mm mm = b.mm();
-            long buf = b.buf();
             int pasid = b.pasid();
             long ste = m.smmu.arm_smmu_get_step_for_sid(m.smmu.smmu, SID);
             assertThat(m.board.mem.readq(ste + 8) & STRTAB_STE_1_PPAR).isNotZero();
@@ -187,13 +185,13 @@ class SvaPriTest {
                         false, 0, 1, true));
             }
             try (Trace.Capture cap = Trace.capture("smmuv3_pri_auto_response")) {
-                assertThat(ep.pageRequest(pasid, buf, DmaTransaction.ACC_WRITE)).isZero();
+                assertThat(ep.pageRequest(pasid, b.buf(), DmaTransaction.ACC_WRITE)).isZero();
                 assertThat(cap.records()).singleElement()
                         .satisfies(r -> assertThat(r.message()).contains("ssid=0x" + Integer.toHexString(pasid)));
             }
             assertThat(ep.unexpectedPrgIndexes()).isEmpty();
             assertThat(ep.priOutstanding()).isZero();
-            assertThat(MmFault.pte_of(mm, buf)).as("an automatic Success pages nothing in").isZero();
+            assertThat(MmFault.pte_of(b.mm(), b.buf())).as("an automatic Success pages nothing in").isZero();
             Printk.clear();
             m.smmu.arm_smmu_priq_thread(0, m.smmu.smmu);
             assertThat(Printk.grep("PRIQ overflow detected -- requests lost")).hasSize(1);
@@ -212,10 +210,8 @@ class SvaPriTest {
         try (Machine m = boot()) {
             Bound b = bindWithPriqIrqOff(m, 3);
             PciEndpointModel ep = b.ep();
-            Mm mm = b.mm();
-            long buf = b.buf();
             int pasid = b.pasid();
-            long[] pages = {buf, buf + 4096, buf + 2 * 4096};
+            long[] pages = {b.buf(), b.buf() + 4096, b.buf() + 2 * 4096};
             CompletableFuture<Integer> group = CompletableFuture
                     .supplyAsync(() -> ep.pageRequestGroup(pasid, pages, DmaTransaction.ACC_WRITE));
             awaitTrue(() -> m.smmuModel.priRecorded() == 3);
@@ -236,7 +232,7 @@ class SvaPriTest {
             assertThat(flush.get(10, TimeUnit.SECONDS)).isZero();
             assertThat(group.get(10, TimeUnit.SECONDS)).isZero();
             for (long page : pages) {
-                assertThat(MmFault.pte_of(mm, page)).as("paged in").isNotZero();
+                assertThat(MmFault.pte_of(b.mm(), page)).as("paged in").isNotZero();
             }
             assertThat(ep.unexpectedPrgIndexes()).isEmpty();
             Iommu.iommu_sva_unbind_device(b.handle());

@@ -2286,37 +2286,24 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         int ssid = ssv ? txn.ssid : 0;
         if (stallable && log == null) {
             Stall st;
-            boolean writable;
+            boolean recorded = false;
             lock.lock();
             try {
                 st = newStall(txn.sid);
-                writable = st != null && eventqWritable();
-                if (st != null && !writable) {
-                    parkUnrecorded(st, txn.addr);
+                if (st != null) {
+                    recorded = eventqWritable() && recordEvent(faultEvent(id, new SmmuEvent.Fault(txn.sid, ssid, ssv,
+                            st.stag, true, txn.isPriv(), txn.isExec(), !txn.isWrite(), s2, r.clazz, r.ttrnw, txn.addr,
+                            r.ipa), r.fetchAddr));
+                    if (!recorded) {
+                        parkUnrecorded(st, txn.addr); // no room, or the write aborted: held without its record
+                    }
                 }
             } finally {
                 lock.unlock();
             }
             if (st != null) {
-                if (writable) {
-                    SmmuEvent e = faultEvent(id, new SmmuEvent.Fault(txn.sid, ssid, ssv, st.stag, true, txn.isPriv(),
-                            txn.isExec(), !txn.isWrite(), s2, r.clazz, r.ttrnw, txn.addr, r.ipa), r.fetchAddr);
-                    if (recordEvent(e)) {
-                        if (smmuv3_stall.enabled()) {
-                            smmuv3_stall.emit(txn.sid, st.stag, txn.addr);
-                        }
-                    } else {
-                        // the queue stopped being writable meanwhile, or its write aborted: the
-                        // record is lost, the transaction stays held
-                        lock.lock();
-                        try {
-                            if (stalls.containsKey(stallKey(st.sid, st.stag))) {
-                                parkUnrecorded(st, txn.addr);
-                            }
-                        } finally {
-                            lock.unlock();
-                        }
-                    }
+                if (recorded && smmuv3_stall.enabled()) {
+                    smmuv3_stall.emit(txn.sid, st.stag, txn.addr);
                 }
                 res.status = DmaResult.STALLED;
                 res.faultReason = id;
