@@ -3,7 +3,6 @@ package org.iommu4j.pci;
 import static org.iommu4j.base.Errno.EBUSY;
 import static org.iommu4j.base.Errno.EINVAL;
 import static org.iommu4j.base.Errno.ENODEV;
-import static org.iommu4j.pci.Pci.pci_acs_path_enabled;
 import static org.iommu4j.pci.Pci.pci_find_ext_capability;
 import static org.iommu4j.pci.Pci.pci_physfn;
 import static org.iommu4j.pci.Pci.pci_read_config_dword;
@@ -351,10 +350,12 @@ public final class PciAts {
     /**
      * Enables PASID with {@code features} ({@code PCI_PASID_CAP_EXEC}, {@code PCI_PASID_CAP_PRIV}).
      *
+     * <p>v5.15 does not look at ACS: the check that Request Redirect and Upstream Forwarding be
+     * enabled on the path (commit 201007ef707a) came in late 2022 with the SVA domain series.
+     *
      * @return 0 (also for a VF whose PF has PASID enabled); -EINVAL for a VF whose PF has not,
-     *     without End-End TLP Prefix support on the path, without a PASID capability, without
-     *     ACS Request Redirect and Upstream Forwarding on the path, or for a feature the device
-     *     does not support; -EBUSY (and a WARN) if already enabled
+     *     without End-End TLP Prefix support on the path, without a PASID capability, or for a
+     *     feature the device does not support; -EBUSY (and a WARN) if already enabled
      */
     @Port("drivers/pci/ats.c:pci_enable_pasid")
     public static int pci_enable_pasid(PciDev pdev, int features) {
@@ -376,9 +377,6 @@ public final class PciAts {
             return -EINVAL;
         }
         if (pasid == 0) {
-            return -EINVAL;
-        }
-        if (!pci_acs_path_enabled(pdev, null, PCI_ACS_RR | PCI_ACS_UF)) {
             return -EINVAL;
         }
         int supported = pci_read_config_word(pdev, pasid + PCI_PASID_CAP);

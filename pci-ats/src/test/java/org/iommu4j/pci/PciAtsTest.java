@@ -282,21 +282,29 @@ class PciAtsTest {
     }
 
     @Test
-    void enablePasidNeedsPrefixPathCapabilityAndAcs() {
+    void enablePasidNeedsPrefixPathAndCapability() {
         // no End-End TLP prefix support: checked before the capability
         assertThat(atsOnly.eetlpPrefixPath).isFalse();
         assertThat(pci_enable_pasid(atsOnly, 0)).isEqualTo(-EINVAL);
         atsOnly.eetlpPrefixPath = true;
         assertThat(pci_enable_pasid(atsOnly, 0)).isEqualTo(-EINVAL); // no PASID capability
-        // multi-function without ACS RR/UF
-        assertThat(pci_enable_pasid(mf1, 0)).isEqualTo(-EINVAL);
-        assertThat(mf1.pasidEnabled).isFalse();
-        // multi-function with ACS capability but ACS not enabled (no pci_request_acs)
-        assertThat(pci_enable_pasid(mf0, 0)).isEqualTo(-EINVAL);
-        PciWorld a = new PciWorld();
-        a.pci.pci_request_acs();
-        a.enumerate();
-        assertThat(pci_enable_pasid(a.dev(3, 0), PCI_PASID_CAP_PRIV)).isZero();
+        assertThat(atsOnly.pasidEnabled).isFalse();
+    }
+
+    /** v5.15 enables PASID whatever the ACS state of the path (the ACS check came later). */
+    @Test
+    void enablePasidDoesNotCheckAcs() {
+        // a multi-function endpoint without an ACS capability
+        assertThat(mf1.acsCap).isZero();
+        assertThat(pci_enable_pasid(mf1, 0)).isZero();
+        assertThat(mf1.pasidEnabled).isTrue();
+        assertThat(pasidCtrl(mf1)).isEqualTo(PCI_PASID_CTRL_ENABLE);
+        assertThat(w.mf1.pasidEnabled()).isTrue();
+        // a multi-function endpoint with an ACS capability left disabled (no pci_request_acs)
+        assertThat(mf0.acsCap).isNotZero();
+        assertThat(pci_read_config_word(mf0, mf0.acsCap + PCI_ACS_CTRL)).isZero();
+        assertThat(pci_enable_pasid(mf0, PCI_PASID_CAP_PRIV)).isZero();
+        assertThat(pasidCtrl(mf0)).isEqualTo(PCI_PASID_CTRL_ENABLE | PCI_PASID_CTRL_PRIV);
     }
 
     @Test
