@@ -1024,8 +1024,8 @@ public final class Ioasid {
     /**
      * Takes a reference on an IOASID.
      *
-     * <p>Return: 0, -EINVAL (unknown, or FREE_PENDING: freed IDs take no new reference), -EACCES
-     * ({@code set} non-null and not the owner).
+     * <p>Return: 0, -EINVAL (unknown ID), -EBUSY (FREE_PENDING: a freed ID takes no new
+     * reference), -EACCES ({@code set} non-null and not the owner). Each failure is logged.
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_get", seed = "002")
     public int ioasid_get(IoasidSet set, int ioasid) {
@@ -1042,10 +1042,16 @@ public final class Ioasid {
     public int ioasid_get_locked(IoasidSet set, int ioasid) {
         lockdep_assert_held();
         IoasidData data = ioasid_lookup_locked(ioasid);
-        if (data == null || data.state == IOASID_STATE_FREE_PENDING) {
+        if (data == null) {
+            pr_err("Trying to get unknown IOASID %d", Integer.toUnsignedLong(ioasid));
             return -EINVAL;
         }
+        if (data.state == IOASID_STATE_FREE_PENDING) {
+            pr_err("Trying to get IOASID %d being freed", Integer.toUnsignedLong(ioasid));
+            return -EBUSY;
+        }
         if (set != null && data.set != set) {
+            pr_err("Trying to get IOASID %d outside the set", Integer.toUnsignedLong(ioasid));
             return -EACCES;
         }
         data.refs.refcount_inc();

@@ -1,6 +1,7 @@
 package org.iommu4j.ioasid;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.iommu4j.base.Errno.EBUSY;
 import static org.iommu4j.base.Errno.EEXIST;
 import static org.iommu4j.base.Errno.EINVAL;
 import static org.iommu4j.base.Errno.ENOENT;
@@ -123,7 +124,11 @@ class IoasidSetTest {
         assertThat(io.ioasid_get(s, id)).isZero();
         io.ioasid_free(s, id);
         assertThat(io.ioasid_is_free_pending(id)).isTrue();
-        assertThat(io.ioasid_get(s, id)).isEqualTo(-EINVAL);
+        // seed 002: a freed ID is busy, not unknown
+        assertThat(io.ioasid_get(s, id)).isEqualTo(-EBUSY);
+        assertThat(io.ioasid_get(null, id)).isEqualTo(-EBUSY);
+        assertThat(Printk.grep("Trying to get IOASID " + id + " being freed")).isNotEmpty();
+        assertThat(io.ioasid_refcount(id)).isEqualTo(1);
         io.ioasid_free(s, id);
         assertThat(Printk.grep("IOASID " + id + " already freed")).isNotEmpty();
         assertThat(io.ioasid_refcount(id)).isEqualTo(1);
