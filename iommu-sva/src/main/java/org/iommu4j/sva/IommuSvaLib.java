@@ -119,11 +119,6 @@ public final class IommuSvaLib {
         return iommu_sva_pasid;
     }
 
-    /** {@code pasid_valid()}: an mm's PASID field holds one (0 is "none" before v5.18). */
-    private static boolean pasid_valid(int pasid) {
-        return pasid != 0 && pasid != INVALID_IOASID;
-    }
-
     /**
      * Gives {@code mm} a PASID in [min, max] (inclusive), or one more reference on the one it
      * has; the PASID is then in {@code mm.pasid}. The IOASID's private data is the mm.
@@ -140,7 +135,8 @@ public final class IommuSvaLib {
         iommu_sva_lock.lock();
         try {
             int cur = mm.pasid;
-            if (pasid_valid(cur)) {
+            // v5.11-v5.17: any non-zero mm->pasid is the mm's PASID (pasid_valid() is v5.18's)
+            if (cur != 0) {
                 // Already bound elsewhere: reuse its PASID if this device can address it.
                 if (Integer.compareUnsigned(cur, min) >= 0 && Integer.compareUnsigned(cur, max) <= 0) {
                     ioasid.ioasid_get(cur);

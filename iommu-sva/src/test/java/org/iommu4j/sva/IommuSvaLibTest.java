@@ -118,6 +118,16 @@ class IommuSvaLibTest {
         assertThat(mm3.pasid).isEqualTo(pasid);
     }
 
+    /** Any non-zero {@code mm->pasid} is the mm's PASID: reused if in range, never replaced. */
+    @Test
+    void nonZeroMmPasidIsNeverReplaced() {
+        Mm mm = w.mm_alloc();
+        mm.pasid = INVALID_IOASID;
+        assertThat(sva.iommu_sva_alloc_pasid(mm, 1, 0xfffff)).isEqualTo(-EOVERFLOW);
+        assertThat(mm.pasid).isEqualTo(INVALID_IOASID);
+        assertThat(ioasid.ioasid_count()).isZero();
+    }
+
     @Test
     void setQuotaAndRangeExhaustionGiveEnomem() {
         IommuSvaLib small = new IommuSvaLib(ioasid, 2);
