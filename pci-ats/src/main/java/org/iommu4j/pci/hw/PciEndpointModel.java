@@ -426,12 +426,17 @@ public final class PciEndpointModel implements AtsEndpoint {
         }
     }
 
-    /** PRI Control side effects; {@code ctrlByte} is the low byte written, or -1. Holds lock. */
+    /**
+     * PRI Control side effects (PCIe r5 10.5.2.2); {@code ctrlByte} is the low byte written, or
+     * -1. Reset acts when Enable is clear after the write: already clear, or cleared by the same
+     * write. Enabling clears the status flags (Stopped, Response Failure, Unexpected PRG Index).
+     * Holds lock.
+     */
     private void priControlWritten(int oldCtrl, int ctrlByte) {
         boolean wasEnabled = (oldCtrl & PRI_CTRL_ENABLE) != 0;
         boolean enabled = (cfg.read(priCap + PRI_CTRL, 2) & PRI_CTRL_ENABLE) != 0;
-        if (ctrlByte >= 0 && (ctrlByte & PRI_CTRL_RESET) != 0 && !wasEnabled && !enabled) {
-            // PCIe r5 10.5.2.2: Reset clears the credit counter and pending-request state.
+        if (ctrlByte >= 0 && (ctrlByte & PRI_CTRL_RESET) != 0 && !enabled) {
+            // Reset clears the credit counter and pending-request state.
             for (int i = 0; i < PRG_INDEXES; i++) {
                 prgState[i] = SLOT_FREE;
             }
@@ -441,6 +446,7 @@ public final class PciEndpointModel implements AtsEndpoint {
         }
         if (!wasEnabled && enabled) {
             priAllocated = cfg.read(priCap + PRI_ALLOC_REQ, 4);
+            cfg.clearBits(priCap + PRI_STATUS, PRI_STATUS_RF | PRI_STATUS_UPRGI, 2);
         }
         updatePriStoppedLocked();
     }

@@ -179,6 +179,47 @@ class PriTest {
         assertThat(f.ep.priOutstanding()).isZero();
     }
 
+    /** PCIe r5 10.5.2.2: Reset also acts in the write that clears Enable. */
+    @Test
+    void resetInTheWriteThatClearsEnableDropsOutstandingRequests() throws Exception {
+        EndpointFixture f = new EndpointFixture().ats(0).pri(4);
+        CountDownLatch sent = new CountDownLatch(1);
+        f.iommu.onPageRequest = r -> sent.countDown();
+        CompletableFuture<Integer> req = CompletableFuture.supplyAsync(() -> f.ep.pageRequest(NO_SSID, 0x1000, ACC_READ));
+        assertThat(sent.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(f.ep.priOutstanding()).isEqualTo(1);
+        f.ep.configWrite(f.ep.priCapOffset() + PRI_CTRL, PRI_CTRL_RESET, 2);
+        assertThat(req.get(10, TimeUnit.SECONDS)).isEqualTo(-EIO);
+        assertThat(f.ep.priEnabled()).isFalse();
+        assertThat(f.ep.configRead(f.ep.priCapOffset() + PRI_CTRL, 2)).isZero();
+        assertThat(f.ep.priOutstanding()).isZero();
+        assertThat(f.priStatus() & PRI_STATUS_STOPPED).isNotZero();
+    }
+
+    /** PCIe r5 10.5.2.2: enabling the interface clears Stopped, Response Failure and UPRGI. */
+    @Test
+    void enablingClearsTheStatusFlags() {
+        EndpointFixture f = new EndpointFixture().ats(0).pri(8);
+        f.iommu.onPageRequest = r -> f.ep.pageResponse(resp(r, PageResponse.FAILURE));
+        assertThat(f.ep.dmaRead(0x9000, new byte[4])).isEqualTo(-EIO);
+        f.ep.pageResponse(new PageResponse(SID, 0, false, 0x1ff, PageResponse.SUCCESS));
+        assertThat(f.priStatus() & (PRI_STATUS_RF | PRI_STATUS_UPRGI | PRI_STATUS_STOPPED))
+                .isEqualTo(PRI_STATUS_RF | PRI_STATUS_UPRGI | PRI_STATUS_STOPPED);
+        // what pci_reset_pri then pci_enable_pri write
+        f.ep.configWrite(f.ep.priCapOffset() + PRI_CTRL, PRI_CTRL_RESET, 2);
+        assertThat(f.priStatus() & (PRI_STATUS_RF | PRI_STATUS_UPRGI)).as("reset leaves the flags")
+                .isEqualTo(PRI_STATUS_RF | PRI_STATUS_UPRGI);
+        f.pri(8);
+        assertThat(f.priStatus() & (PRI_STATUS_RF | PRI_STATUS_UPRGI | PRI_STATUS_STOPPED)).isZero();
+        // the interface works again
+        f.iommu.onPageRequest = r -> f.ep.pageResponse(resp(r, PageResponse.SUCCESS));
+        assertThat(f.ep.pageRequest(NO_SSID, 0x9000, ACC_READ)).isZero();
+        // writing Enable while already enabled is no transition: a flag set meanwhile stays
+        f.ep.pageResponse(new PageResponse(SID, 0, false, 0x1ff, PageResponse.SUCCESS));
+        f.ep.configWrite(f.ep.priCapOffset() + PRI_CTRL, PRI_CTRL_ENABLE, 2);
+        assertThat(f.priStatus() & PRI_STATUS_UPRGI).isNotZero();
+    }
+
     @Test
     void responseWithoutRequiredPasidIsUnexpected() {
         EndpointFixture f = new EndpointFixture().pasid(0).ats(0).pri(4);
