@@ -47,13 +47,16 @@ import org.iommu4j.base.trace.TraceEvent;
  *
  * <p><b>Lifetime.</b> {@code ioasid_alloc} returns an ID holding one reference (the owner's).
  * {@link #ioasid_get(IoasidSet, int)} takes more. {@link #ioasid_free(IoasidSet, int)} marks the ID
- * FREE_PENDING (no new reference can be taken) and drops the owner's reference;
- * {@link #ioasid_put(IoasidSet, int)} drops one. When the last reference goes, the ID is reclaimed:
- * the FREE notification is sent (exactly once, while the ID and its data are still findable), the
- * ID returns to the allocator and the set's quota is credited.
+ * FREE_PENDING (no new reference can be taken), sends the FREE notification so that the holders
+ * of other references drop them (they may call {@link #ioasid_put_locked} from the notifier), then
+ * drops the owner's reference; {@link #ioasid_put(IoasidSet, int)} drops one. When the last
+ * reference goes, the ID is reclaimed: it returns to the allocator and the set's quota is credited.
  *
  * <p><b>Notifications.</b> ALLOC after an allocation, BIND/UNBIND on each set-private ID
- * attach/detach transition, FREE at reclaim. Each goes first to the global chain
+ * attach/detach transition, FREE once per ID: when its owner frees it (seed 002 v3, also when no
+ * one else holds a reference; v4 skips that case), or, for an ID reclaimed by puts alone (the
+ * v5.11 API, which had no notifications), at reclaim. The data is findable during FREE. Each goes
+ * first to the global chain
  * (IOASID_NOTIFY_FLAG_ALL) then to the set's chain (IOASID_NOTIFY_FLAG_SET), with
  * {@link IoasidNbArgs}; within a chain, higher priorities are called first. Notifiers run with
  * {@code ioasid_allocator_lock} held (atomic chains under the spinlock in the kernel): they must
@@ -948,14 +951,17 @@ public final class Ioasid {
     }
 
     /**
-     * Reclaims an IOASID whose last reference is gone: FREE notification (the data is still
-     * findable), back to the allocator, out of its set. Lock held.
+     * Reclaims an IOASID whose last reference is gone: back to the allocator, out of its set. An
+     * ID its owner never freed (reclaimed by puts) gets its FREE notification here, while the data
+     * is still findable. Lock held.
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_do_free_locked", seed = "002")
     private void ioasid_do_free_locked(IoasidData data) {
         IoasidAllocatorData active = active_allocator;
         int id = data.id;
-        ioasid_notify(data, IOASID_NOTIFY_FREE, IOASID_NOTIFY_FLAG_ALL | IOASID_NOTIFY_FLAG_SET);
+        if (data.state != IOASID_STATE_FREE_PENDING) {
+            ioasid_notify(data, IOASID_NOTIFY_FREE, IOASID_NOTIFY_FLAG_ALL | IOASID_NOTIFY_FLAG_SET);
+        }
         active.ops.free.free(id, active.ops.pdata);
         if ((active.flags & IOASID_ALLOCATOR_CUSTOM) != 0) {
             active.xa.erase(id);
@@ -978,10 +984,14 @@ public final class Ioasid {
         return (IoasidData) active_allocator.xa.load(ioasid);
     }
 
-    /** Marks FREE_PENDING and drops the owner's reference. Lock held. */
+    /**
+     * Marks FREE_PENDING, tells the subscribers (FREE: they drop the references they hold), then
+     * drops the owner's reference. Lock held.
+     */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_free_locked", seed = "002")
     private void ioasid_free_locked(IoasidSet set, IoasidData data) {
         data.state = IOASID_STATE_FREE_PENDING;
+        ioasid_notify(data, IOASID_NOTIFY_FREE, IOASID_NOTIFY_FLAG_ALL | IOASID_NOTIFY_FLAG_SET);
         if (data.refs.refcount_dec_and_test()) {
             ioasid_do_free_locked(data);
         }
@@ -989,8 +999,9 @@ public final class Ioasid {
 
     /**
      * Frees an IOASID on behalf of its owner: it becomes FREE_PENDING (no new reference can be
-     * taken) and the owner's reference is dropped; it is reclaimed when the last reference goes.
-     * An unknown ID, another set's ID or a second free is logged and ignored.
+     * taken), the FREE notification asks the other reference holders to drop theirs, and the
+     * owner's reference is dropped; it is reclaimed when the last reference goes. An unknown ID,
+     * another set's ID or a second free is logged and ignored.
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_free", seed = "002")
     public void ioasid_free(IoasidSet set, int ioasid) {
@@ -1066,7 +1077,8 @@ public final class Ioasid {
     }
 
     /**
-     * Drops a reference; the last one reclaims the IOASID (FREE notification).
+     * Drops a reference; the last one reclaims the IOASID (with the FREE notification if its
+     * owner never freed it).
      *
      * <p>Return: true if the IOASID was reclaimed. An unknown ID or another set's ID is logged
      * and returns false without touching any count.

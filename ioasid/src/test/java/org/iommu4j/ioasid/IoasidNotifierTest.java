@@ -66,10 +66,11 @@ class IoasidNotifierTest {
         assertThat(io.ioasid_get(s, id)).isZero();
         assertThat(io.ioasid_get(null, id)).isZero();
         io.ioasid_free(s, id);
-        assertThat(log).hasSize(6);
+        // FREE goes out when the owner frees, while other references are still held
+        assertThat(log).hasSize(8);
         assertThat(io.ioasid_put(s, id)).isFalse();
-        assertThat(log).hasSize(6);
         assertThat(io.ioasid_put(null, id)).isTrue();
+        assertThat(log).hasSize(8);
 
         assertThat(log).containsExactly(
                 "global ALLOC id=5 spid=-1 set=0 pdata=P",
@@ -92,6 +93,38 @@ class IoasidNotifierTest {
         io.ioasid_put(s, id);
         assertThat(log).containsExactly("set ALLOC id=1 spid=-1 set=0 pdata=null",
                 "set FREE id=1 spid=-1 set=0 pdata=null");
+    }
+
+    /** Seed 002: FREE asks the reference holders to let go; their puts from the notifier reclaim the ID. */
+    @Test
+    void referenceHoldersDropTheirReferencesOnFree() {
+        IoasidSet s = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
+        List<String> holder = new ArrayList<>();
+        io.ioasid_register_notifier(s, NotifierBlock.of(IOASID_PRIO_CPU, (ev, d) -> {
+            int id = ((IoasidNbArgs) d).id();
+            if (ev == IOASID_NOTIFY_ALLOC) {
+                assertThat(io.ioasid_get_locked(s, id)).isZero();
+                holder.add("get " + id);
+            } else if (ev == IOASID_NOTIFY_FREE) {
+                // still findable, already FREE_PENDING, and this reference is not the last
+                assertThat(io.ioasid_find(s, id, null)).isEqualTo("P");
+                assertThat(io.ioasid_is_free_pending(id)).isTrue();
+                assertThat(io.ioasid_put_locked(s, id)).isFalse();
+                holder.add("put " + id);
+            }
+            return Notifier.NOTIFY_OK;
+        }));
+        io.ioasid_register_notifier(s, recorder("set", IOASID_PRIO_LAST));
+        int id = io.ioasid_alloc(s, 1, 10, "P");
+        assertThat(io.ioasid_refcount(id)).isEqualTo(2);
+        io.ioasid_free(s, id);
+        assertThat(holder).containsExactly("get " + id, "put " + id);
+        assertThat(log).containsExactly("set ALLOC id=1 spid=-1 set=0 pdata=P",
+                "set FREE id=1 spid=-1 set=0 pdata=P");
+        // the owner's reference was the last one: reclaimed, quota credited
+        assertThat(io.ioasid_count()).isZero();
+        assertThat(s.nr_ioasids()).isZero();
+        assertThat(io.ioasid_alloc(s, 1, 10, null)).isEqualTo(id);
     }
 
     @Test
