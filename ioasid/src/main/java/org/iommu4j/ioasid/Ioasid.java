@@ -55,9 +55,9 @@ import org.iommu4j.base.trace.TraceEvent;
  * <p><b>Notifications.</b> ALLOC after an allocation, BIND/UNBIND on each set-private ID
  * attach/detach transition, FREE once per ID: when its owner frees it (seed 002 v3, also when no
  * one else holds a reference; v4 skips that case), or, for an ID reclaimed by puts alone (the
- * v5.11 API, which had no notifications), at reclaim. The data is findable during FREE. Each goes
- * first to the global chain
- * (IOASID_NOTIFY_FLAG_ALL) then to the set's chain (IOASID_NOTIFY_FLAG_SET), with
+ * v5.11 API, which had no notifications), at reclaim. The data is findable during FREE. ALLOC,
+ * BIND and UNBIND go to the ID's set chain only (IOASID_NOTIFY_FLAG_SET; none for an ID without a
+ * set); FREE goes first to the global chain (IOASID_NOTIFY_FLAG_ALL), then to the set's, with
  * {@link IoasidNbArgs}; within a chain, higher priorities are called first. Notifiers run with
  * {@code ioasid_allocator_lock} held (atomic chains under the spinlock in the kernel): they must
  * not block; they may call the lock-free lookups.
@@ -915,7 +915,7 @@ public final class Ioasid {
             if (TRACE_IOASID_ALLOC.enabled()) {
                 TRACE_IOASID_ALLOC.emit(Integer.toUnsignedLong(id), set == null ? -1 : set.id);
             }
-            ioasid_notify(data, IOASID_NOTIFY_ALLOC, IOASID_NOTIFY_FLAG_ALL | IOASID_NOTIFY_FLAG_SET);
+            ioasid_notify(data, IOASID_NOTIFY_ALLOC, IOASID_NOTIFY_FLAG_SET);
             return id;
         } finally {
             ioasid_allocator_lock.unlock();
@@ -1172,7 +1172,7 @@ public final class Ioasid {
             data.spid = spid;
             set.spids.put(spid, data);
             data.state = IOASID_STATE_ACTIVE;
-            ioasid_notify(data, IOASID_NOTIFY_BIND, IOASID_NOTIFY_FLAG_ALL | IOASID_NOTIFY_FLAG_SET);
+            ioasid_notify(data, IOASID_NOTIFY_BIND, IOASID_NOTIFY_FLAG_SET);
             return 0;
         } finally {
             ioasid_allocator_lock.unlock();
@@ -1195,7 +1195,7 @@ public final class Ioasid {
             if (data.spid == INVALID_IOASID) {
                 return -EINVAL;
             }
-            ioasid_notify(data, IOASID_NOTIFY_UNBIND, IOASID_NOTIFY_FLAG_ALL | IOASID_NOTIFY_FLAG_SET);
+            ioasid_notify(data, IOASID_NOTIFY_UNBIND, IOASID_NOTIFY_FLAG_SET);
             data.set.spids.remove(data.spid, data);
             data.spid = INVALID_IOASID;
             return 0;
