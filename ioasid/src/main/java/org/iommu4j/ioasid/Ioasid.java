@@ -844,16 +844,49 @@ public final class Ioasid {
         return ret;
     }
 
-    /** Seed 002's name for {@link #ioasid_set_data}. Return: 0 or -ENOENT. */
+    /**
+     * Seed 002's successor of {@link #ioasid_set_data}: attaches private data to an IOASID that
+     * has none. It never replaces data, so there is no old data for readers to finish with and
+     * no grace period; to change the data, detach it first.
+     *
+     * <p>Return: 0, -ENOENT (unknown IOASID), -EBUSY (the IOASID already has private data).
+     */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_attach_data", seed = "002")
     public int ioasid_attach_data(int ioasid, Object data) {
-        return ioasid_set_data(ioasid, data);
+        ioasid_allocator_lock.lock();
+        try {
+            IoasidData ioasid_data = ioasid_lookup_locked(ioasid);
+            if (ioasid_data == null) {
+                return -ENOENT;
+            }
+            if (ioasid_data.private_ != null) {
+                return -EBUSY;
+            }
+            ioasid_data.private_ = data;
+            return 0;
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
     }
 
-    /** Clears the private data and waits for readers. Return: 0 or -ENOENT. */
+    /**
+     * Clears the private data of an IOASID, then waits until lock-free readers are done with it
+     * (the caller may then free it). An unknown IOASID is logged.
+     */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_detach_data", seed = "002")
-    public int ioasid_detach_data(int ioasid) {
-        return ioasid_set_data(ioasid, null);
+    public void ioasid_detach_data(int ioasid) {
+        ioasid_allocator_lock.lock();
+        try {
+            IoasidData ioasid_data = ioasid_lookup_locked(ioasid);
+            if (ioasid_data == null) {
+                pr_warn("IOASID %d not found to detach data from", Integer.toUnsignedLong(ioasid));
+            } else {
+                ioasid_data.private_ = null;
+            }
+        } finally {
+            ioasid_allocator_lock.unlock();
+        }
+        synchronize_rcu();
     }
 
     /**

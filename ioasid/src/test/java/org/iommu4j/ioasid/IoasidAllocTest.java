@@ -3,6 +3,7 @@ package org.iommu4j.ioasid;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.iommu4j.base.Errno.EACCES;
+import static org.iommu4j.base.Errno.EBUSY;
 import static org.iommu4j.base.Errno.EINVAL;
 import static org.iommu4j.base.Errno.ENOENT;
 import static org.iommu4j.ioasid.Ioasid.INVALID_IOASID;
@@ -85,12 +86,23 @@ class IoasidAllocTest {
         assertThat(io.ioasid_set_data(id, "new")).isZero();
         assertThat(io.ioasid_find(null, id, null)).isEqualTo("new");
         assertThat(io.ioasid_set_data(5, "x")).isEqualTo(-ENOENT);
+    }
+
+    /** Seed 002: attach never replaces data (-EBUSY); detach clears it; unknown IDs change nothing. */
+    @Test
+    void attachDataOnlyWhenNoneDetachClears() {
+        int id = io.ioasid_alloc(null, 1, 10, "old");
+        assertThat(io.ioasid_attach_data(id, "att")).isEqualTo(-EBUSY);
+        assertThat(io.ioasid_find(null, id, null)).isEqualTo("old");
+        io.ioasid_detach_data(id);
+        assertThat(io.ioasid_find(null, id, null)).isNull();
         assertThat(io.ioasid_attach_data(id, "att")).isZero();
         assertThat(io.ioasid_find(null, id, null)).isEqualTo("att");
-        assertThat(io.ioasid_detach_data(id)).isZero();
-        assertThat(io.ioasid_find(null, id, null)).isNull();
+        assertThat(io.ioasid_attach_data(id, "att")).isEqualTo(-EBUSY);
         assertThat(io.ioasid_attach_data(77, "x")).isEqualTo(-ENOENT);
-        assertThat(io.ioasid_detach_data(77)).isEqualTo(-ENOENT);
+        io.ioasid_detach_data(77);
+        assertThat(Printk.grep("IOASID 77 not found to detach data from")).isNotEmpty();
+        assertThat(io.ioasid_find(null, id, null)).isEqualTo("att");
     }
 
     @Test
