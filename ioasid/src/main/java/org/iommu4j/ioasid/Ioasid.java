@@ -1213,25 +1213,21 @@ public final class Ioasid {
     }
 
     /**
-     * Detaches the set-private ID of an IOASID; sends UNBIND.
-     *
-     * <p>Return: 0, -ENOENT (unknown IOASID), -EINVAL (no set-private ID attached).
+     * Detaches the set-private ID of an IOASID; sends UNBIND. An unknown IOASID, or one without a
+     * set-private ID, is logged and left alone (the seed's function returns nothing).
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_detach_spid", seed = "002")
-    public int ioasid_detach_spid(int ioasid) {
+    public void ioasid_detach_spid(int ioasid) {
         ioasid_allocator_lock.lock();
         try {
             IoasidData data = ioasid_lookup_locked(ioasid);
-            if (data == null) {
-                return -ENOENT;
-            }
-            if (data.spid == INVALID_IOASID) {
-                return -EINVAL;
+            if (data == null || data.spid == INVALID_IOASID) {
+                pr_err("Invalid IOASID entry %d to detach", Integer.toUnsignedLong(ioasid));
+                return;
             }
             ioasid_notify(data, IOASID_NOTIFY_UNBIND, IOASID_NOTIFY_FLAG_SET);
             data.set.spids.remove(data.spid, data);
             data.spid = INVALID_IOASID;
-            return 0;
         } finally {
             ioasid_allocator_lock.unlock();
         }

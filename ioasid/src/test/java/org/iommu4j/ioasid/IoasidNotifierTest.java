@@ -61,8 +61,8 @@ class IoasidNotifierTest {
         int id = io.ioasid_alloc(s, 5, 100, "P");
         assertThat(io.ioasid_attach_spid(id, 42)).isZero();
         assertThat(io.ioasid_attach_spid(id, 43)).isEqualTo(-EINVAL);
-        assertThat(io.ioasid_detach_spid(id)).isZero();
-        assertThat(io.ioasid_detach_spid(id)).isEqualTo(-EINVAL);
+        io.ioasid_detach_spid(id);
+        io.ioasid_detach_spid(id); // nothing attached: logged, no UNBIND
         assertThat(io.ioasid_get(s, id)).isZero();
         assertThat(io.ioasid_get(null, id)).isZero();
         io.ioasid_free(s, id);
