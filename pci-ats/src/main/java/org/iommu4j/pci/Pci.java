@@ -364,6 +364,11 @@ public final class Pci {
         int cap = pci_read_config_word(dev, pos + PCI_ACS_CAP);
         int ctrl = pci_read_config_word(dev, pos + PCI_ACS_CTRL);
         ctrl |= cap & (PCI_ACS_SV | PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_UF);
+        // Translation Blocking: a device that may not use ATS (pci=noats, or untrusted) must not
+        // have Translated requests forwarded either (external-facing ports are not modelled)
+        if (dev.pciBus.pci.pcie_ats_disabled || dev.untrusted) {
+            ctrl |= cap & PCI_ACS_TB;
+        }
         pci_write_config_word(dev, pos + PCI_ACS_CTRL, ctrl);
     }
 

@@ -172,6 +172,26 @@ class PciEnumerationTest {
     }
 
     @Test
+    void acsTranslationBlockingOnlyWithNoats() {
+        // mf0 implements TB; v5.15 enables it only when ATS is off (pci=noats) or the device is
+        // untrusted, so that Translated requests cannot bypass the IOMMU
+        PciWorld w = new PciWorld();
+        w.pci.pci_request_acs();
+        w.pci.pcie_ats_disabled = true;
+        w.enumerate();
+        PciDev mf0 = w.dev(3, 0);
+        assertThat(pci_read_config_word(mf0, mf0.acsCap + PCI_ACS_CAP) & PCI_ACS_TB).isNotZero();
+        assertThat(pci_read_config_word(mf0, mf0.acsCap + PCI_ACS_CTRL))
+                .isEqualTo(PCI_ACS_SV | PCI_ACS_TB | PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_UF);
+        // without a request for ACS nothing is enabled, TB included
+        PciWorld plain = new PciWorld();
+        plain.pci.pcie_ats_disabled = true;
+        plain.enumerate();
+        PciDev p = plain.dev(3, 0);
+        assertThat(pci_read_config_word(p, p.acsCap + PCI_ACS_CTRL)).isZero();
+    }
+
+    @Test
     void driversBindByIdAndNotifiersSeeDevices() {
         PciWorld w = new PciWorld();
         List<String> seen = new ArrayList<>();
