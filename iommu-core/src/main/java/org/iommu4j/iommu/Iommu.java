@@ -1085,8 +1085,10 @@ public final class Iommu {
     }
 
     /**
-     * Detaches the single device of its group from {@code domain}, re-attaching the default
-     * domain. WARNs if the group has more than one device or {@code domain} is not current.
+     * Detaches the single device of its group, re-attaching the default domain. WARNs if the
+     * group has more than one device. As in v5.15, {@code domain} is not checked against the
+     * group's current domain: whatever is attached is replaced by the default domain (a group
+     * without one detaches its devices from {@code domain}).
      */
     @Port("drivers/iommu/iommu.c:iommu_detach_device")
     public void iommu_detach_device(IommuDomain domain, Device dev) {
@@ -1097,9 +1099,6 @@ public final class Iommu {
         group.mutex.lock();
         try {
             if (Warn.WARN_ON(iommu_group_device_count(group) != 1)) {
-                return;
-            }
-            if (Warn.WARN_ON(domain != group.domain)) {
                 return;
             }
             __iommu_detach_group(domain, group);
@@ -1133,10 +1132,8 @@ public final class Iommu {
         if (group.defaultDomain != null && group.domain != group.defaultDomain) {
             return -EBUSY;
         }
-        int ret = __iommu_group_for_each_dev(group, domain, (dev, data) -> {
-            IommuDomain d = (IommuDomain) data;
-            return iommu_is_attach_deferred(d, dev) ? 0 : __iommu_attach_device(d, dev);
-        });
+        // iommu_group_do_attach_device: an explicit attach is never deferred.
+        int ret = __iommu_group_for_each_dev(group, domain, (dev, data) -> __iommu_attach_device((IommuDomain) data, dev));
         if (ret == 0) {
             group.domain = domain;
         }
@@ -1167,11 +1164,8 @@ public final class Iommu {
         if (group.domain == group.defaultDomain) {
             return;
         }
-        // Detach by re-attaching to the default domain.
-        int ret = __iommu_group_for_each_dev(group, group.defaultDomain, (dev, data) -> {
-            IommuDomain d = (IommuDomain) data;
-            return iommu_is_attach_deferred(d, dev) ? 0 : __iommu_attach_device(d, dev);
-        });
+        // Detach by re-attaching to the default domain (iommu_group_do_attach_device, not deferred).
+        int ret = __iommu_group_for_each_dev(group, group.defaultDomain, (dev, data) -> __iommu_attach_device((IommuDomain) data, dev));
         if (ret != 0) {
             Warn.WARN_ON(true);
         } else {

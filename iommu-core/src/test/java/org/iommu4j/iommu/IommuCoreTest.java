@@ -155,13 +155,52 @@ class IommuCoreTest {
         assertThat(w.iommu.iommu_domain_alloc(new BusType("none", (d, drv) -> false))).isNull();
     }
 
+    /**
+     * v5.15's iommu_detach_device does not compare {@code domain} with the group's current
+     * domain: on the default domain it does nothing, otherwise the default domain comes back
+     * whichever domain was named. No WARN either way.
+     */
     @Test
-    void detachWarnsWhenNotCurrent() {
+    void detachRestoresTheDefaultDomainWhicheverDomainIsNamed() {
         World w = new World();
         Device d = w.added("d", 1);
+        IommuDomain def = Iommu.iommu_get_domain_for_dev(d);
         IommuDomain dom = w.iommu.iommu_domain_alloc(w.bus);
+        IommuDomain other = w.iommu.iommu_domain_alloc(w.bus);
+        w.mock.log.clear();
+        w.iommu.iommu_detach_device(dom, d); // on the default domain: nothing happens
+        assertThat(w.mock.log).isEmpty();
+        assertThat(Iommu.iommu_get_domain_for_dev(d)).isSameAs(def);
+
+        assertThat(w.iommu.iommu_attach_device(dom, d)).isZero();
+        w.iommu.iommu_detach_device(other, d); // names a domain that is not attached
+        assertThat(Iommu.iommu_get_domain_for_dev(d)).isSameAs(def);
+        assertThat(MockIommu.to_mock_domain(dom).devices).isEmpty();
+        assertThat(MockIommu.to_mock_domain(def).devices).containsExactly(d);
+        assertThat(org.iommu4j.base.Warn.drain()).isEmpty();
+        w.iommu.iommu_domain_free(other);
+        w.iommu.iommu_domain_free(dom);
+    }
+
+    /**
+     * is_attach_deferred only defers the implicit attaches (a device joining a group that has a
+     * domain, the bus-probe attach of the default domain); iommu_attach_device and the
+     * re-attach of the default domain on detach call attach_dev regardless.
+     */
+    @Test
+    void explicitAttachAndDetachAreNeverDeferred() {
+        World w = new World();
+        Device d = w.added("d", 1);
+        IommuDomain def = Iommu.iommu_get_domain_for_dev(d);
+        IommuDomain dom = w.iommu.iommu_domain_alloc(w.bus);
+        w.mock.deferredAttach.add("d");
+        w.mock.log.clear();
+        assertThat(w.iommu.iommu_attach_device(dom, d)).isZero();
+        assertThat(MockIommu.to_mock_domain(dom).devices).containsExactly(d);
         w.iommu.iommu_detach_device(dom, d);
-        assertThat(org.iommu4j.base.Warn.drain()).hasSize(1);
+        assertThat(MockIommu.to_mock_domain(def).devices).containsExactly(d);
+        assertThat(w.mock.log).containsExactly("attach d", "attach d");
+        w.iommu.iommu_domain_free(dom);
     }
 
     @Test

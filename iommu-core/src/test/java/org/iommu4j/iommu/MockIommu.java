@@ -61,6 +61,8 @@ public class MockIommu implements IommuOps {
     public int ias = 48;
     /** Domain types domain_alloc accepts. */
     public final Set<Integer> supportedTypes = new HashSet<>(Set.of(IOMMU_DOMAIN_UNMANAGED, IOMMU_DOMAIN_DMA, IOMMU_DOMAIN_IDENTITY, IOMMU_DOMAIN_BLOCKED));
+    /** Devices (by name) whose attach is deferred ({@code is_attach_deferred}). */
+    public final Set<String> deferredAttach = new HashSet<>();
     /** Errno attach_dev returns (0 = succeed). */
     public int attachError;
     /** Per-device def_domain_type answers. */
@@ -188,6 +190,16 @@ public class MockIommu implements IommuOps {
 
     @Override
     public boolean has_detach_dev() {
+        return true;
+    }
+
+    @Override
+    public boolean is_attach_deferred(IommuDomain domain, Device dev) {
+        return deferredAttach.contains(dev.dev_name());
+    }
+
+    @Override
+    public boolean has_is_attach_deferred() {
         return true;
     }
 
