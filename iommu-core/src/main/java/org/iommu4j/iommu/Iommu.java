@@ -1612,18 +1612,20 @@ public final class Iommu {
     }
 
     /**
-     * Completes a pending page request group. 0 or the driver's page_response result; -ENODEV
-     * (no page_response op); -EINVAL (no handler, bad version/flags, no matching request).
+     * Completes a pending page request group through the page_response op of the device's
+     * current domain. 0 or the driver's page_response result; -ENODEV (no domain, or its ops
+     * lack page_response); -EINVAL (no handler, bad version/flags, no matching request).
      * {@code msg} may be modified (PASID_VALID cleared when the request did not need a PASID).
      */
     @Port("drivers/iommu/iommu.c:iommu_page_response")
     public static int iommu_page_response(Device dev, IommuPageResponse msg) {
         DevIommu param = DevIommu.dev_iommu(dev);
-        IommuOps ops = bus_ops(dev);
         boolean hasPasid = (msg.flags & IOMMU_PAGE_RESP_PASID_VALID) != 0;
-        if (ops == null || !ops.has_page_response()) {
+        IommuDomain domain = iommu_get_domain_for_dev(dev);
+        if (domain == null || !domain.ops.has_page_response()) {
             return -ENODEV;
         }
+        IommuOps ops = domain.ops;
         if (param == null || param.faultParam == null) {
             return -EINVAL;
         }
