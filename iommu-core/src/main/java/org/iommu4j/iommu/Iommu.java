@@ -192,7 +192,8 @@ public final class Iommu {
         if (cmdLine) {
             iommuCmdLine |= IOMMU_CMD_LINE_DMA_API;
         }
-        iommuDefDomainType = iommuDmaStrict ? IOMMU_DOMAIN_DMA : IOMMU_DOMAIN_DMA_FQ;
+        // DMA_FQ is chosen once, by iommu_subsys_init, from iommu.strict.
+        iommuDefDomainType = IOMMU_DOMAIN_DMA;
     }
 
     @Port("drivers/iommu/iommu.c:iommu_set_dma_strict")
@@ -986,8 +987,8 @@ public final class Iommu {
             return null;
         }
         IommuOps ops = (IommuOps) bus.iommuOps;
-        int allocType = type == IOMMU_DOMAIN_DMA_FQ ? IOMMU_DOMAIN_DMA : type;
-        IommuDomain domain = ops.domain_alloc(allocType);
+        // The driver sees the type as asked (v5.15 drivers accept DMA_FQ themselves).
+        IommuDomain domain = ops.domain_alloc(type);
         if (domain == null) {
             return null;
         }

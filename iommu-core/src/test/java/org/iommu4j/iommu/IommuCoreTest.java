@@ -203,6 +203,27 @@ class IommuCoreTest {
         w.iommu.iommu_domain_free(dom);
     }
 
+    /** The driver is asked for a DMA_FQ domain as such; one that refuses it gets a DMA domain. */
+    @Test
+    void lazyDefaultDomainIsAllocatedAsDmaFq() {
+        World lazy = new World("iommu.strict=0");
+        Device l = lazy.added("l", 1);
+        assertThat(lazy.mock.allocTypes).containsExactly(IOMMU_DOMAIN_DMA_FQ);
+        assertThat(Iommu.iommu_get_domain_for_dev(l).type).isEqualTo(IOMMU_DOMAIN_DMA_FQ);
+
+        World old = new World("iommu.strict=0");
+        old.mock.supportedTypes.remove(IOMMU_DOMAIN_DMA_FQ);
+        Printk.clear();
+        Device o = old.added("o", 1);
+        assertThat(old.mock.allocTypes).containsExactly(IOMMU_DOMAIN_DMA_FQ, IOMMU_DOMAIN_DMA);
+        assertThat(Iommu.iommu_get_domain_for_dev(o).type).isEqualTo(IOMMU_DOMAIN_DMA);
+        assertThat(Printk.grep("Falling back to IOMMU_DOMAIN_DMA")).hasSize(1);
+        // After boot, iommu_set_default_translated() asks for DMA (strict); only the command
+        // line's iommu.strict=0 at subsys init makes the default lazy.
+        old.iommu.iommu_set_default_translated(false);
+        assertThat(old.iommu.iommu_def_domain_type()).isEqualTo(IOMMU_DOMAIN_DMA);
+    }
+
     @Test
     void defaultDomainPolicy() {
         World pt = new World("iommu.passthrough=1");
