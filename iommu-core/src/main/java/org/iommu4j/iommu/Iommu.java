@@ -460,34 +460,39 @@ public final class Iommu {
         if (domain == null || !iommu_is_dma_domain(domain)) {
             return 0;
         }
-        IommuOps ops = domain.ops;
-        if (!ops.has_get_resv_regions()) {
-            return 0;
-        }
         List<IommuResvRegion> mappings = new ArrayList<>();
         iommu_get_resv_regions(dev, mappings);
         int ret = 0;
         long pgSize = 1L << __ffs(domain.pgsizeBitmap);
+        // Regions of different devices may overlap: pages already mapped are skipped, and each
+        // run of unmapped pages is mapped with one iommu_map (so block mappings can be used).
+        outer:
         for (IommuResvRegion entry : mappings) {
+            // ALIGN() rounds both ends up: an unaligned head page is left out.
+            long start = (entry.start + pgSize - 1) & ~(pgSize - 1);
+            long end = (entry.start + entry.length + pgSize - 1) & ~(pgSize - 1);
             if (entry.type != IOMMU_RESV_DIRECT && entry.type != IOMMU_RESV_DIRECT_RELAXABLE) {
                 continue;
             }
-            long start = entry.start & ~(pgSize - 1);
-            long end = (entry.start + entry.length + pgSize - 1) & ~(pgSize - 1);
-            for (long addr = start; Long.compareUnsigned(addr, end) < 0; addr += pgSize) {
-                if (iommu_iova_to_phys(domain, addr) != 0) {
+            long mapSize = 0;
+            for (long addr = start; Long.compareUnsigned(addr, end) <= 0; addr += pgSize) {
+                if (addr != end && iommu_iova_to_phys(domain, addr) == 0) {
+                    mapSize += pgSize;
                     continue;
                 }
-                ret = iommu_map(domain, addr, addr, pgSize, entry.prot);
-                if (ret != 0) {
-                    break;
+                // map_end: a mapped page or the end closes the run.
+                if (mapSize != 0) {
+                    ret = iommu_map(domain, addr - mapSize, addr - mapSize, mapSize, entry.prot);
+                    if (ret != 0) {
+                        break outer;
+                    }
+                    mapSize = 0;
                 }
             }
-            if (ret != 0) {
-                break;
-            }
         }
-        iommu_flush_iotlb_all(domain);
+        if (ret == 0) {
+            iommu_flush_iotlb_all(domain);
+        }
         iommu_put_resv_regions(dev, mappings);
         return ret;
     }

@@ -340,6 +340,30 @@ class IommuCoreTest {
         assertThat(w.iommu.iommu_ops_from_fwnode("node2")).isNull();
     }
 
+    /**
+     * Direct regions are mapped run by run (a 2M region is one block, not 512 pages), pages
+     * already mapped by an overlapping region are skipped, and ALIGN() rounds an unaligned
+     * start up, leaving its head page out.
+     */
+    @Test
+    void directMappingsMapRunsAndRoundTheStartUp() {
+        World w = new World();
+        int rw = IOMMU_READ | IOMMU_WRITE;
+        w.mock.resvRegions.add(new IommuResvRegion(0x200000L, 0x200000L, rw, IOMMU_RESV_DIRECT));
+        w.mock.resvRegions.add(new IommuResvRegion(0x3ff000L, 0x3000L, rw, IOMMU_RESV_DIRECT_RELAXABLE));
+        w.mock.resvRegions.add(new IommuResvRegion(0x600800L, 0x1000L, rw, IOMMU_RESV_DIRECT));
+        Device d = w.added("d", 1);
+        IommuDomain def = Iommu.iommu_get_domain_for_dev(d);
+        assertThat(w.mock.log.stream().filter(l -> l.startsWith("map_pages")).toList()).containsExactly(
+                "map_pages 0x200000->0x200000 0x200000*1",
+                "map_pages 0x400000->0x400000 0x1000*2",
+                "map_pages 0x601000->0x601000 0x1000*1");
+        assertThat(Iommu.iommu_iova_to_phys(def, 0x3ff123L)).isEqualTo(0x3ff123L);
+        assertThat(Iommu.iommu_iova_to_phys(def, 0x401fffL)).isEqualTo(0x401fffL);
+        assertThat(Iommu.iommu_iova_to_phys(def, 0x600800L)).isZero();
+        assertThat(Iommu.iommu_iova_to_phys(def, 0x601800L)).isEqualTo(0x601800L);
+    }
+
     @Test
     void directMappingsFromReservedRegions() {
         World w = new World();
