@@ -741,6 +741,11 @@ public final class Iommu {
     @Port("drivers/iommu/iommu.c:iommu_get_def_domain_type")
     private static int iommu_get_def_domain_type(Device dev) {
         IommuOps ops = bus_ops(dev);
+        // An external-facing PCI device is always isolated: a (strict) DMA domain, whatever the
+        // command line or the driver prefers.
+        if (DmaIommu.dev_is_pci(dev) && dev instanceof org.iommu4j.pci.PciDev pdev && pdev.untrusted) {
+            return IOMMU_DOMAIN_DMA;
+        }
         return ops != null && ops.has_def_domain_type() ? ops.def_domain_type(dev) : 0;
     }
 
