@@ -219,6 +219,24 @@ public final class IovaDomain {
         }
     }
 
+    /**
+     * Where a retry walk starts: the anchor for limits above the 32-bit space, otherwise the
+     * lowest range ending at or above {@code limitPfn} (the anchor if none). Walking down from
+     * either gives the same result; this only shortens the walk.
+     */
+    @Port("drivers/iommu/iova.c:iova_find_limit")
+    private Iova iova_find_limit(long limitPfn) {
+        if (Long.compareUnsigned(limitPfn, dma32bitPfn) > 0) {
+            return anchor;
+        }
+        Map.Entry<Long, Iova> e = rbroot.floorEntry(limitPfn);
+        if (e != null && Long.compareUnsigned(e.getValue().pfnHi, limitPfn) >= 0) {
+            return e.getValue();
+        }
+        e = rbroot.higherEntry(limitPfn);
+        return e == null ? anchor : e.getValue();
+    }
+
     @Port("drivers/iommu/iova.c:__alloc_and_insert_iova_range")
     private int __alloc_and_insert_iova_range(long size, long limitPfn, Iova nw, boolean sizeAligned) {
         long alignMask = -1L;
@@ -234,8 +252,10 @@ public final class IovaDomain {
                 return -org.iommu4j.base.Errno.ENOMEM; // iova32_full
             }
             Iova curr = __get_cached_rbnode(limitPfn);
-            // Where a retry starts: just above the hint (0 for the anchor: its pfn_hi + 1 wraps).
-            long lowPfnNew = curr.pfnHi + 1;
+            // A retry searches above the hint. v5.15.0 kept pfn_hi + 1 here, which wraps to 0 for
+            // the anchor and let the retry hand out pfns below start_pfn; this is the 5.15.y
+            // stable fix ("iommu/iova: Fix alloc iova overflows issue").
+            long retryPfn = curr.pfnHi;
             long newPfn;
             while (true) {
                 do {
@@ -249,10 +269,10 @@ public final class IovaDomain {
                     break;
                 }
                 // Nothing fits below the hint: search once more between it and the limit.
-                if (lowPfn == startPfn && Long.compareUnsigned(lowPfnNew, limitPfn) < 0) {
+                if (lowPfn == startPfn && Long.compareUnsigned(retryPfn, limitPfn) < 0) {
                     highPfn = limitPfn;
-                    lowPfn = lowPfnNew;
-                    curr = anchor;
+                    lowPfn = retryPfn + 1;
+                    curr = iova_find_limit(limitPfn);
                     continue;
                 }
                 // Any failed search marks the 32-bit space full for this size and above.

@@ -173,6 +173,26 @@ class IovaDomainTest {
         assertThat(d.alloc_iova(1, 0xfff, false)).isNull();
     }
 
+    /**
+     * A search that starts at the anchor (nothing allocated since the space was reserved full)
+     * does not retry: the retry bound is the hint's pfn_hi, and the anchor's is the top of the
+     * space. (v5.15.0 computed pfn_hi + 1, which wraps to 0 for the anchor, and then handed out
+     * pfn 0, below start_pfn; the stable fix is ported.)
+     */
+    @Test
+    void fullSpaceWithTheHintAtTheAnchorFailsInsteadOfGoingBelowStartPfn() {
+        IovaDomain d = domain(1);
+        assertThat(d.reserve_iova(1, 0xf)).isNotNull();
+        assertThat(d.alloc_iova(1, 0xf, false)).isNull();
+        assertThat(d.find_iova(0)).isNull();
+        assertThat(d.nr_iovas()).isEqualTo(1);
+        // Above 4 GiB too (cached_node).
+        IovaDomain h = domain(d.dma32bitPfn);
+        assertThat(h.reserve_iova(d.dma32bitPfn, d.dma32bitPfn + 0xf)).isNotNull();
+        assertThat(h.alloc_iova(1, d.dma32bitPfn + 0xf, false)).isNull();
+        assertThat(h.nr_iovas()).isEqualTo(1);
+    }
+
     /** Any free below 4 GiB reopens the 32-bit space, whatever its size. */
     @Test
     void anyFreeBelow4GReopensTheFullThirtyTwoBitSpace() {
