@@ -102,19 +102,20 @@ public final class DmaIommu implements DmaMapOps {
             }
             long lo = iovad.iova_pfn(region.start);
             long hi = iovad.iova_pfn(region.start + region.length - 1);
-            if (iovad.reserve_iova(lo, hi) == null) {
-                ret = -ENOMEM;
-                break;
-            }
+            // As in v5.15 the result is not checked: a reservation that fails to allocate is
+            // simply missing. (IOMMU_RESV_MSI regions would also get cookie_init_hw_msi_region,
+            // the only error source here; this port has no hardware MSI windows.)
+            iovad.reserve_iova(lo, hi);
         }
         core.iommu_put_resv_regions(dev, resv);
         return ret;
     }
 
     /**
-     * Initialises the IOVA allocator of a DMA domain for [base, limit]. 0, -EINVAL (no IOVA
-     * cookie), -EFAULT (range outside the aperture, or incompatible with an earlier init),
-     * -ENOMEM.
+     * Initialises the IOVA allocator of a DMA domain for [base, limit] and reserves the
+     * device's reserved regions in it. 0, -EINVAL (no IOVA cookie), -EFAULT (range outside the
+     * aperture, or incompatible with an earlier init). A flush queue that cannot be set up
+     * leaves a strict DMA domain; a reservation that cannot be allocated is skipped (v5.15).
      */
     @Port("drivers/iommu/dma-iommu.c:iommu_dma_init_domain")
     public int iommu_dma_init_domain(IommuDomain domain, long base, long limit, Device dev) {

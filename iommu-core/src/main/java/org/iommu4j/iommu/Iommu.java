@@ -192,7 +192,8 @@ public final class Iommu {
         if (cmdLine) {
             iommuCmdLine |= IOMMU_CMD_LINE_DMA_API;
         }
-        iommuDefDomainType = iommuDmaStrict ? IOMMU_DOMAIN_DMA : IOMMU_DOMAIN_DMA_FQ;
+        // DMA_FQ is chosen once, by iommu_subsys_init, from iommu.strict.
+        iommuDefDomainType = IOMMU_DOMAIN_DMA;
     }
 
     @Port("drivers/iommu/iommu.c:iommu_set_dma_strict")
@@ -459,34 +460,39 @@ public final class Iommu {
         if (domain == null || !iommu_is_dma_domain(domain)) {
             return 0;
         }
-        IommuOps ops = domain.ops;
-        if (!ops.has_get_resv_regions()) {
-            return 0;
-        }
         List<IommuResvRegion> mappings = new ArrayList<>();
         iommu_get_resv_regions(dev, mappings);
         int ret = 0;
         long pgSize = 1L << __ffs(domain.pgsizeBitmap);
+        // Regions of different devices may overlap: pages already mapped are skipped, and each
+        // run of unmapped pages is mapped with one iommu_map (so block mappings can be used).
+        outer:
         for (IommuResvRegion entry : mappings) {
+            // ALIGN() rounds both ends up: an unaligned head page is left out.
+            long start = (entry.start + pgSize - 1) & ~(pgSize - 1);
+            long end = (entry.start + entry.length + pgSize - 1) & ~(pgSize - 1);
             if (entry.type != IOMMU_RESV_DIRECT && entry.type != IOMMU_RESV_DIRECT_RELAXABLE) {
                 continue;
             }
-            long start = entry.start & ~(pgSize - 1);
-            long end = (entry.start + entry.length + pgSize - 1) & ~(pgSize - 1);
-            for (long addr = start; Long.compareUnsigned(addr, end) < 0; addr += pgSize) {
-                if (iommu_iova_to_phys(domain, addr) != 0) {
+            long mapSize = 0;
+            for (long addr = start; Long.compareUnsigned(addr, end) <= 0; addr += pgSize) {
+                if (addr != end && iommu_iova_to_phys(domain, addr) == 0) {
+                    mapSize += pgSize;
                     continue;
                 }
-                ret = iommu_map(domain, addr, addr, pgSize, entry.prot);
-                if (ret != 0) {
-                    break;
+                // map_end: a mapped page or the end closes the run.
+                if (mapSize != 0) {
+                    ret = iommu_map(domain, addr - mapSize, addr - mapSize, mapSize, entry.prot);
+                    if (ret != 0) {
+                        break outer;
+                    }
+                    mapSize = 0;
                 }
             }
-            if (ret != 0) {
-                break;
-            }
         }
-        iommu_flush_iotlb_all(domain);
+        if (ret == 0) {
+            iommu_flush_iotlb_all(domain);
+        }
         iommu_put_resv_regions(dev, mappings);
         return ret;
     }
@@ -735,6 +741,11 @@ public final class Iommu {
     @Port("drivers/iommu/iommu.c:iommu_get_def_domain_type")
     private static int iommu_get_def_domain_type(Device dev) {
         IommuOps ops = bus_ops(dev);
+        // An external-facing PCI device is always isolated: a (strict) DMA domain, whatever the
+        // command line or the driver prefers.
+        if (DmaIommu.dev_is_pci(dev) && dev instanceof org.iommu4j.pci.PciDev pdev && pdev.untrusted) {
+            return IOMMU_DOMAIN_DMA;
+        }
         return ops != null && ops.has_def_domain_type() ? ops.def_domain_type(dev) : 0;
     }
 
@@ -986,8 +997,8 @@ public final class Iommu {
             return null;
         }
         IommuOps ops = (IommuOps) bus.iommuOps;
-        int allocType = type == IOMMU_DOMAIN_DMA_FQ ? IOMMU_DOMAIN_DMA : type;
-        IommuDomain domain = ops.domain_alloc(allocType);
+        // The driver sees the type as asked (v5.15 drivers accept DMA_FQ themselves).
+        IommuDomain domain = ops.domain_alloc(type);
         if (domain == null) {
             return null;
         }
@@ -1085,8 +1096,10 @@ public final class Iommu {
     }
 
     /**
-     * Detaches the single device of its group from {@code domain}, re-attaching the default
-     * domain. WARNs if the group has more than one device or {@code domain} is not current.
+     * Detaches the single device of its group, re-attaching the default domain. WARNs if the
+     * group has more than one device. As in v5.15, {@code domain} is not checked against the
+     * group's current domain: whatever is attached is replaced by the default domain (a group
+     * without one detaches its devices from {@code domain}).
      */
     @Port("drivers/iommu/iommu.c:iommu_detach_device")
     public void iommu_detach_device(IommuDomain domain, Device dev) {
@@ -1097,9 +1110,6 @@ public final class Iommu {
         group.mutex.lock();
         try {
             if (Warn.WARN_ON(iommu_group_device_count(group) != 1)) {
-                return;
-            }
-            if (Warn.WARN_ON(domain != group.domain)) {
                 return;
             }
             __iommu_detach_group(domain, group);
@@ -1133,10 +1143,8 @@ public final class Iommu {
         if (group.defaultDomain != null && group.domain != group.defaultDomain) {
             return -EBUSY;
         }
-        int ret = __iommu_group_for_each_dev(group, domain, (dev, data) -> {
-            IommuDomain d = (IommuDomain) data;
-            return iommu_is_attach_deferred(d, dev) ? 0 : __iommu_attach_device(d, dev);
-        });
+        // iommu_group_do_attach_device: an explicit attach is never deferred.
+        int ret = __iommu_group_for_each_dev(group, domain, (dev, data) -> __iommu_attach_device((IommuDomain) data, dev));
         if (ret == 0) {
             group.domain = domain;
         }
@@ -1167,11 +1175,8 @@ public final class Iommu {
         if (group.domain == group.defaultDomain) {
             return;
         }
-        // Detach by re-attaching to the default domain.
-        int ret = __iommu_group_for_each_dev(group, group.defaultDomain, (dev, data) -> {
-            IommuDomain d = (IommuDomain) data;
-            return iommu_is_attach_deferred(d, dev) ? 0 : __iommu_attach_device(d, dev);
-        });
+        // Detach by re-attaching to the default domain (iommu_group_do_attach_device, not deferred).
+        int ret = __iommu_group_for_each_dev(group, group.defaultDomain, (dev, data) -> __iommu_attach_device((IommuDomain) data, dev));
         if (ret != 0) {
             Warn.WARN_ON(true);
         } else {
@@ -1618,18 +1623,20 @@ public final class Iommu {
     }
 
     /**
-     * Completes a pending page request group. 0 or the driver's page_response result; -ENODEV
-     * (no page_response op); -EINVAL (no handler, bad version/flags, no matching request).
+     * Completes a pending page request group through the page_response op of the device's
+     * current domain. 0 or the driver's page_response result; -ENODEV (no domain, or its ops
+     * lack page_response); -EINVAL (no handler, bad version/flags, no matching request).
      * {@code msg} may be modified (PASID_VALID cleared when the request did not need a PASID).
      */
     @Port("drivers/iommu/iommu.c:iommu_page_response")
     public static int iommu_page_response(Device dev, IommuPageResponse msg) {
         DevIommu param = DevIommu.dev_iommu(dev);
-        IommuOps ops = bus_ops(dev);
         boolean hasPasid = (msg.flags & IOMMU_PAGE_RESP_PASID_VALID) != 0;
-        if (ops == null || !ops.has_page_response()) {
+        IommuDomain domain = iommu_get_domain_for_dev(dev);
+        if (domain == null || !domain.ops.has_page_response()) {
             return -ENODEV;
         }
+        IommuOps ops = domain.ops;
         if (param == null || param.faultParam == null) {
             return -EINVAL;
         }

@@ -16,10 +16,14 @@ import org.iommu4j.base.Warn;
  * range caches ("rcaches", magazines + depot) behind {@link #alloc_iova_fast}.
  *
  * <p>Implementation notes: the rbtree is a {@link TreeMap} keyed by {@code pfn_lo} (the kernel's
- * ordering). The kernel's cached-node hints (cached_node/cached32_node and the retry they need)
- * are not carried: the search always starts at the limit, which yields the kernel's result when
- * its cache sits at the anchor; {@code max32_alloc_size} (the "32-bit space is full" fast fail)
- * is kept. There is one simulated CPU, so each rcache has one CPU pair of magazines.
+ * ordering); the anchor node sits outside the map ({@link #anchor}) and {@code rb_prev}/{@code
+ * rb_next} step through the map and onto the anchor as the kernel's tree does. The search hints
+ * are the kernel's: it starts below {@code cached_node} (or {@code cached32_node} for limits in
+ * the 32-bit space), the most recent allocation, and retries from above that node only when
+ * nothing fits below it, so the addresses handed out follow the kernel's sequence.
+ * {@code max32_alloc_size} (the "32-bit space is full" fast fail) is set by every failed search
+ * and reset by any free below 4 GiB, as in the kernel. There is one simulated CPU, so each rcache
+ * has one CPU pair of magazines.
  *
  * <p>Locking: {@code iova_rbtree_lock} protects the tree; each rcache has its own lock
  * (cpu_rcache lock and depot lock merged).
@@ -89,6 +93,12 @@ public final class IovaDomain {
     /** Protects rbroot and max32AllocSize. */
     final ReentrantLock iovaRbtreeLock = new ReentrantLock();
     private final TreeMap<Long, Iova> rbroot = new TreeMap<>();
+    /** {@code anchor}: the sentinel above every range (pfn_lo = pfn_hi = IOVA_ANCHOR); never in {@link #rbroot}. */
+    private final Iova anchor = new Iova(IOVA_ANCHOR, IOVA_ANCHOR);
+    /** Search hint for limits above the 32-bit space: the last allocation there, or the anchor. */
+    private Iova cachedNode = anchor;
+    /** Search hint for limits within the 32-bit space. */
+    private Iova cached32Node = anchor;
     public long granule;
     public long startPfn;
     public long dma32bitPfn;
@@ -130,8 +140,8 @@ public final class IovaDomain {
     }
 
     /**
-     * Initialises the domain: {@code granule} a power of two no smaller than 4K... (the kernel
-     * BUG_ONs smaller granules; this port accepts any power of two), allocations start at
+     * Initialises the domain: {@code granule} a power of two (the kernel also BUG_ONs granules
+     * above PAGE_SIZE; this port accepts any power of two), allocations start at
      * {@code startPfn}. The 32-bit boundary is {@code 2^32 >> shift}.
      */
     @Port("drivers/iommu/iova.c:init_iova_domain")
@@ -145,6 +155,8 @@ public final class IovaDomain {
         this.dma32bitPfn = (1L << 32) >>> iova_shift();
         this.max32AllocSize = dma32bitPfn;
         rbroot.clear();
+        cachedNode = anchor;
+        cached32Node = anchor;
         init_iova_rcaches();
     }
 
@@ -158,6 +170,73 @@ public final class IovaDomain {
         }
     }
 
+    /** {@code rb_prev}: the range below {@code node} (the anchor's is the highest range), or null. */
+    private Iova rb_prev(Iova node) {
+        Map.Entry<Long, Iova> e = node == anchor ? rbroot.lastEntry() : rbroot.lowerEntry(node.pfnLo);
+        return e == null ? null : e.getValue();
+    }
+
+    /** {@code rb_next}: the range above {@code node}; above the highest range sits the anchor. */
+    private Iova rb_next(Iova node) {
+        if (node == anchor) {
+            return null;
+        }
+        Map.Entry<Long, Iova> e = rbroot.higherEntry(node.pfnLo);
+        return e == null ? anchor : e.getValue();
+    }
+
+    @Port("drivers/iommu/iova.c:__get_cached_rbnode")
+    private Iova __get_cached_rbnode(long limitPfn) {
+        if (Long.compareUnsigned(limitPfn, dma32bitPfn) <= 0) {
+            return cached32Node;
+        }
+        return cachedNode;
+    }
+
+    @Port("drivers/iommu/iova.c:__cached_rbnode_insert_update")
+    private void __cached_rbnode_insert_update(Iova nw) {
+        if (Long.compareUnsigned(nw.pfnHi, dma32bitPfn) < 0) {
+            cached32Node = nw;
+        } else {
+            cachedNode = nw;
+        }
+    }
+
+    /** Moves the hints off a range about to leave the tree; any free below 4 GiB reopens the 32-bit space. */
+    @Port("drivers/iommu/iova.c:__cached_rbnode_delete_update")
+    private void __cached_rbnode_delete_update(Iova free) {
+        Iova cachedIova = cached32Node;
+        if (free == cachedIova || (Long.compareUnsigned(free.pfnHi, dma32bitPfn) < 0
+                && Long.compareUnsigned(free.pfnLo, cachedIova.pfnLo) >= 0)) {
+            cached32Node = rb_next(free);
+        }
+        if (Long.compareUnsigned(free.pfnLo, dma32bitPfn) < 0) {
+            max32AllocSize = dma32bitPfn;
+        }
+        cachedIova = cachedNode;
+        if (Long.compareUnsigned(free.pfnLo, cachedIova.pfnLo) >= 0) {
+            cachedNode = rb_next(free);
+        }
+    }
+
+    /**
+     * Where a retry walk starts: the anchor for limits above the 32-bit space, otherwise the
+     * lowest range ending at or above {@code limitPfn} (the anchor if none). Walking down from
+     * either gives the same result; this only shortens the walk.
+     */
+    @Port("drivers/iommu/iova.c:iova_find_limit")
+    private Iova iova_find_limit(long limitPfn) {
+        if (Long.compareUnsigned(limitPfn, dma32bitPfn) > 0) {
+            return anchor;
+        }
+        Map.Entry<Long, Iova> e = rbroot.floorEntry(limitPfn);
+        if (e != null && Long.compareUnsigned(e.getValue().pfnHi, limitPfn) >= 0) {
+            return e.getValue();
+        }
+        e = rbroot.higherEntry(limitPfn);
+        return e == null ? anchor : e.getValue();
+    }
+
     @Port("drivers/iommu/iova.c:__alloc_and_insert_iova_range")
     private int __alloc_and_insert_iova_range(long size, long limitPfn, Iova nw, boolean sizeAligned) {
         long alignMask = -1L;
@@ -166,51 +245,49 @@ public final class IovaDomain {
         if (sizeAligned) {
             alignMask <<= Bits.fls64(size - 1);
         }
+        // Walk the tree backwards from the search hint.
         iovaRbtreeLock.lock();
         try {
             if (Long.compareUnsigned(limitPfn, dma32bitPfn) <= 0 && Long.compareUnsigned(size, max32AllocSize) >= 0) {
                 return -org.iommu4j.base.Errno.ENOMEM; // iova32_full
             }
-            // Walk the tree backwards from the first range at or above the limit (or the anchor).
-            Map.Entry<Long, Iova> currE = ceilingUnsigned(limitPfn);
-            long currLo = currE == null ? IOVA_ANCHOR : currE.getValue().pfnLo;
+            Iova curr = __get_cached_rbnode(limitPfn);
+            // A retry searches above the hint. v5.15.0 kept pfn_hi + 1 here, which wraps to 0 for
+            // the anchor and let the retry hand out pfns below start_pfn; this is the 5.15.y
+            // stable fix ("iommu/iova: Fix alloc iova overflows issue").
+            long retryPfn = curr.pfnHi;
             long newPfn;
             while (true) {
-                highPfn = Bits.umin(highPfn, currLo);
-                newPfn = (highPfn - size) & alignMask;
-                currE = lowerUnsigned(currLo);
-                if (currE == null) {
+                do {
+                    highPfn = Bits.umin(highPfn, curr.pfnLo);
+                    newPfn = (highPfn - size) & alignMask;
+                    curr = rb_prev(curr);
+                } while (curr != null && Long.compareUnsigned(newPfn, curr.pfnHi) <= 0
+                        && Long.compareUnsigned(newPfn, lowPfn) >= 0);
+
+                if (Long.compareUnsigned(highPfn, size) >= 0 && Long.compareUnsigned(newPfn, lowPfn) >= 0) {
                     break;
                 }
-                Iova c = currE.getValue();
-                if (!(Long.compareUnsigned(newPfn, c.pfnHi) <= 0 && Long.compareUnsigned(newPfn, lowPfn) >= 0)) {
-                    break;
+                // Nothing fits below the hint: search once more between it and the limit.
+                if (lowPfn == startPfn && Long.compareUnsigned(retryPfn, limitPfn) < 0) {
+                    highPfn = limitPfn;
+                    lowPfn = retryPfn + 1;
+                    curr = iova_find_limit(limitPfn);
+                    continue;
                 }
-                currLo = c.pfnLo;
-            }
-            if (Long.compareUnsigned(highPfn, size) < 0 || Long.compareUnsigned(newPfn, lowPfn) < 0) {
-                if (Long.compareUnsigned(limitPfn, dma32bitPfn) <= 0) {
-                    max32AllocSize = size;
-                }
-                return -org.iommu4j.base.Errno.ENOMEM;
+                // Any failed search marks the 32-bit space full for this size and above.
+                max32AllocSize = size;
+                return -org.iommu4j.base.Errno.ENOMEM; // iova32_full
             }
             // pfn_lo is size aligned if size_aligned is set.
             nw.pfnLo = newPfn;
             nw.pfnHi = newPfn + size - 1;
             rbroot.put(newPfn, nw);
+            __cached_rbnode_insert_update(nw);
             return 0;
         } finally {
             iovaRbtreeLock.unlock();
         }
-    }
-
-    // The tree is keyed by pfn as a signed Long; pfns stay below 2^63 (they are addresses >> shift).
-    private Map.Entry<Long, Iova> ceilingUnsigned(long pfn) {
-        return pfn < 0 ? null : rbroot.ceilingEntry(pfn);
-    }
-
-    private Map.Entry<Long, Iova> lowerUnsigned(long pfn) {
-        return pfn < 0 ? rbroot.lastEntry() : rbroot.lowerEntry(pfn);
     }
 
     /**
@@ -257,21 +334,19 @@ public final class IovaDomain {
     public void __free_iova(Iova iova) {
         iovaRbtreeLock.lock();
         try {
-            remove_iova(iova);
+            private_free_iova(iova);
         } finally {
             iovaRbtreeLock.unlock();
         }
     }
 
-    @Port("drivers/iommu/iova.c:remove_iova")
-    private void remove_iova(Iova iova) {
-        // __cached_rbnode_delete_update: a freed range below the 32-bit limit reopens it.
-        if (Long.compareUnsigned(iova.pfnLo, dma32bitPfn) < 0 && Long.compareUnsigned(iova.iova_size(), max32AllocSize) >= 0) {
-            max32AllocSize = dma32bitPfn;
+    @Port("drivers/iommu/iova.c:private_free_iova")
+    private void private_free_iova(Iova iova) {
+        if (rbroot.get(iova.pfnLo) != iova) {
+            return; // not (or no longer) in this domain
         }
-        if (rbroot.get(iova.pfnLo) == iova) {
-            rbroot.remove(iova.pfnLo);
-        }
+        __cached_rbnode_delete_update(iova);
+        rbroot.remove(iova.pfnLo);
     }
 
     /** Frees the range containing {@code pfn} (no-op if none). */
@@ -281,7 +356,7 @@ public final class IovaDomain {
         try {
             Iova iova = private_find_iova(pfn);
             if (iova != null) {
-                remove_iova(iova);
+                private_free_iova(iova);
             }
         } finally {
             iovaRbtreeLock.unlock();
@@ -289,17 +364,16 @@ public final class IovaDomain {
     }
 
     /**
-     * Fast path: a size-aligned range of {@code size} frames (rounded up to a power of two below
-     * 2^(IOVA_RANGE_CACHE_MAX_SIZE-1)) at or below {@code limitPfn}, from the range caches when
-     * possible. Returns the start pfn, or 0 on failure; {@code flushRcache} retries once after
-     * emptying the caches.
+     * Fast path: a range of {@code size} frames, aligned to {@code size} rounded up to a power of
+     * two, at or below {@code limitPfn}, from the range cache of order {@code order_base_2(size)}
+     * when possible. The size is not rounded (v5.15): a caller that frees into the caches must
+     * pass power-of-two sizes, as dma-iommu does. Returns the start pfn, or 0 on failure;
+     * {@code flushRcache} retries once after emptying the caches.
      */
     @Port("drivers/iommu/iova.c:alloc_iova_fast")
     public long alloc_iova_fast(long size, long limitPfn, boolean flushRcache) {
-        // Freeing non-power-of-two sizes into the caches would go wrong: round small sizes up.
-        if (Long.compareUnsigned(size, 1L << (IOVA_RANGE_CACHE_MAX_SIZE - 1)) < 0) {
-            size = Bits.roundup_pow_of_two(size);
-        }
+        // v5.15 takes the size as given: rounding cacheable sizes up to a power of two is the
+        // caller's job (iommu_dma_alloc_iova; the rounding moved in here only in v5.17).
         long iovaPfn = iova_rcache_get(size, limitPfn + 1);
         if (iovaPfn != 0) {
             return iovaPfn;
@@ -504,7 +578,7 @@ public final class IovaDomain {
                 if (Warn.WARN_ON(iova == null)) {
                     continue;
                 }
-                remove_iova(iova);
+                private_free_iova(iova);
             }
         } finally {
             iovaRbtreeLock.unlock();

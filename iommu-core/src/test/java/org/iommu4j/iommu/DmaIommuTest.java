@@ -173,6 +173,32 @@ class DmaIommuTest {
         w.iommu.iommu_domain_free(un);
     }
 
+    /**
+     * iova_reserve_iommu_regions ignores reserve_iova's result: when the reservation cannot be
+     * allocated, iommu_dma_init_domain still succeeds and the region is simply not reserved.
+     */
+    @Test
+    void failedReservationDoesNotFailInitDomain() {
+        DmaIommu di = w.iommu.dma();
+        w.mock.resvRegions.add(new IommuResvRegion(0x9000000L, 0x2000, 0, IommuH.IOMMU_RESV_RESERVED));
+        IommuDomain un = w.iommu.iommu_domain_alloc(w.bus);
+        assertThat(DmaIommu.iommu_get_dma_cookie(un)).isZero();
+        IovaDomain iovad = ((IommuDmaCookie) un.iovaCookie).iovad;
+        FaultInject.failNth(1);
+        assertThat(di.iommu_dma_init_domain(un, 0, -1L, dev)).isZero();
+        assertThat(FaultInject.disarm()).isTrue();
+        assertThat(iovad.granule).isEqualTo(0x1000);
+        assertThat(iovad.find_iova(iovad.iova_pfn(0x9000000L))).isNull();
+        // Without the injected failure the region is reserved.
+        IommuDomain ok = w.iommu.iommu_domain_alloc(w.bus);
+        assertThat(DmaIommu.iommu_get_dma_cookie(ok)).isZero();
+        assertThat(di.iommu_dma_init_domain(ok, 0, -1L, dev)).isZero();
+        IovaDomain okIovad = ((IommuDmaCookie) ok.iovaCookie).iovad;
+        assertThat(okIovad.find_iova(okIovad.iova_pfn(0x9001000L))).isNotNull();
+        w.iommu.iommu_domain_free(un);
+        w.iommu.iommu_domain_free(ok);
+    }
+
     @Test
     void failNthSweepOverDmaPathsLeaksNothing() {
         long[] h = {0};

@@ -155,13 +155,73 @@ class IommuCoreTest {
         assertThat(w.iommu.iommu_domain_alloc(new BusType("none", (d, drv) -> false))).isNull();
     }
 
+    /**
+     * v5.15's iommu_detach_device does not compare {@code domain} with the group's current
+     * domain: on the default domain it does nothing, otherwise the default domain comes back
+     * whichever domain was named. No WARN either way.
+     */
     @Test
-    void detachWarnsWhenNotCurrent() {
+    void detachRestoresTheDefaultDomainWhicheverDomainIsNamed() {
         World w = new World();
         Device d = w.added("d", 1);
+        IommuDomain def = Iommu.iommu_get_domain_for_dev(d);
         IommuDomain dom = w.iommu.iommu_domain_alloc(w.bus);
+        IommuDomain other = w.iommu.iommu_domain_alloc(w.bus);
+        w.mock.log.clear();
+        w.iommu.iommu_detach_device(dom, d); // on the default domain: nothing happens
+        assertThat(w.mock.log).isEmpty();
+        assertThat(Iommu.iommu_get_domain_for_dev(d)).isSameAs(def);
+
+        assertThat(w.iommu.iommu_attach_device(dom, d)).isZero();
+        w.iommu.iommu_detach_device(other, d); // names a domain that is not attached
+        assertThat(Iommu.iommu_get_domain_for_dev(d)).isSameAs(def);
+        assertThat(MockIommu.to_mock_domain(dom).devices).isEmpty();
+        assertThat(MockIommu.to_mock_domain(def).devices).containsExactly(d);
+        assertThat(org.iommu4j.base.Warn.drain()).isEmpty();
+        w.iommu.iommu_domain_free(other);
+        w.iommu.iommu_domain_free(dom);
+    }
+
+    /**
+     * is_attach_deferred only defers the implicit attaches (a device joining a group that has a
+     * domain, the bus-probe attach of the default domain); iommu_attach_device and the
+     * re-attach of the default domain on detach call attach_dev regardless.
+     */
+    @Test
+    void explicitAttachAndDetachAreNeverDeferred() {
+        World w = new World();
+        Device d = w.added("d", 1);
+        IommuDomain def = Iommu.iommu_get_domain_for_dev(d);
+        IommuDomain dom = w.iommu.iommu_domain_alloc(w.bus);
+        w.mock.deferredAttach.add("d");
+        w.mock.log.clear();
+        assertThat(w.iommu.iommu_attach_device(dom, d)).isZero();
+        assertThat(MockIommu.to_mock_domain(dom).devices).containsExactly(d);
         w.iommu.iommu_detach_device(dom, d);
-        assertThat(org.iommu4j.base.Warn.drain()).hasSize(1);
+        assertThat(MockIommu.to_mock_domain(def).devices).containsExactly(d);
+        assertThat(w.mock.log).containsExactly("attach d", "attach d");
+        w.iommu.iommu_domain_free(dom);
+    }
+
+    /** The driver is asked for a DMA_FQ domain as such; one that refuses it gets a DMA domain. */
+    @Test
+    void lazyDefaultDomainIsAllocatedAsDmaFq() {
+        World lazy = new World("iommu.strict=0");
+        Device l = lazy.added("l", 1);
+        assertThat(lazy.mock.allocTypes).containsExactly(IOMMU_DOMAIN_DMA_FQ);
+        assertThat(Iommu.iommu_get_domain_for_dev(l).type).isEqualTo(IOMMU_DOMAIN_DMA_FQ);
+
+        World old = new World("iommu.strict=0");
+        old.mock.supportedTypes.remove(IOMMU_DOMAIN_DMA_FQ);
+        Printk.clear();
+        Device o = old.added("o", 1);
+        assertThat(old.mock.allocTypes).containsExactly(IOMMU_DOMAIN_DMA_FQ, IOMMU_DOMAIN_DMA);
+        assertThat(Iommu.iommu_get_domain_for_dev(o).type).isEqualTo(IOMMU_DOMAIN_DMA);
+        assertThat(Printk.grep("Falling back to IOMMU_DOMAIN_DMA")).hasSize(1);
+        // After boot, iommu_set_default_translated() asks for DMA (strict); only the command
+        // line's iommu.strict=0 at subsys init makes the default lazy.
+        old.iommu.iommu_set_default_translated(false);
+        assertThat(old.iommu.iommu_def_domain_type()).isEqualTo(IOMMU_DOMAIN_DMA);
     }
 
     @Test
@@ -192,6 +252,38 @@ class IommuCoreTest {
         Device f = fb.added("f", 1);
         assertThat(Iommu.iommu_get_domain_for_dev(f).type).isEqualTo(IOMMU_DOMAIN_DMA);
         assertThat(Printk.grep("Falling back to IOMMU_DOMAIN_DMA")).hasSize(1);
+    }
+
+    /**
+     * An untrusted (external-facing) PCI function gets a DMA domain even with
+     * iommu.passthrough=1 and a driver preferring identity; a trusted one beside it follows the
+     * command line.
+     */
+    @Test
+    void untrustedPciDeviceAlwaysGetsADmaDomain() {
+        World w = new World("iommu.passthrough=1");
+        org.iommu4j.base.hw.Board board = org.iommu4j.base.hw.Board.withRam(16 << 20);
+        org.iommu4j.pci.hw.PciHostBridgeModel hb = new org.iommu4j.pci.hw.PciHostBridgeModel("pcie", 0, 0);
+        hb.add(1, "ext", org.iommu4j.pci.hw.PciEndpointCaps.builder().build());
+        hb.add(2, "int", org.iommu4j.pci.hw.PciEndpointCaps.builder().build());
+        long ecam = 0x40_1000_0000L;
+        hb.mapEcam(board.mmio, ecam);
+        org.iommu4j.pci.Pci pci = new org.iommu4j.pci.Pci();
+        assertThat(w.iommu.bus_set_iommu(pci.pci_bus_type, w.mock)).isZero();
+        pci.pci_host_common_probe(board.mmio, ecam, 0, 0);
+        org.iommu4j.pci.PciDev ext = pci.pci_get_domain_bus_and_slot(0, 0, org.iommu4j.pci.Pci.PCI_DEVFN(1, 0));
+        org.iommu4j.pci.PciDev in = pci.pci_get_domain_bus_and_slot(0, 0, org.iommu4j.pci.Pci.PCI_DEVFN(2, 0));
+        ext.untrusted = true;
+        w.mock.defDomainType.put(ext.dev_name(), IOMMU_DOMAIN_IDENTITY);
+        int sid = 8;
+        for (org.iommu4j.pci.PciDev p : List.of(ext, in)) {
+            Iommu.iommu_fwspec_init(p, w.mock.fwnode, w.mock);
+            Iommu.iommu_fwspec_add_ids(p, new int[] {sid++}, 1);
+            assertThat(w.iommu.iommu_probe_device(p)).isZero();
+        }
+        assertThat(Iommu.iommu_get_domain_for_dev(ext).type).isEqualTo(IOMMU_DOMAIN_DMA);
+        assertThat(ext.dmaOps).isSameAs(w.iommu.dma());
+        assertThat(Iommu.iommu_get_domain_for_dev(in).type).isEqualTo(IOMMU_DOMAIN_IDENTITY);
     }
 
     @Test
@@ -278,6 +370,30 @@ class IommuCoreTest {
         assertThat(w.iommu.iommu_ops_from_fwnode("node2")).isSameAs(w.mock);
         w.iommu.iommu_device_unregister(other);
         assertThat(w.iommu.iommu_ops_from_fwnode("node2")).isNull();
+    }
+
+    /**
+     * Direct regions are mapped run by run (a 2M region is one block, not 512 pages), pages
+     * already mapped by an overlapping region are skipped, and ALIGN() rounds an unaligned
+     * start up, leaving its head page out.
+     */
+    @Test
+    void directMappingsMapRunsAndRoundTheStartUp() {
+        World w = new World();
+        int rw = IOMMU_READ | IOMMU_WRITE;
+        w.mock.resvRegions.add(new IommuResvRegion(0x200000L, 0x200000L, rw, IOMMU_RESV_DIRECT));
+        w.mock.resvRegions.add(new IommuResvRegion(0x3ff000L, 0x3000L, rw, IOMMU_RESV_DIRECT_RELAXABLE));
+        w.mock.resvRegions.add(new IommuResvRegion(0x600800L, 0x1000L, rw, IOMMU_RESV_DIRECT));
+        Device d = w.added("d", 1);
+        IommuDomain def = Iommu.iommu_get_domain_for_dev(d);
+        assertThat(w.mock.log.stream().filter(l -> l.startsWith("map_pages")).toList()).containsExactly(
+                "map_pages 0x200000->0x200000 0x200000*1",
+                "map_pages 0x400000->0x400000 0x1000*2",
+                "map_pages 0x601000->0x601000 0x1000*1");
+        assertThat(Iommu.iommu_iova_to_phys(def, 0x3ff123L)).isEqualTo(0x3ff123L);
+        assertThat(Iommu.iommu_iova_to_phys(def, 0x401fffL)).isEqualTo(0x401fffL);
+        assertThat(Iommu.iommu_iova_to_phys(def, 0x600800L)).isZero();
+        assertThat(Iommu.iommu_iova_to_phys(def, 0x601800L)).isEqualTo(0x601800L);
     }
 
     @Test

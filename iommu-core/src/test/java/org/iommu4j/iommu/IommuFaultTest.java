@@ -143,6 +143,25 @@ class IommuFaultTest {
         assertThat(Iommu.iommu_page_response(m, new IommuPageResponse())).isEqualTo(-ENODEV);
     }
 
+    /**
+     * iommu_page_response goes through the device's current domain: without one it is -ENODEV
+     * even when the bus's IOMMU has page_response, and the request stays pending.
+     */
+    @Test
+    void responseWithoutADomainIsENODEV() {
+        World nodom = new World();
+        nodom.mock.supportedTypes.removeAll(List.of(IommuH.IOMMU_DOMAIN_DMA, IommuH.IOMMU_DOMAIN_DMA_FQ));
+        Printk.clear();
+        Device d = nodom.added("d", 1);
+        assertThat(d.iommuGroup).isNotNull();
+        assertThat(Iommu.iommu_get_domain_for_dev(d)).isNull();
+        assertThat(Iommu.iommu_register_device_fault_handler(d, handler(), "d")).isZero();
+        assertThat(Iommu.iommu_report_device_fault(d, prq(2, 0, IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, 0))).isZero();
+        assertThat(Iommu.iommu_page_response(d, new IommuPageResponse(0, 0, 2, IOMMU_PAGE_RESP_SUCCESS))).isEqualTo(-ENODEV);
+        assertThat(nodom.mock.responses).isEmpty();
+        assertThat(DevIommu.dev_iommu(d).faultParam.faults).hasSize(1);
+    }
+
     @Test
     void unrecoverableFaultsAreNotKept() {
         Iommu.iommu_register_device_fault_handler(dev, handler(), "d");

@@ -32,21 +32,26 @@ class IovaDomainTest {
         Iova b = d.alloc_iova(4, 0xfff, true);
         assertThat(b.pfnLo).isEqualTo(0xff8); // 0xffb..0xffe is not 4-aligned
         assertThat(b.pfnHi).isEqualTo(0xffb);
-        Iova c = d.alloc_iova(3, 0xfff, true); // aligned to 4: the gap 0xffc..0xffe
-        assertThat(c.pfnLo).isEqualTo(0xffc);
-        assertThat(c.pfnHi).isEqualTo(0xffe);
-        Iova e = d.alloc_iova(3, 0xfff, false); // unaligned: right below b
-        assertThat(e.pfnLo).isEqualTo(0xff5);
-        assertThat(d.find_iova(0xffd)).isSameAs(c);
+        // The search continues below the last allocation (b), so the gap 0xffc..0xffe above it
+        // stays empty: aligned to 4 below b.
+        Iova c = d.alloc_iova(3, 0xfff, true);
+        assertThat(c.pfnLo).isEqualTo(0xff4);
+        assertThat(c.pfnHi).isEqualTo(0xff6);
+        Iova e = d.alloc_iova(3, 0xfff, false); // unaligned: right below c
+        assertThat(e.pfnLo).isEqualTo(0xff1);
+        assertThat(d.find_iova(0xff5)).isSameAs(c);
         assertThat(d.find_iova(0xff9)).isSameAs(b);
+        assertThat(d.find_iova(0xffd)).isNull();
         assertThat(d.find_iova(0x10)).isNull();
         assertThat(d.iova_dma_addr(b)).isEqualTo(0xff8000L);
-        d.__free_iova(b);
+        d.__free_iova(b); // the hint moves up to a
         assertThat(d.find_iova(0xff9)).isNull();
         Iova f = d.alloc_iova(4, 0xfff, true);
         assertThat(f.pfnLo).isEqualTo(0xff8);
-        d.free_iova(0xffe);
-        assertThat(d.find_iova(0xffc)).isNull();
+        d.free_iova(0xffe); // nothing there: no-op
+        assertThat(d.nr_iovas()).isEqualTo(4);
+        d.free_iova(0xff5);
+        assertThat(d.find_iova(0xff4)).isNull();
         d.put_iova_domain();
         assertThat(d.nr_iovas()).isZero();
     }
@@ -94,10 +99,11 @@ class IovaDomainTest {
     @Test
     void rcacheRecyclesAndFlushesWhenFull() {
         IovaDomain d = domain(1);
-        long p = d.alloc_iova_fast(3, 0xfffff, true); // rounded to 4
+        // v5.15 does not round the size (dma-iommu does): 3 frames, aligned to 4.
+        long p = d.alloc_iova_fast(3, 0xfffff, true);
         assertThat(p & 3).isZero();
-        assertThat(d.find_iova(p).iova_size()).isEqualTo(4);
-        d.free_iova_fast(p, 3);
+        assertThat(d.find_iova(p).iova_size()).isEqualTo(3);
+        d.free_iova_fast(p, 3); // order_base_2(3) = 2: cached with the 4-frame ranges
         // Cached: still in the tree, handed out again.
         assertThat(d.find_iova(p)).isNotNull();
         assertThat(d.alloc_iova_fast(4, 0xfffff, true)).isEqualTo(p);
@@ -141,6 +147,86 @@ class IovaDomainTest {
         assertThat(again).containsExactlyInAnyOrderElementsOf(got);
         d.free_cpu_cached_iovas();
         d.free_global_cached_iovas();
+    }
+
+    /**
+     * The search starts below the most recent allocation (cached32_node), not at the limit: a
+     * hole left above it is skipped until nothing fits below, then the retry from the hint up
+     * to the limit finds it.
+     */
+    @Test
+    void searchStartsBelowTheLastAllocationAndRetriesAboveIt() {
+        IovaDomain d = domain(0xff8);
+        Iova a = d.alloc_iova(1, 0xfff, false);
+        Iova b = d.alloc_iova(1, 0xfff, false);
+        Iova c = d.alloc_iova(1, 0xfff, false);
+        assertThat(new long[] {a.pfnLo, b.pfnLo, c.pfnLo}).containsExactly(0xfff, 0xffe, 0xffd);
+        d.__free_iova(b); // hint moves to the range above b: a
+        Iova two = d.alloc_iova(2, 0xfff, false); // does not fit in b's hole: below c
+        assertThat(two.pfnLo).isEqualTo(0xffb);
+        // One frame would fit in b's hole, but the kernel keeps going down from the hint.
+        assertThat(d.alloc_iova(1, 0xfff, false).pfnLo).isEqualTo(0xffa);
+        assertThat(d.alloc_iova(1, 0xfff, false).pfnLo).isEqualTo(0xff9);
+        assertThat(d.alloc_iova(1, 0xfff, false).pfnLo).isEqualTo(0xff8);
+        // Nothing left below the hint (start_pfn reached): retry between the hint and the limit.
+        assertThat(d.alloc_iova(1, 0xfff, false).pfnLo).isEqualTo(0xffe);
+        assertThat(d.alloc_iova(1, 0xfff, false)).isNull();
+    }
+
+    /**
+     * A search that starts at the anchor (nothing allocated since the space was reserved full)
+     * does not retry: the retry bound is the hint's pfn_hi, and the anchor's is the top of the
+     * space. (v5.15.0 computed pfn_hi + 1, which wraps to 0 for the anchor, and then handed out
+     * pfn 0, below start_pfn; the stable fix is ported.)
+     */
+    @Test
+    void fullSpaceWithTheHintAtTheAnchorFailsInsteadOfGoingBelowStartPfn() {
+        IovaDomain d = domain(1);
+        assertThat(d.reserve_iova(1, 0xf)).isNotNull();
+        assertThat(d.alloc_iova(1, 0xf, false)).isNull();
+        assertThat(d.find_iova(0)).isNull();
+        assertThat(d.nr_iovas()).isEqualTo(1);
+        // Above 4 GiB too (cached_node).
+        IovaDomain h = domain(d.dma32bitPfn);
+        assertThat(h.reserve_iova(d.dma32bitPfn, d.dma32bitPfn + 0xf)).isNotNull();
+        assertThat(h.alloc_iova(1, d.dma32bitPfn + 0xf, false)).isNull();
+        assertThat(h.nr_iovas()).isEqualTo(1);
+    }
+
+    /** Any free below 4 GiB reopens the 32-bit space, whatever its size. */
+    @Test
+    void anyFreeBelow4GReopensTheFullThirtyTwoBitSpace() {
+        IovaDomain d = domain(1);
+        for (int i = 0; i < 15; i++) {
+            assertThat(d.alloc_iova(1, 0xf, false).pfnLo).isEqualTo(0xf - i);
+        }
+        assertThat(d.alloc_iova(4, 0xf, true)).isNull(); // max32_alloc_size = 4
+        for (long pfn = 4; pfn <= 7; pfn++) {
+            d.free_iova(pfn); // one frame each, smaller than the failed size
+        }
+        Iova four = d.alloc_iova(4, 0xf, true);
+        assertThat(four).isNotNull();
+        assertThat(four.pfnLo).isEqualTo(4);
+        assertThat(four.pfnHi).isEqualTo(7);
+    }
+
+    /**
+     * A failed search above 4 GiB also records its size as the 32-bit space's limit: a later
+     * 32-bit request of that size fails fast even where an unaligned hole would fit it.
+     */
+    @Test
+    void failedSearchAbove4GAlsoMarksThe32BitSpace() {
+        IovaDomain d = domain(1);
+        long dma32 = d.dma32bitPfn;
+        assertThat(d.reserve_iova(1, dma32 - 4)).isNotNull(); // leaves dma32-3..dma32-1 free
+        assertThat(d.reserve_iova(dma32, dma32 + 3)).isNotNull();
+        assertThat(d.alloc_iova(3, dma32 + 3, true)).isNull(); // no 4-aligned hole of 3 frames
+        assertThat(d.alloc_iova(3, dma32 - 1, false)).isNull(); // iova32_full
+        d.free_iova(dma32); // frees a range at 4 GiB: not below it, the mark stays
+        assertThat(d.alloc_iova(3, dma32 - 1, false)).isNull();
+        d.free_iova(1); // below 4 GiB: reopened
+        Iova three = d.alloc_iova(3, dma32 - 1, false);
+        assertThat(three.pfnLo).isEqualTo(dma32 - 3);
     }
 
     @Property(tries = 100)

@@ -59,8 +59,12 @@ public class MockIommu implements IommuOps {
     public final List<IommuPageResponse> responses = java.util.Collections.synchronizedList(new ArrayList<>());
     public long pgsizeBitmap = Sizes.SZ_4K | Sizes.SZ_2M | Sizes.SZ_1G;
     public int ias = 48;
-    /** Domain types domain_alloc accepts. */
-    public final Set<Integer> supportedTypes = new HashSet<>(Set.of(IOMMU_DOMAIN_UNMANAGED, IOMMU_DOMAIN_DMA, IOMMU_DOMAIN_IDENTITY, IOMMU_DOMAIN_BLOCKED));
+    /** Domain types domain_alloc accepts (DMA_FQ too, as v5.15's arm-smmu-v3 does). */
+    public final Set<Integer> supportedTypes = new HashSet<>(Set.of(IOMMU_DOMAIN_UNMANAGED, IOMMU_DOMAIN_DMA, IOMMU_DOMAIN_DMA_FQ, IOMMU_DOMAIN_IDENTITY, IOMMU_DOMAIN_BLOCKED));
+    /** Types domain_alloc was asked for, in order. */
+    public final List<Integer> allocTypes = java.util.Collections.synchronizedList(new ArrayList<>());
+    /** Devices (by name) whose attach is deferred ({@code is_attach_deferred}). */
+    public final Set<String> deferredAttach = new HashSet<>();
     /** Errno attach_dev returns (0 = succeed). */
     public int attachError;
     /** Per-device def_domain_type answers. */
@@ -125,6 +129,7 @@ public class MockIommu implements IommuOps {
 
     @Override
     public IommuDomain domain_alloc(int type) {
+        allocTypes.add(type);
         if (!supportedTypes.contains(type)) {
             return null;
         }
@@ -188,6 +193,16 @@ public class MockIommu implements IommuOps {
 
     @Override
     public boolean has_detach_dev() {
+        return true;
+    }
+
+    @Override
+    public boolean is_attach_deferred(IommuDomain domain, Device dev) {
+        return deferredAttach.contains(dev.dev_name());
+    }
+
+    @Override
+    public boolean has_is_attach_deferred() {
         return true;
     }
 
