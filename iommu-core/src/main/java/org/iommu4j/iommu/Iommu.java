@@ -1664,7 +1664,7 @@ public final class Iommu {
                     continue;
                 }
                 if (!needsPasid && hasPasid) {
-                    // No big deal, just clear it.
+                    // a PASID the request did not need is dropped from the response, not refused
                     msg.flags &= ~IOMMU_PAGE_RESP_PASID_VALID;
                     msg.pasid = 0;
                 }
