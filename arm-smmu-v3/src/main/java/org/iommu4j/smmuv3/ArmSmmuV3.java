@@ -258,11 +258,20 @@ public final class ArmSmmuV3 {
     // ------------------------------------------------------------------------------------------
     // High-level queue accessors
 
-    /** Encodes a decoded command into two dwords at cmd[off..off+1]; -ENOENT for unknown opcodes. */
+    /**
+     * Encodes a decoded command into two dwords at cmd[off..off+1]. The slot is cleared and given
+     * the opcode first, so a failed encoding still leaves what the kernel's does: {opcode, 0} for
+     * an unknown opcode, the fields encoded so far for a bad PRI response (v5.15's batch_add
+     * queues that slot regardless).
+     *
+     * @return 0, -ENOENT (unknown opcode), -EINVAL (PRI_RESP with an unknown response)
+     */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_build_cmd")
     public static int arm_smmu_cmdq_build_cmd(long[] cmd, int off, ArmSmmuCmdqEnt ent) {
         long c0 = FIELD_PREP(CMDQ_0_OP, ent.opcode);
         long c1 = 0;
+        cmd[off] = c0;
+        cmd[off + 1] = c1;
         switch (ent.opcode) {
             case CMDQ_OP_TLBI_EL2_ALL:
             case CMDQ_OP_TLBI_NSNH_ALL:
@@ -333,6 +342,8 @@ public final class ArmSmmuV3 {
                     case PRI_RESP_SUCC:
                         break;
                     default:
+                        cmd[off] = c0;
+                        cmd[off + 1] = c1;
                         return -EINVAL;
                 }
                 c1 |= FIELD_PREP(CMDQ_PRI_1_RESP, ent.resp);

@@ -51,6 +51,59 @@ class ArmSmmuV3CmdqTest {
     }
 
     /**
+     * A failed encoding leaves the slot as the kernel's memset-then-opcode start does: {opcode, 0}
+     * for an unknown opcode, the fields encoded before the check for a bad PRI response; never
+     * what the slot held before.
+     */
+    @Test
+    void failedBuildCmdLeavesTheOpcodeNotTheOldSlot() {
+        long[] c = {-1L, -1L};
+        assertThat(ArmSmmuV3.arm_smmu_cmdq_build_cmd(c, 0, new ArmSmmuCmdqEnt(0x7f))).isEqualTo(-org.iommu4j.base.Errno.ENOENT);
+        assertThat(c).containsExactly(0x7fL, 0L);
+
+        ArmSmmuCmdqEnt e = new ArmSmmuCmdqEnt(CMDQ_OP_PRI_RESP);
+        e.substream_valid = true;
+        e.ssid = 3;
+        e.sid = 0x20;
+        e.grpid = 0x1f;
+        e.resp = 3;
+        c = new long[] {-1L, -1L, -1L, -1L};
+        assertThat(ArmSmmuV3.arm_smmu_cmdq_build_cmd(c, 2, e)).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
+        assertThat(c).containsExactly(-1L, -1L, 0x0000002000003841L, 0x1fL);
+    }
+
+    /**
+     * v5.15's batch_add ignores the encoder's result: an unknown opcode goes to the hardware as
+     * itself (CERROR_ILL, skipped by the GERROR handler), not as whatever the batch slot held.
+     */
+    @Test
+    void batchAddQueuesAnUnknownOpcodeAsItself() {
+        SmmuTestBed tb = new SmmuTestBed(SmmuCaps.qemu());
+        assertThat(tb.probe()).isZero();
+        ArmSmmuCmdqBatch cmds = new ArmSmmuCmdqBatch();
+        tb.drv.arm_smmu_cmdq_batch_add(tb.drv.smmu, cmds, new ArmSmmuCmdqEnt(CMDQ_OP_CFGI_ALL));
+        cmds.num = 0; /* the slot now holds a CFGI_ALL */
+        tb.drv.arm_smmu_cmdq_batch_add(tb.drv.smmu, cmds, new ArmSmmuCmdqEnt(0x7f));
+        assertThat(cmds.num).isEqualTo(1);
+        assertThat(cmds.cmds[0]).isEqualTo(0x7fL);
+        assertThat(cmds.cmds[1]).isZero();
+
+        List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
+        int before = tb.prod();
+        try (AutoCloseable f = Printk.follow(l -> log.add(l.text()))) {
+            assertThat(tb.drv.arm_smmu_cmdq_batch_submit(tb.drv.smmu, cmds)).isZero();
+            tb.board.irqs.quiesce();
+        } catch (Exception ex) {
+            throw new AssertionError(ex);
+        }
+        assertThat(log).anyMatch(l -> l.contains("CMDQ error (cons 0x01") && l.endsWith("Illegal command"));
+        assertThat(log).anyMatch(l -> l.contains("0x000000000000007f"));
+        /* the bad slot was rewritten into a CMD_SYNC, then followed by the batch's own sync */
+        assertThat(tb.opcodes(before, tb.prod())).containsExactly(CMDQ_OP_CMD_SYNC, CMDQ_OP_CMD_SYNC);
+        tb.model.close();
+    }
+
+    /**
      * Many CPUs insert commands with and without syncs at once; the model consumes them. Every
      * command is consumed exactly once (no lost or duplicated slot), every sync returns 0, and the
      * queue wraps several times.
