@@ -3229,7 +3229,8 @@ public final class ArmSmmuV3 {
 
             smmu_domain.devices_lock.lock();
             try {
-                smmu_domain.devices.add(master);
+                /* list_add: at the head, so the newest master is invalidated first */
+                smmu_domain.devices.add(0, master);
             } finally {
                 smmu_domain.devices_lock.unlock();
             }
