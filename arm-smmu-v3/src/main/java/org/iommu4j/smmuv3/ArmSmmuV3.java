@@ -3194,15 +3194,11 @@ public final class ArmSmmuV3 {
             return -EBUSY;
         }
 
+        /* The old domain goes first, before any check: a failed attach leaves the master detached. */
+        arm_smmu_detach_dev(master);
+
         smmu_domain.init_mutex.lock();
         try {
-            if (smmu_domain.parent != null) {
-                /* Seed 000: an aux domain cannot be a device's primary domain. */
-                dev_err(dev, "cannot attach aux domain");
-                return -EINVAL;
-            }
-            arm_smmu_detach_dev(master);
-
             if (smmu_domain.smmu == null) {
                 smmu_domain.smmu = smmu;
                 ret = arm_smmu_domain_finalise(smmu_domain, master);
@@ -3218,6 +3214,10 @@ public final class ArmSmmuV3 {
                 return -EINVAL;
             } else if (smmu_domain.stage == ARM_SMMU_DOMAIN_S1 && smmu_domain.stall_enabled != master.stall_enabled) {
                 dev_err(dev, "cannot attach to stall-%s domain", smmu_domain.stall_enabled ? "enabled" : "disabled");
+                return -EINVAL;
+            } else if (smmu_domain.parent != null) {
+                /* Seed 000: an aux domain cannot be a device's primary domain. */
+                dev_err(dev, "cannot attach auxiliary domain");
                 return -EINVAL;
             }
 

@@ -164,7 +164,14 @@ class ArmSmmuV3AuxTest {
         /* a domain in normal use cannot become an aux domain, and the reverse */
         assertThat(tb.drv.arm_smmu_aux_attach_dev(primary, dev)).isEqualTo(-EINVAL);
         assertThat(tb.drv.arm_smmu_aux_attach_dev(aux, dev)).isZero();
+        /* As in the seed, attach detaches the old domain before its checks: refused (the aux
+         * domain has no SSIDs of its own), the master is left detached, its STE aborting. */
+        ArmSmmuMaster m = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
         assertThat(tb.drv.arm_smmu_attach_dev(aux, dev)).isEqualTo(-EINVAL);
+        assertThat(m.domain).isNull();
+        assertThat(primary.devices).isEmpty();
+        assertThat(tb.ste(0x51, 0)).isEqualTo(STRTAB_STE_0_V | org.iommu4j.base.Bits.FIELD_PREP(STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_ABORT));
+        assertThat(tb.drv.arm_smmu_attach_dev(primary, dev)).isZero();
         assertThat(tb.drv.arm_smmu_aux_get_pasid(tb.dmaDomain(), dev)).isEqualTo(-EINVAL);
         /* SSIDs exhausted: 8 bits -> 255 usable */
         tb.drv.private_ioasid = new ArmSmmuV3.SsidAllocator() {
