@@ -3556,8 +3556,12 @@ public final class ArmSmmuV3 {
                     smmu_domain.ssid = 0;
                     return ret;
                 }
+            } else if (smmu_domain.parent == null) {
+                dev_err(dev, "cannot attach domain in auxiliary mode");
+                return -EINVAL;
             } else if (smmu_domain.parent != parent) {
-                /* Normally attached somewhere, or aux of another parent. */
+                /* An aux domain has a single parent. */
+                dev_err(dev, "cannot attach aux domain with different parent");
                 return -EINVAL;
             }
 
@@ -3580,7 +3584,10 @@ public final class ArmSmmuV3 {
         }
     }
 
-    /** The last device removes the aux CD (and ATC entries of all parent devices for the SSID). */
+    /**
+     * The last device removes the aux CD and the ATC entries of all the parent's devices for the
+     * SSID (no TLB invalidation); an earlier one only its own ATC entries.
+     */
     @Port(value = "drivers/iommu/arm-smmu-v3.c:arm_smmu_aux_detach_dev", seed = "000")
     public void arm_smmu_aux_detach_dev(org.iommu4j.iommu.IommuDomain domain, Device dev) {
         ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
@@ -3600,8 +3607,9 @@ public final class ArmSmmuV3 {
                 } finally {
                     arm_smmu_asid_lock.unlock();
                 }
-                /* The CD is gone: its ASID may still tag TLB entries. */
-                arm_smmu_tlb_inv_asid(smmu_domain.smmu, smmu_domain.s1_cfg.cd.asid);
+                /* No TLBI: without its CD no access can use the domain's ASID, and entries it
+                 * tags still match the domain's page table (unmaps invalidate by that ASID).
+                 * ATC entries are PASID-tagged: every device of the parent may hold some. */
                 arm_smmu_atc_inv_domain(smmu_domain.parent, smmu_domain.ssid, 0, 0);
             } else if (master.ats_enabled) {
                 arm_smmu_atc_inv_master_ssid(master, smmu_domain.ssid);

@@ -142,6 +142,34 @@ class ArmSmmuV3AuxTest {
         tb.model.close();
     }
 
+    /**
+     * The last aux detach clears the CD (CFGI_CD leaf + CMD_SYNC) and invalidates ATCs only; as
+     * in the seed there is no TLBI for the domain's ASID, and its page stays unreachable.
+     */
+    @Test
+    void lastAuxDetachClearsTheCdWithoutTlbi() {
+        SmmuTestBed tb = new SmmuTestBed(SmmuCaps.full());
+        assertThat(tb.probe()).isZero();
+        Device dev = parent(tb, 0x42);
+        ArmSmmuDomain aux = tb.dmaDomain();
+        assertThat(tb.drv.arm_smmu_aux_attach_dev(aux, dev)).isZero();
+        int pasid = tb.drv.arm_smmu_aux_get_pasid(aux, dev);
+        map(tb, aux, 0x7000, page(tb, 0x77));
+        assertThat(tb.dma(0x42, pasid, 0x7000, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.OK);
+
+        int before = tb.prod();
+        tb.drv.arm_smmu_aux_detach_dev(aux, dev);
+        List<long[]> cmds = tb.commands(before, tb.prod());
+        assertThat(cmds).hasSize(2);
+        assertThat(cmds.get(0)[0] & 0xff).isEqualTo(CMDQ_OP_CFGI_CD);
+        assertThat(Bits.FIELD_GET(CMDQ_CFGI_0_SSID, cmds.get(0)[0])).isEqualTo(pasid);
+        assertThat(cmds.get(0)[1] & CMDQ_CFGI_1_LEAF).isEqualTo(1L);
+        assertThat(tb.board.mem.readq(tb.drv.arm_smmu_get_cd_ptr(aux.parent, pasid))).isZero();
+        assertThat(tb.dma(0x42, pasid, 0x7000, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.ABORT);
+        tb.board.irqs.quiesce();
+        tb.model.close();
+    }
+
     @Test
     void auxErrors() {
         SmmuTestBed tb = new SmmuTestBed(SmmuCaps.full());
