@@ -3346,6 +3346,7 @@ public final class ArmSmmuV3 {
         arm_smmu_disable_pasid(master);
         arm_smmu_remove_master(master);
         org.iommu4j.iommu.DevIommu.dev_iommu_priv_set(dev, null);
+        org.iommu4j.iommu.Iommu.iommu_fwspec_free(dev);
     }
 
     /** of_xlate: the phandle's single argument (#iommu-cells = 1) is the StreamID. */
