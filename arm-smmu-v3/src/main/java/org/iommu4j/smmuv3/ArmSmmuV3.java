@@ -2828,6 +2828,22 @@ public final class ArmSmmuV3 {
         }
     }
 
+    /**
+     * v5.15's capable() has no device to ask about: cache coherency and no-exec are always
+     * reported (the per-SMMU ARM_SMMU_FEAT_COHERENCY answer needs v6.0's capable(dev, cap)).
+     */
+    @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_capable")
+    public boolean arm_smmu_capable(int cap) {
+        switch (cap) {
+            case org.iommu4j.iommu.IommuH.IOMMU_CAP_CACHE_COHERENCY:
+                return true;
+            case org.iommu4j.iommu.IommuH.IOMMU_CAP_NOEXEC:
+                return true;
+            default:
+                return false;
+        }
+    }
+
     /** Only UNMANAGED, DMA(_FQ) and IDENTITY domains; everything else is set up at first attach. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_domain_alloc")
     public ArmSmmuDomain arm_smmu_domain_alloc(int type) {
@@ -3642,10 +3658,7 @@ public final class ArmSmmuV3 {
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_ops")
     public final class Ops implements org.iommu4j.iommu.IommuOps {
-        @Override public boolean capable(int cap) {
-            return cap == org.iommu4j.iommu.IommuH.IOMMU_CAP_CACHE_COHERENCY ? (smmu.features & ARM_SMMU_FEAT_COHERENCY) != 0
-                    : cap == org.iommu4j.iommu.IommuH.IOMMU_CAP_NOEXEC;
-        }
+        @Override public boolean capable(int cap) { return arm_smmu_capable(cap); }
         @Override public boolean has_capable() { return true; }
         @Override public org.iommu4j.iommu.IommuDomain domain_alloc(int type) { return arm_smmu_domain_alloc(type); }
         @Override public void domain_free(org.iommu4j.iommu.IommuDomain domain) { arm_smmu_domain_free(domain); }

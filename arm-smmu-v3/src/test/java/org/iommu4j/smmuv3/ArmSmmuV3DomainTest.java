@@ -137,6 +137,19 @@ class ArmSmmuV3DomainTest {
         other.model.close();
     }
 
+    /** v5.15's capable(cap): coherency and no-exec whatever the firmware says about the SMMU. */
+    @Test
+    void capableReportsCoherencyAndNoexecAsV515Does() {
+        SmmuTestBed tb = new SmmuTestBed(SmmuCaps.qemu());
+        assertThat(tb.probe(1)).isZero(); /* no dma-coherent property */
+        assertThat(tb.drv.smmu.features & ARM_SMMU_FEAT_COHERENCY).isZero();
+        assertThat(tb.drv.arm_smmu_ops.has_capable()).isTrue();
+        assertThat(tb.drv.arm_smmu_ops.capable(IommuH.IOMMU_CAP_CACHE_COHERENCY)).isTrue();
+        assertThat(tb.drv.arm_smmu_ops.capable(IommuH.IOMMU_CAP_NOEXEC)).isTrue();
+        assertThat(tb.drv.arm_smmu_ops.capable(IommuH.IOMMU_CAP_INTR_REMAP)).isFalse();
+        tb.model.close();
+    }
+
     @Test
     void identityDomainBypassesAndDetachAborts() {
         SmmuTestBed tb = new SmmuTestBed(SmmuCaps.qemu());
