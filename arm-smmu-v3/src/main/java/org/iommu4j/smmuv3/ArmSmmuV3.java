@@ -1607,11 +1607,10 @@ public final class ArmSmmuV3 {
                     return -EINVAL;
             }
         } else if (master.pri_supported) {
-            /* Seed 004: a PRG response, with the PCIe code the SMMU will send. */
-            boolean needs_pasid = evt != null
-                    && (evt.fault.prm.flags & IommuFault.IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID) != 0;
+            /* Seed 004: a PRG response, with the PCIe code the SMMU will send; the PASID goes
+             * with it when the response has one and the master's PRG responses need it. */
             cmd = new ArmSmmuCmdqEnt(CMDQ_OP_PRI_RESP);
-            cmd.substream_valid = needs_pasid && pasid_valid;
+            cmd.substream_valid = pasid_valid && master.prg_resp_needs_ssid;
             cmd.sid = sid;
             cmd.ssid = resp.pasid;
             cmd.grpid = resp.grpid;
@@ -1788,7 +1787,7 @@ public final class ArmSmmuV3 {
             dev_warn(master.dev, "PPR 0x%x:0x%x 0x%x: nobody cared, disabling PRI",
                     pasid_valid ? pr.pasid : 0, pr.addr, pr.perm);
             if (last) {
-                arm_smmu_page_response(master.dev, fault_evt, resp);
+                arm_smmu_page_response(master.dev, null, resp);
             }
         }
     }

@@ -104,6 +104,36 @@ class ArmSmmuV3CmdqTest {
     }
 
     /**
+     * Seed 004: a PRI master's page response names the PASID (SSV) when the response has one and
+     * the master's PRG responses need it (STE.PPAR), whatever fault record comes with it: the
+     * driver's own "nobody cared" answer comes with none. No CMD_SYNC follows.
+     */
+    @Test
+    void priResponseCarriesThePasidByTheMastersPpar() {
+        SmmuTestBed tb = new SmmuTestBed(SmmuCaps.full());
+        assertThat(tb.probe()).isZero();
+        org.iommu4j.base.device.Device dev = tb.master("pri", 0x33, 8);
+        ArmSmmuMaster m = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
+        m.pri_supported = true; /* as arm_smmu_init_pri finds a PCI function with PRI */
+        var resp = new org.iommu4j.iommu.IommuPageResponse(org.iommu4j.iommu.IommuPageResponse.IOMMU_PAGE_RESP_PASID_VALID, 5, 3,
+                org.iommu4j.iommu.IommuPageResponse.IOMMU_PAGE_RESP_SUCCESS);
+        for (boolean ppar : new boolean[] {true, false}) {
+            m.prg_resp_needs_ssid = ppar;
+            int before = tb.prod();
+            assertThat(tb.drv.arm_smmu_page_response(dev, null, resp)).isZero();
+            List<long[]> cmds = tb.commands(before, tb.prod());
+            assertThat(cmds).hasSize(1);
+            assertThat(cmds.get(0)[0]).isEqualTo(0x0000003300005041L | (ppar ? CMDQ_0_SSV : 0));
+            assertThat(cmds.get(0)[1]).isEqualTo(0x2003L); /* Resp 2 (success), PRGI 3 */
+        }
+        resp.code = 7;
+        int before = tb.prod();
+        assertThat(tb.drv.arm_smmu_page_response(dev, null, resp)).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
+        assertThat(tb.prod()).isEqualTo(before);
+        tb.model.close();
+    }
+
+    /**
      * Many CPUs insert commands with and without syncs at once; the model consumes them. Every
      * command is consumed exactly once (no lost or duplicated slot), every sync returns 0, and the
      * queue wraps several times.
