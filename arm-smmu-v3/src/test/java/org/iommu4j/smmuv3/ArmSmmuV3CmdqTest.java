@@ -80,6 +80,13 @@ class ArmSmmuV3CmdqTest {
     void batchAddQueuesAnUnknownOpcodeAsItself() {
         SmmuTestBed tb = new SmmuTestBed(SmmuCaps.qemu());
         assertThat(tb.probe()).isZero();
+        /* Unlike batch_add, arm_smmu_cmdq_issue_cmd refuses a command that does not encode. */
+        int start = tb.prod();
+        assertThat(tb.drv.arm_smmu_cmdq_issue_cmd(tb.drv.smmu, new ArmSmmuCmdqEnt(0x7f))).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
+        ArmSmmuCmdqEnt badResp = new ArmSmmuCmdqEnt(CMDQ_OP_PRI_RESP);
+        badResp.resp = 3;
+        assertThat(tb.drv.arm_smmu_cmdq_issue_cmd_with_sync(tb.drv.smmu, badResp)).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
+        assertThat(tb.prod()).isEqualTo(start);
         ArmSmmuCmdqBatch cmds = new ArmSmmuCmdqBatch();
         tb.drv.arm_smmu_cmdq_batch_add(tb.drv.smmu, cmds, new ArmSmmuCmdqEnt(CMDQ_OP_CFGI_ALL));
         cmds.num = 0; /* the slot now holds a CFGI_ALL */
