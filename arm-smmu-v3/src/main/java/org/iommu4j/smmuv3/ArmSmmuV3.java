@@ -3608,7 +3608,9 @@ public final class ArmSmmuV3 {
     public void arm_smmu_aux_detach_dev(org.iommu4j.iommu.IommuDomain domain, Device dev) {
         ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
         ArmSmmuDomain smmu_domain = to_smmu_domain(domain);
-        if (master == null || smmu_domain.parent == null) {
+        /* As in the seed, a device whose AUX feature was turned off detaches nothing (disabling
+         * AUX does not check for attached aux domains): their CDs stay in the parent's table. */
+        if (master == null || !master.auxd_enabled || smmu_domain.parent == null) {
             return;
         }
         smmu_domain.init_mutex.lock();

@@ -170,6 +170,36 @@ class ArmSmmuV3AuxTest {
         tb.model.close();
     }
 
+    /**
+     * The seed's aux detach does nothing for a device whose AUX feature is off, and disabling AUX
+     * does not look for attached aux domains: the aux CD stays and still translates until AUX is
+     * enabled again and the domain detached.
+     */
+    @Test
+    void auxDetachWithAuxDisabledLeavesTheCd() {
+        SmmuTestBed tb = new SmmuTestBed(SmmuCaps.full());
+        assertThat(tb.probe()).isZero();
+        Device dev = parent(tb, 0x43);
+        ArmSmmuDomain aux = tb.dmaDomain();
+        assertThat(tb.drv.arm_smmu_aux_attach_dev(aux, dev)).isZero();
+        int pasid = tb.drv.arm_smmu_aux_get_pasid(aux, dev);
+        map(tb, aux, 0x8000, page(tb, 0x88));
+        assertThat(tb.drv.arm_smmu_dev_disable_feature(dev, IommuH.IOMMU_DEV_FEAT_AUX)).isZero();
+
+        int before = tb.prod();
+        tb.drv.arm_smmu_aux_detach_dev(aux, dev);
+        assertThat(tb.prod()).isEqualTo(before);
+        assertThat(aux.aux_nr_devs).isEqualTo(1);
+        assertThat(tb.dma(0x43, pasid, 0x8000, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.OK);
+
+        assertThat(tb.drv.arm_smmu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_AUX)).isZero();
+        tb.drv.arm_smmu_aux_detach_dev(aux, dev);
+        assertThat(aux.aux_nr_devs).isZero();
+        assertThat(tb.dma(0x43, pasid, 0x8000, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.ABORT);
+        tb.board.irqs.quiesce();
+        tb.model.close();
+    }
+
     @Test
     void auxErrors() {
         SmmuTestBed tb = new SmmuTestBed(SmmuCaps.full());
