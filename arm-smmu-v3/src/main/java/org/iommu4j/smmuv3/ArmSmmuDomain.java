@@ -26,7 +26,10 @@ public class ArmSmmuDomain extends org.iommu4j.iommu.IommuDomain {
     public ArmSmmuS1Cfg s1_cfg;
     public ArmSmmuS2Cfg s2_cfg;
 
-    /** Masters attached to this domain; protected by devices_lock (a spinlock in the kernel). */
+    /**
+     * Masters attached to this domain, newest first (list_add), which is the order CFGI_CD and
+     * ATC_INV batches name them in; protected by devices_lock (a spinlock in the kernel).
+     */
     public final List<ArmSmmuMaster> devices = new ArrayList<>();
     public final ReentrantLock devices_lock = new ReentrantLock();
 

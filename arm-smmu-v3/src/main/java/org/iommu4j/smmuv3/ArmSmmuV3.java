@@ -258,11 +258,20 @@ public final class ArmSmmuV3 {
     // ------------------------------------------------------------------------------------------
     // High-level queue accessors
 
-    /** Encodes a decoded command into two dwords at cmd[off..off+1]; -ENOENT for unknown opcodes. */
+    /**
+     * Encodes a decoded command into two dwords at cmd[off..off+1]. The slot is cleared and given
+     * the opcode first, so a failed encoding still leaves what the kernel's does: {opcode, 0} for
+     * an unknown opcode, the fields encoded so far for a bad PRI response (v5.15's batch_add
+     * queues that slot regardless).
+     *
+     * @return 0, -ENOENT (unknown opcode), -EINVAL (PRI_RESP with an unknown response)
+     */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_build_cmd")
     public static int arm_smmu_cmdq_build_cmd(long[] cmd, int off, ArmSmmuCmdqEnt ent) {
         long c0 = FIELD_PREP(CMDQ_0_OP, ent.opcode);
         long c1 = 0;
+        cmd[off] = c0;
+        cmd[off + 1] = c1;
         switch (ent.opcode) {
             case CMDQ_OP_TLBI_EL2_ALL:
             case CMDQ_OP_TLBI_NSNH_ALL:
@@ -333,6 +342,8 @@ public final class ArmSmmuV3 {
                     case PRI_RESP_SUCC:
                         break;
                     default:
+                        cmd[off] = c0;
+                        cmd[off + 1] = c1;
                         return -EINVAL;
                 }
                 c1 |= FIELD_PREP(CMDQ_PRI_1_RESP, ent.resp);
@@ -1596,11 +1607,10 @@ public final class ArmSmmuV3 {
                     return -EINVAL;
             }
         } else if (master.pri_supported) {
-            /* Seed 004: a PRG response, with the PCIe code the SMMU will send. */
-            boolean needs_pasid = evt != null
-                    && (evt.fault.prm.flags & IommuFault.IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID) != 0;
+            /* Seed 004: a PRG response, with the PCIe code the SMMU will send; the PASID goes
+             * with it when the response has one and the master's PRG responses need it. */
             cmd = new ArmSmmuCmdqEnt(CMDQ_OP_PRI_RESP);
-            cmd.substream_valid = needs_pasid && pasid_valid;
+            cmd.substream_valid = pasid_valid && master.prg_resp_needs_ssid;
             cmd.sid = sid;
             cmd.ssid = resp.pasid;
             cmd.grpid = resp.grpid;
@@ -1777,7 +1787,7 @@ public final class ArmSmmuV3 {
             dev_warn(master.dev, "PPR 0x%x:0x%x 0x%x: nobody cared, disabling PRI",
                     pasid_valid ? pr.pasid : 0, pr.addr, pr.perm);
             if (last) {
-                arm_smmu_page_response(master.dev, fault_evt, resp);
+                arm_smmu_page_response(master.dev, null, resp);
             }
         }
     }
@@ -2817,6 +2827,22 @@ public final class ArmSmmuV3 {
         }
     }
 
+    /**
+     * v5.15's capable() has no device to ask about: cache coherency and no-exec are always
+     * reported (the per-SMMU ARM_SMMU_FEAT_COHERENCY answer needs v6.0's capable(dev, cap)).
+     */
+    @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_capable")
+    public boolean arm_smmu_capable(int cap) {
+        switch (cap) {
+            case org.iommu4j.iommu.IommuH.IOMMU_CAP_CACHE_COHERENCY:
+                return true;
+            case org.iommu4j.iommu.IommuH.IOMMU_CAP_NOEXEC:
+                return true;
+            default:
+                return false;
+        }
+    }
+
     /** Only UNMANAGED, DMA(_FQ) and IDENTITY domains; everything else is set up at first attach. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_domain_alloc")
     public ArmSmmuDomain arm_smmu_domain_alloc(int type) {
@@ -3183,15 +3209,11 @@ public final class ArmSmmuV3 {
             return -EBUSY;
         }
 
+        /* The old domain goes first, before any check: a failed attach leaves the master detached. */
+        arm_smmu_detach_dev(master);
+
         smmu_domain.init_mutex.lock();
         try {
-            if (smmu_domain.parent != null) {
-                /* Seed 000: an aux domain cannot be a device's primary domain. */
-                dev_err(dev, "cannot attach aux domain");
-                return -EINVAL;
-            }
-            arm_smmu_detach_dev(master);
-
             if (smmu_domain.smmu == null) {
                 smmu_domain.smmu = smmu;
                 ret = arm_smmu_domain_finalise(smmu_domain, master);
@@ -3208,6 +3230,10 @@ public final class ArmSmmuV3 {
             } else if (smmu_domain.stage == ARM_SMMU_DOMAIN_S1 && smmu_domain.stall_enabled != master.stall_enabled) {
                 dev_err(dev, "cannot attach to stall-%s domain", smmu_domain.stall_enabled ? "enabled" : "disabled");
                 return -EINVAL;
+            } else if (smmu_domain.parent != null) {
+                /* Seed 000: an aux domain cannot be a device's primary domain. */
+                dev_err(dev, "cannot attach auxiliary domain");
+                return -EINVAL;
             }
 
             master.domain = smmu_domain;
@@ -3218,7 +3244,8 @@ public final class ArmSmmuV3 {
 
             smmu_domain.devices_lock.lock();
             try {
-                smmu_domain.devices.add(master);
+                /* list_add: at the head, so the newest master is invalidated first */
+                smmu_domain.devices.add(0, master);
             } finally {
                 smmu_domain.devices_lock.unlock();
             }
@@ -3334,6 +3361,7 @@ public final class ArmSmmuV3 {
         arm_smmu_disable_pasid(master);
         arm_smmu_remove_master(master);
         org.iommu4j.iommu.DevIommu.dev_iommu_priv_set(dev, null);
+        org.iommu4j.iommu.Iommu.iommu_fwspec_free(dev);
     }
 
     /** of_xlate: the phandle's single argument (#iommu-cells = 1) is the StreamID. */
@@ -3544,8 +3572,12 @@ public final class ArmSmmuV3 {
                     smmu_domain.ssid = 0;
                     return ret;
                 }
+            } else if (smmu_domain.parent == null) {
+                dev_err(dev, "cannot attach domain in auxiliary mode");
+                return -EINVAL;
             } else if (smmu_domain.parent != parent) {
-                /* Normally attached somewhere, or aux of another parent. */
+                /* An aux domain has a single parent. */
+                dev_err(dev, "cannot attach aux domain with different parent");
                 return -EINVAL;
             }
 
@@ -3568,12 +3600,17 @@ public final class ArmSmmuV3 {
         }
     }
 
-    /** The last device removes the aux CD (and ATC entries of all parent devices for the SSID). */
+    /**
+     * The last device removes the aux CD and the ATC entries of all the parent's devices for the
+     * SSID (no TLB invalidation); an earlier one only its own ATC entries.
+     */
     @Port(value = "drivers/iommu/arm-smmu-v3.c:arm_smmu_aux_detach_dev", seed = "000")
     public void arm_smmu_aux_detach_dev(org.iommu4j.iommu.IommuDomain domain, Device dev) {
         ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
         ArmSmmuDomain smmu_domain = to_smmu_domain(domain);
-        if (master == null || smmu_domain.parent == null) {
+        /* As in the seed, a device whose AUX feature was turned off detaches nothing (disabling
+         * AUX does not check for attached aux domains): their CDs stay in the parent's table. */
+        if (master == null || !master.auxd_enabled || smmu_domain.parent == null) {
             return;
         }
         smmu_domain.init_mutex.lock();
@@ -3588,8 +3625,9 @@ public final class ArmSmmuV3 {
                 } finally {
                     arm_smmu_asid_lock.unlock();
                 }
-                /* The CD is gone: its ASID may still tag TLB entries. */
-                arm_smmu_tlb_inv_asid(smmu_domain.smmu, smmu_domain.s1_cfg.cd.asid);
+                /* No TLBI: without its CD no access can use the domain's ASID, and entries it
+                 * tags still match the domain's page table (unmaps invalidate by that ASID).
+                 * ATC entries are PASID-tagged: every device of the parent may hold some. */
                 arm_smmu_atc_inv_domain(smmu_domain.parent, smmu_domain.ssid, 0, 0);
             } else if (master.ats_enabled) {
                 arm_smmu_atc_inv_master_ssid(master, smmu_domain.ssid);
@@ -3621,10 +3659,7 @@ public final class ArmSmmuV3 {
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_ops")
     public final class Ops implements org.iommu4j.iommu.IommuOps {
-        @Override public boolean capable(int cap) {
-            return cap == org.iommu4j.iommu.IommuH.IOMMU_CAP_CACHE_COHERENCY ? (smmu.features & ARM_SMMU_FEAT_COHERENCY) != 0
-                    : cap == org.iommu4j.iommu.IommuH.IOMMU_CAP_NOEXEC;
-        }
+        @Override public boolean capable(int cap) { return arm_smmu_capable(cap); }
         @Override public boolean has_capable() { return true; }
         @Override public org.iommu4j.iommu.IommuDomain domain_alloc(int type) { return arm_smmu_domain_alloc(type); }
         @Override public void domain_free(org.iommu4j.iommu.IommuDomain domain) { arm_smmu_domain_free(domain); }

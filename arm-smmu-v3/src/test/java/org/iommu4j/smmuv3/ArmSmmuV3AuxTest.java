@@ -142,6 +142,64 @@ class ArmSmmuV3AuxTest {
         tb.model.close();
     }
 
+    /**
+     * The last aux detach clears the CD (CFGI_CD leaf + CMD_SYNC) and invalidates ATCs only; as
+     * in the seed there is no TLBI for the domain's ASID, and its page stays unreachable.
+     */
+    @Test
+    void lastAuxDetachClearsTheCdWithoutTlbi() {
+        SmmuTestBed tb = new SmmuTestBed(SmmuCaps.full());
+        assertThat(tb.probe()).isZero();
+        Device dev = parent(tb, 0x42);
+        ArmSmmuDomain aux = tb.dmaDomain();
+        assertThat(tb.drv.arm_smmu_aux_attach_dev(aux, dev)).isZero();
+        int pasid = tb.drv.arm_smmu_aux_get_pasid(aux, dev);
+        map(tb, aux, 0x7000, page(tb, 0x77));
+        assertThat(tb.dma(0x42, pasid, 0x7000, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.OK);
+
+        int before = tb.prod();
+        tb.drv.arm_smmu_aux_detach_dev(aux, dev);
+        List<long[]> cmds = tb.commands(before, tb.prod());
+        assertThat(cmds).hasSize(2);
+        assertThat(cmds.get(0)[0] & 0xff).isEqualTo(CMDQ_OP_CFGI_CD);
+        assertThat(Bits.FIELD_GET(CMDQ_CFGI_0_SSID, cmds.get(0)[0])).isEqualTo(pasid);
+        assertThat(cmds.get(0)[1] & CMDQ_CFGI_1_LEAF).isEqualTo(1L);
+        assertThat(tb.board.mem.readq(tb.drv.arm_smmu_get_cd_ptr(aux.parent, pasid))).isZero();
+        assertThat(tb.dma(0x42, pasid, 0x7000, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.ABORT);
+        tb.board.irqs.quiesce();
+        tb.model.close();
+    }
+
+    /**
+     * The seed's aux detach does nothing for a device whose AUX feature is off, and disabling AUX
+     * does not look for attached aux domains: the aux CD stays and still translates until AUX is
+     * enabled again and the domain detached.
+     */
+    @Test
+    void auxDetachWithAuxDisabledLeavesTheCd() {
+        SmmuTestBed tb = new SmmuTestBed(SmmuCaps.full());
+        assertThat(tb.probe()).isZero();
+        Device dev = parent(tb, 0x43);
+        ArmSmmuDomain aux = tb.dmaDomain();
+        assertThat(tb.drv.arm_smmu_aux_attach_dev(aux, dev)).isZero();
+        int pasid = tb.drv.arm_smmu_aux_get_pasid(aux, dev);
+        map(tb, aux, 0x8000, page(tb, 0x88));
+        assertThat(tb.drv.arm_smmu_dev_disable_feature(dev, IommuH.IOMMU_DEV_FEAT_AUX)).isZero();
+
+        int before = tb.prod();
+        tb.drv.arm_smmu_aux_detach_dev(aux, dev);
+        assertThat(tb.prod()).isEqualTo(before);
+        assertThat(aux.aux_nr_devs).isEqualTo(1);
+        assertThat(tb.dma(0x43, pasid, 0x8000, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.OK);
+
+        assertThat(tb.drv.arm_smmu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_AUX)).isZero();
+        tb.drv.arm_smmu_aux_detach_dev(aux, dev);
+        assertThat(aux.aux_nr_devs).isZero();
+        assertThat(tb.dma(0x43, pasid, 0x8000, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.ABORT);
+        tb.board.irqs.quiesce();
+        tb.model.close();
+    }
+
     @Test
     void auxErrors() {
         SmmuTestBed tb = new SmmuTestBed(SmmuCaps.full());
@@ -164,7 +222,14 @@ class ArmSmmuV3AuxTest {
         /* a domain in normal use cannot become an aux domain, and the reverse */
         assertThat(tb.drv.arm_smmu_aux_attach_dev(primary, dev)).isEqualTo(-EINVAL);
         assertThat(tb.drv.arm_smmu_aux_attach_dev(aux, dev)).isZero();
+        /* As in the seed, attach detaches the old domain before its checks: refused (the aux
+         * domain has no SSIDs of its own), the master is left detached, its STE aborting. */
+        ArmSmmuMaster m = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
         assertThat(tb.drv.arm_smmu_attach_dev(aux, dev)).isEqualTo(-EINVAL);
+        assertThat(m.domain).isNull();
+        assertThat(primary.devices).isEmpty();
+        assertThat(tb.ste(0x51, 0)).isEqualTo(STRTAB_STE_0_V | org.iommu4j.base.Bits.FIELD_PREP(STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_ABORT));
+        assertThat(tb.drv.arm_smmu_attach_dev(primary, dev)).isZero();
         assertThat(tb.drv.arm_smmu_aux_get_pasid(tb.dmaDomain(), dev)).isEqualTo(-EINVAL);
         /* SSIDs exhausted: 8 bits -> 255 usable */
         tb.drv.private_ioasid = new ArmSmmuV3.SsidAllocator() {

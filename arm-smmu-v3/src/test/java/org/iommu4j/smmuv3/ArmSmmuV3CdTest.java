@@ -73,6 +73,40 @@ class ArmSmmuV3CdTest {
         tb.model.close();
     }
 
+    /**
+     * The domain's devices list is the kernel's list_add order, newest master first: a CD sync
+     * names the StreamIDs of masters attached 0x10, 0x11, 0x12 as 0x12, 0x11, 0x10, and a
+     * detached master leaves the others in place.
+     */
+    @Test
+    void cdSyncNamesTheNewestMasterFirst() {
+        SmmuTestBed tb = new SmmuTestBed(SmmuCaps.full());
+        assertThat(tb.probe()).isZero();
+        ArmSmmuDomain d = tb.dmaDomain();
+        Device[] devs = new Device[3];
+        for (int i = 0; i < 3; i++) {
+            devs[i] = tb.master("m" + i, 0x10 + i, 0);
+            assertThat(tb.drv.arm_smmu_attach_dev(d, devs[i])).isZero();
+        }
+        int before = tb.prod();
+        assertThat(tb.drv.arm_smmu_write_ctx_desc(d, 0, d.s1_cfg.cd)).isZero(); /* (3): one sync */
+        List<long[]> cmds = tb.commands(before, tb.prod());
+        assertThat(cmds).hasSize(4);
+        assertThat(cmds.stream().map(c -> Bits.FIELD_GET(CMDQ_CFGI_0_SID, c[0])).toList().subList(0, 3))
+                .containsExactly(0x12L, 0x11L, 0x10L);
+        assertThat(cmds.subList(0, 3)).allMatch(c -> (c[0] & 0xff) == CMDQ_OP_CFGI_CD && (c[1] & CMDQ_CFGI_1_LEAF) != 0);
+        /* (the fourth slot is the CMD_SYNC, whose first word the MSI-polling completion zeroed) */
+
+        ArmSmmuDomain other = tb.dmaDomain();
+        assertThat(tb.drv.arm_smmu_attach_dev(other, devs[1])).isZero();
+        before = tb.prod();
+        assertThat(tb.drv.arm_smmu_write_ctx_desc(d, 0, d.s1_cfg.cd)).isZero();
+        cmds = tb.commands(before, tb.prod());
+        assertThat(cmds.stream().map(c -> Bits.FIELD_GET(CMDQ_CFGI_0_SID, c[0])).toList().subList(0, 2))
+                .containsExactly(0x12L, 0x10L);
+        tb.model.close();
+    }
+
     @Test
     void stage2OnlySmmuUsesVmidAndS2Ste() {
         var b = SmmuCaps.full().toBuilder();

@@ -51,6 +51,96 @@ class ArmSmmuV3CmdqTest {
     }
 
     /**
+     * A failed encoding leaves the slot as the kernel's memset-then-opcode start does: {opcode, 0}
+     * for an unknown opcode, the fields encoded before the check for a bad PRI response; never
+     * what the slot held before.
+     */
+    @Test
+    void failedBuildCmdLeavesTheOpcodeNotTheOldSlot() {
+        long[] c = {-1L, -1L};
+        assertThat(ArmSmmuV3.arm_smmu_cmdq_build_cmd(c, 0, new ArmSmmuCmdqEnt(0x7f))).isEqualTo(-org.iommu4j.base.Errno.ENOENT);
+        assertThat(c).containsExactly(0x7fL, 0L);
+
+        ArmSmmuCmdqEnt e = new ArmSmmuCmdqEnt(CMDQ_OP_PRI_RESP);
+        e.substream_valid = true;
+        e.ssid = 3;
+        e.sid = 0x20;
+        e.grpid = 0x1f;
+        e.resp = 3;
+        c = new long[] {-1L, -1L, -1L, -1L};
+        assertThat(ArmSmmuV3.arm_smmu_cmdq_build_cmd(c, 2, e)).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
+        assertThat(c).containsExactly(-1L, -1L, 0x0000002000003841L, 0x1fL);
+    }
+
+    /**
+     * v5.15's batch_add ignores the encoder's result: an unknown opcode goes to the hardware as
+     * itself (CERROR_ILL, skipped by the GERROR handler), not as whatever the batch slot held.
+     */
+    @Test
+    void batchAddQueuesAnUnknownOpcodeAsItself() {
+        SmmuTestBed tb = new SmmuTestBed(SmmuCaps.qemu());
+        assertThat(tb.probe()).isZero();
+        /* Unlike batch_add, arm_smmu_cmdq_issue_cmd refuses a command that does not encode. */
+        int start = tb.prod();
+        assertThat(tb.drv.arm_smmu_cmdq_issue_cmd(tb.drv.smmu, new ArmSmmuCmdqEnt(0x7f))).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
+        ArmSmmuCmdqEnt badResp = new ArmSmmuCmdqEnt(CMDQ_OP_PRI_RESP);
+        badResp.resp = 3;
+        assertThat(tb.drv.arm_smmu_cmdq_issue_cmd_with_sync(tb.drv.smmu, badResp)).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
+        assertThat(tb.prod()).isEqualTo(start);
+        ArmSmmuCmdqBatch cmds = new ArmSmmuCmdqBatch();
+        tb.drv.arm_smmu_cmdq_batch_add(tb.drv.smmu, cmds, new ArmSmmuCmdqEnt(CMDQ_OP_CFGI_ALL));
+        cmds.num = 0; /* the slot now holds a CFGI_ALL */
+        tb.drv.arm_smmu_cmdq_batch_add(tb.drv.smmu, cmds, new ArmSmmuCmdqEnt(0x7f));
+        assertThat(cmds.num).isEqualTo(1);
+        assertThat(cmds.cmds[0]).isEqualTo(0x7fL);
+        assertThat(cmds.cmds[1]).isZero();
+
+        List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
+        int before = tb.prod();
+        try (AutoCloseable f = Printk.follow(l -> log.add(l.text()))) {
+            assertThat(tb.drv.arm_smmu_cmdq_batch_submit(tb.drv.smmu, cmds)).isZero();
+            tb.board.irqs.quiesce();
+        } catch (Exception ex) {
+            throw new AssertionError(ex);
+        }
+        assertThat(log).anyMatch(l -> l.contains("CMDQ error (cons 0x01") && l.endsWith("Illegal command"));
+        assertThat(log).anyMatch(l -> l.contains("0x000000000000007f"));
+        /* the bad slot was rewritten into a CMD_SYNC, then followed by the batch's own sync */
+        assertThat(tb.opcodes(before, tb.prod())).containsExactly(CMDQ_OP_CMD_SYNC, CMDQ_OP_CMD_SYNC);
+        tb.model.close();
+    }
+
+    /**
+     * Seed 004: a PRI master's page response names the PASID (SSV) when the response has one and
+     * the master's PRG responses need it (STE.PPAR), whatever fault record comes with it: the
+     * driver's own "nobody cared" answer comes with none. No CMD_SYNC follows.
+     */
+    @Test
+    void priResponseCarriesThePasidByTheMastersPpar() {
+        SmmuTestBed tb = new SmmuTestBed(SmmuCaps.full());
+        assertThat(tb.probe()).isZero();
+        org.iommu4j.base.device.Device dev = tb.master("pri", 0x33, 8);
+        ArmSmmuMaster m = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
+        m.pri_supported = true; /* as arm_smmu_init_pri finds a PCI function with PRI */
+        var resp = new org.iommu4j.iommu.IommuPageResponse(org.iommu4j.iommu.IommuPageResponse.IOMMU_PAGE_RESP_PASID_VALID, 5, 3,
+                org.iommu4j.iommu.IommuPageResponse.IOMMU_PAGE_RESP_SUCCESS);
+        for (boolean ppar : new boolean[] {true, false}) {
+            m.prg_resp_needs_ssid = ppar;
+            int before = tb.prod();
+            assertThat(tb.drv.arm_smmu_page_response(dev, null, resp)).isZero();
+            List<long[]> cmds = tb.commands(before, tb.prod());
+            assertThat(cmds).hasSize(1);
+            assertThat(cmds.get(0)[0]).isEqualTo(0x0000003300005041L | (ppar ? CMDQ_0_SSV : 0));
+            assertThat(cmds.get(0)[1]).isEqualTo(0x2003L); /* Resp 2 (success), PRGI 3 */
+        }
+        resp.code = 7;
+        int before = tb.prod();
+        assertThat(tb.drv.arm_smmu_page_response(dev, null, resp)).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
+        assertThat(tb.prod()).isEqualTo(before);
+        tb.model.close();
+    }
+
+    /**
      * Many CPUs insert commands with and without syncs at once; the model consumes them. Every
      * command is consumed exactly once (no lost or duplicated slot), every sync returns 0, and the
      * queue wraps several times.

@@ -137,6 +137,19 @@ class ArmSmmuV3DomainTest {
         other.model.close();
     }
 
+    /** v5.15's capable(cap): coherency and no-exec whatever the firmware says about the SMMU. */
+    @Test
+    void capableReportsCoherencyAndNoexecAsV515Does() {
+        SmmuTestBed tb = new SmmuTestBed(SmmuCaps.qemu());
+        assertThat(tb.probe(1)).isZero(); /* no dma-coherent property */
+        assertThat(tb.drv.smmu.features & ARM_SMMU_FEAT_COHERENCY).isZero();
+        assertThat(tb.drv.arm_smmu_ops.has_capable()).isTrue();
+        assertThat(tb.drv.arm_smmu_ops.capable(IommuH.IOMMU_CAP_CACHE_COHERENCY)).isTrue();
+        assertThat(tb.drv.arm_smmu_ops.capable(IommuH.IOMMU_CAP_NOEXEC)).isTrue();
+        assertThat(tb.drv.arm_smmu_ops.capable(IommuH.IOMMU_CAP_INTR_REMAP)).isFalse();
+        tb.model.close();
+    }
+
     @Test
     void identityDomainBypassesAndDetachAborts() {
         SmmuTestBed tb = new SmmuTestBed(SmmuCaps.qemu());
@@ -153,6 +166,12 @@ class ArmSmmuV3DomainTest {
         tb.drv.arm_smmu_release_device(dev);
         assertThat(org.iommu4j.base.Bits.FIELD_GET(STRTAB_STE_0_CFG, tb.ste(0x30, 0))).isEqualTo(STRTAB_STE_0_CFG_ABORT);
         assertThat(tb.dma(0x30, DmaTransaction.NO_SSID, 0x4000_1000L, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.ABORT);
+        /* v5.15's release frees the master and the fwspec: the StreamID is free for another device. */
+        assertThat(org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev)).isNull();
+        assertThat(org.iommu4j.iommu.DevIommu.dev_iommu_fwspec_get(dev)).isNull();
+        assertThat(tb.drv.arm_smmu_find_master(tb.drv.smmu, 0x30)).isNull();
+        tb.master("dev1", 0x30, 0);
+        assertThat(tb.drv.arm_smmu_find_master(tb.drv.smmu, 0x30)).isNotNull();
     }
 
     @Test
