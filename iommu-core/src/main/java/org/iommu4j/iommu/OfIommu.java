@@ -129,11 +129,14 @@ public final class OfIommu {
             if (fwspec.ops != null) {
                 return fwspec.ops;
             }
-            // In the deferred case, start again from scratch.
+            // a fwspec left by a deferred probe has no ops: drop it and build it anew
             Iommu.iommu_fwspec_free(dev);
         }
         // The tree is not walked up for a parent IOMMU (see bindings/iommu/iommu.txt, Notes).
-        if (DmaIommu.dev_is_pci(dev) && dev instanceof org.iommu4j.pci.PciDev) {
+        if (DmaIommu.dev_is_pci(dev) && dev instanceof org.iommu4j.pci.PciDev pdev) {
+            // v5.15 asks the PCI core for ACS here; enumeration enables it only on functions added
+            // from now on (those already scanned keep their ACS control as it is)
+            pdev.pciBus.pci.pci_request_acs();
             err = of_pci_iommu_init(dev, masterNp);
             fwspec = Iommu.dev_iommu_fwspec_get(dev);
             if (fwspec != null && Of.of_property_read_bool(masterNp, "ats-supported")) {
@@ -150,19 +153,19 @@ public final class OfIommu {
                 fwspec.canStall = Of.of_property_read_bool(masterNp, "dma-can-stall");
             }
         }
-        // err > 0: no IOMMU, or one unavailable for non-fatal reasons; 0: found and the fwspec
-        // is set up; < 0: a real error.
+        // err is positive when there is no usable IOMMU (not an error), 0 when the fwspec is
+        // complete, negative on failure
         IommuOps ops = null;
         if (err == 0) {
-            // The fwspec pointer changed: read it again.
+            // of_iommu_xlate may have replaced the fwspec
             fwspec = Iommu.dev_iommu_fwspec_get(dev);
             ops = fwspec.ops;
         }
-        // If the IOMMU driver missed the initial probe of dev, replay it.
+        // a device the bus probe skipped (it had no fwspec then) is probed now
         if (err == 0 && dev.bus != null && !device_iommu_mapped(dev)) {
             err = iommu.iommu_probe_device(dev);
         }
-        // Ignore all other errors apart from EPROBE_DEFER.
+        // only -EPROBE_DEFER reaches the caller; any other failure means no IOMMU
         if (err == -EPROBE_DEFER) {
             throw new ErrnoException(err);
         } else if (err < 0) {
