@@ -1124,7 +1124,7 @@ public final class ArmSmmuV3 {
         }
         arm_smmu_sync_ste_for_sid(smmu, sid);
 
-        /* It's likely that we'll want to use the new STE soon */
+        // the new STE will probably be used at once: have the SMMU fetch it now
         if ((smmu.options & ARM_SMMU_OPT_SKIP_PREFETCH) == 0) {
             arm_smmu_cmdq_issue_cmd(smmu, prefetch_cmd);
         }

@@ -335,7 +335,7 @@ public final class IoPgtableArm extends IoPgtable {
             return ret;
         }
 
-        // We can't allocate tables at the final level.
+        // the last level holds only pages: reaching it here means a bug in the caller
         if (Warn.WARN_ON(lvl >= ARM_LPAE_MAX_LEVELS - 1)) {
             return -EINVAL;
         }
