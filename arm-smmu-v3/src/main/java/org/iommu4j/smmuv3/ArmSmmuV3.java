@@ -142,7 +142,7 @@ public final class ArmSmmuV3 {
     }
 
     // ------------------------------------------------------------------------------------------
-    // Low-level queue manipulation functions
+    // Queue primitives: space, index arithmetic, cons/prod synchronisation
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:queue_has_space")
     public static boolean queue_has_space(ArmSmmuLlQueue q, int n) {
@@ -176,7 +176,7 @@ public final class ArmSmmuV3 {
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:queue_sync_cons_out")
     static void queue_sync_cons_out(ArmSmmuQueue q) {
-        /* Ensure that all CPU accesses (reads and writes) to the queue are complete before we update the cons pointer. */
+        /* Full barrier: every read and write of the consumed slots is done before the new cons is published. */
         q.page.writel_relaxed(q.llq.cons, q.cons_reg);
     }
 
@@ -256,7 +256,7 @@ public final class ArmSmmuV3 {
     }
 
     // ------------------------------------------------------------------------------------------
-    // High-level queue accessors
+    // Command encoding and the queue operations built on the primitives
 
     /**
      * Encodes a decoded command into two dwords at cmd[off..off+1]. The slot is cleared and given
@@ -290,7 +290,7 @@ public final class ArmSmmuV3 {
                 c0 |= FIELD_PREP(CMDQ_CFGI_0_SID, Integer.toUnsignedLong(ent.sid));
                 break;
             case CMDQ_OP_CFGI_ALL:
-                /* Cover the entire SID range */
+                /* RANGE 31: the span covers all StreamIDs */
                 c1 |= FIELD_PREP(CMDQ_CFGI_1_RANGE, 31);
                 break;
             case CMDQ_OP_TLBI_NH_VA:
@@ -425,7 +425,7 @@ public final class ArmSmmuV3 {
     }
 
     /*
-     * Command queue locking: a "bastardised rwlock".
+     * Command queue lock: a reader/writer counter, not a plain rwlock.
      *
      * CMD_SYNC waiters take it shared before marking their slots valid, so the queue cannot wrap
      * twice under them unnoticed; whoever refreshes the shadow cons from the hardware (a producer
@@ -531,7 +531,7 @@ public final class ArmSmmuV3 {
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_poll_until_not_full")
     int arm_smmu_cmdq_poll_until_not_full(ArmSmmuDevice smmu, ArmSmmuLlQueue llq) {
         ArmSmmuCmdq cmdq = smmu.cmdq;
-        /* Try to update our copy of cons by grabbing exclusive cmdq access. */
+        /* Exclusive holder: read CONS from hardware ourselves; otherwise wait for someone who can. */
         if (arm_smmu_cmdq_exclusive_trylock(cmdq)) {
             int hwcons = cmdq.q.page.readl_relaxed(cmdq.q.cons_reg);
             write_llq_cons(cmdq, hwcons);
@@ -635,7 +635,7 @@ public final class ArmSmmuV3 {
         int ret = 0;
         int total = n + (sync ? 1 : 0);
 
-        /* 1. Allocate some space in the queue */
+        /* 1. Claim n (+ sync) slots with a cmpxchg on (prod, cons) */
         llq.setVal(cmdq.llqVal.get());
         for (;;) {
             while (!queue_has_space(llq, total)) {
@@ -656,7 +656,7 @@ public final class ArmSmmuV3 {
         head.prod &= ~CMDQ_PROD_OWNED_FLAG;
         llq.prod &= ~CMDQ_PROD_OWNED_FLAG;
 
-        /* 2. Write our commands into the queue (ordered after the cmpxchg by dependency). */
+        /* 2. Fill the claimed slots (the cmpxchg's result orders these stores after it). */
         arm_smmu_cmdq_write_entries(cmdq, cmds, llq.prod, n);
         if (sync) {
             prod = queue_inc_prod_n(llq, n);
@@ -669,34 +669,34 @@ public final class ArmSmmuV3 {
             arm_smmu_cmdq_shared_lock(cmdq);
         }
 
-        /* 3. Mark our slots as valid (entries written above are published by the CAS in set). */
+        /* 3. Flip our valid_map bits; the CAS there publishes the slot contents. */
         arm_smmu_cmdq_set_valid_map(cmdq, llq.prod, head.prod);
 
-        /* 4. If we are the owner, take control of the SMMU hardware */
+        /* 4. Owner only: drive the hardware PROD for the whole gathered batch */
         if (owner) {
-            /* a. Wait for previous owner to finish */
+            /* a. Previous owner must have released owner_prod */
             while (cmdq.owner_prod.get() != llq.prod) {
                 Thread.onSpinWait();
             }
 
-            /* b. Stop gathering work by clearing the owned flag */
+            /* b. Clear OWNED: later producers start a new batch */
             long prev = cmdq.llqVal.getAndUpdate(v -> v & ~Integer.toUnsignedLong(CMDQ_PROD_OWNED_FLAG));
             prod = (int) prev & ~CMDQ_PROD_OWNED_FLAG;
 
-            /* c. Wait for any gathered work to be written to the queue (our own slots included). */
+            /* c. Every slot up to the final prod must be valid, ours too (reading them gives (d) its dependency). */
             arm_smmu_cmdq_poll_valid_map(cmdq, llq.prod, prod);
 
-            /* d. Advance the hardware prod pointer */
+            /* d. Publish the batch: write the PROD register */
             if (ArmSmmuV3Trace.CMDQ_PROD.enabled()) {
                 ArmSmmuV3Trace.CMDQ_PROD.emit(prod);
             }
             cmdq.q.page.writel_relaxed(prod, cmdq.q.prod_reg);
 
-            /* e. Tell the next owner we're done (after the hardware update, so prod never goes back). */
+            /* e. Release owner_prod only after PROD was written, so PROD never moves backwards. */
             cmdq.owner_prod.set(prod);
         }
 
-        /* 5. If we are inserting a CMD_SYNC, we must wait for it to complete */
+        /* 5. With a CMD_SYNC: wait for its completion */
         if (sync) {
             llq.prod = queue_inc_prod_n(llq, n);
             ret = arm_smmu_cmdq_poll_until_sync(smmu, llq);
@@ -774,7 +774,7 @@ public final class ArmSmmuV3 {
     }
 
     // ------------------------------------------------------------------------------------------
-    // Context descriptor manipulation functions
+    // Context descriptors: CD tables, CD writes, ASIDs
 
     /** Invalidates the CD for {@code ssid} (leaf, or the L1 descriptor too) for every attached stream. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_sync_cd")
@@ -839,7 +839,7 @@ public final class ArmSmmuV3 {
             }
             long l1ptr = cdcfg.cdtab + (long) idx * CTXDESC_L1_DESC_DWORDS * 8;
             arm_smmu_write_cd_l1_desc(l1ptr, l1_desc);
-            /* An invalid L1CD can be cached */
+            /* The SMMU may have cached the L1 descriptor while invalid: invalidate it */
             arm_smmu_sync_cd(smmu_domain, ssid, false);
         }
         idx = ssid & (CTXDESC_L2_ENTRIES - 1);
@@ -876,14 +876,14 @@ public final class ArmSmmuV3 {
         } else if (cd_live) { /* (3) */
             val &= ~CTXDESC_CD_0_ASID;
             val |= FIELD_PREP(CTXDESC_CD_0_ASID, cd.asid);
-            /* Until CD+TLB invalidation, both ASIDs may tag this substream's traffic. */
+            /* The old and new ASID both stay in use for this SSID until the CD and TLB invalidations complete. */
         } else { /* (1) and (2) */
             mem.writeq(cdptr + 8, cd.ttbr & CTXDESC_CD_1_TTB0_MASK);
             mem.writeq(cdptr + 16, 0);
             mem.writeq(cdptr + 24, cd.mair);
 
-            /* The STE may be live and the SMMU may read the CD's dwords in any order: make the
-             * other dwords visible before V=1 can be observed. */
+            /* A live STE lets the SMMU fetch this CD at any moment, dword by dword in no set
+             * order: publish dwords 1..3 before the dword that carries V. */
             arm_smmu_sync_cd(smmu_domain, ssid, true);
 
             val = cd.tcr
@@ -991,7 +991,7 @@ public final class ArmSmmuV3 {
     }
 
     // ------------------------------------------------------------------------------------------
-    // Stream table manipulation functions
+    // Stream table: STE writes, L2 tables, the SID tree
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_write_strtab_l1_desc")
     void arm_smmu_write_strtab_l1_desc(long dst, ArmSmmuStrtabCfg.L1Desc desc) {
@@ -1056,10 +1056,10 @@ public final class ArmSmmuV3 {
             }
         }
 
-        /* Nuke the existing STE_0 value, as we're going to rewrite it */
+        /* dword 0 is built from scratch below */
         val = STRTAB_STE_0_V;
 
-        /* Bypass/fault */
+        /* No translation: abort or bypass per disable_bypass */
         if (smmu_domain == null || (s1_cfg == null && s2_cfg == null)) {
             if (smmu_domain == null && disable_bypass) {
                 val |= FIELD_PREP(STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_ABORT);
@@ -1068,11 +1068,11 @@ public final class ArmSmmuV3 {
             }
             mem.writeq(dst, val);
             mem.writeq(dst + 8, FIELD_PREP(STRTAB_STE_1_SHCFG, STRTAB_STE_1_SHCFG_INCOMING));
-            mem.writeq(dst + 16, 0); /* Nuke the VMID */
+            mem.writeq(dst + 16, 0); /* no S2 config: clear dword 2 (VMID) */
             if (ArmSmmuV3Trace.STE_WRITE.enabled()) {
                 ArmSmmuV3Trace.STE_WRITE.emit(sid, val, mem.readq(dst + 8));
             }
-            /* The SMMU can cache negatively: sync even if the old STE was not live. */
+            /* An invalid STE may be cached too, so invalidate whether or not the old one was live. */
             if (smmu != null) {
                 arm_smmu_sync_ste_for_sid(smmu, sid);
             }
@@ -1117,7 +1117,7 @@ public final class ArmSmmuV3 {
         mem.writeq(dst + 8, dst1);
 
         arm_smmu_sync_ste_for_sid(smmu, sid);
-        /* See the atomicity note in arm_smmu_write_ctx_desc */
+        /* dword 0 alone: a 64-bit store the SMMU reads atomically */
         mem.writeqRelease(dst, val);
         if (ArmSmmuV3Trace.STE_WRITE.enabled()) {
             ArmSmmuV3Trace.STE_WRITE.emit(sid, val, dst1);
@@ -1201,7 +1201,7 @@ public final class ArmSmmuV3 {
         for (int i = 0; i < master.num_streams; ++i) {
             int sid = master.streams[i].id;
             long step = arm_smmu_get_step_for_sid(smmu, sid);
-            /* Bridged PCI devices may end up with duplicated IDs */
+            /* Aliases behind a PCI bridge can repeat a StreamID: install it once */
             for (int j = 0; j < i; j++) {
                 if (master.streams[j].id == sid) {
                     continue outer;
@@ -1237,12 +1237,12 @@ public final class ArmSmmuV3 {
                 new_stream.id = sid;
                 new_stream.master = master;
 
-                /* Check the SIDs are in range of the SMMU and our stream table */
+                /* StreamID must fit both SIDSIZE and the allocated stream table */
                 if (!arm_smmu_sid_in_range(smmu, sid)) {
                     ret = -ERANGE;
                     break;
                 }
-                /* Ensure l2 strtab is initialised */
+                /* 2-level table: make sure the L2 for this SID exists */
                 if ((smmu.features & ARM_SMMU_FEAT_2_LVL_STRTAB) != 0) {
                     ret = arm_smmu_init_l2_strtab(smmu, sid);
                     if (ret != 0) {
@@ -1406,11 +1406,11 @@ public final class ArmSmmuV3 {
             return;
         }
         if ((smmu.features & ARM_SMMU_FEAT_RANGE_INV) != 0) {
-            /* Get the leaf page size */
+            /* log2 of the smallest page size (the translation granule) */
             tg = __ffs(pgsize_bitmap);
-            /* Convert page size of 12,14,16 (log2) to 1,2,3 */
+            /* TG encoding: 4K -> 1, 16K -> 2, 64K -> 3 */
             cmd.tg = (tg - 10) / 2;
-            /* Determine what level the granule is at */
+            /* TTL: the table level whose entries map this granule */
             cmd.ttl = 4 - ((ilog2(granule) - 3) / (tg - 3));
             num_pages = size >>> tg;
         }
@@ -1445,7 +1445,7 @@ public final class ArmSmmuV3 {
         }
         __arm_smmu_tlb_inv_range(cmd, iova, size, granule, smmu_domain, pgsize_bitmap);
 
-        /* Not leaf-only: a whole table may have been zapped. */
+        /* ATCs: invalidate non-leaf too, an unmap can free whole tables. */
         if (smmu_domain.parent != null) {
             arm_smmu_atc_inv_domain(smmu_domain.parent, smmu_domain.ssid, iova, size);
         } else {
@@ -1464,7 +1464,7 @@ public final class ArmSmmuV3 {
     }
 
     // ------------------------------------------------------------------------------------------
-    // IRQ and event handlers
+    // Interrupts and queue threads: events, page requests, global errors
 
     /** Decoded events handled by the evtq thread, in order (for tests and the CLI). */
     public final List<String> decodedEvents = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -1520,7 +1520,7 @@ public final class ArmSmmuV3 {
             case EVT_ID_PERMISSION_FAULT: reason = IommuFault.IOMMU_FAULT_REASON_PERMISSION; break;
             default: return -EOPNOTSUPP;
         }
-        /* Stage-2 is always pinned at the moment */
+        /* Stage-2 faults are never recoverable here (S2 memory is pinned) */
         if ((evt[1] & EVTQ_1_S2) != 0) {
             return -EFAULT;
         }
@@ -1562,7 +1562,7 @@ public final class ArmSmmuV3 {
             ArmSmmuMaster master = stream.master;
             ret = Iommu.iommu_report_device_fault(master.dev, fault_evt);
             if (ret != 0 && flt.type == IommuFault.IOMMU_FAULT_PAGE_REQ) {
-                /* Nobody cared, abort the access */
+                /* No handler took the stall: terminate the transaction */
                 IommuPageResponse resp = new IommuPageResponse(0, flt.prm.pasid, flt.prm.grpid,
                         IommuPageResponse.IOMMU_PAGE_RESP_FAILURE);
                 arm_smmu_page_response(master.dev, fault_evt, resp);
@@ -1669,13 +1669,13 @@ public final class ArmSmmuV3 {
                 }
                 dev_info(smmu.dev, "\tdecoded: %s", line);
             }
-            /* Not much we can do on overflow, so scream and pretend we're trying harder. */
+            /* Records were lost; all we can do is log it and keep draining. */
             if (queue_sync_prod_in(q) == -EOVERFLOW) {
                 dev_err(smmu.dev, "EVTQ overflow detected -- events lost");
             }
         } while (!queue_empty(llq));
 
-        /* Sync our overflow flag, as we believe we're up to speed */
+        /* Queue drained: acknowledge overflow by copying OVF into cons */
         llq.cons = Q_OVF(llq.prod) | Q_WRP(llq, llq.cons) | Q_IDX(llq, llq.cons);
         return IrqHandler.IRQ_HANDLED;
     }
@@ -1717,7 +1717,7 @@ public final class ArmSmmuV3 {
                 }
             } while (!queue_empty(llq));
 
-            /* Sync our overflow flag, as we believe we're up to speed */
+            /* Queue drained: acknowledge overflow by copying OVF into cons */
             llq.cons = Q_OVF(llq.prod) | Q_WRP(llq, llq.cons) | Q_IDX(llq, llq.cons);
             queue_sync_cons_out(q);
             smmu.priq_wq.signalAll();
@@ -1830,7 +1830,7 @@ public final class ArmSmmuV3 {
         int gerrorn = smmu.base.readl_relaxed(ARM_SMMU_GERRORN);
         long active = Integer.toUnsignedLong(gerror ^ gerrorn);
         if ((active & GERROR_ERR_MASK) == 0) {
-            return IrqHandler.IRQ_NONE; /* No errors pending */
+            return IrqHandler.IRQ_NONE; /* GERROR == GERRORN: nothing active */
         }
         if (ArmSmmuV3Trace.GERROR.enabled()) {
             ArmSmmuV3Trace.GERROR.emit(active);
@@ -1883,7 +1883,7 @@ public final class ArmSmmuV3 {
     }
 
     // ------------------------------------------------------------------------------------------
-    // Probing and initialisation functions
+    // Probe, structure allocation, reset
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_init_one_queue")
     int arm_smmu_init_one_queue(ArmSmmuDevice smmu, ArmSmmuQueue q, IoMem page, long prod_off, long cons_off, int dwords, String name) {
@@ -1985,7 +1985,7 @@ public final class ArmSmmuV3 {
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_init_strtab_2lvl")
     int arm_smmu_init_strtab_2lvl(ArmSmmuDevice smmu) {
         ArmSmmuStrtabCfg cfg = smmu.strtab_cfg;
-        /* Calculate the L1 size, capped to the SIDSIZE. */
+        /* L1 entries: as many as the L1 size allows, no more than SIDSIZE needs */
         int size = STRTAB_L1_SZ_SHIFT - (ilog2(STRTAB_L1_DESC_DWORDS) + 3);
         size = Math.min(size, smmu.sid_bits - STRTAB_SPLIT);
         cfg.num_l1_ents = 1 << size;
@@ -2037,12 +2037,12 @@ public final class ArmSmmuV3 {
         if (ret != 0) {
             return ret;
         }
-        /* Set the strtab base address */
+        /* STRTAB_BASE value: table address plus read-allocate hint */
         long reg = smmu.strtab_cfg.strtab_dma & STRTAB_BASE_ADDR_MASK;
         reg |= STRTAB_BASE_RA;
         smmu.strtab_cfg.strtab_base = reg;
 
-        /* Allocate the first VMID for stage-2 bypass STEs */
+        /* VMID 0 is reserved for S2 bypass STEs */
         synchronized (smmu.vmid_map) {
             smmu.vmid_map.set(0);
         }
@@ -2076,7 +2076,7 @@ public final class ArmSmmuV3 {
         return poll_reg_equals(smmu.base, ack_off, (int) val);
     }
 
-    /** GBPA is "special": write with UPDATE set, wait for the SMMU to clear it. */
+    /** GBPA has its own handshake: write it with UPDATE set, then poll until the SMMU clears UPDATE. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_update_gbpa")
     int arm_smmu_update_gbpa(ArmSmmuDevice smmu, long set, long clr) {
         int reg;
@@ -2112,7 +2112,7 @@ public final class ArmSmmuV3 {
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_setup_msis")
     void arm_smmu_setup_msis(ArmSmmuDevice smmu) {
         int nvec = ARM_SMMU_MAX_MSIS;
-        /* Clear the MSI address regs */
+        /* Zero IRQ_CFG0: no MSI target until one is programmed */
         smmu.base.writeq_relaxed(0, ARM_SMMU_GERROR_IRQ_CFG0);
         smmu.base.writeq_relaxed(0, ARM_SMMU_EVTQ_IRQ_CFG0);
         if ((smmu.features & ARM_SMMU_FEAT_PRI) != 0) {
@@ -2127,7 +2127,7 @@ public final class ArmSmmuV3 {
             dev_info(smmu.dev, "msi_domain absent - falling back to wired irqs");
             return;
         }
-        /* Allocate MSIs for evtq, gerror and priq. Ignore cmdq */
+        /* One MSI each for evtq, gerror and (if present) priq; the cmdq uses none */
         List<MsiController.MsiMsg> msgs = msi.allocate(nvec);
         if (msgs == null || msgs.size() < nvec) {
             dev_warn(smmu.dev, "failed to allocate MSIs - falling back to wired irqs");
@@ -2151,7 +2151,7 @@ public final class ArmSmmuV3 {
         int ret;
         arm_smmu_setup_msis(smmu);
 
-        /* Request interrupt lines */
+        /* Wired or MSI lines, one handler per source */
         irq = smmu.evtq.irq;
         if (irq != 0) {
             ret = irqs.request_threaded_irq(irq, null, this::arm_smmu_evtq_thread, IrqController.IRQF_ONESHOT, "arm-smmu-v3-evtq", smmu);
@@ -2186,7 +2186,7 @@ public final class ArmSmmuV3 {
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_setup_irqs")
     int arm_smmu_setup_irqs(ArmSmmuDevice smmu) {
         long irqen_flags = IRQ_CTRL_EVTQ_IRQEN | IRQ_CTRL_GERROR_IRQEN;
-        /* Disable IRQs first */
+        /* IRQ_CTRL off while the handlers are set up */
         int ret = arm_smmu_write_reg_sync(smmu, 0, ARM_SMMU_IRQ_CTRL, ARM_SMMU_IRQ_CTRLACK);
         if (ret != 0) {
             dev_err(smmu.dev, "failed to disable irqs");
@@ -2206,7 +2206,7 @@ public final class ArmSmmuV3 {
         if ((smmu.features & ARM_SMMU_FEAT_PRI) != 0) {
             irqen_flags |= IRQ_CTRL_PRIQ_IRQEN;
         }
-        /* Enable interrupt generation on the SMMU */
+        /* IRQ_CTRL: gerror, evtq and priq interrupts on */
         ret = arm_smmu_write_reg_sync(smmu, irqen_flags, ARM_SMMU_IRQ_CTRL, ARM_SMMU_IRQ_CTRLACK);
         if (ret != 0) {
             dev_warn(smmu.dev, "failed to enable irqs");
@@ -2234,7 +2234,7 @@ public final class ArmSmmuV3 {
         long enables;
         ArmSmmuCmdqEnt cmd = new ArmSmmuCmdqEnt();
 
-        /* Clear CR0 and sync (disables SMMU and queue processing) */
+        /* CR0 = 0 and wait for the ACK: SMMU and all queues stopped */
         reg = Integer.toUnsignedLong(smmu.base.readl_relaxed(ARM_SMMU_CR0));
         if ((reg & CR0_SMMUEN) != 0) {
             dev_warn(smmu.dev, "SMMU currently enabled! Resetting...");
@@ -2245,7 +2245,7 @@ public final class ArmSmmuV3 {
             return ret;
         }
 
-        /* CR1 (table and queue memory attributes) */
+        /* CR1: inner-shareable write-back for tables and queues */
         reg = FIELD_PREP(CR1_TABLE_SH, ARM_SMMU_SH_ISH)
                 | FIELD_PREP(CR1_TABLE_OC, CR1_CACHE_WB)
                 | FIELD_PREP(CR1_TABLE_IC, CR1_CACHE_WB)
@@ -2254,7 +2254,7 @@ public final class ArmSmmuV3 {
                 | FIELD_PREP(CR1_QUEUE_IC, CR1_CACHE_WB);
         smmu.base.writel_relaxed((int) reg, ARM_SMMU_CR1);
 
-        /* CR2 (random crap). Seed 004: with BTM the SMMU takes part in the CPUs' broadcast
+        /* CR2: RECINVSID, E2H, PTM. Seed 004: with BTM the SMMU takes part in the CPUs' broadcast
          * TLB maintenance (PTM clear), so the TLBIs of an mm it shares reach its TLB. */
         reg = CR2_RECINVSID;
         if ((smmu.features & ARM_SMMU_FEAT_E2H) != 0) {
@@ -2265,11 +2265,11 @@ public final class ArmSmmuV3 {
         }
         smmu.base.writel_relaxed((int) reg, ARM_SMMU_CR2);
 
-        /* Stream table */
+        /* Stream table base and config */
         smmu.base.writeq_relaxed(smmu.strtab_cfg.strtab_base, ARM_SMMU_STRTAB_BASE);
         smmu.base.writel_relaxed(smmu.strtab_cfg.strtab_base_cfg, ARM_SMMU_STRTAB_BASE_CFG);
 
-        /* Command queue */
+        /* cmdq base, indices, then CMDQEN */
         smmu.base.writeq_relaxed(smmu.cmdq.q.q_base, ARM_SMMU_CMDQ_BASE);
         smmu.base.writel_relaxed(smmu.cmdq.q.llq.prod, ARM_SMMU_CMDQ_PROD);
         smmu.base.writel_relaxed(smmu.cmdq.q.llq.cons, ARM_SMMU_CMDQ_CONS);
@@ -2281,11 +2281,11 @@ public final class ArmSmmuV3 {
             return ret;
         }
 
-        /* Invalidate any cached configuration */
+        /* Drop every cached STE/CD */
         cmd.opcode = CMDQ_OP_CFGI_ALL;
         arm_smmu_cmdq_issue_cmd_with_sync(smmu, cmd);
 
-        /* Invalidate any stale TLB entries */
+        /* Drop every TLB entry left from before */
         if ((smmu.features & ARM_SMMU_FEAT_HYP) != 0) {
             cmd.opcode = CMDQ_OP_TLBI_EL2_ALL;
             arm_smmu_cmdq_issue_cmd_with_sync(smmu, cmd);
@@ -2293,7 +2293,7 @@ public final class ArmSmmuV3 {
         cmd.opcode = CMDQ_OP_TLBI_NSNH_ALL;
         arm_smmu_cmdq_issue_cmd_with_sync(smmu, cmd);
 
-        /* Event queue */
+        /* evtq base, indices, then EVTQEN */
         smmu.base.writeq_relaxed(smmu.evtq.q_base, ARM_SMMU_EVTQ_BASE);
         smmu.page1.writel_relaxed(smmu.evtq.llq.prod, ARM_SMMU_EVTQ_PROD);
         smmu.page1.writel_relaxed(smmu.evtq.llq.cons, ARM_SMMU_EVTQ_CONS);
@@ -2305,7 +2305,7 @@ public final class ArmSmmuV3 {
             return ret;
         }
 
-        /* PRI queue */
+        /* priq base, indices, then PRIQEN */
         if ((smmu.features & ARM_SMMU_FEAT_PRI) != 0) {
             smmu.base.writeq_relaxed(smmu.priq.q_base, ARM_SMMU_PRIQ_BASE);
             smmu.page1.writel_relaxed(smmu.priq.llq.prod, ARM_SMMU_PRIQ_PROD);
@@ -2334,7 +2334,7 @@ public final class ArmSmmuV3 {
             return ret;
         }
 
-        /* Enable the SMMU interface, or ensure bypass */
+        /* SMMUEN, unless the firmware asked for bypass and disable_bypass is off: then GBPA lets traffic through */
         if (!bypass || disable_bypass) {
             enables |= CR0_SMMUEN;
         } else {
@@ -2362,10 +2362,10 @@ public final class ArmSmmuV3 {
         boolean coherent = (smmu.features & ARM_SMMU_FEAT_COHERENCY) != 0;
         boolean vhe = false; /* the simulated CPUs run the kernel at EL1 */
 
-        /* IDR0 */
+        /* IDR0: structure levels, endianness, features, stall model, stages, ASID/VMID width */
         long reg = Integer.toUnsignedLong(smmu.base.readl_relaxed(ARM_SMMU_IDR0));
 
-        /* 2-level structures */
+        /* ST_LVL and CD2L */
         if (FIELD_GET(IDR0_ST_LVL, reg) == IDR0_ST_LVL_2LVL) {
             smmu.features |= ARM_SMMU_FEAT_2_LVL_STRTAB;
         }
@@ -2373,7 +2373,7 @@ public final class ArmSmmuV3 {
             smmu.features |= ARM_SMMU_FEAT_2_LVL_CDTAB;
         }
 
-        /* Translation table endianness (the simulated CPU is little-endian). */
+        /* TTENDIAN: the tables must be readable in the (little-endian) simulated CPU's byte order. */
         long ttendian = FIELD_GET(IDR0_TTENDIAN, reg);
         if (ttendian == IDR0_TTENDIAN_MIXED) {
             smmu.features |= ARM_SMMU_FEAT_TT_LE | ARM_SMMU_FEAT_TT_BE;
@@ -2384,7 +2384,7 @@ public final class ArmSmmuV3 {
             return -ENXIO;
         }
 
-        /* Boolean feature flags */
+        /* Single-bit capabilities */
         if ((reg & IDR0_PRI) != 0) {
             smmu.features |= ARM_SMMU_FEAT_PRI;
         }
@@ -2418,7 +2418,7 @@ public final class ArmSmmuV3 {
             smmu.features |= ARM_SMMU_FEAT_HA;
         }
 
-        /* The firmware's coherency wins over IDR0.COHACC; warn on mismatch. */
+        /* COHACC: trust the firmware's dma-coherent, only warn if IDR0 disagrees. */
         if (((reg & IDR0_COHACC) != 0) != coherent) {
             dev_warn(smmu.dev, "IDR0.COHACC overridden by FW configuration (%s)", coherent ? "true" : "false");
         }
@@ -2442,7 +2442,7 @@ public final class ArmSmmuV3 {
             return -ENXIO;
         }
 
-        /* We only support the AArch64 table format at present */
+        /* TTF: AArch64 tables required (AArch32+64 caps IAS at 40) */
         long ttf = FIELD_GET(IDR0_TTF, reg);
         if (ttf == IDR0_TTF_AARCH32_64) {
             smmu.ias = 40;
@@ -2451,18 +2451,18 @@ public final class ArmSmmuV3 {
             return -ENXIO;
         }
 
-        /* ASID/VMID sizes */
+        /* ASID16/VMID16 */
         smmu.asid_bits = (reg & IDR0_ASID16) != 0 ? 16 : 8;
         smmu.vmid_bits = (reg & IDR0_VMID16) != 0 ? 16 : 8;
 
-        /* IDR1 */
+        /* IDR1: queue and SID/SSID sizes */
         reg = Integer.toUnsignedLong(smmu.base.readl_relaxed(ARM_SMMU_IDR1));
         if ((reg & (IDR1_TABLES_PRESET | IDR1_QUEUES_PRESET | IDR1_REL)) != 0) {
             dev_err(smmu.dev, "embedded implementation not supported");
             return -ENXIO;
         }
 
-        /* Queue sizes, capped to ensure natural alignment */
+        /* Queue sizes: the hardware maximum, clipped to the driver's cap */
         smmu.cmdq.q.llq.max_n_shift = (int) Math.min(CMDQ_MAX_SZ_SHIFT, FIELD_GET(IDR1_CMDQS, reg));
         if (smmu.cmdq.q.llq.max_n_shift <= ilog2(CMDQ_BATCH_ENTRIES)) {
             /* A batch plus its CMD_SYNC must fit, and valid_map needs whole 64-bit words. */
@@ -2472,28 +2472,28 @@ public final class ArmSmmuV3 {
         smmu.evtq.llq.max_n_shift = (int) Math.min(EVTQ_MAX_SZ_SHIFT, FIELD_GET(IDR1_EVTQS, reg));
         smmu.priq.llq.max_n_shift = (int) Math.min(PRIQ_MAX_SZ_SHIFT, FIELD_GET(IDR1_PRIQS, reg));
 
-        /* SID/SSID sizes */
+        /* SIDSIZE, SSIDSIZE */
         smmu.ssid_bits = (int) FIELD_GET(IDR1_SSIDSIZE, reg);
         smmu.sid_bits = (int) FIELD_GET(IDR1_SIDSIZE, reg);
 
-        /* Fewer SID bits than one L2 table covers: use a linear table. */
+        /* SIDSIZE within one L2 span: a 2-level table would gain nothing, stay linear. */
         if (smmu.sid_bits <= STRTAB_SPLIT) {
             smmu.features &= ~ARM_SMMU_FEAT_2_LVL_STRTAB;
         }
 
-        /* IDR3 */
+        /* IDR3: range invalidation */
         reg = Integer.toUnsignedLong(smmu.base.readl_relaxed(ARM_SMMU_IDR3));
         if (FIELD_GET(IDR3_RIL, reg) != 0) {
             smmu.features |= ARM_SMMU_FEAT_RANGE_INV;
         }
 
-        /* IDR5 */
+        /* IDR5: stalls, granules, VA and PA sizes */
         reg = Integer.toUnsignedLong(smmu.base.readl_relaxed(ARM_SMMU_IDR5));
 
-        /* Maximum number of outstanding stalls */
+        /* STALL_MAX */
         smmu.evtq_max_stalls = (int) FIELD_GET(IDR5_STALL_MAX, reg);
 
-        /* Page sizes */
+        /* Granules and their block sizes */
         if ((reg & IDR5_GRAN64K) != 0) {
             smmu.pgsize_bitmap |= org.iommu4j.base.Sizes.SZ_64K | org.iommu4j.base.Sizes.SZ_512M;
         }
@@ -2504,12 +2504,12 @@ public final class ArmSmmuV3 {
             smmu.pgsize_bitmap |= org.iommu4j.base.Sizes.SZ_4K | org.iommu4j.base.Sizes.SZ_2M | org.iommu4j.base.Sizes.SZ_1G;
         }
 
-        /* Input address size */
+        /* VAX: 52-bit input */
         if (FIELD_GET(IDR5_VAX, reg) == IDR5_VAX_52_BIT) {
             smmu.features |= ARM_SMMU_FEAT_VAX;
         }
 
-        /* Output address size */
+        /* OAS */
         switch ((int) FIELD_GET(IDR5_OAS, reg)) {
             case (int) IDR5_OAS_32_BIT: smmu.oas = 32; break;
             case (int) IDR5_OAS_36_BIT: smmu.oas = 36; break;
@@ -2518,7 +2518,7 @@ public final class ArmSmmuV3 {
             case (int) IDR5_OAS_44_BIT: smmu.oas = 44; break;
             case (int) IDR5_OAS_52_BIT:
                 smmu.oas = 52;
-                smmu.pgsize_bitmap |= 1L << 42; /* 4TB */
+                smmu.pgsize_bitmap |= 1L << 42; /* 64K granule level-1 block */
                 break;
             default:
                 dev_info(smmu.dev, "unknown output address size. Truncating to 48-bit");
@@ -2619,10 +2619,10 @@ public final class ArmSmmuV3 {
         if (ret == -ENODEV) {
             return ret;
         }
-        /* Set bypass mode according to firmware probing result */
+        /* Firmware description unusable: fall back to bypass */
         bypass = ret != 0;
 
-        /* Base address */
+        /* MMIO: resource 0 */
         Resource res = pdev.platform_get_resource(Resource.IORESOURCE_MEM, 0);
         if (res == null) {
             return -EINVAL;
@@ -2641,7 +2641,7 @@ public final class ArmSmmuV3 {
             smmu.page1 = smmu.base;
         }
 
-        /* Interrupt lines */
+        /* IRQs by name */
         irq = pdev.platform_get_irq_byname_optional("combined");
         if (irq > 0) {
             smmu.combined_irq = irq;
@@ -2660,20 +2660,20 @@ public final class ArmSmmuV3 {
             }
         }
 
-        /* Probe the h/w */
+        /* ID registers */
         ret = arm_smmu_device_hw_probe(smmu);
         if (ret != 0) {
             return ret;
         }
-        /* Initialise in-memory data structures */
+        /* Queues and stream table */
         ret = arm_smmu_init_structures(smmu);
         if (ret != 0) {
             return ret;
         }
-        /* Record our private device structure */
+        /* drvdata: this driver instance */
         pdev.dev_set_drvdata(this);
 
-        /* Reset the device */
+        /* Program and enable */
         return arm_smmu_device_reset(smmu, bypass);
     }
 
@@ -2888,7 +2888,7 @@ public final class ArmSmmuV3 {
         org.iommu4j.iommu.pgtable.IoPgtable.free_io_pgtable_ops(smmu_domain.pgtbl_ops);
         smmu_domain.pgtbl_ops = null;
 
-        /* Free the CD and ASID, if we allocated them */
+        /* S1: release the CD table and, if one was taken, the ASID */
         if (smmu_domain.stage == ARM_SMMU_DOMAIN_S1) {
             ArmSmmuS1Cfg cfg = smmu_domain.s1_cfg;
             arm_smmu_asid_lock.lock();
@@ -2945,7 +2945,7 @@ public final class ArmSmmuV3 {
         int ret;
         ArmSmmuS1Cfg cfg = smmu_domain.s1_cfg;
 
-        /* Prevent SVA from modifying the ASID until it is written to the CD */
+        /* asid_lock: SVA must not move this ASID before the CD holds it */
         arm_smmu_asid_lock.lock();
         try {
             ret = arm_smmu_domain_finalise_cd(smmu_domain, pgtbl_cfg);
@@ -3009,7 +3009,7 @@ public final class ArmSmmuV3 {
             return 0;
         }
 
-        /* Restrict the stage to what we can actually support */
+        /* Fall back to the stage the SMMU implements */
         if ((smmu.features & ARM_SMMU_FEAT_TRANS_S1) == 0) {
             smmu_domain.stage = ARM_SMMU_DOMAIN_S2;
         }
@@ -3097,11 +3097,11 @@ public final class ArmSmmuV3 {
         ArmSmmuDevice smmu = master.smmu;
         ArmSmmuDomain smmu_domain = master.domain;
 
-        /* Don't enable ATS at the endpoint if it's not enabled in the STE */
+        /* ATS at the endpoint only if the STE allows translated requests */
         if (!master.ats_enabled) {
             return;
         }
-        /* Smallest Translation Unit: log2 of the smallest supported granule */
+        /* STU = log2 of the domain's smallest page size */
         int stu = __ffs(smmu.pgsize_bitmap);
         org.iommu4j.pci.PciDev pdev = (org.iommu4j.pci.PciDev) master.dev;
 
@@ -3331,7 +3331,7 @@ public final class ArmSmmuV3 {
         /* Seed 000 "Support platform SSID": pasid-num-bits from firmware, capped by the SMMU. */
         master.ssid_bits = Math.min(smmu.ssid_bits, fwspec.numPasidBits);
 
-        /* PASID must be enabled before, and disabled after, ATS (PCIe 4.0 10.5.1.3). */
+        /* PCIe 4.0 10.5.1.3 orders them: PASID goes on before ATS and off after it. */
         arm_smmu_enable_pasid(master);
 
         if ((smmu.features & ARM_SMMU_FEAT_2_LVL_CDTAB) == 0) {

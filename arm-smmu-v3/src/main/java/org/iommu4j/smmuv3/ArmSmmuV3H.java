@@ -17,7 +17,7 @@ import org.iommu4j.base.Port;
 public final class ArmSmmuV3H {
     private ArmSmmuV3H() {}
 
-    /* MMIO registers */
+    /* Register offsets within the SMMU's MMIO pages */
     public static final long ARM_SMMU_IDR0 = 0x0;
     public static final long IDR0_ST_LVL = GENMASK(28, 27);
     public static final long IDR0_ST_LVL_2LVL = 1;
@@ -164,12 +164,12 @@ public final class ArmSmmuV3H {
 
     public static final long ARM_SMMU_REG_SZ = 0xe00;
 
-    /* Common MSI config fields */
+    /* *_IRQ_CFG0/2 fields, laid out alike for every MSI source */
     public static final long MSI_CFG0_ADDR_MASK = GENMASK_ULL(51, 2);
     public static final long MSI_CFG2_SH = GENMASK(5, 4);
     public static final long MSI_CFG2_MEMATTR = GENMASK(3, 0);
 
-    /* Common memory attribute values */
+    /* Shareability and cacheability encodings used across registers */
     public static final long ARM_SMMU_SH_NSH = 0;
     public static final long ARM_SMMU_SH_OSH = 2;
     public static final long ARM_SMMU_SH_ISH = 3;
@@ -318,7 +318,7 @@ public final class ArmSmmuV3H {
     /** Linear CD tables are capped at 64 KiB: ilog2(SZ_64K / 64) = 10 SSID bits. */
     public static final int CTXDESC_LINEAR_CDMAX = 10;
 
-    /* Command queue */
+    /* Command queue: size cap and command layouts */
     public static final int CMDQ_ENT_SZ_SHIFT = 4;
     public static final int CMDQ_ENT_DWORDS = (1 << CMDQ_ENT_SZ_SHIFT) >> 3;
     public static final int CMDQ_MAX_SZ_SHIFT = Q_MAX_SZ_SHIFT - CMDQ_ENT_SZ_SHIFT;
@@ -384,7 +384,7 @@ public final class ArmSmmuV3H {
     public static final long CMDQ_SYNC_0_MSIDATA = GENMASK_ULL(63, 32);
     public static final long CMDQ_SYNC_1_MSIADDR_MASK = GENMASK_ULL(51, 2);
 
-    /* Event queue */
+    /* Event queue: size cap and record layout */
     public static final int EVTQ_ENT_SZ_SHIFT = 5;
     public static final int EVTQ_ENT_DWORDS = (1 << EVTQ_ENT_SZ_SHIFT) >> 3;
     public static final int EVTQ_MAX_SZ_SHIFT = Q_MAX_SZ_SHIFT - EVTQ_ENT_SZ_SHIFT;
@@ -410,7 +410,7 @@ public final class ArmSmmuV3H {
     public static final long EVTQ_2_ADDR = GENMASK_ULL(63, 0);
     public static final long EVTQ_3_IPA = GENMASK_ULL(51, 12);
 
-    /* PRI queue */
+    /* PRI queue: size cap and record layout */
     public static final int PRIQ_ENT_SZ_SHIFT = 4;
     public static final int PRIQ_ENT_DWORDS = (1 << PRIQ_ENT_SZ_SHIFT) >> 3;
     public static final int PRIQ_MAX_SZ_SHIFT = Q_MAX_SZ_SHIFT - PRIQ_ENT_SZ_SHIFT;
@@ -427,7 +427,7 @@ public final class ArmSmmuV3H {
     public static final long PRIQ_1_PRG_IDX = GENMASK_ULL(8, 0);
     public static final long PRIQ_1_ADDR_MASK = GENMASK_ULL(63, 12);
 
-    /* High-level queue structures */
+    /* Poll limits, and the IOVA window reserved for software-managed MSIs */
     public static final long ARM_SMMU_POLL_TIMEOUT_US = 1_000_000;
     public static final int ARM_SMMU_POLL_SPIN_COUNT = 10;
 

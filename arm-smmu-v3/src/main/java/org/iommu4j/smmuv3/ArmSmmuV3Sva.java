@@ -130,7 +130,7 @@ public final class ArmSmmuV3Sva {
             if (Warn.WARN_ON(cd.mm != mm)) {
                 throw new ErrnoException(-EINVAL);
             }
-            // Every device bound to this mm uses the same CD.
+            // The mm already has its shared CD: all its bound devices share it.
             cd.refs.refcount_inc();
             return cd;
         }
@@ -262,7 +262,7 @@ public final class ArmSmmuV3Sva {
             drv.arm_smmu_asid_lock.unlock();
         }
         if (freed) {
-            // Unpin the ASID.
+            // Give back the CPU-side pin taken in arm_smmu_alloc_shared_cd.
             Mm mm = (Mm) cd.mm;
             mm.world.context.arm64_mm_context_put(mm);
         }
@@ -349,7 +349,7 @@ public final class ArmSmmuV3Sva {
             if (smmu_mn.cleared) {
                 return;
             }
-            // DMA may still be running: keep the CD valid, stop translation.
+            // In-flight DMA is possible: EPD0 on a still-valid CD, so accesses fault quietly.
             quiesce_shared(smmu_domain, smmu_mn.cd.asid, mm.pasid);
             smmu_mn.cleared = true;
         } finally {
@@ -394,7 +394,7 @@ public final class ArmSmmuV3Sva {
         }
         ret = drv.arm_smmu_write_ctx_desc(smmu_domain, mm.pasid, cd);
         if (ret != 0) {
-            // mmu_notifier_put frees smmu_mn.
+            // smmu_mn goes with its notifier (free_notifier).
             MmuNotifier.mmu_notifier_put(smmu_mn);
             arm_smmu_free_shared_cd(cd);
             throw new ErrnoException(ret);
@@ -423,7 +423,7 @@ public final class ArmSmmuV3Sva {
             drv.arm_smmu_tlb_inv_asid(smmu_domain.smmu, cd.asid);
             drv.arm_smmu_atc_inv_domain(smmu_domain, mm.pasid, 0, 0);
         }
-        // Frees smmu_mn.
+        // The notifier's last reference takes smmu_mn with it.
         MmuNotifier.mmu_notifier_put(smmu_mn);
         arm_smmu_free_shared_cd(cd);
     }
@@ -499,7 +499,7 @@ public final class ArmSmmuV3Sva {
         if (master == null || !master.sva_enabled) {
             throw new ErrnoException(-ENODEV);
         }
-        // bind() again for the same {dev, mm} pair: the same bond.
+        // A {dev, mm} pair has one bond: a repeated bind() takes another reference.
         for (ArmSmmuBond bond : master.bonds) {
             if (bond.mm == mm) {
                 bond.refs.refcount_inc();
@@ -630,13 +630,13 @@ public final class ArmSmmuV3Sva {
         if ((smmu.pgsize_bitmap & cpu.pgtable.PAGE_SIZE) == 0) {
             return false;
         }
-        // The smallest PA size of all CPUs: the SMMU must not output more.
+        // OAS must cover the sanitised (smallest across CPUs) PARange.
         long reg = cpu.read_id_aa64mmfr0_el1();
         int oas = id_aa64mmfr0_parange_to_phys_shift((int) FIELD_GET(ID_AA64MMFR0_PARANGE_MASK, reg));
         if (smmu.oas < oas) {
             return false;
         }
-        // The SMMU may have wider ASIDs than the CPU, not narrower ones.
+        // Every CPU ASID must fit the SMMU's ASID field; a wider field is fine.
         int asid_bits = FIELD_GET(ID_AA64MMFR0_ASID_MASK, reg) != 0 ? 16 : 8;
         if (smmu.asid_bits < asid_bits) {
             return false;
@@ -682,7 +682,7 @@ public final class ArmSmmuV3Sva {
         if ((master.smmu.features & ARM_SMMU_FEAT_SVA) == 0) {
             return false;
         }
-        // SSIDs are mandatory for the moment.
+        // No SSIDs, no PASID to bind at: SVA needs them.
         return master.ssid_bits != 0;
     }
 
