@@ -96,7 +96,7 @@ public final class DmaIommu implements DmaMapOps {
         core.iommu_get_resv_regions(dev, resv);
         int ret = 0;
         for (IommuResvRegion region : resv) {
-            // We ARE the software that manages these!
+            // SW_MSI windows are this layer's own to allocate from: not reserved.
             if (region.type == IommuH.IOMMU_RESV_SW_MSI) {
                 continue;
             }
@@ -124,20 +124,20 @@ public final class DmaIommu implements DmaMapOps {
             return -EINVAL;
         }
         IovaDomain iovad = cookie.iovad;
-        // Use the smallest supported page size for IOVA granularity.
+        // IOVA granule = the domain's smallest page size.
         int order = Bits.__ffs(domain.pgsizeBitmap);
         long basePfn = Math.max(1, base >>> order);
-        // Check the domain allows at least some access to the device...
+        // With a forced aperture, the device's range must overlap it,
         if (domain.geometry.forceAperture) {
             if (Long.compareUnsigned(base, domain.geometry.apertureEnd) > 0
                     || Long.compareUnsigned(limit, domain.geometry.apertureStart) < 0) {
                 Printk.pr_warn("specified DMA range outside IOMMU capability");
                 return -EFAULT;
             }
-            // ...then finally give it a kicking to make sure it fits.
+            // and the base is raised to the aperture start.
             basePfn = Math.max(basePfn, domain.geometry.apertureStart >>> order);
         }
-        // start_pfn is always nonzero for an already-initialised domain.
+        // Already set up (startPfn != 0): only a matching repeat init is accepted.
         if (iovad.startPfn != 0) {
             if ((1L << order) != iovad.granule || basePfn != iovad.startPfn) {
                 Printk.pr_warn("Incompatible range for DMA domain");
@@ -146,7 +146,7 @@ public final class DmaIommu implements DmaMapOps {
             return 0;
         }
         iovad.init_iova_domain(1L << order, basePfn);
-        // If the FQ fails we can simply fall back to strict mode.
+        // No flush queue: the domain just stays strict.
         if (domain.type == IommuH.IOMMU_DOMAIN_DMA_FQ && iommu_dma_init_fq(domain) != 0) {
             domain.type = IommuH.IOMMU_DOMAIN_DMA;
         }
@@ -210,7 +210,7 @@ public final class DmaIommu implements DmaMapOps {
         if (domain.geometry.forceAperture) {
             dmaLimit = Bits.umin(dmaLimit, domain.geometry.apertureEnd);
         }
-        // Try to get PCI devices a SAC address.
+        // PCI: try below 4 GiB first, single-address-cycle DMA is cheaper.
         if (Long.compareUnsigned(dmaLimit, DmaMapping.DMA_BIT_MASK(32)) > 0 && !iommuDmaForcedac && dev_is_pci(dev)) {
             iova = iovad.alloc_iova_fast(iovaLen, DmaMapping.DMA_BIT_MASK(32) >>> shift, false);
         }
@@ -228,7 +228,7 @@ public final class DmaIommu implements DmaMapOps {
     @Port("drivers/iommu/dma-iommu.c:iommu_dma_free_iova")
     private static void iommu_dma_free_iova(IommuDmaCookie cookie, long iova, long size, IommuIotlbGather gather) {
         IovaDomain iovad = cookie.iovad;
-        // The MSI case is only ever cleaning up its most recent allocation.
+        // MSI cookie: frees only ever undo the latest allocation, so step the cursor back.
         if (cookie.type == IommuDmaCookie.IOMMU_DMA_MSI_COOKIE) {
             cookie.msiIova -= size;
         } else if (gather != null && gather.queued) {
@@ -337,7 +337,7 @@ public final class DmaIommu implements DmaMapOps {
         int count = 0;
         for (int i = 0; i < nents; i++) {
             Scatterlist s = sg[i];
-            // Restore this segment's original unaligned fields first.
+            // Undo the in-place padding: original offset and length back into the segment.
             long sIovaOff = s.dmaAddress;
             long sLength = Integer.toUnsignedLong(s.dmaLength);
             long sIovaLen = Integer.toUnsignedLong(s.length);
@@ -350,7 +350,7 @@ public final class DmaIommu implements DmaMapOps {
             if (curLen != 0 && sIovaOff == 0 && (dmaAddr & SEG_BOUNDARY) != 0 && MAX_SEG_SIZE - curLen >= sLength) {
                 curLen += sLength;
             } else {
-                // Otherwise start the next output segment.
+                // Else this segment opens a new DMA segment.
                 if (i > 0) {
                     cur++;
                 }
@@ -437,7 +437,7 @@ public final class DmaIommu implements DmaMapOps {
     @Override
     @Port("drivers/iommu/dma-iommu.c:iommu_dma_unmap_sg")
     public void unmap_sg(Device dev, Scatterlist[] sg, int nents, int dir, long attrs) {
-        // The segments were mapped into one contiguous IOVA allocation.
+        // One IOVA allocation spans all segments: unmap it from the first start to the last end.
         long start = sg[0].dmaAddress;
         int last = 0;
         for (int i = 1; i < nents; i++) {

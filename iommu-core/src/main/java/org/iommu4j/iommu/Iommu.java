@@ -295,7 +295,7 @@ public final class Iommu {
         if (dev_iommu_get(dev) == null) {
             return -ENOMEM;
         }
-        // Preallocated for the common case of one ID.
+        // Room for one ID up front; most devices have exactly one.
         fwspec = Slab.kzalloc(IommuFwspec::new, GFP_KERNEL);
         if (fwspec == null) {
             return -ENOMEM;
@@ -613,7 +613,7 @@ public final class Iommu {
             DevPrintk.dev_err(dev, "Failed to add to iommu group %d: %d", group.id, ret);
             return ret;
         }
-        // Notify any driver of the group (vfio) of the new device.
+        // Group listeners (vfio) learn of the new member.
         group.notifier.blocking_notifier_call_chain(IOMMU_GROUP_NOTIFY_ADD_DEVICE, dev);
         if (IommuTrace.add_device_to_group.enabled()) {
             IommuTrace.add_device_to_group.emit(group.id, dev.dev_name());
@@ -795,7 +795,7 @@ public final class Iommu {
             iommu_release_device(dev);
             return Notifier.NOTIFY_OK;
         }
-        // Remaining BUS_NOTIFYs get filtered and republished to the group, if it exists.
+        // Other bus events: forwarded, as group events, to the device's group if it has one.
         IommuGroup group = iommu_group_get(dev);
         if (group == null) {
             return 0;
@@ -819,7 +819,7 @@ public final class Iommu {
 
     @Port("drivers/iommu/iommu.c:probe_iommu_group")
     private int probe_iommu_group(Device dev, List<IommuGroup> groupList) {
-        // Device is probed already if in a group.
+        // A device with a group has been probed before: skip it.
         IommuGroup group = iommu_group_get(dev);
         if (group != null) {
             iommu_group_put(group);
@@ -1004,9 +1004,9 @@ public final class Iommu {
         }
         domain.ops = ops;
         domain.type = type;
-        // Assume all sizes by default; the driver may override this later.
+        // Start from every size the ops offer; the driver may narrow it per domain later.
         domain.pgsizeBitmap = ops.pgsize_bitmap();
-        // Temporarily avoid -EEXIST while drivers still get their own cookies.
+        // Core-side DMA cookie only if the driver did not make one (a second would be -EEXIST).
         if (iommu_is_dma_domain(domain) && domain.iovaCookie == null && DmaIommu.iommu_get_dma_cookie(domain) != 0) {
             iommu_domain_free(domain);
             domain = null;
@@ -1061,7 +1061,7 @@ public final class Iommu {
         if (group == null) {
             return -ENODEV;
         }
-        // Lock the group so the device count doesn't change while attaching.
+        // Group mutex: the single-device check below stays true during the attach.
         group.mutex.lock();
         int ret;
         try {
@@ -1218,32 +1218,32 @@ public final class Iommu {
     @Port("drivers/iommu/iommu.c:iommu_pgsize")
     static long iommu_pgsize(IommuDomain domain, long iova, long paddr, long size, long[] count) {
         long addrMerge = paddr | iova;
-        // Page sizes supported by the hardware and small enough for size.
+        // Candidates: the domain's page sizes no larger than size.
         long pgsizes = domain.pgsizeBitmap & org.iommu4j.base.Bits.GENMASK(__fls(size), 0);
-        // Constrain the page sizes further based on the maximum alignment.
+        // ... and no larger than the common alignment of iova and paddr.
         if (addrMerge != 0) {
             pgsizes &= org.iommu4j.base.Bits.GENMASK(__ffs(addrMerge), 0);
         }
-        // Make sure we have at least one suitable page size (BUG_ON in the kernel).
+        // Callers check alignment to the smallest page, so a candidate must remain (the kernel BUG_ONs).
         if (pgsizes == 0) {
             throw new AssertionError("iommu_pgsize: no page size fits iova " + Long.toHexString(iova));
         }
-        // Pick the biggest page size remaining.
+        // Use the largest candidate.
         int pgsizeIdx = __fls(pgsizes);
         long pgsize = 1L << pgsizeIdx;
         if (count == null) {
             return pgsize;
         }
-        // Find the next biggest supported page size, if it exists.
+        // The smallest supported size above it, if any, bounds how many pages to use.
         pgsizes = domain.pgsizeBitmap & ~org.iommu4j.base.Bits.GENMASK(pgsizeIdx, 0);
         if (pgsizes != 0) {
             int pgsizeIdxNext = __ffs(pgsizes);
             long pgsizeNext = 1L << pgsizeIdxNext;
-            // No bigger page unless iova and paddr are similarly offset within it.
+            // That size only becomes usable if iova and paddr share their offset within it.
             if (((iova ^ paddr) & (pgsizeNext - 1)) == 0) {
-                // Offset to the next page size alignment boundary.
+                // Bytes until the addresses reach that size's alignment.
                 long offset = pgsizeNext - (addrMerge & (pgsizeNext - 1));
-                // If size is big enough for the larger page, reduce the count of small pages.
+                // Stop the small pages there when at least one larger page fits after them.
                 if (Long.compareUnsigned(offset + pgsizeNext, size) <= 0) {
                     size = offset;
                 }
@@ -1285,7 +1285,7 @@ public final class Iommu {
         if ((domain.type & __IOMMU_DOMAIN_PAGING) == 0) {
             return -EINVAL;
         }
-        // Both addresses and the size must be aligned to the smallest supported page.
+        // iova, paddr and size: all multiples of the minimum page size.
         long minPagesz = 1L << __ffs(domain.pgsizeBitmap);
         if (((iova | paddr | size) & (minPagesz - 1)) != 0) {
             Printk.pr_err("unaligned: iova 0x%x pa 0x%x size 0x%x min_pagesz 0x%x", iova, paddr, size, minPagesz);
@@ -1295,7 +1295,7 @@ public final class Iommu {
         while (size != 0) {
             mapped[0] = 0;
             ret = __iommu_map_pages(domain, iova, paddr, size, prot, gfp, mapped);
-            // Some pages may have been mapped even on error: account for them so they unwind.
+            // A failed call may still have mapped a prefix: count it so the unwind removes it.
             size -= mapped[0];
             if (ret != 0) {
                 break;
@@ -1303,7 +1303,7 @@ public final class Iommu {
             iova += mapped[0];
             paddr += mapped[0];
         }
-        // Unroll the mapping in case something went wrong.
+        // On failure, remove whatever part was mapped.
         if (ret != 0) {
             iommu_unmap(domain, origIova, origSize - size);
         } else if (IommuTrace.map.enabled()) {
@@ -1363,7 +1363,7 @@ public final class Iommu {
             Printk.pr_err("unaligned: iova 0x%x size 0x%x min_pagesz 0x%x", iova, size, minPagesz);
             return 0;
         }
-        // Keep going until size bytes are unmapped or a hole is hit.
+        // Loop until size bytes are gone or an unmapped IOVA stops us.
         while (Long.compareUnsigned(unmapped, size) < 0) {
             long unmappedPage = __iommu_unmap_pages(domain, iova, size - unmapped, gather);
             if (unmappedPage == 0) {
@@ -1405,7 +1405,7 @@ public final class Iommu {
             if (len != 0 && (i == nents || sPhys != start + len)) {
                 int ret = __iommu_map(domain, iova + mapped, start, len, prot, gfp);
                 if (ret != 0) {
-                    // Undo mappings already done.
+                    // Failure: unmap what this call mapped so far.
                     iommu_unmap(domain, iova, mapped);
                     return ret;
                 }
@@ -1502,7 +1502,7 @@ public final class Iommu {
     @Port("drivers/iommu/iommu.c:report_iommu_fault")
     public static int report_iommu_fault(IommuDomain domain, Device dev, long iova, int flags) {
         int ret = -ENOSYS;
-        // If upper layers showed interest and installed a fault handler, invoke it.
+        // A handler is optional: only a domain owner that set one is told.
         if (domain.handler != null) {
             ret = domain.handler.handle(domain, dev, iova, flags, domain.handlerToken);
         }
@@ -1525,7 +1525,7 @@ public final class Iommu {
         }
         param.lock.lock();
         try {
-            // Only one fault handler per device.
+            // A device takes a single fault handler: -EBUSY if one is set.
             if (param.faultParam != null) {
                 return -EBUSY;
             }
@@ -1554,7 +1554,7 @@ public final class Iommu {
             if (param.faultParam == null) {
                 return 0;
             }
-            // We cannot unregister the handler while faults are pending.
+            // Pending faults still need the handler for their responses: -EBUSY.
             param.faultParam.lock.lock();
             try {
                 if (!param.faultParam.faults.isEmpty()) {
@@ -1582,7 +1582,7 @@ public final class Iommu {
         if (param == null || evt == null) {
             return -EINVAL;
         }
-        // Only report device faults if a handler is registered.
+        // Without a registered handler the fault is not reported (-EINVAL).
         param.lock.lock();
         try {
             IommuFaultParam fparam = param.faultParam;
@@ -1645,7 +1645,7 @@ public final class Iommu {
         }
         int ret = -EINVAL;
         IommuFaultParam fp = param.faultParam;
-        // Only send a response if there is a fault report pending.
+        // A response needs a matching pending fault: none at all means -EINVAL.
         fp.lock.lock();
         try {
             if (fp.faults.isEmpty()) {
@@ -1878,7 +1878,7 @@ public final class Iommu {
         if (group == null) {
             throw new ErrnoException(-ENODEV);
         }
-        // Device count and domain must not change while binding.
+        // Group mutex: membership and domain stay fixed during the bind.
         group.mutex.lock();
         try {
             // SVA does not support groups of more than one device.

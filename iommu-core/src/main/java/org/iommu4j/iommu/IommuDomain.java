@@ -14,11 +14,11 @@ public class IommuDomain {
     /** {@code struct iommu_domain_geometry}. */
     @Port("include/linux/iommu.h:iommu_domain_geometry")
     public static final class Geometry {
-        /** First address that can be mapped. */
+        /** Lowest mappable IOVA. */
         public long apertureStart;
-        /** Last address that can be mapped (inclusive). */
+        /** Highest mappable IOVA (inclusive). */
         public long apertureEnd;
-        /** DMA only allowed in mappable range? */
+        /** Whether DMA outside [apertureStart, apertureEnd] is refused. */
         public boolean forceAperture;
     }
 
@@ -32,7 +32,7 @@ public class IommuDomain {
     /** IOMMU_DOMAIN_* type. */
     public int type;
     public IommuOps ops;
-    /** Bitmap of page sizes in use. */
+    /** Page sizes this domain maps with, as a bitmap. */
     public long pgsizeBitmap;
     public FaultHandler handler;
     public Object handlerToken;

@@ -13,10 +13,10 @@ public final class IommuH {
     @Port("include/linux/iommu.h:IOMMU_READ")
     public static final int IOMMU_READ = 1 << 0;
     public static final int IOMMU_WRITE = 1 << 1;
-    /** DMA cache coherency. */
+    /** Cacheable, coherent with the CPU caches. */
     public static final int IOMMU_CACHE = 1 << 2;
     public static final int IOMMU_NOEXEC = 1 << 3;
-    /** e.g. things like MSI doorbells. */
+    /** Device memory, such as an MSI doorbell. */
     public static final int IOMMU_MMIO = 1 << 4;
     /** Privileged-only mapping. */
     public static final int IOMMU_PRIV = 1 << 5;

@@ -22,7 +22,7 @@ import org.iommu4j.base.device.Device;
  */
 @Port("include/linux/iommu.h:iommu_ops")
 public interface IommuOps {
-    /** Check capability (IOMMU_CAP_*). */
+    /** Whether the IOMMU offers IOMMU_CAP_* {@code cap}. */
     default boolean capable(int cap) {
         return false;
     }
@@ -31,13 +31,13 @@ public interface IommuOps {
         return false;
     }
 
-    /** Allocate an iommu domain of IOMMU_DOMAIN_* {@code type}; null on failure or unsupported type. */
+    /** A new domain of IOMMU_DOMAIN_* {@code type}; null on failure or unsupported type. */
     IommuDomain domain_alloc(int type);
 
-    /** Free an iommu domain. */
+    /** Releases a domain this driver allocated. */
     void domain_free(IommuDomain domain);
 
-    /** Attach a device to an iommu domain. Returns 0 or -errno (-EINVAL = incompatible). */
+    /** Puts {@code dev}'s translation under {@code domain}. Returns 0 or -errno (-EINVAL = incompatible). */
     default int attach_dev(IommuDomain domain, Device dev) {
         return -org.iommu4j.base.Errno.ENODEV;
     }
@@ -46,14 +46,14 @@ public interface IommuOps {
         return false;
     }
 
-    /** Detach a device from an iommu domain. */
+    /** Takes {@code dev} out of {@code domain}. */
     default void detach_dev(IommuDomain domain, Device dev) {}
 
     default boolean has_detach_dev() {
         return false;
     }
 
-    /** Map a physically contiguous memory region to an iommu domain (one page of {@code size}). */
+    /** Maps one page of {@code size} bytes at {@code iova} to {@code paddr}. */
     default int map(IommuDomain domain, long iova, long paddr, long size, int prot, int gfp) {
         return -org.iommu4j.base.Errno.ENODEV;
     }
@@ -74,7 +74,7 @@ public interface IommuOps {
         return false;
     }
 
-    /** Unmap one page of {@code size}; returns bytes unmapped (0 on failure). */
+    /** Removes one page of {@code size}; returns bytes unmapped (0 on failure). */
     default long unmap(IommuDomain domain, long iova, long size, IommuIotlbGather gather) {
         return 0;
     }
@@ -83,7 +83,7 @@ public interface IommuOps {
         return false;
     }
 
-    /** Unmap {@code pgcount} pages of {@code pgsize}; returns bytes unmapped. */
+    /** Removes {@code pgcount} pages of {@code pgsize}; returns bytes unmapped. */
     default long unmap_pages(IommuDomain domain, long iova, long pgsize, long pgcount, IommuIotlbGather gather) {
         return 0;
     }
@@ -92,61 +92,61 @@ public interface IommuOps {
         return false;
     }
 
-    /** Synchronously flush all hardware TLBs for this domain. */
+    /** Invalidates every TLB entry of the domain and waits for completion. */
     default void flush_iotlb_all(IommuDomain domain) {}
 
     default boolean has_flush_iotlb_all() {
         return false;
     }
 
-    /** Sync mappings created recently using map to the hardware. */
+    /** Makes mappings just created visible to the IOMMU (for hardware that caches misses). */
     default void iotlb_sync_map(IommuDomain domain, long iova, long size) {}
 
     default boolean has_iotlb_sync_map() {
         return false;
     }
 
-    /** Flush all queued ranges from the hardware TLBs and empty the flush queue. */
+    /** Invalidates what {@code gather} collected, waits for it, and leaves the gather empty. */
     default void iotlb_sync(IommuDomain domain, IommuIotlbGather gather) {}
 
     default boolean has_iotlb_sync() {
         return false;
     }
 
-    /** Translate iova to physical address (0 if not mapped). */
+    /** The physical address {@code iova} maps to (0 if not mapped). */
     long iova_to_phys(IommuDomain domain, long iova);
 
-    /** Add device to iommu driver handling; throws ErrnoException (ERR_PTR) on failure. */
+    /** Takes {@code dev} under this driver; throws ErrnoException (ERR_PTR) on failure. */
     IommuDevice probe_device(Device dev) throws ErrnoException;
 
-    /** Remove device from iommu driver handling. */
+    /** Releases the driver's state for {@code dev}. */
     void release_device(Device dev);
 
-    /** Do final setup work after the device is added to an IOMMU group and attached. */
+    /** Last probe step, once {@code dev} has a group and is attached to its domain. */
     default void probe_finalize(Device dev) {}
 
     default boolean has_probe_finalize() {
         return false;
     }
 
-    /** Find iommu group for a particular device; throws ErrnoException on failure. */
+    /** The group {@code dev} belongs in (existing or new); throws ErrnoException on failure. */
     IommuGroup device_group(Device dev) throws ErrnoException;
 
-    /** Request list of reserved regions for a device. */
+    /** Appends {@code dev}'s reserved IOVA regions to {@code list}. */
     default void get_resv_regions(Device dev, List<IommuResvRegion> list) {}
 
     default boolean has_get_resv_regions() {
         return false;
     }
 
-    /** Free list of reserved regions for a device. */
+    /** Releases regions handed out by get_resv_regions. */
     default void put_resv_regions(Device dev, List<IommuResvRegion> list) {}
 
     default boolean has_put_resv_regions() {
         return false;
     }
 
-    /** Add OF master IDs to iommu grouping. Returns 0 or -errno. */
+    /** Adds the IDs of one DT {@code iommus}/{@code iommu-map} specifier to the fwspec. Returns 0 or -errno. */
     default int of_xlate(Device dev, org.iommu4j.of.OfPhandleArgs args) {
         return -org.iommu4j.base.Errno.ENODEV;
     }
@@ -155,7 +155,7 @@ public interface IommuOps {
         return false;
     }
 
-    /** Check if domain attach should be deferred from iommu driver init to device driver init. */
+    /** Whether the default-domain attach waits until {@code dev}'s driver binds. */
     default boolean is_attach_deferred(IommuDomain domain, Device dev) {
         return false;
     }
@@ -197,7 +197,7 @@ public interface IommuOps {
         return false;
     }
 
-    /** Aux-domain specific attach (seed 000 / v5.2-v5.17). */
+    /** Attaches an aux domain beside the device's primary domain (seed 000 / v5.2-v5.17). */
     default int aux_attach_dev(IommuDomain domain, Device dev) {
         return -org.iommu4j.base.Errno.ENODEV;
     }
@@ -247,7 +247,7 @@ public interface IommuOps {
         return false;
     }
 
-    /** Send page response to hardware. Returns 0 or -errno. */
+    /** Completes a page request group (or resumes a stall) in hardware. Returns 0 or -errno. */
     default int page_response(Device dev, IommuFaultEvent evt, IommuPageResponse msg) {
         return -org.iommu4j.base.Errno.ENODEV;
     }
@@ -256,7 +256,7 @@ public interface IommuOps {
         return false;
     }
 
-    /** Device specific default domain type (0 = no preference). */
+    /** The default domain type {@code dev} needs (0 = no preference). */
     default int def_domain_type(Device dev) {
         return 0;
     }
@@ -282,10 +282,10 @@ public interface IommuOps {
         return false;
     }
 
-    /** Bitmap of all possible supported page sizes. */
+    /** Every page size the driver could use, as a bitmap. */
     long pgsize_bitmap();
 
-    /** Driver module providing these ops (for try_module_get); null = built-in. */
+    /** Owning module (for try_module_get); null = built-in. */
     default Object owner() {
         return null;
     }

@@ -245,7 +245,7 @@ public final class IovaDomain {
         if (sizeAligned) {
             alignMask <<= Bits.fls64(size - 1);
         }
-        // Walk the tree backwards from the search hint.
+        // Top-down: from the cached node towards lower pfns, looking for a gap.
         iovaRbtreeLock.lock();
         try {
             if (Long.compareUnsigned(limitPfn, dma32bitPfn) <= 0 && Long.compareUnsigned(size, max32AllocSize) >= 0) {
@@ -279,7 +279,7 @@ public final class IovaDomain {
                 max32AllocSize = size;
                 return -org.iommu4j.base.Errno.ENOMEM; // iova32_full
             }
-            // pfn_lo is size aligned if size_aligned is set.
+            // newPfn already carries the size alignment when it was asked for.
             nw.pfnLo = newPfn;
             nw.pfnHi = newPfn + size - 1;
             rbroot.put(newPfn, nw);
@@ -386,7 +386,7 @@ public final class IovaDomain {
             if (!flushRcache) {
                 return 0;
             }
-            // Try replenishing IOVAs by flushing the rcache.
+            // Tree full: give the cached ranges back to it once, then retry.
             flushRcache = false;
             free_cpu_cached_iovas();
             free_global_cached_iovas();
@@ -426,7 +426,7 @@ public final class IovaDomain {
      */
     @Port("drivers/iommu/iova.c:reserve_iova")
     public Iova reserve_iova(long pfnLo, long pfnHi) {
-        // Don't allow nonsensical pfns.
+        // Reject pfns beyond what the granule shift can address.
         if (Warn.WARN_ON(Long.compareUnsigned(pfnHi | pfnLo, -1L >>> iova_shift()) > 0)) {
             return null;
         }
@@ -588,7 +588,7 @@ public final class IovaDomain {
 
     @Port("drivers/iommu/iova.c:iova_magazine_pop")
     private static long iova_magazine_pop(IovaMagazine mag, long limitPfn) {
-        // Only fall back to the rbtree if there is no suitable pfn at all.
+        // Any cached pfn under the limit will do; 0 sends the caller to the tree.
         int i = mag.size - 1;
         while (Long.compareUnsigned(mag.pfns[i], limitPfn) > 0) {
             if (i == 0) {
@@ -596,7 +596,7 @@ public final class IovaDomain {
             }
             i--;
         }
-        // Swap it to pop it.
+        // Fill the hole with the last entry, shrinking the magazine by one.
         long pfn = mag.pfns[i];
         mag.pfns[i] = mag.pfns[--mag.size];
         return pfn;

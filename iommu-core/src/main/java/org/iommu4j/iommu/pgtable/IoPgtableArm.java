@@ -55,7 +55,7 @@ public final class IoPgtableArm extends IoPgtable {
     public static final int ARM_LPAE_S2_MAX_CONCAT_PAGES = 16;
     public static final int ARM_LPAE_MAX_LEVELS = 4;
 
-    // Page table bits
+    // Descriptor fields common to both stages
     @Port("drivers/iommu/io-pgtable-arm.c:ARM_LPAE_PTE_TYPE_SHIFT")
     public static final int ARM_LPAE_PTE_TYPE_SHIFT = 0;
     public static final long ARM_LPAE_PTE_TYPE_MASK = 0x3;
@@ -72,19 +72,19 @@ public final class IoPgtableArm extends IoPgtable {
     public static final long ARM_LPAE_PTE_NS = 1L << 5;
     public static final long ARM_LPAE_PTE_VALID = 1L << 0;
     public static final long ARM_LPAE_PTE_ATTR_LO_MASK = 0x3ffL << 2;
-    /** Ignore the contiguous bit for block splitting. */
+    /** Upper attributes kept when a block is split: bit 52 (Contiguous) is left out. */
     public static final long ARM_LPAE_PTE_ATTR_HI_MASK = 6L << 52;
     public static final long ARM_LPAE_PTE_ATTR_MASK = ARM_LPAE_PTE_ATTR_LO_MASK | ARM_LPAE_PTE_ATTR_HI_MASK;
-    /** Software bit for solving coherency races. */
+    /** Software-owned bit: set once a non-coherent table PTE has been cleaned to memory. */
     public static final long ARM_LPAE_PTE_SW_SYNC = 1L << 55;
 
-    // Stage-1 PTE
+    // Stage-1 permissions, memory type index, nG
     public static final long ARM_LPAE_PTE_AP_UNPRIV = 1L << 6;
     public static final long ARM_LPAE_PTE_AP_RDONLY = 2L << 6;
     public static final int ARM_LPAE_PTE_ATTRINDX_SHIFT = 2;
     public static final long ARM_LPAE_PTE_nG = 1L << 11;
 
-    // Stage-2 PTE
+    // Stage-2 access permissions and memory attributes
     public static final long ARM_LPAE_PTE_HAP_FAULT = 0L << 6;
     public static final long ARM_LPAE_PTE_HAP_READ = 1L << 6;
     public static final long ARM_LPAE_PTE_HAP_WRITE = 2L << 6;
@@ -92,7 +92,7 @@ public final class IoPgtableArm extends IoPgtable {
     public static final long ARM_LPAE_PTE_MEMATTR_NC = 0x5L << 2;
     public static final long ARM_LPAE_PTE_MEMATTR_DEV = 0x1L << 2;
 
-    // Register bits
+    // TCR/VTCR/MAIR field encodings
     public static final int ARM_LPAE_VTCR_SL0_MASK = 0x3;
     public static final int ARM_LPAE_TCR_T0SZ_SHIFT = 0;
     public static final int ARM_LPAE_VTCR_PS_SHIFT = 16;
@@ -208,7 +208,7 @@ public final class IoPgtableArm extends IoPgtable {
 
     @Port("drivers/iommu/io-pgtable-arm.c:paddr_to_iopte")
     long paddr_to_iopte(long paddr) {
-        // Of the overlapping bits, either 51:48 or 15:12 are RES0, so folding is lossless.
+        // 52-bit PA: bits 51:48 go to descriptor bits 15:12; one of the two ranges is always zero, so OR-ing them loses nothing.
         return (paddr | (paddr >>> (48 - 12))) & ARM_LPAE_PTE_ADDR_MASK;
     }
 
@@ -280,7 +280,7 @@ public final class IoPgtableArm extends IoPgtable {
         for (int i = 0; i < numEntries; i++) {
             long old = mem.readq(ptep + 8L * i);
             if (iopte_leaf(old, lvl, fmt)) {
-                // We require an unmap first.
+                // Mapping over a live leaf is a caller bug: it must unmap first.
                 Warn.WARN_ON(!selftest_running);
                 return -EEXIST;
             } else if (iopte_type(old) == ARM_LPAE_PTE_TYPE_TABLE) {
@@ -309,7 +309,7 @@ public final class IoPgtableArm extends IoPgtable {
         if (cfg.coherentWalk || (old & ARM_LPAE_PTE_SW_SYNC) != 0) {
             return old;
         }
-        // Even if it's not ours, there's no point waiting; just kick it.
+        // Clean the PTE now, whoever installed it; only the winner marks it SW_SYNC.
         __arm_lpae_sync_pte(ptep, 1);
         if (old == curr) {
             mem.writeqVolatile(ptep, nw | ARM_LPAE_PTE_SW_SYNC);
@@ -324,7 +324,7 @@ public final class IoPgtableArm extends IoPgtable {
         int mapIdxStart = ARM_LPAE_LVL_IDX(iova, lvl);
         ptep += 8L * mapIdxStart;
 
-        // If we can install a leaf entry at this level, then do so.
+        // size equals this level's block size: write leaves here.
         if (size == blockSize) {
             int maxEntries = ARM_LPAE_PTES_PER_TABLE() - mapIdxStart;
             int numEntries = (int) Math.min(pgcount, maxEntries);
@@ -358,12 +358,12 @@ public final class IoPgtableArm extends IoPgtable {
         if (pte != 0 && !iopte_leaf(pte, lvl, fmt)) {
             cptep = iopte_deref(pte);
         } else if (pte != 0) {
-            // We require an unmap first.
+            // Mapping over a live leaf is a caller bug: it must unmap first.
             Warn.WARN_ON(!selftest_running);
             return -EEXIST;
         }
 
-        // Rinse, repeat.
+        // Descend one level.
         return __arm_lpae_map(iova, paddr, size, pgcount, prot, lvl + 1, cptep, gfp, mapped);
     }
 
@@ -435,7 +435,7 @@ public final class IoPgtableArm extends IoPgtable {
         if (Warn.WARN_ON(iaext != 0 || (paddr >>> cfg.oas) != 0)) {
             return -ERANGE;
         }
-        // If no access, then nothing to do.
+        // Neither read nor write: no PTE to write.
         if ((iommuProt & (IOMMU_READ | IOMMU_WRITE)) == 0) {
             return 0;
         }
@@ -454,7 +454,7 @@ public final class IoPgtableArm extends IoPgtable {
     private void __arm_lpae_free_pgtable(int lvl, long ptep) {
         long tableSize = lvl == startLevel ? ARM_LPAE_PGD_SIZE() : ARM_LPAE_GRANULE();
         long start = ptep;
-        // Only leaf entries at the last level.
+        // Last level: pages only, no tables to descend into.
         long end = lvl == ARM_LPAE_MAX_LEVELS - 1 ? ptep : ptep + tableSize;
         while (ptep != end) {
             long pte = mem.readq(ptep);
@@ -496,7 +496,7 @@ public final class IoPgtableArm extends IoPgtable {
         long blkPaddr = iopte_to_paddr(blkPte);
         long pte = iopte_prot(blkPte);
         for (int i = 0; i < ptesPerTable; i++, blkPaddr += splitSz) {
-            // Unmap!
+            // Slots being unmapped stay empty in the new table.
             if (i >= unmapIdxStart && i < unmapIdxStart + numEntries) {
                 continue;
             }
@@ -506,8 +506,8 @@ public final class IoPgtableArm extends IoPgtable {
         pte = arm_lpae_install_table(tablep, ptep, blkPte);
         if (pte != blkPte) {
             __arm_lpae_free_pages(tablep, tablesz, cfg);
-            // We may race against someone unmapping another part of this block, but anything
-            // else is invalid (never a page entry: we are not at the last level).
+            // Lost the cmpxchg: a concurrent unmap of another part of the block may have split it
+            // first, which leaves a table; any other value is unexpected (never a page: not the last level).
             if (iopte_type(pte) != ARM_LPAE_PTE_TYPE_TABLE) {
                 return 0;
             }
@@ -523,7 +523,7 @@ public final class IoPgtableArm extends IoPgtable {
 
     @Port("drivers/iommu/io-pgtable-arm.c:__arm_lpae_unmap")
     private long __arm_lpae_unmap(IommuIotlbGather gather, long iova, long size, long pgcount, int lvl, long ptep) {
-        // Something went horribly wrong and we ran out of page table.
+        // Walked past the last level: the tables are inconsistent.
         if (Warn.WARN_ON(lvl == ARM_LPAE_MAX_LEVELS)) {
             return 0;
         }
@@ -534,7 +534,7 @@ public final class IoPgtableArm extends IoPgtable {
             return 0;
         }
 
-        // If the size matches this level, we're in the right place.
+        // This level's block size: clear entries here.
         if (size == ARM_LPAE_BLOCK_SIZE(lvl)) {
             int maxEntries = ARM_LPAE_PTES_PER_TABLE() - unmapIdxStart;
             int numEntries = (int) Math.min(pgcount, maxEntries);
@@ -546,7 +546,7 @@ public final class IoPgtableArm extends IoPgtable {
                 }
                 __arm_lpae_clear_pte(ptep);
                 if (!iopte_leaf(pte, lvl, fmt)) {
-                    // Also flush any partial walks.
+                    // A table went away: invalidate cached walks through it too.
                     io_pgtable_tlb_flush_walk(this, iova + i * size, size, ARM_LPAE_GRANULE());
                     __arm_lpae_free_pgtable(lvl + 1, iopte_deref(pte));
                 } else if (gather == null || !gather.queued) {
@@ -557,12 +557,12 @@ public final class IoPgtableArm extends IoPgtable {
             }
             return i * size;
         } else if (iopte_leaf(pte, lvl, fmt)) {
-            // Insert a table at the next level to map the old region, minus the part we want
-            // to unmap.
+            // Part of a block: replace it by a next-level table that maps everything but the
+            // unmapped range.
             return arm_lpae_split_blk_unmap(gather, iova, size, pte, lvl + 1, ptep, pgcount);
         }
 
-        // Keep on walkin'.
+        // Descend one level.
         return __arm_lpae_unmap(gather, iova, size, pgcount, lvl + 1, iopte_deref(pte));
     }
 
@@ -595,26 +595,26 @@ public final class IoPgtableArm extends IoPgtable {
         int lvl = startLevel;
         long pte;
         do {
-            // Valid IOPTE pointer?
+            // No table here: not mapped.
             if (ptep == 0) {
                 return 0;
             }
-            // Grab the IOPTE we're interested in.
+            // The entry that indexes iova at this level.
             ptep += 8L * ARM_LPAE_LVL_IDX(iova, lvl);
             pte = mem.readqVolatile(ptep);
-            // Valid entry?
+            // Empty entry: not mapped.
             if (pte == 0) {
                 return 0;
             }
-            // Leaf entry?
+            // Block or page: the address plus iova's offset within it.
             if (iopte_leaf(pte, lvl, fmt)) {
                 iova &= ARM_LPAE_BLOCK_SIZE(lvl) - 1;
                 return iopte_to_paddr(pte) | iova;
             }
-            // Take it to the next level.
+            // Table: continue below.
             ptep = iopte_deref(pte);
         } while (++lvl < ARM_LPAE_MAX_LEVELS);
-        // Ran out of page tables to walk.
+        // No leaf on the path.
         return 0;
     }
 
@@ -624,8 +624,8 @@ public final class IoPgtableArm extends IoPgtable {
         long pageSizes;
         int maxAddrBits = 48;
 
-        // Match the CPU page size if possible, otherwise prefer smaller granules; block sizes
-        // follow the chosen granule.
+        // Granule: PAGE_SIZE when offered, else the largest size below it, else the smallest above;
+        // then keep only that granule's page and block sizes.
         if ((cfg.pgsizeBitmap & PAGE_SIZE) != 0) {
             granule = PAGE_SIZE;
         } else if ((cfg.pgsizeBitmap & ~PAGE_MASK) != 0) {
@@ -643,7 +643,7 @@ public final class IoPgtableArm extends IoPgtable {
             maxAddrBits = 52;
             pageSizes = SZ_64K | SZ_512M;
             if (cfg.oas > 48) {
-                pageSizes |= 1L << 42; // 4TB
+                pageSizes |= 1L << 42; // level-1 block, 52-bit PA only
             }
         } else {
             pageSizes = 0;
@@ -676,7 +676,7 @@ public final class IoPgtableArm extends IoPgtable {
         int vaBits = cfg.ias - pgShift;
         int levels = (int) DIV_ROUND_UP(vaBits, data.bitsPerLevel);
         data.startLevel = ARM_LPAE_MAX_LEVELS - levels;
-        // Actual size of the pgd (without concatenation).
+        // Bits resolved by the top table, before any stage-2 concatenation.
         data.pgdBits = vaBits - (data.bitsPerLevel * (levels - 1));
         return data;
     }
@@ -705,7 +705,7 @@ public final class IoPgtableArm extends IoPgtable {
             return null;
         }
         data.fmt = ARM_64_LPAE_S1;
-        // TCR
+        // TCR fields for the stage-1 walk
         if (cfg.coherentWalk) {
             tcr.sh = ARM_LPAE_TCR_SH_IS;
             tcr.irgn = ARM_LPAE_TCR_RGN_WBWA;
@@ -734,19 +734,19 @@ public final class IoPgtableArm extends IoPgtable {
         tcr.ips = ips;
         tcr.tsz = 64 - cfg.ias;
 
-        // MAIRs
+        // MAIR: attribute indices used by the PTEs
         long reg = (ARM_LPAE_MAIR_ATTR_NC << (ARM_LPAE_MAIR_ATTR_IDX_NC << 3))
                 | (ARM_LPAE_MAIR_ATTR_WBRWA << (ARM_LPAE_MAIR_ATTR_IDX_CACHE << 3))
                 | (ARM_LPAE_MAIR_ATTR_DEVICE << (ARM_LPAE_MAIR_ATTR_IDX_DEV << 3))
                 | (ARM_LPAE_MAIR_ATTR_INC_OWBRWA << (ARM_LPAE_MAIR_ATTR_IDX_INC_OCACHE << 3));
         cfg.arm_lpae_s1_cfg.mair = reg;
 
-        // Looking good; allocate a pgd.
+        // Configuration complete: allocate the top table.
         data.pgd = __arm_lpae_alloc_pages(data.ARM_LPAE_PGD_SIZE(), GFP_KERNEL, cfg);
         if (data.pgd == 0) {
             return null;
         }
-        // TTBR (the empty pgd is visible before any TTBR write: PhysMem is coherent)
+        // TTBR = pgd (the empty pgd is visible before any TTBR write: PhysMem is coherent)
         cfg.arm_lpae_s1_cfg.ttbr = data.pgd;
         return data;
     }
@@ -754,7 +754,7 @@ public final class IoPgtableArm extends IoPgtable {
     @Port("drivers/iommu/io-pgtable-arm.c:arm_64_lpae_alloc_pgtable_s2")
     static IoPgtableArm arm_64_lpae_alloc_pgtable_s2(IoPgtableCfg cfg, Object cookie) {
         IoPgtableCfg.Vtcr vtcr = cfg.arm_lpae_s2_cfg.vtcr;
-        // The NS quirk doesn't apply at stage 2.
+        // Stage 2 takes no quirks (NS is a stage-1 notion).
         if (cfg.quirks != 0) {
             return null;
         }
@@ -763,7 +763,7 @@ public final class IoPgtableArm extends IoPgtable {
             return null;
         }
         data.fmt = ARM_64_LPAE_S2;
-        // Concatenate PGDs at level 1 if possible, to reduce the depth of the stage-2 walk.
+        // Stage 2 can start one level lower with up to 16 concatenated top tables: one walk step fewer.
         if (data.startLevel == 0) {
             long pgdPages = data.ARM_LPAE_PGD_SIZE() / 8;
             if (pgdPages <= ARM_LPAE_S2_MAX_CONCAT_PAGES) {
@@ -771,7 +771,7 @@ public final class IoPgtableArm extends IoPgtable {
                 data.startLevel++;
             }
         }
-        // VTCR
+        // VTCR fields for the stage-2 walk
         if (cfg.coherentWalk) {
             vtcr.sh = ARM_LPAE_TCR_SH_IS;
             vtcr.irgn = ARM_LPAE_TCR_RGN_WBWA;
@@ -785,7 +785,7 @@ public final class IoPgtableArm extends IoPgtable {
         long granule = data.ARM_LPAE_GRANULE();
         if (granule == SZ_4K) {
             vtcr.tg = ARM_LPAE_TCR_TG0_4K;
-            sl++; // SL0 format is different for 4K granule size
+            sl++; // 4K: SL0 encodings sit one level off those of 16K/64K
         } else if (granule == SZ_16K) {
             vtcr.tg = ARM_LPAE_TCR_TG0_16K;
         } else if (granule == SZ_64K) {
@@ -799,12 +799,12 @@ public final class IoPgtableArm extends IoPgtable {
         vtcr.tsz = 64 - cfg.ias;
         vtcr.sl = ~sl & ARM_LPAE_VTCR_SL0_MASK;
 
-        // Allocate pgd pages.
+        // Top table (possibly concatenated).
         data.pgd = __arm_lpae_alloc_pages(data.ARM_LPAE_PGD_SIZE(), GFP_KERNEL, cfg);
         if (data.pgd == 0) {
             return null;
         }
-        // VTTBR
+        // VTTBR = pgd
         cfg.arm_lpae_s2_cfg.vttbr = data.pgd;
         return data;
     }

@@ -107,7 +107,7 @@ public final class IoPgtableArmSelftest {
                 IoPgtableArm.selftest_running = false;
                 return -ENOMEM;
             }
-            // Initial sanity checks: empty page tables give no translations.
+            // A fresh table translates nothing.
             if (ops.iova_to_phys(42) != 0) {
                 return __FAIL(ops, i, "empty iova_to_phys(42)");
             }
@@ -118,7 +118,7 @@ public final class IoPgtableArmSelftest {
                 return __FAIL(ops, i, "empty iova_to_phys(SZ_2G + 42)");
             }
 
-            // Distinct mappings of different granule sizes.
+            // One identity mapping per supported size, each at its own 1 GiB-aligned IOVA.
             long iova = 0;
             for (int j = 0; j < 64; j++) {
                 if ((cfg.pgsizeBitmap & (1L << j)) == 0) {
@@ -128,7 +128,7 @@ public final class IoPgtableArmSelftest {
                 if (ops.map(iova, iova, size, IOMMU_READ | IOMMU_WRITE | IOMMU_NOEXEC | IOMMU_CACHE, GFP_KERNEL) != 0) {
                     return __FAIL(ops, i, "map size 0x" + Long.toHexString(size));
                 }
-                // Overlapping mappings.
+                // Mapping the same IOVA again must fail.
                 if (ops.map(iova, iova + size, size, IOMMU_READ | IOMMU_NOEXEC, GFP_KERNEL) == 0) {
                     return __FAIL(ops, i, "overlapping map size 0x" + Long.toHexString(size));
                 }
@@ -138,12 +138,12 @@ public final class IoPgtableArmSelftest {
                 iova += SZ_1G;
             }
 
-            // Partial unmap.
+            // Unmap one smallest page out of the second mapping (splits a block).
             long size = 1L << Bits.__ffs(cfg.pgsizeBitmap);
             if (ops.unmap(SZ_1G + size, size, null) != size) {
                 return __FAIL(ops, i, "partial unmap");
             }
-            // Remap of partial unmap.
+            // The hole can be mapped again, to a different PA.
             if (ops.map(SZ_1G + size, size, size, IOMMU_READ, GFP_KERNEL) != 0) {
                 return __FAIL(ops, i, "remap of partial unmap");
             }
@@ -151,7 +151,7 @@ public final class IoPgtableArmSelftest {
                 return __FAIL(ops, i, "iova_to_phys after remap of partial unmap");
             }
 
-            // Full unmap.
+            // Unmap each mapping whole; nothing may translate afterwards.
             iova = 0;
             for (int j = 0; j < 64; j++) {
                 if ((cfg.pgsizeBitmap & (1L << j)) == 0) {
@@ -164,7 +164,7 @@ public final class IoPgtableArmSelftest {
                 if (ops.iova_to_phys(iova + 42) != 0) {
                     return __FAIL(ops, i, "iova_to_phys after full unmap size 0x" + Long.toHexString(size));
                 }
-                // Remap full block.
+                // The emptied range accepts a new mapping of the same size.
                 if (ops.map(iova, iova, size, IOMMU_WRITE, GFP_KERNEL) != 0) {
                     return __FAIL(ops, i, "remap full block size 0x" + Long.toHexString(size));
                 }

@@ -16,7 +16,7 @@ import org.iommu4j.mm.PageAlloc;
  */
 @Port("include/linux/io-pgtable.h:io_pgtable_cfg")
 public final class IoPgtableCfg {
-    /** Set the NS bit in PTEs (stage 1). */
+    /** Stage 1: mark leaves NS and tables NSTABLE, for SMMUs that check them in non-secure state. */
     @Port("include/linux/io-pgtable.h:IO_PGTABLE_QUIRK_ARM_NS")
     public static final long IO_PGTABLE_QUIRK_ARM_NS = 1L << 0;
     public static final long IO_PGTABLE_QUIRK_NO_PERMS = 1L << 1;

@@ -10,18 +10,18 @@ import org.iommu4j.iommu.IommuIotlbGather;
  */
 @Port("include/linux/io-pgtable.h:io_pgtable_ops")
 public interface IoPgtableOps {
-    /** Map a physically contiguous memory region. 0, -EINVAL, -ERANGE, -EEXIST, -ENOMEM. */
+    /** Maps {@code size} bytes at {@code iova} to {@code paddr} as one page of that size. 0, -EINVAL, -ERANGE, -EEXIST, -ENOMEM. */
     int map(long iova, long paddr, long size, int prot, int gfp);
 
-    /** Map {@code pgcount} pages of {@code pgsize}; {@code mapped[0]} (may be null) accumulates bytes mapped. */
+    /** Maps {@code pgcount} pages of {@code pgsize}; {@code mapped[0]} (may be null) accumulates bytes mapped. */
     int map_pages(long iova, long paddr, long pgsize, long pgcount, int prot, int gfp, long[] mapped);
 
-    /** Unmap a physically contiguous region; returns bytes unmapped (0 on hole/bad size). */
+    /** Removes the page of {@code size} at {@code iova}; returns bytes unmapped (0 on hole/bad size). */
     long unmap(long iova, long size, IommuIotlbGather gather);
 
-    /** Unmap {@code pgcount} pages of {@code pgsize}; returns bytes unmapped. */
+    /** Removes {@code pgcount} pages of {@code pgsize}; returns bytes unmapped. */
     long unmap_pages(long iova, long pgsize, long pgcount, IommuIotlbGather gather);
 
-    /** Translate iova to physical address (0 if unmapped). */
+    /** Walks the table: the physical address of {@code iova} (0 if unmapped). */
     long iova_to_phys(long iova);
 }

@@ -11,17 +11,17 @@ import org.iommu4j.iommu.IommuIotlbGather;
  */
 @Port("include/linux/io-pgtable.h:iommu_flush_ops")
 public interface IommuFlushOps {
-    /** Synchronously invalidate the entire TLB context. */
+    /** Invalidates everything the TLB holds for this context, and waits. */
     void tlb_flush_all(Object cookie);
 
-    /** Synchronously invalidate all intermediate TLB state (sometimes referred to as the "walk cache") for a virtual address range. */
+    /** Invalidates cached table walks (non-leaf entries) for the range, and waits; used when tables under the range are freed. */
     default void tlb_flush_walk(long iova, long size, long granule, Object cookie) {}
 
     default boolean has_tlb_flush_walk() {
         return false;
     }
 
-    /** Optional callback to queue up leaf TLB invalidation for a single page. */
+    /** Optional: adds one leaf page to the pending invalidation, completed later by the driver's sync. */
     default void tlb_add_page(IommuIotlbGather gather, long iova, long granule, Object cookie) {}
 
     default boolean has_tlb_add_page() {
