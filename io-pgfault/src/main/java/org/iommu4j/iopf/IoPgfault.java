@@ -167,7 +167,7 @@ public final class IoPgfault {
             status = IOMMU_PAGE_RESP_INVALID;
         }
         for (IopfFault iopf : group.faults) {
-            // Errors are sticky: once one request fails, the rest of its group is not handled.
+            // After the first failure the group's status is final: later requests are skipped.
             if (status == IOMMU_PAGE_RESP_SUCCESS) {
                 status = handler.handle(iopf.fault, domain.faultData);
             }
@@ -192,7 +192,7 @@ public final class IoPgfault {
         Warn.WARN_ON_ONCE(param != null && !param.lock.isHeldByCurrentThread());
 
         if (fault.type != IOMMU_FAULT_PAGE_REQ) {
-            // Not a recoverable page fault.
+            // Only page requests are handled here (-EOPNOTSUPP for anything else).
             return -EOPNOTSUPP;
         }
         // With dev->iommu->lock held the device cannot leave its queue, nor the queue go away.
@@ -205,7 +205,7 @@ public final class IoPgfault {
             if (iopf == null) {
                 return -ENOMEM;
             }
-            // Not the last request of its group: it waits for the last one.
+            // Group still open: park the request on the partial list.
             iopfParam.partial.add(0, iopf);
             return 0;
         }

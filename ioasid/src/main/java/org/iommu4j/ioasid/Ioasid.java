@@ -142,7 +142,7 @@ public final class Ioasid {
         }
     }
 
-    /** Needs the framework to track the allocation results. */
+    /** A custom allocator: its IDs are recorded in this module's table as well. */
     @Port("drivers/iommu/ioasid.c:IOASID_ALLOCATOR_CUSTOM")
     private static final long IOASID_ALLOCATOR_CUSTOM = BIT(0);
 
@@ -310,7 +310,7 @@ public final class Ioasid {
                     }
                     return;
                 }
-                // Shared space: drop these ops, keep the outstanding IDs.
+                // Other ops still use this space: remove only these, the space's IDs stay allocated.
                 pallocator.slist.remove(ops);
                 return;
             }

@@ -216,7 +216,7 @@ public final class IommuSvaLib {
         try {
             VmAreaStruct vma = Mmap.find_extend_vma(mm, prm.addr);
             if (vma == null) {
-                return status; // unmapped area
+                return status; // no VMA covers the address
             }
             long access = 0;
             int flags = FAULT_FLAG_REMOTE;
@@ -384,7 +384,7 @@ public final class IommuSvaLib {
      */
     @Port(value = "drivers/iommu/iommu-sva.c:io_mm_get", seed = "004")
     private IoMm io_mm_get(Mm mm, IoMmOps ops, int min_pasid, int max_pasid) {
-        // One notifier per (ops, mm): allocated on first use.
+        // mmu_notifier_get finds the mm's notifier of these ops, or creates it (io_mm_alloc).
         IoMm io_mm = (IoMm) MmuNotifier.mmu_notifier_get(iommu_mmu_notifier_ops, mm,
                 new IoMmAllocParams(ops, min_pasid, max_pasid));
         if (Warn.WARN_ON(io_mm.io_mm_ops != ops)) {
@@ -415,7 +415,7 @@ public final class IommuSvaLib {
         }
         iommu_sva_lock.lock();
         try {
-            // Already bound to the device, or to its domain?
+            // Scan the bonds: the same device means reuse; another device of this domain means the entry exists.
             for (IommuBond tmp : io_mm.devices) {
                 if (tmp.dev != dev) {
                     if (Iommu.iommu_get_domain_for_dev(tmp.dev) == domain) {
@@ -426,7 +426,7 @@ public final class IommuSvaLib {
                 if (Warn.WARN_ON(tmp.drvdata != drvdata)) {
                     throw new ErrnoException(-EINVAL);
                 }
-                // One io_mm reference per bond: the caller's goes back.
+                // The existing bond already holds its io_mm reference: release the one the caller brought.
                 tmp.refs.refcount_inc();
                 io_mm_put(io_mm);
                 return tmp;
@@ -460,7 +460,7 @@ public final class IommuSvaLib {
         }
         IommuDomain domain = Iommu.iommu_get_domain_for_dev(bond.dev);
         boolean detach_domain = true;
-        // Other devices of the same domain still bound to this mm keep the entry.
+        // The entry stays while another device of this domain is bound to the mm.
         for (IommuBond tmp : io_mm.devices) {
             if (tmp != bond && Iommu.iommu_get_domain_for_dev(tmp.dev) == domain) {
                 detach_domain = false;
@@ -612,7 +612,7 @@ public final class IommuSvaLib {
             if (sva_param == null) {
                 return -ENODEV;
             }
-            // Every context must be unbound first.
+            // -EBUSY while any bond remains.
             if (sva_param.nr_bonds != 0) {
                 return -EBUSY;
             }
