@@ -48,7 +48,7 @@ public final class PciRegs {
     public static final int PCI_CAP_LIST_NEXT = 1;
     public static final int PCI_CAP_FLAGS = 2;
 
-    /* PCI Express capability */
+    /* PCIe capability structure: offsets and fields */
     public static final int PCI_EXP_FLAGS = 2;
     public static final int PCI_EXP_FLAGS_VERS = 0x000f;
     public static final int PCI_EXP_FLAGS_TYPE = 0x00f0;
@@ -68,7 +68,7 @@ public final class PciRegs {
     public static final int PCI_EXP_DEVCAP2_EE_PREFIX = 0x00200000;
     public static final int PCI_EXP_DEVCTL2 = 0x28;
 
-    /* Extended capabilities */
+    /* Extended capability header (config space from 0x100) and IDs */
     public static int PCI_EXT_CAP_ID(int header) {
         return header & 0x0000ffff;
     }
@@ -87,7 +87,7 @@ public final class PciRegs {
     public static final int PCI_EXT_CAP_ID_PRI = 0x13;
     public static final int PCI_EXT_CAP_ID_PASID = 0x1B;
 
-    /* Address Translation Service */
+    /* ATS extended capability */
     public static final int PCI_ATS_CAP = 0x04;
 
     public static int PCI_ATS_CAP_QDEP(int x) {
@@ -106,7 +106,7 @@ public final class PciRegs {
     public static final int PCI_ATS_MIN_STU = 12;
     public static final int PCI_EXT_CAP_ATS_SIZEOF = 8;
 
-    /* Page Request Interface */
+    /* PRI extended capability */
     public static final int PCI_PRI_CTRL = 0x04;
     public static final int PCI_PRI_CTRL_ENABLE = 0x0001;
     public static final int PCI_PRI_CTRL_RESET = 0x0002;
@@ -119,7 +119,7 @@ public final class PciRegs {
     public static final int PCI_PRI_ALLOC_REQ = 0x0c;
     public static final int PCI_EXT_CAP_PRI_SIZEOF = 16;
 
-    /* Process Address Space ID */
+    /* PASID extended capability */
     public static final int PCI_PASID_CAP = 0x04;
     public static final int PCI_PASID_CAP_EXEC = 0x0002;
     public static final int PCI_PASID_CAP_PRIV = 0x0004;
@@ -130,7 +130,7 @@ public final class PciRegs {
     public static final int PCI_PASID_CTRL_PRIV = 0x0004;
     public static final int PCI_EXT_CAP_PASID_SIZEOF = 8;
 
-    /* Access Control Service */
+    /* ACS extended capability */
     public static final int PCI_ACS_CAP = 0x04;
     public static final int PCI_ACS_SV = 0x0001;
     public static final int PCI_ACS_TB = 0x0002;
