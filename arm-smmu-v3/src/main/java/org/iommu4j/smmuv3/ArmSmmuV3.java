@@ -404,14 +404,14 @@ public final class ArmSmmuV3 {
             case CMDQ_ERR_CERROR_NONE_IDX:
                 return;
             case CMDQ_ERR_CERROR_ATC_INV_IDX:
-                /* CONS still points at the CMD_SYNC: repeat it and hope the ATC answers this time. */
+                /* ATC invalidation timed out: the SMMU re-executes the CMD_SYNC CONS stops at, which may time out again. */
                 return;
             case CMDQ_ERR_CERROR_ILL_IDX:
             default:
                 break;
         }
 
-        /* Concurrent producers may be running: touch only the erroneous slot, not the shadow state. */
+        /* Other CPUs may be inserting: rewrite the slot in memory only, leave the llq copy alone. */
         queue_read(cmd, Q_ENT(q, cons), q.ent_dwords);
         dev_err(smmu.dev, "skipping command in error state:");
         for (long c : cmd) {
@@ -505,7 +505,7 @@ public final class ArmSmmuV3 {
                     old = cmdq.valid_map.get(swidx);
                 } while (!cmdq.valid_map.compareAndSet(swidx, old, old ^ mask));
             } else {
-                /* Poll: valid is the inverse of the wrap bit of this lap. */
+                /* Poll: wait for every masked bit to equal !wrap of this lap. */
                 long valid = (Q_WRP(llq, llq.prod) != 0 ? 0L : -1L) & mask;
                 while ((cmdq.valid_map.get(swidx) & mask) != valid) {
                     Thread.onSpinWait();
@@ -515,19 +515,19 @@ public final class ArmSmmuV3 {
         }
     }
 
-    /** Marks slots [sprod, eprod) valid. */
+    /** Flips the valid_map bits of slots [sprod, eprod) to this lap's "valid" polarity. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_set_valid_map")
     static void arm_smmu_cmdq_set_valid_map(ArmSmmuCmdq cmdq, int sprod, int eprod) {
         __arm_smmu_cmdq_poll_set_valid_map(cmdq, sprod, eprod, true);
     }
 
-    /** Waits until slots [sprod, eprod) are valid. */
+    /** Spins until the valid_map bits of slots [sprod, eprod) show this lap's polarity. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_poll_valid_map")
     static void arm_smmu_cmdq_poll_valid_map(ArmSmmuCmdq cmdq, int sprod, int eprod) {
         __arm_smmu_cmdq_poll_set_valid_map(cmdq, sprod, eprod, false);
     }
 
-    /** Waits for the command queue to have space; refreshes the shadow cons from hardware if it can. */
+    /** Blocks until the queue is not full; whoever gets the lock exclusively re-reads CONS from hardware. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_poll_until_not_full")
     int arm_smmu_cmdq_poll_until_not_full(ArmSmmuDevice smmu, ArmSmmuLlQueue llq) {
         ArmSmmuCmdq cmdq = smmu.cmdq;
@@ -574,7 +574,7 @@ public final class ArmSmmuV3 {
         return ret;
     }
 
-    /** Waits until the hardware CONS has moved past llq.prod (the CMD_SYNC). */
+    /** Polls the CONS register until the CMD_SYNC at llq.prod is behind it. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:__arm_smmu_cmdq_poll_until_consumed")
     int __arm_smmu_cmdq_poll_until_consumed(ArmSmmuDevice smmu, ArmSmmuLlQueue llq) {
         QueuePoll qp = new QueuePoll();
@@ -1631,7 +1631,7 @@ public final class ArmSmmuV3 {
             return -ENODEV;
         }
         arm_smmu_cmdq_issue_cmd(master.smmu, cmd);
-        /* No CMD_SYNC: RESUME and PRI_RESP complete by themselves (fire and forget). */
+        /* Issued without CMD_SYNC: a sync would tell nothing about when RESUME or PRI_RESP take effect. */
         return 0;
     }
 
@@ -1724,7 +1724,7 @@ public final class ArmSmmuV3 {
         } finally {
             smmu.priq_wq_lock.unlock();
         }
-        /* The SMMU may have dropped the last request of a group: drop every partial one. */
+        /* Overflowed: a group's closing request may be among the lost ones, so no open group can be trusted. */
         if (overflow) {
             org.iommu4j.iopf.IoPgfault.iopf_queue_discard_partial(smmu.priq_iopf);
         }
@@ -1749,7 +1749,7 @@ public final class ArmSmmuV3 {
         boolean pasid_valid = (evt[0] & PRIQ_0_SSID_V) != 0;
         boolean last = (evt[0] & PRIQ_0_PRG_LAST) != 0;
 
-        /* A Stop PASID marker: not used */
+        /* Last, neither read nor write: a Stop Marker, which this driver ignores */
         if ((evt[0] & (PRIQ_0_PERM_READ | PRIQ_0_PERM_WRITE)) == 0 && last) {
             return;
         }
@@ -1781,7 +1781,7 @@ public final class ArmSmmuV3 {
             pr.flags |= IommuFault.IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID;
         }
         if (Iommu.iommu_report_device_fault(master.dev, fault_evt) != 0) {
-            /* No handler: later requests will not fare better. */
+            /* Nobody takes the master's requests: FAILURE for the group, which stops its PRI. */
             IommuPageResponse resp = new IommuPageResponse(pasid_valid ? IommuPageResponse.IOMMU_PAGE_RESP_PASID_VALID : 0,
                     pr.pasid, pr.grpid, IommuPageResponse.IOMMU_PAGE_RESP_FAILURE);
             dev_warn(master.dev, "PPR 0x%x:0x%x 0x%x: nobody cared, disabling PRI",
@@ -1793,9 +1793,9 @@ public final class ArmSmmuV3 {
     }
 
     /**
-     * Waits until the page requests now in the PRI queue have been handled: until the queue is
-     * empty or, if requests keep coming, the thread has handled two full queues' worth. Called
-     * on unbind, so that no request of the PASID is left behind.
+     * Returns once the PRI queue is empty, or once the PRI thread has counted two more full
+     * queues' worth of requests (so everything queued at entry went through it). Unbind uses it
+     * so that a PASID's requests are all handled before the PASID goes.
      *
      * @return 0
      */
@@ -2042,7 +2042,7 @@ public final class ArmSmmuV3 {
         reg |= STRTAB_BASE_RA;
         smmu.strtab_cfg.strtab_base = reg;
 
-        /* VMID 0 is reserved for S2 bypass STEs */
+        /* Bit 0 of vmid_map set: S2 domains are given VMIDs from 1 */
         synchronized (smmu.vmid_map) {
             smmu.vmid_map.set(0);
         }
@@ -2960,7 +2960,7 @@ public final class ArmSmmuV3 {
                 arm_smmu_free_asid(cfg.cd);
                 return ret;
             }
-            /* sync_cd runs before the master joins the devices list: fine, no STE points here yet. */
+            /* The CD write's invalidation reaches no master yet (none is on the list); none needs it, no STE uses this table. */
             ret = arm_smmu_write_ctx_desc(smmu_domain, 0, cfg.cd);
             if (ret != 0) {
                 arm_smmu_free_cd_tables(smmu_domain);
@@ -3119,7 +3119,7 @@ public final class ArmSmmuV3 {
             return;
         }
         org.iommu4j.pci.PciAts.pci_disable_ats((org.iommu4j.pci.PciDev) master.dev);
-        /* ATS must be off at the endpoint before the SMMU invalidates its ATC (wmb). */
+        /* wmb: the endpoint's ATS Enable is cleared before the ATC_INV commands go out. */
         java.lang.invoke.VarHandle.fullFence();
         arm_smmu_atc_inv_master(master);
         smmu_domain.nr_ats_masters.decrementAndGet();
@@ -3203,7 +3203,7 @@ public final class ArmSmmuV3 {
         }
         ArmSmmuDevice smmu = master.smmu;
 
-        /* SVA off means no bond to any mm, so the master may leave its domain (group mutex held). */
+        /* With SVA off the master has no bonds (and the group mutex keeps it so): leaving its domain is safe. */
         if (master.sva_enabled) {
             dev_err(dev, "cannot attach - SVA enabled");
             return -EBUSY;
@@ -3395,7 +3395,7 @@ public final class ArmSmmuV3 {
         if (!org.iommu4j.pci.PciAts.pci_pri_supported(pdev)) {
             return 0;
         }
-        /* PASID and PRI: the STE says whether responses carry the PASID (PPAR) */
+        /* With SSIDs, PRG Response PASID Required decides STE.PPAR */
         if (master.ssid_bits != 0) {
             master.prg_resp_needs_ssid = org.iommu4j.pci.PciAts.pci_prg_resp_pasid_required(pdev) != 0;
         }
@@ -3410,7 +3410,7 @@ public final class ArmSmmuV3 {
      */
     @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_enable_pri", seed = "004")
     public int arm_smmu_enable_pri(ArmSmmuMaster master) {
-        /* The SMMU spec would share the PRI queue among PRI masters; later ones cannot be known. */
+        /* Fixed credit of 16: a fair split of the PRI queue would need the masters not probed yet. */
         int max_inflight_pprs = 16;
         if (!master.pri_supported || !master.ats_enabled) {
             return -ENODEV;

@@ -418,7 +418,7 @@ public final class ArmSmmuV3Sva {
         }
         smmu_domain.mmu_notifiers.remove(smmu_mn);
         drv.arm_smmu_write_ctx_desc(smmu_domain, mm.pasid, null);
-        // After release nothing could refill the TLB or the ATCs: they were invalidated then.
+        // release() already invalidated TLB and ATCs; with EPD0 set nothing was cached after that.
         if (!smmu_mn.cleared) {
             drv.arm_smmu_tlb_inv_asid(smmu_domain.smmu, cd.asid);
             drv.arm_smmu_atc_inv_domain(smmu_domain, mm.pasid, 0, 0);
@@ -474,7 +474,7 @@ public final class ArmSmmuV3Sva {
             if (detach_domain) {
                 drv.arm_smmu_write_ctx_desc(smmu_domain, pasid, null);
             }
-            // After clear nothing could refill the TLB.
+            // clear() invalidated already, and its quiesced CD (EPD0) has cached nothing since.
             if (!cleared) {
                 drv.arm_smmu_tlb_inv_asid(smmu_domain.smmu, ((ArmSmmuCtxDesc) ctx).asid);
             }
@@ -578,8 +578,8 @@ public final class ArmSmmuV3Sva {
             return;
         }
         ArmSmmuBond bond = (ArmSmmuBond) handle;
-        // Seed 004: a stall master's driver finished every transaction, so nothing is pending;
-        // a PRI master may have left page requests in flight (after a Stop Marker): complete them.
+        // Seed 004: stalls need no flush (the device driver waited for its transactions); page
+        // requests sent before a PRI master's Stop Marker may still be queued: drain them here.
         if (master.pri_supported) {
             drv.arm_smmu_flush_priq(master.smmu);
             IoPgfault.iopf_queue_flush_dev(bond.dev);
