@@ -354,7 +354,7 @@ public final class ArmContext {
                     asid = 0;
                 } else {
                     if (!asid_gen_match(asid)) {
-                        // One or more rollovers since this ASID was used: revalidate or replace.
+                        // Stale generation: new_context keeps the number where it can, else picks a new one.
                         asid = new_context(mm);
                         mm.context.id.set(asid);
                     }
