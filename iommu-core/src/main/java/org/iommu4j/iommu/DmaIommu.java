@@ -345,8 +345,8 @@ public final class DmaIommu implements DmaMapOps {
             s.length = (int) sLength;
             s.dmaAddress = DMA_MAPPING_ERROR;
             s.dmaLength = 0;
-            // Append to the current output segment if this one starts on an IOVA page boundary,
-            // does not fall at a segment boundary and keeps the segment short enough.
+            // Merge into the open DMA segment when: one is open, this piece has no in-granule
+            // offset, its address is not a multiple of the boundary, and the sum fits max_seg_size.
             if (curLen != 0 && sIovaOff == 0 && (dmaAddr & SEG_BOUNDARY) != 0 && MAX_SEG_SIZE - curLen >= sLength) {
                 curLen += sLength;
             } else {
@@ -396,7 +396,8 @@ public final class DmaIommu implements DmaMapOps {
         long mask = SEG_BOUNDARY;
         long iovaLen = 0;
         Scatterlist prev = null;
-        // Work out the total IOVA length, padding segments so none crosses a segment boundary.
+        // Sum the granule-aligned lengths (originals kept in the dma fields); a piece that would
+        // straddle a segment boundary starts at it instead, the previous piece padded up to it.
         for (int i = 0; i < nents; i++) {
             Scatterlist s = sg[i];
             long sIovaOff = iovad.iova_offset(s.offset);
@@ -419,7 +420,7 @@ public final class DmaIommu implements DmaMapOps {
         if (iova == 0) {
             ret = -ENOMEM;
         } else {
-            // Physical concatenation is left to the IOMMU driver.
+            // One iommu_map_sg call; how pages are merged into blocks is the driver's business.
             long mapped = Iommu.iommu_map_sg_atomic(domain, iova, sg, nents, prot);
             if (mapped >= 0 && mapped >= iovaLen) {
                 return __finalise_sg(dev, sg, nents, iova);

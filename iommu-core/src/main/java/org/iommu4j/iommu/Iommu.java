@@ -402,7 +402,7 @@ public final class Iommu {
             iommu_release_device(dev);
             return -ENODEV;
         }
-        // Drivers without default-domain support are tolerated: the result is not checked.
+        // Ignored on failure: a driver may offer no default domain, and the device then has none.
         group.mutex.lock();
         try {
             iommu_alloc_default_domain(group, dev);

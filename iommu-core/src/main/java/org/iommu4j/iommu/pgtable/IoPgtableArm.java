@@ -284,7 +284,7 @@ public final class IoPgtableArm extends IoPgtable {
                 Warn.WARN_ON(!selftest_running);
                 return -EEXIST;
             } else if (iopte_type(old) == ARM_LPAE_PTE_TYPE_TABLE) {
-                // A table sits where a block goes: unmap and free it first.
+                // Replacing a table by a block: remove the table's whole range (and the table) first.
                 long sz = ARM_LPAE_BLOCK_SIZE(lvl);
                 long tblp = ptep - 8L * ARM_LPAE_LVL_IDX(iova, lvl);
                 if (__arm_lpae_unmap(null, iova + i * sz, sz, 1, lvl, tblp) != sz) {
