@@ -47,7 +47,7 @@ public final class OfIommu {
         if (ret != 0) {
             return ret;
         }
-        // The otherwise-empty fwspec names the IOMMU we are waiting for.
+        // No driver for that node yet: the fwspec stays (fwnode only) and the probe is deferred.
         if (ops == null) {
             return driver_deferred_probe_check_state(dev);
         }
@@ -132,7 +132,7 @@ public final class OfIommu {
             // a fwspec left by a deferred probe has no ops: drop it and build it anew
             Iommu.iommu_fwspec_free(dev);
         }
-        // The tree is not walked up for a parent IOMMU (see bindings/iommu/iommu.txt, Notes).
+        // Only the master's own node counts: iommus/iommu-map of ancestors are not inherited (bindings/iommu/iommu.txt, Notes).
         if (DmaIommu.dev_is_pci(dev) && dev instanceof org.iommu4j.pci.PciDev pdev) {
             // v5.15 asks the PCI core for ACS here; enumeration enables it only on functions added
             // from now on (those already scanned keep their ACS control as it is)
