@@ -1477,8 +1477,8 @@ public final class Iommu {
     }
 
     /**
-     * Adds a page to the gather. A page of a different size, or disjoint from the range, first
-     * syncs what was gathered so the gather can restart.
+     * Adds a page to the gather. The gather holds one page size and one contiguous range: a page
+     * that breaks either is preceded by an iotlb_sync, and the gather starts over from it.
      */
     @Port("include/linux/iommu.h:iommu_iotlb_gather_add_page")
     public static void iommu_iotlb_gather_add_page(IommuDomain domain, IommuIotlbGather gather, long iova, long size) {

@@ -386,7 +386,7 @@ public final class Pci {
         if (pos == 0) {
             return false;
         }
-        // features the device does not implement are taken as hard-wired on, except egress control
+        // a control the capability lacks cannot be switched off, so only implemented ones (and EC, always) are checked
         int cap = pci_read_config_word(pdev, pos + PCI_ACS_CAP);
         acsFlags &= cap | PCI_ACS_EC;
         int ctrl = pci_read_config_word(pdev, pos + PCI_ACS_CTRL);
