@@ -1948,7 +1948,8 @@ public final class Iommu {
     /**
      * Seed 003 v3: lets {@code dev} issue DMA API traffic tagged with a PASID. The first device of
      * a DMA domain allocates the domain's one PASID (ioasid, range [1, 2^pasid_bits - 1]); the
-     * domain op attach_dev_pasid points that PASID at the same IOVA page table. On success
+     * domain op attach_dev_pasid makes PASID-tagged requests translate exactly as untagged ones
+     * (IOVA table or bypass). On success
      * {@code pasid[0]} holds the PASID.
      * Returns 0; -ENODEV (no current domain or no attach_dev_pasid op); -EPERM (UNMANAGED or
      * BLOCKED domain); -EINVAL (device has no PASID bits); -ENOMEM (no PASID); driver error.
@@ -1959,7 +1960,7 @@ public final class Iommu {
         if (dom == null || dom.ops == null || !dom.ops.has_attach_dev_pasid()) {
             return -ENODEV;
         }
-        // Only domain types the DMA API can be used with.
+        // UNMANAGED and BLOCKED domains never carry DMA API mappings: -EPERM.
         if (dom.type == IOMMU_DOMAIN_UNMANAGED || dom.type == IOMMU_DOMAIN_BLOCKED) {
             DevPrintk.dev_warn(dev, "Invalid domain type %d", dom.type);
             return -EPERM;
@@ -1969,7 +1970,7 @@ public final class Iommu {
             int id = dom.pasid;
             boolean fresh = false;
             if (id == 0) {
-                // First PASID user of this DMA domain: one PASID per domain is all we need.
+                // The domain has no PASID yet: take one for the whole domain (all its devices share it, so one IOTLB tag).
                 int max = iommu_get_dev_pasid_max(dev);
                 if (max == 0) {
                     return -EINVAL;

@@ -201,7 +201,7 @@ public final class Mmap {
 
     @Port("mm/mmap.c:mmap_region")
     private static long mmap_region(Mm mm, long addr, long len, long vm_flags, long pgoff) {
-        // Clear old maps (MAP_FIXED over existing mappings).
+        // Whatever is mapped in the range goes first (MAP_FIXED may land on existing mappings).
         if (__do_munmap(mm, addr, len) != 0) {
             return -ENOMEM;
         }
