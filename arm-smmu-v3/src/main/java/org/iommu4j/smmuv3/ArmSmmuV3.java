@@ -1313,7 +1313,7 @@ public final class ArmSmmuV3 {
         }
         long page_start = iova >>> inval_grain_shift;
         long page_end = (iova + size - 1) >>> inval_grain_shift;
-        /* The smallest naturally aligned power-of-two span covering both ends (may over-invalidate). */
+        /* One ATC_INV: 2^fls(first ^ last) pages, start aligned down to that size (may over-invalidate). */
         int log2_span = fls64(page_start ^ page_end);
         long span_mask = (1L << log2_span) - 1;
         page_start &= ~span_mask;
@@ -1417,7 +1417,7 @@ public final class ArmSmmuV3 {
 
         while (Long.compareUnsigned(iova, end) < 0) {
             if ((smmu.features & ARM_SMMU_FEAT_RANGE_INV) != 0) {
-                /* Each command covers the next 5 bits' worth of the remaining aligned page count. */
+                /* RANGE_INV: NUM (at most 32) chunks of 2^SCALE pages, SCALE the lowest set bit of the pages left. */
                 int scale = __ffs(num_pages);
                 cmd.scale = scale;
                 long num = (num_pages >>> scale) & CMDQ_TLBI_RANGE_NUM_MAX;
