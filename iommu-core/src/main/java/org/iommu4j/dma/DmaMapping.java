@@ -26,6 +26,10 @@ import org.iommu4j.mm.PageAlloc;
  * returned by the allocators are kernel virtual addresses, which equal physical addresses in this
  * simulation (identity linear map); 0 means failure.
  *
+ * <p>The segment limits of dma-mapping.h ({@code dma_get/set_max_seg_size},
+ * {@code dma_get/set_seg_boundary}) are in kernel-base's
+ * {@link org.iommu4j.base.device.DmaMappingH}, next to the buses that set them.
+ *
  * <p>{@code dmam_*} (devres-managed) allocations are recorded per device and released by
  * {@link #devres_release_all(Device)}, which the driver core would call on unbind.
  */

@@ -6,6 +6,8 @@ import static org.iommu4j.base.Errno.EINVAL;
 import static org.iommu4j.base.Errno.ENOMEM;
 import static org.iommu4j.base.Gfp.GFP_KERNEL;
 import static org.iommu4j.base.Gfp.__GFP_ZERO;
+import static org.iommu4j.base.device.DmaMappingH.dma_get_max_seg_size;
+import static org.iommu4j.base.device.DmaMappingH.dma_get_seg_boundary;
 import static org.iommu4j.dma.DmaDataDirection.DMA_BIDIRECTIONAL;
 import static org.iommu4j.dma.DmaDataDirection.DMA_FROM_DEVICE;
 import static org.iommu4j.dma.DmaDataDirection.DMA_TO_DEVICE;
@@ -44,10 +46,6 @@ import org.iommu4j.mm.PageAlloc;
  */
 @Port("drivers/iommu/dma-iommu.c:iommu_dma_ops")
 public final class DmaIommu implements DmaMapOps {
-    /** Default DMA segment boundary and max segment size (no dma_parms). */
-    static final long SEG_BOUNDARY = 0xffffffffL;
-    static final long MAX_SEG_SIZE = 0x10000;
-
     private final Iommu core;
     private final PageAlloc pageAlloc;
     /** {@code iommu_dma_forcedac}. */
@@ -329,25 +327,33 @@ public final class DmaIommu implements DmaMapOps {
         __iommu_dma_unmap(dev, dmaHandle, size);
     }
 
-    /** Merges the mapped segments into DMA segments; returns their number. */
+    /**
+     * Merges the mapped segments into DMA segments; returns their number. The layout from
+     * {@link #map_sg} already keeps each segment inside a segment boundary, so only a
+     * segment's start address decides whether it may be appended across one.
+     */
     @Port("drivers/iommu/dma-iommu.c:__finalise_sg")
     private static int __finalise_sg(Device dev, Scatterlist[] sg, int nents, long dmaAddr) {
         int cur = 0;
-        long curLen = 0;
+        long segMask = dma_get_seg_boundary(dev);
+        // cur_len, max_len and the three per-segment lengths are u32, as in the kernel.
+        int curLen = 0;
+        int maxLen = dma_get_max_seg_size(dev);
         int count = 0;
         for (int i = 0; i < nents; i++) {
             Scatterlist s = sg[i];
             // Undo the in-place padding: original offset and length back into the segment.
-            long sIovaOff = s.dmaAddress;
-            long sLength = Integer.toUnsignedLong(s.dmaLength);
-            long sIovaLen = Integer.toUnsignedLong(s.length);
-            s.offset += (int) sIovaOff;
-            s.length = (int) sLength;
+            int sIovaOff = (int) s.dmaAddress;
+            int sLength = s.dmaLength;
+            int sIovaLen = s.length;
+            s.offset += sIovaOff;
+            s.length = sLength;
             s.dmaAddress = DMA_MAPPING_ERROR;
             s.dmaLength = 0;
             // Merge into the open DMA segment when: one is open, this piece has no in-granule
             // offset, its address is not a multiple of the boundary, and the sum fits max_seg_size.
-            if (curLen != 0 && sIovaOff == 0 && (dmaAddr & SEG_BOUNDARY) != 0 && MAX_SEG_SIZE - curLen >= sLength) {
+            if (curLen != 0 && sIovaOff == 0 && (dmaAddr & segMask) != 0
+                    && Integer.compareUnsigned(maxLen - curLen, sLength) >= 0) {
                 curLen += sLength;
             } else {
                 // Else this segment opens a new DMA segment.
@@ -356,11 +362,12 @@ public final class DmaIommu implements DmaMapOps {
                 }
                 curLen = sLength;
                 count++;
-                sg[cur].dmaAddress = dmaAddr + sIovaOff;
+                sg[cur].dmaAddress = dmaAddr + Integer.toUnsignedLong(sIovaOff);
             }
-            sg[cur].dmaLength = (int) curLen;
-            dmaAddr += sIovaLen;
-            if (sLength + sIovaOff < sIovaLen) {
+            sg[cur].dmaLength = curLen;
+            dmaAddr += Integer.toUnsignedLong(sIovaLen);
+            // A padded segment ends before the next one starts: nothing may be appended to it.
+            if (Integer.compareUnsigned(sLength + sIovaOff, sIovaLen) < 0) {
                 curLen = 0;
             }
         }
@@ -393,14 +400,16 @@ public final class DmaIommu implements DmaMapOps {
         IommuDmaCookie cookie = (IommuDmaCookie) domain.iovaCookie;
         IovaDomain iovad = cookie.iovad;
         int prot = dma_info_to_prot(dir, dev.dmaCoherent, attrs);
-        long mask = SEG_BOUNDARY;
+        long mask = dma_get_seg_boundary(dev);
         long iovaLen = 0;
         Scatterlist prev = null;
         // Sum the granule-aligned lengths (originals kept in the dma fields); a piece that would
         // straddle a segment boundary starts at it instead, the previous piece padded up to it.
+        // size_t lengths against an unsigned long mask: every comparison is unsigned, and with
+        // no boundary (mask ULONG_MAX) the padding length is so large that nothing is padded.
         for (int i = 0; i < nents; i++) {
             Scatterlist s = sg[i];
-            long sIovaOff = iovad.iova_offset(s.offset);
+            long sIovaOff = iovad.iova_offset(Integer.toUnsignedLong(s.offset));
             long sLength = Integer.toUnsignedLong(s.length);
             long padLen = (mask - iovaLen + 1) & mask;
             s.dmaAddress = sIovaOff;
@@ -408,7 +417,10 @@ public final class DmaIommu implements DmaMapOps {
             s.offset -= (int) sIovaOff;
             sLength = iovad.iova_align(sLength + sIovaOff);
             s.length = (int) sLength;
-            if (padLen != 0 && padLen < sLength - 1) {
+            // The single IOVA allocation is size-aligned, so when the list is longer than a
+            // boundary it starts on one: padding can be laid out from the lengths alone. A
+            // boundary is a power of two, so pad_len is 0 for the first segment (prev unset).
+            if (padLen != 0 && Long.compareUnsigned(padLen, sLength - 1) < 0) {
                 prev.length += (int) padLen;
                 iovaLen += padLen;
             }

@@ -4,11 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.iommu4j.base.Errno.EFAULT;
 import static org.iommu4j.base.Errno.EINVAL;
 import static org.iommu4j.base.Gfp.GFP_KERNEL;
+import static org.iommu4j.base.Sizes.SZ_4G;
 import static org.iommu4j.dma.DmaDataDirection.*;
 import static org.iommu4j.iommu.IommuH.*;
 
 import org.iommu4j.base.FaultInject;
 import org.iommu4j.base.device.Device;
+import org.iommu4j.base.device.DmaMappingH;
+import org.iommu4j.base.device.PlatformDevice;
 import org.iommu4j.base.test.NoWarnings;
 import org.iommu4j.dma.DmaMapping;
 import org.iommu4j.dma.Scatterlist;
@@ -154,6 +157,142 @@ class DmaIommuTest {
         dma.dma_unmap_sg(dev, sg, 3, DMA_BIDIRECTIONAL);
         assertThat(Iommu.iommu_iova_to_phys(dom, start)).isZero();
         assertThat(Iommu.iommu_iova_to_phys(dom, start - 0x100 + 0x3000)).isZero();
+    }
+
+    /** A PCI function enumerated through ECAM (pci_device_add gives it its DMA limits), on the mock IOMMU. */
+    private Device pciDevice() {
+        org.iommu4j.base.hw.Board board = org.iommu4j.base.hw.Board.withRam(16 << 20);
+        org.iommu4j.pci.hw.PciHostBridgeModel hb = new org.iommu4j.pci.hw.PciHostBridgeModel("pcie", 0, 0);
+        hb.add(1, "ep", org.iommu4j.pci.hw.PciEndpointCaps.builder().build());
+        long ecam = 0x40_1000_0000L;
+        hb.mapEcam(board.mmio, ecam);
+        org.iommu4j.pci.Pci pci = new org.iommu4j.pci.Pci();
+        assertThat(w.iommu.bus_set_iommu(pci.pci_bus_type, w.mock)).isZero();
+        pci.pci_host_common_probe(board.mmio, ecam, 0, 0);
+        org.iommu4j.pci.PciDev pdev = pci.pci_get_domain_bus_and_slot(0, 0, org.iommu4j.pci.Pci.PCI_DEVFN(1, 0));
+        Iommu.iommu_fwspec_init(pdev, w.mock.fwnode, w.mock);
+        Iommu.iommu_fwspec_add_ids(pdev, new int[] {8}, 1);
+        assertThat(w.iommu.iommu_probe_device(pdev)).isZero();
+        assertThat(pdev.dmaOps).isSameAs(w.iommu.dma());
+        return pdev;
+    }
+
+    /** A platform device (zeroed dma_parms: no segment boundary) on the mock IOMMU. */
+    private PlatformDevice platformDevice() {
+        PlatformDevice pdev = new PlatformDevice("dma-engine");
+        Iommu.iommu_fwspec_init(pdev, w.mock.fwnode, w.mock);
+        Iommu.iommu_fwspec_add_ids(pdev, new int[] {9}, 1);
+        w.bus.device_add(pdev);
+        assertThat(pdev.dmaOps).isSameAs(w.iommu.dma());
+        return pdev;
+    }
+
+    /**
+     * A 32 KiB segment then 65536 segments of 64 KiB, physically contiguous from 4 GiB: 4 GiB
+     * and 64 KiB of data, mapped at one 8 GiB-aligned IOVA. The last segment would straddle
+     * IOVA + 4 GiB.
+     */
+    private static Scatterlist[] acrossFourGiB() {
+        Scatterlist[] sg = new Scatterlist[65537];
+        sg[0] = new Scatterlist(SZ_4G, 0x8000);
+        for (int i = 1; i < sg.length; i++) {
+            sg[i] = new Scatterlist(SZ_4G + 0x8000 + (i - 1) * 0x10000L, 0x10000);
+        }
+        return sg;
+    }
+
+    /**
+     * A PCI function's 4 GiB segment boundary (pci_device_add): dma-iommu pads the segment
+     * before the boundary so the last one starts on it, and no DMA segment crosses it.
+     */
+    @Test
+    void mapSgPadsAcrossTheFourGiBBoundaryOfAPciDevice() {
+        Device pdev = pciDevice();
+        IommuDomain pdom = Iommu.iommu_get_domain_for_dev(pdev);
+        Scatterlist[] sg = acrossFourGiB();
+        int n = dma.dma_map_sg(pdev, sg, sg.length, DMA_TO_DEVICE);
+        // 64 KiB segments (the PCI maximum) never merge.
+        assertThat(n).isEqualTo(sg.length);
+        long iova = sg[0].sg_dma_address();
+        assertThat(iova & (SZ_4G - 1)).isZero();
+        assertThat(sg[65535].sg_dma_address()).isEqualTo(iova + 0xfffe8000L);
+        assertThat(sg[65535].sg_dma_len()).isEqualTo(0x10000);
+        // 32 KiB of padding, then the last segment starts on the boundary.
+        assertThat(sg[65536].sg_dma_address()).isEqualTo(iova + SZ_4G);
+        assertThat(sg[65536].sg_dma_len()).isEqualTo(0x10000);
+        for (int i = 0; i < n; i++) {
+            long start = sg[i].sg_dma_address();
+            long last = start + sg[i].sg_dma_len() - 1;
+            assertThat(start >>> 32).as("segment %d", i).isEqualTo(last >>> 32);
+        }
+        // Original fields restored; the data behind each DMA address is the segment's.
+        assertThat(sg[65535].length).isEqualTo(0x10000);
+        assertThat(Iommu.iommu_iova_to_phys(pdom, iova + SZ_4G)).isEqualTo(SZ_4G + 0xffff8000L);
+        assertThat(Iommu.iommu_iova_to_phys(pdom, iova + 0xfffe8000L)).isEqualTo(SZ_4G + 0xfffe8000L);
+        dma.dma_unmap_sg(pdev, sg, sg.length, DMA_TO_DEVICE);
+        assertThat(Iommu.iommu_iova_to_phys(pdom, iova)).isZero();
+        assertThat(Iommu.iommu_iova_to_phys(pdom, iova + SZ_4G)).isZero();
+    }
+
+    /**
+     * The same scatterlist on a platform device, whose segment boundary is ULONG_MAX: nothing
+     * is padded (unsigned comparisons: pad_len is huge, not negative) and the last segment
+     * crosses IOVA + 4 GiB.
+     */
+    @Test
+    void mapSgDoesNotPadForAPlatformDeviceWithoutBoundary() {
+        PlatformDevice pdev = platformDevice();
+        IommuDomain pdom = Iommu.iommu_get_domain_for_dev(pdev);
+        Scatterlist[] sg = acrossFourGiB();
+        int n = dma.dma_map_sg(pdev, sg, sg.length, DMA_TO_DEVICE);
+        assertThat(n).isEqualTo(sg.length);
+        long iova = sg[0].sg_dma_address();
+        assertThat(iova & (SZ_4G - 1)).isZero();
+        assertThat(sg[65535].sg_dma_address()).isEqualTo(iova + 0xfffe8000L);
+        assertThat(sg[65536].sg_dma_address()).isEqualTo(iova + 0xffff8000L);
+        assertThat(sg[65536].sg_dma_len()).isEqualTo(0x10000);
+        assertThat(sg[65535].length).isEqualTo(0x10000);
+        assertThat(Iommu.iommu_iova_to_phys(pdom, iova + SZ_4G)).isEqualTo(SZ_4G + SZ_4G);
+        assertThat(Iommu.iommu_iova_to_phys(pdom, iova + 0xffff8000L)).isEqualTo(SZ_4G + 0xffff8000L);
+        dma.dma_unmap_sg(pdev, sg, sg.length, DMA_TO_DEVICE);
+        assertThat(Iommu.iommu_iova_to_phys(pdom, iova)).isZero();
+        assertThat(Iommu.iommu_iova_to_phys(pdom, iova + SZ_4G)).isZero();
+    }
+
+    /**
+     * A boundary the driver sets (64 KiB, with 1 MiB segments): a segment that would straddle
+     * it is pushed onto it by padding the one before, and merging stops at it.
+     */
+    @Test
+    void mapSgHonoursADriverSetBoundaryWhenPaddingAndMerging() {
+        PlatformDevice pdev = platformDevice();
+        assertThat(DmaMappingH.dma_set_seg_boundary(pdev, 0xffffL)).isZero();
+        assertThat(DmaMappingH.dma_set_max_seg_size(pdev, 0x100000)).isZero();
+        IommuDomain pdom = Iommu.iommu_get_domain_for_dev(pdev);
+        Scatterlist[] sg = {
+            new Scatterlist(0x40100000L, 0x8000),
+            new Scatterlist(0x40200000L, 0x8000),
+            new Scatterlist(0x40300000L, 0xc000),
+            new Scatterlist(0x40400000L, 0x8000),
+        };
+        int n = dma.dma_map_sg(pdev, sg, sg.length, DMA_BIDIRECTIONAL);
+        assertThat(n).isEqualTo(3);
+        long iova = sg[0].sg_dma_address();
+        assertThat(iova & 0xffff).isZero();
+        // 1 and 2 merge up to the boundary; 3 starts on it (no merge across); 4 would straddle
+        // the next one, so 3 was padded by 16 KiB and 4 starts on it.
+        assertThat(sg[0].sg_dma_len()).isEqualTo(0x10000);
+        assertThat(sg[1].sg_dma_address()).isEqualTo(iova + 0x10000);
+        assertThat(sg[1].sg_dma_len()).isEqualTo(0xc000);
+        assertThat(sg[2].sg_dma_address()).isEqualTo(iova + 0x20000);
+        assertThat(sg[2].sg_dma_len()).isEqualTo(0x8000);
+        assertThat(sg[3].sg_dma_len()).isZero();
+        assertThat(sg[2].length).isEqualTo(0xc000);
+        assertThat(Iommu.iommu_iova_to_phys(pdom, iova + 0x8000)).isEqualTo(0x40200000L);
+        assertThat(Iommu.iommu_iova_to_phys(pdom, iova + 0x20000)).isEqualTo(0x40400000L);
+        dma.dma_unmap_sg(pdev, sg, sg.length, DMA_BIDIRECTIONAL);
+        assertThat(Iommu.iommu_iova_to_phys(pdom, iova)).isZero();
+        assertThat(Iommu.iommu_iova_to_phys(pdom, iova + 0x20000)).isZero();
     }
 
     @Test

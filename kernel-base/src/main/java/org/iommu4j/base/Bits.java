@@ -61,10 +61,14 @@ public final class Bits {
         return Long.numberOfTrailingZeros(mask);
     }
 
-    /** Prepare {@code val} for insertion into the field {@code mask}; excess bits are dropped. */
+    /**
+     * Prepare {@code val} for insertion into the field {@code mask}; excess bits are dropped.
+     * Strict mode warns where the kernel's build-time check ("value too large for the field",
+     * {@code ~FIELD_MAX(mask) & val}) would reject a constant.
+     */
     @Port("include/linux/bitfield.h:FIELD_PREP")
     public static long FIELD_PREP(long mask, long val) {
-        if (strict && !FIELD_FIT(mask, val)) {
+        if (strict && (val & ~FIELD_MAX(mask)) != 0) {
             Warn.WARN(true, "FIELD_PREP: value 0x" + Long.toHexString(val) + " too large for the field 0x"
                     + Long.toHexString(mask));
         }
@@ -88,10 +92,15 @@ public final class Bits {
         return mask >>> bfShf(mask);
     }
 
-    /** True if {@code val} fits the field {@code mask} (as an unsigned value). */
+    /**
+     * True if {@code val} fits the field {@code mask}, computed as the kernel does: shifted into
+     * place in the 64-bit type, no bit may land outside the mask. Bits shifted out past bit 63
+     * are not seen, so for a field reaching bit 63 a too-large value can still "fit"
+     * ({@code FIELD_FIT(GENMASK_ULL(63, 60), 0x10)} is true, as in C).
+     */
     @Port("include/linux/bitfield.h:FIELD_FIT")
     public static boolean FIELD_FIT(long mask, long val) {
-        return ((val << bfShf(mask)) & ~mask) == 0 && (val & ~FIELD_MAX(mask)) == 0;
+        return ((val << bfShf(mask)) & ~mask) == 0;
     }
 
     /** The build-time checks of bitfield.h: non-zero and contiguous. */
@@ -126,9 +135,10 @@ public final class Bits {
         return Long.highestOneBit(n);
     }
 
+    /** Of an unsigned 64-bit value: 0 for 0 and 1, 64 above 2^63. */
     @Port("include/linux/log2.h:order_base_2")
     public static int order_base_2(long n) {
-        return n <= 1 ? 0 : ilog2(n - 1) + 1;
+        return Long.compareUnsigned(n, 1) <= 0 ? 0 : ilog2(n - 1) + 1;
     }
 
     /** Index of the lowest set bit; undefined (64) for 0. */

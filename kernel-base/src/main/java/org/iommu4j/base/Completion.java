@@ -65,11 +65,17 @@ public final class Completion {
         }
     }
 
-    /** Waits up to {@code timeoutNanos}; returns remaining time (at least 1) or 0 on timeout. */
+    /**
+     * Waits up to {@code timeoutNanos}; returns the time left (at least 1) if completed, 0 on
+     * timeout. Uninterruptible like the kernel's (TASK_UNINTERRUPTIBLE): a Java interrupt does
+     * not end the wait; the thread's interrupt status is kept for the caller.
+     */
     @Port("kernel/sched/completion.c:wait_for_completion_timeout")
     public long wait_for_completion_timeout(long timeoutNanos) {
+        boolean interrupted = false;
         lock.lock();
         try {
+            long deadline = System.nanoTime() + timeoutNanos;
             long left = timeoutNanos;
             while (done == 0) {
                 if (left <= 0) {
@@ -78,8 +84,8 @@ public final class Completion {
                 try {
                     left = cond.awaitNanos(left);
                 } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return 0;
+                    interrupted = true;
+                    left = deadline - System.nanoTime();
                 }
             }
             if (done != ALL) {
@@ -88,6 +94,9 @@ public final class Completion {
             return Math.max(1, left);
         } finally {
             lock.unlock();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

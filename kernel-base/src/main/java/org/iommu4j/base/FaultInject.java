@@ -23,8 +23,14 @@ public final class FaultInject {
 
     private static final ThreadLocal<State> STATE = ThreadLocal.withInitial(State::new);
 
-    /** Arms: the {@code n}th injection point reached on this thread fails; 0 disarms. */
+    /**
+     * Arms: the {@code n}th injection point reached on this thread fails; 0 disarms. A negative
+     * {@code n} is refused, as the kernel's fail-nth file refuses what is not an unsigned int.
+     */
     public static void failNth(int n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("fail-nth must be 0 or positive: " + n);
+        }
         State s = STATE.get();
         s.remaining = n;
         s.fired = false;

@@ -1,6 +1,5 @@
 package org.iommu4j.base;
 
-import static org.iommu4j.base.Errno.EEXIST;
 import static org.iommu4j.base.Errno.ENOENT;
 
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -35,22 +34,28 @@ public final class Notifier {
     abstract static class Head {
         protected volatile NotifierBlock[] chain = new NotifierBlock[0];
 
-        /** Inserts after all entries with priority >= nb's; -EEXIST if already there. */
+        /**
+         * Inserts {@code nb} after all entries of higher or equal priority; returns 0. Finding
+         * {@code nb} already on the chain on the way there WARNs ("double register detected")
+         * and leaves the chain as it is, still returning 0: v5.15 has no -EEXIST here (v5.17
+         * added it).
+         */
         @Port("kernel/notifier.c:notifier_chain_register")
         protected synchronized int register(NotifierBlock nb) {
             NotifierBlock[] old = chain;
-            for (NotifierBlock b : old) {
-                if (b == nb) {
-                    Warn.WARN(true, "notifier callback already registered");
-                    return -EEXIST;
-                }
-            }
-            NotifierBlock[] n = new NotifierBlock[old.length + 1];
             int i = 0;
-            while (i < old.length && old[i].priority() >= nb.priority()) {
-                n[i] = old[i];
+            while (i < old.length) {
+                if (old[i] == nb) {
+                    Warn.WARN(true, "double register detected");
+                    return 0;
+                }
+                if (nb.priority() > old[i].priority()) {
+                    break;
+                }
                 i++;
             }
+            NotifierBlock[] n = new NotifierBlock[old.length + 1];
+            System.arraycopy(old, 0, n, 0, i);
             n[i] = nb;
             System.arraycopy(old, i, n, i + 1, old.length - i);
             chain = n;

@@ -1,15 +1,33 @@
 package org.iommu4j.base;
 
+import java.util.ArrayDeque;
+import java.util.Iterator;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * {@code struct workqueue_struct} (kernel/workqueue.c) on real threads. An ordered queue runs one
- * item at a time in queueing order on one worker; an unordered queue has {@code maxActive}
- * workers. A work item is queued at most once while pending ({@link #queue_work} returns false
- * then); it may be re-queued while it runs.
+ * {@code struct workqueue_struct} (kernel/workqueue.c, v5.15) on real threads. An ordered queue
+ * runs one item at a time in queueing order on one worker; an unordered queue has
+ * {@code maxActive} workers (4 for 0, where the kernel allows 256).
+ *
+ * <p>The guarantees ported from the kernel:
+ * <ul>
+ *   <li>A work item is queued at most once while PENDING ({@link #queue_work} returns false
+ *       then). PENDING is cleared when an execution starts, so the item may queue itself again.
+ *   <li>Non-reentrancy: an item queued again while it runs is not started by a second worker
+ *       before the running execution returns.
+ *   <li>{@link #flush_workqueue} waits for every item queued before it was called (not for
+ *       later ones); {@link #flush_work} for the instance queued or running when it was called.
+ *   <li>{@link #cancel_work_sync} owns PENDING while it waits, so a running item cannot queue
+ *       itself again: on return the item is neither pending nor running.
+ *   <li>{@link #destroy_workqueue} drains: items the queue's own work items queue meanwhile
+ *       (chained work) are run too; anyone else's are refused with a warning.
+ * </ul>
+ *
+ * <p>Locking: {@code lock} protects the queue, the workers' state and the queueing state of the
+ * items on this queue ({@code queued}, the sequence numbers, {@code running}). PENDING is an
+ * atomic bit, set outside the lock as the kernel's test_and_set_bit is.
  */
 @Port("kernel/workqueue.c:workqueue_struct")
 public final class Workqueue {
@@ -17,15 +35,23 @@ public final class Workqueue {
     public static final int WQ_FREEZABLE = 1 << 2;
     public static final int WQ_MEM_RECLAIM = 1 << 3;
     public static final int WQ_HIGHPRI = 1 << 4;
+    public static final int __WQ_DRAINING = 1 << 16;
     public static final int __WQ_ORDERED = 1 << 17;
 
     /** {@code struct work_struct}. */
     @Port("include/linux/workqueue.h:work_struct")
     public static class WorkStruct {
         private final Runnable func;
+        /** WORK_STRUCT_PENDING. */
         final AtomicBoolean pending = new AtomicBoolean();
-        /** Number of currently running executions (0 or 1 per queue). */
-        final AtomicInteger running = new AtomicInteger();
+        /** On {@link #lastQueue}'s list, waiting for a worker. */
+        boolean queued;
+        /** Executions in progress: 0 or 1 (non-reentrancy). */
+        int running;
+        /** Sequence number of the queued instance, of the running one, of the last finished. */
+        long queuedSeq;
+        long runningSeq;
+        long doneSeq;
         volatile Workqueue lastQueue;
 
         @Port("include/linux/workqueue.h:INIT_WORK")
@@ -44,15 +70,18 @@ public final class Workqueue {
     }
 
     private final String name;
-    private final int flags;
-    private final java.util.ArrayDeque<WorkStruct> queue = new java.util.ArrayDeque<>();
+    private volatile int flags;
+    private final ArrayDeque<WorkStruct> queue = new ArrayDeque<>();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private final Thread[] workers;
-    /** Items queued or running; flush waits for this to drop to what it was told to wait for. */
-    private long queuedSeq;
-    private long doneSeq;
+    /** Sequence number of each worker's running item, Long.MAX_VALUE when idle. */
+    private final long[] workerSeq;
+    /** The last sequence number handed to a queued item. */
+    private long nextSeq;
     private int busy;
+    /** {@code wq->nr_drainers}: __WQ_DRAINING is set while it is non-zero. */
+    private int nrDrainers;
     private boolean destroyed;
 
     private Workqueue(String name, int flags, int maxActive) {
@@ -60,8 +89,11 @@ public final class Workqueue {
         this.flags = flags;
         int n = (flags & __WQ_ORDERED) != 0 ? 1 : Math.max(1, maxActive);
         workers = new Thread[n];
+        workerSeq = new long[n];
         for (int i = 0; i < n; i++) {
-            Thread t = new Thread(this::workerLoop, "kworker/" + name + "/" + i);
+            int id = i;
+            workerSeq[i] = Long.MAX_VALUE;
+            Thread t = new Thread(() -> workerLoop(id), "kworker/" + name + "/" + i);
             t.setDaemon(true);
             workers[i] = t;
             t.start();
@@ -86,7 +118,25 @@ public final class Workqueue {
         return flags;
     }
 
-    /** Queues {@code work}; false if it was already pending. */
+    /** True when the calling thread is one of this queue's workers (running one of its items). */
+    @Port("kernel/workqueue.c:is_chained_work")
+    private boolean is_chained_work() {
+        Thread self = Thread.currentThread();
+        for (Thread t : workers) {
+            if (t == self) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Queues {@code work}; false if it was already pending. While the queue drains only its own
+     * work items may queue on it: anyone else's item is not queued and the call warns (the
+     * kernel then still answers true and leaves the item PENDING forever; here PENDING is
+     * cleared so the item stays usable). Queueing on a destroyed queue (a use after free in
+     * the kernel) warns and answers false.
+     */
     @Port("include/linux/workqueue.h:queue_work")
     public boolean queue_work(WorkStruct work) {
         if (!work.pending.compareAndSet(false, true)) {
@@ -99,9 +149,15 @@ public final class Workqueue {
                 Warn.WARN(true, "queue_work on destroyed workqueue " + name);
                 return false;
             }
+            // WARN_ON_ONCE in the kernel; every time here, so each test sees its own.
+            if ((flags & __WQ_DRAINING) != 0 && Warn.WARN(!is_chained_work(), "queue_work on draining workqueue " + name)) {
+                work.pending.set(false);
+                return true;
+            }
             work.lastQueue = this;
+            work.queuedSeq = ++nextSeq;
+            work.queued = true;
             queue.addLast(work);
-            queuedSeq++;
             changed.signalAll();
         } finally {
             lock.unlock();
@@ -109,13 +165,22 @@ public final class Workqueue {
         return true;
     }
 
-    /** Waits until every item queued before the call has finished. */
+    /** The sequence number of the oldest item queued or running, Long.MAX_VALUE if none. Lock held. */
+    private long oldestOutstanding() {
+        long oldest = queue.isEmpty() ? Long.MAX_VALUE : queue.peekFirst().queuedSeq;
+        for (long s : workerSeq) {
+            oldest = Math.min(oldest, s);
+        }
+        return oldest;
+    }
+
+    /** Waits until every item queued before the call has finished; later items are not waited for. */
     @Port("kernel/workqueue.c:flush_workqueue")
     public void flush_workqueue() {
         lock.lock();
         try {
-            long target = queuedSeq;
-            while (doneSeq < target) {
+            long target = nextSeq;
+            while (oldestOutstanding() <= target) {
                 changed.awaitUninterruptibly();
             }
         } finally {
@@ -123,55 +188,114 @@ public final class Workqueue {
         }
     }
 
-    /** Waits for {@code work}'s last queueing to finish; true if it had to wait. */
+    /**
+     * Waits until nothing is queued or running, including the items those items queue on this
+     * queue meanwhile; anyone else's queue_work is refused while it drains.
+     */
+    @Port("kernel/workqueue.c:drain_workqueue")
+    public void drain_workqueue() {
+        lock.lock();
+        try {
+            if (nrDrainers++ == 0) {
+                flags |= __WQ_DRAINING;
+            }
+            while (!queue.isEmpty() || busy != 0) {
+                changed.awaitUninterruptibly();
+            }
+            if (--nrDrainers == 0) {
+                flags &= ~__WQ_DRAINING;
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Waits for the instance of {@code work} that is queued (or, if none, running) when called
+     * to finish; true if there was one to wait for. A later re-queueing is not waited for.
+     */
     @Port("kernel/workqueue.c:flush_work")
     public static boolean flush_work(WorkStruct work) {
         Workqueue wq = work.lastQueue;
         if (wq == null) {
             return false;
         }
-        boolean waited = false;
         wq.lock.lock();
         try {
-            while (work.pending.get() || work.running.get() > 0) {
-                waited = true;
+            long target;
+            if (work.queued) {
+                target = work.queuedSeq;
+            } else if (work.running > 0) {
+                target = work.runningSeq;
+            } else {
+                return false;
+            }
+            while (work.doneSeq < target) {
                 wq.changed.awaitUninterruptibly();
             }
+            return true;
         } finally {
             wq.lock.unlock();
         }
-        return waited;
     }
 
-    /** Removes a pending {@code work} and waits for a running one; true if it was pending. */
+    /**
+     * Removes a pending {@code work} and waits for a running one; true if it was pending. It
+     * holds PENDING meanwhile, so the item cannot be queued again (by itself or anyone) until
+     * it returns: on return the item is idle.
+     */
     @Port("kernel/workqueue.c:cancel_work_sync")
     public static boolean cancel_work_sync(WorkStruct work) {
-        Workqueue wq = work.lastQueue;
-        if (wq == null) {
-            return false;
-        }
-        boolean wasPending;
-        wq.lock.lock();
-        try {
-            wasPending = wq.queue.remove(work);
-            if (wasPending) {
+        while (true) {
+            // try_to_grab_pending: take PENDING if it is clear...
+            if (work.pending.compareAndSet(false, true)) {
+                Workqueue wq = work.lastQueue;
+                if (wq != null) {
+                    wq.waitNotRunning(work);
+                }
                 work.pending.set(false);
-                wq.doneSeq++;
-                wq.changed.signalAll();
+                return false;
             }
-            while (work.running.get() > 0) {
-                wq.changed.awaitUninterruptibly();
+            // ...or steal the queued instance, keeping PENDING.
+            Workqueue wq = work.lastQueue;
+            if (wq != null) {
+                wq.lock.lock();
+                try {
+                    if (work.queued && wq.queue.remove(work)) {
+                        work.queued = false;
+                        work.doneSeq = work.queuedSeq;
+                        wq.changed.signalAll();
+                        while (work.running > 0) {
+                            wq.changed.awaitUninterruptibly();
+                        }
+                        work.pending.set(false);
+                        return true;
+                    }
+                } finally {
+                    wq.lock.unlock();
+                }
             }
-        } finally {
-            wq.lock.unlock();
+            // PENDING is set but the item is not on a list yet: it is being queued right now
+            // (the kernel's -EAGAIN). Try again.
+            Thread.onSpinWait();
         }
-        return wasPending;
     }
 
-    /** Drains the queue and stops the workers. */
+    private void waitNotRunning(WorkStruct work) {
+        lock.lock();
+        try {
+            while (work.running > 0) {
+                changed.awaitUninterruptibly();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Drains the queue ({@link #drain_workqueue}) and stops the workers. */
     @Port("kernel/workqueue.c:destroy_workqueue")
     public void destroy_workqueue() {
-        flush_workqueue();
+        drain_workqueue();
         lock.lock();
         try {
             destroyed = true;
@@ -201,20 +325,34 @@ public final class Workqueue {
         }
     }
 
-    private void workerLoop() {
+    /** The first queued item that is not running elsewhere (non-reentrancy), taken off the list. Lock held. */
+    private WorkStruct nextRunnable() {
+        for (Iterator<WorkStruct> it = queue.iterator(); it.hasNext(); ) {
+            WorkStruct w = it.next();
+            if (w.running == 0) {
+                it.remove();
+                return w;
+            }
+        }
+        return null;
+    }
+
+    private void workerLoop(int id) {
         while (true) {
             WorkStruct w;
             lock.lock();
             try {
-                while (queue.isEmpty() && !destroyed) {
+                while ((w = nextRunnable()) == null) {
+                    if (destroyed && queue.isEmpty()) {
+                        return;
+                    }
                     changed.awaitUninterruptibly();
                 }
-                if (queue.isEmpty()) {
-                    return;
-                }
-                w = queue.pollFirst();
                 busy++;
-                w.running.incrementAndGet();
+                w.queued = false;
+                w.running++;
+                w.runningSeq = w.queuedSeq;
+                workerSeq[id] = w.runningSeq;
                 // Cleared before running, so the function may queue itself again.
                 w.pending.set(false);
             } finally {
@@ -228,8 +366,9 @@ public final class Workqueue {
                 lock.lock();
                 try {
                     busy--;
-                    w.running.decrementAndGet();
-                    doneSeq++;
+                    w.running--;
+                    w.doneSeq = w.runningSeq;
+                    workerSeq[id] = Long.MAX_VALUE;
                     changed.signalAll();
                 } finally {
                     lock.unlock();

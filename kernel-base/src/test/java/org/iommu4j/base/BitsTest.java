@@ -109,7 +109,9 @@ class BitsTest {
             long prepared = FIELD_PREP(mask, val);
             assertThat(prepared & ~mask).isZero();
             assertThat(FIELD_GET(mask, prepared)).isEqualTo(val & FIELD_MAX(mask));
-            assertThat(FIELD_FIT(mask, val)).isEqualTo((val & ~FIELD_MAX(mask)) == 0);
+            // FIELD_FIT sees the value's bits that stay inside 64 bits once shifted into place.
+            long visible = -1L >>> bfShf(mask);
+            assertThat(FIELD_FIT(mask, val)).isEqualTo((val & visible & ~FIELD_MAX(mask)) == 0);
         } finally {
             Bits.setStrict(true);
         }
@@ -125,9 +127,20 @@ class BitsTest {
         assertThat(FIELD_FIT(GENMASK(7, 4), 0x10)).isFalse();
         assertThat(FIELD_FIT(GENMASK(7, 4), -1L)).isFalse();
         assertThat(FIELD_FIT(GENMASK_ULL(63, 63), 1)).isTrue();
-        assertThat(FIELD_FIT(GENMASK_ULL(63, 63), 2)).isFalse();
         assertThat(FIELD_FIT(GENMASK_ULL(63, 0), -1L)).isTrue();
-        assertThat(FIELD_FIT(GENMASK_ULL(63, 60), 0x10)).isFalse();
+        assertThat(FIELD_FIT(GENMASK_ULL(62, 60), 0x8)).isFalse();
+        // As in C: bits shifted out past bit 63 are not seen, so for a field that reaches bit
+        // 63 every value "fits".
+        assertThat(FIELD_FIT(GENMASK_ULL(63, 63), 2)).isTrue();
+        assertThat(FIELD_FIT(GENMASK_ULL(63, 60), 0x10)).isTrue();
+        assertThat(FIELD_FIT(GENMASK_ULL(63, 60), -1L)).isTrue();
+    }
+
+    /** Strict FIELD_PREP checks what the kernel's build-time check does, whole value against FIELD_MAX. */
+    @Test
+    void strictFieldPrepChecksTheWholeValue() {
+        assertThat(FIELD_PREP(GENMASK_ULL(63, 60), 0x1f)).isEqualTo(0xf000_0000_0000_0000L);
+        assertThat(Warn.drain()).singleElement().asString().contains("FIELD_PREP").contains("0x1f");
     }
 
     @Test
@@ -166,6 +179,9 @@ class BitsTest {
         assertThat(order_base_2(2)).isEqualTo(1);
         assertThat(order_base_2(5)).isEqualTo(3);
         assertThat(order_base_2(8)).isEqualTo(3);
+        assertThat(order_base_2(Long.MIN_VALUE)).isEqualTo(63);
+        assertThat(order_base_2(Long.MIN_VALUE + 1)).isEqualTo(64);
+        assertThat(order_base_2(-1L)).isEqualTo(64);
         assertThat(__ffs(0x80)).isEqualTo(7);
         assertThat(__ffs(Long.MIN_VALUE)).isEqualTo(63);
         assertThat(__fls(0x81)).isEqualTo(7);

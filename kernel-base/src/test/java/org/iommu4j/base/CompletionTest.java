@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.iommu4j.base.test.NoWarnings;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -105,5 +107,27 @@ class CompletionTest {
         a.join();
         b.join();
         assertThat(woke).hasValue(2);
+    }
+
+    /** wait_for_completion_timeout is uninterruptible: an interrupt neither ends it nor is lost. */
+    @Test
+    void timeoutWaitIsNotEndedByAnInterrupt() throws Exception {
+        Completion c = new Completion();
+        AtomicLong left = new AtomicLong(-1);
+        AtomicBoolean stillInterrupted = new AtomicBoolean();
+        Thread t = new Thread(() -> {
+            left.set(c.wait_for_completion_timeout(TimeUnit.SECONDS.toNanos(30)));
+            stillInterrupted.set(Thread.currentThread().isInterrupted());
+        });
+        t.start();
+        while (t.getState() != Thread.State.TIMED_WAITING) {
+            Thread.onSpinWait();
+        }
+        t.interrupt();
+        c.complete();
+        t.join();
+        assertThat(left.get()).isPositive();
+        assertThat(stillInterrupted).isTrue();
+        assertThat(c.completion_done()).isFalse();
     }
 }

@@ -1,6 +1,7 @@
 package org.iommu4j.base;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.iommu4j.base.Errno.ENOMEM;
 
 import java.util.ArrayList;
@@ -65,6 +66,15 @@ class FaultInjectTest {
         assertThat(FaultInject.fired()).isFalse();
         assertThat(FaultInject.calls()).isZero();
         assertThat(FaultInject.firedSite()).isNull();
+    }
+
+    @Test
+    void aNegativeCountIsRefusedAndChangesNothing() {
+        FaultInject.failNth(2);
+        assertThatThrownBy(() -> FaultInject.failNth(-1)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("-1");
+        assertThat(FaultInject.should_fail("a")).isFalse();
+        assertThat(FaultInject.should_fail("b")).isTrue();
     }
 
     @Test

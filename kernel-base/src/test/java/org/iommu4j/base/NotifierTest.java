@@ -98,14 +98,24 @@ class NotifierTest {
         assertThat(bh.blocking_notifier_chain_unregister(a)).isEqualTo(-ENOENT);
     }
 
+    /** v5.15 WARNs on a double registration but returns 0 (the -EEXIST came in v5.17). */
     @Test
-    void registeringTwiceIsEexistWithAWarning() {
+    void registeringTwiceWarnsAndReturnsZero() {
         Notifier.Blocking head = new Notifier.Blocking();
-        NotifierBlock a = NotifierBlock.of(0, (x, y) -> NOTIFY_OK);
+        List<String> log = new ArrayList<>();
+        NotifierBlock a = recording(log, "a", 0, NOTIFY_OK);
         assertThat(head.blocking_notifier_chain_register(a)).isZero();
-        assertThat(head.blocking_notifier_chain_register(a)).isEqualTo(-EEXIST);
-        assertThat(head.size()).isEqualTo(1);
-        assertThat(Warn.drain()).singleElement().asString().contains("already registered");
+        assertThat(head.blocking_notifier_chain_register(recording(log, "b", 0, NOTIFY_OK))).isZero();
+        assertThat(head.blocking_notifier_chain_register(a)).isZero();
+        assertThat(head.size()).isEqualTo(2);
+        assertThat(Warn.drain()).singleElement().asString().contains("double register detected");
+        head.blocking_notifier_call_chain(1, "x");
+        assertThat(log).containsExactly("a:1:x", "b:1:x");
+        Notifier.Atomic atomic = new Notifier.Atomic();
+        assertThat(atomic.atomic_notifier_chain_register(a)).isZero();
+        assertThat(atomic.atomic_notifier_chain_register(a)).isZero();
+        assertThat(atomic.size()).isEqualTo(1);
+        assertThat(Warn.drain()).singleElement().asString().contains("double register detected");
     }
 
     @Test

@@ -49,9 +49,80 @@ class RefcountTest {
             assertThat(r.refcount_dec_and_test()).isFalse();
         }
         assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+        assertThat(Warn.drain()).singleElement().asString().contains("underflow; use-after-free");
+        // inc_not_zero on a saturated count succeeds, re-saturates and warns (ADD_NOT_ZERO_OVF).
         assertThat(r.refcount_inc_not_zero()).isTrue();
         assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
-        Warn.drain();
+        assertThat(Warn.drain()).singleElement().asString().contains("refcount_t: saturated; leaking memory.");
+    }
+
+    /** refcount_add / refcount_add_not_zero / refcount_sub_and_test check the old value as inc/dec do. */
+    @Test
+    void addAndSubAndTest() {
+        Refcount r = new Refcount(1);
+        r.refcount_add(4);
+        assertThat(r.refcount_read()).isEqualTo(5);
+        assertThat(r.refcount_add_not_zero(2)).isTrue();
+        assertThat(r.refcount_read()).isEqualTo(7);
+        assertThat(r.refcount_sub_and_test(3)).isFalse();
+        assertThat(r.refcount_sub_and_test(4)).isTrue();
+        assertThat(r.refcount_read()).isZero();
+        assertThat(r.refcount_add_not_zero(2)).isFalse();
+        assertThat(r.refcount_read()).isZero();
+        assertThat(Warn.warnings()).isEmpty();
+        // Subtracting more than there is: underflow.
+        r.refcount_set(2);
+        assertThat(r.refcount_sub_and_test(3)).isFalse();
+        assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+        assertThat(Warn.drain()).singleElement().asString().contains("underflow; use-after-free");
+        // Adding past INT_MAX: overflow.
+        r.refcount_set(Integer.MAX_VALUE - 1);
+        r.refcount_add(2);
+        assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+        assertThat(Warn.drain()).singleElement().asString().contains("saturated; leaking memory");
+        r.refcount_set(0);
+        r.refcount_add(2);
+        assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+        assertThat(Warn.drain()).singleElement().asString().contains("addition on 0; use-after-free");
+    }
+
+    /** refcount_dec_if_one: 1 -> 0 only. */
+    @Test
+    void decIfOne() {
+        Refcount r = new Refcount(2);
+        assertThat(r.refcount_dec_if_one()).isFalse();
+        assertThat(r.refcount_read()).isEqualTo(2);
+        r.refcount_set(1);
+        assertThat(r.refcount_dec_if_one()).isTrue();
+        assertThat(r.refcount_read()).isZero();
+        assertThat(r.refcount_dec_if_one()).isFalse();
+        assertThat(r.refcount_read()).isZero();
+        r.refcount_set(REFCOUNT_SATURATED);
+        assertThat(r.refcount_dec_if_one()).isFalse();
+        assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+    }
+
+    /**
+     * refcount_dec_not_one: decrements unless 1; leaves a saturated count alone; a zero count
+     * warns (underflow) but is neither changed nor saturated.
+     */
+    @Test
+    void decNotOne() {
+        Refcount r = new Refcount(3);
+        assertThat(r.refcount_dec_not_one()).isTrue();
+        assertThat(r.refcount_read()).isEqualTo(2);
+        assertThat(r.refcount_dec_not_one()).isTrue();
+        assertThat(r.refcount_read()).isEqualTo(1);
+        assertThat(r.refcount_dec_not_one()).isFalse();
+        assertThat(r.refcount_read()).isEqualTo(1);
+        r.refcount_set(REFCOUNT_SATURATED);
+        assertThat(r.refcount_dec_not_one()).isTrue();
+        assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+        assertThat(Warn.warnings()).isEmpty();
+        r.refcount_set(0);
+        assertThat(r.refcount_dec_not_one()).isTrue();
+        assertThat(r.refcount_read()).isZero();
+        assertThat(Warn.drain()).singleElement().asString().contains("refcount_t: underflow; use-after-free.");
     }
 
     @Test

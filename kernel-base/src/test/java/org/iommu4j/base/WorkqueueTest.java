@@ -223,6 +223,182 @@ class WorkqueueTest {
         assertThat(Warn.drain()).singleElement().asString().contains("destroyed workqueue destroy");
     }
 
+    /**
+     * flush_workqueue waits for the items queued before it, not for a count of completions: a
+     * later item finishing first does not end the wait for an earlier one still running.
+     */
+    @Test
+    void flushWorkqueueWaitsForEveryEarlierItemNotForACount() throws Exception {
+        Workqueue wq = Workqueue.alloc_workqueue("flushseq", Workqueue.WQ_UNBOUND, 2);
+        wqs.add(wq);
+        List<String> events = Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch xStarted = new CountDownLatch(1);
+        CountDownLatch xRelease = new CountDownLatch(1);
+        wq.queue_work(new WorkStruct(() -> {
+            xStarted.countDown();
+            await(xRelease);
+            events.add("x done");
+        }));
+        await(xStarted);
+        Thread flusher = new Thread(() -> {
+            wq.flush_workqueue();
+            events.add("flushed");
+        });
+        flusher.start();
+        while (flusher.getState() != Thread.State.WAITING) {
+            Thread.onSpinWait();
+        }
+        // Two later items run and finish on the other worker while x still runs.
+        CountDownLatch zStarted = new CountDownLatch(1);
+        wq.queue_work(new WorkStruct(() -> events.add("y done")));
+        wq.queue_work(new WorkStruct(zStarted::countDown));
+        await(zStarted);
+        xRelease.countDown();
+        flusher.join();
+        assertThat(events).containsSubsequence("y done", "x done", "flushed");
+    }
+
+    /** An item queued again while it runs is not started by a second worker until the first run returns. */
+    @Test
+    void aRequeuedItemDoesNotRunConcurrentlyWithItself() throws Exception {
+        Workqueue wq = Workqueue.alloc_workqueue("reentrant", Workqueue.WQ_UNBOUND, 2);
+        wqs.add(wq);
+        AtomicInteger runs = new AtomicInteger();
+        AtomicInteger inside = new AtomicInteger();
+        AtomicInteger maxInside = new AtomicInteger();
+        CountDownLatch requeued = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicReference<WorkStruct> self = new AtomicReference<>();
+        self.set(new WorkStruct(() -> {
+            maxInside.accumulateAndGet(inside.incrementAndGet(), Math::max);
+            if (runs.incrementAndGet() == 1) {
+                assertThat(wq.queue_work(self.get())).isTrue();
+                requeued.countDown();
+                await(release);
+            }
+            inside.decrementAndGet();
+        }));
+        wq.queue_work(self.get());
+        await(requeued);
+        // The other worker is free: it passes over the re-queued item and runs the next one.
+        CountDownLatch otherRan = new CountDownLatch(1);
+        wq.queue_work(new WorkStruct(otherRan::countDown));
+        await(otherRan);
+        assertThat(runs).hasValue(1);
+        release.countDown();
+        wq.flush_workqueue();
+        assertThat(runs).hasValue(2);
+        assertThat(maxInside).hasValue(1);
+    }
+
+    /** flush_work waits for the instance running when it was called, not for a re-queueing after it. */
+    @Test
+    void flushWorkDoesNotWaitForALaterRequeue() throws Exception {
+        Workqueue wq = ordered("flushonce");
+        AtomicInteger runs = new AtomicInteger();
+        CountDownLatch firstStarted = new CountDownLatch(1);
+        CountDownLatch firstRelease = new CountDownLatch(1);
+        CountDownLatch secondRelease = new CountDownLatch(1);
+        AtomicReference<WorkStruct> self = new AtomicReference<>();
+        self.set(new WorkStruct(() -> {
+            if (runs.incrementAndGet() == 1) {
+                firstStarted.countDown();
+                await(firstRelease);
+                assertThat(wq.queue_work(self.get())).isTrue();
+            } else {
+                await(secondRelease);
+            }
+        }));
+        wq.queue_work(self.get());
+        await(firstStarted);
+        AtomicReference<Boolean> waited = new AtomicReference<>();
+        CountDownLatch flushed = new CountDownLatch(1);
+        Thread t = new Thread(() -> {
+            waited.set(Workqueue.flush_work(self.get()));
+            flushed.countDown();
+        });
+        t.start();
+        while (t.getState() != Thread.State.WAITING) {
+            Thread.onSpinWait();
+        }
+        firstRelease.countDown();
+        // Returns while the second run (queued after the flush began) is still blocked.
+        await(flushed);
+        assertThat(waited.get()).isTrue();
+        secondRelease.countDown();
+        wq.flush_workqueue();
+        assertThat(runs).hasValue(2);
+    }
+
+    /** cancel_work_sync holds PENDING while it waits: the running item cannot queue itself again. */
+    @Test
+    void cancelWorkSyncStopsASelfRequeueingItem() throws Exception {
+        Workqueue wq = ordered("cancelself");
+        AtomicInteger runs = new AtomicInteger();
+        AtomicReference<Boolean> requeue = new AtomicReference<>();
+        CountDownLatch started = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicReference<WorkStruct> self = new AtomicReference<>();
+        self.set(new WorkStruct(() -> {
+            runs.incrementAndGet();
+            started.countDown();
+            await(release);
+            requeue.set(wq.queue_work(self.get()));
+        }));
+        wq.queue_work(self.get());
+        await(started);
+        AtomicReference<Boolean> result = new AtomicReference<>();
+        Thread t = new Thread(() -> result.set(Workqueue.cancel_work_sync(self.get())));
+        t.start();
+        while (t.getState() != Thread.State.WAITING) {
+            Thread.onSpinWait();
+        }
+        release.countDown();
+        t.join();
+        assertThat(result.get()).isFalse();
+        assertThat(requeue.get()).isFalse();
+        assertThat(self.get().work_pending()).isFalse();
+        wq.flush_workqueue();
+        assertThat(runs).hasValue(1);
+        assertThat(wq.idle()).isTrue();
+    }
+
+    /**
+     * destroy_workqueue drains: an item that queues itself again (chained work) keeps running
+     * until it stops; another thread's queue_work meanwhile is refused with a warning.
+     */
+    @Test
+    void destroyDrainsChainedWorkAndRefusesOthersWhileDraining() throws Exception {
+        Workqueue wq = Workqueue.alloc_ordered_workqueue("drain", 0);
+        AtomicInteger runs = new AtomicInteger();
+        CountDownLatch go = new CountDownLatch(1);
+        AtomicReference<WorkStruct> self = new AtomicReference<>();
+        self.set(new WorkStruct(() -> {
+            if (runs.incrementAndGet() == 1) {
+                await(go);
+            }
+            if (runs.get() < 5) {
+                assertThat(wq.queue_work(self.get())).isTrue();
+            }
+        }));
+        wq.queue_work(self.get());
+        Thread destroyer = new Thread(wq::destroy_workqueue);
+        destroyer.start();
+        while ((wq.flags() & Workqueue.__WQ_DRAINING) == 0) {
+            Thread.onSpinWait();
+        }
+        AtomicInteger otherRuns = new AtomicInteger();
+        WorkStruct other = new WorkStruct(otherRuns::incrementAndGet);
+        assertThat(wq.queue_work(other)).isTrue();
+        assertThat(Warn.drain()).singleElement().asString().contains("queue_work on draining workqueue drain");
+        assertThat(other.work_pending()).isFalse();
+        go.countDown();
+        destroyer.join();
+        assertThat(runs).hasValue(5);
+        assertThat(otherRuns).hasValue(0);
+        assertThat(wq.idle()).isTrue();
+    }
+
     @Test
     void aThrowingWorkItemWarnsAndTheWorkerGoesOn() {
         Workqueue wq = ordered("throws");

@@ -16,6 +16,7 @@ import org.iommu4j.base.ErrnoException;
 import org.iommu4j.base.Port;
 import org.iommu4j.base.device.BusType;
 import org.iommu4j.base.device.Device;
+import org.iommu4j.base.device.DmaMappingH;
 import org.iommu4j.base.hw.BusError;
 import org.iommu4j.base.hw.MmioBus;
 
@@ -551,9 +552,23 @@ public final class Pci {
         if (pci_setup_device(dev) != 0) {
             return null;
         }
+        pci_device_add(dev, bus);
+        return dev;
+    }
+
+    /**
+     * Sets up a newly found function's DMA limits (64 KiB segments that never cross a 4 GiB
+     * boundary), reads its capabilities and puts it on the bus's list. The driver-core
+     * {@code device_add} this function ends with in v5.15 is done for the whole bus by
+     * {@link #pci_bus_add_devices}.
+     */
+    @Port("drivers/pci/probe.c:pci_device_add")
+    private void pci_device_add(PciDev dev, PciBus bus) {
+        dev.dmaParms = dev.pciDmaParms;
+        DmaMappingH.dma_set_max_seg_size(dev, 65536);
+        DmaMappingH.dma_set_seg_boundary(dev, 0xffffffffL);
         pci_init_capabilities(dev);
         bus.devices.add(dev);
-        return dev;
     }
 
     @Port("drivers/pci/probe.c:set_pcie_port_type")

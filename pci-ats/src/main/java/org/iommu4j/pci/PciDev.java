@@ -2,6 +2,7 @@ package org.iommu4j.pci;
 
 import org.iommu4j.base.Port;
 import org.iommu4j.base.device.Device;
+import org.iommu4j.base.device.DeviceDmaParameters;
 
 /**
  * {@code struct pci_dev} (include/linux/pci.h, v5.15): the fields the PCI core, ats.c and the
@@ -37,6 +38,12 @@ public class PciDev extends Device {
     public boolean untrusted;
     /** End-End TLP Prefixes supported up to the root (needed to send a PASID). */
     public boolean eetlpPrefixPath;
+
+    /**
+     * {@code pdev->dma_parms}, the storage pci_device_add points {@code dev.dma_parms}
+     * ({@link Device#dmaParms}) at.
+     */
+    public final DeviceDmaParameters pciDmaParms = new DeviceDmaParameters();
 
     /* SR-IOV: set up by whoever creates virtual functions. */
     public boolean isPhysfn;

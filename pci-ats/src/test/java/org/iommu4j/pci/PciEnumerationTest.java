@@ -12,6 +12,7 @@ import org.iommu4j.base.Errno;
 import org.iommu4j.base.NotifierBlock;
 import org.iommu4j.base.device.BusType;
 import org.iommu4j.base.device.Device;
+import org.iommu4j.base.device.DmaMappingH;
 import org.iommu4j.base.device.PlatformDevice;
 import org.iommu4j.base.test.NoWarnings;
 import org.junit.jupiter.api.Test;
@@ -55,6 +56,22 @@ class PciEnumerationTest {
         assertThat(w.dev(3, 1).devfn).isEqualTo(0x19);
         assertThat(w.dev(4, 0)).isNull();
         assertThat(w.pci.rootBuses()).containsExactly(w.root);
+    }
+
+    /** pci_device_add gives every function dma_parms: 64 KiB segments, 4 GiB segment boundary. */
+    @Test
+    void everyFunctionGetsTheDmaLimitsOfPciDeviceAdd() {
+        PciWorld w = new PciWorld().enumerate();
+        for (PciDev d : w.root.devices) {
+            assertThat(d.dmaParms).isSameAs(d.pciDmaParms);
+            assertThat(DmaMappingH.dma_get_seg_boundary(d)).isEqualTo(0xffffffffL);
+            assertThat(DmaMappingH.dma_get_max_seg_size(d)).isEqualTo(65536);
+        }
+        // A driver may lift them.
+        PciDev d = w.dev(1, 0);
+        assertThat(DmaMappingH.dma_set_seg_boundary(d, -1L)).isZero();
+        assertThat(DmaMappingH.dma_get_seg_boundary(d)).isEqualTo(-1L);
+        assertThat(DmaMappingH.dma_get_seg_boundary(w.dev(2, 0))).isEqualTo(0xffffffffL);
     }
 
     @Test

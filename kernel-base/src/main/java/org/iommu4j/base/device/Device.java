@@ -27,6 +27,11 @@ public class Device {
     /** {@code dev->dma_mask} / coherent_dma_mask. */
     public long dmaMask = -1L;
     public long coherentDmaMask = -1L;
+    /**
+     * {@code dev->dma_parms}: null when the bus gives the device none (then the
+     * {@link DmaMappingH} getters answer the defaults and the setters -EIO).
+     */
+    public DeviceDmaParameters dmaParms;
     /** {@code dev->dma_coherent}. */
     public boolean dmaCoherent = true;
     /** {@code dev->platform_data}. */

@@ -9,10 +9,28 @@ import org.iommu4j.base.Port;
 /** {@code struct platform_device} with its resources (drivers/base/platform.c). */
 @Port("include/linux/platform_device.h:platform_device")
 public class PlatformDevice extends Device {
+    /**
+     * {@code pdev->dma_parms} (v5.7+), the storage {@code dev.dma_parms} points at; named apart
+     * from {@link Device#dmaParms}, the pointer.
+     */
+    public final DeviceDmaParameters platformDmaParms = new DeviceDmaParameters();
+
     private final List<Resource> resources = new ArrayList<>();
 
+    /** Stands for {@code platform_device_alloc}, which every platform device is made by. */
     public PlatformDevice(String name) {
         super(name);
+        setup_pdev_dma_masks();
+    }
+
+    /**
+     * Gives the device its dma_parms, zeroed: no segment limits until its driver sets some.
+     * Only that part is ported: v5.15 also defaults both DMA masks to 32 bits here, while a
+     * {@link Device}'s masks start at all ones in this simulation.
+     */
+    @Port("drivers/base/platform.c:setup_pdev_dma_masks")
+    private void setup_pdev_dma_masks() {
+        dmaParms = platformDmaParms;
     }
 
     public void addResource(Resource r) {

@@ -232,6 +232,38 @@ class DeviceModelTest {
         assertThat(Printk.grep("devprintk-test5")).isEmpty();
     }
 
+    /**
+     * A device without dma_parms has 64 KiB segments and no segment boundary (ULONG_MAX), and
+     * refuses limits with -EIO; a platform device has zeroed dma_parms: the same defaults, but
+     * its driver can set limits.
+     */
+    @Test
+    void dmaParmsDefaultsAndSetters() {
+        Device bare = new Device("bare");
+        assertThat(bare.dmaParms).isNull();
+        assertThat(DmaMappingH.dma_get_seg_boundary(bare)).isEqualTo(-1L);
+        assertThat(DmaMappingH.dma_get_max_seg_size(bare)).isEqualTo(0x10000);
+        assertThat(DmaMappingH.dma_set_seg_boundary(bare, 0xffffL)).isEqualTo(-EIO);
+        assertThat(DmaMappingH.dma_set_max_seg_size(bare, 0x1000)).isEqualTo(-EIO);
+        assertThat(bare.dmaParms).isNull();
+        assertThat(DmaMappingH.dma_get_seg_boundary(bare)).isEqualTo(-1L);
+
+        PlatformDevice pdev = new PlatformDevice("dma-engine");
+        assertThat(pdev.dmaParms).isSameAs(pdev.platformDmaParms);
+        assertThat(pdev.dmaParms.segmentBoundaryMask).isZero();
+        assertThat(pdev.dmaParms.maxSegmentSize).isZero();
+        assertThat(DmaMappingH.dma_get_seg_boundary(pdev)).isEqualTo(-1L);
+        assertThat(DmaMappingH.dma_get_max_seg_size(pdev)).isEqualTo(0x10000);
+        assertThat(DmaMappingH.dma_set_seg_boundary(pdev, 0xffffffffL)).isZero();
+        assertThat(DmaMappingH.dma_set_max_seg_size(pdev, 0xffffffff)).isZero();
+        assertThat(DmaMappingH.dma_get_seg_boundary(pdev)).isEqualTo(0xffffffffL);
+        // u32 UINT_MAX comes back as the same bit pattern
+        assertThat(DmaMappingH.dma_get_max_seg_size(pdev)).isEqualTo(0xffffffff);
+        // 0 means "not set": the defaults again
+        assertThat(DmaMappingH.dma_set_seg_boundary(pdev, 0)).isZero();
+        assertThat(DmaMappingH.dma_get_seg_boundary(pdev)).isEqualTo(-1L);
+    }
+
     @Test
     void platformDeviceResourcesAndIrqs() {
         PlatformDevice pdev = new PlatformDevice("smmu");
