@@ -175,6 +175,60 @@ class MmuNotifierTest {
         MmuNotifier.mmu_notifier_unregister(r, mm);
     }
 
+    /** A subscription that refuses to invalidate without blocking and has no end (as it must not). */
+    static class RefusingOps implements MmuNotifierOps {
+        final List<String> calls = Collections.synchronizedList(new ArrayList<>());
+
+        @Override
+        public int invalidate_range_start(MmuNotifier s, MmuNotifierRange r) {
+            calls.add(r.mmu_notifier_range_blockable() ? "start" : "start nonblock");
+            return r.mmu_notifier_range_blockable() ? 0 : -Errno.EAGAIN;
+        }
+
+        @Override
+        public boolean has_invalidate_range_start() {
+            return true;
+        }
+    }
+
+    @Test
+    void nonblockStartThatOneSubscriptionRefusesEndsTheOthersThatStarted() {
+        long va = MmTestSupport.mmapAnon(mm, 4096, PROT_READ);
+        Recorder ok = registered(); // registered first: after the refusing one in the list (head insertion)
+        MmuNotifier refusing = new MmuNotifier(new RefusingOps());
+        assertThat(MmuNotifier.mmu_notifier_register(refusing, mm)).isZero();
+        Recorder okLater = registered(); // before the refusing one
+        MmuNotifierRange range = MmuNotifierRange.of(MMU_NOTIFY_UNMAP, null, mm, va, va + 4096);
+
+        assertThat(MmuNotifier.mmu_notifier_invalidate_range_start_nonblock(range)).isEqualTo(-Errno.EAGAIN);
+        assertThat(range.mmu_notifier_range_blockable()).isFalse();
+        // Every start ran; each subscription whose start succeeded got its end, with no
+        // secondary-TLB invalidate_range (that belongs to the caller's end, which it must skip).
+        for (Recorder r : List.of(ok, okLater)) {
+            assertThat(r.calls).containsExactly(new Call("start", va, va + 4096, MMU_NOTIFY_UNMAP),
+                    new Call("end", va, va + 4096, MMU_NOTIFY_UNMAP));
+        }
+        assertThat(((RefusingOps) refusing.ops).calls).containsExactly("start nonblock");
+
+        // Without a refusal the caller owns the end, as with the blocking form.
+        MmuNotifier.mmu_notifier_unregister(refusing, mm);
+        ok.calls.clear();
+        okLater.calls.clear();
+        assertThat(MmuNotifier.mmu_notifier_invalidate_range_start_nonblock(range)).isZero();
+        assertThat(ok.calls).containsExactly(new Call("start", va, va + 4096, MMU_NOTIFY_UNMAP));
+        MmuNotifier.mmu_notifier_invalidate_range_end(range);
+        assertThat(ok.of("end")).hasSize(1);
+        assertThat(okLater.of("end")).hasSize(1);
+        MmuNotifier.mmu_notifier_unregister(ok, mm);
+        MmuNotifier.mmu_notifier_unregister(okLater, mm);
+
+        // An mm without notifiers: nothing to refuse.
+        Mm bare = w.mm_alloc();
+        assertThat(MmuNotifier.mmu_notifier_invalidate_range_start_nonblock(
+                MmuNotifierRange.of(MMU_NOTIFY_UNMAP, null, bare, 0, 4096))).isZero();
+        bare.mmput();
+    }
+
     @Test
     void exitRunsReleaseOnceWhilePagesStillMappedAndNothingAfter() {
         long va = touched(2);
