@@ -245,7 +245,11 @@ public final class MmFault {
         return VM_FAULT_WRITE;
     }
 
-    /** Replaces the zero page by a private zeroed page. Called with page_table_lock held. */
+    /**
+     * Replaces the zero page by a private zeroed page. Called with page_table_lock held.
+     * Return: VM_FAULT_WRITE if the page was replaced, 0 if the PTE changed meanwhile,
+     * VM_FAULT_OOM.
+     */
     @Port("mm/memory.c:wp_page_copy")
     private static int wp_page_copy(VmAreaStruct vma, long address, long ptep, long orig) {
         Mm mm = vma.vm_mm;
@@ -256,17 +260,20 @@ public final class MmFault {
         }
         MmuNotifierRange range = MmuNotifierRange.of(MMU_NOTIFY_CLEAR, vma, mm, address, address + pt.PAGE_SIZE);
         MmuNotifier.mmu_notifier_invalidate_range_start(range);
+        boolean page_copied = false;
         if (pt.ptep_get(ptep) == orig) {
             long entry = pt.mk_pte(page, vma.vm_page_prot) | PTE_AF;
             entry = maybe_mkwrite(Pgtable.pte_mkdirty(entry), vma);
             ptep_clear_flush_notify(vma, address, ptep);
             pt.set_pte(ptep, entry);
             mm.rss_anon.incrementAndGet();
+            page_copied = true;
         } else {
+            // The PTE changed meanwhile: drop the new page and let the access retry.
             pt.pages().__free_pages(page, pt.pageOrder);
         }
         MmuNotifier.mmu_notifier_invalidate_range_only_end(range);
-        return VM_FAULT_WRITE;
+        return page_copied ? VM_FAULT_WRITE : 0;
     }
 
     /** Clears a PTE, flushes it from the TLBs and from secondary TLBs. */

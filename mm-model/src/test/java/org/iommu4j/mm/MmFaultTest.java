@@ -99,6 +99,38 @@ class MmFaultTest {
     }
 
     @Test
+    void zeroPageCopyThatLosesToAPteChangeReturnsZeroAndFreesItsPage() {
+        long va = MmTestSupport.mmapAnon(mm, 4096, PROT_READ | PROT_WRITE);
+        assertThat(fault(va, 0)).isZero();
+        long zeroPte = MmFault.pte_of(mm, va);
+        long ptep = w.pgtable.follow_pte(mm.pgd, va);
+        // A secondary MMU's invalidate_range_start runs inside wp_page_copy's window; while
+        // it runs the PTE changes (here: ageing clears AF, as reclaim would).
+        MmuNotifier sub = new MmuNotifier(new MmuNotifierOps() {
+            @Override
+            public int invalidate_range_start(MmuNotifier s, MmuNotifierRange r) {
+                w.pgtable.ptep_test_and_clear_young(ptep);
+                return 0;
+            }
+
+            @Override
+            public boolean has_invalidate_range_start() {
+                return true;
+            }
+        });
+        assertThat(MmuNotifier.mmu_notifier_register(sub, mm)).isZero();
+        long pages = w.pages.allocatedPages();
+        assertThat(fault(va, FAULT_FLAG_USER | FAULT_FLAG_WRITE)).as("no copy made").isZero();
+        assertThat(MmFault.pte_of(mm, va)).isEqualTo(zeroPte & ~AF);
+        assertThat(w.pages.allocatedPages()).as("the new page went back").isEqualTo(pages);
+        assertThat(mm.rss_anon.get()).isZero();
+        MmuNotifier.mmu_notifier_unregister(sub, mm);
+        // The retried write copies.
+        assertThat(fault(va, FAULT_FLAG_USER | FAULT_FLAG_WRITE)).isEqualTo(VM_FAULT_WRITE);
+        assertThat(MmFault.pte_of(mm, va) & OA).isNotEqualTo(w.zero_page());
+    }
+
+    @Test
     void accessesTheVmaForbidsGetSigsegvAndOutsideVmasBadmap() {
         long ro = MmTestSupport.mmapAnon(mm, 4096, PROT_READ);
         long rw = MmTestSupport.mmapAnon(mm, 4096, PROT_READ | PROT_WRITE);
