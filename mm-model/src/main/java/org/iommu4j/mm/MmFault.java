@@ -1,6 +1,7 @@
 package org.iommu4j.mm;
 
 import static org.iommu4j.mm.MmH.FAULT_FLAG_INSTRUCTION;
+import static org.iommu4j.mm.MmH.FAULT_FLAG_REMOTE;
 import static org.iommu4j.mm.MmH.FAULT_FLAG_WRITE;
 import static org.iommu4j.mm.MmH.MMU_NOTIFY_CLEAR;
 import static org.iommu4j.mm.MmH.MMU_NOTIFY_PROTECTION_VMA;
@@ -91,33 +92,33 @@ public final class MmFault {
     /* ---------------- mm/memory.c ---------------- */
 
     /**
-     * Access permission of the VMA for a fault. arm64's generic hook allows everything and
-     * leaves the check to do_page_fault; this port checks here too so callers without the
-     * arch entry (the IOMMU fault path) get VM_FAULT_SIGSEGV for a forbidden access.
+     * The architecture's say on a fault in {@code vma} (memory protection keys elsewhere). arm64
+     * takes the generic hook, which allows every access: the VMA's permissions are checked by
+     * the callers, before handle_mm_fault (do_page_fault: VM_FAULT_BADACCESS; GUP's
+     * check_vma_flags: -EFAULT; io-pgfault's iopf_handle_single: IOMMU_PAGE_RESP_INVALID).
      */
     @Port("include/asm-generic/mm_hooks.h:arch_vma_access_permitted")
-    static boolean arch_vma_access_permitted(VmAreaStruct vma, boolean write, boolean execute) {
-        if (write) {
-            return (vma.vm_flags & VM_WRITE) != 0;
-        }
-        if (execute) {
-            return (vma.vm_flags & VM_EXEC) != 0;
-        }
-        return (vma.vm_flags & VM_ACCESS_FLAGS) != 0;
+    static boolean arch_vma_access_permitted(VmAreaStruct vma, boolean write, boolean execute, boolean foreign) {
+        return true;
     }
 
     /**
      * Resolves a fault at {@code address} in {@code vma}. Caller holds the mmap read lock (or
-     * write lock) and an mm_users reference. Return: 0, VM_FAULT_WRITE (a write made the page
-     * writable), VM_FAULT_SIGSEGV (the VMA forbids the access or address outside the VMA),
-     * VM_FAULT_OOM (page or page-table allocation failed).
+     * write lock) and an mm_users reference, and has checked that the VMA allows the access:
+     * as in the kernel, a write to a read-only VMA maps the page read-only and returns 0 (or
+     * VM_FAULT_WRITE from the write-protect path without making it writable).
+     * Return: 0, VM_FAULT_WRITE (a write-protect fault was resolved by reusing or copying the
+     * page), VM_FAULT_OOM (page or page-table allocation failed), VM_FAULT_SIGBUS (a block
+     * mapping in the way); VM_FAULT_SIGSEGV also answers a caller error the kernel does not
+     * check for (no VMA, or an address outside it).
      */
     @Port("mm/memory.c:handle_mm_fault")
     public static int handle_mm_fault(VmAreaStruct vma, long address, int flags) {
-        boolean write = (flags & FAULT_FLAG_WRITE) != 0;
         int ret;
-        if (vma == null || Long.compareUnsigned(address, vma.vm_start) < 0 || Long.compareUnsigned(address, vma.vm_end) >= 0
-                || !arch_vma_access_permitted(vma, write, (flags & FAULT_FLAG_INSTRUCTION) != 0)) {
+        if (vma == null || Long.compareUnsigned(address, vma.vm_start) < 0 || Long.compareUnsigned(address, vma.vm_end) >= 0) {
+            ret = VM_FAULT_SIGSEGV;
+        } else if (!arch_vma_access_permitted(vma, (flags & FAULT_FLAG_WRITE) != 0,
+                (flags & FAULT_FLAG_INSTRUCTION) != 0, (flags & FAULT_FLAG_REMOTE) != 0)) {
             ret = VM_FAULT_SIGSEGV;
         } else {
             ret = __handle_mm_fault(vma, address, flags);

@@ -240,7 +240,11 @@ public final class Mmap {
         return r;
     }
 
-    /** Faults in every page of [start, start + len) (write faults for private writable VMAs). */
+    /**
+     * Faults in every page of [start, start + len) (write faults for private writable VMAs).
+     * PROT_NONE VMAs are left alone: GUP's check_vma_flags refuses a read of a VMA without
+     * VM_READ unless forced, and populating forces only VMAs with some access.
+     */
     @Port("mm/gup.c:__mm_populate")
     public static int mm_populate(Mm mm, long start, long len) {
         Pgtable pt = mm.world.pgtable;
@@ -251,6 +255,9 @@ public final class Mmap {
                 VmAreaStruct vma = find_extend_vma(mm, a);
                 if (vma == null) {
                     return -ENOMEM;
+                }
+                if ((vma.vm_flags & VM_ACCESS_FLAGS) == 0) {
+                    continue; // check_vma_flags: -EFAULT, which populating ignores
                 }
                 int flags = (vma.vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE ? FAULT_FLAG_WRITE : 0;
                 long ptep = pt.follow_pte(mm.pgd, a);
