@@ -41,6 +41,14 @@ class MmapTest {
         long a = Mmap.vm_mmap(mm, 0x5000_0000L, 8192, PROT_READ, ANON | MAP_FIXED_NOREPLACE);
         assertThat(a).isEqualTo(0x5000_0000L);
         assertThat(Mmap.vm_mmap(mm, 0x5000_1000L, 8192, PROT_READ, ANON | MAP_FIXED_NOREPLACE)).isEqualTo(-EEXIST);
+        // Anonymous mappings take MAP_SHARED or MAP_PRIVATE only: MAP_SHARED_VALIDATE is a
+        // file-mapping type.
+        assertThat(Mmap.vm_mmap(mm, 0, 4096, PROT_READ, MAP_ANONYMOUS | MmH.MAP_SHARED_VALIDATE)).isEqualTo(-EINVAL);
+        // MAP_FIXED_NOREPLACE is MAP_FIXED before the hint is rounded: an address below
+        // mmap_min_addr is not moved up, an unaligned one is refused.
+        assertThat(Mmap.vm_mmap(mm, 0x100, 4096, PROT_READ, ANON | MAP_FIXED_NOREPLACE)).isEqualTo(-EINVAL);
+        // The file lookup comes first: a zero length of a file mapping is -EBADF here.
+        assertThat(Mmap.vm_mmap(mm, 0, 0, PROT_READ, MAP_PRIVATE)).isEqualTo(-EBADF);
         FaultInject.failNth(1);
         assertThat(Mmap.vm_mmap(mm, 0, 4096, PROT_READ, ANON)).isEqualTo(-ENOMEM);
         FaultInject.failNth(0);
@@ -59,6 +67,9 @@ class MmapTest {
         assertThat(c).isNotEqualTo(0x1234_5000L);
         long low = Mmap.vm_mmap(mm, 0x10, 4096, PROT_READ, ANON); // below mmap_min_addr: rounded up
         assertThat(low).isGreaterThanOrEqualTo(Mmap.mmap_min_addr);
+        // An unaligned hint is truncated to its page (round_hint_to_min), not rounded up.
+        long u = Mmap.vm_mmap(mm, 0x2345_6789L, 4096, PROT_READ, ANON);
+        assertThat(u).isEqualTo(0x2345_6000L);
         assertThat(Mmap.find_vma(mm, a).vm_start).isEqualTo(a);
         assertThat(Mmap.find_vma(mm, a - 1).vm_start).isEqualTo(b);
         assertThat(Mmap.find_vma(mm, task - 1)).isNull();
