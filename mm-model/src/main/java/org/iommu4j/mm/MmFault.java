@@ -444,25 +444,70 @@ public final class MmFault {
     /**
      * Applies {@code newprot} to every present PTE of [start, end) (mprotect), notifying
      * secondary MMUs and flushing the CPU TLBs. Return: the number of PTEs changed.
+     *
+     * <p>As in v5.15 the walk goes by the entries above the PMD (one {@code change_pmd_range}
+     * each), and each of those notifies secondary MMUs only if one of its PMDs holds a PTE
+     * table: from that PMD's address to the end of the entry's span. A range with no page
+     * table (never touched) notifies nobody; the CPU TLBs are flushed only if a PTE changed.
      */
     @Port("mm/mprotect.c:change_protection")
     public static long change_protection(VmAreaStruct vma, long start, long end, long newprot) {
-        Mm mm = vma.vm_mm;
-        Pgtable pt = mm.world.pgtable;
-        MmuNotifierRange range = MmuNotifierRange.of(MMU_NOTIFY_PROTECTION_VMA, vma, mm, start, end);
-        MmuNotifier.mmu_notifier_invalidate_range_start(range);
+        Pgtable pt = vma.vm_mm.world.pgtable;
+        // The level whose entries each get one change_pmd_range: the PUD, or the top level
+        // when the PUD is folded into it.
+        long span = 1L << pt.levelShift(Math.max(pt.startLevel, 1));
         long pages = 0;
         long addr = start;
-        while (Long.compareUnsigned(addr, end) < 0) {
-            long e = pt.walk_entry(mm.pgd, addr);
-            int level = (int) (e & 7);
-            if (level != 3) {
-                long span = 1L << pt.levelShift(level);
-                long next = (addr + span) & -span;
-                addr = next == 0 || Long.compareUnsigned(next, end) > 0 ? end : next;
-                continue;
+        do {
+            long next = (addr + span) & -span;
+            if (next == 0 || Long.compareUnsigned(next, end) > 0) {
+                next = end;
             }
-            long ptep = e & ~7L;
+            pages += change_pmd_range(vma, addr, next, newprot);
+            addr = next;
+        } while (addr != end);
+        if (pages != 0) {
+            vma.vm_mm.world.flush_tlb_range(vma, start, end);
+        }
+        return pages;
+    }
+
+    /** One entry above the PMD: the notifier range opens at the first populated PMD. */
+    @Port("mm/mprotect.c:change_pmd_range")
+    private static long change_pmd_range(VmAreaStruct vma, long addr, long end, long newprot) {
+        Mm mm = vma.vm_mm;
+        Pgtable pt = mm.world.pgtable;
+        long span = 1L << pt.levelShift(2);
+        MmuNotifierRange range = null;
+        long pages = 0;
+        do {
+            long next = (addr + span) & -span;
+            if (next == 0 || Long.compareUnsigned(next, end) > 0) {
+                next = end;
+            }
+            if ((pt.walk_entry(mm.pgd, addr) & 7) == 3) { // the PMD points to a PTE table
+                if (range == null) {
+                    range = MmuNotifierRange.of(MMU_NOTIFY_PROTECTION_VMA, vma, mm, addr, end);
+                    MmuNotifier.mmu_notifier_invalidate_range_start(range);
+                }
+                pages += change_pte_range(vma, addr, next, newprot);
+            }
+            addr = next;
+        } while (addr != end);
+        if (range != null) {
+            MmuNotifier.mmu_notifier_invalidate_range_end(range);
+        }
+        return pages;
+    }
+
+    /** The PTEs of one PTE table: each present one gets {@code newprot}. */
+    @Port("mm/mprotect.c:change_pte_range")
+    private static long change_pte_range(VmAreaStruct vma, long addr, long end, long newprot) {
+        Mm mm = vma.vm_mm;
+        Pgtable pt = mm.world.pgtable;
+        long pages = 0;
+        for (; Long.compareUnsigned(addr, end) < 0; addr += pt.PAGE_SIZE) {
+            long ptep = pt.walk_entry(mm.pgd, addr) & ~7L;
             long oldpte = pt.ptep_get(ptep);
             if (Pgtable.pte_present(oldpte)) {
                 // ptep_modify_prot_start/commit: clear, then install the new value.
@@ -476,11 +521,6 @@ public final class MmFault {
                 }
                 pages++;
             }
-            addr += pt.PAGE_SIZE;
-        }
-        MmuNotifier.mmu_notifier_invalidate_range_end(range);
-        if (pages != 0) {
-            mm.world.flush_tlb_range(vma, start, end);
         }
         return pages;
     }

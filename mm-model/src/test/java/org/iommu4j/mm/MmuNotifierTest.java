@@ -162,6 +162,38 @@ class MmuNotifierTest {
     }
 
     @Test
+    void mprotectNotifiesFromTheFirstPopulatedPmdPerPudAndNotAtAllWithoutTables() throws Exception {
+        cpu.switch_mm(mm);
+        long pmd = 2L << 20, pud = 1L << 30;
+        // Untouched memory has no page table: nobody is told, no TLBI is sent.
+        long fresh = Mmap.vm_mmap(mm, 4 * pud, 4 * pmd, PROT_READ | PROT_WRITE, MmH.MAP_PRIVATE | MmH.MAP_ANONYMOUS | MmH.MAP_FIXED);
+        Recorder r = registered();
+        try (var cap = org.iommu4j.base.trace.Trace.capture("mm:tlbi")) {
+            assertThat(Mmap.mprotect(mm, fresh, 4 * pmd, PROT_READ)).isZero();
+            assertThat(cap.records()).isEmpty();
+        }
+        assertThat(r.calls).isEmpty();
+        // Only the second PMD holds a PTE table: the range opens there.
+        cpu.ldr(fresh + pmd + 8 * 4096);
+        assertThat(Mmap.mprotect(mm, fresh + 4096, 4 * pmd - 4096, PROT_READ | PROT_WRITE)).isZero();
+        assertThat(r.of("start")).containsExactly(new Call("start", fresh + pmd, fresh + 4 * pmd, MMU_NOTIFY_PROTECTION_VMA));
+        assertThat(r.of("end")).hasSize(1);
+        // A range across a PUD boundary gets one notification per PUD that has tables.
+        long across = Mmap.vm_mmap(mm, 6 * pud - pmd, 2 * pmd, PROT_READ | PROT_WRITE, MmH.MAP_PRIVATE | MmH.MAP_ANONYMOUS | MmH.MAP_FIXED);
+        cpu.str(across, 1);
+        cpu.str(across + pmd, 2);
+        r.calls.clear();
+        assertThat(Mmap.mprotect(mm, across, 2 * pmd, PROT_READ)).isZero();
+        assertThat(r.of("start")).containsExactly(new Call("start", across, 6 * pud, MMU_NOTIFY_PROTECTION_VMA),
+                new Call("start", 6 * pud, 6 * pud + pmd, MMU_NOTIFY_PROTECTION_VMA));
+        assertThat(r.of("range")).containsExactly(new Call("range", across, 6 * pud, -1),
+                new Call("range", 6 * pud, 6 * pud + pmd, -1));
+        assertThatThrownBy(() -> cpu.str(across + pmd, 3)).isInstanceOf(Cpu.UserFault.class);
+        cpu.switch_to_idle();
+        MmuNotifier.mmu_notifier_unregister(r, mm);
+    }
+
+    @Test
     void zeroPageCopyInvalidatesThePage() {
         long va = MmTestSupport.mmapAnon(mm, 4096, PROT_READ | PROT_WRITE);
         cpu.switch_mm(mm);
