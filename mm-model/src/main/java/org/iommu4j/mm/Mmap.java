@@ -341,11 +341,13 @@ public final class Mmap {
             if (Long.compareUnsigned(end, vma.vm_end) < 0 && mm.map_count >= mm.world.sysctl_max_map_count) {
                 return -ENOMEM;
             }
-            int error = __split_vma(mm, vma, start, true);
+            // The VMA keeps its lower part; the new one above is unmapped.
+            int error = __split_vma(mm, vma, start, false);
             if (error != 0) {
                 return error;
             }
         }
+        // Does it split the last one? The new VMA below is unmapped; the VMA keeps the rest.
         VmAreaStruct last = find_vma(mm, end);
         if (last != null && Long.compareUnsigned(end, last.vm_start) > 0) {
             int error = __split_vma(mm, last, end, true);

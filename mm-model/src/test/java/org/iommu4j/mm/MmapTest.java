@@ -96,6 +96,28 @@ class MmapTest {
     }
 
     @Test
+    void munmapInsideAVmaKeepsTheOriginalStructsForTheSurvivingParts() {
+        long va = Mmap.vm_mmap(mm, 0x6000_0000L, 4 * 4096, PROT_READ, ANON | MAP_FIXED);
+        VmAreaStruct orig = Mmap.find_vma(mm, va);
+        assertThat(Mmap.vm_munmap(mm, va + 4096, 2 * 4096)).isZero();
+        // __split_vma(vma, start, 0) then __split_vma(last, end, 1): both splits allocate the
+        // part that goes away, so the struct a caller found survives as the lower part.
+        assertThat(orig.vm_start).isEqualTo(va);
+        assertThat(orig.vm_end).isEqualTo(va + 4096);
+        assertThat(Mmap.find_vma(mm, va)).isSameAs(orig);
+        VmAreaStruct upper = Mmap.find_vma(mm, va + 3 * 4096);
+        assertThat(upper.vm_start).isEqualTo(va + 3 * 4096);
+        // Unmapping the head of a VMA: the struct keeps the tail.
+        assertThat(Mmap.vm_munmap(mm, va + 3 * 4096, 0)).isEqualTo(-EINVAL);
+        long b = Mmap.vm_mmap(mm, 0x7000_0000L, 3 * 4096, PROT_READ, ANON | MAP_FIXED);
+        VmAreaStruct bv = Mmap.find_vma(mm, b);
+        assertThat(Mmap.vm_munmap(mm, b, 4096)).isZero();
+        assertThat(bv.vm_start).isEqualTo(b + 4096);
+        assertThat(Mmap.find_vma(mm, b)).isSameAs(bv);
+        assertThat(mm.map_count).isEqualTo(3);
+    }
+
+    @Test
     void munmapAndMprotectBadInput() {
         long va = Mmap.vm_mmap(mm, 0x6000_0000L, 4 * 4096, PROT_READ, ANON | MAP_FIXED);
         assertThat(Mmap.vm_munmap(mm, va + 1, 4096)).isEqualTo(-EINVAL);
