@@ -372,15 +372,20 @@ public final class Of {
         return 0;
     }
 
-    /** Number of u32 cells of a property, -EINVAL absent, -ENODATA if not a whole number of cells. */
+    /**
+     * Number of u32 cells of a property; -EINVAL when absent or not a whole number of cells
+     * (logged, as of_property_count_elems_of_size does).
+     */
     @Port("include/linux/of.h:of_property_count_u32_elems")
+    @Port("drivers/of/property.c:of_property_count_elems_of_size")
     public static int of_property_count_u32_elems(DeviceNode np, String propname) {
         Property p = of_find_property(np, propname);
         if (p == null) {
             return -EINVAL;
         }
         if (p.length() % 4 != 0) {
-            return -ENODATA;
+            Printk.pr_err("size of %s in node %s is not a multiple of %d", propname, np.path(), 4);
+            return -EINVAL;
         }
         return p.length() / 4;
     }
@@ -436,7 +441,10 @@ public final class Of {
         return -ENODATA;
     }
 
-    /** Number of strings in a string list; -EINVAL absent; -EILSEQ unterminated. */
+    /**
+     * Number of strings in a string list; -EINVAL absent; -EILSEQ unterminated; -ENODATA when
+     * empty (of_property_read_string_helper counts no string).
+     */
     @Port("include/linux/of.h:of_property_count_strings")
     public static int of_property_count_strings(DeviceNode np, String propname) {
         Property p = of_find_property(np, propname);
@@ -453,10 +461,13 @@ public final class Of {
                 n++;
             }
         }
-        return n;
+        return n == 0 ? -ENODATA : n;
     }
 
-    /** Index of {@code string} in a string list; -EINVAL absent; -EILSEQ bad list; -ENODATA not found. */
+    /**
+     * Index of {@code string} in a string list, looked for in order: -EINVAL absent; -EILSEQ
+     * when an unterminated string is reached before a match; -ENODATA not found.
+     */
     @Port("drivers/of/property.c:of_property_match_string")
     public static int of_property_match_string(DeviceNode np, String propname, String string) {
         Property p = of_find_property(np, propname);
@@ -464,15 +475,19 @@ public final class Of {
             return -EINVAL;
         }
         byte[] v = p.raw();
-        if (v.length > 0 && v[v.length - 1] != 0) {
-            return -EILSEQ;
-        }
-        int i = 0;
-        for (String s : strings(p)) {
-            if (s.equals(string)) {
+        int pos = 0;
+        for (int i = 0; pos < v.length; i++) {
+            int e = pos;
+            while (e < v.length && v[e] != 0) {
+                e++;
+            }
+            if (e >= v.length) {
+                return -EILSEQ;
+            }
+            if (string != null && string.equals(new String(v, pos, e - pos, StandardCharsets.UTF_8))) {
                 return i;
             }
-            i++;
+            pos = e + 1;
         }
         return -ENODATA;
     }

@@ -9,6 +9,7 @@ import static org.iommu4j.base.Errno.ENODEV;
 import static org.iommu4j.base.Errno.ENOENT;
 import static org.iommu4j.base.Errno.EOVERFLOW;
 
+import java.util.List;
 import org.iommu4j.base.device.Resource;
 import org.iommu4j.base.test.NoWarnings;
 import org.junit.jupiter.api.Test;
@@ -98,7 +99,14 @@ class OfTest {
         assertThat(Of.of_property_read_u64(syntax, "tiny", w)).isEqualTo(-EOVERFLOW);
         assertThat(Of.of_property_read_u64(syntax, "nope", w)).isEqualTo(-EINVAL);
         assertThat(Of.of_property_count_u32_elems(syntax, "cells")).isEqualTo(7);
-        assertThat(Of.of_property_count_u32_elems(syntax, "tiny")).isEqualTo(-ENODATA);
+        // Not a whole number of cells: -EINVAL, and the kernel says why.
+        List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable l = org.iommu4j.base.Printk.follow(line -> log.add(line.text()))) {
+            assertThat(Of.of_property_count_u32_elems(syntax, "tiny")).isEqualTo(-EINVAL);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+        assertThat(log).containsExactly("size of tiny in node / is not a multiple of 4");
         assertThat(Of.of_property_count_u32_elems(syntax, "nope")).isEqualTo(-EINVAL);
         int[] len = new int[1];
         assertThat(Of.of_get_property(syntax, "tiny", len)).containsExactly(1, 2, 3);
@@ -125,6 +133,11 @@ class OfTest {
         assertThat(Of.of_property_count_strings(syntax, "strings")).isEqualTo(3);
         assertThat(Of.of_property_count_strings(syntax, "bytes2")).isEqualTo(-EILSEQ);
         assertThat(Of.of_property_count_strings(syntax, "nope")).isEqualTo(-EINVAL);
+        assertThat(Of.of_property_count_strings(syntax, "bool-prop")).as("no string at all").isEqualTo(-ENODATA);
+        // Strings are matched in order: a match before an unterminated tail is found.
+        assertThat(Of.of_property_match_string(syntax, "mixed", "s")).isZero();
+        assertThat(Of.of_property_match_string(syntax, "mixed", "zz")).isEqualTo(-EILSEQ);
+        assertThat(Of.of_property_match_string(syntax, "bool-prop", "s")).isEqualTo(-ENODATA);
         assertThat(Of.of_property_match_string(syntax, "strings", "bc")).isEqualTo(1);
         assertThat(Of.of_property_match_string(syntax, "strings", "zz")).isEqualTo(-ENODATA);
         assertThat(Of.of_property_match_string(syntax, "bytes2", "zz")).isEqualTo(-EILSEQ);
