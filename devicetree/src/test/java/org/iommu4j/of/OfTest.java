@@ -218,7 +218,44 @@ class OfTest {
         assertThat(Of.of_count_phandle_with_args(dma, "nothing", "#iommu-cells")).isEqualTo(-ENOENT);
         assertThat(Of.of_parse_phandle(node("/"), "interrupt-parent", 0)).isSameAs(node("/interrupt-controller@8000000"));
         assertThat(Of.of_parse_phandle(node("/"), "interrupt-parent", 1)).isNull();
-        assertThat(Of.of_parse_phandle_with_args(null, "iommus", "#iommu-cells", 0, a)).isEqualTo(-EINVAL);
+        // No node, no property: -ENOENT as of_get_property(NULL) finds nothing; a negative
+        // index is -EINVAL.
+        assertThat(Of.of_parse_phandle_with_args(null, "iommus", "#iommu-cells", 0, a)).isEqualTo(-ENOENT);
+        assertThat(Of.of_parse_phandle_with_args(dma, "iommus", "#iommu-cells", -1, a)).isEqualTo(-EINVAL);
+        assertThat(Of.of_parse_phandle(dma, "iommus", -1)).isNull();
+    }
+
+    @Test
+    void fixedCountListsNeedNoTargetNode() {
+        DeviceNode root = DeviceNode.root();
+        DeviceNode target = root.addChild("t");
+        target.setProperty(Property.ofCells("phandle", 5));
+        DeviceNode m = root.addChild("m");
+        m.setProperty(Property.ofCells("list", 9, 5)); // phandle 9 names no node
+        OfPhandleArgs a = new OfPhandleArgs(target, 1);
+        // With a fixed count the node is not needed to find the entry's end: the entry
+        // parses, with no node.
+        assertThat(Of.of_parse_phandle_with_fixed_args(m, "list", 0, 0, a)).isZero();
+        assertThat(a.np).isNull();
+        assertThat(a.args_count).isZero();
+        assertThat(Of.of_parse_phandle_with_fixed_args(m, "list", 0, 1, a)).isZero();
+        assertThat(a.np).isSameAs(target);
+        assertThat(Of.of_parse_phandle(m, "list", 0)).isNull();
+        assertThat(Of.of_parse_phandle(m, "list", 1)).isSameAs(target);
+        // Counting without a cells name is the list's length in cells.
+        assertThat(Of.of_count_phandle_with_args(m, "list", null)).isEqualTo(2);
+        assertThat(Of.of_count_phandle_with_args(m, "nope", null)).isEqualTo(-ENOENT);
+        // A cells name makes every entry's node necessary.
+        assertThat(Of.of_count_phandle_with_args(m, "list", "#x-cells")).isEqualTo(-EINVAL);
+        // A fixed count running past the end is refused, and said so.
+        m.setProperty(Property.ofCells("list", 5, 1));
+        List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable l = org.iommu4j.base.Printk.follow(line -> log.add(line.text()))) {
+            assertThat(Of.of_parse_phandle_with_fixed_args(m, "list", 2, 0, a)).isEqualTo(-EINVAL);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+        assertThat(log).containsExactly("/m: phandle /t needs 2, found 1");
     }
 
     @Test
