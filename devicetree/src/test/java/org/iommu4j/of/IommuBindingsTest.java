@@ -187,4 +187,24 @@ class IommuBindingsTest {
         assertThat(devs.get(0).resourcesOfType(Resource.IORESOURCE_MEM)).hasSize(2);
         assertThat(OfPlatform.of_platform_populate(null, null, null, devs)).isEqualTo(-EINVAL);
     }
+
+    @Test
+    void populateSkipsOppTablesAndStopsMemResourcesAtTheFirstUntranslatableReg() {
+        DeviceNode root = DeviceNode.root();
+        root.setProperty(Property.ofCells("#address-cells", 1)).setProperty(Property.ofCells("#size-cells", 1));
+        root.addChild("opp-table").setProperty(Property.ofStrings("compatible", "operating-points-v2"));
+        DeviceNode bus = root.addChild("bus@0");
+        bus.setProperty(Property.ofStrings("compatible", "simple-bus")).setProperty(Property.ofCells("#address-cells", 1))
+                .setProperty(Property.ofCells("#size-cells", 1))
+                .setProperty(Property.ofCells("ranges", 0x1000, 0x80001000, 0x1000)); // child 0x1000-0x1fff only
+        DeviceNode dev = bus.addChild("dev@1000");
+        dev.setProperty(Property.ofStrings("compatible", "test,dev"))
+                .setProperty(Property.ofCells("reg", 0x1000, 0x100, 0x5000, 0x100, 0x1800, 0x100));
+        List<PlatformDevice> devs = new ArrayList<>();
+        assertThat(OfPlatform.of_platform_default_populate(root, new Device("platform"), devs)).isZero();
+        assertThat(devs).extracting(PlatformDevice::dev_name).containsExactly("bus@0", "80001000.dev");
+        // reg[1] lies outside the bus's ranges: reg[2] is not looked at.
+        assertThat(devs.get(1).resourcesOfType(Resource.IORESOURCE_MEM)).extracting(Resource::start)
+                .containsExactly(0x80001000L);
+    }
 }
