@@ -566,7 +566,8 @@ public final class Of {
     /**
      * Translates the {@code naddr}-cell address at cell {@code cellOff} of {@code reg} (a value of
      * {@code dev}) up through each parent's {@code ranges} to a CPU physical address.
-     * Missing {@code ranges} on a bus = untranslatable; empty {@code ranges} = 1:1. A PCI parent
+     * Missing {@code ranges} on a bus = untranslatable; empty {@code ranges} = 1:1; a bus or
+     * parent bus without size cells ({@code #size-cells = <0>}) = untranslatable. A PCI parent
      * bus (device_type "pci") matches the space code of the high cell as of_bus_pci_map does.
      *
      * @return the address, or {@link #OF_BAD_ADDR}
@@ -594,7 +595,10 @@ public final class Of {
             int cna = busCells(cur, "#address-cells", OF_ROOT_NODE_ADDR_CELLS_DEFAULT);
             int cns = busCells(cur, "#size-cells", OF_ROOT_NODE_SIZE_CELLS_DEFAULT);
             int pna = busCells(pbus, "#address-cells", OF_ROOT_NODE_ADDR_CELLS_DEFAULT);
-            if (cna != na || pna < 1 || pna > OF_MAX_ADDR_CELLS || cns < 0 || cns > OF_MAX_ADDR_CELLS) {
+            int pns = busCells(pbus, "#size-cells", OF_ROOT_NODE_SIZE_CELLS_DEFAULT);
+            // OF_CHECK_COUNTS on both sides: 1..4 address cells and at least one size cell (a
+            // bus with #size-cells = <0> has no translatable addresses).
+            if (cna != na || !OF_CHECK_COUNTS(pna, pns) || !OF_CHECK_COUNTS(cna, cns) || cns > OF_MAX_ADDR_CELLS) {
                 return OF_BAD_ADDR;
             }
             Property ranges = cur.findProperty("ranges");
@@ -637,6 +641,11 @@ public final class Of {
             cur = pbus;
         }
         return OF_BAD_ADDR;
+    }
+
+    @Port("drivers/of/address.c:OF_CHECK_COUNTS")
+    private static boolean OF_CHECK_COUNTS(int na, int ns) {
+        return na > 0 && na <= OF_MAX_ADDR_CELLS && ns > 0;
     }
 
     private static long lowCells(int[] a, int n) {

@@ -186,6 +186,16 @@ class OfTest {
         dev.setProperty(Property.ofStrings("reg-names", "ctrl"));
         assertThat(Of.of_address_to_resource(dev, 0, r)).isZero();
         assertThat(r[0].name()).isEqualTo("ctrl");
+        // No size cells, no translation (OF_CHECK_COUNTS), on the device's bus or above it.
+        bus.setProperty(Property.ofCells("#size-cells", 0));
+        dev.setProperty(Property.ofCells("reg", 0x10));
+        assertThat(Of.of_translate_address(dev, dev.findProperty("reg").raw(), 0)).isEqualTo(Of.OF_BAD_ADDR);
+        bus.setProperty(Property.ofCells("#size-cells", 1));
+        dev.setProperty(Property.ofCells("reg", 0x10, 0x4));
+        root.setProperty(Property.ofCells("#size-cells", 0));
+        assertThat(Of.of_address_to_resource(dev, 0, r)).isEqualTo(-EINVAL);
+        root.setProperty(Property.ofCells("#size-cells", 1));
+        assertThat(Of.of_address_to_resource(dev, 0, r)).isZero();
     }
 
     @Test
