@@ -53,8 +53,9 @@ public final class Of {
 
     /**
      * Finds a node by full path ("/smmuv3@9050000"), or by alias ("serial0" or "serial0/child"
-     * via /aliases). A path component without unit address matches a node by its name when no
-     * node has that exact full_name. Anything after ':' is options and ignored. Null if absent.
+     * via /aliases). Each path component must equal a child's full name, unit address
+     * included, as __of_find_node_by_path compares them; an empty component (a doubled or
+     * trailing '/') matches nothing. Anything from ':' on is options and ignored. Null if absent.
      */
     @Port("drivers/of/base.c:of_find_node_opts_by_path")
     public DeviceNode of_find_node_by_path(String path) {
@@ -65,15 +66,16 @@ public final class Of {
         if (colon >= 0) {
             path = path.substring(0, colon);
         }
+        if (path.equals("/")) {
+            return of_root;
+        }
         DeviceNode np;
-        String rest;
         if (path.startsWith("/")) {
             np = of_root;
-            rest = path.substring(1);
         } else {
             int slash = path.indexOf('/');
             String alias = slash < 0 ? path : path.substring(0, slash);
-            rest = slash < 0 ? "" : path.substring(slash + 1);
+            path = slash < 0 ? "" : path.substring(slash);
             DeviceNode aliases = of_root.child("aliases");
             String[] target = new String[1];
             if (aliases == null || of_property_read_string(aliases, alias, target) != 0 || !target[0].startsWith("/")) {
@@ -81,15 +83,28 @@ public final class Of {
             }
             np = of_find_node_by_path(target[0]);
         }
-        for (String comp : rest.split("/")) {
-            if (np == null) {
-                return null;
-            }
-            if (!comp.isEmpty()) {
-                np = np.child(comp);
-            }
+        while (np != null && path.startsWith("/")) {
+            path = path.substring(1);
+            int end = path.indexOf('/');
+            String comp = end < 0 ? path : path.substring(0, end);
+            np = __of_find_node_by_path(np, comp);
+            path = end < 0 ? "" : path.substring(end);
         }
         return np;
+    }
+
+    /** The child whose full name (name@unit) is exactly {@code comp}; null for an empty one. */
+    @Port("drivers/of/base.c:__of_find_node_by_path")
+    private static DeviceNode __of_find_node_by_path(DeviceNode parent, String comp) {
+        if (comp.isEmpty()) {
+            return null;
+        }
+        for (DeviceNode child : parent.children()) {
+            if (child.full_name.equals(comp)) {
+                return child;
+            }
+        }
+        return null;
     }
 
     /** All nodes in {@code allnodes} order (depth-first, pre-order). */

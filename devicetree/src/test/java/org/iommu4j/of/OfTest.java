@@ -31,7 +31,10 @@ class OfTest {
     void pathLookup() {
         assertThat(node("/").parent).isNull();
         assertThat(node("/soc/dma@10000").name).isEqualTo("dma");
-        assertThat(node("/soc/dma").full_name).isEqualTo("dma@10000");
+        // A component is a full name: without its unit address, or empty, it matches nothing.
+        assertThat(of.of_find_node_by_path("/soc/dma")).isNull();
+        assertThat(of.of_find_node_by_path("/soc/")).isNull();
+        assertThat(of.of_find_node_by_path("//soc")).isNull();
         assertThat(node("/soc/dma@10000:opts").full_name).isEqualTo("dma@10000");
         assertThat(of.of_find_node_by_path("/soc/nothing")).isNull();
         assertThat(of.of_find_node_by_path("noalias")).isNull();
@@ -40,6 +43,9 @@ class OfTest {
         r.addChild("aliases").setProperty(Property.ofStrings("serial0", "/uart@1"));
         DeviceNode uart = r.addChild("uart@1");
         assertThat(new Of(r).of_find_node_by_path("serial0")).isSameAs(uart);
+        DeviceNode port = uart.addChild("port@0");
+        assertThat(new Of(r).of_find_node_by_path("serial0/port@0:9600")).isSameAs(port);
+        assertThat(new Of(r).of_find_node_by_path("serial0/")).isNull();
     }
 
     @Test
