@@ -254,7 +254,8 @@ public final class Of {
         }
         if (type != null && !type.isEmpty()) {
             String[] t = new String[1];
-            if (of_property_read_string(device, "device_type", t) != 0 || !type.equalsIgnoreCase(t[0])) {
+            // __of_node_is_type: strcmp, case matters (compatible strings are compared without).
+            if (of_property_read_string(device, "device_type", t) != 0 || !type.equals(t[0])) {
                 return 0;
             }
             score += 2;

@@ -79,6 +79,9 @@ class OfTest {
                 .containsExactly("/iommu@9050000", "/iommu@2b400000");
         assertThat(of.of_find_compatible_node(null, "pci", "pci-host-ecam-generic").path()).isEqualTo("/pcie@40000000");
         assertThat(of.of_find_compatible_node(null, "memory", "pci-host-ecam-generic")).isNull();
+        // device_type is compared case-sensitively, compatible strings without case.
+        assertThat(of.of_find_compatible_node(null, "PCI", "pci-host-ecam-generic")).isNull();
+        assertThat(of.of_find_compatible_node(null, "pci", "PCI-Host-ECAM-Generic").path()).isEqualTo("/pcie@40000000");
         assertThat(Of.of_device_is_available(node("/soc/disabled@30000"))).isFalse();
         assertThat(Of.of_device_is_available(accel)).isTrue();
         assertThat(Of.of_device_is_available(null)).isFalse();
