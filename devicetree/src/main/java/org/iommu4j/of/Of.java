@@ -309,13 +309,14 @@ public final class Of {
 
     /**
      * The raw value of a property (a copy) or null; {@code lenp[0]} (if lenp non-null) gets its
-     * length.
+     * length when the property exists and is left alone when it does not, as
+     * __of_find_property writes it only on a match.
      */
     @Port("drivers/of/base.c:of_get_property")
     public static byte[] of_get_property(DeviceNode np, String name, int[] lenp) {
         Property p = of_find_property(np, name);
-        if (lenp != null && lenp.length > 0) {
-            lenp[0] = p == null ? 0 : p.length();
+        if (p != null && lenp != null && lenp.length > 0) {
+            lenp[0] = p.length();
         }
         return p == null ? null : p.value();
     }
