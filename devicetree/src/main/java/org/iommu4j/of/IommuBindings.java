@@ -59,6 +59,8 @@ public final class IommuBindings {
         if (Of.of_parse_phandle_with_args(np, "msi-parent", "#msi-cells", 0, msi) != 0
                 && Of.of_parse_phandle_with_fixed_args(np, "msi-parent", 0, 0, msi) != 0) {
             msi = null;
+        } else if (msi.np == null) {
+            msi = null; // a fixed-count entry whose phandle names no node
         }
         int options = 0;
         if (Of.of_property_read_bool(np, PROP_SKIP_PREFETCH)) {

@@ -53,8 +53,9 @@ public final class Of {
 
     /**
      * Finds a node by full path ("/smmuv3@9050000"), or by alias ("serial0" or "serial0/child"
-     * via /aliases). A path component without unit address matches a node by its name when no
-     * node has that exact full_name. Anything after ':' is options and ignored. Null if absent.
+     * via /aliases). Each path component must equal a child's full name, unit address
+     * included, as __of_find_node_by_path compares them; an empty component (a doubled or
+     * trailing '/') matches nothing. Anything from ':' on is options and ignored. Null if absent.
      */
     @Port("drivers/of/base.c:of_find_node_opts_by_path")
     public DeviceNode of_find_node_by_path(String path) {
@@ -65,15 +66,16 @@ public final class Of {
         if (colon >= 0) {
             path = path.substring(0, colon);
         }
+        if (path.equals("/")) {
+            return of_root;
+        }
         DeviceNode np;
-        String rest;
         if (path.startsWith("/")) {
             np = of_root;
-            rest = path.substring(1);
         } else {
             int slash = path.indexOf('/');
             String alias = slash < 0 ? path : path.substring(0, slash);
-            rest = slash < 0 ? "" : path.substring(slash + 1);
+            path = slash < 0 ? "" : path.substring(slash);
             DeviceNode aliases = of_root.child("aliases");
             String[] target = new String[1];
             if (aliases == null || of_property_read_string(aliases, alias, target) != 0 || !target[0].startsWith("/")) {
@@ -81,15 +83,28 @@ public final class Of {
             }
             np = of_find_node_by_path(target[0]);
         }
-        for (String comp : rest.split("/")) {
-            if (np == null) {
-                return null;
-            }
-            if (!comp.isEmpty()) {
-                np = np.child(comp);
-            }
+        while (np != null && path.startsWith("/")) {
+            path = path.substring(1);
+            int end = path.indexOf('/');
+            String comp = end < 0 ? path : path.substring(0, end);
+            np = __of_find_node_by_path(np, comp);
+            path = end < 0 ? "" : path.substring(end);
         }
         return np;
+    }
+
+    /** The child whose full name (name@unit) is exactly {@code comp}; null for an empty one. */
+    @Port("drivers/of/base.c:__of_find_node_by_path")
+    private static DeviceNode __of_find_node_by_path(DeviceNode parent, String comp) {
+        if (comp.isEmpty()) {
+            return null;
+        }
+        for (DeviceNode child : parent.children()) {
+            if (child.full_name.equals(comp)) {
+                return child;
+            }
+        }
+        return null;
     }
 
     /** All nodes in {@code allnodes} order (depth-first, pre-order). */
@@ -239,7 +254,8 @@ public final class Of {
         }
         if (type != null && !type.isEmpty()) {
             String[] t = new String[1];
-            if (of_property_read_string(device, "device_type", t) != 0 || !type.equalsIgnoreCase(t[0])) {
+            // __of_node_is_type: strcmp, case matters (compatible strings are compared without).
+            if (of_property_read_string(device, "device_type", t) != 0 || !type.equals(t[0])) {
                 return 0;
             }
             score += 2;
@@ -293,13 +309,14 @@ public final class Of {
 
     /**
      * The raw value of a property (a copy) or null; {@code lenp[0]} (if lenp non-null) gets its
-     * length.
+     * length when the property exists and is left alone when it does not, as
+     * __of_find_property writes it only on a match.
      */
     @Port("drivers/of/base.c:of_get_property")
     public static byte[] of_get_property(DeviceNode np, String name, int[] lenp) {
         Property p = of_find_property(np, name);
-        if (lenp != null && lenp.length > 0) {
-            lenp[0] = p == null ? 0 : p.length();
+        if (p != null && lenp != null && lenp.length > 0) {
+            lenp[0] = p.length();
         }
         return p == null ? null : p.value();
     }
@@ -372,15 +389,20 @@ public final class Of {
         return 0;
     }
 
-    /** Number of u32 cells of a property, -EINVAL absent, -ENODATA if not a whole number of cells. */
+    /**
+     * Number of u32 cells of a property; -EINVAL when absent or not a whole number of cells
+     * (logged, as of_property_count_elems_of_size does).
+     */
     @Port("include/linux/of.h:of_property_count_u32_elems")
+    @Port("drivers/of/property.c:of_property_count_elems_of_size")
     public static int of_property_count_u32_elems(DeviceNode np, String propname) {
         Property p = of_find_property(np, propname);
         if (p == null) {
             return -EINVAL;
         }
         if (p.length() % 4 != 0) {
-            return -ENODATA;
+            Printk.pr_err("size of %s in node %s is not a multiple of %d", propname, np.path(), 4);
+            return -EINVAL;
         }
         return p.length() / 4;
     }
@@ -436,7 +458,10 @@ public final class Of {
         return -ENODATA;
     }
 
-    /** Number of strings in a string list; -EINVAL absent; -EILSEQ unterminated. */
+    /**
+     * Number of strings in a string list; -EINVAL absent; -EILSEQ unterminated; -ENODATA when
+     * empty (of_property_read_string_helper counts no string).
+     */
     @Port("include/linux/of.h:of_property_count_strings")
     public static int of_property_count_strings(DeviceNode np, String propname) {
         Property p = of_find_property(np, propname);
@@ -453,10 +478,13 @@ public final class Of {
                 n++;
             }
         }
-        return n;
+        return n == 0 ? -ENODATA : n;
     }
 
-    /** Index of {@code string} in a string list; -EINVAL absent; -EILSEQ bad list; -ENODATA not found. */
+    /**
+     * Index of {@code string} in a string list, looked for in order: -EINVAL absent; -EILSEQ
+     * when an unterminated string is reached before a match; -ENODATA not found.
+     */
     @Port("drivers/of/property.c:of_property_match_string")
     public static int of_property_match_string(DeviceNode np, String propname, String string) {
         Property p = of_find_property(np, propname);
@@ -464,15 +492,19 @@ public final class Of {
             return -EINVAL;
         }
         byte[] v = p.raw();
-        if (v.length > 0 && v[v.length - 1] != 0) {
-            return -EILSEQ;
-        }
-        int i = 0;
-        for (String s : strings(p)) {
-            if (s.equals(string)) {
+        int pos = 0;
+        for (int i = 0; pos < v.length; i++) {
+            int e = pos;
+            while (e < v.length && v[e] != 0) {
+                e++;
+            }
+            if (e >= v.length) {
+                return -EILSEQ;
+            }
+            if (string != null && string.equals(new String(v, pos, e - pos, StandardCharsets.UTF_8))) {
                 return i;
             }
-            i++;
+            pos = e + 1;
         }
         return -ENODATA;
     }
@@ -551,7 +583,8 @@ public final class Of {
     /**
      * Translates the {@code naddr}-cell address at cell {@code cellOff} of {@code reg} (a value of
      * {@code dev}) up through each parent's {@code ranges} to a CPU physical address.
-     * Missing {@code ranges} on a bus = untranslatable; empty {@code ranges} = 1:1. A PCI parent
+     * Missing {@code ranges} on a bus = untranslatable; empty {@code ranges} = 1:1; a bus or
+     * parent bus without size cells ({@code #size-cells = <0>}) = untranslatable. A PCI parent
      * bus (device_type "pci") matches the space code of the high cell as of_bus_pci_map does.
      *
      * @return the address, or {@link #OF_BAD_ADDR}
@@ -579,7 +612,10 @@ public final class Of {
             int cna = busCells(cur, "#address-cells", OF_ROOT_NODE_ADDR_CELLS_DEFAULT);
             int cns = busCells(cur, "#size-cells", OF_ROOT_NODE_SIZE_CELLS_DEFAULT);
             int pna = busCells(pbus, "#address-cells", OF_ROOT_NODE_ADDR_CELLS_DEFAULT);
-            if (cna != na || pna < 1 || pna > OF_MAX_ADDR_CELLS || cns < 0 || cns > OF_MAX_ADDR_CELLS) {
+            int pns = busCells(pbus, "#size-cells", OF_ROOT_NODE_SIZE_CELLS_DEFAULT);
+            // OF_CHECK_COUNTS on both sides: 1..4 address cells and at least one size cell (a
+            // bus with #size-cells = <0> has no translatable addresses).
+            if (cna != na || !OF_CHECK_COUNTS(pna, pns) || !OF_CHECK_COUNTS(cna, cns) || cns > OF_MAX_ADDR_CELLS) {
                 return OF_BAD_ADDR;
             }
             Property ranges = cur.findProperty("ranges");
@@ -622,6 +658,11 @@ public final class Of {
             cur = pbus;
         }
         return OF_BAD_ADDR;
+    }
+
+    @Port("drivers/of/address.c:OF_CHECK_COUNTS")
+    private static boolean OF_CHECK_COUNTS(int na, int ns) {
+        return na > 0 && na <= OF_MAX_ADDR_CELLS && ns > 0;
     }
 
     private static long lowCells(int[] a, int n) {
@@ -690,144 +731,201 @@ public final class Of {
     // ------------------------------------------------------------- phandles
 
     /**
+     * {@code struct of_phandle_iterator}: a walk over the entries of a phandle list, each a
+     * phandle (0 = an empty entry without arguments) followed by as many argument cells as
+     * its target's {@code cellsName} property says (or {@code cellCount}).
+     */
+    @Port("include/linux/of.h:of_phandle_iterator")
+    static final class OfPhandleIterator {
+        String cellsName;
+        int cellCount;
+        DeviceNode parent;
+        Property list;
+        /** Cell indexes into list: end of the list, end of the current entry, next cell to read. */
+        int listEnd;
+        int phandleEnd;
+        int cur;
+        int phandle;
+        DeviceNode node;
+        int curCount;
+    }
+
+    /** Starts a walk over {@code listName}. 0; -EINVAL neither cells name nor count; -ENOENT absent. */
+    @Port("drivers/of/base.c:of_phandle_iterator_init")
+    static int of_phandle_iterator_init(OfPhandleIterator it, DeviceNode np, String listName, String cellsName,
+            int cellCount) {
+        if (cellCount < 0 && cellsName == null) {
+            return -EINVAL;
+        }
+        Property list = of_find_property(np, listName);
+        if (list == null) {
+            return -ENOENT;
+        }
+        it.cellsName = cellsName;
+        it.cellCount = cellCount;
+        it.parent = np;
+        it.list = list;
+        it.listEnd = list.cellCount();
+        it.phandleEnd = 0;
+        it.cur = 0;
+        it.node = null;
+        return 0;
+    }
+
+    /**
+     * Steps to the next entry. 0; -ENOENT past the last entry; -EINVAL (logged) when the
+     * phandle names no node or the node has no {@code cellsName} (and no default count was
+     * given) while the cell count is needed, or the arguments run past the end.
+     */
+    @Port("drivers/of/base.c:of_phandle_iterator_next")
+    static int of_phandle_iterator_next(OfPhandleIterator it) {
+        it.node = null;
+        if (it.list == null || it.phandleEnd >= it.listEnd) {
+            return -ENOENT;
+        }
+        it.cur = it.phandleEnd;
+        it.phandle = it.list.cell(it.cur++);
+        long count = 0;
+        if (it.phandle != 0) {
+            it.node = it.parent.findByPhandle(it.phandle);
+            if (it.cellsName != null) {
+                if (it.node == null) {
+                    Printk.pr_err("%s: could not find phandle %d", it.parent.path(), it.phandle);
+                    return -EINVAL;
+                }
+                int[] c = new int[1];
+                if (of_property_read_u32(it.node, it.cellsName, c) != 0) {
+                    if (it.cellCount >= 0) {
+                        c[0] = it.cellCount;
+                    } else {
+                        Printk.pr_err("%s: could not get %s for %s", it.parent.path(), it.cellsName, it.node.path());
+                        it.node = null;
+                        return -EINVAL;
+                    }
+                }
+                count = c[0] & 0xffffffffL;
+            } else {
+                count = it.cellCount;
+            }
+            if (it.cur + count > it.listEnd) {
+                if (it.cellsName != null) {
+                    Printk.pr_err("%s: %s = %d found %d", it.parent.path(), it.cellsName, count, it.listEnd - it.cur);
+                } else {
+                    Printk.pr_err("%s: phandle %s needs %d, found %d", it.parent.path(), of_node_full_name(it.node),
+                            count, it.listEnd - it.cur);
+                }
+                it.node = null;
+                return -EINVAL;
+            }
+        }
+        it.phandleEnd = (int) (it.cur + count);
+        it.curCount = (int) count;
+        return 0;
+    }
+
+    /** Copies the current entry's arguments (at most {@code size}). Return: how many. */
+    @Port("drivers/of/base.c:of_phandle_iterator_args")
+    static int of_phandle_iterator_args(OfPhandleIterator it, int[] args, int size) {
+        int count = it.curCount;
+        if (size < count) {
+            // The kernel WARNs and truncates; the count comes from the blob, so this port
+            // reports it without a WARN (bad input is not a kernel bug here).
+            Printk.pr_err("%s: %d args, truncated to %d", it.parent.path(), count, size);
+            count = size;
+        }
+        for (int i = 0; i < count; i++) {
+            args[i] = it.list.cell(it.cur++);
+        }
+        return count;
+    }
+
+    /**
      * Parses entry {@code index} of a phandle list {@code listName} whose target nodes give
      * their argument count in {@code cellsName} (or, if cellsName is null, {@code cellCount}).
-     * 0 and {@code outArgs} filled; -ENOENT property absent, index past the end or an empty
-     * (phandle 0) entry at index; -EINVAL a phandle with no node, a target without the cells
-     * property, or an entry running past the end.
+     * 0 and {@code outArgs} filled (with a null np for a phandle naming no node when the count
+     * is fixed); -ENOENT property absent (or np null), index past the end or an empty (phandle
+     * 0) entry at index; -EINVAL a negative index, or a parse error on the way (see
+     * of_phandle_iterator_next).
      */
     @Port("drivers/of/base.c:__of_parse_phandle_with_args")
     static int __of_parse_phandle_with_args(DeviceNode np, String listName, String cellsName, int cellCount,
             int index, OfPhandleArgs outArgs) {
-        if (np == null || index < 0) {
+        if (index < 0) {
             return -EINVAL;
         }
-        Property list = np.findProperty(listName);
-        if (list == null) {
-            return -ENOENT;
+        OfPhandleIterator it = new OfPhandleIterator();
+        int rc = of_phandle_iterator_init(it, np, listName, cellsName, cellCount);
+        if (rc != 0) {
+            return rc;
         }
-        int ncells = list.cellCount();
-        int cur = 0;
-        int cnt = 0;
-        while (cur < ncells) {
-            int ph = list.cell(cur++);
-            DeviceNode node = null;
-            long count = 0;
-            if (ph != 0) {
-                node = np.findByPhandle(ph);
-                if (cellsName != null) {
-                    if (node == null) {
-                        Printk.pr_err("%s", String.format("%s: could not find phandle %d", np.path(), ph));
-                        return -EINVAL;
-                    }
-                    int[] c = new int[1];
-                    if (of_property_read_u32(node, cellsName, c) != 0) {
-                        if (cellCount >= 0) {
-                            c[0] = cellCount;
-                        } else {
-                            Printk.pr_err("%s", String.format("%s: could not get %s for %s", np.path(), cellsName, node.path()));
-                            return -EINVAL;
-                        }
-                    }
-                    count = c[0] & 0xffffffffL;
-                } else {
-                    count = cellCount;
-                }
-                if (cur + count > ncells) {
-                    Printk.pr_err("%s", String.format("%s: %s = %d found %d", np.path(), cellsName, count, ncells - cur));
-                    return -EINVAL;
-                }
-            }
-            if (cnt == index) {
-                if (ph == 0) {
+        int curIndex = 0;
+        while ((rc = of_phandle_iterator_next(it)) == 0) {
+            if (curIndex == index) {
+                if (it.phandle == 0) {
                     return -ENOENT;
                 }
-                if (node == null) {
-                    return -EINVAL;
-                }
-                if (count > OfPhandleArgs.MAX_PHANDLE_ARGS) {
-                    // The kernel WARNs and truncates; the count comes from the blob, so this
-                    // port reports it without a WARN (bad input is not a kernel bug here).
-                    Printk.pr_err("%s: %s: %d args, truncated to %d", np.path(), listName, count,
-                            OfPhandleArgs.MAX_PHANDLE_ARGS);
-                    count = OfPhandleArgs.MAX_PHANDLE_ARGS;
-                }
-                outArgs.np = node;
-                outArgs.args_count = (int) count;
-                for (int i = 0; i < count; i++) {
-                    outArgs.args[i] = list.cell(cur + i);
+                if (outArgs != null) {
+                    int c = of_phandle_iterator_args(it, outArgs.args, OfPhandleArgs.MAX_PHANDLE_ARGS);
+                    outArgs.np = it.node;
+                    outArgs.args_count = c;
                 }
                 return 0;
             }
-            cur += (int) count;
-            cnt++;
+            curIndex++;
         }
-        return -ENOENT;
+        return rc;
     }
 
     /** See {@link #__of_parse_phandle_with_args}; e.g. ("iommus", "#iommu-cells"), ("msi-parent", "#msi-cells"). */
-    @Port("include/linux/of.h:of_parse_phandle_with_args")
+    @Port("drivers/of/base.c:of_parse_phandle_with_args")
     public static int of_parse_phandle_with_args(DeviceNode np, String listName, String cellsName, int index,
             OfPhandleArgs outArgs) {
         return __of_parse_phandle_with_args(np, listName, cellsName, cellsName == null ? 0 : -1, index, outArgs);
     }
 
     /** Phandle list with a fixed argument count per entry. */
-    @Port("include/linux/of.h:of_parse_phandle_with_fixed_args")
+    @Port("drivers/of/base.c:of_parse_phandle_with_fixed_args")
     public static int of_parse_phandle_with_fixed_args(DeviceNode np, String listName, int cellCount, int index,
             OfPhandleArgs outArgs) {
         return __of_parse_phandle_with_args(np, listName, null, cellCount, index, outArgs);
     }
 
     /** The node of entry {@code index} of a plain phandle list, or null. */
-    @Port("include/linux/of.h:of_parse_phandle")
+    @Port("drivers/of/base.c:of_parse_phandle")
     public static DeviceNode of_parse_phandle(DeviceNode np, String phandleName, int index) {
+        if (index < 0) {
+            return null;
+        }
         OfPhandleArgs a = new OfPhandleArgs();
         return __of_parse_phandle_with_args(np, phandleName, null, 0, index, a) == 0 ? a.np : null;
     }
 
-    /** Number of entries of a phandle list; -ENOENT absent; -EINVAL malformed. */
-    @Port("include/linux/of.h:of_count_phandle_with_args")
+    /**
+     * Number of entries of a phandle list; -ENOENT absent; -EINVAL malformed. Without a cells
+     * name every cell is an entry (the list's length in cells, no node looked up).
+     */
+    @Port("drivers/of/base.c:of_count_phandle_with_args")
     public static int of_count_phandle_with_args(DeviceNode np, String listName, String cellsName) {
-        OfPhandleArgs a = new OfPhandleArgs();
-        if (np == null || np.findProperty(listName) == null) {
-            return -ENOENT;
-        }
-        for (int i = 0;; i++) {
-            int r = __of_parse_phandle_with_args(np, listName, cellsName, cellsName == null ? 0 : -1, i, a);
-            if (r == -ENOENT) {
-                // distinguish an empty entry from the end: count entries by walking
-                int tot = countEntries(np, listName, cellsName);
-                return tot;
+        if (cellsName == null) {
+            Property list = of_find_property(np, listName);
+            if (list == null) {
+                return -ENOENT;
             }
-            if (r != 0) {
-                return r;
-            }
+            return list.length() / 4;
         }
-    }
-
-    private static int countEntries(DeviceNode np, String listName, String cellsName) {
-        Property list = np.findProperty(listName);
-        int n = list.cellCount();
-        int cur = 0;
-        int cnt = 0;
-        while (cur < n) {
-            int ph = list.cell(cur++);
-            if (ph != 0) {
-                DeviceNode node = np.findByPhandle(ph);
-                int[] c = new int[1];
-                if (node == null || (cellsName != null && of_property_read_u32(node, cellsName, c) != 0)) {
-                    return -EINVAL;
-                }
-                long count = cellsName == null ? 0 : c[0] & 0xffffffffL;
-                if (cur + count > n) {
-                    return -EINVAL;
-                }
-                cur += (int) count;
-            }
-            cnt++;
+        OfPhandleIterator it = new OfPhandleIterator();
+        int rc = of_phandle_iterator_init(it, np, listName, cellsName, -1);
+        if (rc != 0) {
+            return rc;
         }
-        return cnt;
+        int curIndex = 0;
+        while ((rc = of_phandle_iterator_next(it)) == 0) {
+            curIndex++;
+        }
+        if (rc != -ENOENT) {
+            return rc;
+        }
+        return curIndex;
     }
 
     // ------------------------------------------------------------- of_map_id

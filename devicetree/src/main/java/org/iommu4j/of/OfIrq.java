@@ -1,6 +1,7 @@
 package org.iommu4j.of;
 
 import static org.iommu4j.base.Errno.EINVAL;
+import static org.iommu4j.base.Errno.EOVERFLOW;
 
 import java.util.List;
 import org.iommu4j.base.Port;
@@ -78,19 +79,19 @@ public final class OfIrq {
 
     /**
      * Resolves interrupt specifier {@code index} of {@code device} into {@code outIrq}
-     * (controller node + cells). 0; -EINVAL no parent, no {@code #interrupt-cells}, index past
-     * the end, or an interrupt-map on the way; -ENOENT/-EINVAL from interrupts-extended parsing.
+     * (controller node + cells). {@code interrupts-extended} is tried first; if it gives
+     * nothing for this index (absent, past its end, malformed) the {@code interrupts} property
+     * of the interrupt parent's format is read, as v5.15 does.
+     * 0; -EINVAL no parent, no {@code #interrupt-cells}, no {@code interrupts}, or an
+     * interrupt-map on the way; -EOVERFLOW index past the end of {@code interrupts}.
      */
     @Port("drivers/of/irq.c:of_irq_parse_one")
     public static int of_irq_parse_one(DeviceNode device, int index, OfPhandleArgs outIrq) {
         if (device == null || index < 0) {
             return -EINVAL;
         }
-        if (device.findProperty("interrupts-extended") != null) {
-            int res = Of.of_parse_phandle_with_args(device, "interrupts-extended", "#interrupt-cells", index, outIrq);
-            if (res != 0) {
-                return -EINVAL;
-            }
+        int res = Of.of_parse_phandle_with_args(device, "interrupts-extended", "#interrupt-cells", index, outIrq);
+        if (res == 0) {
             return of_irq_parse_raw(outIrq);
         }
         DeviceNode p = of_irq_find_parent(device);
@@ -101,18 +102,20 @@ public final class OfIrq {
         if (Of.of_property_read_u32(p, "#interrupt-cells", intsize) != 0) {
             return -EINVAL;
         }
-        Property intspec = device.findProperty("interrupts");
-        if (intspec == null) {
-            return -EINVAL;
-        }
         long n = intsize[0] & 0xffffffffL;
-        if (n > OfPhandleArgs.MAX_PHANDLE_ARGS || (index + 1L) * n > intspec.cellCount()) {
-            return -EINVAL;
+        if (n > OfPhandleArgs.MAX_PHANDLE_ARGS) {
+            return -EINVAL; // would overrun the specifier's args
         }
         outIrq.np = p;
         outIrq.args_count = (int) n;
+        int[] cell = new int[1];
         for (int i = 0; i < n; i++) {
-            outIrq.args[i] = intspec.cell(index * (int) n + i);
+            long at = index * n + i;
+            res = at > Integer.MAX_VALUE ? -EOVERFLOW : Of.of_property_read_u32_index(device, "interrupts", (int) at, cell);
+            if (res != 0) {
+                return res;
+            }
+            outIrq.args[i] = cell[0];
         }
         return of_irq_parse_raw(outIrq);
     }

@@ -30,6 +30,10 @@ public final class OfPlatform {
     @Port("drivers/of/platform.c:of_default_bus_match_table")
     public static final String[] of_default_bus_match_table = {"simple-bus", "simple-mfd", "isa", "arm,amba-bus"};
 
+    /** Nodes that never become devices (OPP tables). */
+    @Port("drivers/of/platform.c:of_skipped_node_table")
+    static final String[] of_skipped_node_table = {"operating-points-v2"};
+
     /** The device's name from its node: "{translated reg address}.{node name}", else the path parts. */
     @Port("drivers/of/platform.c:of_device_make_bus_id")
     public static String of_device_make_bus_id(DeviceNode node) {
@@ -60,12 +64,10 @@ public final class OfPlatform {
     @Port("drivers/of/platform.c:of_device_alloc")
     public static PlatformDevice of_device_alloc(DeviceNode np, String busId, Device parent, IntUnaryOperator irqDomain) {
         PlatformDevice dev = new PlatformDevice(busId != null ? busId : of_device_make_bus_id(np));
-        int num = Of.of_address_count(np);
+        // The MEM resources are the reg entries up to the first that does not translate.
         Resource[] r = new Resource[1];
-        for (int i = 0; i < num; i++) {
-            if (Of.of_address_to_resource(np, i, r) == 0) {
-                dev.addResource(r[0]);
-            }
+        for (int i = 0; Of.of_address_to_resource(np, i, r) == 0; i++) {
+            dev.addResource(r[0]);
         }
         List<Resource> irqs = new ArrayList<>();
         OfIrq.of_irq_to_resource_table(np, irqs, OfIrq.of_irq_count(np));
@@ -97,6 +99,9 @@ public final class OfPlatform {
     static int of_platform_bus_create(DeviceNode bus, String[] matches, Device parent, boolean strict,
             List<PlatformDevice> out, IntUnaryOperator irqDomain) {
         if (strict && bus.findProperty("compatible") == null) {
+            return 0;
+        }
+        if (matchesAny(bus, of_skipped_node_table)) {
             return 0;
         }
         if (!Of.of_device_is_available(bus) || bus.populated) {

@@ -2,6 +2,7 @@ package org.iommu4j.of;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.iommu4j.base.Errno.EINVAL;
+import static org.iommu4j.base.Errno.EOVERFLOW;
 import static org.iommu4j.base.Errno.ENODEV;
 import static org.iommu4j.base.Errno.ENXIO;
 
@@ -118,7 +119,9 @@ class IommuBindingsTest {
         DeviceNode dma = node("/soc/dma@10000");
         assertThat(OfIrq.of_irq_get_byname(dma, "tx")).isEqualTo(52);
         assertThat(OfIrq.of_irq_get_byname(dma, "ppi")).isEqualTo(25);
-        assertThat(OfIrq.of_irq_get(dma, 2)).isEqualTo(-EINVAL);
+        // Past the end of interrupts: of_property_read_u32_index's -EOVERFLOW comes back.
+        assertThat(OfIrq.of_irq_get(dma, 2)).isEqualTo(-EOVERFLOW);
+        assertThat(OfIrq.of_irq_count(dma)).isEqualTo(2);
         assertThat(OfIrq.of_irq_get_byname(dma, null)).isEqualTo(-EINVAL);
         OfPhandleArgs a = new OfPhandleArgs();
         assertThat(OfIrq.of_irq_parse_one(dma, 1, a)).isZero();
@@ -140,6 +143,14 @@ class IommuBindingsTest {
         a.setProperty(Property.ofCells("interrupts-extended", 1, 33, 4));
         assertThat(OfIrq.of_irq_get(a, 0)).isEqualTo(33);
         assertThat(OfIrq.of_irq_get(a, 1)).isEqualTo(-EINVAL);
+        // What interrupts-extended does not give is looked for in interrupts, through the
+        // interrupt parent.
+        DeviceNode c = root.addChild("c");
+        c.setProperty(Property.ofCells("interrupts-extended", 9, 1, 4)) // phandle 9: no node
+                .setProperty(Property.ofCells("interrupt-parent", 1)).setProperty(Property.ofCells("interrupts", 40, 4));
+        assertThat(OfIrq.of_irq_get(c, 0)).isEqualTo(40);
+        assertThat(OfIrq.of_irq_get(c, 1)).isEqualTo(-EOVERFLOW);
+        assertThat(OfIrq.of_irq_count(c)).isEqualTo(1);
         // x -> y -> x through interrupt-parent, neither has #interrupt-cells: no hang
         DeviceNode x = root.addChild("x");
         DeviceNode y = root.addChild("y");
@@ -175,5 +186,25 @@ class IommuBindingsTest {
         assertThat(devs.get(1).platform_irq_count()).isEqualTo(4);
         assertThat(devs.get(0).resourcesOfType(Resource.IORESOURCE_MEM)).hasSize(2);
         assertThat(OfPlatform.of_platform_populate(null, null, null, devs)).isEqualTo(-EINVAL);
+    }
+
+    @Test
+    void populateSkipsOppTablesAndStopsMemResourcesAtTheFirstUntranslatableReg() {
+        DeviceNode root = DeviceNode.root();
+        root.setProperty(Property.ofCells("#address-cells", 1)).setProperty(Property.ofCells("#size-cells", 1));
+        root.addChild("opp-table").setProperty(Property.ofStrings("compatible", "operating-points-v2"));
+        DeviceNode bus = root.addChild("bus@0");
+        bus.setProperty(Property.ofStrings("compatible", "simple-bus")).setProperty(Property.ofCells("#address-cells", 1))
+                .setProperty(Property.ofCells("#size-cells", 1))
+                .setProperty(Property.ofCells("ranges", 0x1000, 0x80001000, 0x1000)); // child 0x1000-0x1fff only
+        DeviceNode dev = bus.addChild("dev@1000");
+        dev.setProperty(Property.ofStrings("compatible", "test,dev"))
+                .setProperty(Property.ofCells("reg", 0x1000, 0x100, 0x5000, 0x100, 0x1800, 0x100));
+        List<PlatformDevice> devs = new ArrayList<>();
+        assertThat(OfPlatform.of_platform_default_populate(root, new Device("platform"), devs)).isZero();
+        assertThat(devs).extracting(PlatformDevice::dev_name).containsExactly("bus@0", "80001000.dev");
+        // reg[1] lies outside the bus's ranges: reg[2] is not looked at.
+        assertThat(devs.get(1).resourcesOfType(Resource.IORESOURCE_MEM)).extracting(Resource::start)
+                .containsExactly(0x80001000L);
     }
 }

@@ -9,6 +9,7 @@ import static org.iommu4j.base.Errno.ENODEV;
 import static org.iommu4j.base.Errno.ENOENT;
 import static org.iommu4j.base.Errno.EOVERFLOW;
 
+import java.util.List;
 import org.iommu4j.base.device.Resource;
 import org.iommu4j.base.test.NoWarnings;
 import org.junit.jupiter.api.Test;
@@ -30,7 +31,10 @@ class OfTest {
     void pathLookup() {
         assertThat(node("/").parent).isNull();
         assertThat(node("/soc/dma@10000").name).isEqualTo("dma");
-        assertThat(node("/soc/dma").full_name).isEqualTo("dma@10000");
+        // A component is a full name: without its unit address, or empty, it matches nothing.
+        assertThat(of.of_find_node_by_path("/soc/dma")).isNull();
+        assertThat(of.of_find_node_by_path("/soc/")).isNull();
+        assertThat(of.of_find_node_by_path("//soc")).isNull();
         assertThat(node("/soc/dma@10000:opts").full_name).isEqualTo("dma@10000");
         assertThat(of.of_find_node_by_path("/soc/nothing")).isNull();
         assertThat(of.of_find_node_by_path("noalias")).isNull();
@@ -39,6 +43,9 @@ class OfTest {
         r.addChild("aliases").setProperty(Property.ofStrings("serial0", "/uart@1"));
         DeviceNode uart = r.addChild("uart@1");
         assertThat(new Of(r).of_find_node_by_path("serial0")).isSameAs(uart);
+        DeviceNode port = uart.addChild("port@0");
+        assertThat(new Of(r).of_find_node_by_path("serial0/port@0:9600")).isSameAs(port);
+        assertThat(new Of(r).of_find_node_by_path("serial0/")).isNull();
     }
 
     @Test
@@ -72,6 +79,9 @@ class OfTest {
                 .containsExactly("/iommu@9050000", "/iommu@2b400000");
         assertThat(of.of_find_compatible_node(null, "pci", "pci-host-ecam-generic").path()).isEqualTo("/pcie@40000000");
         assertThat(of.of_find_compatible_node(null, "memory", "pci-host-ecam-generic")).isNull();
+        // device_type is compared case-sensitively, compatible strings without case.
+        assertThat(of.of_find_compatible_node(null, "PCI", "pci-host-ecam-generic")).isNull();
+        assertThat(of.of_find_compatible_node(null, "pci", "PCI-Host-ECAM-Generic").path()).isEqualTo("/pcie@40000000");
         assertThat(Of.of_device_is_available(node("/soc/disabled@30000"))).isFalse();
         assertThat(Of.of_device_is_available(accel)).isTrue();
         assertThat(Of.of_device_is_available(null)).isFalse();
@@ -98,13 +108,20 @@ class OfTest {
         assertThat(Of.of_property_read_u64(syntax, "tiny", w)).isEqualTo(-EOVERFLOW);
         assertThat(Of.of_property_read_u64(syntax, "nope", w)).isEqualTo(-EINVAL);
         assertThat(Of.of_property_count_u32_elems(syntax, "cells")).isEqualTo(7);
-        assertThat(Of.of_property_count_u32_elems(syntax, "tiny")).isEqualTo(-ENODATA);
+        // Not a whole number of cells: -EINVAL, and the kernel says why.
+        List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable l = org.iommu4j.base.Printk.follow(line -> log.add(line.text()))) {
+            assertThat(Of.of_property_count_u32_elems(syntax, "tiny")).isEqualTo(-EINVAL);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+        assertThat(log).containsExactly("size of tiny in node / is not a multiple of 4");
         assertThat(Of.of_property_count_u32_elems(syntax, "nope")).isEqualTo(-EINVAL);
         int[] len = new int[1];
         assertThat(Of.of_get_property(syntax, "tiny", len)).containsExactly(1, 2, 3);
         assertThat(len[0]).isEqualTo(3);
         assertThat(Of.of_get_property(syntax, "nope", len)).isNull();
-        assertThat(len[0]).isZero();
+        assertThat(len[0]).as("not written without a property").isEqualTo(3);
     }
 
     @Test
@@ -125,6 +142,11 @@ class OfTest {
         assertThat(Of.of_property_count_strings(syntax, "strings")).isEqualTo(3);
         assertThat(Of.of_property_count_strings(syntax, "bytes2")).isEqualTo(-EILSEQ);
         assertThat(Of.of_property_count_strings(syntax, "nope")).isEqualTo(-EINVAL);
+        assertThat(Of.of_property_count_strings(syntax, "bool-prop")).as("no string at all").isEqualTo(-ENODATA);
+        // Strings are matched in order: a match before an unterminated tail is found.
+        assertThat(Of.of_property_match_string(syntax, "mixed", "s")).isZero();
+        assertThat(Of.of_property_match_string(syntax, "mixed", "zz")).isEqualTo(-EILSEQ);
+        assertThat(Of.of_property_match_string(syntax, "bool-prop", "s")).isEqualTo(-ENODATA);
         assertThat(Of.of_property_match_string(syntax, "strings", "bc")).isEqualTo(1);
         assertThat(Of.of_property_match_string(syntax, "strings", "zz")).isEqualTo(-ENODATA);
         assertThat(Of.of_property_match_string(syntax, "bytes2", "zz")).isEqualTo(-EILSEQ);
@@ -173,6 +195,16 @@ class OfTest {
         dev.setProperty(Property.ofStrings("reg-names", "ctrl"));
         assertThat(Of.of_address_to_resource(dev, 0, r)).isZero();
         assertThat(r[0].name()).isEqualTo("ctrl");
+        // No size cells, no translation (OF_CHECK_COUNTS), on the device's bus or above it.
+        bus.setProperty(Property.ofCells("#size-cells", 0));
+        dev.setProperty(Property.ofCells("reg", 0x10));
+        assertThat(Of.of_translate_address(dev, dev.findProperty("reg").raw(), 0)).isEqualTo(Of.OF_BAD_ADDR);
+        bus.setProperty(Property.ofCells("#size-cells", 1));
+        dev.setProperty(Property.ofCells("reg", 0x10, 0x4));
+        root.setProperty(Property.ofCells("#size-cells", 0));
+        assertThat(Of.of_address_to_resource(dev, 0, r)).isEqualTo(-EINVAL);
+        root.setProperty(Property.ofCells("#size-cells", 1));
+        assertThat(Of.of_address_to_resource(dev, 0, r)).isZero();
     }
 
     @Test
@@ -205,7 +237,44 @@ class OfTest {
         assertThat(Of.of_count_phandle_with_args(dma, "nothing", "#iommu-cells")).isEqualTo(-ENOENT);
         assertThat(Of.of_parse_phandle(node("/"), "interrupt-parent", 0)).isSameAs(node("/interrupt-controller@8000000"));
         assertThat(Of.of_parse_phandle(node("/"), "interrupt-parent", 1)).isNull();
-        assertThat(Of.of_parse_phandle_with_args(null, "iommus", "#iommu-cells", 0, a)).isEqualTo(-EINVAL);
+        // No node, no property: -ENOENT as of_get_property(NULL) finds nothing; a negative
+        // index is -EINVAL.
+        assertThat(Of.of_parse_phandle_with_args(null, "iommus", "#iommu-cells", 0, a)).isEqualTo(-ENOENT);
+        assertThat(Of.of_parse_phandle_with_args(dma, "iommus", "#iommu-cells", -1, a)).isEqualTo(-EINVAL);
+        assertThat(Of.of_parse_phandle(dma, "iommus", -1)).isNull();
+    }
+
+    @Test
+    void fixedCountListsNeedNoTargetNode() {
+        DeviceNode root = DeviceNode.root();
+        DeviceNode target = root.addChild("t");
+        target.setProperty(Property.ofCells("phandle", 5));
+        DeviceNode m = root.addChild("m");
+        m.setProperty(Property.ofCells("list", 9, 5)); // phandle 9 names no node
+        OfPhandleArgs a = new OfPhandleArgs(target, 1);
+        // With a fixed count the node is not needed to find the entry's end: the entry
+        // parses, with no node.
+        assertThat(Of.of_parse_phandle_with_fixed_args(m, "list", 0, 0, a)).isZero();
+        assertThat(a.np).isNull();
+        assertThat(a.args_count).isZero();
+        assertThat(Of.of_parse_phandle_with_fixed_args(m, "list", 0, 1, a)).isZero();
+        assertThat(a.np).isSameAs(target);
+        assertThat(Of.of_parse_phandle(m, "list", 0)).isNull();
+        assertThat(Of.of_parse_phandle(m, "list", 1)).isSameAs(target);
+        // Counting without a cells name is the list's length in cells.
+        assertThat(Of.of_count_phandle_with_args(m, "list", null)).isEqualTo(2);
+        assertThat(Of.of_count_phandle_with_args(m, "nope", null)).isEqualTo(-ENOENT);
+        // A cells name makes every entry's node necessary.
+        assertThat(Of.of_count_phandle_with_args(m, "list", "#x-cells")).isEqualTo(-EINVAL);
+        // A fixed count running past the end is refused, and said so.
+        m.setProperty(Property.ofCells("list", 5, 1));
+        List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable l = org.iommu4j.base.Printk.follow(line -> log.add(line.text()))) {
+            assertThat(Of.of_parse_phandle_with_fixed_args(m, "list", 2, 0, a)).isEqualTo(-EINVAL);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+        assertThat(log).containsExactly("/m: phandle /t needs 2, found 1");
     }
 
     @Test

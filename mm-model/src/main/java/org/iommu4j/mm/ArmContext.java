@@ -70,7 +70,11 @@ public final class ArmContext {
      * @param asidBits 8 or 16 (ID_AA64MMFR0_EL1.ASIDBits)
      * @param nrCpus   possible CPUs
      * @param pinning  whether pinned_asid_map exists (false: arm64_mm_context_get returns 0)
-     * @param kpti     kernel unmapped at EL0: ASIDs come in pairs, odd ones for user space
+     * @param kpti     kernel unmapped at EL0: ASIDs come in pairs, odd ones for user space.
+     *                 Without it this is a kernel built without CONFIG_UNMAP_KERNEL_AT_EL0. A
+     *                 v5.15 built with it (the arm64 default) but not using KPTI differs in its
+     *                 first generation only: asids_init reserves the odd ASIDs before it knows,
+     *                 so the first ASID is 2, and the first rollover frees them.
      */
     public ArmContext(int asidBits, int nrCpus, boolean pinning, boolean kpti) {
         if (asidBits != 8 && asidBits != 16) {
@@ -209,7 +213,11 @@ public final class ArmContext {
         return size;
     }
 
-    /** Marks the even (kernel) ASIDs as taken: user ASIDs are the odd ones of each pair. */
+    /**
+     * Marks every odd ASID as taken (0xaa in each byte): under KPTI ASIDs come in pairs, the
+     * allocator hands out the even one (the kernel's, with TTBR1) and user space runs with its
+     * odd twin (USER_ASID_FLAG).
+     */
     @Port("arch/arm64/mm/context.c:set_kpti_asid_bits")
     private static void set_kpti_asid_bits(long[] map) {
         java.util.Arrays.fill(map, 0xaaaaaaaaaaaaaaaaL);

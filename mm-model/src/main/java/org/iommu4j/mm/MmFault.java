@@ -1,6 +1,7 @@
 package org.iommu4j.mm;
 
 import static org.iommu4j.mm.MmH.FAULT_FLAG_INSTRUCTION;
+import static org.iommu4j.mm.MmH.FAULT_FLAG_REMOTE;
 import static org.iommu4j.mm.MmH.FAULT_FLAG_WRITE;
 import static org.iommu4j.mm.MmH.MMU_NOTIFY_CLEAR;
 import static org.iommu4j.mm.MmH.MMU_NOTIFY_PROTECTION_VMA;
@@ -91,33 +92,33 @@ public final class MmFault {
     /* ---------------- mm/memory.c ---------------- */
 
     /**
-     * Access permission of the VMA for a fault. arm64's generic hook allows everything and
-     * leaves the check to do_page_fault; this port checks here too so callers without the
-     * arch entry (the IOMMU fault path) get VM_FAULT_SIGSEGV for a forbidden access.
+     * The architecture's say on a fault in {@code vma} (memory protection keys elsewhere). arm64
+     * takes the generic hook, which allows every access: the VMA's permissions are checked by
+     * the callers, before handle_mm_fault (do_page_fault: VM_FAULT_BADACCESS; GUP's
+     * check_vma_flags: -EFAULT; io-pgfault's iopf_handle_single: IOMMU_PAGE_RESP_INVALID).
      */
     @Port("include/asm-generic/mm_hooks.h:arch_vma_access_permitted")
-    static boolean arch_vma_access_permitted(VmAreaStruct vma, boolean write, boolean execute) {
-        if (write) {
-            return (vma.vm_flags & VM_WRITE) != 0;
-        }
-        if (execute) {
-            return (vma.vm_flags & VM_EXEC) != 0;
-        }
-        return (vma.vm_flags & VM_ACCESS_FLAGS) != 0;
+    static boolean arch_vma_access_permitted(VmAreaStruct vma, boolean write, boolean execute, boolean foreign) {
+        return true;
     }
 
     /**
      * Resolves a fault at {@code address} in {@code vma}. Caller holds the mmap read lock (or
-     * write lock) and an mm_users reference. Return: 0, VM_FAULT_WRITE (a write made the page
-     * writable), VM_FAULT_SIGSEGV (the VMA forbids the access or address outside the VMA),
-     * VM_FAULT_OOM (page or page-table allocation failed).
+     * write lock) and an mm_users reference, and has checked that the VMA allows the access:
+     * as in the kernel, a write to a read-only VMA maps the page read-only and returns 0 (or
+     * VM_FAULT_WRITE from the write-protect path without making it writable).
+     * Return: 0, VM_FAULT_WRITE (a write-protect fault was resolved by reusing or copying the
+     * page), VM_FAULT_OOM (page or page-table allocation failed), VM_FAULT_SIGBUS (a block
+     * mapping in the way); VM_FAULT_SIGSEGV also answers a caller error the kernel does not
+     * check for (no VMA, or an address outside it).
      */
     @Port("mm/memory.c:handle_mm_fault")
     public static int handle_mm_fault(VmAreaStruct vma, long address, int flags) {
-        boolean write = (flags & FAULT_FLAG_WRITE) != 0;
         int ret;
-        if (vma == null || Long.compareUnsigned(address, vma.vm_start) < 0 || Long.compareUnsigned(address, vma.vm_end) >= 0
-                || !arch_vma_access_permitted(vma, write, (flags & FAULT_FLAG_INSTRUCTION) != 0)) {
+        if (vma == null || Long.compareUnsigned(address, vma.vm_start) < 0 || Long.compareUnsigned(address, vma.vm_end) >= 0) {
+            ret = VM_FAULT_SIGSEGV;
+        } else if (!arch_vma_access_permitted(vma, (flags & FAULT_FLAG_WRITE) != 0,
+                (flags & FAULT_FLAG_INSTRUCTION) != 0, (flags & FAULT_FLAG_REMOTE) != 0)) {
             ret = VM_FAULT_SIGSEGV;
         } else {
             ret = __handle_mm_fault(vma, address, flags);
@@ -245,7 +246,11 @@ public final class MmFault {
         return VM_FAULT_WRITE;
     }
 
-    /** Replaces the zero page by a private zeroed page. Called with page_table_lock held. */
+    /**
+     * Replaces the zero page by a private zeroed page. Called with page_table_lock held.
+     * Return: VM_FAULT_WRITE if the page was replaced, 0 if the PTE changed meanwhile,
+     * VM_FAULT_OOM.
+     */
     @Port("mm/memory.c:wp_page_copy")
     private static int wp_page_copy(VmAreaStruct vma, long address, long ptep, long orig) {
         Mm mm = vma.vm_mm;
@@ -256,17 +261,20 @@ public final class MmFault {
         }
         MmuNotifierRange range = MmuNotifierRange.of(MMU_NOTIFY_CLEAR, vma, mm, address, address + pt.PAGE_SIZE);
         MmuNotifier.mmu_notifier_invalidate_range_start(range);
+        boolean page_copied = false;
         if (pt.ptep_get(ptep) == orig) {
             long entry = pt.mk_pte(page, vma.vm_page_prot) | PTE_AF;
             entry = maybe_mkwrite(Pgtable.pte_mkdirty(entry), vma);
             ptep_clear_flush_notify(vma, address, ptep);
             pt.set_pte(ptep, entry);
             mm.rss_anon.incrementAndGet();
+            page_copied = true;
         } else {
+            // The PTE changed meanwhile: drop the new page and let the access retry.
             pt.pages().__free_pages(page, pt.pageOrder);
         }
         MmuNotifier.mmu_notifier_invalidate_range_only_end(range);
-        return VM_FAULT_WRITE;
+        return page_copied ? VM_FAULT_WRITE : 0;
     }
 
     /** Clears a PTE, flushes it from the TLBs and from secondary TLBs. */
@@ -436,25 +444,70 @@ public final class MmFault {
     /**
      * Applies {@code newprot} to every present PTE of [start, end) (mprotect), notifying
      * secondary MMUs and flushing the CPU TLBs. Return: the number of PTEs changed.
+     *
+     * <p>As in v5.15 the walk goes by the entries above the PMD (one {@code change_pmd_range}
+     * each), and each of those notifies secondary MMUs only if one of its PMDs holds a PTE
+     * table: from that PMD's address to the end of the entry's span. A range with no page
+     * table (never touched) notifies nobody; the CPU TLBs are flushed only if a PTE changed.
      */
     @Port("mm/mprotect.c:change_protection")
     public static long change_protection(VmAreaStruct vma, long start, long end, long newprot) {
-        Mm mm = vma.vm_mm;
-        Pgtable pt = mm.world.pgtable;
-        MmuNotifierRange range = MmuNotifierRange.of(MMU_NOTIFY_PROTECTION_VMA, vma, mm, start, end);
-        MmuNotifier.mmu_notifier_invalidate_range_start(range);
+        Pgtable pt = vma.vm_mm.world.pgtable;
+        // The level whose entries each get one change_pmd_range: the PUD, or the top level
+        // when the PUD is folded into it.
+        long span = 1L << pt.levelShift(Math.max(pt.startLevel, 1));
         long pages = 0;
         long addr = start;
-        while (Long.compareUnsigned(addr, end) < 0) {
-            long e = pt.walk_entry(mm.pgd, addr);
-            int level = (int) (e & 7);
-            if (level != 3) {
-                long span = 1L << pt.levelShift(level);
-                long next = (addr + span) & -span;
-                addr = next == 0 || Long.compareUnsigned(next, end) > 0 ? end : next;
-                continue;
+        do {
+            long next = (addr + span) & -span;
+            if (next == 0 || Long.compareUnsigned(next, end) > 0) {
+                next = end;
             }
-            long ptep = e & ~7L;
+            pages += change_pmd_range(vma, addr, next, newprot);
+            addr = next;
+        } while (addr != end);
+        if (pages != 0) {
+            vma.vm_mm.world.flush_tlb_range(vma, start, end);
+        }
+        return pages;
+    }
+
+    /** One entry above the PMD: the notifier range opens at the first populated PMD. */
+    @Port("mm/mprotect.c:change_pmd_range")
+    private static long change_pmd_range(VmAreaStruct vma, long addr, long end, long newprot) {
+        Mm mm = vma.vm_mm;
+        Pgtable pt = mm.world.pgtable;
+        long span = 1L << pt.levelShift(2);
+        MmuNotifierRange range = null;
+        long pages = 0;
+        do {
+            long next = (addr + span) & -span;
+            if (next == 0 || Long.compareUnsigned(next, end) > 0) {
+                next = end;
+            }
+            if ((pt.walk_entry(mm.pgd, addr) & 7) == 3) { // the PMD points to a PTE table
+                if (range == null) {
+                    range = MmuNotifierRange.of(MMU_NOTIFY_PROTECTION_VMA, vma, mm, addr, end);
+                    MmuNotifier.mmu_notifier_invalidate_range_start(range);
+                }
+                pages += change_pte_range(vma, addr, next, newprot);
+            }
+            addr = next;
+        } while (addr != end);
+        if (range != null) {
+            MmuNotifier.mmu_notifier_invalidate_range_end(range);
+        }
+        return pages;
+    }
+
+    /** The PTEs of one PTE table: each present one gets {@code newprot}. */
+    @Port("mm/mprotect.c:change_pte_range")
+    private static long change_pte_range(VmAreaStruct vma, long addr, long end, long newprot) {
+        Mm mm = vma.vm_mm;
+        Pgtable pt = mm.world.pgtable;
+        long pages = 0;
+        for (; Long.compareUnsigned(addr, end) < 0; addr += pt.PAGE_SIZE) {
+            long ptep = pt.walk_entry(mm.pgd, addr) & ~7L;
             long oldpte = pt.ptep_get(ptep);
             if (Pgtable.pte_present(oldpte)) {
                 // ptep_modify_prot_start/commit: clear, then install the new value.
@@ -468,11 +521,6 @@ public final class MmFault {
                 }
                 pages++;
             }
-            addr += pt.PAGE_SIZE;
-        }
-        MmuNotifier.mmu_notifier_invalidate_range_end(range);
-        if (pages != 0) {
-            mm.world.flush_tlb_range(vma, start, end);
         }
         return pages;
     }

@@ -254,7 +254,10 @@ public final class MmWorld {
         }
     }
 
-    /** TLBI VAAE1IS (all ASIDs) for kernel mappings, or VMALLE1IS for large ranges. */
+    /**
+     * TLBI VAALE1IS (last level, all ASIDs) for each page of a kernel range, or VMALLE1IS for
+     * large ranges.
+     */
     @Port("arch/arm64/include/asm/tlbflush.h:flush_tlb_kernel_range")
     public void flush_tlb_kernel_range(long start, long end) {
         if (Long.compareUnsigned(end - start, (long) MAX_TLBI_OPS() * pgtable.PAGE_SIZE) > 0) {
@@ -265,7 +268,7 @@ public final class MmWorld {
             for (Cpu c : cpus) {
                 c.tlbi_vaa(addr);
             }
-            broadcast(Tlbi.Kind.VAA, 0, addr, false, 1);
+            broadcast(Tlbi.Kind.VAA, 0, addr, true, 1);
         }
     }
 }

@@ -14,7 +14,6 @@ import static org.iommu4j.mm.MmH.MAP_FIXED_NOREPLACE;
 import static org.iommu4j.mm.MmH.MAP_POPULATE;
 import static org.iommu4j.mm.MmH.MAP_PRIVATE;
 import static org.iommu4j.mm.MmH.MAP_SHARED;
-import static org.iommu4j.mm.MmH.MAP_SHARED_VALIDATE;
 import static org.iommu4j.mm.MmH.MAP_TYPE;
 import static org.iommu4j.mm.MmH.PROT_EXEC;
 import static org.iommu4j.mm.MmH.PROT_READ;
@@ -148,7 +147,8 @@ public final class Mmap {
 
     /**
      * Creates an anonymous mapping. Caller holds the mmap write lock.
-     * Return: the address, or -EINVAL (len 0, bad MAP type, unaligned MAP_FIXED), -ENOMEM (no
+     * Return: the address, or -EINVAL (len 0, a MAP type other than MAP_SHARED/MAP_PRIVATE,
+     * unaligned MAP_FIXED or MAP_FIXED_NOREPLACE), -ENOMEM (no
      * room, too many maps, allocation), -EEXIST (MAP_FIXED_NOREPLACE over a mapping), -EBADF
      * (not MAP_ANONYMOUS: no files here).
      */
@@ -156,14 +156,19 @@ public final class Mmap {
     public static long do_mmap(Mm mm, long addr, long len, int prot, int flags, long pgoff) {
         mm.mmap_assert_write_locked();
         Pgtable pt = mm.world.pgtable;
-        if (len == 0) {
-            return -EINVAL;
-        }
+        // mmap(2) looks the file up before anything else (ksys_mmap_pgoff): no files here.
         if ((flags & MAP_ANONYMOUS) == 0) {
             return -EBADF;
         }
-        if ((flags & MAP_FIXED) == 0 && addr != 0 && Long.compareUnsigned(addr, mmap_min_addr) < 0) {
-            addr = (mmap_min_addr + pt.PAGE_SIZE - 1) & pt.PAGE_MASK; // round_hint_to_min
+        if (len == 0) {
+            return -EINVAL;
+        }
+        // MAP_FIXED_NOREPLACE is MAP_FIXED to everything below, the hint rounding included.
+        if ((flags & MAP_FIXED_NOREPLACE) != 0) {
+            flags |= MAP_FIXED;
+        }
+        if ((flags & MAP_FIXED) == 0) {
+            addr = round_hint_to_min(pt, addr);
         }
         len = (len + pt.PAGE_SIZE - 1) & pt.PAGE_MASK;
         if (len == 0) {
@@ -172,13 +177,10 @@ public final class Mmap {
         if (mm.map_count > mm.world.sysctl_max_map_count) {
             return -ENOMEM;
         }
-        if ((flags & MAP_FIXED_NOREPLACE) != 0) {
-            flags |= MAP_FIXED;
-        }
         long vm_flags = calc_vm_prot_bits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+        // Anonymous memory knows only these two types; MAP_SHARED_VALIDATE is for files.
         switch (flags & MAP_TYPE) {
             case MAP_SHARED:
-            case MAP_SHARED_VALIDATE:
                 vm_flags |= VM_SHARED | VM_MAYSHARE;
                 break;
             case MAP_PRIVATE:
@@ -197,6 +199,16 @@ public final class Mmap {
             }
         }
         return mmap_region(mm, addr, len, vm_flags, pgoff);
+    }
+
+    /** Truncates a hint to its page, and moves a hint below mmap_min_addr up to it. */
+    @Port("mm/mmap.c:round_hint_to_min")
+    static long round_hint_to_min(Pgtable pt, long hint) {
+        hint &= pt.PAGE_MASK;
+        if (hint != 0 && Long.compareUnsigned(hint, mmap_min_addr) < 0) {
+            return (mmap_min_addr + pt.PAGE_SIZE - 1) & pt.PAGE_MASK;
+        }
+        return hint;
     }
 
     @Port("mm/mmap.c:mmap_region")
@@ -240,7 +252,11 @@ public final class Mmap {
         return r;
     }
 
-    /** Faults in every page of [start, start + len) (write faults for private writable VMAs). */
+    /**
+     * Faults in every page of [start, start + len) (write faults for private writable VMAs).
+     * PROT_NONE VMAs are left alone: GUP's check_vma_flags refuses a read of a VMA without
+     * VM_READ unless forced, and populating forces only VMAs with some access.
+     */
     @Port("mm/gup.c:__mm_populate")
     public static int mm_populate(Mm mm, long start, long len) {
         Pgtable pt = mm.world.pgtable;
@@ -251,6 +267,9 @@ public final class Mmap {
                 VmAreaStruct vma = find_extend_vma(mm, a);
                 if (vma == null) {
                     return -ENOMEM;
+                }
+                if ((vma.vm_flags & VM_ACCESS_FLAGS) == 0) {
+                    continue; // check_vma_flags: -EFAULT, which populating ignores
                 }
                 int flags = (vma.vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE ? FAULT_FLAG_WRITE : 0;
                 long ptep = pt.follow_pte(mm.pgd, a);
@@ -322,11 +341,13 @@ public final class Mmap {
             if (Long.compareUnsigned(end, vma.vm_end) < 0 && mm.map_count >= mm.world.sysctl_max_map_count) {
                 return -ENOMEM;
             }
-            int error = __split_vma(mm, vma, start, true);
+            // The VMA keeps its lower part; the new one above is unmapped.
+            int error = __split_vma(mm, vma, start, false);
             if (error != 0) {
                 return error;
             }
         }
+        // Does it split the last one? The new VMA below is unmapped; the VMA keeps the rest.
         VmAreaStruct last = find_vma(mm, end);
         if (last != null && Long.compareUnsigned(end, last.vm_start) > 0) {
             int error = __split_vma(mm, last, end, true);

@@ -131,6 +131,10 @@ public class MmuNotifier {
         }
     }
 
+    /**
+     * Calls every subscription's invalidate_range_start. Return: 0, or the last error (-EAGAIN
+     * from a non-blockable range), after invalidate_range_end of every subscription that has one.
+     */
     @Port("mm/mmu_notifier.c:__mmu_notifier_invalidate_range_start")
     public static int __mmu_notifier_invalidate_range_start(MmuNotifierRange range) {
         Subscriptions subscriptions = range.mm.notifier_subscriptions;
@@ -151,6 +155,15 @@ public class MmuNotifier {
                     }
                 }
             }
+            if (ret != 0) {
+                // Only a non-blockable range gets here. Whoever's start succeeded expects its
+                // end; those whose start failed have none (the WARN above).
+                for (MmuNotifier sub : subscriptions.list) {
+                    if (sub.ops.has_invalidate_range_end()) {
+                        sub.ops.invalidate_range_end(sub, range);
+                    }
+                }
+            }
         } finally {
             srcu.srcu_read_unlock(id);
         }
@@ -163,6 +176,22 @@ public class MmuNotifier {
             range.flags |= MmH.MMU_NOTIFIER_RANGE_BLOCKABLE;
             __mmu_notifier_invalidate_range_start(range);
         }
+    }
+
+    /**
+     * The non-blocking form (the OOM reaper's): the callbacks must not sleep and may refuse
+     * with -EAGAIN, in which case the caller must not call invalidate_range_end (every
+     * subscription that had started has already had its end).
+     * Return: 0 or -EAGAIN.
+     */
+    @Port("include/linux/mmu_notifier.h:mmu_notifier_invalidate_range_start_nonblock")
+    public static int mmu_notifier_invalidate_range_start_nonblock(MmuNotifierRange range) {
+        int ret = 0;
+        if (mm_has_notifiers(range.mm)) {
+            range.flags &= ~MmH.MMU_NOTIFIER_RANGE_BLOCKABLE;
+            ret = __mmu_notifier_invalidate_range_start(range);
+        }
+        return ret;
     }
 
     /** Calls invalidate_range (unless {@code only_end}) and invalidate_range_end for each subscription. */

@@ -124,6 +124,22 @@ class CpuTest {
     }
 
     @Test
+    void kernelRangeFlushBroadcastsLastLevelTlbiForEveryAsid() throws Exception {
+        List<Tlbi> seen = new CopyOnWriteArrayList<>();
+        long kva = 0xffff000000200000L;
+        try (AutoCloseable l = w.interconnect.addListener(seen::add)) {
+            w.flush_tlb_kernel_range(kva, kva + 2 * 4096);
+            // TLBI VAALE1IS per page: leaf entries only, any ASID.
+            assertThat(seen).containsExactly(new Tlbi(Tlbi.Kind.VAA, 0, 0, kva, true, 12, 1),
+                    new Tlbi(Tlbi.Kind.VAA, 0, 0, kva + 4096, true, 12, 1));
+            seen.clear();
+            // Beyond MAX_TLBI_OPS pages: TLBI VMALLE1IS.
+            w.flush_tlb_kernel_range(kva, kva + (w.MAX_TLBI_OPS() + 1L) * 4096);
+            assertThat(seen).containsExactly(new Tlbi(Tlbi.Kind.ALL, 0, 0, 0, false, 12, 0));
+        }
+    }
+
+    @Test
     void concurrentReaderSeesUnmapAsFaultNeverAsStaleData() throws Exception {
         long va = MmTestSupport.mmapAnon(mm, 4096, PROT_READ | PROT_WRITE);
         cpu.switch_mm(mm);

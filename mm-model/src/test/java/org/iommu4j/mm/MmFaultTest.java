@@ -8,6 +8,7 @@ import static org.iommu4j.mm.MmH.FAULT_FLAG_WRITE;
 import static org.iommu4j.mm.MmH.MAP_ANONYMOUS;
 import static org.iommu4j.mm.MmH.MAP_SHARED;
 import static org.iommu4j.mm.MmH.PROT_EXEC;
+import static org.iommu4j.mm.MmH.PROT_NONE;
 import static org.iommu4j.mm.MmH.PROT_READ;
 import static org.iommu4j.mm.MmH.PROT_WRITE;
 import static org.iommu4j.mm.MmH.VM_FAULT_BADACCESS;
@@ -85,7 +86,10 @@ class MmFaultTest {
         assertThat(Pgtable.pte_write(ro)).isFalse();
         assertThat(ro & RDONLY).isNotZero();
         assertThat(Pgtable.pte_dirty(ro)).as("software dirty kept").isTrue();
-        assertThat(fault(va, FAULT_FLAG_WRITE)).isEqualTo(VM_FAULT_SIGSEGV);
+        // handle_mm_fault leaves the VMA check to its callers: the write-protect path runs but
+        // cannot make the page of a read-only VMA writable.
+        assertThat(fault(va, FAULT_FLAG_WRITE)).isEqualTo(VM_FAULT_WRITE);
+        assertThat(MmFault.pte_of(mm, va)).isEqualTo(ro);
         assertThat(Mmap.mprotect(mm, va, 4096, PROT_READ | PROT_WRITE)).isZero();
         long pagesBefore = w.pages.allocatedPages();
         assertThat(Pgtable.pte_write(MmFault.pte_of(mm, va))).as("private: still read-only until a write fault").isFalse();
@@ -99,12 +103,57 @@ class MmFaultTest {
     }
 
     @Test
-    void accessesTheVmaForbidsGetSigsegvAndOutsideVmasBadmap() {
+    void zeroPageCopyThatLosesToAPteChangeReturnsZeroAndFreesItsPage() {
+        long va = MmTestSupport.mmapAnon(mm, 4096, PROT_READ | PROT_WRITE);
+        assertThat(fault(va, 0)).isZero();
+        long zeroPte = MmFault.pte_of(mm, va);
+        long ptep = w.pgtable.follow_pte(mm.pgd, va);
+        // A secondary MMU's invalidate_range_start runs inside wp_page_copy's window; while
+        // it runs the PTE changes (here: ageing clears AF, as reclaim would).
+        MmuNotifier sub = new MmuNotifier(new MmuNotifierOps() {
+            @Override
+            public int invalidate_range_start(MmuNotifier s, MmuNotifierRange r) {
+                w.pgtable.ptep_test_and_clear_young(ptep);
+                return 0;
+            }
+
+            @Override
+            public boolean has_invalidate_range_start() {
+                return true;
+            }
+        });
+        assertThat(MmuNotifier.mmu_notifier_register(sub, mm)).isZero();
+        long pages = w.pages.allocatedPages();
+        assertThat(fault(va, FAULT_FLAG_USER | FAULT_FLAG_WRITE)).as("no copy made").isZero();
+        assertThat(MmFault.pte_of(mm, va)).isEqualTo(zeroPte & ~AF);
+        assertThat(w.pages.allocatedPages()).as("the new page went back").isEqualTo(pages);
+        assertThat(mm.rss_anon.get()).isZero();
+        MmuNotifier.mmu_notifier_unregister(sub, mm);
+        // The retried write copies.
+        assertThat(fault(va, FAULT_FLAG_USER | FAULT_FLAG_WRITE)).isEqualTo(VM_FAULT_WRITE);
+        assertThat(MmFault.pte_of(mm, va) & OA).isNotEqualTo(w.zero_page());
+    }
+
+    @Test
+    void handleMmFaultLeavesVmaPermissionsToItsCallersAndTheArchEntryChecksThem() {
         long ro = MmTestSupport.mmapAnon(mm, 4096, PROT_READ);
         long rw = MmTestSupport.mmapAnon(mm, 4096, PROT_READ | PROT_WRITE);
-        assertThat(fault(ro, FAULT_FLAG_WRITE)).isEqualTo(VM_FAULT_SIGSEGV);
-        assertThat(fault(rw, FAULT_FLAG_INSTRUCTION)).isEqualTo(VM_FAULT_SIGSEGV);
-        assertThat(MmFault.pte_of(mm, ro)).isZero();
+        long none = MmTestSupport.mmapAnon(mm, 4096, PROT_NONE);
+        // arm64's arch_vma_access_permitted allows everything: a write fault in a read-only
+        // VMA maps a private page read-only and succeeds; an instruction fault in a
+        // non-executable VMA maps the page execute-never; a read of PROT_NONE maps the zero
+        // page inaccessible. The access itself is still refused by the PTE.
+        assertThat(fault(ro, FAULT_FLAG_WRITE)).isZero();
+        long pte = MmFault.pte_of(mm, ro);
+        assertThat(Pgtable.pte_present(pte) && !Pgtable.pte_write(pte) && (pte & RDONLY) != 0).isTrue();
+        assertThat(pte & OA).isNotEqualTo(w.zero_page());
+        assertThat(fault(rw, FAULT_FLAG_INSTRUCTION)).isZero();
+        assertThat(Pgtable.pte_user_exec(MmFault.pte_of(mm, rw))).isFalse();
+        assertThat(fault(none, 0)).isZero();
+        pte = MmFault.pte_of(mm, none);
+        assertThat(Pgtable.pte_valid(pte)).isFalse();
+        assertThat(Pgtable.pte_present(pte)).isTrue();
+        assertThat(pte & OA).isEqualTo(w.zero_page());
         // handle_mm_fault on an address outside the VMA it was given.
         mm.mmap_read_lock();
         try {
@@ -116,7 +165,10 @@ class MmFaultTest {
         // The arch entry: no VMA -> BADMAP, forbidden -> BADACCESS.
         assertThat(MmFault.do_page_fault(mm, 0x1000, FAULT_FLAG_USER)).isEqualTo(VM_FAULT_BADMAP);
         assertThat(MmFault.do_page_fault(mm, ro, FAULT_FLAG_USER | FAULT_FLAG_WRITE)).isEqualTo(VM_FAULT_BADACCESS);
-        assertThat(MmFault.do_page_fault(mm, rw + 8, FAULT_FLAG_USER | FAULT_FLAG_WRITE)).isZero();
+        assertThat(MmFault.do_page_fault(mm, rw, FAULT_FLAG_USER | FAULT_FLAG_INSTRUCTION)).isEqualTo(VM_FAULT_BADACCESS);
+        assertThat(MmFault.do_page_fault(mm, none, FAULT_FLAG_USER)).isEqualTo(VM_FAULT_BADACCESS);
+        // (rw holds the zero page the instruction fault mapped: the write copies it.)
+        assertThat(MmFault.do_page_fault(mm, rw + 8, FAULT_FLAG_USER | FAULT_FLAG_WRITE)).isEqualTo(VM_FAULT_WRITE);
         // And a CPU touching unmapped memory gets the signal.
         Cpu cpu = w.cpu(0);
         cpu.switch_mm(mm);
@@ -285,5 +337,13 @@ class MmFaultTest {
             assertThat(Pgtable.pte_dirty(pte)).isTrue();
         }
         assertThat(mm.rss_anon.get()).isEqualTo(8);
+        // PROT_NONE is not populated (GUP refuses it), and mmap still succeeds.
+        long none = Mmap.vm_mmap(mm, 0, 2 * 4096, PROT_NONE, MmH.MAP_PRIVATE | MAP_ANONYMOUS | MmH.MAP_POPULATE);
+        assertThat(MmH.IS_ERR_VALUE(none)).isFalse();
+        assertThat(MmFault.pte_of(mm, none)).isZero();
+        assertThat(MmFault.pte_of(mm, none + 4096)).isZero();
+        // Execute-only is (reads are forced): the zero page, mapped readable without EPAN.
+        long x = Mmap.vm_mmap(mm, 0, 4096, PROT_EXEC, MmH.MAP_PRIVATE | MAP_ANONYMOUS | MmH.MAP_POPULATE);
+        assertThat(MmFault.pte_of(mm, x) & OA).isEqualTo(w.zero_page());
     }
 }

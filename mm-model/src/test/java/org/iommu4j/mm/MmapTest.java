@@ -41,6 +41,14 @@ class MmapTest {
         long a = Mmap.vm_mmap(mm, 0x5000_0000L, 8192, PROT_READ, ANON | MAP_FIXED_NOREPLACE);
         assertThat(a).isEqualTo(0x5000_0000L);
         assertThat(Mmap.vm_mmap(mm, 0x5000_1000L, 8192, PROT_READ, ANON | MAP_FIXED_NOREPLACE)).isEqualTo(-EEXIST);
+        // Anonymous mappings take MAP_SHARED or MAP_PRIVATE only: MAP_SHARED_VALIDATE is a
+        // file-mapping type.
+        assertThat(Mmap.vm_mmap(mm, 0, 4096, PROT_READ, MAP_ANONYMOUS | MmH.MAP_SHARED_VALIDATE)).isEqualTo(-EINVAL);
+        // MAP_FIXED_NOREPLACE is MAP_FIXED before the hint is rounded: an address below
+        // mmap_min_addr is not moved up, an unaligned one is refused.
+        assertThat(Mmap.vm_mmap(mm, 0x100, 4096, PROT_READ, ANON | MAP_FIXED_NOREPLACE)).isEqualTo(-EINVAL);
+        // The file lookup comes first: a zero length of a file mapping is -EBADF here.
+        assertThat(Mmap.vm_mmap(mm, 0, 0, PROT_READ, MAP_PRIVATE)).isEqualTo(-EBADF);
         FaultInject.failNth(1);
         assertThat(Mmap.vm_mmap(mm, 0, 4096, PROT_READ, ANON)).isEqualTo(-ENOMEM);
         FaultInject.failNth(0);
@@ -59,6 +67,9 @@ class MmapTest {
         assertThat(c).isNotEqualTo(0x1234_5000L);
         long low = Mmap.vm_mmap(mm, 0x10, 4096, PROT_READ, ANON); // below mmap_min_addr: rounded up
         assertThat(low).isGreaterThanOrEqualTo(Mmap.mmap_min_addr);
+        // An unaligned hint is truncated to its page (round_hint_to_min), not rounded up.
+        long u = Mmap.vm_mmap(mm, 0x2345_6789L, 4096, PROT_READ, ANON);
+        assertThat(u).isEqualTo(0x2345_6000L);
         assertThat(Mmap.find_vma(mm, a).vm_start).isEqualTo(a);
         assertThat(Mmap.find_vma(mm, a - 1).vm_start).isEqualTo(b);
         assertThat(Mmap.find_vma(mm, task - 1)).isNull();
@@ -82,6 +93,28 @@ class MmapTest {
         assertThat(mm.vmas()).isEmpty();
         assertThat(mm.map_count).isZero();
         cpu.switch_to_idle();
+    }
+
+    @Test
+    void munmapInsideAVmaKeepsTheOriginalStructsForTheSurvivingParts() {
+        long va = Mmap.vm_mmap(mm, 0x6000_0000L, 4 * 4096, PROT_READ, ANON | MAP_FIXED);
+        VmAreaStruct orig = Mmap.find_vma(mm, va);
+        assertThat(Mmap.vm_munmap(mm, va + 4096, 2 * 4096)).isZero();
+        // __split_vma(vma, start, 0) then __split_vma(last, end, 1): both splits allocate the
+        // part that goes away, so the struct a caller found survives as the lower part.
+        assertThat(orig.vm_start).isEqualTo(va);
+        assertThat(orig.vm_end).isEqualTo(va + 4096);
+        assertThat(Mmap.find_vma(mm, va)).isSameAs(orig);
+        VmAreaStruct upper = Mmap.find_vma(mm, va + 3 * 4096);
+        assertThat(upper.vm_start).isEqualTo(va + 3 * 4096);
+        // Unmapping the head of a VMA: the struct keeps the tail.
+        assertThat(Mmap.vm_munmap(mm, va + 3 * 4096, 0)).isEqualTo(-EINVAL);
+        long b = Mmap.vm_mmap(mm, 0x7000_0000L, 3 * 4096, PROT_READ, ANON | MAP_FIXED);
+        VmAreaStruct bv = Mmap.find_vma(mm, b);
+        assertThat(Mmap.vm_munmap(mm, b, 4096)).isZero();
+        assertThat(bv.vm_start).isEqualTo(b + 4096);
+        assertThat(Mmap.find_vma(mm, b)).isSameAs(bv);
+        assertThat(mm.map_count).isEqualTo(3);
     }
 
     @Test

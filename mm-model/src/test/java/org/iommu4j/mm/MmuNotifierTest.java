@@ -162,6 +162,38 @@ class MmuNotifierTest {
     }
 
     @Test
+    void mprotectNotifiesFromTheFirstPopulatedPmdPerPudAndNotAtAllWithoutTables() throws Exception {
+        cpu.switch_mm(mm);
+        long pmd = 2L << 20, pud = 1L << 30;
+        // Untouched memory has no page table: nobody is told, no TLBI is sent.
+        long fresh = Mmap.vm_mmap(mm, 4 * pud, 4 * pmd, PROT_READ | PROT_WRITE, MmH.MAP_PRIVATE | MmH.MAP_ANONYMOUS | MmH.MAP_FIXED);
+        Recorder r = registered();
+        try (var cap = org.iommu4j.base.trace.Trace.capture("mm:tlbi")) {
+            assertThat(Mmap.mprotect(mm, fresh, 4 * pmd, PROT_READ)).isZero();
+            assertThat(cap.records()).isEmpty();
+        }
+        assertThat(r.calls).isEmpty();
+        // Only the second PMD holds a PTE table: the range opens there.
+        cpu.ldr(fresh + pmd + 8 * 4096);
+        assertThat(Mmap.mprotect(mm, fresh + 4096, 4 * pmd - 4096, PROT_READ | PROT_WRITE)).isZero();
+        assertThat(r.of("start")).containsExactly(new Call("start", fresh + pmd, fresh + 4 * pmd, MMU_NOTIFY_PROTECTION_VMA));
+        assertThat(r.of("end")).hasSize(1);
+        // A range across a PUD boundary gets one notification per PUD that has tables.
+        long across = Mmap.vm_mmap(mm, 6 * pud - pmd, 2 * pmd, PROT_READ | PROT_WRITE, MmH.MAP_PRIVATE | MmH.MAP_ANONYMOUS | MmH.MAP_FIXED);
+        cpu.str(across, 1);
+        cpu.str(across + pmd, 2);
+        r.calls.clear();
+        assertThat(Mmap.mprotect(mm, across, 2 * pmd, PROT_READ)).isZero();
+        assertThat(r.of("start")).containsExactly(new Call("start", across, 6 * pud, MMU_NOTIFY_PROTECTION_VMA),
+                new Call("start", 6 * pud, 6 * pud + pmd, MMU_NOTIFY_PROTECTION_VMA));
+        assertThat(r.of("range")).containsExactly(new Call("range", across, 6 * pud, -1),
+                new Call("range", 6 * pud, 6 * pud + pmd, -1));
+        assertThatThrownBy(() -> cpu.str(across + pmd, 3)).isInstanceOf(Cpu.UserFault.class);
+        cpu.switch_to_idle();
+        MmuNotifier.mmu_notifier_unregister(r, mm);
+    }
+
+    @Test
     void zeroPageCopyInvalidatesThePage() {
         long va = MmTestSupport.mmapAnon(mm, 4096, PROT_READ | PROT_WRITE);
         cpu.switch_mm(mm);
@@ -173,6 +205,60 @@ class MmuNotifierTest {
         assertThat(r.of("end")).hasSize(1);
         cpu.switch_to_idle();
         MmuNotifier.mmu_notifier_unregister(r, mm);
+    }
+
+    /** A subscription that refuses to invalidate without blocking and has no end (as it must not). */
+    static class RefusingOps implements MmuNotifierOps {
+        final List<String> calls = Collections.synchronizedList(new ArrayList<>());
+
+        @Override
+        public int invalidate_range_start(MmuNotifier s, MmuNotifierRange r) {
+            calls.add(r.mmu_notifier_range_blockable() ? "start" : "start nonblock");
+            return r.mmu_notifier_range_blockable() ? 0 : -Errno.EAGAIN;
+        }
+
+        @Override
+        public boolean has_invalidate_range_start() {
+            return true;
+        }
+    }
+
+    @Test
+    void nonblockStartThatOneSubscriptionRefusesEndsTheOthersThatStarted() {
+        long va = MmTestSupport.mmapAnon(mm, 4096, PROT_READ);
+        Recorder ok = registered(); // registered first: after the refusing one in the list (head insertion)
+        MmuNotifier refusing = new MmuNotifier(new RefusingOps());
+        assertThat(MmuNotifier.mmu_notifier_register(refusing, mm)).isZero();
+        Recorder okLater = registered(); // before the refusing one
+        MmuNotifierRange range = MmuNotifierRange.of(MMU_NOTIFY_UNMAP, null, mm, va, va + 4096);
+
+        assertThat(MmuNotifier.mmu_notifier_invalidate_range_start_nonblock(range)).isEqualTo(-Errno.EAGAIN);
+        assertThat(range.mmu_notifier_range_blockable()).isFalse();
+        // Every start ran; each subscription whose start succeeded got its end, with no
+        // secondary-TLB invalidate_range (that belongs to the caller's end, which it must skip).
+        for (Recorder r : List.of(ok, okLater)) {
+            assertThat(r.calls).containsExactly(new Call("start", va, va + 4096, MMU_NOTIFY_UNMAP),
+                    new Call("end", va, va + 4096, MMU_NOTIFY_UNMAP));
+        }
+        assertThat(((RefusingOps) refusing.ops).calls).containsExactly("start nonblock");
+
+        // Without a refusal the caller owns the end, as with the blocking form.
+        MmuNotifier.mmu_notifier_unregister(refusing, mm);
+        ok.calls.clear();
+        okLater.calls.clear();
+        assertThat(MmuNotifier.mmu_notifier_invalidate_range_start_nonblock(range)).isZero();
+        assertThat(ok.calls).containsExactly(new Call("start", va, va + 4096, MMU_NOTIFY_UNMAP));
+        MmuNotifier.mmu_notifier_invalidate_range_end(range);
+        assertThat(ok.of("end")).hasSize(1);
+        assertThat(okLater.of("end")).hasSize(1);
+        MmuNotifier.mmu_notifier_unregister(ok, mm);
+        MmuNotifier.mmu_notifier_unregister(okLater, mm);
+
+        // An mm without notifiers: nothing to refuse.
+        Mm bare = w.mm_alloc();
+        assertThat(MmuNotifier.mmu_notifier_invalidate_range_start_nonblock(
+                MmuNotifierRange.of(MMU_NOTIFY_UNMAP, null, bare, 0, 4096))).isZero();
+        bare.mmput();
     }
 
     @Test
