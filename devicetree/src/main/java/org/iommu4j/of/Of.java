@@ -429,6 +429,16 @@ public final class Of {
         return 0;
     }
 
+    /** Index of the NUL ending the string at {@code pos} of a string list, or -1 if unterminated. */
+    private static int stringEnd(byte[] v, int pos) {
+        for (int e = pos; e < v.length; e++) {
+            if (v[e] == 0) {
+                return e;
+            }
+        }
+        return -1;
+    }
+
     /**
      * Reads string {@code index} of a string list. 0; -EINVAL absent; -EILSEQ an unterminated
      * string before it; -ENODATA index past the end.
@@ -442,11 +452,8 @@ public final class Of {
         byte[] v = p.raw();
         int pos = 0;
         for (int i = 0; pos < v.length; i++) {
-            int e = pos;
-            while (e < v.length && v[e] != 0) {
-                e++;
-            }
-            if (e >= v.length) {
+            int e = stringEnd(v, pos);
+            if (e < 0) {
                 return -EILSEQ;
             }
             if (i == index) {
@@ -494,11 +501,8 @@ public final class Of {
         byte[] v = p.raw();
         int pos = 0;
         for (int i = 0; pos < v.length; i++) {
-            int e = pos;
-            while (e < v.length && v[e] != 0) {
-                e++;
-            }
-            if (e >= v.length) {
+            int e = stringEnd(v, pos);
+            if (e < 0) {
                 return -EILSEQ;
             }
             if (string != null && string.equals(new String(v, pos, e - pos, StandardCharsets.UTF_8))) {
