@@ -449,7 +449,7 @@ public final class PciEndpointModel implements AtsEndpoint {
                 // PCI 3.0 6.8.1.8: a vector unmasked with its Pending bit set is sent now
                 int pending = cfg.read(msiCap + msiPendingOff(), 4);
                 unmaskedPending = maskOld & ~cfg.read(msiCap + msiMaskOff(), 4) & pending;
-                if (msiEnabled && unmaskedPending != 0) {
+                if (msiEnabled && busMaster && unmaskedPending != 0) {
                     cfg.clearBits(msiCap + msiPendingOff(), unmaskedPending, 4);
                 } else {
                     unmaskedPending = 0;
