@@ -14,6 +14,9 @@ import static org.iommu4j.dma.DmaDataDirection.DMA_TO_DEVICE;
 import static org.iommu4j.dma.DmaMapping.DMA_ATTR_PRIVILEGED;
 import static org.iommu4j.dma.DmaMapping.DMA_MAPPING_ERROR;
 import static org.iommu4j.iommu.IommuH.IOMMU_CACHE;
+import static org.iommu4j.iommu.IommuH.IOMMU_DOMAIN_UNMANAGED;
+import static org.iommu4j.iommu.IommuH.IOMMU_MMIO;
+import static org.iommu4j.iommu.IommuH.IOMMU_NOEXEC;
 import static org.iommu4j.iommu.IommuH.IOMMU_PRIV;
 import static org.iommu4j.iommu.IommuH.IOMMU_READ;
 import static org.iommu4j.iommu.IommuH.IOMMU_RESV_DIRECT;
@@ -28,6 +31,8 @@ import org.iommu4j.base.Printk;
 import org.iommu4j.base.Slab;
 import org.iommu4j.base.Warn;
 import org.iommu4j.base.device.Device;
+import org.iommu4j.base.irq.MsiDesc;
+import org.iommu4j.base.irq.MsiMsg;
 import org.iommu4j.dma.DmaMapOps;
 import org.iommu4j.dma.DmaMapping;
 import org.iommu4j.dma.Scatterlist;
@@ -42,7 +47,14 @@ import org.iommu4j.mm.PageAlloc;
  * IOVAs in iova.c's flush queue and flush the whole IOTLB when it fills (or on
  * {@link IovaDomain#fq_flush_timeout}; the 10 ms timer is not armed). Coherent allocations always take the
  * physically contiguous path (the simulated kernel has no vmalloc remapping), so the CPU address
- * equals the physical address. No swiotlb bouncing (no untrusted devices), no MSI cookies.
+ * equals the physical address. No swiotlb bouncing (no untrusted devices).
+ *
+ * <p>MSIs: {@link #iommu_dma_prepare_msi} maps an MSI doorbell page into the device's domain
+ * (once per doorbell and domain) and {@link #iommu_dma_compose_msi_msg} puts its IOVA into the
+ * message the interrupt controller composed, so the device's MSI write goes through the IOMMU
+ * like any DMA write. A DMA domain takes the IOVA from its allocator; an unmanaged domain only
+ * gets MSI remapping if its owner gave it an MSI cookie ({@link #iommu_get_msi_cookie}).
+ * Hardware MSI windows (IOMMU_RESV_MSI, cookie_init_hw_msi_region) are not modelled.
  */
 @Port("drivers/iommu/dma-iommu.c:iommu_dma_ops")
 public final class DmaIommu implements DmaMapOps {
@@ -59,6 +71,29 @@ public final class DmaIommu implements DmaMapOps {
     @Port("drivers/iommu/dma-iommu.c:cookie_alloc")
     private static IommuDmaCookie cookie_alloc(int type) {
         return Slab.kzalloc(() -> new IommuDmaCookie(type), GFP_KERNEL);
+    }
+
+    /**
+     * Gives an unmanaged domain just what MSI remapping needs: doorbell pages are then mapped one
+     * granule after another from {@code base}, which the caller must keep free in its own IOVA
+     * space for as many pages as the domain's devices have doorbells. 0; -EINVAL not an
+     * unmanaged domain; -EEXIST it has a cookie; -ENOMEM.
+     */
+    @Port("drivers/iommu/dma-iommu.c:iommu_get_msi_cookie")
+    public static int iommu_get_msi_cookie(IommuDomain domain, long base) {
+        if (domain.type != IOMMU_DOMAIN_UNMANAGED) {
+            return -EINVAL;
+        }
+        if (domain.iovaCookie != null) {
+            return -EEXIST;
+        }
+        IommuDmaCookie cookie = cookie_alloc(IommuDmaCookie.IOMMU_DMA_MSI_COOKIE);
+        if (cookie == null) {
+            return -ENOMEM;
+        }
+        cookie.msiIova = base;
+        domain.iovaCookie = cookie;
+        return 0;
     }
 
     /** Gives a DMA domain its IOVA cookie. 0, -EEXIST, -ENOMEM. */
@@ -83,6 +118,8 @@ public final class DmaIommu implements DmaMapOps {
         if (cookie.type == IommuDmaCookie.IOMMU_DMA_IOVA_COOKIE && cookie.iovad.granule != 0) {
             cookie.iovad.put_iova_domain();
         }
+        // the doorbell mappings go with the domain's page tables; only the records are freed
+        cookie.msiPageList.clear();
         domain.iovaCookie = null;
     }
 
@@ -482,6 +519,96 @@ public final class DmaIommu implements DmaMapOps {
             }
             dev.dmaOps = this;
         }
+    }
+
+    /* ---------------- MSI doorbells ---------------- */
+
+    /** Serialises doorbell mapping for all domains ({@code msi_prepare_lock}, a static mutex). */
+    private static final Object msi_prepare_lock = new Object();
+
+    /** The size of one doorbell mapping: the IOVA granule, or a page for an MSI cookie. */
+    @Port("drivers/iommu/dma-iommu.c:cookie_msi_granule")
+    static long cookie_msi_granule(IommuDmaCookie cookie) {
+        if (cookie.type == IommuDmaCookie.IOMMU_DMA_IOVA_COOKIE) {
+            return cookie.iovad.granule;
+        }
+        return 4096; // PAGE_SIZE
+    }
+
+    /**
+     * The mapping of the doorbell page holding {@code msiAddr} in {@code domain}: an existing one,
+     * or a new IOVA mapped write-only, no-exec, as MMIO. Null if no IOVA is left or the map fails
+     * (the IOVA is given back). Caller holds {@link #msi_prepare_lock}.
+     */
+    @Port("drivers/iommu/dma-iommu.c:iommu_dma_get_msi_page")
+    private IommuDmaMsiPage iommu_dma_get_msi_page(Device dev, long msiAddr, IommuDomain domain) {
+        IommuDmaCookie cookie = (IommuDmaCookie) domain.iovaCookie;
+        int prot = IOMMU_WRITE | IOMMU_NOEXEC | IOMMU_MMIO;
+        long size = cookie_msi_granule(cookie);
+        msiAddr &= ~(size - 1);
+        for (IommuDmaMsiPage msiPage : cookie.msiPageList) {
+            if (msiPage.phys == msiAddr) {
+                return msiPage;
+            }
+        }
+        long iova = iommu_dma_alloc_iova(domain, size, dev.dmaMask, dev);
+        if (iova == 0) {
+            return null;
+        }
+        if (Iommu.iommu_map(domain, iova, msiAddr, size, prot) != 0) {
+            iommu_dma_free_iova(cookie, iova, size, null);
+            return null;
+        }
+        IommuDmaMsiPage msiPage = new IommuDmaMsiPage(iova, msiAddr);
+        cookie.msiPageList.add(msiPage);
+        return msiPage;
+    }
+
+    /**
+     * Makes the doorbell at {@code msiAddr} reachable by {@code desc}'s device through its
+     * current domain and records the mapping in the descriptor for
+     * {@link #iommu_dma_compose_msi_msg}. A device with no domain, or whose domain has no cookie
+     * (identity, or unmanaged without an MSI cookie), needs nothing: 0, with no mapping recorded.
+     * Called by the interrupt controller when it allocates the device's vectors.
+     *
+     * @return 0, or -ENOMEM if the doorbell could not be mapped
+     */
+    @Port("drivers/iommu/dma-iommu.c:iommu_dma_prepare_msi")
+    public int iommu_dma_prepare_msi(MsiDesc desc, long msiAddr) {
+        Device dev = MsiDesc.msi_desc_to_dev(desc);
+        IommuDomain domain = Iommu.iommu_get_domain_for_dev(dev);
+        if (domain == null || domain.iovaCookie == null) {
+            MsiDesc.msi_desc_set_iommu_cookie(desc, null);
+            return 0;
+        }
+        IommuDmaMsiPage msiPage;
+        synchronized (msi_prepare_lock) {
+            msiPage = iommu_dma_get_msi_page(dev, msiAddr, domain);
+        }
+        MsiDesc.msi_desc_set_iommu_cookie(desc, msiPage);
+        if (msiPage == null) {
+            return -ENOMEM;
+        }
+        return 0;
+    }
+
+    /**
+     * Rewrites the doorbell address of {@code msg} into its IOVA from the mapping
+     * {@link #iommu_dma_prepare_msi} recorded: the high word becomes the IOVA's, the low word the
+     * IOVA's plus the offset inside the granule. Nothing to do without a domain cookie; a
+     * cookie without a recorded mapping is a bug (a warning, the message left alone).
+     */
+    @Port("drivers/iommu/dma-iommu.c:iommu_dma_compose_msi_msg")
+    public static void iommu_dma_compose_msi_msg(MsiDesc desc, MsiMsg msg) {
+        Device dev = MsiDesc.msi_desc_to_dev(desc);
+        IommuDomain domain = Iommu.iommu_get_domain_for_dev(dev);
+        IommuDmaMsiPage msiPage = (IommuDmaMsiPage) MsiDesc.msi_desc_get_iommu_cookie(desc);
+        if (domain == null || domain.iovaCookie == null || Warn.WARN_ON(msiPage == null)) {
+            return;
+        }
+        msg.addressHi = (int) (msiPage.iova >>> 32);
+        msg.addressLo &= (int) (cookie_msi_granule((IommuDmaCookie) domain.iovaCookie) - 1);
+        msg.addressLo += (int) msiPage.iova;
     }
 
     /** {@code iommu_dma_get_resv_regions}: nothing to add without MSI/PCI windows. */

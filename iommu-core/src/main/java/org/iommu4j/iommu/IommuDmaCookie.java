@@ -16,6 +16,11 @@ public final class IommuDmaCookie {
     public volatile IommuDomain fqDomain;
     /** Valid for IOMMU_DMA_MSI_COOKIE: next MSI IOVA. */
     public long msiIova;
+    /**
+     * {@code msi_page_list}: the doorbell pages mapped so far. Appended under dma-iommu's
+     * {@code msi_prepare_lock}; read without it by compose (entries never change once listed).
+     */
+    public final java.util.List<IommuDmaMsiPage> msiPageList = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     IommuDmaCookie(int type) {
         this.type = type;

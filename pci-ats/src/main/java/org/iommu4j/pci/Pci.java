@@ -42,6 +42,10 @@ public final class Pci {
     /** {@code pci_bus_type}: devices are {@link PciDev}, drivers {@link PciDriver}. */
     @Port("drivers/pci/pci-driver.c:pci_bus_type")
     public final PciBusType pci_bus_type = new PciBusType();
+    /** {@code pci_msi_enable} (cleared by the kernel parameter {@code pci=nomsi}). */
+    public volatile boolean pci_msi_enable = true;
+    /** {@code pci_msi_ignore_mask}: set by hypervisors that do the masking themselves. */
+    public volatile boolean pci_msi_ignore_mask;
     /** {@code pcie_ats_disabled} (kernel parameter {@code pci=noats}). */
     public volatile boolean pcie_ats_disabled;
     /*
@@ -351,6 +355,16 @@ public final class Pci {
         __pci_set_master(dev, false);
     }
 
+    /** Clears (enable) or sets (disable) the Interrupt Disable bit, writing only on a change. */
+    @Port("drivers/pci/pci.c:pci_intx")
+    public static void pci_intx(PciDev pdev, boolean enable) {
+        int cmd = pci_read_config_word(pdev, PCI_COMMAND);
+        int nw = enable ? cmd & ~PCI_COMMAND_INTX_DISABLE : cmd | PCI_COMMAND_INTX_DISABLE;
+        if (nw != cmd) {
+            pci_write_config_word(pdev, PCI_COMMAND, nw);
+        }
+    }
+
     /* ---------------- drivers/pci/pci.c: ACS ---------------- */
 
     /** Asks enumeration to enable ACS (IOMMU drivers call it before devices are scanned). */
@@ -639,6 +653,7 @@ public final class Pci {
 
     @Port("drivers/pci/probe.c:pci_init_capabilities")
     private void pci_init_capabilities(PciDev dev) {
+        PciMsi.pci_msi_init(dev);
         pci_configure_eetlp_prefix(dev);
         PciAts.pci_ats_init(dev);
         PciAts.pci_pri_init(dev);

@@ -72,6 +72,18 @@ public class PciDev extends Device {
     /* ACS */
     public int acsCap;
 
+    /* MSI (drivers/pci/msi.c) */
+    /** Offset of the MSI capability, 0 if none. */
+    public int msiCap;
+    public int msixCap;
+    public boolean msiEnabled;
+    public boolean msixEnabled;
+    /** Set by quirks and bridges that cannot deliver MSIs. */
+    public boolean noMsi;
+    public boolean no64bitMsi;
+    /** {@code pdev->irq}: the legacy interrupt, or the first MSI vector while MSI is on (0 = none). */
+    public int irq;
+
     public PciDev(PciBus bus, int devfn) {
         super(String.format("%04x:%02x:%02x.%d", bus.domainNr, bus.number, devfn >> 3, devfn & 7));
         this.pciBus = bus;

@@ -44,9 +44,28 @@ public final class PciRegs {
     public static final int PCI_INTERRUPT_PIN = 0x3d;
 
     public static final int PCI_CAP_LIST_ID = 0;
+    public static final int PCI_CAP_ID_MSI = 0x05;
     public static final int PCI_CAP_ID_EXP = 0x10;
+    public static final int PCI_CAP_ID_MSIX = 0x11;
     public static final int PCI_CAP_LIST_NEXT = 1;
     public static final int PCI_CAP_FLAGS = 2;
+
+    /* Message Signalled Interrupts capability */
+    public static final int PCI_MSI_FLAGS = 2;
+    public static final int PCI_MSI_FLAGS_ENABLE = 0x0001;
+    public static final int PCI_MSI_FLAGS_QMASK = 0x000e;
+    public static final int PCI_MSI_FLAGS_QSIZE = 0x0070;
+    public static final int PCI_MSI_FLAGS_64BIT = 0x0080;
+    public static final int PCI_MSI_FLAGS_MASKBIT = 0x0100;
+    public static final int PCI_MSI_RFU = 3;
+    public static final int PCI_MSI_ADDRESS_LO = 4;
+    public static final int PCI_MSI_ADDRESS_HI = 8;
+    public static final int PCI_MSI_DATA_32 = 8;
+    public static final int PCI_MSI_MASK_32 = 12;
+    public static final int PCI_MSI_PENDING_32 = 16;
+    public static final int PCI_MSI_DATA_64 = 12;
+    public static final int PCI_MSI_MASK_64 = 16;
+    public static final int PCI_MSI_PENDING_64 = 20;
 
     /* PCIe capability structure: offsets and fields */
     public static final int PCI_EXP_FLAGS = 2;

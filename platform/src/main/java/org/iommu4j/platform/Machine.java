@@ -70,6 +70,8 @@ public final class Machine implements AutoCloseable {
     /** iommu-sva-lib: PASIDs of the address spaces bound to devices. */
     public org.iommu4j.sva.IommuSvaLib sva;
     public Pci pci;
+    /** The GICv3 ITS driver over the board's MSI doorbell, with the PCI/MSI domain on it. */
+    public IrqGicV3Its its;
     public PciHostBridgeModel hostBridge;
     public final List<PciFunction> functions = new ArrayList<>();
     /** The kernel log lines printed during this machine's life (dmesg). */
@@ -80,8 +82,9 @@ public final class Machine implements AutoCloseable {
     /** Endpoints the reference used: virtio-rng at 00:01.0 (SID 0x8), virtio-blk at 00:02.0 (SID 0x10). */
     static List<Object[]> defaultEndpoints(boolean full) {
         List<Object[]> eps = new ArrayList<>();
-        PciEndpointCaps.Builder rng = PciEndpointCaps.builder().ids(0x1af4, 0x1044).classCode(0x00ff00);
-        PciEndpointCaps.Builder blk = PciEndpointCaps.builder().ids(0x1af4, 0x1042).classCode(0x010000);
+        // MSI with 4 vectors, 64-bit addresses and per-vector masking (virtio uses MSI-X, not modelled)
+        PciEndpointCaps.Builder rng = PciEndpointCaps.builder().ids(0x1af4, 0x1044).classCode(0x00ff00).msi(2, true, true);
+        PciEndpointCaps.Builder blk = PciEndpointCaps.builder().ids(0x1af4, 0x1042).classCode(0x010000).msi(2, true, true);
         if (!full) {
             rng.noPasid().noAts().noPri();
             blk.noPasid().noAts().noPri();
@@ -260,6 +263,8 @@ public final class Machine implements AutoCloseable {
                 m.plug(board, smmuModel, sid);
             }
         }
+        /* The ITS at the board's doorbell and the PCI/MSI domain on it (its_pci_msi_init). */
+        this.its = new IrqGicV3Its(board.msi, iommu.dma(), board.irqs);
         PciBus bus = pci.pci_host_common_probe(board.mmio, ecam.start(), busRange[0], busRange[1]);
         for (PciDev dev : bus.devices) {
             int rid = (bus.number << 8) | dev.devfn;
@@ -267,6 +272,8 @@ public final class Machine implements AutoCloseable {
             int sid = streamId(pcie, rid);
             Printk.pr_info("pci %s: [%04x:%04x] StreamID 0x%x", dev.dev_name(), dev.vendor, dev.device, sid);
             Pci.pci_set_master(dev);
+            /* pci_set_msi_domain: the host bridge's msi-parent is the ITS. */
+            dev.msiDomain = its.pciMsiDomain;
             /* of_dma_configure at driver bind: the IOMMU from the host bridge's iommu-map. */
             if (ofIommu.of_iommu_configure(dev, pcie, null) == null) {
                 Printk.pr_err("pci %s: no IOMMU configured", dev.dev_name());

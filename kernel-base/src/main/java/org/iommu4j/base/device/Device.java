@@ -36,6 +36,10 @@ public class Device {
     public boolean dmaCoherent = true;
     /** {@code dev->platform_data}. */
     public Object platformData;
+    /** {@code dev->msi_domain}: the MSI irq domain its vectors come from, or null (no MSI). */
+    public volatile org.iommu4j.base.irq.MsiDomain msiDomain;
+    /** {@code dev->msi_list}: the device's MSI descriptors (one for PCI MSI). */
+    public final java.util.List<org.iommu4j.base.irq.MsiDesc> msiList = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** The device's simulated hardware model, if any (not a kernel field: the board wiring). */
     public Object hw;
     private volatile Object driverData;

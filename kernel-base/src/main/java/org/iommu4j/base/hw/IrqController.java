@@ -43,6 +43,8 @@ public final class IrqController {
         final AtomicLong threadCount = new AtomicLong();
         final AtomicLong unhandled = new AtomicLong();
         volatile boolean disabled;
+        /** Masks and unmasks the source (an MSI vector's Mask bit), or null. */
+        volatile IrqChip chip;
 
         Desc(int irq, int hwirq) {
             this.irq = irq;
@@ -96,6 +98,17 @@ public final class IrqController {
         }
     }
 
+    /** Gives {@code irq} a chip that masks it until a handler is installed and after it is freed. */
+    @Port("kernel/irq/chip.c:irq_set_chip")
+    public int irq_set_chip(int irq, IrqChip chip) {
+        Desc d = descs.get(irq);
+        if (d == null) {
+            return -EINVAL;
+        }
+        d.chip = chip;
+        return 0;
+    }
+
     /**
      * Installs a primary handler and/or a threaded handler. A null {@code handler} with a
      * thread function means "always wake the thread" and needs IRQF_ONESHOT, as in the kernel.
@@ -130,6 +143,10 @@ public final class IrqController {
         } finally {
             lock.unlock();
         }
+        IrqChip chip = d.chip;
+        if (chip != null) {
+            chip.irq_unmask(irq); // irq_startup
+        }
         return 0;
     }
 
@@ -144,6 +161,10 @@ public final class IrqController {
         Desc d = descs.get(irq);
         if (d == null) {
             return;
+        }
+        IrqChip chip = d.chip;
+        if (chip != null && d.handler != null) {
+            chip.irq_mask(irq); // irq_shutdown
         }
         synchronize_irq(irq);
         Thread t;

@@ -42,6 +42,38 @@ public final class MsiController implements MmioDevice {
         return out;
     }
 
+    /**
+     * Reserves {@code n} consecutive data values (n a power of two) starting at a multiple of n,
+     * for a PCI function's multiple-message MSI, which ORs the vector number into the low bits.
+     * A real ITS tells devices apart by the DeviceID the write carries and numbers each device's
+     * events from 0; this doorbell sees no DeviceID, so every device gets its own block of one
+     * machine-wide event space. Returns the block's first value; nothing is routed yet.
+     */
+    public synchronized int allocateDataBlock(int n) {
+        if (n < 1 || Integer.bitCount(n) != 1) {
+            throw new IllegalArgumentException("MSI data block of " + n + " is not a power of two");
+        }
+        int base = (nextData + n - 1) & -n;
+        nextData = base + n;
+        return base;
+    }
+
+    /** Makes a write of {@code data} to the doorbell raise {@code virq}. */
+    public void route(int data, int virq) {
+        dataToVirq.put(data, virq);
+    }
+
+    /** A write of {@code data} raises nothing any more. */
+    public void unroute(int data) {
+        dataToVirq.remove(data);
+    }
+
+    /** The virq a write of {@code data} raises, or -1. */
+    public int routed(int data) {
+        Integer v = dataToVirq.get(data);
+        return v == null ? -1 : v;
+    }
+
     @Override
     public long mmioRead(long offset, int size) {
         return 0;

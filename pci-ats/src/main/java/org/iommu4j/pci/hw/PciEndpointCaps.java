@@ -22,12 +22,17 @@ package org.iommu4j.pci.hw;
  * @param acs             ACS extended capability present
  * @param acsCap          ACS Capability register bits (ACS_SV ... ACS_DT)
  * @param atcEntries      device-side ATC capacity (entries)
+ * @param msi             MSI capability present
+ * @param msiMmc          Multiple Message Capable: log2 of the vectors the function can use (0..5)
+ * @param msi64           64 bit Address Capable
+ * @param msiMask         Per-Vector Masking Capable
  */
 public record PciEndpointCaps(int vendorId, int deviceId, int classCode, int pcieType, boolean endEndPrefix,
                               boolean pasid, int pasidWidth, boolean pasidExec, boolean pasidPriv,
                               boolean ats, int atsQdep, boolean atsPageAligned,
                               boolean pri, int priMaxReqs, boolean priPasidRequired,
-                              boolean acs, int acsCap, int atcEntries) {
+                              boolean acs, int acsCap, int atcEntries,
+                              boolean msi, int msiMmc, boolean msi64, boolean msiMask) {
 
     public PciEndpointCaps {
         if (pasidWidth < 0 || pasidWidth > 20) {
@@ -35,6 +40,9 @@ public record PciEndpointCaps(int vendorId, int deviceId, int classCode, int pci
         }
         if (atsQdep < 0 || atsQdep > 31) {
             throw new IllegalArgumentException("ATS queue depth field " + atsQdep + " not in 0..31");
+        }
+        if (msiMmc < 0 || msiMmc > 5) {
+            throw new IllegalArgumentException("MSI Multiple Message Capable " + msiMmc + " not in 0..5");
         }
         if (atcEntries < 1) {
             throw new IllegalArgumentException("ATC needs at least one entry");
@@ -66,6 +74,10 @@ public record PciEndpointCaps(int vendorId, int deviceId, int classCode, int pci
         b.acs = acs;
         b.acsCap = acsCap;
         b.atcEntries = atcEntries;
+        b.msi = msi;
+        b.msiMmc = msiMmc;
+        b.msi64 = msi64;
+        b.msiMask = msiMask;
         return b;
     }
 
@@ -89,6 +101,10 @@ public record PciEndpointCaps(int vendorId, int deviceId, int classCode, int pci
         boolean acs = false;
         int acsCap = 0;
         int atcEntries = 32;
+        boolean msi = false;
+        int msiMmc = 0;
+        boolean msi64 = false;
+        boolean msiMask = false;
 
         public Builder ids(int vendor, int device) {
             this.vendorId = vendor;
@@ -163,10 +179,30 @@ public record PciEndpointCaps(int vendorId, int deviceId, int classCode, int pci
             return this;
         }
 
+        /**
+         * An MSI capability for {@code 1 << mmc} vectors, with 64-bit addresses and per-vector
+         * masking as asked. Without this call the function has no MSI capability.
+         */
+        public Builder msi(int mmc, boolean addr64, boolean perVectorMask) {
+            this.msi = true;
+            this.msiMmc = mmc;
+            this.msi64 = addr64;
+            this.msiMask = perVectorMask;
+            return this;
+        }
+
+        public Builder noMsi() {
+            this.msi = false;
+            this.msiMmc = 0;
+            this.msi64 = false;
+            this.msiMask = false;
+            return this;
+        }
+
         public PciEndpointCaps build() {
             return new PciEndpointCaps(vendorId, deviceId, classCode, pcieType, endEndPrefix, pasid, pasidWidth,
                     pasidExec, pasidPriv, ats, atsQdep, atsPageAligned, pri, priMaxReqs, priPasidRequired, acs, acsCap,
-                    atcEntries);
+                    atcEntries, msi, msiMmc, msi64, msiMask);
         }
     }
 }

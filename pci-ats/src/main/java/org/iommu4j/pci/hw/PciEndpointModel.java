@@ -29,9 +29,11 @@ import org.iommu4j.base.hw.BusError;
 import org.iommu4j.base.hw.DmaPort;
 import org.iommu4j.base.hw.DmaResult;
 import org.iommu4j.base.hw.DmaTransaction;
+import org.iommu4j.base.hw.MmioBus;
 import org.iommu4j.base.hw.PageRequest;
 import org.iommu4j.base.hw.PageResponse;
 import org.iommu4j.base.hw.PhysMem;
+import org.iommu4j.base.hw.SystemBus;
 
 /**
  * A PCI Express endpoint function: its configuration space (type-0 header, PCI Express
@@ -53,8 +55,14 @@ import org.iommu4j.base.hw.PhysMem;
  * <li>Stalled untranslated transactions: waits on the stall token, then retries, fails, or
  *     completes RAZ/WI.</li>
  * <li>Stop PASID Markers ({@link #stopMarker}).</li>
+ * <li>An MSI capability (PCI 3.0 6.8.1) with 1 to 32 vectors, 32- or 64-bit addresses and
+ *     optional per-vector masking; {@link #raiseMsi} sends vector N as an untranslated 32-bit
+ *     memory write of the Message Data (low Multiple Message Enable bits replaced by N) to the
+ *     Message Address, through the same upstream port as DMA, landing on the {@link SystemBus}
+ *     (RAM or a device's registers such as an MSI doorbell). A masked vector sets its Pending
+ *     bit and is sent when unmasked.</li>
  * </ul>
- * What it can't do: BARs (no MMIO resources), MSI/MSI-X, SR-IOV, ATS
+ * What it can't do: BARs (no MMIO resources), MSI-X, extended message data, SR-IOV, ATS
  * completions with the Global bit, the Priv/Exec distinction in ATC tags, invalidation queue
  * depth limits (an ATS Invalidate completes synchronously).
  *
@@ -85,6 +93,8 @@ public final class PciEndpointModel implements AtsEndpoint {
     private final int atsCap;
     private final int priCap;
     private final int acsCap;
+    /** MSI capability, chained after the PCI Express capability; 0 = absent. */
+    private final int msiCap;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition priCond = lock.newCondition();
@@ -99,6 +109,8 @@ public final class PciEndpointModel implements AtsEndpoint {
     private volatile int sid;
     private volatile DmaPort upstream;
     private volatile PhysMem mem;
+    /** Where an MSI write lands once translated: RAM or MMIO (the doorbell). */
+    private volatile SystemBus sysbus;
 
     /* Control bits mirrored from config space for the DMA path (written under lock). */
     private volatile boolean busMaster;
@@ -106,6 +118,11 @@ public final class PciEndpointModel implements AtsEndpoint {
     private volatile int pasidCtrl;
     private volatile boolean atsEnabled;
     private volatile int atsStu;
+    private volatile boolean msiEnabled;
+    /** Vectors enabled: 1 << min(MME, MMC). */
+    private volatile int msiVectors;
+    private volatile long msiAddress;
+    private volatile int msiData;
 
     /* PRI state, under lock. Invariant: outstanding == sum of prgCount over PENDING or ABANDONED slots. */
     private static final int SLOT_FREE = 0;
@@ -132,6 +149,9 @@ public final class PciEndpointModel implements AtsEndpoint {
     /* Reused per engine (the engine is serialised). */
     private final DmaTransaction txn = new DmaTransaction();
     private final DmaResult res = new DmaResult();
+    /* The MSI write's own transaction, serialised by its monitor (MSIs never wait for DMA). */
+    private final DmaTransaction msiTxn = new DmaTransaction();
+    private final DmaResult msiRes = new DmaResult();
 
     /* Statistics. */
     private final AtomicLong atsRequests = new AtomicLong();
@@ -142,6 +162,10 @@ public final class PciEndpointModel implements AtsEndpoint {
     private final AtomicLong translatedRequests = new AtomicLong();
     private final AtomicLong untranslatedRequests = new AtomicLong();
     private final AtomicLong razWiCompletions = new AtomicLong();
+    private final AtomicLong msiSent = new AtomicLong();
+    private final AtomicLong msiFaults = new AtomicLong();
+    private volatile long lastMsiFaultAddr;
+    private volatile int lastMsiFaultReason;
 
     /* Last DMA's outcome. */
     private volatile int lastBytesDone;
@@ -160,6 +184,8 @@ public final class PciEndpointModel implements AtsEndpoint {
         priCap = caps.pri() ? next : 0;
         next += caps.pri() ? PRI_CAP_SIZE : 0;
         acsCap = caps.acs() ? next : 0;
+        // after the PCI Express capability (0x40 + 0x3c), dword aligned
+        msiCap = caps.msi() ? 0x80 : 0;
         reset();
     }
 
@@ -203,12 +229,14 @@ public final class PciEndpointModel implements AtsEndpoint {
      */
     public void plug(Board board, DmaPort port, int streamId) {
         plug(board.mem, port, streamId);
+        this.sysbus = board.sysbus;
         board.endpoints.register(streamId, this);
     }
 
     /** As {@link #plug(Board, DmaPort, int)} without an endpoint registry (the caller routes). */
     public void plug(PhysMem memory, DmaPort port, int streamId) {
         this.mem = memory;
+        this.sysbus = new SystemBus(memory, new MmioBus()); // RAM only; plug(Board) adds the MMIO space
         this.upstream = port;
         this.sid = streamId;
     }
@@ -263,6 +291,26 @@ public final class PciEndpointModel implements AtsEndpoint {
         c.setWmask(pcieCap + PCIE_DEVCTL, 0x7cff, 2);
         c.setW1cmask(pcieCap + PCIE_DEVSTA, 0x000f, 2);
         c.set(pcieCap + PCIE_DEVCAP2, caps.endEndPrefix() ? DEVCAP2_END_END_PREFIX : 0, 4);
+
+        if (msiCap != 0) {
+            c.set(pcieCap + 1, msiCap, 1);
+            c.set(msiCap, CAP_ID_MSI, 1);
+            c.set(msiCap + 1, 0x00, 1);
+            int ctrl = caps.msiMmc() << MSI_CTRL_MMC_SHIFT | (caps.msi64() ? MSI_CTRL_64BIT : 0)
+                    | (caps.msiMask() ? MSI_CTRL_PVM : 0);
+            c.set(msiCap + MSI_CTRL, ctrl, 2);
+            c.setWmask(msiCap + MSI_CTRL, MSI_CTRL_ENABLE | MSI_CTRL_MME_MASK, 2);
+            c.setWmask(msiCap + MSI_ADDR_LO, 0xfffffffc, 4);
+            if (caps.msi64()) {
+                c.setWmask(msiCap + MSI_ADDR_HI, 0xffffffff, 4);
+            }
+            c.setWmask(msiCap + msiDataOff(), 0xffff, 2);
+            if (caps.msiMask()) {
+                // one Mask bit per vector the function can use; Pending bits are read-only
+                int vecs = 1 << caps.msiMmc();
+                c.setWmask(msiCap + msiMaskOff(), vecs == 32 ? -1 : (1 << vecs) - 1, 4);
+            }
+        }
 
         // extended capabilities, chained in the order they were laid out
         int[] offs = {pasidCap, atsCap, priCap, acsCap};
@@ -337,6 +385,22 @@ public final class PciEndpointModel implements AtsEndpoint {
         return acsCap;
     }
 
+    public int msiCapOffset() {
+        return msiCap;
+    }
+
+    private int msiDataOff() {
+        return caps.msi64() ? MSI_DATA_64 : MSI_DATA_32;
+    }
+
+    private int msiMaskOff() {
+        return caps.msi64() ? MSI_MASK_64 : MSI_MASK_32;
+    }
+
+    private int msiPendingOff() {
+        return caps.msi64() ? MSI_PENDING_64 : MSI_PENDING_32;
+    }
+
     /** Sets or clears the Multi-Function bit of the Header Type (the host bridge does it). */
     void setMultifunction(boolean on) {
         lock.lock();
@@ -366,11 +430,13 @@ public final class PciEndpointModel implements AtsEndpoint {
             return;
         }
         boolean flush;
+        int unmaskedPending = 0;
         lock.lock();
         try {
             if (PciHwTrace.CFG_WRITE.enabled()) {
                 PciHwTrace.CFG_WRITE.emit(name, off, size, val);
             }
+            int maskOld = msiCap != 0 && caps.msiMask() ? cfg.read(msiCap + msiMaskOff(), 4) : 0;
             int priCtrlOld = priCap != 0 ? cfg.read(priCap + PRI_CTRL, 2) : 0;
             boolean atsWasEnabled = atsEnabled;
             boolean pasidWasEnabled = pasidEnabled;
@@ -379,6 +445,16 @@ public final class PciEndpointModel implements AtsEndpoint {
                 priControlWritten(priCtrlOld, writtenByte(off, val, size, priCap + PRI_CTRL));
             }
             mirrorControls();
+            if (msiCap != 0 && caps.msiMask()) {
+                // PCI 3.0 6.8.1.8: a vector unmasked with its Pending bit set is sent now
+                int pending = cfg.read(msiCap + msiPendingOff(), 4);
+                unmaskedPending = maskOld & ~cfg.read(msiCap + msiMaskOff(), 4) & pending;
+                if (msiEnabled && busMaster && unmaskedPending != 0) {
+                    cfg.clearBits(msiCap + msiPendingOff(), unmaskedPending, 4);
+                } else {
+                    unmaskedPending = 0;
+                }
+            }
             if (pasidWasEnabled != pasidEnabled && atsWasEnabled) {
                 // PCIe r5 7.8.9.3: undefined if PASID Enable changes while ATS Enable is set.
                 // CONSTRAINED UNPREDICTABLE here: the change takes effect and is recorded.
@@ -391,6 +467,11 @@ public final class PciEndpointModel implements AtsEndpoint {
         }
         if (flush) {
             flushAtc();
+        }
+        for (int v = 0; unmaskedPending != 0; v++, unmaskedPending >>>= 1) {
+            if ((unmaskedPending & 1) != 0) {
+                sendMsi(v);
+            }
         }
     }
 
@@ -423,6 +504,19 @@ public final class PciEndpointModel implements AtsEndpoint {
             atsStu = ctrl & ATS_CTRL_STU_MASK;
         } else {
             atsEnabled = false;
+        }
+        if (msiCap != 0) {
+            int ctrl = cfg.read(msiCap + MSI_CTRL, 2);
+            int mme = (ctrl & MSI_CTRL_MME_MASK) >>> MSI_CTRL_MME_SHIFT;
+            // An MME above MMC is undefined (PCI 3.0 6.8.1.3); CONSTRAINED UNPREDICTABLE here:
+            // the function uses only the vectors it is capable of.
+            msiVectors = 1 << Math.min(mme, caps.msiMmc());
+            msiAddress = Integer.toUnsignedLong(cfg.read(msiCap + MSI_ADDR_LO, 4))
+                    | (caps.msi64() ? (long) cfg.read(msiCap + MSI_ADDR_HI, 4) << 32 : 0);
+            msiData = cfg.read(msiCap + msiDataOff(), 2);
+            msiEnabled = (ctrl & MSI_CTRL_ENABLE) != 0;
+        } else {
+            msiEnabled = false;
         }
     }
 
@@ -514,6 +608,144 @@ public final class PciEndpointModel implements AtsEndpoint {
         } finally {
             lock.unlock();
         }
+    }
+
+    /* ---------------- MSI ---------------- */
+
+    /** {@link #raiseMsi} return: the vector is masked; its Pending bit is set, nothing sent. */
+    public static final int MSI_PENDING = 1;
+
+    /**
+     * Signals MSI vector {@code vector} (PCI 3.0 6.8.3.3): a DWORD memory write of the Message
+     * Data, its low log2(vectors enabled) bits replaced by {@code vector} (so {@code data | N} for
+     * data with those bits clear), upper 16 bits zero, to the Message Address. The write is an
+     * untranslated request through the upstream port even with ATS enabled, so the IOMMU
+     * translates it as any DMA write and a fault is a fault (with its event); then it lands on
+     * the system bus at the translated address.
+     *
+     * @return 0 when written; {@link #MSI_PENDING} when the vector is masked; -EINVAL no MSI
+     *     capability, or {@code vector} not among the vectors enabled; -EPERM MSI Enable or Bus
+     *     Master Enable clear (nothing is written); -ENODEV not plugged; -EFAULT the upstream
+     *     port aborted the write or nothing answers at the translated address
+     *     ({@link #lastMsiFaultAddr()}, {@link #lastMsiFaultReason()}); -EIO stalled, then
+     *     terminated
+     */
+    public int raiseMsi(int vector) {
+        if (msiCap == 0) {
+            return -EINVAL;
+        }
+        if (upstream == null || sysbus == null) {
+            return -ENODEV;
+        }
+        lock.lock();
+        try {
+            if (!msiEnabled || !busMaster) {
+                return -EPERM;
+            }
+            if (vector < 0 || vector >= msiVectors) {
+                return -EINVAL;
+            }
+            if (caps.msiMask() && (cfg.read(msiCap + msiMaskOff(), 4) & 1 << vector) != 0) {
+                cfg.setBits(msiCap + msiPendingOff(), 1 << vector, 4);
+                return MSI_PENDING;
+            }
+        } finally {
+            lock.unlock();
+        }
+        return sendMsi(vector);
+    }
+
+    /** The write itself, outside {@link #lock} (a stalled write must not block config accesses). */
+    private int sendMsi(int vector) {
+        long addr = msiAddress;
+        int value = (msiData & ~(msiVectors - 1) | vector) & 0xffff;
+        int ret;
+        synchronized (msiTxn) {
+            ret = msiWrite(addr, value);
+        }
+        if (ret == 0) {
+            msiSent.incrementAndGet();
+        } else {
+            msiFaults.incrementAndGet();
+            lastMsiFaultAddr = addr;
+        }
+        if (PciHwTrace.MSI.enabled()) {
+            PciHwTrace.MSI.emit(name, vector, addr, value, ret);
+        }
+        return ret;
+    }
+
+    private int msiWrite(long addr, int value) {
+        for (;;) {
+            msiTxn.set(sid, NO_SSID, addr, 4, ACC_WRITE);
+            msiRes.reset();
+            upstream.translate(msiTxn, msiRes);
+            switch (msiRes.status) {
+                case DmaResult.OK:
+                    try {
+                        sysbus.write32(msiRes.pa, value);
+                        return 0;
+                    } catch (BusError e) {
+                        lastMsiFaultReason = 0;
+                        return -EFAULT; // completer abort: nothing answers there
+                    }
+                case DmaResult.RAZ_WI:
+                    lastMsiFaultReason = msiRes.faultReason;
+                    razWiCompletions.incrementAndGet();
+                    return 0; // completed without error, the write went nowhere
+                case DmaResult.STALLED:
+                    DmaResult.StallToken tok = msiRes.stall;
+                    if (tok != null && tok.await()) {
+                        continue;
+                    }
+                    lastMsiFaultReason = msiRes.faultReason;
+                    if (tok != null && tok.poll() == DmaResult.StallToken.TERMINATED_RAZ_WI) {
+                        razWiCompletions.incrementAndGet();
+                        return 0;
+                    }
+                    return -EIO;
+                default:
+                    lastMsiFaultReason = msiRes.faultReason;
+                    return -EFAULT;
+            }
+        }
+    }
+
+    public boolean msiEnabled() {
+        return msiEnabled;
+    }
+
+    /** Vectors the function may use now: 1 << min(Multiple Message Enable, Capable). */
+    public int msiVectorsEnabled() {
+        return msiVectors;
+    }
+
+    /** The Message Address as programmed. */
+    public long msiAddress() {
+        return msiAddress;
+    }
+
+    public int msiData() {
+        return msiData;
+    }
+
+    /** MSI writes that completed. */
+    public long msiSent() {
+        return msiSent.get();
+    }
+
+    /** MSI writes that failed (aborted, stalled and terminated, or unanswered). */
+    public long msiFaults() {
+        return msiFaults.get();
+    }
+
+    public long lastMsiFaultAddr() {
+        return lastMsiFaultAddr;
+    }
+
+    /** The IOMMU's reason for the last failed MSI write, 0 if none given. */
+    public int lastMsiFaultReason() {
+        return lastMsiFaultReason;
     }
 
     /* ---------------- ATC ---------------- */

@@ -22,6 +22,8 @@ final class PciHwTrace {
             "dev", "pasid");
     static final TraceEvent PRI_RESPONSE = Trace.event("pcidev", "pcidev_pri_response",
             "%s pasid=%d prgi=%d code=%d expected=%b", "dev", "pasid", "prgi", "code", "expected");
+    static final TraceEvent MSI = Trace.event("pcidev", "pcidev_msi",
+            "%s vector=%d addr=0x%x data=0x%x -> %d", "dev", "vector", "addr", "data", "ret");
     static final TraceEvent DMA = Trace.event("pcidev", "pcidev_dma",
             "%s pasid=%d iova=0x%x len=%d access=%d -> %d", "dev", "pasid", "iova", "len", "access", "ret");
 }

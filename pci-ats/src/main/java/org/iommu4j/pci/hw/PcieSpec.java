@@ -47,6 +47,37 @@ public final class PcieSpec {
     /* Capability list (PCI 3.0 6.7). */
     public static final int CAP_ID_PCIE = 0x10;
 
+    /* MSI capability (PCI 3.0 6.8.1, PCIe r5 7.7.1), offsets from the capability. */
+    public static final int CAP_ID_MSI = 0x05;
+    /** Message Control (16 bits). */
+    public static final int MSI_CTRL = 0x02;
+    public static final int MSI_CTRL_ENABLE = 1 << 0;
+    /** Multiple Message Capable [3:1], RO: log2 of the vectors requested. */
+    public static final int MSI_CTRL_MMC_SHIFT = 1;
+    public static final int MSI_CTRL_MMC_MASK = 0x7 << MSI_CTRL_MMC_SHIFT;
+    /** Multiple Message Enable [6:4], RW: log2 of the vectors allocated. */
+    public static final int MSI_CTRL_MME_SHIFT = 4;
+    public static final int MSI_CTRL_MME_MASK = 0x7 << MSI_CTRL_MME_SHIFT;
+    public static final int MSI_CTRL_64BIT = 1 << 7;
+    public static final int MSI_CTRL_PVM = 1 << 8;
+    /** Message Address [31:2] (bits 1:0 reserved, read as zero). */
+    public static final int MSI_ADDR_LO = 0x04;
+    /** Message Upper Address, 64-bit layout only. */
+    public static final int MSI_ADDR_HI = 0x08;
+    /** Message Data (16 bits) at 0x08 in the 32-bit layout, 0x0c in the 64-bit one. */
+    public static final int MSI_DATA_32 = 0x08;
+    public static final int MSI_DATA_64 = 0x0c;
+    /** Mask Bits and Pending Bits, with per-vector masking only. */
+    public static final int MSI_MASK_32 = 0x0c;
+    public static final int MSI_PENDING_32 = 0x10;
+    public static final int MSI_MASK_64 = 0x10;
+    public static final int MSI_PENDING_64 = 0x14;
+
+    /** Size of an MSI capability: {@code 64-bit}, {@code per-vector masking}. */
+    public static int msiCapSize(boolean addr64, boolean pvm) {
+        return (addr64 ? 0x0e : 0x0a) + (pvm ? 0x0a : 0);
+    }
+
     /* PCI Express capability (PCIe r5 7.5.3), offsets from the capability. */
     public static final int PCIE_CAP_FLAGS = 0x02;
     public static final int PCIE_FLAGS_VERSION_2 = 0x2;

@@ -18,6 +18,9 @@
  * return 0 or a negative errno (see {@link org.iommu4j.pci.hw.PciEndpointModel}) and
  * {@code lastBytesDone()/lastFaultAddr()/lastFaultReason()} tell what happened. The function
  * must have Bus Master Enable set ({@code pci_set_master}), and PASID/ATS/PRI enabled in its
- * config space (by ats.c) for tagged DMA, translation requests and page requests.
+ * config space (by ats.c) for tagged DMA, translation requests and page requests. A function
+ * built with {@code PciEndpointCaps.builder().msi(mmc, addr64, perVectorMask)} has an MSI
+ * capability; once software has enabled it, {@code ep.raiseMsi(n)} sends vector n as a write
+ * through the same upstream port (0, {@code MSI_PENDING} if masked, or a negative errno).
  */
 package org.iommu4j.pci.hw;

@@ -8,6 +8,7 @@ import java.util.concurrent.Callable;
 import org.iommu4j.platform.AtsDemo;
 import org.iommu4j.platform.AuxDemo;
 import org.iommu4j.platform.Machine;
+import org.iommu4j.platform.MsiDemo;
 import org.iommu4j.platform.SvaDemo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -16,9 +17,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code iommu-sim demo [NAME]}: run one demo, or all of them. */
-@Command(name = "demo", mixinStandardHelpOptions = true, description = "Run a demo (aux, ats, sva), or every demo when no name is given.")
+@Command(name = "demo", mixinStandardHelpOptions = true, description = "Run a demo (aux, ats, sva, msi), or every demo when no name is given.")
 public final class DemoCommand implements Callable<Integer> {
-    static final List<String> DEMOS = List.of("aux", "ats", "sva");
+    static final List<String> DEMOS = List.of("aux", "ats", "sva", "msi");
 
     @Spec
     CommandSpec spec;
@@ -26,7 +27,7 @@ public final class DemoCommand implements Callable<Integer> {
     @Mixin
     BootMixin opts;
 
-    @Parameters(arity = "0..1", paramLabel = "NAME", description = "Demo name: aux, ats or sva.")
+    @Parameters(arity = "0..1", paramLabel = "NAME", description = "Demo name: aux, ats, sva or msi.")
     String name;
 
     @Override
@@ -46,13 +47,14 @@ public final class DemoCommand implements Callable<Integer> {
                 err.flush();
                 return 2;
             }
-            try (Machine m = opts.options.boot("full", !d.equals("aux"))) {
+            try (Machine m = opts.options.boot("full", !d.equals("aux") && !d.equals("msi"))) {
                 ByteArrayOutputStream buf = new ByteArrayOutputStream();
                 PrintStream ps = new PrintStream(buf, true, StandardCharsets.UTF_8);
                 int mark = m.dmesg.size();
                 int exit = switch (d) {
                     case "ats" -> AtsDemo.run(m, ps).exit();
                     case "sva" -> SvaDemo.run(m, ps).exit();
+                    case "msi" -> MsiDemo.run(m, ps).exit();
                     default -> AuxDemo.run(m, ps).exit();
                 };
                 w.print(buf.toString(StandardCharsets.UTF_8));

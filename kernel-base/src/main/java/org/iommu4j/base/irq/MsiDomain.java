@@ -1,0 +1,208 @@
+package org.iommu4j.base.irq;
+
+import static org.iommu4j.base.Errno.ENOSPC;
+
+import org.iommu4j.base.Port;
+import org.iommu4j.base.device.Device;
+import org.iommu4j.base.hw.IrqChip;
+import org.iommu4j.base.hw.IrqController;
+
+/**
+ * An MSI irq domain: {@code struct irq_domain} whose {@code host_data} is a
+ * {@code struct msi_domain_info}, with the generic vector allocation of kernel/irq/msi.c (v5.15).
+ *
+ * <p>The kernel's hierarchy (bus MSI domain, interrupt translation service, GIC) is flattened to
+ * the two levels a PCI function's MSIs need: this domain carries the bus layer's
+ * {@link MsiDomainOps} and its chip's {@code irq_write_msi_msg} ({@link MsiChip}); the
+ * {@link ParentDomain} is the interrupt controller's domain, which allocates the hardware
+ * events ({@code alloc}/{@code free}) and composes the message ({@code irq_compose_msi_msg}).
+ * Virqs come from the board's {@link IrqController}; freed virqs are not reused.
+ *
+ * <p>Locking: the kernel serialises allocation with {@code irq_domain_mutex} further up; here the
+ * domain's monitor does.
+ */
+@Port("include/linux/msi.h:msi_domain_info")
+public final class MsiDomain {
+    /* msi_domain_info.flags */
+    public static final int MSI_FLAG_USE_DEF_DOM_OPS = 1 << 0;
+    public static final int MSI_FLAG_USE_DEF_CHIP_OPS = 1 << 1;
+    public static final int MSI_FLAG_MULTI_PCI_MSI = 1 << 2;
+    public static final int MSI_FLAG_PCI_MSIX = 1 << 3;
+    /** Activate (compose and write the message) at allocation: PCI needs it before MSI Enable. */
+    public static final int MSI_FLAG_ACTIVATE_EARLY = 1 << 4;
+    public static final int MSI_FLAG_MUST_REACTIVATE = 1 << 5;
+
+    /** {@code msi_alloc_info_t} (asm-generic/msi.h): what prepare hands to the parent's alloc. */
+    @Port("include/asm-generic/msi.h:msi_alloc_info")
+    public static final class MsiAllocInfo {
+        public MsiDesc desc;
+        public long hwirq;
+        public long flags;
+        /** Room for the parent's own data (the ITS keeps its its_device in slot 0). */
+        public final Object[] scratchpad = new Object[2];
+    }
+
+    /** {@code struct msi_domain_ops}: the callbacks of the bus layer (and its parent's prepare). */
+    @Port("include/linux/msi.h:msi_domain_ops")
+    public interface MsiDomainOps {
+        /** 0 if {@code dev}'s descriptors can be served; 1 = retry with one vector; -errno. */
+        int msi_check(MsiDomain domain, Device dev);
+
+        /** Prepares the parent for {@code nvec} vectors of {@code dev}; 0 or -errno. */
+        int msi_prepare(MsiDomain domain, Device dev, int nvec, MsiAllocInfo arg);
+
+        default void set_desc(MsiAllocInfo arg, MsiDesc desc) {
+            arg.desc = desc;
+        }
+
+        /** Whether {@link #handle_error} is provided (a NULL op otherwise). */
+        default boolean hasHandleError() {
+            return false;
+        }
+
+        /** Maps an allocation failure to what the caller sees. */
+        default int handle_error(MsiDomain domain, MsiDesc desc, int error) {
+            return error;
+        }
+    }
+
+    /** The parent domain's {@code irq_domain_ops} and its chip's {@code irq_compose_msi_msg}. */
+    public interface ParentDomain {
+        /** {@code irq_domain_ops.alloc}: sets up {@code nrIrqs} vectors from {@code virq}; 0 or -errno. */
+        int alloc(MsiDomain domain, int virq, int nrIrqs, MsiAllocInfo arg);
+
+        /** {@code irq_domain_ops.free}. */
+        void free(MsiDomain domain, int virq, int nrIrqs);
+
+        /** {@code irq_chip.irq_compose_msi_msg} of the parent's chip for {@code virq}. */
+        void irq_compose_msi_msg(int virq, MsiDesc desc, MsiMsg msg);
+    }
+
+    /** This domain's {@code irq_chip}: writing the message, masking a vector. */
+    public interface MsiChip {
+        void irq_write_msi_msg(int virq, MsiDesc desc, MsiMsg msg);
+
+        void irq_mask(int virq, MsiDesc desc);
+
+        void irq_unmask(int virq, MsiDesc desc);
+    }
+
+    public final String name;
+    public final int flags;
+    public final MsiDomainOps ops;
+    public final MsiChip chip;
+    public final ParentDomain parent;
+    private final IrqController irqs;
+
+    public MsiDomain(String name, int flags, MsiDomainOps ops, MsiChip chip, ParentDomain parent, IrqController irqs) {
+        this.name = name;
+        this.flags = flags;
+        this.ops = ops;
+        this.chip = chip;
+        this.parent = parent;
+        this.irqs = irqs;
+    }
+
+    /** The check op, then the prepare op. 0 or what they returned. */
+    @Port("kernel/irq/msi.c:msi_domain_prepare_irqs")
+    public int msi_domain_prepare_irqs(Device dev, int nvec, MsiAllocInfo arg) {
+        int ret = ops.msi_check(this, dev);
+        if (ret == 0) {
+            ret = ops.msi_prepare(this, dev, nvec, arg);
+        }
+        return ret;
+    }
+
+    /**
+     * Allocates the vectors of every descriptor on {@code dev}'s list and, for an
+     * ACTIVATE_EARLY domain, composes and writes each message. Any failure of the parent's
+     * allocation is reported as -ENOSPC unless the ops' {@code handle_error} says otherwise;
+     * a prepare failure comes back as is.
+     */
+    @Port("kernel/irq/msi.c:__msi_domain_alloc_irqs")
+    public synchronized int msi_domain_alloc_irqs(Device dev, int nvec) {
+        MsiAllocInfo arg = new MsiAllocInfo();
+        int ret = msi_domain_prepare_irqs(dev, nvec, arg);
+        if (ret != 0) {
+            return ret;
+        }
+        for (MsiDesc desc : dev.msiList) {
+            ops.set_desc(arg, desc);
+            int virq = __irq_domain_alloc_irqs(desc.nvecUsed, arg);
+            if (virq < 0) {
+                ret = -ENOSPC;
+                if (ops.hasHandleError()) {
+                    ret = ops.handle_error(this, desc, ret);
+                }
+                return ret;
+            }
+            desc.irq = virq;
+            for (int i = 0; i < desc.nvecUsed; i++) {
+                irqs.irq_set_chip(virq + i, new IrqChip() {
+                    @Override
+                    public void irq_mask(int irq) {
+                        chip.irq_mask(irq, desc);
+                    }
+
+                    @Override
+                    public void irq_unmask(int irq) {
+                        chip.irq_unmask(irq, desc);
+                    }
+                });
+            }
+        }
+        if ((flags & MSI_FLAG_ACTIVATE_EARLY) == 0) {
+            return 0;
+        }
+        for (MsiDesc desc : dev.msiList) {
+            for (int i = 0; i < desc.nvecUsed; i++) {
+                msi_domain_activate(desc.irq + i, desc);
+            }
+        }
+        return 0;
+    }
+
+    /** First virq of {@code nr} new ones after the parent set them up, or the parent's -errno. */
+    @Port("kernel/irq/irqdomain.c:__irq_domain_alloc_irqs")
+    private int __irq_domain_alloc_irqs(int nr, MsiAllocInfo arg) {
+        int virq = irqs.allocVirqs(nr);
+        int ret = parent.alloc(this, virq, nr, arg);
+        if (ret < 0) {
+            return ret; // irq_free_descs: the board's virqs are never reused
+        }
+        return virq;
+    }
+
+    /** Composes the vector's message through the parent's chip and writes it with ours. */
+    @Port("kernel/irq/msi.c:msi_domain_activate")
+    private void msi_domain_activate(int virq, MsiDesc desc) {
+        MsiMsg msg = new MsiMsg();
+        parent.irq_compose_msi_msg(virq, desc, msg);
+        chip.irq_write_msi_msg(virq, desc, msg);
+    }
+
+    /** Frees the vectors of every allocated descriptor on {@code dev}'s list. */
+    @Port("kernel/irq/msi.c:__msi_domain_free_irqs")
+    public synchronized void msi_domain_free_irqs(Device dev) {
+        for (MsiDesc desc : dev.msiList) {
+            if (desc.irq != 0) {
+                for (int i = 0; i < desc.nvecUsed; i++) {
+                    irqs.irq_set_chip(desc.irq + i, null);
+                }
+                parent.free(this, desc.irq, desc.nvecUsed);
+                desc.irq = 0;
+            }
+        }
+    }
+
+    /** Whether {@code virq} has a handler installed. */
+    @Port("kernel/irq/manage.c:irq_has_action")
+    public boolean irq_has_action(int virq) {
+        return irqs.hasAction(virq);
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+}

@@ -1,0 +1,137 @@
+package org.iommu4j.base.irq;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.iommu4j.base.Errno.ENOMEM;
+import static org.iommu4j.base.Errno.ENOSPC;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.iommu4j.base.device.Device;
+import org.iommu4j.base.hw.Board;
+import org.iommu4j.base.hw.IrqHandler;
+import org.iommu4j.base.test.NoWarnings;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** kernel/irq/msi.c's allocation order and error mapping, the MSI doorbell's data blocks, irq chips. */
+@ExtendWith(NoWarnings.class)
+class MsiDomainTest {
+    final Board board = Board.withRam(16 << 20);
+    final List<String> log = new ArrayList<>();
+    int parentRet;
+    boolean handleError;
+
+    MsiDomain domain(int flags) {
+        MsiDomain.MsiDomainOps ops = new MsiDomain.MsiDomainOps() {
+            @Override
+            public int msi_check(MsiDomain d, Device dev) {
+                log.add("check");
+                return 0;
+            }
+
+            @Override
+            public int msi_prepare(MsiDomain d, Device dev, int nvec, MsiDomain.MsiAllocInfo arg) {
+                log.add("prepare " + nvec);
+                return 0;
+            }
+
+            @Override
+            public boolean hasHandleError() {
+                return handleError;
+            }
+
+            @Override
+            public int handle_error(MsiDomain d, MsiDesc desc, int error) {
+                log.add("handle_error " + error);
+                return 1;
+            }
+        };
+        MsiDomain.MsiChip chip = new MsiDomain.MsiChip() {
+            @Override
+            public void irq_write_msi_msg(int virq, MsiDesc desc, MsiMsg msg) {
+                log.add("write " + (virq - desc.irq) + " data " + msg.data);
+            }
+
+            @Override
+            public void irq_mask(int virq, MsiDesc desc) {
+                log.add("mask " + (virq - desc.irq));
+            }
+
+            @Override
+            public void irq_unmask(int virq, MsiDesc desc) {
+                log.add("unmask " + (virq - desc.irq));
+            }
+        };
+        MsiDomain.ParentDomain parent = new MsiDomain.ParentDomain() {
+            @Override
+            public int alloc(MsiDomain d, int virq, int nrIrqs, MsiDomain.MsiAllocInfo arg) {
+                log.add("alloc " + nrIrqs + " desc " + (arg.desc != null));
+                return parentRet;
+            }
+
+            @Override
+            public void free(MsiDomain d, int virq, int nrIrqs) {
+                log.add("free " + nrIrqs);
+            }
+
+            @Override
+            public void irq_compose_msi_msg(int virq, MsiDesc desc, MsiMsg msg) {
+                msg.data = 0x40 + virq - desc.irq;
+            }
+        };
+        return new MsiDomain("test", flags, ops, chip, parent, board.irqs);
+    }
+
+    @Test
+    void allocPreparesAllocatesThenActivatesEarly() {
+        Device dev = new Device("d");
+        MsiDesc desc = new MsiDesc(dev, 2);
+        dev.msiList.add(desc);
+        MsiDomain d = domain(MsiDomain.MSI_FLAG_ACTIVATE_EARLY);
+        assertThat(d.msi_domain_alloc_irqs(dev, 2)).isZero();
+        assertThat(desc.irq).isPositive();
+        assertThat(log).containsExactly("check", "prepare 2", "alloc 2 desc true", "write 0 data 64", "write 1 data 65");
+
+        // the chip masks a vector while it has no handler
+        log.clear();
+        assertThat(board.irqs.request_irq(desc.irq + 1, (i, id) -> IrqHandler.IRQ_HANDLED, 0, "v", dev)).isZero();
+        board.irqs.free_irq(desc.irq + 1, dev);
+        assertThat(log).containsExactly("unmask 1", "mask 1");
+
+        log.clear();
+        d.msi_domain_free_irqs(dev);
+        assertThat(log).containsExactly("free 2");
+        assertThat(desc.irq).isZero();
+    }
+
+    @Test
+    void parentFailureIsEnospcOrWhatHandleErrorSays() {
+        Device dev = new Device("d");
+        dev.msiList.add(new MsiDesc(dev, 1));
+        parentRet = -ENOMEM;
+        assertThat(domain(0).msi_domain_alloc_irqs(dev, 1)).isEqualTo(-ENOSPC);
+        handleError = true;
+        log.clear();
+        assertThat(domain(0).msi_domain_alloc_irqs(dev, 1)).isEqualTo(1);
+        assertThat(log).endsWith("handle_error " + -ENOSPC);
+        assertThat(dev.msiList.get(0).irq).isZero();
+    }
+
+    @Test
+    void doorbellDataBlocksAreAlignedToTheirSize() {
+        int a = board.msi.allocateDataBlock(1);
+        int b = board.msi.allocateDataBlock(8);
+        int c = board.msi.allocateDataBlock(2);
+        assertThat(b % 8).isZero();
+        assertThat(b).isGreaterThan(a);
+        assertThat(c).isGreaterThanOrEqualTo(b + 8);
+        assertThatThrownBy(() -> board.msi.allocateDataBlock(3)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> board.msi.allocateDataBlock(0)).isInstanceOf(IllegalArgumentException.class);
+        int virq = board.irqs.allocVirqs(1);
+        board.msi.route(b + 5, virq);
+        assertThat(board.msi.routed(b + 5)).isEqualTo(virq);
+        board.msi.unroute(b + 5);
+        assertThat(board.msi.routed(b + 5)).isEqualTo(-1);
+    }
+}

@@ -1,0 +1,222 @@
+package org.iommu4j.platform;
+
+import static org.iommu4j.base.Errno.EINVAL;
+import static org.iommu4j.base.Errno.ENOMEM;
+import static org.iommu4j.base.Errno.ENOSPC;
+
+import java.util.HashMap;
+import java.util.Map;
+import org.iommu4j.base.Bits;
+import org.iommu4j.base.Port;
+import org.iommu4j.base.device.Device;
+import org.iommu4j.base.hw.IrqController;
+import org.iommu4j.base.hw.MsiController;
+import org.iommu4j.base.irq.MsiDesc;
+import org.iommu4j.base.irq.MsiDomain;
+import org.iommu4j.base.irq.MsiMsg;
+import org.iommu4j.iommu.DmaIommu;
+import org.iommu4j.pci.Pci;
+import org.iommu4j.pci.PciDev;
+import org.iommu4j.pci.PciMsi;
+
+/**
+ * The GICv3 ITS driver's MSI path (drivers/irqchip/irq-gic-v3-its.c and irq-gic-v3-its-pci-msi.c,
+ * v5.15), over the board's {@link MsiController} doorbell: the ITS domain that a PCI/MSI domain
+ * sits on, with the two calls into dma-iommu that make MSIs work behind an IOMMU.
+ *
+ * <ul>
+ * <li>{@link #its_pci_msi_prepare} / {@link #its_msi_prepare}: one {@link ItsDevice} per DeviceID
+ *     (the function's Requester ID, as QEMU virt's identity {@code msi-map} gives), with a power
+ *     of two of events;</li>
+ * <li>{@link #alloc} ({@code its_irq_domain_alloc}): takes the vectors' events, then
+ *     {@code iommu_dma_prepare_msi(desc, GITS_TRANSLATER)}, whose error is returned as is (the
+ *     PCI/MSI layer above reports -ENOSPC);</li>
+ * <li>{@link #irq_compose_msi_msg} ({@code its_irq_compose_msi_msg}): address = the doorbell's
+ *     physical address, data = the event, then {@code iommu_dma_compose_msi_msg} rewrites the
+ *     address to its IOVA.</li>
+ * </ul>
+ * The ITS tables (device table, ITTs, LPI configuration) are not modelled: the doorbell routes a
+ * data value straight to its virq. It sees no DeviceID, so each ITS device's events are a block of
+ * one machine-wide data space ({@link MsiController#allocateDataBlock}) rather than numbered from
+ * 0; the block is aligned to its size, so a function's {@code data | N} stays inside it.
+ */
+public final class IrqGicV3Its implements MsiDomain.ParentDomain {
+    /** {@code struct its_device}: the events of one DeviceID. */
+    @Port("drivers/irqchip/irq-gic-v3-its.c:its_device")
+    public static final class ItsDevice {
+        public final int deviceId;
+        /** First data value of the device's events (its event 0). */
+        public final int eventBase;
+        /** Events ({@code event_map.nr_lpis}), a power of two. */
+        public final int nrLpis;
+        /** {@code event_map.lpi_map}: events in use. */
+        final boolean[] lpiMap;
+        boolean shared;
+
+        ItsDevice(int deviceId, int eventBase, int nrLpis) {
+            this.deviceId = deviceId;
+            this.eventBase = eventBase;
+            this.nrLpis = nrLpis;
+            this.lpiMap = new boolean[nrLpis];
+        }
+    }
+
+    /** One vector's place: its device and event. */
+    private record Event(ItsDevice dev, int event, MsiDesc desc) {}
+
+    private final MsiController doorbell;
+    /** dma-iommu, or null for a kernel without CONFIG_IOMMU_DMA (then nothing is remapped). */
+    private final DmaIommu dma;
+    /** {@code its->dev_alloc_lock} guards devices; the domain's monitor serialises the rest. */
+    private final Map<Integer, ItsDevice> devices = new HashMap<>();
+    private final Map<Integer, Event> events = new HashMap<>();
+    /** The PCI/MSI domain stacked on this ITS. */
+    public final MsiDomain pciMsiDomain;
+
+    public IrqGicV3Its(MsiController doorbell, DmaIommu dma, IrqController irqs) {
+        this.doorbell = doorbell;
+        this.dma = dma;
+        this.pciMsiDomain = PciMsi.pci_msi_create_irq_domain("ITS-PCI-MSI", this::its_pci_msi_prepare, this, irqs);
+    }
+
+    /** {@code its->get_msi_base}: the physical address of GITS_TRANSLATER. */
+    @Port("drivers/irqchip/irq-gic-v3-its.c:its_irq_get_msi_base")
+    long its_irq_get_msi_base(ItsDevice itsDev) {
+        return doorbell.doorbellAddress();
+    }
+
+    /**
+     * The PCI side of prepare: DeviceID from the Requester ID, events rounded up to a power of
+     * two (32 at least for DeviceID 0, as for hardware that does not wire DeviceIDs).
+     */
+    @Port("drivers/irqchip/irq-gic-v3-its-pci-msi.c:its_pci_msi_prepare")
+    int its_pci_msi_prepare(MsiDomain domain, Device dev, int nvec, MsiDomain.MsiAllocInfo info) {
+        if (!Pci.dev_is_pci(dev)) {
+            return -EINVAL;
+        }
+        PciDev pdev = Pci.to_pci_dev(dev);
+        // no aliasing bridges here: the function is its own DMA alias
+        int devId = Pci.pci_dev_id(pdev);
+        info.scratchpad[0] = devId;
+        int minnvec = devId == 0 ? 32 : 1;
+        nvec = Math.max(minnvec, (int) Bits.roundup_pow_of_two(nvec));
+        return its_msi_prepare(devId, nvec, info);
+    }
+
+    /** Finds or creates the ITS device of {@code devId}; leaves it in scratchpad[0]. 0 or -ENOMEM. */
+    @Port("drivers/irqchip/irq-gic-v3-its.c:its_msi_prepare")
+    synchronized int its_msi_prepare(int devId, int nvec, MsiDomain.MsiAllocInfo info) {
+        ItsDevice itsDev = devices.get(devId);
+        int err = 0;
+        if (itsDev != null) {
+            itsDev.shared = true; // seen before, through an alias
+        } else {
+            itsDev = its_create_device(devId, nvec);
+            if (itsDev == null) {
+                err = -ENOMEM;
+            }
+        }
+        info.scratchpad[0] = itsDev;
+        return err;
+    }
+
+    @Port("drivers/irqchip/irq-gic-v3-its.c:its_create_device")
+    private ItsDevice its_create_device(int devId, int nvecs) {
+        int nrIts = Math.max(2, nvecs);
+        ItsDevice d = new ItsDevice(devId, doorbell.allocateDataBlock(nrIts), nrIts);
+        devices.put(devId, d);
+        return d;
+    }
+
+    /** A free naturally aligned run of {@code nvecs} events; its first event, or -ENOSPC. */
+    @Port("drivers/irqchip/irq-gic-v3-its.c:its_alloc_device_irq")
+    private static int its_alloc_device_irq(ItsDevice dev, int nvecs) {
+        int order = Bits.ilog2(Bits.roundup_pow_of_two(nvecs));
+        int run = 1 << order;
+        for (int start = 0; start + run <= dev.nrLpis; start += run) {
+            boolean free = true;
+            for (int i = start; i < start + run; i++) {
+                free &= !dev.lpiMap[i];
+            }
+            if (free) {
+                for (int i = start; i < start + run; i++) {
+                    dev.lpiMap[i] = true;
+                }
+                return start;
+            }
+        }
+        return -ENOSPC;
+    }
+
+    /**
+     * Takes the events of {@code nrIrqs} vectors, has the doorbell mapped for the device
+     * ({@code iommu_dma_prepare_msi}), then routes each event to its virq. 0, -ENOSPC (no
+     * events left), or the error of iommu_dma_prepare_msi (-ENOMEM).
+     */
+    @Override
+    @Port("drivers/irqchip/irq-gic-v3-its.c:its_irq_domain_alloc")
+    public synchronized int alloc(MsiDomain domain, int virq, int nrIrqs, MsiDomain.MsiAllocInfo info) {
+        ItsDevice itsDev = (ItsDevice) info.scratchpad[0];
+        int hwirq = its_alloc_device_irq(itsDev, nrIrqs);
+        if (hwirq < 0) {
+            return hwirq;
+        }
+        if (dma != null) {
+            int err = dma.iommu_dma_prepare_msi(info.desc, its_irq_get_msi_base(itsDev));
+            if (err != 0) {
+                return err; // as v5.15: the events stay taken until the device goes
+            }
+        }
+        for (int i = 0; i < nrIrqs; i++) {
+            events.put(virq + i, new Event(itsDev, hwirq + i, info.desc));
+            doorbell.route(itsDev.eventBase + hwirq + i, virq + i);
+        }
+        return 0;
+    }
+
+    @Override
+    @Port("drivers/irqchip/irq-gic-v3-its.c:its_irq_domain_free")
+    public synchronized void free(MsiDomain domain, int virq, int nrIrqs) {
+        ItsDevice itsDev = null;
+        for (int i = 0; i < nrIrqs; i++) {
+            Event e = events.remove(virq + i);
+            if (e == null) {
+                continue;
+            }
+            itsDev = e.dev();
+            itsDev.lpiMap[e.event()] = false;
+            doorbell.unroute(itsDev.eventBase + e.event());
+        }
+        if (itsDev != null && !itsDev.shared) {
+            boolean empty = true;
+            for (boolean b : itsDev.lpiMap) {
+                empty &= !b;
+            }
+            if (empty) {
+                devices.remove(itsDev.deviceId); // its_free_device
+            }
+        }
+    }
+
+    /** Doorbell address and event as the message, then the IOMMU's IOVA in place of the address. */
+    @Override
+    @Port("drivers/irqchip/irq-gic-v3-its.c:its_irq_compose_msi_msg")
+    public void irq_compose_msi_msg(int virq, MsiDesc desc, MsiMsg msg) {
+        Event e;
+        synchronized (this) {
+            e = events.get(virq);
+        }
+        long addr = its_irq_get_msi_base(e.dev());
+        msg.addressLo = (int) addr;
+        msg.addressHi = (int) (addr >>> 32);
+        msg.data = e.dev().eventBase + e.event(); // its_get_event_id, in the shared data space
+        if (dma != null) {
+            DmaIommu.iommu_dma_compose_msi_msg(e.desc(), msg);
+        }
+    }
+
+    /** The ITS device of {@code devId}, or null (for tests and demos). */
+    public synchronized ItsDevice device(int devId) {
+        return devices.get(devId);
+    }
+}
