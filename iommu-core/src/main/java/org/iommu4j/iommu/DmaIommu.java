@@ -205,6 +205,10 @@ public final class DmaIommu implements DmaMapOps {
         if (iovaLen < (1L << (IovaDomain.IOVA_RANGE_CACHE_MAX_SIZE - 1))) {
             iovaLen = Bits.roundup_pow_of_two(iovaLen);
         }
+        // The interconnect's limit (dma-ranges) applies too; 0 means it has none.
+        if (dev.busDmaLimit != 0) {
+            dmaLimit = Bits.umin(dmaLimit, dev.busDmaLimit);
+        }
         if (domain.geometry.forceAperture) {
             dmaLimit = Bits.umin(dmaLimit, domain.geometry.apertureEnd);
         }
@@ -318,7 +322,7 @@ public final class DmaIommu implements DmaMapOps {
     public long map_page(Device dev, long page, long offset, long size, int dir, long attrs) {
         long phys = page + offset;
         int prot = dma_info_to_prot(dir, dev.dmaCoherent, attrs);
-        return __iommu_dma_map(dev, phys, size, prot, dev.dmaMask);
+        return __iommu_dma_map(dev, phys, size, prot, dev.dmaMask[0]);
     }
 
     @Override
@@ -428,7 +432,7 @@ public final class DmaIommu implements DmaMapOps {
             prev = s;
         }
         int ret;
-        long iova = iommu_dma_alloc_iova(domain, iovaLen, dev.dmaMask, dev);
+        long iova = iommu_dma_alloc_iova(domain, iovaLen, dev.dmaMask[0], dev);
         if (iova == 0) {
             ret = -ENOMEM;
         } else {

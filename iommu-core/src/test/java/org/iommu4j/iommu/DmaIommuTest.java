@@ -159,8 +159,18 @@ class DmaIommuTest {
         assertThat(Iommu.iommu_iova_to_phys(dom, start - 0x100 + 0x3000)).isZero();
     }
 
-    /** A PCI function enumerated through ECAM (pci_device_add gives it its DMA limits), on the mock IOMMU. */
+    /**
+     * A PCI function enumerated through ECAM (pci_device_add gives it its DMA limits and 32-bit
+     * masks), on the mock IOMMU, its driver having raised the masks to 64 bits.
+     */
     private Device pciDevice() {
+        Device pdev = freshPciDevice();
+        assertThat(DmaMapping.dma_set_mask_and_coherent(pdev, DmaMapping.DMA_BIT_MASK(64))).isZero();
+        return pdev;
+    }
+
+    /** The same function as enumeration leaves it: 32-bit masks. */
+    private org.iommu4j.pci.PciDev freshPciDevice() {
         org.iommu4j.base.hw.Board board = org.iommu4j.base.hw.Board.withRam(16 << 20);
         org.iommu4j.pci.hw.PciHostBridgeModel hb = new org.iommu4j.pci.hw.PciHostBridgeModel("pcie", 0, 0);
         hb.add(1, "ep", org.iommu4j.pci.hw.PciEndpointCaps.builder().build());
@@ -177,14 +187,88 @@ class DmaIommuTest {
         return pdev;
     }
 
-    /** A platform device (zeroed dma_parms: no segment boundary) on the mock IOMMU. */
+    /**
+     * A platform device (zeroed dma_parms: no segment boundary) on the mock IOMMU, its driver
+     * having raised the 32-bit default masks to 64 bits.
+     */
     private PlatformDevice platformDevice() {
+        PlatformDevice pdev = freshPlatformDevice();
+        assertThat(DmaMapping.dma_set_mask_and_coherent(pdev, DmaMapping.DMA_BIT_MASK(64))).isZero();
+        return pdev;
+    }
+
+    /** The same device as platform_device_alloc leaves it: 32-bit masks. */
+    private PlatformDevice freshPlatformDevice() {
         PlatformDevice pdev = new PlatformDevice("dma-engine");
         Iommu.iommu_fwspec_init(pdev, w.mock.fwnode, w.mock);
         Iommu.iommu_fwspec_add_ids(pdev, new int[] {9}, 1);
         w.bus.device_add(pdev);
         assertThat(pdev.dmaOps).isSameAs(w.iommu.dma());
         return pdev;
+    }
+
+    /**
+     * pci_device_add's 32-bit masks: streaming and coherent IOVAs come from below 4 GiB,
+     * top-down (the limit pfn 0xfffff, then a size-aligned pair below it).
+     */
+    @Test
+    void freshPciFunctionMapsBelowFourGiB() {
+        org.iommu4j.pci.PciDev pdev = freshPciDevice();
+        assertThat(pdev.dmaMask).isSameAs(pdev.pciDmaMask);
+        assertThat(pdev.dmaMask[0]).isEqualTo(0xffffffffL);
+        assertThat(pdev.coherentDmaMask).isEqualTo(0xffffffffL);
+        assertThat(dma.dma_map_page(pdev, 0x40123000L, 0, 0x1000, DMA_TO_DEVICE)).isEqualTo(0xfffff000L);
+        long[] h = {0};
+        long cpu = dma.dma_alloc_coherent(pdev, 0x2000, h, GFP_KERNEL);
+        assertThat(cpu).isNotZero();
+        assertThat(h[0]).isEqualTo(0xffffc000L);
+    }
+
+    /**
+     * After dma_set_mask_and_coherent(64) a PCI function still gets IOVAs below 4 GiB first
+     * (single-address-cycle), and above only when the low space is full.
+     */
+    @Test
+    void sixtyFourBitPciFunctionStillTriesBelowFourGiB() {
+        org.iommu4j.pci.PciDev pdev = freshPciDevice();
+        assertThat(dma.dma_map_page(pdev, 0x40123000L, 0, 0x1000, DMA_TO_DEVICE)).isEqualTo(0xfffff000L);
+        assertThat(DmaMapping.dma_set_mask_and_coherent(pdev, DmaMapping.DMA_BIT_MASK(64))).isZero();
+        assertThat(pdev.pciDmaMask[0]).isEqualTo(-1L);
+        assertThat(dma.dma_map_page(pdev, 0x40124000L, 0, 0x1000, DMA_TO_DEVICE)).isEqualTo(0xffffe000L);
+        // Fill everything left below 4 GiB: the next mapping goes to the top of the aperture.
+        IovaDomain iovad = ((IommuDmaCookie) Iommu.iommu_get_domain_for_dev(pdev).iovaCookie).iovad;
+        assertThat(iovad.reserve_iova(iovad.startPfn, 0xffffdL)).isNotNull();
+        assertThat(dma.dma_map_page(pdev, 0x40125000L, 0, 0x1000, DMA_TO_DEVICE)).isEqualTo((1L << 48) - 0x1000);
+    }
+
+    /** A platform device keeps platform_device_alloc's 32-bit masks: IOVAs below 4 GiB. */
+    @Test
+    void platformDeviceWith32BitDefaultMapsBelowFourGiB() {
+        PlatformDevice pdev = freshPlatformDevice();
+        assertThat(pdev.dmaMask[0]).isEqualTo(0xffffffffL);
+        assertThat(dma.dma_map_page(pdev, 0x40123000L, 0, 0x1000, DMA_FROM_DEVICE)).isEqualTo(0xfffff000L);
+        long[] h = {0};
+        assertThat(dma.dma_alloc_coherent(pdev, 0x1000, h, GFP_KERNEL)).isNotZero();
+        assertThat(h[0]).isEqualTo(0xffffe000L);
+    }
+
+    /** With 64-bit masks a platform device (no single-address-cycle preference) maps at the top of the aperture. */
+    @Test
+    void platformDeviceWith64BitMaskMapsAtTheTopOfItsAperture() {
+        PlatformDevice pdev = freshPlatformDevice();
+        assertThat(DmaMapping.dma_set_mask_and_coherent(pdev, DmaMapping.DMA_BIT_MASK(64))).isZero();
+        assertThat(dma.dma_map_page(pdev, 0x40123000L, 0, 0x1000, DMA_FROM_DEVICE)).isEqualTo((1L << 48) - 0x1000);
+        long[] h = {0};
+        assertThat(dma.dma_alloc_coherent(pdev, 0x1000, h, GFP_KERNEL)).isNotZero();
+        assertThat(h[0]).isEqualTo((1L << 48) - 0x2000);
+    }
+
+    /** The bus limit (dma-ranges) caps the IOVA as the mask does; 0 is no limit. */
+    @Test
+    void busDmaLimitCapsTheIova() {
+        PlatformDevice pdev = platformDevice();
+        pdev.busDmaLimit = 0xf_ffff_ffffL;
+        assertThat(dma.dma_map_page(pdev, 0x40123000L, 0, 0x1000, DMA_FROM_DEVICE)).isEqualTo(0xf_ffff_f000L);
     }
 
     /**

@@ -557,14 +557,17 @@ public final class Pci {
     }
 
     /**
-     * Sets up a newly found function's DMA limits (64 KiB segments that never cross a 4 GiB
-     * boundary), reads its capabilities and puts it on the bus's list. The driver-core
+     * Sets up a newly found function's DMA limits (32-bit masks until its driver raises them,
+     * 64 KiB segments that never cross a 4 GiB boundary), reads its capabilities and puts it on
+     * the bus's list. The driver-core
      * {@code device_add} this function ends with in v5.15 is done for the whole bus by
      * {@link #pci_bus_add_devices}.
      */
     @Port("drivers/pci/probe.c:pci_device_add")
     private void pci_device_add(PciDev dev, PciBus bus) {
+        dev.dmaMask = dev.pciDmaMask;
         dev.dmaParms = dev.pciDmaParms;
+        dev.coherentDmaMask = 0xffffffffL;
         DmaMappingH.dma_set_max_seg_size(dev, 65536);
         DmaMappingH.dma_set_seg_boundary(dev, 0xffffffffL);
         pci_init_capabilities(dev);
@@ -602,6 +605,8 @@ public final class Pci {
         dev.devClass = classRev >>> 8;
         set_pcie_port_type(dev);
         dev.cfgSize = pci_cfg_space_size(dev);
+        // Conventional PCI addresses 32 bits; a driver for a 64-bit capable function says so.
+        dev.pciDmaMask[0] = 0xffffffffL;
         if (dev.hdrType != PCI_HEADER_TYPE_NORMAL) {
             // bridges (type 1) and CardBus (type 2) are not modelled
             return -EIO;
