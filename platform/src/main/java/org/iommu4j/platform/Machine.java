@@ -5,11 +5,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.iommu4j.base.Printk;
+import org.iommu4j.base.device.DevPrintk;
 import org.iommu4j.base.device.Device;
 import org.iommu4j.base.device.PlatformDevice;
 import org.iommu4j.base.device.Resource;
 import org.iommu4j.base.hw.Board;
 import org.iommu4j.base.hw.PhysMem;
+import org.iommu4j.dma.DmaMapping;
 import org.iommu4j.iommu.Iommu;
 import org.iommu4j.iommu.OfIommu;
 import org.iommu4j.mm.PageAlloc;
@@ -271,9 +273,18 @@ public final class Machine implements AutoCloseable {
             if (ofIommu.of_iommu_configure(dev, pcie, null) == null) {
                 Printk.pr_err("pci %s: no IOMMU configured", dev.dev_name());
             }
+            /* Driver probe: virtio-pci (vp_modern_probe) asks for 64-bit DMA, else 32-bit. */
+            if (dev.vendor == VIRTIO_PCI_VENDOR_ID
+                    && DmaMapping.dma_set_mask_and_coherent(dev, DmaMapping.DMA_BIT_MASK(64)) != 0
+                    && DmaMapping.dma_set_mask_and_coherent(dev, DmaMapping.DMA_BIT_MASK(32)) != 0) {
+                DevPrintk.dev_warn(dev, "Failed to enable 64-bit or 32-bit DMA.  Trying to continue, but this might not work.");
+            }
             functions.add(new PciFunction(model, dev, sid));
         }
     }
+
+    /** {@code PCI_VENDOR_ID_REDHAT_QUMRANET}: the vendor ID of every virtio PCI function. */
+    static final int VIRTIO_PCI_VENDOR_ID = 0x1af4;
 
     /** The StreamID {@code rid} is given by {@code iommu-map}, or -errno. */
     private static int streamId(DeviceNode bridge, int rid) {

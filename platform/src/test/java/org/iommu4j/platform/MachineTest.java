@@ -7,7 +7,10 @@ import org.iommu4j.of.Fdt;
 import org.iommu4j.base.Bits;
 import org.iommu4j.base.Errno;
 import org.iommu4j.base.Gfp;
+import org.iommu4j.base.device.PlatformDevice;
 import org.iommu4j.base.hw.DmaTransaction;
+import org.iommu4j.dma.DmaDataDirection;
+import org.iommu4j.dma.DmaMapping;
 import org.iommu4j.base.test.NoWarnings;
 import org.iommu4j.iommu.DevIommu;
 import org.iommu4j.iommu.Iommu;
@@ -106,6 +109,35 @@ class MachineTest {
                 assertThat(m.board.mem.readq(ste)).isEqualTo(1L);
                 assertThat(m.board.mem.readq(ste + 8)).isEqualTo(0x0000100000000000L);
             }
+        }
+    }
+
+    /**
+     * DMA masks after boot: the SMMU's for its table walker (OAS, 44 bits on QEMU), the virtio
+     * functions' 64 bits from their driver; a 64-bit PCI function's first IOVA is still the
+     * top page below 4 GiB (single-address-cycle first).
+     */
+    @Test
+    void dmaMasksAfterBoot() {
+        try (Machine m = Machine.boot("qemu")) {
+            assertThat(m.smmuPdev.dmaMask[0]).isEqualTo(DmaMapping.DMA_BIT_MASK(44));
+            assertThat(m.smmuPdev.coherentDmaMask).isEqualTo(DmaMapping.DMA_BIT_MASK(44));
+            for (Machine.PciFunction f : m.functions) {
+                assertThat(f.dev().dmaMask[0]).as(f.dev().dev_name()).isEqualTo(-1L);
+                assertThat(f.dev().coherentDmaMask).as(f.dev().dev_name()).isEqualTo(-1L);
+            }
+            /* The other platform devices keep the 32-bit defaults of of_platform_device_create_pdata. */
+            PlatformDevice uart = m.platformDevices.stream().filter(p -> p.dev_name().endsWith(".pl011")).findFirst().orElseThrow();
+            assertThat(uart.dmaMask[0]).isEqualTo(DmaMapping.DMA_BIT_MASK(32));
+            assertThat(uart.coherentDmaMask).isEqualTo(DmaMapping.DMA_BIT_MASK(32));
+
+            Machine.PciFunction f = m.function(0x8);
+            assertThat(f.dev().dmaOps).isSameAs(m.iommu.dma());
+            DmaMapping dma = new DmaMapping(m.pages);
+            long pa = m.pages.alloc_page(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
+            long iova = dma.dma_map_single(f.dev(), pa, 0x1000, DmaDataDirection.DMA_TO_DEVICE);
+            assertThat(iova).isEqualTo(0xfffff000L);
+            dma.dma_unmap_single(f.dev(), iova, 0x1000, DmaDataDirection.DMA_TO_DEVICE);
         }
     }
 
