@@ -303,7 +303,10 @@ class DeviceModelTest {
         assertThat(pdev.platform_irq_count()).isEqualTo(3);
         assertThat(pdev.resources()).hasSize(5);
         assertThat(pdev.resourcesOfType(Resource.IORESOURCE_MEM)).extracting(Resource::name).containsExactly("regs", "pages1");
-        assertThat(new Resource("f", 0x100, 0x1ff, Resource.IORESOURCE_MEM | 0x1000).type()).isEqualTo(Resource.IORESOURCE_MEM);
+        // resource_type keeps IORESOURCE_TYPE_BITS only (0x1000 is IORESOURCE_BUS, a type).
+        assertThat(new Resource("f", 0x100, 0x1ff, Resource.IORESOURCE_MEM | Resource.IORESOURCE_PREFETCH
+                | Resource.IORESOURCE_MEM_64).type()).isEqualTo(Resource.IORESOURCE_MEM);
+        assertThat(new Resource("b", 0, 0xff, Resource.IORESOURCE_BUS).type()).isEqualTo(Resource.IORESOURCE_BUS);
     }
 
     @Test
