@@ -4,9 +4,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.iommu4j.base.Errno;
 import org.iommu4j.base.Printk;
 import org.iommu4j.base.device.DevPrintk;
 import org.iommu4j.base.device.Device;
+import org.iommu4j.base.device.DeviceDriver;
 import org.iommu4j.base.device.PlatformDevice;
 import org.iommu4j.base.device.Resource;
 import org.iommu4j.base.hw.Board;
@@ -25,6 +27,7 @@ import org.iommu4j.of.Property;
 import org.iommu4j.pci.Pci;
 import org.iommu4j.pci.PciBus;
 import org.iommu4j.pci.PciDev;
+import org.iommu4j.pci.PciHostBridge;
 import org.iommu4j.pci.hw.PciEndpointCaps;
 import org.iommu4j.pci.hw.PciEndpointModel;
 import org.iommu4j.pci.hw.PciHostBridgeModel;
@@ -73,6 +76,8 @@ public final class Machine implements AutoCloseable {
     public org.iommu4j.sva.IommuSvaLib sva;
     public Pci pci;
     public PciHostBridgeModel hostBridge;
+    /** The kernel's {@code pci_host_bridge} of the PCIe node (windows from its {@code ranges}); null without PCIe. */
+    public PciHostBridge pciHostBridge;
     public final List<PciFunction> functions = new ArrayList<>();
     /** The kernel log lines printed during this machine's life (dmesg). */
     public final List<String> dmesg = new CopyOnWriteArrayList<>();
@@ -262,7 +267,38 @@ public final class Machine implements AutoCloseable {
                 m.plug(board, smmuModel, sid);
             }
         }
-        PciBus bus = pci.pci_host_common_probe(board.mmio, ecam.start(), busRange[0], busRange[1]);
+        /* Driver probe: pci-host-generic describes the bridge from the node (bus range,
+         * windows, dma-ranges), maps the ECAM window over its bus range and scans it. */
+        PciBus[] scanned = {null};
+        DeviceDriver genPci = new DeviceDriver() {
+            @Override
+            public String name() {
+                return "pci-host-generic";
+            }
+
+            @Override
+            public List<String> ofMatchTable() {
+                return List.of("pci-host-ecam-generic");
+            }
+
+            @Override
+            public int probe(Device dev) {
+                pciHostBridge = PciOf.devm_pci_alloc_host_bridge(dev);
+                if (pciHostBridge == null) {
+                    return -Errno.ENOMEM;
+                }
+                scanned[0] = pci.pci_host_common_probe(pciHostBridge, board.mmio, ecam.start());
+                return 0;
+            }
+        };
+        pcieDev.driver = genPci;
+        int probed = genPci.probe(pcieDev);
+        if (probed != 0) {
+            pcieDev.driver = null;
+            Printk.pr_err("%s: probe of %s failed with error %d", genPci.name(), pcieDev.dev_name(), probed);
+            return;
+        }
+        PciBus bus = scanned[0];
         for (PciDev dev : bus.devices) {
             int rid = (bus.number << 8) | dev.devfn;
             PciEndpointModel model = hostBridge.function(bus.number, dev.devfn >> 3, dev.devfn & 7);
