@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.iommu4j.base.Port;
 import org.iommu4j.base.Printk;
+import org.iommu4j.base.device.BusDmaRegion;
 import org.iommu4j.base.device.Resource;
 
 /**
@@ -890,6 +891,49 @@ public final class Of {
 
     /** arm64's {@code IO_SPACE_LIMIT} ({@code PCI_IO_SIZE} - 1): 16 MiB of logical port space. */
     static final long IO_SPACE_LIMIT = 0xffffffL;
+
+    /**
+     * The inbound DMA windows of {@code np}: the first non-empty {@code dma-ranges} found from
+     * the node upward (an empty one means 1:1 there and the search goes on; once one was seen,
+     * a level without any is an error), each entry a region of {@code map[0]}. An entry whose
+     * CPU side does not translate is logged and left out. 0, or -ENODEV when there is no
+     * {@code dma-ranges} to go by.
+     */
+    @Port("drivers/of/address.c:of_dma_get_range")
+    public static int of_dma_get_range(DeviceNode np, BusDmaRegion[][] map) {
+        DeviceNode node = np;
+        Property ranges = null;
+        boolean foundDmaRanges = false;
+        while (node != null) {
+            ranges = node.findProperty("dma-ranges");
+            if (ranges != null && ranges.length() > 0) {
+                break;
+            }
+            if (foundDmaRanges && ranges == null) {
+                return -ENODEV;
+            }
+            foundDmaRanges = true;
+            node = node.parent;
+        }
+        if (node == null || ranges == null) {
+            Printk.pr_debug("no dma-ranges found for node(%s)", np.path());
+            return -ENODEV;
+        }
+        OfPciRangeParser parser = new OfPciRangeParser();
+        of_pci_dma_range_parser_init(parser, node);
+        List<BusDmaRegion> regions = new ArrayList<>();
+        OfPciRange range = new OfPciRange();
+        while (of_pci_range_parser_one(parser, range) != null) {
+            Printk.pr_debug("dma_addr(%x) cpu_addr(%x) size(%x)", range.pciAddr, range.cpuAddr, range.size);
+            if (range.cpuAddr == OF_BAD_ADDR) {
+                Printk.pr_err("translation of DMA address(%x) to CPU address failed node(%s)", range.pciAddr, node.path());
+                continue;
+            }
+            regions.add(new BusDmaRegion(range.cpuAddr, range.pciAddr, range.size, range.cpuAddr - range.pciAddr));
+        }
+        map[0] = regions.toArray(new BusDmaRegion[0]);
+        return 0;
+    }
 
     // ------------------------------------------------------------- phandles
 

@@ -15,6 +15,7 @@ import org.iommu4j.base.hw.Board;
 import org.iommu4j.base.hw.PhysMem;
 import org.iommu4j.dma.DmaMapping;
 import org.iommu4j.iommu.Iommu;
+import org.iommu4j.iommu.OfDevice;
 import org.iommu4j.iommu.OfIommu;
 import org.iommu4j.mm.PageAlloc;
 import org.iommu4j.of.DeviceNode;
@@ -61,6 +62,8 @@ public final class Machine implements AutoCloseable {
     /** Platform devices created from the tree (of_platform_default_populate). */
     public final List<PlatformDevice> platformDevices = new ArrayList<>();
     public OfIommu ofIommu;
+    /** drivers/of/device.c: DMA configuration of devices from the tree. */
+    public OfDevice ofDevice;
     public final String capsName;
     public Board board;
     public PageAlloc pages;
@@ -221,6 +224,7 @@ public final class Machine implements AutoCloseable {
         /* IOMMU core and registration */
         this.iommu = new Iommu(pages, ioasid, "");
         this.ofIommu = new OfIommu(iommu);
+        this.ofDevice = new OfDevice(ofIommu, iommu);
         /* Seed 000: aux-domain SSIDs come from ioasid (the driver's private set; no set object in v5.15). */
         smmu.private_ioasid = new ArmSmmuV3.SsidAllocator() {
             @Override
@@ -305,8 +309,12 @@ public final class Machine implements AutoCloseable {
             int sid = streamId(pcie, rid);
             Printk.pr_info("pci %s: [%04x:%04x] StreamID 0x%x", dev.dev_name(), dev.vendor, dev.device, sid);
             Pci.pci_set_master(dev);
-            /* of_dma_configure at driver bind: the IOMMU from the host bridge's iommu-map. */
-            if (ofIommu.of_iommu_configure(dev, pcie, null) == null) {
+            /* pci_dma_configure at driver bind: of_dma_configure from the host bridge's node
+             * (dma-ranges, coherency, the IOMMU from its iommu-map, the DMA ops). */
+            int dmaRet = ofDevice.of_dma_configure(dev, pcie, true);
+            if (dmaRet != 0) {
+                Printk.pr_err("pci %s: DMA configuration failed: %d", dev.dev_name(), dmaRet);
+            } else if (Iommu.dev_iommu_fwspec_get(dev) == null) {
                 Printk.pr_err("pci %s: no IOMMU configured", dev.dev_name());
             }
             /* Driver probe: virtio-pci (vp_modern_probe) asks for 64-bit DMA, else 32-bit. */

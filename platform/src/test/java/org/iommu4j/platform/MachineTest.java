@@ -131,6 +131,10 @@ class MachineTest {
             for (Machine.PciFunction f : m.functions) {
                 assertThat(f.dev().dmaMask[0]).as(f.dev().dev_name()).isEqualTo(-1L);
                 assertThat(f.dev().coherentDmaMask).as(f.dev().dev_name()).isEqualTo(-1L);
+                /* of_dma_configure: QEMU virt has no dma-ranges, so no bus limit and no range map. */
+                assertThat(f.dev().busDmaLimit).isZero();
+                assertThat(f.dev().dmaRangeMap).isNull();
+                assertThat(f.dev().dmaCoherent).isTrue();
             }
             /* The other platform devices keep the 32-bit defaults of of_platform_device_create_pdata. */
             PlatformDevice uart = m.platformDevices.stream().filter(p -> p.dev_name().endsWith(".pl011")).findFirst().orElseThrow();

@@ -40,6 +40,12 @@ public class Device {
      */
     public long busDmaLimit;
     /**
+     * {@code dma_range_map}: the interconnect's inbound windows from {@code dma-ranges}, or
+     * null (no translation). Recorded by of_dma_configure; the simulated dma-direct maps 1:1
+     * and does not apply it.
+     */
+    public BusDmaRegion[] dmaRangeMap;
+    /**
      * {@code dev->dma_parms}: null when the bus gives the device none (then the
      * {@link DmaMappingH} getters answer the defaults and the setters -EIO).
      */
