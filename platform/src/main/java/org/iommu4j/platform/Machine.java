@@ -295,8 +295,12 @@ public final class Machine implements AutoCloseable {
                 return 0;
             }
         };
+        /* really_probe: platform_dma_configure first (the node has no iommus: no IOMMU). */
         pcieDev.driver = genPci;
-        int probed = genPci.probe(pcieDev);
+        int probed = ofDevice.of_dma_configure(pcieDev, pcie, true);
+        if (probed == 0) {
+            probed = genPci.probe(pcieDev);
+        }
         if (probed != 0) {
             pcieDev.driver = null;
             Printk.pr_err("%s: probe of %s failed with error %d", genPci.name(), pcieDev.dev_name(), probed);
