@@ -263,9 +263,7 @@ public final class DmaIommu implements DmaMapOps {
             iovaLen = Bits.roundup_pow_of_two(iovaLen);
         }
         // The interconnect's limit (dma-ranges) applies too; 0 means it has none.
-        if (dev.busDmaLimit != 0) {
-            dmaLimit = Bits.umin(dmaLimit, dev.busDmaLimit);
-        }
+        dmaLimit = Bits.min_not_zero(dmaLimit, dev.busDmaLimit);
         if (domain.geometry.forceAperture) {
             dmaLimit = Bits.umin(dmaLimit, domain.geometry.apertureEnd);
         }
