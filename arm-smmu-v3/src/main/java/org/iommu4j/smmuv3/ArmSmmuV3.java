@@ -2531,6 +2531,11 @@ public final class ArmSmmuV3 {
         /* 6.1: the IIDR is read for implementation errata (none apply to the simulated SMMU). */
         smmu.base.readl_relaxed(ARM_SMMU_IIDR);
 
+        /* The SMMU's own table walks reach every address its OAS covers. */
+        if (org.iommu4j.dma.DmaMapping.dma_set_mask_and_coherent(smmu.dev, org.iommu4j.dma.DmaMapping.DMA_BIT_MASK(smmu.oas)) != 0) {
+            dev_warn(smmu.dev, "failed to set DMA mask for table walker");
+        }
+
         smmu.ias = Math.max(smmu.ias, smmu.oas);
 
         if (sva.arm_smmu_sva_supported(smmu)) {

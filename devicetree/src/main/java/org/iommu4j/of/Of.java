@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.iommu4j.base.Port;
 import org.iommu4j.base.Printk;
+import org.iommu4j.base.device.BusDmaRegion;
 import org.iommu4j.base.device.Resource;
 
 /**
@@ -593,8 +594,27 @@ public final class Of {
      *
      * @return the address, or {@link #OF_BAD_ADDR}
      */
-    @Port("drivers/of/address.c:__of_translate_address")
+    @Port("drivers/of/address.c:of_translate_address")
     public static long of_translate_address(DeviceNode dev, byte[] reg, int cellOff) {
+        return __of_translate_address(dev, reg, cellOff, "ranges");
+    }
+
+    /**
+     * Translates a device's bus address (as its DMA masters see memory) up through each
+     * parent's {@code dma-ranges} to a CPU physical address; a bus without {@code dma-ranges}
+     * translates 1:1 (the kernel's rule for DMA, where a missing {@code ranges} would be
+     * untranslatable). The DMA parent is the node's parent (no {@code interconnects} here).
+     *
+     * @return the address, or {@link #OF_BAD_ADDR}
+     */
+    @Port("drivers/of/address.c:of_translate_dma_address")
+    public static long of_translate_dma_address(DeviceNode dev, byte[] reg, int cellOff) {
+        return __of_translate_address(dev, reg, cellOff, "dma-ranges");
+    }
+
+    @Port("drivers/of/address.c:__of_translate_address")
+    private static long __of_translate_address(DeviceNode dev, byte[] reg, int cellOff, String rprop) {
+        boolean dma = rprop.equals("dma-ranges");
         DeviceNode bus = dev.parent;
         if (bus == null) {
             return OF_BAD_ADDR;
@@ -622,12 +642,12 @@ public final class Of {
             if (cna != na || !OF_CHECK_COUNTS(pna, pns) || !OF_CHECK_COUNTS(cna, cns) || cns > OF_MAX_ADDR_CELLS) {
                 return OF_BAD_ADDR;
             }
-            Property ranges = cur.findProperty("ranges");
-            if (ranges == null) {
+            Property ranges = cur.findProperty(rprop);
+            if (ranges == null && !dma) {
                 return OF_BAD_ADDR;
             }
             int[] next;
-            if (ranges.length() == 0) {
+            if (ranges == null || ranges.length() == 0) {
                 next = resize(addr, pna);
             } else {
                 int rone = cna + pna + cns;
@@ -730,6 +750,193 @@ public final class Of {
             return 0;
         }
         return reg.length() / (one * 4);
+    }
+
+    // ------------------------------------------------------------- ranges parsing
+
+    /**
+     * Space code of a PCI address's high cell to IORESOURCE_* flags: 01 I/O, 10 32-bit memory,
+     * 11 64-bit memory, bit 30 prefetchable (IEEE 1275 PCI binding).
+     */
+    @Port("drivers/of/address.c:of_bus_pci_get_flags")
+    static long of_bus_pci_get_flags(int w) {
+        long flags = 0;
+        switch ((w >>> 24) & 0x03) {
+            case 0x01:
+                flags |= Resource.IORESOURCE_IO;
+                break;
+            case 0x02:
+                flags |= Resource.IORESOURCE_MEM;
+                break;
+            case 0x03:
+                flags |= Resource.IORESOURCE_MEM | Resource.IORESOURCE_MEM_64;
+                break;
+            default:
+                break;
+        }
+        if ((w & 0x40000000) != 0) {
+            flags |= Resource.IORESOURCE_PREFETCH;
+        }
+        return flags;
+    }
+
+    /** The default bus's flags: every range is memory. */
+    @Port("drivers/of/address.c:of_bus_default_get_flags")
+    static long of_bus_default_get_flags(int w) {
+        return Resource.IORESOURCE_MEM;
+    }
+
+    @Port("drivers/of/address.c:parser_init")
+    private static int parser_init(OfPciRangeParser parser, DeviceNode node, String name) {
+        parser.node = node;
+        parser.pna = of_n_addr_cells(node);
+        parser.na = busCells(node, "#address-cells", OF_ROOT_NODE_ADDR_CELLS_DEFAULT);
+        parser.ns = busCells(node, "#size-cells", OF_ROOT_NODE_SIZE_CELLS_DEFAULT);
+        parser.dma = name.equals("dma-ranges");
+        parser.pci = isPciBus(node);
+        Property p = node.findProperty(name);
+        if (p == null) {
+            return -ENOENT;
+        }
+        parser.value = p.raw();
+        parser.range = 0;
+        parser.end = p.length() / 4;
+        return 0;
+    }
+
+    /** Starts parsing {@code node}'s {@code ranges}. 0, or -ENOENT when it has none. */
+    @Port("drivers/of/address.c:of_pci_range_parser_init")
+    public static int of_pci_range_parser_init(OfPciRangeParser parser, DeviceNode node) {
+        return parser_init(parser, node, "ranges");
+    }
+
+    /** Starts parsing {@code node}'s {@code dma-ranges}. 0, or -ENOENT when it has none. */
+    @Port("drivers/of/address.c:of_pci_dma_range_parser_init")
+    public static int of_pci_dma_range_parser_init(OfPciRangeParser parser, DeviceNode node) {
+        return parser_init(parser, node, "dma-ranges");
+    }
+
+    /**
+     * Reads the next entry into {@code range}, merging the entries after it that continue it
+     * (same flags, bus and CPU addresses both contiguous). Returns {@code range}, or null at
+     * the end (a trailing partial entry is ignored). The CPU address is OF_BAD_ADDR when the
+     * parent side does not translate.
+     */
+    @Port("drivers/of/address.c:of_pci_range_parser_one")
+    public static OfPciRange of_pci_range_parser_one(OfPciRangeParser parser, OfPciRange range) {
+        int na = parser.na;
+        int ns = parser.ns;
+        int np = parser.pna + na + ns;
+        if (range == null || parser.value == null || na < 1 || np <= 0) {
+            return null;
+        }
+        if (parser.range + np > parser.end) {
+            return null;
+        }
+        // The PCI bus's first child cell is the space code, not part of the address.
+        int busflagNa = parser.pci ? 1 : 0;
+        range.flags = rangeFlags(parser, parser.range);
+        range.pciAddr = of_read_number(parser.value, parser.range + busflagNa, na - busflagNa);
+        range.cpuAddr = rangeCpuAddr(parser, parser.range + na);
+        range.size = of_read_number(parser.value, parser.range + parser.pna + na, ns);
+        parser.range += np;
+        while (parser.range + np <= parser.end) {
+            long flags = rangeFlags(parser, parser.range);
+            long busAddr = of_read_number(parser.value, parser.range + busflagNa, na - busflagNa);
+            long cpuAddr = rangeCpuAddr(parser, parser.range + na);
+            long size = of_read_number(parser.value, parser.range + parser.pna + na, ns);
+            if (flags != range.flags) {
+                break;
+            }
+            if (busAddr != range.pciAddr + range.size || cpuAddr != range.cpuAddr + range.size) {
+                break;
+            }
+            range.size += size;
+            parser.range += np;
+        }
+        return range;
+    }
+
+    private static long rangeFlags(OfPciRangeParser parser, int cell) {
+        int w = Be.get32(parser.value, cell * 4);
+        return parser.pci ? of_bus_pci_get_flags(w) : of_bus_default_get_flags(w);
+    }
+
+    private static long rangeCpuAddr(OfPciRangeParser parser, int cell) {
+        return parser.dma ? of_translate_dma_address(parser.node, parser.value, cell)
+                : of_translate_address(parser.node, parser.value, cell);
+    }
+
+    /**
+     * A parsed range as a resource named after {@code np}: a memory range at its CPU address,
+     * an I/O range at its logical port number. 0, or -EINVAL (untranslated or too large an
+     * I/O range) with {@code res[0]} spanning OF_BAD_ADDR.
+     *
+     * <p>Logical I/O ports: v5.15 registers the range's CPU address with logic_pio
+     * ({@code pci_register_io_range}) and takes the port number it gets. This port has one
+     * I/O space per machine, so the range starts at port 0, as the first range registered
+     * does; an I/O range larger than the whole port space ({@code IO_SPACE_LIMIT} + 1) is refused.
+     */
+    @Port("drivers/of/address.c:of_pci_range_to_resource")
+    public static int of_pci_range_to_resource(OfPciRange range, DeviceNode np, Resource[] res) {
+        long start;
+        if ((range.flags & Resource.IORESOURCE_IO) != 0) {
+            if (range.cpuAddr == OF_BAD_ADDR || Long.compareUnsigned(range.size, IO_SPACE_LIMIT + 1) > 0) {
+                res[0] = new Resource(np.full_name, OF_BAD_ADDR, OF_BAD_ADDR, range.flags);
+                return -EINVAL;
+            }
+            start = 0;
+        } else {
+            start = range.cpuAddr;
+        }
+        res[0] = new Resource(np.full_name, start, start + range.size - 1, range.flags);
+        return 0;
+    }
+
+    /** arm64's {@code IO_SPACE_LIMIT} ({@code PCI_IO_SIZE} - 1): 16 MiB of logical port space. */
+    static final long IO_SPACE_LIMIT = 0xffffffL;
+
+    /**
+     * The inbound DMA windows of {@code np}: the first non-empty {@code dma-ranges} found from
+     * the node upward (an empty one means 1:1 there and the search goes on; once one was seen,
+     * a level without any is an error), each entry a region of {@code map[0]}. An entry whose
+     * CPU side does not translate is logged and left out. 0, or -ENODEV when there is no
+     * {@code dma-ranges} to go by.
+     */
+    @Port("drivers/of/address.c:of_dma_get_range")
+    public static int of_dma_get_range(DeviceNode np, BusDmaRegion[][] map) {
+        DeviceNode node = np;
+        Property ranges = null;
+        boolean foundDmaRanges = false;
+        while (node != null) {
+            ranges = node.findProperty("dma-ranges");
+            if (ranges != null && ranges.length() > 0) {
+                break;
+            }
+            if (foundDmaRanges && ranges == null) {
+                return -ENODEV;
+            }
+            foundDmaRanges = true;
+            node = node.parent;
+        }
+        if (node == null || ranges == null) {
+            Printk.pr_debug("no dma-ranges found for node(%s)", np.path());
+            return -ENODEV;
+        }
+        OfPciRangeParser parser = new OfPciRangeParser();
+        of_pci_dma_range_parser_init(parser, node);
+        List<BusDmaRegion> regions = new ArrayList<>();
+        OfPciRange range = new OfPciRange();
+        while (of_pci_range_parser_one(parser, range) != null) {
+            Printk.pr_debug("dma_addr(%x) cpu_addr(%x) size(%x)", range.pciAddr, range.cpuAddr, range.size);
+            if (range.cpuAddr == OF_BAD_ADDR) {
+                Printk.pr_err("translation of DMA address(%x) to CPU address failed node(%s)", range.pciAddr, node.path());
+                continue;
+            }
+            regions.add(new BusDmaRegion(range.cpuAddr, range.pciAddr, range.size, range.cpuAddr - range.pciAddr));
+        }
+        map[0] = regions.toArray(new BusDmaRegion[0]);
+        return 0;
     }
 
     // ------------------------------------------------------------- phandles

@@ -82,6 +82,35 @@ public final class OfPlatform {
         return dev;
     }
 
+    /**
+     * Creates the platform device of an available, not yet populated node: of_device_alloc,
+     * then a 32-bit coherent DMA mask (the streaming mask platform_device_alloc already gave
+     * it stays 32 bits too), its platform data, and the device added. Null when the node is
+     * unavailable or populated.
+     */
+    @Port("drivers/of/platform.c:of_platform_device_create_pdata")
+    static PlatformDevice of_platform_device_create_pdata(DeviceNode np, String busId, Object platformData,
+            Device parent, IntUnaryOperator irqDomain) {
+        if (!Of.of_device_is_available(np) || np.populated) {
+            return null;
+        }
+        np.populated = true;
+        PlatformDevice dev = of_device_alloc(np, busId, parent, irqDomain);
+        dev.coherentDmaMask = DMA_BIT_MASK_32;
+        // v5.15 falls back to pointing dma_mask at coherent_dma_mask when the device has none.
+        // Never taken: platform_device_alloc (the PlatformDevice constructor) gave it
+        // platform_dma_mask. (A Java field cannot be pointed at, so the fallback would get a
+        // cell of its own holding the coherent mask's value.)
+        if (dev.dmaMask == null) {
+            dev.dmaMask = new long[] {dev.coherentDmaMask};
+        }
+        dev.platformData = platformData;
+        return dev;
+    }
+
+    /** {@code DMA_BIT_MASK(32)} (dma-mapping.h is above this module). */
+    private static final long DMA_BIT_MASK_32 = 0xffffffffL;
+
     private static boolean matchesAny(DeviceNode np, String[] matches) {
         if (matches == null) {
             return false;
@@ -104,11 +133,10 @@ public final class OfPlatform {
         if (matchesAny(bus, of_skipped_node_table)) {
             return 0;
         }
-        if (!Of.of_device_is_available(bus) || bus.populated) {
+        PlatformDevice dev = of_platform_device_create_pdata(bus, null, null, parent, irqDomain);
+        if (dev == null) {
             return 0;
         }
-        PlatformDevice dev = of_device_alloc(bus, null, parent, irqDomain);
-        bus.populated = true;
         out.add(dev);
         if (!matchesAny(bus, matches)) {
             return 0;

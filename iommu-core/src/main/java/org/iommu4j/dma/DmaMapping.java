@@ -120,7 +120,7 @@ public final class DmaMapping {
     @Port("kernel/dma/direct.h:dma_direct_map_page")
     private static long dma_direct_map_page(Device dev, long page, long offset, long size, int dir, long attrs) {
         long phys = page + offset;
-        if (Long.compareUnsigned(phys + size - 1, dev.dmaMask) > 0) {
+        if (Long.compareUnsigned(phys + size - 1, dev.dmaMask[0]) > 0) {
             return DMA_MAPPING_ERROR;
         }
         return phys;
@@ -225,6 +225,10 @@ public final class DmaMapping {
             Warn.WARN(true, "BUG: invalid DMA direction " + dir);
             return DMA_MAPPING_ERROR;
         }
+        // No dma_mask: the bus never made the device DMA-capable.
+        if (Warn.WARN_ON_ONCE(dev.dmaMask == null)) {
+            return DMA_MAPPING_ERROR;
+        }
         if (dma_go_direct(dev, ops)) {
             return dma_direct_map_page(dev, page, offset, size, dir, attrs);
         }
@@ -283,6 +287,9 @@ public final class DmaMapping {
             Warn.WARN(true, "BUG: invalid DMA direction " + dir);
             return -org.iommu4j.base.Errno.EINVAL;
         }
+        if (Warn.WARN_ON_ONCE(dev.dmaMask == null)) {
+            return 0;
+        }
         if (dma_go_direct(dev, ops)) {
             // dma_direct_map_sg
             for (int i = 0; i < nents; i++) {
@@ -330,25 +337,79 @@ public final class DmaMapping {
     @Port("kernel/dma/mapping.c:dma_sync_single_for_device")
     public void dma_sync_single_for_device(Device dev, long addr, long size, int dir) {}
 
+    /**
+     * dma-direct's answer to {@code dma_supported}: every mask of at least 32 bits (v5.15
+     * expects each platform to reach its low 4 GiB, by ZONE_DMA32 or by having no more RAM).
+     * Below 32 bits v5.15 compares the mask with the lower of the last RAM page and the
+     * ZONE_DMA limit (arm64: 32 bits when the firmware gives no narrower {@code dma-ranges});
+     * this static port has no machine's {@code max_pfn} and takes the ZONE_DMA limit alone, so
+     * it refuses every narrower mask, as v5.15 does on a machine whose RAM reaches 4 GiB.
+     */
+    @Port("kernel/dma/direct.c:dma_direct_supported")
+    static boolean dma_direct_supported(Device dev, long mask) {
+        if (Long.compareUnsigned(mask, DMA_BIT_MASK(32)) >= 0) {
+            return true;
+        }
+        long minMask = DMA_BIT_MASK(ZONE_DMA_BITS);
+        return Long.compareUnsigned(mask, minMask) >= 0;
+    }
+
+    /** arm64's {@code zone_dma_bits} with no narrower {@code dma-ranges} in the tree (v5.15). */
+    static final int ZONE_DMA_BITS = 32;
+
+    /**
+     * Whether {@code dev} can do DMA with addresses limited to {@code mask}: dma-direct decides
+     * for a device without DMA ops, the ops' {@code dma_supported} otherwise, and ops without
+     * one (dma-iommu) take any mask.
+     */
+    @Port("kernel/dma/mapping.c:dma_supported")
+    public static boolean dma_supported(Device dev, long mask) {
+        DmaMapOps ops = get_dma_ops(dev);
+        if (ops == null) {
+            return dma_direct_supported(dev, mask);
+        }
+        if (!ops.has_dma_supported()) {
+            return true;
+        }
+        return ops.dma_supported(dev, mask);
+    }
+
+    /** The device's DMA mask, or 32 bits when it has none (no dma_mask, or a zero one). */
+    @Port("include/linux/dma-mapping.h:dma_get_mask")
+    public static long dma_get_mask(Device dev) {
+        long[] m = dev.dmaMask;
+        return m != null && m[0] != 0 ? m[0] : DMA_BIT_MASK(32);
+    }
+
+    /**
+     * Sets the mask for streaming mappings. 0, or -EIO when the device has no dma_mask (its
+     * bus did not make it DMA-capable) or the mask is not supported; the mask is then unchanged.
+     * (v5.15 first truncates the mask to dma_addr_t, 64 bits here: a no-op.)
+     */
     @Port("kernel/dma/mapping.c:dma_set_mask")
     public static int dma_set_mask(Device dev, long mask) {
-        // Every mask of at least 32 bits is supported by the simulated interconnect.
-        if (Long.compareUnsigned(mask, 0xffffffffL) < 0) {
+        if (dev.dmaMask == null || !dma_supported(dev, mask)) {
             return -EIO;
         }
-        dev.dmaMask = mask;
+        dev.dmaMask[0] = mask;
         return 0;
     }
 
+    /** Sets the mask for coherent allocations. 0, or -EIO (not supported; mask unchanged). */
     @Port("kernel/dma/mapping.c:dma_set_coherent_mask")
     public static int dma_set_coherent_mask(Device dev, long mask) {
-        if (Long.compareUnsigned(mask, 0xffffffffL) < 0) {
+        if (!dma_supported(dev, mask)) {
             return -EIO;
         }
         dev.coherentDmaMask = mask;
         return 0;
     }
 
+    /**
+     * Sets both masks, as drivers of devices that address alike for both do. 0, or dma_set_mask's
+     * -EIO (then neither mask changes). The coherent result is ignored: a mask dma_set_mask took
+     * is supported for both.
+     */
     @Port("include/linux/dma-mapping.h:dma_set_mask_and_coherent")
     public static int dma_set_mask_and_coherent(Device dev, long mask) {
         int rc = dma_set_mask(dev, mask);

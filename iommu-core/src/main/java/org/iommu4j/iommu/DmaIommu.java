@@ -30,13 +30,19 @@ import org.iommu4j.base.Port;
 import org.iommu4j.base.Printk;
 import org.iommu4j.base.Slab;
 import org.iommu4j.base.Warn;
+import org.iommu4j.base.device.DevPrintk;
 import org.iommu4j.base.device.Device;
+import org.iommu4j.base.device.Resource;
+import org.iommu4j.base.device.ResourceEntry;
 import org.iommu4j.base.irq.MsiDesc;
 import org.iommu4j.base.irq.MsiMsg;
 import org.iommu4j.dma.DmaMapOps;
 import org.iommu4j.dma.DmaMapping;
 import org.iommu4j.dma.Scatterlist;
 import org.iommu4j.mm.PageAlloc;
+import org.iommu4j.pci.Pci;
+import org.iommu4j.pci.PciDev;
+import org.iommu4j.pci.PciHostBridge;
 
 /**
  * drivers/iommu/dma-iommu.c (v5.15): the DMA API over a DMA domain ({@code iommu_dma_ops}).
@@ -123,10 +129,61 @@ public final class DmaIommu implements DmaMapOps {
         domain.iovaCookie = null;
     }
 
+    /**
+     * Keeps a PCI function's IOVAs off the bus addresses its host bridge routes elsewhere: each
+     * memory window (a DMA there would be a peer-to-peer write to another device's BAR), and
+     * every gap around the bridge's inbound dma_ranges (addresses it does not pass upstream).
+     * 0, or -EINVAL when the dma_ranges overlap (a reservation made before the error stays).
+     * The dma_ranges list is sorted by drivers/pci/of.c as it fills it (v5.15).
+     */
+    @Port("drivers/iommu/dma-iommu.c:iova_reserve_pci_windows")
+    private static int iova_reserve_pci_windows(PciDev dev, IovaDomain iovad) {
+        PciHostBridge bridge = Pci.pci_find_host_bridge(dev.pciBus);
+        for (ResourceEntry window : bridge.windows) {
+            if (window.res().type() != Resource.IORESOURCE_MEM) {
+                continue;
+            }
+            // Bus addresses: the window's CPU range less the bridge's offset.
+            long lo = iovad.iova_pfn(window.res().start() - window.offset());
+            long hi = iovad.iova_pfn(window.res().end() - window.offset());
+            iovad.reserve_iova(lo, hi);
+        }
+        // Walk the inbound ranges in order, reserving from the end of one to the start of the
+        // next (that start's own granule included, as v5.15 does), and after the last one up
+        // to the top of the address space.
+        List<ResourceEntry> dmaRanges = bridge.dmaRanges;
+        long start = 0;
+        for (int i = 0; i < dmaRanges.size(); i++) {
+            ResourceEntry window = dmaRanges.get(i);
+            long end = window.res().start() - window.offset();
+            while (true) {
+                if (Long.compareUnsigned(end, start) > 0) {
+                    iovad.reserve_iova(iovad.iova_pfn(start), iovad.iova_pfn(end));
+                } else if (Long.compareUnsigned(end, start) < 0) {
+                    DevPrintk.dev_err(dev, "Failed to reserve IOVA [0x%016x-0x%016x]", start, end);
+                    return -EINVAL;
+                }
+                start = window.res().end() - window.offset() + 1;
+                if (i == dmaRanges.size() - 1 && end != -1L) {
+                    end = -1L;
+                    continue;
+                }
+                break;
+            }
+        }
+        return 0;
+    }
+
     @Port("drivers/iommu/dma-iommu.c:iova_reserve_iommu_regions")
     private int iova_reserve_iommu_regions(Device dev, IommuDomain domain) {
         IommuDmaCookie cookie = (IommuDmaCookie) domain.iovaCookie;
         IovaDomain iovad = cookie.iovad;
+        if (Pci.dev_is_pci(dev)) {
+            int ret = iova_reserve_pci_windows(Pci.to_pci_dev(dev), iovad);
+            if (ret != 0) {
+                return ret;
+            }
+        }
         List<IommuResvRegion> resv = new ArrayList<>();
         core.iommu_get_resv_regions(dev, resv);
         int ret = 0;
@@ -242,6 +299,8 @@ public final class DmaIommu implements DmaMapOps {
         if (iovaLen < (1L << (IovaDomain.IOVA_RANGE_CACHE_MAX_SIZE - 1))) {
             iovaLen = Bits.roundup_pow_of_two(iovaLen);
         }
+        // The interconnect's limit (dma-ranges) applies too; 0 means it has none.
+        dmaLimit = Bits.min_not_zero(dmaLimit, dev.busDmaLimit);
         if (domain.geometry.forceAperture) {
             dmaLimit = Bits.umin(dmaLimit, domain.geometry.apertureEnd);
         }
@@ -355,7 +414,7 @@ public final class DmaIommu implements DmaMapOps {
     public long map_page(Device dev, long page, long offset, long size, int dir, long attrs) {
         long phys = page + offset;
         int prot = dma_info_to_prot(dir, dev.dmaCoherent, attrs);
-        return __iommu_dma_map(dev, phys, size, prot, dev.dmaMask);
+        return __iommu_dma_map(dev, phys, size, prot, dev.dmaMask[0]);
     }
 
     @Override
@@ -465,7 +524,7 @@ public final class DmaIommu implements DmaMapOps {
             prev = s;
         }
         int ret;
-        long iova = iommu_dma_alloc_iova(domain, iovaLen, dev.dmaMask, dev);
+        long iova = iommu_dma_alloc_iova(domain, iovaLen, dev.dmaMask[0], dev);
         if (iova == 0) {
             ret = -ENOMEM;
         } else {
@@ -551,7 +610,7 @@ public final class DmaIommu implements DmaMapOps {
                 return msiPage;
             }
         }
-        long iova = iommu_dma_alloc_iova(domain, size, dev.dmaMask, dev);
+        long iova = iommu_dma_alloc_iova(domain, size, DmaMapping.dma_get_mask(dev), dev);
         if (iova == 0) {
             return null;
         }

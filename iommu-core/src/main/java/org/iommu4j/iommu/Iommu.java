@@ -429,6 +429,19 @@ public final class Iommu {
         return 0;
     }
 
+    /**
+     * arm64's arch_setup_dma_ops with of_dma_configure's arguments: records whether the device
+     * snoops caches and, when it is behind an IOMMU, sets up dma-iommu over
+     * [dmaBase, dmaBase + size - 1].
+     */
+    @Port("arch/arm64/mm/dma-mapping.c:arch_setup_dma_ops")
+    public void arch_setup_dma_ops(Device dev, long dmaBase, long size, IommuOps iommu, boolean coherent) {
+        dev.dmaCoherent = coherent;
+        if (iommu != null && dmaIommu != null) {
+            dmaIommu.iommu_setup_dma_ops(dev, dmaBase, dmaBase + size - 1);
+        }
+    }
+
     /** arm64 arch_setup_dma_ops: install dma-iommu when the device sits in a DMA domain. */
     @Port("arch/arm64/mm/dma-mapping.c:arch_setup_dma_ops")
     private void arch_setup_dma_ops(Device dev) {

@@ -21,9 +21,17 @@ class DmaMappingTest {
     final PageAlloc pa = PageAlloc.forAllRam(mem);
     final DmaMapping dma = new DmaMapping(pa);
 
+    /** A device as a bus that gives it 64-bit masks would leave it (the masks are per bus). */
+    static Device dmaCapable(String name) {
+        Device dev = new Device(name);
+        dev.dmaMask = new long[] {-1L};
+        dev.coherentDmaMask = -1L;
+        return dev;
+    }
+
     @Test
     void directCoherentAllocIsIdentityAndZeroed() {
-        Device dev = new Device("d");
+        Device dev = dmaCapable("d");
         long base = pa.allocatedPages();
         long[] h = {0};
         mem.memset(0x40000000L, 0xff, 1 << 20);
@@ -44,7 +52,7 @@ class DmaMappingTest {
 
     @Test
     void managedAllocationsReleasedOnUnbind() {
-        Device dev = new Device("d");
+        Device dev = dmaCapable("d");
         long base = pa.allocatedPages();
         long[] h = {0};
         long a = dma.dmam_alloc_coherent(dev, 0x1000, h, GFP_KERNEL);
@@ -58,10 +66,10 @@ class DmaMappingTest {
 
     @Test
     void directStreamingMappings() {
-        Device dev = new Device("d");
+        Device dev = dmaCapable("d");
         assertThat(dma.dma_map_single(dev, 0x40001234L, 100, DmaDataDirection.DMA_TO_DEVICE)).isEqualTo(0x40001234L);
         dma.dma_unmap_single(dev, 0x40001234L, 100, DmaDataDirection.DMA_TO_DEVICE);
-        dev.dmaMask = 0xffffffffL;
+        dev.dmaMask[0] = 0xffffffffL;
         assertThat(dma.dma_map_page(dev, 0x1_0000_0000L, 0, 0x1000, DmaDataDirection.DMA_FROM_DEVICE)).isEqualTo(DmaMapping.DMA_MAPPING_ERROR);
         assertThat(DmaMapping.dma_mapping_error(dev, DmaMapping.DMA_MAPPING_ERROR)).isEqualTo(-ENOMEM);
         assertThat(DmaMapping.dma_mapping_error(dev, 0x1000)).isZero();
@@ -70,12 +78,114 @@ class DmaMappingTest {
         assertThat(sg[1].sg_dma_address()).isEqualTo(0x40005010L);
         assertThat(sg[1].sg_dma_len()).isEqualTo(0x20);
         dma.dma_unmap_sg(dev, sg, 2, DmaDataDirection.DMA_BIDIRECTIONAL);
-        assertThat(DmaMapping.dma_set_mask(dev, 0xffffff)).isEqualTo(-EIO);
         assertThat(DmaMapping.dma_set_mask_and_coherent(dev, DmaMapping.DMA_BIT_MASK(48))).isZero();
+        assertThat(dev.dmaMask[0]).isEqualTo((1L << 48) - 1);
         assertThat(dev.coherentDmaMask).isEqualTo((1L << 48) - 1);
         assertThat(DmaMapping.DMA_BIT_MASK(64)).isEqualTo(-1L);
         assertThat(DmaMapping.get_order(1)).isZero();
         assertThat(DmaMapping.get_order(0x1001)).isEqualTo(1);
         assertThat(DmaMapping.get_order(0x4000)).isEqualTo(2);
+    }
+
+    /** dma_get_mask: the device's mask, 32 bits when it has no dma_mask or a zero one. */
+    @Test
+    void getMaskDefaultsTo32Bits() {
+        Device bare = new Device("bare");
+        assertThat(DmaMapping.dma_get_mask(bare)).isEqualTo(0xffffffffL);
+        Device dev = dmaCapable("d");
+        dev.dmaMask[0] = 0;
+        assertThat(DmaMapping.dma_get_mask(dev)).isEqualTo(0xffffffffL);
+        assertThat(DmaMapping.dma_set_mask(dev, DmaMapping.DMA_BIT_MASK(48))).isZero();
+        assertThat(DmaMapping.dma_get_mask(dev)).isEqualTo(DmaMapping.DMA_BIT_MASK(48));
+    }
+
+    /** dma_set_mask: -EIO without a dma_mask or for a mask dma-direct cannot serve; nothing changes then. */
+    @Test
+    void setMaskChecksAsV515() {
+        Device bare = new Device("bare");
+        assertThat(DmaMapping.dma_set_mask(bare, DmaMapping.DMA_BIT_MASK(64))).isEqualTo(-EIO);
+        assertThat(bare.dmaMask).isNull();
+        // dma_set_mask_and_coherent stops at dma_set_mask's failure: the coherent mask stays 0.
+        assertThat(DmaMapping.dma_set_mask_and_coherent(bare, DmaMapping.DMA_BIT_MASK(64))).isEqualTo(-EIO);
+        assertThat(bare.coherentDmaMask).isZero();
+        // dma_set_coherent_mask needs no dma_mask, only support.
+        assertThat(DmaMapping.dma_set_coherent_mask(bare, DmaMapping.DMA_BIT_MASK(40))).isZero();
+        assertThat(bare.coherentDmaMask).isEqualTo(DmaMapping.DMA_BIT_MASK(40));
+
+        Device dev = dmaCapable("d");
+        dev.dmaMask[0] = DmaMapping.DMA_BIT_MASK(32);
+        dev.coherentDmaMask = DmaMapping.DMA_BIT_MASK(32);
+        // dma-direct: at least 32 bits, whatever is above.
+        assertThat(DmaMapping.dma_supported(dev, DmaMapping.DMA_BIT_MASK(32))).isTrue();
+        assertThat(DmaMapping.dma_supported(dev, DmaMapping.DMA_BIT_MASK(36))).isTrue();
+        assertThat(DmaMapping.dma_supported(dev, DmaMapping.DMA_BIT_MASK(31))).isFalse();
+        assertThat(DmaMapping.dma_set_mask(dev, DmaMapping.DMA_BIT_MASK(24))).isEqualTo(-EIO);
+        assertThat(DmaMapping.dma_set_coherent_mask(dev, DmaMapping.DMA_BIT_MASK(24))).isEqualTo(-EIO);
+        assertThat(dev.dmaMask[0]).isEqualTo(DmaMapping.DMA_BIT_MASK(32));
+        assertThat(dev.coherentDmaMask).isEqualTo(DmaMapping.DMA_BIT_MASK(32));
+        assertThat(DmaMapping.dma_set_mask_and_coherent(dev, DmaMapping.DMA_BIT_MASK(64))).isZero();
+        assertThat(dev.dmaMask[0]).isEqualTo(-1L);
+        assertThat(dev.coherentDmaMask).isEqualTo(-1L);
+    }
+
+    /** With DMA ops, their dma_supported decides; ops without one (dma-iommu) take any mask. */
+    @Test
+    void dmaSupportedAsksTheOps() {
+        Device dev = dmaCapable("d");
+        DmaMapOps picky = new NullOps() {
+            @Override
+            public boolean dma_supported(Device d, long mask) {
+                return mask == DmaMapping.DMA_BIT_MASK(40);
+            }
+
+            @Override
+            public boolean has_dma_supported() {
+                return true;
+            }
+        };
+        DmaMapping.set_dma_ops(dev, picky);
+        assertThat(DmaMapping.dma_set_mask(dev, DmaMapping.DMA_BIT_MASK(64))).isEqualTo(-EIO);
+        assertThat(DmaMapping.dma_set_mask(dev, DmaMapping.DMA_BIT_MASK(40))).isZero();
+        DmaMapping.set_dma_ops(dev, new NullOps());
+        assertThat(DmaMapping.dma_set_mask(dev, DmaMapping.DMA_BIT_MASK(24))).isZero();
+        assertThat(dev.dmaMask[0]).isEqualTo(DmaMapping.DMA_BIT_MASK(24));
+    }
+
+    /** Mapping for a device without dma_mask warns once and fails (map_page: error, map_sg: 0). */
+    @Test
+    void mappingWithoutDmaMaskFails() {
+        Device bare = new Device("bare");
+        assertThat(dma.dma_map_single(bare, 0x40001000L, 0x100, DmaDataDirection.DMA_TO_DEVICE))
+                .isEqualTo(DmaMapping.DMA_MAPPING_ERROR);
+        Scatterlist[] sg = {new Scatterlist(0x40000000L, 0x1000)};
+        assertThat(dma.dma_map_sg(bare, sg, 1, DmaDataDirection.DMA_TO_DEVICE)).isZero();
+        assertThat(org.iommu4j.base.Warn.drain()).isNotEmpty();
+    }
+
+    /** DMA ops that map nothing (only dma_supported matters to these tests). */
+    static class NullOps implements DmaMapOps {
+        @Override
+        public long alloc(Device dev, long size, long[] dmaHandle, int gfp, long attrs) {
+            return 0;
+        }
+
+        @Override
+        public void free(Device dev, long size, long cpuAddr, long dmaHandle, long attrs) {}
+
+        @Override
+        public long map_page(Device dev, long page, long offset, long size, int dir, long attrs) {
+            return DmaMapping.DMA_MAPPING_ERROR;
+        }
+
+        @Override
+        public void unmap_page(Device dev, long dmaHandle, long size, int dir, long attrs) {}
+
+        @Override
+        public int map_sg(Device dev, Scatterlist[] sg, int nents, int dir, long attrs) {
+            return 0;
+        }
+
+        @Override
+        public void unmap_sg(Device dev, Scatterlist[] sg, int nents, int dir, long attrs) {}
     }
 }

@@ -9,6 +9,8 @@ import static org.iommu4j.dma.DmaDataDirection.*;
 import static org.iommu4j.iommu.IommuH.*;
 
 import org.iommu4j.base.FaultInject;
+import org.iommu4j.base.Printk;
+import org.iommu4j.base.device.Resource;
 import org.iommu4j.base.device.Device;
 import org.iommu4j.base.device.DmaMappingH;
 import org.iommu4j.base.device.PlatformDevice;
@@ -159,8 +161,18 @@ class DmaIommuTest {
         assertThat(Iommu.iommu_iova_to_phys(dom, start - 0x100 + 0x3000)).isZero();
     }
 
-    /** A PCI function enumerated through ECAM (pci_device_add gives it its DMA limits), on the mock IOMMU. */
+    /**
+     * A PCI function enumerated through ECAM (pci_device_add gives it its DMA limits and 32-bit
+     * masks), on the mock IOMMU, its driver having raised the masks to 64 bits.
+     */
     private Device pciDevice() {
+        Device pdev = freshPciDevice();
+        assertThat(DmaMapping.dma_set_mask_and_coherent(pdev, DmaMapping.DMA_BIT_MASK(64))).isZero();
+        return pdev;
+    }
+
+    /** The same function as enumeration leaves it: 32-bit masks. */
+    private org.iommu4j.pci.PciDev freshPciDevice() {
         org.iommu4j.base.hw.Board board = org.iommu4j.base.hw.Board.withRam(16 << 20);
         org.iommu4j.pci.hw.PciHostBridgeModel hb = new org.iommu4j.pci.hw.PciHostBridgeModel("pcie", 0, 0);
         hb.add(1, "ep", org.iommu4j.pci.hw.PciEndpointCaps.builder().build());
@@ -177,14 +189,219 @@ class DmaIommuTest {
         return pdev;
     }
 
-    /** A platform device (zeroed dma_parms: no segment boundary) on the mock IOMMU. */
+    /**
+     * A platform device (zeroed dma_parms: no segment boundary) on the mock IOMMU, its driver
+     * having raised the 32-bit default masks to 64 bits.
+     */
     private PlatformDevice platformDevice() {
+        PlatformDevice pdev = freshPlatformDevice();
+        assertThat(DmaMapping.dma_set_mask_and_coherent(pdev, DmaMapping.DMA_BIT_MASK(64))).isZero();
+        return pdev;
+    }
+
+    /** The same device as platform_device_alloc leaves it: 32-bit masks. */
+    private PlatformDevice freshPlatformDevice() {
         PlatformDevice pdev = new PlatformDevice("dma-engine");
         Iommu.iommu_fwspec_init(pdev, w.mock.fwnode, w.mock);
         Iommu.iommu_fwspec_add_ids(pdev, new int[] {9}, 1);
         w.bus.device_add(pdev);
         assertThat(pdev.dmaOps).isSameAs(w.iommu.dma());
         return pdev;
+    }
+
+    /**
+     * pci_device_add's 32-bit masks: streaming and coherent IOVAs come from below 4 GiB,
+     * top-down (the limit pfn 0xfffff, then a size-aligned pair below it).
+     */
+    @Test
+    void freshPciFunctionMapsBelowFourGiB() {
+        org.iommu4j.pci.PciDev pdev = freshPciDevice();
+        assertThat(pdev.dmaMask).isSameAs(pdev.pciDmaMask);
+        assertThat(pdev.dmaMask[0]).isEqualTo(0xffffffffL);
+        assertThat(pdev.coherentDmaMask).isEqualTo(0xffffffffL);
+        assertThat(dma.dma_map_page(pdev, 0x40123000L, 0, 0x1000, DMA_TO_DEVICE)).isEqualTo(0xfffff000L);
+        long[] h = {0};
+        long cpu = dma.dma_alloc_coherent(pdev, 0x2000, h, GFP_KERNEL);
+        assertThat(cpu).isNotZero();
+        assertThat(h[0]).isEqualTo(0xffffc000L);
+    }
+
+    /**
+     * After dma_set_mask_and_coherent(64) a PCI function still gets IOVAs below 4 GiB first
+     * (single-address-cycle), and above only when the low space is full.
+     */
+    @Test
+    void sixtyFourBitPciFunctionStillTriesBelowFourGiB() {
+        org.iommu4j.pci.PciDev pdev = freshPciDevice();
+        assertThat(dma.dma_map_page(pdev, 0x40123000L, 0, 0x1000, DMA_TO_DEVICE)).isEqualTo(0xfffff000L);
+        assertThat(DmaMapping.dma_set_mask_and_coherent(pdev, DmaMapping.DMA_BIT_MASK(64))).isZero();
+        assertThat(pdev.pciDmaMask[0]).isEqualTo(-1L);
+        assertThat(dma.dma_map_page(pdev, 0x40124000L, 0, 0x1000, DMA_TO_DEVICE)).isEqualTo(0xffffe000L);
+        // Fill everything left below 4 GiB: the next mapping goes to the top of the aperture.
+        IovaDomain iovad = ((IommuDmaCookie) Iommu.iommu_get_domain_for_dev(pdev).iovaCookie).iovad;
+        assertThat(iovad.reserve_iova(iovad.startPfn, 0xffffdL)).isNotNull();
+        assertThat(dma.dma_map_page(pdev, 0x40125000L, 0, 0x1000, DMA_TO_DEVICE)).isEqualTo((1L << 48) - 0x1000);
+    }
+
+    /** A platform device keeps platform_device_alloc's 32-bit masks: IOVAs below 4 GiB. */
+    @Test
+    void platformDeviceWith32BitDefaultMapsBelowFourGiB() {
+        PlatformDevice pdev = freshPlatformDevice();
+        assertThat(pdev.dmaMask[0]).isEqualTo(0xffffffffL);
+        assertThat(dma.dma_map_page(pdev, 0x40123000L, 0, 0x1000, DMA_FROM_DEVICE)).isEqualTo(0xfffff000L);
+        long[] h = {0};
+        assertThat(dma.dma_alloc_coherent(pdev, 0x1000, h, GFP_KERNEL)).isNotZero();
+        assertThat(h[0]).isEqualTo(0xffffe000L);
+    }
+
+    /** With 64-bit masks a platform device (no single-address-cycle preference) maps at the top of the aperture. */
+    @Test
+    void platformDeviceWith64BitMaskMapsAtTheTopOfItsAperture() {
+        PlatformDevice pdev = freshPlatformDevice();
+        assertThat(DmaMapping.dma_set_mask_and_coherent(pdev, DmaMapping.DMA_BIT_MASK(64))).isZero();
+        assertThat(dma.dma_map_page(pdev, 0x40123000L, 0, 0x1000, DMA_FROM_DEVICE)).isEqualTo((1L << 48) - 0x1000);
+        long[] h = {0};
+        assertThat(dma.dma_alloc_coherent(pdev, 0x1000, h, GFP_KERNEL)).isNotZero();
+        assertThat(h[0]).isEqualTo((1L << 48) - 0x2000);
+    }
+
+    /** The bus limit (dma-ranges) caps the IOVA as the mask does; 0 is no limit. */
+    @Test
+    void busDmaLimitCapsTheIova() {
+        PlatformDevice pdev = platformDevice();
+        pdev.busDmaLimit = 0xf_ffff_ffffL;
+        assertThat(dma.dma_map_page(pdev, 0x40123000L, 0, 0x1000, DMA_FROM_DEVICE)).isEqualTo(0xf_ffff_f000L);
+    }
+
+    /**
+     * A PCI function behind a host bridge that {@code describe} gives windows and dma_ranges
+     * (bus range 0 already there), probed on the mock IOMMU with enumeration's 32-bit masks.
+     */
+    private org.iommu4j.pci.PciDev pciDeviceBehind(java.util.function.Consumer<org.iommu4j.pci.PciHostBridge> describe) {
+        org.iommu4j.base.hw.Board board = org.iommu4j.base.hw.Board.withRam(16 << 20);
+        org.iommu4j.pci.hw.PciHostBridgeModel hb = new org.iommu4j.pci.hw.PciHostBridgeModel("pcie", 0, 0);
+        hb.add(1, "ep", org.iommu4j.pci.hw.PciEndpointCaps.builder().build());
+        long ecam = 0x40_1000_0000L;
+        hb.mapEcam(board.mmio, ecam);
+        org.iommu4j.pci.Pci pci = new org.iommu4j.pci.Pci();
+        assertThat(w.iommu.bus_set_iommu(pci.pci_bus_type, w.mock)).isZero();
+        org.iommu4j.pci.PciHostBridge bridge = org.iommu4j.pci.Pci.pci_alloc_host_bridge();
+        org.iommu4j.pci.Pci.pci_add_resource(bridge.windows, new Resource("busn", 0, 0, Resource.IORESOURCE_BUS));
+        describe.accept(bridge);
+        pci.pci_host_common_probe(bridge, board.mmio, ecam);
+        org.iommu4j.pci.PciDev pdev = pci.pci_get_domain_bus_and_slot(0, 0, org.iommu4j.pci.Pci.PCI_DEVFN(1, 0));
+        Iommu.iommu_fwspec_init(pdev, w.mock.fwnode, w.mock);
+        Iommu.iommu_fwspec_add_ids(pdev, new int[] {8}, 1);
+        assertThat(w.iommu.iommu_probe_device(pdev)).isZero();
+        return pdev;
+    }
+
+    /** QEMU virt's host bridge windows (its pcie node's ranges): I/O, 32-bit memory, 64-bit memory. */
+    private static void qemuVirtWindows(org.iommu4j.pci.PciHostBridge bridge) {
+        org.iommu4j.pci.Pci.pci_add_resource_offset(bridge.windows,
+                new Resource("pcie@10000000", 0, 0xffffL, Resource.IORESOURCE_IO), 0);
+        org.iommu4j.pci.Pci.pci_add_resource_offset(bridge.windows,
+                new Resource("pcie@10000000", 0x1000_0000L, 0x3efe_ffffL, Resource.IORESOURCE_MEM), 0);
+        org.iommu4j.pci.Pci.pci_add_resource_offset(bridge.windows,
+                new Resource("pcie@10000000", 0x80_0000_0000L, 0xff_ffff_ffffL, Resource.IORESOURCE_MEM), 0);
+    }
+
+    private static void assertReserved(IovaDomain iovad, long pfnLo, long pfnHi) {
+        Iova r = iovad.find_iova(pfnLo);
+        assertThat(r).as("reservation at pfn 0x%x", pfnLo).isNotNull();
+        assertThat(r.pfnLo).isEqualTo(pfnLo);
+        assertThat(r.pfnHi).isEqualTo(pfnHi);
+    }
+
+    /**
+     * iova_reserve_pci_windows: each memory window is reserved at its bus address (resource
+     * less offset), exactly; the I/O window is not.
+     */
+    @Test
+    void hostBridgeMemoryWindowsAreReservedExactly() {
+        org.iommu4j.pci.PciDev pdev = pciDeviceBehind(DmaIommuTest::qemuVirtWindows);
+        assertThat(pdev.dmaOps).isSameAs(w.iommu.dma());
+        IovaDomain iovad = ((IommuDmaCookie) Iommu.iommu_get_domain_for_dev(pdev).iovaCookie).iovad;
+        assertThat(iovad.nr_iovas()).isEqualTo(2);
+        assertReserved(iovad, 0x10000L, 0x3efefL);
+        assertReserved(iovad, 0x8000000L, 0xfffffffL);
+        assertThat(iovad.find_iova(0xfL)).isNull();
+        assertThat(iovad.find_iova(0xffffL)).isNull();
+        assertThat(iovad.find_iova(0x3eff0L)).isNull();
+        assertThat(iovad.find_iova(0x10000000L)).isNull();
+    }
+
+    /** A window the bridge forwards at an offset is reserved at its bus address. */
+    @Test
+    void windowOffsetGivesTheBusAddress() {
+        org.iommu4j.pci.PciDev pdev = pciDeviceBehind(b -> org.iommu4j.pci.Pci.pci_add_resource_offset(b.windows,
+                new Resource("mem", 0x40_0000_0000L, 0x40_0fff_ffffL, Resource.IORESOURCE_MEM), 0x3f_f000_0000L));
+        IovaDomain iovad = ((IommuDmaCookie) Iommu.iommu_get_domain_for_dev(pdev).iovaCookie).iovad;
+        assertThat(iovad.nr_iovas()).isEqualTo(1);
+        assertReserved(iovad, 0x10000L, 0x1ffffL);
+    }
+
+    /**
+     * Filling the space below 4 GiB with DMA mappings (32-bit mask): the allocator goes down
+     * to the window's top, then jumps over it; no IOVA ever lands inside it.
+     */
+    @Test
+    void dmaMappingsNeverReturnAnIovaInsideAWindow() {
+        org.iommu4j.pci.PciDev pdev = pciDeviceBehind(DmaIommuTest::qemuVirtWindows);
+        long[] iovas = {
+            dma.dma_map_page(pdev, 0x8000_0000L, 0, 0x8000_0000L, DMA_TO_DEVICE),
+            dma.dma_map_page(pdev, 0x4000_0000L, 0, 0x4000_0000L, DMA_TO_DEVICE),
+            dma.dma_map_page(pdev, 0x4000_0000L, 0, 0x100_0000L, DMA_TO_DEVICE),
+            dma.dma_map_page(pdev, 0x4000_0000L, 0, 0x1_0000L, DMA_TO_DEVICE),
+            dma.dma_map_page(pdev, 0x4000_0000L, 0, 0x1_0000L, DMA_TO_DEVICE),
+        };
+        assertThat(iovas).containsExactly(0x8000_0000L, 0x4000_0000L, 0x3f00_0000L, 0x3eff_0000L, 0x0fff_0000L);
+        // Single pages fill the rest below the window; none is inside it, then the space is exhausted.
+        long iova;
+        int n = 0;
+        while ((iova = dma.dma_map_page(pdev, 0x4000_0000L, 0, 0x1000, DMA_TO_DEVICE)) != DmaMapping.DMA_MAPPING_ERROR) {
+            assertThat(iova).isLessThan(0x1000_0000L).isNotZero();
+            n++;
+        }
+        // [start_pfn 1, 0xffef] is left below the 64 KiB at 0x0fff0000.
+        assertThat(n).isEqualTo(0xffef);
+    }
+
+    /**
+     * The gaps around the bridge's inbound dma_ranges are reserved, from 0 to the first range,
+     * between ranges, and after the last to the top (each gap includes the next range's first
+     * granule, as v5.15 computes it); a 64-bit PCI function's first IOVA is then the highest
+     * free page below 4 GiB.
+     */
+    @Test
+    void gapsAroundDmaRangesAreReserved() {
+        org.iommu4j.pci.PciDev pdev = pciDeviceBehind(b -> {
+            org.iommu4j.pci.Pci.pci_add_resource_offset(b.dmaRanges,
+                    new Resource("ib0", 0x4000_0000L, 0x7fff_ffffL, Resource.IORESOURCE_MEM), 0);
+            org.iommu4j.pci.Pci.pci_add_resource_offset(b.dmaRanges,
+                    new Resource("ib1", 0x2_0000_0000L, 0x2_ffff_ffffL, Resource.IORESOURCE_MEM), 0x1_0000_0000L);
+        });
+        IovaDomain iovad = ((IommuDmaCookie) Iommu.iommu_get_domain_for_dev(pdev).iovaCookie).iovad;
+        assertThat(iovad.nr_iovas()).isEqualTo(3);
+        assertReserved(iovad, 0L, 0x40000L);
+        assertReserved(iovad, 0x80000L, 0x100000L);
+        assertReserved(iovad, 0x200000L, -1L >>> 12);
+        assertThat(DmaMapping.dma_set_mask_and_coherent(pdev, DmaMapping.DMA_BIT_MASK(64))).isZero();
+        assertThat(dma.dma_map_page(pdev, 0x4000_0000L, 0, 0x1000, DMA_TO_DEVICE)).isEqualTo(0x7fff_f000L);
+    }
+
+    /** dma_ranges out of order: -EINVAL from iommu_dma_init_domain, the device stays on dma-direct. */
+    @Test
+    void overlappingDmaRangesLeaveTheDeviceWithoutDmaIommu() {
+        Printk.clear();
+        org.iommu4j.pci.PciDev pdev = pciDeviceBehind(b -> {
+            org.iommu4j.pci.Pci.pci_add_resource(b.dmaRanges, new Resource("ib0", 0x8000_0000L, 0xbfff_ffffL, Resource.IORESOURCE_MEM));
+            org.iommu4j.pci.Pci.pci_add_resource(b.dmaRanges, new Resource("ib1", 0x4000_0000L, 0x7fff_ffffL, Resource.IORESOURCE_MEM));
+        });
+        assertThat(pdev.dmaOps).isNull();
+        assertThat(Printk.grep("Failed to reserve IOVA")).containsExactly(
+                "pci 0000:00:01.0: Failed to reserve IOVA [0x00000000c0000000-0x0000000040000000]");
+        assertThat(Printk.grep("retaining platform DMA ops")).hasSize(1);
     }
 
     /**

@@ -22,9 +22,17 @@ public final class MockMachine {
         iommu.bus_set_iommu(bus, mock);
     }
 
-    /** A device with one StreamID behind the mock IOMMU, added to the bus (probed, default domain attached). */
+    /**
+     * A device with one StreamID behind the mock IOMMU, added to the bus (probed, default domain
+     * attached). It has the 32-bit masks pci_device_add gives, raised to 64 bits as its driver would.
+     */
     public Device added(String name, int sid) {
         Device d = new Device(name);
+        d.dmaMask = new long[] {org.iommu4j.dma.DmaMapping.DMA_BIT_MASK(32)};
+        d.coherentDmaMask = org.iommu4j.dma.DmaMapping.DMA_BIT_MASK(32);
+        if (org.iommu4j.dma.DmaMapping.dma_set_mask_and_coherent(d, org.iommu4j.dma.DmaMapping.DMA_BIT_MASK(64)) != 0) {
+            throw new AssertionError("64-bit DMA mask refused");
+        }
         Iommu.iommu_fwspec_init(d, mock.fwnode, mock);
         Iommu.iommu_fwspec_add_ids(d, new int[] {sid}, 1);
         bus.device_add(d);

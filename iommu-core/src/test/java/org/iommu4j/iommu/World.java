@@ -4,6 +4,7 @@ import org.iommu4j.base.device.BusType;
 import org.iommu4j.base.device.Device;
 import org.iommu4j.base.hw.Board;
 import org.iommu4j.base.hw.PhysMem;
+import org.iommu4j.dma.DmaMapping;
 import org.iommu4j.ioasid.Ioasid;
 import org.iommu4j.mm.PageAlloc;
 
@@ -29,9 +30,17 @@ final class World {
         iommu.iommu_device_register(mock.iommuDev, mock, new Device("smmu"));
     }
 
-    /** A device whose fwspec points at the mock IOMMU with one stream ID. */
+    /**
+     * A device whose fwspec points at the mock IOMMU with one stream ID. Its bus gives it 32-bit
+     * DMA masks and its driver raises them to 64 bits, as the driver of a 64-bit DMA master does.
+     */
     Device dev(String name, int sid) {
         Device d = new Device(name);
+        d.dmaMask = new long[] {DmaMapping.DMA_BIT_MASK(32)};
+        d.coherentDmaMask = DmaMapping.DMA_BIT_MASK(32);
+        if (DmaMapping.dma_set_mask_and_coherent(d, DmaMapping.DMA_BIT_MASK(64)) != 0) {
+            throw new AssertionError("64-bit DMA mask refused");
+        }
         Iommu.iommu_fwspec_init(d, mock.fwnode, mock);
         Iommu.iommu_fwspec_add_ids(d, new int[] {sid}, 1);
         return d;

@@ -232,6 +232,12 @@ public final class Bits {
         return ult(a, b) ? a : b;
     }
 
+    /** The unsigned minimum of the two values that are not zero; 0 when both are. */
+    @Port("include/linux/minmax.h:min_not_zero")
+    public static long min_not_zero(long a, long b) {
+        return a == 0 ? b : b == 0 ? a : umin(a, b);
+    }
+
     public static long umax(long a, long b) {
         return ugt(a, b) ? a : b;
     }

@@ -230,5 +230,10 @@ class BitsTest {
         assertThat(uge(0, -1L)).isFalse();
         assertThat(umin(-1L, 5)).isEqualTo(5);
         assertThat(umax(-1L, 5)).isEqualTo(-1L);
+        // min_not_zero: unsigned, zero means "no value".
+        assertThat(min_not_zero(0, -1L)).isEqualTo(-1L);
+        assertThat(min_not_zero(-1L, 0)).isEqualTo(-1L);
+        assertThat(min_not_zero(0, 0)).isZero();
+        assertThat(min_not_zero(-1L, 0xffffffffL)).isEqualTo(0xffffffffL);
     }
 }

@@ -17,6 +17,8 @@ import org.iommu4j.base.Port;
 import org.iommu4j.base.device.BusType;
 import org.iommu4j.base.device.Device;
 import org.iommu4j.base.device.DmaMappingH;
+import org.iommu4j.base.device.Resource;
+import org.iommu4j.base.device.ResourceEntry;
 import org.iommu4j.base.hw.BusError;
 import org.iommu4j.base.hw.MmioBus;
 
@@ -496,24 +498,109 @@ public final class Pci {
     }
 
     /**
-     * Scans the root bus of an ECAM host bridge and adds every function found to
-     * {@link #pci_bus_type} ({@code pci_host_common_probe}'s scan and add).
+     * Allocates a host bridge with empty window lists, for its creator to describe (from the
+     * firmware) before {@link #pci_host_common_probe(PciHostBridge, MmioBus, long)} scans it.
      */
-    @Port("drivers/pci/probe.c:pci_scan_root_bus")
-    public PciBus pci_scan_root_bus(int domainNr, PciConfigWindow cfg) {
-        PciBus bus = new PciBus(this, domainNr, cfg.busStart, cfg);
+    @Port("drivers/pci/probe.c:pci_alloc_host_bridge")
+    public static PciHostBridge pci_alloc_host_bridge() {
+        return new PciHostBridge();
+    }
+
+    /** Appends {@code res} to {@code resources}, bus addresses being {@code offset} below it. */
+    @Port("drivers/pci/bus.c:pci_add_resource_offset")
+    public static void pci_add_resource_offset(List<ResourceEntry> resources, Resource res, long offset) {
+        resources.add(new ResourceEntry(res, offset));
+    }
+
+    @Port("drivers/pci/bus.c:pci_add_resource")
+    public static void pci_add_resource(List<ResourceEntry> resources, Resource res) {
+        pci_add_resource_offset(resources, res, 0);
+    }
+
+    /** The first entry of {@code type} on the list, or null. */
+    @Port("include/linux/resource_ext.h:resource_list_first_type")
+    public static ResourceEntry resource_list_first_type(List<ResourceEntry> list, long type) {
+        for (ResourceEntry e : list) {
+            if (e.res().type() == type) {
+                return e;
+            }
+        }
+        return null;
+    }
+
+    /** The host bridge above {@code bus}: its root bus's bridge. */
+    @Port("drivers/pci/host-bridge.c:pci_find_host_bridge")
+    public static PciHostBridge pci_find_host_bridge(PciBus bus) {
+        PciBus root = bus;
+        while (root.parent != null) {
+            root = root.parent;
+        }
+        return root.bridge;
+    }
+
+    /**
+     * Registers {@code bridge} with a root bus numbered from its sysdata's bus range, names it
+     * "pci%04x:%02x" and scans the bus (devices are not added to the bus type yet).
+     */
+    @Port("drivers/pci/probe.c:pci_scan_root_bus_bridge")
+    public PciBus pci_scan_root_bus_bridge(PciHostBridge bridge) {
+        PciConfigWindow cfg = bridge.sysdata;
+        PciBus bus = new PciBus(this, bridge.domainNr, cfg.busStart, cfg);
+        // pci_register_host_bridge
+        bus.bridge = bridge;
+        bridge.bus = bus;
+        bridge.dev_set_name(String.format("pci%04x:%02x", bridge.domainNr, bus.number));
         synchronized (rootBuses) {
             rootBuses.add(bus);
         }
         pci_scan_child_bus(bus);
+        return bus;
+    }
+
+    /** Scans the bridge's root bus and adds every function found to {@link #pci_bus_type}. */
+    @Port("drivers/pci/probe.c:pci_host_probe")
+    public PciBus pci_host_probe(PciHostBridge bridge) {
+        PciBus bus = pci_scan_root_bus_bridge(bridge);
         pci_bus_add_devices(bus);
         return bus;
     }
 
-    /** {@code pci_ecam_create} + {@code pci_scan_root_bus} in domain 0, as the generic ECAM host driver probes. */
-    @Port("drivers/pci/controller/pci-host-common.c:pci_host_common_probe")
+    /**
+     * Scans the root bus of an ECAM host bridge the firmware describes no windows for, and adds
+     * every function found to {@link #pci_bus_type}.
+     */
+    @Port("drivers/pci/probe.c:pci_scan_root_bus")
+    public PciBus pci_scan_root_bus(int domainNr, PciConfigWindow cfg) {
+        PciHostBridge bridge = pci_alloc_host_bridge();
+        bridge.domainNr = domainNr;
+        bridge.sysdata = cfg;
+        pci_add_resource(bridge.windows, new Resource("PCI busn", cfg.busStart, cfg.busEnd, Resource.IORESOURCE_BUS));
+        return pci_host_probe(bridge);
+    }
+
+    /**
+     * {@code pci_ecam_create} + {@code pci_scan_root_bus} in domain 0, for a host bridge without
+     * memory windows (tests that need only config space).
+     */
     public PciBus pci_host_common_probe(MmioBus mmio, long cfgBase, int busStart, int busEnd) {
         return pci_scan_root_bus(0, pci_ecam_create(mmio, cfgBase, busStart, busEnd));
+    }
+
+    /**
+     * The generic ECAM host driver's probe for a bridge its caller allocated and described
+     * (windows, dma_ranges, the bus range as the IORESOURCE_BUS window): maps the ECAM window at
+     * {@code cfgBase} over the bus range (gen_pci_init), then scans and adds the root bus.
+     * Throws {@code ErrnoException(-EINVAL)} when the bridge has no bus range or the window
+     * cannot hold it.
+     */
+    @Port("drivers/pci/controller/pci-host-common.c:pci_host_common_probe")
+    public PciBus pci_host_common_probe(PciHostBridge bridge, MmioBus mmio, long cfgBase) {
+        ResourceEntry busRange = resource_list_first_type(bridge.windows, Resource.IORESOURCE_BUS);
+        if (busRange == null) {
+            throw new ErrnoException(-EINVAL);
+        }
+        bridge.sysdata = pci_ecam_create(mmio, cfgBase, (int) busRange.res().start(), (int) busRange.res().end());
+        return pci_host_probe(bridge);
     }
 
     public List<PciBus> rootBuses() {
@@ -571,14 +658,17 @@ public final class Pci {
     }
 
     /**
-     * Sets up a newly found function's DMA limits (64 KiB segments that never cross a 4 GiB
-     * boundary), reads its capabilities and puts it on the bus's list. The driver-core
+     * Sets up a newly found function's DMA limits (32-bit masks until its driver raises them,
+     * 64 KiB segments that never cross a 4 GiB boundary), reads its capabilities and puts it on
+     * the bus's list. The driver-core
      * {@code device_add} this function ends with in v5.15 is done for the whole bus by
      * {@link #pci_bus_add_devices}.
      */
     @Port("drivers/pci/probe.c:pci_device_add")
     private void pci_device_add(PciDev dev, PciBus bus) {
+        dev.dmaMask = dev.pciDmaMask;
         dev.dmaParms = dev.pciDmaParms;
+        dev.coherentDmaMask = 0xffffffffL;
         DmaMappingH.dma_set_max_seg_size(dev, 65536);
         DmaMappingH.dma_set_seg_boundary(dev, 0xffffffffL);
         pci_init_capabilities(dev);
@@ -616,6 +706,8 @@ public final class Pci {
         dev.devClass = classRev >>> 8;
         set_pcie_port_type(dev);
         dev.cfgSize = pci_cfg_space_size(dev);
+        // Conventional PCI addresses 32 bits; a driver for a 64-bit capable function says so.
+        dev.pciDmaMask[0] = 0xffffffffL;
         if (dev.hdrType != PCI_HEADER_TYPE_NORMAL) {
             // bridges (type 1) and CardBus (type 2) are not modelled
             return -EIO;

@@ -18,6 +18,10 @@ public final class PciBus {
     public final PciConfigWindow sysdata;
     /** {@code bus->self}: the bridge leading to this bus; null for a root bus. */
     public final PciDev self = null;
+    /** {@code bus->parent}: the bus above; null for a root bus (the only kind here). */
+    public final PciBus parent = null;
+    /** {@code bus->bridge}: for a root bus, the host bridge's device. */
+    public volatile PciHostBridge bridge;
     public final List<PciDev> devices = new CopyOnWriteArrayList<>();
 
     PciBus(Pci pci, int domainNr, int number, PciConfigWindow sysdata) {

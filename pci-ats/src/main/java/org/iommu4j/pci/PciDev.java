@@ -44,6 +44,11 @@ public class PciDev extends Device {
      * ({@link Device#dmaParms}) at.
      */
     public final DeviceDmaParameters pciDmaParms = new DeviceDmaParameters();
+    /**
+     * {@code u64 pdev->dma_mask}: the cell pci_device_add points {@code dev.dma_mask}
+     * ({@link Device#dmaMask}) at; named apart from it as {@link #pciDmaParms} is.
+     */
+    public final long[] pciDmaMask = new long[1];
 
     /* SR-IOV: set up by whoever creates virtual functions. */
     public boolean isPhysfn;

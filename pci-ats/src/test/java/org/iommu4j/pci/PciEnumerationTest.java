@@ -8,6 +8,8 @@ import static org.iommu4j.pci.PciRegs.*;
 import java.util.ArrayList;
 import java.util.List;
 import org.iommu4j.base.ErrnoException;
+import org.iommu4j.base.device.Resource;
+import org.iommu4j.base.device.ResourceEntry;
 import org.iommu4j.base.Errno;
 import org.iommu4j.base.NotifierBlock;
 import org.iommu4j.base.device.BusType;
@@ -144,6 +146,47 @@ class PciEnumerationTest {
         assertThatThrownBy(() -> pci_ecam_create(w.board.mmio, 0, 3, 2))
                 .isInstanceOf(ErrnoException.class)
                 .satisfies(e -> assertThat(((ErrnoException) e).err()).isEqualTo(-Errno.EINVAL));
+    }
+
+    /**
+     * pci_setup_device / pci_device_add: every function starts with 32-bit masks, dma_mask
+     * pointing at pdev->dma_mask; the root bus hangs off a registered host bridge.
+     */
+    @Test
+    void functionsStartWith32BitMasksUnderARegisteredHostBridge() {
+        PciWorld w = new PciWorld().enumerate();
+        for (PciDev d : w.root.devices) {
+            assertThat(d.dmaMask).as(d.dev_name()).isSameAs(d.pciDmaMask);
+            assertThat(d.dmaMask[0]).as(d.dev_name()).isEqualTo(0xffffffffL);
+            assertThat(d.coherentDmaMask).as(d.dev_name()).isEqualTo(0xffffffffL);
+        }
+        PciHostBridge bridge = pci_find_host_bridge(w.dev(1, 0).pciBus);
+        assertThat(bridge).isSameAs(w.root.bridge);
+        assertThat(bridge.bus).isSameAs(w.root);
+        assertThat(bridge.dev_name()).isEqualTo("pci0000:00");
+        // Described by nobody: only the bus range, no memory windows, no inbound ranges.
+        assertThat(bridge.windows).containsExactly(new ResourceEntry(new Resource("PCI busn", 0, 0, Resource.IORESOURCE_BUS), 0));
+        assertThat(bridge.dmaRanges).isEmpty();
+    }
+
+    /** A bridge described by its creator keeps its windows; one without a bus range is refused. */
+    @Test
+    void hostCommonProbeTakesADescribedBridge() {
+        PciWorld w = new PciWorld();
+        PciHostBridge bridge = pci_alloc_host_bridge();
+        assertThat(bridge.dev_name()).isNull();
+        assertThatThrownBy(() -> w.pci.pci_host_common_probe(bridge, w.board.mmio, PciWorld.ECAM))
+                .isInstanceOf(ErrnoException.class)
+                .satisfies(e -> assertThat(((ErrnoException) e).err()).isEqualTo(-Errno.EINVAL));
+        assertThat(w.pci.rootBuses()).isEmpty();
+        Resource mem = new Resource("pcie", 0x1000_0000L, 0x3efe_ffffL, Resource.IORESOURCE_MEM);
+        pci_add_resource(bridge.windows, new Resource("busn", 0, 0, Resource.IORESOURCE_BUS));
+        pci_add_resource_offset(bridge.windows, mem, 0);
+        PciBus bus = w.pci.pci_host_common_probe(bridge, w.board.mmio, PciWorld.ECAM);
+        assertThat(bus.devices).hasSize(4);
+        assertThat(pci_find_host_bridge(bus)).isSameAs(bridge);
+        assertThat(resource_list_first_type(bridge.windows, Resource.IORESOURCE_MEM).res()).isEqualTo(mem);
+        assertThat(resource_list_first_type(bridge.windows, Resource.IORESOURCE_IO)).isNull();
     }
 
     @Test

@@ -4,13 +4,18 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.iommu4j.base.Errno;
 import org.iommu4j.base.Printk;
+import org.iommu4j.base.device.DevPrintk;
 import org.iommu4j.base.device.Device;
+import org.iommu4j.base.device.DeviceDriver;
 import org.iommu4j.base.device.PlatformDevice;
 import org.iommu4j.base.device.Resource;
 import org.iommu4j.base.hw.Board;
 import org.iommu4j.base.hw.PhysMem;
+import org.iommu4j.dma.DmaMapping;
 import org.iommu4j.iommu.Iommu;
+import org.iommu4j.iommu.OfDevice;
 import org.iommu4j.iommu.OfIommu;
 import org.iommu4j.mm.PageAlloc;
 import org.iommu4j.of.DeviceNode;
@@ -23,6 +28,7 @@ import org.iommu4j.of.Property;
 import org.iommu4j.pci.Pci;
 import org.iommu4j.pci.PciBus;
 import org.iommu4j.pci.PciDev;
+import org.iommu4j.pci.PciHostBridge;
 import org.iommu4j.pci.hw.PciEndpointCaps;
 import org.iommu4j.pci.hw.PciEndpointModel;
 import org.iommu4j.pci.hw.PciHostBridgeModel;
@@ -56,6 +62,8 @@ public final class Machine implements AutoCloseable {
     /** Platform devices created from the tree (of_platform_default_populate). */
     public final List<PlatformDevice> platformDevices = new ArrayList<>();
     public OfIommu ofIommu;
+    /** drivers/of/device.c: DMA configuration of devices from the tree. */
+    public OfDevice ofDevice;
     public final String capsName;
     public Board board;
     public PageAlloc pages;
@@ -73,6 +81,8 @@ public final class Machine implements AutoCloseable {
     /** The GICv3 ITS driver over the board's MSI doorbell, with the PCI/MSI domain on it. */
     public IrqGicV3Its its;
     public PciHostBridgeModel hostBridge;
+    /** The kernel's {@code pci_host_bridge} of the PCIe node (windows from its {@code ranges}); null without PCIe. */
+    public PciHostBridge pciHostBridge;
     public final List<PciFunction> functions = new ArrayList<>();
     /** The kernel log lines printed during this machine's life (dmesg). */
     public final List<String> dmesg = new CopyOnWriteArrayList<>();
@@ -217,6 +227,7 @@ public final class Machine implements AutoCloseable {
         /* IOMMU core and registration */
         this.iommu = new Iommu(pages, ioasid, "");
         this.ofIommu = new OfIommu(iommu);
+        this.ofDevice = new OfDevice(ofIommu, iommu);
         /* Seed 000: aux-domain SSIDs come from ioasid (the driver's private set; no set object in v5.15). */
         smmu.private_ioasid = new ArmSmmuV3.SsidAllocator() {
             @Override
@@ -265,7 +276,42 @@ public final class Machine implements AutoCloseable {
         }
         /* The ITS at the board's doorbell and the PCI/MSI domain on it (its_pci_msi_init). */
         this.its = new IrqGicV3Its(board.msi, iommu.dma(), board.irqs);
-        PciBus bus = pci.pci_host_common_probe(board.mmio, ecam.start(), busRange[0], busRange[1]);
+        /* Driver probe: pci-host-generic describes the bridge from the node (bus range,
+         * windows, dma-ranges), maps the ECAM window over its bus range and scans it. */
+        PciBus[] scanned = {null};
+        DeviceDriver genPci = new DeviceDriver() {
+            @Override
+            public String name() {
+                return "pci-host-generic";
+            }
+
+            @Override
+            public List<String> ofMatchTable() {
+                return List.of("pci-host-ecam-generic");
+            }
+
+            @Override
+            public int probe(Device dev) {
+                pciHostBridge = PciOf.devm_pci_alloc_host_bridge(dev);
+                if (pciHostBridge == null) {
+                    return -Errno.ENOMEM;
+                }
+                scanned[0] = pci.pci_host_common_probe(pciHostBridge, board.mmio, ecam.start());
+                return 0;
+            }
+        };
+        /* really_probe: platform_dma_configure first (the node has no iommus: no IOMMU). */
+        pcieDev.driver = genPci;
+        int probed = ofDevice.of_dma_configure(pcieDev, pcie, true);
+        if (probed == 0) {
+            probed = genPci.probe(pcieDev);
+        }
+        if (probed != 0) {
+            pcieDev.driver = null;
+            Printk.pr_err("%s: probe of %s failed with error %d", genPci.name(), pcieDev.dev_name(), probed);
+            return;
+        }
+        PciBus bus = scanned[0];
         for (PciDev dev : bus.devices) {
             int rid = (bus.number << 8) | dev.devfn;
             PciEndpointModel model = hostBridge.function(bus.number, dev.devfn >> 3, dev.devfn & 7);
@@ -274,13 +320,26 @@ public final class Machine implements AutoCloseable {
             Pci.pci_set_master(dev);
             /* pci_set_msi_domain: the host bridge's msi-parent is the ITS. */
             dev.msiDomain = its.pciMsiDomain;
-            /* of_dma_configure at driver bind: the IOMMU from the host bridge's iommu-map. */
-            if (ofIommu.of_iommu_configure(dev, pcie, null) == null) {
+            /* pci_dma_configure at driver bind: of_dma_configure from the host bridge's node
+             * (dma-ranges, coherency, the IOMMU from its iommu-map, the DMA ops). */
+            int dmaRet = ofDevice.of_dma_configure(dev, pcie, true);
+            if (dmaRet != 0) {
+                Printk.pr_err("pci %s: DMA configuration failed: %d", dev.dev_name(), dmaRet);
+            } else if (Iommu.dev_iommu_fwspec_get(dev) == null) {
                 Printk.pr_err("pci %s: no IOMMU configured", dev.dev_name());
+            }
+            /* Driver probe: virtio-pci (vp_modern_probe) asks for 64-bit DMA, else 32-bit. */
+            if (dev.vendor == VIRTIO_PCI_VENDOR_ID
+                    && DmaMapping.dma_set_mask_and_coherent(dev, DmaMapping.DMA_BIT_MASK(64)) != 0
+                    && DmaMapping.dma_set_mask_and_coherent(dev, DmaMapping.DMA_BIT_MASK(32)) != 0) {
+                DevPrintk.dev_warn(dev, "Failed to enable 64-bit or 32-bit DMA.  Trying to continue, but this might not work.");
             }
             functions.add(new PciFunction(model, dev, sid));
         }
     }
+
+    /** {@code PCI_VENDOR_ID_REDHAT_QUMRANET}: the vendor ID of every virtio PCI function. */
+    static final int VIRTIO_PCI_VENDOR_ID = 0x1af4;
 
     /** The StreamID {@code rid} is given by {@code iommu-map}, or -errno. */
     private static int streamId(DeviceNode bridge, int rid) {

@@ -7,12 +7,21 @@ import org.iommu4j.of.Fdt;
 import org.iommu4j.base.Bits;
 import org.iommu4j.base.Errno;
 import org.iommu4j.base.Gfp;
+import org.iommu4j.base.device.PlatformDevice;
+import org.iommu4j.base.device.Resource;
+import org.iommu4j.base.device.ResourceEntry;
 import org.iommu4j.base.hw.DmaTransaction;
+import org.iommu4j.dma.DmaDataDirection;
+import org.iommu4j.dma.DmaMapping;
 import org.iommu4j.base.test.NoWarnings;
 import org.iommu4j.iommu.DevIommu;
 import org.iommu4j.iommu.Iommu;
 import org.iommu4j.iommu.IommuDomain;
+import org.iommu4j.iommu.IommuDmaCookie;
 import org.iommu4j.iommu.IommuH;
+import org.iommu4j.iommu.Iova;
+import org.iommu4j.iommu.IovaDomain;
+import org.iommu4j.pci.PciHostBridge;
 import org.iommu4j.smmuv3.ArmSmmuDomain;
 import org.iommu4j.smmuv3.ArmSmmuMaster;
 import org.junit.jupiter.api.Test;
@@ -106,6 +115,91 @@ class MachineTest {
                 assertThat(m.board.mem.readq(ste)).isEqualTo(1L);
                 assertThat(m.board.mem.readq(ste + 8)).isEqualTo(0x0000100000000000L);
             }
+        }
+    }
+
+    /**
+     * DMA masks after boot: the SMMU's for its table walker (OAS, 44 bits on QEMU), the virtio
+     * functions' 64 bits from their driver; a 64-bit PCI function's first IOVA is still the
+     * top page below 4 GiB (single-address-cycle first).
+     */
+    @Test
+    void dmaMasksAfterBoot() {
+        try (Machine m = Machine.boot("qemu")) {
+            assertThat(m.smmuPdev.dmaMask[0]).isEqualTo(DmaMapping.DMA_BIT_MASK(44));
+            assertThat(m.smmuPdev.coherentDmaMask).isEqualTo(DmaMapping.DMA_BIT_MASK(44));
+            for (Machine.PciFunction f : m.functions) {
+                assertThat(f.dev().dmaMask[0]).as(f.dev().dev_name()).isEqualTo(-1L);
+                assertThat(f.dev().coherentDmaMask).as(f.dev().dev_name()).isEqualTo(-1L);
+                /* of_dma_configure: QEMU virt has no dma-ranges, so no bus limit and no range map. */
+                assertThat(f.dev().busDmaLimit).isZero();
+                assertThat(f.dev().dmaRangeMap).isNull();
+                assertThat(f.dev().dmaCoherent).isTrue();
+            }
+            /* The other platform devices keep the 32-bit defaults of of_platform_device_create_pdata. */
+            PlatformDevice uart = m.platformDevices.stream().filter(p -> p.dev_name().endsWith(".pl011")).findFirst().orElseThrow();
+            assertThat(uart.dmaMask[0]).isEqualTo(DmaMapping.DMA_BIT_MASK(32));
+            assertThat(uart.coherentDmaMask).isEqualTo(DmaMapping.DMA_BIT_MASK(32));
+
+            Machine.PciFunction f = m.function(0x8);
+            assertThat(f.dev().dmaOps).isSameAs(m.iommu.dma());
+            DmaMapping dma = new DmaMapping(m.pages);
+            long pa = m.pages.alloc_page(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
+            long iova = dma.dma_map_single(f.dev(), pa, 0x1000, DmaDataDirection.DMA_TO_DEVICE);
+            assertThat(iova).isEqualTo(0xfffff000L);
+            dma.dma_unmap_single(f.dev(), iova, 0x1000, DmaDataDirection.DMA_TO_DEVICE);
+        }
+    }
+
+    /**
+     * The host bridge described from QEMU virt's pcie node: bus range, I/O, 32-bit and 64-bit
+     * memory windows (offset 0: CPU and PCI addresses equal), no dma-ranges; a virtio
+     * function's DMA domain has exactly the two memory windows reserved.
+     */
+    @Test
+    void hostBridgeWindowsFromTheDeviceTreeAreReservedInDmaDomains() {
+        try (Machine m = Machine.boot("qemu")) {
+            PciHostBridge bridge = m.pciHostBridge;
+            assertThat(bridge.dev_name()).isEqualTo("pci0000:00");
+            assertThat(bridge.windows).containsExactly(
+                    new ResourceEntry(new Resource("pcie", 0, 0xff, Resource.IORESOURCE_BUS), 0),
+                    new ResourceEntry(new Resource("pcie@10000000", 0, 0xffff, Resource.IORESOURCE_IO), 0),
+                    new ResourceEntry(new Resource("pcie@10000000", 0x1000_0000L, 0x3efe_ffffL, Resource.IORESOURCE_MEM), 0),
+                    new ResourceEntry(new Resource("pcie@10000000", 0x80_0000_0000L, 0xff_ffff_ffffL, Resource.IORESOURCE_MEM), 0));
+            assertThat(bridge.dmaRanges).isEmpty();
+            assertThat(m.dmesg).anyMatch(l -> l.endsWith("host bridge /pcie@10000000 ranges:"));
+            assertThat(m.dmesg).anyMatch(l -> l.endsWith("      IO 0x003eff0000..0x003effffff -> 0x0000000000"));
+            assertThat(m.dmesg).anyMatch(l -> l.endsWith("     MEM 0x0010000000..0x003efeffff -> 0x0010000000"));
+            assertThat(m.dmesg).anyMatch(l -> l.endsWith("     MEM 0x8000000000..0xffffffffff -> 0x8000000000"));
+            assertThat(m.dmesg).anyMatch(l -> l.endsWith("Memory resource size exceeds max for 32 bits"));
+
+            for (Machine.PciFunction f : m.functions) {
+                IommuDomain d = Iommu.iommu_get_domain_for_dev(f.dev());
+                IovaDomain iovad = ((IommuDmaCookie) d.iovaCookie).iovad;
+                assertThat(iovad.nr_iovas()).as(f.dev().dev_name()).isEqualTo(2);
+                Iova mem32 = iovad.find_iova(0x3efefL);
+                assertThat(mem32.pfnLo).isEqualTo(0x10000L);
+                assertThat(mem32.pfnHi).isEqualTo(0x3efefL);
+                Iova mem64 = iovad.find_iova(0x8000000L);
+                assertThat(mem64.pfnLo).isEqualTo(0x8000000L);
+                assertThat(mem64.pfnHi).isEqualTo(0xfffffffL);
+            }
+        }
+    }
+
+    /**
+     * A pcie node without ranges: describing the bridge fails, pci-host-generic's probe fails
+     * with -ENOMEM (what devm_pci_alloc_host_bridge's NULL becomes) and the machine boots
+     * without PCI functions.
+     */
+    @Test
+    void pcieNodeWithoutRangesFailsTheHostBridgeProbe() {
+        org.iommu4j.of.DeviceNode root = Fdt.of_fdt_unflatten_tree(Fdt.bundledVirtSmmuv3());
+        assertThat(root.child("pcie@10000000").removeProperty("ranges")).isTrue();
+        try (Machine m = new Machine(Fdt.flatten(root), "qemu")) {
+            assertThat(m.pciHostBridge).isNull();
+            assertThat(m.functions).isEmpty();
+            assertThat(m.dmesg).anyMatch(l -> l.endsWith("pci-host-generic: probe of 4010000000.pcie failed with error -12"));
         }
     }
 

@@ -24,9 +24,27 @@ public class Device {
     public volatile Object iommuGroup;
     /** {@code dev->dma_ops}: null means dma-direct. */
     public volatile Object dmaOps;
-    /** {@code dev->dma_mask} / coherent_dma_mask. */
-    public long dmaMask = -1L;
-    public long coherentDmaMask = -1L;
+    /**
+     * {@code u64 *dma_mask}: the cell the mask for streaming mappings lives in, so
+     * {@code *dev->dma_mask} is {@code dev.dmaMask[0]}; null (NULL) until the bus that creates
+     * the device points it at storage of its own ({@code pci_dev.dma_mask},
+     * {@code platform_device.platform_dma_mask}). A device without it cannot do DMA:
+     * {@code dma_set_mask} answers -EIO and the mapping calls fail.
+     */
+    public long[] dmaMask;
+    /** {@code coherent_dma_mask}: the mask for coherent allocations; 0 until the bus sets it. */
+    public long coherentDmaMask;
+    /**
+     * {@code bus_dma_limit} (v5.5+): the highest DMA address the interconnect upstream of the
+     * device carries, from the firmware's {@code dma-ranges}; 0 = no limit.
+     */
+    public long busDmaLimit;
+    /**
+     * {@code dma_range_map}: the interconnect's inbound windows from {@code dma-ranges}, or
+     * null (no translation). Recorded by of_dma_configure; the simulated dma-direct maps 1:1
+     * and does not apply it.
+     */
+    public BusDmaRegion[] dmaRangeMap;
     /**
      * {@code dev->dma_parms}: null when the bus gives the device none (then the
      * {@link DmaMappingH} getters answer the defaults and the setters -EIO).

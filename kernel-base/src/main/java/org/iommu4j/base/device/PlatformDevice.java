@@ -14,6 +14,11 @@ public class PlatformDevice extends Device {
      * from {@link Device#dmaParms}, the pointer.
      */
     public final DeviceDmaParameters platformDmaParms = new DeviceDmaParameters();
+    /**
+     * {@code u64 platform_dma_mask} (v5.7+): the cell {@link Device#dmaMask} points at unless
+     * whoever created the device gave it another one.
+     */
+    public final long[] platformDmaMask = new long[1];
 
     private final List<Resource> resources = new ArrayList<>();
 
@@ -24,14 +29,24 @@ public class PlatformDevice extends Device {
     }
 
     /**
-     * Gives the device its dma_parms, zeroed: no segment limits until its driver sets some.
-     * Only that part is ported: v5.15 also defaults both DMA masks to 32 bits here, while a
-     * {@link Device}'s masks start at all ones in this simulation.
+     * Gives the device its dma_parms, zeroed (no segment limits until its driver sets some), and
+     * 32-bit DMA masks where none is set yet: a platform device is assumed to drive 32 address
+     * bits until its driver says more with {@code dma_set_mask_and_coherent}.
      */
     @Port("drivers/base/platform.c:setup_pdev_dma_masks")
     private void setup_pdev_dma_masks() {
         dmaParms = platformDmaParms;
+        if (coherentDmaMask == 0) {
+            coherentDmaMask = DMA_BIT_MASK_32;
+        }
+        if (dmaMask == null) {
+            platformDmaMask[0] = DMA_BIT_MASK_32;
+            dmaMask = platformDmaMask;
+        }
     }
+
+    /** {@code DMA_BIT_MASK(32)} (dma-mapping.h lives above kernel-base). */
+    private static final long DMA_BIT_MASK_32 = 0xffffffffL;
 
     public void addResource(Resource r) {
         resources.add(r);

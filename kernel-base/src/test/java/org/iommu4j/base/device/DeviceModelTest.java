@@ -208,11 +208,24 @@ class DeviceModelTest {
         assertThat(dev).hasToString("0000:00:01.0");
         assertThat(dev.driverName()).isEmpty();
         assertThat(dev.iommu).isNull();
-        assertThat(dev.dmaMask).isEqualTo(-1L);
+        // A bare struct device can do no DMA until its bus gives it masks (v5.15: zeroed fields).
+        assertThat(dev.dmaMask).isNull();
+        assertThat(dev.coherentDmaMask).isZero();
+        assertThat(dev.busDmaLimit).isZero();
         assertThat(dev.parent).isSameAs(parent);
         assertThat(new TestDriver("x", 0).ofMatchTable()).isEmpty();
         assertThat(bus).hasToString("testbus");
         assertThat(bus.name()).isEqualTo("testbus");
+    }
+
+    /** platform_device_alloc: both masks default to 32 bits, dma_mask points at platform_dma_mask. */
+    @Test
+    void platformDeviceStartsWith32BitMasks() {
+        PlatformDevice pdev = new PlatformDevice("9000000.pl011");
+        assertThat(pdev.dmaMask).isSameAs(pdev.platformDmaMask);
+        assertThat(pdev.dmaMask[0]).isEqualTo(0xffffffffL);
+        assertThat(pdev.coherentDmaMask).isEqualTo(0xffffffffL);
+        assertThat(pdev.dmaParms).isSameAs(pdev.platformDmaParms);
     }
 
     @Test
@@ -290,7 +303,10 @@ class DeviceModelTest {
         assertThat(pdev.platform_irq_count()).isEqualTo(3);
         assertThat(pdev.resources()).hasSize(5);
         assertThat(pdev.resourcesOfType(Resource.IORESOURCE_MEM)).extracting(Resource::name).containsExactly("regs", "pages1");
-        assertThat(new Resource("f", 0x100, 0x1ff, Resource.IORESOURCE_MEM | 0x1000).type()).isEqualTo(Resource.IORESOURCE_MEM);
+        // resource_type keeps IORESOURCE_TYPE_BITS only (0x1000 is IORESOURCE_BUS, a type).
+        assertThat(new Resource("f", 0x100, 0x1ff, Resource.IORESOURCE_MEM | Resource.IORESOURCE_PREFETCH
+                | Resource.IORESOURCE_MEM_64).type()).isEqualTo(Resource.IORESOURCE_MEM);
+        assertThat(new Resource("b", 0, 0xff, Resource.IORESOURCE_BUS).type()).isEqualTo(Resource.IORESOURCE_BUS);
     }
 
     @Test

@@ -1,0 +1,192 @@
+package org.iommu4j.platform;
+
+import static org.iommu4j.base.Errno.EINVAL;
+
+import java.util.List;
+import org.iommu4j.base.Port;
+import org.iommu4j.base.device.DevPrintk;
+import org.iommu4j.base.device.Device;
+import org.iommu4j.base.device.Resource;
+import org.iommu4j.base.device.ResourceEntry;
+import org.iommu4j.of.DeviceNode;
+import org.iommu4j.of.Of;
+import org.iommu4j.of.OfPciRange;
+import org.iommu4j.of.OfPciRangeParser;
+import org.iommu4j.pci.Pci;
+import org.iommu4j.pci.PciHostBridge;
+
+/**
+ * drivers/pci/of.c (v5.15): a host bridge described from its device-tree node. It lives in the
+ * platform because it needs both the PCI core (pci-ats) and the devicetree module, which sit
+ * side by side below it; pci-ats takes the result as plain resources.
+ *
+ * <p>Not modelled: requesting the windows in the iomem resource tree
+ * ({@code devm_request_pci_bus_resources}) and remapping the I/O window
+ * ({@code devm_pci_remap_iospace}); the simulated CPU does no port I/O.
+ */
+public final class PciOf {
+    private PciOf() {}
+
+    /** {@code bus-range} as an IORESOURCE_BUS resource. 0, or the property read's -errno. */
+    @Port("drivers/pci/of.c:of_pci_parse_bus_range")
+    static int of_pci_parse_bus_range(DeviceNode node, Resource[] res) {
+        int[] busRange = new int[2];
+        int error = Of.of_property_read_u32_array(node, "bus-range", busRange, 2);
+        if (error != 0) {
+            return error;
+        }
+        res[0] = new Resource(node.name, Integer.toUnsignedLong(busRange[0]), Integer.toUnsignedLong(busRange[1]),
+                Resource.IORESOURCE_BUS);
+        return 0;
+    }
+
+    /**
+     * Fills {@code resources} with the bridge's bus range (from {@code bus-range}, else
+     * [busno, busMax]) and the windows of its {@code ranges}, each with its CPU-to-bus offset,
+     * and {@code ibResources} (may be null) with its {@code dma-ranges} memory ranges, sorted by
+     * start. {@code ioBase[0]} gets the I/O window's CPU address (OF_BAD_ADDR if none).
+     * 0; -ENOENT without {@code ranges} (then {@code resources} is emptied); -EINVAL for an I/O
+     * window when the caller passed no {@code ioBase}.
+     */
+    @Port("drivers/pci/of.c:devm_of_pci_get_host_bridge_resources")
+    static int devm_of_pci_get_host_bridge_resources(Device dev, DeviceNode devNode, int busno, int busMax,
+            List<ResourceEntry> resources, List<ResourceEntry> ibResources, long[] ioBase) {
+        if (ioBase != null) {
+            ioBase[0] = Of.OF_BAD_ADDR;
+        }
+        DevPrintk.dev_info(dev, "host bridge %s ranges:", devNode.path());
+        Resource[] busRange = new Resource[1];
+        if (of_pci_parse_bus_range(devNode, busRange) != 0) {
+            busRange[0] = new Resource(devNode.name, busno, busMax, Resource.IORESOURCE_BUS);
+            DevPrintk.dev_info(dev, "  No bus range found for %s, using [bus %02x-%02x]", devNode.path(), busno, busMax);
+        } else if (busRange[0].end() > busRange[0].start() + busMax) {
+            busRange[0] = new Resource(busRange[0].name(), busRange[0].start(), busRange[0].start() + busMax,
+                    busRange[0].flags());
+        }
+        Pci.pci_add_resource(resources, busRange[0]);
+
+        OfPciRangeParser parser = new OfPciRangeParser();
+        int err = Of.of_pci_range_parser_init(parser, devNode);
+        if (err != 0) {
+            resources.clear();
+            return err;
+        }
+        OfPciRange range = new OfPciRange();
+        Resource[] res = new Resource[1];
+        while (Of.of_pci_range_parser_one(parser, range) != null) {
+            long type = range.flags & Resource.IORESOURCE_TYPE_BITS;
+            String rangeType = type == Resource.IORESOURCE_IO ? "IO" : type == Resource.IORESOURCE_MEM ? "MEM" : "err";
+            DevPrintk.dev_info(dev, "  %6s %#012x..%#012x -> %#012x", rangeType, range.cpuAddr,
+                    range.cpuAddr + range.size - 1, range.pciAddr);
+            // An untranslatable or empty range is skipped.
+            if (range.cpuAddr == Of.OF_BAD_ADDR || range.size == 0) {
+                continue;
+            }
+            if (Of.of_pci_range_to_resource(range, devNode, res) != 0) {
+                continue;
+            }
+            Resource r = res[0];
+            if (r.type() == Resource.IORESOURCE_IO) {
+                if (ioBase == null) {
+                    DevPrintk.dev_err(dev, "I/O range found for %s. Please provide an io_base pointer to save CPU base address",
+                            devNode.path());
+                    resources.clear();
+                    return -EINVAL;
+                }
+                if (ioBase[0] != Of.OF_BAD_ADDR) {
+                    DevPrintk.dev_warn(dev, "More than one I/O resource converted for %s. CPU base address for old range lost!",
+                            devNode.path());
+                }
+                ioBase[0] = range.cpuAddr;
+            } else if (r.type() == Resource.IORESOURCE_MEM) {
+                // The bridge's window is not itself a 64-bit BAR.
+                r = new Resource(r.name(), r.start(), r.end(), r.flags() & ~Resource.IORESOURCE_MEM_64);
+            }
+            Pci.pci_add_resource_offset(resources, r, r.start() - range.pciAddr);
+            range = new OfPciRange();
+        }
+
+        if (ibResources == null) {
+            return 0;
+        }
+        OfPciRangeParser dma = new OfPciRangeParser();
+        if (Of.of_pci_dma_range_parser_init(dma, devNode) != 0) {
+            return 0;
+        }
+        DevPrintk.dev_dbg(dev, "Parsing dma-ranges property...");
+        range = new OfPciRange();
+        while (Of.of_pci_range_parser_one(dma, range) != null) {
+            // Only translated, non-empty memory ranges are inbound windows.
+            if ((range.flags & Resource.IORESOURCE_TYPE_BITS) != Resource.IORESOURCE_MEM
+                    || range.cpuAddr == Of.OF_BAD_ADDR || range.size == 0) {
+                continue;
+            }
+            DevPrintk.dev_info(dev, "  %6s %#012x..%#012x -> %#012x", "IB MEM", range.cpuAddr,
+                    range.cpuAddr + range.size - 1, range.pciAddr);
+            if (Of.of_pci_range_to_resource(range, devNode, res) != 0) {
+                continue;
+            }
+            // Insert before the first entry starting above it: the list stays sorted.
+            int at = 0;
+            while (at < ibResources.size() && Long.compareUnsigned(ibResources.get(at).res().start(), res[0].start()) <= 0) {
+                at++;
+            }
+            ibResources.add(at, new ResourceEntry(res[0], res[0].start() - range.pciAddr));
+            range = new OfPciRange();
+        }
+        return 0;
+    }
+
+    /**
+     * Describes {@code bridge} from its node: windows and dma_ranges, then a check of the
+     * memory windows (a non-prefetchable one is required; one larger than 4 GiB is warned
+     * about, as a 32-bit BAR cannot use it all). 0 or -errno.
+     */
+    @Port("drivers/pci/of.c:pci_parse_request_of_pci_ranges")
+    static int pci_parse_request_of_pci_ranges(Device dev, DeviceNode np, PciHostBridge bridge) {
+        bridge.windows.clear();
+        bridge.dmaRanges.clear();
+        long[] iobase = new long[1];
+        int err = devm_of_pci_get_host_bridge_resources(dev, np, 0, 0xff, bridge.windows, bridge.dmaRanges, iobase);
+        if (err != 0) {
+            return err;
+        }
+        boolean resValid = false;
+        for (ResourceEntry win : bridge.windows) {
+            Resource res = win.res();
+            if (res.type() == Resource.IORESOURCE_MEM) {
+                boolean prefetch = (res.flags() & Resource.IORESOURCE_PREFETCH) != 0;
+                resValid |= !prefetch;
+                if (!prefetch && (res.resource_size() >>> 32) != 0) {
+                    DevPrintk.dev_warn(dev, "Memory resource size exceeds max for 32 bits");
+                }
+            }
+        }
+        if (!resValid) {
+            DevPrintk.dev_warn(dev, "non-prefetchable memory resource required");
+        }
+        return 0;
+    }
+
+    /** Describes a host bridge from the node of {@code dev} (nothing to do without one). 0 or -errno. */
+    @Port("drivers/pci/of.c:devm_of_pci_bridge_init")
+    static int devm_of_pci_bridge_init(Device dev, PciHostBridge bridge) {
+        if (!(dev.ofNode instanceof DeviceNode np)) {
+            return 0;
+        }
+        return pci_parse_request_of_pci_ranges(dev, np, bridge);
+    }
+
+    /**
+     * A host bridge for {@code dev}, described from its node; null when that fails (the
+     * caller cannot tell why: the generic host answers -ENOMEM).
+     */
+    @Port("drivers/pci/probe.c:devm_pci_alloc_host_bridge")
+    static PciHostBridge devm_pci_alloc_host_bridge(Device dev) {
+        PciHostBridge bridge = Pci.pci_alloc_host_bridge();
+        if (devm_of_pci_bridge_init(dev, bridge) != 0) {
+            return null;
+        }
+        return bridge;
+    }
+}
