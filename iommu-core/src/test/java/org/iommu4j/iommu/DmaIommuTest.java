@@ -173,18 +173,9 @@ class DmaIommuTest {
 
     /** The same function as enumeration leaves it: 32-bit masks. */
     private org.iommu4j.pci.PciDev freshPciDevice() {
-        org.iommu4j.base.hw.Board board = org.iommu4j.base.hw.Board.withRam(16 << 20);
-        org.iommu4j.pci.hw.PciHostBridgeModel hb = new org.iommu4j.pci.hw.PciHostBridgeModel("pcie", 0, 0);
-        hb.add(1, "ep", org.iommu4j.pci.hw.PciEndpointCaps.builder().build());
-        long ecam = 0x40_1000_0000L;
-        hb.mapEcam(board.mmio, ecam);
-        org.iommu4j.pci.Pci pci = new org.iommu4j.pci.Pci();
-        assertThat(w.iommu.bus_set_iommu(pci.pci_bus_type, w.mock)).isZero();
-        pci.pci_host_common_probe(board.mmio, ecam, 0, 0);
-        org.iommu4j.pci.PciDev pdev = pci.pci_get_domain_bus_and_slot(0, 0, org.iommu4j.pci.Pci.PCI_DEVFN(1, 0));
-        Iommu.iommu_fwspec_init(pdev, w.mock.fwnode, w.mock);
-        Iommu.iommu_fwspec_add_ids(pdev, new int[] {8}, 1);
-        assertThat(w.iommu.iommu_probe_device(pdev)).isZero();
+        PciBed bed = new PciBed(w);
+        bed.scan();
+        org.iommu4j.pci.PciDev pdev = bed.probe(bed.fn(1, 0), 8);
         assertThat(pdev.dmaOps).isSameAs(w.iommu.dma());
         return pdev;
     }
@@ -278,22 +269,9 @@ class DmaIommuTest {
      * (bus range 0 already there), probed on the mock IOMMU with enumeration's 32-bit masks.
      */
     private org.iommu4j.pci.PciDev pciDeviceBehind(java.util.function.Consumer<org.iommu4j.pci.PciHostBridge> describe) {
-        org.iommu4j.base.hw.Board board = org.iommu4j.base.hw.Board.withRam(16 << 20);
-        org.iommu4j.pci.hw.PciHostBridgeModel hb = new org.iommu4j.pci.hw.PciHostBridgeModel("pcie", 0, 0);
-        hb.add(1, "ep", org.iommu4j.pci.hw.PciEndpointCaps.builder().build());
-        long ecam = 0x40_1000_0000L;
-        hb.mapEcam(board.mmio, ecam);
-        org.iommu4j.pci.Pci pci = new org.iommu4j.pci.Pci();
-        assertThat(w.iommu.bus_set_iommu(pci.pci_bus_type, w.mock)).isZero();
-        org.iommu4j.pci.PciHostBridge bridge = org.iommu4j.pci.Pci.pci_alloc_host_bridge();
-        org.iommu4j.pci.Pci.pci_add_resource(bridge.windows, new Resource("busn", 0, 0, Resource.IORESOURCE_BUS));
-        describe.accept(bridge);
-        pci.pci_host_common_probe(bridge, board.mmio, ecam);
-        org.iommu4j.pci.PciDev pdev = pci.pci_get_domain_bus_and_slot(0, 0, org.iommu4j.pci.Pci.PCI_DEVFN(1, 0));
-        Iommu.iommu_fwspec_init(pdev, w.mock.fwnode, w.mock);
-        Iommu.iommu_fwspec_add_ids(pdev, new int[] {8}, 1);
-        assertThat(w.iommu.iommu_probe_device(pdev)).isZero();
-        return pdev;
+        PciBed bed = new PciBed(w);
+        bed.scan(describe);
+        return bed.probe(bed.fn(1, 0), 8);
     }
 
     /** QEMU virt's host bridge windows (its pcie node's ranges): I/O, 32-bit memory, 64-bit memory. */

@@ -262,25 +262,17 @@ class IommuCoreTest {
     @Test
     void untrustedPciDeviceAlwaysGetsADmaDomain() {
         World w = new World("iommu.passthrough=1");
-        org.iommu4j.base.hw.Board board = org.iommu4j.base.hw.Board.withRam(16 << 20);
-        org.iommu4j.pci.hw.PciHostBridgeModel hb = new org.iommu4j.pci.hw.PciHostBridgeModel("pcie", 0, 0);
-        hb.add(1, "ext", org.iommu4j.pci.hw.PciEndpointCaps.builder().build());
-        hb.add(2, "int", org.iommu4j.pci.hw.PciEndpointCaps.builder().build());
-        long ecam = 0x40_1000_0000L;
-        hb.mapEcam(board.mmio, ecam);
-        org.iommu4j.pci.Pci pci = new org.iommu4j.pci.Pci();
-        assertThat(w.iommu.bus_set_iommu(pci.pci_bus_type, w.mock)).isZero();
-        pci.pci_host_common_probe(board.mmio, ecam, 0, 0);
-        org.iommu4j.pci.PciDev ext = pci.pci_get_domain_bus_and_slot(0, 0, org.iommu4j.pci.Pci.PCI_DEVFN(1, 0));
-        org.iommu4j.pci.PciDev in = pci.pci_get_domain_bus_and_slot(0, 0, org.iommu4j.pci.Pci.PCI_DEVFN(2, 0));
+        PciBed bed = new PciBed(w, hb -> {
+            hb.add(1, "ext", org.iommu4j.pci.hw.PciEndpointCaps.builder().build());
+            hb.add(2, "int", org.iommu4j.pci.hw.PciEndpointCaps.builder().build());
+        });
+        bed.scan();
+        org.iommu4j.pci.PciDev ext = bed.fn(1, 0);
+        org.iommu4j.pci.PciDev in = bed.fn(2, 0);
         ext.untrusted = true;
         w.mock.defDomainType.put(ext.dev_name(), IOMMU_DOMAIN_IDENTITY);
-        int sid = 8;
-        for (org.iommu4j.pci.PciDev p : List.of(ext, in)) {
-            Iommu.iommu_fwspec_init(p, w.mock.fwnode, w.mock);
-            Iommu.iommu_fwspec_add_ids(p, new int[] {sid++}, 1);
-            assertThat(w.iommu.iommu_probe_device(p)).isZero();
-        }
+        bed.probe(ext, 8);
+        bed.probe(in, 9);
         assertThat(Iommu.iommu_get_domain_for_dev(ext).type).isEqualTo(IOMMU_DOMAIN_DMA);
         assertThat(ext.dmaOps).isSameAs(w.iommu.dma());
         assertThat(Iommu.iommu_get_domain_for_dev(in).type).isEqualTo(IOMMU_DOMAIN_IDENTITY);

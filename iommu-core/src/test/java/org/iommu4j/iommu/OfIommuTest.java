@@ -125,22 +125,15 @@ class OfIommuTest {
 
     @Test
     void pciFunctionThroughHostBridgeIommuMap() {
-        org.iommu4j.base.hw.Board board = org.iommu4j.base.hw.Board.withRam(16 << 20);
-        org.iommu4j.pci.hw.PciHostBridgeModel hb = new org.iommu4j.pci.hw.PciHostBridgeModel("pcie", 0, 0);
-        hb.add(1, "ep", org.iommu4j.pci.hw.PciEndpointCaps.builder().build());
-        long ecam = 0x40_1000_0000L;
-        hb.mapEcam(board.mmio, ecam);
-        org.iommu4j.pci.Pci pci = new org.iommu4j.pci.Pci();
-        // The SMMU driver registers for the PCI bus before enumeration, as arm_smmu_set_bus_ops does.
-        assertThat(w.iommu.bus_set_iommu(pci.pci_bus_type, w.mock)).isZero();
-        pci.pci_host_common_probe(board.mmio, ecam, 0, 0);
-        org.iommu4j.pci.PciDev pdev = pci.pci_get_domain_bus_and_slot(0, 0, org.iommu4j.pci.Pci.PCI_DEVFN(1, 0));
+        PciBed bed = new PciBed(w);
+        bed.scan();
+        org.iommu4j.pci.PciDev pdev = bed.fn(1, 0);
         assertThat(pdev).isNotNull();
         assertThat(pdev.iommuGroup).isNull(); // no fwspec yet: the bus probe skipped it
         DeviceNode bridge = root.addChild("pcie@10000000");
         bridge.setProperty(Property.ofCells("iommu-map", 0x0, 0x8000, 0x10000, 0x10000));
         bridge.setProperty(Property.ofEmpty("ats-supported"));
-        pdev.bus = pci.pci_bus_type;
+        pdev.bus = bed.pci.pci_bus_type;
         assertThat(of.of_iommu_configure(pdev, bridge, null)).isSameAs(w.mock);
         IommuFwspec f = Iommu.dev_iommu_fwspec_get(pdev);
         assertThat(f.ids[0]).isEqualTo(0x10000 + 0x08); // RID 00:01.0 = 0x08
@@ -150,20 +143,15 @@ class OfIommuTest {
 
     @Test
     void pciConfigureRequestsAcsForFunctionsScannedLater() {
-        org.iommu4j.base.hw.Board board = org.iommu4j.base.hw.Board.withRam(16 << 20);
-        org.iommu4j.pci.hw.PciHostBridgeModel hb = new org.iommu4j.pci.hw.PciHostBridgeModel("pcie", 0, 0);
         int acs = org.iommu4j.pci.hw.PcieSpec.ACS_SV | org.iommu4j.pci.hw.PcieSpec.ACS_RR
                 | org.iommu4j.pci.hw.PcieSpec.ACS_CR | org.iommu4j.pci.hw.PcieSpec.ACS_UF;
-        hb.add(1, "mf", org.iommu4j.pci.hw.PciEndpointCaps.builder().acs(acs).build());
-        hb.add(1, 1, new org.iommu4j.pci.hw.PciEndpointModel("mf1", org.iommu4j.pci.hw.PciEndpointCaps.builder()
-                .build()));
-        long ecam = 0x40_1000_0000L;
-        hb.mapEcam(board.mmio, ecam);
-        org.iommu4j.pci.Pci pci = new org.iommu4j.pci.Pci();
-        assertThat(w.iommu.bus_set_iommu(pci.pci_bus_type, w.mock)).isZero();
-        org.iommu4j.pci.PciBus bus = pci.pci_host_common_probe(board.mmio, ecam, 0, 0);
-        int devfn = org.iommu4j.pci.Pci.PCI_DEVFN(1, 0);
-        org.iommu4j.pci.PciDev pdev = pci.pci_get_domain_bus_and_slot(0, 0, devfn);
+        PciBed bed = new PciBed(w, hb -> {
+            hb.add(1, "mf", org.iommu4j.pci.hw.PciEndpointCaps.builder().acs(acs).build());
+            hb.add(1, 1, new org.iommu4j.pci.hw.PciEndpointModel("mf1",
+                    org.iommu4j.pci.hw.PciEndpointCaps.builder().build()));
+        });
+        org.iommu4j.pci.PciBus bus = bed.scan();
+        org.iommu4j.pci.PciDev pdev = bed.fn(1, 0);
         int ctrl = pdev.acsCap + org.iommu4j.pci.PciRegs.PCI_ACS_CTRL;
         assertThat(pdev.acsCap).isNotZero();
         assertThat(org.iommu4j.pci.Pci.pci_read_config_word(pdev, ctrl)).isZero();
@@ -173,9 +161,9 @@ class OfIommuTest {
         // the function scanned before the request keeps ACS off
         assertThat(org.iommu4j.pci.Pci.pci_read_config_word(pdev, ctrl)).isZero();
         // scanned again (a rescan of the bridge), it comes up with ACS enabled
-        pci.pci_remove_root_bus(bus);
-        pci.pci_host_common_probe(board.mmio, ecam, 0, 0);
-        org.iommu4j.pci.PciDev again = pci.pci_get_domain_bus_and_slot(0, 0, devfn);
+        bed.pci.pci_remove_root_bus(bus);
+        bed.scan();
+        org.iommu4j.pci.PciDev again = bed.fn(1, 0);
         assertThat(again).isNotSameAs(pdev);
         assertThat(org.iommu4j.pci.Pci.pci_read_config_word(again, ctrl)).isEqualTo(acs);
     }
