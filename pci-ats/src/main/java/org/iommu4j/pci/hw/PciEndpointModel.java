@@ -288,9 +288,13 @@ public final class PciEndpointModel implements AtsEndpoint {
         c.set(pcieCap + 1, 0x00, 1);
         c.set(pcieCap + PCIE_CAP_FLAGS, PCIE_FLAGS_VERSION_2 | caps.pcieType() << PCIE_FLAGS_TYPE_SHIFT, 2);
         c.set(pcieCap + PCIE_DEVCAP, 0x00008000, 4); // Role-Based Error Reporting, 128-byte MPS
-        c.setWmask(pcieCap + PCIE_DEVCTL, 0x7cff, 2);
+        // PCIe r5 7.5.3.4: Relaxed Ordering and No Snoop enabled, 512-byte read requests at reset;
+        // Phantom Functions, Extended Tag and Aux Power PM Enable are hardwired to 0 (none supported)
+        c.set(pcieCap + PCIE_DEVCTL, DEVCTL_RELAX_EN | DEVCTL_NOSNOOP_EN | DEVCTL_READRQ_512B, 2);
+        c.setWmask(pcieCap + PCIE_DEVCTL, 0x7cff & ~DEVCTL_AUX_PME, 2);
         c.setW1cmask(pcieCap + PCIE_DEVSTA, 0x000f, 2);
-        c.set(pcieCap + PCIE_DEVCAP2, caps.endEndPrefix() ? DEVCAP2_END_END_PREFIX : 0, 4);
+        // PCIe r5 7.5.3.15: a function supporting End-End TLP Prefixes must support the 3-bit Fmt
+        c.set(pcieCap + PCIE_DEVCAP2, caps.endEndPrefix() ? DEVCAP2_END_END_PREFIX | DEVCAP2_EXT_FMT : 0, 4);
 
         if (msiCap != 0) {
             c.set(pcieCap + 1, msiCap, 1);

@@ -86,11 +86,22 @@ public final class PcieSpec {
     public static final int PCIE_TYPE_RC_INTEGRATED_ENDPOINT = 0x9;
     public static final int PCIE_DEVCAP = 0x04;
     public static final int PCIE_DEVCTL = 0x08;
+    /** Enable Relaxed Ordering, default 1 (PCIe r5 7.5.3.4). */
+    public static final int DEVCTL_RELAX_EN = 1 << 4;
+    /** Aux Power PM Enable: hardwired to 0 by a function without aux power. */
+    public static final int DEVCTL_AUX_PME = 1 << 10;
+    /** Enable No Snoop, default 1. */
+    public static final int DEVCTL_NOSNOOP_EN = 1 << 11;
+    /** Max_Read_Request_Size [14:12], default 010b (512 bytes). */
+    public static final int DEVCTL_READRQ_SHIFT = 12;
+    public static final int DEVCTL_READRQ_512B = 0x2 << DEVCTL_READRQ_SHIFT;
     public static final int PCIE_DEVSTA = 0x0a;
     public static final int PCIE_LNKCAP = 0x0c;
     public static final int PCIE_LNKCTL = 0x10;
     public static final int PCIE_LNKSTA = 0x12;
     public static final int PCIE_DEVCAP2 = 0x24;
+    /** Device Capabilities 2 bit 20: Extended Fmt Field Supported (3-bit Fmt, needed for prefixes). */
+    public static final int DEVCAP2_EXT_FMT = 1 << 20;
     /** Device Capabilities 2 bit 21: End-End TLP Prefix Supported (PASID travels in one). */
     public static final int DEVCAP2_END_END_PREFIX = 1 << 21;
     public static final int PCIE_DEVCTL2 = 0x28;

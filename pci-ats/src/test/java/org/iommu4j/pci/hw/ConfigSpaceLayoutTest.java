@@ -29,7 +29,8 @@ class ConfigSpaceLayoutTest {
         put(m, 0x34, 0x40);                         // capabilities pointer
         put(m, 0x40, 0x10, 0x00, 0x92, 0x00);       // PCIe cap, last; v2, RC integrated endpoint
         put(m, 0x44, 0x00, 0x80, 0x00, 0x00);       // DevCap: role-based error reporting
-        put(m, 0x64, 0x00, 0x00, 0x20, 0x00);       // DevCap2: End-End TLP Prefix Supported
+        put(m, 0x48, 0x10, 0x28);                   // DevCtl: relaxed ordering, no snoop, 512-byte MRRS
+        put(m, 0x64, 0x00, 0x00, 0x30, 0x00);       // DevCap2: End-End TLP Prefix + Extended Fmt Supported
         put(m, 0x100, 0x1b, 0x00, 0x81, 0x10);      // PASID v1, next 0x108
         put(m, 0x104, 0x06, 0x14, 0x00, 0x00);      // exec+priv supported, width 20; control 0
         put(m, 0x108, 0x0f, 0x00, 0x01, 0x11);      // ATS v1, next 0x110
@@ -75,7 +76,7 @@ class ConfigSpaceLayoutTest {
         put(m, 0x100, 0x0f, 0x00, 0x01, 0x00);      // ATS first and last
         put(m, 0x104, 0x05, 0x00, 0x00, 0x00);      // qdep 5, not page aligned
         put(m, 0x40, 0x10, 0x00, 0x02, 0x00);       // type endpoint
-        m.remove(0x66);                             // no EE prefix
+        m.remove(0x66);                             // no EE prefix, so no Extended Fmt claim either
         assertLayout(ep.configSnapshot(), m);
         assertThat(ep.atsCapOffset()).isEqualTo(0x100);
         assertThat(ep.pasidCapOffset()).isZero();
@@ -108,7 +109,7 @@ class ConfigSpaceLayoutTest {
         put(m, 0x04, 0x47, 0x05);                   // command: IO, MEM, master, parity, SERR, INTx off
         put(m, 0x0c, 0xff);                         // cache line size
         put(m, 0x3c, 0xff);                         // interrupt line
-        put(m, 0x48, 0xff, 0x7c);                   // DevCtl writable bits
+        put(m, 0x48, 0xff, 0x78);                   // DevCtl writable bits (no Aux Power PM Enable)
         put(m, 0x106, 0x07);                        // PASID enable, exec, priv
         put(m, 0x10e, 0x1f, 0x80);                  // ATS STU all ones + enable
         put(m, 0x114, 0x01, 0x00, 0x00, 0x80);      // PRI enabled (reset bit not stored), not Stopped
@@ -117,6 +118,32 @@ class ConfigSpaceLayoutTest {
         assertThat(ep.atsEnabled()).isTrue();
         assertThat(ep.pasidEnabled()).isTrue();
         assertThat(ep.priEnabled()).isTrue();
+    }
+
+    @Test
+    void deviceControlResetValuesAndHardwiredBits() {
+        // PCIe r5 7.5.3.4: Relaxed Ordering and No Snoop default to 1, Max_Read_Request_Size to
+        // 010b; features the function lacks (Extended Tag, Phantom Functions, Aux Power) stay 0
+        PciEndpointModel ep = new PciEndpointModel("ep", PciEndpointCaps.builder().build());
+        int devctl = ep.pcieCapOffset() + PcieSpec.PCIE_DEVCTL;
+        assertThat(ep.configRead(devctl, 2)).isEqualTo(0x2810);
+        ep.configWrite(devctl, 0xffff, 2);
+        assertThat(ep.configRead(devctl, 2)).isEqualTo(0x78ff);
+        ep.configWrite(devctl + 1, 0x00, 1);                   // byte write: MRRS 128, no snoop off
+        assertThat(ep.configRead(devctl, 2)).isEqualTo(0x00ff);
+        ep.reset();
+        assertThat(ep.configRead(devctl, 2)).isEqualTo(0x2810);
+    }
+
+    @Test
+    void endEndPrefixSupportImpliesExtendedFmt() {
+        // PCIe r5 7.5.3.15: Extended Fmt Field Supported must be set where End-End TLP Prefixes are
+        int devcap2 = 0x40 + PcieSpec.PCIE_DEVCAP2;
+        PciEndpointModel ep = new PciEndpointModel("ep", PciEndpointCaps.builder().build());
+        assertThat(ep.configRead(devcap2, 4) & (PcieSpec.DEVCAP2_END_END_PREFIX | PcieSpec.DEVCAP2_EXT_FMT))
+                .isEqualTo(PcieSpec.DEVCAP2_END_END_PREFIX | PcieSpec.DEVCAP2_EXT_FMT);
+        ep.configWrite(devcap2, 0, 4);                         // read-only
+        assertThat(ep.configRead(devcap2, 4)).isEqualTo(PcieSpec.DEVCAP2_END_END_PREFIX | PcieSpec.DEVCAP2_EXT_FMT);
     }
 
     @Test
