@@ -836,7 +836,10 @@ public final class PciEndpointModel implements AtsEndpoint {
      *
      * @return 0 on Success; -EFAULT on Invalid Request; -EIO on Response Failure or when PRI was
      *     reset under the request; -ENODEV if PRI is absent or disabled; -ENOSPC if nothing is
-     *     allocated; -ETIMEDOUT if no response came in time
+     *     allocated; -ETIMEDOUT if no response came in time; -EINVAL if {@code access} asks for
+     *     neither read nor write, or the PASID, Execute or Privileged attribute could not be
+     *     sent (PASID not enabled or beyond Max PASID Width, the matching PASID Control bit
+     *     clear, or Execute/Privileged without a PASID)
      */
     public int pageRequest(int pasid, long addr, int access) {
         int[] idx = new int[1];
@@ -911,7 +914,7 @@ public final class PciEndpointModel implements AtsEndpoint {
             if (!priEnabledLocked() || !busMaster) {
                 return -ENODEV;
             }
-            if (!pasidEnabled || pasid < 0 || (caps.pasidWidth() < 31 && pasid >= 1 << caps.pasidWidth())) {
+            if (pasid == NO_SSID || !pasidPrefixAllowed(pasid, 0)) {
                 return -EINVAL;
             }
         } finally {
@@ -947,6 +950,11 @@ public final class PciEndpointModel implements AtsEndpoint {
         try {
             if (!priEnabledLocked() || !busMaster) {
                 return -ENODEV;
+            }
+            // PCIe r5 10.4.1: a page request asks for read and/or write (execute implies read);
+            // one asking for neither is a Stop Marker, sent only by stopMarker()
+            if ((access & (ACC_READ | ACC_WRITE | ACC_EXEC)) == 0 || !pasidPrefixAllowed(pasid, access)) {
+                return -EINVAL;
             }
             if (Integer.compareUnsigned(n, priAllocated) > 0) {
                 return -ENOSPC;
@@ -1190,18 +1198,7 @@ public final class PciEndpointModel implements AtsEndpoint {
         if (!busMaster) {
             return -EPERM;
         }
-        if (pasid != NO_SSID) {
-            if (!pasidEnabled || pasid < 0 || (caps.pasidWidth() < 31 && pasid >= 1 << caps.pasidWidth())) {
-                return -EINVAL;
-            }
-            if ((access & ACC_EXEC) != 0 && (pasidCtrl & PASID_CTRL_EXEC) == 0) {
-                return -EINVAL;
-            }
-            if ((access & ACC_PRIV) != 0 && (pasidCtrl & PASID_CTRL_PRIV) == 0) {
-                return -EINVAL;
-            }
-        } else if ((access & (ACC_EXEC | ACC_PRIV)) != 0) {
-            // Execute and Privileged only travel in a PASID TLP prefix.
+        if (!pasidPrefixAllowed(pasid, access)) {
             return -EINVAL;
         }
         int done = 0;
@@ -1218,6 +1215,26 @@ public final class PciEndpointModel implements AtsEndpoint {
             lastBytesDone = done;
         }
         return 0;
+    }
+
+    /**
+     * Whether a request for {@code pasid} ({@code NO_SSID}: none) with {@code access} may be
+     * issued (PCIe r5 6.20.2): a PASID TLP Prefix only while PASID Enable is set and with a value
+     * below 2^Max PASID Width; Execute Requested only with Execute Permission Enable,
+     * Privileged Mode Requested only with Privileged Mode Enable, and neither without a prefix,
+     * the only place they travel. Applies to memory requests, Translation Requests and Page
+     * Requests alike.
+     */
+    private boolean pasidPrefixAllowed(int pasid, int access) {
+        if (pasid == NO_SSID) {
+            return (access & (ACC_EXEC | ACC_PRIV)) == 0;
+        }
+        if (!pasidEnabled || pasid < 0 || pasid >= 1 << caps.pasidWidth()) {
+            return false;
+        }
+        int ctrl = pasidCtrl;
+        return ((access & ACC_EXEC) == 0 || (ctrl & PASID_CTRL_EXEC) != 0)
+                && ((access & ACC_PRIV) == 0 || (ctrl & PASID_CTRL_PRIV) != 0);
     }
 
     /** An untranslated request: the IOMMU translates and the data moves at its answer. */

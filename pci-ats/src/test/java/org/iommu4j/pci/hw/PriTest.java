@@ -9,6 +9,8 @@ import static org.iommu4j.base.Errno.ENOSPC;
 import static org.iommu4j.base.Errno.ETIMEDOUT;
 import static org.iommu4j.base.hw.DmaResult.PERM_R;
 import static org.iommu4j.base.hw.DmaResult.PERM_W;
+import static org.iommu4j.base.hw.DmaTransaction.ACC_EXEC;
+import static org.iommu4j.base.hw.DmaTransaction.ACC_PRIV;
 import static org.iommu4j.base.hw.DmaTransaction.ACC_READ;
 import static org.iommu4j.base.hw.DmaTransaction.ACC_WRITE;
 import static org.iommu4j.base.hw.DmaTransaction.NO_SSID;
@@ -148,6 +150,47 @@ class PriTest {
         assertThat(f.iommu.pageRequests).isEmpty();
         EndpointFixture g = new EndpointFixture(PciEndpointCaps.builder().noPri().build()).ats(0);
         assertThat(g.ep.pageRequest(NO_SSID, 0x1000, ACC_READ)).isEqualTo(-ENODEV);
+    }
+
+    @Test
+    void aPageRequestCarriesAPasidPrefixOnlyWhenPasidIsEnabled() {
+        // PCIe r5 6.20.2: no PASID TLP Prefix (so no PASID, Execute or Privileged attribute) on
+        // any request, Page Requests included, unless PASID Enable and the matching bits are set
+        EndpointFixture f = new EndpointFixture().ats(0).pri(8);
+        f.ep.setPrgResponseTimeout(1, TimeUnit.MILLISECONDS);
+        assertThat(f.ep.pageRequest(5, 0x1000, ACC_READ)).as("PASID Enable clear").isEqualTo(-EINVAL);
+        assertThat(f.ep.pageRequest(NO_SSID, 0x1000, ACC_READ | ACC_PRIV)).as("Privileged without a prefix")
+                .isEqualTo(-EINVAL);
+        assertThat(f.ep.pageRequest(NO_SSID, 0x1000, ACC_EXEC)).as("Execute without a prefix").isEqualTo(-EINVAL);
+        assertThat(f.ep.pageRequests(5, new long[] {0x1000, 0x2000}, ACC_READ)).isEqualTo(-EINVAL);
+        assertThat(f.ep.pageRequestGroup(5, new long[] {0x1000, 0x2000}, ACC_READ)).isEqualTo(-EINVAL);
+        f.pasid(0);
+        assertThat(f.ep.pageRequest(1 << 20, 0x1000, ACC_READ)).as("beyond Max PASID Width").isEqualTo(-EINVAL);
+        assertThat(f.ep.pageRequest(5, 0x1000, ACC_EXEC)).as("Execute Permission Enable clear").isEqualTo(-EINVAL);
+        assertThat(f.ep.pageRequest(5, 0x1000, ACC_WRITE | ACC_PRIV)).as("Privileged Mode Enable clear")
+                .isEqualTo(-EINVAL);
+        assertThat(f.ep.pageRequest(5, 0x1000, 0)).as("neither read nor write: that is a Stop Marker")
+                .isEqualTo(-EINVAL);
+        assertThat(f.iommu.pageRequests).isEmpty();
+        assertThat(f.ep.priOutstanding()).isZero();
+        // once enabled, the same requests go out with their attributes
+        f.ep.configWrite(f.ep.pasidCapOffset() + PcieSpec.PASID_CTRL,
+                PcieSpec.PASID_CTRL_ENABLE | PcieSpec.PASID_CTRL_EXEC | PcieSpec.PASID_CTRL_PRIV, 2);
+        assertThat(f.ep.pageRequest(5, 0x1000, ACC_EXEC | ACC_PRIV)).isEqualTo(-ETIMEDOUT);
+        assertThat(f.ep.pageRequest(0, 0x2000, ACC_READ)).as("PASID 0 is a PASID").isEqualTo(-ETIMEDOUT);
+        assertThat(f.iommu.pageRequests).hasSize(2);
+        assertThat(f.iommu.pageRequests.get(0)).satisfies(r -> {
+            assertThat(r.pasidValid()).isTrue();
+            assertThat(r.pasid()).isEqualTo(5);
+            assertThat(r.exec()).isTrue();
+            assertThat(r.priv()).isTrue();
+            assertThat(r.read()).as("execute implies read").isTrue();
+            assertThat(r.write()).isFalse();
+        });
+        assertThat(f.iommu.pageRequests.get(1)).satisfies(r -> {
+            assertThat(r.pasidValid()).isTrue();
+            assertThat(r.pasid()).isZero();
+        });
     }
 
     @Test
