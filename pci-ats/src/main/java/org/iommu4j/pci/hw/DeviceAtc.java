@@ -84,9 +84,10 @@ final class DeviceAtc {
 
     /**
      * Drops what an ATS Invalidate Request covers (PCIe r5 10.3.1): without a PASID, the range in
-     * every address space (PASID-tagged or not); with one, the range in that PASID only; with the
-     * Global bit, the range in every PASID (this ATC keeps no global-bit tags, so it
-     * over-invalidates, which the spec allows). Returns the number of entries dropped.
+     * every address space (PASID-tagged or not); with one, the range in that PASID only. The
+     * Global Invalidate bit is ignored (10.3.8): the function does not set Global Invalidate
+     * Supported and this ATC keeps no Global tags, so a Global request with a PASID drops that
+     * PASID's range and leaves other PASIDs' entries. Returns the number of entries dropped.
      */
     int invalidate(AtcInvalidation inv) {
         int n = 0;
@@ -95,7 +96,7 @@ final class DeviceAtc {
             if (!valid[i]) {
                 continue;
             }
-            if (inv.pasidValid() && !inv.global() && pasid[i] != inv.pasid()) {
+            if (inv.pasidValid() && pasid[i] != inv.pasid()) {
                 continue;
             }
             if (!all && !overlaps(base[i], size[i], inv.addr(), inv.size())) {

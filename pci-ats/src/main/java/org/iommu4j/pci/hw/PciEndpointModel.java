@@ -63,7 +63,8 @@ import org.iommu4j.base.hw.SystemBus;
  *     bit and is sent when unmasked.</li>
  * </ul>
  * What it can't do: BARs (no MMIO resources), MSI-X, extended message data, SR-IOV, ATS
- * completions with the Global bit, the Priv/Exec distinction in ATC tags, invalidation queue
+ * completions with the Global bit (Global Invalidate Supported is clear, so the ATC ignores the
+ * Global bit of Invalidate Requests), the Priv/Exec distinction in ATC tags, invalidation queue
  * depth limits (an ATS Invalidate completes synchronously).
  *
  * <p>Locking: {@link #lock} guards the config space and the PRI state ({@link #priCond} waits
@@ -754,9 +755,17 @@ public final class PciEndpointModel implements AtsEndpoint {
 
     /* ---------------- ATC ---------------- */
 
-    /** Handles an ATS Invalidate Request; returns when the Invalidate Completion would be sent. */
+    /**
+     * Handles an ATS Invalidate Request; returns when the Invalidate Completion would be sent.
+     * A function without the ATS capability does not support the Invalidate Request Message
+     * and handles it as an Unsupported Request (PCIe r5 2.3.1): {@code INV_UNSUPPORTED}, no
+     * completion.
+     */
     @Override
     public int atcInvalidate(AtcInvalidation inv) {
+        if (atsCap == 0) {
+            return INV_UNSUPPORTED;
+        }
         int dropped;
         atcLock.writeLock().lock();
         try {

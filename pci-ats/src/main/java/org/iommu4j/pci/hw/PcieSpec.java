@@ -136,6 +136,8 @@ public final class PcieSpec {
     /** Invalidate Queue Depth [4:0]; 0 encodes 32. */
     public static final int ATS_CAP_QDEP_MASK = 0x1f;
     public static final int ATS_CAP_PAGE_ALIGNED = 1 << 5;
+    /** Global Invalidate Supported; clear: the Global bit of Invalidate Requests is ignored. */
+    public static final int ATS_CAP_GLOBAL_INV = 1 << 6;
     public static final int ATS_CTRL = 0x06;
     /** Smallest Translation Unit [4:0]: 2^(STU + 12) bytes. */
     public static final int ATS_CTRL_STU_MASK = 0x1f;

@@ -85,17 +85,43 @@ class AtcTest {
         assertThat(f.ep.atcContains(1, 0x3000)).isFalse();
         assertThat(f.ep.atcContains(2, 0x3000)).isFalse();
         assertThat(f.ep.atcEntries()).isEqualTo(7);
-        // global with a PASID: the range in every PASID
+        // Global with a PASID, on a function without Global Invalidate Supported: the bit is
+        // ignored (PCIe r5 10.3.8), only PASID 2's page goes
         f.ep.atcInvalidate(new AtcInvalidation(SID, 2, true, 0x0, 0x1000, true));
-        assertThat(f.ep.atcEntries()).isEqualTo(4);
+        assertThat(f.ep.atcEntries()).isEqualTo(6);
+        assertThat(f.ep.atcContains(2, 0x0000)).isFalse();
+        assertThat(f.ep.atcContains(1, 0x0000)).isTrue();
+        assertThat(f.ep.atcContains(NO_SSID, 0x0000)).isTrue();
         // whole space of PASID 2
         f.ep.atcInvalidate(new AtcInvalidation(SID, 2, true, 0, 0, false));
         assertThat(f.ep.atcContains(2, 0x1000)).isFalse();
         assertThat(f.ep.atcContains(2, 0x2000)).isFalse();
-        assertThat(f.ep.atcEntries()).isEqualTo(2);
+        assertThat(f.ep.atcEntries()).isEqualTo(4);
         // everything
         f.ep.atcInvalidate(new AtcInvalidation(SID, 0, false, 0, -1L, false));
         assertThat(f.ep.atcEntries()).isZero();
+    }
+
+    @Test
+    void globalInvalidateIsNotSupportedSoTheBitIsIgnored() {
+        EndpointFixture f = new EndpointFixture().pasid(0).ats(0);
+        assertThat(f.ep.configRead(f.ep.atsCapOffset() + PcieSpec.ATS_CAP, 2) & PcieSpec.ATS_CAP_GLOBAL_INV).isZero();
+        f.iommu.map(1, 0x5000, 0x1000, RAM + 0x1_0000, PERM_R);
+        f.iommu.map(2, 0x5000, 0x1000, RAM + 0x2_0000, PERM_R);
+        assertThat(f.ep.dmaRead(1, 0x5000, new byte[1])).isZero();
+        assertThat(f.ep.dmaRead(2, 0x5000, new byte[1])).isZero();
+        assertThat(f.ep.atcInvalidate(new AtcInvalidation(SID, 1, true, 0x5000, 0x1000, true)))
+                .isEqualTo(AtsEndpoint.INV_OK);
+        assertThat(f.ep.atcContains(1, 0x5000)).isFalse();
+        assertThat(f.ep.atcContains(2, 0x5000)).as("a driver relying on Global gets PASID 2's stale entry").isTrue();
+    }
+
+    @Test
+    void aFunctionWithoutAtsAnswersInvalidateRequestsWithUnsupportedRequest() {
+        EndpointFixture f = new EndpointFixture(PciEndpointCaps.builder().noAts().noPri().build());
+        assertThat(f.ep.atcInvalidate(new AtcInvalidation(SID, 0, false, 0, -1L, false)))
+                .isEqualTo(AtsEndpoint.INV_UNSUPPORTED);
+        assertThat(f.ep.atcInvalidations()).isZero();
     }
 
     @Test
