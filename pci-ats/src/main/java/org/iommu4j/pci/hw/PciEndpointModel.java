@@ -141,6 +141,12 @@ public final class PciEndpointModel implements AtsEndpoint {
     private int priAllocated;
     private int priMaxOutstandingSeen;
     private long priEpoch;
+    /**
+     * A PRG Response with Response Failure came since PRI was last enabled (PCIe r5 10.4.2.1): the
+     * interface is disabled though its Enable bit (RW, software's) still reads 1, and every
+     * further PRG Response is ignored until software enables it again.
+     */
+    private boolean priFailed;
     private final List<Integer> unexpectedPrgIndexes = new ArrayList<>();
     private final List<String> specViolations = new ArrayList<>();
     private long prgTimeoutNanos = TimeUnit.SECONDS.toNanos(10);
@@ -250,6 +256,7 @@ public final class PciEndpointModel implements AtsEndpoint {
         try {
             buildConfigSpace();
             mirrorControls();
+            priFailed = false;
             for (int i = 0; i < PRG_INDEXES; i++) {
                 if (prgState[i] == SLOT_PENDING) {
                     prgState[i] = SLOT_ABANDONED;
@@ -546,6 +553,7 @@ public final class PciEndpointModel implements AtsEndpoint {
         if (!wasEnabled && enabled) {
             priAllocated = cfg.read(priCap + PRI_ALLOC_REQ, 4);
             cfg.clearBits(priCap + PRI_STATUS, PRI_STATUS_RF | PRI_STATUS_UPRGI, 2);
+            priFailed = false;
         }
         updatePriStoppedLocked();
     }
@@ -606,10 +614,14 @@ public final class PciEndpointModel implements AtsEndpoint {
         return pasidEnabled;
     }
 
+    /**
+     * Whether the Page Request Interface may issue page requests: Enable set and no Response
+     * Failure received since (the Enable bit alone stays set after a failure).
+     */
     public boolean priEnabled() {
         lock.lock();
         try {
-            return priCap != 0 && (cfg.read(priCap + PRI_CTRL, 2) & PRI_CTRL_ENABLE) != 0;
+            return priEnabledLocked();
         } finally {
             lock.unlock();
         }
@@ -943,7 +955,7 @@ public final class PciEndpointModel implements AtsEndpoint {
     }
 
     private boolean priEnabledLocked() {
-        return priCap != 0 && (cfg.read(priCap + PRI_CTRL, 2) & PRI_CTRL_ENABLE) != 0;
+        return priCap != 0 && !priFailed && (cfg.read(priCap + PRI_CTRL, 2) & PRI_CTRL_ENABLE) != 0;
     }
 
     /** Sends {@code addrs} as one PRG once the allocation has room for all of it. */
@@ -1057,10 +1069,13 @@ public final class PciEndpointModel implements AtsEndpoint {
     }
 
     /**
-     * Receives a PRG Response (PCIe r5 10.4.2). An index with no request outstanding, or a
-     * response without the group's PASID when "PRG Response PASID Required" is set, sets
-     * Unexpected PRG Index (the request stays outstanding); Response Failure sets Response Failure and clears PRI Enable, and
-     * every request waiting on this function gives up.
+     * Receives a PRG Response (PCIe r5 10.4.2). A Response Failure (10.4.2.1) needs no matching
+     * index (the host need not keep it): it sets Response Failure and disables the interface;
+     * the function then expects no response for its outstanding requests, so their credit is
+     * released, every waiter fails, and any later response is ignored until software enables
+     * PRI again (10.5.2.3). Otherwise an index with no request outstanding, or a response
+     * without the group's PASID when "PRG Response PASID Required" is set (undefined by the
+     * spec; here, as unexpected), sets Unexpected PRG Index and the request stays outstanding.
      */
     @Override
     public void pageResponse(PageResponse resp) {
@@ -1068,42 +1083,37 @@ public final class PciEndpointModel implements AtsEndpoint {
         boolean expected;
         lock.lock();
         try {
-            int st = prgState[prgi];
-            expected = st == SLOT_PENDING || st == SLOT_ABANDONED;
-            if (expected && caps.priPasidRequired() && prgPasid[prgi] != NO_SSID
-                    && (!resp.pasidValid() || resp.pasid() != prgPasid[prgi])) {
-                // PRG Response PASID Required: a response to a PASID-tagged group must carry it
-                expected = false;
-            }
-            if (!expected || resp.prgIndex() != prgi) {
-                expected = false;
-                if (priCap != 0) {
-                    cfg.setBits(priCap + PRI_STATUS, PRI_STATUS_UPRGI, 2);
-                }
-                unexpectedPrgIndexes.add(resp.prgIndex());
+            if (priFailed) {
+                expected = false; // ignored: not even Unexpected PRG Index
+            } else if (resp.code() == PageResponse.FAILURE && priCap != 0) {
+                expected = true;
+                priFailed = true;
+                cfg.setBits(priCap + PRI_STATUS, PRI_STATUS_RF, 2);
+                dropOutstandingLocked();
             } else {
-                priOutstanding -= prgCount[prgi];
-                if (st == SLOT_ABANDONED) {
-                    prgState[prgi] = SLOT_FREE;
-                } else {
-                    prgState[prgi] = SLOT_DONE;
-                    prgCode[prgi] = resp.code();
+                int st = prgState[prgi];
+                expected = st == SLOT_PENDING || st == SLOT_ABANDONED;
+                if (expected && caps.priPasidRequired() && prgPasid[prgi] != NO_SSID
+                        && (!resp.pasidValid() || resp.pasid() != prgPasid[prgi])) {
+                    // PRG Response PASID Required: a response to a PASID-tagged group must carry it
+                    expected = false;
                 }
-                if (resp.code() == PageResponse.FAILURE && priCap != 0) {
-                    // the function stops: every waiter fails, answered slots are released now,
-                    // unanswered ones when their response arrives
-                    cfg.setBits(priCap + PRI_STATUS, PRI_STATUS_RF, 2);
-                    cfg.clearBits(priCap + PRI_CTRL, PRI_CTRL_ENABLE, 2);
-                    for (int i = 0; i < PRG_INDEXES; i++) {
-                        if (prgState[i] == SLOT_PENDING) {
-                            prgState[i] = SLOT_ABANDONED;
-                        } else if (prgState[i] == SLOT_DONE) {
-                            prgState[i] = SLOT_FREE;
-                        }
+                if (!expected || resp.prgIndex() != prgi) {
+                    expected = false;
+                    if (priCap != 0) {
+                        cfg.setBits(priCap + PRI_STATUS, PRI_STATUS_UPRGI, 2);
                     }
-                    priEpoch++;
+                    unexpectedPrgIndexes.add(resp.prgIndex());
+                } else {
+                    priOutstanding -= prgCount[prgi];
+                    if (st == SLOT_ABANDONED) {
+                        prgState[prgi] = SLOT_FREE;
+                    } else {
+                        prgState[prgi] = SLOT_DONE;
+                        prgCode[prgi] = resp.code();
+                    }
+                    updatePriStoppedLocked();
                 }
-                updatePriStoppedLocked();
             }
             priCond.signalAll();
         } finally {

@@ -87,13 +87,46 @@ class PriTest {
         f.iommu.onPageRequest = r -> f.ep.pageResponse(resp(r, PageResponse.FAILURE));
         assertThat(f.ep.dmaRead(0x9000, new byte[4])).isEqualTo(-EIO);
         assertThat(f.priStatus() & PRI_STATUS_RF).isNotZero();
-        assertThat(f.priStatus() & PRI_STATUS_STOPPED).isNotZero();
         assertThat(f.ep.priEnabled()).isFalse();
-        assertThat(f.ep.configRead(f.ep.priCapOffset() + PRI_CTRL, 2) & PRI_CTRL_ENABLE).isZero();
-        // PRI stopped: the next fault is final, no page request
+        // Enable is RW: the function disables its interface, software's bit still reads 1
+        assertThat(f.ep.configRead(f.ep.priCapOffset() + PRI_CTRL, 2) & PRI_CTRL_ENABLE).isNotZero();
+        assertThat(f.ep.priOutstanding()).as("no response is expected any more").isZero();
+        // PRI disabled: the next fault is final, no page request
         assertThat(f.ep.dmaRead(0x9000, new byte[4])).isEqualTo(-EFAULT);
         assertThat(f.iommu.pageRequests).hasSize(1);
         assertThat(f.ep.pageRequest(NO_SSID, 0x9000, ACC_READ)).isEqualTo(-ENODEV);
+        // software clears Enable: Stopped; enabling again clears RF and the interface works
+        f.ep.configWrite(f.ep.priCapOffset() + PRI_CTRL, 0, 2);
+        assertThat(f.priStatus() & (PRI_STATUS_RF | PRI_STATUS_STOPPED)).isEqualTo(PRI_STATUS_RF | PRI_STATUS_STOPPED);
+        f.iommu.onPageRequest = r -> f.ep.pageResponse(resp(r, PageResponse.SUCCESS));
+        f.ep.configWrite(f.ep.priCapOffset() + PRI_CTRL, PRI_CTRL_ENABLE, 2);
+        assertThat(f.priStatus() & PRI_STATUS_RF).isZero();
+        assertThat(f.ep.pageRequest(NO_SSID, 0x9000, ACC_READ)).isZero();
+    }
+
+    @Test
+    void responseFailureNeedsNoMatchingIndexAndLaterResponsesAreIgnored() throws Exception {
+        // PCIe r5 10.4.2.1: a Response Failure need not carry an outstanding PRG index; after
+        // it the function ignores every PRG Response until PRI is enabled again (10.5.2.3)
+        EndpointFixture f = new EndpointFixture().ats(0).pri(8);
+        CountDownLatch sent = new CountDownLatch(2);
+        f.iommu.onPageRequest = r -> sent.countDown();
+        CompletableFuture<Integer> a = CompletableFuture.supplyAsync(() -> f.ep.pageRequest(NO_SSID, 0x1000, ACC_READ));
+        CompletableFuture<Integer> b = CompletableFuture.supplyAsync(() -> f.ep.pageRequest(NO_SSID, 0x2000, ACC_READ));
+        assertThat(sent.await(10, TimeUnit.SECONDS)).isTrue();
+        f.ep.pageResponse(new PageResponse(SID, 0, false, 0x1ff, PageResponse.FAILURE));
+        assertThat(a.join()).isEqualTo(-EIO);
+        assertThat(b.join()).isEqualTo(-EIO);
+        assertThat(f.priStatus() & (PRI_STATUS_RF | PRI_STATUS_UPRGI)).isEqualTo(PRI_STATUS_RF);
+        assertThat(f.ep.unexpectedPrgIndexes()).isEmpty();
+        assertThat(f.ep.priOutstanding()).isZero();
+        // a late answer to one of the groups, and a stray one: both ignored
+        PageRequest first = f.iommu.pageRequests.get(0);
+        f.ep.pageResponse(resp(first, PageResponse.SUCCESS));
+        f.ep.pageResponse(new PageResponse(SID, 0, false, 0x77, PageResponse.SUCCESS));
+        assertThat(f.priStatus() & PRI_STATUS_UPRGI).isZero();
+        assertThat(f.ep.unexpectedPrgIndexes()).isEmpty();
+        assertThat(f.ep.priOutstanding()).isZero();
     }
 
     @Test
@@ -243,9 +276,10 @@ class PriTest {
     @Test
     void enablingClearsTheStatusFlags() {
         EndpointFixture f = new EndpointFixture().ats(0).pri(8);
+        f.ep.pageResponse(new PageResponse(SID, 0, false, 0x1ff, PageResponse.SUCCESS));
         f.iommu.onPageRequest = r -> f.ep.pageResponse(resp(r, PageResponse.FAILURE));
         assertThat(f.ep.dmaRead(0x9000, new byte[4])).isEqualTo(-EIO);
-        f.ep.pageResponse(new PageResponse(SID, 0, false, 0x1ff, PageResponse.SUCCESS));
+        f.ep.configWrite(f.ep.priCapOffset() + PRI_CTRL, 0, 2);
         assertThat(f.priStatus() & (PRI_STATUS_RF | PRI_STATUS_UPRGI | PRI_STATUS_STOPPED))
                 .isEqualTo(PRI_STATUS_RF | PRI_STATUS_UPRGI | PRI_STATUS_STOPPED);
         // what pci_reset_pri then pci_enable_pri write
