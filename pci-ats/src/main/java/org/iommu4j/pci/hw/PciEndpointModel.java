@@ -451,7 +451,7 @@ public final class PciEndpointModel implements AtsEndpoint {
             int maskOld = msiCap != 0 && caps.msiMask() ? cfg.read(msiCap + msiMaskOff(), 4) : 0;
             int priCtrlOld = priCap != 0 ? cfg.read(priCap + PRI_CTRL, 2) : 0;
             boolean atsWasEnabled = atsEnabled;
-            boolean pasidWasEnabled = pasidEnabled;
+            int pasidCtrlOld = pasidCtrl;
             cfg.write(off, val, size);
             if (priCap != 0) {
                 priControlWritten(priCtrlOld, writtenByte(off, val, size, priCap + PRI_CTRL));
@@ -467,10 +467,14 @@ public final class PciEndpointModel implements AtsEndpoint {
                     unmaskedPending = 0;
                 }
             }
-            if (pasidWasEnabled != pasidEnabled && atsWasEnabled) {
-                // PCIe r5 7.8.9.3: undefined if PASID Enable changes while ATS Enable is set.
-                // CONSTRAINED UNPREDICTABLE here: the change takes effect and is recorded.
-                specViolations.add("PASID Enable changed to " + pasidEnabled + " while ATS Enable was set");
+            int pasidCtrlChanged = (pasidCtrlOld ^ pasidCtrl) & (PASID_CTRL_ENABLE | PASID_CTRL_EXEC | PASID_CTRL_PRIV);
+            if (pasidCtrlChanged != 0 && atsWasEnabled) {
+                // PCIe r5 10.5.1.3: undefined if PASID Enable, Execute Permission Enable or
+                // Privileged Mode Enable changes while ATS Enable is set (cached translations
+                // were requested under the old ones). CONSTRAINED UNPREDICTABLE here: the
+                // change takes effect and is recorded.
+                specViolations.add(String.format("PASID Control 0x%x -> 0x%x while ATS Enable was set",
+                        pasidCtrlOld & 7, pasidCtrl & 7));
             }
             // PCIe r5 10.5.1.3: clearing ATS Enable leaves no usable ATC entry.
             flush = atsWasEnabled && !atsEnabled;

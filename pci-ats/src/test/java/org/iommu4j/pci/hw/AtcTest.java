@@ -192,7 +192,24 @@ class AtcTest {
         EndpointFixture f = new EndpointFixture().ats(0);
         assertThat(f.ep.specViolations()).isEmpty();
         f.pasid(0);
-        assertThat(f.ep.specViolations()).hasSize(1);
+        assertThat(f.ep.specViolations()).containsExactly("PASID Control 0x0 -> 0x1 while ATS Enable was set");
+    }
+
+    @Test
+    void executeOrPrivilegedEnableChangeWhileAtsEnabledIsRecorded() {
+        // PCIe r5 10.5.1.3 names all three PASID Control bits, not only PASID Enable
+        EndpointFixture f = new EndpointFixture().pasid(0).ats(0);
+        int ctrl = f.ep.pasidCapOffset() + PcieSpec.PASID_CTRL;
+        f.ep.configWrite(ctrl, PcieSpec.PASID_CTRL_ENABLE, 2);          // no change: nothing
+        assertThat(f.ep.specViolations()).isEmpty();
+        f.ep.configWrite(ctrl, PcieSpec.PASID_CTRL_ENABLE | PcieSpec.PASID_CTRL_EXEC, 2);
+        f.ep.configWrite(ctrl, PcieSpec.PASID_CTRL_ENABLE | PcieSpec.PASID_CTRL_EXEC | PcieSpec.PASID_CTRL_PRIV, 2);
+        assertThat(f.ep.specViolations()).containsExactly("PASID Control 0x1 -> 0x3 while ATS Enable was set",
+                "PASID Control 0x3 -> 0x7 while ATS Enable was set");
+        // with ATS disabled first, as software should: nothing recorded
+        f.ep.configWrite(f.ep.atsCapOffset() + PcieSpec.ATS_CTRL, 0, 2);
+        f.ep.configWrite(ctrl, PcieSpec.PASID_CTRL_ENABLE, 2);
+        assertThat(f.ep.specViolations()).hasSize(2);
     }
 
     @Test
