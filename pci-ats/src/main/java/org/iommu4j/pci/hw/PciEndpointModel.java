@@ -780,6 +780,13 @@ public final class PciEndpointModel implements AtsEndpoint {
     @Override
     public int atcInvalidate(AtcInvalidation inv) {
         if (atsCap == 0) {
+            // PCIe r5 7.5.3.5: logged whether or not error reporting is enabled
+            lock.lock();
+            try {
+                cfg.setBits(pcieCap + PCIE_DEVSTA, DEVSTA_URD, 2);
+            } finally {
+                lock.unlock();
+            }
             return INV_UNSUPPORTED;
         }
         int dropped;
@@ -1364,6 +1371,9 @@ public final class PciEndpointModel implements AtsEndpoint {
                     return -EIO;
                 default:
                     lastFaultReason = res.faultReason;
+                    if (res.status == DmaResult.ATS_UR || res.status == DmaResult.ATS_CA) {
+                        receivedAbort(res.status == DmaResult.ATS_UR ? STS_REC_MASTER_ABORT : STS_REC_TARGET_ABORT);
+                    }
                     return -EFAULT;
             }
             // 3. Page Request
@@ -1375,6 +1385,19 @@ public final class PciEndpointModel implements AtsEndpoint {
             if (ret != 0) {
                 return ret;
             }
+        }
+    }
+
+    /**
+     * Logs a Translation Completion with UR or CA status in the Status register (PCIe r5
+     * 7.5.1.1.2: Received Master Abort for UR, Received Target Abort for CA; RW1C).
+     */
+    private void receivedAbort(int stsBit) {
+        lock.lock();
+        try {
+            cfg.setBits(CFG_STATUS, stsBit, 2);
+        } finally {
+            lock.unlock();
         }
     }
 

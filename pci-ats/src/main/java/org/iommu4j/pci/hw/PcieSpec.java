@@ -29,6 +29,10 @@ public final class PcieSpec {
     public static final int STS_CAP_LIST = 1 << 4;
     /** Error bits of the Status register: master data parity .. detected parity error, all RW1C. */
     public static final int STS_RW1C_MASK = 0xf900;
+    /** Received Target Abort: a completion with Completer Abort status came back. */
+    public static final int STS_REC_TARGET_ABORT = 1 << 12;
+    /** Received Master Abort: a completion with Unsupported Request status came back. */
+    public static final int STS_REC_MASTER_ABORT = 1 << 13;
     public static final int CFG_REVISION_ID = 0x08;
     public static final int CFG_CLASS_PROG = 0x09;
     public static final int CFG_CLASS_DEVICE = 0x0a;
@@ -96,6 +100,8 @@ public final class PcieSpec {
     public static final int DEVCTL_READRQ_SHIFT = 12;
     public static final int DEVCTL_READRQ_512B = 0x2 << DEVCTL_READRQ_SHIFT;
     public static final int PCIE_DEVSTA = 0x0a;
+    /** Device Status bit 3, RW1C: the function received an Unsupported Request. */
+    public static final int DEVSTA_URD = 1 << 3;
     public static final int PCIE_LNKCAP = 0x0c;
     public static final int PCIE_LNKCTL = 0x10;
     public static final int PCIE_LNKSTA = 0x12;

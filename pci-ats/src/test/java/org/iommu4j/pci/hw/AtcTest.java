@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.iommu4j.base.hw.AtcInvalidation;
 import org.iommu4j.base.hw.AtsEndpoint;
+import org.iommu4j.base.hw.DmaResult;
 import org.iommu4j.base.test.NoWarnings;
 import org.iommu4j.base.trace.Trace;
 import org.junit.jupiter.api.Test;
@@ -122,6 +123,27 @@ class AtcTest {
         assertThat(f.ep.atcInvalidate(new AtcInvalidation(SID, 0, false, 0, -1L, false)))
                 .isEqualTo(AtsEndpoint.INV_UNSUPPORTED);
         assertThat(f.ep.atcInvalidations()).isZero();
+        // PCIe r5 7.5.3.5: Unsupported Request Detected, logged with error reporting disabled
+        int devsta = f.ep.pcieCapOffset() + PcieSpec.PCIE_DEVSTA;
+        assertThat(f.ep.configRead(devsta, 2)).isEqualTo(PcieSpec.DEVSTA_URD);
+        f.ep.configWrite(devsta, PcieSpec.DEVSTA_URD, 2);
+        assertThat(f.ep.configRead(devsta, 2)).isZero();
+    }
+
+    @Test
+    void translationCompletionsWithUrOrCaAreLoggedInTheStatusRegister() {
+        // PCIe r5 7.5.1.1.2: Received Master Abort for UR, Received Target Abort for CA, RW1C
+        EndpointFixture f = new EndpointFixture().ats(0);
+        f.iommu.atsStatus = DmaResult.ATS_UR;
+        assertThat(f.ep.dmaRead(0, new byte[4])).isEqualTo(-EFAULT);
+        assertThat(f.ep.configRead(PcieSpec.CFG_STATUS, 2)).isEqualTo(PcieSpec.STS_CAP_LIST | PcieSpec.STS_REC_MASTER_ABORT);
+        f.iommu.atsStatus = DmaResult.ATS_CA;
+        assertThat(f.ep.dmaRead(0, new byte[4])).isEqualTo(-EFAULT);
+        assertThat(f.ep.configRead(PcieSpec.CFG_STATUS, 2)).isEqualTo(PcieSpec.STS_CAP_LIST
+                | PcieSpec.STS_REC_MASTER_ABORT | PcieSpec.STS_REC_TARGET_ABORT);
+        f.ep.configWrite(PcieSpec.CFG_STATUS, PcieSpec.STS_REC_MASTER_ABORT, 2);
+        assertThat(f.ep.configRead(PcieSpec.CFG_STATUS, 2)).isEqualTo(PcieSpec.STS_CAP_LIST | PcieSpec.STS_REC_TARGET_ABORT);
+        assertThat(f.ep.configRead(PcieSpec.CFG_COMMAND, 2) & PcieSpec.CMD_BUS_MASTER).as("command untouched").isNotZero();
     }
 
     @Test

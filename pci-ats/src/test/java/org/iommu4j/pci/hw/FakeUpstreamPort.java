@@ -30,6 +30,8 @@ public final class FakeUpstreamPort implements DmaPort {
     public volatile FakeStall lastStall;
     /** Untranslated misses complete read-as-zero / write-ignored instead of aborting. */
     public volatile boolean razWiOnFault;
+    /** If not OK: the completion status every Translation Request gets (ATS_UR, ATS_CA). */
+    public volatile int atsStatus = DmaResult.OK;
     /** Translated requests refused (an IOMMU that does not trust ATS). */
     public volatile boolean refuseTranslated;
     public static final int F_TRANSLATION = 0x10;
@@ -79,6 +81,10 @@ public final class FakeUpstreamPort implements DmaPort {
         Mapping m = find(txn.ssid, txn.addr);
         boolean permitted = m != null && (m.perm & need(txn.access)) == need(txn.access);
         if (txn.ats) {
+            if (atsStatus != DmaResult.OK) {
+                res.status = atsStatus;
+                return;
+            }
             if (m == null) {
                 res.status = DmaResult.ATS_FAULT;
                 res.faultReason = F_TRANSLATION;
