@@ -555,6 +555,12 @@ public final class PciEndpointModel implements AtsEndpoint {
             priCond.signalAll();
         }
         if (!wasEnabled && enabled) {
+            if ((cfg.read(priCap + PRI_STATUS, 2) & PRI_STATUS_STOPPED) == 0) {
+                // PCIe r5 10.5.2.2: enabling an interface that has not Stopped is indeterminate.
+                // CONSTRAINED UNPREDICTABLE here: the outstanding requests stay outstanding
+                // (their responses are still accepted), and it is recorded.
+                specViolations.add("PRI enabled while not Stopped (" + priOutstanding + " requests outstanding)");
+            }
             priAllocated = cfg.read(priCap + PRI_ALLOC_REQ, 4);
             cfg.clearBits(priCap + PRI_STATUS, PRI_STATUS_RF | PRI_STATUS_UPRGI, 2);
             priFailed = false;

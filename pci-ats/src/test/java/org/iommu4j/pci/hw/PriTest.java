@@ -241,6 +241,22 @@ class PriTest {
     }
 
     @Test
+    void enablingAnInterfaceThatHasNotStoppedIsRecorded() {
+        // PCIe r5 10.5.2.2: indeterminate; pci_enable_pri checks Stopped so the kernel never does it
+        EndpointFixture f = new EndpointFixture().ats(0).pri(4);
+        f.ep.setPrgResponseTimeout(1, TimeUnit.MILLISECONDS);
+        assertThat(f.ep.pageRequest(NO_SSID, 0x1000, ACC_READ)).isEqualTo(-ETIMEDOUT);
+        f.ep.configWrite(f.ep.priCapOffset() + PRI_CTRL, 0, 2);
+        assertThat(f.ep.specViolations()).isEmpty();
+        f.ep.configWrite(f.ep.priCapOffset() + PRI_CTRL, PRI_CTRL_ENABLE, 2);
+        assertThat(f.ep.specViolations()).containsExactly("PRI enabled while not Stopped (1 requests outstanding)");
+        // after a Reset it is Stopped, and enabling is clean
+        f.ep.configWrite(f.ep.priCapOffset() + PRI_CTRL, PRI_CTRL_RESET, 2);
+        f.ep.configWrite(f.ep.priCapOffset() + PRI_CTRL, PRI_CTRL_ENABLE, 2);
+        assertThat(f.ep.specViolations()).hasSize(1);
+    }
+
+    @Test
     void resetDropsOutstandingRequestsAndFailsWaiters() throws Exception {
         EndpointFixture f = new EndpointFixture().ats(0).pri(4);
         CountDownLatch sent = new CountDownLatch(1);
