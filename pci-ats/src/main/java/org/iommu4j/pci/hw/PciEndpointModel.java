@@ -301,6 +301,15 @@ public final class PciEndpointModel implements AtsEndpoint {
         c.set(pcieCap + PCIE_DEVCTL, DEVCTL_RELAX_EN | DEVCTL_NOSNOOP_EN | DEVCTL_READRQ_512B, 2);
         c.setWmask(pcieCap + PCIE_DEVCTL, 0x7cff & ~DEVCTL_AUX_PME, 2);
         c.setW1cmask(pcieCap + PCIE_DEVSTA, 0x000f, 2);
+        if (caps.pcieType() != PCIE_TYPE_RC_INTEGRATED_ENDPOINT) {
+            // an endpoint with a Link: one 2.5 GT/s lane, trained (PCIe r5 7.5.3.6-7.5.3.8)
+            c.set(pcieCap + PCIE_LNKCAP, LNK_WIDTH_X1 | LNK_SPEED_2_5GT, 4);
+            c.setWmask(pcieCap + PCIE_LNKCTL, LNKCTL_RW_MASK, 2);
+            c.set(pcieCap + PCIE_LNKSTA, LNK_WIDTH_X1 | LNK_SPEED_2_5GT, 2);
+            c.set(pcieCap + PCIE_LNKCAP2, LNKCAP2_SLS_2_5GT, 4);
+            c.set(pcieCap + PCIE_LNKCTL2, LNK_SPEED_2_5GT, 2);
+            c.setWmask(pcieCap + PCIE_LNKCTL2, 0xf, 2);
+        }
         // PCIe r5 7.5.3.15: a function supporting End-End TLP Prefixes must support the 3-bit Fmt
         c.set(pcieCap + PCIE_DEVCAP2, caps.endEndPrefix() ? DEVCAP2_END_END_PREFIX | DEVCAP2_EXT_FMT : 0, 4);
 

@@ -102,9 +102,24 @@ public final class PcieSpec {
     public static final int PCIE_DEVSTA = 0x0a;
     /** Device Status bit 3, RW1C: the function received an Unsupported Request. */
     public static final int DEVSTA_URD = 1 << 3;
+    /*
+     * Link registers (PCIe r5 7.5.3.6-7.5.3.8, 7.5.3.18-19): required of every function with a
+     * Link, reserved in an RC integrated endpoint (which has none).
+     */
     public static final int PCIE_LNKCAP = 0x0c;
+    /** Max Link Speed [3:0] and Current Link Speed [3:0]: 1 = bit 0 of the speeds vector, 2.5 GT/s. */
+    public static final int LNK_SPEED_2_5GT = 0x1;
+    /** Maximum Link Width [9:4] and Negotiated Link Width [9:4]: x1. */
+    public static final int LNK_WIDTH_X1 = 0x1 << 4;
     public static final int PCIE_LNKCTL = 0x10;
+    /** Link Control bits an endpoint implements as RW: ASPM Control, RCB, Common Clock, Extended Synch. */
+    public static final int LNKCTL_RW_MASK = 0x3 | 1 << 3 | 1 << 6 | 1 << 7;
     public static final int PCIE_LNKSTA = 0x12;
+    /** Link Capabilities 2: Supported Link Speeds Vector [7:1]; bit 1 = 2.5 GT/s. */
+    public static final int PCIE_LNKCAP2 = 0x2c;
+    public static final int LNKCAP2_SLS_2_5GT = 1 << 1;
+    /** Link Control 2: Target Link Speed [3:0], RWS, defaults to the highest supported speed. */
+    public static final int PCIE_LNKCTL2 = 0x30;
     public static final int PCIE_DEVCAP2 = 0x24;
     /** Device Capabilities 2 bit 20: Extended Fmt Field Supported (3-bit Fmt, needed for prefixes). */
     public static final int DEVCAP2_EXT_FMT = 1 << 20;

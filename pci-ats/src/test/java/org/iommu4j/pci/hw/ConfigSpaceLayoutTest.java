@@ -75,11 +75,38 @@ class ConfigSpaceLayoutTest {
         }
         put(m, 0x100, 0x0f, 0x00, 0x01, 0x00);      // ATS first and last
         put(m, 0x104, 0x05, 0x00, 0x00, 0x00);      // qdep 5, not page aligned
-        put(m, 0x40, 0x10, 0x00, 0x02, 0x00);       // type endpoint
+        put(m, 0x40, 0x10, 0x00, 0x02, 0x00);       // type endpoint, so Link registers:
+        put(m, 0x4c, 0x11, 0x00, 0x00, 0x00);       // LnkCap: x1, 2.5 GT/s
+        put(m, 0x52, 0x11, 0x00);                   // LnkSta: trained x1 at 2.5 GT/s
+        put(m, 0x6c, 0x02, 0x00, 0x00, 0x00);       // LnkCap2: supported speeds 2.5 GT/s
+        put(m, 0x70, 0x01, 0x00);                   // LnkCtl2: target speed 2.5 GT/s
         m.remove(0x66);                             // no EE prefix, so no Extended Fmt claim either
         assertLayout(ep.configSnapshot(), m);
         assertThat(ep.atsCapOffset()).isEqualTo(0x100);
         assertThat(ep.pasidCapOffset()).isZero();
+    }
+
+    @Test
+    void linkRegistersOnlyWhereThereIsALink() {
+        // PCIe r5 7.5.3: an endpoint has a Link and its registers; an RC integrated endpoint has
+        // none and they are reserved
+        PciEndpointModel rciep = new PciEndpointModel("rciep", PciEndpointCaps.builder().build());
+        PciEndpointModel ep = new PciEndpointModel("ep", PciEndpointCaps.builder()
+                .pcieType(PcieSpec.PCIE_TYPE_ENDPOINT).build());
+        int lnkctl = 0x40 + PcieSpec.PCIE_LNKCTL;
+        for (int off : new int[] {PcieSpec.PCIE_LNKCAP, PcieSpec.PCIE_LNKCTL, PcieSpec.PCIE_LNKCAP2,
+                PcieSpec.PCIE_LNKCTL2}) {
+            rciep.configWrite(0x40 + off, -1, 4);
+            assertThat(rciep.configRead(0x40 + off, 4)).as("RCiEP 0x%x", off).isZero();
+        }
+        // Max Link Speed names a bit of the Supported Link Speeds Vector that is set
+        int maxSpeed = ep.configRead(0x40 + PcieSpec.PCIE_LNKCAP, 4) & 0xf;
+        assertThat(maxSpeed).isEqualTo(1);
+        assertThat(ep.configRead(0x40 + PcieSpec.PCIE_LNKCAP2, 4) & 1 << maxSpeed).isNotZero();
+        assertThat(ep.configRead(0x40 + PcieSpec.PCIE_LNKCAP, 4) >>> 4 & 0x3f).as("x1").isEqualTo(1);
+        ep.configWrite(lnkctl, 0xffffffff, 4);
+        assertThat(ep.configRead(lnkctl, 2)).isEqualTo(0xcb);
+        assertThat(ep.configRead(lnkctl + 2, 2)).as("Link Status is read-only").isEqualTo(0x11);
     }
 
     @Test
