@@ -42,12 +42,18 @@ import org.iommu4j.base.hw.SystemBus;
  *
  * <p>What it can do:
  * <ul>
- * <li>Config space with read-only, RW and RW1C bits as the spec lays them out; PRI Reset,
- *     Stopped, Response Failure and Unexpected PRG Index behaviour.</li>
+ * <li>Config space with read-only, RW and RW1C bits and the reset values the spec lays out
+ *     (Link registers only for an Endpoint with a Link); PRI Reset, Stopped, Response Failure
+ *     (the interface disabled, later responses ignored until re-enabled) and Unexpected PRG
+ *     Index behaviour; errors logged in Status and Device Status (UR/CA Translation
+ *     Completions, Invalidate Requests to a function without ATS).</li>
+ * <li>No request carries a PASID TLP Prefix, Execute or Privileged attribute unless the PASID
+ *     Control bits allow it: DMA, Translation Requests, Page Requests and Stop Markers alike.</li>
  * <li>DMA of any length at an IOVA, with or without a PASID, split at 4 KiB boundaries; data
  *     moves to and from {@link PhysMem} at the address the upstream port returns.</li>
  * <li>With ATS enabled: Translation Requests upstream, ATC caching with permissions and span,
- *     Translated requests for later accesses, ATS Invalidate Requests with completion.</li>
+ *     Translated requests for later accesses, ATS Invalidate Requests with completion (the
+ *     Global bit ignored: Global Invalidate Supported is clear).</li>
  * <li>With PRI enabled: a Page Request for a page the ATS completion denied, waiting for the PRG
  *     Response, retrying on Success; never more requests outstanding than allocated; explicit
  *     single-page and multi-page PRGs for scenarios ({@link #pageRequest},
