@@ -1123,6 +1123,12 @@ public final class PciEndpointModel implements AtsEndpoint {
                 cfg.setBits(priCap + PRI_STATUS, PRI_STATUS_RF, 2);
                 dropOutstandingLocked();
             } else {
+                if (!caps.priPasidRequired() && resp.pasidValid()) {
+                    // PCIe r5 10.5.2.3: undefined when PRG Response PASID Required is clear.
+                    // CONSTRAINED UNPREDICTABLE here: the prefix is ignored, and it is recorded.
+                    specViolations.add(String.format("PRG Response for index %d carries PASID %d though PRG Response"
+                            + " PASID Required is clear", resp.prgIndex(), resp.pasid()));
+                }
                 int st = prgState[prgi];
                 expected = st == SLOT_PENDING || st == SLOT_ABANDONED;
                 if (expected && caps.priPasidRequired() && prgPasid[prgi] != NO_SSID

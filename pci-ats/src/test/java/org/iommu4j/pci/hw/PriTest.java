@@ -241,6 +241,20 @@ class PriTest {
     }
 
     @Test
+    void aPasidOnAResponseTheFunctionDidNotAskForIsRecorded() {
+        // PCIe r5 10.5.2.3: with PRG Response PASID Required clear, a response with a PASID TLP
+        // Prefix is undefined; here the prefix is ignored and the response still answers its group
+        EndpointFixture f = new EndpointFixture(PciEndpointCaps.builder().pri(8, false).build()).pasid(0).ats(0).pri(8);
+        f.iommu.onPageRequest = r -> f.ep.pageResponse(new PageResponse(r.sid(), r.pasid(), r.pasidValid(),
+                r.prgIndex(), PageResponse.SUCCESS));
+        assertThat(f.ep.pageRequest(NO_SSID, 0x1000, ACC_READ)).isZero();
+        assertThat(f.ep.specViolations()).isEmpty();
+        assertThat(f.ep.pageRequest(3, 0x1000, ACC_READ)).isZero();
+        assertThat(f.ep.specViolations()).singleElement().asString().contains("carries PASID 3");
+        assertThat(f.ep.priOutstanding()).isZero();
+    }
+
+    @Test
     void enablingAnInterfaceThatHasNotStoppedIsRecorded() {
         // PCIe r5 10.5.2.2: indeterminate; pci_enable_pri checks Stopped so the kernel never does it
         EndpointFixture f = new EndpointFixture().ats(0).pri(4);
