@@ -143,8 +143,7 @@ class OfIommuTest {
 
     @Test
     void pciConfigureRequestsAcsForFunctionsScannedLater() {
-        int acs = org.iommu4j.pci.hw.PcieSpec.ACS_SV | org.iommu4j.pci.hw.PcieSpec.ACS_RR
-                | org.iommu4j.pci.hw.PcieSpec.ACS_CR | org.iommu4j.pci.hw.PcieSpec.ACS_UF;
+        int acs = org.iommu4j.pci.hw.PcieSpec.ACS_RR | org.iommu4j.pci.hw.PcieSpec.ACS_CR;
         PciBed bed = new PciBed(w, hb -> {
             hb.add(1, "mf", org.iommu4j.pci.hw.PciEndpointCaps.builder().acs(acs).build());
             hb.add(1, 1, new org.iommu4j.pci.hw.PciEndpointModel("mf1",

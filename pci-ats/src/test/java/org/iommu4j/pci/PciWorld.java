@@ -28,8 +28,7 @@ final class PciWorld {
         full = hb.add(1, "full", PciEndpointCaps.builder().pasid(16, true, false).ats(8, true).pri(64, true).build());
         atsOnly = hb.add(2, "atsonly", PciEndpointCaps.builder().ids(0x8086, 0x1234).noPasid().noPri().ats(0, false)
                 .pcieType(PcieSpec.PCIE_TYPE_ENDPOINT).endEndPrefix(false).build());
-        mf0 = hb.add(3, "mf0", PciEndpointCaps.builder().acs(PcieSpec.ACS_SV | PcieSpec.ACS_TB | PcieSpec.ACS_RR
-                | PcieSpec.ACS_CR | PcieSpec.ACS_UF).pri(16, false).build());
+        mf0 = hb.add(3, "mf0", PciEndpointCaps.builder().acs(PcieSpec.ACS_RR | PcieSpec.ACS_CR).pri(16, false).build());
         mf1 = hb.add(3, 1, new PciEndpointModel("mf1", PciEndpointCaps.builder().build()));
         hb.mapEcam(board.mmio, ECAM);
         for (PciEndpointModel ep : hb.endpoints()) {

@@ -199,7 +199,18 @@ public record PciEndpointCaps(int vendorId, int deviceId, int classCode, int pci
             return this;
         }
 
+        /**
+         * @throws IllegalArgumentException for ACS Source Validation, Translation Blocking or
+         *         Upstream Forwarding: PCIe r5 7.7.8.2 requires them of Root Ports and Switch
+         *         Downstream Ports and hardwires them to 0 in every other function, so an
+         *         endpoint (the only kind this model is) cannot offer them
+         */
         public PciEndpointCaps build() {
+            int portOnly = PcieSpec.ACS_SV | PcieSpec.ACS_TB | PcieSpec.ACS_UF;
+            if (acs && (acsCap & portOnly) != 0) {
+                throw new IllegalArgumentException(String.format(
+                        "ACS capability 0x%x: SV, TB and UF are for ports and read 0 in an endpoint", acsCap));
+            }
             return new PciEndpointCaps(vendorId, deviceId, classCode, pcieType, endEndPrefix, pasid, pasidWidth,
                     pasidExec, pasidPriv, ats, atsQdep, atsPageAligned, pri, priMaxReqs, priPasidRequired, acs, acsCap,
                     atcEntries, msi, msiMmc, msi64, msiMask);

@@ -119,11 +119,20 @@ class ConfigSpaceLayoutTest {
     @Test
     void acsCapabilityLaidOutAfterPri() {
         PciEndpointModel ep = new PciEndpointModel("ep", PciEndpointCaps.builder()
-                .acs(PcieSpec.ACS_SV | PcieSpec.ACS_RR | PcieSpec.ACS_CR | PcieSpec.ACS_UF).build());
+                .acs(PcieSpec.ACS_RR | PcieSpec.ACS_CR).build());
         assertThat(ep.acsCapOffset()).isEqualTo(0x120);
         assertThat(ep.configRead(0x110, 4) >>> 20).isEqualTo(0x120);
         assertThat(ep.configRead(0x120, 4)).isEqualTo(0x0001000d);
-        assertThat(ep.configRead(0x124, 2)).isEqualTo(0x1d);
+        assertThat(ep.configRead(0x124, 2)).isEqualTo(0x0c);
+    }
+
+    @Test
+    void anEndpointCannotOfferThePortOnlyAcsControls() {
+        for (int bit : new int[] {PcieSpec.ACS_SV, PcieSpec.ACS_TB, PcieSpec.ACS_UF}) {
+            PciEndpointCaps.Builder b = PciEndpointCaps.builder().acs(PcieSpec.ACS_RR | bit);
+            assertThatThrownBy(b::build).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("read 0 in an endpoint");
+        }
     }
 
     @Test

@@ -12,7 +12,7 @@ class ConfigSpaceProperties {
     void writesOnlyChangeWritableOrW1cBits(@ForAll @IntRange(min = 0, max = 1023) int dword, @ForAll int value,
                                            @ForAll @IntRange(min = 0, max = 2) int sizeLog) {
         PciEndpointModel ep = new PciEndpointModel("ep", PciEndpointCaps.builder()
-                .acs(PcieSpec.ACS_SV | PcieSpec.ACS_RR).build());
+                .acs(PcieSpec.ACS_RR | PcieSpec.ACS_CR).build());
         int size = 1 << sizeLog;
         int off = dword * 4 + (value & 3 & ~(size - 1));
         byte[] before = ep.configSnapshot();
