@@ -5,6 +5,7 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -405,8 +406,13 @@ public final class PhysMem {
 
     /* ---------------- bulk ---------------- */
 
-    /** Copies {@code len} bytes from physical memory into {@code dst}. */
+    /**
+     * Copies {@code len} bytes from physical memory into {@code dst}. A slice outside {@code dst}
+     * (negative offset or length included) throws {@link IndexOutOfBoundsException} and a range
+     * not wholly in RAM throws {@link BusError}, both before anything is copied.
+     */
     public void read(long pa, byte[] dst, int off, int len) {
+        Objects.checkFromIndexSize(off, len, dst.length);
         if (!isRam(pa, len)) {
             throw new BusError(pa, "bulk read outside RAM");
         }
@@ -426,13 +432,18 @@ public final class PhysMem {
     }
 
     public byte[] readBytes(long pa, int len) {
+        if (len < 0) {
+            throw new IllegalArgumentException("negative length " + len);
+        }
         byte[] b = new byte[len];
         read(pa, b, 0, len);
         return b;
     }
 
-    /** Copies {@code len} bytes from {@code src} into physical memory. */
+    /** Copies {@code len} bytes from {@code src} into physical memory; checks as {@link #read(long, byte[], int, int)}. */
     public void write(long pa, byte[] src, int off, int len) {
+        // checked before the first frame is written, so a bad slice tears nothing
+        Objects.checkFromIndexSize(off, len, src.length);
         if (!isRam(pa, len)) {
             throw new BusError(pa, "bulk write outside RAM");
         }
@@ -452,6 +463,9 @@ public final class PhysMem {
 
     /** {@code memset}. Zero-filling a never-written frame does not allocate it. */
     public void memset(long pa, int value, long len) {
+        if (len < 0) {
+            throw new IllegalArgumentException("negative length " + len);
+        }
         if (!isRam(pa, len)) {
             throw new BusError(pa, "memset outside RAM");
         }

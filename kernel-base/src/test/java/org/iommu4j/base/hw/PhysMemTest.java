@@ -173,6 +173,44 @@ class PhysMemTest {
         assertThatThrownBy(() -> mem.readw(BASE - 1)).isInstanceOf(BusError.class);
     }
 
+    @Test
+    void badBulkSlicesAreRejectedBeforeAnyByteMoves() {
+        byte[] ones = new byte[3 * PhysMem.FRAME_SIZE];
+        java.util.Arrays.fill(ones, (byte) 1);
+        // a slice running past the source array used to write the first frames, then throw
+        assertThatThrownBy(() -> mem.write(BASE, ones, 0, ones.length + 1)).isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> mem.write(BASE, ones, PhysMem.FRAME_SIZE, 2 * PhysMem.FRAME_SIZE + 1))
+                .isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> mem.write(BASE, ones, -1, 4)).isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> mem.write(BASE, ones, 0, -4)).isInstanceOf(IndexOutOfBoundsException.class);
+        assertThat(mem.readq(BASE)).isZero();
+        assertThat(mem.touchedFrames()).isZero();
+        byte[] dst = new byte[8];
+        java.util.Arrays.fill(dst, (byte) 7);
+        assertThatThrownBy(() -> mem.read(BASE, dst, 4, 8)).isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> mem.read(BASE, dst, 0, -1)).isInstanceOf(IndexOutOfBoundsException.class);
+        assertThat(dst).containsOnly(7);
+        assertThatThrownBy(() -> mem.readBytes(BASE, -1)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("negative length -1");
+        assertThatThrownBy(() -> mem.memset(BASE, 1, -1)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> mem.copy(BASE, BASE + 8, -8)).isInstanceOf(IllegalArgumentException.class);
+        assertThat(mem.touchedFrames()).isZero();
+    }
+
+    @Test
+    void rangesWrappingPastTheTopOfTheAddressSpaceAreBusErrors() {
+        // pa + len wraps to a small address, which must not be taken for an end inside RAM
+        assertThatThrownBy(() -> mem.readBytes(-16L, (int) (BASE + 32))).isInstanceOf(BusError.class);
+        assertThatThrownBy(() -> mem.write(Long.MAX_VALUE, new byte[2])).isInstanceOf(BusError.class);
+        assertThatThrownBy(() -> mem.memset(-1L, 1, BASE + 2)).isInstanceOf(BusError.class);
+        assertThatThrownBy(() -> mem.readq(-4L)).isInstanceOf(BusError.class);
+        assertThatThrownBy(() -> mem.writel(-2L, 1)).isInstanceOf(BusError.class);
+        assertThatThrownBy(() -> mem.readqAcquire(0xffff_ffff_ffff_fff8L)).isInstanceOf(BusError.class);
+        assertThatThrownBy(() -> mem.cmpxchgq(Long.MIN_VALUE, 0, 1)).isInstanceOf(BusError.class);
+        assertThat(mem.isRam(BASE, -1)).isFalse();
+        assertThat(mem.touchedFrames()).isZero();
+    }
+
     /** RAM spanning more than 4 GiB uses the two-level frame directory: same behaviour. */
     @Test
     void widelySpreadRamUsesTheDirectory() {
