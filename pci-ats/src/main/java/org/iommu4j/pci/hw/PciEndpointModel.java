@@ -414,7 +414,7 @@ public final class PciEndpointModel implements AtsEndpoint {
     /** A configuration read of 1, 2 or 4 naturally aligned bytes; others read all-ones. */
     public int configRead(int off, int size) {
         if (!validAccess(off, size)) {
-            return size == 4 ? -1 : (1 << (8 * size)) - 1;
+            return size >= 4 || size <= 0 ? -1 : (1 << (8 * size)) - 1;
         }
         lock.lock();
         try {
@@ -476,7 +476,7 @@ public final class PciEndpointModel implements AtsEndpoint {
     }
 
     private static boolean validAccess(int off, int size) {
-        return (size == 1 || size == 2 || size == 4) && off >= 0 && off + size <= CFG_SPACE_EXP_SIZE
+        return (size == 1 || size == 2 || size == 4) && off >= 0 && off <= CFG_SPACE_EXP_SIZE - size
                 && (off & (size - 1)) == 0;
     }
 
