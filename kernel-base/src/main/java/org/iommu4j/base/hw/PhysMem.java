@@ -34,6 +34,8 @@ public final class PhysMem {
     private static final int L2_BITS = 14;
     private static final int L2_SIZE = 1 << L2_BITS;
     private static final int OFF_MASK = FRAME_SIZE - 1;
+    /** RAM ends at or below 2^48 (the widest output address the models implement). */
+    public static final long MAX_PA = 1L << 48;
 
     /** One RAM range [base, base + size). */
     public record Range(long base, long size) {
@@ -76,10 +78,18 @@ public final class PhysMem {
             if ((r.base() & OFF_MASK) != 0 || (r.size() & OFF_MASK) != 0 || r.size() <= 0) {
                 throw new IllegalArgumentException("RAM range not frame aligned: " + r);
             }
-            if (r.end() >>> FRAME_SHIFT >>> L2_BITS >= Integer.MAX_VALUE / 2) {
-                throw new IllegalArgumentException("RAM range too high: " + r);
+            // also bounds the frame directory: 2^48 bytes is 2^22 directory slots
+            if (Long.compareUnsigned(r.base(), MAX_PA) >= 0 || Long.compareUnsigned(r.size(), MAX_PA - r.base()) > 0) {
+                throw new IllegalArgumentException("RAM range beyond the 48-bit physical address space: " + r);
             }
             maxEnd = Math.max(maxEnd, r.end());
+        }
+        for (int i = 0; i < ranges.length; i++) {
+            for (int j = 0; j < i; j++) {
+                if (ranges[i].base() < ranges[j].end() && ranges[j].base() < ranges[i].end()) {
+                    throw new IllegalArgumentException("RAM ranges overlap: " + ranges[j] + ", " + ranges[i]);
+                }
+            }
         }
         long pfns = (maxEnd + FRAME_SIZE - 1) >>> FRAME_SHIFT;
         long span = pfns - (minBase >>> FRAME_SHIFT);

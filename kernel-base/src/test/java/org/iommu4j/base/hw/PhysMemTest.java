@@ -252,6 +252,16 @@ class PhysMemTest {
         assertThatThrownBy(() -> new PhysMem(0x4000_0100L, 0x1000)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new PhysMem(0x4000_0000L, 0x1001)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new PhysMem(0x4000_0000L, 0)).isInstanceOf(IllegalArgumentException.class);
+        // a range reaching past 2^48 used to be accepted up to 2^57 and to size the frame
+        // directory from it (gigabytes of references); size + base wrapping past 2^64 too
+        assertThatThrownBy(() -> new PhysMem(0x4000_0000L, 1L << 56)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("48-bit");
+        assertThatThrownBy(() -> new PhysMem(PhysMem.MAX_PA, 0x1000)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new PhysMem(0x4000_0000L, -0x1000L)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new PhysMem(-0x1000L, 0x1000)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new PhysMem(List.of(new PhysMem.Range(0x4000_0000L, 0x2000), new PhysMem.Range(0x4000_1000L, 0x1000))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("overlap");
+        assertThat(new PhysMem(PhysMem.MAX_PA - 0x1000, 0x1000).isRam(PhysMem.MAX_PA - 8, 8)).isTrue();
         assertThat(new PhysMem.Range(0x1000, 0x1000).end()).isEqualTo(0x2000);
     }
 
