@@ -1176,8 +1176,12 @@ public final class PciEndpointModel implements AtsEndpoint {
         lastBytesDone = 0;
         lastFaultAddr = 0;
         lastFaultReason = 0;
-        if (buf == null || off < 0 || len < 0 || off + len > buf.length
+        if (buf == null || off < 0 || len < 0 || len > buf.length - off
                 || ((access & ACC_WRITE) != 0) == ((access & ACC_READ) != 0)) {
+            return -EINVAL;
+        }
+        if (len != 0 && Long.compareUnsigned(iova + len - 1, iova) < 0) {
+            // a buffer running past the top of the 64-bit address space: no request is sent
             return -EINVAL;
         }
         if (upstream == null || mem == null) {
