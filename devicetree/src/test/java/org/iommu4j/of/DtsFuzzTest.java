@@ -28,7 +28,7 @@ class DtsFuzzTest {
         return sb.toString();
     }
 
-    @Property(tries = 3000)
+    @Property(tries = 3000, seed = "20261203")
     void mutatedSourcesFailCleanly(@ForAll long seed) {
         String src = mutate(seed);
         try {

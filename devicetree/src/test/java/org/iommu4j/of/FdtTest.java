@@ -119,6 +119,44 @@ class FdtTest {
     }
 
     @Test
+    void headerFieldsOutsideTheBlobOrOverlappingTheHeader() {
+        byte[] q = qemu();
+        int total = Be.get32(q, 4);
+        int[][] cases = {
+            {4, total + 1}, {4, 0x27}, {4, -1},           // totalsize past the buffer, inside the header, 4 GiB - 1
+            {8, 0x10}, {8, total}, {8, 0x2a},             // struct block inside the header, at the end, misaligned
+            {12, 0x0}, {12, total + 4}, {16, 0x20},       // strings inside the header or past the end; rsvmap over it
+            {32, total}, {36, total}, {36, -4},           // block sizes past the end (also u32 wraparound)
+        };
+        for (int[] c : cases) {
+            byte[] b = qemu();
+            Be.put32(b, c[0], c[1]);
+            assertThatThrownBy(() -> Fdt.parse(b)).as("header field 0x%x = 0x%x", c[0], c[1])
+                    .isInstanceOf(DeviceTreeException.class).hasMessageStartingWith("at offset 0x");
+        }
+        // the header itself cut short, and a blob whose totalsize claims more than is there
+        assertThatThrownBy(() -> Fdt.parse(java.util.Arrays.copyOf(q, 0x27))).hasMessageContaining("shorter than the 0x28-byte header");
+        assertThatThrownBy(() -> Fdt.parse(java.util.Arrays.copyOf(q, total - 1))).hasMessageContaining("totalsize");
+    }
+
+    @Test
+    void structureBlockEndingEarly() {
+        // no FDT_END after the root node, a property header or value cut by the block's end
+        assertThatThrownBy(() -> Fdt.parse(blob(new int[] {BEGIN, 0, END_NODE}, "")))
+                .hasMessageContaining("token expected");
+        assertThatThrownBy(() -> Fdt.parse(blob(new int[] {BEGIN, 0, PROP, 4}, "p\0")))
+                .hasMessageContaining("inside a property header");
+        assertThatThrownBy(() -> Fdt.parse(blob(new int[] {BEGIN, 0, PROP, 8, 0, 1}, "p\0")))
+                .hasMessageContaining("property length 8 runs past the structure block");
+        // a value whose length is not a multiple of 4 is padded: the next token is read aligned
+        DeviceNode r = Fdt.parse(blob(new int[] {BEGIN, 0, PROP, 1, 0, 0x7f000000, END_NODE, END}, "p\0")).root();
+        assertThat(r.findProperty("p").length()).isEqualTo(1);
+        // an FDT_END_NODE that closes nothing
+        assertThatThrownBy(() -> Fdt.parse(blob(new int[] {BEGIN, 0, END_NODE, END_NODE, NOP, END}, "")))
+                .hasMessageContaining("after the root node");
+    }
+
+    @Test
     void versionChecks() {
         byte[] b = qemu();
         Be.put32(b, 20, 16);

@@ -133,8 +133,9 @@ public final class Pci {
 
     /* ---------------- drivers/pci/access.c and ecam.c ---------------- */
 
+    /** Not a byte, word or dword access naturally aligned inside the 4 KiB space (PCI_*_BAD). */
     private static boolean badAccess(int where, int size) {
-        return where < 0 || where + size > PCI_CFG_SPACE_EXP_SIZE || (where & (size - 1)) != 0;
+        return (size != 1 && size != 2 && size != 4) || where < 0 || where > PCI_CFG_SPACE_EXP_SIZE - size || (where & (size - 1)) != 0;
     }
 
     /** Generic ECAM read; fills {@code val[0]}; returns a PCIBIOS code. */
@@ -169,7 +170,7 @@ public final class Pci {
     }
 
     private static long sizeMask(int size) {
-        return size == 4 ? 0xffffffffL : (1L << (8 * size)) - 1;
+        return size >= 4 || size <= 0 ? 0xffffffffL : (1L << (8 * size)) - 1;
     }
 
     /** {@code pci_bus_read_config_*}: the value, or all-ones of the width on a failed access. */

@@ -117,6 +117,20 @@ class PciEnumerationTest {
         assertThat(pci_write_config_dword(d, 4096, 1)).isEqualTo(PCIBIOS_BAD_REGISTER_NUMBER);
         assertThat(pci_read_config_word(d, 0x1)).isEqualTo(0xffff);
         assertThat(pci_read_config_dword(d, 4094)).isEqualTo(-1);
+        assertThat(pci_read_config_byte(d, -1)).isEqualTo(0xff);
+        assertThat(pci_write_config_byte(d, Integer.MIN_VALUE, 1)).isEqualTo(PCIBIOS_BAD_REGISTER_NUMBER);
+        assertThat(pci_write_config_dword(d, Integer.MAX_VALUE - 3, 1)).isEqualTo(PCIBIOS_BAD_REGISTER_NUMBER);
+        // sizes no config accessor has: refused before they reach the ECAM window
+        for (int size : new int[] {0, 3, 8, -4}) {
+            assertThat(pci_bus_write_config(d.pciBus, d.devfn, PCI_COMMAND, size, 0)).isEqualTo(PCIBIOS_BAD_REGISTER_NUMBER);
+            assertThat(pci_bus_read_config(d.pciBus, d.devfn, PCI_VENDOR_ID, size)).isEqualTo(size == 3 ? 0xffffff : -1);
+        }
+        assertThat(w.full.configRead(PCI_COMMAND, 2)).isEqualTo(PCI_COMMAND_MASTER);
+        // a function nobody implements reads all-ones and takes no writes
+        int absent = PCI_DEVFN(31, 7);
+        assertThat(pci_bus_read_config(d.pciBus, absent, PCI_VENDOR_ID, 4)).isEqualTo(-1);
+        assertThat(pci_bus_read_config(d.pciBus, absent, PCI_VENDOR_ID, 2)).isEqualTo(0xffff);
+        assertThat(pci_bus_write_config(d.pciBus, absent, PCI_COMMAND, 2, 0)).isEqualTo(PCIBIOS_SUCCESSFUL);
         assertThat(pcibios_err_to_errno(PCIBIOS_BAD_REGISTER_NUMBER)).isEqualTo(-Errno.EFAULT);
         assertThat(pcibios_err_to_errno(PCIBIOS_DEVICE_NOT_FOUND)).isEqualTo(-Errno.ENODEV);
         assertThat(pcibios_err_to_errno(PCIBIOS_FUNC_NOT_SUPPORTED)).isEqualTo(-Errno.ENOENT);

@@ -179,8 +179,12 @@ public final class Machine implements AutoCloseable {
         }
         Printk.pr_info("Machine model: %s", machineModel[0]);
         Printk.pr_info("Memory: %dK RAM at 0x%x", res[0].resource_size() >> 10, res[0].start());
-        this.board = new Board(new PhysMem(res[0].start(), res[0].resource_size()));
-        this.pages = PageAlloc.forAllRam(board.mem);
+        try {
+            this.board = new Board(new PhysMem(res[0].start(), res[0].resource_size()));
+            this.pages = PageAlloc.forAllRam(board.mem);
+        } catch (IllegalArgumentException e) {
+            throw new BootException(memory.path() + ": unusable reg: " + e.getMessage());
+        }
 
         /* Platform devices from the tree, their interrupts mapped by the board's GIC. */
         OfPlatform.of_platform_default_populate(root, null, platformDevices, board.irqs::irq_create_mapping);
@@ -197,7 +201,11 @@ public final class Machine implements AutoCloseable {
         }
         this.smmuModel = new SmmuV3(board, caps);
         this.smmuMmio = new MmioTrace(smmuModel);
-        board.mmio.map("smmuv3@" + Long.toHexString(mem.start()), mem.start(), Math.max(mem.resource_size(), 0x20000), smmuMmio);
+        try {
+            board.mmio.map("smmuv3@" + Long.toHexString(mem.start()), mem.start(), Math.max(mem.resource_size(), 0x20000), smmuMmio);
+        } catch (IllegalArgumentException e) {
+            throw new BootException(smmuNode.path() + ": unusable reg: " + e.getMessage());
+        }
         int combined = smmuPdev.platform_get_irq_byname_optional("combined");
         if (combined > 0) {
             smmuModel.wireIrqs(combined, combined, combined, combined);
@@ -257,6 +265,9 @@ public final class Machine implements AutoCloseable {
         }
         int[] busRange = {0, 255};
         Of.of_property_read_u32_array(pcie, "bus-range", busRange, 2);
+        if (busRange[0] < 0 || busRange[1] > 255 || busRange[1] < busRange[0]) {
+            throw new BootException(String.format(Locale.ROOT, "%s: bad bus-range <%d %d>", pcie.path(), busRange[0], busRange[1]));
+        }
         this.hostBridge = new PciHostBridgeModel(pcie.name, busRange[0], busRange[1]);
         if (rcAts && !Of.of_property_read_bool(pcie, "ats-supported")) {
             /* QEMU's blob never says so; the machine's root complex does ATS, so the firmware says it. */
@@ -266,7 +277,11 @@ public final class Machine implements AutoCloseable {
         for (Object[] ep : defaultEndpoints("full".equals(this.capsName))) {
             hostBridge.add((Integer) ep[0], (String) ep[1], (PciEndpointCaps) ep[2]);
         }
-        hostBridge.mapEcam(board.mmio, ecam.start());
+        try {
+            hostBridge.mapEcam(board.mmio, ecam.start());
+        } catch (IllegalArgumentException e) {
+            throw new BootException(pcie.path() + ": unusable reg: " + e.getMessage());
+        }
         /* The wiring: each requester's StreamID is what the tree's iommu-map says it is. */
         for (PciEndpointModel m : hostBridge.endpoints()) {
             int sid = streamId(pcie, m.requesterId());
@@ -386,6 +401,10 @@ public final class Machine implements AutoCloseable {
         }
         if (smmuModel != null) {
             smmuModel.close();
+        }
+        if (board != null) {
+            /* devres: the drivers' requested IRQs (and their threads) go with the machine */
+            board.irqs.free_all_irqs();
         }
         try {
             follow.close();

@@ -450,24 +450,35 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         };
     }
 
+    /**
+     * Whether an access is one the register file decodes: 4 or 8 bytes, naturally aligned,
+     * inside the two pages. Anything else is CONSTRAINED UNPREDICTABLE; this model answers it
+     * RAZ/WI with an unimp trace, so an unaligned 32-bit access never lands on a register (or on
+     * half of a 64-bit one) and a 64-bit access never straddles two 32-bit registers it does not
+     * start at.
+     */
+    private static boolean decodable(long offset, int size) {
+        return (size == 4 || size == 8) && (offset & (size - 1)) == 0 && offset >= 0 && offset < MMIO_SIZE;
+    }
+
     @Override
     public long mmioRead(long offset, int size) {
         long v;
         lock.lock();
         try {
             int off = (int) offset;
-            if (size == 8 && is64(off)) {
+            if (!decodable(offset, size)) {
+                unimp("%d-byte read at 0x%x", size, offset);
+                v = 0;
+            } else if (size == 8 && is64(off)) {
                 v = read64(off);
             } else if (size == 8) {
                 v = Integer.toUnsignedLong(read32(off)) | (Integer.toUnsignedLong(read32(off + 4)) << 32);
             } else if (size == 4 && is64(off & ~7)) {
                 long r = read64(off & ~7);
                 v = (off & 4) == 0 ? r & 0xffffffffL : r >>> 32;
-            } else if (size == 4) {
-                v = Integer.toUnsignedLong(read32(off));
             } else {
-                unimp("%d-byte read at 0x%x", size, off);
-                v = 0;
+                v = Integer.toUnsignedLong(read32(off));
             }
         } finally {
             lock.unlock();
@@ -487,7 +498,10 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         lock.lock();
         try {
             int off = (int) offset;
-            if (size == 8 && is64(off)) {
+            if (!decodable(offset, size)) {
+                unimp("%d-byte write at 0x%x", size, offset);
+                kick = false;
+            } else if (size == 8 && is64(off)) {
                 kick = write64(off, value);
             } else if (size == 8) {
                 kick = write32(off, (int) value);
@@ -497,11 +511,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 long nv = (off & 4) == 0 ? (r & 0xffffffff00000000L) | (value & 0xffffffffL)
                         : (r & 0xffffffffL) | (value << 32);
                 kick = write64(off & ~7, nv);
-            } else if (size == 4) {
-                kick = write32(off, (int) value);
             } else {
-                unimp("%d-byte write at 0x%x", size, off);
-                kick = false;
+                kick = write32(off, (int) value);
             }
             // EVENTQ_CONS, CR0.EVENTQEN or GERRORN may have made the Event queue writable again
             retryUnrecordedStalls();

@@ -258,6 +258,19 @@ public final class IrqController {
         }
     }
 
+    /**
+     * Frees every interrupt that has an action, joining its thread: what devres does for the
+     * devices' {@code devm_request_*irq} when the whole board goes away.
+     */
+    public void free_all_irqs() {
+        for (Integer irq : new java.util.ArrayList<>(descs.keySet())) {
+            Desc d = descs.get(irq);
+            if (d != null && (d.handler != null || d.thread != null)) {
+                free_irq(irq, d.devId);
+            }
+        }
+    }
+
     /** Waits until every raised interrupt has been fully handled (hard and threaded). */
     public void quiesce() {
         lock.lock();

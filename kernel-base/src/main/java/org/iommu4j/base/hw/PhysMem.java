@@ -5,6 +5,7 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -33,6 +34,8 @@ public final class PhysMem {
     private static final int L2_BITS = 14;
     private static final int L2_SIZE = 1 << L2_BITS;
     private static final int OFF_MASK = FRAME_SIZE - 1;
+    /** RAM ends at or below 2^48 (the widest output address the models implement). */
+    public static final long MAX_PA = 1L << 48;
 
     /** One RAM range [base, base + size). */
     public record Range(long base, long size) {
@@ -75,10 +78,18 @@ public final class PhysMem {
             if ((r.base() & OFF_MASK) != 0 || (r.size() & OFF_MASK) != 0 || r.size() <= 0) {
                 throw new IllegalArgumentException("RAM range not frame aligned: " + r);
             }
-            if (r.end() >>> FRAME_SHIFT >>> L2_BITS >= Integer.MAX_VALUE / 2) {
-                throw new IllegalArgumentException("RAM range too high: " + r);
+            // also bounds the frame directory: 2^48 bytes is 2^22 directory slots
+            if (Long.compareUnsigned(r.base(), MAX_PA) >= 0 || Long.compareUnsigned(r.size(), MAX_PA - r.base()) > 0) {
+                throw new IllegalArgumentException("RAM range beyond the 48-bit physical address space: " + r);
             }
             maxEnd = Math.max(maxEnd, r.end());
+        }
+        for (int i = 0; i < ranges.length; i++) {
+            for (int j = 0; j < i; j++) {
+                if (ranges[i].base() < ranges[j].end() && ranges[j].base() < ranges[i].end()) {
+                    throw new IllegalArgumentException("RAM ranges overlap: " + ranges[j] + ", " + ranges[i]);
+                }
+            }
         }
         long pfns = (maxEnd + FRAME_SIZE - 1) >>> FRAME_SHIFT;
         long span = pfns - (minBase >>> FRAME_SHIFT);
@@ -405,8 +416,13 @@ public final class PhysMem {
 
     /* ---------------- bulk ---------------- */
 
-    /** Copies {@code len} bytes from physical memory into {@code dst}. */
+    /**
+     * Copies {@code len} bytes from physical memory into {@code dst}. A slice outside {@code dst}
+     * (negative offset or length included) throws {@link IndexOutOfBoundsException} and a range
+     * not wholly in RAM throws {@link BusError}, both before anything is copied.
+     */
     public void read(long pa, byte[] dst, int off, int len) {
+        Objects.checkFromIndexSize(off, len, dst.length);
         if (!isRam(pa, len)) {
             throw new BusError(pa, "bulk read outside RAM");
         }
@@ -426,13 +442,18 @@ public final class PhysMem {
     }
 
     public byte[] readBytes(long pa, int len) {
+        if (len < 0) {
+            throw new IllegalArgumentException("negative length " + len);
+        }
         byte[] b = new byte[len];
         read(pa, b, 0, len);
         return b;
     }
 
-    /** Copies {@code len} bytes from {@code src} into physical memory. */
+    /** Copies {@code len} bytes from {@code src} into physical memory; checks as {@link #read(long, byte[], int, int)}. */
     public void write(long pa, byte[] src, int off, int len) {
+        // checked before the first frame is written, so a bad slice tears nothing
+        Objects.checkFromIndexSize(off, len, src.length);
         if (!isRam(pa, len)) {
             throw new BusError(pa, "bulk write outside RAM");
         }
@@ -452,6 +473,9 @@ public final class PhysMem {
 
     /** {@code memset}. Zero-filling a never-written frame does not allocate it. */
     public void memset(long pa, int value, long len) {
+        if (len < 0) {
+            throw new IllegalArgumentException("negative length " + len);
+        }
         if (!isRam(pa, len)) {
             throw new BusError(pa, "memset outside RAM");
         }

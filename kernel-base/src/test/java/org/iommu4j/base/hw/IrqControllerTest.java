@@ -227,4 +227,30 @@ class IrqControllerTest {
         assertThat(irqs.count(12345)).isZero();
         assertThat(irqs.threadCount(12345)).isZero();
     }
+
+    @Test
+    void raisingAVectorNobodyAllocatedIsDropped() {
+        irqs.raise(12345);
+        irqs.raise(-1);
+        irqs.quiesce();
+        assertThat(irqs.count(12345)).isZero();
+        assertThat(irqs.hasAction(-1)).isFalse();
+    }
+
+    @Test
+    void freeAllIrqsStopsEveryHandlerThread() throws InterruptedException {
+        int a = irqs.irq_create_mapping(50);
+        int b = irqs.irq_create_mapping(51);
+        irqs.request_threaded_irq(a, (i, d) -> IRQ_WAKE_THREAD, (i, d) -> IRQ_HANDLED, 0, "free-all-a", "devA");
+        irqs.request_irq(b, (i, d) -> IRQ_HANDLED, 0, "free-all-b", "devB");
+        irqs.raise(a);
+        irqs.quiesce();
+        irqs.free_all_irqs();
+        assertThat(irqs.hasAction(a)).isFalse();
+        assertThat(irqs.hasAction(b)).isFalse();
+        assertThat(Thread.getAllStackTraces().keySet()).noneSatisfy(t -> assertThat(t.getName()).contains("free-all-a"));
+        irqs.raise(a);
+        irqs.quiesce();
+        assertThat(irqs.threadCount(a)).isEqualTo(1);
+    }
 }

@@ -106,4 +106,46 @@ class MmioBusTest {
         assertThatThrownBy(() -> io.readl(0)).isInstanceOf(BusError.class);
         assertThat(smmu.log).isEmpty();
     }
+
+    @Test
+    void anAccessWrappingPastTwoToThe64IsNotClaimedByALowRegion() {
+        bus.map("low", 0x0, 0x1000, smmu);
+        // addr + size wraps to 2 or 4, inside "low": the device used to get an offset near 2^64
+        assertThatThrownBy(() -> bus.read(-2L, 4)).isInstanceOf(BusError.class);
+        assertThatThrownBy(() -> bus.write(-4L, 1, 8)).isInstanceOf(BusError.class);
+        assertThat(bus.find(-1L, 1)).isNull();
+        assertThat(smmu.log).isEmpty();
+    }
+
+    @Test
+    void aRegionMayEndAtTheTopOfTheAddressSpaceButNotWrapPastIt() {
+        Regs top = new Regs();
+        bus.map("top", -0x200L, 0x200, top);
+        top.regs[0x1f8 / 8] = 0x1234;
+        assertThat(bus.read(-8L, 8)).isEqualTo(0x1234);
+        assertThatThrownBy(() -> bus.map("wraps", -0x1000L, 0x2000, new Regs())).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("wraps past 2^64");
+        assertThatThrownBy(() -> bus.map("empty", 0x1000, 0, new Regs())).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> bus.map("huge", 0x1000, -1L, new Regs())).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> bus.map("nodev", 0x1000, 0x10, null)).isInstanceOf(IllegalArgumentException.class);
+        // the overlap test still sees "top" when the new region ends at 2^64 too
+        assertThatThrownBy(() -> bus.map("under", -0x400L, 0x400, new Regs())).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("under overlaps top");
+        bus.map("below", -0x400L, 0x200, new Regs());
+        assertThat(bus.regions()).extracting(MmioBus.Region::name).containsExactly("top", "below");
+    }
+
+    @Test
+    void accessSizesACpuCannotIssueAreRejected() {
+        bus.map("smmu", 0x0905_0000L, 0x200, smmu);
+        for (int size : new int[] {0, 3, 5, 16, -4}) {
+            assertThatThrownBy(() -> bus.read(0x0905_0000L, size)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("MMIO access of " + size + " bytes");
+            assertThatThrownBy(() -> bus.write(0x0905_0000L, 0, size)).isInstanceOf(IllegalArgumentException.class);
+        }
+        assertThat(smmu.log).isEmpty();
+        bus.read(0x0905_0000L, 1);
+        bus.write(0x0905_0000L, 0, 2);
+        assertThat(smmu.log).containsExactly("R8@0", "W16@0=0");
+    }
 }

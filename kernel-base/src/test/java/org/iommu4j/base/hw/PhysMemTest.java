@@ -173,6 +173,44 @@ class PhysMemTest {
         assertThatThrownBy(() -> mem.readw(BASE - 1)).isInstanceOf(BusError.class);
     }
 
+    @Test
+    void badBulkSlicesAreRejectedBeforeAnyByteMoves() {
+        byte[] ones = new byte[3 * PhysMem.FRAME_SIZE];
+        java.util.Arrays.fill(ones, (byte) 1);
+        // a slice running past the source array used to write the first frames, then throw
+        assertThatThrownBy(() -> mem.write(BASE, ones, 0, ones.length + 1)).isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> mem.write(BASE, ones, PhysMem.FRAME_SIZE, 2 * PhysMem.FRAME_SIZE + 1))
+                .isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> mem.write(BASE, ones, -1, 4)).isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> mem.write(BASE, ones, 0, -4)).isInstanceOf(IndexOutOfBoundsException.class);
+        assertThat(mem.readq(BASE)).isZero();
+        assertThat(mem.touchedFrames()).isZero();
+        byte[] dst = new byte[8];
+        java.util.Arrays.fill(dst, (byte) 7);
+        assertThatThrownBy(() -> mem.read(BASE, dst, 4, 8)).isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> mem.read(BASE, dst, 0, -1)).isInstanceOf(IndexOutOfBoundsException.class);
+        assertThat(dst).containsOnly(7);
+        assertThatThrownBy(() -> mem.readBytes(BASE, -1)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("negative length -1");
+        assertThatThrownBy(() -> mem.memset(BASE, 1, -1)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> mem.copy(BASE, BASE + 8, -8)).isInstanceOf(IllegalArgumentException.class);
+        assertThat(mem.touchedFrames()).isZero();
+    }
+
+    @Test
+    void rangesWrappingPastTheTopOfTheAddressSpaceAreBusErrors() {
+        // pa + len wraps to a small address, which must not be taken for an end inside RAM
+        assertThatThrownBy(() -> mem.readBytes(-16L, (int) (BASE + 32))).isInstanceOf(BusError.class);
+        assertThatThrownBy(() -> mem.write(Long.MAX_VALUE, new byte[2])).isInstanceOf(BusError.class);
+        assertThatThrownBy(() -> mem.memset(-1L, 1, BASE + 2)).isInstanceOf(BusError.class);
+        assertThatThrownBy(() -> mem.readq(-4L)).isInstanceOf(BusError.class);
+        assertThatThrownBy(() -> mem.writel(-2L, 1)).isInstanceOf(BusError.class);
+        assertThatThrownBy(() -> mem.readqAcquire(0xffff_ffff_ffff_fff8L)).isInstanceOf(BusError.class);
+        assertThatThrownBy(() -> mem.cmpxchgq(Long.MIN_VALUE, 0, 1)).isInstanceOf(BusError.class);
+        assertThat(mem.isRam(BASE, -1)).isFalse();
+        assertThat(mem.touchedFrames()).isZero();
+    }
+
     /** RAM spanning more than 4 GiB uses the two-level frame directory: same behaviour. */
     @Test
     void widelySpreadRamUsesTheDirectory() {
@@ -214,6 +252,16 @@ class PhysMemTest {
         assertThatThrownBy(() -> new PhysMem(0x4000_0100L, 0x1000)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new PhysMem(0x4000_0000L, 0x1001)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new PhysMem(0x4000_0000L, 0)).isInstanceOf(IllegalArgumentException.class);
+        // a range reaching past 2^48 used to be accepted up to 2^57 and to size the frame
+        // directory from it (gigabytes of references); size + base wrapping past 2^64 too
+        assertThatThrownBy(() -> new PhysMem(0x4000_0000L, 1L << 56)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("48-bit");
+        assertThatThrownBy(() -> new PhysMem(PhysMem.MAX_PA, 0x1000)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new PhysMem(0x4000_0000L, -0x1000L)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new PhysMem(-0x1000L, 0x1000)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new PhysMem(List.of(new PhysMem.Range(0x4000_0000L, 0x2000), new PhysMem.Range(0x4000_1000L, 0x1000))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("overlap");
+        assertThat(new PhysMem(PhysMem.MAX_PA - 0x1000, 0x1000).isRam(PhysMem.MAX_PA - 8, 8)).isTrue();
         assertThat(new PhysMem.Range(0x1000, 0x1000).end()).isEqualTo(0x2000);
     }
 

@@ -441,7 +441,7 @@ public final class PciEndpointModel implements AtsEndpoint {
     /** A configuration read of 1, 2 or 4 naturally aligned bytes; others read all-ones. */
     public int configRead(int off, int size) {
         if (!validAccess(off, size)) {
-            return size == 4 ? -1 : (1 << (8 * size)) - 1;
+            return size >= 4 || size <= 0 ? -1 : (1 << (8 * size)) - 1;
         }
         lock.lock();
         try {
@@ -507,7 +507,7 @@ public final class PciEndpointModel implements AtsEndpoint {
     }
 
     private static boolean validAccess(int off, int size) {
-        return (size == 1 || size == 2 || size == 4) && off >= 0 && off + size <= CFG_SPACE_EXP_SIZE
+        return (size == 1 || size == 2 || size == 4) && off >= 0 && off <= CFG_SPACE_EXP_SIZE - size
                 && (off & (size - 1)) == 0;
     }
 
@@ -1245,8 +1245,12 @@ public final class PciEndpointModel implements AtsEndpoint {
         lastBytesDone = 0;
         lastFaultAddr = 0;
         lastFaultReason = 0;
-        if (buf == null || off < 0 || len < 0 || off + len > buf.length
+        if (buf == null || off < 0 || len < 0 || len > buf.length - off
                 || ((access & ACC_WRITE) != 0) == ((access & ACC_READ) != 0)) {
+            return -EINVAL;
+        }
+        if (len != 0 && Long.compareUnsigned(iova + len - 1, iova) < 0) {
+            // a buffer running past the top of the 64-bit address space: no request is sent
             return -EINVAL;
         }
         if (upstream == null || mem == null) {

@@ -214,6 +214,23 @@ class ConfigSpaceLayoutTest {
     }
 
     @Test
+    void offsetsNearIntMaxAndOddSizesReadAllOnesAndWriteNothing() {
+        PciEndpointModel ep = new PciEndpointModel("ep", PciEndpointCaps.builder().build());
+        byte[] before = ep.configSnapshot();
+        // off + size used to overflow to a negative number and pass the range check
+        assertThat(ep.configRead(Integer.MAX_VALUE - 3, 4)).isEqualTo(-1);
+        assertThat(ep.configRead(Integer.MAX_VALUE - 1, 2)).isEqualTo(0xffff);
+        assertThat(ep.configRead(Integer.MIN_VALUE, 1)).isEqualTo(0xff);
+        ep.configWrite(Integer.MAX_VALUE - 3, -1, 4);
+        ep.configWrite(-4, -1, 4);
+        for (int size : new int[] {0, 3, 8, -1}) {
+            assertThat(ep.configRead(0x04, size)).as("size %d", size).isEqualTo(size == 3 ? 0xffffff : -1);
+            ep.configWrite(0x04, -1, size);
+        }
+        assertThat(ep.configSnapshot()).isEqualTo(before);
+    }
+
+    @Test
     void requesterIdAndEcamDecoding() {
         Board board = Board.withRam(1 << 20);
         PciHostBridgeModel hb = new PciHostBridgeModel("pcie", 0, 3);

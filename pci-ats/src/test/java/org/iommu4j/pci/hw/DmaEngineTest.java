@@ -121,6 +121,15 @@ class DmaEngineTest {
         assertThat(f.ep.dma(NO_SSID, 0, new byte[4], 2, 4, ACC_READ)).isEqualTo(-EINVAL);
         assertThat(f.ep.dma(NO_SSID, 0, new byte[4], 0, 4, ACC_READ | ACC_WRITE)).isEqualTo(-EINVAL);
         assertThat(f.ep.dma(NO_SSID, 0, new byte[4], 0, 4, 0)).isEqualTo(-EINVAL);
+        // off + len used to overflow past the check (ArrayIndexOutOfBounds in the copy)
+        assertThat(f.ep.dma(NO_SSID, 0, new byte[4], Integer.MAX_VALUE, 1, ACC_READ)).isEqualTo(-EINVAL);
+        assertThat(f.ep.dma(NO_SSID, 0, new byte[4], 1, Integer.MAX_VALUE, ACC_WRITE)).isEqualTo(-EINVAL);
+        // an address range wrapping past 2^64 is refused before any request
+        long sent = f.ep.untranslatedRequests();
+        assertThat(f.ep.dma(NO_SSID, -0x800L, new byte[0x1000], 0, 0x1000, ACC_WRITE)).isEqualTo(-EINVAL);
+        assertThat(f.ep.lastBytesDone()).isZero();
+        assertThat(f.ep.untranslatedRequests()).isEqualTo(sent);
+        assertThat(f.ep.dma(NO_SSID, -1L, new byte[0], 0, 0, ACC_READ)).isZero();
         // exec / priv need a PASID and their enable bits
         assertThat(f.ep.dma(NO_SSID, 0, new byte[4], 0, 4, ACC_READ | ACC_EXEC)).isEqualTo(-EINVAL);
         assertThat(f.ep.dma(3, 0, new byte[4], 0, 4, ACC_READ | ACC_EXEC)).isEqualTo(-EINVAL);
