@@ -18,7 +18,7 @@ import org.iommu4j.mm.MmWorld;
  * them, held by as many references, and distinct processes have distinct PASIDs.
  */
 class SvaPasidProperties {
-    @Property(tries = 200)
+    @Property(tries = 200, seed = "20261203")
     void referencesFollowBinds(@ForAll @Size(max = 60) List<@IntRange(min = 0, max = 7) Integer> ops) {
         MmWorld w = MmWorld.create(Board.withRam(16L << 20));
         Ioasid ioasid = new Ioasid();

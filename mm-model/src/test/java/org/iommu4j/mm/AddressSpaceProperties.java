@@ -40,7 +40,7 @@ class AddressSpaceProperties {
 
     record Page(int prot, boolean shared, long value) {}
 
-    @Property(tries = 60)
+    @Property(tries = 60, seed = "20261203")
     void addressSpaceMatchesTheModel(@ForAll("ops") List<Op> ops) {
         MmWorld w = MmTestSupport.world(MmWorld.Config.defaults().withVaBits(39).withNrCpus(2));
         long baseline = w.pages.allocatedPages();

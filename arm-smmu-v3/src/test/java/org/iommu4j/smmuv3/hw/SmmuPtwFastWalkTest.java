@@ -166,7 +166,7 @@ class SmmuPtwFastWalkTest {
         return d;
     }
 
-    @Property(tries = 3000)
+    @Property(tries = 3000, seed = "20261203")
     void walkFastAnswersExactlyAsTheFullWalk(@ForAll long seed) {
         checkAgainstFullWalk(sample(seed, false));
     }
@@ -175,7 +175,7 @@ class SmmuPtwFastWalkTest {
      * The same, for the commonest shape alone (a stage-1 4K-granule walk from level 0, as Linux's
      * io-pgtable-arm and SVA page tables make), which the mixed draws above reach rarely.
      */
-    @Property(tries = 2000)
+    @Property(tries = 2000, seed = "20261203")
     void fourLevel4kWalkAnswersExactlyAsTheFullWalk(@ForAll long seed) {
         Sample s = sample(seed, true);
         assertThat(s).isNotNull();

@@ -36,7 +36,7 @@ class DeviceAtcProperties {
                 .as((k, p, a, s, pv, g) -> new Op(k != 0, p, a, s, pv, g));
     }
 
-    @Property(tries = 200)
+    @Property(tries = 200, seed = "20261203")
     void invalidationDropsExactlyTheCoveredEntries(@ForAll("ops") List<Op> ops) {
         DeviceAtc atc = new DeviceAtc(64);
         List<Entry> ref = new ArrayList<>();
