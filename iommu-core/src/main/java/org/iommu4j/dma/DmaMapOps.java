@@ -27,16 +27,11 @@ public interface DmaMapOps {
     void unmap_sg(Device dev, Scatterlist[] sg, int nents, int dir, long attrs);
 
     /**
-     * Whether the backend can honour a DMA mask of {@code mask}. Optional (v5.15's
-     * iommu_dma_ops has none): without it {@code dma_supported} answers yes.
+     * Whether the backend can honour a DMA mask of {@code mask}. Optional in C (v5.15's
+     * iommu_dma_ops has none), and an ops table without it takes any mask: this default.
      */
     default boolean dma_supported(Device dev, long mask) {
-        throw new UnsupportedOperationException("dma_supported");
-    }
-
-    /** Whether {@link #dma_supported} is implemented (the C NULL test). */
-    default boolean has_dma_supported() {
-        return false;
+        return true;
     }
 
     /** Largest mappable address; default all ones. */

@@ -368,9 +368,6 @@ public final class DmaMapping {
         if (ops == null) {
             return dma_direct_supported(dev, mask);
         }
-        if (!ops.has_dma_supported()) {
-            return true;
-        }
         return ops.dma_supported(dev, mask);
     }
 

@@ -137,11 +137,6 @@ class DmaMappingTest {
             public boolean dma_supported(Device d, long mask) {
                 return mask == DmaMapping.DMA_BIT_MASK(40);
             }
-
-            @Override
-            public boolean has_dma_supported() {
-                return true;
-            }
         };
         DmaMapping.set_dma_ops(dev, picky);
         assertThat(DmaMapping.dma_set_mask(dev, DmaMapping.DMA_BIT_MASK(64))).isEqualTo(-EIO);
