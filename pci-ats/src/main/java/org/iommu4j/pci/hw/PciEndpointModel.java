@@ -718,38 +718,22 @@ public final class PciEndpointModel implements AtsEndpoint {
     }
 
     private int msiWrite(long addr, int value) {
-        for (;;) {
-            msiTxn.set(sid, NO_SSID, addr, 4, ACC_WRITE);
-            msiRes.reset();
-            upstream.translate(msiTxn, msiRes);
-            switch (msiRes.status) {
-                case DmaResult.OK:
-                    try {
-                        sysbus.write32(msiRes.pa, value);
-                        return 0;
-                    } catch (BusError e) {
-                        lastMsiFaultReason = 0;
-                        return -EFAULT; // completer abort: nothing answers there
-                    }
-                case DmaResult.RAZ_WI:
-                    lastMsiFaultReason = msiRes.faultReason;
-                    razWiCompletions.incrementAndGet();
-                    return 0; // completed without error, the write went nowhere
-                case DmaResult.STALLED:
-                    DmaResult.StallToken tok = msiRes.stall;
-                    if (tok != null && tok.await()) {
-                        continue;
-                    }
-                    lastMsiFaultReason = msiRes.faultReason;
-                    if (tok != null && tok.poll() == DmaResult.StallToken.TERMINATED_RAZ_WI) {
-                        razWiCompletions.incrementAndGet();
-                        return 0;
-                    }
-                    return -EIO;
-                default:
-                    lastMsiFaultReason = msiRes.faultReason;
-                    return -EFAULT;
+        msiTxn.set(sid, NO_SSID, addr, 4, ACC_WRITE);
+        int x = translateUntranslated(msiTxn, msiRes);
+        if (x != XLATE_OK) {
+            lastMsiFaultReason = msiRes.faultReason;
+            if (x != XLATE_RAZ_WI) {
+                return x;
             }
+            razWiCompletions.incrementAndGet();
+            return 0; // completed without error, the write went nowhere
+        }
+        try {
+            sysbus.write32(msiRes.pa, value);
+            return 0;
+        } catch (BusError e) {
+            lastMsiFaultReason = 0;
+            return -EFAULT; // completer abort: nothing answers there
         }
     }
 
@@ -1300,29 +1284,44 @@ public final class PciEndpointModel implements AtsEndpoint {
 
     /** An untranslated request: the IOMMU translates and the data moves at its answer. */
     private int untranslatedChunk(int pasid, long iova, byte[] buf, int off, int len, int access) {
+        txn.set(sid, pasid, iova, len, access);
+        untranslatedRequests.incrementAndGet();
+        int x = translateUntranslated(txn, res);
+        if (x == XLATE_OK) {
+            return move(res.pa, buf, off, len, access);
+        }
+        lastFaultReason = res.faultReason;
+        return x == XLATE_RAZ_WI ? razWiCompletion(buf, off, len, access) : x;
+    }
+
+    /** {@link #translateUntranslated}: the access may go ahead at {@code pa}. */
+    private static final int XLATE_OK = 0;
+    /** {@link #translateUntranslated}: completed without error, but nothing is accessed. */
+    private static final int XLATE_RAZ_WI = 1;
+
+    /**
+     * The IOMMU's answer to untranslated request {@code t}, a stall settled first: a stalled
+     * request waits for its RESUME and is retried by the IOMMU when resumed (the same request:
+     * the function sends nothing again). Returns {@link #XLATE_OK} with {@code r.pa},
+     * {@link #XLATE_RAZ_WI} (a RAZ/WI completion, also one a RESUME gave), -EIO (a stall
+     * terminated with an abort) or -EFAULT (aborted); the fault reason is in {@code r}.
+     */
+    private int translateUntranslated(DmaTransaction t, DmaResult r) {
         for (;;) {
-            txn.set(sid, pasid, iova, len, access);
-            res.reset();
-            untranslatedRequests.incrementAndGet();
-            upstream.translate(txn, res);
-            switch (res.status) {
+            r.reset();
+            upstream.translate(t, r);
+            switch (r.status) {
                 case DmaResult.OK:
-                    return move(res.pa, buf, off, len, access);
+                    return XLATE_OK;
                 case DmaResult.RAZ_WI:
-                    lastFaultReason = res.faultReason;
-                    return razWiCompletion(buf, off, len, access);
+                    return XLATE_RAZ_WI;
                 case DmaResult.STALLED:
-                    DmaResult.StallToken tok = res.stall;
+                    DmaResult.StallToken tok = r.stall;
                     if (tok != null && tok.await()) {
                         continue;
                     }
-                    lastFaultReason = res.faultReason;
-                    if (tok != null && tok.poll() == DmaResult.StallToken.TERMINATED_RAZ_WI) {
-                        return razWiCompletion(buf, off, len, access); // a RESUME that terminated it RAZ/WI
-                    }
-                    return -EIO;
+                    return tok != null && tok.poll() == DmaResult.StallToken.TERMINATED_RAZ_WI ? XLATE_RAZ_WI : -EIO;
                 default:
-                    lastFaultReason = res.faultReason;
                     return -EFAULT;
             }
         }
