@@ -175,17 +175,7 @@ public final class SmmuTlb {
             }
         }
         if (slot < 0) {
-            for (int i = s; i < s + ways; i++) {
-                if (!valid[i]) {
-                    slot = i;
-                    break;
-                }
-            }
-        }
-        if (slot < 0) {
-            int setIdx = s / ways;
-            slot = s + (victim[setIdx] & 0xff) % ways;
-            victim[setIdx]++;
+            slot = SetAssoc.freeOrVictim(valid, victim, s, ways);
         }
         valid[slot] = true;
         regime[slot] = (byte) reg;
@@ -316,13 +306,7 @@ public final class SmmuTlb {
     public int size() {
         long stamp = sl.readLock();
         try {
-            int n = 0;
-            for (boolean v : valid) {
-                if (v) {
-                    n++;
-                }
-            }
-            return n;
+            return SetAssoc.count(valid);
         } finally {
             sl.unlockRead(stamp);
         }

@@ -180,12 +180,7 @@ class SmmuWalkCacheTest {
     @Test
     void el2CommandsReachEl2WalkEntriesOnly() {
         TestBed tb = TestBed.full();
-        tb.writel(CR2, CR2_RECINVSID | CR2_E2H);
-        S1 s1 = tb.setupS1(1, 9, 0, 0);
-        long[] ste = steS1(s1.cdtab(), 0, 0, 0);
-        ste[1] |= 2L << 30; // STRW = EL2
-        tb.writeSte(1, ste);
-        s1.pt().map(VA, PA, S1_RW);
+        S1 s1 = tb.setupS1El2Mapped(VA, PA);
         tb.read(1, VA);
         replaceL3(tb, s1.pt(), VA, S1_RW, NEW_PA, OLD_TABLE_PA);
         tb.cmd(0x22 | (9L << 48), (VA & ~0xfffL) | 1); // TLBI_EL2_VA, Leaf = 1
