@@ -18,6 +18,11 @@ import org.iommu4j.base.hw.PhysMem;
  * (LPA), permission indirection.
  *
  * <p>Walks are allocation-free apart from the optional {@code log} used by {@code explain}.
+ *
+ * <p>A walk given a {@link SmmuWalkCache} starts below the deepest table descriptor cached for
+ * its address and tags, and caches each table descriptor it reads (for a nested stage 1, only
+ * where the next table lies whole in one stage-2 page or block, so that one physical address
+ * stands for it). Dry runs ({@code explain}) use no cache.
  */
 final class SmmuPtw {
     private SmmuPtw() {}
@@ -103,6 +108,9 @@ final class SmmuPtw {
     interface TableXlate {
         /** Returns the PA of {@code ipa}, or -1 after filling {@code out} with the stage-2 fault. */
         long xlate(long ipa, boolean write, int clazz, Result out);
+
+        /** log2 of the stage-2 page or block the last successful {@link #xlate} went through. */
+        int lastBlockShift();
     }
 
     /** The outcome of a walk, filled in place. */
@@ -168,7 +176,20 @@ final class SmmuPtw {
      */
     static Result walk(PhysMem mem, StageCfg cfg, long va, boolean write, int need, boolean update, TableXlate s2,
                        List<String> log, Result out) {
+        return walk(mem, cfg, va, write, need, update, s2, log, out, null, 0);
+    }
+
+    /**
+     * {@link #walk(PhysMem, StageCfg, long, boolean, int, boolean, TableXlate, List, Result)}
+     * through the walk cache {@code wc} (null: none) with the tags {@code wcTag}
+     * ({@link SmmuWalkCache#tag}); a walk with a {@code log} uses no cache.
+     */
+    static Result walk(PhysMem mem, StageCfg cfg, long va, boolean write, int need, boolean update, TableXlate s2,
+                       List<String> log, Result out, SmmuWalkCache wc, long wcTag) {
         out.reset();
+        if (log != null) {
+            wc = null;
+        }
         int stage = cfg.stage();
         long inVa = stage == 1 && cfg.tbi() ? (va << 8) >> 8 : va; // the top byte takes no part in the range check
         if (cfg.inputBits() < 64 && inVa >>> cfg.inputBits() != 0) {
@@ -185,7 +206,7 @@ final class SmmuPtw {
             return out.fail(EVT_F_TRANSLATION, cfg.startLevel(), stage);
         }
         for (int attempt = 0; attempt < HTTU_RETRIES; attempt++) {
-            if (walkOnce(mem, cfg, va, inVa, write, need, update, s2, log, out)) {
+            if (walkOnce(mem, cfg, va, inVa, write, need, update, s2, log, out, wc, wcTag)) {
                 return out;
             }
             // an HTTU compare-and-exchange lost: someone changed the descriptor, walk again
@@ -205,7 +226,8 @@ final class SmmuPtw {
      * table lookup ({@link #S1_PERM}, {@link #S2_PERM}).
      */
     private static boolean walkOnce(PhysMem mem, StageCfg cfg, long va, long inVa, boolean write, int need,
-                                    boolean update, TableXlate s2, List<String> log, Result out) {
+                                    boolean update, TableXlate s2, List<String> log, Result out, SmmuWalkCache wc,
+                                    long wcTag) {
         final int g = cfg.granuleShift();
         final int stride = cfg.stride();
         final long outMask = cfg.outMask();
@@ -220,12 +242,41 @@ final class SmmuPtw {
         }
         final boolean special = s2 != null || log != null || SmmuV3Trace.smmu_ptw_level.enabled();
         int attrs = 0;
+        /* the walk cache: the generation read before the lookup guards the inserts */
+        final SmmuWalkCache c = wc != null && wc.enabled() ? wc : null;
+        final long gen = c != null ? c.generation() : 0;
+        /* nested: the table at this level is already a PA (resumed from the cache) */
+        boolean tablePa = false;
+        /* nested: the descriptor of the level above waits for its table's PA */
+        boolean pending = false;
+        if (wc != null) {
+            long hit = c != null ? c.lookup(wcTag, inVa, level) : SmmuWalkCache.MISS;
+            wc.count(hit != SmmuWalkCache.MISS);
+            if (hit != SmmuWalkCache.MISS) {
+                level = SmmuWalkCache.hitLevel(hit) + 1;
+                attrs = SmmuWalkCache.hitAttrs(hit);
+                table = SmmuWalkCache.hitTable(hit);
+                shift = SmmuWalkCache.regionShift(g, level);
+                idxMask = strideMask;
+                tablePa = s2 != null;
+            }
+            walkCacheNote(cfg.stage(), va, hit, wc);
+        }
         long ptePa;
         long pte;
         while (true) {
             ptePa = table + ((inVa >>> shift) & idxMask) * 8;
-            if (special && s2 != null && (ptePa = tableIpa(s2, ptePa, level, log, out)) == -1) {
-                return true;
+            if (special && s2 != null) {
+                if (!tablePa) {
+                    if ((ptePa = tableIpa(s2, ptePa, level, log, out)) == -1) {
+                        return true;
+                    }
+                    if (pending && s2.lastBlockShift() >= g) {
+                        c.insert(wcTag, level - 1, inVa, ptePa & -(1L << g), attrs, gen);
+                    }
+                }
+                tablePa = false;
+                pending = false;
             }
             try {
                 pte = mem.readqAcquire(ptePa);
@@ -243,6 +294,13 @@ final class SmmuPtw {
                 return addrSizeFault(cfg, "table", table, level, log, out);
             }
             attrs |= (int) (pte >>> PTE_PXNTABLE) & 0xf; // PXNTable, UXNTable, APTable[1:0]
+            if (c != null) {
+                if (s2 == null) {
+                    c.insert(wcTag, level, inVa, table, attrs, gen);
+                } else {
+                    pending = true; // cached once stage 2 has placed the next table
+                }
+            }
             level++;
             shift -= stride;
             idxMask = strideMask;
@@ -319,8 +377,10 @@ final class SmmuPtw {
         final long table;
         final boolean tbi;
         final boolean wxn;
+        /** The walk cache tags of the stage's walks ({@link SmmuWalkCache#tag}). */
+        final long wcTag;
 
-        private Plan(StageCfg cfg, long table) {
+        private Plan(StageCfg cfg, long table, long wcTag) {
             stage = cfg.stage();
             granuleShift = cfg.granuleShift();
             stride = cfg.stride();
@@ -336,16 +396,22 @@ final class SmmuPtw {
             this.table = table;
             tbi = stage == 1 && cfg.tbi();
             wxn = cfg.wxn();
+            this.wcTag = wcTag;
         }
     }
 
     /** The {@link Plan} of {@code cfg}, or null if its walks must all take {@link #walk}. */
     static Plan plan(StageCfg cfg) {
+        return plan(cfg, 0);
+    }
+
+    /** {@link #plan(StageCfg)} for walks through a walk cache with the tags {@code wcTag}. */
+    static Plan plan(StageCfg cfg, long wcTag) {
         long table = cfg.startTable();
         if (cfg.epd0() || cfg.inputBits() >= 64 || (table & ~cfg.outMask()) != 0) {
             return null;
         }
-        return new Plan(cfg, table);
+        return new Plan(cfg, table, wcTag);
     }
 
     /**
@@ -362,6 +428,15 @@ final class SmmuPtw {
      *                last one did
      */
     static boolean walkFast(PhysMem.Cursor[] cursors, Plan p, long va, int need, Result out) {
+        return walkFast(cursors, p, va, need, out, null);
+    }
+
+    /**
+     * {@link #walkFast(PhysMem.Cursor[], Plan, long, int, Result)} through the walk cache
+     * {@code wc} (null: none) with the plan's tags. Its lookup is counted only when the fast walk
+     * answers (otherwise the full walk counts its own).
+     */
+    static boolean walkFast(PhysMem.Cursor[] cursors, Plan p, long va, int need, Result out, SmmuWalkCache wc) {
         final long inVa = p.tbi ? (va << 8) >> 8 : va;
         if (inVa >>> p.inputBits != 0) {
             return false;
@@ -372,6 +447,20 @@ final class SmmuPtw {
         long idxMask = p.startIdxMask;
         int level = p.startLevel;
         int attrs = 0;
+        final SmmuWalkCache c = wc != null && wc.enabled() ? wc : null;
+        long gen = 0;
+        long hit = SmmuWalkCache.MISS;
+        if (c != null) {
+            gen = c.generation();
+            hit = c.lookup(p.wcTag, inVa, level);
+            if (hit != SmmuWalkCache.MISS) {
+                level = SmmuWalkCache.hitLevel(hit) + 1;
+                attrs = SmmuWalkCache.hitAttrs(hit);
+                table = SmmuWalkCache.hitTable(hit);
+                shift = SmmuWalkCache.regionShift(g, level);
+                idxMask = p.strideMask;
+            }
+        }
         long pte;
         while (true) {
             pte = cursors[level].readqAcquire(table + ((inVa >>> shift) & idxMask) * 8);
@@ -383,6 +472,9 @@ final class SmmuPtw {
                 return false;
             }
             attrs |= (int) (pte >>> PTE_PXNTABLE) & 0xf;
+            if (c != null) {
+                c.insert(p.wcTag, level, inVa, table, attrs, gen);
+            }
             level++;
             shift -= p.stride;
             idxMask = p.strideMask;
@@ -405,6 +497,9 @@ final class SmmuPtw {
         out.pa = (pte & OA_MASK & -(1L << shift)) | (va & ((1L << shift) - 1));
         out.perm = perm;
         out.global = p.stage != 1 || !bit(pte, PTE_NG);
+        if (wc != null) {
+            wc.count(hit != SmmuWalkCache.MISS);
+        }
         return true;
     }
 
@@ -421,6 +516,18 @@ final class SmmuPtw {
             }
         }
         return pa;
+    }
+
+    /** The walk cache trace event of a walk's lookup ({@code hit}: {@link SmmuWalkCache#lookup}'s answer). */
+    private static void walkCacheNote(int stage, long va, long hit, SmmuWalkCache wc) {
+        if (hit != SmmuWalkCache.MISS) {
+            if (SmmuV3Trace.smmu_ptw_walk_cache_hit.enabled()) {
+                SmmuV3Trace.smmu_ptw_walk_cache_hit.emit(stage, SmmuWalkCache.hitLevel(hit), va,
+                        SmmuWalkCache.hitTable(hit), wc.hits(), wc.misses());
+            }
+        } else if (SmmuV3Trace.smmu_ptw_walk_cache_miss.enabled()) {
+            SmmuV3Trace.smmu_ptw_walk_cache_miss.emit(stage, va, wc.hits(), wc.misses());
+        }
     }
 
     /** The trace event and explain line of one descriptor fetch. */

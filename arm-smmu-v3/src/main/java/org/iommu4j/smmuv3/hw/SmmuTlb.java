@@ -10,8 +10,9 @@ import org.iommu4j.base.hw.DmaResult;
  *
  * <p>Tags: regime ({@link #REGIME_NS_EL1} stage 1 or nested, {@link #REGIME_EL2},
  * {@link #REGIME_S2} stage 2 only), VMID, ASID (ignored for global entries), the input block
- * address and its size (page or block of the table's granule). Outputs: the output block
- * address and the permissions ({@link SmmuPtw#P_UR}.. bits). The set index hashes VMID, input
+ * address and its size (page or block of the table's granule), and the level of the leaf
+ * descriptor (stage 1's for a nested entry), which a TLBI's TTL hint is matched against.
+ * Outputs: the output block address and the permissions ({@link SmmuPtw#P_UR}.. bits). The set index hashes VMID, input
  * block and block size; a lookup probes every block size present in the TLB.
  *
  * <p>Entries leave only through {@code invalidate*} (the TLBI commands and BTM broadcasts) or
@@ -30,6 +31,8 @@ public final class SmmuTlb {
     private final boolean[] valid;
     private final byte[] regime;
     private final byte[] shift;
+    /** The leaf's translation table level (1..3). */
+    private final byte[] level;
     private final boolean[] global;
     private final boolean[] nested;
     /**
@@ -62,6 +65,7 @@ public final class SmmuTlb {
         valid = new boolean[n];
         regime = new byte[n];
         shift = new byte[n];
+        level = new byte[n];
         global = new boolean[n];
         nested = new boolean[n];
         shared = new boolean[n];
@@ -138,22 +142,25 @@ public final class SmmuTlb {
         return false;
     }
 
-    /** An entry; {@code shr}: broadcast TLB maintenance applies to it (see {@link #shared}). */
-    public void insert(int reg, int vm, int as, boolean glob, boolean nest, boolean shr, long addr, int sh, long out,
-                       int p, long gen) {
+    /**
+     * An entry; {@code shr}: broadcast TLB maintenance applies to it (see {@link #shared});
+     * {@code lvl}: the level of its leaf descriptor.
+     */
+    public void insert(int reg, int vm, int as, boolean glob, boolean nest, boolean shr, long addr, int sh, int lvl,
+                       long out, int p, long gen) {
         if (!enabled || gen != generation) {
             return; // cheap early out; checked again under the lock
         }
         long stamp = sl.writeLock();
         try {
-            insertLocked(reg, vm, as, glob, nest, shr, addr, sh, out, p, gen);
+            insertLocked(reg, vm, as, glob, nest, shr, addr, sh, lvl, out, p, gen);
         } finally {
             sl.unlockWrite(stamp);
         }
     }
 
     private void insertLocked(int reg, int vm, int as, boolean glob, boolean nest, boolean shr, long addr, int sh,
-                              long out, int p, long gen) {
+                              int lvl, long out, int p, long gen) {
         if (!enabled || gen != generation) {
             return;
         }
@@ -168,21 +175,12 @@ public final class SmmuTlb {
             }
         }
         if (slot < 0) {
-            for (int i = s; i < s + ways; i++) {
-                if (!valid[i]) {
-                    slot = i;
-                    break;
-                }
-            }
-        }
-        if (slot < 0) {
-            int setIdx = s / ways;
-            slot = s + (victim[setIdx] & 0xff) % ways;
-            victim[setIdx]++;
+            slot = SetAssoc.freeOrVictim(valid, victim, s, ways);
         }
         valid[slot] = true;
         regime[slot] = (byte) reg;
         shift[slot] = (byte) sh;
+        level[slot] = (byte) lvl;
         global[slot] = glob;
         nested[slot] = nest;
         shared[slot] = shr;
@@ -213,15 +211,27 @@ public final class SmmuTlb {
      */
     public int invalidate(int regimeMask, int vm, int as, boolean vaScoped, long start, long len, boolean broadcastOnly,
                           String scope) {
+        return invalidate(regimeMask, vm, as, vaScoped, start, len, 0, broadcastOnly, scope);
+    }
+
+    /**
+     * {@link #invalidate(int, int, int, boolean, long, long, boolean, String)} with a TTL hint:
+     * {@code ttl} 1..3 says the leaves to remove are at that level, and an entry whose leaf is
+     * at another level stays (the hint is wrong for it, and then nothing is required to go:
+     * the strictest reading of the TLBI commands' TTL field, section 4.4, and of the Arm ARM's
+     * TTL hint); 0 = any level.
+     */
+    public int invalidate(int regimeMask, int vm, int as, boolean vaScoped, long start, long len, int ttl,
+                          boolean broadcastOnly, String scope) {
         long stamp = sl.writeLock();
         try {
-            return invalidateLocked(regimeMask, vm, as, vaScoped, start, len, broadcastOnly, scope);
+            return invalidateLocked(regimeMask, vm, as, vaScoped, start, len, ttl, broadcastOnly, scope);
         } finally {
             sl.unlockWrite(stamp);
         }
     }
 
-    private int invalidateLocked(int regimeMask, int vm, int as, boolean vaScoped, long start, long len,
+    private int invalidateLocked(int regimeMask, int vm, int as, boolean vaScoped, long start, long len, int ttl,
                                  boolean broadcastOnly, String scope) {
         generation++;
         front.invalidated();
@@ -235,6 +245,9 @@ public final class SmmuTlb {
                 continue;
             }
             if (as != ANY && (global[i] ? !vaScoped : asid[i] != as)) {
+                continue;
+            }
+            if (ttl != 0 && level[i] != ttl) {
                 continue;
             }
             if (len != 0) {
@@ -253,21 +266,15 @@ public final class SmmuTlb {
         return removed;
     }
 
-    /** TLBI_S2_IPA: stage-2-only entries of the range; combined (nested) entries of the VMID. */
-    public int invalidateIpa(int vm, long start, long len) {
-        long stamp = sl.writeLock();
-        try {
-            int n = invalidateLocked(1 << REGIME_S2, vm, ANY, true, start, len, false, "S2_IPA");
-            for (int i = 0; i < valid.length; i++) {
-                if (valid[i] && nested[i] && vmid[i] == vm) {
-                    valid[i] = false;
-                    n++;
-                }
-            }
-            return n;
-        } finally {
-            sl.unlockWrite(stamp);
-        }
+    /**
+     * TLBI_S2_IPA: the stage-2-only entries of the range (with the TTL hint {@code ttl}, as
+     * {@link #invalidate(int, int, int, boolean, long, long, int, boolean, String)}). Combined
+     * stage 1 + stage 2 (nested) entries stay: the command is not required to remove them, and
+     * software follows a stage-2 change under a nested configuration with TLBI_NH_ALL or
+     * TLBI_S12_VMALL (section 4.4, CMD_TLBI_S2_IPA; Linux does since its nesting support).
+     */
+    public int invalidateIpa(int vm, long start, long len, int ttl) {
+        return invalidate(1 << REGIME_S2, vm, ANY, true, start, len, ttl, false, "S2_IPA");
     }
 
     public int invalidateAll() {
@@ -299,13 +306,7 @@ public final class SmmuTlb {
     public int size() {
         long stamp = sl.readLock();
         try {
-            int n = 0;
-            for (boolean v : valid) {
-                if (v) {
-                    n++;
-                }
-            }
-            return n;
+            return SetAssoc.count(valid);
         } finally {
             sl.unlockRead(stamp);
         }

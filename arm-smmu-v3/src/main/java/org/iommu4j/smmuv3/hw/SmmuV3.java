@@ -36,9 +36,10 @@ import org.iommu4j.base.trace.Trace;
  * non-secure command Linux issues and CONS.ERR reporting; event and PRI queues with wrap and
  * overflow flags; linear and 2-level stream tables; STE configurations abort, bypass, stage 1,
  * stage 2 and nested; linear and 2-level CD tables; substream rules (S1DSS, S1CDMax); VMSAv8-64
- * walks for both stages with HTTU; a configuration cache and a TLB invalidated only by the
- * architected commands (fronted by a micro-TLB that any invalidation empties, so the hit path is
- * one array probe); the terminate and stall fault models (a stall whose record the Event queue
+ * walks for both stages with HTTU; a configuration cache, a TLB and a walk cache of table
+ * descriptors invalidated only by the architected commands, honouring their Leaf and TTL fields
+ * as strictly as the architecture allows (fronted by a micro-TLB that any invalidation empties,
+ * so the hit path is one array probe); the terminate and stall fault models (a stall whose record the Event queue
  * can't take is held and retried once it can); ATS translation requests (Success with the
  * permissions of section 13.7.1, Unsupported Request, Completer Abort) and translated
  * transactions (CR0.ATSCHK, STE.EATS); PRI page requests and responses, with the automatic
@@ -88,6 +89,12 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
     };
     private final ConfigCache configCache = new ConfigCache(microFront);
     private final SmmuTlb tlb = new SmmuTlb(256, 4, microFront);
+    /**
+     * Table descriptors of stage-1 and stage-2 walks. Invalidated before the TLB by each command,
+     * so a walk that resumed from an entry an invalidation removes has read the TLB's generation
+     * before that invalidation too, and its TLB and micro-TLB inserts are dropped.
+     */
+    private final SmmuWalkCache walkCache = new SmmuWalkCache(256, 4);
 
     private final ReentrantLock lock = new ReentrantLock();
     private final ReentrantLock cmdqLock = new ReentrantLock();
@@ -228,6 +235,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final boolean shared;
         /** ATS translation requests are served: the SMMU has ATS and the effective STE.EATS is not abort. */
         final boolean atsOk;
+        /** The walk cache tags of the walk of the first stage to walk ({@link SmmuWalkCache#tag}). */
+        final long wcTag;
         /**
          * The fast walk's constants for the one stage to walk; null (every walk the full one) for
          * nested configurations, while a walk trace event is on, or where {@link SmmuPtw#plan}
@@ -269,12 +278,15 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             nested = cd != null && ste.s2() != null;
             shared = cd == null || !CD_ASET(cd.words());
             atsOk = caps.ats() && ste.eats() != STE_EATS_ABT;
+            SmmuPtw.StageCfg first = cd != null ? cd.s1() : ste.s2();
+            wcTag = SmmuWalkCache.tag(regime, vmid, asid, nested, shared, first.granuleShift());
             this.traced = smmu_iotlb_lookup_hit.enabled() || smmu_iotlb_lookup_miss.enabled()
                     || smmu_iotlb_insert.enabled() || smmuv3_translate_success.enabled();
             // the fast walk emits no walk events: none while they are on (a change of either
             // advances the trace generation, which kills this entry)
-            this.plan = nested || smmu_ptw_level.enabled() || smmu_ptw_leaf.enabled() ? null
-                    : SmmuPtw.plan(cd != null ? cd.s1() : ste.s2());
+            this.plan = nested || smmu_ptw_level.enabled() || smmu_ptw_leaf.enabled()
+                    || smmu_ptw_walk_cache_hit.enabled() || smmu_ptw_walk_cache_miss.enabled() ? null
+                    : SmmuPtw.plan(first, wcTag);
         }
     }
 
@@ -340,6 +352,11 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         @Override
         public long xlate(long ipa, boolean write, int clazz, SmmuPtw.Result out) {
             return smmu.s2Xlate(ste, ipa, clazz, out, log, s2);
+        }
+
+        @Override
+        public int lastBlockShift() {
+            return s2.blockShift;
         }
     }
     /**
@@ -424,6 +441,10 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
     public SmmuTlb tlb() {
         return tlb;
+    }
+
+    public SmmuWalkCache walkCache() {
+        return walkCache;
     }
 
     /** Stops the consumer thread and leaves the interconnect. */
@@ -1019,7 +1040,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                     return CERROR_ILL;
                 }
                 int vmid = CMD_VMID(dw0);
-                tlb.invalidate((1 << SmmuTlb.REGIME_NS_EL1) | (1 << SmmuTlb.REGIME_S2), vmid, SmmuTlb.ANY, true, 0, 0,
+                tlbi((1 << SmmuTlb.REGIME_NS_EL1) | (1 << SmmuTlb.REGIME_S2), vmid, SmmuTlb.ANY, 0, 0, 0, true, false,
                         "S12_VMALL");
                 traceTlbi(op, vmid, 0, 0, 0, false);
             }
@@ -1029,12 +1050,18 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 }
                 int vmid = CMD_VMID(dw0);
                 long[] r = tlbiRange(dw0, dw1, CMD_IPA(dw1));
-                tlb.invalidateIpa(vmid, r[0], r[1]);
+                int ttl = tlbiTtl(dw1);
+                // stage-2 walk entries only: stage-1 walk entries of nested configurations (their
+                // table addresses came through stage 2) stay, as combined TLB entries do
+                if (!CMD_LEAF(dw1)) {
+                    walkCache.invalidate(1 << SmmuTlb.REGIME_S2, vmid, SmmuTlb.ANY, r[0], r[1], ttl, false, "S2_IPA");
+                }
+                tlb.invalidateIpa(vmid, r[0], r[1], ttl);
                 traceTlbi(op, vmid, 0, r[0], r[1] >>> 12, CMD_LEAF(dw1));
             }
             case CMD_TLBI_NSNH_ALL -> {
-                tlb.invalidate((1 << SmmuTlb.REGIME_NS_EL1) | (1 << SmmuTlb.REGIME_S2), SmmuTlb.ANY, SmmuTlb.ANY, true,
-                        0, 0, "NSNH_ALL");
+                tlbi((1 << SmmuTlb.REGIME_NS_EL1) | (1 << SmmuTlb.REGIME_S2), SmmuTlb.ANY, SmmuTlb.ANY, 0, 0, 0, true,
+                        false, "NSNH_ALL");
                 traceTlbi(op, 0, 0, 0, 0, false);
             }
             case CMD_ATC_INV -> {
@@ -1103,10 +1130,11 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         int mask = 1 << regime;
         switch (op) {
             case CMD_TLBI_NH_ALL -> {
-                tlb.invalidate(mask, vmid, SmmuTlb.ANY, true, 0, 0, regime == SmmuTlb.REGIME_EL2 ? "EL2_ALL" : "NH_ALL");
+                tlbi(mask, vmid, SmmuTlb.ANY, 0, 0, 0, true, false, regime == SmmuTlb.REGIME_EL2 ? "EL2_ALL" : "NH_ALL");
                 traceTlbi(op, vmid, 0, 0, 0, false);
             }
             case CMD_TLBI_NH_ASID -> {
+                walkCache.invalidate(mask, vmid, asid, 0, 0, 0, false, "ASID");
                 tlb.invalidate(mask, vmid, asid, false, 0, 0, "ASID");
                 traceTlbi(op, vmid, asid, 0, 0, false);
             }
@@ -1114,12 +1142,42 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 long[] r = tlbiRange(dw0, dw1, CMD_VA(dw1));
                 // the VA field holds the address sign-extended from bit 55 / with the top byte of a TBI region
                 long start = r[0] & 0x00ff_ffff_ffff_ffffL;
-                tlb.invalidate(mask, vmid, op == CMD_TLBI_NH_VA ? asid : SmmuTlb.ANY, true, start, r[1],
-                        op == CMD_TLBI_NH_VA ? "VA" : "VAA");
+                tlbi(mask, vmid, op == CMD_TLBI_NH_VA ? asid : SmmuTlb.ANY, start, r[1], tlbiTtl(dw1), !CMD_LEAF(dw1),
+                        false, op == CMD_TLBI_NH_VA ? "VA" : "VAA");
                 traceTlbi(op, vmid, asid, start, r[1] >>> 12, CMD_LEAF(dw1));
             }
             default -> throw new AssertionError(op);
         }
+    }
+
+    /**
+     * The TLB maintenance of one TLBI command or broadcast: the walk cache's entries in scope when
+     * {@code walk} (not a Leaf = 1 operation), then the TLB's ({@code vaScoped}: global entries
+     * too, as by VA). Walk entries go first: see {@link #walkCache}.
+     */
+    private void tlbi(int regimeMask, int vmid, int asid, long start, long len, int ttl, boolean walk,
+                      boolean broadcastOnly, String scope) {
+        if (walk) {
+            walkCache.invalidate(regimeMask, vmid, asid, start, len, ttl, broadcastOnly, scope);
+        }
+        tlb.invalidate(regimeMask, vmid, asid, true, start, len, ttl, broadcastOnly, scope);
+    }
+
+    /**
+     * The TTL hint of a TLBI by address, as the leaf level it names (1..3), or 0 for none. The
+     * hint comes with the range fields: with TG = 0 (a single-address command) or without
+     * IDR3.RIL it is taken as absent. A level the granule has no leaves at (level 1 with 16K
+     * pages) is treated as no hint, as the Arm ARM's TTL encodings direct. What a hint does is
+     * modelled as strictly as allowed: leaves at another level, and walk entries at or below
+     * the level named, stay.
+     */
+    private int tlbiTtl(long dw1) {
+        int tg = CMD_TG(dw1);
+        int ttl = CMD_TTL(dw1);
+        if (tg == 0 || !caps.ril() || tg == 2 && ttl == 1) {
+            return 0;
+        }
+        return ttl;
     }
 
     private void traceTlbi(int op, int vmid, int asid, long addr, long pages, boolean leaf) {
@@ -1591,22 +1649,27 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         // A VHE host's TLBIs target the EL2&0 regime: apply to both (over-invalidation is allowed).
         // Entries of a non-shared ASID (CD.ASET = 1) may ignore the operations that match an ASID
         // (ASIDE1IS, VA{L}E1IS) and here do; every other broadcast reaches them (section 3.17).
+        // A last-level operation (VALE1IS, VAALE1IS) leaves the walk cache; VAE1IS, VAAE1IS and
+        // the ASID and VMALL operations remove walk entries as well.
+        boolean walk = !op.leaf();
         switch (op.kind()) {
             case ALL -> {
-                tlb.invalidate(el1, vmid, SmmuTlb.ANY, true, 0, 0, false, "BTM_ALL");
-                tlb.invalidate(el2, SmmuTlb.ANY, SmmuTlb.ANY, true, 0, 0, false, "BTM_ALL");
+                tlbi(el1, vmid, SmmuTlb.ANY, 0, 0, 0, true, false, "BTM_ALL");
+                tlbi(el2, SmmuTlb.ANY, SmmuTlb.ANY, 0, 0, 0, true, false, "BTM_ALL");
             }
             case ASID -> {
+                walkCache.invalidate(el1, vmid, op.asid(), 0, 0, 0, true, "BTM_ASID");
+                walkCache.invalidate(el2, SmmuTlb.ANY, op.asid(), 0, 0, 0, true, "BTM_ASID");
                 tlb.invalidate(el1, vmid, op.asid(), false, 0, 0, true, "BTM_ASID");
                 tlb.invalidate(el2, SmmuTlb.ANY, op.asid(), false, 0, 0, true, "BTM_ASID");
             }
             case VA -> {
-                tlb.invalidate(el1, vmid, op.asid(), true, va, len, true, "BTM_VA");
-                tlb.invalidate(el2, SmmuTlb.ANY, op.asid(), true, va, len, true, "BTM_VA");
+                tlbi(el1, vmid, op.asid(), va, len, 0, walk, true, "BTM_VA");
+                tlbi(el2, SmmuTlb.ANY, op.asid(), va, len, 0, walk, true, "BTM_VA");
             }
             case VAA -> {
-                tlb.invalidate(el1, vmid, SmmuTlb.ANY, true, va, len, false, "BTM_VAA");
-                tlb.invalidate(el2, SmmuTlb.ANY, SmmuTlb.ANY, true, va, len, false, "BTM_VAA");
+                tlbi(el1, vmid, SmmuTlb.ANY, va, len, 0, walk, false, "BTM_VAA");
+                tlbi(el2, SmmuTlb.ANY, SmmuTlb.ANY, va, len, 0, walk, false, "BTM_VAA");
             }
         }
     }
@@ -2009,7 +2072,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final long gen = tlbOn ? tlb.generation() : 0;
         final WalkScratch scratch = dry ? new WalkScratch() : WalkScratch.of(res);
         final SmmuPtw.Result r = scratch.result;
-        if (e.plan == null || dry || !walkFast(scratch.cursors(mem), e.plan, txn.addr, need, r)) {
+        if (e.plan == null || dry || !walkFast(scratch.cursors(mem), e.plan, txn.addr, need, r, walkCache)) {
             res.reset(); // a fault fills in only its own fields
             if (!walkStages(txn, res, e, need, scratch, log)) {
                 return;
@@ -2023,7 +2086,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             return;
         }
         if (!dry && tlbOn) {
-            tlb.insert(e.regime, e.vmid, e.asid, r.global, e.nested, e.shared, tagAddr, blockShift, pa, perm, gen);
+            tlb.insert(e.regime, e.vmid, e.asid, r.global, e.nested, e.shared, tagAddr, blockShift, r.level, pa, perm,
+                    gen);
             if (e.traced && smmu_iotlb_insert.enabled()) {
                 smmu_iotlb_insert.emit(e.asid, e.vmid, txn.addr, blockShift, r.level);
             }
@@ -2075,9 +2139,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
      * descriptor fetch (caught here, outside the walk loop).
      */
     private static boolean walkFast(PhysMem.Cursor[] cursors, SmmuPtw.Plan plan, long va, int need,
-                                    SmmuPtw.Result r) {
+                                    SmmuPtw.Result r, SmmuWalkCache wc) {
         try {
-            return SmmuPtw.walkFast(cursors, plan, va, need, r);
+            return SmmuPtw.walkFast(cursors, plan, va, need, r, wc);
         } catch (BusError e) {
             return false;
         }
@@ -2130,7 +2194,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             if (log != null) {
                 log.add(stageLine("stage 2: S2TTB", ste.s2(), "VMID", e.vmid));
             }
-            SmmuPtw.walk(mem, ste.s2(), txn.addr, txn.isWrite(), need, !dry, null, log, r);
+            SmmuPtw.walk(mem, ste.s2(), txn.addr, txn.isWrite(), need, !dry, null, log, r, walkCache, e.wcTag);
             if (r.fault != SmmuPtw.OK) {
                 r.ipa = txn.addr;
                 fault(txn, res, ste, null, r, log);
@@ -2144,7 +2208,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         if (log != null) {
             log.add(stageLine("stage 1: TTB0", cd.s1(), "ASID", e.asid));
         }
-        SmmuPtw.walk(mem, cd.s1(), txn.addr, txn.isWrite(), need, !dry, s2x, log, r);
+        SmmuPtw.walk(mem, cd.s1(), txn.addr, txn.isWrite(), need, !dry, s2x, log, r, walkCache, e.wcTag);
         if (r.fault != SmmuPtw.OK) {
             fault(txn, res, ste, cd, r, log);
             return false;
@@ -2227,7 +2291,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
     /** Stage-2 translation of an IPA for a nested configuration; -1 with {@code out} holding the fault. */
     private long s2Xlate(ConfigCache.Ste ste, long ipa, int clazz, SmmuPtw.Result out, List<String> log,
                          SmmuPtw.Result r) {
-        SmmuPtw.walk(mem, ste.s2(), ipa, false, clazz == EVT_CLASS_IN ? 0 : SmmuPtw.P_PR, log == null, null, log, r);
+        SmmuPtw.walk(mem, ste.s2(), ipa, false, clazz == EVT_CLASS_IN ? 0 : SmmuPtw.P_PR, log == null, null, log, r,
+                walkCache, SmmuWalkCache.tag(SmmuTlb.REGIME_S2, ste.vmid(), 0, false, true, ste.s2().granuleShift()));
         if (r.fault != SmmuPtw.OK) {
             out.fault = r.fault;
             out.level = r.level;

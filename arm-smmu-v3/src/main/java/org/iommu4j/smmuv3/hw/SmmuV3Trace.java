@@ -65,5 +65,13 @@ public final class SmmuV3Trace {
     public static final TraceEvent smmu_iotlb_inv = ev("smmu_iotlb_inv", "%s removed=%d", "scope", "removed");
     public static final TraceEvent smmu_ptw_level = ev("smmu_ptw_level", "stage=%d level=%d iova=0x%x baseaddr=0x%x pteaddr=0x%x pte=0x%x", "stage", "level", "iova", "baseaddr", "pteaddr", "pte");
     public static final TraceEvent smmu_ptw_fault = ev("smmu_ptw_fault", "stage=%d level=%d iova=0x%x %s", "stage", "level", "iova", "fault");
+    /*
+     * Walk cache events (QEMU has no walk cache; named after smmu_iotlb_lookup_hit/miss): a walk
+     * after a TLB miss that resumed below a cached table descriptor, one that started at the
+     * start table, and an invalidation of walk entries with the command scope that made it.
+     */
+    public static final TraceEvent smmu_ptw_walk_cache_hit = ev("smmu_ptw_walk_cache_hit", "stage=%d level=%d iova=0x%x table=0x%x hit=%d miss=%d", "stage", "level", "iova", "table", "hit", "miss");
+    public static final TraceEvent smmu_ptw_walk_cache_miss = ev("smmu_ptw_walk_cache_miss", "stage=%d iova=0x%x hit=%d miss=%d", "stage", "iova", "hit", "miss");
+    public static final TraceEvent smmu_ptw_walk_cache_inv = ev("smmu_ptw_walk_cache_inv", "%s removed=%d", "scope", "removed");
     public static final TraceEvent smmu_ptw_leaf = ev("smmu_ptw_leaf", "stage=%d level=%d iova=0x%x pa=0x%x block=0x%x", "stage", "level", "iova", "pa", "size");
 }

@@ -160,12 +160,7 @@ class SmmuV3CommandTest {
     @Test
     void tlbiEl2Commands() {
         TestBed tb = TestBed.full();
-        tb.writel(CR2, CR2_RECINVSID | CR2_E2H);
-        S1 s1 = tb.setupS1(1, 9, 0, 0);
-        long[] ste = steS1(s1.cdtab(), 0, 0, 0);
-        ste[1] |= 2L << 30; // STRW = EL2
-        tb.writeSte(1, ste);
-        s1.pt().map(VA, PA, S1_RW);
+        S1 s1 = tb.setupS1El2Mapped(VA, PA);
         tb.read(1, VA);
         s1.pt().map(VA, PA + 0x1000, S1_RW);
         tb.tlbiAsid(9); // NH: another regime

@@ -665,8 +665,12 @@ class SmmuV3TranslateTest {
         assertThat(tb.smmu.configCache().cdMisses()).isEqualTo(1);
         assertThat(tb.smmu.configCache().cdHits()).isEqualTo(3);
         assertThat(tb.smmu.tlb().hits()).isZero();
-        // the front-cached configuration walks the tables every time: a remap shows at once
-        readTracing(tb, Map.of("smmu_ptw_level", 4));
+        // the front-cached configuration walks every time, from the walk cache's level-2 table
+        // descriptor: one descriptor fetch, so a remapped page shows at once
+        assertThat(tb.smmu.walkCache().hits()).isEqualTo(3);
+        readTracing(tb, Map.of("smmu_ptw_level", 1, "smmu_ptw_walk_cache_hit", 1));
+        tb.smmu.walkCache().setEnabled(false);
+        readTracing(tb, Map.of("smmu_ptw_level", 4, "smmu_ptw_walk_cache_miss", 1));
     }
 
     /**
@@ -776,6 +780,10 @@ class SmmuV3TranslateTest {
         tb.writeCd(s1.cdtab(), cd(9, other.root, 16, 0));
         assertThat(tb.read(1, VA).pa).as("the cached CD still walks the old table").isEqualTo(PA);
         tb.cfgiCd(1, 0);
+        // the new CD has the same ASID, and the walk cache's entries are tagged by ASID, not by
+        // CD: the old table's level-2 descriptor still leads to the old level-3 table
+        assertThat(tb.read(1, VA).pa).as("walk entries of ASID 9").isEqualTo(PA);
+        tb.tlbiAsid(9);
         assertThat(tb.read(1, VA).pa).isEqualTo(PA + 0x5000);
         // and an invalid STE only after CFGI_STE
         tb.writeSte(1, steAbort());

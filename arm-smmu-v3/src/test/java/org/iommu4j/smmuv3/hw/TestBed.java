@@ -362,6 +362,20 @@ final class TestBed {
         return new S1(cdtab, pt);
     }
 
+    /**
+     * {@link #setupS1} for SID 1 and ASID 9 in the EL2 regime (CR2.E2H = 1, STE.STRW = EL2) with
+     * one read-write user page {@code va -> pa}.
+     */
+    S1 setupS1El2Mapped(long va, long pa) {
+        writel(CR2, CR2_RECINVSID | CR2_E2H);
+        S1 s1 = setupS1(1, 9, 0, 0);
+        long[] ste = steS1(s1.cdtab(), 0, 0, 0);
+        ste[1] |= 2L << 30; // STRW = EL2
+        writeSte(1, ste);
+        s1.pt().map(va, pa, S1_RW);
+        return s1;
+    }
+
     /** {@link #setupS1} for SID 1 and ASID 9 with one read-write user page {@code va -> pa}. */
     S1 setupS1Mapped(long va, long pa) {
         S1 s1 = setupS1(1, 9, 0, 0);
