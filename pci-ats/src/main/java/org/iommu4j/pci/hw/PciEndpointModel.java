@@ -30,6 +30,7 @@ import org.iommu4j.base.hw.DmaPort;
 import org.iommu4j.base.hw.DmaResult;
 import org.iommu4j.base.hw.DmaTransaction;
 import org.iommu4j.base.hw.MmioBus;
+import org.iommu4j.base.hw.MmioDevice;
 import org.iommu4j.base.hw.PageRequest;
 import org.iommu4j.base.hw.PageResponse;
 import org.iommu4j.base.hw.PhysMem;
@@ -67,8 +68,13 @@ import org.iommu4j.base.hw.SystemBus;
  *     Message Address, through the same upstream port as DMA, landing on the {@link SystemBus}
  *     (RAM or a device's registers such as an MSI doorbell). A masked vector sets its Pending
  *     bit and is sent when unmasked.</li>
+ * <li>Memory (32- and 64-bit, prefetchable or not) and I/O BARs (PCI 3.0 6.2.5.1) with the
+ *     sizing protocol (read-only type bits, address bits below the size hardwired to 0), decoded
+ *     only while Memory or I/O Space Enable is set ({@link #barClaiming}); the host bridge
+ *     routes its windows' accesses to the claiming BAR. A BAR's registers belong to a handler
+ *     the function's user installs ({@link #setBarHandler}), RAZ/WI without one.</li>
  * </ul>
- * What it can't do: BARs (no MMIO resources), MSI-X, extended message data, SR-IOV, ATS
+ * What it can't do: an Expansion ROM, MSI-X, extended message data, SR-IOV, ATS
  * completions with the Global bit (Global Invalidate Supported is clear, so the ATC ignores the
  * Global bit of Invalidate Requests), the Priv/Exec distinction in ATC tags, invalidation queue
  * depth limits (an ATS Invalidate completes synchronously).
@@ -102,6 +108,10 @@ public final class PciEndpointModel implements AtsEndpoint {
     private final int acsCap;
     /** MSI capability, chained after the PCI Express capability; 0 = absent. */
     private final int msiCap;
+    /** The implemented BARs by register index (the upper half of a 64-bit BAR stays null). */
+    private final PciBar[] bars = new PciBar[BAR_COUNT];
+    /** What answers a BAR's accesses outside the MSI-X structures; null: RAZ/WI. */
+    private final MmioDevice[] barHandlers = new MmioDevice[BAR_COUNT];
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition priCond = lock.newCondition();
@@ -199,6 +209,9 @@ public final class PciEndpointModel implements AtsEndpoint {
         acsCap = caps.acs() ? next : 0;
         // after the PCI Express capability (0x40 + 0x3c), dword aligned
         msiCap = caps.msi() ? 0x80 : 0;
+        for (PciBar b : caps.bars()) {
+            bars[b.index()] = b;
+        }
         reset();
     }
 
@@ -292,6 +305,19 @@ public final class PciEndpointModel implements AtsEndpoint {
         c.set(CFG_CLASS_PROG, caps.classCode(), 3);
         c.setWmask(CFG_CACHE_LINE_SIZE, 0xff, 1);
         c.set(CFG_HEADER_TYPE, 0x00, 1);
+        for (PciBar b : bars) {
+            if (b == null) {
+                continue;
+            }
+            // PCI 3.0 6.2.5.1: the type bits are read-only, the address bits below the size
+            // read 0 (hardwired), so writing all-ones reads back the size mask
+            int reg = CFG_BAR0 + 4 * b.index();
+            c.set(reg, b.typeBits(), 4);
+            c.setWmask(reg, (int) b.addressMask(), 4);
+            if (b.type() == PciBar.MEM64) {
+                c.setWmask(reg + 4, (int) (b.addressMask() >>> 32), 4);
+            }
+        }
         c.set(CFG_SUBSYSTEM_VENDOR_ID, caps.vendorId(), 2);
         c.set(CFG_SUBSYSTEM_ID, 0x1100, 2);
         c.set(CFG_CAP_PTR, pcieCap, 1);
@@ -649,6 +675,100 @@ public final class PciEndpointModel implements AtsEndpoint {
             return priEnabledLocked();
         } finally {
             lock.unlock();
+        }
+    }
+
+    /* ---------------- BARs ---------------- */
+
+    /** {@link #barAddress}: the BAR decodes nothing now. */
+    public static final long BAR_UNMAPPED = -1;
+
+    /**
+     * The bus address BAR {@code bar} decodes now, or {@link #BAR_UNMAPPED}: no such BAR, its
+     * space's decode (Memory Space or I/O Space Enable in Command) off, or an address the function
+     * treats as unassigned. Which programmed addresses count as unassigned the specification
+     * leaves to the platform; here, as QEMU's pci_bar_address does: address 0, and a range
+     * reaching the top of the BAR's address space (2^32 for a 32-bit or I/O BAR, 2^64 for a
+     * 64-bit one), which is also what the all-ones sizing write leaves, so sizing with decode on
+     * never claims an address.
+     */
+    public long barAddress(int bar) {
+        lock.lock();
+        try {
+            return barAddressLocked(bar);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private long barAddressLocked(int bar) {
+        PciBar b = bar >= 0 && bar < BAR_COUNT ? bars[bar] : null;
+        if (b == null) {
+            return BAR_UNMAPPED;
+        }
+        int cmd = cfg.read(CFG_COMMAND, 2);
+        if ((cmd & (b.isIo() ? CMD_IO : CMD_MEMORY)) == 0) {
+            return BAR_UNMAPPED;
+        }
+        int reg = CFG_BAR0 + 4 * bar;
+        long addr = Integer.toUnsignedLong(cfg.read(reg, 4)) & b.addressMask();
+        if (b.type() == PciBar.MEM64) {
+            addr |= Integer.toUnsignedLong(cfg.read(reg + 4, 4)) << 32;
+            addr &= b.addressMask();
+        }
+        long last = addr + b.size() - 1;
+        boolean top = b.type() == PciBar.MEM64 ? last == -1L : last >= 0xffff_ffffL;
+        return addr == 0 || top ? BAR_UNMAPPED : addr;
+    }
+
+    /**
+     * The BAR that claims an access of {@code size} bytes at bus address {@code addr} in I/O
+     * space ({@code io}) or memory space, or -1: the access must lie wholly inside a BAR that
+     * decodes now ({@link #barAddress}).
+     */
+    public int barClaiming(boolean io, long addr, int size) {
+        lock.lock();
+        try {
+            for (int i = 0; i < BAR_COUNT; i++) {
+                PciBar b = bars[i];
+                if (b == null || b.isIo() != io) {
+                    continue;
+                }
+                long base = barAddressLocked(i);
+                long off = addr - base;
+                if (base != BAR_UNMAPPED && Long.compareUnsigned(off, b.size()) < 0
+                        && Long.compareUnsigned(size, b.size() - off) <= 0) {
+                    return i;
+                }
+            }
+            return -1;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Lets {@code regs} answer BAR {@code bar}'s accesses (offsets from the BAR's start), apart
+     * from the MSI-X Table and PBA the function itself implements there. Without one, the rest
+     * of the BAR reads as zero and ignores writes.
+     */
+    public void setBarHandler(int bar, MmioDevice regs) {
+        if (bar < 0 || bar >= BAR_COUNT || bars[bar] == null) {
+            throw new IllegalArgumentException(name + ": no BAR " + bar);
+        }
+        barHandlers[bar] = regs;
+    }
+
+    /** A read of {@code size} bytes at {@code offset} inside BAR {@code bar} (the host bridge routed it). */
+    public long barRead(int bar, long offset, int size) {
+        MmioDevice h = barHandlers[bar];
+        return h != null ? h.mmioRead(offset, size) : 0;
+    }
+
+    public void barWrite(int bar, long offset, long value, int size) {
+        MmioDevice h = barHandlers[bar];
+        if (h != null) {
+            h.mmioWrite(offset, value, size);
         }
     }
 
