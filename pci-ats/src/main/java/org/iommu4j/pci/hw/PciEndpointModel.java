@@ -73,8 +73,12 @@ import org.iommu4j.base.hw.SystemBus;
  *     only while Memory or I/O Space Enable is set ({@link #barClaiming}); the host bridge
  *     routes its windows' accesses to the claiming BAR. A BAR's registers belong to a handler
  *     the function's user installs ({@link #setBarHandler}), RAZ/WI without one.</li>
+ * <li>An MSI-X capability (PCI 3.0 6.8.2) with up to 2048 vectors, its Table and Pending Bit
+ *     Array in memory BARs (DWORD and QWORD accesses), per-vector Mask bits and Function Mask;
+ *     {@link #raiseMsix} sends a vector as the MSI write is sent, or sets its Pending bit while
+ *     masked and sends it when unmasked.</li>
  * </ul>
- * What it can't do: an Expansion ROM, MSI-X, extended message data, SR-IOV, ATS
+ * What it can't do: an Expansion ROM, extended message data, SR-IOV, ATS
  * completions with the Global bit (Global Invalidate Supported is clear, so the ATC ignores the
  * Global bit of Invalidate Requests), the Priv/Exec distinction in ATC tags, invalidation queue
  * depth limits (an ATS Invalidate completes synchronously).
@@ -108,6 +112,18 @@ public final class PciEndpointModel implements AtsEndpoint {
     private final int acsCap;
     /** MSI capability, chained after the PCI Express capability; 0 = absent. */
     private final int msiCap;
+    /** MSI-X capability, after the MSI one (QEMU's virtio offset); 0 = absent. */
+    private final int msixCap;
+    /*
+     * MSI-X Table and PBA (PCI 3.0 6.8.2), under lock. Invariant: a pending bit is set only for
+     * a vector that was masked (its own Mask bit or Function Mask) when its event came.
+     */
+    private final long[] msixAddr;
+    private final int[] msixData;
+    private final int[] msixVectorCtrl;
+    private final long[] msixPending;
+    private volatile boolean msixEnabled;
+    private volatile boolean msixFunctionMask;
     /** The implemented BARs by register index (the upper half of a 64-bit BAR stays null). */
     private final PciBar[] bars = new PciBar[BAR_COUNT];
     /** What answers a BAR's accesses outside the MSI-X structures; null: RAZ/WI. */
@@ -209,6 +225,12 @@ public final class PciEndpointModel implements AtsEndpoint {
         acsCap = caps.acs() ? next : 0;
         // after the PCI Express capability (0x40 + 0x3c), dword aligned
         msiCap = caps.msi() ? 0x80 : 0;
+        msixCap = caps.msix() ? 0x98 : 0;
+        int nvec = caps.msix() ? caps.msixVectors() : 0;
+        msixAddr = new long[nvec];
+        msixData = new int[nvec];
+        msixVectorCtrl = new int[nvec];
+        msixPending = new long[(nvec + 63) / 64];
         for (PciBar b : caps.bars()) {
             bars[b.index()] = b;
         }
@@ -345,10 +367,26 @@ public final class PciEndpointModel implements AtsEndpoint {
         // PCIe r5 7.5.3.15: a function supporting End-End TLP Prefixes must support the 3-bit Fmt
         c.set(pcieCap + PCIE_DEVCAP2, caps.endEndPrefix() ? DEVCAP2_END_END_PREFIX | DEVCAP2_EXT_FMT : 0, 4);
 
+        if (msixCap != 0) {
+            if (msiCap == 0) {
+                c.set(pcieCap + 1, msixCap, 1);
+            }
+            c.set(msixCap, CAP_ID_MSIX, 1);
+            c.set(msixCap + 1, 0x00, 1);
+            c.set(msixCap + MSIX_CTRL, caps.msixVectors() - 1, 2);
+            c.setWmask(msixCap + MSIX_CTRL, MSIX_CTRL_ENABLE | MSIX_CTRL_FUNCTION_MASK, 2);
+            c.set(msixCap + MSIX_TABLE, (int) caps.msixTableOffset() | caps.msixTableBar(), 4);
+            c.set(msixCap + MSIX_PBA, (int) caps.msixPbaOffset() | caps.msixPbaBar(), 4);
+            // PCI 3.0 6.8.2.9: every vector is masked after reset; the rest of an entry is undefined (0 here)
+            java.util.Arrays.fill(msixAddr, 0);
+            java.util.Arrays.fill(msixData, 0);
+            java.util.Arrays.fill(msixVectorCtrl, MSIX_ENTRY_CTRL_MASKBIT);
+            java.util.Arrays.fill(msixPending, 0);
+        }
         if (msiCap != 0) {
             c.set(pcieCap + 1, msiCap, 1);
             c.set(msiCap, CAP_ID_MSI, 1);
-            c.set(msiCap + 1, 0x00, 1);
+            c.set(msiCap + 1, msixCap, 1);
             int ctrl = caps.msiMmc() << MSI_CTRL_MMC_SHIFT | (caps.msi64() ? MSI_CTRL_64BIT : 0)
                     | (caps.msiMask() ? MSI_CTRL_PVM : 0);
             c.set(msiCap + MSI_CTRL, ctrl, 2);
@@ -442,6 +480,10 @@ public final class PciEndpointModel implements AtsEndpoint {
         return msiCap;
     }
 
+    public int msixCapOffset() {
+        return msixCap;
+    }
+
     private int msiDataOff() {
         return caps.msi64() ? MSI_DATA_64 : MSI_DATA_32;
     }
@@ -484,12 +526,14 @@ public final class PciEndpointModel implements AtsEndpoint {
         }
         boolean flush;
         int unmaskedPending = 0;
+        long[] msixUnmasked = null;
         lock.lock();
         try {
             if (PciHwTrace.CFG_WRITE.enabled()) {
                 PciHwTrace.CFG_WRITE.emit(name, off, size, val);
             }
             int maskOld = msiCap != 0 && caps.msiMask() ? cfg.read(msiCap + msiMaskOff(), 4) : 0;
+            boolean msixWasMasked = msixCap != 0 && (!msixEnabled || msixFunctionMask);
             int priCtrlOld = priCap != 0 ? cfg.read(priCap + PRI_CTRL, 2) : 0;
             boolean atsWasEnabled = atsEnabled;
             int pasidCtrlOld = pasidCtrl;
@@ -507,6 +551,9 @@ public final class PciEndpointModel implements AtsEndpoint {
                 } else {
                     unmaskedPending = 0;
                 }
+            }
+            if (msixWasMasked && msixEnabled && !msixFunctionMask) {
+                msixUnmasked = msixTakeUnmaskedPendingLocked(0, msixAddr.length);
             }
             int pasidCtrlChanged = (pasidCtrlOld ^ pasidCtrl) & (PASID_CTRL_ENABLE | PASID_CTRL_EXEC | PASID_CTRL_PRIV);
             if (pasidCtrlChanged != 0 && atsWasEnabled) {
@@ -530,6 +577,7 @@ public final class PciEndpointModel implements AtsEndpoint {
                 sendMsi(v);
             }
         }
+        sendMsixVectors(msixUnmasked);
     }
 
     private static boolean validAccess(int off, int size) {
@@ -574,6 +622,13 @@ public final class PciEndpointModel implements AtsEndpoint {
             msiEnabled = (ctrl & MSI_CTRL_ENABLE) != 0;
         } else {
             msiEnabled = false;
+        }
+        if (msixCap != 0) {
+            int ctrl = cfg.read(msixCap + MSIX_CTRL, 2);
+            msixEnabled = (ctrl & MSIX_CTRL_ENABLE) != 0;
+            msixFunctionMask = (ctrl & MSIX_CTRL_FUNCTION_MASK) != 0;
+        } else {
+            msixEnabled = false;
         }
     }
 
@@ -761,11 +816,29 @@ public final class PciEndpointModel implements AtsEndpoint {
 
     /** A read of {@code size} bytes at {@code offset} inside BAR {@code bar} (the host bridge routed it). */
     public long barRead(int bar, long offset, int size) {
+        if (msixCap != 0) {
+            if (bar == caps.msixTableBar() && inRegion(offset, caps.msixTableOffset(), msixAddr.length * (long) MSIX_ENTRY_SIZE)) {
+                return msixTableRead(offset - caps.msixTableOffset(), size);
+            }
+            if (bar == caps.msixPbaBar() && inRegion(offset, caps.msixPbaOffset(), PciEndpointCaps.msixPbaBytes(msixAddr.length))) {
+                return msixPbaRead(offset - caps.msixPbaOffset(), size);
+            }
+        }
         MmioDevice h = barHandlers[bar];
         return h != null ? h.mmioRead(offset, size) : 0;
     }
 
     public void barWrite(int bar, long offset, long value, int size) {
+        if (msixCap != 0) {
+            if (bar == caps.msixTableBar() && inRegion(offset, caps.msixTableOffset(), msixAddr.length * (long) MSIX_ENTRY_SIZE)) {
+                msixTableWrite(offset - caps.msixTableOffset(), value, size);
+                return;
+            }
+            if (bar == caps.msixPbaBar() && inRegion(offset, caps.msixPbaOffset(), PciEndpointCaps.msixPbaBytes(msixAddr.length))) {
+                msixAccessOk(offset - caps.msixPbaOffset(), size, true); // PBA: read-only, writes ignored
+                return;
+            }
+        }
         MmioDevice h = barHandlers[bar];
         if (h != null) {
             h.mmioWrite(offset, value, size);
@@ -819,8 +892,11 @@ public final class PciEndpointModel implements AtsEndpoint {
 
     /** The write itself, outside {@link #lock} (a stalled write must not block config accesses). */
     private int sendMsi(int vector) {
-        long addr = msiAddress;
-        int value = (msiData & ~(msiVectors - 1) | vector) & 0xffff;
+        return sendMessage(vector, msiAddress, (msiData & ~(msiVectors - 1) | vector) & 0xffff);
+    }
+
+    /** An MSI or MSI-X message: the write and its accounting, outside {@link #lock}. */
+    private int sendMessage(int vector, long addr, int value) {
         int ret;
         synchronized (msiTxn) {
             ret = msiWrite(addr, value);
@@ -892,6 +968,191 @@ public final class PciEndpointModel implements AtsEndpoint {
     /** The IOMMU's reason for the last failed MSI write, 0 if none given. */
     public int lastMsiFaultReason() {
         return lastMsiFaultReason;
+    }
+
+    /* ---------------- MSI-X ---------------- */
+
+    private static boolean inRegion(long off, long base, long len) {
+        return Long.compareUnsigned(off - base, len) < 0;
+    }
+
+    /**
+     * PCI 3.0 6.8.2: Table and PBA take aligned DWORD or QWORD accesses only; anything else is
+     * undefined. CONSTRAINED UNPREDICTABLE here: a read returns all-ones, a write is dropped,
+     * and it is recorded.
+     */
+    private boolean msixAccessOk(long off, int size, boolean write) {
+        if ((size == 4 || size == 8) && (off & (size - 1)) == 0) {
+            return true;
+        }
+        lock.lock();
+        try {
+            specViolations.add(String.format("MSI-X %s of %d bytes at structure offset 0x%x (not an aligned DWORD or"
+                    + " QWORD)", write ? "write" : "read", size, off));
+        } finally {
+            lock.unlock();
+        }
+        return false;
+    }
+
+    private long msixTableRead(long off, int size) {
+        if (!msixAccessOk(off, size, false)) {
+            return size == 8 ? -1L : (1L << (8 * size)) - 1;
+        }
+        lock.lock();
+        try {
+            long lo = Integer.toUnsignedLong(msixEntryDwordLocked(off));
+            return size == 8 ? lo | Integer.toUnsignedLong(msixEntryDwordLocked(off + 4)) << 32 : lo;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private int msixEntryDwordLocked(long off) {
+        int v = (int) (off / MSIX_ENTRY_SIZE);
+        return switch ((int) (off % MSIX_ENTRY_SIZE)) {
+            case MSIX_ENTRY_ADDR_LO -> (int) msixAddr[v];
+            case MSIX_ENTRY_ADDR_HI -> (int) (msixAddr[v] >>> 32);
+            case MSIX_ENTRY_DATA -> msixData[v];
+            default -> msixVectorCtrl[v];
+        };
+    }
+
+    private void msixTableWrite(long off, long value, int size) {
+        if (!msixAccessOk(off, size, true)) {
+            return;
+        }
+        long[] send;
+        lock.lock();
+        try {
+            int first = (int) (off / MSIX_ENTRY_SIZE);
+            msixEntryDwordWriteLocked(off, (int) value);
+            if (size == 8) {
+                msixEntryDwordWriteLocked(off + 4, (int) (value >>> 32));
+            }
+            // PCI 3.0 6.8.2.9: a vector unmasked with its Pending bit set is sent now
+            send = msixEnabled && !msixFunctionMask ? msixTakeUnmaskedPendingLocked(first, first + 1) : null;
+        } finally {
+            lock.unlock();
+        }
+        sendMsixVectors(send);
+    }
+
+    private void msixEntryDwordWriteLocked(long off, int value) {
+        int v = (int) (off / MSIX_ENTRY_SIZE);
+        switch ((int) (off % MSIX_ENTRY_SIZE)) {
+            case MSIX_ENTRY_ADDR_LO -> msixAddr[v] = msixAddr[v] & ~0xffff_ffffL | Integer.toUnsignedLong(value) & ~3L;
+            case MSIX_ENTRY_ADDR_HI -> msixAddr[v] = msixAddr[v] & 0xffff_ffffL | (long) value << 32;
+            case MSIX_ENTRY_DATA -> msixData[v] = value;
+            default -> msixVectorCtrl[v] = value & MSIX_ENTRY_CTRL_MASKBIT; // bits 31:1 reserved
+        }
+    }
+
+    private long msixPbaRead(long off, int size) {
+        if (!msixAccessOk(off, size, false)) {
+            return size == 8 ? -1L : (1L << (8 * size)) - 1;
+        }
+        lock.lock();
+        try {
+            long q = msixPending[(int) (off / 8)];
+            return size == 8 ? q : (q >>> (8 * (off & 4))) & 0xffff_ffffL;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Clears and returns (as a bitmap) the Pending bits of vectors in [from, to) that are no
+     * longer masked, or null if none. Holds lock; the caller sends them after unlocking.
+     */
+    private long[] msixTakeUnmaskedPendingLocked(int from, int to) {
+        long[] out = null;
+        for (int v = from; v < to; v++) {
+            long bit = 1L << (v & 63);
+            if ((msixPending[v >> 6] & bit) != 0 && (msixVectorCtrl[v] & MSIX_ENTRY_CTRL_MASKBIT) == 0) {
+                msixPending[v >> 6] &= ~bit;
+                if (out == null) {
+                    out = new long[msixPending.length];
+                }
+                out[v >> 6] |= bit;
+            }
+        }
+        return out;
+    }
+
+    private void sendMsixVectors(long[] vectors) {
+        if (vectors == null) {
+            return;
+        }
+        for (int v = 0; v < msixAddr.length; v++) {
+            if ((vectors[v >> 6] & 1L << (v & 63)) != 0) {
+                sendMsixVector(v);
+            }
+        }
+    }
+
+    /**
+     * Signals MSI-X vector {@code vector} (PCI 3.0 6.8.3.2): a DWORD memory write of the entry's
+     * Message Data to its Message Address, sent as an MSI is (an untranslated write through the
+     * upstream port, translated by the IOMMU like any DMA write). While the vector is masked (its
+     * Mask bit or Function Mask) the Pending bit is set instead, and the message goes out when
+     * it is unmasked.
+     *
+     * @return as {@link #raiseMsi}: 0 written; {@link #MSI_PENDING} masked; -EINVAL no MSI-X
+     *     capability or {@code vector} beyond Table Size; -EPERM MSI-X Enable or Bus Master
+     *     Enable clear; -ENODEV not plugged; -EFAULT / -EIO the write failed
+     */
+    public int raiseMsix(int vector) {
+        if (msixCap == 0 || vector < 0 || vector >= msixAddr.length) {
+            return -EINVAL;
+        }
+        if (upstream == null || sysbus == null) {
+            return -ENODEV;
+        }
+        lock.lock();
+        try {
+            if (!msixEnabled || !busMaster) {
+                return -EPERM;
+            }
+            if (msixFunctionMask || (msixVectorCtrl[vector] & MSIX_ENTRY_CTRL_MASKBIT) != 0) {
+                msixPending[vector >> 6] |= 1L << (vector & 63);
+                return MSI_PENDING;
+            }
+        } finally {
+            lock.unlock();
+        }
+        return sendMsixVector(vector);
+    }
+
+    private int sendMsixVector(int vector) {
+        long addr;
+        int data;
+        lock.lock();
+        try {
+            addr = msixAddr[vector];
+            data = msixData[vector];
+        } finally {
+            lock.unlock();
+        }
+        return sendMessage(vector, addr, data);
+    }
+
+    public boolean msixEnabled() {
+        return msixEnabled;
+    }
+
+    public boolean msixFunctionMasked() {
+        return msixFunctionMask;
+    }
+
+    /** The Pending bit of MSI-X vector {@code vector}. */
+    public boolean msixPending(int vector) {
+        lock.lock();
+        try {
+            return (msixPending[vector >> 6] & 1L << (vector & 63)) != 0;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /* ---------------- ATC ---------------- */
