@@ -1181,6 +1181,7 @@ public final class Pci {
     @Port("drivers/pci/probe.c:pci_init_capabilities")
     private void pci_init_capabilities(PciDev dev) {
         PciMsi.pci_msi_init(dev);
+        PciMsi.pci_msix_init(dev);
         pci_configure_eetlp_prefix(dev);
         PciAts.pci_ats_init(dev);
         PciAts.pci_pri_init(dev);
