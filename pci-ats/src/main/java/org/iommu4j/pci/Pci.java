@@ -5,6 +5,7 @@ import static org.iommu4j.base.Errno.EINVAL;
 import static org.iommu4j.base.Errno.EIO;
 import static org.iommu4j.base.Errno.ENODEV;
 import static org.iommu4j.base.Errno.ENOENT;
+import static org.iommu4j.base.Errno.ENOMEM;
 import static org.iommu4j.base.Errno.ENOSPC;
 import static org.iommu4j.base.Errno.ENOTTY;
 import static org.iommu4j.base.Errno.ERANGE;
@@ -16,7 +17,11 @@ import org.iommu4j.base.ErrnoException;
 import org.iommu4j.base.Port;
 import org.iommu4j.base.device.BusType;
 import org.iommu4j.base.device.Device;
+import org.iommu4j.base.Printk;
+import org.iommu4j.base.Warn;
+import org.iommu4j.base.device.DevPrintk;
 import org.iommu4j.base.device.DmaMappingH;
+import org.iommu4j.base.device.KernelResource;
 import org.iommu4j.base.device.Resource;
 import org.iommu4j.base.device.ResourceEntry;
 import org.iommu4j.base.hw.BusError;
@@ -345,6 +350,7 @@ public final class Pci {
         if (cmd != old) {
             pci_write_config_word(dev, PCI_COMMAND, cmd);
         }
+        dev.isBusmaster = enable;
     }
 
     /** Lets the device issue DMA (Bus Master Enable). */
@@ -551,6 +557,19 @@ public final class Pci {
         bus.bridge = bridge;
         bridge.bus = bus;
         bridge.dev_set_name(String.format("pci%04x:%02x", bridge.domainNr, bus.number));
+        for (ResourceEntry window : bridge.windows) {
+            Resource res = window.res();
+            long offset = window.offset();
+            if ((res.flags & Resource.IORESOURCE_BUS) == 0) {
+                bus.resources.add(res); // pci_bus_add_resource
+            }
+            String addr = "";
+            if (offset != 0) {
+                addr = String.format(res.type() == Resource.IORESOURCE_IO ? " (bus address [%#06x-%#06x])"
+                        : " (bus address [%#010x-%#010x])", res.start - offset, res.end - offset);
+            }
+            Printk.pr_info("pci_bus %s: root bus resource %s%s", bus.dev_name(), KernelResource.resource_string(res), addr);
+        }
         synchronized (rootBuses) {
             rootBuses.add(bus);
         }
@@ -558,10 +577,16 @@ public final class Pci {
         return bus;
     }
 
-    /** Scans the bridge's root bus and adds every function found to {@link #pci_bus_type}. */
+    /**
+     * Scans the bridge's root bus, sizes and assigns the BARs from the bridge's windows (no
+     * firmware assignment is kept: PCI_PROBE_ONLY is never set here) and adds every function
+     * found to {@link #pci_bus_type}.
+     */
     @Port("drivers/pci/probe.c:pci_host_probe")
     public PciBus pci_host_probe(PciHostBridge bridge) {
         PciBus bus = pci_scan_root_bus_bridge(bridge);
+        PciSetupBus.pci_bus_size_bridges(bus);
+        PciSetupBus.pci_bus_assign_resources(bus);
         pci_bus_add_devices(bus);
         return bus;
     }
@@ -698,13 +723,15 @@ public final class Pci {
 
     /** Reads the header; returns 0, or -EIO for a header type this port does not handle. */
     @Port("drivers/pci/probe.c:pci_setup_device")
-    private static int pci_setup_device(PciDev dev) {
+    private int pci_setup_device(PciDev dev) {
         int hdr = pci_read_config_byte(dev, PCI_HEADER_TYPE);
         dev.hdrType = hdr & PCI_HEADER_TYPE_MASK;
         dev.multifunction = (hdr & 0x80) != 0;
+        dev.bus = pci_bus_type;
         int classRev = pci_read_config_dword(dev, PCI_CLASS_REVISION);
         dev.revision = classRev & 0xff;
         dev.devClass = classRev >>> 8;
+        DevPrintk.dev_info(dev, "[%04x:%04x] type %02x class %#08x", dev.vendor, dev.device, dev.hdrType, dev.devClass);
         set_pcie_port_type(dev);
         dev.cfgSize = pci_cfg_space_size(dev);
         // Conventional PCI addresses 32 bits; a driver for a 64-bit capable function says so.
@@ -713,9 +740,416 @@ public final class Pci {
             // bridges (type 1) and CardBus (type 2) are not modelled
             return -EIO;
         }
+        pci_read_bases(dev, PciDev.PCI_STD_NUM_BARS, PCI_ROM_ADDRESS);
         dev.subsystemVendor = pci_read_config_word(dev, PCI_SUBSYSTEM_VENDOR_ID);
         dev.subsystemDevice = pci_read_config_word(dev, PCI_SUBSYSTEM_ID);
         return 0;
+    }
+
+    /* ---------------- drivers/pci/probe.c: BAR sizing ---------------- */
+
+    /** {@code enum pci_bar_type}. */
+    static final int pci_bar_unknown = 0;
+    static final int pci_bar_io = 1;
+    static final int pci_bar_mem32 = 2;
+    static final int pci_bar_mem64 = 3;
+
+    /** arm64's {@code IO_SPACE_LIMIT} ({@code PCI_IO_SIZE - 1}, 16 MiB of logical I/O ports). */
+    public static final long IO_SPACE_LIMIT = 0x00ff_ffffL;
+
+    /** The decoded size of a BAR: the lowest significant bit of {@code maxbase}; 0 if bogus. */
+    @Port("drivers/pci/probe.c:pci_size")
+    static long pci_size(long base, long maxbase, long mask) {
+        long size = mask & maxbase;
+        if (size == 0) {
+            return 0;
+        }
+        size = size & ~(size - 1);
+        // base == maxbase only when the BAR was already programmed with all ones
+        if (base == maxbase && ((base | (size - 1)) & mask) != mask) {
+            return 0;
+        }
+        return size;
+    }
+
+    /** Resource flags for a BAR value: space, prefetch, 64-bit, and the register's low bits. */
+    @Port("drivers/pci/probe.c:decode_bar")
+    static long decode_bar(PciDev dev, int bar) {
+        long flags;
+        if ((bar & PCI_BASE_ADDRESS_SPACE) == PCI_BASE_ADDRESS_SPACE_IO) {
+            flags = Integer.toUnsignedLong(bar) & ~PCI_BASE_ADDRESS_IO_MASK;
+            flags |= Resource.IORESOURCE_IO;
+            return flags;
+        }
+        flags = Integer.toUnsignedLong(bar) & ~PCI_BASE_ADDRESS_MEM_MASK;
+        flags |= Resource.IORESOURCE_MEM;
+        if ((flags & PCI_BASE_ADDRESS_MEM_PREFETCH) != 0) {
+            flags |= Resource.IORESOURCE_PREFETCH;
+        }
+        int memType = bar & PCI_BASE_ADDRESS_MEM_TYPE_MASK;
+        if (memType == PCI_BASE_ADDRESS_MEM_TYPE_64) {
+            flags |= Resource.IORESOURCE_MEM_64;
+        }
+        // TYPE_32, TYPE_1M and the reserved type all count as 32-bit BARs
+        return flags;
+    }
+
+    /**
+     * Sizes the BAR at config offset {@code pos} into {@code res}: decode is turned off around
+     * the all-ones writes (no printing meanwhile), the old value is put back. Returns 1 for a
+     * 64-bit BAR (it used the next register too), else 0. {@code res.flags} is 0 when nothing is
+     * implemented there.
+     */
+    @Port("drivers/pci/probe.c:__pci_read_base")
+    static int __pci_read_base(PciDev dev, int type, Resource res, int pos) {
+        int mask = type != pci_bar_unknown ? PCI_ROM_ADDRESS_MASK : ~0;
+        int origCmd = 0;
+        if (!dev.mmioAlwaysOn) {
+            origCmd = pci_read_config_word(dev, PCI_COMMAND);
+            if ((origCmd & PCI_COMMAND_DECODE_ENABLE) != 0) {
+                pci_write_config_word(dev, PCI_COMMAND, origCmd & ~PCI_COMMAND_DECODE_ENABLE);
+            }
+        }
+        res.name = pci_name(dev);
+        int l = pci_read_config_dword(dev, pos);
+        pci_write_config_dword(dev, pos, l | mask);
+        int sz = pci_read_config_dword(dev, pos);
+        pci_write_config_dword(dev, pos, l);
+        // all ones: a broken function; an unimplemented BAR reads 0 whatever is written
+        if (sz == 0xffffffff) {
+            sz = 0;
+        }
+        if (l == 0xffffffff) {
+            l = 0;
+        }
+        long l64;
+        long sz64;
+        long mask64;
+        if (type == pci_bar_unknown) {
+            res.flags = decode_bar(dev, l);
+            res.flags |= Resource.IORESOURCE_SIZEALIGN;
+            if ((res.flags & Resource.IORESOURCE_IO) != 0) {
+                l64 = Integer.toUnsignedLong(l) & PCI_BASE_ADDRESS_IO_MASK;
+                sz64 = Integer.toUnsignedLong(sz) & PCI_BASE_ADDRESS_IO_MASK;
+                mask64 = PCI_BASE_ADDRESS_IO_MASK & IO_SPACE_LIMIT;
+            } else {
+                l64 = Integer.toUnsignedLong(l) & PCI_BASE_ADDRESS_MEM_MASK;
+                sz64 = Integer.toUnsignedLong(sz) & PCI_BASE_ADDRESS_MEM_MASK;
+                mask64 = PCI_BASE_ADDRESS_MEM_MASK & 0xffff_ffffL;
+            }
+        } else {
+            if ((l & PCI_ROM_ADDRESS_ENABLE) != 0) {
+                res.flags |= Resource.IORESOURCE_ROM_ENABLE;
+            }
+            l64 = Integer.toUnsignedLong(l & PCI_ROM_ADDRESS_MASK);
+            sz64 = Integer.toUnsignedLong(sz & PCI_ROM_ADDRESS_MASK);
+            mask64 = Integer.toUnsignedLong(PCI_ROM_ADDRESS_MASK);
+        }
+        if ((res.flags & Resource.IORESOURCE_MEM_64) != 0) {
+            int hi = pci_read_config_dword(dev, pos + 4);
+            pci_write_config_dword(dev, pos + 4, ~0);
+            int szHi = pci_read_config_dword(dev, pos + 4);
+            pci_write_config_dword(dev, pos + 4, hi);
+            l64 |= Integer.toUnsignedLong(hi) << 32;
+            sz64 |= Integer.toUnsignedLong(szHi) << 32;
+            mask64 |= ~0L << 32;
+        }
+        if (!dev.mmioAlwaysOn && (origCmd & PCI_COMMAND_DECODE_ENABLE) != 0) {
+            pci_write_config_word(dev, PCI_COMMAND, origCmd);
+        }
+        boolean ok = sz64 != 0;
+        if (ok) {
+            sz64 = pci_size(l64, sz64, mask64);
+            if (sz64 == 0) {
+                DevPrintk.dev_info(dev, "[Firmware Bug]: reg 0x%x: invalid BAR (can't size)", pos);
+                ok = false;
+            }
+        }
+        if (!ok) {
+            res.flags = 0;
+        } else {
+            // 64-bit pci_bus_addr_t and resource_size_t: no 4 GiB limit to apply
+            PciBusRegion region = new PciBusRegion(l64, l64 + sz64 - 1);
+            PciBusRegion inverted = new PciBusRegion();
+            pcibios_bus_to_resource(dev.pciBus, res, region);
+            pcibios_resource_to_bus(dev.pciBus, inverted, res);
+            // the CPU's address must translate back to the BAR's value, or the function would
+            // not claim the CPU's accesses
+            if (inverted.start != region.start) {
+                res.flags |= Resource.IORESOURCE_UNSET;
+                res.start = 0;
+                res.end = region.end - region.start;
+                DevPrintk.dev_info(dev, "reg 0x%x: initial BAR value %#010x invalid", pos, region.start);
+            }
+        }
+        if (res.flags != 0) {
+            DevPrintk.dev_info(dev, "reg 0x%x: %s", pos, KernelResource.resource_string(res));
+        }
+        return (res.flags & Resource.IORESOURCE_MEM_64) != 0 ? 1 : 0;
+    }
+
+    /** Sizes BARs 0..howmany-1 and, if {@code rom} is a register offset, the Expansion ROM. */
+    @Port("drivers/pci/probe.c:pci_read_bases")
+    static void pci_read_bases(PciDev dev, int howmany, int rom) {
+        if (dev.nonCompliantBars) {
+            return;
+        }
+        // PCIe r4.0 9.3.4.1.11: a VF's BARs are RO zero
+        if (dev.isVirtfn) {
+            return;
+        }
+        for (int pos = 0; pos < howmany; pos++) {
+            Resource res = dev.resource[pos];
+            int reg = PCI_BASE_ADDRESS_0 + (pos << 2);
+            pos += __pci_read_base(dev, pci_bar_unknown, res, reg);
+        }
+        if (rom != 0) {
+            Resource res = dev.resource[PciDev.PCI_ROM_RESOURCE];
+            dev.romBaseReg = rom;
+            res.flags = Resource.IORESOURCE_MEM | Resource.IORESOURCE_PREFETCH | Resource.IORESOURCE_READONLY
+                    | Resource.IORESOURCE_SIZEALIGN;
+            __pci_read_base(dev, pci_bar_mem32, res, rom);
+        }
+    }
+
+    /* ---------------- drivers/pci/host-bridge.c: CPU and bus addresses ---------------- */
+
+    /** The bus addresses of {@code res}: less the offset of the bridge window holding it. */
+    @Port("drivers/pci/host-bridge.c:pcibios_resource_to_bus")
+    public static void pcibios_resource_to_bus(PciBus bus, PciBusRegion region, Resource res) {
+        PciHostBridge bridge = pci_find_host_bridge(bus);
+        long offset = 0;
+        for (ResourceEntry window : bridge.windows) {
+            if (KernelResource.resource_contains(window.res(), res)) {
+                offset = window.offset();
+                break;
+            }
+        }
+        region.start = res.start - offset;
+        region.end = res.end - offset;
+    }
+
+    @Port("drivers/pci/host-bridge.c:region_contains")
+    private static boolean region_contains(PciBusRegion region1, PciBusRegion region2) {
+        return Long.compareUnsigned(region1.start, region2.start) <= 0 && Long.compareUnsigned(region1.end, region2.end) >= 0;
+    }
+
+    /** The CPU addresses of bus {@code region}: plus the offset of the window of that type holding it. */
+    @Port("drivers/pci/host-bridge.c:pcibios_bus_to_resource")
+    public static void pcibios_bus_to_resource(PciBus bus, Resource res, PciBusRegion region) {
+        PciHostBridge bridge = pci_find_host_bridge(bus);
+        long offset = 0;
+        for (ResourceEntry window : bridge.windows) {
+            if (res.type() != window.res().type()) {
+                continue;
+            }
+            PciBusRegion busRegion = new PciBusRegion(window.res().start - window.offset(),
+                    window.res().end - window.offset());
+            if (region_contains(busRegion, region)) {
+                offset = window.offset();
+                break;
+            }
+        }
+        res.start = region.start + offset;
+        res.end = region.end + offset;
+    }
+
+    /* ---------------- include/linux/pci.h: resource accessors ---------------- */
+
+    @Port("include/linux/pci.h:pci_resource_start")
+    public static long pci_resource_start(PciDev dev, int bar) {
+        return dev.resource[bar].start;
+    }
+
+    @Port("include/linux/pci.h:pci_resource_end")
+    public static long pci_resource_end(PciDev dev, int bar) {
+        return dev.resource[bar].end;
+    }
+
+    @Port("include/linux/pci.h:pci_resource_flags")
+    public static long pci_resource_flags(PciDev dev, int bar) {
+        return dev.resource[bar].flags;
+    }
+
+    /** The BAR's size: 0 for an empty slot (start = end = 0), else end - start + 1. */
+    @Port("include/linux/pci.h:pci_resource_len")
+    public static long pci_resource_len(PciDev dev, int bar) {
+        Resource r = dev.resource[bar];
+        return r.start == 0 && r.end == r.start ? 0 : r.resource_size();
+    }
+
+    /* ---------------- drivers/pci/bus.c: allocation from the bus's windows ---------------- */
+
+    /** arm64's {@code PCIBIOS_MIN_IO} and {@code PCIBIOS_MIN_MEM} (asm/pci.h). */
+    public static final long PCIBIOS_MIN_IO = 0x1000;
+    public static final long PCIBIOS_MIN_MEM = 0;
+
+    /** {@code pci_32_bit}, {@code pci_64_bit}, {@code pci_high}: the bus regions tried in turn. */
+    static final PciBusRegion pci_32_bit = new PciBusRegion(0, 0xffff_ffffL);
+    static final PciBusRegion pci_64_bit = new PciBusRegion(0, -1L);
+    static final PciBusRegion pci_high = new PciBusRegion(0x1_0000_0000L, -1L);
+
+    /** Narrows {@code res} (a window) to the part whose bus addresses lie in {@code region}. */
+    @Port("drivers/pci/bus.c:pci_clip_resource_to_region")
+    private static void pci_clip_resource_to_region(PciBus bus, Resource res, PciBusRegion region) {
+        PciBusRegion r = new PciBusRegion();
+        pcibios_resource_to_bus(bus, r, res);
+        if (Long.compareUnsigned(r.start, region.start) < 0) {
+            r.start = region.start;
+        }
+        if (Long.compareUnsigned(r.end, region.end) > 0) {
+            r.end = region.end;
+        }
+        if (Long.compareUnsigned(r.end, r.start) < 0) {
+            res.end = res.start - 1;
+        } else {
+            pcibios_bus_to_resource(bus, res, r);
+        }
+    }
+
+    @Port("drivers/pci/bus.c:pci_bus_alloc_from_region")
+    private static int pci_bus_alloc_from_region(PciBus bus, Resource res, long size, long align, long min,
+            long typeMask, KernelResource.AlignF alignf, Object alignfData, PciBusRegion region) {
+        typeMask |= Resource.IORESOURCE_TYPE_BITS;
+        for (Resource r : bus.resources) {
+            long minUsed = min;
+            // the type and the asked-for attributes must match
+            if (((res.flags ^ r.flags) & typeMask) != 0) {
+                continue;
+            }
+            // a non-prefetchable BAR never goes into a prefetchable window
+            if ((r.flags & Resource.IORESOURCE_PREFETCH) != 0 && (res.flags & Resource.IORESOURCE_PREFETCH) == 0) {
+                continue;
+            }
+            Resource avail = new Resource(r.name, r.start, r.end, r.flags);
+            pci_clip_resource_to_region(bus, avail, region);
+            // PCIBIOS_MIN_* protect low addresses, unless the window itself starts above them
+            if (avail.start != 0) {
+                minUsed = avail.start;
+            }
+            long max = avail.end;
+            if (KernelResource.allocate_resource(r, res, size, minUsed, max, align, alignf, alignfData) == 0) {
+                return 0;
+            }
+        }
+        return -ENOMEM;
+    }
+
+    /**
+     * Allocates {@code size} bytes for {@code res} from the bus's windows whose flags match
+     * {@code res}'s under {@code typeMask}: a 64-bit BAR first above 4 GiB, then anywhere, then
+     * (like every other BAR) below 4 GiB. 0 or -ENOMEM.
+     */
+    @Port("drivers/pci/bus.c:pci_bus_alloc_resource")
+    public static int pci_bus_alloc_resource(PciBus bus, Resource res, long size, long align, long min, long typeMask,
+            KernelResource.AlignF alignf, Object alignfData) {
+        // CONFIG_PCI_BUS_ADDR_T_64BIT
+        if ((res.flags & Resource.IORESOURCE_MEM_64) != 0) {
+            if (pci_bus_alloc_from_region(bus, res, size, align, min, typeMask, alignf, alignfData, pci_high) == 0) {
+                return 0;
+            }
+            if (pci_bus_alloc_from_region(bus, res, size, align, min, typeMask, alignf, alignfData, pci_64_bit) == 0) {
+                return 0;
+            }
+        }
+        return pci_bus_alloc_from_region(bus, res, size, align, min, typeMask, alignf, alignfData, pci_32_bit);
+    }
+
+    /* ---------------- drivers/pci/pci.c: enabling a device ---------------- */
+
+    /** {@code pcibios_enable_device}: the weak default (arm64 keeps it in v5.15). */
+    @Port("drivers/pci/pci.c:pcibios_enable_device")
+    static int pcibios_enable_device(PciDev dev, int bars) {
+        return PciSetupRes.pci_enable_resources(dev, bars);
+    }
+
+    @Port("drivers/pci/pci.c:do_pci_enable_device")
+    private static int do_pci_enable_device(PciDev dev, int bars) {
+        // pci_set_power_state(D0): no power management capability is modelled, the function is in D0
+        int err = pcibios_enable_device(dev, bars);
+        if (err < 0) {
+            return err;
+        }
+        if (dev.msiEnabled || dev.msixEnabled) {
+            return 0;
+        }
+        int pin = pci_read_config_byte(dev, PCI_INTERRUPT_PIN);
+        if (pin != 0) {
+            int cmd = pci_read_config_word(dev, PCI_COMMAND);
+            if ((cmd & PCI_COMMAND_INTX_DISABLE) != 0) {
+                pci_write_config_word(dev, PCI_COMMAND, cmd & ~PCI_COMMAND_INTX_DISABLE);
+            }
+        }
+        return 0;
+    }
+
+    @Port("drivers/pci/pci.c:pci_enable_device_flags")
+    private static int pci_enable_device_flags(PciDev dev, long flags) {
+        if (dev.enableCnt.incrementAndGet() > 1) {
+            return 0; // already enabled
+        }
+        // root-bus functions: no upstream bridge to enable first
+        int bars = 0;
+        for (int i = 0; i <= PciDev.PCI_ROM_RESOURCE; i++) {
+            if ((dev.resource[i].flags & flags) != 0) {
+                bars |= 1 << i;
+            }
+        }
+        for (int i = PciDev.PCI_BRIDGE_RESOURCES; i < PciDev.DEVICE_COUNT_RESOURCE; i++) {
+            if ((dev.resource[i].flags & flags) != 0) {
+                bars |= 1 << i;
+            }
+        }
+        int err = do_pci_enable_device(dev, bars);
+        if (err < 0) {
+            dev.enableCnt.decrementAndGet();
+        }
+        return err;
+    }
+
+    /**
+     * Initialises the device before a driver uses it: turns on I/O and memory decode for the
+     * BARs it has (each must be assigned). 0, or -EINVAL (a BAR unassigned or unclaimed; the
+     * device stays disabled). Calls nest: only the first one acts.
+     */
+    @Port("drivers/pci/pci.c:pci_enable_device")
+    public static int pci_enable_device(PciDev dev) {
+        return pci_enable_device_flags(dev, Resource.IORESOURCE_MEM | Resource.IORESOURCE_IO);
+    }
+
+    @Port("drivers/pci/pci.c:pci_enable_device_mem")
+    public static int pci_enable_device_mem(PciDev dev) {
+        return pci_enable_device_flags(dev, Resource.IORESOURCE_MEM);
+    }
+
+    @Port("drivers/pci/pci.c:pci_is_enabled")
+    public static boolean pci_is_enabled(PciDev pdev) {
+        return pdev.enableCnt.get() > 0;
+    }
+
+    @Port("drivers/pci/pci.c:do_pci_disable_device")
+    private static void do_pci_disable_device(PciDev dev) {
+        int cmd = pci_read_config_word(dev, PCI_COMMAND);
+        if ((cmd & PCI_COMMAND_MASTER) != 0) {
+            pci_write_config_word(dev, PCI_COMMAND, cmd & ~PCI_COMMAND_MASTER);
+        }
+        // pcibios_disable_device: nothing on arm64
+    }
+
+    /**
+     * Undoes one {@link #pci_enable_device}; the last one stops the device's DMA (Bus Master
+     * Enable off; decode stays on, as in the kernel). Disabling a disabled device warns.
+     */
+    @Port("drivers/pci/pci.c:pci_disable_device")
+    public static void pci_disable_device(PciDev dev) {
+        if (Warn.WARN_ON_ONCE(dev.enableCnt.get() <= 0)) {
+            DevPrintk.dev_warn(dev, "disabling already-disabled device");
+        }
+        if (dev.enableCnt.decrementAndGet() != 0) {
+            return;
+        }
+        do_pci_disable_device(dev);
+        dev.isBusmaster = false;
     }
 
     @Port("drivers/pci/probe.c:pci_configure_eetlp_prefix")
@@ -747,6 +1181,7 @@ public final class Pci {
     @Port("drivers/pci/probe.c:pci_init_capabilities")
     private void pci_init_capabilities(PciDev dev) {
         PciMsi.pci_msi_init(dev);
+        PciMsi.pci_msix_init(dev);
         pci_configure_eetlp_prefix(dev);
         PciAts.pci_ats_init(dev);
         PciAts.pci_pri_init(dev);

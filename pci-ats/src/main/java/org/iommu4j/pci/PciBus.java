@@ -23,12 +23,22 @@ public final class PciBus {
     /** {@code bus->bridge}: for a root bus, the host bridge's device. */
     public volatile PciHostBridge bridge;
     public final List<PciDev> devices = new CopyOnWriteArrayList<>();
+    /**
+     * {@code bus->resources}: the address windows devices on the bus are given space from (for
+     * a root bus, the host bridge's I/O and memory windows), in the bridge's order.
+     */
+    public final List<org.iommu4j.base.device.Resource> resources = new CopyOnWriteArrayList<>();
 
     PciBus(Pci pci, int domainNr, int number, PciConfigWindow sysdata) {
         this.pci = pci;
         this.domainNr = domainNr;
         this.number = number;
         this.sysdata = sysdata;
+    }
+
+    /** The bus device's name, "domain:bus" ({@code dev_name(&bus->dev)}). */
+    public String dev_name() {
+        return String.format("%04x:%02x", domainNr, number);
     }
 
     @Override

@@ -1,8 +1,10 @@
 package org.iommu4j.pci;
 
+import java.util.concurrent.atomic.AtomicInteger;
 import org.iommu4j.base.Port;
 import org.iommu4j.base.device.Device;
 import org.iommu4j.base.device.DeviceDmaParameters;
+import org.iommu4j.base.device.Resource;
 
 /**
  * {@code struct pci_dev} (include/linux/pci.h, v5.15): the fields the PCI core, ats.c and the
@@ -89,10 +91,39 @@ public class PciDev extends Device {
     /** {@code pdev->irq}: the legacy interrupt, or the first MSI vector while MSI is on (0 = none). */
     public int irq;
 
+    /* Resources (include/linux/pci.h, with CONFIG_PCI_IOV) */
+    /** {@code PCI_STD_NUM_BARS}. */
+    public static final int PCI_STD_NUM_BARS = 6;
+    public static final int PCI_STD_RESOURCE_END = 5;
+    public static final int PCI_ROM_RESOURCE = 6;
+    public static final int PCI_IOV_RESOURCES = 7;
+    public static final int PCI_IOV_RESOURCE_END = 12;
+    public static final int PCI_BRIDGE_RESOURCES = 13;
+    public static final int PCI_NUM_RESOURCES = 17;
+    public static final int DEVICE_COUNT_RESOURCE = PCI_NUM_RESOURCES;
+
+    /**
+     * {@code resource[DEVICE_COUNT_RESOURCE]}: the BARs as the PCI core sized and placed them
+     * (flags 0: not implemented). Embedded in the kernel's struct, so never null here.
+     */
+    public final Resource[] resource = new Resource[DEVICE_COUNT_RESOURCE];
+    /** {@code enable_cnt}: pci_enable_device calls not yet undone. */
+    public final AtomicInteger enableCnt = new AtomicInteger();
+    /** {@code mmio_always_on}: never turn decode off (sizing, 64-bit BAR updates). */
+    public boolean mmioAlwaysOn;
+    /** {@code non_compliant_bars}: the BARs are not to be touched. */
+    public boolean nonCompliantBars;
+    /** {@code rom_base_reg}: config offset of the Expansion ROM BAR. */
+    public int romBaseReg;
+    public boolean isBusmaster;
+
     public PciDev(PciBus bus, int devfn) {
         super(String.format("%04x:%02x:%02x.%d", bus.domainNr, bus.number, devfn >> 3, devfn & 7));
         this.pciBus = bus;
         this.devfn = devfn;
+        for (int i = 0; i < DEVICE_COUNT_RESOURCE; i++) {
+            resource[i] = new Resource();
+        }
     }
 
     @Override

@@ -22,6 +22,8 @@ public final class PciRegs {
     public static final int PCI_COMMAND_PARITY = 0x40;
     public static final int PCI_COMMAND_SERR = 0x100;
     public static final int PCI_COMMAND_INTX_DISABLE = 0x400;
+    /** {@code PCI_COMMAND_DECODE_ENABLE} (include/linux/pci.h): memory and I/O decode. */
+    public static final int PCI_COMMAND_DECODE_ENABLE = PCI_COMMAND_MEMORY | PCI_COMMAND_IO;
     public static final int PCI_STATUS = 0x06;
     public static final int PCI_STATUS_INTERRUPT = 0x08;
     public static final int PCI_STATUS_CAP_LIST = 0x10;
@@ -37,8 +39,23 @@ public final class PciRegs {
     public static final int PCI_HEADER_TYPE_NORMAL = 0;
     public static final int PCI_BIST = 0x0f;
     public static final int PCI_BASE_ADDRESS_0 = 0x10;
+    public static final int PCI_BASE_ADDRESS_SPACE = 0x01;
+    public static final int PCI_BASE_ADDRESS_SPACE_IO = 0x01;
+    public static final int PCI_BASE_ADDRESS_SPACE_MEMORY = 0x00;
+    public static final int PCI_BASE_ADDRESS_MEM_TYPE_MASK = 0x06;
+    public static final int PCI_BASE_ADDRESS_MEM_TYPE_32 = 0x00;
+    public static final int PCI_BASE_ADDRESS_MEM_TYPE_1M = 0x02;
+    public static final int PCI_BASE_ADDRESS_MEM_TYPE_64 = 0x04;
+    public static final int PCI_BASE_ADDRESS_MEM_PREFETCH = 0x08;
+    /** {@code (~0x0fUL)}: an unsigned long in C, so 64 bits wide. */
+    public static final long PCI_BASE_ADDRESS_MEM_MASK = ~0x0fL;
+    public static final long PCI_BASE_ADDRESS_IO_MASK = ~0x03L;
     public static final int PCI_SUBSYSTEM_VENDOR_ID = 0x2c;
     public static final int PCI_SUBSYSTEM_ID = 0x2e;
+    public static final int PCI_ROM_ADDRESS = 0x30;
+    public static final int PCI_ROM_ADDRESS_ENABLE = 0x01;
+    /** {@code (~0x7ffU)}: 32 bits. */
+    public static final int PCI_ROM_ADDRESS_MASK = ~0x7ff;
     public static final int PCI_CAPABILITY_LIST = 0x34;
     public static final int PCI_INTERRUPT_LINE = 0x3c;
     public static final int PCI_INTERRUPT_PIN = 0x3d;
@@ -66,6 +83,28 @@ public final class PciRegs {
     public static final int PCI_MSI_DATA_64 = 12;
     public static final int PCI_MSI_MASK_64 = 16;
     public static final int PCI_MSI_PENDING_64 = 20;
+
+    /* MSI-X registers (in MSI-X capability) */
+    public static final int PCI_MSIX_FLAGS = 2;
+    public static final int PCI_MSIX_FLAGS_QSIZE = 0x07FF;
+    public static final int PCI_MSIX_FLAGS_MASKALL = 0x4000;
+    public static final int PCI_MSIX_FLAGS_ENABLE = 0x8000;
+    public static final int PCI_MSIX_TABLE = 4;
+    public static final int PCI_MSIX_TABLE_BIR = 0x00000007;
+    public static final int PCI_MSIX_TABLE_OFFSET = 0xfffffff8;
+    public static final int PCI_MSIX_PBA = 8;
+    public static final int PCI_MSIX_PBA_BIR = 0x00000007;
+    public static final int PCI_MSIX_PBA_OFFSET = 0xfffffff8;
+    /** {@code PCI_MSIX_FLAGS_BIRMASK}: {@code PCI_MSIX_PBA_BIR}. */
+    public static final int PCI_MSIX_FLAGS_BIRMASK = PCI_MSIX_PBA_BIR;
+    public static final int PCI_CAP_MSIX_SIZEOF = 12;
+    /* MSI-X Table entry format (PCI 3.0 6.8.2) */
+    public static final int PCI_MSIX_ENTRY_SIZE = 16;
+    public static final int PCI_MSIX_ENTRY_LOWER_ADDR = 0x0;
+    public static final int PCI_MSIX_ENTRY_UPPER_ADDR = 0x4;
+    public static final int PCI_MSIX_ENTRY_DATA = 0x8;
+    public static final int PCI_MSIX_ENTRY_VECTOR_CTRL = 0xc;
+    public static final int PCI_MSIX_ENTRY_CTRL_MASKBIT = 0x00000001;
 
     /* PCIe capability structure: offsets and fields */
     public static final int PCI_EXP_FLAGS = 2;

@@ -39,6 +39,12 @@ public final class MsiDesc {
     public int maskPos;
     /** Shadow of the Mask Bits register ({@code msi_mask}). */
     public int msiMask;
+    /** MSI-X: shadow of the entry's Vector Control ({@code msix_ctrl}). */
+    public int msixCtrl;
+    /** MSI-X: the mapped Table ({@code mask_base}); the entry is at {@code entry_nr * 16}. */
+    public org.iommu4j.base.hw.IoMem maskBase;
+    /** MSI-X: an entry beyond the Table (PCI_IRQ_VIRTUAL), never written to the function. */
+    public boolean msiAttribIsVirtual;
 
     /**
      * {@code iommu_cookie}: set by the IOMMU DMA layer when it maps the doorbell for this device

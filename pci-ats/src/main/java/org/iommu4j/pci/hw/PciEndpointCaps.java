@@ -1,5 +1,7 @@
 package org.iommu4j.pci.hw;
 
+import java.util.List;
+
 /**
  * What an endpoint model implements: identity, PCIe port type and the PASID, ATS, PRI and ACS
  * capabilities with their read-only fields. Immutable; build one with {@link #builder()}.
@@ -26,13 +28,22 @@ package org.iommu4j.pci.hw;
  * @param msiMmc          Multiple Message Capable: log2 of the vectors the function can use (0..5)
  * @param msi64           64 bit Address Capable
  * @param msiMask         Per-Vector Masking Capable
+ * @param bars            the BARs the function implements, by index (none: an empty list)
+ * @param msix            MSI-X capability present
+ * @param msixVectors     MSI-X Table entries (1..2048; Table Size + 1)
+ * @param msixTableBar    BIR of the MSI-X Table (a memory BAR of {@code bars})
+ * @param msixTableOffset offset of the Table in that BAR (QWORD aligned)
+ * @param msixPbaBar      BIR of the Pending Bit Array
+ * @param msixPbaOffset   offset of the PBA in its BAR (QWORD aligned)
  */
 public record PciEndpointCaps(int vendorId, int deviceId, int classCode, int pcieType, boolean endEndPrefix,
                               boolean pasid, int pasidWidth, boolean pasidExec, boolean pasidPriv,
                               boolean ats, int atsQdep, boolean atsPageAligned,
                               boolean pri, int priMaxReqs, boolean priPasidRequired,
                               boolean acs, int acsCap, int atcEntries,
-                              boolean msi, int msiMmc, boolean msi64, boolean msiMask) {
+                              boolean msi, int msiMmc, boolean msi64, boolean msiMask, List<PciBar> bars,
+                              boolean msix, int msixVectors, int msixTableBar, long msixTableOffset, int msixPbaBar,
+                              long msixPbaOffset) {
 
     public PciEndpointCaps {
         if (pasidWidth < 0 || pasidWidth > 20) {
@@ -47,6 +58,61 @@ public record PciEndpointCaps(int vendorId, int deviceId, int classCode, int pci
         if (atcEntries < 1) {
             throw new IllegalArgumentException("ATC needs at least one entry");
         }
+        bars = List.copyOf(bars);
+        boolean[] used = new boolean[PcieSpec.BAR_COUNT];
+        for (PciBar b : bars) {
+            int slots = b.type() == PciBar.MEM64 ? 2 : 1;
+            for (int i = b.index(); i < b.index() + slots; i++) {
+                if (used[i]) {
+                    throw new IllegalArgumentException("BAR register " + i + " used twice");
+                }
+                used[i] = true;
+            }
+        }
+        if (msix) {
+            if (msixVectors < 1 || msixVectors > PcieSpec.MSIX_MAX_VECTORS) {
+                throw new IllegalArgumentException("MSI-X vectors " + msixVectors + " not in 1..2048");
+            }
+            long tableLen = (long) msixVectors * PcieSpec.MSIX_ENTRY_SIZE;
+            long pbaLen = msixPbaBytes(msixVectors);
+            checkMsixRegion(bars, "Table", msixTableBar, msixTableOffset, tableLen);
+            checkMsixRegion(bars, "PBA", msixPbaBar, msixPbaOffset, pbaLen);
+            if (msixTableBar == msixPbaBar && msixTableOffset < msixPbaOffset + pbaLen
+                    && msixPbaOffset < msixTableOffset + tableLen) {
+                throw new IllegalArgumentException("MSI-X Table and PBA overlap");
+            }
+        }
+    }
+
+    /** Bytes of a Pending Bit Array for {@code vectors}: whole QWORDs (PCI 3.0 6.8.2.10). */
+    public static long msixPbaBytes(int vectors) {
+        return (vectors + 63L) / 64 * 8;
+    }
+
+    private static void checkMsixRegion(List<PciBar> bars, String what, int bir, long off, long len) {
+        PciBar bar = null;
+        for (PciBar b : bars) {
+            if (b.index() == bir) {
+                bar = b;
+            }
+        }
+        if (bar == null || bar.isIo()) {
+            throw new IllegalArgumentException("MSI-X " + what + " in BAR " + bir + ", which is no memory BAR");
+        }
+        if ((off & 7) != 0 || off < 0 || off + len > bar.size()) {
+            throw new IllegalArgumentException(String.format("MSI-X %s at 0x%x (+0x%x) is not a QWORD-aligned"
+                    + " region inside BAR %d (0x%x bytes)", what, off, len, bir, bar.size()));
+        }
+    }
+
+    /** The BAR at register {@code index}, or null. */
+    public PciBar bar(int index) {
+        for (PciBar b : bars) {
+            if (b.index() == index) {
+                return b;
+            }
+        }
+        return null;
     }
 
     /** A device with every capability: 20-bit PASIDs with exec and priv, ATS, PRI for 32 requests. */
@@ -78,6 +144,13 @@ public record PciEndpointCaps(int vendorId, int deviceId, int classCode, int pci
         b.msiMmc = msiMmc;
         b.msi64 = msi64;
         b.msiMask = msiMask;
+        b.bars = new java.util.ArrayList<>(bars);
+        b.msix = msix;
+        b.msixVectors = msixVectors;
+        b.msixTableBar = msixTableBar;
+        b.msixTableOffset = msixTableOffset;
+        b.msixPbaBar = msixPbaBar;
+        b.msixPbaOffset = msixPbaOffset;
         return b;
     }
 
@@ -105,6 +178,46 @@ public record PciEndpointCaps(int vendorId, int deviceId, int classCode, int pci
         int msiMmc = 0;
         boolean msi64 = false;
         boolean msiMask = false;
+        List<PciBar> bars = new java.util.ArrayList<>();
+        boolean msix = false;
+        int msixVectors = 0;
+        int msixTableBar = 0;
+        long msixTableOffset = 0;
+        int msixPbaBar = 0;
+        long msixPbaOffset = 0;
+
+        /** Adds a BAR (replacing one at the same register). */
+        public Builder bar(PciBar bar) {
+            bars.removeIf(b -> b.index() == bar.index());
+            bars.add(bar);
+            return this;
+        }
+
+        public Builder noBars() {
+            bars.clear();
+            return this;
+        }
+
+        /**
+         * An MSI-X capability with {@code vectors} Table entries, the Table at
+         * {@code tableOffset} of BAR {@code tableBar} and the PBA at {@code pbaOffset} of BAR
+         * {@code pbaBar} (the BARs added with {@link #bar}).
+         */
+        public Builder msix(int vectors, int tableBar, long tableOffset, int pbaBar, long pbaOffset) {
+            this.msix = true;
+            this.msixVectors = vectors;
+            this.msixTableBar = tableBar;
+            this.msixTableOffset = tableOffset;
+            this.msixPbaBar = pbaBar;
+            this.msixPbaOffset = pbaOffset;
+            return this;
+        }
+
+        public Builder noMsix() {
+            this.msix = false;
+            this.msixVectors = 0;
+            return this;
+        }
 
         public Builder ids(int vendor, int device) {
             this.vendorId = vendor;
@@ -213,7 +326,8 @@ public record PciEndpointCaps(int vendorId, int deviceId, int classCode, int pci
             }
             return new PciEndpointCaps(vendorId, deviceId, classCode, pcieType, endEndPrefix, pasid, pasidWidth,
                     pasidExec, pasidPriv, ats, atsQdep, atsPageAligned, pri, priMaxReqs, priPasidRequired, acs, acsCap,
-                    atcEntries, msi, msiMmc, msi64, msiMask);
+                    atcEntries, msi, msiMmc, msi64, msiMask, bars, msix, msixVectors, msixTableBar, msixTableOffset,
+                    msixPbaBar, msixPbaOffset);
         }
     }
 }

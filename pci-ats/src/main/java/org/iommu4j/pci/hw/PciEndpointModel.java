@@ -30,6 +30,7 @@ import org.iommu4j.base.hw.DmaPort;
 import org.iommu4j.base.hw.DmaResult;
 import org.iommu4j.base.hw.DmaTransaction;
 import org.iommu4j.base.hw.MmioBus;
+import org.iommu4j.base.hw.MmioDevice;
 import org.iommu4j.base.hw.PageRequest;
 import org.iommu4j.base.hw.PageResponse;
 import org.iommu4j.base.hw.PhysMem;
@@ -67,8 +68,17 @@ import org.iommu4j.base.hw.SystemBus;
  *     Message Address, through the same upstream port as DMA, landing on the {@link SystemBus}
  *     (RAM or a device's registers such as an MSI doorbell). A masked vector sets its Pending
  *     bit and is sent when unmasked.</li>
+ * <li>Memory (32- and 64-bit, prefetchable or not) and I/O BARs (PCI 3.0 6.2.5.1) with the
+ *     sizing protocol (read-only type bits, address bits below the size hardwired to 0), decoded
+ *     only while Memory or I/O Space Enable is set ({@link #barClaiming}); the host bridge
+ *     routes its windows' accesses to the claiming BAR. A BAR's registers belong to a handler
+ *     the function's user installs ({@link #setBarHandler}), RAZ/WI without one.</li>
+ * <li>An MSI-X capability (PCI 3.0 6.8.2) with up to 2048 vectors, its Table and Pending Bit
+ *     Array in memory BARs (DWORD and QWORD accesses), per-vector Mask bits and Function Mask;
+ *     {@link #raiseMsix} sends a vector as the MSI write is sent, or sets its Pending bit while
+ *     masked and sends it when unmasked.</li>
  * </ul>
- * What it can't do: BARs (no MMIO resources), MSI-X, extended message data, SR-IOV, ATS
+ * What it can't do: an Expansion ROM, extended message data, SR-IOV, ATS
  * completions with the Global bit (Global Invalidate Supported is clear, so the ATC ignores the
  * Global bit of Invalidate Requests), the Priv/Exec distinction in ATC tags, invalidation queue
  * depth limits (an ATS Invalidate completes synchronously).
@@ -102,6 +112,22 @@ public final class PciEndpointModel implements AtsEndpoint {
     private final int acsCap;
     /** MSI capability, chained after the PCI Express capability; 0 = absent. */
     private final int msiCap;
+    /** MSI-X capability, after the MSI one (QEMU's virtio offset); 0 = absent. */
+    private final int msixCap;
+    /*
+     * MSI-X Table and PBA (PCI 3.0 6.8.2), under lock. Invariant: a pending bit is set only for
+     * a vector that was masked (its own Mask bit or Function Mask) when its event came.
+     */
+    private final long[] msixAddr;
+    private final int[] msixData;
+    private final int[] msixVectorCtrl;
+    private final long[] msixPending;
+    private volatile boolean msixEnabled;
+    private volatile boolean msixFunctionMask;
+    /** The implemented BARs by register index (the upper half of a 64-bit BAR stays null). */
+    private final PciBar[] bars = new PciBar[BAR_COUNT];
+    /** What answers a BAR's accesses outside the MSI-X structures; null: RAZ/WI. */
+    private final MmioDevice[] barHandlers = new MmioDevice[BAR_COUNT];
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition priCond = lock.newCondition();
@@ -199,6 +225,15 @@ public final class PciEndpointModel implements AtsEndpoint {
         acsCap = caps.acs() ? next : 0;
         // after the PCI Express capability (0x40 + 0x3c), dword aligned
         msiCap = caps.msi() ? 0x80 : 0;
+        msixCap = caps.msix() ? 0x98 : 0;
+        int nvec = caps.msix() ? caps.msixVectors() : 0;
+        msixAddr = new long[nvec];
+        msixData = new int[nvec];
+        msixVectorCtrl = new int[nvec];
+        msixPending = new long[(nvec + 63) / 64];
+        for (PciBar b : caps.bars()) {
+            bars[b.index()] = b;
+        }
         reset();
     }
 
@@ -292,6 +327,19 @@ public final class PciEndpointModel implements AtsEndpoint {
         c.set(CFG_CLASS_PROG, caps.classCode(), 3);
         c.setWmask(CFG_CACHE_LINE_SIZE, 0xff, 1);
         c.set(CFG_HEADER_TYPE, 0x00, 1);
+        for (PciBar b : bars) {
+            if (b == null) {
+                continue;
+            }
+            // PCI 3.0 6.2.5.1: the type bits are read-only, the address bits below the size
+            // read 0 (hardwired), so writing all-ones reads back the size mask
+            int reg = CFG_BAR0 + 4 * b.index();
+            c.set(reg, b.typeBits(), 4);
+            c.setWmask(reg, (int) b.addressMask(), 4);
+            if (b.type() == PciBar.MEM64) {
+                c.setWmask(reg + 4, (int) (b.addressMask() >>> 32), 4);
+            }
+        }
         c.set(CFG_SUBSYSTEM_VENDOR_ID, caps.vendorId(), 2);
         c.set(CFG_SUBSYSTEM_ID, 0x1100, 2);
         c.set(CFG_CAP_PTR, pcieCap, 1);
@@ -319,10 +367,26 @@ public final class PciEndpointModel implements AtsEndpoint {
         // PCIe r5 7.5.3.15: a function supporting End-End TLP Prefixes must support the 3-bit Fmt
         c.set(pcieCap + PCIE_DEVCAP2, caps.endEndPrefix() ? DEVCAP2_END_END_PREFIX | DEVCAP2_EXT_FMT : 0, 4);
 
+        if (msixCap != 0) {
+            if (msiCap == 0) {
+                c.set(pcieCap + 1, msixCap, 1);
+            }
+            c.set(msixCap, CAP_ID_MSIX, 1);
+            c.set(msixCap + 1, 0x00, 1);
+            c.set(msixCap + MSIX_CTRL, caps.msixVectors() - 1, 2);
+            c.setWmask(msixCap + MSIX_CTRL, MSIX_CTRL_ENABLE | MSIX_CTRL_FUNCTION_MASK, 2);
+            c.set(msixCap + MSIX_TABLE, (int) caps.msixTableOffset() | caps.msixTableBar(), 4);
+            c.set(msixCap + MSIX_PBA, (int) caps.msixPbaOffset() | caps.msixPbaBar(), 4);
+            // PCI 3.0 6.8.2.9: every vector is masked after reset; the rest of an entry is undefined (0 here)
+            java.util.Arrays.fill(msixAddr, 0);
+            java.util.Arrays.fill(msixData, 0);
+            java.util.Arrays.fill(msixVectorCtrl, MSIX_ENTRY_CTRL_MASKBIT);
+            java.util.Arrays.fill(msixPending, 0);
+        }
         if (msiCap != 0) {
             c.set(pcieCap + 1, msiCap, 1);
             c.set(msiCap, CAP_ID_MSI, 1);
-            c.set(msiCap + 1, 0x00, 1);
+            c.set(msiCap + 1, msixCap, 1);
             int ctrl = caps.msiMmc() << MSI_CTRL_MMC_SHIFT | (caps.msi64() ? MSI_CTRL_64BIT : 0)
                     | (caps.msiMask() ? MSI_CTRL_PVM : 0);
             c.set(msiCap + MSI_CTRL, ctrl, 2);
@@ -416,6 +480,10 @@ public final class PciEndpointModel implements AtsEndpoint {
         return msiCap;
     }
 
+    public int msixCapOffset() {
+        return msixCap;
+    }
+
     private int msiDataOff() {
         return caps.msi64() ? MSI_DATA_64 : MSI_DATA_32;
     }
@@ -458,12 +526,14 @@ public final class PciEndpointModel implements AtsEndpoint {
         }
         boolean flush;
         int unmaskedPending = 0;
+        long[] msixUnmasked = null;
         lock.lock();
         try {
             if (PciHwTrace.CFG_WRITE.enabled()) {
                 PciHwTrace.CFG_WRITE.emit(name, off, size, val);
             }
             int maskOld = msiCap != 0 && caps.msiMask() ? cfg.read(msiCap + msiMaskOff(), 4) : 0;
+            boolean msixWasMasked = msixCap != 0 && (!msixEnabled || msixFunctionMask);
             int priCtrlOld = priCap != 0 ? cfg.read(priCap + PRI_CTRL, 2) : 0;
             boolean atsWasEnabled = atsEnabled;
             int pasidCtrlOld = pasidCtrl;
@@ -481,6 +551,9 @@ public final class PciEndpointModel implements AtsEndpoint {
                 } else {
                     unmaskedPending = 0;
                 }
+            }
+            if (msixWasMasked && msixEnabled && !msixFunctionMask) {
+                msixUnmasked = msixTakeUnmaskedPendingLocked(0, msixAddr.length);
             }
             int pasidCtrlChanged = (pasidCtrlOld ^ pasidCtrl) & (PASID_CTRL_ENABLE | PASID_CTRL_EXEC | PASID_CTRL_PRIV);
             if (pasidCtrlChanged != 0 && atsWasEnabled) {
@@ -504,6 +577,7 @@ public final class PciEndpointModel implements AtsEndpoint {
                 sendMsi(v);
             }
         }
+        sendMsixVectors(msixUnmasked);
     }
 
     private static boolean validAccess(int off, int size) {
@@ -548,6 +622,13 @@ public final class PciEndpointModel implements AtsEndpoint {
             msiEnabled = (ctrl & MSI_CTRL_ENABLE) != 0;
         } else {
             msiEnabled = false;
+        }
+        if (msixCap != 0) {
+            int ctrl = cfg.read(msixCap + MSIX_CTRL, 2);
+            msixEnabled = (ctrl & MSIX_CTRL_ENABLE) != 0;
+            msixFunctionMask = (ctrl & MSIX_CTRL_FUNCTION_MASK) != 0;
+        } else {
+            msixEnabled = false;
         }
     }
 
@@ -652,6 +733,118 @@ public final class PciEndpointModel implements AtsEndpoint {
         }
     }
 
+    /* ---------------- BARs ---------------- */
+
+    /** {@link #barAddress}: the BAR decodes nothing now. */
+    public static final long BAR_UNMAPPED = -1;
+
+    /**
+     * The bus address BAR {@code bar} decodes now, or {@link #BAR_UNMAPPED}: no such BAR, its
+     * space's decode (Memory Space or I/O Space Enable in Command) off, or an address the function
+     * treats as unassigned. Which programmed addresses count as unassigned the specification
+     * leaves to the platform; here, as QEMU's pci_bar_address does: address 0, and a range
+     * reaching the top of the BAR's address space (2^32 for a 32-bit or I/O BAR, 2^64 for a
+     * 64-bit one), which is also what the all-ones sizing write leaves, so sizing with decode on
+     * never claims an address.
+     */
+    public long barAddress(int bar) {
+        lock.lock();
+        try {
+            return barAddressLocked(bar);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private long barAddressLocked(int bar) {
+        PciBar b = bar >= 0 && bar < BAR_COUNT ? bars[bar] : null;
+        if (b == null) {
+            return BAR_UNMAPPED;
+        }
+        int cmd = cfg.read(CFG_COMMAND, 2);
+        if ((cmd & (b.isIo() ? CMD_IO : CMD_MEMORY)) == 0) {
+            return BAR_UNMAPPED;
+        }
+        int reg = CFG_BAR0 + 4 * bar;
+        long addr = Integer.toUnsignedLong(cfg.read(reg, 4)) & b.addressMask();
+        if (b.type() == PciBar.MEM64) {
+            addr |= Integer.toUnsignedLong(cfg.read(reg + 4, 4)) << 32;
+            addr &= b.addressMask();
+        }
+        long last = addr + b.size() - 1;
+        boolean top = b.type() == PciBar.MEM64 ? last == -1L : last >= 0xffff_ffffL;
+        return addr == 0 || top ? BAR_UNMAPPED : addr;
+    }
+
+    /**
+     * The BAR that claims an access of {@code size} bytes at bus address {@code addr} in I/O
+     * space ({@code io}) or memory space, or -1: the access must lie wholly inside a BAR that
+     * decodes now ({@link #barAddress}).
+     */
+    public int barClaiming(boolean io, long addr, int size) {
+        lock.lock();
+        try {
+            for (int i = 0; i < BAR_COUNT; i++) {
+                PciBar b = bars[i];
+                if (b == null || b.isIo() != io) {
+                    continue;
+                }
+                long base = barAddressLocked(i);
+                long off = addr - base;
+                if (base != BAR_UNMAPPED && Long.compareUnsigned(off, b.size()) < 0
+                        && Long.compareUnsigned(size, b.size() - off) <= 0) {
+                    return i;
+                }
+            }
+            return -1;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Lets {@code regs} answer BAR {@code bar}'s accesses (offsets from the BAR's start), apart
+     * from the MSI-X Table and PBA the function itself implements there. Without one, the rest
+     * of the BAR reads as zero and ignores writes.
+     */
+    public void setBarHandler(int bar, MmioDevice regs) {
+        if (bar < 0 || bar >= BAR_COUNT || bars[bar] == null) {
+            throw new IllegalArgumentException(name + ": no BAR " + bar);
+        }
+        barHandlers[bar] = regs;
+    }
+
+    /** A read of {@code size} bytes at {@code offset} inside BAR {@code bar} (the host bridge routed it). */
+    public long barRead(int bar, long offset, int size) {
+        if (msixCap != 0) {
+            if (bar == caps.msixTableBar() && inRegion(offset, caps.msixTableOffset(), msixAddr.length * (long) MSIX_ENTRY_SIZE)) {
+                return msixTableRead(offset - caps.msixTableOffset(), size);
+            }
+            if (bar == caps.msixPbaBar() && inRegion(offset, caps.msixPbaOffset(), PciEndpointCaps.msixPbaBytes(msixAddr.length))) {
+                return msixPbaRead(offset - caps.msixPbaOffset(), size);
+            }
+        }
+        MmioDevice h = barHandlers[bar];
+        return h != null ? h.mmioRead(offset, size) : 0;
+    }
+
+    public void barWrite(int bar, long offset, long value, int size) {
+        if (msixCap != 0) {
+            if (bar == caps.msixTableBar() && inRegion(offset, caps.msixTableOffset(), msixAddr.length * (long) MSIX_ENTRY_SIZE)) {
+                msixTableWrite(offset - caps.msixTableOffset(), value, size);
+                return;
+            }
+            if (bar == caps.msixPbaBar() && inRegion(offset, caps.msixPbaOffset(), PciEndpointCaps.msixPbaBytes(msixAddr.length))) {
+                msixAccessOk(offset - caps.msixPbaOffset(), size, true); // PBA: read-only, writes ignored
+                return;
+            }
+        }
+        MmioDevice h = barHandlers[bar];
+        if (h != null) {
+            h.mmioWrite(offset, value, size);
+        }
+    }
+
     /* ---------------- MSI ---------------- */
 
     /** {@link #raiseMsi} return: the vector is masked; its Pending bit is set, nothing sent. */
@@ -699,8 +892,11 @@ public final class PciEndpointModel implements AtsEndpoint {
 
     /** The write itself, outside {@link #lock} (a stalled write must not block config accesses). */
     private int sendMsi(int vector) {
-        long addr = msiAddress;
-        int value = (msiData & ~(msiVectors - 1) | vector) & 0xffff;
+        return sendMessage(vector, msiAddress, (msiData & ~(msiVectors - 1) | vector) & 0xffff);
+    }
+
+    /** An MSI or MSI-X message: the write and its accounting, outside {@link #lock}. */
+    private int sendMessage(int vector, long addr, int value) {
         int ret;
         synchronized (msiTxn) {
             ret = msiWrite(addr, value);
@@ -772,6 +968,191 @@ public final class PciEndpointModel implements AtsEndpoint {
     /** The IOMMU's reason for the last failed MSI write, 0 if none given. */
     public int lastMsiFaultReason() {
         return lastMsiFaultReason;
+    }
+
+    /* ---------------- MSI-X ---------------- */
+
+    private static boolean inRegion(long off, long base, long len) {
+        return Long.compareUnsigned(off - base, len) < 0;
+    }
+
+    /**
+     * PCI 3.0 6.8.2: Table and PBA take aligned DWORD or QWORD accesses only; anything else is
+     * undefined. CONSTRAINED UNPREDICTABLE here: a read returns all-ones, a write is dropped,
+     * and it is recorded.
+     */
+    private boolean msixAccessOk(long off, int size, boolean write) {
+        if ((size == 4 || size == 8) && (off & (size - 1)) == 0) {
+            return true;
+        }
+        lock.lock();
+        try {
+            specViolations.add(String.format("MSI-X %s of %d bytes at structure offset 0x%x (not an aligned DWORD or"
+                    + " QWORD)", write ? "write" : "read", size, off));
+        } finally {
+            lock.unlock();
+        }
+        return false;
+    }
+
+    private long msixTableRead(long off, int size) {
+        if (!msixAccessOk(off, size, false)) {
+            return size == 8 ? -1L : (1L << (8 * size)) - 1;
+        }
+        lock.lock();
+        try {
+            long lo = Integer.toUnsignedLong(msixEntryDwordLocked(off));
+            return size == 8 ? lo | Integer.toUnsignedLong(msixEntryDwordLocked(off + 4)) << 32 : lo;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private int msixEntryDwordLocked(long off) {
+        int v = (int) (off / MSIX_ENTRY_SIZE);
+        return switch ((int) (off % MSIX_ENTRY_SIZE)) {
+            case MSIX_ENTRY_ADDR_LO -> (int) msixAddr[v];
+            case MSIX_ENTRY_ADDR_HI -> (int) (msixAddr[v] >>> 32);
+            case MSIX_ENTRY_DATA -> msixData[v];
+            default -> msixVectorCtrl[v];
+        };
+    }
+
+    private void msixTableWrite(long off, long value, int size) {
+        if (!msixAccessOk(off, size, true)) {
+            return;
+        }
+        long[] send;
+        lock.lock();
+        try {
+            int first = (int) (off / MSIX_ENTRY_SIZE);
+            msixEntryDwordWriteLocked(off, (int) value);
+            if (size == 8) {
+                msixEntryDwordWriteLocked(off + 4, (int) (value >>> 32));
+            }
+            // PCI 3.0 6.8.2.9: a vector unmasked with its Pending bit set is sent now
+            send = msixEnabled && !msixFunctionMask ? msixTakeUnmaskedPendingLocked(first, first + 1) : null;
+        } finally {
+            lock.unlock();
+        }
+        sendMsixVectors(send);
+    }
+
+    private void msixEntryDwordWriteLocked(long off, int value) {
+        int v = (int) (off / MSIX_ENTRY_SIZE);
+        switch ((int) (off % MSIX_ENTRY_SIZE)) {
+            case MSIX_ENTRY_ADDR_LO -> msixAddr[v] = msixAddr[v] & ~0xffff_ffffL | Integer.toUnsignedLong(value) & ~3L;
+            case MSIX_ENTRY_ADDR_HI -> msixAddr[v] = msixAddr[v] & 0xffff_ffffL | (long) value << 32;
+            case MSIX_ENTRY_DATA -> msixData[v] = value;
+            default -> msixVectorCtrl[v] = value & MSIX_ENTRY_CTRL_MASKBIT; // bits 31:1 reserved
+        }
+    }
+
+    private long msixPbaRead(long off, int size) {
+        if (!msixAccessOk(off, size, false)) {
+            return size == 8 ? -1L : (1L << (8 * size)) - 1;
+        }
+        lock.lock();
+        try {
+            long q = msixPending[(int) (off / 8)];
+            return size == 8 ? q : (q >>> (8 * (off & 4))) & 0xffff_ffffL;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Clears and returns (as a bitmap) the Pending bits of vectors in [from, to) that are no
+     * longer masked, or null if none. Holds lock; the caller sends them after unlocking.
+     */
+    private long[] msixTakeUnmaskedPendingLocked(int from, int to) {
+        long[] out = null;
+        for (int v = from; v < to; v++) {
+            long bit = 1L << (v & 63);
+            if ((msixPending[v >> 6] & bit) != 0 && (msixVectorCtrl[v] & MSIX_ENTRY_CTRL_MASKBIT) == 0) {
+                msixPending[v >> 6] &= ~bit;
+                if (out == null) {
+                    out = new long[msixPending.length];
+                }
+                out[v >> 6] |= bit;
+            }
+        }
+        return out;
+    }
+
+    private void sendMsixVectors(long[] vectors) {
+        if (vectors == null) {
+            return;
+        }
+        for (int v = 0; v < msixAddr.length; v++) {
+            if ((vectors[v >> 6] & 1L << (v & 63)) != 0) {
+                sendMsixVector(v);
+            }
+        }
+    }
+
+    /**
+     * Signals MSI-X vector {@code vector} (PCI 3.0 6.8.3.2): a DWORD memory write of the entry's
+     * Message Data to its Message Address, sent as an MSI is (an untranslated write through the
+     * upstream port, translated by the IOMMU like any DMA write). While the vector is masked (its
+     * Mask bit or Function Mask) the Pending bit is set instead, and the message goes out when
+     * it is unmasked.
+     *
+     * @return as {@link #raiseMsi}: 0 written; {@link #MSI_PENDING} masked; -EINVAL no MSI-X
+     *     capability or {@code vector} beyond Table Size; -EPERM MSI-X Enable or Bus Master
+     *     Enable clear; -ENODEV not plugged; -EFAULT / -EIO the write failed
+     */
+    public int raiseMsix(int vector) {
+        if (msixCap == 0 || vector < 0 || vector >= msixAddr.length) {
+            return -EINVAL;
+        }
+        if (upstream == null || sysbus == null) {
+            return -ENODEV;
+        }
+        lock.lock();
+        try {
+            if (!msixEnabled || !busMaster) {
+                return -EPERM;
+            }
+            if (msixFunctionMask || (msixVectorCtrl[vector] & MSIX_ENTRY_CTRL_MASKBIT) != 0) {
+                msixPending[vector >> 6] |= 1L << (vector & 63);
+                return MSI_PENDING;
+            }
+        } finally {
+            lock.unlock();
+        }
+        return sendMsixVector(vector);
+    }
+
+    private int sendMsixVector(int vector) {
+        long addr;
+        int data;
+        lock.lock();
+        try {
+            addr = msixAddr[vector];
+            data = msixData[vector];
+        } finally {
+            lock.unlock();
+        }
+        return sendMessage(vector, addr, data);
+    }
+
+    public boolean msixEnabled() {
+        return msixEnabled;
+    }
+
+    public boolean msixFunctionMasked() {
+        return msixFunctionMask;
+    }
+
+    /** The Pending bit of MSI-X vector {@code vector}. */
+    public boolean msixPending(int vector) {
+        lock.lock();
+        try {
+            return (msixPending[vector >> 6] & 1L << (vector & 63)) != 0;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /* ---------------- ATC ---------------- */

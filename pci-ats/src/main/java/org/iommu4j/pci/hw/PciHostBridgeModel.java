@@ -2,6 +2,7 @@ package org.iommu4j.pci.hw;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import org.iommu4j.base.hw.MmioBus;
 import org.iommu4j.base.hw.MmioDevice;
 
@@ -11,6 +12,12 @@ import org.iommu4j.base.hw.MmioDevice;
  * A read of a function that does not exist returns all-ones (how software detects absence);
  * writes to it are dropped. ECAM accesses are 1, 2 or 4 bytes; an 8-byte access is split into
  * two 4-byte ones, low first.
+ *
+ * <p>Its memory and I/O windows ({@link #mapWindow}) turn a CPU access into a request at a bus
+ * address, which the function whose BAR decodes that address claims. A request no function
+ * claims ends as an Unsupported Request (PCIe r5 2.3.1): the read completes with all-ones (what
+ * the root complex returns for a failed non-posted request, the same answer as a config read of
+ * an absent function), the write is dropped; both are counted ({@link #unsupportedRequests}).
  */
 public final class PciHostBridgeModel implements MmioDevice {
     private final String name;
@@ -100,6 +107,78 @@ public final class PciHostBridgeModel implements MmioDevice {
             }
         }
         return l;
+    }
+
+    private final AtomicLong unsupportedRequests = new AtomicLong();
+
+    /**
+     * Maps a window of {@code size} bytes at CPU address {@code cpuBase} on {@code mmio}: its
+     * offset {@code o} is bus address {@code busBase + o} in I/O space ({@code io}) or memory
+     * space. The windows are what the device tree's {@code ranges} describe.
+     */
+    public MmioBus.Region mapWindow(MmioBus mmio, long cpuBase, long size, long busBase, boolean io) {
+        return mmio.map(name + (io ? "-io@" : "-mem@") + Long.toHexString(cpuBase), cpuBase, size, new Window(busBase, io));
+    }
+
+    /** Window accesses no function claimed (each answered as an Unsupported Request). */
+    public long unsupportedRequests() {
+        return unsupportedRequests.get();
+    }
+
+    /** The function whose BAR claims the access, or null. */
+    private PciEndpointModel claiming(boolean io, long addr, int size, int[] bar) {
+        for (PciEndpointModel ep : functions) {
+            if (ep != null) {
+                int i = ep.barClaiming(io, addr, size);
+                if (i >= 0) {
+                    bar[0] = i;
+                    return ep;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** One address window: routes by bus address to the claiming BAR. */
+    private final class Window implements MmioDevice {
+        private final long busBase;
+        private final boolean io;
+        /** The claiming BAR's index; accesses are serialised by the window's monitor. */
+        private final int[] bar = new int[1];
+
+        Window(long busBase, boolean io) {
+            this.busBase = busBase;
+            this.io = io;
+        }
+
+        @Override
+        public synchronized long mmioRead(long offset, int size) {
+            long addr = busBase + offset;
+            PciEndpointModel ep = claiming(io, addr, size, bar);
+            if (ep == null) {
+                unsupported(addr, size, false);
+                return size == 8 ? -1L : (1L << (8 * size)) - 1;
+            }
+            return ep.barRead(bar[0], addr - ep.barAddress(bar[0]), size);
+        }
+
+        @Override
+        public synchronized void mmioWrite(long offset, long value, int size) {
+            long addr = busBase + offset;
+            PciEndpointModel ep = claiming(io, addr, size, bar);
+            if (ep == null) {
+                unsupported(addr, size, true);
+                return;
+            }
+            ep.barWrite(bar[0], addr - ep.barAddress(bar[0]), value, size);
+        }
+
+        private void unsupported(long addr, int size, boolean write) {
+            unsupportedRequests.incrementAndGet();
+            if (PciHwTrace.UNSUPPORTED_REQUEST.enabled()) {
+                PciHwTrace.UNSUPPORTED_REQUEST.emit(name, io ? "io" : "mem", addr, size, write);
+            }
+        }
     }
 
     /** Maps the ECAM window at {@code base} on {@code mmio}. */

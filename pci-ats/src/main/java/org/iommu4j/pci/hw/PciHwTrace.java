@@ -24,6 +24,8 @@ final class PciHwTrace {
             "%s pasid=%d prgi=%d code=%d expected=%b", "dev", "pasid", "prgi", "code", "expected");
     static final TraceEvent MSI = Trace.event("pcidev", "pcidev_msi",
             "%s vector=%d addr=0x%x data=0x%x -> %d", "dev", "vector", "addr", "data", "ret");
+    static final TraceEvent UNSUPPORTED_REQUEST = Trace.event("pcidev", "pcidev_unsupported_request",
+            "%s %s addr=0x%x size=%d write=%b: no BAR claims it", "bridge", "space", "addr", "size", "write");
     static final TraceEvent DMA = Trace.event("pcidev", "pcidev_dma",
             "%s pasid=%d iova=0x%x len=%d access=%d -> %d", "dev", "pasid", "iova", "len", "access", "ret");
 }

@@ -42,8 +42,23 @@ public final class PcieSpec {
     public static final int HEADER_TYPE_MULTIFUNCTION = 0x80;
     public static final int CFG_BIST = 0x0f;
     public static final int CFG_BAR0 = 0x10;
+    /** Base Address Registers 0..5, one dword each (PCI 3.0 6.2.5.1). */
+    public static final int BAR_COUNT = 6;
+    /** Bit 0, RO: Memory Space (0) or I/O Space (1) indicator. */
+    public static final int BAR_SPACE_IO = 1 << 0;
+    /** Memory BAR bits [2:1], RO: 00b locate anywhere in 32-bit space, 10b anywhere in 64-bit space. */
+    public static final int BAR_MEM_TYPE_MASK = 0x3 << 1;
+    public static final int BAR_MEM_TYPE_64 = 0x2 << 1;
+    /** Memory BAR bit 3, RO: Prefetchable. */
+    public static final int BAR_MEM_PREFETCH = 1 << 3;
+    /** Base address bits of a memory BAR (bits 3:0 are the RO type bits). */
+    public static final int BAR_MEM_ADDR_MASK = 0xfffffff0;
+    /** Base address bits of an I/O BAR (bit 1 is reserved, bit 0 the RO space bit). */
+    public static final int BAR_IO_ADDR_MASK = 0xfffffffc;
     public static final int CFG_SUBSYSTEM_VENDOR_ID = 0x2c;
     public static final int CFG_SUBSYSTEM_ID = 0x2e;
+    /** Expansion ROM Base Address: not implemented here, so hardwired to 0. */
+    public static final int CFG_ROM_ADDRESS = 0x30;
     public static final int CFG_CAP_PTR = 0x34;
     public static final int CFG_INTERRUPT_LINE = 0x3c;
     public static final int CFG_INTERRUPT_PIN = 0x3d;
@@ -81,6 +96,34 @@ public final class PcieSpec {
     public static int msiCapSize(boolean addr64, boolean pvm) {
         return (addr64 ? 0x0e : 0x0a) + (pvm ? 0x0a : 0);
     }
+
+    /* MSI-X capability (PCI 3.0 6.8.2, PCIe r5 7.7.2), offsets from the capability. */
+    public static final int CAP_ID_MSIX = 0x11;
+    /** Message Control (16 bits). */
+    public static final int MSIX_CTRL = 0x02;
+    /** Table Size [10:0], RO: vectors - 1. */
+    public static final int MSIX_CTRL_TABLE_SIZE_MASK = 0x07ff;
+    /** Function Mask, RW: every vector masked, whatever its own Mask bit says. */
+    public static final int MSIX_CTRL_FUNCTION_MASK = 1 << 14;
+    /** MSI-X Enable, RW. */
+    public static final int MSIX_CTRL_ENABLE = 1 << 15;
+    /** Table Offset/Table BIR: BIR [2:0] names the BAR, the offset [31:3] is QWORD aligned. */
+    public static final int MSIX_TABLE = 0x04;
+    /** PBA Offset/PBA BIR, laid out as the table's. */
+    public static final int MSIX_PBA = 0x08;
+    public static final int MSIX_BIR_MASK = 0x7;
+    public static final int MSIX_OFFSET_MASK = 0xfffffff8;
+    public static final int MSIX_CAP_SIZE = 12;
+    /** One MSI-X Table entry: Message Address, Upper Address, Data, Vector Control (16 bytes). */
+    public static final int MSIX_ENTRY_SIZE = 16;
+    public static final int MSIX_ENTRY_ADDR_LO = 0x0;
+    public static final int MSIX_ENTRY_ADDR_HI = 0x4;
+    public static final int MSIX_ENTRY_DATA = 0x8;
+    public static final int MSIX_ENTRY_VECTOR_CTRL = 0xc;
+    /** Vector Control bit 0, RW: the vector is masked; set at reset (bits 31:1 reserved). */
+    public static final int MSIX_ENTRY_CTRL_MASKBIT = 1 << 0;
+    /** Most vectors an MSI-X capability can offer (Table Size is 11 bits). */
+    public static final int MSIX_MAX_VECTORS = 2048;
 
     /* PCI Express capability (PCIe r5 7.5.3), offsets from the capability. */
     public static final int PCIE_CAP_FLAGS = 0x02;

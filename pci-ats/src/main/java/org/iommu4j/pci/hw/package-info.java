@@ -21,6 +21,10 @@
  * config space (by ats.c) for tagged DMA, translation requests and page requests. A function
  * built with {@code PciEndpointCaps.builder().msi(mmc, addr64, perVectorMask)} has an MSI
  * capability; once software has enabled it, {@code ep.raiseMsi(n)} sends vector n as a write
- * through the same upstream port (0, {@code MSI_PENDING} if masked, or a negative errno).
+ * through the same upstream port (0, {@code MSI_PENDING} if masked, or a negative errno); one
+ * built with {@code .bar(PciBar...)} has BARs, decoded while the Command register enables them
+ * and reached through {@code hb.mapWindow(mmio, cpuBase, size, busBase, io)}; with
+ * {@code .msix(vectors, tableBar, tableOffset, pbaBar, pbaOffset)} it has an MSI-X Table in a BAR
+ * and {@code ep.raiseMsix(n)} sends entry n.
  */
 package org.iommu4j.pci.hw;

@@ -1,0 +1,134 @@
+package org.iommu4j.pci;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.iommu4j.base.Port;
+import org.iommu4j.base.device.DevPrintk;
+import org.iommu4j.base.device.KernelResource;
+import org.iommu4j.base.device.Resource;
+
+/**
+ * drivers/pci/setup-bus.c (v5.15), the part a root bus without bridges uses: every function's
+ * unassigned BARs in one list, largest alignment first, each given space in that order
+ * (pci_host_probe's {@code pci_bus_size_bridges} + {@code pci_bus_assign_resources}). Bridge
+ * window sizing, optional (add_size) requests and the release-and-retry of
+ * {@code pci_assign_unassigned_root_bus_resources} have nothing to act on here: there are no
+ * bridges below a root bus in this model.
+ */
+public final class PciSetupBus {
+    private PciSetupBus() {}
+
+    /** {@code PCI_CLASS_NOT_DEFINED}, {@code PCI_CLASS_BRIDGE_HOST} (include/linux/pci_ids.h, class >> 8). */
+    static final int PCI_CLASS_NOT_DEFINED = 0x0000;
+    static final int PCI_CLASS_BRIDGE_HOST = 0x0600;
+
+    /** {@code struct pci_dev_resource}: one resource of one device on a to-assign list. */
+    @Port("drivers/pci/setup-bus.c:pci_dev_resource")
+    private record PciDevResource(PciDev dev, Resource res) {}
+
+    /** Inserts each unassigned resource of {@code dev} before the first one with a smaller alignment. */
+    @Port("drivers/pci/setup-bus.c:pdev_sort_resources")
+    private static void pdev_sort_resources(PciDev dev, List<PciDevResource> head) {
+        for (int i = 0; i < PciDev.PCI_NUM_RESOURCES; i++) {
+            Resource r = dev.resource[i];
+            if ((r.flags & Resource.IORESOURCE_PCI_FIXED) != 0) {
+                continue;
+            }
+            if (r.flags == 0 || r.parent != null) {
+                continue;
+            }
+            long rAlign = PciSetupRes.pci_resource_alignment(dev, r);
+            if (rAlign == 0) {
+                DevPrintk.dev_warn(dev, "BAR %d: %s has bogus alignment", i, KernelResource.resource_string(r));
+                continue;
+            }
+            // the fallback is the tail: the smallest so far, or an empty list
+            int n = head.size();
+            for (int j = 0; j < head.size(); j++) {
+                PciDevResource devRes = head.get(j);
+                long align = PciSetupRes.pci_resource_alignment(devRes.dev(), devRes.res());
+                if (Long.compareUnsigned(rAlign, align) > 0) {
+                    n = j;
+                    break;
+                }
+            }
+            head.add(n, new PciDevResource(dev, r));
+        }
+    }
+
+    /** Leaves classless functions and host bridges alone. */
+    @Port("drivers/pci/setup-bus.c:__dev_sort_resources")
+    private static void __dev_sort_resources(PciDev dev, List<PciDevResource> head) {
+        int cls = dev.devClass >> 8;
+        if (cls == PCI_CLASS_NOT_DEFINED || cls == PCI_CLASS_BRIDGE_HOST) {
+            return;
+        }
+        pdev_sort_resources(dev, head);
+    }
+
+    /** Empties a resource that could not be assigned: it is not there for the driver. */
+    @Port("drivers/pci/setup-bus.c:reset_resource")
+    private static void reset_resource(Resource res) {
+        res.start = 0;
+        res.end = 0;
+        res.flags = 0;
+    }
+
+    @Port("drivers/pci/setup-bus.c:assign_requested_resources_sorted")
+    private static void assign_requested_resources_sorted(List<PciDevResource> head, List<PciDevResource> failHead) {
+        for (PciDevResource devRes : head) {
+            Resource res = devRes.res();
+            int idx = indexOf(devRes.dev(), res);
+            if (res.resource_size() != 0 && PciSetupRes.pci_assign_resource(devRes.dev(), idx) != 0) {
+                if (failHead != null && !(idx == PciDev.PCI_ROM_RESOURCE
+                        && (res.flags & Resource.IORESOURCE_ROM_ENABLE) == 0)) {
+                    failHead.add(new PciDevResource(devRes.dev(), res));
+                }
+                reset_resource(res);
+            }
+        }
+    }
+
+    /** {@code res - &dev->resource[0]}. */
+    private static int indexOf(PciDev dev, Resource res) {
+        for (int i = 0; i < PciDev.DEVICE_COUNT_RESOURCE; i++) {
+            if (dev.resource[i] == res) {
+                return i;
+            }
+        }
+        throw new AssertionError(res + " is not a resource of " + dev);
+    }
+
+    /** Without optional sizes to add (no realloc list), the must-have requests in sorted order. */
+    @Port("drivers/pci/setup-bus.c:__assign_resources_sorted")
+    private static void __assign_resources_sorted(List<PciDevResource> head, List<PciDevResource> failHead) {
+        assign_requested_resources_sorted(head, failHead);
+    }
+
+    @Port("drivers/pci/setup-bus.c:pbus_assign_resources_sorted")
+    private static void pbus_assign_resources_sorted(PciBus bus, List<PciDevResource> failHead) {
+        List<PciDevResource> head = new ArrayList<>();
+        for (PciDev dev : bus.devices) {
+            __dev_sort_resources(dev, head);
+        }
+        __assign_resources_sorted(head, failHead);
+    }
+
+    @Port("drivers/pci/setup-bus.c:__pci_bus_assign_resources")
+    static void __pci_bus_assign_resources(PciBus bus, List<PciDevResource> failHead) {
+        pbus_assign_resources_sorted(bus, failHead);
+        // child buses behind bridges: none on a root bus here
+    }
+
+    /** Assigns every unassigned BAR of the bus's functions from the bus's windows. */
+    @Port("drivers/pci/setup-bus.c:pci_bus_assign_resources")
+    public static void pci_bus_assign_resources(PciBus bus) {
+        __pci_bus_assign_resources(bus, null);
+    }
+
+    /** Sizes the bridge windows below {@code bus}: a root bus has no bridge, so nothing to do. */
+    @Port("drivers/pci/setup-bus.c:pci_bus_size_bridges")
+    public static void pci_bus_size_bridges(PciBus bus) {
+        // __pci_bus_size_bridges: no child buses; a root bus's own windows come from firmware
+    }
+}

@@ -1,0 +1,160 @@
+package org.iommu4j.pci;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.iommu4j.base.Errno.EINVAL;
+import static org.iommu4j.base.Errno.ENOMEM;
+import static org.iommu4j.base.Errno.ENOSPC;
+import static org.iommu4j.base.Errno.ERANGE;
+import static org.iommu4j.pci.PciMsi.*;
+import static org.iommu4j.pci.PciRegs.*;
+
+import org.iommu4j.base.device.Resource;
+import org.iommu4j.base.hw.Board;
+import org.iommu4j.base.irq.MsiDesc;
+import org.iommu4j.base.irq.MsiDomain;
+import org.iommu4j.base.test.NoWarnings;
+import org.iommu4j.pci.hw.FakeUpstreamPort;
+import org.iommu4j.pci.hw.PciBar;
+import org.iommu4j.pci.hw.PciEndpointCaps;
+import org.iommu4j.pci.hw.PciEndpointModel;
+import org.iommu4j.pci.hw.PciHostBridgeModel;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The MSI-X half of drivers/pci/msi.c against the device model's MSI-X Table, reached through
+ * the BAR the PCI core assigned: allocation, the messages in the Table, masking, the MSI-X before
+ * MSI order of pci_alloc_irq_vectors and its error codes.
+ */
+@ExtendWith(NoWarnings.class)
+class PciMsixTest {
+    static final long ECAM = 0x40_1000_0000L;
+    final Board board = Board.withRam(1 << 20);
+    final PciHostBridgeModel hb = new PciHostBridgeModel("pcie", 0, 0);
+    final PciMsiTest.Parent parent = new PciMsiTest.Parent();
+    final Pci pci = new Pci();
+    final PciEndpointModel both;
+    final PciEndpointModel msiOnly;
+    final PciDev dev;
+    final PciDev msiDev;
+
+    PciMsixTest() {
+        both = hb.add(1, "both", PciEndpointCaps.builder().noPasid().noAts().noPri().msi(2, true, true)
+                .bar(PciBar.mem32(1, 0x1000, false)).msix(3, 1, 0, 1, 0x800).build());
+        msiOnly = hb.add(2, "msi", PciEndpointCaps.builder().noPasid().noAts().noPri().msi(0, true, false).build());
+        hb.mapEcam(board.mmio, ECAM);
+        hb.mapWindow(board.mmio, 0x1000_0000L, 0x1000_0000L, 0x1000_0000L, false);
+        for (PciEndpointModel ep : hb.endpoints()) {
+            ep.plug(board, new FakeUpstreamPort(), ep.requesterId());
+        }
+        PciHostBridge bridge = Pci.pci_alloc_host_bridge();
+        Pci.pci_add_resource(bridge.windows, new Resource("busn", 0, 0, Resource.IORESOURCE_BUS));
+        Pci.pci_add_resource(bridge.windows, new Resource("mem", 0x1000_0000L, 0x1fff_ffffL, Resource.IORESOURCE_MEM));
+        pci.pci_host_common_probe(bridge, board.mmio, ECAM);
+        dev = pci.pci_get_domain_bus_and_slot(0, 0, Pci.PCI_DEVFN(1, 0));
+        msiDev = pci.pci_get_domain_bus_and_slot(0, 0, Pci.PCI_DEVFN(2, 0));
+        MsiDomain d = pci_msi_create_irq_domain("test", (dom, dv, nvec, arg) -> {
+            parent.log.add("prepare " + nvec);
+            return 0;
+        }, parent, board.irqs);
+        dev.msiDomain = d;
+        msiDev.msiDomain = d;
+        assertThat(Pci.pci_enable_device(dev)).isZero();
+        Pci.pci_set_master(dev);
+    }
+
+    private long table(int v, int field) {
+        return both.barRead(1, v * 16L + field, 4);
+    }
+
+    @Test
+    void vectorCountComesFromTableSize() {
+        assertThat(dev.msixCap).isEqualTo(0x98);
+        assertThat(pci_msix_vec_count(dev)).isEqualTo(3);
+        assertThat(pci_msix_vec_count(msiDev)).isEqualTo(-EINVAL);
+    }
+
+    @Test
+    void msixComesBeforeMsiAndTheMessagesLandInTheTable() {
+        int n = pci_alloc_irq_vectors(dev, 1, 2, PCI_IRQ_MSI | PCI_IRQ_MSIX);
+        assertThat(n).isEqualTo(2);
+        assertThat(dev.msixEnabled).isTrue();
+        assertThat(dev.msiEnabled).isFalse();
+        assertThat(both.msixEnabled()).isTrue();
+        assertThat(both.msixFunctionMasked()).isFalse();
+        assertThat(both.msiEnabled()).isFalse();
+        assertThat(parent.log).containsExactly("prepare 2", "alloc 1", "alloc 1");
+        for (int v = 0; v < 2; v++) {
+            assertThat(table(v, PCI_MSIX_ENTRY_LOWER_ADDR)).isEqualTo(PciMsiTest.DOORBELL);
+            assertThat(table(v, PCI_MSIX_ENTRY_DATA)).isEqualTo(0x100);   // each desc is one vector
+            assertThat(table(v, PCI_MSIX_ENTRY_VECTOR_CTRL)).isEqualTo(1); // masked until requested
+        }
+        int virq0 = pci_irq_vector(dev, 0);
+        int virq1 = pci_irq_vector(dev, 1);
+        assertThat(virq1).isNotEqualTo(virq0);
+        MsiDesc d1 = dev.msiList.get(1);
+        assertThat(d1.msiAttribEntryNr).isEqualTo(1);
+        assertThat(d1.irq).isEqualTo(virq1);
+
+        // a masked vector goes pending; the chip's unmask clears the Mask bit and sends it
+        assertThat(both.raiseMsix(1)).isEqualTo(PciEndpointModel.MSI_PENDING);
+        assertThat(both.barRead(1, 0x800, 4)).isEqualTo(2);
+        pci_msi_unmask_irq(virq1, d1);
+        assertThat(table(1, PCI_MSIX_ENTRY_VECTOR_CTRL)).isZero();
+        assertThat(both.barRead(1, 0x800, 4)).isZero();
+        assertThat(both.msiFaults()).isEqualTo(1);                         // the fake IOMMU maps nothing
+        pci_msi_mask_irq(virq1, d1);
+        assertThat(table(1, PCI_MSIX_ENTRY_VECTOR_CTRL)).isEqualTo(1);
+
+        pci_free_irq_vectors(dev);
+        assertThat(dev.msixEnabled).isFalse();
+        assertThat(both.msixEnabled()).isFalse();
+        assertThat(dev.msiList).isEmpty();
+        assertThat(parent.log).endsWith("free 1", "free 1");
+    }
+
+    @Test
+    void withoutMsixTheFunctionGetsMsi() {
+        assertThat(pci_alloc_irq_vectors(msiDev, 1, 1, PCI_IRQ_MSI | PCI_IRQ_MSIX)).isEqualTo(1);
+        assertThat(msiDev.msiEnabled).isTrue();
+        assertThat(msiOnly.msiEnabled()).isTrue();
+        pci_free_irq_vectors(msiDev);
+        assertThat(pci_alloc_irq_vectors(msiDev, 1, 1, PCI_IRQ_MSIX)).isEqualTo(-EINVAL);
+    }
+
+    @Test
+    void tooFewVectorsAndBadEntriesAreRefused() {
+        assertThat(pci_alloc_irq_vectors(dev, 4, 8, PCI_IRQ_MSIX)).isEqualTo(-ENOSPC);
+        assertThat(pci_enable_msix_range(dev, null, 2, 1)).isEqualTo(-ERANGE);
+        assertThat(pci_enable_msix_range(dev, new MsixEntry[] {new MsixEntry(0), new MsixEntry(3)}, 2, 2))
+                .isEqualTo(-EINVAL);
+        assertThat(pci_enable_msix_range(dev, new MsixEntry[] {new MsixEntry(2), new MsixEntry(2)}, 2, 2))
+                .isEqualTo(-EINVAL);
+        assertThat(both.msixEnabled()).isFalse();
+        assertThat(parent.log).isEmpty();
+        // too many asked: cut to what the Table has
+        assertThat(pci_alloc_irq_vectors(dev, 1, 8, PCI_IRQ_MSIX)).isEqualTo(3);
+        pci_free_irq_vectors(dev);
+        // chosen entries get their virqs back
+        MsixEntry[] e = {new MsixEntry(2), new MsixEntry(0)};
+        assertThat(pci_enable_msix_range(dev, e, 2, 2)).isEqualTo(2);
+        assertThat(e[0].vector).isEqualTo(pci_irq_vector(dev, 0));
+        assertThat(dev.msiList.get(0).msiAttribEntryNr).isEqualTo(2);
+        assertThat(table(2, PCI_MSIX_ENTRY_LOWER_ADDR)).isEqualTo(PciMsiTest.DOORBELL);
+        pci_disable_msix(dev);
+        // with MSI on, MSI-X is refused
+        assertThat(pci_alloc_irq_vectors(dev, 1, 1, PCI_IRQ_MSI)).isEqualTo(1);
+        assertThat(pci_alloc_irq_vectors(dev, 1, 1, PCI_IRQ_MSIX)).isEqualTo(-EINVAL);
+    }
+
+    @Test
+    void aTableInAnUnassignedBarIsNoMemory() {
+        dev.resource[1].flags |= Resource.IORESOURCE_UNSET;
+        assertThat(pci_alloc_irq_vectors(dev, 1, 1, PCI_IRQ_MSIX)).isEqualTo(-ENOMEM);
+        assertThat(both.msixEnabled()).isFalse();
+        assertThat(dev.msiList).isEmpty();
+        // MSI is still tried when allowed
+        assertThat(pci_alloc_irq_vectors(dev, 1, 1, PCI_IRQ_MSIX | PCI_IRQ_MSI)).isEqualTo(1);
+        assertThat(dev.msiEnabled).isTrue();
+    }
+}

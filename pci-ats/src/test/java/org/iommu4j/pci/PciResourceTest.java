@@ -1,0 +1,215 @@
+package org.iommu4j.pci;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.iommu4j.base.Errno.EINVAL;
+import static org.iommu4j.pci.Pci.*;
+import static org.iommu4j.pci.PciRegs.*;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.iommu4j.base.Printk;
+import org.iommu4j.base.device.Resource;
+import org.iommu4j.base.hw.Board;
+import org.iommu4j.base.hw.IoMem;
+import org.iommu4j.base.hw.MmioDevice;
+import org.iommu4j.base.trace.Trace;
+import org.iommu4j.pci.hw.PciBar;
+import org.iommu4j.pci.hw.PciEndpointCaps;
+import org.iommu4j.pci.hw.PciEndpointModel;
+import org.iommu4j.pci.hw.PciHostBridgeModel;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * BAR sizing at enumeration (probe.c), assignment from the host bridge's windows (setup-bus.c,
+ * setup-res.c, bus.c, resource.c) and pci_enable_device, on QEMU virt's windows with the two
+ * virtio functions of the reference boot (Linux 6.1 on QEMU 7.2, run A): the addresses must be
+ * the ones Linux gave them.
+ */
+class PciResourceTest {
+    static final long ECAM = 0x40_1000_0000L;
+    static final long IO_CPU = 0x3eff_0000L;
+    final List<String> log = new CopyOnWriteArrayList<>();
+    final AutoCloseable follow = Printk.follow(l -> log.add(l.text()));
+    final Board board = Board.withRam(1 << 20);
+    final PciHostBridgeModel hb = new PciHostBridgeModel("pcie", 0, 0);
+    final Pci pci = new Pci();
+
+    @AfterEach
+    void close() throws Exception {
+        follow.close();
+    }
+
+    static PciEndpointCaps.Builder virtio(int device, int cls, long ioSize) {
+        return PciEndpointCaps.builder().ids(0x1af4, device).classCode(cls).noPasid().noAts().noPri()
+                .bar(PciBar.io(0, ioSize)).bar(PciBar.mem32(1, 0x1000, false)).bar(PciBar.mem64(4, 0x4000, true));
+    }
+
+    private PciBus boot() {
+        hb.mapEcam(board.mmio, ECAM);
+        hb.mapWindow(board.mmio, 0x1000_0000L, 0x2eff_0000L, 0x1000_0000L, false);
+        hb.mapWindow(board.mmio, 0x80_0000_0000L, 0x80_0000_0000L, 0x80_0000_0000L, false);
+        hb.mapWindow(board.mmio, IO_CPU, 0x1_0000L, 0, true);
+        PciHostBridge bridge = pci_alloc_host_bridge();
+        pci_add_resource(bridge.windows, new Resource("pcie", 0, 0, Resource.IORESOURCE_BUS));
+        pci_add_resource(bridge.windows, new Resource("pcie@10000000", 0, 0xffff, Resource.IORESOURCE_IO));
+        pci_add_resource(bridge.windows, new Resource("pcie@10000000", 0x1000_0000L, 0x3efe_ffffL, Resource.IORESOURCE_MEM));
+        pci_add_resource(bridge.windows, new Resource("pcie@10000000", 0x80_0000_0000L, 0xff_ffff_ffffL,
+                Resource.IORESOURCE_MEM));
+        return pci.pci_host_common_probe(bridge, board.mmio, ECAM);
+    }
+
+    private PciDev dev(int slot) {
+        return pci.pci_get_domain_bus_and_slot(0, 0, PCI_DEVFN(slot, 0));
+    }
+
+    @Test
+    void virtioFunctionsGetTheAddressesLinuxGaveThem() {
+        PciEndpointModel rng = hb.add(1, "rng", virtio(0x1005, 0x00ff00, 0x20).build());
+        PciEndpointModel blk = hb.add(2, "blk", virtio(0x1001, 0x010000, 0x80).build());
+        boot();
+        assertThat(log).containsSubsequence(
+                "pci_bus 0000:00: root bus resource [bus 00]",
+                "pci_bus 0000:00: root bus resource [io  0x0000-0xffff]",
+                "pci_bus 0000:00: root bus resource [mem 0x10000000-0x3efeffff]",
+                "pci_bus 0000:00: root bus resource [mem 0x8000000000-0xffffffffff]",
+                "pci 0000:00:01.0: [1af4:1005] type 00 class 0x00ff00",
+                "pci 0000:00:01.0: reg 0x10: [io  0x0000-0x001f]",
+                "pci 0000:00:01.0: reg 0x14: [mem 0x00000000-0x00000fff]",
+                "pci 0000:00:01.0: reg 0x20: [mem 0x00000000-0x00003fff 64bit pref]",
+                "pci 0000:00:02.0: [1af4:1001] type 00 class 0x010000",
+                "pci 0000:00:02.0: reg 0x10: [io  0x0000-0x007f]",
+                "pci 0000:00:02.0: reg 0x14: [mem 0x00000000-0x00000fff]",
+                "pci 0000:00:02.0: reg 0x20: [mem 0x00000000-0x00003fff 64bit pref]",
+                "pci 0000:00:01.0: BAR 4: assigned [mem 0x8000000000-0x8000003fff 64bit pref]",
+                "pci 0000:00:02.0: BAR 4: assigned [mem 0x8000004000-0x8000007fff 64bit pref]",
+                "pci 0000:00:01.0: BAR 1: assigned [mem 0x10000000-0x10000fff]",
+                "pci 0000:00:02.0: BAR 1: assigned [mem 0x10001000-0x10001fff]",
+                "pci 0000:00:02.0: BAR 0: assigned [io  0x1000-0x107f]",
+                "pci 0000:00:01.0: BAR 0: assigned [io  0x1080-0x109f]");
+        PciDev d = dev(1);
+        assertThat(pci_resource_start(d, 4)).isEqualTo(0x80_0000_0000L);
+        assertThat(pci_resource_len(d, 4)).isEqualTo(0x4000);
+        assertThat(pci_resource_flags(d, 4)).isEqualTo(Resource.IORESOURCE_MEM | Resource.IORESOURCE_MEM_64
+                | Resource.IORESOURCE_PREFETCH | Resource.IORESOURCE_SIZEALIGN | PCI_BASE_ADDRESS_MEM_TYPE_64
+                | PCI_BASE_ADDRESS_MEM_PREFETCH);
+        assertThat(pci_resource_len(d, 5)).isZero();                    // the upper half: no resource
+        assertThat(pci_resource_flags(d, 2)).isZero();
+        assertThat(pci_resource_flags(d, PciDev.PCI_ROM_RESOURCE)).isZero();
+        // the BARs hold the bus addresses, written through config space
+        assertThat(rng.configRead(0x10, 4)).isEqualTo(0x1081);
+        assertThat(rng.configRead(0x14, 4)).isEqualTo(0x1000_0000);
+        assertThat(rng.configRead(0x20, 4)).isEqualTo(0xc);
+        assertThat(rng.configRead(0x24, 4)).isEqualTo(0x80);
+        assertThat(blk.configRead(0x10, 4)).isEqualTo(0x1001);
+        // nothing decodes before a driver enables the device
+        assertThat(rng.configRead(PCI_COMMAND, 2)).isZero();
+        assertThat(rng.barAddress(1)).isEqualTo(PciEndpointModel.BAR_UNMAPPED);
+    }
+
+    @Test
+    void enableDeviceTurnsOnDecodeAndTheBarAnswersThroughIomap() {
+        PciEndpointModel rng = hb.add(1, "rng", virtio(0x1005, 0x00ff00, 0x20).build());
+        int[] seen = new int[2];
+        rng.setBarHandler(4, new MmioDevice() {
+            @Override
+            public long mmioRead(long offset, int size) {
+                seen[0] = (int) offset;
+                return 0xfeed;
+            }
+
+            @Override
+            public void mmioWrite(long offset, long value, int size) {
+                seen[1] = (int) value;
+            }
+        });
+        boot();
+        PciDev d = dev(1);
+        IoMem before = PciIomap.pci_iomap(d, 4, 0);
+        assertThat(before.readl(0x10)).isEqualTo(-1);                   // decode off: Unsupported Request
+        assertThat(hb.unsupportedRequests()).isEqualTo(1);
+        assertThat(pci_enable_device(d)).isZero();
+        assertThat(log).contains("pci 0000:00:01.0: enabling device (0000 -> 0003)");
+        assertThat(rng.configRead(PCI_COMMAND, 2)).isEqualTo(PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
+        assertThat(pci_is_enabled(d)).isTrue();
+        IoMem regs = PciIomap.pci_iomap(d, 4, 0);
+        assertThat(regs.physBase()).isEqualTo(0x80_0000_0000L);
+        assertThat(regs.readl(0x10)).isEqualTo(0xfeed);
+        regs.writel(0x77, 0x20);
+        assertThat(seen).containsExactly(0x10, 0x77);
+        assertThat(PciIomap.pci_iomap_range(d, 4, 0x1000, 0x100).physBase()).isEqualTo(0x80_0000_1000L);
+        assertThat(PciIomap.pci_iomap_range(d, 4, 0x4000, 0)).isNull();  // offset beyond the BAR
+        assertThat(PciIomap.pci_iomap(d, 2, 0)).isNull();                // no BAR there
+        assertThat(PciIomap.pci_iomap(d, 0, 0)).isNull();                // I/O: no port space
+        // nested enables: the second changes nothing, only the last disable stops DMA
+        log.clear();
+        Pci.pci_set_master(d);
+        assertThat(pci_enable_device(d)).isZero();
+        assertThat(log).isEmpty();
+        pci_disable_device(d);
+        assertThat(rng.configRead(PCI_COMMAND, 2) & PCI_COMMAND_MASTER).isNotZero();
+        pci_disable_device(d);
+        assertThat(rng.configRead(PCI_COMMAND, 2)).isEqualTo(PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
+        assertThat(d.isBusmaster).isFalse();
+        assertThat(pci_is_enabled(d)).isFalse();
+    }
+
+    @Test
+    void sizingTurnsDecodeOffAndRestoresTheCommandRegister() {
+        PciEndpointModel rng = hb.add(1, "rng", virtio(0x1005, 0x00ff00, 0x20).build());
+        List<String> cmdWrites = new CopyOnWriteArrayList<>();
+        // firmware left decode on
+        rng.configWrite(PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_IO, 2);
+        try (Trace.Sink t = Trace.subscribe(Trace.filter("pcidev_cfg_write"), r -> {
+            if (((Number) r.args()[1]).intValue() == PCI_COMMAND) {
+                cmdWrites.add(String.format("%04x", ((Number) r.args()[3]).intValue()));
+            }
+        })) {
+            boot();
+        }
+        // off and back on around each of BARs 0, 1, 4, around the ROM, and around the 64-bit BAR's update
+        assertThat(cmdWrites).startsWith("0000", "0003", "0000", "0003");
+        assertThat(rng.configRead(PCI_COMMAND, 2)).isEqualTo(PCI_COMMAND_MEMORY | PCI_COMMAND_IO);
+    }
+
+    @Test
+    void aBarNoWindowCanHoldStaysUnassignedAndEnableFails() {
+        // 1 GiB of non-prefetchable 32-bit memory: the 32-bit window holds 750 MiB
+        PciEndpointModel big = hb.add(1, "big", PciEndpointCaps.builder().noPasid().noAts().noPri()
+                .bar(PciBar.mem32(0, 1L << 30, false)).bar(PciBar.mem32(1, 0x1000, false)).build());
+        boot();
+        assertThat(log).contains("pci 0000:00:01.0: BAR 0: no space for [mem size 0x40000000]",
+                "pci 0000:00:01.0: BAR 0: failed to assign [mem size 0x40000000]",
+                "pci 0000:00:01.0: BAR 1: assigned [mem 0x10000000-0x10000fff]");
+        PciDev d = dev(1);
+        assertThat(pci_resource_flags(d, 0)).isZero();                    // reset_resource
+        assertThat(big.configRead(0x10, 4)).isZero();
+        assertThat(pci_enable_device(d)).isZero();                        // only BAR 1 is left
+        assertThat(big.configRead(PCI_COMMAND, 2)).isEqualTo(PCI_COMMAND_MEMORY);
+    }
+
+    @Test
+    void enableRefusesAnUnassignedBar() {
+        hb.add(1, "rng", virtio(0x1005, 0x00ff00, 0x20).build());
+        boot();
+        PciDev d = dev(1);
+        d.resource[1].flags |= Resource.IORESOURCE_UNSET;
+        assertThat(pci_enable_device(d)).isEqualTo(-EINVAL);
+        assertThat(log).contains("pci 0000:00:01.0: can't enable device: BAR 1 [mem size 0x00001000] not assigned");
+        assertThat(pci_is_enabled(d)).isFalse();
+        d.resource[1].flags &= ~Resource.IORESOURCE_UNSET;
+        org.iommu4j.base.device.KernelResource.release_resource(d.resource[1]);
+        assertThat(pci_enable_device(d)).isEqualTo(-EINVAL);
+        assertThat(log).contains("pci 0000:00:01.0: can't enable device: BAR 1 [mem 0x10000000-0x10000fff] not claimed");
+    }
+
+    @Test
+    void aBarThatCannotBeSizedIsIgnored() {
+        assertThat(pci_size(0, 0xfffff000L, 0xfffffff0L)).isEqualTo(0x1000);
+        assertThat(pci_size(0, 0, 0xfffffff0L)).isZero();
+        // a BAR programmed all-ones whose size bits do not fill the mask is bogus
+        assertThat(pci_size(0xfffff000L, 0xfffff000L, 0xfffffff0L)).isEqualTo(0x1000);
+        assertThat(pci_size(0xff000000L, 0xff000000L, 0xfffffff0L)).isEqualTo(0x1000000);
+        assertThat(pci_size(0x10, 0x10, 0xfffffff0L)).isZero();
+    }
+}
