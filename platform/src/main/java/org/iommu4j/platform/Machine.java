@@ -347,6 +347,7 @@ public final class Machine implements AutoCloseable {
             return;
         }
         PciBus bus = scanned[0];
+        PciOf.pci_register_host_bridge_msi(bus, pcieDev, board.irqs);
         for (PciDev dev : bus.devices) {
             int rid = (bus.number << 8) | dev.devfn;
             PciEndpointModel model = hostBridge.function(bus.number, dev.devfn >> 3, dev.devfn & 7);

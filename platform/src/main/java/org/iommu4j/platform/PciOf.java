@@ -16,6 +16,7 @@ import org.iommu4j.of.OfIrq;
 import org.iommu4j.of.OfPciRange;
 import org.iommu4j.of.OfPciRangeParser;
 import org.iommu4j.pci.Pci;
+import org.iommu4j.pci.PciBus;
 import org.iommu4j.pci.PciDev;
 import org.iommu4j.pci.PciHostBridge;
 
@@ -214,6 +215,26 @@ public final class PciOf {
             d = irqs.irq_find_matching_host(np, IrqController.DOMAIN_BUS_ANY);
         }
         return d instanceof MsiDomain m ? m : null;
+    }
+
+    /** Whether the host bridge's parent device has an {@code msi-map} in its node. */
+    @Port("drivers/pci/probe.c:pci_host_of_has_msi_map")
+    static boolean pci_host_of_has_msi_map(Device dev) {
+        return dev != null && dev.ofNode instanceof DeviceNode np && Of.of_find_property(np, "msi-map") != null;
+    }
+
+    /**
+     * pci_register_host_bridge's MSI check for a host that relies on MSI domains (the generic
+     * host sets {@code bridge->msi_domain}): a root bus with neither a domain from its node nor
+     * an {@code msi-map} gets PCI_BUS_FLAGS_NO_MSI, so its functions' MSI requests fail with
+     * -EINVAL.
+     */
+    @Port("drivers/pci/probe.c:pci_register_host_bridge")
+    static void pci_register_host_bridge_msi(PciBus bus, Device parent, IrqController irqs) {
+        DeviceNode np = parent != null && parent.ofNode instanceof DeviceNode n ? n : null;
+        if (pci_host_bridge_of_msi_domain(np, irqs) == null && !pci_host_of_has_msi_map(parent)) {
+            bus.busFlags |= PciBus.PCI_BUS_FLAGS_NO_MSI;
+        }
     }
 
     /**
