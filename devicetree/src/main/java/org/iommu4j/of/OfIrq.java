@@ -5,7 +5,9 @@ import static org.iommu4j.base.Errno.EOVERFLOW;
 
 import java.util.List;
 import org.iommu4j.base.Port;
+import org.iommu4j.base.device.Device;
 import org.iommu4j.base.device.Resource;
+import org.iommu4j.base.hw.IrqController;
 
 /**
  * Interrupt specifiers (drivers/of/irq.c) and their translation by the controller's IRQ domain.
@@ -266,5 +268,66 @@ public final class OfIrq {
             }
         }
         return i;
+    }
+
+    /* ---------------- MSI: msi-map and msi-parent ---------------- */
+
+    /**
+     * Maps {@code idIn} through the first {@code msi-map} found on {@code dev} or its parents
+     * (a PCI function's is on its host bridge's platform device). {@code np[0]}: in, the MSI
+     * controller wanted (null = any); out, the controller the entry names. Returns the mapped ID,
+     * or {@code idIn} when no ancestor maps it.
+     */
+    @Port("drivers/of/irq.c:__of_msi_map_id")
+    static int __of_msi_map_id(Device dev, DeviceNode[] np, int idIn) {
+        int[] idOut = {idIn};
+        for (Device parent = dev; parent != null; parent = parent.parent) {
+            DeviceNode node = parent.ofNode instanceof DeviceNode n ? n : null;
+            if (Of.of_map_id(node, idIn, "msi-map", "msi-map-mask", np, idOut) == 0) {
+                break;
+            }
+        }
+        return idOut[0];
+    }
+
+    /** The MSI ID (e.g. an ITS DeviceID) {@code idIn} of {@code dev} becomes at controller {@code msiNp}. */
+    @Port("drivers/of/irq.c:of_msi_map_id")
+    public static int of_msi_map_id(Device dev, DeviceNode msiNp, int idIn) {
+        return __of_msi_map_id(dev, new DeviceNode[] {msiNp}, idIn);
+    }
+
+    /**
+     * The irq domain with {@code busToken} of the MSI controller {@code msi-map} sends
+     * {@code id} to, or null (no map on the way, or the controller has no such domain: no
+     * driver took it).
+     */
+    @Port("drivers/of/irq.c:of_msi_map_get_device_domain")
+    public static Object of_msi_map_get_device_domain(Device dev, int id, int busToken, IrqController irqs) {
+        DeviceNode[] np = {null};
+        __of_msi_map_id(dev, np, id);
+        return irqs.irq_find_matching_host(np[0], busToken);
+    }
+
+    /**
+     * The irq domain with {@code token} of the controller {@code np}'s {@code msi-parent} names,
+     * or null. A single phandle to a controller without {@code #msi-cells} is the simple form;
+     * the form with cells is searched only for platform MSI, as v5.15 does.
+     */
+    @Port("drivers/of/irq.c:of_msi_get_domain")
+    public static Object of_msi_get_domain(Device dev, DeviceNode np, int token, IrqController irqs) {
+        DeviceNode msiNp = Of.of_parse_phandle(np, "msi-parent", 0);
+        if (msiNp != null && !Of.of_property_read_bool(msiNp, "#msi-cells")) {
+            return irqs.irq_find_matching_host(msiNp, token);
+        }
+        if (token == IrqController.DOMAIN_BUS_PLATFORM_MSI) {
+            OfPhandleArgs args = new OfPhandleArgs();
+            for (int index = 0; Of.of_parse_phandle_with_args(np, "msi-parent", "#msi-cells", index, args) == 0; index++) {
+                Object d = irqs.irq_find_matching_host(args.np, token);
+                if (d != null) {
+                    return d;
+                }
+            }
+        }
+        return null;
     }
 }

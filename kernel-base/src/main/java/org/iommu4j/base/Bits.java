@@ -135,6 +135,19 @@ public final class Bits {
         return Long.highestOneBit(n);
     }
 
+    /** The order of the power of two at or above {@code count} (0 for 1); -1 for 0. */
+    @Port("include/linux/bitops.h:get_count_order")
+    public static int get_count_order(int count) {
+        if (count == 0) {
+            return -1;
+        }
+        int order = 31 - Integer.numberOfLeadingZeros(count);
+        if ((count & (count - 1)) != 0) {
+            order++;
+        }
+        return order;
+    }
+
     /** Of an unsigned 64-bit value: 0 for 0 and 1, 64 above 2^63. */
     @Port("include/linux/log2.h:order_base_2")
     public static int order_base_2(long n) {

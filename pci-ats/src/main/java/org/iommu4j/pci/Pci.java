@@ -728,6 +728,7 @@ public final class Pci {
         dev.hdrType = hdr & PCI_HEADER_TYPE_MASK;
         dev.multifunction = (hdr & 0x80) != 0;
         dev.bus = pci_bus_type;
+        dev.parent = dev.pciBus.bridge; // the device sits below its bus's bridge (the host bridge here)
         int classRev = pci_read_config_dword(dev, PCI_CLASS_REVISION);
         dev.revision = classRev & 0xff;
         dev.devClass = classRev >>> 8;

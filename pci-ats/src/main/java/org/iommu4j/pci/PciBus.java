@@ -20,6 +20,9 @@ public final class PciBus {
     public final PciDev self = null;
     /** {@code bus->parent}: the bus above; null for a root bus (the only kind here). */
     public final PciBus parent = null;
+    /** {@code bus_flags}: PCI_BUS_FLAGS_NO_MSI when nothing above the bus can take MSIs. */
+    public volatile int busFlags;
+    public static final int PCI_BUS_FLAGS_NO_MSI = 1;
     /** {@code bus->bridge}: for a root bus, the host bridge's device. */
     public volatile PciHostBridge bridge;
     public final List<PciDev> devices = new CopyOnWriteArrayList<>();

@@ -307,8 +307,11 @@ public final class PciMsi {
         if (dev.noMsi) {
             return false;
         }
-        // zero or fewer vectors make no sense; root buses here never carry PCI_BUS_FLAGS_NO_MSI
-        return nvec >= 1;
+        if (nvec < 1) {
+            return false;
+        }
+        // any bus on the way up that cannot do MSI (only root buses are modelled)
+        return (dev.pciBus.busFlags & PciBus.PCI_BUS_FLAGS_NO_MSI) == 0;
     }
 
     /** Vectors the function asks for (Multiple Message Capable); -EINVAL without MSI capability. */

@@ -6,6 +6,7 @@ import static org.iommu4j.base.Errno.ENOSPC;
 
 import java.util.HashMap;
 import java.util.Map;
+import org.iommu4j.base.Bitmap;
 import org.iommu4j.base.Bits;
 import org.iommu4j.base.Port;
 import org.iommu4j.base.device.Device;
@@ -50,14 +51,14 @@ public final class IrqGicV3Its implements MsiDomain.ParentDomain {
         /** Events ({@code event_map.nr_lpis}), a power of two. */
         public final int nrLpis;
         /** {@code event_map.lpi_map}: events in use. */
-        final boolean[] lpiMap;
+        final long[] lpiMap;
         boolean shared;
 
         ItsDevice(int deviceId, int eventBase, int nrLpis) {
             this.deviceId = deviceId;
             this.eventBase = eventBase;
             this.nrLpis = nrLpis;
-            this.lpiMap = new boolean[nrLpis];
+            this.lpiMap = Bitmap.bitmap_zalloc(nrLpis);
         }
     }
 
@@ -131,21 +132,8 @@ public final class IrqGicV3Its implements MsiDomain.ParentDomain {
     /** A free naturally aligned run of {@code nvecs} events; its first event, or -ENOSPC. */
     @Port("drivers/irqchip/irq-gic-v3-its.c:its_alloc_device_irq")
     private static int its_alloc_device_irq(ItsDevice dev, int nvecs) {
-        int order = Bits.ilog2(Bits.roundup_pow_of_two(nvecs));
-        int run = 1 << order;
-        for (int start = 0; start + run <= dev.nrLpis; start += run) {
-            boolean free = true;
-            for (int i = start; i < start + run; i++) {
-                free &= !dev.lpiMap[i];
-            }
-            if (free) {
-                for (int i = start; i < start + run; i++) {
-                    dev.lpiMap[i] = true;
-                }
-                return start;
-            }
-        }
-        return -ENOSPC;
+        int idx = Bitmap.bitmap_find_free_region(dev.lpiMap, dev.nrLpis, Bits.get_count_order(nvecs));
+        return idx < 0 ? -ENOSPC : idx;
     }
 
     /**
@@ -184,17 +172,11 @@ public final class IrqGicV3Its implements MsiDomain.ParentDomain {
                 continue;
             }
             itsDev = e.dev();
-            itsDev.lpiMap[e.event()] = false;
+            Bitmap.bitmap_release_region(itsDev.lpiMap, e.event(), 0);
             doorbell.unroute(itsDev.eventBase + e.event());
         }
-        if (itsDev != null && !itsDev.shared) {
-            boolean empty = true;
-            for (boolean b : itsDev.lpiMap) {
-                empty &= !b;
-            }
-            if (empty) {
-                devices.remove(itsDev.deviceId); // its_free_device
-            }
+        if (itsDev != null && !itsDev.shared && Bitmap.bitmap_empty(itsDev.lpiMap, itsDev.nrLpis)) {
+            devices.remove(itsDev.deviceId); // its_free_device
         }
     }
 

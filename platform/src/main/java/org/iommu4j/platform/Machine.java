@@ -78,8 +78,12 @@ public final class Machine implements AutoCloseable {
     /** iommu-sva-lib: PASIDs of the address spaces bound to devices. */
     public org.iommu4j.sva.IommuSvaLib sva;
     public Pci pci;
-    /** The GICv3 ITS driver over the board's MSI doorbell, with the PCI/MSI domain on it. */
+    /** The GICv3 ITS driver over the board's MSI doorbell, for a tree with an arm,gic-v3-its; else null. */
     public IrqGicV3Its its;
+    /** The GICv2m driver, for a tree whose GICv2 has arm,gic-v2m-frame children (QEMU virt's); else null. */
+    public IrqGicV2m v2m;
+    /** The GICv2m frame models, at their nodes' reg. */
+    public final List<org.iommu4j.base.hw.GicV2mFrame> v2mFrames = new ArrayList<>();
     public PciHostBridgeModel hostBridge;
     /** The kernel's {@code pci_host_bridge} of the PCIe node (windows from its {@code ranges}); null without PCIe. */
     public PciHostBridge pciHostBridge;
@@ -189,6 +193,14 @@ public final class Machine implements AutoCloseable {
         /* Platform devices from the tree, their interrupts mapped by the board's GIC. */
         OfPlatform.of_platform_default_populate(root, null, platformDevices, board.irqs::irq_create_mapping);
 
+        /* irqchip init (of_irq_init): a GICv2's MSI frames, modelled at their reg, then gicv2m_init. */
+        DeviceNode gic = gicV2Node();
+        if (gic != null) {
+            gicv2mFrameModels(gic);
+            IrqGicV2m drv = new IrqGicV2m(of, board.mmio, board.irqs);
+            this.v2m = drv.gicv2m_init(gic) == 0 && drv.pciMsiDomain != null ? drv : null;
+        }
+
         /* SMMU: the model at the node's reg, wired to the node's interrupts. */
         smmuNode = of.of_find_compatible_node(null, null, IommuBindings.ARM_SMMU_V3_COMPATIBLE);
         smmuPdev = smmuNode == null ? null : platformDevice(smmuNode);
@@ -234,6 +246,9 @@ public final class Machine implements AutoCloseable {
 
         /* IOMMU core and registration */
         this.iommu = new Iommu(pages, ioasid, "");
+        if (v2m != null) {
+            v2m.dma = iommu.dma(); // CONFIG_IOMMU_DMA: MSIs of devices in DMA domains get remapped
+        }
         this.ofIommu = new OfIommu(iommu);
         this.ofDevice = new OfDevice(ofIommu, iommu);
         /* Seed 000: aux-domain SSIDs come from ioasid (the driver's private set; no set object in v5.15). */
@@ -289,8 +304,13 @@ public final class Machine implements AutoCloseable {
                 m.plug(board, smmuModel, sid);
             }
         }
-        /* The ITS at the board's doorbell and the PCI/MSI domain on it (its_pci_msi_init). */
-        this.its = new IrqGicV3Its(board.msi, iommu.dma(), board.irqs);
+        /* A GICv3 ITS the tree describes: the driver at the board's doorbell and the PCI/MSI
+         * domain on it (its_pci_msi_init), registered under the ITS node for msi-map lookups. */
+        DeviceNode itsNode = of.of_find_compatible_node(null, null, "arm,gic-v3-its");
+        if (itsNode != null && Of.of_property_read_bool(itsNode, "msi-controller")) {
+            this.its = new IrqGicV3Its(board.msi, iommu.dma(), board.irqs);
+            board.irqs.irq_domain_add(itsNode, org.iommu4j.base.hw.IrqController.DOMAIN_BUS_PCI_MSI, its.pciMsiDomain);
+        }
         /* Driver probe: pci-host-generic describes the bridge from the node (bus range,
          * windows, dma-ranges), maps the ECAM window over its bus range and scans it. */
         PciBus[] scanned = {null};
@@ -327,14 +347,15 @@ public final class Machine implements AutoCloseable {
             return;
         }
         PciBus bus = scanned[0];
+        PciOf.pci_register_host_bridge_msi(bus, pcieDev, board.irqs);
         for (PciDev dev : bus.devices) {
             int rid = (bus.number << 8) | dev.devfn;
             PciEndpointModel model = hostBridge.function(bus.number, dev.devfn >> 3, dev.devfn & 7);
             int sid = streamId(pcie, rid);
             Printk.pr_info("pci %s: [%04x:%04x] StreamID 0x%x", dev.dev_name(), dev.vendor, dev.device, sid);
             Pci.pci_set_master(dev);
-            /* pci_set_msi_domain: the host bridge's msi-parent is the ITS. */
-            dev.msiDomain = its.pciMsiDomain;
+            /* pci_set_msi_domain: the controller the host bridge's msi-map (or msi-parent) names. */
+            PciOf.pci_set_msi_domain(dev, pcie, board.irqs);
             /* pci_dma_configure at driver bind: of_dma_configure from the host bridge's node
              * (dma-ranges, coherency, the IOMMU from its iommu-map, the DMA ops). */
             int dmaRet = ofDevice.of_dma_configure(dev, pcie, true);
@@ -350,6 +371,48 @@ public final class Machine implements AutoCloseable {
                 DevPrintk.dev_warn(dev, "Failed to enable 64-bit or 32-bit DMA.  Trying to continue, but this might not work.");
             }
             functions.add(new PciFunction(model, dev, sid));
+        }
+    }
+
+    /** Compatibles of the GICv2 driver (irq-gic.c's IRQCHIP_DECLAREs); the first such node is the root GIC. */
+    private static final String[] GIC_V2_COMPATIBLES = {"arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a9-gic",
+        "arm,cortex-a7-gic", "arm,arm11mp-gic", "arm,eb11mp-gic", "arm,pl390", "arm,tc11mp-gic"};
+
+    private DeviceNode gicV2Node() {
+        for (DeviceNode np : of.allnodes()) {
+            for (String c : GIC_V2_COMPATIBLES) {
+                if (Of.of_device_is_compatible(np, c) > 0 && Of.of_property_read_bool(np, "interrupt-controller")) {
+                    return np;
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The board's side of the GICv2m frames after {@code gic}: a model at each msi-controller
+     * frame's reg, with QEMU virt's SPIs (the n-th frame the next 64). A frame without a usable
+     * reg gets no model (its driver probe fails on the same reg).
+     */
+    private void gicv2mFrameModels(DeviceNode gic) {
+        int baseSpi = org.iommu4j.base.hw.GicV2mFrame.QEMU_VIRT_BASE_SPI;
+        int num = org.iommu4j.base.hw.GicV2mFrame.QEMU_VIRT_NUM_SPIS;
+        for (DeviceNode np = of.of_find_compatible_node(gic, null, IrqGicV2m.GICV2M_COMPATIBLE); np != null;
+                np = of.of_find_compatible_node(np, null, IrqGicV2m.GICV2M_COMPATIBLE)) {
+            Resource[] r = new Resource[1];
+            if (Of.of_find_property(np, "msi-controller") == null || Of.of_address_to_resource(np, 0, r) != 0
+                    || baseSpi + 32 + num > 1020) {
+                continue;
+            }
+            var frame = new org.iommu4j.base.hw.GicV2mFrame(board.irqs, baseSpi, num);
+            try {
+                board.mmio.map("gicv2m@" + Long.toHexString(r[0].start()), r[0].start(),
+                        org.iommu4j.base.hw.GicV2mFrame.FRAME_SIZE, frame);
+            } catch (IllegalArgumentException e) {
+                throw new BootException(np.path() + ": unusable reg: " + e.getMessage());
+            }
+            v2mFrames.add(frame);
+            baseSpi += num;
         }
     }
 

@@ -16,9 +16,10 @@ import org.iommu4j.pci.hw.PcieSpec;
 import org.iommu4j.smmuv3.hw.SmmuEvent;
 
 /**
- * MSIs through the SMMU: a PCI function in its DMA domain gets MSI vectors from the ITS
- * (pci_alloc_irq_vectors), the ITS has dma-iommu map the doorbell page into the domain and the
- * message carries the doorbell's IOVA; the function's MSI write is translated by the SMMU like a
+ * MSIs through the SMMU: a PCI function in its DMA domain gets MSI vectors from the MSI controller
+ * the tree gives it (QEMU virt's GICv2m frame: the data is an SPI number, the doorbell
+ * MSI_SETSPI_NS at PA 0x8020040), which has dma-iommu map the doorbell page into the domain (at
+ * IOVA 0xfffff000, as in the reference trace) and the message carries the doorbell's IOVA; the function's MSI write is translated by the SMMU like a
  * DMA write and its handler runs. Then a function attached to an unmanaged domain without an MSI
  * cookie: its message carries the doorbell's physical address, which the domain does not map,
  * so the write takes a translation fault (an event) and no interrupt is raised.
@@ -36,6 +37,14 @@ public final class MsiDemo {
                 | (long) ep.configRead(cap + PcieSpec.MSI_ADDR_HI, 4) << 32;
     }
 
+    /** The MSI doorbell of the machine's MSI controller: the first GICv2m frame's MSI_SETSPI_NS, else the ITS's. */
+    static long doorbell(Machine m) {
+        if (m.v2m != null) {
+            return m.v2m.frames().get(0).res.start() + IrqGicV2m.V2M_MSI_SETSPI_NS;
+        }
+        return m.board.msi.doorbellAddress();
+    }
+
     public static Result run(Machine m, PrintStream out) {
         Machine.PciFunction f = m.function(0x8);
         Machine.PciFunction g = m.function(0x10);
@@ -44,10 +53,11 @@ public final class MsiDemo {
             return new Result(0, 0, 0, 0, List.of(), 0, List.of(), 0, 1);
         }
         PciDev dev = f.dev();
-        long doorbell = m.board.msi.doorbellAddress();
+        long doorbell = doorbell(m);
         IommuDomain dom = Iommu.iommu_get_domain_for_dev(dev);
-        out.printf("%s: %s domain, MSI capability at 0x%x, ITS doorbell (GITS_TRANSLATER) at PA 0x%x%n",
-                dev.dev_name(), IommuH.iommu_domain_type_str(dom.type), f.model().msiCapOffset(), doorbell);
+        out.printf("%s: %s domain, MSI capability at 0x%x, %s at PA 0x%x%n",
+                dev.dev_name(), IommuH.iommu_domain_type_str(dom.type), f.model().msiCapOffset(),
+                m.v2m != null ? "GICv2m doorbell (MSI_SETSPI_NS)" : "ITS doorbell (GITS_TRANSLATER)", doorbell);
         int nvec = PciMsi.pci_alloc_irq_vectors(dev, 1, 4, PciMsi.PCI_IRQ_MSI);
         out.printf("pci_alloc_irq_vectors(%s, 1, 4, PCI_IRQ_MSI) = %d%n", dev.dev_name(), nvec);
         if (nvec <= 0) {
@@ -78,7 +88,8 @@ public final class MsiDemo {
         List<Long> counts = new ArrayList<>();
         for (int i = 0; i < nvec; i++) {
             counts.add(m.board.irqs.count(virqs.get(i)));
-            out.printf("  virq %d (vector %d): handled %d time(s)%n", virqs.get(i), i, counts.get(i));
+            String line = m.v2m != null ? String.format(", SPI %d", m.v2m.hwirq(virqs.get(i))) : "";
+            out.printf("  virq %d (vector %d%s): handled %d time(s)%n", virqs.get(i), i, line, counts.get(i));
         }
 
         /* The negative case: an unmanaged domain that nobody gave an MSI cookie. */

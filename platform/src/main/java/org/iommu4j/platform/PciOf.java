@@ -8,11 +8,16 @@ import org.iommu4j.base.device.DevPrintk;
 import org.iommu4j.base.device.Device;
 import org.iommu4j.base.device.Resource;
 import org.iommu4j.base.device.ResourceEntry;
+import org.iommu4j.base.hw.IrqController;
+import org.iommu4j.base.irq.MsiDomain;
 import org.iommu4j.of.DeviceNode;
 import org.iommu4j.of.Of;
+import org.iommu4j.of.OfIrq;
 import org.iommu4j.of.OfPciRange;
 import org.iommu4j.of.OfPciRangeParser;
 import org.iommu4j.pci.Pci;
+import org.iommu4j.pci.PciBus;
+import org.iommu4j.pci.PciDev;
 import org.iommu4j.pci.PciHostBridge;
 
 /**
@@ -184,9 +189,80 @@ public final class PciOf {
     @Port("drivers/pci/probe.c:devm_pci_alloc_host_bridge")
     static PciHostBridge devm_pci_alloc_host_bridge(Device dev) {
         PciHostBridge bridge = Pci.pci_alloc_host_bridge();
+        bridge.parent = dev;
         if (devm_of_pci_bridge_init(dev, bridge) != 0) {
             return null;
         }
         return bridge;
+    }
+
+    /* ---------------- MSI domains (drivers/pci/of.c, msi.c, probe.c) ---------------- */
+
+    /**
+     * The PCI/MSI domain of the host bridge node {@code np}: its {@code msi-parent}'s, else one
+     * registered for the node itself, else any domain of the node; null without.
+     */
+    @Port("drivers/pci/of.c:pci_host_bridge_of_msi_domain")
+    static MsiDomain pci_host_bridge_of_msi_domain(DeviceNode np, IrqController irqs) {
+        if (np == null) {
+            return null;
+        }
+        Object d = OfIrq.of_msi_get_domain(null, np, IrqController.DOMAIN_BUS_PCI_MSI, irqs);
+        if (d == null) {
+            d = irqs.irq_find_matching_host(np, IrqController.DOMAIN_BUS_PCI_MSI);
+        }
+        if (d == null) {
+            d = irqs.irq_find_matching_host(np, IrqController.DOMAIN_BUS_ANY);
+        }
+        return d instanceof MsiDomain m ? m : null;
+    }
+
+    /** Whether the host bridge's parent device has an {@code msi-map} in its node. */
+    @Port("drivers/pci/probe.c:pci_host_of_has_msi_map")
+    static boolean pci_host_of_has_msi_map(Device dev) {
+        return dev != null && dev.ofNode instanceof DeviceNode np && Of.of_find_property(np, "msi-map") != null;
+    }
+
+    /**
+     * pci_register_host_bridge's MSI check for a host that relies on MSI domains (the generic
+     * host sets {@code bridge->msi_domain}): a root bus with neither a domain from its node nor
+     * an {@code msi-map} gets PCI_BUS_FLAGS_NO_MSI, so its functions' MSI requests fail with
+     * -EINVAL.
+     */
+    @Port("drivers/pci/probe.c:pci_register_host_bridge")
+    static void pci_register_host_bridge_msi(PciBus bus, Device parent, IrqController irqs) {
+        DeviceNode np = parent != null && parent.ofNode instanceof DeviceNode n ? n : null;
+        if (pci_host_bridge_of_msi_domain(np, irqs) == null && !pci_host_of_has_msi_map(parent)) {
+            bus.busFlags |= PciBus.PCI_BUS_FLAGS_NO_MSI;
+        }
+    }
+
+    /**
+     * The PCI/MSI domain {@code msi-map} gives the function: the map on its ancestors (the host
+     * bridge's node) translates its Requester ID (no aliasing bridges here) and names the
+     * controller. Null without a map or a domain for the controller.
+     */
+    @Port("drivers/pci/msi.c:pci_msi_get_device_domain")
+    static MsiDomain pci_msi_get_device_domain(PciDev pdev, IrqController irqs) {
+        int rid = Pci.pci_dev_id(pdev);
+        Object d = OfIrq.of_msi_map_get_device_domain(pdev, rid, IrqController.DOMAIN_BUS_PCI_MSI, irqs);
+        return d instanceof MsiDomain m ? m : null;
+    }
+
+    /**
+     * Gives the function its MSI domain: the one it already has, else the one {@code msi-map}
+     * gives, else its bus's (the host bridge node's, {@code hostNode}); null means the function
+     * cannot have MSIs (pci_alloc_irq_vectors with PCI_IRQ_MSI then fails).
+     */
+    @Port("drivers/pci/probe.c:pci_set_msi_domain")
+    static void pci_set_msi_domain(PciDev dev, DeviceNode hostNode, IrqController irqs) {
+        MsiDomain d = dev.msiDomain; // pci_dev_msi_domain: set by the host driver
+        if (d == null) {
+            d = pci_msi_get_device_domain(dev, irqs);
+        }
+        if (d == null) {
+            d = pci_host_bridge_of_msi_domain(hostNode, irqs); // pci_set_bus_msi_domain's
+        }
+        dev.msiDomain = d;
     }
 }

@@ -41,7 +41,7 @@ class IommuSimCommandsTest {
         assertThat(r.out()).contains("=== demo ats", "ATS enabled by the driver", "op=ATC_INV",
                 "DMA read after unmap: ret -14 (-EFAULT: no stale translation)");
         assertThat(r.out()).contains("=== demo msi", "pci_alloc_irq_vectors(0000:00:01.0, 1, 4, PCI_IRQ_MSI) = 4",
-                "virq", "handled 2 time(s)", "SMMU event: F_TRANSLATION sid 0x10 addr 0x8090040 write");
+                "virq", "handled 2 time(s)", "SMMU event: F_TRANSLATION sid 0x10 addr 0x8020040 write");
     }
 
     @Test

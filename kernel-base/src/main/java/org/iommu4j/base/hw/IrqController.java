@@ -28,9 +28,21 @@ public final class IrqController {
     public static final int IRQF_SHARED = 0x00000080;
     public static final int IRQF_ONESHOT = 0x00002000;
 
+    /* enum irq_domain_bus_token (include/linux/irqdomain.h, v5.15): what a domain serves */
+    public static final int DOMAIN_BUS_ANY = 0;
+    public static final int DOMAIN_BUS_WIRED = 1;
+    public static final int DOMAIN_BUS_GENERIC_MSI = 2;
+    public static final int DOMAIN_BUS_PCI_MSI = 3;
+    public static final int DOMAIN_BUS_PLATFORM_MSI = 4;
+    public static final int DOMAIN_BUS_NEXUS = 5;
+
+    /** One entry of {@code irq_domain_list}: the domain's fwnode, bus token and the domain itself. */
+    private record DomainEntry(Object fwnode, int busToken, Object domain) {}
+
     private final class Desc {
         final int irq;
-        final int hwirq;
+        /** The wired line (GIC INTID) behind the virq, or -1 (a virq no line raises). */
+        volatile int hwirq;
         volatile IrqHandler handler;
         volatile IrqHandler threadFn;
         volatile String name;
@@ -61,6 +73,10 @@ public final class IrqController {
     private int delivering;
     private int nextVirq = 16;
     private Thread cpu;
+    /** {@code irq_domain_list}, guarded by {@code irq_domain_mutex} (here the list's monitor). */
+    private final java.util.List<DomainEntry> irqDomainList = new java.util.ArrayList<>();
+    /** Edges on wired lines no virq was mapped to (the kernel never enabled them). */
+    private final AtomicLong unmappedEdges = new AtomicLong();
 
     public IrqController(String name) {
         this.name = name;
@@ -70,6 +86,104 @@ public final class IrqController {
     @Port("kernel/irq/irqdomain.c:irq_create_mapping")
     public int irq_create_mapping(int hwirq) {
         return hwirqToVirq.computeIfAbsent(hwirq, h -> allocVirq(h));
+    }
+
+    /**
+     * Binds a virq allocated without a line ({@link #allocVirqs}) to wired line {@code hwirq}:
+     * what the GIC domain's alloc does for a virq a stacked domain (GICv2m) asks it for. 0;
+     * -EINVAL if the virq is unknown or already bound, -EBUSY if the line already has a virq
+     * (the kernel's hierarchy would silently take the line over; refusing shows the double use).
+     */
+    @Port("kernel/irq/irqdomain.c:irq_domain_associate")
+    public int irq_domain_associate(int virq, int hwirq) {
+        Desc d = descs.get(virq);
+        if (d == null || d.hwirq >= 0 || hwirq < 0) {
+            return -EINVAL;
+        }
+        if (hwirqToVirq.putIfAbsent(hwirq, virq) != null) {
+            return -EBUSY;
+        }
+        d.hwirq = hwirq;
+        return 0;
+    }
+
+    /** Unbinds {@code virq} from its wired line; the line then raises nothing. */
+    @Port("kernel/irq/irqdomain.c:irq_domain_disassociate")
+    public void irq_domain_disassociate(int virq) {
+        Desc d = descs.get(virq);
+        if (d == null || d.hwirq < 0) {
+            return;
+        }
+        hwirqToVirq.remove(d.hwirq, virq);
+        d.hwirq = -1;
+    }
+
+    /** The virq wired line {@code hwirq} is mapped to, or 0 ({@code irq_find_mapping}). */
+    @Port("include/linux/irqdomain.h:irq_find_mapping")
+    public int irq_find_mapping(int hwirq) {
+        Integer v = hwirqToVirq.get(hwirq);
+        return v == null ? 0 : v;
+    }
+
+    /**
+     * Hardware side: an edge on wired line {@code hwirq} (a GIC INTID), as a device pulsing its
+     * SPI. Raises the line's virq; a line the kernel never mapped is one it never enabled, so the
+     * edge is dropped and counted ({@link #unmappedEdges}). True if a virq was raised.
+     */
+    public boolean raiseLine(int hwirq) {
+        Integer virq = hwirqToVirq.get(hwirq);
+        if (virq == null) {
+            unmappedEdges.incrementAndGet();
+            return false;
+        }
+        raise(virq);
+        return true;
+    }
+
+    /** Edges dropped by {@link #raiseLine} on lines without a virq. */
+    public long unmappedEdges() {
+        return unmappedEdges.get();
+    }
+
+    /* ---------------- irq domains: the list firmware lookups search ---------------- */
+
+    /**
+     * Adds {@code domain} to {@code irq_domain_list} under {@code fwnode} (its firmware node,
+     * e.g. the MSI controller's device-tree node) with bus token {@code busToken}: what
+     * {@code __irq_domain_add} followed by {@code irq_domain_update_bus_token} leave behind.
+     */
+    @Port("kernel/irq/irqdomain.c:__irq_domain_add")
+    public void irq_domain_add(Object fwnode, int busToken, Object domain) {
+        synchronized (irqDomainList) {
+            irqDomainList.add(new DomainEntry(fwnode, busToken, domain));
+        }
+    }
+
+    @Port("kernel/irq/irqdomain.c:irq_domain_remove")
+    public void irq_domain_remove(Object domain) {
+        synchronized (irqDomainList) {
+            irqDomainList.removeIf(e -> e.domain() == domain);
+        }
+    }
+
+    /**
+     * The domain added under {@code fwnode} with {@code busToken} (any token for
+     * DOMAIN_BUS_ANY), or null; null {@code fwnode} finds nothing. The first match wins, as the
+     * kernel's list walk.
+     */
+    @Port("kernel/irq/irqdomain.c:irq_find_matching_fwspec")
+    public Object irq_find_matching_host(Object fwnode, int busToken) {
+        if (fwnode == null) {
+            return null;
+        }
+        synchronized (irqDomainList) {
+            for (DomainEntry e : irqDomainList) {
+                if (e.fwnode() == fwnode && (busToken == DOMAIN_BUS_ANY || e.busToken() == busToken)) {
+                    return e.domain();
+                }
+            }
+        }
+        return null;
     }
 
     /** Allocates {@code n} consecutive virqs with no wired line (MSI vectors); returns the first. */
