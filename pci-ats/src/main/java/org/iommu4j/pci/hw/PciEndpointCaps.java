@@ -244,6 +244,12 @@ public record PciEndpointCaps(int vendorId, int deviceId, int classCode, int pci
             return noPasid().noAts().noPri().noAcs();
         }
 
+        /** With or without the PCI Express capability (without it, add no extended capability). */
+        public Builder pcieCapability(boolean on) {
+            this.pcieCapability = on;
+            return this;
+        }
+
         public Builder noAcs() {
             this.acs = false;
             this.acsCap = 0;
