@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.iommu4j.base.Errno;
+import org.iommu4j.base.Port;
 import org.iommu4j.base.Printk;
 import org.iommu4j.base.device.DevPrintk;
 import org.iommu4j.base.device.Device;
@@ -22,6 +23,8 @@ import org.iommu4j.of.DeviceNode;
 import org.iommu4j.of.DeviceTreeException;
 import org.iommu4j.of.Fdt;
 import org.iommu4j.of.IommuBindings;
+import org.iommu4j.of.OfPciRange;
+import org.iommu4j.of.OfPciRangeParser;
 import org.iommu4j.of.Of;
 import org.iommu4j.of.OfPlatform;
 import org.iommu4j.of.Property;
@@ -91,17 +94,23 @@ public final class Machine implements AutoCloseable {
     /** The kernel log lines printed during this machine's life (dmesg). */
     public final List<String> dmesg = new CopyOnWriteArrayList<>();
     private final AutoCloseable follow;
+    private final List<Object[]> endpoints;
     private DeviceNode smmuNode;
 
-    /** Endpoints the reference used: virtio-rng at 00:01.0 (SID 0x8), virtio-blk at 00:02.0 (SID 0x10). */
+    /**
+     * Endpoints the reference used, as QEMU 7.2 builds them ({@link VirtioPci}): virtio-rng at
+     * 00:01.0 (SID 0x8), virtio-blk with one queue at 00:02.0 (SID 0x10). With {@code full}
+     * they are PCI Express functions with PASID, ATS and PRI besides (QEMU has no such virtio
+     * function; the capabilities let the SVA and ATS paths run on the platform).
+     */
     static List<Object[]> defaultEndpoints(boolean full) {
         List<Object[]> eps = new ArrayList<>();
-        // MSI with 4 vectors, 64-bit addresses and per-vector masking (virtio uses MSI-X, not modelled)
-        PciEndpointCaps.Builder rng = PciEndpointCaps.builder().ids(0x1af4, 0x1044).classCode(0x00ff00).msi(2, true, true);
-        PciEndpointCaps.Builder blk = PciEndpointCaps.builder().ids(0x1af4, 0x1042).classCode(0x010000).msi(2, true, true);
-        if (!full) {
-            rng.noPasid().noAts().noPri();
-            blk.noPasid().noAts().noPri();
+        PciEndpointCaps.Builder rng = VirtioPci.rng();
+        PciEndpointCaps.Builder blk = VirtioPci.blk(1);
+        if (full) {
+            for (PciEndpointCaps.Builder b : List.of(rng, blk)) {
+                b.pcieCapability(true).pasid(20, true, true).ats(0, true).pri(32, true);
+            }
         }
         eps.add(new Object[] {1, "virtio-rng", rng.build()});
         eps.add(new Object[] {2, "virtio-blk", blk.build()});
@@ -132,6 +141,16 @@ public final class Machine implements AutoCloseable {
      *     (QEMU's blob never has it); PCI functions with ATS then translate through their ATC
      */
     public Machine(byte[] blob, String capsName, boolean rcAts) {
+        this(blob, capsName, rcAts, defaultEndpoints("full".equals(capsName)));
+    }
+
+    /**
+     * A machine whose root bus holds {@code endpoints} ({device, name, PciEndpointCaps} each)
+     * instead of the two virtio functions: for tests that need a function QEMU's virt machine
+     * does not have.
+     */
+    Machine(byte[] blob, String capsName, boolean rcAts, List<Object[]> endpoints) {
+        this.endpoints = endpoints;
         SmmuCaps caps = caps(capsName);
         this.capsName = capsName == null ? "qemu" : capsName;
         try {
@@ -289,7 +308,7 @@ public final class Machine implements AutoCloseable {
             pcie.setProperty(Property.ofEmpty("ats-supported"));
             Printk.pr_info("%s: ats-supported added (root complex with ATS)", pcie.path());
         }
-        for (Object[] ep : defaultEndpoints("full".equals(this.capsName))) {
+        for (Object[] ep : endpoints) {
             hostBridge.add((Integer) ep[0], (String) ep[1], (PciEndpointCaps) ep[2]);
         }
         try {
@@ -297,6 +316,7 @@ public final class Machine implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw new BootException(pcie.path() + ": unusable reg: " + e.getMessage());
         }
+        mapWindows(pcie);
         /* The wiring: each requester's StreamID is what the tree's iommu-map says it is. */
         for (PciEndpointModel m : hostBridge.endpoints()) {
             int sid = streamId(pcie, m.requesterId());
@@ -353,22 +373,25 @@ public final class Machine implements AutoCloseable {
             PciEndpointModel model = hostBridge.function(bus.number, dev.devfn >> 3, dev.devfn & 7);
             int sid = streamId(pcie, rid);
             Printk.pr_info("pci %s: [%04x:%04x] StreamID 0x%x", dev.dev_name(), dev.vendor, dev.device, sid);
-            Pci.pci_set_master(dev);
             /* pci_set_msi_domain: the controller the host bridge's msi-map (or msi-parent) names. */
             PciOf.pci_set_msi_domain(dev, pcie, board.irqs);
-            /* pci_dma_configure at driver bind: of_dma_configure from the host bridge's node
-             * (dma-ranges, coherency, the IOMMU from its iommu-map, the DMA ops). */
+            /* really_probe: the matching driver is bound (virtio-pci for Red Hat's vendor ID),
+             * then pci_dma_configure: of_dma_configure from the host bridge's node (dma-ranges,
+             * coherency, the IOMMU from its iommu-map, the DMA ops), then the driver's probe. */
+            boolean virtio = dev.vendor == VirtioPci.VIRTIO_PCI_VENDOR_ID;
+            if (virtio) {
+                dev.driver = VIRTIO_PCI_DRIVER;
+            }
             int dmaRet = ofDevice.of_dma_configure(dev, pcie, true);
             if (dmaRet != 0) {
                 Printk.pr_err("pci %s: DMA configuration failed: %d", dev.dev_name(), dmaRet);
             } else if (Iommu.dev_iommu_fwspec_get(dev) == null) {
                 Printk.pr_err("pci %s: no IOMMU configured", dev.dev_name());
             }
-            /* Driver probe: virtio-pci (vp_modern_probe) asks for 64-bit DMA, else 32-bit. */
-            if (dev.vendor == VIRTIO_PCI_VENDOR_ID
-                    && DmaMapping.dma_set_mask_and_coherent(dev, DmaMapping.DMA_BIT_MASK(64)) != 0
-                    && DmaMapping.dma_set_mask_and_coherent(dev, DmaMapping.DMA_BIT_MASK(32)) != 0) {
-                DevPrintk.dev_warn(dev, "Failed to enable 64-bit or 32-bit DMA.  Trying to continue, but this might not work.");
+            if (!virtio) {
+                Pci.pci_set_master(dev);
+            } else if (virtio_pci_probe(dev) != 0) {
+                dev.driver = null;
             }
             functions.add(new PciFunction(model, dev, sid));
         }
@@ -416,8 +439,69 @@ public final class Machine implements AutoCloseable {
         }
     }
 
-    /** {@code PCI_VENDOR_ID_REDHAT_QUMRANET}: the vendor ID of every virtio PCI function. */
-    static final int VIRTIO_PCI_VENDOR_ID = 0x1af4;
+    /**
+     * The host bridge's address windows where the node's {@code ranges} put them: each I/O or
+     * memory range's CPU addresses reach the PCI bus at its PCI address (the board is what the
+     * tree describes, as the SMMU sits at its {@code reg}).
+     */
+    private void mapWindows(DeviceNode pcie) {
+        OfPciRangeParser parser = new OfPciRangeParser();
+        if (Of.of_pci_range_parser_init(parser, pcie) != 0) {
+            return;
+        }
+        OfPciRange range = new OfPciRange();
+        while (Of.of_pci_range_parser_one(parser, range) != null) {
+            long type = range.flags & Resource.IORESOURCE_TYPE_BITS;
+            if (range.cpuAddr == Of.OF_BAD_ADDR || range.size == 0
+                    || (type != Resource.IORESOURCE_IO && type != Resource.IORESOURCE_MEM)) {
+                continue;
+            }
+            try {
+                hostBridge.mapWindow(board.mmio, range.cpuAddr, range.size, range.pciAddr, type == Resource.IORESOURCE_IO);
+            } catch (IllegalArgumentException e) {
+                throw new BootException(pcie.path() + ": unusable ranges: " + e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * The PCI side of virtio-pci's probe: enable the function (its BARs decode from now on),
+     * ask for 64-bit DMA, else 32-bit (vp_modern_probe), make it a bus master. The virtio
+     * transport behind the BARs (vp_modern_probe's capability walk, virtqueues) is not ported:
+     * the functions model no virtio device. 0 or -errno, the failure logged as the driver core does.
+     */
+    @Port("drivers/virtio/virtio_pci_common.c:virtio_pci_probe")
+    private static int virtio_pci_probe(PciDev dev) {
+        int rc = Pci.pci_enable_device(dev);
+        if (rc != 0) {
+            Printk.pr_warn("%s: probe of %s failed with error %d", VIRTIO_PCI_DRIVER.name(), dev.dev_name(), rc);
+            return rc;
+        }
+        if (DmaMapping.dma_set_mask_and_coherent(dev, DmaMapping.DMA_BIT_MASK(64)) != 0
+                && DmaMapping.dma_set_mask_and_coherent(dev, DmaMapping.DMA_BIT_MASK(32)) != 0) {
+            DevPrintk.dev_warn(dev, "Failed to enable 64-bit or 32-bit DMA.  Trying to continue, but this might not work.");
+        }
+        Pci.pci_set_master(dev);
+        return 0;
+    }
+
+    /** The virtio-pci driver (drivers/virtio/virtio_pci_common.c), as far as the platform binds it. */
+    static final DeviceDriver VIRTIO_PCI_DRIVER = new DeviceDriver() {
+        @Override
+        public String name() {
+            return "virtio-pci";
+        }
+
+        @Override
+        public List<String> ofMatchTable() {
+            return List.of();
+        }
+
+        @Override
+        public int probe(Device dev) {
+            return 0;
+        }
+    };
 
     /** The StreamID {@code rid} is given by {@code iommu-map}, or -errno. */
     private static int streamId(DeviceNode bridge, int rid) {

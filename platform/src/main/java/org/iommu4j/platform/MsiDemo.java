@@ -3,38 +3,60 @@ package org.iommu4j.platform;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
+import org.iommu4j.base.Errno;
+import org.iommu4j.base.hw.IoMem;
 import org.iommu4j.base.hw.IrqHandler;
 import org.iommu4j.base.irq.MsiDesc;
 import org.iommu4j.iommu.Iommu;
 import org.iommu4j.iommu.IommuDomain;
 import org.iommu4j.iommu.IommuH;
+import org.iommu4j.pci.Pci;
 import org.iommu4j.pci.PciDev;
+import org.iommu4j.pci.PciIomap;
 import org.iommu4j.pci.PciMsi;
+import org.iommu4j.pci.PciRegs;
 import org.iommu4j.pci.hw.PciEndpointModel;
-import org.iommu4j.pci.hw.PcieSpec;
 import org.iommu4j.smmuv3.hw.SmmuEvent;
 
 /**
- * MSIs through the SMMU: a PCI function in its DMA domain gets MSI vectors from the MSI controller
- * the tree gives it (QEMU virt's GICv2m frame: the data is an SPI number, the doorbell
- * MSI_SETSPI_NS at PA 0x8020040), which has dma-iommu map the doorbell page into the domain (at
- * IOVA 0xfffff000, as in the reference trace) and the message carries the doorbell's IOVA; the function's MSI write is translated by the SMMU like a
- * DMA write and its handler runs. Then a function attached to an unmanaged domain without an MSI
+ * MSI-X through the SMMU, on the virtio functions as QEMU builds them: virtio-rng in its DMA
+ * domain gets its MSI-X vectors from the MSI controller the tree gives it (QEMU virt's GICv2m
+ * frame: the data is an SPI number, the doorbell MSI_SETSPI_NS at PA 0x8020040), with
+ * pci_alloc_irq_vectors and PCI_IRQ_MSIX; dma-iommu maps the doorbell page into the domain (at
+ * IOVA 0xfffff000, as in the reference trace) and the message the PCI core writes into the MSI-X
+ * Table (in BAR 1, read back here through the BAR's MMIO at its assigned address) carries the
+ * doorbell's IOVA; the function's MSI-X write is translated by the SMMU like a DMA write and its
+ * handler runs. A masked vector only sets its Pending bit (in the PBA, same BAR) and is sent when
+ * unmasked. Then virtio-blk attached to an unmanaged domain without an MSI
  * cookie: its message carries the doorbell's physical address, which the domain does not map,
  * so the write takes a translation fault (an event) and no interrupt is raised.
  */
 public final class MsiDemo {
     /** What the demo observed, for tests. */
     public record Result(int nvec, long msiAddress, long doorbell, long iovaToPhys, List<Long> counts,
-                         int faultRet, List<String> events, long faultIrqs, int exit) {}
+                         int maskedRet, long pbaWhileMasked, long pbaAfterUnmask, int faultRet, long faultAddress,
+                         List<String> events, long faultIrqs, int exit) {}
 
     private MsiDemo() {}
 
-    static long cfgMsiAddress(PciEndpointModel ep) {
-        int cap = ep.msiCapOffset();
-        return Integer.toUnsignedLong(ep.configRead(cap + PcieSpec.MSI_ADDR_LO, 4))
-                | (long) ep.configRead(cap + PcieSpec.MSI_ADDR_HI, 4) << 32;
+    /** Message Address of MSI-X Table entry {@code nr}, read through the Table's BAR mapping. */
+    static long tableAddress(IoMem table, int nr) {
+        long e = (long) nr * PciRegs.PCI_MSIX_ENTRY_SIZE;
+        return Integer.toUnsignedLong(table.readl(e + PciRegs.PCI_MSIX_ENTRY_LOWER_ADDR))
+                | (long) table.readl(e + PciRegs.PCI_MSIX_ENTRY_UPPER_ADDR) << 32;
+    }
+
+    /** The function's MSI-X Table, mapped from its BAR as msix_map_region does. */
+    static IoMem msixTable(Machine.PciFunction f) {
+        PciEndpointModel ep = f.model();
+        return PciIomap.pci_iomap_range(f.dev(), ep.caps().msixTableBar(), ep.caps().msixTableOffset(),
+                (long) ep.caps().msixVectors() * PciRegs.PCI_MSIX_ENTRY_SIZE);
+    }
+
+    /** The function's Pending Bit Array, mapped from its BAR. */
+    static IoMem msixPba(Machine.PciFunction f) {
+        PciEndpointModel ep = f.model();
+        return PciIomap.pci_iomap_range(f.dev(), ep.caps().msixPbaBar(), ep.caps().msixPbaOffset(), 8);
     }
 
     /** The MSI doorbell of the machine's MSI controller: the first GICv2m frame's MSI_SETSPI_NS, else the ITS's. */
@@ -48,42 +70,55 @@ public final class MsiDemo {
     public static Result run(Machine m, PrintStream out) {
         Machine.PciFunction f = m.function(0x8);
         Machine.PciFunction g = m.function(0x10);
-        if (f == null || g == null || f.model().msiCapOffset() == 0) {
-            out.println("demo msi: needs the two PCI functions with MSI at StreamIDs 0x8 and 0x10");
-            return new Result(0, 0, 0, 0, List.of(), 0, List.of(), 0, 1);
+        if (f == null || g == null || f.model().msixCapOffset() == 0 || g.model().msixCapOffset() == 0) {
+            out.println("demo msi: needs the two PCI functions with MSI-X at StreamIDs 0x8 and 0x10");
+            return new Result(0, 0, 0, 0, List.of(), 0, 0, 0, 0, 0, List.of(), 0, 1);
         }
         PciDev dev = f.dev();
         long doorbell = doorbell(m);
         IommuDomain dom = Iommu.iommu_get_domain_for_dev(dev);
-        out.printf("%s: %s domain, MSI capability at 0x%x, %s at PA 0x%x%n",
-                dev.dev_name(), IommuH.iommu_domain_type_str(dom.type), f.model().msiCapOffset(),
+        int tableBar = f.model().caps().msixTableBar();
+        out.printf("%s: %s domain, MSI-X capability at 0x%x, %d vectors, Table in BAR %d at 0x%x, PBA at 0x%x;"
+                        + " %s at PA 0x%x%n", dev.dev_name(), IommuH.iommu_domain_type_str(dom.type),
+                f.model().msixCapOffset(), PciMsi.pci_msix_vec_count(dev), tableBar,
+                Pci.pci_resource_start(dev, tableBar) + f.model().caps().msixTableOffset(),
+                Pci.pci_resource_start(dev, f.model().caps().msixPbaBar()) + f.model().caps().msixPbaOffset(),
                 m.v2m != null ? "GICv2m doorbell (MSI_SETSPI_NS)" : "ITS doorbell (GITS_TRANSLATER)", doorbell);
-        int nvec = PciMsi.pci_alloc_irq_vectors(dev, 1, 4, PciMsi.PCI_IRQ_MSI);
-        out.printf("pci_alloc_irq_vectors(%s, 1, 4, PCI_IRQ_MSI) = %d%n", dev.dev_name(), nvec);
+        int nvec = PciMsi.pci_alloc_irq_vectors(dev, 1, 2, PciMsi.PCI_IRQ_MSIX);
+        out.printf("pci_alloc_irq_vectors(%s, 1, 2, PCI_IRQ_MSIX) = %d%n", dev.dev_name(), nvec);
         if (nvec <= 0) {
-            return new Result(nvec, 0, doorbell, 0, List.of(), 0, List.of(), 0, 1);
+            return new Result(nvec, 0, doorbell, 0, List.of(), 0, 0, 0, 0, 0, List.of(), 0, 1);
         }
-        MsiDesc desc = MsiDesc.first_msi_entry(dev);
-        long addr = cfgMsiAddress(f.model());
+        IoMem table = msixTable(f);
+        IoMem pba = msixPba(f);
+        long addr = tableAddress(table, 0);
         long phys = Iommu.iommu_iova_to_phys(dom, addr);
-        out.printf("  config space: Message Control 0x%04x, Message Address 0x%x, Message Data 0x%04x%n",
-                f.model().configRead(f.model().msiCapOffset() + PcieSpec.MSI_CTRL, 2), addr, f.model().msiData());
-        out.printf("  %s; IOVA 0x%x -> PA 0x%x (iommu_iova_to_phys)%n", desc.iommuCookie, addr, phys);
-        AtomicLong handled = new AtomicLong();
+        out.printf("  Message Control 0x%04x; Table entry 0 (MMIO at 0x%x): Message Address 0x%x, Data 0x%x%n",
+                Pci.pci_read_config_word(dev, dev.msixCap + PciRegs.PCI_MSIX_FLAGS), table.physBase(), addr,
+                table.readl(PciRegs.PCI_MSIX_ENTRY_DATA));
+        out.printf("  %s; IOVA 0x%x -> PA 0x%x (iommu_iova_to_phys)%n", MsiDesc.first_msi_entry(dev).iommuCookie, addr, phys);
         List<Integer> virqs = new ArrayList<>();
         for (int i = 0; i < nvec; i++) {
             int virq = PciMsi.pci_irq_vector(dev, i);
             virqs.add(virq);
-            m.board.irqs.request_irq(virq, (irq, id) -> {
-                handled.incrementAndGet();
-                return IrqHandler.IRQ_HANDLED;
-            }, 0, "virtio-rng-msi" + i, dev);
+            m.board.irqs.request_irq(virq, (irq, id) -> IrqHandler.IRQ_HANDLED, 0, "virtio-rng-msix" + i, dev);
         }
         int before = m.smmu.decodedEvents.size();
-        for (int v : new int[] {0, 2, 2}) {
-            int r = f.model().raiseMsi(v);
-            out.printf("  device raises vector %d: write 0x%04x to IOVA 0x%x: %d%n", v, f.model().msiData() | v, addr, r);
+        for (int v : new int[] {0, 1, 1}) {
+            int r = f.model().raiseMsix(v);
+            out.printf("  device raises vector %d: write 0x%x to IOVA 0x%x: %d%n", v, table.readl(v * 16L + 8), addr, r);
         }
+
+        /* masking: the irq_chip's mask sets the entry's Mask bit; the event waits in the PBA */
+        MsiDesc d1 = dev.msiList.get(1);
+        PciMsi.pci_msi_mask_irq(virqs.get(1), d1);
+        int maskedRet = f.model().raiseMsix(1);
+        long pbaMasked = Integer.toUnsignedLong(pba.readl(0));
+        out.printf("  vector 1 masked (Vector Control 0x%x): raise = %d, PBA 0x%x%n",
+                table.readl(16 + PciRegs.PCI_MSIX_ENTRY_VECTOR_CTRL), maskedRet, pbaMasked);
+        PciMsi.pci_msi_unmask_irq(virqs.get(1), d1);
+        long pbaUnmasked = Integer.toUnsignedLong(pba.readl(0));
+        out.printf("  vector 1 unmasked: the pending message is sent, PBA 0x%x%n", pbaUnmasked);
         m.board.irqs.quiesce();
         List<Long> counts = new ArrayList<>();
         for (int i = 0; i < nvec; i++) {
@@ -97,18 +132,19 @@ public final class MsiDemo {
         IommuDomain unmanaged = m.iommu.iommu_domain_alloc(m.pci.pci_bus_type);
         int ret = m.iommu.iommu_attach_device(unmanaged, dev2);
         out.printf("%s: iommu_attach_device(unmanaged domain) = %d, no iommu_get_msi_cookie%n", dev2.dev_name(), ret);
-        int n2 = PciMsi.pci_alloc_irq_vectors(dev2, 1, 1, PciMsi.PCI_IRQ_MSI);
-        long addr2 = cfgMsiAddress(g.model());
-        out.printf("  pci_alloc_irq_vectors = %d; Message Address 0x%x (the doorbell's PA: nothing remapped)%n", n2, addr2);
+        int n2 = PciMsi.pci_alloc_irq_vectors(dev2, 1, 1, PciMsi.PCI_IRQ_MSIX);
+        long addr2 = tableAddress(msixTable(g), 0);
+        out.printf("  pci_alloc_irq_vectors(PCI_IRQ_MSIX) = %d; Message Address 0x%x (the doorbell's PA: nothing remapped)%n",
+                n2, addr2);
         int virq2 = PciMsi.pci_irq_vector(dev2, 0);
-        m.board.irqs.request_irq(virq2, (irq, id) -> IrqHandler.IRQ_HANDLED, 0, "virtio-blk-msi", dev2);
-        int faultRet = g.model().raiseMsi(0);
-        out.printf("  device raises vector 0: %d (%s)%n", faultRet, faultRet == -org.iommu4j.base.Errno.EFAULT
+        m.board.irqs.request_irq(virq2, (irq, id) -> IrqHandler.IRQ_HANDLED, 0, "virtio-blk-msix", dev2);
+        int faultRet = g.model().raiseMsix(0);
+        out.printf("  device raises vector 0: %d (%s)%n", faultRet, faultRet == -Errno.EFAULT
                 ? "-EFAULT: the SMMU terminated the write" : "unexpected");
         m.board.irqs.quiesce();
         List<String> events = new ArrayList<>();
         for (SmmuEvent e : m.smmuModel.events()) {
-            if (e instanceof SmmuEvent.Translation t && t.f().sid() == 0x10 && t.f().addr() == addr2) {
+            if (e instanceof SmmuEvent.Translation t && t.f().sid() == g.sid() && t.f().addr() == addr2) {
                 events.add(String.format("F_TRANSLATION sid 0x%x addr 0x%x %s", t.f().sid(), t.f().addr(),
                         t.f().rnw() ? "read" : "write"));
             }
@@ -130,8 +166,10 @@ public final class MsiDemo {
         PciMsi.pci_free_irq_vectors(dev2);
         m.iommu.iommu_detach_device(unmanaged, dev2);
         m.iommu.iommu_domain_free(unmanaged);
-        boolean ok = nvec == 4 && addr != doorbell && phys == doorbell && counts.get(0) == 1 && counts.get(2) == 2
-                && faultRet == -org.iommu4j.base.Errno.EFAULT && !events.isEmpty() && faultIrqs == 0;
-        return new Result(nvec, addr, doorbell, phys, counts, faultRet, events, faultIrqs, ok ? 0 : 1);
+        boolean ok = nvec == 2 && addr != phys && phys == doorbell && counts.get(0) == 1 && counts.get(1) == 3
+                && maskedRet == PciEndpointModel.MSI_PENDING && pbaMasked == 2 && pbaUnmasked == 0
+                && faultRet == -Errno.EFAULT && addr2 == doorbell && !events.isEmpty() && faultIrqs == 0;
+        return new Result(nvec, addr, doorbell, phys, counts, maskedRet, pbaMasked, pbaUnmasked, faultRet, addr2, events,
+                faultIrqs, ok ? 0 : 1);
     }
 }

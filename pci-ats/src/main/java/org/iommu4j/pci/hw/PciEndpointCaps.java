@@ -4,7 +4,8 @@ import java.util.List;
 
 /**
  * What an endpoint model implements: identity, PCIe port type and the PASID, ATS, PRI and ACS
- * capabilities with their read-only fields. Immutable; build one with {@link #builder()}.
+ * capabilities with their read-only fields, its BARs, MSI and MSI-X, and vendor-specific
+ * capabilities. Immutable; build one with {@link #builder()}.
  *
  * @param vendorId        Vendor ID register
  * @param deviceId        Device ID register
@@ -35,6 +36,14 @@ import java.util.List;
  * @param msixTableOffset offset of the Table in that BAR (QWORD aligned)
  * @param msixPbaBar      BIR of the Pending Bit Array
  * @param msixPbaOffset   offset of the PBA in its BAR (QWORD aligned)
+ * @param revisionId      Revision ID register
+ * @param subsystemVendorId Subsystem Vendor ID register
+ * @param subsystemId     Subsystem ID register
+ * @param interruptPin    Interrupt Pin register: 0 none, 1..4 INTA..INTD
+ * @param pcieCapability  a PCI Express capability (and the extended configuration space behind it);
+ *                        false: a conventional PCI function, as QEMU builds a virtio function on
+ *                        a PCIe root bus, with no extended capabilities
+ * @param vendorCaps      vendor-specific capabilities (PCI 3.0 6.7, ID 09h), laid out in this order
  */
 public record PciEndpointCaps(int vendorId, int deviceId, int classCode, int pcieType, boolean endEndPrefix,
                               boolean pasid, int pasidWidth, boolean pasidExec, boolean pasidPriv,
@@ -43,7 +52,8 @@ public record PciEndpointCaps(int vendorId, int deviceId, int classCode, int pci
                               boolean acs, int acsCap, int atcEntries,
                               boolean msi, int msiMmc, boolean msi64, boolean msiMask, List<PciBar> bars,
                               boolean msix, int msixVectors, int msixTableBar, long msixTableOffset, int msixPbaBar,
-                              long msixPbaOffset) {
+                              long msixPbaOffset, int revisionId, int subsystemVendorId, int subsystemId,
+                              int interruptPin, boolean pcieCapability, List<PciVendorCap> vendorCaps) {
 
     public PciEndpointCaps {
         if (pasidWidth < 0 || pasidWidth > 20) {
@@ -59,6 +69,15 @@ public record PciEndpointCaps(int vendorId, int deviceId, int classCode, int pci
             throw new IllegalArgumentException("ATC needs at least one entry");
         }
         bars = List.copyOf(bars);
+        vendorCaps = List.copyOf(vendorCaps);
+        if (interruptPin < 0 || interruptPin > 4) {
+            throw new IllegalArgumentException("Interrupt Pin " + interruptPin + " not in 0..4");
+        }
+        if (!pcieCapability && (pasid || ats || pri || acs)) {
+            // PCIe r5 7.9: extended capabilities live in the extended configuration space,
+            // which only a PCI Express function has
+            throw new IllegalArgumentException("PASID, ATS, PRI and ACS need the PCI Express capability");
+        }
         boolean[] used = new boolean[PcieSpec.BAR_COUNT];
         for (PciBar b : bars) {
             int slots = b.type() == PciBar.MEM64 ? 2 : 1;
@@ -151,6 +170,12 @@ public record PciEndpointCaps(int vendorId, int deviceId, int classCode, int pci
         b.msixTableOffset = msixTableOffset;
         b.msixPbaBar = msixPbaBar;
         b.msixPbaOffset = msixPbaOffset;
+        b.revisionId = revisionId;
+        b.subsystemVendorId = subsystemVendorId;
+        b.subsystemId = subsystemId;
+        b.interruptPin = interruptPin;
+        b.pcieCapability = pcieCapability;
+        b.vendorCaps = new java.util.ArrayList<>(vendorCaps);
         return b;
     }
 
@@ -185,6 +210,57 @@ public record PciEndpointCaps(int vendorId, int deviceId, int classCode, int pci
         long msixTableOffset = 0;
         int msixPbaBar = 0;
         long msixPbaOffset = 0;
+        int revisionId = 0x01;
+        /** -1: the Vendor ID (QEMU's default subsystem IDs are its own vendor's). */
+        int subsystemVendorId = -1;
+        int subsystemId = 0x1100;
+        int interruptPin = 0;
+        boolean pcieCapability = true;
+        List<PciVendorCap> vendorCaps = new java.util.ArrayList<>();
+
+        public Builder revision(int rev) {
+            this.revisionId = rev;
+            return this;
+        }
+
+        public Builder subsystem(int vendor, int device) {
+            this.subsystemVendorId = vendor;
+            this.subsystemId = device;
+            return this;
+        }
+
+        /** Interrupt Pin: 1..4 for INTA..INTD (the pin is reported, INTx messages are not modelled). */
+        public Builder interruptPin(int pin) {
+            this.interruptPin = pin;
+            return this;
+        }
+
+        /**
+         * A conventional PCI function: no PCI Express capability, no PASID, ATS, PRI or ACS (what
+         * QEMU builds for a virtio function on a PCIe root bus).
+         */
+        public Builder conventional() {
+            this.pcieCapability = false;
+            return noPasid().noAts().noPri().noAcs();
+        }
+
+        /** With or without the PCI Express capability (without it, add no extended capability). */
+        public Builder pcieCapability(boolean on) {
+            this.pcieCapability = on;
+            return this;
+        }
+
+        public Builder noAcs() {
+            this.acs = false;
+            this.acsCap = 0;
+            return this;
+        }
+
+        /** Appends a vendor-specific capability. */
+        public Builder vendorCap(PciVendorCap cap) {
+            vendorCaps.add(cap);
+            return this;
+        }
 
         /** Adds a BAR (replacing one at the same register). */
         public Builder bar(PciBar bar) {
@@ -327,7 +403,8 @@ public record PciEndpointCaps(int vendorId, int deviceId, int classCode, int pci
             return new PciEndpointCaps(vendorId, deviceId, classCode, pcieType, endEndPrefix, pasid, pasidWidth,
                     pasidExec, pasidPriv, ats, atsQdep, atsPageAligned, pri, priMaxReqs, priPasidRequired, acs, acsCap,
                     atcEntries, msi, msiMmc, msi64, msiMask, bars, msix, msixVectors, msixTableBar, msixTableOffset,
-                    msixPbaBar, msixPbaOffset);
+                    msixPbaBar, msixPbaOffset, revisionId, subsystemVendorId < 0 ? vendorId : subsystemVendorId,
+                    subsystemId, interruptPin, pcieCapability, vendorCaps);
         }
     }
 }

@@ -77,6 +77,10 @@ import org.iommu4j.base.hw.SystemBus;
  *     Array in memory BARs (DWORD and QWORD accesses), per-vector Mask bits and Function Mask;
  *     {@link #raiseMsix} sends a vector as the MSI write is sent, or sets its Pending bit while
  *     masked and sends it when unmasked.</li>
+ * <li>A conventional PCI function ({@link PciEndpointCaps.Builder#conventional}): no PCI Express
+ *     capability, 256 bytes of configuration space, as QEMU builds a virtio function on a PCIe
+ *     root bus; vendor-specific capabilities ({@link PciVendorCap}) with their writable bits,
+ *     chained after the ones above (their meaning belongs to the function's user).</li>
  * </ul>
  * What it can't do: an Expansion ROM, extended message data, SR-IOV, ATS
  * completions with the Global bit (Global Invalidate Supported is clear, so the ATC ignores the
@@ -105,7 +109,12 @@ public final class PciEndpointModel implements AtsEndpoint {
     private final String name;
     private final PciEndpointCaps caps;
     private final PciConfigSpace cfg = new PciConfigSpace();
-    private final int pcieCap = 0x40;
+    /** PCI Express capability at the start of the capability area; 0 = a conventional PCI function. */
+    private final int pcieCap;
+    /** Bytes of configuration space: 4 KiB with the PCI Express capability, else 256. */
+    private final int cfgSize;
+    /** Offsets of the vendor-specific capabilities, in {@link PciEndpointCaps#vendorCaps()} order. */
+    private final int[] vendorCapOffs;
     private final int pasidCap;
     private final int atsCap;
     private final int priCap;
@@ -114,6 +123,7 @@ public final class PciEndpointModel implements AtsEndpoint {
     private final int msiCap;
     /** MSI-X capability, after the MSI one (QEMU's virtio offset); 0 = absent. */
     private final int msixCap;
+    private static final int MSIX_CAP_OFFSET = 0x98;
     /*
      * MSI-X Table and PBA (PCI 3.0 6.8.2), under lock. Invariant: a pending bit is set only for
      * a vector that was masked (its own Mask bit or Function Mask) when its event came.
@@ -215,6 +225,8 @@ public final class PciEndpointModel implements AtsEndpoint {
         this.name = name;
         this.caps = caps;
         this.atc = new DeviceAtc(caps.atcEntries());
+        pcieCap = caps.pcieCapability() ? CFG_HEADER_SIZE : 0;
+        cfgSize = caps.pcieCapability() ? CFG_SPACE_EXP_SIZE : CFG_SPACE_SIZE;
         int next = EXT_CAP_START;
         pasidCap = caps.pasid() ? next : 0;
         next += caps.pasid() ? PASID_CAP_SIZE : 0;
@@ -223,9 +235,10 @@ public final class PciEndpointModel implements AtsEndpoint {
         priCap = caps.pri() ? next : 0;
         next += caps.pri() ? PRI_CAP_SIZE : 0;
         acsCap = caps.acs() ? next : 0;
-        // after the PCI Express capability (0x40 + 0x3c), dword aligned
+        // after the PCI Express capability (0x40 + 0x3c), dword aligned, and before MSI-X
         msiCap = caps.msi() ? 0x80 : 0;
-        msixCap = caps.msix() ? 0x98 : 0;
+        msixCap = caps.msix() ? MSIX_CAP_OFFSET : 0;
+        vendorCapOffs = layOutVendorCaps(caps, pcieCap, msiCap, msixCap);
         int nvec = caps.msix() ? caps.msixVectors() : 0;
         msixAddr = new long[nvec];
         msixData = new int[nvec];
@@ -235,6 +248,32 @@ public final class PciEndpointModel implements AtsEndpoint {
             bars[b.index()] = b;
         }
         reset();
+    }
+
+    /**
+     * Where the vendor-specific capabilities go, one after the other as QEMU's pci_find_space
+     * places them: in a conventional function from the end of the header up to the MSI or MSI-X
+     * capability (QEMU's virtio layout: its capabilities fill 0x40..0x97 and MSI-X is at 0x98);
+     * in a PCI Express function after the last capability this model lays out.
+     */
+    private static int[] layOutVendorCaps(PciEndpointCaps caps, int pcieCap, int msiCap, int msixCap) {
+        int at;
+        int limit = CFG_SPACE_SIZE;
+        if (pcieCap == 0) {
+            at = CFG_HEADER_SIZE;
+            limit = msiCap != 0 ? msiCap : msixCap != 0 ? msixCap : limit;
+        } else {
+            at = MSIX_CAP_OFFSET + MSIX_CAP_SIZE; // after the slots of MSI and MSI-X, used or not
+        }
+        int[] offs = new int[caps.vendorCaps().size()];
+        for (int i = 0; i < offs.length; i++) {
+            offs[i] = at;
+            at += caps.vendorCaps().get(i).length();
+        }
+        if (at > limit) {
+            throw new IllegalArgumentException(String.format("vendor capabilities end at 0x%x, beyond 0x%x", at, limit));
+        }
+        return offs;
     }
 
     /* ---------------- identity and wiring ---------------- */
@@ -321,9 +360,8 @@ public final class PciEndpointModel implements AtsEndpoint {
         c.set(CFG_VENDOR_ID, caps.vendorId(), 2);
         c.set(CFG_DEVICE_ID, caps.deviceId(), 2);
         c.setWmask(CFG_COMMAND, CMD_IO | CMD_MEMORY | CMD_BUS_MASTER | CMD_PARITY | CMD_SERR | CMD_INTX_DISABLE, 2);
-        c.set(CFG_STATUS, STS_CAP_LIST, 2);
         c.setW1cmask(CFG_STATUS, STS_RW1C_MASK, 2);
-        c.set(CFG_REVISION_ID, 0x01, 1);
+        c.set(CFG_REVISION_ID, caps.revisionId(), 1);
         c.set(CFG_CLASS_PROG, caps.classCode(), 3);
         c.setWmask(CFG_CACHE_LINE_SIZE, 0xff, 1);
         c.set(CFG_HEADER_TYPE, 0x00, 1);
@@ -340,14 +378,72 @@ public final class PciEndpointModel implements AtsEndpoint {
                 c.setWmask(reg + 4, (int) (b.addressMask() >>> 32), 4);
             }
         }
-        c.set(CFG_SUBSYSTEM_VENDOR_ID, caps.vendorId(), 2);
-        c.set(CFG_SUBSYSTEM_ID, 0x1100, 2);
-        c.set(CFG_CAP_PTR, pcieCap, 1);
+        c.set(CFG_SUBSYSTEM_VENDOR_ID, caps.subsystemVendorId(), 2);
+        c.set(CFG_SUBSYSTEM_ID, caps.subsystemId(), 2);
         c.setWmask(CFG_INTERRUPT_LINE, 0xff, 1);
+        c.set(CFG_INTERRUPT_PIN, caps.interruptPin(), 1);
+        // the list: PCI Express, MSI, MSI-X, then the vendor-specific ones from the last laid
+        // out to the first (QEMU adds each capability at the head of the list)
+        int[] chain = new int[3 + vendorCapOffs.length];
+        int n = 0;
+        for (int off : new int[] {pcieCap, msiCap, msixCap}) {
+            if (off != 0) {
+                chain[n++] = off;
+            }
+        }
+        for (int i = vendorCapOffs.length - 1; i >= 0; i--) {
+            chain[n++] = vendorCapOffs[i];
+        }
+        c.set(CFG_CAP_PTR, n == 0 ? 0 : chain[0], 1);
+        c.set(CFG_STATUS, n == 0 ? 0 : STS_CAP_LIST, 2);
+        for (int i = 0; i < vendorCapOffs.length; i++) {
+            byte[] b = caps.vendorCaps().get(i).bytes();
+            byte[] w = caps.vendorCaps().get(i).wmask();
+            for (int j = 0; j < b.length; j++) {
+                c.set(vendorCapOffs[i] + j, b[j], 1);
+                c.setWmask(vendorCapOffs[i] + j, w[j], 1);
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            c.set(chain[i] + 1, i + 1 < n ? chain[i + 1] : 0, 1);
+        }
+        if (pcieCap != 0) {
+            buildPcieCapability(c);
+        }
+        if (msixCap != 0) {
+            c.set(msixCap, CAP_ID_MSIX, 1);
+            c.set(msixCap + MSIX_CTRL, caps.msixVectors() - 1, 2);
+            c.setWmask(msixCap + MSIX_CTRL, MSIX_CTRL_ENABLE | MSIX_CTRL_FUNCTION_MASK, 2);
+            c.set(msixCap + MSIX_TABLE, (int) caps.msixTableOffset() | caps.msixTableBar(), 4);
+            c.set(msixCap + MSIX_PBA, (int) caps.msixPbaOffset() | caps.msixPbaBar(), 4);
+            // PCI 3.0 6.8.2.9: every vector is masked after reset; the rest of an entry is undefined (0 here)
+            java.util.Arrays.fill(msixAddr, 0);
+            java.util.Arrays.fill(msixData, 0);
+            java.util.Arrays.fill(msixVectorCtrl, MSIX_ENTRY_CTRL_MASKBIT);
+            java.util.Arrays.fill(msixPending, 0);
+        }
+        if (msiCap != 0) {
+            c.set(msiCap, CAP_ID_MSI, 1);
+            int ctrl = caps.msiMmc() << MSI_CTRL_MMC_SHIFT | (caps.msi64() ? MSI_CTRL_64BIT : 0)
+                    | (caps.msiMask() ? MSI_CTRL_PVM : 0);
+            c.set(msiCap + MSI_CTRL, ctrl, 2);
+            c.setWmask(msiCap + MSI_CTRL, MSI_CTRL_ENABLE | MSI_CTRL_MME_MASK, 2);
+            c.setWmask(msiCap + MSI_ADDR_LO, 0xfffffffc, 4);
+            if (caps.msi64()) {
+                c.setWmask(msiCap + MSI_ADDR_HI, 0xffffffff, 4);
+            }
+            c.setWmask(msiCap + msiDataOff(), 0xffff, 2);
+            if (caps.msiMask()) {
+                // one Mask bit per vector the function can use; Pending bits are read-only
+                int vecs = 1 << caps.msiMmc();
+                c.setWmask(msiCap + msiMaskOff(), vecs == 32 ? -1 : (1 << vecs) - 1, 4);
+            }
+        }
+        buildExtendedCapabilities(c);
+    }
 
-        // PCI Express capability, last in the list
+    private void buildPcieCapability(PciConfigSpace c) {
         c.set(pcieCap, CAP_ID_PCIE, 1);
-        c.set(pcieCap + 1, 0x00, 1);
         c.set(pcieCap + PCIE_CAP_FLAGS, PCIE_FLAGS_VERSION_2 | caps.pcieType() << PCIE_FLAGS_TYPE_SHIFT, 2);
         c.set(pcieCap + PCIE_DEVCAP, 0x00008000, 4); // Role-Based Error Reporting, 128-byte MPS
         // PCIe r5 7.5.3.4: Relaxed Ordering and No Snoop enabled, 512-byte read requests at reset;
@@ -366,43 +462,9 @@ public final class PciEndpointModel implements AtsEndpoint {
         }
         // PCIe r5 7.5.3.15: a function supporting End-End TLP Prefixes must support the 3-bit Fmt
         c.set(pcieCap + PCIE_DEVCAP2, caps.endEndPrefix() ? DEVCAP2_END_END_PREFIX | DEVCAP2_EXT_FMT : 0, 4);
+    }
 
-        if (msixCap != 0) {
-            if (msiCap == 0) {
-                c.set(pcieCap + 1, msixCap, 1);
-            }
-            c.set(msixCap, CAP_ID_MSIX, 1);
-            c.set(msixCap + 1, 0x00, 1);
-            c.set(msixCap + MSIX_CTRL, caps.msixVectors() - 1, 2);
-            c.setWmask(msixCap + MSIX_CTRL, MSIX_CTRL_ENABLE | MSIX_CTRL_FUNCTION_MASK, 2);
-            c.set(msixCap + MSIX_TABLE, (int) caps.msixTableOffset() | caps.msixTableBar(), 4);
-            c.set(msixCap + MSIX_PBA, (int) caps.msixPbaOffset() | caps.msixPbaBar(), 4);
-            // PCI 3.0 6.8.2.9: every vector is masked after reset; the rest of an entry is undefined (0 here)
-            java.util.Arrays.fill(msixAddr, 0);
-            java.util.Arrays.fill(msixData, 0);
-            java.util.Arrays.fill(msixVectorCtrl, MSIX_ENTRY_CTRL_MASKBIT);
-            java.util.Arrays.fill(msixPending, 0);
-        }
-        if (msiCap != 0) {
-            c.set(pcieCap + 1, msiCap, 1);
-            c.set(msiCap, CAP_ID_MSI, 1);
-            c.set(msiCap + 1, msixCap, 1);
-            int ctrl = caps.msiMmc() << MSI_CTRL_MMC_SHIFT | (caps.msi64() ? MSI_CTRL_64BIT : 0)
-                    | (caps.msiMask() ? MSI_CTRL_PVM : 0);
-            c.set(msiCap + MSI_CTRL, ctrl, 2);
-            c.setWmask(msiCap + MSI_CTRL, MSI_CTRL_ENABLE | MSI_CTRL_MME_MASK, 2);
-            c.setWmask(msiCap + MSI_ADDR_LO, 0xfffffffc, 4);
-            if (caps.msi64()) {
-                c.setWmask(msiCap + MSI_ADDR_HI, 0xffffffff, 4);
-            }
-            c.setWmask(msiCap + msiDataOff(), 0xffff, 2);
-            if (caps.msiMask()) {
-                // one Mask bit per vector the function can use; Pending bits are read-only
-                int vecs = 1 << caps.msiMmc();
-                c.setWmask(msiCap + msiMaskOff(), vecs == 32 ? -1 : (1 << vecs) - 1, 4);
-            }
-        }
-
+    private void buildExtendedCapabilities(PciConfigSpace c) {
         // extended capabilities, chained in the order they were laid out
         int[] offs = {pasidCap, atsCap, priCap, acsCap};
         int[] ids = {EXT_CAP_ID_PASID, EXT_CAP_ID_ATS, EXT_CAP_ID_PRI, EXT_CAP_ID_ACS};
@@ -506,7 +568,11 @@ public final class PciEndpointModel implements AtsEndpoint {
         }
     }
 
-    /** A configuration read of 1, 2 or 4 naturally aligned bytes; others read all-ones. */
+    /**
+     * A configuration read of 1, 2 or 4 naturally aligned bytes; others read all-ones, as does
+     * the extended space of a conventional function (QEMU answers beyond a function's config
+     * size so, and Linux reads no further than 256 bytes of a function that is not PCIe).
+     */
     public int configRead(int off, int size) {
         if (!validAccess(off, size)) {
             return size >= 4 || size <= 0 ? -1 : (1 << (8 * size)) - 1;
@@ -519,7 +585,7 @@ public final class PciEndpointModel implements AtsEndpoint {
         }
     }
 
-    /** A configuration write; misaligned or out-of-range writes are dropped. */
+    /** A configuration write; misaligned or out-of-range writes (beyond a conventional function's 256 bytes too) are dropped. */
     public void configWrite(int off, int val, int size) {
         if (!validAccess(off, size)) {
             return;
@@ -580,8 +646,8 @@ public final class PciEndpointModel implements AtsEndpoint {
         sendMsixVectors(msixUnmasked);
     }
 
-    private static boolean validAccess(int off, int size) {
-        return (size == 1 || size == 2 || size == 4) && off >= 0 && off <= CFG_SPACE_EXP_SIZE - size
+    private boolean validAccess(int off, int size) {
+        return (size == 1 || size == 2 || size == 4) && off >= 0 && off <= cfgSize - size
                 && (off & (size - 1)) == 0;
     }
 
@@ -1169,7 +1235,9 @@ public final class PciEndpointModel implements AtsEndpoint {
             // PCIe r5 7.5.3.5: logged whether or not error reporting is enabled
             lock.lock();
             try {
-                cfg.setBits(pcieCap + PCIE_DEVSTA, DEVSTA_URD, 2);
+                if (pcieCap != 0) {
+                    cfg.setBits(pcieCap + PCIE_DEVSTA, DEVSTA_URD, 2);
+                }
             } finally {
                 lock.unlock();
             }

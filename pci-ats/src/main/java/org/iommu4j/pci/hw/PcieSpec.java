@@ -65,6 +65,10 @@ public final class PcieSpec {
 
     /* Capability list (PCI 3.0 6.7). */
     public static final int CAP_ID_PCIE = 0x10;
+    /** Vendor-specific capability: ID, Next, Capability Length, vendor data. */
+    public static final int CAP_ID_VNDR = 0x09;
+    /** First byte after the type-0 header, where capabilities may start. */
+    public static final int CFG_HEADER_SIZE = 0x40;
 
     /* MSI capability (PCI 3.0 6.8.1, PCIe r5 7.7.1), offsets from the capability. */
     public static final int CAP_ID_MSI = 0x05;

@@ -312,4 +312,68 @@ class ConfigSpaceLayoutTest {
         assertLayout(ep.configSnapshot(), defaultLayout());
         assertThat(ep.atsEnabled()).isFalse();
     }
+
+    private static PciVendorCap vndr(int len, int tag, int writableByte) {
+        byte[] b = new byte[len];
+        byte[] w = new byte[len];
+        b[0] = PcieSpec.CAP_ID_VNDR;
+        b[2] = (byte) len;
+        b[3] = (byte) tag;
+        if (writableByte > 0) {
+            w[writableByte] = (byte) 0xff;
+        }
+        return new PciVendorCap(b, w);
+    }
+
+    @Test
+    void conventionalFunctionChainsMsixThenItsVendorCapabilitiesFromTheLast() {
+        // QEMU 7.2's virtio function on a PCIe root bus: vendor capabilities of 16, 16, 16, 20
+        // and 20 bytes from 0x40, then MSI-X at 0x98 at the head of the list
+        PciEndpointCaps.Builder b = PciEndpointCaps.builder().conventional().ids(0x1af4, 0x1005).revision(0)
+                .subsystem(0x1af4, 4).interruptPin(1).bar(PciBar.mem32(1, 0x1000, false)).msix(2, 1, 0, 1, 0x800);
+        for (int len : new int[] {16, 16, 16, 20}) {
+            b.vendorCap(vndr(len, len, 0));
+        }
+        b.vendorCap(vndr(20, 5, 4));
+        PciEndpointModel ep = new PciEndpointModel("ep", b.build());
+        assertThat(ep.pcieCapOffset()).isZero();
+        assertThat(ep.msixCapOffset()).isEqualTo(0x98);
+        assertThat(ep.configRead(PcieSpec.CFG_STATUS, 2) & PcieSpec.STS_CAP_LIST).isNotZero();
+        assertThat(ep.configRead(PcieSpec.CFG_REVISION_ID, 1)).isZero();
+        assertThat(ep.configRead(PcieSpec.CFG_SUBSYSTEM_VENDOR_ID, 4)).isEqualTo(0x0004_1af4);
+        assertThat(ep.configRead(PcieSpec.CFG_INTERRUPT_PIN, 1)).isEqualTo(1);
+        int[] chain = new int[7];
+        int n = 0;
+        for (int at = ep.configRead(PcieSpec.CFG_CAP_PTR, 1); at != 0; at = ep.configRead(at + 1, 1)) {
+            chain[n++] = at;
+        }
+        assertThat(java.util.Arrays.copyOf(chain, n)).containsExactly(0x98, 0x84, 0x70, 0x60, 0x50, 0x40);
+        assertThat(ep.configRead(0x98, 1)).isEqualTo(PcieSpec.CAP_ID_MSIX);
+        assertThat(ep.configRead(0x70, 4)).isEqualTo(0x1414_6009);   // tag 0x14, length 20, next 0x60
+        // only the bits the capability declares writable take a write
+        ep.configWrite(0x84, -1, 4);
+        ep.configWrite(0x88, 0x1234_5678, 4);
+        assertThat(ep.configRead(0x84, 4)).isEqualTo(0x0514_7009);
+        assertThat(ep.configRead(0x88, 4)).isEqualTo(0x78);
+        // 256 bytes of config space: the extended space reads all-ones and ignores writes
+        assertThat(ep.configRead(0x100, 4)).isEqualTo(-1);
+        ep.configWrite(0x100, 0, 4);
+        assertThat(ep.configSnapshot()[0x100]).isZero();
+    }
+
+    @Test
+    void conventionalFunctionRefusesExtendedCapabilitiesAndOverlappingVendorCapabilities() {
+        assertThatThrownBy(() -> PciEndpointCaps.builder().conventional().ats(0, true).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("PCI Express");
+        PciEndpointCaps.Builder b = PciEndpointCaps.builder().conventional().bar(PciBar.mem32(1, 0x1000, false))
+                .msix(1, 1, 0, 1, 0x800);
+        for (int i = 0; i < 6; i++) {
+            b.vendorCap(vndr(16, i, 0));
+        }
+        PciEndpointCaps overlapping = b.build();
+        assertThatThrownBy(() -> new PciEndpointModel("ep", overlapping))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("beyond 0x98");
+        assertThatThrownBy(() -> new PciVendorCap(new byte[] {PcieSpec.CAP_ID_VNDR, 0, 5, 0}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Capability Length");
+    }
 }
