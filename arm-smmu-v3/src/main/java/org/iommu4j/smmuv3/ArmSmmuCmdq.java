@@ -20,7 +20,7 @@ public final class ArmSmmuCmdq {
     public final ArmSmmuQueue q = new ArmSmmuQueue();
     /** The atomic view of q.llq.val (prod in the low word, cons in the high word). */
     public final AtomicLong llqVal = new AtomicLong();
-    public AtomicLongArray valid_map;
-    public final AtomicInteger owner_prod = new AtomicInteger();
+    public AtomicLongArray validMap;
+    public final AtomicInteger ownerProd = new AtomicInteger();
     public final AtomicInteger lock = new AtomicInteger();
 }

@@ -9,7 +9,7 @@ import org.iommu4j.base.Port;
 @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.h:arm_smmu_cmdq_ent")
 public final class ArmSmmuCmdqEnt {
     public int opcode;
-    public boolean substream_valid;
+    public boolean substreamValid;
 
     /* prefetch, cfgi, atc, pri, resume */
     public int sid;
@@ -44,7 +44,7 @@ public final class ArmSmmuCmdqEnt {
 
     public ArmSmmuCmdqEnt copy() {
         ArmSmmuCmdqEnt c = new ArmSmmuCmdqEnt(opcode);
-        c.substream_valid = substream_valid;
+        c.substreamValid = substreamValid;
         c.sid = sid;
         c.ssid = ssid;
         c.leaf = leaf;

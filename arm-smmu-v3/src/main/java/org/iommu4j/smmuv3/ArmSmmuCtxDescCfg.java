@@ -9,13 +9,13 @@ public final class ArmSmmuCtxDescCfg {
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.h:arm_smmu_l1_ctx_desc")
     public static final class L1CtxDesc {
         public long l2ptr;
-        public long l2ptr_dma;
+        public long l2ptrDma;
     }
 
     public long cdtab;
-    public long cdtab_dma;
+    public long cdtabDma;
     /** Bytes allocated for cdtab (so it can be freed). */
-    public long cdtab_size;
-    public L1CtxDesc[] l1_desc;
-    public int num_l1_ents;
+    public long cdtabSize;
+    public L1CtxDesc[] l1Desc;
+    public int numL1Ents;
 }

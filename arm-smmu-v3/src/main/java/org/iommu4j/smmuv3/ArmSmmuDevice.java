@@ -23,40 +23,40 @@ public final class ArmSmmuDevice {
     public final ArmSmmuQueue evtq = new ArmSmmuQueue();
     public final ArmSmmuQueue priq = new ArmSmmuQueue();
     /** evtq.max_stalls (IDR5.STALL_MAX). */
-    public int evtq_max_stalls;
+    public int evtqMaxStalls;
     /** evtq.iopf: the IOPF queue of stalled faults (SVA with stalls), null otherwise. */
-    public org.iommu4j.iopf.IoPgfault.IopfQueue evtq_iopf;
+    public org.iommu4j.iopf.IoPgfault.IopfQueue evtqIopf;
     /** Seed 004 priq.iopf: the IOPF queue of page requests (SVA with PRI), null otherwise. */
-    public org.iommu4j.iopf.IoPgfault.IopfQueue priq_iopf;
+    public org.iommu4j.iopf.IoPgfault.IopfQueue priqIopf;
     /**
      * Seed 004 priq.batch and priq.wq: full queues' worth of requests the PRI thread handled,
      * and the wait queue (its lock) flushers sleep on.
      */
-    public long priq_batch;
-    public final java.util.concurrent.locks.ReentrantLock priq_wq_lock = new java.util.concurrent.locks.ReentrantLock();
-    public final java.util.concurrent.locks.Condition priq_wq = priq_wq_lock.newCondition();
+    public long priqBatch;
+    public final java.util.concurrent.locks.ReentrantLock priqWqLock = new java.util.concurrent.locks.ReentrantLock();
+    public final java.util.concurrent.locks.Condition priqWq = priqWqLock.newCondition();
 
-    public int gerr_irq;
-    public int combined_irq;
+    public int gerrIrq;
+    public int combinedIrq;
 
     /** IPA and PA sizes, in bits. */
     public int ias;
     public int oas;
-    public long pgsize_bitmap;
+    public long pgsizeBitmap;
 
-    public int asid_bits;
-    public int vmid_bits;
+    public int asidBits;
+    public int vmidBits;
     /** Protected by its own monitor (the kernel's ida has its own lock). */
-    public final BitSet vmid_map = new BitSet();
+    public final BitSet vmidMap = new BitSet();
 
-    public int ssid_bits;
-    public int sid_bits;
+    public int ssidBits;
+    public int sidBits;
 
-    public final ArmSmmuStrtabCfg strtab_cfg = new ArmSmmuStrtabCfg();
+    public final ArmSmmuStrtabCfg strtabCfg = new ArmSmmuStrtabCfg();
 
     /** StreamID -> stream; protected by streams_mutex (the kernel's rb-tree). */
     public final TreeMap<Integer, ArmSmmuStream> streams = new TreeMap<>();
-    public final ReentrantLock streams_mutex = new ReentrantLock();
+    public final ReentrantLock streamsMutex = new ReentrantLock();
 
     /** The iommu_device handle registered with the core (set at registration). */
     public Object iommu;

@@ -11,12 +11,12 @@ import org.iommu4j.base.Port;
 public final class ArmSmmuLlQueue {
     public int prod;
     public int cons;
-    public int max_n_shift;
+    public int maxNShift;
 
     public ArmSmmuLlQueue() {}
 
-    public ArmSmmuLlQueue(int max_n_shift) {
-        this.max_n_shift = max_n_shift;
+    public ArmSmmuLlQueue(int maxNShift) {
+        this.maxNShift = maxNShift;
     }
 
     /** The union's u64 view: prod in the low word, cons in the high word. */
@@ -30,7 +30,7 @@ public final class ArmSmmuLlQueue {
     }
 
     public ArmSmmuLlQueue copy() {
-        ArmSmmuLlQueue c = new ArmSmmuLlQueue(max_n_shift);
+        ArmSmmuLlQueue c = new ArmSmmuLlQueue(maxNShift);
         c.prod = prod;
         c.cons = cons;
         return c;

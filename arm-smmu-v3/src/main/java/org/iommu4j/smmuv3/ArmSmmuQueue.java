@@ -10,13 +10,13 @@ public final class ArmSmmuQueue {
     public int irq;
     /** Kernel virtual address of the entries (== physical: the linear map is the identity). */
     public long base;
-    public long base_dma;
+    public long baseDma;
     /** Value for the *_BASE register. */
-    public long q_base;
-    public int ent_dwords;
+    public long qBase;
+    public int entDwords;
     /** The register page holding PROD/CONS (page 0 for the cmdq, page 1 for evtq/priq). */
     public org.iommu4j.base.hw.IoMem page;
     /** Offsets of the PROD/CONS registers within {@link #page}. */
-    public long prod_reg;
-    public long cons_reg;
+    public long prodReg;
+    public long consReg;
 }

@@ -11,13 +11,13 @@ public final class ArmSmmuStrtabCfg {
         public int span;
         /** Virtual (== physical) address of the L2 table, 0 if not allocated yet. */
         public long l2ptr;
-        public long l2ptr_dma;
+        public long l2ptrDma;
     }
 
     public long strtab;
-    public long strtab_dma;
-    public L1Desc[] l1_desc;
-    public int num_l1_ents;
-    public long strtab_base;
-    public int strtab_base_cfg;
+    public long strtabDma;
+    public L1Desc[] l1Desc;
+    public int numL1Ents;
+    public long strtabBase;
+    public int strtabBaseCfg;
 }

@@ -19,9 +19,9 @@ import static org.iommu4j.base.Errno.EOVERFLOW;
 import static org.iommu4j.base.Errno.ERANGE;
 import static org.iommu4j.base.Errno.ETIMEDOUT;
 import static org.iommu4j.base.Errno.ENXIO;
-import static org.iommu4j.base.device.DevPrintk.dev_err;
-import static org.iommu4j.base.device.DevPrintk.dev_info;
-import static org.iommu4j.base.device.DevPrintk.dev_warn;
+import static org.iommu4j.base.device.DevPrintk.devErr;
+import static org.iommu4j.base.device.DevPrintk.devInfo;
+import static org.iommu4j.base.device.DevPrintk.devWarn;
 import static org.iommu4j.smmuv3.ArmSmmuV3H.*;
 
 import java.util.List;
@@ -67,8 +67,8 @@ import org.iommu4j.mm.PageAlloc;
 public final class ArmSmmuV3 {
     /* module parameters */
     /** disable_bypass: unattached streams abort (default on, as CONFIG_ARM_SMMU_DISABLE_BYPASS_BY_DEFAULT). */
-    public boolean disable_bypass = true;
-    public boolean disable_msipolling;
+    public boolean disableBypass = true;
+    public boolean disableMsipolling;
 
     public static final int EVTQ_MSI_INDEX = 0;
     public static final int GERROR_MSI_INDEX = 1;
@@ -82,12 +82,12 @@ public final class ArmSmmuV3 {
     };
 
     /** The "quiet" CD sentinel: write_ctx_desc(.., &quiet_cd) sets EPD0 on a live CD. */
-    public final ArmSmmuCtxDesc quiet_cd = new ArmSmmuCtxDesc();
+    public final ArmSmmuCtxDesc quietCd = new ArmSmmuCtxDesc();
 
     /** arm_smmu_asid_xa: ASID -> CD, allocated from 1. Protected by arm_smmu_asid_lock. */
-    public final TreeMap<Integer, ArmSmmuCtxDesc> arm_smmu_asid_xa = new TreeMap<>();
+    public final TreeMap<Integer, ArmSmmuCtxDesc> armSmmuAsidXa = new TreeMap<>();
     /** arm_smmu_asid_lock: serialises ASID allocation and CD writes against SVA. */
-    public final ReentrantLock arm_smmu_asid_lock = new ReentrantLock();
+    public final ReentrantLock armSmmuAsidLock = new ReentrantLock();
 
     public final ArmSmmuDevice smmu = new ArmSmmuDevice();
 
@@ -95,9 +95,9 @@ public final class ArmSmmuV3 {
      * The CPU side SVA shares page tables with: vabits_actual, PAGE_SIZE, ID_AA64MMFR0, MAIR and
      * the ASID allocator (the kernel's arch globals). Null: no SVA. Set before probe.
      */
-    public volatile org.iommu4j.mm.MmWorld mm_world;
+    public volatile org.iommu4j.mm.MmWorld mmWorld;
     /** The machine's SVA library (iommu-sva-lib.c's globals): PASIDs of bound mms. Null: no SVA. */
-    public volatile org.iommu4j.sva.IommuSvaLib iommu_sva;
+    public volatile org.iommu4j.sva.IommuSvaLib iommuSva;
     /** arm-smmu-v3-sva.c. */
     public final ArmSmmuV3Sva sva = new ArmSmmuV3Sva(this);
 
@@ -108,7 +108,7 @@ public final class ArmSmmuV3 {
     public final IrqController irqs;
     public final MsiController msi;
     /** Whether the SMMU's device has an MSI domain (DT msi-parent); MSIs are used only then. */
-    public boolean msi_domain;
+    public boolean msiDomain;
 
     public ArmSmmuV3(PhysMem mem, PageAlloc pages, MmioBus mmio, IrqController irqs, MsiController msi) {
         this.mem = mem;
@@ -122,15 +122,15 @@ public final class ArmSmmuV3 {
     // DMA memory helpers (dmam_alloc_coherent). Naturally aligned, zeroed, identity-mapped.
 
     /** Returns the physical (== DMA == kernel virtual) address, or 0 on failure. */
-    long dmam_alloc_coherent(long size) {
+    long dmamAllocCoherent(long size) {
         int order = 0;
         while ((4096L << order) < size) {
             order++;
         }
-        return pages.alloc_pages(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO | Gfp.__GFP_NOWARN, order);
+        return pages.allocPages(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO | Gfp.__GFP_NOWARN, order);
     }
 
-    void dmam_free_coherent(long size, long pa) {
+    void dmamFreeCoherent(long size, long pa) {
         if (pa == 0) {
             return;
         }
@@ -138,19 +138,19 @@ public final class ArmSmmuV3 {
         while ((4096L << order) < size) {
             order++;
         }
-        pages.__free_pages(pa, order);
+        pages.__freePages(pa, order);
     }
 
     // ------------------------------------------------------------------------------------------
     // Queue primitives: space, index arithmetic, cons/prod synchronisation
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:queue_has_space")
-    public static boolean queue_has_space(ArmSmmuLlQueue q, int n) {
+    public static boolean queueHasSpace(ArmSmmuLlQueue q, int n) {
         int space;
         int prod = Q_IDX(q, q.prod);
         int cons = Q_IDX(q, q.cons);
         if (Q_WRP(q, q.prod) == Q_WRP(q, q.cons)) {
-            space = (1 << q.max_n_shift) - (prod - cons);
+            space = (1 << q.maxNShift) - (prod - cons);
         } else {
             space = cons - prod;
         }
@@ -158,38 +158,38 @@ public final class ArmSmmuV3 {
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:queue_full")
-    public static boolean queue_full(ArmSmmuLlQueue q) {
+    public static boolean queueFull(ArmSmmuLlQueue q) {
         return Q_IDX(q, q.prod) == Q_IDX(q, q.cons) && Q_WRP(q, q.prod) != Q_WRP(q, q.cons);
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:queue_empty")
-    public static boolean queue_empty(ArmSmmuLlQueue q) {
+    public static boolean queueEmpty(ArmSmmuLlQueue q) {
         return Q_IDX(q, q.prod) == Q_IDX(q, q.cons) && Q_WRP(q, q.prod) == Q_WRP(q, q.cons);
     }
 
     /** Whether the entry at {@code prod} has been consumed according to q.cons. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:queue_consumed")
-    public static boolean queue_consumed(ArmSmmuLlQueue q, int prod) {
+    public static boolean queueConsumed(ArmSmmuLlQueue q, int prod) {
         return (Q_WRP(q, q.cons) == Q_WRP(q, prod) && Q_IDX(q, q.cons) > Q_IDX(q, prod))
                 || (Q_WRP(q, q.cons) != Q_WRP(q, prod) && Q_IDX(q, q.cons) <= Q_IDX(q, prod));
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:queue_sync_cons_out")
-    static void queue_sync_cons_out(ArmSmmuQueue q) {
+    static void queueSyncConsOut(ArmSmmuQueue q) {
         /* Full barrier: every read and write of the consumed slots is done before the new cons is published. */
-        q.page.writel_relaxed(q.llq.cons, q.cons_reg);
+        q.page.writelRelaxed(q.llq.cons, q.consReg);
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:queue_inc_cons")
-    public static void queue_inc_cons(ArmSmmuLlQueue q) {
+    public static void queueIncCons(ArmSmmuLlQueue q) {
         int cons = (Q_WRP(q, q.cons) | Q_IDX(q, q.cons)) + 1;
         q.cons = Q_OVF(q.cons) | Q_WRP(q, cons) | Q_IDX(q, cons);
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:queue_sync_prod_in")
-    static int queue_sync_prod_in(ArmSmmuQueue q) {
+    static int queueSyncProdIn(ArmSmmuQueue q) {
         int ret = 0;
-        int prod = q.page.readl(q.prod_reg);
+        int prod = q.page.readl(q.prodReg);
         if (Q_OVF(prod) != Q_OVF(q.llq.prod)) {
             ret = -EOVERFLOW;
         }
@@ -199,7 +199,7 @@ public final class ArmSmmuV3 {
 
     /** The prod value {@code n} entries after q.prod, keeping the overflow flag. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:queue_inc_prod_n")
-    public static int queue_inc_prod_n(ArmSmmuLlQueue q, int n) {
+    public static int queueIncProdN(ArmSmmuLlQueue q, int n) {
         int prod = (Q_WRP(q, q.prod) | Q_IDX(q, q.prod)) + n;
         return Q_OVF(q.prod) | Q_WRP(q, prod) | Q_IDX(q, prod);
     }
@@ -208,7 +208,7 @@ public final class ArmSmmuV3 {
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_queue_poll")
     static final class QueuePoll {
         final long timeout;
-        int spin_cnt;
+        int spinCnt;
 
         @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:queue_poll_init")
         QueuePoll() {
@@ -216,42 +216,42 @@ public final class ArmSmmuV3 {
         }
 
         @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:queue_poll")
-        int queue_poll() {
+        int queuePoll() {
             if (System.nanoTime() - timeout > 0) {
                 return -ETIMEDOUT;
             }
-            if (++spin_cnt < ARM_SMMU_POLL_SPIN_COUNT) {
+            if (++spinCnt < ARM_SMMU_POLL_SPIN_COUNT) {
                 Thread.onSpinWait();
             } else {
                 Thread.yield();
-                spin_cnt = 0;
+                spinCnt = 0;
             }
             return 0;
         }
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:queue_write")
-    void queue_write(long dst, long[] src, int off, int n_dwords) {
-        for (int i = 0; i < n_dwords; ++i) {
+    void queueWrite(long dst, long[] src, int off, int nDwords) {
+        for (int i = 0; i < nDwords; ++i) {
             mem.writeq(dst + 8L * i, src[off + i]);
         }
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:queue_read")
-    void queue_read(long[] dst, long src, int n_dwords) {
-        for (int i = 0; i < n_dwords; ++i) {
+    void queueRead(long[] dst, long src, int nDwords) {
+        for (int i = 0; i < nDwords; ++i) {
             dst[i] = mem.readq(src + 8L * i);
         }
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:queue_remove_raw")
-    int queue_remove_raw(ArmSmmuQueue q, long[] ent) {
-        if (queue_empty(q.llq)) {
+    int queueRemoveRaw(ArmSmmuQueue q, long[] ent) {
+        if (queueEmpty(q.llq)) {
             return -EAGAIN;
         }
-        queue_read(ent, Q_ENT(q, q.llq.cons), q.ent_dwords);
-        queue_inc_cons(q.llq);
-        queue_sync_cons_out(q);
+        queueRead(ent, Q_ENT(q, q.llq.cons), q.entDwords);
+        queueIncCons(q.llq);
+        queueSyncConsOut(q);
         return 0;
     }
 
@@ -267,7 +267,7 @@ public final class ArmSmmuV3 {
      * @return 0, -ENOENT (unknown opcode), -EINVAL (PRI_RESP with an unknown response)
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_build_cmd")
-    public static int arm_smmu_cmdq_build_cmd(long[] cmd, int off, ArmSmmuCmdqEnt ent) {
+    public static int armSmmuCmdqBuildCmd(long[] cmd, int off, ArmSmmuCmdqEnt ent) {
         long c0 = FIELD_PREP(CMDQ_0_OP, ent.opcode);
         long c1 = 0;
         cmd[off] = c0;
@@ -324,7 +324,7 @@ public final class ArmSmmuV3 {
                 c0 |= FIELD_PREP(CMDQ_TLBI_0_ASID, ent.asid);
                 break;
             case CMDQ_OP_ATC_INV:
-                c0 |= FIELD_PREP(CMDQ_0_SSV, ent.substream_valid ? 1 : 0);
+                c0 |= FIELD_PREP(CMDQ_0_SSV, ent.substreamValid ? 1 : 0);
                 c0 |= FIELD_PREP(CMDQ_ATC_0_GLOBAL, ent.global ? 1 : 0);
                 c0 |= FIELD_PREP(CMDQ_ATC_0_SSID, ent.ssid);
                 c0 |= FIELD_PREP(CMDQ_ATC_0_SID, Integer.toUnsignedLong(ent.sid));
@@ -332,7 +332,7 @@ public final class ArmSmmuV3 {
                 c1 |= ent.addr & CMDQ_ATC_1_ADDR_MASK;
                 break;
             case CMDQ_OP_PRI_RESP:
-                c0 |= FIELD_PREP(CMDQ_0_SSV, ent.substream_valid ? 1 : 0);
+                c0 |= FIELD_PREP(CMDQ_0_SSV, ent.substreamValid ? 1 : 0);
                 c0 |= FIELD_PREP(CMDQ_PRI_0_SSID, ent.ssid);
                 c0 |= FIELD_PREP(CMDQ_PRI_0_SID, Integer.toUnsignedLong(ent.sid));
                 c1 |= FIELD_PREP(CMDQ_PRI_1_GRPID, ent.grpid);
@@ -372,14 +372,14 @@ public final class ArmSmmuV3 {
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_build_sync_cmd")
-    void arm_smmu_cmdq_build_sync_cmd(long[] cmd, ArmSmmuDevice smmu, int prod) {
+    void armSmmuCmdqBuildSyncCmd(long[] cmd, ArmSmmuDevice smmu, int prod) {
         ArmSmmuQueue q = smmu.cmdq.q;
         ArmSmmuCmdqEnt ent = new ArmSmmuCmdqEnt(CMDQ_OP_CMD_SYNC);
         /* With MSI polling the SMMU writes the (zero) MSI payload over the CMD_SYNC itself. */
         if ((smmu.options & ARM_SMMU_OPT_MSIPOLL) != 0) {
-            ent.msiaddr = q.base_dma + (long) Q_IDX(q.llq, prod) * q.ent_dwords * 8;
+            ent.msiaddr = q.baseDma + (long) Q_IDX(q.llq, prod) * q.entDwords * 8;
         }
-        arm_smmu_cmdq_build_cmd(cmd, 0, ent);
+        armSmmuCmdqBuildCmd(cmd, 0, ent);
     }
 
     private static final String[] cerror_str = {
@@ -388,18 +388,18 @@ public final class ArmSmmuV3 {
 
     /** Turns the command CONS points at (in error) into a CMD_SYNC so the queue can move on. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_skip_err")
-    void arm_smmu_cmdq_skip_err(ArmSmmuDevice smmu) {
+    void armSmmuCmdqSkipErr(ArmSmmuDevice smmu) {
         long[] cmd = new long[CMDQ_ENT_DWORDS];
         ArmSmmuQueue q = smmu.cmdq.q;
-        int cons = q.page.readl_relaxed(q.cons_reg);
+        int cons = q.page.readlRelaxed(q.consReg);
         int idx = (int) FIELD_GET(CMDQ_CONS_ERR, Integer.toUnsignedLong(cons));
-        ArmSmmuCmdqEnt cmd_sync = new ArmSmmuCmdqEnt(CMDQ_OP_CMD_SYNC);
+        ArmSmmuCmdqEnt cmdSync = new ArmSmmuCmdqEnt(CMDQ_OP_CMD_SYNC);
 
-        dev_err(smmu.dev, "CMDQ error (cons 0x%08x): %s", cons, idx < cerror_str.length ? cerror_str[idx] : "Unknown");
+        devErr(smmu.dev, "CMDQ error (cons 0x%08x): %s", cons, idx < cerror_str.length ? cerror_str[idx] : "Unknown");
 
         switch (idx) {
             case CMDQ_ERR_CERROR_ABT_IDX:
-                dev_err(smmu.dev, "retrying command fetch");
+                devErr(smmu.dev, "retrying command fetch");
                 return;
             case CMDQ_ERR_CERROR_NONE_IDX:
                 return;
@@ -412,16 +412,16 @@ public final class ArmSmmuV3 {
         }
 
         /* Other CPUs may be inserting: rewrite the slot in memory only, leave the llq copy alone. */
-        queue_read(cmd, Q_ENT(q, cons), q.ent_dwords);
-        dev_err(smmu.dev, "skipping command in error state:");
+        queueRead(cmd, Q_ENT(q, cons), q.entDwords);
+        devErr(smmu.dev, "skipping command in error state:");
         for (long c : cmd) {
-            dev_err(smmu.dev, "\t0x%016x", c);
+            devErr(smmu.dev, "\t0x%016x", c);
         }
-        if (arm_smmu_cmdq_build_cmd(cmd, 0, cmd_sync) != 0) {
-            dev_err(smmu.dev, "failed to convert to CMD_SYNC");
+        if (armSmmuCmdqBuildCmd(cmd, 0, cmdSync) != 0) {
+            devErr(smmu.dev, "failed to convert to CMD_SYNC");
             return;
         }
-        queue_write(Q_ENT(q, cons), cmd, 0, q.ent_dwords);
+        queueWrite(Q_ENT(q, cons), cmd, 0, q.entDwords);
     }
 
     /*
@@ -434,7 +434,7 @@ public final class ArmSmmuV3 {
      */
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_shared_lock")
-    static void arm_smmu_cmdq_shared_lock(ArmSmmuCmdq cmdq) {
+    static void armSmmuCmdqSharedLock(ArmSmmuCmdq cmdq) {
         /* Increments while held exclusive (INT_MIN) keep the counter negative: harmless. */
         if (cmdq.lock.getAndIncrement() >= 0) {
             return;
@@ -448,26 +448,26 @@ public final class ArmSmmuV3 {
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_shared_unlock")
-    static void arm_smmu_cmdq_shared_unlock(ArmSmmuCmdq cmdq) {
+    static void armSmmuCmdqSharedUnlock(ArmSmmuCmdq cmdq) {
         cmdq.lock.decrementAndGet();
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_shared_tryunlock")
-    static boolean arm_smmu_cmdq_shared_tryunlock(ArmSmmuCmdq cmdq) {
+    static boolean armSmmuCmdqSharedTryunlock(ArmSmmuCmdq cmdq) {
         if (cmdq.lock.get() == 1) {
             return false;
         }
-        arm_smmu_cmdq_shared_unlock(cmdq);
+        armSmmuCmdqSharedUnlock(cmdq);
         return true;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_exclusive_trylock_irqsave")
-    static boolean arm_smmu_cmdq_exclusive_trylock(ArmSmmuCmdq cmdq) {
+    static boolean armSmmuCmdqExclusiveTrylock(ArmSmmuCmdq cmdq) {
         return cmdq.lock.compareAndSet(0, Integer.MIN_VALUE);
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_exclusive_unlock_irqrestore")
-    static void arm_smmu_cmdq_exclusive_unlock(ArmSmmuCmdq cmdq) {
+    static void armSmmuCmdqExclusiveUnlock(ArmSmmuCmdq cmdq) {
         cmdq.lock.set(0);
     }
 
@@ -483,8 +483,8 @@ public final class ArmSmmuV3 {
      */
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:__arm_smmu_cmdq_poll_set_valid_map")
-    static void __arm_smmu_cmdq_poll_set_valid_map(ArmSmmuCmdq cmdq, int sprod, int eprod, boolean set) {
-        ArmSmmuLlQueue llq = new ArmSmmuLlQueue(cmdq.q.llq.max_n_shift);
+    static void __armSmmuCmdqPollSetValidMap(ArmSmmuCmdq cmdq, int sprod, int eprod, boolean set) {
+        ArmSmmuLlQueue llq = new ArmSmmuLlQueue(cmdq.q.llq.maxNShift);
         llq.prod = sprod;
         int ewidx = Q_IDX(llq, eprod) >>> 6;
         int ebidx = Q_IDX(llq, eprod) & 63;
@@ -502,40 +502,40 @@ public final class ArmSmmuV3 {
             if (set) {
                 long old;
                 do {
-                    old = cmdq.valid_map.get(swidx);
-                } while (!cmdq.valid_map.compareAndSet(swidx, old, old ^ mask));
+                    old = cmdq.validMap.get(swidx);
+                } while (!cmdq.validMap.compareAndSet(swidx, old, old ^ mask));
             } else {
                 /* Poll: wait for every masked bit to equal !wrap of this lap. */
                 long valid = (Q_WRP(llq, llq.prod) != 0 ? 0L : -1L) & mask;
-                while ((cmdq.valid_map.get(swidx) & mask) != valid) {
+                while ((cmdq.validMap.get(swidx) & mask) != valid) {
                     Thread.onSpinWait();
                 }
             }
-            llq.prod = queue_inc_prod_n(llq, limit - sbidx);
+            llq.prod = queueIncProdN(llq, limit - sbidx);
         }
     }
 
     /** Flips the valid_map bits of slots [sprod, eprod) to this lap's "valid" polarity. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_set_valid_map")
-    static void arm_smmu_cmdq_set_valid_map(ArmSmmuCmdq cmdq, int sprod, int eprod) {
-        __arm_smmu_cmdq_poll_set_valid_map(cmdq, sprod, eprod, true);
+    static void armSmmuCmdqSetValidMap(ArmSmmuCmdq cmdq, int sprod, int eprod) {
+        __armSmmuCmdqPollSetValidMap(cmdq, sprod, eprod, true);
     }
 
     /** Spins until the valid_map bits of slots [sprod, eprod) show this lap's polarity. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_poll_valid_map")
-    static void arm_smmu_cmdq_poll_valid_map(ArmSmmuCmdq cmdq, int sprod, int eprod) {
-        __arm_smmu_cmdq_poll_set_valid_map(cmdq, sprod, eprod, false);
+    static void armSmmuCmdqPollValidMap(ArmSmmuCmdq cmdq, int sprod, int eprod) {
+        __armSmmuCmdqPollSetValidMap(cmdq, sprod, eprod, false);
     }
 
     /** Blocks until the queue is not full; whoever gets the lock exclusively re-reads CONS from hardware. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_poll_until_not_full")
-    int arm_smmu_cmdq_poll_until_not_full(ArmSmmuDevice smmu, ArmSmmuLlQueue llq) {
+    int armSmmuCmdqPollUntilNotFull(ArmSmmuDevice smmu, ArmSmmuLlQueue llq) {
         ArmSmmuCmdq cmdq = smmu.cmdq;
         /* Exclusive holder: read CONS from hardware ourselves; otherwise wait for someone who can. */
-        if (arm_smmu_cmdq_exclusive_trylock(cmdq)) {
-            int hwcons = cmdq.q.page.readl_relaxed(cmdq.q.cons_reg);
-            write_llq_cons(cmdq, hwcons);
-            arm_smmu_cmdq_exclusive_unlock(cmdq);
+        if (armSmmuCmdqExclusiveTrylock(cmdq)) {
+            int hwcons = cmdq.q.page.readlRelaxed(cmdq.q.consReg);
+            writeLlqCons(cmdq, hwcons);
+            armSmmuCmdqExclusiveUnlock(cmdq);
             llq.setVal(cmdq.llqVal.get());
             return 0;
         }
@@ -543,16 +543,16 @@ public final class ArmSmmuV3 {
         int ret = 0;
         do {
             llq.setVal(cmdq.llqVal.get());
-            if (!queue_full(llq)) {
+            if (!queueFull(llq)) {
                 break;
             }
-            ret = qp.queue_poll();
+            ret = qp.queuePoll();
         } while (ret == 0);
         return ret;
     }
 
     /** WRITE_ONCE(cmdq->q.llq.cons, cons): replaces the high word of the shared (prod, cons). */
-    private static void write_llq_cons(ArmSmmuCmdq cmdq, int cons) {
+    private static void writeLlqCons(ArmSmmuCmdq cmdq, int cons) {
         long old;
         do {
             old = cmdq.llqVal.get();
@@ -561,22 +561,22 @@ public final class ArmSmmuV3 {
 
     /** Waits for the CMD_SYNC at llq.prod to be completed by its MSI write (which zeroes its dword0). */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:__arm_smmu_cmdq_poll_until_msi")
-    int __arm_smmu_cmdq_poll_until_msi(ArmSmmuDevice smmu, ArmSmmuLlQueue llq) {
+    int __armSmmuCmdqPollUntilMsi(ArmSmmuDevice smmu, ArmSmmuLlQueue llq) {
         int ret = 0;
         QueuePoll qp = new QueuePoll();
         long cmd = Q_ENT(smmu.cmdq.q, llq.prod);
         while (mem.readlVolatile(cmd) != 0) {
-            if ((ret = qp.queue_poll()) != 0) {
+            if ((ret = qp.queuePoll()) != 0) {
                 break;
             }
         }
-        llq.cons = ret != 0 ? llq.prod : queue_inc_prod_n(llq, 1);
+        llq.cons = ret != 0 ? llq.prod : queueIncProdN(llq, 1);
         return ret;
     }
 
     /** Polls the CONS register until the CMD_SYNC at llq.prod is behind it. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:__arm_smmu_cmdq_poll_until_consumed")
-    int __arm_smmu_cmdq_poll_until_consumed(ArmSmmuDevice smmu, ArmSmmuLlQueue llq) {
+    int __armSmmuCmdqPollUntilConsumed(ArmSmmuDevice smmu, ArmSmmuLlQueue llq) {
         QueuePoll qp = new QueuePoll();
         ArmSmmuCmdq cmdq = smmu.cmdq;
         int prod = llq.prod;
@@ -584,31 +584,31 @@ public final class ArmSmmuV3 {
 
         llq.setVal(cmdq.llqVal.get());
         do {
-            if (queue_consumed(llq, prod)) {
+            if (queueConsumed(llq, prod)) {
                 break;
             }
-            ret = qp.queue_poll();
+            ret = qp.queuePoll();
             /* A full readl, so that the shared_tryunlock that follows is accurate. */
-            llq.cons = cmdq.q.page.readl(cmdq.q.cons_reg);
+            llq.cons = cmdq.q.page.readl(cmdq.q.consReg);
         } while (ret == 0);
         return ret;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_poll_until_sync")
-    int arm_smmu_cmdq_poll_until_sync(ArmSmmuDevice smmu, ArmSmmuLlQueue llq) {
+    int armSmmuCmdqPollUntilSync(ArmSmmuDevice smmu, ArmSmmuLlQueue llq) {
         if ((smmu.options & ARM_SMMU_OPT_MSIPOLL) != 0) {
-            return __arm_smmu_cmdq_poll_until_msi(smmu, llq);
+            return __armSmmuCmdqPollUntilMsi(smmu, llq);
         }
-        return __arm_smmu_cmdq_poll_until_consumed(smmu, llq);
+        return __armSmmuCmdqPollUntilConsumed(smmu, llq);
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_write_entries")
-    void arm_smmu_cmdq_write_entries(ArmSmmuCmdq cmdq, long[] cmds, int prod, int n) {
-        ArmSmmuLlQueue llq = new ArmSmmuLlQueue(cmdq.q.llq.max_n_shift);
+    void armSmmuCmdqWriteEntries(ArmSmmuCmdq cmdq, long[] cmds, int prod, int n) {
+        ArmSmmuLlQueue llq = new ArmSmmuLlQueue(cmdq.q.llq.maxNShift);
         llq.prod = prod;
         for (int i = 0; i < n; ++i) {
-            int p = queue_inc_prod_n(llq, i);
-            queue_write(Q_ENT(cmdq.q, p), cmds, i * CMDQ_ENT_DWORDS, CMDQ_ENT_DWORDS);
+            int p = queueIncProdN(llq, i);
+            queueWrite(Q_ENT(cmdq.q, p), cmds, i * CMDQ_ENT_DWORDS, CMDQ_ENT_DWORDS);
             if (ArmSmmuV3Trace.CMD.enabled()) {
                 ArmSmmuV3Trace.CMD.emit(p, opcodeName((int) (cmds[i * CMDQ_ENT_DWORDS] & 0xff)), cmds[i * CMDQ_ENT_DWORDS], cmds[i * CMDQ_ENT_DWORDS + 1]);
             }
@@ -625,26 +625,26 @@ public final class ArmSmmuV3 {
      * @return 0, or -ETIMEDOUT if the CMD_SYNC did not complete
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_issue_cmdlist")
-    public int arm_smmu_cmdq_issue_cmdlist(ArmSmmuDevice smmu, long[] cmds, int n, boolean sync) {
-        long[] cmd_sync = new long[CMDQ_ENT_DWORDS];
+    public int armSmmuCmdqIssueCmdlist(ArmSmmuDevice smmu, long[] cmds, int n, boolean sync) {
+        long[] cmdSync = new long[CMDQ_ENT_DWORDS];
         int prod;
         boolean owner;
         ArmSmmuCmdq cmdq = smmu.cmdq;
-        ArmSmmuLlQueue llq = new ArmSmmuLlQueue(cmdq.q.llq.max_n_shift);
-        ArmSmmuLlQueue head = new ArmSmmuLlQueue(cmdq.q.llq.max_n_shift);
+        ArmSmmuLlQueue llq = new ArmSmmuLlQueue(cmdq.q.llq.maxNShift);
+        ArmSmmuLlQueue head = new ArmSmmuLlQueue(cmdq.q.llq.maxNShift);
         int ret = 0;
         int total = n + (sync ? 1 : 0);
 
         /* 1. Claim n (+ sync) slots with a cmpxchg on (prod, cons) */
         llq.setVal(cmdq.llqVal.get());
         for (;;) {
-            while (!queue_has_space(llq, total)) {
-                if (arm_smmu_cmdq_poll_until_not_full(smmu, llq) != 0) {
-                    dev_err(smmu.dev, "CMDQ timeout");
+            while (!queueHasSpace(llq, total)) {
+                if (armSmmuCmdqPollUntilNotFull(smmu, llq) != 0) {
+                    devErr(smmu.dev, "CMDQ timeout");
                 }
             }
             head.cons = llq.cons;
-            head.prod = queue_inc_prod_n(llq, total) | CMDQ_PROD_OWNED_FLAG;
+            head.prod = queueIncProdN(llq, total) | CMDQ_PROD_OWNED_FLAG;
 
             long old = cmdq.llqVal.compareAndExchange(llq.val(), head.val());
             if (old == llq.val()) {
@@ -657,25 +657,25 @@ public final class ArmSmmuV3 {
         llq.prod &= ~CMDQ_PROD_OWNED_FLAG;
 
         /* 2. Fill the claimed slots (the cmpxchg's result orders these stores after it). */
-        arm_smmu_cmdq_write_entries(cmdq, cmds, llq.prod, n);
+        armSmmuCmdqWriteEntries(cmdq, cmds, llq.prod, n);
         if (sync) {
-            prod = queue_inc_prod_n(llq, n);
-            arm_smmu_cmdq_build_sync_cmd(cmd_sync, smmu, prod);
-            queue_write(Q_ENT(cmdq.q, prod), cmd_sync, 0, CMDQ_ENT_DWORDS);
+            prod = queueIncProdN(llq, n);
+            armSmmuCmdqBuildSyncCmd(cmdSync, smmu, prod);
+            queueWrite(Q_ENT(cmdq.q, prod), cmdSync, 0, CMDQ_ENT_DWORDS);
             if (ArmSmmuV3Trace.CMD.enabled()) {
-                ArmSmmuV3Trace.CMD.emit(prod, "CMD_SYNC", cmd_sync[0], cmd_sync[1]);
+                ArmSmmuV3Trace.CMD.emit(prod, "CMD_SYNC", cmdSync[0], cmdSync[1]);
             }
             /* Hold the lock shared so the queue cannot wrap twice before we see our CMD_SYNC complete. */
-            arm_smmu_cmdq_shared_lock(cmdq);
+            armSmmuCmdqSharedLock(cmdq);
         }
 
         /* 3. Flip our valid_map bits; the CAS there publishes the slot contents. */
-        arm_smmu_cmdq_set_valid_map(cmdq, llq.prod, head.prod);
+        armSmmuCmdqSetValidMap(cmdq, llq.prod, head.prod);
 
         /* 4. Owner only: drive the hardware PROD for the whole gathered batch */
         if (owner) {
             /* a. Previous owner must have released owner_prod */
-            while (cmdq.owner_prod.get() != llq.prod) {
+            while (cmdq.ownerProd.get() != llq.prod) {
                 Thread.onSpinWait();
             }
 
@@ -684,69 +684,69 @@ public final class ArmSmmuV3 {
             prod = (int) prev & ~CMDQ_PROD_OWNED_FLAG;
 
             /* c. Every slot up to the final prod must be valid, ours too (reading them gives (d) its dependency). */
-            arm_smmu_cmdq_poll_valid_map(cmdq, llq.prod, prod);
+            armSmmuCmdqPollValidMap(cmdq, llq.prod, prod);
 
             /* d. Publish the batch: write the PROD register */
             if (ArmSmmuV3Trace.CMDQ_PROD.enabled()) {
                 ArmSmmuV3Trace.CMDQ_PROD.emit(prod);
             }
-            cmdq.q.page.writel_relaxed(prod, cmdq.q.prod_reg);
+            cmdq.q.page.writelRelaxed(prod, cmdq.q.prodReg);
 
             /* e. Release owner_prod only after PROD was written, so PROD never moves backwards. */
-            cmdq.owner_prod.set(prod);
+            cmdq.ownerProd.set(prod);
         }
 
         /* 5. With a CMD_SYNC: wait for its completion */
         if (sync) {
-            llq.prod = queue_inc_prod_n(llq, n);
-            ret = arm_smmu_cmdq_poll_until_sync(smmu, llq);
+            llq.prod = queueIncProdN(llq, n);
+            ret = armSmmuCmdqPollUntilSync(smmu, llq);
             if (ret != 0) {
-                dev_err(smmu.dev, "CMD_SYNC timeout at 0x%08x [hwprod 0x%08x, hwcons 0x%08x]", llq.prod,
-                        cmdq.q.page.readl_relaxed(cmdq.q.prod_reg), cmdq.q.page.readl_relaxed(cmdq.q.cons_reg));
+                devErr(smmu.dev, "CMD_SYNC timeout at 0x%08x [hwprod 0x%08x, hwcons 0x%08x]", llq.prod,
+                        cmdq.q.page.readlRelaxed(cmdq.q.prodReg), cmdq.q.page.readlRelaxed(cmdq.q.consReg));
             }
             /* The last reader cannot unlock: it publishes its (up-to-date) cons first. */
-            if (!arm_smmu_cmdq_shared_tryunlock(cmdq)) {
-                write_llq_cons(cmdq, llq.cons);
-                arm_smmu_cmdq_shared_unlock(cmdq);
+            if (!armSmmuCmdqSharedTryunlock(cmdq)) {
+                writeLlqCons(cmdq, llq.cons);
+                armSmmuCmdqSharedUnlock(cmdq);
             }
         }
         return ret;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:__arm_smmu_cmdq_issue_cmd")
-    int __arm_smmu_cmdq_issue_cmd(ArmSmmuDevice smmu, ArmSmmuCmdqEnt ent, boolean sync) {
+    int __armSmmuCmdqIssueCmd(ArmSmmuDevice smmu, ArmSmmuCmdqEnt ent, boolean sync) {
         long[] cmd = new long[CMDQ_ENT_DWORDS];
-        if (arm_smmu_cmdq_build_cmd(cmd, 0, ent) != 0) {
-            dev_warn(smmu.dev, "ignoring unknown CMDQ opcode 0x%x", ent.opcode);
+        if (armSmmuCmdqBuildCmd(cmd, 0, ent) != 0) {
+            devWarn(smmu.dev, "ignoring unknown CMDQ opcode 0x%x", ent.opcode);
             return -EINVAL;
         }
-        return arm_smmu_cmdq_issue_cmdlist(smmu, cmd, 1, sync);
+        return armSmmuCmdqIssueCmdlist(smmu, cmd, 1, sync);
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_issue_cmd")
-    public int arm_smmu_cmdq_issue_cmd(ArmSmmuDevice smmu, ArmSmmuCmdqEnt ent) {
-        return __arm_smmu_cmdq_issue_cmd(smmu, ent, false);
+    public int armSmmuCmdqIssueCmd(ArmSmmuDevice smmu, ArmSmmuCmdqEnt ent) {
+        return __armSmmuCmdqIssueCmd(smmu, ent, false);
     }
 
     /** One command and a CMD_SYNC in a single insertion (v5.16+, as the 6.1 reference does). */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_issue_cmd_with_sync")
-    public int arm_smmu_cmdq_issue_cmd_with_sync(ArmSmmuDevice smmu, ArmSmmuCmdqEnt ent) {
-        return __arm_smmu_cmdq_issue_cmd(smmu, ent, true);
+    public int armSmmuCmdqIssueCmdWithSync(ArmSmmuDevice smmu, ArmSmmuCmdqEnt ent) {
+        return __armSmmuCmdqIssueCmd(smmu, ent, true);
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_batch_add")
-    public void arm_smmu_cmdq_batch_add(ArmSmmuDevice smmu, ArmSmmuCmdqBatch cmds, ArmSmmuCmdqEnt cmd) {
+    public void armSmmuCmdqBatchAdd(ArmSmmuDevice smmu, ArmSmmuCmdqBatch cmds, ArmSmmuCmdqEnt cmd) {
         if (cmds.num == CMDQ_BATCH_ENTRIES) {
-            arm_smmu_cmdq_issue_cmdlist(smmu, cmds.cmds, cmds.num, false);
+            armSmmuCmdqIssueCmdlist(smmu, cmds.cmds, cmds.num, false);
             cmds.num = 0;
         }
-        arm_smmu_cmdq_build_cmd(cmds.cmds, cmds.num * CMDQ_ENT_DWORDS, cmd);
+        armSmmuCmdqBuildCmd(cmds.cmds, cmds.num * CMDQ_ENT_DWORDS, cmd);
         cmds.num++;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_batch_submit")
-    public int arm_smmu_cmdq_batch_submit(ArmSmmuDevice smmu, ArmSmmuCmdqBatch cmds) {
-        return arm_smmu_cmdq_issue_cmdlist(smmu, cmds.cmds, cmds.num, true);
+    public int armSmmuCmdqBatchSubmit(ArmSmmuDevice smmu, ArmSmmuCmdqBatch cmds) {
+        return armSmmuCmdqIssueCmdlist(smmu, cmds.cmds, cmds.num, true);
     }
 
     /** Human-readable opcode name (for trace and logs). */
@@ -778,42 +778,42 @@ public final class ArmSmmuV3 {
 
     /** Invalidates the CD for {@code ssid} (leaf, or the L1 descriptor too) for every attached stream. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_sync_cd")
-    void arm_smmu_sync_cd(ArmSmmuDomain smmu_domain, int ssid, boolean leaf) {
+    void armSmmuSyncCd(ArmSmmuDomain smmuDomain, int ssid, boolean leaf) {
         ArmSmmuCmdqBatch cmds = new ArmSmmuCmdqBatch();
-        ArmSmmuDevice smmu = smmu_domain.smmu;
+        ArmSmmuDevice smmu = smmuDomain.smmu;
         ArmSmmuCmdqEnt cmd = new ArmSmmuCmdqEnt(CMDQ_OP_CFGI_CD);
         cmd.ssid = ssid;
         cmd.leaf = leaf;
 
-        smmu_domain.devices_lock.lock();
+        smmuDomain.devicesLock.lock();
         try {
-            for (ArmSmmuMaster master : smmu_domain.devices) {
-                for (int i = 0; i < master.num_streams; i++) {
+            for (ArmSmmuMaster master : smmuDomain.devices) {
+                for (int i = 0; i < master.numStreams; i++) {
                     cmd.sid = master.streams[i].id;
-                    arm_smmu_cmdq_batch_add(smmu, cmds, cmd);
+                    armSmmuCmdqBatchAdd(smmu, cmds, cmd);
                 }
             }
         } finally {
-            smmu_domain.devices_lock.unlock();
+            smmuDomain.devicesLock.unlock();
         }
-        arm_smmu_cmdq_batch_submit(smmu, cmds);
+        armSmmuCmdqBatchSubmit(smmu, cmds);
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_alloc_cd_leaf_table")
-    int arm_smmu_alloc_cd_leaf_table(ArmSmmuDevice smmu, ArmSmmuCtxDescCfg.L1CtxDesc l1_desc) {
+    int armSmmuAllocCdLeafTable(ArmSmmuDevice smmu, ArmSmmuCtxDescCfg.L1CtxDesc l1Desc) {
         long size = (long) CTXDESC_L2_ENTRIES * (CTXDESC_CD_DWORDS << 3);
-        l1_desc.l2ptr = dmam_alloc_coherent(size);
-        l1_desc.l2ptr_dma = l1_desc.l2ptr;
-        if (l1_desc.l2ptr == 0) {
-            dev_warn(smmu.dev, "failed to allocate context descriptor table");
+        l1Desc.l2ptr = dmamAllocCoherent(size);
+        l1Desc.l2ptrDma = l1Desc.l2ptr;
+        if (l1Desc.l2ptr == 0) {
+            devWarn(smmu.dev, "failed to allocate context descriptor table");
             return -ENOMEM;
         }
         return 0;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_write_cd_l1_desc")
-    void arm_smmu_write_cd_l1_desc(long dst, ArmSmmuCtxDescCfg.L1CtxDesc l1_desc) {
-        long val = (l1_desc.l2ptr_dma & CTXDESC_L1_DESC_L2PTR_MASK) | CTXDESC_L1_DESC_V;
+    void armSmmuWriteCdL1Desc(long dst, ArmSmmuCtxDescCfg.L1CtxDesc l1Desc) {
+        long val = (l1Desc.l2ptrDma & CTXDESC_L1_DESC_L2PTR_MASK) | CTXDESC_L1_DESC_V;
         /* Single-copy atomic 64-bit store: see arm_smmu_write_ctx_desc. */
         mem.writeqRelease(dst, val);
     }
@@ -823,27 +823,27 @@ public final class ArmSmmuV3 {
      * if that allocation fails.
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_get_cd_ptr")
-    public long arm_smmu_get_cd_ptr(ArmSmmuDomain smmu_domain, int ssid) {
-        ArmSmmuDevice smmu = smmu_domain.smmu;
-        ArmSmmuCtxDescCfg cdcfg = smmu_domain.s1_cfg.cdcfg;
+    public long armSmmuGetCdPtr(ArmSmmuDomain smmuDomain, int ssid) {
+        ArmSmmuDevice smmu = smmuDomain.smmu;
+        ArmSmmuCtxDescCfg cdcfg = smmuDomain.s1Cfg.cdcfg;
 
-        if (smmu_domain.s1_cfg.s1fmt == STRTAB_STE_0_S1FMT_LINEAR) {
+        if (smmuDomain.s1Cfg.s1fmt == STRTAB_STE_0_S1FMT_LINEAR) {
             return cdcfg.cdtab + (long) ssid * CTXDESC_CD_DWORDS * 8;
         }
 
         int idx = ssid >>> CTXDESC_SPLIT;
-        ArmSmmuCtxDescCfg.L1CtxDesc l1_desc = cdcfg.l1_desc[idx];
-        if (l1_desc.l2ptr == 0) {
-            if (arm_smmu_alloc_cd_leaf_table(smmu, l1_desc) != 0) {
+        ArmSmmuCtxDescCfg.L1CtxDesc l1Desc = cdcfg.l1Desc[idx];
+        if (l1Desc.l2ptr == 0) {
+            if (armSmmuAllocCdLeafTable(smmu, l1Desc) != 0) {
                 return 0;
             }
             long l1ptr = cdcfg.cdtab + (long) idx * CTXDESC_L1_DESC_DWORDS * 8;
-            arm_smmu_write_cd_l1_desc(l1ptr, l1_desc);
+            armSmmuWriteCdL1Desc(l1ptr, l1Desc);
             /* The SMMU may have cached the L1 descriptor while invalid: invalidate it */
-            arm_smmu_sync_cd(smmu_domain, ssid, false);
+            armSmmuSyncCd(smmuDomain, ssid, false);
         }
         idx = ssid & (CTXDESC_L2_ENTRIES - 1);
-        return l1_desc.l2ptr + (long) idx * CTXDESC_CD_DWORDS * 8;
+        return l1Desc.l2ptr + (long) idx * CTXDESC_CD_DWORDS * 8;
     }
 
     /**
@@ -857,23 +857,23 @@ public final class ArmSmmuV3 {
      * @return 0, -E2BIG if ssid exceeds the table (WARN), -ENOMEM if a leaf table could not be allocated
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_write_ctx_desc")
-    public int arm_smmu_write_ctx_desc(ArmSmmuDomain smmu_domain, int ssid, ArmSmmuCtxDesc cd) {
-        if (Warn.WARN_ON(Integer.compareUnsigned(ssid, 1 << smmu_domain.s1_cfg.s1cdmax) >= 0)) {
+    public int armSmmuWriteCtxDesc(ArmSmmuDomain smmuDomain, int ssid, ArmSmmuCtxDesc cd) {
+        if (Warn.WARN_ON(Integer.compareUnsigned(ssid, 1 << smmuDomain.s1Cfg.s1cdmax) >= 0)) {
             return -E2BIG;
         }
-        long cdptr = arm_smmu_get_cd_ptr(smmu_domain, ssid);
+        long cdptr = armSmmuGetCdPtr(smmuDomain, ssid);
         if (cdptr == 0) {
             return -ENOMEM;
         }
 
         long val = mem.readq(cdptr);
-        boolean cd_live = (val & CTXDESC_CD_0_V) != 0;
+        boolean cdLive = (val & CTXDESC_CD_0_V) != 0;
 
         if (cd == null) { /* (5) */
             val = 0;
-        } else if (cd == quiet_cd) { /* (4) */
+        } else if (cd == quietCd) { /* (4) */
             val |= CTXDESC_CD_0_TCR_EPD0;
-        } else if (cd_live) { /* (3) */
+        } else if (cdLive) { /* (3) */
             val &= ~CTXDESC_CD_0_ASID;
             val |= FIELD_PREP(CTXDESC_CD_0_ASID, cd.asid);
             /* The old and new ASID both stay in use for this SSID until the CD and TLB invalidations complete. */
@@ -884,7 +884,7 @@ public final class ArmSmmuV3 {
 
             /* A live STE lets the SMMU fetch this CD at any moment, dword by dword in no set
              * order: publish dwords 1..3 before the dword that carries V. */
-            arm_smmu_sync_cd(smmu_domain, ssid, true);
+            armSmmuSyncCd(smmuDomain, ssid, true);
 
             val = cd.tcr
                     | CTXDESC_CD_0_R | CTXDESC_CD_0_A
@@ -893,7 +893,7 @@ public final class ArmSmmuV3 {
                     | FIELD_PREP(CTXDESC_CD_0_ASID, cd.asid)
                     | CTXDESC_CD_0_V;
 
-            if (smmu_domain.stall_enabled) {
+            if (smmuDomain.stallEnabled) {
                 val |= CTXDESC_CD_0_S;
             }
         }
@@ -904,80 +904,80 @@ public final class ArmSmmuV3 {
         if (ArmSmmuV3Trace.CD_WRITE.enabled()) {
             ArmSmmuV3Trace.CD_WRITE.emit(ssid, cdptr, val);
         }
-        arm_smmu_sync_cd(smmu_domain, ssid, true);
+        armSmmuSyncCd(smmuDomain, ssid, true);
         return 0;
     }
 
     /** Allocates the domain's CD table: linear up to 1024 CDs (or without CD2L), else 64K_L2. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_alloc_cd_tables")
-    public int arm_smmu_alloc_cd_tables(ArmSmmuDomain smmu_domain) {
+    public int armSmmuAllocCdTables(ArmSmmuDomain smmuDomain) {
         long l1size;
-        ArmSmmuDevice smmu = smmu_domain.smmu;
-        ArmSmmuS1Cfg cfg = smmu_domain.s1_cfg;
+        ArmSmmuDevice smmu = smmuDomain.smmu;
+        ArmSmmuS1Cfg cfg = smmuDomain.s1Cfg;
         ArmSmmuCtxDescCfg cdcfg = cfg.cdcfg;
-        long max_contexts = 1L << cfg.s1cdmax;
+        long maxContexts = 1L << cfg.s1cdmax;
 
-        if ((smmu.features & ARM_SMMU_FEAT_2_LVL_CDTAB) == 0 || max_contexts <= CTXDESC_L2_ENTRIES) {
+        if ((smmu.features & ARM_SMMU_FEAT_2_LVL_CDTAB) == 0 || maxContexts <= CTXDESC_L2_ENTRIES) {
             cfg.s1fmt = (int) STRTAB_STE_0_S1FMT_LINEAR;
-            cdcfg.num_l1_ents = (int) max_contexts;
-            l1size = max_contexts * (CTXDESC_CD_DWORDS << 3);
+            cdcfg.numL1Ents = (int) maxContexts;
+            l1size = maxContexts * (CTXDESC_CD_DWORDS << 3);
         } else {
             cfg.s1fmt = (int) STRTAB_STE_0_S1FMT_64K_L2;
-            cdcfg.num_l1_ents = (int) ((max_contexts + CTXDESC_L2_ENTRIES - 1) / CTXDESC_L2_ENTRIES);
-            cdcfg.l1_desc = new ArmSmmuCtxDescCfg.L1CtxDesc[cdcfg.num_l1_ents];
-            for (int i = 0; i < cdcfg.num_l1_ents; i++) {
-                cdcfg.l1_desc[i] = new ArmSmmuCtxDescCfg.L1CtxDesc();
+            cdcfg.numL1Ents = (int) ((maxContexts + CTXDESC_L2_ENTRIES - 1) / CTXDESC_L2_ENTRIES);
+            cdcfg.l1Desc = new ArmSmmuCtxDescCfg.L1CtxDesc[cdcfg.numL1Ents];
+            for (int i = 0; i < cdcfg.numL1Ents; i++) {
+                cdcfg.l1Desc[i] = new ArmSmmuCtxDescCfg.L1CtxDesc();
             }
-            l1size = (long) cdcfg.num_l1_ents * (CTXDESC_L1_DESC_DWORDS << 3);
+            l1size = (long) cdcfg.numL1Ents * (CTXDESC_L1_DESC_DWORDS << 3);
         }
 
-        cdcfg.cdtab = dmam_alloc_coherent(l1size);
-        cdcfg.cdtab_dma = cdcfg.cdtab;
-        cdcfg.cdtab_size = l1size;
+        cdcfg.cdtab = dmamAllocCoherent(l1size);
+        cdcfg.cdtabDma = cdcfg.cdtab;
+        cdcfg.cdtabSize = l1size;
         if (cdcfg.cdtab == 0) {
-            dev_warn(smmu.dev, "failed to allocate context descriptor");
-            cdcfg.l1_desc = null;
+            devWarn(smmu.dev, "failed to allocate context descriptor");
+            cdcfg.l1Desc = null;
             return -ENOMEM;
         }
         return 0;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_free_cd_tables")
-    public void arm_smmu_free_cd_tables(ArmSmmuDomain smmu_domain) {
-        ArmSmmuCtxDescCfg cdcfg = smmu_domain.s1_cfg.cdcfg;
-        if (cdcfg.l1_desc != null) {
+    public void armSmmuFreeCdTables(ArmSmmuDomain smmuDomain) {
+        ArmSmmuCtxDescCfg cdcfg = smmuDomain.s1Cfg.cdcfg;
+        if (cdcfg.l1Desc != null) {
             long size = (long) CTXDESC_L2_ENTRIES * (CTXDESC_CD_DWORDS << 3);
-            for (int i = 0; i < cdcfg.num_l1_ents; i++) {
-                if (cdcfg.l1_desc[i].l2ptr == 0) {
+            for (int i = 0; i < cdcfg.numL1Ents; i++) {
+                if (cdcfg.l1Desc[i].l2ptr == 0) {
                     continue;
                 }
-                dmam_free_coherent(size, cdcfg.l1_desc[i].l2ptr);
+                dmamFreeCoherent(size, cdcfg.l1Desc[i].l2ptr);
             }
-            cdcfg.l1_desc = null;
+            cdcfg.l1Desc = null;
         }
-        dmam_free_coherent(cdcfg.cdtab_size, cdcfg.cdtab);
+        dmamFreeCoherent(cdcfg.cdtabSize, cdcfg.cdtab);
         cdcfg.cdtab = 0;
-        cdcfg.cdtab_dma = 0;
+        cdcfg.cdtabDma = 0;
     }
 
     /** Drops a reference to the CD's ASID; erases it from the xarray at zero. Returns true if freed. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_free_asid")
-    public boolean arm_smmu_free_asid(ArmSmmuCtxDesc cd) {
+    public boolean armSmmuFreeAsid(ArmSmmuCtxDesc cd) {
         if (cd.asid == 0) {
             return false;
         }
-        boolean free = cd.refs.refcount_dec_and_test();
+        boolean free = cd.refs.refcountDecAndTest();
         if (free) {
-            ArmSmmuCtxDesc old_cd = arm_smmu_asid_xa.remove(cd.asid);
-            Warn.WARN_ON(old_cd != cd);
+            ArmSmmuCtxDesc oldCd = armSmmuAsidXa.remove(cd.asid);
+            Warn.WARN_ON(oldCd != cd);
         }
         return free;
     }
 
     /** xa_alloc(&arm_smmu_asid_xa, .., XA_LIMIT(1, max)): the lowest free ASID, or -EBUSY. */
-    int asid_xa_alloc(ArmSmmuCtxDesc cd, int max) {
+    int asidXaAlloc(ArmSmmuCtxDesc cd, int max) {
         int asid = 1;
-        for (Integer k : arm_smmu_asid_xa.keySet()) {
+        for (Integer k : armSmmuAsidXa.keySet()) {
             if (k != asid) {
                 break;
             }
@@ -986,7 +986,7 @@ public final class ArmSmmuV3 {
         if (asid > max) {
             return -EBUSY;
         }
-        arm_smmu_asid_xa.put(asid, cd);
+        armSmmuAsidXa.put(asid, cd);
         return asid;
     }
 
@@ -994,18 +994,18 @@ public final class ArmSmmuV3 {
     // Stream table: STE writes, L2 tables, the SID tree
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_write_strtab_l1_desc")
-    void arm_smmu_write_strtab_l1_desc(long dst, ArmSmmuStrtabCfg.L1Desc desc) {
+    void armSmmuWriteStrtabL1Desc(long dst, ArmSmmuStrtabCfg.L1Desc desc) {
         long val = FIELD_PREP(STRTAB_L1_DESC_SPAN, desc.span);
-        val |= desc.l2ptr_dma & STRTAB_L1_DESC_L2PTR_MASK;
+        val |= desc.l2ptrDma & STRTAB_L1_DESC_L2PTR_MASK;
         mem.writeqRelease(dst, val);
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_sync_ste_for_sid")
-    void arm_smmu_sync_ste_for_sid(ArmSmmuDevice smmu, int sid) {
+    void armSmmuSyncSteForSid(ArmSmmuDevice smmu, int sid) {
         ArmSmmuCmdqEnt cmd = new ArmSmmuCmdqEnt(CMDQ_OP_CFGI_STE);
         cmd.sid = sid;
         cmd.leaf = true;
-        arm_smmu_cmdq_issue_cmd_with_sync(smmu, cmd);
+        armSmmuCmdqIssueCmdWithSync(smmu, cmd);
     }
 
     /**
@@ -1015,28 +1015,28 @@ public final class ArmSmmuV3 {
      * caller detaches first); doing so is a WARN, as the kernel's BUG_ON.
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_write_strtab_ent")
-    void arm_smmu_write_strtab_ent(ArmSmmuMaster master, int sid, long dst) {
+    void armSmmuWriteStrtabEnt(ArmSmmuMaster master, int sid, long dst) {
         long val = mem.readq(dst);
-        boolean ste_live = false;
+        boolean steLive = false;
         ArmSmmuDevice smmu = null;
-        ArmSmmuS1Cfg s1_cfg = null;
-        ArmSmmuS2Cfg s2_cfg = null;
-        ArmSmmuDomain smmu_domain = null;
-        ArmSmmuCmdqEnt prefetch_cmd = new ArmSmmuCmdqEnt(CMDQ_OP_PREFETCH_CFG);
-        prefetch_cmd.sid = sid;
+        ArmSmmuS1Cfg s1Cfg = null;
+        ArmSmmuS2Cfg s2Cfg = null;
+        ArmSmmuDomain smmuDomain = null;
+        ArmSmmuCmdqEnt prefetchCmd = new ArmSmmuCmdqEnt(CMDQ_OP_PREFETCH_CFG);
+        prefetchCmd.sid = sid;
 
         if (master != null) {
-            smmu_domain = master.domain;
+            smmuDomain = master.domain;
             smmu = master.smmu;
         }
-        if (smmu_domain != null) {
-            switch (smmu_domain.stage) {
+        if (smmuDomain != null) {
+            switch (smmuDomain.stage) {
                 case ARM_SMMU_DOMAIN_S1:
-                    s1_cfg = smmu_domain.s1_cfg;
+                    s1Cfg = smmuDomain.s1Cfg;
                     break;
                 case ARM_SMMU_DOMAIN_S2:
                 case ARM_SMMU_DOMAIN_NESTED:
-                    s2_cfg = smmu_domain.s2_cfg;
+                    s2Cfg = smmuDomain.s2Cfg;
                     break;
                 default:
                     break;
@@ -1048,9 +1048,9 @@ public final class ArmSmmuV3 {
             if (cfg == STRTAB_STE_0_CFG_BYPASS) {
                 // nothing live
             } else if (cfg == STRTAB_STE_0_CFG_S1_TRANS || cfg == STRTAB_STE_0_CFG_S2_TRANS) {
-                ste_live = true;
+                steLive = true;
             } else if (cfg == STRTAB_STE_0_CFG_ABORT) {
-                Warn.WARN_ON(!disable_bypass);
+                Warn.WARN_ON(!disableBypass);
             } else {
                 Warn.WARN(true, "STE corruption");
             }
@@ -1060,8 +1060,8 @@ public final class ArmSmmuV3 {
         val = STRTAB_STE_0_V;
 
         /* No translation: abort or bypass per disable_bypass */
-        if (smmu_domain == null || (s1_cfg == null && s2_cfg == null)) {
-            if (smmu_domain == null && disable_bypass) {
+        if (smmuDomain == null || (s1Cfg == null && s2Cfg == null)) {
+            if (smmuDomain == null && disableBypass) {
                 val |= FIELD_PREP(STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_ABORT);
             } else {
                 val |= FIELD_PREP(STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_BYPASS);
@@ -1074,15 +1074,15 @@ public final class ArmSmmuV3 {
             }
             /* An invalid STE may be cached too, so invalidate whether or not the old one was live. */
             if (smmu != null) {
-                arm_smmu_sync_ste_for_sid(smmu, sid);
+                armSmmuSyncSteForSid(smmu, sid);
             }
             return;
         }
 
         long dst1 = mem.readq(dst + 8);
-        if (s1_cfg != null) {
+        if (s1Cfg != null) {
             long strw = (smmu.features & ARM_SMMU_FEAT_E2H) != 0 ? STRTAB_STE_1_STRW_EL2 : STRTAB_STE_1_STRW_NSEL1;
-            Warn.WARN_ON(ste_live);
+            Warn.WARN_ON(steLive);
             dst1 = FIELD_PREP(STRTAB_STE_1_S1DSS, STRTAB_STE_1_S1DSS_SSID0)
                     | FIELD_PREP(STRTAB_STE_1_S1CIR, STRTAB_STE_1_S1C_CACHE_WBRA)
                     | FIELD_PREP(STRTAB_STE_1_S1COR, STRTAB_STE_1_S1C_CACHE_WBRA)
@@ -1090,51 +1090,51 @@ public final class ArmSmmuV3 {
                     | FIELD_PREP(STRTAB_STE_1_STRW, strw);
 
             /* Seed 004: the master's PRG responses carry the PASID */
-            if (master.prg_resp_needs_ssid) {
+            if (master.prgRespNeedsSsid) {
                 dst1 |= STRTAB_STE_1_PPAR;
             }
-            if ((smmu.features & ARM_SMMU_FEAT_STALLS) != 0 && !master.stall_enabled) {
+            if ((smmu.features & ARM_SMMU_FEAT_STALLS) != 0 && !master.stallEnabled) {
                 dst1 |= STRTAB_STE_1_S1STALLD;
             }
-            val |= (s1_cfg.cdcfg.cdtab_dma & STRTAB_STE_0_S1CTXPTR_MASK)
+            val |= (s1Cfg.cdcfg.cdtabDma & STRTAB_STE_0_S1CTXPTR_MASK)
                     | FIELD_PREP(STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_S1_TRANS)
-                    | FIELD_PREP(STRTAB_STE_0_S1CDMAX, s1_cfg.s1cdmax)
-                    | FIELD_PREP(STRTAB_STE_0_S1FMT, s1_cfg.s1fmt);
+                    | FIELD_PREP(STRTAB_STE_0_S1CDMAX, s1Cfg.s1cdmax)
+                    | FIELD_PREP(STRTAB_STE_0_S1FMT, s1Cfg.s1fmt);
         }
 
-        if (s2_cfg != null) {
-            Warn.WARN_ON(ste_live);
-            mem.writeq(dst + 16, FIELD_PREP(STRTAB_STE_2_S2VMID, s2_cfg.vmid)
-                    | FIELD_PREP(STRTAB_STE_2_VTCR, s2_cfg.vtcr)
+        if (s2Cfg != null) {
+            Warn.WARN_ON(steLive);
+            mem.writeq(dst + 16, FIELD_PREP(STRTAB_STE_2_S2VMID, s2Cfg.vmid)
+                    | FIELD_PREP(STRTAB_STE_2_VTCR, s2Cfg.vtcr)
                     | STRTAB_STE_2_S2PTW | STRTAB_STE_2_S2AA64 | STRTAB_STE_2_S2R);
-            mem.writeq(dst + 24, s2_cfg.vttbr & STRTAB_STE_3_S2TTB_MASK);
+            mem.writeq(dst + 24, s2Cfg.vttbr & STRTAB_STE_3_S2TTB_MASK);
             val |= FIELD_PREP(STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_S2_TRANS);
         }
 
-        if (master.ats_enabled) {
+        if (master.atsEnabled) {
             dst1 |= FIELD_PREP(STRTAB_STE_1_EATS, STRTAB_STE_1_EATS_TRANS);
         }
         mem.writeq(dst + 8, dst1);
 
-        arm_smmu_sync_ste_for_sid(smmu, sid);
+        armSmmuSyncSteForSid(smmu, sid);
         /* dword 0 alone: a 64-bit store the SMMU reads atomically */
         mem.writeqRelease(dst, val);
         if (ArmSmmuV3Trace.STE_WRITE.enabled()) {
             ArmSmmuV3Trace.STE_WRITE.emit(sid, val, dst1);
         }
-        arm_smmu_sync_ste_for_sid(smmu, sid);
+        armSmmuSyncSteForSid(smmu, sid);
 
         // the new STE will probably be used at once: have the SMMU fetch it now
         if ((smmu.options & ARM_SMMU_OPT_SKIP_PREFETCH) == 0) {
-            arm_smmu_cmdq_issue_cmd(smmu, prefetch_cmd);
+            armSmmuCmdqIssueCmd(smmu, prefetchCmd);
         }
     }
 
     /** Fills {@code nent} STEs with abort (disable_bypass) or bypass. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_init_bypass_stes")
-    void arm_smmu_init_bypass_stes(long strtab, int nent, boolean force) {
+    void armSmmuInitBypassStes(long strtab, int nent, boolean force) {
         long val = STRTAB_STE_0_V;
-        if (disable_bypass && !force) {
+        if (disableBypass && !force) {
             val |= FIELD_PREP(STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_ABORT);
         } else {
             val |= FIELD_PREP(STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_BYPASS);
@@ -1149,9 +1149,9 @@ public final class ArmSmmuV3 {
 
     /** Allocates (once) the level-2 stream table covering {@code sid}. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_init_l2_strtab")
-    public int arm_smmu_init_l2_strtab(ArmSmmuDevice smmu, int sid) {
-        ArmSmmuStrtabCfg cfg = smmu.strtab_cfg;
-        ArmSmmuStrtabCfg.L1Desc desc = cfg.l1_desc[sid >>> STRTAB_SPLIT];
+    public int armSmmuInitL2Strtab(ArmSmmuDevice smmu, int sid) {
+        ArmSmmuStrtabCfg cfg = smmu.strtabCfg;
+        ArmSmmuStrtabCfg.L1Desc desc = cfg.l1Desc[sid >>> STRTAB_SPLIT];
         if (desc.l2ptr != 0) {
             return 0;
         }
@@ -1159,61 +1159,61 @@ public final class ArmSmmuV3 {
         long strtab = cfg.strtab + (long) (sid >>> STRTAB_SPLIT) * STRTAB_L1_DESC_DWORDS * 8;
 
         desc.span = STRTAB_SPLIT + 1;
-        desc.l2ptr = dmam_alloc_coherent(size);
-        desc.l2ptr_dma = desc.l2ptr;
+        desc.l2ptr = dmamAllocCoherent(size);
+        desc.l2ptrDma = desc.l2ptr;
         if (desc.l2ptr == 0) {
-            dev_err(smmu.dev, "failed to allocate l2 stream table for SID %d", sid);
+            devErr(smmu.dev, "failed to allocate l2 stream table for SID %d", sid);
             return -ENOMEM;
         }
-        arm_smmu_init_bypass_stes(desc.l2ptr, 1 << STRTAB_SPLIT, false);
-        arm_smmu_write_strtab_l1_desc(strtab, desc);
+        armSmmuInitBypassStes(desc.l2ptr, 1 << STRTAB_SPLIT, false);
+        armSmmuWriteStrtabL1Desc(strtab, desc);
         return 0;
     }
 
     /** SID -> master, under streams_mutex (the rb-tree lookup). */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_find_master")
-    public ArmSmmuMaster arm_smmu_find_master(ArmSmmuDevice smmu, int sid) {
-        smmu.streams_mutex.lock();
+    public ArmSmmuMaster armSmmuFindMaster(ArmSmmuDevice smmu, int sid) {
+        smmu.streamsMutex.lock();
         try {
             ArmSmmuStream stream = smmu.streams.get(sid);
             return stream == null ? null : stream.master;
         } finally {
-            smmu.streams_mutex.unlock();
+            smmu.streamsMutex.unlock();
         }
     }
 
     /** Address of the STE for {@code sid} (linear index, or L1 -> L2). */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_get_step_for_sid")
-    public long arm_smmu_get_step_for_sid(ArmSmmuDevice smmu, int sid) {
-        ArmSmmuStrtabCfg cfg = smmu.strtab_cfg;
+    public long armSmmuGetStepForSid(ArmSmmuDevice smmu, int sid) {
+        ArmSmmuStrtabCfg cfg = smmu.strtabCfg;
         if ((smmu.features & ARM_SMMU_FEAT_2_LVL_STRTAB) != 0) {
-            ArmSmmuStrtabCfg.L1Desc l1_desc = cfg.l1_desc[sid >>> STRTAB_SPLIT];
+            ArmSmmuStrtabCfg.L1Desc l1Desc = cfg.l1Desc[sid >>> STRTAB_SPLIT];
             int idx = (sid & ((1 << STRTAB_SPLIT) - 1)) * STRTAB_STE_DWORDS;
-            return l1_desc.l2ptr + idx * 8L;
+            return l1Desc.l2ptr + idx * 8L;
         }
         return cfg.strtab + (long) sid * STRTAB_STE_DWORDS * 8;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_install_ste_for_dev")
-    public void arm_smmu_install_ste_for_dev(ArmSmmuMaster master) {
+    public void armSmmuInstallSteForDev(ArmSmmuMaster master) {
         ArmSmmuDevice smmu = master.smmu;
         outer:
-        for (int i = 0; i < master.num_streams; ++i) {
+        for (int i = 0; i < master.numStreams; ++i) {
             int sid = master.streams[i].id;
-            long step = arm_smmu_get_step_for_sid(smmu, sid);
+            long step = armSmmuGetStepForSid(smmu, sid);
             /* Aliases behind a PCI bridge can repeat a StreamID: install it once */
             for (int j = 0; j < i; j++) {
                 if (master.streams[j].id == sid) {
                     continue outer;
                 }
             }
-            arm_smmu_write_strtab_ent(master, sid, step);
+            armSmmuWriteStrtabEnt(master, sid, step);
         }
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_sid_in_range")
-    public boolean arm_smmu_sid_in_range(ArmSmmuDevice smmu, int sid) {
-        long limit = smmu.strtab_cfg.num_l1_ents;
+    public boolean armSmmuSidInRange(ArmSmmuDevice smmu, int sid) {
+        long limit = smmu.strtabCfg.numL1Ents;
         if ((smmu.features & ARM_SMMU_FEAT_2_LVL_STRTAB) != 0) {
             limit *= 1L << STRTAB_SPLIT;
         }
@@ -1222,88 +1222,88 @@ public final class ArmSmmuV3 {
 
     /** Records the master's StreamIDs in the SID tree (allocating L2 stream tables). */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_insert_master")
-    public int arm_smmu_insert_master(ArmSmmuDevice smmu, ArmSmmuMaster master, int[] ids) {
+    public int armSmmuInsertMaster(ArmSmmuDevice smmu, ArmSmmuMaster master, int[] ids) {
         int ret = 0;
         int i;
         master.streams = new ArmSmmuStream[ids.length];
-        master.num_streams = ids.length;
+        master.numStreams = ids.length;
 
-        smmu.streams_mutex.lock();
+        smmu.streamsMutex.lock();
         try {
             for (i = 0; i < ids.length; i++) {
                 int sid = ids[i];
-                ArmSmmuStream new_stream = new ArmSmmuStream();
-                master.streams[i] = new_stream;
-                new_stream.id = sid;
-                new_stream.master = master;
+                ArmSmmuStream newStream = new ArmSmmuStream();
+                master.streams[i] = newStream;
+                newStream.id = sid;
+                newStream.master = master;
 
                 /* StreamID must fit both SIDSIZE and the allocated stream table */
-                if (!arm_smmu_sid_in_range(smmu, sid)) {
+                if (!armSmmuSidInRange(smmu, sid)) {
                     ret = -ERANGE;
                     break;
                 }
                 /* 2-level table: make sure the L2 for this SID exists */
                 if ((smmu.features & ARM_SMMU_FEAT_2_LVL_STRTAB) != 0) {
-                    ret = arm_smmu_init_l2_strtab(smmu, sid);
+                    ret = armSmmuInitL2Strtab(smmu, sid);
                     if (ret != 0) {
                         break;
                     }
                 }
                 if (smmu.streams.containsKey(sid)) {
-                    dev_warn(master.dev, "stream %d already in tree", sid);
+                    devWarn(master.dev, "stream %d already in tree", sid);
                     ret = -EINVAL;
                     break;
                 }
-                smmu.streams.put(sid, new_stream);
+                smmu.streams.put(sid, newStream);
             }
             if (ret != 0) {
                 for (i--; i >= 0; i--) {
                     smmu.streams.remove(master.streams[i].id);
                 }
                 master.streams = new ArmSmmuStream[0];
-                master.num_streams = 0;
+                master.numStreams = 0;
             }
         } finally {
-            smmu.streams_mutex.unlock();
+            smmu.streamsMutex.unlock();
         }
         return ret;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_remove_master")
-    public void arm_smmu_remove_master(ArmSmmuMaster master) {
+    public void armSmmuRemoveMaster(ArmSmmuMaster master) {
         ArmSmmuDevice smmu = master.smmu;
         if (smmu == null || master.streams == null) {
             return;
         }
-        smmu.streams_mutex.lock();
+        smmu.streamsMutex.lock();
         try {
-            for (int i = 0; i < master.num_streams; i++) {
+            for (int i = 0; i < master.numStreams; i++) {
                 smmu.streams.remove(master.streams[i].id, master.streams[i]);
             }
         } finally {
-            smmu.streams_mutex.unlock();
+            smmu.streamsMutex.unlock();
         }
         master.streams = new ArmSmmuStream[0];
-        master.num_streams = 0;
+        master.numStreams = 0;
     }
 
     // ------------------------------------------------------------------------------------------
     // TLB and ATC invalidation
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_tlb_inv_asid")
-    public void arm_smmu_tlb_inv_asid(ArmSmmuDevice smmu, int asid) {
+    public void armSmmuTlbInvAsid(ArmSmmuDevice smmu, int asid) {
         ArmSmmuCmdqEnt cmd = new ArmSmmuCmdqEnt(
                 (smmu.features & ARM_SMMU_FEAT_E2H) != 0 ? CMDQ_OP_TLBI_EL2_ASID : CMDQ_OP_TLBI_NH_ASID);
         cmd.asid = asid;
-        arm_smmu_cmdq_issue_cmd_with_sync(smmu, cmd);
+        armSmmuCmdqIssueCmdWithSync(smmu, cmd);
     }
 
     /** ATC invalidation command for [iova, iova+size) on 4 KiB pages; size 0 = everything. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_atc_inv_to_cmd")
-    public static void arm_smmu_atc_inv_to_cmd(int ssid, long iova, long size, ArmSmmuCmdqEnt cmd) {
-        int inval_grain_shift = 12;
+    public static void armSmmuAtcInvToCmd(int ssid, long iova, long size, ArmSmmuCmdqEnt cmd) {
+        int invalGrainShift = 12;
         cmd.opcode = CMDQ_OP_ATC_INV;
-        cmd.substream_valid = ssid != 0;
+        cmd.substreamValid = ssid != 0;
         cmd.ssid = ssid;
         cmd.addr = 0;
         cmd.size = 0;
@@ -1311,95 +1311,95 @@ public final class ArmSmmuV3 {
             cmd.size = ATC_INV_SIZE_ALL;
             return;
         }
-        long page_start = iova >>> inval_grain_shift;
-        long page_end = (iova + size - 1) >>> inval_grain_shift;
+        long pageStart = iova >>> invalGrainShift;
+        long pageEnd = (iova + size - 1) >>> invalGrainShift;
         /* One ATC_INV: 2^fls(first ^ last) pages, start aligned down to that size (may over-invalidate). */
-        int log2_span = fls64(page_start ^ page_end);
-        long span_mask = (1L << log2_span) - 1;
-        page_start &= ~span_mask;
-        cmd.addr = page_start << inval_grain_shift;
-        cmd.size = log2_span;
+        int log2Span = fls64(pageStart ^ pageEnd);
+        long spanMask = (1L << log2Span) - 1;
+        pageStart &= ~spanMask;
+        cmd.addr = pageStart << invalGrainShift;
+        cmd.size = log2Span;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_atc_inv_master")
-    public int arm_smmu_atc_inv_master(ArmSmmuMaster master) {
-        return arm_smmu_atc_inv_master_ssid(master, 0);
+    public int armSmmuAtcInvMaster(ArmSmmuMaster master) {
+        return armSmmuAtcInvMasterSsid(master, 0);
     }
 
     /** Seed 000: ATC invalidation of one master for one SSID (the aux detach path). */
     @Port(value = "drivers/iommu/arm-smmu-v3.c:arm_smmu_atc_inv_master", seed = "000")
-    public int arm_smmu_atc_inv_master_ssid(ArmSmmuMaster master, int ssid) {
+    public int armSmmuAtcInvMasterSsid(ArmSmmuMaster master, int ssid) {
         ArmSmmuCmdqEnt cmd = new ArmSmmuCmdqEnt();
         ArmSmmuCmdqBatch cmds = new ArmSmmuCmdqBatch();
-        arm_smmu_atc_inv_to_cmd(ssid, 0, 0, cmd);
-        for (int i = 0; i < master.num_streams; i++) {
+        armSmmuAtcInvToCmd(ssid, 0, 0, cmd);
+        for (int i = 0; i < master.numStreams; i++) {
             cmd.sid = master.streams[i].id;
-            arm_smmu_cmdq_batch_add(master.smmu, cmds, cmd);
+            armSmmuCmdqBatchAdd(master.smmu, cmds, cmd);
         }
-        return arm_smmu_cmdq_batch_submit(master.smmu, cmds);
+        return armSmmuCmdqBatchSubmit(master.smmu, cmds);
     }
 
     /** ATC invalidation for every ATS-enabled master of the domain; no-op when none (after a barrier). */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_atc_inv_domain")
-    public int arm_smmu_atc_inv_domain(ArmSmmuDomain smmu_domain, int ssid, long iova, long size) {
+    public int armSmmuAtcInvDomain(ArmSmmuDomain smmuDomain, int ssid, long iova, long size) {
         ArmSmmuCmdqEnt cmd = new ArmSmmuCmdqEnt();
         ArmSmmuCmdqBatch cmds = new ArmSmmuCmdqBatch();
 
-        if ((smmu_domain.smmu.features & ARM_SMMU_FEAT_ATS) == 0) {
+        if ((smmuDomain.smmu.features & ARM_SMMU_FEAT_ATS) == 0) {
             return 0;
         }
         /* Prior TLB invalidation must complete before the ATCs are told (smp_mb pairs with the
          * nr_ats_masters increment in arm_smmu_enable_ats). */
         java.lang.invoke.VarHandle.fullFence();
-        if (smmu_domain.nr_ats_masters.get() == 0) {
+        if (smmuDomain.nrAtsMasters.get() == 0) {
             return 0;
         }
-        arm_smmu_atc_inv_to_cmd(ssid, iova, size, cmd);
+        armSmmuAtcInvToCmd(ssid, iova, size, cmd);
 
-        smmu_domain.devices_lock.lock();
+        smmuDomain.devicesLock.lock();
         try {
-            for (ArmSmmuMaster master : smmu_domain.devices) {
-                if (!master.ats_enabled) {
+            for (ArmSmmuMaster master : smmuDomain.devices) {
+                if (!master.atsEnabled) {
                     continue;
                 }
-                for (int i = 0; i < master.num_streams; i++) {
+                for (int i = 0; i < master.numStreams; i++) {
                     cmd.sid = master.streams[i].id;
-                    arm_smmu_cmdq_batch_add(smmu_domain.smmu, cmds, cmd);
+                    armSmmuCmdqBatchAdd(smmuDomain.smmu, cmds, cmd);
                 }
             }
         } finally {
-            smmu_domain.devices_lock.unlock();
+            smmuDomain.devicesLock.unlock();
         }
-        return arm_smmu_cmdq_batch_submit(smmu_domain.smmu, cmds);
+        return armSmmuCmdqBatchSubmit(smmuDomain.smmu, cmds);
     }
 
     /** Invalidates the whole context (TLBI by ASID or VMALL) then the ATCs. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_tlb_inv_context")
-    public void arm_smmu_tlb_inv_context(ArmSmmuDomain smmu_domain) {
-        ArmSmmuDevice smmu = smmu_domain.smmu;
+    public void armSmmuTlbInvContext(ArmSmmuDomain smmuDomain) {
+        ArmSmmuDevice smmu = smmuDomain.smmu;
         int ssid = 0;
-        if (smmu_domain.parent != null) {
+        if (smmuDomain.parent != null) {
             /* Seed 000: an aux domain's ATC entries are tagged by its SSID in the parent's devices. */
-            ssid = smmu_domain.ssid;
+            ssid = smmuDomain.ssid;
         }
-        if (smmu_domain.stage == ARM_SMMU_DOMAIN_S1) {
-            arm_smmu_tlb_inv_asid(smmu, smmu_domain.s1_cfg.cd.asid);
+        if (smmuDomain.stage == ARM_SMMU_DOMAIN_S1) {
+            armSmmuTlbInvAsid(smmu, smmuDomain.s1Cfg.cd.asid);
         } else {
             ArmSmmuCmdqEnt cmd = new ArmSmmuCmdqEnt(CMDQ_OP_TLBI_S12_VMALL);
-            cmd.vmid = smmu_domain.s2_cfg.vmid;
-            arm_smmu_cmdq_issue_cmd_with_sync(smmu, cmd);
+            cmd.vmid = smmuDomain.s2Cfg.vmid;
+            armSmmuCmdqIssueCmdWithSync(smmu, cmd);
         }
-        arm_smmu_atc_inv_domain(smmu_domain.parent != null ? smmu_domain.parent : smmu_domain, ssid, 0, 0);
+        armSmmuAtcInvDomain(smmuDomain.parent != null ? smmuDomain.parent : smmuDomain, ssid, 0, 0);
     }
 
     /** Range TLBI: one command per granule, or range commands (TG/TTL/SCALE/NUM) with RANGE_INV. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:__arm_smmu_tlb_inv_range")
-    void __arm_smmu_tlb_inv_range(ArmSmmuCmdqEnt cmd, long iova, long size, long granule, ArmSmmuDomain smmu_domain, long pgsize_bitmap) {
-        ArmSmmuDevice smmu = smmu_domain.smmu;
+    void __armSmmuTlbInvRange(ArmSmmuCmdqEnt cmd, long iova, long size, long granule, ArmSmmuDomain smmuDomain, long pgsizeBitmap) {
+        ArmSmmuDevice smmu = smmuDomain.smmu;
         long end = iova + size;
-        long num_pages = 0;
+        long numPages = 0;
         int tg = 0;
-        long inv_range = granule;
+        long invRange = granule;
         ArmSmmuCmdqBatch cmds = new ArmSmmuCmdqBatch();
 
         if (size == 0) {
@@ -1407,60 +1407,60 @@ public final class ArmSmmuV3 {
         }
         if ((smmu.features & ARM_SMMU_FEAT_RANGE_INV) != 0) {
             /* log2 of the smallest page size (the translation granule) */
-            tg = __ffs(pgsize_bitmap);
+            tg = __ffs(pgsizeBitmap);
             /* TG encoding: 4K -> 1, 16K -> 2, 64K -> 3 */
             cmd.tg = (tg - 10) / 2;
             /* TTL: the table level whose entries map this granule */
             cmd.ttl = 4 - ((ilog2(granule) - 3) / (tg - 3));
-            num_pages = size >>> tg;
+            numPages = size >>> tg;
         }
 
         while (Long.compareUnsigned(iova, end) < 0) {
             if ((smmu.features & ARM_SMMU_FEAT_RANGE_INV) != 0) {
                 /* RANGE_INV: NUM (at most 32) chunks of 2^SCALE pages, SCALE the lowest set bit of the pages left. */
-                int scale = __ffs(num_pages);
+                int scale = __ffs(numPages);
                 cmd.scale = scale;
-                long num = (num_pages >>> scale) & CMDQ_TLBI_RANGE_NUM_MAX;
+                long num = (numPages >>> scale) & CMDQ_TLBI_RANGE_NUM_MAX;
                 cmd.num = (int) num - 1;
-                inv_range = num << (scale + tg);
-                num_pages -= num << scale;
+                invRange = num << (scale + tg);
+                numPages -= num << scale;
             }
             cmd.addr = iova;
-            arm_smmu_cmdq_batch_add(smmu, cmds, cmd);
-            iova += inv_range;
+            armSmmuCmdqBatchAdd(smmu, cmds, cmd);
+            iova += invRange;
         }
-        arm_smmu_cmdq_batch_submit(smmu, cmds);
+        armSmmuCmdqBatchSubmit(smmu, cmds);
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_tlb_inv_range_domain")
-    public void arm_smmu_tlb_inv_range_domain(long iova, long size, long granule, boolean leaf, ArmSmmuDomain smmu_domain, long pgsize_bitmap) {
+    public void armSmmuTlbInvRangeDomain(long iova, long size, long granule, boolean leaf, ArmSmmuDomain smmuDomain, long pgsizeBitmap) {
         ArmSmmuCmdqEnt cmd = new ArmSmmuCmdqEnt();
         cmd.leaf = leaf;
-        if (smmu_domain.stage == ARM_SMMU_DOMAIN_S1) {
-            cmd.opcode = (smmu_domain.smmu.features & ARM_SMMU_FEAT_E2H) != 0 ? CMDQ_OP_TLBI_EL2_VA : CMDQ_OP_TLBI_NH_VA;
-            cmd.asid = smmu_domain.s1_cfg.cd.asid;
+        if (smmuDomain.stage == ARM_SMMU_DOMAIN_S1) {
+            cmd.opcode = (smmuDomain.smmu.features & ARM_SMMU_FEAT_E2H) != 0 ? CMDQ_OP_TLBI_EL2_VA : CMDQ_OP_TLBI_NH_VA;
+            cmd.asid = smmuDomain.s1Cfg.cd.asid;
         } else {
             cmd.opcode = CMDQ_OP_TLBI_S2_IPA;
-            cmd.vmid = smmu_domain.s2_cfg.vmid;
+            cmd.vmid = smmuDomain.s2Cfg.vmid;
         }
-        __arm_smmu_tlb_inv_range(cmd, iova, size, granule, smmu_domain, pgsize_bitmap);
+        __armSmmuTlbInvRange(cmd, iova, size, granule, smmuDomain, pgsizeBitmap);
 
         /* ATCs: invalidate non-leaf too, an unmap can free whole tables. */
-        if (smmu_domain.parent != null) {
-            arm_smmu_atc_inv_domain(smmu_domain.parent, smmu_domain.ssid, iova, size);
+        if (smmuDomain.parent != null) {
+            armSmmuAtcInvDomain(smmuDomain.parent, smmuDomain.ssid, iova, size);
         } else {
-            arm_smmu_atc_inv_domain(smmu_domain, 0, iova, size);
+            armSmmuAtcInvDomain(smmuDomain, 0, iova, size);
         }
     }
 
     /** Range TLBI by ASID (NH_VA, or EL2_VA with E2H) for a shared CD, no ATC invalidation. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_tlb_inv_range_asid")
-    public void arm_smmu_tlb_inv_range_asid(long iova, long size, int asid, long granule, boolean leaf, ArmSmmuDomain smmu_domain) {
+    public void armSmmuTlbInvRangeAsid(long iova, long size, int asid, long granule, boolean leaf, ArmSmmuDomain smmuDomain) {
         ArmSmmuCmdqEnt cmd = new ArmSmmuCmdqEnt();
-        cmd.opcode = (smmu_domain.smmu.features & ARM_SMMU_FEAT_E2H) != 0 ? CMDQ_OP_TLBI_EL2_VA : CMDQ_OP_TLBI_NH_VA;
+        cmd.opcode = (smmuDomain.smmu.features & ARM_SMMU_FEAT_E2H) != 0 ? CMDQ_OP_TLBI_EL2_VA : CMDQ_OP_TLBI_NH_VA;
         cmd.asid = asid;
         cmd.leaf = leaf;
-        __arm_smmu_tlb_inv_range(cmd, iova, size, granule, smmu_domain, smmu_domain.pgsizeBitmap);
+        __armSmmuTlbInvRange(cmd, iova, size, granule, smmuDomain, smmuDomain.pgsizeBitmap);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -1497,21 +1497,21 @@ public final class ArmSmmuV3 {
     /**
      * Reports a translation-class event to the core as a device fault: a stalled transaction as
      * a one-request page request group (its STAG the group ID, answered by RESUME through
-     * {@link #arm_smmu_page_response}), any other as an unrecoverable fault. A stall nobody
+     * {@link #armSmmuPageResponse}), any other as an unrecoverable fault. A stall nobody
      * took is aborted here.
      *
      * @return 0, -EOPNOTSUPP (not a translation-class event), -EFAULT (stage 2), -EINVAL
      *     (unknown StreamID), or the core's error
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_handle_evt")
-    int arm_smmu_handle_evt(ArmSmmuDevice smmu, long[] evt) {
+    int armSmmuHandleEvt(ArmSmmuDevice smmu, long[] evt) {
         int ret;
         int reason;
         int perm = 0;
-        boolean ssid_valid = (evt[0] & EVTQ_0_SSV) != 0;
+        boolean ssidValid = (evt[0] & EVTQ_0_SSV) != 0;
         int sid = (int) FIELD_GET(EVTQ_0_SID, evt[0]);
-        IommuFaultEvent fault_evt = new IommuFaultEvent();
-        IommuFault flt = fault_evt.fault;
+        IommuFaultEvent faultEvt = new IommuFaultEvent();
+        IommuFault flt = faultEvt.fault;
 
         switch ((int) FIELD_GET(EVTQ_0_ID, evt[0])) {
             case EVT_ID_TRANSLATION_FAULT: reason = IommuFault.IOMMU_FAULT_REASON_PTE_FETCH; break;
@@ -1537,7 +1537,7 @@ public final class ArmSmmuV3 {
             flt.prm.grpid = (int) FIELD_GET(EVTQ_1_STAG, evt[1]);
             flt.prm.perm = perm;
             flt.prm.addr = FIELD_GET(EVTQ_2_ADDR, evt[2]);
-            if (ssid_valid) {
+            if (ssidValid) {
                 flt.prm.flags |= IommuFault.IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
                 flt.prm.pasid = (int) FIELD_GET(EVTQ_0_SSID, evt[0]);
             }
@@ -1547,29 +1547,29 @@ public final class ArmSmmuV3 {
             flt.event.flags = IommuFault.IOMMU_FAULT_UNRECOV_ADDR_VALID;
             flt.event.perm = perm;
             flt.event.addr = FIELD_GET(EVTQ_2_ADDR, evt[2]);
-            if (ssid_valid) {
+            if (ssidValid) {
                 flt.event.flags |= IommuFault.IOMMU_FAULT_UNRECOV_PASID_VALID;
                 flt.event.pasid = (int) FIELD_GET(EVTQ_0_SSID, evt[0]);
             }
         }
 
-        smmu.streams_mutex.lock();
+        smmu.streamsMutex.lock();
         try {
             ArmSmmuStream stream = smmu.streams.get(sid);
             if (stream == null) {
                 return -EINVAL;
             }
             ArmSmmuMaster master = stream.master;
-            ret = Iommu.iommu_report_device_fault(master.dev, fault_evt);
+            ret = Iommu.iommuReportDeviceFault(master.dev, faultEvt);
             if (ret != 0 && flt.type == IommuFault.IOMMU_FAULT_PAGE_REQ) {
                 /* No handler took the stall: terminate the transaction */
                 IommuPageResponse resp = new IommuPageResponse(0, flt.prm.pasid, flt.prm.grpid,
                         IommuPageResponse.IOMMU_PAGE_RESP_FAILURE);
-                arm_smmu_page_response(master.dev, fault_evt, resp);
+                armSmmuPageResponse(master.dev, faultEvt, resp);
             }
             return ret;
         } finally {
-            smmu.streams_mutex.unlock();
+            smmu.streamsMutex.unlock();
         }
     }
 
@@ -1583,15 +1583,15 @@ public final class ArmSmmuV3 {
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_page_response")
     @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_page_response", seed = "004")
-    public int arm_smmu_page_response(Device dev, IommuFaultEvent evt, IommuPageResponse resp) {
-        ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
+    public int armSmmuPageResponse(Device dev, IommuFaultEvent evt, IommuPageResponse resp) {
+        ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.devIommuPrivGet(dev);
         if (master == null) {
             return -ENODEV;
         }
-        boolean pasid_valid = (resp.flags & IommuPageResponse.IOMMU_PAGE_RESP_PASID_VALID) != 0;
+        boolean pasidValid = (resp.flags & IommuPageResponse.IOMMU_PAGE_RESP_PASID_VALID) != 0;
         int sid = master.streams[0].id;
         ArmSmmuCmdqEnt cmd;
-        if (master.stall_enabled) {
+        if (master.stallEnabled) {
             cmd = new ArmSmmuCmdqEnt(CMDQ_OP_RESUME);
             cmd.sid = sid;
             cmd.stag = resp.grpid;
@@ -1606,11 +1606,11 @@ public final class ArmSmmuV3 {
                 default:
                     return -EINVAL;
             }
-        } else if (master.pri_supported) {
+        } else if (master.priSupported) {
             /* Seed 004: a PRG response, with the PCIe code the SMMU will send; the PASID goes
              * with it when the response has one and the master's PRG responses need it. */
             cmd = new ArmSmmuCmdqEnt(CMDQ_OP_PRI_RESP);
-            cmd.substream_valid = pasid_valid && master.prg_resp_needs_ssid;
+            cmd.substreamValid = pasidValid && master.prgRespNeedsSsid;
             cmd.sid = sid;
             cmd.ssid = resp.pasid;
             cmd.grpid = resp.grpid;
@@ -1630,21 +1630,21 @@ public final class ArmSmmuV3 {
         } else {
             return -ENODEV;
         }
-        arm_smmu_cmdq_issue_cmd(master.smmu, cmd);
+        armSmmuCmdqIssueCmd(master.smmu, cmd);
         /* Issued without CMD_SYNC: a sync would tell nothing about when RESUME or PRI_RESP take effect. */
         return 0;
     }
 
     /** Event queue thread: drains records, reports faults, logs the rest (raw and decoded). */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_evtq_thread")
-    int arm_smmu_evtq_thread(int irq, Object dev) {
+    int armSmmuEvtqThread(int irq, Object dev) {
         ArmSmmuDevice smmu = (ArmSmmuDevice) dev;
         ArmSmmuQueue q = smmu.evtq;
         ArmSmmuLlQueue llq = q.llq;
         long[] evt = new long[EVTQ_ENT_DWORDS];
 
         do {
-            while (queue_remove_raw(q, evt) == 0) {
+            while (queueRemoveRaw(q, evt) == 0) {
                 int id = (int) FIELD_GET(EVTQ_0_ID, evt[0]);
                 int sid = (int) FIELD_GET(EVTQ_0_SID, evt[0]);
                 boolean ssv = (evt[0] & EVTQ_0_SSV) != 0;
@@ -1659,21 +1659,21 @@ public final class ArmSmmuV3 {
                 if (ArmSmmuV3Trace.EVT.enabled()) {
                     ArmSmmuV3Trace.EVT.emit(id, eventName(id), sid, ssv ? 1 : 0, ssid, evt[2], rnw ? 1 : 0);
                 }
-                int ret = arm_smmu_handle_evt(smmu, evt);
+                int ret = armSmmuHandleEvt(smmu, evt);
                 if (ret == 0) {
                     continue;
                 }
-                dev_info(smmu.dev, "event 0x%02x received:", id);
+                devInfo(smmu.dev, "event 0x%02x received:", id);
                 for (long e : evt) {
-                    dev_info(smmu.dev, "\t0x%016x", e);
+                    devInfo(smmu.dev, "\t0x%016x", e);
                 }
-                dev_info(smmu.dev, "\tdecoded: %s", line);
+                devInfo(smmu.dev, "\tdecoded: %s", line);
             }
             /* Records were lost; all we can do is log it and keep draining. */
-            if (queue_sync_prod_in(q) == -EOVERFLOW) {
-                dev_err(smmu.dev, "EVTQ overflow detected -- events lost");
+            if (queueSyncProdIn(q) == -EOVERFLOW) {
+                devErr(smmu.dev, "EVTQ overflow detected -- events lost");
             }
-        } while (!queue_empty(llq));
+        } while (!queueEmpty(llq));
 
         /* Queue drained: acknowledge overflow by copying OVF into cons */
         llq.cons = Q_OVF(llq.prod) | Q_WRP(llq, llq.cons) | Q_IDX(llq, llq.cons);
@@ -1681,52 +1681,52 @@ public final class ArmSmmuV3 {
     }
 
     /**
-     * PRI queue thread (seed 004): hands each page request to {@link #arm_smmu_handle_ppr},
-     * counting full queues' worth of requests for {@link #arm_smmu_flush_priq}; after an
+     * PRI queue thread (seed 004): hands each page request to {@link #armSmmuHandlePpr},
+     * counting full queues' worth of requests for {@link #armSmmuFlushPriq}; after an
      * overflow the partial groups are discarded, since their last requests may be lost.
      */
     @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_priq_thread", seed = "004")
-    public int arm_smmu_priq_thread(int irq, Object dev) {
+    public int armSmmuPriqThread(int irq, Object dev) {
         ArmSmmuDevice smmu = (ArmSmmuDevice) dev;
         ArmSmmuQueue q = smmu.priq;
         ArmSmmuLlQueue llq = q.llq;
-        long queue_size = 1L << llq.max_n_shift;
+        long queueSize = 1L << llq.maxNShift;
         long[] evt = new long[PRIQ_ENT_DWORDS];
-        int num_handled = 0;
+        int numHandled = 0;
         boolean overflow = false;
 
-        smmu.priq_wq_lock.lock();
+        smmu.priqWqLock.lock();
         try {
             do {
-                while (queue_remove_raw(q, evt) == 0) {
-                    smmu.priq_wq_lock.unlock();
+                while (queueRemoveRaw(q, evt) == 0) {
+                    smmu.priqWqLock.unlock();
                     try {
-                        arm_smmu_handle_ppr(smmu, evt);
+                        armSmmuHandlePpr(smmu, evt);
                     } finally {
-                        smmu.priq_wq_lock.lock();
+                        smmu.priqWqLock.lock();
                     }
-                    if (++num_handled == queue_size) {
-                        smmu.priq_batch++;
-                        smmu.priq_wq.signalAll();
-                        num_handled = 0;
+                    if (++numHandled == queueSize) {
+                        smmu.priqBatch++;
+                        smmu.priqWq.signalAll();
+                        numHandled = 0;
                     }
                 }
-                if (queue_sync_prod_in(q) == -EOVERFLOW) {
-                    dev_err(smmu.dev, "PRIQ overflow detected -- requests lost");
+                if (queueSyncProdIn(q) == -EOVERFLOW) {
+                    devErr(smmu.dev, "PRIQ overflow detected -- requests lost");
                     overflow = true;
                 }
-            } while (!queue_empty(llq));
+            } while (!queueEmpty(llq));
 
             /* Queue drained: acknowledge overflow by copying OVF into cons */
             llq.cons = Q_OVF(llq.prod) | Q_WRP(llq, llq.cons) | Q_IDX(llq, llq.cons);
-            queue_sync_cons_out(q);
-            smmu.priq_wq.signalAll();
+            queueSyncConsOut(q);
+            smmu.priqWq.signalAll();
         } finally {
-            smmu.priq_wq_lock.unlock();
+            smmu.priqWqLock.unlock();
         }
         /* Overflowed: a group's closing request may be among the lost ones, so no open group can be trusted. */
         if (overflow) {
-            org.iommu4j.iopf.IoPgfault.iopf_queue_discard_partial(smmu.priq_iopf);
+            org.iommu4j.iopf.IoPgfault.iopfQueueDiscardPartial(smmu.priqIopf);
         }
         return IrqHandler.IRQ_HANDLED;
     }
@@ -1738,15 +1738,15 @@ public final class ArmSmmuV3 {
      * answered FAILURE when its last request arrives.
      */
     @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_handle_ppr", seed = "004")
-    public void arm_smmu_handle_ppr(ArmSmmuDevice smmu, long[] evt) {
+    public void armSmmuHandlePpr(ArmSmmuDevice smmu, long[] evt) {
         int sid = (int) FIELD_GET(PRIQ_0_SID, evt[0]);
-        IommuFaultEvent fault_evt = new IommuFaultEvent();
-        IommuFault.PageRequest pr = fault_evt.fault.prm;
-        fault_evt.fault.type = IommuFault.IOMMU_FAULT_PAGE_REQ;
+        IommuFaultEvent faultEvt = new IommuFaultEvent();
+        IommuFault.PageRequest pr = faultEvt.fault.prm;
+        faultEvt.fault.type = IommuFault.IOMMU_FAULT_PAGE_REQ;
         pr.grpid = (int) FIELD_GET(PRIQ_1_PRG_IDX, evt[1]);
         pr.addr = evt[1] & PRIQ_1_ADDR_MASK;
 
-        boolean pasid_valid = (evt[0] & PRIQ_0_SSID_V) != 0;
+        boolean pasidValid = (evt[0] & PRIQ_0_SSID_V) != 0;
         boolean last = (evt[0] & PRIQ_0_PRG_LAST) != 0;
 
         /* Last, neither read nor write: a Stop Marker, which this driver ignores */
@@ -1756,7 +1756,7 @@ public final class ArmSmmuV3 {
         if (last) {
             pr.flags |= IommuFault.IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
         }
-        if (pasid_valid) {
+        if (pasidValid) {
             pr.flags |= IommuFault.IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
             pr.pasid = (int) FIELD_GET(PRIQ_0_SSID, evt[0]);
         }
@@ -1773,21 +1773,21 @@ public final class ArmSmmuV3 {
             pr.perm |= IommuFault.IOMMU_FAULT_PERM_PRIV;
         }
 
-        ArmSmmuMaster master = arm_smmu_find_master(smmu, sid);
+        ArmSmmuMaster master = armSmmuFindMaster(smmu, sid);
         if (Warn.WARN_ON(master == null)) {
             return;
         }
-        if (pasid_valid && master.prg_resp_needs_ssid) {
+        if (pasidValid && master.prgRespNeedsSsid) {
             pr.flags |= IommuFault.IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID;
         }
-        if (Iommu.iommu_report_device_fault(master.dev, fault_evt) != 0) {
+        if (Iommu.iommuReportDeviceFault(master.dev, faultEvt) != 0) {
             /* Nobody takes the master's requests: FAILURE for the group, which stops its PRI. */
-            IommuPageResponse resp = new IommuPageResponse(pasid_valid ? IommuPageResponse.IOMMU_PAGE_RESP_PASID_VALID : 0,
+            IommuPageResponse resp = new IommuPageResponse(pasidValid ? IommuPageResponse.IOMMU_PAGE_RESP_PASID_VALID : 0,
                     pr.pasid, pr.grpid, IommuPageResponse.IOMMU_PAGE_RESP_FAILURE);
-            dev_warn(master.dev, "PPR 0x%x:0x%x 0x%x: nobody cared, disabling PRI",
-                    pasid_valid ? pr.pasid : 0, pr.addr, pr.perm);
+            devWarn(master.dev, "PPR 0x%x:0x%x 0x%x: nobody cared, disabling PRI",
+                    pasidValid ? pr.pasid : 0, pr.addr, pr.perm);
             if (last) {
-                arm_smmu_page_response(master.dev, null, resp);
+                armSmmuPageResponse(master.dev, null, resp);
             }
         }
     }
@@ -1800,34 +1800,34 @@ public final class ArmSmmuV3 {
      * @return 0
      */
     @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_flush_priq", seed = "004")
-    public int arm_smmu_flush_priq(ArmSmmuDevice smmu) {
+    public int armSmmuFlushPriq(ArmSmmuDevice smmu) {
         boolean overflow = false;
         ArmSmmuQueue q = smmu.priq;
-        smmu.priq_wq_lock.lock();
+        smmu.priqWqLock.lock();
         try {
-            if (queue_sync_prod_in(q) == -EOVERFLOW) {
-                dev_err(smmu.dev, "priq overflow detected -- requests lost");
+            if (queueSyncProdIn(q) == -EOVERFLOW) {
+                devErr(smmu.dev, "priq overflow detected -- requests lost");
                 overflow = true;
             }
-            long batch = smmu.priq_batch;
-            while (!queue_empty(q.llq) && smmu.priq_batch < batch + 2) {
-                smmu.priq_wq.awaitUninterruptibly();
+            long batch = smmu.priqBatch;
+            while (!queueEmpty(q.llq) && smmu.priqBatch < batch + 2) {
+                smmu.priqWq.awaitUninterruptibly();
             }
         } finally {
-            smmu.priq_wq_lock.unlock();
+            smmu.priqWqLock.unlock();
         }
         if (overflow) {
-            org.iommu4j.iopf.IoPgfault.iopf_queue_discard_partial(smmu.priq_iopf);
+            org.iommu4j.iopf.IoPgfault.iopfQueueDiscardPartial(smmu.priqIopf);
         }
         return 0;
     }
 
     /** Global errors: log each active bit, skip a bad command, acknowledge via GERRORN. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_gerror_handler")
-    int arm_smmu_gerror_handler(int irq, Object dev) {
+    int armSmmuGerrorHandler(int irq, Object dev) {
         ArmSmmuDevice smmu = (ArmSmmuDevice) dev;
-        int gerror = smmu.base.readl_relaxed(ARM_SMMU_GERROR);
-        int gerrorn = smmu.base.readl_relaxed(ARM_SMMU_GERRORN);
+        int gerror = smmu.base.readlRelaxed(ARM_SMMU_GERROR);
+        int gerrorn = smmu.base.readlRelaxed(ARM_SMMU_GERRORN);
         long active = Integer.toUnsignedLong(gerror ^ gerrorn);
         if ((active & GERROR_ERR_MASK) == 0) {
             return IrqHandler.IRQ_NONE; /* GERROR == GERRORN: nothing active */
@@ -1835,50 +1835,50 @@ public final class ArmSmmuV3 {
         if (ArmSmmuV3Trace.GERROR.enabled()) {
             ArmSmmuV3Trace.GERROR.emit(active);
         }
-        dev_warn(smmu.dev, "unexpected global error reported (0x%08x), this could be serious", active);
+        devWarn(smmu.dev, "unexpected global error reported (0x%08x), this could be serious", active);
 
         if ((active & GERROR_SFM_ERR) != 0) {
-            dev_err(smmu.dev, "device has entered Service Failure Mode!");
-            arm_smmu_device_disable(smmu);
+            devErr(smmu.dev, "device has entered Service Failure Mode!");
+            armSmmuDeviceDisable(smmu);
         }
         if ((active & GERROR_MSI_GERROR_ABT_ERR) != 0) {
-            dev_warn(smmu.dev, "GERROR MSI write aborted");
+            devWarn(smmu.dev, "GERROR MSI write aborted");
         }
         if ((active & GERROR_MSI_PRIQ_ABT_ERR) != 0) {
-            dev_warn(smmu.dev, "PRIQ MSI write aborted");
+            devWarn(smmu.dev, "PRIQ MSI write aborted");
         }
         if ((active & GERROR_MSI_EVTQ_ABT_ERR) != 0) {
-            dev_warn(smmu.dev, "EVTQ MSI write aborted");
+            devWarn(smmu.dev, "EVTQ MSI write aborted");
         }
         if ((active & GERROR_MSI_CMDQ_ABT_ERR) != 0) {
-            dev_warn(smmu.dev, "CMDQ MSI write aborted");
+            devWarn(smmu.dev, "CMDQ MSI write aborted");
         }
         if ((active & GERROR_PRIQ_ABT_ERR) != 0) {
-            dev_err(smmu.dev, "PRIQ write aborted -- events may have been lost");
+            devErr(smmu.dev, "PRIQ write aborted -- events may have been lost");
         }
         if ((active & GERROR_EVTQ_ABT_ERR) != 0) {
-            dev_err(smmu.dev, "EVTQ write aborted -- events may have been lost");
+            devErr(smmu.dev, "EVTQ write aborted -- events may have been lost");
         }
         if ((active & GERROR_CMDQ_ERR) != 0) {
-            arm_smmu_cmdq_skip_err(smmu);
+            armSmmuCmdqSkipErr(smmu);
         }
         smmu.base.writel(gerror, ARM_SMMU_GERRORN);
         return IrqHandler.IRQ_HANDLED;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_combined_irq_thread")
-    int arm_smmu_combined_irq_thread(int irq, Object dev) {
+    int armSmmuCombinedIrqThread(int irq, Object dev) {
         ArmSmmuDevice smmu = (ArmSmmuDevice) dev;
-        arm_smmu_evtq_thread(irq, dev);
+        armSmmuEvtqThread(irq, dev);
         if ((smmu.features & ARM_SMMU_FEAT_PRI) != 0) {
-            arm_smmu_priq_thread(irq, dev);
+            armSmmuPriqThread(irq, dev);
         }
         return IrqHandler.IRQ_HANDLED;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_combined_irq_handler")
-    int arm_smmu_combined_irq_handler(int irq, Object dev) {
-        arm_smmu_gerror_handler(irq, dev);
+    int armSmmuCombinedIrqHandler(int irq, Object dev) {
+        armSmmuGerrorHandler(irq, dev);
         return IrqHandler.IRQ_WAKE_THREAD;
     }
 
@@ -1886,71 +1886,71 @@ public final class ArmSmmuV3 {
     // Probe, structure allocation, reset
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_init_one_queue")
-    int arm_smmu_init_one_queue(ArmSmmuDevice smmu, ArmSmmuQueue q, IoMem page, long prod_off, long cons_off, int dwords, String name) {
+    int armSmmuInitOneQueue(ArmSmmuDevice smmu, ArmSmmuQueue q, IoMem page, long prodOff, long consOff, int dwords, String name) {
         long qsz;
         do {
-            qsz = ((1L << q.llq.max_n_shift) * dwords) << 3;
-            q.base = dmam_alloc_coherent(qsz);
-            q.base_dma = q.base;
+            qsz = ((1L << q.llq.maxNShift) * dwords) << 3;
+            q.base = dmamAllocCoherent(qsz);
+            q.baseDma = q.base;
             if (q.base != 0 || qsz < 4096) {
                 break;
             }
-            q.llq.max_n_shift--;
+            q.llq.maxNShift--;
         } while (true);
 
         if (q.base == 0) {
-            dev_err(smmu.dev, "failed to allocate queue (0x%x bytes) for %s", qsz, name);
+            devErr(smmu.dev, "failed to allocate queue (0x%x bytes) for %s", qsz, name);
             return -ENOMEM;
         }
-        if (!Warn.WARN_ON((q.base_dma & (qsz - 1)) != 0)) {
-            dev_info(smmu.dev, "allocated %d entries for %s", 1 << q.llq.max_n_shift, name);
+        if (!Warn.WARN_ON((q.baseDma & (qsz - 1)) != 0)) {
+            devInfo(smmu.dev, "allocated %d entries for %s", 1 << q.llq.maxNShift, name);
         }
 
         q.page = page;
-        q.prod_reg = prod_off;
-        q.cons_reg = cons_off;
-        q.ent_dwords = dwords;
+        q.prodReg = prodOff;
+        q.consReg = consOff;
+        q.entDwords = dwords;
 
-        q.q_base = Q_BASE_RWA;
-        q.q_base |= q.base_dma & Q_BASE_ADDR_MASK;
-        q.q_base |= FIELD_PREP(Q_BASE_LOG2SIZE, q.llq.max_n_shift);
+        q.qBase = Q_BASE_RWA;
+        q.qBase |= q.baseDma & Q_BASE_ADDR_MASK;
+        q.qBase |= FIELD_PREP(Q_BASE_LOG2SIZE, q.llq.maxNShift);
 
         q.llq.prod = q.llq.cons = 0;
         return 0;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_cmdq_init")
-    int arm_smmu_cmdq_init(ArmSmmuDevice smmu) {
+    int armSmmuCmdqInit(ArmSmmuDevice smmu) {
         ArmSmmuCmdq cmdq = smmu.cmdq;
-        int nents = 1 << cmdq.q.llq.max_n_shift;
-        cmdq.owner_prod.set(0);
+        int nents = 1 << cmdq.q.llq.maxNShift;
+        cmdq.ownerProd.set(0);
         cmdq.lock.set(0);
         cmdq.llqVal.set(cmdq.q.llq.val());
-        cmdq.valid_map = new AtomicLongArray(Math.max(1, nents / 64));
+        cmdq.validMap = new AtomicLongArray(Math.max(1, nents / 64));
         return 0;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_init_queues")
-    int arm_smmu_init_queues(ArmSmmuDevice smmu) {
+    int armSmmuInitQueues(ArmSmmuDevice smmu) {
         int ret;
         /* cmdq */
-        ret = arm_smmu_init_one_queue(smmu, smmu.cmdq.q, smmu.base, ARM_SMMU_CMDQ_PROD, ARM_SMMU_CMDQ_CONS, CMDQ_ENT_DWORDS, "cmdq");
+        ret = armSmmuInitOneQueue(smmu, smmu.cmdq.q, smmu.base, ARM_SMMU_CMDQ_PROD, ARM_SMMU_CMDQ_CONS, CMDQ_ENT_DWORDS, "cmdq");
         if (ret != 0) {
             return ret;
         }
-        ret = arm_smmu_cmdq_init(smmu);
+        ret = armSmmuCmdqInit(smmu);
         if (ret != 0) {
             return ret;
         }
         /* evtq */
-        ret = arm_smmu_init_one_queue(smmu, smmu.evtq, smmu.page1, ARM_SMMU_EVTQ_PROD, ARM_SMMU_EVTQ_CONS, EVTQ_ENT_DWORDS, "evtq");
+        ret = armSmmuInitOneQueue(smmu, smmu.evtq, smmu.page1, ARM_SMMU_EVTQ_PROD, ARM_SMMU_EVTQ_CONS, EVTQ_ENT_DWORDS, "evtq");
         if (ret != 0) {
             return ret;
         }
         /* Stalled transactions of SVA masters are resolved through an IOPF queue. */
         if ((smmu.features & ARM_SMMU_FEAT_SVA) != 0 && (smmu.features & ARM_SMMU_FEAT_STALLS) != 0) {
-            smmu.evtq_iopf = org.iommu4j.iopf.IoPgfault.iopf_queue_alloc(smmu.dev.dev_name());
-            if (smmu.evtq_iopf == null) {
+            smmu.evtqIopf = org.iommu4j.iopf.IoPgfault.iopfQueueAlloc(smmu.dev.devName());
+            if (smmu.evtqIopf == null) {
                 return -ENOMEM;
             }
         }
@@ -1960,110 +1960,110 @@ public final class ArmSmmuV3 {
         }
         /* Seed 004: page requests of SVA masters are resolved through an IOPF queue. */
         if ((smmu.features & ARM_SMMU_FEAT_SVA) != 0) {
-            smmu.priq_iopf = org.iommu4j.iopf.IoPgfault.iopf_queue_alloc(smmu.dev.dev_name());
-            if (smmu.priq_iopf == null) {
+            smmu.priqIopf = org.iommu4j.iopf.IoPgfault.iopfQueueAlloc(smmu.dev.devName());
+            if (smmu.priqIopf == null) {
                 return -ENOMEM;
             }
         }
-        smmu.priq_batch = 0;
-        return arm_smmu_init_one_queue(smmu, smmu.priq, smmu.page1, ARM_SMMU_PRIQ_PROD, ARM_SMMU_PRIQ_CONS, PRIQ_ENT_DWORDS, "priq");
+        smmu.priqBatch = 0;
+        return armSmmuInitOneQueue(smmu, smmu.priq, smmu.page1, ARM_SMMU_PRIQ_PROD, ARM_SMMU_PRIQ_CONS, PRIQ_ENT_DWORDS, "priq");
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_init_l1_strtab")
-    int arm_smmu_init_l1_strtab(ArmSmmuDevice smmu) {
-        ArmSmmuStrtabCfg cfg = smmu.strtab_cfg;
+    int armSmmuInitL1Strtab(ArmSmmuDevice smmu) {
+        ArmSmmuStrtabCfg cfg = smmu.strtabCfg;
         long strtab = cfg.strtab;
-        cfg.l1_desc = new ArmSmmuStrtabCfg.L1Desc[cfg.num_l1_ents];
-        for (int i = 0; i < cfg.num_l1_ents; ++i) {
-            cfg.l1_desc[i] = new ArmSmmuStrtabCfg.L1Desc();
-            arm_smmu_write_strtab_l1_desc(strtab, cfg.l1_desc[i]);
+        cfg.l1Desc = new ArmSmmuStrtabCfg.L1Desc[cfg.numL1Ents];
+        for (int i = 0; i < cfg.numL1Ents; ++i) {
+            cfg.l1Desc[i] = new ArmSmmuStrtabCfg.L1Desc();
+            armSmmuWriteStrtabL1Desc(strtab, cfg.l1Desc[i]);
             strtab += STRTAB_L1_DESC_DWORDS << 3;
         }
         return 0;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_init_strtab_2lvl")
-    int arm_smmu_init_strtab_2lvl(ArmSmmuDevice smmu) {
-        ArmSmmuStrtabCfg cfg = smmu.strtab_cfg;
+    int armSmmuInitStrtab2lvl(ArmSmmuDevice smmu) {
+        ArmSmmuStrtabCfg cfg = smmu.strtabCfg;
         /* L1 entries: as many as the L1 size allows, no more than SIDSIZE needs */
         int size = STRTAB_L1_SZ_SHIFT - (ilog2(STRTAB_L1_DESC_DWORDS) + 3);
-        size = Math.min(size, smmu.sid_bits - STRTAB_SPLIT);
-        cfg.num_l1_ents = 1 << size;
+        size = Math.min(size, smmu.sidBits - STRTAB_SPLIT);
+        cfg.numL1Ents = 1 << size;
 
         size += STRTAB_SPLIT;
-        if (size < smmu.sid_bits) {
-            dev_warn(smmu.dev, "2-level strtab only covers %d/%d bits of SID", size, smmu.sid_bits);
+        if (size < smmu.sidBits) {
+            devWarn(smmu.dev, "2-level strtab only covers %d/%d bits of SID", size, smmu.sidBits);
         }
-        long l1size = (long) cfg.num_l1_ents * (STRTAB_L1_DESC_DWORDS << 3);
-        cfg.strtab = dmam_alloc_coherent(l1size);
-        cfg.strtab_dma = cfg.strtab;
+        long l1size = (long) cfg.numL1Ents * (STRTAB_L1_DESC_DWORDS << 3);
+        cfg.strtab = dmamAllocCoherent(l1size);
+        cfg.strtabDma = cfg.strtab;
         if (cfg.strtab == 0) {
-            dev_err(smmu.dev, "failed to allocate l1 stream table (%d bytes)", l1size);
+            devErr(smmu.dev, "failed to allocate l1 stream table (%d bytes)", l1size);
             return -ENOMEM;
         }
         long reg = FIELD_PREP(STRTAB_BASE_CFG_FMT, STRTAB_BASE_CFG_FMT_2LVL);
         reg |= FIELD_PREP(STRTAB_BASE_CFG_LOG2SIZE, size);
         reg |= FIELD_PREP(STRTAB_BASE_CFG_SPLIT, STRTAB_SPLIT);
-        cfg.strtab_base_cfg = (int) reg;
-        return arm_smmu_init_l1_strtab(smmu);
+        cfg.strtabBaseCfg = (int) reg;
+        return armSmmuInitL1Strtab(smmu);
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_init_strtab_linear")
-    int arm_smmu_init_strtab_linear(ArmSmmuDevice smmu) {
-        ArmSmmuStrtabCfg cfg = smmu.strtab_cfg;
-        long size = (1L << smmu.sid_bits) * (STRTAB_STE_DWORDS << 3);
-        cfg.strtab = dmam_alloc_coherent(size);
-        cfg.strtab_dma = cfg.strtab;
+    int armSmmuInitStrtabLinear(ArmSmmuDevice smmu) {
+        ArmSmmuStrtabCfg cfg = smmu.strtabCfg;
+        long size = (1L << smmu.sidBits) * (STRTAB_STE_DWORDS << 3);
+        cfg.strtab = dmamAllocCoherent(size);
+        cfg.strtabDma = cfg.strtab;
         if (cfg.strtab == 0) {
-            dev_err(smmu.dev, "failed to allocate linear stream table (%d bytes)", size);
+            devErr(smmu.dev, "failed to allocate linear stream table (%d bytes)", size);
             return -ENOMEM;
         }
-        cfg.num_l1_ents = 1 << smmu.sid_bits;
+        cfg.numL1Ents = 1 << smmu.sidBits;
         long reg = FIELD_PREP(STRTAB_BASE_CFG_FMT, STRTAB_BASE_CFG_FMT_LINEAR);
-        reg |= FIELD_PREP(STRTAB_BASE_CFG_LOG2SIZE, smmu.sid_bits);
-        cfg.strtab_base_cfg = (int) reg;
-        arm_smmu_init_bypass_stes(cfg.strtab, cfg.num_l1_ents, false);
+        reg |= FIELD_PREP(STRTAB_BASE_CFG_LOG2SIZE, smmu.sidBits);
+        cfg.strtabBaseCfg = (int) reg;
+        armSmmuInitBypassStes(cfg.strtab, cfg.numL1Ents, false);
         return 0;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_init_strtab")
-    int arm_smmu_init_strtab(ArmSmmuDevice smmu) {
+    int armSmmuInitStrtab(ArmSmmuDevice smmu) {
         int ret;
         if ((smmu.features & ARM_SMMU_FEAT_2_LVL_STRTAB) != 0) {
-            ret = arm_smmu_init_strtab_2lvl(smmu);
+            ret = armSmmuInitStrtab2lvl(smmu);
         } else {
-            ret = arm_smmu_init_strtab_linear(smmu);
+            ret = armSmmuInitStrtabLinear(smmu);
         }
         if (ret != 0) {
             return ret;
         }
         /* STRTAB_BASE value: table address plus read-allocate hint */
-        long reg = smmu.strtab_cfg.strtab_dma & STRTAB_BASE_ADDR_MASK;
+        long reg = smmu.strtabCfg.strtabDma & STRTAB_BASE_ADDR_MASK;
         reg |= STRTAB_BASE_RA;
-        smmu.strtab_cfg.strtab_base = reg;
+        smmu.strtabCfg.strtabBase = reg;
 
         /* Bit 0 of vmid_map set: S2 domains are given VMIDs from 1 */
-        synchronized (smmu.vmid_map) {
-            smmu.vmid_map.set(0);
+        synchronized (smmu.vmidMap) {
+            smmu.vmidMap.set(0);
         }
         return 0;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_init_structures")
-    int arm_smmu_init_structures(ArmSmmuDevice smmu) {
-        int ret = arm_smmu_init_queues(smmu);
+    int armSmmuInitStructures(ArmSmmuDevice smmu) {
+        int ret = armSmmuInitQueues(smmu);
         if (ret != 0) {
             return ret;
         }
-        return arm_smmu_init_strtab(smmu);
+        return armSmmuInitStrtab(smmu);
     }
 
     /** readl_relaxed_poll_timeout(base + off, reg, reg == val, 1, ARM_SMMU_POLL_TIMEOUT_US). */
-    int poll_reg_equals(IoMem base, long off, int val) {
+    int pollRegEquals(IoMem base, long off, int val) {
         QueuePoll qp = new QueuePoll();
-        while (base.readl_relaxed(off) != val) {
-            if (qp.queue_poll() != 0) {
-                return base.readl_relaxed(off) == val ? 0 : -ETIMEDOUT;
+        while (base.readlRelaxed(off) != val) {
+            if (qp.queuePoll() != 0) {
+                return base.readlRelaxed(off) == val ? 0 : -ETIMEDOUT;
             }
         }
         return 0;
@@ -2071,28 +2071,28 @@ public final class ArmSmmuV3 {
 
     /** Writes a control register and waits for its ACK register to echo the value. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_write_reg_sync")
-    int arm_smmu_write_reg_sync(ArmSmmuDevice smmu, long val, long reg_off, long ack_off) {
-        smmu.base.writel_relaxed((int) val, reg_off);
-        return poll_reg_equals(smmu.base, ack_off, (int) val);
+    int armSmmuWriteRegSync(ArmSmmuDevice smmu, long val, long regOff, long ackOff) {
+        smmu.base.writelRelaxed((int) val, regOff);
+        return pollRegEquals(smmu.base, ackOff, (int) val);
     }
 
     /** GBPA has its own handshake: write it with UPDATE set, then poll until the SMMU clears UPDATE. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_update_gbpa")
-    int arm_smmu_update_gbpa(ArmSmmuDevice smmu, long set, long clr) {
+    int armSmmuUpdateGbpa(ArmSmmuDevice smmu, long set, long clr) {
         int reg;
         QueuePoll qp = new QueuePoll();
-        while (((reg = smmu.base.readl_relaxed(ARM_SMMU_GBPA)) & GBPA_UPDATE) != 0) {
-            if (qp.queue_poll() != 0) {
+        while (((reg = smmu.base.readlRelaxed(ARM_SMMU_GBPA)) & GBPA_UPDATE) != 0) {
+            if (qp.queuePoll() != 0) {
                 return -ETIMEDOUT;
             }
         }
         reg &= (int) ~clr;
         reg |= (int) set;
-        smmu.base.writel_relaxed(reg | (int) GBPA_UPDATE, ARM_SMMU_GBPA);
+        smmu.base.writelRelaxed(reg | (int) GBPA_UPDATE, ARM_SMMU_GBPA);
         qp = new QueuePoll();
-        while ((smmu.base.readl_relaxed(ARM_SMMU_GBPA) & GBPA_UPDATE) != 0) {
-            if (qp.queue_poll() != 0) {
-                dev_err(smmu.dev, "GBPA not responding to update");
+        while ((smmu.base.readlRelaxed(ARM_SMMU_GBPA) & GBPA_UPDATE) != 0) {
+            if (qp.queuePoll() != 0) {
+                devErr(smmu.dev, "GBPA not responding to update");
                 return -ETIMEDOUT;
             }
         }
@@ -2101,44 +2101,44 @@ public final class ArmSmmuV3 {
 
     /** The msi_domain write_msg callback: programs one *_IRQ_CFG0/1/2 triple. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_write_msi_msg")
-    void arm_smmu_write_msi_msg(ArmSmmuDevice smmu, int msi_index, MsiController.MsiMsg msg) {
-        long[] cfg = arm_smmu_msi_cfg[msi_index];
+    void armSmmuWriteMsiMsg(ArmSmmuDevice smmu, int msiIndex, MsiController.MsiMsg msg) {
+        long[] cfg = arm_smmu_msi_cfg[msiIndex];
         long doorbell = msg.address() & MSI_CFG0_ADDR_MASK;
-        smmu.base.writeq_relaxed(doorbell, cfg[0]);
-        smmu.base.writel_relaxed(msg.data(), cfg[1]);
-        smmu.base.writel_relaxed((int) ARM_SMMU_MEMATTR_DEVICE_nGnRE, cfg[2]);
+        smmu.base.writeqRelaxed(doorbell, cfg[0]);
+        smmu.base.writelRelaxed(msg.data(), cfg[1]);
+        smmu.base.writelRelaxed((int) ARM_SMMU_MEMATTR_DEVICE_nGnRE, cfg[2]);
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_setup_msis")
-    void arm_smmu_setup_msis(ArmSmmuDevice smmu) {
+    void armSmmuSetupMsis(ArmSmmuDevice smmu) {
         int nvec = ARM_SMMU_MAX_MSIS;
         /* Zero IRQ_CFG0: no MSI target until one is programmed */
-        smmu.base.writeq_relaxed(0, ARM_SMMU_GERROR_IRQ_CFG0);
-        smmu.base.writeq_relaxed(0, ARM_SMMU_EVTQ_IRQ_CFG0);
+        smmu.base.writeqRelaxed(0, ARM_SMMU_GERROR_IRQ_CFG0);
+        smmu.base.writeqRelaxed(0, ARM_SMMU_EVTQ_IRQ_CFG0);
         if ((smmu.features & ARM_SMMU_FEAT_PRI) != 0) {
-            smmu.base.writeq_relaxed(0, ARM_SMMU_PRIQ_IRQ_CFG0);
+            smmu.base.writeqRelaxed(0, ARM_SMMU_PRIQ_IRQ_CFG0);
         } else {
             nvec--;
         }
         if ((smmu.features & ARM_SMMU_FEAT_MSI) == 0) {
             return;
         }
-        if (!msi_domain || msi == null) {
-            dev_info(smmu.dev, "msi_domain absent - falling back to wired irqs");
+        if (!msiDomain || msi == null) {
+            devInfo(smmu.dev, "msi_domain absent - falling back to wired irqs");
             return;
         }
         /* One MSI each for evtq, gerror and (if present) priq; the cmdq uses none */
         List<MsiController.MsiMsg> msgs = msi.allocate(nvec);
         if (msgs == null || msgs.size() < nvec) {
-            dev_warn(smmu.dev, "failed to allocate MSIs - falling back to wired irqs");
+            devWarn(smmu.dev, "failed to allocate MSIs - falling back to wired irqs");
             return;
         }
         for (int idx = 0; idx < nvec; idx++) {
             MsiController.MsiMsg m = msgs.get(idx);
-            arm_smmu_write_msi_msg(smmu, idx, m);
+            armSmmuWriteMsiMsg(smmu, idx, m);
             switch (idx) {
                 case EVTQ_MSI_INDEX: smmu.evtq.irq = m.virq(); break;
-                case GERROR_MSI_INDEX: smmu.gerr_irq = m.virq(); break;
+                case GERROR_MSI_INDEX: smmu.gerrIrq = m.virq(); break;
                 case PRIQ_MSI_INDEX: smmu.priq.irq = m.virq(); break;
                 default: break;
             }
@@ -2146,79 +2146,79 @@ public final class ArmSmmuV3 {
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_setup_unique_irqs")
-    void arm_smmu_setup_unique_irqs(ArmSmmuDevice smmu) {
+    void armSmmuSetupUniqueIrqs(ArmSmmuDevice smmu) {
         int irq;
         int ret;
-        arm_smmu_setup_msis(smmu);
+        armSmmuSetupMsis(smmu);
 
         /* Wired or MSI lines, one handler per source */
         irq = smmu.evtq.irq;
         if (irq != 0) {
-            ret = irqs.request_threaded_irq(irq, null, this::arm_smmu_evtq_thread, IrqController.IRQF_ONESHOT, "arm-smmu-v3-evtq", smmu);
+            ret = irqs.requestThreadedIrq(irq, null, this::armSmmuEvtqThread, IrqController.IRQF_ONESHOT, "arm-smmu-v3-evtq", smmu);
             if (ret < 0) {
-                dev_warn(smmu.dev, "failed to enable evtq irq");
+                devWarn(smmu.dev, "failed to enable evtq irq");
             }
         } else {
-            dev_warn(smmu.dev, "no evtq irq - events will not be reported!");
+            devWarn(smmu.dev, "no evtq irq - events will not be reported!");
         }
-        irq = smmu.gerr_irq;
+        irq = smmu.gerrIrq;
         if (irq != 0) {
-            ret = irqs.request_irq(irq, this::arm_smmu_gerror_handler, 0, "arm-smmu-v3-gerror", smmu);
+            ret = irqs.requestIrq(irq, this::armSmmuGerrorHandler, 0, "arm-smmu-v3-gerror", smmu);
             if (ret < 0) {
-                dev_warn(smmu.dev, "failed to enable gerror irq");
+                devWarn(smmu.dev, "failed to enable gerror irq");
             }
         } else {
-            dev_warn(smmu.dev, "no gerr irq - errors will not be reported!");
+            devWarn(smmu.dev, "no gerr irq - errors will not be reported!");
         }
         if ((smmu.features & ARM_SMMU_FEAT_PRI) != 0) {
             irq = smmu.priq.irq;
             if (irq != 0) {
-                ret = irqs.request_threaded_irq(irq, null, this::arm_smmu_priq_thread, IrqController.IRQF_ONESHOT, "arm-smmu-v3-priq", smmu);
+                ret = irqs.requestThreadedIrq(irq, null, this::armSmmuPriqThread, IrqController.IRQF_ONESHOT, "arm-smmu-v3-priq", smmu);
                 if (ret < 0) {
-                    dev_warn(smmu.dev, "failed to enable priq irq");
+                    devWarn(smmu.dev, "failed to enable priq irq");
                 }
             } else {
-                dev_warn(smmu.dev, "no priq irq - PRI will be broken");
+                devWarn(smmu.dev, "no priq irq - PRI will be broken");
             }
         }
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_setup_irqs")
-    int arm_smmu_setup_irqs(ArmSmmuDevice smmu) {
-        long irqen_flags = IRQ_CTRL_EVTQ_IRQEN | IRQ_CTRL_GERROR_IRQEN;
+    int armSmmuSetupIrqs(ArmSmmuDevice smmu) {
+        long irqenFlags = IRQ_CTRL_EVTQ_IRQEN | IRQ_CTRL_GERROR_IRQEN;
         /* IRQ_CTRL off while the handlers are set up */
-        int ret = arm_smmu_write_reg_sync(smmu, 0, ARM_SMMU_IRQ_CTRL, ARM_SMMU_IRQ_CTRLACK);
+        int ret = armSmmuWriteRegSync(smmu, 0, ARM_SMMU_IRQ_CTRL, ARM_SMMU_IRQ_CTRLACK);
         if (ret != 0) {
-            dev_err(smmu.dev, "failed to disable irqs");
+            devErr(smmu.dev, "failed to disable irqs");
             return ret;
         }
-        int irq = smmu.combined_irq;
+        int irq = smmu.combinedIrq;
         if (irq != 0) {
             /* One line for everything (Cavium ThunderX2 style). */
-            ret = irqs.request_threaded_irq(irq, this::arm_smmu_combined_irq_handler, this::arm_smmu_combined_irq_thread,
+            ret = irqs.requestThreadedIrq(irq, this::armSmmuCombinedIrqHandler, this::armSmmuCombinedIrqThread,
                     IrqController.IRQF_ONESHOT, "arm-smmu-v3-combined-irq", smmu);
             if (ret < 0) {
-                dev_warn(smmu.dev, "failed to enable combined irq");
+                devWarn(smmu.dev, "failed to enable combined irq");
             }
         } else {
-            arm_smmu_setup_unique_irqs(smmu);
+            armSmmuSetupUniqueIrqs(smmu);
         }
         if ((smmu.features & ARM_SMMU_FEAT_PRI) != 0) {
-            irqen_flags |= IRQ_CTRL_PRIQ_IRQEN;
+            irqenFlags |= IRQ_CTRL_PRIQ_IRQEN;
         }
         /* IRQ_CTRL: gerror, evtq and priq interrupts on */
-        ret = arm_smmu_write_reg_sync(smmu, irqen_flags, ARM_SMMU_IRQ_CTRL, ARM_SMMU_IRQ_CTRLACK);
+        ret = armSmmuWriteRegSync(smmu, irqenFlags, ARM_SMMU_IRQ_CTRL, ARM_SMMU_IRQ_CTRLACK);
         if (ret != 0) {
-            dev_warn(smmu.dev, "failed to enable irqs");
+            devWarn(smmu.dev, "failed to enable irqs");
         }
         return 0;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_device_disable")
-    int arm_smmu_device_disable(ArmSmmuDevice smmu) {
-        int ret = arm_smmu_write_reg_sync(smmu, 0, ARM_SMMU_CR0, ARM_SMMU_CR0ACK);
+    int armSmmuDeviceDisable(ArmSmmuDevice smmu) {
+        int ret = armSmmuWriteRegSync(smmu, 0, ARM_SMMU_CR0, ARM_SMMU_CR0ACK);
         if (ret != 0) {
-            dev_err(smmu.dev, "failed to clear cr0");
+            devErr(smmu.dev, "failed to clear cr0");
         }
         return ret;
     }
@@ -2228,19 +2228,19 @@ public final class ArmSmmuV3 {
      * CFGI_ALL (+TLBI_EL2_ALL) + TLBI_NSNH_ALL, evtq on, priq on, ATSCHK, IRQs, SMMUEN.
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_device_reset")
-    public int arm_smmu_device_reset(ArmSmmuDevice smmu, boolean bypass) {
+    public int armSmmuDeviceReset(ArmSmmuDevice smmu, boolean bypass) {
         int ret;
         long reg;
         long enables;
         ArmSmmuCmdqEnt cmd = new ArmSmmuCmdqEnt();
 
         /* CR0 = 0 and wait for the ACK: SMMU and all queues stopped */
-        reg = Integer.toUnsignedLong(smmu.base.readl_relaxed(ARM_SMMU_CR0));
+        reg = Integer.toUnsignedLong(smmu.base.readlRelaxed(ARM_SMMU_CR0));
         if ((reg & CR0_SMMUEN) != 0) {
-            dev_warn(smmu.dev, "SMMU currently enabled! Resetting...");
-            arm_smmu_update_gbpa(smmu, GBPA_ABORT, 0);
+            devWarn(smmu.dev, "SMMU currently enabled! Resetting...");
+            armSmmuUpdateGbpa(smmu, GBPA_ABORT, 0);
         }
-        ret = arm_smmu_device_disable(smmu);
+        ret = armSmmuDeviceDisable(smmu);
         if (ret != 0) {
             return ret;
         }
@@ -2252,7 +2252,7 @@ public final class ArmSmmuV3 {
                 | FIELD_PREP(CR1_QUEUE_SH, ARM_SMMU_SH_ISH)
                 | FIELD_PREP(CR1_QUEUE_OC, CR1_CACHE_WB)
                 | FIELD_PREP(CR1_QUEUE_IC, CR1_CACHE_WB);
-        smmu.base.writel_relaxed((int) reg, ARM_SMMU_CR1);
+        smmu.base.writelRelaxed((int) reg, ARM_SMMU_CR1);
 
         /* CR2: RECINVSID, E2H, PTM. Seed 004: with BTM the SMMU takes part in the CPUs' broadcast
          * TLB maintenance (PTM clear), so the TLBIs of an mm it shares reach its TLB. */
@@ -2263,89 +2263,89 @@ public final class ArmSmmuV3 {
         if ((smmu.features & ARM_SMMU_FEAT_BTM) == 0) {
             reg |= CR2_PTM;
         }
-        smmu.base.writel_relaxed((int) reg, ARM_SMMU_CR2);
+        smmu.base.writelRelaxed((int) reg, ARM_SMMU_CR2);
 
         /* Stream table base and config */
-        smmu.base.writeq_relaxed(smmu.strtab_cfg.strtab_base, ARM_SMMU_STRTAB_BASE);
-        smmu.base.writel_relaxed(smmu.strtab_cfg.strtab_base_cfg, ARM_SMMU_STRTAB_BASE_CFG);
+        smmu.base.writeqRelaxed(smmu.strtabCfg.strtabBase, ARM_SMMU_STRTAB_BASE);
+        smmu.base.writelRelaxed(smmu.strtabCfg.strtabBaseCfg, ARM_SMMU_STRTAB_BASE_CFG);
 
         /* cmdq base, indices, then CMDQEN */
-        smmu.base.writeq_relaxed(smmu.cmdq.q.q_base, ARM_SMMU_CMDQ_BASE);
-        smmu.base.writel_relaxed(smmu.cmdq.q.llq.prod, ARM_SMMU_CMDQ_PROD);
-        smmu.base.writel_relaxed(smmu.cmdq.q.llq.cons, ARM_SMMU_CMDQ_CONS);
+        smmu.base.writeqRelaxed(smmu.cmdq.q.qBase, ARM_SMMU_CMDQ_BASE);
+        smmu.base.writelRelaxed(smmu.cmdq.q.llq.prod, ARM_SMMU_CMDQ_PROD);
+        smmu.base.writelRelaxed(smmu.cmdq.q.llq.cons, ARM_SMMU_CMDQ_CONS);
 
         enables = CR0_CMDQEN;
-        ret = arm_smmu_write_reg_sync(smmu, enables, ARM_SMMU_CR0, ARM_SMMU_CR0ACK);
+        ret = armSmmuWriteRegSync(smmu, enables, ARM_SMMU_CR0, ARM_SMMU_CR0ACK);
         if (ret != 0) {
-            dev_err(smmu.dev, "failed to enable command queue");
+            devErr(smmu.dev, "failed to enable command queue");
             return ret;
         }
 
         /* Drop every cached STE/CD */
         cmd.opcode = CMDQ_OP_CFGI_ALL;
-        arm_smmu_cmdq_issue_cmd_with_sync(smmu, cmd);
+        armSmmuCmdqIssueCmdWithSync(smmu, cmd);
 
         /* Drop every TLB entry left from before */
         if ((smmu.features & ARM_SMMU_FEAT_HYP) != 0) {
             cmd.opcode = CMDQ_OP_TLBI_EL2_ALL;
-            arm_smmu_cmdq_issue_cmd_with_sync(smmu, cmd);
+            armSmmuCmdqIssueCmdWithSync(smmu, cmd);
         }
         cmd.opcode = CMDQ_OP_TLBI_NSNH_ALL;
-        arm_smmu_cmdq_issue_cmd_with_sync(smmu, cmd);
+        armSmmuCmdqIssueCmdWithSync(smmu, cmd);
 
         /* evtq base, indices, then EVTQEN */
-        smmu.base.writeq_relaxed(smmu.evtq.q_base, ARM_SMMU_EVTQ_BASE);
-        smmu.page1.writel_relaxed(smmu.evtq.llq.prod, ARM_SMMU_EVTQ_PROD);
-        smmu.page1.writel_relaxed(smmu.evtq.llq.cons, ARM_SMMU_EVTQ_CONS);
+        smmu.base.writeqRelaxed(smmu.evtq.qBase, ARM_SMMU_EVTQ_BASE);
+        smmu.page1.writelRelaxed(smmu.evtq.llq.prod, ARM_SMMU_EVTQ_PROD);
+        smmu.page1.writelRelaxed(smmu.evtq.llq.cons, ARM_SMMU_EVTQ_CONS);
 
         enables |= CR0_EVTQEN;
-        ret = arm_smmu_write_reg_sync(smmu, enables, ARM_SMMU_CR0, ARM_SMMU_CR0ACK);
+        ret = armSmmuWriteRegSync(smmu, enables, ARM_SMMU_CR0, ARM_SMMU_CR0ACK);
         if (ret != 0) {
-            dev_err(smmu.dev, "failed to enable event queue");
+            devErr(smmu.dev, "failed to enable event queue");
             return ret;
         }
 
         /* priq base, indices, then PRIQEN */
         if ((smmu.features & ARM_SMMU_FEAT_PRI) != 0) {
-            smmu.base.writeq_relaxed(smmu.priq.q_base, ARM_SMMU_PRIQ_BASE);
-            smmu.page1.writel_relaxed(smmu.priq.llq.prod, ARM_SMMU_PRIQ_PROD);
-            smmu.page1.writel_relaxed(smmu.priq.llq.cons, ARM_SMMU_PRIQ_CONS);
+            smmu.base.writeqRelaxed(smmu.priq.qBase, ARM_SMMU_PRIQ_BASE);
+            smmu.page1.writelRelaxed(smmu.priq.llq.prod, ARM_SMMU_PRIQ_PROD);
+            smmu.page1.writelRelaxed(smmu.priq.llq.cons, ARM_SMMU_PRIQ_CONS);
 
             enables |= CR0_PRIQEN;
-            ret = arm_smmu_write_reg_sync(smmu, enables, ARM_SMMU_CR0, ARM_SMMU_CR0ACK);
+            ret = armSmmuWriteRegSync(smmu, enables, ARM_SMMU_CR0, ARM_SMMU_CR0ACK);
             if (ret != 0) {
-                dev_err(smmu.dev, "failed to enable PRI queue");
+                devErr(smmu.dev, "failed to enable PRI queue");
                 return ret;
             }
         }
 
         if ((smmu.features & ARM_SMMU_FEAT_ATS) != 0) {
             enables |= CR0_ATSCHK;
-            ret = arm_smmu_write_reg_sync(smmu, enables, ARM_SMMU_CR0, ARM_SMMU_CR0ACK);
+            ret = armSmmuWriteRegSync(smmu, enables, ARM_SMMU_CR0, ARM_SMMU_CR0ACK);
             if (ret != 0) {
-                dev_err(smmu.dev, "failed to enable ATS check");
+                devErr(smmu.dev, "failed to enable ATS check");
                 return ret;
             }
         }
 
-        ret = arm_smmu_setup_irqs(smmu);
+        ret = armSmmuSetupIrqs(smmu);
         if (ret != 0) {
-            dev_err(smmu.dev, "failed to setup irqs");
+            devErr(smmu.dev, "failed to setup irqs");
             return ret;
         }
 
         /* SMMUEN, unless the firmware asked for bypass and disable_bypass is off: then GBPA lets traffic through */
-        if (!bypass || disable_bypass) {
+        if (!bypass || disableBypass) {
             enables |= CR0_SMMUEN;
         } else {
-            ret = arm_smmu_update_gbpa(smmu, 0, GBPA_ABORT);
+            ret = armSmmuUpdateGbpa(smmu, 0, GBPA_ABORT);
             if (ret != 0) {
                 return ret;
             }
         }
-        ret = arm_smmu_write_reg_sync(smmu, enables, ARM_SMMU_CR0, ARM_SMMU_CR0ACK);
+        ret = armSmmuWriteRegSync(smmu, enables, ARM_SMMU_CR0, ARM_SMMU_CR0ACK);
         if (ret != 0) {
-            dev_err(smmu.dev, "failed to enable SMMU interface");
+            devErr(smmu.dev, "failed to enable SMMU interface");
             return ret;
         }
         return 0;
@@ -2358,12 +2358,12 @@ public final class ArmSmmuV3 {
      * @return 0, or -ENXIO for hardware the driver cannot use
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_device_hw_probe")
-    public int arm_smmu_device_hw_probe(ArmSmmuDevice smmu) {
+    public int armSmmuDeviceHwProbe(ArmSmmuDevice smmu) {
         boolean coherent = (smmu.features & ARM_SMMU_FEAT_COHERENCY) != 0;
         boolean vhe = false; /* the simulated CPUs run the kernel at EL1 */
 
         /* IDR0: structure levels, endianness, features, stall model, stages, ASID/VMID width */
-        long reg = Integer.toUnsignedLong(smmu.base.readl_relaxed(ARM_SMMU_IDR0));
+        long reg = Integer.toUnsignedLong(smmu.base.readlRelaxed(ARM_SMMU_IDR0));
 
         /* ST_LVL and CD2L */
         if (FIELD_GET(IDR0_ST_LVL, reg) == IDR0_ST_LVL_2LVL) {
@@ -2380,7 +2380,7 @@ public final class ArmSmmuV3 {
         } else if (ttendian == IDR0_TTENDIAN_LE) {
             smmu.features |= ARM_SMMU_FEAT_TT_LE;
         } else {
-            dev_err(smmu.dev, "unknown/unsupported TT endianness!");
+            devErr(smmu.dev, "unknown/unsupported TT endianness!");
             return -ENXIO;
         }
 
@@ -2396,7 +2396,7 @@ public final class ArmSmmuV3 {
         }
         if ((reg & IDR0_MSI) != 0) {
             smmu.features |= ARM_SMMU_FEAT_MSI;
-            if (coherent && !disable_msipolling) {
+            if (coherent && !disableMsipolling) {
                 smmu.options |= ARM_SMMU_OPT_MSIPOLL;
             }
         }
@@ -2420,7 +2420,7 @@ public final class ArmSmmuV3 {
 
         /* COHACC: trust the firmware's dma-coherent, only warn if IDR0 disagrees. */
         if (((reg & IDR0_COHACC) != 0) != coherent) {
-            dev_warn(smmu.dev, "IDR0.COHACC overridden by FW configuration (%s)", coherent ? "true" : "false");
+            devWarn(smmu.dev, "IDR0.COHACC overridden by FW configuration (%s)", coherent ? "true" : "false");
         }
 
         long stall = FIELD_GET(IDR0_STALL_MODEL, reg);
@@ -2438,7 +2438,7 @@ public final class ArmSmmuV3 {
             smmu.features |= ARM_SMMU_FEAT_TRANS_S2;
         }
         if ((reg & (IDR0_S1P | IDR0_S2P)) == 0) {
-            dev_err(smmu.dev, "no translation support!");
+            devErr(smmu.dev, "no translation support!");
             return -ENXIO;
         }
 
@@ -2447,61 +2447,61 @@ public final class ArmSmmuV3 {
         if (ttf == IDR0_TTF_AARCH32_64) {
             smmu.ias = 40;
         } else if (ttf != IDR0_TTF_AARCH64) {
-            dev_err(smmu.dev, "AArch64 table format not supported!");
+            devErr(smmu.dev, "AArch64 table format not supported!");
             return -ENXIO;
         }
 
         /* ASID16/VMID16 */
-        smmu.asid_bits = (reg & IDR0_ASID16) != 0 ? 16 : 8;
-        smmu.vmid_bits = (reg & IDR0_VMID16) != 0 ? 16 : 8;
+        smmu.asidBits = (reg & IDR0_ASID16) != 0 ? 16 : 8;
+        smmu.vmidBits = (reg & IDR0_VMID16) != 0 ? 16 : 8;
 
         /* IDR1: queue and SID/SSID sizes */
-        reg = Integer.toUnsignedLong(smmu.base.readl_relaxed(ARM_SMMU_IDR1));
+        reg = Integer.toUnsignedLong(smmu.base.readlRelaxed(ARM_SMMU_IDR1));
         if ((reg & (IDR1_TABLES_PRESET | IDR1_QUEUES_PRESET | IDR1_REL)) != 0) {
-            dev_err(smmu.dev, "embedded implementation not supported");
+            devErr(smmu.dev, "embedded implementation not supported");
             return -ENXIO;
         }
 
         /* Queue sizes: the hardware maximum, clipped to the driver's cap */
-        smmu.cmdq.q.llq.max_n_shift = (int) Math.min(CMDQ_MAX_SZ_SHIFT, FIELD_GET(IDR1_CMDQS, reg));
-        if (smmu.cmdq.q.llq.max_n_shift <= ilog2(CMDQ_BATCH_ENTRIES)) {
+        smmu.cmdq.q.llq.maxNShift = (int) Math.min(CMDQ_MAX_SZ_SHIFT, FIELD_GET(IDR1_CMDQS, reg));
+        if (smmu.cmdq.q.llq.maxNShift <= ilog2(CMDQ_BATCH_ENTRIES)) {
             /* A batch plus its CMD_SYNC must fit, and valid_map needs whole 64-bit words. */
-            dev_err(smmu.dev, "command queue size <= %d entries not supported", CMDQ_BATCH_ENTRIES);
+            devErr(smmu.dev, "command queue size <= %d entries not supported", CMDQ_BATCH_ENTRIES);
             return -ENXIO;
         }
-        smmu.evtq.llq.max_n_shift = (int) Math.min(EVTQ_MAX_SZ_SHIFT, FIELD_GET(IDR1_EVTQS, reg));
-        smmu.priq.llq.max_n_shift = (int) Math.min(PRIQ_MAX_SZ_SHIFT, FIELD_GET(IDR1_PRIQS, reg));
+        smmu.evtq.llq.maxNShift = (int) Math.min(EVTQ_MAX_SZ_SHIFT, FIELD_GET(IDR1_EVTQS, reg));
+        smmu.priq.llq.maxNShift = (int) Math.min(PRIQ_MAX_SZ_SHIFT, FIELD_GET(IDR1_PRIQS, reg));
 
         /* SIDSIZE, SSIDSIZE */
-        smmu.ssid_bits = (int) FIELD_GET(IDR1_SSIDSIZE, reg);
-        smmu.sid_bits = (int) FIELD_GET(IDR1_SIDSIZE, reg);
+        smmu.ssidBits = (int) FIELD_GET(IDR1_SSIDSIZE, reg);
+        smmu.sidBits = (int) FIELD_GET(IDR1_SIDSIZE, reg);
 
         /* SIDSIZE within one L2 span: a 2-level table would gain nothing, stay linear. */
-        if (smmu.sid_bits <= STRTAB_SPLIT) {
+        if (smmu.sidBits <= STRTAB_SPLIT) {
             smmu.features &= ~ARM_SMMU_FEAT_2_LVL_STRTAB;
         }
 
         /* IDR3: range invalidation */
-        reg = Integer.toUnsignedLong(smmu.base.readl_relaxed(ARM_SMMU_IDR3));
+        reg = Integer.toUnsignedLong(smmu.base.readlRelaxed(ARM_SMMU_IDR3));
         if (FIELD_GET(IDR3_RIL, reg) != 0) {
             smmu.features |= ARM_SMMU_FEAT_RANGE_INV;
         }
 
         /* IDR5: stalls, granules, VA and PA sizes */
-        reg = Integer.toUnsignedLong(smmu.base.readl_relaxed(ARM_SMMU_IDR5));
+        reg = Integer.toUnsignedLong(smmu.base.readlRelaxed(ARM_SMMU_IDR5));
 
         /* STALL_MAX */
-        smmu.evtq_max_stalls = (int) FIELD_GET(IDR5_STALL_MAX, reg);
+        smmu.evtqMaxStalls = (int) FIELD_GET(IDR5_STALL_MAX, reg);
 
         /* Granules and their block sizes */
         if ((reg & IDR5_GRAN64K) != 0) {
-            smmu.pgsize_bitmap |= org.iommu4j.base.Sizes.SZ_64K | org.iommu4j.base.Sizes.SZ_512M;
+            smmu.pgsizeBitmap |= org.iommu4j.base.Sizes.SZ_64K | org.iommu4j.base.Sizes.SZ_512M;
         }
         if ((reg & IDR5_GRAN16K) != 0) {
-            smmu.pgsize_bitmap |= org.iommu4j.base.Sizes.SZ_16K | org.iommu4j.base.Sizes.SZ_32M;
+            smmu.pgsizeBitmap |= org.iommu4j.base.Sizes.SZ_16K | org.iommu4j.base.Sizes.SZ_32M;
         }
         if ((reg & IDR5_GRAN4K) != 0) {
-            smmu.pgsize_bitmap |= org.iommu4j.base.Sizes.SZ_4K | org.iommu4j.base.Sizes.SZ_2M | org.iommu4j.base.Sizes.SZ_1G;
+            smmu.pgsizeBitmap |= org.iommu4j.base.Sizes.SZ_4K | org.iommu4j.base.Sizes.SZ_2M | org.iommu4j.base.Sizes.SZ_1G;
         }
 
         /* VAX: 52-bit input */
@@ -2518,10 +2518,10 @@ public final class ArmSmmuV3 {
             case (int) IDR5_OAS_44_BIT: smmu.oas = 44; break;
             case (int) IDR5_OAS_52_BIT:
                 smmu.oas = 52;
-                smmu.pgsize_bitmap |= 1L << 42; /* 64K granule level-1 block */
+                smmu.pgsizeBitmap |= 1L << 42; /* 64K granule level-1 block */
                 break;
             default:
-                dev_info(smmu.dev, "unknown output address size. Truncating to 48-bit");
+                devInfo(smmu.dev, "unknown output address size. Truncating to 48-bit");
                 // fall through
             case (int) IDR5_OAS_48_BIT:
                 smmu.oas = 48;
@@ -2529,43 +2529,43 @@ public final class ArmSmmuV3 {
         }
 
         /* 6.1: the IIDR is read for implementation errata (none apply to the simulated SMMU). */
-        smmu.base.readl_relaxed(ARM_SMMU_IIDR);
+        smmu.base.readlRelaxed(ARM_SMMU_IIDR);
 
         /* The SMMU's own table walks reach every address its OAS covers. */
-        if (org.iommu4j.dma.DmaMapping.dma_set_mask_and_coherent(smmu.dev, org.iommu4j.dma.DmaMapping.DMA_BIT_MASK(smmu.oas)) != 0) {
-            dev_warn(smmu.dev, "failed to set DMA mask for table walker");
+        if (org.iommu4j.dma.DmaMapping.dmaSetMaskAndCoherent(smmu.dev, org.iommu4j.dma.DmaMapping.DMA_BIT_MASK(smmu.oas)) != 0) {
+            devWarn(smmu.dev, "failed to set DMA mask for table walker");
         }
 
         smmu.ias = Math.max(smmu.ias, smmu.oas);
 
-        if (sva.arm_smmu_sva_supported(smmu)) {
+        if (sva.armSmmuSvaSupported(smmu)) {
             smmu.features |= ARM_SMMU_FEAT_SVA;
         }
 
-        dev_info(smmu.dev, "ias %d-bit, oas %d-bit (features 0x%08x)", smmu.ias, smmu.oas, smmu.features);
+        devInfo(smmu.dev, "ias %d-bit, oas %d-bit (features 0x%08x)", smmu.ias, smmu.oas, smmu.features);
         return 0;
     }
 
     /** DT quirk properties of the SMMU's node -> ARM_SMMU_OPT_* (the arm_smmu_options table). */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:parse_driver_options")
-    void parse_driver_options(ArmSmmuDevice smmu) {
-        DeviceNode np = dev_of_node(smmu.dev);
-        if (Of.of_property_read_bool(np, "hisilicon,broken-prefetch-cmd")) {
+    void parseDriverOptions(ArmSmmuDevice smmu) {
+        DeviceNode np = devOfNode(smmu.dev);
+        if (Of.ofPropertyReadBool(np, "hisilicon,broken-prefetch-cmd")) {
             smmu.options |= ARM_SMMU_OPT_SKIP_PREFETCH;
-            dev_notice(smmu.dev, "option hisilicon,broken-prefetch-cmd");
+            devNotice(smmu.dev, "option hisilicon,broken-prefetch-cmd");
         }
-        if (Of.of_property_read_bool(np, "cavium,cn9900-broken-page1-regspace")) {
+        if (Of.ofPropertyReadBool(np, "cavium,cn9900-broken-page1-regspace")) {
             smmu.options |= ARM_SMMU_OPT_PAGE0_REGS_ONLY;
-            dev_notice(smmu.dev, "option cavium,cn9900-broken-page1-regspace");
+            devNotice(smmu.dev, "option cavium,cn9900-broken-page1-regspace");
         }
     }
 
-    private static void dev_notice(Device dev, String fmt, Object... args) {
-        org.iommu4j.base.device.DevPrintk.dev_notice(dev, fmt, args);
+    private static void devNotice(Device dev, String fmt, Object... args) {
+        org.iommu4j.base.device.DevPrintk.devNotice(dev, fmt, args);
     }
 
     /** {@code dev->of_node}, or null when the device has none (or a non-DT firmware node). */
-    private static DeviceNode dev_of_node(Device dev) {
+    private static DeviceNode devOfNode(Device dev) {
         return dev != null && dev.ofNode instanceof DeviceNode np ? np : null;
     }
 
@@ -2577,26 +2577,26 @@ public final class ArmSmmuV3 {
      *     the probe fall back to "bypass" firmware intent)
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_device_dt_probe")
-    public int arm_smmu_device_dt_probe(PlatformDevice pdev, ArmSmmuDevice smmu) {
-        DeviceNode np = dev_of_node(pdev);
+    public int armSmmuDeviceDtProbe(PlatformDevice pdev, ArmSmmuDevice smmu) {
+        DeviceNode np = devOfNode(pdev);
         int[] cells = {0};
         int ret = -EINVAL;
-        if (Of.of_property_read_u32(np, "#iommu-cells", cells) != 0) {
-            dev_err(pdev, "missing #iommu-cells property");
+        if (Of.ofPropertyReadU32(np, "#iommu-cells", cells) != 0) {
+            devErr(pdev, "missing #iommu-cells property");
         } else if (cells[0] != 1) {
-            dev_err(pdev, "invalid #iommu-cells value (%d)", cells[0]);
+            devErr(pdev, "invalid #iommu-cells value (%d)", cells[0]);
         } else {
             ret = 0;
         }
-        parse_driver_options(smmu);
-        if (Of.of_dma_is_coherent(np)) {
+        parseDriverOptions(smmu);
+        if (Of.ofDmaIsCoherent(np)) {
             smmu.features |= ARM_SMMU_FEAT_COHERENCY;
         }
         return ret;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_resource_size")
-    long arm_smmu_resource_size(ArmSmmuDevice smmu) {
+    long armSmmuResourceSize(ArmSmmuDevice smmu) {
         if ((smmu.options & ARM_SMMU_OPT_PAGE0_REGS_ONLY) != 0) {
             return org.iommu4j.base.Sizes.SZ_64K;
         }
@@ -2611,16 +2611,16 @@ public final class ArmSmmuV3 {
      * @return 0, -ENODEV, -EINVAL (MMIO too small / no MEM), -ENXIO (unsupported), -ENOMEM, -ETIMEDOUT
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_device_probe")
-    public int arm_smmu_device_probe(PlatformDevice pdev) {
+    public int armSmmuDeviceProbe(PlatformDevice pdev) {
         int irq;
         int ret;
         boolean bypass;
 
         smmu.dev = pdev;
         if (pdev.driver == null) {
-            pdev.driver = arm_smmu_driver;
+            pdev.driver = armSmmuDriver;
         }
-        ret = arm_smmu_device_dt_probe(pdev, smmu);
+        ret = armSmmuDeviceDtProbe(pdev, smmu);
         if (ret == -ENODEV) {
             return ret;
         }
@@ -2628,63 +2628,63 @@ public final class ArmSmmuV3 {
         bypass = ret != 0;
 
         /* MMIO: resource 0 */
-        Resource res = pdev.platform_get_resource(Resource.IORESOURCE_MEM, 0);
+        Resource res = pdev.platformGetResource(Resource.IORESOURCE_MEM, 0);
         if (res == null) {
             return -EINVAL;
         }
-        if (res.resource_size() < arm_smmu_resource_size(smmu)) {
-            dev_err(pdev, "MMIO region too small (%s)", res);
+        if (res.resourceSize() < armSmmuResourceSize(smmu)) {
+            devErr(pdev, "MMIO region too small (%s)", res);
             return -EINVAL;
         }
         long ioaddr = res.start();
 
         /* The IMPLEMENTATION DEFINED part of each page (PMCG) is not mapped. */
         smmu.base = IoMem.ioremap(mmio, ioaddr, ARM_SMMU_REG_SZ);
-        if (arm_smmu_resource_size(smmu) > org.iommu4j.base.Sizes.SZ_64K) {
+        if (armSmmuResourceSize(smmu) > org.iommu4j.base.Sizes.SZ_64K) {
             smmu.page1 = IoMem.ioremap(mmio, ioaddr + org.iommu4j.base.Sizes.SZ_64K, ARM_SMMU_REG_SZ);
         } else {
             smmu.page1 = smmu.base;
         }
 
         /* IRQs by name */
-        irq = pdev.platform_get_irq_byname_optional("combined");
+        irq = pdev.platformGetIrqBynameOptional("combined");
         if (irq > 0) {
-            smmu.combined_irq = irq;
+            smmu.combinedIrq = irq;
         } else {
-            irq = pdev.platform_get_irq_byname_optional("eventq");
+            irq = pdev.platformGetIrqBynameOptional("eventq");
             if (irq > 0) {
                 smmu.evtq.irq = irq;
             }
-            irq = pdev.platform_get_irq_byname_optional("priq");
+            irq = pdev.platformGetIrqBynameOptional("priq");
             if (irq > 0) {
                 smmu.priq.irq = irq;
             }
-            irq = pdev.platform_get_irq_byname_optional("gerror");
+            irq = pdev.platformGetIrqBynameOptional("gerror");
             if (irq > 0) {
-                smmu.gerr_irq = irq;
+                smmu.gerrIrq = irq;
             }
         }
 
         /* ID registers */
-        ret = arm_smmu_device_hw_probe(smmu);
+        ret = armSmmuDeviceHwProbe(smmu);
         if (ret != 0) {
             return ret;
         }
         /* Queues and stream table */
-        ret = arm_smmu_init_structures(smmu);
+        ret = armSmmuInitStructures(smmu);
         if (ret != 0) {
             return ret;
         }
         /* drvdata: this driver instance */
-        pdev.dev_set_drvdata(this);
+        pdev.devSetDrvdata(this);
 
         /* Program and enable */
-        return arm_smmu_device_reset(smmu, bypass);
+        return armSmmuDeviceReset(smmu, bypass);
     }
 
     /** struct platform_driver arm_smmu_driver: name and OF match ("arm,smmu-v3"). */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_driver")
-    public final org.iommu4j.base.device.DeviceDriver arm_smmu_driver = new org.iommu4j.base.device.DeviceDriver() {
+    public final org.iommu4j.base.device.DeviceDriver armSmmuDriver = new org.iommu4j.base.device.DeviceDriver() {
         @Override
         public String name() {
             return "arm-smmu-v3";
@@ -2697,25 +2697,25 @@ public final class ArmSmmuV3 {
 
         @Override
         public int probe(Device dev) {
-            return dev instanceof PlatformDevice pdev ? arm_smmu_device_probe(pdev) : -ENODEV;
+            return dev instanceof PlatformDevice pdev ? armSmmuDeviceProbe(pdev) : -ENODEV;
         }
     };
 
     /** Remove: disable the SMMU and free the event queue's IOPF queue. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_device_remove")
-    public int arm_smmu_device_remove() {
-        arm_smmu_device_disable(smmu);
-        org.iommu4j.iopf.IoPgfault.iopf_queue_free(smmu.evtq_iopf);
-        smmu.evtq_iopf = null;
-        org.iommu4j.iopf.IoPgfault.iopf_queue_free(smmu.priq_iopf);
-        smmu.priq_iopf = null;
+    public int armSmmuDeviceRemove() {
+        armSmmuDeviceDisable(smmu);
+        org.iommu4j.iopf.IoPgfault.iopfQueueFree(smmu.evtqIopf);
+        smmu.evtqIopf = null;
+        org.iommu4j.iopf.IoPgfault.iopfQueueFree(smmu.priqIopf);
+        smmu.priqIopf = null;
         return 0;
     }
 
     /** Shutdown: disable the SMMU (W CR0 = 0, as the reference's power-off). */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_device_shutdown")
-    public void arm_smmu_device_shutdown() {
-        arm_smmu_device_disable(smmu);
+    public void armSmmuDeviceShutdown() {
+        armSmmuDeviceDisable(smmu);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -2753,58 +2753,58 @@ public final class ArmSmmuV3 {
     }
 
     /** Seed 000's private_ioasid set. */
-    public volatile SsidAllocator private_ioasid = new SimpleSsidAllocator();
+    public volatile SsidAllocator privateIoasid = new SimpleSsidAllocator();
 
     /** The group allocator of the IOMMU core (pci_device_group / generic_device_group). */
-    public volatile java.util.function.Function<Device, org.iommu4j.iommu.IommuGroup> device_group_fn;
+    public volatile java.util.function.Function<Device, org.iommu4j.iommu.IommuGroup> deviceGroupFn;
 
     /** The IOMMU core's view of this SMMU (struct iommu_device), returned by probe_device. */
     public final org.iommu4j.iommu.IommuDevice iommu = new org.iommu4j.iommu.IommuDevice();
 
     /** container_of(dom, struct arm_smmu_domain, domain). */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.h:to_smmu_domain")
-    public static ArmSmmuDomain to_smmu_domain(org.iommu4j.iommu.IommuDomain dom) {
+    public static ArmSmmuDomain toSmmuDomain(org.iommu4j.iommu.IommuDomain dom) {
         return (ArmSmmuDomain) dom;
     }
 
     /** iommu_flush_ops: how io-pgtable asks the driver to invalidate. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_flush_ops")
-    public final org.iommu4j.iommu.pgtable.IommuFlushOps arm_smmu_flush_ops = new org.iommu4j.iommu.pgtable.IommuFlushOps() {
+    public final org.iommu4j.iommu.pgtable.IommuFlushOps armSmmuFlushOps = new org.iommu4j.iommu.pgtable.IommuFlushOps() {
         @Override
-        public void tlb_flush_all(Object cookie) {
-            arm_smmu_tlb_inv_context((ArmSmmuDomain) cookie);
+        public void tlbFlushAll(Object cookie) {
+            armSmmuTlbInvContext((ArmSmmuDomain) cookie);
         }
 
         @Override
-        public void tlb_flush_walk(long iova, long size, long granule, Object cookie) {
-            arm_smmu_tlb_inv_walk(iova, size, granule, cookie);
+        public void tlbFlushWalk(long iova, long size, long granule, Object cookie) {
+            armSmmuTlbInvWalk(iova, size, granule, cookie);
         }
 
         @Override
-        public boolean has_tlb_flush_walk() {
+        public boolean hasTlbFlushWalk() {
             return true;
         }
 
         @Override
-        public void tlb_add_page(org.iommu4j.iommu.IommuIotlbGather gather, long iova, long granule, Object cookie) {
-            arm_smmu_tlb_inv_page_nosync(gather, iova, granule, cookie);
+        public void tlbAddPage(org.iommu4j.iommu.IommuIotlbGather gather, long iova, long granule, Object cookie) {
+            armSmmuTlbInvPageNosync(gather, iova, granule, cookie);
         }
 
         @Override
-        public boolean has_tlb_add_page() {
+        public boolean hasTlbAddPage() {
             return true;
         }
     };
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_tlb_inv_walk")
-    void arm_smmu_tlb_inv_walk(long iova, long size, long granule, Object cookie) {
+    void armSmmuTlbInvWalk(long iova, long size, long granule, Object cookie) {
         ArmSmmuDomain d = (ArmSmmuDomain) cookie;
-        arm_smmu_tlb_inv_range_domain(iova, size, granule, false, d, d.pgsizeBitmap);
+        armSmmuTlbInvRangeDomain(iova, size, granule, false, d, d.pgsizeBitmap);
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_tlb_inv_page_nosync")
-    void arm_smmu_tlb_inv_page_nosync(org.iommu4j.iommu.IommuIotlbGather gather, long iova, long granule, Object cookie) {
-        iommu_iotlb_gather_add_page((ArmSmmuDomain) cookie, gather, iova, granule);
+    void armSmmuTlbInvPageNosync(org.iommu4j.iommu.IommuIotlbGather gather, long iova, long granule, Object cookie) {
+        iommuIotlbGatherAddPage((ArmSmmuDomain) cookie, gather, iova, granule);
     }
 
     /**
@@ -2812,12 +2812,12 @@ public final class ArmSmmuV3 {
      * else sync what is gathered and restart. {@code end} is inclusive.
      */
     @Port("include/linux/iommu.h:iommu_iotlb_gather_add_page")
-    void iommu_iotlb_gather_add_page(ArmSmmuDomain domain, org.iommu4j.iommu.IommuIotlbGather gather, long iova, long size) {
+    void iommuIotlbGatherAddPage(ArmSmmuDomain domain, org.iommu4j.iommu.IommuIotlbGather gather, long iova, long size) {
         long start = iova;
         long end = iova + size - 1;
         if (gather.pgsize != size || Long.compareUnsigned(end + 1, gather.start) < 0 || Long.compareUnsigned(start, gather.end + 1) > 0) {
             if (gather.pgsize != 0) {
-                arm_smmu_iotlb_sync(domain, gather);
+                armSmmuIotlbSync(domain, gather);
             }
             gather.start = -1L;
             gather.end = 0;
@@ -2837,7 +2837,7 @@ public final class ArmSmmuV3 {
      * reported (the per-SMMU ARM_SMMU_FEAT_COHERENCY answer needs v6.0's capable(dev, cap)).
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_capable")
-    public boolean arm_smmu_capable(int cap) {
+    public boolean armSmmuCapable(int cap) {
         switch (cap) {
             case org.iommu4j.iommu.IommuH.IOMMU_CAP_CACHE_COHERENCY:
                 return true;
@@ -2850,24 +2850,24 @@ public final class ArmSmmuV3 {
 
     /** Only UNMANAGED, DMA(_FQ) and IDENTITY domains; everything else is set up at first attach. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_domain_alloc")
-    public ArmSmmuDomain arm_smmu_domain_alloc(int type) {
+    public ArmSmmuDomain armSmmuDomainAlloc(int type) {
         if (type != org.iommu4j.iommu.IommuH.IOMMU_DOMAIN_UNMANAGED && type != org.iommu4j.iommu.IommuH.IOMMU_DOMAIN_DMA
                 && type != org.iommu4j.iommu.IommuH.IOMMU_DOMAIN_DMA_FQ && type != org.iommu4j.iommu.IommuH.IOMMU_DOMAIN_IDENTITY) {
             return null;
         }
-        ArmSmmuDomain smmu_domain = org.iommu4j.base.Slab.kzalloc(ArmSmmuDomain::new, Gfp.GFP_KERNEL);
-        if (smmu_domain == null) {
+        ArmSmmuDomain smmuDomain = org.iommu4j.base.Slab.kzalloc(ArmSmmuDomain::new, Gfp.GFP_KERNEL);
+        if (smmuDomain == null) {
             return null;
         }
-        smmu_domain.type = type;
-        smmu_domain.s1_cfg = new ArmSmmuS1Cfg();
-        smmu_domain.s1_cfg.cd.domain = smmu_domain;
-        smmu_domain.s2_cfg = new ArmSmmuS2Cfg();
-        return smmu_domain;
+        smmuDomain.type = type;
+        smmuDomain.s1Cfg = new ArmSmmuS1Cfg();
+        smmuDomain.s1Cfg.cd.domain = smmuDomain;
+        smmuDomain.s2Cfg = new ArmSmmuS2Cfg();
+        return smmuDomain;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_bitmap_alloc")
-    static int arm_smmu_bitmap_alloc(java.util.BitSet map, int span) {
+    static int armSmmuBitmapAlloc(java.util.BitSet map, int span) {
         synchronized (map) {
             int idx = map.nextClearBit(0);
             if (idx >= (1 << span)) {
@@ -2879,40 +2879,40 @@ public final class ArmSmmuV3 {
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_bitmap_free")
-    static void arm_smmu_bitmap_free(java.util.BitSet map, int idx) {
+    static void armSmmuBitmapFree(java.util.BitSet map, int idx) {
         synchronized (map) {
             map.clear(idx);
         }
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_domain_free")
-    public void arm_smmu_domain_free(org.iommu4j.iommu.IommuDomain domain) {
-        ArmSmmuDomain smmu_domain = to_smmu_domain(domain);
-        ArmSmmuDevice smmu = smmu_domain.smmu;
+    public void armSmmuDomainFree(org.iommu4j.iommu.IommuDomain domain) {
+        ArmSmmuDomain smmuDomain = toSmmuDomain(domain);
+        ArmSmmuDevice smmu = smmuDomain.smmu;
 
-        org.iommu4j.iommu.pgtable.IoPgtable.free_io_pgtable_ops(smmu_domain.pgtbl_ops);
-        smmu_domain.pgtbl_ops = null;
+        org.iommu4j.iommu.pgtable.IoPgtable.freeIoPgtableOps(smmuDomain.pgtblOps);
+        smmuDomain.pgtblOps = null;
 
         /* S1: release the CD table and, if one was taken, the ASID */
-        if (smmu_domain.stage == ARM_SMMU_DOMAIN_S1) {
-            ArmSmmuS1Cfg cfg = smmu_domain.s1_cfg;
-            arm_smmu_asid_lock.lock();
+        if (smmuDomain.stage == ARM_SMMU_DOMAIN_S1) {
+            ArmSmmuS1Cfg cfg = smmuDomain.s1Cfg;
+            armSmmuAsidLock.lock();
             try {
                 if (cfg.cdcfg.cdtab != 0) {
-                    arm_smmu_free_cd_tables(smmu_domain);
+                    armSmmuFreeCdTables(smmuDomain);
                 }
-                arm_smmu_free_asid(cfg.cd);
+                armSmmuFreeAsid(cfg.cd);
             } finally {
-                arm_smmu_asid_lock.unlock();
+                armSmmuAsidLock.unlock();
             }
-            if (smmu_domain.parent != null) {
+            if (smmuDomain.parent != null) {
                 /* Seed 000: give the aux domain's SSID back. */
-                private_ioasid.free(smmu_domain.ssid);
-                smmu_domain.parent = null;
+                privateIoasid.free(smmuDomain.ssid);
+                smmuDomain.parent = null;
             }
-        } else if (smmu_domain.stage == ARM_SMMU_DOMAIN_S2 && smmu != null) {
-            if (smmu_domain.s2_cfg.vmid != 0) {
-                arm_smmu_bitmap_free(smmu.vmid_map, smmu_domain.s2_cfg.vmid);
+        } else if (smmuDomain.stage == ARM_SMMU_DOMAIN_S2 && smmu != null) {
+            if (smmuDomain.s2Cfg.vmid != 0) {
+                armSmmuBitmapFree(smmu.vmidMap, smmuDomain.s2Cfg.vmid);
             }
         }
     }
@@ -2922,18 +2922,18 @@ public final class ArmSmmuV3 {
      * ASID and fill the CD fields from the io-pgtable configuration. Caller holds asid_lock.
      */
     @Port(value = "drivers/iommu/arm-smmu-v3.c:arm_smmu_domain_finalise_cd", seed = "000")
-    int arm_smmu_domain_finalise_cd(ArmSmmuDomain smmu_domain, org.iommu4j.iommu.pgtable.IoPgtableCfg pgtbl_cfg) {
-        ArmSmmuDevice smmu = smmu_domain.smmu;
-        ArmSmmuS1Cfg cfg = smmu_domain.s1_cfg;
-        org.iommu4j.iommu.pgtable.IoPgtableCfg.Tcr tcr = pgtbl_cfg.arm_lpae_s1_cfg.tcr;
+    int armSmmuDomainFinaliseCd(ArmSmmuDomain smmuDomain, org.iommu4j.iommu.pgtable.IoPgtableCfg pgtblCfg) {
+        ArmSmmuDevice smmu = smmuDomain.smmu;
+        ArmSmmuS1Cfg cfg = smmuDomain.s1Cfg;
+        org.iommu4j.iommu.pgtable.IoPgtableCfg.Tcr tcr = pgtblCfg.armLpaeS1Cfg.tcr;
 
-        cfg.cd.refs.refcount_set(1);
-        int asid = asid_xa_alloc(cfg.cd, (1 << smmu.asid_bits) - 1);
+        cfg.cd.refs.refcountSet(1);
+        int asid = asidXaAlloc(cfg.cd, (1 << smmu.asidBits) - 1);
         if (asid < 0) {
             return asid;
         }
         cfg.cd.asid = asid;
-        cfg.cd.ttbr = pgtbl_cfg.arm_lpae_s1_cfg.ttbr;
+        cfg.cd.ttbr = pgtblCfg.armLpaeS1Cfg.ttbr;
         cfg.cd.tcr = FIELD_PREP(CTXDESC_CD_0_TCR_T0SZ, tcr.tsz)
                 | FIELD_PREP(CTXDESC_CD_0_TCR_TG0, tcr.tg)
                 | FIELD_PREP(CTXDESC_CD_0_TCR_IRGN0, tcr.irgn)
@@ -2941,55 +2941,55 @@ public final class ArmSmmuV3 {
                 | FIELD_PREP(CTXDESC_CD_0_TCR_SH0, tcr.sh)
                 | FIELD_PREP(CTXDESC_CD_0_TCR_IPS, tcr.ips)
                 | CTXDESC_CD_0_TCR_EPD1 | CTXDESC_CD_0_AA64;
-        cfg.cd.mair = pgtbl_cfg.arm_lpae_s1_cfg.mair;
+        cfg.cd.mair = pgtblCfg.armLpaeS1Cfg.mair;
         return 0;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_domain_finalise_s1")
-    int arm_smmu_domain_finalise_s1(ArmSmmuDomain smmu_domain, ArmSmmuMaster master, org.iommu4j.iommu.pgtable.IoPgtableCfg pgtbl_cfg) {
+    int armSmmuDomainFinaliseS1(ArmSmmuDomain smmuDomain, ArmSmmuMaster master, org.iommu4j.iommu.pgtable.IoPgtableCfg pgtblCfg) {
         int ret;
-        ArmSmmuS1Cfg cfg = smmu_domain.s1_cfg;
+        ArmSmmuS1Cfg cfg = smmuDomain.s1Cfg;
 
         /* asid_lock: SVA must not move this ASID before the CD holds it */
-        arm_smmu_asid_lock.lock();
+        armSmmuAsidLock.lock();
         try {
-            ret = arm_smmu_domain_finalise_cd(smmu_domain, pgtbl_cfg);
+            ret = armSmmuDomainFinaliseCd(smmuDomain, pgtblCfg);
             if (ret != 0) {
                 return ret;
             }
-            cfg.s1cdmax = master.ssid_bits;
-            smmu_domain.stall_enabled = master.stall_enabled;
+            cfg.s1cdmax = master.ssidBits;
+            smmuDomain.stallEnabled = master.stallEnabled;
 
-            ret = arm_smmu_alloc_cd_tables(smmu_domain);
+            ret = armSmmuAllocCdTables(smmuDomain);
             if (ret != 0) {
-                arm_smmu_free_asid(cfg.cd);
+                armSmmuFreeAsid(cfg.cd);
                 return ret;
             }
             /* The CD write's invalidation reaches no master yet (none is on the list); none needs it, no STE uses this table. */
-            ret = arm_smmu_write_ctx_desc(smmu_domain, 0, cfg.cd);
+            ret = armSmmuWriteCtxDesc(smmuDomain, 0, cfg.cd);
             if (ret != 0) {
-                arm_smmu_free_cd_tables(smmu_domain);
-                arm_smmu_free_asid(cfg.cd);
+                armSmmuFreeCdTables(smmuDomain);
+                armSmmuFreeAsid(cfg.cd);
                 return ret;
             }
             return 0;
         } finally {
-            arm_smmu_asid_lock.unlock();
+            armSmmuAsidLock.unlock();
         }
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_domain_finalise_s2")
-    int arm_smmu_domain_finalise_s2(ArmSmmuDomain smmu_domain, ArmSmmuMaster master, org.iommu4j.iommu.pgtable.IoPgtableCfg pgtbl_cfg) {
-        ArmSmmuDevice smmu = smmu_domain.smmu;
-        ArmSmmuS2Cfg cfg = smmu_domain.s2_cfg;
-        org.iommu4j.iommu.pgtable.IoPgtableCfg.Vtcr vtcr = pgtbl_cfg.arm_lpae_s2_cfg.vtcr;
+    int armSmmuDomainFinaliseS2(ArmSmmuDomain smmuDomain, ArmSmmuMaster master, org.iommu4j.iommu.pgtable.IoPgtableCfg pgtblCfg) {
+        ArmSmmuDevice smmu = smmuDomain.smmu;
+        ArmSmmuS2Cfg cfg = smmuDomain.s2Cfg;
+        org.iommu4j.iommu.pgtable.IoPgtableCfg.Vtcr vtcr = pgtblCfg.armLpaeS2Cfg.vtcr;
 
-        int vmid = arm_smmu_bitmap_alloc(smmu.vmid_map, smmu.vmid_bits);
+        int vmid = armSmmuBitmapAlloc(smmu.vmidMap, smmu.vmidBits);
         if (vmid < 0) {
             return vmid;
         }
         cfg.vmid = vmid;
-        cfg.vttbr = pgtbl_cfg.arm_lpae_s2_cfg.vttbr;
+        cfg.vttbr = pgtblCfg.armLpaeS2Cfg.vttbr;
         cfg.vtcr = FIELD_PREP(STRTAB_STE_2_VTCR_S2T0SZ, vtcr.tsz)
                 | FIELD_PREP(STRTAB_STE_2_VTCR_S2SL0, vtcr.sl)
                 | FIELD_PREP(STRTAB_STE_2_VTCR_S2IR0, vtcr.irgn)
@@ -3002,27 +3002,27 @@ public final class ArmSmmuV3 {
 
     /** Allocates the page table for the domain's stage (clipped to the hardware) and finalises it. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_domain_finalise")
-    int arm_smmu_domain_finalise(ArmSmmuDomain smmu_domain, ArmSmmuMaster master) {
+    int armSmmuDomainFinalise(ArmSmmuDomain smmuDomain, ArmSmmuMaster master) {
         int ret;
         int ias;
         int oas;
         int fmt;
-        ArmSmmuDevice smmu = smmu_domain.smmu;
+        ArmSmmuDevice smmu = smmuDomain.smmu;
 
-        if (smmu_domain.type == org.iommu4j.iommu.IommuH.IOMMU_DOMAIN_IDENTITY) {
-            smmu_domain.stage = ARM_SMMU_DOMAIN_BYPASS;
+        if (smmuDomain.type == org.iommu4j.iommu.IommuH.IOMMU_DOMAIN_IDENTITY) {
+            smmuDomain.stage = ARM_SMMU_DOMAIN_BYPASS;
             return 0;
         }
 
         /* Fall back to the stage the SMMU implements */
         if ((smmu.features & ARM_SMMU_FEAT_TRANS_S1) == 0) {
-            smmu_domain.stage = ARM_SMMU_DOMAIN_S2;
+            smmuDomain.stage = ARM_SMMU_DOMAIN_S2;
         }
         if ((smmu.features & ARM_SMMU_FEAT_TRANS_S2) == 0) {
-            smmu_domain.stage = ARM_SMMU_DOMAIN_S1;
+            smmuDomain.stage = ARM_SMMU_DOMAIN_S1;
         }
 
-        switch (smmu_domain.stage) {
+        switch (smmuDomain.stage) {
             case ARM_SMMU_DOMAIN_S1:
                 ias = (smmu.features & ARM_SMMU_FEAT_VAX) != 0 ? 52 : 48;
                 ias = Math.min(ias, VA_BITS);
@@ -3039,54 +3039,54 @@ public final class ArmSmmuV3 {
                 return -EINVAL;
         }
 
-        org.iommu4j.iommu.pgtable.IoPgtableCfg pgtbl_cfg = new org.iommu4j.iommu.pgtable.IoPgtableCfg();
-        pgtbl_cfg.pgsizeBitmap = smmu.pgsize_bitmap;
-        pgtbl_cfg.ias = ias;
-        pgtbl_cfg.oas = oas;
-        pgtbl_cfg.coherentWalk = (smmu.features & ARM_SMMU_FEAT_COHERENCY) != 0;
-        pgtbl_cfg.tlb = arm_smmu_flush_ops;
-        pgtbl_cfg.iommuDev = smmu.dev;
-        pgtbl_cfg.pageAlloc = pages;
+        org.iommu4j.iommu.pgtable.IoPgtableCfg pgtblCfg = new org.iommu4j.iommu.pgtable.IoPgtableCfg();
+        pgtblCfg.pgsizeBitmap = smmu.pgsizeBitmap;
+        pgtblCfg.ias = ias;
+        pgtblCfg.oas = oas;
+        pgtblCfg.coherentWalk = (smmu.features & ARM_SMMU_FEAT_COHERENCY) != 0;
+        pgtblCfg.tlb = armSmmuFlushOps;
+        pgtblCfg.iommuDev = smmu.dev;
+        pgtblCfg.pageAlloc = pages;
 
-        org.iommu4j.iommu.pgtable.IoPgtableOps pgtbl_ops = org.iommu4j.iommu.pgtable.IoPgtable.alloc_io_pgtable_ops(fmt, pgtbl_cfg, smmu_domain);
-        if (pgtbl_ops == null) {
+        org.iommu4j.iommu.pgtable.IoPgtableOps pgtblOps = org.iommu4j.iommu.pgtable.IoPgtable.allocIoPgtableOps(fmt, pgtblCfg, smmuDomain);
+        if (pgtblOps == null) {
             return -ENOMEM;
         }
 
-        smmu_domain.pgsizeBitmap = pgtbl_cfg.pgsizeBitmap;
-        smmu_domain.geometry.apertureEnd = (1L << pgtbl_cfg.ias) - 1;
-        smmu_domain.geometry.forceAperture = true;
+        smmuDomain.pgsizeBitmap = pgtblCfg.pgsizeBitmap;
+        smmuDomain.geometry.apertureEnd = (1L << pgtblCfg.ias) - 1;
+        smmuDomain.geometry.forceAperture = true;
 
-        if (smmu_domain.stage == ARM_SMMU_DOMAIN_S1) {
+        if (smmuDomain.stage == ARM_SMMU_DOMAIN_S1) {
             if (master == null) {
                 /* Seed 000 aux domain: page table and ASID only; its CD lives in the parent's table. */
-                arm_smmu_asid_lock.lock();
+                armSmmuAsidLock.lock();
                 try {
-                    ret = arm_smmu_domain_finalise_cd(smmu_domain, pgtbl_cfg);
+                    ret = armSmmuDomainFinaliseCd(smmuDomain, pgtblCfg);
                 } finally {
-                    arm_smmu_asid_lock.unlock();
+                    armSmmuAsidLock.unlock();
                 }
             } else {
-                ret = arm_smmu_domain_finalise_s1(smmu_domain, master, pgtbl_cfg);
+                ret = armSmmuDomainFinaliseS1(smmuDomain, master, pgtblCfg);
             }
         } else {
-            ret = arm_smmu_domain_finalise_s2(smmu_domain, master, pgtbl_cfg);
+            ret = armSmmuDomainFinaliseS2(smmuDomain, master, pgtblCfg);
         }
         if (ret < 0) {
-            org.iommu4j.iommu.pgtable.IoPgtable.free_io_pgtable_ops(pgtbl_ops);
+            org.iommu4j.iommu.pgtable.IoPgtable.freeIoPgtableOps(pgtblOps);
             return ret;
         }
-        smmu_domain.pgtbl_ops = pgtbl_ops;
+        smmuDomain.pgtblOps = pgtblOps;
         return 0;
     }
 
     // ---- PCI ATS / PASID
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_ats_supported")
-    boolean arm_smmu_ats_supported(ArmSmmuMaster master) {
+    boolean armSmmuAtsSupported(ArmSmmuMaster master) {
         Device dev = master.dev;
         ArmSmmuDevice smmu = master.smmu;
-        org.iommu4j.iommu.IommuFwspec fwspec = org.iommu4j.iommu.DevIommu.dev_iommu_fwspec_get(dev);
+        org.iommu4j.iommu.IommuFwspec fwspec = org.iommu4j.iommu.DevIommu.devIommuFwspecGet(dev);
 
         if ((smmu.features & ARM_SMMU_FEAT_ATS) == 0) {
             return false;
@@ -3094,68 +3094,68 @@ public final class ArmSmmuV3 {
         if (fwspec == null || (fwspec.flags & org.iommu4j.iommu.IommuH.IOMMU_FWSPEC_PCI_RC_ATS) == 0) {
             return false;
         }
-        return dev instanceof org.iommu4j.pci.PciDev && org.iommu4j.pci.PciAts.pci_ats_supported((org.iommu4j.pci.PciDev) dev);
+        return dev instanceof org.iommu4j.pci.PciDev && org.iommu4j.pci.PciAts.pciAtsSupported((org.iommu4j.pci.PciDev) dev);
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_enable_ats")
-    void arm_smmu_enable_ats(ArmSmmuMaster master) {
+    void armSmmuEnableAts(ArmSmmuMaster master) {
         ArmSmmuDevice smmu = master.smmu;
-        ArmSmmuDomain smmu_domain = master.domain;
+        ArmSmmuDomain smmuDomain = master.domain;
 
         /* ATS at the endpoint only if the STE allows translated requests */
-        if (!master.ats_enabled) {
+        if (!master.atsEnabled) {
             return;
         }
         /* STU = log2 of the domain's smallest page size */
-        int stu = __ffs(smmu.pgsize_bitmap);
+        int stu = __ffs(smmu.pgsizeBitmap);
         org.iommu4j.pci.PciDev pdev = (org.iommu4j.pci.PciDev) master.dev;
 
-        smmu_domain.nr_ats_masters.incrementAndGet();
-        arm_smmu_atc_inv_domain(smmu_domain, 0, 0, 0);
-        if (org.iommu4j.pci.PciAts.pci_enable_ats(pdev, stu) != 0) {
-            dev_err(master.dev, "Failed to enable ATS (STU %d)", stu);
+        smmuDomain.nrAtsMasters.incrementAndGet();
+        armSmmuAtcInvDomain(smmuDomain, 0, 0, 0);
+        if (org.iommu4j.pci.PciAts.pciEnableAts(pdev, stu) != 0) {
+            devErr(master.dev, "Failed to enable ATS (STU %d)", stu);
         }
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_disable_ats")
-    void arm_smmu_disable_ats(ArmSmmuMaster master) {
-        ArmSmmuDomain smmu_domain = master.domain;
-        if (!master.ats_enabled) {
+    void armSmmuDisableAts(ArmSmmuMaster master) {
+        ArmSmmuDomain smmuDomain = master.domain;
+        if (!master.atsEnabled) {
             return;
         }
-        org.iommu4j.pci.PciAts.pci_disable_ats((org.iommu4j.pci.PciDev) master.dev);
+        org.iommu4j.pci.PciAts.pciDisableAts((org.iommu4j.pci.PciDev) master.dev);
         /* wmb: the endpoint's ATS Enable is cleared before the ATC_INV commands go out. */
         java.lang.invoke.VarHandle.fullFence();
-        arm_smmu_atc_inv_master(master);
-        smmu_domain.nr_ats_masters.decrementAndGet();
+        armSmmuAtcInvMaster(master);
+        smmuDomain.nrAtsMasters.decrementAndGet();
     }
 
     /** PCI only: enables PASID with every feature the function offers; sets master.ssid_bits. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_enable_pasid")
-    int arm_smmu_enable_pasid(ArmSmmuMaster master) {
+    int armSmmuEnablePasid(ArmSmmuMaster master) {
         if (!(master.dev instanceof org.iommu4j.pci.PciDev)) {
             return -ENODEV;
         }
         org.iommu4j.pci.PciDev pdev = (org.iommu4j.pci.PciDev) master.dev;
-        int features = org.iommu4j.pci.PciAts.pci_pasid_features(pdev);
+        int features = org.iommu4j.pci.PciAts.pciPasidFeatures(pdev);
         if (features < 0) {
             return features;
         }
-        int num_pasids = org.iommu4j.pci.PciAts.pci_max_pasids(pdev);
-        if (num_pasids <= 0) {
-            return num_pasids;
+        int numPasids = org.iommu4j.pci.PciAts.pciMaxPasids(pdev);
+        if (numPasids <= 0) {
+            return numPasids;
         }
-        int ret = org.iommu4j.pci.PciAts.pci_enable_pasid(pdev, features);
+        int ret = org.iommu4j.pci.PciAts.pciEnablePasid(pdev, features);
         if (ret != 0) {
-            dev_err(pdev, "Failed to enable PASID");
+            devErr(pdev, "Failed to enable PASID");
             return ret;
         }
-        master.ssid_bits = Math.min(ilog2(num_pasids), master.smmu.ssid_bits);
+        master.ssidBits = Math.min(ilog2(numPasids), master.smmu.ssidBits);
         return 0;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_disable_pasid")
-    void arm_smmu_disable_pasid(ArmSmmuMaster master) {
+    void armSmmuDisablePasid(ArmSmmuMaster master) {
         if (!(master.dev instanceof org.iommu4j.pci.PciDev)) {
             return;
         }
@@ -3163,27 +3163,27 @@ public final class ArmSmmuV3 {
         if (!pdev.pasidEnabled) {
             return;
         }
-        master.ssid_bits = 0;
-        org.iommu4j.pci.PciAts.pci_disable_pasid(pdev);
+        master.ssidBits = 0;
+        org.iommu4j.pci.PciAts.pciDisablePasid(pdev);
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_detach_dev")
-    void arm_smmu_detach_dev(ArmSmmuMaster master) {
-        ArmSmmuDomain smmu_domain = master.domain;
-        if (smmu_domain == null) {
+    void armSmmuDetachDev(ArmSmmuMaster master) {
+        ArmSmmuDomain smmuDomain = master.domain;
+        if (smmuDomain == null) {
             return;
         }
-        arm_smmu_disable_ats(master);
+        armSmmuDisableAts(master);
 
-        smmu_domain.devices_lock.lock();
+        smmuDomain.devicesLock.lock();
         try {
-            smmu_domain.devices.remove(master);
+            smmuDomain.devices.remove(master);
         } finally {
-            smmu_domain.devices_lock.unlock();
+            smmuDomain.devicesLock.unlock();
         }
         master.domain = null;
-        master.ats_enabled = false;
-        arm_smmu_install_ste_for_dev(master);
+        master.atsEnabled = false;
+        armSmmuInstallSteForDev(master);
     }
 
     /**
@@ -3194,115 +3194,115 @@ public final class ArmSmmuV3 {
      *     (incompatible SSID bits / stall mode / an aux domain), -ENOMEM, or a finalise error
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_attach_dev")
-    public int arm_smmu_attach_dev(org.iommu4j.iommu.IommuDomain domain, Device dev) {
+    public int armSmmuAttachDev(org.iommu4j.iommu.IommuDomain domain, Device dev) {
         int ret = 0;
-        org.iommu4j.iommu.IommuFwspec fwspec = org.iommu4j.iommu.DevIommu.dev_iommu_fwspec_get(dev);
-        ArmSmmuDomain smmu_domain = to_smmu_domain(domain);
+        org.iommu4j.iommu.IommuFwspec fwspec = org.iommu4j.iommu.DevIommu.devIommuFwspecGet(dev);
+        ArmSmmuDomain smmuDomain = toSmmuDomain(domain);
 
         if (fwspec == null) {
             return -ENOENT;
         }
-        ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
+        ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.devIommuPrivGet(dev);
         if (master == null) {
             return -ENOENT;
         }
         ArmSmmuDevice smmu = master.smmu;
 
         /* With SVA off the master has no bonds (and the group mutex keeps it so): leaving its domain is safe. */
-        if (master.sva_enabled) {
-            dev_err(dev, "cannot attach - SVA enabled");
+        if (master.svaEnabled) {
+            devErr(dev, "cannot attach - SVA enabled");
             return -EBUSY;
         }
 
         /* The old domain goes first, before any check: a failed attach leaves the master detached. */
-        arm_smmu_detach_dev(master);
+        armSmmuDetachDev(master);
 
-        smmu_domain.init_mutex.lock();
+        smmuDomain.initMutex.lock();
         try {
-            if (smmu_domain.smmu == null) {
-                smmu_domain.smmu = smmu;
-                ret = arm_smmu_domain_finalise(smmu_domain, master);
+            if (smmuDomain.smmu == null) {
+                smmuDomain.smmu = smmu;
+                ret = armSmmuDomainFinalise(smmuDomain, master);
                 if (ret != 0) {
-                    smmu_domain.smmu = null;
+                    smmuDomain.smmu = null;
                     return ret;
                 }
-            } else if (smmu_domain.smmu != smmu) {
-                dev_err(dev, "cannot attach to SMMU %s (upstream of %s)", smmu_domain.smmu.dev.dev_name(), smmu.dev.dev_name());
+            } else if (smmuDomain.smmu != smmu) {
+                devErr(dev, "cannot attach to SMMU %s (upstream of %s)", smmuDomain.smmu.dev.devName(), smmu.dev.devName());
                 return -ENXIO;
-            } else if (smmu_domain.stage == ARM_SMMU_DOMAIN_S1 && master.ssid_bits != smmu_domain.s1_cfg.s1cdmax) {
-                dev_err(dev, "cannot attach to incompatible domain (%d SSID bits != %d)", smmu_domain.s1_cfg.s1cdmax, master.ssid_bits);
+            } else if (smmuDomain.stage == ARM_SMMU_DOMAIN_S1 && master.ssidBits != smmuDomain.s1Cfg.s1cdmax) {
+                devErr(dev, "cannot attach to incompatible domain (%d SSID bits != %d)", smmuDomain.s1Cfg.s1cdmax, master.ssidBits);
                 return -EINVAL;
-            } else if (smmu_domain.stage == ARM_SMMU_DOMAIN_S1 && smmu_domain.stall_enabled != master.stall_enabled) {
-                dev_err(dev, "cannot attach to stall-%s domain", smmu_domain.stall_enabled ? "enabled" : "disabled");
+            } else if (smmuDomain.stage == ARM_SMMU_DOMAIN_S1 && smmuDomain.stallEnabled != master.stallEnabled) {
+                devErr(dev, "cannot attach to stall-%s domain", smmuDomain.stallEnabled ? "enabled" : "disabled");
                 return -EINVAL;
-            } else if (smmu_domain.parent != null) {
+            } else if (smmuDomain.parent != null) {
                 /* Seed 000: an aux domain cannot be a device's primary domain. */
-                dev_err(dev, "cannot attach auxiliary domain");
+                devErr(dev, "cannot attach auxiliary domain");
                 return -EINVAL;
             }
 
-            master.domain = smmu_domain;
-            if (smmu_domain.stage != ARM_SMMU_DOMAIN_BYPASS) {
-                master.ats_enabled = arm_smmu_ats_supported(master);
+            master.domain = smmuDomain;
+            if (smmuDomain.stage != ARM_SMMU_DOMAIN_BYPASS) {
+                master.atsEnabled = armSmmuAtsSupported(master);
             }
-            arm_smmu_install_ste_for_dev(master);
+            armSmmuInstallSteForDev(master);
 
-            smmu_domain.devices_lock.lock();
+            smmuDomain.devicesLock.lock();
             try {
                 /* list_add: at the head, so the newest master is invalidated first */
-                smmu_domain.devices.add(0, master);
+                smmuDomain.devices.add(0, master);
             } finally {
-                smmu_domain.devices_lock.unlock();
+                smmuDomain.devicesLock.unlock();
             }
-            arm_smmu_enable_ats(master);
+            armSmmuEnableAts(master);
             return 0;
         } finally {
-            smmu_domain.init_mutex.unlock();
+            smmuDomain.initMutex.unlock();
         }
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_map_pages")
-    public int arm_smmu_map_pages(org.iommu4j.iommu.IommuDomain domain, long iova, long paddr, long pgsize, long pgcount, int prot, int gfp, long[] mapped) {
-        org.iommu4j.iommu.pgtable.IoPgtableOps ops = to_smmu_domain(domain).pgtbl_ops;
+    public int armSmmuMapPages(org.iommu4j.iommu.IommuDomain domain, long iova, long paddr, long pgsize, long pgcount, int prot, int gfp, long[] mapped) {
+        org.iommu4j.iommu.pgtable.IoPgtableOps ops = toSmmuDomain(domain).pgtblOps;
         if (ops == null) {
             return -ENODEV;
         }
-        return ops.map_pages(iova, paddr, pgsize, pgcount, prot, gfp, mapped);
+        return ops.mapPages(iova, paddr, pgsize, pgcount, prot, gfp, mapped);
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_unmap_pages")
-    public long arm_smmu_unmap_pages(org.iommu4j.iommu.IommuDomain domain, long iova, long pgsize, long pgcount, org.iommu4j.iommu.IommuIotlbGather gather) {
-        org.iommu4j.iommu.pgtable.IoPgtableOps ops = to_smmu_domain(domain).pgtbl_ops;
+    public long armSmmuUnmapPages(org.iommu4j.iommu.IommuDomain domain, long iova, long pgsize, long pgcount, org.iommu4j.iommu.IommuIotlbGather gather) {
+        org.iommu4j.iommu.pgtable.IoPgtableOps ops = toSmmuDomain(domain).pgtblOps;
         if (ops == null) {
             return 0;
         }
-        return ops.unmap_pages(iova, pgsize, pgcount, gather);
+        return ops.unmapPages(iova, pgsize, pgcount, gather);
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_flush_iotlb_all")
-    public void arm_smmu_flush_iotlb_all(org.iommu4j.iommu.IommuDomain domain) {
-        ArmSmmuDomain smmu_domain = to_smmu_domain(domain);
-        if (smmu_domain.smmu != null) {
-            arm_smmu_tlb_inv_context(smmu_domain);
+    public void armSmmuFlushIotlbAll(org.iommu4j.iommu.IommuDomain domain) {
+        ArmSmmuDomain smmuDomain = toSmmuDomain(domain);
+        if (smmuDomain.smmu != null) {
+            armSmmuTlbInvContext(smmuDomain);
         }
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_iotlb_sync")
-    public void arm_smmu_iotlb_sync(org.iommu4j.iommu.IommuDomain domain, org.iommu4j.iommu.IommuIotlbGather gather) {
-        ArmSmmuDomain smmu_domain = to_smmu_domain(domain);
+    public void armSmmuIotlbSync(org.iommu4j.iommu.IommuDomain domain, org.iommu4j.iommu.IommuIotlbGather gather) {
+        ArmSmmuDomain smmuDomain = toSmmuDomain(domain);
         if (gather.pgsize == 0) {
             return;
         }
-        arm_smmu_tlb_inv_range_domain(gather.start, gather.end - gather.start + 1, gather.pgsize, true, smmu_domain, smmu_domain.pgsizeBitmap);
+        armSmmuTlbInvRangeDomain(gather.start, gather.end - gather.start + 1, gather.pgsize, true, smmuDomain, smmuDomain.pgsizeBitmap);
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_iova_to_phys")
-    public long arm_smmu_iova_to_phys(org.iommu4j.iommu.IommuDomain domain, long iova) {
-        org.iommu4j.iommu.pgtable.IoPgtableOps ops = to_smmu_domain(domain).pgtbl_ops;
+    public long armSmmuIovaToPhys(org.iommu4j.iommu.IommuDomain domain, long iova) {
+        org.iommu4j.iommu.pgtable.IoPgtableOps ops = toSmmuDomain(domain).pgtblOps;
         if (ops == null) {
             return 0;
         }
-        return ops.iova_to_phys(iova);
+        return ops.iovaToPhys(iova);
     }
 
     /**
@@ -3310,12 +3310,12 @@ public final class ArmSmmuV3 {
      * tables), SSID bits from pasid-num-bits (platform, seed 000) or PCI PASID, stall mode.
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_probe_device")
-    public org.iommu4j.iommu.IommuDevice arm_smmu_probe_device(Device dev) {
-        org.iommu4j.iommu.IommuFwspec fwspec = org.iommu4j.iommu.DevIommu.dev_iommu_fwspec_get(dev);
-        if (fwspec == null || fwspec.ops != arm_smmu_ops) {
+    public org.iommu4j.iommu.IommuDevice armSmmuProbeDevice(Device dev) {
+        org.iommu4j.iommu.IommuFwspec fwspec = org.iommu4j.iommu.DevIommu.devIommuFwspecGet(dev);
+        if (fwspec == null || fwspec.ops != armSmmuOps) {
             throw new org.iommu4j.base.ErrnoException(-ENODEV);
         }
-        if (Warn.WARN_ON_ONCE(org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev) != null)) {
+        if (Warn.WARN_ON_ONCE(org.iommu4j.iommu.DevIommu.devIommuPrivGet(dev) != null)) {
             throw new org.iommu4j.base.ErrnoException(-EBUSY);
         }
         ArmSmmuMaster master = org.iommu4j.base.Slab.kzalloc(ArmSmmuMaster::new, Gfp.GFP_KERNEL);
@@ -3324,59 +3324,59 @@ public final class ArmSmmuV3 {
         }
         master.dev = dev;
         master.smmu = smmu;
-        org.iommu4j.iommu.DevIommu.dev_iommu_priv_set(dev, master);
+        org.iommu4j.iommu.DevIommu.devIommuPrivSet(dev, master);
 
         int[] ids = java.util.Arrays.copyOf(fwspec.ids, fwspec.numIds);
-        int ret = arm_smmu_insert_master(smmu, master, ids);
+        int ret = armSmmuInsertMaster(smmu, master, ids);
         if (ret != 0) {
-            org.iommu4j.iommu.DevIommu.dev_iommu_priv_set(dev, null);
+            org.iommu4j.iommu.DevIommu.devIommuPrivSet(dev, null);
             throw new org.iommu4j.base.ErrnoException(ret);
         }
 
         /* Seed 000 "Support platform SSID": pasid-num-bits from firmware, capped by the SMMU. */
-        master.ssid_bits = Math.min(smmu.ssid_bits, fwspec.numPasidBits);
+        master.ssidBits = Math.min(smmu.ssidBits, fwspec.numPasidBits);
 
         /* PCIe 4.0 10.5.1.3 orders them: PASID goes on before ATS and off after it. */
-        arm_smmu_enable_pasid(master);
+        armSmmuEnablePasid(master);
 
         if ((smmu.features & ARM_SMMU_FEAT_2_LVL_CDTAB) == 0) {
-            master.ssid_bits = Math.min(master.ssid_bits, CTXDESC_LINEAR_CDMAX);
+            master.ssidBits = Math.min(master.ssidBits, CTXDESC_LINEAR_CDMAX);
         }
         if (((smmu.features & ARM_SMMU_FEAT_STALLS) != 0 && fwspec.canStall) || (smmu.features & ARM_SMMU_FEAT_STALL_FORCE) != 0) {
-            master.stall_enabled = true;
+            master.stallEnabled = true;
         }
-        arm_smmu_init_pri(master);
+        armSmmuInitPri(master);
         return iommu;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_release_device")
-    public void arm_smmu_release_device(Device dev) {
-        org.iommu4j.iommu.IommuFwspec fwspec = org.iommu4j.iommu.DevIommu.dev_iommu_fwspec_get(dev);
-        if (fwspec == null || fwspec.ops != arm_smmu_ops) {
+    public void armSmmuReleaseDevice(Device dev) {
+        org.iommu4j.iommu.IommuFwspec fwspec = org.iommu4j.iommu.DevIommu.devIommuFwspecGet(dev);
+        if (fwspec == null || fwspec.ops != armSmmuOps) {
             return;
         }
-        ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
+        ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.devIommuPrivGet(dev);
         if (master == null) {
             return;
         }
-        Warn.WARN_ON(sva.arm_smmu_master_sva_enabled(master));
-        org.iommu4j.iopf.IoPgfault.iopf_queue_remove_device(smmu.priq_iopf, dev);
-        org.iommu4j.iopf.IoPgfault.iopf_queue_remove_device(smmu.evtq_iopf, dev);
-        arm_smmu_detach_dev(master);
-        arm_smmu_disable_pasid(master);
-        arm_smmu_remove_master(master);
-        org.iommu4j.iommu.DevIommu.dev_iommu_priv_set(dev, null);
-        org.iommu4j.iommu.Iommu.iommu_fwspec_free(dev);
+        Warn.WARN_ON(sva.armSmmuMasterSvaEnabled(master));
+        org.iommu4j.iopf.IoPgfault.iopfQueueRemoveDevice(smmu.priqIopf, dev);
+        org.iommu4j.iopf.IoPgfault.iopfQueueRemoveDevice(smmu.evtqIopf, dev);
+        armSmmuDetachDev(master);
+        armSmmuDisablePasid(master);
+        armSmmuRemoveMaster(master);
+        org.iommu4j.iommu.DevIommu.devIommuPrivSet(dev, null);
+        org.iommu4j.iommu.Iommu.iommuFwspecFree(dev);
     }
 
     /** of_xlate: the phandle's single argument (#iommu-cells = 1) is the StreamID. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_of_xlate")
-    public int arm_smmu_of_xlate(Device dev, OfPhandleArgs args) {
-        return org.iommu4j.iommu.Iommu.iommu_fwspec_add_ids(dev, args.args, 1);
+    public int armSmmuOfXlate(Device dev, OfPhandleArgs args) {
+        return org.iommu4j.iommu.Iommu.iommuFwspecAddIds(dev, args.args, 1);
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_get_resv_regions")
-    public void arm_smmu_get_resv_regions(Device dev, List<org.iommu4j.iommu.IommuResvRegion> head) {
+    public void armSmmuGetResvRegions(Device dev, List<org.iommu4j.iommu.IommuResvRegion> head) {
         int prot = org.iommu4j.iommu.IommuH.IOMMU_WRITE | org.iommu4j.iommu.IommuH.IOMMU_NOEXEC | org.iommu4j.iommu.IommuH.IOMMU_MMIO;
         head.add(new org.iommu4j.iommu.IommuResvRegion(MSI_IOVA_BASE, MSI_IOVA_LENGTH, prot, org.iommu4j.iommu.IommuH.IOMMU_RESV_SW_MSI));
     }
@@ -3390,21 +3390,21 @@ public final class ArmSmmuV3 {
      * @return 0; -EINVAL (not a PCI device)
      */
     @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_init_pri", seed = "004")
-    int arm_smmu_init_pri(ArmSmmuMaster master) {
+    int armSmmuInitPri(ArmSmmuMaster master) {
         if (!(master.dev instanceof org.iommu4j.pci.PciDev pdev)) {
             return -EINVAL;
         }
         if ((master.smmu.features & ARM_SMMU_FEAT_PRI) == 0) {
             return 0;
         }
-        if (!org.iommu4j.pci.PciAts.pci_pri_supported(pdev)) {
+        if (!org.iommu4j.pci.PciAts.pciPriSupported(pdev)) {
             return 0;
         }
         /* With SSIDs, PRG Response PASID Required decides STE.PPAR */
-        if (master.ssid_bits != 0) {
-            master.prg_resp_needs_ssid = org.iommu4j.pci.PciAts.pci_prg_resp_pasid_required(pdev) != 0;
+        if (master.ssidBits != 0) {
+            master.prgRespNeedsSsid = org.iommu4j.pci.PciAts.pciPrgRespPasidRequired(pdev) != 0;
         }
-        master.pri_supported = true;
+        master.priSupported = true;
         return 0;
     }
 
@@ -3414,51 +3414,51 @@ public final class ArmSmmuV3 {
      * @return 0; -ENODEV (no PRI, or ATS off); the PCI core's error
      */
     @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_enable_pri", seed = "004")
-    public int arm_smmu_enable_pri(ArmSmmuMaster master) {
+    public int armSmmuEnablePri(ArmSmmuMaster master) {
         /* Fixed credit of 16: a fair split of the PRI queue would need the masters not probed yet. */
-        int max_inflight_pprs = 16;
-        if (!master.pri_supported || !master.ats_enabled) {
+        int maxInflightPprs = 16;
+        if (!master.priSupported || !master.atsEnabled) {
             return -ENODEV;
         }
         org.iommu4j.pci.PciDev pdev = (org.iommu4j.pci.PciDev) master.dev;
-        int ret = org.iommu4j.pci.PciAts.pci_reset_pri(pdev);
+        int ret = org.iommu4j.pci.PciAts.pciResetPri(pdev);
         if (ret != 0) {
             return ret;
         }
-        ret = org.iommu4j.pci.PciAts.pci_enable_pri(pdev, max_inflight_pprs);
+        ret = org.iommu4j.pci.PciAts.pciEnablePri(pdev, maxInflightPprs);
         if (ret != 0) {
-            dev_err(master.dev, "cannot enable PRI: %d", ret);
+            devErr(master.dev, "cannot enable PRI: %d", ret);
             return ret;
         }
         return 0;
     }
 
     @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_disable_pri", seed = "004")
-    public void arm_smmu_disable_pri(ArmSmmuMaster master) {
+    public void armSmmuDisablePri(ArmSmmuMaster master) {
         if (!(master.dev instanceof org.iommu4j.pci.PciDev pdev)) {
             return;
         }
         if (!pdev.priEnabled) {
             return;
         }
-        org.iommu4j.pci.PciAts.pci_disable_pri(pdev);
+        org.iommu4j.pci.PciAts.pciDisablePri(pdev);
     }
 
     /** IOPF (stall masters), SVA (v5.15) and seed 000's AUX (masters with SSIDs). */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_dev_has_feature")
     @Port(value = "drivers/iommu/arm-smmu-v3.c:arm_smmu_dev_has_feature", seed = "000")
-    public boolean arm_smmu_dev_has_feature(Device dev, int feat) {
-        ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
+    public boolean armSmmuDevHasFeature(Device dev, int feat) {
+        ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.devIommuPrivGet(dev);
         if (master == null) {
             return false;
         }
         switch (feat) {
             case org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_IOPF:
-                return sva.arm_smmu_master_iopf_supported(master);
+                return sva.armSmmuMasterIopfSupported(master);
             case org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_SVA:
-                return sva.arm_smmu_master_sva_supported(master);
+                return sva.armSmmuMasterSvaSupported(master);
             case org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_AUX:
-                return master.ssid_bits != 0;
+                return master.ssidBits != 0;
             default:
                 return false;
         }
@@ -3466,18 +3466,18 @@ public final class ArmSmmuV3 {
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_dev_feature_enabled")
     @Port(value = "drivers/iommu/arm-smmu-v3.c:arm_smmu_dev_feature_enabled", seed = "000")
-    public boolean arm_smmu_dev_feature_enabled(Device dev, int feat) {
-        ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
+    public boolean armSmmuDevFeatureEnabled(Device dev, int feat) {
+        ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.devIommuPrivGet(dev);
         if (master == null) {
             return false;
         }
         switch (feat) {
             case org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_IOPF:
-                return master.iopf_enabled;
+                return master.iopfEnabled;
             case org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_SVA:
-                return sva.arm_smmu_master_sva_enabled(master);
+                return sva.armSmmuMasterSvaEnabled(master);
             case org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_AUX:
-                return master.auxd_enabled;
+                return master.auxdEnabled;
             default:
                 return false;
         }
@@ -3489,22 +3489,22 @@ public final class ArmSmmuV3 {
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_dev_enable_feature")
     @Port(value = "drivers/iommu/arm-smmu-v3.c:arm_smmu_dev_enable_feature", seed = "000")
-    public int arm_smmu_dev_enable_feature(Device dev, int feat) {
-        if (!arm_smmu_dev_has_feature(dev, feat)) {
+    public int armSmmuDevEnableFeature(Device dev, int feat) {
+        if (!armSmmuDevHasFeature(dev, feat)) {
             return -ENODEV;
         }
-        if (arm_smmu_dev_feature_enabled(dev, feat)) {
+        if (armSmmuDevFeatureEnabled(dev, feat)) {
             return -EBUSY;
         }
-        ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
+        ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.devIommuPrivGet(dev);
         switch (feat) {
             case org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_IOPF:
-                master.iopf_enabled = true;
+                master.iopfEnabled = true;
                 return 0;
             case org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_SVA:
-                return sva.arm_smmu_master_enable_sva(master);
+                return sva.armSmmuMasterEnableSva(master);
             case org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_AUX:
-                master.auxd_enabled = true;
+                master.auxdEnabled = true;
                 return 0;
             default:
                 return -EINVAL;
@@ -3514,22 +3514,22 @@ public final class ArmSmmuV3 {
     /** @return 0, -EINVAL (not enabled), -EBUSY (IOPF while SVA is on; SVA while bound) */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_dev_disable_feature")
     @Port(value = "drivers/iommu/arm-smmu-v3.c:arm_smmu_dev_disable_feature", seed = "000")
-    public int arm_smmu_dev_disable_feature(Device dev, int feat) {
-        if (!arm_smmu_dev_feature_enabled(dev, feat)) {
+    public int armSmmuDevDisableFeature(Device dev, int feat) {
+        if (!armSmmuDevFeatureEnabled(dev, feat)) {
             return -EINVAL;
         }
-        ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
+        ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.devIommuPrivGet(dev);
         switch (feat) {
             case org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_IOPF:
-                if (master.sva_enabled) {
+                if (master.svaEnabled) {
                     return -EBUSY;
                 }
-                master.iopf_enabled = false;
+                master.iopfEnabled = false;
                 return 0;
             case org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_SVA:
-                return sva.arm_smmu_master_disable_sva(master);
+                return sva.armSmmuMasterDisableSva(master);
             case org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_AUX:
-                master.auxd_enabled = false;
+                master.auxdEnabled = false;
                 return 0;
             default:
                 return -EINVAL;
@@ -3545,12 +3545,12 @@ public final class ArmSmmuV3 {
      *     parent, no SSID left), -ENOMEM or a CD write error
      */
     @Port(value = "drivers/iommu/arm-smmu-v3.c:arm_smmu_aux_attach_dev", seed = "000")
-    public int arm_smmu_aux_attach_dev(org.iommu4j.iommu.IommuDomain domain, Device dev) {
+    public int armSmmuAuxAttachDev(org.iommu4j.iommu.IommuDomain domain, Device dev) {
         int ret;
-        ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
-        ArmSmmuDomain smmu_domain = to_smmu_domain(domain);
+        ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.devIommuPrivGet(dev);
+        ArmSmmuDomain smmuDomain = toSmmuDomain(domain);
 
-        if (master == null || !master.auxd_enabled) {
+        if (master == null || !master.auxdEnabled) {
             return -EINVAL;
         }
         ArmSmmuDomain parent = master.domain;
@@ -3558,50 +3558,50 @@ public final class ArmSmmuV3 {
             return -EINVAL;
         }
 
-        smmu_domain.init_mutex.lock();
+        smmuDomain.initMutex.lock();
         try {
-            if (smmu_domain.smmu == null) {
-                int ssid = private_ioasid.alloc(1, (1 << master.ssid_bits) - 1);
+            if (smmuDomain.smmu == null) {
+                int ssid = privateIoasid.alloc(1, (1 << master.ssidBits) - 1);
                 if (ssid < 0) {
                     return -EINVAL;
                 }
-                smmu_domain.smmu = master.smmu;
-                smmu_domain.parent = parent;
-                smmu_domain.ssid = ssid;
-                smmu_domain.stage = ARM_SMMU_DOMAIN_S1;
-                ret = arm_smmu_domain_finalise(smmu_domain, null);
+                smmuDomain.smmu = master.smmu;
+                smmuDomain.parent = parent;
+                smmuDomain.ssid = ssid;
+                smmuDomain.stage = ARM_SMMU_DOMAIN_S1;
+                ret = armSmmuDomainFinalise(smmuDomain, null);
                 if (ret != 0) {
-                    private_ioasid.free(ssid);
-                    smmu_domain.smmu = null;
-                    smmu_domain.parent = null;
-                    smmu_domain.ssid = 0;
+                    privateIoasid.free(ssid);
+                    smmuDomain.smmu = null;
+                    smmuDomain.parent = null;
+                    smmuDomain.ssid = 0;
                     return ret;
                 }
-            } else if (smmu_domain.parent == null) {
-                dev_err(dev, "cannot attach domain in auxiliary mode");
+            } else if (smmuDomain.parent == null) {
+                devErr(dev, "cannot attach domain in auxiliary mode");
                 return -EINVAL;
-            } else if (smmu_domain.parent != parent) {
+            } else if (smmuDomain.parent != parent) {
                 /* An aux domain has a single parent. */
-                dev_err(dev, "cannot attach aux domain with different parent");
+                devErr(dev, "cannot attach aux domain with different parent");
                 return -EINVAL;
             }
 
-            if (smmu_domain.aux_nr_devs++ == 0) {
+            if (smmuDomain.auxNrDevs++ == 0) {
                 /* Every device of the parent can now issue this SSID. */
-                arm_smmu_asid_lock.lock();
+                armSmmuAsidLock.lock();
                 try {
-                    ret = arm_smmu_write_ctx_desc(parent, smmu_domain.ssid, smmu_domain.s1_cfg.cd);
+                    ret = armSmmuWriteCtxDesc(parent, smmuDomain.ssid, smmuDomain.s1Cfg.cd);
                 } finally {
-                    arm_smmu_asid_lock.unlock();
+                    armSmmuAsidLock.unlock();
                 }
                 if (ret != 0) {
-                    smmu_domain.aux_nr_devs--;
+                    smmuDomain.auxNrDevs--;
                     return ret;
                 }
             }
             return 0;
         } finally {
-            smmu_domain.init_mutex.unlock();
+            smmuDomain.initMutex.unlock();
         }
     }
 
@@ -3610,48 +3610,48 @@ public final class ArmSmmuV3 {
      * SSID (no TLB invalidation); an earlier one only its own ATC entries.
      */
     @Port(value = "drivers/iommu/arm-smmu-v3.c:arm_smmu_aux_detach_dev", seed = "000")
-    public void arm_smmu_aux_detach_dev(org.iommu4j.iommu.IommuDomain domain, Device dev) {
-        ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
-        ArmSmmuDomain smmu_domain = to_smmu_domain(domain);
+    public void armSmmuAuxDetachDev(org.iommu4j.iommu.IommuDomain domain, Device dev) {
+        ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.devIommuPrivGet(dev);
+        ArmSmmuDomain smmuDomain = toSmmuDomain(domain);
         /* As in the seed, a device whose AUX feature was turned off detaches nothing (disabling
          * AUX does not check for attached aux domains): their CDs stay in the parent's table. */
-        if (master == null || !master.auxd_enabled || smmu_domain.parent == null) {
+        if (master == null || !master.auxdEnabled || smmuDomain.parent == null) {
             return;
         }
-        smmu_domain.init_mutex.lock();
+        smmuDomain.initMutex.lock();
         try {
-            if (smmu_domain.aux_nr_devs == 0) {
+            if (smmuDomain.auxNrDevs == 0) {
                 return;
             }
-            if (--smmu_domain.aux_nr_devs == 0) {
-                arm_smmu_asid_lock.lock();
+            if (--smmuDomain.auxNrDevs == 0) {
+                armSmmuAsidLock.lock();
                 try {
-                    arm_smmu_write_ctx_desc(smmu_domain.parent, smmu_domain.ssid, null);
+                    armSmmuWriteCtxDesc(smmuDomain.parent, smmuDomain.ssid, null);
                 } finally {
-                    arm_smmu_asid_lock.unlock();
+                    armSmmuAsidLock.unlock();
                 }
                 /* No TLBI: without its CD no access can use the domain's ASID, and entries it
                  * tags still match the domain's page table (unmaps invalidate by that ASID).
                  * ATC entries are PASID-tagged: every device of the parent may hold some. */
-                arm_smmu_atc_inv_domain(smmu_domain.parent, smmu_domain.ssid, 0, 0);
-            } else if (master.ats_enabled) {
-                arm_smmu_atc_inv_master_ssid(master, smmu_domain.ssid);
+                armSmmuAtcInvDomain(smmuDomain.parent, smmuDomain.ssid, 0, 0);
+            } else if (master.atsEnabled) {
+                armSmmuAtcInvMasterSsid(master, smmuDomain.ssid);
             }
         } finally {
-            smmu_domain.init_mutex.unlock();
+            smmuDomain.initMutex.unlock();
         }
     }
 
     /** @return the aux domain's SSID (PASID), or -EINVAL if it is not an attached aux domain */
     @Port(value = "drivers/iommu/arm-smmu-v3.c:arm_smmu_aux_get_pasid", seed = "000")
-    public int arm_smmu_aux_get_pasid(org.iommu4j.iommu.IommuDomain domain, Device dev) {
-        ArmSmmuDomain smmu_domain = to_smmu_domain(domain);
-        return smmu_domain.parent != null ? smmu_domain.ssid : -EINVAL;
+    public int armSmmuAuxGetPasid(org.iommu4j.iommu.IommuDomain domain, Device dev) {
+        ArmSmmuDomain smmuDomain = toSmmuDomain(domain);
+        return smmuDomain.parent != null ? smmuDomain.ssid : -EINVAL;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_device_group")
-    public org.iommu4j.iommu.IommuGroup arm_smmu_device_group(Device dev) {
-        java.util.function.Function<Device, org.iommu4j.iommu.IommuGroup> fn = device_group_fn;
+    public org.iommu4j.iommu.IommuGroup armSmmuDeviceGroup(Device dev) {
+        java.util.function.Function<Device, org.iommu4j.iommu.IommuGroup> fn = deviceGroupFn;
         if (fn == null) {
             throw new org.iommu4j.base.ErrnoException(-ENODEV);
         }
@@ -3664,56 +3664,56 @@ public final class ArmSmmuV3 {
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_ops")
     public final class Ops implements org.iommu4j.iommu.IommuOps {
-        @Override public boolean capable(int cap) { return arm_smmu_capable(cap); }
-        @Override public boolean has_capable() { return true; }
-        @Override public org.iommu4j.iommu.IommuDomain domain_alloc(int type) { return arm_smmu_domain_alloc(type); }
-        @Override public void domain_free(org.iommu4j.iommu.IommuDomain domain) { arm_smmu_domain_free(domain); }
-        @Override public int attach_dev(org.iommu4j.iommu.IommuDomain domain, Device dev) { return arm_smmu_attach_dev(domain, dev); }
-        @Override public boolean has_attach_dev() { return true; }
-        @Override public int map_pages(org.iommu4j.iommu.IommuDomain domain, long iova, long paddr, long pgsize, long pgcount, int prot, int gfp, long[] mapped) {
-            return arm_smmu_map_pages(domain, iova, paddr, pgsize, pgcount, prot, gfp, mapped);
+        @Override public boolean capable(int cap) { return armSmmuCapable(cap); }
+        @Override public boolean hasCapable() { return true; }
+        @Override public org.iommu4j.iommu.IommuDomain domainAlloc(int type) { return armSmmuDomainAlloc(type); }
+        @Override public void domainFree(org.iommu4j.iommu.IommuDomain domain) { armSmmuDomainFree(domain); }
+        @Override public int attachDev(org.iommu4j.iommu.IommuDomain domain, Device dev) { return armSmmuAttachDev(domain, dev); }
+        @Override public boolean hasAttachDev() { return true; }
+        @Override public int mapPages(org.iommu4j.iommu.IommuDomain domain, long iova, long paddr, long pgsize, long pgcount, int prot, int gfp, long[] mapped) {
+            return armSmmuMapPages(domain, iova, paddr, pgsize, pgcount, prot, gfp, mapped);
         }
-        @Override public boolean has_map_pages() { return true; }
-        @Override public long unmap_pages(org.iommu4j.iommu.IommuDomain domain, long iova, long pgsize, long pgcount, org.iommu4j.iommu.IommuIotlbGather gather) {
-            return arm_smmu_unmap_pages(domain, iova, pgsize, pgcount, gather);
+        @Override public boolean hasMapPages() { return true; }
+        @Override public long unmapPages(org.iommu4j.iommu.IommuDomain domain, long iova, long pgsize, long pgcount, org.iommu4j.iommu.IommuIotlbGather gather) {
+            return armSmmuUnmapPages(domain, iova, pgsize, pgcount, gather);
         }
-        @Override public boolean has_unmap_pages() { return true; }
-        @Override public void flush_iotlb_all(org.iommu4j.iommu.IommuDomain domain) { arm_smmu_flush_iotlb_all(domain); }
-        @Override public boolean has_flush_iotlb_all() { return true; }
-        @Override public void iotlb_sync(org.iommu4j.iommu.IommuDomain domain, org.iommu4j.iommu.IommuIotlbGather gather) { arm_smmu_iotlb_sync(domain, gather); }
-        @Override public boolean has_iotlb_sync() { return true; }
-        @Override public long iova_to_phys(org.iommu4j.iommu.IommuDomain domain, long iova) { return arm_smmu_iova_to_phys(domain, iova); }
-        @Override public org.iommu4j.iommu.IommuDevice probe_device(Device dev) { return arm_smmu_probe_device(dev); }
-        @Override public int of_xlate(Device dev, OfPhandleArgs args) { return arm_smmu_of_xlate(dev, args); }
-        @Override public boolean has_of_xlate() { return true; }
-        @Override public void release_device(Device dev) { arm_smmu_release_device(dev); }
-        @Override public org.iommu4j.iommu.IommuGroup device_group(Device dev) { return arm_smmu_device_group(dev); }
-        @Override public void get_resv_regions(Device dev, List<org.iommu4j.iommu.IommuResvRegion> list) { arm_smmu_get_resv_regions(dev, list); }
-        @Override public boolean has_get_resv_regions() { return true; }
-        @Override public boolean dev_has_feat(Device dev, int f) { return arm_smmu_dev_has_feature(dev, f); }
-        @Override public boolean has_dev_has_feat() { return true; }
-        @Override public boolean dev_feat_enabled(Device dev, int f) { return arm_smmu_dev_feature_enabled(dev, f); }
-        @Override public boolean has_dev_feat_enabled() { return true; }
-        @Override public int dev_enable_feat(Device dev, int f) { return arm_smmu_dev_enable_feature(dev, f); }
-        @Override public boolean has_dev_enable_feat() { return true; }
-        @Override public int dev_disable_feat(Device dev, int f) { return arm_smmu_dev_disable_feature(dev, f); }
-        @Override public boolean has_dev_disable_feat() { return true; }
-        @Override public int aux_attach_dev(org.iommu4j.iommu.IommuDomain domain, Device dev) { return arm_smmu_aux_attach_dev(domain, dev); }
-        @Override public boolean has_aux_attach_dev() { return true; }
-        @Override public void aux_detach_dev(org.iommu4j.iommu.IommuDomain domain, Device dev) { arm_smmu_aux_detach_dev(domain, dev); }
-        @Override public boolean has_aux_detach_dev() { return true; }
-        @Override public int aux_get_pasid(org.iommu4j.iommu.IommuDomain domain, Device dev) { return arm_smmu_aux_get_pasid(domain, dev); }
-        @Override public boolean has_aux_get_pasid() { return true; }
-        @Override public org.iommu4j.iommu.IommuSva sva_bind(Device dev, Object mm, Object drvdata) { return sva.arm_smmu_sva_bind(dev, mm, drvdata); }
-        @Override public boolean has_sva_bind() { return true; }
-        @Override public void sva_unbind(org.iommu4j.iommu.IommuSva handle) { sva.arm_smmu_sva_unbind(handle); }
-        @Override public boolean has_sva_unbind() { return true; }
-        @Override public int sva_get_pasid(org.iommu4j.iommu.IommuSva handle) { return sva.arm_smmu_sva_get_pasid(handle); }
-        @Override public boolean has_sva_get_pasid() { return true; }
-        @Override public int page_response(Device dev, IommuFaultEvent evt, IommuPageResponse msg) { return arm_smmu_page_response(dev, evt, msg); }
-        @Override public boolean has_page_response() { return true; }
-        @Override public long pgsize_bitmap() { return smmu.pgsize_bitmap; }
+        @Override public boolean hasUnmapPages() { return true; }
+        @Override public void flushIotlbAll(org.iommu4j.iommu.IommuDomain domain) { armSmmuFlushIotlbAll(domain); }
+        @Override public boolean hasFlushIotlbAll() { return true; }
+        @Override public void iotlbSync(org.iommu4j.iommu.IommuDomain domain, org.iommu4j.iommu.IommuIotlbGather gather) { armSmmuIotlbSync(domain, gather); }
+        @Override public boolean hasIotlbSync() { return true; }
+        @Override public long iovaToPhys(org.iommu4j.iommu.IommuDomain domain, long iova) { return armSmmuIovaToPhys(domain, iova); }
+        @Override public org.iommu4j.iommu.IommuDevice probeDevice(Device dev) { return armSmmuProbeDevice(dev); }
+        @Override public int ofXlate(Device dev, OfPhandleArgs args) { return armSmmuOfXlate(dev, args); }
+        @Override public boolean hasOfXlate() { return true; }
+        @Override public void releaseDevice(Device dev) { armSmmuReleaseDevice(dev); }
+        @Override public org.iommu4j.iommu.IommuGroup deviceGroup(Device dev) { return armSmmuDeviceGroup(dev); }
+        @Override public void getResvRegions(Device dev, List<org.iommu4j.iommu.IommuResvRegion> list) { armSmmuGetResvRegions(dev, list); }
+        @Override public boolean hasGetResvRegions() { return true; }
+        @Override public boolean devHasFeat(Device dev, int f) { return armSmmuDevHasFeature(dev, f); }
+        @Override public boolean hasDevHasFeat() { return true; }
+        @Override public boolean devFeatEnabled(Device dev, int f) { return armSmmuDevFeatureEnabled(dev, f); }
+        @Override public boolean hasDevFeatEnabled() { return true; }
+        @Override public int devEnableFeat(Device dev, int f) { return armSmmuDevEnableFeature(dev, f); }
+        @Override public boolean hasDevEnableFeat() { return true; }
+        @Override public int devDisableFeat(Device dev, int f) { return armSmmuDevDisableFeature(dev, f); }
+        @Override public boolean hasDevDisableFeat() { return true; }
+        @Override public int auxAttachDev(org.iommu4j.iommu.IommuDomain domain, Device dev) { return armSmmuAuxAttachDev(domain, dev); }
+        @Override public boolean hasAuxAttachDev() { return true; }
+        @Override public void auxDetachDev(org.iommu4j.iommu.IommuDomain domain, Device dev) { armSmmuAuxDetachDev(domain, dev); }
+        @Override public boolean hasAuxDetachDev() { return true; }
+        @Override public int auxGetPasid(org.iommu4j.iommu.IommuDomain domain, Device dev) { return armSmmuAuxGetPasid(domain, dev); }
+        @Override public boolean hasAuxGetPasid() { return true; }
+        @Override public org.iommu4j.iommu.IommuSva svaBind(Device dev, Object mm, Object drvdata) { return sva.armSmmuSvaBind(dev, mm, drvdata); }
+        @Override public boolean hasSvaBind() { return true; }
+        @Override public void svaUnbind(org.iommu4j.iommu.IommuSva handle) { sva.armSmmuSvaUnbind(handle); }
+        @Override public boolean hasSvaUnbind() { return true; }
+        @Override public int svaGetPasid(org.iommu4j.iommu.IommuSva handle) { return sva.armSmmuSvaGetPasid(handle); }
+        @Override public boolean hasSvaGetPasid() { return true; }
+        @Override public int pageResponse(Device dev, IommuFaultEvent evt, IommuPageResponse msg) { return armSmmuPageResponse(dev, evt, msg); }
+        @Override public boolean hasPageResponse() { return true; }
+        @Override public long pgsizeBitmap() { return smmu.pgsizeBitmap; }
     }
 
-    public final Ops arm_smmu_ops = new Ops();
+    public final Ops armSmmuOps = new Ops();
 }

@@ -179,13 +179,13 @@ public final class ArmSmmuV3H {
     /** {@code Q_IDX(llq, p)}: the slot index part of a prod/cons value. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.h:Q_IDX")
     public static int Q_IDX(ArmSmmuLlQueue llq, int p) {
-        return p & ((1 << llq.max_n_shift) - 1);
+        return p & ((1 << llq.maxNShift) - 1);
     }
 
     /** {@code Q_WRP(llq, p)}: the wrap bit just above the index. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.h:Q_WRP")
     public static int Q_WRP(ArmSmmuLlQueue llq, int p) {
-        return p & (1 << llq.max_n_shift);
+        return p & (1 << llq.maxNShift);
     }
 
     public static final int Q_OVERFLOW_FLAG = 1 << 31;
@@ -198,7 +198,7 @@ public final class ArmSmmuV3H {
     /** {@code Q_ENT(q, p)}: physical address of the entry at {@code p}. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.h:Q_ENT")
     public static long Q_ENT(ArmSmmuQueue q, int p) {
-        return q.base + (long) Q_IDX(q.llq, p) * q.ent_dwords * 8L;
+        return q.base + (long) Q_IDX(q.llq, p) * q.entDwords * 8L;
     }
 
     public static final long Q_BASE_RWA = 1L << 62;

@@ -8,8 +8,8 @@ import static org.iommu4j.base.Errno.ENODEV;
 import static org.iommu4j.base.Errno.ENOMEM;
 import static org.iommu4j.base.Errno.ENOSPC;
 import static org.iommu4j.base.Errno.ESRCH;
-import static org.iommu4j.base.device.DevPrintk.dev_dbg;
-import static org.iommu4j.base.device.DevPrintk.dev_err;
+import static org.iommu4j.base.device.DevPrintk.devDbg;
+import static org.iommu4j.base.device.DevPrintk.devErr;
 import static org.iommu4j.iommu.pgtable.IoPgtableArm.ARM_LPAE_TCR_RGN_WBWA;
 import static org.iommu4j.iommu.pgtable.IoPgtableArm.ARM_LPAE_TCR_SH_IS;
 import static org.iommu4j.iommu.pgtable.IoPgtableArm.ARM_LPAE_TCR_TG0_16K;
@@ -53,19 +53,19 @@ import org.iommu4j.sva.IommuSvaParam;
  * <p>Shared ASIDs: the SMMU tags TLB entries of a shared CD with the CPU's ASID (ASET = 0), so
  * with broadcast TLB maintenance (BTM) the CPU's own TLBIs reach the SMMU. If a private domain
  * already uses that ASID on the SMMU side, the domain is moved to a fresh ASID first
- * ({@link #arm_smmu_share_asid}).
+ * ({@link #armSmmuShareAsid}).
  *
  * <p>One instance per driver instance: the kernel's global {@code sva_lock} is its field. It
  * serialises binds, unbinds, SVA enable/disable and the notifier's release against each other.
- * The CPU side (features, ASID allocator, page tables) is the driver's {@link ArmSmmuV3#mm_world};
- * PASIDs come from its {@link ArmSmmuV3#iommu_sva} library.
+ * The CPU side (features, ASID allocator, page tables) is the driver's {@link ArmSmmuV3#mmWorld};
+ * PASIDs come from its {@link ArmSmmuV3#iommuSva} library.
  */
 public final class ArmSmmuV3Sva {
     private final ArmSmmuV3 drv;
 
     /** {@code sva_lock}: binds, unbinds, master SVA state and notifier release. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:sva_lock")
-    final ReentrantLock sva_lock = new ReentrantLock();
+    final ReentrantLock svaLock = new ReentrantLock();
 
     ArmSmmuV3Sva(ArmSmmuV3 drv) {
         this.drv = drv;
@@ -73,10 +73,10 @@ public final class ArmSmmuV3Sva {
 
     /**
      * Seed 004: bind through the SVA library's generic {@code io_mm} layer with
-     * {@link #arm_smmu_mm_ops}, instead of v5.15's own bonds and notifiers. Set before SVA is
+     * {@link #armSmmuMmOps}, instead of v5.15's own bonds and notifiers. Set before SVA is
      * enabled on any device.
      */
-    public volatile boolean sva_generic;
+    public volatile boolean svaGeneric;
 
     /**
      * {@code struct arm_smmu_mmu_notifier}: one per {domain, mm} pair, holding the shared CD.
@@ -99,7 +99,7 @@ public final class ArmSmmuV3Sva {
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_bond")
     public static final class ArmSmmuBond extends IommuSva {
         public Mm mm;
-        public ArmSmmuMmuNotifier smmu_mn;
+        public ArmSmmuMmuNotifier smmuMn;
         public final Refcount refs = new Refcount(1);
 
         ArmSmmuBond(Device dev) {
@@ -121,8 +121,8 @@ public final class ArmSmmuV3Sva {
      *     ASID left to move the private domain to)
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_share_asid")
-    ArmSmmuCtxDesc arm_smmu_share_asid(Mm mm, int asid) {
-        ArmSmmuCtxDesc cd = drv.arm_smmu_asid_xa.get(asid);
+    ArmSmmuCtxDesc armSmmuShareAsid(Mm mm, int asid) {
+        ArmSmmuCtxDesc cd = drv.armSmmuAsidXa.get(asid);
         if (cd == null) {
             return null;
         }
@@ -131,29 +131,29 @@ public final class ArmSmmuV3Sva {
                 throw new ErrnoException(-EINVAL);
             }
             // The mm already has its shared CD: all its bound devices share it.
-            cd.refs.refcount_inc();
+            cd.refs.refcountInc();
             return cd;
         }
-        ArmSmmuDomain smmu_domain = cd.domain;
-        ArmSmmuDevice smmu = smmu_domain.smmu;
-        int new_asid = drv.asid_xa_alloc(cd, (1 << smmu.asid_bits) - 1);
-        if (new_asid < 0) {
+        ArmSmmuDomain smmuDomain = cd.domain;
+        ArmSmmuDevice smmu = smmuDomain.smmu;
+        int newAsid = drv.asidXaAlloc(cd, (1 << smmu.asidBits) - 1);
+        if (newAsid < 0) {
             throw new ErrnoException(-ENOSPC);
         }
         // TLB invalidations of the domain now target the new ASID; the old one is invalidated
         // wholesale below, so a racing unmap loses nothing.
-        cd.asid = new_asid;
+        cd.asid = newAsid;
         // The domain's CD takes the new ASID (its masters briefly see both until the TLBI).
         // A seed 000 aux domain's CD lives in its parent's table at its SSID.
-        if (smmu_domain.parent != null) {
-            if (smmu_domain.aux_nr_devs > 0) {
-                drv.arm_smmu_write_ctx_desc(smmu_domain.parent, smmu_domain.ssid, cd);
+        if (smmuDomain.parent != null) {
+            if (smmuDomain.auxNrDevs > 0) {
+                drv.armSmmuWriteCtxDesc(smmuDomain.parent, smmuDomain.ssid, cd);
             }
         } else {
-            drv.arm_smmu_write_ctx_desc(smmu_domain, 0, cd);
+            drv.armSmmuWriteCtxDesc(smmuDomain, 0, cd);
         }
-        drv.arm_smmu_tlb_inv_asid(smmu, asid);
-        drv.arm_smmu_asid_xa.remove(asid);
+        drv.armSmmuTlbInvAsid(smmu, asid);
+        drv.armSmmuAsidXa.remove(asid);
         return null;
     }
 
@@ -167,45 +167,45 @@ public final class ArmSmmuV3Sva {
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_alloc_shared_cd")
     @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_alloc_shared_cd", seed = "004")
-    ArmSmmuCtxDesc arm_smmu_alloc_shared_cd(Mm mm) {
+    ArmSmmuCtxDesc armSmmuAllocSharedCd(Mm mm) {
         MmWorld cpu = mm.world;
-        int asid = (int) cpu.context.arm64_mm_context_get(mm);
+        int asid = (int) cpu.context.arm64MmContextGet(mm);
         if (asid == 0) {
             throw new ErrnoException(-ESRCH);
         }
         ArmSmmuCtxDesc cd = Slab.kzalloc(ArmSmmuCtxDesc::new, Gfp.GFP_KERNEL);
         if (cd == null) {
-            cpu.context.arm64_mm_context_put(mm);
+            cpu.context.arm64MmContextPut(mm);
             throw new ErrnoException(-ENOMEM);
         }
         ArmSmmuCtxDesc ret;
         int err = 0;
-        drv.arm_smmu_asid_lock.lock();
+        drv.armSmmuAsidLock.lock();
         try {
-            ret = arm_smmu_share_asid(mm, asid);
+            ret = armSmmuShareAsid(mm, asid);
             if (ret == null) {
                 // xa_insert: the slot must be free now.
-                if (drv.arm_smmu_asid_xa.putIfAbsent(asid, cd) != null) {
+                if (drv.armSmmuAsidXa.putIfAbsent(asid, cd) != null) {
                     err = -EBUSY;
                 }
             }
         } catch (ErrnoException e) {
-            cpu.context.arm64_mm_context_put(mm);
+            cpu.context.arm64MmContextPut(mm);
             throw e;
         } finally {
-            drv.arm_smmu_asid_lock.unlock();
+            drv.armSmmuAsidLock.unlock();
         }
         if (ret != null) {
             // Another device of this mm made the CD already; ours is not needed, nor our pin.
-            cpu.context.arm64_mm_context_put(mm);
+            cpu.context.arm64MmContextPut(mm);
             return ret;
         }
         if (err != 0) {
-            cpu.context.arm64_mm_context_put(mm);
+            cpu.context.arm64MmContextPut(mm);
             throw new ErrnoException(err);
         }
 
-        long tcr = FIELD_PREP(CTXDESC_CD_0_TCR_T0SZ, 64L - cpu.vabits_actual())
+        long tcr = FIELD_PREP(CTXDESC_CD_0_TCR_T0SZ, 64L - cpu.vabitsActual())
                 | FIELD_PREP(CTXDESC_CD_0_TCR_IRGN0, ARM_LPAE_TCR_RGN_WBWA)
                 | FIELD_PREP(CTXDESC_CD_0_TCR_ORGN0, ARM_LPAE_TCR_RGN_WBWA)
                 | FIELD_PREP(CTXDESC_CD_0_TCR_SH0, ARM_LPAE_TCR_SH_IS)
@@ -216,17 +216,17 @@ public final class ArmSmmuV3Sva {
             case 65536 -> tcr |= FIELD_PREP(CTXDESC_CD_0_TCR_TG0, ARM_LPAE_TCR_TG0_64K);
             default -> {
                 Warn.WARN_ON(true);
-                drv.arm_smmu_asid_lock.lock();
+                drv.armSmmuAsidLock.lock();
                 try {
-                    drv.arm_smmu_asid_xa.remove(asid, cd);
+                    drv.armSmmuAsidXa.remove(asid, cd);
                 } finally {
-                    drv.arm_smmu_asid_lock.unlock();
+                    drv.armSmmuAsidLock.unlock();
                 }
-                cpu.context.arm64_mm_context_put(mm);
+                cpu.context.arm64MmContextPut(mm);
                 throw new ErrnoException(-EINVAL);
             }
         }
-        long par = FIELD_GET(ID_AA64MMFR0_PARANGE_MASK, cpu.read_id_aa64mmfr0_el1());
+        long par = FIELD_GET(ID_AA64MMFR0_PARANGE_MASK, cpu.readIdAa64mmfr0El1());
         tcr |= FIELD_PREP(CTXDESC_CD_0_TCR_IPS, par);
         // Seed 004 HTTU: when the CPUs keep access and dirty state in hardware
         // (CONFIG_ARM64_HW_AFDBM), the SMMU updates the shared tables the same way instead of
@@ -244,7 +244,7 @@ public final class ArmSmmuV3Sva {
         cd.ttbr = mm.pgd;
         cd.tcr = tcr;
         // MAIR is the same on every CPU: take the current one's.
-        cd.mair = cpu.read_mair_el1();
+        cd.mair = cpu.readMairEl1();
         cd.asid = asid;
         cd.mm = mm;
         return cd;
@@ -252,19 +252,19 @@ public final class ArmSmmuV3Sva {
 
     /** Drops a reference on a shared CD; the last one frees its ASID and unpins it on the CPU. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_free_shared_cd")
-    void arm_smmu_free_shared_cd(ArmSmmuCtxDesc cd) {
+    void armSmmuFreeSharedCd(ArmSmmuCtxDesc cd) {
         boolean freed;
         // xa_erase takes the xarray's own lock; here the map is guarded by arm_smmu_asid_lock.
-        drv.arm_smmu_asid_lock.lock();
+        drv.armSmmuAsidLock.lock();
         try {
-            freed = drv.arm_smmu_free_asid(cd);
+            freed = drv.armSmmuFreeAsid(cd);
         } finally {
-            drv.arm_smmu_asid_lock.unlock();
+            drv.armSmmuAsidLock.unlock();
         }
         if (freed) {
             // Give back the CPU-side pin taken in arm_smmu_alloc_shared_cd.
             Mm mm = (Mm) cd.mm;
-            mm.world.context.arm64_mm_context_put(mm);
+            mm.world.context.arm64MmContextPut(mm);
         }
     }
 
@@ -274,34 +274,34 @@ public final class ArmSmmuV3Sva {
 
     /** {@code arm_smmu_mmu_notifier_ops}. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_mmu_notifier_ops")
-    final MmuNotifierOps arm_smmu_mmu_notifier_ops = new MmuNotifierOps() {
+    final MmuNotifierOps armSmmuMmuNotifierOps = new MmuNotifierOps() {
         @Override
-        public void invalidate_range(MmuNotifier mn, Mm mm, long start, long end) {
-            arm_smmu_mm_invalidate_range(mn, mm, start, end);
+        public void invalidateRange(MmuNotifier mn, Mm mm, long start, long end) {
+            armSmmuMmInvalidateRange(mn, mm, start, end);
         }
 
         @Override
-        public boolean has_invalidate_range() {
+        public boolean hasInvalidateRange() {
             return true;
         }
 
         @Override
         public void release(MmuNotifier mn, Mm mm) {
-            arm_smmu_mm_release(mn, mm);
+            armSmmuMmRelease(mn, mm);
         }
 
         @Override
-        public boolean has_release() {
+        public boolean hasRelease() {
             return true;
         }
 
         @Override
-        public void free_notifier(MmuNotifier mn) {
-            arm_smmu_mmu_notifier_free(mn);
+        public void freeNotifier(MmuNotifier mn) {
+            armSmmuMmuNotifierFree(mn);
         }
 
         @Override
-        public boolean has_free_notifier() {
+        public boolean hasFreeNotifier() {
             return true;
         }
     };
@@ -311,28 +311,28 @@ public final class ArmSmmuV3Sva {
      * (the CPU's TLBIs do not reach it); the devices' ATCs always are.
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_mm_invalidate_range")
-    void arm_smmu_mm_invalidate_range(MmuNotifier mn, Mm mm, long start, long end) {
-        ArmSmmuMmuNotifier smmu_mn = (ArmSmmuMmuNotifier) mn;
-        ArmSmmuDomain smmu_domain = smmu_mn.domain;
+    void armSmmuMmInvalidateRange(MmuNotifier mn, Mm mm, long start, long end) {
+        ArmSmmuMmuNotifier smmuMn = (ArmSmmuMmuNotifier) mn;
+        ArmSmmuDomain smmuDomain = smmuMn.domain;
         // end is exclusive. v5.15 took it as inclusive (end - start + 1): with range invalidation
         // the odd byte leaves a zero page count for a last round of __arm_smmu_tlb_inv_range,
         // which then never advances. Fixed upstream in v6.5 (and in the 5.15 stable series).
-        invalidate_shared(smmu_domain, smmu_mn.cd.asid, mm.pasid, start, end - start, mm.world.pgtable.PAGE_SIZE);
+        invalidateShared(smmuDomain, smmuMn.cd.asid, mm.pasid, start, end - start, mm.world.pgtable.PAGE_SIZE);
     }
 
     /** A CPU change to a shared address space: the SMMU TLB by command unless BTM reaches it; the ATCs. */
-    private void invalidate_shared(ArmSmmuDomain smmu_domain, int asid, int pasid, long start, long size, long granule) {
-        if ((smmu_domain.smmu.features & ARM_SMMU_FEAT_BTM) == 0) {
-            drv.arm_smmu_tlb_inv_range_asid(start, size, asid, granule, false, smmu_domain);
+    private void invalidateShared(ArmSmmuDomain smmuDomain, int asid, int pasid, long start, long size, long granule) {
+        if ((smmuDomain.smmu.features & ARM_SMMU_FEAT_BTM) == 0) {
+            drv.armSmmuTlbInvRangeAsid(start, size, asid, granule, false, smmuDomain);
         }
-        drv.arm_smmu_atc_inv_domain(smmu_domain, pasid, start, size);
+        drv.armSmmuAtcInvDomain(smmuDomain, pasid, start, size);
     }
 
     /** The mm exited: the CD at the PASID stays valid but translates nothing; TLB and ATCs invalidated. */
-    private void quiesce_shared(ArmSmmuDomain smmu_domain, int asid, int pasid) {
-        drv.arm_smmu_write_ctx_desc(smmu_domain, pasid, drv.quiet_cd);
-        drv.arm_smmu_tlb_inv_asid(smmu_domain.smmu, asid);
-        drv.arm_smmu_atc_inv_domain(smmu_domain, pasid, 0, 0);
+    private void quiesceShared(ArmSmmuDomain smmuDomain, int asid, int pasid) {
+        drv.armSmmuWriteCtxDesc(smmuDomain, pasid, drv.quietCd);
+        drv.armSmmuTlbInvAsid(smmuDomain.smmu, asid);
+        drv.armSmmuAtcInvDomain(smmuDomain, pasid, 0, 0);
     }
 
     /**
@@ -341,24 +341,24 @@ public final class ArmSmmuV3Sva {
      * device's accesses fault quietly), and the SMMU TLB and the ATCs are invalidated.
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_mm_release")
-    void arm_smmu_mm_release(MmuNotifier mn, Mm mm) {
-        ArmSmmuMmuNotifier smmu_mn = (ArmSmmuMmuNotifier) mn;
-        ArmSmmuDomain smmu_domain = smmu_mn.domain;
-        sva_lock.lock();
+    void armSmmuMmRelease(MmuNotifier mn, Mm mm) {
+        ArmSmmuMmuNotifier smmuMn = (ArmSmmuMmuNotifier) mn;
+        ArmSmmuDomain smmuDomain = smmuMn.domain;
+        svaLock.lock();
         try {
-            if (smmu_mn.cleared) {
+            if (smmuMn.cleared) {
                 return;
             }
             // In-flight DMA is possible: EPD0 on a still-valid CD, so accesses fault quietly.
-            quiesce_shared(smmu_domain, smmu_mn.cd.asid, mm.pasid);
-            smmu_mn.cleared = true;
+            quiesceShared(smmuDomain, smmuMn.cd.asid, mm.pasid);
+            smmuMn.cleared = true;
         } finally {
-            sva_lock.unlock();
+            svaLock.unlock();
         }
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_mmu_notifier_free")
-    void arm_smmu_mmu_notifier_free(MmuNotifier mn) {
+    void armSmmuMmuNotifierFree(MmuNotifier mn) {
         // kfree: nothing to do for the garbage collector.
     }
 
@@ -370,37 +370,37 @@ public final class ArmSmmuV3Sva {
      *     the CD write's error
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_mmu_notifier_get")
-    ArmSmmuMmuNotifier arm_smmu_mmu_notifier_get(ArmSmmuDomain smmu_domain, Mm mm) {
-        Warn.WARN_ON_ONCE(!sva_lock.isHeldByCurrentThread());
-        for (ArmSmmuMmuNotifier smmu_mn : smmu_domain.mmu_notifiers) {
-            if (smmu_mn.mm == mm) {
-                smmu_mn.refs.refcount_inc();
-                return smmu_mn;
+    ArmSmmuMmuNotifier armSmmuMmuNotifierGet(ArmSmmuDomain smmuDomain, Mm mm) {
+        Warn.WARN_ON_ONCE(!svaLock.isHeldByCurrentThread());
+        for (ArmSmmuMmuNotifier smmuMn : smmuDomain.mmuNotifiers) {
+            if (smmuMn.mm == mm) {
+                smmuMn.refs.refcountInc();
+                return smmuMn;
             }
         }
-        ArmSmmuCtxDesc cd = arm_smmu_alloc_shared_cd(mm);
-        ArmSmmuMmuNotifier smmu_mn = Slab.kzalloc(() -> new ArmSmmuMmuNotifier(arm_smmu_mmu_notifier_ops),
+        ArmSmmuCtxDesc cd = armSmmuAllocSharedCd(mm);
+        ArmSmmuMmuNotifier smmuMn = Slab.kzalloc(() -> new ArmSmmuMmuNotifier(armSmmuMmuNotifierOps),
                 Gfp.GFP_KERNEL);
-        if (smmu_mn == null) {
-            arm_smmu_free_shared_cd(cd);
+        if (smmuMn == null) {
+            armSmmuFreeSharedCd(cd);
             throw new ErrnoException(-ENOMEM);
         }
-        smmu_mn.cd = cd;
-        smmu_mn.domain = smmu_domain;
-        int ret = MmuNotifier.mmu_notifier_register(smmu_mn, mm);
+        smmuMn.cd = cd;
+        smmuMn.domain = smmuDomain;
+        int ret = MmuNotifier.mmuNotifierRegister(smmuMn, mm);
         if (ret != 0) {
-            arm_smmu_free_shared_cd(cd);
+            armSmmuFreeSharedCd(cd);
             throw new ErrnoException(ret);
         }
-        ret = drv.arm_smmu_write_ctx_desc(smmu_domain, mm.pasid, cd);
+        ret = drv.armSmmuWriteCtxDesc(smmuDomain, mm.pasid, cd);
         if (ret != 0) {
             // smmu_mn goes with its notifier (free_notifier).
-            MmuNotifier.mmu_notifier_put(smmu_mn);
-            arm_smmu_free_shared_cd(cd);
+            MmuNotifier.mmuNotifierPut(smmuMn);
+            armSmmuFreeSharedCd(cd);
             throw new ErrnoException(ret);
         }
-        smmu_domain.mmu_notifiers.add(0, smmu_mn);
-        return smmu_mn;
+        smmuDomain.mmuNotifiers.add(0, smmuMn);
+        return smmuMn;
     }
 
     /**
@@ -408,24 +408,24 @@ public final class ArmSmmuV3Sva {
      * release already did), unregisters the notifier and frees the shared CD. sva_lock held.
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_mmu_notifier_put")
-    void arm_smmu_mmu_notifier_put(ArmSmmuMmuNotifier smmu_mn) {
-        Mm mm = smmu_mn.mm;
-        ArmSmmuCtxDesc cd = smmu_mn.cd;
-        ArmSmmuDomain smmu_domain = smmu_mn.domain;
-        Warn.WARN_ON_ONCE(!sva_lock.isHeldByCurrentThread());
-        if (!smmu_mn.refs.refcount_dec_and_test()) {
+    void armSmmuMmuNotifierPut(ArmSmmuMmuNotifier smmuMn) {
+        Mm mm = smmuMn.mm;
+        ArmSmmuCtxDesc cd = smmuMn.cd;
+        ArmSmmuDomain smmuDomain = smmuMn.domain;
+        Warn.WARN_ON_ONCE(!svaLock.isHeldByCurrentThread());
+        if (!smmuMn.refs.refcountDecAndTest()) {
             return;
         }
-        smmu_domain.mmu_notifiers.remove(smmu_mn);
-        drv.arm_smmu_write_ctx_desc(smmu_domain, mm.pasid, null);
+        smmuDomain.mmuNotifiers.remove(smmuMn);
+        drv.armSmmuWriteCtxDesc(smmuDomain, mm.pasid, null);
         // release() already invalidated TLB and ATCs; with EPD0 set nothing was cached after that.
-        if (!smmu_mn.cleared) {
-            drv.arm_smmu_tlb_inv_asid(smmu_domain.smmu, cd.asid);
-            drv.arm_smmu_atc_inv_domain(smmu_domain, mm.pasid, 0, 0);
+        if (!smmuMn.cleared) {
+            drv.armSmmuTlbInvAsid(smmuDomain.smmu, cd.asid);
+            drv.armSmmuAtcInvDomain(smmuDomain, mm.pasid, 0, 0);
         }
         // The notifier's last reference takes smmu_mn with it.
-        MmuNotifier.mmu_notifier_put(smmu_mn);
-        arm_smmu_free_shared_cd(cd);
+        MmuNotifier.mmuNotifierPut(smmuMn);
+        armSmmuFreeSharedCd(cd);
     }
 
     /* ---------------------------------------------------------------------------------------
@@ -433,8 +433,8 @@ public final class ArmSmmuV3Sva {
      * --------------------------------------------------------------------------------------- */
 
     /** The stage-1 domain the device is attached to. */
-    private static ArmSmmuDomain domain_of(Device dev) {
-        return ArmSmmuV3.to_smmu_domain(Iommu.iommu_get_domain_for_dev(dev));
+    private static ArmSmmuDomain domainOf(Device dev) {
+        return ArmSmmuV3.toSmmuDomain(Iommu.iommuGetDomainForDev(dev));
     }
 
     /**
@@ -443,47 +443,47 @@ public final class ArmSmmuV3Sva {
      * notifier makes them.
      */
     @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_mm_ops", seed = "004")
-    public final IoMmOps arm_smmu_mm_ops = new IoMmOps() {
+    public final IoMmOps armSmmuMmOps = new IoMmOps() {
         @Override
         public Object alloc(Mm mm) {
-            return arm_smmu_alloc_shared_cd(mm);
+            return armSmmuAllocSharedCd(mm);
         }
 
         @Override
-        public int attach(Device dev, int pasid, Object ctx, boolean attach_domain) {
-            if (!attach_domain) {
+        public int attach(Device dev, int pasid, Object ctx, boolean attachDomain) {
+            if (!attachDomain) {
                 return 0; // another device of the domain wrote the entry
             }
-            return drv.arm_smmu_write_ctx_desc(domain_of(dev), pasid, (ArmSmmuCtxDesc) ctx);
+            return drv.armSmmuWriteCtxDesc(domainOf(dev), pasid, (ArmSmmuCtxDesc) ctx);
         }
 
         @Override
         public void invalidate(Device dev, int pasid, Object ctx, long vaddr, long size) {
-            invalidate_shared(domain_of(dev), ((ArmSmmuCtxDesc) ctx).asid, pasid, vaddr, size,
-                    drv.mm_world.pgtable.PAGE_SIZE);
+            invalidateShared(domainOf(dev), ((ArmSmmuCtxDesc) ctx).asid, pasid, vaddr, size,
+                    drv.mmWorld.pgtable.PAGE_SIZE);
         }
 
         @Override
         public void clear(Device dev, int pasid, Object ctx) {
-            quiesce_shared(domain_of(dev), ((ArmSmmuCtxDesc) ctx).asid, pasid);
+            quiesceShared(domainOf(dev), ((ArmSmmuCtxDesc) ctx).asid, pasid);
         }
 
         @Override
-        public void detach(Device dev, int pasid, Object ctx, boolean detach_domain, boolean cleared) {
-            ArmSmmuDomain smmu_domain = domain_of(dev);
-            if (detach_domain) {
-                drv.arm_smmu_write_ctx_desc(smmu_domain, pasid, null);
+        public void detach(Device dev, int pasid, Object ctx, boolean detachDomain, boolean cleared) {
+            ArmSmmuDomain smmuDomain = domainOf(dev);
+            if (detachDomain) {
+                drv.armSmmuWriteCtxDesc(smmuDomain, pasid, null);
             }
             // clear() invalidated already, and its quiesced CD (EPD0) has cached nothing since.
             if (!cleared) {
-                drv.arm_smmu_tlb_inv_asid(smmu_domain.smmu, ((ArmSmmuCtxDesc) ctx).asid);
+                drv.armSmmuTlbInvAsid(smmuDomain.smmu, ((ArmSmmuCtxDesc) ctx).asid);
             }
-            drv.arm_smmu_atc_inv_domain(smmu_domain, pasid, 0, 0);
+            drv.armSmmuAtcInvDomain(smmuDomain, pasid, 0, 0);
         }
 
         @Override
         public void free(Object ctx) {
-            arm_smmu_free_shared_cd((ArmSmmuCtxDesc) ctx);
+            armSmmuFreeSharedCd((ArmSmmuCtxDesc) ctx);
         }
     };
 
@@ -492,17 +492,17 @@ public final class ArmSmmuV3Sva {
      * --------------------------------------------------------------------------------------- */
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:__arm_smmu_sva_bind")
-    IommuSva __arm_smmu_sva_bind(Device dev, Mm mm) {
-        ArmSmmuMaster master = (ArmSmmuMaster) DevIommu.dev_iommu_priv_get(dev);
-        ArmSmmuDomain smmu_domain = ArmSmmuV3.to_smmu_domain(Iommu.iommu_get_domain_for_dev(dev));
-        Warn.WARN_ON_ONCE(!sva_lock.isHeldByCurrentThread());
-        if (master == null || !master.sva_enabled) {
+    IommuSva __armSmmuSvaBind(Device dev, Mm mm) {
+        ArmSmmuMaster master = (ArmSmmuMaster) DevIommu.devIommuPrivGet(dev);
+        ArmSmmuDomain smmuDomain = ArmSmmuV3.toSmmuDomain(Iommu.iommuGetDomainForDev(dev));
+        Warn.WARN_ON_ONCE(!svaLock.isHeldByCurrentThread());
+        if (master == null || !master.svaEnabled) {
             throw new ErrnoException(-ENODEV);
         }
         // A {dev, mm} pair has one bond: a repeated bind() takes another reference.
         for (ArmSmmuBond bond : master.bonds) {
             if (bond.mm == mm) {
-                bond.refs.refcount_inc();
+                bond.refs.refcountInc();
                 return bond;
             }
         }
@@ -511,16 +511,16 @@ public final class ArmSmmuV3Sva {
             throw new ErrnoException(-ENOMEM);
         }
         // The mm's PASID, allocated on its first bind.
-        IommuSvaLib lib = drv.iommu_sva;
-        int ret = lib.iommu_sva_alloc_pasid(mm, 1, (1 << master.ssid_bits) - 1);
+        IommuSvaLib lib = drv.iommuSva;
+        int ret = lib.iommuSvaAllocPasid(mm, 1, (1 << master.ssidBits) - 1);
         if (ret != 0) {
             throw new ErrnoException(ret);
         }
         bond.mm = mm;
         try {
-            bond.smmu_mn = arm_smmu_mmu_notifier_get(smmu_domain, mm);
+            bond.smmuMn = armSmmuMmuNotifierGet(smmuDomain, mm);
         } catch (ErrnoException e) {
-            lib.iommu_sva_free_pasid(mm);
+            lib.iommuSvaFreePasid(mm);
             throw e;
         }
         master.bonds.add(0, bond);
@@ -537,26 +537,26 @@ public final class ArmSmmuV3Sva {
      *     an error of the shared CD or notifier
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_sva_bind")
-    public IommuSva arm_smmu_sva_bind(Device dev, Object mm, Object drvdata) {
-        IommuDomain domain = Iommu.iommu_get_domain_for_dev(dev);
-        if (!(domain instanceof ArmSmmuDomain smmu_domain) || smmu_domain.stage != ARM_SMMU_DOMAIN_S1
+    public IommuSva armSmmuSvaBind(Device dev, Object mm, Object drvdata) {
+        IommuDomain domain = Iommu.iommuGetDomainForDev(dev);
+        if (!(domain instanceof ArmSmmuDomain smmuDomain) || smmuDomain.stage != ARM_SMMU_DOMAIN_S1
                 || !(mm instanceof Mm m)) {
             throw new ErrnoException(-EINVAL);
         }
         IommuSva handle;
-        if (sva_generic) {
+        if (svaGeneric) {
             // Seed 004: the library's bond (-ENODEV unless SVA is enabled on the device).
-            handle = drv.iommu_sva.iommu_sva_bind_generic(dev, m, arm_smmu_mm_ops, drvdata);
-            drv.iommu_sva.iommu_sva_install_iopf_handler(domain);
+            handle = drv.iommuSva.iommuSvaBindGeneric(dev, m, armSmmuMmOps, drvdata);
+            drv.iommuSva.iommuSvaInstallIopfHandler(domain);
             return handle;
         }
-        sva_lock.lock();
+        svaLock.lock();
         try {
-            handle = __arm_smmu_sva_bind(dev, m);
-            drv.iommu_sva.iommu_sva_install_iopf_handler(domain);
+            handle = __armSmmuSvaBind(dev, m);
+            drv.iommuSva.iommuSvaInstallIopfHandler(domain);
             return handle;
         } finally {
-            sva_lock.unlock();
+            svaLock.unlock();
         }
     }
 
@@ -567,39 +567,39 @@ public final class ArmSmmuV3Sva {
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_sva_unbind")
     @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_sva_unbind", seed = "004")
-    public void arm_smmu_sva_unbind(IommuSva handle) {
-        ArmSmmuMaster master = (ArmSmmuMaster) DevIommu.dev_iommu_priv_get(handle.dev);
+    public void armSmmuSvaUnbind(IommuSva handle) {
+        ArmSmmuMaster master = (ArmSmmuMaster) DevIommu.devIommuPrivGet(handle.dev);
         if (handle instanceof IommuSvaLib.IommuBond) {
-            if (master.pri_supported) {
-                drv.arm_smmu_flush_priq(master.smmu);
-                IoPgfault.iopf_queue_flush_dev(handle.dev);
+            if (master.priSupported) {
+                drv.armSmmuFlushPriq(master.smmu);
+                IoPgfault.iopfQueueFlushDev(handle.dev);
             }
-            drv.iommu_sva.iommu_sva_unbind_generic(handle);
+            drv.iommuSva.iommuSvaUnbindGeneric(handle);
             return;
         }
         ArmSmmuBond bond = (ArmSmmuBond) handle;
         // Seed 004: stalls need no flush (the device driver waited for its transactions); page
         // requests sent before a PRI master's Stop Marker may still be queued: drain them here.
-        if (master.pri_supported) {
-            drv.arm_smmu_flush_priq(master.smmu);
-            IoPgfault.iopf_queue_flush_dev(bond.dev);
+        if (master.priSupported) {
+            drv.armSmmuFlushPriq(master.smmu);
+            IoPgfault.iopfQueueFlushDev(bond.dev);
         }
-        sva_lock.lock();
+        svaLock.lock();
         try {
-            if (bond.refs.refcount_dec_and_test()) {
+            if (bond.refs.refcountDecAndTest()) {
                 master.bonds.remove(bond);
-                arm_smmu_mmu_notifier_put(bond.smmu_mn);
-                drv.iommu_sva.iommu_sva_free_pasid(bond.mm);
+                armSmmuMmuNotifierPut(bond.smmuMn);
+                drv.iommuSva.iommuSvaFreePasid(bond.mm);
             }
         } finally {
-            sva_lock.unlock();
+            svaLock.unlock();
         }
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_sva_get_pasid")
-    public int arm_smmu_sva_get_pasid(IommuSva handle) {
+    public int armSmmuSvaGetPasid(IommuSva handle) {
         if (handle instanceof IommuSvaLib.IommuBond) {
-            return drv.iommu_sva.iommu_sva_get_pasid_generic(handle);
+            return drv.iommuSva.iommuSvaGetPasidGeneric(handle);
         }
         return ((ArmSmmuBond) handle).mm.pasid;
     }
@@ -615,42 +615,42 @@ public final class ArmSmmuV3Sva {
      * machine gave the driver no CPU side or no SVA library.
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_sva_supported")
-    public boolean arm_smmu_sva_supported(ArmSmmuDevice smmu) {
-        MmWorld cpu = drv.mm_world;
-        if (cpu == null || drv.iommu_sva == null) {
+    public boolean armSmmuSvaSupported(ArmSmmuDevice smmu) {
+        MmWorld cpu = drv.mmWorld;
+        if (cpu == null || drv.iommuSva == null) {
             return false;
         }
-        int feat_mask = ARM_SMMU_FEAT_COHERENCY;
-        if (cpu.vabits_actual() == 52) {
-            feat_mask |= ARM_SMMU_FEAT_VAX;
+        int featMask = ARM_SMMU_FEAT_COHERENCY;
+        if (cpu.vabitsActual() == 52) {
+            featMask |= ARM_SMMU_FEAT_VAX;
         }
-        if ((smmu.features & feat_mask) != feat_mask) {
+        if ((smmu.features & featMask) != featMask) {
             return false;
         }
-        if ((smmu.pgsize_bitmap & cpu.pgtable.PAGE_SIZE) == 0) {
+        if ((smmu.pgsizeBitmap & cpu.pgtable.PAGE_SIZE) == 0) {
             return false;
         }
         // OAS must cover the sanitised (smallest across CPUs) PARange.
-        long reg = cpu.read_id_aa64mmfr0_el1();
-        int oas = id_aa64mmfr0_parange_to_phys_shift((int) FIELD_GET(ID_AA64MMFR0_PARANGE_MASK, reg));
+        long reg = cpu.readIdAa64mmfr0El1();
+        int oas = idAa64mmfr0ParangeToPhysShift((int) FIELD_GET(ID_AA64MMFR0_PARANGE_MASK, reg));
         if (smmu.oas < oas) {
             return false;
         }
         // Every CPU ASID must fit the SMMU's ASID field; a wider field is fine.
-        int asid_bits = FIELD_GET(ID_AA64MMFR0_ASID_MASK, reg) != 0 ? 16 : 8;
-        if (smmu.asid_bits < asid_bits) {
+        int asidBits = FIELD_GET(ID_AA64MMFR0_ASID_MASK, reg) != 0 ? 16 : 8;
+        if (smmu.asidBits < asidBits) {
             return false;
         }
         // With KPTI the ASIDs come in pairs (see max_pinned_asids in context.c).
         if (cpu.config.kpti()) {
-            asid_bits--;
+            asidBits--;
         }
-        dev_dbg(smmu.dev, "%d shared contexts", (1 << asid_bits) - cpu.nr_cpus() - 2);
+        devDbg(smmu.dev, "%d shared contexts", (1 << asidBits) - cpu.nrCpus() - 2);
         return true;
     }
 
     /** {@code id_aa64mmfr0_parange_to_phys_shift}: PARange to bits (32..52). */
-    static int id_aa64mmfr0_parange_to_phys_shift(int parange) {
+    static int idAa64mmfr0ParangeToPhysShift(int parange) {
         return switch (parange) {
             case 0 -> 32;
             case 1 -> 36;
@@ -669,30 +669,30 @@ public final class ArmSmmuV3Sva {
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_master_iopf_supported")
     @Port(value = "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_iopf_supported", seed = "004")
-    public boolean arm_smmu_master_iopf_supported(ArmSmmuMaster master) {
-        if (master.num_streams != 1) {
+    public boolean armSmmuMasterIopfSupported(ArmSmmuMaster master) {
+        if (master.numStreams != 1) {
             return false;
         }
-        return master.stall_enabled || master.pri_supported;
+        return master.stallEnabled || master.priSupported;
     }
 
     /** SVA: the SMMU supports it and the master has SSIDs. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_master_sva_supported")
-    public boolean arm_smmu_master_sva_supported(ArmSmmuMaster master) {
+    public boolean armSmmuMasterSvaSupported(ArmSmmuMaster master) {
         if ((master.smmu.features & ARM_SMMU_FEAT_SVA) == 0) {
             return false;
         }
         // No SSIDs, no PASID to bind at: SVA needs them.
-        return master.ssid_bits != 0;
+        return master.ssidBits != 0;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_master_sva_enabled")
-    public boolean arm_smmu_master_sva_enabled(ArmSmmuMaster master) {
-        sva_lock.lock();
+    public boolean armSmmuMasterSvaEnabled(ArmSmmuMaster master) {
+        svaLock.lock();
         try {
-            return master.sva_enabled;
+            return master.svaEnabled;
         } finally {
-            sva_lock.unlock();
+            svaLock.unlock();
         }
     }
 
@@ -701,99 +701,99 @@ public final class ArmSmmuV3Sva {
      * then it joins the event queue's IOPF queue, with io-pgfault as its fault handler.
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_master_sva_enable_iopf")
-    int arm_smmu_master_sva_enable_iopf(ArmSmmuMaster master) {
+    int armSmmuMasterSvaEnableIopf(ArmSmmuMaster master) {
         Device dev = master.dev;
         // Devices with PRI or stall use IOPF; the others have their own fault handling.
-        if (!arm_smmu_master_iopf_supported(master)) {
+        if (!armSmmuMasterIopfSupported(master)) {
             return 0;
         }
-        if (!master.iopf_enabled) {
+        if (!master.iopfEnabled) {
             return -EINVAL;
         }
         int ret;
-        if (master.stall_enabled) {
-            ret = IoPgfault.iopf_queue_add_device(master.smmu.evtq_iopf, dev);
+        if (master.stallEnabled) {
+            ret = IoPgfault.iopfQueueAddDevice(master.smmu.evtqIopf, dev);
             if (ret != 0) {
                 return ret;
             }
         } else {
             // Seed 004: page requests through the PRI queue, with PRI enabled on the device.
-            ret = IoPgfault.iopf_queue_add_device(master.smmu.priq_iopf, dev);
+            ret = IoPgfault.iopfQueueAddDevice(master.smmu.priqIopf, dev);
             if (ret != 0) {
                 return ret;
             }
-            ret = drv.arm_smmu_enable_pri(master);
+            ret = drv.armSmmuEnablePri(master);
             if (ret != 0) {
                 // (the seed returned the queue's 0 here, leaving SVA on without PRI)
-                IoPgfault.iopf_queue_remove_device(master.smmu.priq_iopf, dev);
+                IoPgfault.iopfQueueRemoveDevice(master.smmu.priqIopf, dev);
                 return ret;
             }
         }
-        ret = Iommu.iommu_register_device_fault_handler(dev, IoPgfault::iommu_queue_iopf, dev);
+        ret = Iommu.iommuRegisterDeviceFaultHandler(dev, IoPgfault::iommuQueueIopf, dev);
         if (ret != 0) {
-            drv.arm_smmu_disable_pri(master);
-            IoPgfault.iopf_queue_remove_device(master.smmu.priq_iopf, dev);
-            IoPgfault.iopf_queue_remove_device(master.smmu.evtq_iopf, dev);
+            drv.armSmmuDisablePri(master);
+            IoPgfault.iopfQueueRemoveDevice(master.smmu.priqIopf, dev);
+            IoPgfault.iopfQueueRemoveDevice(master.smmu.evtqIopf, dev);
             return ret;
         }
         return 0;
     }
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_master_sva_disable_iopf")
-    void arm_smmu_master_sva_disable_iopf(ArmSmmuMaster master) {
+    void armSmmuMasterSvaDisableIopf(ArmSmmuMaster master) {
         Device dev = master.dev;
-        if (!master.iopf_enabled) {
+        if (!master.iopfEnabled) {
             return;
         }
-        Iommu.iommu_unregister_device_fault_handler(dev);
-        drv.arm_smmu_disable_pri(master);
-        IoPgfault.iopf_queue_remove_device(master.smmu.priq_iopf, dev);
-        IoPgfault.iopf_queue_remove_device(master.smmu.evtq_iopf, dev);
+        Iommu.iommuUnregisterDeviceFaultHandler(dev);
+        drv.armSmmuDisablePri(master);
+        IoPgfault.iopfQueueRemoveDevice(master.smmu.priqIopf, dev);
+        IoPgfault.iopfQueueRemoveDevice(master.smmu.evtqIopf, dev);
     }
 
     /** @return 0, -EINVAL (IOPF must be enabled first), or io-pgfault's/the core's error */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_master_enable_sva")
-    public int arm_smmu_master_enable_sva(ArmSmmuMaster master) {
-        sva_lock.lock();
+    public int armSmmuMasterEnableSva(ArmSmmuMaster master) {
+        svaLock.lock();
         try {
-            int ret = arm_smmu_master_sva_enable_iopf(master);
-            if (ret == 0 && sva_generic) {
+            int ret = armSmmuMasterSvaEnableIopf(master);
+            if (ret == 0 && svaGeneric) {
                 // Seed 004: the device's PASID range for the library.
-                ret = drv.iommu_sva.iommu_sva_enable(master.dev,
-                        new IommuSvaParam(1, Math.min(0xfffff, (1 << master.ssid_bits) - 1)));
+                ret = drv.iommuSva.iommuSvaEnable(master.dev,
+                        new IommuSvaParam(1, Math.min(0xfffff, (1 << master.ssidBits) - 1)));
                 if (ret != 0) {
-                    arm_smmu_master_sva_disable_iopf(master);
+                    armSmmuMasterSvaDisableIopf(master);
                 }
             }
             if (ret == 0) {
-                master.sva_enabled = true;
+                master.svaEnabled = true;
             }
             return ret;
         } finally {
-            sva_lock.unlock();
+            svaLock.unlock();
         }
     }
 
     /** @return 0, -EBUSY (the device is still bound to an mm) */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_master_disable_sva")
-    public int arm_smmu_master_disable_sva(ArmSmmuMaster master) {
-        sva_lock.lock();
+    public int armSmmuMasterDisableSva(ArmSmmuMaster master) {
+        svaLock.lock();
         try {
             if (!master.bonds.isEmpty()) {
-                dev_err(master.dev, "cannot disable SVA, device is bound");
+                devErr(master.dev, "cannot disable SVA, device is bound");
                 return -EBUSY;
             }
-            if (IommuSvaLib.iommu_sva_enabled(master.dev)) {
-                int ret = drv.iommu_sva.iommu_sva_disable(master.dev);
+            if (IommuSvaLib.iommuSvaEnabled(master.dev)) {
+                int ret = drv.iommuSva.iommuSvaDisable(master.dev);
                 if (ret != 0) {
                     return ret; // -EBUSY: still bound through the library
                 }
             }
-            arm_smmu_master_sva_disable_iopf(master);
-            master.sva_enabled = false;
+            armSmmuMasterSvaDisableIopf(master);
+            master.svaEnabled = false;
             return 0;
         } finally {
-            sva_lock.unlock();
+            svaLock.unlock();
         }
     }
 

@@ -23,22 +23,22 @@ class ArmSmmuV3AuxTest {
     private static final int RW = IommuH.IOMMU_READ | IommuH.IOMMU_WRITE;
 
     private static long page(SmmuTestBed tb, long pattern) {
-        long pa = tb.pages.alloc_page(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
+        long pa = tb.pages.allocPage(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
         tb.board.mem.writeq(pa, pattern);
         return pa;
     }
 
     private static void map(SmmuTestBed tb, ArmSmmuDomain d, long iova, long pa) {
-        assertThat(tb.drv.arm_smmu_map_pages(d, iova, pa, 4096, 1, RW, Gfp.GFP_KERNEL, new long[1])).isZero();
+        assertThat(tb.drv.armSmmuMapPages(d, iova, pa, 4096, 1, RW, Gfp.GFP_KERNEL, new long[1])).isZero();
     }
 
     /** A platform master with pasid-num-bits 20, attached to a DMA domain, AUX enabled. */
     private static Device parent(SmmuTestBed tb, int sid) {
         Device dev = tb.master("dev" + sid, sid, 20);
         ArmSmmuDomain d = tb.dmaDomain();
-        assertThat(tb.drv.arm_smmu_attach_dev(d, dev)).isZero();
-        assertThat(tb.drv.arm_smmu_dev_has_feature(dev, IommuH.IOMMU_DEV_FEAT_AUX)).isTrue();
-        assertThat(tb.drv.arm_smmu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_AUX)).isZero();
+        assertThat(tb.drv.armSmmuAttachDev(d, dev)).isZero();
+        assertThat(tb.drv.armSmmuDevHasFeature(dev, IommuH.IOMMU_DEV_FEAT_AUX)).isTrue();
+        assertThat(tb.drv.armSmmuDevEnableFeature(dev, IommuH.IOMMU_DEV_FEAT_AUX)).isZero();
         return dev;
     }
 
@@ -48,7 +48,7 @@ class ArmSmmuV3AuxTest {
         assertThat(tb.probe()).isZero();
         int[] next = {1023, 1024};
         int[] i = {0};
-        tb.drv.private_ioasid = new ArmSmmuV3.SsidAllocator() {
+        tb.drv.privateIoasid = new ArmSmmuV3.SsidAllocator() {
             @Override
             public int alloc(int min, int max) {
                 return next[i[0]++];
@@ -58,10 +58,10 @@ class ArmSmmuV3AuxTest {
             public void free(int id) {}
         };
         Device dev = parent(tb, 0x40);
-        ArmSmmuMaster m = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
+        ArmSmmuMaster m = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.devIommuPrivGet(dev);
         ArmSmmuDomain p = m.domain;
-        assertThat(p.s1_cfg.s1fmt).isEqualTo((int) STRTAB_STE_0_S1FMT_64K_L2);
-        assertThat(p.s1_cfg.s1cdmax).isEqualTo(20);
+        assertThat(p.s1Cfg.s1fmt).isEqualTo((int) STRTAB_STE_0_S1FMT_64K_L2);
+        assertThat(p.s1Cfg.s1cdmax).isEqualTo(20);
         assertThat(Bits.FIELD_GET(STRTAB_STE_0_S1FMT, tb.ste(0x40, 0))).isEqualTo(STRTAB_STE_0_S1FMT_64K_L2);
         assertThat(Bits.FIELD_GET(STRTAB_STE_0_S1CDMAX, tb.ste(0x40, 0))).isEqualTo(20);
 
@@ -70,8 +70,8 @@ class ArmSmmuV3AuxTest {
         for (int k = 0; k < 2; k++) {
             int before = tb.prod();
             aux[k] = tb.dmaDomain();
-            assertThat(tb.drv.arm_smmu_aux_attach_dev(aux[k], dev)).isZero();
-            assertThat(tb.drv.arm_smmu_aux_get_pasid(aux[k], dev)).isEqualTo(next[k]);
+            assertThat(tb.drv.armSmmuAuxAttachDev(aux[k], dev)).isZero();
+            assertThat(tb.drv.armSmmuAuxGetPasid(aux[k], dev)).isEqualTo(next[k]);
             /* SSID 1023 lives in the leaf that already holds CD 0; SSID 1024 needs a new leaf, whose
              * L1 descriptor is written then invalidated with CFGI_CD leaf=0. */
             List<long[]> cmds = tb.commands(before, tb.prod());
@@ -84,14 +84,14 @@ class ArmSmmuV3AuxTest {
             pas[k] = page(tb, 0xA0 + k);
             map(tb, aux[k], 0x5000, pas[k]);
         }
-        long l1 = p.s1_cfg.cdcfg.cdtab;
+        long l1 = p.s1Cfg.cdcfg.cdtab;
         assertThat(tb.board.mem.readq(l1) & CTXDESC_L1_DESC_V).isEqualTo(1L);
         assertThat(tb.board.mem.readq(l1 + 8) & CTXDESC_L1_DESC_V).isEqualTo(1L);
         assertThat(tb.board.mem.readq(l1 + 16)).isZero();
-        long cd1023 = p.s1_cfg.cdcfg.l1_desc[0].l2ptr + 1023 * 64L;
-        long cd1024 = p.s1_cfg.cdcfg.l1_desc[1].l2ptr;
-        assertThat(Bits.FIELD_GET(CTXDESC_CD_0_ASID, tb.board.mem.readq(cd1023))).isEqualTo(aux[0].s1_cfg.cd.asid);
-        assertThat(Bits.FIELD_GET(CTXDESC_CD_0_ASID, tb.board.mem.readq(cd1024))).isEqualTo(aux[1].s1_cfg.cd.asid);
+        long cd1023 = p.s1Cfg.cdcfg.l1Desc[0].l2ptr + 1023 * 64L;
+        long cd1024 = p.s1Cfg.cdcfg.l1Desc[1].l2ptr;
+        assertThat(Bits.FIELD_GET(CTXDESC_CD_0_ASID, tb.board.mem.readq(cd1023))).isEqualTo(aux[0].s1Cfg.cd.asid);
+        assertThat(Bits.FIELD_GET(CTXDESC_CD_0_ASID, tb.board.mem.readq(cd1024))).isEqualTo(aux[1].s1Cfg.cd.asid);
 
         for (int k = 0; k < 2; k++) {
             DmaResult r = tb.dma(0x40, next[k], 0x5000, DmaTransaction.ACC_READ);
@@ -110,13 +110,13 @@ class ArmSmmuV3AuxTest {
         List<ArmSmmuDomain> doms = new ArrayList<>();
         for (int k = 0; k < n; k++) {
             ArmSmmuDomain d = tb.dmaDomain();
-            assertThat(tb.drv.arm_smmu_aux_attach_dev(d, dev)).isZero();
+            assertThat(tb.drv.armSmmuAuxAttachDev(d, dev)).isZero();
             /* Each domain maps its own IOVA page. */
             map(tb, d, 0x100000L + k * 0x1000L, page(tb, 0xD00 + k));
             doms.add(d);
         }
         for (int k = 0; k < n; k++) {
-            int pasid = tb.drv.arm_smmu_aux_get_pasid(doms.get(k), dev);
+            int pasid = tb.drv.armSmmuAuxGetPasid(doms.get(k), dev);
             assertThat(pasid).isEqualTo(k + 1);
             DmaResult r = tb.dma(0x41, pasid, 0x100000L + k * 0x1000L, DmaTransaction.ACC_READ);
             assertThat(r.status).isEqualTo(DmaResult.OK);
@@ -129,16 +129,16 @@ class ArmSmmuV3AuxTest {
         assertThat(tb.drv.decodedEvents).anyMatch(s -> s.startsWith("F_TRANSLATION sid 0x41 ssid 0x1 "));
 
         for (int k = 0; k < n; k++) {
-            int pasid = tb.drv.arm_smmu_aux_get_pasid(doms.get(k), dev);
-            tb.drv.arm_smmu_aux_detach_dev(doms.get(k), dev);
+            int pasid = tb.drv.armSmmuAuxGetPasid(doms.get(k), dev);
+            tb.drv.armSmmuAuxDetachDev(doms.get(k), dev);
             assertThat(tb.dma(0x41, pasid, 0x100000L + k * 0x1000L, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.ABORT);
-            tb.drv.arm_smmu_domain_free(doms.get(k));
+            tb.drv.armSmmuDomainFree(doms.get(k));
         }
         /* SSIDs and ASIDs were all given back. */
-        assertThat(tb.drv.arm_smmu_asid_xa).hasSize(1);
+        assertThat(tb.drv.armSmmuAsidXa).hasSize(1);
         ArmSmmuDomain again = tb.dmaDomain();
-        assertThat(tb.drv.arm_smmu_aux_attach_dev(again, dev)).isZero();
-        assertThat(tb.drv.arm_smmu_aux_get_pasid(again, dev)).isEqualTo(1);
+        assertThat(tb.drv.armSmmuAuxAttachDev(again, dev)).isZero();
+        assertThat(tb.drv.armSmmuAuxGetPasid(again, dev)).isEqualTo(1);
         tb.model.close();
     }
 
@@ -152,19 +152,19 @@ class ArmSmmuV3AuxTest {
         assertThat(tb.probe()).isZero();
         Device dev = parent(tb, 0x42);
         ArmSmmuDomain aux = tb.dmaDomain();
-        assertThat(tb.drv.arm_smmu_aux_attach_dev(aux, dev)).isZero();
-        int pasid = tb.drv.arm_smmu_aux_get_pasid(aux, dev);
+        assertThat(tb.drv.armSmmuAuxAttachDev(aux, dev)).isZero();
+        int pasid = tb.drv.armSmmuAuxGetPasid(aux, dev);
         map(tb, aux, 0x7000, page(tb, 0x77));
         assertThat(tb.dma(0x42, pasid, 0x7000, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.OK);
 
         int before = tb.prod();
-        tb.drv.arm_smmu_aux_detach_dev(aux, dev);
+        tb.drv.armSmmuAuxDetachDev(aux, dev);
         List<long[]> cmds = tb.commands(before, tb.prod());
         assertThat(cmds).hasSize(2);
         assertThat(cmds.get(0)[0] & 0xff).isEqualTo(CMDQ_OP_CFGI_CD);
         assertThat(Bits.FIELD_GET(CMDQ_CFGI_0_SSID, cmds.get(0)[0])).isEqualTo(pasid);
         assertThat(cmds.get(0)[1] & CMDQ_CFGI_1_LEAF).isEqualTo(1L);
-        assertThat(tb.board.mem.readq(tb.drv.arm_smmu_get_cd_ptr(aux.parent, pasid))).isZero();
+        assertThat(tb.board.mem.readq(tb.drv.armSmmuGetCdPtr(aux.parent, pasid))).isZero();
         assertThat(tb.dma(0x42, pasid, 0x7000, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.ABORT);
         tb.board.irqs.quiesce();
         tb.model.close();
@@ -181,20 +181,20 @@ class ArmSmmuV3AuxTest {
         assertThat(tb.probe()).isZero();
         Device dev = parent(tb, 0x43);
         ArmSmmuDomain aux = tb.dmaDomain();
-        assertThat(tb.drv.arm_smmu_aux_attach_dev(aux, dev)).isZero();
-        int pasid = tb.drv.arm_smmu_aux_get_pasid(aux, dev);
+        assertThat(tb.drv.armSmmuAuxAttachDev(aux, dev)).isZero();
+        int pasid = tb.drv.armSmmuAuxGetPasid(aux, dev);
         map(tb, aux, 0x8000, page(tb, 0x88));
-        assertThat(tb.drv.arm_smmu_dev_disable_feature(dev, IommuH.IOMMU_DEV_FEAT_AUX)).isZero();
+        assertThat(tb.drv.armSmmuDevDisableFeature(dev, IommuH.IOMMU_DEV_FEAT_AUX)).isZero();
 
         int before = tb.prod();
-        tb.drv.arm_smmu_aux_detach_dev(aux, dev);
+        tb.drv.armSmmuAuxDetachDev(aux, dev);
         assertThat(tb.prod()).isEqualTo(before);
-        assertThat(aux.aux_nr_devs).isEqualTo(1);
+        assertThat(aux.auxNrDevs).isEqualTo(1);
         assertThat(tb.dma(0x43, pasid, 0x8000, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.OK);
 
-        assertThat(tb.drv.arm_smmu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_AUX)).isZero();
-        tb.drv.arm_smmu_aux_detach_dev(aux, dev);
-        assertThat(aux.aux_nr_devs).isZero();
+        assertThat(tb.drv.armSmmuDevEnableFeature(dev, IommuH.IOMMU_DEV_FEAT_AUX)).isZero();
+        tb.drv.armSmmuAuxDetachDev(aux, dev);
+        assertThat(aux.auxNrDevs).isZero();
         assertThat(tb.dma(0x43, pasid, 0x8000, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.ABORT);
         tb.board.irqs.quiesce();
         tb.model.close();
@@ -205,34 +205,34 @@ class ArmSmmuV3AuxTest {
         SmmuTestBed tb = new SmmuTestBed(SmmuCaps.full());
         assertThat(tb.probe()).isZero();
         Device plain = tb.master("plain", 0x50, 0);
-        assertThat(tb.drv.arm_smmu_dev_has_feature(plain, IommuH.IOMMU_DEV_FEAT_AUX)).isFalse();
-        assertThat(tb.drv.arm_smmu_dev_enable_feature(plain, IommuH.IOMMU_DEV_FEAT_AUX)).isEqualTo(-ENODEV);
-        assertThat(tb.drv.arm_smmu_dev_disable_feature(plain, IommuH.IOMMU_DEV_FEAT_AUX)).isEqualTo(-EINVAL);
+        assertThat(tb.drv.armSmmuDevHasFeature(plain, IommuH.IOMMU_DEV_FEAT_AUX)).isFalse();
+        assertThat(tb.drv.armSmmuDevEnableFeature(plain, IommuH.IOMMU_DEV_FEAT_AUX)).isEqualTo(-ENODEV);
+        assertThat(tb.drv.armSmmuDevDisableFeature(plain, IommuH.IOMMU_DEV_FEAT_AUX)).isEqualTo(-EINVAL);
 
         Device dev = tb.master("pasid", 0x51, 8);
         ArmSmmuDomain aux = tb.dmaDomain();
         /* AUX not enabled */
-        assertThat(tb.drv.arm_smmu_aux_attach_dev(aux, dev)).isEqualTo(-EINVAL);
-        assertThat(tb.drv.arm_smmu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_AUX)).isZero();
-        assertThat(tb.drv.arm_smmu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_AUX)).isEqualTo(-EBUSY);
+        assertThat(tb.drv.armSmmuAuxAttachDev(aux, dev)).isEqualTo(-EINVAL);
+        assertThat(tb.drv.armSmmuDevEnableFeature(dev, IommuH.IOMMU_DEV_FEAT_AUX)).isZero();
+        assertThat(tb.drv.armSmmuDevEnableFeature(dev, IommuH.IOMMU_DEV_FEAT_AUX)).isEqualTo(-EBUSY);
         /* no parent domain yet */
-        assertThat(tb.drv.arm_smmu_aux_attach_dev(aux, dev)).isEqualTo(-EINVAL);
+        assertThat(tb.drv.armSmmuAuxAttachDev(aux, dev)).isEqualTo(-EINVAL);
         ArmSmmuDomain primary = tb.dmaDomain();
-        assertThat(tb.drv.arm_smmu_attach_dev(primary, dev)).isZero();
+        assertThat(tb.drv.armSmmuAttachDev(primary, dev)).isZero();
         /* a domain in normal use cannot become an aux domain, and the reverse */
-        assertThat(tb.drv.arm_smmu_aux_attach_dev(primary, dev)).isEqualTo(-EINVAL);
-        assertThat(tb.drv.arm_smmu_aux_attach_dev(aux, dev)).isZero();
+        assertThat(tb.drv.armSmmuAuxAttachDev(primary, dev)).isEqualTo(-EINVAL);
+        assertThat(tb.drv.armSmmuAuxAttachDev(aux, dev)).isZero();
         /* As in the seed, attach detaches the old domain before its checks: refused (the aux
          * domain has no SSIDs of its own), the master is left detached, its STE aborting. */
-        ArmSmmuMaster m = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
-        assertThat(tb.drv.arm_smmu_attach_dev(aux, dev)).isEqualTo(-EINVAL);
+        ArmSmmuMaster m = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.devIommuPrivGet(dev);
+        assertThat(tb.drv.armSmmuAttachDev(aux, dev)).isEqualTo(-EINVAL);
         assertThat(m.domain).isNull();
         assertThat(primary.devices).isEmpty();
         assertThat(tb.ste(0x51, 0)).isEqualTo(STRTAB_STE_0_V | org.iommu4j.base.Bits.FIELD_PREP(STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_ABORT));
-        assertThat(tb.drv.arm_smmu_attach_dev(primary, dev)).isZero();
-        assertThat(tb.drv.arm_smmu_aux_get_pasid(tb.dmaDomain(), dev)).isEqualTo(-EINVAL);
+        assertThat(tb.drv.armSmmuAttachDev(primary, dev)).isZero();
+        assertThat(tb.drv.armSmmuAuxGetPasid(tb.dmaDomain(), dev)).isEqualTo(-EINVAL);
         /* SSIDs exhausted: 8 bits -> 255 usable */
-        tb.drv.private_ioasid = new ArmSmmuV3.SsidAllocator() {
+        tb.drv.privateIoasid = new ArmSmmuV3.SsidAllocator() {
             @Override
             public int alloc(int min, int max) {
                 return -1;
@@ -241,8 +241,8 @@ class ArmSmmuV3AuxTest {
             @Override
             public void free(int id) {}
         };
-        assertThat(tb.drv.arm_smmu_aux_attach_dev(tb.dmaDomain(), dev)).isEqualTo(-EINVAL);
-        assertThat(tb.drv.arm_smmu_dev_disable_feature(dev, IommuH.IOMMU_DEV_FEAT_AUX)).isZero();
+        assertThat(tb.drv.armSmmuAuxAttachDev(tb.dmaDomain(), dev)).isEqualTo(-EINVAL);
+        assertThat(tb.drv.armSmmuDevDisableFeature(dev, IommuH.IOMMU_DEV_FEAT_AUX)).isZero();
         tb.model.close();
     }
 }

@@ -27,44 +27,44 @@ class ArmSmmuV3CdTest {
         assertThat(tb.probe()).isZero();
         Device dev = tb.master("d", 0x70, 4);
         ArmSmmuDomain d = tb.dmaDomain();
-        assertThat(tb.drv.arm_smmu_attach_dev(d, dev)).isZero();
-        long pa = tb.pages.alloc_page(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
-        assertThat(tb.drv.arm_smmu_map_pages(d, 0x3000, pa, 4096, 1, RW, Gfp.GFP_KERNEL, new long[1])).isZero();
+        assertThat(tb.drv.armSmmuAttachDev(d, dev)).isZero();
+        long pa = tb.pages.allocPage(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
+        assertThat(tb.drv.armSmmuMapPages(d, 0x3000, pa, 4096, 1, RW, Gfp.GFP_KERNEL, new long[1])).isZero();
 
         /* (2) a secondary CD at SSID 5, sharing the page table. */
         ArmSmmuCtxDesc cd = new ArmSmmuCtxDesc();
         cd.asid = 77;
-        cd.ttbr = d.s1_cfg.cd.ttbr;
-        cd.tcr = d.s1_cfg.cd.tcr;
-        cd.mair = d.s1_cfg.cd.mair;
+        cd.ttbr = d.s1Cfg.cd.ttbr;
+        cd.tcr = d.s1Cfg.cd.tcr;
+        cd.mair = d.s1Cfg.cd.mair;
         int before = tb.prod();
-        assertThat(tb.drv.arm_smmu_write_ctx_desc(d, 5, cd)).isZero();
+        assertThat(tb.drv.armSmmuWriteCtxDesc(d, 5, cd)).isZero();
         List<long[]> cmds = tb.commands(before, tb.prod());
         /* CFGI_CD(leaf) + SYNC before V=1, and again after. */
         assertThat(cmds).hasSize(4);
         assertThat(cmds.get(0)[0] & 0xff).isEqualTo(CMDQ_OP_CFGI_CD);
         assertThat(Bits.FIELD_GET(CMDQ_CFGI_0_SSID, cmds.get(0)[0])).isEqualTo(5);
         assertThat(tb.dma(0x70, 5, 0x3000, DmaTransaction.ACC_READ).pa).isEqualTo(pa);
-        long cdptr = tb.drv.arm_smmu_get_cd_ptr(d, 5);
+        long cdptr = tb.drv.armSmmuGetCdPtr(d, 5);
         assertThat(Bits.FIELD_GET(CTXDESC_CD_0_ASID, tb.board.mem.readq(cdptr))).isEqualTo(77);
 
         /* (3) live ASID change: one dword0 write, ASID replaced, V kept. */
         cd.asid = 78;
-        assertThat(tb.drv.arm_smmu_write_ctx_desc(d, 5, cd)).isZero();
+        assertThat(tb.drv.armSmmuWriteCtxDesc(d, 5, cd)).isZero();
         long v = tb.board.mem.readq(cdptr);
         assertThat(Bits.FIELD_GET(CTXDESC_CD_0_ASID, v)).isEqualTo(78);
         assertThat(v & CTXDESC_CD_0_V).isNotZero();
 
         /* (4) quiesce: EPD0 set, still valid; walks stop. */
-        tb.drv.arm_smmu_tlb_inv_asid(tb.drv.smmu, 78);
-        assertThat(tb.drv.arm_smmu_write_ctx_desc(d, 5, tb.drv.quiet_cd)).isZero();
+        tb.drv.armSmmuTlbInvAsid(tb.drv.smmu, 78);
+        assertThat(tb.drv.armSmmuWriteCtxDesc(d, 5, tb.drv.quietCd)).isZero();
         v = tb.board.mem.readq(cdptr);
         assertThat(v & CTXDESC_CD_0_TCR_EPD0).isNotZero();
         assertThat(v & CTXDESC_CD_0_V).isNotZero();
         assertThat(tb.dma(0x70, 5, 0x3000, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.ABORT);
 
         /* (5) remove */
-        assertThat(tb.drv.arm_smmu_write_ctx_desc(d, 5, null)).isZero();
+        assertThat(tb.drv.armSmmuWriteCtxDesc(d, 5, null)).isZero();
         assertThat(tb.board.mem.readq(cdptr)).isZero();
         assertThat(tb.dma(0x70, 5, 0x3000, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.ABORT);
         /* SSID 0 untouched */
@@ -86,10 +86,10 @@ class ArmSmmuV3CdTest {
         Device[] devs = new Device[3];
         for (int i = 0; i < 3; i++) {
             devs[i] = tb.master("m" + i, 0x10 + i, 0);
-            assertThat(tb.drv.arm_smmu_attach_dev(d, devs[i])).isZero();
+            assertThat(tb.drv.armSmmuAttachDev(d, devs[i])).isZero();
         }
         int before = tb.prod();
-        assertThat(tb.drv.arm_smmu_write_ctx_desc(d, 0, d.s1_cfg.cd)).isZero(); /* (3): one sync */
+        assertThat(tb.drv.armSmmuWriteCtxDesc(d, 0, d.s1Cfg.cd)).isZero(); /* (3): one sync */
         List<long[]> cmds = tb.commands(before, tb.prod());
         assertThat(cmds).hasSize(4);
         assertThat(cmds.stream().map(c -> Bits.FIELD_GET(CMDQ_CFGI_0_SID, c[0])).toList().subList(0, 3))
@@ -98,9 +98,9 @@ class ArmSmmuV3CdTest {
         /* (the fourth slot is the CMD_SYNC, whose first word the MSI-polling completion zeroed) */
 
         ArmSmmuDomain other = tb.dmaDomain();
-        assertThat(tb.drv.arm_smmu_attach_dev(other, devs[1])).isZero();
+        assertThat(tb.drv.armSmmuAttachDev(other, devs[1])).isZero();
         before = tb.prod();
-        assertThat(tb.drv.arm_smmu_write_ctx_desc(d, 0, d.s1_cfg.cd)).isZero();
+        assertThat(tb.drv.armSmmuWriteCtxDesc(d, 0, d.s1Cfg.cd)).isZero();
         cmds = tb.commands(before, tb.prod());
         assertThat(cmds.stream().map(c -> Bits.FIELD_GET(CMDQ_CFGI_0_SID, c[0])).toList().subList(0, 2))
                 .containsExactly(0x12L, 0x10L);
@@ -119,20 +119,20 @@ class ArmSmmuV3CdTest {
         assertThat(tb.drv.smmu.features & ARM_SMMU_FEAT_TRANS_S1).isZero();
         Device dev = tb.master("d", 0x71, 0);
         ArmSmmuDomain d = tb.dmaDomain();
-        assertThat(tb.drv.arm_smmu_attach_dev(d, dev)).isZero();
+        assertThat(tb.drv.armSmmuAttachDev(d, dev)).isZero();
         assertThat(d.stage).isEqualTo(ARM_SMMU_DOMAIN_S2);
-        assertThat(d.s2_cfg.vmid).isEqualTo(1);
+        assertThat(d.s2Cfg.vmid).isEqualTo(1);
         assertThat(Bits.FIELD_GET(STRTAB_STE_0_CFG, tb.ste(0x71, 0))).isEqualTo(STRTAB_STE_0_CFG_S2_TRANS);
         assertThat(Bits.FIELD_GET(STRTAB_STE_2_S2VMID, tb.ste(0x71, 2))).isEqualTo(1);
-        long pa = tb.pages.alloc_page(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
-        assertThat(tb.drv.arm_smmu_map_pages(d, 0x8000, pa, 4096, 1, RW, Gfp.GFP_KERNEL, new long[1])).isZero();
+        long pa = tb.pages.allocPage(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
+        assertThat(tb.drv.armSmmuMapPages(d, 0x8000, pa, 4096, 1, RW, Gfp.GFP_KERNEL, new long[1])).isZero();
         assertThat(tb.dma(0x71, DmaTransaction.NO_SSID, 0x8000, DmaTransaction.ACC_WRITE).pa).isEqualTo(pa);
         int before = tb.prod();
-        tb.drv.arm_smmu_flush_iotlb_all(d);
+        tb.drv.armSmmuFlushIotlbAll(d);
         assertThat(tb.commands(before, before + 1).get(0)[0] & 0xff).isEqualTo(CMDQ_OP_TLBI_S12_VMALL);
-        tb.drv.arm_smmu_release_device(dev);
-        tb.drv.arm_smmu_domain_free(d);
-        assertThat(tb.drv.smmu.vmid_map.get(1)).isFalse();
+        tb.drv.armSmmuReleaseDevice(dev);
+        tb.drv.armSmmuDomainFree(d);
+        assertThat(tb.drv.smmu.vmidMap.get(1)).isFalse();
         assertThat(log).noneMatch(l -> l.contains("timeout") || l.contains("CMDQ error"));
         try {
             follow.close();
@@ -147,15 +147,15 @@ class ArmSmmuV3CdTest {
         SmmuTestBed tb = new SmmuTestBed(SmmuCaps.qemu());
         /* One "combined" line instead of the named ones. */
         org.iommu4j.base.device.PlatformDevice p = new org.iommu4j.base.device.PlatformDevice("9050000.smmuv3");
-        int virq = tb.board.irqs.irq_create_mapping(32 + 0x50);
+        int virq = tb.board.irqs.irqCreateMapping(32 + 0x50);
         tb.model.wireIrqs(virq, virq, virq, virq);
         p.addResource(new Resource("smmu", SmmuTestBed.SMMU_BASE, SmmuTestBed.SMMU_BASE + 0x1ffff, Resource.IORESOURCE_MEM));
         p.addResource(new Resource("combined", virq, virq, Resource.IORESOURCE_IRQ));
         assertThat(tb.probe(p, 1, "dma-coherent")).isZero();
-        assertThat(tb.drv.smmu.combined_irq).isEqualTo(virq);
+        assertThat(tb.drv.smmu.combinedIrq).isEqualTo(virq);
         Device dev = tb.master("d", 0x72, 0);
         ArmSmmuDomain d = tb.dmaDomain();
-        assertThat(tb.drv.arm_smmu_attach_dev(d, dev)).isZero();
+        assertThat(tb.drv.armSmmuAttachDev(d, dev)).isZero();
         assertThat(tb.dma(0x72, DmaTransaction.NO_SSID, 0x1000, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.ABORT);
         tb.board.irqs.quiesce();
         assertThat(tb.drv.decodedEvents).contains("F_TRANSLATION sid 0x72 iova 0x1000 read stage 1");

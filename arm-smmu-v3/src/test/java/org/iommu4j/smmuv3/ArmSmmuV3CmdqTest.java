@@ -23,10 +23,10 @@ class ArmSmmuV3CmdqTest {
         ArmSmmuCmdqEnt e = new ArmSmmuCmdqEnt(CMDQ_OP_ATC_INV);
         e.sid = 0x10;
         e.ssid = 5;
-        e.substream_valid = true;
+        e.substreamValid = true;
         e.size = 3;
         e.addr = 0x12345000L;
-        assertThat(ArmSmmuV3.arm_smmu_cmdq_build_cmd(c, 0, e)).isZero();
+        assertThat(ArmSmmuV3.armSmmuCmdqBuildCmd(c, 0, e)).isZero();
         assertThat(c[0]).isEqualTo(0x0000001000005840L);
         assertThat(c[1]).isEqualTo(0x12345003L);
 
@@ -34,18 +34,18 @@ class ArmSmmuV3CmdqTest {
         e.sid = 7;
         e.resp = (int) CMDQ_RESUME_0_RESP_RETRY;
         e.stag = 0xbeef;
-        assertThat(ArmSmmuV3.arm_smmu_cmdq_build_cmd(c, 0, e)).isZero();
+        assertThat(ArmSmmuV3.armSmmuCmdqBuildCmd(c, 0, e)).isZero();
         assertThat(c[0]).isEqualTo(0x0000000700001044L);
         assertThat(c[1]).isEqualTo(0xbeefL);
 
         e = new ArmSmmuCmdqEnt(CMDQ_OP_PRI_RESP);
         e.resp = 3;
-        assertThat(ArmSmmuV3.arm_smmu_cmdq_build_cmd(c, 0, e)).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
-        assertThat(ArmSmmuV3.arm_smmu_cmdq_build_cmd(c, 0, new ArmSmmuCmdqEnt(0x7f))).isEqualTo(-org.iommu4j.base.Errno.ENOENT);
+        assertThat(ArmSmmuV3.armSmmuCmdqBuildCmd(c, 0, e)).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
+        assertThat(ArmSmmuV3.armSmmuCmdqBuildCmd(c, 0, new ArmSmmuCmdqEnt(0x7f))).isEqualTo(-org.iommu4j.base.Errno.ENOENT);
 
         e = new ArmSmmuCmdqEnt(CMDQ_OP_CMD_SYNC);
         e.msiaddr = 0x40001230L;
-        assertThat(ArmSmmuV3.arm_smmu_cmdq_build_cmd(c, 0, e)).isZero();
+        assertThat(ArmSmmuV3.armSmmuCmdqBuildCmd(c, 0, e)).isZero();
         assertThat(c[0]).isEqualTo(0x0fc01046L);
         assertThat(c[1]).isEqualTo(0x40001230L);
     }
@@ -58,17 +58,17 @@ class ArmSmmuV3CmdqTest {
     @Test
     void failedBuildCmdLeavesTheOpcodeNotTheOldSlot() {
         long[] c = {-1L, -1L};
-        assertThat(ArmSmmuV3.arm_smmu_cmdq_build_cmd(c, 0, new ArmSmmuCmdqEnt(0x7f))).isEqualTo(-org.iommu4j.base.Errno.ENOENT);
+        assertThat(ArmSmmuV3.armSmmuCmdqBuildCmd(c, 0, new ArmSmmuCmdqEnt(0x7f))).isEqualTo(-org.iommu4j.base.Errno.ENOENT);
         assertThat(c).containsExactly(0x7fL, 0L);
 
         ArmSmmuCmdqEnt e = new ArmSmmuCmdqEnt(CMDQ_OP_PRI_RESP);
-        e.substream_valid = true;
+        e.substreamValid = true;
         e.ssid = 3;
         e.sid = 0x20;
         e.grpid = 0x1f;
         e.resp = 3;
         c = new long[] {-1L, -1L, -1L, -1L};
-        assertThat(ArmSmmuV3.arm_smmu_cmdq_build_cmd(c, 2, e)).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
+        assertThat(ArmSmmuV3.armSmmuCmdqBuildCmd(c, 2, e)).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
         assertThat(c).containsExactly(-1L, -1L, 0x0000002000003841L, 0x1fL);
     }
 
@@ -82,15 +82,15 @@ class ArmSmmuV3CmdqTest {
         assertThat(tb.probe()).isZero();
         /* Unlike batch_add, arm_smmu_cmdq_issue_cmd refuses a command that does not encode. */
         int start = tb.prod();
-        assertThat(tb.drv.arm_smmu_cmdq_issue_cmd(tb.drv.smmu, new ArmSmmuCmdqEnt(0x7f))).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
+        assertThat(tb.drv.armSmmuCmdqIssueCmd(tb.drv.smmu, new ArmSmmuCmdqEnt(0x7f))).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
         ArmSmmuCmdqEnt badResp = new ArmSmmuCmdqEnt(CMDQ_OP_PRI_RESP);
         badResp.resp = 3;
-        assertThat(tb.drv.arm_smmu_cmdq_issue_cmd_with_sync(tb.drv.smmu, badResp)).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
+        assertThat(tb.drv.armSmmuCmdqIssueCmdWithSync(tb.drv.smmu, badResp)).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
         assertThat(tb.prod()).isEqualTo(start);
         ArmSmmuCmdqBatch cmds = new ArmSmmuCmdqBatch();
-        tb.drv.arm_smmu_cmdq_batch_add(tb.drv.smmu, cmds, new ArmSmmuCmdqEnt(CMDQ_OP_CFGI_ALL));
+        tb.drv.armSmmuCmdqBatchAdd(tb.drv.smmu, cmds, new ArmSmmuCmdqEnt(CMDQ_OP_CFGI_ALL));
         cmds.num = 0; /* the slot now holds a CFGI_ALL */
-        tb.drv.arm_smmu_cmdq_batch_add(tb.drv.smmu, cmds, new ArmSmmuCmdqEnt(0x7f));
+        tb.drv.armSmmuCmdqBatchAdd(tb.drv.smmu, cmds, new ArmSmmuCmdqEnt(0x7f));
         assertThat(cmds.num).isEqualTo(1);
         assertThat(cmds.cmds[0]).isEqualTo(0x7fL);
         assertThat(cmds.cmds[1]).isZero();
@@ -98,7 +98,7 @@ class ArmSmmuV3CmdqTest {
         List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
         int before = tb.prod();
         try (AutoCloseable f = Printk.follow(l -> log.add(l.text()))) {
-            assertThat(tb.drv.arm_smmu_cmdq_batch_submit(tb.drv.smmu, cmds)).isZero();
+            assertThat(tb.drv.armSmmuCmdqBatchSubmit(tb.drv.smmu, cmds)).isZero();
             tb.board.irqs.quiesce();
         } catch (Exception ex) {
             throw new AssertionError(ex);
@@ -120,14 +120,14 @@ class ArmSmmuV3CmdqTest {
         SmmuTestBed tb = new SmmuTestBed(SmmuCaps.full());
         assertThat(tb.probe()).isZero();
         org.iommu4j.base.device.Device dev = tb.master("pri", 0x33, 8);
-        ArmSmmuMaster m = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
-        m.pri_supported = true; /* as arm_smmu_init_pri finds a PCI function with PRI */
+        ArmSmmuMaster m = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.devIommuPrivGet(dev);
+        m.priSupported = true; /* as arm_smmu_init_pri finds a PCI function with PRI */
         var resp = new org.iommu4j.iommu.IommuPageResponse(org.iommu4j.iommu.IommuPageResponse.IOMMU_PAGE_RESP_PASID_VALID, 5, 3,
                 org.iommu4j.iommu.IommuPageResponse.IOMMU_PAGE_RESP_SUCCESS);
         for (boolean ppar : new boolean[] {true, false}) {
-            m.prg_resp_needs_ssid = ppar;
+            m.prgRespNeedsSsid = ppar;
             int before = tb.prod();
-            assertThat(tb.drv.arm_smmu_page_response(dev, null, resp)).isZero();
+            assertThat(tb.drv.armSmmuPageResponse(dev, null, resp)).isZero();
             List<long[]> cmds = tb.commands(before, tb.prod());
             assertThat(cmds).hasSize(1);
             assertThat(cmds.get(0)[0]).isEqualTo(0x0000003300005041L | (ppar ? CMDQ_0_SSV : 0));
@@ -135,7 +135,7 @@ class ArmSmmuV3CmdqTest {
         }
         resp.code = 7;
         int before = tb.prod();
-        assertThat(tb.drv.arm_smmu_page_response(dev, null, resp)).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
+        assertThat(tb.drv.armSmmuPageResponse(dev, null, resp)).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
         assertThat(tb.prod()).isEqualTo(before);
         tb.model.close();
     }
@@ -179,14 +179,14 @@ class ArmSmmuV3CmdqTest {
                 ArmSmmuCmdqEnt cmd = new ArmSmmuCmdqEnt(CMDQ_OP_TLBI_NH_ASID);
                 for (int i = 0; i < per; i++) {
                     cmd.asid = tid * 1000 + i;
-                    int ret = (i % 3 == 0) ? tb.drv.arm_smmu_cmdq_issue_cmd_with_sync(tb.drv.smmu, cmd)
-                            : tb.drv.arm_smmu_cmdq_issue_cmd(tb.drv.smmu, cmd);
+                    int ret = (i % 3 == 0) ? tb.drv.armSmmuCmdqIssueCmdWithSync(tb.drv.smmu, cmd)
+                            : tb.drv.armSmmuCmdqIssueCmd(tb.drv.smmu, cmd);
                     if (ret != 0) {
                         failures.incrementAndGet();
                     }
                 }
                 /* a final sync flushes this thread's last commands */
-                if (tb.drv.arm_smmu_cmdq_issue_cmdlist(tb.drv.smmu, new long[2], 0, true) != 0) {
+                if (tb.drv.armSmmuCmdqIssueCmdlist(tb.drv.smmu, new long[2], 0, true) != 0) {
                     failures.incrementAndGet();
                 }
             });
@@ -213,7 +213,7 @@ class ArmSmmuV3CmdqTest {
         try (AutoCloseable f = Printk.follow(l -> log.add(l.text()))) {
             long[] bad = {0x7fL, 0};
             /* The sync behind the bad command completes once the handler has skipped it. */
-            assertThat(tb.drv.arm_smmu_cmdq_issue_cmdlist(tb.drv.smmu, bad, 1, true)).isZero();
+            assertThat(tb.drv.armSmmuCmdqIssueCmdlist(tb.drv.smmu, bad, 1, true)).isZero();
             tb.board.irqs.quiesce();
         } catch (Exception e) {
             throw new AssertionError(e);
@@ -224,7 +224,7 @@ class ArmSmmuV3CmdqTest {
         assertThat(tb.model.gerrorActive()).isZero();
         /* The queue works again. */
         ArmSmmuCmdqEnt cmd = new ArmSmmuCmdqEnt(CMDQ_OP_TLBI_NSNH_ALL);
-        assertThat(tb.drv.arm_smmu_cmdq_issue_cmd_with_sync(tb.drv.smmu, cmd)).isZero();
+        assertThat(tb.drv.armSmmuCmdqIssueCmdWithSync(tb.drv.smmu, cmd)).isZero();
         tb.model.close();
     }
 
@@ -232,13 +232,13 @@ class ArmSmmuV3CmdqTest {
     @Test
     void msiInterruptsDeliverEvents() {
         SmmuTestBed tb = new SmmuTestBed(SmmuCaps.full());
-        tb.drv.msi_domain = true;
+        tb.drv.msiDomain = true;
         assertThat(tb.probe()).isZero();
         assertThat(tb.drv.smmu.options & ARM_SMMU_OPT_MSIPOLL).isNotZero();
-        assertThat(tb.drv.smmu.evtq.irq).isNotEqualTo(tb.pdev.platform_get_irq_byname_optional("eventq"));
+        assertThat(tb.drv.smmu.evtq.irq).isNotEqualTo(tb.pdev.platformGetIrqBynameOptional("eventq"));
         var dev = tb.master("d", 0x60, 0);
         ArmSmmuDomain d = tb.dmaDomain();
-        assertThat(tb.drv.arm_smmu_attach_dev(d, dev)).isZero();
+        assertThat(tb.drv.armSmmuAttachDev(d, dev)).isZero();
         assertThat(tb.dma(0x60, org.iommu4j.base.hw.DmaTransaction.NO_SSID, 0x9000, org.iommu4j.base.hw.DmaTransaction.ACC_WRITE).status)
                 .isEqualTo(org.iommu4j.base.hw.DmaResult.ABORT);
         tb.board.irqs.quiesce();

@@ -24,7 +24,7 @@ class ArmSmmuV3DomainTest {
     private static final int RW = IommuH.IOMMU_READ | IommuH.IOMMU_WRITE;
 
     private static long page(SmmuTestBed tb, long pattern) {
-        long pa = tb.pages.alloc_page(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
+        long pa = tb.pages.allocPage(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
         assertThat(pa).isNotZero();
         tb.board.mem.writeq(pa, pattern);
         return pa;
@@ -32,13 +32,13 @@ class ArmSmmuV3DomainTest {
 
     private static int map(SmmuTestBed tb, ArmSmmuDomain d, long iova, long pa) {
         long[] mapped = new long[1];
-        return tb.drv.arm_smmu_map_pages(d, iova, pa, 4096, 1, RW, Gfp.GFP_KERNEL, mapped);
+        return tb.drv.armSmmuMapPages(d, iova, pa, 4096, 1, RW, Gfp.GFP_KERNEL, mapped);
     }
 
     private static long unmap(SmmuTestBed tb, ArmSmmuDomain d, long iova) {
         IommuIotlbGather g = new IommuIotlbGather();
-        long n = tb.drv.arm_smmu_unmap_pages(d, iova, 4096, 1, g);
-        tb.drv.arm_smmu_iotlb_sync(d, g);
+        long n = tb.drv.armSmmuUnmapPages(d, iova, 4096, 1, g);
+        tb.drv.armSmmuIotlbSync(d, g);
         return n;
     }
 
@@ -49,11 +49,11 @@ class ArmSmmuV3DomainTest {
             assertThat(tb.probe()).isZero();
             Device dev = tb.master("dev0", 0x20, 0);
             ArmSmmuDomain d = tb.dmaDomain();
-            assertThat(tb.drv.arm_smmu_attach_dev(d, dev)).isZero();
+            assertThat(tb.drv.armSmmuAttachDev(d, dev)).isZero();
 
             long pa = page(tb, 0x1122334455667788L);
             assertThat(map(tb, d, 0x10000, pa)).isZero();
-            assertThat(tb.drv.arm_smmu_iova_to_phys(d, 0x10008)).isEqualTo(pa + 8);
+            assertThat(tb.drv.armSmmuIovaToPhys(d, 0x10008)).isEqualTo(pa + 8);
 
             DmaResult r = tb.dma(0x20, DmaTransaction.NO_SSID, 0x10000, DmaTransaction.ACC_READ);
             assertThat(r.status).isEqualTo(DmaResult.OK);
@@ -66,7 +66,7 @@ class ArmSmmuV3DomainTest {
             List<long[]> cmds = tb.commands(before, tb.prod());
             assertThat(cmds).hasSize(2);
             assertThat(cmds.get(0)[0] & 0xff).isEqualTo(CMDQ_OP_TLBI_NH_VA);
-            assertThat(org.iommu4j.base.Bits.FIELD_GET(CMDQ_TLBI_0_ASID, cmds.get(0)[0])).isEqualTo(d.s1_cfg.cd.asid);
+            assertThat(org.iommu4j.base.Bits.FIELD_GET(CMDQ_TLBI_0_ASID, cmds.get(0)[0])).isEqualTo(d.s1Cfg.cd.asid);
             assertThat(cmds.get(0)[1] & CMDQ_TLBI_1_VA_MASK).isEqualTo(0x10000L);
             if ((tb.drv.smmu.options & ARM_SMMU_OPT_MSIPOLL) != 0) {
                 /* Completed by its MSI write of 0 over the CMD_SYNC itself. */
@@ -90,10 +90,10 @@ class ArmSmmuV3DomainTest {
         assertThat(tb.probe()).isZero();
         Device dev = tb.master("dev0", 0x20, 0);
         ArmSmmuDomain d = tb.dmaDomain();
-        assertThat(tb.drv.arm_smmu_attach_dev(d, dev)).isZero();
+        assertThat(tb.drv.armSmmuAttachDev(d, dev)).isZero();
         int before = tb.prod();
         /* 33 pages = 0b100001: one command for 32 pages (SCALE 5, NUM 0), one for 1 page. */
-        tb.drv.arm_smmu_tlb_inv_range_domain(0x100000, 33 * 4096L, 4096, true, d, d.pgsizeBitmap);
+        tb.drv.armSmmuTlbInvRangeDomain(0x100000, 33 * 4096L, 4096, true, d, d.pgsizeBitmap);
         List<long[]> cmds = tb.commands(before, tb.prod());
         assertThat(cmds).hasSize(3);
         assertThat(org.iommu4j.base.Bits.FIELD_GET(CMDQ_TLBI_0_SCALE, cmds.get(0)[0])).isEqualTo(0);
@@ -111,27 +111,27 @@ class ArmSmmuV3DomainTest {
         Device a = tb.master("a", 0x20, 0);
         Device b = tb.master("b", 0x21, 4);
         ArmSmmuDomain d = tb.dmaDomain();
-        assertThat(tb.drv.arm_smmu_attach_dev(d, a)).isZero();
+        assertThat(tb.drv.armSmmuAttachDev(d, a)).isZero();
         /* b has 4 SSID bits, the domain's CD table 0. */
-        assertThat(tb.drv.arm_smmu_attach_dev(d, b)).isEqualTo(-EINVAL);
+        assertThat(tb.drv.armSmmuAttachDev(d, b)).isEqualTo(-EINVAL);
         /* no fwspec */
-        assertThat(tb.drv.arm_smmu_attach_dev(tb.dmaDomain(), new Device("nofw"))).isEqualTo(-ENOENT);
+        assertThat(tb.drv.armSmmuAttachDev(tb.dmaDomain(), new Device("nofw"))).isEqualTo(-ENOENT);
         /* a domain finalised on another SMMU */
         SmmuTestBed other = new SmmuTestBed(SmmuCaps.qemu());
         assertThat(other.probe()).isZero();
         Device c = other.master("c", 0x8, 0);
-        assertThat(other.drv.arm_smmu_attach_dev(d, c)).isEqualTo(-ENXIO);
+        assertThat(other.drv.armSmmuAttachDev(d, c)).isEqualTo(-ENXIO);
         /* unsupported domain type */
-        assertThat(tb.drv.arm_smmu_domain_alloc(IommuH.IOMMU_DOMAIN_BLOCKED)).isNull();
+        assertThat(tb.drv.armSmmuDomainAlloc(IommuH.IOMMU_DOMAIN_BLOCKED)).isNull();
         /* SID beyond the stream table, and a duplicate SID */
         ArmSmmuMaster m = new ArmSmmuMaster();
         m.smmu = tb.drv.smmu;
         m.dev = new Device("x");
-        assertThat(tb.drv.arm_smmu_insert_master(tb.drv.smmu, m, new int[] {1 << 16})).isEqualTo(-ERANGE);
-        assertThat(tb.drv.arm_smmu_insert_master(tb.drv.smmu, m, new int[] {0x20})).isEqualTo(-EINVAL);
+        assertThat(tb.drv.armSmmuInsertMaster(tb.drv.smmu, m, new int[] {1 << 16})).isEqualTo(-ERANGE);
+        assertThat(tb.drv.armSmmuInsertMaster(tb.drv.smmu, m, new int[] {0x20})).isEqualTo(-EINVAL);
         assertThat(Warn.drain()).isEmpty();
         /* CD beyond the table (a WARN in the kernel). */
-        assertThat(tb.drv.arm_smmu_write_ctx_desc(d, 1, d.s1_cfg.cd)).isEqualTo(-E2BIG);
+        assertThat(tb.drv.armSmmuWriteCtxDesc(d, 1, d.s1Cfg.cd)).isEqualTo(-E2BIG);
         assertThat(Warn.drain()).hasSize(1);
         tb.model.close();
         other.model.close();
@@ -143,10 +143,10 @@ class ArmSmmuV3DomainTest {
         SmmuTestBed tb = new SmmuTestBed(SmmuCaps.qemu());
         assertThat(tb.probe(1)).isZero(); /* no dma-coherent property */
         assertThat(tb.drv.smmu.features & ARM_SMMU_FEAT_COHERENCY).isZero();
-        assertThat(tb.drv.arm_smmu_ops.has_capable()).isTrue();
-        assertThat(tb.drv.arm_smmu_ops.capable(IommuH.IOMMU_CAP_CACHE_COHERENCY)).isTrue();
-        assertThat(tb.drv.arm_smmu_ops.capable(IommuH.IOMMU_CAP_NOEXEC)).isTrue();
-        assertThat(tb.drv.arm_smmu_ops.capable(IommuH.IOMMU_CAP_INTR_REMAP)).isFalse();
+        assertThat(tb.drv.armSmmuOps.hasCapable()).isTrue();
+        assertThat(tb.drv.armSmmuOps.capable(IommuH.IOMMU_CAP_CACHE_COHERENCY)).isTrue();
+        assertThat(tb.drv.armSmmuOps.capable(IommuH.IOMMU_CAP_NOEXEC)).isTrue();
+        assertThat(tb.drv.armSmmuOps.capable(IommuH.IOMMU_CAP_INTR_REMAP)).isFalse();
         tb.model.close();
     }
 
@@ -157,21 +157,21 @@ class ArmSmmuV3DomainTest {
         Device dev = tb.master("dev0", 0x30, 0);
         /* Before any attach the STE aborts (disable_bypass). */
         assertThat(tb.dma(0x30, DmaTransaction.NO_SSID, 0x4000_0000L, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.ABORT);
-        ArmSmmuDomain id = tb.drv.arm_smmu_domain_alloc(IommuH.IOMMU_DOMAIN_IDENTITY);
-        assertThat(tb.drv.arm_smmu_attach_dev(id, dev)).isZero();
+        ArmSmmuDomain id = tb.drv.armSmmuDomainAlloc(IommuH.IOMMU_DOMAIN_IDENTITY);
+        assertThat(tb.drv.armSmmuAttachDev(id, dev)).isZero();
         assertThat(org.iommu4j.base.Bits.FIELD_GET(STRTAB_STE_0_CFG, tb.ste(0x30, 0))).isEqualTo(STRTAB_STE_0_CFG_BYPASS);
         DmaResult r = tb.dma(0x30, DmaTransaction.NO_SSID, 0x4000_1000L, DmaTransaction.ACC_READ);
         assertThat(r.status).isEqualTo(DmaResult.OK);
         assertThat(r.pa).isEqualTo(0x4000_1000L);
-        tb.drv.arm_smmu_release_device(dev);
+        tb.drv.armSmmuReleaseDevice(dev);
         assertThat(org.iommu4j.base.Bits.FIELD_GET(STRTAB_STE_0_CFG, tb.ste(0x30, 0))).isEqualTo(STRTAB_STE_0_CFG_ABORT);
         assertThat(tb.dma(0x30, DmaTransaction.NO_SSID, 0x4000_1000L, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.ABORT);
         /* v5.15's release frees the master and the fwspec: the StreamID is free for another device. */
-        assertThat(org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev)).isNull();
-        assertThat(org.iommu4j.iommu.DevIommu.dev_iommu_fwspec_get(dev)).isNull();
-        assertThat(tb.drv.arm_smmu_find_master(tb.drv.smmu, 0x30)).isNull();
+        assertThat(org.iommu4j.iommu.DevIommu.devIommuPrivGet(dev)).isNull();
+        assertThat(org.iommu4j.iommu.DevIommu.devIommuFwspecGet(dev)).isNull();
+        assertThat(tb.drv.armSmmuFindMaster(tb.drv.smmu, 0x30)).isNull();
         tb.master("dev1", 0x30, 0);
-        assertThat(tb.drv.arm_smmu_find_master(tb.drv.smmu, 0x30)).isNotNull();
+        assertThat(tb.drv.armSmmuFindMaster(tb.drv.smmu, 0x30)).isNotNull();
     }
 
     @Test
@@ -182,13 +182,13 @@ class ArmSmmuV3DomainTest {
         SmmuTestBed tb = new SmmuTestBed(b.build());
         assertThat(tb.probe()).isZero();
         assertThat(tb.drv.smmu.features & ARM_SMMU_FEAT_2_LVL_STRTAB).isZero();
-        assertThat(tb.drv.smmu.strtab_cfg.strtab_base_cfg).isEqualTo(6);
+        assertThat(tb.drv.smmu.strtabCfg.strtabBaseCfg).isEqualTo(6);
         for (int sid = 0; sid < 64; sid++) {
             assertThat(tb.ste(sid, 0)).isEqualTo(1L);
         }
         Device dev = tb.master("dev0", 63, 0);
         ArmSmmuDomain d = tb.dmaDomain();
-        assertThat(tb.drv.arm_smmu_attach_dev(d, dev)).isZero();
+        assertThat(tb.drv.armSmmuAttachDev(d, dev)).isZero();
         long pa = page(tb, 42);
         assertThat(map(tb, d, 0x2000, pa)).isZero();
         assertThat(tb.dma(63, DmaTransaction.NO_SSID, 0x2000, DmaTransaction.ACC_WRITE).pa).isEqualTo(pa);

@@ -29,13 +29,13 @@ class ArmSmmuV3ErrnoTest {
         assertThat(tb.probe()).isZero();
         Device dev = tb.master("d", 0x8, 0);
         List<org.iommu4j.iommu.IommuFault> reported = new ArrayList<>();
-        assertThat(Iommu.iommu_register_device_fault_handler(dev, (fault, data) -> {
+        assertThat(Iommu.iommuRegisterDeviceFaultHandler(dev, (fault, data) -> {
             reported.add(fault.copy());
             return 0;
         }, null)).isZero();
         /* F_PERMISSION, sid 8, SSV ssid 3, write, addr 0x1234000: an unrecoverable fault */
         long[] evt = {0x0000000800003813L, 0, 0x1234000L, 0};
-        assertThat(tb.drv.arm_smmu_handle_evt(tb.drv.smmu, evt)).isZero();
+        assertThat(tb.drv.armSmmuHandleEvt(tb.drv.smmu, evt)).isZero();
         assertThat(reported).singleElement().satisfies(f -> {
             assertThat(f.type).isEqualTo(IommuFault.IOMMU_FAULT_DMA_UNRECOV);
             assertThat(f.event.reason).isEqualTo(IommuFault.IOMMU_FAULT_REASON_PERMISSION);
@@ -45,14 +45,14 @@ class ArmSmmuV3ErrnoTest {
             assertThat(f.event.addr).isEqualTo(0x1234000L);
         });
         /* stage 2 */
-        assertThat(tb.drv.arm_smmu_handle_evt(tb.drv.smmu, new long[] {0x0000000800000010L, EVTQ_1_S2, 0, 0})).isEqualTo(-EFAULT);
+        assertThat(tb.drv.armSmmuHandleEvt(tb.drv.smmu, new long[] {0x0000000800000010L, EVTQ_1_S2, 0, 0})).isEqualTo(-EFAULT);
         /* C_BAD_CD is not a page fault */
-        assertThat(tb.drv.arm_smmu_handle_evt(tb.drv.smmu, new long[] {0x000000080000000aL, 0, 0, 0})).isEqualTo(-EOPNOTSUPP);
+        assertThat(tb.drv.armSmmuHandleEvt(tb.drv.smmu, new long[] {0x000000080000000aL, 0, 0, 0})).isEqualTo(-EOPNOTSUPP);
         /* unknown StreamID */
-        assertThat(tb.drv.arm_smmu_handle_evt(tb.drv.smmu, new long[] {0x0000009900000010L, 0, 0, 0})).isEqualTo(-EINVAL);
+        assertThat(tb.drv.armSmmuHandleEvt(tb.drv.smmu, new long[] {0x0000009900000010L, 0, 0, 0})).isEqualTo(-EINVAL);
         /* nobody listening: the core's -EINVAL, so the thread logs the record */
-        assertThat(Iommu.iommu_unregister_device_fault_handler(dev)).isZero();
-        assertThat(tb.drv.arm_smmu_handle_evt(tb.drv.smmu, evt)).isEqualTo(-EINVAL);
+        assertThat(Iommu.iommuUnregisterDeviceFaultHandler(dev)).isZero();
+        assertThat(tb.drv.armSmmuHandleEvt(tb.drv.smmu, evt)).isEqualTo(-EINVAL);
     }
 
     @Test
@@ -60,7 +60,7 @@ class ArmSmmuV3ErrnoTest {
         SmmuTestBed tb = new SmmuTestBed(SmmuCaps.qemu());
         assertThat(tb.probe()).isZero();
         Device dev = tb.master("d", 0x9, 0);
-        assertThat(tb.drv.arm_smmu_attach_dev(tb.dmaDomain(), dev)).isZero();
+        assertThat(tb.drv.armSmmuAttachDev(tb.dmaDomain(), dev)).isZero();
         try (Trace.Capture cap = Trace.capture("arm_smmu:evt")) {
             assertThat(tb.dma(0x9, DmaTransaction.NO_SSID, 0x5000, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.ABORT);
             tb.board.irqs.quiesce();
@@ -74,11 +74,11 @@ class ArmSmmuV3ErrnoTest {
     void vmidExhaustionIsEnospc() {
         BitSet map = new BitSet();
         for (int i = 0; i < 256; i++) {
-            assertThat(ArmSmmuV3.arm_smmu_bitmap_alloc(map, 8)).isEqualTo(i);
+            assertThat(ArmSmmuV3.armSmmuBitmapAlloc(map, 8)).isEqualTo(i);
         }
-        assertThat(ArmSmmuV3.arm_smmu_bitmap_alloc(map, 8)).isEqualTo(-ENOSPC);
-        ArmSmmuV3.arm_smmu_bitmap_free(map, 17);
-        assertThat(ArmSmmuV3.arm_smmu_bitmap_alloc(map, 8)).isEqualTo(17);
+        assertThat(ArmSmmuV3.armSmmuBitmapAlloc(map, 8)).isEqualTo(-ENOSPC);
+        ArmSmmuV3.armSmmuBitmapFree(map, 17);
+        assertThat(ArmSmmuV3.armSmmuBitmapAlloc(map, 8)).isEqualTo(17);
     }
 
     @Test
@@ -86,12 +86,12 @@ class ArmSmmuV3ErrnoTest {
         SmmuTestBed tb = new SmmuTestBed(SmmuCaps.qemu());
         PlatformDevice x = new PlatformDevice("x");
         x.ofNode = SmmuTestBed.smmuNode(2);
-        assertThat(tb.drv.arm_smmu_device_dt_probe(x, tb.drv.smmu)).isEqualTo(-EINVAL);
+        assertThat(tb.drv.armSmmuDeviceDtProbe(x, tb.drv.smmu)).isEqualTo(-EINVAL);
         x.ofNode = SmmuTestBed.smmuNode(-1);
-        assertThat(tb.drv.arm_smmu_device_dt_probe(x, tb.drv.smmu)).isEqualTo(-EINVAL);
+        assertThat(tb.drv.armSmmuDeviceDtProbe(x, tb.drv.smmu)).isEqualTo(-EINVAL);
         assertThat(tb.drv.smmu.features & ARM_SMMU_FEAT_COHERENCY).isZero();
         x.ofNode = SmmuTestBed.smmuNode(1, "dma-coherent");
-        assertThat(tb.drv.arm_smmu_device_dt_probe(x, tb.drv.smmu)).isZero();
+        assertThat(tb.drv.armSmmuDeviceDtProbe(x, tb.drv.smmu)).isZero();
         assertThat(tb.drv.smmu.features & ARM_SMMU_FEAT_COHERENCY).isNotZero();
         SmmuTestBed tb2 = new SmmuTestBed(SmmuCaps.qemu());
         assertThat(tb2.probe(3, "dma-coherent")).isZero();
@@ -106,7 +106,7 @@ class ArmSmmuV3ErrnoTest {
         assertThat(tb.drv.smmu.options & ARM_SMMU_OPT_SKIP_PREFETCH).isNotZero();
         Device dev = tb.master("d", 0x8, 0);
         int before = tb.prod();
-        assertThat(tb.drv.arm_smmu_attach_dev(tb.dmaDomain(), dev)).isZero();
+        assertThat(tb.drv.armSmmuAttachDev(tb.dmaDomain(), dev)).isZero();
         assertThat(tb.opcodes(before, tb.prod())).doesNotContain(CMDQ_OP_PREFETCH_CFG);
     }
 }

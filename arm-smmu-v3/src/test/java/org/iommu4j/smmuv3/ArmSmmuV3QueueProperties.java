@@ -17,29 +17,29 @@ class ArmSmmuV3QueueProperties {
         int size = 1 << shift;
         n = n % (size + 1);
         q.prod = (start & ((size << 1) - 1)) | (ovf ? Q_OVERFLOW_FLAG : 0);
-        int p = ArmSmmuV3.queue_inc_prod_n(q, n);
+        int p = ArmSmmuV3.queueIncProdN(q, n);
         assertThat(Q_OVF(p)).isEqualTo(Q_OVF(q.prod));
         long lin = (Q_WRP(q, q.prod) | Q_IDX(q, q.prod)) + (long) n;
         assertThat(Q_IDX(q, p)).isEqualTo((int) (lin % size));
         assertThat(Q_WRP(q, p) != 0).isEqualTo(((lin / size) & 1) == 1);
         /* cons == prod: empty, full after size entries, never both. */
         q.cons = q.prod;
-        assertThat(ArmSmmuV3.queue_empty(q)).isTrue();
-        assertThat(ArmSmmuV3.queue_has_space(q, size)).isTrue();
-        assertThat(ArmSmmuV3.queue_has_space(q, size + 1)).isFalse();
+        assertThat(ArmSmmuV3.queueEmpty(q)).isTrue();
+        assertThat(ArmSmmuV3.queueHasSpace(q, size)).isTrue();
+        assertThat(ArmSmmuV3.queueHasSpace(q, size + 1)).isFalse();
         ArmSmmuLlQueue full = q.copy();
-        full.prod = ArmSmmuV3.queue_inc_prod_n(q, size);
-        assertThat(ArmSmmuV3.queue_full(full)).isTrue();
-        assertThat(ArmSmmuV3.queue_empty(full)).isFalse();
-        assertThat(ArmSmmuV3.queue_has_space(full, 1)).isFalse();
+        full.prod = ArmSmmuV3.queueIncProdN(q, size);
+        assertThat(ArmSmmuV3.queueFull(full)).isTrue();
+        assertThat(ArmSmmuV3.queueEmpty(full)).isFalse();
+        assertThat(ArmSmmuV3.queueHasSpace(full, 1)).isFalse();
         /* An entry is consumed once cons has moved past it. */
         ArmSmmuLlQueue c = q.copy();
-        c.cons = ArmSmmuV3.queue_inc_prod_n(q, n);
+        c.cons = ArmSmmuV3.queueIncProdN(q, n);
         if (n > 0) {
-            assertThat(ArmSmmuV3.queue_consumed(c, q.prod)).isTrue();
+            assertThat(ArmSmmuV3.queueConsumed(c, q.prod)).isTrue();
         }
         c.cons = q.prod;
-        assertThat(ArmSmmuV3.queue_consumed(c, q.prod)).isFalse();
+        assertThat(ArmSmmuV3.queueConsumed(c, q.prod)).isFalse();
     }
 
 }

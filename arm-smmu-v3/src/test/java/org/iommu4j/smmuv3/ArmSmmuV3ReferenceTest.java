@@ -77,7 +77,7 @@ class ArmSmmuV3ReferenceTest {
         assertThat(got).containsExactly(REFERENCE_PROBE);
 
         /* Table and queue addresses are real allocations, suitably aligned. */
-        assertThat(tb.drv.smmu.strtab_cfg.strtab_base & STRTAB_BASE_ADDR_MASK).isNotZero();
+        assertThat(tb.drv.smmu.strtabCfg.strtabBase & STRTAB_BASE_ADDR_MASK).isNotZero();
         assertThat(tb.drv.smmu.cmdq.q.base & ((1L << 20) - 1)).isZero();
         assertThat(tb.drv.smmu.evtq.base & ((1L << 20) - 1)).isZero();
 
@@ -95,13 +95,13 @@ class ArmSmmuV3ReferenceTest {
          * the core's flush after direct mappings (iommu_create_device_direct_mappings). */
         Device rng = tb.master("0000:00:01.0", 0x8, 0);
         ArmSmmuDomain d1 = tb.dmaDomain();
-        assertThat(tb.drv.arm_smmu_attach_dev(d1, rng)).isZero();
-        tb.drv.arm_smmu_flush_iotlb_all(d1);
+        assertThat(tb.drv.armSmmuAttachDev(d1, rng)).isZero();
+        tb.drv.armSmmuFlushIotlbAll(d1);
 
         Device blk = tb.master("0000:00:02.0", 0x10, 0);
         ArmSmmuDomain d2 = tb.dmaDomain();
-        assertThat(tb.drv.arm_smmu_attach_dev(d2, blk)).isZero();
-        tb.drv.arm_smmu_flush_iotlb_all(d2);
+        assertThat(tb.drv.armSmmuAttachDev(d2, blk)).isZero();
+        tb.drv.armSmmuFlushIotlbAll(d2);
 
         /* After reset only CMDQ_PROD writes and CMDQ_CONS reads, no CONS read after PREFETCH. */
         List<String> after = tb.rec.log.subList(mark, tb.rec.log.size()).stream().map(ArmSmmuV3ReferenceTest::fmt).toList();
@@ -114,7 +114,7 @@ class ArmSmmuV3ReferenceTest {
                 "W 0x98 0x13", "R 0x9c 0x13", "W 0x98 0x14", "W 0x98 0x16", "R 0x9c 0x16");
 
         /* memdump.txt: L1 descriptor 0 = L2 table | span 9, others 0. */
-        long l1 = tb.drv.smmu.strtab_cfg.strtab;
+        long l1 = tb.drv.smmu.strtabCfg.strtab;
         assertThat(tb.board.mem.readq(l1) & 0x1f).isEqualTo(9);
         assertThat(tb.board.mem.readq(l1 + 8)).isZero();
 
@@ -134,15 +134,15 @@ class ArmSmmuV3ReferenceTest {
             int sid = sids[k];
             long ste0 = tb.ste(sid, 0);
             assertThat(ste0 & ~STRTAB_STE_0_S1CTXPTR_MASK).isEqualTo(0xbL);
-            assertThat(ste0 & STRTAB_STE_0_S1CTXPTR_MASK).isEqualTo(doms[k].s1_cfg.cdcfg.cdtab_dma);
+            assertThat(ste0 & STRTAB_STE_0_S1CTXPTR_MASK).isEqualTo(doms[k].s1Cfg.cdcfg.cdtabDma);
             assertThat(tb.ste(sid, 1)).isEqualTo(0xd6L);
             for (int i = 2; i < 8; i++) {
                 assertThat(tb.ste(sid, i)).isZero();
             }
-            long cd = doms[k].s1_cfg.cdcfg.cdtab;
+            long cd = doms[k].s1Cfg.cdcfg.cdtab;
             assertThat(tb.board.mem.readq(cd)).isEqualTo(cd0[k]);
             assertThat(tb.board.mem.readq(cd + 8) & 0xfff).isZero();
-            assertThat(tb.board.mem.readq(cd + 8)).isEqualTo(doms[k].s1_cfg.cd.ttbr);
+            assertThat(tb.board.mem.readq(cd + 8)).isEqualTo(doms[k].s1Cfg.cd.ttbr);
             assertThat(tb.board.mem.readq(cd + 16)).isZero();
             /* MAIR: Linux 6.1 wrote 0xfffffffff404ff44 (its MAIR constant sign-extends); the low
              * word, which is what the attribute indexes in use read, must match. */

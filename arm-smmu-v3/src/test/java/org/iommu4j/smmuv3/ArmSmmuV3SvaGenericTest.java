@@ -23,11 +23,11 @@ class ArmSmmuV3SvaGenericTest extends ArmSmmuV3SvaTest {
         boot(true);
         enableAndBind();
         assertThat(handle).isInstanceOf(IommuSvaLib.IommuBond.class);
-        assertThat(IommuSvaLib.iommu_sva_enabled(dev)).isTrue();
-        ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
+        assertThat(IommuSvaLib.iommuSvaEnabled(dev)).isTrue();
+        ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.devIommuPrivGet(dev);
         assertThat(master.bonds).isEmpty();
-        org.iommu4j.iommu.Iommu.iommu_sva_unbind_device(handle);
-        assertThat(org.iommu4j.iommu.Iommu.iommu_dev_disable_feature(dev, org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_SVA)).isZero();
-        assertThat(IommuSvaLib.iommu_sva_enabled(dev)).isFalse();
+        org.iommu4j.iommu.Iommu.iommuSvaUnbindDevice(handle);
+        assertThat(org.iommu4j.iommu.Iommu.iommuDevDisableFeature(dev, org.iommu4j.iommu.IommuH.IOMMU_DEV_FEAT_SVA)).isZero();
+        assertThat(IommuSvaLib.iommuSvaEnabled(dev)).isFalse();
     }
 }

@@ -74,54 +74,54 @@ class ArmSmmuV3SvaTest {
         tb = new SmmuTestBed(SmmuCaps.full().withBtm(btm));
         cpuWorld = MmWorld.create(tb.board, tb.pages, cpuConfig);
         Ioasid ioasid = new Ioasid();
-        tb.drv.mm_world = cpuWorld;
-        tb.drv.iommu_sva = new IommuSvaLib(ioasid);
-        tb.drv.sva.sva_generic = generic();
+        tb.drv.mmWorld = cpuWorld;
+        tb.drv.iommuSva = new IommuSvaLib(ioasid);
+        tb.drv.sva.svaGeneric = generic();
         assertThat(tb.probe(1, "dma-coherent")).isZero();
         assertThat(tb.drv.smmu.features & ARM_SMMU_FEAT_SVA).isNotZero();
-        assertThat(tb.drv.smmu.evtq_iopf).isNotNull();
+        assertThat(tb.drv.smmu.evtqIopf).isNotNull();
         iommu = new Iommu(tb.pages, ioasid, "");
-        tb.drv.device_group_fn = iommu::generic_device_group;
-        iommu.iommu_device_register(tb.drv.iommu, tb.drv.arm_smmu_ops, tb.pdev);
+        tb.drv.deviceGroupFn = iommu::genericDeviceGroup;
+        iommu.iommuDeviceRegister(tb.drv.iommu, tb.drv.armSmmuOps, tb.pdev);
         BusType bus = new BusType("platform", (d, drv) -> false);
-        iommu.bus_set_iommu(bus, tb.drv.arm_smmu_ops);
+        iommu.busSetIommu(bus, tb.drv.armSmmuOps);
         dev = new Device("accel");
-        assertThat(Iommu.iommu_fwspec_init(dev, tb.pdev, tb.drv.arm_smmu_ops)).isZero();
-        assertThat(Iommu.iommu_fwspec_add_ids(dev, new int[] {SID}, 1)).isZero();
-        IommuFwspec fw = Iommu.dev_iommu_fwspec_get(dev);
+        assertThat(Iommu.iommuFwspecInit(dev, tb.pdev, tb.drv.armSmmuOps)).isZero();
+        assertThat(Iommu.iommuFwspecAddIds(dev, new int[] {SID}, 1)).isZero();
+        IommuFwspec fw = Iommu.devIommuFwspecGet(dev);
         fw.numPasidBits = 20;
         fw.canStall = true; // dma-can-stall
-        bus.device_add(dev);
-        assertThat(Iommu.iommu_get_domain_for_dev(dev)).isNotNull();
-        mm = cpuWorld.mm_alloc();
+        bus.deviceAdd(dev);
+        assertThat(Iommu.iommuGetDomainForDev(dev)).isNotNull();
+        mm = cpuWorld.mmAlloc();
         cpu = cpuWorld.cpu(0);
-        cpu.switch_mm(mm);
+        cpu.switchMm(mm);
     }
 
     @AfterEach
     void tearDown() {
         if (tb != null) {
-            tb.drv.arm_smmu_device_remove();
+            tb.drv.armSmmuDeviceRemove();
         }
     }
 
     long mmap(long len, int prot) {
-        return Mmap.vm_mmap(mm, 0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS);
+        return Mmap.vmMmap(mm, 0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS);
     }
 
     IommuSva enableAndBind() {
-        assertThat(Iommu.iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_IOPF)).isZero();
-        assertThat(Iommu.iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_SVA)).isZero();
-        handle = Iommu.iommu_sva_bind_device(dev, mm, null);
+        assertThat(Iommu.iommuDevEnableFeature(dev, IOMMU_DEV_FEAT_IOPF)).isZero();
+        assertThat(Iommu.iommuDevEnableFeature(dev, IOMMU_DEV_FEAT_SVA)).isZero();
+        handle = Iommu.iommuSvaBindDevice(dev, mm, null);
         return handle;
     }
 
     ArmSmmuDomain domain() {
-        return (ArmSmmuDomain) Iommu.iommu_get_domain_for_dev(dev);
+        return (ArmSmmuDomain) Iommu.iommuGetDomainForDev(dev);
     }
 
     long cd(int ssid, int dword) {
-        return tb.board.mem.readq(tb.drv.arm_smmu_get_cd_ptr(domain(), ssid) + 8L * dword);
+        return tb.board.mem.readq(tb.drv.armSmmuGetCdPtr(domain(), ssid) + 8L * dword);
     }
 
     DmaResult dma(int ssid, long va, int access) {
@@ -146,73 +146,73 @@ class ArmSmmuV3SvaTest {
     @Test
     void featuresFollowTheKernelsOrder() {
         boot(true);
-        assertThat(Iommu.iommu_dev_has_feature(dev, IOMMU_DEV_FEAT_IOPF)).isTrue();
-        assertThat(Iommu.iommu_dev_has_feature(dev, IOMMU_DEV_FEAT_SVA)).isTrue();
+        assertThat(Iommu.iommuDevHasFeature(dev, IOMMU_DEV_FEAT_IOPF)).isTrue();
+        assertThat(Iommu.iommuDevHasFeature(dev, IOMMU_DEV_FEAT_SVA)).isTrue();
         // A stall master needs IOPF before SVA.
-        assertThat(Iommu.iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_SVA)).isEqualTo(-EINVAL);
-        assertThat(Iommu.iommu_dev_disable_feature(dev, IOMMU_DEV_FEAT_SVA)).isEqualTo(-EINVAL);
-        assertThat(Iommu.iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_IOPF)).isZero();
-        assertThat(Iommu.iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_IOPF)).isEqualTo(-EBUSY);
-        assertThat(Iommu.iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_SVA)).isZero();
-        assertThat(IoPgfault.iopf_queue_of(dev)).isSameAs(tb.drv.smmu.evtq_iopf);
+        assertThat(Iommu.iommuDevEnableFeature(dev, IOMMU_DEV_FEAT_SVA)).isEqualTo(-EINVAL);
+        assertThat(Iommu.iommuDevDisableFeature(dev, IOMMU_DEV_FEAT_SVA)).isEqualTo(-EINVAL);
+        assertThat(Iommu.iommuDevEnableFeature(dev, IOMMU_DEV_FEAT_IOPF)).isZero();
+        assertThat(Iommu.iommuDevEnableFeature(dev, IOMMU_DEV_FEAT_IOPF)).isEqualTo(-EBUSY);
+        assertThat(Iommu.iommuDevEnableFeature(dev, IOMMU_DEV_FEAT_SVA)).isZero();
+        assertThat(IoPgfault.iopfQueueOf(dev)).isSameAs(tb.drv.smmu.evtqIopf);
         // IOPF stays while SVA is on; the domain cannot change under SVA.
-        assertThat(Iommu.iommu_dev_disable_feature(dev, IOMMU_DEV_FEAT_IOPF)).isEqualTo(-EBUSY);
-        assertThat(tb.drv.arm_smmu_attach_dev(tb.dmaDomain(), dev)).isEqualTo(-EBUSY);
-        IommuSva h = Iommu.iommu_sva_bind_device(dev, mm, null);
-        assertThat(Iommu.iommu_dev_disable_feature(dev, IOMMU_DEV_FEAT_SVA)).isEqualTo(-EBUSY);
-        Iommu.iommu_sva_unbind_device(h);
-        assertThat(Iommu.iommu_dev_disable_feature(dev, IOMMU_DEV_FEAT_SVA)).isZero();
-        assertThat(IoPgfault.iopf_queue_of(dev)).isNull();
-        assertThat(Iommu.iommu_dev_disable_feature(dev, IOMMU_DEV_FEAT_IOPF)).isZero();
+        assertThat(Iommu.iommuDevDisableFeature(dev, IOMMU_DEV_FEAT_IOPF)).isEqualTo(-EBUSY);
+        assertThat(tb.drv.armSmmuAttachDev(tb.dmaDomain(), dev)).isEqualTo(-EBUSY);
+        IommuSva h = Iommu.iommuSvaBindDevice(dev, mm, null);
+        assertThat(Iommu.iommuDevDisableFeature(dev, IOMMU_DEV_FEAT_SVA)).isEqualTo(-EBUSY);
+        Iommu.iommuSvaUnbindDevice(h);
+        assertThat(Iommu.iommuDevDisableFeature(dev, IOMMU_DEV_FEAT_SVA)).isZero();
+        assertThat(IoPgfault.iopfQueueOf(dev)).isNull();
+        assertThat(Iommu.iommuDevDisableFeature(dev, IOMMU_DEV_FEAT_IOPF)).isZero();
         // Without SVA enabled, bind is refused.
-        assertThatThrownBy(() -> Iommu.iommu_sva_bind_device(dev, mm, null))
+        assertThatThrownBy(() -> Iommu.iommuSvaBindDevice(dev, mm, null))
                 .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.err()).isEqualTo(-ENODEV));
     }
 
     @Test
     void bindWritesACdOverTheProcessPageTablesWithItsPinnedAsid() {
         boot(true);
-        int domainAsid = domain().s1_cfg.cd.asid;
+        int domainAsid = domain().s1Cfg.cd.asid;
         int prod = tb.prod();
         IommuSva h = enableAndBind();
-        int pasid = Iommu.iommu_sva_get_pasid(h);
+        int pasid = Iommu.iommuSvaGetPasid(h);
         assertThat(pasid).isPositive();
         if (!generic()) {
             assertThat(pasid).isEqualTo(mm.pasid); // the generic library's PASID is the io_mm's
         }
         int asid = (int) ArmContext.ASID(mm);
-        assertThat(mm.context.pinned.refcount_read()).isEqualTo(1);
+        assertThat(mm.context.pinned.refcountRead()).isEqualTo(1);
         long cd0 = cd(pasid, 0);
         assertThat(cd0 & CTXDESC_CD_0_V).isNotZero();
         assertThat(FIELD(cd0, CTXDESC_CD_0_ASID)).isEqualTo(asid);
         assertThat(cd0 & CTXDESC_CD_0_ASET).as("shared ASID").isZero();
-        assertThat(FIELD(cd0, CTXDESC_CD_0_TCR_T0SZ)).isEqualTo(64 - cpuWorld.vabits_actual());
+        assertThat(FIELD(cd0, CTXDESC_CD_0_TCR_T0SZ)).isEqualTo(64 - cpuWorld.vabitsActual());
         assertThat(cd0 & CTXDESC_CD_0_TCR_EPD1).isNotZero();
         assertThat(cd0 & CTXDESC_CD_0_S).as("stall master").isNotZero();
         assertThat(cd(pasid, 1) & CTXDESC_CD_1_TTB0_MASK).isEqualTo(mm.pgd);
-        assertThat(cd(pasid, 3)).isEqualTo(cpuWorld.read_mair_el1());
+        assertThat(cd(pasid, 3)).isEqualTo(cpuWorld.readMairEl1());
         // Both allocators start at ASID 1: the process's CPU ASID was the DMA domain's SMMU ASID.
         // The domain moved to another one (its CD rewritten) and the old one was invalidated.
         assertThat(asid).isEqualTo(domainAsid);
-        assertThat(domain().s1_cfg.cd.asid).isNotEqualTo(asid);
-        assertThat(FIELD(cd(0, 0), CTXDESC_CD_0_ASID)).isEqualTo(domain().s1_cfg.cd.asid);
-        assertThat(tb.drv.arm_smmu_asid_xa.get(domain().s1_cfg.cd.asid)).isSameAs(domain().s1_cfg.cd);
+        assertThat(domain().s1Cfg.cd.asid).isNotEqualTo(asid);
+        assertThat(FIELD(cd(0, 0), CTXDESC_CD_0_ASID)).isEqualTo(domain().s1Cfg.cd.asid);
+        assertThat(tb.drv.armSmmuAsidXa.get(domain().s1Cfg.cd.asid)).isSameAs(domain().s1Cfg.cd);
         assertThat(tb.commands(prod, tb.prod())).anySatisfy(c -> {
             assertThat(c[0] & 0xff).isEqualTo(CMDQ_OP_TLBI_NH_ASID);
             assertThat(FIELD(c[0], CMDQ_TLBI_0_ASID)).isEqualTo(asid);
         });
         // A second bind of the same pair is the same bond.
-        assertThat(Iommu.iommu_sva_bind_device(dev, mm, null)).isSameAs(h);
-        Iommu.iommu_sva_unbind_device(h);
+        assertThat(Iommu.iommuSvaBindDevice(dev, mm, null)).isSameAs(h);
+        Iommu.iommuSvaUnbindDevice(h);
         assertThat(cd(pasid, 0) & CTXDESC_CD_0_V).isNotZero();
-        Iommu.iommu_sva_unbind_device(h);
+        Iommu.iommuSvaUnbindDevice(h);
         // Torn down: CD cleared, ASID unpinned, PASID freed (the generic library frees the
         // io_mm's context after the notifier's SRCU grace period).
-        org.iommu4j.mm.MmuNotifier.mmu_notifier_synchronize(cpuWorld);
+        org.iommu4j.mm.MmuNotifier.mmuNotifierSynchronize(cpuWorld);
         assertThat(cd(pasid, 0)).isZero();
-        assertThat(mm.context.pinned.refcount_read()).isZero();
+        assertThat(mm.context.pinned.refcountRead()).isZero();
         assertThat(mm.pasid).isZero();
-        assertThat(tb.drv.arm_smmu_asid_xa).doesNotContainKey(asid);
+        assertThat(tb.drv.armSmmuAsidXa).doesNotContainKey(asid);
     }
 
     @Test
@@ -221,14 +221,14 @@ class ArmSmmuV3SvaTest {
         long va = mmap(2 * 4096, PROT_READ | PROT_WRITE);
         cpu.str(va + 0x40, 0x1122_3344_5566_7788L);
         IommuSva h = enableAndBind();
-        int pasid = Iommu.iommu_sva_get_pasid(h);
+        int pasid = Iommu.iommuSvaGetPasid(h);
         DmaResult r = dma(pasid, va + 0x40, DmaTransaction.ACC_READ);
         assertThat(r.status).isEqualTo(DmaResult.OK);
-        assertThat(r.pa).isEqualTo((MmFault.pte_of(mm, va) & OA) | 0x40);
+        assertThat(r.pa).isEqualTo((MmFault.pteOf(mm, va) & OA) | 0x40);
         assertThat(tb.board.mem.readq(r.pa)).isEqualTo(0x1122_3344_5566_7788L);
         // Without the PASID the device is in its DMA domain, where nothing is mapped there.
         assertThat(dma(DmaTransaction.NO_SSID, va + 0x40, DmaTransaction.ACC_READ).status).isNotEqualTo(DmaResult.OK);
-        Iommu.iommu_sva_unbind_device(h);
+        Iommu.iommuSvaUnbindDevice(h);
     }
 
     @Test
@@ -236,8 +236,8 @@ class ArmSmmuV3SvaTest {
         boot(true);
         long va = mmap(4 * 4096, PROT_READ | PROT_WRITE);
         IommuSva h = enableAndBind();
-        int pasid = Iommu.iommu_sva_get_pasid(h);
-        assertThat(MmFault.pte_of(mm, va + 4096)).isZero();
+        int pasid = Iommu.iommuSvaGetPasid(h);
+        assertThat(MmFault.pteOf(mm, va + 4096)).isZero();
         int prod = tb.prod();
         DmaResult first = dma(pasid, va + 4096 + 8, DmaTransaction.ACC_WRITE);
         assertThat(first.status).isEqualTo(DmaResult.STALLED);
@@ -255,7 +255,7 @@ class ArmSmmuV3SvaTest {
             assertThat(FIELD(c[0], CMDQ_RESUME_0_RESP)).isEqualTo(CMDQ_RESUME_0_RESP_RETRY);
         });
         assertThat(tb.model.events()).anySatisfy(e -> assertThat(e.id()).isEqualTo(0x10)); // F_TRANSLATION, stalled
-        Iommu.iommu_sva_unbind_device(h);
+        Iommu.iommuSvaUnbindDevice(h);
     }
 
     @Test
@@ -263,18 +263,18 @@ class ArmSmmuV3SvaTest {
         boot(true);
         long ro = mmap(4096, PROT_READ);
         IommuSva h = enableAndBind();
-        int pasid = Iommu.iommu_sva_get_pasid(h);
+        int pasid = Iommu.iommuSvaGetPasid(h);
         int prod = tb.prod();
         DmaResult r = dmaRetrying(pasid, ro, DmaTransaction.ACC_WRITE);
         assertThat(r.status).isNotEqualTo(DmaResult.OK);
-        assertThat(MmFault.pte_of(mm, ro)).isZero();
+        assertThat(MmFault.pteOf(mm, ro)).isZero();
         assertThat(tb.commands(prod, tb.prod())).anySatisfy(c -> {
             assertThat(c[0] & 0xff).isEqualTo(CMDQ_OP_RESUME);
             assertThat(FIELD(c[0], CMDQ_RESUME_0_RESP)).isEqualTo(CMDQ_RESUME_0_RESP_ABORT);
         });
         // An unmapped address likewise.
         assertThat(dmaRetrying(pasid, ro + (64L << 20), DmaTransaction.ACC_READ).status).isNotEqualTo(DmaResult.OK);
-        Iommu.iommu_sva_unbind_device(h);
+        Iommu.iommuSvaUnbindDevice(h);
     }
 
     @Test
@@ -282,34 +282,34 @@ class ArmSmmuV3SvaTest {
         boot(true); // CPUs with hardware AF/DBM, an SMMU with HTTU (access and dirty)
         assertThat(tb.drv.smmu.features & (ARM_SMMU_FEAT_HA | ARM_SMMU_FEAT_HD)).isEqualTo(ARM_SMMU_FEAT_HA | ARM_SMMU_FEAT_HD);
         // A shared mapping the process has read: writable-clean (DBM set, AP[2] read-only).
-        long va = Mmap.vm_mmap(mm, 0, 4096, PROT_READ | PROT_WRITE, org.iommu4j.mm.MmH.MAP_SHARED | MAP_ANONYMOUS);
+        long va = Mmap.vmMmap(mm, 0, 4096, PROT_READ | PROT_WRITE, org.iommu4j.mm.MmH.MAP_SHARED | MAP_ANONYMOUS);
         cpu.ldr(va);
-        long clean = MmFault.pte_of(mm, va);
+        long clean = MmFault.pteOf(mm, va);
         assertThat(clean & org.iommu4j.mm.PgtableH.PTE_DBM).isNotZero();
-        assertThat(org.iommu4j.mm.Pgtable.pte_dirty(clean)).isFalse();
-        int pasid = Iommu.iommu_sva_get_pasid(enableAndBind());
+        assertThat(org.iommu4j.mm.Pgtable.pteDirty(clean)).isFalse();
+        int pasid = Iommu.iommuSvaGetPasid(enableAndBind());
         long cd0 = cd(pasid, 0);
         assertThat(cd0 & (CTXDESC_CD_0_TCR_HA | CTXDESC_CD_0_TCR_HD)).isEqualTo(CTXDESC_CD_0_TCR_HA | CTXDESC_CD_0_TCR_HD);
         int events = tb.model.events().size();
         // The device's write dirties the page in the process's table itself: no fault.
         DmaResult w = dma(pasid, va, DmaTransaction.ACC_WRITE);
         assertThat(w.status).isEqualTo(DmaResult.OK);
-        assertThat(org.iommu4j.mm.Pgtable.pte_dirty(MmFault.pte_of(mm, va))).isTrue();
+        assertThat(org.iommu4j.mm.Pgtable.pteDirty(MmFault.pteOf(mm, va))).isTrue();
         // Page aging clears the access flag (and the CPU's TLBI reaches the SMMU by BTM): the
         // device's next access sets it again, without a fault.
-        long ptep = cpuWorld.pgtable.follow_pte(mm.pgd, va);
-        assertThat(cpuWorld.pgtable.ptep_test_and_clear_young(ptep)).isTrue();
-        cpuWorld.flush_tlb_mm(mm);
-        assertThat(org.iommu4j.mm.Pgtable.pte_young(MmFault.pte_of(mm, va))).isFalse();
+        long ptep = cpuWorld.pgtable.followPte(mm.pgd, va);
+        assertThat(cpuWorld.pgtable.ptepTestAndClearYoung(ptep)).isTrue();
+        cpuWorld.flushTlbMm(mm);
+        assertThat(org.iommu4j.mm.Pgtable.pteYoung(MmFault.pteOf(mm, va))).isFalse();
         assertThat(dma(pasid, va, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.OK);
-        assertThat(org.iommu4j.mm.Pgtable.pte_young(MmFault.pte_of(mm, va))).isTrue();
+        assertThat(org.iommu4j.mm.Pgtable.pteYoung(MmFault.pteOf(mm, va))).isTrue();
         assertThat(tb.model.events()).hasSize(events);
     }
 
     @Test
     void withoutHardwareAccessAndDirtyOnTheCpusTheSharedCdHasNoHttu() {
         boot(true, MmWorld.Config.defaults().withHwAfDbm(false));
-        int pasid = Iommu.iommu_sva_get_pasid(enableAndBind());
+        int pasid = Iommu.iommuSvaGetPasid(enableAndBind());
         assertThat(cd(pasid, 0) & (CTXDESC_CD_0_TCR_HA | CTXDESC_CD_0_TCR_HD)).isZero();
     }
 
@@ -318,7 +318,7 @@ class ArmSmmuV3SvaTest {
         boot(true);
         int threads = 4, pagesEach = 16;
         long buf = mmap((long) threads * pagesEach * 4096, PROT_READ | PROT_WRITE);
-        int pasid = Iommu.iommu_sva_get_pasid(enableAndBind());
+        int pasid = Iommu.iommuSvaGetPasid(enableAndBind());
         var pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
         try {
             List<java.util.concurrent.Future<Integer>> done = new java.util.ArrayList<>();
@@ -350,7 +350,7 @@ class ArmSmmuV3SvaTest {
                 assertThat(cpu.ldr(va + 8 * t)).isEqualTo(0x1000L * t + k);
             }
         }
-        assertThat(IoPgfault.iopf_nr_partial(dev)).isZero();
+        assertThat(IoPgfault.iopfNrPartial(dev)).isZero();
     }
 
     /** The page of {@link #bindOverAWrittenPage}. */
@@ -364,7 +364,7 @@ class ArmSmmuV3SvaTest {
         boot(btm);
         va = mmap(4096, PROT_READ | PROT_WRITE);
         cpu.str(va, value);
-        int pasid = Iommu.iommu_sva_get_pasid(enableAndBind());
+        int pasid = Iommu.iommuSvaGetPasid(enableAndBind());
         DmaResult r = dma(pasid, va, DmaTransaction.ACC_READ);
         assertThat(r.status).isEqualTo(DmaResult.OK);
         assertThat(tb.board.mem.readq(r.pa)).isEqualTo(value);
@@ -381,7 +381,7 @@ class ArmSmmuV3SvaTest {
         IommuSva h = bond();
         assertThat(dma(pasid, va, DmaTransaction.ACC_READ).status).isEqualTo(DmaResult.OK); // TLB hit
         int prod = tb.prod();
-        assertThat(Mmap.vm_munmap(mm, va, 4096)).isZero();
+        assertThat(Mmap.vmMunmap(mm, va, 4096)).isZero();
         List<Integer> ops = tb.opcodes(prod, tb.prod());
         if (btm) {
             // The CPU's broadcast TLBI reached the SMMU: no command needed.
@@ -398,7 +398,7 @@ class ArmSmmuV3SvaTest {
         }
         // The page is gone for the device too: its DMA faults and is aborted.
         assertThat(dmaRetrying(pasid, va, DmaTransaction.ACC_READ).status).isNotEqualTo(DmaResult.OK);
-        Iommu.iommu_sva_unbind_device(h);
+        Iommu.iommuSvaUnbindDevice(h);
     }
 
     @Test
@@ -418,7 +418,7 @@ class ArmSmmuV3SvaTest {
     void processExitQuiescesTheCdUntilUnbind() {
         int pasid = bindOverAWrittenPage(true, 7);
         IommuSva h = bond();
-        cpu.switch_to_idle();
+        cpu.switchToIdle();
         int prod = tb.prod();
         mm.mmput(); // the process exits while the device is still bound
         // The CD stays valid (no C_BAD_CD) but translates nothing; the ASID was invalidated.
@@ -428,7 +428,7 @@ class ArmSmmuV3SvaTest {
         assertThat(tb.opcodes(prod, tb.prod())).contains((int) CMDQ_OP_TLBI_NH_ASID);
         assertThat(dmaRetrying(pasid, va, DmaTransaction.ACC_READ).status).isNotEqualTo(DmaResult.OK);
         assertThat(tb.model.events()).noneSatisfy(e -> assertThat(e.id()).isEqualTo(0x0a));
-        Iommu.iommu_sva_unbind_device(h);
+        Iommu.iommuSvaUnbindDevice(h);
         assertThat(cd(pasid, 0)).isZero();
         assertThat(mm.pasid).isZero();
     }
@@ -436,40 +436,40 @@ class ArmSmmuV3SvaTest {
     @Test
     void bindFailuresLoseNothing() {
         boot(true);
-        assertThat(Iommu.iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_IOPF)).isZero();
-        assertThat(Iommu.iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_SVA)).isZero();
-        int domainAsid = domain().s1_cfg.cd.asid;
-        ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.dev_iommu_priv_get(dev);
+        assertThat(Iommu.iommuDevEnableFeature(dev, IOMMU_DEV_FEAT_IOPF)).isZero();
+        assertThat(Iommu.iommuDevEnableFeature(dev, IOMMU_DEV_FEAT_SVA)).isZero();
+        int domainAsid = domain().s1Cfg.cd.asid;
+        ArmSmmuMaster master = (ArmSmmuMaster) org.iommu4j.iommu.DevIommu.devIommuPrivGet(dev);
         // Fail each allocation of a bind in turn (fail_nth): each failure is reported and undone.
         int failures = 0;
         for (int n = 1; ; n++) {
             org.iommu4j.base.FaultInject.failNth(n);
             IommuSva h;
             try {
-                h = Iommu.iommu_sva_bind_device(dev, mm, null);
+                h = Iommu.iommuSvaBindDevice(dev, mm, null);
             } catch (ErrnoException e) {
                 assertThat(org.iommu4j.base.FaultInject.fired()).as("n=%d", n).isTrue();
                 // (the generic library reports an IOASID allocation failure as -ENOSPC)
                 assertThat(e.err()).as("n=%d", n).isIn(-org.iommu4j.base.Errno.ENOMEM, -org.iommu4j.base.Errno.ENOSPC);
                 assertThat(mm.pasid).as("n=%d: PASID", n).isZero();
-                assertThat(mm.context.pinned.refcount_read()).as("n=%d: ASID pin", n).isZero();
+                assertThat(mm.context.pinned.refcountRead()).as("n=%d: ASID pin", n).isZero();
                 assertThat(master.bonds).as("n=%d: bonds", n).isEmpty();
-                assertThat(domain().mmu_notifiers).as("n=%d: notifiers", n).isEmpty();
+                assertThat(domain().mmuNotifiers).as("n=%d: notifiers", n).isEmpty();
                 assertThat(org.iommu4j.mm.MmuNotifier.subscriptions(mm)).as("n=%d", n).isZero();
-                assertThat(tb.drv.arm_smmu_asid_xa.values()).as("n=%d: ASIDs", n)
-                        .containsExactly(domain().s1_cfg.cd);
+                assertThat(tb.drv.armSmmuAsidXa.values()).as("n=%d: ASIDs", n)
+                        .containsExactly(domain().s1Cfg.cd);
                 failures++;
                 continue;
             } finally {
                 org.iommu4j.base.FaultInject.disarm();
             }
             // Nothing failed any more: the bind went through.
-            assertThat(Iommu.iommu_sva_get_pasid(h)).isPositive();
-            Iommu.iommu_sva_unbind_device(h);
+            assertThat(Iommu.iommuSvaGetPasid(h)).isPositive();
+            Iommu.iommuSvaUnbindDevice(h);
             break;
         }
         assertThat(failures).isGreaterThanOrEqualTo(3); // bond, PASID data, CD, notifier, CD table...
-        assertThat(domain().s1_cfg.cd.asid).as("the domain's ASID ends where it started or moved once")
+        assertThat(domain().s1Cfg.cd.asid).as("the domain's ASID ends where it started or moved once")
                 .isIn(domainAsid, domainAsid + 1);
     }
 
@@ -477,19 +477,19 @@ class ArmSmmuV3SvaTest {
     void bindErrors() {
         // The CPU cannot pin ASIDs: -ESRCH, nothing kept.
         boot(true, MmWorld.Config.defaults().withPinning(false));
-        assertThat(Iommu.iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_IOPF)).isZero();
-        assertThat(Iommu.iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_SVA)).isZero();
-        assertThatThrownBy(() -> Iommu.iommu_sva_bind_device(dev, mm, null))
+        assertThat(Iommu.iommuDevEnableFeature(dev, IOMMU_DEV_FEAT_IOPF)).isZero();
+        assertThat(Iommu.iommuDevEnableFeature(dev, IOMMU_DEV_FEAT_SVA)).isZero();
+        assertThatThrownBy(() -> Iommu.iommuSvaBindDevice(dev, mm, null))
                 .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.err()).isEqualTo(-org.iommu4j.base.Errno.ESRCH));
         assertThat(mm.pasid).isZero();
         // Not an mm, or a domain that is not stage 1: -EINVAL.
-        assertThatThrownBy(() -> tb.drv.sva.arm_smmu_sva_bind(dev, "not an mm", null))
+        assertThatThrownBy(() -> tb.drv.sva.armSmmuSvaBind(dev, "not an mm", null))
                 .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.err()).isEqualTo(-EINVAL));
         ArmSmmuDomain dma = domain();
         int saved = dma.stage;
         dma.stage = ARM_SMMU_DOMAIN_BYPASS;
         try {
-            assertThatThrownBy(() -> Iommu.iommu_sva_bind_device(dev, mm, null))
+            assertThatThrownBy(() -> Iommu.iommuSvaBindDevice(dev, mm, null))
                     .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.err()).isEqualTo(-EINVAL));
         } finally {
             dma.stage = saved;
@@ -498,11 +498,11 @@ class ArmSmmuV3SvaTest {
             return; // the generic library gives each io_mm its own PASID in the device's range
         }
         // A PASID the device's SSIDs cannot hold: -EOVERFLOW from the SVA library.
-        Mm other = cpuWorld.mm_alloc();
-        assertThat(tb.drv.iommu_sva.iommu_sva_alloc_pasid(other, 1 << 20, 1 << 20)).isZero();
-        assertThatThrownBy(() -> Iommu.iommu_sva_bind_device(dev, other, null))
+        Mm other = cpuWorld.mmAlloc();
+        assertThat(tb.drv.iommuSva.iommuSvaAllocPasid(other, 1 << 20, 1 << 20)).isZero();
+        assertThatThrownBy(() -> Iommu.iommuSvaBindDevice(dev, other, null))
                 .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.err()).isEqualTo(-org.iommu4j.base.Errno.EOVERFLOW));
-        tb.drv.iommu_sva.iommu_sva_free_pasid(other);
+        tb.drv.iommuSva.iommuSvaFreePasid(other);
     }
 
     @Test
@@ -520,8 +520,8 @@ class ArmSmmuV3SvaTest {
         });
         // page_response: unknown codes and non-stall masters are refused.
         org.iommu4j.iommu.IommuPageResponse bad = new org.iommu4j.iommu.IommuPageResponse(0, 0, 1, 7);
-        assertThat(tb.drv.arm_smmu_page_response(dev, null, bad)).isEqualTo(-EINVAL);
-        assertThat(tb.drv.arm_smmu_page_response(new Device("nobody"), null, bad)).isEqualTo(-ENODEV);
+        assertThat(tb.drv.armSmmuPageResponse(dev, null, bad)).isEqualTo(-EINVAL);
+        assertThat(tb.drv.armSmmuPageResponse(new Device("nobody"), null, bad)).isEqualTo(-ENODEV);
     }
 
     /** The last value the driver wrote to a register. */

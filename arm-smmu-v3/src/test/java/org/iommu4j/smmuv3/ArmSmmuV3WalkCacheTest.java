@@ -43,13 +43,13 @@ class ArmSmmuV3WalkCacheTest {
         assertThat(tb.drv.smmu.features & ARM_SMMU_FEAT_RANGE_INV).isNotZero();
         Device dev = tb.master("dev0", SID, 0);
         ArmSmmuDomain d = tb.dmaDomain();
-        assertThat(tb.drv.arm_smmu_attach_dev(d, dev)).isZero();
+        assertThat(tb.drv.armSmmuAttachDev(d, dev)).isZero();
         return new Bed(tb, d);
     }
 
     /** A zeroed, naturally aligned 2 MiB block holding {@code pattern} at offset {@code off}. */
     private static long block(SmmuTestBed tb, long off, long pattern) {
-        long pa = tb.pages.alloc_pages(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO, 9);
+        long pa = tb.pages.allocPages(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO, 9);
         assertThat(pa).isNotZero();
         assertThat(pa & (SZ_2M - 1)).isZero();
         tb.board.mem.writeq(pa + off, pattern);
@@ -57,21 +57,21 @@ class ArmSmmuV3WalkCacheTest {
     }
 
     private static long page(SmmuTestBed tb, long pattern) {
-        long pa = tb.pages.alloc_page(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
+        long pa = tb.pages.allocPage(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
         tb.board.mem.writeq(pa, pattern);
         return pa;
     }
 
     private static void map(Bed b, long iova, long pa, long pgsize) {
         long[] mapped = new long[1];
-        assertThat(b.tb.drv.arm_smmu_map_pages(b.d, iova, pa, pgsize, 1, RW, Gfp.GFP_KERNEL, mapped)).isZero();
+        assertThat(b.tb.drv.armSmmuMapPages(b.d, iova, pa, pgsize, 1, RW, Gfp.GFP_KERNEL, mapped)).isZero();
         assertThat(mapped[0]).isEqualTo(pgsize);
     }
 
     private static void unmap(Bed b, long iova, long pgsize) {
         IommuIotlbGather g = new IommuIotlbGather();
-        assertThat(b.tb.drv.arm_smmu_unmap_pages(b.d, iova, pgsize, 1, g)).isEqualTo(pgsize);
-        b.tb.drv.arm_smmu_iotlb_sync(b.d, g);
+        assertThat(b.tb.drv.armSmmuUnmapPages(b.d, iova, pgsize, 1, g)).isEqualTo(pgsize);
+        b.tb.drv.armSmmuIotlbSync(b.d, g);
     }
 
     /** What a DMA read of {@code iova} returns from memory; an abort fails the test. */
@@ -140,7 +140,7 @@ class ArmSmmuV3WalkCacheTest {
         map(b, iova + SZ_2M, fresh, SZ_2M);
         assertThat(dmaRead(b, iova + SZ_2M + 0x40)).as("the freed table's block, by TTL = 3").isEqualTo(0x01d);
 
-        b.tb.drv.arm_smmu_tlb_inv_context(b.d);
+        b.tb.drv.armSmmuTlbInvContext(b.d);
         assertThat(dmaRead(b, iova + SZ_2M + 0x40)).isEqualTo(0xf7e54);
     }
 
@@ -162,15 +162,15 @@ class ArmSmmuV3WalkCacheTest {
         long blk = block(b.tb, 0, 0xb10c);
         // a block descriptor with the page's attributes (descriptor type 0b01)
         b.tb.board.mem.writeq(ptep, blk | (page & ~0x0000_ffff_ffff_f003L) | 1);
-        b.tb.drv.arm_smmu_tlb_inv_range_domain(iova, 4096, 4096, true, b.d, b.d.pgsizeBitmap);
+        b.tb.drv.armSmmuTlbInvRangeDomain(iova, 4096, 4096, true, b.d, b.d.pgsizeBitmap);
         assertThat(dmaRead(b, iova)).as("the old table's page").isEqualTo(0x1111);
-        b.tb.drv.arm_smmu_tlb_inv_range_domain(iova, SZ_2M, 4096, false, b.d, b.d.pgsizeBitmap);
+        b.tb.drv.armSmmuTlbInvRangeDomain(iova, SZ_2M, 4096, false, b.d, b.d.pgsizeBitmap);
         assertThat(dmaRead(b, iova)).isEqualTo(0xb10c);
     }
 
     /** The level-2 descriptor of {@code iova} in the domain's 4-level 4K stage-1 table. */
     private static long levelTwoDescriptor(Bed b, long iova) {
-        long table = b.d.s1_cfg.cd.ttbr & 0x0000_ffff_ffff_f000L;
+        long table = b.d.s1Cfg.cd.ttbr & 0x0000_ffff_ffff_f000L;
         for (int level = 0; level < 2; level++) {
             long d = b.tb.board.mem.readq(table + 8 * ((iova >>> (39 - 9 * level)) & 511));
             table = d & 0x0000_ffff_ffff_f000L;

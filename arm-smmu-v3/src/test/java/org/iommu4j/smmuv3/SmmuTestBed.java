@@ -38,10 +38,10 @@ final class SmmuTestBed {
         model = new SmmuV3(board, caps);
         rec = new MmioRecorder(model);
         board.mmio.map("smmuv3", SMMU_BASE, 0x20000, rec);
-        int evtq = board.irqs.irq_create_mapping(32 + 0x4a);
-        int priq = board.irqs.irq_create_mapping(32 + 0x4b);
-        int sync = board.irqs.irq_create_mapping(32 + 0x4c);
-        int gerror = board.irqs.irq_create_mapping(32 + 0x4d);
+        int evtq = board.irqs.irqCreateMapping(32 + 0x4a);
+        int priq = board.irqs.irqCreateMapping(32 + 0x4b);
+        int sync = board.irqs.irqCreateMapping(32 + 0x4c);
+        int gerror = board.irqs.irqCreateMapping(32 + 0x4d);
         model.wireIrqs(evtq, priq, gerror, sync);
         pdev.addResource(new Resource("smmu", SMMU_BASE, SMMU_BASE + 0x20000 - 1, Resource.IORESOURCE_MEM));
         pdev.addResource(new Resource("eventq", evtq, evtq, Resource.IORESOURCE_IRQ));
@@ -62,7 +62,7 @@ final class SmmuTestBed {
 
     int probe(PlatformDevice p, int iommuCells, String... boolProps) {
         p.ofNode = smmuNode(iommuCells, boolProps);
-        return drv.arm_smmu_device_probe(p);
+        return drv.armSmmuDeviceProbe(p);
     }
 
     /** An {@code arm,smmu-v3} node as QEMU's virt tree has it (reg/interrupts live in the resources). */
@@ -81,16 +81,16 @@ final class SmmuTestBed {
     /** A platform master with one StreamID (and optional pasid-num-bits), probed by the driver. */
     Device master(String name, int sid, int pasidBits) {
         Device dev = new Device(name);
-        assertThat(Iommu.iommu_fwspec_init(dev, pdev, drv.arm_smmu_ops)).isZero();
-        assertThat(Iommu.iommu_fwspec_add_ids(dev, new int[] {sid}, 1)).isZero();
-        IommuFwspec fw = Iommu.dev_iommu_fwspec_get(dev);
+        assertThat(Iommu.iommuFwspecInit(dev, pdev, drv.armSmmuOps)).isZero();
+        assertThat(Iommu.iommuFwspecAddIds(dev, new int[] {sid}, 1)).isZero();
+        IommuFwspec fw = Iommu.devIommuFwspecGet(dev);
         fw.numPasidBits = pasidBits;
-        drv.arm_smmu_probe_device(dev);
+        drv.armSmmuProbeDevice(dev);
         return dev;
     }
 
     ArmSmmuDomain dmaDomain() {
-        return drv.arm_smmu_domain_alloc(IommuH.IOMMU_DOMAIN_DMA);
+        return drv.armSmmuDomainAlloc(IommuH.IOMMU_DOMAIN_DMA);
     }
 
     /** Commands in the command queue, [from, to), as raw dword pairs. */
@@ -105,7 +105,7 @@ final class SmmuTestBed {
 
     /** The hardware PROD value = number of commands written so far (no wrap in these tests). */
     int prod() {
-        return drv.smmu.cmdq.q.page.readl(drv.smmu.cmdq.q.prod_reg) & ((1 << drv.smmu.cmdq.q.llq.max_n_shift) - 1);
+        return drv.smmu.cmdq.q.page.readl(drv.smmu.cmdq.q.prodReg) & ((1 << drv.smmu.cmdq.q.llq.maxNShift) - 1);
     }
 
     List<Integer> opcodes(int from, int to) {
@@ -124,6 +124,6 @@ final class SmmuTestBed {
     }
 
     long ste(int sid, int dword) {
-        return board.mem.readq(drv.arm_smmu_get_step_for_sid(drv.smmu, sid) + 8L * dword);
+        return board.mem.readq(drv.armSmmuGetStepForSid(drv.smmu, sid) + 8L * dword);
     }
 }

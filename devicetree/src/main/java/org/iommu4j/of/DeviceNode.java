@@ -11,7 +11,7 @@ import org.iommu4j.base.Port;
  * {@code struct device_node}: one node of an unflattened device tree.
  *
  * <p>Fields follow v5.15: {@link #name} is the node name without the unit address ("smmuv3"),
- * {@link #full_name} the node name with it ("smmuv3@9050000"; "/" for the root); the path
+ * {@link #fullName} the node name with it ("smmuv3@9050000"; "/" for the root); the path
  * ({@code %pOF}) is {@link #path()}. {@link #phandle} is the value of the {@code phandle} (or
  * {@code linux,phandle}) property, 0 when none. Properties keep blob order.
  *
@@ -23,7 +23,7 @@ import org.iommu4j.base.Port;
 @Port("include/linux/of.h:device_node")
 public final class DeviceNode {
     public final String name;
-    public final String full_name;
+    public final String fullName;
     public int phandle;
     public final DeviceNode parent;
     private final List<Property> properties = new ArrayList<>();
@@ -35,7 +35,7 @@ public final class DeviceNode {
 
     private DeviceNode(DeviceNode parent, String fullName) {
         this.parent = parent;
-        this.full_name = fullName;
+        this.fullName = fullName;
         int at = fullName.indexOf('@');
         this.name = at < 0 ? fullName : fullName.substring(0, at);
     }
@@ -119,7 +119,7 @@ public final class DeviceNode {
     /** The direct child whose full_name (or, failing that, name) is {@code n}, or null. */
     public DeviceNode child(String n) {
         for (DeviceNode c : children) {
-            if (c.full_name.equals(n)) {
+            if (c.fullName.equals(n)) {
                 return c;
             }
         }
@@ -148,7 +148,7 @@ public final class DeviceNode {
             return "/";
         }
         String pp = parent.path();
-        return (pp.equals("/") ? "" : pp) + "/" + full_name;
+        return (pp.equals("/") ? "" : pp) + "/" + fullName;
     }
 
     /** Node lookup by phandle within this node's tree; null when none (or phandle 0 / -1). */
@@ -189,7 +189,7 @@ public final class DeviceNode {
 
     /** Structural equality of two subtrees (names, properties, children, in order). */
     public boolean sameTree(DeviceNode o) {
-        if (!full_name.equals(o.full_name) || !properties.equals(o.properties)
+        if (!fullName.equals(o.fullName) || !properties.equals(o.properties)
                 || children.size() != o.children.size()) {
             return false;
         }

@@ -146,7 +146,7 @@ public final class Dts {
 
     private DeviceNode lookupRef(DeviceNode root, String ref) {
         if (ref.startsWith("{")) {
-            return new Of(root).of_find_node_by_path(ref.substring(1));
+            return new Of(root).ofFindNodeByPath(ref.substring(1));
         }
         return labels.get(ref);
     }
@@ -214,7 +214,7 @@ public final class Dts {
             char c = peek();
             if (c == '{') {
                 DeviceNode child = node.child(n);
-                if (child == null || !child.full_name.equals(n)) {
+                if (child == null || !child.fullName.equals(n)) {
                     child = node.addChild(n);
                 }
                 for (String l : lbls) {
@@ -838,7 +838,7 @@ public final class Dts {
 
     private static void formatNode(DeviceNode n, StringBuilder sb, int depth) {
         String ind = "\t".repeat(depth);
-        sb.append(ind).append(n.parent == null ? "/" : n.full_name).append(" {\n");
+        sb.append(ind).append(n.parent == null ? "/" : n.fullName).append(" {\n");
         for (Property p : n.properties()) {
             sb.append(ind).append('\t').append(p.name);
             if (p.length() > 0) {

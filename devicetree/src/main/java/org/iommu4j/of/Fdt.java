@@ -97,7 +97,7 @@ public final class Fdt {
 
     /** Unflattens a blob into its root node (drops the reservation map). */
     @Port("drivers/of/fdt.c:of_fdt_unflatten_tree")
-    public static DeviceNode of_fdt_unflatten_tree(byte[] blob) {
+    public static DeviceNode ofFdtUnflattenTree(byte[] blob) {
         return parse(blob).root;
     }
 
@@ -375,7 +375,7 @@ public final class Fdt {
             int ci = (Integer) fr[1];
             if (ci < 0) {
                 put32(st, FDT_BEGIN_NODE);
-                byte[] nm = (x.parent == null ? "" : x.full_name).getBytes(StandardCharsets.ISO_8859_1);
+                byte[] nm = (x.parent == null ? "" : x.fullName).getBytes(StandardCharsets.ISO_8859_1);
                 st.write(nm, 0, nm.length);
                 st.write(0);
                 pad(st);

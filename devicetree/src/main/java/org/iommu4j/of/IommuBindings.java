@@ -43,39 +43,39 @@ public final class IommuBindings {
      * arm_smmu_device_dt_probe rejects other values).
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_device_dt_probe")
-    public static int arm_smmu_v3_read(DeviceNode np, SmmuV3Node[] out) {
-        if (np == null || Of.of_device_is_compatible(np, ARM_SMMU_V3_COMPATIBLE) == 0) {
+    public static int armSmmuV3Read(DeviceNode np, SmmuV3Node[] out) {
+        if (np == null || Of.ofDeviceIsCompatible(np, ARM_SMMU_V3_COMPATIBLE) == 0) {
             return -ENODEV;
         }
         int[] cells = new int[1];
-        if (Of.of_property_read_u32(np, "#iommu-cells", cells) != 0 || cells[0] != 1) {
+        if (Of.ofPropertyReadU32(np, "#iommu-cells", cells) != 0 || cells[0] != 1) {
             return -EINVAL;
         }
         Resource[] r = new Resource[1];
-        if (Of.of_address_to_resource(np, 0, r) != 0) {
+        if (Of.ofAddressToResource(np, 0, r) != 0) {
             return -EINVAL;
         }
         OfPhandleArgs msi = new OfPhandleArgs();
-        if (Of.of_parse_phandle_with_args(np, "msi-parent", "#msi-cells", 0, msi) != 0
-                && Of.of_parse_phandle_with_fixed_args(np, "msi-parent", 0, 0, msi) != 0) {
+        if (Of.ofParsePhandleWithArgs(np, "msi-parent", "#msi-cells", 0, msi) != 0
+                && Of.ofParsePhandleWithFixedArgs(np, "msi-parent", 0, 0, msi) != 0) {
             msi = null;
         } else if (msi.np == null) {
             msi = null; // a fixed-count entry whose phandle names no node
         }
         int options = 0;
-        if (Of.of_property_read_bool(np, PROP_SKIP_PREFETCH)) {
+        if (Of.ofPropertyReadBool(np, PROP_SKIP_PREFETCH)) {
             options |= ARM_SMMU_OPT_SKIP_PREFETCH;
         }
-        if (Of.of_property_read_bool(np, PROP_PAGE0_REGS_ONLY)) {
+        if (Of.ofPropertyReadBool(np, PROP_PAGE0_REGS_ONLY)) {
             options |= ARM_SMMU_OPT_PAGE0_REGS_ONLY;
         }
         out[0] = new SmmuV3Node(np, r[0], irq(np, "eventq"), irq(np, "priq"), irq(np, "gerror"),
-                irq(np, "cmdq-sync"), irq(np, "combined"), cells[0], Of.of_dma_is_coherent(np), msi, options);
+                irq(np, "cmdq-sync"), irq(np, "combined"), cells[0], Of.ofDmaIsCoherent(np), msi, options);
         return 0;
     }
 
     private static int irq(DeviceNode np, String name) {
-        int r = OfIrq.of_irq_get_byname(np, name);
+        int r = OfIrq.ofIrqGetByname(np, name);
         return r < 0 ? -org.iommu4j.base.Errno.ENXIO : r;
     }
 
@@ -85,10 +85,10 @@ public final class IommuBindings {
      * or -EINVAL for a malformed list.
      */
     @Port("drivers/iommu/of_iommu.c:of_iommu_configure")
-    public static int of_iommus(DeviceNode master, List<OfPhandleArgs> out) {
+    public static int ofIommus(DeviceNode master, List<OfPhandleArgs> out) {
         for (int idx = 0;; idx++) {
             OfPhandleArgs a = new OfPhandleArgs();
-            int r = Of.of_parse_phandle_with_args(master, "iommus", "#iommu-cells", idx, a);
+            int r = Of.ofParsePhandleWithArgs(master, "iommus", "#iommu-cells", idx, a);
             if (r == -org.iommu4j.base.Errno.ENOENT) {
                 return 0;
             }
@@ -104,15 +104,15 @@ public final class IommuBindings {
      * space) or malformed.
      */
     @Port(value = "drivers/iommu/of_iommu.c:of_iommu_configure", seed = "000")
-    public static int pasid_num_bits(DeviceNode master) {
+    public static int pasidNumBits(DeviceNode master) {
         int[] v = new int[1];
-        return Of.of_property_read_u32(master, "pasid-num-bits", v) == 0 ? v[0] : 0;
+        return Of.ofPropertyReadU32(master, "pasid-num-bits", v) == 0 ? v[0] : 0;
     }
 
     /** {@code dma-can-stall}: the master tolerates stalled transactions. */
     @Port(value = "drivers/iommu/of_iommu.c:of_iommu_configure", seed = "004")
-    public static boolean dma_can_stall(DeviceNode master) {
-        return Of.of_property_read_bool(master, "dma-can-stall");
+    public static boolean dmaCanStall(DeviceNode master) {
+        return Of.ofPropertyReadBool(master, "dma-can-stall");
     }
 
     /**
@@ -120,32 +120,32 @@ public final class IommuBindings {
      * {@code iommu-map-mask}: of_map_id(bridge, rid, "iommu-map", "iommu-map-mask", ...).
      */
     @Port("drivers/iommu/of_iommu.c:of_pci_iommu_init")
-    public static int of_pci_iommu_map(DeviceNode bridge, int rid, DeviceNode[] target, int[] sid) {
-        return Of.of_map_id(bridge, rid, "iommu-map", "iommu-map-mask", target, sid);
+    public static int ofPciIommuMap(DeviceNode bridge, int rid, DeviceNode[] target, int[] sid) {
+        return Of.ofMapId(bridge, rid, "iommu-map", "iommu-map-mask", target, sid);
     }
 
     /** All {@code arm,smmu-v3} nodes of a tree. */
     public static List<DeviceNode> smmuV3Nodes(DeviceNode root) {
-        return new Of(root).for_each_compatible_node(null, ARM_SMMU_V3_COMPATIBLE);
+        return new Of(root).forEachCompatibleNode(null, ARM_SMMU_V3_COMPATIBLE);
     }
 
     /** {@code device_property_read_u32} on {@code dev->of_node}: 0, -EINVAL absent/no node, -EOVERFLOW. */
     @Port("drivers/base/property.c:device_property_read_u32")
-    public static int device_property_read_u32(Device dev, String propname, int[] val) {
+    public static int devicePropertyReadU32(Device dev, String propname, int[] val) {
         if (!(dev.ofNode instanceof DeviceNode np)) {
             return -EINVAL;
         }
-        return Of.of_property_read_u32(np, propname, val);
+        return Of.ofPropertyReadU32(np, propname, val);
     }
 
     /** {@code device_property_read_bool} on {@code dev->of_node}. */
     @Port("drivers/base/property.c:device_property_read_bool")
-    public static boolean device_property_read_bool(Device dev, String propname) {
-        return dev.ofNode instanceof DeviceNode np && Of.of_property_read_bool(np, propname);
+    public static boolean devicePropertyReadBool(Device dev, String propname) {
+        return dev.ofNode instanceof DeviceNode np && Of.ofPropertyReadBool(np, propname);
     }
 
     /** The node of a device (dev->of_node), or null. */
-    public static DeviceNode dev_of_node(Device dev) {
+    public static DeviceNode devOfNode(Device dev) {
         return dev.ofNode instanceof DeviceNode np ? np : null;
     }
 

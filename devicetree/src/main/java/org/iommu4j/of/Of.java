@@ -39,10 +39,10 @@ public final class Of {
     public static final int OF_MAX_ADDR_CELLS = 4;
 
     /** {@code of_root}. */
-    public final DeviceNode of_root;
+    public final DeviceNode ofRoot;
 
     public Of(DeviceNode root) {
-        this.of_root = root.treeRoot();
+        this.ofRoot = root.treeRoot();
     }
 
     /** An Of over the tree parsed from {@code blob}. */
@@ -59,7 +59,7 @@ public final class Of {
      * trailing '/') matches nothing. Anything from ':' on is options and ignored. Null if absent.
      */
     @Port("drivers/of/base.c:of_find_node_opts_by_path")
-    public DeviceNode of_find_node_by_path(String path) {
+    public DeviceNode ofFindNodeByPath(String path) {
         if (path == null) {
             return null;
         }
@@ -68,27 +68,27 @@ public final class Of {
             path = path.substring(0, colon);
         }
         if (path.equals("/")) {
-            return of_root;
+            return ofRoot;
         }
         DeviceNode np;
         if (path.startsWith("/")) {
-            np = of_root;
+            np = ofRoot;
         } else {
             int slash = path.indexOf('/');
             String alias = slash < 0 ? path : path.substring(0, slash);
             path = slash < 0 ? "" : path.substring(slash);
-            DeviceNode aliases = of_root.child("aliases");
+            DeviceNode aliases = ofRoot.child("aliases");
             String[] target = new String[1];
-            if (aliases == null || of_property_read_string(aliases, alias, target) != 0 || !target[0].startsWith("/")) {
+            if (aliases == null || ofPropertyReadString(aliases, alias, target) != 0 || !target[0].startsWith("/")) {
                 return null;
             }
-            np = of_find_node_by_path(target[0]);
+            np = ofFindNodeByPath(target[0]);
         }
         while (np != null && path.startsWith("/")) {
             path = path.substring(1);
             int end = path.indexOf('/');
             String comp = end < 0 ? path : path.substring(0, end);
-            np = __of_find_node_by_path(np, comp);
+            np = __ofFindNodeByPath(np, comp);
             path = end < 0 ? "" : path.substring(end);
         }
         return np;
@@ -96,12 +96,12 @@ public final class Of {
 
     /** The child whose full name (name@unit) is exactly {@code comp}; null for an empty one. */
     @Port("drivers/of/base.c:__of_find_node_by_path")
-    private static DeviceNode __of_find_node_by_path(DeviceNode parent, String comp) {
+    private static DeviceNode __ofFindNodeByPath(DeviceNode parent, String comp) {
         if (comp.isEmpty()) {
             return null;
         }
         for (DeviceNode child : parent.children()) {
-            if (child.full_name.equals(comp)) {
+            if (child.fullName.equals(comp)) {
                 return child;
             }
         }
@@ -111,7 +111,7 @@ public final class Of {
     /** All nodes in {@code allnodes} order (depth-first, pre-order). */
     public List<DeviceNode> allnodes() {
         List<DeviceNode> l = new ArrayList<>();
-        DeviceNode.allNodes(of_root, l);
+        DeviceNode.allNodes(ofRoot, l);
         return l;
     }
 
@@ -121,7 +121,7 @@ public final class Of {
      * device_type). Null when none.
      */
     @Port("drivers/of/base.c:of_find_compatible_node")
-    public DeviceNode of_find_compatible_node(DeviceNode from, String type, String compatible) {
+    public DeviceNode ofFindCompatibleNode(DeviceNode from, String type, String compatible) {
         List<DeviceNode> all = allnodes();
         int i = from == null ? 0 : indexOf(all, from) + 1;
         if (from != null && i == 0) {
@@ -129,7 +129,7 @@ public final class Of {
         }
         for (; i < all.size(); i++) {
             DeviceNode np = all.get(i);
-            if (__of_device_is_compatible(np, compatible, type, null) > 0) {
+            if (__ofDeviceIsCompatible(np, compatible, type, null) > 0) {
                 return np;
             }
         }
@@ -147,10 +147,10 @@ public final class Of {
 
     /** All nodes compatible with {@code compatible}, in allnodes order (for_each_compatible_node). */
     @Port("include/linux/of.h:for_each_compatible_node")
-    public List<DeviceNode> for_each_compatible_node(String type, String compatible) {
+    public List<DeviceNode> forEachCompatibleNode(String type, String compatible) {
         List<DeviceNode> out = new ArrayList<>();
         for (DeviceNode np : allnodes()) {
-            if (__of_device_is_compatible(np, compatible, type, null) > 0) {
+            if (__ofDeviceIsCompatible(np, compatible, type, null) > 0) {
                 out.add(np);
             }
         }
@@ -159,32 +159,32 @@ public final class Of {
 
     /** The node whose phandle is {@code handle}, or null (0 and 0xffffffff never match). */
     @Port("drivers/of/base.c:of_find_node_by_phandle")
-    public DeviceNode of_find_node_by_phandle(int handle) {
-        return of_root.findByPhandle(handle);
+    public DeviceNode ofFindNodeByPhandle(int handle) {
+        return ofRoot.findByPhandle(handle);
     }
 
     // ------------------------------------------------------------- node helpers
 
     /** Reference counting is the GC's job here: returns {@code node}. */
     @Port("drivers/of/dynamic.c:of_node_get")
-    public static DeviceNode of_node_get(DeviceNode node) {
+    public static DeviceNode ofNodeGet(DeviceNode node) {
         return node;
     }
 
-    /** No-op (see {@link #of_node_get}). */
+    /** No-op (see {@link #ofNodeGet}). */
     @Port("drivers/of/dynamic.c:of_node_put")
-    public static void of_node_put(DeviceNode node) {
+    public static void ofNodePut(DeviceNode node) {
         // nothing to release
     }
 
     @Port("drivers/of/base.c:of_get_parent")
-    public static DeviceNode of_get_parent(DeviceNode node) {
+    public static DeviceNode ofGetParent(DeviceNode node) {
         return node == null ? null : node.parent;
     }
 
     /** The first child named {@code name} (node name without unit address), or null. */
     @Port("drivers/of/base.c:of_get_child_by_name")
-    public static DeviceNode of_get_child_by_name(DeviceNode node, String name) {
+    public static DeviceNode ofGetChildByName(DeviceNode node, String name) {
         if (node == null || name == null) {
             return null;
         }
@@ -198,13 +198,13 @@ public final class Of {
 
     /** The next available child of {@code node} after {@code prev} (null: the first), or null. */
     @Port("drivers/of/base.c:of_get_next_available_child")
-    public static DeviceNode of_get_next_available_child(DeviceNode node, DeviceNode prev) {
+    public static DeviceNode ofGetNextAvailableChild(DeviceNode node, DeviceNode prev) {
         if (node == null) {
             return null;
         }
         boolean seen = prev == null;
         for (DeviceNode c : node.children()) {
-            if (seen && of_device_is_available(c)) {
+            if (seen && ofDeviceIsAvailable(c)) {
                 return c;
             }
             if (c == prev) {
@@ -216,13 +216,13 @@ public final class Of {
 
     /** {@code of_fwnode_handle}: the node itself stands for its fwnode. */
     @Port("include/linux/of.h:of_fwnode_handle")
-    public static Object of_fwnode_handle(DeviceNode node) {
+    public static Object ofFwnodeHandle(DeviceNode node) {
         return node;
     }
 
     /** {@code of_node_full_name}: the path, "<no-node>" for null. */
     @Port("include/linux/of.h:of_node_full_name")
-    public static String of_node_full_name(DeviceNode node) {
+    public static String ofNodeFullName(DeviceNode node) {
         return node == null ? "<no-node>" : node.path();
     }
 
@@ -233,7 +233,7 @@ public final class Of {
      * compatible entries score higher); 0 = no match.
      */
     @Port("drivers/of/base.c:__of_device_is_compatible")
-    static int __of_device_is_compatible(DeviceNode device, String compat, String type, String name) {
+    static int __ofDeviceIsCompatible(DeviceNode device, String compat, String type, String name) {
         int score = 0;
         if (compat != null && !compat.isEmpty()) {
             Property prop = device.findProperty("compatible");
@@ -256,7 +256,7 @@ public final class Of {
         if (type != null && !type.isEmpty()) {
             String[] t = new String[1];
             // __of_node_is_type: strcmp, case matters (compatible strings are compared without).
-            if (of_property_read_string(device, "device_type", t) != 0 || !type.equals(t[0])) {
+            if (ofPropertyReadString(device, "device_type", t) != 0 || !type.equals(t[0])) {
                 return 0;
             }
             score += 2;
@@ -272,18 +272,18 @@ public final class Of {
 
     /** Positive if {@code device}'s compatible list contains {@code compat}, else 0. */
     @Port("drivers/of/base.c:of_device_is_compatible")
-    public static int of_device_is_compatible(DeviceNode device, String compat) {
-        return __of_device_is_compatible(device, compat, null, null);
+    public static int ofDeviceIsCompatible(DeviceNode device, String compat) {
+        return __ofDeviceIsCompatible(device, compat, null, null);
     }
 
     /** Status absent, "okay" or "ok". */
     @Port("drivers/of/base.c:of_device_is_available")
-    public static boolean of_device_is_available(DeviceNode device) {
+    public static boolean ofDeviceIsAvailable(DeviceNode device) {
         if (device == null) {
             return false;
         }
         String[] s = new String[1];
-        int r = of_property_read_string(device, "status", s);
+        int r = ofPropertyReadString(device, "status", s);
         if (r == -EINVAL) {
             return true;
         }
@@ -292,9 +292,9 @@ public final class Of {
 
     /** Whether DMA from {@code np} is coherent: "dma-coherent" on it or an ancestor. */
     @Port("drivers/of/address.c:of_dma_is_coherent")
-    public static boolean of_dma_is_coherent(DeviceNode np) {
+    public static boolean ofDmaIsCoherent(DeviceNode np) {
         for (DeviceNode n = np; n != null; n = n.parent) {
-            if (of_property_read_bool(n, "dma-coherent")) {
+            if (ofPropertyReadBool(n, "dma-coherent")) {
                 return true;
             }
         }
@@ -304,7 +304,7 @@ public final class Of {
     // ------------------------------------------------------------- properties
 
     @Port("drivers/of/base.c:of_find_property")
-    public static Property of_find_property(DeviceNode np, String name) {
+    public static Property ofFindProperty(DeviceNode np, String name) {
         return np == null || name == null ? null : np.findProperty(name);
     }
 
@@ -314,8 +314,8 @@ public final class Of {
      * __of_find_property writes it only on a match.
      */
     @Port("drivers/of/base.c:of_get_property")
-    public static byte[] of_get_property(DeviceNode np, String name, int[] lenp) {
-        Property p = of_find_property(np, name);
+    public static byte[] ofGetProperty(DeviceNode np, String name, int[] lenp) {
+        Property p = ofFindProperty(np, name);
         if (p != null && lenp != null && lenp.length > 0) {
             lenp[0] = p.length();
         }
@@ -324,8 +324,8 @@ public final class Of {
 
     /** Whether a property exists (a boolean property: present = true). */
     @Port("include/linux/of.h:of_property_read_bool")
-    public static boolean of_property_read_bool(DeviceNode np, String propname) {
-        return of_find_property(np, propname) != null;
+    public static boolean ofPropertyReadBool(DeviceNode np, String propname) {
+        return ofFindProperty(np, propname) != null;
     }
 
     /** The property if at least {@code min} bytes long; else throws the errno (absent: EINVAL). */
@@ -342,8 +342,8 @@ public final class Of {
 
     /** Reads cell {@code index} of a u32 property. 0, -EINVAL absent, -EOVERFLOW too short. */
     @Port("drivers/of/property.c:of_property_read_u32_index")
-    public static int of_property_read_u32_index(DeviceNode np, String propname, int index, int[] outValue) {
-        Property p = of_find_property(np, propname);
+    public static int ofPropertyReadU32Index(DeviceNode np, String propname, int index, int[] outValue) {
+        Property p = ofFindProperty(np, propname);
         if (index < 0) {
             return -EINVAL;
         }
@@ -357,14 +357,14 @@ public final class Of {
 
     /** Reads one u32. 0, -EINVAL absent, -EOVERFLOW shorter than 4 bytes. */
     @Port("include/linux/of.h:of_property_read_u32")
-    public static int of_property_read_u32(DeviceNode np, String propname, int[] outValue) {
-        return of_property_read_u32_array(np, propname, outValue, 1);
+    public static int ofPropertyReadU32(DeviceNode np, String propname, int[] outValue) {
+        return ofPropertyReadU32Array(np, propname, outValue, 1);
     }
 
     /** Reads {@code sz} u32 cells into outValues. 0, -EINVAL absent, -EOVERFLOW too short. */
     @Port("drivers/of/property.c:of_property_read_variable_u32_array")
-    public static int of_property_read_u32_array(DeviceNode np, String propname, int[] outValues, int sz) {
-        Property p = of_find_property(np, propname);
+    public static int ofPropertyReadU32Array(DeviceNode np, String propname, int[] outValues, int sz) {
+        Property p = ofFindProperty(np, propname);
         if (sz < 0 || sz > outValues.length) {
             return -EINVAL;
         }
@@ -380,8 +380,8 @@ public final class Of {
 
     /** Reads one u64 (two cells, high first). 0, -EINVAL absent, -EOVERFLOW too short. */
     @Port("drivers/of/property.c:of_property_read_u64")
-    public static int of_property_read_u64(DeviceNode np, String propname, long[] outValue) {
-        Property p = of_find_property(np, propname);
+    public static int ofPropertyReadU64(DeviceNode np, String propname, long[] outValue) {
+        Property p = ofFindProperty(np, propname);
         int r = checkSize(p, 8);
         if (r != 0) {
             return r;
@@ -396,13 +396,13 @@ public final class Of {
      */
     @Port("include/linux/of.h:of_property_count_u32_elems")
     @Port("drivers/of/property.c:of_property_count_elems_of_size")
-    public static int of_property_count_u32_elems(DeviceNode np, String propname) {
-        Property p = of_find_property(np, propname);
+    public static int ofPropertyCountU32Elems(DeviceNode np, String propname) {
+        Property p = ofFindProperty(np, propname);
         if (p == null) {
             return -EINVAL;
         }
         if (p.length() % 4 != 0) {
-            Printk.pr_err("size of %s in node %s is not a multiple of %d", propname, np.path(), 4);
+            Printk.prErr("size of %s in node %s is not a multiple of %d", propname, np.path(), 4);
             return -EINVAL;
         }
         return p.length() / 4;
@@ -413,8 +413,8 @@ public final class Of {
      * (an empty property included).
      */
     @Port("drivers/of/property.c:of_property_read_string")
-    public static int of_property_read_string(DeviceNode np, String propname, String[] outString) {
-        Property p = of_find_property(np, propname);
+    public static int ofPropertyReadString(DeviceNode np, String propname, String[] outString) {
+        Property p = ofFindProperty(np, propname);
         if (p == null) {
             return -EINVAL;
         }
@@ -445,8 +445,8 @@ public final class Of {
      * string before it; -ENODATA index past the end.
      */
     @Port("drivers/of/property.c:of_property_read_string_helper")
-    public static int of_property_read_string_index(DeviceNode np, String propname, int index, String[] output) {
-        Property p = of_find_property(np, propname);
+    public static int ofPropertyReadStringIndex(DeviceNode np, String propname, int index, String[] output) {
+        Property p = ofFindProperty(np, propname);
         if (p == null) {
             return -EINVAL;
         }
@@ -471,8 +471,8 @@ public final class Of {
      * empty (of_property_read_string_helper counts no string).
      */
     @Port("include/linux/of.h:of_property_count_strings")
-    public static int of_property_count_strings(DeviceNode np, String propname) {
-        Property p = of_find_property(np, propname);
+    public static int ofPropertyCountStrings(DeviceNode np, String propname) {
+        Property p = ofFindProperty(np, propname);
         if (p == null) {
             return -EINVAL;
         }
@@ -494,8 +494,8 @@ public final class Of {
      * when an unterminated string is reached before a match; -ENODATA not found.
      */
     @Port("drivers/of/property.c:of_property_match_string")
-    public static int of_property_match_string(DeviceNode np, String propname, String string) {
-        Property p = of_find_property(np, propname);
+    public static int ofPropertyMatchString(DeviceNode np, String propname, String string) {
+        Property p = ofFindProperty(np, propname);
         if (p == null) {
             return -EINVAL;
         }
@@ -537,13 +537,13 @@ public final class Of {
 
     /** #address-cells that applies to {@code np}'s reg (from its parent upward; default 1). */
     @Port("drivers/of/base.c:of_n_addr_cells")
-    public static int of_n_addr_cells(DeviceNode np) {
+    public static int ofNAddrCells(DeviceNode np) {
         return nCells(np, "#address-cells", OF_ROOT_NODE_ADDR_CELLS_DEFAULT);
     }
 
     /** #size-cells that applies to {@code np}'s reg (from its parent upward; default 1). */
     @Port("drivers/of/base.c:of_n_size_cells")
-    public static int of_n_size_cells(DeviceNode np) {
+    public static int ofNSizeCells(DeviceNode np) {
         return nCells(np, "#size-cells", OF_ROOT_NODE_SIZE_CELLS_DEFAULT);
     }
 
@@ -571,7 +571,7 @@ public final class Of {
 
     /** Reads {@code cells} big-endian cells at {@code cellOff} as one number (up to 2 cells kept). */
     @Port("include/linux/of.h:of_read_number")
-    public static long of_read_number(byte[] v, int cellOff, int cells) {
+    public static long ofReadNumber(byte[] v, int cellOff, int cells) {
         long r = 0;
         for (int i = 0; i < cells; i++) {
             r = (r << 32) | (Be.get32(v, (cellOff + i) * 4) & 0xffffffffL);
@@ -581,7 +581,7 @@ public final class Of {
 
     private static boolean isPciBus(DeviceNode bus) {
         String[] t = new String[1];
-        return bus != null && of_property_read_string(bus, "device_type", t) == 0
+        return bus != null && ofPropertyReadString(bus, "device_type", t) == 0
                 && (t[0].equals("pci") || t[0].equals("pciex"));
     }
 
@@ -595,8 +595,8 @@ public final class Of {
      * @return the address, or {@link #OF_BAD_ADDR}
      */
     @Port("drivers/of/address.c:of_translate_address")
-    public static long of_translate_address(DeviceNode dev, byte[] reg, int cellOff) {
-        return __of_translate_address(dev, reg, cellOff, "ranges");
+    public static long ofTranslateAddress(DeviceNode dev, byte[] reg, int cellOff) {
+        return __ofTranslateAddress(dev, reg, cellOff, "ranges");
     }
 
     /**
@@ -608,12 +608,12 @@ public final class Of {
      * @return the address, or {@link #OF_BAD_ADDR}
      */
     @Port("drivers/of/address.c:of_translate_dma_address")
-    public static long of_translate_dma_address(DeviceNode dev, byte[] reg, int cellOff) {
-        return __of_translate_address(dev, reg, cellOff, "dma-ranges");
+    public static long ofTranslateDmaAddress(DeviceNode dev, byte[] reg, int cellOff) {
+        return __ofTranslateAddress(dev, reg, cellOff, "dma-ranges");
     }
 
     @Port("drivers/of/address.c:__of_translate_address")
-    private static long __of_translate_address(DeviceNode dev, byte[] reg, int cellOff, String rprop) {
+    private static long __ofTranslateAddress(DeviceNode dev, byte[] reg, int cellOff, String rprop) {
         boolean dma = rprop.equals("dma-ranges");
         DeviceNode bus = dev.parent;
         if (bus == null) {
@@ -660,13 +660,13 @@ public final class Of {
                         continue;
                     }
                     int lo = pci ? 1 : 0;
-                    long cp = of_read_number(rv, base + lo, cna - lo);
-                    long s = of_read_number(rv, base + cna + pna, cns);
+                    long cp = ofReadNumber(rv, base + lo, cna - lo);
+                    long s = ofReadNumber(rv, base + cna + pna, cns);
                     long da = lowCellsFrom(addr, lo, na);
                     if (Long.compareUnsigned(da, cp) < 0 || Long.compareUnsigned(da - cp, s) >= 0) {
                         continue;
                     }
-                    long pa = of_read_number(rv, base + cna, pna) + (da - cp);
+                    long pa = ofReadNumber(rv, base + cna, pna) + (da - cp);
                     next = new int[pna];
                     for (int i = pna - 1, sh = 0; i >= 0; i--, sh += 32) {
                         next[i] = sh >= 64 ? 0 : (int) (pa >>> sh);
@@ -715,13 +715,13 @@ public final class Of {
      * 0; -EINVAL no such entry or untranslatable.
      */
     @Port("drivers/of/address.c:of_address_to_resource")
-    public static int of_address_to_resource(DeviceNode dev, int index, Resource[] r) {
+    public static int ofAddressToResource(DeviceNode dev, int index, Resource[] r) {
         Property reg = dev.findProperty("reg");
         if (reg == null || index < 0) {
             return -EINVAL;
         }
-        int na = of_n_addr_cells(dev);
-        int ns = of_n_size_cells(dev);
+        int na = ofNAddrCells(dev);
+        int ns = ofNSizeCells(dev);
         if (na < 1 || na > OF_MAX_ADDR_CELLS || ns < 0 || ns > 2) {
             return -EINVAL;
         }
@@ -729,23 +729,23 @@ public final class Of {
         if ((long) (index + 1) * onesize * 4 > reg.length()) {
             return -EINVAL;
         }
-        long size = of_read_number(reg.raw(), index * onesize + na, ns);
-        long taddr = of_translate_address(dev, reg.raw(), index * onesize);
+        long size = ofReadNumber(reg.raw(), index * onesize + na, ns);
+        long taddr = ofTranslateAddress(dev, reg.raw(), index * onesize);
         if (taddr == OF_BAD_ADDR) {
             return -EINVAL;
         }
         String[] name = new String[1];
-        if (of_property_read_string_index(dev, "reg-names", index, name) != 0) {
-            name[0] = dev.full_name;
+        if (ofPropertyReadStringIndex(dev, "reg-names", index, name) != 0) {
+            name[0] = dev.fullName;
         }
         r[0] = new Resource(name[0], taddr, taddr + size - 1, Resource.IORESOURCE_MEM);
         return 0;
     }
 
     /** Number of {@code reg} entries of {@code dev}. */
-    public static int of_address_count(DeviceNode dev) {
+    public static int ofAddressCount(DeviceNode dev) {
         Property reg = dev.findProperty("reg");
-        int one = of_n_addr_cells(dev) + of_n_size_cells(dev);
+        int one = ofNAddrCells(dev) + ofNSizeCells(dev);
         if (reg == null || one <= 0) {
             return 0;
         }
@@ -759,7 +759,7 @@ public final class Of {
      * 11 64-bit memory, bit 30 prefetchable (IEEE 1275 PCI binding).
      */
     @Port("drivers/of/address.c:of_bus_pci_get_flags")
-    static long of_bus_pci_get_flags(int w) {
+    static long ofBusPciGetFlags(int w) {
         long flags = 0;
         switch ((w >>> 24) & 0x03) {
             case 0x01:
@@ -782,14 +782,14 @@ public final class Of {
 
     /** The default bus's flags: every range is memory. */
     @Port("drivers/of/address.c:of_bus_default_get_flags")
-    static long of_bus_default_get_flags(int w) {
+    static long ofBusDefaultGetFlags(int w) {
         return Resource.IORESOURCE_MEM;
     }
 
     @Port("drivers/of/address.c:parser_init")
-    private static int parser_init(OfPciRangeParser parser, DeviceNode node, String name) {
+    private static int parserInit(OfPciRangeParser parser, DeviceNode node, String name) {
         parser.node = node;
-        parser.pna = of_n_addr_cells(node);
+        parser.pna = ofNAddrCells(node);
         parser.na = busCells(node, "#address-cells", OF_ROOT_NODE_ADDR_CELLS_DEFAULT);
         parser.ns = busCells(node, "#size-cells", OF_ROOT_NODE_SIZE_CELLS_DEFAULT);
         parser.dma = name.equals("dma-ranges");
@@ -806,14 +806,14 @@ public final class Of {
 
     /** Starts parsing {@code node}'s {@code ranges}. 0, or -ENOENT when it has none. */
     @Port("drivers/of/address.c:of_pci_range_parser_init")
-    public static int of_pci_range_parser_init(OfPciRangeParser parser, DeviceNode node) {
-        return parser_init(parser, node, "ranges");
+    public static int ofPciRangeParserInit(OfPciRangeParser parser, DeviceNode node) {
+        return parserInit(parser, node, "ranges");
     }
 
     /** Starts parsing {@code node}'s {@code dma-ranges}. 0, or -ENOENT when it has none. */
     @Port("drivers/of/address.c:of_pci_dma_range_parser_init")
-    public static int of_pci_dma_range_parser_init(OfPciRangeParser parser, DeviceNode node) {
-        return parser_init(parser, node, "dma-ranges");
+    public static int ofPciDmaRangeParserInit(OfPciRangeParser parser, DeviceNode node) {
+        return parserInit(parser, node, "dma-ranges");
     }
 
     /**
@@ -823,7 +823,7 @@ public final class Of {
      * parent side does not translate.
      */
     @Port("drivers/of/address.c:of_pci_range_parser_one")
-    public static OfPciRange of_pci_range_parser_one(OfPciRangeParser parser, OfPciRange range) {
+    public static OfPciRange ofPciRangeParserOne(OfPciRangeParser parser, OfPciRange range) {
         int na = parser.na;
         int ns = parser.ns;
         int np = parser.pna + na + ns;
@@ -836,15 +836,15 @@ public final class Of {
         // The PCI bus's first child cell is the space code, not part of the address.
         int busflagNa = parser.pci ? 1 : 0;
         range.flags = rangeFlags(parser, parser.range);
-        range.pciAddr = of_read_number(parser.value, parser.range + busflagNa, na - busflagNa);
+        range.pciAddr = ofReadNumber(parser.value, parser.range + busflagNa, na - busflagNa);
         range.cpuAddr = rangeCpuAddr(parser, parser.range + na);
-        range.size = of_read_number(parser.value, parser.range + parser.pna + na, ns);
+        range.size = ofReadNumber(parser.value, parser.range + parser.pna + na, ns);
         parser.range += np;
         while (parser.range + np <= parser.end) {
             long flags = rangeFlags(parser, parser.range);
-            long busAddr = of_read_number(parser.value, parser.range + busflagNa, na - busflagNa);
+            long busAddr = ofReadNumber(parser.value, parser.range + busflagNa, na - busflagNa);
             long cpuAddr = rangeCpuAddr(parser, parser.range + na);
-            long size = of_read_number(parser.value, parser.range + parser.pna + na, ns);
+            long size = ofReadNumber(parser.value, parser.range + parser.pna + na, ns);
             if (flags != range.flags) {
                 break;
             }
@@ -859,12 +859,12 @@ public final class Of {
 
     private static long rangeFlags(OfPciRangeParser parser, int cell) {
         int w = Be.get32(parser.value, cell * 4);
-        return parser.pci ? of_bus_pci_get_flags(w) : of_bus_default_get_flags(w);
+        return parser.pci ? ofBusPciGetFlags(w) : ofBusDefaultGetFlags(w);
     }
 
     private static long rangeCpuAddr(OfPciRangeParser parser, int cell) {
-        return parser.dma ? of_translate_dma_address(parser.node, parser.value, cell)
-                : of_translate_address(parser.node, parser.value, cell);
+        return parser.dma ? ofTranslateDmaAddress(parser.node, parser.value, cell)
+                : ofTranslateAddress(parser.node, parser.value, cell);
     }
 
     /**
@@ -878,18 +878,18 @@ public final class Of {
      * does; an I/O range larger than the whole port space ({@code IO_SPACE_LIMIT} + 1) is refused.
      */
     @Port("drivers/of/address.c:of_pci_range_to_resource")
-    public static int of_pci_range_to_resource(OfPciRange range, DeviceNode np, Resource[] res) {
+    public static int ofPciRangeToResource(OfPciRange range, DeviceNode np, Resource[] res) {
         long start;
         if ((range.flags & Resource.IORESOURCE_IO) != 0) {
             if (range.cpuAddr == OF_BAD_ADDR || Long.compareUnsigned(range.size, IO_SPACE_LIMIT + 1) > 0) {
-                res[0] = new Resource(np.full_name, OF_BAD_ADDR, OF_BAD_ADDR, range.flags);
+                res[0] = new Resource(np.fullName, OF_BAD_ADDR, OF_BAD_ADDR, range.flags);
                 return -EINVAL;
             }
             start = 0;
         } else {
             start = range.cpuAddr;
         }
-        res[0] = new Resource(np.full_name, start, start + range.size - 1, range.flags);
+        res[0] = new Resource(np.fullName, start, start + range.size - 1, range.flags);
         return 0;
     }
 
@@ -904,7 +904,7 @@ public final class Of {
      * {@code dma-ranges} to go by.
      */
     @Port("drivers/of/address.c:of_dma_get_range")
-    public static int of_dma_get_range(DeviceNode np, BusDmaRegion[][] map) {
+    public static int ofDmaGetRange(DeviceNode np, BusDmaRegion[][] map) {
         DeviceNode node = np;
         Property ranges = null;
         boolean foundDmaRanges = false;
@@ -920,17 +920,17 @@ public final class Of {
             node = node.parent;
         }
         if (node == null || ranges == null) {
-            Printk.pr_debug("no dma-ranges found for node(%s)", np.path());
+            Printk.prDebug("no dma-ranges found for node(%s)", np.path());
             return -ENODEV;
         }
         OfPciRangeParser parser = new OfPciRangeParser();
-        of_pci_dma_range_parser_init(parser, node);
+        ofPciDmaRangeParserInit(parser, node);
         List<BusDmaRegion> regions = new ArrayList<>();
         OfPciRange range = new OfPciRange();
-        while (of_pci_range_parser_one(parser, range) != null) {
-            Printk.pr_debug("dma_addr(%x) cpu_addr(%x) size(%x)", range.pciAddr, range.cpuAddr, range.size);
+        while (ofPciRangeParserOne(parser, range) != null) {
+            Printk.prDebug("dma_addr(%x) cpu_addr(%x) size(%x)", range.pciAddr, range.cpuAddr, range.size);
             if (range.cpuAddr == OF_BAD_ADDR) {
-                Printk.pr_err("translation of DMA address(%x) to CPU address failed node(%s)", range.pciAddr, node.path());
+                Printk.prErr("translation of DMA address(%x) to CPU address failed node(%s)", range.pciAddr, node.path());
                 continue;
             }
             regions.add(new BusDmaRegion(range.cpuAddr, range.pciAddr, range.size, range.cpuAddr - range.pciAddr));
@@ -963,12 +963,12 @@ public final class Of {
 
     /** Starts a walk over {@code listName}. 0; -EINVAL neither cells name nor count; -ENOENT absent. */
     @Port("drivers/of/base.c:of_phandle_iterator_init")
-    static int of_phandle_iterator_init(OfPhandleIterator it, DeviceNode np, String listName, String cellsName,
+    static int ofPhandleIteratorInit(OfPhandleIterator it, DeviceNode np, String listName, String cellsName,
             int cellCount) {
         if (cellCount < 0 && cellsName == null) {
             return -EINVAL;
         }
-        Property list = of_find_property(np, listName);
+        Property list = ofFindProperty(np, listName);
         if (list == null) {
             return -ENOENT;
         }
@@ -989,7 +989,7 @@ public final class Of {
      * given) while the cell count is needed, or the arguments run past the end.
      */
     @Port("drivers/of/base.c:of_phandle_iterator_next")
-    static int of_phandle_iterator_next(OfPhandleIterator it) {
+    static int ofPhandleIteratorNext(OfPhandleIterator it) {
         it.node = null;
         if (it.list == null || it.phandleEnd >= it.listEnd) {
             return -ENOENT;
@@ -1001,15 +1001,15 @@ public final class Of {
             it.node = it.parent.findByPhandle(it.phandle);
             if (it.cellsName != null) {
                 if (it.node == null) {
-                    Printk.pr_err("%s: could not find phandle %d", it.parent.path(), it.phandle);
+                    Printk.prErr("%s: could not find phandle %d", it.parent.path(), it.phandle);
                     return -EINVAL;
                 }
                 int[] c = new int[1];
-                if (of_property_read_u32(it.node, it.cellsName, c) != 0) {
+                if (ofPropertyReadU32(it.node, it.cellsName, c) != 0) {
                     if (it.cellCount >= 0) {
                         c[0] = it.cellCount;
                     } else {
-                        Printk.pr_err("%s: could not get %s for %s", it.parent.path(), it.cellsName, it.node.path());
+                        Printk.prErr("%s: could not get %s for %s", it.parent.path(), it.cellsName, it.node.path());
                         it.node = null;
                         return -EINVAL;
                     }
@@ -1020,9 +1020,9 @@ public final class Of {
             }
             if (it.cur + count > it.listEnd) {
                 if (it.cellsName != null) {
-                    Printk.pr_err("%s: %s = %d found %d", it.parent.path(), it.cellsName, count, it.listEnd - it.cur);
+                    Printk.prErr("%s: %s = %d found %d", it.parent.path(), it.cellsName, count, it.listEnd - it.cur);
                 } else {
-                    Printk.pr_err("%s: phandle %s needs %d, found %d", it.parent.path(), of_node_full_name(it.node),
+                    Printk.prErr("%s: phandle %s needs %d, found %d", it.parent.path(), ofNodeFullName(it.node),
                             count, it.listEnd - it.cur);
                 }
                 it.node = null;
@@ -1036,12 +1036,12 @@ public final class Of {
 
     /** Copies the current entry's arguments (at most {@code size}). Return: how many. */
     @Port("drivers/of/base.c:of_phandle_iterator_args")
-    static int of_phandle_iterator_args(OfPhandleIterator it, int[] args, int size) {
+    static int ofPhandleIteratorArgs(OfPhandleIterator it, int[] args, int size) {
         int count = it.curCount;
         if (size < count) {
             // The kernel WARNs and truncates; the count comes from the blob, so this port
             // reports it without a WARN (bad input is not a kernel bug here).
-            Printk.pr_err("%s: %d args, truncated to %d", it.parent.path(), count, size);
+            Printk.prErr("%s: %d args, truncated to %d", it.parent.path(), count, size);
             count = size;
         }
         for (int i = 0; i < count; i++) {
@@ -1059,26 +1059,26 @@ public final class Of {
      * of_phandle_iterator_next).
      */
     @Port("drivers/of/base.c:__of_parse_phandle_with_args")
-    static int __of_parse_phandle_with_args(DeviceNode np, String listName, String cellsName, int cellCount,
+    static int __ofParsePhandleWithArgs(DeviceNode np, String listName, String cellsName, int cellCount,
             int index, OfPhandleArgs outArgs) {
         if (index < 0) {
             return -EINVAL;
         }
         OfPhandleIterator it = new OfPhandleIterator();
-        int rc = of_phandle_iterator_init(it, np, listName, cellsName, cellCount);
+        int rc = ofPhandleIteratorInit(it, np, listName, cellsName, cellCount);
         if (rc != 0) {
             return rc;
         }
         int curIndex = 0;
-        while ((rc = of_phandle_iterator_next(it)) == 0) {
+        while ((rc = ofPhandleIteratorNext(it)) == 0) {
             if (curIndex == index) {
                 if (it.phandle == 0) {
                     return -ENOENT;
                 }
                 if (outArgs != null) {
-                    int c = of_phandle_iterator_args(it, outArgs.args, OfPhandleArgs.MAX_PHANDLE_ARGS);
+                    int c = ofPhandleIteratorArgs(it, outArgs.args, OfPhandleArgs.MAX_PHANDLE_ARGS);
                     outArgs.np = it.node;
-                    outArgs.args_count = c;
+                    outArgs.argsCount = c;
                 }
                 return 0;
             }
@@ -1087,28 +1087,28 @@ public final class Of {
         return rc;
     }
 
-    /** See {@link #__of_parse_phandle_with_args}; e.g. ("iommus", "#iommu-cells"), ("msi-parent", "#msi-cells"). */
+    /** See {@link #__ofParsePhandleWithArgs}; e.g. ("iommus", "#iommu-cells"), ("msi-parent", "#msi-cells"). */
     @Port("drivers/of/base.c:of_parse_phandle_with_args")
-    public static int of_parse_phandle_with_args(DeviceNode np, String listName, String cellsName, int index,
+    public static int ofParsePhandleWithArgs(DeviceNode np, String listName, String cellsName, int index,
             OfPhandleArgs outArgs) {
-        return __of_parse_phandle_with_args(np, listName, cellsName, cellsName == null ? 0 : -1, index, outArgs);
+        return __ofParsePhandleWithArgs(np, listName, cellsName, cellsName == null ? 0 : -1, index, outArgs);
     }
 
     /** Phandle list with a fixed argument count per entry. */
     @Port("drivers/of/base.c:of_parse_phandle_with_fixed_args")
-    public static int of_parse_phandle_with_fixed_args(DeviceNode np, String listName, int cellCount, int index,
+    public static int ofParsePhandleWithFixedArgs(DeviceNode np, String listName, int cellCount, int index,
             OfPhandleArgs outArgs) {
-        return __of_parse_phandle_with_args(np, listName, null, cellCount, index, outArgs);
+        return __ofParsePhandleWithArgs(np, listName, null, cellCount, index, outArgs);
     }
 
     /** The node of entry {@code index} of a plain phandle list, or null. */
     @Port("drivers/of/base.c:of_parse_phandle")
-    public static DeviceNode of_parse_phandle(DeviceNode np, String phandleName, int index) {
+    public static DeviceNode ofParsePhandle(DeviceNode np, String phandleName, int index) {
         if (index < 0) {
             return null;
         }
         OfPhandleArgs a = new OfPhandleArgs();
-        return __of_parse_phandle_with_args(np, phandleName, null, 0, index, a) == 0 ? a.np : null;
+        return __ofParsePhandleWithArgs(np, phandleName, null, 0, index, a) == 0 ? a.np : null;
     }
 
     /**
@@ -1116,21 +1116,21 @@ public final class Of {
      * name every cell is an entry (the list's length in cells, no node looked up).
      */
     @Port("drivers/of/base.c:of_count_phandle_with_args")
-    public static int of_count_phandle_with_args(DeviceNode np, String listName, String cellsName) {
+    public static int ofCountPhandleWithArgs(DeviceNode np, String listName, String cellsName) {
         if (cellsName == null) {
-            Property list = of_find_property(np, listName);
+            Property list = ofFindProperty(np, listName);
             if (list == null) {
                 return -ENOENT;
             }
             return list.length() / 4;
         }
         OfPhandleIterator it = new OfPhandleIterator();
-        int rc = of_phandle_iterator_init(it, np, listName, cellsName, -1);
+        int rc = ofPhandleIteratorInit(it, np, listName, cellsName, -1);
         if (rc != 0) {
             return rc;
         }
         int curIndex = 0;
-        while ((rc = of_phandle_iterator_next(it)) == 0) {
+        while ((rc = ofPhandleIteratorNext(it)) == 0) {
             curIndex++;
         }
         if (rc != -ENOENT) {
@@ -1165,7 +1165,7 @@ public final class Of {
      * @param idOut null, or a one-element out array
      */
     @Port("drivers/of/base.c:of_map_id")
-    public static int of_map_id(DeviceNode np, int id, String mapName, String mapMaskName, DeviceNode[] target,
+    public static int ofMapId(DeviceNode np, int id, String mapName, String mapMaskName, DeviceNode[] target,
             int[] idOut) {
         if (np == null || mapName == null || (target == null && idOut == null)) {
             return -EINVAL;
@@ -1180,13 +1180,13 @@ public final class Of {
         }
         int mapLen = map.length();
         if (mapLen == 0 || mapLen % 16 != 0) {
-            Printk.pr_err("%s", String.format("%s: Error: Bad %s length: %d", np.path(), mapName, mapLen));
+            Printk.prErr("%s", String.format("%s: Error: Bad %s length: %d", np.path(), mapName, mapLen));
             return -EINVAL;
         }
         int mapMask = 0xffffffff;
         if (mapMaskName != null) {
             int[] m = new int[1];
-            if (of_property_read_u32(np, mapMaskName, m) == 0) {
+            if (ofPropertyReadU32(np, mapMaskName, m) == 0) {
                 mapMask = m[0];
             }
         }
@@ -1197,7 +1197,7 @@ public final class Of {
             int outBase = map.cell(e * 4 + 2);
             int idLen = map.cell(e * 4 + 3);
             if ((idBase & ~mapMask) != 0) {
-                Printk.pr_err("%s", String.format("%s: Invalid %s translation - %s-mask (0x%x) ignores id-base (0x%x)",
+                Printk.prErr("%s", String.format("%s: Invalid %s translation - %s-mask (0x%x) ignores id-base (0x%x)",
                         np.path(), mapName, mapName, mapMask, idBase));
                 return -EFAULT;
             }
@@ -1225,7 +1225,7 @@ public final class Of {
             }
             return 0;
         }
-        Printk.pr_info("%s", String.format("%s: no %s translation for id 0x%x on %s", np.path(), mapName, id,
+        Printk.prInfo("%s", String.format("%s: no %s translation for id 0x%x on %s", np.path(), mapName, id,
                 target != null && target[0] != null ? target[0].path() : "(null)"));
         if (idOut != null) {
             idOut[0] = id;

@@ -12,8 +12,8 @@ import org.iommu4j.base.hw.IrqController;
 /**
  * Interrupt specifiers (drivers/of/irq.c) and their translation by the controller's IRQ domain.
  *
- * <p><b>IRQ numbers.</b> There is no virtual IRQ mapping layer here: {@link #of_irq_get} and the
- * IRQ resources made by {@link #of_irq_to_resource} carry the <em>hardware</em> IRQ number the
+ * <p><b>IRQ numbers.</b> There is no virtual IRQ mapping layer here: {@link #ofIrqGet} and the
+ * IRQ resources made by {@link #ofIrqToResource} carry the <em>hardware</em> IRQ number the
  * controller's domain translation gives — for a GIC ({@code #interrupt-cells = <3>}),
  * {@code <0 n flags>} (SPI n) is hwirq n + 32 and {@code <1 n flags>} (PPI n) is n + 16, as
  * gic_irq_domain_translate; for one- and two-cell controllers, the first cell. The platform maps
@@ -50,7 +50,7 @@ public final class OfIrq {
      * (a -> b -> a without #interrupt-cells) end after {@link #MAX_PARENT_HOPS} steps (null).
      */
     @Port("drivers/of/irq.c:of_irq_find_parent")
-    public static DeviceNode of_irq_find_parent(DeviceNode child) {
+    public static DeviceNode ofIrqFindParent(DeviceNode child) {
         if (child == null) {
             return null;
         }
@@ -59,7 +59,7 @@ public final class OfIrq {
         DeviceNode p;
         do {
             int[] ph = new int[1];
-            if (Of.of_property_read_u32(child, "interrupt-parent", ph) != 0) {
+            if (Of.ofPropertyReadU32(child, "interrupt-parent", ph) != 0) {
                 p = child.parent;
             } else {
                 p = child.findByPhandle(ph[0]);
@@ -88,20 +88,20 @@ public final class OfIrq {
      * interrupt-map on the way; -EOVERFLOW index past the end of {@code interrupts}.
      */
     @Port("drivers/of/irq.c:of_irq_parse_one")
-    public static int of_irq_parse_one(DeviceNode device, int index, OfPhandleArgs outIrq) {
+    public static int ofIrqParseOne(DeviceNode device, int index, OfPhandleArgs outIrq) {
         if (device == null || index < 0) {
             return -EINVAL;
         }
-        int res = Of.of_parse_phandle_with_args(device, "interrupts-extended", "#interrupt-cells", index, outIrq);
+        int res = Of.ofParsePhandleWithArgs(device, "interrupts-extended", "#interrupt-cells", index, outIrq);
         if (res == 0) {
-            return of_irq_parse_raw(outIrq);
+            return ofIrqParseRaw(outIrq);
         }
-        DeviceNode p = of_irq_find_parent(device);
+        DeviceNode p = ofIrqFindParent(device);
         if (p == null) {
             return -EINVAL;
         }
         int[] intsize = new int[1];
-        if (Of.of_property_read_u32(p, "#interrupt-cells", intsize) != 0) {
+        if (Of.ofPropertyReadU32(p, "#interrupt-cells", intsize) != 0) {
             return -EINVAL;
         }
         long n = intsize[0] & 0xffffffffL;
@@ -109,37 +109,37 @@ public final class OfIrq {
             return -EINVAL; // would overrun the specifier's args
         }
         outIrq.np = p;
-        outIrq.args_count = (int) n;
+        outIrq.argsCount = (int) n;
         int[] cell = new int[1];
         for (int i = 0; i < n; i++) {
             long at = index * n + i;
-            res = at > Integer.MAX_VALUE ? -EOVERFLOW : Of.of_property_read_u32_index(device, "interrupts", (int) at, cell);
+            res = at > Integer.MAX_VALUE ? -EOVERFLOW : Of.ofPropertyReadU32Index(device, "interrupts", (int) at, cell);
             if (res != 0) {
                 return res;
             }
             outIrq.args[i] = cell[0];
         }
-        return of_irq_parse_raw(outIrq);
+        return ofIrqParseRaw(outIrq);
     }
 
     /** Follows interrupt parents until an {@code interrupt-controller}; interrupt-map unsupported. */
     @Port("drivers/of/irq.c:of_irq_parse_raw")
-    static int of_irq_parse_raw(OfPhandleArgs outIrq) {
+    static int ofIrqParseRaw(OfPhandleArgs outIrq) {
         DeviceNode ipar = outIrq.np;
         int limit = MAX_PARENT_HOPS;
         for (int guard = 0; ipar != null && guard <= limit; guard++) {
             int[] cells = new int[1];
-            if (Of.of_property_read_u32(ipar, "#interrupt-cells", cells) != 0 || cells[0] != outIrq.args_count) {
+            if (Of.ofPropertyReadU32(ipar, "#interrupt-cells", cells) != 0 || cells[0] != outIrq.argsCount) {
                 return -EINVAL;
             }
-            if (Of.of_property_read_bool(ipar, "interrupt-controller")) {
+            if (Of.ofPropertyReadBool(ipar, "interrupt-controller")) {
                 outIrq.np = ipar;
                 return 0;
             }
             if (ipar.findProperty("interrupt-map") != null) {
                 return -EINVAL;
             }
-            ipar = of_irq_find_parent(ipar);
+            ipar = ofIrqFindParent(ipar);
         }
         return -EINVAL;
     }
@@ -149,8 +149,8 @@ public final class OfIrq {
      * -EINVAL for a specifier the controller rejects (fewer than 3 cells, unknown type).
      */
     @Port("drivers/irqchip/irq-gic-v3.c:gic_irq_domain_translate")
-    public static int irq_domain_translate(OfPhandleArgs spec, HwIrq[] out) {
-        if (spec.args_count >= 3 && isGic(spec.np)) {
+    public static int irqDomainTranslate(OfPhandleArgs spec, HwIrq[] out) {
+        if (spec.argsCount >= 3 && isGic(spec.np)) {
             int type = spec.args[0];
             int n = spec.args[1];
             int hw;
@@ -167,11 +167,11 @@ public final class OfIrq {
             out[0] = new HwIrq(hw, spec.args[2] & IRQ_TYPE_SENSE_MASK);
             return 0;
         }
-        if (spec.args_count == 1) {
+        if (spec.argsCount == 1) {
             out[0] = new HwIrq(spec.args[0], IRQ_TYPE_NONE);
             return 0;
         }
-        if (spec.args_count == 2) {
+        if (spec.argsCount == 2) {
             out[0] = new HwIrq(spec.args[0], spec.args[1] & IRQ_TYPE_SENSE_MASK);
             return 0;
         }
@@ -189,7 +189,7 @@ public final class OfIrq {
             }
         }
         int[] cells = new int[1];
-        return Of.of_property_read_u32(np, "#interrupt-cells", cells) == 0 && cells[0] == 3;
+        return Of.ofPropertyReadU32(np, "#interrupt-cells", cells) == 0 && cells[0] == 3;
     }
 
     /**
@@ -197,7 +197,7 @@ public final class OfIrq {
      * (The kernel returns a virq; here no mapping layer exists.)
      */
     @Port("drivers/of/irq.c:of_irq_get")
-    public static int of_irq_get(DeviceNode dev, int index) {
+    public static int ofIrqGet(DeviceNode dev, int index) {
         HwIrq[] h = new HwIrq[1];
         int r = parseAndTranslate(dev, index, h);
         return r != 0 ? r : h[0].hwirq();
@@ -205,32 +205,32 @@ public final class OfIrq {
 
     private static int parseAndTranslate(DeviceNode dev, int index, HwIrq[] h) {
         OfPhandleArgs oirq = new OfPhandleArgs();
-        int r = of_irq_parse_one(dev, index, oirq);
+        int r = ofIrqParseOne(dev, index, oirq);
         if (r != 0) {
             return r;
         }
-        return irq_domain_translate(oirq, h);
+        return irqDomainTranslate(oirq, h);
     }
 
     /** Hardware IRQ number of the interrupt named {@code name} in interrupt-names; -EINVAL/-ENODATA if none. */
     @Port("drivers/of/irq.c:of_irq_get_byname")
-    public static int of_irq_get_byname(DeviceNode dev, String name) {
+    public static int ofIrqGetByname(DeviceNode dev, String name) {
         if (name == null) {
             return -EINVAL;
         }
-        int index = Of.of_property_match_string(dev, "interrupt-names", name);
+        int index = Of.ofPropertyMatchString(dev, "interrupt-names", name);
         if (index < 0) {
             return index;
         }
-        return of_irq_get(dev, index);
+        return ofIrqGet(dev, index);
     }
 
     /** Number of interrupts that parse. */
     @Port("drivers/of/irq.c:of_irq_count")
-    public static int of_irq_count(DeviceNode dev) {
+    public static int ofIrqCount(DeviceNode dev) {
         OfPhandleArgs irq = new OfPhandleArgs();
         int nr = 0;
-        while (nr < 4096 && of_irq_parse_one(dev, nr, irq) == 0) {
+        while (nr < 4096 && ofIrqParseOne(dev, nr, irq) == 0) {
             nr++;
         }
         return nr;
@@ -243,15 +243,15 @@ public final class OfIrq {
      * failure).
      */
     @Port("drivers/of/irq.c:of_irq_to_resource")
-    public static int of_irq_to_resource(DeviceNode dev, int index, Resource[] r) {
+    public static int ofIrqToResource(DeviceNode dev, int index, Resource[] r) {
         HwIrq[] h = new HwIrq[1];
         int rc = parseAndTranslate(dev, index, h);
         if (rc != 0) {
             return rc;
         }
         String[] name = new String[1];
-        if (Of.of_property_read_string_index(dev, "interrupt-names", index, name) != 0) {
-            name[0] = dev.full_name;
+        if (Of.ofPropertyReadStringIndex(dev, "interrupt-names", index, name) != 0) {
+            name[0] = dev.fullName;
         }
         r[0] = new Resource(name[0], h[0].hwirq(), h[0].hwirq(), Resource.IORESOURCE_IRQ | h[0].type());
         return h[0].hwirq();
@@ -259,11 +259,11 @@ public final class OfIrq {
 
     /** Fills up to {@code nrIrqs} IRQ resources; returns how many were made. */
     @Port("drivers/of/irq.c:of_irq_to_resource_table")
-    public static int of_irq_to_resource_table(DeviceNode dev, List<Resource> res, int nrIrqs) {
+    public static int ofIrqToResourceTable(DeviceNode dev, List<Resource> res, int nrIrqs) {
         int i;
         Resource[] r = new Resource[1];
         for (i = 0; i < nrIrqs; i++, res.add(r[0])) {
-            if (of_irq_to_resource(dev, i, r) < 0) {
+            if (ofIrqToResource(dev, i, r) < 0) {
                 break;
             }
         }
@@ -279,11 +279,11 @@ public final class OfIrq {
      * or {@code idIn} when no ancestor maps it.
      */
     @Port("drivers/of/irq.c:__of_msi_map_id")
-    static int __of_msi_map_id(Device dev, DeviceNode[] np, int idIn) {
+    static int __ofMsiMapId(Device dev, DeviceNode[] np, int idIn) {
         int[] idOut = {idIn};
         for (Device parent = dev; parent != null; parent = parent.parent) {
             DeviceNode node = parent.ofNode instanceof DeviceNode n ? n : null;
-            if (Of.of_map_id(node, idIn, "msi-map", "msi-map-mask", np, idOut) == 0) {
+            if (Of.ofMapId(node, idIn, "msi-map", "msi-map-mask", np, idOut) == 0) {
                 break;
             }
         }
@@ -292,8 +292,8 @@ public final class OfIrq {
 
     /** The MSI ID (e.g. an ITS DeviceID) {@code idIn} of {@code dev} becomes at controller {@code msiNp}. */
     @Port("drivers/of/irq.c:of_msi_map_id")
-    public static int of_msi_map_id(Device dev, DeviceNode msiNp, int idIn) {
-        return __of_msi_map_id(dev, new DeviceNode[] {msiNp}, idIn);
+    public static int ofMsiMapId(Device dev, DeviceNode msiNp, int idIn) {
+        return __ofMsiMapId(dev, new DeviceNode[] {msiNp}, idIn);
     }
 
     /**
@@ -302,10 +302,10 @@ public final class OfIrq {
      * driver took it).
      */
     @Port("drivers/of/irq.c:of_msi_map_get_device_domain")
-    public static Object of_msi_map_get_device_domain(Device dev, int id, int busToken, IrqController irqs) {
+    public static Object ofMsiMapGetDeviceDomain(Device dev, int id, int busToken, IrqController irqs) {
         DeviceNode[] np = {null};
-        __of_msi_map_id(dev, np, id);
-        return irqs.irq_find_matching_host(np[0], busToken);
+        __ofMsiMapId(dev, np, id);
+        return irqs.irqFindMatchingHost(np[0], busToken);
     }
 
     /**
@@ -314,15 +314,15 @@ public final class OfIrq {
      * the form with cells is searched only for platform MSI, as v5.15 does.
      */
     @Port("drivers/of/irq.c:of_msi_get_domain")
-    public static Object of_msi_get_domain(Device dev, DeviceNode np, int token, IrqController irqs) {
-        DeviceNode msiNp = Of.of_parse_phandle(np, "msi-parent", 0);
-        if (msiNp != null && !Of.of_property_read_bool(msiNp, "#msi-cells")) {
-            return irqs.irq_find_matching_host(msiNp, token);
+    public static Object ofMsiGetDomain(Device dev, DeviceNode np, int token, IrqController irqs) {
+        DeviceNode msiNp = Of.ofParsePhandle(np, "msi-parent", 0);
+        if (msiNp != null && !Of.ofPropertyReadBool(msiNp, "#msi-cells")) {
+            return irqs.irqFindMatchingHost(msiNp, token);
         }
         if (token == IrqController.DOMAIN_BUS_PLATFORM_MSI) {
             OfPhandleArgs args = new OfPhandleArgs();
-            for (int index = 0; Of.of_parse_phandle_with_args(np, "msi-parent", "#msi-cells", index, args) == 0; index++) {
-                Object d = irqs.irq_find_matching_host(args.np, token);
+            for (int index = 0; Of.ofParsePhandleWithArgs(np, "msi-parent", "#msi-cells", index, args) == 0; index++) {
+                Object d = irqs.irqFindMatchingHost(args.np, token);
                 if (d != null) {
                     return d;
                 }

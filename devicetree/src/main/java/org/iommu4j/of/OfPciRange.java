@@ -5,7 +5,7 @@ import org.iommu4j.base.Port;
 /**
  * {@code struct of_pci_range} (include/linux/of_address.h, v5.15; {@code of_range} is the same
  * struct): one entry of a {@code ranges} or {@code dma-ranges} property, contiguous entries of
- * the same type merged. Filled by {@link Of#of_pci_range_parser_one}.
+ * the same type merged. Filled by {@link Of#ofPciRangeParserOne}.
  */
 @Port("include/linux/of_address.h:of_pci_range")
 public final class OfPciRange {

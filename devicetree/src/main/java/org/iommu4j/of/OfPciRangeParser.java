@@ -6,7 +6,7 @@ import org.iommu4j.base.Port;
  * {@code struct of_pci_range_parser} (include/linux/of_address.h, v5.15): a cursor over the
  * entries of a bus node's {@code ranges} or {@code dma-ranges}, each {@code na} child-address
  * cells, {@code pna} parent-address cells and {@code ns} size cells. Set up by
- * {@link Of#of_pci_range_parser_init} / {@link Of#of_pci_dma_range_parser_init}.
+ * {@link Of#ofPciRangeParserInit} / {@link Of#ofPciDmaRangeParserInit}.
  */
 @Port("include/linux/of_address.h:of_pci_range_parser")
 public final class OfPciRangeParser {

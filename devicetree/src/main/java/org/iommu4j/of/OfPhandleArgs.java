@@ -14,7 +14,7 @@ public final class OfPhandleArgs {
     public static final int MAX_PHANDLE_ARGS = 16;
 
     public DeviceNode np;
-    public int args_count;
+    public int argsCount;
     public final int[] args = new int[MAX_PHANDLE_ARGS];
 
     public OfPhandleArgs() {}
@@ -25,13 +25,13 @@ public final class OfPhandleArgs {
             throw new IllegalArgumentException("more than " + MAX_PHANDLE_ARGS + " args");
         }
         this.np = np;
-        this.args_count = a.length;
+        this.argsCount = a.length;
         System.arraycopy(a, 0, args, 0, a.length);
     }
 
     /** The used args as a fresh array. */
     public int[] argsCopy() {
-        return Arrays.copyOf(args, args_count);
+        return Arrays.copyOf(args, argsCount);
     }
 
     @Override

@@ -36,24 +36,24 @@ public final class OfPlatform {
 
     /** The device's name from its node: "{translated reg address}.{node name}", else the path parts. */
     @Port("drivers/of/platform.c:of_device_make_bus_id")
-    public static String of_device_make_bus_id(DeviceNode node) {
+    public static String ofDeviceMakeBusId(DeviceNode node) {
         String name = null;
         while (node != null && node.parent != null) {
             Property reg = node.findProperty("reg");
-            long addr = reg == null ? Of.OF_BAD_ADDR : Of.of_translate_address(node, reg.raw(), 0);
+            long addr = reg == null ? Of.OF_BAD_ADDR : Of.ofTranslateAddress(node, reg.raw(), 0);
             if (reg != null && addr != Of.OF_BAD_ADDR) {
                 String s = Long.toHexString(addr) + "." + node.name;
                 return name == null ? s : s + ":" + name;
             }
-            name = name == null ? node.full_name : node.full_name + ":" + name;
+            name = name == null ? node.fullName : node.fullName + ":" + name;
             node = node.parent;
         }
         return name == null ? "/" : name;
     }
 
     /** Allocates a platform device for {@code np} with its MEM and IRQ resources (IRQs as hwirqs). */
-    public static PlatformDevice of_device_alloc(DeviceNode np, String busId, Device parent) {
-        return of_device_alloc(np, busId, parent, IntUnaryOperator.identity());
+    public static PlatformDevice ofDeviceAlloc(DeviceNode np, String busId, Device parent) {
+        return ofDeviceAlloc(np, busId, parent, IntUnaryOperator.identity());
     }
 
     /**
@@ -62,15 +62,15 @@ public final class OfPlatform {
      * virq), as the kernel's of_irq_to_resource hands out Linux IRQ numbers.
      */
     @Port("drivers/of/platform.c:of_device_alloc")
-    public static PlatformDevice of_device_alloc(DeviceNode np, String busId, Device parent, IntUnaryOperator irqDomain) {
-        PlatformDevice dev = new PlatformDevice(busId != null ? busId : of_device_make_bus_id(np));
+    public static PlatformDevice ofDeviceAlloc(DeviceNode np, String busId, Device parent, IntUnaryOperator irqDomain) {
+        PlatformDevice dev = new PlatformDevice(busId != null ? busId : ofDeviceMakeBusId(np));
         // The MEM resources are the reg entries up to the first that does not translate.
         Resource[] r = new Resource[1];
-        for (int i = 0; Of.of_address_to_resource(np, i, r) == 0; i++) {
+        for (int i = 0; Of.ofAddressToResource(np, i, r) == 0; i++) {
             dev.addResource(r[0]);
         }
         List<Resource> irqs = new ArrayList<>();
-        OfIrq.of_irq_to_resource_table(np, irqs, OfIrq.of_irq_count(np));
+        OfIrq.ofIrqToResourceTable(np, irqs, OfIrq.ofIrqCount(np));
         for (Resource x : irqs) {
             int virq = irqDomain.applyAsInt((int) x.start());
             dev.addResource(new Resource(x.name(), virq, virq, x.flags()));
@@ -78,7 +78,7 @@ public final class OfPlatform {
         dev.ofNode = np;
         dev.fwnode = np;
         dev.parent = parent;
-        dev.dmaCoherent = Of.of_dma_is_coherent(np);
+        dev.dmaCoherent = Of.ofDmaIsCoherent(np);
         return dev;
     }
 
@@ -89,13 +89,13 @@ public final class OfPlatform {
      * unavailable or populated.
      */
     @Port("drivers/of/platform.c:of_platform_device_create_pdata")
-    static PlatformDevice of_platform_device_create_pdata(DeviceNode np, String busId, Object platformData,
+    static PlatformDevice ofPlatformDeviceCreatePdata(DeviceNode np, String busId, Object platformData,
             Device parent, IntUnaryOperator irqDomain) {
-        if (!Of.of_device_is_available(np) || np.populated) {
+        if (!Of.ofDeviceIsAvailable(np) || np.populated) {
             return null;
         }
         np.populated = true;
-        PlatformDevice dev = of_device_alloc(np, busId, parent, irqDomain);
+        PlatformDevice dev = ofDeviceAlloc(np, busId, parent, irqDomain);
         dev.coherentDmaMask = DMA_BIT_MASK_32;
         // v5.15 falls back to pointing dma_mask at coherent_dma_mask when the device has none.
         // Never taken: platform_device_alloc (the PlatformDevice constructor) gave it
@@ -116,7 +116,7 @@ public final class OfPlatform {
             return false;
         }
         for (String m : matches) {
-            if (Of.of_device_is_compatible(np, m) > 0) {
+            if (Of.ofDeviceIsCompatible(np, m) > 0) {
                 return true;
             }
         }
@@ -125,7 +125,7 @@ public final class OfPlatform {
 
     /** Creates the device for {@code bus} and, if it matches {@code matches}, for its children. */
     @Port("drivers/of/platform.c:of_platform_bus_create")
-    static int of_platform_bus_create(DeviceNode bus, String[] matches, Device parent, boolean strict,
+    static int ofPlatformBusCreate(DeviceNode bus, String[] matches, Device parent, boolean strict,
             List<PlatformDevice> out, IntUnaryOperator irqDomain) {
         if (strict && bus.findProperty("compatible") == null) {
             return 0;
@@ -133,7 +133,7 @@ public final class OfPlatform {
         if (matchesAny(bus, of_skipped_node_table)) {
             return 0;
         }
-        PlatformDevice dev = of_platform_device_create_pdata(bus, null, null, parent, irqDomain);
+        PlatformDevice dev = ofPlatformDeviceCreatePdata(bus, null, null, parent, irqDomain);
         if (dev == null) {
             return 0;
         }
@@ -142,7 +142,7 @@ public final class OfPlatform {
             return 0;
         }
         for (DeviceNode child : bus.children()) {
-            int rc = of_platform_bus_create(child, matches, dev, strict, out, irqDomain);
+            int rc = ofPlatformBusCreate(child, matches, dev, strict, out, irqDomain);
             if (rc != 0) {
                 return rc;
             }
@@ -156,18 +156,18 @@ public final class OfPlatform {
      * (a second call skips it, like OF_POPULATED). 0, or -EINVAL for a null root.
      */
     @Port("drivers/of/platform.c:of_platform_populate")
-    public static int of_platform_populate(DeviceNode root, String[] matches, Device parent, List<PlatformDevice> out) {
-        return of_platform_populate(root, matches, parent, out, IntUnaryOperator.identity());
+    public static int ofPlatformPopulate(DeviceNode root, String[] matches, Device parent, List<PlatformDevice> out) {
+        return ofPlatformPopulate(root, matches, parent, out, IntUnaryOperator.identity());
     }
 
-    /** {@link #of_platform_populate} with IRQs mapped through {@code irqDomain} (see of_device_alloc). */
-    public static int of_platform_populate(DeviceNode root, String[] matches, Device parent, List<PlatformDevice> out,
+    /** {@link #ofPlatformPopulate} with IRQs mapped through {@code irqDomain} (see of_device_alloc). */
+    public static int ofPlatformPopulate(DeviceNode root, String[] matches, Device parent, List<PlatformDevice> out,
             IntUnaryOperator irqDomain) {
         if (root == null || out == null || irqDomain == null) {
             return -EINVAL;
         }
         for (DeviceNode child : root.children()) {
-            int rc = of_platform_bus_create(child, matches, parent, true, out, irqDomain);
+            int rc = ofPlatformBusCreate(child, matches, parent, true, out, irqDomain);
             if (rc != 0) {
                 return rc;
             }
@@ -177,13 +177,13 @@ public final class OfPlatform {
 
     /** of_platform_populate with the default bus table. */
     @Port("drivers/of/platform.c:of_platform_default_populate")
-    public static int of_platform_default_populate(DeviceNode root, Device parent, List<PlatformDevice> out) {
-        return of_platform_populate(root, of_default_bus_match_table, parent, out);
+    public static int ofPlatformDefaultPopulate(DeviceNode root, Device parent, List<PlatformDevice> out) {
+        return ofPlatformPopulate(root, of_default_bus_match_table, parent, out);
     }
 
     /** of_platform_default_populate with IRQs mapped through {@code irqDomain}. */
-    public static int of_platform_default_populate(DeviceNode root, Device parent, List<PlatformDevice> out,
+    public static int ofPlatformDefaultPopulate(DeviceNode root, Device parent, List<PlatformDevice> out,
             IntUnaryOperator irqDomain) {
-        return of_platform_populate(root, of_default_bus_match_table, parent, out, irqDomain);
+        return ofPlatformPopulate(root, of_default_bus_match_table, parent, out, irqDomain);
     }
 }

@@ -44,7 +44,7 @@ class DtsTest {
         assertThat(cells.cell(5)).isEqualTo(4);
         assertThat(cells.cell(6)).isEqualTo(0xff);
         long[] w = new long[1];
-        assertThat(Of.of_property_read_u64(r, "wide", w)).isZero();
+        assertThat(Of.ofPropertyReadU64(r, "wide", w)).isZero();
         assertThat(w[0]).isEqualTo(0x123456789abcdef0L);
         assertThat(r.findProperty("tiny").value()).isEqualTo(new byte[] {1, 2, 3});
         assertThat(new String(r.findProperty("ref-path").value())).isEqualTo("/node@1\0");

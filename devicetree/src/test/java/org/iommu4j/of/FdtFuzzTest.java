@@ -89,30 +89,30 @@ class FdtFuzzTest {
     static void exercise(Fdt f) {
         Of of = new Of(f.root());
         List<PlatformDevice> devs = new ArrayList<>();
-        OfPlatform.of_platform_default_populate(f.root(), null, devs);
+        OfPlatform.ofPlatformDefaultPopulate(f.root(), null, devs);
         OfPhandleArgs a = new OfPhandleArgs();
         Resource[] r = new Resource[1];
         int[] id = new int[1];
         String[] s = new String[1];
         for (DeviceNode n : of.allnodes()) {
             for (int i = 0; i < 3; i++) {
-                Of.of_parse_phandle_with_args(n, "iommus", "#iommu-cells", i, a);
-                Of.of_parse_phandle_with_args(n, "msi-parent", "#msi-cells", i, a);
-                Of.of_address_to_resource(n, i, r);
-                OfIrq.of_irq_get(n, i);
-                Of.of_property_read_string_index(n, "compatible", i, s);
+                Of.ofParsePhandleWithArgs(n, "iommus", "#iommu-cells", i, a);
+                Of.ofParsePhandleWithArgs(n, "msi-parent", "#msi-cells", i, a);
+                Of.ofAddressToResource(n, i, r);
+                OfIrq.ofIrqGet(n, i);
+                Of.ofPropertyReadStringIndex(n, "compatible", i, s);
             }
-            OfIrq.of_irq_get_byname(n, "eventq");
+            OfIrq.ofIrqGetByname(n, "eventq");
             DeviceNode[] t = new DeviceNode[1];
-            Of.of_map_id(n, 0x8, "iommu-map", "iommu-map-mask", t, id);
-            Of.of_map_id(n, 0x10, "msi-map", "msi-map-mask", null, id);
-            Of.of_n_addr_cells(n);
-            Of.of_dma_is_coherent(n);
+            Of.ofMapId(n, 0x8, "iommu-map", "iommu-map-mask", t, id);
+            Of.ofMapId(n, 0x10, "msi-map", "msi-map-mask", null, id);
+            Of.ofNAddrCells(n);
+            Of.ofDmaIsCoherent(n);
             IommuBindings.SmmuV3Node[] sm = new IommuBindings.SmmuV3Node[1];
-            IommuBindings.arm_smmu_v3_read(n, sm);
+            IommuBindings.armSmmuV3Read(n, sm);
         }
-        of.of_find_node_by_path("/smmuv3@9050000");
-        of.of_find_node_by_path("serial0");
+        of.ofFindNodeByPath("/smmuv3@9050000");
+        of.ofFindNodeByPath("serial0");
         Fdt back = Fdt.parse(f.toBytes());
         assertThat(back.root().sameTree(f.root())).isTrue();
     }

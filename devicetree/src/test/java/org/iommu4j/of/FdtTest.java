@@ -19,7 +19,7 @@ class FdtTest {
     void readsQemuHeaderAndTree() {
         Fdt f = Fdt.parse(Fixtures.qemuDtb());
         DeviceNode root = f.root();
-        assertThat(root.full_name).isEqualTo("/");
+        assertThat(root.fullName).isEqualTo("/");
         assertThat(root.path()).isEqualTo("/");
         assertThat(new String(root.findProperty("model").value())).isEqualTo("linux,dummy-virt\0");
         DeviceNode smmu = root.child("smmuv3@9050000");
@@ -69,7 +69,7 @@ class FdtTest {
         int strOff = Be.get32(b, 12);
         assertThat(new String(b, strOff, Be.get32(b, 32))).isEqualTo("#address-cells\0compatible\0");
         assertThat(Be.get32(b, strOff - 4)).isEqualTo(Fdt.FDT_END);
-        DeviceNode back = Fdt.of_fdt_unflatten_tree(b);
+        DeviceNode back = Fdt.ofFdtUnflattenTree(b);
         assertThat(back.sameTree(root)).isTrue();
         assertThat(back.child("a@1").findProperty("compatible").value()).isEqualTo("x,y\0".getBytes());
     }

@@ -21,16 +21,16 @@ class IommuBindingsTest {
     private final Of of = new Of(Fixtures.bindings());
 
     private DeviceNode node(String p) {
-        return of.of_find_node_by_path(p);
+        return of.ofFindNodeByPath(p);
     }
 
     @Test
     void smmuWithFourNamedIrqsAndPrefetchQuirk() {
         IommuBindings.SmmuV3Node[] out = new IommuBindings.SmmuV3Node[1];
-        assertThat(IommuBindings.arm_smmu_v3_read(node("/iommu@9050000"), out)).isZero();
+        assertThat(IommuBindings.armSmmuV3Read(node("/iommu@9050000"), out)).isZero();
         IommuBindings.SmmuV3Node s = out[0];
         assertThat(s.reg().start()).isEqualTo(0x9050000L);
-        assertThat(s.reg().resource_size()).isEqualTo(0x20000L);
+        assertThat(s.reg().resourceSize()).isEqualTo(0x20000L);
         assertThat(s.eventq()).isEqualTo(74 + 32);
         assertThat(s.gerror()).isEqualTo(75 + 32);
         assertThat(s.priq()).isEqualTo(76 + 32);
@@ -46,16 +46,16 @@ class IommuBindingsTest {
     @Test
     void smmuWithCombinedIrqAndPage0Quirk() {
         IommuBindings.SmmuV3Node[] out = new IommuBindings.SmmuV3Node[1];
-        assertThat(IommuBindings.arm_smmu_v3_read(node("/iommu@2b400000"), out)).isZero();
+        assertThat(IommuBindings.armSmmuV3Read(node("/iommu@2b400000"), out)).isZero();
         IommuBindings.SmmuV3Node s = out[0];
-        assertThat(s.reg().resource_size()).isEqualTo(0x10000L); // 64 KiB with the page-0 quirk
+        assertThat(s.reg().resourceSize()).isEqualTo(0x10000L); // 64 KiB with the page-0 quirk
         assertThat(s.combined()).isEqualTo(66 + 32);
         assertThat(s.eventq()).isEqualTo(-ENXIO);
         assertThat(s.dmaCoherent()).isFalse();
         assertThat(s.msiParent()).isNull();
         assertThat(s.options()).isEqualTo(IommuBindings.ARM_SMMU_OPT_PAGE0_REGS_ONLY);
         Resource[] r = new Resource[1];
-        assertThat(OfIrq.of_irq_to_resource(node("/iommu@2b400000"), 0, r)).isEqualTo(98);
+        assertThat(OfIrq.ofIrqToResource(node("/iommu@2b400000"), 0, r)).isEqualTo(98);
         assertThat(r[0].name()).isEqualTo("combined");
         assertThat(r[0].flags()).isEqualTo(Resource.IORESOURCE_IRQ | OfIrq.IRQ_TYPE_LEVEL_HIGH);
     }
@@ -63,53 +63,53 @@ class IommuBindingsTest {
     @Test
     void smmuNodeRejections() {
         IommuBindings.SmmuV3Node[] out = new IommuBindings.SmmuV3Node[1];
-        assertThat(IommuBindings.arm_smmu_v3_read(node("/soc"), out)).isEqualTo(-ENODEV);
+        assertThat(IommuBindings.armSmmuV3Read(node("/soc"), out)).isEqualTo(-ENODEV);
         DeviceNode r = DeviceNode.root();
         DeviceNode s = r.addChild("iommu@0");
         s.setProperty(Property.ofStrings("compatible", "arm,smmu-v3"));
-        assertThat(IommuBindings.arm_smmu_v3_read(s, out)).isEqualTo(-EINVAL); // no #iommu-cells
+        assertThat(IommuBindings.armSmmuV3Read(s, out)).isEqualTo(-EINVAL); // no #iommu-cells
         s.setProperty(Property.ofCells("#iommu-cells", 2));
-        assertThat(IommuBindings.arm_smmu_v3_read(s, out)).isEqualTo(-EINVAL); // only 1 is valid
+        assertThat(IommuBindings.armSmmuV3Read(s, out)).isEqualTo(-EINVAL); // only 1 is valid
         s.setProperty(Property.ofCells("#iommu-cells", 1));
-        assertThat(IommuBindings.arm_smmu_v3_read(s, out)).isEqualTo(-EINVAL); // no reg
-        assertThat(IommuBindings.smmuV3Nodes(of.of_root)).hasSize(2);
+        assertThat(IommuBindings.armSmmuV3Read(s, out)).isEqualTo(-EINVAL); // no reg
+        assertThat(IommuBindings.smmuV3Nodes(of.ofRoot)).hasSize(2);
     }
 
     @Test
     void masterProperties() {
         DeviceNode dma = node("/soc/dma@10000");
         List<OfPhandleArgs> iommus = new ArrayList<>();
-        assertThat(IommuBindings.of_iommus(dma, iommus)).isZero();
+        assertThat(IommuBindings.ofIommus(dma, iommus)).isZero();
         assertThat(iommus).hasSize(2);
         assertThat(iommus.get(0).np).isSameAs(node("/iommu@9050000"));
         assertThat(iommus.get(0).argsCopy()).containsExactly(0x20);
         assertThat(iommus.get(1).np).isSameAs(node("/iommu@2b400000"));
-        assertThat(IommuBindings.pasid_num_bits(dma)).isEqualTo(20);
-        assertThat(IommuBindings.dma_can_stall(dma)).isTrue();
+        assertThat(IommuBindings.pasidNumBits(dma)).isEqualTo(20);
+        assertThat(IommuBindings.dmaCanStall(dma)).isTrue();
         DeviceNode accel = node("/soc/accel@20000");
-        assertThat(IommuBindings.pasid_num_bits(accel)).isEqualTo(16);
-        assertThat(IommuBindings.dma_can_stall(accel)).isFalse();
+        assertThat(IommuBindings.pasidNumBits(accel)).isEqualTo(16);
+        assertThat(IommuBindings.dmaCanStall(accel)).isFalse();
         DeviceNode disabled = node("/soc/disabled@30000");
-        assertThat(IommuBindings.pasid_num_bits(disabled)).isZero(); // absent: one address space
+        assertThat(IommuBindings.pasidNumBits(disabled)).isZero(); // absent: one address space
         List<OfPhandleArgs> none = new ArrayList<>();
-        assertThat(IommuBindings.of_iommus(disabled, none)).isZero();
+        assertThat(IommuBindings.ofIommus(disabled, none)).isZero();
         assertThat(none).isEmpty();
         Device dev = new Device("d");
         dev.ofNode = dma;
         int[] v = new int[1];
-        assertThat(IommuBindings.device_property_read_u32(dev, "pasid-num-bits", v)).isZero();
+        assertThat(IommuBindings.devicePropertyReadU32(dev, "pasid-num-bits", v)).isZero();
         assertThat(v[0]).isEqualTo(20);
-        assertThat(IommuBindings.device_property_read_bool(dev, "dma-can-stall")).isTrue();
-        assertThat(IommuBindings.device_property_read_u32(new Device("x"), "pasid-num-bits", v)).isEqualTo(-EINVAL);
-        assertThat(IommuBindings.device_property_read_bool(new Device("x"), "dma-can-stall")).isFalse();
-        assertThat(IommuBindings.dev_of_node(dev)).isSameAs(dma);
+        assertThat(IommuBindings.devicePropertyReadBool(dev, "dma-can-stall")).isTrue();
+        assertThat(IommuBindings.devicePropertyReadU32(new Device("x"), "pasid-num-bits", v)).isEqualTo(-EINVAL);
+        assertThat(IommuBindings.devicePropertyReadBool(new Device("x"), "dma-can-stall")).isFalse();
+        assertThat(IommuBindings.devOfNode(dev)).isSameAs(dma);
     }
 
     @Test
     void pciIommuMap() {
         DeviceNode[] t = new DeviceNode[1];
         int[] sid = new int[1];
-        assertThat(IommuBindings.of_pci_iommu_map(node("/pcie@40000000"), 0x105, t, sid)).isZero();
+        assertThat(IommuBindings.ofPciIommuMap(node("/pcie@40000000"), 0x105, t, sid)).isZero();
         assertThat(t[0]).isSameAs(node("/iommu@2b400000"));
         assertThat(sid[0]).isEqualTo(5);
     }
@@ -117,20 +117,20 @@ class IommuBindingsTest {
     @Test
     void interruptsOfAMaster() {
         DeviceNode dma = node("/soc/dma@10000");
-        assertThat(OfIrq.of_irq_get_byname(dma, "tx")).isEqualTo(52);
-        assertThat(OfIrq.of_irq_get_byname(dma, "ppi")).isEqualTo(25);
+        assertThat(OfIrq.ofIrqGetByname(dma, "tx")).isEqualTo(52);
+        assertThat(OfIrq.ofIrqGetByname(dma, "ppi")).isEqualTo(25);
         // Past the end of interrupts: of_property_read_u32_index's -EOVERFLOW comes back.
-        assertThat(OfIrq.of_irq_get(dma, 2)).isEqualTo(-EOVERFLOW);
-        assertThat(OfIrq.of_irq_count(dma)).isEqualTo(2);
-        assertThat(OfIrq.of_irq_get_byname(dma, null)).isEqualTo(-EINVAL);
+        assertThat(OfIrq.ofIrqGet(dma, 2)).isEqualTo(-EOVERFLOW);
+        assertThat(OfIrq.ofIrqCount(dma)).isEqualTo(2);
+        assertThat(OfIrq.ofIrqGetByname(dma, null)).isEqualTo(-EINVAL);
         OfPhandleArgs a = new OfPhandleArgs();
-        assertThat(OfIrq.of_irq_parse_one(dma, 1, a)).isZero();
+        assertThat(OfIrq.ofIrqParseOne(dma, 1, a)).isZero();
         assertThat(a.argsCopy()).containsExactly(1, 9, 8);
         OfIrq.HwIrq[] h = new OfIrq.HwIrq[1];
-        assertThat(OfIrq.irq_domain_translate(a, h)).isZero();
+        assertThat(OfIrq.irqDomainTranslate(a, h)).isZero();
         assertThat(h[0]).isEqualTo(new OfIrq.HwIrq(25, OfIrq.IRQ_TYPE_LEVEL_LOW));
-        assertThat(OfIrq.irq_domain_translate(new OfPhandleArgs(a.np, 2, 1, 4), h)).isEqualTo(-EINVAL);
-        assertThat(OfIrq.of_irq_count(node("/soc"))).isZero();
+        assertThat(OfIrq.irqDomainTranslate(new OfPhandleArgs(a.np, 2, 1, 4), h)).isEqualTo(-EINVAL);
+        assertThat(OfIrq.ofIrqCount(node("/soc"))).isZero();
     }
 
     @Test
@@ -141,51 +141,51 @@ class IommuBindingsTest {
                 .setProperty(Property.ofEmpty("interrupt-controller"));
         DeviceNode a = root.addChild("a");
         a.setProperty(Property.ofCells("interrupts-extended", 1, 33, 4));
-        assertThat(OfIrq.of_irq_get(a, 0)).isEqualTo(33);
-        assertThat(OfIrq.of_irq_get(a, 1)).isEqualTo(-EINVAL);
+        assertThat(OfIrq.ofIrqGet(a, 0)).isEqualTo(33);
+        assertThat(OfIrq.ofIrqGet(a, 1)).isEqualTo(-EINVAL);
         // What interrupts-extended does not give is looked for in interrupts, through the
         // interrupt parent.
         DeviceNode c = root.addChild("c");
         c.setProperty(Property.ofCells("interrupts-extended", 9, 1, 4)) // phandle 9: no node
                 .setProperty(Property.ofCells("interrupt-parent", 1)).setProperty(Property.ofCells("interrupts", 40, 4));
-        assertThat(OfIrq.of_irq_get(c, 0)).isEqualTo(40);
-        assertThat(OfIrq.of_irq_get(c, 1)).isEqualTo(-EOVERFLOW);
-        assertThat(OfIrq.of_irq_count(c)).isEqualTo(1);
+        assertThat(OfIrq.ofIrqGet(c, 0)).isEqualTo(40);
+        assertThat(OfIrq.ofIrqGet(c, 1)).isEqualTo(-EOVERFLOW);
+        assertThat(OfIrq.ofIrqCount(c)).isEqualTo(1);
         // x -> y -> x through interrupt-parent, neither has #interrupt-cells: no hang
         DeviceNode x = root.addChild("x");
         DeviceNode y = root.addChild("y");
         x.setProperty(Property.ofCells("phandle", 2)).setProperty(Property.ofCells("interrupt-parent", 3))
                 .setProperty(Property.ofCells("interrupts", 5));
         y.setProperty(Property.ofCells("phandle", 3)).setProperty(Property.ofCells("interrupt-parent", 2));
-        assertThat(OfIrq.of_irq_find_parent(x)).isNull();
-        assertThat(OfIrq.of_irq_get(x, 0)).isEqualTo(-EINVAL);
+        assertThat(OfIrq.ofIrqFindParent(x)).isNull();
+        assertThat(OfIrq.ofIrqGet(x, 0)).isEqualTo(-EINVAL);
         // a nexus with interrupt-map is not translated
         DeviceNode nexus = root.addChild("nexus");
         nexus.setProperty(Property.ofCells("phandle", 4)).setProperty(Property.ofCells("#interrupt-cells", 1))
                 .setProperty(Property.ofCells("interrupt-map", 0, 1, 7, 4));
         DeviceNode b = root.addChild("b");
         b.setProperty(Property.ofCells("interrupt-parent", 4)).setProperty(Property.ofCells("interrupts", 0));
-        assertThat(OfIrq.of_irq_get(b, 0)).isEqualTo(-EINVAL);
+        assertThat(OfIrq.ofIrqGet(b, 0)).isEqualTo(-EINVAL);
     }
 
     @Test
     void populateBuildsResourcesAndSkipsDisabled() {
         List<PlatformDevice> devs = new ArrayList<>();
         Device parent = new Device("platform");
-        assertThat(OfPlatform.of_platform_default_populate(of.of_root, parent, devs)).isZero();
-        assertThat(devs).extracting(PlatformDevice::dev_name).containsExactly("8000000.interrupt-controller",
+        assertThat(OfPlatform.ofPlatformDefaultPopulate(of.ofRoot, parent, devs)).isZero();
+        assertThat(devs).extracting(PlatformDevice::devName).containsExactly("8000000.interrupt-controller",
                 "9050000.iommu", "2b400000.iommu", "soc", "20010000.dma", "20020000.accel",
                 "40000000.pcie", "60000000.pcie-nomap"); // bad-maps has no compatible
         PlatformDevice dma = devs.get(4);
         assertThat(dma.parent).isSameAs(devs.get(3));
         assertThat(dma.ofNode).isSameAs(node("/soc/dma@10000"));
-        assertThat(dma.platform_get_resource(Resource.IORESOURCE_MEM, 0).start()).isEqualTo(0x20010000L);
-        assertThat(dma.platform_get_irq_byname_optional("tx")).isEqualTo(52);
-        assertThat(dma.platform_get_irq_byname_optional("ppi")).isEqualTo(25);
-        assertThat(dma.platform_get_irq(2)).isEqualTo(-ENXIO);
-        assertThat(devs.get(1).platform_irq_count()).isEqualTo(4);
+        assertThat(dma.platformGetResource(Resource.IORESOURCE_MEM, 0).start()).isEqualTo(0x20010000L);
+        assertThat(dma.platformGetIrqBynameOptional("tx")).isEqualTo(52);
+        assertThat(dma.platformGetIrqBynameOptional("ppi")).isEqualTo(25);
+        assertThat(dma.platformGetIrq(2)).isEqualTo(-ENXIO);
+        assertThat(devs.get(1).platformIrqCount()).isEqualTo(4);
         assertThat(devs.get(0).resourcesOfType(Resource.IORESOURCE_MEM)).hasSize(2);
-        assertThat(OfPlatform.of_platform_populate(null, null, null, devs)).isEqualTo(-EINVAL);
+        assertThat(OfPlatform.ofPlatformPopulate(null, null, null, devs)).isEqualTo(-EINVAL);
     }
 
     @Test
@@ -201,8 +201,8 @@ class IommuBindingsTest {
         dev.setProperty(Property.ofStrings("compatible", "test,dev"))
                 .setProperty(Property.ofCells("reg", 0x1000, 0x100, 0x5000, 0x100, 0x1800, 0x100));
         List<PlatformDevice> devs = new ArrayList<>();
-        assertThat(OfPlatform.of_platform_default_populate(root, new Device("platform"), devs)).isZero();
-        assertThat(devs).extracting(PlatformDevice::dev_name).containsExactly("bus@0", "80001000.dev");
+        assertThat(OfPlatform.ofPlatformDefaultPopulate(root, new Device("platform"), devs)).isZero();
+        assertThat(devs).extracting(PlatformDevice::devName).containsExactly("bus@0", "80001000.dev");
         // reg[1] lies outside the bus's ranges: reg[2] is not looked at.
         assertThat(devs.get(1).resourcesOfType(Resource.IORESOURCE_MEM)).extracting(Resource::start)
                 .containsExactly(0x80001000L);

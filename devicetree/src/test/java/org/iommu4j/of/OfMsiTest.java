@@ -40,21 +40,21 @@ class OfMsiTest {
         Device bridge = device("pci0000:00", host, null);
         Device fn = device("0000:00:01.0", bridge, null);
         Object pciDomain = new Object();
-        irqs.irq_domain_add(v2m, IrqController.DOMAIN_BUS_PCI_MSI, pciDomain);
+        irqs.irqDomainAdd(v2m, IrqController.DOMAIN_BUS_PCI_MSI, pciDomain);
 
-        assertThat(OfIrq.of_msi_map_get_device_domain(fn, 0x8, IrqController.DOMAIN_BUS_PCI_MSI, irqs)).isSameAs(pciDomain);
-        assertThat(OfIrq.of_msi_map_get_device_domain(fn, 0x8, IrqController.DOMAIN_BUS_PLATFORM_MSI, irqs)).isNull();
+        assertThat(OfIrq.ofMsiMapGetDeviceDomain(fn, 0x8, IrqController.DOMAIN_BUS_PCI_MSI, irqs)).isSameAs(pciDomain);
+        assertThat(OfIrq.ofMsiMapGetDeviceDomain(fn, 0x8, IrqController.DOMAIN_BUS_PLATFORM_MSI, irqs)).isNull();
         // RID 0x108 goes to the ITS, which has no domain here
-        assertThat(OfIrq.of_msi_map_get_device_domain(fn, 0x108, IrqController.DOMAIN_BUS_PCI_MSI, irqs)).isNull();
-        assertThat(OfIrq.of_msi_map_id(fn, its, 0x108)).isEqualTo(0x2008);
-        assertThat(OfIrq.of_msi_map_id(fn, v2m, 0x8)).isEqualTo(0x8);
+        assertThat(OfIrq.ofMsiMapGetDeviceDomain(fn, 0x108, IrqController.DOMAIN_BUS_PCI_MSI, irqs)).isNull();
+        assertThat(OfIrq.ofMsiMapId(fn, its, 0x108)).isEqualTo(0x2008);
+        assertThat(OfIrq.ofMsiMapId(fn, v2m, 0x8)).isEqualTo(0x8);
         // the mask applies before the map
-        assertThat(OfIrq.of_msi_map_id(fn, its, 0x10108)).isEqualTo(0x2008);
+        assertThat(OfIrq.ofMsiMapId(fn, its, 0x10108)).isEqualTo(0x2008);
         // a device with no msi-map above it keeps its ID and finds no domain
         Device lone = device("lone", null, root.child("nothing"));
-        assertThat(OfIrq.of_msi_map_id(lone, null, 0x42)).isEqualTo(0x42);
-        assertThat(OfIrq.of_msi_map_get_device_domain(lone, 0x42, IrqController.DOMAIN_BUS_ANY, irqs)).isNull();
-        assertThat(OfIrq.of_msi_map_get_device_domain(null, 0x42, IrqController.DOMAIN_BUS_ANY, irqs)).isNull();
+        assertThat(OfIrq.ofMsiMapId(lone, null, 0x42)).isEqualTo(0x42);
+        assertThat(OfIrq.ofMsiMapGetDeviceDomain(lone, 0x42, IrqController.DOMAIN_BUS_ANY, irqs)).isNull();
+        assertThat(OfIrq.ofMsiMapGetDeviceDomain(null, 0x42, IrqController.DOMAIN_BUS_ANY, irqs)).isNull();
     }
 
     @Test
@@ -64,17 +64,17 @@ class OfMsiTest {
         Object v2mPci = new Object();
         Object v2mPlat = new Object();
         Object itsPlat = new Object();
-        irqs.irq_domain_add(v2m, IrqController.DOMAIN_BUS_PCI_MSI, v2mPci);
-        irqs.irq_domain_add(v2m, IrqController.DOMAIN_BUS_PLATFORM_MSI, v2mPlat);
-        assertThat(OfIrq.of_msi_get_domain(null, root.child("simple"), IrqController.DOMAIN_BUS_PCI_MSI, irqs)).isSameAs(v2mPci);
-        assertThat(OfIrq.of_msi_get_domain(null, root.child("simple"), IrqController.DOMAIN_BUS_PLATFORM_MSI, irqs)).isSameAs(v2mPlat);
+        irqs.irqDomainAdd(v2m, IrqController.DOMAIN_BUS_PCI_MSI, v2mPci);
+        irqs.irqDomainAdd(v2m, IrqController.DOMAIN_BUS_PLATFORM_MSI, v2mPlat);
+        assertThat(OfIrq.ofMsiGetDomain(null, root.child("simple"), IrqController.DOMAIN_BUS_PCI_MSI, irqs)).isSameAs(v2mPci);
+        assertThat(OfIrq.ofMsiGetDomain(null, root.child("simple"), IrqController.DOMAIN_BUS_PLATFORM_MSI, irqs)).isSameAs(v2mPlat);
         // the form with cells is only searched for platform MSI; the first entry with a domain
         // wins. Its second entry names a controller without #msi-cells: the parse fails there
         // and the walk ends, so the v2m's domain is not found through it.
-        assertThat(OfIrq.of_msi_get_domain(null, root.child("withcells"), IrqController.DOMAIN_BUS_PCI_MSI, irqs)).isNull();
-        assertThat(OfIrq.of_msi_get_domain(null, root.child("withcells"), IrqController.DOMAIN_BUS_PLATFORM_MSI, irqs)).isNull();
-        irqs.irq_domain_add(its, IrqController.DOMAIN_BUS_PLATFORM_MSI, itsPlat);
-        assertThat(OfIrq.of_msi_get_domain(null, root.child("withcells"), IrqController.DOMAIN_BUS_PLATFORM_MSI, irqs)).isSameAs(itsPlat);
-        assertThat(OfIrq.of_msi_get_domain(null, root.child("nothing"), IrqController.DOMAIN_BUS_PLATFORM_MSI, irqs)).isNull();
+        assertThat(OfIrq.ofMsiGetDomain(null, root.child("withcells"), IrqController.DOMAIN_BUS_PCI_MSI, irqs)).isNull();
+        assertThat(OfIrq.ofMsiGetDomain(null, root.child("withcells"), IrqController.DOMAIN_BUS_PLATFORM_MSI, irqs)).isNull();
+        irqs.irqDomainAdd(its, IrqController.DOMAIN_BUS_PLATFORM_MSI, itsPlat);
+        assertThat(OfIrq.ofMsiGetDomain(null, root.child("withcells"), IrqController.DOMAIN_BUS_PLATFORM_MSI, irqs)).isSameAs(itsPlat);
+        assertThat(OfIrq.ofMsiGetDomain(null, root.child("nothing"), IrqController.DOMAIN_BUS_PLATFORM_MSI, irqs)).isNull();
     }
 }

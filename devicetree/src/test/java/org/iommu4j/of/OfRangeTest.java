@@ -18,7 +18,7 @@ class OfRangeTest {
     private static List<OfPciRange> parseAll(OfPciRangeParser parser) {
         List<OfPciRange> out = new ArrayList<>();
         OfPciRange r = new OfPciRange();
-        while (Of.of_pci_range_parser_one(parser, r) != null) {
+        while (Of.ofPciRangeParserOne(parser, r) != null) {
             out.add(r);
             r = new OfPciRange();
         }
@@ -29,9 +29,9 @@ class OfRangeTest {
     @Test
     void qemuVirtPcieRanges() {
         Of of = Of.fromBlob(Fdt.bundledVirtSmmuv3());
-        DeviceNode pcie = of.of_find_compatible_node(null, "pci", "pci-host-ecam-generic");
+        DeviceNode pcie = of.ofFindCompatibleNode(null, "pci", "pci-host-ecam-generic");
         OfPciRangeParser parser = new OfPciRangeParser();
-        assertThat(Of.of_pci_range_parser_init(parser, pcie)).isZero();
+        assertThat(Of.ofPciRangeParserInit(parser, pcie)).isZero();
         assertThat(parser.na).isEqualTo(3);
         assertThat(parser.pna).isEqualTo(2);
         assertThat(parser.ns).isEqualTo(2);
@@ -51,13 +51,13 @@ class OfRangeTest {
         assertThat(ranges.get(2).size).isEqualTo(0x80_0000_0000L);
 
         Resource[] res = new Resource[1];
-        assertThat(Of.of_pci_range_to_resource(ranges.get(1), pcie, res)).isZero();
+        assertThat(Of.ofPciRangeToResource(ranges.get(1), pcie, res)).isZero();
         assertThat(res[0]).isEqualTo(new Resource("pcie@10000000", 0x10000000L, 0x3efeffffL, Resource.IORESOURCE_MEM));
         // The I/O window becomes logical ports from 0.
-        assertThat(Of.of_pci_range_to_resource(ranges.get(0), pcie, res)).isZero();
+        assertThat(Of.ofPciRangeToResource(ranges.get(0), pcie, res)).isZero();
         assertThat(res[0]).isEqualTo(new Resource("pcie@10000000", 0, 0xffffL, Resource.IORESOURCE_IO));
 
-        assertThat(Of.of_pci_dma_range_parser_init(new OfPciRangeParser(), pcie)).isEqualTo(-ENOENT);
+        assertThat(Of.ofPciDmaRangeParserInit(new OfPciRangeParser(), pcie)).isEqualTo(-ENOENT);
     }
 
     private static final String BRIDGE = """
@@ -94,9 +94,9 @@ class OfRangeTest {
     @Test
     void mergesContiguousEntriesAndTranslatesDmaRanges() {
         DeviceNode root = Dts.parse(BRIDGE).root();
-        DeviceNode pcie = new Of(root).of_find_node_by_path("/soc/pcie@10000000");
+        DeviceNode pcie = new Of(root).ofFindNodeByPath("/soc/pcie@10000000");
         OfPciRangeParser parser = new OfPciRangeParser();
-        assertThat(Of.of_pci_range_parser_init(parser, pcie)).isZero();
+        assertThat(Of.ofPciRangeParserInit(parser, pcie)).isZero();
         assertThat(parser.pna).isEqualTo(1);
         List<OfPciRange> ranges = parseAll(parser);
         assertThat(ranges).hasSize(3);
@@ -107,16 +107,16 @@ class OfRangeTest {
         // 0x90000000 is outside soc's ranges.
         assertThat(ranges.get(2).cpuAddr).isEqualTo(Of.OF_BAD_ADDR);
         Resource[] res = new Resource[1];
-        assertThat(Of.of_pci_range_to_resource(ranges.get(2), pcie, res)).isZero();
+        assertThat(Of.ofPciRangeToResource(ranges.get(2), pcie, res)).isZero();
         OfPciRange badIo = new OfPciRange();
         badIo.flags = Resource.IORESOURCE_IO;
         badIo.cpuAddr = Of.OF_BAD_ADDR;
         badIo.size = 0x10000;
-        assertThat(Of.of_pci_range_to_resource(badIo, pcie, res)).isEqualTo(-EINVAL);
+        assertThat(Of.ofPciRangeToResource(badIo, pcie, res)).isEqualTo(-EINVAL);
         assertThat(res[0].start()).isEqualTo(Of.OF_BAD_ADDR);
 
         OfPciRangeParser dma = new OfPciRangeParser();
-        assertThat(Of.of_pci_dma_range_parser_init(dma, pcie)).isZero();
+        assertThat(Of.ofPciDmaRangeParserInit(dma, pcie)).isZero();
         List<OfPciRange> inbound = parseAll(dma);
         assertThat(inbound).hasSize(1);
         assertThat(inbound.get(0).pciAddr).isZero();
@@ -129,12 +129,12 @@ class OfRangeTest {
     void populatedDevicesHave32BitMasks() {
         Of of = Of.fromBlob(Fdt.bundledVirtSmmuv3());
         List<PlatformDevice> devs = new ArrayList<>();
-        assertThat(OfPlatform.of_platform_default_populate(of.of_root, null, devs)).isZero();
+        assertThat(OfPlatform.ofPlatformDefaultPopulate(of.ofRoot, null, devs)).isZero();
         assertThat(devs).isNotEmpty();
         for (PlatformDevice d : devs) {
-            assertThat(d.dmaMask).as(d.dev_name()).isSameAs(d.platformDmaMask);
-            assertThat(d.dmaMask[0]).as(d.dev_name()).isEqualTo(0xffffffffL);
-            assertThat(d.coherentDmaMask).as(d.dev_name()).isEqualTo(0xffffffffL);
+            assertThat(d.dmaMask).as(d.devName()).isSameAs(d.platformDmaMask);
+            assertThat(d.dmaMask[0]).as(d.devName()).isEqualTo(0xffffffffL);
+            assertThat(d.coherentDmaMask).as(d.devName()).isEqualTo(0xffffffffL);
         }
     }
 }

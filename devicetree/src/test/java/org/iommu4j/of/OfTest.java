@@ -22,7 +22,7 @@ class OfTest {
     private final DeviceNode syntax = Fdt.parse(Fixtures.bytes("fixtures/syntax.dtb")).root();
 
     private DeviceNode node(String path) {
-        DeviceNode n = of.of_find_node_by_path(path);
+        DeviceNode n = of.ofFindNodeByPath(path);
         assertThat(n).as(path).isNotNull();
         return n;
     }
@@ -32,152 +32,152 @@ class OfTest {
         assertThat(node("/").parent).isNull();
         assertThat(node("/soc/dma@10000").name).isEqualTo("dma");
         // A component is a full name: without its unit address, or empty, it matches nothing.
-        assertThat(of.of_find_node_by_path("/soc/dma")).isNull();
-        assertThat(of.of_find_node_by_path("/soc/")).isNull();
-        assertThat(of.of_find_node_by_path("//soc")).isNull();
-        assertThat(node("/soc/dma@10000:opts").full_name).isEqualTo("dma@10000");
-        assertThat(of.of_find_node_by_path("/soc/nothing")).isNull();
-        assertThat(of.of_find_node_by_path("noalias")).isNull();
-        assertThat(of.of_find_node_by_path(null)).isNull();
+        assertThat(of.ofFindNodeByPath("/soc/dma")).isNull();
+        assertThat(of.ofFindNodeByPath("/soc/")).isNull();
+        assertThat(of.ofFindNodeByPath("//soc")).isNull();
+        assertThat(node("/soc/dma@10000:opts").fullName).isEqualTo("dma@10000");
+        assertThat(of.ofFindNodeByPath("/soc/nothing")).isNull();
+        assertThat(of.ofFindNodeByPath("noalias")).isNull();
+        assertThat(of.ofFindNodeByPath(null)).isNull();
         DeviceNode r = DeviceNode.root();
         r.addChild("aliases").setProperty(Property.ofStrings("serial0", "/uart@1"));
         DeviceNode uart = r.addChild("uart@1");
-        assertThat(new Of(r).of_find_node_by_path("serial0")).isSameAs(uart);
+        assertThat(new Of(r).ofFindNodeByPath("serial0")).isSameAs(uart);
         DeviceNode port = uart.addChild("port@0");
-        assertThat(new Of(r).of_find_node_by_path("serial0/port@0:9600")).isSameAs(port);
-        assertThat(new Of(r).of_find_node_by_path("serial0/")).isNull();
+        assertThat(new Of(r).ofFindNodeByPath("serial0/port@0:9600")).isSameAs(port);
+        assertThat(new Of(r).ofFindNodeByPath("serial0/")).isNull();
     }
 
     @Test
     void nodeHelpers() {
         DeviceNode soc = node("/soc");
-        assertThat(Of.of_get_parent(soc)).isSameAs(node("/"));
-        assertThat(Of.of_get_parent(null)).isNull();
-        assertThat(Of.of_get_child_by_name(soc, "accel")).isSameAs(node("/soc/accel@20000"));
-        assertThat(Of.of_get_child_by_name(soc, "nothing")).isNull();
-        DeviceNode first = Of.of_get_next_available_child(soc, null);
-        DeviceNode second = Of.of_get_next_available_child(soc, first);
-        assertThat(first.full_name).isEqualTo("dma@10000");
-        assertThat(second.full_name).isEqualTo("accel@20000");
-        assertThat(Of.of_get_next_available_child(soc, second)).isNull(); // disabled@30000 skipped
-        assertThat(Of.of_node_get(soc)).isSameAs(soc);
-        Of.of_node_put(soc);
-        assertThat(Of.of_fwnode_handle(soc)).isSameAs(soc);
-        assertThat(Of.of_node_full_name(soc)).isEqualTo("/soc");
-        assertThat(Of.of_node_full_name(null)).isEqualTo("<no-node>");
+        assertThat(Of.ofGetParent(soc)).isSameAs(node("/"));
+        assertThat(Of.ofGetParent(null)).isNull();
+        assertThat(Of.ofGetChildByName(soc, "accel")).isSameAs(node("/soc/accel@20000"));
+        assertThat(Of.ofGetChildByName(soc, "nothing")).isNull();
+        DeviceNode first = Of.ofGetNextAvailableChild(soc, null);
+        DeviceNode second = Of.ofGetNextAvailableChild(soc, first);
+        assertThat(first.fullName).isEqualTo("dma@10000");
+        assertThat(second.fullName).isEqualTo("accel@20000");
+        assertThat(Of.ofGetNextAvailableChild(soc, second)).isNull(); // disabled@30000 skipped
+        assertThat(Of.ofNodeGet(soc)).isSameAs(soc);
+        Of.ofNodePut(soc);
+        assertThat(Of.ofFwnodeHandle(soc)).isSameAs(soc);
+        assertThat(Of.ofNodeFullName(soc)).isEqualTo("/soc");
+        assertThat(Of.ofNodeFullName(null)).isEqualTo("<no-node>");
     }
 
     @Test
     void compatibleMatching() {
         DeviceNode accel = node("/soc/accel@20000");
-        int first = Of.of_device_is_compatible(accel, "test,accel");
-        int second = Of.of_device_is_compatible(accel, "test,generic");
+        int first = Of.ofDeviceIsCompatible(accel, "test,accel");
+        int second = Of.ofDeviceIsCompatible(accel, "test,generic");
         assertThat(first).isGreaterThan(second).isPositive();
         assertThat(second).isPositive();
-        assertThat(Of.of_device_is_compatible(accel, "test,none")).isZero();
-        assertThat(of.for_each_compatible_node(null, "arm,smmu-v3")).extracting(DeviceNode::path)
+        assertThat(Of.ofDeviceIsCompatible(accel, "test,none")).isZero();
+        assertThat(of.forEachCompatibleNode(null, "arm,smmu-v3")).extracting(DeviceNode::path)
                 .containsExactly("/iommu@9050000", "/iommu@2b400000");
-        assertThat(of.of_find_compatible_node(null, "pci", "pci-host-ecam-generic").path()).isEqualTo("/pcie@40000000");
-        assertThat(of.of_find_compatible_node(null, "memory", "pci-host-ecam-generic")).isNull();
+        assertThat(of.ofFindCompatibleNode(null, "pci", "pci-host-ecam-generic").path()).isEqualTo("/pcie@40000000");
+        assertThat(of.ofFindCompatibleNode(null, "memory", "pci-host-ecam-generic")).isNull();
         // device_type is compared case-sensitively, compatible strings without case.
-        assertThat(of.of_find_compatible_node(null, "PCI", "pci-host-ecam-generic")).isNull();
-        assertThat(of.of_find_compatible_node(null, "pci", "PCI-Host-ECAM-Generic").path()).isEqualTo("/pcie@40000000");
-        assertThat(Of.of_device_is_available(node("/soc/disabled@30000"))).isFalse();
-        assertThat(Of.of_device_is_available(accel)).isTrue();
-        assertThat(Of.of_device_is_available(null)).isFalse();
+        assertThat(of.ofFindCompatibleNode(null, "PCI", "pci-host-ecam-generic")).isNull();
+        assertThat(of.ofFindCompatibleNode(null, "pci", "PCI-Host-ECAM-Generic").path()).isEqualTo("/pcie@40000000");
+        assertThat(Of.ofDeviceIsAvailable(node("/soc/disabled@30000"))).isFalse();
+        assertThat(Of.ofDeviceIsAvailable(accel)).isTrue();
+        assertThat(Of.ofDeviceIsAvailable(null)).isFalse();
     }
 
     @Test
     void u32AndU64Reads() {
         int[] v = new int[3];
-        assertThat(Of.of_property_read_u32(node("/soc/dma@10000"), "pasid-num-bits", v)).isZero();
+        assertThat(Of.ofPropertyReadU32(node("/soc/dma@10000"), "pasid-num-bits", v)).isZero();
         assertThat(v[0]).isEqualTo(20);
-        assertThat(Of.of_property_read_u32(node("/soc/dma@10000"), "missing", v)).isEqualTo(-EINVAL);
-        assertThat(Of.of_property_read_u32(node("/soc/dma@10000"), "dma-can-stall", v)).isEqualTo(-EOVERFLOW);
-        assertThat(Of.of_property_read_u32_array(syntax, "cells", v, 3)).isZero();
+        assertThat(Of.ofPropertyReadU32(node("/soc/dma@10000"), "missing", v)).isEqualTo(-EINVAL);
+        assertThat(Of.ofPropertyReadU32(node("/soc/dma@10000"), "dma-can-stall", v)).isEqualTo(-EOVERFLOW);
+        assertThat(Of.ofPropertyReadU32Array(syntax, "cells", v, 3)).isZero();
         assertThat(v).containsExactly(0x10, 20, 030);
-        assertThat(Of.of_property_read_u32_array(syntax, "tiny", v, 1)).isEqualTo(-EOVERFLOW);
-        assertThat(Of.of_property_read_u32_array(syntax, "cells", v, 4)).isEqualTo(-EINVAL); // caller buffer
-        assertThat(Of.of_property_read_u32_index(syntax, "cells", 6, v)).isZero();
+        assertThat(Of.ofPropertyReadU32Array(syntax, "tiny", v, 1)).isEqualTo(-EOVERFLOW);
+        assertThat(Of.ofPropertyReadU32Array(syntax, "cells", v, 4)).isEqualTo(-EINVAL); // caller buffer
+        assertThat(Of.ofPropertyReadU32Index(syntax, "cells", 6, v)).isZero();
         assertThat(v[0]).isEqualTo(0xff);
-        assertThat(Of.of_property_read_u32_index(syntax, "cells", 7, v)).isEqualTo(-EOVERFLOW);
-        assertThat(Of.of_property_read_u32_index(syntax, "cells", -1, v)).isEqualTo(-EINVAL);
+        assertThat(Of.ofPropertyReadU32Index(syntax, "cells", 7, v)).isEqualTo(-EOVERFLOW);
+        assertThat(Of.ofPropertyReadU32Index(syntax, "cells", -1, v)).isEqualTo(-EINVAL);
         long[] w = new long[1];
-        assertThat(Of.of_property_read_u64(syntax, "big", w)).isZero();
+        assertThat(Of.ofPropertyReadU64(syntax, "big", w)).isZero();
         assertThat(w[0]).isEqualTo(-1L);
-        assertThat(Of.of_property_read_u64(syntax, "tiny", w)).isEqualTo(-EOVERFLOW);
-        assertThat(Of.of_property_read_u64(syntax, "nope", w)).isEqualTo(-EINVAL);
-        assertThat(Of.of_property_count_u32_elems(syntax, "cells")).isEqualTo(7);
+        assertThat(Of.ofPropertyReadU64(syntax, "tiny", w)).isEqualTo(-EOVERFLOW);
+        assertThat(Of.ofPropertyReadU64(syntax, "nope", w)).isEqualTo(-EINVAL);
+        assertThat(Of.ofPropertyCountU32Elems(syntax, "cells")).isEqualTo(7);
         // Not a whole number of cells: -EINVAL, and the kernel says why.
         List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
         try (AutoCloseable l = org.iommu4j.base.Printk.follow(line -> log.add(line.text()))) {
-            assertThat(Of.of_property_count_u32_elems(syntax, "tiny")).isEqualTo(-EINVAL);
+            assertThat(Of.ofPropertyCountU32Elems(syntax, "tiny")).isEqualTo(-EINVAL);
         } catch (Exception e) {
             throw new AssertionError(e);
         }
         assertThat(log).containsExactly("size of tiny in node / is not a multiple of 4");
-        assertThat(Of.of_property_count_u32_elems(syntax, "nope")).isEqualTo(-EINVAL);
+        assertThat(Of.ofPropertyCountU32Elems(syntax, "nope")).isEqualTo(-EINVAL);
         int[] len = new int[1];
-        assertThat(Of.of_get_property(syntax, "tiny", len)).containsExactly(1, 2, 3);
+        assertThat(Of.ofGetProperty(syntax, "tiny", len)).containsExactly(1, 2, 3);
         assertThat(len[0]).isEqualTo(3);
-        assertThat(Of.of_get_property(syntax, "nope", len)).isNull();
+        assertThat(Of.ofGetProperty(syntax, "nope", len)).isNull();
         assertThat(len[0]).as("not written without a property").isEqualTo(3);
     }
 
     @Test
     void stringReads() {
         String[] s = new String[1];
-        assertThat(Of.of_property_read_string(syntax, "strings", s)).isZero();
+        assertThat(Of.ofPropertyReadString(syntax, "strings", s)).isZero();
         assertThat(s[0]).isEqualTo("a");
-        assertThat(Of.of_property_read_string_index(syntax, "strings", 1, s)).isZero();
+        assertThat(Of.ofPropertyReadStringIndex(syntax, "strings", 1, s)).isZero();
         assertThat(s[0]).isEqualTo("bc");
-        assertThat(Of.of_property_read_string_index(syntax, "strings", 2, s)).isZero();
+        assertThat(Of.ofPropertyReadStringIndex(syntax, "strings", 2, s)).isZero();
         assertThat(s[0]).isEmpty();
-        assertThat(Of.of_property_read_string_index(syntax, "strings", 3, s)).isEqualTo(-ENODATA);
-        assertThat(Of.of_property_read_string_index(syntax, "nope", 0, s)).isEqualTo(-EINVAL);
-        assertThat(Of.of_property_read_string_index(syntax, "bytes2", 0, s)).isEqualTo(-EILSEQ);
-        assertThat(Of.of_property_read_string(syntax, "bytes2", s)).isEqualTo(-EILSEQ);
-        assertThat(Of.of_property_read_string(syntax, "bool-prop", s)).isEqualTo(-EILSEQ);
-        assertThat(Of.of_property_read_string(syntax, "nope", s)).isEqualTo(-EINVAL);
-        assertThat(Of.of_property_count_strings(syntax, "strings")).isEqualTo(3);
-        assertThat(Of.of_property_count_strings(syntax, "bytes2")).isEqualTo(-EILSEQ);
-        assertThat(Of.of_property_count_strings(syntax, "nope")).isEqualTo(-EINVAL);
-        assertThat(Of.of_property_count_strings(syntax, "bool-prop")).as("no string at all").isEqualTo(-ENODATA);
+        assertThat(Of.ofPropertyReadStringIndex(syntax, "strings", 3, s)).isEqualTo(-ENODATA);
+        assertThat(Of.ofPropertyReadStringIndex(syntax, "nope", 0, s)).isEqualTo(-EINVAL);
+        assertThat(Of.ofPropertyReadStringIndex(syntax, "bytes2", 0, s)).isEqualTo(-EILSEQ);
+        assertThat(Of.ofPropertyReadString(syntax, "bytes2", s)).isEqualTo(-EILSEQ);
+        assertThat(Of.ofPropertyReadString(syntax, "bool-prop", s)).isEqualTo(-EILSEQ);
+        assertThat(Of.ofPropertyReadString(syntax, "nope", s)).isEqualTo(-EINVAL);
+        assertThat(Of.ofPropertyCountStrings(syntax, "strings")).isEqualTo(3);
+        assertThat(Of.ofPropertyCountStrings(syntax, "bytes2")).isEqualTo(-EILSEQ);
+        assertThat(Of.ofPropertyCountStrings(syntax, "nope")).isEqualTo(-EINVAL);
+        assertThat(Of.ofPropertyCountStrings(syntax, "bool-prop")).as("no string at all").isEqualTo(-ENODATA);
         // Strings are matched in order: a match before an unterminated tail is found.
-        assertThat(Of.of_property_match_string(syntax, "mixed", "s")).isZero();
-        assertThat(Of.of_property_match_string(syntax, "mixed", "zz")).isEqualTo(-EILSEQ);
-        assertThat(Of.of_property_match_string(syntax, "bool-prop", "s")).isEqualTo(-ENODATA);
-        assertThat(Of.of_property_match_string(syntax, "strings", "bc")).isEqualTo(1);
-        assertThat(Of.of_property_match_string(syntax, "strings", "zz")).isEqualTo(-ENODATA);
-        assertThat(Of.of_property_match_string(syntax, "bytes2", "zz")).isEqualTo(-EILSEQ);
-        assertThat(Of.of_property_match_string(syntax, "nope", "zz")).isEqualTo(-EINVAL);
-        assertThat(Of.of_property_read_bool(syntax, "bool-prop")).isTrue();
-        assertThat(Of.of_property_read_bool(syntax, "nope")).isFalse();
+        assertThat(Of.ofPropertyMatchString(syntax, "mixed", "s")).isZero();
+        assertThat(Of.ofPropertyMatchString(syntax, "mixed", "zz")).isEqualTo(-EILSEQ);
+        assertThat(Of.ofPropertyMatchString(syntax, "bool-prop", "s")).isEqualTo(-ENODATA);
+        assertThat(Of.ofPropertyMatchString(syntax, "strings", "bc")).isEqualTo(1);
+        assertThat(Of.ofPropertyMatchString(syntax, "strings", "zz")).isEqualTo(-ENODATA);
+        assertThat(Of.ofPropertyMatchString(syntax, "bytes2", "zz")).isEqualTo(-EILSEQ);
+        assertThat(Of.ofPropertyMatchString(syntax, "nope", "zz")).isEqualTo(-EINVAL);
+        assertThat(Of.ofPropertyReadBool(syntax, "bool-prop")).isTrue();
+        assertThat(Of.ofPropertyReadBool(syntax, "nope")).isFalse();
     }
 
     @Test
     void cellsInheritedFromParents() {
-        assertThat(Of.of_n_addr_cells(node("/soc/dma@10000"))).isEqualTo(1);
-        assertThat(Of.of_n_size_cells(node("/soc/dma@10000"))).isEqualTo(1);
-        assertThat(Of.of_n_addr_cells(node("/soc"))).isEqualTo(2);
-        assertThat(Of.of_n_addr_cells(node("/"))).isEqualTo(2);
+        assertThat(Of.ofNAddrCells(node("/soc/dma@10000"))).isEqualTo(1);
+        assertThat(Of.ofNSizeCells(node("/soc/dma@10000"))).isEqualTo(1);
+        assertThat(Of.ofNAddrCells(node("/soc"))).isEqualTo(2);
+        assertThat(Of.ofNAddrCells(node("/"))).isEqualTo(2);
         DeviceNode r = DeviceNode.root();
-        assertThat(Of.of_n_addr_cells(r.addChild("x"))).isEqualTo(Of.OF_ROOT_NODE_ADDR_CELLS_DEFAULT);
-        assertThat(Of.of_n_size_cells(r.addChild("y"))).isEqualTo(Of.OF_ROOT_NODE_SIZE_CELLS_DEFAULT);
+        assertThat(Of.ofNAddrCells(r.addChild("x"))).isEqualTo(Of.OF_ROOT_NODE_ADDR_CELLS_DEFAULT);
+        assertThat(Of.ofNSizeCells(r.addChild("y"))).isEqualTo(Of.OF_ROOT_NODE_SIZE_CELLS_DEFAULT);
     }
 
     @Test
     void addressTranslationThroughRanges() {
         Resource[] r = new Resource[1];
-        assertThat(Of.of_address_to_resource(node("/soc/dma@10000"), 0, r)).isZero();
+        assertThat(Of.ofAddressToResource(node("/soc/dma@10000"), 0, r)).isZero();
         assertThat(r[0].start()).isEqualTo(0x20010000L);
         assertThat(r[0].end()).isEqualTo(0x20010fffL);
         assertThat(r[0].name()).isEqualTo("dma@10000");
-        assertThat(Of.of_address_to_resource(node("/interrupt-controller@8000000"), 1, r)).isZero();
+        assertThat(Of.ofAddressToResource(node("/interrupt-controller@8000000"), 1, r)).isZero();
         assertThat(r[0].start()).isEqualTo(0x80a0000L);
-        assertThat(Of.of_address_to_resource(node("/interrupt-controller@8000000/msi-controller@8080000"), 0, r)).isZero();
+        assertThat(Of.ofAddressToResource(node("/interrupt-controller@8000000/msi-controller@8080000"), 0, r)).isZero();
         assertThat(r[0].start()).isEqualTo(0x8080000L); // empty ranges = 1:1
-        assertThat(Of.of_address_to_resource(node("/bad-maps"), 0, r)).isEqualTo(-EINVAL); // no reg
+        assertThat(Of.ofAddressToResource(node("/bad-maps"), 0, r)).isEqualTo(-EINVAL); // no reg
 
         // a bus without ranges is untranslatable; an address outside ranges too
         DeviceNode root = DeviceNode.root();
@@ -186,25 +186,25 @@ class OfTest {
         bus.setProperty(Property.ofCells("#address-cells", 1)).setProperty(Property.ofCells("#size-cells", 1));
         DeviceNode dev = bus.addChild("dev@10");
         dev.setProperty(Property.ofCells("reg", 0x10, 0x4));
-        assertThat(Of.of_address_to_resource(dev, 0, r)).isEqualTo(-EINVAL);
+        assertThat(Of.ofAddressToResource(dev, 0, r)).isEqualTo(-EINVAL);
         bus.setProperty(Property.ofCells("ranges", 0x0, 0x1000, 0x8));
-        assertThat(Of.of_address_to_resource(dev, 0, r)).isEqualTo(-EINVAL);
+        assertThat(Of.ofAddressToResource(dev, 0, r)).isEqualTo(-EINVAL);
         bus.setProperty(Property.ofCells("ranges", 0x0, 0x1000, 0x100));
-        assertThat(Of.of_address_to_resource(dev, 0, r)).isZero();
+        assertThat(Of.ofAddressToResource(dev, 0, r)).isZero();
         assertThat(r[0].start()).isEqualTo(0x1010L);
         dev.setProperty(Property.ofStrings("reg-names", "ctrl"));
-        assertThat(Of.of_address_to_resource(dev, 0, r)).isZero();
+        assertThat(Of.ofAddressToResource(dev, 0, r)).isZero();
         assertThat(r[0].name()).isEqualTo("ctrl");
         // No size cells, no translation (OF_CHECK_COUNTS), on the device's bus or above it.
         bus.setProperty(Property.ofCells("#size-cells", 0));
         dev.setProperty(Property.ofCells("reg", 0x10));
-        assertThat(Of.of_translate_address(dev, dev.findProperty("reg").raw(), 0)).isEqualTo(Of.OF_BAD_ADDR);
+        assertThat(Of.ofTranslateAddress(dev, dev.findProperty("reg").raw(), 0)).isEqualTo(Of.OF_BAD_ADDR);
         bus.setProperty(Property.ofCells("#size-cells", 1));
         dev.setProperty(Property.ofCells("reg", 0x10, 0x4));
         root.setProperty(Property.ofCells("#size-cells", 0));
-        assertThat(Of.of_address_to_resource(dev, 0, r)).isEqualTo(-EINVAL);
+        assertThat(Of.ofAddressToResource(dev, 0, r)).isEqualTo(-EINVAL);
         root.setProperty(Property.ofCells("#size-cells", 1));
-        assertThat(Of.of_address_to_resource(dev, 0, r)).isZero();
+        assertThat(Of.ofAddressToResource(dev, 0, r)).isZero();
     }
 
     @Test
@@ -214,34 +214,34 @@ class OfTest {
         // 32-bit memory space (0x02000000) at bus address 0x50001000
         ep.setProperty(Property.ofCells("reg", 0x02000000, 0, 0x50001000, 0, 0x1000));
         Resource[] r = new Resource[1];
-        assertThat(Of.of_address_to_resource(ep, 0, r)).isZero();
+        assertThat(Of.ofAddressToResource(ep, 0, r)).isZero();
         assertThat(r[0].start()).isEqualTo(0x50001000L);
         ep.setProperty(Property.ofCells("reg", 0x01000000, 0, 0x50001000, 0, 0x1000)); // I/O space: no range
-        assertThat(Of.of_address_to_resource(ep, 0, r)).isEqualTo(-EINVAL);
+        assertThat(Of.ofAddressToResource(ep, 0, r)).isEqualTo(-EINVAL);
     }
 
     @Test
     void phandleArgs() {
         DeviceNode dma = node("/soc/dma@10000");
         OfPhandleArgs a = new OfPhandleArgs();
-        assertThat(Of.of_parse_phandle_with_args(dma, "iommus", "#iommu-cells", 0, a)).isZero();
+        assertThat(Of.ofParsePhandleWithArgs(dma, "iommus", "#iommu-cells", 0, a)).isZero();
         assertThat(a.np).isSameAs(node("/iommu@9050000"));
-        assertThat(a.args_count).isEqualTo(1);
+        assertThat(a.argsCount).isEqualTo(1);
         assertThat(a.args[0]).isEqualTo(0x20);
-        assertThat(Of.of_parse_phandle_with_args(dma, "iommus", "#iommu-cells", 1, a)).isZero();
+        assertThat(Of.ofParsePhandleWithArgs(dma, "iommus", "#iommu-cells", 1, a)).isZero();
         assertThat(a.np).isSameAs(node("/iommu@2b400000"));
         assertThat(a.argsCopy()).containsExactly(0x21);
-        assertThat(Of.of_parse_phandle_with_args(dma, "iommus", "#iommu-cells", 2, a)).isEqualTo(-ENOENT);
-        assertThat(Of.of_parse_phandle_with_args(dma, "nothing", "#iommu-cells", 0, a)).isEqualTo(-ENOENT);
-        assertThat(Of.of_count_phandle_with_args(dma, "iommus", "#iommu-cells")).isEqualTo(2);
-        assertThat(Of.of_count_phandle_with_args(dma, "nothing", "#iommu-cells")).isEqualTo(-ENOENT);
-        assertThat(Of.of_parse_phandle(node("/"), "interrupt-parent", 0)).isSameAs(node("/interrupt-controller@8000000"));
-        assertThat(Of.of_parse_phandle(node("/"), "interrupt-parent", 1)).isNull();
+        assertThat(Of.ofParsePhandleWithArgs(dma, "iommus", "#iommu-cells", 2, a)).isEqualTo(-ENOENT);
+        assertThat(Of.ofParsePhandleWithArgs(dma, "nothing", "#iommu-cells", 0, a)).isEqualTo(-ENOENT);
+        assertThat(Of.ofCountPhandleWithArgs(dma, "iommus", "#iommu-cells")).isEqualTo(2);
+        assertThat(Of.ofCountPhandleWithArgs(dma, "nothing", "#iommu-cells")).isEqualTo(-ENOENT);
+        assertThat(Of.ofParsePhandle(node("/"), "interrupt-parent", 0)).isSameAs(node("/interrupt-controller@8000000"));
+        assertThat(Of.ofParsePhandle(node("/"), "interrupt-parent", 1)).isNull();
         // No node, no property: -ENOENT as of_get_property(NULL) finds nothing; a negative
         // index is -EINVAL.
-        assertThat(Of.of_parse_phandle_with_args(null, "iommus", "#iommu-cells", 0, a)).isEqualTo(-ENOENT);
-        assertThat(Of.of_parse_phandle_with_args(dma, "iommus", "#iommu-cells", -1, a)).isEqualTo(-EINVAL);
-        assertThat(Of.of_parse_phandle(dma, "iommus", -1)).isNull();
+        assertThat(Of.ofParsePhandleWithArgs(null, "iommus", "#iommu-cells", 0, a)).isEqualTo(-ENOENT);
+        assertThat(Of.ofParsePhandleWithArgs(dma, "iommus", "#iommu-cells", -1, a)).isEqualTo(-EINVAL);
+        assertThat(Of.ofParsePhandle(dma, "iommus", -1)).isNull();
     }
 
     @Test
@@ -254,23 +254,23 @@ class OfTest {
         OfPhandleArgs a = new OfPhandleArgs(target, 1);
         // With a fixed count the node is not needed to find the entry's end: the entry
         // parses, with no node.
-        assertThat(Of.of_parse_phandle_with_fixed_args(m, "list", 0, 0, a)).isZero();
+        assertThat(Of.ofParsePhandleWithFixedArgs(m, "list", 0, 0, a)).isZero();
         assertThat(a.np).isNull();
-        assertThat(a.args_count).isZero();
-        assertThat(Of.of_parse_phandle_with_fixed_args(m, "list", 0, 1, a)).isZero();
+        assertThat(a.argsCount).isZero();
+        assertThat(Of.ofParsePhandleWithFixedArgs(m, "list", 0, 1, a)).isZero();
         assertThat(a.np).isSameAs(target);
-        assertThat(Of.of_parse_phandle(m, "list", 0)).isNull();
-        assertThat(Of.of_parse_phandle(m, "list", 1)).isSameAs(target);
+        assertThat(Of.ofParsePhandle(m, "list", 0)).isNull();
+        assertThat(Of.ofParsePhandle(m, "list", 1)).isSameAs(target);
         // Counting without a cells name is the list's length in cells.
-        assertThat(Of.of_count_phandle_with_args(m, "list", null)).isEqualTo(2);
-        assertThat(Of.of_count_phandle_with_args(m, "nope", null)).isEqualTo(-ENOENT);
+        assertThat(Of.ofCountPhandleWithArgs(m, "list", null)).isEqualTo(2);
+        assertThat(Of.ofCountPhandleWithArgs(m, "nope", null)).isEqualTo(-ENOENT);
         // A cells name makes every entry's node necessary.
-        assertThat(Of.of_count_phandle_with_args(m, "list", "#x-cells")).isEqualTo(-EINVAL);
+        assertThat(Of.ofCountPhandleWithArgs(m, "list", "#x-cells")).isEqualTo(-EINVAL);
         // A fixed count running past the end is refused, and said so.
         m.setProperty(Property.ofCells("list", 5, 1));
         List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
         try (AutoCloseable l = org.iommu4j.base.Printk.follow(line -> log.add(line.text()))) {
-            assertThat(Of.of_parse_phandle_with_fixed_args(m, "list", 2, 0, a)).isEqualTo(-EINVAL);
+            assertThat(Of.ofParsePhandleWithFixedArgs(m, "list", 2, 0, a)).isEqualTo(-EINVAL);
         } catch (Exception e) {
             throw new AssertionError(e);
         }
@@ -287,31 +287,31 @@ class OfTest {
         DeviceNode m = root.addChild("m");
         OfPhandleArgs a = new OfPhandleArgs();
         m.setProperty(Property.ofCells("iommus", 7, 1, 2)); // no node with phandle 7
-        assertThat(Of.of_parse_phandle_with_args(m, "iommus", "#iommu-cells", 0, a)).isEqualTo(-EINVAL);
+        assertThat(Of.ofParsePhandleWithArgs(m, "iommus", "#iommu-cells", 0, a)).isEqualTo(-EINVAL);
         m.setProperty(Property.ofCells("iommus", 6)); // target lacks #iommu-cells
-        assertThat(Of.of_parse_phandle_with_args(m, "iommus", "#iommu-cells", 0, a)).isEqualTo(-EINVAL);
-        assertThat(Of.of_count_phandle_with_args(m, "iommus", "#iommu-cells")).isEqualTo(-EINVAL);
+        assertThat(Of.ofParsePhandleWithArgs(m, "iommus", "#iommu-cells", 0, a)).isEqualTo(-EINVAL);
+        assertThat(Of.ofCountPhandleWithArgs(m, "iommus", "#iommu-cells")).isEqualTo(-EINVAL);
         m.setProperty(Property.ofCells("iommus", 5, 1)); // one arg short
-        assertThat(Of.of_parse_phandle_with_args(m, "iommus", "#iommu-cells", 0, a)).isEqualTo(-EINVAL);
+        assertThat(Of.ofParsePhandleWithArgs(m, "iommus", "#iommu-cells", 0, a)).isEqualTo(-EINVAL);
         m.setProperty(Property.ofCells("iommus", 0, 5, 1, 2)); // empty entry then a real one
-        assertThat(Of.of_parse_phandle_with_args(m, "iommus", "#iommu-cells", 0, a)).isEqualTo(-ENOENT);
-        assertThat(Of.of_parse_phandle_with_args(m, "iommus", "#iommu-cells", 1, a)).isZero();
+        assertThat(Of.ofParsePhandleWithArgs(m, "iommus", "#iommu-cells", 0, a)).isEqualTo(-ENOENT);
+        assertThat(Of.ofParsePhandleWithArgs(m, "iommus", "#iommu-cells", 1, a)).isZero();
         assertThat(a.argsCopy()).containsExactly(1, 2);
-        assertThat(Of.of_count_phandle_with_args(m, "iommus", "#iommu-cells")).isEqualTo(2);
-        assertThat(Of.of_parse_phandle_with_fixed_args(m, "iommus", 1, 1, a)).isZero();
+        assertThat(Of.ofCountPhandleWithArgs(m, "iommus", "#iommu-cells")).isEqualTo(2);
+        assertThat(Of.ofParsePhandleWithFixedArgs(m, "iommus", 1, 1, a)).isZero();
         assertThat(a.np).isSameAs(iommu);
         assertThat(a.argsCopy()).containsExactly(1);
         // absurd #cells: fails the remaining-cells check rather than allocating
         iommu.setProperty(Property.ofCells("#iommu-cells", 0x7fffffff));
         m.setProperty(Property.ofCells("iommus", 5, 1, 2));
-        assertThat(Of.of_parse_phandle_with_args(m, "iommus", "#iommu-cells", 0, a)).isEqualTo(-EINVAL);
+        assertThat(Of.ofParsePhandleWithArgs(m, "iommus", "#iommu-cells", 0, a)).isEqualTo(-EINVAL);
         // more than MAX_PHANDLE_ARGS: truncated as the kernel does
         iommu.setProperty(Property.ofCells("#iommu-cells", 17));
         int[] l = new int[18];
         l[0] = 5;
         m.setProperty(Property.ofCells("iommus", l));
-        assertThat(Of.of_parse_phandle_with_args(m, "iommus", "#iommu-cells", 0, a)).isZero();
-        assertThat(a.args_count).isEqualTo(OfPhandleArgs.MAX_PHANDLE_ARGS);
+        assertThat(Of.ofParsePhandleWithArgs(m, "iommus", "#iommu-cells", 0, a)).isZero();
+        assertThat(a.argsCount).isEqualTo(OfPhandleArgs.MAX_PHANDLE_ARGS);
     }
 
     @Test
@@ -327,21 +327,21 @@ class OfTest {
         for (int[] c : cases) {
             DeviceNode[] t = new DeviceNode[1];
             int[] sid = new int[1];
-            assertThat(Of.of_map_id(pcie, c[0], "iommu-map", "iommu-map-mask", t, sid)).as("rid %x", c[0]).isZero();
+            assertThat(Of.ofMapId(pcie, c[0], "iommu-map", "iommu-map-mask", t, sid)).as("rid %x", c[0]).isZero();
             assertThat(sid[0]).as("rid %x", c[0]).isEqualTo(c[1]);
             assertThat(t[0]).isSameAs(c[2] == 0 ? smmu0 : c[2] == 1 ? smmu1 : null);
         }
         // a preset target only matches entries pointing at it
         DeviceNode[] t = {smmu1};
         int[] sid = new int[1];
-        assertThat(Of.of_map_id(pcie, 0x5, "iommu-map", "iommu-map-mask", t, sid)).isZero();
+        assertThat(Of.ofMapId(pcie, 0x5, "iommu-map", "iommu-map-mask", t, sid)).isZero();
         assertThat(sid[0]).isEqualTo(0x5);
         assertThat(t[0]).isSameAs(smmu1);
         // no mask property name: all 32 bits kept
-        assertThat(Of.of_map_id(pcie, 0x10, "iommu-map", null, null, sid)).isZero();
+        assertThat(Of.ofMapId(pcie, 0x10, "iommu-map", null, null, sid)).isZero();
         assertThat(sid[0]).isEqualTo(0x10010);
         // idOut only
-        assertThat(Of.of_map_id(pcie, 0x8, "iommu-map", "iommu-map-mask", null, sid)).isZero();
+        assertThat(Of.ofMapId(pcie, 0x8, "iommu-map", "iommu-map-mask", null, sid)).isZero();
         assertThat(sid[0]).isEqualTo(0x10008);
     }
 
@@ -351,16 +351,16 @@ class OfTest {
         DeviceNode nomap = node("/pcie-nomap@60000000");
         DeviceNode[] t = new DeviceNode[1];
         int[] sid = {-1};
-        assertThat(Of.of_map_id(null, 0, "iommu-map", null, t, sid)).isEqualTo(-EINVAL);
-        assertThat(Of.of_map_id(bad, 0, null, null, t, sid)).isEqualTo(-EINVAL);
-        assertThat(Of.of_map_id(bad, 0, "short-map", null, null, null)).isEqualTo(-EINVAL);
-        assertThat(Of.of_map_id(bad, 0, "short-map", null, t, sid)).isEqualTo(-EINVAL);
-        assertThat(Of.of_map_id(bad, 0, "empty-map", null, t, sid)).isEqualTo(-EINVAL);
-        assertThat(Of.of_map_id(bad, 0x3, "mask-map", "mask-map-mask", t, sid)).isEqualTo(-EFAULT);
-        assertThat(Of.of_map_id(bad, 0x3, "dangling-map", null, t, sid)).isEqualTo(-ENODEV);
+        assertThat(Of.ofMapId(null, 0, "iommu-map", null, t, sid)).isEqualTo(-EINVAL);
+        assertThat(Of.ofMapId(bad, 0, null, null, t, sid)).isEqualTo(-EINVAL);
+        assertThat(Of.ofMapId(bad, 0, "short-map", null, null, null)).isEqualTo(-EINVAL);
+        assertThat(Of.ofMapId(bad, 0, "short-map", null, t, sid)).isEqualTo(-EINVAL);
+        assertThat(Of.ofMapId(bad, 0, "empty-map", null, t, sid)).isEqualTo(-EINVAL);
+        assertThat(Of.ofMapId(bad, 0x3, "mask-map", "mask-map-mask", t, sid)).isEqualTo(-EFAULT);
+        assertThat(Of.ofMapId(bad, 0x3, "dangling-map", null, t, sid)).isEqualTo(-ENODEV);
         // no map: with a target asked for -ENODEV; id only: no translation
-        assertThat(Of.of_map_id(nomap, 0x42, "iommu-map", "iommu-map-mask", t, sid)).isEqualTo(-ENODEV);
-        assertThat(Of.of_map_id(nomap, 0x42, "iommu-map", "iommu-map-mask", null, sid)).isZero();
+        assertThat(Of.ofMapId(nomap, 0x42, "iommu-map", "iommu-map-mask", t, sid)).isEqualTo(-ENODEV);
+        assertThat(Of.ofMapId(nomap, 0x42, "iommu-map", "iommu-map-mask", null, sid)).isZero();
         assertThat(sid[0]).isEqualTo(0x42);
     }
 
@@ -372,7 +372,7 @@ class OfTest {
         DeviceNode br = root.addChild("pci");
         br.setProperty(Property.ofCells("iommu-map", 0xffffff00, 1, 0x100, 0x100)); // base + len wraps to 0
         int[] sid = new int[1];
-        assertThat(Of.of_map_id(br, 0xffffff10, "iommu-map", null, null, sid)).isZero();
+        assertThat(Of.ofMapId(br, 0xffffff10, "iommu-map", null, null, sid)).isZero();
         assertThat(sid[0]).isEqualTo(0xffffff10); // kernel: masked >= 0 (wrapped) -> no match, pass-through
     }
 }

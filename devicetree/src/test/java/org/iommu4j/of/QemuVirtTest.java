@@ -16,45 +16,45 @@ class QemuVirtTest {
     private final Of of = Of.fromBlob(Fdt.bundledVirtSmmuv3());
 
     private DeviceNode smmu() {
-        return of.of_find_compatible_node(null, null, "arm,smmu-v3");
+        return of.ofFindCompatibleNode(null, null, "arm,smmu-v3");
     }
 
     @Test
     void findsTheSmmuV3Node() {
         DeviceNode smmu = smmu();
         assertThat(smmu.path()).isEqualTo("/smmuv3@9050000");
-        assertThat(of.of_find_node_by_path("/smmuv3@9050000")).isSameAs(smmu);
-        assertThat(of.of_find_compatible_node(smmu, null, "arm,smmu-v3")).isNull();
-        assertThat(of.of_find_node_by_phandle(0x8004)).isSameAs(smmu);
+        assertThat(of.ofFindNodeByPath("/smmuv3@9050000")).isSameAs(smmu);
+        assertThat(of.ofFindCompatibleNode(smmu, null, "arm,smmu-v3")).isNull();
+        assertThat(of.ofFindNodeByPhandle(0x8004)).isSameAs(smmu);
         int[] cells = new int[1];
-        assertThat(Of.of_property_read_u32(smmu, "#iommu-cells", cells)).isZero();
+        assertThat(Of.ofPropertyReadU32(smmu, "#iommu-cells", cells)).isZero();
         assertThat(cells[0]).isEqualTo(1);
-        assertThat(Of.of_dma_is_coherent(smmu)).isTrue();
+        assertThat(Of.ofDmaIsCoherent(smmu)).isTrue();
     }
 
     @Test
     void smmuMmioRange() {
         Resource[] r = new Resource[1];
-        assertThat(Of.of_address_to_resource(smmu(), 0, r)).isZero();
+        assertThat(Of.ofAddressToResource(smmu(), 0, r)).isZero();
         assertThat(r[0].start()).isEqualTo(0x9050000L);
-        assertThat(r[0].resource_size()).isEqualTo(0x20000L);
+        assertThat(r[0].resourceSize()).isEqualTo(0x20000L);
         assertThat(r[0].type()).isEqualTo(Resource.IORESOURCE_MEM);
-        assertThat(Of.of_address_to_resource(smmu(), 1, r)).isEqualTo(-22);
+        assertThat(Of.ofAddressToResource(smmu(), 1, r)).isEqualTo(-22);
     }
 
     @Test
     void fourInterruptsByName() {
         DeviceNode smmu = smmu();
         // SPI 0x4a..0x4d -> GIC hwirq 106..109, edge rising
-        assertThat(OfIrq.of_irq_get_byname(smmu, "eventq")).isEqualTo(0x4a + 32);
-        assertThat(OfIrq.of_irq_get_byname(smmu, "priq")).isEqualTo(0x4b + 32);
-        assertThat(OfIrq.of_irq_get_byname(smmu, "cmdq-sync")).isEqualTo(0x4c + 32);
-        assertThat(OfIrq.of_irq_get_byname(smmu, "gerror")).isEqualTo(0x4d + 32);
-        assertThat(OfIrq.of_irq_get_byname(smmu, "combined")).isEqualTo(-61); // -ENODATA
-        assertThat(OfIrq.of_irq_count(smmu)).isEqualTo(4);
-        assertThat(OfIrq.of_irq_find_parent(smmu)).isSameAs(of.of_find_node_by_path("/intc@8000000"));
+        assertThat(OfIrq.ofIrqGetByname(smmu, "eventq")).isEqualTo(0x4a + 32);
+        assertThat(OfIrq.ofIrqGetByname(smmu, "priq")).isEqualTo(0x4b + 32);
+        assertThat(OfIrq.ofIrqGetByname(smmu, "cmdq-sync")).isEqualTo(0x4c + 32);
+        assertThat(OfIrq.ofIrqGetByname(smmu, "gerror")).isEqualTo(0x4d + 32);
+        assertThat(OfIrq.ofIrqGetByname(smmu, "combined")).isEqualTo(-61); // -ENODATA
+        assertThat(OfIrq.ofIrqCount(smmu)).isEqualTo(4);
+        assertThat(OfIrq.ofIrqFindParent(smmu)).isSameAs(of.ofFindNodeByPath("/intc@8000000"));
         IommuBindings.SmmuV3Node[] n = new IommuBindings.SmmuV3Node[1];
-        assertThat(IommuBindings.arm_smmu_v3_read(smmu, n)).isZero();
+        assertThat(IommuBindings.armSmmuV3Read(smmu, n)).isZero();
         assertThat(n[0].eventq()).isEqualTo(106);
         assertThat(n[0].gerror()).isEqualTo(109);
         assertThat(n[0].combined()).isEqualTo(-6);
@@ -63,15 +63,15 @@ class QemuVirtTest {
 
     @Test
     void pciHostBridgeIommuMap() {
-        DeviceNode pcie = of.of_find_compatible_node(null, "pci", "pci-host-ecam-generic");
+        DeviceNode pcie = of.ofFindCompatibleNode(null, "pci", "pci-host-ecam-generic");
         assertThat(pcie.path()).isEqualTo("/pcie@10000000");
-        Property map = Of.of_find_property(pcie, "iommu-map");
+        Property map = Of.ofFindProperty(pcie, "iommu-map");
         assertThat(map.cellCount()).isEqualTo(4);
         assertThat(map.cell(1)).isEqualTo(smmu().phandle);
         for (int rid : new int[] {0x0, 0x8, 0x10}) {
             DeviceNode[] target = new DeviceNode[1];
             int[] sid = new int[1];
-            assertThat(IommuBindings.of_pci_iommu_map(pcie, rid, target, sid)).isZero();
+            assertThat(IommuBindings.ofPciIommuMap(pcie, rid, target, sid)).isZero();
             assertThat(target[0]).isSameAs(smmu());
             assertThat(sid[0]).isEqualTo(rid); // <0 &smmu 0 0x10000>: identity RID -> StreamID
         }
@@ -80,24 +80,24 @@ class QemuVirtTest {
     @Test
     void populateCreatesTheSmmuPlatformDevice() {
         List<PlatformDevice> devs = new ArrayList<>();
-        assertThat(OfPlatform.of_platform_default_populate(of.of_root, null, devs)).isZero();
-        PlatformDevice smmu = devs.stream().filter(d -> d.dev_name().equals("9050000.smmuv3")).findFirst().orElseThrow();
+        assertThat(OfPlatform.ofPlatformDefaultPopulate(of.ofRoot, null, devs)).isZero();
+        PlatformDevice smmu = devs.stream().filter(d -> d.devName().equals("9050000.smmuv3")).findFirst().orElseThrow();
         assertThat(smmu.ofNode).isSameAs(smmu());
         assertThat(smmu.dmaCoherent).isTrue();
-        Resource mem = smmu.platform_get_resource(Resource.IORESOURCE_MEM, 0);
+        Resource mem = smmu.platformGetResource(Resource.IORESOURCE_MEM, 0);
         assertThat(mem.start()).isEqualTo(0x9050000L);
         assertThat(mem.end()).isEqualTo(0x906ffffL);
-        assertThat(smmu.platform_irq_count()).isEqualTo(4);
-        assertThat(smmu.platform_get_irq_byname_optional("eventq")).isEqualTo(106);
-        assertThat(smmu.platform_get_irq_byname_optional("priq")).isEqualTo(107);
-        assertThat(smmu.platform_get_irq_byname_optional("cmdq-sync")).isEqualTo(108);
-        assertThat(smmu.platform_get_irq_byname_optional("gerror")).isEqualTo(109);
-        assertThat(smmu.platform_get_resource_byname(Resource.IORESOURCE_IRQ, "gerror").flags())
+        assertThat(smmu.platformIrqCount()).isEqualTo(4);
+        assertThat(smmu.platformGetIrqBynameOptional("eventq")).isEqualTo(106);
+        assertThat(smmu.platformGetIrqBynameOptional("priq")).isEqualTo(107);
+        assertThat(smmu.platformGetIrqBynameOptional("cmdq-sync")).isEqualTo(108);
+        assertThat(smmu.platformGetIrqBynameOptional("gerror")).isEqualTo(109);
+        assertThat(smmu.platformGetResourceByname(Resource.IORESOURCE_IRQ, "gerror").flags())
                 .isEqualTo(Resource.IORESOURCE_IRQ | OfIrq.IRQ_TYPE_EDGE_RISING);
-        assertThat(devs).extracting(PlatformDevice::dev_name).contains("4010000000.pcie", "9000000.pl011");
+        assertThat(devs).extracting(PlatformDevice::devName).contains("4010000000.pcie", "9000000.pl011");
         // populated once
         List<PlatformDevice> again = new ArrayList<>();
-        assertThat(OfPlatform.of_platform_default_populate(of.of_root, null, again)).isZero();
+        assertThat(OfPlatform.ofPlatformDefaultPopulate(of.ofRoot, null, again)).isZero();
         assertThat(again).isEmpty();
     }
 
@@ -105,15 +105,15 @@ class QemuVirtTest {
     void populateMapsInterruptsThroughTheIrqDomain() {
         List<PlatformDevice> devs = new ArrayList<>();
         // a domain handing out Linux IRQ numbers from 1000 up, as irq_create_mapping would
-        assertThat(OfPlatform.of_platform_default_populate(Of.fromBlob(Fdt.bundledVirtSmmuv3()).of_root, null, devs,
+        assertThat(OfPlatform.ofPlatformDefaultPopulate(Of.fromBlob(Fdt.bundledVirtSmmuv3()).ofRoot, null, devs,
                 hwirq -> 1000 + hwirq)).isZero();
-        PlatformDevice smmu = devs.stream().filter(d -> d.dev_name().equals("9050000.smmuv3")).findFirst().orElseThrow();
-        assertThat(smmu.platform_get_irq_byname_optional("eventq")).isEqualTo(1106);
-        assertThat(smmu.platform_get_irq_byname_optional("gerror")).isEqualTo(1109);
-        assertThat(smmu.platform_get_resource_byname(Resource.IORESOURCE_IRQ, "gerror").flags())
+        PlatformDevice smmu = devs.stream().filter(d -> d.devName().equals("9050000.smmuv3")).findFirst().orElseThrow();
+        assertThat(smmu.platformGetIrqBynameOptional("eventq")).isEqualTo(1106);
+        assertThat(smmu.platformGetIrqBynameOptional("gerror")).isEqualTo(1109);
+        assertThat(smmu.platformGetResourceByname(Resource.IORESOURCE_IRQ, "gerror").flags())
                 .isEqualTo(Resource.IORESOURCE_IRQ | OfIrq.IRQ_TYPE_EDGE_RISING);
-        assertThat(smmu.platform_get_resource(Resource.IORESOURCE_MEM, 0).start()).isEqualTo(0x9050000L);
-        assertThat(OfPlatform.of_platform_default_populate(Of.fromBlob(Fdt.bundledVirtSmmuv3()).of_root, null, devs, null))
+        assertThat(smmu.platformGetResource(Resource.IORESOURCE_MEM, 0).start()).isEqualTo(0x9050000L);
+        assertThat(OfPlatform.ofPlatformDefaultPopulate(Of.fromBlob(Fdt.bundledVirtSmmuv3()).ofRoot, null, devs, null))
                 .isEqualTo(-org.iommu4j.base.Errno.EINVAL);
     }
 }

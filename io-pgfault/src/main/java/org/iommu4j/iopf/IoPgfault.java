@@ -37,14 +37,14 @@ import org.iommu4j.iommu.IommuPageResponse;
  * report to the page response.
  *
  * <p>The flow. An IOMMU driver that takes page requests (PRI) or stalled transactions allocates
- * an {@link IopfQueue} ({@link #iopf_queue_alloc}), adds each device to it
- * ({@link #iopf_queue_add_device}) and registers {@link #iommu_queue_iopf} as the device's fault
+ * an {@link IopfQueue} ({@link #iopfQueueAlloc}), adds each device to it
+ * ({@link #iopfQueueAddDevice}) and registers {@link #iommuQueueIopf} as the device's fault
  * handler with {@code iommu_register_device_fault_handler(dev, IoPgfault::iommu_queue_iopf, dev)}.
  * Its fault thread then reports each request with {@code iommu_report_device_fault}, which calls
- * {@link #iommu_queue_iopf} under {@code dev->iommu->lock}: a request that is not the last of its
+ * {@link #iommuQueueIopf} under {@code dev->iommu->lock}: a request that is not the last of its
  * page request group is kept aside (the device's partial list); the last one gathers the
  * partials of its group and queues the whole group on the queue's workqueue. A worker handles
- * the group's faults in order ({@link #iopf_handle_group}) and answers the group with one page
+ * the group's faults in order ({@link #iopfHandleGroup}) and answers the group with one page
  * response ({@code iommu_page_response}, i.e. the driver's PRI_RESP or RESUME).
  *
  * <p>Who resolves a fault. Linux v5.15 calls iommu-sva-lib's {@code iommu_sva_find} and
@@ -57,7 +57,7 @@ import org.iommu4j.iommu.IommuPageResponse;
  *
  * <p>Locking: {@link IopfQueue#lock} is taken before {@code dev->iommu->lock} (add, remove);
  * the device's partial list is guarded by {@code dev->iommu->lock}, which the fault report
- * holds while it calls {@link #iommu_queue_iopf}. Groups run on the queue's unbound (unordered)
+ * holds while it calls {@link #iommuQueueIopf}. Groups run on the queue's unbound (unordered)
  * workqueue: requests of one group stay in order, groups may complete out of order.
  */
 public final class IoPgfault {
@@ -81,7 +81,7 @@ public final class IoPgfault {
         }
 
         /** Number of devices added to the queue. */
-        public int nr_devices() {
+        public int nrDevices() {
             lock.lock();
             try {
                 return devices.size();
@@ -123,7 +123,7 @@ public final class IoPgfault {
     static final class IopfGroup {
         final IopfFault last_fault;
         final List<IopfFault> faults = new ArrayList<>();
-        final Workqueue.WorkStruct work = new Workqueue.WorkStruct(() -> iopf_handle_group(this));
+        final Workqueue.WorkStruct work = new Workqueue.WorkStruct(() -> iopfHandleGroup(this));
         final Device dev;
 
         IopfGroup(Device dev, IommuFault last) {
@@ -137,7 +137,7 @@ public final class IoPgfault {
      * PASID when the request carried one and the response must too.
      */
     @Port("drivers/iommu/io-pgfault.c:iopf_complete_group")
-    static int iopf_complete_group(Device dev, IopfFault iopf, int status) {
+    static int iopfCompleteGroup(Device dev, IopfFault iopf, int status) {
         IommuFault.PageRequest prm = iopf.fault.prm;
         IommuPageResponse resp = new IommuPageResponse();
         resp.version = IOMMU_PAGE_RESP_VERSION_1;
@@ -148,7 +148,7 @@ public final class IoPgfault {
                 && (prm.flags & IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID) != 0) {
             resp.flags = IOMMU_PAGE_RESP_PASID_VALID;
         }
-        return Iommu.iommu_page_response(dev, resp);
+        return Iommu.iommuPageResponse(dev, resp);
     }
 
     /**
@@ -157,12 +157,12 @@ public final class IoPgfault {
      * requests after it are not handled; then the group is answered.
      */
     @Port("drivers/iommu/io-pgfault.c:iopf_handle_group")
-    static void iopf_handle_group(IopfGroup group) {
+    static void iopfHandleGroup(IopfGroup group) {
         int status = IOMMU_PAGE_RESP_SUCCESS;
-        IommuDomain domain = Iommu.iommu_get_domain_for_dev(group.dev);
+        IommuDomain domain = Iommu.iommuGetDomainForDev(group.dev);
         IommuDevFaultHandler handler = domain == null ? null : domain.iopfHandler;
         if (handler == null) {
-            DevPrintk.dev_warn(group.dev, "iopf (pasid %d) without domain attached or handler installed",
+            DevPrintk.devWarn(group.dev, "iopf (pasid %d) without domain attached or handler installed",
                     group.last_fault.fault.prm.pasid);
             status = IOMMU_PAGE_RESP_INVALID;
         }
@@ -172,23 +172,23 @@ public final class IoPgfault {
                 status = handler.handle(iopf.fault, domain.faultData);
             }
         }
-        iopf_complete_group(group.dev, group.last_fault, status);
+        iopfCompleteGroup(group.dev, group.last_fault, status);
     }
 
     /**
      * The device fault handler IOMMU drivers register for recoverable faults ({@code cookie} is
      * the device). Called by {@code iommu_report_device_fault} with {@code dev->iommu->lock} held.
      * A request that is not the last of its group is kept until the last one arrives; the last
-     * one queues its whole group for {@link #iopf_handle_group}.
+     * one queues its whole group for {@link #iopfHandleGroup}.
      *
      * @return 0; -EOPNOTSUPP (not a page request); -ENODEV (the device is in no queue); -ENOMEM
      *     (then the caller answers the request itself, and the group's partial requests are
      *     dropped)
      */
     @Port("drivers/iommu/io-pgfault.c:iommu_queue_iopf")
-    public static int iommu_queue_iopf(IommuFault fault, Object cookie) {
+    public static int iommuQueueIopf(IommuFault fault, Object cookie) {
         Device dev = (Device) cookie;
-        DevIommu param = DevIommu.dev_iommu(dev);
+        DevIommu param = DevIommu.devIommu(dev);
         Warn.WARN_ON_ONCE(param != null && !param.lock.isHeldByCurrentThread());
 
         if (fault.type != IOMMU_FAULT_PAGE_REQ) {
@@ -226,7 +226,7 @@ public final class IoPgfault {
             }
         }
         group.faults.add(group.last_fault);
-        iopfParam.queue.wq.queue_work(group.work);
+        iopfParam.queue.wq.queueWork(group.work);
         return 0;
     }
 
@@ -238,8 +238,8 @@ public final class IoPgfault {
      * @return 0; -ENODEV (no IOMMU data, or the device is in no queue)
      */
     @Port("drivers/iommu/io-pgfault.c:iopf_queue_flush_dev")
-    public static int iopf_queue_flush_dev(Device dev) {
-        DevIommu param = DevIommu.dev_iommu(dev);
+    public static int iopfQueueFlushDev(Device dev) {
+        DevIommu param = DevIommu.devIommu(dev);
         if (param == null) {
             return -ENODEV;
         }
@@ -249,7 +249,7 @@ public final class IoPgfault {
             if (iopfParam == null) {
                 return -ENODEV;
             }
-            iopfParam.queue.wq.flush_workqueue();
+            iopfParam.queue.wq.flushWorkqueue();
             return 0;
         } finally {
             param.lock.unlock();
@@ -263,14 +263,14 @@ public final class IoPgfault {
      * @return 0; -EINVAL (no queue)
      */
     @Port("drivers/iommu/io-pgfault.c:iopf_queue_discard_partial")
-    public static int iopf_queue_discard_partial(IopfQueue queue) {
+    public static int iopfQueueDiscardPartial(IopfQueue queue) {
         if (queue == null) {
             return -EINVAL;
         }
         queue.lock.lock();
         try {
             for (IopfDeviceParam iopfParam : queue.devices) {
-                DevIommu param = DevIommu.dev_iommu(iopfParam.dev);
+                DevIommu param = DevIommu.devIommu(iopfParam.dev);
                 param.lock.lock();
                 try {
                     iopfParam.partial.clear();
@@ -290,8 +290,8 @@ public final class IoPgfault {
      * @return 0; -ENODEV (no IOMMU data); -ENOMEM; -EBUSY (already in a queue)
      */
     @Port("drivers/iommu/io-pgfault.c:iopf_queue_add_device")
-    public static int iopf_queue_add_device(IopfQueue queue, Device dev) {
-        DevIommu param = DevIommu.dev_iommu(dev);
+    public static int iopfQueueAddDevice(IopfQueue queue, Device dev) {
+        DevIommu param = DevIommu.devIommu(dev);
         if (param == null) {
             return -ENODEV;
         }
@@ -321,8 +321,8 @@ public final class IoPgfault {
      * @return 0; -EINVAL (no IOMMU data or queue, or the device is not in this queue)
      */
     @Port("drivers/iommu/io-pgfault.c:iopf_queue_remove_device")
-    public static int iopf_queue_remove_device(IopfQueue queue, Device dev) {
-        DevIommu param = DevIommu.dev_iommu(dev);
+    public static int iopfQueueRemoveDevice(IopfQueue queue, Device dev) {
+        DevIommu param = DevIommu.devIommu(dev);
         if (param == null || queue == null) {
             return -EINVAL;
         }
@@ -352,16 +352,16 @@ public final class IoPgfault {
      * @return the queue, or null when out of memory
      */
     @Port("drivers/iommu/io-pgfault.c:iopf_queue_alloc")
-    public static IopfQueue iopf_queue_alloc(String name) {
-        if (Slab.kmalloc_should_fail(GFP_KERNEL)) {
+    public static IopfQueue iopfQueueAlloc(String name) {
+        if (Slab.kmallocShouldFail(GFP_KERNEL)) {
             return null;
         }
-        return new IopfQueue(Workqueue.alloc_workqueue("iopf_queue/" + name, Workqueue.WQ_UNBOUND, 0));
+        return new IopfQueue(Workqueue.allocWorkqueue("iopf_queue/" + name, Workqueue.WQ_UNBOUND, 0));
     }
 
     /** Removes every device from the queue, then waits for its work and frees it. Null is a no-op. */
     @Port("drivers/iommu/io-pgfault.c:iopf_queue_free")
-    public static void iopf_queue_free(IopfQueue queue) {
+    public static void iopfQueueFree(IopfQueue queue) {
         if (queue == null) {
             return;
         }
@@ -373,21 +373,21 @@ public final class IoPgfault {
             queue.lock.unlock();
         }
         for (IopfDeviceParam iopfParam : devices) {
-            iopf_queue_remove_device(queue, iopfParam.dev);
+            iopfQueueRemoveDevice(queue, iopfParam.dev);
         }
-        queue.wq.destroy_workqueue();
+        queue.wq.destroyWorkqueue();
     }
 
     /** The device's queue, or null when it is in none (for tests and the CLI). */
-    public static IopfQueue iopf_queue_of(Device dev) {
-        DevIommu param = DevIommu.dev_iommu(dev);
+    public static IopfQueue iopfQueueOf(Device dev) {
+        DevIommu param = DevIommu.devIommu(dev);
         IopfDeviceParam p = param == null ? null : (IopfDeviceParam) param.iopfParam;
         return p == null ? null : p.queue;
     }
 
     /** Number of the device's partial requests (groups whose last request has not arrived). */
-    public static int iopf_nr_partial(Device dev) {
-        DevIommu param = DevIommu.dev_iommu(dev);
+    public static int iopfNrPartial(Device dev) {
+        DevIommu param = DevIommu.devIommu(dev);
         if (param == null) {
             return 0;
         }

@@ -64,8 +64,8 @@ class IoPgfaultTest {
         machine = new MockMachine(PageAlloc.forAllRam(Board.withRam(64L << 20).mem), new Ioasid());
         mock = machine.mock;
         dev = added("dev", 1);
-        queue = IoPgfault.iopf_queue_alloc("test");
-        domain = Iommu.iommu_get_domain_for_dev(dev);
+        queue = IoPgfault.iopfQueueAlloc("test");
+        domain = Iommu.iommuGetDomainForDev(dev);
         domain.faultData = "data";
         domain.iopfHandler = (fault, data) -> {
             handled.add(data + ":" + fault.prm.pasid + ":" + fault.prm.grpid + ":0x" + Long.toHexString(fault.prm.addr));
@@ -75,7 +75,7 @@ class IoPgfaultTest {
 
     @AfterEach
     void tearDown() {
-        IoPgfault.iopf_queue_free(queue);
+        IoPgfault.iopfQueueFree(queue);
     }
 
     Device added(String name, int sid) {
@@ -84,8 +84,8 @@ class IoPgfaultTest {
 
     /** The device in the queue with io-pgfault as its fault handler, as a driver enables IOPF. */
     void enableIopf(Device d) {
-        assertThat(IoPgfault.iopf_queue_add_device(queue, d)).isZero();
-        assertThat(Iommu.iommu_register_device_fault_handler(d, IoPgfault::iommu_queue_iopf, d)).isZero();
+        assertThat(IoPgfault.iopfQueueAddDevice(queue, d)).isZero();
+        assertThat(Iommu.iommuRegisterDeviceFaultHandler(d, IoPgfault::iommuQueueIopf, d)).isZero();
     }
 
     static IommuFaultEvent prq(int grpid, int pasid, int flags, long addr) {
@@ -97,70 +97,70 @@ class IoPgfaultTest {
     static final int NEEDS = IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID;
 
     int report(Device d, int grpid, int pasid, int flags, long addr) {
-        return Iommu.iommu_report_device_fault(d, prq(grpid, pasid, flags, addr));
+        return Iommu.iommuReportDeviceFault(d, prq(grpid, pasid, flags, addr));
     }
 
     void flush(Device d) {
-        assertThat(IoPgfault.iopf_queue_flush_dev(d)).isZero();
+        assertThat(IoPgfault.iopfQueueFlushDev(d)).isZero();
     }
 
     @Test
     void queueAllocNamesTheWorkqueueAndFailsCleanly() {
         assertThat(queue.name()).isEqualTo("iopf_queue/test");
-        assertThat(queue.nr_devices()).isZero();
+        assertThat(queue.nrDevices()).isZero();
         FaultInject.failNth(1);
-        assertThat(IoPgfault.iopf_queue_alloc("x")).isNull();
-        IoPgfault.iopf_queue_free(null); // a no-op, as kfree(NULL)
+        assertThat(IoPgfault.iopfQueueAlloc("x")).isNull();
+        IoPgfault.iopfQueueFree(null); // a no-op, as kfree(NULL)
     }
 
     @Test
     void addAndRemoveDevice() {
         // No dev_iommu: -ENODEV / -EINVAL.
         Device bare = new Device("bare");
-        assertThat(IoPgfault.iopf_queue_add_device(queue, bare)).isEqualTo(-ENODEV);
-        assertThat(IoPgfault.iopf_queue_remove_device(queue, bare)).isEqualTo(-EINVAL);
-        assertThat(IoPgfault.iopf_queue_flush_dev(bare)).isEqualTo(-ENODEV);
+        assertThat(IoPgfault.iopfQueueAddDevice(queue, bare)).isEqualTo(-ENODEV);
+        assertThat(IoPgfault.iopfQueueRemoveDevice(queue, bare)).isEqualTo(-EINVAL);
+        assertThat(IoPgfault.iopfQueueFlushDev(bare)).isEqualTo(-ENODEV);
         // Not in a queue yet.
-        assertThat(IoPgfault.iopf_queue_remove_device(queue, dev)).isEqualTo(-EINVAL);
-        assertThat(IoPgfault.iopf_queue_flush_dev(dev)).isEqualTo(-ENODEV);
+        assertThat(IoPgfault.iopfQueueRemoveDevice(queue, dev)).isEqualTo(-EINVAL);
+        assertThat(IoPgfault.iopfQueueFlushDev(dev)).isEqualTo(-ENODEV);
         // Out of memory: nothing added.
         FaultInject.failNth(1);
-        assertThat(IoPgfault.iopf_queue_add_device(queue, dev)).isEqualTo(-ENOMEM);
-        assertThat(IoPgfault.iopf_queue_of(dev)).isNull();
-        assertThat(queue.nr_devices()).isZero();
+        assertThat(IoPgfault.iopfQueueAddDevice(queue, dev)).isEqualTo(-ENOMEM);
+        assertThat(IoPgfault.iopfQueueOf(dev)).isNull();
+        assertThat(queue.nrDevices()).isZero();
 
-        assertThat(IoPgfault.iopf_queue_add_device(queue, dev)).isZero();
-        assertThat(IoPgfault.iopf_queue_of(dev)).isSameAs(queue);
-        assertThat(queue.nr_devices()).isEqualTo(1);
+        assertThat(IoPgfault.iopfQueueAddDevice(queue, dev)).isZero();
+        assertThat(IoPgfault.iopfQueueOf(dev)).isSameAs(queue);
+        assertThat(queue.nrDevices()).isEqualTo(1);
         // One queue per device.
-        assertThat(IoPgfault.iopf_queue_add_device(queue, dev)).isEqualTo(-EBUSY);
-        IopfQueue other = IoPgfault.iopf_queue_alloc("other");
+        assertThat(IoPgfault.iopfQueueAddDevice(queue, dev)).isEqualTo(-EBUSY);
+        IopfQueue other = IoPgfault.iopfQueueAlloc("other");
         try {
-            assertThat(IoPgfault.iopf_queue_add_device(other, dev)).isEqualTo(-EBUSY);
+            assertThat(IoPgfault.iopfQueueAddDevice(other, dev)).isEqualTo(-EBUSY);
             // Removal names the device's own queue.
-            assertThat(IoPgfault.iopf_queue_remove_device(other, dev)).isEqualTo(-EINVAL);
-            assertThat(IoPgfault.iopf_queue_remove_device(null, dev)).isEqualTo(-EINVAL);
-            assertThat(IoPgfault.iopf_queue_of(dev)).isSameAs(queue);
+            assertThat(IoPgfault.iopfQueueRemoveDevice(other, dev)).isEqualTo(-EINVAL);
+            assertThat(IoPgfault.iopfQueueRemoveDevice(null, dev)).isEqualTo(-EINVAL);
+            assertThat(IoPgfault.iopfQueueOf(dev)).isSameAs(queue);
         } finally {
-            IoPgfault.iopf_queue_free(other);
+            IoPgfault.iopfQueueFree(other);
         }
-        assertThat(IoPgfault.iopf_queue_remove_device(queue, dev)).isZero();
-        assertThat(IoPgfault.iopf_queue_of(dev)).isNull();
-        assertThat(queue.nr_devices()).isZero();
-        assertThat(IoPgfault.iopf_queue_remove_device(queue, dev)).isEqualTo(-EINVAL);
+        assertThat(IoPgfault.iopfQueueRemoveDevice(queue, dev)).isZero();
+        assertThat(IoPgfault.iopfQueueOf(dev)).isNull();
+        assertThat(queue.nrDevices()).isZero();
+        assertThat(IoPgfault.iopfQueueRemoveDevice(queue, dev)).isEqualTo(-EINVAL);
     }
 
     @Test
     void onlyPageRequestsOfQueuedDevicesAreTaken() {
-        assertThat(Iommu.iommu_register_device_fault_handler(dev, IoPgfault::iommu_queue_iopf, dev)).isZero();
+        assertThat(Iommu.iommuRegisterDeviceFaultHandler(dev, IoPgfault::iommuQueueIopf, dev)).isZero();
         // The device is in no queue: -ENODEV, and the core drops its pending record.
         assertThat(report(dev, 1, 0, LAST, 0x1000)).isEqualTo(-ENODEV);
-        assertThat(DevIommu.dev_iommu(dev).faultParam.faults).isEmpty();
-        assertThat(IoPgfault.iopf_queue_add_device(queue, dev)).isZero();
+        assertThat(DevIommu.devIommu(dev).faultParam.faults).isEmpty();
+        assertThat(IoPgfault.iopfQueueAddDevice(queue, dev)).isZero();
         // An unrecoverable fault is not for io-pgfault.
         IommuFaultEvent unrecov = new IommuFaultEvent();
         unrecov.fault.type = IOMMU_FAULT_DMA_UNRECOV;
-        assertThat(Iommu.iommu_report_device_fault(dev, unrecov)).isEqualTo(-EOPNOTSUPP);
+        assertThat(Iommu.iommuReportDeviceFault(dev, unrecov)).isEqualTo(-EOPNOTSUPP);
         flush(dev);
         assertThat(handled).isEmpty();
         assertThat(mock.responses).isEmpty();
@@ -179,7 +179,7 @@ class IoPgfaultTest {
         assertThat(r.pasid).isEqualTo(42);
         assertThat(r.flags).isEqualTo(IOMMU_PAGE_RESP_PASID_VALID);
         // The response consumed the pending request.
-        assertThat(DevIommu.dev_iommu(dev).faultParam.faults).isEmpty();
+        assertThat(DevIommu.devIommu(dev).faultParam.faults).isEmpty();
     }
 
     @Test
@@ -201,20 +201,20 @@ class IoPgfaultTest {
         assertThat(report(dev, 5, 1, PV, 0x1000)).isZero();
         assertThat(report(dev, 6, 1, PV, 0x9000)).isZero();
         assertThat(report(dev, 5, 1, PV, 0x2000)).isZero();
-        assertThat(IoPgfault.iopf_nr_partial(dev)).isEqualTo(3);
+        assertThat(IoPgfault.iopfNrPartial(dev)).isEqualTo(3);
         flush(dev);
         assertThat(handled).isEmpty();
         assertThat(report(dev, 5, 1, PV | LAST, 0x3000)).isZero();
         flush(dev);
         // In arrival order, the last one last; group 6 still waits.
         assertThat(handled).containsExactly("data:1:5:0x1000", "data:1:5:0x2000", "data:1:5:0x3000");
-        assertThat(IoPgfault.iopf_nr_partial(dev)).isEqualTo(1);
+        assertThat(IoPgfault.iopfNrPartial(dev)).isEqualTo(1);
         assertThat(mock.responses).extracting(r -> r.grpid).containsExactly(5);
         assertThat(report(dev, 6, 1, PV | LAST, 0xa000)).isZero();
         flush(dev);
         assertThat(handled).endsWith("data:1:6:0x9000", "data:1:6:0xa000");
         assertThat(mock.responses).extracting(r -> r.grpid).containsExactly(5, 6);
-        assertThat(IoPgfault.iopf_nr_partial(dev)).isZero();
+        assertThat(IoPgfault.iopfNrPartial(dev)).isZero();
     }
 
     @Test
@@ -254,7 +254,7 @@ class IoPgfaultTest {
         assertThat(handled).isEmpty();
         assertThat(mock.responses).singleElement().satisfies(r -> assertThat(r.code).isEqualTo(IOMMU_PAGE_RESP_INVALID));
         assertThat(Printk.grep("without domain attached or handler installed")).hasSize(1);
-        assertThat(IoPgfault.iopf_nr_partial(dev)).isZero();
+        assertThat(IoPgfault.iopfNrPartial(dev)).isZero();
     }
 
     @Test
@@ -263,7 +263,7 @@ class IoPgfaultTest {
         // A partial request that cannot be stored is refused and not kept.
         FaultInject.failNth(1);
         assertThat(report(dev, 8, 1, PV, 0x1000)).isEqualTo(-ENOMEM);
-        assertThat(IoPgfault.iopf_nr_partial(dev)).isZero();
+        assertThat(IoPgfault.iopfNrPartial(dev)).isZero();
 
         report(dev, 8, 1, PV, 0x1000);
         report(dev, 9, 1, PV, 0x8000);
@@ -273,8 +273,8 @@ class IoPgfaultTest {
         FaultInject.failNth(2);
         assertThat(report(dev, 8, 1, PV | LAST, 0x2000)).isEqualTo(-ENOMEM);
         assertThat(FaultInject.fired()).isTrue();
-        assertThat(IoPgfault.iopf_nr_partial(dev)).isEqualTo(1);
-        assertThat(DevIommu.dev_iommu(dev).faultParam.faults).isEmpty();
+        assertThat(IoPgfault.iopfNrPartial(dev)).isEqualTo(1);
+        assertThat(DevIommu.devIommu(dev).faultParam.faults).isEmpty();
         flush(dev);
         assertThat(handled).isEmpty();
         assertThat(mock.responses).isEmpty();
@@ -287,19 +287,19 @@ class IoPgfaultTest {
     @Test
     void discardPartialDropsEveryDevicesPartials() {
         Device dev2 = added("dev2", 2);
-        IommuDomain d2 = Iommu.iommu_get_domain_for_dev(dev2);
+        IommuDomain d2 = Iommu.iommuGetDomainForDev(dev2);
         d2.iopfHandler = domain.iopfHandler;
         d2.faultData = "data2";
         enableIopf(dev);
         enableIopf(dev2);
-        assertThat(queue.nr_devices()).isEqualTo(2);
+        assertThat(queue.nrDevices()).isEqualTo(2);
         report(dev, 1, 1, PV, 0x1000);
         report(dev2, 1, 2, PV, 0x2000);
         report(dev2, 4, 2, PV, 0x3000);
-        assertThat(IoPgfault.iopf_queue_discard_partial(null)).isEqualTo(-EINVAL);
-        assertThat(IoPgfault.iopf_queue_discard_partial(queue)).isZero();
-        assertThat(IoPgfault.iopf_nr_partial(dev)).isZero();
-        assertThat(IoPgfault.iopf_nr_partial(dev2)).isZero();
+        assertThat(IoPgfault.iopfQueueDiscardPartial(null)).isEqualTo(-EINVAL);
+        assertThat(IoPgfault.iopfQueueDiscardPartial(queue)).isZero();
+        assertThat(IoPgfault.iopfNrPartial(dev)).isZero();
+        assertThat(IoPgfault.iopfNrPartial(dev2)).isZero();
         // The last request of a discarded group makes a group of one.
         report(dev2, 1, 2, PV | LAST, 0x4000);
         flush(dev2);
@@ -312,13 +312,13 @@ class IoPgfaultTest {
         enableIopf(dev);
         enableIopf(dev2);
         report(dev, 1, 1, PV, 0x1000);
-        assertThat(IoPgfault.iopf_queue_remove_device(queue, dev)).isZero();
-        assertThat(IoPgfault.iopf_nr_partial(dev)).isZero();
+        assertThat(IoPgfault.iopfQueueRemoveDevice(queue, dev)).isZero();
+        assertThat(IoPgfault.iopfNrPartial(dev)).isZero();
         // Out of the queue, its faults are refused.
         assertThat(report(dev, 1, 1, PV | LAST, 0x2000)).isEqualTo(-ENODEV);
-        IoPgfault.iopf_queue_free(queue);
-        assertThat(IoPgfault.iopf_queue_of(dev2)).isNull();
-        assertThat(queue.nr_devices()).isZero();
+        IoPgfault.iopfQueueFree(queue);
+        assertThat(IoPgfault.iopfQueueOf(dev2)).isNull();
+        assertThat(queue.nrDevices()).isZero();
         queue = null;
     }
 
@@ -373,6 +373,6 @@ class IoPgfaultTest {
             String last = "data:" + (100 + g) + ":" + g + ":0x" + Long.toHexString(0x1000L * g + 0x10);
             assertThat(handled.indexOf(first)).isLessThan(handled.indexOf(last));
         }
-        assertThat(DevIommu.dev_iommu(dev).faultParam.faults).isEmpty();
+        assertThat(DevIommu.devIommu(dev).faultParam.faults).isEmpty();
     }
 }

@@ -10,9 +10,9 @@ import static org.iommu4j.base.Errno.ENOENT;
 import static org.iommu4j.base.Errno.ENOMEM;
 import static org.iommu4j.base.Errno.ENOSPC;
 import static org.iommu4j.base.Gfp.GFP_ATOMIC;
-import static org.iommu4j.base.Printk.pr_err;
-import static org.iommu4j.base.Printk.pr_info;
-import static org.iommu4j.base.Printk.pr_warn;
+import static org.iommu4j.base.Printk.prErr;
+import static org.iommu4j.base.Printk.prInfo;
+import static org.iommu4j.base.Printk.prWarn;
 import static org.iommu4j.base.Warn.WARN_ON;
 import static org.iommu4j.ioasid.IoasidData.IOASID_STATE_ACTIVE;
 import static org.iommu4j.ioasid.IoasidData.IOASID_STATE_FREED;
@@ -38,18 +38,18 @@ import org.iommu4j.base.trace.TraceEvent;
  * fields, so {@code new Ioasid()} gives an independent allocator.
  *
  * <p><b>Sets.</b> A non-null set passed to any function must be a live set of this world
- * ({@link #ioasid_set_alloc}); the ID is charged to its quota and only that set may free, get, put
+ * ({@link #ioasidSetAlloc}); the ID is charged to its quota and only that set may free, get, put
  * or find it. A <b>null set</b> keeps the v5.11 meaning: {@code ioasid_alloc(null, ...)} allocates an
  * ID that belongs to no set and is charged to no quota (the PASID users of iommu-core and the SMMU
  * driver may use it, or allocate their own set), and a null set passed to find/get/put/free skips
- * the ownership check. The single-argument v5.11 forms {@link #ioasid_get(int)},
- * {@link #ioasid_put(int)}, {@link #ioasid_free(int)} are that null-set case.
+ * the ownership check. The single-argument v5.11 forms {@link #ioasidGet(int)},
+ * {@link #ioasidPut(int)}, {@link #ioasidFree(int)} are that null-set case.
  *
  * <p><b>Lifetime.</b> {@code ioasid_alloc} returns an ID holding one reference (the owner's).
- * {@link #ioasid_get(IoasidSet, int)} takes more. {@link #ioasid_free(IoasidSet, int)} marks the ID
+ * {@link #ioasidGet(IoasidSet, int)} takes more. {@link #ioasidFree(IoasidSet, int)} marks the ID
  * FREE_PENDING (no new reference can be taken), sends the FREE notification so that the holders
- * of other references drop them (they may call {@link #ioasid_put_locked} from the notifier), then
- * drops the owner's reference; {@link #ioasid_put(IoasidSet, int)} drops one. When the last
+ * of other references drop them (they may call {@link #ioasidPutLocked} from the notifier), then
+ * drops the owner's reference; {@link #ioasidPut(IoasidSet, int)} drops one. When the last
  * reference goes, the ID is reclaimed: it returns to the allocator and the set's quota is credited.
  *
  * <p><b>Notifications.</b> ALLOC after an allocation, BIND/UNBIND on each set-private ID
@@ -64,7 +64,7 @@ import org.iommu4j.base.trace.TraceEvent;
  *
  * <p><b>Locking.</b> {@code ioasid_allocator_lock} protects the allocators, the tables' writers,
  * refcounts, states, sets and capacity; {@code ioasid_nb_lock} (taken inside it) protects the
- * pending mm-notifier list. {@link #ioasid_find} and {@link #ioasid_find_by_spid} without
+ * pending mm-notifier list. {@link #ioasidFind} and {@link #ioasidFindBySpid} without
  * {@code get} take no lock (RCU readers in the kernel): acquire loads of entries published with
  * release stores, and a volatile private pointer.
  */
@@ -165,66 +165,66 @@ public final class Ioasid {
      * states, spids and set links, the sets (ioasid_sets, quota, nr_ioasids, ref) and the
      * capacity. Never held while sleeping. Outer to ioasid_nb_lock.
      */
-    final ReentrantLock ioasid_allocator_lock = new ReentrantLock();
+    final ReentrantLock ioasidAllocatorLock = new ReentrantLock();
 
     /** Protects ioasid_nb_pending_list. Inner to ioasid_allocator_lock. */
-    final ReentrantLock ioasid_nb_lock = new ReentrantLock();
+    final ReentrantLock ioasidNbLock = new ReentrantLock();
 
-    private final ArrayList<IoasidAllocatorData> allocators_list = new ArrayList<>();
-    private final IoasidAllocatorOps default_ops =
-            new IoasidAllocatorOps(this::default_alloc, this::default_free, null);
-    private final IoasidAllocatorData default_allocator = new IoasidAllocatorData(default_ops, 0);
+    private final ArrayList<IoasidAllocatorData> allocatorsList = new ArrayList<>();
+    private final IoasidAllocatorOps defaultOps =
+            new IoasidAllocatorOps(this::defaultAlloc, this::defaultFree, null);
+    private final IoasidAllocatorData defaultAllocator = new IoasidAllocatorData(defaultOps, 0);
     /** RCU pointer in the kernel: written under the lock, read by lock-free lookups. */
-    private volatile IoasidAllocatorData active_allocator = default_allocator;
+    private volatile IoasidAllocatorData activeAllocator = defaultAllocator;
 
     /** System capacity (u32) and what is not reserved by a set's quota yet. */
-    private int ioasid_capacity = PCI_PASID_MAX;
-    private int ioasid_capacity_avail = PCI_PASID_MAX;
-    private boolean capacity_installed;
+    private int ioasidCapacity = PCI_PASID_MAX;
+    private int ioasidCapacityAvail = PCI_PASID_MAX;
+    private boolean capacityInstalled;
     /** The live sets, indexed by set id; valid iff {@code ioasid_sets[set.id] == set}. */
-    private IoasidSet[] ioasid_sets = new IoasidSet[8];
+    private IoasidSet[] ioasidSets = new IoasidSet[8];
     /** Global notifier chain (IOASID_NOTIFY_FLAG_ALL). */
-    private final Notifier.Atomic ioasid_chain = new Notifier.Atomic();
-    private final ArrayList<IoasidSetNb> ioasid_nb_pending_list = new ArrayList<>();
+    private final Notifier.Atomic ioasidChain = new Notifier.Atomic();
+    private final ArrayList<IoasidSetNb> ioasidNbPendingList = new ArrayList<>();
     /** Ordered workqueue for deferred notifier work (v4), created on first use. */
-    private volatile Workqueue ioasid_wq;
+    private volatile Workqueue ioasidWq;
 
     public Ioasid() {}
 
     @Port("drivers/iommu/ioasid.c:default_alloc")
-    private int default_alloc(int min, int max, Object opaque) {
-        long id = default_allocator.xa.findFree(Integer.toUnsignedLong(min),
+    private int defaultAlloc(int min, int max, Object opaque) {
+        long id = defaultAllocator.xa.findFree(Integer.toUnsignedLong(min),
                 Math.min(Integer.toUnsignedLong(max), IOASID_MAX));
         if (id < 0) {
-            pr_err("Failed to alloc ioasid from %d to %d", Integer.toUnsignedLong(min), Integer.toUnsignedLong(max));
+            prErr("Failed to alloc ioasid from %d to %d", Integer.toUnsignedLong(min), Integer.toUnsignedLong(max));
             return INVALID_IOASID;
         }
         IoasidData data = (IoasidData) opaque;
         data.id = (int) id;
-        if (default_allocator.xa.insert((int) id, data) != 0) {
-            pr_err("Failed to alloc ioasid from %d to %d", Integer.toUnsignedLong(min), Integer.toUnsignedLong(max));
+        if (defaultAllocator.xa.insert((int) id, data) != 0) {
+            prErr("Failed to alloc ioasid from %d to %d", Integer.toUnsignedLong(min), Integer.toUnsignedLong(max));
             return INVALID_IOASID;
         }
         return (int) id;
     }
 
     @Port("drivers/iommu/ioasid.c:default_free")
-    private void default_free(int ioasid, Object opaque) {
-        default_allocator.xa.erase(ioasid);
+    private void defaultFree(int ioasid, Object opaque) {
+        defaultAllocator.xa.erase(ioasid);
     }
 
     @Port("drivers/iommu/ioasid.c:ioasid_alloc_allocator")
-    private static IoasidAllocatorData ioasid_alloc_allocator(IoasidAllocatorOps ops) {
-        if (Slab.kmalloc_should_fail(GFP_ATOMIC)) {
+    private static IoasidAllocatorData ioasidAllocAllocator(IoasidAllocatorOps ops) {
+        if (Slab.kmallocShouldFail(GFP_ATOMIC)) {
             return null;
         }
-        IoasidAllocatorData ia_data = new IoasidAllocatorData(ops, IOASID_ALLOCATOR_CUSTOM);
-        ia_data.slist.add(ops);
-        return ia_data;
+        IoasidAllocatorData iaData = new IoasidAllocatorData(ops, IOASID_ALLOCATOR_CUSTOM);
+        iaData.slist.add(ops);
+        return iaData;
     }
 
     @Port("drivers/iommu/ioasid.c:use_same_ops")
-    private static boolean use_same_ops(IoasidAllocatorOps a, IoasidAllocatorOps b) {
+    private static boolean useSameOps(IoasidAllocatorOps a, IoasidAllocatorOps b) {
         return a.free == b.free && a.alloc == b.alloc;
     }
 
@@ -237,40 +237,40 @@ public final class Ioasid {
      * already registered).
      */
     @Port("drivers/iommu/ioasid.c:ioasid_register_allocator")
-    public int ioasid_register_allocator(IoasidAllocatorOps ops) {
+    public int ioasidRegisterAllocator(IoasidAllocatorOps ops) {
         if (ops == null) {
             return -EINVAL;
         }
-        ioasid_allocator_lock.lock();
+        ioasidAllocatorLock.lock();
         try {
-            IoasidAllocatorData ia_data = ioasid_alloc_allocator(ops);
-            if (ia_data == null) {
+            IoasidAllocatorData iaData = ioasidAllocAllocator(ops);
+            if (iaData == null) {
                 return -ENOMEM;
             }
-            if (allocators_list.isEmpty()) {
-                WARN_ON(active_allocator != default_allocator);
-                if (active_allocator.xa.isEmpty()) {
-                    active_allocator = ia_data;
-                    allocators_list.add(ia_data);
+            if (allocatorsList.isEmpty()) {
+                WARN_ON(activeAllocator != defaultAllocator);
+                if (activeAllocator.xa.isEmpty()) {
+                    activeAllocator = iaData;
+                    allocatorsList.add(iaData);
                     return 0;
                 }
-                pr_warn("Default allocator active with outstanding IOASID");
+                prWarn("Default allocator active with outstanding IOASID");
                 return -EAGAIN;
             }
-            for (IoasidAllocatorData pallocator : allocators_list) {
+            for (IoasidAllocatorData pallocator : allocatorsList) {
                 if (pallocator.slist.contains(ops)) {
-                    pr_err("IOASID allocator already registered");
+                    prErr("IOASID allocator already registered");
                     return -EEXIST;
-                } else if (use_same_ops(pallocator.ops, ops)) {
+                } else if (useSameOps(pallocator.ops, ops)) {
                     // Same functions: same IOASID space, same table.
                     pallocator.slist.add(ops);
                     return 0;
                 }
             }
-            allocators_list.add(ia_data);
+            allocatorsList.add(iaData);
             return 0;
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
@@ -279,34 +279,34 @@ public final class Ioasid {
      * becomes active, or the default one if none is left (WARN if that space still holds IDs).
      */
     @Port("drivers/iommu/ioasid.c:ioasid_unregister_allocator")
-    public void ioasid_unregister_allocator(IoasidAllocatorOps ops) {
+    public void ioasidUnregisterAllocator(IoasidAllocatorOps ops) {
         if (ops == null) {
             return;
         }
-        ioasid_allocator_lock.lock();
+        ioasidAllocatorLock.lock();
         try {
-            if (allocators_list.isEmpty()) {
-                pr_warn("No custom IOASID allocators active!");
+            if (allocatorsList.isEmpty()) {
+                prWarn("No custom IOASID allocators active!");
                 return;
             }
-            for (int i = 0; i < allocators_list.size(); i++) {
-                IoasidAllocatorData pallocator = allocators_list.get(i);
-                if (!use_same_ops(pallocator.ops, ops)) {
+            for (int i = 0; i < allocatorsList.size(); i++) {
+                IoasidAllocatorData pallocator = allocatorsList.get(i);
+                if (!useSameOps(pallocator.ops, ops)) {
                     continue;
                 }
                 if (pallocator.slist.size() == 1) {
                     if (pallocator.slist.get(0) != ops) {
                         return;
                     }
-                    allocators_list.remove(i);
+                    allocatorsList.remove(i);
                     // Every ID of this space should be gone by now, or it is orphaned.
                     WARN_ON(!pallocator.xa.isEmpty());
-                    if (allocators_list.isEmpty()) {
-                        pr_info("No custom IOASID allocators, switch to default.");
-                        active_allocator = default_allocator;
-                    } else if (pallocator == active_allocator) {
-                        active_allocator = allocators_list.get(0);
-                        pr_info("IOASID allocator changed");
+                    if (allocatorsList.isEmpty()) {
+                        prInfo("No custom IOASID allocators, switch to default.");
+                        activeAllocator = defaultAllocator;
+                    } else if (pallocator == activeAllocator) {
+                        activeAllocator = allocatorsList.get(0);
+                        prInfo("IOASID allocator changed");
                     }
                     return;
                 }
@@ -315,7 +315,7 @@ public final class Ioasid {
                 return;
             }
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
@@ -323,10 +323,10 @@ public final class Ioasid {
 
     /** Sends {@code cmd} about {@code data} to the chains selected by {@code flags}. Lock held. */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_notify", seed = "002")
-    private int ioasid_notify(IoasidData data, int cmd, int flags) {
-        lockdep_assert_held();
+    private int ioasidNotify(IoasidData data, int cmd, int flags) {
+        lockdepAssertHeld();
         IoasidSet set = data.set;
-        boolean all = (flags & IOASID_NOTIFY_FLAG_ALL) != 0 && !ioasid_chain.isEmpty();
+        boolean all = (flags & IOASID_NOTIFY_FLAG_ALL) != 0 && !ioasidChain.isEmpty();
         boolean own = (flags & IOASID_NOTIFY_FLAG_SET) != 0 && set != null && !set.nh.isEmpty();
         if (!all && !own) {
             return 0;
@@ -334,10 +334,10 @@ public final class Ioasid {
         IoasidNbArgs args = new IoasidNbArgs(data.id, data.spid, set, data.private_);
         int ret = 0;
         if (all) {
-            ret = ioasid_chain.atomic_notifier_call_chain(cmd, args);
+            ret = ioasidChain.atomicNotifierCallChain(cmd, args);
         }
         if (own) {
-            ret = set.nh.atomic_notifier_call_chain(cmd, args);
+            ret = set.nh.atomicNotifierCallChain(cmd, args);
         }
         return ret;
     }
@@ -350,41 +350,41 @@ public final class Ioasid {
      * twice WARNs in the notifier core and returns 0 (v5.15 has no -EEXIST there).
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_register_notifier", seed = "002")
-    public int ioasid_register_notifier(IoasidSet set, NotifierBlock nb) {
+    public int ioasidRegisterNotifier(IoasidSet set, NotifierBlock nb) {
         if (nb == null) {
             return -EINVAL;
         }
         if (set == null) {
-            return ioasid_chain.atomic_notifier_chain_register(nb);
+            return ioasidChain.atomicNotifierChainRegister(nb);
         }
-        ioasid_allocator_lock.lock();
+        ioasidAllocatorLock.lock();
         try {
-            if (!ioasid_set_is_valid(set)) {
+            if (!ioasidSetIsValid(set)) {
                 return -EINVAL;
             }
-            if (set.nr_ioasids != 0) {
-                pr_warn("IOASID set %d not empty", set.id);
+            if (set.nrIoasids != 0) {
+                prWarn("IOASID set %d not empty", set.id);
                 return -EBUSY;
             }
-            return set.nh.atomic_notifier_chain_register(nb);
+            return set.nh.atomicNotifierChainRegister(nb);
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
     /** Removes {@code nb} from a set's chain (or the global one for null). Return: 0 or -ENOENT. */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_unregister_notifier", seed = "002")
-    public int ioasid_unregister_notifier(IoasidSet set, NotifierBlock nb) {
+    public int ioasidUnregisterNotifier(IoasidSet set, NotifierBlock nb) {
         if (set == null) {
-            return ioasid_chain.atomic_notifier_chain_unregister(nb);
+            return ioasidChain.atomicNotifierChainUnregister(nb);
         }
-        return set.nh.atomic_notifier_chain_unregister(nb);
+        return set.nh.atomicNotifierChainUnregister(nb);
     }
 
     /** The live MM set whose token is {@code mm}, or null. Lock held. */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_find_mm_set", seed = "002")
-    private IoasidSet ioasid_find_mm_set(Object mm) {
-        for (IoasidSet s : ioasid_sets) {
+    private IoasidSet ioasidFindMmSet(Object mm) {
+        for (IoasidSet s : ioasidSets) {
             if (s != null && s.type == IOASID_SET_TYPE_MM && s.token == mm) {
                 return s;
             }
@@ -401,21 +401,21 @@ public final class Ioasid {
      * has IDs), -ENOMEM.
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_register_notifier_mm", seed = "002")
-    public int ioasid_register_notifier_mm(Object mm, NotifierBlock nb) {
+    public int ioasidRegisterNotifierMm(Object mm, NotifierBlock nb) {
         if (mm == null || nb == null) {
             return -EINVAL;
         }
-        ioasid_allocator_lock.lock();
-        ioasid_nb_lock.lock();
+        ioasidAllocatorLock.lock();
+        ioasidNbLock.lock();
         try {
-            for (IoasidSetNb curr : ioasid_nb_pending_list) {
+            for (IoasidSetNb curr : ioasidNbPendingList) {
                 if (curr.token == mm && curr.nb == nb) {
                     return -EBUSY;
                 }
             }
-            IoasidSet set = ioasid_find_mm_set(mm);
-            if (set != null && set.nr_ioasids != 0) {
-                pr_warn("IOASID set %d not empty", set.id);
+            IoasidSet set = ioasidFindMmSet(mm);
+            if (set != null && set.nrIoasids != 0) {
+                prWarn("IOASID set %d not empty", set.id);
                 return -EBUSY;
             }
             IoasidSetNb curr = Slab.kzalloc(() -> new IoasidSetNb(nb, mm), GFP_ATOMIC);
@@ -423,77 +423,77 @@ public final class Ioasid {
                 return -ENOMEM;
             }
             if (set != null) {
-                int ret = set.nh.atomic_notifier_chain_register(nb);
+                int ret = set.nh.atomicNotifierChainRegister(nb);
                 if (ret != 0) {
                     return ret;
                 }
                 curr.set = set;
                 curr.active = true;
             }
-            ioasid_nb_pending_list.add(curr);
+            ioasidNbPendingList.add(curr);
             return 0;
         } finally {
-            ioasid_nb_lock.unlock();
-            ioasid_allocator_lock.unlock();
+            ioasidNbLock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
     /** Removes an mm notifier. Return: 0, or -ENOENT if it was not registered for {@code mm}. */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_unregister_notifier_mm", seed = "002")
-    public int ioasid_unregister_notifier_mm(Object mm, NotifierBlock nb) {
-        ioasid_allocator_lock.lock();
-        ioasid_nb_lock.lock();
+    public int ioasidUnregisterNotifierMm(Object mm, NotifierBlock nb) {
+        ioasidAllocatorLock.lock();
+        ioasidNbLock.lock();
         try {
-            for (int i = 0; i < ioasid_nb_pending_list.size(); i++) {
-                IoasidSetNb curr = ioasid_nb_pending_list.get(i);
+            for (int i = 0; i < ioasidNbPendingList.size(); i++) {
+                IoasidSetNb curr = ioasidNbPendingList.get(i);
                 if (curr.token == mm && curr.nb == nb) {
                     if (curr.active) {
-                        curr.set.nh.atomic_notifier_chain_unregister(nb);
+                        curr.set.nh.atomicNotifierChainUnregister(nb);
                     }
-                    ioasid_nb_pending_list.remove(i);
+                    ioasidNbPendingList.remove(i);
                     return 0;
                 }
             }
-            pr_err("Trying to unregister unknown IOASID mm notifier");
+            prErr("Trying to unregister unknown IOASID mm notifier");
             return -ENOENT;
         } finally {
-            ioasid_nb_lock.unlock();
-            ioasid_allocator_lock.unlock();
+            ioasidNbLock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
     /** Attaches the pending notifiers of {@code set}'s mm to its chain. Lock held. */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_add_pending_nb", seed = "002")
-    private void ioasid_add_pending_nb(IoasidSet set) {
-        ioasid_nb_lock.lock();
+    private void ioasidAddPendingNb(IoasidSet set) {
+        ioasidNbLock.lock();
         try {
-            for (IoasidSetNb curr : ioasid_nb_pending_list) {
+            for (IoasidSetNb curr : ioasidNbPendingList) {
                 if (curr.token == set.token && !curr.active) {
-                    if (set.nh.atomic_notifier_chain_register(curr.nb) == 0) {
+                    if (set.nh.atomicNotifierChainRegister(curr.nb) == 0) {
                         curr.set = set;
                         curr.active = true;
                     }
                 }
             }
         } finally {
-            ioasid_nb_lock.unlock();
+            ioasidNbLock.unlock();
         }
     }
 
     /** Puts the notifiers of a dying set back on the pending list. Lock held. */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_del_pending_nb", seed = "002")
-    private void ioasid_del_pending_nb(IoasidSet set) {
-        ioasid_nb_lock.lock();
+    private void ioasidDelPendingNb(IoasidSet set) {
+        ioasidNbLock.lock();
         try {
-            for (IoasidSetNb curr : ioasid_nb_pending_list) {
+            for (IoasidSetNb curr : ioasidNbPendingList) {
                 if (curr.active && curr.set == set) {
-                    set.nh.atomic_notifier_chain_unregister(curr.nb);
+                    set.nh.atomicNotifierChainUnregister(curr.nb);
                     curr.set = null;
                     curr.active = false;
                 }
             }
         } finally {
-            ioasid_nb_lock.unlock();
+            ioasidNbLock.unlock();
         }
     }
 
@@ -503,18 +503,18 @@ public final class Ioasid {
      * created on first use. Return: false if {@code work} was already pending.
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_queue_work", seed = "002")
-    public boolean ioasid_queue_work(Workqueue.WorkStruct work) {
-        Workqueue wq = ioasid_wq;
+    public boolean ioasidQueueWork(Workqueue.WorkStruct work) {
+        Workqueue wq = ioasidWq;
         if (wq == null) {
             synchronized (this) {
-                wq = ioasid_wq;
+                wq = ioasidWq;
                 if (wq == null) {
-                    wq = Workqueue.alloc_ordered_workqueue("ioasid_wq", 0);
-                    ioasid_wq = wq;
+                    wq = Workqueue.allocOrderedWorkqueue("ioasid_wq", 0);
+                    ioasidWq = wq;
                 }
             }
         }
-        return wq.queue_work(work);
+        return wq.queueWork(work);
     }
 
     // ---- capacity and sets (seed 002) ----
@@ -524,49 +524,49 @@ public final class Ioasid {
      * any set has reserved a quota; otherwise a warning and no change.
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_install_capacity", seed = "002")
-    public void ioasid_install_capacity(int total) {
-        ioasid_allocator_lock.lock();
+    public void ioasidInstallCapacity(int total) {
+        ioasidAllocatorLock.lock();
         try {
-            if (capacity_installed || ioasid_capacity_avail != ioasid_capacity) {
-                pr_warn("IOASID capacity is already set.");
+            if (capacityInstalled || ioasidCapacityAvail != ioasidCapacity) {
+                prWarn("IOASID capacity is already set.");
                 return;
             }
-            ioasid_capacity = total;
-            ioasid_capacity_avail = total;
-            capacity_installed = true;
+            ioasidCapacity = total;
+            ioasidCapacityAvail = total;
+            capacityInstalled = true;
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
     /** The system capacity (u32). */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_get_capacity", seed = "002")
-    public int ioasid_get_capacity() {
-        ioasid_allocator_lock.lock();
+    public int ioasidGetCapacity() {
+        ioasidAllocatorLock.lock();
         try {
-            return ioasid_capacity;
+            return ioasidCapacity;
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
     /** Capacity not reserved by any set's quota (u32). Java-only query for tests and tools. */
-    public int ioasid_get_capacity_avail() {
-        ioasid_allocator_lock.lock();
+    public int ioasidGetCapacityAvail() {
+        ioasidAllocatorLock.lock();
         try {
-            return ioasid_capacity_avail;
+            return ioasidCapacityAvail;
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
     /** Whether {@code set} is a live set of this world. Lock held. */
-    private boolean ioasid_set_is_valid(IoasidSet set) {
-        return set.id >= 0 && set.id < ioasid_sets.length && ioasid_sets[set.id] == set;
+    private boolean ioasidSetIsValid(IoasidSet set) {
+        return set.id >= 0 && set.id < ioasidSets.length && ioasidSets[set.id] == set;
     }
 
-    private void lockdep_assert_held() {
-        if (!ioasid_allocator_lock.isHeldByCurrentThread()) {
+    private void lockdepAssertHeld() {
+        if (!ioasidAllocatorLock.isHeldByCurrentThread()) {
             throw new AssertionError("ioasid_allocator_lock not held");
         }
     }
@@ -580,33 +580,33 @@ public final class Ioasid {
      *     left), -EEXIST (the mm already has a set), -ENOMEM
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_set_alloc", seed = "002")
-    public IoasidSet ioasid_set_alloc(Object token, int quota, int type) {
+    public IoasidSet ioasidSetAlloc(Object token, int quota, int type) {
         if (type < IOASID_SET_TYPE_NULL || type >= IOASID_SET_TYPE_NR) {
             throw new ErrnoException(-EINVAL, "invalid IOASID set type " + type);
         }
         if (quota == 0) {
             throw new ErrnoException(-EINVAL, "IOASID set quota 0");
         }
-        ioasid_allocator_lock.lock();
+        ioasidAllocatorLock.lock();
         try {
-            if (Integer.compareUnsigned(quota, ioasid_capacity_avail) > 0) {
-                pr_warn("Out of IOASID capacity! ask %d, avail %d",
-                        Integer.toUnsignedLong(quota), Integer.toUnsignedLong(ioasid_capacity_avail));
+            if (Integer.compareUnsigned(quota, ioasidCapacityAvail) > 0) {
+                prWarn("Out of IOASID capacity! ask %d, avail %d",
+                        Integer.toUnsignedLong(quota), Integer.toUnsignedLong(ioasidCapacityAvail));
                 throw new ErrnoException(-ENOSPC);
             }
             if (type == IOASID_SET_TYPE_MM) {
                 if (token == null) {
                     throw new ErrnoException(-EINVAL, "MM set without token");
                 }
-                if (ioasid_find_mm_set(token) != null) {
+                if (ioasidFindMmSet(token) != null) {
                     throw new ErrnoException(-EEXIST, "mm already has an IOASID set");
                 }
             } else if (token != null) {
-                pr_err("Invalid token and IOASID type");
+                prErr("Invalid token and IOASID type");
                 throw new ErrnoException(-EINVAL, "NULL set with a token");
             }
             int id = 0;
-            while (id < ioasid_sets.length && ioasid_sets[id] != null) {
+            while (id < ioasidSets.length && ioasidSets[id] != null) {
                 id++;
             }
             final int setId = id;
@@ -614,79 +614,79 @@ public final class Ioasid {
             if (set == null) {
                 throw new ErrnoException(-ENOMEM);
             }
-            if (id == ioasid_sets.length) {
-                IoasidSet[] n = new IoasidSet[ioasid_sets.length * 2];
-                System.arraycopy(ioasid_sets, 0, n, 0, ioasid_sets.length);
-                ioasid_sets = n;
+            if (id == ioasidSets.length) {
+                IoasidSet[] n = new IoasidSet[ioasidSets.length * 2];
+                System.arraycopy(ioasidSets, 0, n, 0, ioasidSets.length);
+                ioasidSets = n;
             }
-            ioasid_sets[id] = set;
-            ioasid_capacity_avail -= quota;
+            ioasidSets[id] = set;
+            ioasidCapacityAvail -= quota;
             if (type == IOASID_SET_TYPE_MM) {
-                ioasid_add_pending_nb(set);
+                ioasidAddPendingNb(set);
             }
             return set;
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
     /** Takes a reference on a live set; WARN if it is not one. */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_set_get", seed = "002")
-    public void ioasid_set_get(IoasidSet set) {
-        ioasid_allocator_lock.lock();
+    public void ioasidSetGet(IoasidSet set) {
+        ioasidAllocatorLock.lock();
         try {
-            ioasid_set_get_locked(set);
+            ioasidSetGetLocked(set);
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
-    /** {@link #ioasid_set_get} for callers holding the lock (notifiers). */
+    /** {@link #ioasidSetGet} for callers holding the lock (notifiers). */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_set_get_locked", seed = "002")
-    public void ioasid_set_get_locked(IoasidSet set) {
-        lockdep_assert_held();
-        if (WARN_ON(set == null || !ioasid_set_is_valid(set))) {
+    public void ioasidSetGetLocked(IoasidSet set) {
+        lockdepAssertHeld();
+        if (WARN_ON(set == null || !ioasidSetIsValid(set))) {
             return;
         }
-        set.ref.refcount_inc();
+        set.ref.refcountInc();
     }
 
     /**
      * Drops a reference on a set. The last one frees every IOASID of the set (as
-     * {@link #ioasid_free(IoasidSet, int)} does: IDs with outstanding references stay FREE_PENDING
+     * {@link #ioasidFree(IoasidSet, int)} does: IDs with outstanding references stay FREE_PENDING
      * until their last put), returns the quota to the system and kills the set. WARN on a dead set.
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_set_put", seed = "002")
-    public void ioasid_set_put(IoasidSet set) {
-        ioasid_allocator_lock.lock();
+    public void ioasidSetPut(IoasidSet set) {
+        ioasidAllocatorLock.lock();
         try {
-            ioasid_set_put_locked(set);
+            ioasidSetPutLocked(set);
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
-    /** {@link #ioasid_set_put} for callers holding the lock (notifiers). */
+    /** {@link #ioasidSetPut} for callers holding the lock (notifiers). */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_set_put_locked", seed = "002")
-    public void ioasid_set_put_locked(IoasidSet set) {
-        lockdep_assert_held();
-        if (WARN_ON(set == null || !ioasid_set_is_valid(set))) {
+    public void ioasidSetPutLocked(IoasidSet set) {
+        lockdepAssertHeld();
+        if (WARN_ON(set == null || !ioasidSetIsValid(set))) {
             return;
         }
-        if (!set.ref.refcount_dec_and_test()) {
+        if (!set.ref.refcountDecAndTest()) {
             return;
         }
-        ioasid_free_all_in_set_locked(set);
-        ioasid_set_erase_locked(set);
+        ioasidFreeAllInSetLocked(set);
+        ioasidSetEraseLocked(set);
     }
 
     /** Takes a set out of the system: its quota back to the capacity, its mm parked again, dead. */
-    private void ioasid_set_erase_locked(IoasidSet set) {
-        ioasid_capacity_avail += set.quota;
+    private void ioasidSetEraseLocked(IoasidSet set) {
+        ioasidCapacityAvail += set.quota;
         if (set.type == IOASID_SET_TYPE_MM) {
-            ioasid_del_pending_nb(set);
+            ioasidDelPendingNb(set);
         }
-        ioasid_sets[set.id] = null;
+        ioasidSets[set.id] = null;
         set.live = false;
     }
 
@@ -697,52 +697,52 @@ public final class Ioasid {
      *
      * <p>Return: 0, -EINVAL for a set that is not live, -EBUSY while the set still has IOASIDs
      * (FREE_PENDING ones included: free them and drop their references first, e.g. with
-     * {@link #ioasid_free_all_in_set}).
+     * {@link #ioasidFreeAllInSet}).
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_set_free", seed = "002")
-    public int ioasid_set_free(IoasidSet set) {
-        ioasid_allocator_lock.lock();
-        ioasid_nb_lock.lock();
+    public int ioasidSetFree(IoasidSet set) {
+        ioasidAllocatorLock.lock();
+        ioasidNbLock.lock();
         try {
-            if (set == null || !ioasid_set_is_valid(set)) {
+            if (set == null || !ioasidSetIsValid(set)) {
                 return -EINVAL;
             }
-            if (set.nr_ioasids != 0) {
+            if (set.nrIoasids != 0) {
                 return -EBUSY;
             }
             WARN_ON(set.head != null);
-            ioasid_set_erase_locked(set);
+            ioasidSetEraseLocked(set);
             return 0;
         } finally {
-            ioasid_nb_lock.unlock();
-            ioasid_allocator_lock.unlock();
+            ioasidNbLock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
     /**
-     * Seed 002 v4: frees every IOASID of {@code set} as {@link #ioasid_free(IoasidSet, int)} does
+     * Seed 002 v4: frees every IOASID of {@code set} as {@link #ioasidFree(IoasidSet, int)} does
      * (IDs with outstanding references stay FREE_PENDING until their last put). WARN on a dead set.
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_free_all_in_set", seed = "002")
-    public void ioasid_free_all_in_set(IoasidSet set) {
-        ioasid_allocator_lock.lock();
+    public void ioasidFreeAllInSet(IoasidSet set) {
+        ioasidAllocatorLock.lock();
         try {
-            if (WARN_ON(set == null || !ioasid_set_is_valid(set))) {
+            if (WARN_ON(set == null || !ioasidSetIsValid(set))) {
                 return;
             }
-            ioasid_free_all_in_set_locked(set);
+            ioasidFreeAllInSetLocked(set);
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
     /** Frees every IOASID of {@code set}. Lock held. */
-    private void ioasid_free_all_in_set_locked(IoasidSet set) {
+    private void ioasidFreeAllInSetLocked(IoasidSet set) {
         IoasidData data = set.head;
         while (data != null) {
             IoasidData next = data.setNext;
             if (data.state != IOASID_STATE_FREE_PENDING) {
-                ioasid_free_locked(set, data);
+                ioasidFreeLocked(set, data);
             }
             if (next != null && next.state == IOASID_STATE_FREED) {
                 // A FREE notifier reclaimed more of the set: walk again from the head.
@@ -759,28 +759,28 @@ public final class Ioasid {
      * enough capacity left for the increase).
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_adjust_set", seed = "002")
-    public int ioasid_adjust_set(IoasidSet set, int quota) {
+    public int ioasidAdjustSet(IoasidSet set, int quota) {
         if (quota <= 0 || set == null) {
             return -EINVAL;
         }
-        ioasid_allocator_lock.lock();
+        ioasidAllocatorLock.lock();
         try {
-            if (!ioasid_set_is_valid(set)) {
+            if (!ioasidSetIsValid(set)) {
                 return -EINVAL;
             }
-            if (Integer.compareUnsigned(set.nr_ioasids, quota) > 0) {
-                pr_err("New quota %d is smaller than outstanding IOASIDs %d", quota, set.nr_ioasids);
+            if (Integer.compareUnsigned(set.nrIoasids, quota) > 0) {
+                prErr("New quota %d is smaller than outstanding IOASIDs %d", quota, set.nrIoasids);
                 return -EINVAL;
             }
             if (Integer.compareUnsigned(quota, set.quota) > 0
-                    && Integer.compareUnsigned(quota - set.quota, ioasid_capacity_avail) > 0) {
+                    && Integer.compareUnsigned(quota - set.quota, ioasidCapacityAvail) > 0) {
                 return -ENOSPC;
             }
-            ioasid_capacity_avail += set.quota - quota;
+            ioasidCapacityAvail += set.quota - quota;
             set.quota = quota;
             return 0;
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
@@ -796,13 +796,13 @@ public final class Ioasid {
      * ID it is given but no other. WARN on a dead set.
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_set_for_each_ioasid", seed = "002")
-    public void ioasid_set_for_each_ioasid(IoasidSet set, IoasidSetIterFn fn, Object data) {
+    public void ioasidSetForEachIoasid(IoasidSet set, IoasidSetIterFn fn, Object data) {
         if (fn == null) {
             return;
         }
-        ioasid_allocator_lock.lock();
+        ioasidAllocatorLock.lock();
         try {
-            if (WARN_ON(set == null || !ioasid_set_is_valid(set))) {
+            if (WARN_ON(set == null || !ioasidSetIsValid(set))) {
                 return;
             }
             IoasidData d = set.head;
@@ -812,7 +812,7 @@ public final class Ioasid {
                 d = next;
             }
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
@@ -820,52 +820,52 @@ public final class Ioasid {
 
     /**
      * Replaces the private data of an allocated IOASID, then waits until lock-free readers are
-     * done with the old one (synchronize_rcu; see {@link #synchronize_rcu}).
+     * done with the old one (synchronize_rcu; see {@link #synchronizeRcu}).
      *
      * <p>Return: 0 or -ENOENT.
      */
     @Port("drivers/iommu/ioasid.c:ioasid_set_data")
-    public int ioasid_set_data(int ioasid, Object data) {
+    public int ioasidSetData(int ioasid, Object data) {
         int ret = 0;
-        ioasid_allocator_lock.lock();
+        ioasidAllocatorLock.lock();
         try {
-            IoasidData ioasid_data = (IoasidData) active_allocator.xa.load(ioasid);
-            if (ioasid_data != null) {
-                ioasid_data.private_ = data;
+            IoasidData ioasidData = (IoasidData) activeAllocator.xa.load(ioasid);
+            if (ioasidData != null) {
+                ioasidData.private_ = data;
             } else {
                 ret = -ENOENT;
             }
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
         if (ret == 0) {
-            synchronize_rcu();
+            synchronizeRcu();
         }
         return ret;
     }
 
     /**
-     * Seed 002's successor of {@link #ioasid_set_data}: attaches private data to an IOASID that
+     * Seed 002's successor of {@link #ioasidSetData}: attaches private data to an IOASID that
      * has none. It never replaces data, so there is no old data for readers to finish with and
      * no grace period; to change the data, detach it first.
      *
      * <p>Return: 0, -ENOENT (unknown IOASID), -EBUSY (the IOASID already has private data).
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_attach_data", seed = "002")
-    public int ioasid_attach_data(int ioasid, Object data) {
-        ioasid_allocator_lock.lock();
+    public int ioasidAttachData(int ioasid, Object data) {
+        ioasidAllocatorLock.lock();
         try {
-            IoasidData ioasid_data = ioasid_lookup_locked(ioasid);
-            if (ioasid_data == null) {
+            IoasidData ioasidData = ioasidLookupLocked(ioasid);
+            if (ioasidData == null) {
                 return -ENOENT;
             }
-            if (ioasid_data.private_ != null) {
+            if (ioasidData.private_ != null) {
                 return -EBUSY;
             }
-            ioasid_data.private_ = data;
+            ioasidData.private_ = data;
             return 0;
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
@@ -874,19 +874,19 @@ public final class Ioasid {
      * (the caller may then free it). An unknown IOASID is logged.
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_detach_data", seed = "002")
-    public void ioasid_detach_data(int ioasid) {
-        ioasid_allocator_lock.lock();
+    public void ioasidDetachData(int ioasid) {
+        ioasidAllocatorLock.lock();
         try {
-            IoasidData ioasid_data = ioasid_lookup_locked(ioasid);
-            if (ioasid_data == null) {
-                pr_warn("IOASID %d not found to detach data from", Integer.toUnsignedLong(ioasid));
+            IoasidData ioasidData = ioasidLookupLocked(ioasid);
+            if (ioasidData == null) {
+                prWarn("IOASID %d not found to detach data from", Integer.toUnsignedLong(ioasid));
             } else {
-                ioasid_data.private_ = null;
+                ioasidData.private_ = null;
             }
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
-        synchronize_rcu();
+        synchronizeRcu();
     }
 
     /**
@@ -894,7 +894,7 @@ public final class Ioasid {
      * object alive while a reader still references it, so there is nothing to wait for; the
      * volatile write of the new pointer is the publication.
      */
-    private static void synchronize_rcu() {}
+    private static void synchronizeRcu() {}
 
     // ---- allocation ----
 
@@ -906,56 +906,56 @@ public final class Ioasid {
      * set quota reached). Never blocks on anything but {@code ioasid_allocator_lock}.
      */
     @Port("drivers/iommu/ioasid.c:ioasid_alloc")
-    public int ioasid_alloc(IoasidSet set, int min, int max, Object private_) {
+    public int ioasidAlloc(IoasidSet set, int min, int max, Object private_) {
         IoasidData data = Slab.kzalloc(IoasidData::new, GFP_ATOMIC);
         if (data == null) {
             return INVALID_IOASID;
         }
         data.set = set;
         data.private_ = private_;
-        ioasid_allocator_lock.lock();
+        ioasidAllocatorLock.lock();
         try {
             if (set != null) {
-                if (!ioasid_set_is_valid(set)) {
-                    pr_err("Invalid IOASID set %s", set);
+                if (!ioasidSetIsValid(set)) {
+                    prErr("Invalid IOASID set %s", set);
                     return INVALID_IOASID;
                 }
-                if (Integer.compareUnsigned(set.nr_ioasids, set.quota) >= 0) {
+                if (Integer.compareUnsigned(set.nrIoasids, set.quota) >= 0) {
                     // Quota reached: an expected condition for the owner, not logged.
                     return INVALID_IOASID;
                 }
             }
-            IoasidAllocatorData active = active_allocator;
+            IoasidAllocatorData active = activeAllocator;
             boolean custom = (active.flags & IOASID_ALLOCATOR_CUSTOM) != 0;
             Object adata = custom ? active.ops.pdata : data;
             int id = active.ops.alloc.alloc(min, max, adata);
             if (id == INVALID_IOASID) {
-                pr_err("Failed ASID allocation %d", active.flags);
+                prErr("Failed ASID allocation %d", active.flags);
                 return INVALID_IOASID;
             }
             if (custom) {
                 data.id = id;
                 if (active.xa.insert(id, data) != 0) {
-                    pr_err("Failed to alloc ioasid from %d", Integer.toUnsignedLong(id));
+                    prErr("Failed to alloc ioasid from %d", Integer.toUnsignedLong(id));
                     active.ops.free.free(id, active.ops.pdata);
                     return INVALID_IOASID;
                 }
             }
             data.state = IOASID_STATE_IDLE;
             if (set != null) {
-                ioasid_set_link(set, data);
+                ioasidSetLink(set, data);
             }
             if (TRACE_IOASID_ALLOC.enabled()) {
                 TRACE_IOASID_ALLOC.emit(Integer.toUnsignedLong(id), set == null ? -1 : set.id);
             }
-            ioasid_notify(data, IOASID_NOTIFY_ALLOC, IOASID_NOTIFY_FLAG_SET);
+            ioasidNotify(data, IOASID_NOTIFY_ALLOC, IOASID_NOTIFY_FLAG_SET);
             return id;
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
-    private static void ioasid_set_link(IoasidSet set, IoasidData data) {
+    private static void ioasidSetLink(IoasidSet set, IoasidData data) {
         data.setPrev = set.tail;
         data.setNext = null;
         if (set.tail != null) {
@@ -964,10 +964,10 @@ public final class Ioasid {
             set.head = data;
         }
         set.tail = data;
-        set.nr_ioasids++;
+        set.nrIoasids++;
     }
 
-    private static void ioasid_set_unlink(IoasidSet set, IoasidData data) {
+    private static void ioasidSetUnlink(IoasidSet set, IoasidData data) {
         if (data.setPrev != null) {
             data.setPrev.setNext = data.setNext;
         } else {
@@ -980,7 +980,7 @@ public final class Ioasid {
         }
         data.setPrev = null;
         data.setNext = null;
-        set.nr_ioasids--;
+        set.nrIoasids--;
     }
 
     /**
@@ -989,11 +989,11 @@ public final class Ioasid {
      * is still findable. Lock held.
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_do_free_locked", seed = "002")
-    private void ioasid_do_free_locked(IoasidData data) {
-        IoasidAllocatorData active = active_allocator;
+    private void ioasidDoFreeLocked(IoasidData data) {
+        IoasidAllocatorData active = activeAllocator;
         int id = data.id;
         if (data.state != IOASID_STATE_FREE_PENDING) {
-            ioasid_notify(data, IOASID_NOTIFY_FREE, IOASID_NOTIFY_FLAG_ALL | IOASID_NOTIFY_FLAG_SET);
+            ioasidNotify(data, IOASID_NOTIFY_FREE, IOASID_NOTIFY_FLAG_ALL | IOASID_NOTIFY_FLAG_SET);
         }
         active.ops.free.free(id, active.ops.pdata);
         if ((active.flags & IOASID_ALLOCATOR_CUSTOM) != 0) {
@@ -1004,7 +1004,7 @@ public final class Ioasid {
             if (data.spid != INVALID_IOASID) {
                 set.spids.remove(data.spid, data);
             }
-            ioasid_set_unlink(set, data);
+            ioasidSetUnlink(set, data);
         }
         data.state = IOASID_STATE_FREED;
         if (TRACE_IOASID_RECLAIM.enabled()) {
@@ -1013,8 +1013,8 @@ public final class Ioasid {
     }
 
     /** The entry of {@code ioasid} in the active allocator. Lock held. */
-    private IoasidData ioasid_lookup_locked(int ioasid) {
-        return (IoasidData) active_allocator.xa.load(ioasid);
+    private IoasidData ioasidLookupLocked(int ioasid) {
+        return (IoasidData) activeAllocator.xa.load(ioasid);
     }
 
     /**
@@ -1022,11 +1022,11 @@ public final class Ioasid {
      * drops the owner's reference. Lock held.
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_free_locked", seed = "002")
-    private void ioasid_free_locked(IoasidSet set, IoasidData data) {
+    private void ioasidFreeLocked(IoasidSet set, IoasidData data) {
         data.state = IOASID_STATE_FREE_PENDING;
-        ioasid_notify(data, IOASID_NOTIFY_FREE, IOASID_NOTIFY_FLAG_ALL | IOASID_NOTIFY_FLAG_SET);
-        if (data.refs.refcount_dec_and_test()) {
-            ioasid_do_free_locked(data);
+        ioasidNotify(data, IOASID_NOTIFY_FREE, IOASID_NOTIFY_FLAG_ALL | IOASID_NOTIFY_FLAG_SET);
+        if (data.refs.refcountDecAndTest()) {
+            ioasidDoFreeLocked(data);
         }
     }
 
@@ -1037,32 +1037,32 @@ public final class Ioasid {
      * another set's ID or a second free is logged and ignored.
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_free", seed = "002")
-    public void ioasid_free(IoasidSet set, int ioasid) {
-        ioasid_allocator_lock.lock();
+    public void ioasidFree(IoasidSet set, int ioasid) {
+        ioasidAllocatorLock.lock();
         try {
-            IoasidData data = ioasid_lookup_locked(ioasid);
+            IoasidData data = ioasidLookupLocked(ioasid);
             if (data == null) {
-                pr_err("Trying to free unknown IOASID %d", Integer.toUnsignedLong(ioasid));
+                prErr("Trying to free unknown IOASID %d", Integer.toUnsignedLong(ioasid));
                 return;
             }
             if (set != null && data.set != set) {
-                pr_err("Cannot free IOASID %d: not in set %s", Integer.toUnsignedLong(ioasid), set);
+                prErr("Cannot free IOASID %d: not in set %s", Integer.toUnsignedLong(ioasid), set);
                 return;
             }
             if (data.state == IOASID_STATE_FREE_PENDING) {
-                pr_err("IOASID %d already freed", Integer.toUnsignedLong(ioasid));
+                prErr("IOASID %d already freed", Integer.toUnsignedLong(ioasid));
                 return;
             }
-            ioasid_free_locked(set, data);
+            ioasidFreeLocked(set, data);
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
-    /** v5.10's {@code ioasid_free(ioasid_t)}: {@link #ioasid_free(IoasidSet, int)} without owner check. */
+    /** v5.10's {@code ioasid_free(ioasid_t)}: {@link #ioasidFree(IoasidSet, int)} without owner check. */
     @Port("drivers/iommu/ioasid.c:ioasid_free")
-    public void ioasid_free(int ioasid) {
-        ioasid_free(null, ioasid);
+    public void ioasidFree(int ioasid) {
+        ioasidFree(null, ioasid);
     }
 
     /**
@@ -1072,41 +1072,41 @@ public final class Ioasid {
      * reference), -EACCES ({@code set} non-null and not the owner). Each failure is logged.
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_get", seed = "002")
-    public int ioasid_get(IoasidSet set, int ioasid) {
-        ioasid_allocator_lock.lock();
+    public int ioasidGet(IoasidSet set, int ioasid) {
+        ioasidAllocatorLock.lock();
         try {
-            return ioasid_get_locked(set, ioasid);
+            return ioasidGetLocked(set, ioasid);
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
-    /** {@link #ioasid_get(IoasidSet, int)} for callers holding the lock (notifiers). */
+    /** {@link #ioasidGet(IoasidSet, int)} for callers holding the lock (notifiers). */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_get_locked", seed = "002")
-    public int ioasid_get_locked(IoasidSet set, int ioasid) {
-        lockdep_assert_held();
-        IoasidData data = ioasid_lookup_locked(ioasid);
+    public int ioasidGetLocked(IoasidSet set, int ioasid) {
+        lockdepAssertHeld();
+        IoasidData data = ioasidLookupLocked(ioasid);
         if (data == null) {
-            pr_err("Trying to get unknown IOASID %d", Integer.toUnsignedLong(ioasid));
+            prErr("Trying to get unknown IOASID %d", Integer.toUnsignedLong(ioasid));
             return -EINVAL;
         }
         if (data.state == IOASID_STATE_FREE_PENDING) {
-            pr_err("Trying to get IOASID %d being freed", Integer.toUnsignedLong(ioasid));
+            prErr("Trying to get IOASID %d being freed", Integer.toUnsignedLong(ioasid));
             return -EBUSY;
         }
         if (set != null && data.set != set) {
-            pr_err("Trying to get IOASID %d outside the set", Integer.toUnsignedLong(ioasid));
+            prErr("Trying to get IOASID %d outside the set", Integer.toUnsignedLong(ioasid));
             return -EACCES;
         }
-        data.refs.refcount_inc();
+        data.refs.refcountInc();
         data.state = IOASID_STATE_ACTIVE;
         return 0;
     }
 
     /** v5.11's {@code void ioasid_get(ioasid_t)}: WARN if the ID cannot be referenced. */
     @Port("drivers/iommu/ioasid.c:ioasid_get")
-    public void ioasid_get(int ioasid) {
-        WARN_ON(ioasid_get(null, ioasid) != 0);
+    public void ioasidGet(int ioasid) {
+        WARN_ON(ioasidGet(null, ioasid) != 0);
     }
 
     /**
@@ -1117,39 +1117,39 @@ public final class Ioasid {
      * and returns false without touching any count.
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_put", seed = "002")
-    public boolean ioasid_put(IoasidSet set, int ioasid) {
-        ioasid_allocator_lock.lock();
+    public boolean ioasidPut(IoasidSet set, int ioasid) {
+        ioasidAllocatorLock.lock();
         try {
-            return ioasid_put_locked(set, ioasid);
+            return ioasidPutLocked(set, ioasid);
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
-    /** {@link #ioasid_put(IoasidSet, int)} for callers holding the lock (notifiers). */
+    /** {@link #ioasidPut(IoasidSet, int)} for callers holding the lock (notifiers). */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_put_locked", seed = "002")
-    public boolean ioasid_put_locked(IoasidSet set, int ioasid) {
-        lockdep_assert_held();
-        IoasidData data = ioasid_lookup_locked(ioasid);
+    public boolean ioasidPutLocked(IoasidSet set, int ioasid) {
+        lockdepAssertHeld();
+        IoasidData data = ioasidLookupLocked(ioasid);
         if (data == null) {
-            pr_err("Trying to put unknown IOASID %d", Integer.toUnsignedLong(ioasid));
+            prErr("Trying to put unknown IOASID %d", Integer.toUnsignedLong(ioasid));
             return false;
         }
         if (set != null && data.set != set) {
-            pr_err("Trying to put IOASID %d of another set", Integer.toUnsignedLong(ioasid));
+            prErr("Trying to put IOASID %d of another set", Integer.toUnsignedLong(ioasid));
             return false;
         }
-        if (!data.refs.refcount_dec_and_test()) {
+        if (!data.refs.refcountDecAndTest()) {
             return false;
         }
-        ioasid_do_free_locked(data);
+        ioasidDoFreeLocked(data);
         return true;
     }
 
     /** v5.11's {@code bool ioasid_put(ioasid_t)}: no owner check. */
     @Port("drivers/iommu/ioasid.c:ioasid_put")
-    public boolean ioasid_put(int ioasid) {
-        return ioasid_put(null, ioasid);
+    public boolean ioasidPut(int ioasid) {
+        return ioasidPut(null, ioasid);
     }
 
     // ---- lookups ----
@@ -1163,16 +1163,16 @@ public final class Ioasid {
      * @throws ErrnoException -ENOENT (unknown ID), -EACCES ({@code set} non-null and not the owner)
      */
     @Port("drivers/iommu/ioasid.c:ioasid_find")
-    public Object ioasid_find(IoasidSet set, int ioasid, Predicate<Object> getter) {
-        IoasidAllocatorData idata = active_allocator;
-        IoasidData ioasid_data = (IoasidData) idata.xa.load(ioasid);
-        if (ioasid_data == null) {
+    public Object ioasidFind(IoasidSet set, int ioasid, Predicate<Object> getter) {
+        IoasidAllocatorData idata = activeAllocator;
+        IoasidData ioasidData = (IoasidData) idata.xa.load(ioasid);
+        if (ioasidData == null) {
             throw new ErrnoException(-ENOENT);
         }
-        if (set != null && ioasid_data.set != set) {
+        if (set != null && ioasidData.set != set) {
             throw new ErrnoException(-EACCES);
         }
-        Object priv = ioasid_data.private_;
+        Object priv = ioasidData.private_;
         if (getter != null && !getter.test(priv)) {
             return null;
         }
@@ -1186,15 +1186,15 @@ public final class Ioasid {
      * has one), -ENOENT (unknown or freed IOASID).
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_attach_spid", seed = "002")
-    public int ioasid_attach_spid(int ioasid, int spid) {
+    public int ioasidAttachSpid(int ioasid, int spid) {
         if (spid == INVALID_IOASID) {
             return -EINVAL;
         }
-        ioasid_allocator_lock.lock();
+        ioasidAllocatorLock.lock();
         try {
-            IoasidData data = ioasid_lookup_locked(ioasid);
+            IoasidData data = ioasidLookupLocked(ioasid);
             if (data == null || data.state == IOASID_STATE_FREE_PENDING) {
-                pr_err("No IOASID entry %d to attach SPID %d", Integer.toUnsignedLong(ioasid),
+                prErr("No IOASID entry %d to attach SPID %d", Integer.toUnsignedLong(ioasid),
                         Integer.toUnsignedLong(spid));
                 return -ENOENT;
             }
@@ -1205,10 +1205,10 @@ public final class Ioasid {
             data.spid = spid;
             set.spids.put(spid, data);
             data.state = IOASID_STATE_ACTIVE;
-            ioasid_notify(data, IOASID_NOTIFY_BIND, IOASID_NOTIFY_FLAG_SET);
+            ioasidNotify(data, IOASID_NOTIFY_BIND, IOASID_NOTIFY_FLAG_SET);
             return 0;
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
@@ -1217,29 +1217,29 @@ public final class Ioasid {
      * set-private ID, is logged and left alone (the seed's function returns nothing).
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_detach_spid", seed = "002")
-    public void ioasid_detach_spid(int ioasid) {
-        ioasid_allocator_lock.lock();
+    public void ioasidDetachSpid(int ioasid) {
+        ioasidAllocatorLock.lock();
         try {
-            IoasidData data = ioasid_lookup_locked(ioasid);
+            IoasidData data = ioasidLookupLocked(ioasid);
             if (data == null || data.spid == INVALID_IOASID) {
-                pr_err("Invalid IOASID entry %d to detach", Integer.toUnsignedLong(ioasid));
+                prErr("Invalid IOASID entry %d to detach", Integer.toUnsignedLong(ioasid));
                 return;
             }
-            ioasid_notify(data, IOASID_NOTIFY_UNBIND, IOASID_NOTIFY_FLAG_SET);
+            ioasidNotify(data, IOASID_NOTIFY_UNBIND, IOASID_NOTIFY_FLAG_SET);
             data.set.spids.remove(data.spid, data);
             data.spid = INVALID_IOASID;
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
     /**
      * The system IOASID whose set-private ID in {@code set} is {@code spid}, or INVALID_IOASID.
-     * With {@code get}, also takes a reference (and fails as {@link #ioasid_get} would).
+     * With {@code get}, also takes a reference (and fails as {@link #ioasidGet} would).
      * Without, takes no lock.
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_find_by_spid", seed = "002")
-    public int ioasid_find_by_spid(IoasidSet set, int spid, boolean get) {
+    public int ioasidFindBySpid(IoasidSet set, int spid, boolean get) {
         if (set == null || spid == INVALID_IOASID) {
             return INVALID_IOASID;
         }
@@ -1247,93 +1247,93 @@ public final class Ioasid {
             IoasidData data = set.live ? set.spids.get(spid) : null;
             return data == null ? INVALID_IOASID : data.id;
         }
-        ioasid_allocator_lock.lock();
+        ioasidAllocatorLock.lock();
         try {
-            if (!ioasid_set_is_valid(set)) {
+            if (!ioasidSetIsValid(set)) {
                 return INVALID_IOASID;
             }
             IoasidData data = set.spids.get(spid);
-            if (data == null || ioasid_get_locked(set, data.id) != 0) {
+            if (data == null || ioasidGetLocked(set, data.id) != 0) {
                 return INVALID_IOASID;
             }
             return data.id;
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
-    /** {@link #ioasid_find_by_spid(IoasidSet, int, boolean)} without a reference. */
-    public int ioasid_find_by_spid(IoasidSet set, int spid) {
-        return ioasid_find_by_spid(set, spid, false);
+    /** {@link #ioasidFindBySpid(IoasidSet, int, boolean)} without a reference. */
+    public int ioasidFindBySpid(IoasidSet set, int spid) {
+        return ioasidFindBySpid(set, spid, false);
     }
 
     // ---- Java-only queries for tests and tools ----
 
     /** Live IOASIDs in the active allocator (FREE_PENDING included). */
-    public int ioasid_count() {
-        ioasid_allocator_lock.lock();
+    public int ioasidCount() {
+        ioasidAllocatorLock.lock();
         try {
-            return active_allocator.xa.count();
+            return activeAllocator.xa.count();
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
     /** The reference count of an IOASID, or 0 if it is unknown. */
-    public int ioasid_refcount(int ioasid) {
-        ioasid_allocator_lock.lock();
+    public int ioasidRefcount(int ioasid) {
+        ioasidAllocatorLock.lock();
         try {
-            IoasidData data = ioasid_lookup_locked(ioasid);
-            return data == null ? 0 : data.refs.refcount_read();
+            IoasidData data = ioasidLookupLocked(ioasid);
+            return data == null ? 0 : data.refs.refcountRead();
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
     /** Whether the IOASID is freed by its owner but still referenced. */
-    public boolean ioasid_is_free_pending(int ioasid) {
-        ioasid_allocator_lock.lock();
+    public boolean ioasidIsFreePending(int ioasid) {
+        ioasidAllocatorLock.lock();
         try {
-            IoasidData data = ioasid_lookup_locked(ioasid);
+            IoasidData data = ioasidLookupLocked(ioasid);
             return data != null && data.state == IOASID_STATE_FREE_PENDING;
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
     /** Number of live sets. */
-    public int ioasid_nr_sets() {
-        ioasid_allocator_lock.lock();
+    public int ioasidNrSets() {
+        ioasidAllocatorLock.lock();
         try {
             int n = 0;
-            for (IoasidSet s : ioasid_sets) {
+            for (IoasidSet s : ioasidSets) {
                 if (s != null) {
                     n++;
                 }
             }
             return n;
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
     /** Whether {@code set} is a live set of this world. */
-    public boolean ioasid_set_valid(IoasidSet set) {
-        ioasid_allocator_lock.lock();
+    public boolean ioasidSetValid(IoasidSet set) {
+        ioasidAllocatorLock.lock();
         try {
-            return set != null && ioasid_set_is_valid(set);
+            return set != null && ioasidSetIsValid(set);
         } finally {
-            ioasid_allocator_lock.unlock();
+            ioasidAllocatorLock.unlock();
         }
     }
 
     /** Notifiers waiting on the mm pending list (active or not). */
-    public int ioasid_nr_pending_nb() {
-        ioasid_nb_lock.lock();
+    public int ioasidNrPendingNb() {
+        ioasidNbLock.lock();
         try {
-            return ioasid_nb_pending_list.size();
+            return ioasidNbPendingList.size();
         } finally {
-            ioasid_nb_lock.unlock();
+            ioasidNbLock.unlock();
         }
     }
 }

@@ -26,7 +26,7 @@ public final class IoasidSet {
     /** Maximum number of IOASIDs (unsigned). */
     int quota;
     /** IOASIDs currently charged to the set, FREE_PENDING ones included. */
-    int nr_ioasids;
+    int nrIoasids;
     final Refcount ref = new Refcount(1);
     /** The set's notifier chain (v4 {@code nh}). */
     final Notifier.Atomic nh = new Notifier.Atomic();
@@ -51,13 +51,13 @@ public final class IoasidSet {
     }
 
     /** IOASIDs charged to the set (read without the lock: a snapshot). */
-    public int nr_ioasids() {
-        return nr_ioasids;
+    public int nrIoasids() {
+        return nrIoasids;
     }
 
     @Override
     public String toString() {
         return "ioasid_set{id=" + id + ", type=" + type + ", quota=" + Integer.toUnsignedString(quota)
-                + ", nr_ioasids=" + nr_ioasids + "}";
+                + ", nr_ioasids=" + nrIoasids + "}";
     }
 }

@@ -34,121 +34,121 @@ class IoasidAllocTest {
 
     @Test
     void allocatesLowestFreeIdInInclusiveRange() {
-        assertThat(io.ioasid_alloc(null, 1, 3, "a")).isEqualTo(1);
-        assertThat(io.ioasid_alloc(null, 1, 3, "b")).isEqualTo(2);
-        assertThat(io.ioasid_alloc(null, 1, 3, "c")).isEqualTo(3);
-        assertThat(io.ioasid_alloc(null, 1, 3, "d")).isEqualTo(INVALID_IOASID);
+        assertThat(io.ioasidAlloc(null, 1, 3, "a")).isEqualTo(1);
+        assertThat(io.ioasidAlloc(null, 1, 3, "b")).isEqualTo(2);
+        assertThat(io.ioasidAlloc(null, 1, 3, "c")).isEqualTo(3);
+        assertThat(io.ioasidAlloc(null, 1, 3, "d")).isEqualTo(INVALID_IOASID);
         assertThat(Printk.grep("Failed to alloc ioasid from 1 to 3")).isNotEmpty();
-        assertThat(io.ioasid_put(2)).isTrue();
-        assertThat(io.ioasid_alloc(null, 1, 3, "e")).isEqualTo(2);
-        assertThat(io.ioasid_find(null, 2, null)).isEqualTo("e");
-        assertThat(io.ioasid_count()).isEqualTo(3);
+        assertThat(io.ioasidPut(2)).isTrue();
+        assertThat(io.ioasidAlloc(null, 1, 3, "e")).isEqualTo(2);
+        assertThat(io.ioasidFind(null, 2, null)).isEqualTo("e");
+        assertThat(io.ioasidCount()).isEqualTo(3);
     }
 
     @Test
     void singleIdRangeAndInvertedRange() {
-        assertThat(io.ioasid_alloc(null, 7, 7, null)).isEqualTo(7);
-        assertThat(io.ioasid_alloc(null, 7, 7, null)).isEqualTo(INVALID_IOASID);
-        assertThat(io.ioasid_alloc(null, 9, 8, null)).isEqualTo(INVALID_IOASID);
+        assertThat(io.ioasidAlloc(null, 7, 7, null)).isEqualTo(7);
+        assertThat(io.ioasidAlloc(null, 7, 7, null)).isEqualTo(INVALID_IOASID);
+        assertThat(io.ioasidAlloc(null, 9, 8, null)).isEqualTo(INVALID_IOASID);
     }
 
     @Test
     void maxAboveTwoToThe31IsUnsignedAndInvalidIsNeverReturned() {
-        int id = io.ioasid_alloc(null, 0xFFFF_FFFE, INVALID_IOASID, null);
+        int id = io.ioasidAlloc(null, 0xFFFF_FFFE, INVALID_IOASID, null);
         assertThat(Integer.toUnsignedLong(id)).isEqualTo(0xFFFF_FFFEL);
-        assertThat(io.ioasid_alloc(null, 0xFFFF_FFFE, INVALID_IOASID, null)).isEqualTo(INVALID_IOASID);
-        assertThat(io.ioasid_find(null, id, null)).isNull();
+        assertThat(io.ioasidAlloc(null, 0xFFFF_FFFE, INVALID_IOASID, null)).isEqualTo(INVALID_IOASID);
+        assertThat(io.ioasidFind(null, id, null)).isNull();
     }
 
     @Test
     void findErrorsEnoentAndEacces() {
-        IoasidSet a = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
-        IoasidSet b = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
-        int id = io.ioasid_alloc(a, 1, 100, "priv");
-        assertThat(io.ioasid_find(a, id, null)).isEqualTo("priv");
-        assertThat(io.ioasid_find(null, id, null)).isEqualTo("priv");
-        assertThat(errnoOf(() -> io.ioasid_find(b, id, null))).isEqualTo(-EACCES);
-        assertThat(errnoOf(() -> io.ioasid_find(a, 99, null))).isEqualTo(-ENOENT);
+        IoasidSet a = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
+        IoasidSet b = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
+        int id = io.ioasidAlloc(a, 1, 100, "priv");
+        assertThat(io.ioasidFind(a, id, null)).isEqualTo("priv");
+        assertThat(io.ioasidFind(null, id, null)).isEqualTo("priv");
+        assertThat(errnoOf(() -> io.ioasidFind(b, id, null))).isEqualTo(-EACCES);
+        assertThat(errnoOf(() -> io.ioasidFind(a, 99, null))).isEqualTo(-ENOENT);
     }
 
     @Test
     void getterRunsOnPrivateAndCanRejectIt() {
-        int id = io.ioasid_alloc(null, 1, 10, "mm");
+        int id = io.ioasidAlloc(null, 1, 10, "mm");
         AtomicInteger seen = new AtomicInteger();
-        assertThat(io.ioasid_find(null, id, p -> { seen.incrementAndGet(); return p.equals("mm"); })).isEqualTo("mm");
-        assertThat(io.ioasid_find(null, id, p -> false)).isNull();
+        assertThat(io.ioasidFind(null, id, p -> { seen.incrementAndGet(); return p.equals("mm"); })).isEqualTo("mm");
+        assertThat(io.ioasidFind(null, id, p -> false)).isNull();
         assertThat(seen).hasValue(1);
     }
 
     @Test
     void setDataReplacesPrivateOrEnoent() {
-        int id = io.ioasid_alloc(null, 1, 10, "old");
-        assertThat(io.ioasid_set_data(id, "new")).isZero();
-        assertThat(io.ioasid_find(null, id, null)).isEqualTo("new");
-        assertThat(io.ioasid_set_data(5, "x")).isEqualTo(-ENOENT);
+        int id = io.ioasidAlloc(null, 1, 10, "old");
+        assertThat(io.ioasidSetData(id, "new")).isZero();
+        assertThat(io.ioasidFind(null, id, null)).isEqualTo("new");
+        assertThat(io.ioasidSetData(5, "x")).isEqualTo(-ENOENT);
     }
 
     /** Seed 002: attach never replaces data (-EBUSY); detach clears it; unknown IDs change nothing. */
     @Test
     void attachDataOnlyWhenNoneDetachClears() {
-        int id = io.ioasid_alloc(null, 1, 10, "old");
-        assertThat(io.ioasid_attach_data(id, "att")).isEqualTo(-EBUSY);
-        assertThat(io.ioasid_find(null, id, null)).isEqualTo("old");
-        io.ioasid_detach_data(id);
-        assertThat(io.ioasid_find(null, id, null)).isNull();
-        assertThat(io.ioasid_attach_data(id, "att")).isZero();
-        assertThat(io.ioasid_find(null, id, null)).isEqualTo("att");
-        assertThat(io.ioasid_attach_data(id, "att")).isEqualTo(-EBUSY);
-        assertThat(io.ioasid_attach_data(77, "x")).isEqualTo(-ENOENT);
-        io.ioasid_detach_data(77);
+        int id = io.ioasidAlloc(null, 1, 10, "old");
+        assertThat(io.ioasidAttachData(id, "att")).isEqualTo(-EBUSY);
+        assertThat(io.ioasidFind(null, id, null)).isEqualTo("old");
+        io.ioasidDetachData(id);
+        assertThat(io.ioasidFind(null, id, null)).isNull();
+        assertThat(io.ioasidAttachData(id, "att")).isZero();
+        assertThat(io.ioasidFind(null, id, null)).isEqualTo("att");
+        assertThat(io.ioasidAttachData(id, "att")).isEqualTo(-EBUSY);
+        assertThat(io.ioasidAttachData(77, "x")).isEqualTo(-ENOENT);
+        io.ioasidDetachData(77);
         assertThat(Printk.grep("IOASID 77 not found to detach data from")).isNotEmpty();
-        assertThat(io.ioasid_find(null, id, null)).isEqualTo("att");
+        assertThat(io.ioasidFind(null, id, null)).isEqualTo("att");
     }
 
     @Test
     void v511GetPutRefcounting() {
-        int id = io.ioasid_alloc(null, 1, 10, null);
-        io.ioasid_get(id);
-        assertThat(io.ioasid_refcount(id)).isEqualTo(2);
-        assertThat(io.ioasid_put(id)).isFalse();
-        assertThat(io.ioasid_put(id)).isTrue();
-        assertThat(errnoOf(() -> io.ioasid_find(null, id, null))).isEqualTo(-ENOENT);
-        assertThat(io.ioasid_put(id)).isFalse();
+        int id = io.ioasidAlloc(null, 1, 10, null);
+        io.ioasidGet(id);
+        assertThat(io.ioasidRefcount(id)).isEqualTo(2);
+        assertThat(io.ioasidPut(id)).isFalse();
+        assertThat(io.ioasidPut(id)).isTrue();
+        assertThat(errnoOf(() -> io.ioasidFind(null, id, null))).isEqualTo(-ENOENT);
+        assertThat(io.ioasidPut(id)).isFalse();
         assertThat(Printk.grep("Trying to put unknown IOASID " + id)).isNotEmpty();
     }
 
     @Test
     void v511GetOnUnknownIdWarns() {
-        io.ioasid_get(42);
+        io.ioasidGet(42);
         assertThat(Warn.drain()).hasSize(1);
     }
 
     @Test
     void v510FreeDropsTheAllocationReference() {
-        int id = io.ioasid_alloc(null, 1, 10, null);
-        io.ioasid_free(id);
-        assertThat(io.ioasid_count()).isZero();
-        io.ioasid_free(id);
+        int id = io.ioasidAlloc(null, 1, 10, null);
+        io.ioasidFree(id);
+        assertThat(io.ioasidCount()).isZero();
+        io.ioasidFree(id);
         assertThat(Printk.grep("Trying to free unknown IOASID " + id)).isNotEmpty();
     }
 
     @Test
     void getErrorsEinvalAndEacces() {
-        IoasidSet a = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
-        IoasidSet b = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
-        int id = io.ioasid_alloc(a, 1, 100, null);
-        assertThat(io.ioasid_get(a, 55)).isEqualTo(-EINVAL);
-        assertThat(io.ioasid_get(b, id)).isEqualTo(-EACCES);
-        assertThat(io.ioasid_get(a, id)).isZero();
-        assertThat(io.ioasid_get(null, id)).isZero();
-        assertThat(io.ioasid_refcount(id)).isEqualTo(3);
+        IoasidSet a = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
+        IoasidSet b = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
+        int id = io.ioasidAlloc(a, 1, 100, null);
+        assertThat(io.ioasidGet(a, 55)).isEqualTo(-EINVAL);
+        assertThat(io.ioasidGet(b, id)).isEqualTo(-EACCES);
+        assertThat(io.ioasidGet(a, id)).isZero();
+        assertThat(io.ioasidGet(null, id)).isZero();
+        assertThat(io.ioasidRefcount(id)).isEqualTo(3);
     }
 
     @Test
     void allocAndReclaimAreTraced() {
         try (var cap = Trace.capture("ioasid:*")) {
-            int id = io.ioasid_alloc(null, 5, 10, null);
-            io.ioasid_put(id);
+            int id = io.ioasidAlloc(null, 5, 10, null);
+            io.ioasidPut(id);
             assertThat(cap.of("ioasid_alloc")).hasSize(1);
             assertThat(cap.of("ioasid_reclaim")).hasSize(1);
         }
@@ -157,7 +157,7 @@ class IoasidAllocTest {
     @Test
     void independentWorlds() {
         Ioasid other = new Ioasid();
-        assertThat(io.ioasid_alloc(null, 1, 10, null)).isEqualTo(1);
-        assertThat(other.ioasid_alloc(null, 1, 10, null)).isEqualTo(1);
+        assertThat(io.ioasidAlloc(null, 1, 10, null)).isEqualTo(1);
+        assertThat(other.ioasidAlloc(null, 1, 10, null)).isEqualTo(1);
     }
 }

@@ -42,33 +42,33 @@ class IoasidAllocatorTest {
     void firstCustomAllocatorBecomesActiveWhenDefaultIsEmpty() {
         Host h = new Host(100);
         IoasidAllocatorOps ops = new IoasidAllocatorOps(h::alloc, h::free, "pd");
-        assertThat(io.ioasid_register_allocator(ops)).isZero();
-        int id = io.ioasid_alloc(null, 1, 1000, "x");
+        assertThat(io.ioasidRegisterAllocator(ops)).isZero();
+        int id = io.ioasidAlloc(null, 1, 1000, "x");
         assertThat(id).isEqualTo(100);
-        assertThat(io.ioasid_find(null, id, null)).isEqualTo("x");
-        assertThat(io.ioasid_put(id)).isTrue();
+        assertThat(io.ioasidFind(null, id, null)).isEqualTo("x");
+        assertThat(io.ioasidPut(id)).isTrue();
         assertThat(h.log).containsExactly("alloc 1..1000 pd", "free 100 pd");
-        io.ioasid_unregister_allocator(ops);
+        io.ioasidUnregisterAllocator(ops);
         assertThat(Printk.grep("switch to default")).isNotEmpty();
-        assertThat(io.ioasid_alloc(null, 1, 1000, null)).isEqualTo(1);
+        assertThat(io.ioasidAlloc(null, 1, 1000, null)).isEqualTo(1);
     }
 
     @Test
     void eagainWhileDefaultAllocatorHasLiveIds() {
-        int id = io.ioasid_alloc(null, 1, 10, null);
+        int id = io.ioasidAlloc(null, 1, 10, null);
         Host h = new Host(100);
         IoasidAllocatorOps ops = new IoasidAllocatorOps(h::alloc, h::free, null);
-        assertThat(io.ioasid_register_allocator(ops)).isEqualTo(-EAGAIN);
-        io.ioasid_put(id);
-        assertThat(io.ioasid_register_allocator(ops)).isZero();
+        assertThat(io.ioasidRegisterAllocator(ops)).isEqualTo(-EAGAIN);
+        io.ioasidPut(id);
+        assertThat(io.ioasidRegisterAllocator(ops)).isZero();
     }
 
     @Test
     void eexistForTheSameOpsTwice() {
         Host h = new Host(100);
         IoasidAllocatorOps ops = new IoasidAllocatorOps(h::alloc, h::free, null);
-        assertThat(io.ioasid_register_allocator(ops)).isZero();
-        assertThat(io.ioasid_register_allocator(ops)).isEqualTo(-EEXIST);
+        assertThat(io.ioasidRegisterAllocator(ops)).isZero();
+        assertThat(io.ioasidRegisterAllocator(ops)).isEqualTo(-EEXIST);
     }
 
     @Test
@@ -76,9 +76,9 @@ class IoasidAllocatorTest {
         Host h = new Host(100);
         IoasidAllocatorOps ops = new IoasidAllocatorOps(h::alloc, h::free, null);
         FaultInject.failNth(1);
-        assertThat(io.ioasid_register_allocator(ops)).isEqualTo(-ENOMEM);
+        assertThat(io.ioasidRegisterAllocator(ops)).isEqualTo(-ENOMEM);
         FaultInject.failNth(0);
-        assertThat(io.ioasid_alloc(null, 1, 10, null)).isEqualTo(1);
+        assertThat(io.ioasidAlloc(null, 1, 10, null)).isEqualTo(1);
     }
 
     @Test
@@ -88,12 +88,12 @@ class IoasidAllocatorTest {
         IoasidAllocatorOps.FreeFn f = h::free;
         IoasidAllocatorOps ops1 = new IoasidAllocatorOps(a, f, "one");
         IoasidAllocatorOps ops2 = new IoasidAllocatorOps(a, f, "two");
-        assertThat(io.ioasid_register_allocator(ops1)).isZero();
-        int id = io.ioasid_alloc(null, 1, 1000, "kept");
-        assertThat(io.ioasid_register_allocator(ops2)).isZero();
-        io.ioasid_unregister_allocator(ops2);
-        assertThat(io.ioasid_find(null, id, null)).isEqualTo("kept");
-        assertThat(io.ioasid_alloc(null, 1, 1000, null)).isEqualTo(101);
+        assertThat(io.ioasidRegisterAllocator(ops1)).isZero();
+        int id = io.ioasidAlloc(null, 1, 1000, "kept");
+        assertThat(io.ioasidRegisterAllocator(ops2)).isZero();
+        io.ioasidUnregisterAllocator(ops2);
+        assertThat(io.ioasidFind(null, id, null)).isEqualTo("kept");
+        assertThat(io.ioasidAlloc(null, 1, 1000, null)).isEqualTo(101);
     }
 
     @Test
@@ -102,19 +102,19 @@ class IoasidAllocatorTest {
         Host h2 = new Host(500);
         IoasidAllocatorOps ops1 = new IoasidAllocatorOps(h1::alloc, h1::free, null);
         IoasidAllocatorOps ops2 = new IoasidAllocatorOps(h2::alloc, h2::free, null);
-        assertThat(io.ioasid_register_allocator(ops1)).isZero();
-        assertThat(io.ioasid_register_allocator(ops2)).isZero();
-        assertThat(io.ioasid_alloc(null, 1, 1000, null)).isEqualTo(100);
-        assertThat(io.ioasid_put(100)).isTrue();
-        io.ioasid_unregister_allocator(ops1);
+        assertThat(io.ioasidRegisterAllocator(ops1)).isZero();
+        assertThat(io.ioasidRegisterAllocator(ops2)).isZero();
+        assertThat(io.ioasidAlloc(null, 1, 1000, null)).isEqualTo(100);
+        assertThat(io.ioasidPut(100)).isTrue();
+        io.ioasidUnregisterAllocator(ops1);
         assertThat(Printk.grep("IOASID allocator changed")).isNotEmpty();
-        assertThat(io.ioasid_alloc(null, 1, 1000, null)).isEqualTo(500);
+        assertThat(io.ioasidAlloc(null, 1, 1000, null)).isEqualTo(500);
     }
 
     @Test
     void unregisterWithNothingRegisteredOnlyLogs() {
         Host h = new Host(1);
-        io.ioasid_unregister_allocator(new IoasidAllocatorOps(h::alloc, h::free, null));
+        io.ioasidUnregisterAllocator(new IoasidAllocatorOps(h::alloc, h::free, null));
         assertThat(Printk.grep("No custom IOASID allocators active!")).isNotEmpty();
     }
 
@@ -122,9 +122,9 @@ class IoasidAllocatorTest {
     void unregisterWithOutstandingIdsWarns() {
         Host h = new Host(100);
         IoasidAllocatorOps ops = new IoasidAllocatorOps(h::alloc, h::free, null);
-        io.ioasid_register_allocator(ops);
-        io.ioasid_alloc(null, 1, 1000, null);
-        io.ioasid_unregister_allocator(ops);
+        io.ioasidRegisterAllocator(ops);
+        io.ioasidAlloc(null, 1, 1000, null);
+        io.ioasidUnregisterAllocator(ops);
         assertThat(org.iommu4j.base.Warn.drain()).hasSize(1);
     }
 
@@ -132,18 +132,18 @@ class IoasidAllocatorTest {
     void customAllocatorReturningABusyIdIsUndone() {
         Host h = new Host(100);
         IoasidAllocatorOps ops = new IoasidAllocatorOps((min, max, pd) -> 100, h::free, null);
-        io.ioasid_register_allocator(ops);
-        assertThat(io.ioasid_alloc(null, 1, 1000, "first")).isEqualTo(100);
-        assertThat(io.ioasid_alloc(null, 1, 1000, "second")).isEqualTo(INVALID_IOASID);
+        io.ioasidRegisterAllocator(ops);
+        assertThat(io.ioasidAlloc(null, 1, 1000, "first")).isEqualTo(100);
+        assertThat(io.ioasidAlloc(null, 1, 1000, "second")).isEqualTo(INVALID_IOASID);
         assertThat(h.log).containsExactly("free 100 null");
-        assertThat(io.ioasid_find(null, 100, null)).isEqualTo("first");
+        assertThat(io.ioasidFind(null, 100, null)).isEqualTo("first");
     }
 
     @Test
     void customAllocatorFailureGivesInvalid() {
         Host h = new Host(2000);
-        io.ioasid_register_allocator(new IoasidAllocatorOps(h::alloc, h::free, null));
-        assertThat(io.ioasid_alloc(null, 1, 1000, null)).isEqualTo(INVALID_IOASID);
-        assertThat(io.ioasid_count()).isZero();
+        io.ioasidRegisterAllocator(new IoasidAllocatorOps(h::alloc, h::free, null));
+        assertThat(io.ioasidAlloc(null, 1, 1000, null)).isEqualTo(INVALID_IOASID);
+        assertThat(io.ioasidCount()).isZero();
     }
 }

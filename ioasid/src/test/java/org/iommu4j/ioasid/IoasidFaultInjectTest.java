@@ -25,52 +25,52 @@ class IoasidFaultInjectTest {
     private static void scenario(Ioasid io) {
         Object mm = new Object();
         NotifierBlock nb = NotifierBlock.of(0, (ev, d) -> Notifier.NOTIFY_OK);
-        int r = io.ioasid_register_notifier_mm(mm, nb);
+        int r = io.ioasidRegisterNotifierMm(mm, nb);
         IoasidSet mmSet = null;
         IoasidSet nullSet = null;
         try {
-            mmSet = io.ioasid_set_alloc(mm, 8, IOASID_SET_TYPE_MM);
-            nullSet = io.ioasid_set_alloc(null, 8, IOASID_SET_TYPE_NULL);
+            mmSet = io.ioasidSetAlloc(mm, 8, IOASID_SET_TYPE_MM);
+            nullSet = io.ioasidSetAlloc(null, 8, IOASID_SET_TYPE_NULL);
             int[] ids = new int[10];
             for (int i = 0; i < 5; i++) {
-                ids[i] = io.ioasid_alloc(mmSet, 1, 100_000, "m" + i);
+                ids[i] = io.ioasidAlloc(mmSet, 1, 100_000, "m" + i);
                 // Spread into separate radix leaves and mids so node allocations are injected too.
-                ids[5 + i] = io.ioasid_alloc(nullSet, 5000 * (i + 1), 5_000_000 * (i + 1), "n" + i);
+                ids[5 + i] = io.ioasidAlloc(nullSet, 5000 * (i + 1), 5_000_000 * (i + 1), "n" + i);
             }
             for (int id : ids) {
                 if (id != INVALID_IOASID) {
-                    assertThat(io.ioasid_refcount(id)).isEqualTo(1);
+                    assertThat(io.ioasidRefcount(id)).isEqualTo(1);
                     if (id % 2 == 0) {
-                        assertThat(io.ioasid_get(null, id)).isZero();
-                        assertThat(io.ioasid_put(null, id)).isFalse();
+                        assertThat(io.ioasidGet(null, id)).isZero();
+                        assertThat(io.ioasidPut(null, id)).isFalse();
                     }
                 }
             }
             for (int i = 0; i < 5; i++) {
                 if (ids[i] != INVALID_IOASID) {
-                    io.ioasid_free(mmSet, ids[i]);
+                    io.ioasidFree(mmSet, ids[i]);
                 }
             }
         } catch (ErrnoException e) {
             // An injected -ENOMEM from ioasid_set_alloc: unwind below.
         } finally {
             if (nullSet != null) {
-                io.ioasid_set_put(nullSet);
+                io.ioasidSetPut(nullSet);
             }
             if (mmSet != null) {
-                io.ioasid_set_put(mmSet);
+                io.ioasidSetPut(mmSet);
             }
             if (r == 0) {
-                assertThat(io.ioasid_unregister_notifier_mm(mm, nb)).isZero();
+                assertThat(io.ioasidUnregisterNotifierMm(mm, nb)).isZero();
             }
         }
         IoasidAllocatorOps ops = new IoasidAllocatorOps((min, max, pd) -> 42, (id, pd) -> { }, null);
-        if (io.ioasid_register_allocator(ops) == 0) {
-            int id = io.ioasid_alloc(null, 1, 100, null);
+        if (io.ioasidRegisterAllocator(ops) == 0) {
+            int id = io.ioasidAlloc(null, 1, 100, null);
             if (id != INVALID_IOASID) {
-                io.ioasid_put(id);
+                io.ioasidPut(id);
             }
-            io.ioasid_unregister_allocator(ops);
+            io.ioasidUnregisterAllocator(ops);
         }
     }
 
@@ -82,16 +82,16 @@ class IoasidFaultInjectTest {
             FaultInject.failNth(n);
             scenario(io);
             boolean fired = FaultInject.disarm();
-            assertThat(io.ioasid_count()).as("live IDs after fail_nth=%d", n).isZero();
-            assertThat(io.ioasid_nr_sets()).as("sets after fail_nth=%d", n).isZero();
-            assertThat(io.ioasid_get_capacity_avail()).as("capacity after fail_nth=%d", n).isEqualTo(PCI_PASID_MAX);
-            assertThat(io.ioasid_nr_pending_nb()).as("pending nb after fail_nth=%d", n).isZero();
+            assertThat(io.ioasidCount()).as("live IDs after fail_nth=%d", n).isZero();
+            assertThat(io.ioasidNrSets()).as("sets after fail_nth=%d", n).isZero();
+            assertThat(io.ioasidGetCapacityAvail()).as("capacity after fail_nth=%d", n).isEqualTo(PCI_PASID_MAX);
+            assertThat(io.ioasidNrPendingNb()).as("pending nb after fail_nth=%d", n).isZero();
             // The world still works after the failure.
-            IoasidSet s = io.ioasid_set_alloc(null, 1, IOASID_SET_TYPE_NULL);
-            int id = io.ioasid_alloc(s, 1, 10, null);
+            IoasidSet s = io.ioasidSetAlloc(null, 1, IOASID_SET_TYPE_NULL);
+            int id = io.ioasidAlloc(s, 1, 10, null);
             assertThat(id).isEqualTo(1);
-            io.ioasid_set_put(s);
-            assertThat(io.ioasid_count()).isZero();
+            io.ioasidSetPut(s);
+            assertThat(io.ioasidCount()).isZero();
             if (!fired) {
                 break;
             }

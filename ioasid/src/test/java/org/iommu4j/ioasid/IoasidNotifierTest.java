@@ -54,22 +54,22 @@ class IoasidNotifierTest {
 
     @Test
     void allocBindUnbindFreeWithRefsLastPut() {
-        IoasidSet s = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
-        assertThat(io.ioasid_register_notifier(null, recorder("global", IOASID_PRIO_LAST))).isZero();
-        assertThat(io.ioasid_register_notifier(s, recorder("set", IOASID_PRIO_IOMMU))).isZero();
+        IoasidSet s = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
+        assertThat(io.ioasidRegisterNotifier(null, recorder("global", IOASID_PRIO_LAST))).isZero();
+        assertThat(io.ioasidRegisterNotifier(s, recorder("set", IOASID_PRIO_IOMMU))).isZero();
 
-        int id = io.ioasid_alloc(s, 5, 100, "P");
-        assertThat(io.ioasid_attach_spid(id, 42)).isZero();
-        assertThat(io.ioasid_attach_spid(id, 43)).isEqualTo(-EINVAL);
-        io.ioasid_detach_spid(id);
-        io.ioasid_detach_spid(id); // nothing attached: logged, no UNBIND
-        assertThat(io.ioasid_get(s, id)).isZero();
-        assertThat(io.ioasid_get(null, id)).isZero();
-        io.ioasid_free(s, id);
+        int id = io.ioasidAlloc(s, 5, 100, "P");
+        assertThat(io.ioasidAttachSpid(id, 42)).isZero();
+        assertThat(io.ioasidAttachSpid(id, 43)).isEqualTo(-EINVAL);
+        io.ioasidDetachSpid(id);
+        io.ioasidDetachSpid(id); // nothing attached: logged, no UNBIND
+        assertThat(io.ioasidGet(s, id)).isZero();
+        assertThat(io.ioasidGet(null, id)).isZero();
+        io.ioasidFree(s, id);
         // FREE goes out when the owner frees, while other references are still held
         assertThat(log).hasSize(5);
-        assertThat(io.ioasid_put(s, id)).isFalse();
-        assertThat(io.ioasid_put(null, id)).isTrue();
+        assertThat(io.ioasidPut(s, id)).isFalse();
+        assertThat(io.ioasidPut(null, id)).isTrue();
         assertThat(log).hasSize(5);
 
         // seed 002: only FREE reaches the global chain
@@ -83,12 +83,12 @@ class IoasidNotifierTest {
 
     @Test
     void freeIsSentOnceWhenTheOwnerDropsTheLastReference() {
-        IoasidSet s = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
-        io.ioasid_register_notifier(s, recorder("set", IOASID_PRIO_LAST));
-        int id = io.ioasid_alloc(s, 1, 100, null);
-        io.ioasid_free(s, id);
-        io.ioasid_free(s, id);
-        io.ioasid_put(s, id);
+        IoasidSet s = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
+        io.ioasidRegisterNotifier(s, recorder("set", IOASID_PRIO_LAST));
+        int id = io.ioasidAlloc(s, 1, 100, null);
+        io.ioasidFree(s, id);
+        io.ioasidFree(s, id);
+        io.ioasidPut(s, id);
         assertThat(log).containsExactly("set ALLOC id=1 spid=-1 set=0 pdata=null",
                 "set FREE id=1 spid=-1 set=0 pdata=null");
     }
@@ -96,235 +96,235 @@ class IoasidNotifierTest {
     /** Seed 002: FREE asks the reference holders to let go; their puts from the notifier reclaim the ID. */
     @Test
     void referenceHoldersDropTheirReferencesOnFree() {
-        IoasidSet s = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
+        IoasidSet s = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
         List<String> holder = new ArrayList<>();
-        io.ioasid_register_notifier(s, NotifierBlock.of(IOASID_PRIO_CPU, (ev, d) -> {
+        io.ioasidRegisterNotifier(s, NotifierBlock.of(IOASID_PRIO_CPU, (ev, d) -> {
             int id = ((IoasidNbArgs) d).id();
             if (ev == IOASID_NOTIFY_ALLOC) {
-                assertThat(io.ioasid_get_locked(s, id)).isZero();
+                assertThat(io.ioasidGetLocked(s, id)).isZero();
                 holder.add("get " + id);
             } else if (ev == IOASID_NOTIFY_FREE) {
                 // still findable, already FREE_PENDING, and this reference is not the last
-                assertThat(io.ioasid_find(s, id, null)).isEqualTo("P");
-                assertThat(io.ioasid_is_free_pending(id)).isTrue();
-                assertThat(io.ioasid_put_locked(s, id)).isFalse();
+                assertThat(io.ioasidFind(s, id, null)).isEqualTo("P");
+                assertThat(io.ioasidIsFreePending(id)).isTrue();
+                assertThat(io.ioasidPutLocked(s, id)).isFalse();
                 holder.add("put " + id);
             }
             return Notifier.NOTIFY_OK;
         }));
-        io.ioasid_register_notifier(s, recorder("set", IOASID_PRIO_LAST));
-        int id = io.ioasid_alloc(s, 1, 10, "P");
-        assertThat(io.ioasid_refcount(id)).isEqualTo(2);
-        io.ioasid_free(s, id);
+        io.ioasidRegisterNotifier(s, recorder("set", IOASID_PRIO_LAST));
+        int id = io.ioasidAlloc(s, 1, 10, "P");
+        assertThat(io.ioasidRefcount(id)).isEqualTo(2);
+        io.ioasidFree(s, id);
         assertThat(holder).containsExactly("get " + id, "put " + id);
         assertThat(log).containsExactly("set ALLOC id=1 spid=-1 set=0 pdata=P",
                 "set FREE id=1 spid=-1 set=0 pdata=P");
         // the owner's reference was the last one: reclaimed, quota credited
-        assertThat(io.ioasid_count()).isZero();
-        assertThat(s.nr_ioasids()).isZero();
-        assertThat(io.ioasid_alloc(s, 1, 10, null)).isEqualTo(id);
+        assertThat(io.ioasidCount()).isZero();
+        assertThat(s.nrIoasids()).isZero();
+        assertThat(io.ioasidAlloc(s, 1, 10, null)).isEqualTo(id);
     }
 
     @Test
     void priorityOrderCpuIommuDeviceLast() {
-        IoasidSet s = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
-        io.ioasid_register_notifier(s, recorder("last", IOASID_PRIO_LAST));
-        io.ioasid_register_notifier(s, recorder("device", IOASID_PRIO_DEVICE));
-        io.ioasid_register_notifier(s, recorder("cpu", IOASID_PRIO_CPU));
-        io.ioasid_register_notifier(s, recorder("iommu", IOASID_PRIO_IOMMU));
-        io.ioasid_alloc(s, 1, 10, null);
+        IoasidSet s = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
+        io.ioasidRegisterNotifier(s, recorder("last", IOASID_PRIO_LAST));
+        io.ioasidRegisterNotifier(s, recorder("device", IOASID_PRIO_DEVICE));
+        io.ioasidRegisterNotifier(s, recorder("cpu", IOASID_PRIO_CPU));
+        io.ioasidRegisterNotifier(s, recorder("iommu", IOASID_PRIO_IOMMU));
+        io.ioasidAlloc(s, 1, 10, null);
         assertThat(log).extracting(l -> l.split(" ")[0]).containsExactly("cpu", "iommu", "device", "last");
     }
 
     /** A set chain sees its own IDs' events; the global chain sees every ID's FREE, and only that. */
     @Test
     void setChainOnlySeesItsOwnIdsAndGlobalSeesEveryFree() {
-        IoasidSet a = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
-        IoasidSet b = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
-        io.ioasid_register_notifier(a, recorder("a", 0));
+        IoasidSet a = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
+        IoasidSet b = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
+        io.ioasidRegisterNotifier(a, recorder("a", 0));
         NotifierBlock g = recorder("g", 0);
-        io.ioasid_register_notifier(null, g);
-        int inB = io.ioasid_alloc(b, 1, 10, null);
-        int noSet = io.ioasid_alloc(null, 20, 30, null);
-        assertThat(io.ioasid_attach_spid(inB, 7)).isZero();
+        io.ioasidRegisterNotifier(null, g);
+        int inB = io.ioasidAlloc(b, 1, 10, null);
+        int noSet = io.ioasidAlloc(null, 20, 30, null);
+        assertThat(io.ioasidAttachSpid(inB, 7)).isZero();
         assertThat(log).isEmpty();
-        io.ioasid_free(b, inB);
-        io.ioasid_put(noSet);
+        io.ioasidFree(b, inB);
+        io.ioasidPut(noSet);
         assertThat(log).containsExactly("g FREE id=1 spid=7 set=1 pdata=null",
                 "g FREE id=20 spid=-1 set=- pdata=null");
-        assertThat(io.ioasid_unregister_notifier(null, g)).isZero();
-        assertThat(io.ioasid_unregister_notifier(null, g)).isEqualTo(-ENOENT);
-        io.ioasid_put(io.ioasid_alloc(null, 20, 30, null));
+        assertThat(io.ioasidUnregisterNotifier(null, g)).isZero();
+        assertThat(io.ioasidUnregisterNotifier(null, g)).isEqualTo(-ENOENT);
+        io.ioasidPut(io.ioasidAlloc(null, 20, 30, null));
         assertThat(log).hasSize(2);
     }
 
     @Test
     void onlyEmptyLiveSetsAcceptNotifiers() {
-        IoasidSet s = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
-        io.ioasid_alloc(s, 1, 10, null);
-        assertThat(io.ioasid_register_notifier(s, recorder("x", 0))).isEqualTo(-EBUSY);
-        IoasidSet dead = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
-        io.ioasid_set_put(dead);
-        assertThat(io.ioasid_register_notifier(dead, recorder("x", 0))).isEqualTo(-EINVAL);
+        IoasidSet s = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
+        io.ioasidAlloc(s, 1, 10, null);
+        assertThat(io.ioasidRegisterNotifier(s, recorder("x", 0))).isEqualTo(-EBUSY);
+        IoasidSet dead = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
+        io.ioasidSetPut(dead);
+        assertThat(io.ioasidRegisterNotifier(dead, recorder("x", 0))).isEqualTo(-EINVAL);
     }
 
     @Test
     void mmNotifierWaitsForTheMmSetThenFollowsIt() {
         Object mm = new Object();
         NotifierBlock nb = recorder("mm", IOASID_PRIO_CPU);
-        assertThat(io.ioasid_register_notifier_mm(mm, nb)).isZero();
-        assertThat(io.ioasid_register_notifier_mm(mm, nb)).isEqualTo(-EBUSY);
-        assertThat(io.ioasid_nr_pending_nb()).isEqualTo(1);
+        assertThat(io.ioasidRegisterNotifierMm(mm, nb)).isZero();
+        assertThat(io.ioasidRegisterNotifierMm(mm, nb)).isEqualTo(-EBUSY);
+        assertThat(io.ioasidNrPendingNb()).isEqualTo(1);
 
-        IoasidSet other = io.ioasid_set_alloc(new Object(), 10, IOASID_SET_TYPE_MM);
-        io.ioasid_alloc(other, 1, 10, null);
+        IoasidSet other = io.ioasidSetAlloc(new Object(), 10, IOASID_SET_TYPE_MM);
+        io.ioasidAlloc(other, 1, 10, null);
         assertThat(log).isEmpty();
 
-        IoasidSet s = io.ioasid_set_alloc(mm, 10, IOASID_SET_TYPE_MM);
-        int id = io.ioasid_alloc(s, 1, 10, "mmdata");
-        io.ioasid_put(s, id);
+        IoasidSet s = io.ioasidSetAlloc(mm, 10, IOASID_SET_TYPE_MM);
+        int id = io.ioasidAlloc(s, 1, 10, "mmdata");
+        io.ioasidPut(s, id);
         assertThat(log).containsExactly("mm ALLOC id=2 spid=-1 set=1 pdata=mmdata",
                 "mm FREE id=2 spid=-1 set=1 pdata=mmdata");
 
-        io.ioasid_set_put(s);
+        io.ioasidSetPut(s);
         log.clear();
-        IoasidSet again = io.ioasid_set_alloc(mm, 10, IOASID_SET_TYPE_MM);
-        io.ioasid_alloc(again, 1, 10, null);
+        IoasidSet again = io.ioasidSetAlloc(mm, 10, IOASID_SET_TYPE_MM);
+        io.ioasidAlloc(again, 1, 10, null);
         assertThat(log).containsExactly("mm ALLOC id=2 spid=-1 set=" + again.id + " pdata=null");
 
-        assertThat(io.ioasid_unregister_notifier_mm(mm, nb)).isZero();
-        assertThat(io.ioasid_unregister_notifier_mm(mm, nb)).isEqualTo(-ENOENT);
-        assertThat(io.ioasid_nr_pending_nb()).isZero();
-        io.ioasid_alloc(again, 1, 10, null);
+        assertThat(io.ioasidUnregisterNotifierMm(mm, nb)).isZero();
+        assertThat(io.ioasidUnregisterNotifierMm(mm, nb)).isEqualTo(-ENOENT);
+        assertThat(io.ioasidNrPendingNb()).isZero();
+        io.ioasidAlloc(again, 1, 10, null);
         assertThat(log).hasSize(1);
     }
 
     @Test
     void mmNotifierErrors() {
         NotifierBlock nb = recorder("mm", 0);
-        assertThat(io.ioasid_register_notifier_mm(null, nb)).isEqualTo(-EINVAL);
+        assertThat(io.ioasidRegisterNotifierMm(null, nb)).isEqualTo(-EINVAL);
         Object mm = new Object();
-        IoasidSet s = io.ioasid_set_alloc(mm, 10, IOASID_SET_TYPE_MM);
-        io.ioasid_alloc(s, 1, 10, null);
-        assertThat(io.ioasid_register_notifier_mm(mm, nb)).isEqualTo(-EBUSY);
+        IoasidSet s = io.ioasidSetAlloc(mm, 10, IOASID_SET_TYPE_MM);
+        io.ioasidAlloc(s, 1, 10, null);
+        assertThat(io.ioasidRegisterNotifierMm(mm, nb)).isEqualTo(-EBUSY);
         FaultInject.failNth(1);
-        assertThat(io.ioasid_register_notifier_mm(new Object(), nb)).isEqualTo(-ENOMEM);
+        assertThat(io.ioasidRegisterNotifierMm(new Object(), nb)).isEqualTo(-ENOMEM);
         FaultInject.failNth(0);
-        assertThat(io.ioasid_nr_pending_nb()).isZero();
+        assertThat(io.ioasidNrPendingNb()).isZero();
     }
 
     @Test
     void mmNotifierOnAnExistingEmptySetIsActiveAtOnce() {
         Object mm = new Object();
-        IoasidSet s = io.ioasid_set_alloc(mm, 10, IOASID_SET_TYPE_MM);
-        assertThat(io.ioasid_register_notifier_mm(mm, recorder("mm", 0))).isZero();
-        io.ioasid_alloc(s, 1, 10, null);
+        IoasidSet s = io.ioasidSetAlloc(mm, 10, IOASID_SET_TYPE_MM);
+        assertThat(io.ioasidRegisterNotifierMm(mm, recorder("mm", 0))).isZero();
+        io.ioasidAlloc(s, 1, 10, null);
         assertThat(log).hasSize(1);
-        assertThat(io.ioasid_find_by_spid(s, 3)).isEqualTo(INVALID_IOASID);
+        assertThat(io.ioasidFindBySpid(s, 3)).isEqualTo(INVALID_IOASID);
     }
 
     @Test
     void notifierMayUseLockFreeLookups() {
-        IoasidSet s = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
+        IoasidSet s = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
         List<Object> seen = new ArrayList<>();
-        io.ioasid_register_notifier(s, NotifierBlock.of(0, (ev, d) -> {
-            seen.add(io.ioasid_find(s, ((IoasidNbArgs) d).id(), null));
+        io.ioasidRegisterNotifier(s, NotifierBlock.of(0, (ev, d) -> {
+            seen.add(io.ioasidFind(s, ((IoasidNbArgs) d).id(), null));
             return Notifier.NOTIFY_DONE;
         }));
-        int id = io.ioasid_alloc(s, 1, 10, "v");
-        io.ioasid_free(s, id);
+        int id = io.ioasidAlloc(s, 1, 10, "v");
+        io.ioasidFree(s, id);
         assertThat(seen).containsExactly("v", "v");
     }
 
     @Test
     void notifierDefersBlockingWorkToTheOrderedWorkqueue() {
-        IoasidSet s = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
+        IoasidSet s = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
         List<String> done = new java.util.concurrent.CopyOnWriteArrayList<>();
         List<org.iommu4j.base.Workqueue.WorkStruct> works = new ArrayList<>();
-        io.ioasid_register_notifier(s, NotifierBlock.of(0, (ev, d) -> {
+        io.ioasidRegisterNotifier(s, NotifierBlock.of(0, (ev, d) -> {
             int id = ((IoasidNbArgs) d).id();
             var w = new org.iommu4j.base.Workqueue.WorkStruct(() -> {
                 // Runs without the allocator lock: may take it.
-                done.add(name(ev) + " " + id + " held=" + io.ioasid_allocator_lock.isHeldByCurrentThread()
+                done.add(name(ev) + " " + id + " held=" + io.ioasidAllocatorLock.isHeldByCurrentThread()
                         + " worker=" + Thread.currentThread().getName().startsWith("kworker/ioasid_wq"));
-                io.ioasid_count();
+                io.ioasidCount();
             });
             works.add(w);
-            assertThat(io.ioasid_queue_work(w)).isTrue();
+            assertThat(io.ioasidQueueWork(w)).isTrue();
             return Notifier.NOTIFY_OK;
         }));
-        int id = io.ioasid_alloc(s, 1, 10, null);
-        io.ioasid_free(s, id);
+        int id = io.ioasidAlloc(s, 1, 10, null);
+        io.ioasidFree(s, id);
         for (var w : works) {
-            org.iommu4j.base.Workqueue.flush_work(w);
+            org.iommu4j.base.Workqueue.flushWork(w);
         }
         assertThat(done).containsExactly("ALLOC 1 held=false worker=true", "FREE 1 held=false worker=true");
     }
 
     @Test
     void lockedVariantsFromANotifierAndLockdepOutsideIt() {
-        IoasidSet s = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
-        io.ioasid_register_notifier(s, NotifierBlock.of(0, (ev, d) -> {
+        IoasidSet s = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
+        io.ioasidRegisterNotifier(s, NotifierBlock.of(0, (ev, d) -> {
             if (ev == IOASID_NOTIFY_ALLOC) {
-                assertThat(io.ioasid_get_locked(s, ((IoasidNbArgs) d).id())).isZero();
-                io.ioasid_set_get_locked(s);
+                assertThat(io.ioasidGetLocked(s, ((IoasidNbArgs) d).id())).isZero();
+                io.ioasidSetGetLocked(s);
             }
             return Notifier.NOTIFY_OK;
         }));
-        int id = io.ioasid_alloc(s, 1, 10, null);
-        assertThat(io.ioasid_refcount(id)).isEqualTo(2);
-        io.ioasid_set_put(s);
-        assertThat(io.ioasid_set_valid(s)).isTrue();
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> io.ioasid_put_locked(s, id))
+        int id = io.ioasidAlloc(s, 1, 10, null);
+        assertThat(io.ioasidRefcount(id)).isEqualTo(2);
+        io.ioasidSetPut(s);
+        assertThat(io.ioasidSetValid(s)).isTrue();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> io.ioasidPutLocked(s, id))
                 .isInstanceOf(AssertionError.class).hasMessageContaining("ioasid_allocator_lock");
     }
 
     @Test
     void setTeardownSurvivesAFreeNotifierThatFreesOtherIdsOfTheSet() {
-        IoasidSet s = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
-        io.ioasid_register_notifier(s, NotifierBlock.of(0, (ev, d) -> {
+        IoasidSet s = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
+        io.ioasidRegisterNotifier(s, NotifierBlock.of(0, (ev, d) -> {
             int id = ((IoasidNbArgs) d).id();
             if (ev == IOASID_NOTIFY_FREE && id == 1) {
-                io.ioasid_free(s, 2);
-                io.ioasid_free(s, 3);
+                io.ioasidFree(s, 2);
+                io.ioasidFree(s, 3);
             }
             log.add(name(ev) + " " + id);
             return Notifier.NOTIFY_OK;
         }));
         for (int i = 0; i < 5; i++) {
-            io.ioasid_alloc(s, 1, 10, null);
+            io.ioasidAlloc(s, 1, 10, null);
         }
         log.clear();
-        io.ioasid_set_put(s);
+        io.ioasidSetPut(s);
         assertThat(log).containsExactly("FREE 2", "FREE 3", "FREE 1", "FREE 4", "FREE 5");
-        assertThat(io.ioasid_count()).isZero();
+        assertThat(io.ioasidCount()).isZero();
     }
 
     /** Seed 002 v4 teardown: free_all_in_set, then set_free once the last reference is gone. */
     @Test
     void v4FreeAllInSetThenSetFree() {
         Object mm = new Object();
-        IoasidSet s = io.ioasid_set_alloc(mm, 8, IOASID_SET_TYPE_MM);
-        assertThat(io.ioasid_register_notifier(s, recorder("set", IOASID_PRIO_IOMMU))).isZero();
-        int a = io.ioasid_alloc(s, 1, 100, "A");
-        int b = io.ioasid_alloc(s, 1, 100, "B");
-        assertThat(io.ioasid_get(s, b)).isZero();
-        assertThat(io.ioasid_set_free(s)).isEqualTo(-EBUSY);
+        IoasidSet s = io.ioasidSetAlloc(mm, 8, IOASID_SET_TYPE_MM);
+        assertThat(io.ioasidRegisterNotifier(s, recorder("set", IOASID_PRIO_IOMMU))).isZero();
+        int a = io.ioasidAlloc(s, 1, 100, "A");
+        int b = io.ioasidAlloc(s, 1, 100, "B");
+        assertThat(io.ioasidGet(s, b)).isZero();
+        assertThat(io.ioasidSetFree(s)).isEqualTo(-EBUSY);
 
-        io.ioasid_free_all_in_set(s);
+        io.ioasidFreeAllInSet(s);
         // a is gone; b stays FREE_PENDING with its reference, still counted in the set
-        assertThat(org.assertj.core.api.Assertions.catchThrowableOfType(() -> io.ioasid_find(null, a, null),
+        assertThat(org.assertj.core.api.Assertions.catchThrowableOfType(() -> io.ioasidFind(null, a, null),
                 org.iommu4j.base.ErrnoException.class).err()).isEqualTo(-ENOENT);
-        assertThat(io.ioasid_is_free_pending(b)).isTrue();
-        assertThat(s.nr_ioasids()).isEqualTo(1);
-        assertThat(io.ioasid_set_free(s)).isEqualTo(-EBUSY);
-        assertThat(io.ioasid_set_valid(s)).isTrue();
+        assertThat(io.ioasidIsFreePending(b)).isTrue();
+        assertThat(s.nrIoasids()).isEqualTo(1);
+        assertThat(io.ioasidSetFree(s)).isEqualTo(-EBUSY);
+        assertThat(io.ioasidSetValid(s)).isTrue();
 
-        assertThat(io.ioasid_put(s, b)).isTrue();
-        assertThat(io.ioasid_get_capacity_avail()).isEqualTo(Ioasid.PCI_PASID_MAX - 8);
-        assertThat(io.ioasid_set_free(s)).isZero();
-        assertThat(io.ioasid_set_valid(s)).isFalse();
-        assertThat(io.ioasid_get_capacity_avail()).isEqualTo(Ioasid.PCI_PASID_MAX);
+        assertThat(io.ioasidPut(s, b)).isTrue();
+        assertThat(io.ioasidGetCapacityAvail()).isEqualTo(Ioasid.PCI_PASID_MAX - 8);
+        assertThat(io.ioasidSetFree(s)).isZero();
+        assertThat(io.ioasidSetValid(s)).isFalse();
+        assertThat(io.ioasidGetCapacityAvail()).isEqualTo(Ioasid.PCI_PASID_MAX);
         // FREE exactly once per ID, none for the set itself
         assertThat(log).containsExactly(
                 "set ALLOC id=1 spid=-1 set=0 pdata=A",
@@ -332,11 +332,11 @@ class IoasidNotifierTest {
                 "set FREE id=1 spid=-1 set=0 pdata=A",
                 "set FREE id=2 spid=-1 set=0 pdata=B");
         // dead or null sets
-        assertThat(io.ioasid_set_free(s)).isEqualTo(-EINVAL);
-        assertThat(io.ioasid_set_free(null)).isEqualTo(-EINVAL);
+        assertThat(io.ioasidSetFree(s)).isEqualTo(-EINVAL);
+        assertThat(io.ioasidSetFree(null)).isEqualTo(-EINVAL);
         // the mm token is free for a new set
-        assertThat(io.ioasid_set_alloc(mm, 8, IOASID_SET_TYPE_MM).id).isEqualTo(s.id);
-        io.ioasid_free_all_in_set(s);
+        assertThat(io.ioasidSetAlloc(mm, 8, IOASID_SET_TYPE_MM).id).isEqualTo(s.id);
+        io.ioasidFreeAllInSet(s);
         assertThat(Warn.drain()).hasSize(1);
     }
 }

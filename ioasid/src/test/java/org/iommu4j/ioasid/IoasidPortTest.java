@@ -13,24 +13,27 @@ import org.junit.jupiter.api.Test;
 /** Every public kernel function of the module names the symbol it ports. */
 class IoasidPortTest {
     /** Java-only queries for tests and tools: they port nothing. */
-    private static final Set<String> JAVA_ONLY = Set.of("ioasid_get_capacity_avail", "ioasid_count",
-            "ioasid_refcount", "ioasid_is_free_pending", "ioasid_nr_sets", "ioasid_set_valid",
-            "ioasid_nr_pending_nb");
+    private static final Set<String> JAVA_ONLY = Set.of("ioasidGetCapacityAvail", "ioasidCount",
+            "ioasidRefcount", "ioasidIsFreePending", "ioasidNrSets", "ioasidSetValid",
+            "ioasidNrPendingNb");
 
     @Test
     void publicIoasidFunctionsCarryPort() {
         List<String> missing = new ArrayList<>();
+        int checked = 0;
         for (Method m : Ioasid.class.getDeclaredMethods()) {
-            if (!Modifier.isPublic(m.getModifiers()) || !m.getName().startsWith("ioasid_")
+            if (!Modifier.isPublic(m.getModifiers()) || !m.getName().startsWith("ioasid")
                     || JAVA_ONLY.contains(m.getName())) {
                 continue;
             }
-            boolean overload = m.getName().equals("ioasid_find_by_spid") && m.getParameterCount() == 2;
+            checked++;
+            boolean overload = m.getName().equals("ioasidFindBySpid") && m.getParameterCount() == 2;
             if (!overload && m.getAnnotationsByType(Port.class).length == 0) {
                 missing.add(m.toString());
             }
         }
         assertThat(missing).isEmpty();
+        assertThat(checked).as("ported ioasid functions found by name").isGreaterThan(20);
         assertThat(IoasidSet.class.getAnnotation(Port.class).seed()).isEqualTo("002");
         assertThat(IoasidData.class.getAnnotation(Port.class).value()).isEqualTo("drivers/iommu/ioasid.c:ioasid_data");
     }
@@ -38,11 +41,11 @@ class IoasidPortTest {
     @Test
     void nullArgumentsAreErrorsNotExceptions() {
         Ioasid io = new Ioasid();
-        assertThat(io.ioasid_register_allocator(null)).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
-        io.ioasid_unregister_allocator(null);
-        assertThat(io.ioasid_register_notifier(null, null)).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
-        assertThat(io.ioasid_register_notifier_mm(new Object(), null)).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
-        assertThat(io.ioasid_adjust_set(null, 5)).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
-        assertThat(io.ioasid_find_by_spid(null, 1, true)).isEqualTo(Ioasid.INVALID_IOASID);
+        assertThat(io.ioasidRegisterAllocator(null)).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
+        io.ioasidUnregisterAllocator(null);
+        assertThat(io.ioasidRegisterNotifier(null, null)).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
+        assertThat(io.ioasidRegisterNotifierMm(new Object(), null)).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
+        assertThat(io.ioasidAdjustSet(null, 5)).isEqualTo(-org.iommu4j.base.Errno.EINVAL);
+        assertThat(io.ioasidFindBySpid(null, 1, true)).isEqualTo(Ioasid.INVALID_IOASID);
     }
 }

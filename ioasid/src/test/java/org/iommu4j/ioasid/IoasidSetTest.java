@@ -29,7 +29,7 @@ class IoasidSetTest {
 
     private int setAllocErr(Object token, int quota, int type) {
         try {
-            io.ioasid_set_alloc(token, quota, type);
+            io.ioasidSetAlloc(token, quota, type);
             return 0;
         } catch (ErrnoException e) {
             return e.err();
@@ -51,204 +51,204 @@ class IoasidSetTest {
         FaultInject.failNth(1);
         assertThat(setAllocErr(new Object(), 10, IOASID_SET_TYPE_MM)).isEqualTo(-ENOMEM);
         FaultInject.failNth(0);
-        assertThat(io.ioasid_nr_sets()).isEqualTo(1);
-        assertThat(io.ioasid_get_capacity_avail()).isEqualTo(PCI_PASID_MAX - 10);
+        assertThat(io.ioasidNrSets()).isEqualTo(1);
+        assertThat(io.ioasidGetCapacityAvail()).isEqualTo(PCI_PASID_MAX - 10);
     }
 
     @Test
     void quotaIsEnforcedAndAdjustable() {
-        IoasidSet s = io.ioasid_set_alloc(null, 3, IOASID_SET_TYPE_NULL);
-        int a = io.ioasid_alloc(s, 1, 1000, null);
-        int b = io.ioasid_alloc(s, 1, 1000, null);
-        int c = io.ioasid_alloc(s, 1, 1000, null);
+        IoasidSet s = io.ioasidSetAlloc(null, 3, IOASID_SET_TYPE_NULL);
+        int a = io.ioasidAlloc(s, 1, 1000, null);
+        int b = io.ioasidAlloc(s, 1, 1000, null);
+        int c = io.ioasidAlloc(s, 1, 1000, null);
         assertThat(new int[] {a, b, c}).containsExactly(1, 2, 3);
-        assertThat(io.ioasid_alloc(s, 1, 1000, null)).isEqualTo(INVALID_IOASID);
-        assertThat(s.nr_ioasids()).isEqualTo(3);
+        assertThat(io.ioasidAlloc(s, 1, 1000, null)).isEqualTo(INVALID_IOASID);
+        assertThat(s.nrIoasids()).isEqualTo(3);
 
-        assertThat(io.ioasid_adjust_set(s, 2)).isEqualTo(-EINVAL);
-        assertThat(io.ioasid_adjust_set(s, 0)).isEqualTo(-EINVAL);
-        assertThat(io.ioasid_adjust_set(s, -5)).isEqualTo(-EINVAL);
-        assertThat(io.ioasid_adjust_set(s, PCI_PASID_MAX + 1)).isEqualTo(-ENOSPC);
-        assertThat(io.ioasid_adjust_set(s, 4)).isZero();
-        assertThat(io.ioasid_get_capacity_avail()).isEqualTo(PCI_PASID_MAX - 4);
-        assertThat(io.ioasid_alloc(s, 1, 1000, null)).isEqualTo(4);
-        assertThat(io.ioasid_alloc(s, 1, 1000, null)).isEqualTo(INVALID_IOASID);
+        assertThat(io.ioasidAdjustSet(s, 2)).isEqualTo(-EINVAL);
+        assertThat(io.ioasidAdjustSet(s, 0)).isEqualTo(-EINVAL);
+        assertThat(io.ioasidAdjustSet(s, -5)).isEqualTo(-EINVAL);
+        assertThat(io.ioasidAdjustSet(s, PCI_PASID_MAX + 1)).isEqualTo(-ENOSPC);
+        assertThat(io.ioasidAdjustSet(s, 4)).isZero();
+        assertThat(io.ioasidGetCapacityAvail()).isEqualTo(PCI_PASID_MAX - 4);
+        assertThat(io.ioasidAlloc(s, 1, 1000, null)).isEqualTo(4);
+        assertThat(io.ioasidAlloc(s, 1, 1000, null)).isEqualTo(INVALID_IOASID);
 
-        io.ioasid_free(s, 4);
-        assertThat(io.ioasid_adjust_set(s, 3)).isZero();
-        assertThat(io.ioasid_get_capacity_avail()).isEqualTo(PCI_PASID_MAX - 3);
-        assertThat(io.ioasid_adjust_set(s, PCI_PASID_MAX)).isZero();
-        assertThat(io.ioasid_get_capacity_avail()).isZero();
+        io.ioasidFree(s, 4);
+        assertThat(io.ioasidAdjustSet(s, 3)).isZero();
+        assertThat(io.ioasidGetCapacityAvail()).isEqualTo(PCI_PASID_MAX - 3);
+        assertThat(io.ioasidAdjustSet(s, PCI_PASID_MAX)).isZero();
+        assertThat(io.ioasidGetCapacityAvail()).isZero();
         assertThat(setAllocErr(null, 1, IOASID_SET_TYPE_NULL)).isEqualTo(-ENOSPC);
-        assertThat(io.ioasid_adjust_set(null, 3)).isEqualTo(-EINVAL);
+        assertThat(io.ioasidAdjustSet(null, 3)).isEqualTo(-EINVAL);
     }
 
     @Test
     void capacityIsInstalledOnceBeforeAnySet() {
-        assertThat(io.ioasid_get_capacity()).isEqualTo(PCI_PASID_MAX);
-        io.ioasid_install_capacity(1 << 16);
-        assertThat(io.ioasid_get_capacity()).isEqualTo(1 << 16);
-        io.ioasid_install_capacity(1 << 10);
-        assertThat(io.ioasid_get_capacity()).isEqualTo(1 << 16);
+        assertThat(io.ioasidGetCapacity()).isEqualTo(PCI_PASID_MAX);
+        io.ioasidInstallCapacity(1 << 16);
+        assertThat(io.ioasidGetCapacity()).isEqualTo(1 << 16);
+        io.ioasidInstallCapacity(1 << 10);
+        assertThat(io.ioasidGetCapacity()).isEqualTo(1 << 16);
         assertThat(Printk.grep("IOASID capacity is already set.")).isNotEmpty();
         assertThat(setAllocErr(null, (1 << 16) + 1, IOASID_SET_TYPE_NULL)).isEqualTo(-ENOSPC);
-        IoasidSet s = io.ioasid_set_alloc(null, 1 << 15, IOASID_SET_TYPE_NULL);
-        assertThat(io.ioasid_get_capacity_avail()).isEqualTo(1 << 15);
-        io.ioasid_set_put(s);
-        assertThat(io.ioasid_get_capacity_avail()).isEqualTo(1 << 16);
+        IoasidSet s = io.ioasidSetAlloc(null, 1 << 15, IOASID_SET_TYPE_NULL);
+        assertThat(io.ioasidGetCapacityAvail()).isEqualTo(1 << 15);
+        io.ioasidSetPut(s);
+        assertThat(io.ioasidGetCapacityAvail()).isEqualTo(1 << 16);
 
         Ioasid other = new Ioasid();
-        other.ioasid_set_alloc(null, 5, IOASID_SET_TYPE_NULL);
-        other.ioasid_install_capacity(100);
-        assertThat(other.ioasid_get_capacity()).isEqualTo(PCI_PASID_MAX);
+        other.ioasidSetAlloc(null, 5, IOASID_SET_TYPE_NULL);
+        other.ioasidInstallCapacity(100);
+        assertThat(other.ioasidGetCapacity()).isEqualTo(PCI_PASID_MAX);
     }
 
     @Test
     void aSetCanNeverTouchAnotherSetsIoasid() {
-        IoasidSet a = io.ioasid_set_alloc(null, 5, IOASID_SET_TYPE_NULL);
-        IoasidSet b = io.ioasid_set_alloc(null, 5, IOASID_SET_TYPE_NULL);
-        int id = io.ioasid_alloc(a, 1, 100, "a's");
-        io.ioasid_free(b, id);
-        assertThat(io.ioasid_put(b, id)).isFalse();
-        assertThat(io.ioasid_refcount(id)).isEqualTo(1);
-        assertThat(io.ioasid_is_free_pending(id)).isFalse();
-        assertThat(io.ioasid_find(a, id, null)).isEqualTo("a's");
-        assertThat(a.nr_ioasids()).isEqualTo(1);
-        assertThat(b.nr_ioasids()).isZero();
+        IoasidSet a = io.ioasidSetAlloc(null, 5, IOASID_SET_TYPE_NULL);
+        IoasidSet b = io.ioasidSetAlloc(null, 5, IOASID_SET_TYPE_NULL);
+        int id = io.ioasidAlloc(a, 1, 100, "a's");
+        io.ioasidFree(b, id);
+        assertThat(io.ioasidPut(b, id)).isFalse();
+        assertThat(io.ioasidRefcount(id)).isEqualTo(1);
+        assertThat(io.ioasidIsFreePending(id)).isFalse();
+        assertThat(io.ioasidFind(a, id, null)).isEqualTo("a's");
+        assertThat(a.nrIoasids()).isEqualTo(1);
+        assertThat(b.nrIoasids()).isZero();
     }
 
     @Test
     void freePendingRefusesNewReferencesAndReclaimsOnLastPut() {
-        IoasidSet s = io.ioasid_set_alloc(null, 5, IOASID_SET_TYPE_NULL);
-        int id = io.ioasid_alloc(s, 1, 100, null);
-        assertThat(io.ioasid_get(s, id)).isZero();
-        io.ioasid_free(s, id);
-        assertThat(io.ioasid_is_free_pending(id)).isTrue();
+        IoasidSet s = io.ioasidSetAlloc(null, 5, IOASID_SET_TYPE_NULL);
+        int id = io.ioasidAlloc(s, 1, 100, null);
+        assertThat(io.ioasidGet(s, id)).isZero();
+        io.ioasidFree(s, id);
+        assertThat(io.ioasidIsFreePending(id)).isTrue();
         // seed 002: a freed ID is busy, not unknown
-        assertThat(io.ioasid_get(s, id)).isEqualTo(-EBUSY);
-        assertThat(io.ioasid_get(null, id)).isEqualTo(-EBUSY);
+        assertThat(io.ioasidGet(s, id)).isEqualTo(-EBUSY);
+        assertThat(io.ioasidGet(null, id)).isEqualTo(-EBUSY);
         assertThat(Printk.grep("Trying to get IOASID " + id + " being freed")).isNotEmpty();
-        assertThat(io.ioasid_refcount(id)).isEqualTo(1);
-        io.ioasid_free(s, id);
+        assertThat(io.ioasidRefcount(id)).isEqualTo(1);
+        io.ioasidFree(s, id);
         assertThat(Printk.grep("IOASID " + id + " already freed")).isNotEmpty();
-        assertThat(io.ioasid_refcount(id)).isEqualTo(1);
-        assertThat(s.nr_ioasids()).isEqualTo(1);
-        assertThat(io.ioasid_put(s, id)).isTrue();
-        assertThat(s.nr_ioasids()).isZero();
-        assertThat(io.ioasid_count()).isZero();
+        assertThat(io.ioasidRefcount(id)).isEqualTo(1);
+        assertThat(s.nrIoasids()).isEqualTo(1);
+        assertThat(io.ioasidPut(s, id)).isTrue();
+        assertThat(s.nrIoasids()).isZero();
+        assertThat(io.ioasidCount()).isZero();
     }
 
     @Test
     void forEachVisitsTheSetsIdsInAllocationOrder() {
-        IoasidSet a = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
-        IoasidSet b = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
-        io.ioasid_alloc(a, 1, 100, null);
-        io.ioasid_alloc(b, 1, 100, null);
-        io.ioasid_alloc(a, 1, 100, null);
-        io.ioasid_alloc(a, 1, 100, null);
-        io.ioasid_free(a, 3);
+        IoasidSet a = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
+        IoasidSet b = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
+        io.ioasidAlloc(a, 1, 100, null);
+        io.ioasidAlloc(b, 1, 100, null);
+        io.ioasidAlloc(a, 1, 100, null);
+        io.ioasidAlloc(a, 1, 100, null);
+        io.ioasidFree(a, 3);
         List<String> seen = new ArrayList<>();
-        io.ioasid_set_for_each_ioasid(a, (id, d) -> seen.add(id + ":" + d), "tok");
+        io.ioasidSetForEachIoasid(a, (id, d) -> seen.add(id + ":" + d), "tok");
         assertThat(seen).containsExactly("1:tok", "4:tok");
         // fn may free the current ID (it runs with the lock held, which is reentrant here).
-        io.ioasid_set_for_each_ioasid(a, (id, d) -> io.ioasid_free(a, id), null);
-        assertThat(a.nr_ioasids()).isZero();
-        assertThat(b.nr_ioasids()).isEqualTo(1);
+        io.ioasidSetForEachIoasid(a, (id, d) -> io.ioasidFree(a, id), null);
+        assertThat(a.nrIoasids()).isZero();
+        assertThat(b.nrIoasids()).isEqualTo(1);
     }
 
     @Test
     void lastSetPutFreesAllIdsAndReturnsTheQuota() {
-        IoasidSet s = io.ioasid_set_alloc(null, 100, IOASID_SET_TYPE_NULL);
+        IoasidSet s = io.ioasidSetAlloc(null, 100, IOASID_SET_TYPE_NULL);
         for (int i = 0; i < 50; i++) {
-            io.ioasid_alloc(s, 1, 1000, null);
+            io.ioasidAlloc(s, 1, 1000, null);
         }
-        io.ioasid_set_get(s);
-        io.ioasid_set_put(s);
-        assertThat(io.ioasid_count()).isEqualTo(50);
-        io.ioasid_set_put(s);
-        assertThat(io.ioasid_count()).isZero();
-        assertThat(io.ioasid_set_valid(s)).isFalse();
-        assertThat(io.ioasid_get_capacity_avail()).isEqualTo(PCI_PASID_MAX);
-        assertThat(io.ioasid_alloc(s, 1, 1000, null)).isEqualTo(INVALID_IOASID);
-        assertThat(io.ioasid_adjust_set(s, 10)).isEqualTo(-EINVAL);
+        io.ioasidSetGet(s);
+        io.ioasidSetPut(s);
+        assertThat(io.ioasidCount()).isEqualTo(50);
+        io.ioasidSetPut(s);
+        assertThat(io.ioasidCount()).isZero();
+        assertThat(io.ioasidSetValid(s)).isFalse();
+        assertThat(io.ioasidGetCapacityAvail()).isEqualTo(PCI_PASID_MAX);
+        assertThat(io.ioasidAlloc(s, 1, 1000, null)).isEqualTo(INVALID_IOASID);
+        assertThat(io.ioasidAdjustSet(s, 10)).isEqualTo(-EINVAL);
     }
 
     @Test
     void setTeardownKeepsReferencedIdsUntilTheirLastPut() {
-        IoasidSet s = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
-        int kept = io.ioasid_alloc(s, 1, 100, "k");
-        int gone = io.ioasid_alloc(s, 1, 100, "g");
-        assertThat(io.ioasid_get(s, kept)).isZero();
-        io.ioasid_set_put(s);
-        assertThat(io.ioasid_is_free_pending(kept)).isTrue();
-        assertThat(io.ioasid_find(null, kept, null)).isEqualTo("k");
-        assertThat(io.ioasid_refcount(gone)).isZero();
-        assertThat(io.ioasid_put(s, kept)).isTrue();
-        assertThat(io.ioasid_count()).isZero();
+        IoasidSet s = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
+        int kept = io.ioasidAlloc(s, 1, 100, "k");
+        int gone = io.ioasidAlloc(s, 1, 100, "g");
+        assertThat(io.ioasidGet(s, kept)).isZero();
+        io.ioasidSetPut(s);
+        assertThat(io.ioasidIsFreePending(kept)).isTrue();
+        assertThat(io.ioasidFind(null, kept, null)).isEqualTo("k");
+        assertThat(io.ioasidRefcount(gone)).isZero();
+        assertThat(io.ioasidPut(s, kept)).isTrue();
+        assertThat(io.ioasidCount()).isZero();
     }
 
     @Test
     void aFreedMmTokenCanGetANewSet() {
         Object mm = new Object();
-        IoasidSet s = io.ioasid_set_alloc(mm, 10, IOASID_SET_TYPE_MM);
+        IoasidSet s = io.ioasidSetAlloc(mm, 10, IOASID_SET_TYPE_MM);
         assertThat(s.token).isSameAs(mm);
         assertThat(s.type).isEqualTo(IOASID_SET_TYPE_MM);
-        io.ioasid_set_put(s);
-        IoasidSet s2 = io.ioasid_set_alloc(mm, 10, IOASID_SET_TYPE_MM);
+        io.ioasidSetPut(s);
+        IoasidSet s2 = io.ioasidSetAlloc(mm, 10, IOASID_SET_TYPE_MM);
         assertThat(s2.id).isEqualTo(s.id);
-        assertThat(io.ioasid_set_valid(s)).isFalse();
-        assertThat(io.ioasid_set_valid(s2)).isTrue();
+        assertThat(io.ioasidSetValid(s)).isFalse();
+        assertThat(io.ioasidSetValid(s2)).isTrue();
     }
 
     @Test
     void deadSetOperationsWarn() {
-        IoasidSet s = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
-        io.ioasid_set_put(s);
-        io.ioasid_set_put(s);
-        io.ioasid_set_get(s);
-        io.ioasid_set_for_each_ioasid(s, (id, d) -> { }, null);
+        IoasidSet s = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
+        io.ioasidSetPut(s);
+        io.ioasidSetPut(s);
+        io.ioasidSetGet(s);
+        io.ioasidSetForEachIoasid(s, (id, d) -> { }, null);
         assertThat(Warn.drain()).hasSize(3);
     }
 
     @Test
     void spidAttachDetachFindAndErrors() {
-        IoasidSet a = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
-        IoasidSet b = io.ioasid_set_alloc(null, 10, IOASID_SET_TYPE_NULL);
-        int x = io.ioasid_alloc(a, 1, 100, null);
-        int y = io.ioasid_alloc(a, 1, 100, null);
-        int z = io.ioasid_alloc(b, 1, 100, null);
-        assertThat(io.ioasid_attach_spid(x, 7)).isZero();
-        assertThat(io.ioasid_attach_spid(y, 7)).isEqualTo(-EINVAL);
-        assertThat(io.ioasid_attach_spid(x, 8)).isEqualTo(-EINVAL);
-        assertThat(io.ioasid_attach_spid(y, INVALID_IOASID)).isEqualTo(-EINVAL);
-        assertThat(io.ioasid_attach_spid(55, 9)).isEqualTo(-ENOENT);
-        assertThat(io.ioasid_attach_spid(z, 7)).isZero();
-        int nullSetId = io.ioasid_alloc(null, 200, 300, null);
-        assertThat(io.ioasid_attach_spid(nullSetId, 9)).isEqualTo(-EINVAL);
+        IoasidSet a = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
+        IoasidSet b = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
+        int x = io.ioasidAlloc(a, 1, 100, null);
+        int y = io.ioasidAlloc(a, 1, 100, null);
+        int z = io.ioasidAlloc(b, 1, 100, null);
+        assertThat(io.ioasidAttachSpid(x, 7)).isZero();
+        assertThat(io.ioasidAttachSpid(y, 7)).isEqualTo(-EINVAL);
+        assertThat(io.ioasidAttachSpid(x, 8)).isEqualTo(-EINVAL);
+        assertThat(io.ioasidAttachSpid(y, INVALID_IOASID)).isEqualTo(-EINVAL);
+        assertThat(io.ioasidAttachSpid(55, 9)).isEqualTo(-ENOENT);
+        assertThat(io.ioasidAttachSpid(z, 7)).isZero();
+        int nullSetId = io.ioasidAlloc(null, 200, 300, null);
+        assertThat(io.ioasidAttachSpid(nullSetId, 9)).isEqualTo(-EINVAL);
 
-        assertThat(io.ioasid_find_by_spid(a, 7)).isEqualTo(x);
-        assertThat(io.ioasid_find_by_spid(b, 7)).isEqualTo(z);
-        assertThat(io.ioasid_find_by_spid(a, 8)).isEqualTo(INVALID_IOASID);
-        assertThat(io.ioasid_find_by_spid(null, 7)).isEqualTo(INVALID_IOASID);
-        assertThat(io.ioasid_find_by_spid(a, 7, true)).isEqualTo(x);
-        assertThat(io.ioasid_refcount(x)).isEqualTo(2);
+        assertThat(io.ioasidFindBySpid(a, 7)).isEqualTo(x);
+        assertThat(io.ioasidFindBySpid(b, 7)).isEqualTo(z);
+        assertThat(io.ioasidFindBySpid(a, 8)).isEqualTo(INVALID_IOASID);
+        assertThat(io.ioasidFindBySpid(null, 7)).isEqualTo(INVALID_IOASID);
+        assertThat(io.ioasidFindBySpid(a, 7, true)).isEqualTo(x);
+        assertThat(io.ioasidRefcount(x)).isEqualTo(2);
 
-        io.ioasid_detach_spid(x);
+        io.ioasidDetachSpid(x);
         // seed 002: void; a second detach and an unknown IOASID are logged and change nothing
-        io.ioasid_detach_spid(x);
+        io.ioasidDetachSpid(x);
         assertThat(Printk.grep("Invalid IOASID entry " + x + " to detach")).isNotEmpty();
-        io.ioasid_detach_spid(55);
+        io.ioasidDetachSpid(55);
         assertThat(Printk.grep("Invalid IOASID entry 55 to detach")).isNotEmpty();
-        assertThat(io.ioasid_find_by_spid(b, 7)).isEqualTo(z);
-        assertThat(io.ioasid_find_by_spid(a, 7)).isEqualTo(INVALID_IOASID);
-        assertThat(io.ioasid_attach_spid(y, 7)).isZero();
+        assertThat(io.ioasidFindBySpid(b, 7)).isEqualTo(z);
+        assertThat(io.ioasidFindBySpid(a, 7)).isEqualTo(INVALID_IOASID);
+        assertThat(io.ioasidAttachSpid(y, 7)).isZero();
 
-        io.ioasid_free(a, y);
-        assertThat(io.ioasid_find_by_spid(a, 7)).isEqualTo(INVALID_IOASID);
-        assertThat(io.ioasid_attach_spid(x, 7)).isZero();
-        assertThat(io.ioasid_get(a, x)).isZero();
-        io.ioasid_free(a, x);
-        assertThat(io.ioasid_find_by_spid(a, 7, true)).isEqualTo(INVALID_IOASID);
-        assertThat(io.ioasid_attach_spid(x, 9)).isEqualTo(-ENOENT);
+        io.ioasidFree(a, y);
+        assertThat(io.ioasidFindBySpid(a, 7)).isEqualTo(INVALID_IOASID);
+        assertThat(io.ioasidAttachSpid(x, 7)).isZero();
+        assertThat(io.ioasidGet(a, x)).isZero();
+        io.ioasidFree(a, x);
+        assertThat(io.ioasidFindBySpid(a, 7, true)).isEqualTo(INVALID_IOASID);
+        assertThat(io.ioasidAttachSpid(x, 9)).isEqualTo(-ENOENT);
     }
 }

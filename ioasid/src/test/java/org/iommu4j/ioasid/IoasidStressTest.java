@@ -25,24 +25,24 @@ class IoasidStressTest {
     void wholeTwentyBitSpaceInOneSetFreeAndReallocate() {
         Ioasid io = new Ioasid();
         int max = PCI_PASID_MAX - 1;
-        IoasidSet s = io.ioasid_set_alloc(null, max, IOASID_SET_TYPE_NULL);
+        IoasidSet s = io.ioasidSetAlloc(null, max, IOASID_SET_TYPE_NULL);
         for (int round = 0; round < 2; round++) {
             for (int want = 1; want <= max; want++) {
-                int id = io.ioasid_alloc(s, 1, max, null);
+                int id = io.ioasidAlloc(s, 1, max, null);
                 if (id != want) {
                     assertThat(id).as("allocation %d of round %d", want, round).isEqualTo(want);
                 }
             }
-            assertThat(s.nr_ioasids()).isEqualTo(max);
-            assertThat(io.ioasid_alloc(s, 1, max, null)).isEqualTo(INVALID_IOASID);
+            assertThat(s.nrIoasids()).isEqualTo(max);
+            assertThat(io.ioasidAlloc(s, 1, max, null)).isEqualTo(INVALID_IOASID);
             // A hole in the middle of a full space is found again.
-            io.ioasid_free(s, 777_777);
-            assertThat(io.ioasid_alloc(s, 1, max, null)).isEqualTo(777_777);
+            io.ioasidFree(s, 777_777);
+            assertThat(io.ioasidAlloc(s, 1, max, null)).isEqualTo(777_777);
             for (int id = 1; id <= max; id++) {
-                io.ioasid_free(s, id);
+                io.ioasidFree(s, id);
             }
-            assertThat(s.nr_ioasids()).isZero();
-            assertThat(io.ioasid_count()).isZero();
+            assertThat(s.nrIoasids()).isZero();
+            assertThat(io.ioasidCount()).isZero();
         }
     }
 
@@ -52,7 +52,7 @@ class IoasidStressTest {
         final int quota = 64;
         final int threads = 4;
         final int iterations = 20_000;
-        IoasidSet s = io.ioasid_set_alloc(null, quota, IOASID_SET_TYPE_NULL);
+        IoasidSet s = io.ioasidSetAlloc(null, quota, IOASID_SET_TYPE_NULL);
         // owner[id] = thread+1 holding it; a second owner means a duplicate ID.
         AtomicIntegerArray owner = new AtomicIntegerArray(1024);
         AtomicInteger live = new AtomicInteger();
@@ -72,7 +72,7 @@ class IoasidStressTest {
                     start.await();
                     for (int i = 0; i < iterations; i++) {
                         if (mine.isEmpty() || rnd.nextInt(3) != 0) {
-                            int id = io.ioasid_alloc(s, 1, 1000, me);
+                            int id = io.ioasidAlloc(s, 1, 1000, me);
                             if (id == INVALID_IOASID) {
                                 failures.incrementAndGet();
                                 quotaSeen.set(true);
@@ -83,7 +83,7 @@ class IoasidStressTest {
                             }
                             int n = live.incrementAndGet();
                             maxLive.accumulateAndGet(n, Math::max);
-                            if (!Integer.valueOf(me).equals(io.ioasid_find(s, id, null))) {
+                            if (!Integer.valueOf(me).equals(io.ioasidFind(s, id, null))) {
                                 throw new AssertionError("wrong private for " + id);
                             }
                             mine.add(id);
@@ -91,13 +91,13 @@ class IoasidStressTest {
                             int id = mine.remove(rnd.nextInt(mine.size()));
                             live.decrementAndGet();
                             owner.set(id, 0);
-                            io.ioasid_free(s, id);
+                            io.ioasidFree(s, id);
                         }
                     }
                     for (int id : mine) {
                         live.decrementAndGet();
                         owner.set(id, 0);
-                        io.ioasid_free(s, id);
+                        io.ioasidFree(s, id);
                     }
                 } catch (Throwable e) {
                     error.compareAndSet(null, e);
@@ -117,16 +117,16 @@ class IoasidStressTest {
         }
         assertThat(maxLive.get()).isLessThanOrEqualTo(quota);
         assertThat(quotaSeen).isTrue();
-        assertThat(s.nr_ioasids()).isZero();
-        assertThat(io.ioasid_count()).isZero();
-        io.ioasid_set_put(s);
-        assertThat(io.ioasid_get_capacity_avail()).isEqualTo(PCI_PASID_MAX);
+        assertThat(s.nrIoasids()).isZero();
+        assertThat(io.ioasidCount()).isZero();
+        io.ioasidSetPut(s);
+        assertThat(io.ioasidGetCapacityAvail()).isEqualTo(PCI_PASID_MAX);
     }
 
     @Test
     void lockFreeReadersSeeConsistentEntriesWhileWritersChurn() throws Exception {
         Ioasid io = new Ioasid();
-        IoasidSet s = io.ioasid_set_alloc(null, 256, IOASID_SET_TYPE_NULL);
+        IoasidSet s = io.ioasidSetAlloc(null, 256, IOASID_SET_TYPE_NULL);
         AtomicBoolean stop = new AtomicBoolean();
         AtomicReference<Throwable> error = new AtomicReference<>();
         CountDownLatch readerStarted = new CountDownLatch(1);
@@ -135,7 +135,7 @@ class IoasidStressTest {
             while (!stop.get()) {
                 for (int id = 1; id <= 256; id++) {
                     try {
-                        Object p = io.ioasid_find(s, id, null);
+                        Object p = io.ioasidFind(s, id, null);
                         if (p != null && !(p instanceof Integer i && i == id)) {
                             error.compareAndSet(null, new AssertionError("id " + id + " has private " + p));
                         }
@@ -151,11 +151,11 @@ class IoasidStressTest {
         readerStarted.await();
         for (int round = 0; round < 200; round++) {
             for (int i = 1; i <= 256; i++) {
-                int id = io.ioasid_alloc(s, i, i, i);
+                int id = io.ioasidAlloc(s, i, i, i);
                 assertThat(id).isEqualTo(i);
             }
             for (int i = 1; i <= 256; i++) {
-                io.ioasid_free(s, i);
+                io.ioasidFree(s, i);
             }
         }
         stop.set(true);

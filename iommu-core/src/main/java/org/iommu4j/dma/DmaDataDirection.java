@@ -14,7 +14,7 @@ public final class DmaDataDirection {
 
     /** {@code valid_dma_direction}. */
     @Port("include/linux/dma-direction.h:valid_dma_direction")
-    public static boolean valid_dma_direction(int dir) {
+    public static boolean validDmaDirection(int dir) {
         return dir == DMA_BIDIRECTIONAL || dir == DMA_TO_DEVICE || dir == DMA_FROM_DEVICE;
     }
 }

@@ -17,25 +17,25 @@ public interface DmaMapOps {
     void free(Device dev, long size, long cpuAddr, long dmaHandle, long attrs);
 
     /** Maps {@code size} bytes at physical {@code page + offset}; DMA_MAPPING_ERROR on failure. */
-    long map_page(Device dev, long page, long offset, long size, int dir, long attrs);
+    long mapPage(Device dev, long page, long offset, long size, int dir, long attrs);
 
-    void unmap_page(Device dev, long dmaHandle, long size, int dir, long attrs);
+    void unmapPage(Device dev, long dmaHandle, long size, int dir, long attrs);
 
     /** Returns the number of DMA segments mapped, or a negative errno (v5.15: 0 = error was allowed before). */
-    int map_sg(Device dev, Scatterlist[] sg, int nents, int dir, long attrs);
+    int mapSg(Device dev, Scatterlist[] sg, int nents, int dir, long attrs);
 
-    void unmap_sg(Device dev, Scatterlist[] sg, int nents, int dir, long attrs);
+    void unmapSg(Device dev, Scatterlist[] sg, int nents, int dir, long attrs);
 
     /**
      * Whether the backend can honour a DMA mask of {@code mask}. Optional in C (v5.15's
      * iommu_dma_ops has none), and an ops table without it takes any mask: this default.
      */
-    default boolean dma_supported(Device dev, long mask) {
+    default boolean dmaSupported(Device dev, long mask) {
         return true;
     }
 
     /** Largest mappable address; default all ones. */
-    default long get_required_mask(Device dev) {
+    default long getRequiredMask(Device dev) {
         return -1L;
     }
 }

@@ -31,7 +31,7 @@ import org.iommu4j.mm.PageAlloc;
  * {@link org.iommu4j.base.device.DmaMappingH}, next to the buses that set them.
  *
  * <p>{@code dmam_*} (devres-managed) allocations are recorded per device and released by
- * {@link #devres_release_all(Device)}, which the driver core would call on unbind.
+ * {@link #devresReleaseAll(Device)}, which the driver core would call on unbind.
  */
 @Port("kernel/dma/mapping.c:dma_alloc_attrs")
 public final class DmaMapping {
@@ -64,24 +64,24 @@ public final class DmaMapping {
 
     /** {@code get_dma_ops}. */
     @Port("include/linux/dma-map-ops.h:get_dma_ops")
-    public static DmaMapOps get_dma_ops(Device dev) {
+    public static DmaMapOps getDmaOps(Device dev) {
         return (DmaMapOps) dev.dmaOps;
     }
 
     /** {@code set_dma_ops}. */
     @Port("include/linux/dma-map-ops.h:set_dma_ops")
-    public static void set_dma_ops(Device dev, DmaMapOps ops) {
+    public static void setDmaOps(Device dev, DmaMapOps ops) {
         dev.dmaOps = ops;
     }
 
     @Port("kernel/dma/mapping.c:dma_go_direct")
-    private static boolean dma_go_direct(Device dev, DmaMapOps ops) {
+    private static boolean dmaGoDirect(Device dev, DmaMapOps ops) {
         return ops == null;
     }
 
     /** Order of the smallest power-of-two page run covering {@code size}. */
     @Port("include/asm-generic/getorder.h:get_order")
-    public static int get_order(long size) {
+    public static int getOrder(long size) {
         if (size <= 4096) {
             return 0;
         }
@@ -92,20 +92,20 @@ public final class DmaMapping {
     // ---- dma-direct ----
 
     @Port("kernel/dma/direct.c:dma_coherent_ok")
-    private static boolean dma_coherent_ok(Device dev, long phys, long size) {
+    private static boolean dmaCoherentOk(Device dev, long phys, long size) {
         long end = phys + size - 1;
         return Long.compareUnsigned(end, dev.coherentDmaMask) <= 0;
     }
 
     @Port("kernel/dma/direct.c:dma_direct_alloc")
-    private long dma_direct_alloc(Device dev, long size, long[] dmaHandle, int gfp, long attrs) {
-        int order = get_order(size);
-        long pa = pageAlloc.alloc_pages(gfp | __GFP_ZERO, order);
+    private long dmaDirectAlloc(Device dev, long size, long[] dmaHandle, int gfp, long attrs) {
+        int order = getOrder(size);
+        long pa = pageAlloc.allocPages(gfp | __GFP_ZERO, order);
         if (pa == 0) {
             return 0;
         }
-        if (!dma_coherent_ok(dev, pa, size)) {
-            pageAlloc.free_pages(pa, order);
+        if (!dmaCoherentOk(dev, pa, size)) {
+            pageAlloc.freePages(pa, order);
             return 0;
         }
         dmaHandle[0] = pa;
@@ -113,12 +113,12 @@ public final class DmaMapping {
     }
 
     @Port("kernel/dma/direct.c:dma_direct_free")
-    private void dma_direct_free(Device dev, long size, long cpuAddr, long dmaAddr, long attrs) {
-        pageAlloc.free_pages(cpuAddr, get_order(size));
+    private void dmaDirectFree(Device dev, long size, long cpuAddr, long dmaAddr, long attrs) {
+        pageAlloc.freePages(cpuAddr, getOrder(size));
     }
 
     @Port("kernel/dma/direct.h:dma_direct_map_page")
-    private static long dma_direct_map_page(Device dev, long page, long offset, long size, int dir, long attrs) {
+    private static long dmaDirectMapPage(Device dev, long page, long offset, long size, int dir, long attrs) {
         long phys = page + offset;
         if (Long.compareUnsigned(phys + size - 1, dev.dmaMask[0]) > 0) {
             return DMA_MAPPING_ERROR;
@@ -133,44 +133,44 @@ public final class DmaMapping {
      * or 0, and stores the device's DMA address in {@code dmaHandle[0]}.
      */
     @Port("kernel/dma/mapping.c:dma_alloc_attrs")
-    public long dma_alloc_attrs(Device dev, long size, long[] dmaHandle, int gfp, long attrs) {
-        DmaMapOps ops = get_dma_ops(dev);
+    public long dmaAllocAttrs(Device dev, long size, long[] dmaHandle, int gfp, long attrs) {
+        DmaMapOps ops = getDmaOps(dev);
         Warn.WARN_ON_ONCE(dev.coherentDmaMask == 0);
         // Let the implementation decide on the zone to allocate from.
         gfp &= ~(__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM);
-        if (dma_go_direct(dev, ops)) {
-            return dma_direct_alloc(dev, size, dmaHandle, gfp, attrs);
+        if (dmaGoDirect(dev, ops)) {
+            return dmaDirectAlloc(dev, size, dmaHandle, gfp, attrs);
         }
         return ops.alloc(dev, size, dmaHandle, gfp, attrs);
     }
 
     @Port("include/linux/dma-mapping.h:dma_alloc_coherent")
-    public long dma_alloc_coherent(Device dev, long size, long[] dmaHandle, int gfp) {
-        return dma_alloc_attrs(dev, size, dmaHandle, gfp, 0);
+    public long dmaAllocCoherent(Device dev, long size, long[] dmaHandle, int gfp) {
+        return dmaAllocAttrs(dev, size, dmaHandle, gfp, 0);
     }
 
     @Port("kernel/dma/mapping.c:dma_free_attrs")
-    public void dma_free_attrs(Device dev, long size, long cpuAddr, long dmaHandle, long attrs) {
-        DmaMapOps ops = get_dma_ops(dev);
+    public void dmaFreeAttrs(Device dev, long size, long cpuAddr, long dmaHandle, long attrs) {
+        DmaMapOps ops = getDmaOps(dev);
         if (cpuAddr == 0) {
             return;
         }
-        if (dma_go_direct(dev, ops)) {
-            dma_direct_free(dev, size, cpuAddr, dmaHandle, attrs);
+        if (dmaGoDirect(dev, ops)) {
+            dmaDirectFree(dev, size, cpuAddr, dmaHandle, attrs);
         } else {
             ops.free(dev, size, cpuAddr, dmaHandle, attrs);
         }
     }
 
     @Port("include/linux/dma-mapping.h:dma_free_coherent")
-    public void dma_free_coherent(Device dev, long size, long cpuAddr, long dmaHandle) {
-        dma_free_attrs(dev, size, cpuAddr, dmaHandle, 0);
+    public void dmaFreeCoherent(Device dev, long size, long cpuAddr, long dmaHandle) {
+        dmaFreeAttrs(dev, size, cpuAddr, dmaHandle, 0);
     }
 
-    /** Managed {@code dma_alloc_coherent}: freed by {@link #devres_release_all} on unbind. */
+    /** Managed {@code dma_alloc_coherent}: freed by {@link #devresReleaseAll} on unbind. */
     @Port("kernel/dma/mapping.c:dmam_alloc_attrs")
-    public long dmam_alloc_coherent(Device dev, long size, long[] dmaHandle, int gfp) {
-        long vaddr = dma_alloc_attrs(dev, size, dmaHandle, gfp, 0);
+    public long dmamAllocCoherent(Device dev, long size, long[] dmaHandle, int gfp) {
+        long vaddr = dmaAllocAttrs(dev, size, dmaHandle, gfp, 0);
         if (vaddr == 0) {
             return 0;
         }
@@ -181,7 +181,7 @@ public final class DmaMapping {
     }
 
     @Port("kernel/dma/mapping.c:dmam_free_coherent")
-    public void dmam_free_coherent(Device dev, long size, long cpuAddr, long dmaHandle) {
+    public void dmamFreeCoherent(Device dev, long size, long cpuAddr, long dmaHandle) {
         boolean found = false;
         synchronized (devres) {
             List<long[]> l = devres.get(dev);
@@ -197,12 +197,12 @@ public final class DmaMapping {
             }
         }
         Warn.WARN_ON(!found);
-        dma_free_attrs(dev, size, cpuAddr, dmaHandle, 0);
+        dmaFreeAttrs(dev, size, cpuAddr, dmaHandle, 0);
     }
 
     /** Releases every managed DMA allocation of {@code dev} (drivers/base/devres.c, on unbind). */
     @Port("drivers/base/devres.c:devres_release_all")
-    public int devres_release_all(Device dev) {
+    public int devresReleaseAll(Device dev) {
         List<long[]> l;
         synchronized (devres) {
             l = devres.remove(dev);
@@ -213,15 +213,15 @@ public final class DmaMapping {
         // Release in reverse order of allocation, as devres does.
         for (int i = l.size() - 1; i >= 0; i--) {
             long[] r = l.get(i);
-            dma_free_attrs(dev, r[0], r[1], r[2], 0);
+            dmaFreeAttrs(dev, r[0], r[1], r[2], 0);
         }
         return l.size();
     }
 
     @Port("kernel/dma/mapping.c:dma_map_page_attrs")
-    public long dma_map_page_attrs(Device dev, long page, long offset, long size, int dir, long attrs) {
-        DmaMapOps ops = get_dma_ops(dev);
-        if (!DmaDataDirection.valid_dma_direction(dir)) {
+    public long dmaMapPageAttrs(Device dev, long page, long offset, long size, int dir, long attrs) {
+        DmaMapOps ops = getDmaOps(dev);
+        if (!DmaDataDirection.validDmaDirection(dir)) {
             Warn.WARN(true, "BUG: invalid DMA direction " + dir);
             return DMA_MAPPING_ERROR;
         }
@@ -229,72 +229,72 @@ public final class DmaMapping {
         if (Warn.WARN_ON_ONCE(dev.dmaMask == null)) {
             return DMA_MAPPING_ERROR;
         }
-        if (dma_go_direct(dev, ops)) {
-            return dma_direct_map_page(dev, page, offset, size, dir, attrs);
+        if (dmaGoDirect(dev, ops)) {
+            return dmaDirectMapPage(dev, page, offset, size, dir, attrs);
         }
-        return ops.map_page(dev, page, offset, size, dir, attrs);
+        return ops.mapPage(dev, page, offset, size, dir, attrs);
     }
 
     @Port("include/linux/dma-mapping.h:dma_map_page")
-    public long dma_map_page(Device dev, long page, long offset, long size, int dir) {
-        return dma_map_page_attrs(dev, page, offset, size, dir, 0);
+    public long dmaMapPage(Device dev, long page, long offset, long size, int dir) {
+        return dmaMapPageAttrs(dev, page, offset, size, dir, 0);
     }
 
     /** {@code dma_map_single}: {@code ptr} is a kernel virtual address (== PA here). */
     @Port("include/linux/dma-mapping.h:dma_map_single_attrs")
-    public long dma_map_single(Device dev, long ptr, long size, int dir) {
-        return dma_map_page_attrs(dev, ptr & ~0xfffL, ptr & 0xfff, size, dir, 0);
+    public long dmaMapSingle(Device dev, long ptr, long size, int dir) {
+        return dmaMapPageAttrs(dev, ptr & ~0xfffL, ptr & 0xfff, size, dir, 0);
     }
 
     @Port("kernel/dma/mapping.c:dma_unmap_page_attrs")
-    public void dma_unmap_page_attrs(Device dev, long addr, long size, int dir, long attrs) {
-        DmaMapOps ops = get_dma_ops(dev);
-        if (!DmaDataDirection.valid_dma_direction(dir)) {
+    public void dmaUnmapPageAttrs(Device dev, long addr, long size, int dir, long attrs) {
+        DmaMapOps ops = getDmaOps(dev);
+        if (!DmaDataDirection.validDmaDirection(dir)) {
             Warn.WARN(true, "BUG: invalid DMA direction " + dir);
             return;
         }
-        if (!dma_go_direct(dev, ops)) {
-            ops.unmap_page(dev, addr, size, dir, attrs);
+        if (!dmaGoDirect(dev, ops)) {
+            ops.unmapPage(dev, addr, size, dir, attrs);
         }
     }
 
     @Port("include/linux/dma-mapping.h:dma_unmap_page")
-    public void dma_unmap_page(Device dev, long addr, long size, int dir) {
-        dma_unmap_page_attrs(dev, addr, size, dir, 0);
+    public void dmaUnmapPage(Device dev, long addr, long size, int dir) {
+        dmaUnmapPageAttrs(dev, addr, size, dir, 0);
     }
 
     @Port("include/linux/dma-mapping.h:dma_unmap_single")
-    public void dma_unmap_single(Device dev, long addr, long size, int dir) {
-        dma_unmap_page_attrs(dev, addr, size, dir, 0);
+    public void dmaUnmapSingle(Device dev, long addr, long size, int dir) {
+        dmaUnmapPageAttrs(dev, addr, size, dir, 0);
     }
 
     /** Maps a scatterlist; returns the number of DMA segments, 0 on failure (v5.15 API). */
     @Port("kernel/dma/mapping.c:dma_map_sg_attrs")
-    public int dma_map_sg_attrs(Device dev, Scatterlist[] sg, int nents, int dir, long attrs) {
-        int ret = __dma_map_sg_attrs(dev, sg, nents, dir, attrs);
+    public int dmaMapSgAttrs(Device dev, Scatterlist[] sg, int nents, int dir, long attrs) {
+        int ret = __dmaMapSgAttrs(dev, sg, nents, dir, attrs);
         return ret < 0 ? 0 : ret;
     }
 
     @Port("include/linux/dma-mapping.h:dma_map_sg")
-    public int dma_map_sg(Device dev, Scatterlist[] sg, int nents, int dir) {
-        return dma_map_sg_attrs(dev, sg, nents, dir, 0);
+    public int dmaMapSg(Device dev, Scatterlist[] sg, int nents, int dir) {
+        return dmaMapSgAttrs(dev, sg, nents, dir, 0);
     }
 
     @Port("kernel/dma/mapping.c:__dma_map_sg_attrs")
-    private int __dma_map_sg_attrs(Device dev, Scatterlist[] sg, int nents, int dir, long attrs) {
-        DmaMapOps ops = get_dma_ops(dev);
-        if (!DmaDataDirection.valid_dma_direction(dir)) {
+    private int __dmaMapSgAttrs(Device dev, Scatterlist[] sg, int nents, int dir, long attrs) {
+        DmaMapOps ops = getDmaOps(dev);
+        if (!DmaDataDirection.validDmaDirection(dir)) {
             Warn.WARN(true, "BUG: invalid DMA direction " + dir);
             return -org.iommu4j.base.Errno.EINVAL;
         }
         if (Warn.WARN_ON_ONCE(dev.dmaMask == null)) {
             return 0;
         }
-        if (dma_go_direct(dev, ops)) {
+        if (dmaGoDirect(dev, ops)) {
             // dma_direct_map_sg
             for (int i = 0; i < nents; i++) {
                 Scatterlist s = sg[i];
-                long a = dma_direct_map_page(dev, s.page, s.offset, s.length, dir, attrs);
+                long a = dmaDirectMapPage(dev, s.page, s.offset, s.length, dir, attrs);
                 if (a == DMA_MAPPING_ERROR) {
                     return -EIO;
                 }
@@ -303,7 +303,7 @@ public final class DmaMapping {
             }
             return nents;
         }
-        int ents = ops.map_sg(dev, sg, nents, dir, attrs);
+        int ents = ops.mapSg(dev, sg, nents, dir, attrs);
         if (ents == 0) {
             Warn.WARN_ON_ONCE(true);
             return -EIO;
@@ -312,30 +312,30 @@ public final class DmaMapping {
     }
 
     @Port("kernel/dma/mapping.c:dma_unmap_sg_attrs")
-    public void dma_unmap_sg_attrs(Device dev, Scatterlist[] sg, int nents, int dir, long attrs) {
-        DmaMapOps ops = get_dma_ops(dev);
-        if (!dma_go_direct(dev, ops)) {
-            ops.unmap_sg(dev, sg, nents, dir, attrs);
+    public void dmaUnmapSgAttrs(Device dev, Scatterlist[] sg, int nents, int dir, long attrs) {
+        DmaMapOps ops = getDmaOps(dev);
+        if (!dmaGoDirect(dev, ops)) {
+            ops.unmapSg(dev, sg, nents, dir, attrs);
         }
     }
 
     @Port("include/linux/dma-mapping.h:dma_unmap_sg")
-    public void dma_unmap_sg(Device dev, Scatterlist[] sg, int nents, int dir) {
-        dma_unmap_sg_attrs(dev, sg, nents, dir, 0);
+    public void dmaUnmapSg(Device dev, Scatterlist[] sg, int nents, int dir) {
+        dmaUnmapSgAttrs(dev, sg, nents, dir, 0);
     }
 
     /** Returns -ENOMEM for DMA_MAPPING_ERROR, else 0. */
     @Port("include/linux/dma-mapping.h:dma_mapping_error")
-    public static int dma_mapping_error(Device dev, long dmaAddr) {
+    public static int dmaMappingError(Device dev, long dmaAddr) {
         return dmaAddr == DMA_MAPPING_ERROR ? -ENOMEM : 0;
     }
 
     /** Coherent simulated memory: syncs are ordering points only. */
     @Port("kernel/dma/mapping.c:dma_sync_single_for_cpu")
-    public void dma_sync_single_for_cpu(Device dev, long addr, long size, int dir) {}
+    public void dmaSyncSingleForCpu(Device dev, long addr, long size, int dir) {}
 
     @Port("kernel/dma/mapping.c:dma_sync_single_for_device")
-    public void dma_sync_single_for_device(Device dev, long addr, long size, int dir) {}
+    public void dmaSyncSingleForDevice(Device dev, long addr, long size, int dir) {}
 
     /**
      * dma-direct's answer to {@code dma_supported}: every mask of at least 32 bits (v5.15
@@ -346,7 +346,7 @@ public final class DmaMapping {
      * it refuses every narrower mask, as v5.15 does on a machine whose RAM reaches 4 GiB.
      */
     @Port("kernel/dma/direct.c:dma_direct_supported")
-    static boolean dma_direct_supported(Device dev, long mask) {
+    static boolean dmaDirectSupported(Device dev, long mask) {
         if (Long.compareUnsigned(mask, DMA_BIT_MASK(32)) >= 0) {
             return true;
         }
@@ -363,17 +363,17 @@ public final class DmaMapping {
      * one (dma-iommu) take any mask.
      */
     @Port("kernel/dma/mapping.c:dma_supported")
-    public static boolean dma_supported(Device dev, long mask) {
-        DmaMapOps ops = get_dma_ops(dev);
+    public static boolean dmaSupported(Device dev, long mask) {
+        DmaMapOps ops = getDmaOps(dev);
         if (ops == null) {
-            return dma_direct_supported(dev, mask);
+            return dmaDirectSupported(dev, mask);
         }
-        return ops.dma_supported(dev, mask);
+        return ops.dmaSupported(dev, mask);
     }
 
     /** The device's DMA mask, or 32 bits when it has none (no dma_mask, or a zero one). */
     @Port("include/linux/dma-mapping.h:dma_get_mask")
-    public static long dma_get_mask(Device dev) {
+    public static long dmaGetMask(Device dev) {
         long[] m = dev.dmaMask;
         return m != null && m[0] != 0 ? m[0] : DMA_BIT_MASK(32);
     }
@@ -384,8 +384,8 @@ public final class DmaMapping {
      * (v5.15 first truncates the mask to dma_addr_t, 64 bits here: a no-op.)
      */
     @Port("kernel/dma/mapping.c:dma_set_mask")
-    public static int dma_set_mask(Device dev, long mask) {
-        if (dev.dmaMask == null || !dma_supported(dev, mask)) {
+    public static int dmaSetMask(Device dev, long mask) {
+        if (dev.dmaMask == null || !dmaSupported(dev, mask)) {
             return -EIO;
         }
         dev.dmaMask[0] = mask;
@@ -394,8 +394,8 @@ public final class DmaMapping {
 
     /** Sets the mask for coherent allocations. 0, or -EIO (not supported; mask unchanged). */
     @Port("kernel/dma/mapping.c:dma_set_coherent_mask")
-    public static int dma_set_coherent_mask(Device dev, long mask) {
-        if (!dma_supported(dev, mask)) {
+    public static int dmaSetCoherentMask(Device dev, long mask) {
+        if (!dmaSupported(dev, mask)) {
             return -EIO;
         }
         dev.coherentDmaMask = mask;
@@ -408,10 +408,10 @@ public final class DmaMapping {
      * is supported for both.
      */
     @Port("include/linux/dma-mapping.h:dma_set_mask_and_coherent")
-    public static int dma_set_mask_and_coherent(Device dev, long mask) {
-        int rc = dma_set_mask(dev, mask);
+    public static int dmaSetMaskAndCoherent(Device dev, long mask) {
+        int rc = dmaSetMask(dev, mask);
         if (rc == 0) {
-            dma_set_coherent_mask(dev, mask);
+            dmaSetCoherentMask(dev, mask);
         }
         return rc;
     }

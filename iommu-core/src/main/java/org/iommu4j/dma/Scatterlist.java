@@ -20,33 +20,33 @@ public final class Scatterlist {
     public Scatterlist() {}
 
     public Scatterlist(long phys, int length) {
-        sg_set_phys(phys, length);
+        sgSetPhys(phys, length);
     }
 
     /** Sets page/offset from a physical address. */
-    public void sg_set_phys(long phys, int len) {
+    public void sgSetPhys(long phys, int len) {
         page = phys & ~0xfffL;
         offset = (int) (phys & 0xfff);
         length = len;
     }
 
     @Port("include/linux/scatterlist.h:sg_phys")
-    public long sg_phys() {
+    public long sgPhys() {
         return page + offset;
     }
 
     @Port("include/linux/scatterlist.h:sg_dma_address")
-    public long sg_dma_address() {
+    public long sgDmaAddress() {
         return dmaAddress;
     }
 
     @Port("include/linux/scatterlist.h:sg_dma_len")
-    public int sg_dma_len() {
+    public int sgDmaLen() {
         return dmaLength;
     }
 
     @Override
     public String toString() {
-        return String.format("sg{phys=0x%x len=0x%x dma=0x%x dmalen=0x%x}", sg_phys(), length, dmaAddress, dmaLength);
+        return String.format("sg{phys=0x%x len=0x%x dma=0x%x dmalen=0x%x}", sgPhys(), length, dmaAddress, dmaLength);
     }
 }

@@ -6,7 +6,7 @@ import org.iommu4j.base.device.Device;
 
 /**
  * {@code struct dev_iommu}: the IOMMU core's per-device data, kept in {@link Device#iommu}.
- * Use {@link #dev_iommu(Device)} to read it typed.
+ * Use {@link #devIommu(Device)} to read it typed.
  */
 @Port("include/linux/iommu.h:dev_iommu")
 public final class DevIommu {
@@ -20,7 +20,7 @@ public final class DevIommu {
     public volatile Object svaParam;
     /** Seed 004 {@code iommu_param->sva_lock}: serialises SVA enable, disable, bind and unbind. */
     @Port(value = "include/linux/iommu.h:iommu_param.sva_lock", seed = "004")
-    public final ReentrantLock sva_lock = new ReentrantLock();
+    public final ReentrantLock svaLock = new ReentrantLock();
     public IommuFwspec fwspec;
     public IommuDevice iommuDev;
     /** Driver private data ({@code dev_iommu_priv_get/set}). */
@@ -32,29 +32,29 @@ public final class DevIommu {
     DevIommu() {}
 
     /** Typed read of {@code dev->iommu}. */
-    public static DevIommu dev_iommu(Device dev) {
+    public static DevIommu devIommu(Device dev) {
         return (DevIommu) dev.iommu;
     }
 
     @Port("include/linux/iommu.h:dev_iommu_priv_get")
-    public static Object dev_iommu_priv_get(Device dev) {
-        DevIommu p = dev_iommu(dev);
+    public static Object devIommuPrivGet(Device dev) {
+        DevIommu p = devIommu(dev);
         return p == null ? null : p.priv;
     }
 
     @Port("include/linux/iommu.h:dev_iommu_priv_set")
-    public static void dev_iommu_priv_set(Device dev, Object priv) {
-        dev_iommu(dev).priv = priv;
+    public static void devIommuPrivSet(Device dev, Object priv) {
+        devIommu(dev).priv = priv;
     }
 
     @Port("include/linux/iommu.h:dev_iommu_fwspec_get")
-    public static IommuFwspec dev_iommu_fwspec_get(Device dev) {
-        DevIommu p = dev_iommu(dev);
+    public static IommuFwspec devIommuFwspecGet(Device dev) {
+        DevIommu p = devIommu(dev);
         return p == null ? null : p.fwspec;
     }
 
     @Port("include/linux/iommu.h:dev_iommu_fwspec_set")
-    public static void dev_iommu_fwspec_set(Device dev, IommuFwspec fwspec) {
-        dev_iommu(dev).fwspec = fwspec;
+    public static void devIommuFwspecSet(Device dev, IommuFwspec fwspec) {
+        devIommu(dev).fwspec = fwspec;
     }
 }

@@ -6,8 +6,8 @@ import static org.iommu4j.base.Errno.EINVAL;
 import static org.iommu4j.base.Errno.ENOMEM;
 import static org.iommu4j.base.Gfp.GFP_KERNEL;
 import static org.iommu4j.base.Gfp.__GFP_ZERO;
-import static org.iommu4j.base.device.DmaMappingH.dma_get_max_seg_size;
-import static org.iommu4j.base.device.DmaMappingH.dma_get_seg_boundary;
+import static org.iommu4j.base.device.DmaMappingH.dmaGetMaxSegSize;
+import static org.iommu4j.base.device.DmaMappingH.dmaGetSegBoundary;
 import static org.iommu4j.dma.DmaDataDirection.DMA_BIDIRECTIONAL;
 import static org.iommu4j.dma.DmaDataDirection.DMA_FROM_DEVICE;
 import static org.iommu4j.dma.DmaDataDirection.DMA_TO_DEVICE;
@@ -47,19 +47,19 @@ import org.iommu4j.pci.PciHostBridge;
 /**
  * drivers/iommu/dma-iommu.c (v5.15): the DMA API over a DMA domain ({@code iommu_dma_ops}).
  * Created by {@link Iommu} when given a page allocator; installed in {@code dev.dmaOps} by
- * {@link #iommu_setup_dma_ops}.
+ * {@link #iommuSetupDmaOps}.
  *
  * <p>Scope: strict invalidation for DMA domains; DMA_FQ domains (iommu.strict=0) queue freed
  * IOVAs in iova.c's flush queue and flush the whole IOTLB when it fills (or on
- * {@link IovaDomain#fq_flush_timeout}; the 10 ms timer is not armed). Coherent allocations always take the
+ * {@link IovaDomain#fqFlushTimeout}; the 10 ms timer is not armed). Coherent allocations always take the
  * physically contiguous path (the simulated kernel has no vmalloc remapping), so the CPU address
  * equals the physical address. No swiotlb bouncing (no untrusted devices).
  *
- * <p>MSIs: {@link #iommu_dma_prepare_msi} maps an MSI doorbell page into the device's domain
- * (once per doorbell and domain) and {@link #iommu_dma_compose_msi_msg} puts its IOVA into the
+ * <p>MSIs: {@link #iommuDmaPrepareMsi} maps an MSI doorbell page into the device's domain
+ * (once per doorbell and domain) and {@link #iommuDmaComposeMsiMsg} puts its IOVA into the
  * message the interrupt controller composed, so the device's MSI write goes through the IOMMU
  * like any DMA write. A DMA domain takes the IOVA from its allocator; an unmanaged domain only
- * gets MSI remapping if its owner gave it an MSI cookie ({@link #iommu_get_msi_cookie}).
+ * gets MSI remapping if its owner gave it an MSI cookie ({@link #iommuGetMsiCookie}).
  * Hardware MSI windows (IOMMU_RESV_MSI, cookie_init_hw_msi_region) are not modelled.
  */
 @Port("drivers/iommu/dma-iommu.c:iommu_dma_ops")
@@ -75,7 +75,7 @@ public final class DmaIommu implements DmaMapOps {
     }
 
     @Port("drivers/iommu/dma-iommu.c:cookie_alloc")
-    private static IommuDmaCookie cookie_alloc(int type) {
+    private static IommuDmaCookie cookieAlloc(int type) {
         return Slab.kzalloc(() -> new IommuDmaCookie(type), GFP_KERNEL);
     }
 
@@ -86,14 +86,14 @@ public final class DmaIommu implements DmaMapOps {
      * unmanaged domain; -EEXIST it has a cookie; -ENOMEM.
      */
     @Port("drivers/iommu/dma-iommu.c:iommu_get_msi_cookie")
-    public static int iommu_get_msi_cookie(IommuDomain domain, long base) {
+    public static int iommuGetMsiCookie(IommuDomain domain, long base) {
         if (domain.type != IOMMU_DOMAIN_UNMANAGED) {
             return -EINVAL;
         }
         if (domain.iovaCookie != null) {
             return -EEXIST;
         }
-        IommuDmaCookie cookie = cookie_alloc(IommuDmaCookie.IOMMU_DMA_MSI_COOKIE);
+        IommuDmaCookie cookie = cookieAlloc(IommuDmaCookie.IOMMU_DMA_MSI_COOKIE);
         if (cookie == null) {
             return -ENOMEM;
         }
@@ -104,11 +104,11 @@ public final class DmaIommu implements DmaMapOps {
 
     /** Gives a DMA domain its IOVA cookie. 0, -EEXIST, -ENOMEM. */
     @Port("drivers/iommu/dma-iommu.c:iommu_get_dma_cookie")
-    public static int iommu_get_dma_cookie(IommuDomain domain) {
+    public static int iommuGetDmaCookie(IommuDomain domain) {
         if (domain.iovaCookie != null) {
             return -EEXIST;
         }
-        domain.iovaCookie = cookie_alloc(IommuDmaCookie.IOMMU_DMA_IOVA_COOKIE);
+        domain.iovaCookie = cookieAlloc(IommuDmaCookie.IOMMU_DMA_IOVA_COOKIE);
         if (domain.iovaCookie == null) {
             return -ENOMEM;
         }
@@ -116,13 +116,13 @@ public final class DmaIommu implements DmaMapOps {
     }
 
     @Port("drivers/iommu/dma-iommu.c:iommu_put_dma_cookie")
-    public static void iommu_put_dma_cookie(IommuDomain domain) {
+    public static void iommuPutDmaCookie(IommuDomain domain) {
         IommuDmaCookie cookie = (IommuDmaCookie) domain.iovaCookie;
         if (cookie == null) {
             return;
         }
         if (cookie.type == IommuDmaCookie.IOMMU_DMA_IOVA_COOKIE && cookie.iovad.granule != 0) {
-            cookie.iovad.put_iova_domain();
+            cookie.iovad.putIovaDomain();
         }
         // the doorbell mappings go with the domain's page tables; only the records are freed
         cookie.msiPageList.clear();
@@ -137,16 +137,16 @@ public final class DmaIommu implements DmaMapOps {
      * The dma_ranges list is sorted by drivers/pci/of.c as it fills it (v5.15).
      */
     @Port("drivers/iommu/dma-iommu.c:iova_reserve_pci_windows")
-    private static int iova_reserve_pci_windows(PciDev dev, IovaDomain iovad) {
-        PciHostBridge bridge = Pci.pci_find_host_bridge(dev.pciBus);
+    private static int iovaReservePciWindows(PciDev dev, IovaDomain iovad) {
+        PciHostBridge bridge = Pci.pciFindHostBridge(dev.pciBus);
         for (ResourceEntry window : bridge.windows) {
             if (window.res().type() != Resource.IORESOURCE_MEM) {
                 continue;
             }
             // Bus addresses: the window's CPU range less the bridge's offset.
-            long lo = iovad.iova_pfn(window.res().start() - window.offset());
-            long hi = iovad.iova_pfn(window.res().end() - window.offset());
-            iovad.reserve_iova(lo, hi);
+            long lo = iovad.iovaPfn(window.res().start() - window.offset());
+            long hi = iovad.iovaPfn(window.res().end() - window.offset());
+            iovad.reserveIova(lo, hi);
         }
         // Walk the inbound ranges in order, reserving from the end of one to the start of the
         // next (that start's own granule included, as v5.15 does), and after the last one up
@@ -158,9 +158,9 @@ public final class DmaIommu implements DmaMapOps {
             long end = window.res().start() - window.offset();
             while (true) {
                 if (Long.compareUnsigned(end, start) > 0) {
-                    iovad.reserve_iova(iovad.iova_pfn(start), iovad.iova_pfn(end));
+                    iovad.reserveIova(iovad.iovaPfn(start), iovad.iovaPfn(end));
                 } else if (Long.compareUnsigned(end, start) < 0) {
-                    DevPrintk.dev_err(dev, "Failed to reserve IOVA [0x%016x-0x%016x]", start, end);
+                    DevPrintk.devErr(dev, "Failed to reserve IOVA [0x%016x-0x%016x]", start, end);
                     return -EINVAL;
                 }
                 start = window.res().end() - window.offset() + 1;
@@ -175,31 +175,31 @@ public final class DmaIommu implements DmaMapOps {
     }
 
     @Port("drivers/iommu/dma-iommu.c:iova_reserve_iommu_regions")
-    private int iova_reserve_iommu_regions(Device dev, IommuDomain domain) {
+    private int iovaReserveIommuRegions(Device dev, IommuDomain domain) {
         IommuDmaCookie cookie = (IommuDmaCookie) domain.iovaCookie;
         IovaDomain iovad = cookie.iovad;
-        if (Pci.dev_is_pci(dev)) {
-            int ret = iova_reserve_pci_windows(Pci.to_pci_dev(dev), iovad);
+        if (Pci.devIsPci(dev)) {
+            int ret = iovaReservePciWindows(Pci.toPciDev(dev), iovad);
             if (ret != 0) {
                 return ret;
             }
         }
         List<IommuResvRegion> resv = new ArrayList<>();
-        core.iommu_get_resv_regions(dev, resv);
+        core.iommuGetResvRegions(dev, resv);
         int ret = 0;
         for (IommuResvRegion region : resv) {
             // SW_MSI windows are this layer's own to allocate from: not reserved.
             if (region.type == IommuH.IOMMU_RESV_SW_MSI) {
                 continue;
             }
-            long lo = iovad.iova_pfn(region.start);
-            long hi = iovad.iova_pfn(region.start + region.length - 1);
+            long lo = iovad.iovaPfn(region.start);
+            long hi = iovad.iovaPfn(region.start + region.length - 1);
             // As in v5.15 the result is not checked: a reservation that fails to allocate is
             // simply missing. (IOMMU_RESV_MSI regions would also get cookie_init_hw_msi_region,
             // the only error source here; this port has no hardware MSI windows.)
-            iovad.reserve_iova(lo, hi);
+            iovad.reserveIova(lo, hi);
         }
-        core.iommu_put_resv_regions(dev, resv);
+        core.iommuPutResvRegions(dev, resv);
         return ret;
     }
 
@@ -210,7 +210,7 @@ public final class DmaIommu implements DmaMapOps {
      * leaves a strict DMA domain; a reservation that cannot be allocated is skipped (v5.15).
      */
     @Port("drivers/iommu/dma-iommu.c:iommu_dma_init_domain")
-    public int iommu_dma_init_domain(IommuDomain domain, long base, long limit, Device dev) {
+    public int iommuDmaInitDomain(IommuDomain domain, long base, long limit, Device dev) {
         IommuDmaCookie cookie = (IommuDmaCookie) domain.iovaCookie;
         if (cookie == null || cookie.type != IommuDmaCookie.IOMMU_DMA_IOVA_COOKIE) {
             return -EINVAL;
@@ -223,7 +223,7 @@ public final class DmaIommu implements DmaMapOps {
         if (domain.geometry.forceAperture) {
             if (Long.compareUnsigned(base, domain.geometry.apertureEnd) > 0
                     || Long.compareUnsigned(limit, domain.geometry.apertureStart) < 0) {
-                Printk.pr_warn("specified DMA range outside IOMMU capability");
+                Printk.prWarn("specified DMA range outside IOMMU capability");
                 return -EFAULT;
             }
             // and the base is raised to the aperture start.
@@ -232,34 +232,34 @@ public final class DmaIommu implements DmaMapOps {
         // Already set up (startPfn != 0): only a matching repeat init is accepted.
         if (iovad.startPfn != 0) {
             if ((1L << order) != iovad.granule || basePfn != iovad.startPfn) {
-                Printk.pr_warn("Incompatible range for DMA domain");
+                Printk.prWarn("Incompatible range for DMA domain");
                 return -EFAULT;
             }
             return 0;
         }
-        iovad.init_iova_domain(1L << order, basePfn);
+        iovad.initIovaDomain(1L << order, basePfn);
         // No flush queue: the domain just stays strict.
-        if (domain.type == IommuH.IOMMU_DOMAIN_DMA_FQ && iommu_dma_init_fq(domain) != 0) {
+        if (domain.type == IommuH.IOMMU_DOMAIN_DMA_FQ && iommuDmaInitFq(domain) != 0) {
             domain.type = IommuH.IOMMU_DOMAIN_DMA;
         }
-        return iova_reserve_iommu_regions(dev, domain);
+        return iovaReserveIommuRegions(dev, domain);
     }
 
     @Port("drivers/iommu/dma-iommu.c:iommu_dma_flush_iotlb_all")
-    private static void iommu_dma_flush_iotlb_all(IommuDomain domain) {
-        Iommu.iommu_flush_iotlb_all(domain);
+    private static void iommuDmaFlushIotlbAll(IommuDomain domain) {
+        Iommu.iommuFlushIotlbAll(domain);
     }
 
     /** Sets up the flush queue of a DMA_FQ domain. 0 or -ENOMEM (the caller falls back to strict). */
     @Port("drivers/iommu/dma-iommu.c:iommu_dma_init_fq")
-    public static int iommu_dma_init_fq(IommuDomain domain) {
+    public static int iommuDmaInitFq(IommuDomain domain) {
         IommuDmaCookie cookie = (IommuDmaCookie) domain.iovaCookie;
         if (cookie.fqDomain != null) {
             return 0;
         }
-        int ret = cookie.iovad.init_iova_flush_queue(iovad -> iommu_dma_flush_iotlb_all(domain));
+        int ret = cookie.iovad.initIovaFlushQueue(iovad -> iommuDmaFlushIotlbAll(domain));
         if (ret != 0) {
-            Printk.pr_warn("iova flush queue initialization failed");
+            Printk.prWarn("iova flush queue initialization failed");
             return ret;
         }
         cookie.fqDomain = domain;
@@ -267,7 +267,7 @@ public final class DmaIommu implements DmaMapOps {
     }
 
     @Port("drivers/iommu/dma-iommu.c:dma_info_to_prot")
-    static int dma_info_to_prot(int dir, boolean coherent, long attrs) {
+    static int dmaInfoToProt(int dir, boolean coherent, long attrs) {
         int prot = coherent ? IOMMU_CACHE : 0;
         if ((attrs & DMA_ATTR_PRIVILEGED) != 0) {
             prot |= IOMMU_PRIV;
@@ -285,85 +285,85 @@ public final class DmaIommu implements DmaMapOps {
     }
 
     @Port("drivers/iommu/dma-iommu.c:iommu_dma_alloc_iova")
-    private long iommu_dma_alloc_iova(IommuDomain domain, long size, long dmaLimit, Device dev) {
+    private long iommuDmaAllocIova(IommuDomain domain, long size, long dmaLimit, Device dev) {
         IommuDmaCookie cookie = (IommuDmaCookie) domain.iovaCookie;
         IovaDomain iovad = cookie.iovad;
         if (cookie.type == IommuDmaCookie.IOMMU_DMA_MSI_COOKIE) {
             cookie.msiIova += size;
             return cookie.msiIova - size;
         }
-        int shift = iovad.iova_shift();
+        int shift = iovad.iovaShift();
         long iovaLen = size >>> shift;
         long iova = 0;
         // Round cacheable sizes up to a power of two (see alloc_iova_fast).
         if (iovaLen < (1L << (IovaDomain.IOVA_RANGE_CACHE_MAX_SIZE - 1))) {
-            iovaLen = Bits.roundup_pow_of_two(iovaLen);
+            iovaLen = Bits.roundupPowOfTwo(iovaLen);
         }
         // The interconnect's limit (dma-ranges) applies too; 0 means it has none.
-        dmaLimit = Bits.min_not_zero(dmaLimit, dev.busDmaLimit);
+        dmaLimit = Bits.minNotZero(dmaLimit, dev.busDmaLimit);
         if (domain.geometry.forceAperture) {
             dmaLimit = Bits.umin(dmaLimit, domain.geometry.apertureEnd);
         }
         // PCI: try below 4 GiB first, single-address-cycle DMA is cheaper.
-        if (Long.compareUnsigned(dmaLimit, DmaMapping.DMA_BIT_MASK(32)) > 0 && !iommuDmaForcedac && dev_is_pci(dev)) {
-            iova = iovad.alloc_iova_fast(iovaLen, DmaMapping.DMA_BIT_MASK(32) >>> shift, false);
+        if (Long.compareUnsigned(dmaLimit, DmaMapping.DMA_BIT_MASK(32)) > 0 && !iommuDmaForcedac && devIsPci(dev)) {
+            iova = iovad.allocIovaFast(iovaLen, DmaMapping.DMA_BIT_MASK(32) >>> shift, false);
         }
         if (iova == 0) {
-            iova = iovad.alloc_iova_fast(iovaLen, dmaLimit >>> shift, true);
+            iova = iovad.allocIovaFast(iovaLen, dmaLimit >>> shift, true);
         }
         return iova << shift;
     }
 
     /** {@code dev_is_pci}: the device sits on the "pci" bus type (as pci-ats names it). */
-    static boolean dev_is_pci(Device dev) {
+    static boolean devIsPci(Device dev) {
         return dev.bus != null && "pci".equals(dev.bus.name());
     }
 
     @Port("drivers/iommu/dma-iommu.c:iommu_dma_free_iova")
-    private static void iommu_dma_free_iova(IommuDmaCookie cookie, long iova, long size, IommuIotlbGather gather) {
+    private static void iommuDmaFreeIova(IommuDmaCookie cookie, long iova, long size, IommuIotlbGather gather) {
         IovaDomain iovad = cookie.iovad;
         // MSI cookie: frees only ever undo the latest allocation, so step the cursor back.
         if (cookie.type == IommuDmaCookie.IOMMU_DMA_MSI_COOKIE) {
             cookie.msiIova -= size;
         } else if (gather != null && gather.queued) {
-            iovad.queue_iova(iovad.iova_pfn(iova), size >>> iovad.iova_shift());
+            iovad.queueIova(iovad.iovaPfn(iova), size >>> iovad.iovaShift());
         } else {
-            iovad.free_iova_fast(iovad.iova_pfn(iova), size >>> iovad.iova_shift());
+            iovad.freeIovaFast(iovad.iovaPfn(iova), size >>> iovad.iovaShift());
         }
     }
 
     @Port("drivers/iommu/dma-iommu.c:__iommu_dma_unmap")
-    private void __iommu_dma_unmap(Device dev, long dmaAddr, long size) {
-        IommuDomain domain = Iommu.iommu_get_dma_domain(dev);
+    private void __iommuDmaUnmap(Device dev, long dmaAddr, long size) {
+        IommuDomain domain = Iommu.iommuGetDmaDomain(dev);
         IommuDmaCookie cookie = (IommuDmaCookie) domain.iovaCookie;
         IovaDomain iovad = cookie.iovad;
-        long iovaOff = iovad.iova_offset(dmaAddr);
+        long iovaOff = iovad.iovaOffset(dmaAddr);
         dmaAddr -= iovaOff;
-        size = iovad.iova_align(size + iovaOff);
+        size = iovad.iovaAlign(size + iovaOff);
         IommuIotlbGather gather = new IommuIotlbGather();
         // With a flush queue the IOTLB is flushed later, before the IOVA can be reused.
         gather.queued = cookie.fqDomain != null;
-        long unmapped = Iommu.iommu_unmap_fast(domain, dmaAddr, size, gather);
+        long unmapped = Iommu.iommuUnmapFast(domain, dmaAddr, size, gather);
         Warn.WARN_ON(unmapped != size);
         if (!gather.queued) {
-            Iommu.iommu_iotlb_sync(domain, gather);
+            Iommu.iommuIotlbSync(domain, gather);
         }
-        iommu_dma_free_iova(cookie, dmaAddr, size, gather);
+        iommuDmaFreeIova(cookie, dmaAddr, size, gather);
     }
 
     @Port("drivers/iommu/dma-iommu.c:__iommu_dma_map")
-    private long __iommu_dma_map(Device dev, long phys, long size, int prot, long dmaMask) {
-        IommuDomain domain = Iommu.iommu_get_dma_domain(dev);
+    private long __iommuDmaMap(Device dev, long phys, long size, int prot, long dmaMask) {
+        IommuDomain domain = Iommu.iommuGetDmaDomain(dev);
         IommuDmaCookie cookie = (IommuDmaCookie) domain.iovaCookie;
         IovaDomain iovad = cookie.iovad;
-        long iovaOff = iovad.iova_offset(phys);
-        size = iovad.iova_align(size + iovaOff);
-        long iova = iommu_dma_alloc_iova(domain, size, dmaMask, dev);
+        long iovaOff = iovad.iovaOffset(phys);
+        size = iovad.iovaAlign(size + iovaOff);
+        long iova = iommuDmaAllocIova(domain, size, dmaMask, dev);
         if (iova == 0) {
             return DMA_MAPPING_ERROR;
         }
-        if (Iommu.iommu_map_atomic(domain, iova, phys - iovaOff, size, prot) != 0) {
-            iommu_dma_free_iova(cookie, iova, size, null);
+        if (Iommu.iommuMapAtomic(domain, iova, phys - iovaOff, size, prot) != 0) {
+            iommuDmaFreeIova(cookie, iova, size, null);
             return DMA_MAPPING_ERROR;
         }
         return iova + iovaOff;
@@ -374,29 +374,29 @@ public final class DmaIommu implements DmaMapOps {
     }
 
     @Port("drivers/iommu/dma-iommu.c:iommu_dma_alloc_pages")
-    private long iommu_dma_alloc_pages(Device dev, long size, int gfp, long attrs) {
+    private long iommuDmaAllocPages(Device dev, long size, int gfp, long attrs) {
         long allocSize = PAGE_ALIGN(size);
-        return pageAlloc.alloc_pages(gfp | __GFP_ZERO, DmaMapping.get_order(allocSize));
+        return pageAlloc.allocPages(gfp | __GFP_ZERO, DmaMapping.getOrder(allocSize));
     }
 
     @Port("drivers/iommu/dma-iommu.c:__iommu_dma_free")
-    private void __iommu_dma_free(Device dev, long size, long cpuAddr) {
-        pageAlloc.free_pages(cpuAddr, DmaMapping.get_order(PAGE_ALIGN(size)));
+    private void __iommuDmaFree(Device dev, long size, long cpuAddr) {
+        pageAlloc.freePages(cpuAddr, DmaMapping.getOrder(PAGE_ALIGN(size)));
     }
 
     @Override
     @Port("drivers/iommu/dma-iommu.c:iommu_dma_alloc")
     public long alloc(Device dev, long size, long[] handle, int gfp, long attrs) {
         boolean coherent = dev.dmaCoherent;
-        int ioprot = dma_info_to_prot(DMA_BIDIRECTIONAL, coherent, attrs);
+        int ioprot = dmaInfoToProt(DMA_BIDIRECTIONAL, coherent, attrs);
         gfp |= __GFP_ZERO;
-        long cpuAddr = iommu_dma_alloc_pages(dev, size, gfp, attrs);
+        long cpuAddr = iommuDmaAllocPages(dev, size, gfp, attrs);
         if (cpuAddr == 0) {
             return 0;
         }
-        handle[0] = __iommu_dma_map(dev, cpuAddr, size, ioprot, dev.coherentDmaMask);
+        handle[0] = __iommuDmaMap(dev, cpuAddr, size, ioprot, dev.coherentDmaMask);
         if (handle[0] == DMA_MAPPING_ERROR) {
-            __iommu_dma_free(dev, size, cpuAddr);
+            __iommuDmaFree(dev, size, cpuAddr);
             return 0;
         }
         return cpuAddr;
@@ -405,36 +405,36 @@ public final class DmaIommu implements DmaMapOps {
     @Override
     @Port("drivers/iommu/dma-iommu.c:iommu_dma_free")
     public void free(Device dev, long size, long cpuAddr, long handle, long attrs) {
-        __iommu_dma_unmap(dev, handle, size);
-        __iommu_dma_free(dev, size, cpuAddr);
+        __iommuDmaUnmap(dev, handle, size);
+        __iommuDmaFree(dev, size, cpuAddr);
     }
 
     @Override
     @Port("drivers/iommu/dma-iommu.c:iommu_dma_map_page")
-    public long map_page(Device dev, long page, long offset, long size, int dir, long attrs) {
+    public long mapPage(Device dev, long page, long offset, long size, int dir, long attrs) {
         long phys = page + offset;
-        int prot = dma_info_to_prot(dir, dev.dmaCoherent, attrs);
-        return __iommu_dma_map(dev, phys, size, prot, dev.dmaMask[0]);
+        int prot = dmaInfoToProt(dir, dev.dmaCoherent, attrs);
+        return __iommuDmaMap(dev, phys, size, prot, dev.dmaMask[0]);
     }
 
     @Override
     @Port("drivers/iommu/dma-iommu.c:iommu_dma_unmap_page")
-    public void unmap_page(Device dev, long dmaHandle, long size, int dir, long attrs) {
-        __iommu_dma_unmap(dev, dmaHandle, size);
+    public void unmapPage(Device dev, long dmaHandle, long size, int dir, long attrs) {
+        __iommuDmaUnmap(dev, dmaHandle, size);
     }
 
     /**
      * Merges the mapped segments into DMA segments; returns their number. The layout from
-     * {@link #map_sg} already keeps each segment inside a segment boundary, so only a
+     * {@link #mapSg} already keeps each segment inside a segment boundary, so only a
      * segment's start address decides whether it may be appended across one.
      */
     @Port("drivers/iommu/dma-iommu.c:__finalise_sg")
-    private static int __finalise_sg(Device dev, Scatterlist[] sg, int nents, long dmaAddr) {
+    private static int __finaliseSg(Device dev, Scatterlist[] sg, int nents, long dmaAddr) {
         int cur = 0;
-        long segMask = dma_get_seg_boundary(dev);
+        long segMask = dmaGetSegBoundary(dev);
         // cur_len, max_len and the three per-segment lengths are u32, as in the kernel.
         int curLen = 0;
-        int maxLen = dma_get_max_seg_size(dev);
+        int maxLen = dmaGetMaxSegSize(dev);
         int count = 0;
         for (int i = 0; i < nents; i++) {
             Scatterlist s = sg[i];
@@ -471,7 +471,7 @@ public final class DmaIommu implements DmaMapOps {
     }
 
     @Port("drivers/iommu/dma-iommu.c:__invalidate_sg")
-    private static void __invalidate_sg(Scatterlist[] sg, int nents) {
+    private static void __invalidateSg(Scatterlist[] sg, int nents) {
         for (int i = 0; i < nents; i++) {
             Scatterlist s = sg[i];
             if (s.dmaAddress != DMA_MAPPING_ERROR) {
@@ -491,12 +491,12 @@ public final class DmaIommu implements DmaMapOps {
      */
     @Override
     @Port("drivers/iommu/dma-iommu.c:iommu_dma_map_sg")
-    public int map_sg(Device dev, Scatterlist[] sg, int nents, int dir, long attrs) {
-        IommuDomain domain = Iommu.iommu_get_dma_domain(dev);
+    public int mapSg(Device dev, Scatterlist[] sg, int nents, int dir, long attrs) {
+        IommuDomain domain = Iommu.iommuGetDmaDomain(dev);
         IommuDmaCookie cookie = (IommuDmaCookie) domain.iovaCookie;
         IovaDomain iovad = cookie.iovad;
-        int prot = dma_info_to_prot(dir, dev.dmaCoherent, attrs);
-        long mask = dma_get_seg_boundary(dev);
+        int prot = dmaInfoToProt(dir, dev.dmaCoherent, attrs);
+        long mask = dmaGetSegBoundary(dev);
         long iovaLen = 0;
         Scatterlist prev = null;
         // Sum the granule-aligned lengths (originals kept in the dma fields); a piece that would
@@ -505,13 +505,13 @@ public final class DmaIommu implements DmaMapOps {
         // no boundary (mask ULONG_MAX) the padding length is so large that nothing is padded.
         for (int i = 0; i < nents; i++) {
             Scatterlist s = sg[i];
-            long sIovaOff = iovad.iova_offset(Integer.toUnsignedLong(s.offset));
+            long sIovaOff = iovad.iovaOffset(Integer.toUnsignedLong(s.offset));
             long sLength = Integer.toUnsignedLong(s.length);
             long padLen = (mask - iovaLen + 1) & mask;
             s.dmaAddress = sIovaOff;
             s.dmaLength = (int) sLength;
             s.offset -= (int) sIovaOff;
-            sLength = iovad.iova_align(sLength + sIovaOff);
+            sLength = iovad.iovaAlign(sLength + sIovaOff);
             s.length = (int) sLength;
             // The single IOVA allocation is size-aligned, so when the list is longer than a
             // boundary it starts on one: padding can be laid out from the lengths alone. A
@@ -524,19 +524,19 @@ public final class DmaIommu implements DmaMapOps {
             prev = s;
         }
         int ret;
-        long iova = iommu_dma_alloc_iova(domain, iovaLen, dev.dmaMask[0], dev);
+        long iova = iommuDmaAllocIova(domain, iovaLen, dev.dmaMask[0], dev);
         if (iova == 0) {
             ret = -ENOMEM;
         } else {
             // One iommu_map_sg call; how pages are merged into blocks is the driver's business.
-            long mapped = Iommu.iommu_map_sg_atomic(domain, iova, sg, nents, prot);
+            long mapped = Iommu.iommuMapSgAtomic(domain, iova, sg, nents, prot);
             if (mapped >= 0 && mapped >= iovaLen) {
-                return __finalise_sg(dev, sg, nents, iova);
+                return __finaliseSg(dev, sg, nents, iova);
             }
             ret = (int) Math.min(mapped, 0);
-            iommu_dma_free_iova(cookie, iova, iovaLen, null);
+            iommuDmaFreeIova(cookie, iova, iovaLen, null);
         }
-        __invalidate_sg(sg, nents);
+        __invalidateSg(sg, nents);
         if (ret != -ENOMEM) {
             ret = -EINVAL;
         }
@@ -545,7 +545,7 @@ public final class DmaIommu implements DmaMapOps {
 
     @Override
     @Port("drivers/iommu/dma-iommu.c:iommu_dma_unmap_sg")
-    public void unmap_sg(Device dev, Scatterlist[] sg, int nents, int dir, long attrs) {
+    public void unmapSg(Device dev, Scatterlist[] sg, int nents, int dir, long attrs) {
         // One IOVA allocation spans all segments: unmap it from the first start to the last end.
         long start = sg[0].dmaAddress;
         int last = 0;
@@ -556,7 +556,7 @@ public final class DmaIommu implements DmaMapOps {
             last = i;
         }
         long end = sg[last].dmaAddress + Integer.toUnsignedLong(sg[last].dmaLength);
-        __iommu_dma_unmap(dev, start, end - start);
+        __iommuDmaUnmap(dev, start, end - start);
     }
 
     /**
@@ -564,16 +564,16 @@ public final class DmaIommu implements DmaMapOps {
      * domain's IOVA space for [dmaBase, dmaLimit]; otherwise leaves the device on dma-direct.
      */
     @Port("drivers/iommu/dma-iommu.c:iommu_setup_dma_ops")
-    public void iommu_setup_dma_ops(Device dev, long dmaBase, long dmaLimit) {
-        IommuDomain domain = Iommu.iommu_get_domain_for_dev(dev);
+    public void iommuSetupDmaOps(Device dev, long dmaBase, long dmaLimit) {
+        IommuDomain domain = Iommu.iommuGetDomainForDev(dev);
         if (domain == null) {
-            Printk.pr_warn("Failed to set up IOMMU for device %s; retaining platform DMA ops", dev.dev_name());
+            Printk.prWarn("Failed to set up IOMMU for device %s; retaining platform DMA ops", dev.devName());
             return;
         }
         // The core allocates the default DMA domain; the driver supports it via dma-iommu.
-        if (Iommu.iommu_is_dma_domain(domain)) {
-            if (iommu_dma_init_domain(domain, dmaBase, dmaLimit, dev) != 0) {
-                Printk.pr_warn("Failed to set up IOMMU for device %s; retaining platform DMA ops", dev.dev_name());
+        if (Iommu.iommuIsDmaDomain(domain)) {
+            if (iommuDmaInitDomain(domain, dmaBase, dmaLimit, dev) != 0) {
+                Printk.prWarn("Failed to set up IOMMU for device %s; retaining platform DMA ops", dev.devName());
                 return;
             }
             dev.dmaOps = this;
@@ -587,7 +587,7 @@ public final class DmaIommu implements DmaMapOps {
 
     /** The size of one doorbell mapping: the IOVA granule, or a page for an MSI cookie. */
     @Port("drivers/iommu/dma-iommu.c:cookie_msi_granule")
-    static long cookie_msi_granule(IommuDmaCookie cookie) {
+    static long cookieMsiGranule(IommuDmaCookie cookie) {
         if (cookie.type == IommuDmaCookie.IOMMU_DMA_IOVA_COOKIE) {
             return cookie.iovad.granule;
         }
@@ -600,22 +600,22 @@ public final class DmaIommu implements DmaMapOps {
      * (the IOVA is given back). Caller holds {@link #msi_prepare_lock}.
      */
     @Port("drivers/iommu/dma-iommu.c:iommu_dma_get_msi_page")
-    private IommuDmaMsiPage iommu_dma_get_msi_page(Device dev, long msiAddr, IommuDomain domain) {
+    private IommuDmaMsiPage iommuDmaGetMsiPage(Device dev, long msiAddr, IommuDomain domain) {
         IommuDmaCookie cookie = (IommuDmaCookie) domain.iovaCookie;
         int prot = IOMMU_WRITE | IOMMU_NOEXEC | IOMMU_MMIO;
-        long size = cookie_msi_granule(cookie);
+        long size = cookieMsiGranule(cookie);
         msiAddr &= ~(size - 1);
         for (IommuDmaMsiPage msiPage : cookie.msiPageList) {
             if (msiPage.phys == msiAddr) {
                 return msiPage;
             }
         }
-        long iova = iommu_dma_alloc_iova(domain, size, DmaMapping.dma_get_mask(dev), dev);
+        long iova = iommuDmaAllocIova(domain, size, DmaMapping.dmaGetMask(dev), dev);
         if (iova == 0) {
             return null;
         }
-        if (Iommu.iommu_map(domain, iova, msiAddr, size, prot) != 0) {
-            iommu_dma_free_iova(cookie, iova, size, null);
+        if (Iommu.iommuMap(domain, iova, msiAddr, size, prot) != 0) {
+            iommuDmaFreeIova(cookie, iova, size, null);
             return null;
         }
         IommuDmaMsiPage msiPage = new IommuDmaMsiPage(iova, msiAddr);
@@ -626,25 +626,25 @@ public final class DmaIommu implements DmaMapOps {
     /**
      * Makes the doorbell at {@code msiAddr} reachable by {@code desc}'s device through its
      * current domain and records the mapping in the descriptor for
-     * {@link #iommu_dma_compose_msi_msg}. A device with no domain, or whose domain has no cookie
+     * {@link #iommuDmaComposeMsiMsg}. A device with no domain, or whose domain has no cookie
      * (identity, or unmanaged without an MSI cookie), needs nothing: 0, with no mapping recorded.
      * Called by the interrupt controller when it allocates the device's vectors.
      *
      * @return 0, or -ENOMEM if the doorbell could not be mapped
      */
     @Port("drivers/iommu/dma-iommu.c:iommu_dma_prepare_msi")
-    public int iommu_dma_prepare_msi(MsiDesc desc, long msiAddr) {
-        Device dev = MsiDesc.msi_desc_to_dev(desc);
-        IommuDomain domain = Iommu.iommu_get_domain_for_dev(dev);
+    public int iommuDmaPrepareMsi(MsiDesc desc, long msiAddr) {
+        Device dev = MsiDesc.msiDescToDev(desc);
+        IommuDomain domain = Iommu.iommuGetDomainForDev(dev);
         if (domain == null || domain.iovaCookie == null) {
-            MsiDesc.msi_desc_set_iommu_cookie(desc, null);
+            MsiDesc.msiDescSetIommuCookie(desc, null);
             return 0;
         }
         IommuDmaMsiPage msiPage;
         synchronized (msi_prepare_lock) {
-            msiPage = iommu_dma_get_msi_page(dev, msiAddr, domain);
+            msiPage = iommuDmaGetMsiPage(dev, msiAddr, domain);
         }
-        MsiDesc.msi_desc_set_iommu_cookie(desc, msiPage);
+        MsiDesc.msiDescSetIommuCookie(desc, msiPage);
         if (msiPage == null) {
             return -ENOMEM;
         }
@@ -653,28 +653,28 @@ public final class DmaIommu implements DmaMapOps {
 
     /**
      * Rewrites the doorbell address of {@code msg} into its IOVA from the mapping
-     * {@link #iommu_dma_prepare_msi} recorded: the high word becomes the IOVA's, the low word the
+     * {@link #iommuDmaPrepareMsi} recorded: the high word becomes the IOVA's, the low word the
      * IOVA's plus the offset inside the granule. Nothing to do without a domain cookie; a
      * cookie without a recorded mapping is a bug (a warning, the message left alone).
      */
     @Port("drivers/iommu/dma-iommu.c:iommu_dma_compose_msi_msg")
-    public static void iommu_dma_compose_msi_msg(MsiDesc desc, MsiMsg msg) {
-        Device dev = MsiDesc.msi_desc_to_dev(desc);
-        IommuDomain domain = Iommu.iommu_get_domain_for_dev(dev);
-        IommuDmaMsiPage msiPage = (IommuDmaMsiPage) MsiDesc.msi_desc_get_iommu_cookie(desc);
+    public static void iommuDmaComposeMsiMsg(MsiDesc desc, MsiMsg msg) {
+        Device dev = MsiDesc.msiDescToDev(desc);
+        IommuDomain domain = Iommu.iommuGetDomainForDev(dev);
+        IommuDmaMsiPage msiPage = (IommuDmaMsiPage) MsiDesc.msiDescGetIommuCookie(desc);
         if (domain == null || domain.iovaCookie == null || Warn.WARN_ON(msiPage == null)) {
             return;
         }
         msg.addressHi = (int) (msiPage.iova >>> 32);
-        msg.addressLo &= (int) (cookie_msi_granule((IommuDmaCookie) domain.iovaCookie) - 1);
+        msg.addressLo &= (int) (cookieMsiGranule((IommuDmaCookie) domain.iovaCookie) - 1);
         msg.addressLo += (int) msiPage.iova;
     }
 
     /** {@code iommu_dma_get_resv_regions}: nothing to add without MSI/PCI windows. */
     @Port("drivers/iommu/dma-iommu.c:iommu_dma_get_resv_regions")
-    public static void iommu_dma_get_resv_regions(Device dev, List<IommuResvRegion> list) {}
+    public static void iommuDmaGetResvRegions(Device dev, List<IommuResvRegion> list) {}
 
-    static boolean is_direct(IommuResvRegion r) {
+    static boolean isDirect(IommuResvRegion r) {
         return r.type == IOMMU_RESV_DIRECT || r.type == IOMMU_RESV_DIRECT_RELAXABLE;
     }
 }

@@ -42,8 +42,9 @@ import org.iommu4j.dma.Scatterlist;
  * its own {@code new Iommu(...)}. Also carries the aux-domain API (seed 000 / v5.2-v5.17), the
  * seed 001 adapters and the seed 003 DMA-API-with-PASID calls.
  *
- * <p>Naming: ported functions keep their kernel snake_case names ({@code iommu_map},
- * {@code iommu_attach_device}); struct fields are camelCase.
+ * <p>Naming: ported functions are the kernel's names in camelCase ({@code iommu_map} is
+ * {@code iommuMap}, {@code __iommu_map} is {@code __iommuMap}), struct fields too; the kernel
+ * symbol is in each {@code @Port}.
  *
  * <p>Locking: {@code group.mutex} protects a group's device list and domains (the kernel's
  * {@code group->mutex}); {@code dev_iommu.lock} protects the fault parameters;
@@ -106,13 +107,13 @@ public final class Iommu {
         if (cmdline != null) {
             for (String w : cmdline.trim().split("\\s+")) {
                 if (w.startsWith("iommu.passthrough=")) {
-                    iommu_set_def_domain_type(w.substring(18));
+                    iommuSetDefDomainType(w.substring(18));
                 } else if (w.startsWith("iommu.strict=")) {
-                    iommu_dma_setup(w.substring(13));
+                    iommuDmaSetup(w.substring(13));
                 }
             }
         }
-        iommu_subsys_init();
+        iommuSubsysInit();
         this.dmaIommu = pageAlloc != null ? new DmaIommu(this, pageAlloc) : null;
     }
 
@@ -129,12 +130,12 @@ public final class Iommu {
         return new PasidSource() {
             @Override
             public int alloc(int min, int max, Object priv) {
-                return ioasid.ioasid_alloc(null, min, max, priv);
+                return ioasid.ioasidAlloc(null, min, max, priv);
             }
 
             @Override
             public void free(int pasid) {
-                ioasid.ioasid_free(null, pasid);
+                ioasid.ioasidFree(null, pasid);
             }
         };
     }
@@ -149,38 +150,38 @@ public final class Iommu {
     // ---------------------------------------------------------------------------------------
 
     @Port("drivers/iommu/iommu.c:iommu_set_def_domain_type")
-    private void iommu_set_def_domain_type(String str) {
+    private void iommuSetDefDomainType(String str) {
         boolean pt = str.equals("1") || str.equalsIgnoreCase("y") || str.equalsIgnoreCase("on");
         iommuDefDomainType = pt ? IOMMU_DOMAIN_IDENTITY : IOMMU_DOMAIN_DMA;
         iommuCmdLine |= IOMMU_CMD_LINE_DMA_API;
     }
 
     @Port("drivers/iommu/iommu.c:iommu_dma_setup")
-    private void iommu_dma_setup(String str) {
+    private void iommuDmaSetup(String str) {
         iommuDmaStrict = str.equals("1") || str.equalsIgnoreCase("y") || str.equalsIgnoreCase("on");
         iommuCmdLine |= IOMMU_CMD_LINE_STRICT;
     }
 
     @Port("drivers/iommu/iommu.c:iommu_subsys_init")
-    private void iommu_subsys_init() {
-        if (!iommu_default_passthrough() && !iommuDmaStrict) {
+    private void iommuSubsysInit() {
+        if (!iommuDefaultPassthrough() && !iommuDmaStrict) {
             iommuDefDomainType = IOMMU_DOMAIN_DMA_FQ;
         }
-        Printk.pr_info("iommu: Default domain type: %s %s", iommu_domain_type_str(iommuDefDomainType),
+        Printk.prInfo("iommu: Default domain type: %s %s", iommuDomainTypeStr(iommuDefDomainType),
                 (iommuCmdLine & IOMMU_CMD_LINE_DMA_API) != 0 ? "(set via kernel command line)" : "");
-        if (!iommu_default_passthrough()) {
-            Printk.pr_info("iommu: DMA domain TLB invalidation policy: %s mode %s", iommuDmaStrict ? "strict" : "lazy",
+        if (!iommuDefaultPassthrough()) {
+            Printk.prInfo("iommu: DMA domain TLB invalidation policy: %s mode %s", iommuDmaStrict ? "strict" : "lazy",
                     (iommuCmdLine & IOMMU_CMD_LINE_STRICT) != 0 ? "(set via kernel command line)" : "");
         }
     }
 
     @Port("drivers/iommu/iommu.c:iommu_default_passthrough")
-    public boolean iommu_default_passthrough() {
+    public boolean iommuDefaultPassthrough() {
         return iommuDefDomainType == IOMMU_DOMAIN_IDENTITY;
     }
 
     @Port("drivers/iommu/iommu.c:iommu_set_default_passthrough")
-    public void iommu_set_default_passthrough(boolean cmdLine) {
+    public void iommuSetDefaultPassthrough(boolean cmdLine) {
         if (cmdLine) {
             iommuCmdLine |= IOMMU_CMD_LINE_DMA_API;
         }
@@ -188,7 +189,7 @@ public final class Iommu {
     }
 
     @Port("drivers/iommu/iommu.c:iommu_set_default_translated")
-    public void iommu_set_default_translated(boolean cmdLine) {
+    public void iommuSetDefaultTranslated(boolean cmdLine) {
         if (cmdLine) {
             iommuCmdLine |= IOMMU_CMD_LINE_DMA_API;
         }
@@ -197,7 +198,7 @@ public final class Iommu {
     }
 
     @Port("drivers/iommu/iommu.c:iommu_set_dma_strict")
-    public void iommu_set_dma_strict() {
+    public void iommuSetDmaStrict() {
         iommuDmaStrict = true;
         if (iommuDefDomainType == IOMMU_DOMAIN_DMA_FQ) {
             iommuDefDomainType = IOMMU_DOMAIN_DMA;
@@ -205,12 +206,12 @@ public final class Iommu {
     }
 
     /** {@code iommu_dma_strict}. */
-    public boolean iommu_dma_strict() {
+    public boolean iommuDmaStrict() {
         return iommuDmaStrict;
     }
 
     /** {@code iommu_def_domain_type}. */
-    public int iommu_def_domain_type() {
+    public int iommuDefDomainType() {
         return iommuDefDomainType;
     }
 
@@ -220,7 +221,7 @@ public final class Iommu {
 
     /** Registers an IOMMU instance with the core. The fwnode is the hardware device's fwnode (or DT node). */
     @Port("drivers/iommu/iommu.c:iommu_device_register")
-    public int iommu_device_register(IommuDevice iommu, IommuOps ops, Device hwdev) {
+    public int iommuDeviceRegister(IommuDevice iommu, IommuOps ops, Device hwdev) {
         iommu.ops = ops;
         if (hwdev != null) {
             iommu.fwnode = hwdev.fwnode != null ? hwdev.fwnode : hwdev.ofNode;
@@ -236,7 +237,7 @@ public final class Iommu {
     }
 
     @Port("drivers/iommu/iommu.c:iommu_device_unregister")
-    public void iommu_device_unregister(IommuDevice iommu) {
+    public void iommuDeviceUnregister(IommuDevice iommu) {
         iommuDeviceLock.lock();
         try {
             iommuDeviceList.remove(iommu);
@@ -247,7 +248,7 @@ public final class Iommu {
 
     /** The ops of the IOMMU registered for {@code fwnode}, or null. */
     @Port("drivers/iommu/iommu.c:iommu_ops_from_fwnode")
-    public IommuOps iommu_ops_from_fwnode(Object fwnode) {
+    public IommuOps iommuOpsFromFwnode(Object fwnode) {
         for (IommuDevice iommu : iommuDeviceList) {
             if (iommu.fwnode == fwnode) {
                 return iommu.ops;
@@ -257,7 +258,7 @@ public final class Iommu {
     }
 
     /** Snapshot of the registered IOMMUs. */
-    public List<IommuDevice> iommu_devices() {
+    public List<IommuDevice> iommuDevices() {
         return List.copyOf(iommuDeviceList);
     }
 
@@ -266,8 +267,8 @@ public final class Iommu {
     // ---------------------------------------------------------------------------------------
 
     @Port("drivers/iommu/iommu.c:dev_iommu_get")
-    static DevIommu dev_iommu_get(Device dev) {
-        DevIommu param = DevIommu.dev_iommu(dev);
+    static DevIommu devIommuGet(Device dev) {
+        DevIommu param = DevIommu.devIommu(dev);
         if (param != null) {
             return param;
         }
@@ -280,19 +281,19 @@ public final class Iommu {
     }
 
     @Port("drivers/iommu/iommu.c:dev_iommu_free")
-    static void dev_iommu_free(Device dev) {
-        iommu_fwspec_free(dev);
+    static void devIommuFree(Device dev) {
+        iommuFwspecFree(dev);
         dev.iommu = null;
     }
 
     /** Initialises {@code dev}'s fwspec for the IOMMU at {@code iommuFwnode}. 0, -EINVAL (other ops), -ENOMEM. */
     @Port("drivers/iommu/iommu.c:iommu_fwspec_init")
-    public static int iommu_fwspec_init(Device dev, Object iommuFwnode, IommuOps ops) {
-        IommuFwspec fwspec = DevIommu.dev_iommu_fwspec_get(dev);
+    public static int iommuFwspecInit(Device dev, Object iommuFwnode, IommuOps ops) {
+        IommuFwspec fwspec = DevIommu.devIommuFwspecGet(dev);
         if (fwspec != null) {
             return ops == fwspec.ops ? 0 : -EINVAL;
         }
-        if (dev_iommu_get(dev) == null) {
+        if (devIommuGet(dev) == null) {
             return -ENOMEM;
         }
         // Room for one ID up front; most devices have exactly one.
@@ -303,29 +304,29 @@ public final class Iommu {
         fwspec.ids = new int[1];
         fwspec.iommuFwnode = iommuFwnode;
         fwspec.ops = ops;
-        DevIommu.dev_iommu_fwspec_set(dev, fwspec);
+        DevIommu.devIommuFwspecSet(dev, fwspec);
         return 0;
     }
 
     @Port("drivers/iommu/iommu.c:iommu_fwspec_free")
-    public static void iommu_fwspec_free(Device dev) {
-        IommuFwspec fwspec = DevIommu.dev_iommu_fwspec_get(dev);
+    public static void iommuFwspecFree(Device dev) {
+        IommuFwspec fwspec = DevIommu.devIommuFwspecGet(dev);
         if (fwspec != null) {
-            DevIommu.dev_iommu_fwspec_set(dev, null);
+            DevIommu.devIommuFwspecSet(dev, null);
         }
     }
 
     /** Appends IDs (StreamIDs) to the fwspec. 0, -EINVAL (no fwspec), -ENOMEM. */
     @Port("drivers/iommu/iommu.c:iommu_fwspec_add_ids")
-    public static int iommu_fwspec_add_ids(Device dev, int[] ids, int numIds) {
-        IommuFwspec fwspec = DevIommu.dev_iommu_fwspec_get(dev);
+    public static int iommuFwspecAddIds(Device dev, int[] ids, int numIds) {
+        IommuFwspec fwspec = DevIommu.devIommuFwspecGet(dev);
         if (fwspec == null) {
             return -EINVAL;
         }
         int newNum = fwspec.numIds + numIds;
         if (newNum > 1 && newNum > fwspec.ids.length) {
             // krealloc
-            if (Slab.kmalloc_should_fail(GFP_KERNEL)) {
+            if (Slab.kmallocShouldFail(GFP_KERNEL)) {
                 return -ENOMEM;
             }
             fwspec.ids = java.util.Arrays.copyOf(fwspec.ids, newNum);
@@ -338,45 +339,45 @@ public final class Iommu {
     }
 
     @Port("include/linux/iommu.h:dev_iommu_fwspec_get")
-    public static IommuFwspec dev_iommu_fwspec_get(Device dev) {
-        return DevIommu.dev_iommu_fwspec_get(dev);
+    public static IommuFwspec devIommuFwspecGet(Device dev) {
+        return DevIommu.devIommuFwspecGet(dev);
     }
 
     // ---------------------------------------------------------------------------------------
     // Probe / release
     // ---------------------------------------------------------------------------------------
 
-    private static IommuOps bus_ops(Device dev) {
+    private static IommuOps busOps(Device dev) {
         return dev.bus == null ? null : (IommuOps) dev.bus.iommuOps;
     }
 
     @Port("drivers/iommu/iommu.c:__iommu_probe_device")
-    private int __iommu_probe_device(Device dev, List<IommuGroup> groupList) {
-        IommuOps ops = bus_ops(dev);
+    private int __iommuProbeDevice(Device dev, List<IommuGroup> groupList) {
+        IommuOps ops = busOps(dev);
         if (ops == null) {
             return -ENODEV;
         }
-        if (dev_iommu_get(dev) == null) {
+        if (devIommuGet(dev) == null) {
             return -ENOMEM;
         }
         IommuDevice iommuDev;
         try {
-            iommuDev = ops.probe_device(dev);
+            iommuDev = ops.probeDevice(dev);
         } catch (ErrnoException e) {
-            dev_iommu_free(dev);
+            devIommuFree(dev);
             return e.err();
         }
-        DevIommu.dev_iommu(dev).iommuDev = iommuDev;
+        DevIommu.devIommu(dev).iommuDev = iommuDev;
 
         IommuGroup group;
         try {
-            group = iommu_group_get_for_dev(dev);
+            group = iommuGroupGetForDev(dev);
         } catch (ErrnoException e) {
-            ops.release_device(dev);
-            dev_iommu_free(dev);
+            ops.releaseDevice(dev);
+            devIommuFree(dev);
             return e.err();
         }
-        iommu_group_put(group);
+        iommuGroupPut(group);
 
         if (groupList != null && group.defaultDomain == null && !group.onList) {
             group.onList = true;
@@ -391,41 +392,41 @@ public final class Iommu {
      * (arm64's arch_setup_dma_ops -> iommu_setup_dma_ops). 0 or -errno (-ENODEV: no IOMMU).
      */
     @Port("drivers/iommu/iommu.c:iommu_probe_device")
-    public int iommu_probe_device(Device dev) {
-        IommuOps ops = bus_ops(dev);
-        int ret = __iommu_probe_device(dev, null);
+    public int iommuProbeDevice(Device dev) {
+        IommuOps ops = busOps(dev);
+        int ret = __iommuProbeDevice(dev, null);
         if (ret != 0) {
             return ret;
         }
-        IommuGroup group = iommu_group_get(dev);
+        IommuGroup group = iommuGroupGet(dev);
         if (group == null) {
-            iommu_release_device(dev);
+            iommuReleaseDevice(dev);
             return -ENODEV;
         }
         // Ignored on failure: a driver may offer no default domain, and the device then has none.
         group.mutex.lock();
         try {
-            iommu_alloc_default_domain(group, dev);
+            iommuAllocDefaultDomain(group, dev);
             if (group.defaultDomain != null) {
-                ret = __iommu_attach_device(group.defaultDomain, dev);
+                ret = __iommuAttachDevice(group.defaultDomain, dev);
                 if (ret != 0) {
                     group.mutex.unlock();
-                    iommu_group_put(group);
-                    iommu_release_device(dev);
+                    iommuGroupPut(group);
+                    iommuReleaseDevice(dev);
                     return ret;
                 }
             }
-            iommu_create_device_direct_mappings(group, dev);
+            iommuCreateDeviceDirectMappings(group, dev);
         } finally {
             if (group.mutex.isHeldByCurrentThread()) {
                 group.mutex.unlock();
             }
         }
-        iommu_group_put(group);
-        if (ops.has_probe_finalize()) {
-            ops.probe_finalize(dev);
+        iommuGroupPut(group);
+        if (ops.hasProbeFinalize()) {
+            ops.probeFinalize(dev);
         }
-        arch_setup_dma_ops(dev);
+        archSetupDmaOps(dev);
         return 0;
     }
 
@@ -435,46 +436,46 @@ public final class Iommu {
      * [dmaBase, dmaBase + size - 1].
      */
     @Port("arch/arm64/mm/dma-mapping.c:arch_setup_dma_ops")
-    public void arch_setup_dma_ops(Device dev, long dmaBase, long size, IommuOps iommu, boolean coherent) {
+    public void archSetupDmaOps(Device dev, long dmaBase, long size, IommuOps iommu, boolean coherent) {
         dev.dmaCoherent = coherent;
         if (iommu != null && dmaIommu != null) {
-            dmaIommu.iommu_setup_dma_ops(dev, dmaBase, dmaBase + size - 1);
+            dmaIommu.iommuSetupDmaOps(dev, dmaBase, dmaBase + size - 1);
         }
     }
 
     /** arm64 arch_setup_dma_ops: install dma-iommu when the device sits in a DMA domain. */
     @Port("arch/arm64/mm/dma-mapping.c:arch_setup_dma_ops")
-    private void arch_setup_dma_ops(Device dev) {
+    private void archSetupDmaOps(Device dev) {
         if (dmaIommu != null) {
-            dmaIommu.iommu_setup_dma_ops(dev, 0, -1L);
+            dmaIommu.iommuSetupDmaOps(dev, 0, -1L);
         }
     }
 
     @Port("drivers/iommu/iommu.c:iommu_release_device")
-    public void iommu_release_device(Device dev) {
-        DevIommu param = DevIommu.dev_iommu(dev);
+    public void iommuReleaseDevice(Device dev) {
+        DevIommu param = DevIommu.devIommu(dev);
         if (param == null) {
             return;
         }
-        IommuOps ops = bus_ops(dev);
+        IommuOps ops = busOps(dev);
         if (ops != null) {
-            ops.release_device(dev);
+            ops.releaseDevice(dev);
         }
-        iommu_group_remove_device(dev);
+        iommuGroupRemoveDevice(dev);
         if (dev.dmaOps == dmaIommu && dmaIommu != null) {
             dev.dmaOps = null;
         }
-        dev_iommu_free(dev);
+        devIommuFree(dev);
     }
 
     @Port("drivers/iommu/iommu.c:iommu_create_device_direct_mappings")
-    private int iommu_create_device_direct_mappings(IommuGroup group, Device dev) {
+    private int iommuCreateDeviceDirectMappings(IommuGroup group, Device dev) {
         IommuDomain domain = group.defaultDomain;
-        if (domain == null || !iommu_is_dma_domain(domain)) {
+        if (domain == null || !iommuIsDmaDomain(domain)) {
             return 0;
         }
         List<IommuResvRegion> mappings = new ArrayList<>();
-        iommu_get_resv_regions(dev, mappings);
+        iommuGetResvRegions(dev, mappings);
         int ret = 0;
         long pgSize = 1L << __ffs(domain.pgsizeBitmap);
         // Regions of different devices may overlap: pages already mapped are skipped, and each
@@ -489,13 +490,13 @@ public final class Iommu {
             }
             long mapSize = 0;
             for (long addr = start; Long.compareUnsigned(addr, end) <= 0; addr += pgSize) {
-                if (addr != end && iommu_iova_to_phys(domain, addr) == 0) {
+                if (addr != end && iommuIovaToPhys(domain, addr) == 0) {
                     mapSize += pgSize;
                     continue;
                 }
                 // map_end: a mapped page or the end closes the run.
                 if (mapSize != 0) {
-                    ret = iommu_map(domain, addr - mapSize, addr - mapSize, mapSize, entry.prot);
+                    ret = iommuMap(domain, addr - mapSize, addr - mapSize, mapSize, entry.prot);
                     if (ret != 0) {
                         break outer;
                     }
@@ -504,25 +505,25 @@ public final class Iommu {
             }
         }
         if (ret == 0) {
-            iommu_flush_iotlb_all(domain);
+            iommuFlushIotlbAll(domain);
         }
-        iommu_put_resv_regions(dev, mappings);
+        iommuPutResvRegions(dev, mappings);
         return ret;
     }
 
     @Port("drivers/iommu/iommu.c:iommu_get_resv_regions")
-    public void iommu_get_resv_regions(Device dev, List<IommuResvRegion> list) {
-        IommuOps ops = bus_ops(dev);
-        if (ops != null && ops.has_get_resv_regions()) {
-            ops.get_resv_regions(dev, list);
+    public void iommuGetResvRegions(Device dev, List<IommuResvRegion> list) {
+        IommuOps ops = busOps(dev);
+        if (ops != null && ops.hasGetResvRegions()) {
+            ops.getResvRegions(dev, list);
         }
     }
 
     @Port("drivers/iommu/iommu.c:iommu_put_resv_regions")
-    public void iommu_put_resv_regions(Device dev, List<IommuResvRegion> list) {
-        IommuOps ops = bus_ops(dev);
-        if (ops != null && ops.has_put_resv_regions()) {
-            ops.put_resv_regions(dev, list);
+    public void iommuPutResvRegions(Device dev, List<IommuResvRegion> list) {
+        IommuOps ops = busOps(dev);
+        if (ops != null && ops.hasPutResvRegions()) {
+            ops.putResvRegions(dev, list);
         }
     }
 
@@ -532,8 +533,8 @@ public final class Iommu {
 
     /** Allocates a new group (ID from the IDA); throws ErrnoException(-ENOMEM). */
     @Port("drivers/iommu/iommu.c:iommu_group_alloc")
-    public IommuGroup iommu_group_alloc() {
-        if (Slab.kmalloc_should_fail(GFP_KERNEL)) {
+    public IommuGroup iommuGroupAlloc() {
+        if (Slab.kmallocShouldFail(GFP_KERNEL)) {
             throw new ErrnoException(-ENOMEM);
         }
         int id;
@@ -545,8 +546,8 @@ public final class Iommu {
     }
 
     @Port("drivers/iommu/iommu.c:iommu_group_release")
-    private void iommu_group_release(IommuGroup group) {
-        Printk.pr_debug("Releasing group %d", group.id);
+    private void iommuGroupRelease(IommuGroup group) {
+        Printk.prDebug("Releasing group %d", group.id);
         if (group.iommuDataRelease != null) {
             group.iommuDataRelease.run();
         }
@@ -554,65 +555,65 @@ public final class Iommu {
             iommuGroupIda.clear(group.id);
         }
         if (group.defaultDomain != null) {
-            iommu_domain_free(group.defaultDomain);
+            iommuDomainFree(group.defaultDomain);
         }
     }
 
     /** The group of {@code dev} with a new reference, or null. */
     @Port("drivers/iommu/iommu.c:iommu_group_get")
-    public static IommuGroup iommu_group_get(Device dev) {
+    public static IommuGroup iommuGroupGet(Device dev) {
         IommuGroup group = (IommuGroup) dev.iommuGroup;
         if (group != null) {
-            group.kref.kref_get();
+            group.kref.krefGet();
         }
         return group;
     }
 
     @Port("drivers/iommu/iommu.c:iommu_group_ref_get")
-    public static IommuGroup iommu_group_ref_get(IommuGroup group) {
-        group.kref.kref_get();
+    public static IommuGroup iommuGroupRefGet(IommuGroup group) {
+        group.kref.krefGet();
         return group;
     }
 
     @Port("drivers/iommu/iommu.c:iommu_group_put")
-    public static void iommu_group_put(IommuGroup group) {
+    public static void iommuGroupPut(IommuGroup group) {
         if (group != null) {
-            group.kref.kref_put(() -> group.core.iommu_group_release(group));
+            group.kref.krefPut(() -> group.core.iommuGroupRelease(group));
         }
     }
 
     @Port("drivers/iommu/iommu.c:iommu_group_get_iommudata")
-    public static Object iommu_group_get_iommudata(IommuGroup group) {
+    public static Object iommuGroupGetIommudata(IommuGroup group) {
         return group.iommuData;
     }
 
     @Port("drivers/iommu/iommu.c:iommu_group_set_iommudata")
-    public static void iommu_group_set_iommudata(IommuGroup group, Object data, Runnable release) {
+    public static void iommuGroupSetIommudata(IommuGroup group, Object data, Runnable release) {
         group.iommuData = data;
         group.iommuDataRelease = release;
     }
 
     @Port("drivers/iommu/iommu.c:iommu_group_set_name")
-    public static int iommu_group_set_name(IommuGroup group, String name) {
+    public static int iommuGroupSetName(IommuGroup group, String name) {
         group.name = name;
         return 0;
     }
 
     /** Adds {@code dev} to {@code group} (the device holds a group reference). 0 or -errno. */
     @Port("drivers/iommu/iommu.c:iommu_group_add_device")
-    public int iommu_group_add_device(IommuGroup group, Device dev) {
-        if (Slab.kmalloc_should_fail(GFP_KERNEL)) {
+    public int iommuGroupAddDevice(IommuGroup group, Device dev) {
+        if (Slab.kmallocShouldFail(GFP_KERNEL)) {
             return -ENOMEM;
         }
-        IommuGroup.GroupDevice device = new IommuGroup.GroupDevice(dev, dev.dev_name());
-        group.kref.kref_get();
+        IommuGroup.GroupDevice device = new IommuGroup.GroupDevice(dev, dev.devName());
+        group.kref.krefGet();
         dev.iommuGroup = group;
         int ret = 0;
         group.mutex.lock();
         try {
             group.devices.add(device);
-            if (group.domain != null && !iommu_is_attach_deferred(group.domain, dev)) {
-                ret = __iommu_attach_device(group.domain, dev);
+            if (group.domain != null && !iommuIsAttachDeferred(group.domain, dev)) {
+                ret = __iommuAttachDevice(group.domain, dev);
             }
             if (ret != 0) {
                 group.devices.remove(device);
@@ -622,27 +623,27 @@ public final class Iommu {
         }
         if (ret != 0) {
             dev.iommuGroup = null;
-            iommu_group_put(group);
-            DevPrintk.dev_err(dev, "Failed to add to iommu group %d: %d", group.id, ret);
+            iommuGroupPut(group);
+            DevPrintk.devErr(dev, "Failed to add to iommu group %d: %d", group.id, ret);
             return ret;
         }
         // Group listeners (vfio) learn of the new member.
-        group.notifier.blocking_notifier_call_chain(IOMMU_GROUP_NOTIFY_ADD_DEVICE, dev);
+        group.notifier.blockingNotifierCallChain(IOMMU_GROUP_NOTIFY_ADD_DEVICE, dev);
         if (IommuTrace.add_device_to_group.enabled()) {
-            IommuTrace.add_device_to_group.emit(group.id, dev.dev_name());
+            IommuTrace.add_device_to_group.emit(group.id, dev.devName());
         }
-        DevPrintk.dev_info(dev, "Adding to iommu group %d", group.id);
+        DevPrintk.devInfo(dev, "Adding to iommu group %d", group.id);
         return 0;
     }
 
     @Port("drivers/iommu/iommu.c:iommu_group_remove_device")
-    public void iommu_group_remove_device(Device dev) {
+    public void iommuGroupRemoveDevice(Device dev) {
         IommuGroup group = (IommuGroup) dev.iommuGroup;
         if (group == null) {
             return;
         }
-        DevPrintk.dev_info(dev, "Removing from iommu group %d", group.id);
-        group.notifier.blocking_notifier_call_chain(IOMMU_GROUP_NOTIFY_DEL_DEVICE, dev);
+        DevPrintk.devInfo(dev, "Removing from iommu group %d", group.id);
+        group.notifier.blockingNotifierCallChain(IOMMU_GROUP_NOTIFY_DEL_DEVICE, dev);
         IommuGroup.GroupDevice device = null;
         group.mutex.lock();
         try {
@@ -651,7 +652,7 @@ public final class Iommu {
                     device = d;
                     group.devices.remove(d);
                     if (IommuTrace.remove_device_from_group.enabled()) {
-                        IommuTrace.remove_device_from_group.emit(group.id, dev.dev_name());
+                        IommuTrace.remove_device_from_group.emit(group.id, dev.devName());
                     }
                     break;
                 }
@@ -663,27 +664,27 @@ public final class Iommu {
             return;
         }
         dev.iommuGroup = null;
-        iommu_group_put(group);
+        iommuGroupPut(group);
     }
 
     @Port("drivers/iommu/iommu.c:iommu_group_device_count")
-    static int iommu_group_device_count(IommuGroup group) {
+    static int iommuGroupDeviceCount(IommuGroup group) {
         return group.devices.size();
     }
 
     /** Calls {@code fn} for each device of the group under the group mutex; stops at the first non-zero return. */
     @Port("drivers/iommu/iommu.c:iommu_group_for_each_dev")
-    public static int iommu_group_for_each_dev(IommuGroup group, Object data, java.util.function.ToIntBiFunction<Device, Object> fn) {
+    public static int iommuGroupForEachDev(IommuGroup group, Object data, java.util.function.ToIntBiFunction<Device, Object> fn) {
         group.mutex.lock();
         try {
-            return __iommu_group_for_each_dev(group, data, fn);
+            return __iommuGroupForEachDev(group, data, fn);
         } finally {
             group.mutex.unlock();
         }
     }
 
     @Port("drivers/iommu/iommu.c:__iommu_group_for_each_dev")
-    private static int __iommu_group_for_each_dev(IommuGroup group, Object data, java.util.function.ToIntBiFunction<Device, Object> fn) {
+    private static int __iommuGroupForEachDev(IommuGroup group, Object data, java.util.function.ToIntBiFunction<Device, Object> fn) {
         int ret = 0;
         for (IommuGroup.GroupDevice d : group.devices) {
             ret = fn.applyAsInt(d.dev, data);
@@ -695,19 +696,19 @@ public final class Iommu {
     }
 
     @Port("drivers/iommu/iommu.c:iommu_group_register_notifier")
-    public static int iommu_group_register_notifier(IommuGroup group, NotifierBlock nb) {
-        return group.notifier.blocking_notifier_chain_register(nb);
+    public static int iommuGroupRegisterNotifier(IommuGroup group, NotifierBlock nb) {
+        return group.notifier.blockingNotifierChainRegister(nb);
     }
 
     @Port("drivers/iommu/iommu.c:iommu_group_unregister_notifier")
-    public static int iommu_group_unregister_notifier(IommuGroup group, NotifierBlock nb) {
-        return group.notifier.blocking_notifier_chain_unregister(nb);
+    public static int iommuGroupUnregisterNotifier(IommuGroup group, NotifierBlock nb) {
+        return group.notifier.blockingNotifierChainUnregister(nb);
     }
 
     /** A new group per device ({@code generic_device_group}); throws ErrnoException. */
     @Port("drivers/iommu/iommu.c:generic_device_group")
-    public IommuGroup generic_device_group(Device dev) {
-        return iommu_group_alloc();
+    public IommuGroup genericDeviceGroup(Device dev) {
+        return iommuGroupAlloc();
     }
 
     /**
@@ -715,27 +716,27 @@ public final class Iommu {
      * every function gets its own group, as generic_device_group does.
      */
     @Port("drivers/iommu/iommu.c:pci_device_group")
-    public IommuGroup pci_device_group(Device dev) {
-        return iommu_group_alloc();
+    public IommuGroup pciDeviceGroup(Device dev) {
+        return iommuGroupAlloc();
     }
 
     @Port("drivers/iommu/iommu.c:iommu_group_get_for_dev")
-    private IommuGroup iommu_group_get_for_dev(Device dev) {
-        IommuOps ops = bus_ops(dev);
-        IommuGroup group = iommu_group_get(dev);
+    private IommuGroup iommuGroupGetForDev(Device dev) {
+        IommuOps ops = busOps(dev);
+        IommuGroup group = iommuGroupGet(dev);
         if (group != null) {
             return group;
         }
         if (ops == null) {
             throw new ErrnoException(-EINVAL);
         }
-        group = ops.device_group(dev);
+        group = ops.deviceGroup(dev);
         if (Warn.WARN_ON_ONCE(group == null)) {
             throw new ErrnoException(-EINVAL);
         }
-        int ret = iommu_group_add_device(group, dev);
+        int ret = iommuGroupAddDevice(group, dev);
         if (ret != 0) {
-            iommu_group_put(group);
+            iommuGroupPut(group);
             throw new ErrnoException(ret);
         }
         return group;
@@ -743,7 +744,7 @@ public final class Iommu {
 
     /** The group's default domain (no reference; the kernel's iommu_group_default_domain). */
     @Port("drivers/iommu/iommu.c:iommu_group_default_domain")
-    public static IommuDomain iommu_group_default_domain(IommuGroup group) {
+    public static IommuDomain iommuGroupDefaultDomain(IommuGroup group) {
         return group.defaultDomain;
     }
 
@@ -752,23 +753,23 @@ public final class Iommu {
     // ---------------------------------------------------------------------------------------
 
     @Port("drivers/iommu/iommu.c:iommu_get_def_domain_type")
-    private static int iommu_get_def_domain_type(Device dev) {
-        IommuOps ops = bus_ops(dev);
+    private static int iommuGetDefDomainType(Device dev) {
+        IommuOps ops = busOps(dev);
         // An external-facing PCI device is always isolated: a (strict) DMA domain, whatever the
         // command line or the driver prefers.
-        if (DmaIommu.dev_is_pci(dev) && dev instanceof org.iommu4j.pci.PciDev pdev && pdev.untrusted) {
+        if (DmaIommu.devIsPci(dev) && dev instanceof org.iommu4j.pci.PciDev pdev && pdev.untrusted) {
             return IOMMU_DOMAIN_DMA;
         }
-        return ops != null && ops.has_def_domain_type() ? ops.def_domain_type(dev) : 0;
+        return ops != null && ops.hasDefDomainType() ? ops.defDomainType(dev) : 0;
     }
 
     @Port("drivers/iommu/iommu.c:iommu_group_alloc_default_domain")
-    private int iommu_group_alloc_default_domain(BusType bus, IommuGroup group, int type) {
-        IommuDomain dom = __iommu_domain_alloc(bus, type);
+    private int iommuGroupAllocDefaultDomain(BusType bus, IommuGroup group, int type) {
+        IommuDomain dom = __iommuDomainAlloc(bus, type);
         if (dom == null && type != IOMMU_DOMAIN_DMA) {
-            dom = __iommu_domain_alloc(bus, IOMMU_DOMAIN_DMA);
+            dom = __iommuDomainAlloc(bus, IOMMU_DOMAIN_DMA);
             if (dom != null) {
-                Printk.pr_warn("Failed to allocate default IOMMU domain of type %d for group %s - Falling back to IOMMU_DOMAIN_DMA",
+                Printk.prWarn("Failed to allocate default IOMMU domain of type %d for group %s - Falling back to IOMMU_DOMAIN_DMA",
                         type, group.name);
             }
         }
@@ -783,15 +784,15 @@ public final class Iommu {
     }
 
     @Port("drivers/iommu/iommu.c:iommu_alloc_default_domain")
-    private int iommu_alloc_default_domain(IommuGroup group, Device dev) {
+    private int iommuAllocDefaultDomain(IommuGroup group, Device dev) {
         if (group.defaultDomain != null) {
             return 0;
         }
-        int type = iommu_get_def_domain_type(dev);
+        int type = iommuGetDefDomainType(dev);
         if (type == 0) {
             type = iommuDefDomainType;
         }
-        return iommu_group_alloc_default_domain(dev.bus, group, type);
+        return iommuGroupAllocDefaultDomain(dev.bus, group, type);
     }
 
     // ---------------------------------------------------------------------------------------
@@ -799,17 +800,17 @@ public final class Iommu {
     // ---------------------------------------------------------------------------------------
 
     @Port("drivers/iommu/iommu.c:iommu_bus_notifier")
-    private int iommu_bus_notifier(long action, Object data) {
+    private int iommuBusNotifier(long action, Object data) {
         Device dev = (Device) data;
         if (action == BusType.BUS_NOTIFY_ADD_DEVICE) {
-            int ret = iommu_probe_device(dev);
+            int ret = iommuProbeDevice(dev);
             return ret != 0 ? Notifier.NOTIFY_DONE : Notifier.NOTIFY_OK;
         } else if (action == BusType.BUS_NOTIFY_REMOVED_DEVICE) {
-            iommu_release_device(dev);
+            iommuReleaseDevice(dev);
             return Notifier.NOTIFY_OK;
         }
         // Other bus events: forwarded, as group events, to the device's group if it has one.
-        IommuGroup group = iommu_group_get(dev);
+        IommuGroup group = iommuGroupGet(dev);
         if (group == null) {
             return 0;
         }
@@ -824,21 +825,21 @@ public final class Iommu {
             groupAction = IOMMU_GROUP_NOTIFY_UNBOUND_DRIVER;
         }
         if (groupAction != 0) {
-            group.notifier.blocking_notifier_call_chain(groupAction, dev);
+            group.notifier.blockingNotifierCallChain(groupAction, dev);
         }
-        iommu_group_put(group);
+        iommuGroupPut(group);
         return 0;
     }
 
     @Port("drivers/iommu/iommu.c:probe_iommu_group")
-    private int probe_iommu_group(Device dev, List<IommuGroup> groupList) {
+    private int probeIommuGroup(Device dev, List<IommuGroup> groupList) {
         // A device with a group has been probed before: skip it.
-        IommuGroup group = iommu_group_get(dev);
+        IommuGroup group = iommuGroupGet(dev);
         if (group != null) {
-            iommu_group_put(group);
+            iommuGroupPut(group);
             return 0;
         }
-        int ret = __iommu_probe_device(dev, groupList);
+        int ret = __iommuProbeDevice(dev, groupList);
         if (ret == -ENODEV) {
             ret = 0;
         }
@@ -846,16 +847,16 @@ public final class Iommu {
     }
 
     @Port("drivers/iommu/iommu.c:probe_alloc_default_domain")
-    private void probe_alloc_default_domain(BusType bus, IommuGroup group) {
+    private void probeAllocDefaultDomain(BusType bus, IommuGroup group) {
         int type = 0;
         Device first = null;
         for (IommuGroup.GroupDevice d : group.devices) {
             // probe_get_default_domain_type
-            int t = iommu_get_def_domain_type(d.dev);
+            int t = iommuGetDefDomainType(d.dev);
             if (t != 0) {
                 if (type != 0 && type != t) {
-                    DevPrintk.dev_warn(d.dev, "Device needs domain type %s, but device %s in the same iommu group requires type %s - using default",
-                            iommu_domain_type_str(t), first.dev_name(), iommu_domain_type_str(type));
+                    DevPrintk.devWarn(d.dev, "Device needs domain type %s, but device %s in the same iommu group requires type %s - using default",
+                            iommuDomainTypeStr(t), first.devName(), iommuDomainTypeStr(type));
                     type = 0;
                 }
                 if (first == null) {
@@ -867,15 +868,15 @@ public final class Iommu {
         if (type == 0) {
             type = iommuDefDomainType;
         }
-        iommu_group_alloc_default_domain(bus, group, type);
+        iommuGroupAllocDefaultDomain(bus, group, type);
     }
 
     @Port("drivers/iommu/iommu.c:bus_iommu_probe")
-    int bus_iommu_probe(BusType bus) {
+    int busIommuProbe(BusType bus) {
         List<IommuGroup> groupList = new ArrayList<>();
         int ret = 0;
         for (Device dev : bus.devices()) {
-            ret = probe_iommu_group(dev, groupList);
+            ret = probeIommuGroup(dev, groupList);
             if (ret != 0) {
                 return ret;
             }
@@ -886,16 +887,16 @@ public final class Iommu {
             List<Device> devs;
             group.mutex.lock();
             try {
-                probe_alloc_default_domain(bus, group);
+                probeAllocDefaultDomain(bus, group);
                 if (group.defaultDomain == null) {
                     continue;
                 }
                 for (IommuGroup.GroupDevice d : group.devices) {
-                    iommu_create_device_direct_mappings(group, d.dev);
+                    iommuCreateDeviceDirectMappings(group, d.dev);
                 }
-                ret = __iommu_group_for_each_dev(group, group.defaultDomain, (dev, data) -> {
+                ret = __iommuGroupForEachDev(group, group.defaultDomain, (dev, data) -> {
                     IommuDomain domain = (IommuDomain) data;
-                    return iommu_is_attach_deferred(domain, dev) ? 0 : __iommu_attach_device(domain, dev);
+                    return iommuIsAttachDeferred(domain, dev) ? 0 : __iommuAttachDevice(domain, dev);
                 });
                 devs = new ArrayList<>();
                 for (IommuGroup.GroupDevice d : group.devices) {
@@ -909,33 +910,33 @@ public final class Iommu {
             }
             // __iommu_group_dma_finalize
             for (Device dev : devs) {
-                IommuOps ops = bus_ops(dev);
-                if (ops.has_probe_finalize()) {
-                    ops.probe_finalize(dev);
+                IommuOps ops = busOps(dev);
+                if (ops.hasProbeFinalize()) {
+                    ops.probeFinalize(dev);
                 }
-                arch_setup_dma_ops(dev);
+                archSetupDmaOps(dev);
             }
         }
         return ret;
     }
 
     @Port("drivers/iommu/iommu.c:iommu_bus_init")
-    private int iommu_bus_init(BusType bus, IommuOps ops) {
-        if (Slab.kmalloc_should_fail(GFP_KERNEL)) {
+    private int iommuBusInit(BusType bus, IommuOps ops) {
+        if (Slab.kmallocShouldFail(GFP_KERNEL)) {
             return -ENOMEM;
         }
-        NotifierBlock nb = (action, data) -> iommu_bus_notifier(action, data);
-        int err = bus.busNotifier.blocking_notifier_chain_register(nb);
+        NotifierBlock nb = (action, data) -> iommuBusNotifier(action, data);
+        int err = bus.busNotifier.blockingNotifierChainRegister(nb);
         if (err != 0) {
             return err;
         }
-        err = bus_iommu_probe(bus);
+        err = busIommuProbe(bus);
         if (err != 0) {
             // Clean up: remove_iommu_group on every device.
             for (Device dev : bus.devices()) {
-                iommu_release_device(dev);
+                iommuReleaseDevice(dev);
             }
-            bus.busNotifier.blocking_notifier_chain_unregister(nb);
+            bus.busNotifier.blockingNotifierChainUnregister(nb);
             return err;
         }
         synchronized (busNotifiers) {
@@ -949,7 +950,7 @@ public final class Iommu {
      * -ENOMEM, probe error. {@code ops == null} clears (and unhooks the bus notifier).
      */
     @Port("drivers/iommu/iommu.c:bus_set_iommu")
-    public int bus_set_iommu(BusType bus, IommuOps ops) {
+    public int busSetIommu(BusType bus, IommuOps ops) {
         if (ops == null) {
             bus.iommuOps = null;
             NotifierBlock nb;
@@ -957,7 +958,7 @@ public final class Iommu {
                 nb = busNotifiers.remove(bus);
             }
             if (nb != null) {
-                bus.busNotifier.blocking_notifier_chain_unregister(nb);
+                bus.busNotifier.blockingNotifierChainUnregister(nb);
             }
             return 0;
         }
@@ -965,7 +966,7 @@ public final class Iommu {
             return -EBUSY;
         }
         bus.iommuOps = ops;
-        int err = iommu_bus_init(bus, ops);
+        int err = iommuBusInit(bus, ops);
         if (err != 0) {
             bus.iommuOps = null;
         }
@@ -973,14 +974,14 @@ public final class Iommu {
     }
 
     @Port("drivers/iommu/iommu.c:iommu_present")
-    public static boolean iommu_present(BusType bus) {
+    public static boolean iommuPresent(BusType bus) {
         return bus.iommuOps != null;
     }
 
     @Port("drivers/iommu/iommu.c:iommu_capable")
-    public static boolean iommu_capable(BusType bus, int cap) {
+    public static boolean iommuCapable(BusType bus, int cap) {
         IommuOps ops = (IommuOps) bus.iommuOps;
-        if (ops == null || !ops.has_capable()) {
+        if (ops == null || !ops.hasCapable()) {
             return false;
         }
         return ops.capable(cap);
@@ -991,12 +992,12 @@ public final class Iommu {
     // ---------------------------------------------------------------------------------------
 
     @Port("include/linux/iommu.h:iommu_is_dma_domain")
-    public static boolean iommu_is_dma_domain(IommuDomain domain) {
+    public static boolean iommuIsDmaDomain(IommuDomain domain) {
         return (domain.type & __IOMMU_DOMAIN_DMA_API) != 0;
     }
 
     @Port("drivers/iommu/iommu.c:iommu_set_fault_handler")
-    public static void iommu_set_fault_handler(IommuDomain domain, IommuDomain.FaultHandler handler, Object token) {
+    public static void iommuSetFaultHandler(IommuDomain domain, IommuDomain.FaultHandler handler, Object token) {
         if (domain == null) {
             return;
         }
@@ -1005,23 +1006,23 @@ public final class Iommu {
     }
 
     @Port("drivers/iommu/iommu.c:__iommu_domain_alloc")
-    private IommuDomain __iommu_domain_alloc(BusType bus, int type) {
+    private IommuDomain __iommuDomainAlloc(BusType bus, int type) {
         if (bus == null || bus.iommuOps == null) {
             return null;
         }
         IommuOps ops = (IommuOps) bus.iommuOps;
         // The driver sees the type as asked (v5.15 drivers accept DMA_FQ themselves).
-        IommuDomain domain = ops.domain_alloc(type);
+        IommuDomain domain = ops.domainAlloc(type);
         if (domain == null) {
             return null;
         }
         domain.ops = ops;
         domain.type = type;
         // Start from every size the ops offer; the driver may narrow it per domain later.
-        domain.pgsizeBitmap = ops.pgsize_bitmap();
+        domain.pgsizeBitmap = ops.pgsizeBitmap();
         // Core-side DMA cookie only if the driver did not make one (a second would be -EEXIST).
-        if (iommu_is_dma_domain(domain) && domain.iovaCookie == null && DmaIommu.iommu_get_dma_cookie(domain) != 0) {
-            iommu_domain_free(domain);
+        if (iommuIsDmaDomain(domain) && domain.iovaCookie == null && DmaIommu.iommuGetDmaCookie(domain) != 0) {
+            iommuDomainFree(domain);
             domain = null;
         }
         return domain;
@@ -1029,22 +1030,22 @@ public final class Iommu {
 
     /** An UNMANAGED domain for {@code bus}'s IOMMU, or null. */
     @Port("drivers/iommu/iommu.c:iommu_domain_alloc")
-    public IommuDomain iommu_domain_alloc(BusType bus) {
-        return __iommu_domain_alloc(bus, IOMMU_DOMAIN_UNMANAGED);
+    public IommuDomain iommuDomainAlloc(BusType bus) {
+        return __iommuDomainAlloc(bus, IOMMU_DOMAIN_UNMANAGED);
     }
 
     /** Domain of an explicit type (seed / test helper; the kernel reaches it via default domains). */
-    public IommuDomain iommu_domain_alloc_type(BusType bus, int type) {
-        return __iommu_domain_alloc(bus, type);
+    public IommuDomain iommuDomainAllocType(BusType bus, int type) {
+        return __iommuDomainAlloc(bus, type);
     }
 
     @Port("drivers/iommu/iommu.c:iommu_domain_free")
-    public void iommu_domain_free(IommuDomain domain) {
-        DmaIommu.iommu_put_dma_cookie(domain);
+    public void iommuDomainFree(IommuDomain domain) {
+        DmaIommu.iommuPutDmaCookie(domain);
         synchronized (auxDevice) {
             auxDevice.remove(domain);
         }
-        domain.ops.domain_free(domain);
+        domain.ops.domainFree(domain);
     }
 
     // ---------------------------------------------------------------------------------------
@@ -1052,13 +1053,13 @@ public final class Iommu {
     // ---------------------------------------------------------------------------------------
 
     @Port("drivers/iommu/iommu.c:__iommu_attach_device")
-    private static int __iommu_attach_device(IommuDomain domain, Device dev) {
-        if (!domain.ops.has_attach_dev()) {
+    private static int __iommuAttachDevice(IommuDomain domain, Device dev) {
+        if (!domain.ops.hasAttachDev()) {
             return -ENODEV;
         }
-        int ret = domain.ops.attach_dev(domain, dev);
+        int ret = domain.ops.attachDev(domain, dev);
         if (ret == 0 && IommuTrace.attach_device_to_domain.enabled()) {
-            IommuTrace.attach_device_to_domain.emit(dev.dev_name());
+            IommuTrace.attach_device_to_domain.emit(dev.devName());
         }
         return ret;
     }
@@ -1069,8 +1070,8 @@ public final class Iommu {
      * on its default domain).
      */
     @Port("drivers/iommu/iommu.c:iommu_attach_device")
-    public int iommu_attach_device(IommuDomain domain, Device dev) {
-        IommuGroup group = iommu_group_get(dev);
+    public int iommuAttachDevice(IommuDomain domain, Device dev) {
+        IommuGroup group = iommuGroupGet(dev);
         if (group == null) {
             return -ENODEV;
         }
@@ -1079,32 +1080,32 @@ public final class Iommu {
         int ret;
         try {
             ret = -EINVAL;
-            if (iommu_group_device_count(group) == 1) {
-                ret = __iommu_attach_group(domain, group);
+            if (iommuGroupDeviceCount(group) == 1) {
+                ret = __iommuAttachGroup(domain, group);
             }
         } finally {
             group.mutex.unlock();
         }
-        iommu_group_put(group);
+        iommuGroupPut(group);
         return ret;
     }
 
     @Port("drivers/iommu/iommu.c:iommu_is_attach_deferred")
-    private static boolean iommu_is_attach_deferred(IommuDomain domain, Device dev) {
-        return domain.ops.has_is_attach_deferred() && domain.ops.is_attach_deferred(domain, dev);
+    private static boolean iommuIsAttachDeferred(IommuDomain domain, Device dev) {
+        return domain.ops.hasIsAttachDeferred() && domain.ops.isAttachDeferred(domain, dev);
     }
 
     @Port("drivers/iommu/iommu.c:__iommu_detach_device")
-    private static void __iommu_detach_device(IommuDomain domain, Device dev) {
-        if (iommu_is_attach_deferred(domain, dev)) {
+    private static void __iommuDetachDevice(IommuDomain domain, Device dev) {
+        if (iommuIsAttachDeferred(domain, dev)) {
             return;
         }
-        if (!domain.ops.has_detach_dev()) {
+        if (!domain.ops.hasDetachDev()) {
             return;
         }
-        domain.ops.detach_dev(domain, dev);
+        domain.ops.detachDev(domain, dev);
         if (IommuTrace.detach_device_from_domain.enabled()) {
-            IommuTrace.detach_device_from_domain.emit(dev.dev_name());
+            IommuTrace.detach_device_from_domain.emit(dev.devName());
         }
     }
 
@@ -1115,49 +1116,49 @@ public final class Iommu {
      * without one detaches its devices from {@code domain}).
      */
     @Port("drivers/iommu/iommu.c:iommu_detach_device")
-    public void iommu_detach_device(IommuDomain domain, Device dev) {
-        IommuGroup group = iommu_group_get(dev);
+    public void iommuDetachDevice(IommuDomain domain, Device dev) {
+        IommuGroup group = iommuGroupGet(dev);
         if (group == null) {
             return;
         }
         group.mutex.lock();
         try {
-            if (Warn.WARN_ON(iommu_group_device_count(group) != 1)) {
+            if (Warn.WARN_ON(iommuGroupDeviceCount(group) != 1)) {
                 return;
             }
-            __iommu_detach_group(domain, group);
+            __iommuDetachGroup(domain, group);
         } finally {
             group.mutex.unlock();
-            iommu_group_put(group);
+            iommuGroupPut(group);
         }
     }
 
     /** The group's current domain, or null. */
     @Port("drivers/iommu/iommu.c:iommu_get_domain_for_dev")
-    public static IommuDomain iommu_get_domain_for_dev(Device dev) {
-        IommuGroup group = iommu_group_get(dev);
+    public static IommuDomain iommuGetDomainForDev(Device dev) {
+        IommuGroup group = iommuGroupGet(dev);
         if (group == null) {
             return null;
         }
         IommuDomain domain = group.domain;
-        iommu_group_put(group);
+        iommuGroupPut(group);
         return domain;
     }
 
     /** The default domain of {@code dev}'s group (caller knows the group exists). */
     @Port("drivers/iommu/iommu.c:iommu_get_dma_domain")
-    public static IommuDomain iommu_get_dma_domain(Device dev) {
+    public static IommuDomain iommuGetDmaDomain(Device dev) {
         IommuGroup group = (IommuGroup) dev.iommuGroup;
         return group == null ? null : group.defaultDomain;
     }
 
     @Port("drivers/iommu/iommu.c:__iommu_attach_group")
-    private static int __iommu_attach_group(IommuDomain domain, IommuGroup group) {
+    private static int __iommuAttachGroup(IommuDomain domain, IommuGroup group) {
         if (group.defaultDomain != null && group.domain != group.defaultDomain) {
             return -EBUSY;
         }
         // iommu_group_do_attach_device: an explicit attach is never deferred.
-        int ret = __iommu_group_for_each_dev(group, domain, (dev, data) -> __iommu_attach_device((IommuDomain) data, dev));
+        int ret = __iommuGroupForEachDev(group, domain, (dev, data) -> __iommuAttachDevice((IommuDomain) data, dev));
         if (ret == 0) {
             group.domain = domain;
         }
@@ -1166,20 +1167,20 @@ public final class Iommu {
 
     /** Attaches all devices of {@code group}. 0, -EBUSY, driver error. */
     @Port("drivers/iommu/iommu.c:iommu_attach_group")
-    public static int iommu_attach_group(IommuDomain domain, IommuGroup group) {
+    public static int iommuAttachGroup(IommuDomain domain, IommuGroup group) {
         group.mutex.lock();
         try {
-            return __iommu_attach_group(domain, group);
+            return __iommuAttachGroup(domain, group);
         } finally {
             group.mutex.unlock();
         }
     }
 
     @Port("drivers/iommu/iommu.c:__iommu_detach_group")
-    private static void __iommu_detach_group(IommuDomain domain, IommuGroup group) {
+    private static void __iommuDetachGroup(IommuDomain domain, IommuGroup group) {
         if (group.defaultDomain == null) {
-            __iommu_group_for_each_dev(group, domain, (dev, data) -> {
-                __iommu_detach_device((IommuDomain) data, dev);
+            __iommuGroupForEachDev(group, domain, (dev, data) -> {
+                __iommuDetachDevice((IommuDomain) data, dev);
                 return 0;
             });
             group.domain = null;
@@ -1189,7 +1190,7 @@ public final class Iommu {
             return;
         }
         // Detach by re-attaching to the default domain (iommu_group_do_attach_device, not deferred).
-        int ret = __iommu_group_for_each_dev(group, group.defaultDomain, (dev, data) -> __iommu_attach_device((IommuDomain) data, dev));
+        int ret = __iommuGroupForEachDev(group, group.defaultDomain, (dev, data) -> __iommuAttachDevice((IommuDomain) data, dev));
         if (ret != 0) {
             Warn.WARN_ON(true);
         } else {
@@ -1198,10 +1199,10 @@ public final class Iommu {
     }
 
     @Port("drivers/iommu/iommu.c:iommu_detach_group")
-    public static void iommu_detach_group(IommuDomain domain, IommuGroup group) {
+    public static void iommuDetachGroup(IommuDomain domain, IommuGroup group) {
         group.mutex.lock();
         try {
-            __iommu_detach_group(domain, group);
+            __iommuDetachGroup(domain, group);
         } finally {
             group.mutex.unlock();
         }
@@ -1213,14 +1214,14 @@ public final class Iommu {
 
     /** Translates {@code iova}: identity domains return it, blocked ones 0. */
     @Port("drivers/iommu/iommu.c:iommu_iova_to_phys")
-    public static long iommu_iova_to_phys(IommuDomain domain, long iova) {
+    public static long iommuIovaToPhys(IommuDomain domain, long iova) {
         if (domain.type == IOMMU_DOMAIN_IDENTITY) {
             return iova;
         }
         if (domain.type == IOMMU_DOMAIN_BLOCKED) {
             return 0;
         }
-        return domain.ops.iova_to_phys(domain, iova);
+        return domain.ops.iovaToPhys(domain, iova);
     }
 
     /**
@@ -1229,7 +1230,7 @@ public final class Iommu {
      * becomes usable.
      */
     @Port("drivers/iommu/iommu.c:iommu_pgsize")
-    static long iommu_pgsize(IommuDomain domain, long iova, long paddr, long size, long[] count) {
+    static long iommuPgsize(IommuDomain domain, long iova, long paddr, long size, long[] count) {
         long addrMerge = paddr | iova;
         // Candidates: the domain's page sizes no larger than size.
         long pgsizes = domain.pgsizeBitmap & org.iommu4j.base.Bits.GENMASK(__fls(size), 0);
@@ -1270,13 +1271,13 @@ public final class Iommu {
     // would allocate on the hot path even with debug output off.
 
     @Port("drivers/iommu/iommu.c:__iommu_map_pages")
-    private static int __iommu_map_pages(IommuDomain domain, long iova, long paddr, long size, int prot, int gfp, long[] mapped) {
+    private static int __iommuMapPages(IommuDomain domain, long iova, long paddr, long size, int prot, int gfp, long[] mapped) {
         IommuOps ops = domain.ops;
         long[] count = new long[1];
-        long pgsize = iommu_pgsize(domain, iova, paddr, size, count);
+        long pgsize = iommuPgsize(domain, iova, paddr, size, count);
         int ret;
-        if (ops.has_map_pages()) {
-            ret = ops.map_pages(domain, iova, paddr, pgsize, count[0], prot, gfp, mapped);
+        if (ops.hasMapPages()) {
+            ret = ops.mapPages(domain, iova, paddr, pgsize, count[0], prot, gfp, mapped);
         } else {
             ret = ops.map(domain, iova, paddr, pgsize, prot, gfp);
             mapped[0] = ret != 0 ? 0 : pgsize;
@@ -1285,14 +1286,14 @@ public final class Iommu {
     }
 
     @Port("drivers/iommu/iommu.c:__iommu_map")
-    private static int __iommu_map(IommuDomain domain, long iova, long paddr, long size, int prot, int gfp) {
+    private static int __iommuMap(IommuDomain domain, long iova, long paddr, long size, int prot, int gfp) {
         IommuOps ops = domain.ops;
         long origIova = iova;
         long origSize = size;
         long origPaddr = paddr;
         int ret = 0;
 
-        if (!(ops.has_map() || ops.has_map_pages()) || domain.pgsizeBitmap == 0) {
+        if (!(ops.hasMap() || ops.hasMapPages()) || domain.pgsizeBitmap == 0) {
             return -ENODEV;
         }
         if ((domain.type & __IOMMU_DOMAIN_PAGING) == 0) {
@@ -1301,13 +1302,13 @@ public final class Iommu {
         // iova, paddr and size: all multiples of the minimum page size.
         long minPagesz = 1L << __ffs(domain.pgsizeBitmap);
         if (((iova | paddr | size) & (minPagesz - 1)) != 0) {
-            Printk.pr_err("unaligned: iova 0x%x pa 0x%x size 0x%x min_pagesz 0x%x", iova, paddr, size, minPagesz);
+            Printk.prErr("unaligned: iova 0x%x pa 0x%x size 0x%x min_pagesz 0x%x", iova, paddr, size, minPagesz);
             return -EINVAL;
         }
         long[] mapped = new long[1];
         while (size != 0) {
             mapped[0] = 0;
-            ret = __iommu_map_pages(domain, iova, paddr, size, prot, gfp, mapped);
+            ret = __iommuMapPages(domain, iova, paddr, size, prot, gfp, mapped);
             // A failed call may still have mapped a prefix: count it so the unwind removes it.
             size -= mapped[0];
             if (ret != 0) {
@@ -1318,7 +1319,7 @@ public final class Iommu {
         }
         // On failure, remove whatever part was mapped.
         if (ret != 0) {
-            iommu_unmap(domain, origIova, origSize - size);
+            iommuUnmap(domain, origIova, origSize - size);
         } else if (IommuTrace.map.enabled()) {
             IommuTrace.map.emit(origIova, origPaddr, origSize);
         }
@@ -1326,11 +1327,11 @@ public final class Iommu {
     }
 
     @Port("drivers/iommu/iommu.c:_iommu_map")
-    private static int _iommu_map(IommuDomain domain, long iova, long paddr, long size, int prot, int gfp) {
+    private static int _iommuMap(IommuDomain domain, long iova, long paddr, long size, int prot, int gfp) {
         IommuOps ops = domain.ops;
-        int ret = __iommu_map(domain, iova, paddr, size, prot, gfp);
-        if (ret == 0 && ops.has_iotlb_sync_map()) {
-            ops.iotlb_sync_map(domain, iova, size);
+        int ret = __iommuMap(domain, iova, paddr, size, prot, gfp);
+        if (ret == 0 && ops.hasIotlbSyncMap()) {
+            ops.iotlbSyncMap(domain, iova, size);
         }
         return ret;
     }
@@ -1341,31 +1342,31 @@ public final class Iommu {
      * driver/page-table errors (-EEXIST, -ENOMEM, -ERANGE) after unwinding.
      */
     @Port("drivers/iommu/iommu.c:iommu_map")
-    public static int iommu_map(IommuDomain domain, long iova, long paddr, long size, int prot) {
-        return _iommu_map(domain, iova, paddr, size, prot, GFP_KERNEL);
+    public static int iommuMap(IommuDomain domain, long iova, long paddr, long size, int prot) {
+        return _iommuMap(domain, iova, paddr, size, prot, GFP_KERNEL);
     }
 
-    /** {@link #iommu_map} for atomic context (GFP_ATOMIC allocations). */
+    /** {@link #iommuMap} for atomic context (GFP_ATOMIC allocations). */
     @Port("drivers/iommu/iommu.c:iommu_map_atomic")
-    public static int iommu_map_atomic(IommuDomain domain, long iova, long paddr, long size, int prot) {
-        return _iommu_map(domain, iova, paddr, size, prot, GFP_ATOMIC);
+    public static int iommuMapAtomic(IommuDomain domain, long iova, long paddr, long size, int prot) {
+        return _iommuMap(domain, iova, paddr, size, prot, GFP_ATOMIC);
     }
 
     @Port("drivers/iommu/iommu.c:__iommu_unmap_pages")
-    private static long __iommu_unmap_pages(IommuDomain domain, long iova, long size, IommuIotlbGather gather) {
+    private static long __iommuUnmapPages(IommuDomain domain, long iova, long size, IommuIotlbGather gather) {
         IommuOps ops = domain.ops;
         long[] count = new long[1];
-        long pgsize = iommu_pgsize(domain, iova, iova, size, count);
-        return ops.has_unmap_pages() ? ops.unmap_pages(domain, iova, pgsize, count[0], gather)
+        long pgsize = iommuPgsize(domain, iova, iova, size, count);
+        return ops.hasUnmapPages() ? ops.unmapPages(domain, iova, pgsize, count[0], gather)
                 : ops.unmap(domain, iova, pgsize, gather);
     }
 
     @Port("drivers/iommu/iommu.c:__iommu_unmap")
-    private static long __iommu_unmap(IommuDomain domain, long iova, long size, IommuIotlbGather gather) {
+    private static long __iommuUnmap(IommuDomain domain, long iova, long size, IommuIotlbGather gather) {
         IommuOps ops = domain.ops;
         long unmapped = 0;
         long origIova = iova;
-        if (!(ops.has_unmap() || ops.has_unmap_pages()) || domain.pgsizeBitmap == 0) {
+        if (!(ops.hasUnmap() || ops.hasUnmapPages()) || domain.pgsizeBitmap == 0) {
             return 0;
         }
         if ((domain.type & __IOMMU_DOMAIN_PAGING) == 0) {
@@ -1373,12 +1374,12 @@ public final class Iommu {
         }
         long minPagesz = 1L << __ffs(domain.pgsizeBitmap);
         if (((iova | size) & (minPagesz - 1)) != 0) {
-            Printk.pr_err("unaligned: iova 0x%x size 0x%x min_pagesz 0x%x", iova, size, minPagesz);
+            Printk.prErr("unaligned: iova 0x%x size 0x%x min_pagesz 0x%x", iova, size, minPagesz);
             return 0;
         }
         // Loop until size bytes are gone or an unmapped IOVA stops us.
         while (Long.compareUnsigned(unmapped, size) < 0) {
-            long unmappedPage = __iommu_unmap_pages(domain, iova, size - unmapped, gather);
+            long unmappedPage = __iommuUnmapPages(domain, iova, size - unmapped, gather);
             if (unmappedPage == 0) {
                 break;
             }
@@ -1393,33 +1394,33 @@ public final class Iommu {
 
     /** Unmaps up to {@code size} bytes (stops at the first hole) and syncs the IOTLB. Returns bytes unmapped. */
     @Port("drivers/iommu/iommu.c:iommu_unmap")
-    public static long iommu_unmap(IommuDomain domain, long iova, long size) {
+    public static long iommuUnmap(IommuDomain domain, long iova, long size) {
         IommuIotlbGather gather = new IommuIotlbGather();
-        long ret = __iommu_unmap(domain, iova, size, gather);
-        iommu_iotlb_sync(domain, gather);
+        long ret = __iommuUnmap(domain, iova, size, gather);
+        iommuIotlbSync(domain, gather);
         return ret;
     }
 
     /** Unmaps without syncing: invalidations gather in {@code gather} until iommu_iotlb_sync. */
     @Port("drivers/iommu/iommu.c:iommu_unmap_fast")
-    public static long iommu_unmap_fast(IommuDomain domain, long iova, long size, IommuIotlbGather gather) {
-        return __iommu_unmap(domain, iova, size, gather);
+    public static long iommuUnmapFast(IommuDomain domain, long iova, long size, IommuIotlbGather gather) {
+        return __iommuUnmap(domain, iova, size, gather);
     }
 
     /** Maps a scatterlist contiguously at {@code iova}; returns bytes mapped or -errno. */
     @Port("drivers/iommu/iommu.c:__iommu_map_sg")
-    private static long __iommu_map_sg(IommuDomain domain, long iova, Scatterlist[] sg, int nents, int prot, int gfp) {
+    private static long __iommuMapSg(IommuDomain domain, long iova, Scatterlist[] sg, int nents, int prot, int gfp) {
         IommuOps ops = domain.ops;
         long len = 0;
         long mapped = 0;
         long start = 0;
         for (int i = 0; i <= nents; i++) {
-            long sPhys = i < nents ? sg[i].sg_phys() : -1L;
+            long sPhys = i < nents ? sg[i].sgPhys() : -1L;
             if (len != 0 && (i == nents || sPhys != start + len)) {
-                int ret = __iommu_map(domain, iova + mapped, start, len, prot, gfp);
+                int ret = __iommuMap(domain, iova + mapped, start, len, prot, gfp);
                 if (ret != 0) {
                     // Failure: unmap what this call mapped so far.
-                    iommu_unmap(domain, iova, mapped);
+                    iommuUnmap(domain, iova, mapped);
                     return ret;
                 }
                 mapped += len;
@@ -1435,43 +1436,43 @@ public final class Iommu {
                 start = sPhys;
             }
         }
-        if (ops.has_iotlb_sync_map()) {
-            ops.iotlb_sync_map(domain, iova, mapped);
+        if (ops.hasIotlbSyncMap()) {
+            ops.iotlbSyncMap(domain, iova, mapped);
         }
         return mapped;
     }
 
     @Port("drivers/iommu/iommu.c:iommu_map_sg")
-    public static long iommu_map_sg(IommuDomain domain, long iova, Scatterlist[] sg, int nents, int prot) {
-        return __iommu_map_sg(domain, iova, sg, nents, prot, GFP_KERNEL);
+    public static long iommuMapSg(IommuDomain domain, long iova, Scatterlist[] sg, int nents, int prot) {
+        return __iommuMapSg(domain, iova, sg, nents, prot, GFP_KERNEL);
     }
 
     @Port("drivers/iommu/iommu.c:iommu_map_sg_atomic")
-    public static long iommu_map_sg_atomic(IommuDomain domain, long iova, Scatterlist[] sg, int nents, int prot) {
-        return __iommu_map_sg(domain, iova, sg, nents, prot, GFP_ATOMIC);
+    public static long iommuMapSgAtomic(IommuDomain domain, long iova, Scatterlist[] sg, int nents, int prot) {
+        return __iommuMapSg(domain, iova, sg, nents, prot, GFP_ATOMIC);
     }
 
     // ---- IOTLB ----
 
     @Port("include/linux/iommu.h:iommu_flush_iotlb_all")
-    public static void iommu_flush_iotlb_all(IommuDomain domain) {
-        if (domain.ops.has_flush_iotlb_all()) {
-            domain.ops.flush_iotlb_all(domain);
+    public static void iommuFlushIotlbAll(IommuDomain domain) {
+        if (domain.ops.hasFlushIotlbAll()) {
+            domain.ops.flushIotlbAll(domain);
         }
     }
 
     /** Flushes the gathered range ({@code iotlb_sync}) and resets the gather. */
     @Port("include/linux/iommu.h:iommu_iotlb_sync")
-    public static void iommu_iotlb_sync(IommuDomain domain, IommuIotlbGather gather) {
-        if (domain.ops.has_iotlb_sync()) {
-            domain.ops.iotlb_sync(domain, gather);
+    public static void iommuIotlbSync(IommuDomain domain, IommuIotlbGather gather) {
+        if (domain.ops.hasIotlbSync()) {
+            domain.ops.iotlbSync(domain, gather);
         }
-        gather.iommu_iotlb_gather_init();
+        gather.iommuIotlbGatherInit();
     }
 
     /** True if [iova, iova+size) neither overlaps nor touches the gathered range. */
     @Port("include/linux/iommu.h:iommu_iotlb_gather_is_disjoint")
-    public static boolean iommu_iotlb_gather_is_disjoint(IommuIotlbGather gather, long iova, long size) {
+    public static boolean iommuIotlbGatherIsDisjoint(IommuIotlbGather gather, long iova, long size) {
         long start = iova;
         long end = start + size - 1;
         return gather.end != 0 && (Long.compareUnsigned(end + 1, gather.start) < 0 || Long.compareUnsigned(start, gather.end + 1) > 0);
@@ -1479,7 +1480,7 @@ public final class Iommu {
 
     /** Grows the gathered range to include [iova, iova+size). */
     @Port("include/linux/iommu.h:iommu_iotlb_gather_add_range")
-    public static void iommu_iotlb_gather_add_range(IommuIotlbGather gather, long iova, long size) {
+    public static void iommuIotlbGatherAddRange(IommuIotlbGather gather, long iova, long size) {
         long end = iova + size - 1;
         if (Long.compareUnsigned(gather.start, iova) > 0) {
             gather.start = iova;
@@ -1494,16 +1495,16 @@ public final class Iommu {
      * that breaks either is preceded by an iotlb_sync, and the gather starts over from it.
      */
     @Port("include/linux/iommu.h:iommu_iotlb_gather_add_page")
-    public static void iommu_iotlb_gather_add_page(IommuDomain domain, IommuIotlbGather gather, long iova, long size) {
-        if ((gather.pgsize != 0 && gather.pgsize != size) || iommu_iotlb_gather_is_disjoint(gather, iova, size)) {
-            iommu_iotlb_sync(domain, gather);
+    public static void iommuIotlbGatherAddPage(IommuDomain domain, IommuIotlbGather gather, long iova, long size) {
+        if ((gather.pgsize != 0 && gather.pgsize != size) || iommuIotlbGatherIsDisjoint(gather, iova, size)) {
+            iommuIotlbSync(domain, gather);
         }
         gather.pgsize = size;
-        iommu_iotlb_gather_add_range(gather, iova, size);
+        iommuIotlbGatherAddRange(gather, iova, size);
     }
 
     @Port("include/linux/iommu.h:iommu_iotlb_gather_queued")
-    public static boolean iommu_iotlb_gather_queued(IommuIotlbGather gather) {
+    public static boolean iommuIotlbGatherQueued(IommuIotlbGather gather) {
         return gather != null && gather.queued;
     }
 
@@ -1513,14 +1514,14 @@ public final class Iommu {
 
     /** Calls the domain's fault handler. -ENOSYS when none is installed. Emits io_page_fault. */
     @Port("drivers/iommu/iommu.c:report_iommu_fault")
-    public static int report_iommu_fault(IommuDomain domain, Device dev, long iova, int flags) {
+    public static int reportIommuFault(IommuDomain domain, Device dev, long iova, int flags) {
         int ret = -ENOSYS;
         // A handler is optional: only a domain owner that set one is told.
         if (domain.handler != null) {
             ret = domain.handler.handle(domain, dev, iova, flags, domain.handlerToken);
         }
         if (IommuTrace.io_page_fault.enabled()) {
-            IommuTrace.io_page_fault.emit(dev.driverName(), dev.dev_name(), iova, flags);
+            IommuTrace.io_page_fault.emit(dev.driverName(), dev.devName(), iova, flags);
         }
         return ret;
     }
@@ -1531,8 +1532,8 @@ public final class Iommu {
 
     /** Registers the one fault handler of {@code dev}. 0, -EINVAL (no dev_iommu), -EBUSY, -ENOMEM. */
     @Port("drivers/iommu/iommu.c:iommu_register_device_fault_handler")
-    public static int iommu_register_device_fault_handler(Device dev, IommuDevFaultHandler handler, Object data) {
-        DevIommu param = DevIommu.dev_iommu(dev);
+    public static int iommuRegisterDeviceFaultHandler(Device dev, IommuDevFaultHandler handler, Object data) {
+        DevIommu param = DevIommu.devIommu(dev);
         if (param == null) {
             return -EINVAL;
         }
@@ -1557,8 +1558,8 @@ public final class Iommu {
 
     /** Unregisters the fault handler. 0 (also when none), -EINVAL (no dev_iommu), -EBUSY (faults pending). */
     @Port("drivers/iommu/iommu.c:iommu_unregister_device_fault_handler")
-    public static int iommu_unregister_device_fault_handler(Device dev) {
-        DevIommu param = DevIommu.dev_iommu(dev);
+    public static int iommuUnregisterDeviceFaultHandler(Device dev) {
+        DevIommu param = DevIommu.devIommu(dev);
         if (param == null) {
             return -EINVAL;
         }
@@ -1590,8 +1591,8 @@ public final class Iommu {
      * error the caller (driver) must complete the fault itself.
      */
     @Port("drivers/iommu/iommu.c:iommu_report_device_fault")
-    public static int iommu_report_device_fault(Device dev, IommuFaultEvent evt) {
-        DevIommu param = DevIommu.dev_iommu(dev);
+    public static int iommuReportDeviceFault(Device dev, IommuFaultEvent evt) {
+        DevIommu param = DevIommu.devIommu(dev);
         if (param == null || evt == null) {
             return -EINVAL;
         }
@@ -1604,7 +1605,7 @@ public final class Iommu {
             }
             IommuFaultEvent evtPending = null;
             if (evt.fault.type == IOMMU_FAULT_PAGE_REQ && (evt.fault.prm.flags & IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE) != 0) {
-                if (Slab.kmalloc_should_fail(GFP_KERNEL)) {
+                if (Slab.kmallocShouldFail(GFP_KERNEL)) {
                     return -ENOMEM;
                 }
                 evtPending = evt.copy();
@@ -1618,7 +1619,7 @@ public final class Iommu {
             // Traced before the handler runs (the series traced it after): a handler that hands
             // the fault to another thread could otherwise see it answered before it is traced.
             if (IommuTrace.dev_fault.enabled()) {
-                IommuTrace.trace_dev_fault(dev, evt.fault);
+                IommuTrace.traceDevFault(dev, evt.fault);
             }
             int ret = fparam.handler.handle(evt.fault, fparam.data);
             if (ret != 0 && evtPending != null) {
@@ -1642,11 +1643,11 @@ public final class Iommu {
      * {@code msg} may be modified (PASID_VALID cleared when the request did not need a PASID).
      */
     @Port("drivers/iommu/iommu.c:iommu_page_response")
-    public static int iommu_page_response(Device dev, IommuPageResponse msg) {
-        DevIommu param = DevIommu.dev_iommu(dev);
+    public static int iommuPageResponse(Device dev, IommuPageResponse msg) {
+        DevIommu param = DevIommu.devIommu(dev);
         boolean hasPasid = (msg.flags & IOMMU_PAGE_RESP_PASID_VALID) != 0;
-        IommuDomain domain = iommu_get_domain_for_dev(dev);
-        if (domain == null || !domain.ops.has_page_response()) {
+        IommuDomain domain = iommuGetDomainForDev(dev);
+        if (domain == null || !domain.ops.hasPageResponse()) {
             return -ENODEV;
         }
         IommuOps ops = domain.ops;
@@ -1662,7 +1663,7 @@ public final class Iommu {
         fp.lock.lock();
         try {
             if (fp.faults.isEmpty()) {
-                DevPrintk.dev_warn(dev, "no pending PRQ, drop response");
+                DevPrintk.devWarn(dev, "no pending PRQ, drop response");
                 return ret;
             }
             // Match a pending request: by group ID, plus PASID when the request needs it.
@@ -1681,9 +1682,9 @@ public final class Iommu {
                     msg.flags &= ~IOMMU_PAGE_RESP_PASID_VALID;
                     msg.pasid = 0;
                 }
-                ret = ops.page_response(dev, evt, msg);
+                ret = ops.pageResponse(dev, evt, msg);
                 if (IommuTrace.dev_page_response.enabled()) {
-                    IommuTrace.dev_page_response.emit(dev.dev_name(), msg.code, msg.pasid, msg.grpid);
+                    IommuTrace.dev_page_response.emit(dev.devName(), msg.code, msg.pasid, msg.grpid);
                 }
                 fp.faults.remove(i);
                 break;
@@ -1699,22 +1700,22 @@ public final class Iommu {
     // ---------------------------------------------------------------------------------------
 
     @Port("drivers/iommu/iommu.c:iommu_dev_has_feature")
-    public static boolean iommu_dev_has_feature(Device dev, int feat) {
-        IommuOps ops = bus_ops(dev);
-        if (ops != null && ops.has_dev_has_feat()) {
-            return ops.dev_has_feat(dev, feat);
+    public static boolean iommuDevHasFeature(Device dev, int feat) {
+        IommuOps ops = busOps(dev);
+        if (ops != null && ops.hasDevHasFeat()) {
+            return ops.devHasFeat(dev, feat);
         }
         return false;
     }
 
     /** Enables a device feature. 0, -ENODEV (no IOMMU / no op), driver error. */
     @Port("drivers/iommu/iommu.c:iommu_dev_enable_feature")
-    public static int iommu_dev_enable_feature(Device dev, int feat) {
-        DevIommu param = DevIommu.dev_iommu(dev);
+    public static int iommuDevEnableFeature(Device dev, int feat) {
+        DevIommu param = DevIommu.devIommu(dev);
         if (param != null && param.iommuDev != null) {
             IommuOps ops = param.iommuDev.ops;
-            if (ops != null && ops.has_dev_enable_feat()) {
-                return ops.dev_enable_feat(dev, feat);
+            if (ops != null && ops.hasDevEnableFeat()) {
+                return ops.devEnableFeat(dev, feat);
             }
         }
         return -ENODEV;
@@ -1722,24 +1723,24 @@ public final class Iommu {
 
     /** Disables a device feature. 0, -EBUSY (no IOMMU / no op), driver error. */
     @Port("drivers/iommu/iommu.c:iommu_dev_disable_feature")
-    public static int iommu_dev_disable_feature(Device dev, int feat) {
-        DevIommu param = DevIommu.dev_iommu(dev);
+    public static int iommuDevDisableFeature(Device dev, int feat) {
+        DevIommu param = DevIommu.devIommu(dev);
         if (param != null && param.iommuDev != null) {
             IommuOps ops = param.iommuDev.ops;
-            if (ops != null && ops.has_dev_disable_feat()) {
-                return ops.dev_disable_feat(dev, feat);
+            if (ops != null && ops.hasDevDisableFeat()) {
+                return ops.devDisableFeat(dev, feat);
             }
         }
         return -EBUSY;
     }
 
     @Port("drivers/iommu/iommu.c:iommu_dev_feature_enabled")
-    public static boolean iommu_dev_feature_enabled(Device dev, int feat) {
-        DevIommu param = DevIommu.dev_iommu(dev);
+    public static boolean iommuDevFeatureEnabled(Device dev, int feat) {
+        DevIommu param = DevIommu.devIommu(dev);
         if (param != null && param.iommuDev != null) {
             IommuOps ops = param.iommuDev.ops;
-            if (ops != null && ops.has_dev_feat_enabled()) {
-                return ops.dev_feat_enabled(dev, feat);
+            if (ops != null && ops.hasDevFeatEnabled()) {
+                return ops.devFeatEnabled(dev, feat);
             }
         }
         return false;
@@ -1754,41 +1755,41 @@ public final class Iommu {
      * domain). 0, -ENODEV (no op), driver error.
      */
     @Port(value = "drivers/iommu/iommu.c:iommu_aux_attach_device", seed = "000")
-    public int iommu_aux_attach_device(IommuDomain domain, Device dev) {
+    public int iommuAuxAttachDevice(IommuDomain domain, Device dev) {
         int ret = -ENODEV;
-        if (domain.ops.has_aux_attach_dev()) {
-            ret = domain.ops.aux_attach_dev(domain, dev);
+        if (domain.ops.hasAuxAttachDev()) {
+            ret = domain.ops.auxAttachDev(domain, dev);
         }
         if (ret == 0) {
             synchronized (auxDevice) {
                 auxDevice.put(domain, dev);
             }
             if (IommuTrace.attach_device_to_domain.enabled()) {
-                IommuTrace.attach_device_to_domain.emit(dev.dev_name());
+                IommuTrace.attach_device_to_domain.emit(dev.devName());
             }
         }
         return ret;
     }
 
     @Port(value = "drivers/iommu/iommu.c:iommu_aux_detach_device", seed = "000")
-    public void iommu_aux_detach_device(IommuDomain domain, Device dev) {
-        if (domain.ops.has_aux_detach_dev()) {
-            domain.ops.aux_detach_dev(domain, dev);
+    public void iommuAuxDetachDevice(IommuDomain domain, Device dev) {
+        if (domain.ops.hasAuxDetachDev()) {
+            domain.ops.auxDetachDev(domain, dev);
             synchronized (auxDevice) {
                 auxDevice.remove(domain, dev);
             }
             if (IommuTrace.detach_device_from_domain.enabled()) {
-                IommuTrace.detach_device_from_domain.emit(dev.dev_name());
+                IommuTrace.detach_device_from_domain.emit(dev.devName());
             }
         }
     }
 
     /** The PASID of aux domain {@code domain} on {@code dev}, or -errno (-ENODEV: no op). */
     @Port(value = "drivers/iommu/iommu.c:iommu_aux_get_pasid", seed = "000")
-    public static int iommu_aux_get_pasid(IommuDomain domain, Device dev) {
+    public static int iommuAuxGetPasid(IommuDomain domain, Device dev) {
         int ret = -ENODEV;
-        if (domain.ops.has_aux_get_pasid()) {
-            ret = domain.ops.aux_get_pasid(domain, dev);
+        if (domain.ops.hasAuxGetPasid()) {
+            ret = domain.ops.auxGetPasid(domain, dev);
         }
         return ret;
     }
@@ -1799,26 +1800,26 @@ public final class Iommu {
      * Seed 001 {@code iommu_sva_init_device(dev, features, min_pasid, max_pasid, mm_exit)}: with
      * {@code IOMMU_SVA_FEAT_AUXD}, enables aux domains on the device (the PASID range is the
      * driver's, as in the merged API; min/max are accepted and ignored). Other feature bits:
-     * -EINVAL. Adapter over {@link #iommu_dev_enable_feature}.
+     * -EINVAL. Adapter over {@link #iommuDevEnableFeature}.
      */
     @Port(value = "drivers/iommu/iommu-sva.c:iommu_sva_init_device", seed = "001")
-    public static int iommu_sva_init_device(Device dev, int features, int minPasid, int maxPasid, Object mmExit) {
+    public static int iommuSvaInitDevice(Device dev, int features, int minPasid, int maxPasid, Object mmExit) {
         if ((features & ~IOMMU_SVA_FEAT_AUXD) != 0 || features == 0) {
             return -EINVAL;
         }
         if (Integer.compareUnsigned(minPasid, maxPasid) > 0) {
             return -EINVAL;
         }
-        return iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_AUX);
+        return iommuDevEnableFeature(dev, IOMMU_DEV_FEAT_AUX);
     }
 
     /** Seed 001 {@code iommu_sva_shutdown_device}: disables aux domains. Adapter. */
     @Port(value = "drivers/iommu/iommu-sva.c:iommu_sva_shutdown_device", seed = "001")
-    public static int iommu_sva_shutdown_device(Device dev) {
-        if (!iommu_dev_feature_enabled(dev, IOMMU_DEV_FEAT_AUX)) {
+    public static int iommuSvaShutdownDevice(Device dev) {
+        if (!iommuDevFeatureEnabled(dev, IOMMU_DEV_FEAT_AUX)) {
             return 0;
         }
-        return iommu_dev_disable_feature(dev, IOMMU_DEV_FEAT_AUX);
+        return iommuDevDisableFeature(dev, IOMMU_DEV_FEAT_AUX);
     }
 
     /**
@@ -1827,7 +1828,7 @@ public final class Iommu {
      * -EINVAL (other attribute, or domain not aux-attached), aux_get_pasid error.
      */
     @Port(value = "drivers/iommu/iommu.c:iommu_domain_get_attr", seed = "001")
-    public int iommu_domain_get_attr(IommuDomain domain, int attr, int[] data) {
+    public int iommuDomainGetAttr(IommuDomain domain, int attr, int[] data) {
         if (attr != DOMAIN_ATTR_AUXD_ID) {
             return -EINVAL;
         }
@@ -1838,7 +1839,7 @@ public final class Iommu {
         if (dev == null) {
             return -EINVAL;
         }
-        int pasid = iommu_aux_get_pasid(domain, dev);
+        int pasid = iommuAuxGetPasid(domain, dev);
         if (pasid < 0) {
             return pasid;
         }
@@ -1851,22 +1852,22 @@ public final class Iommu {
      * disables aux domains ({@code data} a Boolean). -EINVAL for other attributes. Adapter.
      */
     @Port(value = "drivers/iommu/iommu.c:iommu_set_dev_attr", seed = "001")
-    public static int iommu_set_dev_attr(Device dev, int attr, Object data) {
+    public static int iommuSetDevAttr(Device dev, int attr, Object data) {
         if (attr != IOMMU_DEV_ATTR_AUXD_ENABLED || !(data instanceof Boolean)) {
             return -EINVAL;
         }
-        return (Boolean) data ? iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_AUX)
-                : iommu_dev_disable_feature(dev, IOMMU_DEV_FEAT_AUX);
+        return (Boolean) data ? iommuDevEnableFeature(dev, IOMMU_DEV_FEAT_AUX)
+                : iommuDevDisableFeature(dev, IOMMU_DEV_FEAT_AUX);
     }
 
     /** Seed 001-era {@code iommu_get_dev_attr}: AUXD capability / enabled into {@code out[0]}. */
     @Port(value = "drivers/iommu/iommu.c:iommu_get_dev_attr", seed = "001")
-    public static int iommu_get_dev_attr(Device dev, int attr, boolean[] out) {
+    public static int iommuGetDevAttr(Device dev, int attr, boolean[] out) {
         if (attr == IOMMU_DEV_ATTR_AUXD_CAPABILITY) {
-            out[0] = iommu_dev_has_feature(dev, IOMMU_DEV_FEAT_AUX);
+            out[0] = iommuDevHasFeature(dev, IOMMU_DEV_FEAT_AUX);
             return 0;
         } else if (attr == IOMMU_DEV_ATTR_AUXD_ENABLED) {
-            out[0] = iommu_dev_feature_enabled(dev, IOMMU_DEV_FEAT_AUX);
+            out[0] = iommuDevFeatureEnabled(dev, IOMMU_DEV_FEAT_AUX);
             return 0;
         }
         return -EINVAL;
@@ -1882,12 +1883,12 @@ public final class Iommu {
      * driver errors.
      */
     @Port("drivers/iommu/iommu.c:iommu_sva_bind_device")
-    public static IommuSva iommu_sva_bind_device(Device dev, Object mm, Object drvdata) {
-        IommuOps ops = bus_ops(dev);
-        if (ops == null || !ops.has_sva_bind()) {
+    public static IommuSva iommuSvaBindDevice(Device dev, Object mm, Object drvdata) {
+        IommuOps ops = busOps(dev);
+        if (ops == null || !ops.hasSvaBind()) {
             throw new ErrnoException(-ENODEV);
         }
-        IommuGroup group = iommu_group_get(dev);
+        IommuGroup group = iommuGroupGet(dev);
         if (group == null) {
             throw new ErrnoException(-ENODEV);
         }
@@ -1895,44 +1896,44 @@ public final class Iommu {
         group.mutex.lock();
         try {
             // SVA does not support groups of more than one device.
-            if (iommu_group_device_count(group) != 1) {
+            if (iommuGroupDeviceCount(group) != 1) {
                 throw new ErrnoException(-EINVAL);
             }
-            return ops.sva_bind(dev, mm, drvdata);
+            return ops.svaBind(dev, mm, drvdata);
         } finally {
             group.mutex.unlock();
-            iommu_group_put(group);
+            iommuGroupPut(group);
         }
     }
 
     /** Drops a bond. The device must have stopped DMA on the PASID and flushed page requests. */
     @Port("drivers/iommu/iommu.c:iommu_sva_unbind_device")
-    public static void iommu_sva_unbind_device(IommuSva handle) {
+    public static void iommuSvaUnbindDevice(IommuSva handle) {
         Device dev = handle.dev;
-        IommuOps ops = bus_ops(dev);
-        if (ops == null || !ops.has_sva_unbind()) {
+        IommuOps ops = busOps(dev);
+        if (ops == null || !ops.hasSvaUnbind()) {
             return;
         }
-        IommuGroup group = iommu_group_get(dev);
+        IommuGroup group = iommuGroupGet(dev);
         if (group == null) {
             return;
         }
         group.mutex.lock();
         try {
-            ops.sva_unbind(handle);
+            ops.svaUnbind(handle);
         } finally {
             group.mutex.unlock();
-            iommu_group_put(group);
+            iommuGroupPut(group);
         }
     }
 
     @Port("drivers/iommu/iommu.c:iommu_sva_get_pasid")
-    public static int iommu_sva_get_pasid(IommuSva handle) {
-        IommuOps ops = bus_ops(handle.dev);
-        if (ops == null || !ops.has_sva_get_pasid()) {
+    public static int iommuSvaGetPasid(IommuSva handle) {
+        IommuOps ops = busOps(handle.dev);
+        if (ops == null || !ops.hasSvaGetPasid()) {
             return IOMMU_PASID_INVALID;
         }
-        return ops.sva_get_pasid(handle);
+        return ops.svaGetPasid(handle);
     }
 
     // ---------------------------------------------------------------------------------------
@@ -1941,8 +1942,8 @@ public final class Iommu {
 
     /** Seed 003 v2 {@code iommu_set_dev_pasid_max}: stored as a width in dev_iommu.pasid_bits. */
     @Port(value = "drivers/iommu/iommu.c:iommu_set_dev_pasid_max", seed = "003")
-    public static void iommu_set_dev_pasid_max(Device dev, int max) {
-        DevIommu param = DevIommu.dev_iommu(dev);
+    public static void iommuSetDevPasidMax(Device dev, int max) {
+        DevIommu param = DevIommu.devIommu(dev);
         if (param != null) {
             param.pasidBits = max <= 0 ? 0 : 32 - Integer.numberOfLeadingZeros(max);
         }
@@ -1950,8 +1951,8 @@ public final class Iommu {
 
     /** Seed 003 v2 {@code iommu_get_dev_pasid_max}: largest PASID usable for DMA (0 = none). */
     @Port(value = "drivers/iommu/iommu.c:iommu_get_dev_pasid_max", seed = "003")
-    public static int iommu_get_dev_pasid_max(Device dev) {
-        DevIommu param = DevIommu.dev_iommu(dev);
+    public static int iommuGetDevPasidMax(Device dev) {
+        DevIommu param = DevIommu.devIommu(dev);
         if (param == null || param.pasidBits == 0) {
             return 0;
         }
@@ -1968,14 +1969,14 @@ public final class Iommu {
      * BLOCKED domain); -EINVAL (device has no PASID bits); -ENOMEM (no PASID); driver error.
      */
     @Port(value = "drivers/iommu/dma-iommu.c:iommu_attach_dma_pasid", seed = "003")
-    public int iommu_attach_dma_pasid(Device dev, int[] pasid) {
-        IommuDomain dom = iommu_get_domain_for_dev(dev);
-        if (dom == null || dom.ops == null || !dom.ops.has_attach_dev_pasid()) {
+    public int iommuAttachDmaPasid(Device dev, int[] pasid) {
+        IommuDomain dom = iommuGetDomainForDev(dev);
+        if (dom == null || dom.ops == null || !dom.ops.hasAttachDevPasid()) {
             return -ENODEV;
         }
         // UNMANAGED and BLOCKED domains never carry DMA API mappings: -EPERM.
         if (dom.type == IOMMU_DOMAIN_UNMANAGED || dom.type == IOMMU_DOMAIN_BLOCKED) {
-            DevPrintk.dev_warn(dev, "Invalid domain type %d", dom.type);
+            DevPrintk.devWarn(dev, "Invalid domain type %d", dom.type);
             return -EPERM;
         }
         iommuDmaLock.lock();
@@ -1984,7 +1985,7 @@ public final class Iommu {
             boolean fresh = false;
             if (id == 0) {
                 // The domain has no PASID yet: take one for the whole domain (all its devices share it, so one IOTLB tag).
-                int max = iommu_get_dev_pasid_max(dev);
+                int max = iommuGetDevPasidMax(dev);
                 if (max == 0) {
                     return -EINVAL;
                 }
@@ -1996,7 +1997,7 @@ public final class Iommu {
                 dom.pasidUsers = 0;
                 fresh = true;
             }
-            int ret = dom.ops.attach_dev_pasid(dom, dev, id);
+            int ret = dom.ops.attachDevPasid(dom, dev, id);
             if (ret == 0) {
                 pasid[0] = id;
                 dom.pasidUsers++;
@@ -2017,9 +2018,9 @@ public final class Iommu {
      * it); the last user frees the domain's PASID.
      */
     @Port(value = "drivers/iommu/dma-iommu.c:iommu_detach_dma_pasid", seed = "003")
-    public void iommu_detach_dma_pasid(Device dev) {
-        IommuDomain dom = iommu_get_domain_for_dev(dev);
-        if (Warn.WARN_ON(dom == null || dom.ops == null || !dom.ops.has_detach_dev_pasid())) {
+    public void iommuDetachDmaPasid(Device dev) {
+        IommuDomain dom = iommuGetDomainForDev(dev);
+        if (Warn.WARN_ON(dom == null || dom.ops == null || !dom.ops.hasDetachDevPasid())) {
             return;
         }
         iommuDmaLock.lock();
@@ -2028,7 +2029,7 @@ public final class Iommu {
             if (pasid == 0 || pasid == -1 || dom.pasidUsers == 0) {
                 return;
             }
-            dom.ops.detach_dev_pasid(dom, dev, pasid);
+            dom.ops.detachDevPasid(dom, dev, pasid);
             if (--dom.pasidUsers == 0) {
                 pasidSource.free(pasid);
                 dom.pasid = 0;
@@ -2038,19 +2039,19 @@ public final class Iommu {
         }
     }
 
-    /** Seed 003 v2 name of {@link #iommu_attach_dma_pasid}. */
+    /** Seed 003 v2 name of {@link #iommuAttachDmaPasid}. */
     @Port(value = "drivers/iommu/dma-iommu.c:iommu_enable_pasid_dma", seed = "003")
-    public int iommu_enable_pasid_dma(Device dev, int[] pasid) {
-        return iommu_attach_dma_pasid(dev, pasid);
+    public int iommuEnablePasidDma(Device dev, int[] pasid) {
+        return iommuAttachDmaPasid(dev, pasid);
     }
 
-    /** Seed 003 v2 name of {@link #iommu_detach_dma_pasid}; {@code pasid} must be the one enabled. */
+    /** Seed 003 v2 name of {@link #iommuDetachDmaPasid}; {@code pasid} must be the one enabled. */
     @Port(value = "drivers/iommu/dma-iommu.c:iommu_disable_pasid_dma", seed = "003")
-    public void iommu_disable_pasid_dma(Device dev, int pasid) {
-        IommuDomain dom = iommu_get_domain_for_dev(dev);
+    public void iommuDisablePasidDma(Device dev, int pasid) {
+        IommuDomain dom = iommuGetDomainForDev(dev);
         if (dom != null && Warn.WARN_ON(dom.pasid != pasid)) {
             return;
         }
-        iommu_detach_dma_pasid(dev);
+        iommuDetachDmaPasid(dev);
     }
 }

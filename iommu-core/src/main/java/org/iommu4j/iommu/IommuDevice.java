@@ -5,7 +5,7 @@ import org.iommu4j.base.device.Device;
 
 /**
  * {@code struct iommu_device}: one IOMMU instance registered with the core
- * ({@link Iommu#iommu_device_register}). Drivers may extend it.
+ * ({@link Iommu#iommuDeviceRegister}). Drivers may extend it.
  */
 @Port("include/linux/iommu.h:iommu_device")
 public class IommuDevice {
@@ -19,6 +19,6 @@ public class IommuDevice {
 
     @Override
     public String toString() {
-        return "iommu_device{" + (dev != null ? dev.dev_name() : "?") + "}";
+        return "iommu_device{" + (dev != null ? dev.devName() : "?") + "}";
     }
 }

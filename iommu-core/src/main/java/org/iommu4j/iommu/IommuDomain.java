@@ -56,6 +56,6 @@ public class IommuDomain {
 
     @Override
     public String toString() {
-        return getClass().getSimpleName() + "{type=" + IommuH.iommu_domain_type_str(type) + "}";
+        return getClass().getSimpleName() + "{type=" + IommuH.iommuDomainTypeStr(type) + "}";
     }
 }

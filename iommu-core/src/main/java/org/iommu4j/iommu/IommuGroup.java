@@ -10,7 +10,7 @@ import org.iommu4j.base.device.Device;
 
 /**
  * {@code struct iommu_group}: devices the IOMMU cannot isolate from each other, sharing one
- * domain. Allocated with {@link Iommu#iommu_group_alloc()}; the kobject refcount is {@link #kref}
+ * domain. Allocated with {@link Iommu#iommuGroupAlloc()}; the kobject refcount is {@link #kref}
  * ({@code iommu_group_get}/{@code iommu_group_put}); the last put frees the default domain.
  *
  * <p>Invariants (under {@link #mutex}): {@code domain == null} only when no default domain
@@ -50,17 +50,17 @@ public final class IommuGroup {
     IommuGroup(Iommu core, int id) {
         this.core = core;
         this.id = id;
-        kref.kref_init();
+        kref.krefInit();
     }
 
     /** {@code iommu_group_id}. */
     @Port("drivers/iommu/iommu.c:iommu_group_id")
-    public int iommu_group_id() {
+    public int iommuGroupId() {
         return id;
     }
 
     /** The default domain, or null (reads under the mutex). */
-    public IommuDomain default_domain() {
+    public IommuDomain defaultDomain() {
         mutex.lock();
         try {
             return defaultDomain;
@@ -95,7 +95,7 @@ public final class IommuGroup {
 
     /** Current reference count (tests). */
     public int refcount() {
-        return kref.kref_read();
+        return kref.krefRead();
     }
 
     @Override

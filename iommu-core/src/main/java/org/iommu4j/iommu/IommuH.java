@@ -99,7 +99,7 @@ public final class IommuH {
 
     /** Human-readable domain type, as iommu_domain_type_str() prints it. */
     @Port("drivers/iommu/iommu.c:iommu_domain_type_str")
-    public static String iommu_domain_type_str(int t) {
+    public static String iommuDomainTypeStr(int t) {
         switch (t) {
             case IOMMU_DOMAIN_BLOCKED: return "Blocked";
             case IOMMU_DOMAIN_IDENTITY: return "Passthrough";

@@ -21,7 +21,7 @@ public final class IommuIotlbGather {
 
     /** {@code iommu_iotlb_gather_init}. */
     @Port("include/linux/iommu.h:iommu_iotlb_gather_init")
-    public void iommu_iotlb_gather_init() {
+    public void iommuIotlbGatherInit() {
         start = -1L;
         end = 0;
         pgsize = 0;

@@ -20,7 +20,7 @@ public final class IommuResvRegion {
 
     /** {@code iommu_alloc_resv_region}. */
     @Port("drivers/iommu/iommu.c:iommu_alloc_resv_region")
-    public static IommuResvRegion iommu_alloc_resv_region(long start, long length, int prot, int type) {
+    public static IommuResvRegion iommuAllocResvRegion(long start, long length, int prot, int type) {
         return new IommuResvRegion(start, length, prot, type);
     }
 }

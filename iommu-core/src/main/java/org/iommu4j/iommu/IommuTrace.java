@@ -60,12 +60,12 @@ public final class IommuTrace {
             "IOMMU:%s code=%d pasid=%d group=%d", "device", "code", "pasid", "grpid");
 
     /** Emits {@link #dev_fault} for {@code f}: the unrecoverable or the page request fields. */
-    static void trace_dev_fault(org.iommu4j.base.device.Device dev, IommuFault f) {
+    static void traceDevFault(org.iommu4j.base.device.Device dev, IommuFault f) {
         if (f.type == IommuFault.IOMMU_FAULT_DMA_UNRECOV) {
-            dev_fault.emit(dev.dev_name(), f.type, f.event.reason, f.event.addr, f.event.fetchAddr, f.event.pasid, 0,
+            dev_fault.emit(dev.devName(), f.type, f.event.reason, f.event.addr, f.event.fetchAddr, f.event.pasid, 0,
                     f.event.flags, f.event.perm);
         } else {
-            dev_fault.emit(dev.dev_name(), f.type, 0, f.prm.addr, 0L, f.prm.pasid, f.prm.grpid, f.prm.flags, f.prm.perm);
+            dev_fault.emit(dev.devName(), f.type, 0, f.prm.addr, 0L, f.prm.pasid, f.prm.grpid, f.prm.flags, f.prm.perm);
         }
     }
 }

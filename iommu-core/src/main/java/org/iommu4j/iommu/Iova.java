@@ -15,7 +15,7 @@ public final class Iova {
 
     /** {@code iova_size}: number of frames. */
     @Port("include/linux/iova.h:iova_size")
-    public long iova_size() {
+    public long iovaSize() {
         return pfnHi - pfnLo + 1;
     }
 

@@ -13,7 +13,7 @@ import org.iommu4j.base.Warn;
 /**
  * drivers/iommu/iova.c (v5.15) and {@code struct iova_domain}: an allocator of IOVA ranges in
  * units of {@code granule}, top-down below a limit, optionally size-aligned, with the per-size
- * range caches ("rcaches", magazines + depot) behind {@link #alloc_iova_fast}.
+ * range caches ("rcaches", magazines + depot) behind {@link #allocIovaFast}.
  *
  * <p>Implementation notes: the rbtree is a {@link TreeMap} keyed by {@code pfn_lo} (the kernel's
  * ordering); the anchor node sits outside the map ({@link #anchor}) and {@code rb_prev}/{@code
@@ -110,33 +110,33 @@ public final class IovaDomain {
     // ---- helpers of iova.h ----
 
     @Port("include/linux/iova.h:iova_shift")
-    public int iova_shift() {
+    public int iovaShift() {
         return Bits.__ffs(granule);
     }
 
     @Port("include/linux/iova.h:iova_mask")
-    public long iova_mask() {
+    public long iovaMask() {
         return granule - 1;
     }
 
     @Port("include/linux/iova.h:iova_offset")
-    public long iova_offset(long iova) {
-        return iova & iova_mask();
+    public long iovaOffset(long iova) {
+        return iova & iovaMask();
     }
 
     @Port("include/linux/iova.h:iova_align")
-    public long iova_align(long size) {
-        return (size + granule - 1) & ~iova_mask();
+    public long iovaAlign(long size) {
+        return (size + granule - 1) & ~iovaMask();
     }
 
     @Port("include/linux/iova.h:iova_dma_addr")
-    public long iova_dma_addr(Iova iova) {
-        return iova.pfnLo << iova_shift();
+    public long iovaDmaAddr(Iova iova) {
+        return iova.pfnLo << iovaShift();
     }
 
     @Port("include/linux/iova.h:iova_pfn")
-    public long iova_pfn(long iova) {
-        return iova >>> iova_shift();
+    public long iovaPfn(long iova) {
+        return iova >>> iovaShift();
     }
 
     /**
@@ -145,23 +145,23 @@ public final class IovaDomain {
      * {@code startPfn}. The 32-bit boundary is {@code 2^32 >> shift}.
      */
     @Port("drivers/iommu/iova.c:init_iova_domain")
-    public void init_iova_domain(long granule, long startPfn) {
+    public void initIovaDomain(long granule, long startPfn) {
         // IOMMUs must support at least the CPU page size; the kernel BUGs otherwise.
-        if (!Bits.is_power_of_2(granule)) {
+        if (!Bits.isPowerOf2(granule)) {
             throw new IllegalArgumentException("granule must be a power of two");
         }
         this.granule = granule;
         this.startPfn = startPfn;
-        this.dma32bitPfn = (1L << 32) >>> iova_shift();
+        this.dma32bitPfn = (1L << 32) >>> iovaShift();
         this.max32AllocSize = dma32bitPfn;
         rbroot.clear();
         cachedNode = anchor;
         cached32Node = anchor;
-        init_iova_rcaches();
+        initIovaRcaches();
     }
 
     /** Number of ranges in the tree (tests). */
-    public int nr_iovas() {
+    public int nrIovas() {
         iovaRbtreeLock.lock();
         try {
             return rbroot.size();
@@ -171,13 +171,13 @@ public final class IovaDomain {
     }
 
     /** {@code rb_prev}: the range below {@code node} (the anchor's is the highest range), or null. */
-    private Iova rb_prev(Iova node) {
+    private Iova rbPrev(Iova node) {
         Map.Entry<Long, Iova> e = node == anchor ? rbroot.lastEntry() : rbroot.lowerEntry(node.pfnLo);
         return e == null ? null : e.getValue();
     }
 
     /** {@code rb_next}: the range above {@code node}; above the highest range sits the anchor. */
-    private Iova rb_next(Iova node) {
+    private Iova rbNext(Iova node) {
         if (node == anchor) {
             return null;
         }
@@ -186,7 +186,7 @@ public final class IovaDomain {
     }
 
     @Port("drivers/iommu/iova.c:__get_cached_rbnode")
-    private Iova __get_cached_rbnode(long limitPfn) {
+    private Iova __getCachedRbnode(long limitPfn) {
         if (Long.compareUnsigned(limitPfn, dma32bitPfn) <= 0) {
             return cached32Node;
         }
@@ -194,7 +194,7 @@ public final class IovaDomain {
     }
 
     @Port("drivers/iommu/iova.c:__cached_rbnode_insert_update")
-    private void __cached_rbnode_insert_update(Iova nw) {
+    private void __cachedRbnodeInsertUpdate(Iova nw) {
         if (Long.compareUnsigned(nw.pfnHi, dma32bitPfn) < 0) {
             cached32Node = nw;
         } else {
@@ -204,18 +204,18 @@ public final class IovaDomain {
 
     /** Moves the hints off a range about to leave the tree; any free below 4 GiB reopens the 32-bit space. */
     @Port("drivers/iommu/iova.c:__cached_rbnode_delete_update")
-    private void __cached_rbnode_delete_update(Iova free) {
+    private void __cachedRbnodeDeleteUpdate(Iova free) {
         Iova cachedIova = cached32Node;
         if (free == cachedIova || (Long.compareUnsigned(free.pfnHi, dma32bitPfn) < 0
                 && Long.compareUnsigned(free.pfnLo, cachedIova.pfnLo) >= 0)) {
-            cached32Node = rb_next(free);
+            cached32Node = rbNext(free);
         }
         if (Long.compareUnsigned(free.pfnLo, dma32bitPfn) < 0) {
             max32AllocSize = dma32bitPfn;
         }
         cachedIova = cachedNode;
         if (Long.compareUnsigned(free.pfnLo, cachedIova.pfnLo) >= 0) {
-            cachedNode = rb_next(free);
+            cachedNode = rbNext(free);
         }
     }
 
@@ -225,7 +225,7 @@ public final class IovaDomain {
      * either gives the same result; this only shortens the walk.
      */
     @Port("drivers/iommu/iova.c:iova_find_limit")
-    private Iova iova_find_limit(long limitPfn) {
+    private Iova iovaFindLimit(long limitPfn) {
         if (Long.compareUnsigned(limitPfn, dma32bitPfn) > 0) {
             return anchor;
         }
@@ -238,7 +238,7 @@ public final class IovaDomain {
     }
 
     @Port("drivers/iommu/iova.c:__alloc_and_insert_iova_range")
-    private int __alloc_and_insert_iova_range(long size, long limitPfn, Iova nw, boolean sizeAligned) {
+    private int __allocAndInsertIovaRange(long size, long limitPfn, Iova nw, boolean sizeAligned) {
         long alignMask = -1L;
         long highPfn = limitPfn;
         long lowPfn = startPfn;
@@ -251,7 +251,7 @@ public final class IovaDomain {
             if (Long.compareUnsigned(limitPfn, dma32bitPfn) <= 0 && Long.compareUnsigned(size, max32AllocSize) >= 0) {
                 return -org.iommu4j.base.Errno.ENOMEM; // iova32_full
             }
-            Iova curr = __get_cached_rbnode(limitPfn);
+            Iova curr = __getCachedRbnode(limitPfn);
             // A retry searches above the hint. v5.15.0 kept pfn_hi + 1 here, which wraps to 0 for
             // the anchor and let the retry hand out pfns below start_pfn; this is the 5.15.y
             // stable fix ("iommu/iova: Fix alloc iova overflows issue").
@@ -261,7 +261,7 @@ public final class IovaDomain {
                 do {
                     highPfn = Bits.umin(highPfn, curr.pfnLo);
                     newPfn = (highPfn - size) & alignMask;
-                    curr = rb_prev(curr);
+                    curr = rbPrev(curr);
                 } while (curr != null && Long.compareUnsigned(newPfn, curr.pfnHi) <= 0
                         && Long.compareUnsigned(newPfn, lowPfn) >= 0);
 
@@ -272,7 +272,7 @@ public final class IovaDomain {
                 if (lowPfn == startPfn && Long.compareUnsigned(retryPfn, limitPfn) < 0) {
                     highPfn = limitPfn;
                     lowPfn = retryPfn + 1;
-                    curr = iova_find_limit(limitPfn);
+                    curr = iovaFindLimit(limitPfn);
                     continue;
                 }
                 // Any failed search marks the 32-bit space full for this size and above.
@@ -283,7 +283,7 @@ public final class IovaDomain {
             nw.pfnLo = newPfn;
             nw.pfnHi = newPfn + size - 1;
             rbroot.put(newPfn, nw);
-            __cached_rbnode_insert_update(nw);
+            __cachedRbnodeInsertUpdate(nw);
             return 0;
         } finally {
             iovaRbtreeLock.unlock();
@@ -296,12 +296,12 @@ public final class IovaDomain {
      * range or null when full (or on allocation failure).
      */
     @Port("drivers/iommu/iova.c:alloc_iova")
-    public Iova alloc_iova(long size, long limitPfn, boolean sizeAligned) {
+    public Iova allocIova(long size, long limitPfn, boolean sizeAligned) {
         Iova nw = Slab.kzalloc(() -> new Iova(0, 0), GFP_ATOMIC);
         if (nw == null) {
             return null;
         }
-        int ret = __alloc_and_insert_iova_range(size, limitPfn + 1, nw, sizeAligned);
+        int ret = __allocAndInsertIovaRange(size, limitPfn + 1, nw, sizeAligned);
         if (ret != 0) {
             return null;
         }
@@ -309,7 +309,7 @@ public final class IovaDomain {
     }
 
     @Port("drivers/iommu/iova.c:private_find_iova")
-    private Iova private_find_iova(long pfn) {
+    private Iova privateFindIova(long pfn) {
         Map.Entry<Long, Iova> e = pfn < 0 ? rbroot.lastEntry() : rbroot.floorEntry(pfn);
         if (e == null) {
             return null;
@@ -320,10 +320,10 @@ public final class IovaDomain {
 
     /** The range containing {@code pfn}, or null. */
     @Port("drivers/iommu/iova.c:find_iova")
-    public Iova find_iova(long pfn) {
+    public Iova findIova(long pfn) {
         iovaRbtreeLock.lock();
         try {
-            return private_find_iova(pfn);
+            return privateFindIova(pfn);
         } finally {
             iovaRbtreeLock.unlock();
         }
@@ -331,32 +331,32 @@ public final class IovaDomain {
 
     /** Frees {@code iova} (must be in this domain). */
     @Port("drivers/iommu/iova.c:__free_iova")
-    public void __free_iova(Iova iova) {
+    public void __freeIova(Iova iova) {
         iovaRbtreeLock.lock();
         try {
-            private_free_iova(iova);
+            privateFreeIova(iova);
         } finally {
             iovaRbtreeLock.unlock();
         }
     }
 
     @Port("drivers/iommu/iova.c:private_free_iova")
-    private void private_free_iova(Iova iova) {
+    private void privateFreeIova(Iova iova) {
         if (rbroot.get(iova.pfnLo) != iova) {
             return; // not (or no longer) in this domain
         }
-        __cached_rbnode_delete_update(iova);
+        __cachedRbnodeDeleteUpdate(iova);
         rbroot.remove(iova.pfnLo);
     }
 
     /** Frees the range containing {@code pfn} (no-op if none). */
     @Port("drivers/iommu/iova.c:free_iova")
-    public void free_iova(long pfn) {
+    public void freeIova(long pfn) {
         iovaRbtreeLock.lock();
         try {
-            Iova iova = private_find_iova(pfn);
+            Iova iova = privateFindIova(pfn);
             if (iova != null) {
-                private_free_iova(iova);
+                privateFreeIova(iova);
             }
         } finally {
             iovaRbtreeLock.unlock();
@@ -371,15 +371,15 @@ public final class IovaDomain {
      * {@code flushRcache} retries once after emptying the caches.
      */
     @Port("drivers/iommu/iova.c:alloc_iova_fast")
-    public long alloc_iova_fast(long size, long limitPfn, boolean flushRcache) {
+    public long allocIovaFast(long size, long limitPfn, boolean flushRcache) {
         // v5.15 takes the size as given: rounding cacheable sizes up to a power of two is the
         // caller's job (iommu_dma_alloc_iova; the rounding moved in here only in v5.17).
-        long iovaPfn = iova_rcache_get(size, limitPfn + 1);
+        long iovaPfn = iovaRcacheGet(size, limitPfn + 1);
         if (iovaPfn != 0) {
             return iovaPfn;
         }
         while (true) {
-            Iova nw = alloc_iova(size, limitPfn, true);
+            Iova nw = allocIova(size, limitPfn, true);
             if (nw != null) {
                 return nw.pfnLo;
             }
@@ -388,25 +388,25 @@ public final class IovaDomain {
             }
             // Tree full: give the cached ranges back to it once, then retry.
             flushRcache = false;
-            free_cpu_cached_iovas();
-            free_global_cached_iovas();
+            freeCpuCachedIovas();
+            freeGlobalCachedIovas();
         }
     }
 
     /** Fast path free: into the range cache, else back to the tree. */
     @Port("drivers/iommu/iova.c:free_iova_fast")
-    public void free_iova_fast(long pfn, long size) {
-        if (iova_rcache_insert(pfn, size)) {
+    public void freeIovaFast(long pfn, long size) {
+        if (iovaRcacheInsert(pfn, size)) {
             return;
         }
-        free_iova(pfn);
+        freeIova(pfn);
     }
 
     /** Frees everything ({@code put_iova_domain}). */
     @Port("drivers/iommu/iova.c:put_iova_domain")
-    public void put_iova_domain() {
+    public void putIovaDomain() {
         fq = null; // free_iova_flush_queue: queued IOVAs die with the tree
-        free_iova_rcaches();
+        freeIovaRcaches();
         iovaRbtreeLock.lock();
         try {
             rbroot.clear();
@@ -416,7 +416,7 @@ public final class IovaDomain {
     }
 
     @Port("drivers/iommu/iova.c:__is_range_overlap")
-    private static boolean __is_range_overlap(Iova iova, long pfnLo, long pfnHi) {
+    private static boolean __isRangeOverlap(Iova iova, long pfnLo, long pfnHi) {
         return Long.compareUnsigned(pfnLo, iova.pfnHi) <= 0 && Long.compareUnsigned(pfnHi, iova.pfnLo) >= 0;
     }
 
@@ -425,16 +425,16 @@ public final class IovaDomain {
      * reservations. Returns the (possibly merged) range, or null (nonsensical pfns / -ENOMEM).
      */
     @Port("drivers/iommu/iova.c:reserve_iova")
-    public Iova reserve_iova(long pfnLo, long pfnHi) {
+    public Iova reserveIova(long pfnLo, long pfnHi) {
         // Reject pfns beyond what the granule shift can address.
-        if (Warn.WARN_ON(Long.compareUnsigned(pfnHi | pfnLo, -1L >>> iova_shift()) > 0)) {
+        if (Warn.WARN_ON(Long.compareUnsigned(pfnHi | pfnLo, -1L >>> iovaShift()) > 0)) {
             return null;
         }
         iovaRbtreeLock.lock();
         try {
             boolean overlap = false;
             for (Iova iova : new java.util.ArrayList<>(rbroot.values())) {
-                if (__is_range_overlap(iova, pfnLo, pfnHi)) {
+                if (__isRangeOverlap(iova, pfnLo, pfnHi)) {
                     // __adjust_overlap_range
                     if (Long.compareUnsigned(pfnLo, iova.pfnLo) < 0) {
                         rbroot.remove(iova.pfnLo);
@@ -469,10 +469,10 @@ public final class IovaDomain {
     /**
      * Sets up the flush queue: freed IOVAs wait in a ring until an IOTLB flush covers them.
      * 0 or -ENOMEM. The kernel's 10 ms timer is not armed (determinism): the ring flushes when
-     * full, or when {@link #fq_flush_timeout} is called.
+     * full, or when {@link #fqFlushTimeout} is called.
      */
     @Port("drivers/iommu/iova.c:init_iova_flush_queue")
-    public int init_iova_flush_queue(IovaFlushCb cb) {
+    public int initIovaFlushQueue(IovaFlushCb cb) {
         IovaFq q = Slab.kzalloc(IovaFq::new, org.iommu4j.base.Gfp.GFP_KERNEL);
         if (q == null) {
             return -org.iommu4j.base.Errno.ENOMEM;
@@ -484,12 +484,12 @@ public final class IovaDomain {
 
     /** Whether a flush queue is set up ({@code has_iova_flush_queue}). */
     @Port("drivers/iommu/iova.c:has_iova_flush_queue")
-    public boolean has_iova_flush_queue() {
+    public boolean hasIovaFlushQueue() {
         return fq != null;
     }
 
     /** Number of IOVAs waiting for a flush (tests). */
-    public int fq_pending() {
+    public int fqPending() {
         IovaFq q = fq;
         if (q == null) {
             return 0;
@@ -503,36 +503,36 @@ public final class IovaDomain {
     }
 
     @Port("drivers/iommu/iova.c:iova_domain_flush")
-    private void iova_domain_flush() {
+    private void iovaDomainFlush() {
         fqFlushStartCnt.incrementAndGet();
         flushCb.flush(this);
         fqFlushFinishCnt.incrementAndGet();
     }
 
     @Port("drivers/iommu/iova.c:fq_ring_free")
-    private void fq_ring_free(IovaFq q) {
+    private void fqRingFree(IovaFq q) {
         long counter = fqFlushFinishCnt.get();
         while (q.head != q.tail) {
             int idx = q.head;
             if (q.counter[idx] >= counter) {
                 break;
             }
-            free_iova_fast(q.iovaPfn[idx], q.pages[idx]);
+            freeIovaFast(q.iovaPfn[idx], q.pages[idx]);
             q.head = (q.head + 1) % IOVA_FQ_SIZE;
         }
     }
 
     /** Defers freeing [pfn, pfn+pages) until the IOTLB has been flushed. */
     @Port("drivers/iommu/iova.c:queue_iova")
-    public void queue_iova(long pfn, long pages) {
+    public void queueIova(long pfn, long pages) {
         IovaFq q = fq;
         q.lock.lock();
         try {
             // First drop entries already covered by a finished flush.
-            fq_ring_free(q);
+            fqRingFree(q);
             if ((q.tail + 1) % IOVA_FQ_SIZE == q.head) { // fq_full
-                iova_domain_flush();
-                fq_ring_free(q);
+                iovaDomainFlush();
+                fqRingFree(q);
             }
             int idx = q.tail;
             q.tail = (q.tail + 1) % IOVA_FQ_SIZE;
@@ -546,15 +546,15 @@ public final class IovaDomain {
 
     /** The flush-queue timer's work: flush the IOTLB and free every queued IOVA. */
     @Port("drivers/iommu/iova.c:fq_flush_timeout")
-    public void fq_flush_timeout() {
+    public void fqFlushTimeout() {
         IovaFq q = fq;
         if (q == null) {
             return;
         }
-        iova_domain_flush();
+        iovaDomainFlush();
         q.lock.lock();
         try {
-            fq_ring_free(q);
+            fqRingFree(q);
         } finally {
             q.lock.unlock();
         }
@@ -563,22 +563,22 @@ public final class IovaDomain {
     // ---- rcache ----
 
     @Port("drivers/iommu/iova.c:init_iova_rcaches")
-    private void init_iova_rcaches() {
+    private void initIovaRcaches() {
         for (int i = 0; i < IOVA_RANGE_CACHE_MAX_SIZE; i++) {
             rcaches[i] = new IovaRcache();
         }
     }
 
     @Port("drivers/iommu/iova.c:iova_magazine_free_pfns")
-    private void iova_magazine_free_pfns(IovaMagazine mag) {
+    private void iovaMagazineFreePfns(IovaMagazine mag) {
         iovaRbtreeLock.lock();
         try {
             for (int i = 0; i < mag.size; i++) {
-                Iova iova = private_find_iova(mag.pfns[i]);
+                Iova iova = privateFindIova(mag.pfns[i]);
                 if (Warn.WARN_ON(iova == null)) {
                     continue;
                 }
-                private_free_iova(iova);
+                privateFreeIova(iova);
             }
         } finally {
             iovaRbtreeLock.unlock();
@@ -587,7 +587,7 @@ public final class IovaDomain {
     }
 
     @Port("drivers/iommu/iova.c:iova_magazine_pop")
-    private static long iova_magazine_pop(IovaMagazine mag, long limitPfn) {
+    private static long iovaMagazinePop(IovaMagazine mag, long limitPfn) {
         // Any cached pfn under the limit will do; 0 sends the caller to the tree.
         int i = mag.size - 1;
         while (Long.compareUnsigned(mag.pfns[i], limitPfn) > 0) {
@@ -603,7 +603,7 @@ public final class IovaDomain {
     }
 
     @Port("drivers/iommu/iova.c:__iova_rcache_insert")
-    private boolean __iova_rcache_insert(IovaRcache rcache, long iovaPfn) {
+    private boolean __iovaRcacheInsert(IovaRcache rcache, long iovaPfn) {
         IovaMagazine magToFree = null;
         boolean canInsert = false;
         rcache.lock.lock();
@@ -634,22 +634,22 @@ public final class IovaDomain {
             rcache.lock.unlock();
         }
         if (magToFree != null) {
-            iova_magazine_free_pfns(magToFree);
+            iovaMagazineFreePfns(magToFree);
         }
         return canInsert;
     }
 
     @Port("drivers/iommu/iova.c:iova_rcache_insert")
-    private boolean iova_rcache_insert(long pfn, long size) {
-        int logSize = Bits.order_base_2(size);
+    private boolean iovaRcacheInsert(long pfn, long size) {
+        int logSize = Bits.orderBase2(size);
         if (logSize >= IOVA_RANGE_CACHE_MAX_SIZE) {
             return false;
         }
-        return __iova_rcache_insert(rcaches[logSize], pfn);
+        return __iovaRcacheInsert(rcaches[logSize], pfn);
     }
 
     @Port("drivers/iommu/iova.c:__iova_rcache_get")
-    private static long __iova_rcache_get(IovaRcache rcache, long limitPfn) {
+    private static long __iovaRcacheGet(IovaRcache rcache, long limitPfn) {
         boolean hasPfn = false;
         rcache.lock.lock();
         try {
@@ -666,23 +666,23 @@ public final class IovaDomain {
                 rcache.depot[rcache.depotSize] = null;
                 hasPfn = true;
             }
-            return hasPfn ? iova_magazine_pop(rcache.loaded, limitPfn) : 0;
+            return hasPfn ? iovaMagazinePop(rcache.loaded, limitPfn) : 0;
         } finally {
             rcache.lock.unlock();
         }
     }
 
     @Port("drivers/iommu/iova.c:iova_rcache_get")
-    private long iova_rcache_get(long size, long limitPfn) {
-        int logSize = Bits.order_base_2(size);
+    private long iovaRcacheGet(long size, long limitPfn) {
+        int logSize = Bits.orderBase2(size);
         if (logSize >= IOVA_RANGE_CACHE_MAX_SIZE) {
             return 0;
         }
-        return __iova_rcache_get(rcaches[logSize], limitPfn - size);
+        return __iovaRcacheGet(rcaches[logSize], limitPfn - size);
     }
 
     @Port("drivers/iommu/iova.c:free_iova_rcaches")
-    private void free_iova_rcaches() {
+    private void freeIovaRcaches() {
         for (IovaRcache rcache : rcaches) {
             if (rcache == null) {
                 continue;
@@ -702,12 +702,12 @@ public final class IovaDomain {
     }
 
     @Port("drivers/iommu/iova.c:free_cpu_cached_iovas")
-    public void free_cpu_cached_iovas() {
+    public void freeCpuCachedIovas() {
         for (IovaRcache rcache : rcaches) {
             rcache.lock.lock();
             try {
-                iova_magazine_free_pfns(rcache.loaded);
-                iova_magazine_free_pfns(rcache.prev);
+                iovaMagazineFreePfns(rcache.loaded);
+                iovaMagazineFreePfns(rcache.prev);
             } finally {
                 rcache.lock.unlock();
             }
@@ -715,12 +715,12 @@ public final class IovaDomain {
     }
 
     @Port("drivers/iommu/iova.c:free_global_cached_iovas")
-    public void free_global_cached_iovas() {
+    public void freeGlobalCachedIovas() {
         for (IovaRcache rcache : rcaches) {
             rcache.lock.lock();
             try {
                 for (int j = 0; j < rcache.depotSize; j++) {
-                    iova_magazine_free_pfns(rcache.depot[j]);
+                    iovaMagazineFreePfns(rcache.depot[j]);
                     rcache.depot[j] = null;
                 }
                 rcache.depotSize = 0;

@@ -38,11 +38,11 @@ public final class OfDevice {
      * missing one is 0 and nothing is set up); -EINVAL for a zero-size {@code dma-ranges}.
      */
     @Port("drivers/of/device.c:of_dma_configure_id")
-    public int of_dma_configure_id(Device dev, DeviceNode np, boolean forceDma, int[] id) {
+    public int ofDmaConfigureId(Device dev, DeviceNode np, boolean forceDma, int[] id) {
         BusDmaRegion[][] map = {null};
         long dmaStart = 0;
         long size = 0;
-        int ret = Of.of_dma_get_range(np, map);
+        int ret = Of.ofDmaGetRange(np, map);
         if (ret < 0) {
             // Devices are configured for DMA even without dma-ranges when the bus says so.
             if (!forceDma) {
@@ -63,17 +63,17 @@ public final class OfDevice {
             size = dmaEnd - dmaStart;
             // A size written as a mask (all ones) is taken as mask + 1.
             if ((size & 1) != 0) {
-                DevPrintk.dev_warn(dev, "Invalid size 0x%x for dma-range(s)", size);
+                DevPrintk.devWarn(dev, "Invalid size 0x%x for dma-range(s)", size);
                 size = size + 1;
             }
             if (size == 0) {
-                DevPrintk.dev_err(dev, "Adjusted size 0x%x invalid", size);
+                DevPrintk.devErr(dev, "Adjusted size 0x%x invalid", size);
                 return -EINVAL;
             }
         }
         // The bus should have given the device a dma_mask; fall back to one of its own.
         if (dev.dmaMask == null) {
-            DevPrintk.dev_warn(dev, "DMA mask not set");
+            DevPrintk.devWarn(dev, "DMA mask not set");
             dev.dmaMask = new long[] {dev.coherentDmaMask};
         }
         if (size == 0 && dev.coherentDmaMask != 0) {
@@ -92,11 +92,11 @@ public final class OfDevice {
             dev.busDmaLimit = end;
             dev.dmaRangeMap = map[0];
         }
-        boolean coherent = Of.of_dma_is_coherent(np);
-        DevPrintk.dev_dbg(dev, "device is%sdma coherent", coherent ? " " : " not ");
+        boolean coherent = Of.ofDmaIsCoherent(np);
+        DevPrintk.devDbg(dev, "device is%sdma coherent", coherent ? " " : " not ");
         IommuOps ops;
         try {
-            ops = ofIommu.of_iommu_configure(dev, np, id);
+            ops = ofIommu.ofIommuConfigure(dev, np, id);
         } catch (ErrnoException e) {
             if (e.err() != -EPROBE_DEFER) {
                 throw e;
@@ -106,14 +106,14 @@ public final class OfDevice {
             }
             return -EPROBE_DEFER;
         }
-        DevPrintk.dev_dbg(dev, "device is%sbehind an iommu", ops != null ? " " : " not ");
-        iommu.arch_setup_dma_ops(dev, dmaStart, size, ops, coherent);
+        DevPrintk.devDbg(dev, "device is%sbehind an iommu", ops != null ? " " : " not ");
+        iommu.archSetupDmaOps(dev, dmaStart, size, ops, coherent);
         return 0;
     }
 
-    /** {@link #of_dma_configure_id} with no ID to map. */
+    /** {@link #ofDmaConfigureId} with no ID to map. */
     @Port("include/linux/of_device.h:of_dma_configure")
-    public int of_dma_configure(Device dev, DeviceNode np, boolean forceDma) {
-        return of_dma_configure_id(dev, np, forceDma, null);
+    public int ofDmaConfigure(Device dev, DeviceNode np, boolean forceDma) {
+        return ofDmaConfigureId(dev, np, forceDma, null);
     }
 }

@@ -5,9 +5,9 @@
  * ({@link org.iommu4j.iommu.IovaDomain}), dma-iommu.c ({@link org.iommu4j.iommu.DmaIommu}) and
  * of_iommu.c ({@link org.iommu4j.iommu.OfIommu}).
  *
- * <p>Naming, one rule for the module: ported functions and ops members keep the kernel's
- * snake_case names ({@code iommu_map}, {@code attach_dev}); an optional op {@code foo} pairs with
- * {@code has_foo()} (default false) and the core tests it where the kernel tests the pointer;
+ * <p>Naming, one rule for the project (DESIGN.md): ported functions and ops members are the
+ * kernel's names in camelCase ({@code iommu_map} is {@code iommuMap}, {@code attach_dev} is
+ * {@code attachDev}); an optional op {@code fooBar} pairs with {@code hasFooBar()} (default false) and the core tests it where the kernel tests the pointer;
  * struct fields are camelCase ({@code pgsizeBitmap}); constants keep their kernel names.
  */
 package org.iommu4j.iommu;

@@ -35,7 +35,7 @@ class DmaIommuTest {
         w = new World();
         basePages = w.pageAlloc.allocatedPages();
         dev = w.added("dev", 1);
-        dom = Iommu.iommu_get_domain_for_dev(dev);
+        dom = Iommu.iommuGetDomainForDev(dev);
         dma = new DmaMapping(w.pageAlloc);
         assertThat(dev.dmaOps).isSameAs(w.iommu.dma());
         w.mock.log.clear();
@@ -47,92 +47,92 @@ class DmaIommuTest {
 
     @Test
     void mapPageTranslatesAndUnmapInvalidatesStrictly() {
-        long iova = dma.dma_map_page(dev, 0x40123000L, 0x234, 0x100, DMA_TO_DEVICE);
+        long iova = dma.dmaMapPage(dev, 0x40123000L, 0x234, 0x100, DMA_TO_DEVICE);
         assertThat(iova).isNotEqualTo(DmaMapping.DMA_MAPPING_ERROR);
         assertThat(iova & 0xfff).isEqualTo(0x234);
         // Top-down below the 48-bit aperture; non-PCI devices skip the 32-bit attempt.
         assertThat(iova >>> 12).isEqualTo(((1L << 48) - 1) >>> 12);
-        assertThat(Iommu.iommu_iova_to_phys(dom, iova)).isEqualTo(0x40123234L);
+        assertThat(Iommu.iommuIovaToPhys(dom, iova)).isEqualTo(0x40123234L);
         assertThat(w.mock.log).containsExactly(String.format("map_pages 0x%x->0x40123000 0x1000*1", iova & ~0xfffL));
         w.mock.log.clear();
-        dma.dma_unmap_page(dev, iova, 0x100, DMA_TO_DEVICE);
+        dma.dmaUnmapPage(dev, iova, 0x100, DMA_TO_DEVICE);
         assertThat(w.mock.log).containsExactly(
                 String.format("unmap_pages 0x%x 0x1000*1", iova & ~0xfffL),
                 String.format("sync 0x%x-0x%x/0x1000", iova & ~0xfffL, iova | 0xfffL));
-        assertThat(Iommu.iommu_iova_to_phys(dom, iova)).isZero();
+        assertThat(Iommu.iommuIovaToPhys(dom, iova)).isZero();
     }
 
     @Test
     void lazyModeQueuesIovasUntilTheIotlbIsFlushed() {
         World lazy = new World("iommu.strict=0");
         Device d = lazy.added("lazy", 1);
-        IommuDomain fqDom = Iommu.iommu_get_domain_for_dev(d);
+        IommuDomain fqDom = Iommu.iommuGetDomainForDev(d);
         assertThat(fqDom.type).isEqualTo(IOMMU_DOMAIN_DMA_FQ);
         IovaDomain iv = ((IommuDmaCookie) fqDom.iovaCookie).iovad;
-        assertThat(iv.has_iova_flush_queue()).isTrue();
+        assertThat(iv.hasIovaFlushQueue()).isTrue();
         DmaMapping ldma = new DmaMapping(lazy.pageAlloc);
         lazy.mock.log.clear();
-        long iova = ldma.dma_map_page(d, 0x40000000L, 0, 0x1000, DMA_TO_DEVICE);
-        ldma.dma_unmap_page(d, iova, 0x1000, DMA_TO_DEVICE);
+        long iova = ldma.dmaMapPage(d, 0x40000000L, 0, 0x1000, DMA_TO_DEVICE);
+        ldma.dmaUnmapPage(d, iova, 0x1000, DMA_TO_DEVICE);
         // Unmapped in the page table, but no invalidation yet and the IOVA is not reusable.
-        assertThat(Iommu.iommu_iova_to_phys(fqDom, iova)).isZero();
+        assertThat(Iommu.iommuIovaToPhys(fqDom, iova)).isZero();
         assertThat(lazy.mock.log).noneMatch(s -> s.startsWith("sync") || s.equals("flush_iotlb_all"));
-        assertThat(iv.fq_pending()).isEqualTo(1);
-        long other = ldma.dma_map_page(d, 0x40001000L, 0, 0x1000, DMA_TO_DEVICE);
+        assertThat(iv.fqPending()).isEqualTo(1);
+        long other = ldma.dmaMapPage(d, 0x40001000L, 0, 0x1000, DMA_TO_DEVICE);
         assertThat(other).isNotEqualTo(iova);
-        ldma.dma_unmap_page(d, other, 0x1000, DMA_TO_DEVICE);
-        iv.fq_flush_timeout();
+        ldma.dmaUnmapPage(d, other, 0x1000, DMA_TO_DEVICE);
+        iv.fqFlushTimeout();
         assertThat(lazy.mock.log).containsOnlyOnce("flush_iotlb_all");
-        assertThat(iv.fq_pending()).isZero();
+        assertThat(iv.fqPending()).isZero();
         // A full ring flushes by itself.
         lazy.mock.log.clear();
         for (int i = 0; i < IovaDomain.IOVA_FQ_SIZE + 10; i++) {
-            long a = ldma.dma_map_page(d, 0x40000000L, 0, 0x1000, DMA_TO_DEVICE);
-            ldma.dma_unmap_page(d, a, 0x1000, DMA_TO_DEVICE);
+            long a = ldma.dmaMapPage(d, 0x40000000L, 0, 0x1000, DMA_TO_DEVICE);
+            ldma.dmaUnmapPage(d, a, 0x1000, DMA_TO_DEVICE);
         }
         assertThat(lazy.mock.log.stream().filter(s -> s.equals("flush_iotlb_all")).count()).isEqualTo(1);
-        assertThat(iv.fq_pending()).isLessThan(IovaDomain.IOVA_FQ_SIZE);
+        assertThat(iv.fqPending()).isLessThan(IovaDomain.IOVA_FQ_SIZE);
     }
 
     @Test
     void flushQueueAllocationFailureFallsBackToStrict() {
         World lazy = new World("iommu.strict=0");
-        lazy.iommu.bus_set_iommu(lazy.bus, lazy.mock);
-        IommuDomain d = lazy.iommu.iommu_domain_alloc_type(lazy.bus, IOMMU_DOMAIN_DMA_FQ);
+        lazy.iommu.busSetIommu(lazy.bus, lazy.mock);
+        IommuDomain d = lazy.iommu.iommuDomainAllocType(lazy.bus, IOMMU_DOMAIN_DMA_FQ);
         FaultInject.failNth(1);
-        assertThat(lazy.iommu.dma().iommu_dma_init_domain(d, 0, -1L, dev)).isZero();
+        assertThat(lazy.iommu.dma().iommuDmaInitDomain(d, 0, -1L, dev)).isZero();
         FaultInject.disarm();
         assertThat(d.type).isEqualTo(IOMMU_DOMAIN_DMA);
-        assertThat(((IommuDmaCookie) d.iovaCookie).iovad.has_iova_flush_queue()).isFalse();
-        lazy.iommu.iommu_domain_free(d);
+        assertThat(((IommuDmaCookie) d.iovaCookie).iovad.hasIovaFlushQueue()).isFalse();
+        lazy.iommu.iommuDomainFree(d);
     }
 
     @Test
     void protectionFollowsDirection() {
-        assertThat(DmaIommu.dma_info_to_prot(DMA_TO_DEVICE, true, 0)).isEqualTo(IOMMU_READ | IOMMU_CACHE);
-        assertThat(DmaIommu.dma_info_to_prot(DMA_FROM_DEVICE, false, 0)).isEqualTo(IOMMU_WRITE);
-        assertThat(DmaIommu.dma_info_to_prot(DMA_BIDIRECTIONAL, false, DmaMapping.DMA_ATTR_PRIVILEGED)).isEqualTo(IOMMU_READ | IOMMU_WRITE | IOMMU_PRIV);
-        assertThat(DmaIommu.dma_info_to_prot(DMA_NONE, false, 0)).isZero();
+        assertThat(DmaIommu.dmaInfoToProt(DMA_TO_DEVICE, true, 0)).isEqualTo(IOMMU_READ | IOMMU_CACHE);
+        assertThat(DmaIommu.dmaInfoToProt(DMA_FROM_DEVICE, false, 0)).isEqualTo(IOMMU_WRITE);
+        assertThat(DmaIommu.dmaInfoToProt(DMA_BIDIRECTIONAL, false, DmaMapping.DMA_ATTR_PRIVILEGED)).isEqualTo(IOMMU_READ | IOMMU_WRITE | IOMMU_PRIV);
+        assertThat(DmaIommu.dmaInfoToProt(DMA_NONE, false, 0)).isZero();
     }
 
     @Test
     void coherentAllocIsMappedAndFreedWithoutLeaks() {
         long base = w.pageAlloc.allocatedPages();
         long[] h = {0};
-        long cpu = dma.dma_alloc_coherent(dev, 0x5000, h, GFP_KERNEL);
+        long cpu = dma.dmaAllocCoherent(dev, 0x5000, h, GFP_KERNEL);
         assertThat(cpu).isNotZero();
         assertThat(h[0]).isNotEqualTo(cpu);
         for (long off = 0; off < 0x5000; off += 0x1000) {
-            assertThat(Iommu.iommu_iova_to_phys(dom, h[0] + off)).isEqualTo(cpu + off);
+            assertThat(Iommu.iommuIovaToPhys(dom, h[0] + off)).isEqualTo(cpu + off);
         }
         // 5 pages -> IOVA rounded to 8 frames, size-aligned.
         assertThat(h[0] & 0x7fff).isZero();
-        dma.dma_free_coherent(dev, 0x5000, cpu, h[0]);
-        assertThat(Iommu.iommu_iova_to_phys(dom, h[0])).isZero();
+        dma.dmaFreeCoherent(dev, 0x5000, cpu, h[0]);
+        assertThat(Iommu.iommuIovaToPhys(dom, h[0])).isZero();
         assertThat(w.mock.log).anyMatch(s -> s.startsWith("sync "));
         assertThat(w.pageAlloc.allocatedPages()).isGreaterThanOrEqualTo(base);
         // Page-table pages stay allocated until the domain is freed with the group.
-        w.iommu.iommu_release_device(dev);
+        w.iommu.iommuReleaseDevice(dev);
         assertThat(w.pageAlloc.allocatedPages()).isEqualTo(basePages);
     }
 
@@ -143,22 +143,22 @@ class DmaIommuTest {
             new Scatterlist(0x40010000L, 0x1000),
             new Scatterlist(0x40020000L, 0x800),
         };
-        int n = dma.dma_map_sg(dev, sg, 3, DMA_BIDIRECTIONAL);
+        int n = dma.dmaMapSg(dev, sg, 3, DMA_BIDIRECTIONAL);
         // Segments 2 and 3 start on IOVA page boundaries and are merged into segment 1.
         assertThat(n).isEqualTo(1);
-        long start = sg[0].sg_dma_address();
+        long start = sg[0].sgDmaAddress();
         assertThat(start & 0xfff).isEqualTo(0x100);
-        assertThat(sg[0].sg_dma_len()).isEqualTo(0x1f00 + 0x1000 + 0x800);
-        assertThat(sg[1].sg_dma_len()).isZero();
+        assertThat(sg[0].sgDmaLen()).isEqualTo(0x1f00 + 0x1000 + 0x800);
+        assertThat(sg[1].sgDmaLen()).isZero();
         // Original fields restored.
         assertThat(sg[0].offset).isEqualTo(0x100);
         assertThat(sg[0].length).isEqualTo(0x1f00);
-        assertThat(Iommu.iommu_iova_to_phys(dom, start)).isEqualTo(0x40000100L);
-        assertThat(Iommu.iommu_iova_to_phys(dom, start - 0x100 + 0x2000)).isEqualTo(0x40010000L);
-        assertThat(Iommu.iommu_iova_to_phys(dom, start - 0x100 + 0x3000)).isEqualTo(0x40020000L);
-        dma.dma_unmap_sg(dev, sg, 3, DMA_BIDIRECTIONAL);
-        assertThat(Iommu.iommu_iova_to_phys(dom, start)).isZero();
-        assertThat(Iommu.iommu_iova_to_phys(dom, start - 0x100 + 0x3000)).isZero();
+        assertThat(Iommu.iommuIovaToPhys(dom, start)).isEqualTo(0x40000100L);
+        assertThat(Iommu.iommuIovaToPhys(dom, start - 0x100 + 0x2000)).isEqualTo(0x40010000L);
+        assertThat(Iommu.iommuIovaToPhys(dom, start - 0x100 + 0x3000)).isEqualTo(0x40020000L);
+        dma.dmaUnmapSg(dev, sg, 3, DMA_BIDIRECTIONAL);
+        assertThat(Iommu.iommuIovaToPhys(dom, start)).isZero();
+        assertThat(Iommu.iommuIovaToPhys(dom, start - 0x100 + 0x3000)).isZero();
     }
 
     /**
@@ -167,7 +167,7 @@ class DmaIommuTest {
      */
     private Device pciDevice() {
         Device pdev = freshPciDevice();
-        assertThat(DmaMapping.dma_set_mask_and_coherent(pdev, DmaMapping.DMA_BIT_MASK(64))).isZero();
+        assertThat(DmaMapping.dmaSetMaskAndCoherent(pdev, DmaMapping.DMA_BIT_MASK(64))).isZero();
         return pdev;
     }
 
@@ -186,16 +186,16 @@ class DmaIommuTest {
      */
     private PlatformDevice platformDevice() {
         PlatformDevice pdev = freshPlatformDevice();
-        assertThat(DmaMapping.dma_set_mask_and_coherent(pdev, DmaMapping.DMA_BIT_MASK(64))).isZero();
+        assertThat(DmaMapping.dmaSetMaskAndCoherent(pdev, DmaMapping.DMA_BIT_MASK(64))).isZero();
         return pdev;
     }
 
     /** The same device as platform_device_alloc leaves it: 32-bit masks. */
     private PlatformDevice freshPlatformDevice() {
         PlatformDevice pdev = new PlatformDevice("dma-engine");
-        Iommu.iommu_fwspec_init(pdev, w.mock.fwnode, w.mock);
-        Iommu.iommu_fwspec_add_ids(pdev, new int[] {9}, 1);
-        w.bus.device_add(pdev);
+        Iommu.iommuFwspecInit(pdev, w.mock.fwnode, w.mock);
+        Iommu.iommuFwspecAddIds(pdev, new int[] {9}, 1);
+        w.bus.deviceAdd(pdev);
         assertThat(pdev.dmaOps).isSameAs(w.iommu.dma());
         return pdev;
     }
@@ -210,9 +210,9 @@ class DmaIommuTest {
         assertThat(pdev.dmaMask).isSameAs(pdev.pciDmaMask);
         assertThat(pdev.dmaMask[0]).isEqualTo(0xffffffffL);
         assertThat(pdev.coherentDmaMask).isEqualTo(0xffffffffL);
-        assertThat(dma.dma_map_page(pdev, 0x40123000L, 0, 0x1000, DMA_TO_DEVICE)).isEqualTo(0xfffff000L);
+        assertThat(dma.dmaMapPage(pdev, 0x40123000L, 0, 0x1000, DMA_TO_DEVICE)).isEqualTo(0xfffff000L);
         long[] h = {0};
-        long cpu = dma.dma_alloc_coherent(pdev, 0x2000, h, GFP_KERNEL);
+        long cpu = dma.dmaAllocCoherent(pdev, 0x2000, h, GFP_KERNEL);
         assertThat(cpu).isNotZero();
         assertThat(h[0]).isEqualTo(0xffffc000L);
     }
@@ -224,14 +224,14 @@ class DmaIommuTest {
     @Test
     void sixtyFourBitPciFunctionStillTriesBelowFourGiB() {
         org.iommu4j.pci.PciDev pdev = freshPciDevice();
-        assertThat(dma.dma_map_page(pdev, 0x40123000L, 0, 0x1000, DMA_TO_DEVICE)).isEqualTo(0xfffff000L);
-        assertThat(DmaMapping.dma_set_mask_and_coherent(pdev, DmaMapping.DMA_BIT_MASK(64))).isZero();
+        assertThat(dma.dmaMapPage(pdev, 0x40123000L, 0, 0x1000, DMA_TO_DEVICE)).isEqualTo(0xfffff000L);
+        assertThat(DmaMapping.dmaSetMaskAndCoherent(pdev, DmaMapping.DMA_BIT_MASK(64))).isZero();
         assertThat(pdev.pciDmaMask[0]).isEqualTo(-1L);
-        assertThat(dma.dma_map_page(pdev, 0x40124000L, 0, 0x1000, DMA_TO_DEVICE)).isEqualTo(0xffffe000L);
+        assertThat(dma.dmaMapPage(pdev, 0x40124000L, 0, 0x1000, DMA_TO_DEVICE)).isEqualTo(0xffffe000L);
         // Fill everything left below 4 GiB: the next mapping goes to the top of the aperture.
-        IovaDomain iovad = ((IommuDmaCookie) Iommu.iommu_get_domain_for_dev(pdev).iovaCookie).iovad;
-        assertThat(iovad.reserve_iova(iovad.startPfn, 0xffffdL)).isNotNull();
-        assertThat(dma.dma_map_page(pdev, 0x40125000L, 0, 0x1000, DMA_TO_DEVICE)).isEqualTo((1L << 48) - 0x1000);
+        IovaDomain iovad = ((IommuDmaCookie) Iommu.iommuGetDomainForDev(pdev).iovaCookie).iovad;
+        assertThat(iovad.reserveIova(iovad.startPfn, 0xffffdL)).isNotNull();
+        assertThat(dma.dmaMapPage(pdev, 0x40125000L, 0, 0x1000, DMA_TO_DEVICE)).isEqualTo((1L << 48) - 0x1000);
     }
 
     /** A platform device keeps platform_device_alloc's 32-bit masks: IOVAs below 4 GiB. */
@@ -239,9 +239,9 @@ class DmaIommuTest {
     void platformDeviceWith32BitDefaultMapsBelowFourGiB() {
         PlatformDevice pdev = freshPlatformDevice();
         assertThat(pdev.dmaMask[0]).isEqualTo(0xffffffffL);
-        assertThat(dma.dma_map_page(pdev, 0x40123000L, 0, 0x1000, DMA_FROM_DEVICE)).isEqualTo(0xfffff000L);
+        assertThat(dma.dmaMapPage(pdev, 0x40123000L, 0, 0x1000, DMA_FROM_DEVICE)).isEqualTo(0xfffff000L);
         long[] h = {0};
-        assertThat(dma.dma_alloc_coherent(pdev, 0x1000, h, GFP_KERNEL)).isNotZero();
+        assertThat(dma.dmaAllocCoherent(pdev, 0x1000, h, GFP_KERNEL)).isNotZero();
         assertThat(h[0]).isEqualTo(0xffffe000L);
     }
 
@@ -249,10 +249,10 @@ class DmaIommuTest {
     @Test
     void platformDeviceWith64BitMaskMapsAtTheTopOfItsAperture() {
         PlatformDevice pdev = freshPlatformDevice();
-        assertThat(DmaMapping.dma_set_mask_and_coherent(pdev, DmaMapping.DMA_BIT_MASK(64))).isZero();
-        assertThat(dma.dma_map_page(pdev, 0x40123000L, 0, 0x1000, DMA_FROM_DEVICE)).isEqualTo((1L << 48) - 0x1000);
+        assertThat(DmaMapping.dmaSetMaskAndCoherent(pdev, DmaMapping.DMA_BIT_MASK(64))).isZero();
+        assertThat(dma.dmaMapPage(pdev, 0x40123000L, 0, 0x1000, DMA_FROM_DEVICE)).isEqualTo((1L << 48) - 0x1000);
         long[] h = {0};
-        assertThat(dma.dma_alloc_coherent(pdev, 0x1000, h, GFP_KERNEL)).isNotZero();
+        assertThat(dma.dmaAllocCoherent(pdev, 0x1000, h, GFP_KERNEL)).isNotZero();
         assertThat(h[0]).isEqualTo((1L << 48) - 0x2000);
     }
 
@@ -261,7 +261,7 @@ class DmaIommuTest {
     void busDmaLimitCapsTheIova() {
         PlatformDevice pdev = platformDevice();
         pdev.busDmaLimit = 0xf_ffff_ffffL;
-        assertThat(dma.dma_map_page(pdev, 0x40123000L, 0, 0x1000, DMA_FROM_DEVICE)).isEqualTo(0xf_ffff_f000L);
+        assertThat(dma.dmaMapPage(pdev, 0x40123000L, 0, 0x1000, DMA_FROM_DEVICE)).isEqualTo(0xf_ffff_f000L);
     }
 
     /**
@@ -276,16 +276,16 @@ class DmaIommuTest {
 
     /** QEMU virt's host bridge windows (its pcie node's ranges): I/O, 32-bit memory, 64-bit memory. */
     private static void qemuVirtWindows(org.iommu4j.pci.PciHostBridge bridge) {
-        org.iommu4j.pci.Pci.pci_add_resource_offset(bridge.windows,
+        org.iommu4j.pci.Pci.pciAddResourceOffset(bridge.windows,
                 new Resource("pcie@10000000", 0, 0xffffL, Resource.IORESOURCE_IO), 0);
-        org.iommu4j.pci.Pci.pci_add_resource_offset(bridge.windows,
+        org.iommu4j.pci.Pci.pciAddResourceOffset(bridge.windows,
                 new Resource("pcie@10000000", 0x1000_0000L, 0x3efe_ffffL, Resource.IORESOURCE_MEM), 0);
-        org.iommu4j.pci.Pci.pci_add_resource_offset(bridge.windows,
+        org.iommu4j.pci.Pci.pciAddResourceOffset(bridge.windows,
                 new Resource("pcie@10000000", 0x80_0000_0000L, 0xff_ffff_ffffL, Resource.IORESOURCE_MEM), 0);
     }
 
     private static void assertReserved(IovaDomain iovad, long pfnLo, long pfnHi) {
-        Iova r = iovad.find_iova(pfnLo);
+        Iova r = iovad.findIova(pfnLo);
         assertThat(r).as("reservation at pfn 0x%x", pfnLo).isNotNull();
         assertThat(r.pfnLo).isEqualTo(pfnLo);
         assertThat(r.pfnHi).isEqualTo(pfnHi);
@@ -299,23 +299,23 @@ class DmaIommuTest {
     void hostBridgeMemoryWindowsAreReservedExactly() {
         org.iommu4j.pci.PciDev pdev = pciDeviceBehind(DmaIommuTest::qemuVirtWindows);
         assertThat(pdev.dmaOps).isSameAs(w.iommu.dma());
-        IovaDomain iovad = ((IommuDmaCookie) Iommu.iommu_get_domain_for_dev(pdev).iovaCookie).iovad;
-        assertThat(iovad.nr_iovas()).isEqualTo(2);
+        IovaDomain iovad = ((IommuDmaCookie) Iommu.iommuGetDomainForDev(pdev).iovaCookie).iovad;
+        assertThat(iovad.nrIovas()).isEqualTo(2);
         assertReserved(iovad, 0x10000L, 0x3efefL);
         assertReserved(iovad, 0x8000000L, 0xfffffffL);
-        assertThat(iovad.find_iova(0xfL)).isNull();
-        assertThat(iovad.find_iova(0xffffL)).isNull();
-        assertThat(iovad.find_iova(0x3eff0L)).isNull();
-        assertThat(iovad.find_iova(0x10000000L)).isNull();
+        assertThat(iovad.findIova(0xfL)).isNull();
+        assertThat(iovad.findIova(0xffffL)).isNull();
+        assertThat(iovad.findIova(0x3eff0L)).isNull();
+        assertThat(iovad.findIova(0x10000000L)).isNull();
     }
 
     /** A window the bridge forwards at an offset is reserved at its bus address. */
     @Test
     void windowOffsetGivesTheBusAddress() {
-        org.iommu4j.pci.PciDev pdev = pciDeviceBehind(b -> org.iommu4j.pci.Pci.pci_add_resource_offset(b.windows,
+        org.iommu4j.pci.PciDev pdev = pciDeviceBehind(b -> org.iommu4j.pci.Pci.pciAddResourceOffset(b.windows,
                 new Resource("mem", 0x40_0000_0000L, 0x40_0fff_ffffL, Resource.IORESOURCE_MEM), 0x3f_f000_0000L));
-        IovaDomain iovad = ((IommuDmaCookie) Iommu.iommu_get_domain_for_dev(pdev).iovaCookie).iovad;
-        assertThat(iovad.nr_iovas()).isEqualTo(1);
+        IovaDomain iovad = ((IommuDmaCookie) Iommu.iommuGetDomainForDev(pdev).iovaCookie).iovad;
+        assertThat(iovad.nrIovas()).isEqualTo(1);
         assertReserved(iovad, 0x10000L, 0x1ffffL);
     }
 
@@ -327,17 +327,17 @@ class DmaIommuTest {
     void dmaMappingsNeverReturnAnIovaInsideAWindow() {
         org.iommu4j.pci.PciDev pdev = pciDeviceBehind(DmaIommuTest::qemuVirtWindows);
         long[] iovas = {
-            dma.dma_map_page(pdev, 0x8000_0000L, 0, 0x8000_0000L, DMA_TO_DEVICE),
-            dma.dma_map_page(pdev, 0x4000_0000L, 0, 0x4000_0000L, DMA_TO_DEVICE),
-            dma.dma_map_page(pdev, 0x4000_0000L, 0, 0x100_0000L, DMA_TO_DEVICE),
-            dma.dma_map_page(pdev, 0x4000_0000L, 0, 0x1_0000L, DMA_TO_DEVICE),
-            dma.dma_map_page(pdev, 0x4000_0000L, 0, 0x1_0000L, DMA_TO_DEVICE),
+            dma.dmaMapPage(pdev, 0x8000_0000L, 0, 0x8000_0000L, DMA_TO_DEVICE),
+            dma.dmaMapPage(pdev, 0x4000_0000L, 0, 0x4000_0000L, DMA_TO_DEVICE),
+            dma.dmaMapPage(pdev, 0x4000_0000L, 0, 0x100_0000L, DMA_TO_DEVICE),
+            dma.dmaMapPage(pdev, 0x4000_0000L, 0, 0x1_0000L, DMA_TO_DEVICE),
+            dma.dmaMapPage(pdev, 0x4000_0000L, 0, 0x1_0000L, DMA_TO_DEVICE),
         };
         assertThat(iovas).containsExactly(0x8000_0000L, 0x4000_0000L, 0x3f00_0000L, 0x3eff_0000L, 0x0fff_0000L);
         // Single pages fill the rest below the window; none is inside it, then the space is exhausted.
         long iova;
         int n = 0;
-        while ((iova = dma.dma_map_page(pdev, 0x4000_0000L, 0, 0x1000, DMA_TO_DEVICE)) != DmaMapping.DMA_MAPPING_ERROR) {
+        while ((iova = dma.dmaMapPage(pdev, 0x4000_0000L, 0, 0x1000, DMA_TO_DEVICE)) != DmaMapping.DMA_MAPPING_ERROR) {
             assertThat(iova).isLessThan(0x1000_0000L).isNotZero();
             n++;
         }
@@ -354,18 +354,18 @@ class DmaIommuTest {
     @Test
     void gapsAroundDmaRangesAreReserved() {
         org.iommu4j.pci.PciDev pdev = pciDeviceBehind(b -> {
-            org.iommu4j.pci.Pci.pci_add_resource_offset(b.dmaRanges,
+            org.iommu4j.pci.Pci.pciAddResourceOffset(b.dmaRanges,
                     new Resource("ib0", 0x4000_0000L, 0x7fff_ffffL, Resource.IORESOURCE_MEM), 0);
-            org.iommu4j.pci.Pci.pci_add_resource_offset(b.dmaRanges,
+            org.iommu4j.pci.Pci.pciAddResourceOffset(b.dmaRanges,
                     new Resource("ib1", 0x2_0000_0000L, 0x2_ffff_ffffL, Resource.IORESOURCE_MEM), 0x1_0000_0000L);
         });
-        IovaDomain iovad = ((IommuDmaCookie) Iommu.iommu_get_domain_for_dev(pdev).iovaCookie).iovad;
-        assertThat(iovad.nr_iovas()).isEqualTo(3);
+        IovaDomain iovad = ((IommuDmaCookie) Iommu.iommuGetDomainForDev(pdev).iovaCookie).iovad;
+        assertThat(iovad.nrIovas()).isEqualTo(3);
         assertReserved(iovad, 0L, 0x40000L);
         assertReserved(iovad, 0x80000L, 0x100000L);
         assertReserved(iovad, 0x200000L, -1L >>> 12);
-        assertThat(DmaMapping.dma_set_mask_and_coherent(pdev, DmaMapping.DMA_BIT_MASK(64))).isZero();
-        assertThat(dma.dma_map_page(pdev, 0x4000_0000L, 0, 0x1000, DMA_TO_DEVICE)).isEqualTo(0x7fff_f000L);
+        assertThat(DmaMapping.dmaSetMaskAndCoherent(pdev, DmaMapping.DMA_BIT_MASK(64))).isZero();
+        assertThat(dma.dmaMapPage(pdev, 0x4000_0000L, 0, 0x1000, DMA_TO_DEVICE)).isEqualTo(0x7fff_f000L);
     }
 
     /** dma_ranges out of order: -EINVAL from iommu_dma_init_domain, the device stays on dma-direct. */
@@ -373,8 +373,8 @@ class DmaIommuTest {
     void overlappingDmaRangesLeaveTheDeviceWithoutDmaIommu() {
         Printk.clear();
         org.iommu4j.pci.PciDev pdev = pciDeviceBehind(b -> {
-            org.iommu4j.pci.Pci.pci_add_resource(b.dmaRanges, new Resource("ib0", 0x8000_0000L, 0xbfff_ffffL, Resource.IORESOURCE_MEM));
-            org.iommu4j.pci.Pci.pci_add_resource(b.dmaRanges, new Resource("ib1", 0x4000_0000L, 0x7fff_ffffL, Resource.IORESOURCE_MEM));
+            org.iommu4j.pci.Pci.pciAddResource(b.dmaRanges, new Resource("ib0", 0x8000_0000L, 0xbfff_ffffL, Resource.IORESOURCE_MEM));
+            org.iommu4j.pci.Pci.pciAddResource(b.dmaRanges, new Resource("ib1", 0x4000_0000L, 0x7fff_ffffL, Resource.IORESOURCE_MEM));
         });
         assertThat(pdev.dmaOps).isNull();
         assertThat(Printk.grep("Failed to reserve IOVA")).containsExactly(
@@ -403,30 +403,30 @@ class DmaIommuTest {
     @Test
     void mapSgPadsAcrossTheFourGiBBoundaryOfAPciDevice() {
         Device pdev = pciDevice();
-        IommuDomain pdom = Iommu.iommu_get_domain_for_dev(pdev);
+        IommuDomain pdom = Iommu.iommuGetDomainForDev(pdev);
         Scatterlist[] sg = acrossFourGiB();
-        int n = dma.dma_map_sg(pdev, sg, sg.length, DMA_TO_DEVICE);
+        int n = dma.dmaMapSg(pdev, sg, sg.length, DMA_TO_DEVICE);
         // 64 KiB segments (the PCI maximum) never merge.
         assertThat(n).isEqualTo(sg.length);
-        long iova = sg[0].sg_dma_address();
+        long iova = sg[0].sgDmaAddress();
         assertThat(iova & (SZ_4G - 1)).isZero();
-        assertThat(sg[65535].sg_dma_address()).isEqualTo(iova + 0xfffe8000L);
-        assertThat(sg[65535].sg_dma_len()).isEqualTo(0x10000);
+        assertThat(sg[65535].sgDmaAddress()).isEqualTo(iova + 0xfffe8000L);
+        assertThat(sg[65535].sgDmaLen()).isEqualTo(0x10000);
         // 32 KiB of padding, then the last segment starts on the boundary.
-        assertThat(sg[65536].sg_dma_address()).isEqualTo(iova + SZ_4G);
-        assertThat(sg[65536].sg_dma_len()).isEqualTo(0x10000);
+        assertThat(sg[65536].sgDmaAddress()).isEqualTo(iova + SZ_4G);
+        assertThat(sg[65536].sgDmaLen()).isEqualTo(0x10000);
         for (int i = 0; i < n; i++) {
-            long start = sg[i].sg_dma_address();
-            long last = start + sg[i].sg_dma_len() - 1;
+            long start = sg[i].sgDmaAddress();
+            long last = start + sg[i].sgDmaLen() - 1;
             assertThat(start >>> 32).as("segment %d", i).isEqualTo(last >>> 32);
         }
         // Original fields restored; the data behind each DMA address is the segment's.
         assertThat(sg[65535].length).isEqualTo(0x10000);
-        assertThat(Iommu.iommu_iova_to_phys(pdom, iova + SZ_4G)).isEqualTo(SZ_4G + 0xffff8000L);
-        assertThat(Iommu.iommu_iova_to_phys(pdom, iova + 0xfffe8000L)).isEqualTo(SZ_4G + 0xfffe8000L);
-        dma.dma_unmap_sg(pdev, sg, sg.length, DMA_TO_DEVICE);
-        assertThat(Iommu.iommu_iova_to_phys(pdom, iova)).isZero();
-        assertThat(Iommu.iommu_iova_to_phys(pdom, iova + SZ_4G)).isZero();
+        assertThat(Iommu.iommuIovaToPhys(pdom, iova + SZ_4G)).isEqualTo(SZ_4G + 0xffff8000L);
+        assertThat(Iommu.iommuIovaToPhys(pdom, iova + 0xfffe8000L)).isEqualTo(SZ_4G + 0xfffe8000L);
+        dma.dmaUnmapSg(pdev, sg, sg.length, DMA_TO_DEVICE);
+        assertThat(Iommu.iommuIovaToPhys(pdom, iova)).isZero();
+        assertThat(Iommu.iommuIovaToPhys(pdom, iova + SZ_4G)).isZero();
     }
 
     /**
@@ -437,21 +437,21 @@ class DmaIommuTest {
     @Test
     void mapSgDoesNotPadForAPlatformDeviceWithoutBoundary() {
         PlatformDevice pdev = platformDevice();
-        IommuDomain pdom = Iommu.iommu_get_domain_for_dev(pdev);
+        IommuDomain pdom = Iommu.iommuGetDomainForDev(pdev);
         Scatterlist[] sg = acrossFourGiB();
-        int n = dma.dma_map_sg(pdev, sg, sg.length, DMA_TO_DEVICE);
+        int n = dma.dmaMapSg(pdev, sg, sg.length, DMA_TO_DEVICE);
         assertThat(n).isEqualTo(sg.length);
-        long iova = sg[0].sg_dma_address();
+        long iova = sg[0].sgDmaAddress();
         assertThat(iova & (SZ_4G - 1)).isZero();
-        assertThat(sg[65535].sg_dma_address()).isEqualTo(iova + 0xfffe8000L);
-        assertThat(sg[65536].sg_dma_address()).isEqualTo(iova + 0xffff8000L);
-        assertThat(sg[65536].sg_dma_len()).isEqualTo(0x10000);
+        assertThat(sg[65535].sgDmaAddress()).isEqualTo(iova + 0xfffe8000L);
+        assertThat(sg[65536].sgDmaAddress()).isEqualTo(iova + 0xffff8000L);
+        assertThat(sg[65536].sgDmaLen()).isEqualTo(0x10000);
         assertThat(sg[65535].length).isEqualTo(0x10000);
-        assertThat(Iommu.iommu_iova_to_phys(pdom, iova + SZ_4G)).isEqualTo(SZ_4G + SZ_4G);
-        assertThat(Iommu.iommu_iova_to_phys(pdom, iova + 0xffff8000L)).isEqualTo(SZ_4G + 0xffff8000L);
-        dma.dma_unmap_sg(pdev, sg, sg.length, DMA_TO_DEVICE);
-        assertThat(Iommu.iommu_iova_to_phys(pdom, iova)).isZero();
-        assertThat(Iommu.iommu_iova_to_phys(pdom, iova + SZ_4G)).isZero();
+        assertThat(Iommu.iommuIovaToPhys(pdom, iova + SZ_4G)).isEqualTo(SZ_4G + SZ_4G);
+        assertThat(Iommu.iommuIovaToPhys(pdom, iova + 0xffff8000L)).isEqualTo(SZ_4G + 0xffff8000L);
+        dma.dmaUnmapSg(pdev, sg, sg.length, DMA_TO_DEVICE);
+        assertThat(Iommu.iommuIovaToPhys(pdom, iova)).isZero();
+        assertThat(Iommu.iommuIovaToPhys(pdom, iova + SZ_4G)).isZero();
     }
 
     /**
@@ -461,50 +461,50 @@ class DmaIommuTest {
     @Test
     void mapSgHonoursADriverSetBoundaryWhenPaddingAndMerging() {
         PlatformDevice pdev = platformDevice();
-        assertThat(DmaMappingH.dma_set_seg_boundary(pdev, 0xffffL)).isZero();
-        assertThat(DmaMappingH.dma_set_max_seg_size(pdev, 0x100000)).isZero();
-        IommuDomain pdom = Iommu.iommu_get_domain_for_dev(pdev);
+        assertThat(DmaMappingH.dmaSetSegBoundary(pdev, 0xffffL)).isZero();
+        assertThat(DmaMappingH.dmaSetMaxSegSize(pdev, 0x100000)).isZero();
+        IommuDomain pdom = Iommu.iommuGetDomainForDev(pdev);
         Scatterlist[] sg = {
             new Scatterlist(0x40100000L, 0x8000),
             new Scatterlist(0x40200000L, 0x8000),
             new Scatterlist(0x40300000L, 0xc000),
             new Scatterlist(0x40400000L, 0x8000),
         };
-        int n = dma.dma_map_sg(pdev, sg, sg.length, DMA_BIDIRECTIONAL);
+        int n = dma.dmaMapSg(pdev, sg, sg.length, DMA_BIDIRECTIONAL);
         assertThat(n).isEqualTo(3);
-        long iova = sg[0].sg_dma_address();
+        long iova = sg[0].sgDmaAddress();
         assertThat(iova & 0xffff).isZero();
         // 1 and 2 merge up to the boundary; 3 starts on it (no merge across); 4 would straddle
         // the next one, so 3 was padded by 16 KiB and 4 starts on it.
-        assertThat(sg[0].sg_dma_len()).isEqualTo(0x10000);
-        assertThat(sg[1].sg_dma_address()).isEqualTo(iova + 0x10000);
-        assertThat(sg[1].sg_dma_len()).isEqualTo(0xc000);
-        assertThat(sg[2].sg_dma_address()).isEqualTo(iova + 0x20000);
-        assertThat(sg[2].sg_dma_len()).isEqualTo(0x8000);
-        assertThat(sg[3].sg_dma_len()).isZero();
+        assertThat(sg[0].sgDmaLen()).isEqualTo(0x10000);
+        assertThat(sg[1].sgDmaAddress()).isEqualTo(iova + 0x10000);
+        assertThat(sg[1].sgDmaLen()).isEqualTo(0xc000);
+        assertThat(sg[2].sgDmaAddress()).isEqualTo(iova + 0x20000);
+        assertThat(sg[2].sgDmaLen()).isEqualTo(0x8000);
+        assertThat(sg[3].sgDmaLen()).isZero();
         assertThat(sg[2].length).isEqualTo(0xc000);
-        assertThat(Iommu.iommu_iova_to_phys(pdom, iova + 0x8000)).isEqualTo(0x40200000L);
-        assertThat(Iommu.iommu_iova_to_phys(pdom, iova + 0x20000)).isEqualTo(0x40400000L);
-        dma.dma_unmap_sg(pdev, sg, sg.length, DMA_BIDIRECTIONAL);
-        assertThat(Iommu.iommu_iova_to_phys(pdom, iova)).isZero();
-        assertThat(Iommu.iommu_iova_to_phys(pdom, iova + 0x20000)).isZero();
+        assertThat(Iommu.iommuIovaToPhys(pdom, iova + 0x8000)).isEqualTo(0x40200000L);
+        assertThat(Iommu.iommuIovaToPhys(pdom, iova + 0x20000)).isEqualTo(0x40400000L);
+        dma.dmaUnmapSg(pdev, sg, sg.length, DMA_BIDIRECTIONAL);
+        assertThat(Iommu.iommuIovaToPhys(pdom, iova)).isZero();
+        assertThat(Iommu.iommuIovaToPhys(pdom, iova + 0x20000)).isZero();
     }
 
     @Test
     void initDomainErrors() {
         DmaIommu di = w.iommu.dma();
-        IommuDomain un = w.iommu.iommu_domain_alloc(w.bus);
-        assertThat(di.iommu_dma_init_domain(un, 0, -1L, dev)).isEqualTo(-EINVAL); // no cookie
+        IommuDomain un = w.iommu.iommuDomainAlloc(w.bus);
+        assertThat(di.iommuDmaInitDomain(un, 0, -1L, dev)).isEqualTo(-EINVAL); // no cookie
         org.iommu4j.base.FaultInject.failNth(1);
-        assertThat(DmaIommu.iommu_get_dma_cookie(un)).isEqualTo(-org.iommu4j.base.Errno.ENOMEM);
+        assertThat(DmaIommu.iommuGetDmaCookie(un)).isEqualTo(-org.iommu4j.base.Errno.ENOMEM);
         org.iommu4j.base.FaultInject.disarm();
-        assertThat(DmaIommu.iommu_get_dma_cookie(un)).isZero();
-        assertThat(DmaIommu.iommu_get_dma_cookie(un)).isEqualTo(-org.iommu4j.base.Errno.EEXIST);
-        assertThat(di.iommu_dma_init_domain(un, 1L << 49, -1L, dev)).isEqualTo(-EFAULT); // outside aperture
-        assertThat(di.iommu_dma_init_domain(un, 0, -1L, dev)).isZero();
-        assertThat(di.iommu_dma_init_domain(un, 0, -1L, dev)).isZero(); // same range again
-        assertThat(di.iommu_dma_init_domain(un, 1L << 30, -1L, dev)).isEqualTo(-EFAULT); // incompatible
-        w.iommu.iommu_domain_free(un);
+        assertThat(DmaIommu.iommuGetDmaCookie(un)).isZero();
+        assertThat(DmaIommu.iommuGetDmaCookie(un)).isEqualTo(-org.iommu4j.base.Errno.EEXIST);
+        assertThat(di.iommuDmaInitDomain(un, 1L << 49, -1L, dev)).isEqualTo(-EFAULT); // outside aperture
+        assertThat(di.iommuDmaInitDomain(un, 0, -1L, dev)).isZero();
+        assertThat(di.iommuDmaInitDomain(un, 0, -1L, dev)).isZero(); // same range again
+        assertThat(di.iommuDmaInitDomain(un, 1L << 30, -1L, dev)).isEqualTo(-EFAULT); // incompatible
+        w.iommu.iommuDomainFree(un);
     }
 
     /**
@@ -515,47 +515,47 @@ class DmaIommuTest {
     void failedReservationDoesNotFailInitDomain() {
         DmaIommu di = w.iommu.dma();
         w.mock.resvRegions.add(new IommuResvRegion(0x9000000L, 0x2000, 0, IommuH.IOMMU_RESV_RESERVED));
-        IommuDomain un = w.iommu.iommu_domain_alloc(w.bus);
-        assertThat(DmaIommu.iommu_get_dma_cookie(un)).isZero();
+        IommuDomain un = w.iommu.iommuDomainAlloc(w.bus);
+        assertThat(DmaIommu.iommuGetDmaCookie(un)).isZero();
         IovaDomain iovad = ((IommuDmaCookie) un.iovaCookie).iovad;
         FaultInject.failNth(1);
-        assertThat(di.iommu_dma_init_domain(un, 0, -1L, dev)).isZero();
+        assertThat(di.iommuDmaInitDomain(un, 0, -1L, dev)).isZero();
         assertThat(FaultInject.disarm()).isTrue();
         assertThat(iovad.granule).isEqualTo(0x1000);
-        assertThat(iovad.find_iova(iovad.iova_pfn(0x9000000L))).isNull();
+        assertThat(iovad.findIova(iovad.iovaPfn(0x9000000L))).isNull();
         // Without the injected failure the region is reserved.
-        IommuDomain ok = w.iommu.iommu_domain_alloc(w.bus);
-        assertThat(DmaIommu.iommu_get_dma_cookie(ok)).isZero();
-        assertThat(di.iommu_dma_init_domain(ok, 0, -1L, dev)).isZero();
+        IommuDomain ok = w.iommu.iommuDomainAlloc(w.bus);
+        assertThat(DmaIommu.iommuGetDmaCookie(ok)).isZero();
+        assertThat(di.iommuDmaInitDomain(ok, 0, -1L, dev)).isZero();
         IovaDomain okIovad = ((IommuDmaCookie) ok.iovaCookie).iovad;
-        assertThat(okIovad.find_iova(okIovad.iova_pfn(0x9001000L))).isNotNull();
-        w.iommu.iommu_domain_free(un);
-        w.iommu.iommu_domain_free(ok);
+        assertThat(okIovad.findIova(okIovad.iovaPfn(0x9001000L))).isNotNull();
+        w.iommu.iommuDomainFree(un);
+        w.iommu.iommuDomainFree(ok);
     }
 
     @Test
     void failNthSweepOverDmaPathsLeaksNothing() {
         long[] h = {0};
         // Warm the page tables so a successful run allocates nothing that outlives it.
-        long c0 = dma.dma_alloc_coherent(dev, 0x2000, h, GFP_KERNEL);
-        dma.dma_free_coherent(dev, 0x2000, c0, h[0]);
-        iovad().free_cpu_cached_iovas();
-        iovad().free_global_cached_iovas();
-        int nodes = iovad().nr_iovas();
+        long c0 = dma.dmaAllocCoherent(dev, 0x2000, h, GFP_KERNEL);
+        dma.dmaFreeCoherent(dev, 0x2000, c0, h[0]);
+        iovad().freeCpuCachedIovas();
+        iovad().freeGlobalCachedIovas();
+        int nodes = iovad().nrIovas();
         for (int n = 1; ; n++) {
             FaultInject.failNth(n);
-            long cpu = dma.dma_alloc_coherent(dev, 0x2000, h, GFP_KERNEL);
-            long iova = dma.dma_map_page(dev, 0x40200000L, 0, 0x3000, DMA_FROM_DEVICE);
+            long cpu = dma.dmaAllocCoherent(dev, 0x2000, h, GFP_KERNEL);
+            long iova = dma.dmaMapPage(dev, 0x40200000L, 0, 0x3000, DMA_FROM_DEVICE);
             boolean fired = FaultInject.disarm();
             if (cpu != 0) {
-                dma.dma_free_coherent(dev, 0x2000, cpu, h[0]);
+                dma.dmaFreeCoherent(dev, 0x2000, cpu, h[0]);
             }
             if (iova != DmaMapping.DMA_MAPPING_ERROR) {
-                dma.dma_unmap_page(dev, iova, 0x3000, DMA_FROM_DEVICE);
+                dma.dmaUnmapPage(dev, iova, 0x3000, DMA_FROM_DEVICE);
             }
-            iovad().free_cpu_cached_iovas();
-            iovad().free_global_cached_iovas();
-            assertThat(iovad().nr_iovas()).isEqualTo(nodes);
+            iovad().freeCpuCachedIovas();
+            iovad().freeGlobalCachedIovas();
+            assertThat(iovad().nrIovas()).isEqualTo(nodes);
             // A failed table allocation deep in the walk may leave upper-level tables: the
             // kernel keeps them too. Allow growth only when the injection hit the page table.
             if (!fired) {
@@ -564,7 +564,7 @@ class DmaIommuTest {
                 break;
             }
         }
-        w.iommu.iommu_release_device(dev);
+        w.iommu.iommuReleaseDevice(dev);
         assertThat(w.pageAlloc.allocatedPages()).isEqualTo(basePages);
     }
 }

@@ -23,9 +23,9 @@ class IommuConcurrencyTest {
     @Test
     void disjointMapsRaceOnSharedTables() throws Exception {
         World w = new World();
-        w.iommu.bus_set_iommu(w.bus, w.mock);
+        w.iommu.busSetIommu(w.bus, w.mock);
         long base = w.pageAlloc.allocatedPages();
-        IommuDomain dom = w.iommu.iommu_domain_alloc(w.bus);
+        IommuDomain dom = w.iommu.iommuDomainAlloc(w.bus);
         final int threads = 4;
         final int rounds = 30;
         CyclicBarrier barrier = new CyclicBarrier(threads);
@@ -40,11 +40,11 @@ class IommuConcurrencyTest {
                         // Each round uses a fresh 1G region so tables get installed concurrently.
                         long iova = ((long) r << 30) + id * 0x200000L + id * SZ_4K;
                         long pa = 0x40000000L + id * SZ_4K;
-                        if (Iommu.iommu_map(dom, iova, pa, SZ_4K, IOMMU_READ | IOMMU_WRITE) != 0
-                                || Iommu.iommu_iova_to_phys(dom, iova + 5) != pa + 5) {
+                        if (Iommu.iommuMap(dom, iova, pa, SZ_4K, IOMMU_READ | IOMMU_WRITE) != 0
+                                || Iommu.iommuIovaToPhys(dom, iova + 5) != pa + 5) {
                             errors.incrementAndGet();
                         }
-                        if (r % 2 == 1 && Iommu.iommu_unmap(dom, iova, SZ_4K) != SZ_4K) {
+                        if (r % 2 == 1 && Iommu.iommuUnmap(dom, iova, SZ_4K) != SZ_4K) {
                             errors.incrementAndGet();
                         }
                     }
@@ -62,10 +62,10 @@ class IommuConcurrencyTest {
         for (int r = 0; r < rounds; r += 2) {
             for (int id = 0; id < threads; id++) {
                 long iova = ((long) r << 30) + id * 0x200000L + id * SZ_4K;
-                assertThat(Iommu.iommu_iova_to_phys(dom, iova)).isEqualTo(0x40000000L + id * SZ_4K);
+                assertThat(Iommu.iommuIovaToPhys(dom, iova)).isEqualTo(0x40000000L + id * SZ_4K);
             }
         }
-        w.iommu.iommu_domain_free(dom);
+        w.iommu.iommuDomainFree(dom);
         assertThat(w.pageAlloc.allocatedPages()).isEqualTo(base);
     }
 }

@@ -29,54 +29,54 @@ class IommuCoreTest {
         Device a = w.dev("a", 1);
         Device b = w.dev("b", 2);
         Device nofw = new Device("nofw");
-        w.bus.device_add(a);
-        w.bus.device_add(b);
-        w.bus.device_add(nofw);
+        w.bus.deviceAdd(a);
+        w.bus.deviceAdd(b);
+        w.bus.deviceAdd(nofw);
         try (var cap = Trace.capture("iommu:*")) {
-            assertThat(w.iommu.bus_set_iommu(w.bus, w.mock)).isZero();
+            assertThat(w.iommu.busSetIommu(w.bus, w.mock)).isZero();
             assertThat(cap.of("iommu:add_device_to_group")).hasSize(2);
             assertThat(cap.of("iommu:attach_device_to_domain")).hasSize(2);
             assertThat(cap.of("iommu:add_device_to_group").get(0).field("device")).isEqualTo("a");
         }
-        IommuGroup ga = Iommu.iommu_group_get(a);
-        IommuGroup gb = Iommu.iommu_group_get(b);
+        IommuGroup ga = Iommu.iommuGroupGet(a);
+        IommuGroup gb = Iommu.iommuGroupGet(b);
         assertThat(ga).isNotNull().isNotSameAs(gb);
-        assertThat(Iommu.iommu_group_get(nofw)).isNull();
+        assertThat(Iommu.iommuGroupGet(nofw)).isNull();
         assertThat(nofw.iommu).isNull(); // dev_iommu freed after the failed probe
-        IommuDomain da = ga.default_domain();
+        IommuDomain da = ga.defaultDomain();
         assertThat(da.type).isEqualTo(IOMMU_DOMAIN_DMA);
         assertThat(ga.domain()).isSameAs(da);
-        assertThat(Iommu.iommu_get_domain_for_dev(a)).isSameAs(da);
-        assertThat(Iommu.iommu_get_dma_domain(a)).isSameAs(da);
+        assertThat(Iommu.iommuGetDomainForDev(a)).isSameAs(da);
+        assertThat(Iommu.iommuGetDmaDomain(a)).isSameAs(da);
         assertThat(da.iovaCookie).isInstanceOf(IommuDmaCookie.class);
         assertThat(a.dmaOps).isSameAs(w.iommu.dma()); // dma-iommu installed
         assertThat(w.mock.log).contains("probe a", "attach a", "probe b", "attach b");
         assertThat(Printk.grep("Adding to iommu group " + ga.id)).isNotEmpty();
-        assertThat(w.iommu.bus_set_iommu(w.bus, w.mock)).isEqualTo(-EBUSY);
-        assertThat(Iommu.iommu_present(w.bus)).isTrue();
-        assertThat(Iommu.iommu_capable(w.bus, IOMMU_CAP_CACHE_COHERENCY)).isTrue();
-        assertThat(Iommu.iommu_capable(w.bus, IOMMU_CAP_NOEXEC)).isFalse();
-        Iommu.iommu_group_put(ga);
-        Iommu.iommu_group_put(gb);
+        assertThat(w.iommu.busSetIommu(w.bus, w.mock)).isEqualTo(-EBUSY);
+        assertThat(Iommu.iommuPresent(w.bus)).isTrue();
+        assertThat(Iommu.iommuCapable(w.bus, IOMMU_CAP_CACHE_COHERENCY)).isTrue();
+        assertThat(Iommu.iommuCapable(w.bus, IOMMU_CAP_NOEXEC)).isFalse();
+        Iommu.iommuGroupPut(ga);
+        Iommu.iommuGroupPut(gb);
     }
 
     @Test
     void hotplugThroughBusNotifierAndRelease() {
         World w = new World();
         long base = w.pageAlloc.allocatedPages();
-        w.iommu.bus_set_iommu(w.bus, w.mock);
+        w.iommu.busSetIommu(w.bus, w.mock);
         Device d = w.dev("hot", 5);
         List<Long> groupEvents = new ArrayList<>();
         try (var cap = Trace.capture("iommu:*")) {
-            w.bus.device_add(d);
-            IommuGroup g = Iommu.iommu_group_get(d);
+            w.bus.deviceAdd(d);
+            IommuGroup g = Iommu.iommuGroupGet(d);
             assertThat(g.refcount()).isEqualTo(2);
-            Iommu.iommu_group_register_notifier(g, NotifierBlock.of(0, (act, data) -> {
+            Iommu.iommuGroupRegisterNotifier(g, NotifierBlock.of(0, (act, data) -> {
                 groupEvents.add(act);
                 return 0;
             }));
-            Iommu.iommu_group_put(g);
-            w.bus.device_del(d);
+            Iommu.iommuGroupPut(g);
+            w.bus.deviceDel(d);
             assertThat(cap.of("iommu:remove_device_from_group")).hasSize(1);
         }
         assertThat(groupEvents).containsExactly(IOMMU_GROUP_NOTIFY_DEL_DEVICE);
@@ -91,22 +91,22 @@ class IommuCoreTest {
     void attachDetachUnmanagedDomain() {
         World w = new World();
         Device d = w.added("d", 1);
-        IommuDomain def = Iommu.iommu_get_domain_for_dev(d);
-        IommuDomain dom = w.iommu.iommu_domain_alloc(w.bus);
+        IommuDomain def = Iommu.iommuGetDomainForDev(d);
+        IommuDomain dom = w.iommu.iommuDomainAlloc(w.bus);
         try (var cap = Trace.capture("iommu:*")) {
-            assertThat(w.iommu.iommu_attach_device(dom, d)).isZero();
-            assertThat(Iommu.iommu_get_domain_for_dev(d)).isSameAs(dom);
+            assertThat(w.iommu.iommuAttachDevice(dom, d)).isZero();
+            assertThat(Iommu.iommuGetDomainForDev(d)).isSameAs(dom);
             // The group is off its default domain: another attach is -EBUSY.
-            IommuDomain dom2 = w.iommu.iommu_domain_alloc(w.bus);
-            assertThat(w.iommu.iommu_attach_device(dom2, d)).isEqualTo(-EBUSY);
-            w.iommu.iommu_detach_device(dom, d);
-            assertThat(Iommu.iommu_get_domain_for_dev(d)).isSameAs(def);
+            IommuDomain dom2 = w.iommu.iommuDomainAlloc(w.bus);
+            assertThat(w.iommu.iommuAttachDevice(dom2, d)).isEqualTo(-EBUSY);
+            w.iommu.iommuDetachDevice(dom, d);
+            assertThat(Iommu.iommuGetDomainForDev(d)).isSameAs(def);
             // Detach re-attaches the default domain (v5.15: no detach_dev call).
             assertThat(cap.of("iommu:attach_device_to_domain")).hasSize(2);
             assertThat(cap.of("iommu:detach_device_from_domain")).isEmpty();
-            w.iommu.iommu_domain_free(dom2);
+            w.iommu.iommuDomainFree(dom2);
         }
-        w.iommu.iommu_domain_free(dom);
+        w.iommu.iommuDomainFree(dom);
     }
 
     @Test
@@ -114,45 +114,45 @@ class IommuCoreTest {
         World w = new World();
         // No group.
         IommuDomain dom;
-        w.iommu.bus_set_iommu(w.bus, w.mock);
-        dom = w.iommu.iommu_domain_alloc(w.bus);
-        assertThat(w.iommu.iommu_attach_device(dom, new Device("lonely"))).isEqualTo(-ENODEV);
+        w.iommu.busSetIommu(w.bus, w.mock);
+        dom = w.iommu.iommuDomainAlloc(w.bus);
+        assertThat(w.iommu.iommuAttachDevice(dom, new Device("lonely"))).isEqualTo(-ENODEV);
         // Group of two devices.
         w.mock.sharedGroup.add("x");
         w.mock.sharedGroup.add("y");
         Device x = w.dev("x", 1);
         Device y = w.dev("y", 2);
-        w.bus.device_add(x);
-        w.bus.device_add(y);
+        w.bus.deviceAdd(x);
+        w.bus.deviceAdd(y);
         assertThat(x.iommuGroup).isSameAs(y.iommuGroup);
-        assertThat(w.iommu.iommu_attach_device(dom, x)).isEqualTo(-EINVAL);
+        assertThat(w.iommu.iommuAttachDevice(dom, x)).isEqualTo(-EINVAL);
         // ...but the group API works and attaches both.
-        IommuGroup g = Iommu.iommu_group_get(x);
+        IommuGroup g = Iommu.iommuGroupGet(x);
         assertThat(g.devices()).containsExactly(x, y);
-        assertThat(Iommu.iommu_attach_group(dom, g)).isZero();
-        assertThat(MockIommu.to_mock_domain(dom).devices).containsExactlyInAnyOrder(x, y);
-        Iommu.iommu_detach_group(dom, g);
-        assertThat(g.domain()).isSameAs(g.default_domain());
-        Iommu.iommu_group_put(g);
+        assertThat(Iommu.iommuAttachGroup(dom, g)).isZero();
+        assertThat(MockIommu.toMockDomain(dom).devices).containsExactlyInAnyOrder(x, y);
+        Iommu.iommuDetachGroup(dom, g);
+        assertThat(g.domain()).isSameAs(g.defaultDomain());
+        Iommu.iommuGroupPut(g);
         // Driver refusal propagates.
         Device z = w.added("z", 3);
         w.mock.attachError = -EINVAL;
-        assertThat(w.iommu.iommu_attach_device(dom, z)).isEqualTo(-EINVAL);
-        assertThat(Iommu.iommu_get_domain_for_dev(z)).isNotSameAs(dom);
+        assertThat(w.iommu.iommuAttachDevice(dom, z)).isEqualTo(-EINVAL);
+        assertThat(Iommu.iommuGetDomainForDev(z)).isNotSameAs(dom);
         w.mock.attachError = 0;
         // Driver without attach_dev: -ENODEV.
         MinimalOps min = new MinimalOps(w.pageAlloc);
         min.core = w.iommu;
         BusType bus2 = new BusType("min", (d, drv) -> false);
-        w.iommu.bus_set_iommu(bus2, min);
+        w.iommu.busSetIommu(bus2, min);
         Device m = new Device("m");
-        Iommu.iommu_fwspec_init(m, null, min);
-        bus2.device_add(m); // probe: no default domain (only UNMANAGED supported), group exists
+        Iommu.iommuFwspecInit(m, null, min);
+        bus2.deviceAdd(m); // probe: no default domain (only UNMANAGED supported), group exists
         assertThat(m.iommuGroup).isNotNull();
-        assertThat(Iommu.iommu_get_domain_for_dev(m)).isNull();
-        IommuDomain md = w.iommu.iommu_domain_alloc(bus2);
-        assertThat(w.iommu.iommu_attach_device(md, m)).isEqualTo(-ENODEV);
-        assertThat(w.iommu.iommu_domain_alloc(new BusType("none", (d, drv) -> false))).isNull();
+        assertThat(Iommu.iommuGetDomainForDev(m)).isNull();
+        IommuDomain md = w.iommu.iommuDomainAlloc(bus2);
+        assertThat(w.iommu.iommuAttachDevice(md, m)).isEqualTo(-ENODEV);
+        assertThat(w.iommu.iommuDomainAlloc(new BusType("none", (d, drv) -> false))).isNull();
     }
 
     /**
@@ -164,22 +164,22 @@ class IommuCoreTest {
     void detachRestoresTheDefaultDomainWhicheverDomainIsNamed() {
         World w = new World();
         Device d = w.added("d", 1);
-        IommuDomain def = Iommu.iommu_get_domain_for_dev(d);
-        IommuDomain dom = w.iommu.iommu_domain_alloc(w.bus);
-        IommuDomain other = w.iommu.iommu_domain_alloc(w.bus);
+        IommuDomain def = Iommu.iommuGetDomainForDev(d);
+        IommuDomain dom = w.iommu.iommuDomainAlloc(w.bus);
+        IommuDomain other = w.iommu.iommuDomainAlloc(w.bus);
         w.mock.log.clear();
-        w.iommu.iommu_detach_device(dom, d); // on the default domain: nothing happens
+        w.iommu.iommuDetachDevice(dom, d); // on the default domain: nothing happens
         assertThat(w.mock.log).isEmpty();
-        assertThat(Iommu.iommu_get_domain_for_dev(d)).isSameAs(def);
+        assertThat(Iommu.iommuGetDomainForDev(d)).isSameAs(def);
 
-        assertThat(w.iommu.iommu_attach_device(dom, d)).isZero();
-        w.iommu.iommu_detach_device(other, d); // names a domain that is not attached
-        assertThat(Iommu.iommu_get_domain_for_dev(d)).isSameAs(def);
-        assertThat(MockIommu.to_mock_domain(dom).devices).isEmpty();
-        assertThat(MockIommu.to_mock_domain(def).devices).containsExactly(d);
+        assertThat(w.iommu.iommuAttachDevice(dom, d)).isZero();
+        w.iommu.iommuDetachDevice(other, d); // names a domain that is not attached
+        assertThat(Iommu.iommuGetDomainForDev(d)).isSameAs(def);
+        assertThat(MockIommu.toMockDomain(dom).devices).isEmpty();
+        assertThat(MockIommu.toMockDomain(def).devices).containsExactly(d);
         assertThat(org.iommu4j.base.Warn.drain()).isEmpty();
-        w.iommu.iommu_domain_free(other);
-        w.iommu.iommu_domain_free(dom);
+        w.iommu.iommuDomainFree(other);
+        w.iommu.iommuDomainFree(dom);
     }
 
     /**
@@ -191,16 +191,16 @@ class IommuCoreTest {
     void explicitAttachAndDetachAreNeverDeferred() {
         World w = new World();
         Device d = w.added("d", 1);
-        IommuDomain def = Iommu.iommu_get_domain_for_dev(d);
-        IommuDomain dom = w.iommu.iommu_domain_alloc(w.bus);
+        IommuDomain def = Iommu.iommuGetDomainForDev(d);
+        IommuDomain dom = w.iommu.iommuDomainAlloc(w.bus);
         w.mock.deferredAttach.add("d");
         w.mock.log.clear();
-        assertThat(w.iommu.iommu_attach_device(dom, d)).isZero();
-        assertThat(MockIommu.to_mock_domain(dom).devices).containsExactly(d);
-        w.iommu.iommu_detach_device(dom, d);
-        assertThat(MockIommu.to_mock_domain(def).devices).containsExactly(d);
+        assertThat(w.iommu.iommuAttachDevice(dom, d)).isZero();
+        assertThat(MockIommu.toMockDomain(dom).devices).containsExactly(d);
+        w.iommu.iommuDetachDevice(dom, d);
+        assertThat(MockIommu.toMockDomain(def).devices).containsExactly(d);
         assertThat(w.mock.log).containsExactly("attach d", "attach d");
-        w.iommu.iommu_domain_free(dom);
+        w.iommu.iommuDomainFree(dom);
     }
 
     /** The driver is asked for a DMA_FQ domain as such; one that refuses it gets a DMA domain. */
@@ -209,48 +209,48 @@ class IommuCoreTest {
         World lazy = new World("iommu.strict=0");
         Device l = lazy.added("l", 1);
         assertThat(lazy.mock.allocTypes).containsExactly(IOMMU_DOMAIN_DMA_FQ);
-        assertThat(Iommu.iommu_get_domain_for_dev(l).type).isEqualTo(IOMMU_DOMAIN_DMA_FQ);
+        assertThat(Iommu.iommuGetDomainForDev(l).type).isEqualTo(IOMMU_DOMAIN_DMA_FQ);
 
         World old = new World("iommu.strict=0");
         old.mock.supportedTypes.remove(IOMMU_DOMAIN_DMA_FQ);
         Printk.clear();
         Device o = old.added("o", 1);
         assertThat(old.mock.allocTypes).containsExactly(IOMMU_DOMAIN_DMA_FQ, IOMMU_DOMAIN_DMA);
-        assertThat(Iommu.iommu_get_domain_for_dev(o).type).isEqualTo(IOMMU_DOMAIN_DMA);
+        assertThat(Iommu.iommuGetDomainForDev(o).type).isEqualTo(IOMMU_DOMAIN_DMA);
         assertThat(Printk.grep("Falling back to IOMMU_DOMAIN_DMA")).hasSize(1);
         // After boot, iommu_set_default_translated() asks for DMA (strict); only the command
         // line's iommu.strict=0 at subsys init makes the default lazy.
-        old.iommu.iommu_set_default_translated(false);
-        assertThat(old.iommu.iommu_def_domain_type()).isEqualTo(IOMMU_DOMAIN_DMA);
+        old.iommu.iommuSetDefaultTranslated(false);
+        assertThat(old.iommu.iommuDefDomainType()).isEqualTo(IOMMU_DOMAIN_DMA);
     }
 
     @Test
     void defaultDomainPolicy() {
         World pt = new World("iommu.passthrough=1");
-        assertThat(pt.iommu.iommu_default_passthrough()).isTrue();
+        assertThat(pt.iommu.iommuDefaultPassthrough()).isTrue();
         Device d = pt.added("d", 1);
-        assertThat(Iommu.iommu_get_domain_for_dev(d).type).isEqualTo(IOMMU_DOMAIN_IDENTITY);
+        assertThat(Iommu.iommuGetDomainForDev(d).type).isEqualTo(IOMMU_DOMAIN_IDENTITY);
         assertThat(d.dmaOps).isNull(); // dma-direct
 
         World lazy = new World("iommu.strict=0");
-        assertThat(lazy.iommu.iommu_dma_strict()).isFalse();
-        assertThat(lazy.iommu.iommu_def_domain_type()).isEqualTo(IOMMU_DOMAIN_DMA_FQ);
+        assertThat(lazy.iommu.iommuDmaStrict()).isFalse();
+        assertThat(lazy.iommu.iommuDefDomainType()).isEqualTo(IOMMU_DOMAIN_DMA_FQ);
         Device l = lazy.added("l", 1);
-        assertThat(Iommu.iommu_get_domain_for_dev(l).type).isEqualTo(IOMMU_DOMAIN_DMA_FQ);
+        assertThat(Iommu.iommuGetDomainForDev(l).type).isEqualTo(IOMMU_DOMAIN_DMA_FQ);
         assertThat(Printk.grep("DMA domain TLB invalidation policy: lazy mode")).isNotEmpty();
 
         // Driver preference (def_domain_type) wins.
         World pref = new World();
         pref.mock.defDomainType.put("ident", IOMMU_DOMAIN_IDENTITY);
         Device i = pref.added("ident", 1);
-        assertThat(Iommu.iommu_get_domain_for_dev(i).type).isEqualTo(IOMMU_DOMAIN_IDENTITY);
+        assertThat(Iommu.iommuGetDomainForDev(i).type).isEqualTo(IOMMU_DOMAIN_IDENTITY);
 
         // Unsupported type falls back to DMA with a warning.
         World fb = new World("iommu.passthrough=1");
         fb.mock.supportedTypes.remove(IOMMU_DOMAIN_IDENTITY);
         Printk.clear();
         Device f = fb.added("f", 1);
-        assertThat(Iommu.iommu_get_domain_for_dev(f).type).isEqualTo(IOMMU_DOMAIN_DMA);
+        assertThat(Iommu.iommuGetDomainForDev(f).type).isEqualTo(IOMMU_DOMAIN_DMA);
         assertThat(Printk.grep("Falling back to IOMMU_DOMAIN_DMA")).hasSize(1);
     }
 
@@ -270,12 +270,12 @@ class IommuCoreTest {
         org.iommu4j.pci.PciDev ext = bed.fn(1, 0);
         org.iommu4j.pci.PciDev in = bed.fn(2, 0);
         ext.untrusted = true;
-        w.mock.defDomainType.put(ext.dev_name(), IOMMU_DOMAIN_IDENTITY);
+        w.mock.defDomainType.put(ext.devName(), IOMMU_DOMAIN_IDENTITY);
         bed.probe(ext, 8);
         bed.probe(in, 9);
-        assertThat(Iommu.iommu_get_domain_for_dev(ext).type).isEqualTo(IOMMU_DOMAIN_DMA);
+        assertThat(Iommu.iommuGetDomainForDev(ext).type).isEqualTo(IOMMU_DOMAIN_DMA);
         assertThat(ext.dmaOps).isSameAs(w.iommu.dma());
-        assertThat(Iommu.iommu_get_domain_for_dev(in).type).isEqualTo(IOMMU_DOMAIN_IDENTITY);
+        assertThat(Iommu.iommuGetDomainForDev(in).type).isEqualTo(IOMMU_DOMAIN_IDENTITY);
     }
 
     @Test
@@ -287,11 +287,11 @@ class IommuCoreTest {
         w.mock.defDomainType.put("q", IOMMU_DOMAIN_DMA);
         Device p = w.dev("p", 1);
         Device q = w.dev("q", 2);
-        w.bus.device_add(p);
-        w.bus.device_add(q);
+        w.bus.deviceAdd(p);
+        w.bus.deviceAdd(q);
         Printk.clear();
-        assertThat(w.iommu.bus_set_iommu(w.bus, w.mock)).isZero();
-        assertThat(Iommu.iommu_get_domain_for_dev(p).type).isEqualTo(IOMMU_DOMAIN_DMA);
+        assertThat(w.iommu.busSetIommu(w.bus, w.mock)).isZero();
+        assertThat(Iommu.iommuGetDomainForDev(p).type).isEqualTo(IOMMU_DOMAIN_DMA);
         assertThat(Printk.grep("in the same iommu group requires type")).hasSize(1);
     }
 
@@ -300,16 +300,16 @@ class IommuCoreTest {
         World w = new World();
         // No IOMMU on the bus.
         Device d = w.dev("d", 1);
-        assertThat(w.iommu.iommu_probe_device(d)).isEqualTo(-ENODEV);
-        w.iommu.bus_set_iommu(w.bus, w.mock);
+        assertThat(w.iommu.iommuProbeDevice(d)).isEqualTo(-ENODEV);
+        w.iommu.busSetIommu(w.bus, w.mock);
         d.bus = w.bus;
         // Driver refuses (no fwspec for it).
         Device other = new Device("other");
         other.bus = w.bus;
-        assertThat(w.iommu.iommu_probe_device(other)).isEqualTo(-ENODEV);
+        assertThat(w.iommu.iommuProbeDevice(other)).isEqualTo(-ENODEV);
         // Default domain attach failure releases the device.
         w.mock.attachError = -EINVAL;
-        assertThat(w.iommu.iommu_probe_device(d)).isEqualTo(-EINVAL);
+        assertThat(w.iommu.iommuProbeDevice(d)).isEqualTo(-EINVAL);
         assertThat(d.iommuGroup).isNull();
         assertThat(d.iommu).isNull();
         w.mock.attachError = 0;
@@ -318,25 +318,25 @@ class IommuCoreTest {
     @Test
     void failNthSweepOverProbeAndAttachLeaksNothing() {
         World w = new World();
-        w.iommu.bus_set_iommu(w.bus, w.mock);
+        w.iommu.busSetIommu(w.bus, w.mock);
         long base = w.pageAlloc.allocatedPages();
         for (int n = 1; ; n++) {
             Device d = w.dev("f" + n, n);
             d.bus = w.bus;
             FaultInject.failNth(n);
-            int ret = w.iommu.iommu_probe_device(d);
-            IommuDomain dom = ret == 0 ? w.iommu.iommu_domain_alloc(w.bus) : null;
-            int aret = dom != null ? w.iommu.iommu_attach_device(dom, d) : -ENOMEM;
+            int ret = w.iommu.iommuProbeDevice(d);
+            IommuDomain dom = ret == 0 ? w.iommu.iommuDomainAlloc(w.bus) : null;
+            int aret = dom != null ? w.iommu.iommuAttachDevice(dom, d) : -ENOMEM;
             boolean fired = FaultInject.disarm();
             if (ret == 0) {
-                assertThat(Iommu.iommu_get_domain_for_dev(d)).isNotNull();
+                assertThat(Iommu.iommuGetDomainForDev(d)).isNotNull();
                 if (dom != null) {
                     if (aret == 0) {
-                        w.iommu.iommu_detach_device(dom, d);
+                        w.iommu.iommuDetachDevice(dom, d);
                     }
-                    w.iommu.iommu_domain_free(dom);
+                    w.iommu.iommuDomainFree(dom);
                 }
-                w.iommu.iommu_release_device(d);
+                w.iommu.iommuReleaseDevice(d);
             } else {
                 assertThat(ret).isIn(-ENOMEM, -ENODEV);
                 assertThat(d.iommuGroup).isNull();
@@ -353,15 +353,15 @@ class IommuCoreTest {
     @Test
     void iommuDeviceRegistry() {
         World w = new World();
-        assertThat(w.iommu.iommu_devices()).containsExactly(w.mock.iommuDev);
-        assertThat(w.iommu.iommu_ops_from_fwnode("nowhere")).isNull();
+        assertThat(w.iommu.iommuDevices()).containsExactly(w.mock.iommuDev);
+        assertThat(w.iommu.iommuOpsFromFwnode("nowhere")).isNull();
         IommuDevice other = new IommuDevice();
         Device hw = new Device("smmu2");
         hw.fwnode = "node2";
-        assertThat(w.iommu.iommu_device_register(other, w.mock, hw)).isZero();
-        assertThat(w.iommu.iommu_ops_from_fwnode("node2")).isSameAs(w.mock);
-        w.iommu.iommu_device_unregister(other);
-        assertThat(w.iommu.iommu_ops_from_fwnode("node2")).isNull();
+        assertThat(w.iommu.iommuDeviceRegister(other, w.mock, hw)).isZero();
+        assertThat(w.iommu.iommuOpsFromFwnode("node2")).isSameAs(w.mock);
+        w.iommu.iommuDeviceUnregister(other);
+        assertThat(w.iommu.iommuOpsFromFwnode("node2")).isNull();
     }
 
     /**
@@ -377,15 +377,15 @@ class IommuCoreTest {
         w.mock.resvRegions.add(new IommuResvRegion(0x3ff000L, 0x3000L, rw, IOMMU_RESV_DIRECT_RELAXABLE));
         w.mock.resvRegions.add(new IommuResvRegion(0x600800L, 0x1000L, rw, IOMMU_RESV_DIRECT));
         Device d = w.added("d", 1);
-        IommuDomain def = Iommu.iommu_get_domain_for_dev(d);
+        IommuDomain def = Iommu.iommuGetDomainForDev(d);
         assertThat(w.mock.log.stream().filter(l -> l.startsWith("map_pages")).toList()).containsExactly(
                 "map_pages 0x200000->0x200000 0x200000*1",
                 "map_pages 0x400000->0x400000 0x1000*2",
                 "map_pages 0x601000->0x601000 0x1000*1");
-        assertThat(Iommu.iommu_iova_to_phys(def, 0x3ff123L)).isEqualTo(0x3ff123L);
-        assertThat(Iommu.iommu_iova_to_phys(def, 0x401fffL)).isEqualTo(0x401fffL);
-        assertThat(Iommu.iommu_iova_to_phys(def, 0x600800L)).isZero();
-        assertThat(Iommu.iommu_iova_to_phys(def, 0x601800L)).isEqualTo(0x601800L);
+        assertThat(Iommu.iommuIovaToPhys(def, 0x3ff123L)).isEqualTo(0x3ff123L);
+        assertThat(Iommu.iommuIovaToPhys(def, 0x401fffL)).isEqualTo(0x401fffL);
+        assertThat(Iommu.iommuIovaToPhys(def, 0x600800L)).isZero();
+        assertThat(Iommu.iommuIovaToPhys(def, 0x601800L)).isEqualTo(0x601800L);
     }
 
     @Test
@@ -394,10 +394,10 @@ class IommuCoreTest {
         w.mock.resvRegions.add(new IommuResvRegion(0x8000000L, 0x2000, IOMMU_READ | IOMMU_WRITE, IOMMU_RESV_DIRECT));
         w.mock.resvRegions.add(new IommuResvRegion(0x9000000L, 0x1000, 0, IOMMU_RESV_RESERVED));
         Device d = w.added("d", 1);
-        IommuDomain def = Iommu.iommu_get_domain_for_dev(d);
-        assertThat(Iommu.iommu_iova_to_phys(def, 0x8001000L)).isEqualTo(0x8001000L);
+        IommuDomain def = Iommu.iommuGetDomainForDev(d);
+        assertThat(Iommu.iommuIovaToPhys(def, 0x8001000L)).isEqualTo(0x8001000L);
         IovaDomain iovad = ((IommuDmaCookie) def.iovaCookie).iovad;
-        assertThat(iovad.find_iova(iovad.iova_pfn(0x8000000L))).isNotNull();
-        assertThat(iovad.find_iova(iovad.iova_pfn(0x9000000L))).isNotNull();
+        assertThat(iovad.findIova(iovad.iovaPfn(0x8000000L))).isNotNull();
+        assertThat(iovad.findIova(iovad.iovaPfn(0x9000000L))).isNotNull();
     }
 }

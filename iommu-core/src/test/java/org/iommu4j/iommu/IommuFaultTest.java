@@ -48,99 +48,99 @@ class IommuFaultTest {
 
     @Test
     void registrationErrors() {
-        assertThat(Iommu.iommu_register_device_fault_handler(new Device("no-iommu"), handler(), null)).isEqualTo(-EINVAL);
-        assertThat(Iommu.iommu_unregister_device_fault_handler(new Device("no-iommu"))).isEqualTo(-EINVAL);
-        assertThat(Iommu.iommu_unregister_device_fault_handler(dev)).isZero(); // none registered
-        assertThat(Iommu.iommu_register_device_fault_handler(dev, handler(), "d")).isZero();
-        assertThat(Iommu.iommu_register_device_fault_handler(dev, handler(), "d")).isEqualTo(-EBUSY);
-        assertThat(Iommu.iommu_unregister_device_fault_handler(dev)).isZero();
+        assertThat(Iommu.iommuRegisterDeviceFaultHandler(new Device("no-iommu"), handler(), null)).isEqualTo(-EINVAL);
+        assertThat(Iommu.iommuUnregisterDeviceFaultHandler(new Device("no-iommu"))).isEqualTo(-EINVAL);
+        assertThat(Iommu.iommuUnregisterDeviceFaultHandler(dev)).isZero(); // none registered
+        assertThat(Iommu.iommuRegisterDeviceFaultHandler(dev, handler(), "d")).isZero();
+        assertThat(Iommu.iommuRegisterDeviceFaultHandler(dev, handler(), "d")).isEqualTo(-EBUSY);
+        assertThat(Iommu.iommuUnregisterDeviceFaultHandler(dev)).isZero();
         FaultInject.failNth(1);
-        assertThat(Iommu.iommu_register_device_fault_handler(dev, handler(), "d")).isEqualTo(-ENOMEM);
+        assertThat(Iommu.iommuRegisterDeviceFaultHandler(dev, handler(), "d")).isEqualTo(-ENOMEM);
         FaultInject.disarm();
-        assertThat(DevIommu.dev_iommu(dev).faultParam).isNull();
+        assertThat(DevIommu.devIommu(dev).faultParam).isNull();
     }
 
     @Test
     void reportErrors() {
-        assertThat(Iommu.iommu_report_device_fault(dev, prq(1, 0, IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, 0))).isEqualTo(-EINVAL);
-        assertThat(Iommu.iommu_report_device_fault(dev, null)).isEqualTo(-EINVAL);
-        assertThat(Iommu.iommu_report_device_fault(new Device("x"), prq(1, 0, 0, 0))).isEqualTo(-EINVAL);
-        Iommu.iommu_register_device_fault_handler(dev, handler(), "d");
+        assertThat(Iommu.iommuReportDeviceFault(dev, prq(1, 0, IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, 0))).isEqualTo(-EINVAL);
+        assertThat(Iommu.iommuReportDeviceFault(dev, null)).isEqualTo(-EINVAL);
+        assertThat(Iommu.iommuReportDeviceFault(new Device("x"), prq(1, 0, 0, 0))).isEqualTo(-EINVAL);
+        Iommu.iommuRegisterDeviceFaultHandler(dev, handler(), "d");
         FaultInject.failNth(1);
-        assertThat(Iommu.iommu_report_device_fault(dev, prq(1, 0, IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, 0))).isEqualTo(-ENOMEM);
+        assertThat(Iommu.iommuReportDeviceFault(dev, prq(1, 0, IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, 0))).isEqualTo(-ENOMEM);
         FaultInject.disarm();
         assertThat(seen).isEmpty();
         // A failing handler's error is returned and the pending entry dropped.
         handlerRet = -ENODEV;
-        assertThat(Iommu.iommu_report_device_fault(dev, prq(1, 0, IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, 0))).isEqualTo(-ENODEV);
-        assertThat(DevIommu.dev_iommu(dev).faultParam.faults).isEmpty();
-        assertThat(Iommu.iommu_unregister_device_fault_handler(dev)).isZero();
+        assertThat(Iommu.iommuReportDeviceFault(dev, prq(1, 0, IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, 0))).isEqualTo(-ENODEV);
+        assertThat(DevIommu.devIommu(dev).faultParam.faults).isEmpty();
+        assertThat(Iommu.iommuUnregisterDeviceFaultHandler(dev)).isZero();
     }
 
     @Test
     void partialFaultsThenLastPageThenResponse() {
-        assertThat(Iommu.iommu_register_device_fault_handler(dev, handler(), "d")).isZero();
+        assertThat(Iommu.iommuRegisterDeviceFaultHandler(dev, handler(), "d")).isZero();
         // Two partial requests of group 7, then the last page: only the last is kept pending.
-        assertThat(Iommu.iommu_report_device_fault(dev, prq(7, 3, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, 0x1000))).isZero();
-        assertThat(Iommu.iommu_report_device_fault(dev, prq(7, 3, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, 0x2000))).isZero();
-        assertThat(DevIommu.dev_iommu(dev).faultParam.faults).isEmpty();
-        assertThat(Iommu.iommu_report_device_fault(dev, prq(7, 3,
+        assertThat(Iommu.iommuReportDeviceFault(dev, prq(7, 3, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, 0x1000))).isZero();
+        assertThat(Iommu.iommuReportDeviceFault(dev, prq(7, 3, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, 0x2000))).isZero();
+        assertThat(DevIommu.devIommu(dev).faultParam.faults).isEmpty();
+        assertThat(Iommu.iommuReportDeviceFault(dev, prq(7, 3,
                 IOMMU_FAULT_PAGE_REQUEST_PASID_VALID | IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, 0x3000))).isZero();
         assertThat(seen).hasSize(3);
         assertThat(seen.get(2)).startsWith("d:page_req{flags=0x3 pasid=3 grpid=7");
-        assertThat(DevIommu.dev_iommu(dev).faultParam.faults).hasSize(1);
+        assertThat(DevIommu.devIommu(dev).faultParam.faults).hasSize(1);
         // Cannot unregister with a fault pending.
-        assertThat(Iommu.iommu_unregister_device_fault_handler(dev)).isEqualTo(-EBUSY);
+        assertThat(Iommu.iommuUnregisterDeviceFaultHandler(dev)).isEqualTo(-EBUSY);
         // Wrong group: -EINVAL, still pending.
-        assertThat(Iommu.iommu_page_response(dev, new IommuPageResponse(0, 0, 8, IOMMU_PAGE_RESP_SUCCESS))).isEqualTo(-EINVAL);
+        assertThat(Iommu.iommuPageResponse(dev, new IommuPageResponse(0, 0, 8, IOMMU_PAGE_RESP_SUCCESS))).isEqualTo(-EINVAL);
         // Request did not need a PASID: the response's PASID_VALID is cleared.
         IommuPageResponse msg = new IommuPageResponse(IOMMU_PAGE_RESP_PASID_VALID, 3, 7, IOMMU_PAGE_RESP_SUCCESS);
-        assertThat(Iommu.iommu_page_response(dev, msg)).isZero();
+        assertThat(Iommu.iommuPageResponse(dev, msg)).isZero();
         assertThat(msg.flags).isZero();
         assertThat(msg.pasid).isZero();
         assertThat(w.mock.responses).containsExactly(msg);
-        assertThat(DevIommu.dev_iommu(dev).faultParam.faults).isEmpty();
+        assertThat(DevIommu.devIommu(dev).faultParam.faults).isEmpty();
         // Nothing pending: dropped with a message.
         Printk.clear();
-        assertThat(Iommu.iommu_page_response(dev, new IommuPageResponse(0, 0, 7, IOMMU_PAGE_RESP_SUCCESS))).isEqualTo(-EINVAL);
+        assertThat(Iommu.iommuPageResponse(dev, new IommuPageResponse(0, 0, 7, IOMMU_PAGE_RESP_SUCCESS))).isEqualTo(-EINVAL);
         assertThat(Printk.grep("no pending PRQ, drop response")).hasSize(1);
-        assertThat(Iommu.iommu_unregister_device_fault_handler(dev)).isZero();
+        assertThat(Iommu.iommuUnregisterDeviceFaultHandler(dev)).isZero();
     }
 
     @Test
     void responseNeedsPasidMatchesOnPasid() {
-        Iommu.iommu_register_device_fault_handler(dev, handler(), "d");
+        Iommu.iommuRegisterDeviceFaultHandler(dev, handler(), "d");
         int flags = IOMMU_FAULT_PAGE_REQUEST_PASID_VALID | IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE | IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID;
-        Iommu.iommu_report_device_fault(dev, prq(4, 10, flags, 0x1000));
-        Iommu.iommu_report_device_fault(dev, prq(4, 11, flags, 0x2000));
+        Iommu.iommuReportDeviceFault(dev, prq(4, 10, flags, 0x1000));
+        Iommu.iommuReportDeviceFault(dev, prq(4, 11, flags, 0x2000));
         // No PASID in the response: no match.
-        assertThat(Iommu.iommu_page_response(dev, new IommuPageResponse(0, 0, 4, IOMMU_PAGE_RESP_INVALID))).isEqualTo(-EINVAL);
-        assertThat(Iommu.iommu_page_response(dev, new IommuPageResponse(IOMMU_PAGE_RESP_PASID_VALID, 11, 4, IOMMU_PAGE_RESP_INVALID))).isZero();
-        assertThat(DevIommu.dev_iommu(dev).faultParam.faults).hasSize(1);
-        assertThat(DevIommu.dev_iommu(dev).faultParam.faults.get(0).fault.prm.pasid).isEqualTo(10);
-        assertThat(Iommu.iommu_page_response(dev, new IommuPageResponse(IOMMU_PAGE_RESP_PASID_VALID, 10, 4, IOMMU_PAGE_RESP_FAILURE))).isZero();
+        assertThat(Iommu.iommuPageResponse(dev, new IommuPageResponse(0, 0, 4, IOMMU_PAGE_RESP_INVALID))).isEqualTo(-EINVAL);
+        assertThat(Iommu.iommuPageResponse(dev, new IommuPageResponse(IOMMU_PAGE_RESP_PASID_VALID, 11, 4, IOMMU_PAGE_RESP_INVALID))).isZero();
+        assertThat(DevIommu.devIommu(dev).faultParam.faults).hasSize(1);
+        assertThat(DevIommu.devIommu(dev).faultParam.faults.get(0).fault.prm.pasid).isEqualTo(10);
+        assertThat(Iommu.iommuPageResponse(dev, new IommuPageResponse(IOMMU_PAGE_RESP_PASID_VALID, 10, 4, IOMMU_PAGE_RESP_FAILURE))).isZero();
         assertThat(w.mock.responses).extracting(r -> r.code).containsExactly(IOMMU_PAGE_RESP_INVALID, IOMMU_PAGE_RESP_FAILURE);
     }
 
     @Test
     void responseValidation() {
         // No handler registered.
-        assertThat(Iommu.iommu_page_response(dev, new IommuPageResponse())).isEqualTo(-EINVAL);
-        Iommu.iommu_register_device_fault_handler(dev, handler(), "d");
-        Iommu.iommu_report_device_fault(dev, prq(1, 0, IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, 0));
+        assertThat(Iommu.iommuPageResponse(dev, new IommuPageResponse())).isEqualTo(-EINVAL);
+        Iommu.iommuRegisterDeviceFaultHandler(dev, handler(), "d");
+        Iommu.iommuReportDeviceFault(dev, prq(1, 0, IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, 0));
         IommuPageResponse bad = new IommuPageResponse(0, 0, 1, 0);
         bad.version = 2;
-        assertThat(Iommu.iommu_page_response(dev, bad)).isEqualTo(-EINVAL);
-        assertThat(Iommu.iommu_page_response(dev, new IommuPageResponse(0x2, 0, 1, 0))).isEqualTo(-EINVAL);
+        assertThat(Iommu.iommuPageResponse(dev, bad)).isEqualTo(-EINVAL);
+        assertThat(Iommu.iommuPageResponse(dev, new IommuPageResponse(0x2, 0, 1, 0))).isEqualTo(-EINVAL);
         // Driver without page_response: -ENODEV.
         MinimalOps min = new MinimalOps(w.pageAlloc);
         min.core = w.iommu;
         BusType b2 = new BusType("b2", (d, x) -> false);
-        w.iommu.bus_set_iommu(b2, min);
+        w.iommu.busSetIommu(b2, min);
         Device m = new Device("m");
-        Iommu.iommu_fwspec_init(m, null, min);
-        b2.device_add(m);
-        assertThat(Iommu.iommu_page_response(m, new IommuPageResponse())).isEqualTo(-ENODEV);
+        Iommu.iommuFwspecInit(m, null, min);
+        b2.deviceAdd(m);
+        assertThat(Iommu.iommuPageResponse(m, new IommuPageResponse())).isEqualTo(-ENODEV);
     }
 
     /**
@@ -154,37 +154,37 @@ class IommuFaultTest {
         Printk.clear();
         Device d = nodom.added("d", 1);
         assertThat(d.iommuGroup).isNotNull();
-        assertThat(Iommu.iommu_get_domain_for_dev(d)).isNull();
-        assertThat(Iommu.iommu_register_device_fault_handler(d, handler(), "d")).isZero();
-        assertThat(Iommu.iommu_report_device_fault(d, prq(2, 0, IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, 0))).isZero();
-        assertThat(Iommu.iommu_page_response(d, new IommuPageResponse(0, 0, 2, IOMMU_PAGE_RESP_SUCCESS))).isEqualTo(-ENODEV);
+        assertThat(Iommu.iommuGetDomainForDev(d)).isNull();
+        assertThat(Iommu.iommuRegisterDeviceFaultHandler(d, handler(), "d")).isZero();
+        assertThat(Iommu.iommuReportDeviceFault(d, prq(2, 0, IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, 0))).isZero();
+        assertThat(Iommu.iommuPageResponse(d, new IommuPageResponse(0, 0, 2, IOMMU_PAGE_RESP_SUCCESS))).isEqualTo(-ENODEV);
         assertThat(nodom.mock.responses).isEmpty();
-        assertThat(DevIommu.dev_iommu(d).faultParam.faults).hasSize(1);
+        assertThat(DevIommu.devIommu(d).faultParam.faults).hasSize(1);
     }
 
     @Test
     void unrecoverableFaultsAreNotKept() {
-        Iommu.iommu_register_device_fault_handler(dev, handler(), "d");
+        Iommu.iommuRegisterDeviceFaultHandler(dev, handler(), "d");
         IommuFaultEvent e = new IommuFaultEvent();
         e.fault.type = IOMMU_FAULT_DMA_UNRECOV;
         e.fault.event.reason = IOMMU_FAULT_REASON_PTE_FETCH;
         e.fault.event.flags = IOMMU_FAULT_UNRECOV_ADDR_VALID;
         e.fault.event.addr = 0xdead000L;
-        assertThat(Iommu.iommu_report_device_fault(dev, e)).isZero();
+        assertThat(Iommu.iommuReportDeviceFault(dev, e)).isZero();
         assertThat(seen).containsExactly("d:unrecov{reason=5 flags=0x2 pasid=0 perm=0x0 addr=0xdead000}");
-        assertThat(DevIommu.dev_iommu(dev).faultParam.faults).isEmpty();
+        assertThat(DevIommu.devIommu(dev).faultParam.faults).isEmpty();
     }
 
     @Test
     void legacyDomainHandlerAndIoPageFaultTrace() {
-        IommuDomain dom = Iommu.iommu_get_domain_for_dev(dev);
+        IommuDomain dom = Iommu.iommuGetDomainForDev(dev);
         try (var cap = Trace.capture("iommu:io_page_fault")) {
-            assertThat(Iommu.report_iommu_fault(dom, dev, 0x1000, IommuH.IOMMU_FAULT_WRITE)).isEqualTo(-ENOSYS);
-            Iommu.iommu_set_fault_handler(dom, (d, dv, iova, flags, token) -> {
+            assertThat(Iommu.reportIommuFault(dom, dev, 0x1000, IommuH.IOMMU_FAULT_WRITE)).isEqualTo(-ENOSYS);
+            Iommu.iommuSetFaultHandler(dom, (d, dv, iova, flags, token) -> {
                 seen.add(token + " " + Long.toHexString(iova) + " " + flags);
                 return 0;
             }, "tok");
-            assertThat(Iommu.report_iommu_fault(dom, dev, 0x2000, IommuH.IOMMU_FAULT_READ)).isZero();
+            assertThat(Iommu.reportIommuFault(dom, dev, 0x2000, IommuH.IOMMU_FAULT_READ)).isZero();
             assertThat(seen).containsExactly("tok 2000 0");
             assertThat(cap.of("iommu:io_page_fault")).hasSize(2);
             assertThat(cap.of("iommu:io_page_fault").get(1).longField("iova")).isEqualTo(0x2000);

@@ -29,8 +29,8 @@ class IommuMapTest {
     @BeforeEach
     void setUp() {
         w = new World();
-        w.iommu.bus_set_iommu(w.bus, w.mock);
-        dom = w.iommu.iommu_domain_alloc(w.bus);
+        w.iommu.busSetIommu(w.bus, w.mock);
+        dom = w.iommu.iommuDomainAlloc(w.bus);
         assertThat(dom).isNotNull();
         assertThat(dom.type).isEqualTo(IOMMU_DOMAIN_UNMANAGED);
         assertThat(dom.ops).isSameAs(w.mock);
@@ -41,18 +41,18 @@ class IommuMapTest {
     @Test
     void mapSplitsByAlignmentAndSize() {
         try (var cap = Trace.capture("iommu:map", "iommu:unmap")) {
-            assertThat(Iommu.iommu_map(dom, 0x1ff000L, 0x401ff000L, 0x402000L, IOMMU_READ | IOMMU_WRITE)).isZero();
+            assertThat(Iommu.iommuMap(dom, 0x1ff000L, 0x401ff000L, 0x402000L, IOMMU_READ | IOMMU_WRITE)).isZero();
             assertThat(w.mock.log).containsExactly(
                     "map_pages 0x1ff000->0x401ff000 0x1000*1",
                     "map_pages 0x200000->0x40200000 0x200000*2",
                     "map_pages 0x600000->0x40600000 0x1000*1");
-            assertThat(Iommu.iommu_iova_to_phys(dom, 0x1ff123L)).isEqualTo(0x401ff123L);
-            assertThat(Iommu.iommu_iova_to_phys(dom, 0x5fffffL)).isEqualTo(0x405fffffL);
-            assertThat(Iommu.iommu_iova_to_phys(dom, 0x600fffL)).isEqualTo(0x40600fffL);
-            assertThat(Iommu.iommu_iova_to_phys(dom, 0x601000L)).isZero();
+            assertThat(Iommu.iommuIovaToPhys(dom, 0x1ff123L)).isEqualTo(0x401ff123L);
+            assertThat(Iommu.iommuIovaToPhys(dom, 0x5fffffL)).isEqualTo(0x405fffffL);
+            assertThat(Iommu.iommuIovaToPhys(dom, 0x600fffL)).isEqualTo(0x40600fffL);
+            assertThat(Iommu.iommuIovaToPhys(dom, 0x601000L)).isZero();
             w.mock.log.clear();
 
-            assertThat(Iommu.iommu_unmap(dom, 0x1ff000L, 0x402000L)).isEqualTo(0x402000L);
+            assertThat(Iommu.iommuUnmap(dom, 0x1ff000L, 0x402000L)).isEqualTo(0x402000L);
             assertThat(w.mock.log).containsExactly(
                     "unmap_pages 0x1ff000 0x1000*1",
                     "unmap_pages 0x200000 0x200000*2",
@@ -73,33 +73,33 @@ class IommuMapTest {
     @Test
     void misalignedIovaOrPhysGivesSmallPages() {
         // iova and paddr differently offset inside 2M: only 4K pages can be used.
-        assertThat(Iommu.iommu_map(dom, 0x200000L, 0x40201000L, SZ_2M, IOMMU_READ)).isZero();
+        assertThat(Iommu.iommuMap(dom, 0x200000L, 0x40201000L, SZ_2M, IOMMU_READ)).isZero();
         assertThat(w.mock.log).containsExactly("map_pages 0x200000->0x40201000 0x1000*512");
     }
 
     @Test
     void oneGigabyteBlock() {
-        assertThat(Iommu.iommu_map(dom, SZ_1G, 0, 2 * SZ_1G, IOMMU_READ)).isZero();
+        assertThat(Iommu.iommuMap(dom, SZ_1G, 0, 2 * SZ_1G, IOMMU_READ)).isZero();
         assertThat(w.mock.log).containsExactly("map_pages 0x40000000->0x0 0x40000000*2");
-        assertThat(Iommu.iommu_iova_to_phys(dom, SZ_1G + 0x12345678L)).isEqualTo(0x12345678L);
+        assertThat(Iommu.iommuIovaToPhys(dom, SZ_1G + 0x12345678L)).isEqualTo(0x12345678L);
     }
 
     @Test
     void unmapFastLeavesSyncToCallerAndGatherMerges() {
-        assertThat(Iommu.iommu_map(dom, 0, 0x40000000L, 16 * SZ_4K, IOMMU_READ)).isZero();
+        assertThat(Iommu.iommuMap(dom, 0, 0x40000000L, 16 * SZ_4K, IOMMU_READ)).isZero();
         IommuIotlbGather g = new IommuIotlbGather();
         w.mock.log.clear();
-        assertThat(Iommu.iommu_unmap_fast(dom, 0x3000, 2 * SZ_4K, g)).isEqualTo(2 * SZ_4K);
-        assertThat(Iommu.iommu_unmap_fast(dom, 0x5000, SZ_4K, g)).isEqualTo(SZ_4K);
+        assertThat(Iommu.iommuUnmapFast(dom, 0x3000, 2 * SZ_4K, g)).isEqualTo(2 * SZ_4K);
+        assertThat(Iommu.iommuUnmapFast(dom, 0x5000, SZ_4K, g)).isEqualTo(SZ_4K);
         assertThat(w.mock.log).noneMatch(s -> s.startsWith("sync"));
         assertThat(g.start).isEqualTo(0x3000);
         assertThat(g.end).isEqualTo(0x5fff);
         assertThat(g.pgsize).isEqualTo(SZ_4K);
         // A disjoint page syncs the gathered range first.
-        assertThat(Iommu.iommu_unmap_fast(dom, 0x9000, SZ_4K, g)).isEqualTo(SZ_4K);
+        assertThat(Iommu.iommuUnmapFast(dom, 0x9000, SZ_4K, g)).isEqualTo(SZ_4K);
         assertThat(w.mock.log).contains("sync 0x3000-0x5fff/0x1000");
         assertThat(g.start).isEqualTo(0x9000);
-        Iommu.iommu_iotlb_sync(dom, g);
+        Iommu.iommuIotlbSync(dom, g);
         assertThat(w.mock.log).endsWith("sync 0x9000-0x9fff/0x1000");
         assertThat(g.start).isEqualTo(-1L);
         assertThat(g.end).isZero();
@@ -109,129 +109,129 @@ class IommuMapTest {
     @Test
     void gatherHelpers() {
         IommuIotlbGather g = new IommuIotlbGather();
-        assertThat(Iommu.iommu_iotlb_gather_is_disjoint(g, 0x1000, 0x1000)).isFalse();
-        Iommu.iommu_iotlb_gather_add_range(g, 0x2000, 0x1000);
-        assertThat(Iommu.iommu_iotlb_gather_is_disjoint(g, 0x3000, 0x1000)).isFalse(); // adjacent above
-        assertThat(Iommu.iommu_iotlb_gather_is_disjoint(g, 0x1000, 0x1000)).isFalse(); // adjacent below
-        assertThat(Iommu.iommu_iotlb_gather_is_disjoint(g, 0x4000, 0x1000)).isTrue();
-        assertThat(Iommu.iommu_iotlb_gather_is_disjoint(g, 0x0, 0x1000)).isTrue();
-        Iommu.iommu_iotlb_gather_add_range(g, 0xffff_ffff_ffff_f000L, 0x1000);
+        assertThat(Iommu.iommuIotlbGatherIsDisjoint(g, 0x1000, 0x1000)).isFalse();
+        Iommu.iommuIotlbGatherAddRange(g, 0x2000, 0x1000);
+        assertThat(Iommu.iommuIotlbGatherIsDisjoint(g, 0x3000, 0x1000)).isFalse(); // adjacent above
+        assertThat(Iommu.iommuIotlbGatherIsDisjoint(g, 0x1000, 0x1000)).isFalse(); // adjacent below
+        assertThat(Iommu.iommuIotlbGatherIsDisjoint(g, 0x4000, 0x1000)).isTrue();
+        assertThat(Iommu.iommuIotlbGatherIsDisjoint(g, 0x0, 0x1000)).isTrue();
+        Iommu.iommuIotlbGatherAddRange(g, 0xffff_ffff_ffff_f000L, 0x1000);
         assertThat(g.end).isEqualTo(-1L);
         assertThat(g.start).isEqualTo(0x2000);
-        Iommu.iommu_flush_iotlb_all(dom);
+        Iommu.iommuFlushIotlbAll(dom);
         assertThat(w.mock.log).containsExactly("flush_iotlb_all");
     }
 
     @Test
     void mapErrors() {
-        assertThat(Iommu.iommu_map(dom, 0x800, 0x40000000L, SZ_4K, IOMMU_READ)).isEqualTo(-EINVAL);
-        assertThat(Iommu.iommu_map(dom, 0x1000, 0x40000800L, SZ_4K, IOMMU_READ)).isEqualTo(-EINVAL);
-        assertThat(Iommu.iommu_map(dom, 0x1000, 0x40000000L, 0x1800, IOMMU_READ)).isEqualTo(-EINVAL);
-        assertThat(Iommu.iommu_unmap(dom, 0x800, SZ_4K)).isZero();
+        assertThat(Iommu.iommuMap(dom, 0x800, 0x40000000L, SZ_4K, IOMMU_READ)).isEqualTo(-EINVAL);
+        assertThat(Iommu.iommuMap(dom, 0x1000, 0x40000800L, SZ_4K, IOMMU_READ)).isEqualTo(-EINVAL);
+        assertThat(Iommu.iommuMap(dom, 0x1000, 0x40000000L, 0x1800, IOMMU_READ)).isEqualTo(-EINVAL);
+        assertThat(Iommu.iommuUnmap(dom, 0x800, SZ_4K)).isZero();
         // Not a paging domain.
-        IommuDomain ident = w.iommu.iommu_domain_alloc_type(w.bus, IOMMU_DOMAIN_IDENTITY);
-        assertThat(Iommu.iommu_map(ident, 0x1000, 0x1000, SZ_4K, IOMMU_READ)).isEqualTo(-EINVAL);
-        assertThat(Iommu.iommu_unmap(ident, 0x1000, SZ_4K)).isZero();
-        assertThat(Iommu.iommu_iova_to_phys(ident, 0x1234)).isEqualTo(0x1234);
-        IommuDomain blocked = w.iommu.iommu_domain_alloc_type(w.bus, IOMMU_DOMAIN_BLOCKED);
-        assertThat(Iommu.iommu_iova_to_phys(blocked, 0x1234)).isZero();
+        IommuDomain ident = w.iommu.iommuDomainAllocType(w.bus, IOMMU_DOMAIN_IDENTITY);
+        assertThat(Iommu.iommuMap(ident, 0x1000, 0x1000, SZ_4K, IOMMU_READ)).isEqualTo(-EINVAL);
+        assertThat(Iommu.iommuUnmap(ident, 0x1000, SZ_4K)).isZero();
+        assertThat(Iommu.iommuIovaToPhys(ident, 0x1234)).isEqualTo(0x1234);
+        IommuDomain blocked = w.iommu.iommuDomainAllocType(w.bus, IOMMU_DOMAIN_BLOCKED);
+        assertThat(Iommu.iommuIovaToPhys(blocked, 0x1234)).isZero();
         // Empty page-size bitmap.
         dom.pgsizeBitmap = 0;
-        assertThat(Iommu.iommu_map(dom, 0x1000, 0x1000, SZ_4K, IOMMU_READ)).isEqualTo(-ENODEV);
-        assertThat(Iommu.iommu_unmap(dom, 0x1000, SZ_4K)).isZero();
-        w.iommu.iommu_domain_free(ident);
-        w.iommu.iommu_domain_free(blocked);
+        assertThat(Iommu.iommuMap(dom, 0x1000, 0x1000, SZ_4K, IOMMU_READ)).isEqualTo(-ENODEV);
+        assertThat(Iommu.iommuUnmap(dom, 0x1000, SZ_4K)).isZero();
+        w.iommu.iommuDomainFree(ident);
+        w.iommu.iommuDomainFree(blocked);
     }
 
     @Test
     void noMapOpIsEnodev() {
         MinimalOps ops = new MinimalOps(w.pageAlloc);
         org.iommu4j.base.device.BusType bus2 = new org.iommu4j.base.device.BusType("other", (d, x) -> false);
-        assertThat(w.iommu.bus_set_iommu(bus2, ops)).isZero();
-        IommuDomain d = w.iommu.iommu_domain_alloc(bus2);
-        assertThat(Iommu.iommu_map(d, 0x1000, 0x1000, SZ_4K, IOMMU_READ)).isEqualTo(-ENODEV);
-        assertThat(Iommu.iommu_unmap(d, 0x1000, SZ_4K)).isZero();
-        Iommu.iommu_flush_iotlb_all(d); // NULL op: nothing
+        assertThat(w.iommu.busSetIommu(bus2, ops)).isZero();
+        IommuDomain d = w.iommu.iommuDomainAlloc(bus2);
+        assertThat(Iommu.iommuMap(d, 0x1000, 0x1000, SZ_4K, IOMMU_READ)).isEqualTo(-ENODEV);
+        assertThat(Iommu.iommuUnmap(d, 0x1000, SZ_4K)).isZero();
+        Iommu.iommuFlushIotlbAll(d); // NULL op: nothing
         IommuIotlbGather g = new IommuIotlbGather();
-        Iommu.iommu_iotlb_sync(d, g);
-        w.iommu.iommu_domain_free(d);
+        Iommu.iommuIotlbSync(d, g);
+        w.iommu.iommuDomainFree(d);
     }
 
     @Test
     void legacyMapOpIsCalledPerPage() {
         MockIommu legacy = new MockIommu(w.pageAlloc) {
             @Override
-            public boolean has_map_pages() {
+            public boolean hasMapPages() {
                 return false;
             }
 
             @Override
-            public boolean has_unmap_pages() {
+            public boolean hasUnmapPages() {
                 return false;
             }
 
             @Override
-            public boolean has_map() {
+            public boolean hasMap() {
                 return true;
             }
 
             @Override
-            public boolean has_unmap() {
+            public boolean hasUnmap() {
                 return true;
             }
 
             @Override
             public int map(IommuDomain domain, long iova, long paddr, long size, int prot, int gfp) {
                 log.add(String.format("map 0x%x", iova));
-                return to_mock_domain(domain).pgtbl.map(iova, paddr, size, prot, gfp);
+                return toMockDomain(domain).pgtbl.map(iova, paddr, size, prot, gfp);
             }
 
             @Override
             public long unmap(IommuDomain domain, long iova, long size, IommuIotlbGather gather) {
                 log.add(String.format("unmap 0x%x", iova));
-                return to_mock_domain(domain).pgtbl.unmap(iova, size, gather);
+                return toMockDomain(domain).pgtbl.unmap(iova, size, gather);
             }
         };
         legacy.core = w.iommu;
         org.iommu4j.base.device.BusType bus2 = new org.iommu4j.base.device.BusType("legacy", (d, x) -> false);
-        w.iommu.bus_set_iommu(bus2, legacy);
-        IommuDomain d = w.iommu.iommu_domain_alloc(bus2);
-        assertThat(Iommu.iommu_map(d, 0x1000, 0x40001000L, 3 * SZ_4K, IOMMU_READ)).isZero();
+        w.iommu.busSetIommu(bus2, legacy);
+        IommuDomain d = w.iommu.iommuDomainAlloc(bus2);
+        assertThat(Iommu.iommuMap(d, 0x1000, 0x40001000L, 3 * SZ_4K, IOMMU_READ)).isZero();
         assertThat(legacy.log).containsExactly("map 0x1000", "map 0x2000", "map 0x3000");
         legacy.log.clear();
-        assertThat(Iommu.iommu_unmap(d, 0x1000, 3 * SZ_4K)).isEqualTo(3 * SZ_4K);
+        assertThat(Iommu.iommuUnmap(d, 0x1000, 3 * SZ_4K)).isEqualTo(3 * SZ_4K);
         assertThat(legacy.log).containsExactly("unmap 0x1000", "unmap 0x2000", "unmap 0x3000", "sync 0x1000-0x3fff/0x1000");
-        w.iommu.iommu_domain_free(d);
+        w.iommu.iommuDomainFree(d);
     }
 
     @Test
     void mapSg() {
         Scatterlist[] sg = {new Scatterlist(0x40000000L, 0x2000), new Scatterlist(0x40002000L, 0x1000), new Scatterlist(0x40010000L, 0x1000)};
-        assertThat(Iommu.iommu_map_sg(dom, 0x100000L, sg, 3, IOMMU_READ)).isEqualTo(0x4000L);
+        assertThat(Iommu.iommuMapSg(dom, 0x100000L, sg, 3, IOMMU_READ)).isEqualTo(0x4000L);
         assertThat(w.mock.log).containsExactly(
                 "map_pages 0x100000->0x40000000 0x1000*3",
                 "map_pages 0x103000->0x40010000 0x1000*1");
-        assertThat(Iommu.iommu_iova_to_phys(dom, 0x103010L)).isEqualTo(0x40010010L);
+        assertThat(Iommu.iommuIovaToPhys(dom, 0x103010L)).isEqualTo(0x40010010L);
     }
 
     @Test
     void failNthSweepOnMapUnwindsAndLeaksNothing() {
         long base = w.pageAlloc.allocatedPages();
         for (int n = 1; ; n++) {
-            IommuDomain d = w.iommu.iommu_domain_alloc(w.bus);
+            IommuDomain d = w.iommu.iommuDomainAlloc(w.bus);
             FaultInject.failNth(n);
-            int ret = d == null ? -ENOMEM : Iommu.iommu_map(d, 0x1ff000L, 0x401ff000L, 0x402000L + SZ_1G, IOMMU_READ);
+            int ret = d == null ? -ENOMEM : Iommu.iommuMap(d, 0x1ff000L, 0x401ff000L, 0x402000L + SZ_1G, IOMMU_READ);
             boolean fired = FaultInject.disarm();
             if (d != null) {
                 if (ret != 0) {
                     assertThat(ret).isEqualTo(-ENOMEM);
                     // Everything mapped before the failure was unwound.
-                    assertThat(Iommu.iommu_iova_to_phys(d, 0x1ff000L)).isZero();
-                    assertThat(Iommu.iommu_iova_to_phys(d, 0x200000L)).isZero();
+                    assertThat(Iommu.iommuIovaToPhys(d, 0x1ff000L)).isZero();
+                    assertThat(Iommu.iommuIovaToPhys(d, 0x200000L)).isZero();
                 } else {
-                    assertThat(Iommu.iommu_iova_to_phys(d, 0x1ff000L)).isEqualTo(0x401ff000L);
+                    assertThat(Iommu.iommuIovaToPhys(d, 0x1ff000L)).isEqualTo(0x401ff000L);
                 }
-                w.iommu.iommu_domain_free(d);
+                w.iommu.iommuDomainFree(d);
             }
             assertThat(w.pageAlloc.allocatedPages()).isEqualTo(base);
             if (!fired) {

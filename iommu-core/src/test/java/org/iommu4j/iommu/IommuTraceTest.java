@@ -15,16 +15,16 @@ class IommuTraceTest {
     @Test
     void lifecycleProducesTheKernelsEventSequence() {
         World w = new World();
-        w.iommu.bus_set_iommu(w.bus, w.mock);
+        w.iommu.busSetIommu(w.bus, w.mock);
         try (var cap = Trace.capture("iommu:*")) {
             Device d = w.dev("dev0", 7);
-            w.bus.device_add(d);
-            IommuDomain dom = w.iommu.iommu_domain_alloc(w.bus);
-            w.iommu.iommu_attach_device(dom, d);
-            Iommu.iommu_map(dom, 0x10000, 0x40010000L, 0x2000, IOMMU_READ);
-            Iommu.iommu_unmap(dom, 0x10000, 0x3000);
-            w.iommu.iommu_detach_device(dom, d);
-            w.bus.device_del(d);
+            w.bus.deviceAdd(d);
+            IommuDomain dom = w.iommu.iommuDomainAlloc(w.bus);
+            w.iommu.iommuAttachDevice(dom, d);
+            Iommu.iommuMap(dom, 0x10000, 0x40010000L, 0x2000, IOMMU_READ);
+            Iommu.iommuUnmap(dom, 0x10000, 0x3000);
+            w.iommu.iommuDetachDevice(dom, d);
+            w.bus.deviceDel(d);
             assertThat(cap.records()).extracting(r -> r.event().name()).containsExactly(
                     "add_device_to_group", "attach_device_to_domain", "attach_device_to_domain",
                     "map", "unmap", "attach_device_to_domain", "remove_device_from_group");

@@ -16,21 +16,21 @@ class MinimalOps implements IommuOps {
     }
 
     @Override
-    public IommuDomain domain_alloc(int type) {
+    public IommuDomain domainAlloc(int type) {
         return type == IommuH.IOMMU_DOMAIN_UNMANAGED ? new IommuDomain() : null;
     }
 
     @Override
-    public void domain_free(IommuDomain domain) {}
+    public void domainFree(IommuDomain domain) {}
 
     @Override
-    public long iova_to_phys(IommuDomain domain, long iova) {
+    public long iovaToPhys(IommuDomain domain, long iova) {
         return 0;
     }
 
     @Override
-    public IommuDevice probe_device(Device dev) {
-        if (Iommu.dev_iommu_fwspec_get(dev) == null) {
+    public IommuDevice probeDevice(Device dev) {
+        if (Iommu.devIommuFwspecGet(dev) == null) {
             throw new ErrnoException(-Errno.ENODEV);
         }
         IommuDevice d = new IommuDevice();
@@ -39,15 +39,15 @@ class MinimalOps implements IommuOps {
     }
 
     @Override
-    public void release_device(Device dev) {}
+    public void releaseDevice(Device dev) {}
 
     @Override
-    public IommuGroup device_group(Device dev) {
-        return core.generic_device_group(dev);
+    public IommuGroup deviceGroup(Device dev) {
+        return core.genericDeviceGroup(dev);
     }
 
     @Override
-    public long pgsize_bitmap() {
+    public long pgsizeBitmap() {
         return Sizes.SZ_4K;
     }
 }

@@ -83,36 +83,36 @@ public class MockIommu implements IommuOps {
     }
 
     static Master master(Device dev) {
-        return (Master) DevIommu.dev_iommu_priv_get(dev);
+        return (Master) DevIommu.devIommuPrivGet(dev);
     }
 
-    public static MockDomain to_mock_domain(IommuDomain d) {
+    public static MockDomain toMockDomain(IommuDomain d) {
         return (MockDomain) d;
     }
 
     final IommuFlushOps flushOps = new IommuFlushOps() {
         @Override
-        public void tlb_flush_all(Object cookie) {
+        public void tlbFlushAll(Object cookie) {
             log.add("tlb_flush_all");
         }
 
         @Override
-        public void tlb_flush_walk(long iova, long size, long granule, Object cookie) {
+        public void tlbFlushWalk(long iova, long size, long granule, Object cookie) {
             log.add(String.format("flush_walk 0x%x+0x%x/0x%x", iova, size, granule));
         }
 
         @Override
-        public boolean has_tlb_flush_walk() {
+        public boolean hasTlbFlushWalk() {
             return true;
         }
 
         @Override
-        public void tlb_add_page(IommuIotlbGather gather, long iova, long granule, Object cookie) {
-            Iommu.iommu_iotlb_gather_add_page((IommuDomain) cookie, gather, iova, granule);
+        public void tlbAddPage(IommuIotlbGather gather, long iova, long granule, Object cookie) {
+            Iommu.iommuIotlbGatherAddPage((IommuDomain) cookie, gather, iova, granule);
         }
 
         @Override
-        public boolean has_tlb_add_page() {
+        public boolean hasTlbAddPage() {
             return true;
         }
     };
@@ -123,12 +123,12 @@ public class MockIommu implements IommuOps {
     }
 
     @Override
-    public boolean has_capable() {
+    public boolean hasCapable() {
         return true;
     }
 
     @Override
-    public IommuDomain domain_alloc(int type) {
+    public IommuDomain domainAlloc(int type) {
         allocTypes.add(type);
         if (!supportedTypes.contains(type)) {
             return null;
@@ -145,7 +145,7 @@ public class MockIommu implements IommuOps {
             cfg.coherentWalk = true;
             cfg.tlb = flushOps;
             cfg.pageAlloc = pageAlloc;
-            d.pgtbl = IoPgtable.alloc_io_pgtable_ops(IoPgtable.ARM_64_LPAE_S1, cfg, d);
+            d.pgtbl = IoPgtable.allocIoPgtableOps(IoPgtable.ARM_64_LPAE_S1, cfg, d);
             if (d.pgtbl == null) {
                 return null;
             }
@@ -157,14 +157,14 @@ public class MockIommu implements IommuOps {
     }
 
     @Override
-    public void domain_free(IommuDomain domain) {
-        MockDomain d = to_mock_domain(domain);
-        IoPgtable.free_io_pgtable_ops(d.pgtbl);
+    public void domainFree(IommuDomain domain) {
+        MockDomain d = toMockDomain(domain);
+        IoPgtable.freeIoPgtableOps(d.pgtbl);
         log.add("domain_free");
     }
 
     @Override
-    public int attach_dev(IommuDomain domain, Device dev) {
+    public int attachDev(IommuDomain domain, Device dev) {
         if (attachError != 0) {
             return attachError;
         }
@@ -172,94 +172,94 @@ public class MockIommu implements IommuOps {
         if (m.domain != null) {
             m.domain.devices.remove(dev);
         }
-        m.domain = to_mock_domain(domain);
+        m.domain = toMockDomain(domain);
         m.domain.devices.add(dev);
-        log.add("attach " + dev.dev_name());
+        log.add("attach " + dev.devName());
         return 0;
     }
 
     @Override
-    public boolean has_attach_dev() {
+    public boolean hasAttachDev() {
         return true;
     }
 
     @Override
-    public void detach_dev(IommuDomain domain, Device dev) {
+    public void detachDev(IommuDomain domain, Device dev) {
         Master m = master(dev);
-        to_mock_domain(domain).devices.remove(dev);
+        toMockDomain(domain).devices.remove(dev);
         m.domain = null;
-        log.add("detach " + dev.dev_name());
+        log.add("detach " + dev.devName());
     }
 
     @Override
-    public boolean has_detach_dev() {
+    public boolean hasDetachDev() {
         return true;
     }
 
     @Override
-    public boolean is_attach_deferred(IommuDomain domain, Device dev) {
-        return deferredAttach.contains(dev.dev_name());
+    public boolean isAttachDeferred(IommuDomain domain, Device dev) {
+        return deferredAttach.contains(dev.devName());
     }
 
     @Override
-    public boolean has_is_attach_deferred() {
+    public boolean hasIsAttachDeferred() {
         return true;
     }
 
     @Override
-    public int map_pages(IommuDomain domain, long iova, long paddr, long pgsize, long pgcount, int prot, int gfp, long[] mapped) {
-        MockDomain d = to_mock_domain(domain);
+    public int mapPages(IommuDomain domain, long iova, long paddr, long pgsize, long pgcount, int prot, int gfp, long[] mapped) {
+        MockDomain d = toMockDomain(domain);
         log.add(String.format("map_pages 0x%x->0x%x 0x%x*%d", iova, paddr, pgsize, pgcount));
-        return d.pgtbl.map_pages(iova, paddr, pgsize, pgcount, prot, gfp, mapped);
+        return d.pgtbl.mapPages(iova, paddr, pgsize, pgcount, prot, gfp, mapped);
     }
 
     @Override
-    public boolean has_map_pages() {
+    public boolean hasMapPages() {
         return true;
     }
 
     @Override
-    public long unmap_pages(IommuDomain domain, long iova, long pgsize, long pgcount, IommuIotlbGather gather) {
+    public long unmapPages(IommuDomain domain, long iova, long pgsize, long pgcount, IommuIotlbGather gather) {
         log.add(String.format("unmap_pages 0x%x 0x%x*%d", iova, pgsize, pgcount));
-        return to_mock_domain(domain).pgtbl.unmap_pages(iova, pgsize, pgcount, gather);
+        return toMockDomain(domain).pgtbl.unmapPages(iova, pgsize, pgcount, gather);
     }
 
     @Override
-    public boolean has_unmap_pages() {
+    public boolean hasUnmapPages() {
         return true;
     }
 
     @Override
-    public void flush_iotlb_all(IommuDomain domain) {
+    public void flushIotlbAll(IommuDomain domain) {
         log.add("flush_iotlb_all");
     }
 
     @Override
-    public boolean has_flush_iotlb_all() {
+    public boolean hasFlushIotlbAll() {
         return true;
     }
 
     @Override
-    public void iotlb_sync(IommuDomain domain, IommuIotlbGather gather) {
+    public void iotlbSync(IommuDomain domain, IommuIotlbGather gather) {
         if (gather.pgsize != 0) {
             log.add(String.format("sync 0x%x-0x%x/0x%x", gather.start, gather.end, gather.pgsize));
         }
     }
 
     @Override
-    public boolean has_iotlb_sync() {
+    public boolean hasIotlbSync() {
         return true;
     }
 
     @Override
-    public long iova_to_phys(IommuDomain domain, long iova) {
-        MockDomain d = to_mock_domain(domain);
-        return d.pgtbl == null ? 0 : d.pgtbl.iova_to_phys(iova);
+    public long iovaToPhys(IommuDomain domain, long iova) {
+        MockDomain d = toMockDomain(domain);
+        return d.pgtbl == null ? 0 : d.pgtbl.iovaToPhys(iova);
     }
 
     @Override
-    public IommuDevice probe_device(Device dev) {
-        IommuFwspec fwspec = Iommu.dev_iommu_fwspec_get(dev);
+    public IommuDevice probeDevice(Device dev) {
+        IommuFwspec fwspec = Iommu.devIommuFwspecGet(dev);
         if (fwspec == null || fwspec.ops != this) {
             throw new ErrnoException(-ENODEV);
         }
@@ -267,74 +267,74 @@ public class MockIommu implements IommuOps {
         if (m == null) {
             throw new ErrnoException(-ENOMEM);
         }
-        DevIommu.dev_iommu_priv_set(dev, m);
-        DevIommu.dev_iommu(dev).pasidBits = fwspec.numPasidBits;
-        log.add("probe " + dev.dev_name());
+        DevIommu.devIommuPrivSet(dev, m);
+        DevIommu.devIommu(dev).pasidBits = fwspec.numPasidBits;
+        log.add("probe " + dev.devName());
         return iommuDev;
     }
 
     @Override
-    public void release_device(Device dev) {
-        DevIommu.dev_iommu_priv_set(dev, null);
-        log.add("release " + dev.dev_name());
+    public void releaseDevice(Device dev) {
+        DevIommu.devIommuPrivSet(dev, null);
+        log.add("release " + dev.devName());
     }
 
     @Override
-    public IommuGroup device_group(Device dev) {
-        if (sharedGroup.contains(dev.dev_name())) {
+    public IommuGroup deviceGroup(Device dev) {
+        if (sharedGroup.contains(dev.devName())) {
             if (shared == null) {
-                shared = core.generic_device_group(dev);
+                shared = core.genericDeviceGroup(dev);
                 return shared;
             }
-            return Iommu.iommu_group_ref_get(shared);
+            return Iommu.iommuGroupRefGet(shared);
         }
-        return core.generic_device_group(dev);
+        return core.genericDeviceGroup(dev);
     }
 
     @Override
-    public void get_resv_regions(Device dev, List<IommuResvRegion> list) {
+    public void getResvRegions(Device dev, List<IommuResvRegion> list) {
         list.addAll(resvRegions);
     }
 
     @Override
-    public boolean has_get_resv_regions() {
+    public boolean hasGetResvRegions() {
         return true;
     }
 
     @Override
-    public int of_xlate(Device dev, org.iommu4j.of.OfPhandleArgs args) {
-        log.add("of_xlate " + dev.dev_name() + " " + args);
-        return Iommu.iommu_fwspec_add_ids(dev, args.args, 1);
+    public int ofXlate(Device dev, org.iommu4j.of.OfPhandleArgs args) {
+        log.add("of_xlate " + dev.devName() + " " + args);
+        return Iommu.iommuFwspecAddIds(dev, args.args, 1);
     }
 
     @Override
-    public boolean has_of_xlate() {
+    public boolean hasOfXlate() {
         return true;
     }
 
     @Override
-    public boolean dev_has_feat(Device dev, int f) {
+    public boolean devHasFeat(Device dev, int f) {
         return supportedFeatures.contains(f);
     }
 
     @Override
-    public boolean has_dev_has_feat() {
+    public boolean hasDevHasFeat() {
         return true;
     }
 
     @Override
-    public boolean dev_feat_enabled(Device dev, int f) {
+    public boolean devFeatEnabled(Device dev, int f) {
         Master m = master(dev);
         return m != null && m.features.contains(f);
     }
 
     @Override
-    public boolean has_dev_feat_enabled() {
+    public boolean hasDevFeatEnabled() {
         return true;
     }
 
     @Override
-    public int dev_enable_feat(Device dev, int f) {
+    public int devEnableFeat(Device dev, int f) {
         if (!supportedFeatures.contains(f)) {
             return -ENODEV;
         }
@@ -345,12 +345,12 @@ public class MockIommu implements IommuOps {
     }
 
     @Override
-    public boolean has_dev_enable_feat() {
+    public boolean hasDevEnableFeat() {
         return true;
     }
 
     @Override
-    public int dev_disable_feat(Device dev, int f) {
+    public int devDisableFeat(Device dev, int f) {
         if (!master(dev).features.remove(f)) {
             return -EINVAL;
         }
@@ -358,136 +358,136 @@ public class MockIommu implements IommuOps {
     }
 
     @Override
-    public boolean has_dev_disable_feat() {
+    public boolean hasDevDisableFeat() {
         return true;
     }
 
     @Override
-    public int aux_attach_dev(IommuDomain domain, Device dev) {
+    public int auxAttachDev(IommuDomain domain, Device dev) {
         Master m = master(dev);
         if (!m.features.contains(IOMMU_DEV_FEAT_AUX)) {
             return -EINVAL;
         }
-        MockDomain d = to_mock_domain(domain);
+        MockDomain d = toMockDomain(domain);
         if (d.auxPasid < 0) {
             d.auxPasid = nextAuxPasid++;
         }
         d.auxParentDev = dev;
-        log.add("aux_attach " + dev.dev_name() + " pasid " + d.auxPasid);
+        log.add("aux_attach " + dev.devName() + " pasid " + d.auxPasid);
         return 0;
     }
 
     @Override
-    public boolean has_aux_attach_dev() {
+    public boolean hasAuxAttachDev() {
         return true;
     }
 
     @Override
-    public void aux_detach_dev(IommuDomain domain, Device dev) {
-        log.add("aux_detach " + dev.dev_name());
-        to_mock_domain(domain).auxParentDev = null;
+    public void auxDetachDev(IommuDomain domain, Device dev) {
+        log.add("aux_detach " + dev.devName());
+        toMockDomain(domain).auxParentDev = null;
     }
 
     @Override
-    public boolean has_aux_detach_dev() {
+    public boolean hasAuxDetachDev() {
         return true;
     }
 
     @Override
-    public int aux_get_pasid(IommuDomain domain, Device dev) {
-        MockDomain d = to_mock_domain(domain);
+    public int auxGetPasid(IommuDomain domain, Device dev) {
+        MockDomain d = toMockDomain(domain);
         return d.auxPasid < 0 ? -EINVAL : d.auxPasid;
     }
 
     @Override
-    public boolean has_aux_get_pasid() {
+    public boolean hasAuxGetPasid() {
         return true;
     }
 
     @Override
-    public IommuSva sva_bind(Device dev, Object mm, Object drvdata) {
+    public IommuSva svaBind(Device dev, Object mm, Object drvdata) {
         if (!master(dev).features.contains(IOMMU_DEV_FEAT_SVA)) {
             throw new ErrnoException(-ENODEV);
         }
-        log.add("sva_bind " + dev.dev_name());
+        log.add("sva_bind " + dev.devName());
         return new IommuSva(dev);
     }
 
     @Override
-    public boolean has_sva_bind() {
+    public boolean hasSvaBind() {
         return true;
     }
 
     @Override
-    public void sva_unbind(IommuSva handle) {
-        log.add("sva_unbind " + handle.dev.dev_name());
+    public void svaUnbind(IommuSva handle) {
+        log.add("sva_unbind " + handle.dev.devName());
     }
 
     @Override
-    public boolean has_sva_unbind() {
+    public boolean hasSvaUnbind() {
         return true;
     }
 
     @Override
-    public int sva_get_pasid(IommuSva handle) {
+    public int svaGetPasid(IommuSva handle) {
         return 42;
     }
 
     @Override
-    public boolean has_sva_get_pasid() {
+    public boolean hasSvaGetPasid() {
         return true;
     }
 
     @Override
-    public int page_response(Device dev, IommuFaultEvent evt, IommuPageResponse msg) {
+    public int pageResponse(Device dev, IommuFaultEvent evt, IommuPageResponse msg) {
         responses.add(msg);
         log.add(String.format("page_response grpid %d code %d", msg.grpid, msg.code));
         return 0;
     }
 
     @Override
-    public boolean has_page_response() {
+    public boolean hasPageResponse() {
         return true;
     }
 
     @Override
-    public int def_domain_type(Device dev) {
-        return defDomainType.getOrDefault(dev.dev_name(), 0);
+    public int defDomainType(Device dev) {
+        return defDomainType.getOrDefault(dev.devName(), 0);
     }
 
     @Override
-    public boolean has_def_domain_type() {
+    public boolean hasDefDomainType() {
         return true;
     }
 
     @Override
-    public int attach_dev_pasid(IommuDomain domain, Device dev, int pasid) {
+    public int attachDevPasid(IommuDomain domain, Device dev, int pasid) {
         if (attachPasidError != 0) {
             return attachPasidError;
         }
-        to_mock_domain(domain).pasids.put(dev, pasid);
-        log.add("attach_dev_pasid " + dev.dev_name() + " " + pasid);
+        toMockDomain(domain).pasids.put(dev, pasid);
+        log.add("attach_dev_pasid " + dev.devName() + " " + pasid);
         return 0;
     }
 
     @Override
-    public boolean has_attach_dev_pasid() {
+    public boolean hasAttachDevPasid() {
         return true;
     }
 
     @Override
-    public void detach_dev_pasid(IommuDomain domain, Device dev, int pasid) {
-        to_mock_domain(domain).pasids.remove(dev);
-        log.add("detach_dev_pasid " + dev.dev_name() + " " + pasid);
+    public void detachDevPasid(IommuDomain domain, Device dev, int pasid) {
+        toMockDomain(domain).pasids.remove(dev);
+        log.add("detach_dev_pasid " + dev.devName() + " " + pasid);
     }
 
     @Override
-    public boolean has_detach_dev_pasid() {
+    public boolean hasDetachDevPasid() {
         return true;
     }
 
     @Override
-    public long pgsize_bitmap() {
+    public long pgsizeBitmap() {
         return pgsizeBitmap;
     }
 }

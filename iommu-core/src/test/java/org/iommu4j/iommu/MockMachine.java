@@ -18,8 +18,8 @@ public final class MockMachine {
         iommu = new Iommu(pages, ioasid, null);
         mock = new MockIommu(pages);
         mock.core = iommu;
-        iommu.iommu_device_register(mock.iommuDev, mock, new Device("smmu"));
-        iommu.bus_set_iommu(bus, mock);
+        iommu.iommuDeviceRegister(mock.iommuDev, mock, new Device("smmu"));
+        iommu.busSetIommu(bus, mock);
     }
 
     /**
@@ -30,12 +30,12 @@ public final class MockMachine {
         Device d = new Device(name);
         d.dmaMask = new long[] {org.iommu4j.dma.DmaMapping.DMA_BIT_MASK(32)};
         d.coherentDmaMask = org.iommu4j.dma.DmaMapping.DMA_BIT_MASK(32);
-        if (org.iommu4j.dma.DmaMapping.dma_set_mask_and_coherent(d, org.iommu4j.dma.DmaMapping.DMA_BIT_MASK(64)) != 0) {
+        if (org.iommu4j.dma.DmaMapping.dmaSetMaskAndCoherent(d, org.iommu4j.dma.DmaMapping.DMA_BIT_MASK(64)) != 0) {
             throw new AssertionError("64-bit DMA mask refused");
         }
-        Iommu.iommu_fwspec_init(d, mock.fwnode, mock);
-        Iommu.iommu_fwspec_add_ids(d, new int[] {sid}, 1);
-        bus.device_add(d);
+        Iommu.iommuFwspecInit(d, mock.fwnode, mock);
+        Iommu.iommuFwspecAddIds(d, new int[] {sid}, 1);
+        bus.deviceAdd(d);
         return d;
     }
 }

@@ -64,12 +64,12 @@ class OfDeviceTest {
     private final Of of = new Of(Dts.parse(TREE).root());
 
     private DeviceNode node(String path) {
-        return of.of_find_node_by_path(path);
+        return of.ofFindNodeByPath(path);
     }
 
     private static PlatformDevice sixtyFourBit(String name) {
         PlatformDevice pdev = new PlatformDevice(name);
-        assertThat(DmaMapping.dma_set_mask_and_coherent(pdev, DmaMapping.DMA_BIT_MASK(64))).isZero();
+        assertThat(DmaMapping.dmaSetMaskAndCoherent(pdev, DmaMapping.DMA_BIT_MASK(64))).isZero();
         return pdev;
     }
 
@@ -77,7 +77,7 @@ class OfDeviceTest {
     @Test
     void withoutDmaRangesTheMasksStayAndNoLimitIsSet() {
         PlatformDevice pdev = new PlatformDevice("1000.plain");
-        assertThat(ofDevice.of_dma_configure(pdev, node("/plain@1000"), true)).isZero();
+        assertThat(ofDevice.ofDmaConfigure(pdev, node("/plain@1000"), true)).isZero();
         assertThat(pdev.dmaMask[0]).isEqualTo(0xffffffffL);
         assertThat(pdev.coherentDmaMask).isEqualTo(0xffffffffL);
         assertThat(pdev.busDmaLimit).isZero();
@@ -86,14 +86,14 @@ class OfDeviceTest {
 
         // A driver's 64-bit masks (coherent mask all ones) are kept: the size is the mask's reach.
         PlatformDevice wide = sixtyFourBit("1000.wide");
-        assertThat(ofDevice.of_dma_configure(wide, node("/plain@1000"), true)).isZero();
+        assertThat(ofDevice.ofDmaConfigure(wide, node("/plain@1000"), true)).isZero();
         assertThat(wide.dmaMask[0]).isEqualTo(-1L);
         assertThat(wide.coherentDmaMask).isEqualTo(-1L);
 
         // Without force_dma a missing dma-ranges configures nothing.
         PlatformDevice untouched = sixtyFourBit("1000.untouched");
         untouched.dmaCoherent = true;
-        assertThat(ofDevice.of_dma_configure(untouched, node("/plain@1000"), false)).isZero();
+        assertThat(ofDevice.ofDmaConfigure(untouched, node("/plain@1000"), false)).isZero();
         assertThat(untouched.dmaCoherent).isTrue();
     }
 
@@ -101,7 +101,7 @@ class OfDeviceTest {
     @Test
     void dmaRangesSetTheLimitTheMapAndClipTheMasks() {
         PlatformDevice pdev = sixtyFourBit("2000.dma");
-        assertThat(ofDevice.of_dma_configure(pdev, node("/soc/dma@2000"), true)).isZero();
+        assertThat(ofDevice.ofDmaConfigure(pdev, node("/soc/dma@2000"), true)).isZero();
         assertThat(pdev.busDmaLimit).isEqualTo(0x3fffffffL);
         assertThat(pdev.dmaMask[0]).isEqualTo(0x3fffffffL);
         assertThat(pdev.coherentDmaMask).isEqualTo(0x3fffffffL);
@@ -114,13 +114,13 @@ class OfDeviceTest {
     void oddAndZeroSizes() {
         Printk.clear();
         PlatformDevice odd = sixtyFourBit("3000.dev");
-        assertThat(ofDevice.of_dma_configure(odd, node("/odd/dev@3000"), true)).isZero();
+        assertThat(ofDevice.ofDmaConfigure(odd, node("/odd/dev@3000"), true)).isZero();
         assertThat(Printk.grep("Invalid size 0xffffffff for dma-range(s)")).hasSize(1);
         assertThat(odd.busDmaLimit).isEqualTo(0xffffffffL);
         assertThat(odd.dmaMask[0]).isEqualTo(0xffffffffL);
 
         PlatformDevice zero = sixtyFourBit("4000.dev");
-        assertThat(ofDevice.of_dma_configure(zero, node("/zero/dev@4000"), true)).isEqualTo(-EINVAL);
+        assertThat(ofDevice.ofDmaConfigure(zero, node("/zero/dev@4000"), true)).isEqualTo(-EINVAL);
         assertThat(zero.dmaMask[0]).isEqualTo(-1L);
         assertThat(zero.busDmaLimit).isZero();
     }
@@ -131,7 +131,7 @@ class OfDeviceTest {
         Printk.clear();
         Device bare = new Device("bare");
         bare.coherentDmaMask = DmaMapping.DMA_BIT_MASK(40);
-        assertThat(ofDevice.of_dma_configure(bare, node("/plain@1000"), true)).isZero();
+        assertThat(ofDevice.ofDmaConfigure(bare, node("/plain@1000"), true)).isZero();
         assertThat(Printk.grep("DMA mask not set")).hasSize(1);
         assertThat(bare.dmaMask[0]).isEqualTo(DmaMapping.DMA_BIT_MASK(40));
         assertThat(bare.coherentDmaMask).isEqualTo(DmaMapping.DMA_BIT_MASK(40));
@@ -142,7 +142,7 @@ class OfDeviceTest {
     void qemuVirtHasNoDmaRanges() {
         Of virt = Of.fromBlob(Fdt.bundledVirtSmmuv3());
         BusDmaRegion[][] map = {null};
-        assertThat(Of.of_dma_get_range(virt.of_find_node_by_path("/pcie@10000000"), map))
+        assertThat(Of.ofDmaGetRange(virt.ofFindNodeByPath("/pcie@10000000"), map))
                 .isEqualTo(-org.iommu4j.base.Errno.ENODEV);
         assertThat(map[0]).isNull();
     }

@@ -32,8 +32,8 @@ class OfIommuTest {
         Device hw = new Device("9050000.smmuv3");
         hw.ofNode = smmu;
         IommuDevice idev = new IommuDevice();
-        w.iommu.iommu_device_register(idev, w.mock, hw);
-        w.iommu.bus_set_iommu(w.bus, w.mock);
+        w.iommu.iommuDeviceRegister(idev, w.mock, hw);
+        w.iommu.busSetIommu(w.bus, w.mock);
         of = new OfIommu(w.iommu);
     }
 
@@ -50,8 +50,8 @@ class OfIommuTest {
         np.setProperty(Property.ofEmpty("dma-can-stall"));
         Device dev = new Device("1000.dma");
         dev.bus = w.bus;
-        assertThat(of.of_iommu_configure(dev, np, null)).isSameAs(w.mock);
-        IommuFwspec f = Iommu.dev_iommu_fwspec_get(dev);
+        assertThat(of.ofIommuConfigure(dev, np, null)).isSameAs(w.mock);
+        IommuFwspec f = Iommu.devIommuFwspecGet(dev);
         assertThat(f.iommuFwnode).isSameAs(smmu);
         assertThat(java.util.Arrays.copyOf(f.ids, f.numIds)).containsExactly(0x10, 0x11);
         assertThat(f.numPasidBits).isEqualTo(5);
@@ -60,7 +60,7 @@ class OfIommuTest {
         assertThat(dev.iommuGroup).isNotNull();
         assertThat(w.mock.log).contains("of_xlate 1000.dma /iommu@9050000[16]", "probe 1000.dma");
         // A second call returns the configured ops at once.
-        assertThat(of.of_iommu_configure(dev, np, null)).isSameAs(w.mock);
+        assertThat(of.ofIommuConfigure(dev, np, null)).isSameAs(w.mock);
     }
 
     @Test
@@ -69,27 +69,27 @@ class OfIommuTest {
         np.setProperty(Property.ofCells("iommu-map", 0x100, 0x8000, 0x2000, 0x100));
         np.setProperty(Property.ofCells("iommu-map-mask", 0xffff));
         Device dev = new Device("child");
-        assertThat(of.of_iommu_configure(dev, np, new int[] {0x1_0105})).isSameAs(w.mock);
-        IommuFwspec f = Iommu.dev_iommu_fwspec_get(dev);
+        assertThat(of.ofIommuConfigure(dev, np, new int[] {0x1_0105})).isSameAs(w.mock);
+        IommuFwspec f = Iommu.devIommuFwspecGet(dev);
         assertThat(f.ids[0]).isEqualTo(0x2005);
         assertThat(f.numPasidBits).isZero();
         assertThat(f.canStall).isFalse();
         // Outside the map: pass-through means no IOMMU.
         Device other = new Device("other");
-        assertThat(of.of_iommu_configure(other, np, new int[] {0x300})).isNull();
-        assertThat(Iommu.dev_iommu_fwspec_get(other)).isNull();
+        assertThat(of.ofIommuConfigure(other, np, new int[] {0x300})).isNull();
+        assertThat(Iommu.devIommuFwspecGet(other)).isNull();
     }
 
     @Test
     void noIommuCases() {
         Device dev = new Device("d");
-        assertThat(of.of_iommu_configure(dev, null, null)).isNull();
+        assertThat(of.ofIommuConfigure(dev, null, null)).isNull();
         DeviceNode plain = root.addChild("plain");
-        assertThat(of.of_iommu_configure(dev, plain, null)).isNull();
+        assertThat(of.ofIommuConfigure(dev, plain, null)).isNull();
         // IOMMU node disabled.
         smmu.setProperty(Property.ofStrings("status", "disabled"));
-        assertThat(of.of_iommu_configure(dev, master("m1", 0x8000, 1), null)).isNull();
-        assertThat(Iommu.dev_iommu_fwspec_get(dev)).isNull();
+        assertThat(of.ofIommuConfigure(dev, master("m1", 0x8000, 1), null)).isNull();
+        assertThat(Iommu.devIommuFwspecGet(dev)).isNull();
     }
 
     @Test
@@ -100,9 +100,9 @@ class OfIommuTest {
         MinimalOps min = new MinimalOps(w.pageAlloc);
         Device hw = new Device("min-iommu");
         hw.ofNode = other;
-        w.iommu.iommu_device_register(new IommuDevice(), min, hw);
+        w.iommu.iommuDeviceRegister(new IommuDevice(), min, hw);
         Device dev = new Device("d");
-        assertThat(of.of_iommu_configure(dev, master("m", 0x9000, 3), null)).isNull();
+        assertThat(of.ofIommuConfigure(dev, master("m", 0x9000, 3), null)).isNull();
     }
 
     @Test
@@ -112,15 +112,15 @@ class OfIommuTest {
         late.setProperty(Property.ofCells("phandle", 0x7000));
         Device dev = new Device("d");
         DeviceNode np = master("m", 0x7000, 4);
-        assertThatThrownBy(() -> of.of_iommu_configure(dev, np, null))
+        assertThatThrownBy(() -> of.ofIommuConfigure(dev, np, null))
                 .isInstanceOf(ErrnoException.class).extracting(e -> ((ErrnoException) e).err()).isEqualTo(-EPROBE_DEFER);
         // The empty fwspec names the awaited IOMMU; the retry starts from scratch once it exists.
-        assertThat(Iommu.dev_iommu_fwspec_get(dev).iommuFwnode).isSameAs(late);
+        assertThat(Iommu.devIommuFwspecGet(dev).iommuFwnode).isSameAs(late);
         Device hw = new Device("late");
         hw.ofNode = late;
-        w.iommu.iommu_device_register(new IommuDevice(), w.mock, hw);
-        assertThat(of.of_iommu_configure(dev, np, null)).isSameAs(w.mock);
-        assertThat(Iommu.dev_iommu_fwspec_get(dev).ids[0]).isEqualTo(4);
+        w.iommu.iommuDeviceRegister(new IommuDevice(), w.mock, hw);
+        assertThat(of.ofIommuConfigure(dev, np, null)).isSameAs(w.mock);
+        assertThat(Iommu.devIommuFwspecGet(dev).ids[0]).isEqualTo(4);
     }
 
     @Test
@@ -133,9 +133,9 @@ class OfIommuTest {
         DeviceNode bridge = root.addChild("pcie@10000000");
         bridge.setProperty(Property.ofCells("iommu-map", 0x0, 0x8000, 0x10000, 0x10000));
         bridge.setProperty(Property.ofEmpty("ats-supported"));
-        pdev.bus = bed.pci.pci_bus_type;
-        assertThat(of.of_iommu_configure(pdev, bridge, null)).isSameAs(w.mock);
-        IommuFwspec f = Iommu.dev_iommu_fwspec_get(pdev);
+        pdev.bus = bed.pci.pciBusType;
+        assertThat(of.ofIommuConfigure(pdev, bridge, null)).isSameAs(w.mock);
+        IommuFwspec f = Iommu.devIommuFwspecGet(pdev);
         assertThat(f.ids[0]).isEqualTo(0x10000 + 0x08); // RID 00:01.0 = 0x08
         assertThat(f.flags & IommuH.IOMMU_FWSPEC_PCI_RC_ATS).isNotZero();
         assertThat(pdev.iommuGroup).isNotNull();
@@ -153,18 +153,18 @@ class OfIommuTest {
         org.iommu4j.pci.PciDev pdev = bed.fn(1, 0);
         int ctrl = pdev.acsCap + org.iommu4j.pci.PciRegs.PCI_ACS_CTRL;
         assertThat(pdev.acsCap).isNotZero();
-        assertThat(org.iommu4j.pci.Pci.pci_read_config_word(pdev, ctrl)).isZero();
+        assertThat(org.iommu4j.pci.Pci.pciReadConfigWord(pdev, ctrl)).isZero();
         DeviceNode bridge = root.addChild("pcie@10000000");
         bridge.setProperty(Property.ofCells("iommu-map", 0x0, 0x8000, 0x0, 0x10000));
-        assertThat(of.of_iommu_configure(pdev, bridge, null)).isSameAs(w.mock);
+        assertThat(of.ofIommuConfigure(pdev, bridge, null)).isSameAs(w.mock);
         // the function scanned before the request keeps ACS off
-        assertThat(org.iommu4j.pci.Pci.pci_read_config_word(pdev, ctrl)).isZero();
+        assertThat(org.iommu4j.pci.Pci.pciReadConfigWord(pdev, ctrl)).isZero();
         // scanned again (a rescan of the bridge), it comes up with ACS enabled
-        bed.pci.pci_remove_root_bus(bus);
+        bed.pci.pciRemoveRootBus(bus);
         bed.scan();
         org.iommu4j.pci.PciDev again = bed.fn(1, 0);
         assertThat(again).isNotSameAs(pdev);
-        assertThat(org.iommu4j.pci.Pci.pci_read_config_word(again, ctrl)).isEqualTo(acs);
+        assertThat(org.iommu4j.pci.Pci.pciReadConfigWord(again, ctrl)).isEqualTo(acs);
     }
 
     @Test
@@ -172,6 +172,6 @@ class OfIommuTest {
         DeviceNode np = root.addChild("bad");
         np.setProperty(Property.ofCells("iommu-map", 0x100, 0x8000));
         Device dev = new Device("d");
-        assertThat(of.of_iommu_configure(dev, np, new int[] {0x100})).isNull();
+        assertThat(of.ofIommuConfigure(dev, np, new int[] {0x100})).isNull();
     }
 }

@@ -9,7 +9,7 @@ import org.iommu4j.iommu.pgtable.IommuFlushOps;
 import org.junit.jupiter.api.Test;
 
 /**
- * Each optional op {@code foo} of an ops interface pairs with {@code has_foo()}; an
+ * Each optional op {@code foo} of an ops interface pairs with {@code hasFoo()}; an
  * implementation overrides both or neither (otherwise the core would call a default stub, or skip
  * a real op).
  */
@@ -17,10 +17,10 @@ class OpsPairsTest {
     static List<String> unpaired(Class<?> iface, Class<?> impl) {
         List<String> bad = new ArrayList<>();
         for (Method has : iface.getMethods()) {
-            if (!has.getName().startsWith("has_")) {
+            if (!isPresenceTest(has.getName())) {
                 continue;
             }
-            String op = has.getName().substring(4);
+            String op = Character.toLowerCase(has.getName().charAt(3)) + has.getName().substring(4);
             Method opM = null;
             for (Method m : iface.getMethods()) {
                 if (m.getName().equals(op)) {
@@ -36,6 +36,16 @@ class OpsPairsTest {
             }
         }
         return bad;
+    }
+
+    /** {@code hasFooBar}: the presence test of an optional op {@code fooBar}. */
+    static boolean isPresenceTest(String name) {
+        return name.length() > 3 && name.startsWith("has") && Character.isUpperCase(name.charAt(3));
+    }
+
+    /** The presence test's name of optional op {@code op}. */
+    static String presenceTest(String op) {
+        return "has" + Character.toUpperCase(op.charAt(0)) + op.substring(1);
     }
 
     static boolean declaredAnywhere(Class<?> c, String name, Class<?>[] params) {
@@ -60,9 +70,9 @@ class OpsPairsTest {
     void everyOptionalOpHasAPresenceTest() {
         List<String> missing = new ArrayList<>();
         for (Method m : IommuOps.class.getMethods()) {
-            if (m.isDefault() && !m.getName().startsWith("has_") && !m.getName().equals("owner")) {
+            if (m.isDefault() && !isPresenceTest(m.getName()) && !m.getName().equals("owner")) {
                 try {
-                    IommuOps.class.getMethod("has_" + m.getName());
+                    IommuOps.class.getMethod(presenceTest(m.getName()));
                 } catch (NoSuchMethodException e) {
                     missing.add(m.getName());
                 }
@@ -70,9 +80,9 @@ class OpsPairsTest {
         }
         assertThat(missing).isEmpty();
         for (Method m : IommuFlushOps.class.getMethods()) {
-            if (m.isDefault() && !m.getName().startsWith("has_")) {
+            if (m.isDefault() && !isPresenceTest(m.getName())) {
                 try {
-                    IommuFlushOps.class.getMethod("has_" + m.getName());
+                    IommuFlushOps.class.getMethod(presenceTest(m.getName()));
                 } catch (NoSuchMethodException e) {
                     missing.add(m.getName());
                 }

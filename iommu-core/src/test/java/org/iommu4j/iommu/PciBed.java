@@ -29,7 +29,7 @@ final class PciBed {
         this.w = w;
         functions.accept(hb);
         hb.mapEcam(board.mmio, ECAM);
-        assertThat(w.iommu.bus_set_iommu(pci.pci_bus_type, w.mock)).isZero();
+        assertThat(w.iommu.busSetIommu(pci.pciBusType, w.mock)).isZero();
     }
 
     /** One plain endpoint at 00:01.0. */
@@ -39,28 +39,28 @@ final class PciBed {
 
     /** pci_host_common_probe over bus 0, with no host bridge description. */
     PciBus scan() {
-        return pci.pci_host_common_probe(board.mmio, ECAM, 0, 0);
+        return pci.pciHostCommonProbe(board.mmio, ECAM, 0, 0);
     }
 
     /** pci_host_common_probe of a bridge whose bus range (bus 0) and {@code describe}'s windows are given. */
     PciBus scan(Consumer<PciHostBridge> describe) {
-        PciHostBridge bridge = Pci.pci_alloc_host_bridge();
-        Pci.pci_add_resource(bridge.windows, new org.iommu4j.base.device.Resource("busn", 0, 0,
+        PciHostBridge bridge = Pci.pciAllocHostBridge();
+        Pci.pciAddResource(bridge.windows, new org.iommu4j.base.device.Resource("busn", 0, 0,
                 org.iommu4j.base.device.Resource.IORESOURCE_BUS));
         describe.accept(bridge);
-        return pci.pci_host_common_probe(bridge, board.mmio, ECAM);
+        return pci.pciHostCommonProbe(bridge, board.mmio, ECAM);
     }
 
     /** The scanned function 00:{@code dev}.{@code fn}. */
     PciDev fn(int dev, int fn) {
-        return pci.pci_get_domain_bus_and_slot(0, 0, Pci.PCI_DEVFN(dev, fn));
+        return pci.pciGetDomainBusAndSlot(0, 0, Pci.PCI_DEVFN(dev, fn));
     }
 
     /** Gives {@code pdev} StreamID {@code sid} on the mock IOMMU and probes it. */
     PciDev probe(PciDev pdev, int sid) {
-        Iommu.iommu_fwspec_init(pdev, w.mock.fwnode, w.mock);
-        Iommu.iommu_fwspec_add_ids(pdev, new int[] {sid}, 1);
-        assertThat(w.iommu.iommu_probe_device(pdev)).isZero();
+        Iommu.iommuFwspecInit(pdev, w.mock.fwnode, w.mock);
+        Iommu.iommuFwspecAddIds(pdev, new int[] {sid}, 1);
+        assertThat(w.iommu.iommuProbeDevice(pdev)).isZero();
         return pdev;
     }
 }

@@ -27,7 +27,7 @@ final class World {
         iommu = new Iommu(pageAlloc, ioasid, cmdline);
         mock = new MockIommu(pageAlloc);
         mock.core = iommu;
-        iommu.iommu_device_register(mock.iommuDev, mock, new Device("smmu"));
+        iommu.iommuDeviceRegister(mock.iommuDev, mock, new Device("smmu"));
     }
 
     /**
@@ -38,21 +38,21 @@ final class World {
         Device d = new Device(name);
         d.dmaMask = new long[] {DmaMapping.DMA_BIT_MASK(32)};
         d.coherentDmaMask = DmaMapping.DMA_BIT_MASK(32);
-        if (DmaMapping.dma_set_mask_and_coherent(d, DmaMapping.DMA_BIT_MASK(64)) != 0) {
+        if (DmaMapping.dmaSetMaskAndCoherent(d, DmaMapping.DMA_BIT_MASK(64)) != 0) {
             throw new AssertionError("64-bit DMA mask refused");
         }
-        Iommu.iommu_fwspec_init(d, mock.fwnode, mock);
-        Iommu.iommu_fwspec_add_ids(d, new int[] {sid}, 1);
+        Iommu.iommuFwspecInit(d, mock.fwnode, mock);
+        Iommu.iommuFwspecAddIds(d, new int[] {sid}, 1);
         return d;
     }
 
     /** Installs the IOMMU on the bus and adds {@code d} (probed through the bus notifier). */
     Device added(String name, int sid) {
         if (bus.iommuOps == null) {
-            iommu.bus_set_iommu(bus, mock);
+            iommu.busSetIommu(bus, mock);
         }
         Device d = dev(name, sid);
-        bus.device_add(d);
+        bus.deviceAdd(d);
         return d;
     }
 }

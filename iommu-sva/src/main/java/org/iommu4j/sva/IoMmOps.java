@@ -22,7 +22,7 @@ public interface IoMmOps {
      * Binds the device to {@code pasid}; {@code attach_domain} is true for the first device of
      * its domain, the one that must write the PASID table entry. 0 or -errno.
      */
-    int attach(Device dev, int pasid, Object ctx, boolean attach_domain);
+    int attach(Device dev, int pasid, Object ctx, boolean attachDomain);
 
     /** The CPU changed [vaddr, vaddr + size): invalidate the device's TLB entries. Atomic. */
     void invalidate(Device dev, int pasid, Object ctx, long vaddr, long size);
@@ -37,7 +37,7 @@ public interface IoMmOps {
      * Unbinds the device; {@code detach_domain} for the last device of its domain (clear the PASID
      * table entry); {@code cleared} if {@link #clear} already invalidated.
      */
-    void detach(Device dev, int pasid, Object ctx, boolean detach_domain, boolean cleared);
+    void detach(Device dev, int pasid, Object ctx, boolean detachDomain, boolean cleared);
 
     /** Frees the context, after the last unbind. Atomic. */
     void free(Object ctx);

@@ -58,19 +58,19 @@ import org.iommu4j.mm.VmAreaStruct;
  * IOASID set {@code iommu_sva_pasid} are its fields, the set allocated from the machine's
  * {@link Ioasid} (seed 002 sets: its quota bounds how many address spaces can be bound at once).
  *
- * <p>PASID lifetime (the v5.11-v5.17 rule): {@link #iommu_sva_alloc_pasid} gives an mm a PASID on
+ * <p>PASID lifetime (the v5.11-v5.17 rule): {@link #iommuSvaAllocPasid} gives an mm a PASID on
  * its first bind, or takes one more reference on the PASID it already has;
- * {@link #iommu_sva_free_pasid} drops one, and the last one frees the PASID and clears
+ * {@link #iommuSvaFreePasid} drops one, and the last one frees the PASID and clears
  * {@code mm->pasid} (0 means none in these kernels). The IOASID's private data is the mm, so
- * {@link #iommu_sva_find} turns a PASID from a page request back into its address space.
+ * {@link #iommuSvaFind} turns a PASID from a page request back into its address space.
  *
- * <p>Faults: {@link #iommu_sva_handle_iopf} is the per-domain I/O page fault handler that
- * io-pgfault calls (see {@link IommuDomain#iopfHandler}); {@link #iommu_sva_install_iopf_handler}
+ * <p>Faults: {@link #iommuSvaHandleIopf} is the per-domain I/O page fault handler that
+ * io-pgfault calls (see {@link IommuDomain#iopfHandler}); {@link #iommuSvaInstallIopfHandler}
  * puts it on a domain.
  *
  * <p>Seed 004's generic library (its iommu-sva.c, of which mainline kept only the PASID helpers
- * above): {@link #iommu_sva_enable}/{@link #iommu_sva_disable} give a device its PASID range;
- * {@link #iommu_sva_bind_generic} binds an mm through one {@code io_mm} per mm (an MMU notifier
+ * above): {@link #iommuSvaEnable}/{@link #iommuSvaDisable} give a device its PASID range;
+ * {@link #iommuSvaBindGeneric} binds an mm through one {@code io_mm} per mm (an MMU notifier
  * allocated with {@code mmu_notifier_get}, holding the PASID from the same set and the driver's
  * context from {@link IoMmOps#alloc}) and one bond per device, and calls the driver's
  * {@link IoMmOps} as devices attach and detach, as the CPU invalidates, and when the mm exits. Its
@@ -80,11 +80,11 @@ import org.iommu4j.mm.VmAreaStruct;
 public final class IommuSvaLib {
     /** {@code iommu_sva_lock}: serialises PASID allocation and release against each other. */
     @Port("drivers/iommu/iommu-sva-lib.c:iommu_sva_lock")
-    private final ReentrantLock iommu_sva_lock = new ReentrantLock();
+    private final ReentrantLock iommuSvaLock = new ReentrantLock();
     private final Ioasid ioasid;
     /** {@code iommu_sva_pasid}: the set every SVA PASID belongs to; its data are the mms. */
     @Port("drivers/iommu/iommu-sva-lib.c:iommu_sva_pasid")
-    private final IoasidSet iommu_sva_pasid;
+    private final IoasidSet iommuSvaPasid;
 
     /** Default quota of the SVA PASID set: address spaces bound at once. */
     public static final int DEFAULT_QUOTA = 1 << 16;
@@ -96,7 +96,7 @@ public final class IommuSvaLib {
      * @throws ErrnoException -ENOSPC when no IOASID capacity is left for the set
      */
     public IommuSvaLib(Ioasid ioasid) {
-        this(ioasid, Math.min(DEFAULT_QUOTA, Math.max(1, ioasid.ioasid_get_capacity_avail())));
+        this(ioasid, Math.min(DEFAULT_QUOTA, Math.max(1, ioasid.ioasidGetCapacityAvail())));
     }
 
     /**
@@ -106,7 +106,7 @@ public final class IommuSvaLib {
      */
     public IommuSvaLib(Ioasid ioasid, int quota) {
         this.ioasid = ioasid;
-        this.iommu_sva_pasid = ioasid.ioasid_set_alloc(null, quota, IOASID_SET_TYPE_NULL);
+        this.iommuSvaPasid = ioasid.ioasidSetAlloc(null, quota, IOASID_SET_TYPE_NULL);
     }
 
     /** The IOASID allocator the PASIDs come from. */
@@ -115,8 +115,8 @@ public final class IommuSvaLib {
     }
 
     /** The set of SVA PASIDs ({@code iommu_sva_pasid}). */
-    public IoasidSet pasid_set() {
-        return iommu_sva_pasid;
+    public IoasidSet pasidSet() {
+        return iommuSvaPasid;
     }
 
     /**
@@ -128,30 +128,30 @@ public final class IommuSvaLib {
      *     quota, or no memory)
      */
     @Port("drivers/iommu/iommu-sva-lib.c:iommu_sva_alloc_pasid")
-    public int iommu_sva_alloc_pasid(Mm mm, int min, int max) {
+    public int iommuSvaAllocPasid(Mm mm, int min, int max) {
         if (min == INVALID_IOASID || max == INVALID_IOASID || min == 0 || Integer.compareUnsigned(max, min) < 0) {
             return -EINVAL;
         }
-        iommu_sva_lock.lock();
+        iommuSvaLock.lock();
         try {
             int cur = mm.pasid;
             // v5.11-v5.17: any non-zero mm->pasid is the mm's PASID (pasid_valid() is v5.18's)
             if (cur != 0) {
                 // Already bound elsewhere: reuse its PASID if this device can address it.
                 if (Integer.compareUnsigned(cur, min) >= 0 && Integer.compareUnsigned(cur, max) <= 0) {
-                    ioasid.ioasid_get(cur);
+                    ioasid.ioasidGet(cur);
                     return 0;
                 }
                 return -EOVERFLOW;
             }
-            int pasid = ioasid.ioasid_alloc(iommu_sva_pasid, min, max, mm);
+            int pasid = ioasid.ioasidAlloc(iommuSvaPasid, min, max, mm);
             if (pasid == INVALID_IOASID) {
                 return -ENOMEM;
             }
             mm.pasid = pasid;
             return 0;
         } finally {
-            iommu_sva_lock.unlock();
+            iommuSvaLock.unlock();
         }
     }
 
@@ -161,14 +161,14 @@ public final class IommuSvaLib {
      * and invalidated what the devices cached for it.
      */
     @Port("drivers/iommu/iommu-sva-lib.c:iommu_sva_free_pasid")
-    public void iommu_sva_free_pasid(Mm mm) {
-        iommu_sva_lock.lock();
+    public void iommuSvaFreePasid(Mm mm) {
+        iommuSvaLock.lock();
         try {
-            if (ioasid.ioasid_put(iommu_sva_pasid, mm.pasid)) {
+            if (ioasid.ioasidPut(iommuSvaPasid, mm.pasid)) {
                 mm.pasid = 0;
             }
         } finally {
-            iommu_sva_lock.unlock();
+            iommuSvaLock.unlock();
         }
     }
 
@@ -179,13 +179,13 @@ public final class IommuSvaLib {
      * @throws ErrnoException -ENOENT (no such PASID), -EACCES (a PASID that is not SVA's)
      */
     @Port("drivers/iommu/iommu-sva-lib.c:iommu_sva_find")
-    public Mm iommu_sva_find(int pasid) {
-        return (Mm) ioasid.ioasid_find(iommu_sva_pasid, pasid, mm -> ((Mm) mm).mmget_not_zero());
+    public Mm iommuSvaFind(int pasid) {
+        return (Mm) ioasid.ioasidFind(iommuSvaPasid, pasid, mm -> ((Mm) mm).mmgetNotZero());
     }
 
     /**
      * Resolves one recoverable I/O page fault in the address space of its PASID; the domain
-     * handler io-pgfault calls, with {@code data} the library ({@link #iommu_sva_install_iopf_handler}).
+     * handler io-pgfault calls, with {@code data} the library ({@link #iommuSvaInstallIopfHandler}).
      * The body is v5.15's {@code iopf_handle_single}: the request must carry a PASID bound to a
      * live mm; the address must lie in a VMA allowing the access asked for (read, write, exec);
      * the fault is then a remote one, a user one unless the request is privileged, and resolved
@@ -196,7 +196,7 @@ public final class IommuSvaLib {
      */
     @Port("drivers/iommu/io-pgfault.c:iopf_handle_single")
     @Port("drivers/iommu/iommu-sva.c:iommu_sva_handle_iopf")
-    public static int iommu_sva_handle_iopf(IommuFault fault, Object data) {
+    public static int iommuSvaHandleIopf(IommuFault fault, Object data) {
         IommuSvaLib lib = (IommuSvaLib) data;
         IommuFault.PageRequest prm = fault.prm;
         int status = IOMMU_PAGE_RESP_INVALID;
@@ -205,16 +205,16 @@ public final class IommuSvaLib {
         }
         Mm mm;
         try {
-            mm = lib.iommu_sva_find(prm.pasid);
+            mm = lib.iommuSvaFind(prm.pasid);
         } catch (ErrnoException e) {
             return status;
         }
         if (mm == null) {
             return status;
         }
-        mm.mmap_read_lock();
+        mm.mmapReadLock();
         try {
-            VmAreaStruct vma = Mmap.find_extend_vma(mm, prm.addr);
+            VmAreaStruct vma = Mmap.findExtendVma(mm, prm.addr);
             if (vma == null) {
                 return status; // no VMA covers the address
             }
@@ -234,26 +234,26 @@ public final class IommuSvaLib {
             if ((prm.perm & IOMMU_FAULT_PERM_PRIV) == 0) {
                 flags |= FAULT_FLAG_USER;
             }
-            if ((access & ~vma.vm_flags) != 0) {
+            if ((access & ~vma.vmFlags) != 0) {
                 return status; // the VMA does not allow this access
             }
-            int ret = MmFault.handle_mm_fault(vma, prm.addr, flags, null);
+            int ret = MmFault.handleMmFault(vma, prm.addr, flags, null);
             return (ret & VM_FAULT_ERROR) != 0 ? IOMMU_PAGE_RESP_INVALID : IOMMU_PAGE_RESP_SUCCESS;
         } finally {
-            mm.mmap_read_unlock();
+            mm.mmapReadUnlock();
             mm.mmput();
         }
     }
 
     /**
-     * Makes {@link #iommu_sva_handle_iopf} the domain's I/O page fault handler, with this library
+     * Makes {@link #iommuSvaHandleIopf} the domain's I/O page fault handler, with this library
      * as its data: the faults io-pgfault takes on the domain's devices are resolved in the
      * address spaces of their PASIDs. What v6.2's {@code iommu_sva_bind_device} does for its
      * SVA domain, done here for the domain the v5.15 bond lives in.
      */
-    public void iommu_sva_install_iopf_handler(IommuDomain domain) {
+    public void iommuSvaInstallIopfHandler(IommuDomain domain) {
         domain.faultData = this;
-        domain.iopfHandler = IommuSvaLib::iommu_sva_handle_iopf;
+        domain.iopfHandler = IommuSvaLib::iommuSvaHandleIopf;
     }
 
     /* ---------------------------------------------------------------------------------------
@@ -268,15 +268,15 @@ public final class IommuSvaLib {
     public static final class IoMm extends MmuNotifier {
         /** Bonds of the devices bound to it; written under iommu_sva_lock, read as RCU readers do. */
         final List<IommuBond> devices = new CopyOnWriteArrayList<>();
-        final IoMmOps io_mm_ops;
+        final IoMmOps ioMmOps;
         final Object ctx;
         final int pasid;
         /** The mm exited: the driver cleared every bond's entry. Guarded by iommu_sva_lock. */
         boolean cleared;
 
-        IoMm(MmuNotifierOps ops, IoMmOps io_mm_ops, Object ctx, int pasid) {
+        IoMm(MmuNotifierOps ops, IoMmOps ioMmOps, Object ctx, int pasid) {
             super(ops);
-            this.io_mm_ops = io_mm_ops;
+            this.ioMmOps = ioMmOps;
             this.ctx = ctx;
             this.pasid = pasid;
         }
@@ -301,59 +301,59 @@ public final class IommuSvaLib {
     }
 
     /** What io_mm_alloc needs from the binder ({@code struct io_mm_alloc_params}). */
-    private record IoMmAllocParams(IoMmOps ops, int min_pasid, int max_pasid) {}
+    private record IoMmAllocParams(IoMmOps ops, int minPasid, int maxPasid) {}
 
     /** {@code iommu_mmu_notifier_ops}: this library's notifier, one per mm. */
     @Port(value = "drivers/iommu/iommu-sva.c:iommu_mmu_notifier_ops", seed = "004")
-    private final MmuNotifierOps iommu_mmu_notifier_ops = new MmuNotifierOps() {
+    private final MmuNotifierOps iommuMmuNotifierOps = new MmuNotifierOps() {
         @Override
-        public MmuNotifier alloc_notifier(Mm mm, Object privdata) {
-            return io_mm_alloc(mm, (IoMmAllocParams) privdata);
+        public MmuNotifier allocNotifier(Mm mm, Object privdata) {
+            return ioMmAlloc(mm, (IoMmAllocParams) privdata);
         }
 
         @Override
-        public boolean has_alloc_notifier() {
+        public boolean hasAllocNotifier() {
             return true;
         }
 
         @Override
-        public void free_notifier(MmuNotifier mn) {
-            io_mm_free(mn);
+        public void freeNotifier(MmuNotifier mn) {
+            ioMmFree(mn);
         }
 
         @Override
-        public boolean has_free_notifier() {
+        public boolean hasFreeNotifier() {
             return true;
         }
 
         @Override
         public void release(MmuNotifier mn, Mm mm) {
-            io_mm_release(mn, mm);
+            ioMmRelease(mn, mm);
         }
 
         @Override
-        public boolean has_release() {
+        public boolean hasRelease() {
             return true;
         }
 
         @Override
-        public void invalidate_range(MmuNotifier mn, Mm mm, long start, long end) {
-            io_mm_invalidate_range(mn, mm, start, end);
+        public void invalidateRange(MmuNotifier mn, Mm mm, long start, long end) {
+            ioMmInvalidateRange(mn, mm, start, end);
         }
 
         @Override
-        public boolean has_invalidate_range() {
+        public boolean hasInvalidateRange() {
             return true;
         }
     };
 
     /** A new io_mm: a PASID in the range (data: the mm) and the driver's context. */
     @Port(value = "drivers/iommu/iommu-sva.c:io_mm_alloc", seed = "004")
-    private MmuNotifier io_mm_alloc(Mm mm, IoMmAllocParams params) {
-        if (Slab.kmalloc_should_fail(Gfp.GFP_KERNEL)) {
+    private MmuNotifier ioMmAlloc(Mm mm, IoMmAllocParams params) {
+        if (Slab.kmallocShouldFail(Gfp.GFP_KERNEL)) {
             throw new ErrnoException(-ENOMEM);
         }
-        int pasid = ioasid.ioasid_alloc(iommu_sva_pasid, params.min_pasid(), params.max_pasid(), mm);
+        int pasid = ioasid.ioasidAlloc(iommuSvaPasid, params.minPasid(), params.maxPasid(), mm);
         if (pasid == INVALID_IOASID) {
             throw new ErrnoException(-ENOSPC);
         }
@@ -361,19 +361,19 @@ public final class IommuSvaLib {
         try {
             ctx = params.ops().alloc(mm);
         } catch (ErrnoException e) {
-            ioasid.ioasid_free(iommu_sva_pasid, pasid);
+            ioasid.ioasidFree(iommuSvaPasid, pasid);
             throw e;
         }
-        return new IoMm(iommu_mmu_notifier_ops, params.ops(), ctx, pasid);
+        return new IoMm(iommuMmuNotifierOps, params.ops(), ctx, pasid);
     }
 
     /** After the last put and the SRCU grace period: the driver's context, then the PASID. */
     @Port(value = "drivers/iommu/iommu-sva.c:io_mm_free", seed = "004")
-    private void io_mm_free(MmuNotifier mn) {
+    private void ioMmFree(MmuNotifier mn) {
         IoMm io_mm = (IoMm) mn;
         Warn.WARN_ON(!io_mm.devices.isEmpty());
-        io_mm.io_mm_ops.free(io_mm.ctx);
-        ioasid.ioasid_free(iommu_sva_pasid, io_mm.pasid);
+        io_mm.ioMmOps.free(io_mm.ctx);
+        ioasid.ioasidFree(iommuSvaPasid, io_mm.pasid);
     }
 
     /**
@@ -383,20 +383,20 @@ public final class IommuSvaLib {
      *     ops), or the driver's alloc error
      */
     @Port(value = "drivers/iommu/iommu-sva.c:io_mm_get", seed = "004")
-    private IoMm io_mm_get(Mm mm, IoMmOps ops, int min_pasid, int max_pasid) {
+    private IoMm ioMmGet(Mm mm, IoMmOps ops, int minPasid, int maxPasid) {
         // mmu_notifier_get finds the mm's notifier of these ops, or creates it (io_mm_alloc).
-        IoMm io_mm = (IoMm) MmuNotifier.mmu_notifier_get(iommu_mmu_notifier_ops, mm,
-                new IoMmAllocParams(ops, min_pasid, max_pasid));
-        if (Warn.WARN_ON(io_mm.io_mm_ops != ops)) {
-            MmuNotifier.mmu_notifier_put(io_mm);
+        IoMm io_mm = (IoMm) MmuNotifier.mmuNotifierGet(iommuMmuNotifierOps, mm,
+                new IoMmAllocParams(ops, minPasid, maxPasid));
+        if (Warn.WARN_ON(io_mm.ioMmOps != ops)) {
+            MmuNotifier.mmuNotifierPut(io_mm);
             throw new ErrnoException(-EINVAL);
         }
         return io_mm;
     }
 
     @Port(value = "drivers/iommu/iommu-sva.c:io_mm_put", seed = "004")
-    private static void io_mm_put(IoMm io_mm) {
-        MmuNotifier.mmu_notifier_put(io_mm);
+    private static void ioMmPut(IoMm io_mm) {
+        MmuNotifier.mmuNotifierPut(io_mm);
     }
 
     /**
@@ -405,21 +405,21 @@ public final class IommuSvaLib {
      * reference on every path but success with a new bond.
      */
     @Port(value = "drivers/iommu/iommu-sva.c:io_mm_attach", seed = "004")
-    private IommuSva io_mm_attach(Device dev, IoMm io_mm, Object drvdata) {
-        boolean attach_domain = true;
-        IommuSvaParam param = (IommuSvaParam) DevIommu.dev_iommu(dev).svaParam;
-        IommuDomain domain = Iommu.iommu_get_domain_for_dev(dev);
+    private IommuSva ioMmAttach(Device dev, IoMm io_mm, Object drvdata) {
+        boolean attachDomain = true;
+        IommuSvaParam param = (IommuSvaParam) DevIommu.devIommu(dev).svaParam;
+        IommuDomain domain = Iommu.iommuGetDomainForDev(dev);
         IommuBond bond = Slab.kzalloc(() -> new IommuBond(dev, io_mm, drvdata), Gfp.GFP_KERNEL);
         if (bond == null) {
             throw new ErrnoException(-ENOMEM);
         }
-        iommu_sva_lock.lock();
+        iommuSvaLock.lock();
         try {
             // Scan the bonds: the same device means reuse; another device of this domain means the entry exists.
             for (IommuBond tmp : io_mm.devices) {
                 if (tmp.dev != dev) {
-                    if (Iommu.iommu_get_domain_for_dev(tmp.dev) == domain) {
-                        attach_domain = false;
+                    if (Iommu.iommuGetDomainForDev(tmp.dev) == domain) {
+                        attachDomain = false;
                     }
                     continue;
                 }
@@ -427,24 +427,24 @@ public final class IommuSvaLib {
                     throw new ErrnoException(-EINVAL);
                 }
                 // The existing bond already holds its io_mm reference: release the one the caller brought.
-                tmp.refs.refcount_inc();
-                io_mm_put(io_mm);
+                tmp.refs.refcountInc();
+                ioMmPut(io_mm);
                 return tmp;
             }
             io_mm.devices.add(0, bond);
-            param.nr_bonds++;
+            param.nrBonds++;
         } finally {
-            iommu_sva_lock.unlock();
+            iommuSvaLock.unlock();
         }
-        int ret = io_mm.io_mm_ops.attach(dev, io_mm.pasid, io_mm.ctx, attach_domain);
+        int ret = io_mm.ioMmOps.attach(dev, io_mm.pasid, io_mm.ctx, attachDomain);
         if (ret != 0) {
             // Invalidations may already walk the list: the bond leaves it as an RCU reader would see.
-            iommu_sva_lock.lock();
+            iommuSvaLock.lock();
             try {
-                param.nr_bonds--;
+                param.nrBonds--;
                 io_mm.devices.remove(bond);
             } finally {
-                iommu_sva_lock.unlock();
+                iommuSvaLock.unlock();
             }
             throw new ErrnoException(ret);
         }
@@ -453,24 +453,24 @@ public final class IommuSvaLib {
 
     /** Detaches a bond (last device of its domain: the driver clears the entry); drops its io_mm. */
     @Port(value = "drivers/iommu/iommu-sva.c:io_mm_detach_locked", seed = "004")
-    private void io_mm_detach_locked(IommuBond bond) {
+    private void ioMmDetachLocked(IommuBond bond) {
         IoMm io_mm = bond.io_mm;
         if (io_mm == null) {
             return;
         }
-        IommuDomain domain = Iommu.iommu_get_domain_for_dev(bond.dev);
-        boolean detach_domain = true;
+        IommuDomain domain = Iommu.iommuGetDomainForDev(bond.dev);
+        boolean detachDomain = true;
         // The entry stays while another device of this domain is bound to the mm.
         for (IommuBond tmp : io_mm.devices) {
-            if (tmp != bond && Iommu.iommu_get_domain_for_dev(tmp.dev) == domain) {
-                detach_domain = false;
+            if (tmp != bond && Iommu.iommuGetDomainForDev(tmp.dev) == domain) {
+                detachDomain = false;
                 break;
             }
         }
-        io_mm.io_mm_ops.detach(bond.dev, io_mm.pasid, io_mm.ctx, detach_domain, io_mm.cleared);
+        io_mm.ioMmOps.detach(bond.dev, io_mm.pasid, io_mm.ctx, detachDomain, io_mm.cleared);
         io_mm.devices.remove(bond);
         bond.io_mm = null;
-        io_mm_put(io_mm);
+        ioMmPut(io_mm);
     }
 
     /**
@@ -478,24 +478,24 @@ public final class IommuSvaLib {
      * ({@link IoMmOps#clear}); the bonds and the PASID stay until the devices unbind.
      */
     @Port(value = "drivers/iommu/iommu-sva.c:io_mm_release", seed = "004")
-    private void io_mm_release(MmuNotifier mn, Mm mm) {
+    private void ioMmRelease(MmuNotifier mn, Mm mm) {
         IoMm io_mm = (IoMm) mn;
-        iommu_sva_lock.lock();
+        iommuSvaLock.lock();
         try {
             for (IommuBond bond : io_mm.devices) {
-                io_mm.io_mm_ops.clear(bond.dev, io_mm.pasid, io_mm.ctx);
+                io_mm.ioMmOps.clear(bond.dev, io_mm.pasid, io_mm.ctx);
             }
             io_mm.cleared = true;
         } finally {
-            iommu_sva_lock.unlock();
+            iommuSvaLock.unlock();
         }
     }
 
     @Port(value = "drivers/iommu/iommu-sva.c:io_mm_invalidate_range", seed = "004")
-    private void io_mm_invalidate_range(MmuNotifier mn, Mm mm, long start, long end) {
+    private void ioMmInvalidateRange(MmuNotifier mn, Mm mm, long start, long end) {
         IoMm io_mm = (IoMm) mn;
         for (IommuBond bond : io_mm.devices) {
-            io_mm.io_mm_ops.invalidate(bond.dev, io_mm.pasid, io_mm.ctx, start, end - start);
+            io_mm.ioMmOps.invalidate(bond.dev, io_mm.pasid, io_mm.ctx, start, end - start);
         }
     }
 
@@ -508,37 +508,37 @@ public final class IommuSvaLib {
      *     the mm's io_mm), or the driver's alloc/attach error
      */
     @Port(value = "drivers/iommu/iommu-sva.c:iommu_sva_bind_generic", seed = "004")
-    public IommuSva iommu_sva_bind_generic(Device dev, Mm mm, IoMmOps ops, Object drvdata) {
-        DevIommu param = DevIommu.dev_iommu(dev);
+    public IommuSva iommuSvaBindGeneric(Device dev, Mm mm, IoMmOps ops, Object drvdata) {
+        DevIommu param = DevIommu.devIommu(dev);
         if (param == null) {
             throw new ErrnoException(-ENODEV);
         }
-        param.sva_lock.lock();
+        param.svaLock.lock();
         try {
-            IommuSvaParam sva_param = (IommuSvaParam) param.svaParam;
-            if (sva_param == null) {
+            IommuSvaParam svaParam = (IommuSvaParam) param.svaParam;
+            if (svaParam == null) {
                 throw new ErrnoException(-ENODEV);
             }
-            IoMm io_mm = io_mm_get(mm, ops, sva_param.min_pasid, sva_param.max_pasid);
+            IoMm io_mm = ioMmGet(mm, ops, svaParam.minPasid, svaParam.maxPasid);
             try {
-                return io_mm_attach(dev, io_mm, drvdata);
+                return ioMmAttach(dev, io_mm, drvdata);
             } catch (ErrnoException e) {
-                io_mm_put(io_mm);
+                ioMmPut(io_mm);
                 throw e;
             }
         } finally {
-            param.sva_lock.unlock();
+            param.svaLock.unlock();
         }
     }
 
     @Port(value = "drivers/iommu/iommu-sva.c:iommu_sva_unbind_locked", seed = "004")
-    private void iommu_sva_unbind_locked(IommuBond bond) {
-        IommuSvaParam param = (IommuSvaParam) DevIommu.dev_iommu(bond.dev).svaParam;
-        if (!bond.refs.refcount_dec_and_test()) {
+    private void iommuSvaUnbindLocked(IommuBond bond) {
+        IommuSvaParam param = (IommuSvaParam) DevIommu.devIommu(bond.dev).svaParam;
+        if (!bond.refs.refcountDecAndTest()) {
             return;
         }
-        io_mm_detach_locked(bond);
-        param.nr_bonds--;
+        ioMmDetachLocked(bond);
+        param.nrBonds--;
     }
 
     /**
@@ -546,27 +546,27 @@ public final class IommuSvaLib {
      * io_mm's last reference, after an SRCU grace period). The device has stopped using the PASID.
      */
     @Port(value = "drivers/iommu/iommu-sva.c:iommu_sva_unbind_generic", seed = "004")
-    public void iommu_sva_unbind_generic(IommuSva handle) {
-        DevIommu param = DevIommu.dev_iommu(handle.dev);
+    public void iommuSvaUnbindGeneric(IommuSva handle) {
+        DevIommu param = DevIommu.devIommu(handle.dev);
         if (Warn.WARN_ON(param == null)) {
             return;
         }
-        param.sva_lock.lock();
+        param.svaLock.lock();
         try {
-            iommu_sva_lock.lock();
+            iommuSvaLock.lock();
             try {
-                iommu_sva_unbind_locked((IommuBond) handle);
+                iommuSvaUnbindLocked((IommuBond) handle);
             } finally {
-                iommu_sva_lock.unlock();
+                iommuSvaLock.unlock();
             }
         } finally {
-            param.sva_lock.unlock();
+            param.svaLock.unlock();
         }
     }
 
     /** The bond's PASID, or IOMMU_PASID_INVALID once detached. */
     @Port(value = "drivers/iommu/iommu-sva.c:iommu_sva_get_pasid_generic", seed = "004")
-    public int iommu_sva_get_pasid_generic(IommuSva handle) {
+    public int iommuSvaGetPasidGeneric(IommuSva handle) {
         IoMm io_mm = ((IommuBond) handle).io_mm;
         return io_mm == null ? IommuH.IOMMU_PASID_INVALID : io_mm.pasid;
     }
@@ -577,55 +577,55 @@ public final class IommuSvaLib {
      * @return 0; -ENODEV (no IOMMU data); -ENOMEM; -EEXIST (already enabled)
      */
     @Port(value = "drivers/iommu/iommu-sva.c:iommu_sva_enable", seed = "004")
-    public int iommu_sva_enable(Device dev, IommuSvaParam sva_param) {
-        DevIommu param = DevIommu.dev_iommu(dev);
+    public int iommuSvaEnable(Device dev, IommuSvaParam svaParam) {
+        DevIommu param = DevIommu.devIommu(dev);
         if (param == null) {
             return -ENODEV;
         }
-        IommuSvaParam new_param = Slab.kzalloc(sva_param::copy, Gfp.GFP_KERNEL);
-        if (new_param == null) {
+        IommuSvaParam newParam = Slab.kzalloc(svaParam::copy, Gfp.GFP_KERNEL);
+        if (newParam == null) {
             return -ENOMEM;
         }
-        param.sva_lock.lock();
+        param.svaLock.lock();
         try {
             if (param.svaParam != null) {
                 return -EEXIST;
             }
-            new_param.nr_bonds = 0;
-            param.svaParam = new_param;
+            newParam.nrBonds = 0;
+            param.svaParam = newParam;
             return 0;
         } finally {
-            param.sva_lock.unlock();
+            param.svaLock.unlock();
         }
     }
 
     /** @return 0; -EINVAL (no IOMMU data); -ENODEV (not enabled); -EBUSY (still bound) */
     @Port(value = "drivers/iommu/iommu-sva.c:iommu_sva_disable", seed = "004")
-    public int iommu_sva_disable(Device dev) {
-        DevIommu param = DevIommu.dev_iommu(dev);
+    public int iommuSvaDisable(Device dev) {
+        DevIommu param = DevIommu.devIommu(dev);
         if (param == null) {
             return -EINVAL;
         }
-        param.sva_lock.lock();
+        param.svaLock.lock();
         try {
-            IommuSvaParam sva_param = (IommuSvaParam) param.svaParam;
-            if (sva_param == null) {
+            IommuSvaParam svaParam = (IommuSvaParam) param.svaParam;
+            if (svaParam == null) {
                 return -ENODEV;
             }
             // -EBUSY while any bond remains.
-            if (sva_param.nr_bonds != 0) {
+            if (svaParam.nrBonds != 0) {
                 return -EBUSY;
             }
             param.svaParam = null;
             return 0;
         } finally {
-            param.sva_lock.unlock();
+            param.svaLock.unlock();
         }
     }
 
     @Port(value = "drivers/iommu/iommu-sva.c:iommu_sva_enabled", seed = "004")
-    public static boolean iommu_sva_enabled(Device dev) {
-        DevIommu param = DevIommu.dev_iommu(dev);
+    public static boolean iommuSvaEnabled(Device dev) {
+        DevIommu param = DevIommu.devIommu(dev);
         return param != null && param.svaParam != null;
     }
 }

@@ -5,21 +5,21 @@ import org.iommu4j.base.Port;
 /** Seed 004 {@code struct iommu_sva_param}: a device's PASID range and its number of bonds. */
 @Port(value = "include/linux/iommu.h:iommu_sva_param", seed = "004")
 public final class IommuSvaParam {
-    public int min_pasid;
-    public int max_pasid;
+    public int minPasid;
+    public int maxPasid;
     /** Bonds of the device; guarded by the library's iommu_sva_lock. */
-    public int nr_bonds;
+    public int nrBonds;
 
     public IommuSvaParam() {}
 
-    public IommuSvaParam(int min_pasid, int max_pasid) {
-        this.min_pasid = min_pasid;
-        this.max_pasid = max_pasid;
+    public IommuSvaParam(int minPasid, int maxPasid) {
+        this.minPasid = minPasid;
+        this.maxPasid = maxPasid;
     }
 
     IommuSvaParam copy() {
-        IommuSvaParam p = new IommuSvaParam(min_pasid, max_pasid);
-        p.nr_bonds = nr_bonds;
+        IommuSvaParam p = new IommuSvaParam(minPasid, maxPasid);
+        p.nrBonds = nrBonds;
         return p;
     }
 }

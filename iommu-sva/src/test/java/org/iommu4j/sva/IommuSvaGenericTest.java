@@ -74,24 +74,24 @@ class IommuSvaGenericTest {
         }
 
         @Override
-        public int attach(Device dev, int pasid, Object ctx, boolean attach_domain) {
-            calls.add("attach " + dev.dev_name() + " " + pasid + " " + ctx + (attach_domain ? " domain" : ""));
+        public int attach(Device dev, int pasid, Object ctx, boolean attachDomain) {
+            calls.add("attach " + dev.devName() + " " + pasid + " " + ctx + (attachDomain ? " domain" : ""));
             return attachRet;
         }
 
         @Override
         public void invalidate(Device dev, int pasid, Object ctx, long vaddr, long size) {
-            calls.add(String.format("invalidate %s %d 0x%x+0x%x", dev.dev_name(), pasid, vaddr, size));
+            calls.add(String.format("invalidate %s %d 0x%x+0x%x", dev.devName(), pasid, vaddr, size));
         }
 
         @Override
         public void clear(Device dev, int pasid, Object ctx) {
-            calls.add("clear " + dev.dev_name() + " " + pasid);
+            calls.add("clear " + dev.devName() + " " + pasid);
         }
 
         @Override
-        public void detach(Device dev, int pasid, Object ctx, boolean detach_domain, boolean cleared) {
-            calls.add("detach " + dev.dev_name() + " " + pasid + (detach_domain ? " domain" : "") + (cleared ? " cleared" : ""));
+        public void detach(Device dev, int pasid, Object ctx, boolean detachDomain, boolean cleared) {
+            calls.add("detach " + dev.devName() + " " + pasid + (detachDomain ? " domain" : "") + (cleared ? " cleared" : ""));
         }
 
         @Override
@@ -115,13 +115,13 @@ class IommuSvaGenericTest {
         a = machine.added("a", 1);
         b = machine.added("b", 2);
         c = machine.added("c", 3);
-        assertThat(Iommu.iommu_get_domain_for_dev(a)).isSameAs(Iommu.iommu_get_domain_for_dev(b))
-                .isNotSameAs(Iommu.iommu_get_domain_for_dev(c));
-        mm = cpus.mm_alloc();
+        assertThat(Iommu.iommuGetDomainForDev(a)).isSameAs(Iommu.iommuGetDomainForDev(b))
+                .isNotSameAs(Iommu.iommuGetDomainForDev(c));
+        mm = cpus.mmAlloc();
     }
 
     void enable(Device d, int min, int max) {
-        assertThat(sva.iommu_sva_enable(d, new IommuSvaParam(min, max))).isZero();
+        assertThat(sva.iommuSvaEnable(d, new IommuSvaParam(min, max))).isZero();
     }
 
     static int err(Runnable r) {
@@ -135,29 +135,29 @@ class IommuSvaGenericTest {
 
     /** Waits for the io_mms put so far to be freed (the SRCU callbacks). */
     void synchronize() {
-        MmuNotifier.mmu_notifier_synchronize(cpus);
+        MmuNotifier.mmuNotifierSynchronize(cpus);
     }
 
     @Test
     void enableAndDisable() {
         Device bare = new Device("bare");
-        assertThat(sva.iommu_sva_enable(bare, new IommuSvaParam(1, 10))).isEqualTo(-ENODEV);
-        assertThat(sva.iommu_sva_disable(bare)).isEqualTo(-EINVAL);
-        assertThat(sva.iommu_sva_disable(a)).isEqualTo(-ENODEV);
+        assertThat(sva.iommuSvaEnable(bare, new IommuSvaParam(1, 10))).isEqualTo(-ENODEV);
+        assertThat(sva.iommuSvaDisable(bare)).isEqualTo(-EINVAL);
+        assertThat(sva.iommuSvaDisable(a)).isEqualTo(-ENODEV);
         FaultInject.failNth(1);
-        assertThat(sva.iommu_sva_enable(a, new IommuSvaParam(1, 10))).isEqualTo(-ENOMEM);
-        assertThat(IommuSvaLib.iommu_sva_enabled(a)).isFalse();
+        assertThat(sva.iommuSvaEnable(a, new IommuSvaParam(1, 10))).isEqualTo(-ENOMEM);
+        assertThat(IommuSvaLib.iommuSvaEnabled(a)).isFalse();
         enable(a, 1, 10);
-        assertThat(IommuSvaLib.iommu_sva_enabled(a)).isTrue();
-        assertThat(sva.iommu_sva_enable(a, new IommuSvaParam(1, 10))).isEqualTo(-EEXIST);
-        IommuSva h = sva.iommu_sva_bind_generic(a, mm, ops, null);
-        assertThat(sva.iommu_sva_disable(a)).isEqualTo(-EBUSY);
-        sva.iommu_sva_unbind_generic(h);
-        assertThat(sva.iommu_sva_disable(a)).isZero();
-        assertThat(IommuSvaLib.iommu_sva_enabled(a)).isFalse();
+        assertThat(IommuSvaLib.iommuSvaEnabled(a)).isTrue();
+        assertThat(sva.iommuSvaEnable(a, new IommuSvaParam(1, 10))).isEqualTo(-EEXIST);
+        IommuSva h = sva.iommuSvaBindGeneric(a, mm, ops, null);
+        assertThat(sva.iommuSvaDisable(a)).isEqualTo(-EBUSY);
+        sva.iommuSvaUnbindGeneric(h);
+        assertThat(sva.iommuSvaDisable(a)).isZero();
+        assertThat(IommuSvaLib.iommuSvaEnabled(a)).isFalse();
         // Not enabled: no bind.
-        assertThat(err(() -> sva.iommu_sva_bind_generic(a, mm, ops, null))).isEqualTo(-ENODEV);
-        assertThat(err(() -> sva.iommu_sva_bind_generic(bare, mm, ops, null))).isEqualTo(-ENODEV);
+        assertThat(err(() -> sva.iommuSvaBindGeneric(a, mm, ops, null))).isEqualTo(-ENODEV);
+        assertThat(err(() -> sva.iommuSvaBindGeneric(bare, mm, ops, null))).isEqualTo(-ENODEV);
     }
 
     @Test
@@ -165,35 +165,35 @@ class IommuSvaGenericTest {
         enable(a, 1, 100);
         enable(b, 1, 100);
         enable(c, 1, 100);
-        IommuSva ha = sva.iommu_sva_bind_generic(a, mm, ops, "drv");
-        int pasid = sva.iommu_sva_get_pasid_generic(ha);
+        IommuSva ha = sva.iommuSvaBindGeneric(a, mm, ops, "drv");
+        int pasid = sva.iommuSvaGetPasidGeneric(ha);
         assertThat(pasid).isEqualTo(1);
         // Bound again: the same bond.
-        assertThat(sva.iommu_sva_bind_generic(a, mm, ops, "drv")).isSameAs(ha);
+        assertThat(sva.iommuSvaBindGeneric(a, mm, ops, "drv")).isSameAs(ha);
         // Another drvdata for the same device: refused (and warned about).
-        assertThat(err(() -> sva.iommu_sva_bind_generic(a, mm, ops, "other"))).isEqualTo(-EINVAL);
+        assertThat(err(() -> sva.iommuSvaBindGeneric(a, mm, ops, "other"))).isEqualTo(-EINVAL);
         assertThat(Warn.drain()).hasSize(1);
-        IommuSva hb = sva.iommu_sva_bind_generic(b, mm, ops, "drv");
-        IommuSva hc = sva.iommu_sva_bind_generic(c, mm, ops, "drv");
-        assertThat(sva.iommu_sva_get_pasid_generic(hb)).isEqualTo(pasid);
-        assertThat(sva.iommu_sva_get_pasid_generic(hc)).isEqualTo(pasid);
+        IommuSva hb = sva.iommuSvaBindGeneric(b, mm, ops, "drv");
+        IommuSva hc = sva.iommuSvaBindGeneric(c, mm, ops, "drv");
+        assertThat(sva.iommuSvaGetPasidGeneric(hb)).isEqualTo(pasid);
+        assertThat(sva.iommuSvaGetPasidGeneric(hc)).isEqualTo(pasid);
         // One context for the mm; b shares a's domain, so only a and c write the PASID entry.
         assertThat(calls).containsExactly("alloc ctx1", "attach a 1 ctx1 domain", "attach b 1 ctx1",
                 "attach c 1 ctx1 domain");
         // The PASID's data is the mm: the SVA fault handler finds it.
-        assertThat(sva.iommu_sva_find(pasid)).isSameAs(mm);
+        assertThat(sva.iommuSvaFind(pasid)).isSameAs(mm);
         mm.mmput();
 
         calls.clear();
-        sva.iommu_sva_unbind_generic(ha); // a had two references
+        sva.iommuSvaUnbindGeneric(ha); // a had two references
         assertThat(calls).isEmpty();
-        sva.iommu_sva_unbind_generic(ha);
-        sva.iommu_sva_unbind_generic(hb); // the last of the domain clears its entry
-        sva.iommu_sva_unbind_generic(hc);
-        assertThat(sva.iommu_sva_get_pasid_generic(hc)).isEqualTo(IommuH.IOMMU_PASID_INVALID);
+        sva.iommuSvaUnbindGeneric(ha);
+        sva.iommuSvaUnbindGeneric(hb); // the last of the domain clears its entry
+        sva.iommuSvaUnbindGeneric(hc);
+        assertThat(sva.iommuSvaGetPasidGeneric(hc)).isEqualTo(IommuH.IOMMU_PASID_INVALID);
         synchronize();
         assertThat(calls).containsExactly("detach a 1", "detach b 1 domain", "detach c 1 domain", "free ctx1");
-        assertThatThrownBy(() -> sva.iommu_sva_find(pasid)).isInstanceOf(ErrnoException.class);
+        assertThatThrownBy(() -> sva.iommuSvaFind(pasid)).isInstanceOf(ErrnoException.class);
         assertThat(MmuNotifier.subscriptions(mm)).isZero();
     }
 
@@ -201,31 +201,31 @@ class IommuSvaGenericTest {
     void theCpusInvalidationsReachEveryBoundDevice() {
         enable(a, 1, 100);
         enable(c, 1, 100);
-        long va = Mmap.vm_mmap(mm, 0, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
-        cpus.cpu(0).switch_mm(mm);
+        long va = Mmap.vmMmap(mm, 0, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+        cpus.cpu(0).switchMm(mm);
         cpus.cpu(0).str(va, 1);
-        IommuSva ha = sva.iommu_sva_bind_generic(a, mm, ops, null);
-        IommuSva hc = sva.iommu_sva_bind_generic(c, mm, ops, null);
+        IommuSva ha = sva.iommuSvaBindGeneric(a, mm, ops, null);
+        IommuSva hc = sva.iommuSvaBindGeneric(c, mm, ops, null);
         calls.clear();
-        assertThat(Mmap.vm_munmap(mm, va, 4096)).isZero();
+        assertThat(Mmap.vmMunmap(mm, va, 4096)).isZero();
         assertThat(calls).contains(String.format("invalidate a 1 0x%x+0x1000", va),
                 String.format("invalidate c 1 0x%x+0x1000", va));
-        cpus.cpu(0).switch_to_idle();
-        sva.iommu_sva_unbind_generic(ha);
-        sva.iommu_sva_unbind_generic(hc);
+        cpus.cpu(0).switchToIdle();
+        sva.iommuSvaUnbindGeneric(ha);
+        sva.iommuSvaUnbindGeneric(hc);
     }
 
     @Test
     void anExitingMmIsClearedAndKeepsItsPasidUntilUnbind() {
         enable(a, 1, 100);
-        IommuSva h = sva.iommu_sva_bind_generic(a, mm, ops, null);
+        IommuSva h = sva.iommuSvaBindGeneric(a, mm, ops, null);
         calls.clear();
         mm.mmget();
         mm.mmput();
         mm.mmput(); // the process exits
         assertThat(calls).containsExactly("clear a 1");
-        assertThat(sva.iommu_sva_get_pasid_generic(h)).isEqualTo(1);
-        sva.iommu_sva_unbind_generic(h);
+        assertThat(sva.iommuSvaGetPasidGeneric(h)).isEqualTo(1);
+        sva.iommuSvaUnbindGeneric(h);
         synchronize();
         assertThat(calls).containsExactly("clear a 1", "detach a 1 domain cleared", "free ctx1");
     }
@@ -235,51 +235,51 @@ class IommuSvaGenericTest {
         enable(a, 5, 6);
         // The driver cannot attach: the bond, the io_mm, its context and PASID all go.
         attachRet = -EPERM;
-        assertThat(err(() -> sva.iommu_sva_bind_generic(a, mm, ops, null))).isEqualTo(-EPERM);
+        assertThat(err(() -> sva.iommuSvaBindGeneric(a, mm, ops, null))).isEqualTo(-EPERM);
         synchronize();
         assertThat(calls).containsExactly("alloc ctx1", "attach a 5 ctx1 domain", "free ctx1");
-        assertThat(ioasid.ioasid_count()).isZero();
+        assertThat(ioasid.ioasidCount()).isZero();
         assertThat(MmuNotifier.subscriptions(mm)).isZero();
         attachRet = 0;
         // The driver cannot allocate its context: its error, and the PASID is given back.
         allocError = new ErrnoException(-EBUSY);
-        assertThat(err(() -> sva.iommu_sva_bind_generic(a, mm, ops, null))).isEqualTo(-EBUSY);
-        assertThat(ioasid.ioasid_count()).isZero();
+        assertThat(err(() -> sva.iommuSvaBindGeneric(a, mm, ops, null))).isEqualTo(-EBUSY);
+        assertThat(ioasid.ioasidCount()).isZero();
         allocError = null;
         // No PASID left in the device's range: -ENOSPC.
-        Mm m2 = cpus.mm_alloc();
-        Mm m3 = cpus.mm_alloc();
-        IommuSva h1 = sva.iommu_sva_bind_generic(a, mm, ops, null);
-        IommuSva h2 = sva.iommu_sva_bind_generic(a, m2, ops, null);
-        assertThat(err(() -> sva.iommu_sva_bind_generic(a, m3, ops, null))).isEqualTo(-ENOSPC);
+        Mm m2 = cpus.mmAlloc();
+        Mm m3 = cpus.mmAlloc();
+        IommuSva h1 = sva.iommuSvaBindGeneric(a, mm, ops, null);
+        IommuSva h2 = sva.iommuSvaBindGeneric(a, m2, ops, null);
+        assertThat(err(() -> sva.iommuSvaBindGeneric(a, m3, ops, null))).isEqualTo(-ENOSPC);
         // Out of memory at each allocation of a bind in turn (fail_nth): the io_mm (-ENOMEM), the
         // PASID's data (ioasid_alloc fails: -ENOSPC), the notifier's registration and the bond
         // (-ENOMEM); each undone.
-        sva.iommu_sva_unbind_generic(h2);
+        sva.iommuSvaUnbindGeneric(h2);
         synchronize();
         List<Integer> errors = new ArrayList<>();
         for (int n = 1; ; n++) {
             FaultInject.failNth(n);
             IommuSva h;
             try {
-                h = sva.iommu_sva_bind_generic(a, m3, ops, null);
+                h = sva.iommuSvaBindGeneric(a, m3, ops, null);
             } catch (ErrnoException e) {
                 errors.add(e.err());
                 FaultInject.disarm();
                 synchronize();
-                assertThat(ioasid.ioasid_count()).as("n=%d", n).isEqualTo(1);
+                assertThat(ioasid.ioasidCount()).as("n=%d", n).isEqualTo(1);
                 assertThat(MmuNotifier.subscriptions(m3)).as("n=%d", n).isZero();
                 continue;
             } finally {
                 FaultInject.disarm();
             }
-            sva.iommu_sva_unbind_generic(h);
+            sva.iommuSvaUnbindGeneric(h);
             break;
         }
         assertThat(errors).containsExactly(-ENOMEM, -ENOSPC, -ENOMEM, -ENOMEM);
-        sva.iommu_sva_unbind_generic(h1);
+        sva.iommuSvaUnbindGeneric(h1);
         synchronize();
-        assertThat(ioasid.ioasid_count()).isZero();
-        assertThat(sva.iommu_sva_disable(a)).isZero();
+        assertThat(ioasid.ioasidCount()).isZero();
+        assertThat(sva.iommuSvaDisable(a)).isZero();
     }
 }

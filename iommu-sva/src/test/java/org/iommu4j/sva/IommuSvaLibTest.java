@@ -58,7 +58,7 @@ class IommuSvaLibTest {
     final IommuSvaLib sva = new IommuSvaLib(ioasid);
 
     static long mmapAnon(Mm mm, long len, int prot) {
-        long va = Mmap.vm_mmap(mm, 0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS);
+        long va = Mmap.vmMmap(mm, 0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS);
         assertThat(MmH.IS_ERR_VALUE(va)).as("mmap").isFalse();
         return va;
     }
@@ -76,76 +76,76 @@ class IommuSvaLibTest {
 
     @Test
     void badRangesAreRefusedAndChangeNothing() {
-        Mm mm = w.mm_alloc();
-        assertThat(sva.iommu_sva_alloc_pasid(mm, 0, 10)).isEqualTo(-EINVAL);
-        assertThat(sva.iommu_sva_alloc_pasid(mm, INVALID_IOASID, 10)).isEqualTo(-EINVAL);
-        assertThat(sva.iommu_sva_alloc_pasid(mm, 1, INVALID_IOASID)).isEqualTo(-EINVAL);
-        assertThat(sva.iommu_sva_alloc_pasid(mm, 10, 9)).isEqualTo(-EINVAL);
+        Mm mm = w.mmAlloc();
+        assertThat(sva.iommuSvaAllocPasid(mm, 0, 10)).isEqualTo(-EINVAL);
+        assertThat(sva.iommuSvaAllocPasid(mm, INVALID_IOASID, 10)).isEqualTo(-EINVAL);
+        assertThat(sva.iommuSvaAllocPasid(mm, 1, INVALID_IOASID)).isEqualTo(-EINVAL);
+        assertThat(sva.iommuSvaAllocPasid(mm, 10, 9)).isEqualTo(-EINVAL);
         assertThat(mm.pasid).isZero();
-        assertThat(ioasid.ioasid_count()).isZero();
+        assertThat(ioasid.ioasidCount()).isZero();
     }
 
     @Test
     void oneMmOnePasidSharedByReference() {
-        Mm mm = w.mm_alloc();
-        assertThat(sva.iommu_sva_alloc_pasid(mm, 1, 0xfffff)).isZero();
+        Mm mm = w.mmAlloc();
+        assertThat(sva.iommuSvaAllocPasid(mm, 1, 0xfffff)).isZero();
         int pasid = mm.pasid;
         assertThat(pasid).isEqualTo(1);
-        assertThat(ioasid.ioasid_refcount(pasid)).isEqualTo(1);
+        assertThat(ioasid.ioasidRefcount(pasid)).isEqualTo(1);
         // A second bind of the same mm (another device) takes a reference on the same PASID.
-        assertThat(sva.iommu_sva_alloc_pasid(mm, 1, 15)).isZero();
+        assertThat(sva.iommuSvaAllocPasid(mm, 1, 15)).isZero();
         assertThat(mm.pasid).isEqualTo(pasid);
-        assertThat(ioasid.ioasid_refcount(pasid)).isEqualTo(2);
+        assertThat(ioasid.ioasidRefcount(pasid)).isEqualTo(2);
         // A device whose PASID range does not hold it cannot share it.
-        assertThat(sva.iommu_sva_alloc_pasid(mm, 2, 15)).isEqualTo(-EOVERFLOW);
-        assertThat(ioasid.ioasid_refcount(pasid)).isEqualTo(2);
+        assertThat(sva.iommuSvaAllocPasid(mm, 2, 15)).isEqualTo(-EOVERFLOW);
+        assertThat(ioasid.ioasidRefcount(pasid)).isEqualTo(2);
         // Another mm gets another PASID.
-        Mm mm2 = w.mm_alloc();
-        assertThat(sva.iommu_sva_alloc_pasid(mm2, 1, 15)).isZero();
+        Mm mm2 = w.mmAlloc();
+        assertThat(sva.iommuSvaAllocPasid(mm2, 1, 15)).isZero();
         assertThat(mm2.pasid).isEqualTo(2);
 
-        sva.iommu_sva_free_pasid(mm);
+        sva.iommuSvaFreePasid(mm);
         assertThat(mm.pasid).isEqualTo(pasid);
-        assertThat(sva.iommu_sva_find(pasid)).isSameAs(mm);
+        assertThat(sva.iommuSvaFind(pasid)).isSameAs(mm);
         mm.mmput();
-        sva.iommu_sva_free_pasid(mm);
+        sva.iommuSvaFreePasid(mm);
         assertThat(mm.pasid).isZero();
-        assertThatThrownBy(() -> sva.iommu_sva_find(pasid))
+        assertThatThrownBy(() -> sva.iommuSvaFind(pasid))
                 .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.err()).isEqualTo(-ENOENT));
         // The freed PASID is the next one handed out.
-        Mm mm3 = w.mm_alloc();
-        assertThat(sva.iommu_sva_alloc_pasid(mm3, 1, 15)).isZero();
+        Mm mm3 = w.mmAlloc();
+        assertThat(sva.iommuSvaAllocPasid(mm3, 1, 15)).isZero();
         assertThat(mm3.pasid).isEqualTo(pasid);
     }
 
     /** Any non-zero {@code mm->pasid} is the mm's PASID: reused if in range, never replaced. */
     @Test
     void nonZeroMmPasidIsNeverReplaced() {
-        Mm mm = w.mm_alloc();
+        Mm mm = w.mmAlloc();
         mm.pasid = INVALID_IOASID;
-        assertThat(sva.iommu_sva_alloc_pasid(mm, 1, 0xfffff)).isEqualTo(-EOVERFLOW);
+        assertThat(sva.iommuSvaAllocPasid(mm, 1, 0xfffff)).isEqualTo(-EOVERFLOW);
         assertThat(mm.pasid).isEqualTo(INVALID_IOASID);
-        assertThat(ioasid.ioasid_count()).isZero();
+        assertThat(ioasid.ioasidCount()).isZero();
     }
 
     @Test
     void setQuotaAndRangeExhaustionGiveEnomem() {
         IommuSvaLib small = new IommuSvaLib(ioasid, 2);
-        Mm a = w.mm_alloc();
-        Mm b = w.mm_alloc();
-        Mm c = w.mm_alloc();
-        assertThat(small.iommu_sva_alloc_pasid(a, 1, 100)).isZero();
-        assertThat(small.iommu_sva_alloc_pasid(b, 1, 100)).isZero();
-        assertThat(small.iommu_sva_alloc_pasid(c, 1, 100)).isEqualTo(-ENOMEM);
+        Mm a = w.mmAlloc();
+        Mm b = w.mmAlloc();
+        Mm c = w.mmAlloc();
+        assertThat(small.iommuSvaAllocPasid(a, 1, 100)).isZero();
+        assertThat(small.iommuSvaAllocPasid(b, 1, 100)).isZero();
+        assertThat(small.iommuSvaAllocPasid(c, 1, 100)).isEqualTo(-ENOMEM);
         assertThat(c.pasid).isZero();
         // A one-PASID range that is taken.
-        assertThat(sva.iommu_sva_alloc_pasid(c, a.pasid, a.pasid)).isEqualTo(-ENOMEM);
+        assertThat(sva.iommuSvaAllocPasid(c, a.pasid, a.pasid)).isEqualTo(-ENOMEM);
         // Out of memory for the IOASID's data.
         FaultInject.failNth(1);
-        assertThat(sva.iommu_sva_alloc_pasid(c, 1, 100)).isEqualTo(-ENOMEM);
+        assertThat(sva.iommuSvaAllocPasid(c, 1, 100)).isEqualTo(-ENOMEM);
         assertThat(c.pasid).isZero();
-        small.iommu_sva_free_pasid(a);
-        assertThat(small.iommu_sva_alloc_pasid(c, 1, 100)).isZero();
+        small.iommuSvaFreePasid(a);
+        assertThat(small.iommuSvaAllocPasid(c, 1, 100)).isZero();
         // No capacity left for a set: the constructor reports -ENOSPC.
         assertThatThrownBy(() -> new IommuSvaLib(new Ioasid(), Ioasid.PCI_PASID_MAX + 1))
                 .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.err()).isEqualTo(-ENOSPC));
@@ -153,49 +153,49 @@ class IommuSvaLibTest {
 
     @Test
     void findTakesAnMmUsersReferenceAndChecksTheOwner() {
-        Mm mm = w.mm_alloc();
-        sva.iommu_sva_alloc_pasid(mm, 1, 100);
-        int users = mm.mm_users.get();
-        assertThat(sva.iommu_sva_find(mm.pasid)).isSameAs(mm);
-        assertThat(mm.mm_users.get()).isEqualTo(users + 1);
+        Mm mm = w.mmAlloc();
+        sva.iommuSvaAllocPasid(mm, 1, 100);
+        int users = mm.mmUsers.get();
+        assertThat(sva.iommuSvaFind(mm.pasid)).isSameAs(mm);
+        assertThat(mm.mmUsers.get()).isEqualTo(users + 1);
         mm.mmput();
         // A PASID of another user of the allocator is not SVA's.
-        int other = ioasid.ioasid_alloc(null, 200, 300, "not an mm");
-        assertThatThrownBy(() -> sva.iommu_sva_find(other))
+        int other = ioasid.ioasidAlloc(null, 200, 300, "not an mm");
+        assertThatThrownBy(() -> sva.iommuSvaFind(other))
                 .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.err()).isEqualTo(-EACCES));
-        assertThatThrownBy(() -> sva.iommu_sva_find(77))
+        assertThatThrownBy(() -> sva.iommuSvaFind(77))
                 .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.err()).isEqualTo(-ENOENT));
         // The process exits while its PASID is still allocated (a bond holds mm_count): the
         // PASID is found but its mm has no users left, so the lookup gives null.
-        Mm gone = w.mm_alloc();
-        assertThat(sva.iommu_sva_alloc_pasid(gone, 1, 100)).isZero();
+        Mm gone = w.mmAlloc();
+        assertThat(sva.iommuSvaAllocPasid(gone, 1, 100)).isZero();
         gone.mmgrab();
         gone.mmput();
         assertThat(gone.exited()).isTrue();
-        assertThat(sva.iommu_sva_find(gone.pasid)).isNull();
-        assertThat(gone.mm_users.get()).isZero();
-        sva.iommu_sva_free_pasid(gone);
+        assertThat(sva.iommuSvaFind(gone.pasid)).isNull();
+        assertThat(gone.mmUsers.get()).isZero();
+        sva.iommuSvaFreePasid(gone);
         gone.mmdrop();
     }
 
     @Test
     void pageRequestsAreResolvedInTheMmOfTheirPasid() {
-        Mm mm = w.mm_alloc();
+        Mm mm = w.mmAlloc();
         long rw = mmapAnon(mm, 4 * 4096, PROT_READ | PROT_WRITE);
         long ro = mmapAnon(mm, 4096, PROT_READ);
         long x = mmapAnon(mm, 4096, PROT_READ | PROT_EXEC);
-        sva.iommu_sva_alloc_pasid(mm, 1, 100);
+        sva.iommuSvaAllocPasid(mm, 1, 100);
         int pasid = mm.pasid;
-        int users = mm.mm_users.get();
+        int users = mm.mmUsers.get();
         int pv = IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
 
         // A read maps the zero page; a write a fresh writable page.
         try (var cap = Trace.capture("mm:handle_mm_fault")) {
-            assertThat(IommuSvaLib.iommu_sva_handle_iopf(prq(pasid, pv, IOMMU_FAULT_PERM_READ, rw), sva))
+            assertThat(IommuSvaLib.iommuSvaHandleIopf(prq(pasid, pv, IOMMU_FAULT_PERM_READ, rw), sva))
                     .isEqualTo(IOMMU_PAGE_RESP_SUCCESS);
-            assertThat(IommuSvaLib.iommu_sva_handle_iopf(prq(pasid, pv,
+            assertThat(IommuSvaLib.iommuSvaHandleIopf(prq(pasid, pv,
                     IOMMU_FAULT_PERM_READ | IOMMU_FAULT_PERM_WRITE, rw + 4096 + 0x10), sva)).isEqualTo(IOMMU_PAGE_RESP_SUCCESS);
-            assertThat(IommuSvaLib.iommu_sva_handle_iopf(prq(pasid, pv,
+            assertThat(IommuSvaLib.iommuSvaHandleIopf(prq(pasid, pv,
                     IOMMU_FAULT_PERM_READ | IOMMU_FAULT_PERM_EXEC | IOMMU_FAULT_PERM_PRIV, x), sva)).isEqualTo(IOMMU_PAGE_RESP_SUCCESS);
             // The fault flags: remote always; user unless privileged; write; instruction.
             assertThat(cap.records()).extracting(r -> ((Number) r.field("flags")).intValue()).containsExactly(
@@ -203,42 +203,42 @@ class IommuSvaLibTest {
                     FAULT_FLAG_REMOTE | FAULT_FLAG_USER | FAULT_FLAG_WRITE,
                     FAULT_FLAG_REMOTE | FAULT_FLAG_INSTRUCTION);
         }
-        assertThat(MmFault.pte_of(mm, rw) & OA).isEqualTo(w.zero_page());
-        long wpte = MmFault.pte_of(mm, rw + 4096);
-        assertThat(Pgtable.pte_write(wpte)).isTrue();
-        assertThat(wpte & OA).isNotEqualTo(w.zero_page());
-        assertThat(Pgtable.pte_valid(MmFault.pte_of(mm, x))).isTrue();
+        assertThat(MmFault.pteOf(mm, rw) & OA).isEqualTo(w.zeroPage());
+        long wpte = MmFault.pteOf(mm, rw + 4096);
+        assertThat(Pgtable.pteWrite(wpte)).isTrue();
+        assertThat(wpte & OA).isNotEqualTo(w.zeroPage());
+        assertThat(Pgtable.pteValid(MmFault.pteOf(mm, x))).isTrue();
 
         // Refused, and nothing mapped: a write to a read-only VMA, exec of a non-exec VMA, an
         // unmapped address, no PASID, an unknown PASID.
-        assertThat(IommuSvaLib.iommu_sva_handle_iopf(prq(pasid, pv, IOMMU_FAULT_PERM_WRITE, ro), sva))
+        assertThat(IommuSvaLib.iommuSvaHandleIopf(prq(pasid, pv, IOMMU_FAULT_PERM_WRITE, ro), sva))
                 .isEqualTo(IOMMU_PAGE_RESP_INVALID);
-        assertThat(MmFault.pte_of(mm, ro)).isZero();
-        assertThat(IommuSvaLib.iommu_sva_handle_iopf(prq(pasid, pv, IOMMU_FAULT_PERM_EXEC, rw + 2 * 4096), sva))
+        assertThat(MmFault.pteOf(mm, ro)).isZero();
+        assertThat(IommuSvaLib.iommuSvaHandleIopf(prq(pasid, pv, IOMMU_FAULT_PERM_EXEC, rw + 2 * 4096), sva))
                 .isEqualTo(IOMMU_PAGE_RESP_INVALID);
-        assertThat(MmFault.pte_of(mm, rw + 2 * 4096)).isZero();
-        assertThat(IommuSvaLib.iommu_sva_handle_iopf(prq(pasid, pv, IOMMU_FAULT_PERM_READ, rw + 64 * 4096), sva))
+        assertThat(MmFault.pteOf(mm, rw + 2 * 4096)).isZero();
+        assertThat(IommuSvaLib.iommuSvaHandleIopf(prq(pasid, pv, IOMMU_FAULT_PERM_READ, rw + 64 * 4096), sva))
                 .isEqualTo(IOMMU_PAGE_RESP_INVALID);
-        assertThat(IommuSvaLib.iommu_sva_handle_iopf(prq(pasid, 0, IOMMU_FAULT_PERM_READ, rw + 3 * 4096), sva))
+        assertThat(IommuSvaLib.iommuSvaHandleIopf(prq(pasid, 0, IOMMU_FAULT_PERM_READ, rw + 3 * 4096), sva))
                 .isEqualTo(IOMMU_PAGE_RESP_INVALID);
-        assertThat(IommuSvaLib.iommu_sva_handle_iopf(prq(pasid + 1, pv, IOMMU_FAULT_PERM_READ, rw + 3 * 4096), sva))
+        assertThat(IommuSvaLib.iommuSvaHandleIopf(prq(pasid + 1, pv, IOMMU_FAULT_PERM_READ, rw + 3 * 4096), sva))
                 .isEqualTo(IOMMU_PAGE_RESP_INVALID);
-        assertThat(MmFault.pte_of(mm, rw + 3 * 4096)).isZero();
+        assertThat(MmFault.pteOf(mm, rw + 3 * 4096)).isZero();
         // Every path dropped the reference it took, and left the mmap lock free.
-        assertThat(mm.mm_users.get()).isEqualTo(users);
-        assertThat(mm.mmap_lock.getReadLockCount()).isZero();
+        assertThat(mm.mmUsers.get()).isEqualTo(users);
+        assertThat(mm.mmapLock.getReadLockCount()).isZero();
     }
 
     @Test
     void aFaultErrorIsInvalid() {
-        Mm mm = w.mm_alloc();
+        Mm mm = w.mmAlloc();
         long rw = mmapAnon(mm, 4096, PROT_READ | PROT_WRITE);
-        sva.iommu_sva_alloc_pasid(mm, 1, 100);
+        sva.iommuSvaAllocPasid(mm, 1, 100);
         // The page-table allocation of the fault fails: VM_FAULT_OOM, answered INVALID.
         FaultInject.failNth(1);
-        assertThat(IommuSvaLib.iommu_sva_handle_iopf(prq(mm.pasid, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID,
+        assertThat(IommuSvaLib.iommuSvaHandleIopf(prq(mm.pasid, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID,
                 IOMMU_FAULT_PERM_WRITE, rw), sva)).isEqualTo(IOMMU_PAGE_RESP_INVALID);
         assertThat(FaultInject.fired()).isTrue();
-        assertThat(MmFault.pte_of(mm, rw)).isZero();
+        assertThat(MmFault.pteOf(mm, rw)).isZero();
     }
 }

@@ -66,35 +66,35 @@ class SvaIopfTest {
 
         // What a driver does to enable IOPF and SVA for the device.
         sva = new IommuSvaLib(ioasid);
-        sva.iommu_sva_install_iopf_handler(Iommu.iommu_get_domain_for_dev(dev));
-        queue = IoPgfault.iopf_queue_alloc("priq");
-        assertThat(IoPgfault.iopf_queue_add_device(queue, dev)).isZero();
-        assertThat(Iommu.iommu_register_device_fault_handler(dev, IoPgfault::iommu_queue_iopf, dev)).isZero();
+        sva.iommuSvaInstallIopfHandler(Iommu.iommuGetDomainForDev(dev));
+        queue = IoPgfault.iopfQueueAlloc("priq");
+        assertThat(IoPgfault.iopfQueueAddDevice(queue, dev)).isZero();
+        assertThat(Iommu.iommuRegisterDeviceFaultHandler(dev, IoPgfault::iommuQueueIopf, dev)).isZero();
 
-        mm = mmw.mm_alloc();
+        mm = mmw.mmAlloc();
     }
 
     @AfterEach
     void tearDown() {
-        IoPgfault.iopf_queue_free(queue);
+        IoPgfault.iopfQueueFree(queue);
     }
 
     long mmap(long len, int prot) {
-        return Mmap.vm_mmap(mm, 0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS);
+        return Mmap.vmMmap(mm, 0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS);
     }
 
     int request(int grpid, int flags, int perm, long addr) {
-        return Iommu.iommu_report_device_fault(dev, PageRequests.prq(grpid, mm.pasid, flags, perm, addr));
+        return Iommu.iommuReportDeviceFault(dev, PageRequests.prq(grpid, mm.pasid, flags, perm, addr));
     }
 
     void flush() {
-        assertThat(IoPgfault.iopf_queue_flush_dev(dev)).isZero();
+        assertThat(IoPgfault.iopfQueueFlushDev(dev)).isZero();
     }
 
     @Test
     void aGroupOfWritesIsFaultedInAndAnsweredWithItsPasid() {
         long va = mmap(3 * 4096, PROT_READ | PROT_WRITE);
-        assertThat(sva.iommu_sva_alloc_pasid(mm, 1, 0xfffff)).isZero();
+        assertThat(sva.iommuSvaAllocPasid(mm, 1, 0xfffff)).isZero();
         int rw = IOMMU_FAULT_PERM_READ | IOMMU_FAULT_PERM_WRITE;
         assertThat(request(4, PV | NEEDS, rw, va)).isZero();
         assertThat(request(4, PV | NEEDS, rw, va + 4096)).isZero();
@@ -102,11 +102,11 @@ class SvaIopfTest {
         flush();
         long[] frames = new long[3];
         for (int i = 0; i < 3; i++) {
-            long pte = MmFault.pte_of(mm, va + 4096L * i);
-            assertThat(Pgtable.pte_write(pte)).as("page %d writable", i).isTrue();
+            long pte = MmFault.pteOf(mm, va + 4096L * i);
+            assertThat(Pgtable.pteWrite(pte)).as("page %d writable", i).isTrue();
             frames[i] = pte & OA;
         }
-        assertThat(frames).doesNotHaveDuplicates().doesNotContain(mmw.zero_page());
+        assertThat(frames).doesNotHaveDuplicates().doesNotContain(mmw.zeroPage());
         assertThat(mock.responses).singleElement().satisfies(r -> {
             assertThat(r.code).isEqualTo(IOMMU_PAGE_RESP_SUCCESS);
             assertThat(r.grpid).isEqualTo(4);
@@ -118,17 +118,17 @@ class SvaIopfTest {
     @Test
     void theFaultsAndTheResponseAreTraced() {
         long va = mmap(2 * 4096, PROT_READ | PROT_WRITE);
-        assertThat(sva.iommu_sva_alloc_pasid(mm, 1, 0xfffff)).isZero();
+        assertThat(sva.iommuSvaAllocPasid(mm, 1, 0xfffff)).isZero();
         try (var cap = org.iommu4j.base.trace.Trace.capture("iommu:dev_fault", "iommu:dev_page_response")) {
             request(6, PV | NEEDS, IOMMU_FAULT_PERM_READ, va);
             request(6, PV | NEEDS | LAST, IOMMU_FAULT_PERM_READ, va + 4096);
             flush();
             assertThat(cap.records()).extracting(r -> r.message()).containsExactly(
                     String.format("IOMMU:%s type=2 reason=0 addr=0x%016x fetch=0x%016x pasid=%d group=6 flags=9 prot=1",
-                            dev.dev_name(), va, 0, mm.pasid),
+                            dev.devName(), va, 0, mm.pasid),
                     String.format("IOMMU:%s type=2 reason=0 addr=0x%016x fetch=0x%016x pasid=%d group=6 flags=b prot=1",
-                            dev.dev_name(), va + 4096, 0, mm.pasid),
-                    String.format("IOMMU:%s code=0 pasid=%d group=6", dev.dev_name(), mm.pasid));
+                            dev.devName(), va + 4096, 0, mm.pasid),
+                    String.format("IOMMU:%s code=0 pasid=%d group=6", dev.devName(), mm.pasid));
         }
     }
 
@@ -136,21 +136,21 @@ class SvaIopfTest {
     void aBadRequestFailsItsGroupAndStopsIt() {
         long va = mmap(2 * 4096, PROT_READ | PROT_WRITE);
         long ro = mmap(4096, PROT_READ);
-        assertThat(sva.iommu_sva_alloc_pasid(mm, 1, 0xfffff)).isZero();
+        assertThat(sva.iommuSvaAllocPasid(mm, 1, 0xfffff)).isZero();
         request(9, PV | NEEDS, IOMMU_FAULT_PERM_WRITE, va);
         request(9, PV | NEEDS, IOMMU_FAULT_PERM_WRITE, ro); // the VMA is read-only
         request(9, PV | NEEDS | LAST, IOMMU_FAULT_PERM_WRITE, va + 4096);
         flush();
-        assertThat(Pgtable.pte_write(MmFault.pte_of(mm, va))).isTrue();
-        assertThat(MmFault.pte_of(mm, ro)).isZero();
-        assertThat(MmFault.pte_of(mm, va + 4096)).as("after the failure: not handled").isZero();
+        assertThat(Pgtable.pteWrite(MmFault.pteOf(mm, va))).isTrue();
+        assertThat(MmFault.pteOf(mm, ro)).isZero();
+        assertThat(MmFault.pteOf(mm, va + 4096)).as("after the failure: not handled").isZero();
         assertThat(mock.responses).extracting(r -> r.code).containsExactly(IOMMU_PAGE_RESP_INVALID);
     }
 
     @Test
     void requestsOfAnExitedProcessOrAFreedPasidAreInvalid() {
         long va = mmap(4096, PROT_READ | PROT_WRITE);
-        assertThat(sva.iommu_sva_alloc_pasid(mm, 1, 0xfffff)).isZero();
+        assertThat(sva.iommuSvaAllocPasid(mm, 1, 0xfffff)).isZero();
         int pasid = mm.pasid;
         // The process exits; the bond still holds the mm struct and the PASID.
         mm.mmgrab();
@@ -158,8 +158,8 @@ class SvaIopfTest {
         request(1, PV | NEEDS | LAST, IOMMU_FAULT_PERM_READ, va);
         flush();
         // The PASID is released; a late request for it is refused too.
-        sva.iommu_sva_free_pasid(mm);
-        assertThat(Iommu.iommu_report_device_fault(dev,
+        sva.iommuSvaFreePasid(mm);
+        assertThat(Iommu.iommuReportDeviceFault(dev,
                 PageRequests.prq(2, pasid, PV | NEEDS | LAST, IOMMU_FAULT_PERM_READ, va))).isZero();
         flush();
         assertThat(mock.responses).extracting(r -> r.grpid + "/" + r.code)
@@ -169,18 +169,18 @@ class SvaIopfTest {
 
     @Test
     void twoProcessesFaultInTheirOwnPageTables() {
-        Mm other = mmw.mm_alloc();
+        Mm other = mmw.mmAlloc();
         long va = mmap(4096, PROT_READ | PROT_WRITE);
-        long vb = Mmap.vm_mmap(other, 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+        long vb = Mmap.vmMmap(other, 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
         assertThat(va).isEqualTo(vb); // same address, different address spaces
-        assertThat(sva.iommu_sva_alloc_pasid(mm, 1, 0xfffff)).isZero();
-        assertThat(sva.iommu_sva_alloc_pasid(other, 1, 0xfffff)).isZero();
+        assertThat(sva.iommuSvaAllocPasid(mm, 1, 0xfffff)).isZero();
+        assertThat(sva.iommuSvaAllocPasid(other, 1, 0xfffff)).isZero();
         assertThat(other.pasid).isNotEqualTo(mm.pasid);
-        assertThat(Iommu.iommu_report_device_fault(dev,
+        assertThat(Iommu.iommuReportDeviceFault(dev,
                 PageRequests.prq(3, other.pasid, PV | NEEDS | LAST, IOMMU_FAULT_PERM_WRITE, vb))).isZero();
         flush();
-        assertThat(Pgtable.pte_write(MmFault.pte_of(other, vb))).isTrue();
-        assertThat(MmFault.pte_of(mm, va)).as("the other process's tables only").isZero();
+        assertThat(Pgtable.pteWrite(MmFault.pteOf(other, vb))).isTrue();
+        assertThat(MmFault.pteOf(mm, va)).as("the other process's tables only").isZero();
         IommuPageResponse r = mock.responses.get(0);
         assertThat(r.pasid).isEqualTo(other.pasid);
         assertThat(r.code).isEqualTo(IOMMU_PAGE_RESP_SUCCESS);

@@ -23,7 +23,7 @@ class SvaPasidProperties {
         MmWorld w = MmWorld.create(Board.withRam(16L << 20));
         Ioasid ioasid = new Ioasid();
         IommuSvaLib sva = new IommuSvaLib(ioasid, 3);
-        Mm[] mms = {w.mm_alloc(), w.mm_alloc(), w.mm_alloc(), w.mm_alloc()};
+        Mm[] mms = {w.mmAlloc(), w.mmAlloc(), w.mmAlloc(), w.mmAlloc()};
         int[] binds = new int[mms.length];
         for (int op : ops) {
             int i = op % mms.length;
@@ -32,7 +32,7 @@ class SvaPasidProperties {
                 for (int b : binds) {
                     live += b > 0 ? 1 : 0;
                 }
-                int ret = sva.iommu_sva_alloc_pasid(mms[i], 1, 1000);
+                int ret = sva.iommuSvaAllocPasid(mms[i], 1, 1000);
                 // The set's quota (3) bounds the processes bound at once.
                 if (binds[i] == 0 && live == 3) {
                     assertThat(ret).isEqualTo(-org.iommu4j.base.Errno.ENOMEM);
@@ -41,14 +41,14 @@ class SvaPasidProperties {
                     binds[i]++;
                 }
             } else if (binds[i] > 0) {
-                sva.iommu_sva_free_pasid(mms[i]);
+                sva.iommuSvaFreePasid(mms[i]);
                 binds[i]--;
             }
             for (int k = 0; k < mms.length; k++) {
                 if (binds[k] == 0) {
                     assertThat(mms[k].pasid).isZero();
                 } else {
-                    assertThat(ioasid.ioasid_refcount(mms[k].pasid)).isEqualTo(binds[k]);
+                    assertThat(ioasid.ioasidRefcount(mms[k].pasid)).isEqualTo(binds[k]);
                     for (int j = 0; j < k; j++) {
                         if (binds[j] > 0) {
                             assertThat(mms[j].pasid).isNotEqualTo(mms[k].pasid);

@@ -18,20 +18,20 @@ public final class Bitmap {
 
     /** A cleared bitmap of {@code nbits} bits. */
     @Port("lib/bitmap.c:bitmap_zalloc")
-    public static long[] bitmap_zalloc(int nbits) {
+    public static long[] bitmapZalloc(int nbits) {
         return new long[BITS_TO_LONGS(nbits)];
     }
 
     @Port("include/asm-generic/bitops/instrumented-non-atomic.h:test_bit")
-    public static boolean test_bit(int nr, long[] bm) {
+    public static boolean testBit(int nr, long[] bm) {
         return (bm[nr >>> 6] & 1L << (nr & 63)) != 0;
     }
 
     /** Whether none of the first {@code nbits} bits is set. */
     @Port("include/linux/bitmap.h:bitmap_empty")
-    public static boolean bitmap_empty(long[] bm, int nbits) {
+    public static boolean bitmapEmpty(long[] bm, int nbits) {
         for (int i = 0; i < nbits; i++) {
-            if (test_bit(i, bm)) {
+            if (testBit(i, bm)) {
                 return false;
             }
         }
@@ -40,7 +40,7 @@ public final class Bitmap {
 
     /** Sets, clears or checks for all clear the {@code 1 << order} bits from {@code pos}. */
     @Port("lib/bitmap.c:__reg_op")
-    private static boolean __reg_op(long[] bm, int pos, int order, int op) {
+    private static boolean __regOp(long[] bm, int pos, int order, int op) {
         boolean free = true;
         for (int i = pos; i < pos + (1 << order); i++) {
             long bit = 1L << (i & 63);
@@ -62,13 +62,13 @@ public final class Bitmap {
      * wholly below {@code bits}, and sets it. Its first bit, or -ENOMEM when there is none.
      */
     @Port("lib/bitmap.c:bitmap_find_free_region")
-    public static int bitmap_find_free_region(long[] bm, int bits, int order) {
+    public static int bitmapFindFreeRegion(long[] bm, int bits, int order) {
         if (order < 0 || order > 30) {
             return -ENOMEM;
         }
         for (int pos = 0; pos + (1 << order) <= bits; pos += 1 << order) {
-            if (__reg_op(bm, pos, order, REG_OP_ISFREE)) {
-                __reg_op(bm, pos, order, REG_OP_ALLOC);
+            if (__regOp(bm, pos, order, REG_OP_ISFREE)) {
+                __regOp(bm, pos, order, REG_OP_ALLOC);
                 return pos;
             }
         }
@@ -77,7 +77,7 @@ public final class Bitmap {
 
     /** Clears the {@code 1 << order} bits from {@code pos}. */
     @Port("lib/bitmap.c:bitmap_release_region")
-    public static void bitmap_release_region(long[] bm, int pos, int order) {
-        __reg_op(bm, pos, order, REG_OP_RELEASE);
+    public static void bitmapReleaseRegion(long[] bm, int pos, int order) {
+        __regOp(bm, pos, order, REG_OP_RELEASE);
     }
 }

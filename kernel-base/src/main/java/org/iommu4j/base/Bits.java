@@ -121,23 +121,23 @@ public final class Bits {
     }
 
     @Port("include/linux/log2.h:is_power_of_2")
-    public static boolean is_power_of_2(long n) {
+    public static boolean isPowerOf2(long n) {
         return n != 0 && (n & (n - 1)) == 0;
     }
 
     @Port("include/linux/log2.h:roundup_pow_of_two")
-    public static long roundup_pow_of_two(long n) {
+    public static long roundupPowOfTwo(long n) {
         return n <= 1 ? 1 : 1L << (64 - Long.numberOfLeadingZeros(n - 1));
     }
 
     @Port("include/linux/log2.h:rounddown_pow_of_two")
-    public static long rounddown_pow_of_two(long n) {
+    public static long rounddownPowOfTwo(long n) {
         return Long.highestOneBit(n);
     }
 
     /** The order of the power of two at or above {@code count} (0 for 1); -1 for 0. */
     @Port("include/linux/bitops.h:get_count_order")
-    public static int get_count_order(int count) {
+    public static int getCountOrder(int count) {
         if (count == 0) {
             return -1;
         }
@@ -150,7 +150,7 @@ public final class Bits {
 
     /** Of an unsigned 64-bit value: 0 for 0 and 1, 64 above 2^63. */
     @Port("include/linux/log2.h:order_base_2")
-    public static int order_base_2(long n) {
+    public static int orderBase2(long n) {
         return Long.compareUnsigned(n, 1) <= 0 ? 0 : ilog2(n - 1) + 1;
     }
 
@@ -210,12 +210,12 @@ public final class Bits {
     }
 
     @Port("include/linux/kernel.h:lower_32_bits")
-    public static int lower_32_bits(long n) {
+    public static int lower32Bits(long n) {
         return (int) n;
     }
 
     @Port("include/linux/kernel.h:upper_32_bits")
-    public static int upper_32_bits(long n) {
+    public static int upper32Bits(long n) {
         return (int) (n >>> 32);
     }
 
@@ -247,7 +247,7 @@ public final class Bits {
 
     /** The unsigned minimum of the two values that are not zero; 0 when both are. */
     @Port("include/linux/minmax.h:min_not_zero")
-    public static long min_not_zero(long a, long b) {
+    public static long minNotZero(long a, long b) {
         return a == 0 ? b : b == 0 ? a : umin(a, b);
     }
 

@@ -17,7 +17,7 @@ public final class Completion {
     public Completion() {}
 
     @Port("include/linux/completion.h:reinit_completion")
-    public void reinit_completion() {
+    public void reinitCompletion() {
         lock.lock();
         try {
             done = 0;
@@ -40,7 +40,7 @@ public final class Completion {
     }
 
     @Port("kernel/sched/completion.c:complete_all")
-    public void complete_all() {
+    public void completeAll() {
         lock.lock();
         try {
             done = ALL;
@@ -51,7 +51,7 @@ public final class Completion {
     }
 
     @Port("kernel/sched/completion.c:wait_for_completion")
-    public void wait_for_completion() {
+    public void waitForCompletion() {
         lock.lock();
         try {
             while (done == 0) {
@@ -71,7 +71,7 @@ public final class Completion {
      * not end the wait; the thread's interrupt status is kept for the caller.
      */
     @Port("kernel/sched/completion.c:wait_for_completion_timeout")
-    public long wait_for_completion_timeout(long timeoutNanos) {
+    public long waitForCompletionTimeout(long timeoutNanos) {
         boolean interrupted = false;
         lock.lock();
         try {
@@ -100,12 +100,12 @@ public final class Completion {
         }
     }
 
-    public boolean wait_for_completion_timeout(long timeout, TimeUnit unit) {
-        return wait_for_completion_timeout(unit.toNanos(timeout)) != 0;
+    public boolean waitForCompletionTimeout(long timeout, TimeUnit unit) {
+        return waitForCompletionTimeout(unit.toNanos(timeout)) != 0;
     }
 
     @Port("kernel/sched/completion.c:try_wait_for_completion")
-    public boolean try_wait_for_completion() {
+    public boolean tryWaitForCompletion() {
         lock.lock();
         try {
             if (done == 0) {
@@ -121,7 +121,7 @@ public final class Completion {
     }
 
     @Port("kernel/sched/completion.c:completion_done")
-    public boolean completion_done() {
+    public boolean completionDone() {
         lock.lock();
         try {
             return done != 0;

@@ -8,6 +8,6 @@ public final class DevPrintk0 {
     private DevPrintk0() {}
 
     public static void probeFailed(Device dev, DeviceDriver drv, int ret) {
-        Printk.printk(Printk.KERN_WARNING, drv.name() + ": probe of " + dev.dev_name() + " failed with error " + ret);
+        Printk.printk(Printk.KERN_WARNING, drv.name() + ": probe of " + dev.devName() + " failed with error " + ret);
     }
 }

@@ -3,7 +3,7 @@ package org.iommu4j.base;
 /**
  * Fault injection in the style of the kernel's {@code should_fail()} with the per-task
  * {@code fail-nth} knob (lib/fault-inject.c, Documentation/fault-injection): a test arms the
- * current thread with N; the Nth call of {@link #should_fail} on that thread returns true (the
+ * current thread with N; the Nth call of {@link #shouldFail} on that thread returns true (the
  * allocation site then fails as if memory were exhausted) and disarms the knob.
  *
  * <p>iommufd's fail_nth selftest method: for N = 1, 2, ... run the operation with fail-nth = N
@@ -62,7 +62,7 @@ public final class FaultInject {
     }
 
     /** An injection point; true means "fail this allocation". Costs one ThreadLocal read. */
-    public static boolean should_fail(String site) {
+    public static boolean shouldFail(String site) {
         State s = STATE.get();
         if (s.remaining <= 0) {
             return false;

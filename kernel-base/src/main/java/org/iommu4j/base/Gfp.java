@@ -39,7 +39,7 @@ public final class Gfp {
 
     /** {@code gfpflags_allow_blocking}. */
     @Port("include/linux/gfp.h:gfpflags_allow_blocking")
-    public static boolean gfpflags_allow_blocking(int gfp) {
+    public static boolean gfpflagsAllowBlocking(int gfp) {
         return (gfp & __GFP_DIRECT_RECLAIM) != 0;
     }
 }

@@ -10,29 +10,29 @@ public final class Kref {
     public Kref() {}
 
     @Port("include/linux/kref.h:kref_init")
-    public void kref_init() {
-        refcount.refcount_set(1);
+    public void krefInit() {
+        refcount.refcountSet(1);
     }
 
     @Port("include/linux/kref.h:kref_read")
-    public int kref_read() {
-        return refcount.refcount_read();
+    public int krefRead() {
+        return refcount.refcountRead();
     }
 
     @Port("include/linux/kref.h:kref_get")
-    public void kref_get() {
-        refcount.refcount_inc();
+    public void krefGet() {
+        refcount.refcountInc();
     }
 
     @Port("include/linux/kref.h:kref_get_unless_zero")
-    public boolean kref_get_unless_zero() {
-        return refcount.refcount_inc_not_zero();
+    public boolean krefGetUnlessZero() {
+        return refcount.refcountIncNotZero();
     }
 
     /** Drops a reference; runs {@code release} and returns 1 when it was the last one. */
     @Port("include/linux/kref.h:kref_put")
-    public int kref_put(Runnable release) {
-        if (refcount.refcount_dec_and_test()) {
+    public int krefPut(Runnable release) {
+        if (refcount.refcountDecAndTest()) {
             release.run();
             return 1;
         }

@@ -20,12 +20,12 @@ public final class Notifier {
     public static final int NOTIFY_STOP = NOTIFY_OK | NOTIFY_STOP_MASK;
 
     @Port("include/linux/notifier.h:notifier_from_errno")
-    public static int notifier_from_errno(int err) {
+    public static int notifierFromErrno(int err) {
         return err != 0 ? NOTIFY_STOP_MASK | (NOTIFY_OK - err) : NOTIFY_OK;
     }
 
     @Port("include/linux/notifier.h:notifier_to_errno")
-    public static int notifier_to_errno(int ret) {
+    public static int notifierToErrno(int ret) {
         ret &= ~NOTIFY_STOP_MASK;
         return ret > NOTIFY_OK ? NOTIFY_OK - ret : 0;
     }
@@ -103,17 +103,17 @@ public final class Notifier {
     @Port("include/linux/notifier.h:atomic_notifier_head")
     public static final class Atomic extends Head {
         @Port("kernel/notifier.c:atomic_notifier_chain_register")
-        public int atomic_notifier_chain_register(NotifierBlock nb) {
+        public int atomicNotifierChainRegister(NotifierBlock nb) {
             return register(nb);
         }
 
         @Port("kernel/notifier.c:atomic_notifier_chain_unregister")
-        public int atomic_notifier_chain_unregister(NotifierBlock nb) {
+        public int atomicNotifierChainUnregister(NotifierBlock nb) {
             return unregister(nb);
         }
 
         @Port("kernel/notifier.c:atomic_notifier_call_chain")
-        public int atomic_notifier_call_chain(long val, Object v) {
+        public int atomicNotifierCallChain(long val, Object v) {
             return callChain(chain, val, v);
         }
     }
@@ -124,7 +124,7 @@ public final class Notifier {
         private final ReentrantReadWriteLock rwsem = new ReentrantReadWriteLock();
 
         @Port("kernel/notifier.c:blocking_notifier_chain_register")
-        public int blocking_notifier_chain_register(NotifierBlock nb) {
+        public int blockingNotifierChainRegister(NotifierBlock nb) {
             rwsem.writeLock().lock();
             try {
                 return register(nb);
@@ -134,7 +134,7 @@ public final class Notifier {
         }
 
         @Port("kernel/notifier.c:blocking_notifier_chain_unregister")
-        public int blocking_notifier_chain_unregister(NotifierBlock nb) {
+        public int blockingNotifierChainUnregister(NotifierBlock nb) {
             rwsem.writeLock().lock();
             try {
                 return unregister(nb);
@@ -144,7 +144,7 @@ public final class Notifier {
         }
 
         @Port("kernel/notifier.c:blocking_notifier_call_chain")
-        public int blocking_notifier_call_chain(long val, Object v) {
+        public int blockingNotifierCallChain(long val, Object v) {
             if (chain.length == 0) {
                 return NOTIFY_DONE;
             }

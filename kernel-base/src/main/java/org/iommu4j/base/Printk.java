@@ -61,19 +61,19 @@ public final class Printk {
         }
     }
 
-    public static void pr_info(String fmt, Object... args) {
+    public static void prInfo(String fmt, Object... args) {
         printk(KERN_INFO, String.format(Locale.ROOT, fmt, args));
     }
 
-    public static void pr_warn(String fmt, Object... args) {
+    public static void prWarn(String fmt, Object... args) {
         printk(KERN_WARNING, String.format(Locale.ROOT, fmt, args));
     }
 
-    public static void pr_err(String fmt, Object... args) {
+    public static void prErr(String fmt, Object... args) {
         printk(KERN_ERR, String.format(Locale.ROOT, fmt, args));
     }
 
-    public static void pr_debug(String fmt, Object... args) {
+    public static void prDebug(String fmt, Object... args) {
         if (debug) {
             printk(KERN_DEBUG, String.format(Locale.ROOT, fmt, args));
         }

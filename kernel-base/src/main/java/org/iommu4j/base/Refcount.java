@@ -5,7 +5,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * {@code refcount_t} (include/linux/refcount.h, lib/refcount.c, v5.15): an atomic counter that
  * saturates instead of wrapping. Incrementing from zero (use after free), overflow and underflow
- * go through {@link #refcount_warn_saturate}: the counter is set to {@link #REFCOUNT_SATURATED}
+ * go through {@link #refcountWarnSaturate}: the counter is set to {@link #REFCOUNT_SATURATED}
  * and a warning is given. A saturated counter stays (about) there: the object leaks rather than
  * being freed twice.
  *
@@ -43,7 +43,7 @@ public final class Refcount {
 
     /** Saturates the counter and warns about the kind of misuse {@code t} names. */
     @Port("lib/refcount.c:refcount_warn_saturate")
-    public void refcount_warn_saturate(int t) {
+    public void refcountWarnSaturate(int t) {
         refs.set(REFCOUNT_SATURATED);
         switch (t) {
             case REFCOUNT_ADD_NOT_ZERO_OVF:
@@ -65,13 +65,13 @@ public final class Refcount {
     }
 
     @Port("include/linux/refcount.h:refcount_set")
-    public void refcount_set(int n) {
+    public void refcountSet(int n) {
         refs.set(n);
     }
 
     /** The count; the kernel returns it as an unsigned int (a saturated count reads 0xc0000000). */
     @Port("include/linux/refcount.h:refcount_read")
-    public int refcount_read() {
+    public int refcountRead() {
         return refs.get();
     }
 
@@ -80,7 +80,7 @@ public final class Refcount {
      * resulting value below zero saturates and warns, and still answers true.
      */
     @Port("include/linux/refcount.h:refcount_add_not_zero")
-    public boolean refcount_add_not_zero(int i) {
+    public boolean refcountAddNotZero(int i) {
         // try_cmpxchg loop: a failed exchange hands back the current value to retry with.
         int old = refs.get();
         while (old != 0) {
@@ -91,31 +91,31 @@ public final class Refcount {
             old = witness;
         }
         if (old < 0 || old + i < 0) {
-            refcount_warn_saturate(REFCOUNT_ADD_NOT_ZERO_OVF);
+            refcountWarnSaturate(REFCOUNT_ADD_NOT_ZERO_OVF);
         }
         return old != 0;
     }
 
     /** Increments unless zero; returns false (and changes nothing) if the count was zero. */
     @Port("include/linux/refcount.h:refcount_inc_not_zero")
-    public boolean refcount_inc_not_zero() {
-        return refcount_add_not_zero(1);
+    public boolean refcountIncNotZero() {
+        return refcountAddNotZero(1);
     }
 
     /** Adds {@code i}; from zero that is a use after free, past INT_MAX an overflow: both saturate. */
     @Port("include/linux/refcount.h:refcount_add")
-    public void refcount_add(int i) {
+    public void refcountAdd(int i) {
         int old = refs.getAndAdd(i);
         if (old == 0) {
-            refcount_warn_saturate(REFCOUNT_ADD_UAF);
+            refcountWarnSaturate(REFCOUNT_ADD_UAF);
         } else if (old < 0 || old + i < 0) {
-            refcount_warn_saturate(REFCOUNT_ADD_OVF);
+            refcountWarnSaturate(REFCOUNT_ADD_OVF);
         }
     }
 
     @Port("include/linux/refcount.h:refcount_inc")
-    public void refcount_inc() {
-        refcount_add(1);
+    public void refcountInc() {
+        refcountAdd(1);
     }
 
     /**
@@ -123,35 +123,35 @@ public final class Refcount {
      * below zero, or starting saturated, saturates and warns (underflow).
      */
     @Port("include/linux/refcount.h:refcount_sub_and_test")
-    public boolean refcount_sub_and_test(int i) {
+    public boolean refcountSubAndTest(int i) {
         int old = refs.getAndAdd(-i);
         if (old == i) {
             return true;
         }
         if (old < 0 || old - i < 0) {
-            refcount_warn_saturate(REFCOUNT_SUB_UAF);
+            refcountWarnSaturate(REFCOUNT_SUB_UAF);
         }
         return false;
     }
 
     /** Decrements; true when the count reached zero (the caller frees the object). */
     @Port("include/linux/refcount.h:refcount_dec_and_test")
-    public boolean refcount_dec_and_test() {
-        return refcount_sub_and_test(1);
+    public boolean refcountDecAndTest() {
+        return refcountSubAndTest(1);
     }
 
     /** Decrements a count that must stay above zero; reaching zero (or below) saturates: a leak. */
     @Port("include/linux/refcount.h:refcount_dec")
-    public void refcount_dec() {
+    public void refcountDec() {
         int old = refs.getAndDecrement();
         if (old <= 1) {
-            refcount_warn_saturate(REFCOUNT_DEC_LEAK);
+            refcountWarnSaturate(REFCOUNT_DEC_LEAK);
         }
     }
 
     /** Takes the count from 1 to 0; false (and no change) for any other value. */
     @Port("lib/refcount.c:refcount_dec_if_one")
-    public boolean refcount_dec_if_one() {
+    public boolean refcountDecIfOne() {
         return refs.compareAndSet(1, 0);
     }
 
@@ -161,7 +161,7 @@ public final class Refcount {
      * saturating.
      */
     @Port("lib/refcount.c:refcount_dec_not_one")
-    public boolean refcount_dec_not_one() {
+    public boolean refcountDecNotOne() {
         int val = refs.get();
         while (true) {
             if (val == REFCOUNT_SATURATED) {

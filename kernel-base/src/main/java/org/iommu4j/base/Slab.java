@@ -13,12 +13,12 @@ public final class Slab {
     /** Returns a new object, or null if fault injection fails this allocation. */
     @Port("include/linux/slab.h:kzalloc")
     public static <T> T kzalloc(Supplier<T> ctor, int gfp) {
-        return kmalloc_should_fail(gfp) ? null : ctor.get();
+        return kmallocShouldFail(gfp) ? null : ctor.get();
     }
 
     /** The injection point alone, for sites that allocate several objects at once. */
     @Port("mm/failslab.c:should_failslab")
-    public static boolean kmalloc_should_fail(int gfp) {
-        return (gfp & Gfp.__GFP_NOFAIL) == 0 && FaultInject.should_fail("kmalloc");
+    public static boolean kmallocShouldFail(int gfp) {
+        return (gfp & Gfp.__GFP_NOFAIL) == 0 && FaultInject.shouldFail("kmalloc");
     }
 }

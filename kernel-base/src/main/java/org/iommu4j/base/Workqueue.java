@@ -13,15 +13,15 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>The guarantees ported from the kernel:
  * <ul>
- *   <li>A work item is queued at most once while PENDING ({@link #queue_work} returns false
+ *   <li>A work item is queued at most once while PENDING ({@link #queueWork} returns false
  *       then). PENDING is cleared when an execution starts, so the item may queue itself again.
  *   <li>Non-reentrancy: an item queued again while it runs is not started by a second worker
  *       before the running execution returns.
- *   <li>{@link #flush_workqueue} waits for every item queued before it was called (not for
- *       later ones); {@link #flush_work} for the instance queued or running when it was called.
- *   <li>{@link #cancel_work_sync} owns PENDING while it waits, so a running item cannot queue
+ *   <li>{@link #flushWorkqueue} waits for every item queued before it was called (not for
+ *       later ones); {@link #flushWork} for the instance queued or running when it was called.
+ *   <li>{@link #cancelWorkSync} owns PENDING while it waits, so a running item cannot queue
  *       itself again: on return the item is neither pending nor running.
- *   <li>{@link #destroy_workqueue} drains: items the queue's own work items queue meanwhile
+ *   <li>{@link #destroyWorkqueue} drains: items the queue's own work items queue meanwhile
  *       (chained work) are run too; anyone else's are refused with a warning.
  * </ul>
  *
@@ -60,7 +60,7 @@ public final class Workqueue {
         }
 
         @Port("include/linux/workqueue.h:work_pending")
-        public boolean work_pending() {
+        public boolean workPending() {
             return pending.get();
         }
 
@@ -101,12 +101,12 @@ public final class Workqueue {
     }
 
     @Port("kernel/workqueue.c:alloc_workqueue")
-    public static Workqueue alloc_workqueue(String name, int flags, int maxActive) {
+    public static Workqueue allocWorkqueue(String name, int flags, int maxActive) {
         return new Workqueue(name, flags, maxActive == 0 ? 4 : maxActive);
     }
 
     @Port("include/linux/workqueue.h:alloc_ordered_workqueue")
-    public static Workqueue alloc_ordered_workqueue(String name, int flags) {
+    public static Workqueue allocOrderedWorkqueue(String name, int flags) {
         return new Workqueue(name, flags | __WQ_ORDERED | WQ_UNBOUND, 1);
     }
 
@@ -120,7 +120,7 @@ public final class Workqueue {
 
     /** True when the calling thread is one of this queue's workers (running one of its items). */
     @Port("kernel/workqueue.c:is_chained_work")
-    private boolean is_chained_work() {
+    private boolean isChainedWork() {
         Thread self = Thread.currentThread();
         for (Thread t : workers) {
             if (t == self) {
@@ -138,7 +138,7 @@ public final class Workqueue {
      * the kernel) warns and answers false.
      */
     @Port("include/linux/workqueue.h:queue_work")
-    public boolean queue_work(WorkStruct work) {
+    public boolean queueWork(WorkStruct work) {
         if (!work.pending.compareAndSet(false, true)) {
             return false;
         }
@@ -150,7 +150,7 @@ public final class Workqueue {
                 return false;
             }
             // WARN_ON_ONCE in the kernel; every time here, so each test sees its own.
-            if ((flags & __WQ_DRAINING) != 0 && Warn.WARN(!is_chained_work(), "queue_work on draining workqueue " + name)) {
+            if ((flags & __WQ_DRAINING) != 0 && Warn.WARN(!isChainedWork(), "queue_work on draining workqueue " + name)) {
                 work.pending.set(false);
                 return true;
             }
@@ -176,7 +176,7 @@ public final class Workqueue {
 
     /** Waits until every item queued before the call has finished; later items are not waited for. */
     @Port("kernel/workqueue.c:flush_workqueue")
-    public void flush_workqueue() {
+    public void flushWorkqueue() {
         lock.lock();
         try {
             long target = nextSeq;
@@ -193,7 +193,7 @@ public final class Workqueue {
      * queue meanwhile; anyone else's queue_work is refused while it drains.
      */
     @Port("kernel/workqueue.c:drain_workqueue")
-    public void drain_workqueue() {
+    public void drainWorkqueue() {
         lock.lock();
         try {
             if (nrDrainers++ == 0) {
@@ -215,7 +215,7 @@ public final class Workqueue {
      * to finish; true if there was one to wait for. A later re-queueing is not waited for.
      */
     @Port("kernel/workqueue.c:flush_work")
-    public static boolean flush_work(WorkStruct work) {
+    public static boolean flushWork(WorkStruct work) {
         Workqueue wq = work.lastQueue;
         if (wq == null) {
             return false;
@@ -245,7 +245,7 @@ public final class Workqueue {
      * it returns: on return the item is idle.
      */
     @Port("kernel/workqueue.c:cancel_work_sync")
-    public static boolean cancel_work_sync(WorkStruct work) {
+    public static boolean cancelWorkSync(WorkStruct work) {
         while (true) {
             // try_to_grab_pending: take PENDING if it is clear...
             if (work.pending.compareAndSet(false, true)) {
@@ -292,10 +292,10 @@ public final class Workqueue {
         }
     }
 
-    /** Drains the queue ({@link #drain_workqueue}) and stops the workers. */
+    /** Drains the queue ({@link #drainWorkqueue}) and stops the workers. */
     @Port("kernel/workqueue.c:destroy_workqueue")
-    public void destroy_workqueue() {
-        drain_workqueue();
+    public void destroyWorkqueue() {
+        drainWorkqueue();
         lock.lock();
         try {
             destroyed = true;

@@ -162,26 +162,26 @@ class BitsTest {
         assertThat(ilog2(4097)).isEqualTo(12);
         assertThat(ilog2(Long.MIN_VALUE)).isEqualTo(63);
         assertThat(ilog2(-1L)).isEqualTo(63);
-        assertThat(is_power_of_2(0)).isFalse();
-        assertThat(is_power_of_2(1)).isTrue();
-        assertThat(is_power_of_2(Long.MIN_VALUE)).isTrue();
-        assertThat(is_power_of_2(6)).isFalse();
-        assertThat(roundup_pow_of_two(0)).isEqualTo(1);
-        assertThat(roundup_pow_of_two(1)).isEqualTo(1);
-        assertThat(roundup_pow_of_two(3)).isEqualTo(4);
-        assertThat(roundup_pow_of_two(4096)).isEqualTo(4096);
-        assertThat(roundup_pow_of_two(4097)).isEqualTo(8192);
-        assertThat(roundup_pow_of_two(0x4000_0000_0000_0001L)).isEqualTo(Long.MIN_VALUE);
-        assertThat(rounddown_pow_of_two(4097)).isEqualTo(4096);
-        assertThat(rounddown_pow_of_two(-1L)).isEqualTo(Long.MIN_VALUE);
-        assertThat(order_base_2(0)).isZero();
-        assertThat(order_base_2(1)).isZero();
-        assertThat(order_base_2(2)).isEqualTo(1);
-        assertThat(order_base_2(5)).isEqualTo(3);
-        assertThat(order_base_2(8)).isEqualTo(3);
-        assertThat(order_base_2(Long.MIN_VALUE)).isEqualTo(63);
-        assertThat(order_base_2(Long.MIN_VALUE + 1)).isEqualTo(64);
-        assertThat(order_base_2(-1L)).isEqualTo(64);
+        assertThat(isPowerOf2(0)).isFalse();
+        assertThat(isPowerOf2(1)).isTrue();
+        assertThat(isPowerOf2(Long.MIN_VALUE)).isTrue();
+        assertThat(isPowerOf2(6)).isFalse();
+        assertThat(roundupPowOfTwo(0)).isEqualTo(1);
+        assertThat(roundupPowOfTwo(1)).isEqualTo(1);
+        assertThat(roundupPowOfTwo(3)).isEqualTo(4);
+        assertThat(roundupPowOfTwo(4096)).isEqualTo(4096);
+        assertThat(roundupPowOfTwo(4097)).isEqualTo(8192);
+        assertThat(roundupPowOfTwo(0x4000_0000_0000_0001L)).isEqualTo(Long.MIN_VALUE);
+        assertThat(rounddownPowOfTwo(4097)).isEqualTo(4096);
+        assertThat(rounddownPowOfTwo(-1L)).isEqualTo(Long.MIN_VALUE);
+        assertThat(orderBase2(0)).isZero();
+        assertThat(orderBase2(1)).isZero();
+        assertThat(orderBase2(2)).isEqualTo(1);
+        assertThat(orderBase2(5)).isEqualTo(3);
+        assertThat(orderBase2(8)).isEqualTo(3);
+        assertThat(orderBase2(Long.MIN_VALUE)).isEqualTo(63);
+        assertThat(orderBase2(Long.MIN_VALUE + 1)).isEqualTo(64);
+        assertThat(orderBase2(-1L)).isEqualTo(64);
         assertThat(__ffs(0x80)).isEqualTo(7);
         assertThat(__ffs(Long.MIN_VALUE)).isEqualTo(63);
         assertThat(__fls(0x81)).isEqualTo(7);
@@ -212,9 +212,9 @@ class BitsTest {
         assertThat(DIV_ROUND_UP(10, 3)).isEqualTo(4);
         assertThat(DIV_ROUND_UP(9, 3)).isEqualTo(3);
         assertThat(DIV_ROUND_UP(Long.MIN_VALUE, 2)).isEqualTo(1L << 62);
-        assertThat(lower_32_bits(0x1234_5678_9abc_def0L)).isEqualTo(0x9abc_def0);
-        assertThat(upper_32_bits(0x1234_5678_9abc_def0L)).isEqualTo(0x1234_5678);
-        assertThat(upper_32_bits(-1L)).isEqualTo(-1);
+        assertThat(lower32Bits(0x1234_5678_9abc_def0L)).isEqualTo(0x9abc_def0);
+        assertThat(upper32Bits(0x1234_5678_9abc_def0L)).isEqualTo(0x1234_5678);
+        assertThat(upper32Bits(-1L)).isEqualTo(-1);
         assertThat(u32(-1)).isEqualTo(0xffff_ffffL);
         assertThat(hex(255)).isEqualTo("0xff");
     }
@@ -231,9 +231,9 @@ class BitsTest {
         assertThat(umin(-1L, 5)).isEqualTo(5);
         assertThat(umax(-1L, 5)).isEqualTo(-1L);
         // min_not_zero: unsigned, zero means "no value".
-        assertThat(min_not_zero(0, -1L)).isEqualTo(-1L);
-        assertThat(min_not_zero(-1L, 0)).isEqualTo(-1L);
-        assertThat(min_not_zero(0, 0)).isZero();
-        assertThat(min_not_zero(-1L, 0xffffffffL)).isEqualTo(0xffffffffL);
+        assertThat(minNotZero(0, -1L)).isEqualTo(-1L);
+        assertThat(minNotZero(-1L, 0)).isEqualTo(-1L);
+        assertThat(minNotZero(0, 0)).isZero();
+        assertThat(minNotZero(-1L, 0xffffffffL)).isEqualTo(0xffffffffL);
     }
 }

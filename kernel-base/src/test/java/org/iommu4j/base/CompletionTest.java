@@ -17,50 +17,50 @@ class CompletionTest {
     @Test
     void completeReleasesOneWaitEach() {
         Completion c = new Completion();
-        assertThat(c.completion_done()).isFalse();
-        assertThat(c.try_wait_for_completion()).isFalse();
+        assertThat(c.completionDone()).isFalse();
+        assertThat(c.tryWaitForCompletion()).isFalse();
         c.complete();
         c.complete();
-        assertThat(c.completion_done()).isTrue();
-        c.wait_for_completion();
-        assertThat(c.try_wait_for_completion()).isTrue();
-        assertThat(c.try_wait_for_completion()).isFalse();
-        assertThat(c.completion_done()).isFalse();
+        assertThat(c.completionDone()).isTrue();
+        c.waitForCompletion();
+        assertThat(c.tryWaitForCompletion()).isTrue();
+        assertThat(c.tryWaitForCompletion()).isFalse();
+        assertThat(c.completionDone()).isFalse();
     }
 
     @Test
     void completeAllReleasesEveryWaitUntilReinit() {
         Completion c = new Completion();
-        c.complete_all();
+        c.completeAll();
         for (int i = 0; i < 10; i++) {
-            c.wait_for_completion();
-            assertThat(c.try_wait_for_completion()).isTrue();
+            c.waitForCompletion();
+            assertThat(c.tryWaitForCompletion()).isTrue();
         }
-        assertThat(c.completion_done()).isTrue();
+        assertThat(c.completionDone()).isTrue();
         c.complete(); // does not undo complete_all
-        assertThat(c.try_wait_for_completion()).isTrue();
-        c.reinit_completion();
-        assertThat(c.completion_done()).isFalse();
-        assertThat(c.try_wait_for_completion()).isFalse();
+        assertThat(c.tryWaitForCompletion()).isTrue();
+        c.reinitCompletion();
+        assertThat(c.completionDone()).isFalse();
+        assertThat(c.tryWaitForCompletion()).isFalse();
     }
 
     @Test
     void timeoutReturnsZeroWhenNotCompleted() {
         Completion c = new Completion();
-        assertThat(c.wait_for_completion_timeout(0)).isZero();
-        assertThat(c.wait_for_completion_timeout(TimeUnit.MILLISECONDS.toNanos(1))).isZero();
-        assertThat(c.wait_for_completion_timeout(1, TimeUnit.MILLISECONDS)).isFalse();
+        assertThat(c.waitForCompletionTimeout(0)).isZero();
+        assertThat(c.waitForCompletionTimeout(TimeUnit.MILLISECONDS.toNanos(1))).isZero();
+        assertThat(c.waitForCompletionTimeout(1, TimeUnit.MILLISECONDS)).isFalse();
     }
 
     @Test
     void timeoutReturnsRemainingTimeWhenCompleted() {
         Completion c = new Completion();
         c.complete();
-        long left = c.wait_for_completion_timeout(TimeUnit.SECONDS.toNanos(5));
+        long left = c.waitForCompletionTimeout(TimeUnit.SECONDS.toNanos(5));
         assertThat(left).isPositive().isLessThanOrEqualTo(TimeUnit.SECONDS.toNanos(5));
         c.complete();
         // Even a zero timeout succeeds when the completion is already done (returns at least 1).
-        assertThat(c.wait_for_completion_timeout(0)).isEqualTo(1);
+        assertThat(c.waitForCompletionTimeout(0)).isEqualTo(1);
     }
 
     @Test
@@ -73,13 +73,13 @@ class CompletionTest {
         for (int i = 0; i < n; i++) {
             ts[i] = new Thread(() -> {
                 started.countDown();
-                c.wait_for_completion();
+                c.waitForCompletion();
                 woke.incrementAndGet();
             });
             ts[i].start();
         }
         started.await();
-        c.complete_all();
+        c.completeAll();
         for (Thread t : ts) {
             t.join();
         }
@@ -92,7 +92,7 @@ class CompletionTest {
         Completion done = new Completion();
         AtomicInteger woke = new AtomicInteger();
         Runnable waiter = () -> {
-            c.wait_for_completion();
+            c.waitForCompletion();
             woke.incrementAndGet();
             done.complete();
         };
@@ -100,8 +100,8 @@ class CompletionTest {
         a.start();
         b.start();
         c.complete();
-        done.wait_for_completion();
-        assertThat(done.wait_for_completion_timeout(20, TimeUnit.MILLISECONDS)).isFalse();
+        done.waitForCompletion();
+        assertThat(done.waitForCompletionTimeout(20, TimeUnit.MILLISECONDS)).isFalse();
         assertThat(woke).hasValue(1);
         c.complete();
         a.join();
@@ -116,7 +116,7 @@ class CompletionTest {
         AtomicLong left = new AtomicLong(-1);
         AtomicBoolean stillInterrupted = new AtomicBoolean();
         Thread t = new Thread(() -> {
-            left.set(c.wait_for_completion_timeout(TimeUnit.SECONDS.toNanos(30)));
+            left.set(c.waitForCompletionTimeout(TimeUnit.SECONDS.toNanos(30)));
             stillInterrupted.set(Thread.currentThread().isInterrupted());
         });
         t.start();
@@ -128,6 +128,6 @@ class CompletionTest {
         t.join();
         assertThat(left.get()).isPositive();
         assertThat(stillInterrupted).isTrue();
-        assertThat(c.completion_done()).isFalse();
+        assertThat(c.completionDone()).isFalse();
     }
 }

@@ -61,7 +61,7 @@ class FaultInjectTest {
     void disarmedNeverFails() {
         FaultInject.failNth(0);
         for (int i = 0; i < 100; i++) {
-            assertThat(FaultInject.should_fail("x")).isFalse();
+            assertThat(FaultInject.shouldFail("x")).isFalse();
         }
         assertThat(FaultInject.fired()).isFalse();
         assertThat(FaultInject.calls()).isZero();
@@ -73,16 +73,16 @@ class FaultInjectTest {
         FaultInject.failNth(2);
         assertThatThrownBy(() -> FaultInject.failNth(-1)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("-1");
-        assertThat(FaultInject.should_fail("a")).isFalse();
-        assertThat(FaultInject.should_fail("b")).isTrue();
+        assertThat(FaultInject.shouldFail("a")).isFalse();
+        assertThat(FaultInject.shouldFail("b")).isTrue();
     }
 
     @Test
     void firesOnceOnly() {
         FaultInject.failNth(2);
-        assertThat(FaultInject.should_fail("a")).isFalse();
-        assertThat(FaultInject.should_fail("b")).isTrue();
-        assertThat(FaultInject.should_fail("c")).isFalse();
+        assertThat(FaultInject.shouldFail("a")).isFalse();
+        assertThat(FaultInject.shouldFail("b")).isTrue();
+        assertThat(FaultInject.shouldFail("c")).isFalse();
         assertThat(FaultInject.fired()).isTrue();
         assertThat(FaultInject.firedSite()).isEqualTo("b");
         assertThat(FaultInject.disarm()).isTrue();
@@ -93,7 +93,7 @@ class FaultInjectTest {
         FaultInject.failNth(1);
         assertThat(Slab.kzalloc(() -> "x", Gfp.GFP_KERNEL | Gfp.__GFP_NOFAIL)).isEqualTo("x");
         assertThat(FaultInject.calls()).isZero();
-        assertThat(Slab.kmalloc_should_fail(Gfp.GFP_ATOMIC)).isTrue();
+        assertThat(Slab.kmallocShouldFail(Gfp.GFP_ATOMIC)).isTrue();
         assertThat(Slab.kzalloc(() -> "y", Gfp.GFP_KERNEL)).isEqualTo("y");
     }
 
@@ -101,18 +101,18 @@ class FaultInjectTest {
     void armingIsPerThread() throws Exception {
         FaultInject.failNth(1);
         AtomicBoolean otherFailed = new AtomicBoolean();
-        Thread t = new Thread(() -> otherFailed.set(FaultInject.should_fail("other")));
+        Thread t = new Thread(() -> otherFailed.set(FaultInject.shouldFail("other")));
         t.start();
         t.join();
         assertThat(otherFailed).isFalse();
-        assertThat(FaultInject.should_fail("mine")).isTrue();
+        assertThat(FaultInject.shouldFail("mine")).isTrue();
     }
 
     @Test
     void gfpHelpers() {
-        assertThat(Gfp.gfpflags_allow_blocking(Gfp.GFP_KERNEL)).isTrue();
-        assertThat(Gfp.gfpflags_allow_blocking(Gfp.GFP_ATOMIC)).isFalse();
-        assertThat(Gfp.gfpflags_allow_blocking(Gfp.GFP_NOWAIT)).isFalse();
+        assertThat(Gfp.gfpflagsAllowBlocking(Gfp.GFP_KERNEL)).isTrue();
+        assertThat(Gfp.gfpflagsAllowBlocking(Gfp.GFP_ATOMIC)).isFalse();
+        assertThat(Gfp.gfpflagsAllowBlocking(Gfp.GFP_NOWAIT)).isFalse();
         assertThat(Gfp.GFP_KERNEL).isEqualTo(0xcc0);
         assertThat(Gfp.GFP_ATOMIC).isEqualTo(0xa20);
     }

@@ -33,18 +33,18 @@ class NotifierTest {
 
     @Test
     void errnoRoundTrip() {
-        assertThat(notifier_from_errno(0)).isEqualTo(NOTIFY_OK);
-        assertThat(notifier_to_errno(NOTIFY_OK)).isZero();
-        assertThat(notifier_to_errno(NOTIFY_DONE)).isZero();
-        assertThat(notifier_to_errno(NOTIFY_STOP)).isZero();
-        assertThat(notifier_from_errno(-EINVAL)).isEqualTo(NOTIFY_STOP_MASK | 23);
+        assertThat(notifierFromErrno(0)).isEqualTo(NOTIFY_OK);
+        assertThat(notifierToErrno(NOTIFY_OK)).isZero();
+        assertThat(notifierToErrno(NOTIFY_DONE)).isZero();
+        assertThat(notifierToErrno(NOTIFY_STOP)).isZero();
+        assertThat(notifierFromErrno(-EINVAL)).isEqualTo(NOTIFY_STOP_MASK | 23);
         for (int e : new int[] {EPERM, ENOMEM, EBUSY, EINVAL, ENODEV, EPROBE_DEFER, MAX_ERRNO}) {
-            int ret = notifier_from_errno(-e);
+            int ret = notifierFromErrno(-e);
             assertThat(ret & NOTIFY_STOP_MASK).isNotZero();
-            assertThat(notifier_to_errno(ret)).isEqualTo(-e);
+            assertThat(notifierToErrno(ret)).isEqualTo(-e);
         }
         // NOTIFY_BAD carries no errno beyond "something failed": -EPERM, as in the kernel.
-        assertThat(notifier_to_errno(NOTIFY_BAD)).isEqualTo(-EPERM);
+        assertThat(notifierToErrno(NOTIFY_BAD)).isEqualTo(-EPERM);
     }
 
     @Test
@@ -52,14 +52,14 @@ class NotifierTest {
         List<String> log = new ArrayList<>();
         Notifier.Atomic head = new Notifier.Atomic();
         assertThat(head.isEmpty()).isTrue();
-        assertThat(head.atomic_notifier_call_chain(1, "x")).isEqualTo(NOTIFY_DONE);
-        head.atomic_notifier_chain_register(recording(log, "low", -5, NOTIFY_OK));
-        head.atomic_notifier_chain_register(recording(log, "mid1", 0, NOTIFY_DONE));
-        head.atomic_notifier_chain_register(recording(log, "high", 10, NOTIFY_OK));
-        head.atomic_notifier_chain_register(recording(log, "mid2", 0, NOTIFY_OK));
+        assertThat(head.atomicNotifierCallChain(1, "x")).isEqualTo(NOTIFY_DONE);
+        head.atomicNotifierChainRegister(recording(log, "low", -5, NOTIFY_OK));
+        head.atomicNotifierChainRegister(recording(log, "mid1", 0, NOTIFY_DONE));
+        head.atomicNotifierChainRegister(recording(log, "high", 10, NOTIFY_OK));
+        head.atomicNotifierChainRegister(recording(log, "mid2", 0, NOTIFY_OK));
         assertThat(head.size()).isEqualTo(4);
         // The chain returns the last callback's value.
-        assertThat(head.atomic_notifier_call_chain(7, "d")).isEqualTo(NOTIFY_OK);
+        assertThat(head.atomicNotifierCallChain(7, "d")).isEqualTo(NOTIFY_OK);
         assertThat(log).containsExactly("high:7:d", "mid1:7:d", "mid2:7:d", "low:7:d");
     }
 
@@ -67,18 +67,18 @@ class NotifierTest {
     void stopMaskEndsTheWalk() {
         List<String> log = new ArrayList<>();
         Notifier.Blocking head = new Notifier.Blocking();
-        head.blocking_notifier_chain_register(recording(log, "a", 3, NOTIFY_OK));
-        head.blocking_notifier_chain_register(recording(log, "b", 2, NOTIFY_STOP));
-        head.blocking_notifier_chain_register(recording(log, "c", 1, NOTIFY_OK));
-        assertThat(head.blocking_notifier_call_chain(1, null)).isEqualTo(NOTIFY_STOP);
+        head.blockingNotifierChainRegister(recording(log, "a", 3, NOTIFY_OK));
+        head.blockingNotifierChainRegister(recording(log, "b", 2, NOTIFY_STOP));
+        head.blockingNotifierChainRegister(recording(log, "c", 1, NOTIFY_OK));
+        assertThat(head.blockingNotifierCallChain(1, null)).isEqualTo(NOTIFY_STOP);
         assertThat(log).containsExactly("a:1:null", "b:1:null");
 
         log.clear();
         Notifier.Atomic bad = new Notifier.Atomic();
-        bad.atomic_notifier_chain_register(recording(log, "veto", 0, notifier_from_errno(-EBUSY)));
-        bad.atomic_notifier_chain_register(recording(log, "after", -1, NOTIFY_OK));
-        int ret = bad.atomic_notifier_call_chain(2, null);
-        assertThat(notifier_to_errno(ret)).isEqualTo(-EBUSY);
+        bad.atomicNotifierChainRegister(recording(log, "veto", 0, notifierFromErrno(-EBUSY)));
+        bad.atomicNotifierChainRegister(recording(log, "after", -1, NOTIFY_OK));
+        int ret = bad.atomicNotifierCallChain(2, null);
+        assertThat(notifierToErrno(ret)).isEqualTo(-EBUSY);
         assertThat(log).containsExactly("veto:2:null");
     }
 
@@ -88,14 +88,14 @@ class NotifierTest {
         Notifier.Atomic head = new Notifier.Atomic();
         NotifierBlock a = recording(log, "a", 0, NOTIFY_OK);
         NotifierBlock b = recording(log, "b", 0, NOTIFY_OK);
-        head.atomic_notifier_chain_register(a);
-        head.atomic_notifier_chain_register(b);
-        assertThat(head.atomic_notifier_chain_unregister(a)).isZero();
-        assertThat(head.atomic_notifier_chain_unregister(a)).isEqualTo(-ENOENT);
-        head.atomic_notifier_call_chain(0, "z");
+        head.atomicNotifierChainRegister(a);
+        head.atomicNotifierChainRegister(b);
+        assertThat(head.atomicNotifierChainUnregister(a)).isZero();
+        assertThat(head.atomicNotifierChainUnregister(a)).isEqualTo(-ENOENT);
+        head.atomicNotifierCallChain(0, "z");
         assertThat(log).containsExactly("b:0:z");
         Notifier.Blocking bh = new Notifier.Blocking();
-        assertThat(bh.blocking_notifier_chain_unregister(a)).isEqualTo(-ENOENT);
+        assertThat(bh.blockingNotifierChainUnregister(a)).isEqualTo(-ENOENT);
     }
 
     /** v5.15 WARNs on a double registration but returns 0 (the -EEXIST came in v5.17). */
@@ -104,16 +104,16 @@ class NotifierTest {
         Notifier.Blocking head = new Notifier.Blocking();
         List<String> log = new ArrayList<>();
         NotifierBlock a = recording(log, "a", 0, NOTIFY_OK);
-        assertThat(head.blocking_notifier_chain_register(a)).isZero();
-        assertThat(head.blocking_notifier_chain_register(recording(log, "b", 0, NOTIFY_OK))).isZero();
-        assertThat(head.blocking_notifier_chain_register(a)).isZero();
+        assertThat(head.blockingNotifierChainRegister(a)).isZero();
+        assertThat(head.blockingNotifierChainRegister(recording(log, "b", 0, NOTIFY_OK))).isZero();
+        assertThat(head.blockingNotifierChainRegister(a)).isZero();
         assertThat(head.size()).isEqualTo(2);
         assertThat(Warn.drain()).singleElement().asString().contains("double register detected");
-        head.blocking_notifier_call_chain(1, "x");
+        head.blockingNotifierCallChain(1, "x");
         assertThat(log).containsExactly("a:1:x", "b:1:x");
         Notifier.Atomic atomic = new Notifier.Atomic();
-        assertThat(atomic.atomic_notifier_chain_register(a)).isZero();
-        assertThat(atomic.atomic_notifier_chain_register(a)).isZero();
+        assertThat(atomic.atomicNotifierChainRegister(a)).isZero();
+        assertThat(atomic.atomicNotifierChainRegister(a)).isZero();
         assertThat(atomic.size()).isEqualTo(1);
         assertThat(Warn.drain()).singleElement().asString().contains("double register detected");
     }
@@ -140,13 +140,13 @@ class NotifierTest {
             }
             return NOTIFY_OK;
         });
-        head.blocking_notifier_chain_register(slow);
-        Thread caller = new Thread(() -> head.blocking_notifier_call_chain(1, null));
+        head.blockingNotifierChainRegister(slow);
+        Thread caller = new Thread(() -> head.blockingNotifierCallChain(1, null));
         caller.start();
         inCallback.await();
         CountDownLatch unregistered = new CountDownLatch(1);
         Thread remover = new Thread(() -> {
-            head.blocking_notifier_chain_unregister(slow);
+            head.blockingNotifierChainUnregister(slow);
             unregistered.countDown();
         });
         remover.start();
@@ -160,7 +160,7 @@ class NotifierTest {
         remover.join();
         caller.join();
         assertThat(head.isEmpty()).isTrue();
-        assertThat(head.blocking_notifier_call_chain(1, null)).isEqualTo(NOTIFY_DONE);
+        assertThat(head.blockingNotifierCallChain(1, null)).isEqualTo(NOTIFY_DONE);
         assertThat(calls).hasValue(1);
     }
 }

@@ -13,9 +13,9 @@ class PrintkTest {
 
     @Test
     void linesAreKeptWithLevelAndDmesgFormat() {
-        Printk.pr_info("printk-test %s %d", "hello", 42);
-        Printk.pr_warn("printk-test warn");
-        Printk.pr_err("printk-test err 0x%x", 255);
+        Printk.prInfo("printk-test %s %d", "hello", 42);
+        Printk.prWarn("printk-test warn");
+        Printk.prErr("printk-test err 0x%x", 255);
         assertThat(Printk.grep("printk-test")).containsExactly("printk-test hello 42", "printk-test warn", "printk-test err 0xff");
         List<Printk.Line> mine = Printk.lines().stream().filter(l -> l.text().startsWith("printk-test")).toList();
         assertThat(mine).extracting(Printk.Line::level).containsExactly(Printk.KERN_INFO, Printk.KERN_WARNING, Printk.KERN_ERR);
@@ -25,12 +25,12 @@ class PrintkTest {
 
     @Test
     void debugLinesOnlyWhenEnabled() {
-        Printk.pr_debug("printk-dbg-1");
+        Printk.prDebug("printk-dbg-1");
         Printk.printk(Printk.KERN_DEBUG, "printk-dbg-2");
         assertThat(Printk.grep("printk-dbg")).isEmpty();
         Printk.setDebug(true);
         try {
-            Printk.pr_debug("printk-dbg-3");
+            Printk.prDebug("printk-dbg-3");
             assertThat(Printk.grep("printk-dbg")).containsExactly("printk-dbg-3");
         } finally {
             Printk.setDebug(false);
@@ -45,9 +45,9 @@ class PrintkTest {
                 got.add(l.text());
             }
         });
-        Printk.pr_info("printk-follow a");
+        Printk.prInfo("printk-follow a");
         h.close();
-        Printk.pr_info("printk-follow b");
+        Printk.prInfo("printk-follow b");
         assertThat(got).containsExactly("printk-follow a");
     }
 

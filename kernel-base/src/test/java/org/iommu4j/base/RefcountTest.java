@@ -22,37 +22,37 @@ class RefcountTest {
     @Test
     void incAndDecAndTest() {
         Refcount r = new Refcount(1);
-        r.refcount_inc();
-        assertThat(r.refcount_read()).isEqualTo(2);
-        assertThat(r.refcount_dec_and_test()).isFalse();
-        assertThat(r.refcount_dec_and_test()).isTrue();
-        assertThat(r.refcount_read()).isZero();
+        r.refcountInc();
+        assertThat(r.refcountRead()).isEqualTo(2);
+        assertThat(r.refcountDecAndTest()).isFalse();
+        assertThat(r.refcountDecAndTest()).isTrue();
+        assertThat(r.refcountRead()).isZero();
         assertThat(r).hasToString("refcount(0)");
     }
 
     @Test
     void incrementFromZeroIsUseAfterFreeAndSaturates() {
         Refcount r = new Refcount(0);
-        r.refcount_inc();
-        assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+        r.refcountInc();
+        assertThat(r.refcountRead()).isEqualTo(REFCOUNT_SATURATED);
         assertThat(Warn.drain()).singleElement().asString().contains("refcount_t: addition on 0; use-after-free.");
     }
 
     @Test
     void overflowSaturatesAndStaysSaturated() {
         Refcount r = new Refcount(Integer.MAX_VALUE);
-        r.refcount_inc();
-        assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+        r.refcountInc();
+        assertThat(r.refcountRead()).isEqualTo(REFCOUNT_SATURATED);
         assertThat(Warn.drain()).singleElement().asString().contains("saturated; leaking memory");
         // A saturated counter never reaches zero: the object leaks instead of being freed twice.
         for (int i = 0; i < 1000; i++) {
-            assertThat(r.refcount_dec_and_test()).isFalse();
+            assertThat(r.refcountDecAndTest()).isFalse();
         }
-        assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+        assertThat(r.refcountRead()).isEqualTo(REFCOUNT_SATURATED);
         assertThat(Warn.drain()).singleElement().asString().contains("underflow; use-after-free");
         // inc_not_zero on a saturated count succeeds, re-saturates and warns (ADD_NOT_ZERO_OVF).
-        assertThat(r.refcount_inc_not_zero()).isTrue();
-        assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+        assertThat(r.refcountIncNotZero()).isTrue();
+        assertThat(r.refcountRead()).isEqualTo(REFCOUNT_SATURATED);
         assertThat(Warn.drain()).singleElement().asString().contains("refcount_t: saturated; leaking memory.");
     }
 
@@ -60,29 +60,29 @@ class RefcountTest {
     @Test
     void addAndSubAndTest() {
         Refcount r = new Refcount(1);
-        r.refcount_add(4);
-        assertThat(r.refcount_read()).isEqualTo(5);
-        assertThat(r.refcount_add_not_zero(2)).isTrue();
-        assertThat(r.refcount_read()).isEqualTo(7);
-        assertThat(r.refcount_sub_and_test(3)).isFalse();
-        assertThat(r.refcount_sub_and_test(4)).isTrue();
-        assertThat(r.refcount_read()).isZero();
-        assertThat(r.refcount_add_not_zero(2)).isFalse();
-        assertThat(r.refcount_read()).isZero();
+        r.refcountAdd(4);
+        assertThat(r.refcountRead()).isEqualTo(5);
+        assertThat(r.refcountAddNotZero(2)).isTrue();
+        assertThat(r.refcountRead()).isEqualTo(7);
+        assertThat(r.refcountSubAndTest(3)).isFalse();
+        assertThat(r.refcountSubAndTest(4)).isTrue();
+        assertThat(r.refcountRead()).isZero();
+        assertThat(r.refcountAddNotZero(2)).isFalse();
+        assertThat(r.refcountRead()).isZero();
         assertThat(Warn.warnings()).isEmpty();
         // Subtracting more than there is: underflow.
-        r.refcount_set(2);
-        assertThat(r.refcount_sub_and_test(3)).isFalse();
-        assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+        r.refcountSet(2);
+        assertThat(r.refcountSubAndTest(3)).isFalse();
+        assertThat(r.refcountRead()).isEqualTo(REFCOUNT_SATURATED);
         assertThat(Warn.drain()).singleElement().asString().contains("underflow; use-after-free");
         // Adding past INT_MAX: overflow.
-        r.refcount_set(Integer.MAX_VALUE - 1);
-        r.refcount_add(2);
-        assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+        r.refcountSet(Integer.MAX_VALUE - 1);
+        r.refcountAdd(2);
+        assertThat(r.refcountRead()).isEqualTo(REFCOUNT_SATURATED);
         assertThat(Warn.drain()).singleElement().asString().contains("saturated; leaking memory");
-        r.refcount_set(0);
-        r.refcount_add(2);
-        assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+        r.refcountSet(0);
+        r.refcountAdd(2);
+        assertThat(r.refcountRead()).isEqualTo(REFCOUNT_SATURATED);
         assertThat(Warn.drain()).singleElement().asString().contains("addition on 0; use-after-free");
     }
 
@@ -90,16 +90,16 @@ class RefcountTest {
     @Test
     void decIfOne() {
         Refcount r = new Refcount(2);
-        assertThat(r.refcount_dec_if_one()).isFalse();
-        assertThat(r.refcount_read()).isEqualTo(2);
-        r.refcount_set(1);
-        assertThat(r.refcount_dec_if_one()).isTrue();
-        assertThat(r.refcount_read()).isZero();
-        assertThat(r.refcount_dec_if_one()).isFalse();
-        assertThat(r.refcount_read()).isZero();
-        r.refcount_set(REFCOUNT_SATURATED);
-        assertThat(r.refcount_dec_if_one()).isFalse();
-        assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+        assertThat(r.refcountDecIfOne()).isFalse();
+        assertThat(r.refcountRead()).isEqualTo(2);
+        r.refcountSet(1);
+        assertThat(r.refcountDecIfOne()).isTrue();
+        assertThat(r.refcountRead()).isZero();
+        assertThat(r.refcountDecIfOne()).isFalse();
+        assertThat(r.refcountRead()).isZero();
+        r.refcountSet(REFCOUNT_SATURATED);
+        assertThat(r.refcountDecIfOne()).isFalse();
+        assertThat(r.refcountRead()).isEqualTo(REFCOUNT_SATURATED);
     }
 
     /**
@@ -109,52 +109,52 @@ class RefcountTest {
     @Test
     void decNotOne() {
         Refcount r = new Refcount(3);
-        assertThat(r.refcount_dec_not_one()).isTrue();
-        assertThat(r.refcount_read()).isEqualTo(2);
-        assertThat(r.refcount_dec_not_one()).isTrue();
-        assertThat(r.refcount_read()).isEqualTo(1);
-        assertThat(r.refcount_dec_not_one()).isFalse();
-        assertThat(r.refcount_read()).isEqualTo(1);
-        r.refcount_set(REFCOUNT_SATURATED);
-        assertThat(r.refcount_dec_not_one()).isTrue();
-        assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+        assertThat(r.refcountDecNotOne()).isTrue();
+        assertThat(r.refcountRead()).isEqualTo(2);
+        assertThat(r.refcountDecNotOne()).isTrue();
+        assertThat(r.refcountRead()).isEqualTo(1);
+        assertThat(r.refcountDecNotOne()).isFalse();
+        assertThat(r.refcountRead()).isEqualTo(1);
+        r.refcountSet(REFCOUNT_SATURATED);
+        assertThat(r.refcountDecNotOne()).isTrue();
+        assertThat(r.refcountRead()).isEqualTo(REFCOUNT_SATURATED);
         assertThat(Warn.warnings()).isEmpty();
-        r.refcount_set(0);
-        assertThat(r.refcount_dec_not_one()).isTrue();
-        assertThat(r.refcount_read()).isZero();
+        r.refcountSet(0);
+        assertThat(r.refcountDecNotOne()).isTrue();
+        assertThat(r.refcountRead()).isZero();
         assertThat(Warn.drain()).singleElement().asString().contains("refcount_t: underflow; use-after-free.");
     }
 
     @Test
     void underflowSaturatesAndWarns() {
         Refcount r = new Refcount(0);
-        assertThat(r.refcount_dec_and_test()).isFalse();
-        assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+        assertThat(r.refcountDecAndTest()).isFalse();
+        assertThat(r.refcountRead()).isEqualTo(REFCOUNT_SATURATED);
         assertThat(Warn.drain()).singleElement().asString().contains("underflow; use-after-free");
     }
 
     @Test
     void incNotZero() {
         Refcount r = new Refcount(0);
-        assertThat(r.refcount_inc_not_zero()).isFalse();
-        assertThat(r.refcount_read()).isZero();
-        r.refcount_set(3);
-        assertThat(r.refcount_inc_not_zero()).isTrue();
-        assertThat(r.refcount_read()).isEqualTo(4);
-        r.refcount_set(Integer.MAX_VALUE);
-        assertThat(r.refcount_inc_not_zero()).isTrue();
-        assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+        assertThat(r.refcountIncNotZero()).isFalse();
+        assertThat(r.refcountRead()).isZero();
+        r.refcountSet(3);
+        assertThat(r.refcountIncNotZero()).isTrue();
+        assertThat(r.refcountRead()).isEqualTo(4);
+        r.refcountSet(Integer.MAX_VALUE);
+        assertThat(r.refcountIncNotZero()).isTrue();
+        assertThat(r.refcountRead()).isEqualTo(REFCOUNT_SATURATED);
         assertThat(Warn.drain()).singleElement().asString().contains("saturated");
     }
 
     @Test
     void decToZeroLeaksBySaturating() {
         Refcount r = new Refcount(2);
-        r.refcount_dec();
-        assertThat(r.refcount_read()).isEqualTo(1);
+        r.refcountDec();
+        assertThat(r.refcountRead()).isEqualTo(1);
         assertThat(Warn.warnings()).isEmpty();
-        r.refcount_dec();
-        assertThat(r.refcount_read()).isEqualTo(REFCOUNT_SATURATED);
+        r.refcountDec();
+        assertThat(r.refcountRead()).isEqualTo(REFCOUNT_SATURATED);
         assertThat(Warn.drain()).singleElement().asString().contains("decrement hit 0; leaking memory");
     }
 
@@ -173,10 +173,10 @@ class RefcountTest {
                     throw new AssertionError(e);
                 }
                 for (int i = 0; i < n; i++) {
-                    r.refcount_inc();
-                    assertThat(r.refcount_inc_not_zero()).isTrue();
-                    assertThat(r.refcount_dec_and_test()).isFalse();
-                    assertThat(r.refcount_dec_and_test()).isFalse();
+                    r.refcountInc();
+                    assertThat(r.refcountIncNotZero()).isTrue();
+                    assertThat(r.refcountDecAndTest()).isFalse();
+                    assertThat(r.refcountDecAndTest()).isFalse();
                 }
             });
             ts.add(th);
@@ -185,38 +185,38 @@ class RefcountTest {
         for (Thread th : ts) {
             th.join();
         }
-        assertThat(r.refcount_read()).isEqualTo(1);
-        assertThat(r.refcount_dec_and_test()).isTrue();
+        assertThat(r.refcountRead()).isEqualTo(1);
+        assertThat(r.refcountDecAndTest()).isTrue();
     }
 
     @Test
     void krefLifecycle() {
         Kref k = new Kref();
         int[] released = {0};
-        assertThat(k.kref_read()).isEqualTo(1);
-        k.kref_get();
-        assertThat(k.kref_read()).isEqualTo(2);
-        assertThat(k.kref_put(() -> released[0]++)).isZero();
+        assertThat(k.krefRead()).isEqualTo(1);
+        k.krefGet();
+        assertThat(k.krefRead()).isEqualTo(2);
+        assertThat(k.krefPut(() -> released[0]++)).isZero();
         assertThat(released[0]).isZero();
-        assertThat(k.kref_put(() -> released[0]++)).isEqualTo(1);
+        assertThat(k.krefPut(() -> released[0]++)).isEqualTo(1);
         assertThat(released[0]).isEqualTo(1);
-        assertThat(k.kref_get_unless_zero()).isFalse();
-        assertThat(k.kref_read()).isZero();
-        k.kref_init();
-        assertThat(k.kref_read()).isEqualTo(1);
-        assertThat(k.kref_get_unless_zero()).isTrue();
-        assertThat(k.kref_read()).isEqualTo(2);
+        assertThat(k.krefGetUnlessZero()).isFalse();
+        assertThat(k.krefRead()).isZero();
+        k.krefInit();
+        assertThat(k.krefRead()).isEqualTo(1);
+        assertThat(k.krefGetUnlessZero()).isTrue();
+        assertThat(k.krefRead()).isEqualTo(2);
     }
 
     @Test
     void krefGetAfterReleaseWarns() {
         Kref k = new Kref();
-        k.kref_put(() -> {});
-        k.kref_get();
+        k.krefPut(() -> {});
+        k.krefGet();
         assertThat(Warn.drain()).singleElement().asString().contains("addition on 0");
         // ... and the object is never released a second time.
         int[] released = {0};
-        assertThat(k.kref_put(() -> released[0]++)).isZero();
+        assertThat(k.krefPut(() -> released[0]++)).isZero();
         assertThat(released[0]).isZero();
         assertThat(Warn.drain()).singleElement().asString().contains("underflow");
     }

@@ -60,7 +60,7 @@ class WarnTest {
     @Test
     void callSiteSkipsTheKernelLibraryFrames() {
         Refcount r = new Refcount(0);
-        r.refcount_inc();
+        r.refcountInc();
         // The warning names the caller of Refcount, not Refcount itself.
         assertThat(Warn.drain()).singleElement().asString()
                 .contains("WarnTest.callSiteSkipsTheKernelLibraryFrames").contains("addition on 0");

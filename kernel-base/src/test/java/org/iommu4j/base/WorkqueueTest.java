@@ -22,7 +22,7 @@ class WorkqueueTest {
     private final List<Workqueue> wqs = new ArrayList<>();
 
     private Workqueue ordered(String name) {
-        Workqueue wq = Workqueue.alloc_ordered_workqueue(name, 0);
+        Workqueue wq = Workqueue.allocOrderedWorkqueue(name, 0);
         wqs.add(wq);
         return wq;
     }
@@ -30,7 +30,7 @@ class WorkqueueTest {
     @AfterEach
     void destroy() {
         for (Workqueue wq : wqs) {
-            wq.destroy_workqueue();
+            wq.destroyWorkqueue();
         }
     }
 
@@ -69,21 +69,21 @@ class WorkqueueTest {
         Blocker b = new Blocker();
         AtomicInteger runs = new AtomicInteger();
         WorkStruct w = new WorkStruct(runs::incrementAndGet);
-        assertThat(wq.queue_work(b.work)).isTrue();
+        assertThat(wq.queueWork(b.work)).isTrue();
         b.started.await();
-        assertThat(wq.queue_work(w)).isTrue();
-        assertThat(w.work_pending()).isTrue();
-        assertThat(wq.queue_work(w)).isFalse();
-        assertThat(wq.queue_work(w)).isFalse();
+        assertThat(wq.queueWork(w)).isTrue();
+        assertThat(w.workPending()).isTrue();
+        assertThat(wq.queueWork(w)).isFalse();
+        assertThat(wq.queueWork(w)).isFalse();
         assertThat(wq.idle()).isFalse();
         b.release.countDown();
-        wq.flush_workqueue();
+        wq.flushWorkqueue();
         assertThat(runs).hasValue(1);
-        assertThat(w.work_pending()).isFalse();
+        assertThat(w.workPending()).isFalse();
         assertThat(wq.idle()).isTrue();
         // Once it ran it can be queued again.
-        assertThat(wq.queue_work(w)).isTrue();
-        wq.flush_workqueue();
+        assertThat(wq.queueWork(w)).isTrue();
+        wq.flushWorkqueue();
         assertThat(runs).hasValue(2);
     }
 
@@ -95,20 +95,20 @@ class WorkqueueTest {
         AtomicInteger maxConcurrent = new AtomicInteger();
         for (int i = 0; i < 200; i++) {
             int id = i;
-            assertThat(wq.queue_work(new WorkStruct(() -> {
+            assertThat(wq.queueWork(new WorkStruct(() -> {
                 maxConcurrent.accumulateAndGet(concurrent.incrementAndGet(), Math::max);
                 seen.add(id);
                 concurrent.decrementAndGet();
             }))).isTrue();
         }
-        wq.flush_workqueue();
+        wq.flushWorkqueue();
         assertThat(seen).hasSize(200).isSorted();
         assertThat(maxConcurrent).hasValue(1);
     }
 
     @Test
     void unorderedQueueRunsItemsConcurrently() {
-        Workqueue wq = Workqueue.alloc_workqueue("par", Workqueue.WQ_UNBOUND, 2);
+        Workqueue wq = Workqueue.allocWorkqueue("par", Workqueue.WQ_UNBOUND, 2);
         wqs.add(wq);
         CyclicBarrier both = new CyclicBarrier(2);
         AtomicInteger passed = new AtomicInteger();
@@ -120,9 +120,9 @@ class WorkqueueTest {
                 throw new AssertionError(e);
             }
         };
-        wq.queue_work(new WorkStruct(meet));
-        wq.queue_work(new WorkStruct(meet));
-        wq.flush_workqueue();
+        wq.queueWork(new WorkStruct(meet));
+        wq.queueWork(new WorkStruct(meet));
+        wq.flushWorkqueue();
         // Both items were inside their function at the same time.
         assertThat(passed).hasValue(2);
     }
@@ -131,14 +131,14 @@ class WorkqueueTest {
     void flushWorkWaitsForThatItem() throws Exception {
         Workqueue wq = ordered("flushwork");
         WorkStruct never = new WorkStruct(() -> {});
-        assertThat(Workqueue.flush_work(never)).isFalse();
+        assertThat(Workqueue.flushWork(never)).isFalse();
         Blocker b = new Blocker();
-        wq.queue_work(b.work);
+        wq.queueWork(b.work);
         b.started.await();
         AtomicReference<Boolean> waited = new AtomicReference<>();
         CountDownLatch flushed = new CountDownLatch(1);
         Thread t = new Thread(() -> {
-            waited.set(Workqueue.flush_work(b.work));
+            waited.set(Workqueue.flushWork(b.work));
             flushed.countDown();
         });
         t.start();
@@ -150,7 +150,7 @@ class WorkqueueTest {
         t.join();
         assertThat(waited.get()).isTrue();
         // Idle now: nothing to wait for.
-        assertThat(Workqueue.flush_work(b.work)).isFalse();
+        assertThat(Workqueue.flushWork(b.work)).isFalse();
     }
 
     @Test
@@ -159,26 +159,26 @@ class WorkqueueTest {
         Blocker b = new Blocker();
         AtomicInteger runs = new AtomicInteger();
         WorkStruct w = new WorkStruct(runs::incrementAndGet);
-        wq.queue_work(b.work);
+        wq.queueWork(b.work);
         b.started.await();
-        wq.queue_work(w);
-        assertThat(Workqueue.cancel_work_sync(w)).isTrue();
-        assertThat(w.work_pending()).isFalse();
-        assertThat(Workqueue.cancel_work_sync(w)).isFalse();
+        wq.queueWork(w);
+        assertThat(Workqueue.cancelWorkSync(w)).isTrue();
+        assertThat(w.workPending()).isFalse();
+        assertThat(Workqueue.cancelWorkSync(w)).isFalse();
         b.release.countDown();
-        wq.flush_workqueue();
+        wq.flushWorkqueue();
         assertThat(runs).hasValue(0);
-        assertThat(Workqueue.cancel_work_sync(new WorkStruct(() -> {}))).isFalse();
+        assertThat(Workqueue.cancelWorkSync(new WorkStruct(() -> {}))).isFalse();
     }
 
     @Test
     void cancelWorkSyncWaitsForARunningItem() throws Exception {
         Workqueue wq = ordered("cancelrun");
         Blocker b = new Blocker();
-        wq.queue_work(b.work);
+        wq.queueWork(b.work);
         b.started.await();
         AtomicReference<Boolean> result = new AtomicReference<>();
-        Thread t = new Thread(() -> result.set(Workqueue.cancel_work_sync(b.work)));
+        Thread t = new Thread(() -> result.set(Workqueue.cancelWorkSync(b.work)));
         t.start();
         while (t.getState() != Thread.State.WAITING) {
             Thread.onSpinWait();
@@ -199,27 +199,27 @@ class WorkqueueTest {
         self.set(new WorkStruct(() -> {
             three.countDown();
             if (runs.incrementAndGet() < 3) {
-                assertThat(wq.queue_work(self.get())).isTrue();
+                assertThat(wq.queueWork(self.get())).isTrue();
             }
         }));
-        wq.queue_work(self.get());
+        wq.queueWork(self.get());
         await(three);
-        wq.flush_workqueue();
+        wq.flushWorkqueue();
         assertThat(runs).hasValue(3);
     }
 
     @Test
     void destroyDrainsPendingWorkAndRefusesNewWork() {
-        Workqueue wq = Workqueue.alloc_ordered_workqueue("destroy", 0);
+        Workqueue wq = Workqueue.allocOrderedWorkqueue("destroy", 0);
         AtomicInteger runs = new AtomicInteger();
         for (int i = 0; i < 50; i++) {
-            wq.queue_work(new WorkStruct(runs::incrementAndGet));
+            wq.queueWork(new WorkStruct(runs::incrementAndGet));
         }
-        wq.destroy_workqueue();
+        wq.destroyWorkqueue();
         assertThat(runs).hasValue(50);
         WorkStruct late = new WorkStruct(runs::incrementAndGet);
-        assertThat(wq.queue_work(late)).isFalse();
-        assertThat(late.work_pending()).isFalse();
+        assertThat(wq.queueWork(late)).isFalse();
+        assertThat(late.workPending()).isFalse();
         assertThat(Warn.drain()).singleElement().asString().contains("destroyed workqueue destroy");
     }
 
@@ -229,19 +229,19 @@ class WorkqueueTest {
      */
     @Test
     void flushWorkqueueWaitsForEveryEarlierItemNotForACount() throws Exception {
-        Workqueue wq = Workqueue.alloc_workqueue("flushseq", Workqueue.WQ_UNBOUND, 2);
+        Workqueue wq = Workqueue.allocWorkqueue("flushseq", Workqueue.WQ_UNBOUND, 2);
         wqs.add(wq);
         List<String> events = Collections.synchronizedList(new ArrayList<>());
         CountDownLatch xStarted = new CountDownLatch(1);
         CountDownLatch xRelease = new CountDownLatch(1);
-        wq.queue_work(new WorkStruct(() -> {
+        wq.queueWork(new WorkStruct(() -> {
             xStarted.countDown();
             await(xRelease);
             events.add("x done");
         }));
         await(xStarted);
         Thread flusher = new Thread(() -> {
-            wq.flush_workqueue();
+            wq.flushWorkqueue();
             events.add("flushed");
         });
         flusher.start();
@@ -250,8 +250,8 @@ class WorkqueueTest {
         }
         // Two later items run and finish on the other worker while x still runs.
         CountDownLatch zStarted = new CountDownLatch(1);
-        wq.queue_work(new WorkStruct(() -> events.add("y done")));
-        wq.queue_work(new WorkStruct(zStarted::countDown));
+        wq.queueWork(new WorkStruct(() -> events.add("y done")));
+        wq.queueWork(new WorkStruct(zStarted::countDown));
         await(zStarted);
         xRelease.countDown();
         flusher.join();
@@ -261,7 +261,7 @@ class WorkqueueTest {
     /** An item queued again while it runs is not started by a second worker until the first run returns. */
     @Test
     void aRequeuedItemDoesNotRunConcurrentlyWithItself() throws Exception {
-        Workqueue wq = Workqueue.alloc_workqueue("reentrant", Workqueue.WQ_UNBOUND, 2);
+        Workqueue wq = Workqueue.allocWorkqueue("reentrant", Workqueue.WQ_UNBOUND, 2);
         wqs.add(wq);
         AtomicInteger runs = new AtomicInteger();
         AtomicInteger inside = new AtomicInteger();
@@ -272,21 +272,21 @@ class WorkqueueTest {
         self.set(new WorkStruct(() -> {
             maxInside.accumulateAndGet(inside.incrementAndGet(), Math::max);
             if (runs.incrementAndGet() == 1) {
-                assertThat(wq.queue_work(self.get())).isTrue();
+                assertThat(wq.queueWork(self.get())).isTrue();
                 requeued.countDown();
                 await(release);
             }
             inside.decrementAndGet();
         }));
-        wq.queue_work(self.get());
+        wq.queueWork(self.get());
         await(requeued);
         // The other worker is free: it passes over the re-queued item and runs the next one.
         CountDownLatch otherRan = new CountDownLatch(1);
-        wq.queue_work(new WorkStruct(otherRan::countDown));
+        wq.queueWork(new WorkStruct(otherRan::countDown));
         await(otherRan);
         assertThat(runs).hasValue(1);
         release.countDown();
-        wq.flush_workqueue();
+        wq.flushWorkqueue();
         assertThat(runs).hasValue(2);
         assertThat(maxInside).hasValue(1);
     }
@@ -304,17 +304,17 @@ class WorkqueueTest {
             if (runs.incrementAndGet() == 1) {
                 firstStarted.countDown();
                 await(firstRelease);
-                assertThat(wq.queue_work(self.get())).isTrue();
+                assertThat(wq.queueWork(self.get())).isTrue();
             } else {
                 await(secondRelease);
             }
         }));
-        wq.queue_work(self.get());
+        wq.queueWork(self.get());
         await(firstStarted);
         AtomicReference<Boolean> waited = new AtomicReference<>();
         CountDownLatch flushed = new CountDownLatch(1);
         Thread t = new Thread(() -> {
-            waited.set(Workqueue.flush_work(self.get()));
+            waited.set(Workqueue.flushWork(self.get()));
             flushed.countDown();
         });
         t.start();
@@ -326,7 +326,7 @@ class WorkqueueTest {
         await(flushed);
         assertThat(waited.get()).isTrue();
         secondRelease.countDown();
-        wq.flush_workqueue();
+        wq.flushWorkqueue();
         assertThat(runs).hasValue(2);
     }
 
@@ -343,12 +343,12 @@ class WorkqueueTest {
             runs.incrementAndGet();
             started.countDown();
             await(release);
-            requeue.set(wq.queue_work(self.get()));
+            requeue.set(wq.queueWork(self.get()));
         }));
-        wq.queue_work(self.get());
+        wq.queueWork(self.get());
         await(started);
         AtomicReference<Boolean> result = new AtomicReference<>();
-        Thread t = new Thread(() -> result.set(Workqueue.cancel_work_sync(self.get())));
+        Thread t = new Thread(() -> result.set(Workqueue.cancelWorkSync(self.get())));
         t.start();
         while (t.getState() != Thread.State.WAITING) {
             Thread.onSpinWait();
@@ -357,8 +357,8 @@ class WorkqueueTest {
         t.join();
         assertThat(result.get()).isFalse();
         assertThat(requeue.get()).isFalse();
-        assertThat(self.get().work_pending()).isFalse();
-        wq.flush_workqueue();
+        assertThat(self.get().workPending()).isFalse();
+        wq.flushWorkqueue();
         assertThat(runs).hasValue(1);
         assertThat(wq.idle()).isTrue();
     }
@@ -369,7 +369,7 @@ class WorkqueueTest {
      */
     @Test
     void destroyDrainsChainedWorkAndRefusesOthersWhileDraining() throws Exception {
-        Workqueue wq = Workqueue.alloc_ordered_workqueue("drain", 0);
+        Workqueue wq = Workqueue.allocOrderedWorkqueue("drain", 0);
         AtomicInteger runs = new AtomicInteger();
         CountDownLatch go = new CountDownLatch(1);
         AtomicReference<WorkStruct> self = new AtomicReference<>();
@@ -378,20 +378,20 @@ class WorkqueueTest {
                 await(go);
             }
             if (runs.get() < 5) {
-                assertThat(wq.queue_work(self.get())).isTrue();
+                assertThat(wq.queueWork(self.get())).isTrue();
             }
         }));
-        wq.queue_work(self.get());
-        Thread destroyer = new Thread(wq::destroy_workqueue);
+        wq.queueWork(self.get());
+        Thread destroyer = new Thread(wq::destroyWorkqueue);
         destroyer.start();
         while ((wq.flags() & Workqueue.__WQ_DRAINING) == 0) {
             Thread.onSpinWait();
         }
         AtomicInteger otherRuns = new AtomicInteger();
         WorkStruct other = new WorkStruct(otherRuns::incrementAndGet);
-        assertThat(wq.queue_work(other)).isTrue();
+        assertThat(wq.queueWork(other)).isTrue();
         assertThat(Warn.drain()).singleElement().asString().contains("queue_work on draining workqueue drain");
-        assertThat(other.work_pending()).isFalse();
+        assertThat(other.workPending()).isFalse();
         go.countDown();
         destroyer.join();
         assertThat(runs).hasValue(5);
@@ -403,11 +403,11 @@ class WorkqueueTest {
     void aThrowingWorkItemWarnsAndTheWorkerGoesOn() {
         Workqueue wq = ordered("throws");
         AtomicInteger runs = new AtomicInteger();
-        wq.queue_work(new WorkStruct(() -> {
+        wq.queueWork(new WorkStruct(() -> {
             throw new IllegalStateException("boom");
         }));
-        wq.queue_work(new WorkStruct(runs::incrementAndGet));
-        wq.flush_workqueue();
+        wq.queueWork(new WorkStruct(runs::incrementAndGet));
+        wq.flushWorkqueue();
         assertThat(runs).hasValue(1);
         assertThat(Warn.drain()).singleElement().asString().contains("threw").contains("boom");
     }
@@ -416,8 +416,8 @@ class WorkqueueTest {
     void workersAreNamedLikeKworkers() {
         Workqueue wq = ordered("names");
         AtomicReference<String> name = new AtomicReference<>();
-        wq.queue_work(new WorkStruct(() -> name.set(Thread.currentThread().getName())));
-        wq.flush_workqueue();
+        wq.queueWork(new WorkStruct(() -> name.set(Thread.currentThread().getName())));
+        wq.flushWorkqueue();
         assertThat(name.get()).isEqualTo("kworker/names/0");
     }
 }

@@ -17,13 +17,13 @@ import org.iommu4j.base.trace.TraceEvent;
  * <p>{@code mm->context.id} holds generation | ASID: the low {@code asid_bits} bits are the
  * hardware ASID, the bits above count rollovers (the generation advances by
  * {@code 1 << asid_bits}). An mm whose generation is current can run with its ASID on any CPU
- * without locking (fast path of {@link #check_and_switch_context}); otherwise
+ * without locking (fast path of {@link #checkAndSwitchContext}); otherwise
  * {@code cpu_asid_lock} is taken and {@code new_context} hands out a free ASID, starting a new
  * generation (rollover) when the bitmap is full. A rollover keeps the ASIDs that are live on
  * some CPU (per-CPU active/reserved ASIDs) and the pinned ones, and marks every CPU's TLB for a
  * flush before it next switches.
  *
- * <p>Pinning ({@link #arm64_mm_context_get}): an SMMU sharing the CPU page tables must see one
+ * <p>Pinning ({@link #arm64MmContextGet}): an SMMU sharing the CPU page tables must see one
  * ASID for the mm for as long as it is bound, so a pinned ASID is reserved across rollovers
  * (the bitmap is re-seeded from {@code pinned_asid_map}). At most {@code max_pinned_asids}
  * (usable ASIDs - CPUs - 2) may be pinned so a rollover always finds a free ASID.
@@ -50,20 +50,20 @@ public final class ArmContext {
         public final org.iommu4j.base.Refcount pinned = new org.iommu4j.base.Refcount(0);
     }
 
-    public final int asid_bits;
+    public final int asidBits;
     private final int nrCpus;
     private final boolean kpti;
     /** Protects asid_map, pinned map, reserved_asids, tlb_flush_pending, cur_idx, the slow path. */
-    private final ReentrantLock cpu_asid_lock = new ReentrantLock();
-    private final AtomicLong asid_generation = new AtomicLong();
-    private final long[] asid_map;
-    private final long[] pinned_asid_map;
-    private final AtomicLongArray active_asids;
-    private final long[] reserved_asids;
-    private final boolean[] tlb_flush_pending;
-    private final long max_pinned_asids;
-    private long nr_pinned_asids;
-    private int cur_idx = 1;
+    private final ReentrantLock cpuAsidLock = new ReentrantLock();
+    private final AtomicLong asidGeneration = new AtomicLong();
+    private final long[] asidMap;
+    private final long[] pinnedAsidMap;
+    private final AtomicLongArray activeAsids;
+    private final long[] reservedAsids;
+    private final boolean[] tlbFlushPending;
+    private final long maxPinnedAsids;
+    private long nrPinnedAsids;
+    private int curIdx = 1;
     private final AtomicLong rollovers = new AtomicLong();
 
     /**
@@ -83,40 +83,40 @@ public final class ArmContext {
         if (nrCpus < 1) {
             throw new IllegalArgumentException("need a CPU");
         }
-        this.asid_bits = asidBits;
+        this.asidBits = asidBits;
         this.nrCpus = nrCpus;
         this.kpti = kpti;
-        asid_generation.set(ASID_FIRST_VERSION());
-        asid_map = new long[(int) (NUM_USER_ASIDS() / 64)];
-        pinned_asid_map = pinning ? new long[asid_map.length] : null;
-        active_asids = new AtomicLongArray(nrCpus);
-        reserved_asids = new long[nrCpus];
-        tlb_flush_pending = new boolean[nrCpus];
+        asidGeneration.set(ASID_FIRST_VERSION());
+        asidMap = new long[(int) (NUM_USER_ASIDS() / 64)];
+        pinnedAsidMap = pinning ? new long[asidMap.length] : null;
+        activeAsids = new AtomicLongArray(nrCpus);
+        reservedAsids = new long[nrCpus];
+        tlbFlushPending = new boolean[nrCpus];
         if (kpti) {
-            set_kpti_asid_bits(asid_map);
+            setKptiAsidBits(asidMap);
         }
         // asids_update_limit()
         long available = NUM_USER_ASIDS();
         if (kpti) {
             available /= 2;
-            if (pinned_asid_map != null) {
-                set_kpti_asid_bits(pinned_asid_map);
+            if (pinnedAsidMap != null) {
+                setKptiAsidBits(pinnedAsidMap);
             }
         }
         Warn.WARN_ON(available - 1 <= nrCpus);
-        max_pinned_asids = available - nrCpus - 2;
-        Printk.pr_info("ASID allocator initialised with %d entries", available);
+        maxPinnedAsids = available - nrCpus - 2;
+        Printk.prInfo("ASID allocator initialised with %d entries", available);
     }
 
     /* ---- context.c macros ---- */
 
     /** ~GENMASK(asid_bits - 1, 0). */
     public long ASID_MASK() {
-        return ~GENMASK(asid_bits - 1, 0);
+        return ~GENMASK(asidBits - 1, 0);
     }
 
     public long ASID_FIRST_VERSION() {
-        return 1L << asid_bits;
+        return 1L << asidBits;
     }
 
     public long NUM_USER_ASIDS() {
@@ -141,28 +141,28 @@ public final class ArmContext {
 
     /** True if the context id belongs to the current generation. */
     @Port("arch/arm64/mm/context.c:asid_gen_match")
-    public boolean asid_gen_match(long asid) {
-        return ((asid ^ asid_generation.get()) >>> asid_bits) == 0;
+    public boolean asidGenMatch(long asid) {
+        return ((asid ^ asidGeneration.get()) >>> asidBits) == 0;
     }
 
     public long generation() {
-        return asid_generation.get();
+        return asidGeneration.get();
     }
 
     public long rollovers() {
         return rollovers.get();
     }
 
-    public long max_pinned_asids() {
-        return max_pinned_asids;
+    public long maxPinnedAsids() {
+        return maxPinnedAsids;
     }
 
-    public long nr_pinned_asids() {
-        cpu_asid_lock.lock();
+    public long nrPinnedAsids() {
+        cpuAsidLock.lock();
         try {
-            return nr_pinned_asids;
+            return nrPinnedAsids;
         } finally {
-            cpu_asid_lock.unlock();
+            cpuAsidLock.unlock();
         }
     }
 
@@ -175,31 +175,31 @@ public final class ArmContext {
     }
 
     /** active_asids[cpu] (0 after a rollover until the CPU switches again). */
-    public long active_asid(int cpu) {
-        return active_asids.get(cpu);
+    public long activeAsid(int cpu) {
+        return activeAsids.get(cpu);
     }
 
     /* ---- bitmap helpers ---- */
 
-    private static boolean test_bit(long[] map, long nr) {
+    private static boolean testBit(long[] map, long nr) {
         return (map[(int) (nr >>> 6)] & (1L << nr)) != 0;
     }
 
-    private static void __set_bit(long[] map, long nr) {
+    private static void __setBit(long[] map, long nr) {
         map[(int) (nr >>> 6)] |= 1L << nr;
     }
 
-    private static void __clear_bit(long[] map, long nr) {
+    private static void __clearBit(long[] map, long nr) {
         map[(int) (nr >>> 6)] &= ~(1L << nr);
     }
 
-    private static boolean __test_and_set_bit(long[] map, long nr) {
-        boolean old = test_bit(map, nr);
-        __set_bit(map, nr);
+    private static boolean __testAndSetBit(long[] map, long nr) {
+        boolean old = testBit(map, nr);
+        __setBit(map, nr);
         return old;
     }
 
-    private long find_next_zero_bit(long[] map, long size, long offset) {
+    private long findNextZeroBit(long[] map, long size, long offset) {
         for (long i = offset; i < size; i++) {
             long w = map[(int) (i >>> 6)];
             if (w == -1L) {
@@ -219,50 +219,50 @@ public final class ArmContext {
      * odd twin (USER_ASID_FLAG).
      */
     @Port("arch/arm64/mm/context.c:set_kpti_asid_bits")
-    private static void set_kpti_asid_bits(long[] map) {
+    private static void setKptiAsidBits(long[] map) {
         java.util.Arrays.fill(map, 0xaaaaaaaaaaaaaaaaL);
     }
 
     @Port("arch/arm64/mm/context.c:set_reserved_asid_bits")
-    private void set_reserved_asid_bits() {
-        if (pinned_asid_map != null) {
-            System.arraycopy(pinned_asid_map, 0, asid_map, 0, asid_map.length);
+    private void setReservedAsidBits() {
+        if (pinnedAsidMap != null) {
+            System.arraycopy(pinnedAsidMap, 0, asidMap, 0, asidMap.length);
         } else if (kpti) {
-            set_kpti_asid_bits(asid_map);
+            setKptiAsidBits(asidMap);
         } else {
-            java.util.Arrays.fill(asid_map, 0);
+            java.util.Arrays.fill(asidMap, 0);
         }
     }
 
     /** Rebuilds the bitmap for a new generation. Call only holding cpu_asid_lock. */
     @Port("arch/arm64/mm/context.c:flush_context")
-    private void flush_context() {
-        set_reserved_asid_bits();
+    private void flushContext() {
+        setReservedAsidBits();
         for (int i = 0; i < nrCpus; i++) {
-            long asid = active_asids.getAndSet(i, 0);
+            long asid = activeAsids.getAndSet(i, 0);
             // A CPU that went through a rollover without switching since still runs the mm of
             // its reserved ASID: keep it.
             if (asid == 0) {
-                asid = reserved_asids[i];
+                asid = reservedAsids[i];
             }
-            __set_bit(asid_map, ctxid2asid(asid));
-            reserved_asids[i] = asid;
+            __setBit(asidMap, ctxid2asid(asid));
+            reservedAsids[i] = asid;
         }
-        java.util.Arrays.fill(tlb_flush_pending, true);
+        java.util.Arrays.fill(tlbFlushPending, true);
         rollovers.incrementAndGet();
         if (ROLLOVER.enabled()) {
-            ROLLOVER.emit(asid_generation.get());
+            ROLLOVER.emit(asidGeneration.get());
         }
     }
 
     /** Updates every reserved copy of {@code asid} to {@code newasid}; true if there was one. */
     @Port("arch/arm64/mm/context.c:check_update_reserved_asid")
-    private boolean check_update_reserved_asid(long asid, long newasid) {
+    private boolean checkUpdateReservedAsid(long asid, long newasid) {
         boolean hit = false;
         for (int cpu = 0; cpu < nrCpus; cpu++) {
-            if (reserved_asids[cpu] == asid) {
+            if (reservedAsids[cpu] == asid) {
                 hit = true;
-                reserved_asids[cpu] = newasid;
+                reservedAsids[cpu] = newasid;
             }
         }
         return hit;
@@ -270,35 +270,35 @@ public final class ArmContext {
 
     /** Chooses the mm's context id for the current generation. Call only holding cpu_asid_lock. */
     @Port("arch/arm64/mm/context.c:new_context")
-    private long new_context(Mm mm) {
+    private long newContext(Mm mm) {
         long asid = mm.context.id.get();
-        long generation = asid_generation.get();
+        long generation = asidGeneration.get();
 
         if (asid != 0) {
             long newasid = asid2ctxid(ctxid2asid(asid), generation);
             // Live on a CPU during the rollover: keep it.
-            if (check_update_reserved_asid(asid, newasid)) {
+            if (checkUpdateReservedAsid(asid, newasid)) {
                 return newasid;
             }
             // Pinned: its bit was carried over from pinned_asid_map.
-            if (mm.context.pinned.refcount_read() != 0) {
+            if (mm.context.pinned.refcountRead() != 0) {
                 return newasid;
             }
             // Reuse the old number if still free in this generation.
-            if (!__test_and_set_bit(asid_map, ctxid2asid(asid))) {
+            if (!__testAndSetBit(asidMap, ctxid2asid(asid))) {
                 return newasid;
             }
         }
 
-        asid = find_next_zero_bit(asid_map, NUM_USER_ASIDS(), cur_idx);
+        asid = findNextZeroBit(asidMap, NUM_USER_ASIDS(), curIdx);
         if (asid == NUM_USER_ASIDS()) {
-            generation = asid_generation.addAndGet(ASID_FIRST_VERSION());
-            flush_context();
+            generation = asidGeneration.addAndGet(ASID_FIRST_VERSION());
+            flushContext();
             // More ASIDs than CPUs + pinned: this always succeeds.
-            asid = find_next_zero_bit(asid_map, NUM_USER_ASIDS(), 1);
+            asid = findNextZeroBit(asidMap, NUM_USER_ASIDS(), 1);
         }
-        __set_bit(asid_map, asid);
-        cur_idx = (int) asid;
+        __setBit(asidMap, asid);
+        curIdx = (int) asid;
         return asid2ctxid(asid, generation);
     }
 
@@ -310,35 +310,35 @@ public final class ArmContext {
      * Locking: lock-free fast path; otherwise takes cpu_asid_lock.
      */
     @Port("arch/arm64/mm/context.c:check_and_switch_context")
-    public void check_and_switch_context(Mm mm, Cpu cpu) {
+    public void checkAndSwitchContext(Mm mm, Cpu cpu) {
         int c = cpu.id;
         long asid = mm.context.id.get();
-        long old_active_asid = active_asids.get(c);
+        long oldActiveAsid = activeAsids.get(c);
         // The cmpxchg fails if a rollover zeroed our active ASID meanwhile (pairs with the
         // xchg in flush_context), which sends us to the slow path.
-        if (old_active_asid != 0 && asid_gen_match(asid) && active_asids.compareAndSet(c, old_active_asid, asid)) {
-            cpu.cpu_switch_mm(mm.pgd, mm, asid);
+        if (oldActiveAsid != 0 && asidGenMatch(asid) && activeAsids.compareAndSet(c, oldActiveAsid, asid)) {
+            cpu.cpuSwitchMm(mm.pgd, mm, asid);
             return;
         }
-        cpu_asid_lock.lock();
+        cpuAsidLock.lock();
         try {
             asid = mm.context.id.get();
-            if (!asid_gen_match(asid)) {
-                asid = new_context(mm);
+            if (!asidGenMatch(asid)) {
+                asid = newContext(mm);
                 mm.context.id.set(asid);
                 if (NEW_CONTEXT.enabled()) {
-                    NEW_CONTEXT.emit(c, asid, asid_generation.get());
+                    NEW_CONTEXT.emit(c, asid, asidGeneration.get());
                 }
             }
-            if (tlb_flush_pending[c]) {
-                tlb_flush_pending[c] = false;
-                cpu.local_flush_tlb_all();
+            if (tlbFlushPending[c]) {
+                tlbFlushPending[c] = false;
+                cpu.localFlushTlbAll();
             }
-            active_asids.set(c, asid);
+            activeAsids.set(c, asid);
         } finally {
-            cpu_asid_lock.unlock();
+            cpuAsidLock.unlock();
         }
-        cpu.cpu_switch_mm(mm.pgd, mm, asid);
+        cpu.cpuSwitchMm(mm.pgd, mm, asid);
     }
 
     /**
@@ -349,30 +349,30 @@ public final class ArmContext {
      * reference. Locking: cpu_asid_lock.
      */
     @Port("arch/arm64/mm/context.c:arm64_mm_context_get")
-    public long arm64_mm_context_get(Mm mm) {
-        if (pinned_asid_map == null) {
+    public long arm64MmContextGet(Mm mm) {
+        if (pinnedAsidMap == null) {
             return 0;
         }
         long asid;
-        cpu_asid_lock.lock();
+        cpuAsidLock.lock();
         try {
             asid = mm.context.id.get();
-            if (!mm.context.pinned.refcount_inc_not_zero()) {
-                if (nr_pinned_asids >= max_pinned_asids) {
+            if (!mm.context.pinned.refcountIncNotZero()) {
+                if (nrPinnedAsids >= maxPinnedAsids) {
                     asid = 0;
                 } else {
-                    if (!asid_gen_match(asid)) {
+                    if (!asidGenMatch(asid)) {
                         // Stale generation: new_context keeps the number where it can, else picks a new one.
-                        asid = new_context(mm);
+                        asid = newContext(mm);
                         mm.context.id.set(asid);
                     }
-                    nr_pinned_asids++;
-                    __set_bit(pinned_asid_map, ctxid2asid(asid));
-                    mm.context.pinned.refcount_set(1);
+                    nrPinnedAsids++;
+                    __setBit(pinnedAsidMap, ctxid2asid(asid));
+                    mm.context.pinned.refcountSet(1);
                 }
             }
         } finally {
-            cpu_asid_lock.unlock();
+            cpuAsidLock.unlock();
         }
         asid = ctxid2asid(asid);
         if (asid != 0 && kpti) {
@@ -383,39 +383,39 @@ public final class ArmContext {
 
     /** Drops a pin; the last one releases the ASID to normal rollover. */
     @Port("arch/arm64/mm/context.c:arm64_mm_context_put")
-    public void arm64_mm_context_put(Mm mm) {
-        if (pinned_asid_map == null) {
+    public void arm64MmContextPut(Mm mm) {
+        if (pinnedAsidMap == null) {
             return;
         }
         long asid = mm.context.id.get();
-        cpu_asid_lock.lock();
+        cpuAsidLock.lock();
         try {
-            if (mm.context.pinned.refcount_dec_and_test()) {
-                __clear_bit(pinned_asid_map, ctxid2asid(asid));
-                nr_pinned_asids--;
+            if (mm.context.pinned.refcountDecAndTest()) {
+                __clearBit(pinnedAsidMap, ctxid2asid(asid));
+                nrPinnedAsids--;
             }
         } finally {
-            cpu_asid_lock.unlock();
+            cpuAsidLock.unlock();
         }
     }
 
     /** Test/teaching view: is {@code asid} set in the current bitmap. */
-    public boolean asid_in_use(long asid) {
-        cpu_asid_lock.lock();
+    public boolean asidInUse(long asid) {
+        cpuAsidLock.lock();
         try {
-            return test_bit(asid_map, asid);
+            return testBit(asidMap, asid);
         } finally {
-            cpu_asid_lock.unlock();
+            cpuAsidLock.unlock();
         }
     }
 
     /** Test/teaching view: is {@code asid} pinned. */
-    public boolean asid_pinned(long asid) {
-        cpu_asid_lock.lock();
+    public boolean asidPinned(long asid) {
+        cpuAsidLock.lock();
         try {
-            return pinned_asid_map != null && test_bit(pinned_asid_map, asid);
+            return pinnedAsidMap != null && testBit(pinnedAsidMap, asid);
         } finally {
-            cpu_asid_lock.unlock();
+            cpuAsidLock.unlock();
         }
     }
 }

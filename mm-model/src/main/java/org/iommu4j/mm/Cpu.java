@@ -23,7 +23,7 @@ import org.iommu4j.base.trace.Trace;
  * One simulated arm64 CPU running user code at EL0: TTBR0_EL1 (page-table root and ASID), a TLB
  * tagged by ASID, a hardware table walker that may set AF and clear AP[2] itself (FEAT_HAFDBS
  * when {@link MmWorld.Config#hwAfDbm}), and the exception path into the kernel's page-fault
- * handler ({@link MmFault#do_page_fault}).
+ * handler ({@link MmFault#doPageFault}).
  *
  * <p>Threads: a Cpu is driven by one thread at a time, as a real CPU runs one instruction
  * stream; TLB invalidations (TLBI broadcast, rollover flushes) arrive from any thread.
@@ -109,22 +109,22 @@ public final class Cpu {
      * reference on it, drops the one on the previous mm, and switches ASID and TTBR0 through
      * check_and_switch_context.
      */
-    public void switch_mm(Mm next) {
+    public void switchMm(Mm next) {
         Mm prev = activeMm;
         Trace.setCpu(id);
         if (prev == next) {
-            world.context.check_and_switch_context(next, this);
+            world.context.checkAndSwitchContext(next, this);
             return;
         }
         next.mmgrab();
-        world.context.check_and_switch_context(next, this);
+        world.context.checkAndSwitchContext(next, this);
         if (prev != null) {
             prev.mmdrop();
         }
     }
 
     /** Leaves user space: TTBR0 to the reserved (empty) table, dropping the lazy mm reference. */
-    public void switch_to_idle() {
+    public void switchToIdle() {
         Mm prev = activeMm;
         activeMm = null;
         pgd = 0;
@@ -138,7 +138,7 @@ public final class Cpu {
     }
 
     /** Loads TTBR0_EL1 ({@code cpu_switch_mm}). */
-    void cpu_switch_mm(long pgdPa, Mm mm, long ctxid) {
+    void cpuSwitchMm(long pgdPa, Mm mm, long ctxid) {
         long hwAsid = world.context.ctxid2asid(ctxid);
         if (world.config.kpti()) {
             hwAsid |= 1;
@@ -151,7 +151,7 @@ public final class Cpu {
         this.activeMm = mm;
     }
 
-    public Mm active_mm() {
+    public Mm activeMm() {
         return activeMm;
     }
 
@@ -283,7 +283,7 @@ public final class Cpu {
                 throw new UserFault(va, VM_FAULT_BADMAP, "SIGSEGV");
             }
             int seq = flushSeq.get();
-            long e = pgt.walk_entry(pgd, va);
+            long e = pgt.walkEntry(pgd, va);
             int level = (int) (e & 7);
             long descPa = e & ~7L;
             long desc = mem.readqAcquire(descPa);
@@ -347,7 +347,7 @@ public final class Cpu {
             } else if (acc == ACC_EXEC) {
                 flags |= FAULT_FLAG_INSTRUCTION;
             }
-            int fault = MmFault.do_page_fault(mm, va, flags);
+            int fault = MmFault.doPageFault(mm, va, flags);
             if ((fault & (VM_FAULT_ERROR | VM_FAULT_BADMAP | VM_FAULT_BADACCESS)) != 0) {
                 String sig = (fault & MmH.VM_FAULT_OOM) != 0 ? "OOM" : (fault & MmH.VM_FAULT_SIGBUS) != 0 ? "SIGBUS" : "SIGSEGV";
                 throw new UserFault(va, fault, sig);
@@ -358,11 +358,11 @@ public final class Cpu {
     /* ---------------- TLB maintenance (local effect of TLBI) ---------------- */
 
     /** {@code local_flush_tlb_all}: TLBI VMALLE1 on this CPU. */
-    public void local_flush_tlb_all() {
-        tlbi_all();
+    public void localFlushTlbAll() {
+        tlbiAll();
     }
 
-    void tlbi_all() {
+    void tlbiAll() {
         flushSeq.incrementAndGet();
         for (int i = 0; i < TLB_SIZE; i++) {
             TAG.setVolatile(tlbTag, i, 0L);
@@ -370,7 +370,7 @@ public final class Cpu {
         blockEntries = 0;
     }
 
-    void tlbi_asid(long asid) {
+    void tlbiAsid(long asid) {
         flushSeq.incrementAndGet();
         for (int i = 0; i < TLB_SIZE; i++) {
             long t = (long) TAG.getVolatile(tlbTag, i);
@@ -380,7 +380,7 @@ public final class Cpu {
         }
     }
 
-    void tlbi_va(long asid, long va) {
+    void tlbiVa(long asid, long va) {
         flushSeq.incrementAndGet();
         long vpn = (va & ((1L << vaBits) - 1)) >>> pageShift;
         int i = slot(vpn, asid);
@@ -391,7 +391,7 @@ public final class Cpu {
         }
     }
 
-    void tlbi_vaa(long va) {
+    void tlbiVaa(long va) {
         flushSeq.incrementAndGet();
         long vpn = (va & ((1L << vaBits) - 1)) >>> pageShift;
         for (int i = 0; i < TLB_SIZE; i++) {
@@ -421,7 +421,7 @@ public final class Cpu {
     }
 
     /** Valid TLB entries (test view). */
-    public int tlb_entries() {
+    public int tlbEntries() {
         int n = 0;
         for (int i = 0; i < TLB_SIZE; i++) {
             if ((long) TAG.getVolatile(tlbTag, i) != 0) {
@@ -432,17 +432,17 @@ public final class Cpu {
     }
 
     /** True if the TLB holds a translation of {@code va} for {@code asid} (test view). */
-    public boolean tlb_holds(long asid, long va) {
+    public boolean tlbHolds(long asid, long va) {
         long vpn = va >>> pageShift;
         int i = slot(vpn, asid);
         return (long) TAG.getVolatile(tlbTag, i) == (TAG_VALID | (asid << 40) | vpn);
     }
 
-    public long tlb_hits() {
+    public long tlbHits() {
         return hits;
     }
 
-    public long tlb_misses() {
+    public long tlbMisses() {
         return misses;
     }
 

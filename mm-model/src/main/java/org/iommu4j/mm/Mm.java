@@ -35,31 +35,31 @@ public final class Mm {
     public final long pgd;
     /** {@code mm->context}: ASID and pin count. */
     public final ArmContext.MmContext context = new ArmContext.MmContext();
-    public final AtomicInteger mm_users = new AtomicInteger(1);
-    public final AtomicInteger mm_count = new AtomicInteger(1);
+    public final AtomicInteger mmUsers = new AtomicInteger(1);
+    public final AtomicInteger mmCount = new AtomicInteger(1);
     /** {@code mmap_lock} (was mmap_sem): an rw semaphore. */
-    public final ReentrantReadWriteLock mmap_lock = new ReentrantReadWriteLock();
-    public final ReentrantLock page_table_lock = new ReentrantLock();
+    public final ReentrantReadWriteLock mmapLock = new ReentrantReadWriteLock();
+    public final ReentrantLock pageTableLock = new ReentrantLock();
     /** VMAs by vm_start. Guarded by mmap_lock. */
-    final TreeMap<Long, VmAreaStruct> mm_mt = new TreeMap<>();
+    final TreeMap<Long, VmAreaStruct> mmMt = new TreeMap<>();
     /** Guarded by mmap_lock (write). */
-    public int map_count;
-    public long mmap_base;
-    public final long task_size;
+    public int mapCount;
+    public long mmapBase;
+    public final long taskSize;
     /** {@code mm->pasid} (v5.10 u32; 0 = none until v5.17). Set by iommu-sva. */
     public volatile int pasid;
     /** MM_ANONPAGES. */
-    public final AtomicLong rss_anon = new AtomicLong();
+    public final AtomicLong rssAnon = new AtomicLong();
     /** Published on the first notifier registration; read without locks. */
-    volatile MmuNotifier.Subscriptions notifier_subscriptions;
+    volatile MmuNotifier.Subscriptions notifierSubscriptions;
     private volatile boolean freed;
     private volatile boolean exited;
 
     Mm(MmWorld world, long pgd) {
         this.world = world;
         this.pgd = pgd;
-        this.task_size = world.pgtable.TASK_SIZE;
-        this.mmap_base = task_size - (1L << 30) > 0 ? task_size - (1L << 30) : task_size / 2;
+        this.taskSize = world.pgtable.TASK_SIZE;
+        this.mmapBase = taskSize - (1L << 30) > 0 ? taskSize - (1L << 30) : taskSize / 2;
     }
 
     /* ---------------- lifetime (kernel/fork.c) ---------------- */
@@ -67,28 +67,28 @@ public final class Mm {
     /** Takes an mm_users reference. */
     @Port("include/linux/sched/mm.h:mmget")
     public void mmget() {
-        if (mm_users.getAndIncrement() <= 0) {
+        if (mmUsers.getAndIncrement() <= 0) {
             Warn.WARN_ON_ONCE(true);
         }
     }
 
     /** Takes an mm_users reference unless the address space is already gone. */
     @Port("include/linux/sched/mm.h:mmget_not_zero")
-    public boolean mmget_not_zero() {
+    public boolean mmgetNotZero() {
         int v;
         do {
-            v = mm_users.get(); // again after a failed exchange: the count moved, or it failed spuriously
+            v = mmUsers.get(); // again after a failed exchange: the count moved, or it failed spuriously
             if (v <= 0) {
                 return false;
             }
-        } while (!mm_users.weakCompareAndSetVolatile(v, v + 1));
+        } while (!mmUsers.weakCompareAndSetVolatile(v, v + 1));
         return true;
     }
 
     /** Drops an mm_users reference; the last one tears the address space down. May sleep. */
     @Port("kernel/fork.c:mmput")
     public void mmput() {
-        int v = mm_users.decrementAndGet();
+        int v = mmUsers.decrementAndGet();
         if (v == 0) {
             __mmput();
         } else {
@@ -98,15 +98,15 @@ public final class Mm {
 
     @Port("kernel/fork.c:__mmput")
     private void __mmput() {
-        Warn.WARN_ON(mm_users.get() != 0);
-        Mmap.exit_mmap(this);
+        Warn.WARN_ON(mmUsers.get() != 0);
+        Mmap.exitMmap(this);
         exited = true;
         mmdrop();
     }
 
     @Port("include/linux/sched/mm.h:mmgrab")
     public void mmgrab() {
-        if (mm_count.getAndIncrement() <= 0) {
+        if (mmCount.getAndIncrement() <= 0) {
             Warn.WARN_ON_ONCE(true);
         }
     }
@@ -114,7 +114,7 @@ public final class Mm {
     /** Drops an mm_count reference; the last one frees the page-table root. */
     @Port("include/linux/sched/mm.h:mmdrop")
     public void mmdrop() {
-        int v = mm_count.decrementAndGet();
+        int v = mmCount.decrementAndGet();
         if (v == 0) {
             __mmdrop();
         } else {
@@ -124,10 +124,10 @@ public final class Mm {
 
     @Port("kernel/fork.c:__mmdrop")
     private void __mmdrop() {
-        Warn.WARN_ON_ONCE(mm_users.get() > 0);
+        Warn.WARN_ON_ONCE(mmUsers.get() > 0);
         // mm_free_pgd(): the tables below were freed by exit_mmap.
-        world.pgtable.pgd_free(pgd);
-        MmuNotifier.__mmu_notifier_subscriptions_destroy(this);
+        world.pgtable.pgdFree(pgd);
+        MmuNotifier.__mmuNotifierSubscriptionsDestroy(this);
         freed = true;
     }
 
@@ -144,30 +144,30 @@ public final class Mm {
     /* ---------------- mmap_lock (include/linux/mmap_lock.h) ---------------- */
 
     @Port("include/linux/mmap_lock.h:mmap_read_lock")
-    public void mmap_read_lock() {
-        mmap_lock.readLock().lock();
+    public void mmapReadLock() {
+        mmapLock.readLock().lock();
     }
 
     @Port("include/linux/mmap_lock.h:mmap_read_trylock")
-    public boolean mmap_read_trylock() {
-        return mmap_lock.readLock().tryLock();
+    public boolean mmapReadTrylock() {
+        return mmapLock.readLock().tryLock();
     }
 
     @Port("include/linux/mmap_lock.h:mmap_read_unlock")
-    public void mmap_read_unlock() {
-        mmap_lock.readLock().unlock();
+    public void mmapReadUnlock() {
+        mmapLock.readLock().unlock();
     }
 
     @Port("include/linux/mmap_lock.h:mmap_write_lock")
-    public void mmap_write_lock() {
-        mmap_lock.writeLock().lock();
+    public void mmapWriteLock() {
+        mmapLock.writeLock().lock();
     }
 
     /** Return: 0, or -EINTR if the thread is interrupted (the image of a fatal signal). */
     @Port("include/linux/mmap_lock.h:mmap_write_lock_killable")
-    public int mmap_write_lock_killable() {
+    public int mmapWriteLockKillable() {
         try {
-            mmap_lock.writeLock().lockInterruptibly();
+            mmapLock.writeLock().lockInterruptibly();
             return 0;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -176,29 +176,29 @@ public final class Mm {
     }
 
     @Port("include/linux/mmap_lock.h:mmap_write_unlock")
-    public void mmap_write_unlock() {
-        mmap_lock.writeLock().unlock();
+    public void mmapWriteUnlock() {
+        mmapLock.writeLock().unlock();
     }
 
     @Port("include/linux/mmap_lock.h:mmap_assert_locked")
-    public void mmap_assert_locked() {
-        Warn.WARN_ON_ONCE(mmap_lock.getReadHoldCount() == 0 && !mmap_lock.isWriteLockedByCurrentThread());
+    public void mmapAssertLocked() {
+        Warn.WARN_ON_ONCE(mmapLock.getReadHoldCount() == 0 && !mmapLock.isWriteLockedByCurrentThread());
     }
 
     @Port("include/linux/mmap_lock.h:mmap_assert_write_locked")
-    public void mmap_assert_write_locked() {
-        Warn.WARN_ON_ONCE(!mmap_lock.isWriteLockedByCurrentThread());
+    public void mmapAssertWriteLocked() {
+        Warn.WARN_ON_ONCE(!mmapLock.isWriteLockedByCurrentThread());
     }
 
     /* ---------------- views ---------------- */
 
     /** The VMAs in address order (a copy; takes the mmap read lock). */
     public List<VmAreaStruct> vmas() {
-        mmap_read_lock();
+        mmapReadLock();
         try {
-            return new ArrayList<>(mm_mt.values());
+            return new ArrayList<>(mmMt.values());
         } finally {
-            mmap_read_unlock();
+            mmapReadUnlock();
         }
     }
 
@@ -221,7 +221,7 @@ public final class Mm {
     }
 
     Map.Entry<Long, VmAreaStruct> floor(long addr) {
-        return mm_mt.floorEntry(addr);
+        return mmMt.floorEntry(addr);
     }
 
     @Override

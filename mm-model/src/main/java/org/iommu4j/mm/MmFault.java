@@ -59,34 +59,34 @@ public final class MmFault {
      * Return: a vm_fault_t, or VM_FAULT_BADMAP (no VMA) / VM_FAULT_BADACCESS (VMA forbids it).
      */
     @Port("arch/arm64/mm/fault.c:do_page_fault")
-    public static int do_page_fault(Mm mm, long addr, int mm_flags) {
-        long vm_flags;
-        if ((mm_flags & FAULT_FLAG_INSTRUCTION) != 0) {
-            vm_flags = VM_EXEC;
-        } else if ((mm_flags & FAULT_FLAG_WRITE) != 0) {
-            vm_flags = VM_WRITE;
+    public static int doPageFault(Mm mm, long addr, int mmFlags) {
+        long vmFlags;
+        if ((mmFlags & FAULT_FLAG_INSTRUCTION) != 0) {
+            vmFlags = VM_EXEC;
+        } else if ((mmFlags & FAULT_FLAG_WRITE) != 0) {
+            vmFlags = VM_WRITE;
         } else {
             // Write implies read; without FEAT_EPAN exec implies read.
-            vm_flags = VM_ACCESS_FLAGS;
+            vmFlags = VM_ACCESS_FLAGS;
         }
-        mm.mmap_read_lock();
+        mm.mmapReadLock();
         try {
-            return __do_page_fault(mm, addr, mm_flags, vm_flags);
+            return __doPageFault(mm, addr, mmFlags, vmFlags);
         } finally {
-            mm.mmap_read_unlock();
+            mm.mmapReadUnlock();
         }
     }
 
     @Port("arch/arm64/mm/fault.c:__do_page_fault")
-    static int __do_page_fault(Mm mm, long addr, int mm_flags, long vm_flags) {
-        VmAreaStruct vma = Mmap.find_vma(mm, addr);
-        if (vma == null || Long.compareUnsigned(vma.vm_start, addr) > 0) {
+    static int __doPageFault(Mm mm, long addr, int mmFlags, long vmFlags) {
+        VmAreaStruct vma = Mmap.findVma(mm, addr);
+        if (vma == null || Long.compareUnsigned(vma.vmStart, addr) > 0) {
             return VM_FAULT_BADMAP;
         }
-        if ((vma.vm_flags & vm_flags) == 0) {
+        if ((vma.vmFlags & vmFlags) == 0) {
             return VM_FAULT_BADACCESS;
         }
-        return handle_mm_fault(vma, addr & mm.world.pgtable.PAGE_MASK, mm_flags);
+        return handleMmFault(vma, addr & mm.world.pgtable.PAGE_MASK, mmFlags);
     }
 
     /* ---------------- mm/memory.c ---------------- */
@@ -98,7 +98,7 @@ public final class MmFault {
      * check_vma_flags: -EFAULT; io-pgfault's iopf_handle_single: IOMMU_PAGE_RESP_INVALID).
      */
     @Port("include/asm-generic/mm_hooks.h:arch_vma_access_permitted")
-    static boolean arch_vma_access_permitted(VmAreaStruct vma, boolean write, boolean execute, boolean foreign) {
+    static boolean archVmaAccessPermitted(VmAreaStruct vma, boolean write, boolean execute, boolean foreign) {
         return true;
     }
 
@@ -113,15 +113,15 @@ public final class MmFault {
      * check for (no VMA, or an address outside it).
      */
     @Port("mm/memory.c:handle_mm_fault")
-    public static int handle_mm_fault(VmAreaStruct vma, long address, int flags) {
+    public static int handleMmFault(VmAreaStruct vma, long address, int flags) {
         int ret;
-        if (vma == null || Long.compareUnsigned(address, vma.vm_start) < 0 || Long.compareUnsigned(address, vma.vm_end) >= 0) {
+        if (vma == null || Long.compareUnsigned(address, vma.vmStart) < 0 || Long.compareUnsigned(address, vma.vmEnd) >= 0) {
             ret = VM_FAULT_SIGSEGV;
-        } else if (!arch_vma_access_permitted(vma, (flags & FAULT_FLAG_WRITE) != 0,
+        } else if (!archVmaAccessPermitted(vma, (flags & FAULT_FLAG_WRITE) != 0,
                 (flags & FAULT_FLAG_INSTRUCTION) != 0, (flags & FAULT_FLAG_REMOTE) != 0)) {
             ret = VM_FAULT_SIGSEGV;
         } else {
-            ret = __handle_mm_fault(vma, address, flags);
+            ret = __handleMmFault(vma, address, flags);
         }
         if (FAULT.enabled()) {
             FAULT.emit(address, flags, ret);
@@ -131,118 +131,118 @@ public final class MmFault {
 
     /** handle_mm_fault with the regs argument of the v5.15 signature (ignored). */
     @Port("mm/memory.c:handle_mm_fault")
-    public static int handle_mm_fault(VmAreaStruct vma, long address, int flags, Object regs) {
-        return handle_mm_fault(vma, address, flags);
+    public static int handleMmFault(VmAreaStruct vma, long address, int flags, Object regs) {
+        return handleMmFault(vma, address, flags);
     }
 
     @Port("mm/memory.c:__handle_mm_fault")
-    private static int __handle_mm_fault(VmAreaStruct vma, long address, int flags) {
-        Mm mm = vma.vm_mm;
+    private static int __handleMmFault(VmAreaStruct vma, long address, int flags) {
+        Mm mm = vma.vmMm;
         Pgtable pt = mm.world.pgtable;
         address &= pt.PAGE_MASK;
-        long ptep = pt.pte_alloc_map(mm.pgd, address);
+        long ptep = pt.pteAllocMap(mm.pgd, address);
         if (ptep == 0) {
             return VM_FAULT_OOM;
         }
         if (ptep == -1) {
             return VM_FAULT_SIGBUS; // a block mapping in a user address space: not ours
         }
-        return handle_pte_fault(vma, address, flags, ptep);
+        return handlePteFault(vma, address, flags, ptep);
     }
 
     @Port("mm/memory.c:handle_pte_fault")
-    private static int handle_pte_fault(VmAreaStruct vma, long address, int flags, long ptep) {
-        Mm mm = vma.vm_mm;
+    private static int handlePteFault(VmAreaStruct vma, long address, int flags, long ptep) {
+        Mm mm = vma.vmMm;
         Pgtable pt = mm.world.pgtable;
-        long entry = pt.ptep_get(ptep);
-        if (Pgtable.pte_none(entry)) {
-            return do_anonymous_page(vma, address, flags, ptep);
+        long entry = pt.ptepGet(ptep);
+        if (Pgtable.pteNone(entry)) {
+            return doAnonymousPage(vma, address, flags, ptep);
         }
         boolean write = (flags & FAULT_FLAG_WRITE) != 0;
-        mm.page_table_lock.lock();
+        mm.pageTableLock.lock();
         try {
-            if (pt.ptep_get(ptep) != entry) {
+            if (pt.ptepGet(ptep) != entry) {
                 return 0; // changed under us: let the access retry
             }
-            if (!Pgtable.pte_valid(entry)) {
+            if (!Pgtable.pteValid(entry)) {
                 return 0; // PROT_NONE entry whose VMA now allows the access: change_protection fixes it
             }
             if (write) {
-                if (!Pgtable.pte_write(entry)) {
-                    return do_wp_page(vma, address, ptep, entry);
+                if (!Pgtable.pteWrite(entry)) {
+                    return doWpPage(vma, address, ptep, entry);
                 }
-                entry = Pgtable.pte_mkdirty(entry);
+                entry = Pgtable.pteMkdirty(entry);
             }
-            entry = Pgtable.pte_mkyoung(entry);
-            ptep_set_access_flags(vma, address, ptep, entry, write);
+            entry = Pgtable.pteMkyoung(entry);
+            ptepSetAccessFlags(vma, address, ptep, entry, write);
             return 0;
         } finally {
-            mm.page_table_lock.unlock();
+            mm.pageTableLock.unlock();
         }
     }
 
     /** Demand-zero fault on an empty PTE. */
     @Port("mm/memory.c:do_anonymous_page")
-    private static int do_anonymous_page(VmAreaStruct vma, long address, int flags, long ptep) {
-        Mm mm = vma.vm_mm;
+    private static int doAnonymousPage(VmAreaStruct vma, long address, int flags, long ptep) {
+        Mm mm = vma.vmMm;
         Pgtable pt = mm.world.pgtable;
         long entry;
         long page = 0;
-        if ((flags & FAULT_FLAG_WRITE) == 0 && (vma.vm_flags & VM_SHARED) == 0) {
+        if ((flags & FAULT_FLAG_WRITE) == 0 && (vma.vmFlags & VM_SHARED) == 0) {
             // Reads map the zero page.
-            entry = pt.mk_pte(mm.world.zero_page(), vma.vm_page_prot) | PTE_SPECIAL;
+            entry = pt.mkPte(mm.world.zeroPage(), vma.vmPageProt) | PTE_SPECIAL;
         } else {
-            page = pt.pages().alloc_pages(Gfp.GFP_HIGHUSER_MOVABLE | Gfp.__GFP_ZERO, pt.pageOrder);
+            page = pt.pages().allocPages(Gfp.GFP_HIGHUSER_MOVABLE | Gfp.__GFP_ZERO, pt.pageOrder);
             if (page == 0) {
                 return VM_FAULT_OOM;
             }
-            entry = pt.mk_pte(page, vma.vm_page_prot) | PTE_AF;
-            if ((vma.vm_flags & VM_WRITE) != 0 && (flags & FAULT_FLAG_WRITE) != 0) {
-                entry = Pgtable.pte_mkwrite(Pgtable.pte_mkdirty(entry));
-            } else if ((vma.vm_flags & VM_WRITE) != 0) {
-                entry = Pgtable.pte_mkwrite(entry) | PTE_RDONLY; // shared: writable-clean (DBM)
+            entry = pt.mkPte(page, vma.vmPageProt) | PTE_AF;
+            if ((vma.vmFlags & VM_WRITE) != 0 && (flags & FAULT_FLAG_WRITE) != 0) {
+                entry = Pgtable.pteMkwrite(Pgtable.pteMkdirty(entry));
+            } else if ((vma.vmFlags & VM_WRITE) != 0) {
+                entry = Pgtable.pteMkwrite(entry) | PTE_RDONLY; // shared: writable-clean (DBM)
             }
         }
-        mm.page_table_lock.lock();
+        mm.pageTableLock.lock();
         try {
-            if (!Pgtable.pte_none(pt.ptep_get(ptep))) {
+            if (!Pgtable.pteNone(pt.ptepGet(ptep))) {
                 // Another fault won the race.
                 if (page != 0) {
-                    pt.pages().__free_pages(page, pt.pageOrder);
+                    pt.pages().__freePages(page, pt.pageOrder);
                 }
                 return 0;
             }
             if (page != 0) {
-                mm.rss_anon.incrementAndGet();
+                mm.rssAnon.incrementAndGet();
             }
-            pt.set_pte(ptep, entry);
+            pt.setPte(ptep, entry);
         } finally {
-            mm.page_table_lock.unlock();
+            mm.pageTableLock.unlock();
         }
         return 0;
     }
 
     /** Makes a PTE writable if the VMA is. */
     @Port("include/linux/mm.h:maybe_mkwrite")
-    static long maybe_mkwrite(long pte, VmAreaStruct vma) {
-        return (vma.vm_flags & VM_WRITE) != 0 ? Pgtable.pte_mkwrite(pte) : pte;
+    static long maybeMkwrite(long pte, VmAreaStruct vma) {
+        return (vma.vmFlags & VM_WRITE) != 0 ? Pgtable.pteMkwrite(pte) : pte;
     }
 
     /** Write to a present non-writable PTE. Called with page_table_lock held. */
     @Port("mm/memory.c:do_wp_page")
-    private static int do_wp_page(VmAreaStruct vma, long address, long ptep, long orig) {
+    private static int doWpPage(VmAreaStruct vma, long address, long ptep, long orig) {
         if ((orig & PTE_SPECIAL) != 0) {
-            return wp_page_copy(vma, address, ptep, orig);
+            return wpPageCopy(vma, address, ptep, orig);
         }
         // Anonymous and exclusive (no fork in this model): reuse in place.
-        return wp_page_reuse(vma, address, ptep, orig);
+        return wpPageReuse(vma, address, ptep, orig);
     }
 
     @Port("mm/memory.c:wp_page_reuse")
-    private static int wp_page_reuse(VmAreaStruct vma, long address, long ptep, long orig) {
-        long entry = Pgtable.pte_mkyoung(orig);
-        entry = maybe_mkwrite(Pgtable.pte_mkdirty(entry), vma);
-        ptep_set_access_flags(vma, address, ptep, entry, true);
+    private static int wpPageReuse(VmAreaStruct vma, long address, long ptep, long orig) {
+        long entry = Pgtable.pteMkyoung(orig);
+        entry = maybeMkwrite(Pgtable.pteMkdirty(entry), vma);
+        ptepSetAccessFlags(vma, address, ptep, entry, true);
         return VM_FAULT_WRITE;
     }
 
@@ -252,40 +252,40 @@ public final class MmFault {
      * VM_FAULT_OOM.
      */
     @Port("mm/memory.c:wp_page_copy")
-    private static int wp_page_copy(VmAreaStruct vma, long address, long ptep, long orig) {
-        Mm mm = vma.vm_mm;
+    private static int wpPageCopy(VmAreaStruct vma, long address, long ptep, long orig) {
+        Mm mm = vma.vmMm;
         Pgtable pt = mm.world.pgtable;
-        long page = pt.pages().alloc_pages(Gfp.GFP_HIGHUSER_MOVABLE | Gfp.__GFP_ZERO, pt.pageOrder);
+        long page = pt.pages().allocPages(Gfp.GFP_HIGHUSER_MOVABLE | Gfp.__GFP_ZERO, pt.pageOrder);
         if (page == 0) {
             return VM_FAULT_OOM;
         }
         MmuNotifierRange range = MmuNotifierRange.of(MMU_NOTIFY_CLEAR, vma, mm, address, address + pt.PAGE_SIZE);
-        MmuNotifier.mmu_notifier_invalidate_range_start(range);
-        boolean page_copied = false;
-        if (pt.ptep_get(ptep) == orig) {
-            long entry = pt.mk_pte(page, vma.vm_page_prot) | PTE_AF;
-            entry = maybe_mkwrite(Pgtable.pte_mkdirty(entry), vma);
-            ptep_clear_flush_notify(vma, address, ptep);
-            pt.set_pte(ptep, entry);
-            mm.rss_anon.incrementAndGet();
-            page_copied = true;
+        MmuNotifier.mmuNotifierInvalidateRangeStart(range);
+        boolean pageCopied = false;
+        if (pt.ptepGet(ptep) == orig) {
+            long entry = pt.mkPte(page, vma.vmPageProt) | PTE_AF;
+            entry = maybeMkwrite(Pgtable.pteMkdirty(entry), vma);
+            ptepClearFlushNotify(vma, address, ptep);
+            pt.setPte(ptep, entry);
+            mm.rssAnon.incrementAndGet();
+            pageCopied = true;
         } else {
             // The PTE changed meanwhile: drop the new page and let the access retry.
-            pt.pages().__free_pages(page, pt.pageOrder);
+            pt.pages().__freePages(page, pt.pageOrder);
         }
-        MmuNotifier.mmu_notifier_invalidate_range_only_end(range);
-        return page_copied ? VM_FAULT_WRITE : 0;
+        MmuNotifier.mmuNotifierInvalidateRangeOnlyEnd(range);
+        return pageCopied ? VM_FAULT_WRITE : 0;
     }
 
     /** Clears a PTE, flushes it from the TLBs and from secondary TLBs. */
     @Port("include/linux/mmu_notifier.h:ptep_clear_flush_notify")
-    static long ptep_clear_flush_notify(VmAreaStruct vma, long address, long ptep) {
-        Mm mm = vma.vm_mm;
+    static long ptepClearFlushNotify(VmAreaStruct vma, long address, long ptep) {
+        Mm mm = vma.vmMm;
         Pgtable pt = mm.world.pgtable;
-        long old = pt.ptep_get_and_clear(ptep);
-        mm.world.flush_tlb_page(vma, address);
+        long old = pt.ptepGetAndClear(ptep);
+        mm.world.flushTlbPage(vma, address);
         long a = address & pt.PAGE_MASK;
-        MmuNotifier.mmu_notifier_invalidate_range(mm, a, a + pt.PAGE_SIZE);
+        MmuNotifier.mmuNotifierInvalidateRange(mm, a, a + pt.PAGE_SIZE);
         return old;
     }
 
@@ -295,9 +295,9 @@ public final class MmFault {
      * (write) update flushes the stale read-only TLB entry.
      */
     @Port("arch/arm64/mm/fault.c:ptep_set_access_flags")
-    public static boolean ptep_set_access_flags(VmAreaStruct vma, long address, long ptep, long entry, boolean dirty) {
-        Pgtable pt = vma.vm_mm.world.pgtable;
-        long pte = pt.ptep_get(ptep);
+    public static boolean ptepSetAccessFlags(VmAreaStruct vma, long address, long ptep, long entry, boolean dirty) {
+        Pgtable pt = vma.vmMm.world.pgtable;
+        long pte = pt.ptepGet(ptep);
         if (pte == entry) {
             return false;
         }
@@ -317,7 +317,7 @@ public final class MmFault {
             pteval = w;
         }
         if (dirty) {
-            vma.vm_mm.world.flush_tlb_page(vma, address);
+            vma.vmMm.world.flushTlbPage(vma, address);
         }
         return true;
     }
@@ -331,7 +331,7 @@ public final class MmFault {
         final boolean fullmm;
         long start = -1L;
         long end;
-        boolean freed_tables;
+        boolean freedTables;
         final MutableLongList pages = new LongArrayList();
         final MutableLongList tables = new LongArrayList();
 
@@ -340,7 +340,7 @@ public final class MmFault {
             this.fullmm = fullmm;
         }
 
-        void add_range(long s, long e) {
+        void addRange(long s, long e) {
             if (Long.compareUnsigned(s, start) < 0) {
                 start = s;
             }
@@ -351,31 +351,31 @@ public final class MmFault {
     }
 
     @Port("mm/mmu_gather.c:tlb_gather_mmu")
-    public static MmuGather tlb_gather_mmu(Mm mm, boolean fullmm) {
+    public static MmuGather tlbGatherMmu(Mm mm, boolean fullmm) {
         return new MmuGather(mm, fullmm);
     }
 
     /** Flushes CPU and secondary TLBs for the gathered range, then frees pages and tables. */
     @Port("mm/mmu_gather.c:tlb_finish_mmu")
-    public static void tlb_finish_mmu(MmuGather tlb) {
+    public static void tlbFinishMmu(MmuGather tlb) {
         Mm mm = tlb.mm;
-        if (Long.compareUnsigned(tlb.end, tlb.start) > 0 || tlb.freed_tables) {
+        if (Long.compareUnsigned(tlb.end, tlb.start) > 0 || tlb.freedTables) {
             // tlb_flush_mmu_tlbonly(): tlb_flush() then the secondary TLBs.
             if (tlb.fullmm || tlb.start == -1L) {
-                mm.world.flush_tlb_mm(mm);
+                mm.world.flushTlbMm(mm);
             } else {
-                mm.world.__flush_tlb_range(mm, tlb.start, tlb.end, mm.world.pgtable.PAGE_SIZE, !tlb.freed_tables);
+                mm.world.__flushTlbRange(mm, tlb.start, tlb.end, mm.world.pgtable.PAGE_SIZE, !tlb.freedTables);
             }
             if (tlb.start != -1L) {
-                MmuNotifier.mmu_notifier_invalidate_range(mm, tlb.start, tlb.end);
+                MmuNotifier.mmuNotifierInvalidateRange(mm, tlb.start, tlb.end);
             }
         }
         Pgtable pt = mm.world.pgtable;
         for (int i = 0; i < tlb.tables.size(); i++) {
-            pt.pages().__free_pages(tlb.tables.get(i), pt.pageOrder);
+            pt.pages().__freePages(tlb.tables.get(i), pt.pageOrder);
         }
         for (int i = 0; i < tlb.pages.size(); i++) {
-            pt.pages().__free_pages(tlb.pages.get(i), pt.pageOrder);
+            pt.pages().__freePages(tlb.pages.get(i), pt.pageOrder);
         }
         tlb.tables.clear();
         tlb.pages.clear();
@@ -383,27 +383,27 @@ public final class MmFault {
 
     /** Unmaps [start_addr, end_addr) of the given VMAs, inside one notifier range. */
     @Port("mm/memory.c:unmap_vmas")
-    public static void unmap_vmas(MmuGather tlb, List<VmAreaStruct> vmas, long start_addr, long end_addr) {
+    public static void unmapVmas(MmuGather tlb, List<VmAreaStruct> vmas, long startAddr, long endAddr) {
         Mm mm = tlb.mm;
-        MmuNotifierRange range = MmuNotifierRange.of(MMU_NOTIFY_UNMAP, vmas.get(0), mm, start_addr, end_addr);
-        MmuNotifier.mmu_notifier_invalidate_range_start(range);
+        MmuNotifierRange range = MmuNotifierRange.of(MMU_NOTIFY_UNMAP, vmas.get(0), mm, startAddr, endAddr);
+        MmuNotifier.mmuNotifierInvalidateRangeStart(range);
         for (VmAreaStruct vma : vmas) {
-            long s = Long.compareUnsigned(vma.vm_start, start_addr) > 0 ? vma.vm_start : start_addr;
-            long e = Long.compareUnsigned(vma.vm_end, end_addr) < 0 ? vma.vm_end : end_addr;
+            long s = Long.compareUnsigned(vma.vmStart, startAddr) > 0 ? vma.vmStart : startAddr;
+            long e = Long.compareUnsigned(vma.vmEnd, endAddr) < 0 ? vma.vmEnd : endAddr;
             if (Long.compareUnsigned(s, e) < 0) {
-                zap_pte_range(tlb, vma, s, e);
+                zapPteRange(tlb, vma, s, e);
             }
         }
-        MmuNotifier.mmu_notifier_invalidate_range_end(range);
+        MmuNotifier.mmuNotifierInvalidateRangeEnd(range);
     }
 
     /** Clears every PTE of [addr, end), gathering the range and the pages to free. */
     @Port("mm/memory.c:zap_pte_range")
-    private static void zap_pte_range(MmuGather tlb, VmAreaStruct vma, long addr, long end) {
+    private static void zapPteRange(MmuGather tlb, VmAreaStruct vma, long addr, long end) {
         Mm mm = tlb.mm;
         Pgtable pt = mm.world.pgtable;
         while (Long.compareUnsigned(addr, end) < 0) {
-            long e = pt.walk_entry(mm.pgd, addr);
+            long e = pt.walkEntry(mm.pgd, addr);
             int level = (int) (e & 7);
             if (level != 3) {
                 // No table below this level: skip its whole span.
@@ -413,13 +413,13 @@ public final class MmFault {
                 continue;
             }
             long ptep = e & ~7L;
-            long ptent = pt.ptep_get(ptep);
+            long ptent = pt.ptepGet(ptep);
             if (ptent != 0) {
-                ptent = pt.ptep_get_and_clear(ptep);
-                tlb.add_range(addr, addr + pt.PAGE_SIZE);
-                if (Pgtable.pte_present(ptent) && (ptent & PTE_SPECIAL) == 0) {
-                    tlb.pages.add(pt.__pte_to_phys(ptent));
-                    mm.rss_anon.decrementAndGet();
+                ptent = pt.ptepGetAndClear(ptep);
+                tlb.addRange(addr, addr + pt.PAGE_SIZE);
+                if (Pgtable.ptePresent(ptent) && (ptent & PTE_SPECIAL) == 0) {
+                    tlb.pages.add(pt.__pteToPhys(ptent));
+                    mm.rssAnon.decrementAndGet();
                 }
             }
             addr += pt.PAGE_SIZE;
@@ -428,15 +428,15 @@ public final class MmFault {
 
     /** Frees the page tables left empty in [floor, ceiling) after an unmap (deferred to tlb_finish_mmu). */
     @Port("mm/memory.c:free_pgtables")
-    public static void free_pgtables(MmuGather tlb, long floor, long ceiling) {
+    public static void freePgtables(MmuGather tlb, long floor, long ceiling) {
         Mm mm = tlb.mm;
         Pgtable pt = mm.world.pgtable;
         int before = tlb.tables.size();
-        pt.free_empty_tables(mm.pgd, floor, ceiling, tlb.tables);
+        pt.freeEmptyTables(mm.pgd, floor, ceiling, tlb.tables);
         if (tlb.tables.size() != before) {
-            tlb.freed_tables = true;
+            tlb.freedTables = true;
             if (!tlb.fullmm) {
-                tlb.add_range(floor, ceiling);
+                tlb.addRange(floor, ceiling);
             }
         }
     }
@@ -451,8 +451,8 @@ public final class MmFault {
      * table (never touched) notifies nobody; the CPU TLBs are flushed only if a PTE changed.
      */
     @Port("mm/mprotect.c:change_protection")
-    public static long change_protection(VmAreaStruct vma, long start, long end, long newprot) {
-        Pgtable pt = vma.vm_mm.world.pgtable;
+    public static long changeProtection(VmAreaStruct vma, long start, long end, long newprot) {
+        Pgtable pt = vma.vmMm.world.pgtable;
         // The level whose entries each get one change_pmd_range: the PUD, or the top level
         // when the PUD is folded into it.
         long span = 1L << pt.levelShift(Math.max(pt.startLevel, 1));
@@ -463,19 +463,19 @@ public final class MmFault {
             if (next == 0 || Long.compareUnsigned(next, end) > 0) {
                 next = end;
             }
-            pages += change_pmd_range(vma, addr, next, newprot);
+            pages += changePmdRange(vma, addr, next, newprot);
             addr = next;
         } while (addr != end);
         if (pages != 0) {
-            vma.vm_mm.world.flush_tlb_range(vma, start, end);
+            vma.vmMm.world.flushTlbRange(vma, start, end);
         }
         return pages;
     }
 
     /** One entry above the PMD: the notifier range opens at the first populated PMD. */
     @Port("mm/mprotect.c:change_pmd_range")
-    private static long change_pmd_range(VmAreaStruct vma, long addr, long end, long newprot) {
-        Mm mm = vma.vm_mm;
+    private static long changePmdRange(VmAreaStruct vma, long addr, long end, long newprot) {
+        Mm mm = vma.vmMm;
         Pgtable pt = mm.world.pgtable;
         long span = 1L << pt.levelShift(2);
         MmuNotifierRange range = null;
@@ -485,39 +485,39 @@ public final class MmFault {
             if (next == 0 || Long.compareUnsigned(next, end) > 0) {
                 next = end;
             }
-            if ((pt.walk_entry(mm.pgd, addr) & 7) == 3) { // the PMD points to a PTE table
+            if ((pt.walkEntry(mm.pgd, addr) & 7) == 3) { // the PMD points to a PTE table
                 if (range == null) {
                     range = MmuNotifierRange.of(MMU_NOTIFY_PROTECTION_VMA, vma, mm, addr, end);
-                    MmuNotifier.mmu_notifier_invalidate_range_start(range);
+                    MmuNotifier.mmuNotifierInvalidateRangeStart(range);
                 }
-                pages += change_pte_range(vma, addr, next, newprot);
+                pages += changePteRange(vma, addr, next, newprot);
             }
             addr = next;
         } while (addr != end);
         if (range != null) {
-            MmuNotifier.mmu_notifier_invalidate_range_end(range);
+            MmuNotifier.mmuNotifierInvalidateRangeEnd(range);
         }
         return pages;
     }
 
     /** The PTEs of one PTE table: each present one gets {@code newprot}. */
     @Port("mm/mprotect.c:change_pte_range")
-    private static long change_pte_range(VmAreaStruct vma, long addr, long end, long newprot) {
-        Mm mm = vma.vm_mm;
+    private static long changePteRange(VmAreaStruct vma, long addr, long end, long newprot) {
+        Mm mm = vma.vmMm;
         Pgtable pt = mm.world.pgtable;
         long pages = 0;
         for (; Long.compareUnsigned(addr, end) < 0; addr += pt.PAGE_SIZE) {
-            long ptep = pt.walk_entry(mm.pgd, addr) & ~7L;
-            long oldpte = pt.ptep_get(ptep);
-            if (Pgtable.pte_present(oldpte)) {
+            long ptep = pt.walkEntry(mm.pgd, addr) & ~7L;
+            long oldpte = pt.ptepGet(ptep);
+            if (Pgtable.ptePresent(oldpte)) {
                 // ptep_modify_prot_start/commit: clear, then install the new value.
-                mm.page_table_lock.lock();
+                mm.pageTableLock.lock();
                 try {
-                    oldpte = pt.ptep_get_and_clear(ptep);
-                    long ptent = Pgtable.pte_modify(oldpte, newprot);
-                    pt.set_pte(ptep, ptent);
+                    oldpte = pt.ptepGetAndClear(ptep);
+                    long ptent = Pgtable.pteModify(oldpte, newprot);
+                    pt.setPte(ptep, ptent);
                 } finally {
-                    mm.page_table_lock.unlock();
+                    mm.pageTableLock.unlock();
                 }
                 pages++;
             }
@@ -528,10 +528,10 @@ public final class MmFault {
     /* ---------------- helpers for other modules and tests ---------------- */
 
     /** The PTE value mapping {@code va} in {@code mm}, or 0 if none (follow_pte + ptep_get). */
-    public static long pte_of(Mm mm, long va) {
+    public static long pteOf(Mm mm, long va) {
         Pgtable pt = mm.world.pgtable;
-        long ptep = pt.follow_pte(mm.pgd, va);
-        return ptep == 0 ? 0 : pt.ptep_get(ptep);
+        long ptep = pt.followPte(mm.pgd, va);
+        return ptep == 0 ? 0 : pt.ptepGet(ptep);
     }
 
 }

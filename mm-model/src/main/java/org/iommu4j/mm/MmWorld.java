@@ -81,7 +81,7 @@ public final class MmWorld {
     public final Interconnect interconnect;
     public final ArmContext context;
     /** vm.max_map_count. */
-    public volatile int sysctl_max_map_count = MmH.DEFAULT_MAX_MAP_COUNT;
+    public volatile int sysctlMaxMapCount = MmH.DEFAULT_MAX_MAP_COUNT;
     /** The SRCU domain of mm/mmu_notifier.c. */
     public final Srcu srcu = new Srcu("mmu_notifier");
     private final Cpu[] cpus;
@@ -95,7 +95,7 @@ public final class MmWorld {
         this.interconnect = interconnect;
         this.pgtable = new Pgtable(mem, pages, config.pageShift(), config.vaBits());
         this.context = new ArmContext(config.asidBits(), config.nrCpus(), config.pinning(), config.kpti());
-        this.zeroPage = pages.alloc_pages(org.iommu4j.base.Gfp.GFP_KERNEL | org.iommu4j.base.Gfp.__GFP_ZERO
+        this.zeroPage = pages.allocPages(org.iommu4j.base.Gfp.GFP_KERNEL | org.iommu4j.base.Gfp.__GFP_ZERO
                 | org.iommu4j.base.Gfp.__GFP_NOFAIL, pgtable.pageOrder);
         this.cpus = new Cpu[config.nrCpus()];
         for (int i = 0; i < cpus.length; i++) {
@@ -129,8 +129,8 @@ public final class MmWorld {
      * A new address space with one user and no mapping; null if its pgd cannot be allocated.
      */
     @Port("kernel/fork.c:mm_alloc")
-    public Mm mm_alloc() {
-        long pgd = pgtable.pgd_alloc();
+    public Mm mmAlloc() {
+        long pgd = pgtable.pgdAlloc();
         if (pgd == 0) {
             return null;
         }
@@ -139,7 +139,7 @@ public final class MmWorld {
 
     /** Physical address of the zero page ({@code ZERO_PAGE}). */
     @Port("arch/arm64/include/asm/pgtable.h:ZERO_PAGE")
-    public long zero_page() {
+    public long zeroPage() {
         return zeroPage;
     }
 
@@ -147,25 +147,25 @@ public final class MmWorld {
         return cpus[i];
     }
 
-    public int nr_cpus() {
+    public int nrCpus() {
         return cpus.length;
     }
 
     /* ---------------- system registers an SVA driver copies into a CD ---------------- */
 
     /** {@code read_sysreg(mair_el1)}. */
-    public long read_mair_el1() {
+    public long readMairEl1() {
         return PgtableH.MAIR_EL1_SET;
     }
 
     /** ID_AA64MMFR0_EL1 as read_sanitised_ftr_reg returns it: PARange 48 bits, ASIDBits. */
-    public long read_id_aa64mmfr0_el1() {
+    public long readIdAa64mmfr0El1() {
         return FIELD_PREP(ID_AA64MMFR0_PARANGE_MASK, ID_AA64MMFR0_PARANGE_48)
                 | FIELD_PREP(ID_AA64MMFR0_ASID_MASK, config.asidBits() == 16 ? 2 : 0);
     }
 
     /** {@code vabits_actual}. */
-    public int vabits_actual() {
+    public int vabitsActual() {
         return pgtable.VA_BITS;
     }
 
@@ -192,21 +192,21 @@ public final class MmWorld {
 
     /** TLBI VMALLE1IS. */
     @Port("arch/arm64/include/asm/tlbflush.h:flush_tlb_all")
-    public void flush_tlb_all() {
+    public void flushTlbAll() {
         for (Cpu c : cpus) {
-            c.tlbi_all();
+            c.tlbiAll();
         }
         broadcast(Tlbi.Kind.ALL, 0, 0, false, 0);
     }
 
     /** TLBI ASIDE1IS for the mm's ASID (and its user twin under KPTI). */
     @Port("arch/arm64/include/asm/tlbflush.h:flush_tlb_mm")
-    public void flush_tlb_mm(Mm mm) {
+    public void flushTlbMm(Mm mm) {
         int asid = mm.asid();
         for (Cpu c : cpus) {
-            c.tlbi_asid(asid);
+            c.tlbiAsid(asid);
             if (config.kpti()) {
-                c.tlbi_asid(asid | 1);
+                c.tlbiAsid(asid | 1);
             }
         }
         broadcast(Tlbi.Kind.ASID, asid, 0, false, 0);
@@ -217,15 +217,15 @@ public final class MmWorld {
 
     /** TLBI VALE1IS of one user page. */
     @Port("arch/arm64/include/asm/tlbflush.h:flush_tlb_page")
-    public void flush_tlb_page(VmAreaStruct vma, long uaddr) {
-        flush_va(vma.vm_mm.asid(), uaddr & pgtable.PAGE_MASK, true);
+    public void flushTlbPage(VmAreaStruct vma, long uaddr) {
+        flushVa(vma.vmMm.asid(), uaddr & pgtable.PAGE_MASK, true);
     }
 
-    private void flush_va(int asid, long va, boolean leaf) {
+    private void flushVa(int asid, long va, boolean leaf) {
         for (Cpu c : cpus) {
-            c.tlbi_va(asid, va);
+            c.tlbiVa(asid, va);
             if (config.kpti()) {
-                c.tlbi_va(asid | 1, va);
+                c.tlbiVa(asid | 1, va);
             }
         }
         broadcast(Tlbi.Kind.VA, asid, va, leaf, 1);
@@ -236,21 +236,21 @@ public final class MmWorld {
 
     /** TLBI VAE1IS for each page of [start, end), or flush_tlb_mm for large ranges. */
     @Port("arch/arm64/include/asm/tlbflush.h:flush_tlb_range")
-    public void flush_tlb_range(VmAreaStruct vma, long start, long end) {
-        __flush_tlb_range(vma.vm_mm, start, end, pgtable.PAGE_SIZE, false);
+    public void flushTlbRange(VmAreaStruct vma, long start, long end) {
+        __flushTlbRange(vma.vmMm, start, end, pgtable.PAGE_SIZE, false);
     }
 
     @Port("arch/arm64/include/asm/tlbflush.h:__flush_tlb_range")
-    public void __flush_tlb_range(Mm mm, long start, long end, long stride, boolean last_level) {
+    public void __flushTlbRange(Mm mm, long start, long end, long stride, boolean lastLevel) {
         start = start & -stride;
         end = (end + stride - 1) & -stride;
         if (Long.compareUnsigned(end - start, (long) MAX_TLBI_OPS() * stride) >= 0) {
-            flush_tlb_mm(mm);
+            flushTlbMm(mm);
             return;
         }
         int asid = mm.asid();
         for (long addr = start; Long.compareUnsigned(addr, end) < 0; addr += stride) {
-            flush_va(asid, addr, last_level);
+            flushVa(asid, addr, lastLevel);
         }
     }
 
@@ -259,14 +259,14 @@ public final class MmWorld {
      * large ranges.
      */
     @Port("arch/arm64/include/asm/tlbflush.h:flush_tlb_kernel_range")
-    public void flush_tlb_kernel_range(long start, long end) {
+    public void flushTlbKernelRange(long start, long end) {
         if (Long.compareUnsigned(end - start, (long) MAX_TLBI_OPS() * pgtable.PAGE_SIZE) > 0) {
-            flush_tlb_all();
+            flushTlbAll();
             return;
         }
         for (long addr = start & pgtable.PAGE_MASK; Long.compareUnsigned(addr, end) < 0; addr += pgtable.PAGE_SIZE) {
             for (Cpu c : cpus) {
-                c.tlbi_vaa(addr);
+                c.tlbiVaa(addr);
             }
             broadcast(Tlbi.Kind.VAA, 0, addr, true, 1);
         }

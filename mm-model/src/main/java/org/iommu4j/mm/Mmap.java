@@ -53,33 +53,33 @@ public final class Mmap {
 
     /** The first VMA with {@code addr < vm_end}, or null. Caller holds the mmap lock. */
     @Port("mm/mmap.c:find_vma")
-    public static VmAreaStruct find_vma(Mm mm, long addr) {
-        Map.Entry<Long, VmAreaStruct> e = mm.mm_mt.floorEntry(addr);
-        if (e != null && Long.compareUnsigned(addr, e.getValue().vm_end) < 0) {
+    public static VmAreaStruct findVma(Mm mm, long addr) {
+        Map.Entry<Long, VmAreaStruct> e = mm.mmMt.floorEntry(addr);
+        if (e != null && Long.compareUnsigned(addr, e.getValue().vmEnd) < 0) {
             return e.getValue();
         }
-        Map.Entry<Long, VmAreaStruct> h = mm.mm_mt.higherEntry(addr);
+        Map.Entry<Long, VmAreaStruct> h = mm.mmMt.higherEntry(addr);
         return h == null ? null : h.getValue();
     }
 
     /** The VMA containing {@code addr}, or null (no stack to extend here). */
     @Port("mm/mmap.c:find_extend_vma")
-    public static VmAreaStruct find_extend_vma(Mm mm, long addr) {
-        VmAreaStruct vma = find_vma(mm, addr & mm.world.pgtable.PAGE_MASK);
-        if (vma == null || Long.compareUnsigned(vma.vm_start, addr) > 0) {
+    public static VmAreaStruct findExtendVma(Mm mm, long addr) {
+        VmAreaStruct vma = findVma(mm, addr & mm.world.pgtable.PAGE_MASK);
+        if (vma == null || Long.compareUnsigned(vma.vmStart, addr) > 0) {
             return null;
         }
         return vma;
     }
 
-    private static VmAreaStruct prev_vma(Mm mm, long addr) {
-        Map.Entry<Long, VmAreaStruct> e = mm.mm_mt.lowerEntry(addr);
+    private static VmAreaStruct prevVma(Mm mm, long addr) {
+        Map.Entry<Long, VmAreaStruct> e = mm.mmMt.lowerEntry(addr);
         return e == null ? null : e.getValue();
     }
 
     /** calc_vm_prot_bits (mman.h). */
     @Port("include/linux/mman.h:calc_vm_prot_bits")
-    public static long calc_vm_prot_bits(int prot) {
+    public static long calcVmProtBits(int prot) {
         return ((prot & PROT_READ) != 0 ? VM_READ : 0) | ((prot & PROT_WRITE) != 0 ? VM_WRITE : 0)
                 | ((prot & PROT_EXEC) != 0 ? VM_EXEC : 0);
     }
@@ -89,7 +89,7 @@ public final class Mmap {
      * mmap_base (top-down layout). Returns the address or -ENOMEM/-EINVAL.
      */
     @Port("mm/mmap.c:get_unmapped_area")
-    public static long get_unmapped_area(Mm mm, long addr, long len, int flags) {
+    public static long getUnmappedArea(Mm mm, long addr, long len, int flags) {
         Pgtable pt = mm.world.pgtable;
         long task = pt.TASK_SIZE;
         if (Long.compareUnsigned(len, task) > 0) {
@@ -106,38 +106,38 @@ public final class Mmap {
         }
         if (addr != 0) {
             addr = (addr + pt.PAGE_SIZE - 1) & pt.PAGE_MASK;
-            VmAreaStruct vma = find_vma(mm, addr);
+            VmAreaStruct vma = findVma(mm, addr);
             if (Long.compareUnsigned(task - len, addr) >= 0 && Long.compareUnsigned(addr, mmap_min_addr) >= 0
-                    && (vma == null || Long.compareUnsigned(addr + len, vma.vm_start) <= 0)) {
+                    && (vma == null || Long.compareUnsigned(addr + len, vma.vmStart) <= 0)) {
                 return addr;
             }
         }
         // arch_get_unmapped_area_topdown: walk gaps downward from mmap_base.
-        long high = mm.mmap_base;
-        for (Map.Entry<Long, VmAreaStruct> e = mm.mm_mt.lowerEntry(high); ; e = mm.mm_mt.lowerEntry(e.getKey())) {
-            long low = e == null ? mmap_min_addr : e.getValue().vm_end;
-            if (e != null && Long.compareUnsigned(e.getValue().vm_end, high) > 0) {
-                high = e.getValue().vm_start; // VMA straddles mmap_base
+        long high = mm.mmapBase;
+        for (Map.Entry<Long, VmAreaStruct> e = mm.mmMt.lowerEntry(high); ; e = mm.mmMt.lowerEntry(e.getKey())) {
+            long low = e == null ? mmap_min_addr : e.getValue().vmEnd;
+            if (e != null && Long.compareUnsigned(e.getValue().vmEnd, high) > 0) {
+                high = e.getValue().vmStart; // VMA straddles mmap_base
             } else if (Long.compareUnsigned(high, low) >= 0 && Long.compareUnsigned(high - low, len) >= 0) {
                 return high - len;
             } else if (e != null) {
-                high = e.getValue().vm_start;
+                high = e.getValue().vmStart;
             }
             if (e == null) {
                 break;
             }
         }
         // Bottom-up fallback above mmap_base.
-        long lo = mm.mmap_base;
-        Map.Entry<Long, VmAreaStruct> straddle = mm.mm_mt.lowerEntry(lo);
-        if (straddle != null && Long.compareUnsigned(straddle.getValue().vm_end, lo) > 0) {
-            lo = straddle.getValue().vm_end;
+        long lo = mm.mmapBase;
+        Map.Entry<Long, VmAreaStruct> straddle = mm.mmMt.lowerEntry(lo);
+        if (straddle != null && Long.compareUnsigned(straddle.getValue().vmEnd, lo) > 0) {
+            lo = straddle.getValue().vmEnd;
         }
-        for (VmAreaStruct v : mm.mm_mt.tailMap(mm.mmap_base, true).values()) {
-            if (Long.compareUnsigned(v.vm_start, lo) >= 0 && Long.compareUnsigned(v.vm_start - lo, len) >= 0) {
+        for (VmAreaStruct v : mm.mmMt.tailMap(mm.mmapBase, true).values()) {
+            if (Long.compareUnsigned(v.vmStart, lo) >= 0 && Long.compareUnsigned(v.vmStart - lo, len) >= 0) {
                 return lo;
             }
-            lo = Long.compareUnsigned(v.vm_end, lo) > 0 ? v.vm_end : lo;
+            lo = Long.compareUnsigned(v.vmEnd, lo) > 0 ? v.vmEnd : lo;
         }
         if (Long.compareUnsigned(task - lo, len) >= 0) {
             return lo;
@@ -153,8 +153,8 @@ public final class Mmap {
      * (not MAP_ANONYMOUS: no files here).
      */
     @Port("mm/mmap.c:do_mmap")
-    public static long do_mmap(Mm mm, long addr, long len, int prot, int flags, long pgoff) {
-        mm.mmap_assert_write_locked();
+    public static long doMmap(Mm mm, long addr, long len, int prot, int flags, long pgoff) {
+        mm.mmapAssertWriteLocked();
         Pgtable pt = mm.world.pgtable;
         // mmap(2) looks the file up before anything else (ksys_mmap_pgoff): no files here.
         if ((flags & MAP_ANONYMOUS) == 0) {
@@ -168,42 +168,42 @@ public final class Mmap {
             flags |= MAP_FIXED;
         }
         if ((flags & MAP_FIXED) == 0) {
-            addr = round_hint_to_min(pt, addr);
+            addr = roundHintToMin(pt, addr);
         }
         len = (len + pt.PAGE_SIZE - 1) & pt.PAGE_MASK;
         if (len == 0) {
             return -ENOMEM;
         }
-        if (mm.map_count > mm.world.sysctl_max_map_count) {
+        if (mm.mapCount > mm.world.sysctlMaxMapCount) {
             return -ENOMEM;
         }
-        long vm_flags = calc_vm_prot_bits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+        long vmFlags = calcVmProtBits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
         // Anonymous memory knows only these two types; MAP_SHARED_VALIDATE is for files.
         switch (flags & MAP_TYPE) {
             case MAP_SHARED:
-                vm_flags |= VM_SHARED | VM_MAYSHARE;
+                vmFlags |= VM_SHARED | VM_MAYSHARE;
                 break;
             case MAP_PRIVATE:
                 break;
             default:
                 return -EINVAL;
         }
-        addr = get_unmapped_area(mm, addr, len, flags);
+        addr = getUnmappedArea(mm, addr, len, flags);
         if (IS_ERR_VALUE(addr)) {
             return addr;
         }
         if ((flags & MAP_FIXED_NOREPLACE) != 0) {
-            VmAreaStruct vma = find_vma(mm, addr);
-            if (vma != null && Long.compareUnsigned(vma.vm_start, addr + len) < 0) {
+            VmAreaStruct vma = findVma(mm, addr);
+            if (vma != null && Long.compareUnsigned(vma.vmStart, addr + len) < 0) {
                 return -EEXIST;
             }
         }
-        return mmap_region(mm, addr, len, vm_flags, pgoff);
+        return mmapRegion(mm, addr, len, vmFlags, pgoff);
     }
 
     /** Truncates a hint to its page, and moves a hint below mmap_min_addr up to it. */
     @Port("mm/mmap.c:round_hint_to_min")
-    static long round_hint_to_min(Pgtable pt, long hint) {
+    static long roundHintToMin(Pgtable pt, long hint) {
         hint &= pt.PAGE_MASK;
         if (hint != 0 && Long.compareUnsigned(hint, mmap_min_addr) < 0) {
             return (mmap_min_addr + pt.PAGE_SIZE - 1) & pt.PAGE_MASK;
@@ -212,22 +212,22 @@ public final class Mmap {
     }
 
     @Port("mm/mmap.c:mmap_region")
-    private static long mmap_region(Mm mm, long addr, long len, long vm_flags, long pgoff) {
+    private static long mmapRegion(Mm mm, long addr, long len, long vmFlags, long pgoff) {
         // Whatever is mapped in the range goes first (MAP_FIXED may land on existing mappings).
-        if (__do_munmap(mm, addr, len) != 0) {
+        if (__doMunmap(mm, addr, len) != 0) {
             return -ENOMEM;
         }
-        VmAreaStruct vma = Slab.kzalloc(() -> new VmAreaStruct(mm, addr, addr + len, vm_flags), Gfp.GFP_KERNEL);
+        VmAreaStruct vma = Slab.kzalloc(() -> new VmAreaStruct(mm, addr, addr + len, vmFlags), Gfp.GFP_KERNEL);
         if (vma == null) {
             return -ENOMEM;
         }
-        vma_link(mm, vma);
+        vmaLink(mm, vma);
         return addr;
     }
 
-    private static void vma_link(Mm mm, VmAreaStruct vma) {
-        mm.mm_mt.put(vma.vm_start, vma);
-        mm.map_count++;
+    private static void vmaLink(Mm mm, VmAreaStruct vma) {
+        mm.mmMt.put(vma.vmStart, vma);
+        mm.mapCount++;
     }
 
     /**
@@ -235,19 +235,19 @@ public final class Mmap {
      * MAP_POPULATE. Return: as do_mmap, or -EINVAL for an unaligned/overflowing offset, -EINTR.
      */
     @Port("mm/util.c:vm_mmap_pgoff")
-    public static long vm_mmap(Mm mm, long addr, long len, int prot, int flags) {
-        int ret = mm.mmap_write_lock_killable();
+    public static long vmMmap(Mm mm, long addr, long len, int prot, int flags) {
+        int ret = mm.mmapWriteLockKillable();
         if (ret != 0) {
             return ret;
         }
         long r;
         try {
-            r = do_mmap(mm, addr, len, prot, flags, 0);
+            r = doMmap(mm, addr, len, prot, flags, 0);
         } finally {
-            mm.mmap_write_unlock();
+            mm.mmapWriteUnlock();
         }
         if (!IS_ERR_VALUE(r) && (flags & MAP_POPULATE) != 0) {
-            mm_populate(mm, r, len);
+            mmPopulate(mm, r, len);
         }
         return r;
     }
@@ -258,62 +258,62 @@ public final class Mmap {
      * VM_READ unless forced, and populating forces only VMAs with some access.
      */
     @Port("mm/gup.c:__mm_populate")
-    public static int mm_populate(Mm mm, long start, long len) {
+    public static int mmPopulate(Mm mm, long start, long len) {
         Pgtable pt = mm.world.pgtable;
         long end = (start + len + pt.PAGE_SIZE - 1) & pt.PAGE_MASK;
-        mm.mmap_read_lock();
+        mm.mmapReadLock();
         try {
             for (long a = start & pt.PAGE_MASK; Long.compareUnsigned(a, end) < 0; a += pt.PAGE_SIZE) {
-                VmAreaStruct vma = find_extend_vma(mm, a);
+                VmAreaStruct vma = findExtendVma(mm, a);
                 if (vma == null) {
                     return -ENOMEM;
                 }
-                if ((vma.vm_flags & VM_ACCESS_FLAGS) == 0) {
+                if ((vma.vmFlags & VM_ACCESS_FLAGS) == 0) {
                     continue; // check_vma_flags: -EFAULT, which populating ignores
                 }
-                int flags = (vma.vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE ? FAULT_FLAG_WRITE : 0;
-                long ptep = pt.follow_pte(mm.pgd, a);
-                if (ptep != 0 && Pgtable.pte_present(pt.ptep_get(ptep))) {
+                int flags = (vma.vmFlags & (VM_WRITE | VM_SHARED)) == VM_WRITE ? FAULT_FLAG_WRITE : 0;
+                long ptep = pt.followPte(mm.pgd, a);
+                if (ptep != 0 && Pgtable.ptePresent(pt.ptepGet(ptep))) {
                     continue;
                 }
-                int fault = MmFault.handle_mm_fault(vma, a, flags);
+                int fault = MmFault.handleMmFault(vma, a, flags);
                 if ((fault & MmH.VM_FAULT_ERROR) != 0) {
                     return (fault & MmH.VM_FAULT_OOM) != 0 ? -ENOMEM : -org.iommu4j.base.Errno.EFAULT;
                 }
             }
         } finally {
-            mm.mmap_read_unlock();
+            mm.mmapReadUnlock();
         }
         return 0;
     }
 
     /** Splits {@code vma} at {@code addr}; the new VMA takes the lower part if new_below. */
     @Port("mm/mmap.c:__split_vma")
-    static int __split_vma(Mm mm, VmAreaStruct vma, long addr, boolean new_below) {
-        VmAreaStruct n = Slab.kzalloc(() -> new VmAreaStruct(mm, vma.vm_start, vma.vm_end, vma.vm_flags), Gfp.GFP_KERNEL);
+    static int __splitVma(Mm mm, VmAreaStruct vma, long addr, boolean newBelow) {
+        VmAreaStruct n = Slab.kzalloc(() -> new VmAreaStruct(mm, vma.vmStart, vma.vmEnd, vma.vmFlags), Gfp.GFP_KERNEL);
         if (n == null) {
             return -ENOMEM;
         }
-        mm.mm_mt.remove(vma.vm_start);
-        if (new_below) {
-            n.vm_end = addr;
-            vma.vm_start = addr;
+        mm.mmMt.remove(vma.vmStart);
+        if (newBelow) {
+            n.vmEnd = addr;
+            vma.vmStart = addr;
         } else {
-            n.vm_start = addr;
-            vma.vm_end = addr;
+            n.vmStart = addr;
+            vma.vmEnd = addr;
         }
-        n.vm_page_prot = vma.vm_page_prot;
-        mm.mm_mt.put(vma.vm_start, vma);
-        vma_link(mm, n);
+        n.vmPageProt = vma.vmPageProt;
+        mm.mmMt.put(vma.vmStart, vma);
+        vmaLink(mm, n);
         return 0;
     }
 
     @Port("mm/mmap.c:split_vma")
-    static int split_vma(Mm mm, VmAreaStruct vma, long addr, boolean new_below) {
-        if (mm.map_count >= mm.world.sysctl_max_map_count) {
+    static int splitVma(Mm mm, VmAreaStruct vma, long addr, boolean newBelow) {
+        if (mm.mapCount >= mm.world.sysctlMaxMapCount) {
             return -ENOMEM;
         }
-        return __split_vma(mm, vma, addr, new_below);
+        return __splitVma(mm, vma, addr, newBelow);
     }
 
     /**
@@ -322,7 +322,7 @@ public final class Mmap {
      * TASK_SIZE), -ENOMEM (a split failed).
      */
     @Port("mm/mmap.c:__do_munmap")
-    public static int __do_munmap(Mm mm, long start, long len) {
+    public static int __doMunmap(Mm mm, long start, long len) {
         Pgtable pt = mm.world.pgtable;
         if ((start & ~pt.PAGE_MASK) != 0 || Long.compareUnsigned(start, pt.TASK_SIZE) > 0
                 || Long.compareUnsigned(len, pt.TASK_SIZE - start) > 0) {
@@ -333,70 +333,70 @@ public final class Mmap {
         if (len == 0) {
             return -EINVAL;
         }
-        VmAreaStruct vma = find_vma(mm, start);
-        if (vma == null || Long.compareUnsigned(vma.vm_start, end) >= 0) {
+        VmAreaStruct vma = findVma(mm, start);
+        if (vma == null || Long.compareUnsigned(vma.vmStart, end) >= 0) {
             return 0;
         }
-        if (Long.compareUnsigned(start, vma.vm_start) > 0) {
-            if (Long.compareUnsigned(end, vma.vm_end) < 0 && mm.map_count >= mm.world.sysctl_max_map_count) {
+        if (Long.compareUnsigned(start, vma.vmStart) > 0) {
+            if (Long.compareUnsigned(end, vma.vmEnd) < 0 && mm.mapCount >= mm.world.sysctlMaxMapCount) {
                 return -ENOMEM;
             }
             // The VMA keeps its lower part; the new one above is unmapped.
-            int error = __split_vma(mm, vma, start, false);
+            int error = __splitVma(mm, vma, start, false);
             if (error != 0) {
                 return error;
             }
         }
         // Does it split the last one? The new VMA below is unmapped; the VMA keeps the rest.
-        VmAreaStruct last = find_vma(mm, end);
-        if (last != null && Long.compareUnsigned(end, last.vm_start) > 0) {
-            int error = __split_vma(mm, last, end, true);
+        VmAreaStruct last = findVma(mm, end);
+        if (last != null && Long.compareUnsigned(end, last.vmStart) > 0) {
+            int error = __splitVma(mm, last, end, true);
             if (error != 0) {
                 return error;
             }
         }
         // Detach the VMAs now fully inside [start, end).
-        List<VmAreaStruct> detached = new ArrayList<>(mm.mm_mt.subMap(start, true, end, false).values());
-        VmAreaStruct prev = prev_vma(mm, start);
-        VmAreaStruct next = find_vma(mm, end);
-        unmap_region(mm, detached, prev, next, start, end);
+        List<VmAreaStruct> detached = new ArrayList<>(mm.mmMt.subMap(start, true, end, false).values());
+        VmAreaStruct prev = prevVma(mm, start);
+        VmAreaStruct next = findVma(mm, end);
+        unmapRegion(mm, detached, prev, next, start, end);
         for (VmAreaStruct v : detached) {
-            mm.mm_mt.remove(v.vm_start);
-            mm.map_count--;
+            mm.mmMt.remove(v.vmStart);
+            mm.mapCount--;
         }
         return 0;
     }
 
     @Port("mm/mmap.c:do_munmap")
-    public static int do_munmap(Mm mm, long start, long len) {
-        return __do_munmap(mm, start, len);
+    public static int doMunmap(Mm mm, long start, long len) {
+        return __doMunmap(mm, start, len);
     }
 
     /** munmap(2): takes the mmap write lock. Return: as __do_munmap, or -EINTR. */
     @Port("mm/mmap.c:vm_munmap")
-    public static int vm_munmap(Mm mm, long start, long len) {
-        int ret = mm.mmap_write_lock_killable();
+    public static int vmMunmap(Mm mm, long start, long len) {
+        int ret = mm.mmapWriteLockKillable();
         if (ret != 0) {
             return ret;
         }
         try {
-            return __do_munmap(mm, start, len);
+            return __doMunmap(mm, start, len);
         } finally {
-            mm.mmap_write_unlock();
+            mm.mmapWriteUnlock();
         }
     }
 
     /** Zaps the pages of the detached VMAs, frees their tables, flushes and frees. */
     @Port("mm/mmap.c:unmap_region")
-    private static void unmap_region(Mm mm, List<VmAreaStruct> vmas, VmAreaStruct prev, VmAreaStruct next,
+    private static void unmapRegion(Mm mm, List<VmAreaStruct> vmas, VmAreaStruct prev, VmAreaStruct next,
             long start, long end) {
         if (vmas.isEmpty()) {
             return;
         }
-        MmFault.MmuGather tlb = MmFault.tlb_gather_mmu(mm, false);
-        MmFault.unmap_vmas(tlb, vmas, start, end);
-        MmFault.free_pgtables(tlb, vmas.get(0).vm_start, vmas.get(vmas.size() - 1).vm_end);
-        MmFault.tlb_finish_mmu(tlb);
+        MmFault.MmuGather tlb = MmFault.tlbGatherMmu(mm, false);
+        MmFault.unmapVmas(tlb, vmas, start, end);
+        MmFault.freePgtables(tlb, vmas.get(0).vmStart, vmas.get(vmas.size() - 1).vmEnd);
+        MmFault.tlbFinishMmu(tlb);
     }
 
     /**
@@ -404,21 +404,21 @@ public final class Mmap {
      * page and table below the pgd.
      */
     @Port("mm/mmap.c:exit_mmap")
-    public static void exit_mmap(Mm mm) {
-        MmuNotifier.mmu_notifier_release(mm);
-        mm.mmap_write_lock();
+    public static void exitMmap(Mm mm) {
+        MmuNotifier.mmuNotifierRelease(mm);
+        mm.mmapWriteLock();
         try {
-            List<VmAreaStruct> all = new ArrayList<>(mm.mm_mt.values());
-            MmFault.MmuGather tlb = MmFault.tlb_gather_mmu(mm, true);
+            List<VmAreaStruct> all = new ArrayList<>(mm.mmMt.values());
+            MmFault.MmuGather tlb = MmFault.tlbGatherMmu(mm, true);
             if (!all.isEmpty()) {
-                MmFault.unmap_vmas(tlb, all, 0, mm.world.pgtable.TASK_SIZE);
+                MmFault.unmapVmas(tlb, all, 0, mm.world.pgtable.TASK_SIZE);
             }
-            MmFault.free_pgtables(tlb, 0, mm.world.pgtable.TASK_SIZE);
-            MmFault.tlb_finish_mmu(tlb);
-            mm.mm_mt.clear();
-            mm.map_count = 0;
+            MmFault.freePgtables(tlb, 0, mm.world.pgtable.TASK_SIZE);
+            MmFault.tlbFinishMmu(tlb);
+            mm.mmMt.clear();
+            mm.mapCount = 0;
         } finally {
-            mm.mmap_write_unlock();
+            mm.mmapWriteUnlock();
         }
     }
 
@@ -426,7 +426,7 @@ public final class Mmap {
 
     /** arm64's arch_validate_prot without BTI/MTE. */
     @Port("include/linux/mman.h:arch_validate_prot")
-    static boolean arch_validate_prot(int prot) {
+    static boolean archValidateProt(int prot) {
         return (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) == 0;
     }
 
@@ -449,26 +449,26 @@ public final class Mmap {
         if (Long.compareUnsigned(end, start) <= 0) {
             return -ENOMEM;
         }
-        if (!arch_validate_prot(prot)) {
+        if (!archValidateProt(prot)) {
             return -EINVAL;
         }
-        int ret = mm.mmap_write_lock_killable();
+        int ret = mm.mmapWriteLockKillable();
         if (ret != 0) {
             return ret;
         }
         try {
-            VmAreaStruct vma = find_vma(mm, start);
-            if (vma == null || Long.compareUnsigned(vma.vm_start, start) > 0) {
+            VmAreaStruct vma = findVma(mm, start);
+            if (vma == null || Long.compareUnsigned(vma.vmStart, start) > 0) {
                 return -ENOMEM;
             }
             long nstart = start;
             for (;;) {
-                long newflags = calc_vm_prot_bits(prot) | (vma.vm_flags & ~VM_ACCESS_FLAGS);
+                long newflags = calcVmProtBits(prot) | (vma.vmFlags & ~VM_ACCESS_FLAGS);
                 if (((newflags & ~(newflags >>> 4)) & VM_ACCESS_FLAGS) != 0) {
                     return -EACCES;
                 }
-                long tmp = Long.compareUnsigned(vma.vm_end, end) < 0 ? vma.vm_end : end;
-                int error = mprotect_fixup(mm, vma, nstart, tmp, newflags);
+                long tmp = Long.compareUnsigned(vma.vmEnd, end) < 0 ? vma.vmEnd : end;
+                int error = mprotectFixup(mm, vma, nstart, tmp, newflags);
                 if (error != 0) {
                     return error;
                 }
@@ -476,36 +476,36 @@ public final class Mmap {
                 if (Long.compareUnsigned(nstart, end) >= 0) {
                     return 0;
                 }
-                vma = find_vma(mm, nstart);
-                if (vma == null || vma.vm_start != nstart) {
+                vma = findVma(mm, nstart);
+                if (vma == null || vma.vmStart != nstart) {
                     return -ENOMEM;
                 }
             }
         } finally {
-            mm.mmap_write_unlock();
+            mm.mmapWriteUnlock();
         }
     }
 
     @Port("mm/mprotect.c:mprotect_fixup")
-    static int mprotect_fixup(Mm mm, VmAreaStruct vma, long start, long end, long newflags) {
-        if (newflags == vma.vm_flags) {
+    static int mprotectFixup(Mm mm, VmAreaStruct vma, long start, long end, long newflags) {
+        if (newflags == vma.vmFlags) {
             return 0;
         }
-        if (start != vma.vm_start) {
-            int error = split_vma(mm, vma, start, true);
+        if (start != vma.vmStart) {
+            int error = splitVma(mm, vma, start, true);
             if (error != 0) {
                 return error;
             }
         }
-        if (end != vma.vm_end) {
-            int error = split_vma(mm, vma, end, false);
+        if (end != vma.vmEnd) {
+            int error = splitVma(mm, vma, end, false);
             if (error != 0) {
                 return error;
             }
         }
-        vma.vm_flags = newflags;
-        VmAreaStruct.vma_set_page_prot(vma);
-        MmFault.change_protection(vma, start, end, vma.vm_page_prot);
+        vma.vmFlags = newflags;
+        VmAreaStruct.vmaSetPageProt(vma);
+        MmFault.changeProtection(vma, start, end, vma.vmPageProt);
         return 0;
     }
 

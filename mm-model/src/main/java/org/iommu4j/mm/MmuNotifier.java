@@ -26,8 +26,8 @@ import org.iommu4j.base.trace.TraceEvent;
  * <p>Callbacks run inside an SRCU read-side section of the world's {@link Srcu}; the list of
  * subscriptions is an immutable array snapshot replaced under {@code subscriptions.lock}
  * (the kernel's RCU hlist), so readers never lock. Guarantee: when
- * {@link #mmu_notifier_unregister} returns, no callback of that subscription is running or will
- * run; after {@link #mmu_notifier_put} returns no new callback starts, and
+ * {@link #mmuNotifierUnregister} returns, no callback of that subscription is running or will
+ * run; after {@link #mmuNotifierPut} returns no new callback starts, and
  * {@code free_notifier} runs once the callbacks already running have finished.
  */
 @Port("include/linux/mmu_notifier.h:mmu_notifier")
@@ -43,7 +43,7 @@ public class MmuNotifier {
         /** RCU-style snapshot; head first (hlist_add_head). */
         volatile MmuNotifier[] list = new MmuNotifier[0];
 
-        void add_head(MmuNotifier sub) {
+        void addHead(MmuNotifier sub) {
             MmuNotifier[] old = list;
             MmuNotifier[] n = new MmuNotifier[old.length + 1];
             n[0] = sub;
@@ -87,13 +87,13 @@ public class MmuNotifier {
 
     /** Runs every subscription's release and unhooks them all (exit_mmap). */
     @Port("mm/mmu_notifier.c:__mmu_notifier_release")
-    public static void __mmu_notifier_release(Mm mm) {
-        Subscriptions subscriptions = mm.notifier_subscriptions;
+    public static void __mmuNotifierRelease(Mm mm) {
+        Subscriptions subscriptions = mm.notifierSubscriptions;
         Srcu srcu = mm.world.srcu;
-        int id = srcu.srcu_read_lock();
+        int id = srcu.srcuReadLock();
         try {
             for (MmuNotifier sub : subscriptions.list) {
-                if (sub.ops.has_release()) {
+                if (sub.ops.hasRelease()) {
                     sub.ops.release(sub, mm);
                 }
             }
@@ -107,27 +107,27 @@ public class MmuNotifier {
                 subscriptions.lock.unlock();
             }
         } finally {
-            srcu.srcu_read_unlock(id);
+            srcu.srcuReadUnlock(id);
         }
         // Pages must not be freed while a ->release still runs (mmu_notifier_unregister's).
-        srcu.synchronize_srcu();
+        srcu.synchronizeSrcu();
     }
 
     @Port("include/linux/mmu_notifier.h:mm_has_notifiers")
-    public static boolean mm_has_notifiers(Mm mm) {
-        return mm.notifier_subscriptions != null;
+    public static boolean mmHasNotifiers(Mm mm) {
+        return mm.notifierSubscriptions != null;
     }
 
     /** Subscriptions registered on the mm now (for tests and tools). */
     public static int subscriptions(Mm mm) {
-        Subscriptions s = mm.notifier_subscriptions;
+        Subscriptions s = mm.notifierSubscriptions;
         return s == null ? 0 : s.list.length;
     }
 
     @Port("include/linux/mmu_notifier.h:mmu_notifier_release")
-    public static void mmu_notifier_release(Mm mm) {
-        if (mm_has_notifiers(mm)) {
-            __mmu_notifier_release(mm);
+    public static void mmuNotifierRelease(Mm mm) {
+        if (mmHasNotifiers(mm)) {
+            __mmuNotifierRelease(mm);
         }
     }
 
@@ -136,21 +136,21 @@ public class MmuNotifier {
      * from a non-blockable range), after invalidate_range_end of every subscription that has one.
      */
     @Port("mm/mmu_notifier.c:__mmu_notifier_invalidate_range_start")
-    public static int __mmu_notifier_invalidate_range_start(MmuNotifierRange range) {
-        Subscriptions subscriptions = range.mm.notifier_subscriptions;
+    public static int __mmuNotifierInvalidateRangeStart(MmuNotifierRange range) {
+        Subscriptions subscriptions = range.mm.notifierSubscriptions;
         Srcu srcu = range.mm.world.srcu;
         int ret = 0;
-        int id = srcu.srcu_read_lock();
+        int id = srcu.srcuReadLock();
         try {
             for (MmuNotifier sub : subscriptions.list) {
                 MmuNotifierOps ops = sub.ops;
-                if (ops.has_invalidate_range_start()) {
-                    int r = ops.invalidate_range_start(sub, range);
+                if (ops.hasInvalidateRangeStart()) {
+                    int r = ops.invalidateRangeStart(sub, range);
                     if (r != 0) {
-                        Printk.pr_info("%s callback failed with %d in %sblockable context.",
-                                ops.getClass().getSimpleName(), r, range.mmu_notifier_range_blockable() ? "" : "non-");
-                        Warn.WARN_ON(range.mmu_notifier_range_blockable() || r != -EAGAIN);
-                        Warn.WARN_ON(ops.has_invalidate_range_end());
+                        Printk.prInfo("%s callback failed with %d in %sblockable context.",
+                                ops.getClass().getSimpleName(), r, range.mmuNotifierRangeBlockable() ? "" : "non-");
+                        Warn.WARN_ON(range.mmuNotifierRangeBlockable() || r != -EAGAIN);
+                        Warn.WARN_ON(ops.hasInvalidateRangeEnd());
                         ret = r;
                     }
                 }
@@ -159,22 +159,22 @@ public class MmuNotifier {
                 // Only a non-blockable range gets here. Whoever's start succeeded expects its
                 // end; those whose start failed have none (the WARN above).
                 for (MmuNotifier sub : subscriptions.list) {
-                    if (sub.ops.has_invalidate_range_end()) {
-                        sub.ops.invalidate_range_end(sub, range);
+                    if (sub.ops.hasInvalidateRangeEnd()) {
+                        sub.ops.invalidateRangeEnd(sub, range);
                     }
                 }
             }
         } finally {
-            srcu.srcu_read_unlock(id);
+            srcu.srcuReadUnlock(id);
         }
         return ret;
     }
 
     @Port("include/linux/mmu_notifier.h:mmu_notifier_invalidate_range_start")
-    public static void mmu_notifier_invalidate_range_start(MmuNotifierRange range) {
-        if (mm_has_notifiers(range.mm)) {
+    public static void mmuNotifierInvalidateRangeStart(MmuNotifierRange range) {
+        if (mmHasNotifiers(range.mm)) {
             range.flags |= MmH.MMU_NOTIFIER_RANGE_BLOCKABLE;
-            __mmu_notifier_invalidate_range_start(range);
+            __mmuNotifierInvalidateRangeStart(range);
         }
     }
 
@@ -185,75 +185,75 @@ public class MmuNotifier {
      * Return: 0 or -EAGAIN.
      */
     @Port("include/linux/mmu_notifier.h:mmu_notifier_invalidate_range_start_nonblock")
-    public static int mmu_notifier_invalidate_range_start_nonblock(MmuNotifierRange range) {
+    public static int mmuNotifierInvalidateRangeStartNonblock(MmuNotifierRange range) {
         int ret = 0;
-        if (mm_has_notifiers(range.mm)) {
+        if (mmHasNotifiers(range.mm)) {
             range.flags &= ~MmH.MMU_NOTIFIER_RANGE_BLOCKABLE;
-            ret = __mmu_notifier_invalidate_range_start(range);
+            ret = __mmuNotifierInvalidateRangeStart(range);
         }
         return ret;
     }
 
     /** Calls invalidate_range (unless {@code only_end}) and invalidate_range_end for each subscription. */
     @Port("mm/mmu_notifier.c:__mmu_notifier_invalidate_range_end")
-    public static void __mmu_notifier_invalidate_range_end(MmuNotifierRange range, boolean only_end) {
-        Subscriptions subscriptions = range.mm.notifier_subscriptions;
+    public static void __mmuNotifierInvalidateRangeEnd(MmuNotifierRange range, boolean onlyEnd) {
+        Subscriptions subscriptions = range.mm.notifierSubscriptions;
         Srcu srcu = range.mm.world.srcu;
-        int id = srcu.srcu_read_lock();
+        int id = srcu.srcuReadLock();
         try {
             for (MmuNotifier sub : subscriptions.list) {
-                if (!only_end && sub.ops.has_invalidate_range()) {
+                if (!onlyEnd && sub.ops.hasInvalidateRange()) {
                     if (INVALIDATE_RANGE.enabled()) {
                         INVALIDATE_RANGE.emit(range.start, range.end);
                     }
-                    sub.ops.invalidate_range(sub, range.mm, range.start, range.end);
+                    sub.ops.invalidateRange(sub, range.mm, range.start, range.end);
                 }
-                if (sub.ops.has_invalidate_range_end()) {
-                    sub.ops.invalidate_range_end(sub, range);
+                if (sub.ops.hasInvalidateRangeEnd()) {
+                    sub.ops.invalidateRangeEnd(sub, range);
                 }
             }
         } finally {
-            srcu.srcu_read_unlock(id);
+            srcu.srcuReadUnlock(id);
         }
     }
 
     @Port("include/linux/mmu_notifier.h:mmu_notifier_invalidate_range_end")
-    public static void mmu_notifier_invalidate_range_end(MmuNotifierRange range) {
-        if (mm_has_notifiers(range.mm)) {
-            __mmu_notifier_invalidate_range_end(range, false);
+    public static void mmuNotifierInvalidateRangeEnd(MmuNotifierRange range) {
+        if (mmHasNotifiers(range.mm)) {
+            __mmuNotifierInvalidateRangeEnd(range, false);
         }
     }
 
     @Port("include/linux/mmu_notifier.h:mmu_notifier_invalidate_range_only_end")
-    public static void mmu_notifier_invalidate_range_only_end(MmuNotifierRange range) {
-        if (mm_has_notifiers(range.mm)) {
-            __mmu_notifier_invalidate_range_end(range, true);
+    public static void mmuNotifierInvalidateRangeOnlyEnd(MmuNotifierRange range) {
+        if (mmHasNotifiers(range.mm)) {
+            __mmuNotifierInvalidateRangeEnd(range, true);
         }
     }
 
     /** Secondary-TLB invalidation of [start, end) for every subscription. */
     @Port("mm/mmu_notifier.c:__mmu_notifier_invalidate_range")
-    public static void __mmu_notifier_invalidate_range(Mm mm, long start, long end) {
+    public static void __mmuNotifierInvalidateRange(Mm mm, long start, long end) {
         Srcu srcu = mm.world.srcu;
-        int id = srcu.srcu_read_lock();
+        int id = srcu.srcuReadLock();
         try {
-            for (MmuNotifier sub : mm.notifier_subscriptions.list) {
-                if (sub.ops.has_invalidate_range()) {
+            for (MmuNotifier sub : mm.notifierSubscriptions.list) {
+                if (sub.ops.hasInvalidateRange()) {
                     if (INVALIDATE_RANGE.enabled()) {
                         INVALIDATE_RANGE.emit(start, end);
                     }
-                    sub.ops.invalidate_range(sub, mm, start, end);
+                    sub.ops.invalidateRange(sub, mm, start, end);
                 }
             }
         } finally {
-            srcu.srcu_read_unlock(id);
+            srcu.srcuReadUnlock(id);
         }
     }
 
     @Port("include/linux/mmu_notifier.h:mmu_notifier_invalidate_range")
-    public static void mmu_notifier_invalidate_range(Mm mm, long start, long end) {
-        if (mm_has_notifiers(mm)) {
-            __mmu_notifier_invalidate_range(mm, start, end);
+    public static void mmuNotifierInvalidateRange(Mm mm, long start, long end) {
+        if (mmHasNotifiers(mm)) {
+            __mmuNotifierInvalidateRange(mm, start, end);
         }
     }
 
@@ -265,11 +265,11 @@ public class MmuNotifier {
      * Return: 0, -ENOMEM, -EINTR (a fatal signal, here a thread interrupt, while taking locks).
      */
     @Port("mm/mmu_notifier.c:__mmu_notifier_register")
-    public static int __mmu_notifier_register(MmuNotifier subscription, Mm mm) {
-        mm.mmap_assert_write_locked();
-        Warn.WARN_ON(mm.mm_users.get() <= 0);
+    public static int __mmuNotifierRegister(MmuNotifier subscription, Mm mm) {
+        mm.mmapAssertWriteLocked();
+        Warn.WARN_ON(mm.mmUsers.get() <= 0);
         Subscriptions subscriptions = null;
-        if (mm.notifier_subscriptions == null) {
+        if (mm.notifierSubscriptions == null) {
             subscriptions = Slab.kzalloc(Subscriptions::new, Gfp.GFP_KERNEL);
             if (subscriptions == null) {
                 return -ENOMEM;
@@ -280,15 +280,15 @@ public class MmuNotifier {
             return -EINTR;
         }
         if (subscriptions != null) {
-            mm.notifier_subscriptions = subscriptions;
+            mm.notifierSubscriptions = subscriptions;
         }
         mm.mmgrab();
         subscription.mm = mm;
         subscription.users = 1;
-        Subscriptions s = mm.notifier_subscriptions;
+        Subscriptions s = mm.notifierSubscriptions;
         s.lock.lock();
         try {
-            s.add_head(subscription);
+            s.addHead(subscription);
             subscription.hashed = true;
         } finally {
             s.lock.unlock();
@@ -298,19 +298,19 @@ public class MmuNotifier {
 
     /** Takes the mmap write lock and registers. Return: as __mmu_notifier_register. */
     @Port("mm/mmu_notifier.c:mmu_notifier_register")
-    public static int mmu_notifier_register(MmuNotifier subscription, Mm mm) {
-        mm.mmap_write_lock();
+    public static int mmuNotifierRegister(MmuNotifier subscription, Mm mm) {
+        mm.mmapWriteLock();
         try {
-            return __mmu_notifier_register(subscription, mm);
+            return __mmuNotifierRegister(subscription, mm);
         } finally {
-            mm.mmap_write_unlock();
+            mm.mmapWriteUnlock();
         }
     }
 
     /** Existing subscription with these ops, with a new user; null if none. */
     @Port("mm/mmu_notifier.c:find_get_mmu_notifier")
-    private static MmuNotifier find_get_mmu_notifier(Mm mm, MmuNotifierOps ops) {
-        Subscriptions s = mm.notifier_subscriptions;
+    private static MmuNotifier findGetMmuNotifier(Mm mm, MmuNotifierOps ops) {
+        Subscriptions s = mm.notifierSubscriptions;
         s.lock.lock();
         try {
             for (MmuNotifier sub : s.list) {
@@ -336,32 +336,32 @@ public class MmuNotifier {
      * what alloc_notifier threw.
      */
     @Port("mm/mmu_notifier.c:mmu_notifier_get_locked")
-    public static MmuNotifier mmu_notifier_get_locked(MmuNotifierOps ops, Mm mm) {
-        return get_locked(ops, mm, null, false);
+    public static MmuNotifier mmuNotifierGetLocked(MmuNotifierOps ops, Mm mm) {
+        return getLocked(ops, mm, null, false);
     }
 
     /** Seed 004: as above, passing {@code privdata} to {@code alloc_notifier(mm, privdata)}. */
     @Port(value = "mm/mmu_notifier.c:mmu_notifier_get_locked", seed = "004")
-    public static MmuNotifier mmu_notifier_get_locked(MmuNotifierOps ops, Mm mm, Object privdata) {
-        return get_locked(ops, mm, privdata, true);
+    public static MmuNotifier mmuNotifierGetLocked(MmuNotifierOps ops, Mm mm, Object privdata) {
+        return getLocked(ops, mm, privdata, true);
     }
 
-    private static MmuNotifier get_locked(MmuNotifierOps ops, Mm mm, Object privdata, boolean withPriv) {
-        mm.mmap_assert_write_locked();
-        if (mm.notifier_subscriptions != null) {
-            MmuNotifier sub = find_get_mmu_notifier(mm, ops);
+    private static MmuNotifier getLocked(MmuNotifierOps ops, Mm mm, Object privdata, boolean withPriv) {
+        mm.mmapAssertWriteLocked();
+        if (mm.notifierSubscriptions != null) {
+            MmuNotifier sub = findGetMmuNotifier(mm, ops);
             if (sub != null) {
                 return sub;
             }
         }
-        MmuNotifier sub = withPriv ? ops.alloc_notifier(mm, privdata) : ops.alloc_notifier(mm);
+        MmuNotifier sub = withPriv ? ops.allocNotifier(mm, privdata) : ops.allocNotifier(mm);
         if (sub == null) {
             throw new ErrnoException(ENOMEM, "alloc_notifier returned NULL");
         }
         sub.ops = ops;
-        int ret = __mmu_notifier_register(sub, mm);
+        int ret = __mmuNotifierRegister(sub, mm);
         if (ret != 0) {
-            sub.ops.free_notifier(sub);
+            sub.ops.freeNotifier(sub);
             throw new ErrnoException(ret);
         }
         return sub;
@@ -369,23 +369,23 @@ public class MmuNotifier {
 
     /** {@code mmu_notifier_get}: mmu_notifier_get_locked under the mmap write lock. */
     @Port("include/linux/mmu_notifier.h:mmu_notifier_get")
-    public static MmuNotifier mmu_notifier_get(MmuNotifierOps ops, Mm mm) {
-        mm.mmap_write_lock();
+    public static MmuNotifier mmuNotifierGet(MmuNotifierOps ops, Mm mm) {
+        mm.mmapWriteLock();
         try {
-            return mmu_notifier_get_locked(ops, mm);
+            return mmuNotifierGetLocked(ops, mm);
         } finally {
-            mm.mmap_write_unlock();
+            mm.mmapWriteUnlock();
         }
     }
 
     /** Seed 004 {@code mmu_notifier_get(ops, mm, privdata)}. */
     @Port(value = "include/linux/mmu_notifier.h:mmu_notifier_get", seed = "004")
-    public static MmuNotifier mmu_notifier_get(MmuNotifierOps ops, Mm mm, Object privdata) {
-        mm.mmap_write_lock();
+    public static MmuNotifier mmuNotifierGet(MmuNotifierOps ops, Mm mm, Object privdata) {
+        mm.mmapWriteLock();
         try {
-            return mmu_notifier_get_locked(ops, mm, privdata);
+            return mmuNotifierGetLocked(ops, mm, privdata);
         } finally {
-            mm.mmap_write_unlock();
+            mm.mmapWriteUnlock();
         }
     }
 
@@ -394,19 +394,19 @@ public class MmuNotifier {
      * for every running callback. Drops the mm_count reference taken at register.
      */
     @Port("mm/mmu_notifier.c:mmu_notifier_unregister")
-    public static void mmu_notifier_unregister(MmuNotifier subscription, Mm mm) {
-        Warn.WARN_ON(mm.mm_count.get() <= 0);
+    public static void mmuNotifierUnregister(MmuNotifier subscription, Mm mm) {
+        Warn.WARN_ON(mm.mmCount.get() <= 0);
         Srcu srcu = mm.world.srcu;
         if (subscription.hashed) {
-            int id = srcu.srcu_read_lock();
+            int id = srcu.srcuReadLock();
             try {
-                if (subscription.ops.has_release()) {
+                if (subscription.ops.hasRelease()) {
                     subscription.ops.release(subscription, mm);
                 }
             } finally {
-                srcu.srcu_read_unlock(id);
+                srcu.srcuReadUnlock(id);
             }
-            Subscriptions s = mm.notifier_subscriptions;
+            Subscriptions s = mm.notifierSubscriptions;
             s.lock.lock();
             try {
                 // exit_mmap may have unhooked it meanwhile.
@@ -416,16 +416,16 @@ public class MmuNotifier {
                 s.lock.unlock();
             }
         }
-        srcu.synchronize_srcu();
-        Warn.WARN_ON(mm.mm_count.get() <= 0);
+        srcu.synchronizeSrcu();
+        Warn.WARN_ON(mm.mmCount.get() <= 0);
         mm.mmdrop();
     }
 
     /** Frees a got subscription after the grace period (SRCU callback). */
     @Port("mm/mmu_notifier.c:mmu_notifier_free_rcu")
-    private static void mmu_notifier_free_rcu(MmuNotifier subscription) {
+    private static void mmuNotifierFreeRcu(MmuNotifier subscription) {
         Mm mm = subscription.mm;
-        subscription.ops.free_notifier(subscription);
+        subscription.ops.freeNotifier(subscription);
         mm.mmdrop();
     }
 
@@ -435,9 +435,9 @@ public class MmuNotifier {
      * from the subscription's own release callback.
      */
     @Port("mm/mmu_notifier.c:mmu_notifier_put")
-    public static void mmu_notifier_put(MmuNotifier subscription) {
+    public static void mmuNotifierPut(MmuNotifier subscription) {
         Mm mm = subscription.mm;
-        Subscriptions s = mm.notifier_subscriptions;
+        Subscriptions s = mm.notifierSubscriptions;
         s.lock.lock();
         try {
             if (Warn.WARN_ON(subscription.users == 0) || --subscription.users != 0) {
@@ -448,22 +448,22 @@ public class MmuNotifier {
         } finally {
             s.lock.unlock();
         }
-        mm.world.srcu.call_srcu(() -> mmu_notifier_free_rcu(subscription));
+        mm.world.srcu.callSrcu(() -> mmuNotifierFreeRcu(subscription));
     }
 
     /** Waits until every free_notifier queued by mmu_notifier_put has run (module unload). */
     @Port("mm/mmu_notifier.c:mmu_notifier_synchronize")
-    public static void mmu_notifier_synchronize(MmWorld world) {
-        world.srcu.srcu_barrier();
+    public static void mmuNotifierSynchronize(MmWorld world) {
+        world.srcu.srcuBarrier();
     }
 
     /** Frees the mm's subscription list (__mmdrop). */
     @Port("mm/mmu_notifier.c:__mmu_notifier_subscriptions_destroy")
-    static void __mmu_notifier_subscriptions_destroy(Mm mm) {
-        Subscriptions s = mm.notifier_subscriptions;
+    static void __mmuNotifierSubscriptionsDestroy(Mm mm) {
+        Subscriptions s = mm.notifierSubscriptions;
         if (s != null) {
             Warn.WARN_ON(s.list.length != 0);
-            mm.notifier_subscriptions = null;
+            mm.notifierSubscriptions = null;
         }
     }
 }

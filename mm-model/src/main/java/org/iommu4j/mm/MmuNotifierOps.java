@@ -17,7 +17,7 @@ public interface MmuNotifierOps {
      */
     default void release(MmuNotifier subscription, Mm mm) {}
 
-    default boolean has_release() {
+    default boolean hasRelease() {
         return false;
     }
 
@@ -25,18 +25,18 @@ public interface MmuNotifierOps {
      * Before PTEs in [range.start, range.end) change. Return 0, or -EAGAIN only when the range
      * is not blockable. Context: may sleep if blockable.
      */
-    default int invalidate_range_start(MmuNotifier subscription, MmuNotifierRange range) {
+    default int invalidateRangeStart(MmuNotifier subscription, MmuNotifierRange range) {
         return 0;
     }
 
-    default boolean has_invalidate_range_start() {
+    default boolean hasInvalidateRangeStart() {
         return false;
     }
 
     /** After the PTEs changed and the CPU TLBs were flushed. */
-    default void invalidate_range_end(MmuNotifier subscription, MmuNotifierRange range) {}
+    default void invalidateRangeEnd(MmuNotifier subscription, MmuNotifierRange range) {}
 
-    default boolean has_invalidate_range_end() {
+    default boolean hasInvalidateRangeEnd() {
         return false;
     }
 
@@ -44,9 +44,9 @@ public interface MmuNotifierOps {
      * Secondary TLB invalidation of [start, end) (end exclusive), called when PTEs were cleared
      * or downgraded, together with the CPU TLB flush. Context: atomic, must not sleep.
      */
-    default void invalidate_range(MmuNotifier subscription, Mm mm, long start, long end) {}
+    default void invalidateRange(MmuNotifier subscription, Mm mm, long start, long end) {}
 
-    default boolean has_invalidate_range() {
+    default boolean hasInvalidateRange() {
         return false;
     }
 
@@ -54,11 +54,11 @@ public interface MmuNotifierOps {
      * Allocates the subscription for mmu_notifier_get; may throw ErrnoException (ERR_PTR).
      * Called with the mmap write lock held.
      */
-    default MmuNotifier alloc_notifier(Mm mm) {
+    default MmuNotifier allocNotifier(Mm mm) {
         throw new UnsupportedOperationException("alloc_notifier");
     }
 
-    default boolean has_alloc_notifier() {
+    default boolean hasAllocNotifier() {
         return false;
     }
 
@@ -67,14 +67,14 @@ public interface MmuNotifierOps {
      * to mmu_notifier_get. The default forwards to the mainline member.
      */
     @Port(value = "include/linux/mmu_notifier.h:alloc_notifier", seed = "004")
-    default MmuNotifier alloc_notifier(Mm mm, Object privdata) {
-        return alloc_notifier(mm);
+    default MmuNotifier allocNotifier(Mm mm, Object privdata) {
+        return allocNotifier(mm);
     }
 
     /** Frees a subscription of mmu_notifier_get/put after the SRCU grace period; must not sleep. */
-    default void free_notifier(MmuNotifier subscription) {}
+    default void freeNotifier(MmuNotifier subscription) {}
 
-    default boolean has_free_notifier() {
+    default boolean hasFreeNotifier() {
         return false;
     }
 }

@@ -17,7 +17,7 @@ public final class MmuNotifierRange {
     public int event;
 
     @Port("include/linux/mmu_notifier.h:mmu_notifier_range_init")
-    public static void mmu_notifier_range_init(MmuNotifierRange range, int event, int flags, VmAreaStruct vma,
+    public static void mmuNotifierRangeInit(MmuNotifierRange range, int event, int flags, VmAreaStruct vma,
             Mm mm, long start, long end) {
         range.vma = vma;
         range.event = event;
@@ -30,12 +30,12 @@ public final class MmuNotifierRange {
     /** Initialised for a blocking context (the common case). */
     public static MmuNotifierRange of(int event, VmAreaStruct vma, Mm mm, long start, long end) {
         MmuNotifierRange r = new MmuNotifierRange();
-        mmu_notifier_range_init(r, event, MMU_NOTIFIER_RANGE_BLOCKABLE, vma, mm, start, end);
+        mmuNotifierRangeInit(r, event, MMU_NOTIFIER_RANGE_BLOCKABLE, vma, mm, start, end);
         return r;
     }
 
     @Port("include/linux/mmu_notifier.h:mmu_notifier_range_blockable")
-    public boolean mmu_notifier_range_blockable() {
+    public boolean mmuNotifierRangeBlockable() {
         return (flags & MMU_NOTIFIER_RANGE_BLOCKABLE) != 0;
     }
 

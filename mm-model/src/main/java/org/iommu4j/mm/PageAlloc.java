@@ -81,13 +81,13 @@ public final class PageAlloc {
      * first, or 0 on failure. {@code __GFP_ZERO} zeroes them.
      */
     @Port("include/linux/gfp.h:alloc_pages")
-    public long alloc_pages(int gfp, int order) {
+    public long allocPages(int gfp, int order) {
         allocCalls.incrementAndGet();
         if (order < 0 || order >= MAX_ORDER) {
             Warn.WARN_ON_ONCE((gfp & __GFP_NOWARN) == 0);
             return 0;
         }
-        if ((gfp & __GFP_NOFAIL) == 0 && FaultInject.should_fail("alloc_pages")) {
+        if ((gfp & __GFP_NOFAIL) == 0 && FaultInject.shouldFail("alloc_pages")) {
             warnAlloc(gfp, order);
             return 0;
         }
@@ -113,24 +113,24 @@ public final class PageAlloc {
 
     /** One page ({@code alloc_page}). */
     @Port("include/linux/gfp.h:alloc_page")
-    public long alloc_page(int gfp) {
-        return alloc_pages(gfp, 0);
+    public long allocPage(int gfp) {
+        return allocPages(gfp, 0);
     }
 
     /** {@code __get_free_pages}: same as alloc_pages here (linear map is the identity). */
     @Port("mm/page_alloc.c:__get_free_pages")
-    public long __get_free_pages(int gfp, int order) {
-        return alloc_pages(gfp, order);
+    public long __getFreePages(int gfp, int order) {
+        return allocPages(gfp, order);
     }
 
     @Port("mm/page_alloc.c:get_zeroed_page")
-    public long get_zeroed_page(int gfp) {
-        return alloc_pages(gfp | __GFP_ZERO, 0);
+    public long getZeroedPage(int gfp) {
+        return allocPages(gfp | __GFP_ZERO, 0);
     }
 
     /** Frees 2^order pages at {@code pa}; 0 is ignored like NULL. */
     @Port("mm/page_alloc.c:__free_pages")
-    public void __free_pages(long pa, int order) {
+    public void __freePages(long pa, int order) {
         if (pa == 0) {
             return;
         }
@@ -155,13 +155,13 @@ public final class PageAlloc {
     }
 
     @Port("mm/page_alloc.c:free_pages")
-    public void free_pages(long pa, int order) {
-        __free_pages(pa, order);
+    public void freePages(long pa, int order) {
+        __freePages(pa, order);
     }
 
     @Port("mm/page_alloc.c:free_page")
-    public void free_page(long pa) {
-        __free_pages(pa, 0);
+    public void freePage(long pa) {
+        __freePages(pa, 0);
     }
 
     /** True if {@code pa} is the head of a live allocation. */
@@ -181,7 +181,7 @@ public final class PageAlloc {
     }
 
     @Port("mm/page_alloc.c:nr_free_pages")
-    public long nr_free_pages() {
+    public long nrFreePages() {
         return nrFrames - allocated.get() - (base == 0 ? 1 : 0);
     }
 
@@ -230,7 +230,7 @@ public final class PageAlloc {
     @Port("mm/page_alloc.c:warn_alloc")
     private static void warnAlloc(int gfp, int order) {
         if ((gfp & __GFP_NOWARN) == 0) {
-            Printk.pr_warn("page allocation failure: order:%d, mode:%#x", order, gfp);
+            Printk.prWarn("page allocation failure: order:%d, mode:%#x", order, gfp);
         }
     }
 }

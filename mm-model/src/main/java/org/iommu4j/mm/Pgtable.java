@@ -129,131 +129,131 @@ public final class Pgtable {
 
     /** Output address of a descriptor (__pte_to_phys / __pmd_to_phys / __pud_to_phys). */
     @Port("arch/arm64/include/asm/pgtable.h:__pte_to_phys")
-    public long __pte_to_phys(long pte) {
+    public long __pteToPhys(long pte) {
         return pte & addrMask;
     }
 
     /** A leaf descriptor for page {@code pa} with attributes {@code prot} ({@code mk_pte}). */
     @Port("arch/arm64/include/asm/pgtable.h:mk_pte")
-    public long mk_pte(long pa, long prot) {
+    public long mkPte(long pa, long prot) {
         return (pa & addrMask) | prot;
     }
 
     /* ---------------- pte bit helpers (asm/pgtable.h) ---------------- */
 
     @Port("arch/arm64/include/asm/pgtable.h:pte_valid")
-    public static boolean pte_valid(long pte) {
+    public static boolean pteValid(long pte) {
         return (pte & PTE_VALID) != 0;
     }
 
     @Port("arch/arm64/include/asm/pgtable.h:pte_present")
-    public static boolean pte_present(long pte) {
+    public static boolean ptePresent(long pte) {
         return (pte & (PTE_VALID | PTE_PROT_NONE)) != 0;
     }
 
     @Port("arch/arm64/include/asm/pgtable.h:pte_none")
-    public static boolean pte_none(long pte) {
+    public static boolean pteNone(long pte) {
         return pte == 0;
     }
 
     @Port("arch/arm64/include/asm/pgtable.h:pte_young")
-    public static boolean pte_young(long pte) {
+    public static boolean pteYoung(long pte) {
         return (pte & PTE_AF) != 0;
     }
 
     @Port("arch/arm64/include/asm/pgtable.h:pte_write")
-    public static boolean pte_write(long pte) {
+    public static boolean pteWrite(long pte) {
         return (pte & PTE_WRITE) != 0;
     }
 
     @Port("arch/arm64/include/asm/pgtable.h:pte_user")
-    public static boolean pte_user(long pte) {
+    public static boolean pteUser(long pte) {
         return (pte & PTE_USER) != 0;
     }
 
     @Port("arch/arm64/include/asm/pgtable.h:pte_user_exec")
-    public static boolean pte_user_exec(long pte) {
+    public static boolean pteUserExec(long pte) {
         return (pte & PTE_UXN) == 0;
     }
 
     /** Hardware-dirty: writable (DBM) and AP[2] cleared by a write. */
     @Port("arch/arm64/include/asm/pgtable.h:pte_hw_dirty")
-    public static boolean pte_hw_dirty(long pte) {
-        return pte_write(pte) && (pte & PTE_RDONLY) == 0;
+    public static boolean pteHwDirty(long pte) {
+        return pteWrite(pte) && (pte & PTE_RDONLY) == 0;
     }
 
     @Port("arch/arm64/include/asm/pgtable.h:pte_sw_dirty")
-    public static boolean pte_sw_dirty(long pte) {
+    public static boolean pteSwDirty(long pte) {
         return (pte & PTE_DIRTY) != 0;
     }
 
     @Port("arch/arm64/include/asm/pgtable.h:pte_dirty")
-    public static boolean pte_dirty(long pte) {
-        return pte_sw_dirty(pte) || pte_hw_dirty(pte);
+    public static boolean pteDirty(long pte) {
+        return pteSwDirty(pte) || pteHwDirty(pte);
     }
 
     @Port("arch/arm64/include/asm/pgtable.h:pte_mkyoung")
-    public static long pte_mkyoung(long pte) {
+    public static long pteMkyoung(long pte) {
         return pte | PTE_AF;
     }
 
     @Port("arch/arm64/include/asm/pgtable.h:pte_mkold")
-    public static long pte_mkold(long pte) {
+    public static long pteMkold(long pte) {
         return pte & ~PTE_AF;
     }
 
     @Port("arch/arm64/include/asm/pgtable.h:pte_mkwrite")
-    public static long pte_mkwrite(long pte) {
+    public static long pteMkwrite(long pte) {
         return (pte | PTE_WRITE) & ~PTE_RDONLY;
     }
 
     @Port("arch/arm64/include/asm/pgtable.h:pte_mkdirty")
-    public static long pte_mkdirty(long pte) {
+    public static long pteMkdirty(long pte) {
         pte |= PTE_DIRTY;
-        if (pte_write(pte)) {
+        if (pteWrite(pte)) {
             pte &= ~PTE_RDONLY;
         }
         return pte;
     }
 
     @Port("arch/arm64/include/asm/pgtable.h:pte_mkclean")
-    public static long pte_mkclean(long pte) {
+    public static long pteMkclean(long pte) {
         return (pte & ~PTE_DIRTY) | PTE_RDONLY;
     }
 
     /** Read-only, keeping a hardware-dirty state as the software dirty bit. */
     @Port("arch/arm64/include/asm/pgtable.h:pte_wrprotect")
-    public static long pte_wrprotect(long pte) {
-        if (pte_hw_dirty(pte)) {
-            pte = pte_mkdirty(pte);
+    public static long pteWrprotect(long pte) {
+        if (pteHwDirty(pte)) {
+            pte = pteMkdirty(pte);
         }
         return (pte & ~PTE_WRITE) | PTE_RDONLY;
     }
 
     /** Replaces the permission bits, preserving address, AF and dirtiness. */
     @Port("arch/arm64/include/asm/pgtable.h:pte_modify")
-    public static long pte_modify(long pte, long newprot) {
+    public static long pteModify(long pte, long newprot) {
         final long mask = PTE_USER | PTE_PXN | PTE_UXN | PTE_RDONLY | PTE_PROT_NONE | PTE_VALID | PTE_WRITE;
-        if (pte_hw_dirty(pte)) {
-            pte = pte_mkdirty(pte);
+        if (pteHwDirty(pte)) {
+            pte = pteMkdirty(pte);
         }
         return (pte & ~mask) | (newprot & mask);
     }
 
     /** A block descriptor's attributes from a page protection ({@code mk_pmd_sect_prot}). */
     @Port("arch/arm64/include/asm/pgtable.h:mk_pmd_sect_prot")
-    public static long mk_pmd_sect_prot(long prot) {
+    public static long mkPmdSectProt(long prot) {
         return (prot & ~PMD_TABLE_BIT) | PMD_TYPE_SECT;
     }
 
     /** True for a table descriptor at a non-leaf level. */
-    public static boolean desc_is_table(long desc) {
+    public static boolean descIsTable(long desc) {
         return (desc & PMD_TYPE_MASK) == PMD_TYPE_TABLE;
     }
 
     /** True for a block descriptor at a non-leaf level ({@code pmd_sect}). */
     @Port("arch/arm64/include/asm/pgtable.h:pmd_sect")
-    public static boolean pmd_sect(long desc) {
+    public static boolean pmdSect(long desc) {
         return (desc & PMD_TYPE_MASK) == PMD_TYPE_SECT;
     }
 
@@ -261,25 +261,25 @@ public final class Pgtable {
 
     /** {@code READ_ONCE(*ptep)} ({@code ptep_get}). */
     @Port("include/linux/pgtable.h:ptep_get")
-    public long ptep_get(long ptep) {
+    public long ptepGet(long ptep) {
         return mem.readqVolatile(ptep);
     }
 
     /** {@code set_pte}: single-copy-atomic store, ordered after earlier stores (release). */
     @Port("arch/arm64/include/asm/pgtable.h:set_pte")
-    public void set_pte(long ptep, long pte) {
+    public void setPte(long ptep, long pte) {
         mem.writeqRelease(ptep, pte);
     }
 
     /** {@code pte_clear}. */
     @Port("arch/arm64/include/asm/pgtable.h:pte_clear")
-    public void pte_clear(long ptep) {
+    public void pteClear(long ptep) {
         mem.writeqRelease(ptep, 0);
     }
 
     /** Atomically clears the entry and returns the old one (xchg against hardware AF/DBM updates). */
     @Port("arch/arm64/include/asm/pgtable.h:ptep_get_and_clear")
-    public long ptep_get_and_clear(long ptep) {
+    public long ptepGetAndClear(long ptep) {
         long old = mem.readqVolatile(ptep);
         for (;;) {
             long w = mem.cmpxchgq(ptep, old, 0);
@@ -292,10 +292,10 @@ public final class Pgtable {
 
     /** Atomically write-protects a PTE, folding a hardware-dirty state into PTE_DIRTY. */
     @Port("arch/arm64/include/asm/pgtable.h:ptep_set_wrprotect")
-    public void ptep_set_wrprotect(long ptep) {
+    public void ptepSetWrprotect(long ptep) {
         long pte = mem.readqVolatile(ptep);
         for (;;) {
-            long w = mem.cmpxchgq(ptep, pte, pte_wrprotect(pte));
+            long w = mem.cmpxchgq(ptep, pte, pteWrprotect(pte));
             if (w == pte) {
                 return;
             }
@@ -304,10 +304,10 @@ public final class Pgtable {
     }
 
     /** Atomically applies {@code pte_modify(old, newprot)}; returns the old value. */
-    public long ptep_modify_prot(long ptep, long newprot) {
+    public long ptepModifyProt(long ptep, long newprot) {
         long pte = mem.readqVolatile(ptep);
         for (;;) {
-            long w = mem.cmpxchgq(ptep, pte, pte_modify(pte, newprot));
+            long w = mem.cmpxchgq(ptep, pte, pteModify(pte, newprot));
             if (w == pte) {
                 return pte;
             }
@@ -317,12 +317,12 @@ public final class Pgtable {
 
     /** Clears AF; returns whether it was set ({@code ptep_test_and_clear_young}). */
     @Port("arch/arm64/include/asm/pgtable.h:ptep_test_and_clear_young")
-    public boolean ptep_test_and_clear_young(long ptep) {
+    public boolean ptepTestAndClearYoung(long ptep) {
         long pte = mem.readqVolatile(ptep);
         for (;;) {
-            long w = mem.cmpxchgq(ptep, pte, pte_mkold(pte));
+            long w = mem.cmpxchgq(ptep, pte, pteMkold(pte));
             if (w == pte) {
-                return pte_young(pte);
+                return pteYoung(pte);
             }
             pte = w;
         }
@@ -332,13 +332,13 @@ public final class Pgtable {
 
     /** A zeroed top-level table; 0 on allocation failure. */
     @Port("arch/arm64/mm/pgd.c:pgd_alloc")
-    public long pgd_alloc() {
-        return pages.alloc_pages(GFP_PGTABLE_USER, pageOrder);
+    public long pgdAlloc() {
+        return pages.allocPages(GFP_PGTABLE_USER, pageOrder);
     }
 
     @Port("arch/arm64/mm/pgd.c:pgd_free")
-    public void pgd_free(long pgd) {
-        pages.__free_pages(pgd, pageOrder);
+    public void pgdFree(long pgd) {
+        pages.__freePages(pgd, pageOrder);
     }
 
     /** Publishes {@code table} in the descriptor at {@code entryPa} (pmd_populate and friends). */
@@ -354,7 +354,7 @@ public final class Pgtable {
      * -1 if a block mapping covers {@code va} above {@code targetLevel}.
      */
     @Port("mm/memory.c:__pte_alloc")
-    public long table_alloc_walk(long pgd, long va, int targetLevel) {
+    public long tableAllocWalk(long pgd, long va, int targetLevel) {
         long table = pgd;
         for (int level = startLevel; ; level++) {
             long entryPa = table + 8L * index(va, level);
@@ -363,20 +363,20 @@ public final class Pgtable {
             }
             long desc = mem.readqAcquire(entryPa);
             if (desc == 0) {
-                long next = pages.alloc_pages(GFP_PGTABLE_USER, pageOrder);
+                long next = pages.allocPages(GFP_PGTABLE_USER, pageOrder);
                 if (next == 0) {
                     return 0;
                 }
                 // Someone else may have populated it meanwhile (the kernel re-checks under the
                 // page-table lock); keep theirs.
                 if (mem.cmpxchgq(entryPa, 0, (next & addrMask) | PMD_TYPE_TABLE) != 0) {
-                    pages.__free_pages(next, pageOrder);
+                    pages.__freePages(next, pageOrder);
                     desc = mem.readqAcquire(entryPa);
                 } else {
                     desc = (next & addrMask) | PMD_TYPE_TABLE;
                 }
             }
-            if (!desc_is_table(desc)) {
+            if (!descIsTable(desc)) {
                 return -1;
             }
             table = desc & addrMask;
@@ -385,8 +385,8 @@ public final class Pgtable {
 
     /** The level-3 PTE slot for {@code va}, allocating tables; 0 on failure (-1 if a block is in the way). */
     @Port("include/linux/mm.h:pte_alloc_map")
-    public long pte_alloc_map(long pgd, long va) {
-        return table_alloc_walk(pgd, va, 3);
+    public long pteAllocMap(long pgd, long va) {
+        return tableAllocWalk(pgd, va, 3);
     }
 
     /**
@@ -395,7 +395,7 @@ public final class Pgtable {
      * fits the low 3 bits). The descriptor may be invalid (the walk stopped there). The caller
      * passes a TTBR0 address (below TASK_SIZE); higher bits are ignored.
      */
-    public long walk_entry(long pgd, long va) {
+    public long walkEntry(long pgd, long va) {
         long table = pgd;
         for (int level = startLevel; ; level++) {
             long entryPa = table + 8L * index(va, level);
@@ -403,7 +403,7 @@ public final class Pgtable {
                 return entryPa | 3;
             }
             long desc = mem.readqAcquire(entryPa);
-            if (!desc_is_table(desc)) {
+            if (!descIsTable(desc)) {
                 return entryPa | level;
             }
             table = desc & addrMask;
@@ -412,11 +412,11 @@ public final class Pgtable {
 
     /** The level-3 PTE slot for {@code va} if its tables exist, else 0 ({@code follow_pte}). */
     @Port("mm/memory.c:follow_pte")
-    public long follow_pte(long pgd, long va) {
+    public long followPte(long pgd, long va) {
         if ((va >>> VA_BITS) != 0) {
             return 0; // not a TTBR0 address
         }
-        long e = walk_entry(pgd, va);
+        long e = walkEntry(pgd, va);
         return (e & 7) == 3 ? e & ~7L : 0;
     }
 
@@ -432,7 +432,7 @@ public final class Pgtable {
      * mapped); -EEXIST if a valid different mapping is in the way.
      */
     @Port("arch/arm64/mm/mmu.c:__create_pgd_mapping")
-    public int __create_pgd_mapping(long pgdir, long phys, long virt, long size, long prot, int flags) {
+    public int __createPgdMapping(long pgdir, long phys, long virt, long size, long prot, int flags) {
         if (Warn.WARN_ON(((phys ^ virt) & ~PAGE_MASK) != 0)) {
             return -EINVAL;
         }
@@ -456,24 +456,24 @@ public final class Pgtable {
             long entryPa = table + 8L * index(addr, level);
             long old = mem.readqAcquire(entryPa);
             if (level == 3) {
-                long pte = mk_pte(phys, prot);
+                long pte = mkPte(phys, prot);
                 if (old != 0 && old != pte) {
                     return -EEXIST;
                 }
-                set_pte(entryPa, pte);
+                setPte(entryPa, pte);
             } else if (blockAllowed(level) && ((addr | next | phys) & (span - 1)) == 0
-                    && (flags & NO_BLOCK_MAPPINGS) == 0 && (old == 0 || pmd_sect(old))) {
-                long blk = mk_pte(phys, mk_pmd_sect_prot(prot));
+                    && (flags & NO_BLOCK_MAPPINGS) == 0 && (old == 0 || pmdSect(old))) {
+                long blk = mkPte(phys, mkPmdSectProt(prot));
                 if (old != 0 && old != blk) {
                     return -EEXIST;
                 }
                 mem.writeqRelease(entryPa, blk);
             } else {
-                if (old != 0 && !desc_is_table(old)) {
+                if (old != 0 && !descIsTable(old)) {
                     return -EEXIST;
                 }
                 if (old == 0) {
-                    long t = pages.alloc_pages(GFP_PGTABLE_USER, pageOrder);
+                    long t = pages.allocPages(GFP_PGTABLE_USER, pageOrder);
                     if (t == 0) {
                         return -ENOMEM;
                     }
@@ -498,13 +498,13 @@ public final class Pgtable {
      * caller flushes the TLBs before reusing the freed table pages.
      */
     @Port("arch/arm64/mm/mmu.c:__remove_pgd_mapping")
-    public int __remove_pgd_mapping(long pgdir, long start, long size) {
+    public int __removePgdMapping(long pgdir, long start, long size) {
         if (((start | size) & ~PAGE_MASK) != 0 || size == 0
                 || Long.compareUnsigned(start + size, TASK_SIZE) > 0 || Long.compareUnsigned(start + size, start) <= 0) {
             return -EINVAL;
         }
         unmapLevel(pgdir, startLevel, start, start + size);
-        free_empty_tables(pgdir, start, start + size, null);
+        freeEmptyTables(pgdir, start, start + size, null);
         return 0;
     }
 
@@ -519,11 +519,11 @@ public final class Pgtable {
             long desc = mem.readqAcquire(entryPa);
             if (desc != 0) {
                 if (level == 3) {
-                    ptep_get_and_clear(entryPa);
-                } else if (desc_is_table(desc)) {
+                    ptepGetAndClear(entryPa);
+                } else if (descIsTable(desc)) {
                     unmapLevel(desc & addrMask, level + 1, addr, next);
                 } else if (((addr | next) & (span - 1)) == 0) {
-                    ptep_get_and_clear(entryPa);
+                    ptepGetAndClear(entryPa);
                 }
             }
             addr = next;
@@ -536,7 +536,7 @@ public final class Pgtable {
      * after its TLB flush, like tlb_remove_table), else straight back to the allocator.
      */
     @Port("arch/arm64/mm/mmu.c:free_empty_tables")
-    public void free_empty_tables(long pgdir, long start, long end, MutableLongList deferred) {
+    public void freeEmptyTables(long pgdir, long start, long end, MutableLongList deferred) {
         freeLevel(pgdir, startLevel, start, end, deferred);
     }
 
@@ -552,15 +552,15 @@ public final class Pgtable {
             }
             long entryPa = table + 8L * index(addr, level);
             long desc = mem.readqAcquire(entryPa);
-            if (desc_is_table(desc)) {
+            if (descIsTable(desc)) {
                 long child = desc & addrMask;
                 freeLevel(child, level + 1, addr, next, deferred);
-                if (table_empty(child, level + 1)) {
+                if (tableEmpty(child, level + 1)) {
                     mem.writeqRelease(entryPa, 0);
                     if (deferred != null) {
                         deferred.add(child);
                     } else {
-                        pages.__free_pages(child, pageOrder);
+                        pages.__freePages(child, pageOrder);
                     }
                 }
             }
@@ -569,7 +569,7 @@ public final class Pgtable {
     }
 
     /** True if no entry of the table at {@code level} is non-zero. */
-    public boolean table_empty(long table, int level) {
+    public boolean tableEmpty(long table, int level) {
         int n = ptrsPerTable(level);
         for (int i = 0; i < n; i++) {
             if (mem.readq(table + 8L * i) != 0) {
@@ -598,7 +598,7 @@ public final class Pgtable {
             if ((desc & PTE_VALID) == 0) {
                 continue;
             }
-            if (level < 3 && desc_is_table(desc)) {
+            if (level < 3 && descIsTable(desc)) {
                 dumpLevel(desc & addrMask, level + 1, va, out);
             } else if (level == 3 ? (desc & 3) == 3 : (desc & 3) == 1) {
                 long oa = desc & PTE_ADDR_MASK & -(1L << shift);
@@ -611,7 +611,7 @@ public final class Pgtable {
     }
 
     /** Frees every table page reachable from {@code pgd} except the pgd itself (exit path). */
-    public void free_all_tables(long pgd) {
+    public void freeAllTables(long pgd) {
         freeSubtables(pgd, startLevel);
         mem.memset(pgd, 0, PAGE_SIZE);
     }
@@ -623,10 +623,10 @@ public final class Pgtable {
         int n = ptrsPerTable(level);
         for (int i = 0; i < n; i++) {
             long desc = mem.readq(table + 8L * i);
-            if (desc_is_table(desc)) {
+            if (descIsTable(desc)) {
                 long child = desc & addrMask;
                 freeSubtables(child, level + 1);
-                pages.__free_pages(child, pageOrder);
+                pages.__freePages(child, pageOrder);
             }
         }
     }

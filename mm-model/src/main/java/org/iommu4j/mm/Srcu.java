@@ -9,10 +9,10 @@ import org.iommu4j.base.Port;
 
 /**
  * Sleepable RCU (kernel/rcu/srcutree.c), reduced to what mm/mmu_notifier.c needs: readers mark
- * a section with {@link #srcu_read_lock}/{@link #srcu_read_unlock} and may block inside it;
- * {@link #synchronize_srcu} returns once every section that had started before it has ended;
- * {@link #call_srcu} runs a callback after such a grace period on a helper thread;
- * {@link #srcu_barrier} waits for every queued callback.
+ * a section with {@link #srcuReadLock}/{@link #srcuReadUnlock} and may block inside it;
+ * {@link #synchronizeSrcu} returns once every section that had started before it has ended;
+ * {@link #callSrcu} runs a callback after such a grace period on a helper thread;
+ * {@link #srcuBarrier} waits for every queued callback.
  *
  * <p>Algorithm: two reader counters and a current index. A reader increments the counter of the
  * index it read, then re-reads the index and retries on the other counter if a grace period
@@ -35,19 +35,19 @@ public final class Srcu {
     }
 
     @Port("include/linux/srcu.h:srcu_read_lock")
-    public int srcu_read_lock() {
+    public int srcuReadLock() {
         for (;;) {
             int i = idx;
             ctr[i].incrementAndGet();
             if (idx == i) {
                 return i;
             }
-            srcu_read_unlock(i);
+            srcuReadUnlock(i);
         }
     }
 
     @Port("include/linux/srcu.h:srcu_read_unlock")
-    public void srcu_read_unlock(int i) {
+    public void srcuReadUnlock(int i) {
         if (ctr[i].decrementAndGet() == 0 && waiting) {
             synchronized (drained) {
                 drained.notifyAll();
@@ -57,7 +57,7 @@ public final class Srcu {
 
     /** Waits for all pre-existing readers. Must not be called inside a read-side section. */
     @Port("kernel/rcu/srcutree.c:synchronize_srcu")
-    public void synchronize_srcu() {
+    public void synchronizeSrcu() {
         gpLock.lock();
         try {
             int old = idx;
@@ -84,16 +84,16 @@ public final class Srcu {
 
     /** Runs {@code cb} after a grace period, on the SRCU callback thread. */
     @Port("kernel/rcu/srcutree.c:call_srcu")
-    public void call_srcu(Runnable cb) {
+    public void callSrcu(Runnable cb) {
         executor().execute(() -> {
-            synchronize_srcu();
+            synchronizeSrcu();
             cb.run();
         });
     }
 
-    /** Waits until every callback queued by {@link #call_srcu} so far has run. */
+    /** Waits until every callback queued by {@link #callSrcu} so far has run. */
     @Port("kernel/rcu/srcutree.c:srcu_barrier")
-    public void srcu_barrier() {
+    public void srcuBarrier() {
         ExecutorService ex = cbThread;
         if (ex == null) {
             return;

@@ -23,10 +23,10 @@ public final class Task {
     /** Schedules the task on {@code cpu} (context switch to its mm). */
     public Task runOn(Cpu c) {
         if (cpu != null && cpu != c) {
-            cpu.switch_to_idle();
+            cpu.switchToIdle();
         }
         cpu = c;
-        c.switch_mm(mm);
+        c.switchMm(mm);
         return this;
     }
 
@@ -43,7 +43,7 @@ public final class Task {
 
     /** Reads {@code size} bytes at {@code va} into {@code out[0]}. Return: 0 or -EFAULT. */
     @Port("arch/arm64/include/asm/uaccess.h:get_user")
-    public int get_user(long va, int size, long[] out) {
+    public int getUser(long va, int size, long[] out) {
         try {
             out[0] = need().load(va, size);
             return 0;
@@ -55,7 +55,7 @@ public final class Task {
 
     /** Writes {@code size} bytes of {@code value} at {@code va}. Return: 0 or -EFAULT. */
     @Port("arch/arm64/include/asm/uaccess.h:put_user")
-    public int put_user(long value, long va, int size) {
+    public int putUser(long value, long va, int size) {
         try {
             need().store(va, value, size);
             return 0;
@@ -66,7 +66,7 @@ public final class Task {
 
     /** Return: bytes not copied (0 on success). */
     @Port("include/linux/uaccess.h:copy_to_user")
-    public long copy_to_user(long to, byte[] from, int off, int n) {
+    public long copyToUser(long to, byte[] from, int off, int n) {
         Cpu c = need();
         for (int i = 0; i < n; i++) {
             try {
@@ -80,7 +80,7 @@ public final class Task {
 
     /** Return: bytes not copied (0 on success); the uncopied tail of {@code to} is zeroed. */
     @Port("include/linux/uaccess.h:copy_from_user")
-    public long copy_from_user(byte[] to, int off, long from, int n) {
+    public long copyFromUser(byte[] to, int off, long from, int n) {
         Cpu c = need();
         for (int i = 0; i < n; i++) {
             try {
@@ -97,7 +97,7 @@ public final class Task {
     @Port("kernel/exit.c:exit_mm")
     public void exit() {
         if (cpu != null) {
-            cpu.switch_to_idle();
+            cpu.switchToIdle();
             cpu = null;
         }
         mm.mmput();

@@ -13,48 +13,48 @@ import org.iommu4j.base.Port;
  */
 @Port("include/linux/mm_types.h:vm_area_struct")
 public final class VmAreaStruct {
-    public final Mm vm_mm;
-    public long vm_start;
+    public final Mm vmMm;
+    public long vmStart;
     /** Exclusive. */
-    public long vm_end;
-    public long vm_flags;
+    public long vmEnd;
+    public long vmFlags;
     /** The PTE attributes new pages get: protection_map[vm_flags]. */
-    public long vm_page_prot;
+    public long vmPageProt;
 
     VmAreaStruct(Mm mm, long start, long end, long flags) {
-        this.vm_mm = mm;
-        this.vm_start = start;
-        this.vm_end = end;
-        this.vm_flags = flags;
-        vma_set_page_prot(this);
+        this.vmMm = mm;
+        this.vmStart = start;
+        this.vmEnd = end;
+        this.vmFlags = flags;
+        vmaSetPageProt(this);
     }
 
     /** protection_map lookup ({@code vm_get_page_prot}). */
     @Port("mm/mmap.c:vm_get_page_prot")
-    public static long vm_get_page_prot(long vm_flags) {
-        return arch_filter_pgprot(PgtableH.PROTECTION_MAP[(int) (vm_flags & (VM_READ | VM_WRITE | VM_EXEC | VM_SHARED))]);
+    public static long vmGetPageProt(long vmFlags) {
+        return archFilterPgprot(PgtableH.PROTECTION_MAP[(int) (vmFlags & (VM_READ | VM_WRITE | VM_EXEC | VM_SHARED))]);
     }
 
     /** Without FEAT_EPAN an execute-only page would be readable by the kernel: map it readable. */
     @Port("arch/arm64/include/asm/pgtable.h:arch_filter_pgprot")
-    public static long arch_filter_pgprot(long prot) {
+    public static long archFilterPgprot(long prot) {
         return prot == PgtableH.PAGE_EXECONLY ? PgtableH.PAGE_READONLY_EXEC : prot;
     }
 
     @Port("mm/mmap.c:vma_set_page_prot")
-    public static void vma_set_page_prot(VmAreaStruct vma) {
-        vma.vm_page_prot = vm_get_page_prot(vma.vm_flags);
+    public static void vmaSetPageProt(VmAreaStruct vma) {
+        vma.vmPageProt = vmGetPageProt(vma.vmFlags);
     }
 
     @Port("include/linux/mm.h:vma_is_anonymous")
-    public boolean vma_is_anonymous() {
+    public boolean vmaIsAnonymous() {
         return true;
     }
 
     @Override
     public String toString() {
-        return String.format("vma[%x-%x %s%s%s%s]", vm_start, vm_end, (vm_flags & VM_READ) != 0 ? "r" : "-",
-                (vm_flags & VM_WRITE) != 0 ? "w" : "-", (vm_flags & VM_EXEC) != 0 ? "x" : "-",
-                (vm_flags & VM_SHARED) != 0 ? "s" : "p");
+        return String.format("vma[%x-%x %s%s%s%s]", vmStart, vmEnd, (vmFlags & VM_READ) != 0 ? "r" : "-",
+                (vmFlags & VM_WRITE) != 0 ? "w" : "-", (vmFlags & VM_EXEC) != 0 ? "x" : "-",
+                (vmFlags & VM_SHARED) != 0 ? "s" : "p");
     }
 }

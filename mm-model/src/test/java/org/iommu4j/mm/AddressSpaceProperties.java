@@ -44,9 +44,9 @@ class AddressSpaceProperties {
     void addressSpaceMatchesTheModel(@ForAll("ops") List<Op> ops) {
         MmWorld w = MmTestSupport.world(MmWorld.Config.defaults().withVaBits(39).withNrCpus(2));
         long baseline = w.pages.allocatedPages();
-        Mm mm = w.mm_alloc();
+        Mm mm = w.mmAlloc();
         Cpu cpu = w.cpu(1);
-        cpu.switch_mm(mm);
+        cpu.switchMm(mm);
         Map<Integer, Page> model = new HashMap<>();
         Vmsav8Walker walker = MmTestSupport.walker(w);
         for (Op op : ops) {
@@ -55,14 +55,14 @@ class AddressSpaceProperties {
             long len = (last - op.first) * 4096L;
             switch (op.kind) {
                 case 0 -> {
-                    long r = Mmap.vm_mmap(mm, va, len, op.prot, (op.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED);
+                    long r = Mmap.vmMmap(mm, va, len, op.prot, (op.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED);
                     assertThat(r).isEqualTo(va);
                     for (int p = op.first; p < last; p++) {
                         model.put(p, new Page(op.prot, op.shared, 0));
                     }
                 }
                 case 1 -> {
-                    assertThat(Mmap.vm_munmap(mm, va, len)).isZero();
+                    assertThat(Mmap.vmMunmap(mm, va, len)).isZero();
                     for (int p = op.first; p < last; p++) {
                         model.remove(p);
                     }
@@ -116,16 +116,16 @@ class AddressSpaceProperties {
             }
             // VMAs equal the model.
             for (int p = 0; p < 64; p++) {
-                VmAreaStruct vma = Mmap.find_extend_vma(mm, BASE + p * 4096L);
+                VmAreaStruct vma = Mmap.findExtendVma(mm, BASE + p * 4096L);
                 Page pg = model.get(p);
                 if (pg == null) {
                     assertThat(vma).isNull();
                 } else {
                     assertThat(vma).isNotNull();
-                    assertThat(vma.vm_flags & 3).isEqualTo(pg.prot);
-                    assertThat((vma.vm_flags & MmH.VM_SHARED) != 0).isEqualTo(pg.shared);
+                    assertThat(vma.vmFlags & 3).isEqualTo(pg.prot);
+                    assertThat((vma.vmFlags & MmH.VM_SHARED) != 0).isEqualTo(pg.shared);
                 }
-                long pte = MmFault.pte_of(mm, BASE + p * 4096L);
+                long pte = MmFault.pteOf(mm, BASE + p * 4096L);
                 Vmsav8Walker.Result r = walker.walk(mm.pgd, BASE + p * 4096L);
                 assertThat(r.ok()).isEqualTo((pte & 1) != 0);
                 if (r.ok()) {
@@ -135,7 +135,7 @@ class AddressSpaceProperties {
                 }
             }
         }
-        cpu.switch_to_idle();
+        cpu.switchToIdle();
         mm.mmput();
         assertThat(mm.freed()).isTrue();
         assertThat(w.pages.allocatedPages()).isEqualTo(baseline);

@@ -23,7 +23,7 @@ class ArmContextTest {
     private static List<Mm> mms(MmWorld w, int n) {
         List<Mm> l = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            l.add(w.mm_alloc());
+            l.add(w.mmAlloc());
         }
         return l;
     }
@@ -32,22 +32,22 @@ class ArmContextTest {
     void asidsStartAtOneAndFollowTheMmAcrossCpus() {
         MmWorld w = MmTestSupport.world();
         ArmContext ctx = w.context;
-        Mm a = w.mm_alloc();
-        Mm b = w.mm_alloc();
-        assertThat(ctx.asid_bits).isEqualTo(16);
-        w.cpu(0).switch_mm(a);
+        Mm a = w.mmAlloc();
+        Mm b = w.mmAlloc();
+        assertThat(ctx.asidBits).isEqualTo(16);
+        w.cpu(0).switchMm(a);
         assertThat(a.context.id.get()).isEqualTo((1L << 16) | 1);
         assertThat(w.cpu(0).asid()).isEqualTo(1);
         assertThat(w.cpu(0).ttbr0()).isEqualTo(a.pgd | (1L << 48));
-        w.cpu(1).switch_mm(b);
+        w.cpu(1).switchMm(b);
         assertThat(b.asid()).isEqualTo(2);
-        w.cpu(2).switch_mm(a);
+        w.cpu(2).switchMm(a);
         assertThat(w.cpu(2).asid()).isEqualTo(1);
-        assertThat(ctx.asid_gen_match(a.context.id.get())).isTrue();
-        assertThat(ctx.active_asid(2)).isEqualTo(a.context.id.get());
+        assertThat(ctx.asidGenMatch(a.context.id.get())).isTrue();
+        assertThat(ctx.activeAsid(2)).isEqualTo(a.context.id.get());
         assertThat(ctx.ctxid2asid(a.context.id.get())).isEqualTo(1);
         for (int i = 0; i < 3; i++) {
-            w.cpu(i).switch_to_idle();
+            w.cpu(i).switchToIdle();
         }
     }
 
@@ -55,25 +55,25 @@ class ArmContextTest {
     void rolloverKeepsRunningAndPinnedAsidsAndFlushesTlbs() {
         MmWorld w = world8(4);
         ArmContext ctx = w.context;
-        Mm running = w.mm_alloc();
-        Mm pinned = w.mm_alloc();
-        w.cpu(1).switch_mm(running);
+        Mm running = w.mmAlloc();
+        Mm pinned = w.mmAlloc();
+        w.cpu(1).switchMm(running);
         int runningAsid = running.asid();
-        long pinnedAsid = ctx.arm64_mm_context_get(pinned);
+        long pinnedAsid = ctx.arm64MmContextGet(pinned);
         assertThat(pinnedAsid).isNotZero();
         // Give CPU 2 a TLB entry to see it flushed on its next switch after the rollover.
         long va = MmTestSupport.mmapAnon(running, 4096, MmH.PROT_READ);
-        w.cpu(2).switch_mm(running);
+        w.cpu(2).switchMm(running);
         w.cpu(2).load(va, 8);
-        assertThat(w.cpu(2).tlb_entries()).isEqualTo(1);
-        w.cpu(2).switch_to_idle();
+        assertThat(w.cpu(2).tlbEntries()).isEqualTo(1);
+        w.cpu(2).switchToIdle();
 
         long gen0 = ctx.generation();
         List<Mm> churn = mms(w, 600);
         Cpu cpu0 = w.cpu(0);
         try (var cap = org.iommu4j.base.trace.Trace.capture("mm:arm64_asid_rollover")) {
             for (Mm m : churn) {
-                cpu0.switch_mm(m);
+                cpu0.switchMm(m);
                 assertThat(m.asid()).isNotEqualTo(runningAsid).isNotEqualTo((int) pinnedAsid).isNotZero();
             }
             assertThat(cap.records()).hasSize((int) ctx.rollovers());
@@ -81,28 +81,28 @@ class ArmContextTest {
         assertThat(ctx.rollovers()).isGreaterThanOrEqualTo(2);
         assertThat(ctx.generation()).isGreaterThan(gen0);
         // Still-running mm keeps its number in the new generation.
-        w.cpu(1).switch_mm(running);
+        w.cpu(1).switchMm(running);
         assertThat(running.asid()).isEqualTo(runningAsid);
-        assertThat(ctx.asid_gen_match(running.context.id.get())).isTrue();
+        assertThat(ctx.asidGenMatch(running.context.id.get())).isTrue();
         // The pinned mm keeps its number whenever it runs again.
-        w.cpu(3).switch_mm(pinned);
+        w.cpu(3).switchMm(pinned);
         assertThat(pinned.asid()).isEqualTo((int) pinnedAsid);
-        assertThat(ctx.arm64_mm_context_get(pinned)).isEqualTo(pinnedAsid);
+        assertThat(ctx.arm64MmContextGet(pinned)).isEqualTo(pinnedAsid);
         // CPU 2's pending flush ran when it switched.
-        w.cpu(2).switch_mm(churn.get(0));
-        assertThat(w.cpu(2).tlb_entries()).isZero();
+        w.cpu(2).switchMm(churn.get(0));
+        assertThat(w.cpu(2).tlbEntries()).isZero();
         // Current-generation ASIDs are unique.
         Map<Integer, Mm> owners = new HashMap<>();
         for (Mm m : concat(churn, List.of(running, pinned))) {
-            if (ctx.asid_gen_match(m.context.id.get())) {
+            if (ctx.asidGenMatch(m.context.id.get())) {
                 assertThat(owners.put(m.asid(), m)).as("ASID %d", m.asid()).isNull();
             }
         }
-        ctx.arm64_mm_context_put(pinned);
-        ctx.arm64_mm_context_put(pinned);
-        assertThat(ctx.asid_pinned(pinnedAsid)).isFalse();
+        ctx.arm64MmContextPut(pinned);
+        ctx.arm64MmContextPut(pinned);
+        assertThat(ctx.asidPinned(pinnedAsid)).isFalse();
         for (int i = 0; i < 4; i++) {
-            w.cpu(i).switch_to_idle();
+            w.cpu(i).switchToIdle();
         }
     }
 
@@ -116,54 +116,54 @@ class ArmContextTest {
     void pinnedLimitReturnsZeroAndPutMakesRoom() {
         MmWorld w = world8(4);
         ArmContext ctx = w.context;
-        assertThat(ctx.max_pinned_asids()).isEqualTo(256 - 4 - 2);
+        assertThat(ctx.maxPinnedAsids()).isEqualTo(256 - 4 - 2);
         List<Mm> l = mms(w, 251);
         Set<Long> asids = new HashSet<>();
         for (int i = 0; i < 250; i++) {
-            long a = ctx.arm64_mm_context_get(l.get(i));
+            long a = ctx.arm64MmContextGet(l.get(i));
             assertThat(a).isNotZero();
             assertThat(asids.add(a)).isTrue();
         }
-        assertThat(ctx.nr_pinned_asids()).isEqualTo(250);
-        assertThat(ctx.arm64_mm_context_get(l.get(250))).isZero();
+        assertThat(ctx.nrPinnedAsids()).isEqualTo(250);
+        assertThat(ctx.arm64MmContextGet(l.get(250))).isZero();
         // A second get on a pinned mm is a reference, not a new pin.
-        long again = ctx.arm64_mm_context_get(l.get(0));
+        long again = ctx.arm64MmContextGet(l.get(0));
         assertThat(again).isEqualTo(l.get(0).asid());
-        assertThat(l.get(0).context.pinned.refcount_read()).isEqualTo(2);
-        ctx.arm64_mm_context_put(l.get(0));
-        assertThat(ctx.arm64_mm_context_get(l.get(250))).isZero();
-        ctx.arm64_mm_context_put(l.get(0));
-        assertThat(ctx.nr_pinned_asids()).isEqualTo(249);
-        assertThat(ctx.arm64_mm_context_get(l.get(250))).isNotZero();
+        assertThat(l.get(0).context.pinned.refcountRead()).isEqualTo(2);
+        ctx.arm64MmContextPut(l.get(0));
+        assertThat(ctx.arm64MmContextGet(l.get(250))).isZero();
+        ctx.arm64MmContextPut(l.get(0));
+        assertThat(ctx.nrPinnedAsids()).isEqualTo(249);
+        assertThat(ctx.arm64MmContextGet(l.get(250))).isNotZero();
         // Switching still works with 250 pinned: rollovers find free ASIDs.
         for (Mm m : mms(w, 20)) {
-            w.cpu(0).switch_mm(m);
+            w.cpu(0).switchMm(m);
             assertThat(m.asid()).isNotZero();
         }
-        w.cpu(0).switch_to_idle();
+        w.cpu(0).switchToIdle();
     }
 
     @Test
     void withoutPinningSupportGetReturnsZero() {
         MmWorld w = MmTestSupport.world(MmWorld.Config.defaults().withPinning(false));
-        Mm m = w.mm_alloc();
-        assertThat(w.context.arm64_mm_context_get(m)).isZero();
-        w.context.arm64_mm_context_put(m); // no-op
-        assertThat(m.context.pinned.refcount_read()).isZero();
+        Mm m = w.mmAlloc();
+        assertThat(w.context.arm64MmContextGet(m)).isZero();
+        w.context.arm64MmContextPut(m); // no-op
+        assertThat(m.context.pinned.refcountRead()).isZero();
     }
 
     @Test
     void kptiHandsOutUserAsidsWithBit0Set() {
         MmWorld w = MmTestSupport.world(MmWorld.Config.defaults().withAsidBits(8).withKpti(true));
-        Mm a = w.mm_alloc();
-        Mm b = w.mm_alloc();
-        long pa = w.context.arm64_mm_context_get(a);
+        Mm a = w.mmAlloc();
+        Mm b = w.mmAlloc();
+        long pa = w.context.arm64MmContextGet(a);
         assertThat(pa & 1).isEqualTo(1);
-        w.cpu(0).switch_mm(b);
+        w.cpu(0).switchMm(b);
         assertThat(b.asid() & 1).isZero(); // kernel ASID even
         assertThat(w.cpu(0).asid()).isEqualTo(b.asid() | 1);
-        assertThat(w.context.max_pinned_asids()).isEqualTo(128 - 4 - 2);
-        w.cpu(0).switch_to_idle();
+        assertThat(w.context.maxPinnedAsids()).isEqualTo(128 - 4 - 2);
+        w.cpu(0).switchToIdle();
     }
 
     @Test
@@ -175,7 +175,7 @@ class ArmContextTest {
         List<Mm> pinnedForever = pool.subList(0, 10);
         Map<Mm, Long> pinnedAsid = new HashMap<>();
         for (Mm m : pinnedForever) {
-            pinnedAsid.put(m, ctx.arm64_mm_context_get(m));
+            pinnedAsid.put(m, ctx.arm64MmContextGet(m));
         }
         ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
         CyclicBarrier start = new CyclicBarrier(nCpus + 1);
@@ -191,15 +191,15 @@ class ArmContextTest {
                         Mm m = pool.get(r.nextInt(pool.size()));
                         if (id == 0 && i % 7 == 0) {
                             Mm p = pool.get(10 + r.nextInt(pool.size() - 10));
-                            long a = ctx.arm64_mm_context_get(p);
+                            long a = ctx.arm64MmContextGet(p);
                             if (a != 0 && a != p.asid()) {
                                 errors.add("pin returned " + a + " but mm has " + p.asid());
                             }
                             if (a != 0) {
-                                ctx.arm64_mm_context_put(p);
+                                ctx.arm64MmContextPut(p);
                             }
                         }
-                        cpu.switch_mm(m);
+                        cpu.switchMm(m);
                         if (cpu.asid() != (m.context.id.get() & 0xff)) {
                             errors.add("cpu " + id + " runs asid " + cpu.asid() + " for ctx " + m.context.id.get());
                         }
@@ -208,7 +208,7 @@ class ArmContextTest {
                             errors.add("pinned mm moved from " + pa + " to " + cpu.asid());
                         }
                     }
-                    cpu.switch_to_idle();
+                    cpu.switchToIdle();
                 } catch (Exception e) {
                     errors.add(e.toString());
                 }
@@ -222,9 +222,9 @@ class ArmContextTest {
         }
         assertThat(errors).isEmpty();
         assertThat(ctx.rollovers()).isPositive();
-        assertThat(ctx.nr_pinned_asids()).isEqualTo(10);
+        assertThat(ctx.nrPinnedAsids()).isEqualTo(10);
         for (Mm m : pinnedForever) {
-            assertThat(ctx.asid_pinned(pinnedAsid.get(m))).isTrue();
+            assertThat(ctx.asidPinned(pinnedAsid.get(m))).isTrue();
             assertThat((long) m.asid()).isEqualTo(pinnedAsid.get(m));
         }
     }

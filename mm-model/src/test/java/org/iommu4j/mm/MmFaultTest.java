@@ -29,14 +29,14 @@ class MmFaultTest {
     static final long OA = 0x0000_FFFF_FFFF_F000L;
 
     private final MmWorld w = MmTestSupport.world();
-    private final Mm mm = w.mm_alloc();
+    private final Mm mm = w.mmAlloc();
 
     private int fault(long va, int flags) {
-        mm.mmap_read_lock();
+        mm.mmapReadLock();
         try {
-            return MmFault.handle_mm_fault(Mmap.find_vma(mm, va), va, flags);
+            return MmFault.handleMmFault(Mmap.findVma(mm, va), va, flags);
         } finally {
-            mm.mmap_read_unlock();
+            mm.mmapReadUnlock();
         }
     }
 
@@ -44,10 +44,10 @@ class MmFaultTest {
     void demandPagingReadMapsZeroPageWriteAllocatesZeroedDirtyPage() {
         long va = MmTestSupport.mmapAnon(mm, 4 * 4096, PROT_READ | PROT_WRITE);
         long before = w.pages.allocatedPages();
-        assertThat(MmFault.pte_of(mm, va)).isZero();
+        assertThat(MmFault.pteOf(mm, va)).isZero();
         assertThat(fault(va, FAULT_FLAG_USER)).isZero();
-        long pte = MmFault.pte_of(mm, va);
-        assertThat(pte & OA).isEqualTo(w.zero_page());
+        long pte = MmFault.pteOf(mm, va);
+        assertThat(pte & OA).isEqualTo(w.zeroPage());
         assertThat(pte & (RDONLY | SW_SPECIAL | AF)).isEqualTo(RDONLY | SW_SPECIAL | AF);
         long tables = w.pages.allocatedPages() - before;
         assertThat(tables).isEqualTo(3); // pud, pmd, pte tables; the zero page is not allocated
@@ -56,48 +56,48 @@ class MmFaultTest {
             assertThat(fault(va, FAULT_FLAG_USER | FAULT_FLAG_WRITE)).isEqualTo(VM_FAULT_WRITE);
             assertThat(cap.records()).hasSize(1);
         }
-        long pte2 = MmFault.pte_of(mm, va);
-        assertThat(pte2 & OA).isNotEqualTo(w.zero_page());
-        assertThat(Pgtable.pte_dirty(pte2)).isTrue();
-        assertThat(Pgtable.pte_young(pte2)).isTrue();
-        assertThat(Pgtable.pte_write(pte2)).isTrue();
+        long pte2 = MmFault.pteOf(mm, va);
+        assertThat(pte2 & OA).isNotEqualTo(w.zeroPage());
+        assertThat(Pgtable.pteDirty(pte2)).isTrue();
+        assertThat(Pgtable.pteYoung(pte2)).isTrue();
+        assertThat(Pgtable.pteWrite(pte2)).isTrue();
         assertThat(pte2 & RDONLY).isZero();
         assertThat(w.mem.readq(pte2 & OA)).isZero();
         assertThat(w.pages.allocatedPages() - before).isEqualTo(4);
-        assertThat(mm.rss_anon.get()).isEqualTo(1);
+        assertThat(mm.rssAnon.get()).isEqualTo(1);
         // A direct write fault on an empty PTE allocates at once.
         assertThat(fault(va + 4096, FAULT_FLAG_USER | FAULT_FLAG_WRITE)).isZero();
-        assertThat(Pgtable.pte_dirty(MmFault.pte_of(mm, va + 4096))).isTrue();
-        assertThat(mm.rss_anon.get()).isEqualTo(2);
+        assertThat(Pgtable.pteDirty(MmFault.pteOf(mm, va + 4096))).isTrue();
+        assertThat(mm.rssAnon.get()).isEqualTo(2);
         // Repeating a satisfied fault changes nothing.
-        long p3 = MmFault.pte_of(mm, va + 4096);
+        long p3 = MmFault.pteOf(mm, va + 4096);
         assertThat(fault(va + 4096, FAULT_FLAG_USER | FAULT_FLAG_WRITE)).isZero();
-        assertThat(MmFault.pte_of(mm, va + 4096)).isEqualTo(p3);
+        assertThat(MmFault.pteOf(mm, va + 4096)).isEqualTo(p3);
     }
 
     @Test
     void writeUpgradeReusesThePageWithoutCopy() {
         long va = MmTestSupport.mmapAnon(mm, 4096, PROT_READ | PROT_WRITE);
         assertThat(fault(va, FAULT_FLAG_WRITE)).isZero();
-        long page = MmFault.pte_of(mm, va) & OA;
+        long page = MmFault.pteOf(mm, va) & OA;
         w.mem.writeq(page, 0x1234);
         assertThat(Mmap.mprotect(mm, va, 4096, PROT_READ)).isZero();
-        long ro = MmFault.pte_of(mm, va);
-        assertThat(Pgtable.pte_write(ro)).isFalse();
+        long ro = MmFault.pteOf(mm, va);
+        assertThat(Pgtable.pteWrite(ro)).isFalse();
         assertThat(ro & RDONLY).isNotZero();
-        assertThat(Pgtable.pte_dirty(ro)).as("software dirty kept").isTrue();
+        assertThat(Pgtable.pteDirty(ro)).as("software dirty kept").isTrue();
         // handle_mm_fault leaves the VMA check to its callers: the write-protect path runs but
         // cannot make the page of a read-only VMA writable.
         assertThat(fault(va, FAULT_FLAG_WRITE)).isEqualTo(VM_FAULT_WRITE);
-        assertThat(MmFault.pte_of(mm, va)).isEqualTo(ro);
+        assertThat(MmFault.pteOf(mm, va)).isEqualTo(ro);
         assertThat(Mmap.mprotect(mm, va, 4096, PROT_READ | PROT_WRITE)).isZero();
         long pagesBefore = w.pages.allocatedPages();
-        assertThat(Pgtable.pte_write(MmFault.pte_of(mm, va))).as("private: still read-only until a write fault").isFalse();
+        assertThat(Pgtable.pteWrite(MmFault.pteOf(mm, va))).as("private: still read-only until a write fault").isFalse();
         assertThat(fault(va, FAULT_FLAG_WRITE)).isEqualTo(VM_FAULT_WRITE);
-        long rw = MmFault.pte_of(mm, va);
+        long rw = MmFault.pteOf(mm, va);
         assertThat(rw & OA).isEqualTo(page);
         assertThat(w.mem.readq(page)).isEqualTo(0x1234);
-        assertThat(Pgtable.pte_write(rw)).isTrue();
+        assertThat(Pgtable.pteWrite(rw)).isTrue();
         assertThat(rw & RDONLY).isZero();
         assertThat(w.pages.allocatedPages()).isEqualTo(pagesBefore);
     }
@@ -106,32 +106,32 @@ class MmFaultTest {
     void zeroPageCopyThatLosesToAPteChangeReturnsZeroAndFreesItsPage() {
         long va = MmTestSupport.mmapAnon(mm, 4096, PROT_READ | PROT_WRITE);
         assertThat(fault(va, 0)).isZero();
-        long zeroPte = MmFault.pte_of(mm, va);
-        long ptep = w.pgtable.follow_pte(mm.pgd, va);
+        long zeroPte = MmFault.pteOf(mm, va);
+        long ptep = w.pgtable.followPte(mm.pgd, va);
         // A secondary MMU's invalidate_range_start runs inside wp_page_copy's window; while
         // it runs the PTE changes (here: ageing clears AF, as reclaim would).
         MmuNotifier sub = new MmuNotifier(new MmuNotifierOps() {
             @Override
-            public int invalidate_range_start(MmuNotifier s, MmuNotifierRange r) {
-                w.pgtable.ptep_test_and_clear_young(ptep);
+            public int invalidateRangeStart(MmuNotifier s, MmuNotifierRange r) {
+                w.pgtable.ptepTestAndClearYoung(ptep);
                 return 0;
             }
 
             @Override
-            public boolean has_invalidate_range_start() {
+            public boolean hasInvalidateRangeStart() {
                 return true;
             }
         });
-        assertThat(MmuNotifier.mmu_notifier_register(sub, mm)).isZero();
+        assertThat(MmuNotifier.mmuNotifierRegister(sub, mm)).isZero();
         long pages = w.pages.allocatedPages();
         assertThat(fault(va, FAULT_FLAG_USER | FAULT_FLAG_WRITE)).as("no copy made").isZero();
-        assertThat(MmFault.pte_of(mm, va)).isEqualTo(zeroPte & ~AF);
+        assertThat(MmFault.pteOf(mm, va)).isEqualTo(zeroPte & ~AF);
         assertThat(w.pages.allocatedPages()).as("the new page went back").isEqualTo(pages);
-        assertThat(mm.rss_anon.get()).isZero();
-        MmuNotifier.mmu_notifier_unregister(sub, mm);
+        assertThat(mm.rssAnon.get()).isZero();
+        MmuNotifier.mmuNotifierUnregister(sub, mm);
         // The retried write copies.
         assertThat(fault(va, FAULT_FLAG_USER | FAULT_FLAG_WRITE)).isEqualTo(VM_FAULT_WRITE);
-        assertThat(MmFault.pte_of(mm, va) & OA).isNotEqualTo(w.zero_page());
+        assertThat(MmFault.pteOf(mm, va) & OA).isNotEqualTo(w.zeroPage());
     }
 
     @Test
@@ -144,48 +144,48 @@ class MmFaultTest {
         // non-executable VMA maps the page execute-never; a read of PROT_NONE maps the zero
         // page inaccessible. The access itself is still refused by the PTE.
         assertThat(fault(ro, FAULT_FLAG_WRITE)).isZero();
-        long pte = MmFault.pte_of(mm, ro);
-        assertThat(Pgtable.pte_present(pte) && !Pgtable.pte_write(pte) && (pte & RDONLY) != 0).isTrue();
-        assertThat(pte & OA).isNotEqualTo(w.zero_page());
+        long pte = MmFault.pteOf(mm, ro);
+        assertThat(Pgtable.ptePresent(pte) && !Pgtable.pteWrite(pte) && (pte & RDONLY) != 0).isTrue();
+        assertThat(pte & OA).isNotEqualTo(w.zeroPage());
         assertThat(fault(rw, FAULT_FLAG_INSTRUCTION)).isZero();
-        assertThat(Pgtable.pte_user_exec(MmFault.pte_of(mm, rw))).isFalse();
+        assertThat(Pgtable.pteUserExec(MmFault.pteOf(mm, rw))).isFalse();
         assertThat(fault(none, 0)).isZero();
-        pte = MmFault.pte_of(mm, none);
-        assertThat(Pgtable.pte_valid(pte)).isFalse();
-        assertThat(Pgtable.pte_present(pte)).isTrue();
-        assertThat(pte & OA).isEqualTo(w.zero_page());
+        pte = MmFault.pteOf(mm, none);
+        assertThat(Pgtable.pteValid(pte)).isFalse();
+        assertThat(Pgtable.ptePresent(pte)).isTrue();
+        assertThat(pte & OA).isEqualTo(w.zeroPage());
         // handle_mm_fault on an address outside the VMA it was given.
-        mm.mmap_read_lock();
+        mm.mmapReadLock();
         try {
-            assertThat(MmFault.handle_mm_fault(Mmap.find_vma(mm, ro), ro + 4096 * 100, 0)).isEqualTo(VM_FAULT_SIGSEGV);
-            assertThat(MmFault.handle_mm_fault(null, ro, 0)).isEqualTo(VM_FAULT_SIGSEGV);
+            assertThat(MmFault.handleMmFault(Mmap.findVma(mm, ro), ro + 4096 * 100, 0)).isEqualTo(VM_FAULT_SIGSEGV);
+            assertThat(MmFault.handleMmFault(null, ro, 0)).isEqualTo(VM_FAULT_SIGSEGV);
         } finally {
-            mm.mmap_read_unlock();
+            mm.mmapReadUnlock();
         }
         // The arch entry: no VMA -> BADMAP, forbidden -> BADACCESS.
-        assertThat(MmFault.do_page_fault(mm, 0x1000, FAULT_FLAG_USER)).isEqualTo(VM_FAULT_BADMAP);
-        assertThat(MmFault.do_page_fault(mm, ro, FAULT_FLAG_USER | FAULT_FLAG_WRITE)).isEqualTo(VM_FAULT_BADACCESS);
-        assertThat(MmFault.do_page_fault(mm, rw, FAULT_FLAG_USER | FAULT_FLAG_INSTRUCTION)).isEqualTo(VM_FAULT_BADACCESS);
-        assertThat(MmFault.do_page_fault(mm, none, FAULT_FLAG_USER)).isEqualTo(VM_FAULT_BADACCESS);
+        assertThat(MmFault.doPageFault(mm, 0x1000, FAULT_FLAG_USER)).isEqualTo(VM_FAULT_BADMAP);
+        assertThat(MmFault.doPageFault(mm, ro, FAULT_FLAG_USER | FAULT_FLAG_WRITE)).isEqualTo(VM_FAULT_BADACCESS);
+        assertThat(MmFault.doPageFault(mm, rw, FAULT_FLAG_USER | FAULT_FLAG_INSTRUCTION)).isEqualTo(VM_FAULT_BADACCESS);
+        assertThat(MmFault.doPageFault(mm, none, FAULT_FLAG_USER)).isEqualTo(VM_FAULT_BADACCESS);
         // (rw holds the zero page the instruction fault mapped: the write copies it.)
-        assertThat(MmFault.do_page_fault(mm, rw + 8, FAULT_FLAG_USER | FAULT_FLAG_WRITE)).isEqualTo(VM_FAULT_WRITE);
+        assertThat(MmFault.doPageFault(mm, rw + 8, FAULT_FLAG_USER | FAULT_FLAG_WRITE)).isEqualTo(VM_FAULT_WRITE);
         // And a CPU touching unmapped memory gets the signal.
         Cpu cpu = w.cpu(0);
-        cpu.switch_mm(mm);
+        cpu.switchMm(mm);
         assertThatThrownBy(() -> cpu.load(0x2000, 8)).isInstanceOf(Cpu.UserFault.class)
                 .satisfies(e -> assertThat(((Cpu.UserFault) e).fault).isEqualTo(VM_FAULT_BADMAP));
         assertThatThrownBy(() -> cpu.store(ro, 1, 8)).isInstanceOf(Cpu.UserFault.class)
                 .satisfies(e -> assertThat(((Cpu.UserFault) e).fault).isEqualTo(VM_FAULT_BADACCESS));
         assertThatThrownBy(() -> cpu.fetch(rw)).isInstanceOf(Cpu.UserFault.class);
         assertThatThrownBy(() -> cpu.load(-4096L, 8)).isInstanceOf(Cpu.UserFault.class);
-        cpu.switch_to_idle();
+        cpu.switchToIdle();
     }
 
     @Test
     void execFaultOnExecutableMapping() {
         long x = MmTestSupport.mmapAnon(mm, 4096, PROT_READ | PROT_EXEC);
         assertThat(fault(x, FAULT_FLAG_INSTRUCTION)).isZero();
-        assertThat(Pgtable.pte_user_exec(MmFault.pte_of(mm, x))).isTrue();
+        assertThat(Pgtable.pteUserExec(MmFault.pteOf(mm, x))).isTrue();
     }
 
     @Test
@@ -204,7 +204,7 @@ class MmFaultTest {
                 break;
             }
             assertThat(r).as("n=%d", n).isEqualTo(VM_FAULT_OOM);
-            assertThat(MmFault.pte_of(mm, va) & 1).isZero();
+            assertThat(MmFault.pteOf(mm, va) & 1).isZero();
         }
         assertThat(w.pages.allocatedPages() - baseline).isEqualTo(4);
         // wp_page_copy's allocation fails too.
@@ -213,7 +213,7 @@ class MmFaultTest {
         FaultInject.failNth(1);
         assertThat(fault(va2, FAULT_FLAG_WRITE)).isEqualTo(VM_FAULT_OOM);
         FaultInject.failNth(0);
-        assertThat(MmFault.pte_of(mm, va2) & OA).isEqualTo(w.zero_page());
+        assertThat(MmFault.pteOf(mm, va2) & OA).isEqualTo(w.zeroPage());
         mm.mmput();
         assertThat(w.pages.allocatedPages()).isEqualTo(baseline - 1);
     }
@@ -222,61 +222,61 @@ class MmFaultTest {
     void cpuFaultOomIsReportedAsUserFault() {
         long va = MmTestSupport.mmapAnon(mm, 4096, PROT_READ | PROT_WRITE);
         Cpu cpu = w.cpu(0);
-        cpu.switch_mm(mm);
+        cpu.switchMm(mm);
         FaultInject.failNth(1);
         assertThatThrownBy(() -> cpu.store(va, 1, 4)).isInstanceOf(Cpu.UserFault.class)
                 .satisfies(e -> assertThat(((Cpu.UserFault) e).fault & VM_FAULT_OOM).isNotZero());
         FaultInject.failNth(0);
         cpu.store(va, 1, 4);
         assertThat(cpu.load(va, 4)).isEqualTo(1);
-        cpu.switch_to_idle();
+        cpu.switchToIdle();
     }
 
     @Test
     void hardwareDirtyBitManagementOnSharedMapping() {
-        long va = Mmap.vm_mmap(mm, 0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS);
+        long va = Mmap.vmMmap(mm, 0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS);
         Cpu cpu = w.cpu(0);
-        cpu.switch_mm(mm);
+        cpu.switchMm(mm);
         cpu.load(va, 8);
-        long clean = MmFault.pte_of(mm, va);
+        long clean = MmFault.pteOf(mm, va);
         assertThat(clean & (DBM | RDONLY)).isEqualTo(DBM | RDONLY);
-        assertThat(Pgtable.pte_dirty(clean)).isFalse();
+        assertThat(Pgtable.pteDirty(clean)).isFalse();
         long faults = cpu.faults();
         cpu.store(va, 5, 8);
-        long dirty = MmFault.pte_of(mm, va);
+        long dirty = MmFault.pteOf(mm, va);
         assertThat(cpu.faults()).as("DBM: no fault for the write").isEqualTo(faults);
         assertThat(dirty & RDONLY).isZero();
-        assertThat(Pgtable.pte_hw_dirty(dirty)).isTrue();
+        assertThat(Pgtable.pteHwDirty(dirty)).isTrue();
         assertThat(dirty & SW_DIRTY).isZero();
         // Write-protect folds the hardware dirty state into the software bit.
-        w.pgtable.ptep_set_wrprotect(w.pgtable.follow_pte(mm.pgd, va));
-        long wp = MmFault.pte_of(mm, va);
+        w.pgtable.ptepSetWrprotect(w.pgtable.followPte(mm.pgd, va));
+        long wp = MmFault.pteOf(mm, va);
         assertThat(wp & (SW_DIRTY | RDONLY)).isEqualTo(SW_DIRTY | RDONLY);
-        assertThat(Pgtable.pte_write(wp)).isFalse();
-        cpu.switch_to_idle();
+        assertThat(Pgtable.pteWrite(wp)).isFalse();
+        cpu.switchToIdle();
     }
 
     @Test
     void withoutHardwareAfDbmTheKernelSetsYoungAndDirty() {
         MmWorld sw = MmTestSupport.world(MmWorld.Config.defaults().withHwAfDbm(false));
-        Mm m = sw.mm_alloc();
-        long va = Mmap.vm_mmap(m, 0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS);
+        Mm m = sw.mmAlloc();
+        long va = Mmap.vmMmap(m, 0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS);
         Cpu cpu = sw.cpu(0);
-        cpu.switch_mm(m);
+        cpu.switchMm(m);
         cpu.load(va, 8);
-        long ptep = sw.pgtable.follow_pte(m.pgd, va);
-        assertThat(sw.pgtable.ptep_test_and_clear_young(ptep)).isTrue();
-        sw.flush_tlb_mm(m);
+        long ptep = sw.pgtable.followPte(m.pgd, va);
+        assertThat(sw.pgtable.ptepTestAndClearYoung(ptep)).isTrue();
+        sw.flushTlbMm(m);
         long f0 = cpu.faults();
         cpu.load(va, 8); // access flag fault
         assertThat(cpu.faults()).isEqualTo(f0 + 1);
-        assertThat(Pgtable.pte_young(sw.pgtable.ptep_get(ptep))).isTrue();
+        assertThat(Pgtable.pteYoung(sw.pgtable.ptepGet(ptep))).isTrue();
         cpu.store(va, 9, 8); // permission fault: software dirty
-        long pte = sw.pgtable.ptep_get(ptep);
+        long pte = sw.pgtable.ptepGet(ptep);
         assertThat(cpu.faults()).isEqualTo(f0 + 2);
         assertThat(pte & (SW_DIRTY | RDONLY)).isEqualTo(SW_DIRTY);
         assertThat(cpu.load(va, 8)).isEqualTo(9);
-        cpu.switch_to_idle();
+        cpu.switchToIdle();
         m.mmput();
     }
 
@@ -293,7 +293,7 @@ class MmFaultTest {
             Thread t = new Thread(() -> {
                 try {
                     Cpu cpu = w.cpu(id);
-                    cpu.switch_mm(mm);
+                    cpu.switchMm(mm);
                     go.await();
                     for (int i = 0; i < pages; i++) {
                         long a = va + ((i * 7L + id * 13L) % pages) * 4096;
@@ -304,7 +304,7 @@ class MmFaultTest {
                             cpu.str(a + 8 * id, id + 1);
                         }
                     }
-                    cpu.switch_to_idle();
+                    cpu.switchToIdle();
                 } catch (Throwable e) {
                     errors.add(e);
                 }
@@ -316,34 +316,34 @@ class MmFaultTest {
             t.join();
         }
         assertThat(errors).isEmpty();
-        assertThat(mm.rss_anon.get()).isEqualTo(pages);
+        assertThat(mm.rssAnon.get()).isEqualTo(pages);
         Cpu cpu = w.cpu(0);
-        cpu.switch_mm(mm);
+        cpu.switchMm(mm);
         for (int i = 0; i < pages; i++) {
             for (int id = 0; id < 4; id++) {
                 assertThat(cpu.ldr(va + i * 4096L + 8 * id)).isEqualTo(id + 1);
             }
         }
-        cpu.switch_to_idle();
+        cpu.switchToIdle();
         mm.mmput();
         assertThat(w.pages.allocatedPages()).isEqualTo(baseline - 1);
     }
 
     @Test
     void populateFaultsEveryPageIn() {
-        long va = Mmap.vm_mmap(mm, 0, 8 * 4096, PROT_READ | PROT_WRITE, MmH.MAP_PRIVATE | MAP_ANONYMOUS | MmH.MAP_POPULATE);
+        long va = Mmap.vmMmap(mm, 0, 8 * 4096, PROT_READ | PROT_WRITE, MmH.MAP_PRIVATE | MAP_ANONYMOUS | MmH.MAP_POPULATE);
         for (int i = 0; i < 8; i++) {
-            long pte = MmFault.pte_of(mm, va + i * 4096L);
-            assertThat(Pgtable.pte_dirty(pte)).isTrue();
+            long pte = MmFault.pteOf(mm, va + i * 4096L);
+            assertThat(Pgtable.pteDirty(pte)).isTrue();
         }
-        assertThat(mm.rss_anon.get()).isEqualTo(8);
+        assertThat(mm.rssAnon.get()).isEqualTo(8);
         // PROT_NONE is not populated (GUP refuses it), and mmap still succeeds.
-        long none = Mmap.vm_mmap(mm, 0, 2 * 4096, PROT_NONE, MmH.MAP_PRIVATE | MAP_ANONYMOUS | MmH.MAP_POPULATE);
+        long none = Mmap.vmMmap(mm, 0, 2 * 4096, PROT_NONE, MmH.MAP_PRIVATE | MAP_ANONYMOUS | MmH.MAP_POPULATE);
         assertThat(MmH.IS_ERR_VALUE(none)).isFalse();
-        assertThat(MmFault.pte_of(mm, none)).isZero();
-        assertThat(MmFault.pte_of(mm, none + 4096)).isZero();
+        assertThat(MmFault.pteOf(mm, none)).isZero();
+        assertThat(MmFault.pteOf(mm, none + 4096)).isZero();
         // Execute-only is (reads are forced): the zero page, mapped readable without EPAN.
-        long x = Mmap.vm_mmap(mm, 0, 4096, PROT_EXEC, MmH.MAP_PRIVATE | MAP_ANONYMOUS | MmH.MAP_POPULATE);
-        assertThat(MmFault.pte_of(mm, x) & OA).isEqualTo(w.zero_page());
+        long x = Mmap.vmMmap(mm, 0, 4096, PROT_EXEC, MmH.MAP_PRIVATE | MAP_ANONYMOUS | MmH.MAP_POPULATE);
+        assertThat(MmFault.pteOf(mm, x) & OA).isEqualTo(w.zeroPage());
     }
 }

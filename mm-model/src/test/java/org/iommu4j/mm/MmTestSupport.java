@@ -18,7 +18,7 @@ final class MmTestSupport {
     }
 
     static long mmapAnon(Mm mm, long len, int prot) {
-        long va = Mmap.vm_mmap(mm, 0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS);
+        long va = Mmap.vmMmap(mm, 0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS);
         if (MmH.IS_ERR_VALUE(va)) {
             throw new AssertionError("mmap failed: " + va);
         }

@@ -25,106 +25,106 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class MmapTest {
     private static final int ANON = MAP_PRIVATE | MAP_ANONYMOUS;
     private final MmWorld w = MmTestSupport.world();
-    private final Mm mm = w.mm_alloc();
+    private final Mm mm = w.mmAlloc();
     private final long task = w.pgtable.TASK_SIZE;
 
     @Test
     void mmapBadInputGetsTheKernelsErrors() {
-        assertThat(Mmap.vm_mmap(mm, 0, 0, PROT_READ, ANON)).isEqualTo(-EINVAL);
-        assertThat(Mmap.vm_mmap(mm, 0, 4096, PROT_READ, MAP_PRIVATE)).isEqualTo(-EBADF);
-        assertThat(Mmap.vm_mmap(mm, 0, 4096, PROT_READ, MAP_ANONYMOUS | 0x0f)).isEqualTo(-EINVAL);
-        assertThat(Mmap.vm_mmap(mm, 0x10001, 4096, PROT_READ, ANON | MAP_FIXED)).isEqualTo(-EINVAL);
-        assertThat(Mmap.vm_mmap(mm, task - 4096, 8192, PROT_READ, ANON | MAP_FIXED)).isEqualTo(-ENOMEM);
-        assertThat(Mmap.vm_mmap(mm, 0, task + 4096, PROT_READ, ANON)).isEqualTo(-ENOMEM);
-        assertThat(Mmap.vm_mmap(mm, 0, -1L, PROT_READ, ANON)).isEqualTo(-ENOMEM); // PAGE_ALIGN wraps to 0
-        assertThat(Mmap.vm_mmap(mm, -8192L, 4096, PROT_READ, ANON | MAP_FIXED)).isEqualTo(-ENOMEM);
-        long a = Mmap.vm_mmap(mm, 0x5000_0000L, 8192, PROT_READ, ANON | MAP_FIXED_NOREPLACE);
+        assertThat(Mmap.vmMmap(mm, 0, 0, PROT_READ, ANON)).isEqualTo(-EINVAL);
+        assertThat(Mmap.vmMmap(mm, 0, 4096, PROT_READ, MAP_PRIVATE)).isEqualTo(-EBADF);
+        assertThat(Mmap.vmMmap(mm, 0, 4096, PROT_READ, MAP_ANONYMOUS | 0x0f)).isEqualTo(-EINVAL);
+        assertThat(Mmap.vmMmap(mm, 0x10001, 4096, PROT_READ, ANON | MAP_FIXED)).isEqualTo(-EINVAL);
+        assertThat(Mmap.vmMmap(mm, task - 4096, 8192, PROT_READ, ANON | MAP_FIXED)).isEqualTo(-ENOMEM);
+        assertThat(Mmap.vmMmap(mm, 0, task + 4096, PROT_READ, ANON)).isEqualTo(-ENOMEM);
+        assertThat(Mmap.vmMmap(mm, 0, -1L, PROT_READ, ANON)).isEqualTo(-ENOMEM); // PAGE_ALIGN wraps to 0
+        assertThat(Mmap.vmMmap(mm, -8192L, 4096, PROT_READ, ANON | MAP_FIXED)).isEqualTo(-ENOMEM);
+        long a = Mmap.vmMmap(mm, 0x5000_0000L, 8192, PROT_READ, ANON | MAP_FIXED_NOREPLACE);
         assertThat(a).isEqualTo(0x5000_0000L);
-        assertThat(Mmap.vm_mmap(mm, 0x5000_1000L, 8192, PROT_READ, ANON | MAP_FIXED_NOREPLACE)).isEqualTo(-EEXIST);
+        assertThat(Mmap.vmMmap(mm, 0x5000_1000L, 8192, PROT_READ, ANON | MAP_FIXED_NOREPLACE)).isEqualTo(-EEXIST);
         // Anonymous mappings take MAP_SHARED or MAP_PRIVATE only: MAP_SHARED_VALIDATE is a
         // file-mapping type.
-        assertThat(Mmap.vm_mmap(mm, 0, 4096, PROT_READ, MAP_ANONYMOUS | MmH.MAP_SHARED_VALIDATE)).isEqualTo(-EINVAL);
+        assertThat(Mmap.vmMmap(mm, 0, 4096, PROT_READ, MAP_ANONYMOUS | MmH.MAP_SHARED_VALIDATE)).isEqualTo(-EINVAL);
         // MAP_FIXED_NOREPLACE is MAP_FIXED before the hint is rounded: an address below
         // mmap_min_addr is not moved up, an unaligned one is refused.
-        assertThat(Mmap.vm_mmap(mm, 0x100, 4096, PROT_READ, ANON | MAP_FIXED_NOREPLACE)).isEqualTo(-EINVAL);
+        assertThat(Mmap.vmMmap(mm, 0x100, 4096, PROT_READ, ANON | MAP_FIXED_NOREPLACE)).isEqualTo(-EINVAL);
         // The file lookup comes first: a zero length of a file mapping is -EBADF here.
-        assertThat(Mmap.vm_mmap(mm, 0, 0, PROT_READ, MAP_PRIVATE)).isEqualTo(-EBADF);
+        assertThat(Mmap.vmMmap(mm, 0, 0, PROT_READ, MAP_PRIVATE)).isEqualTo(-EBADF);
         FaultInject.failNth(1);
-        assertThat(Mmap.vm_mmap(mm, 0, 4096, PROT_READ, ANON)).isEqualTo(-ENOMEM);
+        assertThat(Mmap.vmMmap(mm, 0, 4096, PROT_READ, ANON)).isEqualTo(-ENOMEM);
         FaultInject.failNth(0);
         assertThat(mm.vmas()).hasSize(1);
     }
 
     @Test
     void hintsAreHonouredWhenFreeAndPlacementIsTopDown() {
-        long h = Mmap.vm_mmap(mm, 0x1234_5000L, 4096, PROT_READ, ANON);
+        long h = Mmap.vmMmap(mm, 0x1234_5000L, 4096, PROT_READ, ANON);
         assertThat(h).isEqualTo(0x1234_5000L);
-        long a = Mmap.vm_mmap(mm, 0, 4096, PROT_READ, ANON);
-        long b = Mmap.vm_mmap(mm, 0, 4096, PROT_READ, ANON);
-        assertThat(a).isEqualTo(mm.mmap_base - 4096);
+        long a = Mmap.vmMmap(mm, 0, 4096, PROT_READ, ANON);
+        long b = Mmap.vmMmap(mm, 0, 4096, PROT_READ, ANON);
+        assertThat(a).isEqualTo(mm.mmapBase - 4096);
         assertThat(b).isEqualTo(a - 4096);
-        long c = Mmap.vm_mmap(mm, 0x1234_5000L, 4096, PROT_READ, ANON); // hint taken: placed elsewhere
+        long c = Mmap.vmMmap(mm, 0x1234_5000L, 4096, PROT_READ, ANON); // hint taken: placed elsewhere
         assertThat(c).isNotEqualTo(0x1234_5000L);
-        long low = Mmap.vm_mmap(mm, 0x10, 4096, PROT_READ, ANON); // below mmap_min_addr: rounded up
+        long low = Mmap.vmMmap(mm, 0x10, 4096, PROT_READ, ANON); // below mmap_min_addr: rounded up
         assertThat(low).isGreaterThanOrEqualTo(Mmap.mmap_min_addr);
         // An unaligned hint is truncated to its page (round_hint_to_min), not rounded up.
-        long u = Mmap.vm_mmap(mm, 0x2345_6789L, 4096, PROT_READ, ANON);
+        long u = Mmap.vmMmap(mm, 0x2345_6789L, 4096, PROT_READ, ANON);
         assertThat(u).isEqualTo(0x2345_6000L);
-        assertThat(Mmap.find_vma(mm, a).vm_start).isEqualTo(a);
-        assertThat(Mmap.find_vma(mm, a - 1).vm_start).isEqualTo(b);
-        assertThat(Mmap.find_vma(mm, task - 1)).isNull();
-        assertThat(Mmap.find_extend_vma(mm, a - 4096 * 100)).isNull();
+        assertThat(Mmap.findVma(mm, a).vmStart).isEqualTo(a);
+        assertThat(Mmap.findVma(mm, a - 1).vmStart).isEqualTo(b);
+        assertThat(Mmap.findVma(mm, task - 1)).isNull();
+        assertThat(Mmap.findExtendVma(mm, a - 4096 * 100)).isNull();
     }
 
     @Test
     void mapFixedReplacesAndMunmapSplits() {
-        long va = Mmap.vm_mmap(mm, 0x6000_0000L, 5 * 4096, PROT_READ | PROT_WRITE, ANON | MAP_FIXED);
+        long va = Mmap.vmMmap(mm, 0x6000_0000L, 5 * 4096, PROT_READ | PROT_WRITE, ANON | MAP_FIXED);
         Cpu cpu = w.cpu(0);
-        cpu.switch_mm(mm);
+        cpu.switchMm(mm);
         cpu.str(va + 4096, 77);
-        assertThat(Mmap.vm_mmap(mm, va + 4096, 4096, PROT_READ, ANON | MAP_FIXED)).isEqualTo(va + 4096);
+        assertThat(Mmap.vmMmap(mm, va + 4096, 4096, PROT_READ, ANON | MAP_FIXED)).isEqualTo(va + 4096);
         assertThat(cpu.ldr(va + 4096)).as("fresh zero page after MAP_FIXED replaced it").isZero();
         assertThat(mm.vmas()).hasSize(3);
-        assertThat(Mmap.vm_munmap(mm, va + 3 * 4096, 4096)).isZero();
-        assertThat(mm.vmas()).extracting(v -> v.vm_start).containsExactly(va, va + 4096, va + 2 * 4096, va + 4 * 4096);
-        assertThat(mm.map_count).isEqualTo(4);
-        assertThat(Mmap.vm_munmap(mm, va + 3 * 4096, 4096)).as("hole").isZero();
-        assertThat(Mmap.vm_munmap(mm, va - 4096, 7 * 4096)).isZero();
+        assertThat(Mmap.vmMunmap(mm, va + 3 * 4096, 4096)).isZero();
+        assertThat(mm.vmas()).extracting(v -> v.vmStart).containsExactly(va, va + 4096, va + 2 * 4096, va + 4 * 4096);
+        assertThat(mm.mapCount).isEqualTo(4);
+        assertThat(Mmap.vmMunmap(mm, va + 3 * 4096, 4096)).as("hole").isZero();
+        assertThat(Mmap.vmMunmap(mm, va - 4096, 7 * 4096)).isZero();
         assertThat(mm.vmas()).isEmpty();
-        assertThat(mm.map_count).isZero();
-        cpu.switch_to_idle();
+        assertThat(mm.mapCount).isZero();
+        cpu.switchToIdle();
     }
 
     @Test
     void munmapInsideAVmaKeepsTheOriginalStructsForTheSurvivingParts() {
-        long va = Mmap.vm_mmap(mm, 0x6000_0000L, 4 * 4096, PROT_READ, ANON | MAP_FIXED);
-        VmAreaStruct orig = Mmap.find_vma(mm, va);
-        assertThat(Mmap.vm_munmap(mm, va + 4096, 2 * 4096)).isZero();
+        long va = Mmap.vmMmap(mm, 0x6000_0000L, 4 * 4096, PROT_READ, ANON | MAP_FIXED);
+        VmAreaStruct orig = Mmap.findVma(mm, va);
+        assertThat(Mmap.vmMunmap(mm, va + 4096, 2 * 4096)).isZero();
         // __split_vma(vma, start, 0) then __split_vma(last, end, 1): both splits allocate the
         // part that goes away, so the struct a caller found survives as the lower part.
-        assertThat(orig.vm_start).isEqualTo(va);
-        assertThat(orig.vm_end).isEqualTo(va + 4096);
-        assertThat(Mmap.find_vma(mm, va)).isSameAs(orig);
-        VmAreaStruct upper = Mmap.find_vma(mm, va + 3 * 4096);
-        assertThat(upper.vm_start).isEqualTo(va + 3 * 4096);
+        assertThat(orig.vmStart).isEqualTo(va);
+        assertThat(orig.vmEnd).isEqualTo(va + 4096);
+        assertThat(Mmap.findVma(mm, va)).isSameAs(orig);
+        VmAreaStruct upper = Mmap.findVma(mm, va + 3 * 4096);
+        assertThat(upper.vmStart).isEqualTo(va + 3 * 4096);
         // Unmapping the head of a VMA: the struct keeps the tail.
-        assertThat(Mmap.vm_munmap(mm, va + 3 * 4096, 0)).isEqualTo(-EINVAL);
-        long b = Mmap.vm_mmap(mm, 0x7000_0000L, 3 * 4096, PROT_READ, ANON | MAP_FIXED);
-        VmAreaStruct bv = Mmap.find_vma(mm, b);
-        assertThat(Mmap.vm_munmap(mm, b, 4096)).isZero();
-        assertThat(bv.vm_start).isEqualTo(b + 4096);
-        assertThat(Mmap.find_vma(mm, b)).isSameAs(bv);
-        assertThat(mm.map_count).isEqualTo(3);
+        assertThat(Mmap.vmMunmap(mm, va + 3 * 4096, 0)).isEqualTo(-EINVAL);
+        long b = Mmap.vmMmap(mm, 0x7000_0000L, 3 * 4096, PROT_READ, ANON | MAP_FIXED);
+        VmAreaStruct bv = Mmap.findVma(mm, b);
+        assertThat(Mmap.vmMunmap(mm, b, 4096)).isZero();
+        assertThat(bv.vmStart).isEqualTo(b + 4096);
+        assertThat(Mmap.findVma(mm, b)).isSameAs(bv);
+        assertThat(mm.mapCount).isEqualTo(3);
     }
 
     @Test
     void munmapAndMprotectBadInput() {
-        long va = Mmap.vm_mmap(mm, 0x6000_0000L, 4 * 4096, PROT_READ, ANON | MAP_FIXED);
-        assertThat(Mmap.vm_munmap(mm, va + 1, 4096)).isEqualTo(-EINVAL);
-        assertThat(Mmap.vm_munmap(mm, va, 0)).isEqualTo(-EINVAL);
-        assertThat(Mmap.vm_munmap(mm, task + 4096, 4096)).isEqualTo(-EINVAL);
-        assertThat(Mmap.vm_munmap(mm, task - 4096, 8192)).isEqualTo(-EINVAL);
-        assertThat(Mmap.vm_munmap(mm, -4096L, 4096)).isEqualTo(-EINVAL);
+        long va = Mmap.vmMmap(mm, 0x6000_0000L, 4 * 4096, PROT_READ, ANON | MAP_FIXED);
+        assertThat(Mmap.vmMunmap(mm, va + 1, 4096)).isEqualTo(-EINVAL);
+        assertThat(Mmap.vmMunmap(mm, va, 0)).isEqualTo(-EINVAL);
+        assertThat(Mmap.vmMunmap(mm, task + 4096, 4096)).isEqualTo(-EINVAL);
+        assertThat(Mmap.vmMunmap(mm, task - 4096, 8192)).isEqualTo(-EINVAL);
+        assertThat(Mmap.vmMunmap(mm, -4096L, 4096)).isEqualTo(-EINVAL);
         assertThat(Mmap.mprotect(mm, va + 8, 4096, PROT_READ)).isEqualTo(-EINVAL);
         assertThat(Mmap.mprotect(mm, va, 4096, 0x100)).isEqualTo(-EINVAL);
         assertThat(Mmap.mprotect(mm, va, 0, PROT_READ)).isZero();
@@ -133,39 +133,39 @@ class MmapTest {
         assertThat(Mmap.mprotect(mm, -4096L, 8192, PROT_READ)).isEqualTo(-ENOMEM); // wraps
         assertThat(Mmap.mprotect(mm, va + 4096, 4096, PROT_READ | PROT_WRITE | PROT_EXEC)).isZero();
         assertThat(mm.vmas()).hasSize(3);
-        assertThat(Mmap.find_vma(mm, va + 4096).vm_flags & MmH.VM_ACCESS_FLAGS).isEqualTo(7);
+        assertThat(Mmap.findVma(mm, va + 4096).vmFlags & MmH.VM_ACCESS_FLAGS).isEqualTo(7);
         // Splitting beyond the map-count limit fails cleanly.
-        int old = w.sysctl_max_map_count;
-        w.sysctl_max_map_count = 3;
+        int old = w.sysctlMaxMapCount;
+        w.sysctlMaxMapCount = 3;
         try {
             assertThat(Mmap.mprotect(mm, va + 2 * 4096, 4096, PROT_READ | PROT_WRITE)).isEqualTo(-ENOMEM);
-            assertThat(Mmap.vm_munmap(mm, va + 2 * 4096 + 0, 4096)).isZero(); // end of the VMA: no split needed
-            assertThat(Mmap.vm_mmap(mm, 0, 4096, PROT_READ, ANON)).isNotNegative();
-            assertThat(Mmap.vm_mmap(mm, 0, 4096, PROT_READ, ANON)).isEqualTo(-ENOMEM);
+            assertThat(Mmap.vmMunmap(mm, va + 2 * 4096 + 0, 4096)).isZero(); // end of the VMA: no split needed
+            assertThat(Mmap.vmMmap(mm, 0, 4096, PROT_READ, ANON)).isNotNegative();
+            assertThat(Mmap.vmMmap(mm, 0, 4096, PROT_READ, ANON)).isEqualTo(-ENOMEM);
         } finally {
-            w.sysctl_max_map_count = old;
+            w.sysctlMaxMapCount = old;
         }
     }
 
     @Test
     void lookupsOfAddressesOutsideTheUserRangeFindNothing() {
-        long va = Mmap.vm_mmap(mm, 0x6000_0000L, 4096, PROT_READ | PROT_WRITE, ANON | MAP_FIXED);
+        long va = Mmap.vmMmap(mm, 0x6000_0000L, 4096, PROT_READ | PROT_WRITE, ANON | MAP_FIXED);
         Cpu cpu = w.cpu(0);
-        cpu.switch_mm(mm);
+        cpu.switchMm(mm);
         cpu.str(va, 1);
         // Same low bits as va, but above TASK_SIZE: must not alias the user mapping.
-        assertThat(MmFault.pte_of(mm, va | (1L << 60))).isZero();
-        assertThat(MmFault.do_page_fault(mm, va | (1L << 60), MmH.FAULT_FLAG_WRITE)).isEqualTo(MmH.VM_FAULT_BADMAP);
-        assertThat(w.pgtable.follow_pte(mm.pgd, -4096L)).isZero();
-        cpu.switch_to_idle();
+        assertThat(MmFault.pteOf(mm, va | (1L << 60))).isZero();
+        assertThat(MmFault.doPageFault(mm, va | (1L << 60), MmH.FAULT_FLAG_WRITE)).isEqualTo(MmH.VM_FAULT_BADMAP);
+        assertThat(w.pgtable.followPte(mm.pgd, -4096L)).isZero();
+        cpu.switchToIdle();
     }
 
     @Test
     void interruptedCallerGetsEintr() {
         Thread.currentThread().interrupt();
         try {
-            assertThat(Mmap.vm_mmap(mm, 0, 4096, PROT_READ, ANON)).isEqualTo(-EINTR);
-            assertThat(Mmap.vm_munmap(mm, 0x10000, 4096)).isEqualTo(-EINTR);
+            assertThat(Mmap.vmMmap(mm, 0, 4096, PROT_READ, ANON)).isEqualTo(-EINTR);
+            assertThat(Mmap.vmMunmap(mm, 0x10000, 4096)).isEqualTo(-EINTR);
             assertThat(Mmap.mprotect(mm, 0x10000, 4096, PROT_READ)).isEqualTo(-EINTR);
         } finally {
             Thread.interrupted();
@@ -175,9 +175,9 @@ class MmapTest {
     @Test
     void lifetimeCountersAndNoLeakAfterARandomWorkload() {
         long baseline = w.pages.allocatedPages();
-        Mm m = w.mm_alloc();
+        Mm m = w.mmAlloc();
         Cpu cpu = w.cpu(2);
-        cpu.switch_mm(m);
+        cpu.switchMm(m);
         Random r = new Random(3);
         for (int i = 0; i < 40; i++) {
             long len = 4096L * (1 + r.nextInt(64));
@@ -191,25 +191,25 @@ class MmapTest {
                 }
             }
             if (r.nextInt(3) == 0) {
-                assertThat(Mmap.vm_munmap(m, va + 4096 * r.nextInt((int) (len / 4096)), 4096 * 3)).isZero();
+                assertThat(Mmap.vmMunmap(m, va + 4096 * r.nextInt((int) (len / 4096)), 4096 * 3)).isZero();
             }
             if (r.nextInt(4) == 0) {
                 assertThat(Mmap.mprotect(m, va, 4096, PROT_READ)).isZero();
             }
         }
-        assertThat(m.mmget_not_zero()).isTrue();
+        assertThat(m.mmgetNotZero()).isTrue();
         m.mmput();
         assertThat(m.exited()).isFalse();
         m.mmgrab();
         m.mmput();
         assertThat(m.exited()).isTrue();
-        assertThat(m.mmget_not_zero()).isFalse();
+        assertThat(m.mmgetNotZero()).isFalse();
         assertThat(m.vmas()).isEmpty();
-        assertThat(m.rss_anon.get()).isZero();
+        assertThat(m.rssAnon.get()).isZero();
         assertThat(m.freed()).isFalse();
         m.mmdrop();
         assertThat(m.freed()).as("the CPU still holds a lazy reference").isFalse();
-        cpu.switch_to_idle();
+        cpu.switchToIdle();
         assertThat(m.freed()).isTrue();
         assertThat(w.pages.allocatedPages()).isEqualTo(baseline);
     }

@@ -47,12 +47,12 @@ class MmuNotifierTest {
         }
 
         @Override
-        public boolean has_release() {
+        public boolean hasRelease() {
             return true;
         }
 
         @Override
-        public int invalidate_range_start(MmuNotifier s, MmuNotifierRange r) {
+        public int invalidateRangeStart(MmuNotifier s, MmuNotifierRange r) {
             Runnable h = onStart;
             if (h != null) {
                 h.run();
@@ -62,59 +62,59 @@ class MmuNotifierTest {
         }
 
         @Override
-        public boolean has_invalidate_range_start() {
+        public boolean hasInvalidateRangeStart() {
             return true;
         }
 
         @Override
-        public void invalidate_range_end(MmuNotifier s, MmuNotifierRange r) {
+        public void invalidateRangeEnd(MmuNotifier s, MmuNotifierRange r) {
             ((Recorder) s).calls.add(new Call("end", r.start, r.end, r.event));
         }
 
         @Override
-        public boolean has_invalidate_range_end() {
+        public boolean hasInvalidateRangeEnd() {
             return true;
         }
 
         @Override
-        public void invalidate_range(MmuNotifier s, Mm mm, long start, long end) {
+        public void invalidateRange(MmuNotifier s, Mm mm, long start, long end) {
             ((Recorder) s).calls.add(new Call("range", start, end, -1));
         }
 
         @Override
-        public boolean has_invalidate_range() {
+        public boolean hasInvalidateRange() {
             return true;
         }
 
         @Override
-        public MmuNotifier alloc_notifier(Mm mm) {
+        public MmuNotifier allocNotifier(Mm mm) {
             allocs.incrementAndGet();
             return new Recorder();
         }
 
         @Override
-        public boolean has_alloc_notifier() {
+        public boolean hasAllocNotifier() {
             return true;
         }
 
         @Override
-        public void free_notifier(MmuNotifier s) {
+        public void freeNotifier(MmuNotifier s) {
             frees.incrementAndGet();
         }
 
         @Override
-        public boolean has_free_notifier() {
+        public boolean hasFreeNotifier() {
             return true;
         }
     }
 
     private final MmWorld w = MmTestSupport.world();
-    private final Mm mm = w.mm_alloc();
+    private final Mm mm = w.mmAlloc();
     private final Cpu cpu = w.cpu(0);
 
     private long touched(int pages) {
         long va = MmTestSupport.mmapAnon(mm, pages * 4096L, PROT_READ | PROT_WRITE);
-        cpu.switch_mm(mm);
+        cpu.switchMm(mm);
         for (int i = 0; i < pages; i++) {
             cpu.str(va + i * 4096L, i);
         }
@@ -124,7 +124,7 @@ class MmuNotifierTest {
     private Recorder registered() {
         Recorder r = new Recorder();
         r.ops = new RecOps();
-        assertThat(MmuNotifier.mmu_notifier_register(r, mm)).isZero();
+        assertThat(MmuNotifier.mmuNotifierRegister(r, mm)).isZero();
         return r;
     }
 
@@ -133,7 +133,7 @@ class MmuNotifierTest {
         long va = touched(8);
         Recorder r = registered();
         long s = va + 2 * 4096, e = va + 5 * 4096;
-        assertThat(Mmap.vm_munmap(mm, s, 3 * 4096)).isZero();
+        assertThat(Mmap.vmMunmap(mm, s, 3 * 4096)).isZero();
         assertThat(r.of("start")).containsExactly(new Call("start", s, e, MMU_NOTIFY_UNMAP));
         assertThat(r.of("end")).containsExactly(new Call("end", s, e, MMU_NOTIFY_UNMAP));
         assertThat(r.of("range")).isNotEmpty().allMatch(c -> c.start == s && c.end == e);
@@ -142,10 +142,10 @@ class MmuNotifierTest {
         assertThat(r.of("release")).isEmpty();
         // Unmapping nothing calls nothing.
         r.calls.clear();
-        assertThat(Mmap.vm_munmap(mm, s, 3 * 4096)).isZero();
+        assertThat(Mmap.vmMunmap(mm, s, 3 * 4096)).isZero();
         assertThat(r.calls).isEmpty();
-        cpu.switch_to_idle();
-        MmuNotifier.mmu_notifier_unregister(r, mm);
+        cpu.switchToIdle();
+        MmuNotifier.mmuNotifierUnregister(r, mm);
     }
 
     @Test
@@ -157,16 +157,16 @@ class MmuNotifierTest {
         assertThat(r.of("start")).containsExactly(new Call("start", s, e, MMU_NOTIFY_PROTECTION_VMA));
         assertThat(r.of("range")).containsExactly(new Call("range", s, e, -1));
         assertThat(r.of("end")).hasSize(1);
-        cpu.switch_to_idle();
-        MmuNotifier.mmu_notifier_unregister(r, mm);
+        cpu.switchToIdle();
+        MmuNotifier.mmuNotifierUnregister(r, mm);
     }
 
     @Test
     void mprotectNotifiesFromTheFirstPopulatedPmdPerPudAndNotAtAllWithoutTables() throws Exception {
-        cpu.switch_mm(mm);
+        cpu.switchMm(mm);
         long pmd = 2L << 20, pud = 1L << 30;
         // Untouched memory has no page table: nobody is told, no TLBI is sent.
-        long fresh = Mmap.vm_mmap(mm, 4 * pud, 4 * pmd, PROT_READ | PROT_WRITE, MmH.MAP_PRIVATE | MmH.MAP_ANONYMOUS | MmH.MAP_FIXED);
+        long fresh = Mmap.vmMmap(mm, 4 * pud, 4 * pmd, PROT_READ | PROT_WRITE, MmH.MAP_PRIVATE | MmH.MAP_ANONYMOUS | MmH.MAP_FIXED);
         Recorder r = registered();
         try (var cap = org.iommu4j.base.trace.Trace.capture("mm:tlbi")) {
             assertThat(Mmap.mprotect(mm, fresh, 4 * pmd, PROT_READ)).isZero();
@@ -179,7 +179,7 @@ class MmuNotifierTest {
         assertThat(r.of("start")).containsExactly(new Call("start", fresh + pmd, fresh + 4 * pmd, MMU_NOTIFY_PROTECTION_VMA));
         assertThat(r.of("end")).hasSize(1);
         // A range across a PUD boundary gets one notification per PUD that has tables.
-        long across = Mmap.vm_mmap(mm, 6 * pud - pmd, 2 * pmd, PROT_READ | PROT_WRITE, MmH.MAP_PRIVATE | MmH.MAP_ANONYMOUS | MmH.MAP_FIXED);
+        long across = Mmap.vmMmap(mm, 6 * pud - pmd, 2 * pmd, PROT_READ | PROT_WRITE, MmH.MAP_PRIVATE | MmH.MAP_ANONYMOUS | MmH.MAP_FIXED);
         cpu.str(across, 1);
         cpu.str(across + pmd, 2);
         r.calls.clear();
@@ -189,22 +189,22 @@ class MmuNotifierTest {
         assertThat(r.of("range")).containsExactly(new Call("range", across, 6 * pud, -1),
                 new Call("range", 6 * pud, 6 * pud + pmd, -1));
         assertThatThrownBy(() -> cpu.str(across + pmd, 3)).isInstanceOf(Cpu.UserFault.class);
-        cpu.switch_to_idle();
-        MmuNotifier.mmu_notifier_unregister(r, mm);
+        cpu.switchToIdle();
+        MmuNotifier.mmuNotifierUnregister(r, mm);
     }
 
     @Test
     void zeroPageCopyInvalidatesThePage() {
         long va = MmTestSupport.mmapAnon(mm, 4096, PROT_READ | PROT_WRITE);
-        cpu.switch_mm(mm);
+        cpu.switchMm(mm);
         cpu.load(va, 8);
         Recorder r = registered();
         cpu.store(va + 16, 1, 8);
         assertThat(r.of("start")).containsExactly(new Call("start", va, va + 4096, MMU_NOTIFY_CLEAR));
         assertThat(r.of("range")).containsExactly(new Call("range", va, va + 4096, -1));
         assertThat(r.of("end")).hasSize(1);
-        cpu.switch_to_idle();
-        MmuNotifier.mmu_notifier_unregister(r, mm);
+        cpu.switchToIdle();
+        MmuNotifier.mmuNotifierUnregister(r, mm);
     }
 
     /** A subscription that refuses to invalidate without blocking and has no end (as it must not). */
@@ -212,13 +212,13 @@ class MmuNotifierTest {
         final List<String> calls = Collections.synchronizedList(new ArrayList<>());
 
         @Override
-        public int invalidate_range_start(MmuNotifier s, MmuNotifierRange r) {
-            calls.add(r.mmu_notifier_range_blockable() ? "start" : "start nonblock");
-            return r.mmu_notifier_range_blockable() ? 0 : -Errno.EAGAIN;
+        public int invalidateRangeStart(MmuNotifier s, MmuNotifierRange r) {
+            calls.add(r.mmuNotifierRangeBlockable() ? "start" : "start nonblock");
+            return r.mmuNotifierRangeBlockable() ? 0 : -Errno.EAGAIN;
         }
 
         @Override
-        public boolean has_invalidate_range_start() {
+        public boolean hasInvalidateRangeStart() {
             return true;
         }
     }
@@ -228,12 +228,12 @@ class MmuNotifierTest {
         long va = MmTestSupport.mmapAnon(mm, 4096, PROT_READ);
         Recorder ok = registered(); // registered first: after the refusing one in the list (head insertion)
         MmuNotifier refusing = new MmuNotifier(new RefusingOps());
-        assertThat(MmuNotifier.mmu_notifier_register(refusing, mm)).isZero();
+        assertThat(MmuNotifier.mmuNotifierRegister(refusing, mm)).isZero();
         Recorder okLater = registered(); // before the refusing one
         MmuNotifierRange range = MmuNotifierRange.of(MMU_NOTIFY_UNMAP, null, mm, va, va + 4096);
 
-        assertThat(MmuNotifier.mmu_notifier_invalidate_range_start_nonblock(range)).isEqualTo(-Errno.EAGAIN);
-        assertThat(range.mmu_notifier_range_blockable()).isFalse();
+        assertThat(MmuNotifier.mmuNotifierInvalidateRangeStartNonblock(range)).isEqualTo(-Errno.EAGAIN);
+        assertThat(range.mmuNotifierRangeBlockable()).isFalse();
         // Every start ran; each subscription whose start succeeded got its end, with no
         // secondary-TLB invalidate_range (that belongs to the caller's end, which it must skip).
         for (Recorder r : List.of(ok, okLater)) {
@@ -243,20 +243,20 @@ class MmuNotifierTest {
         assertThat(((RefusingOps) refusing.ops).calls).containsExactly("start nonblock");
 
         // Without a refusal the caller owns the end, as with the blocking form.
-        MmuNotifier.mmu_notifier_unregister(refusing, mm);
+        MmuNotifier.mmuNotifierUnregister(refusing, mm);
         ok.calls.clear();
         okLater.calls.clear();
-        assertThat(MmuNotifier.mmu_notifier_invalidate_range_start_nonblock(range)).isZero();
+        assertThat(MmuNotifier.mmuNotifierInvalidateRangeStartNonblock(range)).isZero();
         assertThat(ok.calls).containsExactly(new Call("start", va, va + 4096, MMU_NOTIFY_UNMAP));
-        MmuNotifier.mmu_notifier_invalidate_range_end(range);
+        MmuNotifier.mmuNotifierInvalidateRangeEnd(range);
         assertThat(ok.of("end")).hasSize(1);
         assertThat(okLater.of("end")).hasSize(1);
-        MmuNotifier.mmu_notifier_unregister(ok, mm);
-        MmuNotifier.mmu_notifier_unregister(okLater, mm);
+        MmuNotifier.mmuNotifierUnregister(ok, mm);
+        MmuNotifier.mmuNotifierUnregister(okLater, mm);
 
         // An mm without notifiers: nothing to refuse.
-        Mm bare = w.mm_alloc();
-        assertThat(MmuNotifier.mmu_notifier_invalidate_range_start_nonblock(
+        Mm bare = w.mmAlloc();
+        assertThat(MmuNotifier.mmuNotifierInvalidateRangeStartNonblock(
                 MmuNotifierRange.of(MMU_NOTIFY_UNMAP, null, bare, 0, 4096))).isZero();
         bare.mmput();
     }
@@ -264,25 +264,25 @@ class MmuNotifierTest {
     @Test
     void exitRunsReleaseOnceWhilePagesStillMappedAndNothingAfter() {
         long va = touched(2);
-        cpu.switch_to_idle();
+        cpu.switchToIdle();
         List<Long> pteAtRelease = new ArrayList<>();
         Recorder r = new Recorder();
         r.ops = new RecOps() {
             @Override
             public void release(MmuNotifier s, Mm m) {
-                pteAtRelease.add(MmFault.pte_of(m, va));
+                pteAtRelease.add(MmFault.pteOf(m, va));
                 super.release(s, m);
             }
         };
-        assertThat(MmuNotifier.mmu_notifier_register(r, mm)).isZero();
-        assertThat(mm.mm_count.get()).isEqualTo(2);
+        assertThat(MmuNotifier.mmuNotifierRegister(r, mm)).isZero();
+        assertThat(mm.mmCount.get()).isEqualTo(2);
         mm.mmput();
         assertThat(mm.exited()).isTrue();
         assertThat(r.calls).containsExactly(new Call("release", 0, 0, -1));
         assertThat(pteAtRelease).hasSize(1).allMatch(p -> (p & 1) == 1);
         assertThat(mm.freed()).as("the notifier's mmgrab keeps the pgd").isFalse();
         // Unregister after exit: release is not run again; the last mm_count reference goes.
-        MmuNotifier.mmu_notifier_unregister(r, mm);
+        MmuNotifier.mmuNotifierUnregister(r, mm);
         assertThat(r.of("release")).hasSize(1);
         assertThat(mm.freed()).isTrue();
     }
@@ -291,23 +291,23 @@ class MmuNotifierTest {
     void unregisterRunsReleaseAndNoCallbackFollows() {
         long va = touched(2);
         Recorder r = registered();
-        MmuNotifier.mmu_notifier_unregister(r, mm);
+        MmuNotifier.mmuNotifierUnregister(r, mm);
         assertThat(r.calls).containsExactly(new Call("release", 0, 0, -1));
         r.calls.clear();
-        assertThat(Mmap.vm_munmap(mm, va, 8192)).isZero();
+        assertThat(Mmap.vmMunmap(mm, va, 8192)).isZero();
         assertThat(r.calls).isEmpty();
-        assertThat(mm.mm_count.get()).isEqualTo(2); // the CPU's lazy reference + users
-        cpu.switch_to_idle();
+        assertThat(mm.mmCount.get()).isEqualTo(2); // the CPU's lazy reference + users
+        cpu.switchToIdle();
     }
 
     @Test
     void unregisterWaitsForARunningCallback() throws Exception {
         long va = touched(2);
-        cpu.switch_to_idle();
+        cpu.switchToIdle();
         Recorder r = new Recorder();
         RecOps ops = new RecOps();
         r.ops = ops;
-        assertThat(MmuNotifier.mmu_notifier_register(r, mm)).isZero();
+        assertThat(MmuNotifier.mmuNotifierRegister(r, mm)).isZero();
         CountDownLatch inCallback = new CountDownLatch(1);
         CountDownLatch letGo = new CountDownLatch(1);
         List<String> order = Collections.synchronizedList(new ArrayList<>());
@@ -320,11 +320,11 @@ class MmuNotifierTest {
             }
             order.add("callback done");
         };
-        Thread unmapper = new Thread(() -> Mmap.vm_munmap(mm, va, 8192));
+        Thread unmapper = new Thread(() -> Mmap.vmMunmap(mm, va, 8192));
         unmapper.start();
         inCallback.await();
         Thread unreg = new Thread(() -> {
-            MmuNotifier.mmu_notifier_unregister(r, mm);
+            MmuNotifier.mmuNotifierUnregister(r, mm);
             order.add("unregister returned");
         });
         unreg.start();
@@ -343,96 +343,96 @@ class MmuNotifierTest {
     void getSharesOneNotifierPerOpsAndMmAndPutFreesAfterGracePeriod() {
         RecOps ops = new RecOps();
         RecOps other = new RecOps();
-        int count0 = mm.mm_count.get();
-        MmuNotifier a = MmuNotifier.mmu_notifier_get(ops, mm);
-        MmuNotifier b = MmuNotifier.mmu_notifier_get(ops, mm);
-        MmuNotifier c = MmuNotifier.mmu_notifier_get(other, mm);
+        int count0 = mm.mmCount.get();
+        MmuNotifier a = MmuNotifier.mmuNotifierGet(ops, mm);
+        MmuNotifier b = MmuNotifier.mmuNotifierGet(ops, mm);
+        MmuNotifier c = MmuNotifier.mmuNotifierGet(other, mm);
         assertThat(b).isSameAs(a);
         assertThat(c).isNotSameAs(a);
         assertThat(a.users()).isEqualTo(2);
         assertThat(a.mm).isSameAs(mm);
         assertThat(a.ops).isSameAs(ops);
         assertThat(ops.allocs.get()).isEqualTo(1);
-        assertThat(mm.mm_count.get()).isEqualTo(count0 + 2);
-        MmuNotifier.mmu_notifier_put(a);
-        MmuNotifier.mmu_notifier_synchronize(w);
+        assertThat(mm.mmCount.get()).isEqualTo(count0 + 2);
+        MmuNotifier.mmuNotifierPut(a);
+        MmuNotifier.mmuNotifierSynchronize(w);
         assertThat(ops.frees.get()).isZero();
         long va = MmTestSupport.mmapAnon(mm, 4096, PROT_READ);
-        MmuNotifier.mmu_notifier_put(b);
+        MmuNotifier.mmuNotifierPut(b);
         // No new callback after put returned.
-        assertThat(Mmap.vm_munmap(mm, va, 4096)).isZero();
-        MmuNotifier.mmu_notifier_synchronize(w);
+        assertThat(Mmap.vmMunmap(mm, va, 4096)).isZero();
+        MmuNotifier.mmuNotifierSynchronize(w);
         assertThat(ops.frees.get()).isEqualTo(1);
         assertThat(((Recorder) a).calls).isEmpty();
-        assertThat(mm.mm_count.get()).isEqualTo(count0 + 1);
+        assertThat(mm.mmCount.get()).isEqualTo(count0 + 1);
         // A fresh get allocates again.
-        MmuNotifier d = MmuNotifier.mmu_notifier_get(ops, mm);
+        MmuNotifier d = MmuNotifier.mmuNotifierGet(ops, mm);
         assertThat(d).isNotSameAs(a);
         assertThat(ops.allocs.get()).isEqualTo(2);
-        MmuNotifier.mmu_notifier_put(d);
-        MmuNotifier.mmu_notifier_put(c);
-        MmuNotifier.mmu_notifier_synchronize(w);
-        assertThat(mm.mm_count.get()).isEqualTo(count0);
+        MmuNotifier.mmuNotifierPut(d);
+        MmuNotifier.mmuNotifierPut(c);
+        MmuNotifier.mmuNotifierSynchronize(w);
+        assertThat(mm.mmCount.get()).isEqualTo(count0);
     }
 
     @Test
     void seed004PassesPrivateDataToAllocNotifier() {
         RecOps ops = new RecOps() {
             @Override
-            public MmuNotifier alloc_notifier(Mm m, Object privdata) {
+            public MmuNotifier allocNotifier(Mm m, Object privdata) {
                 Recorder r = new Recorder();
                 r.privdata = privdata;
                 return r;
             }
         };
         Object cookie = new Object();
-        MmuNotifier n = MmuNotifier.mmu_notifier_get(ops, mm, cookie);
+        MmuNotifier n = MmuNotifier.mmuNotifierGet(ops, mm, cookie);
         assertThat(((Recorder) n).privdata).isSameAs(cookie);
-        assertThat(MmuNotifier.mmu_notifier_get(ops, mm, "other")).isSameAs(n);
-        MmuNotifier.mmu_notifier_put(n);
-        MmuNotifier.mmu_notifier_put(n);
-        MmuNotifier.mmu_notifier_synchronize(w);
+        assertThat(MmuNotifier.mmuNotifierGet(ops, mm, "other")).isSameAs(n);
+        MmuNotifier.mmuNotifierPut(n);
+        MmuNotifier.mmuNotifierPut(n);
+        MmuNotifier.mmuNotifierSynchronize(w);
     }
 
     @Test
     void errorsComeBackAsErrnos() {
         RecOps ops = new RecOps();
-        MmuNotifier a = MmuNotifier.mmu_notifier_get(ops, mm);
+        MmuNotifier a = MmuNotifier.mmuNotifierGet(ops, mm);
         a.users = -1; // UINT_MAX
-        assertThatThrownBy(() -> MmuNotifier.mmu_notifier_get(ops, mm)).isInstanceOf(ErrnoException.class)
+        assertThatThrownBy(() -> MmuNotifier.mmuNotifierGet(ops, mm)).isInstanceOf(ErrnoException.class)
                 .satisfies(e -> assertThat(((ErrnoException) e).err()).isEqualTo(-Errno.EOVERFLOW));
         a.users = 1;
-        MmuNotifier.mmu_notifier_put(a);
-        MmuNotifier.mmu_notifier_synchronize(w);
+        MmuNotifier.mmuNotifierPut(a);
+        MmuNotifier.mmuNotifierSynchronize(w);
 
         // alloc_notifier's ERR_PTR is passed through.
         RecOps failing = new RecOps() {
             @Override
-            public MmuNotifier alloc_notifier(Mm m) {
+            public MmuNotifier allocNotifier(Mm m) {
                 throw new ErrnoException(Errno.ENOMEM);
             }
         };
-        assertThatThrownBy(() -> MmuNotifier.mmu_notifier_get(failing, mm)).isInstanceOf(ErrnoException.class)
+        assertThatThrownBy(() -> MmuNotifier.mmuNotifierGet(failing, mm)).isInstanceOf(ErrnoException.class)
                 .satisfies(e -> assertThat(((ErrnoException) e).err()).isEqualTo(-Errno.ENOMEM));
 
         // -ENOMEM allocating the subscription list (first registration on an mm): freed again.
-        Mm fresh = w.mm_alloc();
+        Mm fresh = w.mmAlloc();
         RecOps ops2 = new RecOps();
         FaultInject.failNth(1);
-        assertThatThrownBy(() -> MmuNotifier.mmu_notifier_get(ops2, fresh)).isInstanceOf(ErrnoException.class)
+        assertThatThrownBy(() -> MmuNotifier.mmuNotifierGet(ops2, fresh)).isInstanceOf(ErrnoException.class)
                 .satisfies(e -> assertThat(((ErrnoException) e).err()).isEqualTo(-Errno.ENOMEM));
         FaultInject.failNth(0);
         assertThat(ops2.frees.get()).isEqualTo(1);
-        assertThat(fresh.mm_count.get()).isEqualTo(1);
+        assertThat(fresh.mmCount.get()).isEqualTo(1);
 
         // -EINTR: a pending "fatal signal" (thread interrupt) while taking all locks.
         Recorder r = new Recorder();
         r.ops = new RecOps();
         Thread.currentThread().interrupt();
-        int ret = MmuNotifier.mmu_notifier_register(r, fresh);
+        int ret = MmuNotifier.mmuNotifierRegister(r, fresh);
         assertThat(Thread.interrupted()).isTrue();
         assertThat(ret).isEqualTo(-Errno.EINTR);
-        assertThat(MmuNotifier.mm_has_notifiers(fresh)).isFalse();
+        assertThat(MmuNotifier.mmHasNotifiers(fresh)).isFalse();
         fresh.mmput();
         assertThat(fresh.freed()).isTrue();
     }

@@ -46,16 +46,16 @@ class PgtableTest {
     })
     void exactDescriptorBitsForEachPermission(String type, int prot, String access, String expect) {
         MmWorld w = MmTestSupport.world(MmWorld.Config.defaults().withHwAfDbm(false));
-        Mm mm = w.mm_alloc();
-        long va = Mmap.vm_mmap(mm, 0, 4096, prot, (type.equals("shared") ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS);
+        Mm mm = w.mmAlloc();
+        long va = Mmap.vmMmap(mm, 0, 4096, prot, (type.equals("shared") ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS);
         Cpu cpu = w.cpu(0);
-        cpu.switch_mm(mm);
+        cpu.switchMm(mm);
         switch (access) {
             case "read" -> cpu.load(va, 4);
             case "write" -> cpu.store(va, 1, 4);
             default -> cpu.fetch(va);
         }
-        long pte = MmFault.pte_of(mm, va);
+        long pte = MmFault.pteOf(mm, va);
         long expected = switch (expect) {
             case "READONLY_ZERO" -> BASE | USER | RDONLY | PXN | UXN | SW_SPECIAL;
             case "RW_DIRTY" -> BASE | USER | PXN | UXN | DBM | SW_DIRTY;
@@ -70,7 +70,7 @@ class PgtableTest {
         long outputAddress = pte & 0x0000_FFFF_FFFF_F000L;
         assertThat(pte & ~0x0000_FFFF_FFFF_F000L).as("attributes of %x", pte).isEqualTo(expected);
         if (expect.endsWith("ZERO")) {
-            assertThat(outputAddress).isEqualTo(w.zero_page());
+            assertThat(outputAddress).isEqualTo(w.zeroPage());
         } else {
             assertThat(w.pages.isAllocated(outputAddress)).isTrue();
         }
@@ -85,20 +85,20 @@ class PgtableTest {
         assertThat(r.pxn()).isTrue();
         assertThat(r.contiguous()).isFalse();
         mm.mmput();
-        cpu.switch_to_idle();
+        cpu.switchToIdle();
     }
 
     @Test
     void protNoneKeepsTheAddressButIsInvalidToHardware() {
         MmWorld w = MmTestSupport.world();
-        Mm mm = w.mm_alloc();
+        Mm mm = w.mmAlloc();
         long va = MmTestSupport.mmapAnon(mm, 4096, PROT_READ | PROT_WRITE);
         Cpu cpu = w.cpu(0);
-        cpu.switch_mm(mm);
+        cpu.switchMm(mm);
         cpu.store(va, 7, 8);
-        long before = MmFault.pte_of(mm, va);
+        long before = MmFault.pteOf(mm, va);
         assertThat(Mmap.mprotect(mm, va, 4096, PROT_NONE)).isZero();
-        long pte = MmFault.pte_of(mm, va);
+        long pte = MmFault.pteOf(mm, va);
         assertThat(pte & 1).isZero();
         assertThat(pte & SW_PROT_NONE).isNotZero();
         assertThat(pte & (RDONLY | PXN | UXN | NG)).isEqualTo(RDONLY | PXN | UXN | NG);
@@ -107,7 +107,7 @@ class PgtableTest {
         assertThat(pte & 0x0000_FFFF_FFFF_F000L).isEqualTo(before & 0x0000_FFFF_FFFF_F000L);
         assertThat(MmTestSupport.walker(w).walk(mm.pgd, va).fault()).isEqualTo(Vmsav8Walker.Fault.TRANSLATION);
         mm.mmput();
-        cpu.switch_to_idle();
+        cpu.switchToIdle();
     }
 
     /** Random mappings and accesses; the independent walker agrees with every page of every VMA. */
@@ -116,9 +116,9 @@ class PgtableTest {
     void independentWalkerAgreesWithEveryMapping(int pageShift, int vaBits) {
         MmWorld w = MmTestSupport.world(MmWorld.Config.defaults().withPageShift(pageShift).withVaBits(vaBits));
         long baseline = w.pages.allocatedPages();
-        Mm mm = w.mm_alloc();
+        Mm mm = w.mmAlloc();
         Cpu cpu = w.cpu(1);
-        cpu.switch_mm(mm);
+        cpu.switchMm(mm);
         Random rnd = new Random(pageShift * 100 + vaBits);
         long page = w.pgtable.PAGE_SIZE;
         List<Long> vas = new ArrayList<>();
@@ -127,7 +127,7 @@ class PgtableTest {
             long len = page * (1 + rnd.nextInt(20));
             int prot = PROT_READ | (rnd.nextBoolean() ? PROT_WRITE : 0) | (rnd.nextInt(4) == 0 ? PROT_EXEC : 0);
             long hint = rnd.nextBoolean() ? 0 : (rnd.nextLong() & (w.pgtable.TASK_SIZE - 1) & -page);
-            long va = Mmap.vm_mmap(mm, hint, len, prot, (rnd.nextBoolean() ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS);
+            long va = Mmap.vmMmap(mm, hint, len, prot, (rnd.nextBoolean() ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS);
             assertThat(MmH.IS_ERR_VALUE(va)).isFalse();
             for (long a = va; a < va + len; a += page) {
                 if (rnd.nextInt(3) == 0) {
@@ -145,8 +145,8 @@ class PgtableTest {
         Vmsav8Walker walker = MmTestSupport.walker(w);
         int checked = 0;
         for (VmAreaStruct vma : mm.vmas()) {
-            for (long a = vma.vm_start; a < vma.vm_end; a += page) {
-                long pte = MmFault.pte_of(mm, a);
+            for (long a = vma.vmStart; a < vma.vmEnd; a += page) {
+                long pte = MmFault.pteOf(mm, a);
                 Vmsav8Walker.Result r = walker.walk(mm.ttbr0(), a + 5);
                 if ((pte & 1) == 0) {
                     assertThat(r.fault()).isEqualTo(Vmsav8Walker.Fault.TRANSLATION);
@@ -161,14 +161,14 @@ class PgtableTest {
         }
         assertThat(checked).isEqualTo(vas.size());
         for (long a : written) {
-            long pte = MmFault.pte_of(mm, a);
+            long pte = MmFault.pteOf(mm, a);
             assertThat(pte & SW_SPECIAL).isZero();
             {
                 assertThat(w.mem.readq((pte & 0x0000_FFFF_FFFF_FFFFL & -page) + 8)).isEqualTo(a);
             }
         }
         mm.mmput();
-        cpu.switch_to_idle();
+        cpu.switchToIdle();
         assertThat(mm.freed()).isTrue();
         assertThat(w.pages.allocatedPages()).isEqualTo(baseline);
     }
@@ -178,14 +178,14 @@ class PgtableTest {
         MmWorld w = MmTestSupport.world();
         Pgtable pt = w.pgtable;
         long baseline = w.pages.allocatedPages();
-        long pgd = pt.pgd_alloc();
+        long pgd = pt.pgdAlloc();
         long prot = PgtableH.PAGE_KERNEL;
         // 1 GiB block: PA 0x40000000 is 1 GiB aligned.
-        assertThat(pt.__create_pgd_mapping(pgd, 0x4000_0000L, 0x80_0000_0000L, 1L << 30, prot, 0)).isZero();
+        assertThat(pt.__createPgdMapping(pgd, 0x4000_0000L, 0x80_0000_0000L, 1L << 30, prot, 0)).isZero();
         // 2 MiB blocks plus a 12 KiB tail of pages.
-        assertThat(pt.__create_pgd_mapping(pgd, 0x4020_0000L, 0x90_0020_0000L, (4L << 20) + 0x3000, prot, 0)).isZero();
+        assertThat(pt.__createPgdMapping(pgd, 0x4020_0000L, 0x90_0020_0000L, (4L << 20) + 0x3000, prot, 0)).isZero();
         // Same range without blocks.
-        assertThat(pt.__create_pgd_mapping(pgd, 0x4020_0000L, 0xA0_0020_0000L, 2L << 20, prot, Pgtable.NO_BLOCK_MAPPINGS)).isZero();
+        assertThat(pt.__createPgdMapping(pgd, 0x4020_0000L, 0xA0_0020_0000L, 2L << 20, prot, Pgtable.NO_BLOCK_MAPPINGS)).isZero();
         Vmsav8Walker walker = MmTestSupport.walker(w);
 
         Vmsav8Walker.Result g = walker.walk(pgd, 0x80_1234_5678L);
@@ -212,18 +212,18 @@ class PgtableTest {
         assertThat(p.pa()).isEqualTo(0x4021_0008L);
 
         // Overlapping a block with a different mapping is refused.
-        assertThat(pt.__create_pgd_mapping(pgd, 0x4100_0000L, 0x90_0020_0000L, 1L << 21, prot, 0)).isEqualTo(-Errno.EEXIST);
-        assertThat(pt.__create_pgd_mapping(pgd, 0x4000_0000L, -4096L, 8192, prot, 0)).isEqualTo(-Errno.EINVAL);
+        assertThat(pt.__createPgdMapping(pgd, 0x4100_0000L, 0x90_0020_0000L, 1L << 21, prot, 0)).isEqualTo(-Errno.EEXIST);
+        assertThat(pt.__createPgdMapping(pgd, 0x4000_0000L, -4096L, 8192, prot, 0)).isEqualTo(-Errno.EINVAL);
 
         // Removing everything frees every intermediate table.
-        assertThat(pt.__remove_pgd_mapping(pgd, 0x80_0000_0000L, 1L << 30)).isZero();
-        assertThat(pt.__remove_pgd_mapping(pgd, 0x90_0020_0000L, (4L << 20) + 0x3000)).isZero();
-        assertThat(pt.__remove_pgd_mapping(pgd, 0xA0_0020_0000L, 2L << 20)).isZero();
-        assertThat(pt.__remove_pgd_mapping(pgd, 0xA0_0020_0001L, 4096)).isEqualTo(-Errno.EINVAL);
+        assertThat(pt.__removePgdMapping(pgd, 0x80_0000_0000L, 1L << 30)).isZero();
+        assertThat(pt.__removePgdMapping(pgd, 0x90_0020_0000L, (4L << 20) + 0x3000)).isZero();
+        assertThat(pt.__removePgdMapping(pgd, 0xA0_0020_0000L, 2L << 20)).isZero();
+        assertThat(pt.__removePgdMapping(pgd, 0xA0_0020_0001L, 4096)).isEqualTo(-Errno.EINVAL);
         assertThat(walker.walk(pgd, 0x80_1234_5678L).fault()).isEqualTo(Vmsav8Walker.Fault.TRANSLATION);
-        assertThat(pt.table_empty(pgd, pt.startLevel)).isTrue();
+        assertThat(pt.tableEmpty(pgd, pt.startLevel)).isTrue();
         assertThat(w.pages.allocatedPages()).isEqualTo(baseline + 1);
-        pt.pgd_free(pgd);
+        pt.pgdFree(pgd);
         assertThat(w.pages.allocatedPages()).isEqualTo(baseline);
     }
 
@@ -235,10 +235,10 @@ class PgtableTest {
         Pgtable pt = w.pgtable;
         long baseline = w.pages.allocatedPages();
         assertThat(pt.levelShift(2)).isEqualTo(blockShift);
-        long pgd = pt.pgd_alloc();
+        long pgd = pt.pgdAlloc();
         long block = 1L << blockShift;
         long virt = 0x40_0000_0000L;
-        assertThat(pt.__create_pgd_mapping(pgd, 0x4000_0000L, virt, block + pt.PAGE_SIZE, PgtableH.PAGE_KERNEL, 0)).isZero();
+        assertThat(pt.__createPgdMapping(pgd, 0x4000_0000L, virt, block + pt.PAGE_SIZE, PgtableH.PAGE_KERNEL, 0)).isZero();
         Vmsav8Walker walker = MmTestSupport.walker(w);
         Vmsav8Walker.Result b = walker.walk(pgd, virt + block - 8);
         assertThat(b.ok()).isTrue();
@@ -249,47 +249,47 @@ class PgtableTest {
         assertThat(p.level()).isEqualTo(3);
         assertThat(p.pa()).isEqualTo(0x4000_0000L + block + 16);
         assertThat(walker.walk(pgd, virt + block + pt.PAGE_SIZE).ok()).isFalse();
-        assertThat(pt.__remove_pgd_mapping(pgd, virt, block + pt.PAGE_SIZE)).isZero();
-        pt.pgd_free(pgd);
+        assertThat(pt.__removePgdMapping(pgd, virt, block + pt.PAGE_SIZE)).isZero();
+        pt.pgdFree(pgd);
         assertThat(w.pages.allocatedPages()).isEqualTo(baseline);
     }
 
     @Test
     void physAndVirtWithDifferentPageOffsetsAreEinvalWithAWarning() {
         MmWorld w = MmTestSupport.world();
-        long pgd = w.pgtable.pgd_alloc();
-        assertThat(w.pgtable.__create_pgd_mapping(pgd, 0x4000_0010L, 0xB0_0000_0000L, 4096, PgtableH.PAGE_KERNEL, 0))
+        long pgd = w.pgtable.pgdAlloc();
+        assertThat(w.pgtable.__createPgdMapping(pgd, 0x4000_0010L, 0xB0_0000_0000L, 4096, PgtableH.PAGE_KERNEL, 0))
                 .isEqualTo(-Errno.EINVAL);
         assertThat(Warn.drain()).hasSize(1);
-        assertThat(w.pgtable.table_empty(pgd, w.pgtable.startLevel)).isTrue();
+        assertThat(w.pgtable.tableEmpty(pgd, w.pgtable.startLevel)).isTrue();
     }
 
     @Test
     void munmapFreesTheIntermediateTablesItEmptied() {
         MmWorld w = MmTestSupport.world();
-        Mm mm = w.mm_alloc();
+        Mm mm = w.mmAlloc();
         Cpu cpu = w.cpu(0);
-        cpu.switch_mm(mm);
+        cpu.switchMm(mm);
         long afterPgd = w.pages.allocatedPages();
         long[] bases = {0x10_0000_0000L, 0x100_0000_0000L, 0x100_4000_0000L};
         for (long b : bases) {
-            assertThat(Mmap.vm_mmap(mm, b, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)).isEqualTo(b);
+            assertThat(Mmap.vmMmap(mm, b, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)).isEqualTo(b);
             for (int i = 0; i < 3; i++) {
                 cpu.str(b + i * 4096L, i);
             }
         }
         // 9 data pages; tables: 2 L1 (two pgd slots), 3 L2 (third base is in another 1 GiB), 3 L3.
         assertThat(w.pages.allocatedPages() - afterPgd).isEqualTo(9 + 2 + 3 + 3);
-        assertThat(Mmap.vm_munmap(mm, bases[2], 3 * 4096)).isZero();
+        assertThat(Mmap.vmMunmap(mm, bases[2], 3 * 4096)).isZero();
         // Its 3 pages, its L3 and L2 go; the L1 is shared with bases[1].
         assertThat(w.pages.allocatedPages() - afterPgd).isEqualTo(6 + 2 + 2 + 2);
-        assertThat(Mmap.vm_munmap(mm, bases[0] + 4096, 4096)).isZero();
+        assertThat(Mmap.vmMunmap(mm, bases[0] + 4096, 4096)).isZero();
         assertThat(w.pages.allocatedPages() - afterPgd).isEqualTo(5 + 2 + 2 + 2);
-        assertThat(Mmap.vm_munmap(mm, bases[0], 3 * 4096)).isZero();
-        assertThat(Mmap.vm_munmap(mm, bases[1], 3 * 4096)).isZero();
+        assertThat(Mmap.vmMunmap(mm, bases[0], 3 * 4096)).isZero();
+        assertThat(Mmap.vmMunmap(mm, bases[1], 3 * 4096)).isZero();
         assertThat(w.pages.allocatedPages()).isEqualTo(afterPgd);
-        assertThat(w.pgtable.table_empty(mm.pgd, w.pgtable.startLevel)).isTrue();
+        assertThat(w.pgtable.tableEmpty(mm.pgd, w.pgtable.startLevel)).isTrue();
         mm.mmput();
-        cpu.switch_to_idle();
+        cpu.switchToIdle();
     }
 }

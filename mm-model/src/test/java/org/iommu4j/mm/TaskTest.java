@@ -18,25 +18,25 @@ class TaskTest {
     void uaccessReturnsErrnosAndByteCountsNeverExceptions() {
         MmWorld w = MmTestSupport.world();
         long baseline = w.pages.allocatedPages();
-        Task t = new Task(w.mm_alloc()).runOn(w.cpu(3));
+        Task t = new Task(w.mmAlloc()).runOn(w.cpu(3));
         long va = MmTestSupport.mmapAnon(t.mm, 2 * 4096, PROT_READ | PROT_WRITE);
         long[] v = new long[1];
-        assertThat(t.put_user(0xdead, va, 4)).isZero();
-        assertThat(t.get_user(va, 4, v)).isZero();
+        assertThat(t.putUser(0xdead, va, 4)).isZero();
+        assertThat(t.getUser(va, 4, v)).isZero();
         assertThat(v[0]).isEqualTo(0xdead);
-        assertThat(t.get_user(0x1000, 8, v)).isEqualTo(-Errno.EFAULT);
+        assertThat(t.getUser(0x1000, 8, v)).isEqualTo(-Errno.EFAULT);
         assertThat(v[0]).isZero();
-        assertThat(t.put_user(1, 0x1000, 8)).isEqualTo(-Errno.EFAULT);
+        assertThat(t.putUser(1, 0x1000, 8)).isEqualTo(-Errno.EFAULT);
         byte[] msg = "hello, smmu".getBytes();
         // Copy across the end of the mapping: the tail is not copied.
         long end = va + 2 * 4096;
-        assertThat(t.copy_to_user(end - 5, msg, 0, msg.length)).isEqualTo(msg.length - 5);
+        assertThat(t.copyToUser(end - 5, msg, 0, msg.length)).isEqualTo(msg.length - 5);
         byte[] back = new byte[msg.length];
-        assertThat(t.copy_from_user(back, 0, end - 5, msg.length)).isEqualTo(msg.length - 5);
+        assertThat(t.copyFromUser(back, 0, end - 5, msg.length)).isEqualTo(msg.length - 5);
         assertThat(new String(back, 0, 5)).isEqualTo("hello");
         assertThat(back[6]).isZero();
         t.runOn(w.cpu(2));
-        assertThat(t.get_user(va, 4, v)).isZero();
+        assertThat(t.getUser(va, 4, v)).isZero();
         t.exit();
         assertThat(w.pages.allocatedPages()).isEqualTo(baseline);
     }
@@ -65,7 +65,7 @@ class TaskTest {
      */
     @Test
     void mmgetNotZeroFromManyThreadsCountsEveryReference() throws Exception {
-        Mm mm = MmTestSupport.world().mm_alloc();
+        Mm mm = MmTestSupport.world().mmAlloc();
         int threads = 4, rounds = 200_000;
         java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
             Thread th = new Thread(r, "mmget");
@@ -77,7 +77,7 @@ class TaskTest {
             for (int t = 0; t < threads; t++) {
                 fs.add(pool.submit(() -> {
                     for (int i = 0; i < rounds; i++) {
-                        assertThat(mm.mmget_not_zero()).isTrue();
+                        assertThat(mm.mmgetNotZero()).isTrue();
                         if ((i & 1) == 0) {
                             mm.mmput();
                         }
@@ -90,6 +90,6 @@ class TaskTest {
         } finally {
             pool.shutdownNow();
         }
-        assertThat(mm.mm_users.get()).isEqualTo(1 + threads * rounds / 2);
+        assertThat(mm.mmUsers.get()).isEqualTo(1 + threads * rounds / 2);
     }
 }

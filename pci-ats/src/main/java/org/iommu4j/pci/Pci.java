@@ -48,13 +48,13 @@ public final class Pci {
 
     /** {@code pci_bus_type}: devices are {@link PciDev}, drivers {@link PciDriver}. */
     @Port("drivers/pci/pci-driver.c:pci_bus_type")
-    public final PciBusType pci_bus_type = new PciBusType();
+    public final PciBusType pciBusType = new PciBusType();
     /** {@code pci_msi_enable} (cleared by the kernel parameter {@code pci=nomsi}). */
-    public volatile boolean pci_msi_enable = true;
+    public volatile boolean pciMsiEnable = true;
     /** {@code pci_msi_ignore_mask}: set by hypervisors that do the masking themselves. */
-    public volatile boolean pci_msi_ignore_mask;
+    public volatile boolean pciMsiIgnoreMask;
     /** {@code pcie_ats_disabled} (kernel parameter {@code pci=noats}). */
-    public volatile boolean pcie_ats_disabled;
+    public volatile boolean pcieAtsDisabled;
     /*
      * Kernel configuration. With an option off, ats.c's functions of that group behave as the
      * stubs in include/linux/pci-ats.h (enable -ENODEV, queries "unsupported").
@@ -62,14 +62,14 @@ public final class Pci {
     public volatile boolean CONFIG_PCI_ATS = true;
     public volatile boolean CONFIG_PCI_PRI = true;
     public volatile boolean CONFIG_PCI_PASID = true;
-    /** {@code pci_acs_enable}, set by {@link #pci_request_acs()}. */
-    private volatile boolean pci_acs_enable;
+    /** {@code pci_acs_enable}, set by {@link #pciRequestAcs()}. */
+    private volatile boolean pciAcsEnable;
     private final List<PciBus> rootBuses = new ArrayList<>();
 
     /** The PCI bus type; {@code dev_is_pci} recognises devices on any instance of it. */
     public static final class PciBusType extends BusType {
         PciBusType() {
-            super("pci", (dev, drv) -> dev instanceof PciDev p && drv instanceof PciDriver pd && pd.pci_match_id(p));
+            super("pci", (dev, drv) -> dev instanceof PciDev p && drv instanceof PciDriver pd && pd.pciMatchId(p));
         }
     }
 
@@ -96,43 +96,43 @@ public final class Pci {
     }
 
     @Port("include/linux/pci.h:pci_dev_id")
-    public static int pci_dev_id(PciDev dev) {
+    public static int pciDevId(PciDev dev) {
         return PCI_DEVID(dev.pciBus.number, dev.devfn);
     }
 
     @Port("include/linux/pci.h:dev_is_pci")
-    public static boolean dev_is_pci(Device dev) {
+    public static boolean devIsPci(Device dev) {
         return dev != null && dev.bus instanceof PciBusType;
     }
 
     /** {@code to_pci_dev}: the container of a PCI device's {@code struct device}. */
     @Port("include/linux/pci.h:to_pci_dev")
-    public static PciDev to_pci_dev(Device dev) {
+    public static PciDev toPciDev(Device dev) {
         return (PciDev) dev;
     }
 
     @Port("include/linux/pci.h:pci_name")
-    public static String pci_name(PciDev dev) {
-        return dev.dev_name();
+    public static String pciName(PciDev dev) {
+        return dev.devName();
     }
 
     @Port("include/linux/pci.h:pci_physfn")
-    public static PciDev pci_physfn(PciDev dev) {
+    public static PciDev pciPhysfn(PciDev dev) {
         return dev.isVirtfn ? dev.physfn : dev;
     }
 
     @Port("include/linux/pci.h:pci_is_pcie")
-    public static boolean pci_is_pcie(PciDev dev) {
+    public static boolean pciIsPcie(PciDev dev) {
         return dev.pcieCap != 0;
     }
 
     @Port("include/linux/pci.h:pci_pcie_type")
-    public static int pci_pcie_type(PciDev dev) {
+    public static int pciPcieType(PciDev dev) {
         return (dev.pcieFlagsReg & PCI_EXP_FLAGS_TYPE) >> 4;
     }
 
     @Port("include/linux/pci.h:pci_is_root_bus")
-    public static boolean pci_is_root_bus(PciBus bus) {
+    public static boolean pciIsRootBus(PciBus bus) {
         return bus.self == null;
     }
 
@@ -145,8 +145,8 @@ public final class Pci {
 
     /** Generic ECAM read; fills {@code val[0]}; returns a PCIBIOS code. */
     @Port("drivers/pci/access.c:pci_generic_config_read")
-    public static int pci_generic_config_read(PciBus bus, int devfn, int where, int size, int[] val) {
-        long addr = bus.sysdata.pci_ecam_map_bus(bus.number, devfn, where);
+    public static int pciGenericConfigRead(PciBus bus, int devfn, int where, int size, int[] val) {
+        long addr = bus.sysdata.pciEcamMapBus(bus.number, devfn, where);
         if (addr == 0) {
             val[0] = ~0;
             return PCIBIOS_DEVICE_NOT_FOUND;
@@ -161,8 +161,8 @@ public final class Pci {
     }
 
     @Port("drivers/pci/access.c:pci_generic_config_write")
-    public static int pci_generic_config_write(PciBus bus, int devfn, int where, int size, int val) {
-        long addr = bus.sysdata.pci_ecam_map_bus(bus.number, devfn, where);
+    public static int pciGenericConfigWrite(PciBus bus, int devfn, int where, int size, int val) {
+        long addr = bus.sysdata.pciEcamMapBus(bus.number, devfn, where);
         if (addr == 0) {
             return PCIBIOS_DEVICE_NOT_FOUND;
         }
@@ -180,56 +180,56 @@ public final class Pci {
 
     /** {@code pci_bus_read_config_*}: the value, or all-ones of the width on a failed access. */
     @Port("drivers/pci/access.c:pci_bus_read_config_dword")
-    public static int pci_bus_read_config(PciBus bus, int devfn, int where, int size) {
+    public static int pciBusReadConfig(PciBus bus, int devfn, int where, int size) {
         if (badAccess(where, size)) {
             return (int) sizeMask(size);
         }
         int[] v = new int[1];
-        pci_generic_config_read(bus, devfn, where, size, v);
+        pciGenericConfigRead(bus, devfn, where, size, v);
         return (int) (v[0] & sizeMask(size));
     }
 
     @Port("drivers/pci/access.c:pci_bus_write_config_dword")
-    public static int pci_bus_write_config(PciBus bus, int devfn, int where, int size, int val) {
+    public static int pciBusWriteConfig(PciBus bus, int devfn, int where, int size, int val) {
         if (badAccess(where, size)) {
             return PCIBIOS_BAD_REGISTER_NUMBER;
         }
-        return pci_generic_config_write(bus, devfn, where, size, val);
+        return pciGenericConfigWrite(bus, devfn, where, size, val);
     }
 
     @Port("include/linux/pci.h:pci_read_config_byte")
-    public static int pci_read_config_byte(PciDev dev, int where) {
-        return pci_bus_read_config(dev.pciBus, dev.devfn, where, 1);
+    public static int pciReadConfigByte(PciDev dev, int where) {
+        return pciBusReadConfig(dev.pciBus, dev.devfn, where, 1);
     }
 
     @Port("include/linux/pci.h:pci_read_config_word")
-    public static int pci_read_config_word(PciDev dev, int where) {
-        return pci_bus_read_config(dev.pciBus, dev.devfn, where, 2);
+    public static int pciReadConfigWord(PciDev dev, int where) {
+        return pciBusReadConfig(dev.pciBus, dev.devfn, where, 2);
     }
 
     @Port("include/linux/pci.h:pci_read_config_dword")
-    public static int pci_read_config_dword(PciDev dev, int where) {
-        return pci_bus_read_config(dev.pciBus, dev.devfn, where, 4);
+    public static int pciReadConfigDword(PciDev dev, int where) {
+        return pciBusReadConfig(dev.pciBus, dev.devfn, where, 4);
     }
 
     @Port("include/linux/pci.h:pci_write_config_byte")
-    public static int pci_write_config_byte(PciDev dev, int where, int val) {
-        return pci_bus_write_config(dev.pciBus, dev.devfn, where, 1, val);
+    public static int pciWriteConfigByte(PciDev dev, int where, int val) {
+        return pciBusWriteConfig(dev.pciBus, dev.devfn, where, 1, val);
     }
 
     @Port("include/linux/pci.h:pci_write_config_word")
-    public static int pci_write_config_word(PciDev dev, int where, int val) {
-        return pci_bus_write_config(dev.pciBus, dev.devfn, where, 2, val);
+    public static int pciWriteConfigWord(PciDev dev, int where, int val) {
+        return pciBusWriteConfig(dev.pciBus, dev.devfn, where, 2, val);
     }
 
     @Port("include/linux/pci.h:pci_write_config_dword")
-    public static int pci_write_config_dword(PciDev dev, int where, int val) {
-        return pci_bus_write_config(dev.pciBus, dev.devfn, where, 4, val);
+    public static int pciWriteConfigDword(PciDev dev, int where, int val) {
+        return pciBusWriteConfig(dev.pciBus, dev.devfn, where, 4, val);
     }
 
     /** PCIBIOS code to -errno. */
     @Port("include/linux/pci.h:pcibios_err_to_errno")
-    public static int pcibios_err_to_errno(int err) {
+    public static int pcibiosErrToErrno(int err) {
         if (err <= PCIBIOS_SUCCESSFUL) {
             return err;
         }
@@ -246,19 +246,19 @@ public final class Pci {
 
 
     @Port("drivers/pci/access.c:pcie_capability_read_word")
-    public static int pcie_capability_read_word(PciDev dev, int pos) {
-        if (!pci_is_pcie(dev)) {
+    public static int pcieCapabilityReadWord(PciDev dev, int pos) {
+        if (!pciIsPcie(dev)) {
             return 0;
         }
-        return pci_read_config_word(dev, dev.pcieCap + pos);
+        return pciReadConfigWord(dev, dev.pcieCap + pos);
     }
 
     @Port("drivers/pci/access.c:pcie_capability_read_dword")
-    public static int pcie_capability_read_dword(PciDev dev, int pos) {
-        if (!pci_is_pcie(dev)) {
+    public static int pcieCapabilityReadDword(PciDev dev, int pos) {
+        if (!pciIsPcie(dev)) {
             return 0;
         }
-        return pci_read_config_dword(dev, dev.pcieCap + pos);
+        return pciReadConfigDword(dev, dev.pcieCap + pos);
     }
 
     /* ---------------- drivers/pci/pci.c: capabilities ---------------- */
@@ -266,14 +266,14 @@ public final class Pci {
     private static final int PCI_FIND_CAP_TTL = 48;
 
     @Port("drivers/pci/pci.c:__pci_find_next_cap_ttl")
-    private static int __pci_find_next_cap_ttl(PciBus bus, int devfn, int pos, int cap, int ttl) {
-        pos = pci_bus_read_config(bus, devfn, pos, 1);
+    private static int __pciFindNextCapTtl(PciBus bus, int devfn, int pos, int cap, int ttl) {
+        pos = pciBusReadConfig(bus, devfn, pos, 1);
         while (ttl-- > 0) {
             if (pos < 0x40) {
                 break;
             }
             pos &= ~3;
-            int ent = pci_bus_read_config(bus, devfn, pos, 2);
+            int ent = pciBusReadConfig(bus, devfn, pos, 2);
             int id = ent & 0xff;
             if (id == 0xff) {
                 break;
@@ -288,23 +288,23 @@ public final class Pci {
 
     /** Offset of standard capability {@code cap}, or 0. */
     @Port("drivers/pci/pci.c:pci_find_capability")
-    public static int pci_find_capability(PciDev dev, int cap) {
-        return pci_bus_find_capability(dev.pciBus, dev.devfn, cap);
+    public static int pciFindCapability(PciDev dev, int cap) {
+        return pciBusFindCapability(dev.pciBus, dev.devfn, cap);
     }
 
     @Port("drivers/pci/pci.c:pci_bus_find_capability")
-    public static int pci_bus_find_capability(PciBus bus, int devfn, int cap) {
-        int status = pci_bus_read_config(bus, devfn, PCI_STATUS, 2);
+    public static int pciBusFindCapability(PciBus bus, int devfn, int cap) {
+        int status = pciBusReadConfig(bus, devfn, PCI_STATUS, 2);
         if ((status & PCI_STATUS_CAP_LIST) == 0 || status == 0xffff) {
             return 0;
         }
         // header types 0 and 1 keep the pointer at 0x34
-        return __pci_find_next_cap_ttl(bus, devfn, PCI_CAPABILITY_LIST, cap, PCI_FIND_CAP_TTL);
+        return __pciFindNextCapTtl(bus, devfn, PCI_CAPABILITY_LIST, cap, PCI_FIND_CAP_TTL);
     }
 
     /** Next extended capability {@code cap} after {@code start} (0 = from the first), or 0. */
     @Port("drivers/pci/pci.c:pci_find_next_ext_capability")
-    public static int pci_find_next_ext_capability(PciDev dev, int start, int cap) {
+    public static int pciFindNextExtCapability(PciDev dev, int start, int cap) {
         int pos = PCI_CFG_SPACE_SIZE;
         // at least 8 bytes per capability bound the walk
         int ttl = (PCI_CFG_SPACE_EXP_SIZE - PCI_CFG_SPACE_SIZE) / 8;
@@ -314,7 +314,7 @@ public final class Pci {
         if (start != 0) {
             pos = start;
         }
-        int header = pci_read_config_dword(dev, pos);
+        int header = pciReadConfigDword(dev, pos);
         // no extended capabilities: ID, version and next all zero
         if (header == 0 || header == -1) {
             return 0;
@@ -327,7 +327,7 @@ public final class Pci {
             if (pos < PCI_CFG_SPACE_SIZE) {
                 break;
             }
-            header = pci_read_config_dword(dev, pos);
+            header = pciReadConfigDword(dev, pos);
             if (header == -1) {
                 break;
             }
@@ -337,40 +337,40 @@ public final class Pci {
 
     /** Offset of extended capability {@code cap}, or 0. */
     @Port("drivers/pci/pci.c:pci_find_ext_capability")
-    public static int pci_find_ext_capability(PciDev dev, int cap) {
-        return pci_find_next_ext_capability(dev, 0, cap);
+    public static int pciFindExtCapability(PciDev dev, int cap) {
+        return pciFindNextExtCapability(dev, 0, cap);
     }
 
     /* ---------------- drivers/pci/pci.c: bus mastering ---------------- */
 
     @Port("drivers/pci/pci.c:__pci_set_master")
-    private static void __pci_set_master(PciDev dev, boolean enable) {
-        int old = pci_read_config_word(dev, PCI_COMMAND);
+    private static void __pciSetMaster(PciDev dev, boolean enable) {
+        int old = pciReadConfigWord(dev, PCI_COMMAND);
         int cmd = enable ? old | PCI_COMMAND_MASTER : old & ~PCI_COMMAND_MASTER;
         if (cmd != old) {
-            pci_write_config_word(dev, PCI_COMMAND, cmd);
+            pciWriteConfigWord(dev, PCI_COMMAND, cmd);
         }
         dev.isBusmaster = enable;
     }
 
     /** Lets the device issue DMA (Bus Master Enable). */
     @Port("drivers/pci/pci.c:pci_set_master")
-    public static void pci_set_master(PciDev dev) {
-        __pci_set_master(dev, true);
+    public static void pciSetMaster(PciDev dev) {
+        __pciSetMaster(dev, true);
     }
 
     @Port("drivers/pci/pci.c:pci_clear_master")
-    public static void pci_clear_master(PciDev dev) {
-        __pci_set_master(dev, false);
+    public static void pciClearMaster(PciDev dev) {
+        __pciSetMaster(dev, false);
     }
 
     /** Clears (enable) or sets (disable) the Interrupt Disable bit, writing only on a change. */
     @Port("drivers/pci/pci.c:pci_intx")
-    public static void pci_intx(PciDev pdev, boolean enable) {
-        int cmd = pci_read_config_word(pdev, PCI_COMMAND);
+    public static void pciIntx(PciDev pdev, boolean enable) {
+        int cmd = pciReadConfigWord(pdev, PCI_COMMAND);
         int nw = enable ? cmd & ~PCI_COMMAND_INTX_DISABLE : cmd | PCI_COMMAND_INTX_DISABLE;
         if (nw != cmd) {
-            pci_write_config_word(pdev, PCI_COMMAND, nw);
+            pciWriteConfigWord(pdev, PCI_COMMAND, nw);
         }
     }
 
@@ -378,77 +378,77 @@ public final class Pci {
 
     /** Asks enumeration to enable ACS (IOMMU drivers call it before devices are scanned). */
     @Port("drivers/pci/pci.c:pci_request_acs")
-    public void pci_request_acs() {
-        pci_acs_enable = true;
+    public void pciRequestAcs() {
+        pciAcsEnable = true;
     }
 
     @Port("drivers/pci/pci.c:pci_std_enable_acs")
-    private static void pci_std_enable_acs(PciDev dev) {
+    private static void pciStdEnableAcs(PciDev dev) {
         int pos = dev.acsCap;
-        int cap = pci_read_config_word(dev, pos + PCI_ACS_CAP);
-        int ctrl = pci_read_config_word(dev, pos + PCI_ACS_CTRL);
+        int cap = pciReadConfigWord(dev, pos + PCI_ACS_CAP);
+        int ctrl = pciReadConfigWord(dev, pos + PCI_ACS_CTRL);
         ctrl |= cap & (PCI_ACS_SV | PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_UF);
         // Translation Blocking: a device that may not use ATS (pci=noats, or untrusted) must not
         // have Translated requests forwarded either (external-facing ports are not modelled)
-        if (dev.pciBus.pci.pcie_ats_disabled || dev.untrusted) {
+        if (dev.pciBus.pci.pcieAtsDisabled || dev.untrusted) {
             ctrl |= cap & PCI_ACS_TB;
         }
-        pci_write_config_word(dev, pos + PCI_ACS_CTRL, ctrl);
+        pciWriteConfigWord(dev, pos + PCI_ACS_CTRL, ctrl);
     }
 
     @Port("drivers/pci/pci.c:pci_enable_acs")
-    private void pci_enable_acs(PciDev dev) {
-        if (!pci_acs_enable || dev.acsCap == 0) {
+    private void pciEnableAcs(PciDev dev) {
+        if (!pciAcsEnable || dev.acsCap == 0) {
             return;
         }
-        pci_std_enable_acs(dev);
+        pciStdEnableAcs(dev);
     }
 
     @Port("drivers/pci/pci.c:pci_acs_flags_enabled")
-    static boolean pci_acs_flags_enabled(PciDev pdev, int acsFlags) {
+    static boolean pciAcsFlagsEnabled(PciDev pdev, int acsFlags) {
         int pos = pdev.acsCap;
         if (pos == 0) {
             return false;
         }
         // a control the capability lacks cannot be switched off, so only implemented ones (and EC, always) are checked
-        int cap = pci_read_config_word(pdev, pos + PCI_ACS_CAP);
+        int cap = pciReadConfigWord(pdev, pos + PCI_ACS_CAP);
         acsFlags &= cap | PCI_ACS_EC;
-        int ctrl = pci_read_config_word(pdev, pos + PCI_ACS_CTRL);
+        int ctrl = pciReadConfigWord(pdev, pos + PCI_ACS_CTRL);
         return (ctrl & acsFlags) == acsFlags;
     }
 
     @Port("drivers/pci/pci.c:pci_acs_enabled")
-    public static boolean pci_acs_enabled(PciDev pdev, int acsFlags) {
-        if (!pci_is_pcie(pdev)) {
+    public static boolean pciAcsEnabled(PciDev pdev, int acsFlags) {
+        if (!pciIsPcie(pdev)) {
             return false;
         }
-        switch (pci_pcie_type(pdev)) {
+        switch (pciPcieType(pdev)) {
             case PCI_EXP_TYPE_PCIE_BRIDGE:
                 return false;
             case PCI_EXP_TYPE_DOWNSTREAM:
             case PCI_EXP_TYPE_ROOT_PORT:
-                return pci_acs_flags_enabled(pdev, acsFlags);
+                return pciAcsFlagsEnabled(pdev, acsFlags);
             default:
                 break;
         }
         // PCIe r3 6.12.1.2: only multi-function endpoints need ACS for peer isolation
         if (pdev.multifunction && !pdev.isVirtfn) {
-            return pci_acs_flags_enabled(pdev, acsFlags);
+            return pciAcsFlagsEnabled(pdev, acsFlags);
         }
         return true;
     }
 
     /** ACS enabled on every device from {@code start} up to {@code end} (null: the root). */
     @Port("drivers/pci/pci.c:pci_acs_path_enabled")
-    public static boolean pci_acs_path_enabled(PciDev start, PciDev end, int acsFlags) {
+    public static boolean pciAcsPathEnabled(PciDev start, PciDev end, int acsFlags) {
         PciDev pdev;
         PciDev parent = start;
         do {
             pdev = parent;
-            if (!pci_acs_enabled(pdev, acsFlags)) {
+            if (!pciAcsEnabled(pdev, acsFlags)) {
                 return false;
             }
-            if (pci_is_root_bus(pdev.pciBus)) {
+            if (pciIsRootBus(pdev.pciBus)) {
                 return end == null;
             }
             parent = pdev.pciBus.self;
@@ -463,11 +463,11 @@ public final class Pci {
      * the first non-zero return and returns it. Root-bus functions have one alias: their own.
      */
     @Port("drivers/pci/search.c:pci_for_each_dma_alias")
-    public static int pci_for_each_dma_alias(PciDev pdev, DmaAliasFn fn) {
-        return fn.call(pdev, pci_dev_id(pdev));
+    public static int pciForEachDmaAlias(PciDev pdev, DmaAliasFn fn) {
+        return fn.call(pdev, pciDevId(pdev));
     }
 
-    /** The callback of {@link #pci_for_each_dma_alias}. */
+    /** The callback of {@link #pciForEachDmaAlias}. */
     @FunctionalInterface
     public interface DmaAliasFn {
         int call(PciDev pdev, int alias);
@@ -475,7 +475,7 @@ public final class Pci {
 
     /** The device at domain/bus/devfn among this world's root buses, or null. */
     @Port("drivers/pci/search.c:pci_get_domain_bus_and_slot")
-    public PciDev pci_get_domain_bus_and_slot(int domain, int bus, int devfn) {
+    public PciDev pciGetDomainBusAndSlot(int domain, int bus, int devfn) {
         synchronized (rootBuses) {
             for (PciBus b : rootBuses) {
                 if (b.domainNr == domain && b.number == bus) {
@@ -497,7 +497,7 @@ public final class Pci {
      * Throws {@code ErrnoException(-EINVAL)} for a bus range the window cannot hold.
      */
     @Port("drivers/pci/ecam.c:pci_ecam_create")
-    public static PciConfigWindow pci_ecam_create(MmioBus mmio, long cfgBase, int busStart, int busEnd) {
+    public static PciConfigWindow pciEcamCreate(MmioBus mmio, long cfgBase, int busStart, int busEnd) {
         if (busStart < 0 || busEnd > 255 || busEnd < busStart) {
             throw new ErrnoException(-EINVAL);
         }
@@ -506,27 +506,27 @@ public final class Pci {
 
     /**
      * Allocates a host bridge with empty window lists, for its creator to describe (from the
-     * firmware) before {@link #pci_host_common_probe(PciHostBridge, MmioBus, long)} scans it.
+     * firmware) before {@link #pciHostCommonProbe(PciHostBridge, MmioBus, long)} scans it.
      */
     @Port("drivers/pci/probe.c:pci_alloc_host_bridge")
-    public static PciHostBridge pci_alloc_host_bridge() {
+    public static PciHostBridge pciAllocHostBridge() {
         return new PciHostBridge();
     }
 
     /** Appends {@code res} to {@code resources}, bus addresses being {@code offset} below it. */
     @Port("drivers/pci/bus.c:pci_add_resource_offset")
-    public static void pci_add_resource_offset(List<ResourceEntry> resources, Resource res, long offset) {
+    public static void pciAddResourceOffset(List<ResourceEntry> resources, Resource res, long offset) {
         resources.add(new ResourceEntry(res, offset));
     }
 
     @Port("drivers/pci/bus.c:pci_add_resource")
-    public static void pci_add_resource(List<ResourceEntry> resources, Resource res) {
-        pci_add_resource_offset(resources, res, 0);
+    public static void pciAddResource(List<ResourceEntry> resources, Resource res) {
+        pciAddResourceOffset(resources, res, 0);
     }
 
     /** The first entry of {@code type} on the list, or null. */
     @Port("include/linux/resource_ext.h:resource_list_first_type")
-    public static ResourceEntry resource_list_first_type(List<ResourceEntry> list, long type) {
+    public static ResourceEntry resourceListFirstType(List<ResourceEntry> list, long type) {
         for (ResourceEntry e : list) {
             if (e.res().type() == type) {
                 return e;
@@ -537,7 +537,7 @@ public final class Pci {
 
     /** The host bridge above {@code bus}: its root bus's bridge. */
     @Port("drivers/pci/host-bridge.c:pci_find_host_bridge")
-    public static PciHostBridge pci_find_host_bridge(PciBus bus) {
+    public static PciHostBridge pciFindHostBridge(PciBus bus) {
         PciBus root = bus;
         while (root.parent != null) {
             root = root.parent;
@@ -550,13 +550,13 @@ public final class Pci {
      * "pci%04x:%02x" and scans the bus (devices are not added to the bus type yet).
      */
     @Port("drivers/pci/probe.c:pci_scan_root_bus_bridge")
-    public PciBus pci_scan_root_bus_bridge(PciHostBridge bridge) {
+    public PciBus pciScanRootBusBridge(PciHostBridge bridge) {
         PciConfigWindow cfg = bridge.sysdata;
         PciBus bus = new PciBus(this, bridge.domainNr, cfg.busStart, cfg);
         // pci_register_host_bridge
         bus.bridge = bridge;
         bridge.bus = bus;
-        bridge.dev_set_name(String.format("pci%04x:%02x", bridge.domainNr, bus.number));
+        bridge.devSetName(String.format("pci%04x:%02x", bridge.domainNr, bus.number));
         for (ResourceEntry window : bridge.windows) {
             Resource res = window.res();
             long offset = window.offset();
@@ -568,48 +568,48 @@ public final class Pci {
                 addr = String.format(res.type() == Resource.IORESOURCE_IO ? " (bus address [%#06x-%#06x])"
                         : " (bus address [%#010x-%#010x])", res.start - offset, res.end - offset);
             }
-            Printk.pr_info("pci_bus %s: root bus resource %s%s", bus.dev_name(), KernelResource.resource_string(res), addr);
+            Printk.prInfo("pci_bus %s: root bus resource %s%s", bus.devName(), KernelResource.resourceString(res), addr);
         }
         synchronized (rootBuses) {
             rootBuses.add(bus);
         }
-        pci_scan_child_bus(bus);
+        pciScanChildBus(bus);
         return bus;
     }
 
     /**
      * Scans the bridge's root bus, sizes and assigns the BARs from the bridge's windows (no
      * firmware assignment is kept: PCI_PROBE_ONLY is never set here) and adds every function
-     * found to {@link #pci_bus_type}.
+     * found to {@link #pciBusType}.
      */
     @Port("drivers/pci/probe.c:pci_host_probe")
-    public PciBus pci_host_probe(PciHostBridge bridge) {
-        PciBus bus = pci_scan_root_bus_bridge(bridge);
-        PciSetupBus.pci_bus_size_bridges(bus);
-        PciSetupBus.pci_bus_assign_resources(bus);
-        pci_bus_add_devices(bus);
+    public PciBus pciHostProbe(PciHostBridge bridge) {
+        PciBus bus = pciScanRootBusBridge(bridge);
+        PciSetupBus.pciBusSizeBridges(bus);
+        PciSetupBus.pciBusAssignResources(bus);
+        pciBusAddDevices(bus);
         return bus;
     }
 
     /**
      * Scans the root bus of an ECAM host bridge the firmware describes no windows for, and adds
-     * every function found to {@link #pci_bus_type}.
+     * every function found to {@link #pciBusType}.
      */
     @Port("drivers/pci/probe.c:pci_scan_root_bus")
-    public PciBus pci_scan_root_bus(int domainNr, PciConfigWindow cfg) {
-        PciHostBridge bridge = pci_alloc_host_bridge();
+    public PciBus pciScanRootBus(int domainNr, PciConfigWindow cfg) {
+        PciHostBridge bridge = pciAllocHostBridge();
         bridge.domainNr = domainNr;
         bridge.sysdata = cfg;
-        pci_add_resource(bridge.windows, new Resource("PCI busn", cfg.busStart, cfg.busEnd, Resource.IORESOURCE_BUS));
-        return pci_host_probe(bridge);
+        pciAddResource(bridge.windows, new Resource("PCI busn", cfg.busStart, cfg.busEnd, Resource.IORESOURCE_BUS));
+        return pciHostProbe(bridge);
     }
 
     /**
      * {@code pci_ecam_create} + {@code pci_scan_root_bus} in domain 0, for a host bridge without
      * memory windows (tests that need only config space).
      */
-    public PciBus pci_host_common_probe(MmioBus mmio, long cfgBase, int busStart, int busEnd) {
-        return pci_scan_root_bus(0, pci_ecam_create(mmio, cfgBase, busStart, busEnd));
+    public PciBus pciHostCommonProbe(MmioBus mmio, long cfgBase, int busStart, int busEnd) {
+        return pciScanRootBus(0, pciEcamCreate(mmio, cfgBase, busStart, busEnd));
     }
 
     /**
@@ -620,13 +620,13 @@ public final class Pci {
      * cannot hold it.
      */
     @Port("drivers/pci/controller/pci-host-common.c:pci_host_common_probe")
-    public PciBus pci_host_common_probe(PciHostBridge bridge, MmioBus mmio, long cfgBase) {
-        ResourceEntry busRange = resource_list_first_type(bridge.windows, Resource.IORESOURCE_BUS);
+    public PciBus pciHostCommonProbe(PciHostBridge bridge, MmioBus mmio, long cfgBase) {
+        ResourceEntry busRange = resourceListFirstType(bridge.windows, Resource.IORESOURCE_BUS);
         if (busRange == null) {
             throw new ErrnoException(-EINVAL);
         }
-        bridge.sysdata = pci_ecam_create(mmio, cfgBase, (int) busRange.res().start(), (int) busRange.res().end());
-        return pci_host_probe(bridge);
+        bridge.sysdata = pciEcamCreate(mmio, cfgBase, (int) busRange.res().start(), (int) busRange.res().end());
+        return pciHostProbe(bridge);
     }
 
     public List<PciBus> rootBuses() {
@@ -636,23 +636,23 @@ public final class Pci {
     }
 
     @Port("drivers/pci/probe.c:pci_scan_child_bus")
-    private void pci_scan_child_bus(PciBus bus) {
+    private void pciScanChildBus(PciBus bus) {
         for (int devfn = 0; devfn < 0x100; devfn += 8) {
-            pci_scan_slot(bus, devfn);
+            pciScanSlot(bus, devfn);
         }
     }
 
     @Port("drivers/pci/probe.c:pci_scan_slot")
-    private int pci_scan_slot(PciBus bus, int devfn) {
+    private int pciScanSlot(PciBus bus, int devfn) {
         int nr = 0;
-        PciDev dev = pci_scan_single_device(bus, devfn);
+        PciDev dev = pciScanSingleDevice(bus, devfn);
         if (dev == null) {
             return 0;
         }
         nr++;
         if (dev.multifunction) {
             for (int fn = 1; fn < 8; fn++) {
-                if (pci_scan_single_device(bus, devfn + fn) != null) {
+                if (pciScanSingleDevice(bus, devfn + fn) != null) {
                     nr++;
                 }
             }
@@ -662,24 +662,24 @@ public final class Pci {
 
     /** A vendor ID of all ones or all zeros means nothing answers (probe.c). */
     @Port("drivers/pci/probe.c:pci_bus_read_dev_vendor_id")
-    static boolean pci_bus_read_dev_vendor_id(PciBus bus, int devfn, int[] l) {
-        l[0] = pci_bus_read_config(bus, devfn, PCI_VENDOR_ID, 4);
+    static boolean pciBusReadDevVendorId(PciBus bus, int devfn, int[] l) {
+        l[0] = pciBusReadConfig(bus, devfn, PCI_VENDOR_ID, 4);
         return !(l[0] == 0xffffffff || l[0] == 0x00000000 || l[0] == 0x0000ffff || l[0] == 0xffff0000);
     }
 
     @Port("drivers/pci/probe.c:pci_scan_single_device")
-    private PciDev pci_scan_single_device(PciBus bus, int devfn) {
+    private PciDev pciScanSingleDevice(PciBus bus, int devfn) {
         int[] l = new int[1];
-        if (!pci_bus_read_dev_vendor_id(bus, devfn, l)) {
+        if (!pciBusReadDevVendorId(bus, devfn, l)) {
             return null;
         }
         PciDev dev = new PciDev(bus, devfn);
         dev.vendor = l[0] & 0xffff;
         dev.device = (l[0] >>> 16) & 0xffff;
-        if (pci_setup_device(dev) != 0) {
+        if (pciSetupDevice(dev) != 0) {
             return null;
         }
-        pci_device_add(dev, bus);
+        pciDeviceAdd(dev, bus);
         return dev;
     }
 
@@ -688,62 +688,62 @@ public final class Pci {
      * 64 KiB segments that never cross a 4 GiB boundary), reads its capabilities and puts it on
      * the bus's list. The driver-core
      * {@code device_add} this function ends with in v5.15 is done for the whole bus by
-     * {@link #pci_bus_add_devices}.
+     * {@link #pciBusAddDevices}.
      */
     @Port("drivers/pci/probe.c:pci_device_add")
-    private void pci_device_add(PciDev dev, PciBus bus) {
+    private void pciDeviceAdd(PciDev dev, PciBus bus) {
         dev.dmaMask = dev.pciDmaMask;
         dev.dmaParms = dev.pciDmaParms;
         dev.coherentDmaMask = 0xffffffffL;
-        DmaMappingH.dma_set_max_seg_size(dev, 65536);
-        DmaMappingH.dma_set_seg_boundary(dev, 0xffffffffL);
-        pci_init_capabilities(dev);
+        DmaMappingH.dmaSetMaxSegSize(dev, 65536);
+        DmaMappingH.dmaSetSegBoundary(dev, 0xffffffffL);
+        pciInitCapabilities(dev);
         bus.devices.add(dev);
     }
 
     @Port("drivers/pci/probe.c:set_pcie_port_type")
-    private static void set_pcie_port_type(PciDev pdev) {
-        int pos = pci_find_capability(pdev, PCI_CAP_ID_EXP);
+    private static void setPciePortType(PciDev pdev) {
+        int pos = pciFindCapability(pdev, PCI_CAP_ID_EXP);
         if (pos == 0) {
             return;
         }
         pdev.pcieCap = pos;
-        pdev.pcieFlagsReg = pci_read_config_word(pdev, pos + PCI_EXP_FLAGS);
+        pdev.pcieFlagsReg = pciReadConfigWord(pdev, pos + PCI_EXP_FLAGS);
     }
 
     @Port("drivers/pci/probe.c:pci_cfg_space_size")
-    private static int pci_cfg_space_size(PciDev dev) {
-        if (!pci_is_pcie(dev)) {
+    private static int pciCfgSpaceSize(PciDev dev) {
+        if (!pciIsPcie(dev)) {
             return PCI_CFG_SPACE_SIZE;
         }
         // a function answering all-ones beyond 0x100 has no extended space
-        int status = pci_read_config_dword(dev, PCI_CFG_SPACE_SIZE);
+        int status = pciReadConfigDword(dev, PCI_CFG_SPACE_SIZE);
         return status == -1 ? PCI_CFG_SPACE_SIZE : PCI_CFG_SPACE_EXP_SIZE;
     }
 
     /** Reads the header; returns 0, or -EIO for a header type this port does not handle. */
     @Port("drivers/pci/probe.c:pci_setup_device")
-    private int pci_setup_device(PciDev dev) {
-        int hdr = pci_read_config_byte(dev, PCI_HEADER_TYPE);
+    private int pciSetupDevice(PciDev dev) {
+        int hdr = pciReadConfigByte(dev, PCI_HEADER_TYPE);
         dev.hdrType = hdr & PCI_HEADER_TYPE_MASK;
         dev.multifunction = (hdr & 0x80) != 0;
-        dev.bus = pci_bus_type;
+        dev.bus = pciBusType;
         dev.parent = dev.pciBus.bridge; // the device sits below its bus's bridge (the host bridge here)
-        int classRev = pci_read_config_dword(dev, PCI_CLASS_REVISION);
+        int classRev = pciReadConfigDword(dev, PCI_CLASS_REVISION);
         dev.revision = classRev & 0xff;
         dev.devClass = classRev >>> 8;
-        DevPrintk.dev_info(dev, "[%04x:%04x] type %02x class %#08x", dev.vendor, dev.device, dev.hdrType, dev.devClass);
-        set_pcie_port_type(dev);
-        dev.cfgSize = pci_cfg_space_size(dev);
+        DevPrintk.devInfo(dev, "[%04x:%04x] type %02x class %#08x", dev.vendor, dev.device, dev.hdrType, dev.devClass);
+        setPciePortType(dev);
+        dev.cfgSize = pciCfgSpaceSize(dev);
         // Conventional PCI addresses 32 bits; a driver for a 64-bit capable function says so.
         dev.pciDmaMask[0] = 0xffffffffL;
         if (dev.hdrType != PCI_HEADER_TYPE_NORMAL) {
             // bridges (type 1) and CardBus (type 2) are not modelled
             return -EIO;
         }
-        pci_read_bases(dev, PciDev.PCI_STD_NUM_BARS, PCI_ROM_ADDRESS);
-        dev.subsystemVendor = pci_read_config_word(dev, PCI_SUBSYSTEM_VENDOR_ID);
-        dev.subsystemDevice = pci_read_config_word(dev, PCI_SUBSYSTEM_ID);
+        pciReadBases(dev, PciDev.PCI_STD_NUM_BARS, PCI_ROM_ADDRESS);
+        dev.subsystemVendor = pciReadConfigWord(dev, PCI_SUBSYSTEM_VENDOR_ID);
+        dev.subsystemDevice = pciReadConfigWord(dev, PCI_SUBSYSTEM_ID);
         return 0;
     }
 
@@ -760,7 +760,7 @@ public final class Pci {
 
     /** The decoded size of a BAR: the lowest significant bit of {@code maxbase}; 0 if bogus. */
     @Port("drivers/pci/probe.c:pci_size")
-    static long pci_size(long base, long maxbase, long mask) {
+    static long pciSize(long base, long maxbase, long mask) {
         long size = mask & maxbase;
         if (size == 0) {
             return 0;
@@ -775,7 +775,7 @@ public final class Pci {
 
     /** Resource flags for a BAR value: space, prefetch, 64-bit, and the register's low bits. */
     @Port("drivers/pci/probe.c:decode_bar")
-    static long decode_bar(PciDev dev, int bar) {
+    static long decodeBar(PciDev dev, int bar) {
         long flags;
         if ((bar & PCI_BASE_ADDRESS_SPACE) == PCI_BASE_ADDRESS_SPACE_IO) {
             flags = Integer.toUnsignedLong(bar) & ~PCI_BASE_ADDRESS_IO_MASK;
@@ -802,20 +802,20 @@ public final class Pci {
      * implemented there.
      */
     @Port("drivers/pci/probe.c:__pci_read_base")
-    static int __pci_read_base(PciDev dev, int type, Resource res, int pos) {
+    static int __pciReadBase(PciDev dev, int type, Resource res, int pos) {
         int mask = type != pci_bar_unknown ? PCI_ROM_ADDRESS_MASK : ~0;
         int origCmd = 0;
         if (!dev.mmioAlwaysOn) {
-            origCmd = pci_read_config_word(dev, PCI_COMMAND);
+            origCmd = pciReadConfigWord(dev, PCI_COMMAND);
             if ((origCmd & PCI_COMMAND_DECODE_ENABLE) != 0) {
-                pci_write_config_word(dev, PCI_COMMAND, origCmd & ~PCI_COMMAND_DECODE_ENABLE);
+                pciWriteConfigWord(dev, PCI_COMMAND, origCmd & ~PCI_COMMAND_DECODE_ENABLE);
             }
         }
-        res.name = pci_name(dev);
-        int l = pci_read_config_dword(dev, pos);
-        pci_write_config_dword(dev, pos, l | mask);
-        int sz = pci_read_config_dword(dev, pos);
-        pci_write_config_dword(dev, pos, l);
+        res.name = pciName(dev);
+        int l = pciReadConfigDword(dev, pos);
+        pciWriteConfigDword(dev, pos, l | mask);
+        int sz = pciReadConfigDword(dev, pos);
+        pciWriteConfigDword(dev, pos, l);
         // all ones: a broken function; an unimplemented BAR reads 0 whatever is written
         if (sz == 0xffffffff) {
             sz = 0;
@@ -827,7 +827,7 @@ public final class Pci {
         long sz64;
         long mask64;
         if (type == pci_bar_unknown) {
-            res.flags = decode_bar(dev, l);
+            res.flags = decodeBar(dev, l);
             res.flags |= Resource.IORESOURCE_SIZEALIGN;
             if ((res.flags & Resource.IORESOURCE_IO) != 0) {
                 l64 = Integer.toUnsignedLong(l) & PCI_BASE_ADDRESS_IO_MASK;
@@ -847,22 +847,22 @@ public final class Pci {
             mask64 = Integer.toUnsignedLong(PCI_ROM_ADDRESS_MASK);
         }
         if ((res.flags & Resource.IORESOURCE_MEM_64) != 0) {
-            int hi = pci_read_config_dword(dev, pos + 4);
-            pci_write_config_dword(dev, pos + 4, ~0);
-            int szHi = pci_read_config_dword(dev, pos + 4);
-            pci_write_config_dword(dev, pos + 4, hi);
+            int hi = pciReadConfigDword(dev, pos + 4);
+            pciWriteConfigDword(dev, pos + 4, ~0);
+            int szHi = pciReadConfigDword(dev, pos + 4);
+            pciWriteConfigDword(dev, pos + 4, hi);
             l64 |= Integer.toUnsignedLong(hi) << 32;
             sz64 |= Integer.toUnsignedLong(szHi) << 32;
             mask64 |= ~0L << 32;
         }
         if (!dev.mmioAlwaysOn && (origCmd & PCI_COMMAND_DECODE_ENABLE) != 0) {
-            pci_write_config_word(dev, PCI_COMMAND, origCmd);
+            pciWriteConfigWord(dev, PCI_COMMAND, origCmd);
         }
         boolean ok = sz64 != 0;
         if (ok) {
-            sz64 = pci_size(l64, sz64, mask64);
+            sz64 = pciSize(l64, sz64, mask64);
             if (sz64 == 0) {
-                DevPrintk.dev_info(dev, "[Firmware Bug]: reg 0x%x: invalid BAR (can't size)", pos);
+                DevPrintk.devInfo(dev, "[Firmware Bug]: reg 0x%x: invalid BAR (can't size)", pos);
                 ok = false;
             }
         }
@@ -872,26 +872,26 @@ public final class Pci {
             // 64-bit pci_bus_addr_t and resource_size_t: no 4 GiB limit to apply
             PciBusRegion region = new PciBusRegion(l64, l64 + sz64 - 1);
             PciBusRegion inverted = new PciBusRegion();
-            pcibios_bus_to_resource(dev.pciBus, res, region);
-            pcibios_resource_to_bus(dev.pciBus, inverted, res);
+            pcibiosBusToResource(dev.pciBus, res, region);
+            pcibiosResourceToBus(dev.pciBus, inverted, res);
             // the CPU's address must translate back to the BAR's value, or the function would
             // not claim the CPU's accesses
             if (inverted.start != region.start) {
                 res.flags |= Resource.IORESOURCE_UNSET;
                 res.start = 0;
                 res.end = region.end - region.start;
-                DevPrintk.dev_info(dev, "reg 0x%x: initial BAR value %#010x invalid", pos, region.start);
+                DevPrintk.devInfo(dev, "reg 0x%x: initial BAR value %#010x invalid", pos, region.start);
             }
         }
         if (res.flags != 0) {
-            DevPrintk.dev_info(dev, "reg 0x%x: %s", pos, KernelResource.resource_string(res));
+            DevPrintk.devInfo(dev, "reg 0x%x: %s", pos, KernelResource.resourceString(res));
         }
         return (res.flags & Resource.IORESOURCE_MEM_64) != 0 ? 1 : 0;
     }
 
     /** Sizes BARs 0..howmany-1 and, if {@code rom} is a register offset, the Expansion ROM. */
     @Port("drivers/pci/probe.c:pci_read_bases")
-    static void pci_read_bases(PciDev dev, int howmany, int rom) {
+    static void pciReadBases(PciDev dev, int howmany, int rom) {
         if (dev.nonCompliantBars) {
             return;
         }
@@ -902,14 +902,14 @@ public final class Pci {
         for (int pos = 0; pos < howmany; pos++) {
             Resource res = dev.resource[pos];
             int reg = PCI_BASE_ADDRESS_0 + (pos << 2);
-            pos += __pci_read_base(dev, pci_bar_unknown, res, reg);
+            pos += __pciReadBase(dev, pci_bar_unknown, res, reg);
         }
         if (rom != 0) {
             Resource res = dev.resource[PciDev.PCI_ROM_RESOURCE];
             dev.romBaseReg = rom;
             res.flags = Resource.IORESOURCE_MEM | Resource.IORESOURCE_PREFETCH | Resource.IORESOURCE_READONLY
                     | Resource.IORESOURCE_SIZEALIGN;
-            __pci_read_base(dev, pci_bar_mem32, res, rom);
+            __pciReadBase(dev, pci_bar_mem32, res, rom);
         }
     }
 
@@ -917,11 +917,11 @@ public final class Pci {
 
     /** The bus addresses of {@code res}: less the offset of the bridge window holding it. */
     @Port("drivers/pci/host-bridge.c:pcibios_resource_to_bus")
-    public static void pcibios_resource_to_bus(PciBus bus, PciBusRegion region, Resource res) {
-        PciHostBridge bridge = pci_find_host_bridge(bus);
+    public static void pcibiosResourceToBus(PciBus bus, PciBusRegion region, Resource res) {
+        PciHostBridge bridge = pciFindHostBridge(bus);
         long offset = 0;
         for (ResourceEntry window : bridge.windows) {
-            if (KernelResource.resource_contains(window.res(), res)) {
+            if (KernelResource.resourceContains(window.res(), res)) {
                 offset = window.offset();
                 break;
             }
@@ -931,14 +931,14 @@ public final class Pci {
     }
 
     @Port("drivers/pci/host-bridge.c:region_contains")
-    private static boolean region_contains(PciBusRegion region1, PciBusRegion region2) {
+    private static boolean regionContains(PciBusRegion region1, PciBusRegion region2) {
         return Long.compareUnsigned(region1.start, region2.start) <= 0 && Long.compareUnsigned(region1.end, region2.end) >= 0;
     }
 
     /** The CPU addresses of bus {@code region}: plus the offset of the window of that type holding it. */
     @Port("drivers/pci/host-bridge.c:pcibios_bus_to_resource")
-    public static void pcibios_bus_to_resource(PciBus bus, Resource res, PciBusRegion region) {
-        PciHostBridge bridge = pci_find_host_bridge(bus);
+    public static void pcibiosBusToResource(PciBus bus, Resource res, PciBusRegion region) {
+        PciHostBridge bridge = pciFindHostBridge(bus);
         long offset = 0;
         for (ResourceEntry window : bridge.windows) {
             if (res.type() != window.res().type()) {
@@ -946,7 +946,7 @@ public final class Pci {
             }
             PciBusRegion busRegion = new PciBusRegion(window.res().start - window.offset(),
                     window.res().end - window.offset());
-            if (region_contains(busRegion, region)) {
+            if (regionContains(busRegion, region)) {
                 offset = window.offset();
                 break;
             }
@@ -958,25 +958,25 @@ public final class Pci {
     /* ---------------- include/linux/pci.h: resource accessors ---------------- */
 
     @Port("include/linux/pci.h:pci_resource_start")
-    public static long pci_resource_start(PciDev dev, int bar) {
+    public static long pciResourceStart(PciDev dev, int bar) {
         return dev.resource[bar].start;
     }
 
     @Port("include/linux/pci.h:pci_resource_end")
-    public static long pci_resource_end(PciDev dev, int bar) {
+    public static long pciResourceEnd(PciDev dev, int bar) {
         return dev.resource[bar].end;
     }
 
     @Port("include/linux/pci.h:pci_resource_flags")
-    public static long pci_resource_flags(PciDev dev, int bar) {
+    public static long pciResourceFlags(PciDev dev, int bar) {
         return dev.resource[bar].flags;
     }
 
     /** The BAR's size: 0 for an empty slot (start = end = 0), else end - start + 1. */
     @Port("include/linux/pci.h:pci_resource_len")
-    public static long pci_resource_len(PciDev dev, int bar) {
+    public static long pciResourceLen(PciDev dev, int bar) {
         Resource r = dev.resource[bar];
-        return r.start == 0 && r.end == r.start ? 0 : r.resource_size();
+        return r.start == 0 && r.end == r.start ? 0 : r.resourceSize();
     }
 
     /* ---------------- drivers/pci/bus.c: allocation from the bus's windows ---------------- */
@@ -992,9 +992,9 @@ public final class Pci {
 
     /** Narrows {@code res} (a window) to the part whose bus addresses lie in {@code region}. */
     @Port("drivers/pci/bus.c:pci_clip_resource_to_region")
-    private static void pci_clip_resource_to_region(PciBus bus, Resource res, PciBusRegion region) {
+    private static void pciClipResourceToRegion(PciBus bus, Resource res, PciBusRegion region) {
         PciBusRegion r = new PciBusRegion();
-        pcibios_resource_to_bus(bus, r, res);
+        pcibiosResourceToBus(bus, r, res);
         if (Long.compareUnsigned(r.start, region.start) < 0) {
             r.start = region.start;
         }
@@ -1004,12 +1004,12 @@ public final class Pci {
         if (Long.compareUnsigned(r.end, r.start) < 0) {
             res.end = res.start - 1;
         } else {
-            pcibios_bus_to_resource(bus, res, r);
+            pcibiosBusToResource(bus, res, r);
         }
     }
 
     @Port("drivers/pci/bus.c:pci_bus_alloc_from_region")
-    private static int pci_bus_alloc_from_region(PciBus bus, Resource res, long size, long align, long min,
+    private static int pciBusAllocFromRegion(PciBus bus, Resource res, long size, long align, long min,
             long typeMask, KernelResource.AlignF alignf, Object alignfData, PciBusRegion region) {
         typeMask |= Resource.IORESOURCE_TYPE_BITS;
         for (Resource r : bus.resources) {
@@ -1023,13 +1023,13 @@ public final class Pci {
                 continue;
             }
             Resource avail = new Resource(r.name, r.start, r.end, r.flags);
-            pci_clip_resource_to_region(bus, avail, region);
+            pciClipResourceToRegion(bus, avail, region);
             // PCIBIOS_MIN_* protect low addresses, unless the window itself starts above them
             if (avail.start != 0) {
                 minUsed = avail.start;
             }
             long max = avail.end;
-            if (KernelResource.allocate_resource(r, res, size, minUsed, max, align, alignf, alignfData) == 0) {
+            if (KernelResource.allocateResource(r, res, size, minUsed, max, align, alignf, alignfData) == 0) {
                 return 0;
             }
         }
@@ -1042,50 +1042,50 @@ public final class Pci {
      * (like every other BAR) below 4 GiB. 0 or -ENOMEM.
      */
     @Port("drivers/pci/bus.c:pci_bus_alloc_resource")
-    public static int pci_bus_alloc_resource(PciBus bus, Resource res, long size, long align, long min, long typeMask,
+    public static int pciBusAllocResource(PciBus bus, Resource res, long size, long align, long min, long typeMask,
             KernelResource.AlignF alignf, Object alignfData) {
         // CONFIG_PCI_BUS_ADDR_T_64BIT
         if ((res.flags & Resource.IORESOURCE_MEM_64) != 0) {
-            if (pci_bus_alloc_from_region(bus, res, size, align, min, typeMask, alignf, alignfData, pci_high) == 0) {
+            if (pciBusAllocFromRegion(bus, res, size, align, min, typeMask, alignf, alignfData, pci_high) == 0) {
                 return 0;
             }
-            if (pci_bus_alloc_from_region(bus, res, size, align, min, typeMask, alignf, alignfData, pci_64_bit) == 0) {
+            if (pciBusAllocFromRegion(bus, res, size, align, min, typeMask, alignf, alignfData, pci_64_bit) == 0) {
                 return 0;
             }
         }
-        return pci_bus_alloc_from_region(bus, res, size, align, min, typeMask, alignf, alignfData, pci_32_bit);
+        return pciBusAllocFromRegion(bus, res, size, align, min, typeMask, alignf, alignfData, pci_32_bit);
     }
 
     /* ---------------- drivers/pci/pci.c: enabling a device ---------------- */
 
     /** {@code pcibios_enable_device}: the weak default (arm64 keeps it in v5.15). */
     @Port("drivers/pci/pci.c:pcibios_enable_device")
-    static int pcibios_enable_device(PciDev dev, int bars) {
-        return PciSetupRes.pci_enable_resources(dev, bars);
+    static int pcibiosEnableDevice(PciDev dev, int bars) {
+        return PciSetupRes.pciEnableResources(dev, bars);
     }
 
     @Port("drivers/pci/pci.c:do_pci_enable_device")
-    private static int do_pci_enable_device(PciDev dev, int bars) {
+    private static int doPciEnableDevice(PciDev dev, int bars) {
         // pci_set_power_state(D0): no power management capability is modelled, the function is in D0
-        int err = pcibios_enable_device(dev, bars);
+        int err = pcibiosEnableDevice(dev, bars);
         if (err < 0) {
             return err;
         }
         if (dev.msiEnabled || dev.msixEnabled) {
             return 0;
         }
-        int pin = pci_read_config_byte(dev, PCI_INTERRUPT_PIN);
+        int pin = pciReadConfigByte(dev, PCI_INTERRUPT_PIN);
         if (pin != 0) {
-            int cmd = pci_read_config_word(dev, PCI_COMMAND);
+            int cmd = pciReadConfigWord(dev, PCI_COMMAND);
             if ((cmd & PCI_COMMAND_INTX_DISABLE) != 0) {
-                pci_write_config_word(dev, PCI_COMMAND, cmd & ~PCI_COMMAND_INTX_DISABLE);
+                pciWriteConfigWord(dev, PCI_COMMAND, cmd & ~PCI_COMMAND_INTX_DISABLE);
             }
         }
         return 0;
     }
 
     @Port("drivers/pci/pci.c:pci_enable_device_flags")
-    private static int pci_enable_device_flags(PciDev dev, long flags) {
+    private static int pciEnableDeviceFlags(PciDev dev, long flags) {
         if (dev.enableCnt.incrementAndGet() > 1) {
             return 0; // already enabled
         }
@@ -1101,7 +1101,7 @@ public final class Pci {
                 bars |= 1 << i;
             }
         }
-        int err = do_pci_enable_device(dev, bars);
+        int err = doPciEnableDevice(dev, bars);
         if (err < 0) {
             dev.enableCnt.decrementAndGet();
         }
@@ -1114,55 +1114,55 @@ public final class Pci {
      * device stays disabled). Calls nest: only the first one acts.
      */
     @Port("drivers/pci/pci.c:pci_enable_device")
-    public static int pci_enable_device(PciDev dev) {
-        return pci_enable_device_flags(dev, Resource.IORESOURCE_MEM | Resource.IORESOURCE_IO);
+    public static int pciEnableDevice(PciDev dev) {
+        return pciEnableDeviceFlags(dev, Resource.IORESOURCE_MEM | Resource.IORESOURCE_IO);
     }
 
     @Port("drivers/pci/pci.c:pci_enable_device_mem")
-    public static int pci_enable_device_mem(PciDev dev) {
-        return pci_enable_device_flags(dev, Resource.IORESOURCE_MEM);
+    public static int pciEnableDeviceMem(PciDev dev) {
+        return pciEnableDeviceFlags(dev, Resource.IORESOURCE_MEM);
     }
 
     @Port("drivers/pci/pci.c:pci_is_enabled")
-    public static boolean pci_is_enabled(PciDev pdev) {
+    public static boolean pciIsEnabled(PciDev pdev) {
         return pdev.enableCnt.get() > 0;
     }
 
     @Port("drivers/pci/pci.c:do_pci_disable_device")
-    private static void do_pci_disable_device(PciDev dev) {
-        int cmd = pci_read_config_word(dev, PCI_COMMAND);
+    private static void doPciDisableDevice(PciDev dev) {
+        int cmd = pciReadConfigWord(dev, PCI_COMMAND);
         if ((cmd & PCI_COMMAND_MASTER) != 0) {
-            pci_write_config_word(dev, PCI_COMMAND, cmd & ~PCI_COMMAND_MASTER);
+            pciWriteConfigWord(dev, PCI_COMMAND, cmd & ~PCI_COMMAND_MASTER);
         }
         // pcibios_disable_device: nothing on arm64
     }
 
     /**
-     * Undoes one {@link #pci_enable_device}; the last one stops the device's DMA (Bus Master
+     * Undoes one {@link #pciEnableDevice}; the last one stops the device's DMA (Bus Master
      * Enable off; decode stays on, as in the kernel). Disabling a disabled device warns.
      */
     @Port("drivers/pci/pci.c:pci_disable_device")
-    public static void pci_disable_device(PciDev dev) {
+    public static void pciDisableDevice(PciDev dev) {
         if (Warn.WARN_ON_ONCE(dev.enableCnt.get() <= 0)) {
-            DevPrintk.dev_warn(dev, "disabling already-disabled device");
+            DevPrintk.devWarn(dev, "disabling already-disabled device");
         }
         if (dev.enableCnt.decrementAndGet() != 0) {
             return;
         }
-        do_pci_disable_device(dev);
+        doPciDisableDevice(dev);
         dev.isBusmaster = false;
     }
 
     @Port("drivers/pci/probe.c:pci_configure_eetlp_prefix")
-    private static void pci_configure_eetlp_prefix(PciDev dev) {
-        if (!pci_is_pcie(dev)) {
+    private static void pciConfigureEetlpPrefix(PciDev dev) {
+        if (!pciIsPcie(dev)) {
             return;
         }
-        int cap = pcie_capability_read_dword(dev, PCI_EXP_DEVCAP2);
+        int cap = pcieCapabilityReadDword(dev, PCI_EXP_DEVCAP2);
         if ((cap & PCI_EXP_DEVCAP2_EE_PREFIX) == 0) {
             return;
         }
-        int type = pci_pcie_type(dev);
+        int type = pciPcieType(dev);
         if (type == PCI_EXP_TYPE_ROOT_PORT || type == PCI_EXP_TYPE_RC_END) {
             dev.eetlpPrefixPath = true;
         } else {
@@ -1174,34 +1174,34 @@ public final class Pci {
     }
 
     @Port("drivers/pci/pci.c:pci_acs_init")
-    private void pci_acs_init(PciDev dev) {
-        dev.acsCap = pci_find_ext_capability(dev, PCI_EXT_CAP_ID_ACS);
-        pci_enable_acs(dev);
+    private void pciAcsInit(PciDev dev) {
+        dev.acsCap = pciFindExtCapability(dev, PCI_EXT_CAP_ID_ACS);
+        pciEnableAcs(dev);
     }
 
     @Port("drivers/pci/probe.c:pci_init_capabilities")
-    private void pci_init_capabilities(PciDev dev) {
-        PciMsi.pci_msi_init(dev);
-        PciMsi.pci_msix_init(dev);
-        pci_configure_eetlp_prefix(dev);
-        PciAts.pci_ats_init(dev);
-        PciAts.pci_pri_init(dev);
-        PciAts.pci_pasid_init(dev);
-        pci_acs_init(dev);
+    private void pciInitCapabilities(PciDev dev) {
+        PciMsi.pciMsiInit(dev);
+        PciMsi.pciMsixInit(dev);
+        pciConfigureEetlpPrefix(dev);
+        PciAts.pciAtsInit(dev);
+        PciAts.pciPriInit(dev);
+        PciAts.pciPasidInit(dev);
+        pciAcsInit(dev);
     }
 
     @Port("drivers/pci/bus.c:pci_bus_add_devices")
-    private void pci_bus_add_devices(PciBus bus) {
+    private void pciBusAddDevices(PciBus bus) {
         for (PciDev dev : bus.devices) {
-            pci_bus_type.device_add(dev);
+            pciBusType.deviceAdd(dev);
         }
     }
 
     /** Removes every device of {@code bus} from the bus type ({@code pci_remove_root_bus}). */
     @Port("drivers/pci/remove.c:pci_remove_root_bus")
-    public void pci_remove_root_bus(PciBus bus) {
+    public void pciRemoveRootBus(PciBus bus) {
         for (PciDev dev : bus.devices) {
-            pci_bus_type.device_del(dev);
+            pciBusType.deviceDel(dev);
         }
         bus.devices.clear();
         synchronized (rootBuses) {

@@ -3,12 +3,12 @@ package org.iommu4j.pci;
 import static org.iommu4j.base.Errno.EBUSY;
 import static org.iommu4j.base.Errno.EINVAL;
 import static org.iommu4j.base.Errno.ENODEV;
-import static org.iommu4j.pci.Pci.pci_find_ext_capability;
-import static org.iommu4j.pci.Pci.pci_physfn;
-import static org.iommu4j.pci.Pci.pci_read_config_dword;
-import static org.iommu4j.pci.Pci.pci_read_config_word;
-import static org.iommu4j.pci.Pci.pci_write_config_dword;
-import static org.iommu4j.pci.Pci.pci_write_config_word;
+import static org.iommu4j.pci.Pci.pciFindExtCapability;
+import static org.iommu4j.pci.Pci.pciPhysfn;
+import static org.iommu4j.pci.Pci.pciReadConfigDword;
+import static org.iommu4j.pci.Pci.pciReadConfigWord;
+import static org.iommu4j.pci.Pci.pciWriteConfigDword;
+import static org.iommu4j.pci.Pci.pciWriteConfigWord;
 import static org.iommu4j.pci.PciRegs.*;
 
 import org.iommu4j.base.Port;
@@ -53,14 +53,14 @@ public final class PciAts {
 
     /** Finds the ATS capability unless {@code pci=noats}. */
     @Port("drivers/pci/ats.c:pci_ats_init")
-    public static void pci_ats_init(PciDev dev) {
+    public static void pciAtsInit(PciDev dev) {
         if (!atsConfigured(dev)) {
             return;
         }
-        if (pci_ats_disabled(dev)) {
+        if (pciAtsDisabled(dev)) {
             return;
         }
-        int pos = pci_find_ext_capability(dev, PCI_EXT_CAP_ID_ATS);
+        int pos = pciFindExtCapability(dev, PCI_EXT_CAP_ID_ATS);
         if (pos == 0) {
             return;
         }
@@ -68,13 +68,13 @@ public final class PciAts {
     }
 
     @Port("drivers/pci/pci.c:pci_ats_disabled")
-    private static boolean pci_ats_disabled(PciDev dev) {
-        return dev.pciBus.pci.pcie_ats_disabled;
+    private static boolean pciAtsDisabled(PciDev dev) {
+        return dev.pciBus.pci.pcieAtsDisabled;
     }
 
     /** True if the device has ATS and may use it (not untrusted). */
     @Port("drivers/pci/ats.c:pci_ats_supported")
-    public static boolean pci_ats_supported(PciDev dev) {
+    public static boolean pciAtsSupported(PciDev dev) {
         if (!atsConfigured(dev)) {
             return false;
         }
@@ -91,11 +91,11 @@ public final class PciAts {
      *     PF's STU; -EBUSY (and a WARN) if already enabled
      */
     @Port("drivers/pci/ats.c:pci_enable_ats")
-    public static int pci_enable_ats(PciDev dev, int ps) {
+    public static int pciEnableAts(PciDev dev, int ps) {
         if (!atsConfigured(dev)) {
             return -ENODEV;
         }
-        if (!pci_ats_supported(dev)) {
+        if (!pciAtsSupported(dev)) {
             return -EINVAL;
         }
         if (Warn.WARN_ON(dev.atsEnabled)) {
@@ -107,7 +107,7 @@ public final class PciAts {
         // a VF has no STU of its own: it must match the one already programmed in its PF
         int ctrl = PCI_ATS_CTRL_ENABLE;
         if (dev.isVirtfn) {
-            PciDev pdev = pci_physfn(dev);
+            PciDev pdev = pciPhysfn(dev);
             if (pdev.atsStu != ps) {
                 return -EINVAL;
             }
@@ -115,29 +115,29 @@ public final class PciAts {
             dev.atsStu = ps;
             ctrl |= PCI_ATS_CTRL_STU(dev.atsStu - PCI_ATS_MIN_STU);
         }
-        pci_write_config_word(dev, dev.atsCap + PCI_ATS_CTRL, ctrl);
+        pciWriteConfigWord(dev, dev.atsCap + PCI_ATS_CTRL, ctrl);
         dev.atsEnabled = true;
         return 0;
     }
 
     /** Clears ATS Enable; WARNs and does nothing if ATS is not enabled. */
     @Port("drivers/pci/ats.c:pci_disable_ats")
-    public static void pci_disable_ats(PciDev dev) {
+    public static void pciDisableAts(PciDev dev) {
         if (!atsConfigured(dev)) {
             return;
         }
         if (Warn.WARN_ON(!dev.atsEnabled)) {
             return;
         }
-        int ctrl = pci_read_config_word(dev, dev.atsCap + PCI_ATS_CTRL);
+        int ctrl = pciReadConfigWord(dev, dev.atsCap + PCI_ATS_CTRL);
         ctrl &= ~PCI_ATS_CTRL_ENABLE;
-        pci_write_config_word(dev, dev.atsCap + PCI_ATS_CTRL, ctrl);
+        pciWriteConfigWord(dev, dev.atsCap + PCI_ATS_CTRL, ctrl);
         dev.atsEnabled = false;
     }
 
     /** Re-programs ATS after a reset if it was enabled. */
     @Port("drivers/pci/ats.c:pci_restore_ats_state")
-    public static void pci_restore_ats_state(PciDev dev) {
+    public static void pciRestoreAtsState(PciDev dev) {
         if (!atsConfigured(dev)) {
             return;
         }
@@ -148,7 +148,7 @@ public final class PciAts {
         if (!dev.isVirtfn) {
             ctrl |= PCI_ATS_CTRL_STU(dev.atsStu - PCI_ATS_MIN_STU);
         }
-        pci_write_config_word(dev, dev.atsCap + PCI_ATS_CTRL, ctrl);
+        pciWriteConfigWord(dev, dev.atsCap + PCI_ATS_CTRL, ctrl);
     }
 
     /**
@@ -158,7 +158,7 @@ public final class PciAts {
      * @return the depth, or -EINVAL without an ATS capability
      */
     @Port("drivers/pci/ats.c:pci_ats_queue_depth")
-    public static int pci_ats_queue_depth(PciDev dev) {
+    public static int pciAtsQueueDepth(PciDev dev) {
         if (!atsConfigured(dev)) {
             return -ENODEV;
         }
@@ -168,20 +168,20 @@ public final class PciAts {
         if (dev.isVirtfn) {
             return 0;
         }
-        int cap = pci_read_config_word(dev, dev.atsCap + PCI_ATS_CAP);
+        int cap = pciReadConfigWord(dev, dev.atsCap + PCI_ATS_CAP);
         return PCI_ATS_CAP_QDEP(cap) != 0 ? PCI_ATS_CAP_QDEP(cap) : PCI_ATS_MAX_QDEP;
     }
 
     /** 1 if the device's untranslated requests are page aligned (Page Aligned Request), else 0. */
     @Port("drivers/pci/ats.c:pci_ats_page_aligned")
-    public static int pci_ats_page_aligned(PciDev pdev) {
+    public static int pciAtsPageAligned(PciDev pdev) {
         if (!atsConfigured(pdev)) {
             return 0;
         }
         if (pdev.atsCap == 0) {
             return 0;
         }
-        int cap = pci_read_config_word(pdev, pdev.atsCap + PCI_ATS_CAP);
+        int cap = pciReadConfigWord(pdev, pdev.atsCap + PCI_ATS_CAP);
         if ((cap & PCI_ATS_CAP_PAGE_ALIGNED) != 0) {
             return 1;
         }
@@ -192,15 +192,15 @@ public final class PciAts {
 
     /** Finds the PRI capability and latches "PRG Response PASID Required". */
     @Port("drivers/pci/ats.c:pci_pri_init")
-    public static void pci_pri_init(PciDev pdev) {
+    public static void pciPriInit(PciDev pdev) {
         if (!priConfigured(pdev)) {
             return;
         }
-        pdev.priCap = pci_find_ext_capability(pdev, PCI_EXT_CAP_ID_PRI);
+        pdev.priCap = pciFindExtCapability(pdev, PCI_EXT_CAP_ID_PRI);
         if (pdev.priCap == 0) {
             return;
         }
-        int status = pci_read_config_word(pdev, pdev.priCap + PCI_PRI_STATUS);
+        int status = pciReadConfigWord(pdev, pdev.priCap + PCI_PRI_STATUS);
         if ((status & PCI_PRI_STATUS_PASID) != 0) {
             pdev.pasidRequired = true;
         }
@@ -214,14 +214,14 @@ public final class PciAts {
      *     capability is not Stopped (requests still outstanding: reset it first)
      */
     @Port("drivers/pci/ats.c:pci_enable_pri")
-    public static int pci_enable_pri(PciDev pdev, int reqs) {
+    public static int pciEnablePri(PciDev pdev, int reqs) {
         if (!priConfigured(pdev)) {
             return -ENODEV;
         }
         int pri = pdev.priCap;
         // VFs have no PRI capability: they use the PF's, enabled or not
         if (pdev.isVirtfn) {
-            if (pci_physfn(pdev).priEnabled) {
+            if (pciPhysfn(pdev).priEnabled) {
                 return 0;
             }
             return -EINVAL;
@@ -232,23 +232,23 @@ public final class PciAts {
         if (pri == 0) {
             return -EINVAL;
         }
-        int status = pci_read_config_word(pdev, pri + PCI_PRI_STATUS);
+        int status = pciReadConfigWord(pdev, pri + PCI_PRI_STATUS);
         if ((status & PCI_PRI_STATUS_STOPPED) == 0) {
             return -EBUSY;
         }
-        int maxRequests = pci_read_config_dword(pdev, pri + PCI_PRI_MAX_REQ);
+        int maxRequests = pciReadConfigDword(pdev, pri + PCI_PRI_MAX_REQ);
         reqs = Integer.compareUnsigned(maxRequests, reqs) < 0 ? maxRequests : reqs;
         pdev.priReqsAlloc = reqs;
-        pci_write_config_dword(pdev, pri + PCI_PRI_ALLOC_REQ, reqs);
+        pciWriteConfigDword(pdev, pri + PCI_PRI_ALLOC_REQ, reqs);
         int control = PCI_PRI_CTRL_ENABLE;
-        pci_write_config_word(pdev, pri + PCI_PRI_CTRL, control);
+        pciWriteConfigWord(pdev, pri + PCI_PRI_CTRL, control);
         pdev.priEnabled = true;
         return 0;
     }
 
     /** Clears PRI Enable; a VF does nothing; WARNs if PRI is not enabled. */
     @Port("drivers/pci/ats.c:pci_disable_pri")
-    public static void pci_disable_pri(PciDev pdev) {
+    public static void pciDisablePri(PciDev pdev) {
         if (!priConfigured(pdev)) {
             return;
         }
@@ -262,15 +262,15 @@ public final class PciAts {
         if (pri == 0) {
             return;
         }
-        int control = pci_read_config_word(pdev, pri + PCI_PRI_CTRL);
+        int control = pciReadConfigWord(pdev, pri + PCI_PRI_CTRL);
         control &= ~PCI_PRI_CTRL_ENABLE;
-        pci_write_config_word(pdev, pri + PCI_PRI_CTRL, control);
+        pciWriteConfigWord(pdev, pri + PCI_PRI_CTRL, control);
         pdev.priEnabled = false;
     }
 
     /** Re-programs the allocation and PRI Enable after a reset if PRI was enabled. */
     @Port("drivers/pci/ats.c:pci_restore_pri_state")
-    public static void pci_restore_pri_state(PciDev pdev) {
+    public static void pciRestorePriState(PciDev pdev) {
         if (!priConfigured(pdev)) {
             return;
         }
@@ -286,8 +286,8 @@ public final class PciAts {
         if (pri == 0) {
             return;
         }
-        pci_write_config_dword(pdev, pri + PCI_PRI_ALLOC_REQ, reqs);
-        pci_write_config_word(pdev, pri + PCI_PRI_CTRL, control);
+        pciWriteConfigDword(pdev, pri + PCI_PRI_ALLOC_REQ, reqs);
+        pciWriteConfigWord(pdev, pri + PCI_PRI_CTRL, control);
     }
 
     /**
@@ -297,7 +297,7 @@ public final class PciAts {
      *     a PRI capability
      */
     @Port("drivers/pci/ats.c:pci_reset_pri")
-    public static int pci_reset_pri(PciDev pdev) {
+    public static int pciResetPri(PciDev pdev) {
         if (!priConfigured(pdev)) {
             return -ENODEV;
         }
@@ -312,39 +312,39 @@ public final class PciAts {
             return -EINVAL;
         }
         int control = PCI_PRI_CTRL_RESET;
-        pci_write_config_word(pdev, pri + PCI_PRI_CTRL, control);
+        pciWriteConfigWord(pdev, pri + PCI_PRI_CTRL, control);
         return 0;
     }
 
     /** 1 if PRG Responses to this device must carry a PASID, else 0 (a VF asks its PF). */
     @Port("drivers/pci/ats.c:pci_prg_resp_pasid_required")
-    public static int pci_prg_resp_pasid_required(PciDev pdev) {
+    public static int pciPrgRespPasidRequired(PciDev pdev) {
         if (!priConfigured(pdev)) {
             return 0;
         }
         if (pdev.isVirtfn) {
-            pdev = pci_physfn(pdev);
+            pdev = pciPhysfn(pdev);
         }
         return pdev.pasidRequired ? 1 : 0;
     }
 
     /** True if the device (or, for a VF, its PF) has a PRI capability. */
     @Port("drivers/pci/ats.c:pci_pri_supported")
-    public static boolean pci_pri_supported(PciDev pdev) {
+    public static boolean pciPriSupported(PciDev pdev) {
         if (!priConfigured(pdev)) {
             return false;
         }
-        return pci_physfn(pdev).priCap != 0;
+        return pciPhysfn(pdev).priCap != 0;
     }
 
     /* ---------------- CONFIG_PCI_PASID ---------------- */
 
     @Port("drivers/pci/ats.c:pci_pasid_init")
-    public static void pci_pasid_init(PciDev pdev) {
+    public static void pciPasidInit(PciDev pdev) {
         if (!pasidConfigured(pdev)) {
             return;
         }
-        pdev.pasidCap = pci_find_ext_capability(pdev, PCI_EXT_CAP_ID_PASID);
+        pdev.pasidCap = pciFindExtCapability(pdev, PCI_EXT_CAP_ID_PASID);
     }
 
     /**
@@ -358,14 +358,14 @@ public final class PciAts {
      *     feature the device does not support; -EBUSY (and a WARN) if already enabled
      */
     @Port("drivers/pci/ats.c:pci_enable_pasid")
-    public static int pci_enable_pasid(PciDev pdev, int features) {
+    public static int pciEnablePasid(PciDev pdev, int features) {
         if (!pasidConfigured(pdev)) {
             return -EINVAL;
         }
         int pasid = pdev.pasidCap;
         // VFs have no PASID capability; they follow their PF's configuration
         if (pdev.isVirtfn) {
-            if (pci_physfn(pdev).pasidEnabled) {
+            if (pciPhysfn(pdev).pasidEnabled) {
                 return 0;
             }
             return -EINVAL;
@@ -379,21 +379,21 @@ public final class PciAts {
         if (pasid == 0) {
             return -EINVAL;
         }
-        int supported = pci_read_config_word(pdev, pasid + PCI_PASID_CAP);
+        int supported = pciReadConfigWord(pdev, pasid + PCI_PASID_CAP);
         supported &= PCI_PASID_CAP_EXEC | PCI_PASID_CAP_PRIV;
         if ((supported & features) != features) {
             return -EINVAL;
         }
         int control = PCI_PASID_CTRL_ENABLE | features;
         pdev.pasidFeatures = features;
-        pci_write_config_word(pdev, pasid + PCI_PASID_CTRL, control);
+        pciWriteConfigWord(pdev, pasid + PCI_PASID_CTRL, control);
         pdev.pasidEnabled = true;
         return 0;
     }
 
     /** Clears the PASID control register; a VF does nothing; WARNs if PASID is not enabled. */
     @Port("drivers/pci/ats.c:pci_disable_pasid")
-    public static void pci_disable_pasid(PciDev pdev) {
+    public static void pciDisablePasid(PciDev pdev) {
         if (!pasidConfigured(pdev)) {
             return;
         }
@@ -408,13 +408,13 @@ public final class PciAts {
         if (pasid == 0) {
             return;
         }
-        pci_write_config_word(pdev, pasid + PCI_PASID_CTRL, control);
+        pciWriteConfigWord(pdev, pasid + PCI_PASID_CTRL, control);
         pdev.pasidEnabled = false;
     }
 
     /** Re-programs PASID Enable and the features after a reset if PASID was enabled. */
     @Port("drivers/pci/ats.c:pci_restore_pasid_state")
-    public static void pci_restore_pasid_state(PciDev pdev) {
+    public static void pciRestorePasidState(PciDev pdev) {
         if (!pasidConfigured(pdev)) {
             return;
         }
@@ -429,7 +429,7 @@ public final class PciAts {
             return;
         }
         int control = PCI_PASID_CTRL_ENABLE | pdev.pasidFeatures;
-        pci_write_config_word(pdev, pasid + PCI_PASID_CTRL, control);
+        pciWriteConfigWord(pdev, pasid + PCI_PASID_CTRL, control);
     }
 
     /**
@@ -437,18 +437,18 @@ public final class PciAts {
      * PF for a VF; -EINVAL without a PASID capability.
      */
     @Port("drivers/pci/ats.c:pci_pasid_features")
-    public static int pci_pasid_features(PciDev pdev) {
+    public static int pciPasidFeatures(PciDev pdev) {
         if (!pasidConfigured(pdev)) {
             return -EINVAL;
         }
         if (pdev.isVirtfn) {
-            pdev = pci_physfn(pdev);
+            pdev = pciPhysfn(pdev);
         }
         int pasid = pdev.pasidCap;
         if (pasid == 0) {
             return -EINVAL;
         }
-        int supported = pci_read_config_word(pdev, pasid + PCI_PASID_CAP);
+        int supported = pciReadConfigWord(pdev, pasid + PCI_PASID_CAP);
         supported &= PCI_PASID_CAP_EXEC | PCI_PASID_CAP_PRIV;
         return supported;
     }
@@ -460,18 +460,18 @@ public final class PciAts {
 
     /** The number of PASIDs (1 &lt;&lt; Max PASID Width), from the PF for a VF; -EINVAL without PASID. */
     @Port("drivers/pci/ats.c:pci_max_pasids")
-    public static int pci_max_pasids(PciDev pdev) {
+    public static int pciMaxPasids(PciDev pdev) {
         if (!pasidConfigured(pdev)) {
             return -EINVAL;
         }
         if (pdev.isVirtfn) {
-            pdev = pci_physfn(pdev);
+            pdev = pciPhysfn(pdev);
         }
         int pasid = pdev.pasidCap;
         if (pasid == 0) {
             return -EINVAL;
         }
-        int supported = pci_read_config_word(pdev, pasid + PCI_PASID_CAP);
+        int supported = pciReadConfigWord(pdev, pasid + PCI_PASID_CAP);
         supported = (supported & PASID_NUMBER_MASK) >> PASID_NUMBER_SHIFT;
         return 1 << supported;
     }

@@ -40,7 +40,7 @@ public final class PciBus {
     }
 
     /** The bus device's name, "domain:bus" ({@code dev_name(&bus->dev)}). */
-    public String dev_name() {
+    public String devName() {
         return String.format("%04x:%02x", domainNr, number);
     }
 

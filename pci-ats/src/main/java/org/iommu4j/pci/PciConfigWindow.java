@@ -26,7 +26,7 @@ public final class PciConfigWindow {
 
     /** Physical address of the register, or 0 (NULL) if the bus is outside the window. */
     @Port("drivers/pci/ecam.c:pci_ecam_map_bus")
-    public long pci_ecam_map_bus(int busn, int devfn, int where) {
+    public long pciEcamMapBus(int busn, int devfn, int where) {
         if (busn < busStart || busn > busEnd) {
             return 0;
         }

@@ -128,6 +128,6 @@ public class PciDev extends Device {
 
     @Override
     public String toString() {
-        return dev_name();
+        return devName();
     }
 }

@@ -16,7 +16,7 @@ public interface PciDriver extends DeviceDriver {
 
     /** {@code pci_match_one_device} over the table. */
     @Port("drivers/pci/pci-driver.c:pci_match_id")
-    default boolean pci_match_id(PciDev dev) {
+    default boolean pciMatchId(PciDev dev) {
         for (int[] id : idTable()) {
             if ((id[0] == PCI_ANY_ID || id[0] == dev.vendor) && (id[1] == PCI_ANY_ID || id[1] == dev.device)) {
                 return true;

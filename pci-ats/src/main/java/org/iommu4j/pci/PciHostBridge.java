@@ -36,12 +36,12 @@ public final class PciHostBridge extends Device {
         super(null);
     }
 
-    void dev_set_name(String name) {
+    void devSetName(String name) {
         registeredName = name;
     }
 
     @Override
-    public String dev_name() {
+    public String devName() {
         return registeredName;
     }
 

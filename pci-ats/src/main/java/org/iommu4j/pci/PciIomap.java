@@ -18,10 +18,10 @@ public final class PciIomap {
      * Null when the BAR is empty or unassigned, {@code offset} is beyond it, or it is an I/O BAR.
      */
     @Port("lib/pci_iomap.c:pci_iomap_range")
-    public static IoMem pci_iomap_range(PciDev dev, int bar, long offset, long maxlen) {
-        long start = Pci.pci_resource_start(dev, bar);
-        long len = Pci.pci_resource_len(dev, bar);
-        long flags = Pci.pci_resource_flags(dev, bar);
+    public static IoMem pciIomapRange(PciDev dev, int bar, long offset, long maxlen) {
+        long start = Pci.pciResourceStart(dev, bar);
+        long len = Pci.pciResourceLen(dev, bar);
+        long flags = Pci.pciResourceFlags(dev, bar);
         if (Long.compareUnsigned(len, offset) <= 0 || start == 0) {
             return null;
         }
@@ -40,7 +40,7 @@ public final class PciIomap {
     }
 
     @Port("lib/pci_iomap.c:pci_iomap")
-    public static IoMem pci_iomap(PciDev dev, int bar, long maxlen) {
-        return pci_iomap_range(dev, bar, 0, maxlen);
+    public static IoMem pciIomap(PciDev dev, int bar, long maxlen) {
+        return pciIomapRange(dev, bar, 0, maxlen);
     }
 }

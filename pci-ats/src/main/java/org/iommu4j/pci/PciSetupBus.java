@@ -28,7 +28,7 @@ public final class PciSetupBus {
 
     /** Inserts each unassigned resource of {@code dev} before the first one with a smaller alignment. */
     @Port("drivers/pci/setup-bus.c:pdev_sort_resources")
-    private static void pdev_sort_resources(PciDev dev, List<PciDevResource> head) {
+    private static void pdevSortResources(PciDev dev, List<PciDevResource> head) {
         for (int i = 0; i < PciDev.PCI_NUM_RESOURCES; i++) {
             Resource r = dev.resource[i];
             if ((r.flags & Resource.IORESOURCE_PCI_FIXED) != 0) {
@@ -37,16 +37,16 @@ public final class PciSetupBus {
             if (r.flags == 0 || r.parent != null) {
                 continue;
             }
-            long rAlign = PciSetupRes.pci_resource_alignment(dev, r);
+            long rAlign = PciSetupRes.pciResourceAlignment(dev, r);
             if (rAlign == 0) {
-                DevPrintk.dev_warn(dev, "BAR %d: %s has bogus alignment", i, KernelResource.resource_string(r));
+                DevPrintk.devWarn(dev, "BAR %d: %s has bogus alignment", i, KernelResource.resourceString(r));
                 continue;
             }
             // the fallback is the tail: the smallest so far, or an empty list
             int n = head.size();
             for (int j = 0; j < head.size(); j++) {
                 PciDevResource devRes = head.get(j);
-                long align = PciSetupRes.pci_resource_alignment(devRes.dev(), devRes.res());
+                long align = PciSetupRes.pciResourceAlignment(devRes.dev(), devRes.res());
                 if (Long.compareUnsigned(rAlign, align) > 0) {
                     n = j;
                     break;
@@ -58,33 +58,33 @@ public final class PciSetupBus {
 
     /** Leaves classless functions and host bridges alone. */
     @Port("drivers/pci/setup-bus.c:__dev_sort_resources")
-    private static void __dev_sort_resources(PciDev dev, List<PciDevResource> head) {
+    private static void __devSortResources(PciDev dev, List<PciDevResource> head) {
         int cls = dev.devClass >> 8;
         if (cls == PCI_CLASS_NOT_DEFINED || cls == PCI_CLASS_BRIDGE_HOST) {
             return;
         }
-        pdev_sort_resources(dev, head);
+        pdevSortResources(dev, head);
     }
 
     /** Empties a resource that could not be assigned: it is not there for the driver. */
     @Port("drivers/pci/setup-bus.c:reset_resource")
-    private static void reset_resource(Resource res) {
+    private static void resetResource(Resource res) {
         res.start = 0;
         res.end = 0;
         res.flags = 0;
     }
 
     @Port("drivers/pci/setup-bus.c:assign_requested_resources_sorted")
-    private static void assign_requested_resources_sorted(List<PciDevResource> head, List<PciDevResource> failHead) {
+    private static void assignRequestedResourcesSorted(List<PciDevResource> head, List<PciDevResource> failHead) {
         for (PciDevResource devRes : head) {
             Resource res = devRes.res();
             int idx = indexOf(devRes.dev(), res);
-            if (res.resource_size() != 0 && PciSetupRes.pci_assign_resource(devRes.dev(), idx) != 0) {
+            if (res.resourceSize() != 0 && PciSetupRes.pciAssignResource(devRes.dev(), idx) != 0) {
                 if (failHead != null && !(idx == PciDev.PCI_ROM_RESOURCE
                         && (res.flags & Resource.IORESOURCE_ROM_ENABLE) == 0)) {
                     failHead.add(new PciDevResource(devRes.dev(), res));
                 }
-                reset_resource(res);
+                resetResource(res);
             }
         }
     }
@@ -101,34 +101,34 @@ public final class PciSetupBus {
 
     /** Without optional sizes to add (no realloc list), the must-have requests in sorted order. */
     @Port("drivers/pci/setup-bus.c:__assign_resources_sorted")
-    private static void __assign_resources_sorted(List<PciDevResource> head, List<PciDevResource> failHead) {
-        assign_requested_resources_sorted(head, failHead);
+    private static void __assignResourcesSorted(List<PciDevResource> head, List<PciDevResource> failHead) {
+        assignRequestedResourcesSorted(head, failHead);
     }
 
     @Port("drivers/pci/setup-bus.c:pbus_assign_resources_sorted")
-    private static void pbus_assign_resources_sorted(PciBus bus, List<PciDevResource> failHead) {
+    private static void pbusAssignResourcesSorted(PciBus bus, List<PciDevResource> failHead) {
         List<PciDevResource> head = new ArrayList<>();
         for (PciDev dev : bus.devices) {
-            __dev_sort_resources(dev, head);
+            __devSortResources(dev, head);
         }
-        __assign_resources_sorted(head, failHead);
+        __assignResourcesSorted(head, failHead);
     }
 
     @Port("drivers/pci/setup-bus.c:__pci_bus_assign_resources")
-    static void __pci_bus_assign_resources(PciBus bus, List<PciDevResource> failHead) {
-        pbus_assign_resources_sorted(bus, failHead);
+    static void __pciBusAssignResources(PciBus bus, List<PciDevResource> failHead) {
+        pbusAssignResourcesSorted(bus, failHead);
         // child buses behind bridges: none on a root bus here
     }
 
     /** Assigns every unassigned BAR of the bus's functions from the bus's windows. */
     @Port("drivers/pci/setup-bus.c:pci_bus_assign_resources")
-    public static void pci_bus_assign_resources(PciBus bus) {
-        __pci_bus_assign_resources(bus, null);
+    public static void pciBusAssignResources(PciBus bus) {
+        __pciBusAssignResources(bus, null);
     }
 
     /** Sizes the bridge windows below {@code bus}: a root bus has no bridge, so nothing to do. */
     @Port("drivers/pci/setup-bus.c:pci_bus_size_bridges")
-    public static void pci_bus_size_bridges(PciBus bus) {
+    public static void pciBusSizeBridges(PciBus bus) {
         // __pci_bus_size_bridges: no child buses; a root bus's own windows come from firmware
     }
 }

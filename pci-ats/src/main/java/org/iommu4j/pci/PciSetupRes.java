@@ -2,10 +2,10 @@ package org.iommu4j.pci;
 
 import static org.iommu4j.base.Errno.EINVAL;
 import static org.iommu4j.base.Errno.ENOMEM;
-import static org.iommu4j.pci.Pci.pci_read_config_dword;
-import static org.iommu4j.pci.Pci.pci_read_config_word;
-import static org.iommu4j.pci.Pci.pci_write_config_dword;
-import static org.iommu4j.pci.Pci.pci_write_config_word;
+import static org.iommu4j.pci.Pci.pciReadConfigDword;
+import static org.iommu4j.pci.Pci.pciReadConfigWord;
+import static org.iommu4j.pci.Pci.pciWriteConfigDword;
+import static org.iommu4j.pci.Pci.pciWriteConfigWord;
 import static org.iommu4j.pci.PciRegs.*;
 
 import org.iommu4j.base.Port;
@@ -15,14 +15,14 @@ import org.iommu4j.base.device.Resource;
 
 /**
  * drivers/pci/setup-res.c (v5.15): placing one BAR in its bus's windows and writing the bus
- * address into the BAR, and turning decode on for a driver ({@link #pci_enable_resources}).
+ * address into the BAR, and turning decode on for a driver ({@link #pciEnableResources}).
  */
 public final class PciSetupRes {
     private PciSetupRes() {}
 
     /** Writes resource {@code resno}'s bus address into its BAR (64-bit BARs with decode off meanwhile). */
     @Port("drivers/pci/setup-res.c:pci_std_update_resource")
-    private static void pci_std_update_resource(PciDev dev, int resno) {
+    private static void pciStdUpdateResource(PciDev dev, int resno) {
         Resource res = dev.resource[resno];
         // SR-IOV 3.4.1.11: a VF's BARs are RO zero
         if (dev.isVirtfn) {
@@ -39,7 +39,7 @@ public final class PciSetupRes {
             return;
         }
         PciBusRegion region = new PciBusRegion();
-        Pci.pcibios_resource_to_bus(dev.pciBus, region, res);
+        Pci.pcibiosResourceToBus(dev.pciBus, region, res);
         int nw = (int) region.start;
         int mask;
         if ((res.flags & Resource.IORESOURCE_IO) != 0) {
@@ -71,38 +71,38 @@ public final class PciSetupRes {
         boolean disable = (res.flags & Resource.IORESOURCE_MEM_64) != 0 && !dev.mmioAlwaysOn;
         int cmd = 0;
         if (disable) {
-            cmd = pci_read_config_word(dev, PCI_COMMAND);
-            pci_write_config_word(dev, PCI_COMMAND, cmd & ~PCI_COMMAND_MEMORY);
+            cmd = pciReadConfigWord(dev, PCI_COMMAND);
+            pciWriteConfigWord(dev, PCI_COMMAND, cmd & ~PCI_COMMAND_MEMORY);
         }
-        pci_write_config_dword(dev, reg, nw);
-        int check = pci_read_config_dword(dev, reg);
+        pciWriteConfigDword(dev, reg, nw);
+        int check = pciReadConfigDword(dev, reg);
         if (((nw ^ check) & mask) != 0) {
-            DevPrintk.dev_err(dev, "BAR %d: error updating (%#08x != %#08x)", resno, nw, check);
+            DevPrintk.devErr(dev, "BAR %d: error updating (%#08x != %#08x)", resno, nw, check);
         }
         if ((res.flags & Resource.IORESOURCE_MEM_64) != 0) {
             nw = (int) (region.start >>> 32);
-            pci_write_config_dword(dev, reg + 4, nw);
-            check = pci_read_config_dword(dev, reg + 4);
+            pciWriteConfigDword(dev, reg + 4, nw);
+            check = pciReadConfigDword(dev, reg + 4);
             if (check != nw) {
-                DevPrintk.dev_err(dev, "BAR %d: error updating (high %#08x != %#08x)", resno, nw, check);
+                DevPrintk.devErr(dev, "BAR %d: error updating (high %#08x != %#08x)", resno, nw, check);
             }
         }
         if (disable) {
-            pci_write_config_word(dev, PCI_COMMAND, cmd);
+            pciWriteConfigWord(dev, PCI_COMMAND, cmd);
         }
     }
 
     @Port("drivers/pci/setup-res.c:pci_update_resource")
-    public static void pci_update_resource(PciDev dev, int resno) {
+    public static void pciUpdateResource(PciDev dev, int resno) {
         if (resno <= PciDev.PCI_ROM_RESOURCE) {
-            pci_std_update_resource(dev, resno);
+            pciStdUpdateResource(dev, resno);
         }
         // IOV resources: no SR-IOV capability is modelled
     }
 
     /** The weak default: the aligned start the allocator found, unchanged (arm64 has no override). */
     @Port("drivers/pci/setup-res.c:pcibios_align_resource")
-    static long pcibios_align_resource(Object data, Resource res, long size, long align) {
+    static long pcibiosAlignResource(Object data, Resource res, long size, long align) {
         return res.start;
     }
 
@@ -112,35 +112,35 @@ public final class PciSetupRes {
      * non-prefetchable window.
      */
     @Port("drivers/pci/setup-res.c:__pci_assign_resource")
-    private static int __pci_assign_resource(PciBus bus, PciDev dev, int resno, long size, long align) {
+    private static int __pciAssignResource(PciBus bus, PciDev dev, int resno, long size, long align) {
         Resource res = dev.resource[resno];
         long min = (res.flags & Resource.IORESOURCE_IO) != 0 ? Pci.PCIBIOS_MIN_IO : Pci.PCIBIOS_MIN_MEM;
-        int ret = Pci.pci_bus_alloc_resource(bus, res, size, align, min,
-                Resource.IORESOURCE_PREFETCH | Resource.IORESOURCE_MEM_64, PciSetupRes::pcibios_align_resource, dev);
+        int ret = Pci.pciBusAllocResource(bus, res, size, align, min,
+                Resource.IORESOURCE_PREFETCH | Resource.IORESOURCE_MEM_64, PciSetupRes::pcibiosAlignResource, dev);
         if (ret == 0) {
             return 0;
         }
         long prefMem64 = Resource.IORESOURCE_PREFETCH | Resource.IORESOURCE_MEM_64;
         if ((res.flags & prefMem64) == prefMem64) {
-            ret = Pci.pci_bus_alloc_resource(bus, res, size, align, min, Resource.IORESOURCE_PREFETCH,
-                    PciSetupRes::pcibios_align_resource, dev);
+            ret = Pci.pciBusAllocResource(bus, res, size, align, min, Resource.IORESOURCE_PREFETCH,
+                    PciSetupRes::pcibiosAlignResource, dev);
             if (ret == 0) {
                 return 0;
             }
         }
         // a 32-bit non-prefetchable BAR had its only chance in the first call
         if ((res.flags & prefMem64) != 0) {
-            ret = Pci.pci_bus_alloc_resource(bus, res, size, align, min, 0, PciSetupRes::pcibios_align_resource, dev);
+            ret = Pci.pciBusAllocResource(bus, res, size, align, min, 0, PciSetupRes::pcibiosAlignResource, dev);
         }
         return ret;
     }
 
     /** Assigns from the device's bus, then up through transparent bridges (none on a root bus). */
     @Port("drivers/pci/setup-res.c:_pci_assign_resource")
-    private static int _pci_assign_resource(PciDev dev, int resno, long size, long minAlign) {
+    private static int _pciAssignResource(PciDev dev, int resno, long size, long minAlign) {
         PciBus bus = dev.pciBus;
         int ret;
-        while ((ret = __pci_assign_resource(bus, dev, resno, size, minAlign)) != 0) {
+        while ((ret = __pciAssignResource(bus, dev, resno, size, minAlign)) != 0) {
             if (bus.parent == null) {
                 break;
             }
@@ -151,15 +151,15 @@ public final class PciSetupRes {
 
     /** The address firmware left in the BAR: none here ({@code pcibios_retrieve_fw_addr} is 0). */
     @Port("drivers/pci/setup-res.c:pci_revert_fw_address")
-    private static int pci_revert_fw_address(Resource res, PciDev dev, int resno, long size) {
+    private static int pciRevertFwAddress(Resource res, PciDev dev, int resno, long size) {
         return -ENOMEM;
     }
 
     /** {@code pci_resource_alignment} (drivers/pci/pci.h): a BAR aligns to its size. */
     @Port("drivers/pci/pci.h:pci_resource_alignment")
-    static long pci_resource_alignment(PciDev dev, Resource res) {
+    static long pciResourceAlignment(PciDev dev, Resource res) {
         // no IOV resources and no CardBus bridges are modelled
-        return KernelResource.resource_alignment(res);
+        return KernelResource.resourceAlignment(res);
     }
 
     /**
@@ -168,33 +168,33 @@ public final class PciSetupRes {
      * IORESOURCE_UNSET then.
      */
     @Port("drivers/pci/setup-res.c:pci_assign_resource")
-    public static int pci_assign_resource(PciDev dev, int resno) {
+    public static int pciAssignResource(PciDev dev, int resno) {
         Resource res = dev.resource[resno];
         if ((res.flags & Resource.IORESOURCE_PCI_FIXED) != 0) {
             return 0;
         }
         res.flags |= Resource.IORESOURCE_UNSET;
-        long align = pci_resource_alignment(dev, res);
+        long align = pciResourceAlignment(dev, res);
         if (align == 0) {
-            DevPrintk.dev_info(dev, "BAR %d: can't assign %s (bogus alignment)", resno, KernelResource.resource_string(res));
+            DevPrintk.devInfo(dev, "BAR %d: can't assign %s (bogus alignment)", resno, KernelResource.resourceString(res));
             return -EINVAL;
         }
-        long size = res.resource_size();
-        int ret = _pci_assign_resource(dev, resno, size, align);
+        long size = res.resourceSize();
+        int ret = _pciAssignResource(dev, resno, size, align);
         // no room: the address firmware left has at least a chance of working
         if (ret < 0) {
-            DevPrintk.dev_info(dev, "BAR %d: no space for %s", resno, KernelResource.resource_string(res));
-            ret = pci_revert_fw_address(res, dev, resno, size);
+            DevPrintk.devInfo(dev, "BAR %d: no space for %s", resno, KernelResource.resourceString(res));
+            ret = pciRevertFwAddress(res, dev, resno, size);
         }
         if (ret < 0) {
-            DevPrintk.dev_info(dev, "BAR %d: failed to assign %s", resno, KernelResource.resource_string(res));
+            DevPrintk.devInfo(dev, "BAR %d: failed to assign %s", resno, KernelResource.resourceString(res));
             return ret;
         }
         res.flags &= ~Resource.IORESOURCE_UNSET;
         res.flags &= ~Resource.IORESOURCE_STARTALIGN;
-        DevPrintk.dev_info(dev, "BAR %d: assigned %s", resno, KernelResource.resource_string(res));
+        DevPrintk.devInfo(dev, "BAR %d: assigned %s", resno, KernelResource.resourceString(res));
         if (resno < PciDev.PCI_BRIDGE_RESOURCES) {
-            pci_update_resource(dev, resno);
+            pciUpdateResource(dev, resno);
         }
         return 0;
     }
@@ -205,8 +205,8 @@ public final class PciSetupRes {
      * Command register's change.
      */
     @Port("drivers/pci/setup-res.c:pci_enable_resources")
-    public static int pci_enable_resources(PciDev dev, int mask) {
-        int cmd = pci_read_config_word(dev, PCI_COMMAND);
+    public static int pciEnableResources(PciDev dev, int mask) {
+        int cmd = pciReadConfigWord(dev, PCI_COMMAND);
         int oldCmd = cmd;
         for (int i = 0; i < PciDev.PCI_NUM_RESOURCES; i++) {
             if ((mask & (1 << i)) == 0) {
@@ -220,11 +220,11 @@ public final class PciSetupRes {
                 continue;
             }
             if ((r.flags & Resource.IORESOURCE_UNSET) != 0) {
-                DevPrintk.dev_err(dev, "can't enable device: BAR %d %s not assigned", i, KernelResource.resource_string(r));
+                DevPrintk.devErr(dev, "can't enable device: BAR %d %s not assigned", i, KernelResource.resourceString(r));
                 return -EINVAL;
             }
             if (r.parent == null) {
-                DevPrintk.dev_err(dev, "can't enable device: BAR %d %s not claimed", i, KernelResource.resource_string(r));
+                DevPrintk.devErr(dev, "can't enable device: BAR %d %s not claimed", i, KernelResource.resourceString(r));
                 return -EINVAL;
             }
             if ((r.flags & Resource.IORESOURCE_IO) != 0) {
@@ -235,8 +235,8 @@ public final class PciSetupRes {
             }
         }
         if (cmd != oldCmd) {
-            DevPrintk.dev_info(dev, "enabling device (%04x -> %04x)", oldCmd, cmd);
-            pci_write_config_word(dev, PCI_COMMAND, cmd);
+            DevPrintk.devInfo(dev, "enabling device (%04x -> %04x)", oldCmd, cmd);
+            pciWriteConfigWord(dev, PCI_COMMAND, cmd);
         }
         return 0;
     }

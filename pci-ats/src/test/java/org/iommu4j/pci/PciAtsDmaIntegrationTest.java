@@ -3,8 +3,8 @@ package org.iommu4j.pci;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.iommu4j.base.hw.DmaResult.PERM_R;
 import static org.iommu4j.base.hw.DmaResult.PERM_W;
-import static org.iommu4j.pci.Pci.pci_dev_id;
-import static org.iommu4j.pci.Pci.pci_set_master;
+import static org.iommu4j.pci.Pci.pciDevId;
+import static org.iommu4j.pci.Pci.pciSetMaster;
 import static org.iommu4j.pci.PciAts.*;
 
 import org.iommu4j.base.hw.AtcInvalidation;
@@ -26,7 +26,7 @@ class PciAtsDmaIntegrationTest {
     void sharedVirtualAddressingFlow() {
         PciWorld w = new PciWorld().enumerate();
         PciDev pdev = w.dev(1, 0);
-        int sid = pci_dev_id(pdev); // identity iommu-map in PciWorld
+        int sid = pciDevId(pdev); // identity iommu-map in PciWorld
         // "IOMMU": resolves page requests by mapping a page, answers through the registry
         w.iommu.onPageRequest = r -> {
             w.iommu.map(r.pasid(), r.addr(), 0x1000, RAM + 0x20_0000L, PERM_R | PERM_W);
@@ -34,11 +34,11 @@ class PciAtsDmaIntegrationTest {
                     new PageResponse(r.sid(), r.pasid(), r.pasidValid(), r.prgIndex(), PageResponse.SUCCESS));
         };
 
-        pci_set_master(pdev);
-        assertThat(pci_enable_pasid(pdev, 0)).isZero();
-        assertThat(pci_enable_ats(pdev, 12)).isZero();
-        assertThat(pci_reset_pri(pdev)).isZero();
-        assertThat(pci_enable_pri(pdev, 16)).isZero();
+        pciSetMaster(pdev);
+        assertThat(pciEnablePasid(pdev, 0)).isZero();
+        assertThat(pciEnableAts(pdev, 12)).isZero();
+        assertThat(pciResetPri(pdev)).isZero();
+        assertThat(pciEnablePri(pdev, 16)).isZero();
 
         byte[] data = "hello, iommu".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
         assertThat(w.full.dmaWrite(42, 0x7fff_0000_0100L, data)).isZero();
@@ -58,9 +58,9 @@ class PciAtsDmaIntegrationTest {
         assertThat(w.full.atsRequests()).isEqualTo(3);
 
         // teardown in the order the PCIe rules ask for
-        pci_disable_pri(pdev);
-        pci_disable_ats(pdev);
-        pci_disable_pasid(pdev);
+        pciDisablePri(pdev);
+        pciDisableAts(pdev);
+        pciDisablePasid(pdev);
         assertThat(w.full.specViolations()).isEmpty();
         assertThat(w.full.atcEntries()).isZero();
     }
@@ -69,8 +69,8 @@ class PciAtsDmaIntegrationTest {
     void atsBeforePasidIsVisibleOnTheDevice() {
         PciWorld w = new PciWorld().enumerate();
         PciDev pdev = w.dev(1, 0);
-        assertThat(pci_enable_ats(pdev, 12)).isZero();
-        assertThat(pci_enable_pasid(pdev, 0)).isZero(); // ats.c does not check the order...
+        assertThat(pciEnableAts(pdev, 12)).isZero();
+        assertThat(pciEnablePasid(pdev, 0)).isZero(); // ats.c does not check the order...
         assertThat(w.full.specViolations()).hasSize(1); // ...the device records it
     }
 }

@@ -46,7 +46,7 @@ class PciMsiTest {
         }
 
         @Override
-        public void irq_compose_msi_msg(int virq, MsiDesc desc, MsiMsg msg) {
+        public void irqComposeMsiMsg(int virq, MsiDesc desc, MsiMsg msg) {
             msg.addressLo = (int) DOORBELL;
             msg.data = 0x100 + (virq - desc.irq);
         }
@@ -68,10 +68,10 @@ class PciMsiTest {
         for (PciEndpointModel ep : hb.endpoints()) {
             ep.plug(board, new FakeUpstreamPort(), ep.requesterId());
         }
-        pci.pci_host_common_probe(board.mmio, ECAM, 0, 0);
-        dev = pci.pci_get_domain_bus_and_slot(0, 0, Pci.PCI_DEVFN(1, 0));
-        noMsi = pci.pci_get_domain_bus_and_slot(0, 0, Pci.PCI_DEVFN(2, 0));
-        MsiDomain d = PciMsi.pci_msi_create_irq_domain("test", (dom, dv, nvec, arg) -> {
+        pci.pciHostCommonProbe(board.mmio, ECAM, 0, 0);
+        dev = pci.pciGetDomainBusAndSlot(0, 0, Pci.PCI_DEVFN(1, 0));
+        noMsi = pci.pciGetDomainBusAndSlot(0, 0, Pci.PCI_DEVFN(2, 0));
+        MsiDomain d = PciMsi.pciMsiCreateIrqDomain("test", (dom, dv, nvec, arg) -> {
             parent.log.add("prepare " + nvec);
             return 0;
         }, parent, board.irqs);
@@ -83,80 +83,80 @@ class PciMsiTest {
     void enumerationFindsTheCapability() {
         assertThat(dev.msiCap).isEqualTo(0x80);
         assertThat(noMsi.msiCap).isZero();
-        assertThat(PciMsi.pci_msi_vec_count(dev)).isEqualTo(4);
-        assertThat(PciMsi.pci_msi_vec_count(noMsi)).isEqualTo(-EINVAL);
+        assertThat(PciMsi.pciMsiVecCount(dev)).isEqualTo(4);
+        assertThat(PciMsi.pciMsiVecCount(noMsi)).isEqualTo(-EINVAL);
     }
 
     @Test
     void allocProgramsTheFirstVectorsMessageThenEnables() {
-        assertThat(PciMsi.pci_alloc_irq_vectors(dev, 1, 3, PciMsi.PCI_IRQ_MSI)).isEqualTo(3);
+        assertThat(PciMsi.pciAllocIrqVectors(dev, 1, 3, PciMsi.PCI_IRQ_MSI)).isEqualTo(3);
         assertThat(parent.log).containsExactly("prepare 3", "alloc 3");
-        MsiDesc desc = MsiDesc.first_msi_entry(dev);
+        MsiDesc desc = MsiDesc.firstMsiEntry(dev);
         assertThat(desc.nvecUsed).isEqualTo(3);
         assertThat(desc.msiAttribMultiple).isEqualTo(2);     // 3 rounded up to 4
         assertThat(desc.msiAttribCanMask).isTrue();
         int pos = dev.msiCap;
         // Enable | MME 2 | MMC 2 | 64-bit | maskable
-        assertThat(Pci.pci_read_config_word(dev, pos + PCI_MSI_FLAGS)).isEqualTo(0x1a5);
-        assertThat(Pci.pci_read_config_dword(dev, pos + PCI_MSI_ADDRESS_LO)).isEqualTo((int) DOORBELL);
-        assertThat(Pci.pci_read_config_word(dev, pos + PCI_MSI_DATA_64)).isEqualTo(0x100); // vector 0's only
-        assertThat(Pci.pci_read_config_dword(dev, pos + PCI_MSI_MASK_64)).isEqualTo(0xf);  // all masked
-        assertThat(Pci.pci_read_config_word(dev, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE).isNotZero();
+        assertThat(Pci.pciReadConfigWord(dev, pos + PCI_MSI_FLAGS)).isEqualTo(0x1a5);
+        assertThat(Pci.pciReadConfigDword(dev, pos + PCI_MSI_ADDRESS_LO)).isEqualTo((int) DOORBELL);
+        assertThat(Pci.pciReadConfigWord(dev, pos + PCI_MSI_DATA_64)).isEqualTo(0x100); // vector 0's only
+        assertThat(Pci.pciReadConfigDword(dev, pos + PCI_MSI_MASK_64)).isEqualTo(0xf);  // all masked
+        assertThat(Pci.pciReadConfigWord(dev, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE).isNotZero();
         assertThat(ep4.msiEnabled()).isTrue();
         assertThat(ep4.msiVectorsEnabled()).isEqualTo(4);
-        assertThat(PciMsi.pci_irq_vector(dev, 2)).isEqualTo(dev.irq + 2);
+        assertThat(PciMsi.pciIrqVector(dev, 2)).isEqualTo(dev.irq + 2);
 
         // request_irq unmasks its vector (irq_startup), free_irq masks it again
-        int v1 = PciMsi.pci_irq_vector(dev, 1);
-        assertThat(board.irqs.request_irq(v1, (i, id) -> 1, 0, "v1", dev)).isZero();
-        assertThat(Pci.pci_read_config_dword(dev, pos + PCI_MSI_MASK_64)).isEqualTo(0xd);
-        board.irqs.free_irq(v1, dev);
-        assertThat(Pci.pci_read_config_dword(dev, pos + PCI_MSI_MASK_64)).isEqualTo(0xf);
+        int v1 = PciMsi.pciIrqVector(dev, 1);
+        assertThat(board.irqs.requestIrq(v1, (i, id) -> 1, 0, "v1", dev)).isZero();
+        assertThat(Pci.pciReadConfigDword(dev, pos + PCI_MSI_MASK_64)).isEqualTo(0xd);
+        board.irqs.freeIrq(v1, dev);
+        assertThat(Pci.pciReadConfigDword(dev, pos + PCI_MSI_MASK_64)).isEqualTo(0xf);
 
-        PciMsi.pci_free_irq_vectors(dev);
+        PciMsi.pciFreeIrqVectors(dev);
         assertThat(parent.log).endsWith("free 3");
         assertThat(dev.msiEnabled).isFalse();
         assertThat(dev.msiList).isEmpty();
-        assertThat(Pci.pci_read_config_word(dev, pos + PCI_MSI_FLAGS) & PCI_MSI_FLAGS_ENABLE).isZero();
-        assertThat(Pci.pci_read_config_dword(dev, pos + PCI_MSI_MASK_64)).isZero();        // left unmasked
-        assertThat(Pci.pci_read_config_word(dev, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE).isZero();
+        assertThat(Pci.pciReadConfigWord(dev, pos + PCI_MSI_FLAGS) & PCI_MSI_FLAGS_ENABLE).isZero();
+        assertThat(Pci.pciReadConfigDword(dev, pos + PCI_MSI_MASK_64)).isZero();        // left unmasked
+        assertThat(Pci.pciReadConfigWord(dev, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE).isZero();
         assertThat(dev.irq).isZero();
     }
 
     @Test
     void badRequestsGetTheKernelsErrors() {
-        assertThat(PciMsi.pci_alloc_irq_vectors(noMsi, 1, 1, PciMsi.PCI_IRQ_MSI)).isEqualTo(-EINVAL);
-        assertThat(PciMsi.pci_alloc_irq_vectors(dev, 0, 1, PciMsi.PCI_IRQ_MSI)).isEqualTo(-EINVAL);
-        assertThat(PciMsi.pci_alloc_irq_vectors(dev, 2, 1, PciMsi.PCI_IRQ_MSI)).isEqualTo(-ERANGE);
-        assertThat(PciMsi.pci_alloc_irq_vectors(dev, 8, 8, PciMsi.PCI_IRQ_MSI)).isEqualTo(-ENOSPC);
+        assertThat(PciMsi.pciAllocIrqVectors(noMsi, 1, 1, PciMsi.PCI_IRQ_MSI)).isEqualTo(-EINVAL);
+        assertThat(PciMsi.pciAllocIrqVectors(dev, 0, 1, PciMsi.PCI_IRQ_MSI)).isEqualTo(-EINVAL);
+        assertThat(PciMsi.pciAllocIrqVectors(dev, 2, 1, PciMsi.PCI_IRQ_MSI)).isEqualTo(-ERANGE);
+        assertThat(PciMsi.pciAllocIrqVectors(dev, 8, 8, PciMsi.PCI_IRQ_MSI)).isEqualTo(-ENOSPC);
         // no MSI-X capability: pci_msix_vec_count says -EINVAL, and that is what comes back
-        assertThat(PciMsi.pci_alloc_irq_vectors(dev, 1, 1, PciMsi.PCI_IRQ_MSIX)).isEqualTo(-EINVAL);
-        pci.pci_msi_enable = false;
-        assertThat(PciMsi.pci_enable_msi(dev)).isEqualTo(-EINVAL);
-        pci.pci_msi_enable = true;
+        assertThat(PciMsi.pciAllocIrqVectors(dev, 1, 1, PciMsi.PCI_IRQ_MSIX)).isEqualTo(-EINVAL);
+        pci.pciMsiEnable = false;
+        assertThat(PciMsi.pciEnableMsi(dev)).isEqualTo(-EINVAL);
+        pci.pciMsiEnable = true;
         assertThat(parent.log).isEmpty();
-        assertThat(PciMsi.pci_enable_msi(dev)).isZero();
+        assertThat(PciMsi.pciEnableMsi(dev)).isZero();
         assertThat(org.iommu4j.base.Warn.drain()).isEmpty();
-        assertThat(PciMsi.pci_enable_msi(dev)).isEqualTo(-EINVAL);     // already on: WARN_ON_ONCE
+        assertThat(PciMsi.pciEnableMsi(dev)).isEqualTo(-EINVAL);     // already on: WARN_ON_ONCE
         assertThat(org.iommu4j.base.Warn.drain()).hasSizeLessThanOrEqualTo(1);
     }
 
     @Test
     void aParentFailureIsEnospcAndMultiMsiRetriesWithOneVector() {
         parent.failAlloc = -ENOMEM;
-        assertThat(PciMsi.pci_alloc_irq_vectors(dev, 1, 4, PciMsi.PCI_IRQ_MSI)).isEqualTo(-ENOSPC);
+        assertThat(PciMsi.pciAllocIrqVectors(dev, 1, 4, PciMsi.PCI_IRQ_MSI)).isEqualTo(-ENOSPC);
         assertThat(parent.log).containsExactly("prepare 4", "alloc 4", "prepare 1", "alloc 1");
         assertThat(dev.msiEnabled).isFalse();
         assertThat(dev.msiList).isEmpty();
-        assertThat(Pci.pci_read_config_dword(dev, dev.msiCap + PCI_MSI_MASK_64)).isZero();
+        assertThat(Pci.pciReadConfigDword(dev, dev.msiCap + PCI_MSI_MASK_64)).isZero();
 
         parent.log.clear();
-        assertThat(PciMsi.pci_alloc_irq_vectors(dev, 2, 4, PciMsi.PCI_IRQ_MSI)).isEqualTo(-ENOSPC);
+        assertThat(PciMsi.pciAllocIrqVectors(dev, 2, 4, PciMsi.PCI_IRQ_MSI)).isEqualTo(-ENOSPC);
         assertThat(parent.log).containsExactly("prepare 4", "alloc 4");
 
         parent.failAlloc = 0;
         parent.log.clear();
-        assertThat(PciMsi.pci_alloc_irq_vectors(dev, 1, 4, PciMsi.PCI_IRQ_MSI)).isEqualTo(4);
+        assertThat(PciMsi.pciAllocIrqVectors(dev, 1, 4, PciMsi.PCI_IRQ_MSI)).isEqualTo(4);
     }
 
     @Test
@@ -164,7 +164,7 @@ class PciMsiTest {
         MsiDomain single = new MsiDomain("single", MsiDomain.MSI_FLAG_ACTIVATE_EARLY, dev.msiDomain.ops,
                 dev.msiDomain.chip, parent, board.irqs);
         dev.msiDomain = single;
-        assertThat(PciMsi.pci_alloc_irq_vectors(dev, 1, 4, PciMsi.PCI_IRQ_MSI)).isEqualTo(1);
+        assertThat(PciMsi.pciAllocIrqVectors(dev, 1, 4, PciMsi.PCI_IRQ_MSI)).isEqualTo(1);
         assertThat(parent.log).containsExactly("prepare 1", "alloc 1");
         Device d = dev;
         assertThat(d.msiList).hasSize(1);

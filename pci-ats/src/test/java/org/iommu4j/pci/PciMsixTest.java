@@ -47,20 +47,20 @@ class PciMsixTest {
         for (PciEndpointModel ep : hb.endpoints()) {
             ep.plug(board, new FakeUpstreamPort(), ep.requesterId());
         }
-        PciHostBridge bridge = Pci.pci_alloc_host_bridge();
-        Pci.pci_add_resource(bridge.windows, new Resource("busn", 0, 0, Resource.IORESOURCE_BUS));
-        Pci.pci_add_resource(bridge.windows, new Resource("mem", 0x1000_0000L, 0x1fff_ffffL, Resource.IORESOURCE_MEM));
-        pci.pci_host_common_probe(bridge, board.mmio, ECAM);
-        dev = pci.pci_get_domain_bus_and_slot(0, 0, Pci.PCI_DEVFN(1, 0));
-        msiDev = pci.pci_get_domain_bus_and_slot(0, 0, Pci.PCI_DEVFN(2, 0));
-        MsiDomain d = pci_msi_create_irq_domain("test", (dom, dv, nvec, arg) -> {
+        PciHostBridge bridge = Pci.pciAllocHostBridge();
+        Pci.pciAddResource(bridge.windows, new Resource("busn", 0, 0, Resource.IORESOURCE_BUS));
+        Pci.pciAddResource(bridge.windows, new Resource("mem", 0x1000_0000L, 0x1fff_ffffL, Resource.IORESOURCE_MEM));
+        pci.pciHostCommonProbe(bridge, board.mmio, ECAM);
+        dev = pci.pciGetDomainBusAndSlot(0, 0, Pci.PCI_DEVFN(1, 0));
+        msiDev = pci.pciGetDomainBusAndSlot(0, 0, Pci.PCI_DEVFN(2, 0));
+        MsiDomain d = pciMsiCreateIrqDomain("test", (dom, dv, nvec, arg) -> {
             parent.log.add("prepare " + nvec);
             return 0;
         }, parent, board.irqs);
         dev.msiDomain = d;
         msiDev.msiDomain = d;
-        assertThat(Pci.pci_enable_device(dev)).isZero();
-        Pci.pci_set_master(dev);
+        assertThat(Pci.pciEnableDevice(dev)).isZero();
+        Pci.pciSetMaster(dev);
     }
 
     private long table(int v, int field) {
@@ -70,13 +70,13 @@ class PciMsixTest {
     @Test
     void vectorCountComesFromTableSize() {
         assertThat(dev.msixCap).isEqualTo(0x98);
-        assertThat(pci_msix_vec_count(dev)).isEqualTo(3);
-        assertThat(pci_msix_vec_count(msiDev)).isEqualTo(-EINVAL);
+        assertThat(pciMsixVecCount(dev)).isEqualTo(3);
+        assertThat(pciMsixVecCount(msiDev)).isEqualTo(-EINVAL);
     }
 
     @Test
     void msixComesBeforeMsiAndTheMessagesLandInTheTable() {
-        int n = pci_alloc_irq_vectors(dev, 1, 2, PCI_IRQ_MSI | PCI_IRQ_MSIX);
+        int n = pciAllocIrqVectors(dev, 1, 2, PCI_IRQ_MSI | PCI_IRQ_MSIX);
         assertThat(n).isEqualTo(2);
         assertThat(dev.msixEnabled).isTrue();
         assertThat(dev.msiEnabled).isFalse();
@@ -89,8 +89,8 @@ class PciMsixTest {
             assertThat(table(v, PCI_MSIX_ENTRY_DATA)).isEqualTo(0x100);   // each desc is one vector
             assertThat(table(v, PCI_MSIX_ENTRY_VECTOR_CTRL)).isEqualTo(1); // masked until requested
         }
-        int virq0 = pci_irq_vector(dev, 0);
-        int virq1 = pci_irq_vector(dev, 1);
+        int virq0 = pciIrqVector(dev, 0);
+        int virq1 = pciIrqVector(dev, 1);
         assertThat(virq1).isNotEqualTo(virq0);
         MsiDesc d1 = dev.msiList.get(1);
         assertThat(d1.msiAttribEntryNr).isEqualTo(1);
@@ -99,14 +99,14 @@ class PciMsixTest {
         // a masked vector goes pending; the chip's unmask clears the Mask bit and sends it
         assertThat(both.raiseMsix(1)).isEqualTo(PciEndpointModel.MSI_PENDING);
         assertThat(both.barRead(1, 0x800, 4)).isEqualTo(2);
-        pci_msi_unmask_irq(virq1, d1);
+        pciMsiUnmaskIrq(virq1, d1);
         assertThat(table(1, PCI_MSIX_ENTRY_VECTOR_CTRL)).isZero();
         assertThat(both.barRead(1, 0x800, 4)).isZero();
         assertThat(both.msiFaults()).isEqualTo(1);                         // the fake IOMMU maps nothing
-        pci_msi_mask_irq(virq1, d1);
+        pciMsiMaskIrq(virq1, d1);
         assertThat(table(1, PCI_MSIX_ENTRY_VECTOR_CTRL)).isEqualTo(1);
 
-        pci_free_irq_vectors(dev);
+        pciFreeIrqVectors(dev);
         assertThat(dev.msixEnabled).isFalse();
         assertThat(both.msixEnabled()).isFalse();
         assertThat(dev.msiList).isEmpty();
@@ -115,46 +115,46 @@ class PciMsixTest {
 
     @Test
     void withoutMsixTheFunctionGetsMsi() {
-        assertThat(pci_alloc_irq_vectors(msiDev, 1, 1, PCI_IRQ_MSI | PCI_IRQ_MSIX)).isEqualTo(1);
+        assertThat(pciAllocIrqVectors(msiDev, 1, 1, PCI_IRQ_MSI | PCI_IRQ_MSIX)).isEqualTo(1);
         assertThat(msiDev.msiEnabled).isTrue();
         assertThat(msiOnly.msiEnabled()).isTrue();
-        pci_free_irq_vectors(msiDev);
-        assertThat(pci_alloc_irq_vectors(msiDev, 1, 1, PCI_IRQ_MSIX)).isEqualTo(-EINVAL);
+        pciFreeIrqVectors(msiDev);
+        assertThat(pciAllocIrqVectors(msiDev, 1, 1, PCI_IRQ_MSIX)).isEqualTo(-EINVAL);
     }
 
     @Test
     void tooFewVectorsAndBadEntriesAreRefused() {
-        assertThat(pci_alloc_irq_vectors(dev, 4, 8, PCI_IRQ_MSIX)).isEqualTo(-ENOSPC);
-        assertThat(pci_enable_msix_range(dev, null, 2, 1)).isEqualTo(-ERANGE);
-        assertThat(pci_enable_msix_range(dev, new MsixEntry[] {new MsixEntry(0), new MsixEntry(3)}, 2, 2))
+        assertThat(pciAllocIrqVectors(dev, 4, 8, PCI_IRQ_MSIX)).isEqualTo(-ENOSPC);
+        assertThat(pciEnableMsixRange(dev, null, 2, 1)).isEqualTo(-ERANGE);
+        assertThat(pciEnableMsixRange(dev, new MsixEntry[] {new MsixEntry(0), new MsixEntry(3)}, 2, 2))
                 .isEqualTo(-EINVAL);
-        assertThat(pci_enable_msix_range(dev, new MsixEntry[] {new MsixEntry(2), new MsixEntry(2)}, 2, 2))
+        assertThat(pciEnableMsixRange(dev, new MsixEntry[] {new MsixEntry(2), new MsixEntry(2)}, 2, 2))
                 .isEqualTo(-EINVAL);
         assertThat(both.msixEnabled()).isFalse();
         assertThat(parent.log).isEmpty();
         // too many asked: cut to what the Table has
-        assertThat(pci_alloc_irq_vectors(dev, 1, 8, PCI_IRQ_MSIX)).isEqualTo(3);
-        pci_free_irq_vectors(dev);
+        assertThat(pciAllocIrqVectors(dev, 1, 8, PCI_IRQ_MSIX)).isEqualTo(3);
+        pciFreeIrqVectors(dev);
         // chosen entries get their virqs back
         MsixEntry[] e = {new MsixEntry(2), new MsixEntry(0)};
-        assertThat(pci_enable_msix_range(dev, e, 2, 2)).isEqualTo(2);
-        assertThat(e[0].vector).isEqualTo(pci_irq_vector(dev, 0));
+        assertThat(pciEnableMsixRange(dev, e, 2, 2)).isEqualTo(2);
+        assertThat(e[0].vector).isEqualTo(pciIrqVector(dev, 0));
         assertThat(dev.msiList.get(0).msiAttribEntryNr).isEqualTo(2);
         assertThat(table(2, PCI_MSIX_ENTRY_LOWER_ADDR)).isEqualTo(PciMsiTest.DOORBELL);
-        pci_disable_msix(dev);
+        pciDisableMsix(dev);
         // with MSI on, MSI-X is refused
-        assertThat(pci_alloc_irq_vectors(dev, 1, 1, PCI_IRQ_MSI)).isEqualTo(1);
-        assertThat(pci_alloc_irq_vectors(dev, 1, 1, PCI_IRQ_MSIX)).isEqualTo(-EINVAL);
+        assertThat(pciAllocIrqVectors(dev, 1, 1, PCI_IRQ_MSI)).isEqualTo(1);
+        assertThat(pciAllocIrqVectors(dev, 1, 1, PCI_IRQ_MSIX)).isEqualTo(-EINVAL);
     }
 
     @Test
     void aTableInAnUnassignedBarIsNoMemory() {
         dev.resource[1].flags |= Resource.IORESOURCE_UNSET;
-        assertThat(pci_alloc_irq_vectors(dev, 1, 1, PCI_IRQ_MSIX)).isEqualTo(-ENOMEM);
+        assertThat(pciAllocIrqVectors(dev, 1, 1, PCI_IRQ_MSIX)).isEqualTo(-ENOMEM);
         assertThat(both.msixEnabled()).isFalse();
         assertThat(dev.msiList).isEmpty();
         // MSI is still tried when allowed
-        assertThat(pci_alloc_irq_vectors(dev, 1, 1, PCI_IRQ_MSIX | PCI_IRQ_MSI)).isEqualTo(1);
+        assertThat(pciAllocIrqVectors(dev, 1, 1, PCI_IRQ_MSIX | PCI_IRQ_MSI)).isEqualTo(1);
         assertThat(dev.msiEnabled).isTrue();
     }
 }

@@ -50,17 +50,17 @@ class PciResourceTest {
         hb.mapWindow(board.mmio, 0x1000_0000L, 0x2eff_0000L, 0x1000_0000L, false);
         hb.mapWindow(board.mmio, 0x80_0000_0000L, 0x80_0000_0000L, 0x80_0000_0000L, false);
         hb.mapWindow(board.mmio, IO_CPU, 0x1_0000L, 0, true);
-        PciHostBridge bridge = pci_alloc_host_bridge();
-        pci_add_resource(bridge.windows, new Resource("pcie", 0, 0, Resource.IORESOURCE_BUS));
-        pci_add_resource(bridge.windows, new Resource("pcie@10000000", 0, 0xffff, Resource.IORESOURCE_IO));
-        pci_add_resource(bridge.windows, new Resource("pcie@10000000", 0x1000_0000L, 0x3efe_ffffL, Resource.IORESOURCE_MEM));
-        pci_add_resource(bridge.windows, new Resource("pcie@10000000", 0x80_0000_0000L, 0xff_ffff_ffffL,
+        PciHostBridge bridge = pciAllocHostBridge();
+        pciAddResource(bridge.windows, new Resource("pcie", 0, 0, Resource.IORESOURCE_BUS));
+        pciAddResource(bridge.windows, new Resource("pcie@10000000", 0, 0xffff, Resource.IORESOURCE_IO));
+        pciAddResource(bridge.windows, new Resource("pcie@10000000", 0x1000_0000L, 0x3efe_ffffL, Resource.IORESOURCE_MEM));
+        pciAddResource(bridge.windows, new Resource("pcie@10000000", 0x80_0000_0000L, 0xff_ffff_ffffL,
                 Resource.IORESOURCE_MEM));
-        return pci.pci_host_common_probe(bridge, board.mmio, ECAM);
+        return pci.pciHostCommonProbe(bridge, board.mmio, ECAM);
     }
 
     private PciDev dev(int slot) {
-        return pci.pci_get_domain_bus_and_slot(0, 0, PCI_DEVFN(slot, 0));
+        return pci.pciGetDomainBusAndSlot(0, 0, PCI_DEVFN(slot, 0));
     }
 
     @Test
@@ -88,14 +88,14 @@ class PciResourceTest {
                 "pci 0000:00:02.0: BAR 0: assigned [io  0x1000-0x107f]",
                 "pci 0000:00:01.0: BAR 0: assigned [io  0x1080-0x109f]");
         PciDev d = dev(1);
-        assertThat(pci_resource_start(d, 4)).isEqualTo(0x80_0000_0000L);
-        assertThat(pci_resource_len(d, 4)).isEqualTo(0x4000);
-        assertThat(pci_resource_flags(d, 4)).isEqualTo(Resource.IORESOURCE_MEM | Resource.IORESOURCE_MEM_64
+        assertThat(pciResourceStart(d, 4)).isEqualTo(0x80_0000_0000L);
+        assertThat(pciResourceLen(d, 4)).isEqualTo(0x4000);
+        assertThat(pciResourceFlags(d, 4)).isEqualTo(Resource.IORESOURCE_MEM | Resource.IORESOURCE_MEM_64
                 | Resource.IORESOURCE_PREFETCH | Resource.IORESOURCE_SIZEALIGN | PCI_BASE_ADDRESS_MEM_TYPE_64
                 | PCI_BASE_ADDRESS_MEM_PREFETCH);
-        assertThat(pci_resource_len(d, 5)).isZero();                    // the upper half: no resource
-        assertThat(pci_resource_flags(d, 2)).isZero();
-        assertThat(pci_resource_flags(d, PciDev.PCI_ROM_RESOURCE)).isZero();
+        assertThat(pciResourceLen(d, 5)).isZero();                    // the upper half: no resource
+        assertThat(pciResourceFlags(d, 2)).isZero();
+        assertThat(pciResourceFlags(d, PciDev.PCI_ROM_RESOURCE)).isZero();
         // the BARs hold the bus addresses, written through config space
         assertThat(rng.configRead(0x10, 4)).isEqualTo(0x1081);
         assertThat(rng.configRead(0x14, 4)).isEqualTo(0x1000_0000);
@@ -125,33 +125,33 @@ class PciResourceTest {
         });
         boot();
         PciDev d = dev(1);
-        IoMem before = PciIomap.pci_iomap(d, 4, 0);
+        IoMem before = PciIomap.pciIomap(d, 4, 0);
         assertThat(before.readl(0x10)).isEqualTo(-1);                   // decode off: Unsupported Request
         assertThat(hb.unsupportedRequests()).isEqualTo(1);
-        assertThat(pci_enable_device(d)).isZero();
+        assertThat(pciEnableDevice(d)).isZero();
         assertThat(log).contains("pci 0000:00:01.0: enabling device (0000 -> 0003)");
         assertThat(rng.configRead(PCI_COMMAND, 2)).isEqualTo(PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
-        assertThat(pci_is_enabled(d)).isTrue();
-        IoMem regs = PciIomap.pci_iomap(d, 4, 0);
+        assertThat(pciIsEnabled(d)).isTrue();
+        IoMem regs = PciIomap.pciIomap(d, 4, 0);
         assertThat(regs.physBase()).isEqualTo(0x80_0000_0000L);
         assertThat(regs.readl(0x10)).isEqualTo(0xfeed);
         regs.writel(0x77, 0x20);
         assertThat(seen).containsExactly(0x10, 0x77);
-        assertThat(PciIomap.pci_iomap_range(d, 4, 0x1000, 0x100).physBase()).isEqualTo(0x80_0000_1000L);
-        assertThat(PciIomap.pci_iomap_range(d, 4, 0x4000, 0)).isNull();  // offset beyond the BAR
-        assertThat(PciIomap.pci_iomap(d, 2, 0)).isNull();                // no BAR there
-        assertThat(PciIomap.pci_iomap(d, 0, 0)).isNull();                // I/O: no port space
+        assertThat(PciIomap.pciIomapRange(d, 4, 0x1000, 0x100).physBase()).isEqualTo(0x80_0000_1000L);
+        assertThat(PciIomap.pciIomapRange(d, 4, 0x4000, 0)).isNull();  // offset beyond the BAR
+        assertThat(PciIomap.pciIomap(d, 2, 0)).isNull();                // no BAR there
+        assertThat(PciIomap.pciIomap(d, 0, 0)).isNull();                // I/O: no port space
         // nested enables: the second changes nothing, only the last disable stops DMA
         log.clear();
-        Pci.pci_set_master(d);
-        assertThat(pci_enable_device(d)).isZero();
+        Pci.pciSetMaster(d);
+        assertThat(pciEnableDevice(d)).isZero();
         assertThat(log).isEmpty();
-        pci_disable_device(d);
+        pciDisableDevice(d);
         assertThat(rng.configRead(PCI_COMMAND, 2) & PCI_COMMAND_MASTER).isNotZero();
-        pci_disable_device(d);
+        pciDisableDevice(d);
         assertThat(rng.configRead(PCI_COMMAND, 2)).isEqualTo(PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
         assertThat(d.isBusmaster).isFalse();
-        assertThat(pci_is_enabled(d)).isFalse();
+        assertThat(pciIsEnabled(d)).isFalse();
     }
 
     @Test
@@ -182,9 +182,9 @@ class PciResourceTest {
                 "pci 0000:00:01.0: BAR 0: failed to assign [mem size 0x40000000]",
                 "pci 0000:00:01.0: BAR 1: assigned [mem 0x10000000-0x10000fff]");
         PciDev d = dev(1);
-        assertThat(pci_resource_flags(d, 0)).isZero();                    // reset_resource
+        assertThat(pciResourceFlags(d, 0)).isZero();                    // reset_resource
         assertThat(big.configRead(0x10, 4)).isZero();
-        assertThat(pci_enable_device(d)).isZero();                        // only BAR 1 is left
+        assertThat(pciEnableDevice(d)).isZero();                        // only BAR 1 is left
         assertThat(big.configRead(PCI_COMMAND, 2)).isEqualTo(PCI_COMMAND_MEMORY);
     }
 
@@ -194,22 +194,22 @@ class PciResourceTest {
         boot();
         PciDev d = dev(1);
         d.resource[1].flags |= Resource.IORESOURCE_UNSET;
-        assertThat(pci_enable_device(d)).isEqualTo(-EINVAL);
+        assertThat(pciEnableDevice(d)).isEqualTo(-EINVAL);
         assertThat(log).contains("pci 0000:00:01.0: can't enable device: BAR 1 [mem size 0x00001000] not assigned");
-        assertThat(pci_is_enabled(d)).isFalse();
+        assertThat(pciIsEnabled(d)).isFalse();
         d.resource[1].flags &= ~Resource.IORESOURCE_UNSET;
-        org.iommu4j.base.device.KernelResource.release_resource(d.resource[1]);
-        assertThat(pci_enable_device(d)).isEqualTo(-EINVAL);
+        org.iommu4j.base.device.KernelResource.releaseResource(d.resource[1]);
+        assertThat(pciEnableDevice(d)).isEqualTo(-EINVAL);
         assertThat(log).contains("pci 0000:00:01.0: can't enable device: BAR 1 [mem 0x10000000-0x10000fff] not claimed");
     }
 
     @Test
     void aBarThatCannotBeSizedIsIgnored() {
-        assertThat(pci_size(0, 0xfffff000L, 0xfffffff0L)).isEqualTo(0x1000);
-        assertThat(pci_size(0, 0, 0xfffffff0L)).isZero();
+        assertThat(pciSize(0, 0xfffff000L, 0xfffffff0L)).isEqualTo(0x1000);
+        assertThat(pciSize(0, 0, 0xfffffff0L)).isZero();
         // a BAR programmed all-ones whose size bits do not fill the mask is bogus
-        assertThat(pci_size(0xfffff000L, 0xfffff000L, 0xfffffff0L)).isEqualTo(0x1000);
-        assertThat(pci_size(0xff000000L, 0xff000000L, 0xfffffff0L)).isEqualTo(0x1000000);
-        assertThat(pci_size(0x10, 0x10, 0xfffffff0L)).isZero();
+        assertThat(pciSize(0xfffff000L, 0xfffff000L, 0xfffffff0L)).isEqualTo(0x1000);
+        assertThat(pciSize(0xff000000L, 0xff000000L, 0xfffffff0L)).isEqualTo(0x1000000);
+        assertThat(pciSize(0x10, 0x10, 0xfffffff0L)).isZero();
     }
 }

@@ -37,11 +37,11 @@ final class PciWorld {
     }
 
     PciWorld enumerate() {
-        root = pci.pci_host_common_probe(board.mmio, ECAM, 0, 0);
+        root = pci.pciHostCommonProbe(board.mmio, ECAM, 0, 0);
         return this;
     }
 
     PciDev dev(int slot, int fn) {
-        return pci.pci_get_domain_bus_and_slot(0, 0, Pci.PCI_DEVFN(slot, fn));
+        return pci.pciGetDomainBusAndSlot(0, 0, Pci.PCI_DEVFN(slot, fn));
     }
 }

@@ -37,13 +37,13 @@ public final class AtsDemo {
             return new Result("", 0, 0, List.of(), 0, false, 0, 1);
         }
         PciEndpointModel ep = f.model();
-        out.printf("%s: ATS enabled by the driver (STU field %d: %d-byte translation unit)%n", f.dev().dev_name(),
+        out.printf("%s: ATS enabled by the driver (STU field %d: %d-byte translation unit)%n", f.dev().devName(),
                 ep.atsStu(), 1 << (12 + ep.atsStu()));
-        IommuDomain d = Iommu.iommu_get_domain_for_dev(f.dev());
-        long pa = m.pages.alloc_page(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
+        IommuDomain d = Iommu.iommuGetDomainForDev(f.dev());
+        long pa = m.pages.allocPage(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
         String text = String.format("ATS page at PA 0x%x", pa);
         m.board.mem.write(pa, text.getBytes(StandardCharsets.US_ASCII));
-        int ret = Iommu.iommu_map(d, IOVA, pa, 4096, IommuH.IOMMU_READ | IommuH.IOMMU_WRITE);
+        int ret = Iommu.iommuMap(d, IOVA, pa, 4096, IommuH.IOMMU_READ | IommuH.IOMMU_WRITE);
         out.printf("iommu_map(IOVA 0x%x -> PA 0x%x) = %d%n", IOVA, pa, ret);
 
         byte[] buf = new byte[text.length()];
@@ -61,7 +61,7 @@ public final class AtsDemo {
         List<String> cmds = new ArrayList<>();
         long inv0 = ep.atcInvalidations();
         try (Trace.Capture cap = Trace.capture("arm_smmu:cmdq_cmd")) {
-            long unmapped = Iommu.iommu_unmap(d, IOVA, 4096);
+            long unmapped = Iommu.iommuUnmap(d, IOVA, 4096);
             out.printf("iommu_unmap(IOVA 0x%x) = 0x%x%n", IOVA, unmapped);
             for (TraceRecord rec : cap.records()) {
                 cmds.add(rec.message());

@@ -36,16 +36,16 @@ public final class AuxDemo {
             return new Result(List.of(), List.of(), 0, List.of(), List.of(), 1);
         }
         Device dev = f.dev();
-        if (!Iommu.iommu_dev_has_feature(dev, IommuH.IOMMU_DEV_FEAT_AUX)) {
-            out.println("demo aux: " + dev.dev_name() + " has no AUX support (no PASID/substreams: try --caps full)");
+        if (!Iommu.iommuDevHasFeature(dev, IommuH.IOMMU_DEV_FEAT_AUX)) {
+            out.println("demo aux: " + dev.devName() + " has no AUX support (no PASID/substreams: try --caps full)");
             return new Result(List.of(), List.of(), 0, List.of(), List.of(), 1);
         }
-        int ret = Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_AUX);
-        out.printf("iommu_dev_enable_feature(%s, IOMMU_DEV_FEAT_AUX) = %d%n", dev.dev_name(), ret);
-        ArmSmmuMaster master = (ArmSmmuMaster) DevIommu.dev_iommu_priv_get(dev);
+        int ret = Iommu.iommuDevEnableFeature(dev, IommuH.IOMMU_DEV_FEAT_AUX);
+        out.printf("iommu_dev_enable_feature(%s, IOMMU_DEV_FEAT_AUX) = %d%n", dev.devName(), ret);
+        ArmSmmuMaster master = (ArmSmmuMaster) DevIommu.devIommuPrivGet(dev);
         ArmSmmuDomain parent = master.domain;
-        out.printf("  master: ssid_bits %d, parent domain ASID %d, CD table %s at 0x%x%n", master.ssid_bits,
-                parent.s1_cfg.cd.asid, parent.s1_cfg.s1fmt == 0 ? "linear" : "2-level", parent.s1_cfg.cdcfg.cdtab);
+        out.printf("  master: ssid_bits %d, parent domain ASID %d, CD table %s at 0x%x%n", master.ssidBits,
+                parent.s1Cfg.cd.asid, parent.s1Cfg.s1fmt == 0 ? "linear" : "2-level", parent.s1Cfg.cdcfg.cdtab);
 
         List<Integer> pasids = new ArrayList<>();
         List<Long> iovas = new ArrayList<>();
@@ -54,17 +54,17 @@ public final class AuxDemo {
         try (Trace.Capture cap = Trace.capture("arm_smmu:cmdq_cmd")) {
             for (int k = 0; k < 3; k++) {
                 cap.clear();
-                IommuDomain dom = m.iommu.iommu_domain_alloc(m.pci.pci_bus_type);
-                ret = m.iommu.iommu_aux_attach_device(dom, dev);
-                int pasid = Iommu.iommu_aux_get_pasid(dom, dev);
-                long pa = m.pages.alloc_page(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
+                IommuDomain dom = m.iommu.iommuDomainAlloc(m.pci.pciBusType);
+                ret = m.iommu.iommuAuxAttachDevice(dom, dev);
+                int pasid = Iommu.iommuAuxGetPasid(dom, dev);
+                long pa = m.pages.allocPage(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
                 byte[] msg = String.format("aux domain %d: page at PA 0x%x", k, pa).getBytes(StandardCharsets.US_ASCII);
                 m.board.mem.write(pa, msg);
                 long iova = 0x200000L + k * 0x100000L;
-                int mret = Iommu.iommu_map(dom, iova, pa, 4096, IommuH.IOMMU_READ | IommuH.IOMMU_WRITE);
+                int mret = Iommu.iommuMap(dom, iova, pa, 4096, IommuH.IOMMU_READ | IommuH.IOMMU_WRITE);
                 out.printf("aux domain %d: iommu_aux_attach_device = %d, PASID %d, ASID %d, iommu_map(IOVA 0x%x -> PA 0x%x) = %d%n",
-                        k, ret, pasid, ((ArmSmmuDomain) dom).s1_cfg.cd.asid, iova, pa, mret);
-                long cdptr = m.smmu.arm_smmu_get_cd_ptr(parent, pasid);
+                        k, ret, pasid, ((ArmSmmuDomain) dom).s1Cfg.cd.asid, iova, pa, mret);
+                long cdptr = m.smmu.armSmmuGetCdPtr(parent, pasid);
                 String cd = String.format("CD[%d] @0x%x: 0x%016x 0x%016x 0x%016x 0x%016x", pasid, cdptr,
                         m.board.mem.readq(cdptr), m.board.mem.readq(cdptr + 8), m.board.mem.readq(cdptr + 16), m.board.mem.readq(cdptr + 24));
                 cds.add(cd);
@@ -104,8 +104,8 @@ public final class AuxDemo {
         }
 
         for (int k = 0; k < 3; k++) {
-            m.iommu.iommu_aux_detach_device(doms.get(k), dev);
-            m.iommu.iommu_domain_free(doms.get(k));
+            m.iommu.iommuAuxDetachDevice(doms.get(k), dev);
+            m.iommu.iommuDomainFree(doms.get(k));
         }
         out.printf("aux domains detached; DMA with PASID %d now: %d%n", pasids.get(0),
                 f.model().dmaRead(pasids.get(0), iovas.get(0), new byte[8]));

@@ -31,18 +31,18 @@ import org.iommu4j.pci.PciMsi;
  * drivers/irqchip/irq-gic-v2m.c (v5.15, device-tree probe): the GICv2m MSI frames under a GICv2,
  * each a bank of SPIs that a write of the SPI's number to MSI_SETSPI_NS raises. The inner
  * domain allocates SPIs from the frames' bitmaps and binds each vector's virq to its SPI in the
- * GIC ({@link #gicv2m_irq_gic_domain_alloc}); the PCI/MSI domain stacked on it is what the
+ * GIC ({@link #gicv2mIrqGicDomainAlloc}); the PCI/MSI domain stacked on it is what the
  * host bridge's {@code msi-map} leads PCI functions to.
  *
  * <ul>
- * <li>{@link #gicv2m_init}: every {@code arm,gic-v2m-frame} with {@code msi-controller} after the
+ * <li>{@link #gicv2mInit}: every {@code arm,gic-v2m-frame} with {@code msi-controller} after the
  *     GIC node: its {@code reg}, its SPIs from {@code arm,msi-base-spi}/{@code arm,msi-num-spis}
  *     or else MSI_TYPER, the {@code GICv2m: range[mem ...], SPI[first:last]} line, then the
  *     domains (registered under the first frame's node, bus token PCI_MSI);</li>
  * <li>{@link #alloc} ({@code gicv2m_irq_domain_alloc}): a naturally aligned run of SPIs, then
  *     {@code iommu_dma_prepare_msi(desc, frame + MSI_SETSPI_NS)}; -ENOSPC when every frame is
  *     full;</li>
- * <li>{@link #irq_compose_msi_msg} ({@code gicv2m_compose_msi_msg}): address = the frame's
+ * <li>{@link #irqComposeMsiMsg} ({@code gicv2m_compose_msi_msg}): address = the frame's
  *     MSI_SETSPI_NS, data = the SPI's INTID, then {@code iommu_dma_compose_msi_msg}.</li>
  * </ul>
  * The platform-MSI domain (gicv2m_pmsi_domain_info) and the ACPI (MADT) probe are not ported:
@@ -115,7 +115,7 @@ public final class IrqGicV2m implements MsiDomain.ParentDomain {
      * without a DMA domain.
      */
     public volatile DmaIommu dma;
-    /** The PCI/MSI domain on the inner domain; null until {@link #gicv2m_init} found a frame. */
+    /** The PCI/MSI domain on the inner domain; null until {@link #gicv2mInit} found a frame. */
     public MsiDomain pciMsiDomain;
 
     public IrqGicV2m(Of of, MmioBus mmio, IrqController gic) {
@@ -126,7 +126,7 @@ public final class IrqGicV2m implements MsiDomain.ParentDomain {
 
     /** The frame's doorbell: MSI_SETSPI_NS (the Graviton variant encodes the SPI in the address). */
     @Port("drivers/irqchip/irq-gic-v2m.c:gicv2m_get_msi_addr")
-    static long gicv2m_get_msi_addr(V2mData v2m, int hwirq) {
+    static long gicv2mGetMsiAddr(V2mData v2m, int hwirq) {
         if ((v2m.flags & GICV2M_GRAVITON_ADDRESS_ONLY) != 0) {
             return v2m.res.start() | (long) (hwirq - 32) << 3;
         }
@@ -136,20 +136,20 @@ public final class IrqGicV2m implements MsiDomain.ParentDomain {
     /** Doorbell address and the SPI as data, then the IOMMU's IOVA in place of the address. */
     @Override
     @Port("drivers/irqchip/irq-gic-v2m.c:gicv2m_compose_msi_msg")
-    public void irq_compose_msi_msg(int virq, MsiDesc desc, MsiMsg msg) {
+    public void irqComposeMsiMsg(int virq, MsiDesc desc, MsiMsg msg) {
         V2mIrqData d;
         synchronized (v2mNodes) {
             d = irqData.get(virq);
         }
         V2mData v2m = d.v2m();
-        long addr = gicv2m_get_msi_addr(v2m, d.hwirq());
+        long addr = gicv2mGetMsiAddr(v2m, d.hwirq());
         msg.addressHi = (int) (addr >>> 32);
         msg.addressLo = (int) addr;
         msg.data = (v2m.flags & GICV2M_GRAVITON_ADDRESS_ONLY) != 0 ? 0 : d.hwirq();
         if ((v2m.flags & GICV2M_NEEDS_SPI_OFFSET) != 0) {
             msg.data -= v2m.spiOffset;
         }
-        DmaIommu.iommu_dma_compose_msi_msg(desc, msg);
+        DmaIommu.iommuDmaComposeMsiMsg(desc, msg);
     }
 
     /**
@@ -159,28 +159,28 @@ public final class IrqGicV2m implements MsiDomain.ParentDomain {
      * GIC, or the translation fails), or the GIC's -EBUSY for a line already in use.
      */
     @Port("drivers/irqchip/irq-gic-v2m.c:gicv2m_irq_gic_domain_alloc")
-    private int gicv2m_irq_gic_domain_alloc(int virq, int hwirq) {
+    private int gicv2mIrqGicDomainAlloc(int virq, int hwirq) {
         if (gicNode == null) {
             return -EINVAL;
         }
         OfPhandleArgs fwspec = new OfPhandleArgs();
         fwspec.np = gicNode;
-        fwspec.args_count = 3;
+        fwspec.argsCount = 3;
         fwspec.args[0] = OfIrq.GIC_SPI;
         fwspec.args[1] = hwirq - 32;
         fwspec.args[2] = OfIrq.IRQ_TYPE_EDGE_RISING;
         OfIrq.HwIrq[] line = new OfIrq.HwIrq[1];
-        int err = OfIrq.irq_domain_translate(fwspec, line);
+        int err = OfIrq.irqDomainTranslate(fwspec, line);
         if (err != 0) {
             return err;
         }
-        return gic.irq_domain_associate(virq, line[0].hwirq()); // the line is edge (IRQ_TYPE_EDGE_RISING)
+        return gic.irqDomainAssociate(virq, line[0].hwirq()); // the line is edge (IRQ_TYPE_EDGE_RISING)
     }
 
     @Port("drivers/irqchip/irq-gic-v2m.c:gicv2m_unalloc_msi")
-    private void gicv2m_unalloc_msi(V2mData v2m, int hwirq, int nrIrqs) {
+    private void gicv2mUnallocMsi(V2mData v2m, int hwirq, int nrIrqs) {
         synchronized (v2mNodes) {
-            Bitmap.bitmap_release_region(v2m.bm, hwirq - v2m.spiStart, Bits.get_count_order(nrIrqs));
+            Bitmap.bitmapReleaseRegion(v2m.bm, hwirq - v2m.spiStart, Bits.getCountOrder(nrIrqs));
         }
     }
 
@@ -198,7 +198,7 @@ public final class IrqGicV2m implements MsiDomain.ParentDomain {
         int offset = -1;
         synchronized (v2mNodes) {
             for (V2mData tmp : v2mNodes) {
-                offset = Bitmap.bitmap_find_free_region(tmp.bm, tmp.nrSpis, Bits.get_count_order(nrIrqs));
+                offset = Bitmap.bitmapFindFreeRegion(tmp.bm, tmp.nrSpis, Bits.getCountOrder(nrIrqs));
                 if (offset >= 0) {
                     v2m = tmp;
                     break;
@@ -211,18 +211,18 @@ public final class IrqGicV2m implements MsiDomain.ParentDomain {
         int hwirq = v2m.spiStart + offset;
         DmaIommu d = dma;
         if (d != null) {
-            int err = d.iommu_dma_prepare_msi(info.desc, gicv2m_get_msi_addr(v2m, hwirq));
+            int err = d.iommuDmaPrepareMsi(info.desc, gicv2mGetMsiAddr(v2m, hwirq));
             if (err != 0) {
                 return err;
             }
         }
         for (int i = 0; i < nrIrqs; i++) {
-            int err = gicv2m_irq_gic_domain_alloc(virq + i, hwirq + i);
+            int err = gicv2mIrqGicDomainAlloc(virq + i, hwirq + i);
             if (err != 0) {
                 for (int j = 0; j < i; j++) {
-                    gic.irq_domain_disassociate(virq + j); // irq_domain_free_irqs_parent
+                    gic.irqDomainDisassociate(virq + j); // irq_domain_free_irqs_parent
                 }
-                gicv2m_unalloc_msi(v2m, hwirq, nrIrqs);
+                gicv2mUnallocMsi(v2m, hwirq, nrIrqs);
                 return err;
             }
             synchronized (v2mNodes) {
@@ -245,20 +245,20 @@ public final class IrqGicV2m implements MsiDomain.ParentDomain {
         if (d == null) {
             return;
         }
-        gicv2m_unalloc_msi(d.v2m(), d.hwirq(), nrIrqs);
+        gicv2mUnallocMsi(d.v2m(), d.hwirq(), nrIrqs);
         for (int i = 0; i < nrIrqs; i++) {
-            gic.irq_domain_disassociate(virq + i); // irq_domain_free_irqs_parent
+            gic.irqDomainDisassociate(virq + i); // irq_domain_free_irqs_parent
         }
     }
 
     @Port("drivers/irqchip/irq-gic-v2m.c:is_msi_spi_valid")
-    static boolean is_msi_spi_valid(int base, int num) {
+    static boolean isMsiSpiValid(int base, int num) {
         if (Integer.compareUnsigned(base, V2M_MIN_SPI) < 0) {
-            Printk.pr_err("GICv2m: Invalid MSI base SPI (base:%d)", Integer.toUnsignedLong(base));
+            Printk.prErr("GICv2m: Invalid MSI base SPI (base:%d)", Integer.toUnsignedLong(base));
             return false;
         }
         if (num == 0 || Long.compareUnsigned(Integer.toUnsignedLong(base) + Integer.toUnsignedLong(num), V2M_MAX_SPI) > 0) {
-            Printk.pr_err("GICv2m: Number of SPIs (%d) exceed maximum (%d)", Integer.toUnsignedLong(num),
+            Printk.prErr("GICv2m: Number of SPIs (%d) exceed maximum (%d)", Integer.toUnsignedLong(num),
                     V2M_MAX_SPI - V2M_MIN_SPI + 1);
             return false;
         }
@@ -266,7 +266,7 @@ public final class IrqGicV2m implements MsiDomain.ParentDomain {
     }
 
     @Port("drivers/irqchip/irq-gic-v2m.c:gicv2m_teardown")
-    private void gicv2m_teardown() {
+    private void gicv2mTeardown() {
         synchronized (v2mNodes) {
             v2mNodes.clear();
         }
@@ -277,7 +277,7 @@ public final class IrqGicV2m implements MsiDomain.ParentDomain {
      * every frame's SPIs come from. 0 (also with no frame: nothing to do).
      */
     @Port("drivers/irqchip/irq-gic-v2m.c:gicv2m_allocate_domains")
-    private int gicv2m_allocate_domains() {
+    private int gicv2mAllocateDomains() {
         V2mData v2m;
         synchronized (v2mNodes) {
             v2m = v2mNodes.isEmpty() ? null : v2mNodes.get(0);
@@ -285,15 +285,15 @@ public final class IrqGicV2m implements MsiDomain.ParentDomain {
         if (v2m == null) {
             return 0;
         }
-        gic.irq_domain_add(v2m.fwnode, IrqController.DOMAIN_BUS_NEXUS, this);
-        pciMsiDomain = PciMsi.pci_msi_create_irq_domain("GICv2m-PCI-MSI", IrqGicV2m::msi_domain_ops_prepare, this, gic);
-        gic.irq_domain_add(v2m.fwnode, IrqController.DOMAIN_BUS_PCI_MSI, pciMsiDomain);
+        gic.irqDomainAdd(v2m.fwnode, IrqController.DOMAIN_BUS_NEXUS, this);
+        pciMsiDomain = PciMsi.pciMsiCreateIrqDomain("GICv2m-PCI-MSI", IrqGicV2m::msiDomainOpsPrepare, this, gic);
+        gic.irqDomainAdd(v2m.fwnode, IrqController.DOMAIN_BUS_PCI_MSI, pciMsiDomain);
         return 0;
     }
 
     /** The default msi_prepare of an MSI domain (MSI_FLAG_USE_DEF_DOM_OPS): nothing to prepare. */
     @Port("kernel/irq/msi.c:msi_domain_ops_prepare")
-    static int msi_domain_ops_prepare(MsiDomain domain, Device dev, int nvec, MsiDomain.MsiAllocInfo arg) {
+    static int msiDomainOpsPrepare(MsiDomain domain, Device dev, int nvec, MsiDomain.MsiAllocInfo arg) {
         return 0;
     }
 
@@ -303,12 +303,12 @@ public final class IrqGicV2m implements MsiDomain.ParentDomain {
      * -EINVAL (a Graviton frame without an override, an SPI range the GIC cannot have).
      */
     @Port("drivers/irqchip/irq-gic-v2m.c:gicv2m_init_one")
-    int gicv2m_init_one(DeviceNode fwnode, int spiStart, int nrSpis, Resource res, int flags) {
+    int gicv2mInitOne(DeviceNode fwnode, int spiStart, int nrSpis, Resource res, int flags) {
         V2mData v2m = new V2mData();
         v2m.fwnode = fwnode;
         v2m.flags = flags;
         v2m.res = res;
-        v2m.base = IoMem.ioremap(mmio, res.start(), res.resource_size());
+        v2m.base = IoMem.ioremap(mmio, res.start(), res.resourceSize());
         if (spiStart != 0 && nrSpis != 0) {
             v2m.spiStart = spiStart;
             v2m.nrSpis = nrSpis;
@@ -316,15 +316,15 @@ public final class IrqGicV2m implements MsiDomain.ParentDomain {
             if ((v2m.flags & GICV2M_GRAVITON_ADDRESS_ONLY) != 0) {
                 return -EINVAL;
             }
-            int typer = v2m.base.readl_relaxed(V2M_MSI_TYPER);
+            int typer = v2m.base.readlRelaxed(V2M_MSI_TYPER);
             v2m.spiStart = V2M_MSI_TYPER_BASE_SPI(typer);
             v2m.nrSpis = V2M_MSI_TYPER_NUM_SPI(typer);
         }
-        if (!is_msi_spi_valid(v2m.spiStart, v2m.nrSpis)) {
+        if (!isMsiSpiValid(v2m.spiStart, v2m.nrSpis)) {
             return -EINVAL;
         }
         if ((v2m.flags & GICV2M_GRAVITON_ADDRESS_ONLY) == 0) {
-            switch (v2m.base.readl_relaxed(V2M_MSI_IIDR)) {
+            switch (v2m.base.readlRelaxed(V2M_MSI_IIDR)) {
                 case XGENE_GICV2M_MSI_IIDR -> {
                     v2m.flags |= GICV2M_NEEDS_SPI_OFFSET;
                     v2m.spiOffset = v2m.spiStart;
@@ -336,11 +336,11 @@ public final class IrqGicV2m implements MsiDomain.ParentDomain {
                 default -> { }
             }
         }
-        v2m.bm = Bitmap.bitmap_zalloc(v2m.nrSpis);
+        v2m.bm = Bitmap.bitmapZalloc(v2m.nrSpis);
         synchronized (v2mNodes) {
             v2mNodes.add(v2m);
         }
-        Printk.pr_info("GICv2m: range%s, SPI[%d:%d]", resourceString(res), v2m.spiStart, v2m.spiStart + v2m.nrSpis - 1);
+        Printk.prInfo("GICv2m: range%s, SPI[%d:%d]", resourceString(res), v2m.spiStart, v2m.spiStart + v2m.nrSpis - 1);
         return 0;
     }
 
@@ -355,37 +355,37 @@ public final class IrqGicV2m implements MsiDomain.ParentDomain {
      * (then nothing of this driver stays: no frame, no domain).
      */
     @Port("drivers/irqchip/irq-gic-v2m.c:gicv2m_of_init")
-    public int gicv2m_init(DeviceNode parentHandle) {
+    public int gicv2mInit(DeviceNode parentHandle) {
         this.gicNode = parentHandle;
         int ret = 0;
-        for (DeviceNode child = of.of_find_compatible_node(parentHandle, null, GICV2M_COMPATIBLE); child != null;
-                child = of.of_find_compatible_node(child, null, GICV2M_COMPATIBLE)) {
-            if (Of.of_find_property(child, "msi-controller") == null) {
+        for (DeviceNode child = of.ofFindCompatibleNode(parentHandle, null, GICV2M_COMPATIBLE); child != null;
+                child = of.ofFindCompatibleNode(child, null, GICV2M_COMPATIBLE)) {
+            if (Of.ofFindProperty(child, "msi-controller") == null) {
                 continue;
             }
             Resource[] res = new Resource[1];
-            ret = Of.of_address_to_resource(child, 0, res);
+            ret = Of.ofAddressToResource(child, 0, res);
             if (ret != 0) {
-                Printk.pr_err("GICv2m: Failed to allocate v2m resource.");
+                Printk.prErr("GICv2m: Failed to allocate v2m resource.");
                 break;
             }
             int[] spiStart = {0};
             int[] nrSpis = {0};
-            if (Of.of_property_read_u32(child, "arm,msi-base-spi", spiStart) == 0
-                    && Of.of_property_read_u32(child, "arm,msi-num-spis", nrSpis) == 0) {
-                Printk.pr_info("GICv2m: DT overriding V2M MSI_TYPER (base:%d, num:%d)",
+            if (Of.ofPropertyReadU32(child, "arm,msi-base-spi", spiStart) == 0
+                    && Of.ofPropertyReadU32(child, "arm,msi-num-spis", nrSpis) == 0) {
+                Printk.prInfo("GICv2m: DT overriding V2M MSI_TYPER (base:%d, num:%d)",
                         Integer.toUnsignedLong(spiStart[0]), Integer.toUnsignedLong(nrSpis[0]));
             }
-            ret = gicv2m_init_one(child, spiStart[0], nrSpis[0], res[0], 0);
+            ret = gicv2mInitOne(child, spiStart[0], nrSpis[0], res[0], 0);
             if (ret != 0) {
                 break;
             }
         }
         if (ret == 0) {
-            ret = gicv2m_allocate_domains();
+            ret = gicv2mAllocateDomains();
         }
         if (ret != 0) {
-            gicv2m_teardown();
+            gicv2mTeardown();
         }
         return ret;
     }

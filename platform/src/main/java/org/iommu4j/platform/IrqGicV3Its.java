@@ -26,13 +26,13 @@ import org.iommu4j.pci.PciMsi;
  * sits on, with the two calls into dma-iommu that make MSIs work behind an IOMMU.
  *
  * <ul>
- * <li>{@link #its_pci_msi_prepare} / {@link #its_msi_prepare}: one {@link ItsDevice} per DeviceID
+ * <li>{@link #itsPciMsiPrepare} / {@link #itsMsiPrepare}: one {@link ItsDevice} per DeviceID
  *     (the function's Requester ID, as QEMU virt's identity {@code msi-map} gives), with a power
  *     of two of events;</li>
  * <li>{@link #alloc} ({@code its_irq_domain_alloc}): takes the vectors' events, then
  *     {@code iommu_dma_prepare_msi(desc, GITS_TRANSLATER)}, whose error is returned as is (the
  *     PCI/MSI layer above reports -ENOSPC);</li>
- * <li>{@link #irq_compose_msi_msg} ({@code its_irq_compose_msi_msg}): address = the doorbell's
+ * <li>{@link #irqComposeMsiMsg} ({@code its_irq_compose_msi_msg}): address = the doorbell's
  *     physical address, data = the event, then {@code iommu_dma_compose_msi_msg} rewrites the
  *     address to its IOVA.</li>
  * </ul>
@@ -58,7 +58,7 @@ public final class IrqGicV3Its implements MsiDomain.ParentDomain {
             this.deviceId = deviceId;
             this.eventBase = eventBase;
             this.nrLpis = nrLpis;
-            this.lpiMap = Bitmap.bitmap_zalloc(nrLpis);
+            this.lpiMap = Bitmap.bitmapZalloc(nrLpis);
         }
     }
 
@@ -77,12 +77,12 @@ public final class IrqGicV3Its implements MsiDomain.ParentDomain {
     public IrqGicV3Its(MsiController doorbell, DmaIommu dma, IrqController irqs) {
         this.doorbell = doorbell;
         this.dma = dma;
-        this.pciMsiDomain = PciMsi.pci_msi_create_irq_domain("ITS-PCI-MSI", this::its_pci_msi_prepare, this, irqs);
+        this.pciMsiDomain = PciMsi.pciMsiCreateIrqDomain("ITS-PCI-MSI", this::itsPciMsiPrepare, this, irqs);
     }
 
     /** {@code its->get_msi_base}: the physical address of GITS_TRANSLATER. */
     @Port("drivers/irqchip/irq-gic-v3-its.c:its_irq_get_msi_base")
-    long its_irq_get_msi_base(ItsDevice itsDev) {
+    long itsIrqGetMsiBase(ItsDevice itsDev) {
         return doorbell.doorbellAddress();
     }
 
@@ -91,28 +91,28 @@ public final class IrqGicV3Its implements MsiDomain.ParentDomain {
      * two (32 at least for DeviceID 0, as for hardware that does not wire DeviceIDs).
      */
     @Port("drivers/irqchip/irq-gic-v3-its-pci-msi.c:its_pci_msi_prepare")
-    int its_pci_msi_prepare(MsiDomain domain, Device dev, int nvec, MsiDomain.MsiAllocInfo info) {
-        if (!Pci.dev_is_pci(dev)) {
+    int itsPciMsiPrepare(MsiDomain domain, Device dev, int nvec, MsiDomain.MsiAllocInfo info) {
+        if (!Pci.devIsPci(dev)) {
             return -EINVAL;
         }
-        PciDev pdev = Pci.to_pci_dev(dev);
+        PciDev pdev = Pci.toPciDev(dev);
         // no aliasing bridges here: the function is its own DMA alias
-        int devId = Pci.pci_dev_id(pdev);
+        int devId = Pci.pciDevId(pdev);
         info.scratchpad[0] = devId;
         int minnvec = devId == 0 ? 32 : 1;
-        nvec = Math.max(minnvec, (int) Bits.roundup_pow_of_two(nvec));
-        return its_msi_prepare(devId, nvec, info);
+        nvec = Math.max(minnvec, (int) Bits.roundupPowOfTwo(nvec));
+        return itsMsiPrepare(devId, nvec, info);
     }
 
     /** Finds or creates the ITS device of {@code devId}; leaves it in scratchpad[0]. 0 or -ENOMEM. */
     @Port("drivers/irqchip/irq-gic-v3-its.c:its_msi_prepare")
-    synchronized int its_msi_prepare(int devId, int nvec, MsiDomain.MsiAllocInfo info) {
+    synchronized int itsMsiPrepare(int devId, int nvec, MsiDomain.MsiAllocInfo info) {
         ItsDevice itsDev = devices.get(devId);
         int err = 0;
         if (itsDev != null) {
             itsDev.shared = true; // seen before, through an alias
         } else {
-            itsDev = its_create_device(devId, nvec);
+            itsDev = itsCreateDevice(devId, nvec);
             if (itsDev == null) {
                 err = -ENOMEM;
             }
@@ -122,7 +122,7 @@ public final class IrqGicV3Its implements MsiDomain.ParentDomain {
     }
 
     @Port("drivers/irqchip/irq-gic-v3-its.c:its_create_device")
-    private ItsDevice its_create_device(int devId, int nvecs) {
+    private ItsDevice itsCreateDevice(int devId, int nvecs) {
         int nrIts = Math.max(2, nvecs);
         ItsDevice d = new ItsDevice(devId, doorbell.allocateDataBlock(nrIts), nrIts);
         devices.put(devId, d);
@@ -131,8 +131,8 @@ public final class IrqGicV3Its implements MsiDomain.ParentDomain {
 
     /** A free naturally aligned run of {@code nvecs} events; its first event, or -ENOSPC. */
     @Port("drivers/irqchip/irq-gic-v3-its.c:its_alloc_device_irq")
-    private static int its_alloc_device_irq(ItsDevice dev, int nvecs) {
-        int idx = Bitmap.bitmap_find_free_region(dev.lpiMap, dev.nrLpis, Bits.get_count_order(nvecs));
+    private static int itsAllocDeviceIrq(ItsDevice dev, int nvecs) {
+        int idx = Bitmap.bitmapFindFreeRegion(dev.lpiMap, dev.nrLpis, Bits.getCountOrder(nvecs));
         return idx < 0 ? -ENOSPC : idx;
     }
 
@@ -145,12 +145,12 @@ public final class IrqGicV3Its implements MsiDomain.ParentDomain {
     @Port("drivers/irqchip/irq-gic-v3-its.c:its_irq_domain_alloc")
     public synchronized int alloc(MsiDomain domain, int virq, int nrIrqs, MsiDomain.MsiAllocInfo info) {
         ItsDevice itsDev = (ItsDevice) info.scratchpad[0];
-        int hwirq = its_alloc_device_irq(itsDev, nrIrqs);
+        int hwirq = itsAllocDeviceIrq(itsDev, nrIrqs);
         if (hwirq < 0) {
             return hwirq;
         }
         if (dma != null) {
-            int err = dma.iommu_dma_prepare_msi(info.desc, its_irq_get_msi_base(itsDev));
+            int err = dma.iommuDmaPrepareMsi(info.desc, itsIrqGetMsiBase(itsDev));
             if (err != 0) {
                 return err; // as v5.15: the events stay taken until the device goes
             }
@@ -172,10 +172,10 @@ public final class IrqGicV3Its implements MsiDomain.ParentDomain {
                 continue;
             }
             itsDev = e.dev();
-            Bitmap.bitmap_release_region(itsDev.lpiMap, e.event(), 0);
+            Bitmap.bitmapReleaseRegion(itsDev.lpiMap, e.event(), 0);
             doorbell.unroute(itsDev.eventBase + e.event());
         }
-        if (itsDev != null && !itsDev.shared && Bitmap.bitmap_empty(itsDev.lpiMap, itsDev.nrLpis)) {
+        if (itsDev != null && !itsDev.shared && Bitmap.bitmapEmpty(itsDev.lpiMap, itsDev.nrLpis)) {
             devices.remove(itsDev.deviceId); // its_free_device
         }
     }
@@ -183,17 +183,17 @@ public final class IrqGicV3Its implements MsiDomain.ParentDomain {
     /** Doorbell address and event as the message, then the IOMMU's IOVA in place of the address. */
     @Override
     @Port("drivers/irqchip/irq-gic-v3-its.c:its_irq_compose_msi_msg")
-    public void irq_compose_msi_msg(int virq, MsiDesc desc, MsiMsg msg) {
+    public void irqComposeMsiMsg(int virq, MsiDesc desc, MsiMsg msg) {
         Event e;
         synchronized (this) {
             e = events.get(virq);
         }
-        long addr = its_irq_get_msi_base(e.dev());
+        long addr = itsIrqGetMsiBase(e.dev());
         msg.addressLo = (int) addr;
         msg.addressHi = (int) (addr >>> 32);
         msg.data = e.dev().eventBase + e.event(); // its_get_event_id, in the shared data space
         if (dma != null) {
-            DmaIommu.iommu_dma_compose_msi_msg(e.desc(), msg);
+            DmaIommu.iommuDmaComposeMsiMsg(e.desc(), msg);
         }
     }
 

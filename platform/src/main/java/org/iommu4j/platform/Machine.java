@@ -154,7 +154,7 @@ public final class Machine implements AutoCloseable {
         SmmuCaps caps = caps(capsName);
         this.capsName = capsName == null ? "qemu" : capsName;
         try {
-            this.root = Fdt.of_fdt_unflatten_tree(blob);
+            this.root = Fdt.ofFdtUnflattenTree(blob);
         } catch (DeviceTreeException e) {
             throw new BootException("malformed device tree blob: " + e.getMessage());
         }
@@ -172,7 +172,7 @@ public final class Machine implements AutoCloseable {
     private DeviceNode memoryNode() {
         String[] type = new String[1];
         for (DeviceNode np : of.allnodes()) {
-            if (Of.of_property_read_string(np, "device_type", type) == 0 && type[0].equals("memory")) {
+            if (Of.ofPropertyReadString(np, "device_type", type) == 0 && type[0].equals("memory")) {
                 return np;
             }
         }
@@ -193,58 +193,58 @@ public final class Machine implements AutoCloseable {
         /* RAM */
         Resource[] res = new Resource[1];
         DeviceNode memory = memoryNode();
-        if (memory == null || Of.of_address_to_resource(memory, 0, res) != 0) {
+        if (memory == null || Of.ofAddressToResource(memory, 0, res) != 0) {
             throw new BootException("device tree has no memory node with a reg");
         }
         String[] machineModel = new String[1];
-        if (Of.of_property_read_string(root, "compatible", machineModel) != 0) {
+        if (Of.ofPropertyReadString(root, "compatible", machineModel) != 0) {
             machineModel[0] = "?";
         }
-        Printk.pr_info("Machine model: %s", machineModel[0]);
-        Printk.pr_info("Memory: %dK RAM at 0x%x", res[0].resource_size() >> 10, res[0].start());
+        Printk.prInfo("Machine model: %s", machineModel[0]);
+        Printk.prInfo("Memory: %dK RAM at 0x%x", res[0].resourceSize() >> 10, res[0].start());
         try {
-            this.board = new Board(new PhysMem(res[0].start(), res[0].resource_size()));
+            this.board = new Board(new PhysMem(res[0].start(), res[0].resourceSize()));
             this.pages = PageAlloc.forAllRam(board.mem);
         } catch (IllegalArgumentException e) {
             throw new BootException(memory.path() + ": unusable reg: " + e.getMessage());
         }
 
         /* Platform devices from the tree, their interrupts mapped by the board's GIC. */
-        OfPlatform.of_platform_default_populate(root, null, platformDevices, board.irqs::irq_create_mapping);
+        OfPlatform.ofPlatformDefaultPopulate(root, null, platformDevices, board.irqs::irqCreateMapping);
 
         /* irqchip init (of_irq_init): a GICv2's MSI frames, modelled at their reg, then gicv2m_init. */
         DeviceNode gic = gicV2Node();
         if (gic != null) {
             gicv2mFrameModels(gic);
             IrqGicV2m drv = new IrqGicV2m(of, board.mmio, board.irqs);
-            this.v2m = drv.gicv2m_init(gic) == 0 && drv.pciMsiDomain != null ? drv : null;
+            this.v2m = drv.gicv2mInit(gic) == 0 && drv.pciMsiDomain != null ? drv : null;
         }
 
         /* SMMU: the model at the node's reg, wired to the node's interrupts. */
-        smmuNode = of.of_find_compatible_node(null, null, IommuBindings.ARM_SMMU_V3_COMPATIBLE);
+        smmuNode = of.ofFindCompatibleNode(null, null, IommuBindings.ARM_SMMU_V3_COMPATIBLE);
         smmuPdev = smmuNode == null ? null : platformDevice(smmuNode);
         if (smmuPdev == null) {
             throw new BootException("device tree has no arm,smmu-v3 node");
         }
-        Resource mem = smmuPdev.platform_get_resource(Resource.IORESOURCE_MEM, 0);
+        Resource mem = smmuPdev.platformGetResource(Resource.IORESOURCE_MEM, 0);
         if (mem == null) {
             throw new BootException(smmuNode.path() + ": no reg");
         }
         this.smmuModel = new SmmuV3(board, caps);
         this.smmuMmio = new MmioTrace(smmuModel);
         try {
-            board.mmio.map("smmuv3@" + Long.toHexString(mem.start()), mem.start(), Math.max(mem.resource_size(), 0x20000), smmuMmio);
+            board.mmio.map("smmuv3@" + Long.toHexString(mem.start()), mem.start(), Math.max(mem.resourceSize(), 0x20000), smmuMmio);
         } catch (IllegalArgumentException e) {
             throw new BootException(smmuNode.path() + ": unusable reg: " + e.getMessage());
         }
-        int combined = smmuPdev.platform_get_irq_byname_optional("combined");
+        int combined = smmuPdev.platformGetIrqBynameOptional("combined");
         if (combined > 0) {
             smmuModel.wireIrqs(combined, combined, combined, combined);
         } else {
-            smmuModel.wireIrqs(smmuPdev.platform_get_irq_byname_optional("eventq"),
-                    smmuPdev.platform_get_irq_byname_optional("priq"),
-                    smmuPdev.platform_get_irq_byname_optional("gerror"),
-                    smmuPdev.platform_get_irq_byname_optional("cmdq-sync"));
+            smmuModel.wireIrqs(smmuPdev.platformGetIrqBynameOptional("eventq"),
+                    smmuPdev.platformGetIrqBynameOptional("priq"),
+                    smmuPdev.platformGetIrqBynameOptional("gerror"),
+                    smmuPdev.platformGetIrqBynameOptional("cmdq-sync"));
         }
 
         /* The CPUs (their ASIDs, page tables, TLBI broadcasts) and the IOASID allocator with the
@@ -255,10 +255,10 @@ public final class Machine implements AutoCloseable {
 
         /* Driver probe: the platform bus matches "arm,smmu-v3" and calls the driver's probe. */
         this.smmu = new ArmSmmuV3(board.mem, pages, board.mmio, board.irqs, board.msi);
-        smmu.mm_world = cpus;
-        smmu.iommu_sva = sva;
-        smmu.msi_domain = Of.of_find_property(smmuNode, "msi-parent") != null;
-        int ret = smmu.arm_smmu_driver.probe(smmuPdev);
+        smmu.mmWorld = cpus;
+        smmu.iommuSva = sva;
+        smmu.msiDomain = Of.ofFindProperty(smmuNode, "msi-parent") != null;
+        int ret = smmu.armSmmuDriver.probe(smmuPdev);
         if (ret != 0) {
             throw new BootException(String.format(Locale.ROOT, "arm-smmu-v3 probe failed: %d", ret));
         }
@@ -271,42 +271,42 @@ public final class Machine implements AutoCloseable {
         this.ofIommu = new OfIommu(iommu);
         this.ofDevice = new OfDevice(ofIommu, iommu);
         /* Seed 000: aux-domain SSIDs come from ioasid (the driver's private set; no set object in v5.15). */
-        smmu.private_ioasid = new ArmSmmuV3.SsidAllocator() {
+        smmu.privateIoasid = new ArmSmmuV3.SsidAllocator() {
             @Override
             public int alloc(int min, int max) {
-                return ioasid.ioasid_alloc(null, min, max, null);
+                return ioasid.ioasidAlloc(null, min, max, null);
             }
 
             @Override
             public void free(int id) {
-                ioasid.ioasid_free(null, id);
+                ioasid.ioasidFree(null, id);
             }
         };
         this.pci = new Pci();
-        smmu.device_group_fn = dev -> Pci.dev_is_pci(dev) ? iommu.pci_device_group(dev) : iommu.generic_device_group(dev);
+        smmu.deviceGroupFn = dev -> Pci.devIsPci(dev) ? iommu.pciDeviceGroup(dev) : iommu.genericDeviceGroup(dev);
         smmu.iommu.fwnode = smmuNode;
         smmu.iommu.dev = smmuPdev;
-        iommu.iommu_device_register(smmu.iommu, smmu.arm_smmu_ops, smmuPdev);
-        iommu.bus_set_iommu(pci.pci_bus_type, smmu.arm_smmu_ops);
+        iommu.iommuDeviceRegister(smmu.iommu, smmu.armSmmuOps, smmuPdev);
+        iommu.busSetIommu(pci.pciBusType, smmu.armSmmuOps);
 
         /* PCIe host bridge */
-        DeviceNode pcie = of.of_find_compatible_node(null, null, "pci-host-ecam-generic");
+        DeviceNode pcie = of.ofFindCompatibleNode(null, null, "pci-host-ecam-generic");
         PlatformDevice pcieDev = pcie == null ? null : platformDevice(pcie);
-        Resource ecam = pcieDev == null ? null : pcieDev.platform_get_resource(Resource.IORESOURCE_MEM, 0);
+        Resource ecam = pcieDev == null ? null : pcieDev.platformGetResource(Resource.IORESOURCE_MEM, 0);
         if (ecam == null) {
             this.hostBridge = null;
             return;
         }
         int[] busRange = {0, 255};
-        Of.of_property_read_u32_array(pcie, "bus-range", busRange, 2);
+        Of.ofPropertyReadU32Array(pcie, "bus-range", busRange, 2);
         if (busRange[0] < 0 || busRange[1] > 255 || busRange[1] < busRange[0]) {
             throw new BootException(String.format(Locale.ROOT, "%s: bad bus-range <%d %d>", pcie.path(), busRange[0], busRange[1]));
         }
         this.hostBridge = new PciHostBridgeModel(pcie.name, busRange[0], busRange[1]);
-        if (rcAts && !Of.of_property_read_bool(pcie, "ats-supported")) {
+        if (rcAts && !Of.ofPropertyReadBool(pcie, "ats-supported")) {
             /* QEMU's blob never says so; the machine's root complex does ATS, so the firmware says it. */
             pcie.setProperty(Property.ofEmpty("ats-supported"));
-            Printk.pr_info("%s: ats-supported added (root complex with ATS)", pcie.path());
+            Printk.prInfo("%s: ats-supported added (root complex with ATS)", pcie.path());
         }
         for (Object[] ep : endpoints) {
             hostBridge.add((Integer) ep[0], (String) ep[1], (PciEndpointCaps) ep[2]);
@@ -326,10 +326,10 @@ public final class Machine implements AutoCloseable {
         }
         /* A GICv3 ITS the tree describes: the driver at the board's doorbell and the PCI/MSI
          * domain on it (its_pci_msi_init), registered under the ITS node for msi-map lookups. */
-        DeviceNode itsNode = of.of_find_compatible_node(null, null, "arm,gic-v3-its");
-        if (itsNode != null && Of.of_property_read_bool(itsNode, "msi-controller")) {
+        DeviceNode itsNode = of.ofFindCompatibleNode(null, null, "arm,gic-v3-its");
+        if (itsNode != null && Of.ofPropertyReadBool(itsNode, "msi-controller")) {
             this.its = new IrqGicV3Its(board.msi, iommu.dma(), board.irqs);
-            board.irqs.irq_domain_add(itsNode, org.iommu4j.base.hw.IrqController.DOMAIN_BUS_PCI_MSI, its.pciMsiDomain);
+            board.irqs.irqDomainAdd(itsNode, org.iommu4j.base.hw.IrqController.DOMAIN_BUS_PCI_MSI, its.pciMsiDomain);
         }
         /* Driver probe: pci-host-generic describes the bridge from the node (bus range,
          * windows, dma-ranges), maps the ECAM window over its bus range and scans it. */
@@ -347,34 +347,34 @@ public final class Machine implements AutoCloseable {
 
             @Override
             public int probe(Device dev) {
-                pciHostBridge = PciOf.devm_pci_alloc_host_bridge(dev);
+                pciHostBridge = PciOf.devmPciAllocHostBridge(dev);
                 if (pciHostBridge == null) {
                     return -Errno.ENOMEM;
                 }
-                scanned[0] = pci.pci_host_common_probe(pciHostBridge, board.mmio, ecam.start());
+                scanned[0] = pci.pciHostCommonProbe(pciHostBridge, board.mmio, ecam.start());
                 return 0;
             }
         };
         /* really_probe: platform_dma_configure first (the node has no iommus: no IOMMU). */
         pcieDev.driver = genPci;
-        int probed = ofDevice.of_dma_configure(pcieDev, pcie, true);
+        int probed = ofDevice.ofDmaConfigure(pcieDev, pcie, true);
         if (probed == 0) {
             probed = genPci.probe(pcieDev);
         }
         if (probed != 0) {
             pcieDev.driver = null;
-            Printk.pr_err("%s: probe of %s failed with error %d", genPci.name(), pcieDev.dev_name(), probed);
+            Printk.prErr("%s: probe of %s failed with error %d", genPci.name(), pcieDev.devName(), probed);
             return;
         }
         PciBus bus = scanned[0];
-        PciOf.pci_register_host_bridge_msi(bus, pcieDev, board.irqs);
+        PciOf.pciRegisterHostBridgeMsi(bus, pcieDev, board.irqs);
         for (PciDev dev : bus.devices) {
             int rid = (bus.number << 8) | dev.devfn;
             PciEndpointModel model = hostBridge.function(bus.number, dev.devfn >> 3, dev.devfn & 7);
             int sid = streamId(pcie, rid);
-            Printk.pr_info("pci %s: [%04x:%04x] StreamID 0x%x", dev.dev_name(), dev.vendor, dev.device, sid);
+            Printk.prInfo("pci %s: [%04x:%04x] StreamID 0x%x", dev.devName(), dev.vendor, dev.device, sid);
             /* pci_set_msi_domain: the controller the host bridge's msi-map (or msi-parent) names. */
-            PciOf.pci_set_msi_domain(dev, pcie, board.irqs);
+            PciOf.pciSetMsiDomain(dev, pcie, board.irqs);
             /* really_probe: the matching driver is bound (virtio-pci for Red Hat's vendor ID),
              * then pci_dma_configure: of_dma_configure from the host bridge's node (dma-ranges,
              * coherency, the IOMMU from its iommu-map, the DMA ops), then the driver's probe. */
@@ -382,15 +382,15 @@ public final class Machine implements AutoCloseable {
             if (virtio) {
                 dev.driver = VIRTIO_PCI_DRIVER;
             }
-            int dmaRet = ofDevice.of_dma_configure(dev, pcie, true);
+            int dmaRet = ofDevice.ofDmaConfigure(dev, pcie, true);
             if (dmaRet != 0) {
-                Printk.pr_err("pci %s: DMA configuration failed: %d", dev.dev_name(), dmaRet);
-            } else if (Iommu.dev_iommu_fwspec_get(dev) == null) {
-                Printk.pr_err("pci %s: no IOMMU configured", dev.dev_name());
+                Printk.prErr("pci %s: DMA configuration failed: %d", dev.devName(), dmaRet);
+            } else if (Iommu.devIommuFwspecGet(dev) == null) {
+                Printk.prErr("pci %s: no IOMMU configured", dev.devName());
             }
             if (!virtio) {
-                Pci.pci_set_master(dev);
-            } else if (virtio_pci_probe(dev) != 0) {
+                Pci.pciSetMaster(dev);
+            } else if (virtioPciProbe(dev) != 0) {
                 dev.driver = null;
             }
             functions.add(new PciFunction(model, dev, sid));
@@ -404,7 +404,7 @@ public final class Machine implements AutoCloseable {
     private DeviceNode gicV2Node() {
         for (DeviceNode np : of.allnodes()) {
             for (String c : GIC_V2_COMPATIBLES) {
-                if (Of.of_device_is_compatible(np, c) > 0 && Of.of_property_read_bool(np, "interrupt-controller")) {
+                if (Of.ofDeviceIsCompatible(np, c) > 0 && Of.ofPropertyReadBool(np, "interrupt-controller")) {
                     return np;
                 }
             }
@@ -420,10 +420,10 @@ public final class Machine implements AutoCloseable {
     private void gicv2mFrameModels(DeviceNode gic) {
         int baseSpi = org.iommu4j.base.hw.GicV2mFrame.QEMU_VIRT_BASE_SPI;
         int num = org.iommu4j.base.hw.GicV2mFrame.QEMU_VIRT_NUM_SPIS;
-        for (DeviceNode np = of.of_find_compatible_node(gic, null, IrqGicV2m.GICV2M_COMPATIBLE); np != null;
-                np = of.of_find_compatible_node(np, null, IrqGicV2m.GICV2M_COMPATIBLE)) {
+        for (DeviceNode np = of.ofFindCompatibleNode(gic, null, IrqGicV2m.GICV2M_COMPATIBLE); np != null;
+                np = of.ofFindCompatibleNode(np, null, IrqGicV2m.GICV2M_COMPATIBLE)) {
             Resource[] r = new Resource[1];
-            if (Of.of_find_property(np, "msi-controller") == null || Of.of_address_to_resource(np, 0, r) != 0
+            if (Of.ofFindProperty(np, "msi-controller") == null || Of.ofAddressToResource(np, 0, r) != 0
                     || baseSpi + 32 + num > 1020) {
                 continue;
             }
@@ -446,11 +446,11 @@ public final class Machine implements AutoCloseable {
      */
     private void mapWindows(DeviceNode pcie) {
         OfPciRangeParser parser = new OfPciRangeParser();
-        if (Of.of_pci_range_parser_init(parser, pcie) != 0) {
+        if (Of.ofPciRangeParserInit(parser, pcie) != 0) {
             return;
         }
         OfPciRange range = new OfPciRange();
-        while (Of.of_pci_range_parser_one(parser, range) != null) {
+        while (Of.ofPciRangeParserOne(parser, range) != null) {
             long type = range.flags & Resource.IORESOURCE_TYPE_BITS;
             if (range.cpuAddr == Of.OF_BAD_ADDR || range.size == 0
                     || (type != Resource.IORESOURCE_IO && type != Resource.IORESOURCE_MEM)) {
@@ -471,17 +471,17 @@ public final class Machine implements AutoCloseable {
      * the functions model no virtio device. 0 or -errno, the failure logged as the driver core does.
      */
     @Port("drivers/virtio/virtio_pci_common.c:virtio_pci_probe")
-    private static int virtio_pci_probe(PciDev dev) {
-        int rc = Pci.pci_enable_device(dev);
+    private static int virtioPciProbe(PciDev dev) {
+        int rc = Pci.pciEnableDevice(dev);
         if (rc != 0) {
-            Printk.pr_warn("%s: probe of %s failed with error %d", VIRTIO_PCI_DRIVER.name(), dev.dev_name(), rc);
+            Printk.prWarn("%s: probe of %s failed with error %d", VIRTIO_PCI_DRIVER.name(), dev.devName(), rc);
             return rc;
         }
-        if (DmaMapping.dma_set_mask_and_coherent(dev, DmaMapping.DMA_BIT_MASK(64)) != 0
-                && DmaMapping.dma_set_mask_and_coherent(dev, DmaMapping.DMA_BIT_MASK(32)) != 0) {
-            DevPrintk.dev_warn(dev, "Failed to enable 64-bit or 32-bit DMA.  Trying to continue, but this might not work.");
+        if (DmaMapping.dmaSetMaskAndCoherent(dev, DmaMapping.DMA_BIT_MASK(64)) != 0
+                && DmaMapping.dmaSetMaskAndCoherent(dev, DmaMapping.DMA_BIT_MASK(32)) != 0) {
+            DevPrintk.devWarn(dev, "Failed to enable 64-bit or 32-bit DMA.  Trying to continue, but this might not work.");
         }
-        Pci.pci_set_master(dev);
+        Pci.pciSetMaster(dev);
         return 0;
     }
 
@@ -507,7 +507,7 @@ public final class Machine implements AutoCloseable {
     private static int streamId(DeviceNode bridge, int rid) {
         DeviceNode[] target = {null};
         int[] sid = {0};
-        int ret = Of.of_map_id(bridge, rid, "iommu-map", "iommu-map-mask", target, sid);
+        int ret = Of.ofMapId(bridge, rid, "iommu-map", "iommu-map-mask", target, sid);
         return ret != 0 ? ret : sid[0];
     }
 
@@ -530,7 +530,7 @@ public final class Machine implements AutoCloseable {
     @Override
     public void close() {
         if (smmu != null && smmu.smmu.base != null) {
-            smmu.arm_smmu_device_shutdown();
+            smmu.armSmmuDeviceShutdown();
         }
         closeQuietly();
     }
@@ -541,17 +541,17 @@ public final class Machine implements AutoCloseable {
         }
         if (smmu != null) {
             /* the IOPF queues' workers (what arm_smmu_device_remove frees) */
-            org.iommu4j.iopf.IoPgfault.iopf_queue_free(smmu.smmu.evtq_iopf);
-            org.iommu4j.iopf.IoPgfault.iopf_queue_free(smmu.smmu.priq_iopf);
-            smmu.smmu.evtq_iopf = null;
-            smmu.smmu.priq_iopf = null;
+            org.iommu4j.iopf.IoPgfault.iopfQueueFree(smmu.smmu.evtqIopf);
+            org.iommu4j.iopf.IoPgfault.iopfQueueFree(smmu.smmu.priqIopf);
+            smmu.smmu.evtqIopf = null;
+            smmu.smmu.priqIopf = null;
         }
         if (smmuModel != null) {
             smmuModel.close();
         }
         if (board != null) {
             /* devres: the drivers' requested IRQs (and their threads) go with the machine */
-            board.irqs.free_all_irqs();
+            board.irqs.freeAllIrqs();
         }
         try {
             follow.close();

@@ -49,14 +49,14 @@ public final class MsiDemo {
     /** The function's MSI-X Table, mapped from its BAR as msix_map_region does. */
     static IoMem msixTable(Machine.PciFunction f) {
         PciEndpointModel ep = f.model();
-        return PciIomap.pci_iomap_range(f.dev(), ep.caps().msixTableBar(), ep.caps().msixTableOffset(),
+        return PciIomap.pciIomapRange(f.dev(), ep.caps().msixTableBar(), ep.caps().msixTableOffset(),
                 (long) ep.caps().msixVectors() * PciRegs.PCI_MSIX_ENTRY_SIZE);
     }
 
     /** The function's Pending Bit Array, mapped from its BAR. */
     static IoMem msixPba(Machine.PciFunction f) {
         PciEndpointModel ep = f.model();
-        return PciIomap.pci_iomap_range(f.dev(), ep.caps().msixPbaBar(), ep.caps().msixPbaOffset(), 8);
+        return PciIomap.pciIomapRange(f.dev(), ep.caps().msixPbaBar(), ep.caps().msixPbaOffset(), 8);
     }
 
     /** The MSI doorbell of the machine's MSI controller: the first GICv2m frame's MSI_SETSPI_NS, else the ITS's. */
@@ -76,32 +76,32 @@ public final class MsiDemo {
         }
         PciDev dev = f.dev();
         long doorbell = doorbell(m);
-        IommuDomain dom = Iommu.iommu_get_domain_for_dev(dev);
+        IommuDomain dom = Iommu.iommuGetDomainForDev(dev);
         int tableBar = f.model().caps().msixTableBar();
         out.printf("%s: %s domain, MSI-X capability at 0x%x, %d vectors, Table in BAR %d at 0x%x, PBA at 0x%x;"
-                        + " %s at PA 0x%x%n", dev.dev_name(), IommuH.iommu_domain_type_str(dom.type),
-                f.model().msixCapOffset(), PciMsi.pci_msix_vec_count(dev), tableBar,
-                Pci.pci_resource_start(dev, tableBar) + f.model().caps().msixTableOffset(),
-                Pci.pci_resource_start(dev, f.model().caps().msixPbaBar()) + f.model().caps().msixPbaOffset(),
+                        + " %s at PA 0x%x%n", dev.devName(), IommuH.iommuDomainTypeStr(dom.type),
+                f.model().msixCapOffset(), PciMsi.pciMsixVecCount(dev), tableBar,
+                Pci.pciResourceStart(dev, tableBar) + f.model().caps().msixTableOffset(),
+                Pci.pciResourceStart(dev, f.model().caps().msixPbaBar()) + f.model().caps().msixPbaOffset(),
                 m.v2m != null ? "GICv2m doorbell (MSI_SETSPI_NS)" : "ITS doorbell (GITS_TRANSLATER)", doorbell);
-        int nvec = PciMsi.pci_alloc_irq_vectors(dev, 1, 2, PciMsi.PCI_IRQ_MSIX);
-        out.printf("pci_alloc_irq_vectors(%s, 1, 2, PCI_IRQ_MSIX) = %d%n", dev.dev_name(), nvec);
+        int nvec = PciMsi.pciAllocIrqVectors(dev, 1, 2, PciMsi.PCI_IRQ_MSIX);
+        out.printf("pci_alloc_irq_vectors(%s, 1, 2, PCI_IRQ_MSIX) = %d%n", dev.devName(), nvec);
         if (nvec <= 0) {
             return new Result(nvec, 0, doorbell, 0, List.of(), 0, 0, 0, 0, 0, List.of(), 0, 1);
         }
         IoMem table = msixTable(f);
         IoMem pba = msixPba(f);
         long addr = tableAddress(table, 0);
-        long phys = Iommu.iommu_iova_to_phys(dom, addr);
+        long phys = Iommu.iommuIovaToPhys(dom, addr);
         out.printf("  Message Control 0x%04x; Table entry 0 (MMIO at 0x%x): Message Address 0x%x, Data 0x%x%n",
-                Pci.pci_read_config_word(dev, dev.msixCap + PciRegs.PCI_MSIX_FLAGS), table.physBase(), addr,
+                Pci.pciReadConfigWord(dev, dev.msixCap + PciRegs.PCI_MSIX_FLAGS), table.physBase(), addr,
                 table.readl(PciRegs.PCI_MSIX_ENTRY_DATA));
-        out.printf("  %s; IOVA 0x%x -> PA 0x%x (iommu_iova_to_phys)%n", MsiDesc.first_msi_entry(dev).iommuCookie, addr, phys);
+        out.printf("  %s; IOVA 0x%x -> PA 0x%x (iommu_iova_to_phys)%n", MsiDesc.firstMsiEntry(dev).iommuCookie, addr, phys);
         List<Integer> virqs = new ArrayList<>();
         for (int i = 0; i < nvec; i++) {
-            int virq = PciMsi.pci_irq_vector(dev, i);
+            int virq = PciMsi.pciIrqVector(dev, i);
             virqs.add(virq);
-            m.board.irqs.request_irq(virq, (irq, id) -> IrqHandler.IRQ_HANDLED, 0, "virtio-rng-msix" + i, dev);
+            m.board.irqs.requestIrq(virq, (irq, id) -> IrqHandler.IRQ_HANDLED, 0, "virtio-rng-msix" + i, dev);
         }
         int before = m.smmu.decodedEvents.size();
         for (int v : new int[] {0, 1, 1}) {
@@ -111,12 +111,12 @@ public final class MsiDemo {
 
         /* masking: the irq_chip's mask sets the entry's Mask bit; the event waits in the PBA */
         MsiDesc d1 = dev.msiList.get(1);
-        PciMsi.pci_msi_mask_irq(virqs.get(1), d1);
+        PciMsi.pciMsiMaskIrq(virqs.get(1), d1);
         int maskedRet = f.model().raiseMsix(1);
         long pbaMasked = Integer.toUnsignedLong(pba.readl(0));
         out.printf("  vector 1 masked (Vector Control 0x%x): raise = %d, PBA 0x%x%n",
                 table.readl(16 + PciRegs.PCI_MSIX_ENTRY_VECTOR_CTRL), maskedRet, pbaMasked);
-        PciMsi.pci_msi_unmask_irq(virqs.get(1), d1);
+        PciMsi.pciMsiUnmaskIrq(virqs.get(1), d1);
         long pbaUnmasked = Integer.toUnsignedLong(pba.readl(0));
         out.printf("  vector 1 unmasked: the pending message is sent, PBA 0x%x%n", pbaUnmasked);
         m.board.irqs.quiesce();
@@ -129,15 +129,15 @@ public final class MsiDemo {
 
         /* The negative case: an unmanaged domain that nobody gave an MSI cookie. */
         PciDev dev2 = g.dev();
-        IommuDomain unmanaged = m.iommu.iommu_domain_alloc(m.pci.pci_bus_type);
-        int ret = m.iommu.iommu_attach_device(unmanaged, dev2);
-        out.printf("%s: iommu_attach_device(unmanaged domain) = %d, no iommu_get_msi_cookie%n", dev2.dev_name(), ret);
-        int n2 = PciMsi.pci_alloc_irq_vectors(dev2, 1, 1, PciMsi.PCI_IRQ_MSIX);
+        IommuDomain unmanaged = m.iommu.iommuDomainAlloc(m.pci.pciBusType);
+        int ret = m.iommu.iommuAttachDevice(unmanaged, dev2);
+        out.printf("%s: iommu_attach_device(unmanaged domain) = %d, no iommu_get_msi_cookie%n", dev2.devName(), ret);
+        int n2 = PciMsi.pciAllocIrqVectors(dev2, 1, 1, PciMsi.PCI_IRQ_MSIX);
         long addr2 = tableAddress(msixTable(g), 0);
         out.printf("  pci_alloc_irq_vectors(PCI_IRQ_MSIX) = %d; Message Address 0x%x (the doorbell's PA: nothing remapped)%n",
                 n2, addr2);
-        int virq2 = PciMsi.pci_irq_vector(dev2, 0);
-        m.board.irqs.request_irq(virq2, (irq, id) -> IrqHandler.IRQ_HANDLED, 0, "virtio-blk-msix", dev2);
+        int virq2 = PciMsi.pciIrqVector(dev2, 0);
+        m.board.irqs.requestIrq(virq2, (irq, id) -> IrqHandler.IRQ_HANDLED, 0, "virtio-blk-msix", dev2);
         int faultRet = g.model().raiseMsix(0);
         out.printf("  device raises vector 0: %d (%s)%n", faultRet, faultRet == -Errno.EFAULT
                 ? "-EFAULT: the SMMU terminated the write" : "unexpected");
@@ -159,13 +159,13 @@ public final class MsiDemo {
         out.printf("  virq %d handled %d time(s)%n", virq2, faultIrqs);
 
         for (int v : virqs) {
-            m.board.irqs.free_irq(v, dev);
+            m.board.irqs.freeIrq(v, dev);
         }
-        m.board.irqs.free_irq(virq2, dev2);
-        PciMsi.pci_free_irq_vectors(dev);
-        PciMsi.pci_free_irq_vectors(dev2);
-        m.iommu.iommu_detach_device(unmanaged, dev2);
-        m.iommu.iommu_domain_free(unmanaged);
+        m.board.irqs.freeIrq(virq2, dev2);
+        PciMsi.pciFreeIrqVectors(dev);
+        PciMsi.pciFreeIrqVectors(dev2);
+        m.iommu.iommuDetachDevice(unmanaged, dev2);
+        m.iommu.iommuDomainFree(unmanaged);
         boolean ok = nvec == 2 && addr != phys && phys == doorbell && counts.get(0) == 1 && counts.get(1) == 3
                 && maskedRet == PciEndpointModel.MSI_PENDING && pbaMasked == 2 && pbaUnmasked == 0
                 && faultRet == -Errno.EFAULT && addr2 == doorbell && !events.isEmpty() && faultIrqs == 0;

@@ -34,9 +34,9 @@ public final class PciOf {
 
     /** {@code bus-range} as an IORESOURCE_BUS resource. 0, or the property read's -errno. */
     @Port("drivers/pci/of.c:of_pci_parse_bus_range")
-    static int of_pci_parse_bus_range(DeviceNode node, Resource[] res) {
+    static int ofPciParseBusRange(DeviceNode node, Resource[] res) {
         int[] busRange = new int[2];
-        int error = Of.of_property_read_u32_array(node, "bus-range", busRange, 2);
+        int error = Of.ofPropertyReadU32Array(node, "bus-range", busRange, 2);
         if (error != 0) {
             return error;
         }
@@ -54,52 +54,52 @@ public final class PciOf {
      * window when the caller passed no {@code ioBase}.
      */
     @Port("drivers/pci/of.c:devm_of_pci_get_host_bridge_resources")
-    static int devm_of_pci_get_host_bridge_resources(Device dev, DeviceNode devNode, int busno, int busMax,
+    static int devmOfPciGetHostBridgeResources(Device dev, DeviceNode devNode, int busno, int busMax,
             List<ResourceEntry> resources, List<ResourceEntry> ibResources, long[] ioBase) {
         if (ioBase != null) {
             ioBase[0] = Of.OF_BAD_ADDR;
         }
-        DevPrintk.dev_info(dev, "host bridge %s ranges:", devNode.path());
+        DevPrintk.devInfo(dev, "host bridge %s ranges:", devNode.path());
         Resource[] busRange = new Resource[1];
-        if (of_pci_parse_bus_range(devNode, busRange) != 0) {
+        if (ofPciParseBusRange(devNode, busRange) != 0) {
             busRange[0] = new Resource(devNode.name, busno, busMax, Resource.IORESOURCE_BUS);
-            DevPrintk.dev_info(dev, "  No bus range found for %s, using [bus %02x-%02x]", devNode.path(), busno, busMax);
+            DevPrintk.devInfo(dev, "  No bus range found for %s, using [bus %02x-%02x]", devNode.path(), busno, busMax);
         } else if (busRange[0].end() > busRange[0].start() + busMax) {
             busRange[0] = new Resource(busRange[0].name(), busRange[0].start(), busRange[0].start() + busMax,
                     busRange[0].flags());
         }
-        Pci.pci_add_resource(resources, busRange[0]);
+        Pci.pciAddResource(resources, busRange[0]);
 
         OfPciRangeParser parser = new OfPciRangeParser();
-        int err = Of.of_pci_range_parser_init(parser, devNode);
+        int err = Of.ofPciRangeParserInit(parser, devNode);
         if (err != 0) {
             resources.clear();
             return err;
         }
         OfPciRange range = new OfPciRange();
         Resource[] res = new Resource[1];
-        while (Of.of_pci_range_parser_one(parser, range) != null) {
+        while (Of.ofPciRangeParserOne(parser, range) != null) {
             long type = range.flags & Resource.IORESOURCE_TYPE_BITS;
             String rangeType = type == Resource.IORESOURCE_IO ? "IO" : type == Resource.IORESOURCE_MEM ? "MEM" : "err";
-            DevPrintk.dev_info(dev, "  %6s %#012x..%#012x -> %#012x", rangeType, range.cpuAddr,
+            DevPrintk.devInfo(dev, "  %6s %#012x..%#012x -> %#012x", rangeType, range.cpuAddr,
                     range.cpuAddr + range.size - 1, range.pciAddr);
             // An untranslatable or empty range is skipped.
             if (range.cpuAddr == Of.OF_BAD_ADDR || range.size == 0) {
                 continue;
             }
-            if (Of.of_pci_range_to_resource(range, devNode, res) != 0) {
+            if (Of.ofPciRangeToResource(range, devNode, res) != 0) {
                 continue;
             }
             Resource r = res[0];
             if (r.type() == Resource.IORESOURCE_IO) {
                 if (ioBase == null) {
-                    DevPrintk.dev_err(dev, "I/O range found for %s. Please provide an io_base pointer to save CPU base address",
+                    DevPrintk.devErr(dev, "I/O range found for %s. Please provide an io_base pointer to save CPU base address",
                             devNode.path());
                     resources.clear();
                     return -EINVAL;
                 }
                 if (ioBase[0] != Of.OF_BAD_ADDR) {
-                    DevPrintk.dev_warn(dev, "More than one I/O resource converted for %s. CPU base address for old range lost!",
+                    DevPrintk.devWarn(dev, "More than one I/O resource converted for %s. CPU base address for old range lost!",
                             devNode.path());
                 }
                 ioBase[0] = range.cpuAddr;
@@ -107,7 +107,7 @@ public final class PciOf {
                 // The bridge's window is not itself a 64-bit BAR.
                 r = new Resource(r.name(), r.start(), r.end(), r.flags() & ~Resource.IORESOURCE_MEM_64);
             }
-            Pci.pci_add_resource_offset(resources, r, r.start() - range.pciAddr);
+            Pci.pciAddResourceOffset(resources, r, r.start() - range.pciAddr);
             range = new OfPciRange();
         }
 
@@ -115,20 +115,20 @@ public final class PciOf {
             return 0;
         }
         OfPciRangeParser dma = new OfPciRangeParser();
-        if (Of.of_pci_dma_range_parser_init(dma, devNode) != 0) {
+        if (Of.ofPciDmaRangeParserInit(dma, devNode) != 0) {
             return 0;
         }
-        DevPrintk.dev_dbg(dev, "Parsing dma-ranges property...");
+        DevPrintk.devDbg(dev, "Parsing dma-ranges property...");
         range = new OfPciRange();
-        while (Of.of_pci_range_parser_one(dma, range) != null) {
+        while (Of.ofPciRangeParserOne(dma, range) != null) {
             // Only translated, non-empty memory ranges are inbound windows.
             if ((range.flags & Resource.IORESOURCE_TYPE_BITS) != Resource.IORESOURCE_MEM
                     || range.cpuAddr == Of.OF_BAD_ADDR || range.size == 0) {
                 continue;
             }
-            DevPrintk.dev_info(dev, "  %6s %#012x..%#012x -> %#012x", "IB MEM", range.cpuAddr,
+            DevPrintk.devInfo(dev, "  %6s %#012x..%#012x -> %#012x", "IB MEM", range.cpuAddr,
                     range.cpuAddr + range.size - 1, range.pciAddr);
-            if (Of.of_pci_range_to_resource(range, devNode, res) != 0) {
+            if (Of.ofPciRangeToResource(range, devNode, res) != 0) {
                 continue;
             }
             // Insert before the first entry starting above it: the list stays sorted.
@@ -148,11 +148,11 @@ public final class PciOf {
      * about, as a 32-bit BAR cannot use it all). 0 or -errno.
      */
     @Port("drivers/pci/of.c:pci_parse_request_of_pci_ranges")
-    static int pci_parse_request_of_pci_ranges(Device dev, DeviceNode np, PciHostBridge bridge) {
+    static int pciParseRequestOfPciRanges(Device dev, DeviceNode np, PciHostBridge bridge) {
         bridge.windows.clear();
         bridge.dmaRanges.clear();
         long[] iobase = new long[1];
-        int err = devm_of_pci_get_host_bridge_resources(dev, np, 0, 0xff, bridge.windows, bridge.dmaRanges, iobase);
+        int err = devmOfPciGetHostBridgeResources(dev, np, 0, 0xff, bridge.windows, bridge.dmaRanges, iobase);
         if (err != 0) {
             return err;
         }
@@ -162,24 +162,24 @@ public final class PciOf {
             if (res.type() == Resource.IORESOURCE_MEM) {
                 boolean prefetch = (res.flags() & Resource.IORESOURCE_PREFETCH) != 0;
                 resValid |= !prefetch;
-                if (!prefetch && (res.resource_size() >>> 32) != 0) {
-                    DevPrintk.dev_warn(dev, "Memory resource size exceeds max for 32 bits");
+                if (!prefetch && (res.resourceSize() >>> 32) != 0) {
+                    DevPrintk.devWarn(dev, "Memory resource size exceeds max for 32 bits");
                 }
             }
         }
         if (!resValid) {
-            DevPrintk.dev_warn(dev, "non-prefetchable memory resource required");
+            DevPrintk.devWarn(dev, "non-prefetchable memory resource required");
         }
         return 0;
     }
 
     /** Describes a host bridge from the node of {@code dev} (nothing to do without one). 0 or -errno. */
     @Port("drivers/pci/of.c:devm_of_pci_bridge_init")
-    static int devm_of_pci_bridge_init(Device dev, PciHostBridge bridge) {
+    static int devmOfPciBridgeInit(Device dev, PciHostBridge bridge) {
         if (!(dev.ofNode instanceof DeviceNode np)) {
             return 0;
         }
-        return pci_parse_request_of_pci_ranges(dev, np, bridge);
+        return pciParseRequestOfPciRanges(dev, np, bridge);
     }
 
     /**
@@ -187,10 +187,10 @@ public final class PciOf {
      * caller cannot tell why: the generic host answers -ENOMEM).
      */
     @Port("drivers/pci/probe.c:devm_pci_alloc_host_bridge")
-    static PciHostBridge devm_pci_alloc_host_bridge(Device dev) {
-        PciHostBridge bridge = Pci.pci_alloc_host_bridge();
+    static PciHostBridge devmPciAllocHostBridge(Device dev) {
+        PciHostBridge bridge = Pci.pciAllocHostBridge();
         bridge.parent = dev;
-        if (devm_of_pci_bridge_init(dev, bridge) != 0) {
+        if (devmOfPciBridgeInit(dev, bridge) != 0) {
             return null;
         }
         return bridge;
@@ -203,24 +203,24 @@ public final class PciOf {
      * registered for the node itself, else any domain of the node; null without.
      */
     @Port("drivers/pci/of.c:pci_host_bridge_of_msi_domain")
-    static MsiDomain pci_host_bridge_of_msi_domain(DeviceNode np, IrqController irqs) {
+    static MsiDomain pciHostBridgeOfMsiDomain(DeviceNode np, IrqController irqs) {
         if (np == null) {
             return null;
         }
-        Object d = OfIrq.of_msi_get_domain(null, np, IrqController.DOMAIN_BUS_PCI_MSI, irqs);
+        Object d = OfIrq.ofMsiGetDomain(null, np, IrqController.DOMAIN_BUS_PCI_MSI, irqs);
         if (d == null) {
-            d = irqs.irq_find_matching_host(np, IrqController.DOMAIN_BUS_PCI_MSI);
+            d = irqs.irqFindMatchingHost(np, IrqController.DOMAIN_BUS_PCI_MSI);
         }
         if (d == null) {
-            d = irqs.irq_find_matching_host(np, IrqController.DOMAIN_BUS_ANY);
+            d = irqs.irqFindMatchingHost(np, IrqController.DOMAIN_BUS_ANY);
         }
         return d instanceof MsiDomain m ? m : null;
     }
 
     /** Whether the host bridge's parent device has an {@code msi-map} in its node. */
     @Port("drivers/pci/probe.c:pci_host_of_has_msi_map")
-    static boolean pci_host_of_has_msi_map(Device dev) {
-        return dev != null && dev.ofNode instanceof DeviceNode np && Of.of_find_property(np, "msi-map") != null;
+    static boolean pciHostOfHasMsiMap(Device dev) {
+        return dev != null && dev.ofNode instanceof DeviceNode np && Of.ofFindProperty(np, "msi-map") != null;
     }
 
     /**
@@ -230,9 +230,9 @@ public final class PciOf {
      * -EINVAL.
      */
     @Port("drivers/pci/probe.c:pci_register_host_bridge")
-    static void pci_register_host_bridge_msi(PciBus bus, Device parent, IrqController irqs) {
+    static void pciRegisterHostBridgeMsi(PciBus bus, Device parent, IrqController irqs) {
         DeviceNode np = parent != null && parent.ofNode instanceof DeviceNode n ? n : null;
-        if (pci_host_bridge_of_msi_domain(np, irqs) == null && !pci_host_of_has_msi_map(parent)) {
+        if (pciHostBridgeOfMsiDomain(np, irqs) == null && !pciHostOfHasMsiMap(parent)) {
             bus.busFlags |= PciBus.PCI_BUS_FLAGS_NO_MSI;
         }
     }
@@ -243,9 +243,9 @@ public final class PciOf {
      * controller. Null without a map or a domain for the controller.
      */
     @Port("drivers/pci/msi.c:pci_msi_get_device_domain")
-    static MsiDomain pci_msi_get_device_domain(PciDev pdev, IrqController irqs) {
-        int rid = Pci.pci_dev_id(pdev);
-        Object d = OfIrq.of_msi_map_get_device_domain(pdev, rid, IrqController.DOMAIN_BUS_PCI_MSI, irqs);
+    static MsiDomain pciMsiGetDeviceDomain(PciDev pdev, IrqController irqs) {
+        int rid = Pci.pciDevId(pdev);
+        Object d = OfIrq.ofMsiMapGetDeviceDomain(pdev, rid, IrqController.DOMAIN_BUS_PCI_MSI, irqs);
         return d instanceof MsiDomain m ? m : null;
     }
 
@@ -255,13 +255,13 @@ public final class PciOf {
      * cannot have MSIs (pci_alloc_irq_vectors with PCI_IRQ_MSI then fails).
      */
     @Port("drivers/pci/probe.c:pci_set_msi_domain")
-    static void pci_set_msi_domain(PciDev dev, DeviceNode hostNode, IrqController irqs) {
+    static void pciSetMsiDomain(PciDev dev, DeviceNode hostNode, IrqController irqs) {
         MsiDomain d = dev.msiDomain; // pci_dev_msi_domain: set by the host driver
         if (d == null) {
-            d = pci_msi_get_device_domain(dev, irqs);
+            d = pciMsiGetDeviceDomain(dev, irqs);
         }
         if (d == null) {
-            d = pci_host_bridge_of_msi_domain(hostNode, irqs); // pci_set_bus_msi_domain's
+            d = pciHostBridgeOfMsiDomain(hostNode, irqs); // pci_set_bus_msi_domain's
         }
         dev.msiDomain = d;
     }

@@ -55,32 +55,32 @@ public final class SvaDemo {
         PciEndpointModel ep = f.model();
 
         /* The process: a 4-page buffer, a message in its first page. */
-        Mm mm = m.cpus.mm_alloc();
+        Mm mm = m.cpus.mmAlloc();
         Cpu cpu = m.cpus.cpu(0);
-        cpu.switch_mm(mm);
-        long buf = Mmap.vm_mmap(mm, 0, 4 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+        cpu.switchMm(mm);
+        long buf = Mmap.vmMmap(mm, 0, 4 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
         String msg = "written by the process";
         store(cpu, buf, msg);
         out.printf("process: mmap 4 pages at 0x%x, wrote \"%s\" at 0x%x (CPU ASID %d, pgd 0x%x)%n", buf, msg, buf,
                 ArmContext.ASID(mm), mm.pgd);
 
         /* The device driver: IOPF then SVA, then bind. */
-        out.printf("iommu_dev_enable_feature(%s, IOMMU_DEV_FEAT_IOPF) = %d%n", dev.dev_name(),
-                Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_IOPF));
+        out.printf("iommu_dev_enable_feature(%s, IOMMU_DEV_FEAT_IOPF) = %d%n", dev.devName(),
+                Iommu.iommuDevEnableFeature(dev, IommuH.IOMMU_DEV_FEAT_IOPF));
         out.printf("iommu_dev_enable_feature(%s, IOMMU_DEV_FEAT_SVA) = %d (PRI enabled on the device: %b)%n",
-                dev.dev_name(), Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_SVA), ep.priEnabled());
+                dev.devName(), Iommu.iommuDevEnableFeature(dev, IommuH.IOMMU_DEV_FEAT_SVA), ep.priEnabled());
         IommuSva handle;
         List<String> commands = new ArrayList<>();
         try (Trace.Capture cap = Trace.capture("arm_smmu:cmdq_cmd")) {
             try {
-                handle = Iommu.iommu_sva_bind_device(dev, mm, null);
+                handle = Iommu.iommuSvaBindDevice(dev, mm, null);
             } catch (ErrnoException e) {
                 out.printf("iommu_sva_bind_device = %d%n", e.err());
                 return new Result(0, 0, "", "", 0, List.of(), 0, 1);
             }
-            int pasid = Iommu.iommu_sva_get_pasid(handle);
-            ArmSmmuDomain dom = (ArmSmmuDomain) Iommu.iommu_get_domain_for_dev(dev);
-            long cdptr = m.smmu.arm_smmu_get_cd_ptr(dom, pasid);
+            int pasid = Iommu.iommuSvaGetPasid(handle);
+            ArmSmmuDomain dom = (ArmSmmuDomain) Iommu.iommuGetDomainForDev(dev);
+            long cdptr = m.smmu.armSmmuGetCdPtr(dom, pasid);
             long cd0 = m.board.mem.readq(cdptr);
             long ttb0 = m.board.mem.readq(cdptr + 8) & ArmSmmuV3H.CTXDESC_CD_1_TTB0_MASK;
             int asid = (int) Bits.FIELD_GET(ArmSmmuV3H.CTXDESC_CD_0_ASID, cd0);
@@ -99,9 +99,9 @@ public final class SvaDemo {
             long page2 = buf + 2 * 4096;
             String reply = "written by the device";
             long prq0 = ep.atsRequests();
-            out.printf("page 0x%x before: PTE 0x%x (not present)%n", page2, MmFault.pte_of(mm, page2));
+            out.printf("page 0x%x before: PTE 0x%x (not present)%n", page2, MmFault.pteOf(mm, page2));
             int r2 = ep.dmaWrite(pasid, page2, reply.getBytes(StandardCharsets.US_ASCII));
-            long pte = MmFault.pte_of(mm, page2);
+            long pte = MmFault.pteOf(mm, page2);
             out.printf("device DMA write PASID %d VA 0x%x: ret %d (translation requests %d); PTE now 0x%x%n", pasid,
                     page2, r2, ep.atsRequests() - prq0, pte);
             note(cap, commands, out);
@@ -109,7 +109,7 @@ public final class SvaDemo {
             out.printf("process reads 0x%x: \"%s\"%n", page2, processRead);
 
             /* munmap: the MMU notifier invalidates the device's ATC for the PASID. */
-            int um = Mmap.vm_munmap(mm, page2, 4096);
+            int um = Mmap.vmMunmap(mm, page2, 4096);
             out.printf("process: munmap(0x%x) = %d; device ATC still holds it: %b%n", page2, um,
                     ep.atcContains(pasid, page2));
             note(cap, commands, out);
@@ -118,13 +118,13 @@ public final class SvaDemo {
                     after == -Errno.EFAULT ? "-EFAULT: the Page Request was answered Invalid Request" : "UNEXPECTED");
             note(cap, commands, out);
 
-            Iommu.iommu_sva_unbind_device(handle);
+            Iommu.iommuSvaUnbindDevice(handle);
             out.printf("iommu_sva_unbind_device: CD dword0 now 0x%x, process PASID %d, ASID pinned %b%n",
-                    m.board.mem.readq(cdptr), mm.pasid, mm.context.pinned.refcount_read() != 0);
+                    m.board.mem.readq(cdptr), mm.pasid, mm.context.pinned.refcountRead() != 0);
             note(cap, commands, out);
             out.printf("iommu_dev_disable_feature(SVA) = %d, (IOPF) = %d%n",
-                    Iommu.iommu_dev_disable_feature(dev, IommuH.IOMMU_DEV_FEAT_SVA),
-                    Iommu.iommu_dev_disable_feature(dev, IommuH.IOMMU_DEV_FEAT_IOPF));
+                    Iommu.iommuDevDisableFeature(dev, IommuH.IOMMU_DEV_FEAT_SVA),
+                    Iommu.iommuDevDisableFeature(dev, IommuH.IOMMU_DEV_FEAT_IOPF));
             m.board.irqs.quiesce();
             boolean ok = r1 == 0 && deviceRead.equals(msg) && r2 == 0 && processRead.equals(reply)
                     && after == -Errno.EFAULT && mm.pasid == 0;

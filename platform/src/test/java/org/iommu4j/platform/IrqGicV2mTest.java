@@ -28,13 +28,13 @@ class IrqGicV2mTest {
     static final String REFERENCE_LINE = "GICv2m: range[mem 0x08020000-0x08020fff], SPI[80:143]";
 
     final Board board = Board.withRam(1L << 20);
-    final DeviceNode root = Fdt.of_fdt_unflatten_tree(Fdt.bundledVirtSmmuv3());
+    final DeviceNode root = Fdt.ofFdtUnflattenTree(Fdt.bundledVirtSmmuv3());
     final Of of = new Of(root);
     final DeviceNode gic = root.child("intc@8000000");
 
     @AfterEach
     void freeIrqs() {
-        board.irqs.free_all_irqs();
+        board.irqs.freeAllIrqs();
     }
 
     private IrqGicV2m probe(java.util.List<String> log) {
@@ -42,7 +42,7 @@ class IrqGicV2mTest {
                 new GicV2mFrame(board.irqs, GicV2mFrame.QEMU_VIRT_BASE_SPI, GicV2mFrame.QEMU_VIRT_NUM_SPIS));
         IrqGicV2m v2m = new IrqGicV2m(of, board.mmio, board.irqs);
         try (AutoCloseable f = org.iommu4j.base.Printk.follow(l -> log.add(l.text()))) {
-            assertThat(v2m.gicv2m_init(gic)).isZero();
+            assertThat(v2m.gicv2mInit(gic)).isZero();
         } catch (Exception e) {
             throw new AssertionError(e);
         }
@@ -60,7 +60,7 @@ class IrqGicV2mTest {
             int smmuLine = indexOf(m, "arm-smmu-v3");
             assertThat(gicLine).isNotNegative().isLessThan(smmuLine);
             assertThat(m.function(0x8).dev().msiDomain).isSameAs(m.v2m.pciMsiDomain);
-            assertThat(board.irqs.irq_find_matching_host(root, IrqController.DOMAIN_BUS_ANY)).isNull();
+            assertThat(board.irqs.irqFindMatchingHost(root, IrqController.DOMAIN_BUS_ANY)).isNull();
         }
     }
 
@@ -83,8 +83,8 @@ class IrqGicV2mTest {
         assertThat(frame.nrSpis).isEqualTo(64);
         assertThat(frame.flags).isZero(); // QEMU's MSI_IIDR is no quirky implementation
         DeviceNode node = gic.child("v2m@8020000");
-        assertThat(board.irqs.irq_find_matching_host(node, IrqController.DOMAIN_BUS_PCI_MSI)).isSameAs(v2m.pciMsiDomain);
-        assertThat(board.irqs.irq_find_matching_host(node, IrqController.DOMAIN_BUS_NEXUS)).isSameAs(v2m);
+        assertThat(board.irqs.irqFindMatchingHost(node, IrqController.DOMAIN_BUS_PCI_MSI)).isSameAs(v2m.pciMsiDomain);
+        assertThat(board.irqs.irqFindMatchingHost(node, IrqController.DOMAIN_BUS_NEXUS)).isSameAs(v2m);
     }
 
     @Test
@@ -100,14 +100,14 @@ class IrqGicV2mTest {
 
         node.setProperty(Property.ofCells("arm,msi-base-spi", 16));
         IrqGicV2m bad = new IrqGicV2m(of, board.mmio, board.irqs);
-        assertThat(bad.gicv2m_init(gic)).isEqualTo(-Errno.EINVAL);
+        assertThat(bad.gicv2mInit(gic)).isEqualTo(-Errno.EINVAL);
         assertThat(bad.frames()).isEmpty();
         assertThat(bad.pciMsiDomain).isNull();
         node.setProperty(Property.ofCells("arm,msi-base-spi", 1000));
-        assertThat(bad.gicv2m_init(gic)).isEqualTo(-Errno.EINVAL);
+        assertThat(bad.gicv2mInit(gic)).isEqualTo(-Errno.EINVAL);
 
         node.removeProperty("reg");
-        assertThat(bad.gicv2m_init(gic)).isEqualTo(-Errno.EINVAL);
+        assertThat(bad.gicv2mInit(gic)).isEqualTo(-Errno.EINVAL);
         assertThat(bad.pciMsiDomain).isNull();
     }
 
@@ -130,40 +130,40 @@ class IrqGicV2mTest {
 
         // the message of a vector: the doorbell, the SPI as data (no device, no IOMMU: no remap)
         MsiMsg msg = new MsiMsg();
-        v2m.irq_compose_msi_msg(first + 10, new org.iommu4j.base.irq.MsiDesc(new org.iommu4j.base.device.Device("d"), 1), msg);
+        v2m.irqComposeMsiMsg(first + 10, new org.iommu4j.base.irq.MsiDesc(new org.iommu4j.base.device.Device("d"), 1), msg);
         assertThat(msg.addressLo).isEqualTo(0x0802_0040);
         assertThat(msg.addressHi).isZero();
         assertThat(msg.data).isEqualTo(90);
 
         // the SPI raises its virq's handler through the frame
         AtomicLong count = new AtomicLong();
-        assertThat(board.irqs.request_irq(first + 10, (irq, id) -> {
+        assertThat(board.irqs.requestIrq(first + 10, (irq, id) -> {
             count.incrementAndGet();
             return IrqHandler.IRQ_HANDLED;
         }, 0, "v", null)).isZero();
         board.sysbus.write32(0x0802_0040L, 90);
         board.irqs.quiesce();
         assertThat(count.get()).isEqualTo(1);
-        board.irqs.free_irq(first + 10, null);
+        board.irqs.freeIrq(first + 10, null);
 
         // freeing the run of 4 gives its SPIs back; a run of 4 fits again there, a run of 8 not
         v2m.free(dom, first, 4);
-        assertThat(board.irqs.irq_find_mapping(80)).isZero();
+        assertThat(board.irqs.irqFindMapping(80)).isZero();
         int again = board.irqs.allocVirqs(8);
         assertThat(v2m.alloc(dom, again, 8, new MsiDomain.MsiAllocInfo())).isEqualTo(-Errno.ENOSPC);
         assertThat(v2m.alloc(dom, again, 4, new MsiDomain.MsiAllocInfo())).isZero();
         assertThat(v2m.hwirq(again)).isEqualTo(80);
-        assertThat(board.irqs.irq_find_mapping(80)).isEqualTo(again);
+        assertThat(board.irqs.irqFindMapping(80)).isEqualTo(again);
     }
 
     @Test
     void anSpiAlreadyWiredFailsTheAllocationAndGivesTheSpisBack() {
         IrqGicV2m v2m = probe(new java.util.ArrayList<>());
-        board.irqs.irq_create_mapping(82); // a wired device sharing the frame's SPI 82
+        board.irqs.irqCreateMapping(82); // a wired device sharing the frame's SPI 82
         int virq = board.irqs.allocVirqs(4);
         assertThat(v2m.alloc(v2m.pciMsiDomain, virq, 4, new MsiDomain.MsiAllocInfo())).isEqualTo(-Errno.EBUSY);
-        assertThat(board.irqs.irq_find_mapping(80)).isZero();
-        assertThat(board.irqs.irq_find_mapping(81)).isZero();
+        assertThat(board.irqs.irqFindMapping(80)).isZero();
+        assertThat(board.irqs.irqFindMapping(81)).isZero();
         // the SPIs went back: one vector gets SPI 80
         assertThat(v2m.alloc(v2m.pciMsiDomain, virq, 1, new MsiDomain.MsiAllocInfo())).isZero();
         assertThat(v2m.hwirq(virq)).isEqualTo(80);
@@ -171,7 +171,7 @@ class IrqGicV2mTest {
 
     /** The fixture as a GICv3 with an ITS at QEMU virt's 0x8080000 (GITS_TRANSLATER 0x8090040). */
     static byte[] itsTree() {
-        DeviceNode root = Fdt.of_fdt_unflatten_tree(Fdt.bundledVirtSmmuv3());
+        DeviceNode root = Fdt.ofFdtUnflattenTree(Fdt.bundledVirtSmmuv3());
         DeviceNode intc = root.child("intc@8000000");
         intc.setProperty(Property.ofStrings("compatible", "arm,gic-v3"));
         DeviceNode frame = intc.child("v2m@8020000");
@@ -191,28 +191,28 @@ class IrqGicV2mTest {
             PciDev dev = m.function(0x8).dev();
             assertThat(dev.msiDomain).isSameAs(m.its.pciMsiDomain);
             // QEMU's virtio functions have MSI-X (two vectors) and no MSI
-            assertThat(PciMsi.pci_alloc_irq_vectors(dev, 1, 4, PciMsi.PCI_IRQ_MSIX)).isEqualTo(2);
+            assertThat(PciMsi.pciAllocIrqVectors(dev, 1, 4, PciMsi.PCI_IRQ_MSIX)).isEqualTo(2);
             assertThat(MsiDemo.doorbell(m)).isEqualTo(0x0809_0040L);
             long addr = MsiDemo.tableAddress(MsiDemo.msixTable(m.function(0x8)), 1);
-            assertThat(org.iommu4j.iommu.Iommu.iommu_iova_to_phys(org.iommu4j.iommu.Iommu.iommu_get_domain_for_dev(dev), addr))
+            assertThat(org.iommu4j.iommu.Iommu.iommuIovaToPhys(org.iommu4j.iommu.Iommu.iommuGetDomainForDev(dev), addr))
                     .isEqualTo(0x0809_0040L);
             AtomicLong count = new AtomicLong();
-            int virq = PciMsi.pci_irq_vector(dev, 1);
-            assertThat(m.board.irqs.request_irq(virq, (irq, id) -> {
+            int virq = PciMsi.pciIrqVector(dev, 1);
+            assertThat(m.board.irqs.requestIrq(virq, (irq, id) -> {
                 count.incrementAndGet();
                 return IrqHandler.IRQ_HANDLED;
             }, 0, "its", dev)).isZero();
             assertThat(m.function(0x8).model().raiseMsix(1)).isZero();
             m.board.irqs.quiesce();
             assertThat(count.get()).isEqualTo(1);
-            m.board.irqs.free_irq(virq, dev);
-            PciMsi.pci_free_irq_vectors(dev);
+            m.board.irqs.freeIrq(virq, dev);
+            PciMsi.pciFreeIrqVectors(dev);
         }
     }
 
     @Test
     void aTreeWithoutAnMsiControllerGivesNoMsi() {
-        DeviceNode r = Fdt.of_fdt_unflatten_tree(Fdt.bundledVirtSmmuv3());
+        DeviceNode r = Fdt.ofFdtUnflattenTree(Fdt.bundledVirtSmmuv3());
         r.child("pcie@10000000").removeProperty("msi-map");
         DeviceNode intc = r.child("intc@8000000");
         assertThat(intc.removeChild(intc.child("v2m@8020000"))).isTrue();
@@ -225,7 +225,7 @@ class IrqGicV2mTest {
             // v5.15: the generic host relies on an MSI domain; with none, pci_msi_supported says no
             // (the function has MSI-X: without the bus flag it would get vectors)
             assertThat(dev.msixCap).isNotZero();
-            assertThat(PciMsi.pci_alloc_irq_vectors(dev, 1, 1, PciMsi.PCI_IRQ_MSIX)).isEqualTo(-Errno.EINVAL);
+            assertThat(PciMsi.pciAllocIrqVectors(dev, 1, 1, PciMsi.PCI_IRQ_MSIX)).isEqualTo(-Errno.EINVAL);
             assertThat(dev.msixEnabled).isFalse();
             assertThat(dev.msiEnabled).isFalse();
             assertThat(dev.msiList).isEmpty();

@@ -100,18 +100,18 @@ class MachineTest {
             for (int k = 0; k < 2; k++) {
                 Machine.PciFunction f = m.functions.get(k);
                 assertThat(f.sid()).isEqualTo(k == 0 ? 0x8 : 0x10);
-                long ste = m.smmu.arm_smmu_get_step_for_sid(m.smmu.smmu, f.sid());
+                long ste = m.smmu.armSmmuGetStepForSid(m.smmu.smmu, f.sid());
                 assertThat(m.board.mem.readq(ste) & 0xfff000000000003fL).isEqualTo(0xbL);
                 assertThat(m.board.mem.readq(ste + 8)).isEqualTo(0xd6L);
-                ArmSmmuDomain d = ((ArmSmmuMaster) DevIommu.dev_iommu_priv_get(f.dev())).domain;
-                assertThat(m.board.mem.readq(ste) & Bits.GENMASK_ULL(51, 6)).isEqualTo(d.s1_cfg.cdcfg.cdtab);
-                long cd = d.s1_cfg.cdcfg.cdtab;
+                ArmSmmuDomain d = ((ArmSmmuMaster) DevIommu.devIommuPrivGet(f.dev())).domain;
+                assertThat(m.board.mem.readq(ste) & Bits.GENMASK_ULL(51, 6)).isEqualTo(d.s1Cfg.cdcfg.cdtab);
+                long cd = d.s1Cfg.cdcfg.cdtab;
                 assertThat(m.board.mem.readq(cd)).isEqualTo(cd0[k]);
                 assertThat(m.board.mem.readq(cd + 24) & 0xffffffffL).isEqualTo(0xf404ff44L);
             }
             /* The host bridge's SID 0 and the neighbours keep the abort STE. */
             for (int sid : new int[] {0, 0x18}) {
-                long ste = m.smmu.arm_smmu_get_step_for_sid(m.smmu.smmu, sid);
+                long ste = m.smmu.armSmmuGetStepForSid(m.smmu.smmu, sid);
                 assertThat(m.board.mem.readq(ste)).isEqualTo(1L);
                 assertThat(m.board.mem.readq(ste + 8)).isEqualTo(0x0000100000000000L);
             }
@@ -129,25 +129,25 @@ class MachineTest {
             assertThat(m.smmuPdev.dmaMask[0]).isEqualTo(DmaMapping.DMA_BIT_MASK(44));
             assertThat(m.smmuPdev.coherentDmaMask).isEqualTo(DmaMapping.DMA_BIT_MASK(44));
             for (Machine.PciFunction f : m.functions) {
-                assertThat(f.dev().dmaMask[0]).as(f.dev().dev_name()).isEqualTo(-1L);
-                assertThat(f.dev().coherentDmaMask).as(f.dev().dev_name()).isEqualTo(-1L);
+                assertThat(f.dev().dmaMask[0]).as(f.dev().devName()).isEqualTo(-1L);
+                assertThat(f.dev().coherentDmaMask).as(f.dev().devName()).isEqualTo(-1L);
                 /* of_dma_configure: QEMU virt has no dma-ranges, so no bus limit and no range map. */
                 assertThat(f.dev().busDmaLimit).isZero();
                 assertThat(f.dev().dmaRangeMap).isNull();
                 assertThat(f.dev().dmaCoherent).isTrue();
             }
             /* The other platform devices keep the 32-bit defaults of of_platform_device_create_pdata. */
-            PlatformDevice uart = m.platformDevices.stream().filter(p -> p.dev_name().endsWith(".pl011")).findFirst().orElseThrow();
+            PlatformDevice uart = m.platformDevices.stream().filter(p -> p.devName().endsWith(".pl011")).findFirst().orElseThrow();
             assertThat(uart.dmaMask[0]).isEqualTo(DmaMapping.DMA_BIT_MASK(32));
             assertThat(uart.coherentDmaMask).isEqualTo(DmaMapping.DMA_BIT_MASK(32));
 
             Machine.PciFunction f = m.function(0x8);
             assertThat(f.dev().dmaOps).isSameAs(m.iommu.dma());
             DmaMapping dma = new DmaMapping(m.pages);
-            long pa = m.pages.alloc_page(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
-            long iova = dma.dma_map_single(f.dev(), pa, 0x1000, DmaDataDirection.DMA_TO_DEVICE);
+            long pa = m.pages.allocPage(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
+            long iova = dma.dmaMapSingle(f.dev(), pa, 0x1000, DmaDataDirection.DMA_TO_DEVICE);
             assertThat(iova).isEqualTo(0xfffff000L);
-            dma.dma_unmap_single(f.dev(), iova, 0x1000, DmaDataDirection.DMA_TO_DEVICE);
+            dma.dmaUnmapSingle(f.dev(), iova, 0x1000, DmaDataDirection.DMA_TO_DEVICE);
         }
     }
 
@@ -160,7 +160,7 @@ class MachineTest {
     void hostBridgeWindowsFromTheDeviceTreeAreReservedInDmaDomains() {
         try (Machine m = Machine.boot("qemu")) {
             PciHostBridge bridge = m.pciHostBridge;
-            assertThat(bridge.dev_name()).isEqualTo("pci0000:00");
+            assertThat(bridge.devName()).isEqualTo("pci0000:00");
             assertThat(bridge.windows).containsExactly(
                     new ResourceEntry(new Resource("pcie", 0, 0xff, Resource.IORESOURCE_BUS), 0),
                     new ResourceEntry(new Resource("pcie@10000000", 0, 0xffff, Resource.IORESOURCE_IO), 0),
@@ -174,13 +174,13 @@ class MachineTest {
             assertThat(m.dmesg).anyMatch(l -> l.endsWith("Memory resource size exceeds max for 32 bits"));
 
             for (Machine.PciFunction f : m.functions) {
-                IommuDomain d = Iommu.iommu_get_domain_for_dev(f.dev());
+                IommuDomain d = Iommu.iommuGetDomainForDev(f.dev());
                 IovaDomain iovad = ((IommuDmaCookie) d.iovaCookie).iovad;
-                assertThat(iovad.nr_iovas()).as(f.dev().dev_name()).isEqualTo(2);
-                Iova mem32 = iovad.find_iova(0x3efefL);
+                assertThat(iovad.nrIovas()).as(f.dev().devName()).isEqualTo(2);
+                Iova mem32 = iovad.findIova(0x3efefL);
                 assertThat(mem32.pfnLo).isEqualTo(0x10000L);
                 assertThat(mem32.pfnHi).isEqualTo(0x3efefL);
-                Iova mem64 = iovad.find_iova(0x8000000L);
+                Iova mem64 = iovad.findIova(0x8000000L);
                 assertThat(mem64.pfnLo).isEqualTo(0x8000000L);
                 assertThat(mem64.pfnHi).isEqualTo(0xfffffffL);
             }
@@ -194,7 +194,7 @@ class MachineTest {
      */
     @Test
     void pcieNodeWithoutRangesFailsTheHostBridgeProbe() {
-        org.iommu4j.of.DeviceNode root = Fdt.of_fdt_unflatten_tree(Fdt.bundledVirtSmmuv3());
+        org.iommu4j.of.DeviceNode root = Fdt.ofFdtUnflattenTree(Fdt.bundledVirtSmmuv3());
         assertThat(root.child("pcie@10000000").removeProperty("ranges")).isTrue();
         try (Machine m = new Machine(Fdt.flatten(root), "qemu")) {
             assertThat(m.pciHostBridge).isNull();
@@ -225,24 +225,24 @@ class MachineTest {
         try (Machine m = new Machine(Fdt.bundledVirtSmmuv3(), "full", true)) {
             Machine.PciFunction f = m.function(0x10);
             assertThat(f.model().atsEnabled()).isTrue();
-            IommuDomain d = Iommu.iommu_get_domain_for_dev(f.dev());
-            long pa = m.pages.alloc_page(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
+            IommuDomain d = Iommu.iommuGetDomainForDev(f.dev());
+            long pa = m.pages.allocPage(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
             m.board.mem.write(pa, "through the ATC".getBytes());
             long iova = 0x7000_0000L;
-            assertThat(Iommu.iommu_map(d, iova, pa, 4096, IommuH.IOMMU_READ | IommuH.IOMMU_WRITE)).isZero();
+            assertThat(Iommu.iommuMap(d, iova, pa, 4096, IommuH.IOMMU_READ | IommuH.IOMMU_WRITE)).isZero();
             byte[] b = new byte[15];
             assertThat(f.model().dmaRead(iova, b)).isZero();
             assertThat(new String(b)).isEqualTo("through the ATC");
             assertThat(f.model().atcContains(DmaTransaction.NO_SSID, iova)).isTrue();
             long inv = f.model().atcInvalidations();
-            assertThat(Iommu.iommu_unmap(d, iova, 4096)).isEqualTo(4096);
+            assertThat(Iommu.iommuUnmap(d, iova, 4096)).isEqualTo(4096);
             assertThat(f.model().atcInvalidations()).isGreaterThan(inv);
             assertThat(f.model().atcContains(DmaTransaction.NO_SSID, iova)).isFalse();
             assertThat(f.model().dmaRead(iova, b)).isEqualTo(-Errno.EFAULT);
 
             /* Release: ATS off at the endpoint (then ATC_INV), PASID off after ATS. */
             assertThat(f.model().pasidEnabled()).isTrue();
-            m.iommu.iommu_release_device(f.dev());
+            m.iommu.iommuReleaseDevice(f.dev());
             assertThat(f.model().atsEnabled()).isFalse();
             assertThat(f.model().pasidEnabled()).isFalse();
         }

@@ -73,12 +73,12 @@ class MsiTest {
                 PciDev dev = f.dev();
                 assertThat(dev.msiCap).isZero();
                 assertThat(dev.msixCap).isEqualTo(0x98);
-                assertThat(PciMsi.pci_msi_vec_count(dev)).isEqualTo(-Errno.EINVAL);
-                assertThat(PciMsi.pci_msix_vec_count(dev)).isEqualTo(2);
+                assertThat(PciMsi.pciMsiVecCount(dev)).isEqualTo(-Errno.EINVAL);
+                assertThat(PciMsi.pciMsixVecCount(dev)).isEqualTo(2);
                 // Table at 0 and PBA at 0x800 of BAR 1
-                assertThat(Pci.pci_read_config_dword(dev, dev.msixCap + PciRegs.PCI_MSIX_TABLE)).isEqualTo(1);
-                assertThat(Pci.pci_read_config_dword(dev, dev.msixCap + PciRegs.PCI_MSIX_PBA)).isEqualTo(0x801);
-                assertThat(PciMsi.pci_alloc_irq_vectors(dev, 1, 1, PciMsi.PCI_IRQ_MSI)).isEqualTo(-Errno.EINVAL);
+                assertThat(Pci.pciReadConfigDword(dev, dev.msixCap + PciRegs.PCI_MSIX_TABLE)).isEqualTo(1);
+                assertThat(Pci.pciReadConfigDword(dev, dev.msixCap + PciRegs.PCI_MSIX_PBA)).isEqualTo(0x801);
+                assertThat(PciMsi.pciAllocIrqVectors(dev, 1, 1, PciMsi.PCI_IRQ_MSI)).isEqualTo(-Errno.EINVAL);
             }
         }
     }
@@ -89,19 +89,19 @@ class MsiTest {
             Machine.PciFunction f = m.function(0x8);
             PciDev dev = f.dev();
             PciEndpointModel ep = f.model();
-            IommuDomain dom = Iommu.iommu_get_domain_for_dev(dev);
+            IommuDomain dom = Iommu.iommuGetDomainForDev(dev);
             assertThat(dom.type).isEqualTo(IommuH.IOMMU_DOMAIN_DMA);
 
-            assertThat(PciMsi.pci_alloc_irq_vectors(dev, 1, 4, PciMsi.PCI_IRQ_MSIX)).isEqualTo(2);
+            assertThat(PciMsi.pciAllocIrqVectors(dev, 1, 4, PciMsi.PCI_IRQ_MSIX)).isEqualTo(2);
             assertThat(dev.msixEnabled).isTrue();
             assertThat(ep.msixEnabled()).isTrue();
             assertThat(ep.msixFunctionMasked()).isFalse();
             // Message Control: Enable, Table Size 1 (2 entries)
-            assertThat(Pci.pci_read_config_word(dev, dev.msixCap + PciRegs.PCI_MSIX_FLAGS)).isEqualTo(0x8001);
+            assertThat(Pci.pciReadConfigWord(dev, dev.msixCap + PciRegs.PCI_MSIX_FLAGS)).isEqualTo(0x8001);
             assertThat(ep.configRead(PcieSpec.CFG_COMMAND, 2) & PcieSpec.CMD_INTX_DISABLE).isNotZero();
 
             // the Table read back through BAR 1's MMIO at the address the PCI core assigned
-            long bar1 = Pci.pci_resource_start(dev, 1);
+            long bar1 = Pci.pciResourceStart(dev, 1);
             assertThat(bar1).isEqualTo(0x1000_0000L);
             IoMem table = IoMem.ioremap(m.board.mmio, bar1, 0x1000);
             List<MsiDesc> descs = dev.msiList;
@@ -109,7 +109,7 @@ class MsiTest {
             long addr = MsiDemo.tableAddress(table, 0);
             assertThat(addr).isEqualTo(descs.get(0).msg.address()).isEqualTo(MsiDemo.tableAddress(table, 1));
             assertThat(addr >>> 32).isZero();                         // the doorbell's IOVA, below 4 GiB for PCI
-            long doorbell = Iommu.iommu_iova_to_phys(dom, addr);
+            long doorbell = Iommu.iommuIovaToPhys(dom, addr);
             assertThat(doorbell).isEqualTo(page.phys + (addr & 0xfff)).isNotEqualTo(addr);
             assertThat(((IommuDmaCookie) dom.iovaCookie).msiPageList).containsExactly(page);
             for (int v = 0; v < 2; v++) {
@@ -120,8 +120,8 @@ class MsiTest {
             AtomicLong seen = new AtomicLong();
             int[] virq = new int[2];
             for (int i = 0; i < 2; i++) {
-                virq[i] = PciMsi.pci_irq_vector(dev, i);
-                assertThat(m.board.irqs.request_irq(virq[i], (irq, id) -> {
+                virq[i] = PciMsi.pciIrqVector(dev, i);
+                assertThat(m.board.irqs.requestIrq(virq[i], (irq, id) -> {
                     seen.incrementAndGet();
                     return IrqHandler.IRQ_HANDLED;
                 }, 0, "msix" + i, dev)).isZero();
@@ -141,23 +141,23 @@ class MsiTest {
             assertThat(ep.raiseMsix(2)).isEqualTo(-Errno.EINVAL);
 
             // masked: the Pending bit in the PBA (BAR 1 + 0x800), no write; the unmask sends it
-            PciMsi.pci_msi_mask_irq(virq[0], descs.get(0));
+            PciMsi.pciMsiMaskIrq(virq[0], descs.get(0));
             assertThat(table.readl(PciRegs.PCI_MSIX_ENTRY_VECTOR_CTRL)).isEqualTo(1);
             assertThat(ep.raiseMsix(0)).isEqualTo(PciEndpointModel.MSI_PENDING);
             assertThat(table.readl(0x800)).isEqualTo(1);
             m.board.irqs.quiesce();
             assertThat(m.board.irqs.count(virq[0])).isEqualTo(1);
-            PciMsi.pci_msi_unmask_irq(virq[0], descs.get(0));
+            PciMsi.pciMsiUnmaskIrq(virq[0], descs.get(0));
             m.board.irqs.quiesce();
             assertThat(m.board.irqs.count(virq[0])).isEqualTo(2);
             assertThat(table.readl(0x800)).isZero();
 
             for (int v : virq) {
-                m.board.irqs.free_irq(v, dev);
+                m.board.irqs.freeIrq(v, dev);
             }
-            PciMsi.pci_free_irq_vectors(dev);
+            PciMsi.pciFreeIrqVectors(dev);
             assertThat(dev.msixEnabled).isFalse();
-            assertThat(Pci.pci_read_config_word(dev, dev.msixCap + PciRegs.PCI_MSIX_FLAGS) & PciRegs.PCI_MSIX_FLAGS_ENABLE).isZero();
+            assertThat(Pci.pciReadConfigWord(dev, dev.msixCap + PciRegs.PCI_MSIX_FLAGS) & PciRegs.PCI_MSIX_FLAGS_ENABLE).isZero();
             assertThat(ep.raiseMsix(0)).isEqualTo(-Errno.EPERM);
             assertThat(ep.msiSent()).isEqualTo(4);
         }
@@ -168,19 +168,19 @@ class MsiTest {
         try (Machine m = Machine.boot("qemu")) {
             Machine.PciFunction f = m.function(0x8);
             PciDev dev = f.dev();
-            IommuDomain dom = Iommu.iommu_get_domain_for_dev(dev);
-            assertThat(PciMsi.pci_alloc_irq_vectors(dev, 1, 1, PciMsi.PCI_IRQ_MSIX)).isEqualTo(1);
-            int virq = PciMsi.pci_irq_vector(dev, 0);
-            assertThat(m.board.irqs.request_irq(virq, (irq, id) -> IrqHandler.IRQ_HANDLED, 0, "msix", dev)).isZero();
+            IommuDomain dom = Iommu.iommuGetDomainForDev(dev);
+            assertThat(PciMsi.pciAllocIrqVectors(dev, 1, 1, PciMsi.PCI_IRQ_MSIX)).isEqualTo(1);
+            int virq = PciMsi.pciIrqVector(dev, 0);
+            assertThat(m.board.irqs.requestIrq(virq, (irq, id) -> IrqHandler.IRQ_HANDLED, 0, "msix", dev)).isZero();
             long addr = MsiDemo.tableAddress(MsiDemo.msixTable(f), 0);
-            assertThat(Iommu.iommu_unmap(dom, addr & ~0xfffL, 4096)).isEqualTo(4096);
+            assertThat(Iommu.iommuUnmap(dom, addr & ~0xfffL, 4096)).isEqualTo(4096);
 
             assertThat(f.model().raiseMsix(0)).isEqualTo(-Errno.EFAULT);
             m.board.irqs.quiesce();
             assertThat(translationFaults(m, 0x8, addr)).isEqualTo(1);
             assertThat(f.model().lastMsiFaultAddr()).isEqualTo(addr);
             assertThat(m.board.irqs.count(virq)).isZero();
-            m.board.irqs.free_irq(virq, dev);
+            m.board.irqs.freeIrq(virq, dev);
         }
     }
 
@@ -189,47 +189,47 @@ class MsiTest {
         try (Machine m = Machine.boot("qemu")) {
             Machine.PciFunction f = m.function(0x10);
             PciDev dev = f.dev();
-            IommuDomain dom = m.iommu.iommu_domain_alloc(m.pci.pci_bus_type);
-            assertThat(m.iommu.iommu_attach_device(dom, dev)).isZero();
+            IommuDomain dom = m.iommu.iommuDomainAlloc(m.pci.pciBusType);
+            assertThat(m.iommu.iommuAttachDevice(dom, dev)).isZero();
 
             // without a cookie nothing is remapped: the Table is given the doorbell's physical address
-            assertThat(PciMsi.pci_alloc_irq_vectors(dev, 1, 1, PciMsi.PCI_IRQ_MSIX)).isEqualTo(1);
-            assertThat(MsiDesc.first_msi_entry(dev).iommuCookie).isNull();
+            assertThat(PciMsi.pciAllocIrqVectors(dev, 1, 1, PciMsi.PCI_IRQ_MSIX)).isEqualTo(1);
+            assertThat(MsiDesc.firstMsiEntry(dev).iommuCookie).isNull();
             long doorbell = MsiDemo.tableAddress(MsiDemo.msixTable(f), 0);
-            assertThat(Iommu.iommu_iova_to_phys(dom, doorbell)).isZero();
-            int virq = PciMsi.pci_irq_vector(dev, 0);
-            assertThat(m.board.irqs.request_irq(virq, (irq, id) -> IrqHandler.IRQ_HANDLED, 0, "msix", dev)).isZero();
+            assertThat(Iommu.iommuIovaToPhys(dom, doorbell)).isZero();
+            int virq = PciMsi.pciIrqVector(dev, 0);
+            assertThat(m.board.irqs.requestIrq(virq, (irq, id) -> IrqHandler.IRQ_HANDLED, 0, "msix", dev)).isZero();
             assertThat(f.model().raiseMsix(0)).isEqualTo(-Errno.EFAULT);
             m.board.irqs.quiesce();
             assertThat(translationFaults(m, 0x10, doorbell)).isEqualTo(1);
             assertThat(m.board.irqs.count(virq)).isZero();
-            m.board.irqs.free_irq(virq, dev);
-            PciMsi.pci_free_irq_vectors(dev);
+            m.board.irqs.freeIrq(virq, dev);
+            PciMsi.pciFreeIrqVectors(dev);
 
             // the VFIO way: an MSI cookie at the SW_MSI window; the doorbell lands at its base
-            assertThat(DmaIommu.iommu_get_msi_cookie(dom, ArmSmmuV3H.MSI_IOVA_BASE)).isZero();
-            assertThat(DmaIommu.iommu_get_msi_cookie(dom, ArmSmmuV3H.MSI_IOVA_BASE)).isEqualTo(-Errno.EEXIST);
-            assertThat(PciMsi.pci_alloc_irq_vectors(dev, 1, 1, PciMsi.PCI_IRQ_MSIX)).isEqualTo(1);
+            assertThat(DmaIommu.iommuGetMsiCookie(dom, ArmSmmuV3H.MSI_IOVA_BASE)).isZero();
+            assertThat(DmaIommu.iommuGetMsiCookie(dom, ArmSmmuV3H.MSI_IOVA_BASE)).isEqualTo(-Errno.EEXIST);
+            assertThat(PciMsi.pciAllocIrqVectors(dev, 1, 1, PciMsi.PCI_IRQ_MSIX)).isEqualTo(1);
             long addr = MsiDemo.tableAddress(MsiDemo.msixTable(f), 0);
             assertThat(addr).isEqualTo(ArmSmmuV3H.MSI_IOVA_BASE + (doorbell & 0xfff));
-            assertThat(Iommu.iommu_iova_to_phys(dom, addr)).isEqualTo(doorbell);
-            virq = PciMsi.pci_irq_vector(dev, 0);
-            assertThat(m.board.irqs.request_irq(virq, (irq, id) -> IrqHandler.IRQ_HANDLED, 0, "msix", dev)).isZero();
+            assertThat(Iommu.iommuIovaToPhys(dom, addr)).isEqualTo(doorbell);
+            virq = PciMsi.pciIrqVector(dev, 0);
+            assertThat(m.board.irqs.requestIrq(virq, (irq, id) -> IrqHandler.IRQ_HANDLED, 0, "msix", dev)).isZero();
             assertThat(f.model().raiseMsix(0)).isZero();
             m.board.irqs.quiesce();
             assertThat(m.board.irqs.count(virq)).isEqualTo(1);
-            m.board.irqs.free_irq(virq, dev);
-            PciMsi.pci_free_irq_vectors(dev);
-            m.iommu.iommu_detach_device(dom, dev);
-            m.iommu.iommu_domain_free(dom);
+            m.board.irqs.freeIrq(virq, dev);
+            PciMsi.pciFreeIrqVectors(dev);
+            m.iommu.iommuDetachDevice(dom, dev);
+            m.iommu.iommuDomainFree(dom);
         }
     }
 
     @Test
     void msiCookieOnlyForUnmanagedDomains() {
         try (Machine m = Machine.boot("qemu")) {
-            IommuDomain dom = Iommu.iommu_get_domain_for_dev(m.function(0x8).dev());
-            assertThat(DmaIommu.iommu_get_msi_cookie(dom, ArmSmmuV3H.MSI_IOVA_BASE)).isEqualTo(-Errno.EINVAL);
+            IommuDomain dom = Iommu.iommuGetDomainForDev(m.function(0x8).dev());
+            assertThat(DmaIommu.iommuGetMsiCookie(dom, ArmSmmuV3H.MSI_IOVA_BASE)).isEqualTo(-Errno.EINVAL);
         }
     }
 
@@ -241,12 +241,12 @@ class MsiTest {
             Machine.PciFunction f = m.function(MSI_SID);
             PciDev dev = f.dev();
             PciEndpointModel ep = f.model();
-            IommuDomain dom = Iommu.iommu_get_domain_for_dev(dev);
+            IommuDomain dom = Iommu.iommuGetDomainForDev(dev);
             assertThat(dom.type).isEqualTo(IommuH.IOMMU_DOMAIN_DMA);
             assertThat(dev.msiCap).isEqualTo(ep.msiCapOffset()).isEqualTo(0x80);
-            assertThat(PciMsi.pci_msi_vec_count(dev)).isEqualTo(4);
+            assertThat(PciMsi.pciMsiVecCount(dev)).isEqualTo(4);
 
-            assertThat(PciMsi.pci_alloc_irq_vectors(dev, 1, 4, PciMsi.PCI_IRQ_MSI)).isEqualTo(4);
+            assertThat(PciMsi.pciAllocIrqVectors(dev, 1, 4, PciMsi.PCI_IRQ_MSI)).isEqualTo(4);
             assertThat(dev.msiEnabled).isTrue();
             assertThat(ep.msiEnabled()).isTrue();
             // Message Control: Enable, MMC = 2 (RO), MME = 2, 64-bit, per-vector masking
@@ -256,13 +256,13 @@ class MsiTest {
 
             assertThat(MsiDemo.doorbell(m)).isEqualTo(0x0802_0040L); // the v2m frame's MSI_SETSPI_NS
             long addr = msiAddress(ep);
-            MsiDesc desc = MsiDesc.first_msi_entry(dev);
+            MsiDesc desc = MsiDesc.firstMsiEntry(dev);
             IommuDmaMsiPage page = (IommuDmaMsiPage) desc.iommuCookie;
             long doorbell = page.phys + (addr & 0xfff);
             assertThat(addr).isNotEqualTo(doorbell).isEqualTo(page.iova + (doorbell & 0xfff));
             assertThat(desc.msg.address()).isEqualTo(addr);
             // the doorbell page is mapped in the device's domain, below 4 GiB for PCI
-            assertThat(Iommu.iommu_iova_to_phys(dom, addr)).isEqualTo(doorbell);
+            assertThat(Iommu.iommuIovaToPhys(dom, addr)).isEqualTo(doorbell);
             assertThat(addr >>> 32).isZero();
             assertThat(((IommuDmaCookie) dom.iovaCookie).msiPageList).containsExactly(page);
             // as in the reference trace: the doorbell page at the top of the 32-bit IOVA space
@@ -275,9 +275,9 @@ class MsiTest {
             AtomicLong seen = new AtomicLong();
             int[] virq = new int[4];
             for (int i = 0; i < 4; i++) {
-                virq[i] = PciMsi.pci_irq_vector(dev, i);
+                virq[i] = PciMsi.pciIrqVector(dev, i);
                 assertThat(virq[i]).isEqualTo(dev.irq + i);
-                assertThat(m.board.irqs.request_irq(virq[i], (irq, id) -> {
+                assertThat(m.board.irqs.requestIrq(virq[i], (irq, id) -> {
                     seen.incrementAndGet();
                     return IrqHandler.IRQ_HANDLED;
                 }, 0, "msi" + i, dev)).isZero();
@@ -298,27 +298,27 @@ class MsiTest {
             assertThat(ep.raiseMsi(4)).isEqualTo(-Errno.EINVAL);
 
             // masked: Pending bit, no write; the unmask sends it
-            PciMsi.pci_msi_mask(desc, 1 << 2);
+            PciMsi.pciMsiMask(desc, 1 << 2);
             assertThat(ep.raiseMsi(2)).isEqualTo(PciEndpointModel.MSI_PENDING);
             assertThat(cfg(ep, PcieSpec.MSI_PENDING_64, 4)).isEqualTo(1 << 2);
             m.board.irqs.quiesce();
             assertThat(m.board.irqs.count(virq[2])).isZero();
-            PciMsi.pci_msi_unmask(desc, 1 << 2);
+            PciMsi.pciMsiUnmask(desc, 1 << 2);
             m.board.irqs.quiesce();
             assertThat(m.board.irqs.count(virq[2])).isEqualTo(1);
             assertThat(cfg(ep, PcieSpec.MSI_PENDING_64, 4)).isZero();
 
             for (int v : virq) {
-                m.board.irqs.free_irq(v, dev);
+                m.board.irqs.freeIrq(v, dev);
             }
-            PciMsi.pci_free_irq_vectors(dev);
+            PciMsi.pciFreeIrqVectors(dev);
             assertThat(dev.msiEnabled).isFalse();
             assertThat(cfg(ep, PcieSpec.MSI_CTRL, 2) & PcieSpec.MSI_CTRL_ENABLE).isZero();
             assertThat(ep.raiseMsi(0)).isEqualTo(-Errno.EPERM);
             assertThat(ep.msiSent()).isEqualTo(4);
             // the SPIs went back to the frame and their lines to nobody
             assertThat(m.v2m.hwirq(virq[0])).isEqualTo(-1);
-            assertThat(m.board.irqs.irq_find_mapping(data)).isZero();
+            assertThat(m.board.irqs.irqFindMapping(data)).isZero();
         }
     }
 
@@ -327,19 +327,19 @@ class MsiTest {
         try (Machine m = withMsiFunction()) {
             Machine.PciFunction f = m.function(MSI_SID);
             PciDev dev = f.dev();
-            IommuDomain dom = Iommu.iommu_get_domain_for_dev(dev);
-            assertThat(PciMsi.pci_enable_msi(dev)).isZero();
-            int virq = PciMsi.pci_irq_vector(dev, 0);
-            assertThat(m.board.irqs.request_irq(virq, (irq, id) -> IrqHandler.IRQ_HANDLED, 0, "msi", dev)).isZero();
+            IommuDomain dom = Iommu.iommuGetDomainForDev(dev);
+            assertThat(PciMsi.pciEnableMsi(dev)).isZero();
+            int virq = PciMsi.pciIrqVector(dev, 0);
+            assertThat(m.board.irqs.requestIrq(virq, (irq, id) -> IrqHandler.IRQ_HANDLED, 0, "msi", dev)).isZero();
             long addr = msiAddress(f.model());
-            assertThat(Iommu.iommu_unmap(dom, addr & ~0xfffL, 4096)).isEqualTo(4096);
+            assertThat(Iommu.iommuUnmap(dom, addr & ~0xfffL, 4096)).isEqualTo(4096);
 
             assertThat(f.model().raiseMsi(0)).isEqualTo(-Errno.EFAULT);
             m.board.irqs.quiesce();
             assertThat(translationFaults(m, MSI_SID, addr)).isEqualTo(1);
             assertThat(f.model().lastMsiFaultAddr()).isEqualTo(addr);
             assertThat(m.board.irqs.count(virq)).isZero();
-            m.board.irqs.free_irq(virq, dev);
+            m.board.irqs.freeIrq(virq, dev);
         }
     }
 
@@ -348,17 +348,17 @@ class MsiTest {
         try (Machine m = withMsiFunction()) {
             Machine.PciFunction f = m.function(MSI_SID);
             PciDev dev = f.dev();
-            IommuDomain dom = m.iommu.iommu_domain_alloc(m.pci.pci_bus_type);
-            assertThat(m.iommu.iommu_attach_device(dom, dev)).isZero();
-            assertThat(DmaIommu.iommu_get_msi_cookie(dom, ArmSmmuV3H.MSI_IOVA_BASE)).isZero();
+            IommuDomain dom = m.iommu.iommuDomainAlloc(m.pci.pciBusType);
+            assertThat(m.iommu.iommuAttachDevice(dom, dev)).isZero();
+            assertThat(DmaIommu.iommuGetMsiCookie(dom, ArmSmmuV3H.MSI_IOVA_BASE)).isZero();
             // the owner broke its promise: the cookie's first IOVA is already in use
-            long pa = m.pages.alloc_page(org.iommu4j.base.Gfp.GFP_KERNEL);
-            assertThat(Iommu.iommu_map(dom, ArmSmmuV3H.MSI_IOVA_BASE, pa, 4096, IommuH.IOMMU_READ)).isZero();
+            long pa = m.pages.allocPage(org.iommu4j.base.Gfp.GFP_KERNEL);
+            assertThat(Iommu.iommuMap(dom, ArmSmmuV3H.MSI_IOVA_BASE, pa, 4096, IommuH.IOMMU_READ)).isZero();
             int irqsBefore = dev.irq;
 
             // iommu_dma_prepare_msi fails with -ENOMEM; the MSI layer reports -ENOSPC, and for a
             // multi-MSI request first retries with one vector
-            assertThat(PciMsi.pci_alloc_irq_vectors(dev, 1, 4, PciMsi.PCI_IRQ_MSI)).isEqualTo(-Errno.ENOSPC);
+            assertThat(PciMsi.pciAllocIrqVectors(dev, 1, 4, PciMsi.PCI_IRQ_MSI)).isEqualTo(-Errno.ENOSPC);
             // io-pgtable-arm WARNs at each map over the live PTE: the 4-vector try and the 1-vector
             // retry. As in v5.15 each failed try keeps its SPIs (gicv2m_irq_domain_alloc returns
             // iommu_dma_prepare_msi's error without giving them back)
@@ -369,7 +369,7 @@ class MsiTest {
             assertThat(cfg(f.model(), PcieSpec.MSI_CTRL, 2) & PcieSpec.MSI_CTRL_ENABLE).isZero();
             assertThat(((IommuDmaCookie) dom.iovaCookie).msiPageList).isEmpty();
             assertThat(f.model().raiseMsi(0)).isEqualTo(-Errno.EPERM);
-            assertThat(PciMsi.pci_irq_vector(dev, 0)).isZero();
+            assertThat(PciMsi.pciIrqVector(dev, 0)).isZero();
         }
     }
 

@@ -73,27 +73,27 @@ class SvaPriTest {
     void pageRequestsAreReportedAsGroupsAndStopMarkersDropped() {
         try (Machine m = boot()) {
             Device dev = m.function(SID).dev();
-            ArmSmmuMaster master = (ArmSmmuMaster) DevIommu.dev_iommu_priv_get(dev);
-            assertThat(master.pri_supported).isTrue();
+            ArmSmmuMaster master = (ArmSmmuMaster) DevIommu.devIommuPrivGet(dev);
+            assertThat(master.priSupported).isTrue();
             // The function sets "PRG Response PASID Required": its STE has PPAR.
-            assertThat(master.prg_resp_needs_ssid).isTrue();
-            long ste1 = m.board.mem.readq(m.smmu.arm_smmu_get_step_for_sid(m.smmu.smmu, SID) + 8);
+            assertThat(master.prgRespNeedsSsid).isTrue();
+            long ste1 = m.board.mem.readq(m.smmu.armSmmuGetStepForSid(m.smmu.smmu, SID) + 8);
             assertThat(ste1 & STRTAB_STE_1_PPAR).isNotZero();
-            assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_IOPF)).isZero();
-            assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_SVA)).isZero();
-            assertThat(IoPgfault.iopf_queue_of(dev)).isSameAs(m.smmu.smmu.priq_iopf);
+            assertThat(Iommu.iommuDevEnableFeature(dev, IommuH.IOMMU_DEV_FEAT_IOPF)).isZero();
+            assertThat(Iommu.iommuDevEnableFeature(dev, IommuH.IOMMU_DEV_FEAT_SVA)).isZero();
+            assertThat(IoPgfault.iopfQueueOf(dev)).isSameAs(m.smmu.smmu.priqIopf);
             try (Trace.Capture cap = Trace.capture("arm_smmu:cmdq_cmd")) {
                 // Two requests of group 5 for PASID 3, the first not the last: kept as partial.
-                m.smmu.arm_smmu_handle_ppr(m.smmu.smmu, ppr(SID, 3, true, true, false, false, 5, 0x10000));
-                assertThat(IoPgfault.iopf_nr_partial(dev)).isEqualTo(1);
+                m.smmu.armSmmuHandlePpr(m.smmu.smmu, ppr(SID, 3, true, true, false, false, 5, 0x10000));
+                assertThat(IoPgfault.iopfNrPartial(dev)).isEqualTo(1);
                 // A Stop Marker (last, neither read nor write): dropped.
-                m.smmu.arm_smmu_handle_ppr(m.smmu.smmu, ppr(SID, 3, true, false, false, true, 6, 0));
-                assertThat(IoPgfault.iopf_nr_partial(dev)).isEqualTo(1);
+                m.smmu.armSmmuHandlePpr(m.smmu.smmu, ppr(SID, 3, true, false, false, true, 6, 0));
+                assertThat(IoPgfault.iopfNrPartial(dev)).isEqualTo(1);
                 // The last request: the group goes to the domain's handler; PASID 3 is nobody's,
                 // so the group is answered Invalid Request, with its PASID (PPAR).
-                m.smmu.arm_smmu_handle_ppr(m.smmu.smmu, ppr(SID, 3, true, true, true, true, 5, 0x11000));
-                assertThat(IoPgfault.iopf_queue_flush_dev(dev)).isZero();
-                assertThat(IoPgfault.iopf_nr_partial(dev)).isZero();
+                m.smmu.armSmmuHandlePpr(m.smmu.smmu, ppr(SID, 3, true, true, true, true, 5, 0x11000));
+                assertThat(IoPgfault.iopfQueueFlushDev(dev)).isZero();
+                assertThat(IoPgfault.iopfNrPartial(dev)).isZero();
                 List<String> resp = cap.records().stream().map(r -> r.message()).filter(s -> s.contains("PRI_RESP")).toList();
                 assertThat(resp).singleElement().satisfies(c -> {
                     assertThat(c).contains("cmd0=0x0000001000003841"); // SID 0x10, SSID 3, SSV
@@ -101,10 +101,10 @@ class SvaPriTest {
                 });
             }
             // A function without the requirement: no PASID in the response.
-            master.prg_resp_needs_ssid = false;
+            master.prgRespNeedsSsid = false;
             try (Trace.Capture cap = Trace.capture("arm_smmu:cmdq_cmd")) {
-                m.smmu.arm_smmu_handle_ppr(m.smmu.smmu, ppr(SID, 3, true, true, false, true, 7, 0x12000));
-                assertThat(IoPgfault.iopf_queue_flush_dev(dev)).isZero();
+                m.smmu.armSmmuHandlePpr(m.smmu.smmu, ppr(SID, 3, true, true, false, true, 7, 0x12000));
+                assertThat(IoPgfault.iopfQueueFlushDev(dev)).isZero();
                 assertThat(cap.records()).anySatisfy(r -> {
                     assertThat(r.message()).contains("op=PRI_RESP");
                     // SSV clear (the SSID field keeps the request's PASID; the SMMU ignores it)
@@ -112,9 +112,9 @@ class SvaPriTest {
                     assertThat(r.message()).endsWith("cmd1=0x0000000000001007");
                 });
             }
-            master.prg_resp_needs_ssid = true;
-            assertThat(Iommu.iommu_dev_disable_feature(dev, IommuH.IOMMU_DEV_FEAT_SVA)).isZero();
-            assertThat(Iommu.iommu_dev_disable_feature(dev, IommuH.IOMMU_DEV_FEAT_IOPF)).isZero();
+            master.prgRespNeedsSsid = true;
+            assertThat(Iommu.iommuDevDisableFeature(dev, IommuH.IOMMU_DEV_FEAT_SVA)).isZero();
+            assertThat(Iommu.iommuDevDisableFeature(dev, IommuH.IOMMU_DEV_FEAT_IOPF)).isZero();
             m.board.irqs.quiesce();
         }
     }
@@ -126,9 +126,9 @@ class SvaPriTest {
             Printk.clear();
             try (Trace.Capture cap = Trace.capture("arm_smmu:cmdq_cmd")) {
                 // No fault handler: a partial request is only logged, the last one answered FAILURE.
-                m.smmu.arm_smmu_handle_ppr(m.smmu.smmu, ppr(SID, 0, false, true, false, false, 2, 0x4000));
+                m.smmu.armSmmuHandlePpr(m.smmu.smmu, ppr(SID, 0, false, true, false, false, 2, 0x4000));
                 assertThat(cap.records()).isEmpty();
-                m.smmu.arm_smmu_handle_ppr(m.smmu.smmu, ppr(SID, 0, false, true, false, true, 2, 0x5000));
+                m.smmu.armSmmuHandlePpr(m.smmu.smmu, ppr(SID, 0, false, true, false, true, 2, 0x5000));
                 assertThat(cap.records()).singleElement().satisfies(r -> {
                     assertThat(r.message()).contains("op=PRI_RESP");
                     assertThat(r.message()).endsWith("cmd1=0x0000000000000002"); // FAILURE, PRG index 2
@@ -143,24 +143,24 @@ class SvaPriTest {
     void aPriQueueOverflowDiscardsThePartialGroups() {
         try (Machine m = boot()) {
             Device dev = m.function(SID).dev();
-            assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_IOPF)).isZero();
-            assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_SVA)).isZero();
+            assertThat(Iommu.iommuDevEnableFeature(dev, IommuH.IOMMU_DEV_FEAT_IOPF)).isZero();
+            assertThat(Iommu.iommuDevEnableFeature(dev, IommuH.IOMMU_DEV_FEAT_SVA)).isZero();
             // The PRI queue's interrupt off (GERROR and EVTQ stay on): requests pile up.
             long smmuBase = 0x0905_0000L;
             m.board.mmio.write(smmuBase + ARM_SMMU_IRQ_CTRL, IRQ_CTRL_GERROR_IRQEN | IRQ_CTRL_EVTQ_IRQEN, 4);
             // The first request of group 9, then Stop Markers until the queue overflows.
             m.smmuModel.pageRequest(new org.iommu4j.base.hw.PageRequest(SID, 3, true, false, false, true, false,
                     0x10000, 9, false));
-            int entries = 1 << m.smmu.smmu.priq.llq.max_n_shift;
+            int entries = 1 << m.smmu.smmu.priq.llq.maxNShift;
             for (int i = 0; i < entries; i++) {
                 m.smmuModel.pageRequest(new org.iommu4j.base.hw.PageRequest(SID, 3, true, false, false, false, false,
                         0, 1, true));
             }
             Printk.clear();
-            m.smmu.arm_smmu_priq_thread(0, m.smmu.smmu);
+            m.smmu.armSmmuPriqThread(0, m.smmu.smmu);
             // Group 9's last request may have been lost: its partial request is dropped.
             assertThat(Printk.grep("PRIQ overflow detected -- requests lost")).hasSize(1);
-            assertThat(IoPgfault.iopf_nr_partial(dev)).isZero();
+            assertThat(IoPgfault.iopfNrPartial(dev)).isZero();
             m.board.irqs.quiesce();
         }
     }
@@ -176,10 +176,10 @@ class SvaPriTest {
             Bound b = bindWithPriqIrqOff(m, 1);
             PciEndpointModel ep = b.ep();
             int pasid = b.pasid();
-            long ste = m.smmu.arm_smmu_get_step_for_sid(m.smmu.smmu, SID);
+            long ste = m.smmu.armSmmuGetStepForSid(m.smmu.smmu, SID);
             assertThat(m.board.mem.readq(ste + 8) & STRTAB_STE_1_PPAR).isNotZero();
             // The queue filled with Stop Markers: the next request overflows.
-            int entries = 1 << m.smmu.smmu.priq.llq.max_n_shift;
+            int entries = 1 << m.smmu.smmu.priq.llq.maxNShift;
             for (int i = 0; i < entries; i++) {
                 m.smmuModel.pageRequest(new org.iommu4j.base.hw.PageRequest(SID, pasid, true, false, false, false,
                         false, 0, 1, true));
@@ -191,11 +191,11 @@ class SvaPriTest {
             }
             assertThat(ep.unexpectedPrgIndexes()).isEmpty();
             assertThat(ep.priOutstanding()).isZero();
-            assertThat(MmFault.pte_of(b.mm(), b.buf())).as("an automatic Success pages nothing in").isZero();
+            assertThat(MmFault.pteOf(b.mm(), b.buf())).as("an automatic Success pages nothing in").isZero();
             Printk.clear();
-            m.smmu.arm_smmu_priq_thread(0, m.smmu.smmu);
+            m.smmu.armSmmuPriqThread(0, m.smmu.smmu);
             assertThat(Printk.grep("PRIQ overflow detected -- requests lost")).hasSize(1);
-            Iommu.iommu_sva_unbind_device(b.handle());
+            Iommu.iommuSvaUnbindDevice(b.handle());
             m.board.irqs.quiesce();
         }
     }
@@ -216,26 +216,26 @@ class SvaPriTest {
                     .supplyAsync(() -> ep.pageRequestGroup(pasid, pages, DmaTransaction.ACC_WRITE));
             awaitTrue(() -> m.smmuModel.priRecorded() == 3);
             CompletableFuture<Integer> flush = CompletableFuture
-                    .supplyAsync(() -> m.smmu.arm_smmu_flush_priq(m.smmu.smmu));
+                    .supplyAsync(() -> m.smmu.armSmmuFlushPriq(m.smmu.smmu));
             awaitTrue(() -> {
-                m.smmu.smmu.priq_wq_lock.lock();
+                m.smmu.smmu.priqWqLock.lock();
                 try {
-                    return m.smmu.smmu.priq_wq_lock.hasWaiters(m.smmu.smmu.priq_wq);
+                    return m.smmu.smmu.priqWqLock.hasWaiters(m.smmu.smmu.priqWq);
                 } finally {
-                    m.smmu.smmu.priq_wq_lock.unlock();
+                    m.smmu.smmu.priqWqLock.unlock();
                 }
             });
             assertThat(flush).as("waiting for the PRI queue thread").isNotDone();
             assertThat(group).isNotDone();
 
-            m.smmu.arm_smmu_priq_thread(0, m.smmu.smmu);
+            m.smmu.armSmmuPriqThread(0, m.smmu.smmu);
             assertThat(flush.get(10, TimeUnit.SECONDS)).isZero();
             assertThat(group.get(10, TimeUnit.SECONDS)).isZero();
             for (long page : pages) {
-                assertThat(MmFault.pte_of(b.mm(), page)).as("paged in").isNotZero();
+                assertThat(MmFault.pteOf(b.mm(), page)).as("paged in").isNotZero();
             }
             assertThat(ep.unexpectedPrgIndexes()).isEmpty();
-            Iommu.iommu_sva_unbind_device(b.handle());
+            Iommu.iommuSvaUnbindDevice(b.handle());
             m.board.irqs.quiesce();
         }
     }
@@ -253,9 +253,9 @@ class SvaPriTest {
                 assertThat(m.smmuModel.priRecorded()).isEqualTo(1);
                 assertThat(cap.records()).as("never answered").isEmpty();
             }
-            assertThat(IoPgfault.iopf_nr_partial(m.function(SID).dev())).isZero();
+            assertThat(IoPgfault.iopfNrPartial(m.function(SID).dev())).isZero();
             assertThat(ep.unexpectedPrgIndexes()).isEmpty();
-            Iommu.iommu_sva_unbind_device(b.handle());
+            Iommu.iommuSvaUnbindDevice(b.handle());
             m.board.irqs.quiesce();
         }
     }
@@ -274,17 +274,17 @@ class SvaPriTest {
      */
     private static Bound bind(Machine m, int pages, boolean priqIrqOff) {
         Device dev = m.function(SID).dev();
-        assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_IOPF)).isZero();
-        assertThat(Iommu.iommu_dev_enable_feature(dev, IommuH.IOMMU_DEV_FEAT_SVA)).isZero();
-        Mm mm = m.cpus.mm_alloc();
-        long buf = Mmap.vm_mmap(mm, 0, pages * 4096L, MmH.PROT_READ | MmH.PROT_WRITE,
+        assertThat(Iommu.iommuDevEnableFeature(dev, IommuH.IOMMU_DEV_FEAT_IOPF)).isZero();
+        assertThat(Iommu.iommuDevEnableFeature(dev, IommuH.IOMMU_DEV_FEAT_SVA)).isZero();
+        Mm mm = m.cpus.mmAlloc();
+        long buf = Mmap.vmMmap(mm, 0, pages * 4096L, MmH.PROT_READ | MmH.PROT_WRITE,
                 MmH.MAP_PRIVATE | MmH.MAP_ANONYMOUS);
-        IommuSva handle = Iommu.iommu_sva_bind_device(dev, mm, null);
+        IommuSva handle = Iommu.iommuSvaBindDevice(dev, mm, null);
         if (priqIrqOff) {
             long smmuBase = 0x0905_0000L;
             m.board.mmio.write(smmuBase + ARM_SMMU_IRQ_CTRL, IRQ_CTRL_GERROR_IRQEN | IRQ_CTRL_EVTQ_IRQEN, 4);
         }
-        return new Bound(m.function(SID).model(), mm, buf, handle, Iommu.iommu_sva_get_pasid(handle));
+        return new Bound(m.function(SID).model(), mm, buf, handle, Iommu.iommuSvaGetPasid(handle));
     }
 
     /** Spins (no sleep) until {@code cond} holds, failing after ten seconds. */
@@ -299,7 +299,7 @@ class SvaPriTest {
     @Test
     void anUnknownStreamIdIsAWarning() {
         try (Machine m = boot()) {
-            m.smmu.arm_smmu_handle_ppr(m.smmu.smmu, ppr(0x77, 0, false, true, false, true, 1, 0x4000));
+            m.smmu.armSmmuHandlePpr(m.smmu.smmu, ppr(0x77, 0, false, true, false, true, 1, 0x4000));
             assertThat(org.iommu4j.base.Warn.drain()).hasSize(1);
         }
     }

@@ -24,8 +24,8 @@ class VirtioPciTest {
     private static int[] capChain(PciDev dev) {
         int[] chain = new int[8];
         int n = 0;
-        for (int at = Pci.pci_read_config_byte(dev, PciRegs.PCI_CAPABILITY_LIST); at != 0 && n < 8;
-                at = Pci.pci_read_config_byte(dev, at + 1)) {
+        for (int at = Pci.pciReadConfigByte(dev, PciRegs.PCI_CAPABILITY_LIST); at != 0 && n < 8;
+                at = Pci.pciReadConfigByte(dev, at + 1)) {
             chain[n++] = at;
         }
         return java.util.Arrays.copyOf(chain, n);
@@ -36,16 +36,16 @@ class VirtioPciTest {
         try (Machine m = Machine.boot("qemu")) {
             PciDev rng = m.function(0x8).dev();
             PciDev blk = m.function(0x10).dev();
-            assertThat(Pci.pci_read_config_dword(rng, 0)).isEqualTo(0x1005_1af4);
-            assertThat(Pci.pci_read_config_dword(blk, 0)).isEqualTo(0x1001_1af4);
-            assertThat(Pci.pci_read_config_dword(rng, PciRegs.PCI_CLASS_REVISION)).isEqualTo(0x00ff_0000); // revision 0
-            assertThat(Pci.pci_read_config_dword(blk, PciRegs.PCI_CLASS_REVISION)).isEqualTo(0x0100_0000);
+            assertThat(Pci.pciReadConfigDword(rng, 0)).isEqualTo(0x1005_1af4);
+            assertThat(Pci.pciReadConfigDword(blk, 0)).isEqualTo(0x1001_1af4);
+            assertThat(Pci.pciReadConfigDword(rng, PciRegs.PCI_CLASS_REVISION)).isEqualTo(0x00ff_0000); // revision 0
+            assertThat(Pci.pciReadConfigDword(blk, PciRegs.PCI_CLASS_REVISION)).isEqualTo(0x0100_0000);
             assertThat(rng.subsystemVendor).isEqualTo(0x1af4);
             assertThat(rng.subsystemDevice).isEqualTo(VirtioPci.VIRTIO_ID_RNG);
             assertThat(blk.subsystemDevice).isEqualTo(VirtioPci.VIRTIO_ID_BLOCK);
-            assertThat(Pci.pci_read_config_byte(rng, PciRegs.PCI_INTERRUPT_PIN)).isEqualTo(1);
+            assertThat(Pci.pciReadConfigByte(rng, PciRegs.PCI_INTERRUPT_PIN)).isEqualTo(1);
             // no PCI Express capability on QEMU's root bus: 256 bytes of config space
-            assertThat(Pci.pci_is_pcie(rng)).isFalse();
+            assertThat(Pci.pciIsPcie(rng)).isFalse();
             assertThat(rng.cfgSize).isEqualTo(256);
             // MSI-X heads the list, then the modern capabilities from the last QEMU added
             assertThat(capChain(rng)).containsExactly(0x98, 0x84, 0x70, 0x60, 0x50, 0x40);
@@ -54,17 +54,17 @@ class VirtioPciTest {
             int[] offs = {0x40, 0x50, 0x60, 0x70, 0x84};
             long[] regionOff = {0, 0x1000, 0x2000, 0x3000, 0};
             for (int i = 0; i < 5; i++) {
-                assertThat(Pci.pci_read_config_byte(rng, offs[i])).isEqualTo(PcieSpec.CAP_ID_VNDR);
-                assertThat(Pci.pci_read_config_byte(rng, offs[i] + VirtioPci.VIRTIO_PCI_CAP_CFG_TYPE)).isEqualTo(types[i]);
-                assertThat(Pci.pci_read_config_dword(rng, offs[i] + VirtioPci.VIRTIO_PCI_CAP_OFFSET)).isEqualTo(regionOff[i]);
+                assertThat(Pci.pciReadConfigByte(rng, offs[i])).isEqualTo(PcieSpec.CAP_ID_VNDR);
+                assertThat(Pci.pciReadConfigByte(rng, offs[i] + VirtioPci.VIRTIO_PCI_CAP_CFG_TYPE)).isEqualTo(types[i]);
+                assertThat(Pci.pciReadConfigDword(rng, offs[i] + VirtioPci.VIRTIO_PCI_CAP_OFFSET)).isEqualTo(regionOff[i]);
             }
-            assertThat(Pci.pci_read_config_byte(rng, 0x70 + VirtioPci.VIRTIO_PCI_CAP_BAR)).isEqualTo(4);
-            assertThat(Pci.pci_read_config_dword(rng, 0x70 + 16)).isEqualTo(4);          // notify_off_multiplier
+            assertThat(Pci.pciReadConfigByte(rng, 0x70 + VirtioPci.VIRTIO_PCI_CAP_BAR)).isEqualTo(4);
+            assertThat(Pci.pciReadConfigDword(rng, 0x70 + 16)).isEqualTo(4);          // notify_off_multiplier
             // the PCI config access capability's fields are writable, the others are not
-            Pci.pci_write_config_dword(rng, 0x84 + VirtioPci.VIRTIO_PCI_CAP_OFFSET, 0x14);
-            Pci.pci_write_config_dword(rng, 0x40 + VirtioPci.VIRTIO_PCI_CAP_OFFSET, 0x14);
-            assertThat(Pci.pci_read_config_dword(rng, 0x84 + VirtioPci.VIRTIO_PCI_CAP_OFFSET)).isEqualTo(0x14);
-            assertThat(Pci.pci_read_config_dword(rng, 0x40 + VirtioPci.VIRTIO_PCI_CAP_OFFSET)).isZero();
+            Pci.pciWriteConfigDword(rng, 0x84 + VirtioPci.VIRTIO_PCI_CAP_OFFSET, 0x14);
+            Pci.pciWriteConfigDword(rng, 0x40 + VirtioPci.VIRTIO_PCI_CAP_OFFSET, 0x14);
+            assertThat(Pci.pciReadConfigDword(rng, 0x84 + VirtioPci.VIRTIO_PCI_CAP_OFFSET)).isEqualTo(0x14);
+            assertThat(Pci.pciReadConfigDword(rng, 0x40 + VirtioPci.VIRTIO_PCI_CAP_OFFSET)).isZero();
         }
     }
 
@@ -74,17 +74,17 @@ class VirtioPciTest {
             PciDev rng = m.function(0x8).dev();
             PciDev blk = m.function(0x10).dev();
             PciEndpointModel rngEp = m.function(0x8).model();
-            assertThat(Pci.pci_resource_start(rng, 4)).isEqualTo(0x80_0000_0000L);
-            assertThat(Pci.pci_resource_start(blk, 4)).isEqualTo(0x80_0000_4000L);
-            assertThat(Pci.pci_resource_start(rng, 1)).isEqualTo(0x1000_0000L);
-            assertThat(Pci.pci_resource_start(blk, 1)).isEqualTo(0x1000_1000L);
-            assertThat(Pci.pci_resource_start(blk, 0)).isEqualTo(0x1000L);
-            assertThat(Pci.pci_resource_start(rng, 0)).isEqualTo(0x1080L);
-            assertThat(Pci.pci_resource_len(rng, 0)).isEqualTo(0x20);
-            assertThat(Pci.pci_resource_len(blk, 0)).isEqualTo(0x80);
+            assertThat(Pci.pciResourceStart(rng, 4)).isEqualTo(0x80_0000_0000L);
+            assertThat(Pci.pciResourceStart(blk, 4)).isEqualTo(0x80_0000_4000L);
+            assertThat(Pci.pciResourceStart(rng, 1)).isEqualTo(0x1000_0000L);
+            assertThat(Pci.pciResourceStart(blk, 1)).isEqualTo(0x1000_1000L);
+            assertThat(Pci.pciResourceStart(blk, 0)).isEqualTo(0x1000L);
+            assertThat(Pci.pciResourceStart(rng, 0)).isEqualTo(0x1080L);
+            assertThat(Pci.pciResourceLen(rng, 0)).isEqualTo(0x20);
+            assertThat(Pci.pciResourceLen(blk, 0)).isEqualTo(0x80);
             // virtio-pci's probe: I/O and memory decode, then bus mastering
-            assertThat(Pci.pci_read_config_word(rng, PciRegs.PCI_COMMAND) & 7).isEqualTo(7);
-            assertThat(Pci.pci_is_enabled(rng)).isTrue();
+            assertThat(Pci.pciReadConfigWord(rng, PciRegs.PCI_COMMAND) & 7).isEqualTo(7);
+            assertThat(Pci.pciIsEnabled(rng)).isTrue();
             assertThat(rngEp.barAddress(4)).isEqualTo(0x80_0000_0000L);
             assertThat(rngEp.barAddress(0)).isEqualTo(0x1080L);
             assertThat(m.dmesg.stream().map(l -> l.substring(l.indexOf("] ") + 2)).toList()).containsSubsequence("virtio-pci 0000:00:01.0: Adding to iommu group 0",
@@ -93,10 +93,10 @@ class VirtioPciTest {
 
             // the windows reach the BARs: the MSI-X Table answers at the assigned address (all
             // vectors masked after reset), BAR 4's registers read as zero (no virtio device behind)
-            IoMem table = PciIomap.pci_iomap(rng, 1, 0);
+            IoMem table = PciIomap.pciIomap(rng, 1, 0);
             assertThat(table.physBase()).isEqualTo(0x1000_0000L);
             assertThat(table.readl(PciRegs.PCI_MSIX_ENTRY_VECTOR_CTRL)).isEqualTo(1);
-            IoMem modern = PciIomap.pci_iomap(rng, 4, 0);
+            IoMem modern = PciIomap.pciIomap(rng, 4, 0);
             modern.writel(0x1234, 0x14);
             assertThat(modern.readl(0x14)).isZero();
             long urBefore = m.hostBridge.unsupportedRequests();
@@ -113,11 +113,11 @@ class VirtioPciTest {
     void fullCapsMakeThemPcieFunctionsWithPasidAtsAndPriBesides() {
         try (Machine m = Machine.boot("full")) {
             PciDev rng = m.function(0x8).dev();
-            assertThat(Pci.pci_is_pcie(rng)).isTrue();
+            assertThat(Pci.pciIsPcie(rng)).isTrue();
             assertThat(rng.cfgSize).isEqualTo(4096);
             assertThat(capChain(rng)).containsExactly(0x40, 0x98, 0xe8, 0xd4, 0xc4, 0xb4, 0xa4);
-            assertThat(Pci.pci_find_ext_capability(rng, PciRegs.PCI_EXT_CAP_ID_PASID)).isNotZero();
-            assertThat(Pci.pci_resource_start(rng, 4)).isEqualTo(0x80_0000_0000L);
+            assertThat(Pci.pciFindExtCapability(rng, PciRegs.PCI_EXT_CAP_ID_PASID)).isNotZero();
+            assertThat(Pci.pciResourceStart(rng, 4)).isEqualTo(0x80_0000_0000L);
         }
     }
 }

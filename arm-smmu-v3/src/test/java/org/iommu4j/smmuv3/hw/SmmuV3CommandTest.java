@@ -442,7 +442,7 @@ class SmmuV3CommandTest {
         // MSI to the board's doorbell raises the vector
         var msgs = tb.board.msi.allocate(1);
         int[] hits = new int[1];
-        tb.board.irqs.request_irq(msgs.get(0).virq(), (i, d) -> {
+        tb.board.irqs.requestIrq(msgs.get(0).virq(), (i, d) -> {
             hits[0]++;
             return 1;
         }, 0, "sync", this);
@@ -457,9 +457,9 @@ class SmmuV3CommandTest {
     @Test
     void cmdSyncCsIrqOnWiredLine() {
         TestBed tb = new TestBed(SmmuCaps.qemu()).init();
-        int virq = tb.board.irqs.irq_create_mapping(32 + 76);
+        int virq = tb.board.irqs.irqCreateMapping(32 + 76);
         int[] hits = new int[1];
-        tb.board.irqs.request_irq(virq, (i, d) -> {
+        tb.board.irqs.requestIrq(virq, (i, d) -> {
             hits[0]++;
             return 1;
         }, 0, "sync", this);
@@ -618,7 +618,7 @@ class SmmuV3CommandTest {
         TestBed tb = TestBed.full();
         var msgs = tb.board.msi.allocate(1);
         int[] hits = new int[1];
-        tb.board.irqs.request_irq(msgs.get(0).virq(), (i, d) -> {
+        tb.board.irqs.requestIrq(msgs.get(0).virq(), (i, d) -> {
             hits[0]++;
             return 1;
         }, 0, "priq-msi", this);
@@ -709,7 +709,7 @@ class SmmuV3CommandTest {
         TestBed tb = TestBed.full();
         var msgs = tb.board.msi.allocate(1);
         int[] hits = new int[1];
-        tb.board.irqs.request_irq(msgs.get(0).virq(), (i, d) -> {
+        tb.board.irqs.requestIrq(msgs.get(0).virq(), (i, d) -> {
             hits[0]++;
             return 1;
         }, 0, "gerror-msi", this);
@@ -727,7 +727,7 @@ class SmmuV3CommandTest {
         TestBed tb = TestBed.full();
         var msgs = tb.board.msi.allocate(1);
         int[] hits = new int[2];
-        tb.board.irqs.request_irq(msgs.get(0).virq(), (i, d) -> {
+        tb.board.irqs.requestIrq(msgs.get(0).virq(), (i, d) -> {
             hits[0]++;
             return 1;
         }, 0, "evtq-msi", this);
@@ -739,8 +739,8 @@ class SmmuV3CommandTest {
         assertThat(hits[0]).isEqualTo(1);
         // qemu caps: no MSI, the wired line
         TestBed q = new TestBed(SmmuCaps.qemu()).init();
-        int virq = q.board.irqs.irq_create_mapping(32 + 74);
-        q.board.irqs.request_irq(virq, (i, d) -> {
+        int virq = q.board.irqs.irqCreateMapping(32 + 74);
+        q.board.irqs.requestIrq(virq, (i, d) -> {
             hits[1]++;
             return 1;
         }, 0, "evtq", this);

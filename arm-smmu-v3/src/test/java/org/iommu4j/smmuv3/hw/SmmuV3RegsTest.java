@@ -155,9 +155,9 @@ class SmmuV3RegsTest {
     void gerrorIrqOnWiredLine() {
         TestBed tb = TestBed.full();
         Board b = tb.board;
-        int virq = b.irqs.irq_create_mapping(32 + 77);
+        int virq = b.irqs.irqCreateMapping(32 + 77);
         int[] seen = new int[1];
-        b.irqs.request_irq(virq, (irq, dev) -> {
+        b.irqs.requestIrq(virq, (irq, dev) -> {
             seen[0]++;
             return 1;
         }, 0, "gerror", this);

@@ -42,9 +42,9 @@ public class IoasidBench {
     @Setup(Level.Trial)
     public void setUp() {
         io = new Ioasid();
-        set = io.ioasid_set_alloc(null, PCI_PASID_MAX - 1, IOASID_SET_TYPE_NULL);
+        set = io.ioasidSetAlloc(null, PCI_PASID_MAX - 1, IOASID_SET_TYPE_NULL);
         for (int i = 0; i < LIVE; i++) {
-            if (io.ioasid_alloc(set, 1, PCI_PASID_MAX - 1, null) == INVALID_IOASID) {
+            if (io.ioasidAlloc(set, 1, PCI_PASID_MAX - 1, null) == INVALID_IOASID) {
                 throw new IllegalStateException("setup allocation failed at " + i);
             }
         }
@@ -53,8 +53,8 @@ public class IoasidBench {
     /** Alloc then free one ID with 1M others live. */
     @Benchmark
     public int allocFreePair() {
-        int id = io.ioasid_alloc(set, 1, PCI_PASID_MAX - 1, null);
-        io.ioasid_free(set, id);
+        int id = io.ioasidAlloc(set, 1, PCI_PASID_MAX - 1, null);
+        io.ioasidFree(set, id);
         return id;
     }
 
@@ -62,13 +62,13 @@ public class IoasidBench {
     @Benchmark
     public Object find() {
         int id = 1 + (cursor = (cursor + 7919) & mask);
-        return io.ioasid_find(set, id, null);
+        return io.ioasidFind(set, id, null);
     }
 
     /** ioasid_find without a set (no ownership check), the v5.11 PASID-user form. */
     @Benchmark
     public Object findNullSet() {
         int id = 1 + (cursor = (cursor + 7919) & mask);
-        return io.ioasid_find(null, id, null);
+        return io.ioasidFind(null, id, null);
     }
 }

@@ -27,14 +27,14 @@ public final class IoasidMemory {
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 1_000_000;
         Ioasid io = new Ioasid();
-        IoasidSet set = io.ioasid_set_alloc(null, PCI_PASID_MAX - 1, IOASID_SET_TYPE_NULL);
+        IoasidSet set = io.ioasidSetAlloc(null, PCI_PASID_MAX - 1, IOASID_SET_TYPE_NULL);
         long before = usedAfterGc();
         for (int i = 0; i < n; i++) {
-            io.ioasid_alloc(set, 1, PCI_PASID_MAX - 1, null);
+            io.ioasidAlloc(set, 1, PCI_PASID_MAX - 1, null);
         }
         long after = usedAfterGc();
         System.out.printf("live IOASIDs: %d, heap delta: %d bytes, %.1f bytes per live IOASID%n",
-                io.ioasid_count(), after - before, (after - before) / (double) n);
+                io.ioasidCount(), after - before, (after - before) / (double) n);
         System.out.println(set);
     }
 }

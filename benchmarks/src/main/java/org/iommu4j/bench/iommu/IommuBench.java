@@ -58,64 +58,64 @@ public class IommuBench {
         }
 
         @Override
-        public IommuDomain domain_alloc(int type) {
+        public IommuDomain domainAlloc(int type) {
             Dom d = new Dom();
             IoPgtableCfg cfg = new IoPgtableCfg();
-            cfg.pgsizeBitmap = pgsize_bitmap();
+            cfg.pgsizeBitmap = pgsizeBitmap();
             cfg.ias = 48;
             cfg.oas = 48;
             cfg.coherentWalk = true;
             cfg.tlb = tlb;
             cfg.pageAlloc = pa;
-            d.pgtbl = IoPgtable.alloc_io_pgtable_ops(IoPgtable.ARM_64_LPAE_S1, cfg, d);
+            d.pgtbl = IoPgtable.allocIoPgtableOps(IoPgtable.ARM_64_LPAE_S1, cfg, d);
             return d;
         }
 
         @Override
-        public void domain_free(IommuDomain domain) {
-            IoPgtable.free_io_pgtable_ops(((Dom) domain).pgtbl);
+        public void domainFree(IommuDomain domain) {
+            IoPgtable.freeIoPgtableOps(((Dom) domain).pgtbl);
         }
 
         @Override
-        public int map_pages(IommuDomain domain, long iova, long paddr, long pgsize, long pgcount, int prot, int gfp, long[] mapped) {
-            return ((Dom) domain).pgtbl.map_pages(iova, paddr, pgsize, pgcount, prot, gfp, mapped);
+        public int mapPages(IommuDomain domain, long iova, long paddr, long pgsize, long pgcount, int prot, int gfp, long[] mapped) {
+            return ((Dom) domain).pgtbl.mapPages(iova, paddr, pgsize, pgcount, prot, gfp, mapped);
         }
 
         @Override
-        public boolean has_map_pages() {
+        public boolean hasMapPages() {
             return true;
         }
 
         @Override
-        public long unmap_pages(IommuDomain domain, long iova, long pgsize, long pgcount, IommuIotlbGather gather) {
-            return ((Dom) domain).pgtbl.unmap_pages(iova, pgsize, pgcount, gather);
+        public long unmapPages(IommuDomain domain, long iova, long pgsize, long pgcount, IommuIotlbGather gather) {
+            return ((Dom) domain).pgtbl.unmapPages(iova, pgsize, pgcount, gather);
         }
 
         @Override
-        public boolean has_unmap_pages() {
+        public boolean hasUnmapPages() {
             return true;
         }
 
         @Override
-        public long iova_to_phys(IommuDomain domain, long iova) {
-            return ((Dom) domain).pgtbl.iova_to_phys(iova);
+        public long iovaToPhys(IommuDomain domain, long iova) {
+            return ((Dom) domain).pgtbl.iovaToPhys(iova);
         }
 
         @Override
-        public IommuDevice probe_device(Device dev) {
+        public IommuDevice probeDevice(Device dev) {
             return new IommuDevice();
         }
 
         @Override
-        public void release_device(Device dev) {}
+        public void releaseDevice(Device dev) {}
 
         @Override
-        public IommuGroup device_group(Device dev) {
+        public IommuGroup deviceGroup(Device dev) {
             return null;
         }
 
         @Override
-        public long pgsize_bitmap() {
+        public long pgsizeBitmap() {
             return Sizes.SZ_4K | Sizes.SZ_2M | Sizes.SZ_1G;
         }
     }
@@ -130,44 +130,44 @@ public class IommuBench {
         PageAlloc pa = PageAlloc.forAllRam(Board.withRam(64L << 20).mem);
         Iommu iommu = new Iommu();
         BusType bus = new BusType("bench", (d, drv) -> false);
-        iommu.bus_set_iommu(bus, new BenchOps(pa));
-        dom = iommu.iommu_domain_alloc(bus);
+        iommu.busSetIommu(bus, new BenchOps(pa));
+        dom = iommu.iommuDomainAlloc(bus);
         // Populate the intermediate tables once, as a live domain has them.
-        Iommu.iommu_map(dom, iova4k, 0x40000000L, Sizes.SZ_4K, IOMMU_READ);
-        Iommu.iommu_unmap(dom, iova4k, Sizes.SZ_4K);
-        Iommu.iommu_map(dom, 0x7000_0000L, 0x40000000L, Sizes.SZ_4K, IOMMU_READ);
+        Iommu.iommuMap(dom, iova4k, 0x40000000L, Sizes.SZ_4K, IOMMU_READ);
+        Iommu.iommuUnmap(dom, iova4k, Sizes.SZ_4K);
+        Iommu.iommuMap(dom, 0x7000_0000L, 0x40000000L, Sizes.SZ_4K, IOMMU_READ);
         iovad = new IovaDomain();
-        iovad.init_iova_domain(4096, 1);
+        iovad.initIovaDomain(4096, 1);
     }
 
     @Benchmark
-    public long map_unmap_4k() {
-        Iommu.iommu_map(dom, iova4k, 0x40001000L, Sizes.SZ_4K, IOMMU_READ | IOMMU_WRITE);
-        return Iommu.iommu_unmap(dom, iova4k, Sizes.SZ_4K);
+    public long mapUnmap4k() {
+        Iommu.iommuMap(dom, iova4k, 0x40001000L, Sizes.SZ_4K, IOMMU_READ | IOMMU_WRITE);
+        return Iommu.iommuUnmap(dom, iova4k, Sizes.SZ_4K);
     }
 
     @Benchmark
-    public long map_unmap_2m() {
-        Iommu.iommu_map(dom, iova2m, 0x40000000L, Sizes.SZ_2M, IOMMU_READ | IOMMU_WRITE);
-        return Iommu.iommu_unmap(dom, iova2m, Sizes.SZ_2M);
+    public long mapUnmap2m() {
+        Iommu.iommuMap(dom, iova2m, 0x40000000L, Sizes.SZ_2M, IOMMU_READ | IOMMU_WRITE);
+        return Iommu.iommuUnmap(dom, iova2m, Sizes.SZ_2M);
     }
 
     @Benchmark
-    public long iova_to_phys() {
-        return Iommu.iommu_iova_to_phys(dom, 0x7000_0123L);
+    public long iovaToPhys() {
+        return Iommu.iommuIovaToPhys(dom, 0x7000_0123L);
     }
 
     @Benchmark
-    public long iova_alloc_free_fast() {
-        long pfn = iovad.alloc_iova_fast(1, 0xfffff, true);
-        iovad.free_iova_fast(pfn, 1);
+    public long iovaAllocFreeFast() {
+        long pfn = iovad.allocIovaFast(1, 0xfffff, true);
+        iovad.freeIovaFast(pfn, 1);
         return pfn;
     }
 
     @Benchmark
-    public long iova_alloc_free_rbtree() {
-        org.iommu4j.iommu.Iova i = iovad.alloc_iova(4, 0xfffff, true);
-        iovad.__free_iova(i);
+    public long iovaAllocFreeRbtree() {
+        org.iommu4j.iommu.Iova i = iovad.allocIova(4, 0xfffff, true);
+        iovad.__freeIova(i);
         return i.pfnLo;
     }
 }

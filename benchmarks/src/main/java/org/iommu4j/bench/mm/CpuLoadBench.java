@@ -48,13 +48,13 @@ public class CpuLoadBench {
     public void boot() {
         world = MmWorld.create(Board.withRam(64L << 20));
         mem = world.mem;
-        mm = world.mm_alloc();
-        va = Mmap.vm_mmap(mm, 0, PAGES * 4096L, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+        mm = world.mmAlloc();
+        va = Mmap.vmMmap(mm, 0, PAGES * 4096L, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
         cpu = world.cpu(0);
-        cpu.switch_mm(mm);
+        cpu.switchMm(mm);
         for (int p = 0; p < PAGES; p++) {
             cpu.str(va + p * 4096L, p);
-            pas[p] = MmFault.pte_of(mm, va + p * 4096L) & 0x0000_FFFF_FFFF_F000L;
+            pas[p] = MmFault.pteOf(mm, va + p * 4096L) & 0x0000_FFFF_FFFF_F000L;
         }
     }
 

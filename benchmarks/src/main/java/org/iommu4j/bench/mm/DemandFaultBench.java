@@ -52,8 +52,8 @@ public class DemandFaultBench {
     @Setup(Level.Iteration)
     public void map() {
         world = MmWorld.create(Board.withRam(GIB + (64L << 20)));
-        mm = world.mm_alloc();
-        va = Mmap.vm_mmap(mm, 0, GIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+        mm = world.mmAlloc();
+        va = Mmap.vmMmap(mm, 0, GIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
     }
 
     @TearDown(Level.Iteration)
@@ -67,14 +67,14 @@ public class DemandFaultBench {
     @OperationsPerInvocation(PAGES)
     public int demandFault1GiB() {
         int acc = 0;
-        mm.mmap_read_lock();
+        mm.mmapReadLock();
         try {
-            VmAreaStruct vma = Mmap.find_vma(mm, va);
+            VmAreaStruct vma = Mmap.findVma(mm, va);
             for (long a = va; a < va + GIB; a += 4096) {
-                acc |= MmFault.handle_mm_fault(vma, a, FAULT_FLAG_WRITE);
+                acc |= MmFault.handleMmFault(vma, a, FAULT_FLAG_WRITE);
             }
         } finally {
-            mm.mmap_read_unlock();
+            mm.mmapReadUnlock();
         }
         return acc;
     }

@@ -38,29 +38,29 @@ public class PgtableBench {
     public void boot() {
         world = MmWorld.create(Board.withRam(256L << 20));
         pt = world.pgtable;
-        pgd = pt.pgd_alloc();
-        walkPgd = pt.pgd_alloc();
-        pt.__create_pgd_mapping(walkPgd, 0x4000_0000L, 0x7f_0000_0000L, 64L << 20, PgtableH.PAGE_KERNEL,
+        pgd = pt.pgdAlloc();
+        walkPgd = pt.pgdAlloc();
+        pt.__createPgdMapping(walkPgd, 0x4000_0000L, 0x7f_0000_0000L, 64L << 20, PgtableH.PAGE_KERNEL,
                 Pgtable.NO_BLOCK_MAPPINGS);
     }
 
     @Benchmark
     @OperationsPerInvocation(512)
     public int mapUnmap2MiBOfPages() {
-        int r = pt.__create_pgd_mapping(pgd, 0x4020_0000L, 0x10_0000_0000L, 2L << 20, PgtableH.PAGE_KERNEL,
+        int r = pt.__createPgdMapping(pgd, 0x4020_0000L, 0x10_0000_0000L, 2L << 20, PgtableH.PAGE_KERNEL,
                 Pgtable.NO_BLOCK_MAPPINGS);
-        return r + pt.__remove_pgd_mapping(pgd, 0x10_0000_0000L, 2L << 20);
+        return r + pt.__removePgdMapping(pgd, 0x10_0000_0000L, 2L << 20);
     }
 
     @Benchmark
     public int mapUnmap2MiBBlock() {
-        int r = pt.__create_pgd_mapping(pgd, 0x4020_0000L, 0x10_0000_0000L, 2L << 20, PgtableH.PAGE_KERNEL, 0);
-        return r + pt.__remove_pgd_mapping(pgd, 0x10_0000_0000L, 2L << 20);
+        int r = pt.__createPgdMapping(pgd, 0x4020_0000L, 0x10_0000_0000L, 2L << 20, PgtableH.PAGE_KERNEL, 0);
+        return r + pt.__removePgdMapping(pgd, 0x10_0000_0000L, 2L << 20);
     }
 
     @Benchmark
     public long walk4Levels() {
         long va = 0x7f_0000_0000L + ((i++ * 4096) & ((64L << 20) - 1));
-        return pt.walk_entry(walkPgd, va);
+        return pt.walkEntry(walkPgd, va);
     }
 }

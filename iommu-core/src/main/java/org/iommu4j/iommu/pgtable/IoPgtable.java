@@ -38,17 +38,17 @@ public abstract class IoPgtable implements IoPgtableOps {
      * unsupported configuration, -ENOMEM).
      */
     @Port("drivers/iommu/io-pgtable.c:alloc_io_pgtable_ops")
-    public static IoPgtableOps alloc_io_pgtable_ops(int fmt, IoPgtableCfg cfg, Object cookie) {
+    public static IoPgtableOps allocIoPgtableOps(int fmt, IoPgtableCfg cfg, Object cookie) {
         if (fmt < 0 || fmt >= IO_PGTABLE_NUM_FMTS) {
             return null;
         }
         IoPgtable iop;
         switch (fmt) {
             case ARM_64_LPAE_S1:
-                iop = IoPgtableArm.arm_64_lpae_alloc_pgtable_s1(cfg, cookie);
+                iop = IoPgtableArm.arm64LpaeAllocPgtableS1(cfg, cookie);
                 break;
             case ARM_64_LPAE_S2:
-                iop = IoPgtableArm.arm_64_lpae_alloc_pgtable_s2(cfg, cookie);
+                iop = IoPgtableArm.arm64LpaeAllocPgtableS2(cfg, cookie);
                 break;
             default:
                 return null; // io_pgtable_init_table[fmt] == NULL: format not built in
@@ -64,38 +64,38 @@ public abstract class IoPgtable implements IoPgtableOps {
 
     /** Free the page table after flushing the TLB context (null is ignored). */
     @Port("drivers/iommu/io-pgtable.c:free_io_pgtable_ops")
-    public static void free_io_pgtable_ops(IoPgtableOps ops) {
+    public static void freeIoPgtableOps(IoPgtableOps ops) {
         if (ops == null) {
             return;
         }
-        IoPgtable iop = io_pgtable_ops_to_pgtable(ops);
-        io_pgtable_tlb_flush_all(iop);
+        IoPgtable iop = ioPgtableOpsToPgtable(ops);
+        ioPgtableTlbFlushAll(iop);
         iop.free();
     }
 
     @Port("include/linux/io-pgtable.h:io_pgtable_ops_to_pgtable")
-    public static IoPgtable io_pgtable_ops_to_pgtable(IoPgtableOps ops) {
+    public static IoPgtable ioPgtableOpsToPgtable(IoPgtableOps ops) {
         return (IoPgtable) ops;
     }
 
     @Port("include/linux/io-pgtable.h:io_pgtable_tlb_flush_all")
-    static void io_pgtable_tlb_flush_all(IoPgtable iop) {
+    static void ioPgtableTlbFlushAll(IoPgtable iop) {
         if (iop.cfg.tlb != null) {
-            iop.cfg.tlb.tlb_flush_all(iop.cookie);
+            iop.cfg.tlb.tlbFlushAll(iop.cookie);
         }
     }
 
     @Port("include/linux/io-pgtable.h:io_pgtable_tlb_flush_walk")
-    static void io_pgtable_tlb_flush_walk(IoPgtable iop, long iova, long size, long granule) {
-        if (iop.cfg.tlb != null && iop.cfg.tlb.has_tlb_flush_walk()) {
-            iop.cfg.tlb.tlb_flush_walk(iova, size, granule, iop.cookie);
+    static void ioPgtableTlbFlushWalk(IoPgtable iop, long iova, long size, long granule) {
+        if (iop.cfg.tlb != null && iop.cfg.tlb.hasTlbFlushWalk()) {
+            iop.cfg.tlb.tlbFlushWalk(iova, size, granule, iop.cookie);
         }
     }
 
     @Port("include/linux/io-pgtable.h:io_pgtable_tlb_add_page")
-    static void io_pgtable_tlb_add_page(IoPgtable iop, IommuIotlbGather gather, long iova, long granule) {
-        if (iop.cfg.tlb != null && iop.cfg.tlb.has_tlb_add_page()) {
-            iop.cfg.tlb.tlb_add_page(gather, iova, granule, iop.cookie);
+    static void ioPgtableTlbAddPage(IoPgtable iop, IommuIotlbGather gather, long iova, long granule) {
+        if (iop.cfg.tlb != null && iop.cfg.tlb.hasTlbAddPage()) {
+            iop.cfg.tlb.tlbAddPage(gather, iova, granule, iop.cookie);
         }
     }
 }

@@ -135,7 +135,7 @@ public final class IoPgtableArm extends IoPgtable {
     private static final long PAGE_MASK = ~(PAGE_SIZE - 1);
 
     /** The kernel's file-static {@code selftest_running}: suppresses the -EEXIST WARN. */
-    static volatile boolean selftest_running;
+    static volatile boolean selftestRunning;
 
     int pgdBits;
     int startLevel;
@@ -179,7 +179,7 @@ public final class IoPgtableArm extends IoPgtable {
     }
 
     /** Start level of the walk (tests, and drivers that program it). */
-    public int start_level() {
+    public int startLevel() {
         return startLevel;
     }
 
@@ -190,30 +190,30 @@ public final class IoPgtableArm extends IoPgtable {
 
     // ---- IOPTE accessors ----
 
-    static long iopte_type(long pte) {
+    static long iopteType(long pte) {
         return (pte >>> ARM_LPAE_PTE_TYPE_SHIFT) & ARM_LPAE_PTE_TYPE_MASK;
     }
 
-    static long iopte_prot(long pte) {
+    static long iopteProt(long pte) {
         return pte & ARM_LPAE_PTE_ATTR_MASK;
     }
 
     @Port("drivers/iommu/io-pgtable-arm.c:iopte_leaf")
-    static boolean iopte_leaf(long pte, int lvl, int fmt) {
+    static boolean iopteLeaf(long pte, int lvl, int fmt) {
         if (lvl == (ARM_LPAE_MAX_LEVELS - 1) && fmt != ARM_MALI_LPAE) {
-            return iopte_type(pte) == ARM_LPAE_PTE_TYPE_PAGE;
+            return iopteType(pte) == ARM_LPAE_PTE_TYPE_PAGE;
         }
-        return iopte_type(pte) == ARM_LPAE_PTE_TYPE_BLOCK;
+        return iopteType(pte) == ARM_LPAE_PTE_TYPE_BLOCK;
     }
 
     @Port("drivers/iommu/io-pgtable-arm.c:paddr_to_iopte")
-    long paddr_to_iopte(long paddr) {
+    long paddrToIopte(long paddr) {
         // 52-bit PA: bits 51:48 go to descriptor bits 15:12; one of the two ranges is always zero, so OR-ing them loses nothing.
         return (paddr | (paddr >>> (48 - 12))) & ARM_LPAE_PTE_ADDR_MASK;
     }
 
     @Port("drivers/iommu/io-pgtable-arm.c:iopte_to_paddr")
-    long iopte_to_paddr(long pte) {
+    long iopteToPaddr(long pte) {
         long paddr = pte & ARM_LPAE_PTE_ADDR_MASK;
         if (ARM_LPAE_GRANULE() < SZ_64K) {
             return paddr;
@@ -221,45 +221,45 @@ public final class IoPgtableArm extends IoPgtable {
         return (paddr | (paddr << (48 - 12))) & (ARM_LPAE_PTE_ADDR_MASK << 4);
     }
 
-    long iopte_deref(long pte) {
-        return iopte_to_paddr(pte);
+    long iopteDeref(long pte) {
+        return iopteToPaddr(pte);
     }
 
     // ---- table pages ----
 
     @Port("drivers/iommu/io-pgtable-arm.c:__arm_lpae_alloc_pages")
-    private static long __arm_lpae_alloc_pages(long size, int gfp, IoPgtableCfg cfg) {
-        int order = get_order(size);
+    private static long __armLpaeAllocPages(long size, int gfp, IoPgtableCfg cfg) {
+        int order = getOrder(size);
         // Non-coherent walks would dma_map_single() the table here; the simulation has no
         // CPU caches to clean, so the page's physical address is used as is.
-        return cfg.pageAlloc.alloc_pages(gfp | __GFP_ZERO, order);
+        return cfg.pageAlloc.allocPages(gfp | __GFP_ZERO, order);
     }
 
     @Port("drivers/iommu/io-pgtable-arm.c:__arm_lpae_free_pages")
-    private static void __arm_lpae_free_pages(long pages, long size, IoPgtableCfg cfg) {
-        cfg.pageAlloc.free_pages(pages, get_order(size));
+    private static void __armLpaeFreePages(long pages, long size, IoPgtableCfg cfg) {
+        cfg.pageAlloc.freePages(pages, getOrder(size));
     }
 
-    static int get_order(long size) {
+    static int getOrder(long size) {
         size = (size - 1) >>> 12;
         return size == 0 ? 0 : 64 - Long.numberOfLeadingZeros(size);
     }
 
     @Port("drivers/iommu/io-pgtable-arm.c:__arm_lpae_sync_pte")
-    private void __arm_lpae_sync_pte(long ptep, int numEntries) {
+    private void __armLpaeSyncPte(long ptep, int numEntries) {
         // Cache clean to the point of coherency: nothing to do on simulated memory.
     }
 
     @Port("drivers/iommu/io-pgtable-arm.c:__arm_lpae_clear_pte")
-    private void __arm_lpae_clear_pte(long ptep) {
+    private void __armLpaeClearPte(long ptep) {
         mem.writeq(ptep, 0);
         if (!cfg.coherentWalk) {
-            __arm_lpae_sync_pte(ptep, 1);
+            __armLpaeSyncPte(ptep, 1);
         }
     }
 
     @Port("drivers/iommu/io-pgtable-arm.c:__arm_lpae_init_pte")
-    private void __arm_lpae_init_pte(long paddr, long prot, int lvl, int numEntries, long ptep) {
+    private void __armLpaeInitPte(long paddr, long prot, int lvl, int numEntries, long ptep) {
         long pte = prot;
         long sz = ARM_LPAE_BLOCK_SIZE(lvl);
         if (fmt != ARM_MALI_LPAE && lvl == ARM_LPAE_MAX_LEVELS - 1) {
@@ -268,38 +268,38 @@ public final class IoPgtableArm extends IoPgtable {
             pte |= ARM_LPAE_PTE_TYPE_BLOCK;
         }
         for (int i = 0; i < numEntries; i++) {
-            mem.writeq(ptep + 8L * i, pte | paddr_to_iopte(paddr + i * sz));
+            mem.writeq(ptep + 8L * i, pte | paddrToIopte(paddr + i * sz));
         }
         if (!cfg.coherentWalk) {
-            __arm_lpae_sync_pte(ptep, numEntries);
+            __armLpaeSyncPte(ptep, numEntries);
         }
     }
 
     @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_init_pte")
-    private int arm_lpae_init_pte(long iova, long paddr, long prot, int lvl, int numEntries, long ptep) {
+    private int armLpaeInitPte(long iova, long paddr, long prot, int lvl, int numEntries, long ptep) {
         for (int i = 0; i < numEntries; i++) {
             long old = mem.readq(ptep + 8L * i);
-            if (iopte_leaf(old, lvl, fmt)) {
+            if (iopteLeaf(old, lvl, fmt)) {
                 // Mapping over a live leaf is a caller bug: it must unmap first.
-                Warn.WARN_ON(!selftest_running);
+                Warn.WARN_ON(!selftestRunning);
                 return -EEXIST;
-            } else if (iopte_type(old) == ARM_LPAE_PTE_TYPE_TABLE) {
+            } else if (iopteType(old) == ARM_LPAE_PTE_TYPE_TABLE) {
                 // Replacing a table by a block: remove the table's whole range (and the table) first.
                 long sz = ARM_LPAE_BLOCK_SIZE(lvl);
                 long tblp = ptep - 8L * ARM_LPAE_LVL_IDX(iova, lvl);
-                if (__arm_lpae_unmap(null, iova + i * sz, sz, 1, lvl, tblp) != sz) {
+                if (__armLpaeUnmap(null, iova + i * sz, sz, 1, lvl, tblp) != sz) {
                     Warn.WARN_ON(true);
                     return -EINVAL;
                 }
             }
         }
-        __arm_lpae_init_pte(paddr, prot, lvl, numEntries, ptep);
+        __armLpaeInitPte(paddr, prot, lvl, numEntries, ptep);
         return 0;
     }
 
     @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_install_table")
-    private long arm_lpae_install_table(long table, long ptep, long curr) {
-        long nw = paddr_to_iopte(table) | ARM_LPAE_PTE_TYPE_TABLE;
+    private long armLpaeInstallTable(long table, long ptep, long curr) {
+        long nw = paddrToIopte(table) | ARM_LPAE_PTE_TYPE_TABLE;
         if ((cfg.quirks & IO_PGTABLE_QUIRK_ARM_NS) != 0) {
             nw |= ARM_LPAE_PTE_NSTABLE;
         }
@@ -310,7 +310,7 @@ public final class IoPgtableArm extends IoPgtable {
             return old;
         }
         // Clean the PTE now, whoever installed it; only the winner marks it SW_SYNC.
-        __arm_lpae_sync_pte(ptep, 1);
+        __armLpaeSyncPte(ptep, 1);
         if (old == curr) {
             mem.writeqVolatile(ptep, nw | ARM_LPAE_PTE_SW_SYNC);
         }
@@ -318,7 +318,7 @@ public final class IoPgtableArm extends IoPgtable {
     }
 
     @Port("drivers/iommu/io-pgtable-arm.c:__arm_lpae_map")
-    private int __arm_lpae_map(long iova, long paddr, long size, long pgcount, long prot, int lvl, long ptep, int gfp, long[] mapped) {
+    private int __armLpaeMap(long iova, long paddr, long size, long pgcount, long prot, int lvl, long ptep, int gfp, long[] mapped) {
         long blockSize = ARM_LPAE_BLOCK_SIZE(lvl);
         long tblsz = ARM_LPAE_GRANULE();
         int mapIdxStart = ARM_LPAE_LVL_IDX(iova, lvl);
@@ -328,7 +328,7 @@ public final class IoPgtableArm extends IoPgtable {
         if (size == blockSize) {
             int maxEntries = ARM_LPAE_PTES_PER_TABLE() - mapIdxStart;
             int numEntries = (int) Math.min(pgcount, maxEntries);
-            int ret = arm_lpae_init_pte(iova, paddr, prot, lvl, numEntries, ptep);
+            int ret = armLpaeInitPte(iova, paddr, prot, lvl, numEntries, ptep);
             if (ret == 0 && mapped != null) {
                 mapped[0] += numEntries * size;
             }
@@ -343,32 +343,32 @@ public final class IoPgtableArm extends IoPgtable {
         long cptep = 0;
         long pte = mem.readqVolatile(ptep);
         if (pte == 0) {
-            cptep = __arm_lpae_alloc_pages(tblsz, gfp, cfg);
+            cptep = __armLpaeAllocPages(tblsz, gfp, cfg);
             if (cptep == 0) {
                 return -ENOMEM;
             }
-            pte = arm_lpae_install_table(cptep, ptep, 0);
+            pte = armLpaeInstallTable(cptep, ptep, 0);
             if (pte != 0) {
-                __arm_lpae_free_pages(cptep, tblsz, cfg);
+                __armLpaeFreePages(cptep, tblsz, cfg);
             }
         } else if (!cfg.coherentWalk && (pte & ARM_LPAE_PTE_SW_SYNC) == 0) {
-            __arm_lpae_sync_pte(ptep, 1);
+            __armLpaeSyncPte(ptep, 1);
         }
 
-        if (pte != 0 && !iopte_leaf(pte, lvl, fmt)) {
-            cptep = iopte_deref(pte);
+        if (pte != 0 && !iopteLeaf(pte, lvl, fmt)) {
+            cptep = iopteDeref(pte);
         } else if (pte != 0) {
             // Mapping over a live leaf is a caller bug: it must unmap first.
-            Warn.WARN_ON(!selftest_running);
+            Warn.WARN_ON(!selftestRunning);
             return -EEXIST;
         }
 
         // Descend one level.
-        return __arm_lpae_map(iova, paddr, size, pgcount, prot, lvl + 1, cptep, gfp, mapped);
+        return __armLpaeMap(iova, paddr, size, pgcount, prot, lvl + 1, cptep, gfp, mapped);
     }
 
     @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_prot_to_pte")
-    long arm_lpae_prot_to_pte(int prot) {
+    long armLpaeProtToPte(int prot) {
         long pte;
         if (fmt == ARM_64_LPAE_S1 || fmt == ARM_32_LPAE_S1) {
             pte = ARM_LPAE_PTE_nG;
@@ -421,7 +421,7 @@ public final class IoPgtableArm extends IoPgtable {
 
     @Override
     @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_map_pages")
-    public int map_pages(long iova, long paddr, long pgsize, long pgcount, int iommuProt, int gfp, long[] mapped) {
+    public int mapPages(long iova, long paddr, long pgsize, long pgcount, int iommuProt, int gfp, long[] mapped) {
         long iaext = iova >> cfg.ias;
         if (cfg.ias >= 64) {
             iaext = 0;
@@ -439,19 +439,19 @@ public final class IoPgtableArm extends IoPgtable {
         if ((iommuProt & (IOMMU_READ | IOMMU_WRITE)) == 0) {
             return 0;
         }
-        long prot = arm_lpae_prot_to_pte(iommuProt);
-        return __arm_lpae_map(iova, paddr, pgsize, pgcount, prot, startLevel, pgd, gfp, mapped);
+        long prot = armLpaeProtToPte(iommuProt);
+        return __armLpaeMap(iova, paddr, pgsize, pgcount, prot, startLevel, pgd, gfp, mapped);
         // wmb(): PhysMem stores are visible to the walker once written.
     }
 
     @Override
     @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_map")
     public int map(long iova, long paddr, long size, int iommuProt, int gfp) {
-        return map_pages(iova, paddr, size, 1, iommuProt, gfp, null);
+        return mapPages(iova, paddr, size, 1, iommuProt, gfp, null);
     }
 
     @Port("drivers/iommu/io-pgtable-arm.c:__arm_lpae_free_pgtable")
-    private void __arm_lpae_free_pgtable(int lvl, long ptep) {
+    private void __armLpaeFreePgtable(int lvl, long ptep) {
         long tableSize = lvl == startLevel ? ARM_LPAE_PGD_SIZE() : ARM_LPAE_GRANULE();
         long start = ptep;
         // Last level: pages only, no tables to descend into.
@@ -459,22 +459,22 @@ public final class IoPgtableArm extends IoPgtable {
         while (ptep != end) {
             long pte = mem.readq(ptep);
             ptep += 8;
-            if (pte == 0 || iopte_leaf(pte, lvl, fmt)) {
+            if (pte == 0 || iopteLeaf(pte, lvl, fmt)) {
                 continue;
             }
-            __arm_lpae_free_pgtable(lvl + 1, iopte_deref(pte));
+            __armLpaeFreePgtable(lvl + 1, iopteDeref(pte));
         }
-        __arm_lpae_free_pages(start, tableSize, cfg);
+        __armLpaeFreePages(start, tableSize, cfg);
     }
 
     @Override
     @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_free_pgtable")
     protected void free() {
-        __arm_lpae_free_pgtable(startLevel, pgd);
+        __armLpaeFreePgtable(startLevel, pgd);
     }
 
     @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_split_blk_unmap")
-    private long arm_lpae_split_blk_unmap(IommuIotlbGather gather, long iova, long size, long blkPte, int lvl, long ptep, long pgcount) {
+    private long armLpaeSplitBlkUnmap(IommuIotlbGather gather, long iova, long size, long blkPte, int lvl, long ptep, long pgcount) {
         long tablesz = ARM_LPAE_GRANULE();
         long splitSz = ARM_LPAE_BLOCK_SIZE(lvl);
         int ptesPerTable = ARM_LPAE_PTES_PER_TABLE();
@@ -484,7 +484,7 @@ public final class IoPgtableArm extends IoPgtable {
         if (Warn.WARN_ON(lvl == ARM_LPAE_MAX_LEVELS)) {
             return 0;
         }
-        long tablep = __arm_lpae_alloc_pages(tablesz, GFP_ATOMIC, cfg);
+        long tablep = __armLpaeAllocPages(tablesz, GFP_ATOMIC, cfg);
         if (tablep == 0) {
             return 0; // bytes unmapped
         }
@@ -493,36 +493,36 @@ public final class IoPgtableArm extends IoPgtable {
             int maxEntries = ptesPerTable - unmapIdxStart;
             numEntries = (int) Math.min(pgcount, maxEntries);
         }
-        long blkPaddr = iopte_to_paddr(blkPte);
-        long pte = iopte_prot(blkPte);
+        long blkPaddr = iopteToPaddr(blkPte);
+        long pte = iopteProt(blkPte);
         for (int i = 0; i < ptesPerTable; i++, blkPaddr += splitSz) {
             // Slots being unmapped stay empty in the new table.
             if (i >= unmapIdxStart && i < unmapIdxStart + numEntries) {
                 continue;
             }
-            __arm_lpae_init_pte(blkPaddr, pte, lvl, 1, tablep + 8L * i);
+            __armLpaeInitPte(blkPaddr, pte, lvl, 1, tablep + 8L * i);
         }
 
-        pte = arm_lpae_install_table(tablep, ptep, blkPte);
+        pte = armLpaeInstallTable(tablep, ptep, blkPte);
         if (pte != blkPte) {
-            __arm_lpae_free_pages(tablep, tablesz, cfg);
+            __armLpaeFreePages(tablep, tablesz, cfg);
             // Lost the cmpxchg: a concurrent unmap of another part of the block may have split it
             // first, which leaves a table; any other value is unexpected (never a page: not the last level).
-            if (iopte_type(pte) != ARM_LPAE_PTE_TYPE_TABLE) {
+            if (iopteType(pte) != ARM_LPAE_PTE_TYPE_TABLE) {
                 return 0;
             }
-            tablep = iopte_deref(pte);
+            tablep = iopteDeref(pte);
         } else if (unmapIdxStart >= 0) {
             for (int i = 0; i < numEntries; i++) {
-                io_pgtable_tlb_add_page(this, gather, iova + i * size, size);
+                ioPgtableTlbAddPage(this, gather, iova + i * size, size);
             }
             return numEntries * size;
         }
-        return __arm_lpae_unmap(gather, iova, size, pgcount, lvl, tablep);
+        return __armLpaeUnmap(gather, iova, size, pgcount, lvl, tablep);
     }
 
     @Port("drivers/iommu/io-pgtable-arm.c:__arm_lpae_unmap")
-    private long __arm_lpae_unmap(IommuIotlbGather gather, long iova, long size, long pgcount, int lvl, long ptep) {
+    private long __armLpaeUnmap(IommuIotlbGather gather, long iova, long size, long pgcount, int lvl, long ptep) {
         // Walked past the last level: the tables are inconsistent.
         if (Warn.WARN_ON(lvl == ARM_LPAE_MAX_LEVELS)) {
             return 0;
@@ -544,31 +544,31 @@ public final class IoPgtableArm extends IoPgtable {
                 if (Warn.WARN_ON(pte == 0)) {
                     break;
                 }
-                __arm_lpae_clear_pte(ptep);
-                if (!iopte_leaf(pte, lvl, fmt)) {
+                __armLpaeClearPte(ptep);
+                if (!iopteLeaf(pte, lvl, fmt)) {
                     // A table went away: invalidate cached walks through it too.
-                    io_pgtable_tlb_flush_walk(this, iova + i * size, size, ARM_LPAE_GRANULE());
-                    __arm_lpae_free_pgtable(lvl + 1, iopte_deref(pte));
+                    ioPgtableTlbFlushWalk(this, iova + i * size, size, ARM_LPAE_GRANULE());
+                    __armLpaeFreePgtable(lvl + 1, iopteDeref(pte));
                 } else if (gather == null || !gather.queued) {
-                    io_pgtable_tlb_add_page(this, gather, iova + i * size, size);
+                    ioPgtableTlbAddPage(this, gather, iova + i * size, size);
                 }
                 ptep += 8;
                 i++;
             }
             return i * size;
-        } else if (iopte_leaf(pte, lvl, fmt)) {
+        } else if (iopteLeaf(pte, lvl, fmt)) {
             // Part of a block: replace it by a next-level table that maps everything but the
             // unmapped range.
-            return arm_lpae_split_blk_unmap(gather, iova, size, pte, lvl + 1, ptep, pgcount);
+            return armLpaeSplitBlkUnmap(gather, iova, size, pte, lvl + 1, ptep, pgcount);
         }
 
         // Descend one level.
-        return __arm_lpae_unmap(gather, iova, size, pgcount, lvl + 1, iopte_deref(pte));
+        return __armLpaeUnmap(gather, iova, size, pgcount, lvl + 1, iopteDeref(pte));
     }
 
     @Override
     @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_unmap_pages")
-    public long unmap_pages(long iova, long pgsize, long pgcount, IommuIotlbGather gather) {
+    public long unmapPages(long iova, long pgsize, long pgcount, IommuIotlbGather gather) {
         long iaext = cfg.ias >= 64 ? 0 : iova >> cfg.ias;
         if (Warn.WARN_ON(pgsize == 0 || (pgsize & cfg.pgsizeBitmap) != pgsize || pgcount == 0)) {
             return 0;
@@ -579,18 +579,18 @@ public final class IoPgtableArm extends IoPgtable {
         if (Warn.WARN_ON(iaext != 0)) {
             return 0;
         }
-        return __arm_lpae_unmap(gather, iova, pgsize, pgcount, startLevel, pgd);
+        return __armLpaeUnmap(gather, iova, pgsize, pgcount, startLevel, pgd);
     }
 
     @Override
     @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_unmap")
     public long unmap(long iova, long size, IommuIotlbGather gather) {
-        return unmap_pages(iova, size, 1, gather);
+        return unmapPages(iova, size, 1, gather);
     }
 
     @Override
     @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_iova_to_phys")
-    public long iova_to_phys(long iova) {
+    public long iovaToPhys(long iova) {
         long ptep = pgd;
         int lvl = startLevel;
         long pte;
@@ -607,19 +607,19 @@ public final class IoPgtableArm extends IoPgtable {
                 return 0;
             }
             // Block or page: the address plus iova's offset within it.
-            if (iopte_leaf(pte, lvl, fmt)) {
+            if (iopteLeaf(pte, lvl, fmt)) {
                 iova &= ARM_LPAE_BLOCK_SIZE(lvl) - 1;
-                return iopte_to_paddr(pte) | iova;
+                return iopteToPaddr(pte) | iova;
             }
             // Table: continue below.
-            ptep = iopte_deref(pte);
+            ptep = iopteDeref(pte);
         } while (++lvl < ARM_LPAE_MAX_LEVELS);
         // No leaf on the path.
         return 0;
     }
 
     @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_restrict_pgsizes")
-    static void arm_lpae_restrict_pgsizes(IoPgtableCfg cfg) {
+    static void armLpaeRestrictPgsizes(IoPgtableCfg cfg) {
         long granule;
         long pageSizes;
         int maxAddrBits = 48;
@@ -654,8 +654,8 @@ public final class IoPgtableArm extends IoPgtable {
     }
 
     @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_alloc_pgtable")
-    private static IoPgtableArm arm_lpae_alloc_pgtable(IoPgtableCfg cfg) {
-        arm_lpae_restrict_pgsizes(cfg);
+    private static IoPgtableArm armLpaeAllocPgtable(IoPgtableCfg cfg) {
+        armLpaeRestrictPgsizes(cfg);
         if ((cfg.pgsizeBitmap & (SZ_4K | SZ_16K | SZ_64K)) == 0) {
             return null;
         }
@@ -681,7 +681,7 @@ public final class IoPgtableArm extends IoPgtable {
         return data;
     }
 
-    private static int ips_for_oas(int oas) {
+    private static int ipsForOas(int oas) {
         switch (oas) {
             case 32: return ARM_LPAE_TCR_PS_32_BIT;
             case 36: return ARM_LPAE_TCR_PS_36_BIT;
@@ -695,12 +695,12 @@ public final class IoPgtableArm extends IoPgtable {
     }
 
     @Port("drivers/iommu/io-pgtable-arm.c:arm_64_lpae_alloc_pgtable_s1")
-    static IoPgtableArm arm_64_lpae_alloc_pgtable_s1(IoPgtableCfg cfg, Object cookie) {
-        IoPgtableCfg.Tcr tcr = cfg.arm_lpae_s1_cfg.tcr;
+    static IoPgtableArm arm64LpaeAllocPgtableS1(IoPgtableCfg cfg, Object cookie) {
+        IoPgtableCfg.Tcr tcr = cfg.armLpaeS1Cfg.tcr;
         if ((cfg.quirks & ~(IO_PGTABLE_QUIRK_ARM_NS | IO_PGTABLE_QUIRK_ARM_TTBR1 | IO_PGTABLE_QUIRK_ARM_OUTER_WBWA)) != 0) {
             return null;
         }
-        IoPgtableArm data = arm_lpae_alloc_pgtable(cfg);
+        IoPgtableArm data = armLpaeAllocPgtable(cfg);
         if (data == null) {
             return null;
         }
@@ -727,7 +727,7 @@ public final class IoPgtableArm extends IoPgtable {
         } else if (granule == SZ_64K) {
             tcr.tg = tg1 ? ARM_LPAE_TCR_TG1_64K : ARM_LPAE_TCR_TG0_64K;
         }
-        int ips = ips_for_oas(cfg.oas);
+        int ips = ipsForOas(cfg.oas);
         if (ips < 0) {
             return null; // out_free_data (kfree: nothing else allocated yet)
         }
@@ -739,26 +739,26 @@ public final class IoPgtableArm extends IoPgtable {
                 | (ARM_LPAE_MAIR_ATTR_WBRWA << (ARM_LPAE_MAIR_ATTR_IDX_CACHE << 3))
                 | (ARM_LPAE_MAIR_ATTR_DEVICE << (ARM_LPAE_MAIR_ATTR_IDX_DEV << 3))
                 | (ARM_LPAE_MAIR_ATTR_INC_OWBRWA << (ARM_LPAE_MAIR_ATTR_IDX_INC_OCACHE << 3));
-        cfg.arm_lpae_s1_cfg.mair = reg;
+        cfg.armLpaeS1Cfg.mair = reg;
 
         // Configuration complete: allocate the top table.
-        data.pgd = __arm_lpae_alloc_pages(data.ARM_LPAE_PGD_SIZE(), GFP_KERNEL, cfg);
+        data.pgd = __armLpaeAllocPages(data.ARM_LPAE_PGD_SIZE(), GFP_KERNEL, cfg);
         if (data.pgd == 0) {
             return null;
         }
         // TTBR = pgd (the empty pgd is visible before any TTBR write: PhysMem is coherent)
-        cfg.arm_lpae_s1_cfg.ttbr = data.pgd;
+        cfg.armLpaeS1Cfg.ttbr = data.pgd;
         return data;
     }
 
     @Port("drivers/iommu/io-pgtable-arm.c:arm_64_lpae_alloc_pgtable_s2")
-    static IoPgtableArm arm_64_lpae_alloc_pgtable_s2(IoPgtableCfg cfg, Object cookie) {
-        IoPgtableCfg.Vtcr vtcr = cfg.arm_lpae_s2_cfg.vtcr;
+    static IoPgtableArm arm64LpaeAllocPgtableS2(IoPgtableCfg cfg, Object cookie) {
+        IoPgtableCfg.Vtcr vtcr = cfg.armLpaeS2Cfg.vtcr;
         // Stage 2 takes no quirks (NS is a stage-1 notion).
         if (cfg.quirks != 0) {
             return null;
         }
-        IoPgtableArm data = arm_lpae_alloc_pgtable(cfg);
+        IoPgtableArm data = armLpaeAllocPgtable(cfg);
         if (data == null) {
             return null;
         }
@@ -791,7 +791,7 @@ public final class IoPgtableArm extends IoPgtable {
         } else if (granule == SZ_64K) {
             vtcr.tg = ARM_LPAE_TCR_TG0_64K;
         }
-        int ps = ips_for_oas(cfg.oas);
+        int ps = ipsForOas(cfg.oas);
         if (ps < 0) {
             return null;
         }
@@ -800,12 +800,12 @@ public final class IoPgtableArm extends IoPgtable {
         vtcr.sl = ~sl & ARM_LPAE_VTCR_SL0_MASK;
 
         // Top table (possibly concatenated).
-        data.pgd = __arm_lpae_alloc_pages(data.ARM_LPAE_PGD_SIZE(), GFP_KERNEL, cfg);
+        data.pgd = __armLpaeAllocPages(data.ARM_LPAE_PGD_SIZE(), GFP_KERNEL, cfg);
         if (data.pgd == 0) {
             return null;
         }
         // VTTBR = pgd
-        cfg.arm_lpae_s2_cfg.vttbr = data.pgd;
+        cfg.armLpaeS2Cfg.vttbr = data.pgd;
         return data;
     }
 }

@@ -48,30 +48,30 @@ public final class IoPgtableArmSelftest {
     private final IommuFlushOps dummyTlbOps = new IommuFlushOps() {
         @Override
         @Port("drivers/iommu/io-pgtable-arm.c:dummy_tlb_flush_all")
-        public void tlb_flush_all(Object cookie) {
+        public void tlbFlushAll(Object cookie) {
             Warn.WARN_ON(cookie != cfgCookie);
         }
 
         @Override
         @Port("drivers/iommu/io-pgtable-arm.c:dummy_tlb_flush")
-        public void tlb_flush_walk(long iova, long size, long granule, Object cookie) {
+        public void tlbFlushWalk(long iova, long size, long granule, Object cookie) {
             Warn.WARN_ON(cookie != cfgCookie);
             Warn.WARN_ON((size & cfgCookie.pgsizeBitmap) == 0);
         }
 
         @Override
-        public boolean has_tlb_flush_walk() {
+        public boolean hasTlbFlushWalk() {
             return true;
         }
 
         @Override
         @Port("drivers/iommu/io-pgtable-arm.c:dummy_tlb_add_page")
-        public void tlb_add_page(IommuIotlbGather gather, long iova, long granule, Object cookie) {
-            tlb_flush_walk(iova, granule, granule, cookie);
+        public void tlbAddPage(IommuIotlbGather gather, long iova, long granule, Object cookie) {
+            tlbFlushWalk(iova, granule, granule, cookie);
         }
 
         @Override
-        public boolean has_tlb_add_page() {
+        public boolean hasTlbAddPage() {
             return true;
         }
     };
@@ -80,41 +80,41 @@ public final class IoPgtableArmSelftest {
     private int __FAIL(IoPgtableOps ops, int i, String step) {
         Warn.WARN(true, "selftest: test failed for fmt idx " + i + " (" + step + ")");
         failures.add("fmt idx " + i + ": " + step);
-        arm_lpae_dump_ops(ops);
-        IoPgtableArm.selftest_running = false;
+        armLpaeDumpOps(ops);
+        IoPgtableArm.selftestRunning = false;
         return -EFAULT;
     }
 
     @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_dump_ops")
-    private static void arm_lpae_dump_ops(IoPgtableOps ops) {
+    private static void armLpaeDumpOps(IoPgtableOps ops) {
         IoPgtableArm data = (IoPgtableArm) ops;
         IoPgtableCfg cfg = data.cfg;
-        Printk.pr_err("cfg: pgsize_bitmap 0x%x, ias %d-bit", cfg.pgsizeBitmap, cfg.ias);
-        Printk.pr_err("data: %d levels, 0x%x pgd_size, %d pg_shift, %d bits_per_level, pgd @ 0x%x",
+        Printk.prErr("cfg: pgsize_bitmap 0x%x, ias %d-bit", cfg.pgsizeBitmap, cfg.ias);
+        Printk.prErr("data: %d levels, 0x%x pgd_size, %d pg_shift, %d bits_per_level, pgd @ 0x%x",
                 IoPgtableArm.ARM_LPAE_MAX_LEVELS - data.startLevel, data.ARM_LPAE_PGD_SIZE(),
                 Bits.ilog2(data.ARM_LPAE_GRANULE()), data.bitsPerLevel, data.pgd);
     }
 
     @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_run_tests")
-    int arm_lpae_run_tests(IoPgtableCfg cfg) {
+    int armLpaeRunTests(IoPgtableCfg cfg) {
         final int[] fmts = {IoPgtable.ARM_64_LPAE_S1, IoPgtable.ARM_64_LPAE_S2};
-        IoPgtableArm.selftest_running = true;
+        IoPgtableArm.selftestRunning = true;
         for (int i = 0; i < fmts.length; ++i) {
             cfgCookie = cfg;
-            IoPgtableOps ops = IoPgtable.alloc_io_pgtable_ops(fmts[i], cfg, cfg);
+            IoPgtableOps ops = IoPgtable.allocIoPgtableOps(fmts[i], cfg, cfg);
             if (ops == null) {
-                Printk.pr_err("selftest: failed to allocate io pgtable ops");
-                IoPgtableArm.selftest_running = false;
+                Printk.prErr("selftest: failed to allocate io pgtable ops");
+                IoPgtableArm.selftestRunning = false;
                 return -ENOMEM;
             }
             // A fresh table translates nothing.
-            if (ops.iova_to_phys(42) != 0) {
+            if (ops.iovaToPhys(42) != 0) {
                 return __FAIL(ops, i, "empty iova_to_phys(42)");
             }
-            if (ops.iova_to_phys(SZ_1G + 42) != 0) {
+            if (ops.iovaToPhys(SZ_1G + 42) != 0) {
                 return __FAIL(ops, i, "empty iova_to_phys(SZ_1G + 42)");
             }
-            if (ops.iova_to_phys(SZ_2G + 42) != 0) {
+            if (ops.iovaToPhys(SZ_2G + 42) != 0) {
                 return __FAIL(ops, i, "empty iova_to_phys(SZ_2G + 42)");
             }
 
@@ -132,7 +132,7 @@ public final class IoPgtableArmSelftest {
                 if (ops.map(iova, iova + size, size, IOMMU_READ | IOMMU_NOEXEC, GFP_KERNEL) == 0) {
                     return __FAIL(ops, i, "overlapping map size 0x" + Long.toHexString(size));
                 }
-                if (ops.iova_to_phys(iova + 42) != iova + 42) {
+                if (ops.iovaToPhys(iova + 42) != iova + 42) {
                     return __FAIL(ops, i, "iova_to_phys after map size 0x" + Long.toHexString(size));
                 }
                 iova += SZ_1G;
@@ -147,7 +147,7 @@ public final class IoPgtableArmSelftest {
             if (ops.map(SZ_1G + size, size, size, IOMMU_READ, GFP_KERNEL) != 0) {
                 return __FAIL(ops, i, "remap of partial unmap");
             }
-            if (ops.iova_to_phys(SZ_1G + size + 42) != size + 42) {
+            if (ops.iovaToPhys(SZ_1G + size + 42) != size + 42) {
                 return __FAIL(ops, i, "iova_to_phys after remap of partial unmap");
             }
 
@@ -161,27 +161,27 @@ public final class IoPgtableArmSelftest {
                 if (ops.unmap(iova, size, null) != size) {
                     return __FAIL(ops, i, "full unmap size 0x" + Long.toHexString(size));
                 }
-                if (ops.iova_to_phys(iova + 42) != 0) {
+                if (ops.iovaToPhys(iova + 42) != 0) {
                     return __FAIL(ops, i, "iova_to_phys after full unmap size 0x" + Long.toHexString(size));
                 }
                 // The emptied range accepts a new mapping of the same size.
                 if (ops.map(iova, iova, size, IOMMU_WRITE, GFP_KERNEL) != 0) {
                     return __FAIL(ops, i, "remap full block size 0x" + Long.toHexString(size));
                 }
-                if (ops.iova_to_phys(iova + 42) != iova + 42) {
+                if (ops.iovaToPhys(iova + 42) != iova + 42) {
                     return __FAIL(ops, i, "iova_to_phys after remap size 0x" + Long.toHexString(size));
                 }
                 iova += SZ_1G;
             }
-            IoPgtable.free_io_pgtable_ops(ops);
+            IoPgtable.freeIoPgtableOps(ops);
         }
-        IoPgtableArm.selftest_running = false;
+        IoPgtableArm.selftestRunning = false;
         return 0;
     }
 
     /** The v5.15 matrix. Returns 0 when every configuration passes, else -EFAULT. */
     @Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_do_selftests")
-    public int arm_lpae_do_selftests() {
+    public int armLpaeDoSelftests() {
         final long[] pgsize = {SZ_4K | SZ_2M | SZ_1G, SZ_16K | SZ_32M, SZ_64K | SZ_512M};
         final int[] ias = {32, 36, 40, 42, 44, 48};
         pass = 0;
@@ -195,15 +195,15 @@ public final class IoPgtableArmSelftest {
                 cfg.pgsizeBitmap = p;
                 cfg.ias = a;
                 cfg.pageAlloc = pageAlloc;
-                Printk.pr_info("selftest: pgsize_bitmap 0x%08x, IAS %d", p, a);
-                if (arm_lpae_run_tests(cfg) != 0) {
+                Printk.prInfo("selftest: pgsize_bitmap 0x%08x, IAS %d", p, a);
+                if (armLpaeRunTests(cfg) != 0) {
                     fail++;
                 } else {
                     pass++;
                 }
             }
         }
-        Printk.pr_info("selftest: completed with %d PASS %d FAIL", pass, fail);
+        Printk.prInfo("selftest: completed with %d PASS %d FAIL", pass, fail);
         return fail != 0 ? -EFAULT : 0;
     }
 }

@@ -7,7 +7,7 @@ import org.iommu4j.mm.PageAlloc;
 /**
  * {@code struct io_pgtable_cfg} (include/linux/io-pgtable.h, v5.15). The driver fills the
  * inputs (quirks, pgsize_bitmap, ias, oas, coherent_walk, tlb, iommu_dev); the format fills
- * the outputs ({@link #arm_lpae_s1_cfg} or {@link #arm_lpae_s2_cfg}) and may trim
+ * the outputs ({@link #armLpaeS1Cfg} or {@link #armLpaeS2Cfg}) and may trim
  * {@code pgsizeBitmap}, {@code ias}, {@code oas}. The io_pgtable keeps its own copy
  * ({@code iop->cfg = *cfg}).
  *
@@ -86,8 +86,8 @@ public final class IoPgtableCfg {
     public boolean coherentWalk;
     public IommuFlushOps tlb;
     public Device iommuDev;
-    public final ArmLpaeS1Cfg arm_lpae_s1_cfg = new ArmLpaeS1Cfg();
-    public final ArmLpaeS2Cfg arm_lpae_s2_cfg = new ArmLpaeS2Cfg();
+    public final ArmLpaeS1Cfg armLpaeS1Cfg = new ArmLpaeS1Cfg();
+    public final ArmLpaeS2Cfg armLpaeS2Cfg = new ArmLpaeS2Cfg();
     /** Simulation only: where page-table pages come from. */
     public PageAlloc pageAlloc;
 
@@ -103,11 +103,11 @@ public final class IoPgtableCfg {
         c.coherentWalk = coherentWalk;
         c.tlb = tlb;
         c.iommuDev = iommuDev;
-        c.arm_lpae_s1_cfg.ttbr = arm_lpae_s1_cfg.ttbr;
-        c.arm_lpae_s1_cfg.tcr.copyFrom(arm_lpae_s1_cfg.tcr);
-        c.arm_lpae_s1_cfg.mair = arm_lpae_s1_cfg.mair;
-        c.arm_lpae_s2_cfg.vttbr = arm_lpae_s2_cfg.vttbr;
-        c.arm_lpae_s2_cfg.vtcr.copyFrom(arm_lpae_s2_cfg.vtcr);
+        c.armLpaeS1Cfg.ttbr = armLpaeS1Cfg.ttbr;
+        c.armLpaeS1Cfg.tcr.copyFrom(armLpaeS1Cfg.tcr);
+        c.armLpaeS1Cfg.mair = armLpaeS1Cfg.mair;
+        c.armLpaeS2Cfg.vttbr = armLpaeS2Cfg.vttbr;
+        c.armLpaeS2Cfg.vtcr.copyFrom(armLpaeS2Cfg.vtcr);
         c.pageAlloc = pageAlloc;
         return c;
     }

@@ -12,19 +12,19 @@ import org.iommu4j.iommu.IommuIotlbGather;
 @Port("include/linux/io-pgtable.h:iommu_flush_ops")
 public interface IommuFlushOps {
     /** Invalidates everything the TLB holds for this context, and waits. */
-    void tlb_flush_all(Object cookie);
+    void tlbFlushAll(Object cookie);
 
     /** Invalidates cached table walks (non-leaf entries) for the range, and waits; used when tables under the range are freed. */
-    default void tlb_flush_walk(long iova, long size, long granule, Object cookie) {}
+    default void tlbFlushWalk(long iova, long size, long granule, Object cookie) {}
 
-    default boolean has_tlb_flush_walk() {
+    default boolean hasTlbFlushWalk() {
         return false;
     }
 
     /** Optional: adds one leaf page to the pending invalidation, completed later by the driver's sync. */
-    default void tlb_add_page(IommuIotlbGather gather, long iova, long granule, Object cookie) {}
+    default void tlbAddPage(IommuIotlbGather gather, long iova, long granule, Object cookie) {}
 
-    default boolean has_tlb_add_page() {
+    default boolean hasTlbAddPage() {
         return false;
     }
 }

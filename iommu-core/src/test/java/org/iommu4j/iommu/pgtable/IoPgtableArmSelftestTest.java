@@ -18,7 +18,7 @@ class IoPgtableArmSelftestTest {
         long before = pa.allocatedPages();
         Printk.clear();
         IoPgtableArmSelftest st = new IoPgtableArmSelftest(pa);
-        assertThat(st.arm_lpae_do_selftests()).isZero();
+        assertThat(st.armLpaeDoSelftests()).isZero();
         assertThat(st.failures).isEmpty();
         assertThat(st.pass).isEqualTo(18);
         assertThat(st.fail).isZero();

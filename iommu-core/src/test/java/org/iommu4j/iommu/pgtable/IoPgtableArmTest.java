@@ -42,28 +42,28 @@ class IoPgtableArmTest {
 
     final IommuFlushOps tlb = new IommuFlushOps() {
         @Override
-        public void tlb_flush_all(Object c) {
+        public void tlbFlushAll(Object c) {
             assertThat(c).isSameAs(cookie);
             log.add("all");
         }
 
         @Override
-        public void tlb_flush_walk(long iova, long size, long granule, Object c) {
+        public void tlbFlushWalk(long iova, long size, long granule, Object c) {
             log.add(String.format("walk 0x%x 0x%x 0x%x", iova, size, granule));
         }
 
         @Override
-        public boolean has_tlb_flush_walk() {
+        public boolean hasTlbFlushWalk() {
             return true;
         }
 
         @Override
-        public void tlb_add_page(IommuIotlbGather gather, long iova, long granule, Object c) {
+        public void tlbAddPage(IommuIotlbGather gather, long iova, long granule, Object c) {
             log.add(String.format("page 0x%x 0x%x", iova, granule));
         }
 
         @Override
-        public boolean has_tlb_add_page() {
+        public boolean hasTlbAddPage() {
             return true;
         }
     };
@@ -89,25 +89,25 @@ class IoPgtableArmTest {
         return c;
     }
 
-    IoPgtableArm s1_4k() {
-        return (IoPgtableArm) IoPgtable.alloc_io_pgtable_ops(IoPgtable.ARM_64_LPAE_S1, cfg(SZ_4K | SZ_2M | SZ_1G, 48, 48), cookie);
+    IoPgtableArm s14k() {
+        return (IoPgtableArm) IoPgtable.allocIoPgtableOps(IoPgtable.ARM_64_LPAE_S1, cfg(SZ_4K | SZ_2M | SZ_1G, 48, 48), cookie);
     }
 
     @Test
     void s1RegistersAndPteBitsAreTheKernels() {
         IoPgtableCfg c = cfg(SZ_4K | SZ_2M | SZ_1G | SZ_64K, 48, 44);
-        IoPgtableArm p = (IoPgtableArm) IoPgtable.alloc_io_pgtable_ops(IoPgtable.ARM_64_LPAE_S1, c, cookie);
+        IoPgtableArm p = (IoPgtableArm) IoPgtable.allocIoPgtableOps(IoPgtable.ARM_64_LPAE_S1, c, cookie);
         // restrict_pgsizes keeps the 4K granule's sizes only
         assertThat(c.pgsizeBitmap).isEqualTo(SZ_4K | SZ_2M | SZ_1G);
-        assertThat(c.arm_lpae_s1_cfg.tcr.tg).isEqualTo(ARM_LPAE_TCR_TG0_4K);
-        assertThat(c.arm_lpae_s1_cfg.tcr.sh).isEqualTo(ARM_LPAE_TCR_SH_IS);
-        assertThat(c.arm_lpae_s1_cfg.tcr.irgn).isEqualTo(ARM_LPAE_TCR_RGN_WBWA);
-        assertThat(c.arm_lpae_s1_cfg.tcr.orgn).isEqualTo(ARM_LPAE_TCR_RGN_WBWA);
-        assertThat(c.arm_lpae_s1_cfg.tcr.ips).isEqualTo(ARM_LPAE_TCR_PS_44_BIT);
-        assertThat(c.arm_lpae_s1_cfg.tcr.tsz).isEqualTo(16);
-        assertThat(c.arm_lpae_s1_cfg.mair).isEqualTo(0xf404ff44L);
-        assertThat(c.arm_lpae_s1_cfg.ttbr).isEqualTo(p.pgd()).isNotZero();
-        assertThat(p.start_level()).isEqualTo(0);
+        assertThat(c.armLpaeS1Cfg.tcr.tg).isEqualTo(ARM_LPAE_TCR_TG0_4K);
+        assertThat(c.armLpaeS1Cfg.tcr.sh).isEqualTo(ARM_LPAE_TCR_SH_IS);
+        assertThat(c.armLpaeS1Cfg.tcr.irgn).isEqualTo(ARM_LPAE_TCR_RGN_WBWA);
+        assertThat(c.armLpaeS1Cfg.tcr.orgn).isEqualTo(ARM_LPAE_TCR_RGN_WBWA);
+        assertThat(c.armLpaeS1Cfg.tcr.ips).isEqualTo(ARM_LPAE_TCR_PS_44_BIT);
+        assertThat(c.armLpaeS1Cfg.tcr.tsz).isEqualTo(16);
+        assertThat(c.armLpaeS1Cfg.mair).isEqualTo(0xf404ff44L);
+        assertThat(c.armLpaeS1Cfg.ttbr).isEqualTo(p.pgd()).isNotZero();
+        assertThat(p.startLevel()).isEqualTo(0);
 
         assertThat(p.map(0x12345000L, 0x40123000L, SZ_4K, IOMMU_READ | IOMMU_CACHE, GFP_KERNEL)).isZero();
         // Walk by hand: L0 idx 0, L1 idx 0, L2 idx 0x91, L3 idx 0x145.
@@ -119,44 +119,44 @@ class IoPgtableArmTest {
         long expect = 0x40123000L | ARM_LPAE_PTE_TYPE_PAGE | ARM_LPAE_PTE_AF | ARM_LPAE_PTE_SH_IS | ARM_LPAE_PTE_nG
                 | ARM_LPAE_PTE_AP_RDONLY | ARM_LPAE_PTE_AP_UNPRIV | (1L << ARM_LPAE_PTE_ATTRINDX_SHIFT);
         assertThat(l3).isEqualTo(expect);
-        assertThat(p.iova_to_phys(0x12345abcL)).isEqualTo(0x40123abcL);
-        IoPgtable.free_io_pgtable_ops(p);
+        assertThat(p.iovaToPhys(0x12345abcL)).isEqualTo(0x40123abcL);
+        IoPgtable.freeIoPgtableOps(p);
     }
 
     @Test
     void s2ConcatenatesAndSetsVtcr() {
         IoPgtableCfg c = cfg(SZ_4K | SZ_2M | SZ_1G, 40, 48);
-        IoPgtableArm p = (IoPgtableArm) IoPgtable.alloc_io_pgtable_ops(IoPgtable.ARM_64_LPAE_S2, c, cookie);
+        IoPgtableArm p = (IoPgtableArm) IoPgtable.allocIoPgtableOps(IoPgtable.ARM_64_LPAE_S2, c, cookie);
         // 40-bit IAS with 4K: 4 levels would start at 0 with a 2-entry pgd; concatenated to level 1.
-        assertThat(p.start_level()).isEqualTo(1);
-        assertThat(c.arm_lpae_s2_cfg.vtcr.sl).isEqualTo(~2 & 3);
-        assertThat(c.arm_lpae_s2_cfg.vtcr.ps).isEqualTo(ARM_LPAE_TCR_PS_48_BIT);
-        assertThat(c.arm_lpae_s2_cfg.vtcr.tsz).isEqualTo(24);
-        assertThat(c.arm_lpae_s2_cfg.vttbr).isEqualTo(p.pgd());
+        assertThat(p.startLevel()).isEqualTo(1);
+        assertThat(c.armLpaeS2Cfg.vtcr.sl).isEqualTo(~2 & 3);
+        assertThat(c.armLpaeS2Cfg.vtcr.ps).isEqualTo(ARM_LPAE_TCR_PS_48_BIT);
+        assertThat(c.armLpaeS2Cfg.vtcr.tsz).isEqualTo(24);
+        assertThat(c.armLpaeS2Cfg.vttbr).isEqualTo(p.pgd());
         assertThat(p.map(0x80000000L, 0x40000000L, SZ_2M, IOMMU_READ | IOMMU_WRITE, GFP_KERNEL)).isZero();
         long pte = mem.readq(p.pgd() + 8 * 2); // L1 index 2
         long l2 = mem.readq((pte & ARM_LPAE_PTE_ADDR_MASK));
         assertThat(l2).isEqualTo(0x40000000L | ARM_LPAE_PTE_TYPE_BLOCK | ARM_LPAE_PTE_AF | ARM_LPAE_PTE_SH_OS
                 | ARM_LPAE_PTE_HAP_READ | ARM_LPAE_PTE_HAP_WRITE | ARM_LPAE_PTE_MEMATTR_NC);
-        IoPgtable.free_io_pgtable_ops(p);
+        IoPgtable.freeIoPgtableOps(p);
     }
 
     @Test
     void unsupportedConfigurationsGiveNull() {
         long before = pa.allocatedPages();
-        assertThat(IoPgtable.alloc_io_pgtable_ops(IoPgtable.ARM_V7S, cfg(SZ_4K, 32, 32), cookie)).isNull();
-        assertThat(IoPgtable.alloc_io_pgtable_ops(99, cfg(SZ_4K, 32, 32), cookie)).isNull();
-        assertThat(IoPgtable.alloc_io_pgtable_ops(IoPgtable.ARM_64_LPAE_S1, cfg(SZ_2M, 48, 48), cookie)).isNull();
-        assertThat(IoPgtable.alloc_io_pgtable_ops(IoPgtable.ARM_64_LPAE_S1, cfg(SZ_4K, 48, 47), cookie)).isNull();
+        assertThat(IoPgtable.allocIoPgtableOps(IoPgtable.ARM_V7S, cfg(SZ_4K, 32, 32), cookie)).isNull();
+        assertThat(IoPgtable.allocIoPgtableOps(99, cfg(SZ_4K, 32, 32), cookie)).isNull();
+        assertThat(IoPgtable.allocIoPgtableOps(IoPgtable.ARM_64_LPAE_S1, cfg(SZ_2M, 48, 48), cookie)).isNull();
+        assertThat(IoPgtable.allocIoPgtableOps(IoPgtable.ARM_64_LPAE_S1, cfg(SZ_4K, 48, 47), cookie)).isNull();
         IoPgtableCfg q = cfg(SZ_4K, 48, 48);
         q.quirks = IoPgtableCfg.IO_PGTABLE_QUIRK_ARM_NS;
-        assertThat(IoPgtable.alloc_io_pgtable_ops(IoPgtable.ARM_64_LPAE_S2, q, cookie)).isNull();
+        assertThat(IoPgtable.allocIoPgtableOps(IoPgtable.ARM_64_LPAE_S2, q, cookie)).isNull();
         assertThat(pa.allocatedPages()).isEqualTo(before);
     }
 
     @Test
     void mapOverMappingIsEexistAndWarns() {
-        IoPgtableArm p = s1_4k();
+        IoPgtableArm p = s14k();
         assertThat(p.map(0x1000, 0x40000000L, SZ_4K, IOMMU_READ, GFP_KERNEL)).isZero();
         assertThat(p.map(0x1000, 0x40001000L, SZ_4K, IOMMU_READ, GFP_KERNEL)).isEqualTo(-EEXIST);
         assertThat(Warn.drain()).hasSize(1);
@@ -164,83 +164,83 @@ class IoPgtableArmTest {
         // kernel frees a table only when the whole block is replaced; a leaf under it -> -EEXIST
         // is reported by the table walk when a block sits above.
         assertThat(p.map(0, 0x40000000L, SZ_2M, IOMMU_READ, GFP_KERNEL)).isZero(); // replaces the table
-        assertThat(p.iova_to_phys(0x1000)).isEqualTo(0x40001000L);
+        assertThat(p.iovaToPhys(0x1000)).isEqualTo(0x40001000L);
         assertThat(log).contains("walk 0x0 0x200000 0x1000");
         assertThat(p.map(0x3000, 0x40003000L, SZ_4K, IOMMU_READ, GFP_KERNEL)).isEqualTo(-EEXIST);
         assertThat(Warn.drain()).hasSize(1);
-        IoPgtable.free_io_pgtable_ops(p);
+        IoPgtable.freeIoPgtableOps(p);
     }
 
     @Test
     void mapOverMappingIsEexistDuringSelftest() {
         // selftest_running silences the kernel's WARN, so the error code is checked on its own.
-        IoPgtableArm p = s1_4k();
-        IoPgtableArm.selftest_running = true;
+        IoPgtableArm p = s14k();
+        IoPgtableArm.selftestRunning = true;
         try {
             assertThat(p.map(0x1000, 0x40000000L, SZ_4K, IOMMU_READ, GFP_KERNEL)).isZero();
             assertThat(p.map(0x1000, 0x40001000L, SZ_4K, IOMMU_READ, GFP_KERNEL)).isEqualTo(-EEXIST);
             assertThat(p.map(0, 0x40000000L, SZ_2M, IOMMU_READ, GFP_KERNEL)).isZero(); // table replaced by a block
             assertThat(p.map(0x3000, 0x40003000L, SZ_4K, IOMMU_READ, GFP_KERNEL)).isEqualTo(-EEXIST); // block above
             long[] mapped = {0};
-            assertThat(p.map_pages(2 * SZ_2M - SZ_4K, 0x40000000L, SZ_4K, 1, IOMMU_READ, GFP_KERNEL, mapped)).isZero();
-            assertThat(p.map_pages(2 * SZ_2M - 2 * SZ_4K, 0x40000000L, SZ_4K, 2, IOMMU_READ, GFP_KERNEL, mapped)).isEqualTo(-EEXIST);
-            assertThat(p.iova_to_phys(2 * SZ_2M - 2 * SZ_4K)).isZero(); // checked before anything is written
+            assertThat(p.mapPages(2 * SZ_2M - SZ_4K, 0x40000000L, SZ_4K, 1, IOMMU_READ, GFP_KERNEL, mapped)).isZero();
+            assertThat(p.mapPages(2 * SZ_2M - 2 * SZ_4K, 0x40000000L, SZ_4K, 2, IOMMU_READ, GFP_KERNEL, mapped)).isEqualTo(-EEXIST);
+            assertThat(p.iovaToPhys(2 * SZ_2M - 2 * SZ_4K)).isZero(); // checked before anything is written
         } finally {
-            IoPgtableArm.selftest_running = false;
+            IoPgtableArm.selftestRunning = false;
         }
-        IoPgtable.free_io_pgtable_ops(p);
+        IoPgtable.freeIoPgtableOps(p);
     }
 
     @Test
     void noAccessIsNoOpAndBadInputsAreErrors() {
-        IoPgtableArm p = s1_4k();
+        IoPgtableArm p = s14k();
         assertThat(p.map(0x1000, 0x40000000L, SZ_4K, 0, GFP_KERNEL)).isZero();
-        assertThat(p.iova_to_phys(0x1000)).isZero();
+        assertThat(p.iovaToPhys(0x1000)).isZero();
         assertThat(p.map(1L << 48, 0x40000000L, SZ_4K, IOMMU_READ, GFP_KERNEL)).isEqualTo(-ERANGE);
         assertThat(p.map(0x1000, 1L << 48, SZ_4K, IOMMU_READ, GFP_KERNEL)).isEqualTo(-ERANGE);
         assertThat(p.map(0x1000, 0x1000, 0x3000, IOMMU_READ, GFP_KERNEL)).isEqualTo(-EINVAL);
         assertThat(Warn.drain()).hasSize(3);
         assertThat(p.unmap(0x5000, SZ_4K, null)).isZero(); // hole
         assertThat(Warn.drain()).hasSize(1);
-        IoPgtable.free_io_pgtable_ops(p);
+        IoPgtable.freeIoPgtableOps(p);
     }
 
     @Test
     void partialUnmapOfBlockSplitsAndKeepsTheRest() {
-        IoPgtableArm p = s1_4k();
+        IoPgtableArm p = s14k();
         assertThat(p.map(SZ_2M, 0x40200000L, SZ_2M, IOMMU_READ | IOMMU_WRITE, GFP_KERNEL)).isZero();
         IommuIotlbGather g = new IommuIotlbGather();
-        assertThat(p.unmap_pages(SZ_2M + 0x3000, SZ_4K, 2, g)).isEqualTo(2 * SZ_4K);
+        assertThat(p.unmapPages(SZ_2M + 0x3000, SZ_4K, 2, g)).isEqualTo(2 * SZ_4K);
         assertThat(log).containsExactly("page 0x203000 0x1000", "page 0x204000 0x1000");
-        assertThat(p.iova_to_phys(SZ_2M + 0x3000)).isZero();
-        assertThat(p.iova_to_phys(SZ_2M + 0x4fff)).isZero();
-        assertThat(p.iova_to_phys(SZ_2M + 0x2fff)).isEqualTo(0x40202fffL);
-        assertThat(p.iova_to_phys(SZ_2M + 0x5000)).isEqualTo(0x40205000L);
-        assertThat(p.iova_to_phys(2 * SZ_2M - 1)).isEqualTo(0x403fffffL);
+        assertThat(p.iovaToPhys(SZ_2M + 0x3000)).isZero();
+        assertThat(p.iovaToPhys(SZ_2M + 0x4fff)).isZero();
+        assertThat(p.iovaToPhys(SZ_2M + 0x2fff)).isEqualTo(0x40202fffL);
+        assertThat(p.iovaToPhys(SZ_2M + 0x5000)).isEqualTo(0x40205000L);
+        assertThat(p.iovaToPhys(2 * SZ_2M - 1)).isEqualTo(0x403fffffL);
         // the split table's entries keep the block's attributes
-        IoPgtable.free_io_pgtable_ops(p);
+        IoPgtable.freeIoPgtableOps(p);
     }
 
     @Test
     void mapPagesCrossesTablesAndCountsMapped() {
-        IoPgtableArm p = s1_4k();
+        IoPgtableArm p = s14k();
         long[] mapped = {0};
         // 600 pages from index 500 of a level-3 table: only 12 fit in the first table.
-        assertThat(p.map_pages(500 * SZ_4K, 0x40000000L, SZ_4K, 600, IOMMU_READ, GFP_KERNEL, mapped)).isZero();
+        assertThat(p.mapPages(500 * SZ_4K, 0x40000000L, SZ_4K, 600, IOMMU_READ, GFP_KERNEL, mapped)).isZero();
         assertThat(mapped[0]).isEqualTo(12 * SZ_4K);
-        assertThat(p.unmap_pages(500 * SZ_4K, SZ_4K, 600, null)).isEqualTo(12 * SZ_4K);
-        IoPgtable.free_io_pgtable_ops(p);
+        assertThat(p.unmapPages(500 * SZ_4K, SZ_4K, 600, null)).isEqualTo(12 * SZ_4K);
+        IoPgtable.freeIoPgtableOps(p);
     }
 
     @Test
     void freeReleasesEveryTablePage() {
         long before = pa.allocatedPages();
-        IoPgtableArm p = s1_4k();
+        IoPgtableArm p = s14k();
         for (int i = 0; i < 50; i++) {
             assertThat(p.map(i * SZ_1G + i * SZ_2M + i * SZ_4K, 0x40000000L, SZ_4K, IOMMU_READ, GFP_KERNEL)).isZero();
         }
         assertThat(pa.allocatedPages()).isGreaterThan(before + 50);
-        IoPgtable.free_io_pgtable_ops(p);
+        IoPgtable.freeIoPgtableOps(p);
         assertThat(log).endsWith("all");
         assertThat(pa.allocatedPages()).isEqualTo(before);
     }
@@ -249,7 +249,7 @@ class IoPgtableArmTest {
     void failNthSweepOverMapLeavesNoLeak() {
         long before = pa.allocatedPages();
         for (int n = 1; ; n++) {
-            IoPgtableArm p = s1_4k();
+            IoPgtableArm p = s14k();
             FaultInject.failNth(n);
             int ret = p.map(0x40000000L, 0x40000000L, SZ_4K, IOMMU_READ, GFP_KERNEL);
             boolean fired = FaultInject.disarm();
@@ -258,7 +258,7 @@ class IoPgtableArmTest {
             } else {
                 assertThat(ret).isZero();
             }
-            IoPgtable.free_io_pgtable_ops(p);
+            IoPgtable.freeIoPgtableOps(p);
             assertThat(pa.allocatedPages()).isEqualTo(before);
             if (!fired) {
                 assertThat(n).isGreaterThan(1);
@@ -266,50 +266,50 @@ class IoPgtableArmTest {
             }
         }
         // Splitting a block under injection: unmap returns 0 and the block stays mapped.
-        IoPgtableArm p = s1_4k();
+        IoPgtableArm p = s14k();
         assertThat(p.map(0, 0x40000000L, SZ_2M, IOMMU_READ, GFP_KERNEL)).isZero();
         FaultInject.failNth(1);
         assertThat(p.unmap(0x1000, SZ_4K, null)).isZero();
         FaultInject.disarm();
-        assertThat(p.iova_to_phys(0x1000)).isEqualTo(0x40001000L);
-        IoPgtable.free_io_pgtable_ops(p);
+        assertThat(p.iovaToPhys(0x1000)).isEqualTo(0x40001000L);
+        IoPgtable.freeIoPgtableOps(p);
         assertThat(pa.allocatedPages()).isEqualTo(before);
     }
 
     @Test
     void granules16kAnd64k() {
         IoPgtableCfg c16 = cfg(SZ_16K | SZ_32M, 48, 48);
-        IoPgtableArm p16 = (IoPgtableArm) IoPgtable.alloc_io_pgtable_ops(IoPgtable.ARM_64_LPAE_S1, c16, cookie);
-        assertThat(c16.arm_lpae_s1_cfg.tcr.tg).isEqualTo(ARM_LPAE_TCR_TG0_16K);
+        IoPgtableArm p16 = (IoPgtableArm) IoPgtable.allocIoPgtableOps(IoPgtable.ARM_64_LPAE_S1, c16, cookie);
+        assertThat(c16.armLpaeS1Cfg.tcr.tg).isEqualTo(ARM_LPAE_TCR_TG0_16K);
         assertThat(p16.map(SZ_32M, 0x40000000L, SZ_32M, IOMMU_READ, GFP_KERNEL)).isZero();
-        assertThat(p16.iova_to_phys(SZ_32M + 0x12345)).isEqualTo(0x40012345L);
-        IoPgtable.free_io_pgtable_ops(p16);
+        assertThat(p16.iovaToPhys(SZ_32M + 0x12345)).isEqualTo(0x40012345L);
+        IoPgtable.freeIoPgtableOps(p16);
         IoPgtableCfg c64 = cfg(SZ_64K | SZ_512M | (1L << 42), 52, 52);
-        IoPgtableArm p64 = (IoPgtableArm) IoPgtable.alloc_io_pgtable_ops(IoPgtable.ARM_64_LPAE_S1, c64, cookie);
+        IoPgtableArm p64 = (IoPgtableArm) IoPgtable.allocIoPgtableOps(IoPgtable.ARM_64_LPAE_S1, c64, cookie);
         assertThat(c64.pgsizeBitmap).isEqualTo(SZ_64K | SZ_512M | (1L << 42));
-        assertThat(c64.arm_lpae_s1_cfg.tcr.ips).isEqualTo(ARM_LPAE_TCR_PS_52_BIT);
-        assertThat(c64.arm_lpae_s1_cfg.tcr.tg).isEqualTo(ARM_LPAE_TCR_TG0_64K);
+        assertThat(c64.armLpaeS1Cfg.tcr.ips).isEqualTo(ARM_LPAE_TCR_PS_52_BIT);
+        assertThat(c64.armLpaeS1Cfg.tcr.tg).isEqualTo(ARM_LPAE_TCR_TG0_64K);
         // 52-bit output address: bits 51:48 are folded into PTE bits 15:12.
-        assertThat(p64.paddr_to_iopte(0x000f_0000_4001_0000L)).isEqualTo(0x0000_0000_4001_f000L);
-        assertThat(p64.iopte_to_paddr(0x0000_0000_4001_f000L)).isEqualTo(0x000f_0000_4001_0000L);
-        IoPgtable.free_io_pgtable_ops(p64);
+        assertThat(p64.paddrToIopte(0x000f_0000_4001_0000L)).isEqualTo(0x0000_0000_4001_f000L);
+        assertThat(p64.iopteToPaddr(0x0000_0000_4001_f000L)).isEqualTo(0x000f_0000_4001_0000L);
+        IoPgtable.freeIoPgtableOps(p64);
     }
 
     @Property(tries = 150, seed = "20261203")
     void mapThenTranslateThenUnmap(@ForAll @IntRange(min = 0, max = 1 << 20) int pfn, @ForAll @IntRange(min = 1, max = 40) int pages) {
-        IoPgtableArm p = s1_4k();
+        IoPgtableArm p = s14k();
         long iova = (long) pfn << 12;
         long paddr = 0x41000000L;
         long[] mapped = {0};
-        int ret = p.map_pages(iova, paddr, SZ_4K, pages, IOMMU_READ, GFP_KERNEL, mapped);
+        int ret = p.mapPages(iova, paddr, SZ_4K, pages, IOMMU_READ, GFP_KERNEL, mapped);
         assertThat(ret).isZero();
         long n = mapped[0] / SZ_4K;
         assertThat(n).isBetween(1L, (long) pages);
         for (long i = 0; i < n; i++) {
-            assertThat(p.iova_to_phys(iova + i * SZ_4K + 7)).isEqualTo(paddr + i * SZ_4K + 7);
+            assertThat(p.iovaToPhys(iova + i * SZ_4K + 7)).isEqualTo(paddr + i * SZ_4K + 7);
         }
-        assertThat(p.unmap_pages(iova, SZ_4K, n, null)).isEqualTo(n * SZ_4K);
-        assertThat(p.iova_to_phys(iova)).isZero();
-        IoPgtable.free_io_pgtable_ops(p);
+        assertThat(p.unmapPages(iova, SZ_4K, n, null)).isEqualTo(n * SZ_4K);
+        assertThat(p.iovaToPhys(iova)).isZero();
+        IoPgtable.freeIoPgtableOps(p);
     }
 }

@@ -56,41 +56,41 @@ public class BusType {
 
     /** Adds a device to the bus, notifies, and tries to bind a driver ({@code device_add}). */
     @Port("drivers/base/core.c:device_add")
-    public int device_add(Device dev) {
+    public int deviceAdd(Device dev) {
         dev.bus = this;
         devices.add(dev);
-        busNotifier.blocking_notifier_call_chain(BUS_NOTIFY_ADD_DEVICE, dev);
-        device_attach(dev);
+        busNotifier.blockingNotifierCallChain(BUS_NOTIFY_ADD_DEVICE, dev);
+        deviceAttach(dev);
         return 0;
     }
 
     /** Unbinds and removes a device ({@code device_del}). */
     @Port("drivers/base/core.c:device_del")
-    public void device_del(Device dev) {
-        busNotifier.blocking_notifier_call_chain(BUS_NOTIFY_DEL_DEVICE, dev);
-        device_release_driver(dev);
+    public void deviceDel(Device dev) {
+        busNotifier.blockingNotifierCallChain(BUS_NOTIFY_DEL_DEVICE, dev);
+        deviceReleaseDriver(dev);
         devices.remove(dev);
         deferred.remove(dev);
-        busNotifier.blocking_notifier_call_chain(BUS_NOTIFY_REMOVED_DEVICE, dev);
+        busNotifier.blockingNotifierCallChain(BUS_NOTIFY_REMOVED_DEVICE, dev);
     }
 
     /** Registers a driver and binds it to matching unbound devices. */
     @Port("drivers/base/driver.c:driver_register")
-    public int driver_register(DeviceDriver drv) {
+    public int driverRegister(DeviceDriver drv) {
         drivers.add(drv);
         for (Device d : devices) {
             if (d.driver == null && match.test(d, drv)) {
-                really_probe(d, drv);
+                reallyProbe(d, drv);
             }
         }
         return 0;
     }
 
     @Port("drivers/base/driver.c:driver_unregister")
-    public void driver_unregister(DeviceDriver drv) {
+    public void driverUnregister(DeviceDriver drv) {
         for (Device d : devices) {
             if (d.driver == drv) {
-                device_release_driver(d);
+                deviceReleaseDriver(d);
             }
         }
         drivers.remove(drv);
@@ -98,13 +98,13 @@ public class BusType {
 
     /** Tries every driver; returns 1 if bound, 0 if none matched, -errno from probe. */
     @Port("drivers/base/dd.c:device_attach")
-    public int device_attach(Device dev) {
+    public int deviceAttach(Device dev) {
         if (dev.driver != null) {
             return 1;
         }
         for (DeviceDriver drv : drivers) {
             if (match.test(dev, drv)) {
-                int ret = really_probe(dev, drv);
+                int ret = reallyProbe(dev, drv);
                 return ret == 0 ? 1 : ret;
             }
         }
@@ -113,11 +113,11 @@ public class BusType {
 
     /** Retries devices whose probe returned -EPROBE_DEFER ({@code driver_deferred_probe_trigger}). */
     @Port("drivers/base/dd.c:driver_deferred_probe_trigger")
-    public void driver_deferred_probe_trigger() {
+    public void driverDeferredProbeTrigger() {
         List<Device> again = new ArrayList<>(deferred);
         deferred.clear();
         for (Device d : again) {
-            device_attach(d);
+            deviceAttach(d);
         }
     }
 
@@ -126,14 +126,14 @@ public class BusType {
     }
 
     @Port("drivers/base/dd.c:really_probe")
-    private int really_probe(Device dev, DeviceDriver drv) {
-        busNotifier.blocking_notifier_call_chain(BUS_NOTIFY_BIND_DRIVER, dev);
+    private int reallyProbe(Device dev, DeviceDriver drv) {
+        busNotifier.blockingNotifierCallChain(BUS_NOTIFY_BIND_DRIVER, dev);
         dev.driver = drv;
         int ret = drv.probe(dev);
         if (ret != 0) {
             dev.driver = null;
-            dev.dev_set_drvdata(null);
-            busNotifier.blocking_notifier_call_chain(BUS_NOTIFY_DRIVER_NOT_BOUND, dev);
+            dev.devSetDrvdata(null);
+            busNotifier.blockingNotifierCallChain(BUS_NOTIFY_DRIVER_NOT_BOUND, dev);
             if (ret == -EPROBE_DEFER) {
                 // driver_deferred_probe_add: a device sits on the list at most once.
                 if (!deferred.contains(dev)) {
@@ -146,21 +146,21 @@ public class BusType {
         }
         // driver_bound -> driver_deferred_probe_del: a bound device is no longer deferred.
         deferred.remove(dev);
-        busNotifier.blocking_notifier_call_chain(BUS_NOTIFY_BOUND_DRIVER, dev);
+        busNotifier.blockingNotifierCallChain(BUS_NOTIFY_BOUND_DRIVER, dev);
         return 0;
     }
 
     @Port("drivers/base/dd.c:device_release_driver")
-    public void device_release_driver(Device dev) {
+    public void deviceReleaseDriver(Device dev) {
         DeviceDriver drv = dev.driver;
         if (drv == null) {
             return;
         }
-        busNotifier.blocking_notifier_call_chain(BUS_NOTIFY_UNBIND_DRIVER, dev);
+        busNotifier.blockingNotifierCallChain(BUS_NOTIFY_UNBIND_DRIVER, dev);
         drv.remove(dev);
         dev.driver = null;
-        dev.dev_set_drvdata(null);
-        busNotifier.blocking_notifier_call_chain(BUS_NOTIFY_UNBOUND_DRIVER, dev);
+        dev.devSetDrvdata(null);
+        busNotifier.blockingNotifierCallChain(BUS_NOTIFY_UNBOUND_DRIVER, dev);
     }
 
     @Override

@@ -10,31 +10,31 @@ public final class DevPrintk {
 
     private static String prefix(Device dev) {
         String drv = dev.driverName();
-        return (drv.isEmpty() ? "" : drv + " ") + dev.dev_name() + ": ";
+        return (drv.isEmpty() ? "" : drv + " ") + dev.devName() + ": ";
     }
 
     @Port("drivers/base/core.c:_dev_info")
-    public static void dev_info(Device dev, String fmt, Object... args) {
+    public static void devInfo(Device dev, String fmt, Object... args) {
         Printk.printk(Printk.KERN_INFO, prefix(dev) + String.format(Locale.ROOT, fmt, args));
     }
 
     @Port("drivers/base/core.c:_dev_notice")
-    public static void dev_notice(Device dev, String fmt, Object... args) {
+    public static void devNotice(Device dev, String fmt, Object... args) {
         Printk.printk(Printk.KERN_NOTICE, prefix(dev) + String.format(Locale.ROOT, fmt, args));
     }
 
     @Port("drivers/base/core.c:_dev_warn")
-    public static void dev_warn(Device dev, String fmt, Object... args) {
+    public static void devWarn(Device dev, String fmt, Object... args) {
         Printk.printk(Printk.KERN_WARNING, prefix(dev) + String.format(Locale.ROOT, fmt, args));
     }
 
     @Port("drivers/base/core.c:_dev_err")
-    public static void dev_err(Device dev, String fmt, Object... args) {
+    public static void devErr(Device dev, String fmt, Object... args) {
         Printk.printk(Printk.KERN_ERR, prefix(dev) + String.format(Locale.ROOT, fmt, args));
     }
 
     @Port("include/linux/dev_printk.h:dev_dbg")
-    public static void dev_dbg(Device dev, String fmt, Object... args) {
+    public static void devDbg(Device dev, String fmt, Object... args) {
         Printk.printk(Printk.KERN_DEBUG, prefix(dev) + String.format(Locale.ROOT, fmt, args));
     }
 }

@@ -67,17 +67,17 @@ public class Device {
     }
 
     @Port("include/linux/device.h:dev_name")
-    public String dev_name() {
+    public String devName() {
         return name;
     }
 
     @Port("include/linux/device.h:dev_get_drvdata")
-    public Object dev_get_drvdata() {
+    public Object devGetDrvdata() {
         return driverData;
     }
 
     @Port("include/linux/device.h:dev_set_drvdata")
-    public void dev_set_drvdata(Object data) {
+    public void devSetDrvdata(Object data) {
         driverData = data;
     }
 

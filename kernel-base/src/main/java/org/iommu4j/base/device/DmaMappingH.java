@@ -18,7 +18,7 @@ public final class DmaMappingH {
 
     /** The largest DMA segment the device takes: dma_parms' value if set, else SZ_64K. A u32. */
     @Port("include/linux/dma-mapping.h:dma_get_max_seg_size")
-    public static int dma_get_max_seg_size(Device dev) {
+    public static int dmaGetMaxSegSize(Device dev) {
         DeviceDmaParameters parms = dev.dmaParms;
         if (parms != null && parms.maxSegmentSize != 0) {
             return parms.maxSegmentSize;
@@ -28,7 +28,7 @@ public final class DmaMappingH {
 
     /** Sets the largest DMA segment (a u32). 0, or -EIO when the device has no dma_parms. */
     @Port("include/linux/dma-mapping.h:dma_set_max_seg_size")
-    public static int dma_set_max_seg_size(Device dev, int size) {
+    public static int dmaSetMaxSegSize(Device dev, int size) {
         DeviceDmaParameters parms = dev.dmaParms;
         if (parms != null) {
             parms.maxSegmentSize = size;
@@ -42,7 +42,7 @@ public final class DmaMappingH {
      * cross a multiple of mask + 1): dma_parms' value if set, else ULONG_MAX (no boundary).
      */
     @Port("include/linux/dma-mapping.h:dma_get_seg_boundary")
-    public static long dma_get_seg_boundary(Device dev) {
+    public static long dmaGetSegBoundary(Device dev) {
         DeviceDmaParameters parms = dev.dmaParms;
         if (parms != null && parms.segmentBoundaryMask != 0) {
             return parms.segmentBoundaryMask;
@@ -52,7 +52,7 @@ public final class DmaMappingH {
 
     /** Sets the segment boundary mask. 0, or -EIO when the device has no dma_parms. */
     @Port("include/linux/dma-mapping.h:dma_set_seg_boundary")
-    public static int dma_set_seg_boundary(Device dev, long mask) {
+    public static int dmaSetSegBoundary(Device dev, long mask) {
         DeviceDmaParameters parms = dev.dmaParms;
         if (parms != null) {
             parms.segmentBoundaryMask = mask;

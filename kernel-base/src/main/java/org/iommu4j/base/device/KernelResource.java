@@ -8,9 +8,9 @@ import org.iommu4j.base.Port;
 
 /**
  * kernel/resource.c (v5.15), the resource-tree part a bus uses to hand out address space:
- * claiming a range under a parent ({@link #request_resource}), releasing it, and finding a free,
- * aligned range for a new resource ({@link #allocate_resource}); plus lib/vsprintf.c's
- * {@code %pR} ({@link #resource_string}). The roots are whatever the caller owns (a host
+ * claiming a range under a parent ({@link #requestResource}), releasing it, and finding a free,
+ * aligned range for a new resource ({@link #allocateResource}); plus lib/vsprintf.c's
+ * {@code %pR} ({@link #resourceString}). The roots are whatever the caller owns (a host
  * bridge's windows), not the kernel's global {@code iomem_resource}.
  *
  * <p>Locking: {@code resource_lock} (a rwlock in the kernel) is this class's monitor; it guards
@@ -32,7 +32,7 @@ public final class KernelResource {
     private record ResourceConstraint(long min, long max, long align, AlignF alignf, Object alignfData) {}
 
     @Port("include/linux/ioport.h:resource_contains")
-    public static boolean resource_contains(Resource r1, Resource r2) {
+    public static boolean resourceContains(Resource r1, Resource r2) {
         if (r1.type() != r2.type()) {
             return false;
         }
@@ -44,7 +44,7 @@ public final class KernelResource {
 
     /** Links {@code new_} under {@code root}; returns null, or the child it collides with (or root). */
     @Port("kernel/resource.c:__request_resource")
-    private static Resource __request_resource(Resource root, Resource new_) {
+    private static Resource __requestResource(Resource root, Resource new_) {
         long start = new_.start;
         long end = new_.end;
         if (Long.compareUnsigned(end, start) < 0) {
@@ -79,16 +79,16 @@ public final class KernelResource {
 
     /** Claims {@code new_}'s range under {@code root}: 0, or -EBUSY if it does not fit or collides. */
     @Port("kernel/resource.c:request_resource")
-    public static int request_resource(Resource root, Resource new_) {
+    public static int requestResource(Resource root, Resource new_) {
         Resource conflict;
         synchronized (resource_lock) {
-            conflict = __request_resource(root, new_);
+            conflict = __requestResource(root, new_);
         }
         return conflict != null ? -EBUSY : 0;
     }
 
     @Port("kernel/resource.c:__release_resource")
-    private static int __release_resource(Resource old) {
+    private static int __releaseResource(Resource old) {
         Resource parent = old.parent;
         if (parent == null) {
             return -EINVAL;
@@ -111,19 +111,19 @@ public final class KernelResource {
 
     /** Unlinks {@code old} from its tree: 0, or -EINVAL if it is not in one. */
     @Port("kernel/resource.c:release_resource")
-    public static int release_resource(Resource old) {
+    public static int releaseResource(Resource old) {
         synchronized (resource_lock) {
-            return __release_resource(old);
+            return __releaseResource(old);
         }
     }
 
     @Port("kernel/resource.c:simple_align_resource")
-    private static long simple_align_resource(Object data, Resource avail, long size, long align) {
+    private static long simpleAlignResource(Object data, Resource avail, long size, long align) {
         return avail.start;
     }
 
     @Port("kernel/resource.c:resource_clip")
-    private static void resource_clip(Resource res, long min, long max) {
+    private static void resourceClip(Resource res, long min, long max) {
         if (Long.compareUnsigned(res.start, min) < 0) {
             res.start = min;
         }
@@ -142,7 +142,7 @@ public final class KernelResource {
      * constraint's [min, max] and aligned, holds {@code size} bytes; sets {@code new_}'s range.
      */
     @Port("kernel/resource.c:__find_resource")
-    private static int __find_resource(Resource root, Resource old, Resource new_, long size, ResourceConstraint c) {
+    private static int __findResource(Resource root, Resource old, Resource new_, long size, ResourceConstraint c) {
         Resource this_ = root.child;
         Resource tmp = new Resource(new_.name, root.start, 0, new_.flags);
         // a child at root's very start: begin after it (this->start - 1 would underflow)
@@ -153,13 +153,13 @@ public final class KernelResource {
         for (;;) {
             tmp.end = this_ != null ? (this_ == old ? this_.end : this_.start - 1) : root.end;
             if (Long.compareUnsigned(tmp.end, tmp.start) >= 0) {
-                resource_clip(tmp, c.min(), c.max());
+                resourceClip(tmp, c.min(), c.max());
                 // an ALIGN that wrapped past 2^64 leaves avail.start below tmp.start
                 Resource avail = new Resource(null, ALIGN(tmp.start, c.align()), tmp.end, new_.flags & ~IORESOURCE_UNSET);
                 if (Long.compareUnsigned(avail.start, tmp.start) >= 0) {
                     long s = c.alignf().align(c.alignfData(), avail, size, c.align());
                     Resource alloc = new Resource(null, s, s + size - 1, avail.flags);
-                    if (Long.compareUnsigned(alloc.start, alloc.end) <= 0 && resource_contains(avail, alloc)) {
+                    if (Long.compareUnsigned(alloc.start, alloc.end) <= 0 && resourceContains(avail, alloc)) {
                         new_.start = alloc.start;
                         new_.end = alloc.end;
                         return 0;
@@ -178,8 +178,8 @@ public final class KernelResource {
     }
 
     @Port("kernel/resource.c:find_resource")
-    private static int find_resource(Resource root, Resource new_, long size, ResourceConstraint c) {
-        return __find_resource(root, null, new_, size, c);
+    private static int findResource(Resource root, Resource new_, long size, ResourceConstraint c) {
+        return __findResource(root, null, new_, size, c);
     }
 
     /**
@@ -190,18 +190,18 @@ public final class KernelResource {
      * caller of this port does that): -EBUSY.
      */
     @Port("kernel/resource.c:allocate_resource")
-    public static int allocate_resource(Resource root, Resource new_, long size, long min, long max, long align,
+    public static int allocateResource(Resource root, Resource new_, long size, long min, long max, long align,
                                         AlignF alignf, Object alignfData) {
         if (alignf == null) {
-            alignf = KernelResource::simple_align_resource;
+            alignf = KernelResource::simpleAlignResource;
         }
         ResourceConstraint constraint = new ResourceConstraint(min, max, align, alignf, alignfData);
         if (new_.parent != null) {
             return -EBUSY;
         }
         synchronized (resource_lock) {
-            int err = find_resource(root, new_, size, constraint);
-            if (err >= 0 && __request_resource(root, new_) != null) {
+            int err = findResource(root, new_, size, constraint);
+            if (err >= 0 && __requestResource(root, new_) != null) {
                 err = -EBUSY;
             }
             return err;
@@ -210,10 +210,10 @@ public final class KernelResource {
 
     /** The alignment a resource needs: its size, its start, or 0 (unknown), as its flags say. */
     @Port("kernel/resource.c:resource_alignment")
-    public static long resource_alignment(Resource res) {
+    public static long resourceAlignment(Resource res) {
         long f = res.flags & (IORESOURCE_SIZEALIGN | IORESOURCE_STARTALIGN);
         if (f == IORESOURCE_SIZEALIGN) {
-            return res.resource_size();
+            return res.resourceSize();
         }
         if (f == IORESOURCE_STARTALIGN) {
             return res.start;
@@ -232,7 +232,7 @@ public final class KernelResource {
      * while IORESOURCE_UNSET), then the decoded flags; a one-address range prints once.
      */
     @Port("lib/vsprintf.c:resource_string")
-    public static String resource_string(Resource res) {
+    public static String resourceString(Resource res) {
         if (res == null) {
             return "(null)";
         }
@@ -263,7 +263,7 @@ public final class KernelResource {
             decode = false;
         }
         if (decode && (res.flags & IORESOURCE_UNSET) != 0) {
-            p.append("size ").append(number(res.resource_size(), width, hex));
+            p.append("size ").append(number(res.resourceSize(), width, hex));
         } else {
             p.append(number(res.start, width, hex));
             if (res.start != res.end) {

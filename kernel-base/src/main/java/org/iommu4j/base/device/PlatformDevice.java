@@ -25,7 +25,7 @@ public class PlatformDevice extends Device {
     /** Stands for {@code platform_device_alloc}, which every platform device is made by. */
     public PlatformDevice(String name) {
         super(name);
-        setup_pdev_dma_masks();
+        setupPdevDmaMasks();
     }
 
     /**
@@ -34,7 +34,7 @@ public class PlatformDevice extends Device {
      * bits until its driver says more with {@code dma_set_mask_and_coherent}.
      */
     @Port("drivers/base/platform.c:setup_pdev_dma_masks")
-    private void setup_pdev_dma_masks() {
+    private void setupPdevDmaMasks() {
         dmaParms = platformDmaParms;
         if (coherentDmaMask == 0) {
             coherentDmaMask = DMA_BIT_MASK_32;
@@ -58,7 +58,7 @@ public class PlatformDevice extends Device {
 
     /** The {@code num}th resource of {@code type}, or null. */
     @Port("drivers/base/platform.c:platform_get_resource")
-    public Resource platform_get_resource(long type, int num) {
+    public Resource platformGetResource(long type, int num) {
         for (Resource r : resources) {
             if (r.type() == type && num-- == 0) {
                 return r;
@@ -68,7 +68,7 @@ public class PlatformDevice extends Device {
     }
 
     @Port("drivers/base/platform.c:platform_get_resource_byname")
-    public Resource platform_get_resource_byname(long type, String name) {
+    public Resource platformGetResourceByname(long type, String name) {
         for (Resource r : resources) {
             if (r.type() == type && name.equals(r.name())) {
                 return r;
@@ -79,20 +79,20 @@ public class PlatformDevice extends Device {
 
     /** The {@code num}th IRQ number, or -ENXIO. */
     @Port("drivers/base/platform.c:platform_get_irq")
-    public int platform_get_irq(int num) {
-        Resource r = platform_get_resource(Resource.IORESOURCE_IRQ, num);
+    public int platformGetIrq(int num) {
+        Resource r = platformGetResource(Resource.IORESOURCE_IRQ, num);
         return r == null ? -ENXIO : (int) r.start();
     }
 
     /** The IRQ named {@code name}, or -ENXIO. */
     @Port("drivers/base/platform.c:platform_get_irq_byname_optional")
-    public int platform_get_irq_byname_optional(String name) {
-        Resource r = platform_get_resource_byname(Resource.IORESOURCE_IRQ, name);
+    public int platformGetIrqBynameOptional(String name) {
+        Resource r = platformGetResourceByname(Resource.IORESOURCE_IRQ, name);
         return r == null ? -ENXIO : (int) r.start();
     }
 
     @Port("drivers/base/platform.c:platform_irq_count")
-    public int platform_irq_count() {
+    public int platformIrqCount() {
         int n = 0;
         for (Resource r : resources) {
             if (r.type() == Resource.IORESOURCE_IRQ) {
@@ -105,7 +105,7 @@ public class PlatformDevice extends Device {
     /** Creates the platform bus, matching drivers by name or OF compatible. */
     @Port("drivers/base/platform.c:platform_bus_type")
     public static BusType newPlatformBus(java.util.function.BiPredicate<Device, DeviceDriver> ofMatch) {
-        return new BusType("platform", (dev, drv) -> drv.name().equals(dev.dev_name())
+        return new BusType("platform", (dev, drv) -> drv.name().equals(dev.devName())
                 || (ofMatch != null && ofMatch.test(dev, drv)));
     }
 

@@ -89,7 +89,7 @@ public final class Resource {
     }
 
     @Port("include/linux/ioport.h:resource_size")
-    public long resource_size() {
+    public long resourceSize() {
         return end - start + 1;
     }
 

@@ -38,7 +38,7 @@ public final class IoMem {
     }
 
     @Port("arch/arm64/include/asm/io.h:readl_relaxed")
-    public int readl_relaxed(long off) {
+    public int readlRelaxed(long off) {
         return (int) bus.read(base + off, 4);
     }
 
@@ -48,7 +48,7 @@ public final class IoMem {
     }
 
     @Port("arch/arm64/include/asm/io.h:writel_relaxed")
-    public void writel_relaxed(int val, long off) {
+    public void writelRelaxed(int val, long off) {
         bus.write(base + off, Integer.toUnsignedLong(val), 4);
     }
 
@@ -58,7 +58,7 @@ public final class IoMem {
     }
 
     @Port("arch/arm64/include/asm/io.h:readq_relaxed")
-    public long readq_relaxed(long off) {
+    public long readqRelaxed(long off) {
         return bus.read(base + off, 8);
     }
 
@@ -68,7 +68,7 @@ public final class IoMem {
     }
 
     @Port("arch/arm64/include/asm/io.h:writeq_relaxed")
-    public void writeq_relaxed(long val, long off) {
+    public void writeqRelaxed(long val, long off) {
         bus.write(base + off, val, 8);
     }
 
@@ -79,7 +79,7 @@ public final class IoMem {
 
     /** {@code lo_hi_writeq}: two 32-bit writes, low half first. */
     @Port("include/linux/io-64-nonatomic-lo-hi.h:lo_hi_writeq")
-    public void lo_hi_writeq(long val, long off) {
+    public void loHiWriteq(long val, long off) {
         writel((int) val, off);
         writel((int) (val >>> 32), off + 4);
     }

@@ -9,7 +9,7 @@ import org.iommu4j.base.Port;
  */
 @Port("include/linux/irq.h:irq_chip")
 public interface IrqChip {
-    void irq_mask(int irq);
+    void irqMask(int irq);
 
-    void irq_unmask(int irq);
+    void irqUnmask(int irq);
 }

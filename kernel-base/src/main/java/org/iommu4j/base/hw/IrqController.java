@@ -19,7 +19,7 @@ import org.iommu4j.base.Printk;
  * interrupt; one delivery thread, standing for the CPU that takes interrupts, runs the hard
  * handler, and a handler returning IRQ_WAKE_THREAD wakes the action's own thread
  * ("irq/N-name"), which runs the threaded handler. An edge raised while the thread is already
- * flagged is merged, as IRQTF_RUNTHREAD merges. {@link #synchronize_irq} and {@link #quiesce}
+ * flagged is merged, as IRQTF_RUNTHREAD merges. {@link #synchronizeIrq} and {@link #quiesce}
  * wait for handlers to finish, so tests never sleep.
  */
 public final class IrqController {
@@ -84,7 +84,7 @@ public final class IrqController {
 
     /** Maps a hardware line number (e.g. GIC SPI + 32) to a virq, allocating it once. */
     @Port("kernel/irq/irqdomain.c:irq_create_mapping")
-    public int irq_create_mapping(int hwirq) {
+    public int irqCreateMapping(int hwirq) {
         return hwirqToVirq.computeIfAbsent(hwirq, h -> allocVirq(h));
     }
 
@@ -95,7 +95,7 @@ public final class IrqController {
      * (the kernel's hierarchy would silently take the line over; refusing shows the double use).
      */
     @Port("kernel/irq/irqdomain.c:irq_domain_associate")
-    public int irq_domain_associate(int virq, int hwirq) {
+    public int irqDomainAssociate(int virq, int hwirq) {
         Desc d = descs.get(virq);
         if (d == null || d.hwirq >= 0 || hwirq < 0) {
             return -EINVAL;
@@ -109,7 +109,7 @@ public final class IrqController {
 
     /** Unbinds {@code virq} from its wired line; the line then raises nothing. */
     @Port("kernel/irq/irqdomain.c:irq_domain_disassociate")
-    public void irq_domain_disassociate(int virq) {
+    public void irqDomainDisassociate(int virq) {
         Desc d = descs.get(virq);
         if (d == null || d.hwirq < 0) {
             return;
@@ -120,7 +120,7 @@ public final class IrqController {
 
     /** The virq wired line {@code hwirq} is mapped to, or 0 ({@code irq_find_mapping}). */
     @Port("include/linux/irqdomain.h:irq_find_mapping")
-    public int irq_find_mapping(int hwirq) {
+    public int irqFindMapping(int hwirq) {
         Integer v = hwirqToVirq.get(hwirq);
         return v == null ? 0 : v;
     }
@@ -153,14 +153,14 @@ public final class IrqController {
      * {@code __irq_domain_add} followed by {@code irq_domain_update_bus_token} leave behind.
      */
     @Port("kernel/irq/irqdomain.c:__irq_domain_add")
-    public void irq_domain_add(Object fwnode, int busToken, Object domain) {
+    public void irqDomainAdd(Object fwnode, int busToken, Object domain) {
         synchronized (irqDomainList) {
             irqDomainList.add(new DomainEntry(fwnode, busToken, domain));
         }
     }
 
     @Port("kernel/irq/irqdomain.c:irq_domain_remove")
-    public void irq_domain_remove(Object domain) {
+    public void irqDomainRemove(Object domain) {
         synchronized (irqDomainList) {
             irqDomainList.removeIf(e -> e.domain() == domain);
         }
@@ -172,7 +172,7 @@ public final class IrqController {
      * kernel's list walk.
      */
     @Port("kernel/irq/irqdomain.c:irq_find_matching_fwspec")
-    public Object irq_find_matching_host(Object fwnode, int busToken) {
+    public Object irqFindMatchingHost(Object fwnode, int busToken) {
         if (fwnode == null) {
             return null;
         }
@@ -214,7 +214,7 @@ public final class IrqController {
 
     /** Gives {@code irq} a chip that masks it until a handler is installed and after it is freed. */
     @Port("kernel/irq/chip.c:irq_set_chip")
-    public int irq_set_chip(int irq, IrqChip chip) {
+    public int irqSetChip(int irq, IrqChip chip) {
         Desc d = descs.get(irq);
         if (d == null) {
             return -EINVAL;
@@ -228,13 +228,13 @@ public final class IrqController {
      * thread function means "always wake the thread" and needs IRQF_ONESHOT, as in the kernel.
      */
     @Port("kernel/irq/manage.c:request_threaded_irq")
-    public int request_threaded_irq(int irq, IrqHandler handler, IrqHandler threadFn, int flags, String devname, Object devId) {
+    public int requestThreadedIrq(int irq, IrqHandler handler, IrqHandler threadFn, int flags, String devname, Object devId) {
         Desc d = descs.get(irq);
         if (d == null || (handler == null && threadFn == null)) {
             return -EINVAL;
         }
         if (handler == null && (flags & IRQF_ONESHOT) == 0) {
-            Printk.pr_err("genirq: Threaded irq requested with handler=NULL and !ONESHOT for %s (irq %d)", devname, irq);
+            Printk.prErr("genirq: Threaded irq requested with handler=NULL and !ONESHOT for %s (irq %d)", devname, irq);
             return -EINVAL;
         }
         lock.lock();
@@ -259,28 +259,28 @@ public final class IrqController {
         }
         IrqChip chip = d.chip;
         if (chip != null) {
-            chip.irq_unmask(irq); // irq_startup
+            chip.irqUnmask(irq); // irq_startup
         }
         return 0;
     }
 
     @Port("include/linux/interrupt.h:request_irq")
-    public int request_irq(int irq, IrqHandler handler, int flags, String devname, Object devId) {
-        return request_threaded_irq(irq, handler, null, flags, devname, devId);
+    public int requestIrq(int irq, IrqHandler handler, int flags, String devname, Object devId) {
+        return requestThreadedIrq(irq, handler, null, flags, devname, devId);
     }
 
     /** Removes the action after waiting for running handlers. */
     @Port("kernel/irq/manage.c:free_irq")
-    public void free_irq(int irq, Object devId) {
+    public void freeIrq(int irq, Object devId) {
         Desc d = descs.get(irq);
         if (d == null) {
             return;
         }
         IrqChip chip = d.chip;
         if (chip != null && d.handler != null) {
-            chip.irq_mask(irq); // irq_shutdown
+            chip.irqMask(irq); // irq_shutdown
         }
-        synchronize_irq(irq);
+        synchronizeIrq(irq);
         Thread t;
         lock.lock();
         try {
@@ -303,16 +303,16 @@ public final class IrqController {
     }
 
     @Port("kernel/irq/manage.c:disable_irq")
-    public void disable_irq(int irq) {
+    public void disableIrq(int irq) {
         Desc d = descs.get(irq);
         if (d != null) {
             d.disabled = true;
-            synchronize_irq(irq);
+            synchronizeIrq(irq);
         }
     }
 
     @Port("kernel/irq/manage.c:enable_irq")
-    public void enable_irq(int irq) {
+    public void enableIrq(int irq) {
         Desc d = descs.get(irq);
         if (d != null) {
             d.disabled = false;
@@ -354,7 +354,7 @@ public final class IrqController {
 
     /** Waits until the hard and threaded handlers of {@code irq} are not running or pending. */
     @Port("kernel/irq/manage.c:synchronize_irq")
-    public void synchronize_irq(int irq) {
+    public void synchronizeIrq(int irq) {
         Desc d = descs.get(irq);
         if (d == null) {
             return;
@@ -376,11 +376,11 @@ public final class IrqController {
      * Frees every interrupt that has an action, joining its thread: what devres does for the
      * devices' {@code devm_request_*irq} when the whole board goes away.
      */
-    public void free_all_irqs() {
+    public void freeAllIrqs() {
         for (Integer irq : new java.util.ArrayList<>(descs.keySet())) {
             Desc d = descs.get(irq);
             if (d != null && (d.handler != null || d.thread != null)) {
-                free_irq(irq, d.devId);
+                freeIrq(irq, d.devId);
             }
         }
     }

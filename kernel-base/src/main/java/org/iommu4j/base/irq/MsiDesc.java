@@ -59,33 +59,33 @@ public final class MsiDesc {
 
     /** Allocates a descriptor for {@code nvec} vectors (affinity masks are not modelled). */
     @Port("kernel/irq/msi.c:alloc_msi_entry")
-    public static MsiDesc alloc_msi_entry(Device dev, int nvec) {
+    public static MsiDesc allocMsiEntry(Device dev, int nvec) {
         return new MsiDesc(dev, nvec);
     }
 
     @Port("include/linux/msi.h:msi_desc_to_dev")
-    public static Device msi_desc_to_dev(MsiDesc desc) {
+    public static Device msiDescToDev(MsiDesc desc) {
         return desc.dev;
     }
 
     @Port("include/linux/msi.h:msi_desc_set_iommu_cookie")
-    public static void msi_desc_set_iommu_cookie(MsiDesc desc, Object cookie) {
+    public static void msiDescSetIommuCookie(MsiDesc desc, Object cookie) {
         desc.iommuCookie = cookie;
     }
 
     @Port("include/linux/msi.h:msi_desc_get_iommu_cookie")
-    public static Object msi_desc_get_iommu_cookie(MsiDesc desc) {
+    public static Object msiDescGetIommuCookie(MsiDesc desc) {
         return desc.iommuCookie;
     }
 
     /** The first descriptor of {@code dev}'s list, or null ({@code first_msi_entry}). */
     @Port("include/linux/msi.h:first_msi_entry")
-    public static MsiDesc first_msi_entry(Device dev) {
+    public static MsiDesc firstMsiEntry(Device dev) {
         return dev.msiList.isEmpty() ? null : dev.msiList.get(0);
     }
 
     @Override
     public String toString() {
-        return "msi_desc{" + dev.dev_name() + " irq " + irq + " nvec " + nvecUsed + " " + msg + "}";
+        return "msi_desc{" + dev.devName() + " irq " + irq + " nvec " + nvecUsed + " " + msg + "}";
     }
 }

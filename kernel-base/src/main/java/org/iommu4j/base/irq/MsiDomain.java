@@ -46,22 +46,22 @@ public final class MsiDomain {
     @Port("include/linux/msi.h:msi_domain_ops")
     public interface MsiDomainOps {
         /** 0 if {@code dev}'s descriptors can be served; 1 = retry with one vector; -errno. */
-        int msi_check(MsiDomain domain, Device dev);
+        int msiCheck(MsiDomain domain, Device dev);
 
         /** Prepares the parent for {@code nvec} vectors of {@code dev}; 0 or -errno. */
-        int msi_prepare(MsiDomain domain, Device dev, int nvec, MsiAllocInfo arg);
+        int msiPrepare(MsiDomain domain, Device dev, int nvec, MsiAllocInfo arg);
 
-        default void set_desc(MsiAllocInfo arg, MsiDesc desc) {
+        default void setDesc(MsiAllocInfo arg, MsiDesc desc) {
             arg.desc = desc;
         }
 
-        /** Whether {@link #handle_error} is provided (a NULL op otherwise). */
+        /** Whether {@link #handleError} is provided (a NULL op otherwise). */
         default boolean hasHandleError() {
             return false;
         }
 
         /** Maps an allocation failure to what the caller sees. */
-        default int handle_error(MsiDomain domain, MsiDesc desc, int error) {
+        default int handleError(MsiDomain domain, MsiDesc desc, int error) {
             return error;
         }
     }
@@ -75,16 +75,16 @@ public final class MsiDomain {
         void free(MsiDomain domain, int virq, int nrIrqs);
 
         /** {@code irq_chip.irq_compose_msi_msg} of the parent's chip for {@code virq}. */
-        void irq_compose_msi_msg(int virq, MsiDesc desc, MsiMsg msg);
+        void irqComposeMsiMsg(int virq, MsiDesc desc, MsiMsg msg);
     }
 
     /** This domain's {@code irq_chip}: writing the message, masking a vector. */
     public interface MsiChip {
-        void irq_write_msi_msg(int virq, MsiDesc desc, MsiMsg msg);
+        void irqWriteMsiMsg(int virq, MsiDesc desc, MsiMsg msg);
 
-        void irq_mask(int virq, MsiDesc desc);
+        void irqMask(int virq, MsiDesc desc);
 
-        void irq_unmask(int virq, MsiDesc desc);
+        void irqUnmask(int virq, MsiDesc desc);
     }
 
     public final String name;
@@ -105,10 +105,10 @@ public final class MsiDomain {
 
     /** The check op, then the prepare op. 0 or what they returned. */
     @Port("kernel/irq/msi.c:msi_domain_prepare_irqs")
-    public int msi_domain_prepare_irqs(Device dev, int nvec, MsiAllocInfo arg) {
-        int ret = ops.msi_check(this, dev);
+    public int msiDomainPrepareIrqs(Device dev, int nvec, MsiAllocInfo arg) {
+        int ret = ops.msiCheck(this, dev);
         if (ret == 0) {
-            ret = ops.msi_prepare(this, dev, nvec, arg);
+            ret = ops.msiPrepare(this, dev, nvec, arg);
         }
         return ret;
     }
@@ -120,33 +120,33 @@ public final class MsiDomain {
      * a prepare failure comes back as is.
      */
     @Port("kernel/irq/msi.c:__msi_domain_alloc_irqs")
-    public synchronized int msi_domain_alloc_irqs(Device dev, int nvec) {
+    public synchronized int msiDomainAllocIrqs(Device dev, int nvec) {
         MsiAllocInfo arg = new MsiAllocInfo();
-        int ret = msi_domain_prepare_irqs(dev, nvec, arg);
+        int ret = msiDomainPrepareIrqs(dev, nvec, arg);
         if (ret != 0) {
             return ret;
         }
         for (MsiDesc desc : dev.msiList) {
-            ops.set_desc(arg, desc);
-            int virq = __irq_domain_alloc_irqs(desc.nvecUsed, arg);
+            ops.setDesc(arg, desc);
+            int virq = __irqDomainAllocIrqs(desc.nvecUsed, arg);
             if (virq < 0) {
                 ret = -ENOSPC;
                 if (ops.hasHandleError()) {
-                    ret = ops.handle_error(this, desc, ret);
+                    ret = ops.handleError(this, desc, ret);
                 }
                 return ret;
             }
             desc.irq = virq;
             for (int i = 0; i < desc.nvecUsed; i++) {
-                irqs.irq_set_chip(virq + i, new IrqChip() {
+                irqs.irqSetChip(virq + i, new IrqChip() {
                     @Override
-                    public void irq_mask(int irq) {
-                        chip.irq_mask(irq, desc);
+                    public void irqMask(int irq) {
+                        chip.irqMask(irq, desc);
                     }
 
                     @Override
-                    public void irq_unmask(int irq) {
-                        chip.irq_unmask(irq, desc);
+                    public void irqUnmask(int irq) {
+                        chip.irqUnmask(irq, desc);
                     }
                 });
             }
@@ -156,7 +156,7 @@ public final class MsiDomain {
         }
         for (MsiDesc desc : dev.msiList) {
             for (int i = 0; i < desc.nvecUsed; i++) {
-                msi_domain_activate(desc.irq + i, desc);
+                msiDomainActivate(desc.irq + i, desc);
             }
         }
         return 0;
@@ -164,7 +164,7 @@ public final class MsiDomain {
 
     /** First virq of {@code nr} new ones after the parent set them up, or the parent's -errno. */
     @Port("kernel/irq/irqdomain.c:__irq_domain_alloc_irqs")
-    private int __irq_domain_alloc_irqs(int nr, MsiAllocInfo arg) {
+    private int __irqDomainAllocIrqs(int nr, MsiAllocInfo arg) {
         int virq = irqs.allocVirqs(nr);
         int ret = parent.alloc(this, virq, nr, arg);
         if (ret < 0) {
@@ -175,19 +175,19 @@ public final class MsiDomain {
 
     /** Composes the vector's message through the parent's chip and writes it with ours. */
     @Port("kernel/irq/msi.c:msi_domain_activate")
-    private void msi_domain_activate(int virq, MsiDesc desc) {
+    private void msiDomainActivate(int virq, MsiDesc desc) {
         MsiMsg msg = new MsiMsg();
-        parent.irq_compose_msi_msg(virq, desc, msg);
-        chip.irq_write_msi_msg(virq, desc, msg);
+        parent.irqComposeMsiMsg(virq, desc, msg);
+        chip.irqWriteMsiMsg(virq, desc, msg);
     }
 
     /** Frees the vectors of every allocated descriptor on {@code dev}'s list. */
     @Port("kernel/irq/msi.c:__msi_domain_free_irqs")
-    public synchronized void msi_domain_free_irqs(Device dev) {
+    public synchronized void msiDomainFreeIrqs(Device dev) {
         for (MsiDesc desc : dev.msiList) {
             if (desc.irq != 0) {
                 for (int i = 0; i < desc.nvecUsed; i++) {
-                    irqs.irq_set_chip(desc.irq + i, null);
+                    irqs.irqSetChip(desc.irq + i, null);
                 }
                 parent.free(this, desc.irq, desc.nvecUsed);
                 desc.irq = 0;
@@ -197,7 +197,7 @@ public final class MsiDomain {
 
     /** Whether {@code virq} has a handler installed. */
     @Port("kernel/irq/manage.c:irq_has_action")
-    public boolean irq_has_action(int virq) {
+    public boolean irqHasAction(int virq) {
         return irqs.hasAction(virq);
     }
 

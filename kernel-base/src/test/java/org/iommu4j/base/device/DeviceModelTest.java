@@ -41,19 +41,19 @@ class DeviceModelTest {
         @Override
         public int probe(Device dev) {
             probes.incrementAndGet();
-            log.add("probe " + dev.dev_name());
+            log.add("probe " + dev.devName());
             assertThat(dev.driver).isSameAs(this); // dev->driver is set while probe runs
             if (probeRet == 0) {
-                dev.dev_set_drvdata("priv-" + dev.dev_name());
+                dev.devSetDrvdata("priv-" + dev.devName());
             } else {
-                dev.dev_set_drvdata("junk");
+                dev.devSetDrvdata("junk");
             }
             return probeRet;
         }
 
         @Override
         public void remove(Device dev) {
-            log.add("remove " + dev.dev_name() + " " + dev.dev_get_drvdata());
+            log.add("remove " + dev.devName() + " " + dev.devGetDrvdata());
         }
     }
 
@@ -73,8 +73,8 @@ class DeviceModelTest {
 
     @BeforeEach
     void setUp() {
-        bus = new BusType("testbus", (dev, drv) -> dev.dev_name().startsWith(drv.name()));
-        bus.busNotifier.blocking_notifier_chain_register(NotifierBlock.of(0, (action, data) -> {
+        bus = new BusType("testbus", (dev, drv) -> dev.devName().startsWith(drv.name()));
+        bus.busNotifier.blockingNotifierChainRegister(NotifierBlock.of(0, (action, data) -> {
             events.add(eventName(action) + " " + data);
             return Notifier.NOTIFY_DONE;
         }));
@@ -83,58 +83,58 @@ class DeviceModelTest {
     @Test
     void deviceAddBindsAMatchingDriverWithNotifierEvents() {
         TestDriver drv = new TestDriver("smmu", 0);
-        assertThat(bus.driver_register(drv)).isZero();
+        assertThat(bus.driverRegister(drv)).isZero();
         Device dev = new Device("smmu0");
-        assertThat(bus.device_add(dev)).isZero();
+        assertThat(bus.deviceAdd(dev)).isZero();
         assertThat(dev.bus).isSameAs(bus);
         assertThat(dev.driver).isSameAs(drv);
-        assertThat(dev.dev_get_drvdata()).isEqualTo("priv-smmu0");
+        assertThat(dev.devGetDrvdata()).isEqualTo("priv-smmu0");
         assertThat(dev.driverName()).isEqualTo("smmu");
         assertThat(events).containsExactly("ADD_DEVICE smmu0", "BIND_DRIVER smmu0", "BOUND_DRIVER smmu0");
         assertThat(bus.devices()).containsExactly(dev);
         assertThat(bus.drivers()).containsExactly(drv);
-        assertThat(bus.device_attach(dev)).isEqualTo(1);
+        assertThat(bus.deviceAttach(dev)).isEqualTo(1);
         assertThat(drv.probes).hasValue(1);
     }
 
     @Test
     void driverRegisterBindsDevicesAlreadyOnTheBus() {
         Device a = new Device("pci0"), b = new Device("pci1"), other = new Device("usb0");
-        bus.device_add(a);
-        bus.device_add(b);
-        bus.device_add(other);
+        bus.deviceAdd(a);
+        bus.deviceAdd(b);
+        bus.deviceAdd(other);
         assertThat(a.driver).isNull();
         assertThat(a.driverName()).isEqualTo("testbus");
         TestDriver drv = new TestDriver("pci", 0);
-        bus.driver_register(drv);
+        bus.driverRegister(drv);
         assertThat(a.driver).isSameAs(drv);
         assertThat(b.driver).isSameAs(drv);
         assertThat(other.driver).isNull();
-        assertThat(bus.device_attach(other)).isZero();
+        assertThat(bus.deviceAttach(other)).isZero();
     }
 
     @Test
     void probeDeferIsRetriedByTheTrigger() {
         TestDriver drv = new TestDriver("dma", -EPROBE_DEFER);
-        bus.driver_register(drv);
+        bus.driverRegister(drv);
         Device dev = new Device("dma0");
-        bus.device_add(dev);
+        bus.deviceAdd(dev);
         assertThat(dev.driver).isNull();
-        assertThat(dev.dev_get_drvdata()).isNull();
+        assertThat(dev.devGetDrvdata()).isNull();
         assertThat(bus.deferredDevices()).containsExactly(dev);
         assertThat(events).containsExactly("ADD_DEVICE dma0", "BIND_DRIVER dma0", "DRIVER_NOT_BOUND dma0");
         // Deferral is quiet: no "probe failed" line.
         assertThat(Printk.grep("probe of dma0 failed")).isEmpty();
 
         // Still not ready: stays deferred, listed once.
-        bus.driver_deferred_probe_trigger();
+        bus.driverDeferredProbeTrigger();
         assertThat(bus.deferredDevices()).containsExactly(dev);
-        assertThat(bus.device_attach(dev)).isEqualTo(-EPROBE_DEFER);
+        assertThat(bus.deviceAttach(dev)).isEqualTo(-EPROBE_DEFER);
         assertThat(bus.deferredDevices()).containsExactly(dev);
 
         drv.probeRet = 0;
         events.clear();
-        bus.driver_deferred_probe_trigger();
+        bus.driverDeferredProbeTrigger();
         assertThat(dev.driver).isSameAs(drv);
         assertThat(bus.deferredDevices()).isEmpty();
         assertThat(events).containsExactly("BIND_DRIVER dma0", "BOUND_DRIVER dma0");
@@ -144,58 +144,58 @@ class DeviceModelTest {
     @Test
     void aDeferredDeviceBoundByAnotherPathLeavesTheDeferredList() {
         TestDriver deferring = new TestDriver("gpu", -EPROBE_DEFER);
-        bus.driver_register(deferring);
+        bus.driverRegister(deferring);
         Device dev = new Device("gpu0");
-        bus.device_add(dev);
+        bus.deviceAdd(dev);
         assertThat(bus.deferredDevices()).containsExactly(dev);
         deferring.probeRet = 0;
-        assertThat(bus.device_attach(dev)).isEqualTo(1);
+        assertThat(bus.deviceAttach(dev)).isEqualTo(1);
         assertThat(bus.deferredDevices()).isEmpty();
     }
 
     @Test
     void probeErrorsOtherThanEnodevAreLogged() {
         TestDriver bad = new TestDriver("bad", -EINVAL);
-        bus.driver_register(bad);
+        bus.driverRegister(bad);
         Device dev = new Device("bad-dev-123");
-        bus.device_add(dev);
+        bus.deviceAdd(dev);
         assertThat(dev.driver).isNull();
         assertThat(bus.deferredDevices()).isEmpty();
-        assertThat(bus.device_attach(dev)).isEqualTo(-EINVAL);
+        assertThat(bus.deviceAttach(dev)).isEqualTo(-EINVAL);
         assertThat(Printk.grep("bad: probe of bad-dev-123 failed with error -22")).isNotEmpty();
 
         TestDriver nodev = new TestDriver("quiet", -ENODEV);
-        bus.driver_register(nodev);
-        bus.device_add(new Device("quiet-dev-456"));
+        bus.driverRegister(nodev);
+        bus.deviceAdd(new Device("quiet-dev-456"));
         assertThat(Printk.grep("quiet-dev-456")).isEmpty();
     }
 
     @Test
     void deviceDelUnbindsAndRemoves() {
         TestDriver drv = new TestDriver("nic", 0);
-        bus.driver_register(drv);
+        bus.driverRegister(drv);
         Device dev = new Device("nic0");
-        bus.device_add(dev);
+        bus.deviceAdd(dev);
         events.clear();
-        bus.device_del(dev);
+        bus.deviceDel(dev);
         assertThat(events).containsExactly("DEL_DEVICE nic0", "UNBIND_DRIVER nic0", "UNBOUND_DRIVER nic0", "REMOVED_DEVICE nic0");
         assertThat(drv.log).containsExactly("probe nic0", "remove nic0 priv-nic0");
         assertThat(dev.driver).isNull();
-        assertThat(dev.dev_get_drvdata()).isNull();
+        assertThat(dev.devGetDrvdata()).isNull();
         assertThat(bus.devices()).isEmpty();
     }
 
     @Test
     void driverUnregisterReleasesItsDevices() {
         TestDriver drv = new TestDriver("ep", 0);
-        bus.driver_register(drv);
+        bus.driverRegister(drv);
         Device a = new Device("ep0");
-        bus.device_add(a);
-        bus.driver_unregister(drv);
+        bus.deviceAdd(a);
+        bus.driverUnregister(drv);
         assertThat(a.driver).isNull();
         assertThat(drv.log).containsExactly("probe ep0", "remove ep0 priv-ep0");
         assertThat(bus.drivers()).isEmpty();
-        bus.device_release_driver(a); // unbound already: nothing happens
+        bus.deviceReleaseDriver(a); // unbound already: nothing happens
         assertThat(drv.log).hasSize(2);
     }
 
@@ -204,7 +204,7 @@ class DeviceModelTest {
         Device parent = new Device("pcie0");
         Device dev = new Device("0000:00:01.0");
         dev.parent = parent;
-        assertThat(dev.dev_name()).isEqualTo("0000:00:01.0");
+        assertThat(dev.devName()).isEqualTo("0000:00:01.0");
         assertThat(dev).hasToString("0000:00:01.0");
         assertThat(dev.driverName()).isEmpty();
         assertThat(dev.iommu).isNull();
@@ -231,14 +231,14 @@ class DeviceModelTest {
     @Test
     void devPrintkPrefixesDriverAndDevice() {
         Device dev = new Device("9050000.smmuv3");
-        DevPrintk.dev_info(dev, "devprintk-test ias %d-bit", 44);
+        DevPrintk.devInfo(dev, "devprintk-test ias %d-bit", 44);
         assertThat(Printk.grep("devprintk-test")).containsExactly("9050000.smmuv3: devprintk-test ias 44-bit");
         TestDriver drv = new TestDriver("arm-smmu-v3", 0);
         dev.driver = drv;
-        DevPrintk.dev_err(dev, "devprintk-test2 %s", "bad");
-        DevPrintk.dev_warn(dev, "devprintk-test3");
-        DevPrintk.dev_notice(dev, "devprintk-test4");
-        DevPrintk.dev_dbg(dev, "devprintk-test5");
+        DevPrintk.devErr(dev, "devprintk-test2 %s", "bad");
+        DevPrintk.devWarn(dev, "devprintk-test3");
+        DevPrintk.devNotice(dev, "devprintk-test4");
+        DevPrintk.devDbg(dev, "devprintk-test5");
         assertThat(Printk.grep("devprintk-test2")).containsExactly("arm-smmu-v3 9050000.smmuv3: devprintk-test2 bad");
         assertThat(Printk.grep("devprintk-test3")).hasSize(1);
         assertThat(Printk.grep("devprintk-test4")).hasSize(1);
@@ -254,27 +254,27 @@ class DeviceModelTest {
     void dmaParmsDefaultsAndSetters() {
         Device bare = new Device("bare");
         assertThat(bare.dmaParms).isNull();
-        assertThat(DmaMappingH.dma_get_seg_boundary(bare)).isEqualTo(-1L);
-        assertThat(DmaMappingH.dma_get_max_seg_size(bare)).isEqualTo(0x10000);
-        assertThat(DmaMappingH.dma_set_seg_boundary(bare, 0xffffL)).isEqualTo(-EIO);
-        assertThat(DmaMappingH.dma_set_max_seg_size(bare, 0x1000)).isEqualTo(-EIO);
+        assertThat(DmaMappingH.dmaGetSegBoundary(bare)).isEqualTo(-1L);
+        assertThat(DmaMappingH.dmaGetMaxSegSize(bare)).isEqualTo(0x10000);
+        assertThat(DmaMappingH.dmaSetSegBoundary(bare, 0xffffL)).isEqualTo(-EIO);
+        assertThat(DmaMappingH.dmaSetMaxSegSize(bare, 0x1000)).isEqualTo(-EIO);
         assertThat(bare.dmaParms).isNull();
-        assertThat(DmaMappingH.dma_get_seg_boundary(bare)).isEqualTo(-1L);
+        assertThat(DmaMappingH.dmaGetSegBoundary(bare)).isEqualTo(-1L);
 
         PlatformDevice pdev = new PlatformDevice("dma-engine");
         assertThat(pdev.dmaParms).isSameAs(pdev.platformDmaParms);
         assertThat(pdev.dmaParms.segmentBoundaryMask).isZero();
         assertThat(pdev.dmaParms.maxSegmentSize).isZero();
-        assertThat(DmaMappingH.dma_get_seg_boundary(pdev)).isEqualTo(-1L);
-        assertThat(DmaMappingH.dma_get_max_seg_size(pdev)).isEqualTo(0x10000);
-        assertThat(DmaMappingH.dma_set_seg_boundary(pdev, 0xffffffffL)).isZero();
-        assertThat(DmaMappingH.dma_set_max_seg_size(pdev, 0xffffffff)).isZero();
-        assertThat(DmaMappingH.dma_get_seg_boundary(pdev)).isEqualTo(0xffffffffL);
+        assertThat(DmaMappingH.dmaGetSegBoundary(pdev)).isEqualTo(-1L);
+        assertThat(DmaMappingH.dmaGetMaxSegSize(pdev)).isEqualTo(0x10000);
+        assertThat(DmaMappingH.dmaSetSegBoundary(pdev, 0xffffffffL)).isZero();
+        assertThat(DmaMappingH.dmaSetMaxSegSize(pdev, 0xffffffff)).isZero();
+        assertThat(DmaMappingH.dmaGetSegBoundary(pdev)).isEqualTo(0xffffffffL);
         // u32 UINT_MAX comes back as the same bit pattern
-        assertThat(DmaMappingH.dma_get_max_seg_size(pdev)).isEqualTo(0xffffffff);
+        assertThat(DmaMappingH.dmaGetMaxSegSize(pdev)).isEqualTo(0xffffffff);
         // 0 means "not set": the defaults again
-        assertThat(DmaMappingH.dma_set_seg_boundary(pdev, 0)).isZero();
-        assertThat(DmaMappingH.dma_get_seg_boundary(pdev)).isEqualTo(-1L);
+        assertThat(DmaMappingH.dmaSetSegBoundary(pdev, 0)).isZero();
+        assertThat(DmaMappingH.dmaGetSegBoundary(pdev)).isEqualTo(-1L);
     }
 
     @Test
@@ -286,21 +286,21 @@ class DeviceModelTest {
         pdev.addResource(new Resource("gerror", 108, 108, Resource.IORESOURCE_IRQ));
         pdev.addResource(new Resource("priq", 107, 107, Resource.IORESOURCE_IRQ));
 
-        Resource mem0 = pdev.platform_get_resource(Resource.IORESOURCE_MEM, 0);
+        Resource mem0 = pdev.platformGetResource(Resource.IORESOURCE_MEM, 0);
         assertThat(mem0.name()).isEqualTo("regs");
-        assertThat(mem0.resource_size()).isEqualTo(0x20000L);
-        assertThat(pdev.platform_get_resource(Resource.IORESOURCE_MEM, 1).name()).isEqualTo("pages1");
-        assertThat(pdev.platform_get_resource(Resource.IORESOURCE_MEM, 2)).isNull();
-        assertThat(pdev.platform_get_resource(Resource.IORESOURCE_IO, 0)).isNull();
-        assertThat(pdev.platform_get_resource_byname(Resource.IORESOURCE_MEM, "pages1").start()).isEqualTo(0x0907_0000L);
-        assertThat(pdev.platform_get_resource_byname(Resource.IORESOURCE_IRQ, "regs")).isNull();
+        assertThat(mem0.resourceSize()).isEqualTo(0x20000L);
+        assertThat(pdev.platformGetResource(Resource.IORESOURCE_MEM, 1).name()).isEqualTo("pages1");
+        assertThat(pdev.platformGetResource(Resource.IORESOURCE_MEM, 2)).isNull();
+        assertThat(pdev.platformGetResource(Resource.IORESOURCE_IO, 0)).isNull();
+        assertThat(pdev.platformGetResourceByname(Resource.IORESOURCE_MEM, "pages1").start()).isEqualTo(0x0907_0000L);
+        assertThat(pdev.platformGetResourceByname(Resource.IORESOURCE_IRQ, "regs")).isNull();
 
-        assertThat(pdev.platform_get_irq(0)).isEqualTo(106);
-        assertThat(pdev.platform_get_irq(2)).isEqualTo(107);
-        assertThat(pdev.platform_get_irq(3)).isEqualTo(-ENXIO);
-        assertThat(pdev.platform_get_irq_byname_optional("gerror")).isEqualTo(108);
-        assertThat(pdev.platform_get_irq_byname_optional("cmdq-sync")).isEqualTo(-ENXIO);
-        assertThat(pdev.platform_irq_count()).isEqualTo(3);
+        assertThat(pdev.platformGetIrq(0)).isEqualTo(106);
+        assertThat(pdev.platformGetIrq(2)).isEqualTo(107);
+        assertThat(pdev.platformGetIrq(3)).isEqualTo(-ENXIO);
+        assertThat(pdev.platformGetIrqBynameOptional("gerror")).isEqualTo(108);
+        assertThat(pdev.platformGetIrqBynameOptional("cmdq-sync")).isEqualTo(-ENXIO);
+        assertThat(pdev.platformIrqCount()).isEqualTo(3);
         assertThat(pdev.resources()).hasSize(5);
         assertThat(pdev.resourcesOfType(Resource.IORESOURCE_MEM)).extracting(Resource::name).containsExactly("regs", "pages1");
         // resource_type keeps IORESOURCE_TYPE_BITS only (0x1000 is IORESOURCE_BUS, a type).
@@ -330,22 +330,22 @@ class DeviceModelTest {
                 return 0;
             }
         };
-        pbus.driver_register(byName);
-        pbus.driver_register(byCompat);
+        pbus.driverRegister(byName);
+        pbus.driverRegister(byCompat);
         PlatformDevice uart = new PlatformDevice("serial");
         PlatformDevice smmu = new PlatformDevice("9050000.smmuv3");
         smmu.platformData = "arm,smmu-v3";
         PlatformDevice none = new PlatformDevice("9060000.rtc");
-        pbus.device_add(uart);
-        pbus.device_add(smmu);
-        pbus.device_add(none);
+        pbus.deviceAdd(uart);
+        pbus.deviceAdd(smmu);
+        pbus.deviceAdd(none);
         assertThat(uart.driver).isSameAs(byName);
         assertThat(smmu.driver).isSameAs(byCompat);
         assertThat(none.driver).isNull();
         BusType nameOnly = PlatformDevice.newPlatformBus(null);
-        nameOnly.driver_register(byName);
+        nameOnly.driverRegister(byName);
         PlatformDevice s2 = new PlatformDevice("serial");
-        nameOnly.device_add(s2);
+        nameOnly.deviceAdd(s2);
         assertThat(s2.driver).isSameAs(byName);
     }
 }

@@ -21,9 +21,9 @@ class KernelResourceTest {
         Resource a = bar(0x1000, IORESOURCE_MEM);
         Resource b = bar(0x4000, IORESOURCE_MEM);
         Resource c = bar(0x1000, IORESOURCE_MEM);
-        assertThat(allocate_resource(window, a, 0x1000, 0, -1L, 0x1000, null, null)).isZero();
-        assertThat(allocate_resource(window, b, 0x4000, 0, -1L, 0x4000, null, null)).isZero();
-        assertThat(allocate_resource(window, c, 0x1000, 0, -1L, 0x1000, null, null)).isZero();
+        assertThat(allocateResource(window, a, 0x1000, 0, -1L, 0x1000, null, null)).isZero();
+        assertThat(allocateResource(window, b, 0x4000, 0, -1L, 0x4000, null, null)).isZero();
+        assertThat(allocateResource(window, c, 0x1000, 0, -1L, 0x1000, null, null)).isZero();
         assertThat(a.start).isEqualTo(0x1000_0000L);
         assertThat(b.start).isEqualTo(0x1000_4000L);      // aligned past a
         assertThat(c.start).isEqualTo(0x1000_1000L);      // the gap a and b left
@@ -38,17 +38,17 @@ class KernelResourceTest {
     void minMaxAndAlignfBoundTheSearch() {
         Resource io = new Resource("io", 0, 0xffff, IORESOURCE_IO);
         Resource a = bar(0x80, IORESOURCE_IO);
-        assertThat(allocate_resource(io, a, 0x80, 0x1000, 0xffff, 0x80, null, null)).isZero();
+        assertThat(allocateResource(io, a, 0x80, 0x1000, 0xffff, 0x80, null, null)).isZero();
         assertThat(a.start).isEqualTo(0x1000);
         Resource b = bar(0x20, IORESOURCE_IO);
-        assertThat(allocate_resource(io, b, 0x20, 0x1000, 0xffff, 0x20, (d, avail, size, al) -> avail.start + 0x100, null))
+        assertThat(allocateResource(io, b, 0x20, 0x1000, 0xffff, 0x20, (d, avail, size, al) -> avail.start + 0x100, null))
                 .isZero();
         assertThat(b.start).isEqualTo(0x1180);
         Resource big = bar(0x10000, IORESOURCE_IO);
-        assertThat(allocate_resource(io, big, 0x10000, 0x1000, 0xffff, 0x10000, null, null)).isEqualTo(-EBUSY);
+        assertThat(allocateResource(io, big, 0x10000, 0x1000, 0xffff, 0x10000, null, null)).isEqualTo(-EBUSY);
         assertThat(big.parent).isNull();
         Resource high = bar(0x1000, IORESOURCE_MEM);
-        assertThat(allocate_resource(window, high, 0x1000, 0, 0x0fff_ffffL, 0x1000, null, null)).isEqualTo(-EBUSY);
+        assertThat(allocateResource(window, high, 0x1000, 0, 0x0fff_ffffL, 0x1000, null, null)).isEqualTo(-EBUSY);
     }
 
     @Test
@@ -56,35 +56,35 @@ class KernelResourceTest {
         Resource a = new Resource("a", 0x1000_0000L, 0x1000_0fffL, IORESOURCE_MEM);
         Resource overlap = new Resource("o", 0x1000_0800L, 0x1000_17ffL, IORESOURCE_MEM);
         Resource outside = new Resource("x", 0x0fff_f000L, 0x1000_0fffL, IORESOURCE_MEM);
-        assertThat(request_resource(window, a)).isZero();
-        assertThat(request_resource(window, overlap)).isEqualTo(-EBUSY);
-        assertThat(request_resource(window, outside)).isEqualTo(-EBUSY);
+        assertThat(requestResource(window, a)).isZero();
+        assertThat(requestResource(window, overlap)).isEqualTo(-EBUSY);
+        assertThat(requestResource(window, outside)).isEqualTo(-EBUSY);
         assertThat(overlap.parent).isNull();
-        assertThat(release_resource(a)).isZero();
+        assertThat(releaseResource(a)).isZero();
         assertThat(window.child).isNull();
-        assertThat(release_resource(a)).isEqualTo(-EINVAL);
-        assertThat(request_resource(window, overlap)).isZero();
+        assertThat(releaseResource(a)).isEqualTo(-EINVAL);
+        assertThat(requestResource(window, overlap)).isZero();
     }
 
     @Test
     void alignmentFollowsTheFlags() {
-        assertThat(resource_alignment(bar(0x4000, IORESOURCE_MEM))).isEqualTo(0x4000);
-        assertThat(resource_alignment(new Resource("w", 0x100000, 0x1fffff, IORESOURCE_MEM | IORESOURCE_STARTALIGN)))
+        assertThat(resourceAlignment(bar(0x4000, IORESOURCE_MEM))).isEqualTo(0x4000);
+        assertThat(resourceAlignment(new Resource("w", 0x100000, 0x1fffff, IORESOURCE_MEM | IORESOURCE_STARTALIGN)))
                 .isEqualTo(0x100000);
-        assertThat(resource_alignment(new Resource("w", 0, 0xfff, IORESOURCE_MEM))).isZero();
+        assertThat(resourceAlignment(new Resource("w", 0, 0xfff, IORESOURCE_MEM))).isZero();
     }
 
     @Test
     void percentPRPrintsAsTheKernel() {
-        assertThat(resource_string(new Resource("b", 0, 0x1f, IORESOURCE_IO))).isEqualTo("[io  0x0000-0x001f]");
-        assertThat(resource_string(new Resource("b", 0, 0xfff, IORESOURCE_MEM))).isEqualTo("[mem 0x00000000-0x00000fff]");
-        assertThat(resource_string(new Resource("b", 0x80_0000_0000L, 0x80_0000_3fffL,
+        assertThat(resourceString(new Resource("b", 0, 0x1f, IORESOURCE_IO))).isEqualTo("[io  0x0000-0x001f]");
+        assertThat(resourceString(new Resource("b", 0, 0xfff, IORESOURCE_MEM))).isEqualTo("[mem 0x00000000-0x00000fff]");
+        assertThat(resourceString(new Resource("b", 0x80_0000_0000L, 0x80_0000_3fffL,
                 IORESOURCE_MEM | IORESOURCE_MEM_64 | IORESOURCE_PREFETCH)))
                 .isEqualTo("[mem 0x8000000000-0x8000003fff 64bit pref]");
-        assertThat(resource_string(new Resource("b", 0, 0xff, IORESOURCE_BUS))).isEqualTo("[bus 00-ff]");
-        assertThat(resource_string(new Resource("b", 0x10, 0xfff, IORESOURCE_MEM | IORESOURCE_UNSET)))
+        assertThat(resourceString(new Resource("b", 0, 0xff, IORESOURCE_BUS))).isEqualTo("[bus 00-ff]");
+        assertThat(resourceString(new Resource("b", 0x10, 0xfff, IORESOURCE_MEM | IORESOURCE_UNSET)))
                 .isEqualTo("[mem size 0x00000ff0]");
-        assertThat(resource_string(new Resource("b", 5, 5, IORESOURCE_IRQ))).isEqualTo("[irq 5]");
-        assertThat(resource_string(new Resource("b", 1, 2, 0))).isEqualTo("[??? 0x00000001-0x00000002 flags 0x0]");
+        assertThat(resourceString(new Resource("b", 5, 5, IORESOURCE_IRQ))).isEqualTo("[irq 5]");
+        assertThat(resourceString(new Resource("b", 1, 2, 0))).isEqualTo("[??? 0x00000001-0x00000002 flags 0x0]");
     }
 }

@@ -31,7 +31,7 @@ class BoardTest {
         assertThat(msgs).extracting(MsiController.MsiMsg::data).doesNotHaveDuplicates();
         List<Integer> got = new CopyOnWriteArrayList<>();
         for (MsiController.MsiMsg m : msgs) {
-            assertThat(board.irqs.request_irq(m.virq(), (irq, dev) -> {
+            assertThat(board.irqs.requestIrq(m.virq(), (irq, dev) -> {
                 got.add(irq);
                 return IrqHandler.IRQ_HANDLED;
             }, 0, "msi" + m.virq(), null)).isZero();

@@ -25,14 +25,14 @@ class GicV2mFrameTest {
 
     @AfterEach
     void freeIrqs() {
-        board.irqs.free_all_irqs();
+        board.irqs.freeAllIrqs();
     }
 
     /** A virq bound to {@code intid} with a counting handler. */
     private int handled(int intid, AtomicLong count) {
         int virq = board.irqs.allocVirqs(1);
-        assertThat(board.irqs.irq_domain_associate(virq, intid)).isZero();
-        assertThat(board.irqs.request_irq(virq, (irq, dev) -> {
+        assertThat(board.irqs.irqDomainAssociate(virq, intid)).isZero();
+        assertThat(board.irqs.requestIrq(virq, (irq, dev) -> {
             count.incrementAndGet();
             return IrqHandler.IRQ_HANDLED;
         }, 0, "spi" + intid, null)).isZero();
@@ -135,10 +135,10 @@ class GicV2mFrameTest {
         // bound, then unbound: dropped again
         AtomicLong count = new AtomicLong();
         int virq = handled(100, count);
-        assertThat(board.irqs.irq_find_mapping(100)).isEqualTo(virq);
-        board.irqs.free_irq(virq, null);
-        board.irqs.irq_domain_disassociate(virq);
-        assertThat(board.irqs.irq_find_mapping(100)).isZero();
+        assertThat(board.irqs.irqFindMapping(100)).isEqualTo(virq);
+        board.irqs.freeIrq(virq, null);
+        board.irqs.irqDomainDisassociate(virq);
+        assertThat(board.irqs.irqFindMapping(100)).isZero();
         board.sysbus.write32(BASE + GicV2mFrame.A_MSI_SETSPI_NS, 100);
         assertThat(board.irqs.unmappedEdges()).isEqualTo(2);
         assertThat(count.get()).isZero();
@@ -147,15 +147,15 @@ class GicV2mFrameTest {
     @Test
     void associateRefusesUnknownVirqsAndDoubleUse() {
         int a = board.irqs.allocVirqs(2);
-        assertThat(board.irqs.irq_domain_associate(9999, 90)).isEqualTo(-EINVAL);
-        assertThat(board.irqs.irq_domain_associate(a, -1)).isEqualTo(-EINVAL);
-        assertThat(board.irqs.irq_domain_associate(a, 90)).isZero();
-        assertThat(board.irqs.irq_domain_associate(a, 91)).isEqualTo(-EINVAL);
-        assertThat(board.irqs.irq_domain_associate(a + 1, 90)).isEqualTo(-EBUSY);
+        assertThat(board.irqs.irqDomainAssociate(9999, 90)).isEqualTo(-EINVAL);
+        assertThat(board.irqs.irqDomainAssociate(a, -1)).isEqualTo(-EINVAL);
+        assertThat(board.irqs.irqDomainAssociate(a, 90)).isZero();
+        assertThat(board.irqs.irqDomainAssociate(a, 91)).isEqualTo(-EINVAL);
+        assertThat(board.irqs.irqDomainAssociate(a + 1, 90)).isEqualTo(-EBUSY);
         // a line the platform already mapped (a wired device's SPI) is taken too
-        int wired = board.irqs.irq_create_mapping(92);
-        assertThat(board.irqs.irq_domain_associate(a + 1, 92)).isEqualTo(-EBUSY);
-        assertThat(board.irqs.irq_find_mapping(92)).isEqualTo(wired);
+        int wired = board.irqs.irqCreateMapping(92);
+        assertThat(board.irqs.irqDomainAssociate(a + 1, 92)).isEqualTo(-EBUSY);
+        assertThat(board.irqs.irqFindMapping(92)).isEqualTo(wired);
     }
 
     @Test
@@ -174,14 +174,14 @@ class GicV2mFrameTest {
         Object node = new Object();
         Object pciDomain = new Object();
         Object nexus = new Object();
-        board.irqs.irq_domain_add(node, IrqController.DOMAIN_BUS_NEXUS, nexus);
-        board.irqs.irq_domain_add(node, IrqController.DOMAIN_BUS_PCI_MSI, pciDomain);
-        assertThat(board.irqs.irq_find_matching_host(node, IrqController.DOMAIN_BUS_PCI_MSI)).isSameAs(pciDomain);
-        assertThat(board.irqs.irq_find_matching_host(node, IrqController.DOMAIN_BUS_ANY)).isSameAs(nexus);
-        assertThat(board.irqs.irq_find_matching_host(node, IrqController.DOMAIN_BUS_PLATFORM_MSI)).isNull();
-        assertThat(board.irqs.irq_find_matching_host(new Object(), IrqController.DOMAIN_BUS_ANY)).isNull();
-        assertThat(board.irqs.irq_find_matching_host(null, IrqController.DOMAIN_BUS_ANY)).isNull();
-        board.irqs.irq_domain_remove(pciDomain);
-        assertThat(board.irqs.irq_find_matching_host(node, IrqController.DOMAIN_BUS_PCI_MSI)).isNull();
+        board.irqs.irqDomainAdd(node, IrqController.DOMAIN_BUS_NEXUS, nexus);
+        board.irqs.irqDomainAdd(node, IrqController.DOMAIN_BUS_PCI_MSI, pciDomain);
+        assertThat(board.irqs.irqFindMatchingHost(node, IrqController.DOMAIN_BUS_PCI_MSI)).isSameAs(pciDomain);
+        assertThat(board.irqs.irqFindMatchingHost(node, IrqController.DOMAIN_BUS_ANY)).isSameAs(nexus);
+        assertThat(board.irqs.irqFindMatchingHost(node, IrqController.DOMAIN_BUS_PLATFORM_MSI)).isNull();
+        assertThat(board.irqs.irqFindMatchingHost(new Object(), IrqController.DOMAIN_BUS_ANY)).isNull();
+        assertThat(board.irqs.irqFindMatchingHost(null, IrqController.DOMAIN_BUS_ANY)).isNull();
+        board.irqs.irqDomainRemove(pciDomain);
+        assertThat(board.irqs.irqFindMatchingHost(node, IrqController.DOMAIN_BUS_PCI_MSI)).isNull();
     }
 }

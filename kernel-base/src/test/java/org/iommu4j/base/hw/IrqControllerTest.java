@@ -32,9 +32,9 @@ class IrqControllerTest {
 
     @Test
     void mappingsAreStable() {
-        int a = irqs.irq_create_mapping(106);
-        assertThat(irqs.irq_create_mapping(106)).isEqualTo(a);
-        int b = irqs.irq_create_mapping(107);
+        int a = irqs.irqCreateMapping(106);
+        assertThat(irqs.irqCreateMapping(106)).isEqualTo(a);
+        int b = irqs.irqCreateMapping(107);
         assertThat(b).isNotEqualTo(a);
         int first = irqs.allocVirqs(3);
         assertThat(first).isNotIn(a, b);
@@ -43,10 +43,10 @@ class IrqControllerTest {
 
     @Test
     void hardHandlerRunsOnTheCpuThreadWithDevId() {
-        int irq = irqs.irq_create_mapping(40);
+        int irq = irqs.irqCreateMapping(40);
         Object cookie = new Object();
         List<Object> seen = new CopyOnWriteArrayList<>();
-        assertThat(irqs.request_irq(irq, (i, dev) -> {
+        assertThat(irqs.requestIrq(irq, (i, dev) -> {
             seen.add(i);
             seen.add(dev);
             seen.add(Thread.currentThread().getName());
@@ -62,9 +62,9 @@ class IrqControllerTest {
 
     @Test
     void wakeThreadRunsTheThreadedHandlerOnItsOwnThread() {
-        int irq = irqs.irq_create_mapping(41);
+        int irq = irqs.irqCreateMapping(41);
         AtomicReference<String> threadName = new AtomicReference<>();
-        assertThat(irqs.request_threaded_irq(irq, (i, d) -> IRQ_WAKE_THREAD, (i, d) -> {
+        assertThat(irqs.requestThreadedIrq(irq, (i, d) -> IRQ_WAKE_THREAD, (i, d) -> {
             threadName.set(Thread.currentThread().getName());
             return IRQ_HANDLED;
         }, 0, "arm-smmu-v3-evtq", null)).isZero();
@@ -77,8 +77,8 @@ class IrqControllerTest {
 
     @Test
     void hardHandlerReturningHandledDoesNotWakeTheThread() {
-        int irq = irqs.irq_create_mapping(42);
-        irqs.request_threaded_irq(irq, (i, d) -> IRQ_HANDLED, (i, d) -> IRQ_HANDLED, 0, "x", null);
+        int irq = irqs.irqCreateMapping(42);
+        irqs.requestThreadedIrq(irq, (i, d) -> IRQ_HANDLED, (i, d) -> IRQ_HANDLED, 0, "x", null);
         irqs.raise(irq);
         irqs.raise(irq);
         irqs.quiesce();
@@ -88,11 +88,11 @@ class IrqControllerTest {
 
     @Test
     void threadOnlyRequestNeedsOneshot() {
-        int irq = irqs.irq_create_mapping(43);
-        assertThat(irqs.request_threaded_irq(irq, null, (i, d) -> IRQ_HANDLED, 0, "no-oneshot-dev", null)).isEqualTo(-EINVAL);
+        int irq = irqs.irqCreateMapping(43);
+        assertThat(irqs.requestThreadedIrq(irq, null, (i, d) -> IRQ_HANDLED, 0, "no-oneshot-dev", null)).isEqualTo(-EINVAL);
         assertThat(Printk.grep("Threaded irq requested with handler=NULL and !ONESHOT for no-oneshot-dev")).isNotEmpty();
         assertThat(irqs.hasAction(irq)).isFalse();
-        assertThat(irqs.request_threaded_irq(irq, null, (i, d) -> IRQ_HANDLED, IRQF_ONESHOT, "oneshot", null)).isZero();
+        assertThat(irqs.requestThreadedIrq(irq, null, (i, d) -> IRQ_HANDLED, IRQF_ONESHOT, "oneshot", null)).isZero();
         irqs.raise(irq);
         irqs.quiesce();
         assertThat(irqs.threadCount(irq)).isEqualTo(1);
@@ -100,39 +100,39 @@ class IrqControllerTest {
 
     @Test
     void invalidRequestsAndDoubleRequest() {
-        int irq = irqs.irq_create_mapping(44);
-        assertThat(irqs.request_irq(9999, (i, d) -> IRQ_HANDLED, 0, "x", null)).isEqualTo(-EINVAL);
-        assertThat(irqs.request_threaded_irq(irq, null, null, IRQF_ONESHOT, "x", null)).isEqualTo(-EINVAL);
-        assertThat(irqs.request_irq(irq, (i, d) -> IRQ_HANDLED, 0, "first", null)).isZero();
-        assertThat(irqs.request_irq(irq, (i, d) -> IRQ_HANDLED, 0, "second", null)).isEqualTo(-EBUSY);
-        assertThat(irqs.request_threaded_irq(irq, null, (i, d) -> IRQ_HANDLED, IRQF_ONESHOT, "third", null)).isEqualTo(-EBUSY);
+        int irq = irqs.irqCreateMapping(44);
+        assertThat(irqs.requestIrq(9999, (i, d) -> IRQ_HANDLED, 0, "x", null)).isEqualTo(-EINVAL);
+        assertThat(irqs.requestThreadedIrq(irq, null, null, IRQF_ONESHOT, "x", null)).isEqualTo(-EINVAL);
+        assertThat(irqs.requestIrq(irq, (i, d) -> IRQ_HANDLED, 0, "first", null)).isZero();
+        assertThat(irqs.requestIrq(irq, (i, d) -> IRQ_HANDLED, 0, "second", null)).isEqualTo(-EBUSY);
+        assertThat(irqs.requestThreadedIrq(irq, null, (i, d) -> IRQ_HANDLED, IRQF_ONESHOT, "third", null)).isEqualTo(-EBUSY);
     }
 
     @Test
     void freeIrqRemovesTheActionAndAllowsANewRequest() {
-        int irq = irqs.irq_create_mapping(45);
-        irqs.request_threaded_irq(irq, (i, d) -> IRQ_WAKE_THREAD, (i, d) -> IRQ_HANDLED, 0, "old", null);
+        int irq = irqs.irqCreateMapping(45);
+        irqs.requestThreadedIrq(irq, (i, d) -> IRQ_WAKE_THREAD, (i, d) -> IRQ_HANDLED, 0, "old", null);
         irqs.raise(irq);
-        irqs.free_irq(irq, null); // waits for the raised interrupt to be handled first
+        irqs.freeIrq(irq, null); // waits for the raised interrupt to be handled first
         assertThat(irqs.count(irq)).isEqualTo(1);
         assertThat(irqs.threadCount(irq)).isEqualTo(1);
         assertThat(irqs.hasAction(irq)).isFalse();
         irqs.raise(irq);
         irqs.quiesce();
         assertThat(irqs.count(irq)).isEqualTo(1); // nobody home: unhandled
-        assertThat(irqs.request_irq(irq, (i, d) -> IRQ_HANDLED, 0, "new", null)).isZero();
+        assertThat(irqs.requestIrq(irq, (i, d) -> IRQ_HANDLED, 0, "new", null)).isZero();
         irqs.raise(irq);
         irqs.quiesce();
         assertThat(irqs.count(irq)).isEqualTo(2);
-        irqs.free_irq(9999, null); // unknown irq: nothing happens
+        irqs.freeIrq(9999, null); // unknown irq: nothing happens
     }
 
     @Test
     void synchronizeIrqWaitsForARunningHandler() throws Exception {
-        int irq = irqs.irq_create_mapping(46);
+        int irq = irqs.irqCreateMapping(46);
         CountDownLatch inHandler = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        irqs.request_threaded_irq(irq, (i, d) -> IRQ_WAKE_THREAD, (i, d) -> {
+        irqs.requestThreadedIrq(irq, (i, d) -> IRQ_WAKE_THREAD, (i, d) -> {
             inHandler.countDown();
             await(release);
             return IRQ_HANDLED;
@@ -141,7 +141,7 @@ class IrqControllerTest {
         await(inHandler);
         CountDownLatch synced = new CountDownLatch(1);
         Thread t = new Thread(() -> {
-            irqs.synchronize_irq(irq);
+            irqs.synchronizeIrq(irq);
             synced.countDown();
         });
         t.start();
@@ -152,22 +152,22 @@ class IrqControllerTest {
         release.countDown();
         t.join();
         assertThat(irqs.threadCount(irq)).isEqualTo(1);
-        irqs.synchronize_irq(9999); // unknown irq returns at once
+        irqs.synchronizeIrq(9999); // unknown irq returns at once
     }
 
     @Test
     void edgesRaisedWhileTheThreadRunsAreMergedIntoOneMoreRun() {
-        int irq = irqs.irq_create_mapping(47);
-        int marker = irqs.irq_create_mapping(147);
+        int irq = irqs.irqCreateMapping(47);
+        int marker = irqs.irqCreateMapping(147);
         CountDownLatch firstRun = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
         CountDownLatch markerSeen = new CountDownLatch(1);
-        irqs.request_threaded_irq(irq, (i, d) -> IRQ_WAKE_THREAD, (i, d) -> {
+        irqs.requestThreadedIrq(irq, (i, d) -> IRQ_WAKE_THREAD, (i, d) -> {
             firstRun.countDown();
             await(release);
             return IRQ_HANDLED;
         }, 0, "merge", null);
-        irqs.request_irq(marker, (i, d) -> {
+        irqs.requestIrq(marker, (i, d) -> {
             markerSeen.countDown();
             return IRQ_HANDLED;
         }, 0, "marker", null);
@@ -188,28 +188,28 @@ class IrqControllerTest {
 
     @Test
     void disabledIrqIsNotDelivered() {
-        int irq = irqs.irq_create_mapping(48);
-        irqs.request_irq(irq, (i, d) -> IRQ_HANDLED, 0, "dis", null);
-        irqs.disable_irq(irq);
+        int irq = irqs.irqCreateMapping(48);
+        irqs.requestIrq(irq, (i, d) -> IRQ_HANDLED, 0, "dis", null);
+        irqs.disableIrq(irq);
         irqs.raise(irq);
         irqs.quiesce();
         assertThat(irqs.count(irq)).isZero();
-        irqs.enable_irq(irq);
+        irqs.enableIrq(irq);
         irqs.raise(irq);
         irqs.quiesce();
         assertThat(irqs.count(irq)).isEqualTo(1);
-        irqs.disable_irq(9999);
-        irqs.enable_irq(9999);
+        irqs.disableIrq(9999);
+        irqs.enableIrq(9999);
     }
 
     @Test
     void aThrowingHandlerWarnsAndDeliveryContinues() {
-        int irq = irqs.irq_create_mapping(49);
-        int other = irqs.irq_create_mapping(50);
-        irqs.request_threaded_irq(irq, (i, d) -> {
+        int irq = irqs.irqCreateMapping(49);
+        int other = irqs.irqCreateMapping(50);
+        irqs.requestThreadedIrq(irq, (i, d) -> {
             throw new IllegalStateException("hard boom");
         }, (i, d) -> IRQ_HANDLED, 0, "boom", null);
-        irqs.request_threaded_irq(other, (i, d) -> IRQ_WAKE_THREAD, (i, d) -> {
+        irqs.requestThreadedIrq(other, (i, d) -> IRQ_WAKE_THREAD, (i, d) -> {
             throw new IllegalStateException("thread boom");
         }, 0, "boom2", null);
         irqs.raise(irq);
@@ -239,13 +239,13 @@ class IrqControllerTest {
 
     @Test
     void freeAllIrqsStopsEveryHandlerThread() throws InterruptedException {
-        int a = irqs.irq_create_mapping(50);
-        int b = irqs.irq_create_mapping(51);
-        irqs.request_threaded_irq(a, (i, d) -> IRQ_WAKE_THREAD, (i, d) -> IRQ_HANDLED, 0, "free-all-a", "devA");
-        irqs.request_irq(b, (i, d) -> IRQ_HANDLED, 0, "free-all-b", "devB");
+        int a = irqs.irqCreateMapping(50);
+        int b = irqs.irqCreateMapping(51);
+        irqs.requestThreadedIrq(a, (i, d) -> IRQ_WAKE_THREAD, (i, d) -> IRQ_HANDLED, 0, "free-all-a", "devA");
+        irqs.requestIrq(b, (i, d) -> IRQ_HANDLED, 0, "free-all-b", "devB");
         irqs.raise(a);
         irqs.quiesce();
-        irqs.free_all_irqs();
+        irqs.freeAllIrqs();
         assertThat(irqs.hasAction(a)).isFalse();
         assertThat(irqs.hasAction(b)).isFalse();
         assertThat(Thread.getAllStackTraces().keySet()).noneSatisfy(t -> assertThat(t.getName()).contains("free-all-a"));

@@ -47,13 +47,13 @@ class MmioBusTest {
         assertThat(base.physBase()).isEqualTo(0x0905_0000L);
         assertThat(base.size()).isEqualTo(0x200);
         base.writel(0x8000_0001, 0x20);
-        base.writel_relaxed(0x7, 0x24);
+        base.writelRelaxed(0x7, 0x24);
         assertThat(base.readl(0x20)).isEqualTo(0x8000_0001);
-        assertThat(base.readl_relaxed(0x24)).isEqualTo(7);
+        assertThat(base.readlRelaxed(0x24)).isEqualTo(7);
         assertThat(base.readq(0x20)).isEqualTo(0x0000_0007_8000_0001L);
         base.writeq(0xffff_0000_1234_5678L, 0x80);
-        base.writeq_relaxed(1L, 0x88);
-        assertThat(base.readq_relaxed(0x80)).isEqualTo(0xffff_0000_1234_5678L);
+        base.writeqRelaxed(1L, 0x88);
+        assertThat(base.readqRelaxed(0x80)).isEqualTo(0xffff_0000_1234_5678L);
         assertThat(smmu.log).containsExactly("W32@20=80000001", "W32@24=7", "R32@20", "R32@24", "R64@20",
                 "W64@80=ffff000012345678", "W64@88=1", "R64@80");
     }
@@ -62,7 +62,7 @@ class MmioBusTest {
     void loHiWriteqIsTwoHalvesLowFirst() {
         bus.map("smmu", 0x0905_0000L, 0x200, smmu);
         IoMem base = IoMem.ioremap(bus, 0x0905_0000L, 0x200);
-        base.lo_hi_writeq(0xaaaa_bbbb_cccc_ddddL, 0x90);
+        base.loHiWriteq(0xaaaa_bbbb_cccc_ddddL, 0x90);
         assertThat(smmu.log).containsExactly("W32@90=ccccdddd", "W32@94=aaaabbbb");
         assertThat(smmu.regs[0x90 / 8]).isEqualTo(0xaaaa_bbbb_cccc_ddddL);
     }

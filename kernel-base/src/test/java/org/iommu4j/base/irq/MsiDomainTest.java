@@ -25,13 +25,13 @@ class MsiDomainTest {
     MsiDomain domain(int flags) {
         MsiDomain.MsiDomainOps ops = new MsiDomain.MsiDomainOps() {
             @Override
-            public int msi_check(MsiDomain d, Device dev) {
+            public int msiCheck(MsiDomain d, Device dev) {
                 log.add("check");
                 return 0;
             }
 
             @Override
-            public int msi_prepare(MsiDomain d, Device dev, int nvec, MsiDomain.MsiAllocInfo arg) {
+            public int msiPrepare(MsiDomain d, Device dev, int nvec, MsiDomain.MsiAllocInfo arg) {
                 log.add("prepare " + nvec);
                 return 0;
             }
@@ -42,24 +42,24 @@ class MsiDomainTest {
             }
 
             @Override
-            public int handle_error(MsiDomain d, MsiDesc desc, int error) {
+            public int handleError(MsiDomain d, MsiDesc desc, int error) {
                 log.add("handle_error " + error);
                 return 1;
             }
         };
         MsiDomain.MsiChip chip = new MsiDomain.MsiChip() {
             @Override
-            public void irq_write_msi_msg(int virq, MsiDesc desc, MsiMsg msg) {
+            public void irqWriteMsiMsg(int virq, MsiDesc desc, MsiMsg msg) {
                 log.add("write " + (virq - desc.irq) + " data " + msg.data);
             }
 
             @Override
-            public void irq_mask(int virq, MsiDesc desc) {
+            public void irqMask(int virq, MsiDesc desc) {
                 log.add("mask " + (virq - desc.irq));
             }
 
             @Override
-            public void irq_unmask(int virq, MsiDesc desc) {
+            public void irqUnmask(int virq, MsiDesc desc) {
                 log.add("unmask " + (virq - desc.irq));
             }
         };
@@ -76,7 +76,7 @@ class MsiDomainTest {
             }
 
             @Override
-            public void irq_compose_msi_msg(int virq, MsiDesc desc, MsiMsg msg) {
+            public void irqComposeMsiMsg(int virq, MsiDesc desc, MsiMsg msg) {
                 msg.data = 0x40 + virq - desc.irq;
             }
         };
@@ -89,18 +89,18 @@ class MsiDomainTest {
         MsiDesc desc = new MsiDesc(dev, 2);
         dev.msiList.add(desc);
         MsiDomain d = domain(MsiDomain.MSI_FLAG_ACTIVATE_EARLY);
-        assertThat(d.msi_domain_alloc_irqs(dev, 2)).isZero();
+        assertThat(d.msiDomainAllocIrqs(dev, 2)).isZero();
         assertThat(desc.irq).isPositive();
         assertThat(log).containsExactly("check", "prepare 2", "alloc 2 desc true", "write 0 data 64", "write 1 data 65");
 
         // the chip masks a vector while it has no handler
         log.clear();
-        assertThat(board.irqs.request_irq(desc.irq + 1, (i, id) -> IrqHandler.IRQ_HANDLED, 0, "v", dev)).isZero();
-        board.irqs.free_irq(desc.irq + 1, dev);
+        assertThat(board.irqs.requestIrq(desc.irq + 1, (i, id) -> IrqHandler.IRQ_HANDLED, 0, "v", dev)).isZero();
+        board.irqs.freeIrq(desc.irq + 1, dev);
         assertThat(log).containsExactly("unmask 1", "mask 1");
 
         log.clear();
-        d.msi_domain_free_irqs(dev);
+        d.msiDomainFreeIrqs(dev);
         assertThat(log).containsExactly("free 2");
         assertThat(desc.irq).isZero();
     }
@@ -110,10 +110,10 @@ class MsiDomainTest {
         Device dev = new Device("d");
         dev.msiList.add(new MsiDesc(dev, 1));
         parentRet = -ENOMEM;
-        assertThat(domain(0).msi_domain_alloc_irqs(dev, 1)).isEqualTo(-ENOSPC);
+        assertThat(domain(0).msiDomainAllocIrqs(dev, 1)).isEqualTo(-ENOSPC);
         handleError = true;
         log.clear();
-        assertThat(domain(0).msi_domain_alloc_irqs(dev, 1)).isEqualTo(1);
+        assertThat(domain(0).msiDomainAllocIrqs(dev, 1)).isEqualTo(1);
         assertThat(log).endsWith("handle_error " + -ENOSPC);
         assertThat(dev.msiList.get(0).irq).isZero();
     }

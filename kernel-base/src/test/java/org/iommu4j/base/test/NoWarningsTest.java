@@ -63,7 +63,7 @@ class NoWarningsTest {
         NoWarnings ext = new NoWarnings();
         ext.beforeEach(context(null));
         assertThat(Warn.warnings()).isEmpty();
-        assertThat(FaultInject.should_fail("kmalloc")).isFalse();
+        assertThat(FaultInject.shouldFail("kmalloc")).isFalse();
         Bits.FIELD_PREP(0xf, 0x10);
         assertThat(Warn.drain()).hasSize(1);
         ext.afterEach(context(null));

@@ -70,7 +70,7 @@ class MsiCapabilityTest {
         int virq = f.board.irqs.allocVirqs(4);
         for (int i = 0; i < 4; i++) {
             f.board.msi.route(data + i, virq + i);
-            f.board.irqs.request_irq(virq + i, (irq, id) -> IrqHandler.IRQ_HANDLED, 0, "msi", null);
+            f.board.irqs.requestIrq(virq + i, (irq, id) -> IrqHandler.IRQ_HANDLED, 0, "msi", null);
         }
         f.iommu.map(NO_SSID, IOVA, 0x1000, doorbell & ~0xfffL, DmaResult.PERM_W);
         PciEndpointModel ep = f.ep;
@@ -113,7 +113,7 @@ class MsiCapabilityTest {
         int data = f.board.msi.allocateDataBlock(1);
         int virq = f.board.irqs.allocVirqs(1);
         f.board.msi.route(data, virq);
-        f.board.irqs.request_irq(virq, (irq, id) -> IrqHandler.IRQ_HANDLED, 0, "msi", null);
+        f.board.irqs.requestIrq(virq, (irq, id) -> IrqHandler.IRQ_HANDLED, 0, "msi", null);
         PciEndpointModel ep = f.ep;
         int cap = ep.msiCapOffset();
         ep.configWrite(cap + MSI_ADDR_LO, (int) f.board.msi.doorbellAddress(), 4);

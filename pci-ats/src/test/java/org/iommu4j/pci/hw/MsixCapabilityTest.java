@@ -98,7 +98,7 @@ class MsixCapabilityTest {
         int virq = f.board.irqs.allocVirqs(n);
         for (int i = 0; i < n; i++) {
             f.board.msi.route(data[0] + i, virq + i);
-            f.board.irqs.request_irq(virq + i, (irq, id) -> IrqHandler.IRQ_HANDLED, 0, "msix", null);
+            f.board.irqs.requestIrq(virq + i, (irq, id) -> IrqHandler.IRQ_HANDLED, 0, "msix", null);
         }
         f.iommu.map(NO_SSID, IOVA, 0x1000, f.board.msi.doorbellAddress() & ~0xfffL, DmaResult.PERM_W);
         return virq;
@@ -162,7 +162,7 @@ class MsixCapabilityTest {
         int data = f.board.msi.allocateDataBlock(1);
         int virq = f.board.irqs.allocVirqs(1);
         f.board.msi.route(data, virq);
-        f.board.irqs.request_irq(virq, (irq, id) -> IrqHandler.IRQ_HANDLED, 0, "msix", null);
+        f.board.irqs.requestIrq(virq, (irq, id) -> IrqHandler.IRQ_HANDLED, 0, "msix", null);
         entry(0, IOVA, data, 0);
         ep.configWrite(cap + MSIX_CTRL, MSIX_CTRL_ENABLE, 2);
         assertThat(ep.raiseMsix(0)).isEqualTo(-EFAULT);

@@ -141,7 +141,7 @@ class PriTest {
         CompletableFuture<Integer> batch = CompletableFuture.supplyAsync(() -> f.ep.pageRequests(NO_SSID, pages, ACC_WRITE));
         for (int i = 0; i < 6; i++) {
             // the device blocks with 4 outstanding; one response lets exactly one more out
-            assertThat(f.ep.priCreditStall.wait_for_completion_timeout(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(f.ep.priCreditStall.waitForCompletionTimeout(10, TimeUnit.SECONDS)).isTrue();
             assertThat(f.iommu.pageRequests).hasSize(4 + i);
             assertThat(f.ep.priOutstanding()).isEqualTo(4);
             f.ep.pageResponse(resp(f.iommu.pageRequests.get(i), PageResponse.SUCCESS));

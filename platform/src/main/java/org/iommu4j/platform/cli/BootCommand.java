@@ -41,13 +41,13 @@ public final class BootCommand implements Callable<Integer> {
             w.printf("SMMU features 0x%08x, options 0x%x, %d commands issued%n", m.smmu.smmu.features, m.smmu.smmu.options,
                     m.smmuModel.commandsConsumed());
             for (Machine.PciFunction f : m.functions) {
-                IommuGroup g = Iommu.iommu_group_get(f.dev());
-                w.printf("%s StreamID 0x%x group %s STE 0x%016x 0x%016x%n", f.dev().dev_name(), f.sid(),
-                        g == null ? "-" : Integer.toString(g.iommu_group_id()),
-                        m.board.mem.readq(m.smmu.arm_smmu_get_step_for_sid(m.smmu.smmu, f.sid())),
-                        m.board.mem.readq(m.smmu.arm_smmu_get_step_for_sid(m.smmu.smmu, f.sid()) + 8));
+                IommuGroup g = Iommu.iommuGroupGet(f.dev());
+                w.printf("%s StreamID 0x%x group %s STE 0x%016x 0x%016x%n", f.dev().devName(), f.sid(),
+                        g == null ? "-" : Integer.toString(g.iommuGroupId()),
+                        m.board.mem.readq(m.smmu.armSmmuGetStepForSid(m.smmu.smmu, f.sid())),
+                        m.board.mem.readq(m.smmu.armSmmuGetStepForSid(m.smmu.smmu, f.sid()) + 8));
                 if (g != null) {
-                    Iommu.iommu_group_put(g);
+                    Iommu.iommuGroupPut(g);
                 }
             }
             w.flush();

@@ -29,7 +29,7 @@ class XrefCommandTest {
         assertThat(text.lines().toList()).singleElement().satisfies(line -> {
             assertThat(line).startsWith("include/linux/gfp.h");
             assertThat(line).contains(" alloc_pages ");
-            assertThat(line).endsWith("org.iommu4j.mm.PageAlloc#alloc_pages");
+            assertThat(line).endsWith("org.iommu4j.mm.PageAlloc#allocPages");
         });
         assertThat(err.toString()).isEmpty();
     }
@@ -37,7 +37,7 @@ class XrefCommandTest {
     @Test
     void fileColonSymbolAndFileQueries() {
         assertThat(run("xref", "mm/page_alloc.c:get_zeroed_page")).isZero();
-        assertThat(out.toString()).contains("org.iommu4j.mm.PageAlloc#get_zeroed_page");
+        assertThat(out.toString()).contains("org.iommu4j.mm.PageAlloc#getZeroedPage");
         out.getBuffer().setLength(0);
         assertThat(run("xref", "include/linux/bits.h")).isZero();
         assertThat(out.toString()).contains("GENMASK_ULL").contains("org.iommu4j.base.Bits#GENMASK");
@@ -47,7 +47,7 @@ class XrefCommandTest {
     void everyPortIsListedWithoutASymbol() {
         assertThat(run("xref")).isZero();
         String text = out.toString();
-        assertThat(text).contains("org.iommu4j.base.Bits#FIELD_PREP").contains("org.iommu4j.mm.PageAlloc#alloc_pages");
+        assertThat(text).contains("org.iommu4j.base.Bits#FIELD_PREP").contains("org.iommu4j.mm.PageAlloc#allocPages");
         long n = text.lines().count();
         assertThat(err.toString().trim()).isEqualTo(n + " ports");
         assertThat(n).isGreaterThan(100);
@@ -76,7 +76,7 @@ class XrefCommandTest {
             System.setOut(saved);
             System.setErr(savedErr);
         }
-        assertThat(buf.toString(StandardCharsets.UTF_8)).contains("org.iommu4j.mm.PageAlloc#alloc_pages");
+        assertThat(buf.toString(StandardCharsets.UTF_8)).contains("org.iommu4j.mm.PageAlloc#allocPages");
         assertThat(ebuf.toString(StandardCharsets.UTF_8)).contains("no port of 'no_such_kernel_symbol_xyz'");
     }
 }
