@@ -6,7 +6,6 @@ import static org.iommu4j.base.Errno.ENOSPC;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import org.iommu4j.base.Bitmap;
 import org.iommu4j.base.Bits;
@@ -340,13 +339,8 @@ public final class IrqGicV2m implements MsiDomain.ParentDomain {
         synchronized (v2mNodes) {
             v2mNodes.add(v2m);
         }
-        Printk.prInfo("GICv2m: range%s, SPI[%d:%d]", resourceString(res), v2m.spiStart, v2m.spiStart + v2m.nrSpis - 1);
+        Printk.prInfo("GICv2m: range%s, SPI[%d:%d]", org.iommu4j.base.device.KernelResource.resourceString(res), v2m.spiStart, v2m.spiStart + v2m.nrSpis - 1);
         return 0;
-    }
-
-    /** {@code %pR} of a memory resource: {@code [mem 0x08020000-0x08020fff]}. */
-    static String resourceString(Resource res) {
-        return String.format(Locale.ROOT, "[mem 0x%08x-0x%08x]", res.start(), res.end());
     }
 
     /**
