@@ -95,6 +95,8 @@ public final class Machine implements AutoCloseable {
     public final List<String> dmesg = new CopyOnWriteArrayList<>();
     private final AutoCloseable follow;
     private final List<Object[]> endpoints;
+    /** The functions of {@link #endpoints} on the bridge: each has a driver (virtio-pci or the test's). */
+    private final List<PciEndpointModel> driven = new ArrayList<>();
     private DeviceNode smmuNode;
 
     /**
@@ -308,8 +310,10 @@ public final class Machine implements AutoCloseable {
             pcie.setProperty(Property.ofEmpty("ats-supported"));
             Printk.prInfo("%s: ats-supported added (root complex with ATS)", pcie.path());
         }
+        /* gpex_host_initfn: the host bridge's own PCI function at 00:00.0, then the -device functions. */
+        hostBridge.add(GpexRoot.DEVICE, "gpex-root", GpexRoot.caps());
         for (Object[] ep : endpoints) {
-            hostBridge.add((Integer) ep[0], (String) ep[1], (PciEndpointCaps) ep[2]);
+            driven.add(hostBridge.add((Integer) ep[0], (String) ep[1], (PciEndpointCaps) ep[2]));
         }
         try {
             hostBridge.mapEcam(board.mmio, ecam.start());
@@ -351,7 +355,7 @@ public final class Machine implements AutoCloseable {
                 if (pciHostBridge == null) {
                     return -Errno.ENOMEM;
                 }
-                scanned[0] = pci.pciHostCommonProbe(pciHostBridge, board.mmio, ecam.start());
+                scanned[0] = pci.pciHostCommonProbe(pciHostBridge, board.mmio, ecam);
                 return 0;
             }
         };
@@ -375,13 +379,21 @@ public final class Machine implements AutoCloseable {
             Printk.prInfo("pci %s: [%04x:%04x] StreamID 0x%x", dev.devName(), dev.vendor, dev.device, sid);
             /* pci_set_msi_domain: the controller the host bridge's msi-map (or msi-parent) names. */
             PciOf.pciSetMsiDomain(dev, pcie, board.irqs);
-            /* really_probe: the matching driver is bound (virtio-pci for Red Hat's vendor ID),
-             * then pci_dma_configure: of_dma_configure from the host bridge's node (dma-ranges,
-             * coherency, the IOMMU from its iommu-map, the DMA ops), then the driver's probe. */
-            boolean virtio = dev.vendor == VirtioPci.VIRTIO_PCI_VENDOR_ID;
-            if (virtio) {
-                dev.driver = VIRTIO_PCI_DRIVER;
+            /* No driver matches (the host bridge's function: Linux has none for [1b36:0008] or
+             * class 0x0600): really_probe never runs, so neither does pci_dma_configure. The
+             * function has no fwspec; the IOMMU core's probe when it was added to the bus failed
+             * with -ENODEV (arm_smmu_probe_device wants a fwspec), so it has no group and Linux
+             * writes no STE for its StreamID. */
+            DeviceDriver drv = pciDriverFor(dev, model);
+            if (drv == null) {
+                functions.add(new PciFunction(model, dev, sid));
+                continue;
             }
+            /* really_probe: the matching driver is bound, then pci_dma_configure: of_dma_configure
+             * from the host bridge's node (dma-ranges, coherency, the IOMMU from its iommu-map,
+             * the DMA ops), then the driver's probe. */
+            boolean virtio = drv == VIRTIO_PCI_DRIVER;
+            dev.driver = drv;
             int dmaRet = ofDevice.ofDmaConfigure(dev, pcie, true);
             if (dmaRet != 0) {
                 Printk.prErr("pci %s: DMA configuration failed: %d", dev.devName(), dmaRet);
@@ -484,6 +496,39 @@ public final class Machine implements AutoCloseable {
         Pci.pciSetMaster(dev);
         return 0;
     }
+
+    /**
+     * The driver that binds to {@code dev} (pci_match_device over the drivers the machine has):
+     * virtio-pci for Red Hat/Qumranet's vendor ID (virtio_pci_id_table: that vendor, any
+     * device); the stand-in driver of the tests for a function they added; else none.
+     */
+    private DeviceDriver pciDriverFor(PciDev dev, PciEndpointModel model) {
+        if (dev.vendor == VirtioPci.VIRTIO_PCI_VENDOR_ID) {
+            return VIRTIO_PCI_DRIVER;
+        }
+        return driven.contains(model) ? ENDPOINT_DRIVER : null;
+    }
+
+    /**
+     * What drives a function a test adds (one QEMU's virt machine does not have): the test plays
+     * its driver, so the function is bound and gets its DMA configuration as a driven one does.
+     */
+    static final DeviceDriver ENDPOINT_DRIVER = new DeviceDriver() {
+        @Override
+        public String name() {
+            return "test-endpoint";
+        }
+
+        @Override
+        public List<String> ofMatchTable() {
+            return List.of();
+        }
+
+        @Override
+        public int probe(Device dev) {
+            return 0;
+        }
+    };
 
     /** The virtio-pci driver (drivers/virtio/virtio_pci_common.c), as far as the platform binds it. */
     static final DeviceDriver VIRTIO_PCI_DRIVER = new DeviceDriver() {
