@@ -205,7 +205,10 @@ public final class Machine implements AutoCloseable {
         Printk.prInfo("Machine model: %s", machineModel[0]);
         Printk.prInfo("Memory: %dK RAM at 0x%x", res[0].resourceSize() >> 10, res[0].start());
         try {
-            this.board = new Board(new PhysMem(res[0].start(), res[0].resourceSize()));
+            /* The ITS's doorbell only where the tree puts an ITS: QEMU virt's GICv2 has none. */
+            PhysMem ram = new PhysMem(res[0].start(), res[0].resourceSize());
+            long translater = itsTranslater();
+            this.board = translater < 0 ? new Board(ram) : new Board(ram, translater);
             this.pages = PageAlloc.forAllRam(board.mem);
         } catch (IllegalArgumentException e) {
             throw new BootException(memory.path() + ": unusable reg: " + e.getMessage());
@@ -256,7 +259,13 @@ public final class Machine implements AutoCloseable {
         this.sva = new org.iommu4j.sva.IommuSvaLib(ioasid);
 
         /* Driver probe: the platform bus matches "arm,smmu-v3" and calls the driver's probe. */
-        this.smmu = new ArmSmmuV3(board.mem, pages, board.mmio, board.irqs, board.msi);
+        /* of_msi_configure: the SMMU's platform MSIs come from the domain its msi-parent names;
+         * the ITS's is the only platform MSI domain this machine builds (the SMMU model's
+         * event queue and GERROR MSIs then write to GITS_TRANSLATER). Any other parent leaves
+         * the driver without an MSI domain: it falls back to the wired interrupts. */
+        DeviceNode msiParent = Of.ofParsePhandle(smmuNode, "msi-parent", 0);
+        boolean itsParent = msiParent != null && board.msi != null && Of.ofDeviceIsCompatible(msiParent, ITS_COMPATIBLE) > 0;
+        this.smmu = new ArmSmmuV3(board.mem, pages, board.mmio, board.irqs, itsParent ? board.msi : null);
         smmu.mmWorld = cpus;
         smmu.iommuSva = sva;
         smmu.msiDomain = Of.ofFindProperty(smmuNode, "msi-parent") != null;
@@ -330,8 +339,8 @@ public final class Machine implements AutoCloseable {
         }
         /* A GICv3 ITS the tree describes: the driver at the board's doorbell and the PCI/MSI
          * domain on it (its_pci_msi_init), registered under the ITS node for msi-map lookups. */
-        DeviceNode itsNode = of.ofFindCompatibleNode(null, null, "arm,gic-v3-its");
-        if (itsNode != null && Of.ofPropertyReadBool(itsNode, "msi-controller")) {
+        DeviceNode itsNode = of.ofFindCompatibleNode(null, null, ITS_COMPATIBLE);
+        if (board.msi != null && itsNode != null) {
             this.its = new IrqGicV3Its(board.msi, iommu.dma(), board.irqs);
             board.irqs.irqDomainAdd(itsNode, org.iommu4j.base.hw.IrqController.DOMAIN_BUS_PCI_MSI, its.pciMsiDomain);
         }
@@ -407,6 +416,23 @@ public final class Machine implements AutoCloseable {
             }
             functions.add(new PciFunction(model, dev, sid));
         }
+    }
+
+    /** The GICv3 ITS binding's compatible. */
+    static final String ITS_COMPATIBLE = "arm,gic-v3-its";
+
+    /**
+     * GITS_TRANSLATER's physical address of the first ITS the tree describes (an
+     * {@code arm,gic-v3-its} msi-controller with a {@code reg}), or -1 without one.
+     */
+    private long itsTranslater() {
+        DeviceNode its = of.ofFindCompatibleNode(null, null, ITS_COMPATIBLE);
+        Resource[] r = new Resource[1];
+        if (its == null || !Of.ofPropertyReadBool(its, "msi-controller") || Of.ofAddressToResource(its, 0, r) != 0
+                || r[0].resourceSize() < Board.GITS_TRANSLATER + 4) {
+            return -1;
+        }
+        return r[0].start() + Board.GITS_TRANSLATER;
     }
 
     /** Compatibles of the GICv2 driver (irq-gic.c's IRQCHIP_DECLAREs); the first such node is the root GIC. */
