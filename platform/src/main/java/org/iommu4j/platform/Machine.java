@@ -539,40 +539,30 @@ public final class Machine implements AutoCloseable {
      * What drives a function a test adds (one QEMU's virt machine does not have): the test plays
      * its driver, so the function is bound and gets its DMA configuration as a driven one does.
      */
-    static final DeviceDriver ENDPOINT_DRIVER = new DeviceDriver() {
-        @Override
-        public String name() {
-            return "test-endpoint";
-        }
+    static final DeviceDriver ENDPOINT_DRIVER = pciDriver("test-endpoint");
 
-        @Override
-        public List<String> ofMatchTable() {
-            return List.of();
-        }
+    /** A PCI driver known by its name, whose probe the machine does itself (the driver core's part is the binding). */
+    private static DeviceDriver pciDriver(String name) {
+        return new DeviceDriver() {
+            @Override
+            public String name() {
+                return name;
+            }
 
-        @Override
-        public int probe(Device dev) {
-            return 0;
-        }
-    };
+            @Override
+            public List<String> ofMatchTable() {
+                return List.of();
+            }
+
+            @Override
+            public int probe(Device dev) {
+                return 0;
+            }
+        };
+    }
 
     /** The virtio-pci driver (drivers/virtio/virtio_pci_common.c), as far as the platform binds it. */
-    static final DeviceDriver VIRTIO_PCI_DRIVER = new DeviceDriver() {
-        @Override
-        public String name() {
-            return "virtio-pci";
-        }
-
-        @Override
-        public List<String> ofMatchTable() {
-            return List.of();
-        }
-
-        @Override
-        public int probe(Device dev) {
-            return 0;
-        }
-    };
+    static final DeviceDriver VIRTIO_PCI_DRIVER = pciDriver("virtio-pci");
 
     /** The StreamID {@code rid} is given by {@code iommu-map}, or -errno. */
     private static int streamId(DeviceNode bridge, int rid) {
