@@ -27,7 +27,7 @@ import org.iommu4j.smmuv3.hw.SmmuV3;
 final class SmmuTestBed {
     static final long SMMU_BASE = 0x0905_0000L;
 
-    final Board board = Board.withRam(1L << 30);
+    final Board board = Board.withRamAndItsDoorbell(1L << 30); // the SMMU MSI tests target its doorbell
     final PageAlloc pages = PageAlloc.forAllRam(board.mem);
     final SmmuV3 model;
     final MmioRecorder rec;

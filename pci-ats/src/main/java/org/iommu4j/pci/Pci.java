@@ -493,15 +493,48 @@ public final class Pci {
     /* ---------------- drivers/pci/ecam.c and probe.c: enumeration ---------------- */
 
     /**
-     * Describes an ECAM window of buses [busStart, busEnd] at physical {@code cfgBase}.
-     * Throws {@code ErrnoException(-EINVAL)} for a bus range the window cannot hold.
+     * Describes an ECAM window of buses [busStart, busEnd] at physical {@code cfgBase} for a
+     * host bridge without a device (tests): the window is exactly as large as the bus range.
+     * Throws {@code ErrnoException(-EINVAL)} for a bus range that is not one.
      */
-    @Port("drivers/pci/ecam.c:pci_ecam_create")
     public static PciConfigWindow pciEcamCreate(MmioBus mmio, long cfgBase, int busStart, int busEnd) {
         if (busStart < 0 || busEnd > 255 || busEnd < busStart) {
             throw new ErrnoException(-EINVAL);
         }
-        return new PciConfigWindow(mmio, cfgBase, busStart, busEnd);
+        Resource cfgres = new Resource("PCI ECAM", cfgBase, cfgBase + ((long) (busEnd - busStart + 1) << PCIE_ECAM_BUS_SHIFT) - 1,
+                Resource.IORESOURCE_MEM);
+        return pciEcamCreate(null, mmio, cfgres, new Resource("PCI busn", busStart, busEnd, Resource.IORESOURCE_BUS));
+    }
+
+    /** {@code PCIE_ECAM_BUS_SHIFT} (include/linux/pci-ecam.h): 1 MiB of configuration space per bus. */
+    public static final int PCIE_ECAM_BUS_SHIFT = 20;
+
+    /**
+     * Creates the configuration window of {@code dev}'s ECAM region {@code cfgres} for the buses
+     * {@code busr} (the generic ECAM ops: 20-bit bus shift). A region too small for the bus
+     * range has the range cut to what fits, with a warning; the window is announced with
+     * "ECAM at %pR for %pR". Throws {@code ErrnoException(-EINVAL)} for an empty bus range. The
+     * region is not claimed in an iomem tree (the board's MMIO map refuses overlaps itself).
+     */
+    @Port("drivers/pci/ecam.c:pci_ecam_create")
+    public static PciConfigWindow pciEcamCreate(Device dev, MmioBus mmio, Resource cfgres, Resource busr) {
+        if (busr.start() > busr.end()) {
+            throw new ErrnoException(-EINVAL);
+        }
+        Resource cfgBusr = new Resource(busr.name(), busr.start(), busr.end(), Resource.IORESOURCE_BUS);
+        long busRange = cfgBusr.resourceSize();
+        long busRangeMax = cfgres.resourceSize() >>> PCIE_ECAM_BUS_SHIFT;
+        if (busRange > busRangeMax) {
+            busRange = busRangeMax;
+            cfgBusr = new Resource(busr.name(), busr.start(), busr.start() + busRange - 1, Resource.IORESOURCE_BUS);
+            DevPrintk.devWarn(dev, "ECAM area %s can only accommodate %s (reduced from %s desired)",
+                    KernelResource.resourceString(cfgres), KernelResource.resourceString(cfgBusr),
+                    KernelResource.resourceString(busr));
+        }
+        Resource res = new Resource("PCI ECAM", cfgres.start(), cfgres.end(), Resource.IORESOURCE_MEM | Resource.IORESOURCE_BUSY);
+        PciConfigWindow cfg = new PciConfigWindow(mmio, res.start(), (int) cfgBusr.start(), (int) cfgBusr.end());
+        DevPrintk.devInfo(dev, "ECAM at %s for %s", KernelResource.resourceString(res), KernelResource.resourceString(cfgBusr));
+        return cfg;
     }
 
     /**
@@ -557,6 +590,11 @@ public final class Pci {
         bus.bridge = bridge;
         bridge.bus = bus;
         bridge.devSetName(String.format("pci%04x:%02x", bridge.domainNr, bus.number));
+        if (bridge.parent != null) {
+            DevPrintk.devInfo(bridge.parent, "PCI host bridge to bus %s", bus.devName());
+        } else {
+            Printk.prInfo("PCI host bridge to bus %s", bus.devName());
+        }
         for (ResourceEntry window : bridge.windows) {
             Resource res = window.res();
             long offset = window.offset();
@@ -614,19 +652,35 @@ public final class Pci {
 
     /**
      * The generic ECAM host driver's probe for a bridge its caller allocated and described
-     * (windows, dma_ranges, the bus range as the IORESOURCE_BUS window): maps the ECAM window at
-     * {@code cfgBase} over the bus range (gen_pci_init), then scans and adds the root bus.
-     * Throws {@code ErrnoException(-EINVAL)} when the bridge has no bus range or the window
-     * cannot hold it.
+     * (windows, dma_ranges, the bus range as the IORESOURCE_BUS window): creates the
+     * configuration window of the ECAM region {@code cfgres} (the node's {@code reg}) over the
+     * bus range (gen_pci_init), then scans and adds the root bus. Throws
+     * {@code ErrnoException(-ENODEV)} when the bridge has no bus range, or pci_ecam_create's error.
      */
     @Port("drivers/pci/controller/pci-host-common.c:pci_host_common_probe")
-    public PciBus pciHostCommonProbe(PciHostBridge bridge, MmioBus mmio, long cfgBase) {
-        ResourceEntry busRange = resourceListFirstType(bridge.windows, Resource.IORESOURCE_BUS);
-        if (busRange == null) {
-            throw new ErrnoException(-EINVAL);
-        }
-        bridge.sysdata = pciEcamCreate(mmio, cfgBase, (int) busRange.res().start(), (int) busRange.res().end());
+    public PciBus pciHostCommonProbe(PciHostBridge bridge, MmioBus mmio, Resource cfgres) {
+        bridge.sysdata = genPciInit(bridge.parent, bridge, mmio, cfgres);
         return pciHostProbe(bridge);
+    }
+
+    @Port("drivers/pci/controller/pci-host-common.c:gen_pci_init")
+    private static PciConfigWindow genPciInit(Device dev, PciHostBridge bridge, MmioBus mmio, Resource cfgres) {
+        ResourceEntry bus = resourceListFirstType(bridge.windows, Resource.IORESOURCE_BUS);
+        if (bus == null) {
+            throw new ErrnoException(-ENODEV);
+        }
+        return pciEcamCreate(dev, mmio, cfgres, bus.res());
+    }
+
+    /**
+     * As {@link #pciHostCommonProbe(PciHostBridge, MmioBus, Resource)} with an ECAM region at
+     * {@code cfgBase} exactly as large as the bridge's bus range (tests without a device tree).
+     */
+    public PciBus pciHostCommonProbe(PciHostBridge bridge, MmioBus mmio, long cfgBase) {
+        ResourceEntry bus = resourceListFirstType(bridge.windows, Resource.IORESOURCE_BUS);
+        long buses = bus == null ? 1 : bus.res().resourceSize();
+        return pciHostCommonProbe(bridge, mmio, new Resource("reg", cfgBase, cfgBase + (buses << PCIE_ECAM_BUS_SHIFT) - 1,
+                Resource.IORESOURCE_MEM));
     }
 
     public List<PciBus> rootBuses() {

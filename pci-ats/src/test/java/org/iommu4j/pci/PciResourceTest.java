@@ -212,4 +212,49 @@ class PciResourceTest {
         assertThat(pciSize(0xff000000L, 0xff000000L, 0xfffffff0L)).isEqualTo(0x1000000);
         assertThat(pciSize(0x10, 0x10, 0xfffffff0L)).isZero();
     }
+
+    /**
+     * pci_host_common_probe on QEMU virt's ECAM region: the window is announced on the host
+     * bridge's parent device before the bridge and its root bus resources, in v5.15's formats
+     * (the reference log, Linux 6.1, has the same two lines).
+     */
+    @Test
+    void ecamWindowAndHostBridgeAreAnnouncedOnTheParentDevice() {
+        hb.add(1, "rng", virtio(0x1005, 0x00ff00, 0x20).build());
+        hb.mapEcam(board.mmio, ECAM);
+        org.iommu4j.base.device.PlatformDevice pdev = new org.iommu4j.base.device.PlatformDevice("4010000000.pcie");
+        PciHostBridge bridge = pciAllocHostBridge();
+        bridge.parent = pdev;
+        pciAddResource(bridge.windows, new Resource("pcie", 0, 0xff, Resource.IORESOURCE_BUS));
+        PciBus bus = pci.pciHostCommonProbe(bridge, board.mmio,
+                new Resource("pcie@10000000", ECAM, ECAM + 0x0fff_ffffL, Resource.IORESOURCE_MEM));
+        assertThat(bus.sysdata.busStart).isZero();
+        assertThat(bus.sysdata.busEnd).isEqualTo(0xff);
+        assertThat(bus.sysdata.resStart).isEqualTo(ECAM);
+        assertThat(log).containsSubsequence(
+                "4010000000.pcie: ECAM at [mem 0x4010000000-0x401fffffff] for [bus 00-ff]",
+                "4010000000.pcie: PCI host bridge to bus 0000:00",
+                "pci_bus 0000:00: root bus resource [bus 00-ff]",
+                "pci 0000:00:01.0: [1af4:1005] type 00 class 0x00ff00");
+    }
+
+    /** An ECAM region smaller than the bus range: the range is cut to the buses that fit, with a warning. */
+    @Test
+    void ecamRegionTooSmallForTheBusRangeCutsTheRange() {
+        org.iommu4j.base.device.PlatformDevice pdev = new org.iommu4j.base.device.PlatformDevice("30000000.pcie");
+        PciConfigWindow cfg = pciEcamCreate(pdev, board.mmio,
+                new Resource("reg", 0x3000_0000L, 0x303f_ffffL, Resource.IORESOURCE_MEM),
+                new Resource("busn", 0x10, 0x1f, Resource.IORESOURCE_BUS));
+        assertThat(cfg.busStart).isEqualTo(0x10);
+        assertThat(cfg.busEnd).isEqualTo(0x13);
+        assertThat(log).containsSubsequence(
+                "30000000.pcie: ECAM area [mem 0x30000000-0x303fffff] can only accommodate [bus 10-13]"
+                        + " (reduced from [bus 10-1f] desired)",
+                "30000000.pcie: ECAM at [mem 0x30000000-0x303fffff] for [bus 10-13]");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> pciEcamCreate(pdev, board.mmio,
+                new Resource("reg", 0x3000_0000L, 0x303f_ffffL, Resource.IORESOURCE_MEM),
+                new Resource("busn", 2, 1, Resource.IORESOURCE_BUS)))
+                .isInstanceOf(org.iommu4j.base.ErrnoException.class)
+                .satisfies(e -> assertThat(((org.iommu4j.base.ErrnoException) e).err()).isEqualTo(-EINVAL));
+    }
 }

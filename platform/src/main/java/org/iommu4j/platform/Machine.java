@@ -95,6 +95,8 @@ public final class Machine implements AutoCloseable {
     public final List<String> dmesg = new CopyOnWriteArrayList<>();
     private final AutoCloseable follow;
     private final List<Object[]> endpoints;
+    /** The functions of {@link #endpoints} on the bridge: each has a driver (virtio-pci or the test's). */
+    private final List<PciEndpointModel> driven = new ArrayList<>();
     private DeviceNode smmuNode;
 
     /**
@@ -203,7 +205,10 @@ public final class Machine implements AutoCloseable {
         Printk.prInfo("Machine model: %s", machineModel[0]);
         Printk.prInfo("Memory: %dK RAM at 0x%x", res[0].resourceSize() >> 10, res[0].start());
         try {
-            this.board = new Board(new PhysMem(res[0].start(), res[0].resourceSize()));
+            /* The ITS's doorbell only where the tree puts an ITS: QEMU virt's GICv2 has none. */
+            PhysMem ram = new PhysMem(res[0].start(), res[0].resourceSize());
+            long translater = itsTranslater();
+            this.board = translater < 0 ? new Board(ram) : new Board(ram, translater);
             this.pages = PageAlloc.forAllRam(board.mem);
         } catch (IllegalArgumentException e) {
             throw new BootException(memory.path() + ": unusable reg: " + e.getMessage());
@@ -254,7 +259,13 @@ public final class Machine implements AutoCloseable {
         this.sva = new org.iommu4j.sva.IommuSvaLib(ioasid);
 
         /* Driver probe: the platform bus matches "arm,smmu-v3" and calls the driver's probe. */
-        this.smmu = new ArmSmmuV3(board.mem, pages, board.mmio, board.irqs, board.msi);
+        /* of_msi_configure: the SMMU's platform MSIs come from the domain its msi-parent names;
+         * the ITS's is the only platform MSI domain this machine builds (the SMMU model's
+         * event queue and GERROR MSIs then write to GITS_TRANSLATER). Any other parent leaves
+         * the driver without an MSI domain: it falls back to the wired interrupts. */
+        DeviceNode msiParent = Of.ofParsePhandle(smmuNode, "msi-parent", 0);
+        boolean itsParent = msiParent != null && board.msi != null && Of.ofDeviceIsCompatible(msiParent, ITS_COMPATIBLE) > 0;
+        this.smmu = new ArmSmmuV3(board.mem, pages, board.mmio, board.irqs, itsParent ? board.msi : null);
         smmu.mmWorld = cpus;
         smmu.iommuSva = sva;
         smmu.msiDomain = Of.ofFindProperty(smmuNode, "msi-parent") != null;
@@ -308,8 +319,10 @@ public final class Machine implements AutoCloseable {
             pcie.setProperty(Property.ofEmpty("ats-supported"));
             Printk.prInfo("%s: ats-supported added (root complex with ATS)", pcie.path());
         }
+        /* gpex_host_initfn: the host bridge's own PCI function at 00:00.0, then the -device functions. */
+        hostBridge.add(GpexRoot.DEVICE, "gpex-root", GpexRoot.caps());
         for (Object[] ep : endpoints) {
-            hostBridge.add((Integer) ep[0], (String) ep[1], (PciEndpointCaps) ep[2]);
+            driven.add(hostBridge.add((Integer) ep[0], (String) ep[1], (PciEndpointCaps) ep[2]));
         }
         try {
             hostBridge.mapEcam(board.mmio, ecam.start());
@@ -326,8 +339,8 @@ public final class Machine implements AutoCloseable {
         }
         /* A GICv3 ITS the tree describes: the driver at the board's doorbell and the PCI/MSI
          * domain on it (its_pci_msi_init), registered under the ITS node for msi-map lookups. */
-        DeviceNode itsNode = of.ofFindCompatibleNode(null, null, "arm,gic-v3-its");
-        if (itsNode != null && Of.ofPropertyReadBool(itsNode, "msi-controller")) {
+        DeviceNode itsNode = of.ofFindCompatibleNode(null, null, ITS_COMPATIBLE);
+        if (board.msi != null && itsNode != null) {
             this.its = new IrqGicV3Its(board.msi, iommu.dma(), board.irqs);
             board.irqs.irqDomainAdd(itsNode, org.iommu4j.base.hw.IrqController.DOMAIN_BUS_PCI_MSI, its.pciMsiDomain);
         }
@@ -351,7 +364,7 @@ public final class Machine implements AutoCloseable {
                 if (pciHostBridge == null) {
                     return -Errno.ENOMEM;
                 }
-                scanned[0] = pci.pciHostCommonProbe(pciHostBridge, board.mmio, ecam.start());
+                scanned[0] = pci.pciHostCommonProbe(pciHostBridge, board.mmio, ecam);
                 return 0;
             }
         };
@@ -375,13 +388,21 @@ public final class Machine implements AutoCloseable {
             Printk.prInfo("pci %s: [%04x:%04x] StreamID 0x%x", dev.devName(), dev.vendor, dev.device, sid);
             /* pci_set_msi_domain: the controller the host bridge's msi-map (or msi-parent) names. */
             PciOf.pciSetMsiDomain(dev, pcie, board.irqs);
-            /* really_probe: the matching driver is bound (virtio-pci for Red Hat's vendor ID),
-             * then pci_dma_configure: of_dma_configure from the host bridge's node (dma-ranges,
-             * coherency, the IOMMU from its iommu-map, the DMA ops), then the driver's probe. */
-            boolean virtio = dev.vendor == VirtioPci.VIRTIO_PCI_VENDOR_ID;
-            if (virtio) {
-                dev.driver = VIRTIO_PCI_DRIVER;
+            /* No driver matches (the host bridge's function: Linux has none for [1b36:0008] or
+             * class 0x0600): really_probe never runs, so neither does pci_dma_configure. The
+             * function has no fwspec; the IOMMU core's probe when it was added to the bus failed
+             * with -ENODEV (arm_smmu_probe_device wants a fwspec), so it has no group and Linux
+             * writes no STE for its StreamID. */
+            DeviceDriver drv = pciDriverFor(dev, model);
+            if (drv == null) {
+                functions.add(new PciFunction(model, dev, sid));
+                continue;
             }
+            /* really_probe: the matching driver is bound, then pci_dma_configure: of_dma_configure
+             * from the host bridge's node (dma-ranges, coherency, the IOMMU from its iommu-map,
+             * the DMA ops), then the driver's probe. */
+            boolean virtio = drv == VIRTIO_PCI_DRIVER;
+            dev.driver = drv;
             int dmaRet = ofDevice.ofDmaConfigure(dev, pcie, true);
             if (dmaRet != 0) {
                 Printk.prErr("pci %s: DMA configuration failed: %d", dev.devName(), dmaRet);
@@ -395,6 +416,23 @@ public final class Machine implements AutoCloseable {
             }
             functions.add(new PciFunction(model, dev, sid));
         }
+    }
+
+    /** The GICv3 ITS binding's compatible. */
+    static final String ITS_COMPATIBLE = "arm,gic-v3-its";
+
+    /**
+     * GITS_TRANSLATER's physical address of the first ITS the tree describes (an
+     * {@code arm,gic-v3-its} msi-controller with a {@code reg}), or -1 without one.
+     */
+    private long itsTranslater() {
+        DeviceNode its = of.ofFindCompatibleNode(null, null, ITS_COMPATIBLE);
+        Resource[] r = new Resource[1];
+        if (its == null || !Of.ofPropertyReadBool(its, "msi-controller") || Of.ofAddressToResource(its, 0, r) != 0
+                || r[0].resourceSize() < Board.GITS_TRANSLATER + 4) {
+            return -1;
+        }
+        return r[0].start() + Board.GITS_TRANSLATER;
     }
 
     /** Compatibles of the GICv2 driver (irq-gic.c's IRQCHIP_DECLAREs); the first such node is the root GIC. */
@@ -485,23 +523,46 @@ public final class Machine implements AutoCloseable {
         return 0;
     }
 
+    /**
+     * The driver that binds to {@code dev} (pci_match_device over the drivers the machine has):
+     * virtio-pci for Red Hat/Qumranet's vendor ID (virtio_pci_id_table: that vendor, any
+     * device); the stand-in driver of the tests for a function they added; else none.
+     */
+    private DeviceDriver pciDriverFor(PciDev dev, PciEndpointModel model) {
+        if (dev.vendor == VirtioPci.VIRTIO_PCI_VENDOR_ID) {
+            return VIRTIO_PCI_DRIVER;
+        }
+        return driven.contains(model) ? ENDPOINT_DRIVER : null;
+    }
+
+    /**
+     * What drives a function a test adds (one QEMU's virt machine does not have): the test plays
+     * its driver, so the function is bound and gets its DMA configuration as a driven one does.
+     */
+    static final DeviceDriver ENDPOINT_DRIVER = pciDriver("test-endpoint");
+
+    /** A PCI driver known by its name, whose probe the machine does itself (the driver core's part is the binding). */
+    private static DeviceDriver pciDriver(String name) {
+        return new DeviceDriver() {
+            @Override
+            public String name() {
+                return name;
+            }
+
+            @Override
+            public List<String> ofMatchTable() {
+                return List.of();
+            }
+
+            @Override
+            public int probe(Device dev) {
+                return 0;
+            }
+        };
+    }
+
     /** The virtio-pci driver (drivers/virtio/virtio_pci_common.c), as far as the platform binds it. */
-    static final DeviceDriver VIRTIO_PCI_DRIVER = new DeviceDriver() {
-        @Override
-        public String name() {
-            return "virtio-pci";
-        }
-
-        @Override
-        public List<String> ofMatchTable() {
-            return List.of();
-        }
-
-        @Override
-        public int probe(Device dev) {
-            return 0;
-        }
-    };
+    static final DeviceDriver VIRTIO_PCI_DRIVER = pciDriver("virtio-pci");
 
     /** The StreamID {@code rid} is given by {@code iommu-map}, or -errno. */
     private static int streamId(DeviceNode bridge, int rid) {

@@ -181,6 +181,65 @@ class IrqGicV2mTest {
         return Fdt.flatten(root);
     }
 
+    /**
+     * QEMU virt's tree has a GICv2 with a v2m frame and no ITS: the board maps no doorbell at
+     * 0x8090000, so a physical write to 0x8090040 is what any unmapped access is, a bus error
+     * (an SError for a CPU, an abort for a bus master); nothing is raised.
+     */
+    @Test
+    void theDefaultMachineMapsNoItsDoorbell() {
+        try (Machine m = Machine.boot("qemu")) {
+            assertThat(m.board.msi).isNull();
+            assertThat(m.its).isNull();
+            assertThat(m.board.mmio.find(0x0809_0000L, 1)).isNull();
+            assertThat(m.board.mmio.find(0x0809_0040L, 4)).isNull();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> m.board.sysbus.write32(0x0809_0040L, 80))
+                    .isInstanceOf(org.iommu4j.base.hw.BusError.class)
+                    .hasMessage("MMIO write to unmapped address at 0x8090040");
+            /* what the tree describes is there: the v2m frame, and the SMMU at its reg */
+            assertThat(m.board.mmio.find(0x0802_0040L, 4).name()).isEqualTo("gicv2m@8020000");
+            assertThat(m.board.mmio.find(0x0905_0000L, 4)).isNotNull();
+        }
+    }
+
+    /** A tree with an ITS gets its doorbell where the ITS node's reg puts GITS_TRANSLATER. */
+    @Test
+    void anItsTreeMapsTheDoorbellAtItsReg() {
+        DeviceNode root = Fdt.ofFdtUnflattenTree(itsTree());
+        root.child("intc@8000000").child("v2m@8020000").setProperty(Property.ofCells("reg", 0, 0x0810_0000, 0, 0x20000));
+        try (Machine m = new Machine(Fdt.flatten(root), "qemu")) {
+            assertThat(m.board.msi.doorbellAddress()).isEqualTo(0x0811_0040L);
+            assertThat(m.board.mmio.find(0x0811_0040L, 4).name()).isEqualTo("its-doorbell");
+            assertThat(m.board.mmio.find(0x0809_0040L, 4)).isNull();
+            assertThat(MsiDemo.doorbell(m)).isEqualTo(0x0811_0040L);
+        }
+    }
+
+    /**
+     * An SMMU whose msi-parent is the ITS: its event queue and GERROR MSIs target GITS_TRANSLATER
+     * (the "full" capabilities have MSI); one whose msi-parent is the GICv2m frame gets no MSI
+     * domain on this machine and falls back to its wired interrupts.
+     */
+    @Test
+    void theSmmusOwnMsisTargetTheItsItsMsiParentNames() {
+        DeviceNode root = Fdt.ofFdtUnflattenTree(itsTree());
+        DeviceNode its = root.child("intc@8000000").child("v2m@8020000");
+        root.child("smmuv3@9050000").setProperty(Property.ofCells("msi-parent", its.phandle, 0));
+        try (Machine m = new Machine(Fdt.flatten(root), "full")) {
+            assertThat(m.board.mmio.read(0x0905_0000L + 0xb0, 8)).as("EVTQ_IRQ_CFG0").isEqualTo(0x0809_0040L);
+            assertThat(m.board.mmio.read(0x0905_0000L + 0x68, 8)).as("GERROR_IRQ_CFG0").isEqualTo(0x0809_0040L);
+            assertThat(m.dmesg).noneMatch(l -> l.contains("falling back to wired irqs"));
+        }
+        DeviceNode v2mRoot = Fdt.ofFdtUnflattenTree(Fdt.bundledVirtSmmuv3());
+        DeviceNode frame = v2mRoot.child("intc@8000000").child("v2m@8020000");
+        v2mRoot.child("smmuv3@9050000").setProperty(Property.ofCells("msi-parent", frame.phandle));
+        try (Machine m = new Machine(Fdt.flatten(v2mRoot), "full")) {
+            assertThat(m.board.msi).isNull();
+            assertThat(m.board.mmio.read(0x0905_0000L + 0xb0, 8)).as("EVTQ_IRQ_CFG0").isZero();
+            assertThat(m.dmesg).anyMatch(l -> l.endsWith("msi_domain absent - falling back to wired irqs"));
+        }
+    }
+
     @Test
     void aTreeWithAnItsGetsTheItsDriver() {
         try (Machine m = new Machine(itsTree(), "qemu")) {

@@ -97,8 +97,10 @@ class MachineTest {
 
             /* STEs and CDs: memdump.txt words, addresses aside. */
             long[] cd0 = {0x0001e204c0003510L, 0x0002e204c0003510L};
+            assertThat(m.functions).extracting(f -> f.dev().devName())
+                    .containsExactly("0000:00:00.0", "0000:00:01.0", "0000:00:02.0");
             for (int k = 0; k < 2; k++) {
-                Machine.PciFunction f = m.functions.get(k);
+                Machine.PciFunction f = m.functions.get(k + 1);
                 assertThat(f.sid()).isEqualTo(k == 0 ? 0x8 : 0x10);
                 long ste = m.smmu.armSmmuGetStepForSid(m.smmu.smmu, f.sid());
                 assertThat(m.board.mem.readq(ste) & 0xfff000000000003fL).isEqualTo(0xbL);
@@ -128,7 +130,7 @@ class MachineTest {
         try (Machine m = Machine.boot("qemu")) {
             assertThat(m.smmuPdev.dmaMask[0]).isEqualTo(DmaMapping.DMA_BIT_MASK(44));
             assertThat(m.smmuPdev.coherentDmaMask).isEqualTo(DmaMapping.DMA_BIT_MASK(44));
-            for (Machine.PciFunction f : m.functions) {
+            for (Machine.PciFunction f : m.functions.subList(1, 3)) {
                 assertThat(f.dev().dmaMask[0]).as(f.dev().devName()).isEqualTo(-1L);
                 assertThat(f.dev().coherentDmaMask).as(f.dev().devName()).isEqualTo(-1L);
                 /* of_dma_configure: QEMU virt has no dma-ranges, so no bus limit and no range map. */
@@ -136,6 +138,12 @@ class MachineTest {
                 assertThat(f.dev().dmaRangeMap).isNull();
                 assertThat(f.dev().dmaCoherent).isTrue();
             }
+            /* The host bridge's function has no driver: the 32-bit masks of pci_setup_device, and
+             * of_dma_configure never ran (no DMA ops). */
+            Machine.PciFunction host = m.functions.get(0);
+            assertThat(host.dev().dmaMask[0]).isEqualTo(DmaMapping.DMA_BIT_MASK(32));
+            assertThat(host.dev().coherentDmaMask).isEqualTo(DmaMapping.DMA_BIT_MASK(32));
+            assertThat(host.dev().dmaOps).isNull();
             /* The other platform devices keep the 32-bit defaults of of_platform_device_create_pdata. */
             PlatformDevice uart = m.platformDevices.stream().filter(p -> p.devName().endsWith(".pl011")).findFirst().orElseThrow();
             assertThat(uart.dmaMask[0]).isEqualTo(DmaMapping.DMA_BIT_MASK(32));
@@ -173,7 +181,8 @@ class MachineTest {
             assertThat(m.dmesg).anyMatch(l -> l.endsWith("     MEM 0x8000000000..0xffffffffff -> 0x8000000000"));
             assertThat(m.dmesg).anyMatch(l -> l.endsWith("Memory resource size exceeds max for 32 bits"));
 
-            for (Machine.PciFunction f : m.functions) {
+            assertThat(Iommu.iommuGetDomainForDev(m.functions.get(0).dev())).isNull();
+            for (Machine.PciFunction f : m.functions.subList(1, 3)) {
                 IommuDomain d = Iommu.iommuGetDomainForDev(f.dev());
                 IovaDomain iovad = ((IommuDmaCookie) d.iovaCookie).iovad;
                 assertThat(iovad.nrIovas()).as(f.dev().devName()).isEqualTo(2);

@@ -52,7 +52,7 @@ final class TestBed {
     int cmdProd;
 
     TestBed(SmmuCaps caps) {
-        this.board = Board.withRam(1L << 30);
+        this.board = Board.withRamAndItsDoorbell(1L << 30); // the MSI tests target its doorbell
         this.mem = board.mem;
         this.caps = caps;
         this.smmu = new SmmuV3(board, caps);

@@ -8,7 +8,11 @@ import org.iommu4j.base.Printk;
 public final class DevPrintk {
     private DevPrintk() {}
 
+    /** "driver devname: ", or what __dev_printk prints for a NULL device. */
     private static String prefix(Device dev) {
+        if (dev == null) {
+            return "(NULL device *): ";
+        }
         String drv = dev.driverName();
         return (drv.isEmpty() ? "" : drv + " ") + dev.devName() + ": ";
     }

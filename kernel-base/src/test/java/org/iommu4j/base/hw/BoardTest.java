@@ -13,7 +13,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /** The board fabric: MSI through the system bus, DVM broadcasts, StreamID wiring, DMA types. */
 @ExtendWith(NoWarnings.class)
 class BoardTest {
-    final Board board = Board.withRam(64L << 20);
+    final Board board = Board.withRamAndItsDoorbell(64L << 20); // asks for the ITS doorbell it tests
 
     @Test
     void boardGeometry() {
@@ -22,6 +22,17 @@ class BoardTest {
         assertThat(board.sysbus.mmio()).isSameAs(board.mmio);
         assertThat(board.msi.doorbellAddress()).isEqualTo(Board.DEFAULT_MSI_DOORBELL);
         assertThat(board.mmio.find(Board.DEFAULT_MSI_DOORBELL, 4).name()).isEqualTo("its-doorbell");
+    }
+
+    /** A board that asks for no doorbell has none: its page is unmapped, so a write there is a bus error. */
+    @Test
+    void boardWithoutDoorbellMapsNothingThere() {
+        Board plain = Board.withRam(1 << 20);
+        assertThat(plain.msi).isNull();
+        assertThat(plain.mmio.find(Board.DEFAULT_MSI_DOORBELL, 4)).isNull();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> plain.sysbus.write32(Board.DEFAULT_MSI_DOORBELL, 0x1000))
+                .isInstanceOf(BusError.class)
+                .satisfies(e -> assertThat(((BusError) e).address()).isEqualTo(Board.DEFAULT_MSI_DOORBELL));
     }
 
     @Test

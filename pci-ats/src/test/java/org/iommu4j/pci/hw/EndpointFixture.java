@@ -8,7 +8,7 @@ import org.iommu4j.base.hw.Board;
 class EndpointFixture {
     static final long RAM = 0x4000_0000L;
     static final int SID = 0x10;
-    final Board board = Board.withRam(16 << 20);
+    final Board board = Board.withRamAndItsDoorbell(16 << 20); // the MSI tests write to its doorbell
     final FakeUpstreamPort iommu = new FakeUpstreamPort();
     final PciEndpointModel ep;
 
