@@ -286,6 +286,12 @@ public final class Pci {
         return 0;
     }
 
+    /** Offset of the next standard capability {@code cap} after the one at {@code pos}, or 0. */
+    @Port("drivers/pci/pci.c:pci_find_next_capability")
+    public static int pciFindNextCapability(PciDev dev, int pos, int cap) {
+        return __pciFindNextCapTtl(dev.pciBus, dev.devfn, pos + PCI_CAP_LIST_NEXT, cap, PCI_FIND_CAP_TTL);
+    }
+
     /** Offset of standard capability {@code cap}, or 0. */
     @Port("drivers/pci/pci.c:pci_find_capability")
     public static int pciFindCapability(PciDev dev, int cap) {

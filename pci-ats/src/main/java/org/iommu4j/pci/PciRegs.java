@@ -62,6 +62,7 @@ public final class PciRegs {
 
     public static final int PCI_CAP_LIST_ID = 0;
     public static final int PCI_CAP_ID_MSI = 0x05;
+    public static final int PCI_CAP_ID_VNDR = 0x09;
     public static final int PCI_CAP_ID_EXP = 0x10;
     public static final int PCI_CAP_ID_MSIX = 0x11;
     public static final int PCI_CAP_LIST_NEXT = 1;

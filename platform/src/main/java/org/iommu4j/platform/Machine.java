@@ -97,6 +97,56 @@ public final class Machine implements AutoCloseable {
     private final List<Object[]> endpoints;
     /** The functions of {@link #endpoints} on the bridge: each has a driver (virtio-pci or the test's). */
     private final List<PciEndpointModel> driven = new ArrayList<>();
+
+    /** Run B's virtio devices and drivers, or null (run A: nothing behind the BARs). */
+    public final VirtioOptions virtioOptions;
+    /** The virtio device models behind each modern function's BAR 4, by StreamID (run B). */
+    public final java.util.Map<Integer, org.iommu4j.pci.hw.virtio.VirtioPciProxy> virtioProxies = new java.util.TreeMap<>();
+    /** The DMA API (kernel/dma/mapping.c) drivers call; with dma-iommu behind a DMA domain. */
+    public DmaMapping dma;
+    /** The virtio bus and its drivers (run B); null in run A. */
+    public org.iommu4j.virtio.Virtio virtio;
+    public org.iommu4j.virtio.VirtioRng virtioRng;
+    public org.iommu4j.virtio.VirtioBlk virtioBlk;
+
+    /**
+     * The reference's run B: the virtio functions modern-only ({@code disable-legacy=on}), their
+     * devices offering VIRTIO_F_VERSION_1 and VIRTIO_F_ACCESS_PLATFORM ({@code iommu_platform=on})
+     * so all their DMA goes through the SMMU, virtio-blk over {@code disk} (read-only), virtio-rng
+     * with a generator seeded by {@code rngSeed}; the drivers (virtio_pci, virtio-rng, virtio_blk)
+     * probe them at boot.
+     */
+    public record VirtioOptions(byte[] disk, long rngSeed) {
+        /** The reference disk and seed 0. */
+        public static VirtioOptions runB() {
+            return new VirtioOptions(referenceDisk(), 0);
+        }
+    }
+
+    /**
+     * The reference's 1 MiB test disk: for i in 0..255, sha256 of the decimal string of i,
+     * repeated 128 times (its README's recipe; md5 53154684e7db82f6a99c39408ed03fd0).
+     */
+    public static byte[] referenceDisk() {
+        try {
+            java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+            byte[] disk = new byte[256 * 128 * 32];
+            for (int i = 0; i < 256; i++) {
+                byte[] h = sha.digest(Integer.toString(i).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                for (int r = 0; r < 128; r++) {
+                    System.arraycopy(h, 0, disk, (i * 128 + r) * 32, 32);
+                }
+            }
+            return disk;
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new AssertionError("SHA-256 is in every JDK", e);
+        }
+    }
+
+    /** Boots run B's machine: the bundled blob, QEMU's SMMU, the reference disk. */
+    public static Machine bootRunB() {
+        return new Machine(Fdt.bundledVirtSmmuv3(), "qemu", false, VirtioOptions.runB());
+    }
     private DeviceNode smmuNode;
 
     /**
@@ -106,9 +156,14 @@ public final class Machine implements AutoCloseable {
      * function; the capabilities let the SVA and ATS paths run on the platform).
      */
     static List<Object[]> defaultEndpoints(boolean full) {
+        return defaultEndpoints(full, false);
+    }
+
+    /** {@code modern}: the functions as {@code disable-legacy=on} builds them (run B). */
+    static List<Object[]> defaultEndpoints(boolean full, boolean modern) {
         List<Object[]> eps = new ArrayList<>();
-        PciEndpointCaps.Builder rng = VirtioPci.rng();
-        PciEndpointCaps.Builder blk = VirtioPci.blk(1);
+        PciEndpointCaps.Builder rng = modern ? VirtioPci.rngModern() : VirtioPci.rng();
+        PciEndpointCaps.Builder blk = modern ? VirtioPci.blkModern(1) : VirtioPci.blk(1);
         if (full) {
             for (PciEndpointCaps.Builder b : List.of(rng, blk)) {
                 b.pcieCapability(true).pasid(20, true, true).ats(0, true).pri(32, true);
@@ -143,7 +198,15 @@ public final class Machine implements AutoCloseable {
      *     (QEMU's blob never has it); PCI functions with ATS then translate through their ATC
      */
     public Machine(byte[] blob, String capsName, boolean rcAts) {
-        this(blob, capsName, rcAts, defaultEndpoints("full".equals(capsName)));
+        this(blob, capsName, rcAts, defaultEndpoints("full".equals(capsName)), null);
+    }
+
+    /**
+     * @param virtio run B's virtio devices and drivers ({@link VirtioOptions}); null for run A's
+     *     functions with nothing behind their BARs
+     */
+    public Machine(byte[] blob, String capsName, boolean rcAts, VirtioOptions virtio) {
+        this(blob, capsName, rcAts, defaultEndpoints("full".equals(capsName), virtio != null), virtio);
     }
 
     /**
@@ -152,7 +215,12 @@ public final class Machine implements AutoCloseable {
      * does not have.
      */
     Machine(byte[] blob, String capsName, boolean rcAts, List<Object[]> endpoints) {
+        this(blob, capsName, rcAts, endpoints, null);
+    }
+
+    private Machine(byte[] blob, String capsName, boolean rcAts, List<Object[]> endpoints, VirtioOptions virtio) {
         this.endpoints = endpoints;
+        this.virtioOptions = virtio;
         SmmuCaps caps = caps(capsName);
         this.capsName = capsName == null ? "qemu" : capsName;
         try {
@@ -336,6 +404,18 @@ public final class Machine implements AutoCloseable {
             if (sid >= 0) {
                 m.plug(board, smmuModel, sid);
             }
+            if (virtioOptions != null && sid >= 0) {
+                org.iommu4j.pci.hw.virtio.VirtioDeviceModel vdm = switch (m.name()) {
+                    case "virtio-rng" -> new org.iommu4j.pci.hw.virtio.VirtioRngModel(virtioOptions.rngSeed());
+                    case "virtio-blk" -> new org.iommu4j.pci.hw.virtio.VirtioBlkModel(virtioOptions.disk(), null);
+                    default -> null;
+                };
+                if (vdm != null) {
+                    var proxy = new org.iommu4j.pci.hw.virtio.VirtioPciProxy(m, vdm);
+                    m.setBarHandler(VirtioPci.MODERN_MEM_BAR, proxy);
+                    virtioProxies.put(sid, proxy);
+                }
+            }
         }
         /* A GICv3 ITS the tree describes: the driver at the board's doorbell and the PCI/MSI
          * domain on it (its_pci_msi_init), registered under the ITS node for msi-map lookups. */
@@ -381,6 +461,10 @@ public final class Machine implements AutoCloseable {
         }
         PciBus bus = scanned[0];
         PciOf.pciRegisterHostBridgeMsi(bus, pcieDev, board.irqs);
+        this.dma = new DmaMapping(pages);
+        if (virtioOptions != null) {
+            this.virtio = new org.iommu4j.virtio.Virtio(board.mem, dma, board.irqs);
+        }
         for (PciDev dev : bus.devices) {
             int rid = (bus.number << 8) | dev.devfn;
             PciEndpointModel model = hostBridge.function(bus.number, dev.devfn >> 3, dev.devfn & 7);
@@ -411,10 +495,23 @@ public final class Machine implements AutoCloseable {
             }
             if (!virtio) {
                 Pci.pciSetMaster(dev);
+            } else if (this.virtio != null) {
+                int rc = org.iommu4j.virtio.VirtioPciCommon.virtioPciProbe(this.virtio, dev);
+                if (rc != 0) {
+                    Printk.prWarn("%s: probe of %s failed with error %d", VIRTIO_PCI_DRIVER.name(), dev.devName(), rc);
+                    dev.driver = null;
+                }
             } else if (virtioPciProbe(dev) != 0) {
                 dev.driver = null;
             }
             functions.add(new PciFunction(model, dev, sid));
+        }
+        if (this.virtio != null) {
+            /* insmod virtio-rng, then virtio_blk (the reference's order): each binds its device */
+            this.virtioRng = new org.iommu4j.virtio.VirtioRng();
+            virtio.registerVirtioDriver(virtioRng);
+            this.virtioBlk = new org.iommu4j.virtio.VirtioBlk();
+            virtio.registerVirtioDriver(virtioBlk);
         }
     }
 

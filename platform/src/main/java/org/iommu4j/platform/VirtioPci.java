@@ -22,9 +22,15 @@ import org.iommu4j.pci.hw.PcieSpec;
  *     notify, PCI config access), then MSI-X at 0x98 heading the list; no MSI capability.</li>
  * </ul>
  *
- * <p>What it is not: a virtio device. The registers behind BAR 0 and BAR 4 read as zero and
- * ignore writes (no queues, no feature negotiation), and the PCI config access capability's
- * window ({@code pci_cfg_data}) is plain storage that does not reach the BAR it names.
+ * <p>With {@code disable-legacy=on} ({@link #rngModern}, {@link #blkModern}: the reference's run
+ * B) the function is modern-only: Device ID 0x1040 + the virtio ID, Revision 1, QEMU's default
+ * subsystem IDs (1af4:1100), no BAR 0.
+ *
+ * <p>These builders give the PCI function only. The virtio device behind BAR 4 is
+ * {@link org.iommu4j.pci.hw.virtio.VirtioPciProxy}, which the machine installs for run B; without
+ * it (run A) the registers behind BAR 0 and BAR 4 read as zero and ignore writes. The PCI config
+ * access capability's window ({@code pci_cfg_data}) is plain storage that does not reach the
+ * BAR it names.
  */
 public final class VirtioPci {
     private VirtioPci() {}
@@ -37,6 +43,12 @@ public final class VirtioPci {
     /** Transitional Device IDs (include/hw/pci/pci.h in QEMU). */
     public static final int PCI_DEVICE_ID_VIRTIO_BLOCK = 0x1001;
     public static final int PCI_DEVICE_ID_VIRTIO_RNG = 0x1005;
+    /** Modern-only Device IDs: 0x1040 + the virtio device ID (QEMU's PCI_DEVICE_ID_VIRTIO_10_BASE). */
+    public static final int PCI_DEVICE_ID_VIRTIO_10_BASE = 0x1040;
+    /** QEMU's default Subsystem ID (PCI_SUBDEVICE_ID_QEMU), kept by a modern-only virtio function. */
+    public static final int PCI_SUBDEVICE_ID_QEMU = 0x1100;
+    /** Revision of a transitional function (VIRTIO_PCI_ABI_VERSION); a modern-only one has 1. */
+    static final int VIRTIO_PCI_ABI_VERSION = 0;
 
     /* struct virtio_pci_cap cfg_type (include/uapi/linux/virtio_pci.h) */
     public static final int VIRTIO_PCI_CAP_COMMON_CFG = 1;
@@ -77,12 +89,41 @@ public final class VirtioPci {
 
     static PciEndpointCaps.Builder transitional(int virtioId, int deviceId, int classCode, int configLen, int nvectors) {
         long legacySize = Long.highestOneBit(LEGACY_HEADER_MSIX + configLen - 1) << 1;
+        return function(PciBar.io(LEGACY_IO_BAR, legacySize), deviceId, VIRTIO_PCI_ABI_VERSION, virtioId, classCode, nvectors);
+    }
+
+    /**
+     * virtio-rng-pci with {@code disable-legacy=on} (the reference's run B): modern-only, so
+     * Device ID 0x1040 + 4, Revision 1, no legacy I/O BAR, and QEMU's default subsystem IDs.
+     */
+    public static PciEndpointCaps.Builder rngModern() {
+        return modern(VIRTIO_ID_RNG, 0x00ff00, 2);
+    }
+
+    /** virtio-blk-pci with {@code disable-legacy=on} and {@code numQueues} request queues. */
+    public static PciEndpointCaps.Builder blkModern(int numQueues) {
+        return modern(VIRTIO_ID_BLOCK, 0x010000, numQueues + 1);
+    }
+
+    /**
+     * virtio_pci_device_plugged without legacy: the "pure virtio-1.0" IDs; the subsystem IDs
+     * stay what pci_qdev_realize's pci_set_default_subsystem_id wrote (1af4:1100).
+     */
+    static PciEndpointCaps.Builder modern(int virtioId, int classCode, int nvectors) {
+        return function(null, PCI_DEVICE_ID_VIRTIO_10_BASE + virtioId, 1, PCI_SUBDEVICE_ID_QEMU, classCode, nvectors);
+    }
+
+    /** What both kinds share: IDs, the MSI-X BAR, the modern BAR and its vendor capabilities, MSI-X. */
+    private static PciEndpointCaps.Builder function(PciBar legacy, int deviceId, int revision, int subsystemId,
+            int classCode, int nvectors) {
         long notifySize = (long) QUEUE_MEM_MULT * VIRTIO_QUEUE_MAX;
         long modernSize = Long.highestOneBit(0x3000 + notifySize - 1) << 1;
-        return PciEndpointCaps.builder().conventional().ids(VIRTIO_PCI_VENDOR_ID, deviceId).classCode(classCode)
-                .revision(0).subsystem(VIRTIO_PCI_VENDOR_ID, virtioId).interruptPin(1)
-                .bar(PciBar.io(LEGACY_IO_BAR, legacySize))
-                .bar(PciBar.mem32(MSIX_BAR, MSIX_BAR_SIZE, false))
+        PciEndpointCaps.Builder b = PciEndpointCaps.builder().conventional().ids(VIRTIO_PCI_VENDOR_ID, deviceId)
+                .classCode(classCode).revision(revision).subsystem(VIRTIO_PCI_VENDOR_ID, subsystemId).interruptPin(1);
+        if (legacy != null) {
+            b.bar(legacy);
+        }
+        return b.bar(PciBar.mem32(MSIX_BAR, MSIX_BAR_SIZE, false))
                 .bar(PciBar.mem64(MODERN_MEM_BAR, modernSize, true))
                 .vendorCap(cap(16, VIRTIO_PCI_CAP_COMMON_CFG, 0x0000, 0x1000))
                 .vendorCap(cap(16, VIRTIO_PCI_CAP_ISR_CFG, 0x1000, 0x1000))

@@ -37,6 +37,26 @@ public final class IoMem {
         return size;
     }
 
+    @Port("arch/arm64/include/asm/io.h:readb")
+    public int readb(long off) {
+        return (int) bus.read(base + off, 1) & 0xff;
+    }
+
+    @Port("arch/arm64/include/asm/io.h:readw")
+    public int readw(long off) {
+        return (int) bus.read(base + off, 2) & 0xffff;
+    }
+
+    @Port("arch/arm64/include/asm/io.h:writeb")
+    public void writeb(int val, long off) {
+        bus.write(base + off, val & 0xffL, 1);
+    }
+
+    @Port("arch/arm64/include/asm/io.h:writew")
+    public void writew(int val, long off) {
+        bus.write(base + off, val & 0xffffL, 2);
+    }
+
     @Port("arch/arm64/include/asm/io.h:readl_relaxed")
     public int readlRelaxed(long off) {
         return (int) bus.read(base + off, 4);

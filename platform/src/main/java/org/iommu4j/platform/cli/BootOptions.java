@@ -16,8 +16,17 @@ final class BootOptions {
         return boot(defaultCaps, false);
     }
 
+    /** Run B's machine ({@link Machine#bootRunB}): QEMU's SMMU unless --caps says otherwise. */
+    Machine bootRunB() {
+        return new Machine(blob(), caps != null ? caps : "qemu", false, Machine.VirtioOptions.runB());
+    }
+
     /** {@link #boot(String)}; {@code rcAts}: the root complex does ATS (see {@link Machine}). */
     Machine boot(String defaultCaps, boolean rcAts) {
+        return new Machine(blob(), caps != null ? caps : defaultCaps, rcAts);
+    }
+
+    private byte[] blob() {
         byte[] blob;
         if (dtb == null) {
             blob = Fdt.bundledVirtSmmuv3();
@@ -31,6 +40,6 @@ final class BootOptions {
                 throw new Machine.BootException("cannot read device tree '" + dtb + "': " + e.getMessage());
             }
         }
-        return new Machine(blob, caps != null ? caps : defaultCaps, rcAts);
+        return blob;
     }
 }

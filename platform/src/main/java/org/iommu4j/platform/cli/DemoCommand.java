@@ -10,6 +10,7 @@ import org.iommu4j.platform.AuxDemo;
 import org.iommu4j.platform.Machine;
 import org.iommu4j.platform.MsiDemo;
 import org.iommu4j.platform.SvaDemo;
+import org.iommu4j.platform.VirtioDemo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -17,9 +18,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code iommu-sim demo [NAME]}: run one demo, or all of them. */
-@Command(name = "demo", mixinStandardHelpOptions = true, description = "Run a demo (aux, ats, sva, msi), or every demo when no name is given.")
+@Command(name = "demo", mixinStandardHelpOptions = true, description = "Run a demo (aux, ats, sva, msi, virtio), or every demo when no name is given.")
 public final class DemoCommand implements Callable<Integer> {
-    static final List<String> DEMOS = List.of("aux", "ats", "sva", "msi");
+    static final List<String> DEMOS = List.of("aux", "ats", "sva", "msi", "virtio");
 
     @Spec
     CommandSpec spec;
@@ -27,7 +28,7 @@ public final class DemoCommand implements Callable<Integer> {
     @Mixin
     BootMixin opts;
 
-    @Parameters(arity = "0..1", paramLabel = "NAME", description = "Demo name: aux, ats, sva or msi.")
+    @Parameters(arity = "0..1", paramLabel = "NAME", description = "Demo name: aux, ats, sva, msi or virtio (the reference's run B: QEMU's SMMU, modern virtio devices).")
     String name;
 
     @Override
@@ -42,12 +43,13 @@ public final class DemoCommand implements Callable<Integer> {
         int rc = 0;
         for (String d : name == null ? DEMOS : List.of(name)) {
             w.println("=== demo " + d);
-            if ("qemu".equals(opts.options.caps)) {
+            if ("qemu".equals(opts.options.caps) && !d.equals("virtio")) {
                 err.println("iommu-sim demo " + d + ": error: needs --caps full (QEMU's SMMU has no substreams or ATS)");
                 err.flush();
                 return 2;
             }
-            try (Machine m = opts.options.boot("full", !d.equals("aux") && !d.equals("msi"))) {
+            try (Machine m = d.equals("virtio") ? opts.options.bootRunB()
+                    : opts.options.boot("full", !d.equals("aux") && !d.equals("msi"))) {
                 ByteArrayOutputStream buf = new ByteArrayOutputStream();
                 PrintStream ps = new PrintStream(buf, true, StandardCharsets.UTF_8);
                 int mark = m.dmesg.size();
@@ -55,6 +57,7 @@ public final class DemoCommand implements Callable<Integer> {
                     case "ats" -> AtsDemo.run(m, ps).exit();
                     case "sva" -> SvaDemo.run(m, ps).exit();
                     case "msi" -> MsiDemo.run(m, ps).exit();
+                    case "virtio" -> VirtioDemo.run(m, ps).exit();
                     default -> AuxDemo.run(m, ps).exit();
                 };
                 w.print(buf.toString(StandardCharsets.UTF_8));

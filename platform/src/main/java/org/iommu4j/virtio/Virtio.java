@@ -1,0 +1,243 @@
+package org.iommu4j.virtio;
+
+import static org.iommu4j.base.Errno.ENODEV;
+import static org.iommu4j.virtio.VirtioH.*;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.iommu4j.base.Port;
+import org.iommu4j.base.device.DevPrintk;
+import org.iommu4j.base.device.Device;
+import org.iommu4j.base.hw.IrqController;
+import org.iommu4j.base.hw.PhysMem;
+import org.iommu4j.dma.DmaMapping;
+
+/**
+ * drivers/virtio/virtio.c (v5.15) with the inline helpers of include/linux/virtio_config.h:
+ * the virtio bus, which matches a registered device with a driver by device ID and probes it
+ * (status ACKNOWLEDGE, DRIVER, feature negotiation, FEATURES_OK, the driver's probe, DRIVER_OK).
+ *
+ * <p>The kernel's globals are this object's fields: the device index allocator
+ * ({@code virtio_index_ida}), the registered drivers, and what the simulation hands every
+ * driver: the CPU's view of memory (rings are written by the CPU in RAM), the DMA API and the
+ * interrupt layer.
+ */
+public final class Virtio {
+    public final PhysMem mem;
+    public final DmaMapping dma;
+    public final IrqController irqs;
+    private final AtomicInteger virtioIndexIda = new AtomicInteger();
+    private final List<VirtioDriver> drivers = new CopyOnWriteArrayList<>();
+    public final List<VirtioDevice> devices = new CopyOnWriteArrayList<>();
+
+    public Virtio(PhysMem mem, DmaMapping dma, IrqController irqs) {
+        this.mem = mem;
+        this.dma = dma;
+        this.irqs = irqs;
+    }
+
+    /* ---------------- include/linux/virtio_config.h ---------------- */
+
+    @Port("include/linux/virtio_config.h:__virtio_test_bit")
+    public static boolean __virtioTestBit(VirtioDevice vdev, int fbit) {
+        return (vdev.features & 1L << fbit) != 0;
+    }
+
+    @Port("include/linux/virtio_config.h:__virtio_set_bit")
+    public static void __virtioSetBit(VirtioDevice vdev, int fbit) {
+        vdev.features |= 1L << fbit;
+    }
+
+    @Port("include/linux/virtio_config.h:__virtio_clear_bit")
+    public static void __virtioClearBit(VirtioDevice vdev, int fbit) {
+        vdev.features &= ~(1L << fbit);
+    }
+
+    @Port("include/linux/virtio_config.h:virtio_has_feature")
+    public static boolean virtioHasFeature(VirtioDevice vdev, int fbit) {
+        return __virtioTestBit(vdev, fbit);
+    }
+
+    /** True when the device does not say its DMA goes through the platform (no ACCESS_PLATFORM). */
+    @Port("include/linux/virtio_config.h:virtio_has_dma_quirk")
+    public static boolean virtioHasDmaQuirk(VirtioDevice vdev) {
+        return !virtioHasFeature(vdev, VIRTIO_F_ACCESS_PLATFORM);
+    }
+
+    @Port("include/linux/virtio_config.h:virtio_find_vqs")
+    public static int virtioFindVqs(VirtioDevice vdev, int nvqs, Virtqueue[] vqs, VirtioRing.VqCallback[] callbacks, String[] names) {
+        return vdev.config.findVqs(vdev, nvqs, vqs, callbacks, names);
+    }
+
+    @Port("include/linux/virtio_config.h:virtio_device_ready")
+    public static void virtioDeviceReady(VirtioDevice dev) {
+        int status = dev.config.getStatus(dev);
+        if ((status & VIRTIO_CONFIG_S_DRIVER_OK) != 0) {
+            org.iommu4j.base.Warn.WARN_ON(true);
+            return;
+        }
+        dev.config.setStatus(dev, status | VIRTIO_CONFIG_S_DRIVER_OK);
+    }
+
+    /**
+     * {@code virtio_cread8/16/32/64}: a configuration field read, retried while the
+     * configuration generation changes under it (__virtio_cread_many's loop for 64 bits).
+     */
+    @Port("include/linux/virtio_config.h:virtio_cread64")
+    public static long virtioCread(VirtioDevice vdev, int offset, int len) {
+        long v;
+        int gen;
+        do {
+            gen = vdev.config.generation(vdev);
+            v = vdev.config.get(vdev, offset, len);
+        } while (gen != vdev.config.generation(vdev));
+        return v;
+    }
+
+    /** {@code virtio_cread_feature}: 0 and the field read, or -ENOENT without the feature. */
+    @Port("include/linux/virtio_config.h:virtio_cread_feature")
+    public static int virtioCreadFeature(VirtioDevice vdev, int fbit, int offset, int len, long[] v) {
+        if (!virtioHasFeature(vdev, fbit)) {
+            return -org.iommu4j.base.Errno.ENOENT;
+        }
+        v[0] = virtioCread(vdev, offset, len);
+        return 0;
+    }
+
+    /* ---------------- drivers/virtio/virtio.c ---------------- */
+
+    @Port("drivers/virtio/virtio.c:virtio_add_status")
+    public static void virtioAddStatus(VirtioDevice dev, int status) {
+        dev.config.setStatus(dev, dev.config.getStatus(dev) | status);
+    }
+
+    @Port("drivers/virtio/virtio.c:virtio_finalize_features")
+    static int virtioFinalizeFeatures(VirtioDevice dev) {
+        int ret = dev.config.finalizeFeatures(dev);
+        if (ret != 0) {
+            return ret;
+        }
+        // arch_has_restricted_virtio_memory_access(): false on arm64 in v5.15
+        if (!virtioHasFeature(dev, VIRTIO_F_VERSION_1)) {
+            return 0;
+        }
+        virtioAddStatus(dev, VIRTIO_CONFIG_S_FEATURES_OK);
+        int status = dev.config.getStatus(dev);
+        if ((status & VIRTIO_CONFIG_S_FEATURES_OK) == 0) {
+            DevPrintk.devErr(dev, "virtio: device refuses features: %x", status);
+            return -ENODEV;
+        }
+        return 0;
+    }
+
+    @Port("drivers/virtio/virtio.c:virtio_config_changed")
+    public static void virtioConfigChanged(VirtioDevice dev) {
+        synchronized (dev) {
+            if (!dev.configEnabled) {
+                dev.configChangePending = true;
+            } else if (dev.vdriver != null && dev.vdriver.hasConfigChanged()) {
+                dev.vdriver.configChanged(dev);
+            }
+        }
+    }
+
+    @Port("drivers/virtio/virtio.c:virtio_config_enable")
+    static void virtioConfigEnable(VirtioDevice dev) {
+        boolean pending;
+        synchronized (dev) {
+            dev.configEnabled = true;
+            pending = dev.configChangePending;
+            dev.configChangePending = false;
+        }
+        if (pending) {
+            virtioConfigChanged(dev);
+        }
+    }
+
+    @Port("drivers/virtio/virtio.c:virtio_dev_probe")
+    private int virtioDevProbe(VirtioDevice dev, VirtioDriver drv) {
+        dev.vdriver = drv;
+        // We have a driver!
+        virtioAddStatus(dev, VIRTIO_CONFIG_S_DRIVER);
+        long deviceFeatures = dev.config.getFeatures(dev);
+        long driverFeatures = 0;
+        for (int f : drv.featureTable()) {
+            driverFeatures |= 1L << f;
+        }
+        // no feature_table_legacy in these drivers: the legacy table is the same
+        dev.features = driverFeatures & deviceFeatures;
+        // Transport features always preserved to pass to finalize_features.
+        for (int i = VIRTIO_TRANSPORT_F_START; i < VIRTIO_TRANSPORT_F_END; i++) {
+            if ((deviceFeatures & 1L << i) != 0) {
+                __virtioSetBit(dev, i);
+            }
+        }
+        int err = virtioFinalizeFeatures(dev);
+        if (err == 0) {
+            err = drv.probe(dev);
+        }
+        if (err != 0) {
+            virtioAddStatus(dev, VIRTIO_CONFIG_S_FAILED);
+            dev.vdriver = null;
+            return err;
+        }
+        // If probe didn't do it, mark device DRIVER_OK ourselves.
+        if ((dev.config.getStatus(dev) & VIRTIO_CONFIG_S_DRIVER_OK) == 0) {
+            virtioDeviceReady(dev);
+        }
+        if (drv.hasScan()) {
+            drv.scan(dev);
+        }
+        virtioConfigEnable(dev);
+        return 0;
+    }
+
+    /** Binds {@code dev} to the first registered driver with its device ID; 0, or the probe's -errno. */
+    private int deviceAttach(VirtioDevice dev) {
+        for (VirtioDriver drv : drivers) {
+            if (drv.deviceId() == dev.idDevice) {
+                int ret = virtioDevProbe(dev, drv);
+                if (ret != 0) {
+                    org.iommu4j.base.Printk.prWarn("%s: probe of %s failed with error %d", drv.name(), dev.devName(), ret);
+                }
+                return ret;
+            }
+        }
+        return 0;
+    }
+
+    @Port("drivers/virtio/virtio.c:register_virtio_driver")
+    public int registerVirtioDriver(VirtioDriver drv) {
+        drivers.add(drv);
+        for (VirtioDevice dev : devices) {
+            if (dev.vdriver == null && drv.deviceId() == dev.idDevice) {
+                virtioDevProbe(dev, drv);
+            }
+        }
+        return 0;
+    }
+
+    /** The new device's struct (its index from virtio_index_ida), for the transport to fill before registering. */
+    VirtioDevice allocDevice(Device parent) {
+        return new VirtioDevice(this, virtioIndexIda.getAndIncrement(), parent);
+    }
+
+    /**
+     * Resets the device, acknowledges it, adds it to the bus (which probes a matching driver).
+     * 0, or the driver probe's -errno (the device stays registered with FAILED set, as device_add
+     * keeps a device whose probe failed).
+     */
+    @Port("drivers/virtio/virtio.c:register_virtio_device")
+    public int registerVirtioDevice(VirtioDevice dev) {
+        dev.configEnabled = false;
+        dev.configChangePending = false;
+        // We always start by resetting the device, in case a previous driver messed it up.
+        dev.config.reset(dev);
+        // Acknowledge that we've seen the device.
+        virtioAddStatus(dev, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+        devices.add(dev);
+        deviceAttach(dev);
+        return 0;
+    }
+}

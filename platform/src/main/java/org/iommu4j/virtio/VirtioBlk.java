@@ -1,0 +1,341 @@
+package org.iommu4j.virtio;
+
+import static org.iommu4j.base.Errno.EINVAL;
+import static org.iommu4j.base.Errno.EIO;
+import static org.iommu4j.base.Errno.ENOMEM;
+import static org.iommu4j.base.Errno.ENOSPC;
+import static org.iommu4j.base.Errno.EOPNOTSUPP;
+import static org.iommu4j.base.Errno.ETIMEDOUT;
+import static org.iommu4j.virtio.VirtioH.*;
+
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import org.iommu4j.base.Completion;
+import org.iommu4j.base.Gfp;
+import org.iommu4j.base.Port;
+import org.iommu4j.base.device.DevPrintk;
+import org.iommu4j.base.hw.PhysMem;
+import org.iommu4j.dma.Scatterlist;
+
+/**
+ * drivers/block/virtio_blk.c (v5.15), the read path: probe (one request queue, capacity, block
+ * size, segment limit, read-only), requests built as virtio_queue_rq builds them (header, data
+ * segments, status byte; virtqueue_add_sgs, kick) and completed by virtblk_done from the queue's
+ * interrupt. The block layer above is not modelled: {@link #virtblkRead} stands for the page
+ * cache's reads, one request per {@link #READ_AHEAD_BYTES} (read_ahead_kb's default), one
+ * scatterlist entry per page (no merging of physically contiguous pages).
+ */
+public final class VirtioBlk implements VirtioDriver {
+    /** read_ahead_kb = 128: the largest read the page cache issues here. */
+    public static final int READ_AHEAD_BYTES = 128 * 1024;
+    private static final int PAGE_SIZE = 4096;
+
+    /** {@code struct virtio_blk_vq}: a queue and its lock. */
+    static final class VirtioBlkVq {
+        Virtqueue vq;
+        final ReentrantLock lock = new ReentrantLock();
+        String name;
+    }
+
+    /** {@code struct virtio_blk}. */
+    @Port("drivers/block/virtio_blk.c:virtio_blk")
+    public static final class VirtioBlkDev {
+        public VirtioDevice vdev;
+        public String diskName;
+        public int index;
+        public long capacity;
+        public int blkSize = 512;
+        public int sgElems;
+        public boolean readOnly;
+        VirtioBlkVq[] vqs;
+        public int numVqs;
+    }
+
+    /** {@code struct virtblk_req} with the request it is the pdu of. */
+    @Port("drivers/block/virtio_blk.c:virtblk_req")
+    static final class VirtblkReq {
+        /** out_hdr (16 bytes) then status (1 byte) in kernel memory at this physical address. */
+        long pdu;
+        Scatterlist[] sg;
+        final Completion done = new Completion();
+        int blkStatus;
+        int len;
+    }
+
+    /** How long a request waits in the simulation (the block layer's timeout keeps resetting in v5.15). */
+    public long waitNanos = TimeUnit.SECONDS.toNanos(10);
+    private int index;
+
+    @Override
+    public String name() {
+        return "virtio_blk";
+    }
+
+    @Override
+    public int deviceId() {
+        return VIRTIO_ID_BLOCK;
+    }
+
+    @Override
+    public int[] featureTable() {
+        // features[] of v5.15 (VIRTIO_BLK_F_SCSI, DISCARD, WRITE_ZEROES... the ones a read needs, and what QEMU may offer)
+        return new int[] {VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_F_SIZE_MAX, VIRTIO_BLK_F_GEOMETRY, VIRTIO_BLK_F_RO,
+            VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_TOPOLOGY, VIRTIO_BLK_F_MQ};
+    }
+
+    /** blk_status_t as -errno (blk_status_to_errno): VIRTIO_BLK_S_OK 0, UNSUPP -EOPNOTSUPP, anything else -EIO. */
+    @Port("drivers/block/virtio_blk.c:virtblk_result")
+    static int virtblkResult(int status) {
+        switch (status) {
+            case VIRTIO_BLK_S_OK: return 0;
+            case VIRTIO_BLK_S_UNSUPP: return -EOPNOTSUPP;
+            default: return -EIO;
+        }
+    }
+
+    @Port("drivers/block/virtio_blk.c:virtblk_add_req")
+    private static int virtblkAddReq(Virtqueue vq, VirtblkReq vbr, Scatterlist[] dataSg, boolean haveData, boolean out) {
+        Scatterlist hdr = new Scatterlist(vbr.pdu, VIRTIO_BLK_OUTHDR_SIZE);
+        Scatterlist status = new Scatterlist(vbr.pdu + VIRTIO_BLK_OUTHDR_SIZE, 1);
+        Scatterlist[][] sgs = new Scatterlist[3][];
+        int numOut = 0;
+        int numIn = 0;
+        sgs[numOut++] = new Scatterlist[] {hdr};
+        if (haveData) {
+            if (out) {
+                sgs[numOut++] = dataSg;
+            } else {
+                sgs[numOut + numIn++] = dataSg;
+            }
+        }
+        sgs[numOut + numIn++] = new Scatterlist[] {status};
+        return VirtioRing.virtqueueAddSgs(vq, java.util.Arrays.copyOf(sgs, numOut + numIn), numOut, numIn, vbr, Gfp.GFP_ATOMIC);
+    }
+
+    @Port("drivers/block/virtio_blk.c:virtblk_done")
+    private static void virtblkDone(Virtqueue vq) {
+        VirtioBlkDev vblk = (VirtioBlkDev) vq.vdev.priv;
+        VirtioBlkVq bvq = vblk.vqs[vq.index];
+        int[] len = {0};
+        bvq.lock.lock();
+        try {
+            do {
+                VirtioRing.virtqueueDisableCb(vq);
+                Object vbr;
+                while ((vbr = VirtioRing.virtqueueGetBuf(bvq.vq, len)) != null) {
+                    virtblkRequestDone((VirtblkReq) vbr, vq.vdev.virtio.mem, len[0]); // blk_mq_complete_request
+                }
+                if (VirtioRing.virtqueueIsBroken(vq)) {
+                    break;
+                }
+            } while (!VirtioRing.virtqueueEnableCb(vq));
+        } finally {
+            bvq.lock.unlock();
+        }
+    }
+
+    @Port("drivers/block/virtio_blk.c:virtblk_request_done")
+    private static void virtblkRequestDone(VirtblkReq vbr, PhysMem mem, int len) {
+        vbr.len = len;
+        vbr.blkStatus = virtblkResult(mem.readb(vbr.pdu + VIRTIO_BLK_OUTHDR_SIZE));
+        vbr.done.complete(); // blk_mq_end_request
+    }
+
+    /**
+     * virtio_queue_rq for one request: {@code type} at {@code sector}, the data in
+     * {@code dataSg} (device-writable for a read, readable for a write; none for GET_ID-like
+     * requests without data pass an empty array). Waits for its completion. Returns 0, the
+     * request's -errno (virtblk_result), -ENOSPC / -ENOMEM (could not queue it), -EIO (the ring is
+     * broken) or -ETIMEDOUT (no answer in the simulation's bound). {@code len[0]}: bytes the
+     * device says it wrote.
+     */
+    @Port("drivers/block/virtio_blk.c:virtio_queue_rq")
+    public int virtioQueueRq(VirtioBlkDev vblk, int type, long sector, Scatterlist[] dataSg, int[] len) {
+        Virtio virtio = vblk.vdev.virtio;
+        VirtioBlkVq bvq = vblk.vqs[0];
+        if (dataSg.length + 2 > vblk.sgElems) {
+            throw new IllegalArgumentException("BUG_ON(req->nr_phys_segments + 2 > vblk->sg_elems)");
+        }
+        VirtblkReq vbr = new VirtblkReq();
+        vbr.pdu = virtio.dma.pageAlloc().allocPage(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO); // the request's pdu
+        if (vbr.pdu == 0) {
+            return -ENOMEM;
+        }
+        try {
+            // virtblk_setup_cmd: type, ioprio 0, sector
+            PhysMem mem = virtio.mem;
+            mem.writel(vbr.pdu, type);
+            mem.writel(vbr.pdu + 4, 0);
+            mem.writeq(vbr.pdu + 8, sector);
+            mem.writeb(vbr.pdu + VIRTIO_BLK_OUTHDR_SIZE, 0xff); // status: not yet written by the device
+            vbr.sg = dataSg;
+            boolean notify = false;
+            bvq.lock.lock();
+            int err;
+            try {
+                err = virtblkAddReq(bvq.vq, vbr, dataSg, dataSg.length != 0, type == VIRTIO_BLK_T_OUT);
+                if (err != 0) {
+                    VirtioRing.virtqueueKick(bvq.vq);
+                } else if (VirtioRing.virtqueueKickPrepare(bvq.vq)) {
+                    notify = true;
+                }
+            } finally {
+                bvq.lock.unlock();
+            }
+            if (err != 0) {
+                // BLK_STS_DEV_RESOURCE (-ENOSPC), BLK_STS_RESOURCE (-ENOMEM), else BLK_STS_IOERR
+                return err == -ENOSPC || err == -ENOMEM ? err : -EIO;
+            }
+            if (notify) {
+                VirtioRing.virtqueueNotify(bvq.vq);
+            }
+            if (!vbr.done.waitForCompletionTimeout(waitNanos, TimeUnit.NANOSECONDS)) {
+                return -ETIMEDOUT;
+            }
+            if (len != null) {
+                len[0] = vbr.len;
+            }
+            return vbr.blkStatus;
+        } finally {
+            virtio.dma.pageAlloc().freePages(vbr.pdu, 0);
+        }
+    }
+
+    /**
+     * Reads {@code dst.length} bytes from byte {@code offset} of the disk (both whole sectors),
+     * as the page cache would: into freshly allocated pages, {@link #READ_AHEAD_BYTES} per
+     * request, one scatterlist entry per page; then copies them out. 0 or -errno.
+     */
+    public int virtblkRead(VirtioBlkDev vblk, long offset, byte[] dst) {
+        if (offset % 512 != 0 || dst.length % 512 != 0) {
+            return -EINVAL;
+        }
+        Virtio virtio = vblk.vdev.virtio;
+        for (int done = 0; done < dst.length;) {
+            int chunk = Math.min(READ_AHEAD_BYTES, dst.length - done);
+            int npages = (chunk + PAGE_SIZE - 1) / PAGE_SIZE;
+            Scatterlist[] sg = new Scatterlist[npages];
+            long[] pages = new long[npages];
+            try {
+                for (int i = 0; i < npages; i++) {
+                    pages[i] = virtio.dma.pageAlloc().allocPage(Gfp.GFP_KERNEL);
+                    if (pages[i] == 0) {
+                        return -ENOMEM;
+                    }
+                    sg[i] = new Scatterlist(pages[i], Math.min(PAGE_SIZE, chunk - i * PAGE_SIZE));
+                }
+                int ret = virtioQueueRq(vblk, VIRTIO_BLK_T_IN, (offset + done) >> SECTOR_SHIFT, sg, null);
+                if (ret != 0) {
+                    return ret;
+                }
+                for (int i = 0; i < npages; i++) {
+                    virtio.mem.read(pages[i], dst, done + i * PAGE_SIZE, sg[i].length);
+                }
+            } finally {
+                for (long p : pages) {
+                    if (p != 0) {
+                        virtio.dma.pageAlloc().freePages(p, 0);
+                    }
+                }
+            }
+            done += chunk;
+        }
+        return 0;
+    }
+
+    @Port("drivers/block/virtio_blk.c:init_vq")
+    private static int initVq(VirtioBlkDev vblk) {
+        VirtioDevice vdev = vblk.vdev;
+        long[] v = {0};
+        int err = Virtio.virtioCreadFeature(vdev, VIRTIO_BLK_F_MQ, VIRTIO_BLK_CFG_NUM_QUEUES, 2, v);
+        int numVqs = err != 0 ? 1 : (int) v[0];
+        if (err == 0 && numVqs == 0) {
+            DevPrintk.devErr(vdev, "MQ advertised but zero queues reported");
+            return -EINVAL;
+        }
+        numVqs = Math.min(numVqs, 1); // nr_cpu_ids: one CPU
+        vblk.vqs = new VirtioBlkVq[numVqs];
+        VirtioRing.VqCallback[] callbacks = new VirtioRing.VqCallback[numVqs];
+        String[] names = new String[numVqs];
+        for (int i = 0; i < numVqs; i++) {
+            callbacks[i] = VirtioBlk::virtblkDone;
+            vblk.vqs[i] = new VirtioBlkVq();
+            vblk.vqs[i].name = "req." + i;
+            names[i] = vblk.vqs[i].name;
+        }
+        Virtqueue[] vqs = new Virtqueue[numVqs];
+        // Discover virtqueues and write information to configuration.
+        err = Virtio.virtioFindVqs(vdev, numVqs, vqs, callbacks, names);
+        if (err != 0) {
+            return err;
+        }
+        for (int i = 0; i < numVqs; i++) {
+            vblk.vqs[i].vq = vqs[i];
+        }
+        vblk.numVqs = numVqs;
+        return 0;
+    }
+
+    /** "1.05 MB" / "1.00 MiB": string_get_size's three significant digits. */
+    @Port("lib/string_helpers.c:string_get_size")
+    static String stringGetSize(long bytes, boolean units10) {
+        String[] u = units10 ? new String[] {"B", "kB", "MB", "GB", "TB"} : new String[] {"B", "KiB", "MiB", "GiB", "TiB"};
+        double div = units10 ? 1000 : 1024;
+        double v = bytes;
+        int i = 0;
+        while (v >= div && i < u.length - 1) {
+            v /= div;
+            i++;
+        }
+        if (i == 0) {
+            return bytes + " B";
+        }
+        String s = v >= 100 ? String.format(Locale.ROOT, "%.0f", Math.floor(v)) : v >= 10
+                ? String.format(Locale.ROOT, "%.1f", Math.floor(v * 10) / 10) : String.format(Locale.ROOT, "%.2f", Math.floor(v * 100) / 100);
+        return s + " " + u[i];
+    }
+
+    @Port("drivers/block/virtio_blk.c:virtblk_update_capacity")
+    private static void virtblkUpdateCapacity(VirtioBlkDev vblk) {
+        long capacity = Virtio.virtioCread(vblk.vdev, VIRTIO_BLK_CFG_CAPACITY, 8);
+        vblk.capacity = capacity;
+        long nblocks = capacity * 512 / vblk.blkSize; // DIV_ROUND_UP_ULL(capacity, queue_logical_block_size(q) >> 9)
+        DevPrintk.devInfo(vblk.vdev, "[%s] %d %d-byte logical blocks (%s/%s)", vblk.diskName, nblocks, vblk.blkSize,
+                stringGetSize(nblocks * vblk.blkSize, true), stringGetSize(nblocks * vblk.blkSize, false));
+    }
+
+    @Override
+    @Port("drivers/block/virtio_blk.c:virtblk_probe")
+    public int probe(VirtioDevice vdev) {
+        VirtioBlkDev vblk = new VirtioBlkDev();
+        vblk.vdev = vdev;
+        vblk.index = index++;
+        vblk.diskName = "vd" + (char) ('a' + vblk.index % 26); // virtblk_name_format for the first 26
+        vdev.priv = vblk;
+        // We need to know how many segments before we allocate.
+        long[] v = {0};
+        int err = Virtio.virtioCreadFeature(vdev, VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_CFG_SEG_MAX, 4, v);
+        int sgElems = err != 0 || v[0] == 0 ? 1 : (int) Math.min(v[0], Integer.MAX_VALUE - 2);
+        // We need extra sg elements at head and tail.
+        vblk.sgElems = sgElems + 2;
+        err = initVq(vblk);
+        if (err != 0) {
+            vdev.priv = null;
+            return err;
+        }
+        // If disk is read-only in the host, the guest should obey
+        vblk.readOnly = Virtio.virtioHasFeature(vdev, VIRTIO_BLK_F_RO);
+        if (Virtio.virtioCreadFeature(vdev, VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_CFG_BLK_SIZE, 4, v) == 0) {
+            vblk.blkSize = (int) v[0];
+        }
+        Virtio.virtioDeviceReady(vdev);
+        virtblkUpdateCapacity(vblk);
+        return 0;
+    }
+
+    /** The driver's state for {@code vdev}, or null. */
+    public static VirtioBlkDev blk(VirtioDevice vdev) {
+        return vdev.priv instanceof VirtioBlkDev b ? b : null;
+    }
+}

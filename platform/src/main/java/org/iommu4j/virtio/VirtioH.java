@@ -1,0 +1,106 @@
+package org.iommu4j.virtio;
+
+/**
+ * The virtio uapi constants the drivers use, in the kernel's names (include/uapi/linux/
+ * virtio_config.h, virtio_ring.h, virtio_pci.h, virtio_ids.h, virtio_blk.h; v5.15): the
+ * driver's own coding, independent of the device model's.
+ */
+public final class VirtioH {
+    private VirtioH() {}
+
+    /* virtio_config.h: status bits */
+    public static final int VIRTIO_CONFIG_S_ACKNOWLEDGE = 1;
+    public static final int VIRTIO_CONFIG_S_DRIVER = 2;
+    public static final int VIRTIO_CONFIG_S_DRIVER_OK = 4;
+    public static final int VIRTIO_CONFIG_S_FEATURES_OK = 8;
+    public static final int VIRTIO_CONFIG_S_NEEDS_RESET = 0x40;
+    public static final int VIRTIO_CONFIG_S_FAILED = 0x80;
+    /* transport feature bits */
+    public static final int VIRTIO_TRANSPORT_F_START = 28;
+    public static final int VIRTIO_TRANSPORT_F_END = 38;
+    public static final int VIRTIO_F_NOTIFY_ON_EMPTY = 24;
+    public static final int VIRTIO_F_ANY_LAYOUT = 27;
+    public static final int VIRTIO_F_VERSION_1 = 32;
+    public static final int VIRTIO_F_ACCESS_PLATFORM = 33;
+    public static final int VIRTIO_F_RING_PACKED = 34;
+    public static final int VIRTIO_F_ORDER_PLATFORM = 36;
+    public static final int VIRTIO_F_SR_IOV = 37;
+
+    /* virtio_ring.h */
+    public static final int VRING_DESC_F_NEXT = 1;
+    public static final int VRING_DESC_F_WRITE = 2;
+    public static final int VRING_DESC_F_INDIRECT = 4;
+    public static final int VRING_USED_F_NO_NOTIFY = 1;
+    public static final int VRING_AVAIL_F_NO_INTERRUPT = 1;
+    public static final int VIRTIO_RING_F_INDIRECT_DESC = 28;
+    public static final int VIRTIO_RING_F_EVENT_IDX = 29;
+    /** sizeof(struct vring_desc), sizeof(struct vring_used_elem). */
+    public static final int VRING_DESC_SIZE = 16;
+    public static final int VRING_USED_ELEM_SIZE = 8;
+
+    /* virtio_pci.h: capability types and layout */
+    public static final int VIRTIO_PCI_CAP_COMMON_CFG = 1;
+    public static final int VIRTIO_PCI_CAP_NOTIFY_CFG = 2;
+    public static final int VIRTIO_PCI_CAP_ISR_CFG = 3;
+    public static final int VIRTIO_PCI_CAP_DEVICE_CFG = 4;
+    public static final int VIRTIO_PCI_CAP_PCI_CFG = 5;
+    /* offsetof(struct virtio_pci_cap, ...) and struct virtio_pci_notify_cap */
+    public static final int VIRTIO_PCI_CAP_CFG_TYPE = 3;
+    public static final int VIRTIO_PCI_CAP_BAR = 4;
+    public static final int VIRTIO_PCI_CAP_OFFSET = 8;
+    public static final int VIRTIO_PCI_CAP_LENGTH = 12;
+    public static final int VIRTIO_PCI_NOTIFY_CAP_MULT = 16;
+    /* struct virtio_pci_common_cfg */
+    public static final int VIRTIO_PCI_COMMON_DFSELECT = 0;
+    public static final int VIRTIO_PCI_COMMON_DF = 4;
+    public static final int VIRTIO_PCI_COMMON_GFSELECT = 8;
+    public static final int VIRTIO_PCI_COMMON_GF = 12;
+    public static final int VIRTIO_PCI_COMMON_MSIX = 16;
+    public static final int VIRTIO_PCI_COMMON_NUMQ = 18;
+    public static final int VIRTIO_PCI_COMMON_STATUS = 20;
+    public static final int VIRTIO_PCI_COMMON_CFGGENERATION = 21;
+    public static final int VIRTIO_PCI_COMMON_Q_SELECT = 22;
+    public static final int VIRTIO_PCI_COMMON_Q_SIZE = 24;
+    public static final int VIRTIO_PCI_COMMON_Q_MSIX = 26;
+    public static final int VIRTIO_PCI_COMMON_Q_ENABLE = 28;
+    public static final int VIRTIO_PCI_COMMON_Q_NOFF = 30;
+    public static final int VIRTIO_PCI_COMMON_Q_DESCLO = 32;
+    public static final int VIRTIO_PCI_COMMON_Q_DESCHI = 36;
+    public static final int VIRTIO_PCI_COMMON_Q_AVAILLO = 40;
+    public static final int VIRTIO_PCI_COMMON_Q_AVAILHI = 44;
+    public static final int VIRTIO_PCI_COMMON_Q_USEDLO = 48;
+    public static final int VIRTIO_PCI_COMMON_Q_USEDHI = 52;
+    /** sizeof(struct virtio_pci_common_cfg). */
+    public static final int VIRTIO_PCI_COMMON_CFG_SIZE = 56;
+    public static final int VIRTIO_MSI_NO_VECTOR = 0xffff;
+
+    /* virtio_ids.h */
+    public static final int VIRTIO_ID_BLOCK = 2;
+    public static final int VIRTIO_ID_RNG = 4;
+
+    /* virtio_blk.h */
+    public static final int VIRTIO_BLK_F_SIZE_MAX = 1;
+    public static final int VIRTIO_BLK_F_SEG_MAX = 2;
+    public static final int VIRTIO_BLK_F_GEOMETRY = 4;
+    public static final int VIRTIO_BLK_F_RO = 5;
+    public static final int VIRTIO_BLK_F_BLK_SIZE = 6;
+    public static final int VIRTIO_BLK_F_TOPOLOGY = 10;
+    public static final int VIRTIO_BLK_F_MQ = 12;
+    public static final int VIRTIO_BLK_F_FLUSH = 9;
+    /* offsetof(struct virtio_blk_config, ...) */
+    public static final int VIRTIO_BLK_CFG_CAPACITY = 0;
+    public static final int VIRTIO_BLK_CFG_SIZE_MAX = 8;
+    public static final int VIRTIO_BLK_CFG_SEG_MAX = 12;
+    public static final int VIRTIO_BLK_CFG_BLK_SIZE = 20;
+    public static final int VIRTIO_BLK_CFG_NUM_QUEUES = 34;
+    public static final int VIRTIO_BLK_T_IN = 0;
+    public static final int VIRTIO_BLK_T_OUT = 1;
+    public static final int VIRTIO_BLK_T_FLUSH = 4;
+    public static final int VIRTIO_BLK_T_GET_ID = 8;
+    public static final int VIRTIO_BLK_S_OK = 0;
+    public static final int VIRTIO_BLK_S_IOERR = 1;
+    public static final int VIRTIO_BLK_S_UNSUPP = 2;
+    /** sizeof(struct virtio_blk_outhdr). */
+    public static final int VIRTIO_BLK_OUTHDR_SIZE = 16;
+    public static final int SECTOR_SHIFT = 9;
+}

@@ -1,0 +1,569 @@
+package org.iommu4j.virtio;
+
+import static org.iommu4j.base.Errno.EIO;
+import static org.iommu4j.base.Errno.ENOMEM;
+import static org.iommu4j.base.Errno.ENOSPC;
+import static org.iommu4j.dma.DmaDataDirection.DMA_FROM_DEVICE;
+import static org.iommu4j.dma.DmaDataDirection.DMA_TO_DEVICE;
+import static org.iommu4j.virtio.VirtioH.*;
+
+import org.iommu4j.base.Gfp;
+import org.iommu4j.base.Port;
+import org.iommu4j.base.Printk;
+import org.iommu4j.base.device.DevPrintk;
+import org.iommu4j.base.device.Device;
+import org.iommu4j.base.hw.IrqHandler;
+import org.iommu4j.base.hw.PhysMem;
+import org.iommu4j.dma.DmaMapping;
+import org.iommu4j.dma.Scatterlist;
+
+/**
+ * drivers/virtio/virtio_ring.c (v5.15), the split ring: creating a virtqueue in DMA-coherent
+ * memory, adding buffers (each scatterlist entry mapped with the DMA API when
+ * {@link #vringUseDmaApi} says so), kicking, taking used buffers back (detach unmaps them),
+ * callbacks on/off, and the interrupt handler.
+ *
+ * <p>The ring's memory is written and read by the CPU here through {@link PhysMem} at its
+ * CPU address (the linear map: CPU address == physical address in this simulation) and by the
+ * device at {@link Virtqueue#queueDmaAddr}, an IOVA when the device sits behind an IOMMU.
+ * Barriers (virtio_wmb/rmb/mb) are no-ops: PhysMem is sequentially consistent.
+ *
+ * <p>Not ported: the packed ring (VIRTIO_F_RING_PACKED is not negotiated), indirect descriptors
+ * and event index (not offered by the devices, so virtqueue_use_indirect and vq->event are
+ * false), vring_new_virtqueue with a caller-owned ring, virtqueue resize/reset (later kernels).
+ */
+public final class VirtioRing {
+    private VirtioRing() {}
+
+    /** {@code vq_callback_t}. */
+    @FunctionalInterface
+    public interface VqCallback {
+        void call(Virtqueue vq);
+    }
+
+    /** The transport's notify hook ({@code bool (*notify)(struct virtqueue *)}). */
+    @FunctionalInterface
+    public interface VqNotify {
+        boolean notify(Virtqueue vq);
+    }
+
+    private static PhysMem mem(Virtqueue vq) {
+        return vq.vdev.virtio.mem;
+    }
+
+    private static DmaMapping dma(Virtqueue vq) {
+        return vq.vdev.virtio.dma;
+    }
+
+    /* ---------------- helpers ---------------- */
+
+    /**
+     * Whether the ring and buffers must be given to the device as DMA addresses: always, unless
+     * the device has the DMA quirk (no ACCESS_PLATFORM), in which case (not Xen) it takes
+     * physical addresses and bypasses any IOMMU.
+     */
+    @Port("drivers/virtio/virtio_ring.c:vring_use_dma_api")
+    public static boolean vringUseDmaApi(VirtioDevice vdev) {
+        if (!Virtio.virtioHasDmaQuirk(vdev)) {
+            return true;
+        }
+        // xen_domain(): never here
+        return false;
+    }
+
+    /** The device the DMA API maps for: the transport's (vdev->dev.parent). */
+    @Port("drivers/virtio/virtio_ring.c:vring_dma_dev")
+    static Device vringDmaDev(Virtqueue vq) {
+        return vq.vdev.parent;
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:vring_map_one_sg")
+    private static long vringMapOneSg(Virtqueue vq, Scatterlist sg, int direction) {
+        if (!vq.useDmaApi) {
+            return sg.sgPhys();
+        }
+        return dma(vq).dmaMapPage(vringDmaDev(vq), sg.page, sg.offset, sg.length, direction);
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:vring_mapping_error")
+    private static boolean vringMappingError(Virtqueue vq, long addr) {
+        if (!vq.useDmaApi) {
+            return false;
+        }
+        return DmaMapping.dmaMappingError(vringDmaDev(vq), addr) != 0;
+    }
+
+    /* ---------------- split ring layout (include/uapi/linux/virtio_ring.h) ---------------- */
+
+    @Port("include/uapi/linux/virtio_ring.h:vring_size")
+    public static long vringSize(int num, long align) {
+        return ((VRING_DESC_SIZE * (long) num + 2L * (3 + num) + align - 1) & ~(align - 1))
+                + 2L * 3 + (long) VRING_USED_ELEM_SIZE * num;
+    }
+
+    /* ---------------- split ring ---------------- */
+
+    @Port("drivers/virtio/virtio_ring.c:vring_unmap_one_split")
+    private static int vringUnmapOneSplit(Virtqueue vq, int i) {
+        Virtqueue.DescExtra extra = vq.descExtra[i];
+        if (vq.useDmaApi) {
+            int flags = extra.flags;
+            int dir = (flags & VRING_DESC_F_WRITE) != 0 ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
+            if ((flags & VRING_DESC_F_INDIRECT) != 0) {
+                dma(vq).dmaUnmapSingle(vringDmaDev(vq), extra.addr, extra.len, dir);
+            } else {
+                dma(vq).dmaUnmapPage(vringDmaDev(vq), extra.addr, extra.len, dir);
+            }
+        }
+        return extra.next;
+    }
+
+    private static long descAddr(Virtqueue vq, int i) {
+        return vq.desc + (long) VRING_DESC_SIZE * i;
+    }
+
+    /** Writes descriptor {@code i} (addr, len, flags, and next from the free list) and its extra state; returns next. */
+    @Port("drivers/virtio/virtio_ring.c:virtqueue_add_desc_split")
+    private static int virtqueueAddDescSplit(Virtqueue vq, int i, long addr, int len, int flags) {
+        Virtqueue.DescExtra extra = vq.descExtra[i];
+        int next = extra.next;
+        PhysMem m = mem(vq);
+        long d = descAddr(vq, i);
+        m.writeq(d, addr);
+        m.writel(d + 8, len);
+        m.writew(d + 12, flags);
+        m.writew(d + 14, next);
+        extra.addr = addr;
+        extra.len = len;
+        extra.flags = flags;
+        return next;
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:virtqueue_add_split")
+    private static int virtqueueAddSplit(Virtqueue vq, Scatterlist[][] sgs, int totalSg, int outSgs, int inSgs, Object data) {
+        if (data == null) {
+            throw new IllegalArgumentException("BUG_ON(data == NULL)");
+        }
+        if (vq.broken) {
+            return -EIO;
+        }
+        if (totalSg == 0) {
+            throw new IllegalArgumentException("BUG_ON(total_sg == 0)");
+        }
+        int head = vq.freeHead;
+        // virtqueue_use_indirect: false (no VIRTIO_RING_F_INDIRECT_DESC)
+        org.iommu4j.base.Warn.WARN_ON_ONCE(totalSg > vq.num && !vq.indirect);
+        int i = head;
+        int descsUsed = totalSg;
+        if (vq.numFree < descsUsed) {
+            Printk.prDebug("Can't add buf len %d - avail = %d", descsUsed, vq.numFree);
+            // FIXME: for historical reasons, we force a notify here if there are outgoing parts to the buffer.
+            if (outSgs != 0) {
+                vq.notify.notify(vq);
+            }
+            return -ENOSPC;
+        }
+        int prev = i;
+        int n;
+        boolean failed = false;
+        outer:
+        for (n = 0; n < outSgs + inSgs; n++) {
+            boolean out = n < outSgs;
+            for (Scatterlist sg : sgs[n]) {
+                long addr = vringMapOneSg(vq, sg, out ? DMA_TO_DEVICE : DMA_FROM_DEVICE);
+                if (vringMappingError(vq, addr)) {
+                    failed = true;
+                    break outer;
+                }
+                prev = i;
+                i = virtqueueAddDescSplit(vq, i, addr, sg.length, out ? VRING_DESC_F_NEXT : VRING_DESC_F_NEXT | VRING_DESC_F_WRITE);
+            }
+        }
+        if (failed) {
+            // unmap_release: the descriptors mapped so far, from the head
+            int errIdx = i;
+            i = head;
+            for (n = 0; n < totalSg; n++) {
+                if (i == errIdx) {
+                    break;
+                }
+                i = vringUnmapOneSplit(vq, i);
+            }
+            return -ENOMEM;
+        }
+        // Last one doesn't continue.
+        PhysMem m = mem(vq);
+        m.writew(descAddr(vq, prev) + 12, m.readw(descAddr(vq, prev) + 12) & ~VRING_DESC_F_NEXT);
+        if (vq.useDmaApi) {
+            vq.descExtra[prev & (vq.num - 1)].flags &= ~VRING_DESC_F_NEXT;
+        }
+        // We're using some buffers from the free list.
+        vq.numFree -= descsUsed;
+        vq.freeHead = i;
+        // Store token.
+        vq.descStateData[head] = data;
+        // Put entry in available array (but don't update avail->idx until they do sync).
+        int avail = vq.availIdxShadow & (vq.num - 1);
+        m.writew(vq.avail + 4 + 2L * avail, head);
+        // Descriptors and available array need to be set before we expose the new available array entries.
+        vq.availIdxShadow = (vq.availIdxShadow + 1) & 0xffff;
+        m.writew(vq.avail + 2, vq.availIdxShadow);
+        vq.numAdded++;
+        // This is very unlikely, but theoretically possible. Kick just in case.
+        if (vq.numAdded == (1 << 16) - 1) {
+            virtqueueKick(vq);
+        }
+        return 0;
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:virtqueue_kick_prepare_split")
+    private static boolean virtqueueKickPrepareSplit(Virtqueue vq) {
+        // old/new (avail_idx_shadow - num_added, avail_idx_shadow) matter only with vq->event
+        vq.numAdded = 0;
+        // no vq->event: the device's used->flags says whether it wants notifications
+        return (mem(vq).readw(vq.used) & VRING_USED_F_NO_NOTIFY) == 0;
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:detach_buf_split")
+    private static void detachBufSplit(Virtqueue vq, int head) {
+        // Clear data ptr.
+        vq.descStateData[head] = null;
+        // Put back on free list: unmap first-level descriptors and find end
+        int i = head;
+        PhysMem m = mem(vq);
+        while ((m.readw(descAddr(vq, i) + 12) & VRING_DESC_F_NEXT) != 0) {
+            vringUnmapOneSplit(vq, i);
+            i = vq.descExtra[i].next;
+            vq.numFree++;
+        }
+        vringUnmapOneSplit(vq, i);
+        vq.descExtra[i].next = vq.freeHead;
+        vq.freeHead = head;
+        // Plus final descriptor
+        vq.numFree++;
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:more_used_split")
+    private static boolean moreUsedSplit(Virtqueue vq) {
+        return vq.lastUsedIdx != mem(vq).readw(vq.used + 2);
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:BAD_RING")
+    private static void badRing(Virtqueue vq, String msg) {
+        DevPrintk.devErr(vq.vdev, "%s:%s", vq.name, msg);
+        vq.broken = true;
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:virtqueue_get_buf_ctx_split")
+    private static Object virtqueueGetBufCtxSplit(Virtqueue vq, int[] len) {
+        if (vq.broken) {
+            return null;
+        }
+        if (!moreUsedSplit(vq)) {
+            Printk.prDebug("No more buffers in queue");
+            return null;
+        }
+        PhysMem m = mem(vq);
+        int lastUsed = vq.lastUsedIdx & (vq.num - 1);
+        long elem = vq.used + 4 + (long) VRING_USED_ELEM_SIZE * lastUsed;
+        int i = m.readl(elem);
+        len[0] = m.readl(elem + 4);
+        if (Integer.compareUnsigned(i, vq.num) >= 0) {
+            badRing(vq, "id " + Integer.toUnsignedLong(i) + " out of range");
+            return null;
+        }
+        if (vq.descStateData[i] == null) {
+            badRing(vq, "id " + i + " is not a head!");
+            return null;
+        }
+        // detach_buf_split clears data, so grab it now.
+        Object ret = vq.descStateData[i];
+        detachBufSplit(vq, i);
+        vq.lastUsedIdx = (vq.lastUsedIdx + 1) & 0xffff;
+        // If we expect an interrupt for the next entry, tell host by writing event index (used_event).
+        if ((vq.availFlagsShadow & VRING_AVAIL_F_NO_INTERRUPT) == 0) {
+            m.writew(vq.avail + 4 + 2L * vq.num, vq.lastUsedIdx);
+        }
+        return ret;
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:virtqueue_disable_cb_split")
+    private static void virtqueueDisableCbSplit(Virtqueue vq) {
+        if ((vq.availFlagsShadow & VRING_AVAIL_F_NO_INTERRUPT) == 0) {
+            vq.availFlagsShadow |= VRING_AVAIL_F_NO_INTERRUPT;
+            if (!vq.event) {
+                mem(vq).writew(vq.avail, vq.availFlagsShadow);
+            }
+        }
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:virtqueue_enable_cb_prepare_split")
+    private static int virtqueueEnableCbPrepareSplit(Virtqueue vq) {
+        if ((vq.availFlagsShadow & VRING_AVAIL_F_NO_INTERRUPT) != 0) {
+            vq.availFlagsShadow &= ~VRING_AVAIL_F_NO_INTERRUPT;
+            if (!vq.event) {
+                mem(vq).writew(vq.avail, vq.availFlagsShadow);
+            }
+        }
+        int lastUsedIdx = vq.lastUsedIdx;
+        mem(vq).writew(vq.avail + 4 + 2L * vq.num, lastUsedIdx);
+        return lastUsedIdx;
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:virtqueue_poll_split")
+    private static boolean virtqueuePollSplit(Virtqueue vq, int lastUsedIdx) {
+        return lastUsedIdx != mem(vq).readw(vq.used + 2);
+    }
+
+    /** Allocates the ring: DMA-coherent memory when the DMA API is used, else plain pages. CPU address or 0. */
+    @Port("drivers/virtio/virtio_ring.c:vring_alloc_queue")
+    private static long vringAllocQueue(VirtioDevice vdev, long size, long[] dmaHandle, int flag) {
+        if (vringUseDmaApi(vdev)) {
+            return vdev.virtio.dma.dmaAllocCoherent(vdev.parent, size, dmaHandle, flag);
+        }
+        long queue = vdev.virtio.dma.pageAlloc().allocPages(flag, DmaMapping.getOrder(size));
+        if (queue != 0) {
+            dmaHandle[0] = queue; // virt_to_phys: the device takes physical addresses
+        }
+        return queue;
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:vring_free_queue")
+    private static void vringFreeQueue(VirtioDevice vdev, long size, long queue, long dmaHandle) {
+        if (vringUseDmaApi(vdev)) {
+            vdev.virtio.dma.dmaFreeCoherent(vdev.parent, size, queue, dmaHandle);
+        } else {
+            vdev.virtio.dma.pageAlloc().freePages(queue, DmaMapping.getOrder(size));
+        }
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:vring_create_virtqueue_split")
+    private static Virtqueue vringCreateVirtqueueSplit(int index, int num, int vringAlign, VirtioDevice vdev,
+            boolean weakBarriers, boolean mayReduceNum, VqNotify notify, VqCallback callback, String name) {
+        // We assume num is a power of 2.
+        if ((num & (num - 1)) != 0) {
+            DevPrintk.devWarn(vdev, "Bad virtqueue length %d", num);
+            return null;
+        }
+        long queue = 0;
+        long[] dmaAddr = {0};
+        // TODO (as in the kernel): allocate each queue chunk individually
+        for (; num != 0 && vringSize(num, vringAlign) > 4096; num /= 2) {
+            queue = vringAllocQueue(vdev, vringSize(num, vringAlign), dmaAddr,
+                    Gfp.GFP_KERNEL | Gfp.__GFP_NOWARN | Gfp.__GFP_ZERO);
+            if (queue != 0) {
+                break;
+            }
+            if (!mayReduceNum) {
+                return null;
+            }
+        }
+        if (num == 0) {
+            return null;
+        }
+        if (queue == 0) {
+            // Try to get a single page. You are my only hope!
+            queue = vringAllocQueue(vdev, vringSize(num, vringAlign), dmaAddr, Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
+        }
+        if (queue == 0) {
+            return null;
+        }
+        long queueSizeInBytes = vringSize(num, vringAlign);
+        // vring_init
+        long desc = queue;
+        long avail = queue + (long) VRING_DESC_SIZE * num;
+        long used = (avail + 4 + 2L * num + 2 + vringAlign - 1) & ~((long) vringAlign - 1);
+        Virtqueue vq = __vringNewVirtqueue(index, num, desc, avail, used, vdev, weakBarriers, notify, callback, name);
+        vq.queueDmaAddr = dmaAddr[0];
+        vq.queueSizeInBytes = queueSizeInBytes;
+        vq.weOwnRing = true;
+        return vq;
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:__vring_new_virtqueue")
+    static Virtqueue __vringNewVirtqueue(int index, int num, long desc, long avail, long used, VirtioDevice vdev,
+            boolean weakBarriers, VqNotify notify, VqCallback callback, String name) {
+        Virtqueue vq = new Virtqueue(index, name, vdev, callback, notify, num, desc, avail, used);
+        vq.numFree = num;
+        vq.weakBarriers = weakBarriers;
+        vq.broken = false;
+        vq.lastUsedIdx = 0;
+        vq.numAdded = 0;
+        vq.useDmaApi = vringUseDmaApi(vdev);
+        vq.indirect = Virtio.virtioHasFeature(vdev, VIRTIO_RING_F_INDIRECT_DESC);
+        vq.event = Virtio.virtioHasFeature(vdev, VIRTIO_RING_F_EVENT_IDX);
+        vq.availFlagsShadow = 0;
+        vq.availIdxShadow = 0;
+        // No callback? Tell other side not to bother us.
+        if (callback == null) {
+            vq.availFlagsShadow |= VRING_AVAIL_F_NO_INTERRUPT;
+            if (!vq.event) {
+                vdev.virtio.mem.writew(avail, vq.availFlagsShadow);
+            }
+        }
+        // Put everything in free lists.
+        vq.freeHead = 0;
+        for (int i = 0; i < num; i++) {
+            vq.descExtra[i] = new Virtqueue.DescExtra();
+            vq.descExtra[i].next = i + 1;
+        }
+        vdev.vqs.add(vq);
+        return vq;
+    }
+
+    /* ---------------- the API ---------------- */
+
+    /** Creates a virtqueue with its ring allocated here (in DMA-coherent memory with the DMA API); null on failure. */
+    @Port("drivers/virtio/virtio_ring.c:vring_create_virtqueue")
+    public static Virtqueue vringCreateVirtqueue(int index, int num, int vringAlign, VirtioDevice vdev, boolean weakBarriers,
+            boolean mayReduceNum, boolean context, VqNotify notify, VqCallback callback, String name) {
+        // virtio_has_feature(vdev, VIRTIO_F_RING_PACKED): never negotiated here (vring_transport_features keeps it, no device offers it)
+        return vringCreateVirtqueueSplit(index, num, vringAlign, vdev, weakBarriers, mayReduceNum, notify, callback, name);
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:vring_del_virtqueue")
+    public static void vringDelVirtqueue(Virtqueue vq) {
+        if (vq.weOwnRing) {
+            vringFreeQueue(vq.vdev, vq.queueSizeInBytes, vq.desc, vq.queueDmaAddr);
+        }
+        vq.vdev.vqs.remove(vq);
+    }
+
+    /**
+     * Exposes {@code sgs} to the device: {@code outSgs} device-readable lists, then {@code inSgs}
+     * device-writable ones, {@code data} the token get_buf returns. 0, -ENOSPC (no room), -ENOMEM
+     * (a DMA mapping failed; what was mapped is unmapped), -EIO (the ring is broken).
+     */
+    @Port("drivers/virtio/virtio_ring.c:virtqueue_add_sgs")
+    public static int virtqueueAddSgs(Virtqueue vq, Scatterlist[][] sgs, int outSgs, int inSgs, Object data, int gfp) {
+        int totalSg = 0;
+        for (int i = 0; i < outSgs + inSgs; i++) {
+            totalSg += sgs[i].length;
+        }
+        return virtqueueAddSplit(vq, sgs, totalSg, outSgs, inSgs, data);
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:virtqueue_add_outbuf")
+    public static int virtqueueAddOutbuf(Virtqueue vq, Scatterlist[] sg, int num, Object data, int gfp) {
+        return virtqueueAddSplit(vq, new Scatterlist[][] {java.util.Arrays.copyOf(sg, num)}, num, 1, 0, data);
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:virtqueue_add_inbuf")
+    public static int virtqueueAddInbuf(Virtqueue vq, Scatterlist[] sg, int num, Object data, int gfp) {
+        return virtqueueAddSplit(vq, new Scatterlist[][] {java.util.Arrays.copyOf(sg, num)}, num, 0, 1, data);
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:virtqueue_kick_prepare")
+    public static boolean virtqueueKickPrepare(Virtqueue vq) {
+        return virtqueueKickPrepareSplit(vq);
+    }
+
+    /** Notifies the device; false (and the ring broken) if the transport's notify failed. */
+    @Port("drivers/virtio/virtio_ring.c:virtqueue_notify")
+    public static boolean virtqueueNotify(Virtqueue vq) {
+        if (vq.broken) {
+            return false;
+        }
+        // Prod other side to tell it about changes.
+        if (!vq.notify.notify(vq)) {
+            vq.broken = true;
+            return false;
+        }
+        return true;
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:virtqueue_kick")
+    public static boolean virtqueueKick(Virtqueue vq) {
+        if (virtqueueKickPrepare(vq)) {
+            return virtqueueNotify(vq);
+        }
+        return true;
+    }
+
+    /** The next used buffer's token, its written length in {@code len[0]}; null if none (or the ring is broken). */
+    @Port("drivers/virtio/virtio_ring.c:virtqueue_get_buf")
+    public static Object virtqueueGetBuf(Virtqueue vq, int[] len) {
+        return virtqueueGetBufCtxSplit(vq, len);
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:virtqueue_disable_cb")
+    public static void virtqueueDisableCb(Virtqueue vq) {
+        virtqueueDisableCbSplit(vq);
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:virtqueue_enable_cb_prepare")
+    public static int virtqueueEnableCbPrepare(Virtqueue vq) {
+        return virtqueueEnableCbPrepareSplit(vq);
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:virtqueue_poll")
+    public static boolean virtqueuePoll(Virtqueue vq, int lastUsedIdx) {
+        if (vq.broken) {
+            return false;
+        }
+        return virtqueuePollSplit(vq, lastUsedIdx);
+    }
+
+    /** Re-enables callbacks; false if buffers arrived meanwhile (the caller must process them). */
+    @Port("drivers/virtio/virtio_ring.c:virtqueue_enable_cb")
+    public static boolean virtqueueEnableCb(Virtqueue vq) {
+        int lastUsedIdx = virtqueueEnableCbPrepare(vq);
+        return !virtqueuePoll(vq, lastUsedIdx);
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:virtqueue_is_broken")
+    public static boolean virtqueueIsBroken(Virtqueue vq) {
+        return vq.broken;
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:virtqueue_get_vring_size")
+    public static int virtqueueGetVringSize(Virtqueue vq) {
+        return vq.num;
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:virtqueue_get_desc_addr")
+    public static long virtqueueGetDescAddr(Virtqueue vq) {
+        return vq.queueDmaAddr;
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:virtqueue_get_avail_addr")
+    public static long virtqueueGetAvailAddr(Virtqueue vq) {
+        return vq.queueDmaAddr + (vq.avail - vq.desc);
+    }
+
+    @Port("drivers/virtio/virtio_ring.c:virtqueue_get_used_addr")
+    public static long virtqueueGetUsedAddr(Virtqueue vq) {
+        return vq.queueDmaAddr + (vq.used - vq.desc);
+    }
+
+    /** The interrupt handler of a queue's vector: its callback if the device used buffers. */
+    @Port("drivers/virtio/virtio_ring.c:vring_interrupt")
+    public static int vringInterrupt(int irq, Virtqueue vq) {
+        if (!moreUsedSplit(vq)) {
+            Printk.prDebug("virtqueue interrupt with no work for %s", vq);
+            return IrqHandler.IRQ_NONE;
+        }
+        if (vq.broken) {
+            return IrqHandler.IRQ_HANDLED;
+        }
+        if (vq.callback != null) {
+            vq.callback.call(vq);
+        }
+        return IrqHandler.IRQ_HANDLED;
+    }
+
+    /** Keeps the transport features this ring implementation supports, clears the others. */
+    @Port("drivers/virtio/virtio_ring.c:vring_transport_features")
+    public static void vringTransportFeatures(VirtioDevice vdev) {
+        for (int i = VIRTIO_TRANSPORT_F_START; i < VIRTIO_TRANSPORT_F_END; i++) {
+            switch (i) {
+                case VIRTIO_RING_F_INDIRECT_DESC, VIRTIO_RING_F_EVENT_IDX, VIRTIO_F_VERSION_1, VIRTIO_F_ACCESS_PLATFORM,
+                        VIRTIO_F_RING_PACKED, VIRTIO_F_ORDER_PLATFORM:
+                    break;
+                default:
+                    // We don't understand this bit.
+                    Virtio.__virtioClearBit(vdev, i);
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+package org.iommu4j.virtio;
+
+import static org.iommu4j.base.Errno.ENODEV;
+import static org.iommu4j.base.Errno.ETIMEDOUT;
+
+import java.util.concurrent.TimeUnit;
+import org.iommu4j.base.Completion;
+import org.iommu4j.base.Gfp;
+import org.iommu4j.base.Port;
+import org.iommu4j.dma.Scatterlist;
+
+/**
+ * drivers/char/hw_random/virtio-rng.c (v5.15): one "input" queue; a read hands the caller's
+ * buffer to the device and waits for it to come back filled. The hwrng core (rng_dev_read,
+ * add_early_randomness) is not ported: {@link #virtioRead} is what it calls.
+ */
+public final class VirtioRng implements VirtioDriver {
+    /** {@code struct virtrng_info}. */
+    @Port("drivers/char/hw_random/virtio-rng.c:virtrng_info")
+    public static final class VirtrngInfo {
+        public Virtqueue vq;
+        public final Completion haveData = new Completion();
+        public String name;
+        public int dataAvail;
+        public int index;
+        public boolean busy;
+        public boolean hwrngRemoved;
+    }
+
+    /** How long a blocking read waits in the simulation (the kernel waits until killed). */
+    public long waitNanos = TimeUnit.SECONDS.toNanos(10);
+    private int index;
+
+    @Override
+    public String name() {
+        return "virtio_rng";
+    }
+
+    @Override
+    public int deviceId() {
+        return VirtioH.VIRTIO_ID_RNG;
+    }
+
+    @Override
+    public int[] featureTable() {
+        return new int[0];
+    }
+
+    @Port("drivers/char/hw_random/virtio-rng.c:random_recv_done")
+    private static void randomRecvDone(Virtqueue vq) {
+        VirtrngInfo vi = (VirtrngInfo) vq.vdev.priv;
+        int[] len = {0};
+        // We can get spurious callbacks, e.g. shared IRQs + virtio_pci.
+        if (VirtioRing.virtqueueGetBuf(vi.vq, len) == null) {
+            return;
+        }
+        vi.dataAvail = len[0];
+        vi.haveData.complete();
+    }
+
+    /** The host will fill any buffer we give it with sweet, sweet randomness. */
+    @Port("drivers/char/hw_random/virtio-rng.c:register_buffer")
+    private static int registerBuffer(VirtrngInfo vi, long buf, int size) {
+        Scatterlist[] sg = {new Scatterlist(buf, size)}; // sg_init_one
+        // There should always be room for one buffer.
+        int ret = VirtioRing.virtqueueAddInbuf(vi.vq, sg, 1, buf, Gfp.GFP_KERNEL);
+        VirtioRing.virtqueueKick(vi.vq);
+        return ret;
+    }
+
+    /**
+     * hwrng's read: gives {@code buf} (a kernel buffer: physical address) of {@code size} bytes to
+     * the device if no read is in flight; with {@code wait}, the bytes the device wrote, else 0.
+     * -ENODEV after removal; -ETIMEDOUT if the device never answered within {@link #waitNanos}
+     * (the kernel's killable wait, bounded in the simulation).
+     */
+    @Port("drivers/char/hw_random/virtio-rng.c:virtio_read")
+    public int virtioRead(VirtrngInfo vi, long buf, int size, boolean wait) {
+        if (vi.hwrngRemoved) {
+            return -ENODEV;
+        }
+        if (!vi.busy) {
+            vi.busy = true;
+            vi.haveData.reinitCompletion();
+            registerBuffer(vi, buf, size);
+        }
+        if (!wait) {
+            return 0;
+        }
+        if (!vi.haveData.waitForCompletionTimeout(waitNanos, TimeUnit.NANOSECONDS)) {
+            return -ETIMEDOUT;
+        }
+        vi.busy = false;
+        return vi.dataAvail;
+    }
+
+    @Port("drivers/char/hw_random/virtio-rng.c:probe_common")
+    private int probeCommon(VirtioDevice vdev) {
+        VirtrngInfo vi = new VirtrngInfo();
+        vi.index = index++;
+        vi.name = vi.index == 0 ? "virtio_rng.0" : "virtio_rng." + vi.index;
+        vdev.priv = vi;
+        // We expect a single virtqueue.
+        Virtqueue[] vqs = new Virtqueue[1];
+        int err = Virtio.virtioFindVqs(vdev, 1, vqs, new VirtioRing.VqCallback[] {VirtioRng::randomRecvDone},
+                new String[] {"input"});
+        if (err != 0) {
+            vdev.priv = null;
+            return err;
+        }
+        vi.vq = vqs[0];
+        return 0;
+    }
+
+    @Override
+    @Port("drivers/char/hw_random/virtio-rng.c:virtrng_probe")
+    public int probe(VirtioDevice vdev) {
+        return probeCommon(vdev);
+    }
+
+    /** The driver's state for {@code vdev}, or null. */
+    public static VirtrngInfo info(VirtioDevice vdev) {
+        return vdev.priv instanceof VirtrngInfo vi ? vi : null;
+    }
+
+    /** A kmalloc'd buffer for reads (the hwrng core's rng_buffer): a zeroed page, or 0. */
+    public static long allocBuffer(Virtio virtio) {
+        long pa = virtio.dma.pageAlloc().allocPage(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
+        return pa;
+    }
+}
