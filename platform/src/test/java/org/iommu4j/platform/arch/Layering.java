@@ -26,6 +26,8 @@ import java.util.stream.Stream;
  *             iopf (io-pgfault), sva (iommu-sva): each on the core and below, never each other
  *             ^
  *             smmuv3 driver  (never smmuv3.hw);  smmuv3.hw uses base only
+ * virtio (the virtio-pci, virtio_ring and device drivers): base, mm, the PCI core and the DMA API,
+ *             never the PCI device model (pci.hw, where the virtio devices live)
  * platform: above everything, imported by nothing below it
  * </pre>
  */
@@ -68,6 +70,13 @@ final class Layering {
                         .and(resideOutsideOfPackage(root + ".pci.hw..")))
                 .allowEmptyShould(true)
                 .as("the PCI device model (pci.hw) never imports the PCI core"));
+        r.put("virtio", classes().that().resideInAPackage(root + ".virtio..")
+                .should().onlyDependOnClassesThat(resideOutsideOfPackage(root + "..")
+                        .or(resideInAnyPackage(root + ".virtio..", root + ".base..", root + ".mm..", root + ".pci..", root + ".dma..")
+                                .and(resideOutsideOfPackage(root + ".pci.hw.."))))
+                .allowEmptyShould(true)
+                .as("the virtio drivers (virtio) depend only on base, the page allocator, the PCI core and the DMA"
+                        + " API, never on the PCI device model (pci.hw)"));
         r.put("platform", noClasses().that().resideInAPackage(root + "..")
                 .and().resideOutsideOfPackage(root + ".platform..")
                 .and().resideOutsideOfPackage(root + ".bench..")

@@ -52,6 +52,8 @@ class LayeringTest {
     @ArchTest
     static final ArchRule pciHwNeverImportsPciCore = RULES.get("pci hw");
     @ArchTest
+    static final ArchRule virtioDriversNeverImportTheDevices = RULES.get("virtio");
+    @ArchTest
     static final ArchRule nothingBelowPlatformImportsIt = RULES.get("platform");
 
     static final String FIXTURE = "org.iommu4j.platform.arch.fixture";
@@ -73,6 +75,7 @@ class LayeringTest {
             Map.entry("smmuv3 driver", "DriverUsesModel"),
             Map.entry("pci core", "PciCoreUsesHw"),
             Map.entry("pci hw", "PciHwUsesCore"),
+            Map.entry("virtio", "VirtioUsesPciHw"),
             Map.entry("platform", "IovaUsesPlatform"));
 
     @Test
@@ -98,7 +101,8 @@ class LayeringTest {
                 org.iommu4j.platform.arch.fixture.iopf.IopfOk.class,
                 org.iommu4j.platform.arch.fixture.sva.SvaOk.class,
                 org.iommu4j.platform.arch.fixture.smmuv3.DriverOk.class,
-                org.iommu4j.platform.arch.fixture.smmuv3.hw.ModelOk.class);
+                org.iommu4j.platform.arch.fixture.smmuv3.hw.ModelOk.class,
+                org.iommu4j.platform.arch.fixture.virtio.VirtioOk.class);
         for (var e : Layering.rules(FIXTURE).entrySet()) {
             assertThat(e.getValue().evaluate(allowed).hasViolation()).as("rule '%s'", e.getKey()).isFalse();
         }
