@@ -16,6 +16,7 @@ import static org.iommu4j.base.Errno.ENOENT;
 import static org.iommu4j.base.Errno.ENOMEM;
 import static org.iommu4j.base.Errno.EOPNOTSUPP;
 import static org.iommu4j.base.Errno.EOVERFLOW;
+import static org.iommu4j.base.Errno.EPERM;
 import static org.iommu4j.base.Errno.ERANGE;
 import static org.iommu4j.base.Errno.ETIMEDOUT;
 import static org.iommu4j.base.Errno.ENXIO;
@@ -2910,7 +2911,8 @@ public final class ArmSmmuV3 {
                 privateIoasid.free(smmuDomain.ssid);
                 smmuDomain.parent = null;
             }
-        } else if (smmuDomain.stage == ARM_SMMU_DOMAIN_S2 && smmu != null) {
+        } else {
+            /* S2, NESTED (built as S2) or BYPASS: a VMID only if finalise took one (never VMID 0) */
             if (smmuDomain.s2Cfg.vmid != 0) {
                 armSmmuBitmapFree(smmu.vmidMap, smmuDomain.s2Cfg.vmid);
             }
@@ -3659,6 +3661,31 @@ public final class ArmSmmuV3 {
     }
 
     /**
+     * Marks a domain not yet attached for nesting. v5.15 builds such a domain as a stage-2 one
+     * (finalise, STE, TLBI by VMID); on an SMMU without stage 2, finalise falls back to stage 1.
+     * Locking: init_mutex, which also guards the smmu pointer set at first attach.
+     *
+     * @return 0, or -EPERM once the domain is attached (it has an SMMU)
+     */
+    @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_enable_nesting")
+    public int armSmmuEnableNesting(org.iommu4j.iommu.IommuDomain domain) {
+        ArmSmmuDomain smmuDomain = toSmmuDomain(domain);
+        int ret = 0;
+
+        smmuDomain.initMutex.lock();
+        try {
+            if (smmuDomain.smmu != null) {
+                ret = -EPERM;
+            } else {
+                smmuDomain.stage = ARM_SMMU_DOMAIN_NESTED;
+            }
+        } finally {
+            smmuDomain.initMutex.unlock();
+        }
+        return ret;
+    }
+
+    /**
      * struct iommu_ops arm_smmu_ops: the driver's surface, one forwarding method per member (the
      * image of the kernel's designated initializer).
      */
@@ -3688,6 +3715,8 @@ public final class ArmSmmuV3 {
         @Override public boolean hasOfXlate() { return true; }
         @Override public void releaseDevice(Device dev) { armSmmuReleaseDevice(dev); }
         @Override public org.iommu4j.iommu.IommuGroup deviceGroup(Device dev) { return armSmmuDeviceGroup(dev); }
+        @Override public int enableNesting(org.iommu4j.iommu.IommuDomain domain) { return armSmmuEnableNesting(domain); }
+        @Override public boolean hasEnableNesting() { return true; }
         @Override public void getResvRegions(Device dev, List<org.iommu4j.iommu.IommuResvRegion> list) { armSmmuGetResvRegions(dev, list); }
         @Override public boolean hasGetResvRegions() { return true; }
         @Override public boolean devHasFeat(Device dev, int f) { return armSmmuDevHasFeature(dev, f); }

@@ -1526,6 +1526,22 @@ public final class Iommu {
         return ret;
     }
 
+    /**
+     * Asks the driver to build the UNMANAGED {@code domain} for nesting, before its first attach.
+     * 0, or -EINVAL (not an UNMANAGED domain, or the driver has no enable_nesting), or the
+     * driver's -errno (-EPERM on SMMUv3 once the domain is attached).
+     */
+    @Port("drivers/iommu/iommu.c:iommu_enable_nesting")
+    public static int iommuEnableNesting(IommuDomain domain) {
+        if (domain.type != IOMMU_DOMAIN_UNMANAGED) {
+            return -EINVAL;
+        }
+        if (!domain.ops.hasEnableNesting()) {
+            return -EINVAL;
+        }
+        return domain.ops.enableNesting(domain);
+    }
+
     // ---------------------------------------------------------------------------------------
     // Device fault API
     // ---------------------------------------------------------------------------------------

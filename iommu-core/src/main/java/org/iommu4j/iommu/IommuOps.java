@@ -17,9 +17,10 @@ import org.iommu4j.base.device.Device;
  * without a NULL check in v5.15 (domain_alloc, domain_free, iova_to_phys, probe_device,
  * release_device, device_group, pgsize_bitmap) are abstract.
  *
- * <p>Not carried over from v5.15 (never used by this stack): {@code enable_nesting},
- * {@code set_pgtable_quirks}, {@code apply_resv_region}, {@code cache_invalidate},
- * {@code sva_bind_gpasid}/{@code sva_unbind_gpasid}.
+ * <p>Not carried over from v5.15 (never used by this stack): {@code set_pgtable_quirks},
+ * {@code apply_resv_region}, {@code cache_invalidate}, {@code sva_bind_gpasid}/{@code sva_unbind_gpasid}.
+ * {@code enable_nesting} is here: on SMMUv3 it only turns a domain not yet attached into a
+ * stage-2 one, as v5.15 does; v5.15 has no guest stage-1 (cache_invalidate, bind_gpasid) behind it.
  */
 @Port("include/linux/iommu.h:iommu_ops")
 public interface IommuOps {
@@ -132,6 +133,18 @@ public interface IommuOps {
 
     /** The group {@code dev} belongs in (existing or new); throws ErrnoException on failure. */
     IommuGroup deviceGroup(Device dev) throws ErrnoException;
+
+    /**
+     * Asks that {@code domain}, not yet attached, be built for nested translation (on SMMUv3 a
+     * stage-2 domain). Context: may sleep. Returns 0 or -errno (-EPERM once attached).
+     */
+    default int enableNesting(IommuDomain domain) {
+        return -org.iommu4j.base.Errno.ENODEV;
+    }
+
+    default boolean hasEnableNesting() {
+        return false;
+    }
 
     /** Appends {@code dev}'s reserved IOVA regions to {@code list}. */
     default void getResvRegions(Device dev, List<IommuResvRegion> list) {}

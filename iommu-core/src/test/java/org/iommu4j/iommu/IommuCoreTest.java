@@ -400,4 +400,20 @@ class IommuCoreTest {
         assertThat(iovad.findIova(iovad.iovaPfn(0x8000000L))).isNotNull();
         assertThat(iovad.findIova(iovad.iovaPfn(0x9000000L))).isNotNull();
     }
+
+    /** iommu_enable_nesting: -EINVAL for a domain that is not UNMANAGED and for a driver without the op. */
+    @Test
+    void enableNestingNeedsAnUnmanagedDomainAndTheOp() {
+        World w = new World();
+        assertThat(w.iommu.busSetIommu(w.bus, w.mock)).isZero();
+        IommuDomain dma = w.iommu.iommuDomainAllocType(w.bus, IOMMU_DOMAIN_DMA);
+        assertThat(Iommu.iommuEnableNesting(dma)).isEqualTo(-EINVAL);
+        w.iommu.iommuDomainFree(dma);
+        /* The mock IOMMU, like MinimalOps, has no enable_nesting. */
+        assertThat(w.mock.hasEnableNesting()).isFalse();
+        IommuDomain unmanaged = w.iommu.iommuDomainAlloc(w.bus);
+        assertThat(unmanaged.type).isEqualTo(IOMMU_DOMAIN_UNMANAGED);
+        assertThat(Iommu.iommuEnableNesting(unmanaged)).isEqualTo(-EINVAL);
+        w.iommu.iommuDomainFree(unmanaged);
+    }
 }
