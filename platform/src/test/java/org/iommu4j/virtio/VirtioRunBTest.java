@@ -29,9 +29,10 @@ class VirtioRunBTest {
             try (Trace.Capture cap = Trace.capture("smmuv3:smmuv3_cmdq_opcode")) {
                 assertThat(m.virtioBlk.virtblkRead(vblk, 0, first)).isZero();
                 m.board.irqs.quiesce();
-                // strict dma-iommu: each of the 6 unmaps (4 data pages, header, status) is TLBI_NH_VA then CMD_SYNC
+                // strict dma-iommu: each of the 7 unmaps (the indirect table, then header, 4 data pages, status) is
+                // TLBI_NH_VA then CMD_SYNC
                 List<String> ops = cap.records().stream().map(r -> (String) r.field("cmd")).toList();
-                assertThat(ops).hasSize(12);
+                assertThat(ops).hasSize(14);
                 for (int i = 0; i < ops.size(); i += 2) {
                     assertThat(ops.subList(i, i + 2)).containsExactly("CMD_TLBI_NH_VA", "CMD_SYNC");
                 }
