@@ -116,10 +116,25 @@ public final class Machine implements AutoCloseable {
      * with a generator seeded by {@code rngSeed}; the drivers (virtio_pci, virtio-rng, virtio_blk)
      * probe them at boot.
      */
-    public record VirtioOptions(byte[] disk, long rngSeed) {
+    public record VirtioOptions(byte[] disk, long rngSeed, boolean indirectDesc, boolean eventIdx) {
+        /** With the ring features QEMU 7.2 offers by default (indirect_desc=on, event_idx=on). */
+        public VirtioOptions(byte[] disk, long rngSeed) {
+            this(disk, rngSeed, true, true);
+        }
+
         /** The reference disk and seed 0. */
         public static VirtioOptions runB() {
             return new VirtioOptions(referenceDisk(), 0);
+        }
+
+        /** The same with QEMU's indirect_desc and event_idx properties set as given. */
+        public VirtioOptions withRingFeatures(boolean indirect, boolean event) {
+            return new VirtioOptions(disk, rngSeed, indirect, event);
+        }
+
+        long ringFeatures() {
+            return (indirectDesc ? 1L << org.iommu4j.pci.hw.virtio.VirtioSpec.VIRTIO_F_RING_INDIRECT_DESC : 0)
+                    | (eventIdx ? 1L << org.iommu4j.pci.hw.virtio.VirtioSpec.VIRTIO_F_RING_EVENT_IDX : 0);
         }
     }
 
@@ -145,7 +160,12 @@ public final class Machine implements AutoCloseable {
 
     /** Boots run B's machine: the bundled blob, QEMU's SMMU, the reference disk. */
     public static Machine bootRunB() {
-        return new Machine(Fdt.bundledVirtSmmuv3(), "qemu", false, VirtioOptions.runB());
+        return bootRunB(VirtioOptions.runB());
+    }
+
+    /** Boots run B's machine with the given virtio options. */
+    public static Machine bootRunB(VirtioOptions options) {
+        return new Machine(Fdt.bundledVirtSmmuv3(), "qemu", false, options);
     }
     private DeviceNode smmuNode;
 
@@ -411,7 +431,7 @@ public final class Machine implements AutoCloseable {
                     default -> null;
                 };
                 if (vdm != null) {
-                    var proxy = new org.iommu4j.pci.hw.virtio.VirtioPciProxy(m, vdm);
+                    var proxy = new org.iommu4j.pci.hw.virtio.VirtioPciProxy(m, vdm, virtioOptions.ringFeatures());
                     m.setBarHandler(VirtioPci.MODERN_MEM_BAR, proxy);
                     virtioProxies.put(sid, proxy);
                 }

@@ -108,11 +108,13 @@ public final class VirtioDemo {
         out.printf("  sid 0x10 (virtio-blk)             %4d   %4d%n", xlates.getOrDefault(0x10, 0), REF_TRANSLATIONS_BLK);
         out.println("Why they differ: the reference counts the whole boot (12 CMD_SYNCs of probe and attach before any");
         out.println("DMA) and Linux 6.1's block layer: its readahead, partition scan and page-cache folios merge");
-        out.println("physically contiguous pages into one segment (one range TLBI for several pages), and QEMU offers");
-        out.println("INDIRECT_DESC and EVENT_IDX, which Linux uses; here each page is one segment, each request is one");
-        out.println("128 KiB readahead, and the devices offer neither feature. Each unmap is still one TLBI_NH_VA");
-        out.println("followed by its CMD_SYNC (strict mode), as in the reference. Translations count the model's");
-        out.println("translate_success events: one per 4 KiB piece of each DMA, so they follow the transfer sizes.");
+        out.println("physically contiguous pages into one segment (one range TLBI for several pages); here each page is");
+        out.println("one segment and each request one 128 KiB readahead. As on Linux, both devices offer INDIRECT_DESC and");
+        out.println("EVENT_IDX as QEMU does and the driver uses them: each block request is one ring descriptor naming an");
+        out.println("indirect table mapped with dma_map_single, whose unmap at completion adds one TLBI_NH_VA and its");
+        out.println("CMD_SYNC per request (strict mode); every unmap is one TLBI_NH_VA followed by its CMD_SYNC.");
+        out.println("Translations count the model's translate_success events: one per 4 KiB piece of each DMA (the");
+        out.println("indirect table's read included), so they follow the transfer sizes.");
         boolean ok = r1 == 0 && r2 == 0 && md5a.equals(MD5_16K) && (all.length != 1 << 20 || md5b.equals(MD5_DISK)) && rngOk
                 && cmds.getOrDefault("SYNC", 0).equals(cmds.getOrDefault("TLBI_NH_VA", -1));
         return new Result(md5a, md5b, rngOk, cmds, xlates, ok ? 0 : 1);

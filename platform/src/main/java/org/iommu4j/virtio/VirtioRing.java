@@ -26,11 +26,19 @@ import org.iommu4j.dma.Scatterlist;
  * <p>The ring's memory is written and read by the CPU here through {@link PhysMem} at its
  * CPU address (the linear map: CPU address == physical address in this simulation) and by the
  * device at {@link Virtqueue#queueDmaAddr}, an IOVA when the device sits behind an IOMMU.
- * Barriers (virtio_wmb/rmb/mb) are no-ops: PhysMem is sequentially consistent.
+ * The barriers sit where v5.15 puts them ({@link #virtioWmb}, {@link #virtioRmb},
+ * {@link #virtioMb}, {@link #virtioStoreMb}): Java fences, since the device model may run on
+ * another thread.
  *
- * <p>Not ported: the packed ring (VIRTIO_F_RING_PACKED is not negotiated), indirect descriptors
- * and event index (not offered by the devices, so virtqueue_use_indirect and vq->event are
- * false), vring_new_virtqueue with a caller-owned ring, virtqueue resize/reset (later kernels).
+ * <p>Indirect descriptor tables (VIRTIO_RING_F_INDIRECT_DESC) and the event index
+ * (VIRTIO_RING_F_EVENT_IDX) are used as v5.15 uses them: a buffer of more than one segment
+ * goes in a table of its own, mapped with dma_map_single and unmapped when detached; kicks and
+ * interrupts follow avail_event/used_event. The table comes from the page allocator (the
+ * simulation has no slab whose memory a device can read), one page per table.
+ *
+ * <p>Not ported: the packed ring (VIRTIO_F_RING_PACKED is not negotiated), vring_new_virtqueue
+ * with a caller-owned ring, virtqueue_enable_cb_delayed and detach_unused_buf (no driver here
+ * calls them), virtqueue resize/reset (later kernels).
  */
 public final class VirtioRing {
     private VirtioRing() {}
@@ -55,7 +63,64 @@ public final class VirtioRing {
         return vq.vdev.virtio.dma;
     }
 
+    /* ---------------- barriers and event index (include/linux/virtio_ring.h, uapi) ---------------- */
+
+    /** Orders the CPU's ring stores before the ones that publish them (dma_wmb or, strong, wmb). */
+    @Port("include/linux/virtio_ring.h:virtio_wmb")
+    static void virtioWmb(boolean weakBarriers) {
+        java.lang.invoke.VarHandle.storeStoreFence();
+    }
+
+    /** Orders the read of an index before the reads of what it publishes (dma_rmb or rmb). */
+    @Port("include/linux/virtio_ring.h:virtio_rmb")
+    static void virtioRmb(boolean weakBarriers) {
+        java.lang.invoke.VarHandle.loadLoadFence();
+    }
+
+    /** Full barrier: a store (an index the device reads) before a later load (its event index). */
+    @Port("include/linux/virtio_ring.h:virtio_mb")
+    static void virtioMb(boolean weakBarriers) {
+        java.lang.invoke.VarHandle.fullFence();
+    }
+
+    /** Stores a 16-bit ring field, then a full barrier (virt_store_mb / smp_store_mb). */
+    @Port("include/linux/virtio_ring.h:virtio_store_mb")
+    static void virtioStoreMb(boolean weakBarriers, PhysMem m, long p, int v) {
+        m.writew(p, v);
+        java.lang.invoke.VarHandle.fullFence();
+    }
+
+    /**
+     * Whether moving an index from {@code old} to {@code newIdx} crosses {@code eventIdx}, the
+     * other side's event index: (u16)(new - event - 1) &lt; (u16)(new - old).
+     */
+    @Port("include/uapi/linux/virtio_ring.h:vring_need_event")
+    public static boolean vringNeedEvent(int eventIdx, int newIdx, int old) {
+        return ((newIdx - eventIdx - 1) & 0xffff) < ((newIdx - old) & 0xffff);
+    }
+
+    /** Where used_event lives: after the available ring (avail->ring[num]). */
+    @Port("include/uapi/linux/virtio_ring.h:vring_used_event")
+    static long vringUsedEvent(Virtqueue vq) {
+        return vq.avail + 4 + 2L * vq.num;
+    }
+
+    /** Where avail_event lives: after the used ring (used->ring[num], a u16). */
+    @Port("include/uapi/linux/virtio_ring.h:vring_avail_event")
+    static long vringAvailEvent(Virtqueue vq) {
+        return vq.used + 4 + (long) VRING_USED_ELEM_SIZE * vq.num;
+    }
+
     /* ---------------- helpers ---------------- */
+
+    /**
+     * Whether this buffer goes through an indirect table: the device takes them, the buffer
+     * has more than one segment, and a descriptor is free (FIXME in the kernel: tune this).
+     */
+    @Port("drivers/virtio/virtio_ring.c:virtqueue_use_indirect")
+    static boolean virtqueueUseIndirect(Virtqueue vq, int totalSg) {
+        return vq.indirect && totalSg > 1 && vq.numFree != 0;
+    }
 
     /**
      * Whether the ring and buffers must be given to the device as DMA addresses: always, unless
@@ -83,6 +148,15 @@ public final class VirtioRing {
             return sg.sgPhys();
         }
         return dma(vq).dmaMapPage(vringDmaDev(vq), sg.page, sg.offset, sg.length, direction);
+    }
+
+    /** Maps a kernel buffer (an indirect table) for the device, or gives its physical address without the DMA API. */
+    @Port("drivers/virtio/virtio_ring.c:vring_map_single")
+    private static long vringMapSingle(Virtqueue vq, long cpuAddr, long size, int direction) {
+        if (!vq.useDmaApi) {
+            return cpuAddr; // virt_to_phys: the linear map
+        }
+        return dma(vq).dmaMapSingle(vringDmaDev(vq), cpuAddr, size, direction);
     }
 
     @Port("drivers/virtio/virtio_ring.c:vring_mapping_error")
@@ -118,31 +192,89 @@ public final class VirtioRing {
         return extra.next;
     }
 
+    /** Unmaps what an indirect table's entry {@code d} (its CPU address) describes, from the entry itself. */
+    @Port("drivers/virtio/virtio_ring.c:vring_unmap_one_split_indirect")
+    private static void vringUnmapOneSplitIndirect(Virtqueue vq, long d) {
+        if (!vq.useDmaApi) {
+            return;
+        }
+        PhysMem m = mem(vq);
+        int flags = m.readw(d + 12);
+        long addr = m.readq(d);
+        int len = m.readl(d + 8);
+        int dir = (flags & VRING_DESC_F_WRITE) != 0 ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
+        if ((flags & VRING_DESC_F_INDIRECT) != 0) {
+            dma(vq).dmaUnmapSingle(vringDmaDev(vq), addr, Integer.toUnsignedLong(len), dir);
+        } else {
+            dma(vq).dmaUnmapPage(vringDmaDev(vq), addr, Integer.toUnsignedLong(len), dir);
+        }
+    }
+
+    /**
+     * An indirect table of {@code totalSg} descriptors (kmalloc_array), each {@code next} already
+     * pointing at the following one; its CPU address, or 0 when the allocation fails (the caller
+     * then falls back to the ring's own descriptors).
+     */
+    @Port("drivers/virtio/virtio_ring.c:alloc_indirect_split")
+    private static long allocIndirectSplit(Virtqueue vq, int totalSg, int gfp) {
+        // lowmem only (gfp &= ~__GFP_HIGHMEM): all of this machine's memory is
+        if (org.iommu4j.base.Slab.kmallocShouldFail(gfp)) {
+            return 0;
+        }
+        long desc = dma(vq).pageAlloc().allocPages(gfp & ~Gfp.__GFP_ZERO,
+                DmaMapping.getOrder((long) totalSg * VRING_DESC_SIZE));
+        if (desc == 0) {
+            return 0;
+        }
+        PhysMem m = mem(vq);
+        for (int i = 0; i < totalSg; i++) {
+            m.writew(desc + (long) VRING_DESC_SIZE * i + 14, i + 1);
+        }
+        return desc;
+    }
+
+    private static void kfreeIndirect(Virtqueue vq, long desc, int totalSg) {
+        dma(vq).pageAlloc().freePages(desc, DmaMapping.getOrder((long) totalSg * VRING_DESC_SIZE));
+    }
+
     private static long descAddr(Virtqueue vq, int i) {
         return vq.desc + (long) VRING_DESC_SIZE * i;
     }
 
-    /** Writes descriptor {@code i} (addr, len, flags, and next from the free list) and its extra state; returns next. */
+    /**
+     * Writes descriptor {@code i} of the table at {@code desc} (the ring's or an indirect one):
+     * addr, len, flags; in the ring also {@code next} from the free list and the extra state.
+     * Returns the next index.
+     */
     @Port("drivers/virtio/virtio_ring.c:virtqueue_add_desc_split")
-    private static int virtqueueAddDescSplit(Virtqueue vq, int i, long addr, int len, int flags) {
-        Virtqueue.DescExtra extra = vq.descExtra[i];
-        int next = extra.next;
+    private static int virtqueueAddDescSplit(Virtqueue vq, long desc, int i, long addr, int len, int flags, boolean indirect) {
         PhysMem m = mem(vq);
-        long d = descAddr(vq, i);
+        long d = desc + (long) VRING_DESC_SIZE * i;
+        m.writew(d + 12, flags);
         m.writeq(d, addr);
         m.writel(d + 8, len);
-        m.writew(d + 12, flags);
-        m.writew(d + 14, next);
-        extra.addr = addr;
-        extra.len = len;
-        extra.flags = flags;
+        int next;
+        if (!indirect) {
+            Virtqueue.DescExtra extra = vq.descExtra[i];
+            next = extra.next;
+            m.writew(d + 14, next);
+            extra.addr = addr;
+            extra.len = len;
+            extra.flags = flags;
+        } else {
+            next = m.readw(d + 14);
+        }
         return next;
     }
 
     @Port("drivers/virtio/virtio_ring.c:virtqueue_add_split")
-    private static int virtqueueAddSplit(Virtqueue vq, Scatterlist[][] sgs, int totalSg, int outSgs, int inSgs, Object data) {
+    private static int virtqueueAddSplit(Virtqueue vq, Scatterlist[][] sgs, int totalSg, int outSgs, int inSgs, Object data,
+            Object ctx, int gfp) {
         if (data == null) {
             throw new IllegalArgumentException("BUG_ON(data == NULL)");
+        }
+        if (ctx != null && vq.indirect) {
+            throw new IllegalArgumentException("BUG_ON(ctx && vq->indirect)");
         }
         if (vq.broken) {
             return -EIO;
@@ -151,15 +283,35 @@ public final class VirtioRing {
             throw new IllegalArgumentException("BUG_ON(total_sg == 0)");
         }
         int head = vq.freeHead;
-        // virtqueue_use_indirect: false (no VIRTIO_RING_F_INDIRECT_DESC)
-        org.iommu4j.base.Warn.WARN_ON_ONCE(totalSg > vq.num && !vq.indirect);
-        int i = head;
-        int descsUsed = totalSg;
+        long desc;
+        if (virtqueueUseIndirect(vq, totalSg)) {
+            desc = allocIndirectSplit(vq, totalSg, gfp);
+        } else {
+            desc = 0;
+            org.iommu4j.base.Warn.WARN_ON_ONCE(totalSg > vq.num && !vq.indirect);
+        }
+        boolean indirect;
+        int i;
+        int descsUsed;
+        if (desc != 0) {
+            // Use a single buffer which doesn't continue; the rest goes in the indirect table.
+            indirect = true;
+            i = 0;
+            descsUsed = 1;
+        } else {
+            indirect = false;
+            desc = vq.desc;
+            i = head;
+            descsUsed = totalSg;
+        }
         if (vq.numFree < descsUsed) {
             Printk.prDebug("Can't add buf len %d - avail = %d", descsUsed, vq.numFree);
-            // FIXME: for historical reasons, we force a notify here if there are outgoing parts to the buffer.
+            // FIXME (kernel): for historical reasons, we force a notify here if there are outgoing parts to the buffer.
             if (outSgs != 0) {
                 vq.notify.notify(vq);
+            }
+            if (indirect) {
+                kfreeIndirect(vq, desc, totalSg);
             }
             return -ENOSPC;
         }
@@ -176,36 +328,67 @@ public final class VirtioRing {
                     break outer;
                 }
                 prev = i;
-                i = virtqueueAddDescSplit(vq, i, addr, sg.length, out ? VRING_DESC_F_NEXT : VRING_DESC_F_NEXT | VRING_DESC_F_WRITE);
+                // the indirect table is trusted: it is mapped for streaming DMA (to the device only)
+                i = virtqueueAddDescSplit(vq, desc, i, addr, sg.length,
+                        out ? VRING_DESC_F_NEXT : VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, indirect);
+            }
+        }
+        PhysMem m = mem(vq);
+        if (!failed) {
+            // Last one doesn't continue.
+            long d = desc + (long) VRING_DESC_SIZE * prev;
+            m.writew(d + 12, m.readw(d + 12) & ~VRING_DESC_F_NEXT);
+            if (!indirect && vq.useDmaApi) {
+                vq.descExtra[prev & (vq.num - 1)].flags &= ~VRING_DESC_F_NEXT;
+            }
+            if (indirect) {
+                // Now that the indirect table is filled in, map it.
+                long addr = vringMapSingle(vq, desc, (long) totalSg * VRING_DESC_SIZE, DMA_TO_DEVICE);
+                if (vringMappingError(vq, addr)) {
+                    failed = true;
+                } else {
+                    virtqueueAddDescSplit(vq, vq.desc, head, addr, totalSg * VRING_DESC_SIZE, VRING_DESC_F_INDIRECT, false);
+                }
             }
         }
         if (failed) {
-            // unmap_release: the descriptors mapped so far, from the head
+            // unmap_release: what was mapped so far, from the head (or the table's first entry)
             int errIdx = i;
-            i = head;
+            i = indirect ? 0 : head;
             for (n = 0; n < totalSg; n++) {
                 if (i == errIdx) {
                     break;
                 }
-                i = vringUnmapOneSplit(vq, i);
+                if (indirect) {
+                    long d = desc + (long) VRING_DESC_SIZE * i;
+                    vringUnmapOneSplitIndirect(vq, d);
+                    i = m.readw(d + 14);
+                } else {
+                    i = vringUnmapOneSplit(vq, i);
+                }
+            }
+            if (indirect) {
+                kfreeIndirect(vq, desc, totalSg);
             }
             return -ENOMEM;
         }
-        // Last one doesn't continue.
-        PhysMem m = mem(vq);
-        m.writew(descAddr(vq, prev) + 12, m.readw(descAddr(vq, prev) + 12) & ~VRING_DESC_F_NEXT);
-        if (vq.useDmaApi) {
-            vq.descExtra[prev & (vq.num - 1)].flags &= ~VRING_DESC_F_NEXT;
-        }
         // We're using some buffers from the free list.
         vq.numFree -= descsUsed;
-        vq.freeHead = i;
-        // Store token.
+        // Update free pointer
+        if (indirect) {
+            vq.freeHead = vq.descExtra[head].next;
+        } else {
+            vq.freeHead = i;
+        }
+        // Store token and indirect buffer state.
         vq.descStateData[head] = data;
+        vq.descStateIndirDesc[head] = indirect ? desc : 0;
+        vq.descStateIndirNum[head] = indirect ? totalSg : 0;
         // Put entry in available array (but don't update avail->idx until they do sync).
         int avail = vq.availIdxShadow & (vq.num - 1);
         m.writew(vq.avail + 4 + 2L * avail, head);
         // Descriptors and available array need to be set before we expose the new available array entries.
+        virtioWmb(vq.weakBarriers);
         vq.availIdxShadow = (vq.availIdxShadow + 1) & 0xffff;
         m.writew(vq.avail + 2, vq.availIdxShadow);
         vq.numAdded++;
@@ -218,9 +401,14 @@ public final class VirtioRing {
 
     @Port("drivers/virtio/virtio_ring.c:virtqueue_kick_prepare_split")
     private static boolean virtqueueKickPrepareSplit(Virtqueue vq) {
-        // old/new (avail_idx_shadow - num_added, avail_idx_shadow) matter only with vq->event
+        // We need to expose available array entries before checking avail event.
+        virtioMb(vq.weakBarriers);
+        int old = (vq.availIdxShadow - vq.numAdded) & 0xffff;
+        int nw = vq.availIdxShadow;
         vq.numAdded = 0;
-        // no vq->event: the device's used->flags says whether it wants notifications
+        if (vq.event) {
+            return vringNeedEvent(mem(vq).readw(vringAvailEvent(vq)), nw, old);
+        }
         return (mem(vq).readw(vq.used) & VRING_USED_F_NO_NOTIFY) == 0;
     }
 
@@ -241,6 +429,23 @@ public final class VirtioRing {
         vq.freeHead = head;
         // Plus final descriptor
         vq.numFree++;
+        if (vq.indirect) {
+            long indirDesc = vq.descStateIndirDesc[head];
+            // Free the indirect table, if any, now that it's unmapped.
+            if (indirDesc == 0) {
+                return;
+            }
+            int len = vq.descExtra[head].len;
+            if ((vq.descExtra[head].flags & VRING_DESC_F_INDIRECT) == 0 || len == 0 || len % VRING_DESC_SIZE != 0) {
+                throw new IllegalStateException("BUG_ON: indirect head " + head + " flags " + vq.descExtra[head].flags + " len " + len);
+            }
+            for (int j = 0; j < len / VRING_DESC_SIZE; j++) {
+                vringUnmapOneSplitIndirect(vq, indirDesc + (long) VRING_DESC_SIZE * j);
+            }
+            kfreeIndirect(vq, indirDesc, vq.descStateIndirNum[head]);
+            vq.descStateIndirDesc[head] = 0;
+            vq.descStateIndirNum[head] = 0;
+        }
     }
 
     @Port("drivers/virtio/virtio_ring.c:more_used_split")
@@ -263,6 +468,8 @@ public final class VirtioRing {
             Printk.prDebug("No more buffers in queue");
             return null;
         }
+        // Only get used array entries after they have been exposed by host.
+        virtioRmb(vq.weakBarriers);
         PhysMem m = mem(vq);
         int lastUsed = vq.lastUsedIdx & (vq.num - 1);
         long elem = vq.used + 4 + (long) VRING_USED_ELEM_SIZE * lastUsed;
@@ -280,9 +487,10 @@ public final class VirtioRing {
         Object ret = vq.descStateData[i];
         detachBufSplit(vq, i);
         vq.lastUsedIdx = (vq.lastUsedIdx + 1) & 0xffff;
-        // If we expect an interrupt for the next entry, tell host by writing event index (used_event).
+        // If we expect an interrupt for the next entry, tell host by writing event index and flush out the write
+        // before the read in the next get_buf call.
         if ((vq.availFlagsShadow & VRING_AVAIL_F_NO_INTERRUPT) == 0) {
-            m.writew(vq.avail + 4 + 2L * vq.num, vq.lastUsedIdx);
+            virtioStoreMb(vq.weakBarriers, m, vringUsedEvent(vq), vq.lastUsedIdx);
         }
         return ret;
     }
@@ -291,7 +499,10 @@ public final class VirtioRing {
     private static void virtqueueDisableCbSplit(Virtqueue vq) {
         if ((vq.availFlagsShadow & VRING_AVAIL_F_NO_INTERRUPT) == 0) {
             vq.availFlagsShadow |= VRING_AVAIL_F_NO_INTERRUPT;
-            if (!vq.event) {
+            if (vq.event) {
+                // TODO (kernel): this is a hack. Figure out a cleaner value to write.
+                mem(vq).writew(vringUsedEvent(vq), 0);
+            } else {
                 mem(vq).writew(vq.avail, vq.availFlagsShadow);
             }
         }
@@ -305,8 +516,9 @@ public final class VirtioRing {
                 mem(vq).writew(vq.avail, vq.availFlagsShadow);
             }
         }
+        // Depending on VIRTIO_RING_F_EVENT_IDX, clear the flag or point the event index at the next entry: both, always.
         int lastUsedIdx = vq.lastUsedIdx;
-        mem(vq).writew(vq.avail + 4 + 2L * vq.num, lastUsedIdx);
+        mem(vq).writew(vringUsedEvent(vq), lastUsedIdx);
         return lastUsedIdx;
     }
 
@@ -339,7 +551,7 @@ public final class VirtioRing {
 
     @Port("drivers/virtio/virtio_ring.c:vring_create_virtqueue_split")
     private static Virtqueue vringCreateVirtqueueSplit(int index, int num, int vringAlign, VirtioDevice vdev,
-            boolean weakBarriers, boolean mayReduceNum, VqNotify notify, VqCallback callback, String name) {
+            boolean weakBarriers, boolean mayReduceNum, boolean context, VqNotify notify, VqCallback callback, String name) {
         // We assume num is a power of 2.
         if ((num & (num - 1)) != 0) {
             DevPrintk.devWarn(vdev, "Bad virtqueue length %d", num);
@@ -373,16 +585,27 @@ public final class VirtioRing {
         long desc = queue;
         long avail = queue + (long) VRING_DESC_SIZE * num;
         long used = (avail + 4 + 2L * num + 2 + vringAlign - 1) & ~((long) vringAlign - 1);
-        Virtqueue vq = __vringNewVirtqueue(index, num, desc, avail, used, vdev, weakBarriers, notify, callback, name);
+        Virtqueue vq = __vringNewVirtqueue(index, num, desc, avail, used, vdev, weakBarriers, context, notify, callback, name);
         vq.queueDmaAddr = dmaAddr[0];
         vq.queueSizeInBytes = queueSizeInBytes;
         vq.weOwnRing = true;
         return vq;
     }
 
+    /** The free list through desc_extra: 0 -> 1 -> ... -> num-1 -> 0 (the last entry stays zeroed). */
+    @Port("drivers/virtio/virtio_ring.c:vring_alloc_desc_extra")
+    private static void vringAllocDescExtra(Virtqueue vq, int num) {
+        for (int i = 0; i < num; i++) {
+            vq.descExtra[i] = new Virtqueue.DescExtra();
+        }
+        for (int i = 0; i < num - 1; i++) {
+            vq.descExtra[i].next = i + 1;
+        }
+    }
+
     @Port("drivers/virtio/virtio_ring.c:__vring_new_virtqueue")
     static Virtqueue __vringNewVirtqueue(int index, int num, long desc, long avail, long used, VirtioDevice vdev,
-            boolean weakBarriers, VqNotify notify, VqCallback callback, String name) {
+            boolean weakBarriers, boolean context, VqNotify notify, VqCallback callback, String name) {
         Virtqueue vq = new Virtqueue(index, name, vdev, callback, notify, num, desc, avail, used);
         vq.numFree = num;
         vq.weakBarriers = weakBarriers;
@@ -390,8 +613,12 @@ public final class VirtioRing {
         vq.lastUsedIdx = 0;
         vq.numAdded = 0;
         vq.useDmaApi = vringUseDmaApi(vdev);
-        vq.indirect = Virtio.virtioHasFeature(vdev, VIRTIO_RING_F_INDIRECT_DESC);
+        vq.eventTriggered = false;
+        vq.indirect = Virtio.virtioHasFeature(vdev, VIRTIO_RING_F_INDIRECT_DESC) && !context;
         vq.event = Virtio.virtioHasFeature(vdev, VIRTIO_RING_F_EVENT_IDX);
+        if (Virtio.virtioHasFeature(vdev, VIRTIO_F_ORDER_PLATFORM)) {
+            vq.weakBarriers = false;
+        }
         vq.availFlagsShadow = 0;
         vq.availIdxShadow = 0;
         // No callback? Tell other side not to bother us.
@@ -401,12 +628,9 @@ public final class VirtioRing {
                 vdev.virtio.mem.writew(avail, vq.availFlagsShadow);
             }
         }
+        vringAllocDescExtra(vq, num);
         // Put everything in free lists.
         vq.freeHead = 0;
-        for (int i = 0; i < num; i++) {
-            vq.descExtra[i] = new Virtqueue.DescExtra();
-            vq.descExtra[i].next = i + 1;
-        }
         vdev.vqs.add(vq);
         return vq;
     }
@@ -418,7 +642,7 @@ public final class VirtioRing {
     public static Virtqueue vringCreateVirtqueue(int index, int num, int vringAlign, VirtioDevice vdev, boolean weakBarriers,
             boolean mayReduceNum, boolean context, VqNotify notify, VqCallback callback, String name) {
         // virtio_has_feature(vdev, VIRTIO_F_RING_PACKED): never negotiated here (vring_transport_features keeps it, no device offers it)
-        return vringCreateVirtqueueSplit(index, num, vringAlign, vdev, weakBarriers, mayReduceNum, notify, callback, name);
+        return vringCreateVirtqueueSplit(index, num, vringAlign, vdev, weakBarriers, mayReduceNum, context, notify, callback, name);
     }
 
     @Port("drivers/virtio/virtio_ring.c:vring_del_virtqueue")
@@ -440,17 +664,17 @@ public final class VirtioRing {
         for (int i = 0; i < outSgs + inSgs; i++) {
             totalSg += sgs[i].length;
         }
-        return virtqueueAddSplit(vq, sgs, totalSg, outSgs, inSgs, data);
+        return virtqueueAddSplit(vq, sgs, totalSg, outSgs, inSgs, data, null, gfp);
     }
 
     @Port("drivers/virtio/virtio_ring.c:virtqueue_add_outbuf")
     public static int virtqueueAddOutbuf(Virtqueue vq, Scatterlist[] sg, int num, Object data, int gfp) {
-        return virtqueueAddSplit(vq, new Scatterlist[][] {java.util.Arrays.copyOf(sg, num)}, num, 1, 0, data);
+        return virtqueueAddSplit(vq, new Scatterlist[][] {java.util.Arrays.copyOf(sg, num)}, num, 1, 0, data, null, gfp);
     }
 
     @Port("drivers/virtio/virtio_ring.c:virtqueue_add_inbuf")
     public static int virtqueueAddInbuf(Virtqueue vq, Scatterlist[] sg, int num, Object data, int gfp) {
-        return virtqueueAddSplit(vq, new Scatterlist[][] {java.util.Arrays.copyOf(sg, num)}, num, 0, 1, data);
+        return virtqueueAddSplit(vq, new Scatterlist[][] {java.util.Arrays.copyOf(sg, num)}, num, 0, 1, data, null, gfp);
     }
 
     @Port("drivers/virtio/virtio_ring.c:virtqueue_kick_prepare")
@@ -488,11 +712,18 @@ public final class VirtioRing {
 
     @Port("drivers/virtio/virtio_ring.c:virtqueue_disable_cb")
     public static void virtqueueDisableCb(Virtqueue vq) {
+        // If device triggered an event already it won't trigger one again: no need to disable.
+        if (vq.eventTriggered) {
+            return;
+        }
         virtqueueDisableCbSplit(vq);
     }
 
     @Port("drivers/virtio/virtio_ring.c:virtqueue_enable_cb_prepare")
     public static int virtqueueEnableCbPrepare(Virtqueue vq) {
+        if (vq.eventTriggered) {
+            vq.eventTriggered = false;
+        }
         return virtqueueEnableCbPrepareSplit(vq);
     }
 
@@ -501,6 +732,7 @@ public final class VirtioRing {
         if (vq.broken) {
             return false;
         }
+        virtioMb(vq.weakBarriers);
         return virtqueuePollSplit(vq, lastUsedIdx);
     }
 
@@ -545,6 +777,10 @@ public final class VirtioRing {
         }
         if (vq.broken) {
             return IrqHandler.IRQ_HANDLED;
+        }
+        // Just a hint for performance: so it's ok that this can be racy!
+        if (vq.event) {
+            vq.eventTriggered = true;
         }
         if (vq.callback != null) {
             vq.callback.call(vq);

@@ -32,6 +32,8 @@ public final class Virtqueue {
     volatile boolean broken;
     boolean indirect;
     boolean event;
+    /** Hint for event idx: the device already sent its interrupt, no need to disable callbacks. */
+    volatile boolean eventTriggered;
     int freeHead;
     int numAdded;
     int lastUsedIdx;
@@ -47,6 +49,10 @@ public final class Virtqueue {
     int availFlagsShadow;
     int availIdxShadow;
     final Object[] descStateData;
+    /** vring_desc_state_split.indir_desc: the CPU address of the head's indirect table, or 0. */
+    final long[] descStateIndirDesc;
+    /** How many entries that table was allocated with (kfree needs no size; the page allocator does). */
+    final int[] descStateIndirNum;
     final DescExtra[] descExtra;
     long queueDmaAddr;
     long queueSizeInBytes;
@@ -63,12 +69,29 @@ public final class Virtqueue {
         this.avail = avail;
         this.used = used;
         this.descStateData = new Object[num];
+        this.descStateIndirDesc = new long[num];
+        this.descStateIndirNum = new int[num];
         this.descExtra = new DescExtra[num];
     }
 
     /** Whether the ring went bad (BAD_RING, a failed notify). */
     public boolean broken() {
         return broken;
+    }
+
+    /** Whether buffers of more than one segment go through indirect tables (VIRTIO_RING_F_INDIRECT_DESC). */
+    public boolean indirect() {
+        return indirect;
+    }
+
+    /** Whether the event index is in use (VIRTIO_RING_F_EVENT_IDX). */
+    public boolean event() {
+        return event;
+    }
+
+    /** The head of the descriptor free list. */
+    public int freeHead() {
+        return freeHead;
     }
 
     /** The last used index the driver consumed. */

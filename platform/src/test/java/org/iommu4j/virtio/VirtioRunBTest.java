@@ -29,9 +29,10 @@ class VirtioRunBTest {
             try (Trace.Capture cap = Trace.capture("smmuv3:smmuv3_cmdq_opcode")) {
                 assertThat(m.virtioBlk.virtblkRead(vblk, 0, first)).isZero();
                 m.board.irqs.quiesce();
-                // strict dma-iommu: each of the 6 unmaps (4 data pages, header, status) is TLBI_NH_VA then CMD_SYNC
+                // strict dma-iommu: each of the 7 unmaps (the indirect table, then header, 4 data pages, status) is
+                // TLBI_NH_VA then CMD_SYNC
                 List<String> ops = cap.records().stream().map(r -> (String) r.field("cmd")).toList();
-                assertThat(ops).hasSize(12);
+                assertThat(ops).hasSize(14);
                 for (int i = 0; i < ops.size(); i += 2) {
                     assertThat(ops.subList(i, i + 2)).containsExactly("CMD_TLBI_NH_VA", "CMD_SYNC");
                 }
@@ -159,7 +160,18 @@ class VirtioRunBTest {
             assertThat(r.md5Disk()).isEqualTo("53154684e7db82f6a99c39408ed03fd0");
             assertThat(r.commands().get("SYNC")).isEqualTo(r.commands().get("TLBI_NH_VA")).isPositive();
             assertThat(r.translations()).containsKeys(0x8, 0x10);
-            assertThat(buf.toString()).contains("reference");
+            assertThat(buf.toString()).contains("reference").contains("indirect table mapped with dma_map_single")
+                    .doesNotContain("offer neither feature");
+            // one more TLBI_NH_VA + CMD_SYNC per block request than without the feature: the table's own unmap
+            try (Machine plain = Machine.bootRunB(Machine.VirtioOptions.runB().withRingFeatures(false, true))) {
+                var r0 = org.iommu4j.platform.VirtioDemo.run(plain, new java.io.PrintStream(new java.io.ByteArrayOutputStream(), true));
+                assertThat(r0.exit()).isZero();
+                long requests = ((org.iommu4j.pci.hw.virtio.VirtioBlkModel) m.virtioProxies.get(0x10).device()).requests();
+                long requests0 = ((org.iommu4j.pci.hw.virtio.VirtioBlkModel) plain.virtioProxies.get(0x10).device()).requests();
+                assertThat(requests).isEqualTo(requests0).isPositive();
+                assertThat(r.commands().get("TLBI_NH_VA") - r0.commands().get("TLBI_NH_VA")).isEqualTo((int) requests);
+                assertThat(r.commands().get("SYNC") - r0.commands().get("SYNC")).isEqualTo((int) requests);
+            }
         }
     }
 }

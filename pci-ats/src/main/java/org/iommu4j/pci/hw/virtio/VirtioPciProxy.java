@@ -68,7 +68,24 @@ public final class VirtioPciProxy implements MmioDevice {
     private String lastError;
     private long notifications;
 
+    /**
+     * The ring features every QEMU 7.2 virtio device offers by default (DEFINE_VIRTIO_COMMON_FEATURES:
+     * indirect_desc=on, event_idx=on); its legacy-only notify_on_empty/any_layout are not
+     * modelled (a modern driver ignores them), packed=off.
+     */
+    public static final long QEMU_COMMON_FEATURES = 1L << VIRTIO_F_RING_INDIRECT_DESC | 1L << VIRTIO_F_RING_EVENT_IDX;
+
+    /** A function offering {@link #QEMU_COMMON_FEATURES}, as QEMU's virtio-*-pci do by default. */
     public VirtioPciProxy(PciEndpointModel ep, VirtioDeviceModel vdev) {
+        this(ep, vdev, QEMU_COMMON_FEATURES);
+    }
+
+    /**
+     * A function offering its device's features, VERSION_1, ACCESS_PLATFORM and those of
+     * {@code ringFeatures} (a subset of {@link #QEMU_COMMON_FEATURES}; QEMU's indirect_desc and
+     * event_idx properties).
+     */
+    public VirtioPciProxy(PciEndpointModel ep, VirtioDeviceModel vdev, long ringFeatures) {
         this.name = ep.name();
         this.ep = ep;
         this.vdev = vdev;
@@ -77,7 +94,8 @@ public final class VirtioPciProxy implements MmioDevice {
         for (int i = 0; i < sizes.length; i++) {
             vqs[i] = new VirtQueue(ep, i, sizes[i]);
         }
-        this.hostFeatures = vdev.deviceFeatures() | 1L << VIRTIO_F_VERSION_1 | 1L << VIRTIO_F_ACCESS_PLATFORM;
+        this.hostFeatures = vdev.deviceFeatures() | (ringFeatures & QEMU_COMMON_FEATURES) | 1L << VIRTIO_F_VERSION_1
+                | 1L << VIRTIO_F_ACCESS_PLATFORM;
     }
 
     public VirtioDeviceModel device() {
@@ -258,6 +276,11 @@ public final class VirtioPciProxy implements MmioDevice {
         if ((val & FEATURES_OK) != 0 && (status & FEATURES_OK) == 0 && !featuresAcceptable()) {
             val &= ~FEATURES_OK; // 3.1.1: the device does not accept them, the bit reads back clear
         }
+        if ((val & FEATURES_OK) != 0 && (status & FEATURES_OK) == 0) {
+            for (VirtQueue vq : vqs) {
+                vq.features = guestFeatures;
+            }
+        }
         status = val | (status & DEVICE_NEEDS_RESET);
     }
 
@@ -331,7 +354,7 @@ public final class VirtioPciProxy implements MmioDevice {
         if (virtqueue_push.enabled()) {
             virtqueue_push.emit(name, vq.index, e.head, written);
         }
-        if (!vq.notificationSuppressed()) {
+        if (vq.shouldNotify()) {
             isr |= ISR_QUEUE;
             sendVector(vq.vector);
         }
