@@ -158,7 +158,7 @@ public final class Virtio {
     @Port("drivers/virtio/virtio.c:virtio_dev_probe")
     private int virtioDevProbe(VirtioDevice dev, VirtioDriver drv) {
         dev.vdriver = drv;
-        // We have a driver!
+        // DRIVER: a driver has been matched
         virtioAddStatus(dev, VIRTIO_CONFIG_S_DRIVER);
         long deviceFeatures = dev.config.getFeatures(dev);
         long driverFeatures = 0;
@@ -167,7 +167,7 @@ public final class Virtio {
         }
         // no feature_table_legacy in these drivers: the legacy table is the same
         dev.features = driverFeatures & deviceFeatures;
-        // Transport features always preserved to pass to finalize_features.
+        // offered transport bits (28..37) are kept whatever the table says; the transport's finalize_features filters them
         for (int i = VIRTIO_TRANSPORT_F_START; i < VIRTIO_TRANSPORT_F_END; i++) {
             if ((deviceFeatures & 1L << i) != 0) {
                 __virtioSetBit(dev, i);
@@ -182,7 +182,7 @@ public final class Virtio {
             dev.vdriver = null;
             return err;
         }
-        // If probe didn't do it, mark device DRIVER_OK ourselves.
+        // DRIVER_OK, unless the driver's probe already set it
         if ((dev.config.getStatus(dev) & VIRTIO_CONFIG_S_DRIVER_OK) == 0) {
             virtioDeviceReady(dev);
         }
@@ -232,9 +232,9 @@ public final class Virtio {
     public int registerVirtioDevice(VirtioDevice dev) {
         dev.configEnabled = false;
         dev.configChangePending = false;
-        // We always start by resetting the device, in case a previous driver messed it up.
+        // reset first: the device may still hold state from whoever drove it before
         dev.config.reset(dev);
-        // Acknowledge that we've seen the device.
+        // ACKNOWLEDGE: the guest has noticed the device
         virtioAddStatus(dev, VIRTIO_CONFIG_S_ACKNOWLEDGE);
         devices.add(dev);
         deviceAttach(dev);
