@@ -81,17 +81,35 @@ public final class Virtio {
     }
 
     /**
-     * {@code virtio_cread8/16/32/64}: a configuration field read, retried while the
-     * configuration generation changes under it (__virtio_cread_many's loop for 64 bits).
+     * {@code virtio_cread8/16/32/64}: a configuration field of {@code len} bytes. As in v5.15, a
+     * field of 1, 2 or 4 bytes is one {@code get}; an 8-byte one (two 32-bit accesses on PCI) goes
+     * through {@link #__virtioCreadMany}, which repeats it until the generation holds still.
      */
+    @Port("include/linux/virtio_config.h:virtio_cread8")
+    @Port("include/linux/virtio_config.h:virtio_cread16")
+    @Port("include/linux/virtio_config.h:virtio_cread32")
     @Port("include/linux/virtio_config.h:virtio_cread64")
     public static long virtioCread(VirtioDevice vdev, int offset, int len) {
+        if (len == 8) {
+            return __virtioCreadMany(vdev, offset, len);
+        }
+        return vdev.config.get(vdev, offset, len);
+    }
+
+    /**
+     * One field read inside a generation check: generation, field, generation again; on a change,
+     * the field again and one more generation (the last generation read is the next one compared).
+     */
+    @Port("include/linux/virtio_config.h:__virtio_cread_many")
+    static long __virtioCreadMany(VirtioDevice vdev, int offset, int len) {
+        int gen = vdev.config.generation(vdev);
+        int old;
         long v;
-        int gen;
         do {
-            gen = vdev.config.generation(vdev);
+            old = gen;
             v = vdev.config.get(vdev, offset, len);
-        } while (gen != vdev.config.generation(vdev));
+            gen = vdev.config.generation(vdev);
+        } while (gen != old);
         return v;
     }
 
