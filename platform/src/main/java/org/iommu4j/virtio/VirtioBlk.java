@@ -329,8 +329,9 @@ public final class VirtioBlk implements VirtioDriver {
         if (Virtio.virtioCreadFeature(vdev, VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_CFG_BLK_SIZE, 4, v) == 0) {
             vblk.blkSize = (int) v[0];
         }
-        Virtio.virtioDeviceReady(vdev);
+        // v5.15 reads the capacity, then sets DRIVER_OK
         virtblkUpdateCapacity(vblk);
+        Virtio.virtioDeviceReady(vdev);
         return 0;
     }
 

@@ -96,4 +96,15 @@ class VirtioConfigV515Test {
         assertEquals(2048, Virtio.virtioCread(device(ops), VirtioH.VIRTIO_BLK_CFG_CAPACITY, 8));
         assertEquals(List.of("generation", "get 0/8", "generation", "get 0/8", "generation"), ops.log);
     }
+
+    /** virtblk_probe reads the capacity (virtblk_update_capacity) before virtio_device_ready. */
+    @Test
+    void blkReadsCapacityBeforeDriverOk() {
+        LoggingOps ops = new LoggingOps();
+        VirtioDevice vdev = device(ops);
+        assertEquals(0, new VirtioBlk().probe(vdev));
+        int capacity = ops.log.indexOf("get 0/8");
+        int driverOk = ops.log.indexOf("status " + VirtioH.VIRTIO_CONFIG_S_DRIVER_OK);
+        assertEquals(true, capacity >= 0 && driverOk > capacity, ops.log.toString());
+    }
 }
