@@ -81,17 +81,35 @@ public final class Virtio {
     }
 
     /**
-     * {@code virtio_cread8/16/32/64}: a configuration field read, retried while the
-     * configuration generation changes under it (__virtio_cread_many's loop for 64 bits).
+     * {@code virtio_cread8/16/32/64}: a configuration field of {@code len} bytes. As in v5.15, a
+     * field of 1, 2 or 4 bytes is one {@code get}; an 8-byte one (two 32-bit accesses on PCI) goes
+     * through {@link #__virtioCreadMany}, which repeats it until the generation holds still.
      */
+    @Port("include/linux/virtio_config.h:virtio_cread8")
+    @Port("include/linux/virtio_config.h:virtio_cread16")
+    @Port("include/linux/virtio_config.h:virtio_cread32")
     @Port("include/linux/virtio_config.h:virtio_cread64")
     public static long virtioCread(VirtioDevice vdev, int offset, int len) {
+        if (len == 8) {
+            return __virtioCreadMany(vdev, offset, len);
+        }
+        return vdev.config.get(vdev, offset, len);
+    }
+
+    /**
+     * One field read inside a generation check: generation, field, generation again; on a change,
+     * the field again and one more generation (the last generation read is the next one compared).
+     */
+    @Port("include/linux/virtio_config.h:__virtio_cread_many")
+    static long __virtioCreadMany(VirtioDevice vdev, int offset, int len) {
+        int gen = vdev.config.generation(vdev);
+        int old;
         long v;
-        int gen;
         do {
-            gen = vdev.config.generation(vdev);
+            old = gen;
             v = vdev.config.get(vdev, offset, len);
-        } while (gen != vdev.config.generation(vdev));
+            gen = vdev.config.generation(vdev);
+        } while (gen != old);
         return v;
     }
 
@@ -158,7 +176,7 @@ public final class Virtio {
     @Port("drivers/virtio/virtio.c:virtio_dev_probe")
     private int virtioDevProbe(VirtioDevice dev, VirtioDriver drv) {
         dev.vdriver = drv;
-        // We have a driver!
+        // DRIVER: a driver has been matched
         virtioAddStatus(dev, VIRTIO_CONFIG_S_DRIVER);
         long deviceFeatures = dev.config.getFeatures(dev);
         long driverFeatures = 0;
@@ -167,7 +185,7 @@ public final class Virtio {
         }
         // no feature_table_legacy in these drivers: the legacy table is the same
         dev.features = driverFeatures & deviceFeatures;
-        // Transport features always preserved to pass to finalize_features.
+        // offered transport bits (28..37) are kept whatever the table says; the transport's finalize_features filters them
         for (int i = VIRTIO_TRANSPORT_F_START; i < VIRTIO_TRANSPORT_F_END; i++) {
             if ((deviceFeatures & 1L << i) != 0) {
                 __virtioSetBit(dev, i);
@@ -182,7 +200,7 @@ public final class Virtio {
             dev.vdriver = null;
             return err;
         }
-        // If probe didn't do it, mark device DRIVER_OK ourselves.
+        // DRIVER_OK, unless the driver's probe already set it
         if ((dev.config.getStatus(dev) & VIRTIO_CONFIG_S_DRIVER_OK) == 0) {
             virtioDeviceReady(dev);
         }
@@ -232,9 +250,9 @@ public final class Virtio {
     public int registerVirtioDevice(VirtioDevice dev) {
         dev.configEnabled = false;
         dev.configChangePending = false;
-        // We always start by resetting the device, in case a previous driver messed it up.
+        // reset first: the device may still hold state from whoever drove it before
         dev.config.reset(dev);
-        // Acknowledge that we've seen the device.
+        // ACKNOWLEDGE: the guest has noticed the device
         virtioAddStatus(dev, VIRTIO_CONFIG_S_ACKNOWLEDGE);
         devices.add(dev);
         deviceAttach(dev);

@@ -265,7 +265,7 @@ public final class VirtioBlk implements VirtioDriver {
             names[i] = vblk.vqs[i].name;
         }
         Virtqueue[] vqs = new Virtqueue[numVqs];
-        // Discover virtqueues and write information to configuration.
+        // set the queues up in the device
         err = Virtio.virtioFindVqs(vdev, numVqs, vqs, callbacks, names);
         if (err != 0) {
             return err;
@@ -313,24 +313,25 @@ public final class VirtioBlk implements VirtioDriver {
         vblk.index = index++;
         vblk.diskName = "vd" + (char) ('a' + vblk.index % 26); // virtblk_name_format for the first 26
         vdev.priv = vblk;
-        // We need to know how many segments before we allocate.
+        // seg_max (default 1) bounds a request's data segments; read before the queues exist
         long[] v = {0};
         int err = Virtio.virtioCreadFeature(vdev, VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_CFG_SEG_MAX, 4, v);
         int sgElems = err != 0 || v[0] == 0 ? 1 : (int) Math.min(v[0], Integer.MAX_VALUE - 2);
-        // We need extra sg elements at head and tail.
+        // plus the header and the status byte
         vblk.sgElems = sgElems + 2;
         err = initVq(vblk);
         if (err != 0) {
             vdev.priv = null;
             return err;
         }
-        // If disk is read-only in the host, the guest should obey
+        // RO offered: the disk is read-only (set_disk_ro)
         vblk.readOnly = Virtio.virtioHasFeature(vdev, VIRTIO_BLK_F_RO);
         if (Virtio.virtioCreadFeature(vdev, VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_CFG_BLK_SIZE, 4, v) == 0) {
             vblk.blkSize = (int) v[0];
         }
-        Virtio.virtioDeviceReady(vdev);
+        // v5.15 reads the capacity, then sets DRIVER_OK
         virtblkUpdateCapacity(vblk);
+        Virtio.virtioDeviceReady(vdev);
         return 0;
     }
 

@@ -1,14 +1,22 @@
 package org.iommu4j.virtio;
 
+import org.iommu4j.base.Port;
+
 /**
  * The virtio uapi constants the drivers use, in the kernel's names (include/uapi/linux/
  * virtio_config.h, virtio_ring.h, virtio_pci.h, virtio_ids.h, virtio_blk.h; v5.15): the
  * driver's own coding, independent of the device model's.
  */
+@Port("include/uapi/linux/virtio_config.h")
+@Port("include/uapi/linux/virtio_ring.h")
+@Port("include/uapi/linux/virtio_pci.h")
+@Port("include/uapi/linux/virtio_ids.h")
+@Port("include/uapi/linux/virtio_blk.h")
 public final class VirtioH {
     private VirtioH() {}
 
     /* virtio_config.h: status bits */
+    @Port("include/uapi/linux/virtio_config.h:VIRTIO_CONFIG_S_ACKNOWLEDGE")
     public static final int VIRTIO_CONFIG_S_ACKNOWLEDGE = 1;
     public static final int VIRTIO_CONFIG_S_DRIVER = 2;
     public static final int VIRTIO_CONFIG_S_DRIVER_OK = 4;
@@ -16,6 +24,7 @@ public final class VirtioH {
     public static final int VIRTIO_CONFIG_S_NEEDS_RESET = 0x40;
     public static final int VIRTIO_CONFIG_S_FAILED = 0x80;
     /* transport feature bits */
+    @Port("include/uapi/linux/virtio_config.h:VIRTIO_TRANSPORT_F_START")
     public static final int VIRTIO_TRANSPORT_F_START = 28;
     public static final int VIRTIO_TRANSPORT_F_END = 38;
     public static final int VIRTIO_F_NOTIFY_ON_EMPTY = 24;
@@ -27,6 +36,7 @@ public final class VirtioH {
     public static final int VIRTIO_F_SR_IOV = 37;
 
     /* virtio_ring.h */
+    @Port("include/uapi/linux/virtio_ring.h:VRING_DESC_F_NEXT")
     public static final int VRING_DESC_F_NEXT = 1;
     public static final int VRING_DESC_F_WRITE = 2;
     public static final int VRING_DESC_F_INDIRECT = 4;
@@ -35,22 +45,28 @@ public final class VirtioH {
     public static final int VIRTIO_RING_F_INDIRECT_DESC = 28;
     public static final int VIRTIO_RING_F_EVENT_IDX = 29;
     /** sizeof(struct vring_desc), sizeof(struct vring_used_elem). */
+    @Port("include/uapi/linux/virtio_ring.h:vring_desc")
     public static final int VRING_DESC_SIZE = 16;
+    @Port("include/uapi/linux/virtio_ring.h:vring_used_elem")
     public static final int VRING_USED_ELEM_SIZE = 8;
 
     /* virtio_pci.h: capability types and layout */
+    @Port("include/uapi/linux/virtio_pci.h:VIRTIO_PCI_CAP_COMMON_CFG")
     public static final int VIRTIO_PCI_CAP_COMMON_CFG = 1;
     public static final int VIRTIO_PCI_CAP_NOTIFY_CFG = 2;
     public static final int VIRTIO_PCI_CAP_ISR_CFG = 3;
     public static final int VIRTIO_PCI_CAP_DEVICE_CFG = 4;
     public static final int VIRTIO_PCI_CAP_PCI_CFG = 5;
     /* offsetof(struct virtio_pci_cap, ...) and struct virtio_pci_notify_cap */
+    @Port("include/uapi/linux/virtio_pci.h:virtio_pci_cap")
     public static final int VIRTIO_PCI_CAP_CFG_TYPE = 3;
     public static final int VIRTIO_PCI_CAP_BAR = 4;
     public static final int VIRTIO_PCI_CAP_OFFSET = 8;
     public static final int VIRTIO_PCI_CAP_LENGTH = 12;
+    @Port("include/uapi/linux/virtio_pci.h:virtio_pci_notify_cap")
     public static final int VIRTIO_PCI_NOTIFY_CAP_MULT = 16;
     /* struct virtio_pci_common_cfg */
+    @Port("include/uapi/linux/virtio_pci.h:VIRTIO_PCI_COMMON_DFSELECT")
     public static final int VIRTIO_PCI_COMMON_DFSELECT = 0;
     public static final int VIRTIO_PCI_COMMON_DF = 4;
     public static final int VIRTIO_PCI_COMMON_GFSELECT = 8;
@@ -71,14 +87,18 @@ public final class VirtioH {
     public static final int VIRTIO_PCI_COMMON_Q_USEDLO = 48;
     public static final int VIRTIO_PCI_COMMON_Q_USEDHI = 52;
     /** sizeof(struct virtio_pci_common_cfg). */
+    @Port("include/uapi/linux/virtio_pci.h:virtio_pci_common_cfg")
     public static final int VIRTIO_PCI_COMMON_CFG_SIZE = 56;
+    @Port("include/uapi/linux/virtio_pci.h:VIRTIO_MSI_NO_VECTOR")
     public static final int VIRTIO_MSI_NO_VECTOR = 0xffff;
 
     /* virtio_ids.h */
+    @Port("include/uapi/linux/virtio_ids.h:VIRTIO_ID_BLOCK")
     public static final int VIRTIO_ID_BLOCK = 2;
     public static final int VIRTIO_ID_RNG = 4;
 
     /* virtio_blk.h */
+    @Port("include/uapi/linux/virtio_blk.h:VIRTIO_BLK_F_SIZE_MAX")
     public static final int VIRTIO_BLK_F_SIZE_MAX = 1;
     public static final int VIRTIO_BLK_F_SEG_MAX = 2;
     public static final int VIRTIO_BLK_F_GEOMETRY = 4;
@@ -88,19 +108,25 @@ public final class VirtioH {
     public static final int VIRTIO_BLK_F_MQ = 12;
     public static final int VIRTIO_BLK_F_FLUSH = 9;
     /* offsetof(struct virtio_blk_config, ...) */
+    @Port("include/uapi/linux/virtio_blk.h:virtio_blk_config")
     public static final int VIRTIO_BLK_CFG_CAPACITY = 0;
     public static final int VIRTIO_BLK_CFG_SIZE_MAX = 8;
     public static final int VIRTIO_BLK_CFG_SEG_MAX = 12;
     public static final int VIRTIO_BLK_CFG_BLK_SIZE = 20;
     public static final int VIRTIO_BLK_CFG_NUM_QUEUES = 34;
+    @Port("include/uapi/linux/virtio_blk.h:VIRTIO_BLK_T_IN")
     public static final int VIRTIO_BLK_T_IN = 0;
     public static final int VIRTIO_BLK_T_OUT = 1;
     public static final int VIRTIO_BLK_T_FLUSH = 4;
     public static final int VIRTIO_BLK_T_GET_ID = 8;
+    @Port("include/uapi/linux/virtio_blk.h:VIRTIO_BLK_S_OK")
     public static final int VIRTIO_BLK_S_OK = 0;
     public static final int VIRTIO_BLK_S_IOERR = 1;
     public static final int VIRTIO_BLK_S_UNSUPP = 2;
     /** sizeof(struct virtio_blk_outhdr). */
+    @Port("include/uapi/linux/virtio_blk.h:virtio_blk_outhdr")
     public static final int VIRTIO_BLK_OUTHDR_SIZE = 16;
+    /** include/linux/blkdev.h (v5.15), not uapi: the 512-byte sector the block layer counts in. */
+    @Port("include/linux/blkdev.h:SECTOR_SHIFT")
     public static final int SECTOR_SHIFT = 9;
 }

@@ -28,19 +28,19 @@ public final class VirtioPciCommon {
     /** The notify hook: the queue index written to its notification address. */
     @Port("drivers/virtio/virtio_pci_common.c:vp_notify")
     static boolean vpNotify(Virtqueue vq) {
-        // we write the queue's selector into the notification register to signal the other end
+        // doorbell: the queue index, 16 bits, at the queue's notification address
         ((org.iommu4j.base.hw.IoMem) vq.priv).writew(vq.index, 0);
         return true;
     }
 
-    /** Handle a configuration change: Tell driver if it wants to know. */
+    /** Handler of the configuration vector: hands the change to the virtio core. */
     @Port("drivers/virtio/virtio_pci_common.c:vp_config_changed")
     static int vpConfigChanged(int irq, VirtioPciDevice vpDev) {
         Virtio.virtioConfigChanged(vpDev.vdev);
         return IrqHandler.IRQ_HANDLED;
     }
 
-    /** Notify all virtqueues on an interrupt. */
+    /** Handler of the vector the queues share: vring_interrupt for each queue with a callback. */
     @Port("drivers/virtio/virtio_pci_common.c:vp_vring_interrupt")
     static int vpVringInterrupt(int irq, VirtioPciDevice vpDev) {
         int ret = IrqHandler.IRQ_NONE;
@@ -64,7 +64,7 @@ public final class VirtioPciCommon {
             return err;
         }
         vpDev.msixEnabled = true;
-        // Set the vector used for configuration
+        // the first vector in use serves configuration changes
         int v = vpDev.msixUsedVectors;
         vpDev.msixNames[v] = name + "-config";
         err = vdev.virtio.irqs.requestIrq(PciMsi.pciIrqVector(vpDev.pciDev, v), (irq, id) -> vpConfigChanged(irq, vpDev), 0,
@@ -74,12 +74,12 @@ public final class VirtioPciCommon {
         }
         ++vpDev.msixUsedVectors;
         v = vpDev.configVector.applyAsInt(v);
-        // Verify we had enough resources to assign the vector
+        // NO_VECTOR read back: the device could not take it
         if (v == VIRTIO_MSI_NO_VECTOR) {
             return -EBUSY;
         }
         if (!perVqVectors) {
-            // Shared vector for all VQs
+            // one more vector, for all the queues together
             v = vpDev.msixUsedVectors;
             vpDev.msixNames[v] = name + "-virtqueues";
             err = vdev.virtio.irqs.requestIrq(PciMsi.pciIrqVector(vpDev.pciDev, v), (irq, id) -> vpVringInterrupt(irq, vpDev), 0,
@@ -132,7 +132,7 @@ public final class VirtioPciCommon {
             vdev.virtio.irqs.freeIrq(PciMsi.pciIrqVector(vpDev.pciDev, i), vpDev);
         }
         if (vpDev.msixEnabled) {
-            // Disable the vector used for configuration
+            // detach the configuration vector in the device before freeing the vectors
             vpDev.configVector.applyAsInt(VIRTIO_MSI_NO_VECTOR);
             PciMsi.pciFreeIrqVectors(vpDev.pciDev);
             vpDev.msixEnabled = false;
@@ -150,7 +150,7 @@ public final class VirtioPciCommon {
         vpDev.vqs = new VirtioPciDevice.VirtioPciVqInfo[nvqs];
         int nvectors;
         if (perVqVectors) {
-            // Best option: one for change interrupt, one per vq.
+            // the configuration vector plus one per queue with a callback
             nvectors = 1;
             for (int i = 0; i < nvqs; ++i) {
                 if (names[i] != null && callbacks[i] != null) {
@@ -158,7 +158,7 @@ public final class VirtioPciCommon {
                 }
             }
         } else {
-            // Second best: one for change, shared for all vqs.
+            // the configuration vector plus one the queues share
             nvectors = 2;
         }
         int err = vpRequestMsixVectors(vdev, nvectors, perVqVectors);
@@ -188,7 +188,7 @@ public final class VirtioPciCommon {
                 if (!vpDev.perVqVectors || msixVec == VIRTIO_MSI_NO_VECTOR) {
                     continue;
                 }
-                // allocate per-vq irq if available and necessary
+                // the queue's own vector: its IRQ goes straight to vring_interrupt
                 vpDev.msixNames[msixVec] = String.format(Locale.ROOT, "%s-%s", vdev.devName(), names[i]);
                 Virtqueue vq = vqs[i];
                 err = vdev.virtio.irqs.requestIrq(PciMsi.pciIrqVector(vpDev.pciDev, msixVec),
@@ -216,17 +216,17 @@ public final class VirtioPciCommon {
     /** The config->find_vqs implementation: MSI-X per queue, else MSI-X shared, else INTx. */
     @Port("drivers/virtio/virtio_pci_common.c:vp_find_vqs")
     static int vpFindVqs(VirtioDevice vdev, int nvqs, Virtqueue[] vqs, VirtioRing.VqCallback[] callbacks, String[] names) {
-        // Try MSI-X with one vector per queue.
+        // 1: MSI-X, a vector per queue
         int err = vpFindVqsMsix(vdev, nvqs, vqs, callbacks, names, true);
         if (err == 0) {
             return 0;
         }
-        // Fallback: MSI-X with one vector for config, one shared for queues.
+        // 2: MSI-X, two vectors
         err = vpFindVqsMsix(vdev, nvqs, vqs, callbacks, names, false);
         if (err == 0) {
             return 0;
         }
-        // Finally fall back to regular interrupts.
+        // 3: INTx
         return vpFindVqsIntx(vdev, nvqs, vqs, callbacks, names);
     }
 

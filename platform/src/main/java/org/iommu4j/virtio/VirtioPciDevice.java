@@ -25,15 +25,15 @@ public final class VirtioPciDevice {
     public final VirtioDevice vdev;
     public final PciDev pciDev;
     public final VirtioPciModernDev.VirtioPciModernDevice mdev = new VirtioPciModernDev.VirtioPciModernDevice();
-    /** a list of queues so we can dispatch IRQs; guarded by itself (vp_dev->lock) */
+    /** The queues with a callback, walked by the shared vector's handler (copy-on-write in place of vp_dev->lock). */
     final List<VirtioPciVqInfo> virtqueues = new CopyOnWriteArrayList<>();
-    /** array of all queues for house-keeping */
+    /** Every queue's info by queue index, with or without callback: what teardown walks. */
     VirtioPciVqInfo[] vqs;
     public boolean msixEnabled;
     public int msixVectors;
     public int msixUsedVectors;
     String[] msixNames;
-    /** Whether we have vector per vq */
+    /** Whether each queue with a callback has an MSI-X vector of its own. */
     public boolean perVqVectors;
     SetupVq setupVq;
     java.util.function.Consumer<VirtioPciVqInfo> delVq;

@@ -42,9 +42,9 @@ public final class VirtioPciModern implements VirtioConfigOps {
     public int finalizeFeatures(VirtioDevice vdev) {
         VirtioPciDevice vpDev = VirtioPciDevice.toVpDevice(vdev);
         long features = vdev.features;
-        // Give virtio_ring a chance to accept features.
+        // the ring layer withdraws transport bits it does not implement,
         VirtioRing.vringTransportFeatures(vdev);
-        // Give virtio_pci a chance to accept features.
+        // then the PCI transport adds its own (SR-IOV)
         vpTransportFeatures(vdev, features);
         if (!Virtio.__virtioTestBit(vdev, VIRTIO_F_VERSION_1)) {
             DevPrintk.devErr(vdev, "virtio: device uses modern interface but does not have VIRTIO_F_VERSION_1");
@@ -110,7 +110,7 @@ public final class VirtioPciModern implements VirtioConfigOps {
     @Override
     @Port("drivers/virtio/virtio_pci_modern.c:vp_set_status")
     public void setStatus(VirtioDevice vdev, int status) {
-        // We should never be setting status to 0.
+        // 0 is a reset, which only vp_reset writes (v5.15: BUG_ON)
         org.iommu4j.base.Warn.WARN_ON(status == 0);
         VirtioPciModernDev.vpModernSetStatus(mdev(vdev), status);
     }
@@ -119,13 +119,13 @@ public final class VirtioPciModern implements VirtioConfigOps {
     @Port("drivers/virtio/virtio_pci_modern.c:vp_reset")
     public void reset(VirtioDevice vdev) {
         VirtioPciDevice vpDev = VirtioPciDevice.toVpDevice(vdev);
-        // 0 status means a reset.
+        // writing 0 resets the device
         VirtioPciModernDev.vpModernSetStatus(vpDev.mdev, 0);
-        // After writing 0 to device_status, the driver MUST wait for a read of device_status to return 0 before reinitializing the device.
+        // the reset is complete once status reads 0 (virtio 1.1, 4.1.4.3.2); v5.15 sleeps 1 ms per poll
         while (VirtioPciModernDev.vpModernGetStatus(vpDev.mdev) != 0) {
             Thread.onSpinWait(); // msleep(1)
         }
-        // Flush pending VQ/configuration callbacks (vp_synchronize_vectors).
+        // vp_synchronize_vectors: wait out handlers still running on any vector
         for (int i = 0; i < vpDev.msixVectors; i++) {
             vdev.virtio.irqs.synchronizeIrq(org.iommu4j.pci.PciMsi.pciIrqVector(vpDev.pciDev, i));
         }
@@ -143,7 +143,7 @@ public final class VirtioPciModern implements VirtioConfigOps {
         if (index >= VirtioPciModernDev.vpModernGetNumQueues(mdev)) {
             throw new ErrnoException(-ENOENT);
         }
-        // Check if queue is either not available or already active.
+        // size 0: no such queue; enabled: already set up
         int num = VirtioPciModernDev.vpModernGetQueueSize(mdev, index);
         if (num == 0 || VirtioPciModernDev.vpModernGetQueueEnable(mdev, index)) {
             throw new ErrnoException(-ENOENT);
@@ -153,13 +153,13 @@ public final class VirtioPciModern implements VirtioConfigOps {
             throw new ErrnoException(-EINVAL);
         }
         info.msixVector = msixVec;
-        // create the vring (SMP_CACHE_BYTES alignment: 64 on arm64)
+        // the ring, aligned to SMP_CACHE_BYTES (64 on arm64)
         Virtqueue vq = VirtioRing.vringCreateVirtqueue(index, num, 64, vpDev.vdev, true, true, ctx, VirtioPciCommon::vpNotify,
                 callback, name);
         if (vq == null) {
             throw new ErrnoException(-ENOMEM);
         }
-        // activate the queue
+        // give the device the size and the three areas' DMA addresses
         VirtioPciModernDev.vpModernSetQueueSize(mdev, index, VirtioRing.virtqueueGetVringSize(vq));
         VirtioPciModernDev.vpModernQueueAddress(mdev, index, VirtioRing.virtqueueGetDescAddr(vq),
                 VirtioRing.virtqueueGetAvailAddr(vq), VirtioRing.virtqueueGetUsedAddr(vq));
@@ -186,7 +186,7 @@ public final class VirtioPciModern implements VirtioConfigOps {
         if (rc != 0) {
             return rc;
         }
-        // Select and activate all queues. Has to be done last: once we do this, there's no way to go back except reset.
+        // enable the queues only now: once enabled, only a device reset takes one back
         for (Virtqueue vq : vdev.vqs) {
             VirtioPciModernDev.vpModernSetQueueEnable(vpDev.mdev, vq.index, true);
         }

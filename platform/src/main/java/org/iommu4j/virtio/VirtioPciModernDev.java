@@ -97,7 +97,7 @@ public final class VirtioPciModernDev {
                 pos = Pci.pciFindNextCapability(dev, pos, PciRegs.PCI_CAP_ID_VNDR)) {
             int type = Pci.pciReadConfigByte(dev, pos + VIRTIO_PCI_CAP_CFG_TYPE);
             int bar = Pci.pciReadConfigByte(dev, pos + VIRTIO_PCI_CAP_BAR);
-            // Ignore structures with reserved BAR values
+            // BAR numbers above 5 are reserved: skip such a capability
             if (bar > 0x5) {
                 continue;
             }
@@ -119,27 +119,27 @@ public final class VirtioPciModernDev {
     @Port("drivers/virtio/virtio_pci_modern_dev.c:vp_modern_probe")
     public static int vpModernProbe(VirtioPciModernDevice mdev) {
         PciDev pciDev = mdev.pciDev;
-        // We only own devices >= 0x1000 and <= 0x107f: leave the rest.
+        // virtio-pci device IDs are 0x1000..0x107f
         if (pciDev.device < 0x1000 || pciDev.device > 0x107f) {
             return -ENODEV;
         }
         if (pciDev.device < 0x1040) {
-            // Transitional devices: use the PCI subsystem device id as virtio device id, same as legacy driver always did.
+            // 0x1000..0x103f, transitional: the virtio ID is the subsystem device ID
             mdev.idDevice = pciDev.subsystemDevice;
         } else {
-            // Modern devices: simply use PCI device id, but start from 0x1040.
+            // 0x1040..0x107f, modern only: the virtio ID is the device ID minus 0x1040
             mdev.idDevice = pciDev.device - 0x1040;
         }
         mdev.idVendor = pciDev.subsystemVendor;
         long types = Resource.IORESOURCE_IO | Resource.IORESOURCE_MEM;
         int[] bars = {mdev.modernBars};
-        // check for a common config: if not, use legacy mode (bar 0).
+        // no common-configuration capability: a legacy-only device
         int common = virtioPciFindCapability(pciDev, VIRTIO_PCI_CAP_COMMON_CFG, types, bars);
         if (common == 0) {
             DevPrintk.devInfo(pciDev, "virtio_pci: leaving for legacy driver");
             return -ENODEV;
         }
-        // If common is there, these should be too...
+        // a modern device also has ISR and notification capabilities
         int isr = virtioPciFindCapability(pciDev, VIRTIO_PCI_CAP_ISR_CFG, types, bars);
         int notify = virtioPciFindCapability(pciDev, VIRTIO_PCI_CAP_NOTIFY_CFG, types, bars);
         if (isr == 0 || notify == 0) {
@@ -153,7 +153,7 @@ public final class VirtioPciModernDev {
         if (err != 0) {
             DevPrintk.devWarn(pciDev, "Failed to enable 64-bit or 32-bit DMA.  Trying to continue, but this might not work.");
         }
-        // Device capability is only mandatory for devices that have device-specific configuration.
+        // optional: present only on device types with a device-specific configuration
         int device = virtioPciFindCapability(pciDev, VIRTIO_PCI_CAP_DEVICE_CFG, types, bars);
         mdev.modernBars = bars[0];
         // pci_request_selected_regions(modern_bars, "virtio-pci-modern"): the simulated resource
@@ -166,12 +166,11 @@ public final class VirtioPciModernDev {
         if (mdev.isr == null) {
             return -EINVAL;
         }
-        // Read notify_off_multiplier from config space.
+        // notify_off_multiplier, then the notification region's length and offset
         mdev.notifyOffsetMultiplier = Pci.pciReadConfigDword(pciDev, notify + VIRTIO_PCI_NOTIFY_CAP_MULT);
-        // Read notify length and offset from config space.
         long notifyLength = Integer.toUnsignedLong(Pci.pciReadConfigDword(pciDev, notify + VIRTIO_PCI_CAP_LENGTH));
         long notifyOffset = Integer.toUnsignedLong(Pci.pciReadConfigDword(pciDev, notify + VIRTIO_PCI_CAP_OFFSET));
-        // If notify length is small, map it all now. Otherwise, map each VQ individually later.
+        // a region that fits in one page is mapped whole now; a larger one per queue in vp_modern_map_vq_notify
         if (notifyLength + notifyOffset % PAGE_SIZE <= PAGE_SIZE) {
             long[] len = {0};
             mdev.notifyBase = vpModernMapCapability(mdev, notify, 2, 2, 0, (int) notifyLength, len);
@@ -182,7 +181,7 @@ public final class VirtioPciModernDev {
         } else {
             mdev.notifyMapCap = notify;
         }
-        // Again, we don't know how much we should map, but PAGE_SIZE is more than enough for all existing devices.
+        // the device configuration: at most one page is mapped (v5.15's bound)
         if (device != 0) {
             long[] len = {0};
             mdev.device = vpModernMapCapability(mdev, device, 0, 4, 0, (int) PAGE_SIZE, len);
@@ -231,9 +230,8 @@ public final class VirtioPciModernDev {
     /** Sets the config-change vector; returns what the device reads back (NO_VECTOR: refused). */
     @Port("drivers/virtio/virtio_pci_modern_dev.c:vp_modern_config_vector")
     public static int vpModernConfigVector(VirtioPciModernDevice mdev, int vector) {
-        // Setup the vector used for configuration events
+        // the read-back completes the write and tells whether the device took the vector
         mdev.common.writew(vector, VIRTIO_PCI_COMMON_MSIX);
-        // Verify we had enough resources to assign the vector; will also flush the write out to device
         return mdev.common.readw(VIRTIO_PCI_COMMON_MSIX);
     }
 
@@ -242,7 +240,7 @@ public final class VirtioPciModernDev {
         IoMem cfg = mdev.common;
         cfg.writew(index, VIRTIO_PCI_COMMON_Q_SELECT);
         cfg.writew(vector, VIRTIO_PCI_COMMON_Q_MSIX);
-        // Flush the write out to device
+        // read back: completes the write; NO_VECTOR means refused
         return cfg.readw(VIRTIO_PCI_COMMON_Q_MSIX);
     }
 
@@ -296,7 +294,7 @@ public final class VirtioPciModernDev {
         int off = vpModernGetQueueNotifyOff(mdev, index);
         long offset = (long) off * Integer.toUnsignedLong(mdev.notifyOffsetMultiplier);
         if (mdev.notifyBase != null) {
-            // offset should not wrap
+            // the queue's 2-byte doorbell must lie inside the mapped region
             if (offset + 2 > mdev.notifyLen) {
                 DevPrintk.devWarn(mdev.pciDev, "bad notification offset %d (x %d) for queue %d > %d", off,
                         mdev.notifyOffsetMultiplier, index, mdev.notifyLen);

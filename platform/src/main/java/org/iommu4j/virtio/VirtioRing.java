@@ -115,7 +115,7 @@ public final class VirtioRing {
 
     /**
      * Whether this buffer goes through an indirect table: the device takes them, the buffer
-     * has more than one segment, and a descriptor is free (FIXME in the kernel: tune this).
+     * has more than one segment, and at least one ring descriptor is free (v5.15's fixed rule).
      */
     @Port("drivers/virtio/virtio_ring.c:virtqueue_use_indirect")
     static boolean virtqueueUseIndirect(Virtqueue vq, int totalSg) {
@@ -294,7 +294,7 @@ public final class VirtioRing {
         int i;
         int descsUsed;
         if (desc != 0) {
-            // Use a single buffer which doesn't continue; the rest goes in the indirect table.
+            // the ring gets one descriptor, naming the table that holds the chain
             indirect = true;
             i = 0;
             descsUsed = 1;
@@ -306,7 +306,7 @@ public final class VirtioRing {
         }
         if (vq.numFree < descsUsed) {
             Printk.prDebug("Can't add buf len %d - avail = %d", descsUsed, vq.numFree);
-            // FIXME (kernel): for historical reasons, we force a notify here if there are outgoing parts to the buffer.
+            // v5.15 notifies the device even on this failure when the buffer has device-readable parts
             if (outSgs != 0) {
                 vq.notify.notify(vq);
             }
@@ -335,14 +335,14 @@ public final class VirtioRing {
         }
         PhysMem m = mem(vq);
         if (!failed) {
-            // Last one doesn't continue.
+            // clear NEXT on the chain's last descriptor
             long d = desc + (long) VRING_DESC_SIZE * prev;
             m.writew(d + 12, m.readw(d + 12) & ~VRING_DESC_F_NEXT);
             if (!indirect && vq.useDmaApi) {
                 vq.descExtra[prev & (vq.num - 1)].flags &= ~VRING_DESC_F_NEXT;
             }
             if (indirect) {
-                // Now that the indirect table is filled in, map it.
+                // the table is complete: map it for the device
                 long addr = vringMapSingle(vq, desc, (long) totalSg * VRING_DESC_SIZE, DMA_TO_DEVICE);
                 if (vringMappingError(vq, addr)) {
                     failed = true;
@@ -372,27 +372,27 @@ public final class VirtioRing {
             }
             return -ENOMEM;
         }
-        // We're using some buffers from the free list.
+        // the descriptors leave the free count
         vq.numFree -= descsUsed;
-        // Update free pointer
+        // new free-list head: past the table's single slot, or where the chain ended
         if (indirect) {
             vq.freeHead = vq.descExtra[head].next;
         } else {
             vq.freeHead = i;
         }
-        // Store token and indirect buffer state.
+        // the caller's token, and the table detach must free
         vq.descStateData[head] = data;
         vq.descStateIndirDesc[head] = indirect ? desc : 0;
         vq.descStateIndirNum[head] = indirect ? totalSg : 0;
-        // Put entry in available array (but don't update avail->idx until they do sync).
+        // head into the next avail->ring slot; the device sees it once avail->idx moves
         int avail = vq.availIdxShadow & (vq.num - 1);
         m.writew(vq.avail + 4 + 2L * avail, head);
-        // Descriptors and available array need to be set before we expose the new available array entries.
+        // descriptors and the slot before the new avail->idx
         virtioWmb(vq.weakBarriers);
         vq.availIdxShadow = (vq.availIdxShadow + 1) & 0xffff;
         m.writew(vq.avail + 2, vq.availIdxShadow);
         vq.numAdded++;
-        // This is very unlikely, but theoretically possible. Kick just in case.
+        // 0xffff adds since the last kick would overflow kick_prepare's 16-bit window: kick now
         if (vq.numAdded == (1 << 16) - 1) {
             virtqueueKick(vq);
         }
@@ -401,7 +401,7 @@ public final class VirtioRing {
 
     @Port("drivers/virtio/virtio_ring.c:virtqueue_kick_prepare_split")
     private static boolean virtqueueKickPrepareSplit(Virtqueue vq) {
-        // We need to expose available array entries before checking avail event.
+        // store of avail->idx before the load of avail_event or used->flags
         virtioMb(vq.weakBarriers);
         int old = (vq.availIdxShadow - vq.numAdded) & 0xffff;
         int nw = vq.availIdxShadow;
@@ -414,9 +414,9 @@ public final class VirtioRing {
 
     @Port("drivers/virtio/virtio_ring.c:detach_buf_split")
     private static void detachBufSplit(Virtqueue vq, int head) {
-        // Clear data ptr.
+        // the head is no longer in flight
         vq.descStateData[head] = null;
-        // Put back on free list: unmap first-level descriptors and find end
+        // unmap each ring descriptor of the chain and count it free, up to the last one
         int i = head;
         PhysMem m = mem(vq);
         while ((m.readw(descAddr(vq, i) + 12) & VRING_DESC_F_NEXT) != 0) {
@@ -427,11 +427,11 @@ public final class VirtioRing {
         vringUnmapOneSplit(vq, i);
         vq.descExtra[i].next = vq.freeHead;
         vq.freeHead = head;
-        // Plus final descriptor
+        // the last descriptor too
         vq.numFree++;
         if (vq.indirect) {
             long indirDesc = vq.descStateIndirDesc[head];
-            // Free the indirect table, if any, now that it's unmapped.
+            // an indirect head also owns a table: unmap its entries, then free it
             if (indirDesc == 0) {
                 return;
             }
@@ -468,7 +468,7 @@ public final class VirtioRing {
             Printk.prDebug("No more buffers in queue");
             return null;
         }
-        // Only get used array entries after they have been exposed by host.
+        // load of used->idx before the loads of the element it publishes
         virtioRmb(vq.weakBarriers);
         PhysMem m = mem(vq);
         int lastUsed = vq.lastUsedIdx & (vq.num - 1);
@@ -483,12 +483,11 @@ public final class VirtioRing {
             badRing(vq, "id " + i + " is not a head!");
             return null;
         }
-        // detach_buf_split clears data, so grab it now.
+        // take the token before detach_buf_split clears it
         Object ret = vq.descStateData[i];
         detachBufSplit(vq, i);
         vq.lastUsedIdx = (vq.lastUsedIdx + 1) & 0xffff;
-        // If we expect an interrupt for the next entry, tell host by writing event index and flush out the write
-        // before the read in the next get_buf call.
+        // callbacks on: used_event = next index to consume, fenced before the next get_buf's loads
         if ((vq.availFlagsShadow & VRING_AVAIL_F_NO_INTERRUPT) == 0) {
             virtioStoreMb(vq.weakBarriers, m, vringUsedEvent(vq), vq.lastUsedIdx);
         }
@@ -500,7 +499,7 @@ public final class VirtioRing {
         if ((vq.availFlagsShadow & VRING_AVAIL_F_NO_INTERRUPT) == 0) {
             vq.availFlagsShadow |= VRING_AVAIL_F_NO_INTERRUPT;
             if (vq.event) {
-                // TODO (kernel): this is a hack. Figure out a cleaner value to write.
+                // v5.15 parks used_event at 0: the device rarely crosses it, so interrupts mostly stop
                 mem(vq).writew(vringUsedEvent(vq), 0);
             } else {
                 mem(vq).writew(vq.avail, vq.availFlagsShadow);
@@ -516,7 +515,7 @@ public final class VirtioRing {
                 mem(vq).writew(vq.avail, vq.availFlagsShadow);
             }
         }
-        // Depending on VIRTIO_RING_F_EVENT_IDX, clear the flag or point the event index at the next entry: both, always.
+        // used_event = next index to consume, written whether or not EVENT_IDX is in use (v5.15 does not branch)
         int lastUsedIdx = vq.lastUsedIdx;
         mem(vq).writew(vringUsedEvent(vq), lastUsedIdx);
         return lastUsedIdx;
@@ -552,14 +551,14 @@ public final class VirtioRing {
     @Port("drivers/virtio/virtio_ring.c:vring_create_virtqueue_split")
     private static Virtqueue vringCreateVirtqueueSplit(int index, int num, int vringAlign, VirtioDevice vdev,
             boolean weakBarriers, boolean mayReduceNum, boolean context, VqNotify notify, VqCallback callback, String name) {
-        // We assume num is a power of 2.
+        // split rings need a power-of-two size
         if ((num & (num - 1)) != 0) {
             DevPrintk.devWarn(vdev, "Bad virtqueue length %d", num);
             return null;
         }
         long queue = 0;
         long[] dmaAddr = {0};
-        // TODO (as in the kernel): allocate each queue chunk individually
+        // v5.15 allocates the ring in one piece: while it is over a page and the allocation fails, halve num (if allowed)
         for (; num != 0 && vringSize(num, vringAlign) > 4096; num /= 2) {
             queue = vringAllocQueue(vdev, vringSize(num, vringAlign), dmaAddr,
                     Gfp.GFP_KERNEL | Gfp.__GFP_NOWARN | Gfp.__GFP_ZERO);
@@ -574,7 +573,7 @@ public final class VirtioRing {
             return null;
         }
         if (queue == 0) {
-            // Try to get a single page. You are my only hope!
+            // last try: the size that fits a page, this time with allocation warnings
             queue = vringAllocQueue(vdev, vringSize(num, vringAlign), dmaAddr, Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
         }
         if (queue == 0) {
@@ -621,7 +620,7 @@ public final class VirtioRing {
         }
         vq.availFlagsShadow = 0;
         vq.availIdxShadow = 0;
-        // No callback? Tell other side not to bother us.
+        // no callback: ask the device not to interrupt (the flag is written only without EVENT_IDX)
         if (callback == null) {
             vq.availFlagsShadow |= VRING_AVAIL_F_NO_INTERRUPT;
             if (!vq.event) {
@@ -629,7 +628,7 @@ public final class VirtioRing {
             }
         }
         vringAllocDescExtra(vq, num);
-        // Put everything in free lists.
+        // every descriptor free, chained from 0
         vq.freeHead = 0;
         vdev.vqs.add(vq);
         return vq;
@@ -688,7 +687,7 @@ public final class VirtioRing {
         if (vq.broken) {
             return false;
         }
-        // Prod other side to tell it about changes.
+        // the transport's doorbell
         if (!vq.notify.notify(vq)) {
             vq.broken = true;
             return false;
@@ -712,7 +711,7 @@ public final class VirtioRing {
 
     @Port("drivers/virtio/virtio_ring.c:virtqueue_disable_cb")
     public static void virtqueueDisableCb(Virtqueue vq) {
-        // If device triggered an event already it won't trigger one again: no need to disable.
+        // under EVENT_IDX a device that just interrupted stays quiet until used_event moves: nothing to write
         if (vq.eventTriggered) {
             return;
         }
@@ -778,7 +777,7 @@ public final class VirtioRing {
         if (vq.broken) {
             return IrqHandler.IRQ_HANDLED;
         }
-        // Just a hint for performance: so it's ok that this can be racy!
+        // a hint for disable_cb; racing with it costs at most one needless used_event write
         if (vq.event) {
             vq.eventTriggered = true;
         }
@@ -797,7 +796,7 @@ public final class VirtioRing {
                         VIRTIO_F_RING_PACKED, VIRTIO_F_ORDER_PLATFORM:
                     break;
                 default:
-                    // We don't understand this bit.
+                    // not implemented by this ring: withdraw it
                     Virtio.__virtioClearBit(vdev, i);
             }
         }

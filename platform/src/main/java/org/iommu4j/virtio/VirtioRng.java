@@ -50,7 +50,7 @@ public final class VirtioRng implements VirtioDriver {
     private static void randomRecvDone(Virtqueue vq) {
         VirtrngInfo vi = (VirtrngInfo) vq.vdev.priv;
         int[] len = {0};
-        // We can get spurious callbacks, e.g. shared IRQs + virtio_pci.
+        // nothing used yet (a shared vector, or an interrupt already served): ignore
         if (VirtioRing.virtqueueGetBuf(vi.vq, len) == null) {
             return;
         }
@@ -58,11 +58,11 @@ public final class VirtioRng implements VirtioDriver {
         vi.haveData.complete();
     }
 
-    /** The host will fill any buffer we give it with sweet, sweet randomness. */
+    /** Gives the device one writable buffer to fill, and kicks. */
     @Port("drivers/char/hw_random/virtio-rng.c:register_buffer")
     private static int registerBuffer(VirtrngInfo vi, long buf, int size) {
         Scatterlist[] sg = {new Scatterlist(buf, size)}; // sg_init_one
-        // There should always be room for one buffer.
+        // at most one buffer is ever in flight, so the add finds room
         int ret = VirtioRing.virtqueueAddInbuf(vi.vq, sg, 1, buf, Gfp.GFP_KERNEL);
         VirtioRing.virtqueueKick(vi.vq);
         return ret;
@@ -100,7 +100,7 @@ public final class VirtioRng implements VirtioDriver {
         vi.index = index++;
         vi.name = vi.index == 0 ? "virtio_rng.0" : "virtio_rng." + vi.index;
         vdev.priv = vi;
-        // We expect a single virtqueue.
+        // one queue, "input"
         Virtqueue[] vqs = new Virtqueue[1];
         int err = Virtio.virtioFindVqs(vdev, 1, vqs, new VirtioRing.VqCallback[] {VirtioRng::randomRecvDone},
                 new String[] {"input"});

@@ -32,7 +32,7 @@ public final class Virtqueue {
     volatile boolean broken;
     boolean indirect;
     boolean event;
-    /** Hint for event idx: the device already sent its interrupt, no need to disable callbacks. */
+    /** Set by vring_interrupt under EVENT_IDX: disable_cb may skip its used_event write. */
     volatile boolean eventTriggered;
     int freeHead;
     int numAdded;

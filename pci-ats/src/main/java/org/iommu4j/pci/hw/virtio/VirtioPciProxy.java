@@ -29,7 +29,7 @@ import org.iommu4j.pci.hw.PciEndpointModel;
  *
  * <p>What it can't do: the legacy interface, INTx (the function has an Interrupt Pin, but the
  * board models no INTx line: without MSI-X only the ISR bit is set), the PCI configuration
- * access capability's window, EVENT_IDX, INDIRECT_DESC, packed rings, config generation changes
+ * access capability's window, packed rings, config generation changes
  * (the configuration never changes, so config_generation stays 0).
  *
  * <p>Locking: the proxy's monitor guards every register and queue; a notification runs the
