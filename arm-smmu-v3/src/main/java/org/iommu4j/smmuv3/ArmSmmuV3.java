@@ -880,8 +880,11 @@ public final class ArmSmmuV3 {
             /* The old and new ASID both stay in use for this SSID until the CD and TLB invalidations complete. */
         } else { /* (1) and (2) */
             mem.writeq(cdptr + 8, cd.ttbr & CTXDESC_CD_1_TTB0_MASK);
+            cdStored(ssid, cdptr + 8);
             mem.writeq(cdptr + 16, 0);
+            cdStored(ssid, cdptr + 16);
             mem.writeq(cdptr + 24, cd.mair);
+            cdStored(ssid, cdptr + 24);
 
             /* A live STE lets the SMMU fetch this CD at any moment, dword by dword in no set
              * order: publish dwords 1..3 before the dword that carries V. */
@@ -902,6 +905,7 @@ public final class ArmSmmuV3 {
         /* The SMMU reads aligned 64-bit values single-copy atomically (IHI0070 3.21.3), so one
          * field of a live structure may be changed without invalidating it first. */
         mem.writeqRelease(cdptr, val);
+        cdStored(ssid, cdptr);
         if (ArmSmmuV3Trace.CD_WRITE.enabled()) {
             ArmSmmuV3Trace.CD_WRITE.emit(ssid, cdptr, val);
         }
@@ -1068,8 +1072,11 @@ public final class ArmSmmuV3 {
                 val |= FIELD_PREP(STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_BYPASS);
             }
             mem.writeq(dst, val);
+            steStored(sid, dst);
             mem.writeq(dst + 8, FIELD_PREP(STRTAB_STE_1_SHCFG, STRTAB_STE_1_SHCFG_INCOMING));
+            steStored(sid, dst + 8);
             mem.writeq(dst + 16, 0); /* no S2 config: clear dword 2 (VMID) */
+            steStored(sid, dst + 16);
             if (ArmSmmuV3Trace.STE_WRITE.enabled()) {
                 ArmSmmuV3Trace.STE_WRITE.emit(sid, val, mem.readq(dst + 8));
             }
@@ -1108,7 +1115,9 @@ public final class ArmSmmuV3 {
             mem.writeq(dst + 16, FIELD_PREP(STRTAB_STE_2_S2VMID, s2Cfg.vmid)
                     | FIELD_PREP(STRTAB_STE_2_VTCR, s2Cfg.vtcr)
                     | STRTAB_STE_2_S2PTW | STRTAB_STE_2_S2AA64 | STRTAB_STE_2_S2R);
+            steStored(sid, dst + 16);
             mem.writeq(dst + 24, s2Cfg.vttbr & STRTAB_STE_3_S2TTB_MASK);
+            steStored(sid, dst + 24);
             val |= FIELD_PREP(STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_S2_TRANS);
         }
 
@@ -1116,10 +1125,12 @@ public final class ArmSmmuV3 {
             dst1 |= FIELD_PREP(STRTAB_STE_1_EATS, STRTAB_STE_1_EATS_TRANS);
         }
         mem.writeq(dst + 8, dst1);
+        steStored(sid, dst + 8);
 
         armSmmuSyncSteForSid(smmu, sid);
         /* dword 0 alone: a 64-bit store the SMMU reads atomically */
         mem.writeqRelease(dst, val);
+        steStored(sid, dst);
         if (ArmSmmuV3Trace.STE_WRITE.enabled()) {
             ArmSmmuV3Trace.STE_WRITE.emit(sid, val, dst1);
         }
@@ -1128,6 +1139,20 @@ public final class ArmSmmuV3 {
         // the new STE will probably be used at once: have the SMMU fetch it now
         if ((smmu.options & ARM_SMMU_OPT_SKIP_PREFETCH) == 0) {
             armSmmuCmdqIssueCmd(smmu, prefetchCmd);
+        }
+    }
+
+    /** Reports the 64-bit store just made at {@code addr} into the STE of {@code sid} (test hook; free when not traced). */
+    private void steStored(int sid, long addr) {
+        if (ArmSmmuV3Trace.STE_STORE.enabled()) {
+            ArmSmmuV3Trace.STE_STORE.emit(sid, addr, mem.readq(addr));
+        }
+    }
+
+    /** Reports the 64-bit store just made at {@code addr} into the CD of {@code ssid} (test hook). */
+    private void cdStored(int ssid, long addr) {
+        if (ArmSmmuV3Trace.CD_STORE.enabled()) {
+            ArmSmmuV3Trace.CD_STORE.emit(ssid, addr, mem.readq(addr));
         }
     }
 

@@ -23,4 +23,14 @@ public final class ArmSmmuV3Trace {
     /** A stream table entry written (dword0/1 after the write). */
     public static final TraceEvent STE_WRITE = Trace.event("arm_smmu", "write_ste",
             "sid=0x%x ste0=0x%016x ste1=0x%016x", "sid", "ste0", "ste1");
+
+    /**
+     * One 64-bit store into a stream table entry (a test hook: the KUnit-style hitless checks
+     * decode the entry after every store, the moment the SMMU could fetch it).
+     */
+    public static final TraceEvent STE_STORE = Trace.event("arm_smmu", "ste_store",
+            "sid=0x%x addr=0x%x val=0x%016x", "sid", "addr", "val");
+    /** One 64-bit store into a context descriptor (the same hook for CDs). */
+    public static final TraceEvent CD_STORE = Trace.event("arm_smmu", "cd_store",
+            "ssid=%d addr=0x%x val=0x%016x", "ssid", "addr", "val");
 }
