@@ -99,7 +99,7 @@ public final class GicV2mFrame implements MmioDevice {
             return Integer.toUnsignedLong(QEMU_MSI_IIDR);
         }
         if (offset >= A_IIDR0 && offset <= A_IIDR11) {
-            return 0; // optional identification registers not implemented; MSI_PIDR2 reads 0
+            return 0; // the identification block is optional: QEMU's frame reads it as zero (MSI_PIDR2 too)
         }
         guestError(String.format("read of unknown offset 0x%x", offset));
         return 0;

@@ -57,7 +57,7 @@ public final class PcieSpec {
     public static final int BAR_IO_ADDR_MASK = 0xfffffffc;
     public static final int CFG_SUBSYSTEM_VENDOR_ID = 0x2c;
     public static final int CFG_SUBSYSTEM_ID = 0x2e;
-    /** Expansion ROM Base Address: not implemented here, so hardwired to 0. */
+    /** Expansion ROM Base Address: the modelled functions have no expansion ROM, so it reads 0 (PCI 3.0 6.2.5.2). */
     public static final int CFG_ROM_ADDRESS = 0x30;
     public static final int CFG_CAP_PTR = 0x34;
     public static final int CFG_INTERRUPT_LINE = 0x3c;
