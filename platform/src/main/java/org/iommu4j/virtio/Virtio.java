@@ -236,9 +236,9 @@ public final class Virtio {
         return 0;
     }
 
-    /** The new device's struct (its index from virtio_index_ida), for the transport to fill before registering. */
+    /** The new device's struct, unnamed and unnumbered until registered, for the transport to fill. */
     VirtioDevice allocDevice(Device parent) {
-        return new VirtioDevice(this, virtioIndexIda.getAndIncrement(), parent);
+        return new VirtioDevice(this, parent);
     }
 
     /**
@@ -248,6 +248,9 @@ public final class Virtio {
      */
     @Port("drivers/virtio/virtio.c:register_virtio_device")
     public int registerVirtioDevice(VirtioDevice dev) {
+        // the index (and so the name) is taken here: a transport whose probe failed earlier used none
+        dev.index = virtioIndexIda.getAndIncrement(); // ida_simple_get: nothing is ever given back here
+        dev.devSetName("virtio" + dev.index);
         dev.configEnabled = false;
         dev.configChangePending = false;
         // reset first: the device may still hold state from whoever drove it before
