@@ -25,4 +25,20 @@ class VirtioBusV515Test {
             assertThat(next.devName()).isEqualTo("virtio2");
         }
     }
+
+    /** vp_setup_vq's list_add puts each queue with a callback at the head of the list vp_vring_interrupt walks. */
+    @Test
+    void sharedVectorVisitsTheNewestQueueFirst() {
+        VirtioDevice vdev = new Virtio(null, null, null).allocDevice(null);
+        VirtioPciDevice vpDev = new VirtioPciDevice(vdev, null);
+        vdev.devSetDrvdata(vpDev);
+        vpDev.vqs = new VirtioPciDevice.VirtioPciVqInfo[3];
+        vpDev.setupVq = (d, info, index, callback, name, ctx, msixVec) ->
+                new Virtqueue(index, name, vdev, callback, null, 0, 0, 0, 0);
+        VirtioRing.VqCallback cb = vq -> {};
+        VirtioPciCommon.vpSetupVq(vdev, 0, cb, "q0", false, 0);
+        VirtioPciCommon.vpSetupVq(vdev, 1, null, "q1", false, 0);
+        VirtioPciCommon.vpSetupVq(vdev, 2, cb, "q2", false, 0);
+        assertThat(vpDev.virtqueues).extracting(info -> info.vq.index).containsExactly(2, 0);
+    }
 }
