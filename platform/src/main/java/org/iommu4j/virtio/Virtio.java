@@ -149,27 +149,33 @@ public final class Virtio {
         return 0;
     }
 
-    @Port("drivers/virtio/virtio.c:virtio_config_changed")
-    public static void virtioConfigChanged(VirtioDevice dev) {
-        synchronized (dev) {
-            if (!dev.configEnabled) {
-                dev.configChangePending = true;
-            } else if (dev.vdriver != null && dev.vdriver.hasConfigChanged()) {
-                dev.vdriver.configChanged(dev);
-            }
+    /** Delivers a configuration change, or keeps it for later while delivery is off; the caller holds config_lock. */
+    @Port("drivers/virtio/virtio.c:__virtio_config_changed")
+    private static void __virtioConfigChanged(VirtioDevice dev) {
+        if (!dev.configEnabled) {
+            dev.configChangePending = true;
+        } else if (dev.vdriver != null && dev.vdriver.hasConfigChanged()) {
+            dev.vdriver.configChanged(dev);
         }
     }
 
+    /** config_lock is the device's monitor. */
+    @Port("drivers/virtio/virtio.c:virtio_config_changed")
+    public static void virtioConfigChanged(VirtioDevice dev) {
+        synchronized (dev) {
+            __virtioConfigChanged(dev);
+        }
+    }
+
+    /** Turns delivery on; a change kept meanwhile is delivered under config_lock, as v5.15 does. */
     @Port("drivers/virtio/virtio.c:virtio_config_enable")
     static void virtioConfigEnable(VirtioDevice dev) {
-        boolean pending;
         synchronized (dev) {
             dev.configEnabled = true;
-            pending = dev.configChangePending;
+            if (dev.configChangePending) {
+                __virtioConfigChanged(dev);
+            }
             dev.configChangePending = false;
-        }
-        if (pending) {
-            virtioConfigChanged(dev);
         }
     }
 

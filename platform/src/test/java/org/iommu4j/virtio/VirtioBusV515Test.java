@@ -41,4 +41,25 @@ class VirtioBusV515Test {
         VirtioPciCommon.vpSetupVq(vdev, 2, cb, "q2", false, 0);
         assertThat(vpDev.virtqueues).extracting(info -> info.vq.index).containsExactly(2, 0);
     }
+
+    /** virtio_config_enable delivers a change that came while delivery was off with config_lock held. */
+    @Test
+    void pendingConfigChangeIsDeliveredUnderConfigLock() {
+        VirtioDevice vdev = new Virtio(null, null, null).allocDevice(null);
+        java.util.List<Boolean> heldAtDelivery = new java.util.ArrayList<>();
+        vdev.vdriver = new VirtioDriver() {
+            @Override public String name() { return "test"; }
+            @Override public int deviceId() { return 0; }
+            @Override public int[] featureTable() { return new int[0]; }
+            @Override public int probe(VirtioDevice d) { return 0; }
+            @Override public boolean hasConfigChanged() { return true; }
+            @Override public void configChanged(VirtioDevice d) { heldAtDelivery.add(Thread.holdsLock(d)); }
+        };
+        Virtio.virtioConfigChanged(vdev);
+        assertThat(heldAtDelivery).isEmpty();
+        assertThat(vdev.configChangePending).isTrue();
+        Virtio.virtioConfigEnable(vdev);
+        assertThat(heldAtDelivery).containsExactly(true);
+        assertThat(vdev.configChangePending).isFalse();
+    }
 }
