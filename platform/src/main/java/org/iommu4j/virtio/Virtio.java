@@ -73,8 +73,8 @@ public final class Virtio {
     @Port("include/linux/virtio_config.h:virtio_device_ready")
     public static void virtioDeviceReady(VirtioDevice dev) {
         int status = dev.config.getStatus(dev);
-        if ((status & VIRTIO_CONFIG_S_DRIVER_OK) != 0) {
-            org.iommu4j.base.Warn.WARN_ON(true);
+        // v5.15 BUG_ONs a second DRIVER_OK; a BUG here is a "BUG:" warning and no status write
+        if (org.iommu4j.base.Warn.WARN((status & VIRTIO_CONFIG_S_DRIVER_OK) != 0, "BUG: virtio_device_ready with DRIVER_OK already set")) {
             return;
         }
         dev.config.setStatus(dev, status | VIRTIO_CONFIG_S_DRIVER_OK);

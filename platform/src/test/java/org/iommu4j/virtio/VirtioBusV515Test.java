@@ -3,6 +3,7 @@ package org.iommu4j.virtio;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import org.iommu4j.base.Errno;
+import org.iommu4j.base.Warn;
 import org.iommu4j.pci.PciDev;
 import org.iommu4j.platform.Machine;
 import org.junit.jupiter.api.Test;
@@ -61,5 +62,34 @@ class VirtioBusV515Test {
         Virtio.virtioConfigEnable(vdev);
         assertThat(heldAtDelivery).containsExactly(true);
         assertThat(vdev.configChangePending).isFalse();
+    }
+
+    /**
+     * v5.15's BUG_ONs (vp_set_status(0), vp_get/vp_set past the device region, a second
+     * DRIVER_OK) are "BUG:" warnings here, as elsewhere in the project, and the access is not made.
+     */
+    @Test
+    void bugOnsWarnAndDoNotTouchTheDevice() {
+        try (Machine m = Machine.bootRunB()) {
+            VirtioDevice blk = m.virtio.devices.get(1);
+            var proxy = m.virtioProxies.get(0x10);
+            int status = proxy.status();
+            assertThat(status & VirtioH.VIRTIO_CONFIG_S_DRIVER_OK).isNotZero();
+            Warn.drain();
+
+            blk.config.setStatus(blk, 0);
+            assertThat(proxy.status()).isEqualTo(status);
+            assertThat(Warn.drain()).singleElement().asString().contains("BUG: vp_set_status(0)");
+
+            Virtio.virtioDeviceReady(blk);
+            assertThat(proxy.status()).isEqualTo(status);
+            assertThat(Warn.drain()).singleElement().asString().contains("BUG: virtio_device_ready");
+
+            int past = (int) VirtioPciDevice.toVpDevice(blk).mdev.deviceLen;
+            assertThat(blk.config.get(blk, past, 4)).isZero();
+            blk.config.set(blk, past, 1, 4);
+            assertThat(Warn.drain()).hasSize(2).allSatisfy(w -> assertThat(w).contains("BUG: vp_"));
+            assertThat(proxy.status()).isEqualTo(status);
+        }
     }
 }
