@@ -222,9 +222,7 @@ public final class Virtio {
         for (VirtioDriver drv : drivers) {
             if (drv.deviceId() == dev.idDevice) {
                 int ret = virtioDevProbe(dev, drv);
-                if (ret != 0) {
-                    org.iommu4j.base.Printk.prWarn("%s: probe of %s failed with error %d", drv.name(), dev.devName(), ret);
-                }
+                org.iommu4j.base.DevPrintk0.probeResult(drv.name(), dev.devName(), ret);
                 return ret;
             }
         }
@@ -236,7 +234,8 @@ public final class Virtio {
         drivers.add(drv);
         for (VirtioDevice dev : devices) {
             if (dev.vdriver == null && drv.deviceId() == dev.idDevice) {
-                virtioDevProbe(dev, drv);
+                // driver_register's attach runs really_probe, whose report is the same as on device_add
+                org.iommu4j.base.DevPrintk0.probeResult(drv.name(), dev.devName(), virtioDevProbe(dev, drv));
             }
         }
         return 0;

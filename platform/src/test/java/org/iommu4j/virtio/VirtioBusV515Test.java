@@ -3,6 +3,7 @@ package org.iommu4j.virtio;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import org.iommu4j.base.Errno;
+import org.iommu4j.base.Printk;
 import org.iommu4j.base.Warn;
 import org.iommu4j.pci.PciDev;
 import org.iommu4j.platform.Machine;
@@ -90,6 +91,56 @@ class VirtioBusV515Test {
             blk.config.set(blk, past, 1, 4);
             assertThat(Warn.drain()).hasSize(2).allSatisfy(w -> assertThat(w).contains("BUG: vp_"));
             assertThat(proxy.status()).isEqualTo(status);
+        }
+    }
+
+    private static VirtioDriver failingDriver(int err) {
+        return new VirtioDriver() {
+            @Override public String name() { return "test_drv"; }
+            @Override public int deviceId() { return 42; }
+            @Override public int[] featureTable() { return new int[0]; }
+            @Override public int probe(VirtioDevice d) { return err; }
+        };
+    }
+
+    private static java.util.List<Printk.Line> probeLines() {
+        return Printk.lines().stream().filter(l -> l.text().startsWith("test_drv: probe of")).toList();
+    }
+
+    /**
+     * The driver core's report of a failed probe (call_driver_probe): -ENODEV/-ENXIO at debug level
+     * ("rejects match"), other errors as a warning, both on device_add and on driver_register.
+     */
+    @Test
+    void probeFailuresAreReportedAsTheDriverCoreDoes() {
+        Virtio virtio = new Virtio(null, null, null);
+        virtio.registerVirtioDriver(failingDriver(-Errno.ENODEV));
+        Printk.clear();
+        Printk.setDebug(true);
+        try {
+            VirtioDevice rejected = virtio.allocDevice(null);
+            rejected.config = new VirtioConfigV515Test.LoggingOps();
+            rejected.idDevice = 42;
+            virtio.registerVirtioDevice(rejected);
+            assertThat(probeLines()).singleElement().satisfies(l -> {
+                assertThat(l.level()).isEqualTo(Printk.KERN_DEBUG);
+                assertThat(l.text()).isEqualTo("test_drv: probe of virtio0 rejects match -19");
+            });
+
+            Printk.clear();
+            Virtio other = new Virtio(null, null, null);
+            VirtioDevice failed = other.allocDevice(null);
+            failed.config = new VirtioConfigV515Test.LoggingOps();
+            failed.idDevice = 42;
+            other.registerVirtioDevice(failed);
+            // no driver yet: driver_register's attach probes it and reports the failure
+            other.registerVirtioDriver(failingDriver(-Errno.ENOMEM));
+            assertThat(probeLines()).singleElement().satisfies(l -> {
+                assertThat(l.level()).isEqualTo(Printk.KERN_WARNING);
+                assertThat(l.text()).isEqualTo("test_drv: probe of virtio0 failed with error -12");
+            });
+        } finally {
+            Printk.setDebug(false);
         }
     }
 }
