@@ -29,24 +29,13 @@ public final class PciHostBridge extends Device {
     public final List<ResourceEntry> windows = new CopyOnWriteArrayList<>();
     /** {@code dma_ranges}: the inbound (device to memory) ranges, sorted; empty = all addresses. */
     public final List<ResourceEntry> dmaRanges = new CopyOnWriteArrayList<>();
-    /** The name pci_register_host_bridge gives ("pci%04x:%02x"); null until then. */
-    private volatile String registeredName;
-
+    /** Unnamed until pci_register_host_bridge names it ("pci%04x:%02x", dev_set_name). */
     PciHostBridge() {
         super(null);
     }
 
-    void devSetName(String name) {
-        registeredName = name;
-    }
-
-    @Override
-    public String devName() {
-        return registeredName;
-    }
-
     @Override
     public String toString() {
-        return registeredName == null ? "pci_host_bridge (unregistered)" : registeredName;
+        return devName() == null ? "pci_host_bridge (unregistered)" : devName();
     }
 }

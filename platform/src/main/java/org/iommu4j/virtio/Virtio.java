@@ -73,8 +73,8 @@ public final class Virtio {
     @Port("include/linux/virtio_config.h:virtio_device_ready")
     public static void virtioDeviceReady(VirtioDevice dev) {
         int status = dev.config.getStatus(dev);
-        if ((status & VIRTIO_CONFIG_S_DRIVER_OK) != 0) {
-            org.iommu4j.base.Warn.WARN_ON(true);
+        // v5.15 BUG_ONs a second DRIVER_OK; a BUG here is a "BUG:" warning and no status write
+        if (org.iommu4j.base.Warn.WARN((status & VIRTIO_CONFIG_S_DRIVER_OK) != 0, "BUG: virtio_device_ready with DRIVER_OK already set")) {
             return;
         }
         dev.config.setStatus(dev, status | VIRTIO_CONFIG_S_DRIVER_OK);
@@ -149,27 +149,33 @@ public final class Virtio {
         return 0;
     }
 
-    @Port("drivers/virtio/virtio.c:virtio_config_changed")
-    public static void virtioConfigChanged(VirtioDevice dev) {
-        synchronized (dev) {
-            if (!dev.configEnabled) {
-                dev.configChangePending = true;
-            } else if (dev.vdriver != null && dev.vdriver.hasConfigChanged()) {
-                dev.vdriver.configChanged(dev);
-            }
+    /** Delivers a configuration change, or keeps it for later while delivery is off; the caller holds config_lock. */
+    @Port("drivers/virtio/virtio.c:__virtio_config_changed")
+    private static void __virtioConfigChanged(VirtioDevice dev) {
+        if (!dev.configEnabled) {
+            dev.configChangePending = true;
+        } else if (dev.vdriver != null && dev.vdriver.hasConfigChanged()) {
+            dev.vdriver.configChanged(dev);
         }
     }
 
+    /** config_lock is the device's monitor. */
+    @Port("drivers/virtio/virtio.c:virtio_config_changed")
+    public static void virtioConfigChanged(VirtioDevice dev) {
+        synchronized (dev) {
+            __virtioConfigChanged(dev);
+        }
+    }
+
+    /** Turns delivery on; a change kept meanwhile is delivered under config_lock, as v5.15 does. */
     @Port("drivers/virtio/virtio.c:virtio_config_enable")
     static void virtioConfigEnable(VirtioDevice dev) {
-        boolean pending;
         synchronized (dev) {
             dev.configEnabled = true;
-            pending = dev.configChangePending;
+            if (dev.configChangePending) {
+                __virtioConfigChanged(dev);
+            }
             dev.configChangePending = false;
-        }
-        if (pending) {
-            virtioConfigChanged(dev);
         }
     }
 
@@ -216,9 +222,7 @@ public final class Virtio {
         for (VirtioDriver drv : drivers) {
             if (drv.deviceId() == dev.idDevice) {
                 int ret = virtioDevProbe(dev, drv);
-                if (ret != 0) {
-                    org.iommu4j.base.Printk.prWarn("%s: probe of %s failed with error %d", drv.name(), dev.devName(), ret);
-                }
+                org.iommu4j.base.DevPrintk0.probeResult(drv.name(), dev.devName(), ret);
                 return ret;
             }
         }
@@ -230,15 +234,16 @@ public final class Virtio {
         drivers.add(drv);
         for (VirtioDevice dev : devices) {
             if (dev.vdriver == null && drv.deviceId() == dev.idDevice) {
-                virtioDevProbe(dev, drv);
+                // driver_register's attach runs really_probe, whose report is the same as on device_add
+                org.iommu4j.base.DevPrintk0.probeResult(drv.name(), dev.devName(), virtioDevProbe(dev, drv));
             }
         }
         return 0;
     }
 
-    /** The new device's struct (its index from virtio_index_ida), for the transport to fill before registering. */
+    /** The new device's struct, unnamed and unnumbered until registered, for the transport to fill. */
     VirtioDevice allocDevice(Device parent) {
-        return new VirtioDevice(this, virtioIndexIda.getAndIncrement(), parent);
+        return new VirtioDevice(this, parent);
     }
 
     /**
@@ -248,6 +253,9 @@ public final class Virtio {
      */
     @Port("drivers/virtio/virtio.c:register_virtio_device")
     public int registerVirtioDevice(VirtioDevice dev) {
+        // the index (and so the name) is taken here: a transport whose probe failed earlier used none
+        dev.index = virtioIndexIda.getAndIncrement(); // ida_simple_get: nothing is ever given back here
+        dev.devSetName("virtio" + dev.index);
         dev.configEnabled = false;
         dev.configChangePending = false;
         // reset first: the device may still hold state from whoever drove it before

@@ -11,7 +11,8 @@ import org.iommu4j.base.device.Device;
  */
 @Port("include/linux/virtio.h:virtio_device")
 public final class VirtioDevice extends Device {
-    public final int index;
+    /** Its number on the bus ("virtioN"), taken when it is registered; -1 before. */
+    public int index = -1;
     /** The bus (virtio.c's globals) it is on. */
     public final Virtio virtio;
     public boolean failed;
@@ -26,10 +27,9 @@ public final class VirtioDevice extends Device {
     public Object priv;
     public VirtioDriver vdriver;
 
-    VirtioDevice(Virtio virtio, int index, Device parent) {
-        super("virtio" + index);
+    VirtioDevice(Virtio virtio, Device parent) {
+        super(null);
         this.virtio = virtio;
-        this.index = index;
         this.parent = parent;
     }
 }

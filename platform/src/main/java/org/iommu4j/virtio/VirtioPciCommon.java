@@ -93,14 +93,15 @@ public final class VirtioPciCommon {
     }
 
     @Port("drivers/virtio/virtio_pci_common.c:vp_setup_vq")
-    private static Virtqueue vpSetupVq(VirtioDevice vdev, int index, VirtioRing.VqCallback callback, String name, boolean ctx,
+    static Virtqueue vpSetupVq(VirtioDevice vdev, int index, VirtioRing.VqCallback callback, String name, boolean ctx,
             int msixVec) {
         VirtioPciDevice vpDev = VirtioPciDevice.toVpDevice(vdev);
         VirtioPciDevice.VirtioPciVqInfo info = new VirtioPciDevice.VirtioPciVqInfo();
         Virtqueue vq = vpDev.setupVq.setupVq(vpDev, info, index, callback, name, ctx, msixVec);
         info.vq = vq;
         if (callback != null) {
-            vpDev.virtqueues.add(info);
+            // at the head, as list_add: the shared vector's handler visits the newest queue first
+            vpDev.virtqueues.add(0, info);
         }
         vpDev.vqs[index] = info;
         return vq;

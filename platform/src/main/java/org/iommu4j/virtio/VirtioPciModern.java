@@ -8,6 +8,7 @@ import static org.iommu4j.virtio.VirtioH.*;
 
 import org.iommu4j.base.ErrnoException;
 import org.iommu4j.base.Port;
+import org.iommu4j.base.Warn;
 import org.iommu4j.base.device.DevPrintk;
 import org.iommu4j.base.hw.IoMem;
 import org.iommu4j.virtio.VirtioPciModernDev.VirtioPciModernDevice;
@@ -59,8 +60,9 @@ public final class VirtioPciModern implements VirtioConfigOps {
     public long get(VirtioDevice vdev, int offset, int len) {
         VirtioPciModernDevice mdev = mdev(vdev);
         IoMem device = mdev.device;
+        // v5.15 BUG_ONs a field past the device region; a BUG here is a "BUG:" warning and no access
         if (device == null || offset + len > mdev.deviceLen) {
-            org.iommu4j.base.Warn.WARN_ON(true); // BUG_ON(offset + len > mdev->device_len)
+            Warn.WARN(true, "BUG: vp_get of " + len + " bytes at " + offset + " past the device region");
             return 0;
         }
         switch (len) {
@@ -70,7 +72,8 @@ public final class VirtioPciModern implements VirtioConfigOps {
             case 8:
                 return Integer.toUnsignedLong(device.readl(offset)) | Integer.toUnsignedLong(device.readl(offset + 4)) << 32;
             default:
-                throw new IllegalArgumentException("BUG: vp_get of " + len + " bytes");
+                Warn.WARN(true, "BUG: vp_get of " + len + " bytes");
+                return 0;
         }
     }
 
@@ -80,7 +83,7 @@ public final class VirtioPciModern implements VirtioConfigOps {
         VirtioPciModernDevice mdev = mdev(vdev);
         IoMem device = mdev.device;
         if (device == null || offset + len > mdev.deviceLen) {
-            org.iommu4j.base.Warn.WARN_ON(true);
+            Warn.WARN(true, "BUG: vp_set of " + len + " bytes at " + offset + " past the device region");
             return;
         }
         switch (len) {
@@ -91,7 +94,7 @@ public final class VirtioPciModern implements VirtioConfigOps {
                 device.writel((int) val, offset);
                 device.writel((int) (val >>> 32), offset + 4);
             }
-            default -> throw new IllegalArgumentException("BUG: vp_set of " + len + " bytes");
+            default -> Warn.WARN(true, "BUG: vp_set of " + len + " bytes");
         }
     }
 
@@ -110,8 +113,10 @@ public final class VirtioPciModern implements VirtioConfigOps {
     @Override
     @Port("drivers/virtio/virtio_pci_modern.c:vp_set_status")
     public void setStatus(VirtioDevice vdev, int status) {
-        // 0 is a reset, which only vp_reset writes (v5.15: BUG_ON)
-        org.iommu4j.base.Warn.WARN_ON(status == 0);
+        // 0 is a reset, which only vp_reset writes; v5.15 BUG_ONs it, here a "BUG:" warning and no write
+        if (Warn.WARN(status == 0, "BUG: vp_set_status(0): a reset goes through vp_reset")) {
+            return;
+        }
         VirtioPciModernDev.vpModernSetStatus(mdev(vdev), status);
     }
 

@@ -1,6 +1,5 @@
 package org.iommu4j.base.device;
 
-import static org.iommu4j.base.Errno.ENODEV;
 import static org.iommu4j.base.Errno.EPROBE_DEFER;
 
 import java.util.ArrayList;
@@ -139,7 +138,7 @@ public class BusType {
                 if (!deferred.contains(dev)) {
                     deferred.add(dev);
                 }
-            } else if (ret != -ENODEV) {
+            } else {
                 DevPrintk0.probeFailed(dev, drv, ret);
             }
             return ret;

@@ -10,7 +10,7 @@ import org.iommu4j.base.Port;
  */
 @Port("include/linux/device.h:device")
 public class Device {
-    private final String name;
+    private volatile String name;
     public Device parent;
     public BusType bus;
     public DeviceDriver driver;
@@ -69,6 +69,12 @@ public class Device {
     @Port("include/linux/device.h:dev_name")
     public String devName() {
         return name;
+    }
+
+    /** Names the device; a bus that numbers its devices when they are added names them then. */
+    @Port("include/linux/device.h:dev_set_name")
+    public void devSetName(String name) {
+        this.name = name;
     }
 
     @Port("include/linux/device.h:dev_get_drvdata")
