@@ -518,7 +518,7 @@ public final class Machine implements AutoCloseable {
             } else if (this.virtio != null) {
                 int rc = org.iommu4j.virtio.VirtioPciCommon.virtioPciProbe(this.virtio, dev);
                 if (rc != 0) {
-                    org.iommu4j.base.DevPrintk0.probeResult(VIRTIO_PCI_DRIVER.name(), dev.devName(), rc);
+                    org.iommu4j.base.device.BusType.callDriverProbeResult(VIRTIO_PCI_DRIVER.name(), dev.devName(), rc);
                     dev.driver = null;
                 }
             } else if (virtioPciProbe(dev) != 0) {
@@ -629,7 +629,7 @@ public final class Machine implements AutoCloseable {
     private static int virtioPciProbe(PciDev dev) {
         int rc = Pci.pciEnableDevice(dev);
         if (rc != 0) {
-            org.iommu4j.base.DevPrintk0.probeResult(VIRTIO_PCI_DRIVER.name(), dev.devName(), rc);
+            org.iommu4j.base.device.BusType.callDriverProbeResult(VIRTIO_PCI_DRIVER.name(), dev.devName(), rc);
             return rc;
         }
         if (DmaMapping.dmaSetMaskAndCoherent(dev, DmaMapping.DMA_BIT_MASK(64)) != 0

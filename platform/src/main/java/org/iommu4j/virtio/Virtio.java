@@ -222,7 +222,7 @@ public final class Virtio {
         for (VirtioDriver drv : drivers) {
             if (drv.deviceId() == dev.idDevice) {
                 int ret = virtioDevProbe(dev, drv);
-                org.iommu4j.base.DevPrintk0.probeResult(drv.name(), dev.devName(), ret);
+                org.iommu4j.base.device.BusType.callDriverProbeResult(drv.name(), dev.devName(), ret);
                 return ret;
             }
         }
@@ -235,7 +235,7 @@ public final class Virtio {
         for (VirtioDevice dev : devices) {
             if (dev.vdriver == null && drv.deviceId() == dev.idDevice) {
                 // driver_register's attach runs really_probe, whose report is the same as on device_add
-                org.iommu4j.base.DevPrintk0.probeResult(drv.name(), dev.devName(), virtioDevProbe(dev, drv));
+                org.iommu4j.base.device.BusType.callDriverProbeResult(drv.name(), dev.devName(), virtioDevProbe(dev, drv));
             }
         }
         return 0;

@@ -796,7 +796,7 @@ public final class VirtioRing {
                         VIRTIO_F_RING_PACKED, VIRTIO_F_ORDER_PLATFORM:
                     break;
                 default:
-                    // not implemented by this ring: withdraw it
+                    // a transport feature this ring does not handle: cleared before negotiation
                     Virtio.__virtioClearBit(vdev, i);
             }
         }

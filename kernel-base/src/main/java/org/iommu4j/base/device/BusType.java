@@ -1,14 +1,16 @@
 package org.iommu4j.base.device;
 
+import static org.iommu4j.base.Errno.ENODEV;
+import static org.iommu4j.base.Errno.ENXIO;
 import static org.iommu4j.base.Errno.EPROBE_DEFER;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BiPredicate;
-import org.iommu4j.base.DevPrintk0;
 import org.iommu4j.base.Notifier;
 import org.iommu4j.base.Port;
+import org.iommu4j.base.Printk;
 
 /**
  * {@code struct bus_type} (drivers/base/bus.c, dd.c): devices, drivers, matching, the bus
@@ -124,6 +126,25 @@ public class BusType {
         return List.copyOf(deferred);
     }
 
+    /**
+     * What the driver core logs after a driver's probe returned {@code ret}: nothing for 0, a
+     * debug line for a deferral and for -ENODEV/-ENXIO (the driver turned the device down), a
+     * warning for any other error. For buses whose probe path is not a {@link DeviceDriver}.
+     */
+    @Port("drivers/base/dd.c:call_driver_probe")
+    public static void callDriverProbeResult(String drvName, String devName, int ret) {
+        if (ret == 0) {
+            return;
+        }
+        if (ret == -EPROBE_DEFER) {
+            Printk.prDebug("Driver %s requests probe deferral", drvName);
+        } else if (ret == -ENODEV || ret == -ENXIO) {
+            Printk.prDebug("%s: probe of %s rejects match %d", drvName, devName, ret);
+        } else {
+            Printk.prWarn("%s: probe of %s failed with error %d", drvName, devName, ret);
+        }
+    }
+
     @Port("drivers/base/dd.c:really_probe")
     private int reallyProbe(Device dev, DeviceDriver drv) {
         busNotifier.blockingNotifierCallChain(BUS_NOTIFY_BIND_DRIVER, dev);
@@ -139,7 +160,7 @@ public class BusType {
                     deferred.add(dev);
                 }
             } else {
-                DevPrintk0.probeFailed(dev, drv, ret);
+                callDriverProbeResult(drv.name(), dev.devName(), ret);
             }
             return ret;
         }
