@@ -20,7 +20,7 @@ import org.iommu4j.dma.Scatterlist;
 
 /**
  * drivers/block/virtio_blk.c (v5.15), the read path: probe (one request queue, capacity, block
- * size, segment limit, read-only), requests built as virtio_queue_rq builds them (header, data
+ * size, segment limit, read-only, cache mode, discard and write-zeroes limits), requests built as virtio_queue_rq builds them (header, data
  * segments, status byte; virtqueue_add_sgs, kick) and completed by virtblk_done from the queue's
  * interrupt. The block layer above is not modelled: {@link #virtblkRead} stands for the page
  * cache's reads, one request per {@link #READ_AHEAD_BYTES} (read_ahead_kb's default), one
@@ -30,6 +30,11 @@ public final class VirtioBlk implements VirtioDriver {
     /** read_ahead_kb = 128: the largest read the page cache issues here. */
     public static final int READ_AHEAD_BYTES = 128 * 1024;
     private static final int PAGE_SIZE = 4096;
+    /** The most discard ranges one request may carry, whatever the device allows. */
+    @Port("drivers/block/virtio_blk.c:MAX_DISCARD_SEGMENTS")
+    public static final int MAX_DISCARD_SEGMENTS = 256;
+    /** UINT_MAX as a queue limit: no limit. */
+    public static final long UINT_MAX = 0xffffffffL;
 
     /** {@code struct virtio_blk_vq}: a queue and its lock. */
     static final class VirtioBlkVq {
@@ -50,6 +55,26 @@ public final class VirtioBlk implements VirtioDriver {
         public boolean readOnly;
         VirtioBlkVq[] vqs;
         public int numVqs;
+        /*
+         * The request queue's settings probe makes (struct queue_limits and the queue flags; the
+         * block layer itself is not modelled). Sector counts are u32 kept unsigned in a long.
+         */
+        /** QUEUE_FLAG_WC: the device has a volatile write cache (blk_queue_write_cache). */
+        public boolean writeCache;
+        /** QUEUE_FLAG_FUA: the device honours FUA writes; virtio_blk never sets it. */
+        public boolean fua;
+        /** QUEUE_FLAG_DISCARD. */
+        public boolean discard;
+        /** limits.discard_granularity, in bytes. */
+        public int discardGranularity;
+        /** limits.discard_alignment, in bytes. */
+        public long discardAlignment;
+        /** limits.max_discard_sectors (and max_hw_discard_sectors). */
+        public long maxDiscardSectors;
+        /** limits.max_discard_segments. */
+        public int maxDiscardSegments;
+        /** limits.max_write_zeroes_sectors. */
+        public long maxWriteZeroesSectors;
     }
 
     /** {@code struct virtblk_req} with the request it is the pdu of. */
@@ -78,10 +103,12 @@ public final class VirtioBlk implements VirtioDriver {
     }
 
     @Override
+    @Port("drivers/block/virtio_blk.c:features")
     public int[] featureTable() {
-        // features[] of v5.15 (VIRTIO_BLK_F_SCSI, DISCARD, WRITE_ZEROES... the ones a read needs, and what QEMU may offer)
+        // features[] of v5.15 as a modern device sees it (features_legacy adds SCSI)
         return new int[] {VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_F_SIZE_MAX, VIRTIO_BLK_F_GEOMETRY, VIRTIO_BLK_F_RO,
-            VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_TOPOLOGY, VIRTIO_BLK_F_MQ};
+            VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_TOPOLOGY, VIRTIO_BLK_F_CONFIG_WCE,
+            VIRTIO_BLK_F_MQ, VIRTIO_BLK_F_DISCARD, VIRTIO_BLK_F_WRITE_ZEROES};
     }
 
     /** blk_status_t as -errno (blk_status_to_errno): VIRTIO_BLK_S_OK 0, UNSUPP -EOPNOTSUPP, anything else -EIO. */
@@ -174,7 +201,7 @@ public final class VirtioBlk implements VirtioDriver {
             bvq.lock.lock();
             int err;
             try {
-                err = virtblkAddReq(bvq.vq, vbr, dataSg, dataSg.length != 0, type == VIRTIO_BLK_T_OUT);
+                err = virtblkAddReq(bvq.vq, vbr, dataSg, dataSg.length != 0, (type & VIRTIO_BLK_T_OUT) != 0);
                 if (err != 0) {
                     VirtioRing.virtqueueKick(bvq.vq);
                 } else if (VirtioRing.virtqueueKickPrepare(bvq.vq)) {
@@ -199,6 +226,34 @@ public final class VirtioBlk implements VirtioDriver {
             return vbr.blkStatus;
         } finally {
             virtio.dma.pageAlloc().freePages(vbr.pdu, 0);
+        }
+    }
+
+    /**
+     * A discard ({@code VIRTIO_BLK_T_DISCARD}) or write-zeroes ({@code VIRTIO_BLK_T_WRITE_ZEROES})
+     * of {@code nrSectors} sectors from {@code sector}, as the block layer hands one range to
+     * virtio_queue_rq: the header's sector is 0 and the range (with UNMAP for a write-zeroes
+     * that may unmap; never for a discard) is the request's device-readable payload. 0 or -errno
+     * as {@link #virtioQueueRq}.
+     */
+    @Port("drivers/block/virtio_blk.c:virtblk_setup_discard_write_zeroes")
+    public int virtblkDiscardWriteZeroes(VirtioBlkDev vblk, int type, long sector, int nrSectors, boolean unmap) {
+        if (type != VIRTIO_BLK_T_DISCARD && type != VIRTIO_BLK_T_WRITE_ZEROES) {
+            throw new IllegalArgumentException("not a discard or write-zeroes: " + type);
+        }
+        Virtio virtio = vblk.vdev.virtio;
+        long range = virtio.dma.pageAlloc().allocPage(Gfp.GFP_ATOMIC | Gfp.__GFP_ZERO); // kmalloc_array(segments, sizeof(*range))
+        if (range == 0) {
+            return -ENOMEM;
+        }
+        try {
+            int flags = type == VIRTIO_BLK_T_WRITE_ZEROES && unmap ? VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP : 0;
+            virtio.mem.writeq(range, sector);
+            virtio.mem.writel(range + 8, nrSectors);
+            virtio.mem.writel(range + 12, flags);
+            return virtioQueueRq(vblk, type, 0, new Scatterlist[] {new Scatterlist(range, VIRTIO_BLK_DWZ_SIZE)}, null);
+        } finally {
+            virtio.dma.pageAlloc().freePages(range, 0);
         }
     }
 
@@ -296,6 +351,29 @@ public final class VirtioBlk implements VirtioDriver {
         return s + " " + u[i];
     }
 
+    /**
+     * Whether the device caches writes: the wce field when the driver may configure it,
+     * otherwise whether FLUSH was negotiated.
+     */
+    @Port("drivers/block/virtio_blk.c:virtblk_get_cache_mode")
+    static boolean virtblkGetCacheMode(VirtioDevice vdev) {
+        long[] writeback = {0};
+        int err = Virtio.virtioCreadFeature(vdev, VIRTIO_BLK_F_CONFIG_WCE, VIRTIO_BLK_CFG_WCE, 1, writeback);
+        if (err != 0) {
+            // WCE cannot be configured: a device without FLUSH has no write-back cache
+            return Virtio.virtioHasFeature(vdev, VIRTIO_BLK_F_FLUSH);
+        }
+        return writeback[0] != 0;
+    }
+
+    @Port("drivers/block/virtio_blk.c:virtblk_update_cache_mode")
+    static void virtblkUpdateCacheMode(VirtioDevice vdev) {
+        VirtioBlkDev vblk = (VirtioBlkDev) vdev.priv;
+        // blk_queue_write_cache(q, writeback, false)
+        vblk.writeCache = virtblkGetCacheMode(vdev);
+        vblk.fua = false;
+    }
+
     @Port("drivers/block/virtio_blk.c:virtblk_update_capacity")
     private static void virtblkUpdateCapacity(VirtioBlkDev vblk) {
         long capacity = Virtio.virtioCread(vblk.vdev, VIRTIO_BLK_CFG_CAPACITY, 8);
@@ -324,10 +402,28 @@ public final class VirtioBlk implements VirtioDriver {
             vdev.priv = null;
             return err;
         }
+        // whether the queue takes flushes
+        virtblkUpdateCacheMode(vdev);
         // RO offered: the disk is read-only (set_disk_ro)
         vblk.readOnly = Virtio.virtioHasFeature(vdev, VIRTIO_BLK_F_RO);
         if (Virtio.virtioCreadFeature(vdev, VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_CFG_BLK_SIZE, 4, v) == 0) {
             vblk.blkSize = (int) v[0];
+        }
+        int blkSize = vblk.blkSize; // the logical block size either way
+        if (Virtio.virtioHasFeature(vdev, VIRTIO_BLK_F_DISCARD)) {
+            vblk.discardGranularity = blkSize;
+            long a = Virtio.virtioCread(vdev, VIRTIO_BLK_CFG_DISCARD_SECTOR_ALIGNMENT, 4);
+            vblk.discardAlignment = a != 0 ? a << SECTOR_SHIFT : 0;
+            long s = Virtio.virtioCread(vdev, VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS, 4);
+            vblk.maxDiscardSectors = s != 0 ? s : UINT_MAX; // blk_queue_max_discard_sectors
+            long seg = Virtio.virtioCread(vdev, VIRTIO_BLK_CFG_MAX_DISCARD_SEG, 4);
+            // blk_queue_max_discard_segments(q, min_not_zero(seg, MAX_DISCARD_SEGMENTS))
+            vblk.maxDiscardSegments = (int) (seg != 0 ? Math.min(seg, MAX_DISCARD_SEGMENTS) : MAX_DISCARD_SEGMENTS);
+            vblk.discard = true; // QUEUE_FLAG_DISCARD
+        }
+        if (Virtio.virtioHasFeature(vdev, VIRTIO_BLK_F_WRITE_ZEROES)) {
+            long s = Virtio.virtioCread(vdev, VIRTIO_BLK_CFG_MAX_WRITE_ZEROES_SECTORS, 4);
+            vblk.maxWriteZeroesSectors = s != 0 ? s : UINT_MAX; // blk_queue_max_write_zeroes_sectors
         }
         // v5.15 reads the capacity, then sets DRIVER_OK
         virtblkUpdateCapacity(vblk);

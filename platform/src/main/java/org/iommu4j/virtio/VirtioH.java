@@ -107,18 +107,35 @@ public final class VirtioH {
     public static final int VIRTIO_BLK_F_TOPOLOGY = 10;
     public static final int VIRTIO_BLK_F_MQ = 12;
     public static final int VIRTIO_BLK_F_FLUSH = 9;
+    public static final int VIRTIO_BLK_F_CONFIG_WCE = 11;
+    public static final int VIRTIO_BLK_F_DISCARD = 13;
+    public static final int VIRTIO_BLK_F_WRITE_ZEROES = 14;
     /* offsetof(struct virtio_blk_config, ...) */
     @Port("include/uapi/linux/virtio_blk.h:virtio_blk_config")
     public static final int VIRTIO_BLK_CFG_CAPACITY = 0;
     public static final int VIRTIO_BLK_CFG_SIZE_MAX = 8;
     public static final int VIRTIO_BLK_CFG_SEG_MAX = 12;
     public static final int VIRTIO_BLK_CFG_BLK_SIZE = 20;
+    public static final int VIRTIO_BLK_CFG_WCE = 32;
     public static final int VIRTIO_BLK_CFG_NUM_QUEUES = 34;
+    public static final int VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS = 36;
+    public static final int VIRTIO_BLK_CFG_MAX_DISCARD_SEG = 40;
+    public static final int VIRTIO_BLK_CFG_DISCARD_SECTOR_ALIGNMENT = 44;
+    public static final int VIRTIO_BLK_CFG_MAX_WRITE_ZEROES_SECTORS = 48;
+    public static final int VIRTIO_BLK_CFG_MAX_WRITE_ZEROES_SEG = 52;
+    public static final int VIRTIO_BLK_CFG_WRITE_ZEROES_MAY_UNMAP = 56;
     @Port("include/uapi/linux/virtio_blk.h:VIRTIO_BLK_T_IN")
     public static final int VIRTIO_BLK_T_IN = 0;
     public static final int VIRTIO_BLK_T_OUT = 1;
     public static final int VIRTIO_BLK_T_FLUSH = 4;
     public static final int VIRTIO_BLK_T_GET_ID = 8;
+    public static final int VIRTIO_BLK_T_DISCARD = 11;
+    public static final int VIRTIO_BLK_T_WRITE_ZEROES = 13;
+    /** sizeof(struct virtio_blk_discard_write_zeroes): sector le64, num_sectors le32, flags le32. */
+    @Port("include/uapi/linux/virtio_blk.h:virtio_blk_discard_write_zeroes")
+    public static final int VIRTIO_BLK_DWZ_SIZE = 16;
+    @Port("include/uapi/linux/virtio_blk.h:VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP")
+    public static final int VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP = 1;
     @Port("include/uapi/linux/virtio_blk.h:VIRTIO_BLK_S_OK")
     public static final int VIRTIO_BLK_S_OK = 0;
     public static final int VIRTIO_BLK_S_IOERR = 1;

@@ -5,22 +5,38 @@ import static org.iommu4j.pci.hw.virtio.VirtioSpec.*;
 import java.nio.charset.StandardCharsets;
 
 /**
- * A read-only virtio-blk device over a disk image (virtio 1.1 section 5.2; QEMU
- * hw/block/virtio-blk.c with {@code readonly=on}): one request queue of 256 (QEMU's default
- * queue-size), offering RO, BLK_SIZE (512) and SEG_MAX (queue size - 2, QEMU's seg-max-adjust);
- * capacity in 512-byte sectors in its configuration.
+ * A read-only virtio-blk device over a disk image (virtio 1.1 section 5.2; QEMU 7.2
+ * hw/block/virtio-blk.c with {@code -drive readonly=on} and the other options at their defaults):
+ * one request queue of 256 (QEMU's default queue-size). It offers what QEMU 7.2 offers such a
+ * drive: SEG_MAX (queue size - 2, seg-max-adjust), BLK_SIZE (512), RO (the drive is not
+ * writable), FLUSH (the drive's default cache=writeback enables the write cache),
+ * CONFIG_WCE, DISCARD and WRITE_ZEROES (properties on by default). GEOMETRY and TOPOLOGY,
+ * which QEMU always adds, are not offered: their configuration fields are not modelled.
+ * The configuration holds the capacity in 512-byte sectors, wce 1, num_queues 1, and the
+ * discard and write-zeroes limits QEMU's defaults give: max-discard-sectors and
+ * max-write-zeroes-sectors {@link #BDRV_REQUEST_MAX_SECTORS}, one segment each, a discard
+ * alignment of one sector (the block size) and write_zeroes_may_unmap 1.
  *
  * <p>A request is a header (type, reserved, sector) in device-readable buffers, data, and a
- * status byte as the last device-writable byte. VIRTIO_BLK_T_IN reads sectors into the
- * writable buffers before the status; its length must be whole sectors inside the disk, else
- * VIRTIO_BLK_S_IOERR and no data. VIRTIO_BLK_T_OUT gets VIRTIO_BLK_S_IOERR and writes nothing
- * (5.2.6.1, RO offered); VIRTIO_BLK_T_GET_ID the serial (empty: its NUL). Any other type gets
+ * status byte as the last device-writable byte. The type is decoded as QEMU does, with the OUT
+ * and BARRIER bits masked off. IN reads sectors into the writable buffers before the status;
+ * its length must be whole sectors inside the disk, else VIRTIO_BLK_S_IOERR and no data. OUT
+ * (a write) gets VIRTIO_BLK_S_IOERR and writes nothing: out of range, or the read-only drive
+ * refuses it (-EPERM, reported under the default werror). FLUSH succeeds: the block layer does
+ * nothing for a read-only drive. DISCARD and WRITE_ZEROES carry one 16-byte segment (sector,
+ * num_sectors, flags): without the OUT bit or with more than one segment, UNSUPP; a segment
+ * shorter than 16 bytes is a device error; more sectors than the limit or a range outside the
+ * disk, IOERR; unknown flags, or UNMAP on a discard, UNSUPP; then a write-zeroes gets IOERR
+ * (the drive is read-only) and a discard succeeds without touching the disk (the drive's
+ * default discard=ignore). GET_ID answers the serial (empty: its NUL); any other type gets
  * VIRTIO_BLK_S_UNSUPP (5.2.6.1). A chain without a readable header of 16 bytes or without a
  * writable status byte cannot be answered: a device error, as QEMU's "missing headers".
  */
 public final class VirtioBlkModel extends VirtioDeviceModel {
     public static final int QUEUE_SIZE = 256;
     public static final int SEG_MAX = QUEUE_SIZE - 2;
+    /** QEMU's largest request in sectors (INT_MAX bytes, rounded down to sectors): the default discard and write-zeroes limits. */
+    public static final int BDRV_REQUEST_MAX_SECTORS = Integer.MAX_VALUE >> 9;
     private final byte[] image;
     private final String serial;
     private long requests;
@@ -54,7 +70,8 @@ public final class VirtioBlkModel extends VirtioDeviceModel {
 
     @Override
     public long deviceFeatures() {
-        return 1L << VIRTIO_BLK_F_SEG_MAX | 1L << VIRTIO_BLK_F_RO | 1L << VIRTIO_BLK_F_BLK_SIZE;
+        return 1L << VIRTIO_BLK_F_SEG_MAX | 1L << VIRTIO_BLK_F_RO | 1L << VIRTIO_BLK_F_BLK_SIZE | 1L << VIRTIO_BLK_F_FLUSH
+                | 1L << VIRTIO_BLK_F_CONFIG_WCE | 1L << VIRTIO_BLK_F_DISCARD | 1L << VIRTIO_BLK_F_WRITE_ZEROES;
     }
 
     @Override
@@ -68,6 +85,14 @@ public final class VirtioBlkModel extends VirtioDeviceModel {
         VirtQueue.putLe64(c, BLK_CFG_CAPACITY, capacity());
         VirtQueue.putLe32(c, BLK_CFG_SEG_MAX, SEG_MAX);
         VirtQueue.putLe32(c, BLK_CFG_BLK_SIZE, SECTOR_SIZE);
+        c[BLK_CFG_WCE] = 1;
+        c[BLK_CFG_NUM_QUEUES] = 1;
+        VirtQueue.putLe32(c, BLK_CFG_MAX_DISCARD_SECTORS, BDRV_REQUEST_MAX_SECTORS);
+        VirtQueue.putLe32(c, BLK_CFG_MAX_DISCARD_SEG, 1);
+        VirtQueue.putLe32(c, BLK_CFG_DISCARD_SECTOR_ALIGNMENT, SECTOR_SIZE / SECTOR_SIZE);
+        VirtQueue.putLe32(c, BLK_CFG_MAX_WRITE_ZEROES_SECTORS, BDRV_REQUEST_MAX_SECTORS);
+        VirtQueue.putLe32(c, BLK_CFG_MAX_WRITE_ZEROES_SEG, 1);
+        c[BLK_CFG_WRITE_ZEROES_MAY_UNMAP] = 1;
         return c;
     }
 
@@ -89,11 +114,14 @@ public final class VirtioBlkModel extends VirtioDeviceModel {
             long dataLen = inBytes - 1;
             int written = 0;
             int status;
-            switch (type) {
+            switch (type & ~(VIRTIO_BLK_T_OUT | VIRTIO_BLK_T_BARRIER)) {
                 case VIRTIO_BLK_T_IN -> {
-                    if (dataLen % SECTOR_SIZE != 0 || Long.compareUnsigned(sector, capacity()) > 0
-                            || dataLen / SECTOR_SIZE > capacity() - sector || dataLen > Integer.MAX_VALUE) {
+                    boolean write = (type & VIRTIO_BLK_T_OUT) != 0;
+                    long len = write ? e.bytes(false) - BLK_REQ_HDR_SIZE : dataLen;
+                    if (!sectorRangeOk(sector, len)) {
                         status = VIRTIO_BLK_S_IOERR;
+                    } else if (write) {
+                        status = VIRTIO_BLK_S_IOERR; // the read-only drive refuses it
                     } else {
                         vq.writeIn(e, 0, image, (int) (sector * SECTOR_SIZE), (int) dataLen);
                         written = (int) dataLen;
@@ -101,17 +129,56 @@ public final class VirtioBlkModel extends VirtioDeviceModel {
                         status = VIRTIO_BLK_S_OK;
                     }
                 }
-                case VIRTIO_BLK_T_OUT -> status = VIRTIO_BLK_S_IOERR;
+                case VIRTIO_BLK_T_FLUSH -> status = VIRTIO_BLK_S_OK;
                 case VIRTIO_BLK_T_GET_ID -> {
                     byte[] id = (serial + "\0").getBytes(StandardCharsets.US_ASCII);
                     written = (int) Math.min(id.length, Math.min(dataLen, VIRTIO_BLK_ID_BYTES));
                     vq.writeIn(e, 0, id, 0, written);
                     status = VIRTIO_BLK_S_OK;
                 }
+                case VIRTIO_BLK_T_DISCARD & ~VIRTIO_BLK_T_OUT, VIRTIO_BLK_T_WRITE_ZEROES & ~VIRTIO_BLK_T_OUT -> {
+                    long outLen = e.bytes(false) - BLK_REQ_HDR_SIZE;
+                    if ((type & VIRTIO_BLK_T_OUT) == 0 || outLen > BLK_DWZ_SEG_SIZE) {
+                        status = VIRTIO_BLK_S_UNSUPP;
+                    } else {
+                        byte[] seg = new byte[BLK_REQ_HDR_SIZE + BLK_DWZ_SEG_SIZE];
+                        if (vq.readOut(e, seg) < seg.length) {
+                            throw new VirtioError("virtio-blk discard/write_zeroes header too short");
+                        }
+                        status = discardWriteZeroes(seg, (type & ~VIRTIO_BLK_T_BARRIER) == VIRTIO_BLK_T_WRITE_ZEROES);
+                    }
+                }
                 default -> status = VIRTIO_BLK_S_UNSUPP;
             }
             vq.writeIn(e, inBytes - 1, new byte[] {(byte) status}, 0, 1);
             proxy.push(vq, e, written + 1);
         }
+    }
+
+    /** Whole logical blocks, at most the largest request, inside the disk. */
+    private boolean sectorRangeOk(long sector, long bytes) {
+        long nbSectors = bytes / SECTOR_SIZE;
+        return bytes >= 0 && nbSectors <= BDRV_REQUEST_MAX_SECTORS && bytes % SECTOR_SIZE == 0
+                && Long.compareUnsigned(sector, capacity()) <= 0 && nbSectors <= capacity() - sector;
+    }
+
+    /** One discard or write-zeroes segment (after the request header in {@code seg}) on the read-only drive: its status. */
+    private int discardWriteZeroes(byte[] seg, boolean writeZeroes) {
+        long sector = VirtQueue.le64(seg, BLK_REQ_HDR_SIZE);
+        long numSectors = Integer.toUnsignedLong(VirtQueue.le32(seg, BLK_REQ_HDR_SIZE + 8));
+        int flags = VirtQueue.le32(seg, BLK_REQ_HDR_SIZE + 12);
+        if (numSectors > BDRV_REQUEST_MAX_SECTORS || !sectorRangeOk(sector, numSectors * SECTOR_SIZE)) {
+            return VIRTIO_BLK_S_IOERR;
+        }
+        if ((flags & ~VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) != 0) {
+            return VIRTIO_BLK_S_UNSUPP;
+        }
+        if (writeZeroes) {
+            return VIRTIO_BLK_S_IOERR; // -EPERM from the read-only drive, reported
+        }
+        if ((flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) != 0) {
+            return VIRTIO_BLK_S_UNSUPP;
+        }
+        return VIRTIO_BLK_S_OK; // discard=ignore: nothing is discarded
     }
 }

@@ -69,17 +69,37 @@ public final class VirtioSpec {
     public static final int VIRTIO_BLK_F_SEG_MAX = 2;
     public static final int VIRTIO_BLK_F_RO = 5;
     public static final int VIRTIO_BLK_F_BLK_SIZE = 6;
+    /** Cache flush command support (QEMU's name for this bit: VIRTIO_BLK_F_WCE). */
+    public static final int VIRTIO_BLK_F_FLUSH = 9;
+    public static final int VIRTIO_BLK_F_CONFIG_WCE = 11;
+    public static final int VIRTIO_BLK_F_DISCARD = 13;
+    public static final int VIRTIO_BLK_F_WRITE_ZEROES = 14;
     /* struct virtio_blk_config offsets */
     public static final int BLK_CFG_CAPACITY = 0;
     public static final int BLK_CFG_SIZE_MAX = 8;
     public static final int BLK_CFG_SEG_MAX = 12;
     public static final int BLK_CFG_BLK_SIZE = 20;
+    public static final int BLK_CFG_WCE = 32;
+    public static final int BLK_CFG_NUM_QUEUES = 34;
+    public static final int BLK_CFG_MAX_DISCARD_SECTORS = 36;
+    public static final int BLK_CFG_MAX_DISCARD_SEG = 40;
+    public static final int BLK_CFG_DISCARD_SECTOR_ALIGNMENT = 44;
+    public static final int BLK_CFG_MAX_WRITE_ZEROES_SECTORS = 48;
+    public static final int BLK_CFG_MAX_WRITE_ZEROES_SEG = 52;
+    public static final int BLK_CFG_WRITE_ZEROES_MAY_UNMAP = 56;
     /* struct virtio_blk_req: type le32, reserved le32, sector le64; data; status u8 */
     public static final int BLK_REQ_HDR_SIZE = 16;
     public static final int VIRTIO_BLK_T_IN = 0;
     public static final int VIRTIO_BLK_T_OUT = 1;
     public static final int VIRTIO_BLK_T_FLUSH = 4;
     public static final int VIRTIO_BLK_T_GET_ID = 8;
+    public static final int VIRTIO_BLK_T_DISCARD = 11;
+    public static final int VIRTIO_BLK_T_WRITE_ZEROES = 13;
+    /** The legacy barrier flag in a request's type. */
+    public static final int VIRTIO_BLK_T_BARRIER = 0x80000000;
+    /** struct virtio_blk_discard_write_zeroes: sector le64, num_sectors le32, flags le32. */
+    public static final int BLK_DWZ_SEG_SIZE = 16;
+    public static final int VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP = 1;
     public static final int VIRTIO_BLK_S_OK = 0;
     public static final int VIRTIO_BLK_S_IOERR = 1;
     public static final int VIRTIO_BLK_S_UNSUPP = 2;

@@ -1,0 +1,107 @@
+package org.iommu4j.virtio;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.iommu4j.virtio.VirtioH.*;
+
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import org.iommu4j.base.Errno;
+import org.iommu4j.base.Gfp;
+import org.iommu4j.dma.Scatterlist;
+import org.iommu4j.pci.hw.virtio.VirtioBlkModel;
+import org.iommu4j.platform.Machine;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Run B's virtio-blk as QEMU 7.2 offers a {@code readonly=on} drive and v5.15's virtio_blk
+ * takes it: the device-specific feature bits both sides agree on, the configuration probe reads
+ * for the cache mode and the discard / write-zeroes limits, and how the device answers those
+ * requests on a read-only drive.
+ */
+class VirtioBlkFeaturesV515Test {
+    private static final long DEVICE_FEATURE_BITS = (1L << 24) - 1; // 0 to 23: the device type's own
+
+    @Test
+    void runBNegotiatesWhatQemuOffersAReadOnlyDriveAndV515Knows() {
+        try (Machine m = Machine.bootRunB()) {
+            VirtioDevice blk = m.virtio.devices.get(1);
+            assertThat(blk.features & DEVICE_FEATURE_BITS).isEqualTo(1L << VIRTIO_BLK_F_SEG_MAX | 1L << VIRTIO_BLK_F_RO
+                    | 1L << VIRTIO_BLK_F_BLK_SIZE | 1L << VIRTIO_BLK_F_FLUSH | 1L << VIRTIO_BLK_F_CONFIG_WCE
+                    | 1L << VIRTIO_BLK_F_DISCARD | 1L << VIRTIO_BLK_F_WRITE_ZEROES);
+        }
+    }
+
+    @Test
+    void probeReadsTheCacheModeAndTheDiscardAndWriteZeroesLimits() {
+        try (Machine m = Machine.bootRunB()) {
+            VirtioBlk.VirtioBlkDev vblk = VirtioBlk.blk(m.virtio.devices.get(1));
+            // wce = 1 through CONFIG_WCE: a write-back cache, no FUA
+            assertThat(vblk.writeCache).isTrue();
+            assertThat(vblk.fua).isFalse();
+            assertThat(vblk.readOnly).isTrue();
+            assertThat(vblk.discard).isTrue();
+            assertThat(vblk.discardGranularity).isEqualTo(512);
+            // discard_sector_alignment 1 sector
+            assertThat(vblk.discardAlignment).isEqualTo(512);
+            assertThat(vblk.maxDiscardSectors).isEqualTo(VirtioBlkModel.BDRV_REQUEST_MAX_SECTORS).isEqualTo(4194303);
+            assertThat(vblk.maxDiscardSegments).isEqualTo(1);
+            assertThat(vblk.maxWriteZeroesSectors).isEqualTo(4194303);
+            // the fields probe does not use are there as QEMU fills them
+            VirtioDevice blk = vblk.vdev;
+            assertThat(Virtio.virtioCread(blk, VIRTIO_BLK_CFG_MAX_WRITE_ZEROES_SEG, 4)).isEqualTo(1);
+            assertThat(Virtio.virtioCread(blk, VIRTIO_BLK_CFG_WRITE_ZEROES_MAY_UNMAP, 1)).isEqualTo(1);
+            assertThat(Virtio.virtioCread(blk, VIRTIO_BLK_CFG_NUM_QUEUES, 2)).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void cacheModeFallsBackToFlushWithoutConfigWce() {
+        try (Machine m = Machine.bootRunB()) {
+            VirtioDevice blk = m.virtio.devices.get(1);
+            long negotiated = blk.features;
+            try {
+                blk.features = negotiated & ~(1L << VIRTIO_BLK_F_CONFIG_WCE);
+                assertThat(VirtioBlk.virtblkGetCacheMode(blk)).isTrue();
+                blk.features = negotiated & ~(1L << VIRTIO_BLK_F_CONFIG_WCE | 1L << VIRTIO_BLK_F_FLUSH);
+                assertThat(VirtioBlk.virtblkGetCacheMode(blk)).isFalse();
+            } finally {
+                blk.features = negotiated;
+            }
+        }
+    }
+
+    @Test
+    void aReadOnlyDriveAnswersDiscardWriteZeroesAndFlushAsQemuDoes() throws Exception {
+        try (Machine m = Machine.bootRunB()) {
+            VirtioBlk.VirtioBlkDev vblk = VirtioBlk.blk(m.virtio.devices.get(1));
+            VirtioBlkModel model = (VirtioBlkModel) m.virtioProxies.get(0x10).device();
+            // write-zeroes: the read-only drive refuses the write, reported as IOERR
+            assertThat(m.virtioBlk.virtblkDiscardWriteZeroes(vblk, VIRTIO_BLK_T_WRITE_ZEROES, 0, 8, true)).isEqualTo(-Errno.EIO);
+            assertThat(m.virtioBlk.virtblkDiscardWriteZeroes(vblk, VIRTIO_BLK_T_WRITE_ZEROES, 0, 8, false)).isEqualTo(-Errno.EIO);
+            // discard: ignored by the drive (discard=ignore), so it succeeds
+            assertThat(m.virtioBlk.virtblkDiscardWriteZeroes(vblk, VIRTIO_BLK_T_DISCARD, 0, 8, false)).isZero();
+            // beyond the disk or above the limit: IOERR
+            assertThat(m.virtioBlk.virtblkDiscardWriteZeroes(vblk, VIRTIO_BLK_T_DISCARD, 2047, 2, false)).isEqualTo(-Errno.EIO);
+            assertThat(m.virtioBlk.virtblkDiscardWriteZeroes(vblk, VIRTIO_BLK_T_DISCARD, 0, 4194304, false)).isEqualTo(-Errno.EIO);
+            // flush: nothing to write back on a read-only drive
+            assertThat(m.virtioBlk.virtioQueueRq(vblk, VIRTIO_BLK_T_FLUSH, 0, new Scatterlist[0], null)).isZero();
+            // a discard range with UNMAP, or a discard without its range: UNSUPP
+            long page = m.pages.allocPage(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
+            m.board.mem.writel(page + 8, 8);
+            m.board.mem.writel(page + 12, VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
+            Scatterlist[] range = {new Scatterlist(page, VIRTIO_BLK_DWZ_SIZE)};
+            assertThat(m.virtioBlk.virtioQueueRq(vblk, VIRTIO_BLK_T_DISCARD, 0, range, null)).isEqualTo(-Errno.EOPNOTSUPP);
+            m.board.mem.writel(page + 12, 2); // an unknown flag
+            assertThat(m.virtioBlk.virtioQueueRq(vblk, VIRTIO_BLK_T_WRITE_ZEROES, 0, range, null)).isEqualTo(-Errno.EOPNOTSUPP);
+            // two ranges: more than the one segment the device takes
+            Scatterlist[] two = {new Scatterlist(page, 2 * VIRTIO_BLK_DWZ_SIZE)};
+            assertThat(m.virtioBlk.virtioQueueRq(vblk, VIRTIO_BLK_T_DISCARD, 0, two, null)).isEqualTo(-Errno.EOPNOTSUPP);
+            assertThat(m.virtioProxies.get(0x10).status() & 0x40).isZero();
+            // the disk is untouched and still reads as the reference
+            byte[] all = new byte[1 << 20];
+            assertThat(m.virtioBlk.virtblkRead(vblk, 0, all)).isZero();
+            assertThat(HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(all))).isEqualTo("53154684e7db82f6a99c39408ed03fd0");
+            assertThat(model.capacity()).isEqualTo(2048);
+        }
+    }
+}
