@@ -104,7 +104,7 @@ public class PciDev extends Device {
 
     /**
      * {@code resource[DEVICE_COUNT_RESOURCE]}: the BARs as the PCI core sized and placed them
-     * (flags 0: not implemented). Embedded in the kernel's struct, so never null here.
+     * (flags 0: a BAR the function does not have). Embedded in the kernel's struct, so never null here.
      */
     public final Resource[] resource = new Resource[DEVICE_COUNT_RESOURCE];
     /** {@code enable_cnt}: pci_enable_device calls not yet undone. */

@@ -164,7 +164,7 @@ class BarTest {
         ep.configWrite(0x20, -1, 4);
         ep.configWrite(0x24, -1, 4);
         assertThat(ep.barAddress(4)).isEqualTo(PciEndpointModel.BAR_UNMAPPED);
-        assertThat(ep.barAddress(2)).isEqualTo(PciEndpointModel.BAR_UNMAPPED);  // not implemented
+        assertThat(ep.barAddress(2)).isEqualTo(PciEndpointModel.BAR_UNMAPPED);  // BAR 2 does not exist on this function
         assertThat(ep.barAddress(9)).isEqualTo(PciEndpointModel.BAR_UNMAPPED);
     }
 
