@@ -29,7 +29,9 @@ import java.nio.charset.StandardCharsets;
  * disk, IOERR; unknown flags, or UNMAP on a discard, UNSUPP; then a write-zeroes gets IOERR
  * (the drive is read-only) and a discard succeeds without touching the disk (the drive's
  * default discard=ignore). GET_ID answers the serial (empty: its NUL); any other type gets
- * VIRTIO_BLK_S_UNSUPP (5.2.6.1). A chain without a readable header of 16 bytes or without a
+ * VIRTIO_BLK_S_UNSUPP (5.2.6.1). Whatever the status, the used element's length is the size of all the
+ * request's device-writable buffers, status byte included, as QEMU 7.2 reports it (not the
+ * bytes actually written). A chain without a readable header of 16 bytes or without a
  * writable status byte cannot be answered: a device error, as QEMU's "missing headers".
  */
 public final class VirtioBlkModel extends VirtioDeviceModel {
@@ -112,7 +114,6 @@ public final class VirtioBlkModel extends VirtioDeviceModel {
             int type = VirtQueue.le32(hdr, 0);
             long sector = VirtQueue.le64(hdr, 8);
             long dataLen = inBytes - 1;
-            int written = 0;
             int status;
             switch (type & ~(VIRTIO_BLK_T_OUT | VIRTIO_BLK_T_BARRIER)) {
                 case VIRTIO_BLK_T_IN -> {
@@ -124,7 +125,6 @@ public final class VirtioBlkModel extends VirtioDeviceModel {
                         status = VIRTIO_BLK_S_IOERR; // the read-only drive refuses it
                     } else {
                         vq.writeIn(e, 0, image, (int) (sector * SECTOR_SIZE), (int) dataLen);
-                        written = (int) dataLen;
                         sectorsRead += dataLen / SECTOR_SIZE;
                         status = VIRTIO_BLK_S_OK;
                     }
@@ -132,8 +132,7 @@ public final class VirtioBlkModel extends VirtioDeviceModel {
                 case VIRTIO_BLK_T_FLUSH -> status = VIRTIO_BLK_S_OK;
                 case VIRTIO_BLK_T_GET_ID -> {
                     byte[] id = (serial + "\0").getBytes(StandardCharsets.US_ASCII);
-                    written = (int) Math.min(id.length, Math.min(dataLen, VIRTIO_BLK_ID_BYTES));
-                    vq.writeIn(e, 0, id, 0, written);
+                    vq.writeIn(e, 0, id, 0, (int) Math.min(id.length, Math.min(dataLen, VIRTIO_BLK_ID_BYTES)));
                     status = VIRTIO_BLK_S_OK;
                 }
                 case VIRTIO_BLK_T_DISCARD & ~VIRTIO_BLK_T_OUT, VIRTIO_BLK_T_WRITE_ZEROES & ~VIRTIO_BLK_T_OUT -> {
@@ -151,7 +150,8 @@ public final class VirtioBlkModel extends VirtioDeviceModel {
                 default -> status = VIRTIO_BLK_S_UNSUPP;
             }
             vq.writeIn(e, inBytes - 1, new byte[] {(byte) status}, 0, 1);
-            proxy.push(vq, e, written + 1);
+            // QEMU reports every device-writable byte of the request as used, whatever the outcome
+            proxy.push(vq, e, (int) inBytes);
         }
     }
 
