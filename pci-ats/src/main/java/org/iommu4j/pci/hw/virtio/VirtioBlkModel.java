@@ -10,9 +10,14 @@ import java.nio.charset.StandardCharsets;
  * one request queue of 256 (QEMU's default queue-size). It offers what QEMU 7.2 offers such a
  * drive: SEG_MAX (queue size - 2, seg-max-adjust), BLK_SIZE (512), RO (the drive is not
  * writable), FLUSH (the drive's default cache=writeback enables the write cache),
- * CONFIG_WCE, DISCARD and WRITE_ZEROES (properties on by default). GEOMETRY and TOPOLOGY,
- * which QEMU always adds, are not offered: their configuration fields are not modelled.
- * The configuration holds the capacity in 512-byte sectors, wce 1, num_queues 1, and the
+ * TOPOLOGY (always), CONFIG_WCE, DISCARD and WRITE_ZEROES (properties on by default).
+ * GEOMETRY, which QEMU also always adds, is not offered: its configuration fields are not
+ * modelled. The topology fields come from the drive's block sizes as QEMU derives them:
+ * physical_block_exp is log2 of physical over logical block size, alignment_offset is always 0,
+ * min_io_size and opt_io_size are the drive's sizes in logical blocks. With QEMU's defaults for
+ * an image file (logical and physical block size 512, the min_io_size and opt_io_size
+ * properties 0) all four are 0; the constructor taking block sizes stands for setting those
+ * drive properties. The configuration holds the capacity in 512-byte sectors, wce 1, num_queues 1, and the
  * discard and write-zeroes limits QEMU's defaults give: max-discard-sectors and
  * max-write-zeroes-sectors {@link #BDRV_REQUEST_MAX_SECTORS}, one segment each, a discard
  * alignment of one sector (the block size) and write_zeroes_may_unmap 1.
@@ -39,18 +44,47 @@ public final class VirtioBlkModel extends VirtioDeviceModel {
     public static final int SEG_MAX = QUEUE_SIZE - 2;
     /** QEMU's largest request in sectors (INT_MAX bytes, rounded down to sectors): the default discard and write-zeroes limits. */
     public static final int BDRV_REQUEST_MAX_SECTORS = Integer.MAX_VALUE >> 9;
+    /** QEMU's physical block size for an image file when the property is not set (the host probe finds nothing). */
+    public static final int DEFAULT_PHYSICAL_BLOCK_SIZE = SECTOR_SIZE;
     private final byte[] image;
     private final String serial;
+    private final int physicalBlockSize;
+    private final int minIoSize;
+    private final int optIoSize;
     private long requests;
     private long sectorsRead;
 
     /** @param image the disk; its length a whole number of sectors */
     public VirtioBlkModel(byte[] image, String serial) {
+        this(image, serial, DEFAULT_PHYSICAL_BLOCK_SIZE, 0, 0);
+    }
+
+    /**
+     * With the drive's physical_block_size, min_io_size and opt_io_size properties (bytes; the
+     * logical block size stays 512): a power-of-two physical size of at least 512, I/O sizes
+     * multiples of 512 that fit their fields once in blocks.
+     */
+    public VirtioBlkModel(byte[] image, String serial, int physicalBlockSize, int minIoSize, int optIoSize) {
         if (image.length % SECTOR_SIZE != 0) {
             throw new IllegalArgumentException("disk image of " + image.length + " bytes: not whole 512-byte sectors");
         }
+        if (Integer.bitCount(physicalBlockSize) != 1 || physicalBlockSize < SECTOR_SIZE) {
+            throw new IllegalArgumentException("physical block size " + physicalBlockSize);
+        }
+        if (minIoSize < 0 || minIoSize % SECTOR_SIZE != 0 || minIoSize / SECTOR_SIZE > 0xffff
+                || optIoSize < 0 || optIoSize % SECTOR_SIZE != 0) {
+            throw new IllegalArgumentException("min_io_size " + minIoSize + ", opt_io_size " + optIoSize);
+        }
         this.image = image.clone();
         this.serial = serial == null ? "" : serial;
+        this.physicalBlockSize = physicalBlockSize;
+        this.minIoSize = minIoSize;
+        this.optIoSize = optIoSize;
+    }
+
+    /** physical_block_exp: how many logical blocks, as a power of two, make a physical one. */
+    public int physicalBlockExp() {
+        return Integer.numberOfTrailingZeros(physicalBlockSize / SECTOR_SIZE);
     }
 
     public long capacity() {
@@ -73,7 +107,7 @@ public final class VirtioBlkModel extends VirtioDeviceModel {
     @Override
     public long deviceFeatures() {
         return 1L << VIRTIO_BLK_F_SEG_MAX | 1L << VIRTIO_BLK_F_RO | 1L << VIRTIO_BLK_F_BLK_SIZE | 1L << VIRTIO_BLK_F_FLUSH
-                | 1L << VIRTIO_BLK_F_CONFIG_WCE | 1L << VIRTIO_BLK_F_DISCARD | 1L << VIRTIO_BLK_F_WRITE_ZEROES;
+                | 1L << VIRTIO_BLK_F_TOPOLOGY | 1L << VIRTIO_BLK_F_CONFIG_WCE | 1L << VIRTIO_BLK_F_DISCARD | 1L << VIRTIO_BLK_F_WRITE_ZEROES;
     }
 
     @Override
@@ -87,6 +121,10 @@ public final class VirtioBlkModel extends VirtioDeviceModel {
         VirtQueue.putLe64(c, BLK_CFG_CAPACITY, capacity());
         VirtQueue.putLe32(c, BLK_CFG_SEG_MAX, SEG_MAX);
         VirtQueue.putLe32(c, BLK_CFG_BLK_SIZE, SECTOR_SIZE);
+        c[BLK_CFG_PHYSICAL_BLOCK_EXP] = (byte) physicalBlockExp();
+        c[BLK_CFG_ALIGNMENT_OFFSET] = 0;
+        VirtQueue.putLe16(c, BLK_CFG_MIN_IO_SIZE, minIoSize / SECTOR_SIZE);
+        VirtQueue.putLe32(c, BLK_CFG_OPT_IO_SIZE, optIoSize / SECTOR_SIZE);
         c[BLK_CFG_WCE] = 1;
         c[BLK_CFG_NUM_QUEUES] = 1;
         VirtQueue.putLe32(c, BLK_CFG_MAX_DISCARD_SECTORS, BDRV_REQUEST_MAX_SECTORS);
