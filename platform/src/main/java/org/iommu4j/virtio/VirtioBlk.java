@@ -20,7 +20,7 @@ import org.iommu4j.dma.Scatterlist;
 
 /**
  * drivers/block/virtio_blk.c (v5.15), the read path: probe (one request queue, capacity, block
- * size, segment limit, read-only, cache mode, discard and write-zeroes limits), requests built as virtio_queue_rq builds them (header, data
+ * size, topology, segment limit, read-only, cache mode, discard and write-zeroes limits), requests built as virtio_queue_rq builds them (header, data
  * segments, status byte; virtqueue_add_sgs, kick) and completed by virtblk_done from the queue's
  * interrupt. The block layer above is not modelled: {@link #virtblkRead} stands for the page
  * cache's reads, one request per {@link #READ_AHEAD_BYTES} (read_ahead_kb's default), one
@@ -59,6 +59,14 @@ public final class VirtioBlk implements VirtioDriver {
          * The request queue's settings probe makes (struct queue_limits and the queue flags; the
          * block layer itself is not modelled). Sector counts are u32 kept unsigned in a long.
          */
+        /** limits.physical_block_size, in bytes (512 by default, never below the logical block size). */
+        public int physicalBlockSize = 512;
+        /** limits.alignment_offset, in bytes. */
+        public int alignmentOffset;
+        /** limits.io_min, in bytes (512 by default, never below the physical block size). */
+        public int ioMin = 512;
+        /** limits.io_opt, in bytes (0: none reported). Unsigned. */
+        public long ioOpt;
         /** QUEUE_FLAG_WC: the device has a volatile write cache (blk_queue_write_cache). */
         public boolean writeCache;
         /** QUEUE_FLAG_FUA: the device honours FUA writes; virtio_blk never sets it. */
@@ -383,6 +391,56 @@ public final class VirtioBlk implements VirtioDriver {
                 stringGetSize(nblocks * vblk.blkSize, true), stringGetSize(nblocks * vblk.blkSize, false));
     }
 
+    /*
+     * The queue-limit setters probe uses (block/blk-settings.c), on the limits kept in VirtioBlkDev.
+     * What they do beyond these limits (max_hw_sectors rounding, the readahead io_opt sets) is not modelled.
+     */
+
+    /** The logical block size; the physical block size and io_min are raised to it if smaller. */
+    @Port("block/blk-settings.c:blk_queue_logical_block_size")
+    static void blkQueueLogicalBlockSize(VirtioBlkDev vblk, int size) {
+        vblk.blkSize = size;
+        if (vblk.physicalBlockSize < size) {
+            vblk.physicalBlockSize = size;
+        }
+        if (vblk.ioMin < vblk.physicalBlockSize) {
+            vblk.ioMin = vblk.physicalBlockSize;
+        }
+    }
+
+    /** The physical block size, at least the logical one; io_min is raised to it if smaller. */
+    @Port("block/blk-settings.c:blk_queue_physical_block_size")
+    static void blkQueuePhysicalBlockSize(VirtioBlkDev vblk, int size) {
+        vblk.physicalBlockSize = Integer.compareUnsigned(size, vblk.blkSize) < 0 ? vblk.blkSize : size;
+        if (Integer.compareUnsigned(vblk.ioMin, vblk.physicalBlockSize) < 0) {
+            vblk.ioMin = vblk.physicalBlockSize;
+        }
+    }
+
+    /** The alignment offset, kept within one physical block. */
+    @Port("block/blk-settings.c:blk_queue_alignment_offset")
+    static void blkQueueAlignmentOffset(VirtioBlkDev vblk, int offset) {
+        vblk.alignmentOffset = offset & (vblk.physicalBlockSize - 1);
+    }
+
+    /** io_min, at least the logical and then the physical block size. */
+    @Port("block/blk-settings.c:blk_limits_io_min")
+    static void blkQueueIoMin(VirtioBlkDev vblk, int min) {
+        vblk.ioMin = min;
+        if (Integer.compareUnsigned(vblk.ioMin, vblk.blkSize) < 0) {
+            vblk.ioMin = vblk.blkSize;
+        }
+        if (Integer.compareUnsigned(vblk.ioMin, vblk.physicalBlockSize) < 0) {
+            vblk.ioMin = vblk.physicalBlockSize;
+        }
+    }
+
+    /** io_opt as given. */
+    @Port("block/blk-settings.c:blk_queue_io_opt")
+    static void blkQueueIoOpt(VirtioBlkDev vblk, long opt) {
+        vblk.ioOpt = opt;
+    }
+
     @Override
     @Port("drivers/block/virtio_blk.c:virtblk_probe")
     public int probe(VirtioDevice vdev) {
@@ -407,9 +465,22 @@ public final class VirtioBlk implements VirtioDriver {
         // RO offered: the disk is read-only (set_disk_ro)
         vblk.readOnly = Virtio.virtioHasFeature(vdev, VIRTIO_BLK_F_RO);
         if (Virtio.virtioCreadFeature(vdev, VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_CFG_BLK_SIZE, 4, v) == 0) {
-            vblk.blkSize = (int) v[0];
+            blkQueueLogicalBlockSize(vblk, (int) v[0]);
         }
         int blkSize = vblk.blkSize; // the logical block size either way
+        // the topology, each field in logical blocks, applied only when offered and non-zero
+        if (Virtio.virtioCreadFeature(vdev, VIRTIO_BLK_F_TOPOLOGY, VIRTIO_BLK_CFG_PHYSICAL_BLOCK_EXP, 1, v) == 0 && v[0] != 0) {
+            blkQueuePhysicalBlockSize(vblk, blkSize * (1 << v[0]));
+        }
+        if (Virtio.virtioCreadFeature(vdev, VIRTIO_BLK_F_TOPOLOGY, VIRTIO_BLK_CFG_ALIGNMENT_OFFSET, 1, v) == 0 && v[0] != 0) {
+            blkQueueAlignmentOffset(vblk, blkSize * (int) v[0]);
+        }
+        if (Virtio.virtioCreadFeature(vdev, VIRTIO_BLK_F_TOPOLOGY, VIRTIO_BLK_CFG_MIN_IO_SIZE, 2, v) == 0 && v[0] != 0) {
+            blkQueueIoMin(vblk, blkSize * (int) v[0]);
+        }
+        if (Virtio.virtioCreadFeature(vdev, VIRTIO_BLK_F_TOPOLOGY, VIRTIO_BLK_CFG_OPT_IO_SIZE, 4, v) == 0 && v[0] != 0) {
+            blkQueueIoOpt(vblk, (blkSize * v[0]) & UINT_MAX); // an unsigned int product, as in C
+        }
         if (Virtio.virtioHasFeature(vdev, VIRTIO_BLK_F_DISCARD)) {
             vblk.discardGranularity = blkSize;
             long a = Virtio.virtioCread(vdev, VIRTIO_BLK_CFG_DISCARD_SECTOR_ALIGNMENT, 4);

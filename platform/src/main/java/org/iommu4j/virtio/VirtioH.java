@@ -116,6 +116,10 @@ public final class VirtioH {
     public static final int VIRTIO_BLK_CFG_SIZE_MAX = 8;
     public static final int VIRTIO_BLK_CFG_SEG_MAX = 12;
     public static final int VIRTIO_BLK_CFG_BLK_SIZE = 20;
+    public static final int VIRTIO_BLK_CFG_PHYSICAL_BLOCK_EXP = 24;
+    public static final int VIRTIO_BLK_CFG_ALIGNMENT_OFFSET = 25;
+    public static final int VIRTIO_BLK_CFG_MIN_IO_SIZE = 26;
+    public static final int VIRTIO_BLK_CFG_OPT_IO_SIZE = 28;
     public static final int VIRTIO_BLK_CFG_WCE = 32;
     public static final int VIRTIO_BLK_CFG_NUM_QUEUES = 34;
     public static final int VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS = 36;

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Run B's virtio-blk as QEMU 7.2 offers a {@code readonly=on} drive and v5.15's virtio_blk
  * takes it: the device-specific feature bits both sides agree on, the configuration probe reads
- * for the cache mode and the discard / write-zeroes limits, and how the device answers those
+ * for the topology, the cache mode and the discard / write-zeroes limits, and how the device answers those
  * requests on a read-only drive.
  */
 class VirtioBlkFeaturesV515Test {
@@ -26,7 +26,7 @@ class VirtioBlkFeaturesV515Test {
         try (Machine m = Machine.bootRunB()) {
             VirtioDevice blk = m.virtio.devices.get(1);
             assertThat(blk.features & DEVICE_FEATURE_BITS).isEqualTo(1L << VIRTIO_BLK_F_SEG_MAX | 1L << VIRTIO_BLK_F_RO
-                    | 1L << VIRTIO_BLK_F_BLK_SIZE | 1L << VIRTIO_BLK_F_FLUSH | 1L << VIRTIO_BLK_F_CONFIG_WCE
+                    | 1L << VIRTIO_BLK_F_BLK_SIZE | 1L << VIRTIO_BLK_F_FLUSH | 1L << VIRTIO_BLK_F_TOPOLOGY | 1L << VIRTIO_BLK_F_CONFIG_WCE
                     | 1L << VIRTIO_BLK_F_DISCARD | 1L << VIRTIO_BLK_F_WRITE_ZEROES);
         }
     }
@@ -103,5 +103,60 @@ class VirtioBlkFeaturesV515Test {
             assertThat(HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(all))).isEqualTo("53154684e7db82f6a99c39408ed03fd0");
             assertThat(model.capacity()).isEqualTo(2048);
         }
+    }
+
+    @Test
+    void probeReadsTheTopologyQemuDerivesFromTheDefaultBlockSizes() {
+        try (Machine m = Machine.bootRunB()) {
+            VirtioBlk.VirtioBlkDev vblk = VirtioBlk.blk(m.virtio.devices.get(1));
+            VirtioDevice blk = vblk.vdev;
+            assertThat(Virtio.virtioHasFeature(blk, VIRTIO_BLK_F_TOPOLOGY)).isTrue();
+            // an image file: logical = physical = 512 and no min_io_size / opt_io_size, so all four fields are 0
+            assertThat(Virtio.virtioCread(blk, VIRTIO_BLK_CFG_PHYSICAL_BLOCK_EXP, 1)).isZero();
+            assertThat(Virtio.virtioCread(blk, VIRTIO_BLK_CFG_ALIGNMENT_OFFSET, 1)).isZero();
+            assertThat(Virtio.virtioCread(blk, VIRTIO_BLK_CFG_MIN_IO_SIZE, 2)).isZero();
+            assertThat(Virtio.virtioCread(blk, VIRTIO_BLK_CFG_OPT_IO_SIZE, 4)).isZero();
+            // zero fields leave the queue's defaults
+            assertThat(vblk.blkSize).isEqualTo(512);
+            assertThat(vblk.physicalBlockSize).isEqualTo(512);
+            assertThat(vblk.alignmentOffset).isZero();
+            assertThat(vblk.ioMin).isEqualTo(512);
+            assertThat(vblk.ioOpt).isZero();
+        }
+    }
+
+    @Test
+    void theModelDerivesTheTopologyFieldsFromTheDriveBlockSizes() {
+        // physical_block_size=4096, min_io_size=4096, opt_io_size=65536: in 512-byte logical blocks
+        byte[] c = new VirtioBlkModel(new byte[4096], null, 4096, 4096, 65536).config();
+        assertThat(c[VIRTIO_BLK_CFG_PHYSICAL_BLOCK_EXP]).isEqualTo((byte) 3);
+        assertThat(c[VIRTIO_BLK_CFG_ALIGNMENT_OFFSET]).isZero();
+        assertThat(c[VIRTIO_BLK_CFG_MIN_IO_SIZE] & 0xff | (c[VIRTIO_BLK_CFG_MIN_IO_SIZE + 1] & 0xff) << 8).isEqualTo(8);
+        assertThat(c[VIRTIO_BLK_CFG_OPT_IO_SIZE] & 0xff | (c[VIRTIO_BLK_CFG_OPT_IO_SIZE + 1] & 0xff) << 8).isEqualTo(128);
+        assertThat(c[VIRTIO_BLK_CFG_OPT_IO_SIZE + 2] | c[VIRTIO_BLK_CFG_OPT_IO_SIZE + 3]).isZero();
+    }
+
+    @Test
+    void theQueueLimitSettersKeepTheirOrderingRules() {
+        VirtioBlk.VirtioBlkDev vblk = new VirtioBlk.VirtioBlkDev();
+        // what probe does for physical_block_exp 3, alignment_offset 9, min_io_size 8, opt_io_size 128 on 512-byte blocks
+        VirtioBlk.blkQueuePhysicalBlockSize(vblk, 512 * (1 << 3));
+        assertThat(vblk.physicalBlockSize).isEqualTo(4096);
+        assertThat(vblk.ioMin).isEqualTo(4096); // raised to the physical block
+        VirtioBlk.blkQueueAlignmentOffset(vblk, 512 * 9);
+        assertThat(vblk.alignmentOffset).isEqualTo(512); // within one physical block
+        VirtioBlk.blkQueueIoMin(vblk, 512 * 2);
+        assertThat(vblk.ioMin).isEqualTo(4096); // never below the physical block
+        VirtioBlk.blkQueueIoMin(vblk, 512 * 16);
+        assertThat(vblk.ioMin).isEqualTo(8192);
+        VirtioBlk.blkQueueIoOpt(vblk, 512L * 128);
+        assertThat(vblk.ioOpt).isEqualTo(65536);
+        // a physical block smaller than the logical one becomes the logical one
+        VirtioBlk.VirtioBlkDev big = new VirtioBlk.VirtioBlkDev();
+        VirtioBlk.blkQueueLogicalBlockSize(big, 4096);
+        assertThat(big.physicalBlockSize).isEqualTo(4096);
+        assertThat(big.ioMin).isEqualTo(4096);
+        VirtioBlk.blkQueuePhysicalBlockSize(big, 512);
+        assertThat(big.physicalBlockSize).isEqualTo(4096);
     }
 }

@@ -324,6 +324,11 @@ public final class VirtQueue {
         }
     }
 
+    static void putLe16(byte[] b, int at, int v) {
+        b[at] = (byte) v;
+        b[at + 1] = (byte) (v >>> 8);
+    }
+
     static void putLe64(byte[] b, int at, long v) {
         putLe32(b, at, v);
         putLe32(b, at + 4, v >>> 32);

@@ -10,9 +10,14 @@ import java.nio.charset.StandardCharsets;
  * one request queue of 256 (QEMU's default queue-size). It offers what QEMU 7.2 offers such a
  * drive: SEG_MAX (queue size - 2, seg-max-adjust), BLK_SIZE (512), RO (the drive is not
  * writable), FLUSH (the drive's default cache=writeback enables the write cache),
- * CONFIG_WCE, DISCARD and WRITE_ZEROES (properties on by default). GEOMETRY and TOPOLOGY,
- * which QEMU always adds, are not offered: their configuration fields are not modelled.
- * The configuration holds the capacity in 512-byte sectors, wce 1, num_queues 1, and the
+ * TOPOLOGY (always), CONFIG_WCE, DISCARD and WRITE_ZEROES (properties on by default).
+ * GEOMETRY, which QEMU also always adds, is not offered: its configuration fields are not
+ * modelled. The topology fields come from the drive's block sizes as QEMU derives them:
+ * physical_block_exp is log2 of physical over logical block size, alignment_offset is always 0,
+ * min_io_size and opt_io_size are the drive's sizes in logical blocks. With QEMU's defaults for
+ * an image file (logical and physical block size 512, the min_io_size and opt_io_size
+ * properties 0) all four are 0; the constructor taking block sizes stands for setting those
+ * drive properties. The configuration holds the capacity in 512-byte sectors, wce 1, num_queues 1, and the
  * discard and write-zeroes limits QEMU's defaults give: max-discard-sectors and
  * max-write-zeroes-sectors {@link #BDRV_REQUEST_MAX_SECTORS}, one segment each, a discard
  * alignment of one sector (the block size) and write_zeroes_may_unmap 1.
@@ -29,7 +34,9 @@ import java.nio.charset.StandardCharsets;
  * disk, IOERR; unknown flags, or UNMAP on a discard, UNSUPP; then a write-zeroes gets IOERR
  * (the drive is read-only) and a discard succeeds without touching the disk (the drive's
  * default discard=ignore). GET_ID answers the serial (empty: its NUL); any other type gets
- * VIRTIO_BLK_S_UNSUPP (5.2.6.1). A chain without a readable header of 16 bytes or without a
+ * VIRTIO_BLK_S_UNSUPP (5.2.6.1). Whatever the status, the used element's length is the size of all the
+ * request's device-writable buffers, status byte included, as QEMU 7.2 reports it (not the
+ * bytes actually written). A chain without a readable header of 16 bytes or without a
  * writable status byte cannot be answered: a device error, as QEMU's "missing headers".
  */
 public final class VirtioBlkModel extends VirtioDeviceModel {
@@ -37,18 +44,47 @@ public final class VirtioBlkModel extends VirtioDeviceModel {
     public static final int SEG_MAX = QUEUE_SIZE - 2;
     /** QEMU's largest request in sectors (INT_MAX bytes, rounded down to sectors): the default discard and write-zeroes limits. */
     public static final int BDRV_REQUEST_MAX_SECTORS = Integer.MAX_VALUE >> 9;
+    /** QEMU's physical block size for an image file when the property is not set (the host probe finds nothing). */
+    public static final int DEFAULT_PHYSICAL_BLOCK_SIZE = SECTOR_SIZE;
     private final byte[] image;
     private final String serial;
+    private final int physicalBlockSize;
+    private final int minIoSize;
+    private final int optIoSize;
     private long requests;
     private long sectorsRead;
 
     /** @param image the disk; its length a whole number of sectors */
     public VirtioBlkModel(byte[] image, String serial) {
+        this(image, serial, DEFAULT_PHYSICAL_BLOCK_SIZE, 0, 0);
+    }
+
+    /**
+     * With the drive's physical_block_size, min_io_size and opt_io_size properties (bytes; the
+     * logical block size stays 512): a power-of-two physical size of at least 512, I/O sizes
+     * multiples of 512 that fit their fields once in blocks.
+     */
+    public VirtioBlkModel(byte[] image, String serial, int physicalBlockSize, int minIoSize, int optIoSize) {
         if (image.length % SECTOR_SIZE != 0) {
             throw new IllegalArgumentException("disk image of " + image.length + " bytes: not whole 512-byte sectors");
         }
+        if (Integer.bitCount(physicalBlockSize) != 1 || physicalBlockSize < SECTOR_SIZE) {
+            throw new IllegalArgumentException("physical block size " + physicalBlockSize);
+        }
+        if (minIoSize < 0 || minIoSize % SECTOR_SIZE != 0 || minIoSize / SECTOR_SIZE > 0xffff
+                || optIoSize < 0 || optIoSize % SECTOR_SIZE != 0) {
+            throw new IllegalArgumentException("min_io_size " + minIoSize + ", opt_io_size " + optIoSize);
+        }
         this.image = image.clone();
         this.serial = serial == null ? "" : serial;
+        this.physicalBlockSize = physicalBlockSize;
+        this.minIoSize = minIoSize;
+        this.optIoSize = optIoSize;
+    }
+
+    /** physical_block_exp: how many logical blocks, as a power of two, make a physical one. */
+    public int physicalBlockExp() {
+        return Integer.numberOfTrailingZeros(physicalBlockSize / SECTOR_SIZE);
     }
 
     public long capacity() {
@@ -71,7 +107,7 @@ public final class VirtioBlkModel extends VirtioDeviceModel {
     @Override
     public long deviceFeatures() {
         return 1L << VIRTIO_BLK_F_SEG_MAX | 1L << VIRTIO_BLK_F_RO | 1L << VIRTIO_BLK_F_BLK_SIZE | 1L << VIRTIO_BLK_F_FLUSH
-                | 1L << VIRTIO_BLK_F_CONFIG_WCE | 1L << VIRTIO_BLK_F_DISCARD | 1L << VIRTIO_BLK_F_WRITE_ZEROES;
+                | 1L << VIRTIO_BLK_F_TOPOLOGY | 1L << VIRTIO_BLK_F_CONFIG_WCE | 1L << VIRTIO_BLK_F_DISCARD | 1L << VIRTIO_BLK_F_WRITE_ZEROES;
     }
 
     @Override
@@ -85,6 +121,10 @@ public final class VirtioBlkModel extends VirtioDeviceModel {
         VirtQueue.putLe64(c, BLK_CFG_CAPACITY, capacity());
         VirtQueue.putLe32(c, BLK_CFG_SEG_MAX, SEG_MAX);
         VirtQueue.putLe32(c, BLK_CFG_BLK_SIZE, SECTOR_SIZE);
+        c[BLK_CFG_PHYSICAL_BLOCK_EXP] = (byte) physicalBlockExp();
+        c[BLK_CFG_ALIGNMENT_OFFSET] = 0;
+        VirtQueue.putLe16(c, BLK_CFG_MIN_IO_SIZE, minIoSize / SECTOR_SIZE);
+        VirtQueue.putLe32(c, BLK_CFG_OPT_IO_SIZE, optIoSize / SECTOR_SIZE);
         c[BLK_CFG_WCE] = 1;
         c[BLK_CFG_NUM_QUEUES] = 1;
         VirtQueue.putLe32(c, BLK_CFG_MAX_DISCARD_SECTORS, BDRV_REQUEST_MAX_SECTORS);
@@ -112,7 +152,6 @@ public final class VirtioBlkModel extends VirtioDeviceModel {
             int type = VirtQueue.le32(hdr, 0);
             long sector = VirtQueue.le64(hdr, 8);
             long dataLen = inBytes - 1;
-            int written = 0;
             int status;
             switch (type & ~(VIRTIO_BLK_T_OUT | VIRTIO_BLK_T_BARRIER)) {
                 case VIRTIO_BLK_T_IN -> {
@@ -124,7 +163,6 @@ public final class VirtioBlkModel extends VirtioDeviceModel {
                         status = VIRTIO_BLK_S_IOERR; // the read-only drive refuses it
                     } else {
                         vq.writeIn(e, 0, image, (int) (sector * SECTOR_SIZE), (int) dataLen);
-                        written = (int) dataLen;
                         sectorsRead += dataLen / SECTOR_SIZE;
                         status = VIRTIO_BLK_S_OK;
                     }
@@ -132,8 +170,7 @@ public final class VirtioBlkModel extends VirtioDeviceModel {
                 case VIRTIO_BLK_T_FLUSH -> status = VIRTIO_BLK_S_OK;
                 case VIRTIO_BLK_T_GET_ID -> {
                     byte[] id = (serial + "\0").getBytes(StandardCharsets.US_ASCII);
-                    written = (int) Math.min(id.length, Math.min(dataLen, VIRTIO_BLK_ID_BYTES));
-                    vq.writeIn(e, 0, id, 0, written);
+                    vq.writeIn(e, 0, id, 0, (int) Math.min(id.length, Math.min(dataLen, VIRTIO_BLK_ID_BYTES)));
                     status = VIRTIO_BLK_S_OK;
                 }
                 case VIRTIO_BLK_T_DISCARD & ~VIRTIO_BLK_T_OUT, VIRTIO_BLK_T_WRITE_ZEROES & ~VIRTIO_BLK_T_OUT -> {
@@ -151,7 +188,8 @@ public final class VirtioBlkModel extends VirtioDeviceModel {
                 default -> status = VIRTIO_BLK_S_UNSUPP;
             }
             vq.writeIn(e, inBytes - 1, new byte[] {(byte) status}, 0, 1);
-            proxy.push(vq, e, written + 1);
+            // QEMU reports every device-writable byte of the request as used, whatever the outcome
+            proxy.push(vq, e, (int) inBytes);
         }
     }
 

@@ -71,6 +71,7 @@ public final class VirtioSpec {
     public static final int VIRTIO_BLK_F_BLK_SIZE = 6;
     /** Cache flush command support (QEMU's name for this bit: VIRTIO_BLK_F_WCE). */
     public static final int VIRTIO_BLK_F_FLUSH = 9;
+    public static final int VIRTIO_BLK_F_TOPOLOGY = 10;
     public static final int VIRTIO_BLK_F_CONFIG_WCE = 11;
     public static final int VIRTIO_BLK_F_DISCARD = 13;
     public static final int VIRTIO_BLK_F_WRITE_ZEROES = 14;
@@ -79,6 +80,10 @@ public final class VirtioSpec {
     public static final int BLK_CFG_SIZE_MAX = 8;
     public static final int BLK_CFG_SEG_MAX = 12;
     public static final int BLK_CFG_BLK_SIZE = 20;
+    public static final int BLK_CFG_PHYSICAL_BLOCK_EXP = 24;
+    public static final int BLK_CFG_ALIGNMENT_OFFSET = 25;
+    public static final int BLK_CFG_MIN_IO_SIZE = 26;
+    public static final int BLK_CFG_OPT_IO_SIZE = 28;
     public static final int BLK_CFG_WCE = 32;
     public static final int BLK_CFG_NUM_QUEUES = 34;
     public static final int BLK_CFG_MAX_DISCARD_SECTORS = 36;
