@@ -34,7 +34,8 @@ public final class VirtioDemo {
 
     private VirtioDemo() {}
 
-    static String md5(byte[] b) {
+    /** The MD5 of {@code b} in hex, as md5sum prints it (the reference's disk checks). */
+    public static String md5(byte[] b) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(b));
         } catch (java.security.NoSuchAlgorithmException e) {

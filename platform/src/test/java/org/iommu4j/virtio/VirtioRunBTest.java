@@ -2,8 +2,6 @@ package org.iommu4j.virtio;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.List;
 import org.iommu4j.base.trace.Trace;
 import org.iommu4j.base.trace.TraceRecord;
@@ -12,8 +10,8 @@ import org.iommu4j.platform.Machine;
 import org.junit.jupiter.api.Test;
 
 class VirtioRunBTest {
-    static String md5(byte[] b) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(b));
+    static String md5(byte[] b) {
+        return org.iommu4j.platform.VirtioDemo.md5(b);
     }
 
     @Test
