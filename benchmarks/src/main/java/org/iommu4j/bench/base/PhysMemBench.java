@@ -45,9 +45,9 @@ public class PhysMemBench {
     PhysMem mem;
     long[] array;
     /**
-     * The same words as {@link #array}, in 4 KiB frames of 512 words: the floor of any memory
-     * kept in frames (a frame table load, a frame load, the bounds checks Java makes), with none
-     * of PhysMem's checks (RAM ranges, untouched frames, accesses that cross a frame).
+     * The same words as {@link #array}, in 4 KiB frames of 512 words: the floor of a memory kept
+     * in Java arrays of one frame each (a frame table load, a frame load, the bounds checks Java
+     * makes), which PhysMem was until its RAM became host-mapped regions; kept for comparison.
      */
     long[][] frames;
     /** Word indices (not byte offsets) to visit, sequential or shuffled. */

@@ -1,16 +1,26 @@
 package org.iommu4j.base.hw;
 
+import java.io.IOException;
+import java.lang.ref.Reference;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.nio.Buffer;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
+import sun.misc.Unsafe;
 
 /**
- * Simulated physical memory: little-endian, sparse 4 KiB frames allocated on first write,
- * memory never written reads as zero.
+ * Simulated physical memory: little-endian, backed by 4 KiB host pages allocated on first
+ * touch; memory never written reads as zero.
  *
  * <p>RAM is a set of ranges; an access outside them throws {@link BusError}, which hardware
  * models turn into an abort event and software treats as a bug. Aligned 8/16/32/64-bit accesses
@@ -18,24 +28,39 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code smp_load_acquire}, {@code smp_store_release}, {@code READ_ONCE}/{@code WRITE_ONCE} and
  * {@code cmpxchg64} (hardware access/dirty updates) onto VarHandle access modes.
  *
- * <p>Layout: a flat table of {@code byte[4096]} frames indexed by pfn from the lowest RAM frame
- * when RAM spans at most 4 GiB; otherwise a two-level directory
- * {@code dir[pfn >>> 14][pfn & 0x3fff]} of {@code byte[4096]}
- * frames, sized to the highest RAM address. The hit path (frame present) is one (flat) or two
- * (directory) array loads and a VarHandle access, and allocates nothing.
+ * <p>Layout: each RAM range is cut into regions of at most 1 GiB, and each region is a private
+ * (copy-on-write) mapping of a sparse, already deleted temporary file (in {@code /dev/shm} where
+ * the host has it), as QEMU backs guest RAM with {@code memory-backend-file,share=off}. The file
+ * has no blocks, so it only ever supplies zeros; the host kernel allocates a 4 KiB page the first
+ * time a frame is written, so untouched RAM costs nothing. Were the host to refuse the mapping, the region falls back to a zeroed
+ * direct buffer: the same behaviour, minus the sparseness.
  *
- * <p>Invariants: a frame once installed is never replaced or removed, so a frame reference read
- * without synchronisation stays valid; frames are installed by CAS so concurrent first writers
- * agree on one frame.
+ * <p>Access: a plain load or store is one subtraction, one unsigned compare against the region
+ * and one raw {@link Unsafe} access at the region's address (the hot path of every simulated
+ * DMA and table walk, so it pays for no second bounds check); it allocates nothing. That
+ * compare is the only thing between an address and raw memory, so every raw access goes through
+ * {@link #region} or a {@link Cursor}'s identical check, and keeps its region reachable until
+ * the access is done (the mapping lives as long as its buffer). Ordered and atomic accesses
+ * use {@link ByteBuffer} VarHandles, whose access modes give the Java memory model's
+ * guarantees.
+ *
+ * <p>Accounting: a bitmap per region records the frames ever written ({@link #touchedFrames});
+ * a write sets the bits of the frames it touches before it stores. Zero-filling a frame never
+ * written leaves it unwritten. An access that spans two regions (two adjacent RAM ranges, or a
+ * range's 1 GiB seams) is done byte by byte, as the frame-crossing accesses of a frame-based
+ * memory were.
+ *
+ * <p>Invariants: regions are fixed at construction and their buffers are only ever accessed at
+ * absolute indices, so any number of threads may share them.
  */
 public final class PhysMem {
     public static final int FRAME_SHIFT = 12;
     public static final int FRAME_SIZE = 1 << FRAME_SHIFT;
-    private static final int L2_BITS = 14;
-    private static final int L2_SIZE = 1 << L2_BITS;
     private static final int OFF_MASK = FRAME_SIZE - 1;
     /** RAM ends at or below 2^48 (the widest output address the models implement). */
     public static final long MAX_PA = 1L << 48;
+    /** The largest region: a {@link ByteBuffer} is indexed by int. */
+    private static final long REGION_MAX = 1L << 30;
 
     /** One RAM range [base, base + size). */
     public record Range(long base, long size) {
@@ -49,16 +74,43 @@ public final class PhysMem {
         }
     }
 
-    private final Range[] ranges;
-    private final byte[][][] dir;
     /**
-     * When the RAM ranges span at most {@link #FLAT_MAX_FRAMES} frames: one flat table of frames
-     * from {@link #flatBasePfn} (one load less per access than the directory); else null.
+     * One mapped piece of RAM. {@code last8} is {@code size - 8}: an 8-byte access at offset
+     * {@code off} fits when {@code off <= last8} unsigned, which also rejects addresses below
+     * the base (their offset wraps to a huge unsigned value).
      */
-    private final byte[][] flat;
-    private final long flatBasePfn;
-    /** 1 GiB of span is a 1 MiB table of references. */
-    private static final int FLAT_MAX_FRAMES = 1 << 20;
+    private static final class Region {
+        final long base;
+        final long size;
+        final long last8;
+        final ByteBuffer buf;
+        /** One bit per frame, set once the frame has been written. */
+        final long[] written;
+        /** True if {@link #buf} is a mapping whose host pages appear on first touch. */
+        final boolean sparse;
+        /** Where {@link #buf}'s memory starts in the host's address space. */
+        final long address;
+
+        Region(long base, long size) {
+            this.base = base;
+            this.size = size;
+            this.last8 = size - 8;
+            Backing b = allocate(size, RAM_DIR);
+            this.buf = b.buf();
+            this.sparse = b.sparse();
+            this.address = UNSAFE.getLong(buf, BUFFER_ADDRESS);
+            this.written = new long[(int) ((size >>> FRAME_SHIFT) + 63) >>> 6];
+        }
+
+        boolean fits(long pa, int len) {
+            return Long.compareUnsigned(pa - base, size - len) <= 0;
+        }
+    }
+
+    private final Range[] ranges;
+    private final Region[] regions;
+    /** {@code regions[0]}, the region every fast path tries first. */
+    private final Region first;
     private final AtomicLong touched = new AtomicLong();
 
     /** RAM of {@code size} bytes at {@code base}. */
@@ -71,18 +123,13 @@ public final class PhysMem {
             throw new IllegalArgumentException("no RAM");
         }
         this.ranges = ramRanges.toArray(new Range[0]);
-        long maxEnd = 0;
-        long minBase = Long.MAX_VALUE;
         for (Range r : ranges) {
-            minBase = Math.min(minBase, r.base());
             if ((r.base() & OFF_MASK) != 0 || (r.size() & OFF_MASK) != 0 || r.size() <= 0) {
                 throw new IllegalArgumentException("RAM range not frame aligned: " + r);
             }
-            // also bounds the frame directory: 2^48 bytes is 2^22 directory slots
             if (Long.compareUnsigned(r.base(), MAX_PA) >= 0 || Long.compareUnsigned(r.size(), MAX_PA - r.base()) > 0) {
                 throw new IllegalArgumentException("RAM range beyond the 48-bit physical address space: " + r);
             }
-            maxEnd = Math.max(maxEnd, r.end());
         }
         for (int i = 0; i < ranges.length; i++) {
             for (int j = 0; j < i; j++) {
@@ -91,17 +138,59 @@ public final class PhysMem {
                 }
             }
         }
-        long pfns = (maxEnd + FRAME_SIZE - 1) >>> FRAME_SHIFT;
-        long span = pfns - (minBase >>> FRAME_SHIFT);
-        if (span <= FLAT_MAX_FRAMES) {
-            flat = new byte[(int) span][];
-            flatBasePfn = minBase >>> FRAME_SHIFT;
-            dir = null;
-        } else {
-            flat = null;
-            flatBasePfn = 0;
-            dir = new byte[(int) ((pfns + L2_SIZE - 1) >>> L2_BITS)][][];
+        List<Region> rs = new ArrayList<>();
+        for (Range r : ranges) {
+            for (long off = 0; off < r.size(); off += REGION_MAX) {
+                rs.add(new Region(r.base() + off, Math.min(REGION_MAX, r.size() - off)));
+            }
         }
+        this.regions = rs.toArray(new Region[0]);
+        this.first = regions[0];
+    }
+
+    /**
+     * Where the RAM files go: the host's shared-memory file system where there is one (a file on
+     * a disk file system would cost ten times as much to map and fault in), else the default
+     * temporary directory (null).
+     */
+    static final Path RAM_DIR = Files.isDirectory(Path.of("/dev/shm")) && Files.isWritable(Path.of("/dev/shm"))
+            ? Path.of("/dev/shm") : null;
+    /** The RAM files' name prefix. */
+    static final String RAM_FILE_PREFIX = "iommu4j-ram";
+
+    /**
+     * Zero-filled, little-endian memory for one region: a private mapping of a sparse temporary
+     * file in {@code dir} (null: the default temporary directory), whose pages appear on first
+     * touch; else, if that fails, a direct buffer.
+     */
+    static Backing allocate(long size, Path dir) {
+        ByteBuffer b;
+        try {
+            Path img = dir == null ? Files.createTempFile(RAM_FILE_PREFIX, ".img")
+                    : Files.createTempFile(dir, RAM_FILE_PREFIX, ".img");
+            try (FileChannel ch = FileChannel.open(img, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                // mapping past the end grows the file sparsely (ftruncate); private writes never reach it
+                b = ch.map(FileChannel.MapMode.PRIVATE, 0, size);
+            } finally {
+                Files.deleteIfExists(img);
+            }
+        } catch (IOException | UnsupportedOperationException e) {
+            return new Backing(ByteBuffer.allocateDirect((int) size).order(ByteOrder.LITTLE_ENDIAN), false);
+        }
+        return new Backing(b.order(ByteOrder.LITTLE_ENDIAN), true);
+    }
+
+    /** A region's memory, and whether it is a sparse mapping or a (fully backed) direct buffer. */
+    record Backing(ByteBuffer buf, boolean sparse) {}
+
+    /** True if all RAM is mapped so that host pages appear only when first touched. */
+    public boolean sparse() {
+        for (Region r : regions) {
+            if (!r.sparse) {
+                return false;
+            }
+        }
+        return true;
     }
 
     public List<Range> ranges() {
@@ -136,155 +225,156 @@ public final class PhysMem {
         return isRam(pa, 1);
     }
 
-    /* ---------------- frame lookup ---------------- */
+    /* ---------------- region lookup and accounting ---------------- */
 
-    /** The frame holding pa for reading, or null if never written (reads as zero). */
-    private byte[] frameForRead(long pa) {
-        long pfn = pa >>> FRAME_SHIFT;
-        byte[][] ft = flat;
-        if (ft != null) {
-            long i = pfn - flatBasePfn;
-            if (i >= 0 && i < ft.length) {
-                byte[] f = ft[(int) i];
-                if (f != null) {
-                    return f;
-                }
+    /** The region holding all of [pa, pa + len), or null (another region, a seam, or no RAM). */
+    private Region regionOf(long pa, int len) {
+        for (Region r : regions) {
+            if (r.fits(pa, len)) {
+                return r;
             }
-        } else if ((pfn >>> L2_BITS) < dir.length) {
-            long l1 = pfn >>> L2_BITS;
-            byte[][] l2 = dir[(int) l1];
-            if (l2 != null) {
-                byte[] f = l2[(int) (pfn & (L2_SIZE - 1))];
-                if (f != null) {
-                    return f;
-                }
-            }
-        }
-        if (!isRam(pa & ~(long) OFF_MASK, FRAME_SIZE)) {
-            throw new BusError(pa, "read outside RAM");
         }
         return null;
     }
 
-    private byte[] frameForWrite(long pa) {
-        long pfn = pa >>> FRAME_SHIFT;
-        byte[][] ft = flat;
-        if (ft != null) {
-            long i = pfn - flatBasePfn;
-            if (i >= 0 && i < ft.length) {
-                byte[] f = ft[(int) i];
-                if (f != null) {
-                    return f;
-                }
-            }
-        } else if ((pfn >>> L2_BITS) < dir.length) {
-            long l1 = pfn >>> L2_BITS;
-            byte[][] l2 = dir[(int) l1];
-            if (l2 != null) {
-                byte[] f = l2[(int) (pfn & (L2_SIZE - 1))];
-                if (f != null) {
-                    return f;
-                }
-            }
-        }
-        return installFrame(pa);
-    }
-
-    private byte[] installFrame(long pa) {
-        if (!isRam(pa & ~(long) OFF_MASK, FRAME_SIZE)) {
-            throw new BusError(pa, "write outside RAM");
-        }
-        long pfn = pa >>> FRAME_SHIFT;
-        byte[][] l2;
-        int i;
-        if (flat != null) {
-            l2 = flat;
-            i = (int) (pfn - flatBasePfn);
-        } else {
-            int l1 = (int) (pfn >>> L2_BITS);
-            l2 = (byte[][]) DIR.getVolatile(dir, l1);
-            if (l2 == null) {
-                byte[][] fresh = new byte[L2_SIZE][];
-                l2 = (byte[][]) DIR.compareAndExchange(dir, l1, null, fresh);
-                if (l2 == null) {
-                    l2 = fresh;
-                }
-            }
-            i = (int) (pfn & (L2_SIZE - 1));
-        }
-        byte[] f = (byte[]) FRAMES.getVolatile(l2, i);
-        if (f == null) {
-            byte[] fresh = new byte[FRAME_SIZE];
-            f = (byte[]) FRAMES.compareAndExchange(l2, i, null, fresh);
-            if (f == null) {
-                f = fresh;
+    /** Records that [off, off + len) of {@code r} is about to be written. */
+    private void markWritten(Region r, long off, int len) {
+        long f = off >>> FRAME_SHIFT;
+        long last = (off + len - 1) >>> FRAME_SHIFT;
+        do {
+            long[] w = r.written;
+            int i = (int) (f >>> 6);
+            long bit = 1L << f;
+            if ((w[i] & bit) == 0 && ((long) WRITTEN.getAndBitwiseOr(w, i, bit) & bit) == 0) {
                 touched.incrementAndGet();
             }
-        }
-        return f;
+        } while (++f <= last);
     }
 
-    private static boolean crosses(long pa, int size) {
-        return (pa & OFF_MASK) > FRAME_SIZE - size;
+    private boolean written(Region r, long off) {
+        long f = off >>> FRAME_SHIFT;
+        return (r.written[(int) (f >>> 6)] & (1L << f)) != 0;
+    }
+
+    /**
+     * The region for an access of {@code len} bytes at pa that is not in {@link #first}; null
+     * when it straddles regions (the caller goes byte by byte). Outside RAM is a bus error.
+     */
+    private Region slowRegion(long pa, int len, String what) {
+        Region r = regionOf(pa, len);
+        // Ranges are frame aligned, so a small access that straddles two is RAM if both ends are.
+        if (r == null && (!isRam(pa, 1) || !isRam(pa + len - 1, 1))) {
+            throw new BusError(pa, what);
+        }
+        return r;
     }
 
     /* ---------------- plain accesses ---------------- */
 
+    private static final String READ = "read outside RAM";
+    private static final String WRITE = "write outside RAM";
+
+    /**
+     * The region holding all of [pa, pa + len): {@link #first} if it does (the fast path, one
+     * compare), else the one found by {@link #slowRegion}; null if the access straddles two.
+     */
+    private Region region(long pa, int len, String what) {
+        Region r = first;
+        if (Long.compareUnsigned(pa - r.base, r.size - len) <= 0) {
+            return r;
+        }
+        return slowRegion(pa, len, what);
+    }
+
+    /** An aligned access: it never straddles regions (they are frame aligned). */
+    private Region alignedRegion(long pa, int len, String what) {
+        checkAligned(pa, len);
+        Region r = region(pa, len, what);
+        assert r != null;
+        return r;
+    }
+
+    /** {@link #alignedRegion} for a write: the frame is marked written first. */
+    private Region alignedRegionForWrite(long pa, int len) {
+        Region r = alignedRegion(pa, len, WRITE);
+        markWritten(r, pa - r.base, len);
+        return r;
+    }
+
     public int readb(long pa) {
-        byte[] f = frameForRead(pa);
-        return f == null ? 0 : f[(int) (pa & OFF_MASK)] & 0xff;
+        Region r = region(pa, 1, READ);
+        int v = UNSAFE.getByte(r.address + (pa - r.base)) & 0xff;
+        Reference.reachabilityFence(r);
+        return v;
     }
 
     public void writeb(long pa, int v) {
-        frameForWrite(pa)[(int) (pa & OFF_MASK)] = (byte) v;
+        Region r = region(pa, 1, WRITE);
+        long off = pa - r.base;
+        markWritten(r, off, 1);
+        UNSAFE.putByte(r.address + off, (byte) v);
+        Reference.reachabilityFence(r);
     }
 
     public int readw(long pa) {
-        if (crosses(pa, 2)) {
-            return (int) readSlow(pa, 2);
+        Region r = region(pa, 2, READ);
+        if (r == null) {
+            return (int) readBytewise(pa, 2);
         }
-        byte[] f = frameForRead(pa);
-        return f == null ? 0 : ((short) SHORT.get(f, (int) (pa & OFF_MASK))) & 0xffff;
+        short v = UNSAFE.getShort(r.address + (pa - r.base));
+        Reference.reachabilityFence(r);
+        return (LITTLE_ENDIAN_HOST ? v : Short.reverseBytes(v)) & 0xffff;
     }
 
     public void writew(long pa, int v) {
-        if (crosses(pa, 2)) {
-            writeSlow(pa, v, 2);
+        Region r = region(pa, 2, WRITE);
+        if (r == null) {
+            writeBytewise(pa, v, 2);
             return;
         }
-        SHORT.set(frameForWrite(pa), (int) (pa & OFF_MASK), (short) v);
+        long off = pa - r.base;
+        markWritten(r, off, 2);
+        UNSAFE.putShort(r.address + off, LITTLE_ENDIAN_HOST ? (short) v : Short.reverseBytes((short) v));
+        Reference.reachabilityFence(r);
     }
 
     public int readl(long pa) {
-        if (crosses(pa, 4)) {
-            return (int) readSlow(pa, 4);
+        Region r = region(pa, 4, READ);
+        if (r == null) {
+            return (int) readBytewise(pa, 4);
         }
-        byte[] f = frameForRead(pa);
-        return f == null ? 0 : (int) INT.get(f, (int) (pa & OFF_MASK));
+        int v = UNSAFE.getInt(r.address + (pa - r.base));
+        Reference.reachabilityFence(r);
+        return LITTLE_ENDIAN_HOST ? v : Integer.reverseBytes(v);
     }
 
     public void writel(long pa, int v) {
-        if (crosses(pa, 4)) {
-            writeSlow(pa, v, 4);
+        Region r = region(pa, 4, WRITE);
+        if (r == null) {
+            writeBytewise(pa, v, 4);
             return;
         }
-        INT.set(frameForWrite(pa), (int) (pa & OFF_MASK), v);
+        long off = pa - r.base;
+        markWritten(r, off, 4);
+        UNSAFE.putInt(r.address + off, LITTLE_ENDIAN_HOST ? v : Integer.reverseBytes(v));
+        Reference.reachabilityFence(r);
     }
 
     public long readq(long pa) {
-        if (crosses(pa, 8)) {
-            return readSlow(pa, 8);
-        }
-        byte[] f = frameForRead(pa);
-        return f == null ? 0 : (long) LONG.get(f, (int) (pa & OFF_MASK));
+        Region r = region(pa, 8, READ);
+        return r == null ? readBytewise(pa, 8) : load(r, pa - r.base);
     }
 
     public void writeq(long pa, long v) {
-        if (crosses(pa, 8)) {
-            writeSlow(pa, v, 8);
+        Region r = region(pa, 8, WRITE);
+        if (r == null) {
+            writeBytewise(pa, v, 8);
             return;
         }
-        LONG.set(frameForWrite(pa), (int) (pa & OFF_MASK), v);
+        long off = pa - r.base;
+        markWritten(r, off, 8);
+        UNSAFE.putLong(r.address + off, LITTLE_ENDIAN_HOST ? v : Long.reverseBytes(v));
+        Reference.reachabilityFence(r);
     }
 
     /** Reads {@code size} (1, 2, 4 or 8) bytes, zero-extended. */
@@ -308,10 +398,8 @@ public final class PhysMem {
         }
     }
 
-    private long readSlow(long pa, int size) {
-        if (!isRam(pa) || !isRam(pa + size - 1)) {
-            throw new BusError(pa, "read outside RAM");
-        }
+    /** An access straddling two regions, which {@link #region} already found to be all RAM. */
+    private long readBytewise(long pa, int size) {
         long v = 0;
         for (int i = 0; i < size; i++) {
             v |= (long) readb(pa + i) << (8 * i);
@@ -319,12 +407,7 @@ public final class PhysMem {
         return v;
     }
 
-    private void writeSlow(long pa, long v, int size) {
-        // Checked before the first byte so an access straddling the end of RAM is not torn.
-        // (Frame-aligned ranges leave gaps of at least a frame, so the two ends decide.)
-        if (!isRam(pa) || !isRam(pa + size - 1)) {
-            throw new BusError(pa, "write outside RAM");
-        }
+    private void writeBytewise(long pa, long v, int size) {
         for (int i = 0; i < size; i++) {
             writeb(pa + i, (int) (v >>> (8 * i)));
         }
@@ -340,81 +423,91 @@ public final class PhysMem {
 
     /** {@code READ_ONCE} of a 64-bit word. */
     public long readqVolatile(long pa) {
-        checkAligned(pa, 8);
-        byte[] f = frameForRead(pa);
-        return f == null ? 0 : (long) LONG.getVolatile(f, (int) (pa & OFF_MASK));
+        Region r = alignedRegion(pa, 8, READ);
+        return (long) LONG.getVolatile(r.buf, (int) (pa - r.base));
     }
 
     /** {@code WRITE_ONCE} of a 64-bit word. */
     public void writeqVolatile(long pa, long v) {
-        checkAligned(pa, 8);
-        LONG.setVolatile(frameForWrite(pa), (int) (pa & OFF_MASK), v);
+        Region r = alignedRegionForWrite(pa, 8);
+        LONG.setVolatile(r.buf, (int) (pa - r.base), v);
     }
 
     /** {@code smp_load_acquire}: later accesses are not reordered before this load. */
     public long readqAcquire(long pa) {
-        checkAligned(pa, 8);
-        byte[] f = frameForRead(pa);
-        return f == null ? 0 : loadAcquire(f, pa);
+        Region r = alignedRegion(pa, 8, READ);
+        return loadAcquire(r, pa);
+    }
+
+    /** A plain 64-bit load at {@code off}, which the caller found inside {@code r}. */
+    private static long load(Region r, long off) {
+        long v = UNSAFE.getLong(r.address + off);
+        Reference.reachabilityFence(r);
+        return LITTLE_ENDIAN_HOST ? v : Long.reverseBytes(v);
     }
 
     /**
      * An aligned (so single-copy atomic) plain load and an acquire fence: getAcquire's ordering
-     * without its second alignment check (this is the page-table walkers' load). The caller
-     * checked the alignment.
+     * without its bounds and alignment checks (this is the page-table walkers' load). The caller
+     * checked the alignment and the region.
      */
-    private static long loadAcquire(byte[] f, long pa) {
-        long v = (long) LONG.get(f, (int) (pa & OFF_MASK));
+    private static long loadAcquire(Region r, long pa) {
+        long v = load(r, pa - r.base);
         VarHandle.acquireFence();
         return v;
     }
 
     /** {@code smp_store_release}: earlier accesses are visible before this store. */
     public void writeqRelease(long pa, long v) {
-        checkAligned(pa, 8);
-        LONG.setRelease(frameForWrite(pa), (int) (pa & OFF_MASK), v);
+        Region r = alignedRegionForWrite(pa, 8);
+        LONG.setRelease(r.buf, (int) (pa - r.base), v);
     }
 
     public int readlAcquire(long pa) {
-        checkAligned(pa, 4);
-        byte[] f = frameForRead(pa);
-        return f == null ? 0 : (int) INT.getAcquire(f, (int) (pa & OFF_MASK));
+        Region r = alignedRegion(pa, 4, READ);
+        return (int) INT.getAcquire(r.buf, (int) (pa - r.base));
     }
 
     public void writelRelease(long pa, int v) {
-        checkAligned(pa, 4);
-        INT.setRelease(frameForWrite(pa), (int) (pa & OFF_MASK), v);
+        Region r = alignedRegionForWrite(pa, 4);
+        INT.setRelease(r.buf, (int) (pa - r.base), v);
     }
 
     public int readlVolatile(long pa) {
-        checkAligned(pa, 4);
-        byte[] f = frameForRead(pa);
-        return f == null ? 0 : (int) INT.getVolatile(f, (int) (pa & OFF_MASK));
+        Region r = alignedRegion(pa, 4, READ);
+        return (int) INT.getVolatile(r.buf, (int) (pa - r.base));
     }
 
     public void writelVolatile(long pa, int v) {
-        checkAligned(pa, 4);
-        INT.setVolatile(frameForWrite(pa), (int) (pa & OFF_MASK), v);
+        Region r = alignedRegionForWrite(pa, 4);
+        INT.setVolatile(r.buf, (int) (pa - r.base), v);
     }
 
     /** {@code cmpxchg64}: atomically replaces {@code expected} by {@code update}; returns the witness. */
     public long cmpxchgq(long pa, long expected, long update) {
-        checkAligned(pa, 8);
-        return (long) LONG.compareAndExchange(frameForWrite(pa), (int) (pa & OFF_MASK), expected, update);
+        Region r = alignedRegionForWrite(pa, 8);
+        return (long) LONG.compareAndExchange(r.buf, (int) (pa - r.base), expected, update);
     }
 
     public int cmpxchgl(long pa, int expected, int update) {
-        checkAligned(pa, 4);
-        return (int) INT.compareAndExchange(frameForWrite(pa), (int) (pa & OFF_MASK), expected, update);
+        Region r = alignedRegionForWrite(pa, 4);
+        return (int) INT.compareAndExchange(r.buf, (int) (pa - r.base), expected, update);
     }
 
     /** Atomic 64-bit OR, returns the old value (for hardware flag updates). */
     public long fetchOrq(long pa, long bits) {
-        checkAligned(pa, 8);
-        return (long) LONG.getAndBitwiseOr(frameForWrite(pa), (int) (pa & OFF_MASK), bits);
+        Region r = alignedRegionForWrite(pa, 8);
+        return (long) LONG.getAndBitwiseOr(r.buf, (int) (pa - r.base), bits);
     }
 
     /* ---------------- bulk ---------------- */
+
+    /** The region holding pa, for a bulk access whose whole range was checked to be RAM. */
+    private Region regionAt(long pa) {
+        Region r = regionOf(pa, 1);
+        assert r != null;
+        return r;
+    }
 
     /**
      * Copies {@code len} bytes from physical memory into {@code dst}. A slice outside {@code dst}
@@ -427,14 +520,9 @@ public final class PhysMem {
             throw new BusError(pa, "bulk read outside RAM");
         }
         while (len > 0) {
-            int o = (int) (pa & OFF_MASK);
-            int n = Math.min(len, FRAME_SIZE - o);
-            byte[] f = frameForRead(pa);
-            if (f == null) {
-                java.util.Arrays.fill(dst, off, off + n, (byte) 0);
-            } else {
-                System.arraycopy(f, o, dst, off, n);
-            }
+            Region r = regionAt(pa);
+            int n = (int) Math.min(len, r.base + r.size - pa);
+            r.buf.get((int) (pa - r.base), dst, off, n);
             pa += n;
             off += n;
             len -= n;
@@ -452,15 +540,16 @@ public final class PhysMem {
 
     /** Copies {@code len} bytes from {@code src} into physical memory; checks as {@link #read(long, byte[], int, int)}. */
     public void write(long pa, byte[] src, int off, int len) {
-        // checked before the first frame is written, so a bad slice tears nothing
+        // checked before the first byte is written, so a bad slice tears nothing
         Objects.checkFromIndexSize(off, len, src.length);
         if (!isRam(pa, len)) {
             throw new BusError(pa, "bulk write outside RAM");
         }
         while (len > 0) {
-            int o = (int) (pa & OFF_MASK);
-            int n = Math.min(len, FRAME_SIZE - o);
-            System.arraycopy(src, off, frameForWrite(pa), o, n);
+            Region r = regionAt(pa);
+            int n = (int) Math.min(len, r.base + r.size - pa);
+            markWritten(r, pa - r.base, n);
+            r.buf.put((int) (pa - r.base), src, off, n);
             pa += n;
             off += n;
             len -= n;
@@ -471,7 +560,7 @@ public final class PhysMem {
         write(pa, src, 0, src.length);
     }
 
-    /** {@code memset}. Zero-filling a never-written frame does not allocate it. */
+    /** {@code memset}. Zero-filling a never-written frame leaves it unwritten. */
     public void memset(long pa, int value, long len) {
         if (len < 0) {
             throw new IllegalArgumentException("negative length " + len);
@@ -479,17 +568,26 @@ public final class PhysMem {
         if (!isRam(pa, len)) {
             throw new BusError(pa, "memset outside RAM");
         }
+        byte[] fill = value == 0 ? ZERO_FRAME : new byte[(int) Math.min(len, FRAME_SIZE)];
+        if (value != 0) {
+            Arrays.fill(fill, (byte) value);
+        }
         while (len > 0) {
-            int o = (int) (pa & OFF_MASK);
-            int n = (int) Math.min(len, FRAME_SIZE - o);
-            byte[] f = value == 0 ? frameForRead(pa) : frameForWrite(pa);
-            if (f != null) {
-                java.util.Arrays.fill(f, o, o + n, (byte) value);
+            Region r = regionAt(pa);
+            long off = pa - r.base;
+            int n = (int) Math.min(len, FRAME_SIZE - (off & OFF_MASK));
+            if (value != 0) {
+                markWritten(r, off, n);
+                r.buf.put((int) off, fill, 0, n);
+            } else if (written(r, off)) {
+                r.buf.put((int) off, fill, 0, n);
             }
             pa += n;
             len -= n;
         }
     }
+
+    private static final byte[] ZERO_FRAME = new byte[FRAME_SIZE];
 
     /** Copies within physical memory (memmove semantics not needed: ranges must not overlap). */
     public void copy(long dstPa, long srcPa, int len) {
@@ -512,21 +610,20 @@ public final class PhysMem {
     /* ---------------- cursors ---------------- */
 
     /**
-     * A reader's one-frame memory of where its last read landed, so that the next read from the
-     * same 4 KiB frame skips the frame lookup: the image of QEMU's MemoryRegionCache, for
-     * readers that keep coming back to the same frames (a page-table walker, one cursor per
-     * level). Its reads behave exactly as the {@link PhysMem} methods of the same name (bus
-     * errors, zero for memory never written, alignment checks, ordering): frames, once present,
-     * are never replaced, so a remembered frame cannot go stale, and an absent one is never
-     * remembered. For one thread at a time; each reader keeps its own.
+     * A reader's memory of the region its last read landed in, so that the next read from the
+     * same region is one compare: the image of QEMU's MemoryRegionCache, for readers that keep
+     * coming back to the same memory (a page-table walker, one cursor per level). Its reads
+     * behave exactly as the {@link PhysMem} methods of the same name (bus errors, zero for
+     * memory never written, alignment checks, ordering): regions never change, so a remembered
+     * one cannot go stale. For one thread at a time; each reader keeps its own.
      */
     public static final class Cursor {
         private final PhysMem mem;
-        private long pfn = -1;
-        private byte[] frame;
+        private Region region;
 
         public Cursor(PhysMem mem) {
             this.mem = mem;
+            this.region = mem.first;
         }
 
         /** The memory this cursor reads. */
@@ -537,29 +634,39 @@ public final class PhysMem {
         /** {@link PhysMem#readqAcquire}. */
         public long readqAcquire(long pa) {
             checkAligned(pa, 8);
-            byte[] f = frame;
-            if (pa >>> FRAME_SHIFT != pfn) {
-                f = mem.frameForRead(pa);
-                if (f == null) {
-                    return 0;
-                }
-                frame = f;
-                pfn = pa >>> FRAME_SHIFT;
+            Region r = region;
+            if (Long.compareUnsigned(pa - r.base, r.last8) > 0) {
+                r = mem.alignedRegion(pa, 8, READ);
+                region = r;
             }
-            return loadAcquire(f, pa);
+            return loadAcquire(r, pa);
         }
     }
 
     /* ---------------- VarHandle mechanics ---------------- */
-    // Little-endian views of the byte[] frames. Plain get/set for ordinary loads and stores;
-    // getAcquire (or a plain aligned load and an acquire fence) and setRelease pair the
-    // driver's barriers with the hardware's; getVolatile /
+    // Plain loads and stores are raw accesses at a region's address (unaligned allowed, as on
+    // the x86-64 and arm64 hosts this runs on), byte-swapped were the host big-endian. The rest
+    // are little-endian VarHandle views of the regions' buffers at absolute indices: getAcquire
+    // (or a plain aligned load and an acquire fence) and setRelease pair the driver's barriers with the hardware's; getVolatile /
     // setVolatile for READ_ONCE/WRITE_ONCE; compareAndExchange for cmpxchg. Atomic modes need
-    // naturally aligned offsets, which checkAligned guarantees.
-    private static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle SHORT = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
-    // Directory slots are installed once by CAS (see the class invariants).
-    private static final VarHandle DIR = MethodHandles.arrayElementVarHandle(byte[][][].class);
-    private static final VarHandle FRAMES = MethodHandles.arrayElementVarHandle(byte[][].class);
+    // naturally aligned addresses: checkAligned guarantees the offset, and a region's buffer
+    // starts on a page (mapping) or at least an 8-byte boundary (direct buffer).
+    private static final VarHandle LONG = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle INT = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle WRITTEN = MethodHandles.arrayElementVarHandle(long[].class);
+    private static final boolean LITTLE_ENDIAN_HOST = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
+    private static final Unsafe UNSAFE;
+    /** Offset of {@link Buffer}'s {@code address} field: a direct buffer's start in memory. */
+    private static final long BUFFER_ADDRESS;
+
+    static {
+        try {
+            java.lang.reflect.Field f = Unsafe.class.getDeclaredField("theUnsafe");
+            f.setAccessible(true);
+            UNSAFE = (Unsafe) f.get(null);
+            BUFFER_ADDRESS = UNSAFE.objectFieldOffset(Buffer.class.getDeclaredField("address"));
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 }

@@ -211,9 +211,9 @@ class PhysMemTest {
         assertThat(mem.touchedFrames()).isZero();
     }
 
-    /** RAM spanning more than 4 GiB uses the two-level frame directory: same behaviour. */
+    /** RAM ranges far apart are regions of their own: same behaviour. */
     @Test
-    void widelySpreadRamUsesTheDirectory() {
+    void widelySpreadRamRanges() {
         PhysMem wide = new PhysMem(List.of(new PhysMem.Range(0x4000_0000L, 0x10_0000L),
                 new PhysMem.Range(0x80_0000_0000L, 0x10_0000L)));
         assertThat(wide.readq(0x80_0000_0000L)).isZero();
@@ -227,12 +227,81 @@ class PhysMemTest {
         assertThat(wide.touchedFrames()).isEqualTo(3);
         assertThatThrownBy(() -> wide.readq(0x40_0000_0000L)).isInstanceOf(BusError.class);
         assertThatThrownBy(() -> wide.writeq(0x80_0010_0000L, 1)).isInstanceOf(BusError.class);
-        // and the flat table's edges: below the lowest and above the highest frame
+        // and a region's edges: below the lowest and above the highest frame
         PhysMem near = new PhysMem(0x4000_0000L, 0x2000);
         assertThatThrownBy(() -> near.readq(0x3fff_fff8L)).isInstanceOf(BusError.class);
         assertThatThrownBy(() -> near.writeq(0x4000_2000L, 1)).isInstanceOf(BusError.class);
         near.writeq(0x4000_1ff8L, 9);
         assertThat(near.readq(0x4000_1ff8L)).isEqualTo(9);
+    }
+
+    /**
+     * A range over 1 GiB is mapped as 1 GiB regions; an access across the seam is done byte by
+     * byte, lands on both sides and counts both frames, and bulk accesses run across it.
+     */
+    @Test
+    void aRangeOverOneGibIsSeamless() {
+        long seam = BASE + (1L << 30);
+        PhysMem big = new PhysMem(BASE, (1L << 30) + (1L << 20));
+        big.writeq(seam - 4, 0x8877_6655_4433_2211L);
+        assertThat(big.touchedFrames()).isEqualTo(2);
+        assertThat(big.readq(seam - 4)).isEqualTo(0x8877_6655_4433_2211L);
+        assertThat(big.readl(seam - 4)).isEqualTo(0x4433_2211);
+        assertThat(big.readl(seam)).isEqualTo(0x8877_6655);
+        big.writel(seam - 2, 0xa1b2_c3d4);
+        assertThat(big.readw(seam - 2)).isEqualTo(0xc3d4);
+        assertThat(big.readw(seam)).isEqualTo(0xa1b2);
+        big.writew(seam - 1, 0x5566);
+        assertThat(big.readw(seam - 1)).isEqualTo(0x5566);
+        // aligned accesses on either side of the seam
+        long below = big.readq(seam - 8);
+        assertThat(big.cmpxchgq(seam - 8, below, below + 1)).isEqualTo(below);
+        assertThat(big.readq(seam - 8)).isEqualTo(below + 1);
+        big.writeqRelease(seam, 7);
+        assertThat(big.readqAcquire(seam)).isEqualTo(7);
+        PhysMem.Cursor c = new PhysMem.Cursor(big);
+        assertThat(c.readqAcquire(seam)).isEqualTo(7);
+        assertThat(c.readqAcquire(seam - 8)).isEqualTo(big.readq(seam - 8));
+        byte[] src = new byte[3 * PhysMem.FRAME_SIZE];
+        for (int i = 0; i < src.length; i++) {
+            src[i] = (byte) (i * 7 + 3);
+        }
+        big.write(seam - PhysMem.FRAME_SIZE - 5, src);
+        assertThat(big.readBytes(seam - PhysMem.FRAME_SIZE - 5, src.length)).isEqualTo(src);
+        big.memset(seam - 3, 0, 6);
+        assertThat(big.readBytes(seam - 3, 6)).containsOnly(0);
+        assertThat(big.touchedFrames()).isEqualTo(4);
+        assertThatThrownBy(() -> big.readq(BASE + (1L << 30) + (1L << 20) - 4)).isInstanceOf(BusError.class);
+    }
+
+    /** Two ranges that touch: an access across the boundary is RAM, done byte by byte. */
+    @Test
+    void adjacentRangesJoin() {
+        PhysMem two = new PhysMem(List.of(new PhysMem.Range(BASE, 0x1000), new PhysMem.Range(BASE + 0x1000, 0x1000)));
+        two.writeq(BASE + 0xffc, -1L);
+        assertThat(two.readq(BASE + 0xff8)).isEqualTo(0xffff_ffff_0000_0000L);
+        assertThat(two.readq(BASE + 0x1000)).isEqualTo(0x0000_0000_ffff_ffffL);
+        assertThat(two.touchedFrames()).isEqualTo(2);
+        assertThatThrownBy(() -> two.readq(BASE + 0x1ffc)).isInstanceOf(BusError.class);
+    }
+
+    /** The RAM file is deleted once mapped; a host that can't map falls back to a direct buffer. */
+    @Test
+    void ramLeavesNoFileBehindAndFallsBackWithoutOne() throws Exception {
+        new PhysMem(BASE, SIZE).writeq(BASE, 1);
+        java.nio.file.Path dir = PhysMem.RAM_DIR != null ? PhysMem.RAM_DIR
+                : java.nio.file.Path.of(System.getProperty("java.io.tmpdir"));
+        try (var files = java.nio.file.Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(PhysMem.RAM_FILE_PREFIX));
+        }
+        assertThat(PhysMem.allocate(1 << 20, PhysMem.RAM_DIR).sparse()).isTrue();
+        assertThat(mem.sparse()).isTrue();
+        PhysMem.Backing fallback = PhysMem.allocate(1 << 20, java.nio.file.Path.of("/nonexistent-iommu4j"));
+        assertThat(fallback.sparse()).isFalse();
+        java.nio.ByteBuffer b = fallback.buf();
+        assertThat(b.isDirect()).isTrue();
+        assertThat(b.capacity()).isEqualTo(1 << 20);
+        assertThat(b.getLong(0x8000)).isZero();
     }
 
     @Test
