@@ -422,21 +422,17 @@ final class SmmuPtw {
      * reads the same descriptors and reports the fault or makes the update. A descriptor fetch
      * outside RAM throws {@link BusError} (the caller catches it, outside the loop, and takes
      * {@link #walk}). No trace events: callers take it only while the walk's events are off.
-     *
-     * @param cursors the requester's cursors, one per level (0..3), over the memory to walk:
-     *                successive walks mostly fetch each level's descriptor from the frame the
-     *                last one did
      */
-    static boolean walkFast(PhysMem.Cursor[] cursors, Plan p, long va, int need, Result out) {
-        return walkFast(cursors, p, va, need, out, null);
+    static boolean walkFast(PhysMem mem, Plan p, long va, int need, Result out) {
+        return walkFast(mem, p, va, need, out, null);
     }
 
     /**
-     * {@link #walkFast(PhysMem.Cursor[], Plan, long, int, Result)} through the walk cache
+     * {@link #walkFast(PhysMem, Plan, long, int, Result)} through the walk cache
      * {@code wc} (null: none) with the plan's tags. Its lookup is counted only when the fast walk
      * answers (otherwise the full walk counts its own).
      */
-    static boolean walkFast(PhysMem.Cursor[] cursors, Plan p, long va, int need, Result out, SmmuWalkCache wc) {
+    static boolean walkFast(PhysMem mem, Plan p, long va, int need, Result out, SmmuWalkCache wc) {
         final long inVa = p.tbi ? (va << 8) >> 8 : va;
         if (inVa >>> p.inputBits != 0) {
             return false;
@@ -463,7 +459,7 @@ final class SmmuPtw {
         }
         long pte;
         while (true) {
-            pte = cursors[level].readqAcquire(table + ((inVa >>> shift) & idxMask) * 8);
+            pte = mem.readqAcquire(table + ((inVa >>> shift) & idxMask) * 8);
             if (shift == g || (pte & (PTE_VALID | PTE_TABLE)) != (PTE_VALID | PTE_TABLE)) {
                 break;
             }

@@ -35,9 +35,6 @@ class SmmuPtwFastWalkTest {
     /** Tables of random descriptors along one address's path, and the addresses written. */
     private static final class Tables {
         final PhysMem mem = new PhysMem(List.of(new PhysMem.Range(RAM, RAM_SIZE), new PhysMem.Range(HIGH_RAM, RAM_SIZE)));
-        /** The fast walk's reads, a cursor per level (kept across walks, as a requester's are). */
-        final PhysMem.Cursor[] cursors = {new PhysMem.Cursor(mem), new PhysMem.Cursor(mem), new PhysMem.Cursor(mem),
-                new PhysMem.Cursor(mem)};
         final List<Long> written = new ArrayList<>();
         /** Where the next table goes in the low and in the high RAM range. */
         final long[] brk = {RAM + 0x10000, HIGH_RAM};
@@ -198,7 +195,7 @@ class SmmuPtwFastWalkTest {
         SmmuPtw.Result fast = new SmmuPtw.Result();
         boolean answered;
         try {
-            answered = SmmuPtw.walkFast(t.cursors, plan, s.va(), s.need(), fast);
+            answered = SmmuPtw.walkFast(t.mem, plan, s.va(), s.need(), fast);
         } catch (BusError e) {
             answered = false;
         }
@@ -246,15 +243,15 @@ class SmmuPtwFastWalkTest {
         long va = 0x1234_5000L;
         long pte = mapPage(t, root, va, 0x5000_0000L | 3 | 1L << 51 | 1L << 7 | 1L << 6); // AF = 0, DBM, clean
         SmmuPtw.Result out = new SmmuPtw.Result();
-        assertThat(SmmuPtw.walkFast(t.cursors, SmmuPtw.plan(cfg), va, P_UR, out)).as("AF to set").isFalse();
+        assertThat(SmmuPtw.walkFast(t.mem, SmmuPtw.plan(cfg), va, P_UR, out)).as("AF to set").isFalse();
         assertThat(t.mem.readq(pte) & 1L << 10).as("untouched").isZero();
         SmmuPtw.walk(t.mem, cfg, va, false, P_UR, true, null, null, out);
         assertThat(t.mem.readq(pte) & 1L << 10).as("the full walk set AF").isNotZero();
-        assertThat(SmmuPtw.walkFast(t.cursors, SmmuPtw.plan(cfg), va, P_UW, out)).as("dirty to set").isFalse();
+        assertThat(SmmuPtw.walkFast(t.mem, SmmuPtw.plan(cfg), va, P_UW, out)).as("dirty to set").isFalse();
         t.mem.writeq(pte, t.mem.readq(pte) & ~(1L << 51)); // DBM cleared: a plain read-only page
-        assertThat(SmmuPtw.walkFast(t.cursors, SmmuPtw.plan(cfg), va, P_UR, out)).isTrue();
+        assertThat(SmmuPtw.walkFast(t.mem, SmmuPtw.plan(cfg), va, P_UR, out)).isTrue();
         assertThat(out.pa).isEqualTo(0x5000_0000L | (va & 0xfff));
-        assertThat(SmmuPtw.walkFast(t.cursors, SmmuPtw.plan(cfg), va, P_UW, out)).as("a permission fault").isFalse();
+        assertThat(SmmuPtw.walkFast(t.mem, SmmuPtw.plan(cfg), va, P_UW, out)).as("a permission fault").isFalse();
     }
 
     @Example

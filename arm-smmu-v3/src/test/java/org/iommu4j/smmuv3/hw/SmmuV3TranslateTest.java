@@ -740,6 +740,9 @@ class SmmuV3TranslateTest {
         assertThat(r.faultReason).isEqualTo(SmmuV3Internal.EVT_F_PERMISSION);
         assertThat(tb.drainEvents()).extracting(TestBed::evtId).containsExactly(SmmuV3Internal.EVT_F_PERMISSION);
         assertThat(tb.read(1, VA).pa).as("read-only still reads").isEqualTo(PA);
+        // one TLB miss per translation, whether the fast walk answered, made an HTTU update or faulted
+        assertThat(tb.smmu.tlb().misses()).isEqualTo(6);
+        assertThat(tb.smmu.tlb().hits()).isZero();
     }
 
     @Test

@@ -39,8 +39,7 @@ import sun.misc.Unsafe;
  * and one raw {@link Unsafe} access at the region's address (the hot path of every simulated
  * DMA and table walk, so it pays for no second bounds check); it allocates nothing. That
  * compare is the only thing between an address and raw memory, so every raw access goes through
- * {@link #region} or a {@link Cursor}'s identical check, and keeps its region reachable until
- * the access is done (the mapping lives as long as its buffer). Ordered and atomic accesses
+ * {@link #region}, and keeps its region reachable until the access is done (the mapping lives as long as its buffer). Ordered and atomic accesses
  * use {@link ByteBuffer} VarHandles, whose access modes give the Java memory model's
  * guarantees.
  *
@@ -605,42 +604,6 @@ public final class PhysMem {
             out.add(sb.toString());
         }
         return out;
-    }
-
-    /* ---------------- cursors ---------------- */
-
-    /**
-     * A reader's memory of the region its last read landed in, so that the next read from the
-     * same region is one compare: the image of QEMU's MemoryRegionCache, for readers that keep
-     * coming back to the same memory (a page-table walker, one cursor per level). Its reads
-     * behave exactly as the {@link PhysMem} methods of the same name (bus errors, zero for
-     * memory never written, alignment checks, ordering): regions never change, so a remembered
-     * one cannot go stale. For one thread at a time; each reader keeps its own.
-     */
-    public static final class Cursor {
-        private final PhysMem mem;
-        private Region region;
-
-        public Cursor(PhysMem mem) {
-            this.mem = mem;
-            this.region = mem.first;
-        }
-
-        /** The memory this cursor reads. */
-        public PhysMem mem() {
-            return mem;
-        }
-
-        /** {@link PhysMem#readqAcquire}. */
-        public long readqAcquire(long pa) {
-            checkAligned(pa, 8);
-            Region r = region;
-            if (Long.compareUnsigned(pa - r.base, r.last8) > 0) {
-                r = mem.alignedRegion(pa, 8, READ);
-                region = r;
-            }
-            return loadAcquire(r, pa);
-        }
     }
 
     /* ---------------- VarHandle mechanics ---------------- */
