@@ -173,7 +173,7 @@ public final class PhysMem {
             } finally {
                 Files.deleteIfExists(img);
             }
-        } catch (IOException | UnsupportedOperationException e) {
+        } catch (IOException e) { // the host refused the file or the mapping ("Map failed")
             return new Backing(ByteBuffer.allocateDirect((int) size).order(ByteOrder.LITTLE_ENDIAN), false);
         }
         return new Backing(b.order(ByteOrder.LITTLE_ENDIAN), true);
