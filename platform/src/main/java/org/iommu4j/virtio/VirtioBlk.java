@@ -4,6 +4,7 @@ import static org.iommu4j.base.Errno.EINVAL;
 import static org.iommu4j.base.Errno.EIO;
 import static org.iommu4j.base.Errno.ENOMEM;
 import static org.iommu4j.base.Errno.ENOSPC;
+import static org.iommu4j.base.Errno.ENXIO;
 import static org.iommu4j.base.Errno.EOPNOTSUPP;
 import static org.iommu4j.base.Errno.ETIMEDOUT;
 import static org.iommu4j.virtio.VirtioH.*;
@@ -46,6 +47,8 @@ public final class VirtioBlk implements VirtioDriver {
     /** {@code struct virtio_blk}. */
     @Port("drivers/block/virtio_blk.c:virtio_blk")
     public static final class VirtioBlkDev {
+        /** Guards {@link #vdev}, which remove clears while the disk may still be open. */
+        final ReentrantLock vdevMutex = new ReentrantLock();
         public VirtioDevice vdev;
         public String diskName;
         public int index;
@@ -83,6 +86,19 @@ public final class VirtioBlk implements VirtioDriver {
         public int maxDiscardSegments;
         /** limits.max_write_zeroes_sectors. */
         public long maxWriteZeroesSectors;
+    }
+
+    /** {@code struct hd_geometry}: what HDIO_GETGEO reports. */
+    @Port("include/uapi/linux/hdreg.h:hd_geometry")
+    public static final class HdGeometry {
+        /** u8 */
+        public int heads;
+        /** u8 */
+        public int sectors;
+        /** u16 */
+        public int cylinders;
+        /** The partition's start sector (the block layer fills it; 0 for the whole disk). */
+        public long start;
     }
 
     /** {@code struct virtblk_req} with the request it is the pdu of. */
@@ -439,6 +455,34 @@ public final class VirtioBlk implements VirtioDriver {
     @Port("block/blk-settings.c:blk_queue_io_opt")
     static void blkQueueIoOpt(VirtioBlkDev vblk, long opt) {
         vblk.ioOpt = opt;
+    }
+
+    /**
+     * HDIO_GETGEO for the disk: the device's geometry when GEOMETRY was negotiated, else the
+     * fixed 64 heads and 32 sectors per track sd uses, with the cylinders the capacity (in
+     * 512-byte sectors) over 2048. -ENXIO once the device is gone.
+     */
+    @Port("drivers/block/virtio_blk.c:virtblk_getgeo")
+    public static int virtblkGetgeo(VirtioBlkDev vblk, HdGeometry geo) {
+        vblk.vdevMutex.lock();
+        try {
+            VirtioDevice vdev = vblk.vdev;
+            if (vdev == null) {
+                return -ENXIO;
+            }
+            if (Virtio.virtioHasFeature(vdev, VIRTIO_BLK_F_GEOMETRY)) {
+                geo.cylinders = (int) Virtio.virtioCread(vdev, VIRTIO_BLK_CFG_GEOMETRY_CYLINDERS, 2);
+                geo.heads = (int) Virtio.virtioCread(vdev, VIRTIO_BLK_CFG_GEOMETRY_HEADS, 1);
+                geo.sectors = (int) Virtio.virtioCread(vdev, VIRTIO_BLK_CFG_GEOMETRY_SECTORS, 1);
+            } else {
+                geo.heads = 1 << 6;
+                geo.sectors = 1 << 5;
+                geo.cylinders = (int) ((vblk.capacity >>> 11) & 0xffff); // the u16 field keeps the low bits
+            }
+            return 0;
+        } finally {
+            vblk.vdevMutex.unlock();
+        }
     }
 
     @Override

@@ -115,6 +115,9 @@ public final class VirtioH {
     public static final int VIRTIO_BLK_CFG_CAPACITY = 0;
     public static final int VIRTIO_BLK_CFG_SIZE_MAX = 8;
     public static final int VIRTIO_BLK_CFG_SEG_MAX = 12;
+    public static final int VIRTIO_BLK_CFG_GEOMETRY_CYLINDERS = 16;
+    public static final int VIRTIO_BLK_CFG_GEOMETRY_HEADS = 18;
+    public static final int VIRTIO_BLK_CFG_GEOMETRY_SECTORS = 19;
     public static final int VIRTIO_BLK_CFG_BLK_SIZE = 20;
     public static final int VIRTIO_BLK_CFG_PHYSICAL_BLOCK_EXP = 24;
     public static final int VIRTIO_BLK_CFG_ALIGNMENT_OFFSET = 25;

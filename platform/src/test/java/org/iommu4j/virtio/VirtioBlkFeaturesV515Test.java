@@ -23,7 +23,7 @@ class VirtioBlkFeaturesV515Test {
     void runBNegotiatesWhatQemuOffersAReadOnlyDriveAndV515Knows() {
         try (Machine m = Machine.bootRunB()) {
             VirtioDevice blk = m.virtio.devices.get(1);
-            assertThat(blk.features & DEVICE_FEATURE_BITS).isEqualTo(1L << VIRTIO_BLK_F_SEG_MAX | 1L << VIRTIO_BLK_F_RO
+            assertThat(blk.features & DEVICE_FEATURE_BITS).isEqualTo(1L << VIRTIO_BLK_F_SEG_MAX | 1L << VIRTIO_BLK_F_GEOMETRY | 1L << VIRTIO_BLK_F_RO
                     | 1L << VIRTIO_BLK_F_BLK_SIZE | 1L << VIRTIO_BLK_F_FLUSH | 1L << VIRTIO_BLK_F_TOPOLOGY | 1L << VIRTIO_BLK_F_CONFIG_WCE
                     | 1L << VIRTIO_BLK_F_DISCARD | 1L << VIRTIO_BLK_F_WRITE_ZEROES);
         }
@@ -50,6 +50,86 @@ class VirtioBlkFeaturesV515Test {
             assertThat(Virtio.virtioCread(blk, VIRTIO_BLK_CFG_WRITE_ZEROES_MAY_UNMAP, 1)).isEqualTo(1);
             assertThat(Virtio.virtioCread(blk, VIRTIO_BLK_CFG_NUM_QUEUES, 2)).isEqualTo(1);
         }
+    }
+
+    /**
+     * HDIO_GETGEO: the geometry QEMU guessed for the reference disk (no partition table, 2048
+     * sectors: 2 cylinders, the minimum, of 16 heads and 63 sectors), read from the
+     * configuration; sd's fixed geometry when GEOMETRY is not negotiated; -ENXIO once the device
+     * is gone, with the geometry untouched.
+     */
+    @Test
+    void getgeoReadsTheGeometryQemuGuessed() {
+        try (Machine m = Machine.bootRunB()) {
+            VirtioBlk.VirtioBlkDev vblk = VirtioBlk.blk(m.virtio.devices.get(1));
+            VirtioBlkModel model = (VirtioBlkModel) m.virtioProxies.get(0x10).device();
+            assertThat(model.geometry()).containsExactly(2, 16, 63);
+            VirtioBlk.HdGeometry geo = new VirtioBlk.HdGeometry();
+            assertThat(VirtioBlk.virtblkGetgeo(vblk, geo)).isZero();
+            assertThat(new int[] {geo.cylinders, geo.heads, geo.sectors}).containsExactly(2, 16, 63);
+            VirtioDevice blk = vblk.vdev;
+            long negotiated = blk.features;
+            try {
+                blk.features = negotiated & ~(1L << VIRTIO_BLK_F_GEOMETRY);
+                assertThat(VirtioBlk.virtblkGetgeo(vblk, geo)).isZero();
+                assertThat(new int[] {geo.cylinders, geo.heads, geo.sectors}).containsExactly(1, 64, 32); // 2048 >> 11
+            } finally {
+                blk.features = negotiated;
+            }
+            vblk.vdev = null;
+            try {
+                VirtioBlk.HdGeometry gone = new VirtioBlk.HdGeometry();
+                assertThat(VirtioBlk.virtblkGetgeo(vblk, gone)).isEqualTo(-Errno.ENXIO);
+                assertThat(new int[] {gone.cylinders, gone.heads, gone.sectors}).containsOnly(0);
+            } finally {
+                vblk.vdev = blk;
+            }
+        }
+    }
+
+    /** QEMU's guess from an MS-DOS partition table, and where it falls back to the size. */
+    @Test
+    void geometryGuessFollowsQemu() {
+        byte[] disk = new byte[2048 * 512];
+        assertThat(VirtioBlkModel.hdGeometryGuess(disk)).as("no signature").containsExactly(2, 16, 63);
+        disk[510] = 0x55;
+        disk[511] = (byte) 0xaa;
+        assertThat(VirtioBlkModel.hdGeometryGuess(disk)).as("no partition").containsExactly(2, 16, 63);
+        // entry 0: sectors, but end sector 0 (skipped); entry 1: end head 3, end sector 32
+        partition(disk, 0, 0, 0, 100);
+        partition(disk, 1, 3, 32, 100);
+        assertThat(VirtioBlkModel.hdGeometryGuess(disk)).containsExactly(2048 / (4 * 32), 4, 32);
+        // the end sector's top two bits are cylinder bits
+        partition(disk, 1, 3, 0xc0 | 32, 100);
+        assertThat(VirtioBlkModel.hdGeometryGuess(disk)).containsExactly(16, 4, 32);
+        // an entry without sectors is skipped whatever its CHS says
+        partition(disk, 0, 7, 16, 0);
+        assertThat(VirtioBlkModel.hdGeometryGuess(disk)).containsExactly(16, 4, 32);
+        // more than 16 heads: a translated geometry, so the physical one for the size
+        partition(disk, 0, 31, 32, 100); // 32 heads of 32 sectors: 2 cylinders
+        assertThat(VirtioBlkModel.hdGeometryGuess(disk)).containsExactly(2, 16, 63);
+        // too few sectors for one cylinder of the first entry's geometry: the next entry
+        byte[] small = new byte[64 * 512];
+        small[510] = 0x55;
+        small[511] = (byte) 0xaa;
+        partition(small, 0, 15, 63, 10);
+        partition(small, 1, 1, 16, 10);
+        assertThat(VirtioBlkModel.hdGeometryGuess(small)).containsExactly(2, 2, 16);
+        // the size guess: at least 2 cylinders, else sectors over 16 x 63 (the 16383 ceiling
+        // needs an 8 GiB image)
+        assertThat(VirtioBlkModel.hdGeometryGuess(new byte[512])).containsExactly(2, 16, 63);
+        assertThat(VirtioBlkModel.hdGeometryGuess(new byte[5 * 1008 * 512 + 512])).containsExactly(5, 16, 63);
+    }
+
+    /** Partition table entry {@code i} with the given end head, end sector byte and size in sectors. */
+    private static void partition(byte[] disk, int i, int endHead, int endSector, int nrSects) {
+        int p = 0x1be + 16 * i;
+        disk[p + 5] = (byte) endHead;
+        disk[p + 6] = (byte) endSector;
+        disk[p + 12] = (byte) nrSects;
+        disk[p + 13] = (byte) (nrSects >>> 8);
+        disk[p + 14] = 0;
+        disk[p + 15] = 0;
     }
 
     @Test

@@ -8,11 +8,11 @@ import java.nio.charset.StandardCharsets;
  * A read-only virtio-blk device over a disk image (virtio 1.1 section 5.2; QEMU 7.2
  * hw/block/virtio-blk.c with {@code -drive readonly=on} and the other options at their defaults):
  * one request queue of 256 (QEMU's default queue-size). It offers what QEMU 7.2 offers such a
- * drive: SEG_MAX (queue size - 2, seg-max-adjust), BLK_SIZE (512), RO (the drive is not
- * writable), FLUSH (the drive's default cache=writeback enables the write cache),
- * TOPOLOGY (always), CONFIG_WCE, DISCARD and WRITE_ZEROES (properties on by default).
- * GEOMETRY, which QEMU also always adds, is not offered: its configuration fields are not
- * modelled. The topology fields come from the drive's block sizes as QEMU derives them:
+ * drive: SEG_MAX (queue size - 2, seg-max-adjust), GEOMETRY (always), BLK_SIZE (512), RO (the
+ * drive is not writable), FLUSH (the drive's default cache=writeback enables the write cache),
+ * TOPOLOGY (always), CONFIG_WCE, DISCARD and WRITE_ZEROES (properties on by default). The
+ * geometry is the one QEMU guesses for an image file with no cyls/heads/secs properties
+ * ({@link #hdGeometryGuess}). The topology fields come from the drive's block sizes as QEMU derives them:
  * physical_block_exp is log2 of physical over logical block size, alignment_offset is always 0,
  * min_io_size and opt_io_size are the drive's sizes in logical blocks. With QEMU's defaults for
  * an image file (logical and physical block size 512, the min_io_size and opt_io_size
@@ -51,6 +51,8 @@ public final class VirtioBlkModel extends VirtioDeviceModel {
     private final int physicalBlockSize;
     private final int minIoSize;
     private final int optIoSize;
+    /** cylinders, heads, sectors (per track), guessed once from the image as QEMU's realize does. */
+    private final int[] geometry;
     private long requests;
     private long sectorsRead;
 
@@ -80,6 +82,52 @@ public final class VirtioBlkModel extends VirtioDeviceModel {
         this.physicalBlockSize = physicalBlockSize;
         this.minIoSize = minIoSize;
         this.optIoSize = optIoSize;
+        this.geometry = hdGeometryGuess(this.image);
+    }
+
+    /** The geometry in the configuration: {cylinders, heads, sectors}. */
+    public int[] geometry() {
+        return geometry.clone();
+    }
+
+    /**
+     * QEMU 7.2's hd_geometry_guess (hw/block/hd-geometry.c) for an image file, where probing the
+     * host device finds nothing: from an MS-DOS partition table in sector 0 (signature 0x55 0xaa
+     * at 510) the first entry with sectors and a non-zero end head gives heads = end head + 1 and
+     * sectors = end sector & 63 (an entry whose sectors are 0, or whose cylinders, the disk's
+     * sectors over heads x sectors, fall outside 1..16383, is skipped); with more than 16 heads
+     * (a BIOS translation was in use), or with no such entry, the standard physical geometry for
+     * the size: 16 heads, 63 sectors and the sectors over 1008 as cylinders, clamped to 2..16383.
+     * virtio-blk's realize accepts any of these (blkconf_geometry's limits are 65535/255/255),
+     * and with 512-byte logical blocks the sectors go into the configuration unmasked.
+     */
+    public static int[] hdGeometryGuess(byte[] image) {
+        long nbSectors = image.length / SECTOR_SIZE;
+        if (image.length >= SECTOR_SIZE && (image[510] & 0xff) == 0x55 && (image[511] & 0xff) == 0xaa) {
+            for (int i = 0; i < 4; i++) {
+                int p = 0x1be + 16 * i;
+                long nrSects = VirtQueue.le32(image, p + 12);
+                int endHead = image[p + 5] & 0xff;
+                if (nrSects == 0 || endHead == 0) {
+                    continue;
+                }
+                int heads = endHead + 1;
+                int sectors = image[p + 6] & 63;
+                if (sectors == 0) {
+                    continue;
+                }
+                long cylinders = nbSectors / ((long) heads * sectors);
+                if (cylinders < 1 || cylinders > 16383) {
+                    continue;
+                }
+                if (heads > 16) {
+                    break; // a translated LCHS: the physical geometry for the size instead
+                }
+                return new int[] {(int) cylinders, heads, sectors};
+            }
+        }
+        long cylinders = Math.max(2, Math.min(16383, nbSectors / (16 * 63)));
+        return new int[] {(int) cylinders, 16, 63};
     }
 
     /** physical_block_exp: how many logical blocks, as a power of two, make a physical one. */
@@ -106,7 +154,7 @@ public final class VirtioBlkModel extends VirtioDeviceModel {
 
     @Override
     public long deviceFeatures() {
-        return 1L << VIRTIO_BLK_F_SEG_MAX | 1L << VIRTIO_BLK_F_RO | 1L << VIRTIO_BLK_F_BLK_SIZE | 1L << VIRTIO_BLK_F_FLUSH
+        return 1L << VIRTIO_BLK_F_SEG_MAX | 1L << VIRTIO_BLK_F_GEOMETRY | 1L << VIRTIO_BLK_F_RO | 1L << VIRTIO_BLK_F_BLK_SIZE | 1L << VIRTIO_BLK_F_FLUSH
                 | 1L << VIRTIO_BLK_F_TOPOLOGY | 1L << VIRTIO_BLK_F_CONFIG_WCE | 1L << VIRTIO_BLK_F_DISCARD | 1L << VIRTIO_BLK_F_WRITE_ZEROES;
     }
 
@@ -120,6 +168,9 @@ public final class VirtioBlkModel extends VirtioDeviceModel {
         byte[] c = new byte[60]; // struct virtio_blk_config up to write_zeroes_may_unmap and padding
         VirtQueue.putLe64(c, BLK_CFG_CAPACITY, capacity());
         VirtQueue.putLe32(c, BLK_CFG_SEG_MAX, SEG_MAX);
+        VirtQueue.putLe16(c, BLK_CFG_GEOMETRY_CYLINDERS, geometry[0]);
+        c[BLK_CFG_GEOMETRY_HEADS] = (byte) geometry[1];
+        c[BLK_CFG_GEOMETRY_SECTORS] = (byte) geometry[2];
         VirtQueue.putLe32(c, BLK_CFG_BLK_SIZE, SECTOR_SIZE);
         c[BLK_CFG_PHYSICAL_BLOCK_EXP] = (byte) physicalBlockExp();
         c[BLK_CFG_ALIGNMENT_OFFSET] = 0;

@@ -67,6 +67,7 @@ public final class VirtioSpec {
     public static final int VIRTIO_ID_BLOCK = 2;
     public static final int VIRTIO_BLK_F_SIZE_MAX = 1;
     public static final int VIRTIO_BLK_F_SEG_MAX = 2;
+    public static final int VIRTIO_BLK_F_GEOMETRY = 4;
     public static final int VIRTIO_BLK_F_RO = 5;
     public static final int VIRTIO_BLK_F_BLK_SIZE = 6;
     /** Cache flush command support (QEMU's name for this bit: VIRTIO_BLK_F_WCE). */
@@ -79,6 +80,10 @@ public final class VirtioSpec {
     public static final int BLK_CFG_CAPACITY = 0;
     public static final int BLK_CFG_SIZE_MAX = 8;
     public static final int BLK_CFG_SEG_MAX = 12;
+    /* struct virtio_blk_geometry: cylinders (le16), heads, sectors */
+    public static final int BLK_CFG_GEOMETRY_CYLINDERS = 16;
+    public static final int BLK_CFG_GEOMETRY_HEADS = 18;
+    public static final int BLK_CFG_GEOMETRY_SECTORS = 19;
     public static final int BLK_CFG_BLK_SIZE = 20;
     public static final int BLK_CFG_PHYSICAL_BLOCK_EXP = 24;
     public static final int BLK_CFG_ALIGNMENT_OFFSET = 25;
