@@ -30,9 +30,9 @@ import sun.misc.Unsafe;
  *
  * <p>Layout: each RAM range is cut into regions of at most 1 GiB, and each region is a private
  * (copy-on-write) mapping of a sparse, already deleted temporary file (in {@code /dev/shm} where
- * the host has it), as QEMU backs guest RAM with {@code memory-backend-file,share=off}. The file
- * has no blocks, so it only ever supplies zeros; the host kernel allocates a 4 KiB page the first
- * time a frame is written, so untouched RAM costs nothing. Were the host to refuse the mapping, the region falls back to a zeroed
+ * the host has room, see {@link #ramDir}), as QEMU backs guest RAM with
+ * {@code memory-backend-file,share=off}. The file has no blocks, so it only ever supplies zeros;
+ * the host allocates 4 KiB pages as frames are first touched, so untouched RAM costs nothing. Were the host to refuse the mapping, the region falls back to a zeroed
  * direct buffer: the same behaviour, minus the sparseness.
  *
  * <p>Access: a plain load or store is one subtraction, one unsigned compare against the region
@@ -94,7 +94,7 @@ public final class PhysMem {
             this.base = base;
             this.size = size;
             this.last8 = size - 8;
-            Backing b = allocate(size, RAM_DIR);
+            Backing b = allocate(size, ramDir(size));
             this.buf = b.buf();
             this.sparse = b.sparse();
             this.address = UNSAFE.getLong(buf, BUFFER_ADDRESS);
@@ -147,13 +147,28 @@ public final class PhysMem {
         this.first = regions[0];
     }
 
-    /**
-     * Where the RAM files go: the host's shared-memory file system where there is one (a file on
-     * a disk file system would cost ten times as much to map and fault in), else the default
-     * temporary directory (null).
-     */
+    /** The host's shared-memory file system, where it has one. */
     static final Path RAM_DIR = Files.isDirectory(Path.of("/dev/shm")) && Files.isWritable(Path.of("/dev/shm"))
             ? Path.of("/dev/shm") : null;
+
+    /**
+     * Where a region of {@code size} bytes gets its file: {@link #RAM_DIR} if it has room for the
+     * whole region, else the default temporary directory (null). On tmpfs every page the mapping
+     * faults in, read or written, is also a page of the file system (its copy-on-write source), so a
+     * small one (a container's 64 MiB {@code /dev/shm}) would refuse a page with SIGBUS; a disk
+     * file system only fills its page cache with zeros, at ten times the cost of mapping and
+     * faulting.
+     */
+    static Path ramDir(long size) {
+        if (RAM_DIR == null) {
+            return null;
+        }
+        try {
+            return Files.getFileStore(RAM_DIR).getUsableSpace() >= size ? RAM_DIR : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
     /** The RAM files' name prefix. */
     static final String RAM_FILE_PREFIX = "iommu4j-ram";
 

@@ -272,7 +272,10 @@ class PhysMemTest {
         try (var files = java.nio.file.Files.list(dir)) {
             assertThat(files.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(PhysMem.RAM_FILE_PREFIX));
         }
-        assertThat(PhysMem.allocate(1 << 20, PhysMem.RAM_DIR).sparse()).isTrue();
+        assertThat(PhysMem.allocate(1 << 20, PhysMem.ramDir(1 << 20)).sparse()).isTrue();
+        assertThat(PhysMem.allocate(1 << 20, null).sparse()).as("in the default temporary directory").isTrue();
+        // a shared-memory file system without room for the region is passed over
+        assertThat(PhysMem.ramDir(Long.MAX_VALUE)).isNull();
         assertThat(mem.sparse()).isTrue();
         PhysMem.Backing fallback = PhysMem.allocate(1 << 20, java.nio.file.Path.of("/nonexistent-iommu4j"));
         assertThat(fallback.sparse()).isFalse();
