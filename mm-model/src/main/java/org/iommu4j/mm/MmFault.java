@@ -426,19 +426,232 @@ public final class MmFault {
         }
     }
 
-    /** Frees the page tables left empty in [floor, ceiling) after an unmap (deferred to tlb_finish_mmu). */
+    /* ---------------- page-table teardown (mm/memory.c, asm-generic/tlb.h) ---------------- */
+
+    /*
+     * Kernel levels and the model's lookup levels: the PTE table is level 3, PMD entries are
+     * level 2, PUD entries level 1, and the pgd is the table at pt.startLevel. A kernel level
+     * k at or above startLevel is folded into the pgd: its "entry" is the pgd entry itself,
+     * its loop runs once per pgd entry, and clearing the entry above it or freeing its table
+     * does nothing (the pgtable-nopud.h / pgtable-nopmd.h no-ops). The p4d is always folded.
+     */
+
+    /** log2 of the span of one entry at kernel level k (PGDIR_SHIFT 0, PUD_SHIFT 1, PMD_SHIFT 2). */
+    private static int kernelShift(Pgtable pt, int k) {
+        return pt.levelShift(Math.max(k, pt.startLevel));
+    }
+
+    /** True if kernel level k has tables of its own (it is not folded into the pgd). */
+    private static boolean levelHasTables(Pgtable pt, int k) {
+        return k > pt.startLevel;
+    }
+
+    /**
+     * The entry for {@code addr} at kernel level k below the entry {@code above} of level
+     * k - 1 (pud_offset, pmd_offset): the same slot when k is folded.
+     */
+    private static long entryBelow(Pgtable pt, int k, long above, long addr) {
+        if (!levelHasTables(pt, k)) {
+            return above;
+        }
+        return pt.__pteToPhys(pt.mem().readqAcquire(above)) + 8L * pt.index(addr, k);
+    }
+
+    /** The end of the level-k entry's span containing addr, or end if that comes first (pmd_addr_end...). */
+    private static long addrEnd(long addr, long end, int shift) {
+        long boundary = (addr + (1L << shift)) & -(1L << shift);
+        return Long.compareUnsigned(boundary - 1, end - 1) < 0 ? boundary : end;
+    }
+
+    /**
+     * pmd_none_or_clear_bad and friends: true if the entry holds no table to walk. A user
+     * address space never holds a block descriptor here (a fault in one returns
+     * VM_FAULT_SIGBUS), so there is no bad entry to clear.
+     */
+    private static boolean noneOrBad(Pgtable pt, long entry) {
+        return !Pgtable.descIsTable(pt.mem().readqAcquire(entry));
+    }
+
+    /**
+     * The gather's part of freeing one table that mapped {@code address}: the flush range
+     * grows by one page there (tlb_flush_{pmd,pud,p4d}_range, whose cleared_* flag nothing in
+     * this model reads), the flush becomes a non-leaf one, and the page waits for
+     * tlb_finish_mmu (tlb_remove_table).
+     */
+    private static void freeTableTlb(MmuGather tlb, long table, long address) {
+        tlb.addRange(address, address + tlb.mm.world.pgtable.PAGE_SIZE);
+        tlb.freedTables = true;
+        tlb.tables.add(table);
+    }
+
+    /** Frees a PTE table whose PMD entry was cleared. */
+    @Port("include/asm-generic/tlb.h:pte_free_tlb")
+    static void pteFreeTlb(MmuGather tlb, long pte, long address) {
+        freeTableTlb(tlb, pte, address);
+    }
+
+    /** Frees a PMD table whose PUD entry was cleared. */
+    @Port("include/asm-generic/tlb.h:pmd_free_tlb")
+    static void pmdFreeTlb(MmuGather tlb, long pmd, long address) {
+        freeTableTlb(tlb, pmd, address);
+    }
+
+    /** Frees a PUD table whose pgd (p4d) entry was cleared. */
+    @Port("include/asm-generic/tlb.h:pud_free_tlb")
+    static void pudFreeTlb(MmuGather tlb, long pud, long address) {
+        freeTableTlb(tlb, pud, address);
+    }
+
+    /**
+     * Frees the page tables of the unmapped VMAs {@code vmas} (in address order, already
+     * zapped). {@code floor} is where the nearest VMA below ends and {@code ceiling} where the
+     * nearest one above starts (0: none, the top of the address space): no table that maps
+     * either of those VMAs is freed. VMAs less than PMD_SIZE apart go to free_pgd_range
+     * together. Caller holds the mmap write lock; the freed tables wait for tlb_finish_mmu.
+     */
     @Port("mm/memory.c:free_pgtables")
-    public static void freePgtables(MmuGather tlb, long floor, long ceiling) {
-        Mm mm = tlb.mm;
-        Pgtable pt = mm.world.pgtable;
-        int before = tlb.tables.size();
-        pt.freeEmptyTables(mm.pgd, floor, ceiling, tlb.tables);
-        if (tlb.tables.size() != before) {
-            tlb.freedTables = true;
-            if (!tlb.fullmm) {
-                tlb.addRange(floor, ceiling);
+    public static void freePgtables(MmuGather tlb, List<VmAreaStruct> vmas, long floor, long ceiling) {
+        long pmdSize = 1L << kernelShift(tlb.mm.world.pgtable, 2);
+        int i = 0;
+        while (i < vmas.size()) {
+            VmAreaStruct vma = vmas.get(i++);
+            long addr = vma.vmStart;
+            // No anon_vma or file rmap in this model: nothing to unlink.
+            while (i < vmas.size() && Long.compareUnsigned(vmas.get(i).vmStart, vma.vmEnd + pmdSize) <= 0) {
+                vma = vmas.get(i++);
+            }
+            freePgdRange(tlb, addr, vma.vmEnd, floor, i < vmas.size() ? vmas.get(i).vmStart : ceiling);
+        }
+    }
+
+    /**
+     * Frees the tables under [addr, end) that nothing outside [floor, ceiling) uses: PTE
+     * tables wholly inside the PMD-aligned range, and the tables above them whose whole span
+     * lies inside [floor, ceiling). All comparisons are unsigned; ceiling 0 is the top.
+     */
+    @Port("mm/memory.c:free_pgd_range")
+    public static void freePgdRange(MmuGather tlb, long addr, long end, long floor, long ceiling) {
+        Pgtable pt = tlb.mm.world.pgtable;
+        long pmdSize = 1L << kernelShift(pt, 2);
+        long pmdMask = -pmdSize;
+        // Only PMD-aligned spans are considered: a PTE table is freed only if no VMA outside
+        // [floor, ceiling) may use it.
+        addr &= pmdMask;
+        if (Long.compareUnsigned(addr, floor) < 0) {
+            addr += pmdSize;
+            if (addr == 0) {
+                return;
             }
         }
+        if (ceiling != 0) {
+            ceiling &= pmdMask;
+            if (ceiling == 0) {
+                return;
+            }
+        }
+        if (Long.compareUnsigned(end - 1, ceiling - 1) > 0) {
+            end -= pmdSize;
+        }
+        if (Long.compareUnsigned(addr, end - 1) > 0) {
+            return;
+        }
+        // tlb_change_page_size() does nothing on arm64.
+        int shift = pt.levelShift(pt.startLevel);
+        do {
+            long next = addrEnd(addr, end, shift);
+            long pgd = tlb.mm.pgd + 8L * pt.index(addr, pt.startLevel);
+            if (!noneOrBad(pt, pgd)) {
+                // free_p4d_range: the p4d is folded into the pgd on arm64.
+                freePudRange(tlb, pgd, addr, next, floor, ceiling);
+            }
+            addr = next;
+        } while (addr != end);
+    }
+
+    /** The PUD entries under one pgd (p4d) entry; frees the PUD table if its span is unused. */
+    @Port("mm/memory.c:free_pud_range")
+    static void freePudRange(MmuGather tlb, long p4d, long addr, long end, long floor, long ceiling) {
+        Pgtable pt = tlb.mm.world.pgtable;
+        long start = addr;
+        int shift = kernelShift(pt, 1);
+        do {
+            long next = addrEnd(addr, end, shift);
+            long pud = entryBelow(pt, 1, p4d, addr);
+            if (!noneOrBad(pt, pud)) {
+                freePmdRange(tlb, pud, addr, next, floor, ceiling);
+            }
+            addr = next;
+        } while (addr != end);
+
+        long mask = -(1L << kernelShift(pt, 0)); // P4D_MASK, which is PGDIR_MASK
+        start &= mask;
+        if (Long.compareUnsigned(start, floor) < 0) {
+            return;
+        }
+        if (ceiling != 0) {
+            ceiling &= mask;
+            if (ceiling == 0) {
+                return;
+            }
+        }
+        if (Long.compareUnsigned(end - 1, ceiling - 1) > 0) {
+            return;
+        }
+        if (!levelHasTables(pt, 1)) {
+            return; // folded PUD: p4d_clear and pud_free_tlb are no-ops
+        }
+        long table = pt.__pteToPhys(pt.mem().readqAcquire(p4d));
+        pt.pteClear(p4d); // p4d_clear
+        pudFreeTlb(tlb, table, start);
+    }
+
+    /** The PMD entries under one PUD entry; frees the PMD table if its span is unused. */
+    @Port("mm/memory.c:free_pmd_range")
+    static void freePmdRange(MmuGather tlb, long pud, long addr, long end, long floor, long ceiling) {
+        Pgtable pt = tlb.mm.world.pgtable;
+        long start = addr;
+        int shift = kernelShift(pt, 2);
+        do {
+            long next = addrEnd(addr, end, shift);
+            long pmd = entryBelow(pt, 2, pud, addr);
+            if (!noneOrBad(pt, pmd)) {
+                freePteRange(tlb, pmd, addr);
+            }
+            addr = next;
+        } while (addr != end);
+
+        long mask = -(1L << kernelShift(pt, 1)); // PUD_MASK
+        start &= mask;
+        if (Long.compareUnsigned(start, floor) < 0) {
+            return;
+        }
+        if (ceiling != 0) {
+            ceiling &= mask;
+            if (ceiling == 0) {
+                return;
+            }
+        }
+        if (Long.compareUnsigned(end - 1, ceiling - 1) > 0) {
+            return;
+        }
+        if (!levelHasTables(pt, 2)) {
+            return; // folded PMD: pud_clear and pmd_free_tlb are no-ops
+        }
+        long table = pt.__pteToPhys(pt.mem().readqAcquire(pud));
+        pt.pteClear(pud); // pud_clear
+        pmdFreeTlb(tlb, table, start);
+    }
+
+    /**
+     * Detaches the PTE table under one PMD entry and frees it. The callers have checked that
+     * no VMA is left in its span, so whatever PTEs it still holds are gone with it.
+     */
+    @Port("mm/memory.c:free_pte_range")
+    static void freePteRange(MmuGather tlb, long pmd, long addr) {
+        Pgtable pt = tlb.mm.world.pgtable;
+        long token = pt.__pteToPhys(pt.mem().readqAcquire(pmd)); // pmd_pgtable
+        pt.pteClear(pmd); // pmd_clear
+        pteFreeTlb(tlb, token, addr);
     }
 
     /**

@@ -49,6 +49,16 @@ public final class MmH {
 
     /** include/linux/mm.h DEFAULT_MAX_MAP_COUNT. */
     public static final int DEFAULT_MAX_MAP_COUNT = 65530;
+    /**
+     * The lowest user address whose page tables free_pgtables may free (arm64: 0, as the
+     * generic default).
+     */
+    public static final long FIRST_USER_ADDRESS = 0;
+    /**
+     * The ceiling free_pgtables is given when no VMA lies above (include/linux/pgtable.h):
+     * 0, which free_pgd_range reads as the top of the address space.
+     */
+    public static final long USER_PGTABLES_CEILING = 0;
     /** mm/Kconfig DEFAULT_MMAP_MIN_ADDR on arm64 defconfig. */
     public static final long DEFAULT_MMAP_MIN_ADDR = 4096;
 

@@ -7,6 +7,7 @@ import static org.iommu4j.base.Errno.EINVAL;
 import static org.iommu4j.base.Errno.ENOMEM;
 import static org.iommu4j.mm.MmH.DEFAULT_MMAP_MIN_ADDR;
 import static org.iommu4j.mm.MmH.FAULT_FLAG_WRITE;
+import static org.iommu4j.mm.MmH.FIRST_USER_ADDRESS;
 import static org.iommu4j.mm.MmH.IS_ERR_VALUE;
 import static org.iommu4j.mm.MmH.MAP_ANONYMOUS;
 import static org.iommu4j.mm.MmH.MAP_FIXED;
@@ -19,6 +20,7 @@ import static org.iommu4j.mm.MmH.PROT_EXEC;
 import static org.iommu4j.mm.MmH.PROT_READ;
 import static org.iommu4j.mm.MmH.PROT_SEM;
 import static org.iommu4j.mm.MmH.PROT_WRITE;
+import static org.iommu4j.mm.MmH.USER_PGTABLES_CEILING;
 import static org.iommu4j.mm.MmH.VM_ACCESS_FLAGS;
 import static org.iommu4j.mm.MmH.VM_EXEC;
 import static org.iommu4j.mm.MmH.VM_MAYEXEC;
@@ -386,7 +388,12 @@ public final class Mmap {
         }
     }
 
-    /** Zaps the pages of the detached VMAs, frees their tables, flushes and frees. */
+    /**
+     * Zaps the pages of the detached VMAs, frees their tables, flushes and frees. The tables
+     * freed are bounded by the neighbours: {@code prev}'s end below and {@code next}'s start
+     * above (none: FIRST_USER_ADDRESS / USER_PGTABLES_CEILING), so a table a neighbour still
+     * maps through stays.
+     */
     @Port("mm/mmap.c:unmap_region")
     private static void unmapRegion(Mm mm, List<VmAreaStruct> vmas, VmAreaStruct prev, VmAreaStruct next,
             long start, long end) {
@@ -395,7 +402,8 @@ public final class Mmap {
         }
         MmFault.MmuGather tlb = MmFault.tlbGatherMmu(mm, false);
         MmFault.unmapVmas(tlb, vmas, start, end);
-        MmFault.freePgtables(tlb, vmas.get(0).vmStart, vmas.get(vmas.size() - 1).vmEnd);
+        MmFault.freePgtables(tlb, vmas, prev != null ? prev.vmEnd : FIRST_USER_ADDRESS,
+                next != null ? next.vmStart : USER_PGTABLES_CEILING);
         MmFault.tlbFinishMmu(tlb);
     }
 
@@ -410,10 +418,11 @@ public final class Mmap {
         try {
             List<VmAreaStruct> all = new ArrayList<>(mm.mmMt.values());
             MmFault.MmuGather tlb = MmFault.tlbGatherMmu(mm, true);
+            // No VMA, no page table: every table was freed with the last VMA that used it.
             if (!all.isEmpty()) {
                 MmFault.unmapVmas(tlb, all, 0, mm.world.pgtable.TASK_SIZE);
+                MmFault.freePgtables(tlb, all, FIRST_USER_ADDRESS, USER_PGTABLES_CEILING);
             }
-            MmFault.freePgtables(tlb, 0, mm.world.pgtable.TASK_SIZE);
             MmFault.tlbFinishMmu(tlb);
             mm.mmMt.clear();
             mm.mapCount = 0;
