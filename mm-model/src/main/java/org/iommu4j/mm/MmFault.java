@@ -584,25 +584,12 @@ public final class MmFault {
         } while (addr != end);
 
         long mask = -(1L << kernelShift(pt, 0)); // P4D_MASK, which is PGDIR_MASK
-        start &= mask;
-        if (Long.compareUnsigned(start, floor) < 0) {
-            return;
-        }
-        if (ceiling != 0) {
-            ceiling &= mask;
-            if (ceiling == 0) {
-                return;
-            }
-        }
-        if (Long.compareUnsigned(end - 1, ceiling - 1) > 0) {
-            return;
-        }
-        if (!levelHasTables(pt, 1)) {
-            return; // folded PUD: p4d_clear and pud_free_tlb are no-ops
+        if (!spanInside(start & mask, mask, end, floor, ceiling) || !levelHasTables(pt, 1)) {
+            return; // (a folded PUD: p4d_clear and pud_free_tlb are no-ops)
         }
         long table = pt.__pteToPhys(pt.mem().readqAcquire(p4d));
         pt.pteClear(p4d); // p4d_clear
-        pudFreeTlb(tlb, table, start);
+        pudFreeTlb(tlb, table, start & mask);
     }
 
     /** The PMD entries under one PUD entry; frees the PMD table if its span is unused. */
@@ -621,25 +608,31 @@ public final class MmFault {
         } while (addr != end);
 
         long mask = -(1L << kernelShift(pt, 1)); // PUD_MASK
-        start &= mask;
+        if (!spanInside(start & mask, mask, end, floor, ceiling) || !levelHasTables(pt, 2)) {
+            return; // (a folded PMD: pud_clear and pmd_free_tlb are no-ops)
+        }
+        long table = pt.__pteToPhys(pt.mem().readqAcquire(pud));
+        pt.pteClear(pud); // pud_clear
+        pmdFreeTlb(tlb, table, start & mask);
+    }
+
+    /**
+     * The test free_pud_range and free_pmd_range make after walking the entries under one
+     * table: the table may go only if the whole span of the entry above it, from {@code start}
+     * (already masked with {@code mask}, the upper level's), lies inside [floor, ceiling)
+     * (unsigned; ceiling 0 is the top) and [.., end) does not reach past the masked ceiling.
+     */
+    private static boolean spanInside(long start, long mask, long end, long floor, long ceiling) {
         if (Long.compareUnsigned(start, floor) < 0) {
-            return;
+            return false;
         }
         if (ceiling != 0) {
             ceiling &= mask;
             if (ceiling == 0) {
-                return;
+                return false;
             }
         }
-        if (Long.compareUnsigned(end - 1, ceiling - 1) > 0) {
-            return;
-        }
-        if (!levelHasTables(pt, 2)) {
-            return; // folded PMD: pud_clear and pmd_free_tlb are no-ops
-        }
-        long table = pt.__pteToPhys(pt.mem().readqAcquire(pud));
-        pt.pteClear(pud); // pud_clear
-        pmdFreeTlb(tlb, table, start);
+        return Long.compareUnsigned(end - 1, ceiling - 1) <= 0;
     }
 
     /**
