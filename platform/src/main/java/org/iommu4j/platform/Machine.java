@@ -342,7 +342,10 @@ public final class Machine implements AutoCloseable {
 
         /* The CPUs (their ASIDs, page tables, TLBI broadcasts) and the IOASID allocator with the
          * SVA library: the kernel has them before any IOMMU driver probes. */
-        this.cpus = org.iommu4j.mm.MmWorld.create(board, pages, org.iommu4j.mm.MmWorld.Config.defaults());
+        // As the reference boots: one CPU, and KPTI ("forced ON by KASLR"), so ASIDs come in pairs
+        // ("ASID allocator initialised with 32768 entries").
+        this.cpus = org.iommu4j.mm.MmWorld.create(board, pages,
+                org.iommu4j.mm.MmWorld.Config.defaults().withNrCpus(1).withKpti(true));
         this.ioasid = new org.iommu4j.ioasid.Ioasid();
         this.sva = new org.iommu4j.sva.IommuSvaLib(ioasid);
 

@@ -84,8 +84,9 @@ public final class SvaDemo {
             long cd0 = m.board.mem.readq(cdptr);
             long ttb0 = m.board.mem.readq(cdptr + 8) & ArmSmmuV3H.CTXDESC_CD_1_TTB0_MASK;
             int asid = (int) Bits.FIELD_GET(ArmSmmuV3H.CTXDESC_CD_0_ASID, cd0);
-            out.printf("iommu_sva_bind_device: PASID %d; CD at 0x%x: ASID %d (the CPU's, pinned), TTB0 0x%x (the"
-                    + " process's pgd), ASET %d%n", pasid, cdptr, asid, ttb0,
+            out.printf("iommu_sva_bind_device: PASID %d; CD at 0x%x: ASID %d (the CPU's, pinned%s), TTB0 0x%x (the"
+                    + " process's pgd), ASET %d%n", pasid, cdptr, asid,
+                    m.cpus.config.kpti() ? "; with KPTI its user half, ASID | 1" : "", ttb0,
                     Bits.FIELD_GET(ArmSmmuV3H.CTXDESC_CD_0_ASET, cd0));
             note(cap, commands, out);
 

@@ -125,6 +125,23 @@ class MachineTest {
      * functions' 64 bits from their driver; a 64-bit PCI function's first IOVA is still the
      * top page below 4 GiB (single-address-cycle first).
      */
+    /**
+     * The CPUs as the reference booted them: one, with KPTI forced on by KASLR, so the ASID
+     * allocator has half the 16-bit space ("ASID allocator initialised with 32768 entries"), a
+     * process gets an even ASID and the SMMU shares its user half (ASID | 1).
+     */
+    @Test
+    void cpusBootWithKptiAsTheReference() {
+        try (Machine m = Machine.boot("qemu")) {
+            assertThat(m.dmesg).anyMatch(l -> l.endsWith("] ASID allocator initialised with 32768 entries"));
+            assertThat(m.cpus.config.nrCpus()).isEqualTo(1);
+            org.iommu4j.mm.Mm mm = m.cpus.mmAlloc();
+            m.cpus.cpu(0).switchMm(mm);
+            assertThat(org.iommu4j.mm.ArmContext.ASID(mm)).isEqualTo(2);
+            assertThat(m.cpus.context.arm64MmContextGet(mm)).isEqualTo(3);
+        }
+    }
+
     @Test
     void dmaMasksAfterBoot() {
         try (Machine m = Machine.boot("qemu")) {
