@@ -379,6 +379,17 @@ final class SmmuPtw {
         final boolean wxn;
         /** The walk cache tags of the stage's walks ({@link SmmuWalkCache#tag}). */
         final long wcTag;
+        /**
+         * A stage 1 with the 4K granule that starts at level 0: {@link #walk4k} may walk it
+         * (without a walk cache).
+         */
+        final boolean s1Level0x4k;
+        /**
+         * For {@link #s1Level0x4k} plans (inputs of 48 bits at most): the input address bits that
+         * must be clear, [63:inputBits], or with TBI [55:inputBits] (the top byte ignored, bit 55
+         * copied into it).
+         */
+        final long inputBeyond;
 
         private Plan(StageCfg cfg, long table, long wcTag) {
             stage = cfg.stage();
@@ -397,6 +408,8 @@ final class SmmuPtw {
             tbi = stage == 1 && cfg.tbi();
             wxn = cfg.wxn();
             this.wcTag = wcTag;
+            s1Level0x4k = stage == 1 && granuleShift == 12 && startLevel == 0;
+            inputBeyond = -1L << inputBits & (tbi ? (1L << 56) - 1 : -1L);
         }
     }
 
@@ -498,6 +511,61 @@ final class SmmuPtw {
         }
         return true;
     }
+
+    /** {@link #walk4k}'s answer when {@link #walkFast} must decide. */
+    static final long WALK4K_NO = -1;
+
+    /**
+     * {@link #walkFast} without a walk cache for a plan with {@link Plan#s1Level0x4k}, unrolled
+     * into its four levels with constant shifts and masks, and its answer in one long instead of
+     * a {@link Result}: the output address in bits [47:0], the permissions in bits [53:48], the
+     * page or block size's log2 in bits [62:56]; {@link #WALK4K_NO} (having changed nothing) where
+     * walkFast would answer false. {@code table} is the plan's start table (the caller may keep
+     * it nearer to hand than the plan). A descriptor fetch outside RAM throws {@link BusError}.
+     */
+    static long walk4k(PhysMem mem, Plan p, long table, long va, int need) {
+        // walkFast's range check of the input address (TBI's sign extension included); the
+        // indexes below take bits [47:12], where the input address is the address itself
+        if ((va & p.inputBeyond) != 0) {
+            return WALK4K_NO;
+        }
+        // a next-level table: type 0b11 and no address bit beyond the output size, in one test
+        final long tableCheck = p.tableBeyond | 3;
+        long d0 = mem.readqAcquire(table + ((va >>> 39) & p.startIdxMask) * 8);
+        if (((d0 ^ 3) & tableCheck) != 0) {
+            return WALK4K_NO; // level 0 has no blocks with 4K
+        }
+        long d1 = mem.readqAcquire((d0 & TABLE_4K) + ((va >>> 27) & 0xff8));
+        if (((d1 ^ 3) & tableCheck) != 0) {
+            return (d1 & 3) == 1 ? leaf4k(p, d1, d0, 30, va, need) : WALK4K_NO;
+        }
+        long d2 = mem.readqAcquire((d1 & TABLE_4K) + ((va >>> 18) & 0xff8));
+        if (((d2 ^ 3) & tableCheck) != 0) {
+            return (d2 & 3) == 1 ? leaf4k(p, d2, d0 | d1, 21, va, need) : WALK4K_NO;
+        }
+        long d3 = mem.readqAcquire((d2 & TABLE_4K) + ((va >>> 9) & 0xff8));
+        return (d3 & 3) == 3 ? leaf4k(p, d3, d0 | d1 | d2, 12, va, need) : WALK4K_NO;
+    }
+
+    /**
+     * {@link #walk4k}'s answer for the leaf {@code pte} (a page, or a block of the valid type)
+     * of size {@code 1 << shift} under the table descriptors {@code tables} (ORed): the leaf
+     * checks of {@link #walkFast}, with AF, DBM and the output size in one test.
+     */
+    private static long leaf4k(Plan p, long pte, long tables, int shift, long va, int need) {
+        if ((~pte & p.leafOnes | pte & p.leafZeros & -(1L << shift)) != 0) {
+            return WALK4K_NO;
+        }
+        int perm = S1_PERM[s1PermIndex(pte, (int) (tables >>> PTE_PXNTABLE) & 0xf, false, p.wxn)];
+        if ((perm & need) != need) {
+            return WALK4K_NO;
+        }
+        return (pte & OA_MASK & -(1L << shift)) | (va & ((1L << shift) - 1)) | (long) perm << 48
+                | (long) shift << 56;
+    }
+
+    /** The next-level table address bits of a 4K-granule table descriptor. */
+    private static final long TABLE_4K = OA_MASK & -(1L << 12);
 
     /* out-of-line parts of walkOnce: nested and explain steps, faults, HTTU */
 

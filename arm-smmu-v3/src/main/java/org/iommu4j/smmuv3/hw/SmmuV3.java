@@ -260,6 +260,10 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
          * nothing: {@link #walkOnly} may serve them.
          */
         final boolean walkOnly;
+        /** {@link #walkOnly} with a plan {@link SmmuPtw#walk4k} may walk. */
+        final boolean walk4k;
+        /** The plan's start table, one load nearer than through {@link #plan} (0 without a plan). */
+        final long table;
 
         CfgEntry(int sid, int ssid, ConfigCache.Ste ste, ConfigCache.Cd cd, long epoch, long traceGen,
                  SmmuCaps caps, boolean tlbOn) {
@@ -293,6 +297,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                     || smmu_ptw_walk_cache_hit.enabled() || smmu_ptw_walk_cache_miss.enabled() ? null
                     : SmmuPtw.plan(first, wcTag);
             this.walkOnly = !tlbOn && plan != null && !traced;
+            this.walk4k = walkOnly && plan.s1Level0x4k;
+            this.table = plan != null ? plan.table : 0;
         }
     }
 
@@ -1700,8 +1706,21 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
      * {@link #translateStages} for an entry that walks with the TLB off and nothing traced
      * ({@link CfgEntry#walkOnly}), when the fast walk answers: the same counts and result in
      * fewer steps. False, having changed nothing, for translateStages to take it from the top.
+     * With the walk cache off too, the commonest plan (stage 1, 4K granule, start level 0) takes
+     * {@link SmmuPtw#walk4k}, which counts nothing: the walk cache's miss is counted here, as
+     * walkFast would count it.
      */
     private boolean walkOnly(DmaTransaction txn, DmaResult res, CfgEntry e) {
+        if (e.walk4k && !walkCache.enabled()) {
+            long w = walk4k(mem, e.plan, e.table, txn.addr, needOf(txn));
+            if (w == SmmuPtw.WALK4K_NO) {
+                return false;
+            }
+            walkCache.count(false);
+            tlb.countMissOff();
+            res.translated(w & 0x0000_ffff_ffff_ffffL, dmaPerm((int) (w >>> 48), txn.isPriv()), 1L << (w >>> 56));
+            return true;
+        }
         final SmmuPtw.Result r = WalkScratch.of(res).result;
         if (!walkFast(mem, e.plan, txn.addr, needOf(txn), r, walkCache)) {
             return false;
@@ -2154,6 +2173,15 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             return SmmuPtw.walkFast(mem, plan, va, need, r, wc);
         } catch (BusError e) {
             return false;
+        }
+    }
+
+    /** {@link SmmuPtw#walk4k}; {@link SmmuPtw#WALK4K_NO} on an external abort on a descriptor fetch. */
+    private static long walk4k(PhysMem mem, SmmuPtw.Plan plan, long table, long va, int need) {
+        try {
+            return SmmuPtw.walk4k(mem, plan, table, va, need);
+        } catch (BusError e) {
+            return SmmuPtw.WALK4K_NO;
         }
     }
 
