@@ -310,6 +310,15 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
      */
     private long cfgHits, cfgNoCdHits;
 
+    /**
+     * The last {@link SmmuPtw#walk4k} permission index (bits [23:14]) with its {@link #S1_PERMS}
+     * entry; -1 before the first. Most walks find the permissions of the one before, so the
+     * permissions reach the result without waiting on the leaf descriptor's load and a table load
+     * after it: only the compare (a predicted branch) waits. One int, so a racing thread reads an
+     * index with its own entry.
+     */
+    private int walkPerm = -1;
+
     private static int cfgIdx(int sid, int ssid) {
         long h = (((long) sid << 20) + ssid) * 0x9E3779B97F4A7C15L;
         return (int) (h >>> (64 - CFG_BITS));
@@ -1712,13 +1721,24 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
      */
     private boolean walkOnly(DmaTransaction txn, DmaResult res, CfgEntry e) {
         if (e.walk4k && !walkCache.enabled()) {
-            long w = walk4k(mem, e.plan, e.table, txn.addr, needOf(txn));
+            long w = walk4k(mem, e.plan, e.table, txn.addr);
             if (w == SmmuPtw.WALK4K_NO) {
+                return false;
+            }
+            int idx = (int) (w >>> 48) & (SmmuPtw.S1_PERM_INDEXES - 1);
+            int m = walkPerm;
+            if (m >>> 14 != idx) {
+                m = idx << 14 | S1_PERMS[idx];
+                walkPerm = m;
+            }
+            int need = needOf(txn);
+            if ((m & need) != need) {
                 return false;
             }
             walkCache.count(false);
             tlb.countMissOff();
-            res.translated(w & 0x0000_ffff_ffff_ffffL, dmaPerm((int) (w >>> 48), txn.isPriv()), 1L << (w >>> 56));
+            res.translated(w & 0x0000_ffff_ffff_ffffL, m >>> (6 + ((txn.access & DmaTransaction.ACC_PRIV) >>> 1)) & 15,
+                    1L << (w >>> 58));
             return true;
         }
         final SmmuPtw.Result r = WalkScratch.of(res).result;
@@ -1816,6 +1836,20 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             p |= priv ? SmmuPtw.P_PX : SmmuPtw.P_UX;
         }
         return p;
+    }
+
+    /**
+     * By {@link SmmuPtw#walk4k}'s permission index: its SmmuPtw permissions (bits [5:0]) and
+     * their DmaResult ones ({@link #dmaPerm}), unprivileged in bits [9:6] and privileged in bits
+     * [13:10] (at bit 6 plus half of ACC_PRIV, 8).
+     */
+    private static final int[] S1_PERMS = new int[SmmuPtw.S1_PERM_INDEXES];
+
+    static {
+        for (int i = 0; i < S1_PERMS.length; i++) {
+            int p = SmmuPtw.s1PermOfIndex(i);
+            S1_PERMS[i] = p | dmaPermOf(p, false) << 6 | dmaPermOf(p, true) << 10;
+        }
     }
 
     /** SmmuPtw permission bits to DmaResult ones, at the transaction's privilege. */
@@ -2177,9 +2211,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
     }
 
     /** {@link SmmuPtw#walk4k}; {@link SmmuPtw#WALK4K_NO} on an external abort on a descriptor fetch. */
-    private static long walk4k(PhysMem mem, SmmuPtw.Plan plan, long table, long va, int need) {
+    private static long walk4k(PhysMem mem, SmmuPtw.Plan plan, long table, long va) {
         try {
-            return SmmuPtw.walk4k(mem, plan, table, va, need);
+            return SmmuPtw.walk4k(mem, plan, table, va);
         } catch (BusError e) {
             return SmmuPtw.WALK4K_NO;
         }
