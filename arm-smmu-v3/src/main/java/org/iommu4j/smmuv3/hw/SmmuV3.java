@@ -319,6 +319,15 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
      */
     private int walkPerm = -1;
 
+    /**
+     * The configuration front cache entry last written, looked at before the array: a run of one
+     * stream's translations finds its entry (and the walk its start table) without waiting on the
+     * index hash and the array load. Written with the array, so it is the entry the array holds
+     * at its index (two threads writing one index may leave each its own, alike stamped: each
+     * served what the array would have served had its write come last).
+     */
+    private CfgEntry cfgLast;
+
     private static int cfgIdx(int sid, int ssid) {
         long h = (((long) sid << 20) + ssid) * 0x9E3779B97F4A7C15L;
         return (int) (h >>> (64 - CFG_BITS));
@@ -2322,7 +2331,10 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             return null;
         }
         int sid = txn.sid;
-        CfgEntry c = cfgFront[cfgIdx(sid, txn.ssid)];
+        CfgEntry c = cfgLast;
+        if (c == null || c.sid != sid || c.ssid != txn.ssid) {
+            c = cfgFront[cfgIdx(sid, txn.ssid)];
+        }
         if (c == null || c.sid != sid || c.ssid != txn.ssid || c.stamp != stamp(epoch0, Trace.generation())
                 || txn.ats && !c.atsOk) {
             return null;
@@ -2347,6 +2359,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         if (!dry && !txn.translated && configCache.enabled() && !smmuv3_config_cache_hit.enabled()
                 && !smmuv3_config_cache_miss.enabled() && microEpoch == epoch0) {
             cfgFront[cfgIdx(txn.sid, txn.ssid)] = e;
+            cfgLast = e;
         }
         return e;
     }
