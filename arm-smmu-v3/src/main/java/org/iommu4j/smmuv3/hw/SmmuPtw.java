@@ -379,6 +379,23 @@ final class SmmuPtw {
         final boolean wxn;
         /** The walk cache tags of the stage's walks ({@link SmmuWalkCache#tag}). */
         final long wcTag;
+        /**
+         * A stage 1 with the 4K granule that starts at level 0: {@link #walk4k} may walk it
+         * (without a walk cache).
+         */
+        final boolean s1Level0x4k;
+        /**
+         * For {@link #s1Level0x4k} plans (inputs of 48 bits at most): the input address bits that
+         * must be clear, [63:inputBits], or with TBI [55:inputBits] (the top byte ignored, bit 55
+         * copied into it).
+         */
+        final long inputBeyond;
+        /** For {@link #walk4k}: bits a page descriptor must have set (type 0b11 and {@link #leafOnes}). */
+        final long pageOnes;
+        /** For {@link #walk4k}: bits a page descriptor must have clear ({@link #leafZeros} from bit 12 up). */
+        final long pageZeros;
+        /** WXN's bit of the stage-1 permission index ({@link #s1PermIndex}). */
+        final int wxnIndex;
 
         private Plan(StageCfg cfg, long table, long wcTag) {
             stage = cfg.stage();
@@ -397,6 +414,11 @@ final class SmmuPtw {
             tbi = stage == 1 && cfg.tbi();
             wxn = cfg.wxn();
             this.wcTag = wcTag;
+            s1Level0x4k = stage == 1 && granuleShift == 12 && startLevel == 0;
+            inputBeyond = -1L << inputBits & (tbi ? (1L << 56) - 1 : -1L);
+            pageOnes = leafOnes | PTE_VALID | PTE_TABLE;
+            pageZeros = leafZeros & -(1L << 12);
+            wxnIndex = s1PermIndex(0, 0, false, wxn);
         }
     }
 
@@ -498,6 +520,85 @@ final class SmmuPtw {
         }
         return true;
     }
+
+    /** {@link #walk4k}'s answer when {@link #walkFast} must decide. */
+    static final long WALK4K_NO = -1;
+
+    /**
+     * {@link #walkFast} without a walk cache for a plan with {@link Plan#s1Level0x4k}, unrolled
+     * into its four levels with constant shifts and masks, and with its answer in one long
+     * instead of a {@link Result}: the output address in bits [47:0], the leaf's index into the
+     * stage-1 permissions ({@link #s1PermOfIndex}) in bits [57:48], the page or block size's
+     * log2 in bits [62:58]. {@link #WALK4K_NO} (having changed nothing) where walkFast would
+     * answer false even for an access that needs no permission; the caller checks the
+     * permissions, so that they need not wait on a table load after the leaf's. {@code table} is the
+     * plan's start table (the caller may keep it nearer to hand than the plan). A descriptor
+     * fetch outside RAM throws {@link BusError}.
+     */
+    static long walk4k(PhysMem mem, Plan p, long table, long va) {
+        // walkFast's range check of the input address (TBI's sign extension included); the
+        // indexes below take bits [47:12], where the input address is the address itself
+        if ((va & p.inputBeyond) != 0) {
+            return WALK4K_NO;
+        }
+        // a next-level table: type 0b11 and no address bit beyond the output size, in one test
+        final long tableCheck = p.tableBeyond | 3;
+        long d0 = mem.readqAcquire(table + ((va >>> 39) & p.startIdxMask) * 8);
+        if (((d0 ^ 3) & tableCheck) != 0) {
+            return WALK4K_NO; // level 0 has no blocks with 4K
+        }
+        long d1 = mem.readqAcquire((d0 & TABLE_4K) + ((va >>> 27) & 0xff8));
+        if (((d1 ^ 3) & tableCheck) != 0) {
+            return block4k(p, d1, d0, 30, va);
+        }
+        long d2 = mem.readqAcquire((d1 & TABLE_4K) + ((va >>> 18) & 0xff8));
+        if (((d2 ^ 3) & tableCheck) != 0) {
+            return block4k(p, d2, d0 | d1, 21, va);
+        }
+        long d3 = mem.readqAcquire((d2 & TABLE_4K) + ((va >>> 9) & 0xff8));
+        long tables = d0 | d1 | d2;
+        if ((~d3 & p.pageOnes | d3 & p.pageZeros) != 0) {
+            return WALK4K_NO; // not a page, or AF, DBM or the output size to deal with
+        }
+        int idx = (int) (d3 >>> PTE_AP1) & 3 | (int) (d3 >>> (PTE_PXN - 2)) & 0xc
+                | (int) (tables >>> (PTE_PXNTABLE - 4)) & 0xf0 | p.wxnIndex; // s1PermIndex
+        return (d3 & TABLE_4K) | (va & 0xfff) | (long) idx << 48 | 12L << 58;
+    }
+
+    /**
+     * {@link #walk4k}'s answer for a descriptor {@code pte} that is not a next-level table at
+     * level 1 or 2 (of size {@code 1 << shift}) under the table descriptors {@code tables} (ORed):
+     * a block if of the block type.
+     */
+    private static long block4k(Plan p, long pte, long tables, int shift, long va) {
+        return (pte & 3) == PTE_VALID ? leaf4k(p, pte, tables, shift, va) : WALK4K_NO;
+    }
+
+    /**
+     * {@link #walk4k}'s answer for the leaf {@code pte} (a page, or a block of the valid type)
+     * of size {@code 1 << shift} under the table descriptors {@code tables} (ORed): the leaf
+     * checks of {@link #walkFast} but the permissions, with AF, DBM and the output size in one
+     * test.
+     */
+    private static long leaf4k(Plan p, long pte, long tables, int shift, long va) {
+        if ((~pte & p.leafOnes | pte & p.leafZeros & -(1L << shift)) != 0) {
+            return WALK4K_NO;
+        }
+        int idx = s1PermIndex(pte, (int) (tables >>> PTE_PXNTABLE) & 0xf, false, p.wxn);
+        return (pte & OA_MASK & -(1L << shift)) | (va & ((1L << shift) - 1)) | (long) idx << 48
+                | (long) shift << 58;
+    }
+
+    /** The stage-1 permissions of a {@link #walk4k} answer's index (one of {@link #S1_PERM_INDEXES}). */
+    static int s1PermOfIndex(int idx) {
+        return S1_PERM[idx];
+    }
+
+    /** The number of stage-1 permission indexes. */
+    static final int S1_PERM_INDEXES = 1 << 10;
+
+    /** The next-level table address bits of a 4K-granule table descriptor. */
+    private static final long TABLE_4K = OA_MASK & -(1L << 12);
 
     /* out-of-line parts of walkOnce: nested and explain steps, faults, HTTU */
 

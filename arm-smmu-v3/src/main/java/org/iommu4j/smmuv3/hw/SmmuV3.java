@@ -260,6 +260,10 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
          * nothing: {@link #walkOnly} may serve them.
          */
         final boolean walkOnly;
+        /** {@link #walkOnly} with a plan {@link SmmuPtw#walk4k} may walk. */
+        final boolean walk4k;
+        /** The plan's start table, one load nearer than through {@link #plan} (0 without a plan). */
+        final long table;
 
         CfgEntry(int sid, int ssid, ConfigCache.Ste ste, ConfigCache.Cd cd, long epoch, long traceGen,
                  SmmuCaps caps, boolean tlbOn) {
@@ -293,6 +297,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                     || smmu_ptw_walk_cache_hit.enabled() || smmu_ptw_walk_cache_miss.enabled() ? null
                     : SmmuPtw.plan(first, wcTag);
             this.walkOnly = !tlbOn && plan != null && !traced;
+            this.walk4k = walkOnly && plan.s1Level0x4k;
+            this.table = plan != null ? plan.table : 0;
         }
     }
 
@@ -303,6 +309,24 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
      * {@link #microHits}).
      */
     private long cfgHits, cfgNoCdHits;
+
+    /**
+     * The last {@link SmmuPtw#walk4k} permission index (bits [23:14]) with its {@link #S1_PERMS}
+     * entry; -1 before the first. Most walks find the permissions of the one before, so the
+     * permissions reach the result without waiting on the leaf descriptor's load and a table load
+     * after it: only the compare (a predicted branch) waits. One int, so a racing thread reads an
+     * index with its own entry.
+     */
+    private int walkPerm = -1;
+
+    /**
+     * The configuration front cache entry last written, looked at before the array: a run of one
+     * stream's translations finds its entry (and the walk its start table) without waiting on the
+     * index hash and the array load. Written with the array, so it is the entry the array holds
+     * at its index (two threads writing one index may leave each its own, alike stamped: each
+     * served what the array would have served had its write come last).
+     */
+    private CfgEntry cfgLast;
 
     private static int cfgIdx(int sid, int ssid) {
         long h = (((long) sid << 20) + ssid) * 0x9E3779B97F4A7C15L;
@@ -1700,8 +1724,32 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
      * {@link #translateStages} for an entry that walks with the TLB off and nothing traced
      * ({@link CfgEntry#walkOnly}), when the fast walk answers: the same counts and result in
      * fewer steps. False, having changed nothing, for translateStages to take it from the top.
+     * With the walk cache off too, the commonest plan (stage 1, 4K granule, start level 0) takes
+     * {@link SmmuPtw#walk4k}, which counts nothing: the walk cache's miss is counted here, as
+     * walkFast would count it.
      */
     private boolean walkOnly(DmaTransaction txn, DmaResult res, CfgEntry e) {
+        if (e.walk4k && !walkCache.enabled()) {
+            long w = walk4k(mem, e.plan, e.table, txn.addr);
+            if (w == SmmuPtw.WALK4K_NO) {
+                return false;
+            }
+            int idx = (int) (w >>> 48) & (SmmuPtw.S1_PERM_INDEXES - 1);
+            int m = walkPerm;
+            if (m >>> 14 != idx) {
+                m = idx << 14 | S1_PERMS[idx];
+                walkPerm = m;
+            }
+            int need = needOf(txn);
+            if ((m & need) != need) {
+                return false;
+            }
+            walkCache.count(false);
+            tlb.countMissOff();
+            res.translated(w & 0x0000_ffff_ffff_ffffL, m >>> (6 + ((txn.access & DmaTransaction.ACC_PRIV) >>> 1)) & 15,
+                    1L << (w >>> 58));
+            return true;
+        }
         final SmmuPtw.Result r = WalkScratch.of(res).result;
         if (!walkFast(mem, e.plan, txn.addr, needOf(txn), r, walkCache)) {
             return false;
@@ -1797,6 +1845,20 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             p |= priv ? SmmuPtw.P_PX : SmmuPtw.P_UX;
         }
         return p;
+    }
+
+    /**
+     * By {@link SmmuPtw#walk4k}'s permission index: its SmmuPtw permissions (bits [5:0]) and
+     * their DmaResult ones ({@link #dmaPerm}), unprivileged in bits [9:6] and privileged in bits
+     * [13:10] (at bit 6 plus half of ACC_PRIV, 8).
+     */
+    private static final int[] S1_PERMS = new int[SmmuPtw.S1_PERM_INDEXES];
+
+    static {
+        for (int i = 0; i < S1_PERMS.length; i++) {
+            int p = SmmuPtw.s1PermOfIndex(i);
+            S1_PERMS[i] = p | dmaPermOf(p, false) << 6 | dmaPermOf(p, true) << 10;
+        }
     }
 
     /** SmmuPtw permission bits to DmaResult ones, at the transaction's privilege. */
@@ -2157,6 +2219,15 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         }
     }
 
+    /** {@link SmmuPtw#walk4k}; {@link SmmuPtw#WALK4K_NO} on an external abort on a descriptor fetch. */
+    private static long walk4k(PhysMem mem, SmmuPtw.Plan plan, long table, long va) {
+        try {
+            return SmmuPtw.walk4k(mem, plan, table, va);
+        } catch (BusError e) {
+            return SmmuPtw.WALK4K_NO;
+        }
+    }
+
     /**
      * The input address check of a stage 1 that is bypassed (STE.Config bypass or stage 2 only,
      * or S1DSS bypass), section 3.4: an address beyond the IAS (the OAS here, with VMSAv8-64
@@ -2260,7 +2331,10 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             return null;
         }
         int sid = txn.sid;
-        CfgEntry c = cfgFront[cfgIdx(sid, txn.ssid)];
+        CfgEntry c = cfgLast;
+        if (c == null || c.sid != sid || c.ssid != txn.ssid) {
+            c = cfgFront[cfgIdx(sid, txn.ssid)];
+        }
         if (c == null || c.sid != sid || c.ssid != txn.ssid || c.stamp != stamp(epoch0, Trace.generation())
                 || txn.ats && !c.atsOk) {
             return null;
@@ -2285,6 +2359,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         if (!dry && !txn.translated && configCache.enabled() && !smmuv3_config_cache_hit.enabled()
                 && !smmuv3_config_cache_miss.enabled() && microEpoch == epoch0) {
             cfgFront[cfgIdx(txn.sid, txn.ssid)] = e;
+            cfgLast = e;
         }
         return e;
     }

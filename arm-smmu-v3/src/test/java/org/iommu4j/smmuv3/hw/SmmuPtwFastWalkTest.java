@@ -200,6 +200,10 @@ class SmmuPtwFastWalkTest {
             answered = false;
         }
         assertThat(t.snapshot()).as("the fast walk never writes").containsExactly(before);
+        if (plan.s1Level0x4k) {
+            checkWalk4k(t, plan, s, answered, fast);
+            assertThat(t.snapshot()).as("walk4k never writes").containsExactly(before);
+        }
         boolean write = (s.need() & (P_UW | P_PW)) != 0;
         SmmuPtw.Result full = SmmuPtw.walk(t.mem, s.cfg(), s.va(), write, s.need(), true, null, null,
                 new SmmuPtw.Result());
@@ -223,6 +227,35 @@ class SmmuPtwFastWalkTest {
             c.check("fast").percentage(p -> p > 10);
             c.check("fault").percentage(p -> p > 10);
             c.check("full walk").count(n -> n > 0);
+        });
+    }
+
+    /**
+     * {@link SmmuPtw#walk4k}, with its caller's permission check, answers exactly where
+     * {@link SmmuPtw#walkFast} does ({@code answered}, with {@code fast}), with the same output
+     * address, permissions and page or block size.
+     */
+    private static void checkWalk4k(Tables t, SmmuPtw.Plan plan, Sample s, boolean answered, SmmuPtw.Result fast) {
+        long w;
+        try {
+            w = SmmuPtw.walk4k(t.mem, plan, plan.table, s.va());
+        } catch (BusError e) {
+            w = SmmuPtw.WALK4K_NO;
+        }
+        int perm = w == SmmuPtw.WALK4K_NO ? 0 : SmmuPtw.s1PermOfIndex((int) (w >>> 48) & 0x3ff);
+        boolean granted = w != SmmuPtw.WALK4K_NO && (perm & s.need()) == s.need();
+        assertThat(granted).as("walk4k answers where walkFast does").isEqualTo(answered);
+        if (answered) {
+            assertThat(w & 0x0000_ffff_ffff_ffffL).isEqualTo(fast.pa);
+            assertThat(perm).isEqualTo(fast.perm);
+            assertThat((int) (w >>> 58)).isEqualTo(fast.blockShift);
+            Statistics.label("walk4k").collect(fast.level == 3 ? "page" : "block");
+        } else {
+            Statistics.label("walk4k").collect(w == SmmuPtw.WALK4K_NO ? "declined" : "not permitted");
+        }
+        Statistics.label("walk4k").coverage(c -> {
+            c.check("page").count(n -> n > 0);
+            c.check("block").count(n -> n > 0);
         });
     }
 

@@ -643,6 +643,58 @@ class SmmuV3TranslateTest {
         assertThat(cached.smmu.tlb().hits()).isGreaterThan(granted / 2);
     }
 
+    /**
+     * With the TLB and the walk cache off, the configuration front cache's walks (the unrolled
+     * 4K walk) answer every access code on pages of every permission kind exactly as an SMMU with
+     * its configuration cache off too, for two streams taking turns (each finds its entry in turn
+     * past the other's), and count the same TLB and walk cache misses.
+     */
+    @Test
+    void frontCachedWalksWithTheCachesOffGrantExactlyWhatTheFullWalkGrants() {
+        long[] attrs = {S1_RW, S1_RW | AP_RO, S1_RW | UXN, S1_RW | PXN, S1_RW | AP_RO | UXN | PXN, AF | NG,
+                AF | NG | AP_RO | PXN, S1_RW & ~AF};
+        TestBed front = TestBed.full();
+        TestBed walked = TestBed.full();
+        for (TestBed tb : List.of(front, walked)) {
+            tb.smmu.tlb().setEnabled(false);
+            tb.smmu.walkCache().setEnabled(false);
+            for (int sid = 1; sid <= 2; sid++) {
+                S1 s1 = tb.setupS1(sid, sid, 0, 0);
+                for (int i = 0; i < attrs.length; i++) {
+                    s1.pt().map(VA + 0x1000L * i, PA + 0x1000L * (i + 16 * sid), attrs[i]);
+                }
+            }
+        }
+        walked.smmu.configCache().setEnabled(false);
+        int granted = 0;
+        for (int i = 0; i < attrs.length; i++) {
+            long va = VA + 0x1000L * i + 0x18;
+            for (int access = 0; access < 16; access++) {
+                for (int sid = 1; sid <= 2; sid++) {
+                    DmaResult f = front.dma(sid, NO, va, access);
+                    DmaResult w = walked.dma(sid, NO, va, access);
+                    String what = String.format("sid %d, attrs 0x%x, access %d", sid, attrs[i], access);
+                    assertThat(f.status).as(what).isEqualTo(w.status);
+                    if (w.status == DmaResult.OK) {
+                        granted++;
+                        assertThat(f.pa).as(what).isEqualTo(w.pa).isEqualTo(PA + 0x1000L * (i + 16 * sid) + 0x18);
+                        assertThat(f.perm).as(what).isEqualTo(w.perm);
+                        assertThat(f.pageSize).as(what).isEqualTo(w.pageSize);
+                    } else {
+                        assertThat(f.faultReason).as(what).isEqualTo(w.faultReason);
+                    }
+                    assertThat(front.drainEvents()).as(what).usingRecursiveComparison()
+                            .isEqualTo(walked.drainEvents());
+                }
+            }
+        }
+        assertThat(granted).isBetween(2 * 16, attrs.length * 2 * 16 - 2 * 16);
+        assertThat(front.smmu.tlb().misses()).isEqualTo(walked.smmu.tlb().misses());
+        assertThat(front.smmu.walkCache().misses()).isEqualTo(walked.smmu.walkCache().misses());
+        assertThat(front.smmu.configCache().steHits()).as("served from the front cache")
+                .isEqualTo(attrs.length * 2 * 16 - 2);
+    }
+
     @Test
     void tracingTurnedOnShowsTheArchitectedCachesAtOnce() {
         TestBed tb = TestBed.full();
