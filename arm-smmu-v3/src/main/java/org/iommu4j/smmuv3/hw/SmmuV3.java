@@ -1746,8 +1746,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             }
             walkCache.count(false);
             tlb.countMissOff();
-            res.translated(w & 0x0000_ffff_ffff_ffffL, m >>> (6 + ((txn.access & DmaTransaction.ACC_PRIV) >>> 1)) & 15,
-                    1L << (w >>> 58));
+            res.translated(w & 0x0000_ffff_ffff_ffffL, (txn.isPriv() ? m >>> 10 : m >>> 6) & 15, 1L << (w >>> 58));
             return true;
         }
         final SmmuPtw.Result r = WalkScratch.of(res).result;
@@ -1850,7 +1849,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
     /**
      * By {@link SmmuPtw#walk4k}'s permission index: its SmmuPtw permissions (bits [5:0]) and
      * their DmaResult ones ({@link #dmaPerm}), unprivileged in bits [9:6] and privileged in bits
-     * [13:10] (at bit 6 plus half of ACC_PRIV, 8).
+     * [13:10].
      */
     private static final int[] S1_PERMS = new int[SmmuPtw.S1_PERM_INDEXES];
 

@@ -73,15 +73,10 @@ public final class PhysMem {
         }
     }
 
-    /**
-     * One mapped piece of RAM. {@code last8} is {@code size - 8}: an 8-byte access at offset
-     * {@code off} fits when {@code off <= last8} unsigned, which also rejects addresses below
-     * the base (their offset wraps to a huge unsigned value).
-     */
+    /** One mapped piece of RAM. */
     private static final class Region {
         final long base;
         final long size;
-        final long last8;
         final ByteBuffer buf;
         /** One bit per frame, set once the frame has been written. */
         final long[] written;
@@ -93,7 +88,6 @@ public final class PhysMem {
         Region(long base, long size) {
             this.base = base;
             this.size = size;
-            this.last8 = size - 8;
             Backing b = allocate(size, ramDir(size));
             this.buf = b.buf();
             this.sparse = b.sparse();
@@ -101,6 +95,10 @@ public final class PhysMem {
             this.written = new long[(int) ((size >>> FRAME_SHIFT) + 63) >>> 6];
         }
 
+        /**
+         * [pa, pa + len) lies in this region: one unsigned compare, which also rejects addresses
+         * below the base (their offset wraps to a huge unsigned value).
+         */
         boolean fits(long pa, int len) {
             return Long.compareUnsigned(pa - base, size - len) <= 0;
         }
@@ -294,10 +292,7 @@ public final class PhysMem {
      */
     private Region region(long pa, int len, String what) {
         Region r = first;
-        if (Long.compareUnsigned(pa - r.base, r.size - len) <= 0) {
-            return r;
-        }
-        return slowRegion(pa, len, what);
+        return r.fits(pa, len) ? r : slowRegion(pa, len, what);
     }
 
     /** An aligned access: it never straddles regions (they are frame aligned). */
