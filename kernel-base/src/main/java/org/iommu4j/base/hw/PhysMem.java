@@ -108,6 +108,13 @@ public final class PhysMem {
     private final Region[] regions;
     /** {@code regions[0]}, the region every fast path tries first. */
     private final Region first;
+    /**
+     * For {@link #readqAcquire}: {@link #first}'s base and host address, and the index of its
+     * last 8-byte word biased by {@code Long.MIN_VALUE} (for an unsigned compare). Fields of this
+     * object, so the loads each acquire fence makes the compiler repeat need no hop through
+     * {@link #first}.
+     */
+    private final long firstBase, firstAddress, firstLastWordBiased;
     private final AtomicLong touched = new AtomicLong();
 
     /** RAM of {@code size} bytes at {@code base}. */
@@ -143,6 +150,9 @@ public final class PhysMem {
         }
         this.regions = rs.toArray(new Region[0]);
         this.first = regions[0];
+        this.firstBase = first.base;
+        this.firstAddress = first.address;
+        this.firstLastWordBiased = ((first.size - 8) >>> 3) + Long.MIN_VALUE;
     }
 
     /** The host's shared-memory file system, where it has one. */
@@ -444,6 +454,16 @@ public final class PhysMem {
 
     /** {@code smp_load_acquire}: later accesses are not reordered before this load. */
     public long readqAcquire(long pa) {
+        // Inside the first region and aligned, in one unsigned compare: rotated right by three,
+        // the offset's low bits land on top, so a misaligned offset (the base is frame aligned,
+        // so the offset's alignment is pa's) or a negative one compares above the last word's index.
+        long off = pa - firstBase;
+        if (Long.rotateRight(off, 3) + Long.MIN_VALUE <= firstLastWordBiased) {
+            long v = UNSAFE.getLong(firstAddress + off);
+            Reference.reachabilityFence(this); // this holds first, which holds the mapping
+            VarHandle.acquireFence();
+            return LITTLE_ENDIAN_HOST ? v : Long.reverseBytes(v);
+        }
         Region r = alignedRegion(pa, 8, READ);
         return loadAcquire(r, pa);
     }

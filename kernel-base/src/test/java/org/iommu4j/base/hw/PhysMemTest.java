@@ -339,6 +339,30 @@ class PhysMemTest {
                 "0000000040000050: 00 00 00 00");
     }
 
+    /**
+     * readqAcquire's one-compare fast path at the first region's edges: the first and last
+     * words are read, and every misaligned or outside address still takes the checked path
+     * (IllegalArgumentException before BusError, as for the other aligned accessors).
+     */
+    @Test
+    void readqAcquireAtTheRegionEdges() {
+        mem.writeq(BASE, 0x0102_0304_0506_0708L);
+        mem.writeq(BASE + SIZE - 8, -3L);
+        assertThat(mem.readqAcquire(BASE)).isEqualTo(0x0102_0304_0506_0708L);
+        assertThat(mem.readqAcquire(BASE + SIZE - 8)).isEqualTo(-3L);
+        for (int low = 1; low < 8; low++) {
+            long pa = BASE + SIZE - 8 + low;
+            assertThatThrownBy(() -> mem.readqAcquire(pa)).as("0x%x", pa).isInstanceOf(IllegalArgumentException.class);
+            long below = BASE - 8 + low;
+            assertThatThrownBy(() -> mem.readqAcquire(below)).as("0x%x", below)
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
+        assertThatThrownBy(() -> mem.readqAcquire(BASE - 8)).isInstanceOf(BusError.class);
+        assertThatThrownBy(() -> mem.readqAcquire(BASE + SIZE)).isInstanceOf(BusError.class);
+        assertThatThrownBy(() -> mem.readqAcquire(BASE + (1L << 63))).isInstanceOf(BusError.class);
+        assertThatThrownBy(() -> mem.readqAcquire(BASE - (1L << 61))).isInstanceOf(BusError.class);
+    }
+
     @Test
     void orderedAndVolatileAccessors() {
         mem.writeqRelease(BASE + 0x100, 0x1122_3344_5566_7788L);
