@@ -456,16 +456,26 @@ public final class PhysMem {
     public long readqAcquire(long pa) {
         // Inside the first region and aligned, in one unsigned compare: rotated right by three,
         // the offset's low bits land on top, so a misaligned offset (the base is frame aligned,
-        // so the offset's alignment is pa's) or a negative one compares above the last word's index.
+        // so the offset's alignment is pa's) or a negative one compares above the last word's
+        // index. Anything else is checked on the way to its region.
         long off = pa - firstBase;
         if (Long.rotateRight(off, 3) + Long.MIN_VALUE <= firstLastWordBiased) {
-            long v = UNSAFE.getLong(firstAddress + off);
-            Reference.reachabilityFence(this); // this holds first, which holds the mapping
-            VarHandle.acquireFence();
-            return LITTLE_ENDIAN_HOST ? v : Long.reverseBytes(v);
+            return loadAcquire(this, firstAddress + off); // this holds first, which holds the mapping
         }
         Region r = alignedRegion(pa, 8, READ);
-        return loadAcquire(r, pa);
+        return loadAcquire(r, r.address + (pa - r.base));
+    }
+
+    /**
+     * An aligned (so single-copy atomic) plain load at a host address and an acquire fence:
+     * getAcquire's ordering without its checks (this is the page-table walkers' load). The
+     * caller checked the alignment and the region; {@code owner} holds the region's mapping.
+     */
+    private static long loadAcquire(Object owner, long address) {
+        long v = UNSAFE.getLong(address);
+        Reference.reachabilityFence(owner);
+        VarHandle.acquireFence();
+        return LITTLE_ENDIAN_HOST ? v : Long.reverseBytes(v);
     }
 
     /** A plain 64-bit load at {@code off}, which the caller found inside {@code r}. */
@@ -473,17 +483,6 @@ public final class PhysMem {
         long v = UNSAFE.getLong(r.address + off);
         Reference.reachabilityFence(r);
         return LITTLE_ENDIAN_HOST ? v : Long.reverseBytes(v);
-    }
-
-    /**
-     * An aligned (so single-copy atomic) plain load and an acquire fence: getAcquire's ordering
-     * without its bounds and alignment checks (this is the page-table walkers' load). The caller
-     * checked the alignment and the region.
-     */
-    private static long loadAcquire(Region r, long pa) {
-        long v = load(r, pa - r.base);
-        VarHandle.acquireFence();
-        return v;
     }
 
     /** {@code smp_store_release}: earlier accesses are visible before this store. */
