@@ -534,13 +534,44 @@ final class SmmuPtw {
      * permissions, so that they need not wait on a table load after the leaf's. {@code table} is the
      * plan's start table (the caller may keep it nearer to hand than the plan). A descriptor
      * fetch outside RAM throws {@link BusError}.
+     * <p>
+     * The four descriptors are fetched first and judged after, in one test, for the commonest
+     * case (three table descriptors and a page): a walk that ends early (a block, an invalid
+     * descriptor) has then also read words its tables do not lead to, which a read of RAM
+     * cannot notice, and is walked again level by level ({@link #walk4kStepwise}), which
+     * answers as if nothing more had been read, so does a walk whose extra reads left RAM.
      */
     static long walk4k(PhysMem mem, Plan p, long table, long va) {
-        // walkFast's range check of the input address (TBI's sign extension included); the
-        // indexes below take bits [47:12], where the input address is the address itself
         if ((va & p.inputBeyond) != 0) {
             return WALK4K_NO;
         }
+        long d0, d1, d2, d3, notTables;
+        try {
+            d0 = mem.readqAcquire(table + ((va >>> 39) & p.startIdxMask) * 8);
+            d1 = mem.readqAcquire((d0 & TABLE_4K) + ((va >>> 27) & 0xff8));
+            // a table descriptor has type 0b11: these bits [1:0] are clear and the rest its own
+            notTables = (d0 ^ 3) | (d1 ^ 3);
+            d2 = mem.readqAcquire((d1 & TABLE_4K) + ((va >>> 18) & 0xff8));
+            notTables |= d2 ^ 3;
+            d3 = mem.readqAcquire((d2 & TABLE_4K) + ((va >>> 9) & 0xff8));
+        } catch (BusError e) {
+            return walk4kStepwise(mem, p, table, va);
+        }
+        // three tables (type 0b11, no address bit beyond the output size) and a page (type
+        // 0b11, AF, no DBM to deal with, no address bit beyond the output size)
+        if ((notTables & (p.tableBeyond | 3) | ~d3 & p.pageOnes | d3 & p.pageZeros) != 0) {
+            return walk4kStepwise(mem, p, table, va);
+        }
+        int idx = (int) (d3 >>> PTE_AP1) & 3 | (int) (d3 >>> (PTE_PXN - 2)) & 0xc
+                | (int) (notTables >>> (PTE_PXNTABLE - 4)) & 0xf0 | p.wxnIndex; // s1PermIndex
+        return (d3 & TABLE_4K) | (va & 0xfff) | (long) idx << 48 | 12L << 58;
+    }
+
+    /**
+     * {@link #walk4k} one level at a time, each descriptor judged before the next is fetched:
+     * for the walks it does not answer in one go.
+     */
+    private static long walk4kStepwise(PhysMem mem, Plan p, long table, long va) {
         // a next-level table: type 0b11 and no address bit beyond the output size, in one test
         final long tableCheck = p.tableBeyond | 3;
         long d0 = mem.readqAcquire(table + ((va >>> 39) & p.startIdxMask) * 8);
@@ -556,13 +587,7 @@ final class SmmuPtw {
             return block4k(p, d2, d0 | d1, 21, va);
         }
         long d3 = mem.readqAcquire((d2 & TABLE_4K) + ((va >>> 9) & 0xff8));
-        long tables = d0 | d1 | d2;
-        if ((~d3 & p.pageOnes | d3 & p.pageZeros) != 0) {
-            return WALK4K_NO; // not a page, or AF, DBM or the output size to deal with
-        }
-        int idx = (int) (d3 >>> PTE_AP1) & 3 | (int) (d3 >>> (PTE_PXN - 2)) & 0xc
-                | (int) (tables >>> (PTE_PXNTABLE - 4)) & 0xf0 | p.wxnIndex; // s1PermIndex
-        return (d3 & TABLE_4K) | (va & 0xfff) | (long) idx << 48 | 12L << 58;
+        return (d3 & 3) == (PTE_VALID | PTE_TABLE) ? leaf4k(p, d3, d0 | d1 | d2, 12, va) : WALK4K_NO;
     }
 
     /**

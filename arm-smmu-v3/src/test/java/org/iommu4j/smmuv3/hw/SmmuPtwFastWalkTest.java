@@ -297,6 +297,46 @@ class SmmuPtwFastWalkTest {
                 .isNotNull();
     }
 
+    /**
+     * walk4k fetches all four levels before it judges them: where the walk ends early, the
+     * words fetched beyond its end (here outside RAM, or random words of RAM) change nothing.
+     */
+    @Example
+    void walk4kAnswersAWalkThatEndsEarlyAsIfNothingMoreWereRead() {
+        Tables t = new Tables();
+        long root = t.alloc(4096);
+        SmmuPtw.Plan plan = SmmuPtw.plan(SmmuPtw.StageCfg.s1(12, 16, root, 48, false, false, false, false, false, false));
+        long l1 = t.alloc(4096);
+        t.write(root, l1 | 3);
+        // a 1G block whose output lies outside RAM: its output address, as a table, is too
+        long gigVa = 0x4000_0000L + 0x1234_5678L;
+        t.write(l1 + 8, OUTSIDE_RAM | 1L << 10 | 1);
+        long w = SmmuPtw.walk4k(t.mem, plan, root, gigVa);
+        assertThat(w & 0x0000_ffff_ffff_ffffL).isEqualTo(OUTSIDE_RAM | 0x1234_5678L);
+        assertThat((int) (w >>> 58)).isEqualTo(30);
+        // a 2M block in RAM, over words that look like table descriptors
+        long l2 = t.alloc(4096);
+        long out = RAM + (8L << 20);
+        t.write(l1 + 16, l2 | 3);
+        t.write(l2 + 8 * 5, out | 1L << 10 | 1);
+        for (int i = 0; i < 512; i++) {
+            t.write(out + 8L * i, (out + 4096) | 3);
+        }
+        long twoMegVa = 0x8000_0000L + (5L << 21) + 0x1_2345L;
+        w = SmmuPtw.walk4k(t.mem, plan, root, twoMegVa);
+        assertThat(w & 0x0000_ffff_ffff_ffffL).isEqualTo(out | 0x1_2345L);
+        assertThat((int) (w >>> 58)).isEqualTo(21);
+        // an invalid descriptor whose other bits lead outside RAM: declined, nothing thrown
+        t.write(l1 + 24, OUTSIDE_RAM | 2);
+        assertThat(SmmuPtw.walk4k(t.mem, plan, root, 0xc000_0000L)).isEqualTo(SmmuPtw.WALK4K_NO);
+        // walkFast agrees on both blocks (AP 0b00: privileged access only)
+        SmmuPtw.Result r = new SmmuPtw.Result();
+        assertThat(SmmuPtw.walkFast(t.mem, plan, gigVa, P_PR, r)).isTrue();
+        assertThat(r.pa).isEqualTo(OUTSIDE_RAM | 0x1234_5678L);
+        assertThat(SmmuPtw.walkFast(t.mem, plan, twoMegVa, P_PR, r)).isTrue();
+        assertThat(r.pa).isEqualTo(out | 0x1_2345L);
+    }
+
     /** A 4K, 4-level mapping of one page with leaf descriptor {@code leaf}; returns the leaf's address. */
     private static long mapPage(Tables t, long root, long va, long leaf) {
         long table = root;
