@@ -536,12 +536,14 @@ final class SmmuPtw {
      * fetch outside RAM throws {@link BusError}.
      * <p>
      * The four descriptors are fetched first and judged after, in one test, for the commonest
-     * case (three table descriptors and a page): a walk that ends early (a block, an invalid
-     * descriptor) has then also read words its tables do not lead to, which a read of RAM
-     * cannot notice, and is walked again level by level ({@link #walk4kStepwise}), which
-     * answers as if nothing more had been read, so does a walk whose extra reads left RAM.
+     * case (three table descriptors and a page). A walk that ends early (a block, an invalid
+     * descriptor) has then also read words its tables do not lead to, which reading RAM cannot
+     * disturb; it is walked again level by level ({@link #walk4kStepwise}), which reads only
+     * what the tables lead to, and so is a walk whose extra reads left RAM.
      */
     static long walk4k(PhysMem mem, Plan p, long table, long va) {
+        // walkFast's range check of the input address (TBI's sign extension included); the
+        // indexes below take bits [47:12], where the input address is the address itself
         if ((va & p.inputBeyond) != 0) {
             return WALK4K_NO;
         }
@@ -549,7 +551,9 @@ final class SmmuPtw {
         try {
             d0 = mem.readqAcquire(table + ((va >>> 39) & p.startIdxMask) * 8);
             d1 = mem.readqAcquire((d0 & TABLE_4K) + ((va >>> 27) & 0xff8));
-            // a table descriptor has type 0b11: these bits [1:0] are clear and the rest its own
+            // d ^ 3 clears a table descriptor's type bits [1:0] and keeps the rest: ORed, the
+            // three hold any wrong type, any address bit beyond the output size, and the table
+            // attributes (APTable, UXNTable, PXNTable) the permission index takes
             notTables = (d0 ^ 3) | (d1 ^ 3);
             d2 = mem.readqAcquire((d1 & TABLE_4K) + ((va >>> 18) & 0xff8));
             notTables |= d2 ^ 3;
