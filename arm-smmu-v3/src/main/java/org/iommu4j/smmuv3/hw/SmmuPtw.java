@@ -394,8 +394,8 @@ final class SmmuPtw {
         final long pageOnes;
         /** For {@link #walk4k}: bits a page descriptor must have clear ({@link #leafZeros} from bit 12 up). */
         final long pageZeros;
-        /** WXN's bit of the stage-1 permission index ({@link #s1PermIndex}). */
-        final int wxnIndex;
+        /** WXN's bit of a {@link #walk4k} answer's permission key. */
+        final long wxnKey;
 
         private Plan(StageCfg cfg, long table, long wcTag) {
             stage = cfg.stage();
@@ -418,7 +418,7 @@ final class SmmuPtw {
             inputBeyond = -1L << inputBits & (tbi ? (1L << 56) - 1 : -1L);
             pageOnes = leafOnes | PTE_VALID | PTE_TABLE;
             pageZeros = leafZeros & -(1L << 12);
-            wxnIndex = s1PermIndex(0, 0, false, wxn);
+            wxnKey = wxn ? KEY_WXN : 0;
         }
     }
 
@@ -527,11 +527,15 @@ final class SmmuPtw {
     /**
      * {@link #walkFast} without a walk cache for a plan with {@link Plan#s1Level0x4k}, unrolled
      * into its four levels with constant shifts and masks, and with its answer in one long
-     * instead of a {@link Result}: the output address in bits [47:0], the leaf's index into the
-     * stage-1 permissions ({@link #s1PermOfIndex}) in bits [57:48], the page or block size's
-     * log2 in bits [62:58]. {@link #WALK4K_NO} (having changed nothing) where walkFast would
-     * answer false even for an access that needs no permission; the caller checks the
-     * permissions, so that they need not wait on a table load after the leaf's. {@code table} is the
+     * instead of a {@link Result}: the page's or block's output address bits in [47:12]
+     * ({@link #walk4kPa}), the size's log2 in bits [5:0] ({@link #walk4kSize}), and in bits
+     * [62:53] the bits the stage-1 permissions depend on ({@link #walk4kKey}, {@link
+     * #s1PermOfKey}): the leaf's PXN and UXN where the leaf has them, its AP[2:1] in bits
+     * [56:55], the plan's WXN in bit 57, and the tables' PXNTable, UXNTable and APTable (ORed
+     * down the walk) where the tables have them. {@link #WALK4K_NO} (having changed nothing)
+     * where walkFast would answer false even for an access that needs no permission; the caller
+     * checks the permissions, most often by comparing the key with the last walk's, so that
+     * they need not wait on a table load after the leaf's. {@code table} is the
      * plan's start table (the caller may keep it nearer to hand than the plan). A descriptor
      * fetch outside RAM throws {@link BusError}.
      * <p>
@@ -566,9 +570,7 @@ final class SmmuPtw {
         if ((notTables & (p.tableBeyond | 3) | ~d3 & p.pageOnes | d3 & p.pageZeros) != 0) {
             return walk4kStepwise(mem, p, table, va);
         }
-        int idx = (int) (d3 >>> PTE_AP1) & 3 | (int) (d3 >>> (PTE_PXN - 2)) & 0xc
-                | (int) (notTables >>> (PTE_PXNTABLE - 4)) & 0xf0 | p.wxnIndex; // s1PermIndex
-        return (d3 & TABLE_4K) | (va & 0xfff) | (long) idx << 48 | 12L << 58;
+        return d3 & (TABLE_4K | LEAF_XN) | (d3 & LEAF_AP) << KEY_AP_SHIFT | notTables & TABLE_ATTRS | p.wxnKey | 12;
     }
 
     /**
@@ -584,14 +586,14 @@ final class SmmuPtw {
         }
         long d1 = mem.readqAcquire((d0 & TABLE_4K) + ((va >>> 27) & 0xff8));
         if (((d1 ^ 3) & tableCheck) != 0) {
-            return block4k(p, d1, d0, 30, va);
+            return block4k(p, d1, d0, 30);
         }
         long d2 = mem.readqAcquire((d1 & TABLE_4K) + ((va >>> 18) & 0xff8));
         if (((d2 ^ 3) & tableCheck) != 0) {
-            return block4k(p, d2, d0 | d1, 21, va);
+            return block4k(p, d2, d0 | d1, 21);
         }
         long d3 = mem.readqAcquire((d2 & TABLE_4K) + ((va >>> 9) & 0xff8));
-        return (d3 & 3) == (PTE_VALID | PTE_TABLE) ? leaf4k(p, d3, d0 | d1 | d2, 12, va) : WALK4K_NO;
+        return (d3 & 3) == (PTE_VALID | PTE_TABLE) ? leaf4k(p, d3, d0 | d1 | d2, 12) : WALK4K_NO;
     }
 
     /**
@@ -599,8 +601,8 @@ final class SmmuPtw {
      * level 1 or 2 (of size {@code 1 << shift}) under the table descriptors {@code tables} (ORed):
      * a block if of the block type.
      */
-    private static long block4k(Plan p, long pte, long tables, int shift, long va) {
-        return (pte & 3) == PTE_VALID ? leaf4k(p, pte, tables, shift, va) : WALK4K_NO;
+    private static long block4k(Plan p, long pte, long tables, int shift) {
+        return (pte & 3) == PTE_VALID ? leaf4k(p, pte, tables, shift) : WALK4K_NO;
     }
 
     /**
@@ -609,22 +611,46 @@ final class SmmuPtw {
      * checks of {@link #walkFast} but the permissions, with AF, DBM and the output size in one
      * test.
      */
-    private static long leaf4k(Plan p, long pte, long tables, int shift, long va) {
+    private static long leaf4k(Plan p, long pte, long tables, int shift) {
         if ((~pte & p.leafOnes | pte & p.leafZeros & -(1L << shift)) != 0) {
             return WALK4K_NO;
         }
-        int idx = s1PermIndex(pte, (int) (tables >>> PTE_PXNTABLE) & 0xf, false, p.wxn);
-        return (pte & OA_MASK & -(1L << shift)) | (va & ((1L << shift) - 1)) | (long) idx << 48
-                | (long) shift << 58;
+        return pte & OA_MASK & -(1L << shift) | pte & LEAF_XN | (pte & LEAF_AP) << KEY_AP_SHIFT
+                | tables & TABLE_ATTRS | p.wxnKey | shift;
     }
 
-    /** The stage-1 permissions of a {@link #walk4k} answer's index (one of {@link #S1_PERM_INDEXES}). */
-    static int s1PermOfIndex(int idx) {
-        return S1_PERM[idx];
+    /* the permission key of a walk4k answer, bits [62:53] */
+    private static final long LEAF_XN = 1L << PTE_PXN | 1L << PTE_UXN;
+    private static final long LEAF_AP = 3L << PTE_AP1;
+    /** From a leaf's AP[2:1] (bits [7:6]) to the answer's bits [56:55]. */
+    private static final int KEY_AP_SHIFT = 55 - PTE_AP1;
+    private static final long KEY_WXN = 1L << 57;
+    private static final long TABLE_ATTRS = 0xfL << PTE_PXNTABLE;
+
+    /** The permission key of a {@link #walk4k} answer (not {@link #WALK4K_NO}): one of {@link #WALK4K_KEYS}. */
+    static int walk4kKey(long w) {
+        return (int) (w >>> 53);
     }
 
-    /** The number of stage-1 permission indexes. */
-    static final int S1_PERM_INDEXES = 1 << 10;
+    /** The number of {@link #walk4kKey}s. */
+    static final int WALK4K_KEYS = 1 << 10;
+
+    /** The stage-1 permissions ({@code P_*} bits) of a {@link #walk4kKey}. */
+    static int s1PermOfKey(int key) {
+        long w = (long) key << 53;
+        long pte = w & LEAF_XN | (w >>> KEY_AP_SHIFT) & LEAF_AP;
+        return S1_PERM[s1PermIndex(pte, (int) (w >>> PTE_PXNTABLE) & 0xf, false, (w & KEY_WXN) != 0)];
+    }
+
+    /** The page's or block's size of a {@link #walk4k} answer (not {@link #WALK4K_NO}). */
+    static long walk4kSize(long w) {
+        return 1L << w; // the shift count is w's bits [5:0]
+    }
+
+    /** The output address of {@code va} by a {@link #walk4k} answer (not {@link #WALK4K_NO}). */
+    static long walk4kPa(long w, long va) {
+        return w & TABLE_4K | va & walk4kSize(w) - 1;
+    }
 
     /** The next-level table address bits of a 4K-granule table descriptor. */
     private static final long TABLE_4K = OA_MASK & -(1L << 12);

@@ -311,11 +311,11 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
     private long cfgHits, cfgNoCdHits;
 
     /**
-     * The last {@link SmmuPtw#walk4k} permission index (bits [23:14]) with its {@link #S1_PERMS}
+     * The last {@link SmmuPtw#walk4k} permission key (bits [23:14]) with its {@link #S1_PERMS}
      * entry; -1 before the first. Most walks find the permissions of the one before, so the
      * permissions reach the result without waiting on the leaf descriptor's load and a table load
-     * after it: only the compare (a predicted branch) waits. One int, so a racing thread reads an
-     * index with its own entry.
+     * after it: only the compare (a predicted branch) waits. One int, so a racing thread reads a
+     * key with its own entry.
      */
     private int walkPerm = -1;
 
@@ -1734,10 +1734,10 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             if (w == SmmuPtw.WALK4K_NO) {
                 return false;
             }
-            int idx = (int) (w >>> 48) & (SmmuPtw.S1_PERM_INDEXES - 1);
+            int key = SmmuPtw.walk4kKey(w);
             int m = walkPerm;
-            if (m >>> 14 != idx) {
-                m = idx << 14 | S1_PERMS[idx];
+            if (m >>> 14 != key) {
+                m = key << 14 | S1_PERMS[key];
                 walkPerm = m;
             }
             int need = needOf(txn);
@@ -1746,7 +1746,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             }
             walkCache.count(false);
             tlb.countMissOff();
-            res.translated(w & 0x0000_ffff_ffff_ffffL, (txn.isPriv() ? m >>> 10 : m >>> 6) & 15, 1L << (w >>> 58));
+            res.translated(SmmuPtw.walk4kPa(w, txn.addr), (txn.isPriv() ? m >>> 10 : m >>> 6) & 15, SmmuPtw.walk4kSize(w));
             return true;
         }
         final SmmuPtw.Result r = WalkScratch.of(res).result;
@@ -1847,15 +1847,15 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
     }
 
     /**
-     * By {@link SmmuPtw#walk4k}'s permission index: its SmmuPtw permissions (bits [5:0]) and
+     * By {@link SmmuPtw#walk4kKey}: its SmmuPtw permissions (bits [5:0]) and
      * their DmaResult ones ({@link #dmaPerm}), unprivileged in bits [9:6] and privileged in bits
      * [13:10].
      */
-    private static final int[] S1_PERMS = new int[SmmuPtw.S1_PERM_INDEXES];
+    private static final int[] S1_PERMS = new int[SmmuPtw.WALK4K_KEYS];
 
     static {
         for (int i = 0; i < S1_PERMS.length; i++) {
-            int p = SmmuPtw.s1PermOfIndex(i);
+            int p = SmmuPtw.s1PermOfKey(i);
             S1_PERMS[i] = p | dmaPermOf(p, false) << 6 | dmaPermOf(p, true) << 10;
         }
     }

@@ -242,13 +242,13 @@ class SmmuPtwFastWalkTest {
         } catch (BusError e) {
             w = SmmuPtw.WALK4K_NO;
         }
-        int perm = w == SmmuPtw.WALK4K_NO ? 0 : SmmuPtw.s1PermOfIndex((int) (w >>> 48) & 0x3ff);
+        int perm = w == SmmuPtw.WALK4K_NO ? 0 : SmmuPtw.s1PermOfKey(SmmuPtw.walk4kKey(w));
         boolean granted = w != SmmuPtw.WALK4K_NO && (perm & s.need()) == s.need();
         assertThat(granted).as("walk4k answers where walkFast does").isEqualTo(answered);
         if (answered) {
-            assertThat(w & 0x0000_ffff_ffff_ffffL).isEqualTo(fast.pa);
+            assertThat(SmmuPtw.walk4kPa(w, s.va())).isEqualTo(fast.pa);
             assertThat(perm).isEqualTo(fast.perm);
-            assertThat((int) (w >>> 58)).isEqualTo(fast.blockShift);
+            assertThat(SmmuPtw.walk4kSize(w)).isEqualTo(1L << fast.blockShift);
             Statistics.label("walk4k").collect(fast.level == 3 ? "page" : "block");
         } else {
             Statistics.label("walk4k").collect(w == SmmuPtw.WALK4K_NO ? "declined" : "not permitted");
@@ -312,8 +312,8 @@ class SmmuPtwFastWalkTest {
         long gigVa = 0x4000_0000L + 0x1234_5678L;
         t.write(l1 + 8, OUTSIDE_RAM | 1L << 10 | 1);
         long w = SmmuPtw.walk4k(t.mem, plan, root, gigVa);
-        assertThat(w & 0x0000_ffff_ffff_ffffL).isEqualTo(OUTSIDE_RAM | 0x1234_5678L);
-        assertThat((int) (w >>> 58)).isEqualTo(30);
+        assertThat(SmmuPtw.walk4kPa(w, gigVa)).isEqualTo(OUTSIDE_RAM | 0x1234_5678L);
+        assertThat(SmmuPtw.walk4kSize(w)).isEqualTo(1L << 30);
         // a 2M block in RAM, over words that look like table descriptors
         long l2 = t.alloc(4096);
         long out = RAM + (8L << 20);
@@ -324,8 +324,8 @@ class SmmuPtwFastWalkTest {
         }
         long twoMegVa = 0x8000_0000L + (5L << 21) + 0x1_2345L;
         w = SmmuPtw.walk4k(t.mem, plan, root, twoMegVa);
-        assertThat(w & 0x0000_ffff_ffff_ffffL).isEqualTo(out | 0x1_2345L);
-        assertThat((int) (w >>> 58)).isEqualTo(21);
+        assertThat(SmmuPtw.walk4kPa(w, twoMegVa)).isEqualTo(out | 0x1_2345L);
+        assertThat(SmmuPtw.walk4kSize(w)).isEqualTo(1L << 21);
         // an invalid descriptor whose other bits lead outside RAM: declined, nothing thrown
         t.write(l1 + 24, OUTSIDE_RAM | 2);
         assertThat(SmmuPtw.walk4k(t.mem, plan, root, 0xc000_0000L)).isEqualTo(SmmuPtw.WALK4K_NO);
