@@ -1696,9 +1696,34 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
     @Override
     public void translate(DmaTransaction txn, DmaResult res) {
-        if (!microHit(txn, res)) {
+        if (!microHit(txn, res) && !walk4kHit(txn, res)) {
             translateMiss(txn, res);
         }
+    }
+
+    /**
+     * The TLB-off walk's fast path, beside the micro-TLB's and as small, so that the compiler
+     * may take both into {@link #translate}'s caller: a plain access whose (StreamID,
+     * SubstreamID) has the configuration front cache's last entry, current and {@link
+     * CfgEntry#walk4k}, with the walk cache off, and a walk {@link #walk4kAnswer} answers. Counts
+     * the configuration hit {@link #translateMiss} would have counted (a walk4k entry has a CD);
+     * false, having changed nothing, for translateMiss to take it from the top.
+     */
+    private boolean walk4kHit(DmaTransaction txn, DmaResult res) {
+        // the transaction's fields before the epoch's volatile read, which later loads may not
+        // pass: values the caller has just stored then need no reload
+        final long va = txn.addr;
+        final int sid = txn.sid, ssid = txn.ssid, access = txn.access;
+        final boolean plain = !txn.ats && !txn.translated;
+        final long epoch0 = microEpoch; // before the entry, as in translateMiss
+        CfgEntry e = cfgLast;
+        if (e == null || !e.walk4k || e.sid != sid || e.ssid != ssid || !plain
+                || e.stamp != stamp(epoch0, Trace.generation()) || walkCache.enabled()
+                || !walk4kAnswer(va, access, res, e)) {
+            return false;
+        }
+        cfgHits++;
+        return true;
     }
 
     /**
@@ -1725,29 +1750,13 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
      * ({@link CfgEntry#walkOnly}), when the fast walk answers: the same counts and result in
      * fewer steps. False, having changed nothing, for translateStages to take it from the top.
      * With the walk cache off too, the commonest plan (stage 1, 4K granule, start level 0) takes
-     * {@link SmmuPtw#walk4k}, which counts nothing: the walk cache's miss is counted here, as
-     * walkFast would count it.
+     * {@link SmmuPtw#walk4k} ({@link #walk4kAnswer}), as in {@link #walk4kHit}: here for entries
+     * other than the front cache's last.
      */
     private boolean walkOnly(DmaTransaction txn, DmaResult res, CfgEntry e) {
         if (e.walk4k && !walkCache.enabled()) {
-            long w = walk4k(mem, e.plan, e.table, txn.addr);
-            if (w == SmmuPtw.WALK4K_NO) {
-                return false;
-            }
-            int key = SmmuPtw.walk4kKey(w);
-            int m = walkPerm;
-            if (m >>> 14 != key) {
-                m = key << 14 | S1_PERMS[key];
-                walkPerm = m;
-            }
-            int need = needOf(txn);
-            if ((m & need) != need) {
-                return false;
-            }
-            walkCache.count(false);
-            tlb.countMissOff();
-            res.translated(SmmuPtw.walk4kPa(w, txn.addr), (txn.isPriv() ? m >>> 10 : m >>> 6) & 15, SmmuPtw.walk4kSize(w));
-            return true;
+            // walk4kHit has just walked (and declined) the last entry's
+            return e != cfgLast && walk4kAnswer(txn.addr, txn.access, res, e);
         }
         final SmmuPtw.Result r = WalkScratch.of(res).result;
         if (!walkFast(mem, e.plan, txn.addr, needOf(txn), r, walkCache)) {
@@ -1755,6 +1764,34 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         }
         tlb.countMissOff();
         res.translated(r.pa, dmaPerm(r.perm, txn.isPriv()), 1L << r.blockShift);
+        return true;
+    }
+
+    /**
+     * {@link SmmuPtw#walk4k} of {@code va} with {@code e}'s plan, and its answer when the walk
+     * gives one with the permissions the {@code access} (DmaTransaction.ACC_* bits) needs: the
+     * result, and the TLB's and the walk cache's misses (walk4k counts nothing; walkFast would
+     * have counted the walk cache's). False, having changed nothing, otherwise.
+     */
+    private boolean walk4kAnswer(long va, int access, DmaResult res, CfgEntry e) {
+        long w = walk4k(mem, e.plan, e.table, va);
+        if (w == SmmuPtw.WALK4K_NO) {
+            return false;
+        }
+        int key = SmmuPtw.walk4kKey(w);
+        int m = walkPerm;
+        if (m >>> 14 != key) {
+            m = key << 14 | S1_PERMS[key];
+            walkPerm = m;
+        }
+        int need = NEED[access & 15];
+        if ((m & need) != need) {
+            return false;
+        }
+        walkCache.count(false);
+        tlb.countMissOff();
+        boolean priv = (access & DmaTransaction.ACC_PRIV) != 0;
+        res.translated(SmmuPtw.walk4kPa(w, va), (priv ? m >>> 10 : m >>> 6) & 15, SmmuPtw.walk4kSize(w));
         return true;
     }
 
