@@ -706,6 +706,34 @@ class SmmuV3TranslateTest {
         assertThat(tb.smmu.tlb().hits()).isEqualTo(2);
     }
 
+    /**
+     * With the TLB off, the walk cache's switch takes effect on the very next walk of a stream
+     * the configuration front cache holds, both ways: on, walks resume from its entries; off,
+     * every walk misses it and reads four descriptors.
+     */
+    @Test
+    void walkCacheSwitchSeenAtOnceWithTheTlbOff() {
+        TestBed tb = mappedBed(false);
+        tb.smmu.walkCache().setEnabled(false);
+        for (int i = 0; i < 3; i++) {
+            assertThat(tb.read(1, VA + 16 * i).pa).isEqualTo(PA + 16 * i);
+        }
+        assertThat(tb.smmu.walkCache().hits()).isZero();
+        tb.smmu.walkCache().setEnabled(true);
+        for (int i = 0; i < 3; i++) {
+            assertThat(tb.read(1, VA + 16 * i).pa).isEqualTo(PA + 16 * i);
+        }
+        assertThat(tb.smmu.walkCache().hits()).as("the first walk fills it, the next two resume from it")
+                .isEqualTo(2);
+        tb.smmu.walkCache().setEnabled(false);
+        long misses = tb.smmu.walkCache().misses();
+        for (int i = 0; i < 3; i++) {
+            assertThat(tb.read(1, VA + 16 * i).pa).isEqualTo(PA + 16 * i);
+        }
+        assertThat(tb.smmu.walkCache().hits()).isEqualTo(2);
+        assertThat(tb.smmu.walkCache().misses()).isEqualTo(misses + 3);
+    }
+
     @Test
     void walksWithTheTlbOffCountConfigurationCacheHits() {
         TestBed tb = mappedBed(false);
