@@ -106,10 +106,15 @@ public final class Iommu {
         this.pasidSource = pasidSource;
         if (cmdline != null) {
             for (String w : cmdline.trim().split("\\s+")) {
+                // do_early_param: a handler that refuses its value leaves a warning, nothing else.
+                int ret = 0;
                 if (w.startsWith("iommu.passthrough=")) {
-                    iommuSetDefDomainType(w.substring(18));
+                    ret = iommuSetDefDomainType(w.substring(18));
                 } else if (w.startsWith("iommu.strict=")) {
-                    iommuDmaSetup(w.substring(13));
+                    ret = iommuDmaSetup(w.substring(13));
+                }
+                if (ret != 0) {
+                    Printk.prWarn("Malformed early option '%s'", w.substring(0, w.indexOf('=')));
                 }
             }
         }
@@ -149,17 +154,69 @@ public final class Iommu {
     // Command line and defaults
     // ---------------------------------------------------------------------------------------
 
+    /**
+     * {@code iommu.passthrough=}: 0, or -EINVAL for a value kstrtobool does not read, which
+     * leaves the default domain type and the "set via kernel command line" mark as they were.
+     */
     @Port("drivers/iommu/iommu.c:iommu_set_def_domain_type")
-    private void iommuSetDefDomainType(String str) {
-        boolean pt = str.equals("1") || str.equalsIgnoreCase("y") || str.equalsIgnoreCase("on");
-        iommuDefDomainType = pt ? IOMMU_DOMAIN_IDENTITY : IOMMU_DOMAIN_DMA;
-        iommuCmdLine |= IOMMU_CMD_LINE_DMA_API;
+    private int iommuSetDefDomainType(String str) {
+        boolean[] pt = new boolean[1];
+        int ret = kstrtobool(str, pt);
+        if (ret != 0) {
+            return ret;
+        }
+        if (pt[0]) {
+            iommuSetDefaultPassthrough(true);
+        } else {
+            iommuSetDefaultTranslated(true);
+        }
+        return 0;
     }
 
+    /** {@code iommu.strict=}: 0, or -EINVAL (strictness and the command-line mark unchanged). */
     @Port("drivers/iommu/iommu.c:iommu_dma_setup")
-    private void iommuDmaSetup(String str) {
-        iommuDmaStrict = str.equals("1") || str.equalsIgnoreCase("y") || str.equalsIgnoreCase("on");
-        iommuCmdLine |= IOMMU_CMD_LINE_STRICT;
+    private int iommuDmaSetup(String str) {
+        boolean[] strict = new boolean[1];
+        int ret = kstrtobool(str, strict);
+        if (ret == 0) {
+            iommuDmaStrict = strict[0];
+            iommuCmdLine |= IOMMU_CMD_LINE_STRICT;
+        }
+        return ret;
+    }
+
+    /**
+     * The v5.15 reading of a boolean parameter: only the first character counts ({@code y Y 1}
+     * true, {@code n N 0} false), except that {@code o}/{@code O} needs a second one ({@code n}
+     * on, {@code f} off). Anything else is -EINVAL and {@code res} is not written. (Words such as
+     * "true"/"false" are accepted only by later kernels.)
+     */
+    @Port("lib/kstrtox.c:kstrtobool")
+    static int kstrtobool(String s, boolean[] res) {
+        if (s == null || s.isEmpty()) {
+            return -EINVAL;
+        }
+        switch (s.charAt(0)) {
+            case 'y', 'Y', '1':
+                res[0] = true;
+                return 0;
+            case 'n', 'N', '0':
+                res[0] = false;
+                return 0;
+            case 'o', 'O':
+                char c = s.length() > 1 ? s.charAt(1) : '\0';
+                if (c == 'n' || c == 'N') {
+                    res[0] = true;
+                    return 0;
+                }
+                if (c == 'f' || c == 'F') {
+                    res[0] = false;
+                    return 0;
+                }
+                return -EINVAL;
+            default:
+                return -EINVAL;
+        }
     }
 
     @Port("drivers/iommu/iommu.c:iommu_subsys_init")

@@ -224,6 +224,44 @@ class IommuCoreTest {
         assertThat(old.iommu.iommuDefDomainType()).isEqualTo(IOMMU_DOMAIN_DMA);
     }
 
+    /**
+     * iommu.passthrough= and iommu.strict= are read by v5.15's kstrtobool: the first character
+     * decides ("yes" is true, "off" false), and a value it cannot read changes nothing (not even
+     * the "set via kernel command line" mark) and is reported as a malformed early option.
+     */
+    @Test
+    void commandLineBooleansAreReadAsKstrtoboolReadsThem() {
+        World yes = new World("iommu.passthrough=yes");
+        assertThat(yes.iommu.iommuDefaultPassthrough()).isTrue();
+
+        World off = new World("iommu.strict=OFF");
+        assertThat(off.iommu.iommuDmaStrict()).isFalse();
+        assertThat(off.iommu.iommuDefDomainType()).isEqualTo(IOMMU_DOMAIN_DMA_FQ);
+
+        Printk.clear();
+        World bad = new World("iommu.strict=maybe iommu.passthrough=true");
+        assertThat(bad.iommu.iommuDmaStrict()).isTrue();
+        assertThat(bad.iommu.iommuDefDomainType()).isEqualTo(IOMMU_DOMAIN_DMA);
+        assertThat(Printk.grep("Malformed early option 'iommu.strict'")).hasSize(1);
+        assertThat(Printk.grep("Malformed early option 'iommu.passthrough'")).hasSize(1);
+        assertThat(Printk.grep("Default domain type: Translated (set via kernel command line)")).isEmpty();
+        assertThat(Printk.grep("lazy mode")).isEmpty();
+        assertThat(Printk.grep("strict mode (set via kernel command line)")).isEmpty();
+        Device d = bad.added("d", 1);
+        assertThat(Iommu.iommuGetDomainForDev(d).type).isEqualTo(IOMMU_DOMAIN_DMA);
+
+        boolean[] res = {true};
+        assertThat(Iommu.kstrtobool("", res)).isEqualTo(-EINVAL);
+        assertThat(Iommu.kstrtobool("o", res)).isEqualTo(-EINVAL);
+        assertThat(res[0]).isTrue();
+        assertThat(Iommu.kstrtobool("oN", res)).isZero();
+        assertThat(res[0]).isTrue();
+        assertThat(Iommu.kstrtobool("N", res)).isZero();
+        assertThat(res[0]).isFalse();
+        assertThat(Iommu.kstrtobool("10", res)).isZero();
+        assertThat(res[0]).isTrue();
+    }
+
     @Test
     void defaultDomainPolicy() {
         World pt = new World("iommu.passthrough=1");
