@@ -414,7 +414,7 @@ public final class DmaIommu implements DmaMapOps {
     public long mapPage(Device dev, long page, long offset, long size, int dir, long attrs) {
         long phys = page + offset;
         int prot = dmaInfoToProt(dir, dev.dmaCoherent, attrs);
-        return __iommuDmaMap(dev, phys, size, prot, dev.dmaMask[0]);
+        return __iommuDmaMap(dev, phys, size, prot, DmaMapping.dmaGetMask(dev));
     }
 
     @Override
@@ -524,7 +524,7 @@ public final class DmaIommu implements DmaMapOps {
             prev = s;
         }
         int ret;
-        long iova = iommuDmaAllocIova(domain, iovaLen, dev.dmaMask[0], dev);
+        long iova = iommuDmaAllocIova(domain, iovaLen, DmaMapping.dmaGetMask(dev), dev);
         if (iova == 0) {
             ret = -ENOMEM;
         } else {

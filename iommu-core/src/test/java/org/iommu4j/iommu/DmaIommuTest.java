@@ -245,6 +245,25 @@ class DmaIommuTest {
         assertThat(h[0]).isEqualTo(0xffffe000L);
     }
 
+    /**
+     * Streaming mappings take their limit from dma_get_mask(): a device whose mask cell holds 0
+     * is treated as a 32-bit one (map_page and map_sg alike), not as one that can reach nothing.
+     */
+    @Test
+    void zeroDmaMaskMeansThirtyTwoBitsForStreamingMappings() {
+        dev.dmaMask[0] = 0;
+        long iova = dma.dmaMapPage(dev, 0x40123000L, 0, 0x1000, DMA_TO_DEVICE);
+        assertThat(iova).isEqualTo(0xfffff000L);
+        assertThat(Iommu.iommuIovaToPhys(dom, iova)).isEqualTo(0x40123000L);
+        Scatterlist[] sg = {new Scatterlist(0x40200000L, 0x1000)};
+        assertThat(dma.dmaMapSg(dev, sg, 1, DMA_TO_DEVICE)).isEqualTo(1);
+        assertThat(sg[0].dmaAddress).isEqualTo(0xffffe000L);
+        dma.dmaUnmapSg(dev, sg, 1, DMA_TO_DEVICE);
+        dma.dmaUnmapPage(dev, iova, 0x1000, DMA_TO_DEVICE);
+        assertThat(Iommu.iommuIovaToPhys(dom, iova)).isZero();
+        assertThat(Iommu.iommuIovaToPhys(dom, 0xffffe000L)).isZero();
+    }
+
     /** With 64-bit masks a platform device (no single-address-cycle preference) maps at the top of the aperture. */
     @Test
     void platformDeviceWith64BitMaskMapsAtTheTopOfItsAperture() {
