@@ -610,6 +610,11 @@ public final class DmaIommu implements DmaMapOps {
                 return msiPage;
             }
         }
+        // The record is allocated before any IOVA (its fields are filled once the map works):
+        // when that allocation fails, nothing else has been touched.
+        if (Slab.kmallocShouldFail(GFP_KERNEL)) {
+            return null;
+        }
         long iova = iommuDmaAllocIova(domain, size, DmaMapping.dmaGetMask(dev), dev);
         if (iova == 0) {
             return null;

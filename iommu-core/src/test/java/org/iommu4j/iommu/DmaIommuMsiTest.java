@@ -6,6 +6,7 @@ import static org.iommu4j.base.Errno.EINVAL;
 import static org.iommu4j.base.Errno.ENOMEM;
 import static org.iommu4j.iommu.IommuH.*;
 
+import org.iommu4j.base.FaultInject;
 import org.iommu4j.base.Warn;
 import org.iommu4j.base.device.Device;
 import org.iommu4j.base.irq.MsiDesc;
@@ -92,6 +93,26 @@ class DmaIommuMsiTest {
         assertThat(msg.address()).isEqualTo(0x800_0040L);
         w.iommu.iommuDetachDevice(un, dev);
         w.iommu.iommuDomainFree(un);
+    }
+
+    /**
+     * iommu_dma_get_msi_page allocates its record first: when that first allocation fails the
+     * doorbell is not mapped and no IOVA is taken (-ENOMEM), and a later attempt maps it.
+     */
+    @Test
+    void failedRecordAllocationTouchesNoIovaAndNoPageTable() {
+        MsiDesc d = new MsiDesc(dev, 1);
+        FaultInject.failNth(1);
+        assertThat(w.iommu.dma().iommuDmaPrepareMsi(d, DOORBELL)).isEqualTo(-ENOMEM);
+        assertThat(FaultInject.disarm()).isTrue();
+        assertThat(d.iommuCookie).isNull();
+        assertThat(w.mock.log).isEmpty();
+        IommuDmaCookie cookie = (IommuDmaCookie) dom.iovaCookie;
+        assertThat(cookie.msiPageList).isEmpty();
+        assertThat(cookie.iovad.nrIovas()).isZero();
+
+        assertThat(w.iommu.dma().iommuDmaPrepareMsi(d, DOORBELL)).isZero();
+        assertThat(cookie.msiPageList).containsExactly((IommuDmaMsiPage) d.iommuCookie);
     }
 
     @Test
