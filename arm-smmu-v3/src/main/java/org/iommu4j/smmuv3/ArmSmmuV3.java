@@ -3587,6 +3587,11 @@ public final class ArmSmmuV3 {
 
         smmuDomain.initMutex.lock();
         try {
+            /* Only a stage-1 domain can be an aux one: one marked for nesting, or already built
+             * as stage 2 or bypass, is refused as it is, before any SSID is taken. */
+            if (smmuDomain.stage != ARM_SMMU_DOMAIN_S1) {
+                return -EINVAL;
+            }
             if (smmuDomain.smmu == null) {
                 int ssid = privateIoasid.alloc(1, (1 << master.ssidBits) - 1);
                 if (ssid < 0) {
@@ -3595,7 +3600,6 @@ public final class ArmSmmuV3 {
                 smmuDomain.smmu = master.smmu;
                 smmuDomain.parent = parent;
                 smmuDomain.ssid = ssid;
-                smmuDomain.stage = ARM_SMMU_DOMAIN_S1;
                 ret = armSmmuDomainFinalise(smmuDomain, null);
                 if (ret != 0) {
                     privateIoasid.free(ssid);

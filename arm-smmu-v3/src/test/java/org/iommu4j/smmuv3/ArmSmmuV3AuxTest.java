@@ -245,4 +245,34 @@ class ArmSmmuV3AuxTest {
         assertThat(tb.drv.armSmmuDevDisableFeature(dev, IommuH.IOMMU_DEV_FEAT_AUX)).isZero();
         tb.model.close();
     }
+
+    /**
+     * Seed 000 refuses, before taking an SSID, an aux attach of a domain whose stage is not
+     * stage 1: one marked for nesting stays unattached and nesting, and no command is issued.
+     */
+    @Test
+    void auxAttachRefusesANestingDomain() {
+        SmmuTestBed tb = new SmmuTestBed(SmmuCaps.full());
+        assertThat(tb.probe()).isZero();
+        Device dev = parent(tb, 0x44);
+        ArmSmmuDomain nested = tb.drv.armSmmuDomainAlloc(IommuH.IOMMU_DOMAIN_UNMANAGED);
+        assertThat(tb.drv.armSmmuEnableNesting(nested)).isZero();
+        int asids = tb.drv.armSmmuAsidXa.size();
+
+        int before = tb.prod();
+        assertThat(tb.drv.armSmmuAuxAttachDev(nested, dev)).isEqualTo(-EINVAL);
+        assertThat(tb.prod()).isEqualTo(before);
+        assertThat(nested.smmu).isNull();
+        assertThat(nested.parent).isNull();
+        assertThat(nested.stage).isEqualTo(ARM_SMMU_DOMAIN_NESTED);
+        assertThat(nested.auxNrDevs).isZero();
+        assertThat(tb.drv.armSmmuAsidXa).hasSize(asids);
+        assertThat(tb.drv.armSmmuAuxGetPasid(nested, dev)).isEqualTo(-EINVAL);
+
+        /* No SSID was consumed: the next aux domain gets the first one. */
+        ArmSmmuDomain aux = tb.dmaDomain();
+        assertThat(tb.drv.armSmmuAuxAttachDev(aux, dev)).isZero();
+        assertThat(tb.drv.armSmmuAuxGetPasid(aux, dev)).isEqualTo(1);
+        tb.model.close();
+    }
 }
