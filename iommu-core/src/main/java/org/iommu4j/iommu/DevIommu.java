@@ -28,6 +28,13 @@ public final class DevIommu {
     /** Seed 003 v3 {@code dev->iommu->pasid_bits}: PASID width usable for DMA with PASID. */
     @Port(value = "include/linux/iommu.h:dev_iommu.pasid_bits", seed = "003")
     public volatile int pasidBits;
+    /**
+     * Seed 003 v2 {@code dev->iommu->pasid_max}: the largest PASID the device may be given for
+     * DMA, as its driver set it ({@code iommu_set_dev_pasid_max}); 0 = not set (then the v3
+     * width {@link #pasidBits} decides).
+     */
+    @Port(value = "include/linux/iommu.h:dev_iommu.pasid_max", seed = "003")
+    public volatile int pasidMax;
 
     DevIommu() {}
 

@@ -2013,20 +2013,34 @@ public final class Iommu {
     // Seed 003: DMA API with PASID
     // ---------------------------------------------------------------------------------------
 
-    /** Seed 003 v2 {@code iommu_set_dev_pasid_max}: stored as a width in dev_iommu.pasid_bits. */
-    @Port(value = "drivers/iommu/iommu.c:iommu_set_dev_pasid_max", seed = "003")
+    /**
+     * Seed 003 v2 {@code iommu_set_dev_pasid_max}: records {@code max} as given (VT-d passes
+     * {@code pci_max_pasids()}). A device without dev_iommu is a caller bug: WARN, nothing set.
+     */
+    @Port(value = "include/linux/iommu.h:iommu_set_dev_pasid_max", seed = "003")
     public static void iommuSetDevPasidMax(Device dev, int max) {
         DevIommu param = DevIommu.devIommu(dev);
-        if (param != null) {
-            param.pasidBits = max <= 0 ? 0 : 32 - Integer.numberOfLeadingZeros(max);
+        if (Warn.WARN_ON(param == null)) {
+            return;
         }
+        param.pasidMax = max;
     }
 
-    /** Seed 003 v2 {@code iommu_get_dev_pasid_max}: largest PASID usable for DMA (0 = none). */
-    @Port(value = "drivers/iommu/iommu.c:iommu_get_dev_pasid_max", seed = "003")
+    /**
+     * Seed 003 v2 {@code iommu_get_dev_pasid_max}: the value iommu_set_dev_pasid_max recorded.
+     * When none was (v3 drivers give a width instead), the largest PASID of
+     * {@code dev_iommu.pasid_bits}; 0 = no PASID. No dev_iommu: WARN and 0.
+     */
+    @Port(value = "include/linux/iommu.h:iommu_get_dev_pasid_max", seed = "003")
     public static int iommuGetDevPasidMax(Device dev) {
         DevIommu param = DevIommu.devIommu(dev);
-        if (param == null || param.pasidBits == 0) {
+        if (Warn.WARN_ON(param == null)) {
+            return 0;
+        }
+        if (param.pasidMax != 0) {
+            return param.pasidMax;
+        }
+        if (param.pasidBits == 0) {
             return 0;
         }
         return param.pasidBits >= 31 ? Integer.MAX_VALUE : (1 << param.pasidBits) - 1;
@@ -2034,10 +2048,10 @@ public final class Iommu {
 
     /**
      * Seed 003 v3: lets {@code dev} issue DMA API traffic tagged with a PASID. The first device of
-     * a DMA domain allocates the domain's one PASID (ioasid, range [1, 2^pasid_bits - 1]); the
-     * domain op attach_dev_pasid makes PASID-tagged requests translate exactly as untagged ones
-     * (IOVA table or bypass). On success
-     * {@code pasid[0]} holds the PASID.
+     * a DMA domain allocates the domain's one PASID (ioasid, range [1, max] with max from
+     * {@link #iommuGetDevPasidMax}: the v2 pasid_max, else 2^pasid_bits - 1); the domain op
+     * attach_dev_pasid makes PASID-tagged requests translate exactly as untagged ones (IOVA
+     * table or bypass). On success {@code pasid[0]} holds the PASID.
      * Returns 0; -ENODEV (no current domain or no attach_dev_pasid op); -EPERM (UNMANAGED or
      * BLOCKED domain); -EINVAL (device has no PASID bits); -ENOMEM (no PASID); driver error.
      */

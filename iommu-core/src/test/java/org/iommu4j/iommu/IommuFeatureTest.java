@@ -10,6 +10,7 @@ import static org.iommu4j.base.Errno.EPERM;
 import static org.iommu4j.iommu.IommuH.*;
 
 import org.iommu4j.base.ErrnoException;
+import org.iommu4j.base.Warn;
 import org.iommu4j.base.device.Device;
 import org.iommu4j.base.test.NoWarnings;
 import org.iommu4j.base.trace.Trace;
@@ -145,6 +146,40 @@ class IommuFeatureTest {
         assertThat(def.pasid).isZero();
         assertThat(w.mock.log).contains("detach_dev_pasid a " + pasid[0]);
         assertThatThrownBy(() -> w.ioasid.ioasidFind(null, pasid[0], null)).isInstanceOf(ErrnoException.class);
+    }
+
+    /**
+     * Seed 003 v2: iommu_set_dev_pasid_max records the driver's value as given and
+     * iommu_get_dev_pasid_max returns it, so iommu_enable_pasid_dma allocates in [1, max] and
+     * not in a range rounded up to a power of two. Either call on a device without dev_iommu
+     * WARNs.
+     */
+    @Test
+    void seed003V2PasidMaxIsKeptAsGiven() {
+        World w = new World();
+        Device v = w.added("v", 1);
+        Iommu.iommuSetDevPasidMax(v, 100);
+        assertThat(Iommu.iommuGetDevPasidMax(v)).isEqualTo(100);
+        Iommu.iommuSetDevPasidMax(v, 1 << 20); // pci_max_pasids() of a 20-bit function
+        assertThat(Iommu.iommuGetDevPasidMax(v)).isEqualTo(1 << 20);
+
+        Iommu.iommuSetDevPasidMax(v, 4);
+        for (int i = 1; i <= 4; i++) {
+            assertThat(w.ioasid.ioasidAlloc(null, i, i, null)).isEqualTo(i);
+        }
+        int[] pasid = {0};
+        assertThat(w.iommu.iommuEnablePasidDma(v, pasid)).isEqualTo(-ENOMEM);
+        assertThat(pasid[0]).isZero();
+        assertThat(Iommu.iommuGetDomainForDev(v).pasid).isZero();
+        w.ioasid.ioasidFree(null, 3);
+        assertThat(w.iommu.iommuEnablePasidDma(v, pasid)).isZero();
+        assertThat(pasid[0]).isEqualTo(3);
+        w.iommu.iommuDisablePasidDma(v, 3);
+
+        Device bare = new Device("bare");
+        Iommu.iommuSetDevPasidMax(bare, 8);
+        assertThat(Iommu.iommuGetDevPasidMax(bare)).isZero();
+        assertThat(Warn.drain()).hasSize(2);
     }
 
     @Test
