@@ -417,10 +417,25 @@ public final class DmaIommu implements DmaMapOps {
         return __iommuDmaMap(dev, phys, size, prot, DmaMapping.dmaGetMask(dev));
     }
 
+    /**
+     * The unmap of a single streaming mapping: a handle that translates to nothing (already
+     * unmapped, or never mapped) is a driver bug, warned about and otherwise ignored, so its
+     * IOVA is not freed a second time. (No bounce buffer to release: there is no swiotlb here.)
+     */
+    @Port("drivers/iommu/dma-iommu.c:__iommu_dma_unmap_swiotlb")
+    private void __iommuDmaUnmapSwiotlb(Device dev, long dmaAddr, long size, int dir, long attrs) {
+        IommuDomain domain = Iommu.iommuGetDmaDomain(dev);
+        long phys = Iommu.iommuIovaToPhys(domain, dmaAddr);
+        if (Warn.WARN_ON(phys == 0)) {
+            return;
+        }
+        __iommuDmaUnmap(dev, dmaAddr, size);
+    }
+
     @Override
     @Port("drivers/iommu/dma-iommu.c:iommu_dma_unmap_page")
     public void unmapPage(Device dev, long dmaHandle, long size, int dir, long attrs) {
-        __iommuDmaUnmap(dev, dmaHandle, size);
+        __iommuDmaUnmapSwiotlb(dev, dmaHandle, size, dir, attrs);
     }
 
     /**
