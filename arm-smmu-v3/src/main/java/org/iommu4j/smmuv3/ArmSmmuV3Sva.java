@@ -751,7 +751,10 @@ public final class ArmSmmuV3Sva {
         IoPgfault.iopfQueueRemoveDevice(master.smmu.evtqIopf, dev);
     }
 
-    /** @return 0, -EINVAL (IOPF must be enabled first), or io-pgfault's/the core's error */
+    /**
+     * @return 0, -EINVAL (IOPF must be enabled first), -ENOSYS (seed 004: a PRI master whose ATS
+     *     is off), or io-pgfault's/the core's error
+     */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c:arm_smmu_master_enable_sva")
     public int armSmmuMasterEnableSva(ArmSmmuMaster master) {
         svaLock.lock();

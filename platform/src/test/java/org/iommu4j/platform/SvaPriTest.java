@@ -119,6 +119,31 @@ class SvaPriTest {
         }
     }
 
+    /**
+     * Seed 004's arm_smmu_enable_pri needs ATS on at the function: behind a bypass (identity)
+     * domain ATS stays off, so PRI cannot be enabled (-ENOSYS) and neither can SVA, which leaves
+     * the function out of the PRI queue's fault queue with PRI off.
+     */
+    @Test
+    void priNeedsAtsAndWithoutItSvaFailsWithEnosys() {
+        try (Machine m = boot()) {
+            Device dev = m.function(SID).dev();
+            ArmSmmuMaster master = (ArmSmmuMaster) DevIommu.devIommuPrivGet(dev);
+            assertThat(master.priSupported).isTrue();
+            assertThat(m.smmu.armSmmuAttachDev(m.smmu.armSmmuDomainAlloc(IommuH.IOMMU_DOMAIN_IDENTITY), dev)).isZero();
+            assertThat(master.atsEnabled).isFalse();
+
+            assertThat(m.smmu.armSmmuEnablePri(master)).isEqualTo(-Errno.ENOSYS);
+            assertThat(Iommu.iommuDevEnableFeature(dev, IommuH.IOMMU_DEV_FEAT_IOPF)).isZero();
+            assertThat(Iommu.iommuDevEnableFeature(dev, IommuH.IOMMU_DEV_FEAT_SVA)).isEqualTo(-Errno.ENOSYS);
+            assertThat(Iommu.iommuDevFeatureEnabled(dev, IommuH.IOMMU_DEV_FEAT_SVA)).isFalse();
+            assertThat(IoPgfault.iopfQueueOf(dev)).isNull();
+            assertThat(m.function(SID).model().priEnabled()).isFalse();
+            assertThat(Iommu.iommuDevDisableFeature(dev, IommuH.IOMMU_DEV_FEAT_IOPF)).isZero();
+            m.board.irqs.quiesce();
+        }
+    }
+
     @Test
     void aPageRequestNobodyTakesIsAnsweredWithResponseFailure() {
         try (Machine m = boot()) {
