@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.ReentrantLock;
 import org.iommu4j.base.ErrnoException;
+import org.iommu4j.base.Kstrtox;
 import org.iommu4j.base.Notifier;
 import org.iommu4j.base.NotifierBlock;
 import org.iommu4j.base.Port;
@@ -161,7 +162,7 @@ public final class Iommu {
     @Port("drivers/iommu/iommu.c:iommu_set_def_domain_type")
     private int iommuSetDefDomainType(String str) {
         boolean[] pt = new boolean[1];
-        int ret = kstrtobool(str, pt);
+        int ret = Kstrtox.kstrtobool(str, pt);
         if (ret != 0) {
             return ret;
         }
@@ -177,46 +178,12 @@ public final class Iommu {
     @Port("drivers/iommu/iommu.c:iommu_dma_setup")
     private int iommuDmaSetup(String str) {
         boolean[] strict = new boolean[1];
-        int ret = kstrtobool(str, strict);
+        int ret = Kstrtox.kstrtobool(str, strict);
         if (ret == 0) {
             iommuDmaStrict = strict[0];
             iommuCmdLine |= IOMMU_CMD_LINE_STRICT;
         }
         return ret;
-    }
-
-    /**
-     * The v5.15 reading of a boolean parameter: only the first character counts ({@code y Y 1}
-     * true, {@code n N 0} false), except that {@code o}/{@code O} needs a second one ({@code n}
-     * on, {@code f} off). Anything else is -EINVAL and {@code res} is not written. (Words such as
-     * "true"/"false" are accepted only by later kernels.)
-     */
-    @Port("lib/kstrtox.c:kstrtobool")
-    static int kstrtobool(String s, boolean[] res) {
-        if (s == null || s.isEmpty()) {
-            return -EINVAL;
-        }
-        switch (s.charAt(0)) {
-            case 'y', 'Y', '1':
-                res[0] = true;
-                return 0;
-            case 'n', 'N', '0':
-                res[0] = false;
-                return 0;
-            case 'o', 'O':
-                char c = s.length() > 1 ? s.charAt(1) : '\0';
-                if (c == 'n' || c == 'N') {
-                    res[0] = true;
-                    return 0;
-                }
-                if (c == 'f' || c == 'F') {
-                    res[0] = false;
-                    return 0;
-                }
-                return -EINVAL;
-            default:
-                return -EINVAL;
-        }
     }
 
     @Port("drivers/iommu/iommu.c:iommu_subsys_init")

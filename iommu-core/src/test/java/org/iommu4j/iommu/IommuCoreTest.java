@@ -249,17 +249,6 @@ class IommuCoreTest {
         assertThat(Printk.grep("strict mode (set via kernel command line)")).isEmpty();
         Device d = bad.added("d", 1);
         assertThat(Iommu.iommuGetDomainForDev(d).type).isEqualTo(IOMMU_DOMAIN_DMA);
-
-        boolean[] res = {true};
-        assertThat(Iommu.kstrtobool("", res)).isEqualTo(-EINVAL);
-        assertThat(Iommu.kstrtobool("o", res)).isEqualTo(-EINVAL);
-        assertThat(res[0]).isTrue();
-        assertThat(Iommu.kstrtobool("oN", res)).isZero();
-        assertThat(res[0]).isTrue();
-        assertThat(Iommu.kstrtobool("N", res)).isZero();
-        assertThat(res[0]).isFalse();
-        assertThat(Iommu.kstrtobool("10", res)).isZero();
-        assertThat(res[0]).isTrue();
     }
 
     @Test
