@@ -372,9 +372,28 @@ public final class Ioasid {
         }
     }
 
-    /** Removes {@code nb} from a set's chain (or the global one for null). Return: 0 or -ENOENT. */
+    /**
+     * Removes {@code nb} from a set's chain (or the global one for null). A block registered
+     * through {@link #ioasidRegisterNotifierMm} is refused with a warning and stays registered:
+     * its pending-list entry follows the mm's set, and only
+     * {@link #ioasidUnregisterNotifierMm} may remove it (the seed's function returns nothing
+     * then; here -EBUSY says so).
+     *
+     * <p>Return: 0, -ENOENT (not on that chain), -EBUSY (an mm notifier).
+     */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_unregister_notifier", seed = "002")
     public int ioasidUnregisterNotifier(IoasidSet set, NotifierBlock nb) {
+        ioasidNbLock.lock();
+        try {
+            for (IoasidSetNb curr : ioasidNbPendingList) {
+                if (curr.nb == nb) {
+                    prWarn("Cannot unregister NB from pending list");
+                    return -EBUSY;
+                }
+            }
+        } finally {
+            ioasidNbLock.unlock();
+        }
         if (set == null) {
             return ioasidChain.atomicNotifierChainUnregister(nb);
         }

@@ -22,6 +22,7 @@ import java.util.List;
 import org.iommu4j.base.FaultInject;
 import org.iommu4j.base.Notifier;
 import org.iommu4j.base.NotifierBlock;
+import org.iommu4j.base.Printk;
 import org.iommu4j.base.Warn;
 import org.iommu4j.base.test.NoWarnings;
 import org.junit.jupiter.api.Test;
@@ -197,6 +198,31 @@ class IoasidNotifierTest {
         assertThat(io.ioasidNrPendingNb()).isZero();
         io.ioasidAlloc(again, 1, 10, null);
         assertThat(log).hasSize(1);
+    }
+
+    /** Seed 002: an mm notifier is removed only by mm, never from the set chain it follows. */
+    @Test
+    void mmNotifierCannotBeUnregisteredFromItsSetChain() {
+        Object mm = new Object();
+        NotifierBlock nb = recorder("mm", 0);
+        IoasidSet s = io.ioasidSetAlloc(mm, 10, IOASID_SET_TYPE_MM);
+        assertThat(io.ioasidRegisterNotifierMm(mm, nb)).isZero();
+
+        assertThat(io.ioasidUnregisterNotifier(s, nb)).isEqualTo(-EBUSY);
+        assertThat(Printk.grep("Cannot unregister NB from pending list")).isNotEmpty();
+        assertThat(io.ioasidUnregisterNotifier(null, nb)).isEqualTo(-EBUSY);
+        // Still registered: the set's IDs still reach it, and so do a later set's.
+        io.ioasidPut(s, io.ioasidAlloc(s, 1, 10, null));
+        assertThat(log).containsExactly("mm ALLOC id=1 spid=-1 set=" + s.id + " pdata=null",
+                "mm FREE id=1 spid=-1 set=" + s.id + " pdata=null");
+        io.ioasidSetPut(s);
+        IoasidSet again = io.ioasidSetAlloc(mm, 10, IOASID_SET_TYPE_MM);
+        io.ioasidAlloc(again, 1, 10, null);
+        assertThat(log).hasSize(3);
+
+        assertThat(io.ioasidUnregisterNotifierMm(mm, nb)).isZero();
+        io.ioasidAlloc(again, 1, 10, null);
+        assertThat(log).hasSize(3);
     }
 
     @Test
