@@ -600,7 +600,9 @@ public final class Ioasid {
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_set_alloc", seed = "002")
     public IoasidSet ioasidSetAlloc(Object token, int quota, int type) {
-        if (type < IOASID_SET_TYPE_NULL || type >= IOASID_SET_TYPE_NR) {
+        // Only a type past the enum is refused before the quota and the capacity are checked;
+        // a type below IOASID_SET_TYPE_NULL falls to the token check, after -ENOSPC (seed order).
+        if (type >= IOASID_SET_TYPE_NR) {
             throw new ErrnoException(-EINVAL, "invalid IOASID set type " + type);
         }
         if (quota == 0) {
@@ -620,9 +622,9 @@ public final class Ioasid {
                 if (ioasidFindMmSet(token) != null) {
                     throw new ErrnoException(-EEXIST, "mm already has an IOASID set");
                 }
-            } else if (token != null) {
+            } else if (type != IOASID_SET_TYPE_NULL || token != null) {
                 prErr("Invalid token and IOASID type");
-                throw new ErrnoException(-EINVAL, "NULL set with a token");
+                throw new ErrnoException(-EINVAL, "invalid IOASID set type " + type + " or token");
             }
             int id = 0;
             while (id < ioasidSets.length && ioasidSets[id] != null) {

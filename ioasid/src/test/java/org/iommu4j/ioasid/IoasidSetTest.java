@@ -46,6 +46,17 @@ class IoasidSetTest {
         assertThat(setAllocErr(mm, 10, IOASID_SET_TYPE_NULL)).isEqualTo(-EINVAL);
         assertThat(setAllocErr(null, PCI_PASID_MAX + 1, IOASID_SET_TYPE_NULL)).isEqualTo(-ENOSPC);
         assertThat(setAllocErr(null, -1, IOASID_SET_TYPE_NULL)).isEqualTo(-ENOSPC);
+        // Seed order: type past the enum, quota 0, capacity, then the type/token pairing, so an
+        // unknown type below IOASID_SET_TYPE_NULL asking too much is refused for capacity.
+        assertThat(setAllocErr(null, PCI_PASID_MAX + 1, 0)).isEqualTo(-ENOSPC);
+        assertThat(setAllocErr(null, PCI_PASID_MAX + 1, -3)).isEqualTo(-ENOSPC);
+        assertThat(setAllocErr(null, 0, 0)).isEqualTo(-EINVAL);
+        assertThat(setAllocErr(null, 10, -3)).isEqualTo(-EINVAL);
+        assertThat(setAllocErr(mm, 10, 0)).isEqualTo(-EINVAL);
+        assertThat(setAllocErr(null, PCI_PASID_MAX + 1, Ioasid.IOASID_SET_TYPE_NR)).isEqualTo(-EINVAL);
+        assertThat(setAllocErr(null, PCI_PASID_MAX + 1, IOASID_SET_TYPE_MM)).isEqualTo(-ENOSPC);
+        assertThat(io.ioasidNrSets()).isZero();
+        assertThat(io.ioasidGetCapacityAvail()).isEqualTo(PCI_PASID_MAX);
         assertThat(setAllocErr(mm, 10, IOASID_SET_TYPE_MM)).isZero();
         assertThat(setAllocErr(mm, 10, IOASID_SET_TYPE_MM)).isEqualTo(-EEXIST);
         FaultInject.failNth(1);
