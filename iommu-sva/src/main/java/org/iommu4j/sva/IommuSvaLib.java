@@ -402,34 +402,36 @@ public final class IommuSvaLib {
     /**
      * Bonds the device to the io_mm, or takes one more reference on its bond. The driver writes
      * the PASID entry only for the first device of a domain. Consumes the caller's io_mm
-     * reference on every path but success with a new bond.
+     * reference on every path but success with a new bond. Seed 004 v5 order: the existing bonds
+     * are examined first, so taking one again, or refusing another drvdata (-EINVAL), allocates
+     * nothing and cannot fail for lack of memory; only a new bond is allocated.
      */
     @Port(value = "drivers/iommu/iommu-sva.c:io_mm_attach", seed = "004")
     private IommuSva ioMmAttach(Device dev, IoMm io_mm, Object drvdata) {
         boolean attachDomain = true;
         IommuSvaParam param = (IommuSvaParam) DevIommu.devIommu(dev).svaParam;
         IommuDomain domain = Iommu.iommuGetDomainForDev(dev);
-        IommuBond bond = Slab.kzalloc(() -> new IommuBond(dev, io_mm, drvdata), Gfp.GFP_KERNEL);
-        if (bond == null) {
-            throw new ErrnoException(-ENOMEM);
-        }
+        IommuBond bond;
         iommuSvaLock.lock();
         try {
             // Scan the bonds: the same device means reuse; another device of this domain means the entry exists.
             for (IommuBond tmp : io_mm.devices) {
-                if (tmp.dev != dev) {
-                    if (Iommu.iommuGetDomainForDev(tmp.dev) == domain) {
-                        attachDomain = false;
+                if (tmp.dev == dev) {
+                    if (Warn.WARN_ON(tmp.drvdata != drvdata)) {
+                        throw new ErrnoException(-EINVAL);
                     }
-                    continue;
+                    // The existing bond already holds its io_mm reference: release the one the caller brought.
+                    tmp.refs.refcountInc();
+                    ioMmPut(io_mm);
+                    return tmp;
                 }
-                if (Warn.WARN_ON(tmp.drvdata != drvdata)) {
-                    throw new ErrnoException(-EINVAL);
+                if (attachDomain && Iommu.iommuGetDomainForDev(tmp.dev) == domain) {
+                    attachDomain = false;
                 }
-                // The existing bond already holds its io_mm reference: release the one the caller brought.
-                tmp.refs.refcountInc();
-                ioMmPut(io_mm);
-                return tmp;
+            }
+            bond = Slab.kzalloc(() -> new IommuBond(dev, io_mm, drvdata), Gfp.GFP_KERNEL);
+            if (bond == null) {
+                throw new ErrnoException(-ENOMEM);
             }
             io_mm.devices.add(0, bond);
             param.nrBonds++;

@@ -197,6 +197,34 @@ class IommuSvaGenericTest {
         assertThat(MmuNotifier.subscriptions(mm)).isZero();
     }
 
+    /** Seed 004 v5's io_mm_attach looks for the device's bond before allocating a new one. */
+    @Test
+    void bindingAgainAllocatesNothing() {
+        enable(a, 1, 100);
+        IommuSva h = sva.iommuSvaBindGeneric(a, mm, ops, "drv");
+        calls.clear();
+        // Out of memory at the first allocation: taking the bond again needs none.
+        FaultInject.failNth(1);
+        IommuSva again = sva.iommuSvaBindGeneric(a, mm, ops, "drv");
+        assertThat(FaultInject.disarm()).isFalse();
+        assertThat(again).isSameAs(h);
+        // Another drvdata is refused for what it is (-EINVAL), not for memory.
+        FaultInject.failNth(1);
+        assertThat(err(() -> sva.iommuSvaBindGeneric(a, mm, ops, "other"))).isEqualTo(-EINVAL);
+        assertThat(FaultInject.disarm()).isFalse();
+        assertThat(Warn.drain()).hasSize(1);
+        assertThat(calls).isEmpty();
+        // Two references on one bond, one io_mm reference: two unbinds detach once.
+        sva.iommuSvaUnbindGeneric(h);
+        assertThat(sva.iommuSvaDisable(a)).isEqualTo(-EBUSY);
+        sva.iommuSvaUnbindGeneric(again);
+        synchronize();
+        assertThat(calls).containsExactly("detach a 1 domain", "free ctx1");
+        assertThat(ioasid.ioasidCount()).isZero();
+        assertThat(MmuNotifier.subscriptions(mm)).isZero();
+        assertThat(sva.iommuSvaDisable(a)).isZero();
+    }
+
     @Test
     void theCpusInvalidationsReachEveryBoundDevice() {
         enable(a, 1, 100);
