@@ -201,8 +201,9 @@ public final class PciMsi {
     /**
      * Programs {@code msg} into the function: Multiple Message Enable from the descriptor, the
      * address (the upper half only on a 64-bit capability: a 32-bit one silently keeps the low
-     * half, as v5.15 does), the data; a read of Message Control flushes the writes. The message
-     * is remembered in {@code entry.msg}.
+     * half, as v5.15 does; {@link #msiVerifyEntries} then refuses such a message before MSI is
+     * enabled), the data; a read of Message Control flushes the writes. The message is
+     * remembered in {@code entry.msg}.
      */
     @Port("drivers/pci/msi.c:__pci_write_msi_msg")
     public static void __pciWriteMsiMsg(MsiDesc entry, MsiMsg msg) {
@@ -264,7 +265,12 @@ public final class PciMsi {
         Pci.pciIntx(dev, enable); // no PCI_DEV_FLAGS_MSI_INTX_DISABLE_BUG quirk here
     }
 
-    /** At enumeration: finds the MSI capability and turns MSI off if firmware left it on. */
+    /**
+     * At enumeration: finds the MSI capability, turns MSI off if firmware left it on, and marks a
+     * function whose capability cannot hold a 64-bit Message Address as {@code no_64bit_msi} (so
+     * {@link #msiVerifyEntries} refuses a message above 4 GiB instead of programming only its low
+     * half). In v5.15 the flag is per function, so it applies to MSI-X messages as well.
+     */
     @Port("drivers/pci/msi.c:pci_msi_init")
     static void pciMsiInit(PciDev dev) {
         dev.msiCap = pciFindCapability(dev, PCI_CAP_ID_MSI);
@@ -274,6 +280,9 @@ public final class PciMsi {
         int ctrl = pciReadConfigWord(dev, dev.msiCap + PCI_MSI_FLAGS);
         if ((ctrl & PCI_MSI_FLAGS_ENABLE) != 0) {
             pciWriteConfigWord(dev, dev.msiCap + PCI_MSI_FLAGS, ctrl & ~PCI_MSI_FLAGS_ENABLE);
+        }
+        if ((ctrl & PCI_MSI_FLAGS_64BIT) == 0) {
+            dev.no64bitMsi = true;
         }
     }
 

@@ -2,6 +2,7 @@ package org.iommu4j.pci;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.iommu4j.base.Errno.EINVAL;
+import static org.iommu4j.base.Errno.EIO;
 import static org.iommu4j.base.Errno.ENOMEM;
 import static org.iommu4j.base.Errno.ENOSPC;
 import static org.iommu4j.base.Errno.ERANGE;
@@ -33,6 +34,8 @@ class PciMsiTest {
         final List<String> log = new ArrayList<>();
         int failAlloc;
         int next;
+        /** Upper half of the composed Message Address (a doorbell above 4 GiB when non-zero). */
+        int addressHi;
 
         @Override
         public int alloc(MsiDomain domain, int virq, int nrIrqs, MsiDomain.MsiAllocInfo arg) {
@@ -48,6 +51,7 @@ class PciMsiTest {
         @Override
         public void irqComposeMsiMsg(int virq, MsiDesc desc, MsiMsg msg) {
             msg.addressLo = (int) DOORBELL;
+            msg.addressHi = addressHi;
             msg.data = 0x100 + (virq - desc.irq);
         }
     }
@@ -56,14 +60,17 @@ class PciMsiTest {
     final PciHostBridgeModel hb = new PciHostBridgeModel("pcie", 0, 0);
     final PciEndpointModel ep4;
     final PciEndpointModel plain;
+    final PciEndpointModel ep32;
     final Parent parent = new Parent();
     final Pci pci = new Pci();
     final PciDev dev;
     final PciDev noMsi;
+    final PciDev msi32;
 
     PciMsiTest() {
         ep4 = hb.add(1, "msi4", PciEndpointCaps.builder().msi(2, true, true).build());
         plain = hb.add(2, "plain", PciEndpointCaps.builder().build());
+        ep32 = hb.add(3, "msi32", PciEndpointCaps.builder().msi(0, false, false).build());
         hb.mapEcam(board.mmio, ECAM);
         for (PciEndpointModel ep : hb.endpoints()) {
             ep.plug(board, new FakeUpstreamPort(), ep.requesterId());
@@ -71,12 +78,50 @@ class PciMsiTest {
         pci.pciHostCommonProbe(board.mmio, ECAM, 0, 0);
         dev = pci.pciGetDomainBusAndSlot(0, 0, Pci.PCI_DEVFN(1, 0));
         noMsi = pci.pciGetDomainBusAndSlot(0, 0, Pci.PCI_DEVFN(2, 0));
+        msi32 = pci.pciGetDomainBusAndSlot(0, 0, Pci.PCI_DEVFN(3, 0));
         MsiDomain d = PciMsi.pciMsiCreateIrqDomain("test", (dom, dv, nvec, arg) -> {
             parent.log.add("prepare " + nvec);
             return 0;
         }, parent, board.irqs);
         dev.msiDomain = d;
         noMsi.msiDomain = d;
+        msi32.msiDomain = d;
+    }
+
+    /**
+     * pci_msi_init marks a function whose MSI capability lacks 64 bit Address Capable as
+     * no_64bit_msi; msi_capability_init's msi_verify_entries then refuses a message above 4 GiB
+     * with -EIO, frees the vectors and leaves MSI Enable clear (rather than programming only the
+     * low half of the address, which would send the interrupt elsewhere).
+     */
+    @Test
+    void aThirtyTwoBitCapabilityRefusesAMessageAboveFourGib() {
+        assertThat(msi32.no64bitMsi).isTrue();
+        assertThat(dev.no64bitMsi).isFalse();
+        assertThat(noMsi.no64bitMsi).isFalse();
+
+        parent.addressHi = 0x1;
+        assertThat(PciMsi.pciEnableMsi(msi32)).isEqualTo(-EIO);
+        assertThat(parent.log).containsExactly("prepare 1", "alloc 1", "free 1");
+        assertThat(msi32.msiEnabled).isFalse();
+        assertThat(msi32.msiList).isEmpty();
+        assertThat(msi32.irq).isZero();
+        assertThat(Pci.pciReadConfigWord(msi32, msi32.msiCap + PCI_MSI_FLAGS) & PCI_MSI_FLAGS_ENABLE).isZero();
+        assertThat(ep32.msiEnabled()).isFalse();
+        assertThat(Pci.pciReadConfigWord(msi32, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE).isZero();
+
+        // a 64-bit capable function takes the same message
+        assertThat(PciMsi.pciEnableMsi(dev)).isZero();
+        assertThat(Pci.pciReadConfigDword(dev, dev.msiCap + PCI_MSI_ADDRESS_HI)).isEqualTo(1);
+        PciMsi.pciDisableMsi(dev);
+
+        // and a doorbell below 4 GiB is fine for the 32-bit one
+        parent.addressHi = 0;
+        parent.log.clear();
+        assertThat(PciMsi.pciEnableMsi(msi32)).isZero();
+        assertThat(Pci.pciReadConfigDword(msi32, msi32.msiCap + PCI_MSI_ADDRESS_LO)).isEqualTo((int) DOORBELL);
+        assertThat(ep32.msiEnabled()).isTrue();
+        PciMsi.pciDisableMsi(msi32);
     }
 
     @Test
