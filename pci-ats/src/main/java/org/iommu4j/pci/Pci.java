@@ -429,18 +429,29 @@ public final class Pci {
             return false;
         }
         switch (pciPcieType(pdev)) {
+            // a PCI/PCI-X-to-PCIe bridge is treated as conventional PCI; PCIe r3 6.12.1 rules ACS
+            // out for PCIe-to-PCI bridges and (v5.11+) Root Complex Event Collectors
             case PCI_EXP_TYPE_PCIE_BRIDGE:
+            case PCI_EXP_TYPE_PCI_BRIDGE:
+            case PCI_EXP_TYPE_RC_EC:
                 return false;
+            // ports advertise their peer-to-peer isolation whether single- or multi-function
             case PCI_EXP_TYPE_DOWNSTREAM:
             case PCI_EXP_TYPE_ROOT_PORT:
+                return pciAcsFlagsEnabled(pdev, acsFlags);
+            // PCIe r3 6.12.1.2: these types need ACS only as functions of a multi-function device
+            case PCI_EXP_TYPE_ENDPOINT:
+            case PCI_EXP_TYPE_UPSTREAM:
+            case PCI_EXP_TYPE_LEG_END:
+            case PCI_EXP_TYPE_RC_END:
+                if (!pdev.multifunction) {
+                    break;
+                }
                 return pciAcsFlagsEnabled(pdev, acsFlags);
             default:
                 break;
         }
-        // PCIe r3 6.12.1.2: only multi-function endpoints need ACS for peer isolation
-        if (pdev.multifunction && !pdev.isVirtfn) {
-            return pciAcsFlagsEnabled(pdev, acsFlags);
-        }
+        // any other single function: nothing for ACS to isolate
         return true;
     }
 

@@ -16,7 +16,12 @@ import org.iommu4j.base.device.BusType;
 import org.iommu4j.base.device.Device;
 import org.iommu4j.base.device.DmaMappingH;
 import org.iommu4j.base.device.PlatformDevice;
+import org.iommu4j.base.hw.Board;
 import org.iommu4j.base.test.NoWarnings;
+import org.iommu4j.pci.hw.PciEndpointCaps;
+import org.iommu4j.pci.hw.PciEndpointModel;
+import org.iommu4j.pci.hw.PciHostBridgeModel;
+import org.iommu4j.pci.hw.PcieSpec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -246,6 +251,45 @@ class PciEnumerationTest {
         assertThat(pciAcsPathEnabled(w.dev(3, 1), null, PCI_ACS_RR | PCI_ACS_UF)).isFalse();
         // single-function endpoints need none
         assertThat(pciAcsPathEnabled(w.dev(1, 0), null, PCI_ACS_RR | PCI_ACS_UF)).isTrue();
+    }
+
+    /**
+     * pci_acs_enabled (v5.15) says "not isolated" for a Root Complex Event Collector and a
+     * PCIe-to-PCI bridge whatever their ACS capability or function count, while a single-function
+     * RC integrated endpoint needs no ACS at all.
+     */
+    @Test
+    void acsIsNeverEnabledForAnEventCollectorOrAPcieToPciBridge() {
+        Board board = Board.withRam(16 << 20);
+        PciHostBridgeModel hb = new PciHostBridgeModel("pcie", 0, 0);
+        PciEndpointCaps.Builder plain = PciEndpointCaps.builder()
+                .noPasid().noAts().noPri();
+        hb.add(1, "rcec", plain.pcieType(PCI_EXP_TYPE_RC_EC).build());
+        hb.add(2, "pcibridge", plain.pcieType(PCI_EXP_TYPE_PCI_BRIDGE).build());
+        hb.add(3, "rciep", plain.pcieType(PCI_EXP_TYPE_RC_END).build());
+        // a multi-function Event Collector whose function 0 has every redirect control on
+        hb.add(4, "rcec-mf0", plain.pcieType(PCI_EXP_TYPE_RC_EC)
+                .acs(PcieSpec.ACS_RR | PcieSpec.ACS_CR).build());
+        hb.add(4, 1, new PciEndpointModel("rcec-mf1", plain.noAcs().build()));
+        hb.mapEcam(board.mmio, PciWorld.ECAM);
+        Pci pci = new Pci();
+        pci.pciRequestAcs();
+        pci.pciHostCommonProbe(board.mmio, PciWorld.ECAM, 0, 0);
+        PciDev rcec = pci.pciGetDomainBusAndSlot(0, 0, PCI_DEVFN(1, 0));
+        PciDev bridge = pci.pciGetDomainBusAndSlot(0, 0, PCI_DEVFN(2, 0));
+        PciDev rciep = pci.pciGetDomainBusAndSlot(0, 0, PCI_DEVFN(3, 0));
+        PciDev mf0 = pci.pciGetDomainBusAndSlot(0, 0, PCI_DEVFN(4, 0));
+        int flags = PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_UF;
+
+        assertThat(pciPcieType(rcec)).isEqualTo(PCI_EXP_TYPE_RC_EC);
+        assertThat(pciAcsEnabled(rcec, flags)).isFalse();
+        assertThat(pciAcsPathEnabled(rcec, null, flags)).isFalse();
+        assertThat(pciAcsEnabled(bridge, flags)).isFalse();
+        assertThat(mf0.multifunction).isTrue();
+        assertThat(pciReadConfigWord(mf0, mf0.acsCap + PCI_ACS_CTRL)).isEqualTo(PCI_ACS_RR | PCI_ACS_CR);
+        assertThat(pciAcsEnabled(mf0, flags)).isFalse();
+        assertThat(pciAcsEnabled(rciep, flags)).isTrue();
+        assertThat(pciAcsPathEnabled(rciep, null, flags)).isTrue();
     }
 
     @Test
