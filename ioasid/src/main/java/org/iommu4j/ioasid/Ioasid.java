@@ -1055,7 +1055,8 @@ public final class Ioasid {
      * Frees an IOASID on behalf of its owner: it becomes FREE_PENDING (no new reference can be
      * taken), the FREE notification asks the other reference holders to drop theirs, and the
      * owner's reference is dropped; it is reclaimed when the last reference goes. An unknown ID,
-     * another set's ID or a second free is logged and ignored.
+     * another set's ID or a second free is logged and ignored; an ID whose set is gone WARNs
+     * and is left as it is.
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_free", seed = "002")
     public void ioasidFree(IoasidSet set, int ioasid) {
@@ -1068,6 +1069,10 @@ public final class Ioasid {
             }
             if (set != null && data.set != set) {
                 prErr("Cannot free IOASID %d: not in set %s", Integer.toUnsignedLong(ioasid), set);
+                return;
+            }
+            // The set is gone (its last put freed this ID, still referenced): a caller bug.
+            if (data.set != null && WARN_ON(!ioasidSetIsValid(data.set))) {
                 return;
             }
             if (data.state == IOASID_STATE_FREE_PENDING) {

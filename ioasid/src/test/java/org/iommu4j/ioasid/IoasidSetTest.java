@@ -198,6 +198,22 @@ class IoasidSetTest {
         assertThat(io.ioasidCount()).isZero();
     }
 
+    /** Seed 002's ioasid_free WARNs on an ID whose set no longer exists, and changes nothing. */
+    @Test
+    void freeingAnIdOfADeadSetWarnsAndChangesNothing() {
+        IoasidSet s = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
+        int kept = io.ioasidAlloc(s, 1, 100, "k");
+        assertThat(io.ioasidGet(s, kept)).isZero();
+        io.ioasidSetPut(s);
+        assertThat(io.ioasidSetValid(s)).isFalse();
+        io.ioasidFree(s, kept);
+        assertThat(Warn.drain()).hasSize(1);
+        assertThat(io.ioasidIsFreePending(kept)).isTrue();
+        assertThat(io.ioasidRefcount(kept)).isEqualTo(1);
+        assertThat(io.ioasidPut(s, kept)).isTrue();
+        assertThat(io.ioasidCount()).isZero();
+    }
+
     @Test
     void aFreedMmTokenCanGetANewSet() {
         Object mm = new Object();
