@@ -723,8 +723,12 @@ public final class Pci {
         nr++;
         if (dev.multifunction) {
             for (int fn = 1; fn < 8; fn++) {
-                if (pciScanSingleDevice(bus, devfn + fn) != null) {
+                PciDev other = pciScanSingleDevice(bus, devfn + fn);
+                if (other != null) {
                     nr++;
+                    // a function beside function 0 belongs to a multi-function device, whatever
+                    // its own Header Type says (PCIe only recommends setting the bit there)
+                    other.multifunction = true;
                 }
             }
         }

@@ -17,6 +17,7 @@ import org.iommu4j.base.device.Device;
 import org.iommu4j.base.device.DmaMappingH;
 import org.iommu4j.base.device.PlatformDevice;
 import org.iommu4j.base.hw.Board;
+import org.iommu4j.base.hw.MmioDevice;
 import org.iommu4j.base.test.NoWarnings;
 import org.iommu4j.pci.hw.PciEndpointCaps;
 import org.iommu4j.pci.hw.PciEndpointModel;
@@ -290,6 +291,45 @@ class PciEnumerationTest {
         assertThat(pciAcsEnabled(mf0, flags)).isFalse();
         assertThat(pciAcsEnabled(rciep, flags)).isTrue();
         assertThat(pciAcsPathEnabled(rciep, null, flags)).isTrue();
+    }
+
+    /**
+     * pci_scan_slot marks every function found beside function 0 multi-function, even one whose
+     * own Header Type leaves the Multi-Function bit clear (PCIe only recommends it there), so
+     * pci_acs_enabled asks such a function for ACS like its siblings.
+     */
+    @Test
+    void aSecondFunctionIsMultiFunctionWhateverItsHeaderTypeSays() {
+        PciWorld w = new PciWorld();
+        // ECAM as the host bridge decodes it, except that 00:03.1 reads its Multi-Function bit as 0
+        long fn31 = PcieSpec.ecamOffset(0, 3, 1, 0);
+        MmioDevice ecam = new MmioDevice() {
+            @Override
+            public long mmioRead(long offset, int size) {
+                long v = w.hb.mmioRead(offset, size);
+                long hdr = fn31 + PCI_HEADER_TYPE;
+                if (hdr >= offset && hdr < offset + size) {
+                    v &= ~(0x80L << (8 * (hdr - offset)));
+                }
+                return v;
+            }
+
+            @Override
+            public void mmioWrite(long offset, long value, int size) {
+                w.hb.mmioWrite(offset, value, size);
+            }
+        };
+        long base = PciWorld.ECAM + 0x1000_0000L;
+        w.board.mmio.map("ecam-fn1-no-mf", base, w.hb.ecamSize(), ecam);
+        w.pci.pciRequestAcs();
+        w.root = w.pci.pciHostCommonProbe(w.board.mmio, base, 0, 0);
+        PciDev fn1 = w.dev(3, 1);
+        assertThat(pciReadConfigByte(fn1, PCI_HEADER_TYPE) & 0x80).isZero();
+        assertThat(w.dev(3, 0).multifunction).isTrue();
+        assertThat(fn1.multifunction).isTrue();
+        // a multi-function endpoint without ACS is not isolated from its siblings
+        assertThat(pciAcsEnabled(fn1, PCI_ACS_RR | PCI_ACS_CR)).isFalse();
+        assertThat(pciAcsPathEnabled(fn1, null, PCI_ACS_RR | PCI_ACS_CR)).isFalse();
     }
 
     @Test
