@@ -1208,8 +1208,11 @@ public final class Ioasid {
     /**
      * Attaches a set-private ID (e.g. the guest PASID) to an IOASID; sends BIND.
      *
+     * An IOASID its owner has freed but others still reference (FREE_PENDING) is still in the
+     * allocator and takes an SPID as the seed's lookup finds it; it stays FREE_PENDING.
+     *
      * <p>Return: 0, -EINVAL (spid INVALID_IOASID, already used in the set, or the IOASID already
-     * has one), -ENOENT (unknown or freed IOASID).
+     * has one), -ENOENT (unknown IOASID).
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_attach_spid", seed = "002")
     public int ioasidAttachSpid(int ioasid, int spid) {
@@ -1219,7 +1222,7 @@ public final class Ioasid {
         ioasidAllocatorLock.lock();
         try {
             IoasidData data = ioasidLookupLocked(ioasid);
-            if (data == null || data.state == IOASID_STATE_FREE_PENDING) {
+            if (data == null) {
                 prErr("No IOASID entry %d to attach SPID %d", Integer.toUnsignedLong(ioasid),
                         Integer.toUnsignedLong(spid));
                 return -ENOENT;
@@ -1230,7 +1233,9 @@ public final class Ioasid {
             }
             data.spid = spid;
             set.spids.put(spid, data);
-            data.state = IOASID_STATE_ACTIVE;
+            if (data.state != IOASID_STATE_FREE_PENDING) {
+                data.state = IOASID_STATE_ACTIVE;
+            }
             ioasidNotify(data, IOASID_NOTIFY_BIND, IOASID_NOTIFY_FLAG_SET);
             return 0;
         } finally {

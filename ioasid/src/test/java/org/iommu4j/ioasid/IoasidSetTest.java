@@ -16,6 +16,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.iommu4j.base.ErrnoException;
 import org.iommu4j.base.FaultInject;
+import org.iommu4j.base.Notifier;
+import org.iommu4j.base.NotifierBlock;
 import org.iommu4j.base.Printk;
 import org.iommu4j.base.Warn;
 import org.iommu4j.base.test.NoWarnings;
@@ -276,6 +278,42 @@ class IoasidSetTest {
         assertThat(io.ioasidGet(a, x)).isZero();
         io.ioasidFree(a, x);
         assertThat(io.ioasidFindBySpid(a, 7, true)).isEqualTo(INVALID_IOASID);
+        // x is FREE_PENDING and still has SPID 7: a second SPID is refused as for any IOASID.
+        assertThat(io.ioasidAttachSpid(x, 9)).isEqualTo(-EINVAL);
+        // Its two remaining references (the get and the earlier find with get) reclaim it.
+        assertThat(io.ioasidPut(a, x)).isFalse();
+        assertThat(io.ioasidPut(a, x)).isTrue();
         assertThat(io.ioasidAttachSpid(x, 9)).isEqualTo(-ENOENT);
+    }
+
+    /**
+     * Seed 002's ioasid_attach_spid finds an IOASID by its allocator entry alone, so one that its
+     * owner freed while others hold references still takes an SPID (BIND goes out), stays
+     * FREE_PENDING, and gives the SPID back when it is reclaimed.
+     */
+    @Test
+    void aFreePendingIdStillTakesAnSpidUntilReclaimed() {
+        IoasidSet s = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
+        List<String> events = new ArrayList<>();
+        assertThat(io.ioasidRegisterNotifier(s, NotifierBlock.of(0, (ev, d) -> {
+            events.add(ev + ":" + ((IoasidNbArgs) d).spid());
+            return Notifier.NOTIFY_OK;
+        }))).isZero();
+        int id = io.ioasidAlloc(s, 1, 100, null);
+        assertThat(io.ioasidGet(s, id)).isZero();
+        io.ioasidFree(s, id);
+        assertThat(io.ioasidIsFreePending(id)).isTrue();
+
+        assertThat(io.ioasidAttachSpid(id, 5)).isZero();
+        assertThat(events).containsExactly(Ioasid.IOASID_NOTIFY_ALLOC + ":-1",
+                Ioasid.IOASID_NOTIFY_FREE + ":-1", Ioasid.IOASID_NOTIFY_BIND + ":5");
+        assertThat(io.ioasidIsFreePending(id)).isTrue();
+        assertThat(io.ioasidGet(s, id)).isEqualTo(-EBUSY);
+        assertThat(io.ioasidFindBySpid(s, 5)).isEqualTo(id);
+
+        assertThat(io.ioasidPut(s, id)).isTrue();
+        assertThat(io.ioasidFindBySpid(s, 5)).isEqualTo(INVALID_IOASID);
+        int next = io.ioasidAlloc(s, 1, 100, null);
+        assertThat(io.ioasidAttachSpid(next, 5)).isZero();
     }
 }
