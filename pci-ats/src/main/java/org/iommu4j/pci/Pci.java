@@ -1228,8 +1228,16 @@ public final class Pci {
         dev.isBusmaster = false;
     }
 
+    /**
+     * Records whether End-End TLP Prefixes (which carry the PASID) can travel from the function
+     * to the root. The whole body is under CONFIG_PCI_PASID in v5.15: without it the flag stays
+     * clear.
+     */
     @Port("drivers/pci/probe.c:pci_configure_eetlp_prefix")
     private static void pciConfigureEetlpPrefix(PciDev dev) {
+        if (!dev.pciBus.pci.CONFIG_PCI_PASID) {
+            return;
+        }
         if (!pciIsPcie(dev)) {
             return;
         }

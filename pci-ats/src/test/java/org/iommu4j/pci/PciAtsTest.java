@@ -336,6 +336,8 @@ class PciAtsTest {
         assertThat(d.atsCap).isZero();
         assertThat(d.priCap).isZero();
         assertThat(d.pasidCap).isZero();
+        // pci_configure_eetlp_prefix is compiled out with CONFIG_PCI_PASID
+        assertThat(d.eetlpPrefixPath).isFalse();
         assertThat(pciAtsSupported(d)).isFalse();
         assertThat(pciEnableAts(d, 12)).isEqualTo(-ENODEV);
         assertThat(pciAtsQueueDepth(d)).isEqualTo(-ENODEV);
