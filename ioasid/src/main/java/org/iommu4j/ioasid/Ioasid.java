@@ -1208,7 +1208,7 @@ public final class Ioasid {
     /**
      * Attaches a set-private ID (e.g. the guest PASID) to an IOASID; sends BIND.
      *
-     * An IOASID its owner has freed but others still reference (FREE_PENDING) is still in the
+     * <p>An IOASID its owner has freed but others still reference (FREE_PENDING) is still in the
      * allocator and takes an SPID as the seed's lookup finds it; it stays FREE_PENDING.
      *
      * <p>Return: 0, -EINVAL (spid INVALID_IOASID, already used in the set, or the IOASID already
