@@ -173,13 +173,17 @@ public final class PciMsi {
 
     /* ---------------- messages ---------------- */
 
-    /** Reads the message programmed in the function's capability into {@code msg}. */
+    /**
+     * Reads the message programmed in the function (its MSI capability, or its MSI-X Table entry)
+     * into {@code msg}; a virtual MSI-X entry has none: WARN_ON_ONCE, {@code msg} untouched.
+     */
     @Port("drivers/pci/msi.c:__pci_read_msi_msg")
     public static void __pciReadMsiMsg(MsiDesc entry, MsiMsg msg) {
         PciDev dev = msiDescToPciDev(entry);
         if (entry.msiAttribIsMsix) {
             long base = pciMsixDescAddr(entry);
-            if (entry.msiAttribIsVirtual) {
+            // a virtual entry has no Table slot to read: asking for its message is a caller bug
+            if (Warn.WARN_ON_ONCE(entry.msiAttribIsVirtual)) {
                 return;
             }
             msg.addressLo = entry.maskBase.readl(base + PCI_MSIX_ENTRY_LOWER_ADDR);

@@ -8,10 +8,12 @@ import static org.iommu4j.base.Errno.ERANGE;
 import static org.iommu4j.pci.PciMsi.*;
 import static org.iommu4j.pci.PciRegs.*;
 
+import org.iommu4j.base.Warn;
 import org.iommu4j.base.device.Resource;
 import org.iommu4j.base.hw.Board;
 import org.iommu4j.base.irq.MsiDesc;
 import org.iommu4j.base.irq.MsiDomain;
+import org.iommu4j.base.irq.MsiMsg;
 import org.iommu4j.base.test.NoWarnings;
 import org.iommu4j.pci.hw.FakeUpstreamPort;
 import org.iommu4j.pci.hw.PciBar;
@@ -145,6 +147,35 @@ class PciMsixTest {
         // with MSI on, MSI-X is refused
         assertThat(pciAllocIrqVectors(dev, 1, 1, PCI_IRQ_MSI)).isEqualTo(1);
         assertThat(pciAllocIrqVectors(dev, 1, 1, PCI_IRQ_MSIX)).isEqualTo(-EINVAL);
+    }
+
+    /**
+     * PCI_IRQ_VIRTUAL lets a driver have vectors beyond the Table (never written to the
+     * function); __pci_read_msi_msg reads a real entry's message back from the Table and, for a
+     * virtual one, WARNs once and leaves the message untouched.
+     */
+    @Test
+    void readingAVirtualEntrysMessageWarnsAndReadsNothing() {
+        assertThat(pciAllocIrqVectors(dev, 4, 4, PCI_IRQ_MSIX | PCI_IRQ_VIRTUAL)).isEqualTo(4);
+        MsiDesc real = dev.msiList.get(2);
+        MsiDesc virt = dev.msiList.get(3);
+        assertThat(real.msiAttribIsVirtual).isFalse();
+        assertThat(virt.msiAttribIsVirtual).isTrue();
+        MsiMsg msg = new MsiMsg();
+        __pciReadMsiMsg(real, msg);
+        assertThat(msg.addressLo).isEqualTo((int) PciMsiTest.DOORBELL);
+        assertThat(msg.data).isEqualTo(0x100);
+        assertThat(Warn.drain()).isEmpty();
+
+        MsiMsg untouched = new MsiMsg();
+        untouched.addressLo = 0x1234;
+        untouched.data = 0x56;
+        __pciReadMsiMsg(virt, untouched);
+        assertThat(Warn.drain()).hasSize(1);
+        assertThat(untouched.addressLo).isEqualTo(0x1234);
+        assertThat(untouched.addressHi).isZero();
+        assertThat(untouched.data).isEqualTo(0x56);
+        pciFreeIrqVectors(dev);
     }
 
     @Test
