@@ -20,6 +20,7 @@ import static org.iommu4j.ioasid.IoasidData.IOASID_STATE_FREE_PENDING;
 import static org.iommu4j.ioasid.IoasidData.IOASID_STATE_IDLE;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Predicate;
 import org.iommu4j.base.ErrnoException;
@@ -757,20 +758,37 @@ public final class Ioasid {
         }
     }
 
-    /** Frees every IOASID of {@code set}. Lock held. */
+    /**
+     * Frees every IOASID of {@code set}, in ascending ID order as the seed's walk of the set's
+     * xarray does (so the FREE notifications go out in that order). A FREE notifier may reclaim
+     * other IDs of the set (skipped) or allocate new ones (freed by a further pass). Lock held.
+     */
     private void ioasidFreeAllInSetLocked(IoasidSet set) {
-        IoasidData data = set.head;
-        while (data != null) {
-            IoasidData next = data.setNext;
-            if (data.state != IOASID_STATE_FREE_PENDING) {
-                ioasidFreeLocked(set, data);
+        boolean freed;
+        do {
+            freed = false;
+            for (IoasidData data : ioasidSetEntriesLocked(set)) {
+                if (data.state != IOASID_STATE_FREE_PENDING && data.state != IOASID_STATE_FREED) {
+                    ioasidFreeLocked(set, data);
+                    freed = true;
+                }
             }
-            if (next != null && next.state == IOASID_STATE_FREED) {
-                // A FREE notifier reclaimed more of the set: walk again from the head.
-                next = set.head;
-            }
-            data = next;
+        } while (freed);
+    }
+
+    /**
+     * The set's IOASIDs in ascending (unsigned) ID order: the order in which the seed's
+     * {@code xa_for_each} over the set's xarray visits them. The list itself is kept in
+     * allocation order; this is a snapshot, safe against frees while it is walked. Lock held.
+     */
+    private static IoasidData[] ioasidSetEntriesLocked(IoasidSet set) {
+        IoasidData[] entries = new IoasidData[set.nrIoasids];
+        int n = 0;
+        for (IoasidData d = set.head; d != null && n < entries.length; d = d.setNext) {
+            entries[n++] = d;
         }
+        Arrays.sort(entries, 0, n, (a, b) -> Integer.compareUnsigned(a.id, b.id));
+        return n == entries.length ? entries : Arrays.copyOf(entries, n);
     }
 
     /**
@@ -812,9 +830,10 @@ public final class Ioasid {
     }
 
     /**
-     * Calls {@code fn} on each IOASID of {@code set} (FREE_PENDING ones included), in allocation
-     * order, with {@code ioasid_allocator_lock} held: {@code fn} must not block, and may free the
-     * ID it is given but no other. WARN on a dead set.
+     * Calls {@code fn} on each IOASID of {@code set} (FREE_PENDING ones included), in ascending
+     * ID order as the seed's walk of the set's xarray goes, with {@code ioasid_allocator_lock}
+     * held: {@code fn} must not block. It may free IDs of the set; one reclaimed before its turn
+     * is skipped. WARN on a dead set.
      */
     @Port(value = "drivers/iommu/ioasid.c:ioasid_set_for_each_ioasid", seed = "002")
     public void ioasidSetForEachIoasid(IoasidSet set, IoasidSetIterFn fn, Object data) {
@@ -826,11 +845,10 @@ public final class Ioasid {
             if (WARN_ON(set == null || !ioasidSetIsValid(set))) {
                 return;
             }
-            IoasidData d = set.head;
-            while (d != null) {
-                IoasidData next = d.setNext;
-                fn.apply(d.id, data);
-                d = next;
+            for (IoasidData d : ioasidSetEntriesLocked(set)) {
+                if (d.state != IOASID_STATE_FREED) {
+                    fn.apply(d.id, data);
+                }
             }
         } finally {
             ioasidAllocatorLock.unlock();

@@ -30,7 +30,7 @@ public final class IoasidSet {
     final Refcount ref = new Refcount(1);
     /** The set's notifier chain (v4 {@code nh}). */
     final Notifier.Atomic nh = new Notifier.Atomic();
-    /** Head of the list of the set's IOASIDs, in allocation order. */
+    /** Head of the list of the set's IOASIDs, in allocation order (walks sort it by ID). */
     IoasidData head;
     IoasidData tail;
     /** spid -> IOASID, for the IDs with a set-private ID attached. */

@@ -200,6 +200,46 @@ class IoasidSetTest {
         assertThat(io.ioasidCount()).isZero();
     }
 
+    /**
+     * The seed walks a set's IOASIDs through its xarray, by ascending ID whatever the allocation
+     * order: the iterator's calls and the FREE notifications of the set's teardown follow it.
+     */
+    @Test
+    void setWalksGoByAscendingIdNotAllocationOrder() {
+        IoasidSet s = io.ioasidSetAlloc(null, 10, IOASID_SET_TYPE_NULL);
+        List<String> frees = new ArrayList<>();
+        assertThat(io.ioasidRegisterNotifier(s, NotifierBlock.of(0, (ev, d) -> {
+            if (ev == Ioasid.IOASID_NOTIFY_FREE) {
+                frees.add(String.valueOf(((IoasidNbArgs) d).id()));
+            }
+            return Notifier.NOTIFY_OK;
+        }))).isZero();
+        assertThat(io.ioasidAlloc(s, 50, 60, null)).isEqualTo(50);
+        assertThat(io.ioasidAlloc(s, 10, 20, null)).isEqualTo(10);
+        assertThat(io.ioasidAlloc(s, 0x8000_0000, 0x8000_0010, null)).isEqualTo(0x8000_0000);
+        assertThat(io.ioasidAlloc(s, 30, 40, null)).isEqualTo(30);
+
+        List<Long> seen = new ArrayList<>();
+        io.ioasidSetForEachIoasid(s, (id, d) -> seen.add(Integer.toUnsignedLong(id)), null);
+        assertThat(seen).containsExactly(10L, 30L, 50L, 0x8000_0000L);
+        // fn may free IDs ahead of it: they are not visited.
+        seen.clear();
+        io.ioasidSetForEachIoasid(s, (id, d) -> {
+            seen.add(Integer.toUnsignedLong(id));
+            if (id == 10) {
+                io.ioasidFree(s, 30);
+            }
+        }, null);
+        assertThat(seen).containsExactly(10L, 50L, 0x8000_0000L);
+        assertThat(frees).containsExactly("30");
+
+        frees.clear();
+        io.ioasidSetPut(s);
+        assertThat(frees).containsExactly("10", "50", String.valueOf(0x8000_0000));
+        assertThat(io.ioasidCount()).isZero();
+        assertThat(io.ioasidGetCapacityAvail()).isEqualTo(PCI_PASID_MAX);
+    }
+
     /** Seed 002's ioasid_free WARNs on an ID whose set no longer exists, and changes nothing. */
     @Test
     void freeingAnIdOfADeadSetWarnsAndChangesNothing() {
