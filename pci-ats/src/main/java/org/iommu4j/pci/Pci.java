@@ -245,20 +245,128 @@ public final class Pci {
     }
 
 
-    @Port("drivers/pci/access.c:pcie_capability_read_word")
-    public static int pcieCapabilityReadWord(PciDev dev, int pos) {
-        if (!pciIsPcie(dev)) {
-            return 0;
-        }
-        return pciReadConfigWord(dev, dev.pcieCap + pos);
+    /** The version field of the PCI Express Capabilities register (1 or 2). */
+    @Port("drivers/pci/access.c:pcie_cap_version")
+    private static int pcieCapVersion(PciDev dev) {
+        return dev.pcieFlagsReg & PCI_EXP_FLAGS_VERS;
     }
 
-    @Port("drivers/pci/access.c:pcie_capability_read_dword")
-    public static int pcieCapabilityReadDword(PciDev dev, int pos) {
+    /** The port types with a Link, hence Link Capabilities/Control/Status registers. */
+    @Port("drivers/pci/access.c:pcie_cap_has_lnkctl")
+    static boolean pcieCapHasLnkctl(PciDev dev) {
+        int type = pciPcieType(dev);
+        return type == PCI_EXP_TYPE_ENDPOINT || type == PCI_EXP_TYPE_LEG_END || type == PCI_EXP_TYPE_ROOT_PORT
+                || type == PCI_EXP_TYPE_UPSTREAM || type == PCI_EXP_TYPE_DOWNSTREAM
+                || type == PCI_EXP_TYPE_PCI_BRIDGE || type == PCI_EXP_TYPE_PCIE_BRIDGE;
+    }
+
+    @Port("drivers/pci/pci.h:pcie_downstream_port")
+    private static boolean pcieDownstreamPort(PciDev dev) {
+        int type = pciPcieType(dev);
+        return type == PCI_EXP_TYPE_ROOT_PORT || type == PCI_EXP_TYPE_DOWNSTREAM || type == PCI_EXP_TYPE_PCIE_BRIDGE;
+    }
+
+    /** Slot registers: a downstream-facing port whose capability says Slot Implemented. */
+    @Port("drivers/pci/access.c:pcie_cap_has_sltctl")
+    private static boolean pcieCapHasSltctl(PciDev dev) {
+        int type = pciPcieType(dev);
+        return (type == PCI_EXP_TYPE_ROOT_PORT || type == PCI_EXP_TYPE_DOWNSTREAM)
+                && (dev.pcieFlagsReg & PCI_EXP_FLAGS_SLOT) != 0;
+    }
+
+    /** Root registers: Root Ports and Root Complex Event Collectors. */
+    @Port("drivers/pci/access.c:pcie_cap_has_rtctl")
+    static boolean pcieCapHasRtctl(PciDev dev) {
+        int type = pciPcieType(dev);
+        return type == PCI_EXP_TYPE_ROOT_PORT || type == PCI_EXP_TYPE_RC_EC;
+    }
+
+    /**
+     * Whether register {@code pos} of the PCI Express capability exists for this function: the
+     * Link, Slot and Root registers only for the port types that have them, the "2" registers
+     * (from Device Capabilities 2 on) only in a version 2 capability.
+     */
+    @Port("drivers/pci/access.c:pcie_capability_reg_implemented")
+    private static boolean pcieCapabilityRegImplemented(PciDev dev, int pos) {
         if (!pciIsPcie(dev)) {
+            return false;
+        }
+        switch (pos) {
+            case PCI_EXP_FLAGS:
+            case PCI_EXP_DEVCAP:
+            case PCI_EXP_DEVCTL:
+            case PCI_EXP_DEVSTA:
+                return true;
+            case PCI_EXP_LNKCAP:
+            case PCI_EXP_LNKCTL:
+            case PCI_EXP_LNKSTA:
+                return pcieCapHasLnkctl(dev);
+            case PCI_EXP_SLTCAP:
+            case PCI_EXP_SLTCTL:
+            case PCI_EXP_SLTSTA:
+                return pcieCapHasSltctl(dev);
+            case PCI_EXP_RTCTL:
+            case PCI_EXP_RTCAP:
+            case PCI_EXP_RTSTA:
+                return pcieCapHasRtctl(dev);
+            case PCI_EXP_DEVCAP2:
+            case PCI_EXP_DEVCTL2:
+            case PCI_EXP_LNKCAP2:
+            case PCI_EXP_LNKCTL2:
+            case PCI_EXP_LNKSTA2:
+                return pcieCapVersion(dev) > 1;
+            default:
+                return false;
+        }
+    }
+
+    /**
+     * A 16-bit register of the PCI Express capability: its value; 0 for a misaligned
+     * {@code pos}, a register this function does not implement, a failed read, or a function
+     * without the capability (a downstream port's unimplemented Slot Status reads Presence
+     * Detect State set, as the spec hardwires it).
+     */
+    @Port("drivers/pci/access.c:pcie_capability_read_word")
+    public static int pcieCapabilityReadWord(PciDev dev, int pos) {
+        if ((pos & 1) != 0) {
             return 0;
         }
-        return pciReadConfigDword(dev, dev.pcieCap + pos);
+        if (pcieCapabilityRegImplemented(dev, pos)) {
+            int[] v = new int[1];
+            int ret = pciGenericConfigReadChecked(dev, dev.pcieCap + pos, 2, v);
+            return ret != PCIBIOS_SUCCESSFUL ? 0 : v[0];
+        }
+        if (pciIsPcie(dev) && pcieDownstreamPort(dev) && pos == PCI_EXP_SLTSTA) {
+            return PCI_EXP_SLTSTA_PDS;
+        }
+        return 0;
+    }
+
+    /** A 32-bit register of the PCI Express capability, with the rules of {@link #pcieCapabilityReadWord}. */
+    @Port("drivers/pci/access.c:pcie_capability_read_dword")
+    public static int pcieCapabilityReadDword(PciDev dev, int pos) {
+        if ((pos & 3) != 0) {
+            return 0;
+        }
+        if (pcieCapabilityRegImplemented(dev, pos)) {
+            int[] v = new int[1];
+            int ret = pciGenericConfigReadChecked(dev, dev.pcieCap + pos, 4, v);
+            return ret != PCIBIOS_SUCCESSFUL ? 0 : v[0];
+        }
+        if (pciIsPcie(dev) && pcieDownstreamPort(dev) && pos == PCI_EXP_SLTSTA) {
+            return PCI_EXP_SLTSTA_PDS;
+        }
+        return 0;
+    }
+
+    /** A config read that also tells whether it worked (the PCIBIOS code of pci_read_config_*). */
+    private static int pciGenericConfigReadChecked(PciDev dev, int where, int size, int[] val) {
+        if (badAccess(where, size)) {
+            return PCIBIOS_BAD_REGISTER_NUMBER;
+        }
+        int ret = pciGenericConfigRead(dev.pciBus, dev.devfn, where, size, val);
+        val[0] &= (int) sizeMask(size);
+        return ret;
     }
 
     /* ---------------- drivers/pci/pci.c: capabilities ---------------- */

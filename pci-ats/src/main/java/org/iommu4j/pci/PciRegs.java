@@ -120,12 +120,26 @@ public final class PciRegs {
     public static final int PCI_EXP_TYPE_PCIE_BRIDGE = 0x8;
     public static final int PCI_EXP_TYPE_RC_END = 0x9;
     public static final int PCI_EXP_TYPE_RC_EC = 0xa;
+    public static final int PCI_EXP_FLAGS_SLOT = 0x0100;
     public static final int PCI_EXP_DEVCAP = 4;
     public static final int PCI_EXP_DEVCTL = 8;
     public static final int PCI_EXP_DEVSTA = 10;
+    public static final int PCI_EXP_LNKCAP = 12;
+    public static final int PCI_EXP_LNKCTL = 16;
+    public static final int PCI_EXP_LNKSTA = 18;
+    public static final int PCI_EXP_SLTCAP = 20;
+    public static final int PCI_EXP_SLTCTL = 24;
+    public static final int PCI_EXP_SLTSTA = 26;
+    public static final int PCI_EXP_SLTSTA_PDS = 0x0040;
+    public static final int PCI_EXP_RTCTL = 28;
+    public static final int PCI_EXP_RTCAP = 30;
+    public static final int PCI_EXP_RTSTA = 32;
     public static final int PCI_EXP_DEVCAP2 = 0x24;
     public static final int PCI_EXP_DEVCAP2_EE_PREFIX = 0x00200000;
     public static final int PCI_EXP_DEVCTL2 = 0x28;
+    public static final int PCI_EXP_LNKCAP2 = 0x2c;
+    public static final int PCI_EXP_LNKCTL2 = 0x30;
+    public static final int PCI_EXP_LNKSTA2 = 0x32;
 
     /* Extended capability header (config space from 0x100) and IDs */
     public static int PCI_EXT_CAP_ID(int header) {

@@ -226,6 +226,63 @@ class PciEnumerationTest {
         assertThat(pcieCapabilityReadWord(d, PCI_EXP_FLAGS) & PCI_EXP_FLAGS_VERS).isEqualTo(2);
     }
 
+    /**
+     * pcie_capability_read_word/dword read only registers the function's capability implements:
+     * a misaligned offset, the Link registers of an RC integrated endpoint (which has no Link),
+     * the Slot and Root registers of an endpoint, and every register from Device Capabilities 2
+     * on in a version 1 capability all read 0. A version 1 function therefore has no End-End TLP
+     * Prefix path, and pci_enable_pasid refuses it.
+     */
+    @Test
+    void pcieCapabilityReadsOnlyImplementedRegisters() {
+        PciWorld w = new PciWorld();
+        // 00:01.0 reports a version 1 PCI Express capability; everything else reads as the model has it
+        long flags01 = PcieSpec.ecamOffset(0, 1, 0, 0x40 + PCI_EXP_FLAGS);
+        MmioDevice ecam = new MmioDevice() {
+            @Override
+            public long mmioRead(long offset, int size) {
+                long v = w.hb.mmioRead(offset, size);
+                if (flags01 >= offset && flags01 < offset + size) {
+                    int shift = (int) (8 * (flags01 - offset));
+                    v = v & ~((long) PCI_EXP_FLAGS_VERS << shift) | 1L << shift;
+                }
+                return v;
+            }
+
+            @Override
+            public void mmioWrite(long offset, long value, int size) {
+                w.hb.mmioWrite(offset, value, size);
+            }
+        };
+        long base = PciWorld.ECAM + 0x1000_0000L;
+        w.board.mmio.map("ecam-v1", base, w.hb.ecamSize(), ecam);
+        w.root = w.pci.pciHostCommonProbe(w.board.mmio, base, 0, 0);
+        PciDev v1 = w.dev(1, 0);
+        PciDev ep = w.dev(2, 0);     // an Endpoint with a Link, version 2
+        PciDev rciep = w.dev(3, 0);  // an RC integrated endpoint, version 2
+
+        assertThat(pcieCapabilityReadWord(v1, PCI_EXP_FLAGS) & PCI_EXP_FLAGS_VERS).isEqualTo(1);
+        // the raw register says End-End TLP Prefix Supported, but it is not part of a v1 capability
+        assertThat(pciReadConfigDword(v1, v1.pcieCap + PCI_EXP_DEVCAP2) & PCI_EXP_DEVCAP2_EE_PREFIX).isNotZero();
+        assertThat(pcieCapabilityReadDword(v1, PCI_EXP_DEVCAP2)).isZero();
+        assertThat(v1.eetlpPrefixPath).isFalse();
+        assertThat(v1.pasidCap).isNotZero();
+        assertThat(PciAts.pciEnablePasid(v1, 0)).isEqualTo(-Errno.EINVAL);
+
+        // misaligned offsets read 0, not all-ones
+        assertThat(pcieCapabilityReadWord(ep, PCI_EXP_FLAGS + 1)).isZero();
+        assertThat(pcieCapabilityReadDword(ep, PCI_EXP_DEVCAP + 2)).isZero();
+        // the Link registers exist for an Endpoint, not for an RC integrated endpoint
+        assertThat(pcieCapabilityReadDword(ep, PCI_EXP_LNKCAP)).isEqualTo(pciReadConfigDword(ep, ep.pcieCap + PCI_EXP_LNKCAP));
+        assertThat(pcieCapabilityReadDword(ep, PCI_EXP_LNKCAP)).isNotZero();
+        assertThat(pcieCapabilityReadDword(rciep, PCI_EXP_LNKCAP)).isZero();
+        // no Slot or Root registers in an endpoint; its Device Capabilities 2 is there
+        assertThat(pcieCapabilityReadWord(ep, PCI_EXP_SLTSTA)).isZero();
+        assertThat(pcieCapabilityReadWord(ep, PCI_EXP_RTCTL)).isZero();
+        assertThat(pcieCapabilityReadDword(rciep, PCI_EXP_DEVCAP2) & PCI_EXP_DEVCAP2_EE_PREFIX).isNotZero();
+        assertThat(rciep.eetlpPrefixPath).isTrue();
+    }
+
     @Test
     void busMastering() {
         PciWorld w = new PciWorld().enumerate();
