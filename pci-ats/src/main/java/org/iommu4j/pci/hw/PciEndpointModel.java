@@ -512,7 +512,14 @@ public final class PciEndpointModel implements AtsEndpoint {
             c.setWmask(priCap + PRI_ALLOC_REQ, 0xffffffff, 4);
         }
         if (acsCap != 0) {
-            c.set(acsCap + ACS_CAP, caps.acsCap() & 0x7f, 2);
+            int cap = caps.acsCap() & 0x7f;
+            if ((cap & ACS_EC) != 0) {
+                // PCIe r5 7.7.8.2/7.7.8.4: P2P Egress Control brings an Egress Control Vector;
+                // without ARI a function's peers are Functions 0..7, so eight bits, all RW
+                cap |= 8 << ACS_CAP_EGRESS_VECTOR_SIZE_SHIFT;
+                c.setWmask(acsCap + ACS_EGRESS_CTL_V, 0xff, 4);
+            }
+            c.set(acsCap + ACS_CAP, cap, 2);
             c.setWmask(acsCap + ACS_CTRL, caps.acsCap() & 0x7f, 2);
         }
     }

@@ -240,6 +240,13 @@ public final class PcieSpec {
     public static final int ACS_UF = 1 << 4;
     public static final int ACS_EC = 1 << 5;
     public static final int ACS_DT = 1 << 6;
+    /** ACS Capability [15:8], RO: bits in the Egress Control Vector (00h encodes 256). */
+    public static final int ACS_CAP_EGRESS_VECTOR_SIZE_SHIFT = 8;
+    /**
+     * Egress Control Vector (PCIe r5 7.7.8.4), RW: present only with P2P Egress Control; in a
+     * multi-function device's function bit N stands for Function N.
+     */
+    public static final int ACS_EGRESS_CTL_V = 0x08;
     public static final int ACS_CAP_SIZE = 8;
 
     /* Routing ID (PCIe r5 2.2.6.2) and ECAM (PCIe r5 7.2.2). */

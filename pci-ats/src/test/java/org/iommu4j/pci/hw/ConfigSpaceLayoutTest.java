@@ -126,6 +126,37 @@ class ConfigSpaceLayoutTest {
         assertThat(ep.configRead(0x124, 2)).isEqualTo(0x0c);
     }
 
+    /**
+     * PCIe r5 7.7.8.2 and 7.7.8.4: a function offering P2P Egress Control has an Egress Control
+     * Vector after the ACS Control register, its size in ACS Capability [15:8] (0 would mean 256
+     * bits); the implemented bits are RW and reset to 0, the rest read 0.
+     */
+    @Test
+    void acsEgressControlBringsItsVector() {
+        PciEndpointModel ep = new PciEndpointModel("ep", PciEndpointCaps.builder()
+                .acs(PcieSpec.ACS_RR | PcieSpec.ACS_CR | PcieSpec.ACS_EC).build());
+        int acs = ep.acsCapOffset();
+        int cap = ep.configRead(acs + PcieSpec.ACS_CAP, 2);
+        assertThat(cap & 0x7f).isEqualTo(PcieSpec.ACS_RR | PcieSpec.ACS_CR | PcieSpec.ACS_EC);
+        assertThat(cap >>> PcieSpec.ACS_CAP_EGRESS_VECTOR_SIZE_SHIFT).isEqualTo(8);
+        assertThat(ep.configRead(acs + PcieSpec.ACS_EGRESS_CTL_V, 4)).isZero();
+        ep.configWrite(acs + PcieSpec.ACS_EGRESS_CTL_V, -1, 4);
+        assertThat(ep.configRead(acs + PcieSpec.ACS_EGRESS_CTL_V, 4)).isEqualTo(0xff);
+        ep.configWrite(acs + PcieSpec.ACS_CTRL, -1, 2);
+        assertThat(ep.configRead(acs + PcieSpec.ACS_CTRL, 2))
+                .isEqualTo(PcieSpec.ACS_RR | PcieSpec.ACS_CR | PcieSpec.ACS_EC);
+        ep.reset();
+        assertThat(ep.configRead(acs + PcieSpec.ACS_EGRESS_CTL_V, 4)).isZero();
+
+        // without Egress Control there is no vector: size field 0, nothing writable after Control
+        PciEndpointModel plain = new PciEndpointModel("plain", PciEndpointCaps.builder()
+                .acs(PcieSpec.ACS_RR | PcieSpec.ACS_CR).build());
+        int pacs = plain.acsCapOffset();
+        assertThat(plain.configRead(pacs + PcieSpec.ACS_CAP, 2) >>> 8).isZero();
+        plain.configWrite(pacs + PcieSpec.ACS_EGRESS_CTL_V, -1, 4);
+        assertThat(plain.configRead(pacs + PcieSpec.ACS_EGRESS_CTL_V, 4)).isZero();
+    }
+
     @Test
     void anEndpointCannotOfferThePortOnlyAcsControls() {
         for (int bit : new int[] {PcieSpec.ACS_SV, PcieSpec.ACS_TB, PcieSpec.ACS_UF}) {
