@@ -11,7 +11,9 @@ import static org.iommu4j.mm.PgtableH.PMD_TYPE_SECT;
 import static org.iommu4j.mm.PgtableH.PMD_TYPE_TABLE;
 import static org.iommu4j.mm.PgtableH.PTE_ADDR_MASK;
 import static org.iommu4j.mm.PgtableH.PTE_AF;
+import static org.iommu4j.mm.PgtableH.PTE_ATTRINDX_MASK;
 import static org.iommu4j.mm.PgtableH.PTE_DIRTY;
+import static org.iommu4j.mm.PgtableH.PTE_GP;
 import static org.iommu4j.mm.PgtableH.PTE_PROT_NONE;
 import static org.iommu4j.mm.PgtableH.PTE_PXN;
 import static org.iommu4j.mm.PgtableH.PTE_RDONLY;
@@ -230,10 +232,15 @@ public final class Pgtable {
         return (pte & ~PTE_WRITE) | PTE_RDONLY;
     }
 
-    /** Replaces the permission bits, preserving address, AF and dirtiness. */
+    /**
+     * Replaces the permission bits, the guarded-page bit and the memory type (AttrIndx: Normal
+     * and Normal-Tagged are two MAIR indices, so a protection change may switch between them),
+     * preserving address, AF, shareability and dirtiness.
+     */
     @Port("arch/arm64/include/asm/pgtable.h:pte_modify")
     public static long pteModify(long pte, long newprot) {
-        final long mask = PTE_USER | PTE_PXN | PTE_UXN | PTE_RDONLY | PTE_PROT_NONE | PTE_VALID | PTE_WRITE;
+        final long mask = PTE_USER | PTE_PXN | PTE_UXN | PTE_RDONLY | PTE_PROT_NONE | PTE_VALID | PTE_WRITE
+                | PTE_GP | PTE_ATTRINDX_MASK;
         if (pteHwDirty(pte)) {
             pte = pteMkdirty(pte);
         }

@@ -12,7 +12,7 @@ import org.iommu4j.base.Port;
  * <p>Hardware view (VMSAv8-64, stage 1, EL1&amp;0 regime): bits [1:0] type (0b11 table at levels
  * 0-2 / page at level 3, 0b01 block at levels 1-2), AttrIndx [4:2], AP[2:1] = bits [7:6] (AP[1]
  * = EL0 access, AP[2] = read-only), SH [9:8], AF 10, nG 11, output address [47:PAGE_SHIFT],
- * DBM 51, Contiguous 52, PXN 53, UXN 54; bits 55-58 are ignored by hardware and hold Linux's
+ * GP 50, DBM 51, Contiguous 52, PXN 53, UXN 54; bits 55-58 are ignored by hardware and hold Linux's
  * software bits.
  */
 @Port("arch/arm64/include/asm/pgtable-hwdef.h:PTE_VALID")
@@ -48,6 +48,8 @@ public final class PgtableH {
     /** Not global: the entry is tagged with the ASID. */
     public static final long PTE_NG = BIT(11);
     /* ---- upper attributes ---- */
+    /** Guarded Page (FEAT_BTI): branch targets in an executable page must be BTI landing pads. */
+    public static final long PTE_GP = BIT(50);
     /** Dirty Bit Modifier: hardware may clear AP[2] on a write (FEAT_HAFDBS). */
     public static final long PTE_DBM = BIT(51);
     /** Contiguous hint (this port never sets it). */

@@ -292,4 +292,26 @@ class PgtableTest {
         mm.mmput();
         cpu.switchToIdle();
     }
+
+    /**
+     * pte_modify (v5.15) takes from the new protection the permission bits, the BTI guarded
+     * bit (50) and AttrIndx [4:2] (Normal and Normal-Tagged are different MAIR indices); the
+     * output address, AF, SH, nG and the dirty state stay.
+     */
+    @Test
+    void pteModifyTakesMemoryTypeAndGuardedBitFromTheNewProtection() {
+        final long gp = 1L << 50;
+        final long attrNormalNc = 2L << 2;
+        final long attrTagged = 1L << 2;
+        long pa = 0x4321_0000L;
+        long old = pa | BASE | USER | DBM | attrNormalNc | gp; // writable, hardware-dirty
+        long newprot = PAGE | SH_INNER | AF | NG | USER | RDONLY | PXN | UXN | attrTagged;
+        long pte = Pgtable.pteModify(old, newprot);
+        assertThat(pte & (7L << 2)).isEqualTo(attrTagged);
+        assertThat(pte & gp).isZero();
+        assertThat(pte & ~0xfffL & ((1L << 48) - 1)).isEqualTo(pa);
+        assertThat(pte & (AF | SH_INNER | NG)).isEqualTo(AF | SH_INNER | NG);
+        assertThat(pte & (RDONLY | SW_DIRTY | DBM)).isEqualTo(RDONLY | SW_DIRTY);
+        assertThat(Pgtable.pteModify(pa | BASE | USER | RDONLY, newprot | gp) & gp).isEqualTo(gp);
+    }
 }
