@@ -5,6 +5,7 @@ import static org.iommu4j.base.Errno.EBADF;
 import static org.iommu4j.base.Errno.EEXIST;
 import static org.iommu4j.base.Errno.EINVAL;
 import static org.iommu4j.base.Errno.ENOMEM;
+import static org.iommu4j.base.Errno.EOVERFLOW;
 import static org.iommu4j.mm.MmH.DEFAULT_MMAP_MIN_ADDR;
 import static org.iommu4j.mm.MmH.FAULT_FLAG_WRITE;
 import static org.iommu4j.mm.MmH.FIRST_USER_ADDRESS;
@@ -152,7 +153,10 @@ public final class Mmap {
      * Return: the address, or -EINVAL (len 0, a MAP type other than MAP_SHARED/MAP_PRIVATE,
      * unaligned MAP_FIXED or MAP_FIXED_NOREPLACE), -ENOMEM (no
      * room, too many maps, allocation), -EEXIST (MAP_FIXED_NOREPLACE over a mapping), -EBADF
-     * (not MAP_ANONYMOUS: no files here).
+     * (not MAP_ANONYMOUS: no files here), -EOVERFLOW ({@code pgoff} plus the length in pages
+     * wraps). As in v5.15 the errors come in this order: -EINVAL for len 0, -ENOMEM for a
+     * length that rounds to 0, -EOVERFLOW, -ENOMEM for too many maps, then whatever
+     * get_unmapped_area answers, -EEXIST, and only then -EINVAL for the MAP type.
      */
     @Port("mm/mmap.c:do_mmap")
     public static long doMmap(Mm mm, long addr, long len, int prot, int flags, long pgoff) {
@@ -176,8 +180,24 @@ public final class Mmap {
         if (len == 0) {
             return -ENOMEM;
         }
+        // The last page's offset must not wrap around.
+        if (Long.compareUnsigned(pgoff + (len >>> pt.PAGE_SHIFT), pgoff) < 0) {
+            return -EOVERFLOW;
+        }
         if (mm.mapCount > mm.world.sysctlMaxMapCount) {
             return -ENOMEM;
+        }
+        // The place is found (and MAP_FIXED_NOREPLACE checked) before the flags are looked
+        // at, so a bad MAP type is only reported once the range itself is acceptable.
+        addr = getUnmappedArea(mm, addr, len, flags);
+        if (IS_ERR_VALUE(addr)) {
+            return addr;
+        }
+        if ((flags & MAP_FIXED_NOREPLACE) != 0) {
+            VmAreaStruct vma = findVma(mm, addr);
+            if (vma != null && Long.compareUnsigned(vma.vmStart, addr + len) < 0) {
+                return -EEXIST;
+            }
         }
         long vmFlags = calcVmProtBits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
         // Anonymous memory knows only these two types; MAP_SHARED_VALIDATE is for files.
@@ -189,16 +209,6 @@ public final class Mmap {
                 break;
             default:
                 return -EINVAL;
-        }
-        addr = getUnmappedArea(mm, addr, len, flags);
-        if (IS_ERR_VALUE(addr)) {
-            return addr;
-        }
-        if ((flags & MAP_FIXED_NOREPLACE) != 0) {
-            VmAreaStruct vma = findVma(mm, addr);
-            if (vma != null && Long.compareUnsigned(vma.vmStart, addr + len) < 0) {
-                return -EEXIST;
-            }
         }
         return mmapRegion(mm, addr, len, vmFlags, pgoff);
     }

@@ -6,6 +6,7 @@ import static org.iommu4j.base.Errno.EEXIST;
 import static org.iommu4j.base.Errno.EINTR;
 import static org.iommu4j.base.Errno.EINVAL;
 import static org.iommu4j.base.Errno.ENOMEM;
+import static org.iommu4j.base.Errno.EOVERFLOW;
 import static org.iommu4j.mm.MmH.MAP_ANONYMOUS;
 import static org.iommu4j.mm.MmH.MAP_FIXED;
 import static org.iommu4j.mm.MmH.MAP_FIXED_NOREPLACE;
@@ -212,5 +213,29 @@ class MmapTest {
         cpu.switchToIdle();
         assertThat(m.freed()).isTrue();
         assertThat(w.pages.allocatedPages()).isEqualTo(baseline);
+    }
+
+    /**
+     * v5.15's do_mmap checks the offset for wrap-around (-EOVERFLOW) and finds the place
+     * (get_unmapped_area, MAP_FIXED_NOREPLACE's -EEXIST) before it reads the MAP type, so an
+     * anonymous request with a bad type gets the range's error first. Nothing is mapped.
+     */
+    @Test
+    void doMmapReportsTheRangeBeforeTheMapType() {
+        int badType = MAP_ANONYMOUS | MmH.MAP_SHARED_VALIDATE;
+        assertThat(Mmap.vmMmap(mm, 0x5000_0000L, 8192, PROT_READ, ANON | MAP_FIXED_NOREPLACE)).isEqualTo(0x5000_0000L);
+        assertThat(Mmap.vmMmap(mm, 0x5000_1000L, 4096, PROT_READ, badType | MAP_FIXED_NOREPLACE)).isEqualTo(-EEXIST);
+        assertThat(Mmap.vmMmap(mm, task - 4096, 8192, PROT_READ, badType | MAP_FIXED)).isEqualTo(-ENOMEM);
+        assertThat(Mmap.vmMmap(mm, 0, task + 4096, PROT_READ, badType)).isEqualTo(-ENOMEM);
+        assertThat(Mmap.vmMmap(mm, 0x6000_0000L, 4096, PROT_READ, badType | MAP_FIXED)).isEqualTo(-EINVAL);
+        mm.mmapWriteLock();
+        try {
+            assertThat(Mmap.doMmap(mm, 0, 8192, PROT_READ, ANON, -1L)).isEqualTo(-EOVERFLOW);
+            assertThat(Mmap.doMmap(mm, 0, 8192, PROT_READ, badType, -1L)).isEqualTo(-EOVERFLOW);
+            assertThat(Mmap.doMmap(mm, 0x7000_0000L, 8192, PROT_READ, ANON | MAP_FIXED, -3L)).isEqualTo(0x7000_0000L);
+        } finally {
+            mm.mmapWriteUnlock();
+        }
+        assertThat(mm.vmas()).extracting(v -> v.vmStart).containsExactly(0x5000_0000L, 0x7000_0000L);
     }
 }
