@@ -3,8 +3,10 @@ package org.iommu4j.of;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.iommu4j.base.Port;
 
 /**
@@ -32,12 +34,25 @@ public final class DeviceNode {
     volatile boolean populated;
     /** Root only: phandle -> node, built on demand, dropped on any change. */
     private Map<Integer, DeviceNode> phandleIndex;
+    /** Root only: the pr_warn_once sites that already printed for this tree (its "boot"). */
+    private Set<String> warnedOnce;
 
     private DeviceNode(DeviceNode parent, String fullName) {
         this.parent = parent;
         this.fullName = fullName;
         int at = fullName.indexOf('@');
         this.name = at < 0 ? fullName : fullName.substring(0, at);
+    }
+
+    /**
+     * True the first time it is asked for {@code site} on this tree, then false: a
+     * pr_warn_once whose "once" is per tree, as each tree stands for one boot. Call on the root.
+     */
+    synchronized boolean firstTime(String site) {
+        if (warnedOnce == null) {
+            warnedOnce = new HashSet<>();
+        }
+        return warnedOnce.add(site);
     }
 
     /** A new empty tree root ("/"). */

@@ -579,18 +579,57 @@ public final class Of {
         return r;
     }
 
-    private static boolean isPciBus(DeviceNode bus) {
+    /**
+     * Whether {@code np} is a PCI bus for address translation: device_type "pci", "pciex",
+     * "vci" or "ht", or, lacking a device_type, a node named "pcie" (accepted with a warning
+     * printed once per tree).
+     */
+    @Port("drivers/of/address.c:of_bus_pci_match")
+    static boolean ofBusPciMatch(DeviceNode np) {
+        if (np == null) {
+            return false;
+        }
         String[] t = new String[1];
-        return bus != null && ofPropertyReadString(bus, "device_type", t) == 0
-                && (t[0].equals("pci") || t[0].equals("pciex"));
+        if (ofPropertyReadString(np, "device_type", t) == 0
+                && (t[0].equals("pci") || t[0].equals("pciex") || t[0].equals("vci") || t[0].equals("ht"))) {
+            return true;
+        }
+        return ofNodeIsPcie(np);
+    }
+
+    @Port("drivers/of/address.c:of_node_is_pcie")
+    private static boolean ofNodeIsPcie(DeviceNode np) {
+        boolean isPcie = np.name.equals("pcie");
+        if (isPcie && np.treeRoot().firstTime("of_node_is_pcie")) {
+            Printk.prWarn("%s: Missing device_type", np.path());
+        }
+        return isPcie;
+    }
+
+    /**
+     * Address cells of a child of {@code bus} (bus->count_cells): always 3 on a PCI bus,
+     * else of_n_addr_cells.
+     */
+    @Port("drivers/of/address.c:of_bus_pci_count_cells")
+    @Port("drivers/of/address.c:of_bus_default_count_cells")
+    private static int countAddrCells(DeviceNode bus, boolean pci) {
+        return pci ? 3 : busCells(bus, "#address-cells", OF_ROOT_NODE_ADDR_CELLS_DEFAULT);
+    }
+
+    /** Size cells of a child of {@code bus}: always 2 on a PCI bus, else of_n_size_cells. */
+    private static int countSizeCells(DeviceNode bus, boolean pci) {
+        return pci ? 2 : busCells(bus, "#size-cells", OF_ROOT_NODE_SIZE_CELLS_DEFAULT);
     }
 
     /**
      * Translates the {@code naddr}-cell address at cell {@code cellOff} of {@code reg} (a value of
      * {@code dev}) up through each parent's {@code ranges} to a CPU physical address.
      * Missing {@code ranges} on a bus = untranslatable; empty {@code ranges} = 1:1; a bus or
-     * parent bus without size cells ({@code #size-cells = <0>}) = untranslatable. A PCI parent
-     * bus (device_type "pci") matches the space code of the high cell as of_bus_pci_map does.
+     * parent bus without size cells ({@code #size-cells = <0>}, the root's included) =
+     * untranslatable. On a PCI bus (see {@link #ofBusPciMatch}) an address has 3 cells and a
+     * size 2 whatever the properties say, and a range matches when both are I/O or both memory
+     * (32- and 64-bit memory match each other; prefetchability does not count), as
+     * of_bus_pci_map compares their IORESOURCE flags; a PCI parent keeps the range's space cell.
      *
      * @return the address, or {@link #OF_BAD_ADDR}
      */
@@ -614,13 +653,14 @@ public final class Of {
 
     @Port("drivers/of/address.c:__of_translate_address")
     private static long __ofTranslateAddress(DeviceNode dev, byte[] reg, int cellOff, String rprop) {
-        boolean dma = rprop.equals("dma-ranges");
         DeviceNode bus = dev.parent;
         if (bus == null) {
             return OF_BAD_ADDR;
         }
-        int na = busCells(bus, "#address-cells", OF_ROOT_NODE_ADDR_CELLS_DEFAULT);
-        if (na < 1 || na > OF_MAX_ADDR_CELLS || (cellOff + na) * 4L > reg.length) {
+        boolean pci = ofBusPciMatch(bus);
+        int na = countAddrCells(bus, pci);
+        int ns = countSizeCells(bus, pci);
+        if (!OF_CHECK_COUNTS(na, ns) || (cellOff + na) * 4L > reg.length) {
             return OF_BAD_ADDR;
         }
         int[] addr = new int[na];
@@ -631,57 +671,117 @@ public final class Of {
         for (int guard = 0; guard < Fdt.MAX_DEPTH + 1; guard++) {
             DeviceNode pbus = cur.parent;
             if (pbus == null) {
-                return lowCells(addr, na);
+                return readCells(addr, 0, na);
             }
-            int cna = busCells(cur, "#address-cells", OF_ROOT_NODE_ADDR_CELLS_DEFAULT);
-            int cns = busCells(cur, "#size-cells", OF_ROOT_NODE_SIZE_CELLS_DEFAULT);
-            int pna = busCells(pbus, "#address-cells", OF_ROOT_NODE_ADDR_CELLS_DEFAULT);
-            int pns = busCells(pbus, "#size-cells", OF_ROOT_NODE_SIZE_CELLS_DEFAULT);
-            // OF_CHECK_COUNTS on both sides: 1..4 address cells and at least one size cell (a
-            // bus with #size-cells = <0> has no translatable addresses).
-            if (cna != na || !OF_CHECK_COUNTS(pna, pns) || !OF_CHECK_COUNTS(cna, cns) || cns > OF_MAX_ADDR_CELLS) {
+            boolean ppci = ofBusPciMatch(pbus);
+            int pna = countAddrCells(pbus, ppci);
+            int pns = countSizeCells(pbus, ppci);
+            if (!OF_CHECK_COUNTS(pna, pns)) {
+                Printk.prErr("Bad cell count for %s", cur.path());
                 return OF_BAD_ADDR;
             }
-            Property ranges = cur.findProperty(rprop);
-            if (ranges == null && !dma) {
+            addr = ofTranslateOne(cur, pci, ppci, addr, na, ns, pna, rprop);
+            if (addr == null) {
                 return OF_BAD_ADDR;
             }
-            int[] next;
-            if (ranges == null || ranges.length() == 0) {
-                next = resize(addr, pna);
-            } else {
-                int rone = cna + pna + cns;
-                next = null;
-                byte[] rv = ranges.raw();
-                boolean pci = isPciBus(cur);
-                for (int e = 0; (e + 1) * rone * 4 <= rv.length; e++) {
-                    int base = e * rone;
-                    if (pci && ((Be.get32(rv, base * 4) ^ addr[0]) & 0x03000000) != 0) {
-                        continue;
-                    }
-                    int lo = pci ? 1 : 0;
-                    long cp = ofReadNumber(rv, base + lo, cna - lo);
-                    long s = ofReadNumber(rv, base + cna + pna, cns);
-                    long da = lowCellsFrom(addr, lo, na);
-                    if (Long.compareUnsigned(da, cp) < 0 || Long.compareUnsigned(da - cp, s) >= 0) {
-                        continue;
-                    }
-                    long pa = ofReadNumber(rv, base + cna, pna) + (da - cp);
-                    next = new int[pna];
-                    for (int i = pna - 1, sh = 0; i >= 0; i--, sh += 32) {
-                        next[i] = sh >= 64 ? 0 : (int) (pa >>> sh);
-                    }
-                    break;
-                }
-                if (next == null) {
-                    return OF_BAD_ADDR;
-                }
-            }
-            addr = next;
             na = pna;
+            ns = pns;
+            pci = ppci;
             cur = pbus;
         }
         return OF_BAD_ADDR;
+    }
+
+    /**
+     * One level up: {@code addr} ({@code na} cells, a child address of {@code parent}) through
+     * {@code parent}'s {@code rprop} into {@code pna} cells of the bus above. Null when it does
+     * not translate (no {@code ranges} outside DMA, or no range holds the address).
+     */
+    @Port("drivers/of/address.c:of_translate_one")
+    private static int[] ofTranslateOne(DeviceNode parent, boolean pci, boolean ppci, int[] addr, int na, int ns,
+            int pna, String rprop) {
+        Property ranges = parent.findProperty(rprop);
+        if (ranges == null && !rprop.equals("dma-ranges")) {
+            return null;
+        }
+        int[] out = new int[pna];
+        long offset;
+        if (ranges == null || ranges.length() == 0) {
+            offset = readCells(addr, 0, na);
+        } else {
+            byte[] rv = ranges.raw();
+            int rone = na + pna + ns;
+            offset = OF_BAD_ADDR;
+            int e = 0;
+            for (; (e + 1L) * rone * 4 <= rv.length; e++) {
+                offset = pci ? ofBusPciMap(addr, rv, e * rone, na, ns, pna)
+                        : ofBusDefaultMap(addr, rv, e * rone, na, ns, pna);
+                if (offset != OF_BAD_ADDR) {
+                    break;
+                }
+            }
+            if (offset == OF_BAD_ADDR) {
+                return null;
+            }
+            for (int i = 0; i < pna; i++) {
+                out[i] = Be.get32(rv, (e * rone + na + i) * 4);
+            }
+        }
+        // pbus->translate: a PCI parent keeps its space cell, the rest is a plain number.
+        int keep = ppci ? 1 : 0;
+        ofBusDefaultTranslate(out, keep, pna - keep, offset);
+        return out;
+    }
+
+    /** The offset of {@code addr} into the range at cell {@code base}, or OF_BAD_ADDR. */
+    @Port("drivers/of/address.c:of_bus_default_map")
+    private static long ofBusDefaultMap(int[] addr, byte[] range, int base, int na, int ns, int pna) {
+        long cp = ofReadNumber(range, base, na);
+        long s = ofReadNumber(range, base + na + pna, ns);
+        long da = readCells(addr, 0, na);
+        // u64 arithmetic: cp + s may wrap, as in C
+        if (Long.compareUnsigned(da, cp) < 0 || Long.compareUnsigned(da, cp + s) >= 0) {
+            return OF_BAD_ADDR;
+        }
+        return da - cp;
+    }
+
+    /**
+     * As the default map on the cells after the space cell, once the address and the range
+     * agree on I/O versus memory (their IORESOURCE_IO / IORESOURCE_MEM flags).
+     */
+    @Port("drivers/of/address.c:of_bus_pci_map")
+    private static long ofBusPciMap(int[] addr, byte[] range, int base, int na, int ns, int pna) {
+        long af = ofBusPciGetFlags(addr[0]);
+        long rf = ofBusPciGetFlags(Be.get32(range, base * 4));
+        if (((af ^ rf) & (Resource.IORESOURCE_MEM | Resource.IORESOURCE_IO)) != 0) {
+            return OF_BAD_ADDR;
+        }
+        long cp = ofReadNumber(range, base + 1, na - 1);
+        long s = ofReadNumber(range, base + na + pna, ns);
+        long da = readCells(addr, 1, na - 1);
+        if (Long.compareUnsigned(da, cp) < 0 || Long.compareUnsigned(da, cp + s) >= 0) {
+            return OF_BAD_ADDR;
+        }
+        return da - cp;
+    }
+
+    /**
+     * Adds {@code offset} to the {@code n}-cell number at {@code a[from]}: the sum (64 bits)
+     * goes to the last two of those cells, any cell before them is cleared.
+     */
+    @Port("drivers/of/address.c:of_bus_default_translate")
+    private static void ofBusDefaultTranslate(int[] a, int from, int n, long offset) {
+        long v = readCells(a, from, n) + offset;
+        for (int i = from; i < from + n; i++) {
+            a[i] = 0;
+        }
+        if (n > 1) {
+            a[from + n - 2] = (int) (v >>> 32);
+        }
+        if (n > 0) {
+            a[from + n - 1] = (int) v;
+        }
     }
 
     @Port("drivers/of/address.c:OF_CHECK_COUNTS")
@@ -689,22 +789,11 @@ public final class Of {
         return na > 0 && na <= OF_MAX_ADDR_CELLS && ns > 0;
     }
 
-    private static long lowCells(int[] a, int n) {
-        return lowCellsFrom(a, 0, n);
-    }
-
-    private static long lowCellsFrom(int[] a, int from, int n) {
+    /** {@code n} cells from {@code a[from]} as one number (of_read_number: the low 64 bits kept). */
+    private static long readCells(int[] a, int from, int n) {
         long r = 0;
-        for (int i = from; i < n; i++) {
+        for (int i = from; i < from + n; i++) {
             r = (r << 32) | (a[i] & 0xffffffffL);
-        }
-        return r;
-    }
-
-    private static int[] resize(int[] a, int n) {
-        int[] r = new int[n];
-        for (int i = 0; i < Math.min(n, a.length); i++) {
-            r[n - 1 - i] = a[a.length - 1 - i];
         }
         return r;
     }
@@ -793,7 +882,7 @@ public final class Of {
         parser.na = busCells(node, "#address-cells", OF_ROOT_NODE_ADDR_CELLS_DEFAULT);
         parser.ns = busCells(node, "#size-cells", OF_ROOT_NODE_SIZE_CELLS_DEFAULT);
         parser.dma = name.equals("dma-ranges");
-        parser.pci = isPciBus(node);
+        parser.pci = ofBusPciMatch(node);
         Property p = node.findProperty(name);
         if (p == null) {
             return -ENOENT;

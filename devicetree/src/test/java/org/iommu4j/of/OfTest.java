@@ -220,6 +220,109 @@ class OfTest {
         assertThat(Of.ofAddressToResource(ep, 0, r)).isEqualTo(-EINVAL);
     }
 
+    /**
+     * of_bus_pci_map compares IORESOURCE flags, not the space code: a 64-bit (or prefetchable)
+     * memory address falls in a 32-bit memory window; I/O and configuration addresses do not.
+     */
+    @Test
+    void pciRangesMatchMemoryWhateverItsWidth() {
+        DeviceNode ep = node("/pcie@40000000").addChild("ep@1,0");
+        ep.setProperty(Property.ofCells("reg", 0x03000000, 0, 0x50002000, 0, 0x1000, // 64-bit
+                0x43000000, 0, 0x50003000, 0, 0x1000, // 64-bit prefetchable
+                0x00000800, 0, 0x50004000, 0, 0x0)); // configuration space
+        byte[] reg = ep.findProperty("reg").raw();
+        assertThat(Of.ofTranslateAddress(ep, reg, 0)).isEqualTo(0x50002000L);
+        assertThat(Of.ofTranslateAddress(ep, reg, 5)).isEqualTo(0x50003000L);
+        assertThat(Of.ofTranslateAddress(ep, reg, 10)).isEqualTo(Of.OF_BAD_ADDR);
+    }
+
+    /** A bus under a 2/2-cell root, itself 3/2 cells, with an I/O and a memory window both at bus address 0. */
+    private static DeviceNode pciTree(String busName, String deviceType) {
+        DeviceNode root = DeviceNode.root();
+        root.setProperty(Property.ofCells("#address-cells", 2)).setProperty(Property.ofCells("#size-cells", 2));
+        DeviceNode bus = root.addChild(busName);
+        if (deviceType != null) {
+            bus.setProperty(Property.ofStrings("device_type", deviceType));
+        }
+        bus.setProperty(Property.ofCells("#address-cells", 3)).setProperty(Property.ofCells("#size-cells", 2));
+        // child (3) parent (2) size (2): I/O and 32-bit memory both at bus address 0
+        bus.setProperty(Property.ofCells("ranges", 0x01000000, 0, 0, 0, 0x3eff0000, 0, 0x10000,
+                0x02000000, 0, 0, 0, 0x10000000, 0, 0x1000000));
+        return bus;
+    }
+
+    /**
+     * of_bus_pci_match: device_type "pci", "pciex", "vci" and "ht" are PCI buses, and so is a
+     * node named "pcie" without a device_type (with one "Missing device_type" warning per
+     * tree); on them an address's space cell picks the range.
+     */
+    @Test
+    void pciBusesAreKnownByTypeOrByThePcieName() {
+        for (String[] c : new String[][] {{"bus@0", "pciex"}, {"bus@0", "vci"}, {"bus@0", "ht"}, {"pcie@0", null}}) {
+            DeviceNode bus = pciTree(c[0], c[1]);
+            DeviceNode ep = bus.addChild("ep@0,0");
+            ep.setProperty(Property.ofCells("reg", 0x02000000, 0, 0x2000, 0, 0x100, 0x01000000, 0, 0x20, 0, 0x10));
+            byte[] reg = ep.findProperty("reg").raw();
+            assertThat(Of.ofTranslateAddress(ep, reg, 0)).as(c[1]).isEqualTo(0x10002000L);
+            assertThat(Of.ofTranslateAddress(ep, reg, 5)).as(c[1]).isEqualTo(0x3eff0020L);
+        }
+        // Without device_type and under another name it is a plain bus: the first range takes
+        // the memory address too (all three cells compared as one number).
+        DeviceNode plain = pciTree("bus@0", null);
+        DeviceNode ep = plain.addChild("ep@0,0");
+        ep.setProperty(Property.ofCells("reg", 0x02000000, 0, 0x2000, 0, 0x100));
+        assertThat(Of.ofTranslateAddress(ep, ep.findProperty("reg").raw(), 0)).isEqualTo(0x3eff2000L);
+
+        DeviceNode pcie = pciTree("pcie@0", null);
+        org.iommu4j.base.Printk.clear();
+        DeviceNode ep2 = pcie.addChild("ep@0,0");
+        ep2.setProperty(Property.ofCells("reg", 0x02000000, 0, 0x2000, 0, 0x100));
+        Of.ofTranslateAddress(ep2, ep2.findProperty("reg").raw(), 0);
+        Of.ofTranslateAddress(ep2, ep2.findProperty("reg").raw(), 0);
+        assertThat(org.iommu4j.base.Printk.grep("/pcie@0: Missing device_type")).hasSize(1);
+    }
+
+    /** of_bus_pci_count_cells: a PCI child address is 3 cells and its size 2, whatever is inherited. */
+    @Test
+    void pciBusCountsThreeAddressAndTwoSizeCells() {
+        DeviceNode bus = pciTree("pci@0", "pci");
+        bus.removeProperty("#address-cells");
+        bus.removeProperty("#size-cells");
+        DeviceNode ep = bus.addChild("ep@0,0");
+        ep.setProperty(Property.ofCells("reg", 0x02000000, 0, 0x2000, 0, 0x100));
+        assertThat(Of.ofTranslateAddress(ep, ep.findProperty("reg").raw(), 0)).isEqualTo(0x10002000L);
+    }
+
+    /**
+     * A PCI parent keeps the space cell of the range that matched (of_bus_pci_translate works
+     * on the cells after it), so a bridge's output still finds the host bridge's memory window.
+     */
+    @Test
+    void pciParentKeepsTheSpaceCellOfTheMatchedRange() {
+        DeviceNode host = pciTree("pcie@0", "pci");
+        DeviceNode bridge = host.addChild("pci@1,0");
+        bridge.setProperty(Property.ofStrings("device_type", "pci"));
+        bridge.setProperty(Property.ofCells("#address-cells", 3)).setProperty(Property.ofCells("#size-cells", 2));
+        // child 0x1000 -> host bus 0x2000, memory, 0x1000 long
+        bridge.setProperty(Property.ofCells("ranges", 0x02000000, 0, 0x1000, 0x02000000, 0, 0x2000, 0, 0x1000));
+        DeviceNode ep = bridge.addChild("ep@0,0");
+        ep.setProperty(Property.ofCells("reg", 0x02000000, 0, 0x1010, 0, 0x10));
+        assertThat(Of.ofTranslateAddress(ep, ep.findProperty("reg").raw(), 0)).isEqualTo(0x10002010L);
+    }
+
+    /** OF_CHECK_COUNTS applies to the root as the device's bus too: #size-cells = <0> there fails. */
+    @Test
+    void deviceUnderARootWithoutSizeCellsDoesNotTranslate() {
+        DeviceNode root = DeviceNode.root();
+        root.setProperty(Property.ofCells("#address-cells", 1)).setProperty(Property.ofCells("#size-cells", 0));
+        DeviceNode dev = root.addChild("dev@1000");
+        dev.setProperty(Property.ofCells("reg", 0x1000));
+        assertThat(Of.ofTranslateAddress(dev, dev.findProperty("reg").raw(), 0)).isEqualTo(Of.OF_BAD_ADDR);
+        root.setProperty(Property.ofCells("#size-cells", 1));
+        dev.setProperty(Property.ofCells("reg", 0x1000, 0x10));
+        assertThat(Of.ofTranslateAddress(dev, dev.findProperty("reg").raw(), 0)).isEqualTo(0x1000L);
+    }
+
     @Test
     void phandleArgs() {
         DeviceNode dma = node("/soc/dma@10000");
