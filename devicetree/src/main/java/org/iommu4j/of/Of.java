@@ -799,27 +799,32 @@ public final class Of {
     }
 
     /**
-     * The {@code index}th {@code reg} entry of {@code dev} translated to a CPU address, as an
-     * IORESOURCE_MEM resource named by {@code reg-names} or the node's full_name.
-     * 0; -EINVAL no such entry or untranslatable.
+     * The {@code index}th address entry of {@code dev} translated to a CPU address, as a
+     * resource named by {@code reg-names} or the node's full_name. The entries and their
+     * flags come as of_get_address finds them: on a PCI bus ({@link #ofBusPciMatch}) from
+     * {@code assigned-addresses} in 3 + 2 cells, flagged by their space cell (memory, 64-bit,
+     * prefetchable, I/O; configuration space has none); elsewhere from {@code reg}, as memory.
+     * 0; -EINVAL no such entry, no flags, or untranslatable.
+     *
+     * <p>An I/O entry translates to a logical port only once its host bridge registered the
+     * I/O range (of_translate_ioport, pci_address_to_pio); nothing registers one here, so an
+     * I/O entry is -EINVAL, as in the kernel before the host bridge has probed.
      */
     @Port("drivers/of/address.c:of_address_to_resource")
     public static int ofAddressToResource(DeviceNode dev, int index, Resource[] r) {
-        Property reg = dev.findProperty("reg");
-        if (reg == null || index < 0) {
+        long[] size = new long[1];
+        long[] flags = new long[1];
+        Property prop = ofGetAddress(dev, index, size, flags);
+        if (prop == null) {
             return -EINVAL;
         }
-        int na = ofNAddrCells(dev);
-        int ns = ofNSizeCells(dev);
-        if (na < 1 || na > OF_MAX_ADDR_CELLS || ns < 0 || ns > 2) {
-            return -EINVAL;
+        int cell = index * entryCells(dev);
+        long taddr;
+        if ((flags[0] & Resource.IORESOURCE_MEM) != 0) {
+            taddr = ofTranslateAddress(dev, prop.raw(), cell);
+        } else {
+            return -EINVAL; // I/O (no logical port space registered) or no flags at all
         }
-        int onesize = na + ns;
-        if ((long) (index + 1) * onesize * 4 > reg.length()) {
-            return -EINVAL;
-        }
-        long size = ofReadNumber(reg.raw(), index * onesize + na, ns);
-        long taddr = ofTranslateAddress(dev, reg.raw(), index * onesize);
         if (taddr == OF_BAD_ADDR) {
             return -EINVAL;
         }
@@ -827,8 +832,51 @@ public final class Of {
         if (ofPropertyReadStringIndex(dev, "reg-names", index, name) != 0) {
             name[0] = dev.fullName;
         }
-        r[0] = new Resource(name[0], taddr, taddr + size - 1, Resource.IORESOURCE_MEM);
+        r[0] = new Resource(name[0], taddr, taddr + size[0] - 1, flags[0]);
         return 0;
+    }
+
+    /** Cells of one address entry of {@code dev} (its bus's count_cells); its parent exists. */
+    private static int entryCells(DeviceNode dev) {
+        boolean pci = ofBusPciMatch(dev.parent);
+        return countAddrCells(dev.parent, pci) + countSizeCells(dev.parent, pci);
+    }
+
+    /**
+     * The property holding {@code dev}'s address entries ("reg", or "assigned-addresses" on a
+     * PCI bus) if it has an entry {@code index}, with that entry's size and bus flags; null if
+     * the node is the root, its bus's address cell count is out of range, or there is no such
+     * entry.
+     */
+    @Port("drivers/of/address.c:of_get_address")
+    static Property ofGetAddress(DeviceNode dev, int index, long[] size, long[] flags) {
+        DeviceNode parent = dev.parent;
+        if (parent == null || index < 0) {
+            return null;
+        }
+        boolean pci = ofBusPciMatch(parent);
+        int na = countAddrCells(parent, pci);
+        int ns = countSizeCells(parent, pci);
+        if (na <= 0 || na > OF_MAX_ADDR_CELLS || ns < 0) {
+            return null;
+        }
+        Property prop = dev.findProperty(pci ? "assigned-addresses" : "reg");
+        if (prop == null) {
+            return null;
+        }
+        int onesize = na + ns;
+        if ((index + 1L) * onesize * 4 > prop.length()) {
+            return null;
+        }
+        byte[] v = prop.raw();
+        if (size != null) {
+            size[0] = ofReadNumber(v, index * onesize + na, ns);
+        }
+        if (flags != null) {
+            int w = Be.get32(v, index * onesize * 4);
+            flags[0] = pci ? ofBusPciGetFlags(w) : ofBusDefaultGetFlags(w);
+        }
+        return prop;
     }
 
     /** Number of {@code reg} entries of {@code dev}. */

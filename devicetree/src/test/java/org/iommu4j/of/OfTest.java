@@ -212,12 +212,43 @@ class OfTest {
         DeviceNode pcie = node("/pcie@40000000");
         DeviceNode ep = pcie.addChild("ep@0,0");
         // 32-bit memory space (0x02000000) at bus address 0x50001000
-        ep.setProperty(Property.ofCells("reg", 0x02000000, 0, 0x50001000, 0, 0x1000));
+        ep.setProperty(Property.ofCells("assigned-addresses", 0x02000000, 0, 0x50001000, 0, 0x1000));
         Resource[] r = new Resource[1];
         assertThat(Of.ofAddressToResource(ep, 0, r)).isZero();
         assertThat(r[0].start()).isEqualTo(0x50001000L);
-        ep.setProperty(Property.ofCells("reg", 0x01000000, 0, 0x50001000, 0, 0x1000)); // I/O space: no range
+        ep.setProperty(Property.ofCells("assigned-addresses", 0x01000000, 0, 0x50001000, 0, 0x1000)); // I/O space
         assertThat(Of.ofAddressToResource(ep, 0, r)).isEqualTo(-EINVAL);
+    }
+
+    /**
+     * of_get_address: on a PCI bus the entries are "assigned-addresses" (3 + 2 cells) with
+     * flags from their space cell, "reg" (the configuration address) is not one; elsewhere
+     * "reg" with any number of size cells (of_read_number keeps the low 64 bits); the root has
+     * no bus and so no address.
+     */
+    @Test
+    void addressEntriesAsOfGetAddressFindsThem() {
+        DeviceNode ep = node("/pcie@40000000").addChild("ep@2,0");
+        ep.setProperty(Property.ofCells("reg", 0x1000, 0, 0, 0, 0));
+        Resource[] r = new Resource[1];
+        assertThat(Of.ofAddressToResource(ep, 0, r)).isEqualTo(-EINVAL);
+        ep.setProperty(Property.ofCells("assigned-addresses", 0x82001010, 0, 0x50010000, 0, 0x4000,
+                0xc3001018, 0, 0x50100000, 0, 0x100000));
+        assertThat(Of.ofAddressToResource(ep, 0, r)).isZero();
+        assertThat(r[0]).isEqualTo(new Resource("ep@2,0", 0x50010000L, 0x50013fffL, Resource.IORESOURCE_MEM));
+        assertThat(Of.ofAddressToResource(ep, 1, r)).isZero();
+        assertThat(r[0]).isEqualTo(new Resource("ep@2,0", 0x50100000L, 0x501fffffL,
+                Resource.IORESOURCE_MEM | Resource.IORESOURCE_MEM_64 | Resource.IORESOURCE_PREFETCH));
+        assertThat(Of.ofAddressToResource(ep, 2, r)).isEqualTo(-EINVAL);
+
+        DeviceNode root = DeviceNode.root();
+        root.setProperty(Property.ofCells("#address-cells", 1)).setProperty(Property.ofCells("#size-cells", 3));
+        root.setProperty(Property.ofCells("reg", 0x1000, 0, 0, 0x100));
+        DeviceNode dev = root.addChild("dev@1000");
+        dev.setProperty(Property.ofCells("reg", 0x1000, 0, 0, 0x100));
+        assertThat(Of.ofAddressToResource(dev, 0, r)).isZero();
+        assertThat(r[0]).isEqualTo(new Resource("dev@1000", 0x1000L, 0x10ffL, Resource.IORESOURCE_MEM));
+        assertThat(Of.ofAddressToResource(root, 0, r)).isEqualTo(-EINVAL);
     }
 
     /**
