@@ -710,12 +710,14 @@ public final class Of {
             offset = readCells(addr, 0, na);
         } else {
             byte[] rv = ranges.raw();
-            int rone = na + pna + ns;
+            // A huge #size-cells from the blob makes one entry longer than the property.
+            long rone = (long) na + pna + ns;
             offset = OF_BAD_ADDR;
-            int e = 0;
-            for (; (e + 1L) * rone * 4 <= rv.length; e++) {
-                offset = pci ? ofBusPciMap(addr, rv, e * rone, na, ns, pna)
-                        : ofBusDefaultMap(addr, rv, e * rone, na, ns, pna);
+            int base = 0;
+            for (int e = 0; (e + 1L) * rone * 4 <= rv.length; e++) {
+                base = (int) (e * rone);
+                offset = pci ? ofBusPciMap(addr, rv, base, na, ns, pna)
+                        : ofBusDefaultMap(addr, rv, base, na, ns, pna);
                 if (offset != OF_BAD_ADDR) {
                     break;
                 }
@@ -724,7 +726,7 @@ public final class Of {
                 return null;
             }
             for (int i = 0; i < pna; i++) {
-                out[i] = Be.get32(rv, (e * rone + na + i) * 4);
+                out[i] = Be.get32(rv, (base + na + i) * 4);
             }
         }
         // pbus->translate: a PCI parent keeps its space cell, the rest is a plain number.
@@ -864,16 +866,17 @@ public final class Of {
         if (prop == null) {
             return null;
         }
-        int onesize = na + ns;
+        long onesize = (long) na + ns;
         if ((index + 1L) * onesize * 4 > prop.length()) {
             return null;
         }
         byte[] v = prop.raw();
+        int entry = (int) (index * onesize);
         if (size != null) {
-            size[0] = ofReadNumber(v, index * onesize + na, ns);
+            size[0] = ofReadNumber(v, entry + na, ns);
         }
         if (flags != null) {
-            int w = Be.get32(v, index * onesize * 4);
+            int w = Be.get32(v, entry * 4);
             flags[0] = pci ? ofBusPciGetFlags(w) : ofBusDefaultGetFlags(w);
         }
         return prop;

@@ -251,6 +251,24 @@ class OfTest {
         assertThat(Of.ofAddressToResource(root, 0, r)).isEqualTo(-EINVAL);
     }
 
+    /** Cell counts from a bad blob that make one entry longer than any property: no entry, no exception. */
+    @Test
+    void hugeSizeCellsFindNoEntry() {
+        DeviceNode root = DeviceNode.root();
+        root.setProperty(Property.ofCells("#address-cells", 1)).setProperty(Property.ofCells("#size-cells", 0x7fffffff));
+        DeviceNode dev = root.addChild("dev@1000");
+        dev.setProperty(Property.ofCells("reg", 0x1000, 0, 0, 0x100));
+        Resource[] r = new Resource[1];
+        assertThat(Of.ofAddressToResource(dev, 0, r)).isEqualTo(-EINVAL);
+        root.setProperty(Property.ofCells("#size-cells", 1));
+        DeviceNode bus = root.addChild("bus@0");
+        bus.setProperty(Property.ofCells("#address-cells", 1)).setProperty(Property.ofCells("#size-cells", 0x7ffffffe));
+        bus.setProperty(Property.ofCells("ranges", 0, 0, 0x1000, 0, 0, 0));
+        DeviceNode child = bus.addChild("dev@10");
+        child.setProperty(Property.ofCells("reg", 0x10, 0x10));
+        assertThat(Of.ofTranslateAddress(child, child.findProperty("reg").raw(), 0)).isEqualTo(Of.OF_BAD_ADDR);
+    }
+
     /**
      * of_bus_pci_map compares IORESOURCE flags, not the space code: a 64-bit (or prefetchable)
      * memory address falls in a 32-bit memory window; I/O and configuration addresses do not.
