@@ -166,9 +166,12 @@ public final class DeviceNode {
         return (pp.equals("/") ? "" : pp) + "/" + fullName;
     }
 
-    /** Node lookup by phandle within this node's tree; null when none (or phandle 0 / -1). */
+    /**
+     * Node lookup by phandle within this node's tree (the first in allnodes order); null when
+     * none or for phandle 0, as of_find_node_by_phandle (0xffffffff is looked up like any other).
+     */
     DeviceNode findByPhandle(int ph) {
-        if (ph == 0 || ph == -1) {
+        if (ph == 0) {
             return null;
         }
         DeviceNode r = treeRoot();

@@ -250,7 +250,9 @@ public final class Fdt {
                         if (cur.findProperty(pname) != null) {
                             throw new DeviceTreeException(at, "duplicate property \"" + pname + "\" in " + cur.path());
                         }
+                        int phandle = cur.phandle;
                         cur.setProperty(new Property(pname, v));
+                        cur.phandle = populatePhandle(phandle, pname, v);
                     }
                     case FDT_BEGIN_NODE -> {
                         if (depth >= MAX_DEPTH) {
@@ -281,6 +283,27 @@ public final class Fdt {
                 throw new DeviceTreeException(at, "token 0x" + Integer.toHexString(t) + " after the root node (expected FDT_END)");
             }
             return root;
+        }
+
+        /**
+         * The node's phandle after its property {@code pname}, as populate_properties sets it
+         * while unflattening: the first "phandle" or "linux,phandle" gives it (a later one
+         * does not override it), "ibm,phandle" always does; the first cell is read whatever
+         * the length (a value shorter than a cell, which the kernel would read past, gives
+         * nothing here).
+         */
+        @Port("drivers/of/fdt.c:populate_properties")
+        private static int populatePhandle(int phandle, String pname, byte[] v) {
+            if (v.length < 4) {
+                return phandle;
+            }
+            if ((pname.equals("phandle") || pname.equals("linux,phandle")) && phandle == 0) {
+                return Be.get32(v, 0);
+            }
+            if (pname.equals("ibm,phandle")) {
+                return Be.get32(v, 0);
+            }
+            return phandle;
         }
 
         /** NUL-terminated name at pos, then align. */

@@ -157,7 +157,7 @@ public final class Of {
         return out;
     }
 
-    /** The node whose phandle is {@code handle}, or null (0 and 0xffffffff never match). */
+    /** The node whose phandle is {@code handle} (the first in allnodes order), or null; 0 never matches. */
     @Port("drivers/of/base.c:of_find_node_by_phandle")
     public DeviceNode ofFindNodeByPhandle(int handle) {
         return ofRoot.findByPhandle(handle);

@@ -275,4 +275,29 @@ class FdtTest {
         Be.put32(b, 32, 0);
         assertThatThrownBy(() -> Fdt.parse(b)).isInstanceOf(DeviceTreeException.class);
     }
+
+    /**
+     * Unflattening gives a node the phandle of its first "phandle" or "linux,phandle"
+     * property (a later one does not override it) and of any "ibm,phandle"; the first cell
+     * counts whatever the length. of_find_node_by_phandle refuses only 0.
+     */
+    @Test
+    void unflattenedPhandlesAsPopulatePropertiesSetsThem() {
+        DeviceNode t = DeviceNode.root();
+        t.addChild("a").setProperty(Property.ofCells("linux,phandle", 1)).setProperty(Property.ofCells("phandle", 2));
+        t.addChild("b").setProperty(Property.ofCells("phandle", 3, 4));
+        t.addChild("c").setProperty(Property.ofCells("phandle", 5)).setProperty(Property.ofCells("ibm,phandle", 6));
+        t.addChild("d").setProperty(Property.ofCells("phandle", 0xffffffff));
+        DeviceNode root = Fdt.parse(Fdt.flatten(t)).root();
+        assertThat(root.child("a").phandle).isEqualTo(1);
+        assertThat(root.child("b").phandle).isEqualTo(3);
+        assertThat(root.child("c").phandle).isEqualTo(6);
+        Of of = new Of(root);
+        assertThat(of.ofFindNodeByPhandle(1)).isSameAs(root.child("a"));
+        assertThat(of.ofFindNodeByPhandle(2)).isNull();
+        assertThat(of.ofFindNodeByPhandle(3)).isSameAs(root.child("b"));
+        assertThat(of.ofFindNodeByPhandle(6)).isSameAs(root.child("c"));
+        assertThat(of.ofFindNodeByPhandle(0xffffffff)).isSameAs(root.child("d"));
+        assertThat(of.ofFindNodeByPhandle(0)).isNull();
+    }
 }
