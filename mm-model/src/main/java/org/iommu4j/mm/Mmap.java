@@ -98,6 +98,11 @@ public final class Mmap {
         if (Long.compareUnsigned(len, task) > 0) {
             return -ENOMEM;
         }
+        // arch_get_unmapped_area_topdown: no request may be longer than the space above
+        // mmap_min_addr, MAP_FIXED ones included.
+        if (Long.compareUnsigned(len, task - mmap_min_addr) > 0) {
+            return -ENOMEM;
+        }
         if ((flags & MAP_FIXED) != 0) {
             if (Long.compareUnsigned(addr, task - len) > 0) {
                 return -ENOMEM;

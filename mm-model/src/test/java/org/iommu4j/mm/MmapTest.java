@@ -12,6 +12,7 @@ import static org.iommu4j.mm.MmH.MAP_FIXED;
 import static org.iommu4j.mm.MmH.MAP_FIXED_NOREPLACE;
 import static org.iommu4j.mm.MmH.MAP_PRIVATE;
 import static org.iommu4j.mm.MmH.PROT_EXEC;
+import static org.iommu4j.mm.MmH.PROT_NONE;
 import static org.iommu4j.mm.MmH.PROT_READ;
 import static org.iommu4j.mm.MmH.PROT_WRITE;
 
@@ -237,5 +238,18 @@ class MmapTest {
             mm.mmapWriteUnlock();
         }
         assertThat(mm.vmas()).extracting(v -> v.vmStart).containsExactly(0x5000_0000L, 0x7000_0000L);
+    }
+
+    /**
+     * v5.15's arch_get_unmapped_area_topdown refuses a length above TASK_SIZE - mmap_min_addr
+     * (-ENOMEM) before it looks at MAP_FIXED; exactly that much fits.
+     */
+    @Test
+    void noMappingIsLongerThanTheSpaceAboveMmapMinAddr() {
+        assertThat(Mmap.vmMmap(mm, 0, task, PROT_READ, ANON | MAP_FIXED)).isEqualTo(-ENOMEM);
+        assertThat(Mmap.vmMmap(mm, 0, task - 4095, PROT_READ, ANON | MAP_FIXED)).isEqualTo(-ENOMEM);
+        assertThat(mm.vmas()).isEmpty();
+        assertThat(Mmap.vmMmap(mm, 4096, task - 4096, PROT_NONE, ANON | MAP_FIXED)).isEqualTo(4096L);
+        assertThat(mm.vmas()).hasSize(1);
     }
 }
