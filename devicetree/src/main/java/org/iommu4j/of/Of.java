@@ -1009,21 +1009,29 @@ public final class Of {
 
     /**
      * A parsed range as a resource named after {@code np}: a memory range at its CPU address,
-     * an I/O range at its logical port number. 0, or -EINVAL (untranslated or too large an
-     * I/O range) with {@code res[0]} spanning OF_BAD_ADDR.
+     * an I/O range at its logical port number. 0, or -EINVAL for an I/O range that cannot be
+     * registered (empty, or its CPU addresses wrap, which an untranslated one's do), with
+     * {@code res[0]} spanning OF_BAD_ADDR.
      *
      * <p>Logical I/O ports: v5.15 registers the range's CPU address with logic_pio
-     * ({@code pci_register_io_range}) and takes the port number it gets. This port has one
-     * I/O space per machine, so the range starts at port 0, as the first range registered
-     * does; an I/O range larger than the whole port space ({@code IO_SPACE_LIMIT} + 1) is refused.
+     * ({@code pci_register_io_range}, then {@code logic_pio_register_range}) and takes the port
+     * number it gets. This port has one I/O space per machine, so the range starts at port 0,
+     * as the first range registered does, and may fill the whole port space
+     * ({@code IO_SPACE_LIMIT} + 1). A larger one is registered as 64 KiB with a warning, as
+     * logic_pio does, while the resource keeps the size the tree gave.
      */
     @Port("drivers/of/address.c:of_pci_range_to_resource")
     public static int ofPciRangeToResource(OfPciRange range, DeviceNode np, Resource[] res) {
         long start;
         if ((range.flags & Resource.IORESOURCE_IO) != 0) {
-            if (range.cpuAddr == OF_BAD_ADDR || Long.compareUnsigned(range.size, IO_SPACE_LIMIT + 1) > 0) {
+            // pci_register_io_range
+            if (range.size == 0 || Long.compareUnsigned(range.cpuAddr + range.size, range.cpuAddr) < 0) {
                 res[0] = new Resource(np.fullName, OF_BAD_ADDR, OF_BAD_ADDR, range.flags);
                 return -EINVAL;
+            }
+            // logic_pio_register_range: 64 KiB always fit in an empty port space.
+            if (Long.compareUnsigned(range.size - 1, IO_SPACE_LIMIT) > 0) {
+                Printk.prWarn("LOGIC PIO: Requested IO range too big, new size set to 64K");
             }
             start = 0;
         } else {

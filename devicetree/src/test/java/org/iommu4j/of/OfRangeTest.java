@@ -6,6 +6,7 @@ import static org.iommu4j.base.Errno.ENOENT;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.iommu4j.base.Printk;
 import org.iommu4j.base.device.PlatformDevice;
 import org.iommu4j.base.device.Resource;
 import org.iommu4j.base.test.NoWarnings;
@@ -114,6 +115,26 @@ class OfRangeTest {
         badIo.size = 0x10000;
         assertThat(Of.ofPciRangeToResource(badIo, pcie, res)).isEqualTo(-EINVAL);
         assertThat(res[0].start()).isEqualTo(Of.OF_BAD_ADDR);
+        // pci_register_io_range refuses an empty range and one whose CPU addresses wrap;
+        // logic_pio registers one larger than the port space as 64 KiB, with a warning, and the
+        // resource keeps the range's own size.
+        badIo.cpuAddr = 0x3eff0000L;
+        badIo.size = 0;
+        assertThat(Of.ofPciRangeToResource(badIo, pcie, res)).isEqualTo(-EINVAL);
+        assertThat(res[0].start()).isEqualTo(Of.OF_BAD_ADDR);
+        badIo.cpuAddr = -0x10000L;
+        badIo.size = 0x20000;
+        assertThat(Of.ofPciRangeToResource(badIo, pcie, res)).isEqualTo(-EINVAL);
+        badIo.cpuAddr = 0x3eff0000L;
+        badIo.size = 0x1000000;
+        Printk.clear();
+        assertThat(Of.ofPciRangeToResource(badIo, pcie, res)).isZero();
+        assertThat(res[0]).isEqualTo(new Resource("pcie@10000000", 0, 0xffffffL, Resource.IORESOURCE_IO));
+        assertThat(Printk.grep("Requested IO range too big")).isEmpty();
+        badIo.size = 0x1000001;
+        assertThat(Of.ofPciRangeToResource(badIo, pcie, res)).isZero();
+        assertThat(res[0]).isEqualTo(new Resource("pcie@10000000", 0, 0x1000000L, Resource.IORESOURCE_IO));
+        assertThat(Printk.grep("LOGIC PIO: Requested IO range too big, new size set to 64K")).hasSize(1);
 
         OfPciRangeParser dma = new OfPciRangeParser();
         assertThat(Of.ofPciDmaRangeParserInit(dma, pcie)).isZero();
