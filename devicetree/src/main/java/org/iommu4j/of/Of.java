@@ -63,12 +63,13 @@ public final class Of {
         if (path == null) {
             return null;
         }
+        // Only "/" itself is the root: "/:opts" looks for an empty component and finds nothing.
+        if (path.equals("/")) {
+            return ofRoot;
+        }
         int colon = path.indexOf(':');
         if (colon >= 0) {
             path = path.substring(0, colon);
-        }
-        if (path.equals("/")) {
-            return ofRoot;
         }
         DeviceNode np;
         if (path.startsWith("/")) {

@@ -35,6 +35,9 @@ class OfTest {
         assertThat(of.ofFindNodeByPath("/soc/dma")).isNull();
         assertThat(of.ofFindNodeByPath("/soc/")).isNull();
         assertThat(of.ofFindNodeByPath("//soc")).isNull();
+        // v5.15 takes the root for exactly "/"; with options the first component is empty.
+        assertThat(of.ofFindNodeByPath("/")).isSameAs(node("/soc").parent);
+        assertThat(of.ofFindNodeByPath("/:opts")).isNull();
         assertThat(node("/soc/dma@10000:opts").fullName).isEqualTo("dma@10000");
         assertThat(of.ofFindNodeByPath("/soc/nothing")).isNull();
         assertThat(of.ofFindNodeByPath("noalias")).isNull();
