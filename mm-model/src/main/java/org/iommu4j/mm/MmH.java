@@ -38,6 +38,10 @@ public final class MmH {
     public static final int PROT_WRITE = 0x2;
     public static final int PROT_EXEC = 0x4;
     public static final int PROT_SEM = 0x8;
+    /** mprotect: extend the change down to the start of a growsdown (stack) VMA. */
+    public static final int PROT_GROWSDOWN = 0x01000000;
+    /** mprotect: extend the change up to the end of a growsup VMA (none on arm64). */
+    public static final int PROT_GROWSUP = 0x02000000;
     public static final int MAP_SHARED = 0x01;
     public static final int MAP_PRIVATE = 0x02;
     public static final int MAP_SHARED_VALIDATE = 0x03;

@@ -18,12 +18,15 @@ import static org.iommu4j.mm.MmH.MAP_PRIVATE;
 import static org.iommu4j.mm.MmH.MAP_SHARED;
 import static org.iommu4j.mm.MmH.MAP_TYPE;
 import static org.iommu4j.mm.MmH.PROT_EXEC;
+import static org.iommu4j.mm.MmH.PROT_GROWSDOWN;
+import static org.iommu4j.mm.MmH.PROT_GROWSUP;
 import static org.iommu4j.mm.MmH.PROT_READ;
 import static org.iommu4j.mm.MmH.PROT_SEM;
 import static org.iommu4j.mm.MmH.PROT_WRITE;
 import static org.iommu4j.mm.MmH.USER_PGTABLES_CEILING;
 import static org.iommu4j.mm.MmH.VM_ACCESS_FLAGS;
 import static org.iommu4j.mm.MmH.VM_EXEC;
+import static org.iommu4j.mm.MmH.VM_GROWSDOWN;
 import static org.iommu4j.mm.MmH.VM_MAYEXEC;
 import static org.iommu4j.mm.MmH.VM_MAYREAD;
 import static org.iommu4j.mm.MmH.VM_MAYSHARE;
@@ -456,12 +459,20 @@ public final class Mmap {
 
     /**
      * mprotect(2): changes the protection of [start, start + len).
-     * Return: 0; -EINVAL (unaligned start, unknown prot bits); -ENOMEM (range not fully mapped,
-     * overflow, split failure); -EACCES (protection beyond VM_MAY*); -EINTR.
+     * Return: 0; -EINVAL (unaligned start, unknown prot bits, both PROT_GROWSDOWN and
+     * PROT_GROWSUP, or either of them on a VMA that does not grow that way: here every VMA, as
+     * there are no stacks); -ENOMEM (range not fully mapped, overflow, split failure); -EACCES
+     * (protection beyond VM_MAY*); -EINTR. As in v5.15 the grows bits are taken out of
+     * {@code prot} first, and a missing VMA is -ENOMEM before they are judged.
      */
     @Port("mm/mprotect.c:do_mprotect_pkey")
     public static int mprotect(Mm mm, long start, long len, int prot) {
         Pgtable pt = mm.world.pgtable;
+        int grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+        prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);
+        if (grows == (PROT_GROWSDOWN | PROT_GROWSUP)) {
+            return -EINVAL;
+        }
         if ((start & ~pt.PAGE_MASK) != 0) {
             return -EINVAL;
         }
@@ -482,8 +493,26 @@ public final class Mmap {
         }
         try {
             VmAreaStruct vma = findVma(mm, start);
-            if (vma == null || Long.compareUnsigned(vma.vmStart, start) > 0) {
+            if (vma == null) {
                 return -ENOMEM;
+            }
+            if ((grows & PROT_GROWSDOWN) != 0) {
+                // From the VMA's start, which must be a stack's (VM_GROWSDOWN).
+                if (Long.compareUnsigned(vma.vmStart, end) >= 0) {
+                    return -ENOMEM;
+                }
+                start = vma.vmStart;
+                if ((vma.vmFlags & VM_GROWSDOWN) == 0) {
+                    return -EINVAL;
+                }
+            } else {
+                if (Long.compareUnsigned(vma.vmStart, start) > 0) {
+                    return -ENOMEM;
+                }
+                // arm64 has no VM_GROWSUP: a PROT_GROWSUP request never applies.
+                if ((grows & PROT_GROWSUP) != 0) {
+                    return -EINVAL;
+                }
             }
             long nstart = start;
             for (;;) {

@@ -252,4 +252,24 @@ class MmapTest {
         assertThat(Mmap.vmMmap(mm, 4096, task - 4096, PROT_NONE, ANON | MAP_FIXED)).isEqualTo(4096L);
         assertThat(mm.vmas()).hasSize(1);
     }
+
+    /**
+     * v5.15's do_mprotect_pkey takes PROT_GROWSDOWN/PROT_GROWSUP out of prot first (both at
+     * once: -EINVAL before anything else), finds the VMA (none: -ENOMEM) and only then refuses
+     * a grows request on a VMA that does not grow (-EINVAL; arm64 has no VM_GROWSUP).
+     */
+    @Test
+    void mprotectGrowsBitsAsTheKernelJudgesThem() {
+        long va = Mmap.vmMmap(mm, 0x4000_0000L, 2 * 4096, PROT_READ, ANON | MAP_FIXED);
+        assertThat(va).isEqualTo(0x4000_0000L);
+        int both = MmH.PROT_GROWSDOWN | MmH.PROT_GROWSUP;
+        assertThat(Mmap.mprotect(mm, va + 8, 4096, PROT_READ | both)).isEqualTo(-EINVAL);
+        assertThat(Mmap.mprotect(mm, 0x7000_0000L, 4096, PROT_READ | MmH.PROT_GROWSDOWN)).isEqualTo(-ENOMEM);
+        assertThat(Mmap.mprotect(mm, 0x7000_0000L, 4096, PROT_READ | MmH.PROT_GROWSUP)).isEqualTo(-ENOMEM);
+        assertThat(Mmap.mprotect(mm, va - 4096, 4096, PROT_READ | MmH.PROT_GROWSDOWN)).isEqualTo(-ENOMEM);
+        assertThat(Mmap.mprotect(mm, va + 4096, 4096, PROT_WRITE | MmH.PROT_GROWSDOWN)).isEqualTo(-EINVAL);
+        assertThat(Mmap.mprotect(mm, va, 4096, PROT_WRITE | MmH.PROT_GROWSUP)).isEqualTo(-EINVAL);
+        assertThat(mm.vmas()).hasSize(1);
+        assertThat(mm.vmas().get(0).vmFlags & MmH.VM_ACCESS_FLAGS).isEqualTo(MmH.VM_READ);
+    }
 }
