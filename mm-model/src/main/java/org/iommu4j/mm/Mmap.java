@@ -273,36 +273,86 @@ public final class Mmap {
     }
 
     /**
-     * Faults in every page of [start, start + len) (write faults for private writable VMAs).
-     * PROT_NONE VMAs are left alone: GUP's check_vma_flags refuses a read of a VMA without
-     * VM_READ unless forced, and populating forces only VMAs with some access.
+     * Faults in every page of [start, start + len) that lies in a VMA, as mmap(MAP_POPULATE)
+     * does ({@code mm_populate}: errors ignored).
+     */
+    @Port("include/linux/mm.h:mm_populate")
+    public static void mmPopulate(Mm mm, long start, long len) {
+        __mmPopulate(mm, start, len, true);
+    }
+
+    /**
+     * Faults in the pages of [start, start + len) VMA by VMA, skipping holes and VM_IO /
+     * VM_PFNMAP VMAs. Private writable VMAs take write faults (a read-only page there, the
+     * zero page included, is copied or made writable); PROT_NONE VMAs cannot be populated
+     * (GUP's check_vma_flags: -EFAULT without FOLL_FORCE, which only accessible VMAs get).
+     * Return: 0; or, unless {@code ignoreErrors}, the first VMA's error (-EFAULT, -ENOMEM),
+     * leaving the VMAs after it alone.
      */
     @Port("mm/gup.c:__mm_populate")
-    public static int mmPopulate(Mm mm, long start, long len) {
-        Pgtable pt = mm.world.pgtable;
-        long end = (start + len + pt.PAGE_SIZE - 1) & pt.PAGE_MASK;
+    public static int __mmPopulate(Mm mm, long start, long len, boolean ignoreErrors) {
+        long end = start + len;
+        int ret = 0;
         mm.mmapReadLock();
         try {
-            for (long a = start & pt.PAGE_MASK; Long.compareUnsigned(a, end) < 0; a += pt.PAGE_SIZE) {
-                VmAreaStruct vma = findExtendVma(mm, a);
-                if (vma == null) {
-                    return -ENOMEM;
+            long nend;
+            for (long nstart = start; Long.compareUnsigned(nstart, end) < 0; nstart = nend) {
+                VmAreaStruct vma = findVma(mm, nstart);
+                if (vma == null || Long.compareUnsigned(vma.vmStart, end) >= 0) {
+                    break;
                 }
-                if ((vma.vmFlags & VM_ACCESS_FLAGS) == 0) {
-                    continue; // check_vma_flags: -EFAULT, which populating ignores
-                }
-                int flags = (vma.vmFlags & (VM_WRITE | VM_SHARED)) == VM_WRITE ? FAULT_FLAG_WRITE : 0;
-                long ptep = pt.followPte(mm.pgd, a);
-                if (ptep != 0 && Pgtable.ptePresent(pt.ptepGet(ptep))) {
+                nend = Long.compareUnsigned(end, vma.vmEnd) < 0 ? end : vma.vmEnd;
+                if ((vma.vmFlags & (MmH.VM_IO | MmH.VM_PFNMAP)) != 0) {
                     continue;
                 }
-                int fault = MmFault.handleMmFault(vma, a, flags);
-                if ((fault & MmH.VM_FAULT_ERROR) != 0) {
-                    return (fault & MmH.VM_FAULT_OOM) != 0 ? -ENOMEM : -org.iommu4j.base.Errno.EFAULT;
+                if (Long.compareUnsigned(nstart, vma.vmStart) < 0) {
+                    nstart = vma.vmStart;
                 }
+                ret = populateVmaPageRange(vma, nstart, nend);
+                if (ret < 0) {
+                    if (ignoreErrors) {
+                        ret = 0;
+                        continue;
+                    }
+                    break;
+                }
+                ret = 0;
             }
         } finally {
             mm.mmapReadUnlock();
+        }
+        return ret;
+    }
+
+    /**
+     * GUP over [start, end) of one VMA: each page not already mapped the way the access needs
+     * is faulted in. Return: 0, or -EFAULT / -ENOMEM for the first page that could not be.
+     */
+    @Port("mm/gup.c:populate_vma_page_range")
+    private static int populateVmaPageRange(VmAreaStruct vma, long start, long end) {
+        Mm mm = vma.vmMm;
+        Pgtable pt = mm.world.pgtable;
+        // Write faults break copy-on-write in private writable VMAs only.
+        boolean write = (vma.vmFlags & (VM_WRITE | VM_SHARED)) == VM_WRITE;
+        // check_vma_flags: reading a VMA without VM_READ needs FOLL_FORCE, given to
+        // accessible VMAs only; so a PROT_NONE VMA fails.
+        if ((vma.vmFlags & VM_ACCESS_FLAGS) == 0) {
+            return -org.iommu4j.base.Errno.EFAULT;
+        }
+        int flags = write ? FAULT_FLAG_WRITE : 0;
+        for (long a = start & pt.PAGE_MASK; Long.compareUnsigned(a, end) < 0; a += pt.PAGE_SIZE) {
+            long ptep = pt.followPte(mm.pgd, a);
+            if (ptep != 0) {
+                long pte = pt.ptepGet(ptep);
+                // follow_page: a present page will do, unless a write needs it writable.
+                if (Pgtable.ptePresent(pte) && (!write || Pgtable.pteWrite(pte))) {
+                    continue;
+                }
+            }
+            int fault = MmFault.handleMmFault(vma, a, flags);
+            if ((fault & MmH.VM_FAULT_ERROR) != 0) {
+                return (fault & MmH.VM_FAULT_OOM) != 0 ? -ENOMEM : -org.iommu4j.base.Errno.EFAULT;
+            }
         }
         return 0;
     }

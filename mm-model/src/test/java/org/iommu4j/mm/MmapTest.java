@@ -272,4 +272,37 @@ class MmapTest {
         assertThat(mm.vmas()).hasSize(1);
         assertThat(mm.vmas().get(0).vmFlags & MmH.VM_ACCESS_FLAGS).isEqualTo(MmH.VM_READ);
     }
+
+    /**
+     * __mm_populate (v5.15) goes VMA by VMA: holes are skipped, a PROT_NONE VMA fails with
+     * -EFAULT (kept only without ignore_errors, and then the VMAs after it are left alone), and
+     * a private writable VMA takes write faults, so a zero page already mapped there is
+     * replaced by a writable page of its own.
+     */
+    @Test
+    void populateSkipsHolesAndBreaksCopyOnWrite() {
+        long a = Mmap.vmMmap(mm, 0x4000_0000L, 4096, PROT_READ | PROT_WRITE, ANON | MAP_FIXED);
+        long none = Mmap.vmMmap(mm, 0x4000_2000L, 4096, PROT_NONE, ANON | MAP_FIXED);
+        long b = Mmap.vmMmap(mm, 0x4000_4000L, 4096, PROT_READ, ANON | MAP_FIXED);
+        assertThat(new long[] {a, none, b}).containsExactly(0x4000_0000L, 0x4000_2000L, 0x4000_4000L);
+        // A read fault maps the zero page read-only in the writable VMA.
+        mm.mmapReadLock();
+        try {
+            assertThat(MmFault.handleMmFault(Mmap.findVma(mm, a), a, 0)).isZero();
+        } finally {
+            mm.mmapReadUnlock();
+        }
+        assertThat(Pgtable.pteWrite(MmFault.pteOf(mm, a))).isFalse();
+        long zero = w.pgtable.__pteToPhys(MmFault.pteOf(mm, a));
+
+        assertThat(Mmap.__mmPopulate(mm, a, 5 * 4096, false)).isEqualTo(-org.iommu4j.base.Errno.EFAULT);
+        assertThat(Pgtable.pteWrite(MmFault.pteOf(mm, a))).isTrue();
+        assertThat(w.pgtable.__pteToPhys(MmFault.pteOf(mm, a))).isNotEqualTo(zero);
+        assertThat(MmFault.pteOf(mm, b)).isZero(); // after the failing VMA: untouched
+
+        assertThat(Mmap.__mmPopulate(mm, a, 5 * 4096, true)).isZero();
+        assertThat(Pgtable.ptePresent(MmFault.pteOf(mm, b))).isTrue();
+        assertThat(MmFault.pteOf(mm, none)).isZero();
+        Mmap.mmPopulate(mm, 0x3fff_0000L, 0x10_0000L); // holes only around the VMAs: fine
+    }
 }
