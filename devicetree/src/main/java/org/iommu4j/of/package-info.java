@@ -1,5 +1,5 @@
 /**
- * drivers/of for iommu4j: flattened device trees, the {@code of_*} API and the IOMMU bindings.
+ * drivers/of for iommu4j: flattened device trees, the {@code of_*} API the IOMMU bindings are read with.
  *
  * <h2>Public API (stable; iommu-core and platform code against it)</h2>
  * <ul>
@@ -27,9 +27,6 @@
  * <li>{@link org.iommu4j.of.OfPlatform}: {@code of_platform_default_populate(root, parent, out)}
  *     creates {@link org.iommu4j.base.device.PlatformDevice}s with MEM + IRQ (hwirq) resources
  *     and {@code ofNode} set; the caller registers them.</li>
- * <li>{@link org.iommu4j.of.IommuBindings}: arm,smmu-v3 node reader, {@code iommus},
- *     {@code pasid-num-bits}, {@code dma-can-stall}, PCI {@code iommu-map},
- *     device_property_read_u32/bool on {@code dev.ofNode}.</li>
  * </ul>
  * Malformed input (blob or source) gives {@link org.iommu4j.of.DeviceTreeException}.
  */

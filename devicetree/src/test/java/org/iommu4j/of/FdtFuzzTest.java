@@ -108,8 +108,6 @@ class FdtFuzzTest {
             Of.ofMapId(n, 0x10, "msi-map", "msi-map-mask", null, id);
             Of.ofNAddrCells(n);
             Of.ofDmaIsCoherent(n);
-            IommuBindings.SmmuV3Node[] sm = new IommuBindings.SmmuV3Node[1];
-            IommuBindings.armSmmuV3Read(n, sm);
         }
         of.ofFindNodeByPath("/smmuv3@9050000");
         of.ofFindNodeByPath("serial0");

@@ -3,7 +3,8 @@ package org.iommu4j.of;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.iommu4j.base.Errno.EINVAL;
 import static org.iommu4j.base.Errno.EOVERFLOW;
-import static org.iommu4j.base.Errno.ENODEV;
+import static org.iommu4j.base.Errno.ENODATA;
+import static org.iommu4j.base.Errno.ENOENT;
 import static org.iommu4j.base.Errno.ENXIO;
 
 import java.util.ArrayList;
@@ -15,7 +16,11 @@ import org.iommu4j.base.test.NoWarnings;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** Each binding property read from fixtures/smmu-bindings.dts (compiled by dtc). */
+/**
+ * The IOMMU bindings of fixtures/smmu-bindings.dts (compiled by dtc) as the OF API reads them
+ * for the arm-smmu-v3 driver and of_iommu: the SMMU nodes, masters' {@code iommus},
+ * {@code pasid-num-bits}, {@code dma-can-stall}, and a host bridge's {@code iommu-map}.
+ */
 @ExtendWith(NoWarnings.class)
 class IommuBindingsTest {
     private final Of of = new Of(Fixtures.bindings());
@@ -26,90 +31,73 @@ class IommuBindingsTest {
 
     @Test
     void smmuWithFourNamedIrqsAndPrefetchQuirk() {
-        IommuBindings.SmmuV3Node[] out = new IommuBindings.SmmuV3Node[1];
-        assertThat(IommuBindings.armSmmuV3Read(node("/iommu@9050000"), out)).isZero();
-        IommuBindings.SmmuV3Node s = out[0];
-        assertThat(s.reg().start()).isEqualTo(0x9050000L);
-        assertThat(s.reg().resourceSize()).isEqualTo(0x20000L);
-        assertThat(s.eventq()).isEqualTo(74 + 32);
-        assertThat(s.gerror()).isEqualTo(75 + 32);
-        assertThat(s.priq()).isEqualTo(76 + 32);
-        assertThat(s.cmdqSync()).isEqualTo(77 + 32);
-        assertThat(s.combined()).isEqualTo(-ENXIO);
-        assertThat(s.iommuCells()).isEqualTo(1);
-        assertThat(s.dmaCoherent()).isTrue();
-        assertThat(s.msiParent().np).isSameAs(node("/interrupt-controller@8000000/msi-controller@8080000"));
-        assertThat(s.msiParent().argsCopy()).containsExactly(0xff00);
-        assertThat(s.options()).isEqualTo(IommuBindings.ARM_SMMU_OPT_SKIP_PREFETCH);
+        DeviceNode np = node("/iommu@9050000");
+        Resource[] reg = new Resource[1];
+        assertThat(Of.ofAddressToResource(np, 0, reg)).isZero();
+        assertThat(reg[0].start()).isEqualTo(0x9050000L);
+        assertThat(reg[0].resourceSize()).isEqualTo(0x20000L);
+        assertThat(OfIrq.ofIrqGetByname(np, "eventq")).isEqualTo(74 + 32);
+        assertThat(OfIrq.ofIrqGetByname(np, "gerror")).isEqualTo(75 + 32);
+        assertThat(OfIrq.ofIrqGetByname(np, "priq")).isEqualTo(76 + 32);
+        assertThat(OfIrq.ofIrqGetByname(np, "cmdq-sync")).isEqualTo(77 + 32);
+        assertThat(OfIrq.ofIrqGetByname(np, "combined")).isEqualTo(-ENODATA);
+        int[] cells = new int[1];
+        assertThat(Of.ofPropertyReadU32(np, "#iommu-cells", cells)).isZero();
+        assertThat(cells[0]).isEqualTo(1);
+        assertThat(Of.ofDmaIsCoherent(np)).isTrue();
+        OfPhandleArgs msi = new OfPhandleArgs();
+        assertThat(Of.ofParsePhandleWithArgs(np, "msi-parent", "#msi-cells", 0, msi)).isZero();
+        assertThat(msi.np).isSameAs(node("/interrupt-controller@8000000/msi-controller@8080000"));
+        assertThat(msi.argsCopy()).containsExactly(0xff00);
+        assertThat(Of.ofPropertyReadBool(np, "hisilicon,broken-prefetch-cmd")).isTrue();
+        assertThat(Of.ofPropertyReadBool(np, "cavium,cn9900-broken-page1-regspace")).isFalse();
     }
 
     @Test
     void smmuWithCombinedIrqAndPage0Quirk() {
-        IommuBindings.SmmuV3Node[] out = new IommuBindings.SmmuV3Node[1];
-        assertThat(IommuBindings.armSmmuV3Read(node("/iommu@2b400000"), out)).isZero();
-        IommuBindings.SmmuV3Node s = out[0];
-        assertThat(s.reg().resourceSize()).isEqualTo(0x10000L); // 64 KiB with the page-0 quirk
-        assertThat(s.combined()).isEqualTo(66 + 32);
-        assertThat(s.eventq()).isEqualTo(-ENXIO);
-        assertThat(s.dmaCoherent()).isFalse();
-        assertThat(s.msiParent()).isNull();
-        assertThat(s.options()).isEqualTo(IommuBindings.ARM_SMMU_OPT_PAGE0_REGS_ONLY);
+        DeviceNode np = node("/iommu@2b400000");
         Resource[] r = new Resource[1];
-        assertThat(OfIrq.ofIrqToResource(node("/iommu@2b400000"), 0, r)).isEqualTo(98);
+        assertThat(Of.ofAddressToResource(np, 0, r)).isZero();
+        assertThat(r[0].resourceSize()).isEqualTo(0x10000L); // 64 KiB with the page-0 quirk
+        assertThat(OfIrq.ofIrqGetByname(np, "combined")).isEqualTo(66 + 32);
+        assertThat(OfIrq.ofIrqGetByname(np, "eventq")).isEqualTo(-ENODATA);
+        assertThat(Of.ofDmaIsCoherent(np)).isFalse();
+        assertThat(Of.ofParsePhandleWithArgs(np, "msi-parent", "#msi-cells", 0, new OfPhandleArgs())).isEqualTo(-ENOENT);
+        assertThat(Of.ofPropertyReadBool(np, "cavium,cn9900-broken-page1-regspace")).isTrue();
+        assertThat(OfIrq.ofIrqToResource(np, 0, r)).isEqualTo(98);
         assertThat(r[0].name()).isEqualTo("combined");
         assertThat(r[0].flags()).isEqualTo(Resource.IORESOURCE_IRQ | OfIrq.IRQ_TYPE_LEVEL_HIGH);
-    }
-
-    @Test
-    void smmuNodeRejections() {
-        IommuBindings.SmmuV3Node[] out = new IommuBindings.SmmuV3Node[1];
-        assertThat(IommuBindings.armSmmuV3Read(node("/soc"), out)).isEqualTo(-ENODEV);
-        DeviceNode r = DeviceNode.root();
-        DeviceNode s = r.addChild("iommu@0");
-        s.setProperty(Property.ofStrings("compatible", "arm,smmu-v3"));
-        assertThat(IommuBindings.armSmmuV3Read(s, out)).isEqualTo(-EINVAL); // no #iommu-cells
-        s.setProperty(Property.ofCells("#iommu-cells", 2));
-        assertThat(IommuBindings.armSmmuV3Read(s, out)).isEqualTo(-EINVAL); // only 1 is valid
-        s.setProperty(Property.ofCells("#iommu-cells", 1));
-        assertThat(IommuBindings.armSmmuV3Read(s, out)).isEqualTo(-EINVAL); // no reg
-        assertThat(IommuBindings.smmuV3Nodes(of.ofRoot)).hasSize(2);
+        assertThat(of.forEachCompatibleNode(null, "arm,smmu-v3")).hasSize(2);
     }
 
     @Test
     void masterProperties() {
         DeviceNode dma = node("/soc/dma@10000");
-        List<OfPhandleArgs> iommus = new ArrayList<>();
-        assertThat(IommuBindings.ofIommus(dma, iommus)).isZero();
-        assertThat(iommus).hasSize(2);
-        assertThat(iommus.get(0).np).isSameAs(node("/iommu@9050000"));
-        assertThat(iommus.get(0).argsCopy()).containsExactly(0x20);
-        assertThat(iommus.get(1).np).isSameAs(node("/iommu@2b400000"));
-        assertThat(IommuBindings.pasidNumBits(dma)).isEqualTo(20);
-        assertThat(IommuBindings.dmaCanStall(dma)).isTrue();
-        DeviceNode accel = node("/soc/accel@20000");
-        assertThat(IommuBindings.pasidNumBits(accel)).isEqualTo(16);
-        assertThat(IommuBindings.dmaCanStall(accel)).isFalse();
-        DeviceNode disabled = node("/soc/disabled@30000");
-        assertThat(IommuBindings.pasidNumBits(disabled)).isZero(); // absent: one address space
-        List<OfPhandleArgs> none = new ArrayList<>();
-        assertThat(IommuBindings.ofIommus(disabled, none)).isZero();
-        assertThat(none).isEmpty();
-        Device dev = new Device("d");
-        dev.ofNode = dma;
+        OfPhandleArgs a = new OfPhandleArgs();
+        assertThat(Of.ofParsePhandleWithArgs(dma, "iommus", "#iommu-cells", 0, a)).isZero();
+        assertThat(a.np).isSameAs(node("/iommu@9050000"));
+        assertThat(a.argsCopy()).containsExactly(0x20);
+        assertThat(Of.ofParsePhandleWithArgs(dma, "iommus", "#iommu-cells", 1, a)).isZero();
+        assertThat(a.np).isSameAs(node("/iommu@2b400000"));
+        assertThat(Of.ofParsePhandleWithArgs(dma, "iommus", "#iommu-cells", 2, a)).isEqualTo(-ENOENT);
         int[] v = new int[1];
-        assertThat(IommuBindings.devicePropertyReadU32(dev, "pasid-num-bits", v)).isZero();
+        assertThat(Of.ofPropertyReadU32(dma, "pasid-num-bits", v)).isZero();
         assertThat(v[0]).isEqualTo(20);
-        assertThat(IommuBindings.devicePropertyReadBool(dev, "dma-can-stall")).isTrue();
-        assertThat(IommuBindings.devicePropertyReadU32(new Device("x"), "pasid-num-bits", v)).isEqualTo(-EINVAL);
-        assertThat(IommuBindings.devicePropertyReadBool(new Device("x"), "dma-can-stall")).isFalse();
-        assertThat(IommuBindings.devOfNode(dev)).isSameAs(dma);
+        assertThat(Of.ofPropertyReadBool(dma, "dma-can-stall")).isTrue();
+        DeviceNode accel = node("/soc/accel@20000");
+        assertThat(Of.ofPropertyReadU32(accel, "pasid-num-bits", v)).isZero();
+        assertThat(v[0]).isEqualTo(16);
+        assertThat(Of.ofPropertyReadBool(accel, "dma-can-stall")).isFalse();
+        DeviceNode disabled = node("/soc/disabled@30000");
+        assertThat(Of.ofPropertyReadU32(disabled, "pasid-num-bits", v)).isEqualTo(-EINVAL); // absent
+        assertThat(Of.ofParsePhandleWithArgs(disabled, "iommus", "#iommu-cells", 0, a)).isEqualTo(-ENOENT);
     }
 
     @Test
     void pciIommuMap() {
         DeviceNode[] t = new DeviceNode[1];
         int[] sid = new int[1];
-        assertThat(IommuBindings.ofPciIommuMap(node("/pcie@40000000"), 0x105, t, sid)).isZero();
+        assertThat(Of.ofMapId(node("/pcie@40000000"), 0x105, "iommu-map", "iommu-map-mask", t, sid)).isZero();
         assertThat(t[0]).isSameAs(node("/iommu@2b400000"));
         assertThat(sid[0]).isEqualTo(5);
     }

@@ -22,7 +22,6 @@ import org.iommu4j.mm.PageAlloc;
 import org.iommu4j.of.DeviceNode;
 import org.iommu4j.of.DeviceTreeException;
 import org.iommu4j.of.Fdt;
-import org.iommu4j.of.IommuBindings;
 import org.iommu4j.of.OfPciRange;
 import org.iommu4j.of.OfPciRangeParser;
 import org.iommu4j.of.Of;
@@ -314,7 +313,7 @@ public final class Machine implements AutoCloseable {
         }
 
         /* SMMU: the model at the node's reg, wired to the node's interrupts. */
-        smmuNode = of.ofFindCompatibleNode(null, null, IommuBindings.ARM_SMMU_V3_COMPATIBLE);
+        smmuNode = of.ofFindCompatibleNode(null, null, "arm,smmu-v3");
         smmuPdev = smmuNode == null ? null : platformDevice(smmuNode);
         if (smmuPdev == null) {
             throw new BootException("device tree has no arm,smmu-v3 node");
