@@ -561,8 +561,32 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         }
     }
 
+    /**
+     * Whether the 32-bit word at {@code off} belongs to a register this SMMU does not have: the
+     * *_IRQ_CFG0/1/2 MSI configuration registers are present only with IDR0.MSI, the PRI queue's
+     * PRIQ_BASE, PRIQ_PROD and PRIQ_CONS only with IDR0.PRI, and PRIQ_IRQ_CFG0/1/2 only with both.
+     * An absent register is RES0: it reads as zero and ignores writes.
+     */
+    private boolean absent(int off) {
+        boolean msiReg = switch (off) {
+            case A_GERROR_IRQ_CFG0, A_GERROR_IRQ_CFG0 + 4, A_GERROR_IRQ_CFG1, A_GERROR_IRQ_CFG2,
+                 A_EVENTQ_IRQ_CFG0, A_EVENTQ_IRQ_CFG0 + 4, A_EVENTQ_IRQ_CFG1, A_EVENTQ_IRQ_CFG2,
+                 A_PRIQ_IRQ_CFG0, A_PRIQ_IRQ_CFG0 + 4, A_PRIQ_IRQ_CFG1, A_PRIQ_IRQ_CFG2 -> true;
+            default -> false;
+        };
+        boolean priReg = switch (off) {
+            case A_PRIQ_BASE, A_PRIQ_BASE + 4, PAGE1 + A_PRIQ_PROD, PAGE1 + A_PRIQ_CONS,
+                 A_PRIQ_IRQ_CFG0, A_PRIQ_IRQ_CFG0 + 4, A_PRIQ_IRQ_CFG1, A_PRIQ_IRQ_CFG2 -> true;
+            default -> false;
+        };
+        return msiReg && !caps.msi() || priReg && !caps.pri();
+    }
+
     /** Call only holding lock. */
     private long read64(int off) {
+        if (absent(off)) {
+            return raz(off);
+        }
         return switch (off) {
             case A_GERROR_IRQ_CFG0 -> irqCfg0[IRQ_GERROR];
             case A_STRTAB_BASE -> strtabBase;
@@ -580,6 +604,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
     /** Call only holding lock. */
     private int read32(int off) {
+        if (absent(off)) {
+            return raz(off);
+        }
         if (off >= PAGE1) {
             // Page 1 holds only the output-queue PROD/CONS registers; the rest is RES0.
             return switch (off - PAGE1) {
@@ -647,6 +674,10 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
     /** Call only holding lock. Returns true if the command queue should be consumed. */
     private boolean write64(int off, long v) {
+        if (absent(off)) {
+            wi(off, (int) v);
+            return false;
+        }
         switch (off) {
             case A_GERROR_IRQ_CFG0 -> writeIrqCfg0(IRQ_GERROR, R_IRQ_CTRL_GERROR_IRQEN, v);
             case A_EVENTQ_IRQ_CFG0 -> writeIrqCfg0(IRQ_EVTQ, R_IRQ_CTRL_EVENTQ_IRQEN, v);
@@ -684,6 +715,10 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
     /** Call only holding lock. Returns true if the command queue should be consumed. */
     private boolean write32(int off, int v) {
+        if (absent(off)) {
+            wi(off, v);
+            return false;
+        }
         if (off >= PAGE1) {
             switch (off - PAGE1) {
                 case A_EVENTQ_PROD -> {

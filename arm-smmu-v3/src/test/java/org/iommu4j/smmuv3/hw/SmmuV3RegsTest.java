@@ -108,6 +108,52 @@ class SmmuV3RegsTest {
         assertThat(tb.read(1, 0x4000_1000L).pa).isEqualTo(0x4000_1000L);
     }
 
+    /**
+     * The MSI configuration registers exist only with IDR0.MSI, the PRI queue's registers only
+     * with IDR0.PRI (PRIQ_IRQ_CFG0/1/2 with both): without the feature they are RES0, reading as
+     * zero whatever is written, as whole 64-bit registers or as halves.
+     */
+    @Test
+    void msiAndPriQueueRegistersAreRes0WithoutTheFeature() {
+        int[] msi32 = {GERROR_IRQ_CFG1, GERROR_IRQ_CFG2, EVENTQ_IRQ_CFG1, EVENTQ_IRQ_CFG1 + 4};
+        int[] msi64 = {GERROR_IRQ_CFG0, EVENTQ_IRQ_CFG0};
+        int[] pri32 = {PRIQ_PROD, PRIQ_CONS};
+        int[] priMsi32 = {PRIQ_IRQ_CFG1, PRIQ_IRQ_CFG1 + 4};
+        for (boolean msi : new boolean[] {false, true}) {
+            for (boolean pri : new boolean[] {false, true}) {
+                var b = SmmuCaps.full().toBuilder();
+                b.msi = msi;
+                b.pri = pri;
+                TestBed tb = new TestBed(b.build());
+                for (int off : msi32) {
+                    tb.writel(off, 0x31);
+                    assertThat(tb.readl(off)).as("msi %b pri %b 0x%x", msi, pri, off).isEqualTo(msi ? 0x31 : 0);
+                }
+                for (int off : msi64) {
+                    tb.writeq(off, 0x4000_1004L);
+                    assertThat(tb.readq(off)).as("msi %b 0x%x", msi, off).isEqualTo(msi ? 0x4000_1004L : 0);
+                    tb.writel(off + 4, 0x12); // the high half alone
+                    assertThat(tb.readl(off + 4)).as("msi %b 0x%x", msi, off + 4).isEqualTo(msi ? 0x12 : 0);
+                }
+                for (int off : pri32) {
+                    tb.writel(off, 3);
+                    assertThat(tb.readl(off)).as("pri %b 0x%x", pri, off).isEqualTo(pri ? 3 : 0);
+                }
+                tb.writeq(PRIQ_BASE, 0x4010_0000L | 5);
+                assertThat(tb.readq(PRIQ_BASE)).as("pri %b PRIQ_BASE", pri).isEqualTo(pri ? 0x4010_0005L : 0);
+                tb.writel(PRIQ_BASE + 4, 0x4000_0000);
+                assertThat(tb.readl(PRIQ_BASE + 4)).as("pri %b PRIQ_BASE hi", pri).isEqualTo(pri ? 0x4000_0000 : 0);
+                for (int off : priMsi32) {
+                    tb.writel(off, 0x31);
+                    assertThat(tb.readl(off)).as("msi %b pri %b 0x%x", msi, pri, off).isEqualTo(msi && pri ? 0x31 : 0);
+                }
+                tb.writeq(PRIQ_IRQ_CFG0, 0x4000_1004L);
+                assertThat(tb.readq(PRIQ_IRQ_CFG0)).as("msi %b pri %b PRIQ_IRQ_CFG0", msi, pri)
+                        .isEqualTo(msi && pri ? 0x4000_1004L : 0);
+            }
+        }
+    }
+
     @Test
     void sixtyFourBitRegistersAsHalves() {
         TestBed tb = new TestBed(SmmuCaps.full());
