@@ -1190,10 +1190,13 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 traceTlbi(op, vmid, asid, 0, 0, false);
             }
             case CMD_TLBI_NH_VA, CMD_TLBI_NH_VAA -> {
+                // the EL2 regime of CR2.E2H = 0 has no ASIDs (CD.ASID is IGNORED in it): TLBI_EL2_VA
+                // acts on the address alone, as TLBI_EL2_VAA does
+                boolean byAsid = op == CMD_TLBI_NH_VA && (regime != SmmuTlb.REGIME_EL2 || (cr2 & R_CR2_E2H) != 0);
                 long[] r = tlbiRange(dw0, dw1, CMD_VA(dw1));
                 // the VA field holds the address sign-extended from bit 55 / with the top byte of a TBI region
                 long start = r[0] & 0x00ff_ffff_ffff_ffffL;
-                tlbi(mask, vmid, op == CMD_TLBI_NH_VA ? asid : SmmuTlb.ANY, start, r[1], tlbiTtl(dw1), !CMD_LEAF(dw1),
+                tlbi(mask, vmid, byAsid ? asid : SmmuTlb.ANY, start, r[1], tlbiTtl(dw1), !CMD_LEAF(dw1),
                         false, op == CMD_TLBI_NH_VA ? "VA" : "VAA");
                 traceTlbi(op, vmid, asid, start, r[1] >>> 12, CMD_LEAF(dw1));
             }

@@ -182,6 +182,39 @@ class SmmuV3CommandTest {
         assertThat(err(q)).isEqualTo(1);
     }
 
+    /**
+     * With CR2.E2H = 0 an STE.STRW = EL2 stream translates in the EL2 regime, which has no ASIDs
+     * (CD.ASID is IGNORED): TLBI_EL2_VA reaches its entries whatever the command's ASID field
+     * holds. With E2H = 1 (the EL2&0 regime) the ASID selects, and another ASID leaves them.
+     */
+    @Test
+    void tlbiEl2VaIgnoresTheAsidInTheEl2RegimeWithoutE2h() {
+        TestBed tb = TestBed.full();
+        S1 s1 = tb.setupS1(1, 9, 0, 0);
+        long[] ste = steS1(s1.cdtab(), 0, 0, 0);
+        ste[1] |= 2L << 30; // STRW = EL2; CR2.E2H stays 0
+        tb.writeSte(1, ste);
+        s1.pt().map(VA, PA, S1_RW); // nG set, as io-pgtable-arm maps stage 1
+        assertStale(tb, VA);
+        s1.pt().map(VA, PA + 0x1000, S1_RW);
+        assertStale(tb, VA);
+        tb.cmd(0x22 | (3L << 48), VA); // TLBI_EL2_VA, ASID 3 (not the CD's 9)
+        tb.sync();
+        assertThat(err(tb)).isZero();
+        assertFresh(tb, VA);
+
+        TestBed e2h = TestBed.full();
+        S1 s1e = e2h.setupS1El2Mapped(VA, PA);
+        assertStale(e2h, VA);
+        s1e.pt().map(VA, PA + 0x1000, S1_RW);
+        e2h.cmd(0x22 | (3L << 48), VA); // another ASID of the EL2&0 regime
+        e2h.sync();
+        assertStale(e2h, VA);
+        e2h.cmd(0x22 | (9L << 48), VA);
+        e2h.sync();
+        assertFresh(e2h, VA);
+    }
+
     @Test
     void tlbiS12VmallAndS2Ipa() {
         TestBed tb = TestBed.full();
