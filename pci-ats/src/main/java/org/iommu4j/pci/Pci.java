@@ -328,29 +328,23 @@ public final class Pci {
      */
     @Port("drivers/pci/access.c:pcie_capability_read_word")
     public static int pcieCapabilityReadWord(PciDev dev, int pos) {
-        if ((pos & 1) != 0) {
-            return 0;
-        }
-        if (pcieCapabilityRegImplemented(dev, pos)) {
-            int[] v = new int[1];
-            int ret = pciGenericConfigReadChecked(dev, dev.pcieCap + pos, 2, v);
-            return ret != PCIBIOS_SUCCESSFUL ? 0 : v[0];
-        }
-        if (pciIsPcie(dev) && pcieDownstreamPort(dev) && pos == PCI_EXP_SLTSTA) {
-            return PCI_EXP_SLTSTA_PDS;
-        }
-        return 0;
+        return pcieCapabilityRead(dev, pos, 2);
     }
 
     /** A 32-bit register of the PCI Express capability, with the rules of {@link #pcieCapabilityReadWord}. */
     @Port("drivers/pci/access.c:pcie_capability_read_dword")
     public static int pcieCapabilityReadDword(PciDev dev, int pos) {
-        if ((pos & 3) != 0) {
+        return pcieCapabilityRead(dev, pos, 4);
+    }
+
+    /** pcie_capability_read_word/dword, whose rules differ only in the access's size. */
+    private static int pcieCapabilityRead(PciDev dev, int pos, int size) {
+        if ((pos & (size - 1)) != 0) {
             return 0;
         }
         if (pcieCapabilityRegImplemented(dev, pos)) {
             int[] v = new int[1];
-            int ret = pciGenericConfigReadChecked(dev, dev.pcieCap + pos, 4, v);
+            int ret = pciGenericConfigReadChecked(dev, dev.pcieCap + pos, size, v);
             return ret != PCIBIOS_SUCCESSFUL ? 0 : v[0];
         }
         if (pciIsPcie(dev) && pcieDownstreamPort(dev) && pos == PCI_EXP_SLTSTA) {

@@ -238,24 +238,13 @@ class PciEnumerationTest {
         PciWorld w = new PciWorld();
         // 00:01.0 reports a version 1 PCI Express capability; everything else reads as the model has it
         long flags01 = PcieSpec.ecamOffset(0, 1, 0, 0x40 + PCI_EXP_FLAGS);
-        MmioDevice ecam = new MmioDevice() {
-            @Override
-            public long mmioRead(long offset, int size) {
-                long v = w.hb.mmioRead(offset, size);
-                if (flags01 >= offset && flags01 < offset + size) {
-                    int shift = (int) (8 * (flags01 - offset));
-                    v = v & ~((long) PCI_EXP_FLAGS_VERS << shift) | 1L << shift;
-                }
-                return v;
+        long base = mapEcamReading(w, "ecam-v1", (offset, size, v) -> {
+            if (flags01 >= offset && flags01 < offset + size) {
+                int shift = (int) (8 * (flags01 - offset));
+                v = v & ~((long) PCI_EXP_FLAGS_VERS << shift) | 1L << shift;
             }
-
-            @Override
-            public void mmioWrite(long offset, long value, int size) {
-                w.hb.mmioWrite(offset, value, size);
-            }
-        };
-        long base = PciWorld.ECAM + 0x1000_0000L;
-        w.board.mmio.map("ecam-v1", base, w.hb.ecamSize(), ecam);
+            return v;
+        });
         w.root = w.pci.pciHostCommonProbe(w.board.mmio, base, 0, 0);
         PciDev v1 = w.dev(1, 0);
         PciDev ep = w.dev(2, 0);     // an Endpoint with a Link, version 2
@@ -360,24 +349,13 @@ class PciEnumerationTest {
         PciWorld w = new PciWorld();
         // ECAM as the host bridge decodes it, except that 00:03.1 reads its Multi-Function bit as 0
         long fn31 = PcieSpec.ecamOffset(0, 3, 1, 0);
-        MmioDevice ecam = new MmioDevice() {
-            @Override
-            public long mmioRead(long offset, int size) {
-                long v = w.hb.mmioRead(offset, size);
-                long hdr = fn31 + PCI_HEADER_TYPE;
-                if (hdr >= offset && hdr < offset + size) {
-                    v &= ~(0x80L << (8 * (hdr - offset)));
-                }
-                return v;
+        long base = mapEcamReading(w, "ecam-fn1-no-mf", (offset, size, v) -> {
+            long hdr = fn31 + PCI_HEADER_TYPE;
+            if (hdr >= offset && hdr < offset + size) {
+                v &= ~(0x80L << (8 * (hdr - offset)));
             }
-
-            @Override
-            public void mmioWrite(long offset, long value, int size) {
-                w.hb.mmioWrite(offset, value, size);
-            }
-        };
-        long base = PciWorld.ECAM + 0x1000_0000L;
-        w.board.mmio.map("ecam-fn1-no-mf", base, w.hb.ecamSize(), ecam);
+            return v;
+        });
         w.pci.pciRequestAcs();
         w.root = w.pci.pciHostCommonProbe(w.board.mmio, base, 0, 0);
         PciDev fn1 = w.dev(3, 1);
@@ -444,5 +422,31 @@ class PciEnumerationTest {
         w.pci.pciRemoveRootBus(w.root);
         assertThat(w.pci.pciBusType.devices()).isEmpty();
         assertThat(w.pci.rootBuses()).isEmpty();
+    }
+
+    /** What a wrapped ECAM window answers for a read of {@code size} bytes at {@code offset} that read {@code v}. */
+    private interface EcamRead {
+        long patch(long offset, int size, long v);
+    }
+
+    /**
+     * Maps a second ECAM window onto {@code w}'s host bridge whose reads {@code read} may change
+     * (writes go through as they are), and returns its base.
+     */
+    private static long mapEcamReading(PciWorld w, String name, EcamRead read) {
+        MmioDevice ecam = new MmioDevice() {
+            @Override
+            public long mmioRead(long offset, int size) {
+                return read.patch(offset, size, w.hb.mmioRead(offset, size));
+            }
+
+            @Override
+            public void mmioWrite(long offset, long value, int size) {
+                w.hb.mmioWrite(offset, value, size);
+            }
+        };
+        long base = PciWorld.ECAM + 0x1000_0000L;
+        w.board.mmio.map(name, base, w.hb.ecamSize(), ecam);
+        return base;
     }
 }
