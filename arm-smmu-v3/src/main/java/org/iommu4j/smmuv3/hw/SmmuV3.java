@@ -3012,6 +3012,28 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 return "TTB0 0x" + Long.toHexString(CD_TTB0(c)) + " beyond the " + ips + "-bit IPS";
             }
         }
+        // the TTB1 half by the same rules while EPD1 is 0, in the regimes with two VA ranges (EPD1
+        // is IGNORED in the EL2 regime of E2H = 0); this model never walks TTB1 (an input in its
+        // range takes F_TRANSLATION), but a CD whose TTB1 fields are unusable is ILLEGAL all the same
+        if (!CD_EPD1(c) && !(ste.strw() == STE_STRW_EL2 && (cr2 & R_CR2_E2H) == 0)) {
+            int g = switch (CD_TG1(c)) {
+                case 1 -> 14;
+                case 2 -> 12;
+                case 3 -> 16;
+                default -> -1;
+            };
+            if (g < 0 || !caps.granule(g)) {
+                return "TG1 granule not implemented";
+            }
+            int t1sz = CD_T1SZ(c);
+            if (t1sz < (caps.vax() == 1 && g == 16 ? 12 : 16) || t1sz > 39) {
+                return "T1SZ " + t1sz + " out of range";
+            }
+            int ips = oas2bits(Math.min(CD_IPS(c), caps.oas()));
+            if (CD_TTB1(c) >>> ips != 0 || (g < 16 && CD_TTB1(c) >>> 48 != 0)) {
+                return "TTB1 0x" + Long.toHexString(CD_TTB1(c)) + " beyond the " + ips + "-bit IPS";
+            }
+        }
         if (CD_ENDI(c) && caps.ttendian() == TTENDIAN_LE && !(epd0 && CD_EPD1(c))) {
             return "ENDI = 1 on a little-endian-only SMMU";
         }

@@ -314,6 +314,9 @@ public final class SmmuV3Internal {
     static int CD_TG0(long[] c) { return ex32(c[0], 6, 2); }
     static boolean CD_EPD0(long[] c) { return bit(c[0], 14); }
     static boolean CD_ENDI(long[] c) { return bit(c[0], 15); }
+    static int CD_T1SZ(long[] c) { return ex32(c[0], 16, 6); }
+    /** TG1 encoding: 1 16K, 2 4K, 3 64K (0 reserved). */
+    static int CD_TG1(long[] c) { return ex32(c[0], 22, 2); }
     static boolean CD_EPD1(long[] c) { return bit(c[0], 30); }
     static boolean CD_VALID(long[] c) { return bit(c[0], 31); }
     static int CD_IPS(long[] c) { return ex32(c[0], 32, 3); }
@@ -332,6 +335,7 @@ public final class SmmuV3Internal {
     static boolean CD_ASET(long[] c) { return bit(c[0], 47); }
     static int CD_ASID(long[] c) { return ex32(c[0], 48, 16); }
     static long CD_TTB0(long[] c) { return addr(c[1], 55, 4); }
+    static long CD_TTB1(long[] c) { return addr(c[2], 55, 4); }
     static long CD_MAIR(long[] c) { return c[3]; }
 
     /* L1 CD descriptor */

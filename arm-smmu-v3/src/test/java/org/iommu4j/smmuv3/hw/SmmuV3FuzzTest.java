@@ -51,7 +51,7 @@ class SmmuV3FuzzTest {
         randomTablesNeverThrow(43, 0, 0, 0, 16, 0, 0, DmaTransaction.NO_SSID, DmaTransaction.ACC_READ);
         TestBed tb = TestBed.full();
         long cdtab = tb.alloc(4096, 4096);
-        tb.writeCd(cdtab, 16 | (1L << 31) | (1L << 41));
+        tb.writeCd(cdtab, 16 | (1L << 30) | (1L << 31) | (1L << 41)); // EPD1: the TTB1 fields IGNORED
         tb.writeSte(1, 43 | cdtab, 0, 0, 0);
         DmaResult r = tb.read(1, 0);
         assertThat(r.status).isEqualTo(DmaResult.RAZ_WI);

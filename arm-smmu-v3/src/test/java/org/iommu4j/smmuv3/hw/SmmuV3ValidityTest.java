@@ -56,6 +56,31 @@ class SmmuV3ValidityTest {
         assertThat(eventOfRead(SmmuCaps.full(), c -> c[0] |= 3L << 6)).as("without EPD0").isEqualTo(C_BAD_CD);
     }
 
+    /**
+     * While EPD1 is 0 the TTB1 half's fields count as TTB0's do (TG1 an implemented granule, T1SZ
+     * in [16, 39], TTB1 within the IPS); with EPD1 set, as Linux writes every CD, they are IGNORED.
+     */
+    @Test
+    void withoutEpd1TheTtb1FieldsMustBeUsable() {
+        long epd1 = 1L << 30;
+        long ttb1Half = (16L << 16) | (2L << 22); // T1SZ 16, TG1 4K
+        assertThat(eventOfRead(SmmuCaps.full(), c -> c[0] |= 3L << 16)).as("EPD1 = 1: T1SZ 3 ignored").isZero();
+        assertThat(eventOfRead(SmmuCaps.full(), c -> c[0] &= ~epd1)).as("EPD1 = 0, TG1 reserved").isEqualTo(C_BAD_CD);
+        assertThat(eventOfRead(SmmuCaps.full(), c -> c[0] = c[0] & ~epd1 | ttb1Half)).as("usable TTB1 half").isZero();
+        assertThat(eventOfRead(SmmuCaps.full(), c -> c[0] = c[0] & ~epd1 | (2L << 22) | (40L << 16))).as("T1SZ 40")
+                .isEqualTo(C_BAD_CD);
+        assertThat(eventOfRead(SmmuCaps.full(), c -> c[0] = c[0] & ~epd1 & ~(0x3fL << 16) | (2L << 22) | (15L << 16)))
+                .as("T1SZ 15").isEqualTo(C_BAD_CD);
+        var no16k = full();
+        no16k.gran16k = false;
+        assertThat(eventOfRead(no16k.build(), c -> c[0] = c[0] & ~epd1 | (16L << 16) | (1L << 22))).as("TG1 16K")
+                .isEqualTo(C_BAD_CD);
+        assertThat(eventOfRead(SmmuCaps.full(), c -> {
+            c[0] = c[0] & ~epd1 | ttb1Half;
+            c[2] = 1L << 48; // beyond the CD's 48-bit IPS
+        })).as("TTB1 beyond the IPS").isEqualTo(C_BAD_CD);
+    }
+
     @Test
     void aTtb0BeyondTheIpsIsIllegal() {
         assertThat(eventOfRead(SmmuCaps.full(), c -> {
