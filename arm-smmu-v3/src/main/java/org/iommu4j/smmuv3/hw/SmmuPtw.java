@@ -249,6 +249,8 @@ final class SmmuPtw {
         boolean tablePa = false;
         /* nested: the descriptor of the level above waits for its table's PA */
         boolean pending = false;
+        /* nested: the IPA of the descriptor read last; -1 where the walk resumed from the cache at a PA */
+        long pteIpa = -1;
         if (wc != null) {
             long hit = c != null ? c.lookup(wcTag, inVa, level) : SmmuWalkCache.MISS;
             wc.count(hit != SmmuWalkCache.MISS);
@@ -267,6 +269,7 @@ final class SmmuPtw {
         while (true) {
             ptePa = table + ((inVa >>> shift) & idxMask) * 8;
             if (special && s2 != null) {
+                pteIpa = tablePa ? -1 : ptePa;
                 if (!tablePa) {
                     if ((ptePa = tableIpa(s2, ptePa, level, log, out)) == -1) {
                         return true;
@@ -328,9 +331,14 @@ final class SmmuPtw {
                     : "  permissions " + permString(perm) + " do not allow the access -> F_PERMISSION", cfg, level, log, out);
         }
         if ((!af && cfg.ha()) || hdDbm) {
-            perm = httu(mem, cfg, pte, ptePa, level, hdDbm, write, update, perm, log, out);
+            perm = httu(mem, cfg, pte, ptePa, level, hdDbm, write, update, perm, log, out, s2, pteIpa);
+            if (perm == HTTU_REWALK) {
+                // nested, resumed from the walk cache: walk again from the top, where every
+                // descriptor's IPA is known, for stage 2 to check the update
+                return walkOnce(mem, cfg, va, inVa, write, need, update, s2, log, out, null, 0);
+            }
             if (perm < 0) {
-                return perm == HTTU_ABORTED;
+                return perm != HTTU_RACED;
             }
         }
         out.level = level;
@@ -734,8 +742,12 @@ final class SmmuPtw {
                 read ? "fetch" : "update", ptePa), cfg, level, log, out);
     }
 
-    /** {@link #httu}'s results that are not permissions. */
-    private static final int HTTU_RACED = -1, HTTU_ABORTED = -2;
+    /**
+     * {@link #httu}'s results that are not permissions: the compare-and-exchange lost, an
+     * external abort, a stage 2 fault on a nested update, and a nested update whose descriptor's
+     * IPA is not known (the walk resumed below it from the walk cache).
+     */
+    private static final int HTTU_RACED = -1, HTTU_ABORTED = -2, HTTU_S2_FAULT = -3, HTTU_REWALK = -4;
 
     /**
      * The leaf's HTTU update: sets AF, and makes a writable-clean descriptor ({@code dbm}: DBM set
@@ -743,9 +755,15 @@ final class SmmuPtw {
      * Returns the permissions to grant (write removed from a page left clean), {@link #HTTU_RACED}
      * when the compare-and-exchange lost, or {@link #HTTU_ABORTED} with an external abort in
      * {@code out}.
+     * <p>
+     * In a nested walk ({@code s2} not null) the update is a write of the stage-1 descriptor at
+     * {@code pteIpa}, which stage 2 translates as one: without stage 2 write permission it is a
+     * stage 2 fault of CLASS TT with TTRnW = 0 ({@link #HTTU_S2_FAULT}, the fault in {@code out},
+     * the descriptor unchanged); with it, stage 2 may set its own AF or dirty state.
+     * {@link #HTTU_REWALK} when {@code pteIpa} is not known (-1).
      */
     private static int httu(PhysMem mem, StageCfg cfg, long pte, long ptePa, int level, boolean dbm, boolean write,
-                            boolean update, int perm, List<String> log, Result out) {
+                            boolean update, int perm, List<String> log, Result out, TableXlate s2, long pteIpa) {
         final int stage = cfg.stage();
         boolean readOnly = stage == 1 ? bit(pte, PTE_AP2) : !bit(pte, PTE_S2AP_W);
         long upd = pte;
@@ -768,6 +786,20 @@ final class SmmuPtw {
                 log.add(String.format("  (HTTU would write 0x%016x)", upd));
             }
             return perm;
+        }
+        if (s2 != null) {
+            if (pteIpa == -1) {
+                return HTTU_REWALK;
+            }
+            if (s2.xlate(pteIpa, true, EVT_CLASS_TT, out) == -1) {
+                out.level = level;
+                out.ttrnw = false;
+                if (log != null) {
+                    log.add(String.format("  HTTU: stage 2 refuses the write of the descriptor at IPA 0x%x -> %s",
+                            pteIpa, eventName(out.fault)));
+                }
+                return HTTU_S2_FAULT;
+            }
         }
         long witness;
         try {

@@ -367,7 +367,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
         @Override
         public long xlate(long ipa, boolean write, int clazz, SmmuPtw.Result out) {
-            return smmu.s2Xlate(ste, ipa, clazz, out, log, s2);
+            return smmu.s2Xlate(ste, ipa, clazz, write, out, log, s2);
         }
 
         @Override
@@ -2450,7 +2450,18 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
     /** Stage-2 translation of an IPA for a nested configuration; -1 with {@code out} holding the fault. */
     private long s2Xlate(ConfigCache.Ste ste, long ipa, int clazz, SmmuPtw.Result out, List<String> log,
                          SmmuPtw.Result r) {
-        SmmuPtw.walk(mem, ste.s2(), ipa, false, clazz == EVT_CLASS_IN ? 0 : SmmuPtw.P_PR, log == null, null, log, r,
+        return s2Xlate(ste, ipa, clazz, false, out, log, r);
+    }
+
+    /**
+     * {@link #s2Xlate(ConfigCache.Ste, long, int, SmmuPtw.Result, List, SmmuPtw.Result)} for a
+     * table or CD access ({@code clazz} CD or TT) that reads, or with {@code write} writes (a
+     * stage-1 descriptor's HTTU update): stage 2 must grant it, and may itself be made dirty.
+     */
+    private long s2Xlate(ConfigCache.Ste ste, long ipa, int clazz, boolean write, SmmuPtw.Result out,
+                         List<String> log, SmmuPtw.Result r) {
+        int need = clazz == EVT_CLASS_IN ? 0 : write ? SmmuPtw.P_PW : SmmuPtw.P_PR;
+        SmmuPtw.walk(mem, ste.s2(), ipa, write, need, log == null, null, log, r,
                 walkCache, SmmuWalkCache.tag(SmmuTlb.REGIME_S2, ste.vmid(), 0, false, true, ste.s2().granuleShift()));
         if (r.fault != SmmuPtw.OK) {
             out.fault = r.fault;

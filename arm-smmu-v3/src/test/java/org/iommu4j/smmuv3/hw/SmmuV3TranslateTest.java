@@ -154,6 +154,47 @@ class SmmuV3TranslateTest {
         assertThat(tb.read(8, VA).status).isEqualTo(DmaResult.OK);
     }
 
+    /**
+     * In a nested configuration a stage-1 HTTU update is a write of the descriptor, which stage 2
+     * translates as one: where stage 2 maps the stage-1 tables read-only, setting AF is a stage 2
+     * Permission fault of CLASS TT with TTRnW = 0 (a write) and the descriptor's IPA, and the
+     * descriptor stays as it was; once stage 2 grants write the update is made. Both for a walk
+     * from the top and for one the walk cache resumes at the leaf's table.
+     */
+    @Test
+    void nestedStage1HttuUpdatesNeedStage2WritePermission() {
+        for (boolean resumed : new boolean[] {false, true}) {
+            TestBed tb = TestBed.full();
+            TestBed.PageTable s1 = tb.setupNested(8, VA);
+            long cd = tb.mem.readq(tb.steAddr(8)) & 0x000f_ffff_ffff_ffc0L;
+            tb.mem.writeq(cd, tb.mem.readq(cd) | CD_HA);
+            long leaf = s1.map(VA + 0x1000, NESTED_IPA + 0x1000, S1_RW & ~AF); // HTTU has AF to set
+            long tables = s1.root & -(1L << 21);
+            tb.nestedS2(8).map(tables, tables, 2, S2_RW & ~S2AP_W); // the stage-1 tables read-only
+            if (resumed) {
+                // a walk with nothing to update: the walk cache now holds the leaf's table
+                assertThat(tb.read(8, VA).status).isEqualTo(DmaResult.OK);
+            }
+            assertThat(tb.read(8, VA + 0x1000).status).as("resumed %b", resumed).isEqualTo(DmaResult.ABORT);
+            long[] e = only(tb, 0x13); // F_PERMISSION
+            assertThat((e[1] >>> 39) & 1).as("S2").isEqualTo(1);
+            assertThat((e[1] >>> 40) & 3).as("CLASS TT").isEqualTo(1);
+            assertThat((e[1] >>> 44) & 1).as("TTRnW: a write").isZero();
+            assertThat(e[2]).as("InputAddr").isEqualTo(VA + 0x1000);
+            assertThat(e[3]).as("IPA of the descriptor's page").isEqualTo(leaf & ~0xfffL);
+            assertThat(tb.mem.readq(leaf) & AF).as("descriptor unchanged").isZero();
+            // stage 2 grants write: the update is made and the translation succeeds
+            tb.nestedS2(8).map(tables, tables, 2, S2_RW);
+            tb.cmd(0x28 | (4L << 32), 0); // TLBI_S12_VMALL VMID 4
+            tb.sync();
+            DmaResult r = tb.read(8, VA + 0x1004);
+            assertThat(r.status).isEqualTo(DmaResult.OK);
+            assertThat(r.pa).isEqualTo(NESTED_PA + 0x1004);
+            assertThat(tb.mem.readq(leaf) & AF).isNotZero();
+            assertThat(tb.drainEvents()).isEmpty();
+        }
+    }
+
     @ParameterizedTest
     @CsvSource({"12,16", "14,16", "16,16", "12,25", "16,22", "14,28"})
     void stage1GranulesAndInputSizes(int g, int t0sz) {
