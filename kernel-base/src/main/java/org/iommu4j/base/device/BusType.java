@@ -1,16 +1,18 @@
 package org.iommu4j.base.device;
 
+import static org.iommu4j.base.Errno.EBUSY;
+import static org.iommu4j.base.Errno.EINVAL;
 import static org.iommu4j.base.Errno.ENODEV;
 import static org.iommu4j.base.Errno.ENXIO;
 import static org.iommu4j.base.Errno.EPROBE_DEFER;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BiPredicate;
 import org.iommu4j.base.Notifier;
 import org.iommu4j.base.Port;
 import org.iommu4j.base.Printk;
+import org.iommu4j.base.Warn;
 
 /**
  * {@code struct bus_type} (drivers/base/bus.c, dd.c): devices, drivers, matching, the bus
@@ -32,7 +34,14 @@ public class BusType {
     private final BiPredicate<Device, DeviceDriver> match;
     private final List<Device> devices = new CopyOnWriteArrayList<>();
     private final List<DeviceDriver> drivers = new CopyOnWriteArrayList<>();
+    /** {@code deferred_probe_pending_list} (global in the kernel, per bus here). */
     private final List<Device> deferred = new CopyOnWriteArrayList<>();
+    /** {@code deferred_probe_active_list}: the devices the running trigger pass retries. */
+    private final List<Device> deferredActive = new CopyOnWriteArrayList<>();
+    /** Bound devices in binding order: the drivers' {@code klist_devices} together. */
+    private final List<Device> bound = new CopyOnWriteArrayList<>();
+    /** A {@link #driverDeferredProbeTrigger} pass is running. */
+    private boolean deferredWorkRunning;
     /** {@code bus->p->bus_notifier}. */
     public final Notifier.Blocking busNotifier = new Notifier.Blocking();
     /** {@code bus->iommu_ops}. */
@@ -55,9 +64,16 @@ public class BusType {
         return List.copyOf(drivers);
     }
 
-    /** Adds a device to the bus, notifies, and tries to bind a driver ({@code device_add}). */
+    /**
+     * Adds a device to the bus ({@code device_add}): -EINVAL and nothing done for a device
+     * without a name; else on the bus's list ({@code bus_add_device}), then
+     * BUS_NOTIFY_ADD_DEVICE, then a driver is looked for ({@code bus_probe_device}).
+     */
     @Port("drivers/base/core.c:device_add")
     public int deviceAdd(Device dev) {
+        if (dev.devName() == null) {
+            return -EINVAL;
+        }
         dev.bus = this;
         devices.add(dev);
         busNotifier.blockingNotifierCallChain(BUS_NOTIFY_ADD_DEVICE, dev);
@@ -65,63 +81,176 @@ public class BusType {
         return 0;
     }
 
-    /** Unbinds and removes a device ({@code device_del}). */
+    /**
+     * Removes a device ({@code device_del}): BUS_NOTIFY_DEL_DEVICE, then {@code bus_remove_device}
+     * takes it off the bus's list before releasing its driver, then it leaves the deferred-probe
+     * lists, then BUS_NOTIFY_REMOVED_DEVICE.
+     */
     @Port("drivers/base/core.c:device_del")
     public void deviceDel(Device dev) {
         busNotifier.blockingNotifierCallChain(BUS_NOTIFY_DEL_DEVICE, dev);
-        deviceReleaseDriver(dev);
         devices.remove(dev);
-        deferred.remove(dev);
+        deviceReleaseDriver(dev);
+        driverDeferredProbeDel(dev);
         busNotifier.blockingNotifierCallChain(BUS_NOTIFY_REMOVED_DEVICE, dev);
     }
 
-    /** Registers a driver and binds it to matching unbound devices. */
+    /**
+     * Registers a driver and binds it to the matching unbound devices, in bus order. A driver
+     * of the same name already on the bus is refused with -EBUSY ({@code driver_find}), and
+     * the bus is left as it was.
+     */
     @Port("drivers/base/driver.c:driver_register")
     public int driverRegister(DeviceDriver drv) {
-        drivers.add(drv);
-        for (Device d : devices) {
-            if (d.driver == null && match.test(d, drv)) {
-                reallyProbe(d, drv);
+        for (DeviceDriver other : drivers) {
+            if (other.name().equals(drv.name())) {
+                Printk.prErr("Error: Driver '%s' is already registered, aborting...", drv.name());
+                return -EBUSY;
             }
         }
+        drivers.add(drv);
+        driverAttach(drv);
         return 0;
     }
 
-    @Port("drivers/base/driver.c:driver_unregister")
-    public void driverUnregister(DeviceDriver drv) {
+    /** {@code bus_for_each_dev(bus, __driver_attach)}: probe errors never stop the walk. */
+    @Port("drivers/base/dd.c:driver_attach")
+    private void driverAttach(DeviceDriver drv) {
         for (Device d : devices) {
-            if (d.driver == drv) {
-                deviceReleaseDriver(d);
+            if (match.test(d, drv)) {
+                driverProbeDevice(drv, d);
             }
         }
-        drivers.remove(drv);
     }
 
-    /** Tries every driver; returns 1 if bound, 0 if none matched, -errno from probe. */
+    /**
+     * Unregisters a driver: it leaves the bus's driver list first ({@code bus_remove_driver}),
+     * then its devices are unbound, the last bound first ({@code driver_detach}). A driver that
+     * is not registered here WARNs and nothing happens.
+     */
+    @Port("drivers/base/driver.c:driver_unregister")
+    public void driverUnregister(DeviceDriver drv) {
+        if (!drivers.contains(drv)) {
+            Warn.WARN(true, "Unexpected driver unregister!");
+            return;
+        }
+        drivers.remove(drv);
+        driverDetach(drv);
+    }
+
+    /** Unbinds every device bound to {@code drv}, newest binding first. */
+    @Port("drivers/base/dd.c:driver_detach")
+    private void driverDetach(DeviceDriver drv) {
+        while (true) {
+            Device last = null;
+            for (Device d : bound) {
+                if (d.driver == drv) {
+                    last = d;
+                }
+            }
+            if (last == null) {
+                return;
+            }
+            deviceReleaseDriver(last);
+        }
+    }
+
+    /**
+     * Binds {@code dev} to the first matching driver, in registration order, whose probe
+     * succeeds: a driver whose probe fails (-EPROBE_DEFER included) leaves the next one its
+     * chance. 1 if the device is (or already was) bound, 0 if no driver took it or the device
+     * is no longer on the bus (deleted: the kernel's {@code dev->p->dead}).
+     */
     @Port("drivers/base/dd.c:device_attach")
     public int deviceAttach(Device dev) {
+        if (!devices.contains(dev)) {
+            return 0;
+        }
         if (dev.driver != null) {
             return 1;
         }
         for (DeviceDriver drv : drivers) {
-            if (match.test(dev, drv)) {
-                int ret = reallyProbe(dev, drv);
-                return ret == 0 ? 1 : ret;
+            if (!match.test(dev, drv)) {
+                continue;
+            }
+            // __device_attach_driver
+            int ret = driverProbeDevice(drv, dev);
+            if (ret < 0) {
+                return ret;
+            }
+            if (ret == 0) {
+                return 1;
             }
         }
         return 0;
     }
 
-    /** Retries devices whose probe returned -EPROBE_DEFER ({@code driver_deferred_probe_trigger}). */
-    @Port("drivers/base/dd.c:driver_deferred_probe_trigger")
-    public void driverDeferredProbeTrigger() {
-        List<Device> again = new ArrayList<>(deferred);
-        deferred.clear();
-        for (Device d : again) {
-            deviceAttach(d);
+    /**
+     * {@code __driver_probe_device} and its deferral bookkeeping: -ENODEV for a device not on the
+     * bus, -EBUSY for a bound one, else what {@link #reallyProbe} answers (0, or the probe's error
+     * as a positive number); a deferral puts the device on the pending list.
+     */
+    @Port("drivers/base/dd.c:driver_probe_device")
+    private int driverProbeDevice(DeviceDriver drv, Device dev) {
+        if (!devices.contains(dev)) {
+            return -ENODEV;
+        }
+        if (dev.driver != null) {
+            return -EBUSY;
+        }
+        int ret = reallyProbe(dev, drv);
+        if (ret == EPROBE_DEFER) {
+            driverDeferredProbeAdd(dev);
+        }
+        return ret;
+    }
+
+    /** Puts a device on the pending list unless it is on a deferred-probe list already. */
+    @Port("drivers/base/dd.c:driver_deferred_probe_add")
+    private void driverDeferredProbeAdd(Device dev) {
+        if (!deferred.contains(dev) && !deferredActive.contains(dev)) {
+            deferred.add(dev);
         }
     }
 
+    @Port("drivers/base/dd.c:driver_deferred_probe_del")
+    private void driverDeferredProbeDel(Device dev) {
+        deferred.remove(dev);
+        deferredActive.remove(dev);
+    }
+
+    /**
+     * Retries the devices whose probe deferred: the pending list moves to the active list and
+     * each device there is probed again, oldest first, until the active list is empty. A device
+     * that binds meanwhile triggers again ({@code driver_bound}), so the devices that deferred
+     * earlier in the same pass are retried once more, as the kernel's deferred-probe work does.
+     * Here the trigger is only this explicit call (the kernel's late_initcall and every later
+     * binding run it too): a binding outside a pass leaves the pending list alone.
+     */
+    @Port("drivers/base/dd.c:driver_deferred_probe_trigger")
+    public void driverDeferredProbeTrigger() {
+        deferredActive.addAll(deferred);
+        deferred.clear();
+        if (deferredWorkRunning) {
+            return;
+        }
+        deferredProbeWorkFunc();
+    }
+
+    @Port("drivers/base/dd.c:deferred_probe_work_func")
+    private void deferredProbeWorkFunc() {
+        deferredWorkRunning = true;
+        try {
+            while (!deferredActive.isEmpty()) {
+                Device d = deferredActive.remove(0);
+                deviceAttach(d);
+            }
+        } finally {
+            deferredWorkRunning = false;
+        }
+    }
+
+    /** The devices waiting on the pending list for the next trigger. */
     public List<Device> deferredDevices() {
         return List.copyOf(deferred);
     }
@@ -145,29 +274,37 @@ public class BusType {
         }
     }
 
+    /**
+     * Probes {@code dev} with {@code drv}: dev->driver is set before BUS_NOTIFY_BIND_DRIVER (in
+     * {@code driver_sysfs_add}) and still set for BUS_NOTIFY_DRIVER_NOT_BOUND when the probe
+     * fails; only then are dev->driver and the driver data cleared. Returns 0, or the probe's
+     * error turned positive, so callers can tell it from their own errors.
+     */
     @Port("drivers/base/dd.c:really_probe")
     private int reallyProbe(Device dev, DeviceDriver drv) {
-        busNotifier.blockingNotifierCallChain(BUS_NOTIFY_BIND_DRIVER, dev);
         dev.driver = drv;
+        busNotifier.blockingNotifierCallChain(BUS_NOTIFY_BIND_DRIVER, dev);
         int ret = drv.probe(dev);
+        callDriverProbeResult(drv.name(), dev.devName(), ret);
         if (ret != 0) {
+            busNotifier.blockingNotifierCallChain(BUS_NOTIFY_DRIVER_NOT_BOUND, dev);
             dev.driver = null;
             dev.devSetDrvdata(null);
-            busNotifier.blockingNotifierCallChain(BUS_NOTIFY_DRIVER_NOT_BOUND, dev);
-            if (ret == -EPROBE_DEFER) {
-                // driver_deferred_probe_add: a device sits on the list at most once.
-                if (!deferred.contains(dev)) {
-                    deferred.add(dev);
-                }
-            } else {
-                callDriverProbeResult(drv.name(), dev.devName(), ret);
-            }
-            return ret;
+            return -ret;
         }
-        // driver_bound -> driver_deferred_probe_del: a bound device is no longer deferred.
-        deferred.remove(dev);
-        busNotifier.blockingNotifierCallChain(BUS_NOTIFY_BOUND_DRIVER, dev);
+        driverBound(dev);
         return 0;
+    }
+
+    /** Records the binding, takes the device off the deferred lists, triggers, notifies BOUND. */
+    @Port("drivers/base/dd.c:driver_bound")
+    private void driverBound(Device dev) {
+        bound.add(dev);
+        driverDeferredProbeDel(dev);
+        if (deferredWorkRunning) {
+            driverDeferredProbeTrigger();
+        }
+        busNotifier.blockingNotifierCallChain(BUS_NOTIFY_BOUND_DRIVER, dev);
     }
 
     @Port("drivers/base/dd.c:device_release_driver")
@@ -180,6 +317,7 @@ public class BusType {
         drv.remove(dev);
         dev.driver = null;
         dev.devSetDrvdata(null);
+        bound.remove(dev);
         busNotifier.blockingNotifierCallChain(BUS_NOTIFY_UNBOUND_DRIVER, dev);
     }
 
