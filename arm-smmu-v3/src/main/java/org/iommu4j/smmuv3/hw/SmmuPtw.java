@@ -825,8 +825,8 @@ final class SmmuPtw {
      * table attributes, DBM-with-HD (writable-clean counts as writable) and WXN.
      */
     private static final int[] S1_PERM = new int[1 << 10];
-    /** Stage-2 leaf permissions by {@link #s2PermIndex}: S2AP[1:0], XN, DBM-with-HD. */
-    private static final int[] S2_PERM = new int[1 << 4];
+    /** Stage-2 leaf permissions by {@link #s2PermIndex}: S2AP[1:0], XN[1:0], DBM-with-HD. */
+    private static final int[] S2_PERM = new int[1 << 5];
 
     private static int s1PermIndex(long pte, int attrs, boolean hdDbm, boolean wxn) {
         return ((int) (pte >>> PTE_AP1) & 3) | ((int) (pte >>> (PTE_PXN - 2)) & 0xc) | attrs << 4
@@ -834,7 +834,7 @@ final class SmmuPtw {
     }
 
     private static int s2PermIndex(long pte, boolean hdDbm) {
-        return ((int) (pte >>> PTE_S2AP_R) & 3) | ((int) (pte >>> (PTE_XN - 2)) & 4) | (hdDbm ? 8 : 0);
+        return ((int) (pte >>> PTE_S2AP_R) & 3) | ((int) (pte >>> (PTE_S2_XN0 - 2)) & 0xc) | (hdDbm ? 0x10 : 0);
     }
 
     static {
@@ -843,8 +843,12 @@ final class SmmuPtw {
                     (i & 0x100) != 0, (i & 0x200) != 0);
         }
         for (int i = 0; i < S2_PERM.length; i++) {
-            boolean r = (i & 1) != 0, w = (i & 2) != 0 || (i & 8) != 0, x = (i & 4) == 0;
-            S2_PERM[i] = (r ? P_UR | P_PR : 0) | (w ? P_UW | P_PW : 0) | (x ? P_UX | P_PX : 0);
+            boolean r = (i & 1) != 0, w = (i & 2) != 0 || (i & 0x10) != 0;
+            // XN[1:0] (IDR3.XNX): 0b00 executable at EL1 and EL0, 0b01 at EL0 only, 0b10 at
+            // neither, 0b11 at EL1 only
+            int xn = (i >>> 2) & 3;
+            boolean px = xn == 0 || xn == 3, ux = xn == 0 || xn == 1;
+            S2_PERM[i] = (r ? P_UR | P_PR : 0) | (w ? P_UW | P_PW : 0) | (px ? P_PX : 0) | (ux ? P_UX : 0);
         }
     }
 

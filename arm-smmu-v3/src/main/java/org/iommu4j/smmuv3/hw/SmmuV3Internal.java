@@ -490,6 +490,8 @@ public final class SmmuV3Internal {
     static final int PTE_PXN = 53;
     static final int PTE_UXN = 54;
     static final int PTE_XN = 54;
+    /** Stage 2 XN[0] (with XN at bit 54 as XN[1]: IDR3.XNX's execute-never per privilege). */
+    static final int PTE_S2_XN0 = 53;
     static final int PTE_PXNTABLE = 59;
     static final int PTE_UXNTABLE = 60;
     static final int PTE_APTABLE0 = 61;

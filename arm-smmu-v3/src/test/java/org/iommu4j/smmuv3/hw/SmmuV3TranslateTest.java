@@ -155,6 +155,45 @@ class SmmuV3TranslateTest {
     }
 
     /**
+     * Stage 2 execute-never with IDR3.XNX (the full SMMU has it): descriptor bits [54:53] are
+     * XN[1:0], 0b00 executable at both privileges, 0b01 unprivileged only, 0b10 at neither, 0b11
+     * privileged only. A refused execution is a stage 2 F_PERMISSION.
+     */
+    @Test
+    void stage2XnxGivesExecuteNeverPerPrivilege() {
+        assertThat(SmmuCaps.full().xnx()).isTrue();
+        TestBed tb = TestBed.full();
+        TestBed.PageTable pt = tb.new PageTable(12, 40, 1);
+        boolean[][] allowed = {{true, true}, {false, true}, {false, false}, {true, false}}; // {priv, unpriv}
+        for (int xn = 0; xn < 4; xn++) {
+            pt.map(VA + 0x1000L * xn, PA + 0x1000L * xn, S2_RW | (long) xn << 53);
+        }
+        tb.writeSte(6, steS2(9, pt.root, 24, 1, 0));
+        for (int xn = 0; xn < 4; xn++) {
+            for (int p = 0; p < 2; p++) {
+                int acc = R | X | (p == 0 ? DmaTransaction.ACC_PRIV : 0);
+                DmaResult r = tb.dma(6, DmaTransaction.NO_SSID, VA + 0x1000L * xn, acc);
+                String what = String.format("XN 0b%s, %s", Integer.toBinaryString(xn), p == 0 ? "privileged" : "unprivileged");
+                if (allowed[xn][p]) {
+                    assertThat(r.status).as(what).isEqualTo(DmaResult.OK);
+                    assertThat(r.pa).as(what).isEqualTo(PA + 0x1000L * xn);
+                    assertThat(tb.drainEvents()).as(what).isEmpty();
+                } else {
+                    assertThat(r.status).as(what).isEqualTo(DmaResult.ABORT);
+                    long[] e = only(tb, 0x13); // F_PERMISSION
+                    assertThat((e[1] >>> 39) & 1).as(what + ": S2").isEqualTo(1);
+                    assertThat((e[1] >>> 34) & 1).as(what + ": InD").isEqualTo(1);
+                    assertThat((e[1] >>> 33) & 1).as(what + ": PnU").isEqualTo(p == 0 ? 1 : 0);
+                    assertThat(e[3]).as(what + ": IPA").isEqualTo(VA + 0x1000L * xn);
+                }
+                // reads are never refused by XN
+                assertThat(tb.dma(6, DmaTransaction.NO_SSID, VA + 0x1000L * xn, R | (p == 0 ? DmaTransaction.ACC_PRIV : 0))
+                        .status).as(what + ": read").isEqualTo(DmaResult.OK);
+            }
+        }
+    }
+
+    /**
      * In a nested configuration a stage-1 HTTU update is a write of the descriptor, which stage 2
      * translates as one: where stage 2 maps the stage-1 tables read-only, setting AF is a stage 2
      * Permission fault of CLASS TT with TTRnW = 0 (a write) and the descriptor's IPA, and the
