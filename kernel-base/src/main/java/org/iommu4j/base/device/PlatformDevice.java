@@ -1,10 +1,12 @@
 package org.iommu4j.base.device;
 
 import static org.iommu4j.base.Errno.ENXIO;
+import static org.iommu4j.base.Errno.EPROBE_DEFER;
 
 import java.util.ArrayList;
 import java.util.List;
 import org.iommu4j.base.Port;
+import org.iommu4j.base.Warn;
 
 /** {@code struct platform_device} with its resources (drivers/base/platform.c). */
 @Port("include/linux/platform_device.h:platform_device")
@@ -77,29 +79,67 @@ public class PlatformDevice extends Device {
         return null;
     }
 
-    /** The {@code num}th IRQ number, or -ENXIO. */
+    /**
+     * The {@code num}th IRQ number, or -ENXIO, quietly. An IRQ resource of 0 WARNs ("0 is an
+     * invalid IRQ number") and is still returned, as v5.15 does.
+     */
+    @Port("drivers/base/platform.c:platform_get_irq_optional")
+    public int platformGetIrqOptional(int num) {
+        Resource r = platformGetResource(Resource.IORESOURCE_IRQ, num);
+        int ret = r == null ? -ENXIO : (int) r.start();
+        Warn.WARN(ret == 0, "0 is an invalid IRQ number");
+        return ret;
+    }
+
+    /** {@link #platformGetIrqOptional}, logging "IRQ index N not found" on failure (not on deferral). */
     @Port("drivers/base/platform.c:platform_get_irq")
     public int platformGetIrq(int num) {
-        Resource r = platformGetResource(Resource.IORESOURCE_IRQ, num);
-        return r == null ? -ENXIO : (int) r.start();
+        int ret = platformGetIrqOptional(num);
+        if (ret < 0 && ret != -EPROBE_DEFER) {
+            DevPrintk.devErr(this, "IRQ index %d not found", num);
+        }
+        return ret;
     }
 
-    /** The IRQ named {@code name}, or -ENXIO. */
+    /** The IRQ named {@code name}, or -ENXIO; an IRQ of 0 WARNs and is returned. */
+    @Port("drivers/base/platform.c:__platform_get_irq_byname")
+    private int __platformGetIrqByname(String name) {
+        Resource r = platformGetResourceByname(Resource.IORESOURCE_IRQ, name);
+        if (r != null) {
+            Warn.WARN(r.start() == 0, "0 is an invalid IRQ number");
+            return (int) r.start();
+        }
+        return -ENXIO;
+    }
+
+    /** The IRQ named {@code name}, or -ENXIO after logging "IRQ NAME not found". */
+    @Port("drivers/base/platform.c:platform_get_irq_byname")
+    public int platformGetIrqByname(String name) {
+        int ret = __platformGetIrqByname(name);
+        if (ret < 0 && ret != -EPROBE_DEFER) {
+            DevPrintk.devErr(this, "IRQ %s not found", name);
+        }
+        return ret;
+    }
+
+    /** The IRQ named {@code name}, or -ENXIO, without a message. */
     @Port("drivers/base/platform.c:platform_get_irq_byname_optional")
     public int platformGetIrqBynameOptional(String name) {
-        Resource r = platformGetResourceByname(Resource.IORESOURCE_IRQ, name);
-        return r == null ? -ENXIO : (int) r.start();
+        return __platformGetIrqByname(name);
     }
 
+    /** How many IRQs {@link #platformGetIrqOptional} finds at indexes 0, 1, ... before the first error. */
     @Port("drivers/base/platform.c:platform_irq_count")
     public int platformIrqCount() {
-        int n = 0;
-        for (Resource r : resources) {
-            if (r.type() == Resource.IORESOURCE_IRQ) {
-                n++;
-            }
+        int nr = 0;
+        int ret;
+        while ((ret = platformGetIrqOptional(nr)) >= 0) {
+            nr++;
         }
-        return n;
+        if (ret == -EPROBE_DEFER) {
+            return ret;
+        }
+        return nr;
     }
 
     /** Creates the platform bus, matching drivers by name or OF compatible. */

@@ -460,6 +460,32 @@ class DeviceModelTest {
         assertThat(new Resource("b", 0, 0xff, Resource.IORESOURCE_BUS).type()).isEqualTo(Resource.IORESOURCE_BUS);
     }
 
+    /**
+     * platform_get_irq and platform_get_irq_byname log the IRQ they could not find, their
+     * _optional twins do not; an IRQ resource of 0 WARNs and is still returned (v5.15).
+     */
+    @Test
+    void platformGetIrqLogsMissingIrqsAndWarnsOnIrqZero() {
+        PlatformDevice pdev = new PlatformDevice("9060000.gpio");
+        pdev.addResource(new Resource("wake", 0, 0, Resource.IORESOURCE_IRQ));
+        pdev.addResource(new Resource("gpio", 40, 40, Resource.IORESOURCE_IRQ));
+        assertThat(pdev.platformGetIrq(1)).isEqualTo(40);
+        assertThat(pdev.platformGetIrqOptional(2)).isEqualTo(-ENXIO);
+        assertThat(Printk.grep("9060000.gpio: IRQ index")).isEmpty();
+        assertThat(pdev.platformGetIrq(2)).isEqualTo(-ENXIO);
+        assertThat(Printk.grep("9060000.gpio: IRQ index 2 not found")).hasSize(1);
+        assertThat(pdev.platformGetIrqBynameOptional("tx")).isEqualTo(-ENXIO);
+        assertThat(Printk.grep("9060000.gpio: IRQ tx not found")).isEmpty();
+        assertThat(pdev.platformGetIrqByname("tx")).isEqualTo(-ENXIO);
+        assertThat(pdev.platformGetIrqByname("gpio")).isEqualTo(40);
+        assertThat(Printk.grep("9060000.gpio: IRQ tx not found")).hasSize(1);
+        assertThat(org.iommu4j.base.Warn.drain()).isEmpty();
+
+        assertThat(pdev.platformGetIrq(0)).isZero();
+        assertThat(pdev.platformGetIrqBynameOptional("wake")).isZero();
+        assertThat(org.iommu4j.base.Warn.drain()).hasSize(2).allSatisfy(w -> assertThat(w).contains("0 is an invalid IRQ number"));
+    }
+
     @Test
     void platformBusMatchesByNameOrOfCompatible() {
         BusType pbus = PlatformDevice.newPlatformBus((dev, drv) -> dev.platformData != null && drv.ofMatchTable().contains(dev.platformData));
