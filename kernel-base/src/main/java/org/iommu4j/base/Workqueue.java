@@ -37,6 +37,9 @@ public final class Workqueue {
     public static final int WQ_HIGHPRI = 1 << 4;
     public static final int __WQ_DRAINING = 1 << 16;
     public static final int __WQ_ORDERED = 1 << 17;
+    public static final int __WQ_ORDERED_EXPLICIT = 1 << 19;
+    /** {@code WQ_MAX_ACTIVE}, the most max_active may be (the unbound limit is at least this). */
+    public static final int WQ_MAX_ACTIVE = 512;
 
     /** {@code struct work_struct}. */
     @Port("include/linux/workqueue.h:work_struct")
@@ -100,14 +103,31 @@ public final class Workqueue {
         }
     }
 
+    /**
+     * A queue running up to {@code maxActive} items at once (0: the default, 4 here). An unbound
+     * queue with {@code maxActive} 1 is ordered ({@code __WQ_ORDERED}), as v5.15 still makes
+     * it; a {@code maxActive} out of [1, WQ_MAX_ACTIVE] is clamped with a warning line.
+     */
     @Port("kernel/workqueue.c:alloc_workqueue")
     public static Workqueue allocWorkqueue(String name, int flags, int maxActive) {
-        return new Workqueue(name, flags, maxActive == 0 ? 4 : maxActive);
+        if ((flags & WQ_UNBOUND) != 0 && maxActive == 1) {
+            flags |= __WQ_ORDERED;
+        }
+        return new Workqueue(name, flags, maxActive == 0 ? 4 : wqClampMaxActive(maxActive, name));
+    }
+
+    @Port("kernel/workqueue.c:wq_clamp_max_active")
+    private static int wqClampMaxActive(int maxActive, String name) {
+        if (maxActive < 1 || maxActive > WQ_MAX_ACTIVE) {
+            Printk.prWarn("workqueue: max_active %d requested for %s is out of range, clamping between %d and %d",
+                    maxActive, name, 1, WQ_MAX_ACTIVE);
+        }
+        return Math.max(1, Math.min(maxActive, WQ_MAX_ACTIVE));
     }
 
     @Port("include/linux/workqueue.h:alloc_ordered_workqueue")
     public static Workqueue allocOrderedWorkqueue(String name, int flags) {
-        return new Workqueue(name, flags | __WQ_ORDERED | WQ_UNBOUND, 1);
+        return allocWorkqueue(name, flags | WQ_UNBOUND | __WQ_ORDERED | __WQ_ORDERED_EXPLICIT, 1);
     }
 
     public String name() {

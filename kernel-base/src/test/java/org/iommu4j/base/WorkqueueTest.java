@@ -60,7 +60,24 @@ class WorkqueueTest {
         assertThat(wq.name()).isEqualTo("iopf");
         assertThat(wq.flags() & Workqueue.__WQ_ORDERED).isNotZero();
         assertThat(wq.flags() & Workqueue.WQ_UNBOUND).isNotZero();
+        assertThat(wq.flags() & Workqueue.__WQ_ORDERED_EXPLICIT).isNotZero();
         assertThat(wq.idle()).isTrue();
+    }
+
+    /** alloc_workqueue: unbound with max_active 1 still implies __WQ_ORDERED in v5.15; bound does not. */
+    @Test
+    void unboundWithMaxActiveOneIsOrdered() {
+        Workqueue unbound = Workqueue.allocWorkqueue("unbound1", Workqueue.WQ_UNBOUND, 1);
+        wqs.add(unbound);
+        assertThat(unbound.flags() & Workqueue.__WQ_ORDERED).isNotZero();
+        assertThat(unbound.flags() & Workqueue.__WQ_ORDERED_EXPLICIT).isZero();
+        Workqueue bound = Workqueue.allocWorkqueue("bound1", 0, 1);
+        wqs.add(bound);
+        assertThat(bound.flags() & Workqueue.__WQ_ORDERED).isZero();
+        Workqueue clamped = Workqueue.allocWorkqueue("clamped", Workqueue.WQ_UNBOUND, -3);
+        wqs.add(clamped);
+        assertThat(Printk.grep("workqueue: max_active -3 requested for clamped is out of range, clamping between 1 and 512"))
+                .hasSize(1);
     }
 
     @Test
