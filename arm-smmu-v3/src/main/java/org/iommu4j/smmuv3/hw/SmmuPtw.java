@@ -13,7 +13,8 @@ import org.iommu4j.base.hw.PhysMem;
  * against IPS/PS. Arm ARM D8 ("The AArch64 Virtual Memory System Architecture") is the reference.
  *
  * <p>Can: 4-level walks, concatenated stage-2 start tables, blocks where the granule allows
- * them, TBI, EPD0, AFFD, HA/HD with a bounded retry when a CAS loses. Can't: TTB1 (the SMMU's
+ * them, TBI, EPD0, AFFD, HAD (hierarchical attributes disabled), HA/HD with a bounded retry
+ * when a CAS loses. Can't: TTB1 (the SMMU's
  * TTB1 half is unused by Linux; such inputs take a translation fault), 52-bit output addresses
  * (LPA), permission indirection.
  *
@@ -36,7 +37,8 @@ final class SmmuPtw {
 
     /** One stage's translation regime, decoded from a CD (stage 1) or an STE (stage 2). */
     record StageCfg(int stage, int granuleShift, int inputBits, int startLevel, int startBits, long ttb,
-                    int outBits, boolean ha, boolean hd, boolean affd, boolean tbi, boolean epd0, boolean wxn) {
+                    int outBits, boolean ha, boolean hd, boolean affd, boolean tbi, boolean epd0, boolean wxn,
+                    boolean had) {
         /** The output addresses this stage may produce: bits [outBits-1:0]. */
         long outMask() {
             return outBits >= 64 ? -1L : (1L << outBits) - 1;
@@ -75,6 +77,16 @@ final class SmmuPtw {
         /** Computes the start level for stage 1 from the input size; null if the size is unusable. */
         static StageCfg s1(int granuleShift, int t0sz, long ttb, int outBits, boolean ha, boolean hd, boolean affd,
                            boolean tbi, boolean epd0, boolean wxn) {
+            return s1(granuleShift, t0sz, ttb, outBits, ha, hd, affd, tbi, epd0, wxn, false);
+        }
+
+        /**
+         * {@link #s1(int, int, long, int, boolean, boolean, boolean, boolean, boolean, boolean)}
+         * with {@code had}: hierarchical attributes disabled (CD.HAD0 with IDR3.HAD), so the
+         * table descriptors' APTable, UXNTable and PXNTable take no part in the permissions.
+         */
+        static StageCfg s1(int granuleShift, int t0sz, long ttb, int outBits, boolean ha, boolean hd, boolean affd,
+                           boolean tbi, boolean epd0, boolean wxn, boolean had) {
             int ias = 64 - t0sz;
             int stride = granuleShift - 3;
             int levels = (ias - granuleShift + stride - 1) / stride;
@@ -83,7 +95,8 @@ final class SmmuPtw {
                 return null;
             }
             int startBits = ias - (granuleShift + stride * (3 - start));
-            return new StageCfg(1, granuleShift, ias, start, startBits, ttb, outBits, ha, hd, affd, tbi, epd0, wxn);
+            return new StageCfg(1, granuleShift, ias, start, startBits, ttb, outBits, ha, hd, affd, tbi, epd0, wxn,
+                    had);
         }
 
         /** Stage 2 from S2T0SZ/S2SL0/S2TG; null if the combination is inconsistent (C_BAD_STE). */
@@ -100,7 +113,8 @@ final class SmmuPtw {
             if (startBits < 1 || startBits > stride + 4 || ias > 48 || ias < 16) {
                 return null;
             }
-            return new StageCfg(2, granuleShift, ias, start, startBits, ttb, outBits, ha, hd, affd, false, false, false);
+            return new StageCfg(2, granuleShift, ias, start, startBits, ttb, outBits, ha, hd, affd, false, false, false,
+                    false);
         }
     }
 
@@ -317,7 +331,7 @@ final class SmmuPtw {
             return addrSizeFault(cfg, "output", pa, level, log, out);
         }
         final boolean hdDbm = cfg.hd() && bit(pte, PTE_DBM);
-        int perm = cfg.stage() == 1 ? S1_PERM[s1PermIndex(pte, attrs, hdDbm, cfg.wxn())]
+        int perm = cfg.stage() == 1 ? S1_PERM[s1PermIndex(pte, cfg.had() ? 0 : attrs, hdDbm, cfg.wxn())]
                 : S2_PERM[s2PermIndex(pte, hdDbm)];
         boolean af = bit(pte, PTE_AF);
         if (!af && !cfg.ha() && !cfg.affd()) {
@@ -438,7 +452,8 @@ final class SmmuPtw {
     /** {@link #plan(StageCfg)} for walks through a walk cache with the tags {@code wcTag}. */
     static Plan plan(StageCfg cfg, long wcTag) {
         long table = cfg.startTable();
-        if (cfg.epd0() || cfg.inputBits() >= 64 || (table & ~cfg.outMask()) != 0) {
+        // hierarchical attributes disabled: the fast walks apply the tables' attributes, so none
+        if (cfg.epd0() || cfg.had() || cfg.inputBits() >= 64 || (table & ~cfg.outMask()) != 0) {
             return null;
         }
         return new Plan(cfg, table, wcTag);

@@ -2981,7 +2981,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         boolean ha = CD_HA(c);
         boolean hd = ha && CD_HD(c); // HD without HA: reserved, as neither (section 5.4)
         SmmuPtw.StageCfg s1 = SmmuPtw.StageCfg.s1(g, t0sz, CD_TTB0(c), ips, ha, hd, CD_AFFD(c), CD_TBI0(c), epd0,
-                CD_WXN(c));
+                CD_WXN(c), caps.had() && CD_HAD0(c));
         int asid = CD_ASID(c);
         if (smmuv3_decode_cd.enabled()) {
             smmuv3_decode_cd.emit(asid, s1.ttb(), CD_T0SZ(c), CD_TG0(c));

@@ -334,6 +334,8 @@ public final class SmmuV3Internal {
     static boolean CD_A(long[] c) { return bit(c[0], 46); }
     static boolean CD_ASET(long[] c) { return bit(c[0], 47); }
     static int CD_ASID(long[] c) { return ex32(c[0], 48, 16); }
+    /** Hierarchical attributes disabled for TTB0's tables (with IDR3.HAD; RES0 without). */
+    static boolean CD_HAD0(long[] c) { return bit(c[1], 1); }
     static long CD_TTB0(long[] c) { return addr(c[1], 55, 4); }
     static long CD_TTB1(long[] c) { return addr(c[2], 55, 4); }
     static long CD_MAIR(long[] c) { return c[3]; }

@@ -155,6 +155,46 @@ class SmmuV3TranslateTest {
     }
 
     /**
+     * CD.HAD0 (with IDR3.HAD, which both presets have): the table descriptors' APTable, UXNTable
+     * and PXNTable take no part in the permissions of TTB0's walks. Without HAD0, APTable[1]
+     * (bit 62) on the level 2 table descriptor makes the page read-only and UXNTable (bit 60)
+     * refuses unprivileged execution; with it both are IGNORED. Without IDR3.HAD, HAD0 is RES0
+     * and the attributes apply.
+     */
+    @Test
+    void cdHad0DisablesHierarchicalAttributes() {
+        for (SmmuCaps caps : new SmmuCaps[] {SmmuCaps.full(), noHad()}) {
+            for (boolean had0 : new boolean[] {false, true}) {
+                TestBed tb = new TestBed(caps).init();
+                S1 s1 = tb.setupS1Mapped(VA, PA);
+                // the level 2 table descriptor of VA (4K granule, start level 0)
+                long d = s1.pt().root + 8 * ((VA >>> 39) & 0x1ff);
+                for (int shift : new int[] {30, 21}) {
+                    d = (tb.mem.readq(d) & 0x0000_ffff_ffff_f000L) + 8 * ((VA >>> shift) & 0x1ff);
+                }
+                tb.mem.writeq(d, tb.mem.readq(d) | 1L << 62 | 1L << 60); // APTable[1], UXNTable
+                if (had0) {
+                    tb.mem.writeq(s1.cdtab() + 8, tb.mem.readq(s1.cdtab() + 8) | 1L << 1);
+                }
+                boolean ignored = had0 && caps.had();
+                String what = "HAD " + caps.had() + ", HAD0 " + had0;
+                assertThat(tb.write(1, VA).status).as(what + ": write").isEqualTo(ignored ? DmaResult.OK : DmaResult.ABORT);
+                assertThat(tb.dma(1, NO, VA, R | X).status).as(what + ": unprivileged exec")
+                        .isEqualTo(ignored ? DmaResult.OK : DmaResult.ABORT);
+                assertThat(tb.read(1, VA).status).as(what + ": read").isEqualTo(DmaResult.OK);
+                assertThat(tb.drainEvents()).as(what).allSatisfy(e -> assertThat(evtId(e)).isEqualTo(0x13))
+                        .hasSize(ignored ? 0 : 2);
+            }
+        }
+    }
+
+    private static SmmuCaps noHad() {
+        var b = SmmuCaps.full().toBuilder();
+        b.had = false;
+        return b.build();
+    }
+
+    /**
      * Stage 2 execute-never with IDR3.XNX (the full SMMU has it): descriptor bits [54:53] are
      * XN[1:0], 0b00 executable at both privileges, 0b01 unprivileged only, 0b10 at neither, 0b11
      * privileged only. A refused execution is a stage 2 F_PERMISSION.
