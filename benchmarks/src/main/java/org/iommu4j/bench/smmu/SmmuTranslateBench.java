@@ -100,8 +100,8 @@ public class SmmuTranslateBench {
         writel(0x20, 0xc);
         root = alloc(4096);
         long cd = alloc(64);
-        // CD: T0SZ 16, TG0 4K, V, IPS 48-bit, AA64, R, A, ASID 1
-        mem.writeq(cd, 16 | (1L << 31) | (5L << 32) | (1L << 41) | (1L << 45) | (1L << 46) | (1L << 48));
+        // CD: T0SZ 16, TG0 4K, EPD1 (no TTB1 walks, as Linux sets it), V, IPS 48-bit, AA64, R, A, ASID 1
+        mem.writeq(cd, 16 | (1L << 30) | (1L << 31) | (5L << 32) | (1L << 41) | (1L << 45) | (1L << 46) | (1L << 48));
         mem.writeq(cd + 8, root);
         // STE 1: stage 1, linear CD table
         mem.writeq(strtab + 64, 1 | (5L << 1) | cd);
