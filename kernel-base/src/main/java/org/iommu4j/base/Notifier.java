@@ -2,12 +2,14 @@ package org.iommu4j.base;
 
 import static org.iommu4j.base.Errno.ENOENT;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * Notifier chains (kernel/notifier.c). {@link Atomic} callbacks run under no sleeping lock and
  * may be called from any context; registration uses a spinlock and the walk is lock-free over an
- * immutable snapshot (the RCU read side). {@link Blocking} chains take a rwsem for reading around
+ * immutable snapshot (the RCU read side), which unregistration waits out (synchronize_rcu). {@link Blocking} chains take a rwsem for reading around
  * the walk, so unregistration waits for running callbacks.
  */
 public final class Notifier {
@@ -99,22 +101,89 @@ public final class Notifier {
         }
     }
 
-    /** {@code struct atomic_notifier_head}. */
+    /**
+     * {@code struct atomic_notifier_head}. A walk reads the chain once (rcu_dereference) and goes
+     * on with that snapshot; unregistration waits for the walks already in progress that may
+     * still call the block (synchronize_rcu), so once it returns the block is not running and
+     * will not be called.
+     */
     @Port("include/linux/notifier.h:atomic_notifier_head")
     public static final class Atomic extends Head {
+        /** A walk in progress (an RCU reader): its thread and the snapshot it walks. */
+        private record Walk(Thread thread, NotifierBlock[] snapshot) {}
+
+        /** The walks in progress; guarded by its own monitor, which grace periods wait on. */
+        private final List<Walk> walks = new ArrayList<>();
+
         @Port("kernel/notifier.c:atomic_notifier_chain_register")
         public int atomicNotifierChainRegister(NotifierBlock nb) {
             return register(nb);
         }
 
+        /**
+         * Removes {@code nb} (-ENOENT if it is not on the chain), then waits until no walk started
+         * before the removal can still call it. A callback unregistering on its own walk's thread
+         * is not waited for (in the kernel that is a synchronize_rcu inside an RCU read-side
+         * critical section, a deadlock).
+         */
         @Port("kernel/notifier.c:atomic_notifier_chain_unregister")
         public int atomicNotifierChainUnregister(NotifierBlock nb) {
-            return unregister(nb);
+            int ret = unregister(nb);
+            synchronizeRcu(nb);
+            return ret;
         }
 
         @Port("kernel/notifier.c:atomic_notifier_call_chain")
         public int atomicNotifierCallChain(long val, Object v) {
-            return callChain(chain, val, v);
+            NotifierBlock[] snapshot = chain;
+            if (snapshot.length == 0) {
+                return NOTIFY_DONE;
+            }
+            Walk walk = new Walk(Thread.currentThread(), snapshot);
+            synchronized (walks) {
+                walks.add(walk);
+            }
+            try {
+                return callChain(snapshot, val, v);
+            } finally {
+                synchronized (walks) {
+                    walks.remove(walk);
+                    walks.notifyAll();
+                }
+            }
+        }
+
+        /** The grace period: waits while another thread walks a snapshot holding {@code nb}. */
+        @Port("kernel/rcu/tree.c:synchronize_rcu")
+        private void synchronizeRcu(NotifierBlock nb) {
+            Thread self = Thread.currentThread();
+            boolean interrupted = false;
+            synchronized (walks) {
+                while (walkedElsewhere(nb, self)) {
+                    try {
+                        walks.wait();
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+            }
+            if (interrupted) {
+                self.interrupt();
+            }
+        }
+
+        /** Whether a walk on a thread other than {@code self} may still call {@code nb}. Monitor held. */
+        private boolean walkedElsewhere(NotifierBlock nb, Thread self) {
+            for (Walk w : walks) {
+                if (w.thread() != self) {
+                    for (NotifierBlock b : w.snapshot()) {
+                        if (b == nb) {
+                            return true;
+                        }
+                    }
+                }
+            }
+            return false;
         }
     }
 

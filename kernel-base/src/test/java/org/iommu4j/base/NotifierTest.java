@@ -163,4 +163,71 @@ class NotifierTest {
         assertThat(head.blockingNotifierCallChain(1, null)).isEqualTo(NOTIFY_DONE);
         assertThat(calls).hasValue(1);
     }
+
+    /**
+     * atomic_notifier_chain_unregister ends with synchronize_rcu: it returns only after a call
+     * chain walk already running the block has finished; a walk starting later skips it.
+     */
+    @Test
+    void atomicUnregisterWaitsForAWalkInProgress() throws Exception {
+        Notifier.Atomic head = new Notifier.Atomic();
+        CountDownLatch inCallback = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger calls = new AtomicInteger();
+        NotifierBlock slow = NotifierBlock.of(0, (a, d) -> {
+            calls.incrementAndGet();
+            inCallback.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+            return NOTIFY_OK;
+        });
+        head.atomicNotifierChainRegister(slow);
+        Thread caller = new Thread(() -> head.atomicNotifierCallChain(1, null));
+        caller.setDaemon(true); // left blocked if an assertion below fails
+        caller.start();
+        inCallback.await();
+        CountDownLatch unregistered = new CountDownLatch(1);
+        int[] ret = {1};
+        Thread remover = new Thread(() -> {
+            ret[0] = head.atomicNotifierChainUnregister(slow);
+            unregistered.countDown();
+        });
+        remover.setDaemon(true);
+        remover.start();
+        // Without sleeping: the remover either parks in the grace period or (wrongly) finishes.
+        Thread.State st;
+        while ((st = remover.getState()) != Thread.State.WAITING && st != Thread.State.TERMINATED) {
+            Thread.onSpinWait();
+        }
+        assertThat(st).isEqualTo(Thread.State.WAITING);
+        assertThat(unregistered.getCount()).isEqualTo(1);
+        // Already off the chain: a new walk does not call it.
+        assertThat(head.isEmpty()).isTrue();
+        assertThat(head.atomicNotifierCallChain(2, null)).isEqualTo(NOTIFY_DONE);
+        release.countDown();
+        remover.join();
+        caller.join();
+        assertThat(ret[0]).isZero();
+        assertThat(calls).hasValue(1);
+    }
+
+    /** A callback may unregister itself from its own walk without waiting for itself. */
+    @Test
+    void atomicCallbackMayUnregisterItself() {
+        Notifier.Atomic head = new Notifier.Atomic();
+        List<String> log = new ArrayList<>();
+        NotifierBlock[] self = new NotifierBlock[1];
+        self[0] = NotifierBlock.of(0, (a, d) -> {
+            log.add("once:" + a + ":" + head.atomicNotifierChainUnregister(self[0]));
+            return NOTIFY_OK;
+        });
+        head.atomicNotifierChainRegister(self[0]);
+        head.atomicNotifierChainRegister(recording(log, "b", -1, NOTIFY_OK));
+        head.atomicNotifierCallChain(1, "x");
+        head.atomicNotifierCallChain(2, "y");
+        assertThat(log).containsExactly("once:1:0", "b:1:x", "b:2:y");
+    }
 }
