@@ -80,14 +80,43 @@ public final class Notifier {
         }
 
         /** Calls each block in order until one returns a value with NOTIFY_STOP_MASK. */
-        @Port("kernel/notifier.c:notifier_call_chain")
         protected static int callChain(NotifierBlock[] snapshot, long val, Object v) {
+            return notifierCallChain(snapshot, val, v, -1, null);
+        }
+
+        /**
+         * Calls the blocks in order, at most {@code nrToCall} of them (-1: no limit), stopping
+         * after one whose answer has NOTIFY_STOP_MASK; returns the last answer (NOTIFY_DONE if
+         * none was called). Each call, the stopping one included, is counted in
+         * {@code nrCalls[0]} when {@code nrCalls} is not null.
+         */
+        @Port("kernel/notifier.c:notifier_call_chain")
+        protected static int notifierCallChain(NotifierBlock[] snapshot, long val, Object v, int nrToCall,
+                                               int[] nrCalls) {
             int ret = NOTIFY_DONE;
-            for (NotifierBlock nb : snapshot) {
-                ret = nb.notifierCall(val, v);
+            for (int i = 0; i < snapshot.length && nrToCall != 0; i++, nrToCall--) {
+                ret = snapshot[i].notifierCall(val, v);
+                if (nrCalls != null) {
+                    nrCalls[0]++;
+                }
                 if ((ret & NOTIFY_STOP_MASK) != 0) {
                     break;
                 }
+            }
+            return ret;
+        }
+
+        /**
+         * Sends {@code valUp} along the chain; if a block stops it, sends {@code valDown} to the
+         * blocks that had taken {@code valUp} before it (not to the one that stopped), in the same
+         * order. Returns the answer to {@code valUp}.
+         */
+        @Port("kernel/notifier.c:notifier_call_chain_robust")
+        protected static int notifierCallChainRobust(NotifierBlock[] snapshot, long valUp, long valDown, Object v) {
+            int[] nr = {0};
+            int ret = notifierCallChain(snapshot, valUp, v, -1, nr);
+            if ((ret & NOTIFY_STOP_MASK) != 0) {
+                notifierCallChain(snapshot, valDown, v, nr[0] - 1, null);
             }
             return ret;
         }
@@ -153,6 +182,17 @@ public final class Notifier {
             }
         }
 
+        /**
+         * {@link #notifierCallChainRobust} under the registration lock, so the chain cannot
+         * change between the up and the down walk.
+         */
+        @Port("kernel/notifier.c:atomic_notifier_call_chain_robust")
+        public int atomicNotifierCallChainRobust(long valUp, long valDown, Object v) {
+            synchronized (this) {
+                return notifierCallChainRobust(chain, valUp, valDown, v);
+            }
+        }
+
         /** The grace period: waits while another thread walks a snapshot holding {@code nb}. */
         @Port("kernel/rcu/tree.c:synchronize_rcu")
         private void synchronizeRcu(NotifierBlock nb) {
@@ -209,6 +249,20 @@ public final class Notifier {
                 return unregister(nb);
             } finally {
                 rwsem.writeLock().unlock();
+            }
+        }
+
+        /** {@link #notifierCallChainRobust} under the rwsem taken for reading. */
+        @Port("kernel/notifier.c:blocking_notifier_call_chain_robust")
+        public int blockingNotifierCallChainRobust(long valUp, long valDown, Object v) {
+            if (chain.length == 0) {
+                return NOTIFY_DONE;
+            }
+            rwsem.readLock().lock();
+            try {
+                return notifierCallChainRobust(chain, valUp, valDown, v);
+            } finally {
+                rwsem.readLock().unlock();
             }
         }
 

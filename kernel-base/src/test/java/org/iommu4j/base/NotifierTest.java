@@ -230,4 +230,39 @@ class NotifierTest {
         head.atomicNotifierCallChain(2, "y");
         assertThat(log).containsExactly("once:1:0", "b:1:x", "b:2:y");
     }
+
+    /**
+     * notifier_call_chain_robust: when a block stops the "up" event, the blocks called before it
+     * get the "down" event (nr_calls - 1 of them), the stopping one and later ones do not.
+     */
+    @Test
+    void robustChainRollsBackTheBlocksCalledBeforeTheVeto() {
+        List<String> log = new ArrayList<>();
+        Notifier.Blocking head = new Notifier.Blocking();
+        head.blockingNotifierChainRegister(recording(log, "a", 3, NOTIFY_OK));
+        head.blockingNotifierChainRegister(recording(log, "b", 2, NOTIFY_DONE));
+        NotifierBlock veto = NotifierBlock.of(1, (a, d) -> {
+            log.add("veto:" + a + ":" + d);
+            return a == 10 ? notifierFromErrno(-EBUSY) : NOTIFY_OK;
+        });
+        head.blockingNotifierChainRegister(veto);
+        head.blockingNotifierChainRegister(recording(log, "late", 0, NOTIFY_OK));
+        int ret = head.blockingNotifierCallChainRobust(10, 11, "p");
+        assertThat(notifierToErrno(ret)).isEqualTo(-EBUSY);
+        assertThat(log).containsExactly("a:10:p", "b:10:p", "veto:10:p", "a:11:p", "b:11:p");
+
+        // Nobody objects: one walk, no rollback.
+        log.clear();
+        assertThat(head.blockingNotifierCallChainRobust(20, 21, "q")).isEqualTo(NOTIFY_OK);
+        assertThat(log).containsExactly("a:20:q", "b:20:q", "veto:20:q", "late:20:q");
+
+        // The first block vetoes: nothing to roll back.
+        log.clear();
+        Notifier.Atomic atomic = new Notifier.Atomic();
+        atomic.atomicNotifierChainRegister(veto);
+        atomic.atomicNotifierChainRegister(recording(log, "after", -1, NOTIFY_OK));
+        assertThat(notifierToErrno(atomic.atomicNotifierCallChainRobust(10, 11, "r"))).isEqualTo(-EBUSY);
+        assertThat(log).containsExactly("veto:10:r");
+        assertThat(new Notifier.Blocking().blockingNotifierCallChainRobust(1, 2, null)).isEqualTo(NOTIFY_DONE);
+    }
 }
