@@ -1,6 +1,7 @@
 package org.iommu4j.base.device;
 
 import static org.iommu4j.base.Errno.EBUSY;
+import static org.iommu4j.base.Errno.EEXIST;
 import static org.iommu4j.base.Errno.EINVAL;
 import static org.iommu4j.base.Errno.ENODEV;
 import static org.iommu4j.base.Errno.ENXIO;
@@ -66,13 +67,22 @@ public class BusType {
 
     /**
      * Adds a device to the bus ({@code device_add}): -EINVAL and nothing done for a device
-     * without a name; else on the bus's list ({@code bus_add_device}), then
-     * BUS_NOTIFY_ADD_DEVICE, then a driver is looked for ({@code bus_probe_device}).
+     * without a name; -EEXIST and nothing done when the bus already has a device of that name
+     * (its sysfs entry, {@code /sys/bus/BUS/devices/NAME}, exists), the device itself included;
+     * else on the bus's list ({@code bus_add_device}), then BUS_NOTIFY_ADD_DEVICE, then a
+     * driver is looked for ({@code bus_probe_device}).
      */
     @Port("drivers/base/core.c:device_add")
     public int deviceAdd(Device dev) {
-        if (dev.devName() == null) {
+        String devName = dev.devName();
+        if (devName == null) {
             return -EINVAL;
+        }
+        for (Device other : devices) {
+            if (devName.equals(other.devName())) {
+                Printk.prWarn("sysfs: cannot create duplicate filename '/bus/%s/devices/%s'", name, devName);
+                return -EEXIST;
+            }
         }
         dev.bus = this;
         devices.add(dev);

@@ -273,6 +273,28 @@ class DeviceModelTest {
         assertThat(events).isEmpty();
     }
 
+    /** device_add: a second device of the same name on the bus (or the same one again) is -EEXIST. */
+    @Test
+    void deviceAddRefusesADuplicateName() {
+        TestDriver drv = new TestDriver("tty", 0);
+        bus.driverRegister(drv);
+        Device first = new Device("tty0");
+        assertThat(bus.deviceAdd(first)).isZero();
+        Device twin = new Device("tty0");
+        events.clear();
+        assertThat(bus.deviceAdd(twin)).isEqualTo(-EEXIST);
+        assertThat(bus.deviceAdd(first)).isEqualTo(-EEXIST);
+        assertThat(events).isEmpty();
+        assertThat(bus.devices()).containsExactly(first);
+        assertThat(twin.driver).isNull();
+        assertThat(drv.probes).hasValue(1);
+        assertThat(Printk.grep("sysfs: cannot create duplicate filename '/bus/testbus/devices/tty0'")).hasSize(2);
+        // Once the first is deleted, the name is free again.
+        bus.deviceDel(first);
+        assertThat(bus.deviceAdd(twin)).isZero();
+        assertThat(twin.driver).isSameAs(drv);
+    }
+
     /** bus_remove_device takes the device off the bus's list before its driver is released. */
     @Test
     void deviceDelLeavesTheBusListBeforeUnbinding() {
