@@ -3,6 +3,7 @@ package org.iommu4j.base;
 import java.util.ArrayDeque;
 import java.util.Iterator;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -16,7 +17,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *   <li>A work item is queued at most once while PENDING ({@link #queueWork} returns false
  *       then). PENDING is cleared when an execution starts, so the item may queue itself again.
  *   <li>Non-reentrancy: an item queued again while it runs is not started by a second worker
- *       before the running execution returns.
+ *       before the running execution returns, even on another queue (as the kernel does for
+ *       queues sharing a worker pool); it starts there once that execution returns.
  *   <li>{@link #flushWorkqueue} waits for every item queued before it was called (not for
  *       later ones); {@link #flushWork} for the instance queued or running when it was called.
  *   <li>{@link #cancelWorkSync} owns PENDING while it waits, so a running item cannot queue
@@ -80,8 +82,11 @@ public final class Workqueue {
     private final Thread[] workers;
     /** Sequence number of each worker's running item, Long.MAX_VALUE when idle. */
     private final long[] workerSeq;
-    /** The last sequence number handed to a queued item. */
-    private long nextSeq;
+    /**
+     * The last sequence number handed to a queued item, shared by all queues so that the numbers
+     * of one item stay comparable when it moves from queue to queue.
+     */
+    private static final AtomicLong nextSeq = new AtomicLong();
     private int busy;
     /** {@code wq->nr_drainers}: __WQ_DRAINING is set while it is non-zero. */
     private int nrDrainers;
@@ -175,7 +180,7 @@ public final class Workqueue {
                 return true;
             }
             work.lastQueue = this;
-            work.queuedSeq = ++nextSeq;
+            work.queuedSeq = nextSeq.incrementAndGet();
             work.queued = true;
             queue.addLast(work);
             changed.signalAll();
@@ -199,7 +204,7 @@ public final class Workqueue {
     public void flushWorkqueue() {
         lock.lock();
         try {
-            long target = nextSeq;
+            long target = nextSeq.get();
             while (oldestOutstanding() <= target) {
                 changed.awaitUninterruptibly();
             }
@@ -383,6 +388,7 @@ public final class Workqueue {
             } catch (RuntimeException | AssertionError e) {
                 Warn.WARN(true, "work item on " + name + " threw " + e);
             } finally {
+                Workqueue next;
                 lock.lock();
                 try {
                     busy--;
@@ -390,8 +396,20 @@ public final class Workqueue {
                     w.doneSeq = w.runningSeq;
                     workerSeq[id] = Long.MAX_VALUE;
                     changed.signalAll();
+                    next = w.lastQueue;
                 } finally {
                     lock.unlock();
+                }
+                if (next != this) {
+                    // Queued on another queue while it ran here: that queue's worker (holding it
+                    // back for non-reentrancy) and any flush or cancel waiting there wait on that
+                    // queue's condition, not this one's.
+                    next.lock.lock();
+                    try {
+                        next.changed.signalAll();
+                    } finally {
+                        next.lock.unlock();
+                    }
                 }
             }
         }

@@ -14,6 +14,7 @@ import org.iommu4j.base.Workqueue.WorkStruct;
 import org.iommu4j.base.test.NoWarnings;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Workqueues on real threads; every wait is on an event, never a sleep. */
@@ -436,5 +437,75 @@ class WorkqueueTest {
         wq.queueWork(new WorkStruct(() -> name.set(Thread.currentThread().getName())));
         wq.flushWorkqueue();
         assertThat(name.get()).isEqualTo("kworker/names/0");
+    }
+
+    /**
+     * An item queued on a second queue while it still runs on the first: once that execution
+     * returns it runs on the second queue, and flush_work waits for that run.
+     */
+    @Test
+    @Timeout(20)
+    void anItemQueuedElsewhereWhileRunningRunsThereAfterwards() {
+        Workqueue a = ordered("wq-a");
+        Workqueue b = ordered("wq-b");
+        CountDownLatch started = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        List<String> runs = Collections.synchronizedList(new ArrayList<>());
+        WorkStruct w = new WorkStruct(() -> {
+            runs.add(Thread.currentThread().getName());
+            started.countDown();
+            await(release);
+        });
+        assertThat(a.queueWork(w)).isTrue();
+        await(started);
+        assertThat(b.queueWork(w)).isTrue();
+        // flush_work now waits for the instance queued on b, which cannot start before the
+        // execution on a returns.
+        AtomicReference<Boolean> flushed = new AtomicReference<>();
+        Thread flusher = new Thread(() -> flushed.set(Workqueue.flushWork(w)));
+        flusher.setDaemon(true);
+        flusher.start();
+        Thread.State st;
+        while ((st = flusher.getState()) != Thread.State.WAITING && st != Thread.State.TERMINATED) {
+            Thread.onSpinWait();
+        }
+        assertThat(st).isEqualTo(Thread.State.WAITING);
+        release.countDown();
+        try {
+            flusher.join();
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+        assertThat(flushed.get()).isTrue();
+        assertThat(runs).hasSize(2);
+        assertThat(runs.get(0)).startsWith("kworker/wq-a/");
+        assertThat(runs.get(1)).startsWith("kworker/wq-b/");
+    }
+
+    /** cancel_work_sync of an item queued on one queue and running on another waits for the run. */
+    @Test
+    @Timeout(20)
+    void cancelWorkSyncWaitsForARunOnAnotherQueue() throws Exception {
+        Workqueue a = ordered("wq-c");
+        Workqueue b = ordered("wq-d");
+        Blocker blk = new Blocker();
+        assertThat(a.queueWork(blk.work)).isTrue();
+        await(blk.started);
+        assertThat(b.queueWork(blk.work)).isTrue();
+        AtomicReference<Boolean> ret = new AtomicReference<>();
+        Thread canceller = new Thread(() -> ret.set(Workqueue.cancelWorkSync(blk.work)));
+        canceller.setDaemon(true);
+        canceller.start();
+        Thread.State st;
+        while ((st = canceller.getState()) != Thread.State.WAITING && st != Thread.State.TERMINATED) {
+            Thread.onSpinWait();
+        }
+        assertThat(st).isEqualTo(Thread.State.WAITING);
+        blk.release.countDown();
+        canceller.join();
+        assertThat(ret.get()).isTrue();
+        assertThat(blk.work.workPending()).isFalse();
+        b.flushWorkqueue();
+        assertThat(blk.started.getCount()).isZero();
     }
 }
