@@ -124,13 +124,9 @@ class NotifierTest {
         assertThat(nb.priority()).isZero();
     }
 
-    @Test
-    void blockingUnregisterWaitsForARunningCallback() throws Exception {
-        Notifier.Blocking head = new Notifier.Blocking();
-        CountDownLatch inCallback = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        AtomicInteger calls = new AtomicInteger();
-        NotifierBlock slow = NotifierBlock.of(0, (a, d) -> {
+    /** A block that counts its call, says it is in, and returns NOTIFY_OK once {@code release} opens. */
+    private static NotifierBlock slowBlock(AtomicInteger calls, CountDownLatch inCallback, CountDownLatch release) {
+        return NotifierBlock.of(0, (a, d) -> {
             calls.incrementAndGet();
             inCallback.countDown();
             try {
@@ -140,6 +136,15 @@ class NotifierTest {
             }
             return NOTIFY_OK;
         });
+    }
+
+    @Test
+    void blockingUnregisterWaitsForARunningCallback() throws Exception {
+        Notifier.Blocking head = new Notifier.Blocking();
+        CountDownLatch inCallback = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger calls = new AtomicInteger();
+        NotifierBlock slow = slowBlock(calls, inCallback, release);
         head.blockingNotifierChainRegister(slow);
         Thread caller = new Thread(() -> head.blockingNotifierCallChain(1, null));
         caller.start();
@@ -174,16 +179,7 @@ class NotifierTest {
         CountDownLatch inCallback = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
         AtomicInteger calls = new AtomicInteger();
-        NotifierBlock slow = NotifierBlock.of(0, (a, d) -> {
-            calls.incrementAndGet();
-            inCallback.countDown();
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                throw new AssertionError(e);
-            }
-            return NOTIFY_OK;
-        });
+        NotifierBlock slow = slowBlock(calls, inCallback, release);
         head.atomicNotifierChainRegister(slow);
         Thread caller = new Thread(() -> head.atomicNotifierCallChain(1, null));
         caller.setDaemon(true); // left blocked if an assertion below fails
