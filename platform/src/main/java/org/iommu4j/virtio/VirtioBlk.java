@@ -356,23 +356,67 @@ public final class VirtioBlk implements VirtioDriver {
         return 0;
     }
 
-    /** "1.05 MB" / "1.00 MiB": string_get_size's three significant digits. */
+    /** {@code enum string_size_units}: powers of 1000 (SI) or of 1024. */
+    static final int STRING_UNITS_10 = 0;
+    static final int STRING_UNITS_2 = 1;
+
+    /**
+     * {@code size} blocks of {@code blkSize} bytes as three significant digits and a unit
+     * ("1.05 MB", "1.00 MiB"), as v5.15 computes it: both factors are cut below 2^32 by whole
+     * divisors, multiplied, then divided down below one divisor keeping only the last remainder,
+     * which is rounded half-up at the last digit shown (so 1048576 bytes is "1.05 MB", not the
+     * truncated "1.04 MB"). A zero size or block size is "0 B"; past yotta the unit is "UNK".
+     * Both arguments are u64.
+     */
     @Port("lib/string_helpers.c:string_get_size")
-    static String stringGetSize(long bytes, boolean units10) {
-        String[] u = units10 ? new String[] {"B", "kB", "MB", "GB", "TB"} : new String[] {"B", "KiB", "MiB", "GiB", "TiB"};
-        double div = units10 ? 1000 : 1024;
-        double v = bytes;
+    static String stringGetSize(long size, long blkSize, int units) {
+        String[] names = units == STRING_UNITS_2
+                ? new String[] {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"}
+                : new String[] {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
+        long divisor = units == STRING_UNITS_2 ? 1024 : 1000;
+        int[] rounding = {500, 50, 5};
         int i = 0;
-        while (v >= div && i < u.length - 1) {
-            v /= div;
-            i++;
+        long remainder = 0; // u32
+        String frac = "";
+        if (blkSize == 0) {
+            size = 0;
         }
-        if (i == 0) {
-            return bytes + " B";
+        if (size != 0) {
+            while ((blkSize >>> 32) != 0) {
+                blkSize = Long.divideUnsigned(blkSize, divisor);
+                i++;
+            }
+            while ((size >>> 32) != 0) {
+                size = Long.divideUnsigned(size, divisor);
+                i++;
+            }
+            // both below 2^32: the product fits in 64 unsigned bits
+            size *= blkSize;
+            while (Long.compareUnsigned(size, divisor) >= 0) {
+                remainder = Long.remainderUnsigned(size, divisor);
+                size = Long.divideUnsigned(size, divisor);
+                i++;
+            }
+            // j: how many fractional digits keep three significant ones
+            int j = 0;
+            for (long sfCap = size; sfCap * 10 < 1000; j++) {
+                sfCap *= 10;
+            }
+            if (units == STRING_UNITS_2) {
+                // the remainder in 1024ths, as thousandths
+                remainder = (remainder * 1000) >>> 10;
+            }
+            remainder += rounding[j];
+            if (remainder >= 1000) {
+                remainder -= 1000;
+                size += 1;
+            }
+            if (j != 0) {
+                frac = String.format(Locale.ROOT, ".%03d", remainder).substring(0, j + 1);
+            }
         }
-        String s = v >= 100 ? String.format(Locale.ROOT, "%.0f", Math.floor(v)) : v >= 10
-                ? String.format(Locale.ROOT, "%.1f", Math.floor(v * 10) / 10) : String.format(Locale.ROOT, "%.2f", Math.floor(v * 100) / 100);
-        return s + " " + u[i];
+        String unit = i >= names.length ? "UNK" : names[i];
+        return Integer.toUnsignedString((int) size) + frac + " " + unit;
     }
 
     /**
@@ -399,12 +443,15 @@ public final class VirtioBlk implements VirtioDriver {
     }
 
     @Port("drivers/block/virtio_blk.c:virtblk_update_capacity")
-    private static void virtblkUpdateCapacity(VirtioBlkDev vblk) {
+    static void virtblkUpdateCapacity(VirtioBlkDev vblk) {
         long capacity = Virtio.virtioCread(vblk.vdev, VIRTIO_BLK_CFG_CAPACITY, 8);
         vblk.capacity = capacity;
-        long nblocks = capacity * 512 / vblk.blkSize; // DIV_ROUND_UP_ULL(capacity, queue_logical_block_size(q) >> 9)
-        DevPrintk.devInfo(vblk.vdev, "[%s] %d %d-byte logical blocks (%s/%s)", vblk.diskName, nblocks, vblk.blkSize,
-                stringGetSize(nblocks * vblk.blkSize, true), stringGetSize(nblocks * vblk.blkSize, false));
+        // the capacity is in 512-byte sectors: a partly covered last logical block counts whole
+        long sectorsPerBlock = vblk.blkSize >>> SECTOR_SHIFT;
+        // (a block size below 512 divides by zero: arm64's udiv gives 0, so 0 blocks)
+        long nblocks = sectorsPerBlock == 0 ? 0 : Long.divideUnsigned(capacity + sectorsPerBlock - 1, sectorsPerBlock);
+        DevPrintk.devNotice(vblk.vdev, "[%s] %s %d-byte logical blocks (%s/%s)", vblk.diskName, Long.toUnsignedString(nblocks),
+                vblk.blkSize, stringGetSize(nblocks, vblk.blkSize, STRING_UNITS_10), stringGetSize(nblocks, vblk.blkSize, STRING_UNITS_2));
     }
 
     /*

@@ -1,0 +1,55 @@
+package org.iommu4j.virtio;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.iommu4j.virtio.VirtioBlk.STRING_UNITS_10;
+import static org.iommu4j.virtio.VirtioBlk.STRING_UNITS_2;
+
+import org.iommu4j.platform.Machine;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The capacity line v5.15's virtblk_update_capacity prints at probe: the logical blocks the
+ * capacity (in 512-byte sectors) covers, rounded up, and their size as lib/string_helpers.c's
+ * string_get_size writes it (three significant digits, rounded half-up on the last remainder).
+ */
+class VirtioBlkCapacityV515Test {
+    @Test
+    void stringGetSizeRoundsAsV515Does() {
+        // the reference disk: 2048 sectors of 512 bytes
+        assertThat(VirtioBlk.stringGetSize(2048, 512, STRING_UNITS_10)).isEqualTo("1.05 MB");
+        assertThat(VirtioBlk.stringGetSize(2048, 512, STRING_UNITS_2)).isEqualTo("1.00 MiB");
+        assertThat(VirtioBlk.stringGetSize(1, 512, STRING_UNITS_10)).isEqualTo("512 B");
+        assertThat(VirtioBlk.stringGetSize(0, 512, STRING_UNITS_10)).isEqualTo("0 B");
+        assertThat(VirtioBlk.stringGetSize(5, 0, STRING_UNITS_2)).isEqualTo("0 B");
+        // 2^32 sectors: the size is cut below 2^32 first
+        assertThat(VirtioBlk.stringGetSize(1L << 32, 512, STRING_UNITS_2)).isEqualTo("2.00 TiB");
+        assertThat(VirtioBlk.stringGetSize(1L << 32, 512, STRING_UNITS_10)).isEqualTo("2.20 TB");
+        // the rounding carries into the integer part without moving to the next unit
+        assertThat(VirtioBlk.stringGetSize(999_999, 1, STRING_UNITS_10)).isEqualTo("1000 kB");
+        assertThat(VirtioBlk.stringGetSize(1536, 1, STRING_UNITS_2)).isEqualTo("1.50 KiB");
+        assertThat(VirtioBlk.stringGetSize(12_345_678, 1, STRING_UNITS_10)).isEqualTo("12.3 MB");
+        assertThat(VirtioBlk.stringGetSize(-1L, -1L, STRING_UNITS_10)).isEqualTo("340 UNK");
+    }
+
+    @Test
+    void runBPrintsTheReferenceCapacityLine() {
+        try (Machine m = Machine.bootRunB()) {
+            // console.log of the reference's run B
+            assertThat(m.dmesg).anyMatch(l -> l.endsWith("virtio1: [vda] 2048 512-byte logical blocks (1.05 MB/1.00 MiB)"));
+            assertThat(m.dmesg).noneMatch(l -> l.contains("1.04 MB"));
+        }
+    }
+
+    @Test
+    void aPartlyCoveredLastLogicalBlockCounts() {
+        // 2051 sectors: with 4096-byte logical blocks, 256 whole ones and a part of another
+        try (Machine m = Machine.bootRunB(new Machine.VirtioOptions(new byte[2051 * 512], 0))) {
+            VirtioBlk.VirtioBlkDev vblk = VirtioBlk.blk(m.virtio.devices.get(1));
+            assertThat(vblk.capacity).isEqualTo(2051);
+            assertThat(m.dmesg).anyMatch(l -> l.endsWith("[vda] 2051 512-byte logical blocks (1.05 MB/1.00 MiB)"));
+            vblk.blkSize = 4096;
+            VirtioBlk.virtblkUpdateCapacity(vblk);
+            assertThat(m.dmesg).anyMatch(l -> l.endsWith("[vda] 257 4096-byte logical blocks (1.05 MB/1.00 MiB)"));
+        }
+    }
+}
