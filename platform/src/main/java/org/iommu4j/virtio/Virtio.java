@@ -4,11 +4,15 @@ import static org.iommu4j.base.Errno.ENODEV;
 import static org.iommu4j.virtio.VirtioH.*;
 
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.iommu4j.base.Port;
+import org.iommu4j.base.device.BusType;
 import org.iommu4j.base.device.DevPrintk;
 import org.iommu4j.base.device.Device;
+import org.iommu4j.base.device.DeviceDriver;
 import org.iommu4j.base.hw.IrqController;
 import org.iommu4j.base.hw.PhysMem;
 import org.iommu4j.dma.DmaMapping;
@@ -29,6 +33,10 @@ public final class Virtio {
     public final IrqController irqs;
     private final AtomicInteger virtioIndexIda = new AtomicInteger();
     private final List<VirtioDriver> drivers = new CopyOnWriteArrayList<>();
+    /** {@code virtio_bus}: only its name is used here (dev_printk's prefix for a device no driver holds). */
+    private final BusType virtioBus = new BusType("virtio", null);
+    /** Each registered driver's embedded {@code struct device_driver}, the one dev->driver points at. */
+    private final Map<VirtioDriver, DeviceDriver> driverCores = new ConcurrentHashMap<>();
     public final List<VirtioDevice> devices = new CopyOnWriteArrayList<>();
 
     public Virtio(PhysMem mem, DmaMapping dma, IrqController irqs) {
@@ -182,6 +190,9 @@ public final class Virtio {
     @Port("drivers/virtio/virtio.c:virtio_dev_probe")
     private int virtioDevProbe(VirtioDevice dev, VirtioDriver drv) {
         dev.vdriver = drv;
+        // really_probe points dev->driver at the driver before the bus probe, so the probe's
+        // dev_printk lines name it ("virtio_blk virtio1: ..."), and clears it if the probe fails
+        dev.driver = driverCore(drv);
         // DRIVER: a driver has been matched
         virtioAddStatus(dev, VIRTIO_CONFIG_S_DRIVER);
         long deviceFeatures = dev.config.getFeatures(dev);
@@ -204,6 +215,7 @@ public final class Virtio {
         if (err != 0) {
             virtioAddStatus(dev, VIRTIO_CONFIG_S_FAILED);
             dev.vdriver = null;
+            dev.driver = null;
             return err;
         }
         // DRIVER_OK, unless the driver's probe already set it
@@ -215,6 +227,20 @@ public final class Virtio {
         }
         virtioConfigEnable(dev);
         return 0;
+    }
+
+    private DeviceDriver driverCore(VirtioDriver drv) {
+        return driverCores.computeIfAbsent(drv, d -> new DeviceDriver() {
+            @Override
+            public String name() {
+                return d.name();
+            }
+
+            @Override
+            public int probe(Device dev) {
+                return virtioDevProbe((VirtioDevice) dev, d);
+            }
+        });
     }
 
     /** Binds {@code dev} to the first registered driver with its device ID; 0, or the probe's -errno. */
@@ -256,6 +282,7 @@ public final class Virtio {
         // the index (and so the name) is taken here: a transport whose probe failed earlier used none
         dev.index = virtioIndexIda.getAndIncrement(); // ida_simple_get: nothing is ever given back here
         dev.devSetName("virtio" + dev.index);
+        dev.bus = virtioBus;
         dev.configEnabled = false;
         dev.configChangePending = false;
         // reset first: the device may still hold state from whoever drove it before

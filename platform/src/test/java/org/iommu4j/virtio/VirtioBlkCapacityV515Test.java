@@ -35,8 +35,25 @@ class VirtioBlkCapacityV515Test {
     void runBPrintsTheReferenceCapacityLine() {
         try (Machine m = Machine.bootRunB()) {
             // console.log of the reference's run B
-            assertThat(m.dmesg).anyMatch(l -> l.endsWith("virtio1: [vda] 2048 512-byte logical blocks (1.05 MB/1.00 MiB)"));
+            assertThat(m.dmesg).anyMatch(l -> l.endsWith("] virtio_blk virtio1: [vda] 2048 512-byte logical blocks (1.05 MB/1.00 MiB)"));
             assertThat(m.dmesg).noneMatch(l -> l.contains("1.04 MB"));
+        }
+    }
+
+    /**
+     * dev_printk names the driver really_probe bound (dev->driver is set before the bus probe
+     * runs), else the bus: the virtio devices' lines read "virtio_blk virtio1: ..." as in the
+     * reference, and "virtio virtioN: ..." for a device no driver holds.
+     */
+    @Test
+    void aVirtioDevicesLinesNameItsDriverOrElseTheBus() {
+        try (Machine m = Machine.bootRunB()) {
+            VirtioDevice rng = m.virtio.devices.get(0);
+            VirtioDevice blk = m.virtio.devices.get(1);
+            assertThat(rng.driverName()).isEqualTo("virtio_rng");
+            assertThat(blk.driverName()).isEqualTo("virtio_blk");
+            blk.driver = null;
+            assertThat(blk.driverName()).isEqualTo("virtio");
         }
     }
 
