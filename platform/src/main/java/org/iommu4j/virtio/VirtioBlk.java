@@ -114,7 +114,10 @@ public final class VirtioBlk implements VirtioDriver {
 
     /** How long a request waits in the simulation (the block layer's timeout keeps resetting in v5.15). */
     public long waitNanos = TimeUnit.SECONDS.toNanos(10);
-    private int index;
+    /** {@code vd_index_ida}: the disks' indexes ("vda" is 0). */
+    private final Ida vdIndexIda = new Ida();
+    /** minor_to_index(1 << MINORBITS): 2^20 minors, 16 (PART_BITS) per disk. */
+    static final int VD_INDEX_END = (1 << 20) >> 4;
 
     @Override
     public String name() {
@@ -532,13 +535,35 @@ public final class VirtioBlk implements VirtioDriver {
         }
     }
 
+    /**
+     * The disk name of index {@code index}: the prefix, then the index written in letters as
+     * spreadsheet columns are ("vda" .. "vdz", "vdaa" .. "vdzz", "vdaaa" ...). Null (-EINVAL in
+     * v5.15) when it would not fit DISK_NAME_LEN (32 bytes with the NUL).
+     */
+    @Port("drivers/block/virtio_blk.c:virtblk_name_format")
+    static String virtblkNameFormat(String prefix, int index) {
+        final int diskNameLen = 32;
+        StringBuilder letters = new StringBuilder();
+        do {
+            if (prefix.length() + letters.length() + 1 >= diskNameLen) {
+                return null;
+            }
+            letters.append((char) ('a' + index % 26));
+            index = index / 26 - 1;
+        } while (index >= 0);
+        return prefix + letters.reverse();
+    }
+
     @Override
     @Port("drivers/block/virtio_blk.c:virtblk_probe")
     public int probe(VirtioDevice vdev) {
         VirtioBlkDev vblk = new VirtioBlkDev();
         vblk.vdev = vdev;
-        vblk.index = index++;
-        vblk.diskName = "vd" + (char) ('a' + vblk.index % 26); // virtblk_name_format for the first 26
+        int index = vdIndexIda.idaSimpleGet(0, VD_INDEX_END);
+        if (index < 0) {
+            return index;
+        }
+        vblk.index = index;
         vdev.priv = vblk;
         // seg_max (default 1) bounds a request's data segments; read before the queues exist
         long[] v = {0};
@@ -549,8 +574,11 @@ public final class VirtioBlk implements VirtioDriver {
         err = initVq(vblk);
         if (err != 0) {
             vdev.priv = null;
+            // the index goes back: the next disk probed takes it
+            vdIndexIda.idaSimpleRemove(index);
             return err;
         }
+        vblk.diskName = virtblkNameFormat("vd", index);
         // whether the queue takes flushes
         virtblkUpdateCacheMode(vdev);
         // RO offered: the disk is read-only (set_disk_ro)

@@ -29,7 +29,8 @@ public final class VirtioRng implements VirtioDriver {
 
     /** How long a blocking read waits in the simulation (the kernel waits until killed). */
     public long waitNanos = TimeUnit.SECONDS.toNanos(10);
-    private int index;
+    /** {@code rng_index_ida}. */
+    private final Ida rngIndexIda = new Ida();
 
     @Override
     public String name() {
@@ -97,8 +98,12 @@ public final class VirtioRng implements VirtioDriver {
     @Port("drivers/char/hw_random/virtio-rng.c:probe_common")
     private int probeCommon(VirtioDevice vdev) {
         VirtrngInfo vi = new VirtrngInfo();
-        vi.index = index++;
-        vi.name = vi.index == 0 ? "virtio_rng.0" : "virtio_rng." + vi.index;
+        int index = rngIndexIda.idaSimpleGet(0, 0);
+        if (index < 0) {
+            return index;
+        }
+        vi.index = index;
+        vi.name = "virtio_rng." + index;
         vdev.priv = vi;
         // one queue, "input"
         Virtqueue[] vqs = new Virtqueue[1];
@@ -106,6 +111,8 @@ public final class VirtioRng implements VirtioDriver {
                 new String[] {"input"});
         if (err != 0) {
             vdev.priv = null;
+            // the index goes back for the next device
+            rngIndexIda.idaSimpleRemove(index);
             return err;
         }
         vi.vq = vqs[0];
