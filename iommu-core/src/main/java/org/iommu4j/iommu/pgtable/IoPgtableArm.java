@@ -327,7 +327,8 @@ public final class IoPgtableArm extends IoPgtable {
         // size equals this level's block size: write leaves here.
         if (size == blockSize) {
             int maxEntries = ARM_LPAE_PTES_PER_TABLE() - mapIdxStart;
-            int numEntries = (int) Math.min(pgcount, maxEntries);
+            // min_t(int, ...): pgcount is narrowed to int before the comparison, as in the kernel.
+            int numEntries = Math.min((int) pgcount, maxEntries);
             int ret = armLpaeInitPte(iova, paddr, prot, lvl, numEntries, ptep);
             if (ret == 0 && mapped != null) {
                 mapped[0] += numEntries * size;
@@ -491,7 +492,7 @@ public final class IoPgtableArm extends IoPgtable {
         if (size == splitSz) {
             unmapIdxStart = ARM_LPAE_LVL_IDX(iova, lvl);
             int maxEntries = ptesPerTable - unmapIdxStart;
-            numEntries = (int) Math.min(pgcount, maxEntries);
+            numEntries = Math.min((int) pgcount, maxEntries); // min_t(int, ...)
         }
         long blkPaddr = iopteToPaddr(blkPte);
         long pte = iopteProt(blkPte);
@@ -537,7 +538,7 @@ public final class IoPgtableArm extends IoPgtable {
         // This level's block size: clear entries here.
         if (size == ARM_LPAE_BLOCK_SIZE(lvl)) {
             int maxEntries = ARM_LPAE_PTES_PER_TABLE() - unmapIdxStart;
-            int numEntries = (int) Math.min(pgcount, maxEntries);
+            int numEntries = Math.min((int) pgcount, maxEntries); // min_t(int, ...)
             int i = 0;
             while (i < numEntries) {
                 pte = mem.readqVolatile(ptep);

@@ -295,6 +295,35 @@ class IoPgtableArmTest {
         IoPgtable.freeIoPgtableOps(p64);
     }
 
+    @Test
+    void pgcountIsNarrowedToIntLikeMinTInt() {
+        // __arm_lpae_map, __arm_lpae_unmap and arm_lpae_split_blk_unmap take
+        // min_t(int, pgcount, max_entries): a size_t pgcount of 2^32 + n counts as n entries.
+        long wide = 1L << 32;
+        IoPgtableArm p = s14k();
+        long[] mapped = {0};
+        assertThat(p.mapPages(0, 0x40000000L, SZ_4K, wide + 5, IOMMU_READ, GFP_KERNEL, mapped)).isZero();
+        assertThat(mapped[0]).isEqualTo(5 * SZ_4K);
+        assertThat(p.iovaToPhys(4 * SZ_4K)).isEqualTo(0x40004000L);
+        assertThat(p.iovaToPhys(5 * SZ_4K)).isZero();
+
+        // Leaf entries at the unmap level: two of the five go, the third stays.
+        assertThat(p.unmapPages(0, SZ_4K, wide + 2, null)).isEqualTo(2 * SZ_4K);
+        assertThat(p.iovaToPhys(SZ_4K)).isZero();
+        assertThat(p.iovaToPhys(2 * SZ_4K)).isEqualTo(0x40002000L);
+        assertThat(log).containsExactly("page 0x0 0x1000", "page 0x1000 0x1000");
+        log.clear();
+
+        // Splitting a 2M block: only two 4K slots are left empty in the new table.
+        assertThat(p.map(SZ_2M, 0x40200000L, SZ_2M, IOMMU_READ, GFP_KERNEL)).isZero();
+        assertThat(p.unmapPages(SZ_2M + SZ_4K, SZ_4K, wide + 2, null)).isEqualTo(2 * SZ_4K);
+        assertThat(log).containsExactly("page 0x201000 0x1000", "page 0x202000 0x1000");
+        assertThat(p.iovaToPhys(SZ_2M)).isEqualTo(0x40200000L);
+        assertThat(p.iovaToPhys(SZ_2M + 2 * SZ_4K)).isZero();
+        assertThat(p.iovaToPhys(SZ_2M + 3 * SZ_4K)).isEqualTo(0x40203000L);
+        IoPgtable.freeIoPgtableOps(p);
+    }
+
     @Property(tries = 150, seed = "20261203")
     void mapThenTranslateThenUnmap(@ForAll @IntRange(min = 0, max = 1 << 20) int pfn, @ForAll @IntRange(min = 1, max = 40) int pages) {
         IoPgtableArm p = s14k();
