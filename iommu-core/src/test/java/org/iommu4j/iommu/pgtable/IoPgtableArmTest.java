@@ -296,6 +296,50 @@ class IoPgtableArmTest {
     }
 
     @Test
+    void s1QuirksTtbr1NsOuterWbwaAndNonCoherentWalk() {
+        // TTBR1 + NS on a non-coherent walker: TG1 encoding, OS/NC walk attributes, upper-half
+        // IOVAs only, NS on leaves, NSTABLE and the software SW_SYNC bit on installed tables.
+        IoPgtableCfg c = cfg(SZ_4K | SZ_2M | SZ_1G, 48, 48);
+        c.quirks = IoPgtableCfg.IO_PGTABLE_QUIRK_ARM_TTBR1 | IoPgtableCfg.IO_PGTABLE_QUIRK_ARM_NS;
+        c.coherentWalk = false;
+        IoPgtableArm p = (IoPgtableArm) IoPgtable.allocIoPgtableOps(IoPgtable.ARM_64_LPAE_S1, c, cookie);
+        assertThat(c.armLpaeS1Cfg.tcr.tg).isEqualTo(ARM_LPAE_TCR_TG1_4K);
+        assertThat(c.armLpaeS1Cfg.tcr.sh).isEqualTo(ARM_LPAE_TCR_SH_OS);
+        assertThat(c.armLpaeS1Cfg.tcr.irgn).isEqualTo(ARM_LPAE_TCR_RGN_NC);
+        assertThat(c.armLpaeS1Cfg.tcr.orgn).isEqualTo(ARM_LPAE_TCR_RGN_NC);
+        long iova = 0xffff_8000_0020_0000L;
+        assertThat(p.map(iova, 0x40000000L, SZ_4K, IOMMU_READ | IOMMU_WRITE | IOMMU_MMIO, GFP_KERNEL)).isZero();
+        assertThat(p.map(0x1000, 0x40000000L, SZ_4K, IOMMU_READ, GFP_KERNEL)).isEqualTo(-ERANGE);
+        assertThat(Warn.drain()).hasSize(1);
+        long table = ARM_LPAE_PTE_NSTABLE | ARM_LPAE_PTE_SW_SYNC | ARM_LPAE_PTE_TYPE_TABLE;
+        long l0 = mem.readq(p.pgd() + 8 * 256);
+        assertThat(l0 & ~ARM_LPAE_PTE_ADDR_MASK).isEqualTo(table);
+        long l1 = mem.readq(l0 & ARM_LPAE_PTE_ADDR_MASK);
+        assertThat(l1 & ~ARM_LPAE_PTE_ADDR_MASK).isEqualTo(table);
+        long l2 = mem.readq((l1 & ARM_LPAE_PTE_ADDR_MASK) + 8);
+        long l3 = mem.readq(l2 & ARM_LPAE_PTE_ADDR_MASK);
+        assertThat(l3).isEqualTo(0x40000000L | ARM_LPAE_PTE_TYPE_PAGE | ARM_LPAE_PTE_AF | ARM_LPAE_PTE_SH_OS | ARM_LPAE_PTE_NS
+                | ARM_LPAE_PTE_nG | ARM_LPAE_PTE_AP_UNPRIV | ((long) ARM_LPAE_MAIR_ATTR_IDX_DEV << ARM_LPAE_PTE_ATTRINDX_SHIFT));
+        assertThat(p.iovaToPhys(iova + 5)).isEqualTo(0x40000005L);
+        assertThat(p.unmap(iova, SZ_4K, null)).isEqualTo(SZ_4K);
+        IoPgtable.freeIoPgtableOps(p);
+
+        // OUTER_WBWA: outer write-back for a non-coherent walker, refused for a coherent one.
+        IoPgtableCfg o = cfg(SZ_4K, 48, 48);
+        o.quirks = IoPgtableCfg.IO_PGTABLE_QUIRK_ARM_OUTER_WBWA;
+        assertThat(IoPgtable.allocIoPgtableOps(IoPgtable.ARM_64_LPAE_S1, o, cookie)).isNull();
+        o.coherentWalk = false;
+        IoPgtableOps ow = IoPgtable.allocIoPgtableOps(IoPgtable.ARM_64_LPAE_S1, o, cookie);
+        assertThat(o.armLpaeS1Cfg.tcr.irgn).isEqualTo(ARM_LPAE_TCR_RGN_NC);
+        assertThat(o.armLpaeS1Cfg.tcr.orgn).isEqualTo(ARM_LPAE_TCR_RGN_WBWA);
+        IoPgtable.freeIoPgtableOps(ow);
+        // Quirks outside ARM_NS | ARM_TTBR1 | ARM_OUTER_WBWA are refused at stage 1.
+        IoPgtableCfg n = cfg(SZ_4K, 48, 48);
+        n.quirks = IoPgtableCfg.IO_PGTABLE_QUIRK_NO_PERMS;
+        assertThat(IoPgtable.allocIoPgtableOps(IoPgtable.ARM_64_LPAE_S1, n, cookie)).isNull();
+    }
+
+    @Test
     void pgcountIsNarrowedToIntLikeMinTInt() {
         // __arm_lpae_map, __arm_lpae_unmap and arm_lpae_split_blk_unmap take
         // min_t(int, pgcount, max_entries): a size_t pgcount of 2^32 + n counts as n entries.
