@@ -48,15 +48,18 @@ public final class IrqGicV3Its implements MsiDomain.ParentDomain {
         public final int deviceId;
         /** First data value of the device's events (its event 0). */
         public final int eventBase;
-        /** Events ({@code event_map.nr_lpis}), a power of two. */
+        /** Entries of its ITT ({@code nr_ites}): the vectors asked for, at least 2. */
+        public final int nrItes;
+        /** Events it may use ({@code event_map.nr_lpis}): the vectors asked for, a power of two. */
         public final int nrLpis;
         /** {@code event_map.lpi_map}: events in use. */
         final long[] lpiMap;
         boolean shared;
 
-        ItsDevice(int deviceId, int eventBase, int nrLpis) {
+        ItsDevice(int deviceId, int eventBase, int nrItes, int nrLpis) {
             this.deviceId = deviceId;
             this.eventBase = eventBase;
+            this.nrItes = nrItes;
             this.nrLpis = nrLpis;
             this.lpiMap = Bitmap.bitmapZalloc(nrLpis);
         }
@@ -123,8 +126,10 @@ public final class IrqGicV3Its implements MsiDomain.ParentDomain {
 
     @Port("drivers/irqchip/irq-gic-v3-its.c:its_create_device")
     private ItsDevice itsCreateDevice(int devId, int nvecs) {
-        int nrIts = Math.max(2, nvecs);
-        ItsDevice d = new ItsDevice(devId, doorbell.allocateDataBlock(nrIts), nrIts);
+        // the ITT holds at least two entries (a power of two of at least one bit), but only the
+        // LPIs asked for are taken: a one-vector device has one event to give out
+        int nrItes = Math.max(2, nvecs);
+        ItsDevice d = new ItsDevice(devId, doorbell.allocateDataBlock(nrItes), nrItes, nvecs);
         devices.put(devId, d);
         return d;
     }
