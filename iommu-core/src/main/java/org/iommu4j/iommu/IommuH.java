@@ -20,7 +20,6 @@ public final class IommuH {
     public static final int IOMMU_MMIO = 1 << 4;
     /** Privileged-only mapping. */
     public static final int IOMMU_PRIV = 1 << 5;
-    public static final int IOMMU_SYS_CACHE_ONLY = 1 << 6;
 
     // ---- legacy fault flags (report_iommu_fault) ----
     @Port("include/linux/iommu.h:IOMMU_FAULT_READ")
