@@ -49,8 +49,12 @@ public final class VirtioPciModernDev {
      * is inconsistent or the BAR cannot be mapped. {@code len[0]} gets the mapped length.
      */
     @Port("drivers/virtio/virtio_pci_modern_dev.c:vp_modern_map_capability")
-    static IoMem vpModernMapCapability(VirtioPciModernDevice mdev, int off, long minlen, int align, int start, int size, long[] len) {
+    static IoMem vpModernMapCapability(VirtioPciModernDevice mdev, int off, long minlen, int align, int startU32, int sizeU32,
+            long[] len) {
         PciDev dev = mdev.pciDev;
+        // start and size are u32: a queue's notification offset past 2^31 stays a large positive start
+        long start = Integer.toUnsignedLong(startU32);
+        long size = Integer.toUnsignedLong(sizeU32);
         int bar = Pci.pciReadConfigByte(dev, off + VIRTIO_PCI_CAP_BAR);
         long offset = Integer.toUnsignedLong(Pci.pciReadConfigDword(dev, off + VIRTIO_PCI_CAP_OFFSET));
         long length = Integer.toUnsignedLong(Pci.pciReadConfigDword(dev, off + VIRTIO_PCI_CAP_LENGTH));
