@@ -726,6 +726,10 @@ public final class Machine implements AutoCloseable {
             smmu.smmu.evtqIopf = null;
             smmu.smmu.priqIopf = null;
         }
+        if (virtioBlk != null) {
+            /* virtio_blk's module exit: its workqueue (and worker threads) */
+            virtioBlk.fini();
+        }
         if (smmuModel != null) {
             smmuModel.close();
         }

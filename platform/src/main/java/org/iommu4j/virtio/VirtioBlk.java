@@ -15,6 +15,8 @@ import java.util.concurrent.locks.ReentrantLock;
 import org.iommu4j.base.Completion;
 import org.iommu4j.base.Gfp;
 import org.iommu4j.base.Port;
+import org.iommu4j.base.Printk;
+import org.iommu4j.base.Workqueue;
 import org.iommu4j.base.device.DevPrintk;
 import org.iommu4j.base.hw.PhysMem;
 import org.iommu4j.dma.Scatterlist;
@@ -86,6 +88,10 @@ public final class VirtioBlk implements VirtioDriver {
         public int maxDiscardSegments;
         /** limits.max_write_zeroes_sectors. */
         public long maxWriteZeroesSectors;
+        /** {@code config_work}: re-reads the capacity after a configuration change. */
+        Workqueue.WorkStruct configWork;
+        /** The disk was added (device_add_disk): capacity changes are reported from then on. */
+        boolean diskLive;
     }
 
     /** {@code struct hd_geometry}: what HDIO_GETGEO reports. */
@@ -114,6 +120,15 @@ public final class VirtioBlk implements VirtioDriver {
 
     /** How long a request waits in the simulation (the block layer's timeout keeps resetting in v5.15). */
     public long waitNanos = TimeUnit.SECONDS.toNanos(10);
+    /** {@code virtblk_wq}, allocated when the module loads ({@code init}), destroyed by {@link #fini}. */
+    private final Workqueue virtblkWq = Workqueue.allocWorkqueue("virtio-blk", 0, 0);
+
+    /** The module's exit: its workqueue goes, after the work queued on it has run. */
+    @Port("drivers/block/virtio_blk.c:fini")
+    public void fini() {
+        virtblkWq.destroyWorkqueue();
+    }
+
     /** {@code vd_index_ida}: the disks' indexes ("vda" is 0). */
     private final Ida vdIndexIda = new Ida();
     /** minor_to_index(1 << MINORBITS): 2^20 minors, 16 (PART_BITS) per disk. */
@@ -446,15 +461,49 @@ public final class VirtioBlk implements VirtioDriver {
     }
 
     @Port("drivers/block/virtio_blk.c:virtblk_update_capacity")
-    static void virtblkUpdateCapacity(VirtioBlkDev vblk) {
+    static void virtblkUpdateCapacity(VirtioBlkDev vblk, boolean resize) {
         long capacity = Virtio.virtioCread(vblk.vdev, VIRTIO_BLK_CFG_CAPACITY, 8);
-        vblk.capacity = capacity;
         // the capacity is in 512-byte sectors: a partly covered last logical block counts whole
         long sectorsPerBlock = vblk.blkSize >>> SECTOR_SHIFT;
         // (a block size below 512 divides by zero: arm64's udiv gives 0, so 0 blocks)
         long nblocks = sectorsPerBlock == 0 ? 0 : Long.divideUnsigned(capacity + sectorsPerBlock - 1, sectorsPerBlock);
-        DevPrintk.devNotice(vblk.vdev, "[%s] %s %d-byte logical blocks (%s/%s)", vblk.diskName, Long.toUnsignedString(nblocks),
-                vblk.blkSize, stringGetSize(nblocks, vblk.blkSize, STRING_UNITS_10), stringGetSize(nblocks, vblk.blkSize, STRING_UNITS_2));
+        DevPrintk.devNotice(vblk.vdev, "[%s] %s%s %d-byte logical blocks (%s/%s)", vblk.diskName, resize ? "new size: " : "",
+                Long.toUnsignedString(nblocks), vblk.blkSize, stringGetSize(nblocks, vblk.blkSize, STRING_UNITS_10),
+                stringGetSize(nblocks, vblk.blkSize, STRING_UNITS_2));
+        setCapacityAndNotify(vblk, capacity);
+    }
+
+    /**
+     * The disk's new capacity in sectors; once the disk is live, a change is reported
+     * ("vda: detected capacity change from 2048 to 4096"). True if it was.
+     */
+    @Port("block/genhd.c:set_capacity_and_notify")
+    static boolean setCapacityAndNotify(VirtioBlkDev vblk, long size) {
+        long old = vblk.capacity;
+        vblk.capacity = size;
+        if (size == old || !vblk.diskLive) {
+            return false;
+        }
+        Printk.prInfo("%s: detected capacity change from %d to %d", vblk.diskName, old, size);
+        return true;
+    }
+
+    /** The configuration changed (its vector fired): re-read the capacity in process context. */
+    @Port("drivers/block/virtio_blk.c:virtblk_config_changed_work")
+    private static void virtblkConfigChangedWork(VirtioBlkDev vblk) {
+        virtblkUpdateCapacity(vblk, true);
+    }
+
+    @Override
+    public boolean hasConfigChanged() {
+        return true;
+    }
+
+    @Override
+    @Port("drivers/block/virtio_blk.c:virtblk_config_changed")
+    public void configChanged(VirtioDevice vdev) {
+        VirtioBlkDev vblk = (VirtioBlkDev) vdev.priv;
+        virtblkWq.queueWork(vblk.configWork);
     }
 
     /*
@@ -565,6 +614,7 @@ public final class VirtioBlk implements VirtioDriver {
         }
         vblk.index = index;
         vdev.priv = vblk;
+        vblk.configWork = new Workqueue.WorkStruct(() -> virtblkConfigChangedWork(vblk));
         // seg_max (default 1) bounds a request's data segments; read before the queues exist
         long[] v = {0};
         int err = Virtio.virtioCreadFeature(vdev, VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_CFG_SEG_MAX, 4, v);
@@ -616,8 +666,10 @@ public final class VirtioBlk implements VirtioDriver {
             vblk.maxWriteZeroesSectors = s != 0 ? s : UINT_MAX; // blk_queue_max_write_zeroes_sectors
         }
         // v5.15 reads the capacity, then sets DRIVER_OK
-        virtblkUpdateCapacity(vblk);
+        virtblkUpdateCapacity(vblk, false);
         Virtio.virtioDeviceReady(vdev);
+        // device_add_disk: the disk is live
+        vblk.diskLive = true;
         return 0;
     }
 

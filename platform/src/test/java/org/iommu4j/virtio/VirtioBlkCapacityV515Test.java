@@ -57,6 +57,36 @@ class VirtioBlkCapacityV515Test {
         }
     }
 
+    /**
+     * virtio_blk's config_changed: a configuration change (here the one a device error sends
+     * with DEVICE_NEEDS_RESET) queues config_work on virtblk_wq, which re-reads the capacity and
+     * prints it as a new size; set_capacity_and_notify reports a change of the live disk's size.
+     */
+    @Test
+    void aConfigChangeRereadsTheCapacity() {
+        try (Machine m = Machine.bootRunB()) {
+            VirtioDevice blk = m.virtio.devices.get(1);
+            VirtioBlk.VirtioBlkDev vblk = VirtioBlk.blk(blk);
+            Virtqueue vq = blk.vqs.get(0);
+            // avail->ring[0] names a descriptor beyond the queue: the device needs a reset and says so
+            m.board.mem.writew(vq.avail + 4 + 2L * (vq.availIdxShadow & (vq.num - 1)), 0x7fff);
+            m.board.mem.writew(vq.avail + 2, (vq.availIdxShadow + 1) & 0xffff);
+            VirtioRing.virtqueueNotify(vq);
+            m.board.irqs.quiesce();
+            assertThat(m.virtioProxies.get(0x10).status() & VirtioH.VIRTIO_CONFIG_S_NEEDS_RESET).isNotZero();
+            org.iommu4j.base.Workqueue.flushWork(vblk.configWork);
+            assertThat(m.dmesg).anyMatch(l -> l.endsWith(
+                    "virtio_blk virtio1: [vda] new size: 2048 512-byte logical blocks (1.05 MB/1.00 MiB)"));
+            assertThat(m.dmesg).noneMatch(l -> l.contains("detected capacity change"));
+            // a size that differs from the one the disk had is reported
+            vblk.capacity = 1024;
+            Virtio.virtioConfigChanged(blk);
+            org.iommu4j.base.Workqueue.flushWork(vblk.configWork);
+            assertThat(m.dmesg).anyMatch(l -> l.endsWith("vda: detected capacity change from 1024 to 2048"));
+            assertThat(vblk.capacity).isEqualTo(2048);
+        }
+    }
+
     @Test
     void aPartlyCoveredLastLogicalBlockCounts() {
         // 2051 sectors: with 4096-byte logical blocks, 256 whole ones and a part of another
@@ -65,7 +95,7 @@ class VirtioBlkCapacityV515Test {
             assertThat(vblk.capacity).isEqualTo(2051);
             assertThat(m.dmesg).anyMatch(l -> l.endsWith("[vda] 2051 512-byte logical blocks (1.05 MB/1.00 MiB)"));
             vblk.blkSize = 4096;
-            VirtioBlk.virtblkUpdateCapacity(vblk);
+            VirtioBlk.virtblkUpdateCapacity(vblk, false);
             assertThat(m.dmesg).anyMatch(l -> l.endsWith("[vda] 257 4096-byte logical blocks (1.05 MB/1.00 MiB)"));
         }
     }

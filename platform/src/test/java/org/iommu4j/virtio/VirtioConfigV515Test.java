@@ -102,7 +102,9 @@ class VirtioConfigV515Test {
     void blkReadsCapacityBeforeDriverOk() {
         LoggingOps ops = new LoggingOps();
         VirtioDevice vdev = device(ops);
-        assertEquals(0, new VirtioBlk().probe(vdev));
+        VirtioBlk drv = new VirtioBlk();
+        assertEquals(0, drv.probe(vdev));
+        drv.fini();
         int capacity = ops.log.indexOf("get 0/8");
         int driverOk = ops.log.indexOf("status " + VirtioH.VIRTIO_CONFIG_S_DRIVER_OK);
         assertEquals(true, capacity >= 0 && driverOk > capacity, ops.log.toString());

@@ -63,6 +63,7 @@ class VirtioIndexV515Test {
         VirtioDevice third = device(new Ops());
         assertThat(drv.probe(third)).isZero();
         assertThat(VirtioBlk.blk(third).diskName).isEqualTo("vdb");
+        drv.fini();
     }
 
     @Test
