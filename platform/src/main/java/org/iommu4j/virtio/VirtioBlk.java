@@ -653,7 +653,8 @@ public final class VirtioBlk implements VirtioDriver {
         if (Virtio.virtioHasFeature(vdev, VIRTIO_BLK_F_DISCARD)) {
             vblk.discardGranularity = blkSize;
             long a = Virtio.virtioCread(vdev, VIRTIO_BLK_CFG_DISCARD_SECTOR_ALIGNMENT, 4);
-            vblk.discardAlignment = a != 0 ? a << SECTOR_SHIFT : 0;
+            // a u32 shifted in 32 bits: sectors past 2^23 lose their high bits, as in C
+            vblk.discardAlignment = a != 0 ? (a << SECTOR_SHIFT) & UINT_MAX : 0;
             long s = Virtio.virtioCread(vdev, VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS, 4);
             vblk.maxDiscardSectors = s != 0 ? s : UINT_MAX; // blk_queue_max_discard_sectors
             long seg = Virtio.virtioCread(vdev, VIRTIO_BLK_CFG_MAX_DISCARD_SEG, 4);

@@ -8,15 +8,21 @@ import org.junit.jupiter.api.Test;
 /**
  * The drivers' own indexes as v5.15 takes them: virtio_blk's vd_index_ida and virtio-rng's
  * rng_index_ida give the lowest free index and take it back when the probe fails; the disk
- * name spells the index in letters past "vdz".
+ * name spells the index in letters past "vdz". Also a probe-time read that C does in 32 bits.
  */
 class VirtioIndexV515Test {
-    /** The test transport of VirtioConfigV515Test, whose find_vqs answers {@code findVqsResult}. */
+    /**
+     * The test transport of VirtioConfigV515Test, whose find_vqs answers {@code findVqsResult}
+     * and whose configuration reads answer {@code fields} where it has the offset.
+     */
     private static final class Ops implements VirtioConfigOps {
         final VirtioConfigV515Test.LoggingOps base = new VirtioConfigV515Test.LoggingOps();
         int findVqsResult;
+        final java.util.Map<Integer, Long> fields = new java.util.HashMap<>();
 
-        @Override public long get(VirtioDevice v, int offset, int len) { return base.get(v, offset, len); }
+        @Override public long get(VirtioDevice v, int offset, int len) {
+            return fields.containsKey(offset) ? fields.get(offset) : base.get(v, offset, len);
+        }
         @Override public void set(VirtioDevice v, int offset, long val, int len) { base.set(v, offset, val, len); }
         @Override public int generation(VirtioDevice v) { return base.generation(v); }
         @Override public int getStatus(VirtioDevice v) { return base.getStatus(v); }
@@ -63,6 +69,27 @@ class VirtioIndexV515Test {
         VirtioDevice third = device(new Ops());
         assertThat(drv.probe(third)).isZero();
         assertThat(VirtioBlk.blk(third).diskName).isEqualTo("vdb");
+        drv.fini();
+    }
+
+    /**
+     * discard_sector_alignment is a u32 shifted left by SECTOR_SHIFT in 32 bits
+     * (q->limits.discard_alignment = v << SECTOR_SHIFT): 2^23 sectors or more lose the high bits.
+     */
+    @Test
+    void discardAlignmentIsShiftedInThirtyTwoBits() {
+        VirtioBlk drv = new VirtioBlk();
+        Ops ops = new Ops();
+        ops.fields.put(VirtioH.VIRTIO_BLK_CFG_DISCARD_SECTOR_ALIGNMENT, 0x0080_0001L);
+        VirtioDevice vdev = device(ops);
+        vdev.features = 1L << VirtioH.VIRTIO_BLK_F_DISCARD;
+        assertThat(drv.probe(vdev)).isZero();
+        assertThat(VirtioBlk.blk(vdev).discardAlignment).isEqualTo(512);
+        ops.fields.put(VirtioH.VIRTIO_BLK_CFG_DISCARD_SECTOR_ALIGNMENT, 8L);
+        VirtioDevice second = device(ops);
+        second.features = 1L << VirtioH.VIRTIO_BLK_F_DISCARD;
+        assertThat(drv.probe(second)).isZero();
+        assertThat(VirtioBlk.blk(second).discardAlignment).isEqualTo(4096);
         drv.fini();
     }
 
