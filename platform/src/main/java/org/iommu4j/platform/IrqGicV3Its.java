@@ -16,6 +16,7 @@ import org.iommu4j.base.irq.MsiDesc;
 import org.iommu4j.base.irq.MsiDomain;
 import org.iommu4j.base.irq.MsiMsg;
 import org.iommu4j.iommu.DmaIommu;
+import org.iommu4j.of.DeviceNode;
 import org.iommu4j.pci.Pci;
 import org.iommu4j.pci.PciDev;
 import org.iommu4j.pci.PciMsi;
@@ -27,7 +28,7 @@ import org.iommu4j.pci.PciMsi;
  *
  * <ul>
  * <li>{@link #itsPciMsiPrepare} / {@link #itsMsiPrepare}: one {@link ItsDevice} per DeviceID
- *     (the function's Requester ID, as QEMU virt's identity {@code msi-map} gives), with a power
+ *     (the function's Requester ID through the host bridge's {@code msi-map}), with a power
  *     of two of events;</li>
  * <li>{@link #alloc} ({@code its_irq_domain_alloc}): takes the vectors' events, then
  *     {@code iommu_dma_prepare_msi(desc, GITS_TRANSLATER)}, whose error is returned as is (the
@@ -69,6 +70,8 @@ public final class IrqGicV3Its implements MsiDomain.ParentDomain {
     private record Event(ItsDevice dev, int event, MsiDesc desc) {}
 
     private final MsiController doorbell;
+    /** The ITS node ({@code irq_domain_get_of_node} of its domains). */
+    private final DeviceNode node;
     /** dma-iommu, or null for a kernel without CONFIG_IOMMU_DMA (then nothing is remapped). */
     private final DmaIommu dma;
     /** {@code its->dev_alloc_lock} guards devices; the domain's monitor serialises the rest. */
@@ -77,7 +80,12 @@ public final class IrqGicV3Its implements MsiDomain.ParentDomain {
     /** The PCI/MSI domain stacked on this ITS. */
     public final MsiDomain pciMsiDomain;
 
-    public IrqGicV3Its(MsiController doorbell, DmaIommu dma, IrqController irqs) {
+    /**
+     * An ITS whose device-tree node is {@code node} (the PCI/MSI domain's of_node: what
+     * {@code msi-map} entries name; null for none).
+     */
+    public IrqGicV3Its(MsiController doorbell, DmaIommu dma, IrqController irqs, DeviceNode node) {
+        this.node = node;
         this.doorbell = doorbell;
         this.dma = dma;
         this.pciMsiDomain = PciMsi.pciMsiCreateIrqDomain("ITS-PCI-MSI", this::itsPciMsiPrepare, this, irqs);
@@ -99,8 +107,9 @@ public final class IrqGicV3Its implements MsiDomain.ParentDomain {
             return -EINVAL;
         }
         PciDev pdev = Pci.toPciDev(dev);
-        // no aliasing bridges here: the function is its own DMA alias
-        int devId = Pci.pciDevId(pdev);
+        // no aliasing bridges here: the function is its own DMA alias; the DeviceID is its
+        // Requester ID as the host bridge's msi-map translates it for this ITS
+        int devId = PciOf.pciMsiDomainGetMsiRid(node, pdev);
         info.scratchpad[0] = devId;
         int minnvec = devId == 0 ? 32 : 1;
         nvec = Math.max(minnvec, (int) Bits.roundupPowOfTwo(nvec));

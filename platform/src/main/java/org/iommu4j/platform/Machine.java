@@ -443,7 +443,7 @@ public final class Machine implements AutoCloseable {
          * domain on it (its_pci_msi_init), registered under the ITS node for msi-map lookups. */
         DeviceNode itsNode = of.ofFindCompatibleNode(null, null, ITS_COMPATIBLE);
         if (board.msi != null && itsNode != null) {
-            this.its = new IrqGicV3Its(board.msi, iommu.dma(), board.irqs);
+            this.its = new IrqGicV3Its(board.msi, iommu.dma(), board.irqs, itsNode);
             board.irqs.irqDomainAdd(itsNode, org.iommu4j.base.hw.IrqController.DOMAIN_BUS_PCI_MSI, its.pciMsiDomain);
         }
         /* Driver probe: pci-host-generic describes the bridge from the node (bus range,

@@ -250,6 +250,17 @@ public final class PciOf {
     }
 
     /**
+     * The ID the function's MSIs carry to the controller whose node is {@code domainNode} (an ITS
+     * DeviceID): its Requester ID (no aliasing bridges here) through the {@code msi-map} of its
+     * host bridge, or unchanged without a map. Without a node (ACPI's IORT) the ID is left as is.
+     */
+    @Port("drivers/pci/msi.c:pci_msi_domain_get_msi_rid")
+    static int pciMsiDomainGetMsiRid(DeviceNode domainNode, PciDev pdev) {
+        int rid = Pci.pciDevId(pdev);
+        return domainNode != null ? OfIrq.ofMsiMapId(pdev, domainNode, rid) : rid;
+    }
+
+    /**
      * Gives the function its MSI domain: the one it already has, else the one {@code msi-map}
      * gives, else its bus's (the host bridge node's, {@code hostNode}); null means the function
      * cannot have MSIs (pci_alloc_irq_vectors with PCI_IRQ_MSI then fails).
