@@ -3465,6 +3465,17 @@ public final class ArmSmmuV3 {
     public void armSmmuGetResvRegions(Device dev, List<org.iommu4j.iommu.IommuResvRegion> head) {
         int prot = org.iommu4j.iommu.IommuH.IOMMU_WRITE | org.iommu4j.iommu.IommuH.IOMMU_NOEXEC | org.iommu4j.iommu.IommuH.IOMMU_MMIO;
         head.add(new org.iommu4j.iommu.IommuResvRegion(MSI_IOVA_BASE, MSI_IOVA_LENGTH, prot, org.iommu4j.iommu.IommuH.IOMMU_RESV_SW_MSI));
+        /* Then the regions the DMA layer knows of (IORT MSI windows; none for a DT-described device). */
+        org.iommu4j.iommu.DmaIommu.iommuDmaGetResvRegions(dev, head);
+    }
+
+    /**
+     * v5.15's arm_smmu_ops.put_resv_regions is generic_iommu_put_resv_regions: every region
+     * get_resv_regions handed out is freed (here: taken off the list).
+     */
+    @Port("drivers/iommu/iommu.c:generic_iommu_put_resv_regions")
+    public void armSmmuPutResvRegions(Device dev, List<org.iommu4j.iommu.IommuResvRegion> list) {
+        list.clear();
     }
 
     // ---- Seed 000: auxiliary domains
@@ -3808,6 +3819,8 @@ public final class ArmSmmuV3 {
         @Override public boolean hasEnableNesting() { return true; }
         @Override public void getResvRegions(Device dev, List<org.iommu4j.iommu.IommuResvRegion> list) { armSmmuGetResvRegions(dev, list); }
         @Override public boolean hasGetResvRegions() { return true; }
+        @Override public void putResvRegions(Device dev, List<org.iommu4j.iommu.IommuResvRegion> list) { armSmmuPutResvRegions(dev, list); }
+        @Override public boolean hasPutResvRegions() { return true; }
         @Override public boolean devHasFeat(Device dev, int f) { return armSmmuDevHasFeature(dev, f); }
         @Override public boolean hasDevHasFeat() { return true; }
         @Override public boolean devFeatEnabled(Device dev, int f) { return armSmmuDevFeatureEnabled(dev, f); }
