@@ -20,9 +20,15 @@ final class MmioRecorder implements MmioDevice {
         this.target = target;
     }
 
+    /** Registers whose reads return a fixed value instead of the device's (the device is not read). */
+    final java.util.Map<Long, Long> readOverride = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Registers whose writes are recorded but not passed on. */
+    final java.util.Set<Long> swallowWrites = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     @Override
     public long mmioRead(long offset, int size) {
-        long v = target.mmioRead(offset, size);
+        Long o = readOverride.get(offset);
+        long v = o != null ? o : target.mmioRead(offset, size);
         log.add(new Access(false, offset, v, size));
         return v;
     }
@@ -30,6 +36,9 @@ final class MmioRecorder implements MmioDevice {
     @Override
     public void mmioWrite(long offset, long value, int size) {
         log.add(new Access(true, offset, value, size));
+        if (swallowWrites.contains(offset)) {
+            return;
+        }
         target.mmioWrite(offset, value, size);
     }
 }
