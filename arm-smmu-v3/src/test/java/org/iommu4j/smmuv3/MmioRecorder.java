@@ -22,6 +22,8 @@ final class MmioRecorder implements MmioDevice {
 
     /** Registers whose reads return a fixed value instead of the device's (the device is not read). */
     final java.util.Map<Long, Long> readOverride = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Called for every write (offset, value) after it is recorded; may change the overrides. */
+    volatile java.util.function.BiConsumer<Long, Long> onWrite;
     /** Registers whose writes are recorded but not passed on. */
     final java.util.Set<Long> swallowWrites = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -36,6 +38,10 @@ final class MmioRecorder implements MmioDevice {
     @Override
     public void mmioWrite(long offset, long value, int size) {
         log.add(new Access(true, offset, value, size));
+        java.util.function.BiConsumer<Long, Long> hook = onWrite;
+        if (hook != null) {
+            hook.accept(offset, value);
+        }
         if (swallowWrites.contains(offset)) {
             return;
         }
