@@ -33,6 +33,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.ReentrantLock;
 import org.iommu4j.base.Gfp;
 import org.iommu4j.base.Port;
+import org.iommu4j.base.RatelimitState;
 import org.iommu4j.base.Warn;
 import org.iommu4j.base.device.Device;
 import org.iommu4j.base.device.PlatformDevice;
@@ -1497,61 +1498,12 @@ public final class ArmSmmuV3 {
     public final List<String> decodedEvents = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /**
-     * struct ratelimit_state with lib/ratelimit.c's ___ratelimit: at most {@code burst} passes per
-     * {@code interval}; when a new interval starts, "func: N callbacks suppressed" is printed at
-     * warning level for what the last one refused. Time is read from {@link #clock} in nanoseconds.
-     */
-    @Port("lib/ratelimit.c:___ratelimit")
-    public static final class RatelimitState {
-        final long intervalNanos;
-        final int burst;
-        long begin;
-        boolean started;
-        int printed;
-        int missed;
-        /** The time source (jiffies); tests may replace it. */
-        public volatile java.util.function.LongSupplier clock = System::nanoTime;
-
-        public RatelimitState(long intervalNanos, int burst) {
-            this.intervalNanos = intervalNanos;
-            this.burst = burst;
-        }
-
-        /** Returns true if the caller may print. */
-        public synchronized boolean ratelimit(String func) {
-            if (intervalNanos == 0) {
-                return true;
-            }
-            long now = clock.getAsLong();
-            if (!started) {
-                begin = now;
-                started = true;
-            }
-            /* time_is_before_jiffies(begin + interval): the interval has run out */
-            if (now - (begin + intervalNanos) > 0) {
-                if (missed != 0) {
-                    org.iommu4j.base.Printk.printk(org.iommu4j.base.Printk.KERN_WARNING,
-                            String.format(Locale.ROOT, "%s: %d callbacks suppressed", func, missed));
-                    missed = 0;
-                }
-                begin = now;
-                printed = 0;
-            }
-            if (burst != 0 && burst > printed) {
-                printed++;
-                return true;
-            }
-            missed++;
-            return false;
-        }
-    }
-
-    /**
      * arm_smmu_evtq_thread's DEFINE_RATELIMIT_STATE(rs, DEFAULT_RATELIMIT_INTERVAL (5 * HZ),
      * DEFAULT_RATELIMIT_BURST (10)). The kernel's is a function-local static shared by every SMMU;
      * here it belongs to the driver instance, so separate simulated machines do not share it.
      */
-    public final RatelimitState evtqRs = new RatelimitState(5_000_000_000L, 10);
+    public final RatelimitState evtqRs = new RatelimitState(RatelimitState.DEFAULT_RATELIMIT_INTERVAL,
+            RatelimitState.DEFAULT_RATELIMIT_BURST);
 
     public static String eventName(int id) {
         switch (id) {
