@@ -31,7 +31,7 @@ class ArmSmmuV3GbpaTest {
             ret = tb.drv.armSmmuUpdateGbpa(tb.drv.smmu, GBPA_ABORT, 0);
         }
         assertThat(ret).isEqualTo(-ETIMEDOUT);
-        assertThat(tb.rec.log.subList(from, tb.rec.log.size())).noneMatch(MmioRecorder.Access::write);
+        assertThat(tb.rec.writesSince(from)).isEmpty();
         assertThat(log).isEmpty();
         tb.model.close();
     }
@@ -54,7 +54,7 @@ class ArmSmmuV3GbpaTest {
             ret = tb.drv.armSmmuUpdateGbpa(tb.drv.smmu, GBPA_ABORT, 0);
         }
         assertThat(ret).isEqualTo(-ETIMEDOUT);
-        List<MmioRecorder.Access> w = tb.rec.log.subList(from, tb.rec.log.size()).stream().filter(MmioRecorder.Access::write).toList();
+        List<MmioRecorder.Access> w = tb.rec.writesSince(from);
         assertThat(w).hasSize(1);
         assertThat(w.get(0).offset()).isEqualTo(ARM_SMMU_GBPA);
         assertThat(w.get(0).value()).isEqualTo(GBPA_UPDATE | GBPA_ABORT);

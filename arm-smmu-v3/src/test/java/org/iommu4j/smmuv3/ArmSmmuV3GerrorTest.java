@@ -46,7 +46,7 @@ class ArmSmmuV3GerrorTest {
                 P + "PRIQ write aborted -- events may have been lost",
                 P + "EVTQ write aborted -- events may have been lost");
         /* The acknowledgement: GERRORN = the GERROR value read */
-        List<MmioRecorder.Access> writes = tb.rec.log.subList(before, tb.rec.log.size()).stream().filter(MmioRecorder.Access::write).toList();
+        List<MmioRecorder.Access> writes = tb.rec.writesSince(before);
         assertThat(writes).hasSize(1);
         assertThat(writes.get(0).offset()).isEqualTo(ARM_SMMU_GERRORN);
         assertThat(writes.get(0).value()).isEqualTo(0xfdL);
@@ -62,7 +62,7 @@ class ArmSmmuV3GerrorTest {
         tb.rec.readOverride.put(ARM_SMMU_GERRORN, 0x104L);
         int before = tb.rec.log.size();
         assertThat(tb.drv.armSmmuGerrorHandler(0, tb.drv.smmu)).isEqualTo(IrqHandler.IRQ_NONE);
-        assertThat(tb.rec.log.subList(before, tb.rec.log.size())).noneMatch(MmioRecorder.Access::write);
+        assertThat(tb.rec.writesSince(before)).isEmpty();
         tb.model.close();
     }
 
@@ -81,7 +81,7 @@ class ArmSmmuV3GerrorTest {
         assertThat(log).containsExactly(
                 P + "unexpected global error reported (0x00000100), this could be serious",
                 P + "device has entered Service Failure Mode!");
-        List<MmioRecorder.Access> writes = tb.rec.log.subList(before, tb.rec.log.size()).stream().filter(MmioRecorder.Access::write).toList();
+        List<MmioRecorder.Access> writes = tb.rec.writesSince(before);
         /* arm_smmu_device_disable (CR0 = 0, then CR0ACK polled), then the acknowledgement */
         assertThat(writes).extracting(MmioRecorder.Access::offset).containsExactly(ARM_SMMU_CR0, ARM_SMMU_GERRORN);
         assertThat(writes.get(0).value()).isZero();

@@ -18,10 +18,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(NoWarnings.class)
 class ArmSmmuV3ResetTest {
 
-    private static List<MmioRecorder.Access> writesSince(SmmuTestBed tb, int from) {
-        return tb.rec.log.subList(from, tb.rec.log.size()).stream().filter(MmioRecorder.Access::write).toList();
-    }
-
     @Test
     void withHypTheEl2TlbIsInvalidatedToo() {
         SmmuCaps.Builder b = SmmuCaps.qemu().toBuilder();
@@ -56,7 +52,7 @@ class ArmSmmuV3ResetTest {
         }
         assertThat(ret).isZero();
         assertThat(log).contains("arm-smmu-v3 9050000.smmuv3: SMMU currently enabled! Resetting...");
-        List<MmioRecorder.Access> w = writesSince(tb, from);
+        List<MmioRecorder.Access> w = tb.rec.writesSince(from);
         assertThat(w.get(0).offset()).isEqualTo(ARM_SMMU_GBPA);
         assertThat(w.get(0).value() & (GBPA_UPDATE | GBPA_ABORT)).isEqualTo(GBPA_UPDATE | GBPA_ABORT);
         assertThat(w.get(1).offset()).isEqualTo(ARM_SMMU_CR0);
@@ -73,7 +69,7 @@ class ArmSmmuV3ResetTest {
         tb.drv.disableBypass = false;
         /* #iommu-cells missing: the firmware description is unusable, so the probe asks for bypass */
         assertThat(tb.probe(-1, "dma-coherent")).isZero();
-        List<MmioRecorder.Access> w = writesSince(tb, 0);
+        List<MmioRecorder.Access> w = tb.rec.writesSince(0);
         MmioRecorder.Access gbpa = w.stream().filter(a -> a.offset() == ARM_SMMU_GBPA).reduce((a, c) -> c).orElseThrow();
         assertThat(gbpa.value() & GBPA_UPDATE).isNotZero();
         assertThat(gbpa.value() & GBPA_ABORT).isZero();

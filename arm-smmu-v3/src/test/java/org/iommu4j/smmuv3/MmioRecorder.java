@@ -16,6 +16,11 @@ final class MmioRecorder implements MmioDevice {
     private final MmioDevice target;
     final List<Access> log = new CopyOnWriteArrayList<>();
 
+    /** The writes recorded from {@code log} index {@code from} on. */
+    List<Access> writesSince(int from) {
+        return log.subList(from, log.size()).stream().filter(Access::write).toList();
+    }
+
     MmioRecorder(MmioDevice target) {
         this.target = target;
     }
