@@ -2841,32 +2841,7 @@ public final class ArmSmmuV3 {
 
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_tlb_inv_page_nosync")
     void armSmmuTlbInvPageNosync(org.iommu4j.iommu.IommuIotlbGather gather, long iova, long granule, Object cookie) {
-        iommuIotlbGatherAddPage((ArmSmmuDomain) cookie, gather, iova, granule);
-    }
-
-    /**
-     * include/linux/iommu.h:iommu_iotlb_gather_add_page (v5.15): merge equal-size adjacent pages,
-     * else sync what is gathered and restart. {@code end} is inclusive.
-     */
-    @Port("include/linux/iommu.h:iommu_iotlb_gather_add_page")
-    void iommuIotlbGatherAddPage(ArmSmmuDomain domain, org.iommu4j.iommu.IommuIotlbGather gather, long iova, long size) {
-        long start = iova;
-        long end = iova + size - 1;
-        if (gather.pgsize != size || Long.compareUnsigned(end + 1, gather.start) < 0 || Long.compareUnsigned(start, gather.end + 1) > 0) {
-            if (gather.pgsize != 0) {
-                armSmmuIotlbSync(domain, gather);
-            }
-            gather.start = -1L;
-            gather.end = 0;
-            gather.pgsize = 0;
-            gather.pgsize = size;
-        }
-        if (Long.compareUnsigned(gather.end, end) < 0) {
-            gather.end = end;
-        }
-        if (Long.compareUnsigned(gather.start, start) > 0) {
-            gather.start = start;
-        }
+        org.iommu4j.iommu.Iommu.iommuIotlbGatherAddPage((ArmSmmuDomain) cookie, gather, iova, granule);
     }
 
     /**
