@@ -59,7 +59,7 @@ class IommuSvaLibTest {
 
     static long mmapAnon(Mm mm, long len, int prot) {
         long va = Mmap.vmMmap(mm, 0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS);
-        assertThat(MmH.IS_ERR_VALUE(va)).as("mmap").isFalse();
+        assertThat(org.iommu4j.base.Errno.IS_ERR_VALUE(va)).as("mmap").isFalse();
         return va;
     }
 

@@ -111,10 +111,4 @@ public final class MmH {
     public static final int MMU_NOTIFY_MIGRATE = 6;
     public static final int MMU_NOTIFY_EXCLUSIVE = 7;
     public static final int MMU_NOTIFIER_RANGE_BLOCKABLE = 1 << 0;
-
-    /** {@code IS_ERR_VALUE} for the unsigned long results of do_mmap and friends. */
-    @Port("include/linux/err.h:IS_ERR_VALUE")
-    public static boolean IS_ERR_VALUE(long x) {
-        return Long.compareUnsigned(x, -4095L) >= 0;
-    }
 }

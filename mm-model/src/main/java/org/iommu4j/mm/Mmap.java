@@ -9,7 +9,7 @@ import static org.iommu4j.base.Errno.EOVERFLOW;
 import static org.iommu4j.mm.MmH.DEFAULT_MMAP_MIN_ADDR;
 import static org.iommu4j.mm.MmH.FAULT_FLAG_WRITE;
 import static org.iommu4j.mm.MmH.FIRST_USER_ADDRESS;
-import static org.iommu4j.mm.MmH.IS_ERR_VALUE;
+import static org.iommu4j.base.Errno.IS_ERR_VALUE;
 import static org.iommu4j.mm.MmH.MAP_ANONYMOUS;
 import static org.iommu4j.mm.MmH.MAP_FIXED;
 import static org.iommu4j.mm.MmH.MAP_FIXED_NOREPLACE;
@@ -47,7 +47,7 @@ import org.iommu4j.base.Slab;
  * do_mmap/vm_mmap, do_munmap/vm_munmap, mprotect, exit_mmap.
  *
  * <p>Results follow the syscalls: mmap returns the address or a negative errno as an unsigned
- * long (test with {@link MmH#IS_ERR_VALUE}); munmap/mprotect return 0 or -errno. Not ported:
+ * long (test with {@link org.iommu4j.base.Errno#IS_ERR_VALUE}); munmap/mprotect return 0 or -errno. Not ported:
  * file mappings, VMA merging (adjacent mappings stay separate VMAs), stack growth, mlock,
  * userfaultfd, THP.
  */

@@ -339,7 +339,7 @@ class MmFaultTest {
         assertThat(mm.rssAnon.get()).isEqualTo(8);
         // PROT_NONE is not populated (GUP refuses it), and mmap still succeeds.
         long none = Mmap.vmMmap(mm, 0, 2 * 4096, PROT_NONE, MmH.MAP_PRIVATE | MAP_ANONYMOUS | MmH.MAP_POPULATE);
-        assertThat(MmH.IS_ERR_VALUE(none)).isFalse();
+        assertThat(org.iommu4j.base.Errno.IS_ERR_VALUE(none)).isFalse();
         assertThat(MmFault.pteOf(mm, none)).isZero();
         assertThat(MmFault.pteOf(mm, none + 4096)).isZero();
         // Execute-only is (reads are forced): the zero page, mapped readable without EPAN.

@@ -19,7 +19,7 @@ final class MmTestSupport {
 
     static long mmapAnon(Mm mm, long len, int prot) {
         long va = Mmap.vmMmap(mm, 0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS);
-        if (MmH.IS_ERR_VALUE(va)) {
+        if (org.iommu4j.base.Errno.IS_ERR_VALUE(va)) {
             throw new AssertionError("mmap failed: " + va);
         }
         return va;

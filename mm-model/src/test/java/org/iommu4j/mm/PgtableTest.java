@@ -128,7 +128,7 @@ class PgtableTest {
             int prot = PROT_READ | (rnd.nextBoolean() ? PROT_WRITE : 0) | (rnd.nextInt(4) == 0 ? PROT_EXEC : 0);
             long hint = rnd.nextBoolean() ? 0 : (rnd.nextLong() & (w.pgtable.TASK_SIZE - 1) & -page);
             long va = Mmap.vmMmap(mm, hint, len, prot, (rnd.nextBoolean() ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS);
-            assertThat(MmH.IS_ERR_VALUE(va)).isFalse();
+            assertThat(org.iommu4j.base.Errno.IS_ERR_VALUE(va)).isFalse();
             for (long a = va; a < va + len; a += page) {
                 if (rnd.nextInt(3) == 0) {
                     continue;
