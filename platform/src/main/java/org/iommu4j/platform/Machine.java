@@ -523,7 +523,7 @@ public final class Machine implements AutoCloseable {
                     org.iommu4j.base.device.BusType.callDriverProbeResult(VIRTIO_PCI_DRIVER.name(), dev.devName(), rc);
                     dev.driver = null;
                 }
-            } else if (virtioPciProbe(dev) != 0) {
+            } else if (pciSideOfVirtioPciProbe(dev) != 0) {
                 dev.driver = null;
             }
             functions.add(new PciFunction(model, dev, sid));
@@ -622,13 +622,14 @@ public final class Machine implements AutoCloseable {
     }
 
     /**
-     * The PCI side of virtio-pci's probe: enable the function (its BARs decode from now on),
-     * ask for 64-bit DMA, else 32-bit (vp_modern_probe), make it a bus master. The virtio
-     * transport behind the BARs (vp_modern_probe's capability walk, virtqueues) is not ported:
-     * the functions model no virtio device. 0 or -errno, the failure logged as the driver core does.
+     * virtio-pci's probe on a machine that models no virtio device behind the functions' BARs
+     * (they read as zero): only its PCI side, enable the function (its BARs decode from now on),
+     * ask for 64-bit DMA, else 32-bit (as vp_modern_probe does), make it a bus master. A machine
+     * with virtio devices takes the port itself, {@link
+     * org.iommu4j.virtio.VirtioPciCommon#virtioPciProbe}. 0 or -errno, the failure logged as the
+     * driver core does.
      */
-    @Port("drivers/virtio/virtio_pci_common.c:virtio_pci_probe")
-    private static int virtioPciProbe(PciDev dev) {
+    private static int pciSideOfVirtioPciProbe(PciDev dev) {
         int rc = Pci.pciEnableDevice(dev);
         if (rc != 0) {
             org.iommu4j.base.device.BusType.callDriverProbeResult(VIRTIO_PCI_DRIVER.name(), dev.devName(), rc);
