@@ -5,7 +5,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.iommu4j.base.Errno;
-import org.iommu4j.base.Port;
 import org.iommu4j.base.Printk;
 import org.iommu4j.base.device.DevPrintk;
 import org.iommu4j.base.device.Device;
