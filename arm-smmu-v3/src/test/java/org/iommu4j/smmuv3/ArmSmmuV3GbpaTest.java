@@ -5,7 +5,6 @@ import static org.iommu4j.base.Errno.ETIMEDOUT;
 import static org.iommu4j.smmuv3.ArmSmmuV3H.*;
 
 import java.util.List;
-import org.iommu4j.base.Printk;
 import org.iommu4j.base.test.NoWarnings;
 import org.iommu4j.smmuv3.hw.SmmuCaps;
 import org.junit.jupiter.api.Test;
@@ -25,11 +24,9 @@ class ArmSmmuV3GbpaTest {
         assertThat(tb.probe()).isZero();
         tb.rec.readOverride.put(ARM_SMMU_GBPA, GBPA_UPDATE);
         int from = tb.rec.log.size();
-        List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
-        int ret;
-        try (AutoCloseable f = Printk.follow(l -> log.add(l.text()))) {
-            ret = tb.drv.armSmmuUpdateGbpa(tb.drv.smmu, GBPA_ABORT, 0);
-        }
+        SmmuTestBed.Printed<Integer> run = SmmuTestBed.printed(() -> tb.drv.armSmmuUpdateGbpa(tb.drv.smmu, GBPA_ABORT, 0));
+        int ret = run.value();
+        List<String> log = run.lines();
         assertThat(ret).isEqualTo(-ETIMEDOUT);
         assertThat(tb.rec.writesSince(from)).isEmpty();
         assertThat(log).isEmpty();
@@ -48,11 +45,9 @@ class ArmSmmuV3GbpaTest {
             }
         };
         int from = tb.rec.log.size();
-        List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
-        int ret;
-        try (AutoCloseable f = Printk.follow(l -> log.add(l.text()))) {
-            ret = tb.drv.armSmmuUpdateGbpa(tb.drv.smmu, GBPA_ABORT, 0);
-        }
+        SmmuTestBed.Printed<Integer> run = SmmuTestBed.printed(() -> tb.drv.armSmmuUpdateGbpa(tb.drv.smmu, GBPA_ABORT, 0));
+        int ret = run.value();
+        List<String> log = run.lines();
         assertThat(ret).isEqualTo(-ETIMEDOUT);
         List<MmioRecorder.Access> w = tb.rec.writesSince(from);
         assertThat(w).hasSize(1);

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.iommu4j.smmuv3.ArmSmmuV3H.*;
 
 import java.util.List;
-import org.iommu4j.base.Printk;
 import org.iommu4j.base.hw.IrqHandler;
 import org.iommu4j.base.test.NoWarnings;
 import org.iommu4j.smmuv3.hw.SmmuCaps;
@@ -30,12 +29,10 @@ class ArmSmmuV3GerrorTest {
         tb.rec.readOverride.put(ARM_SMMU_GERRORN, 0x1L);
         /* CMDQ_ERR already acknowledged (bit 0 equal), six MSI/queue abort bits newly active */
         tb.rec.readOverride.put(ARM_SMMU_GERROR, 0xfdL);
-        List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
         int before = tb.rec.log.size();
-        int ret;
-        try (AutoCloseable f = Printk.follow(l -> log.add(l.text()))) {
-            ret = tb.drv.armSmmuGerrorHandler(0, tb.drv.smmu);
-        }
+        SmmuTestBed.Printed<Integer> run = SmmuTestBed.printed(() -> tb.drv.armSmmuGerrorHandler(0, tb.drv.smmu));
+        int ret = run.value();
+        List<String> log = run.lines();
         assertThat(ret).isEqualTo(IrqHandler.IRQ_HANDLED);
         assertThat(log).containsExactly(
                 P + "unexpected global error reported (0x000000fc), this could be serious",
@@ -73,11 +70,10 @@ class ArmSmmuV3GerrorTest {
         tb.rec.swallowWrites.add(ARM_SMMU_GERRORN);
         tb.rec.readOverride.put(ARM_SMMU_GERRORN, 0L);
         tb.rec.readOverride.put(ARM_SMMU_GERROR, GERROR_SFM_ERR);
-        List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
         int before = tb.rec.log.size();
-        try (AutoCloseable f = Printk.follow(l -> log.add(l.text()))) {
-            assertThat(tb.drv.armSmmuGerrorHandler(0, tb.drv.smmu)).isEqualTo(IrqHandler.IRQ_HANDLED);
-        }
+        SmmuTestBed.Printed<Integer> run = SmmuTestBed.printed(() -> tb.drv.armSmmuGerrorHandler(0, tb.drv.smmu));
+        assertThat(run.value()).isEqualTo(IrqHandler.IRQ_HANDLED);
+        List<String> log = run.lines();
         assertThat(log).containsExactly(
                 P + "unexpected global error reported (0x00000100), this could be serious",
                 P + "device has entered Service Failure Mode!");

@@ -24,10 +24,9 @@ class ArmSmmuV3InitStructuresTest {
         SmmuCaps.Builder b = SmmuCaps.qemu().toBuilder();
         b.sidSize = 32;
         SmmuTestBed tb = new SmmuTestBed(b.build());
-        List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
-        try (AutoCloseable f = Printk.follow(l -> log.add(l.text()))) {
-            assertThat(tb.probe()).isZero();
-        }
+        SmmuTestBed.Printed<Integer> run = SmmuTestBed.printed(() -> tb.probe());
+        assertThat(run.value()).isZero();
+        List<String> log = run.lines();
         assertThat(log).contains("arm-smmu-v3 9050000.smmuv3: 2-level strtab only covers 25/32 bits of SID");
         ArmSmmuStrtabCfg cfg = tb.drv.smmu.strtabCfg;
         assertThat(cfg.numL1Ents).isEqualTo(1 << 17);

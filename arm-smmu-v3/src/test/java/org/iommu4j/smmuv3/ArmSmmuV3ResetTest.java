@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.iommu4j.smmuv3.ArmSmmuV3H.*;
 
 import java.util.List;
-import org.iommu4j.base.Printk;
 import org.iommu4j.base.test.NoWarnings;
 import org.iommu4j.smmuv3.hw.SmmuCaps;
 import org.junit.jupiter.api.Test;
@@ -45,11 +44,9 @@ class ArmSmmuV3ResetTest {
         SmmuTestBed tb = new SmmuTestBed(SmmuCaps.qemu());
         assertThat(tb.probe()).isZero();
         int from = tb.rec.log.size();
-        List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
-        int ret;
-        try (AutoCloseable f = Printk.follow(l -> log.add(l.text()))) {
-            ret = tb.drv.armSmmuDeviceReset(tb.drv.smmu, false);
-        }
+        SmmuTestBed.Printed<Integer> run = SmmuTestBed.printed(() -> tb.drv.armSmmuDeviceReset(tb.drv.smmu, false));
+        int ret = run.value();
+        List<String> log = run.lines();
         assertThat(ret).isZero();
         assertThat(log).contains("arm-smmu-v3 9050000.smmuv3: SMMU currently enabled! Resetting...");
         List<MmioRecorder.Access> w = tb.rec.writesSince(from);

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.iommu4j.smmuv3.ArmSmmuV3H.*;
 
 import java.util.List;
-import org.iommu4j.base.Printk;
 import org.iommu4j.base.device.PlatformDevice;
 import org.iommu4j.base.device.Resource;
 import org.iommu4j.base.test.NoWarnings;
@@ -31,15 +30,14 @@ class ArmSmmuV3SetupIrqsTest {
         int gerror = tb.pdev.platformGetIrqBynameOptional("gerror");
         p.addResource(new Resource("eventq", evtq, evtq, Resource.IORESOURCE_IRQ));
         p.addResource(new Resource("gerror", gerror, gerror, Resource.IORESOURCE_IRQ));
-        List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
-        try (AutoCloseable f = Printk.follow(l -> log.add(l.text()))) {
-            assertThat(tb.probe(p, 1, "dma-coherent")).isZero();
-        }
+        SmmuTestBed.Printed<Integer> run = SmmuTestBed.printed(() -> tb.probe(p, 1, "dma-coherent"));
+        assertThat(run.value()).isZero();
+        List<String> log = run.lines();
         assertThat(tb.drv.smmu.features & ARM_SMMU_FEAT_PRI).isNotZero();
         assertThat(log).contains(P + "no priq irq - PRI will be broken");
         assertThat(log).noneMatch(l -> l.contains("no evtq irq") || l.contains("no gerr irq"));
         /* The PRIQ interrupt is still enabled in IRQ_CTRL */
-        long irqCtrl = tb.rec.log.stream().filter(a -> a.write() && a.offset() == ARM_SMMU_IRQ_CTRL).reduce((a, c) -> c).orElseThrow().value();
+        long irqCtrl = tb.rec.lastWrite(ARM_SMMU_IRQ_CTRL);
         assertThat(irqCtrl).isEqualTo(IRQ_CTRL_EVTQ_IRQEN | IRQ_CTRL_GERROR_IRQEN | IRQ_CTRL_PRIQ_IRQEN);
         tb.model.close();
     }
@@ -49,14 +47,13 @@ class ArmSmmuV3SetupIrqsTest {
         SmmuTestBed tb = new SmmuTestBed(SmmuCaps.qemu());
         /* IRQ_CTRLACK stays 0: disabling is acknowledged, enabling never is */
         tb.rec.readOverride.put(ARM_SMMU_IRQ_CTRLACK, 0L);
-        List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
-        try (AutoCloseable f = Printk.follow(l -> log.add(l.text()))) {
-            assertThat(tb.probe()).isZero();
-        }
+        SmmuTestBed.Printed<Integer> run = SmmuTestBed.printed(() -> tb.probe());
+        assertThat(run.value()).isZero();
+        List<String> log = run.lines();
         assertThat(log).contains(P + "failed to enable irqs");
         assertThat(log).noneMatch(l -> l.contains("failed to disable irqs") || l.contains("failed to setup irqs"));
         /* The SMMU is enabled all the same */
-        long cr0 = tb.rec.log.stream().filter(a -> a.write() && a.offset() == ARM_SMMU_CR0).reduce((a, c) -> c).orElseThrow().value();
+        long cr0 = tb.rec.lastWrite(ARM_SMMU_CR0);
         assertThat(cr0 & CR0_SMMUEN).isNotZero();
         tb.model.close();
     }

@@ -16,6 +16,11 @@ final class MmioRecorder implements MmioDevice {
     private final MmioDevice target;
     final List<Access> log = new CopyOnWriteArrayList<>();
 
+    /** The value last written to the register at {@code offset}. */
+    long lastWrite(long offset) {
+        return log.stream().filter(a -> a.write() && a.offset() == offset).reduce((a, c) -> c).orElseThrow().value();
+    }
+
     /** The writes recorded from {@code log} index {@code from} on. */
     List<Access> writesSince(int from) {
         return log.subList(from, log.size()).stream().filter(Access::write).toList();

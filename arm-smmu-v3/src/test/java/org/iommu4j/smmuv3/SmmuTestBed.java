@@ -25,6 +25,17 @@ import org.iommu4j.smmuv3.hw.SmmuV3;
  * Only tests touch both packages; the driver never imports the model.
  */
 final class SmmuTestBed {
+    /** What a call returned, and the kernel log lines printed while it ran. */
+    record Printed<T>(T value, List<String> lines) {}
+
+    /** Runs {@code body}, collecting the kernel log lines it prints. */
+    static <T> Printed<T> printed(java.util.concurrent.Callable<T> body) throws Exception {
+        List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable f = org.iommu4j.base.Printk.follow(l -> lines.add(l.text()))) {
+            return new Printed<>(body.call(), lines);
+        }
+    }
+
     static final long SMMU_BASE = 0x0905_0000L;
 
     final Board board = Board.withRamAndItsDoorbell(1L << 30); // the SMMU MSI tests target its doorbell
