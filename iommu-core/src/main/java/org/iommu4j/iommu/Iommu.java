@@ -18,7 +18,6 @@ import static org.iommu4j.iommu.IommuPageResponse.IOMMU_PAGE_RESP_PASID_VALID;
 import static org.iommu4j.iommu.IommuPageResponse.IOMMU_PAGE_RESP_VERSION_1;
 
 import java.util.ArrayList;
-import java.util.BitSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -61,8 +60,8 @@ public final class Iommu {
     /** The registered IOMMUs; writes under iommuDeviceLock, lock-free reads. */
     private final List<IommuDevice> iommuDeviceList = new CopyOnWriteArrayList<>();
     private final ReentrantLock iommuDeviceLock = new ReentrantLock();
-    /** {@code iommu_group_ida}. Guarded by itself. */
-    private final BitSet iommuGroupIda = new BitSet();
+    /** {@code iommu_group_ida}. */
+    private final org.iommu4j.base.Ida iommuGroupIda = new org.iommu4j.base.Ida();
     private volatile int iommuDefDomainType = IOMMU_DOMAIN_DMA;
     private volatile boolean iommuDmaStrict = true;
     private int iommuCmdLine;
@@ -561,12 +560,7 @@ public final class Iommu {
         if (Slab.kmallocShouldFail(GFP_KERNEL)) {
             throw new ErrnoException(-ENOMEM);
         }
-        int id;
-        synchronized (iommuGroupIda) {
-            id = iommuGroupIda.nextClearBit(0);
-            iommuGroupIda.set(id);
-        }
-        return new IommuGroup(this, id);
+        return new IommuGroup(this, iommuGroupIda.idaSimpleGet(0, 0));
     }
 
     @Port("drivers/iommu/iommu.c:iommu_group_release")
@@ -575,9 +569,7 @@ public final class Iommu {
         if (group.iommuDataRelease != null) {
             group.iommuDataRelease.run();
         }
-        synchronized (iommuGroupIda) {
-            iommuGroupIda.clear(group.id);
-        }
+        iommuGroupIda.idaSimpleRemove(group.id);
         if (group.defaultDomain != null) {
             iommuDomainFree(group.defaultDomain);
         }

@@ -130,7 +130,7 @@ public final class VirtioBlk implements VirtioDriver {
     }
 
     /** {@code vd_index_ida}: the disks' indexes ("vda" is 0). */
-    private final Ida vdIndexIda = new Ida();
+    private final org.iommu4j.base.Ida vdIndexIda = new org.iommu4j.base.Ida();
     /** minor_to_index(1 << MINORBITS): 2^20 minors, 16 (PART_BITS) per disk. */
     static final int VD_INDEX_END = (1 << 20) >> 4;
 

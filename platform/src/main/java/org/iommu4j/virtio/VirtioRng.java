@@ -30,7 +30,7 @@ public final class VirtioRng implements VirtioDriver {
     /** How long a blocking read waits in the simulation (the kernel waits until killed). */
     public long waitNanos = TimeUnit.SECONDS.toNanos(10);
     /** {@code rng_index_ida}. */
-    private final Ida rngIndexIda = new Ida();
+    private final org.iommu4j.base.Ida rngIndexIda = new org.iommu4j.base.Ida();
 
     @Override
     public String name() {

@@ -1,21 +1,19 @@
-package org.iommu4j.virtio;
+package org.iommu4j.base;
 
 import static org.iommu4j.base.Errno.ENOSPC;
 
 import java.util.BitSet;
-import org.iommu4j.base.Port;
 
 /**
- * The part of lib/idr.c's IDA the virtio drivers use ({@code ida_simple_get},
- * {@code ida_simple_remove}): the lowest free ID in a range, given back when a probe fails so
- * the next device takes it again.
+ * The part of lib/idr.c's IDA the ports use ({@code ida_simple_get}, {@code ida_simple_remove}):
+ * the lowest free ID in a range; an ID given back is the next one taken again.
  */
-final class Ida {
+public final class Ida {
     private final BitSet used = new BitSet();
 
     /** The lowest free ID in [start, end) (end 0: no upper bound but int's), or -ENOSPC. */
     @Port("include/linux/idr.h:ida_simple_get")
-    synchronized int idaSimpleGet(int start, int end) {
+    public synchronized int idaSimpleGet(int start, int end) {
         int limit = end == 0 ? Integer.MAX_VALUE : end;
         int id = used.nextClearBit(start);
         if (id >= limit) {
@@ -26,7 +24,7 @@ final class Ida {
     }
 
     @Port("include/linux/idr.h:ida_simple_remove")
-    synchronized void idaSimpleRemove(int id) {
+    public synchronized void idaSimpleRemove(int id) {
         used.clear(id);
     }
 }
