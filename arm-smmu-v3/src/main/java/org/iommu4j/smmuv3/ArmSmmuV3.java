@@ -50,6 +50,7 @@ import org.iommu4j.of.DeviceNode;
 import org.iommu4j.of.Of;
 import org.iommu4j.of.OfPhandleArgs;
 import org.iommu4j.base.hw.MsiController;
+import org.iommu4j.base.irq.MsiMsg;
 import org.iommu4j.base.hw.PhysMem;
 import org.iommu4j.mm.PageAlloc;
 
@@ -2138,11 +2139,11 @@ public final class ArmSmmuV3 {
 
     /** The msi_domain write_msg callback: programs one *_IRQ_CFG0/1/2 triple. */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_write_msi_msg")
-    void armSmmuWriteMsiMsg(ArmSmmuDevice smmu, int msiIndex, MsiController.MsiMsg msg) {
+    void armSmmuWriteMsiMsg(ArmSmmuDevice smmu, int msiIndex, MsiMsg msg) {
         long[] cfg = arm_smmu_msi_cfg[msiIndex];
         long doorbell = msg.address() & MSI_CFG0_ADDR_MASK;
         smmu.base.writeqRelaxed(doorbell, cfg[0]);
-        smmu.base.writelRelaxed(msg.data(), cfg[1]);
+        smmu.base.writelRelaxed(msg.data, cfg[1]);
         smmu.base.writelRelaxed((int) ARM_SMMU_MEMATTR_DEVICE_nGnRE, cfg[2]);
     }
 
@@ -2165,14 +2166,14 @@ public final class ArmSmmuV3 {
             return;
         }
         /* One MSI each for evtq, gerror and (if present) priq; the cmdq uses none */
-        List<MsiController.MsiMsg> msgs = msi.allocate(nvec);
+        List<MsiController.Vector> msgs = msi.allocate(nvec);
         if (msgs == null || msgs.size() < nvec) {
             devWarn(smmu.dev, "failed to allocate MSIs - falling back to wired irqs");
             return;
         }
         for (int idx = 0; idx < nvec; idx++) {
-            MsiController.MsiMsg m = msgs.get(idx);
-            armSmmuWriteMsiMsg(smmu, idx, m);
+            MsiController.Vector m = msgs.get(idx);
+            armSmmuWriteMsiMsg(smmu, idx, m.msg());
             switch (idx) {
                 case EVTQ_MSI_INDEX: smmu.evtq.irq = m.virq(); break;
                 case GERROR_MSI_INDEX: smmu.gerrIrq = m.virq(); break;

@@ -479,7 +479,7 @@ class SmmuV3CommandTest {
             hits[0]++;
             return 1;
         }, 0, "sync", this);
-        tb.cmd(0x46 | (1L << 12) | ((long) msgs.get(0).data() << 32), msgs.get(0).address());
+        tb.cmd(0x46 | (1L << 12) | ((long) msgs.get(0).msg().data << 32), msgs.get(0).msg().address());
         tb.board.irqs.quiesce();
         assertThat(hits[0]).isEqualTo(1);
         // an MSI to nowhere: GERROR.MSI_CMDQ_ABT_ERR
@@ -655,8 +655,8 @@ class SmmuV3CommandTest {
             hits[0]++;
             return 1;
         }, 0, "priq-msi", this);
-        tb.writeq(PRIQ_IRQ_CFG0, msgs.get(0).address());
-        tb.writel(PRIQ_IRQ_CFG1, msgs.get(0).data());
+        tb.writeq(PRIQ_IRQ_CFG0, msgs.get(0).msg().address());
+        tb.writel(PRIQ_IRQ_CFG1, msgs.get(0).msg().data);
         tb.writel(IRQ_CTRL, 2);
         tb.smmu.pageRequest(new PageRequest(0x22, PageRequest.NO_PASID, false, true, false, true, false, VA, 0x1ab, true));
         tb.board.irqs.quiesce();
@@ -746,13 +746,13 @@ class SmmuV3CommandTest {
             hits[0]++;
             return 1;
         }, 0, "gerror-msi", this);
-        tb.writeq(GERROR_IRQ_CFG0, msgs.get(0).address());
-        tb.writel(GERROR_IRQ_CFG1, msgs.get(0).data());
+        tb.writeq(GERROR_IRQ_CFG0, msgs.get(0).msg().address());
+        tb.writel(GERROR_IRQ_CFG1, msgs.get(0).msg().data);
         tb.writel(IRQ_CTRL, 1);
         tb.cmd(0xff, 0);
         tb.board.irqs.quiesce();
         assertThat(hits[0]).isEqualTo(1);
-        assertThat(tb.readq(GERROR_IRQ_CFG0)).isEqualTo(msgs.get(0).address());
+        assertThat(tb.readq(GERROR_IRQ_CFG0)).isEqualTo(msgs.get(0).msg().address());
     }
 
     @Test
@@ -764,8 +764,8 @@ class SmmuV3CommandTest {
             hits[0]++;
             return 1;
         }, 0, "evtq-msi", this);
-        tb.writeq(EVENTQ_IRQ_CFG0, msgs.get(0).address());
-        tb.writel(EVENTQ_IRQ_CFG1, msgs.get(0).data());
+        tb.writeq(EVENTQ_IRQ_CFG0, msgs.get(0).msg().address());
+        tb.writel(EVENTQ_IRQ_CFG1, msgs.get(0).msg().data);
         tb.writel(IRQ_CTRL, 4);
         tb.read(200, VA); // C_BAD_STE (all zero)
         tb.board.irqs.quiesce();

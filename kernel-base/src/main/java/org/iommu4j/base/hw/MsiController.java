@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import org.iommu4j.base.Port;
+import org.iommu4j.base.irq.MsiMsg;
 
 /**
  * An MSI doorbell (a GIC ITS GITS_TRANSLATER stand-in) and the platform MSI domain: vectors are
@@ -11,9 +12,8 @@ import org.iommu4j.base.Port;
  * made by any bus master through the {@link SystemBus}, raises the vector's virq.
  */
 public final class MsiController implements MmioDevice {
-    /** {@code struct msi_msg} plus the virq it raises. */
-    @Port("include/linux/msi.h:msi_msg")
-    public record MsiMsg(long address, int data, int virq) {}
+    /** One allocated vector: the message a device writes and the virq that write raises. */
+    public record Vector(MsiMsg msg, int virq) {}
 
     private final IrqController irqs;
     private final long doorbell;
@@ -31,13 +31,16 @@ public final class MsiController implements MmioDevice {
 
     /** Allocates {@code nvec} vectors ({@code platform_msi_domain_alloc_irqs}). */
     @Port("drivers/base/platform-msi.c:platform_msi_domain_alloc_irqs")
-    public synchronized List<MsiMsg> allocate(int nvec) {
+    public synchronized List<Vector> allocate(int nvec) {
         int first = irqs.allocVirqs(nvec);
-        List<MsiMsg> out = new ArrayList<>();
+        List<Vector> out = new ArrayList<>();
         for (int i = 0; i < nvec; i++) {
-            int data = nextData++;
-            dataToVirq.put(data, first + i);
-            out.add(new MsiMsg(doorbell, data, first + i));
+            MsiMsg msg = new MsiMsg();
+            msg.addressLo = (int) doorbell;
+            msg.addressHi = (int) (doorbell >>> 32);
+            msg.data = nextData++;
+            dataToVirq.put(msg.data, first + i);
+            out.add(new Vector(msg, first + i));
         }
         return out;
     }

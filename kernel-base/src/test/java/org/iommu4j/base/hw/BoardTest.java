@@ -37,25 +37,25 @@ class BoardTest {
 
     @Test
     void msiWriteThroughTheSystemBusRaisesTheVector() {
-        List<MsiController.MsiMsg> msgs = board.msi.allocate(3);
-        assertThat(msgs).hasSize(3).extracting(MsiController.MsiMsg::address).containsOnly(Board.DEFAULT_MSI_DOORBELL);
-        assertThat(msgs).extracting(MsiController.MsiMsg::data).doesNotHaveDuplicates();
+        List<MsiController.Vector> msgs = board.msi.allocate(3);
+        assertThat(msgs).hasSize(3).extracting(v -> v.msg().address()).containsOnly(Board.DEFAULT_MSI_DOORBELL);
+        assertThat(msgs).extracting(v -> v.msg().data).doesNotHaveDuplicates();
         List<Integer> got = new CopyOnWriteArrayList<>();
-        for (MsiController.MsiMsg m : msgs) {
+        for (MsiController.Vector m : msgs) {
             assertThat(board.irqs.requestIrq(m.virq(), (irq, dev) -> {
                 got.add(irq);
                 return IrqHandler.IRQ_HANDLED;
             }, 0, "msi" + m.virq(), null)).isZero();
         }
-        board.sysbus.write32(msgs.get(1).address(), msgs.get(1).data());
+        board.sysbus.write32(msgs.get(1).msg().address(), msgs.get(1).msg().data);
         board.irqs.quiesce();
         assertThat(got).containsExactly(msgs.get(1).virq());
-        board.sysbus.write64(msgs.get(2).address(), msgs.get(2).data());
+        board.sysbus.write64(msgs.get(2).msg().address(), msgs.get(2).msg().data);
         board.irqs.quiesce();
         assertThat(got).containsExactly(msgs.get(1).virq(), msgs.get(2).virq());
         // Unknown data, or another offset in the doorbell page, raises nothing.
         board.sysbus.write32(Board.DEFAULT_MSI_DOORBELL, 0x7777);
-        board.sysbus.write32(Board.DEFAULT_MSI_DOORBELL + 4, msgs.get(0).data());
+        board.sysbus.write32(Board.DEFAULT_MSI_DOORBELL + 4, msgs.get(0).msg().data);
         board.irqs.quiesce();
         assertThat(got).hasSize(2);
         assertThat(board.mmio.read(Board.DEFAULT_MSI_DOORBELL, 4)).isZero();
