@@ -70,7 +70,7 @@ class ArmSmmuV3KunitTest {
         dev = new Device("kunit-master");
         assertThat(Iommu.iommuFwspecInit(dev, tb.pdev, tb.drv.armSmmuOps)).isZero();
         assertThat(Iommu.iommuFwspecAddIds(dev, new int[] {SID}, 1)).isZero();
-        IommuFwspec fw = Iommu.devIommuFwspecGet(dev);
+        IommuFwspec fw = DevIommu.devIommuFwspecGet(dev);
         fw.numPasidBits = PASID_BITS;
         fw.canStall = stall; // dma-can-stall
         tb.drv.armSmmuProbeDevice(dev);

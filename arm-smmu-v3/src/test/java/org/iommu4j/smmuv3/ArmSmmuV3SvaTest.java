@@ -21,6 +21,7 @@ import org.iommu4j.base.hw.DmaResult;
 import org.iommu4j.base.hw.DmaTransaction;
 import org.iommu4j.base.test.NoWarnings;
 import org.iommu4j.ioasid.Ioasid;
+import org.iommu4j.iommu.DevIommu;
 import org.iommu4j.iommu.Iommu;
 import org.iommu4j.iommu.IommuFwspec;
 import org.iommu4j.iommu.IommuSva;
@@ -88,7 +89,7 @@ class ArmSmmuV3SvaTest {
         dev = new Device("accel");
         assertThat(Iommu.iommuFwspecInit(dev, tb.pdev, tb.drv.armSmmuOps)).isZero();
         assertThat(Iommu.iommuFwspecAddIds(dev, new int[] {SID}, 1)).isZero();
-        IommuFwspec fw = Iommu.devIommuFwspecGet(dev);
+        IommuFwspec fw = DevIommu.devIommuFwspecGet(dev);
         fw.numPasidBits = 20;
         fw.canStall = true; // dma-can-stall
         bus.deviceAdd(dev);

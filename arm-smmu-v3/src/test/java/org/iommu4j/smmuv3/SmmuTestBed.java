@@ -10,6 +10,7 @@ import org.iommu4j.base.device.Resource;
 import org.iommu4j.base.hw.Board;
 import org.iommu4j.base.hw.DmaResult;
 import org.iommu4j.base.hw.DmaTransaction;
+import org.iommu4j.iommu.DevIommu;
 import org.iommu4j.iommu.Iommu;
 import org.iommu4j.iommu.IommuFwspec;
 import org.iommu4j.iommu.IommuH;
@@ -94,7 +95,7 @@ final class SmmuTestBed {
         Device dev = new Device(name);
         assertThat(Iommu.iommuFwspecInit(dev, pdev, drv.armSmmuOps)).isZero();
         assertThat(Iommu.iommuFwspecAddIds(dev, new int[] {sid}, 1)).isZero();
-        IommuFwspec fw = Iommu.devIommuFwspecGet(dev);
+        IommuFwspec fw = DevIommu.devIommuFwspecGet(dev);
         fw.numPasidBits = pasidBits;
         drv.armSmmuProbeDevice(dev);
         return dev;

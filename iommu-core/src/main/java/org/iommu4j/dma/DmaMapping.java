@@ -33,7 +33,7 @@ import org.iommu4j.mm.PageAlloc;
  * <p>{@code dmam_*} (devres-managed) allocations are recorded per device and released by
  * {@link #devresReleaseAll(Device)}, which the driver core would call on unbind.
  */
-@Port("kernel/dma/mapping.c:dma_alloc_attrs")
+@Port("kernel/dma/mapping.c")
 public final class DmaMapping {
     /** {@code DMA_MAPPING_ERROR}: (dma_addr_t)~0. */
     @Port("include/linux/dma-mapping.h:DMA_MAPPING_ERROR")

@@ -361,11 +361,6 @@ public final class Iommu {
         return 0;
     }
 
-    @Port("include/linux/iommu.h:dev_iommu_fwspec_get")
-    public static IommuFwspec devIommuFwspecGet(Device dev) {
-        return DevIommu.devIommuFwspecGet(dev);
-    }
-
     // ---------------------------------------------------------------------------------------
     // Probe / release
     // ---------------------------------------------------------------------------------------

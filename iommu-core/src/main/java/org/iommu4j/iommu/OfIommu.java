@@ -25,7 +25,7 @@ import org.iommu4j.of.OfPhandleArgs;
  * IOMMU_FWSPEC_PCI_RC_ATS. PCI DMA aliases are not modelled: a function's only alias is its
  * own RID.
  */
-@Port("drivers/iommu/of_iommu.c:of_iommu_configure")
+@Port("drivers/iommu/of_iommu.c")
 public final class OfIommu {
     /** {@code NO_IOMMU}: a positive "success, but no IOMMU" result. */
     static final int NO_IOMMU = 1;
@@ -120,7 +120,7 @@ public final class OfIommu {
      */
     @Port("drivers/iommu/of_iommu.c:of_iommu_configure")
     public IommuOps ofIommuConfigure(Device dev, DeviceNode masterNp, int[] id) {
-        IommuFwspec fwspec = Iommu.devIommuFwspecGet(dev);
+        IommuFwspec fwspec = DevIommu.devIommuFwspecGet(dev);
         int err;
         if (masterNp == null) {
             return null;
@@ -138,13 +138,13 @@ public final class OfIommu {
             // from now on (those already scanned keep their ACS control as it is)
             pdev.pciBus.pci.pciRequestAcs();
             err = ofPciIommuInit(dev, masterNp);
-            fwspec = Iommu.devIommuFwspecGet(dev);
+            fwspec = DevIommu.devIommuFwspecGet(dev);
             if (fwspec != null && Of.ofPropertyReadBool(masterNp, "ats-supported")) {
                 fwspec.flags |= IommuH.IOMMU_FWSPEC_PCI_RC_ATS;
             }
         } else {
             err = ofIommuConfigureDevice(masterNp, dev, id);
-            fwspec = Iommu.devIommuFwspecGet(dev);
+            fwspec = DevIommu.devIommuFwspecGet(dev);
             if (err == 0 && fwspec != null) {
                 int[] bits = {0};
                 if (Of.ofPropertyReadU32(masterNp, "pasid-num-bits", bits) == 0) {
@@ -158,7 +158,7 @@ public final class OfIommu {
         IommuOps ops = null;
         if (err == 0) {
             // of_iommu_xlate may have replaced the fwspec
-            fwspec = Iommu.devIommuFwspecGet(dev);
+            fwspec = DevIommu.devIommuFwspecGet(dev);
             ops = fwspec.ops;
         }
         // a device the bus probe skipped (it had no fwspec then) is probed now

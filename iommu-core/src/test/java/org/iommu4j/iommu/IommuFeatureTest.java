@@ -124,7 +124,7 @@ class IommuFeatureTest {
     void seed003DmaPasid() {
         World w = new World();
         Device a = w.dev("a", 1);
-        Iommu.devIommuFwspecGet(a).numPasidBits = 8;
+        DevIommu.devIommuFwspecGet(a).numPasidBits = 8;
         w.iommu.busSetIommu(w.bus, w.mock);
         w.bus.deviceAdd(a);
         IommuDomain def = Iommu.iommuGetDomainForDev(a);
@@ -192,7 +192,7 @@ class IommuFeatureTest {
         assertThat(w.iommu.iommuAttachDmaPasid(np, new int[1])).isEqualTo(-EINVAL);
         // UNMANAGED domain: -EPERM.
         Device u = w.dev("u", 2);
-        Iommu.devIommuFwspecGet(u).numPasidBits = 4;
+        DevIommu.devIommuFwspecGet(u).numPasidBits = 4;
         w.bus.deviceAdd(u);
         IommuDomain un = w.iommu.iommuDomainAlloc(w.bus);
         assertThat(w.iommu.iommuAttachDevice(un, u)).isZero();
@@ -235,7 +235,7 @@ class IommuFeatureTest {
         assertThat(Iommu.iommuFwspecInit(d, "node", other)).isEqualTo(-EINVAL);
         assertThat(Iommu.iommuFwspecAddIds(d, new int[] {5}, 1)).isZero();
         assertThat(Iommu.iommuFwspecAddIds(d, new int[] {6, 7, 8}, 3)).isZero();
-        IommuFwspec f = Iommu.devIommuFwspecGet(d);
+        IommuFwspec f = DevIommu.devIommuFwspecGet(d);
         assertThat(f.numIds).isEqualTo(4);
         assertThat(java.util.Arrays.copyOf(f.ids, f.numIds)).containsExactly(5, 6, 7, 8);
         assertThat(f.iommuFwnode).isEqualTo("node");
@@ -245,7 +245,7 @@ class IommuFeatureTest {
         org.iommu4j.base.FaultInject.disarm();
         assertThat(f.numIds).isEqualTo(4);
         Iommu.iommuFwspecFree(d);
-        assertThat(Iommu.devIommuFwspecGet(d)).isNull();
+        assertThat(DevIommu.devIommuFwspecGet(d)).isNull();
         Device e = new Device("e");
         org.iommu4j.base.FaultInject.failNth(1);
         assertThat(Iommu.iommuFwspecInit(e, "node", ops)).isEqualTo(-ENOMEM);

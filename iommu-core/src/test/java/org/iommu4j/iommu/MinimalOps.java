@@ -30,7 +30,7 @@ class MinimalOps implements IommuOps {
 
     @Override
     public IommuDevice probeDevice(Device dev) {
-        if (Iommu.devIommuFwspecGet(dev) == null) {
+        if (DevIommu.devIommuFwspecGet(dev) == null) {
             throw new ErrnoException(-Errno.ENODEV);
         }
         IommuDevice d = new IommuDevice();

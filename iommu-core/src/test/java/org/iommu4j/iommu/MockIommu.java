@@ -259,7 +259,7 @@ public class MockIommu implements IommuOps {
 
     @Override
     public IommuDevice probeDevice(Device dev) {
-        IommuFwspec fwspec = Iommu.devIommuFwspecGet(dev);
+        IommuFwspec fwspec = DevIommu.devIommuFwspecGet(dev);
         if (fwspec == null || fwspec.ops != this) {
             throw new ErrnoException(-ENODEV);
         }

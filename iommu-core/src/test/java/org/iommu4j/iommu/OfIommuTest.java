@@ -51,7 +51,7 @@ class OfIommuTest {
         Device dev = new Device("1000.dma");
         dev.bus = w.bus;
         assertThat(of.ofIommuConfigure(dev, np, null)).isSameAs(w.mock);
-        IommuFwspec f = Iommu.devIommuFwspecGet(dev);
+        IommuFwspec f = DevIommu.devIommuFwspecGet(dev);
         assertThat(f.iommuFwnode).isSameAs(smmu);
         assertThat(java.util.Arrays.copyOf(f.ids, f.numIds)).containsExactly(0x10, 0x11);
         assertThat(f.numPasidBits).isEqualTo(5);
@@ -70,14 +70,14 @@ class OfIommuTest {
         np.setProperty(Property.ofCells("iommu-map-mask", 0xffff));
         Device dev = new Device("child");
         assertThat(of.ofIommuConfigure(dev, np, new int[] {0x1_0105})).isSameAs(w.mock);
-        IommuFwspec f = Iommu.devIommuFwspecGet(dev);
+        IommuFwspec f = DevIommu.devIommuFwspecGet(dev);
         assertThat(f.ids[0]).isEqualTo(0x2005);
         assertThat(f.numPasidBits).isZero();
         assertThat(f.canStall).isFalse();
         // Outside the map: pass-through means no IOMMU.
         Device other = new Device("other");
         assertThat(of.ofIommuConfigure(other, np, new int[] {0x300})).isNull();
-        assertThat(Iommu.devIommuFwspecGet(other)).isNull();
+        assertThat(DevIommu.devIommuFwspecGet(other)).isNull();
     }
 
     @Test
@@ -89,7 +89,7 @@ class OfIommuTest {
         // IOMMU node disabled.
         smmu.setProperty(Property.ofStrings("status", "disabled"));
         assertThat(of.ofIommuConfigure(dev, master("m1", 0x8000, 1), null)).isNull();
-        assertThat(Iommu.devIommuFwspecGet(dev)).isNull();
+        assertThat(DevIommu.devIommuFwspecGet(dev)).isNull();
     }
 
     @Test
@@ -115,12 +115,12 @@ class OfIommuTest {
         assertThatThrownBy(() -> of.ofIommuConfigure(dev, np, null))
                 .isInstanceOf(ErrnoException.class).extracting(e -> ((ErrnoException) e).err()).isEqualTo(-EPROBE_DEFER);
         // The empty fwspec names the awaited IOMMU; the retry starts from scratch once it exists.
-        assertThat(Iommu.devIommuFwspecGet(dev).iommuFwnode).isSameAs(late);
+        assertThat(DevIommu.devIommuFwspecGet(dev).iommuFwnode).isSameAs(late);
         Device hw = new Device("late");
         hw.ofNode = late;
         w.iommu.iommuDeviceRegister(new IommuDevice(), w.mock, hw);
         assertThat(of.ofIommuConfigure(dev, np, null)).isSameAs(w.mock);
-        assertThat(Iommu.devIommuFwspecGet(dev).ids[0]).isEqualTo(4);
+        assertThat(DevIommu.devIommuFwspecGet(dev).ids[0]).isEqualTo(4);
     }
 
     @Test
@@ -135,7 +135,7 @@ class OfIommuTest {
         bridge.setProperty(Property.ofEmpty("ats-supported"));
         pdev.bus = bed.pci.pciBusType;
         assertThat(of.ofIommuConfigure(pdev, bridge, null)).isSameAs(w.mock);
-        IommuFwspec f = Iommu.devIommuFwspecGet(pdev);
+        IommuFwspec f = DevIommu.devIommuFwspecGet(pdev);
         assertThat(f.ids[0]).isEqualTo(0x10000 + 0x08); // RID 00:01.0 = 0x08
         assertThat(f.flags & IommuH.IOMMU_FWSPEC_PCI_RC_ATS).isNotZero();
         assertThat(pdev.iommuGroup).isNotNull();

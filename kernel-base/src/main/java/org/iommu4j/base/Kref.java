@@ -5,8 +5,7 @@ package org.iommu4j.base;
 public final class Kref {
     private final Refcount refcount = new Refcount(1);
 
-    /** A kref starts at 1 ({@code kref_init}). */
-    @Port("include/linux/kref.h:kref_init")
+    /** A kref starts at 1, as after {@link #krefInit}. */
     public Kref() {}
 
     @Port("include/linux/kref.h:kref_init")

@@ -20,7 +20,7 @@ import org.iommu4j.base.Port;
  * started after the flip. A grace period (serialised) flips the index and waits for the old
  * counter to drain; the last reader out wakes the waiter.
  */
-@Port("kernel/rcu/srcutree.c:synchronize_srcu")
+@Port("include/linux/srcutree.h:srcu_struct")
 public final class Srcu {
     private final AtomicInteger[] ctr = {new AtomicInteger(), new AtomicInteger()};
     private volatile int idx;

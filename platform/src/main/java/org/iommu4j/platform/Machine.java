@@ -14,6 +14,7 @@ import org.iommu4j.base.device.Resource;
 import org.iommu4j.base.hw.Board;
 import org.iommu4j.base.hw.PhysMem;
 import org.iommu4j.dma.DmaMapping;
+import org.iommu4j.iommu.DevIommu;
 import org.iommu4j.iommu.Iommu;
 import org.iommu4j.iommu.OfDevice;
 import org.iommu4j.iommu.OfIommu;
@@ -511,7 +512,7 @@ public final class Machine implements AutoCloseable {
             int dmaRet = ofDevice.ofDmaConfigure(dev, pcie, true);
             if (dmaRet != 0) {
                 Printk.prErr("pci %s: DMA configuration failed: %d", dev.devName(), dmaRet);
-            } else if (Iommu.devIommuFwspecGet(dev) == null) {
+            } else if (DevIommu.devIommuFwspecGet(dev) == null) {
                 Printk.prErr("pci %s: no IOMMU configured", dev.devName());
             }
             if (!virtio) {

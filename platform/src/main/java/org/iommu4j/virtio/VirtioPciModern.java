@@ -208,14 +208,14 @@ public final class VirtioPciModern implements VirtioConfigOps {
         VirtioRing.vringDelVirtqueue(vq);
     }
 
+    /** virtio_pci_config_ops's del_vqs slot: {@link VirtioPciCommon#vpDelVqs}. */
     @Override
-    @Port("drivers/virtio/virtio_pci_common.c:vp_del_vqs")
     public void delVqs(VirtioDevice vdev) {
         VirtioPciCommon.vpDelVqs(vdev);
     }
 
+    /** virtio_pci_config_ops's bus_name slot: {@link VirtioPciCommon#vpBusName}. */
     @Override
-    @Port("drivers/virtio/virtio_pci_common.c:vp_bus_name")
     public String busName(VirtioDevice vdev) {
         return VirtioPciCommon.vpBusName(vdev);
     }

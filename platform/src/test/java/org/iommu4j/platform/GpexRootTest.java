@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import org.iommu4j.base.Errno;
 import org.iommu4j.base.test.NoWarnings;
+import org.iommu4j.iommu.DevIommu;
 import org.iommu4j.iommu.Iommu;
 import org.iommu4j.pci.Pci;
 import org.iommu4j.pci.PciDev;
@@ -78,7 +79,7 @@ class GpexRootTest {
             Machine.PciFunction f = m.functions.get(0);
             assertThat(f.sid()).isZero();
             assertThat(f.dev().driver).isNull();
-            assertThat(Iommu.devIommuFwspecGet(f.dev())).isNull();
+            assertThat(DevIommu.devIommuFwspecGet(f.dev())).isNull();
             assertThat(Iommu.iommuGroupGet(f.dev())).isNull();
             assertThat(m.iommu.iommuProbeDevice(f.dev())).isEqualTo(-Errno.ENODEV);
             assertThat(Iommu.iommuGroupGet(f.dev())).isNull();

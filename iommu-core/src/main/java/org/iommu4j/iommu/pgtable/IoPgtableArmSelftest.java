@@ -31,7 +31,6 @@ import org.iommu4j.mm.PageAlloc;
  * ARM_64_LPAE_S1 and S2 with dummy flush ops that check the cookie. Same checks and order as
  * {@code arm_lpae_run_tests}; each failing check is reported with its step label.
  */
-@Port("drivers/iommu/io-pgtable-arm.c:arm_lpae_do_selftests")
 public final class IoPgtableArmSelftest {
     private final PageAlloc pageAlloc;
     /** {@code cfg_cookie}: the cookie the dummy ops expect. */
