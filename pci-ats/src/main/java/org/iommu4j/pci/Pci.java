@@ -1375,22 +1375,141 @@ public final class Pci {
         pciAcsInit(dev);
     }
 
-    @Port("drivers/pci/bus.c:pci_bus_add_devices")
-    private void pciBusAddDevices(PciBus bus) {
-        for (PciDev dev : bus.devices) {
-            pciBusType.deviceAdd(dev);
+    /* ---------------- drivers/pci/pci.h: priv_flags ---------------- */
+
+    /** {@code PCI_DEV_ADDED}: the bit of {@link PciDev#privFlags} pci_bus_add_device sets (v5.15: bit 0). */
+    public static final int PCI_DEV_ADDED = 0;
+
+    @Port("drivers/pci/pci.h:pci_dev_assign_added")
+    static void pciDevAssignAdded(PciDev dev, boolean added) {
+        synchronized (dev) {
+            dev.privFlags = added ? dev.privFlags | 1L << PCI_DEV_ADDED : dev.privFlags & ~(1L << PCI_DEV_ADDED);
         }
     }
 
-    /** Removes every device of {@code bus} from the bus type ({@code pci_remove_root_bus}). */
+    @Port("drivers/pci/pci.h:pci_dev_is_added")
+    public static boolean pciDevIsAdded(PciDev dev) {
+        return (dev.privFlags & 1L << PCI_DEV_ADDED) != 0;
+    }
+
+    /* ---------------- drivers/pci/bus.c: adding the devices found ---------------- */
+
+    /**
+     * Makes a scanned function visible to drivers. In v5.15 pci_device_add already did the
+     * driver-core device_add (with match_driver still false) and this function's device_attach
+     * looks for a driver; here both happen in {@link BusType#deviceAdd}. The function counts as
+     * added (PCI_DEV_ADDED) afterwards either way, as in the kernel.
+     */
+    @Port("drivers/pci/bus.c:pci_bus_add_device")
+    private void pciBusAddDevice(PciDev dev) {
+        int retval = pciBusType.deviceAdd(dev);
+        if (retval < 0) {
+            DevPrintk.devWarn(dev, "device attach failed (%d)", retval);
+        }
+        pciDevAssignAdded(dev, true);
+    }
+
+    @Port("drivers/pci/bus.c:pci_bus_add_devices")
+    private void pciBusAddDevices(PciBus bus) {
+        for (PciDev dev : bus.devices) {
+            // skip already-added devices
+            if (pciDevIsAdded(dev)) {
+                continue;
+            }
+            pciBusAddDevice(dev);
+        }
+    }
+
+    /* ---------------- drivers/pci/remove.c (v5.15) ---------------- */
+
+    /** Gives the function's address space back: each resource still in a tree leaves it. */
+    @Port("drivers/pci/remove.c:pci_free_resources")
+    private static void pciFreeResources(PciDev dev) {
+        for (int i = 0; i < PciDev.PCI_NUM_RESOURCES; i++) {
+            Resource res = dev.resource[i];
+            if (res.parent != null) {
+                KernelResource.releaseResource(res);
+            }
+        }
+    }
+
+    /**
+     * Stops an added function: its driver is released (the driver's remove runs) and it no longer
+     * counts as added. pci_pme_active, the /proc and sysfs files: none are modelled.
+     */
+    @Port("drivers/pci/remove.c:pci_stop_dev")
+    private void pciStopDev(PciDev dev) {
+        if (pciDevIsAdded(dev)) {
+            pciBusType.deviceReleaseDriver(dev);
+            pciDevAssignAdded(dev, false);
+        }
+    }
+
+    /**
+     * Deletes a function: device_del (bus notifiers BUS_NOTIFY_DEL_DEVICE, then
+     * BUS_NOTIFY_REMOVED_DEVICE, on which the IOMMU core releases it), off its bus's list, its
+     * resources released. A function that is not (or no longer) registered, the kernel's
+     * {@code !dev->dev.kobj.parent}, is left alone.
+     */
+    @Port("drivers/pci/remove.c:pci_destroy_dev")
+    private void pciDestroyDev(PciDev dev) {
+        if (!pciBusType.devices().contains(dev)) {
+            return;
+        }
+        pciBusType.deviceDel(dev);
+        // down_write(&pci_bus_sem): the list is copy-on-write
+        dev.pciBus.devices.remove(dev);
+        // pcie_aspm_exit_link_state, pci_bridge_d3_update: no ASPM, no bridges
+        pciFreeResources(dev);
+    }
+
+    /**
+     * Stops {@code dev} and, for a bridge, its children first, last added first. No PCI-to-PCI
+     * bridge is modelled (no {@code dev->subordinate}): only the function itself.
+     */
+    @Port("drivers/pci/remove.c:pci_stop_bus_device")
+    private void pciStopBusDevice(PciDev dev) {
+        pciStopDev(dev);
+    }
+
+    /** Removes {@code dev} (children and subordinate bus first for a bridge: none here). */
+    @Port("drivers/pci/remove.c:pci_remove_bus_device")
+    private void pciRemoveBusDevice(PciDev dev) {
+        pciDestroyDev(dev);
+    }
+
+    /**
+     * Removes a PCI function (hot-unplug, {@code echo 1 > remove}): first its driver is released
+     * (pci_stop_bus_device: the driver's remove quiesces the device), then the function is
+     * deleted from the driver core and its bus (pci_remove_bus_device). A function that was
+     * removed before, or never added, is left as it is; one without a driver is only deleted.
+     */
+    @Port("drivers/pci/remove.c:pci_stop_and_remove_bus_device")
+    public void pciStopAndRemoveBusDevice(PciDev dev) {
+        pciStopBusDevice(dev);
+        pciRemoveBusDevice(dev);
+    }
+
+    /**
+     * Removes every function of root bus {@code bus} (pci_remove_bus_device each: device_del
+     * releases a driver still bound), then the bus itself (pci_remove_bus) and its link from the
+     * host bridge. The kernel's callers run pci_stop_root_bus first; nothing does here. The host
+     * bridge's own device_del is not modelled (it is on no bus here).
+     */
     @Port("drivers/pci/remove.c:pci_remove_root_bus")
     public void pciRemoveRootBus(PciBus bus) {
-        for (PciDev dev : bus.devices) {
-            pciBusType.deviceDel(dev);
+        if (!pciIsRootBus(bus)) {
+            return;
         }
-        bus.devices.clear();
+        for (PciDev child : bus.devices) {
+            pciRemoveBusDevice(child);
+        }
+        // pci_remove_bus: off the list of root buses
         synchronized (rootBuses) {
             rootBuses.remove(bus);
+        }
+        if (bus.bridge != null) {
+            bus.bridge.bus = null;
         }
     }
 }

@@ -116,6 +116,11 @@ public class PciDev extends Device {
     /** {@code rom_base_reg}: config offset of the Expansion ROM BAR. */
     public int romBaseReg;
     public boolean isBusmaster;
+    /**
+     * {@code priv_flags} (drivers/pci/pci.h): {@link Pci#PCI_DEV_ADDED} once pci_bus_add_device
+     * has run, cleared again when pci_stop_dev releases the driver.
+     */
+    public volatile long privFlags;
 
     public PciDev(PciBus bus, int devfn) {
         super(String.format("%04x:%02x:%02x.%d", bus.domainNr, bus.number, devfn >> 3, devfn & 7));
