@@ -25,9 +25,12 @@ public final class ConfigCache {
                       boolean s1stalld, int eats, int strw, int vmid, SmmuPtw.StageCfg s2, boolean s2stall,
                       boolean s2record) {}
 
-    /** A decoded CD. */
-    public record Cd(long addr, long[] words, int asid, SmmuPtw.StageCfg s1, boolean stall, boolean record,
-                     boolean abort) {}
+    /**
+     * A decoded CD: {@code s1} the lower VA range's regime (TTB0), {@code s1hi} the upper's
+     * (TTB1), null where the regime has one VA range (EL2 without E2H).
+     */
+    public record Cd(long addr, long[] words, int asid, SmmuPtw.StageCfg s1, SmmuPtw.StageCfg s1hi, boolean stall,
+                     boolean record, boolean abort) {}
 
     private static final class Entry {
         final Ste ste;

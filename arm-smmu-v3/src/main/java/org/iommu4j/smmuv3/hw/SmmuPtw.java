@@ -13,10 +13,10 @@ import org.iommu4j.base.hw.PhysMem;
  * against IPS/PS. Arm ARM D8 ("The AArch64 Virtual Memory System Architecture") is the reference.
  *
  * <p>Can: 4-level walks, concatenated stage-2 start tables, blocks where the granule allows
- * them, TBI, EPD0, AFFD, HAD (hierarchical attributes disabled), HA/HD with a bounded retry
- * when a CAS loses. Can't: TTB1 (the SMMU's
- * TTB1 half is unused by Linux; such inputs take a translation fault), 52-bit output addresses
- * (LPA), permission indirection.
+ * them, both VA ranges of a stage-1 regime (TTB0 below, TTB1 above: the caller picks the range's
+ * {@link StageCfg} by input bit 55), TBI, EPD0/EPD1, AFFD, HAD (hierarchical attributes
+ * disabled), PAN, stage-2 XN with and without XNX, HA/HD with a bounded retry when a CAS loses.
+ * Can't: 52-bit output addresses (LPA), permission indirection.
  *
  * <p>Walks are allocation-free apart from the optional {@code log} used by {@code explain}.
  *
@@ -31,14 +31,27 @@ final class SmmuPtw {
     /* fault codes (event ids) returned by walk */
     static final int OK = 0;
 
-    /* stage-1 permission bits */
+    /* permission bits: read, write, execute, unprivileged (U) and privileged (P) */
     static final int P_UR = 1, P_UW = 2, P_UX = 4, P_PR = 8, P_PW = 16, P_PX = 32;
-    static final int P_ALL = 63;
+    /**
+     * Privileged data accesses are not refused by PAN: clear only for a stage-1 page that EL0 may
+     * access under a CD with PAN = 1. A privileged read or write needs it besides P_PR / P_PW; an
+     * instruction fetch does not (PAN leaves fetches alone, Arm ARM D8, "Privileged access
+     * never"). Stage 2 always grants it.
+     */
+    static final int P_PD = 64;
+    static final int P_ALL = 127;
 
-    /** One stage's translation regime, decoded from a CD (stage 1) or an STE (stage 2). */
+    /**
+     * One stage's translation regime, decoded from a CD (stage 1) or an STE (stage 2). A stage-1
+     * regime with two VA ranges has one per range: {@code ttb1} marks the upper range's (TTB1,
+     * T1SZ, TG1, TBI1, EPD1, HAD1), whose inputs have bits [63:inputBits] all ones (all but the top
+     * byte with TBI); {@code epd} is the range's EPD0 or EPD1. {@code pan}: CD.PAN as it applies
+     * (stage 1); {@code xnx}: stage 2 reads XN[1:0] (IDR3.XNX), else bit 54 alone.
+     */
     record StageCfg(int stage, int granuleShift, int inputBits, int startLevel, int startBits, long ttb,
-                    int outBits, boolean ha, boolean hd, boolean affd, boolean tbi, boolean epd0, boolean wxn,
-                    boolean had) {
+                    int outBits, boolean ha, boolean hd, boolean affd, boolean tbi, boolean epd, boolean wxn,
+                    boolean had, boolean ttb1, boolean pan, boolean xnx) {
         /** The output addresses this stage may produce: bits [outBits-1:0]. */
         long outMask() {
             return outBits >= 64 ? -1L : (1L << outBits) - 1;
@@ -74,6 +87,21 @@ final class SmmuPtw {
             return ttb & ~((1L << Math.max(startBits + 3, 6)) - 1) & OA_MASK;
         }
 
+        /** Bits [63:inputBits] of an input of this range (after TBI): 0 below, all ones for TTB1. */
+        long topBits() {
+            return ttb1 ? -1L : 0;
+        }
+
+        /** The permission tables' flags of this regime ({@link #S1_WXN}.. for stage 1, {@link #S2_XNX}). */
+        int permFlags() {
+            return stage == 1 ? (wxn ? S1_WXN : 0) | (pan ? S1_PAN : 0) : xnx ? S2_XNX : 0;
+        }
+
+        /** The table base register's name, for explain: TTB0, TTB1 or S2TTB. */
+        String ttbName() {
+            return stage == 2 ? "S2TTB" : ttb1 ? "TTB1" : "TTB0";
+        }
+
         /** Computes the start level for stage 1 from the input size; null if the size is unusable. */
         static StageCfg s1(int granuleShift, int t0sz, long ttb, int outBits, boolean ha, boolean hd, boolean affd,
                            boolean tbi, boolean epd0, boolean wxn) {
@@ -87,7 +115,18 @@ final class SmmuPtw {
          */
         static StageCfg s1(int granuleShift, int t0sz, long ttb, int outBits, boolean ha, boolean hd, boolean affd,
                            boolean tbi, boolean epd0, boolean wxn, boolean had) {
-            int ias = 64 - t0sz;
+            return s1(granuleShift, t0sz, ttb, outBits, ha, hd, affd, tbi, epd0, wxn, had, false, false);
+        }
+
+        /**
+         * One VA range of a stage-1 regime: the lower (TTB0, T0SZ, TBI0, EPD0, HAD0) or with
+         * {@code ttb1} the upper (TTB1, T1SZ, TBI1, EPD1, HAD1); {@code pan}: CD.PAN applies.
+         * {@code tsz} is the range's TxSZ and {@code granuleShift} its granule, whichever
+         * encoding (TG0 or TG1) it came from.
+         */
+        static StageCfg s1(int granuleShift, int tsz, long ttb, int outBits, boolean ha, boolean hd, boolean affd,
+                           boolean tbi, boolean epd, boolean wxn, boolean had, boolean ttb1, boolean pan) {
+            int ias = 64 - tsz;
             int stride = granuleShift - 3;
             int levels = (ias - granuleShift + stride - 1) / stride;
             int start = 4 - levels;
@@ -95,13 +134,22 @@ final class SmmuPtw {
                 return null;
             }
             int startBits = ias - (granuleShift + stride * (3 - start));
-            return new StageCfg(1, granuleShift, ias, start, startBits, ttb, outBits, ha, hd, affd, tbi, epd0, wxn,
-                    had);
+            return new StageCfg(1, granuleShift, ias, start, startBits, ttb, outBits, ha, hd, affd, tbi, epd, wxn,
+                    had, ttb1, pan, false);
         }
 
-        /** Stage 2 from S2T0SZ/S2SL0/S2TG; null if the combination is inconsistent (C_BAD_STE). */
+        /** Stage 2 from S2T0SZ/S2SL0/S2TG on an SMMU with IDR3.XNX; null if inconsistent (C_BAD_STE). */
         static StageCfg s2(int granuleShift, int t0sz, int sl0, long ttb, int outBits, boolean ha, boolean hd,
                            boolean affd) {
+            return s2(granuleShift, t0sz, sl0, ttb, outBits, ha, hd, affd, true);
+        }
+
+        /**
+         * {@link #s2(int, int, int, long, int, boolean, boolean, boolean)} with {@code xnx}, the
+         * SMMU's IDR3.XNX: without it descriptor bit 53 is RES0 and bit 54 alone is XN.
+         */
+        static StageCfg s2(int granuleShift, int t0sz, int sl0, long ttb, int outBits, boolean ha, boolean hd,
+                           boolean affd, boolean xnx) {
             int ias = 64 - t0sz;
             int stride = granuleShift - 3;
             int start;
@@ -114,7 +162,7 @@ final class SmmuPtw {
                 return null;
             }
             return new StageCfg(2, granuleShift, ias, start, startBits, ttb, outBits, ha, hd, affd, false, false, false,
-                    false);
+                    false, false, false, xnx);
         }
     }
 
@@ -205,17 +253,20 @@ final class SmmuPtw {
             wc = null;
         }
         int stage = cfg.stage();
-        long inVa = stage == 1 && cfg.tbi() ? (va << 8) >> 8 : va; // the top byte takes no part in the range check
-        if (cfg.inputBits() < 64 && inVa >>> cfg.inputBits() != 0) {
+        // the top byte takes no part in the range check: with TBI it is bit 55 copied
+        long inVa = stage == 1 && cfg.tbi() ? (va << 8) >> 8 : va;
+        // the bits above the range's size: all 0 for TTB0 (and stage 2), all 1 for TTB1
+        if (cfg.inputBits() < 64 && inVa >> cfg.inputBits() != cfg.topBits()) {
             if (log != null) {
-                log.add(String.format("stage %d: input 0x%x outside the %d-bit TTB0 range -> F_TRANSLATION",
-                        stage, va, cfg.inputBits()));
+                log.add(String.format("stage %d: input 0x%x outside the %d-bit %s range -> F_TRANSLATION",
+                        stage, va, cfg.inputBits(), cfg.ttbName()));
             }
             return out.fail(EVT_F_TRANSLATION, cfg.startLevel(), stage);
         }
-        if (cfg.epd0()) {
+        if (cfg.epd()) {
             if (log != null) {
-                log.add("stage 1: CD.EPD0 = 1, TTB0 walks disabled -> F_TRANSLATION");
+                log.add(cfg.ttb1() ? "stage 1: CD.EPD1 = 1, TTB1 walks disabled -> F_TRANSLATION"
+                        : "stage 1: CD.EPD0 = 1, TTB0 walks disabled -> F_TRANSLATION");
             }
             return out.fail(EVT_F_TRANSLATION, cfg.startLevel(), stage);
         }
@@ -331,8 +382,8 @@ final class SmmuPtw {
             return addrSizeFault(cfg, "output", pa, level, log, out);
         }
         final boolean hdDbm = cfg.hd() && bit(pte, PTE_DBM);
-        int perm = cfg.stage() == 1 ? S1_PERM[s1PermIndex(pte, cfg.had() ? 0 : attrs, hdDbm, cfg.wxn())]
-                : S2_PERM[s2PermIndex(pte, hdDbm)];
+        int perm = cfg.stage() == 1 ? S1_PERM[s1PermIndex(pte, cfg.had() ? 0 : attrs, hdDbm, cfg.permFlags())]
+                : S2_PERM[s2PermIndex(pte, hdDbm, cfg.permFlags())];
         boolean af = bit(pte, PTE_AF);
         if (!af && !cfg.ha() && !cfg.affd()) {
             return fail(EVT_F_ACCESS, "  AF = 0 without hardware update -> F_ACCESS", cfg, level, log, out);
@@ -369,9 +420,10 @@ final class SmmuPtw {
 
     /**
      * A stage's walk constants, worked out once for a configuration that may take
-     * {@link #walkFast}: a single stage (no nested table translation), TTB0 walks enabled, a
-     * start table within the output size and an input size below 64 bits. Null from
-     * {@link #plan} otherwise.
+     * {@link #walkFast}: a single stage (no nested table translation), the range's walks enabled
+     * (EPD0 or EPD1 clear), a start table within the output size and an input size below 64
+     * bits. Null from {@link #plan} otherwise. One per VA range: a TTB1 plan walks the inputs
+     * whose bits above the range's size are ones.
      */
     static final class Plan {
         final int stage;
@@ -398,12 +450,11 @@ final class SmmuPtw {
         final long leafZeros;
         final long table;
         final boolean tbi;
-        final boolean wxn;
         /** The walk cache tags of the stage's walks ({@link SmmuWalkCache#tag}). */
         final long wcTag;
         /**
-         * A stage 1 with the 4K granule that starts at level 0: {@link #walk4k} may walk it
-         * (without a walk cache).
+         * A stage 1 lower range (TTB0) with the 4K granule that starts at level 0: {@link #walk4k}
+         * may walk it (without a walk cache).
          */
         final boolean s1Level0x4k;
         /**
@@ -416,8 +467,16 @@ final class SmmuPtw {
         final long pageOnes;
         /** For {@link #walk4k}: bits a page descriptor must have clear ({@link #leafZeros} from bit 12 up). */
         final long pageZeros;
-        /** WXN's bit of a {@link #walk4k} answer's permission key. */
-        final long wxnKey;
+        /** WXN's and PAN's bits of a {@link #walk4k} answer's permission key. */
+        final long permKey;
+        /*
+         * Declared last, so that the fields walk4k reads keep the places they had before
+         * these (fields are laid out by size, then in declaration order).
+         */
+        /** Bits [63:inputBits] of the range's inputs (after TBI): {@link StageCfg#topBits}. */
+        final long topBits;
+        /** The permission tables' flags ({@link StageCfg#permFlags}). */
+        final int permFlags;
 
         private Plan(StageCfg cfg, long table, long wcTag) {
             stage = cfg.stage();
@@ -434,13 +493,14 @@ final class SmmuPtw {
             leafZeros = (OA_MASK & ~cfg.outMask()) | (cfg.hd() ? 1L << PTE_DBM : 0);
             this.table = table;
             tbi = stage == 1 && cfg.tbi();
-            wxn = cfg.wxn();
+            topBits = cfg.topBits();
+            permFlags = cfg.permFlags();
             this.wcTag = wcTag;
-            s1Level0x4k = stage == 1 && granuleShift == 12 && startLevel == 0;
+            s1Level0x4k = stage == 1 && granuleShift == 12 && startLevel == 0 && !cfg.ttb1();
             inputBeyond = -1L << inputBits & (tbi ? (1L << 56) - 1 : -1L);
             pageOnes = leafOnes | PTE_VALID | PTE_TABLE;
             pageZeros = leafZeros & -(1L << 12);
-            wxnKey = wxn ? KEY_WXN : 0;
+            permKey = (cfg.wxn() ? KEY_WXN : 0) | (cfg.pan() ? KEY_PAN : 0);
         }
     }
 
@@ -453,7 +513,7 @@ final class SmmuPtw {
     static Plan plan(StageCfg cfg, long wcTag) {
         long table = cfg.startTable();
         // hierarchical attributes disabled: the fast walks apply the tables' attributes, so none
-        if (cfg.epd0() || cfg.had() || cfg.inputBits() >= 64 || (table & ~cfg.outMask()) != 0) {
+        if (cfg.epd() || cfg.had() || cfg.inputBits() >= 64 || (table & ~cfg.outMask()) != 0) {
             return null;
         }
         return new Plan(cfg, table, wcTag);
@@ -479,7 +539,7 @@ final class SmmuPtw {
      */
     static boolean walkFast(PhysMem mem, Plan p, long va, int need, Result out, SmmuWalkCache wc) {
         final long inVa = p.tbi ? (va << 8) >> 8 : va;
-        if (inVa >>> p.inputBits != 0) {
+        if (inVa >> p.inputBits != p.topBits) {
             return false;
         }
         final int g = p.granuleShift;
@@ -528,7 +588,8 @@ final class SmmuPtw {
         if ((pte & p.leafOnes) != p.leafOnes || (pte & p.leafZeros & -(1L << shift)) != 0) {
             return false;
         }
-        int perm = p.stage == 1 ? S1_PERM[s1PermIndex(pte, attrs, false, p.wxn)] : S2_PERM[s2PermIndex(pte, false)];
+        int perm = p.stage == 1 ? S1_PERM[s1PermIndex(pte, attrs, false, p.permFlags)]
+                : S2_PERM[s2PermIndex(pte, false, p.permFlags)];
         if ((perm & need) != need) {
             return false;
         }
@@ -554,7 +615,7 @@ final class SmmuPtw {
      * ({@link #walk4kPa}), the size's log2 in bits [5:0] ({@link #walk4kSize}), and in bits
      * [62:53] the bits the stage-1 permissions depend on ({@link #walk4kKey}, {@link
      * #s1PermOfKey}): the leaf's PXN and UXN where the leaf has them, its AP[2:1] in bits
-     * [56:55], the plan's WXN in bit 57, and the tables' PXNTable, UXNTable and APTable (ORed
+     * [56:55], the plan's WXN in bit 57 and PAN in bit 58, and the tables' PXNTable, UXNTable and APTable (ORed
      * down the walk) where the tables have them. {@link #WALK4K_NO} (having changed nothing)
      * where walkFast would answer false even for an access that needs no permission; the caller
      * checks the permissions, most often by comparing the key with the last walk's, so that
@@ -595,7 +656,7 @@ final class SmmuPtw {
         }
         // leaf4k's answer for a page, written out: through a helper shared with it, the walk
         // measured 4% slower in one JVM (AbCompare, both orders)
-        return d3 & (TABLE_4K | LEAF_XN) | (d3 & LEAF_AP) << KEY_AP_SHIFT | notTables & TABLE_ATTRS | p.wxnKey | 12;
+        return d3 & (TABLE_4K | LEAF_XN) | (d3 & LEAF_AP) << KEY_AP_SHIFT | notTables & TABLE_ATTRS | p.permKey | 12;
     }
 
     /**
@@ -641,15 +702,17 @@ final class SmmuPtw {
             return WALK4K_NO;
         }
         return pte & OA_MASK & -(1L << shift) | pte & LEAF_XN | (pte & LEAF_AP) << KEY_AP_SHIFT
-                | tables & TABLE_ATTRS | p.wxnKey | shift;
+                | tables & TABLE_ATTRS | p.permKey | shift;
     }
 
-    /* the permission key of a walk4k answer, bits [62:53] */
+    /* the permission key of a walk4k answer, bits [62:53]: the leaf's PXN and UXN (53, 54), its
+       AP[2:1] (55, 56), WXN (57), PAN (58) and the tables' attributes (59..62) */
     private static final long LEAF_XN = 1L << PTE_PXN | 1L << PTE_UXN;
     private static final long LEAF_AP = 3L << PTE_AP1;
     /** From a leaf's AP[2:1] (bits [7:6]) to the answer's bits [56:55]. */
     private static final int KEY_AP_SHIFT = 55 - PTE_AP1;
     private static final long KEY_WXN = 1L << 57;
+    private static final long KEY_PAN = 1L << 58;
     private static final long TABLE_ATTRS = 0xfL << PTE_PXNTABLE;
 
     /** The permission key of a {@link #walk4k} answer (not {@link #WALK4K_NO}): one of {@link #WALK4K_KEYS}. */
@@ -664,7 +727,8 @@ final class SmmuPtw {
     static int s1PermOfKey(int key) {
         long w = (long) key << 53;
         long pte = w & LEAF_XN | (w >>> KEY_AP_SHIFT) & LEAF_AP;
-        return S1_PERM[s1PermIndex(pte, (int) (w >>> PTE_PXNTABLE) & 0xf, false, (w & KEY_WXN) != 0)];
+        int flags = ((w & KEY_WXN) != 0 ? S1_WXN : 0) | ((w & KEY_PAN) != 0 ? S1_PAN : 0);
+        return S1_PERM[s1PermIndex(pte, (int) (w >>> PTE_PXNTABLE) & 0xf, false, flags)];
     }
 
     /** The page's or block's size of a {@link #walk4k} answer (not {@link #WALK4K_NO}). */
@@ -837,39 +901,52 @@ final class SmmuPtw {
 
     /**
      * Stage-1 leaf permissions by {@link #s1PermIndex}: AP[2:1], PXN, UXN, the accumulated
-     * table attributes, DBM-with-HD (writable-clean counts as writable) and WXN.
+     * table attributes, DBM-with-HD (writable-clean counts as writable), WXN and PAN.
      */
-    private static final int[] S1_PERM = new int[1 << 10];
-    /** Stage-2 leaf permissions by {@link #s2PermIndex}: S2AP[1:0], XN[1:0], DBM-with-HD. */
-    private static final int[] S2_PERM = new int[1 << 5];
+    private static final int[] S1_PERM = new int[1 << 11];
+    /** Stage-2 leaf permissions by {@link #s2PermIndex}: S2AP[1:0], XN[1:0], DBM-with-HD, XNX. */
+    private static final int[] S2_PERM = new int[1 << 6];
 
-    private static int s1PermIndex(long pte, int attrs, boolean hdDbm, boolean wxn) {
+    /* the regime's flags in the permission tables' indexes ({@link StageCfg#permFlags}) */
+    static final int S1_WXN = 0x200, S1_PAN = 0x400, S2_XNX = 0x20;
+
+    private static int s1PermIndex(long pte, int attrs, boolean hdDbm, int flags) {
         return ((int) (pte >>> PTE_AP1) & 3) | ((int) (pte >>> (PTE_PXN - 2)) & 0xc) | attrs << 4
-                | (hdDbm ? 0x100 : 0) | (wxn ? 0x200 : 0);
+                | (hdDbm ? 0x100 : 0) | flags;
     }
 
-    private static int s2PermIndex(long pte, boolean hdDbm) {
-        return ((int) (pte >>> PTE_S2AP_R) & 3) | ((int) (pte >>> (PTE_S2_XN0 - 2)) & 0xc) | (hdDbm ? 0x10 : 0);
+    private static int s2PermIndex(long pte, boolean hdDbm, int flags) {
+        return ((int) (pte >>> PTE_S2AP_R) & 3) | ((int) (pte >>> (PTE_S2_XN0 - 2)) & 0xc) | (hdDbm ? 0x10 : 0)
+                | flags;
     }
 
     static {
         for (int i = 0; i < S1_PERM.length; i++) {
             S1_PERM[i] = s1Perm((i & 1) != 0, (i & 2) != 0, (i & 4) != 0, (i & 8) != 0, (i >>> 4) & 0xf,
-                    (i & 0x100) != 0, (i & 0x200) != 0);
+                    (i & 0x100) != 0, (i & S1_WXN) != 0, (i & S1_PAN) != 0);
         }
         for (int i = 0; i < S2_PERM.length; i++) {
             boolean r = (i & 1) != 0, w = (i & 2) != 0 || (i & 0x10) != 0;
-            // XN[1:0] (IDR3.XNX): 0b00 executable at EL1 and EL0, 0b01 at EL0 only, 0b10 at
-            // neither, 0b11 at EL1 only
+            // with IDR3.XNX, XN[1:0] (bits 54:53): 0b00 executable at EL1 and EL0, 0b01 at EL0
+            // only, 0b10 at neither, 0b11 at EL1 only. Without it bit 53 is RES0 and bit 54 is
+            // XN: 0b0x executable at both, 0b1x at neither
             int xn = (i >>> 2) & 3;
+            if ((i & S2_XNX) == 0) {
+                xn &= 2;
+            }
             boolean px = xn == 0 || xn == 3, ux = xn == 0 || xn == 1;
-            S2_PERM[i] = (r ? P_UR | P_PR : 0) | (w ? P_UW | P_PW : 0) | (px ? P_PX : 0) | (ux ? P_UX : 0);
+            S2_PERM[i] = (r ? P_UR | P_PR : 0) | (w ? P_UW | P_PW : 0) | (px ? P_PX : 0) | (ux ? P_UX : 0) | P_PD;
         }
     }
 
-    /** The VMSAv8-64 stage-1 permission model (Arm ARM D8.4) for one combination of inputs. */
+    /**
+     * The VMSAv8-64 stage-1 permission model (Arm ARM D8.4) for one combination of inputs. With
+     * {@code pan} (CD.PAN, as PSTATE.PAN on a PE) a page that EL0 may read after APTable is
+     * refused to privileged data accesses: {@link #P_PD} stays clear. Execute permissions are
+     * worked out as without PAN.
+     */
     private static int s1Perm(boolean ap1, boolean ap2, boolean pxn, boolean uxn, int attrs, boolean hdDbm,
-                              boolean wxn) {
+                              boolean wxn, boolean pan) {
         boolean ro = (attrs & TA_AP1) != 0 || (ap2 && !hdDbm);
         boolean ur = ap1 && (attrs & TA_AP0) == 0;
         int perm = P_PR;
@@ -890,6 +967,9 @@ final class SmmuPtw {
         if (!pxn && (attrs & TA_PXN) == 0 && !el0Writable && !wxnDenies) {
             perm |= P_PX;
         }
+        if (!(pan && ur)) {
+            perm |= P_PD;
+        }
         return perm;
     }
 
@@ -898,6 +978,10 @@ final class SmmuPtw {
         sb.append((p & P_PR) != 0 ? 'r' : '-').append((p & P_PW) != 0 ? 'w' : '-').append((p & P_PX) != 0 ? 'x' : '-');
         sb.append('/');
         sb.append((p & P_UR) != 0 ? 'r' : '-').append((p & P_UW) != 0 ? 'w' : '-').append((p & P_UX) != 0 ? 'x' : '-');
-        return sb.append(" (priv/user)").toString();
+        sb.append(" (priv/user)");
+        if ((p & P_PD) == 0) {
+            sb.append(", privileged data refused by PAN");
+        }
+        return sb.toString();
     }
 }

@@ -10,8 +10,12 @@ import org.iommu4j.base.hw.DmaResult;
  *
  * <p>Tags: regime ({@link #REGIME_NS_EL1} stage 1 or nested, {@link #REGIME_EL2},
  * {@link #REGIME_S2} stage 2 only), VMID, ASID (ignored for global entries), the input block
- * address and its size (page or block of the table's granule), and the level of the leaf
- * descriptor (stage 1's for a nested entry), which a TLBI's TTL hint is matched against.
+ * address and its size (page or block of the table's granule), the CD's PAN (its entries'
+ * permissions have it applied, so a CD with PAN and one without never share one), and the
+ * level of the leaf descriptor (stage 1's for a nested entry), which a TLBI's TTL hint is
+ * matched against. A stage-1 input address is tagged whole, its top byte as the range's TBI
+ * leaves it ({@code SmmuV3.translateStages}): a TTB1 entry's bits above the range's size are
+ * ones, a TTB0 entry's zeros, so neither range's entries answer the other's addresses.
  * Outputs: the output block address and the permissions ({@link SmmuPtw#P_UR}.. bits). The set index hashes VMID, input
  * block and block size; a lookup probes every block size present in the TLB.
  *
@@ -40,6 +44,8 @@ public final class SmmuTlb {
      * ASET = 0 (an ASID shared with the PEs), and stage-2 entries.
      */
     private final boolean[] shared;
+    /** The entry's permissions have CD.PAN applied (a lookup under PAN finds only these, and the reverse). */
+    private final boolean[] pan;
     private final int[] vmid;
     private final int[] asid;
     private final long[] inBase;
@@ -69,6 +75,7 @@ public final class SmmuTlb {
         global = new boolean[n];
         nested = new boolean[n];
         shared = new boolean[n];
+        pan = new boolean[n];
         vmid = new int[n];
         asid = new int[n];
         inBase = new long[n];
@@ -89,13 +96,18 @@ public final class SmmuTlb {
      * (raw {@link SmmuPtw} permission bits) and {@code res.pageSize}.
      */
     public boolean lookup(int reg, int vm, int as, boolean shr, long addr, int need, DmaResult res) {
+        return lookup(reg, vm, as, shr, false, addr, need, res);
+    }
+
+    /** {@link #lookup(int, int, int, boolean, long, int, DmaResult)} for a CD with PAN {@code pn}. */
+    public boolean lookup(int reg, int vm, int as, boolean shr, boolean pn, long addr, int need, DmaResult res) {
         if (enabled) {
             long stamp = sl.tryOptimisticRead();
-            boolean hit = probe(reg, vm, as, shr, addr, need, res);
+            boolean hit = probe(reg, vm, as, shr, pn, addr, need, res);
             if (!sl.validate(stamp)) {
                 stamp = sl.readLock();
                 try {
-                    hit = probe(reg, vm, as, shr, addr, need, res);
+                    hit = probe(reg, vm, as, shr, pn, addr, need, res);
                 } finally {
                     sl.unlockRead(stamp);
                 }
@@ -122,7 +134,7 @@ public final class SmmuTlb {
      * ASID, but only of its own ASID set: {@code shr} (CD.ASET = 0) finds only shared global
      * entries, a non-shared lookup only non-shared ones (section 3.17.1).
      */
-    private boolean probe(int reg, int vm, int as, boolean shr, long addr, int need, DmaResult res) {
+    private boolean probe(int reg, int vm, int as, boolean shr, boolean pn, long addr, int need, DmaResult res) {
         long present = shiftsPresent;
         while (present != 0) {
             int sh = Long.numberOfTrailingZeros(present);
@@ -131,7 +143,8 @@ public final class SmmuTlb {
             int s = set(reg, vm, base, sh);
             for (int i = s; i < s + ways; i++) {
                 if (valid[i] && shift[i] == sh && inBase[i] == base && regime[i] == reg && vmid[i] == vm
-                        && (global[i] ? shared[i] == shr : asid[i] == as) && (perm[i] & need) == need) {
+                        && (global[i] ? shared[i] == shr : asid[i] == as) && pan[i] == pn
+                        && (perm[i] & need) == need) {
                     res.pa = outBase[i] | (addr & ((1L << sh) - 1));
                     res.perm = perm[i];
                     res.pageSize = 1L << sh;
@@ -148,19 +161,25 @@ public final class SmmuTlb {
      */
     public void insert(int reg, int vm, int as, boolean glob, boolean nest, boolean shr, long addr, int sh, int lvl,
                        long out, int p, long gen) {
+        insert(reg, vm, as, glob, nest, shr, false, addr, sh, lvl, out, p, gen);
+    }
+
+    /** {@link #insert(int, int, int, boolean, boolean, boolean, long, int, int, long, int, long)} with PAN {@code pn}. */
+    public void insert(int reg, int vm, int as, boolean glob, boolean nest, boolean shr, boolean pn, long addr, int sh,
+                       int lvl, long out, int p, long gen) {
         if (!enabled || gen != generation) {
             return; // cheap early out; checked again under the lock
         }
         long stamp = sl.writeLock();
         try {
-            insertLocked(reg, vm, as, glob, nest, shr, addr, sh, lvl, out, p, gen);
+            insertLocked(reg, vm, as, glob, nest, shr, pn, addr, sh, lvl, out, p, gen);
         } finally {
             sl.unlockWrite(stamp);
         }
     }
 
-    private void insertLocked(int reg, int vm, int as, boolean glob, boolean nest, boolean shr, long addr, int sh,
-                              int lvl, long out, int p, long gen) {
+    private void insertLocked(int reg, int vm, int as, boolean glob, boolean nest, boolean shr, boolean pn, long addr,
+                              int sh, int lvl, long out, int p, long gen) {
         if (!enabled || gen != generation) {
             return;
         }
@@ -169,7 +188,7 @@ public final class SmmuTlb {
         int slot = -1;
         for (int i = s; i < s + ways; i++) {
             if (valid[i] && shift[i] == sh && inBase[i] == base && regime[i] == reg && vmid[i] == vm
-                    && global[i] == glob && asid[i] == as && (!glob || shared[i] == shr)) {
+                    && global[i] == glob && asid[i] == as && (!glob || shared[i] == shr) && pan[i] == pn) {
                 slot = i;
                 break;
             }
@@ -184,6 +203,7 @@ public final class SmmuTlb {
         global[slot] = glob;
         nested[slot] = nest;
         shared[slot] = shr;
+        pan[slot] = pn;
         vmid[slot] = vm;
         asid[slot] = as;
         inBase[slot] = base;

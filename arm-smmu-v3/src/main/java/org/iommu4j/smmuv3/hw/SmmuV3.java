@@ -36,7 +36,9 @@ import org.iommu4j.base.trace.Trace;
  * non-secure command Linux issues and CONS.ERR reporting; event and PRI queues with wrap and
  * overflow flags; linear and 2-level stream tables; STE configurations abort, bypass, stage 1,
  * stage 2 and nested; linear and 2-level CD tables; substream rules (S1DSS, S1CDMax); VMSAv8-64
- * walks for both stages with HTTU; a configuration cache, a TLB and a walk cache of table
+ * walks for both stages with HTTU, stage 1 with its two VA ranges (TTB0 and TTB1, chosen by input
+ * bit 55, except in the EL2 regime of CR2.E2H = 0, which has TTB0 alone), CD.PAN, and stage 2's
+ * XN with and without IDR3.XNX; a configuration cache, a TLB and a walk cache of table
  * descriptors invalidated only by the architected commands, honouring their Leaf and TTL fields
  * as strictly as the architecture allows (fronted by a micro-TLB that any invalidation empties,
  * so the hit path is one array probe); the terminate and stall fault models (a stall whose record the Event queue
@@ -49,7 +51,7 @@ import org.iommu4j.base.trace.Trace;
  * {@link #explain} for a step-by-step account of one translation.
  *
  * <p>What it can't do: the secure programming interface, ATOS/VATOS, ECMDQ, VMS/PIDM, MPAM,
- * 52-bit addresses, TTB1, AArch32 tables, split-stage ATS and DPT (IDR0.NS1ATS is set),
+ * 52-bit addresses, AArch32 tables, split-stage ATS and DPT (IDR0.NS1ATS is set),
  * CR2.REC_CFG_ATS, event merging; memory attributes are accepted and ignored, except stage 2
  * Device memory under STE.S2PTW. A stage-1 fault under a CD with A = 0 (and IDR0.TERM_MODEL = 0)
  * terminates the transaction RAZ/WI ({@link DmaResult#RAZ_WI}); with A = 1 it aborts.
@@ -227,7 +229,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final int regime;
         final int vmid;
         final int asid;
-        /** Stage 1 with CD.TBI: the top byte takes no part in the TLB tag. */
+        /** Stage 1 with CD.TBI0: the top byte of a TTB0 input takes no part in the TLB tag. */
         final boolean tbi;
         /** Stage 1 walks whose table addresses stage 2 translates. */
         final boolean nested;
@@ -264,6 +266,21 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final boolean walk4k;
         /** The plan's start table, one load nearer than through {@link #plan} (0 without a plan). */
         final long table;
+        /*
+         * Declared last, so that the fields walk4kHit reads keep the places they had before
+         * these (fields are laid out by size, then in declaration order).
+         */
+        /** Stage 1 with two VA ranges and CD.TBI1: the top byte of a TTB1 input takes no part in the TLB tag. */
+        final boolean tbi1;
+        /** Stage 1 with CD.PAN applying: a TLB tag (the entries' permissions have it applied). */
+        final boolean pan;
+        /** The walk cache tags of stage 1's TTB1 walks (0 with one VA range). */
+        final long wcTag1;
+        /**
+         * {@link #plan} for the inputs of stage 1's upper VA range (input bit 55 set): TTB1's;
+         * null as for plan, and with one VA range.
+         */
+        final SmmuPtw.Plan plan1;
 
         CfgEntry(int sid, int ssid, ConfigCache.Ste ste, ConfigCache.Cd cd, long epoch, long traceGen,
                  SmmuCaps caps, boolean tlbOn) {
@@ -278,24 +295,31 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 vmid = regime == SmmuTlb.REGIME_EL2 || !caps.s2p() ? 0 : ste.vmid();
                 asid = cd.asid();
                 tbi = cd.s1().tbi();
+                tbi1 = cd.s1hi() != null && cd.s1hi().tbi();
+                pan = cd.s1().pan();
             } else {
                 regime = SmmuTlb.REGIME_S2;
                 vmid = ste.vmid();
                 asid = 0;
                 tbi = false;
+                tbi1 = false;
+                pan = false;
             }
             nested = cd != null && ste.s2() != null;
             shared = cd == null || !CD_ASET(cd.words());
             atsOk = caps.ats() && ste.eats() != STE_EATS_ABT;
             SmmuPtw.StageCfg first = cd != null ? cd.s1() : ste.s2();
             wcTag = SmmuWalkCache.tag(regime, vmid, asid, nested, shared, first.granuleShift());
+            SmmuPtw.StageCfg hi = cd != null ? cd.s1hi() : null;
+            wcTag1 = hi != null ? SmmuWalkCache.tag(regime, vmid, asid, nested, shared, hi.granuleShift(), true) : 0;
             this.traced = smmu_iotlb_lookup_hit.enabled() || smmu_iotlb_lookup_miss.enabled()
                     || smmu_iotlb_insert.enabled() || smmuv3_translate_success.enabled();
             // the fast walk emits no walk events: none while they are on (a change of either
             // advances the trace generation, which kills this entry)
-            this.plan = nested || smmu_ptw_level.enabled() || smmu_ptw_leaf.enabled()
-                    || smmu_ptw_walk_cache_hit.enabled() || smmu_ptw_walk_cache_miss.enabled() ? null
-                    : SmmuPtw.plan(first, wcTag);
+            boolean noPlan = nested || smmu_ptw_level.enabled() || smmu_ptw_leaf.enabled()
+                    || smmu_ptw_walk_cache_hit.enabled() || smmu_ptw_walk_cache_miss.enabled();
+            this.plan = noPlan ? null : SmmuPtw.plan(first, wcTag);
+            this.plan1 = noPlan || hi == null ? null : SmmuPtw.plan(hi, wcTag1);
             this.walkOnly = !tlbOn && plan != null && !traced;
             this.walk4k = walkOnly && plan.s1Level0x4k;
             this.table = plan != null ? plan.table : 0;
@@ -311,7 +335,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
     private long cfgHits, cfgNoCdHits;
 
     /**
-     * The last {@link SmmuPtw#walk4k} permission key (bits [23:14]) with its {@link #S1_PERMS}
+     * The last {@link SmmuPtw#walk4k} permission key (bits [24:15]) with its {@link #S1_PERMS}
      * entry; -1 before the first. Most walks find the permissions of the one before, so the
      * permissions reach the result without waiting on the leaf descriptor's load and a table load
      * after it: only the compare (a predicted branch) waits. One int, so a racing thread reads a
@@ -1156,6 +1180,11 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         return CERROR_NONE;
     }
 
+    /** {@code len}, or less so that [start, start + len) does not pass the top of the address space. */
+    private static long clampToTop(long start, long len) {
+        return Long.compareUnsigned(len, -start) > 0 && start != 0 ? -start : len;
+    }
+
     /** The [start, length) of a TLBI by address: one address, or with IDR3.RIL a (NUM+1) << SCALE page range. */
     private long[] tlbiRange(long dw0, long dw1, long addr) {
         int tg = CMD_TG(dw1);
@@ -1194,9 +1223,12 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 // acts on the address alone, as TLBI_EL2_VAA does
                 boolean byAsid = op == CMD_TLBI_NH_VA && (regime != SmmuTlb.REGIME_EL2 || (cr2 & R_CR2_E2H) != 0);
                 long[] r = tlbiRange(dw0, dw1, CMD_VA(dw1));
-                // the VA field holds the address sign-extended from bit 55 / with the top byte of a TBI region
-                long start = r[0] & 0x00ff_ffff_ffff_ffffL;
-                tlbi(mask, vmid, byAsid ? asid : SmmuTlb.ANY, start, r[1], tlbiTtl(dw1), !CMD_LEAF(dw1),
+                // the VA field's top byte may be bit 55's copy or a TBI tag: the address is taken
+                // as bits [55:0] sign-extended from bit 55, so bit 55 names the VA range, as
+                // the TLB keeps its entries' addresses (see translateStages)
+                long start = (r[0] << 8) >> 8;
+                long len = clampToTop(start, r[1]);
+                tlbi(mask, vmid, byAsid ? asid : SmmuTlb.ANY, start, len, tlbiTtl(dw1), !CMD_LEAF(dw1),
                         false, op == CMD_TLBI_NH_VA ? "VA" : "VAA");
                 traceTlbi(op, vmid, asid, start, r[1] >>> 12, CMD_LEAF(dw1));
             }
@@ -1699,7 +1731,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         int el1 = 1 << SmmuTlb.REGIME_NS_EL1, el2 = 1 << SmmuTlb.REGIME_EL2;
         int vmid = caps.s2p() ? op.vmid() : 0;
         long len = Math.max(1, op.pages()) << (op.granuleShift() == 0 ? 12 : op.granuleShift());
-        long va = op.va() & 0x00ff_ffff_ffff_ffffL;
+        // bits [55:0] sign-extended from bit 55 (the VA range), as for TLBI_NH_VA
+        long va = (op.va() << 8) >> 8;
+        len = clampToTop(va, len);
         // A VHE host's TLBIs target the EL2&0 regime: apply to both (over-invalidation is allowed).
         // Entries of a non-shared ASID (CD.ASET = 1) may ignore the operations that match an ASID
         // (ASIDE1IS, VA{L}E1IS) and here do; every other broadcast reaches them (section 3.17).
@@ -1797,7 +1831,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             return e != cfgLast && walk4kAnswer(txn.addr, txn.access, res, e);
         }
         final SmmuPtw.Result r = WalkScratch.of(res).result;
-        if (!walkFast(mem, e.plan, txn.addr, needOf(txn), r, walkCache)) {
+        final SmmuPtw.Plan plan = (txn.addr & VA_RANGE_BIT) != 0 ? e.plan1 : e.plan;
+        if (plan == null || !walkFast(mem, plan, txn.addr, needOf(txn), r, walkCache)) {
             return false;
         }
         tlb.countMissOff();
@@ -1818,8 +1853,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         }
         int key = SmmuPtw.walk4kKey(w);
         int m = walkPerm;
-        if (m >>> 14 != key) {
-            m = key << 14 | S1_PERMS[key];
+        if (m >>> 15 != key) {
+            m = key << 15 | S1_PERMS[key];
             walkPerm = m;
         }
         int need = NEED[access & 15];
@@ -1829,7 +1864,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         walkCache.count(false);
         tlb.countMissOff();
         boolean priv = (access & DmaTransaction.ACC_PRIV) != 0;
-        res.translated(SmmuPtw.walk4kPa(w, va), (priv ? m >>> 10 : m >>> 6) & 15, SmmuPtw.walk4kSize(w));
+        res.translated(SmmuPtw.walk4kPa(w, va), (priv ? m >>> 11 : m >>> 7) & 15, SmmuPtw.walk4kSize(w));
         return true;
     }
 
@@ -1917,21 +1952,23 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         }
         if ((access & DmaTransaction.ACC_EXEC) != 0) {
             p |= priv ? SmmuPtw.P_PX : SmmuPtw.P_UX;
+        } else if (priv) {
+            p |= SmmuPtw.P_PD; // a privileged data access: PAN may refuse it
         }
         return p;
     }
 
     /**
-     * By {@link SmmuPtw#walk4kKey}: its SmmuPtw permissions (bits [5:0]) and
-     * their DmaResult ones ({@link #dmaPerm}), unprivileged in bits [9:6] and privileged in bits
-     * [13:10].
+     * By {@link SmmuPtw#walk4kKey}: its SmmuPtw permissions (bits [6:0]) and
+     * their DmaResult ones ({@link #dmaPerm}), unprivileged in bits [10:7] and privileged in bits
+     * [14:11].
      */
     private static final int[] S1_PERMS = new int[SmmuPtw.WALK4K_KEYS];
 
     static {
         for (int i = 0; i < S1_PERMS.length; i++) {
             int p = SmmuPtw.s1PermOfKey(i);
-            S1_PERMS[i] = p | dmaPermOf(p, false) << 6 | dmaPermOf(p, true) << 10;
+            S1_PERMS[i] = p | dmaPermOf(p, false) << 7 | dmaPermOf(p, true) << 11;
         }
     }
 
@@ -1953,6 +1990,10 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
     private static int dmaPermOf(int p, boolean priv) {
         int r = 0;
         if (priv) {
+            // a page PAN refuses to privileged data accesses grants them neither read nor write
+            if ((p & SmmuPtw.P_PD) == 0) {
+                p &= ~(SmmuPtw.P_PR | SmmuPtw.P_PW);
+            }
             r |= ((p & SmmuPtw.P_PR) != 0 ? DmaResult.PERM_R : 0) | ((p & SmmuPtw.P_PW) != 0 ? DmaResult.PERM_W : 0)
                     | ((p & SmmuPtw.P_PX) != 0 ? DmaResult.PERM_X : 0) | DmaResult.PERM_PRIV;
         } else {
@@ -2190,7 +2231,11 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final ConfigCache.Cd cd = e.cd;
         final boolean priv = txn.isPriv();
         final int need = txn.ats ? 0 : needOf(txn);
-        final long tagAddr = e.tbi ? txn.addr & 0x00ff_ffff_ffff_ffffL : txn.addr;
+        // input bit 55 picks stage 1's VA range; the tag is the whole address, but for a top
+        // byte the range's TBI ignores, taken as bit 55's copy (as TLBI addresses are read)
+        final boolean upper = (txn.addr & VA_RANGE_BIT) != 0;
+        final long tagAddr = upper ? (e.tbi1 ? txn.addr | ~VA_LOW56 : txn.addr)
+                : e.tbi ? txn.addr & VA_LOW56 : txn.addr;
         /* ---- TLB ---- */
         // The TLB's switch as the entry saw it (no volatile read here): the TLB-off walk skips
         // the lookup, the generation and the insert, each a volatile read.
@@ -2199,7 +2244,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         if (lookup && !tlbOn) {
             tlb.countMissOff();
         }
-        if (lookup && tlbOn && tlb.lookup(e.regime, e.vmid, e.asid, e.shared, tagAddr, need, res)) {
+        if (lookup && tlbOn && tlb.lookup(e.regime, e.vmid, e.asid, e.shared, e.pan, tagAddr, need, res)) {
             if (e.traced && smmu_iotlb_lookup_hit.enabled()) {
                 smmu_iotlb_lookup_hit.emit(e.asid, e.vmid, txn.addr, tlb.hits(), tlb.misses());
             }
@@ -2218,7 +2263,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         final long gen = tlbOn ? tlb.generation() : 0;
         final WalkScratch scratch = dry ? new WalkScratch() : WalkScratch.of(res);
         final SmmuPtw.Result r = scratch.result;
-        if (e.plan == null || dry || !walkFast(mem, e.plan, txn.addr, need, r, walkCache)) {
+        final SmmuPtw.Plan plan = upper ? e.plan1 : e.plan;
+        if (plan == null || dry || !walkFast(mem, plan, txn.addr, need, r, walkCache)) {
             res.reset(); // a fault fills in only its own fields
             if (!walkStages(txn, res, e, need, scratch, log)) {
                 return;
@@ -2232,8 +2278,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             return;
         }
         if (!dry && tlbOn) {
-            tlb.insert(e.regime, e.vmid, e.asid, r.global, e.nested, e.shared, tagAddr, blockShift, r.level, pa, perm,
-                    gen);
+            tlb.insert(e.regime, e.vmid, e.asid, r.global, e.nested, e.shared, e.pan, tagAddr, blockShift, r.level, pa,
+                    perm, gen);
             if (e.traced && smmu_iotlb_insert.enabled()) {
                 smmu_iotlb_insert.emit(e.asid, e.vmid, txn.addr, blockShift, r.level);
             }
@@ -2276,9 +2322,14 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
     /** explain's line for the start of a stage's walk. */
     private static String stageLine(String base, SmmuPtw.StageCfg c, String tagName, int tag) {
-        return String.format("%s 0x%x, %d-bit input, granule %dK, start level %d, %s %d", base, c.ttb(),
-                c.inputBits(), 1 << (c.granuleShift() - 10), c.startLevel(), tagName, tag);
+        return String.format("%s: %s 0x%x, %d-bit input, granule %dK, start level %d, %s %d", base, c.ttbName(),
+                c.ttb(), c.inputBits(), 1 << (c.granuleShift() - 10), c.startLevel(), tagName, tag);
     }
+
+    /** Input address bit 55: it picks stage 1's VA range (TTB1 when set) in a regime with two. */
+    private static final long VA_RANGE_BIT = 1L << 55;
+    /** Input address bits [55:0]: all but the top byte TBI may ignore. */
+    private static final long VA_LOW56 = 0x00ff_ffff_ffff_ffffL;
 
     /**
      * {@link SmmuPtw#walkFast}; false, for the full walk to report it, on an external abort on a
@@ -2347,7 +2398,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 return false;
             }
             if (log != null) {
-                log.add(stageLine("stage 2: S2TTB", ste.s2(), "VMID", e.vmid));
+                log.add(stageLine("stage 2", ste.s2(), "VMID", e.vmid));
             }
             SmmuPtw.walk(mem, ste.s2(), txn.addr, txn.isWrite(), need, !dry, null, log, r, walkCache, e.wcTag);
             if (r.fault != SmmuPtw.OK) {
@@ -2360,10 +2411,18 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         }
         // bound only for nested walks: three reference stores (and their GC barriers) saved otherwise
         SmmuPtw.TableXlate s2x = e.nested ? scratch.bind(this, ste, log) : null;
+        // input bit 55 picks the VA range where there are two; with one (no s1hi) TTB0 takes all
+        // inputs, and its range check refuses those with bit 55 set
+        final boolean upper = (txn.addr & VA_RANGE_BIT) != 0 && cd.s1hi() != null;
+        final SmmuPtw.StageCfg s1 = upper ? cd.s1hi() : cd.s1();
         if (log != null) {
-            log.add(stageLine("stage 1: TTB0", cd.s1(), "ASID", e.asid));
+            log.add(cd.s1hi() == null ? "stage 1: one VA range (EL2 without E2H): TTB0"
+                    : upper ? "stage 1: input bit 55 = 1: the upper VA range, TTB1"
+                    : "stage 1: input bit 55 = 0: the lower VA range, TTB0");
+            log.add(stageLine("stage 1", s1, "ASID", e.asid));
         }
-        SmmuPtw.walk(mem, cd.s1(), txn.addr, txn.isWrite(), need, !dry, s2x, log, r, walkCache, e.wcTag);
+        SmmuPtw.walk(mem, s1, txn.addr, txn.isWrite(), need, !dry, s2x, log, r, walkCache,
+                upper ? e.wcTag1 : e.wcTag);
         if (r.fault != SmmuPtw.OK) {
             fault(txn, res, ste, cd, r, log);
             return false;
@@ -2748,6 +2807,16 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         };
     }
 
+    /** TG1's encoding is not TG0's: 1 16K, 2 4K, 3 64K; 0 is reserved (-1). */
+    private static int granuleShiftOfTg1(int tg) {
+        return switch (tg) {
+            case TG1_16K -> 14;
+            case TG1_4K -> 12;
+            case TG1_64K -> 16;
+            default -> -1;
+        };
+    }
+
     /** Why an STE is ILLEGAL (C_BAD_STE), or null if it is usable. */
     private String steIllegal(long[] s) {
         if (!STE_VALID(s)) {
@@ -2865,7 +2934,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             int ps = oas2bits(Math.min(STE_S2PS(s), caps.oas()));
             boolean ha = STE_S2HA(s);
             boolean hd = ha && STE_S2HD(s); // S2HD without S2HA: reserved, as neither
-            s2 = SmmuPtw.StageCfg.s2(g, STE_S2T0SZ(s), STE_S2SL0(s), STE_S2TTB(s), ps, ha, hd, STE_S2AFFD(s));
+            s2 = SmmuPtw.StageCfg.s2(g, STE_S2T0SZ(s), STE_S2SL0(s), STE_S2TTB(s), ps, ha, hd, STE_S2AFFD(s),
+                    caps.xnx());
             s2stall = STE_S2S(s);
             s2record = STE_S2R(s);
         }
@@ -2980,14 +3050,37 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         int ips = oas2bits(Math.min(CD_IPS(c), caps.oas()));
         boolean ha = CD_HA(c);
         boolean hd = ha && CD_HD(c); // HD without HA: reserved, as neither (section 5.4)
+        boolean twoRanges = cdTwoRanges(ste);
+        // PAN as on a PE with PSTATE.PAN: only a regime with EL0 has it (the EL2 regime of E2H = 0
+        // has none); SMMUv3 has no ID register field for it, every implementation honours it
+        boolean pan = twoRanges && CD_PAN(c);
         SmmuPtw.StageCfg s1 = SmmuPtw.StageCfg.s1(g, t0sz, CD_TTB0(c), ips, ha, hd, CD_AFFD(c), CD_TBI0(c), epd0,
-                CD_WXN(c), caps.had() && CD_HAD0(c));
+                CD_WXN(c), caps.had() && CD_HAD0(c), false, pan);
+        // the upper VA range: T1SZ, TG1, TTB1, TBI1, EPD1, HAD1 (with EPD1 the other fields are
+        // IGNORED, and any consistent shape will do, as for EPD0)
+        SmmuPtw.StageCfg s1hi = null;
+        if (twoRanges) {
+            boolean epd1 = CD_EPD1(c);
+            int g1 = epd1 ? 12 : granuleShiftOfTg1(CD_TG1(c));
+            int t1sz = epd1 ? 16 : CD_T1SZ(c);
+            s1hi = SmmuPtw.StageCfg.s1(g1, t1sz, CD_TTB1(c), ips, ha, hd, CD_AFFD(c), CD_TBI1(c), epd1, CD_WXN(c),
+                    caps.had() && CD_HAD1(c), true, pan);
+        }
         int asid = CD_ASID(c);
         if (smmuv3_decode_cd.enabled()) {
             smmuv3_decode_cd.emit(asid, s1.ttb(), CD_T0SZ(c), CD_TG0(c));
         }
         // the validity rules leave S and A meaning what they say (section 5.5)
-        return new ConfigCache.Cd(cdPa, c, asid, s1, CD_S(c), CD_R(c), CD_A(c));
+        return new ConfigCache.Cd(cdPa, c, asid, s1, s1hi, CD_S(c), CD_R(c), CD_A(c));
+    }
+
+    /**
+     * Whether a CD reached through {@code ste} describes a stage-1 regime with two VA ranges
+     * (TTB0 and TTB1): every StreamWorld but EL2 without CR2.E2H, whose regime has one (TTB0),
+     * and where EPD1, T1SZ, TG1, TTB1, TBI1 and HAD1 are IGNORED.
+     */
+    private boolean cdTwoRanges(ConfigCache.Ste ste) {
+        return !(ste.strw() == STE_STRW_EL2 && (cr2 & R_CR2_E2H) == 0);
     }
 
     /** CD.EPD0 as it applies: IGNORED (0) for a StreamWorld of EL2 without E2H. */
@@ -3024,15 +3117,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
             }
         }
         // the TTB1 half by the same rules while EPD1 is 0, in the regimes with two VA ranges (EPD1
-        // is IGNORED in the EL2 regime of E2H = 0); this model never walks TTB1 (an input in its
-        // range takes F_TRANSLATION), but a CD whose TTB1 fields are unusable is ILLEGAL all the same
-        if (!CD_EPD1(c) && !(ste.strw() == STE_STRW_EL2 && (cr2 & R_CR2_E2H) == 0)) {
-            int g = switch (CD_TG1(c)) {
-                case 1 -> 14;
-                case 2 -> 12;
-                case 3 -> 16;
-                default -> -1;
-            };
+        // is IGNORED in the EL2 regime of E2H = 0)
+        if (!CD_EPD1(c) && cdTwoRanges(ste)) {
+            int g = granuleShiftOfTg1(CD_TG1(c));
             if (g < 0 || !caps.granule(g)) {
                 return "TG1 granule not implemented";
             }

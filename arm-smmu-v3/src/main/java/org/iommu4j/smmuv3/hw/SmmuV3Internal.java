@@ -316,6 +316,7 @@ public final class SmmuV3Internal {
     static boolean CD_ENDI(long[] c) { return bit(c[0], 15); }
     static int CD_T1SZ(long[] c) { return ex32(c[0], 16, 6); }
     /** TG1 encoding: 1 16K, 2 4K, 3 64K (0 reserved). */
+    public static final int TG1_16K = 1, TG1_4K = 2, TG1_64K = 3;
     static int CD_TG1(long[] c) { return ex32(c[0], 22, 2); }
     static boolean CD_EPD1(long[] c) { return bit(c[0], 30); }
     static boolean CD_VALID(long[] c) { return bit(c[0], 31); }
@@ -336,6 +337,8 @@ public final class SmmuV3Internal {
     static int CD_ASID(long[] c) { return ex32(c[0], 48, 16); }
     /** Hierarchical attributes disabled for TTB0's tables (with IDR3.HAD; RES0 without). */
     static boolean CD_HAD0(long[] c) { return bit(c[1], 1); }
+    /** Hierarchical attributes disabled for TTB1's tables (with IDR3.HAD; RES0 without). */
+    static boolean CD_HAD1(long[] c) { return bit(c[2], 1); }
     static long CD_TTB0(long[] c) { return addr(c[1], 55, 4); }
     static long CD_TTB1(long[] c) { return addr(c[2], 55, 4); }
     static long CD_MAIR(long[] c) { return c[3]; }

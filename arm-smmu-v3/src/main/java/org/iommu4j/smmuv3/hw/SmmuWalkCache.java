@@ -14,8 +14,10 @@ import java.util.concurrent.locks.StampedLock;
  * <p>Tags ({@link #tag} packs them into one long): translation regime ({@link SmmuTlb#REGIME_NS_EL1},
  * {@link SmmuTlb#REGIME_EL2}, {@link SmmuTlb#REGIME_S2}), VMID, ASID (stage 1; 0 for stage 2:
  * table descriptors have no nG, so no walk entry is global), the granule, whether the stage-1
- * table addresses came through stage 2 (nested), and whether broadcast TLB maintenance applies
- * (CD.ASET = 0, or stage 2). Per entry besides: the level of the cached descriptor and the base
+ * table addresses came through stage 2 (nested), whether broadcast TLB maintenance applies
+ * (CD.ASET = 0, or stage 2), and the stage-1 VA range (TTB0 or TTB1): the two ranges' tables are
+ * apart even where their granules match. (Their input addresses differ as well: a TTB1 input's
+ * bits above the range's size are ones, and entries keep them.) Per entry besides: the level of the cached descriptor and the base
  * of the input address range it covers (the block a descriptor at that level would map).
  * Outputs: the next-level table's physical address (after stage 2 for a nested stage 1) and the
  * hierarchical attributes accumulated down to and including the descriptor (PXNTable, UXNTable,
@@ -61,13 +63,19 @@ public final class SmmuWalkCache {
         victim = new byte[sets];
     }
 
-    /* tag layout: ASID [15:0], VMID [31:16], regime [33:32], nested 34, shared 35, granule shift [40:36] */
-    private static final int T_VMID = 16, T_REGIME = 32, T_NESTED = 34, T_SHARED = 35, T_GRANULE = 36;
+    /* tag layout: ASID [15:0], VMID [31:16], regime [33:32], nested 34, shared 35, granule shift [40:36], TTB1 41 */
+    private static final int T_VMID = 16, T_REGIME = 32, T_NESTED = 34, T_SHARED = 35, T_GRANULE = 36, T_TTB1 = 41;
 
-    /** The tags of a walk's entries, packed (see the class comment). */
+    /** The tags of a walk's entries, packed (see the class comment); the lower VA range (TTB0) or stage 2. */
     static long tag(int regime, int vmid, int asid, boolean nested, boolean shared, int granuleShift) {
+        return tag(regime, vmid, asid, nested, shared, granuleShift, false);
+    }
+
+    /** {@link #tag(int, int, int, boolean, boolean, int)} for a stage-1 VA range: TTB1's with {@code ttb1}. */
+    static long tag(int regime, int vmid, int asid, boolean nested, boolean shared, int granuleShift, boolean ttb1) {
         return (asid & 0xffffL) | (vmid & 0xffffL) << T_VMID | (long) regime << T_REGIME
-                | (nested ? 1L << T_NESTED : 0) | (shared ? 1L << T_SHARED : 0) | (long) granuleShift << T_GRANULE;
+                | (nested ? 1L << T_NESTED : 0) | (shared ? 1L << T_SHARED : 0) | (long) granuleShift << T_GRANULE
+                | (ttb1 ? 1L << T_TTB1 : 0);
     }
 
     private static int regimeOf(long t) {
