@@ -1375,6 +1375,17 @@ public final class Pci {
         pciAcsInit(dev);
     }
 
+    /**
+     * Whether the function still answers config reads (its Vendor ID is not all ones: a
+     * surprise-removed function reads as nothing). pci_dev_is_disconnected: no error recovery
+     * is modelled, so no function is marked permanently failed.
+     */
+    @Port("drivers/pci/pci.c:pci_device_is_present")
+    public static boolean pciDeviceIsPresent(PciDev pdev) {
+        int[] v = new int[1];
+        return pciBusReadDevVendorId(pdev.pciBus, pdev.devfn, v);
+    }
+
     /* ---------------- drivers/pci/pci.h: priv_flags ---------------- */
 
     /** {@code PCI_DEV_ADDED}: the bit of {@link PciDev#privFlags} pci_bus_add_device sets (v5.15: bit 0). */

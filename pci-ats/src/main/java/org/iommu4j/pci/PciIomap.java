@@ -43,4 +43,13 @@ public final class PciIomap {
     public static IoMem pciIomap(PciDev dev, int bar, long maxlen) {
         return pciIomapRange(dev, bar, 0, maxlen);
     }
+
+    /**
+     * Undoes a {@link #pciIomapRange}: the memory BAR's mapping goes (iounmap). An I/O port
+     * cookie would be left alone, but none is ever handed out here.
+     */
+    @Port("lib/pci_iomap.c:pci_iounmap")
+    public static void pciIounmap(PciDev dev, IoMem addr) {
+        IoMem.iounmap(addr);
+    }
 }

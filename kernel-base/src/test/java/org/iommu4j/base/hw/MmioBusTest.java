@@ -77,6 +77,30 @@ class MmioBusTest {
         assertThat(smmu.log).containsExactly("W32@108=1");
     }
 
+    /**
+     * iounmap ends the mapping for every cookie offset from it: an access afterwards is the
+     * kernel's paging-request oops (a driver bug), and reaches no register. Another ioremap of
+     * the same registers is unaffected; iounmap(NULL) does nothing.
+     */
+    @Test
+    void iounmapEndsTheMappingForEveryCookieOfIt() {
+        bus.map("smmu", 0x0905_0000L, 0x20000, smmu);
+        IoMem base = IoMem.ioremap(bus, 0x0905_0000L, 0x20000);
+        IoMem page1 = base.offset(0x100);
+        IoMem other = IoMem.ioremap(bus, 0x0905_0000L, 0x200);
+        IoMem.iounmap(base);
+        IoMem.iounmap(null);
+        assertThat(base.mapped()).isFalse();
+        assertThat(page1.mapped()).isFalse();
+        assertThatThrownBy(() -> page1.writel(1, 0x8)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("Unable to handle kernel paging request").hasMessageContaining("0x9050108");
+        assertThatThrownBy(() -> base.readb(0)).isInstanceOf(IllegalStateException.class);
+        assertThat(smmu.log).isEmpty();
+        other.writel(2, 0x8);
+        assertThat(other.mapped()).isTrue();
+        assertThat(smmu.log).containsExactly("W32@8=2");
+    }
+
     @Test
     void overlappingRegionsAreRejectedAdjacentOnesAccepted() {
         bus.map("a", 0x1000, 0x1000, smmu);
