@@ -7,8 +7,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicInteger;
+import org.iommu4j.base.Ida;
 import org.iommu4j.base.Port;
+import org.iommu4j.base.Warn;
 import org.iommu4j.base.device.BusType;
 import org.iommu4j.base.device.DevPrintk;
 import org.iommu4j.base.device.Device;
@@ -31,7 +32,8 @@ public final class Virtio {
     public final PhysMem mem;
     public final DmaMapping dma;
     public final IrqController irqs;
-    private final AtomicInteger virtioIndexIda = new AtomicInteger();
+    /** {@code virtio_index_ida}: the "virtioN" numbers, the lowest free one taken, given back on unregister. */
+    private final Ida virtioIndexIda = new Ida();
     private final List<VirtioDriver> drivers = new CopyOnWriteArrayList<>();
     /** {@code virtio_bus}: only its name is used here (dev_printk's prefix for a device no driver holds). */
     private final BusType virtioBus = new BusType("virtio", null);
@@ -187,6 +189,14 @@ public final class Virtio {
         }
     }
 
+    /** Turns delivery of configuration changes off; one arriving meanwhile is kept as pending. */
+    @Port("drivers/virtio/virtio.c:virtio_config_disable")
+    static void virtioConfigDisable(VirtioDevice dev) {
+        synchronized (dev) {
+            dev.configEnabled = false;
+        }
+    }
+
     @Port("drivers/virtio/virtio.c:virtio_dev_probe")
     private int virtioDevProbe(VirtioDevice dev, VirtioDriver drv) {
         dev.vdriver = drv;
@@ -240,7 +250,44 @@ public final class Virtio {
             public int probe(Device dev) {
                 return virtioDevProbe((VirtioDevice) dev, d);
             }
+
+            @Override
+            public void remove(Device dev) {
+                virtioDevRemove((VirtioDevice) dev);
+            }
         });
+    }
+
+    /**
+     * The bus's remove: configuration changes are no longer delivered, the driver's remove runs
+     * (it must reset the device: a status still non-zero afterwards WARNs once), then the device
+     * is acknowledged again, as a device no driver has yet. of_node_put: virtio devices here
+     * have no devicetree node.
+     */
+    @Port("drivers/virtio/virtio.c:virtio_dev_remove")
+    private static void virtioDevRemove(VirtioDevice dev) {
+        VirtioDriver drv = dev.vdriver;
+        virtioConfigDisable(dev);
+        drv.remove(dev);
+        // the driver should have reset the device
+        Warn.WARN_ON_ONCE(dev.config.getStatus(dev) != 0);
+        // acknowledge the device's existence again
+        virtioAddStatus(dev, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+    }
+
+    /**
+     * {@code device_release_driver} for a virtio device: the bus's remove ({@link
+     * #virtioDevRemove}) for a bound device, then dev->driver cleared. Unlike the driver core,
+     * the device's driver data is kept: here it stands for the transport's container_of (see
+     * VirtioPciDevice.toVpDevice), which the transport still needs after the unregister.
+     */
+    private void deviceReleaseDriver(VirtioDevice dev) {
+        if (dev.driver == null) {
+            return;
+        }
+        dev.driver.remove(dev);
+        dev.vdriver = null;
+        dev.driver = null;
     }
 
     /** Binds {@code dev} to the first registered driver with its device ID; 0, or the probe's -errno. */
@@ -280,7 +327,11 @@ public final class Virtio {
     @Port("drivers/virtio/virtio.c:register_virtio_device")
     public int registerVirtioDevice(VirtioDevice dev) {
         // the index (and so the name) is taken here: a transport whose probe failed earlier used none
-        dev.index = virtioIndexIda.getAndIncrement(); // ida_simple_get: nothing is ever given back here
+        int err = virtioIndexIda.idaSimpleGet(0, 0);
+        if (err < 0) {
+            return err;
+        }
+        dev.index = err;
         dev.devSetName("virtio" + dev.index);
         dev.bus = virtioBus;
         dev.configEnabled = false;
@@ -292,5 +343,28 @@ public final class Virtio {
         devices.add(dev);
         deviceAttach(dev);
         return 0;
+    }
+
+    /** Whether {@code dev} is registered on this bus (its {@code virtio_bus} klist). */
+    public boolean virtioDeviceIsRegistered(VirtioDevice dev) {
+        return devices.contains(dev);
+    }
+
+    /**
+     * Takes the device off the bus, which releases its driver ({@code device_unregister}:
+     * device_del's bus_remove_device runs {@link #virtioDevRemove}), then gives its index back
+     * for the next device registered. A device that is not registered (never, or unregistered
+     * before) WARNs and nothing is done: its index may already be another device's.
+     */
+    @Port("drivers/virtio/virtio.c:unregister_virtio_device")
+    public void unregisterVirtioDevice(VirtioDevice dev) {
+        // save for after device release
+        int index = dev.index;
+        // device_unregister -> device_del -> bus_remove_device: off the bus's list, then the driver released
+        if (Warn.WARN(!devices.remove(dev), "unregister_virtio_device: " + dev.devName() + " is not registered")) {
+            return;
+        }
+        deviceReleaseDriver(dev);
+        virtioIndexIda.idaSimpleRemove(index);
     }
 }

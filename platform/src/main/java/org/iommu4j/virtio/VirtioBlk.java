@@ -51,6 +51,8 @@ public final class VirtioBlk implements VirtioDriver {
     public static final class VirtioBlkDev {
         /** Guards {@link #vdev}, which remove clears while the disk may still be open. */
         final ReentrantLock vdevMutex = new ReentrantLock();
+        /** {@code refs}: probe's reference, dropped by remove (virtblk_open's are not modelled: no block layer). */
+        final org.iommu4j.base.Refcount refs = new org.iommu4j.base.Refcount(0);
         public VirtioDevice vdev;
         public String diskName;
         public int index;
@@ -614,6 +616,7 @@ public final class VirtioBlk implements VirtioDriver {
         }
         vblk.index = index;
         vdev.priv = vblk;
+        vblk.refs.refcountSet(1);
         vblk.configWork = new Workqueue.WorkStruct(() -> virtblkConfigChangedWork(vblk));
         // seg_max (default 1) bounds a request's data segments; read before the queues exist
         long[] v = {0};
@@ -672,6 +675,44 @@ public final class VirtioBlk implements VirtioDriver {
         // device_add_disk: the disk is live
         vblk.diskLive = true;
         return 0;
+    }
+
+    /**
+     * Unbinds: the configuration work is flushed, the device reset (its queues stop), then
+     * vblk->vdev cleared under vdev_mutex so nothing reaches the device any more, the queues
+     * deleted (their rings freed, the vectors released) and the disk's index given back.
+     * del_gendisk, blk_cleanup_disk and blk_mq_free_tag_set: there is no block layer here, only
+     * the disk's liveness ({@code diskLive}) is cleared. virtblk_put drops probe's reference;
+     * no one else holds the disk open here (no block layer), so the index goes back now.
+     */
+    @Override
+    @Port("drivers/block/virtio_blk.c:virtblk_remove")
+    public void remove(VirtioDevice vdev) {
+        VirtioBlkDev vblk = (VirtioBlkDev) vdev.priv;
+        // make sure no work handler is accessing the device
+        Workqueue.flushWork(vblk.configWork);
+        // del_gendisk: capacity changes are no longer reported
+        vblk.diskLive = false;
+        vblk.vdevMutex.lock();
+        try {
+            // stop all the virtqueues
+            vdev.config.reset(vdev);
+            // virtqueues are stopped, nothing can use vblk->vdev anymore
+            vblk.vdev = null;
+            vdev.config.delVqs(vdev);
+            vblk.vqs = null;
+        } finally {
+            vblk.vdevMutex.unlock();
+        }
+        virtblkPut(vblk);
+    }
+
+    /** Drops a reference to the disk; with the last one its index goes back for the next disk. */
+    @Port("drivers/block/virtio_blk.c:virtblk_put")
+    private void virtblkPut(VirtioBlkDev vblk) {
+        if (vblk.refs.refcountDecAndTest()) {
+            vdIndexIda.idaSimpleRemove(vblk.index);
+        }
     }
 
     /** The driver's state for {@code vdev}, or null. */

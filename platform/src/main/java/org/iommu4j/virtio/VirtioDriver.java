@@ -17,6 +17,13 @@ public interface VirtioDriver {
 
     int probe(VirtioDevice vdev);
 
+    /**
+     * Unbinds the driver from {@code vdev} (mandatory: virtio_dev_remove calls it
+     * unconditionally). It must leave the device reset: the virtio core WARNs on a status that is
+     * still non-zero.
+     */
+    void remove(VirtioDevice vdev);
+
     default boolean hasScan() {
         return false;
     }

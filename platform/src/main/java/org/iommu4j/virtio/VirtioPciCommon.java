@@ -261,4 +261,24 @@ public final class VirtioPciCommon {
         Pci.pciSetMaster(pciDev);
         return virtio.registerVirtioDevice(vdev);
     }
+
+    /**
+     * The virtio-pci driver's remove: a function that no longer answers (surprise removal) has
+     * its queues marked broken first, so waiting operations give up; then the virtio device is
+     * unregistered (its driver's remove resets the device and deletes the queues, with their
+     * vectors), the transport's windows unmapped, and the function disabled (Bus Master Enable
+     * off). pci_disable_sriov: no function here has the SR-IOV capability. The legacy
+     * transport ({@code vp_dev->ioaddr}) is not ported: every device here is modern.
+     */
+    @Port("drivers/virtio/virtio_pci_common.c:virtio_pci_remove")
+    public static void virtioPciRemove(PciDev pciDev) {
+        VirtioPciDevice vpDev = (VirtioPciDevice) pciDev.devGetDrvdata();
+        // get_device(&vp_dev->vdev.dev) .. put_device: the Java reference keeps it
+        if (!Pci.pciDeviceIsPresent(pciDev)) {
+            VirtioRing.virtioBreakDevice(vpDev.vdev);
+        }
+        vpDev.vdev.virtio.unregisterVirtioDevice(vpDev.vdev);
+        VirtioPciModern.virtioPciModernRemove(vpDev);
+        Pci.pciDisableDevice(pciDev);
+    }
 }

@@ -220,6 +220,12 @@ public final class VirtioPciModern implements VirtioConfigOps {
         return VirtioPciCommon.vpBusName(vdev);
     }
 
+    /** Undoes {@link #virtioPciModernProbe}: the device's register windows go. */
+    @Port("drivers/virtio/virtio_pci_modern.c:virtio_pci_modern_remove")
+    static void virtioPciModernRemove(VirtioPciDevice vpDev) {
+        VirtioPciModernDev.vpModernRemove(vpDev.mdev);
+    }
+
     /** Probes the modern transport and installs its ops. 0 or -errno (-ENODEV: not a modern device). */
     @Port("drivers/virtio/virtio_pci_modern.c:virtio_pci_modern_probe")
     static int virtioPciModernProbe(VirtioPciDevice vpDev) {

@@ -197,6 +197,24 @@ public final class VirtioPciModernDev {
         return 0;
     }
 
+    /**
+     * Undoes {@link #vpModernProbe}: the device, notification (when mapped whole), ISR and common
+     * windows are unmapped. pci_release_selected_regions: the probe requested no regions (see
+     * there), so there are none to release.
+     */
+    @Port("drivers/virtio/virtio_pci_modern_dev.c:vp_modern_remove")
+    public static void vpModernRemove(VirtioPciModernDevice mdev) {
+        PciDev pciDev = mdev.pciDev;
+        if (mdev.device != null) {
+            PciIomap.pciIounmap(pciDev, mdev.device);
+        }
+        if (mdev.notifyBase != null) {
+            PciIomap.pciIounmap(pciDev, mdev.notifyBase);
+        }
+        PciIomap.pciIounmap(pciDev, mdev.isr);
+        PciIomap.pciIounmap(pciDev, mdev.common);
+    }
+
     @Port("drivers/virtio/virtio_pci_modern_dev.c:vp_modern_get_features")
     public static long vpModernGetFeatures(VirtioPciModernDevice mdev) {
         IoMem cfg = mdev.common;

@@ -644,6 +644,15 @@ public final class VirtioRing {
         return vringCreateVirtqueueSplit(index, num, vringAlign, vdev, weakBarriers, mayReduceNum, context, notify, callback, name);
     }
 
+    /** Marks every queue of {@code dev} broken: adds, kicks and get_buf fail from now on. */
+    @Port("drivers/virtio/virtio_ring.c:virtio_break_device")
+    public static void virtioBreakDevice(VirtioDevice dev) {
+        // vqs_list_lock: the list is copy-on-write; the volatile write pairs with virtqueue_is_broken's read
+        for (Virtqueue vq : dev.vqs) {
+            vq.broken = true;
+        }
+    }
+
     @Port("drivers/virtio/virtio_ring.c:vring_del_virtqueue")
     public static void vringDelVirtqueue(Virtqueue vq) {
         if (vq.weOwnRing) {

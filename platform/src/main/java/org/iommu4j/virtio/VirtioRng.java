@@ -125,6 +125,30 @@ public final class VirtioRng implements VirtioDriver {
         return probeCommon(vdev);
     }
 
+    /**
+     * Unbinds: a read waiting for data is woken (and finds the device gone), the device is reset
+     * so it no longer touches the buffer, then the queue goes and the index is given back.
+     * {@code hwrng_unregister}: there is no hwrng core in this project (nothing was registered
+     * with one at probe), so there is nothing to unregister.
+     */
+    @Port("drivers/char/hw_random/virtio-rng.c:remove_common")
+    private void removeCommon(VirtioDevice vdev) {
+        VirtrngInfo vi = (VirtrngInfo) vdev.priv;
+        vi.hwrngRemoved = true;
+        vi.dataAvail = 0;
+        vi.haveData.complete();
+        vdev.config.reset(vdev);
+        vi.busy = false;
+        vdev.config.delVqs(vdev);
+        rngIndexIda.idaSimpleRemove(vi.index);
+    }
+
+    @Override
+    @Port("drivers/char/hw_random/virtio-rng.c:virtrng_remove")
+    public void remove(VirtioDevice vdev) {
+        removeCommon(vdev);
+    }
+
     /** The driver's state for {@code vdev}, or null. */
     public static VirtrngInfo info(VirtioDevice vdev) {
         return vdev.priv instanceof VirtrngInfo vi ? vi : null;

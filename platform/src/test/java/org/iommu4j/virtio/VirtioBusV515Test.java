@@ -54,6 +54,7 @@ class VirtioBusV515Test {
             @Override public int deviceId() { return 0; }
             @Override public int[] featureTable() { return new int[0]; }
             @Override public int probe(VirtioDevice d) { return 0; }
+            @Override public void remove(VirtioDevice d) {}
             @Override public boolean hasConfigChanged() { return true; }
             @Override public void configChanged(VirtioDevice d) { heldAtDelivery.add(Thread.holdsLock(d)); }
         };
@@ -100,6 +101,7 @@ class VirtioBusV515Test {
             @Override public int deviceId() { return 42; }
             @Override public int[] featureTable() { return new int[0]; }
             @Override public int probe(VirtioDevice d) { return err; }
+            @Override public void remove(VirtioDevice d) {}
         };
     }
 
