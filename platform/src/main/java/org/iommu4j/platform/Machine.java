@@ -681,8 +681,35 @@ public final class Machine implements AutoCloseable {
         };
     }
 
-    /** The virtio-pci driver (drivers/virtio/virtio_pci_common.c), as far as the platform binds it. */
-    static final DeviceDriver VIRTIO_PCI_DRIVER = pciDriver("virtio-pci");
+    /**
+     * The virtio-pci driver (drivers/virtio/virtio_pci_common.c), as far as the platform binds it:
+     * the machine runs its probe at boot; its remove (device_release_driver, from
+     * pci_stop_and_remove_bus_device or device_del) is {@link
+     * org.iommu4j.virtio.VirtioPciCommon#virtioPciRemove} for a function the port probed, else
+     * the undoing of {@link #pciSideOfVirtioPciProbe}.
+     */
+    static final DeviceDriver VIRTIO_PCI_DRIVER = new DeviceDriver() {
+        @Override
+        public String name() {
+            return "virtio-pci";
+        }
+
+        @Override
+        public int probe(Device dev) {
+            return 0;
+        }
+
+        @Override
+        public void remove(Device dev) {
+            PciDev pdev = Pci.toPciDev(dev);
+            if (pdev.devGetDrvdata() instanceof org.iommu4j.virtio.VirtioPciDevice) {
+                org.iommu4j.virtio.VirtioPciCommon.virtioPciRemove(pdev);
+            } else {
+                // what pciSideOfVirtioPciProbe did: only pci_disable_device to undo
+                Pci.pciDisableDevice(pdev);
+            }
+        }
+    };
 
     /** The StreamID {@code rid} is given by {@code iommu-map}, or -errno. */
     private static int streamId(DeviceNode bridge, int rid) {
