@@ -1,6 +1,7 @@
 package org.iommu4j.smmuv3.hw;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.iommu4j.smmuv3.hw.SmmuPtw.P_PD;
 import static org.iommu4j.smmuv3.hw.SmmuPtw.P_PR;
 import static org.iommu4j.smmuv3.hw.SmmuPtw.P_PW;
 import static org.iommu4j.smmuv3.hw.SmmuPtw.P_PX;
@@ -30,7 +31,9 @@ class SmmuPtwFastWalkTest {
     /** A second RAM range, beyond 32- and 36-bit output sizes. */
     private static final long HIGH_RAM = 1L << 36;
     private static final long OUTSIDE_RAM = 0x1_0000_0000L;
-    private static final int[] NEEDS = {P_UR, P_UW | P_UR, P_PR, P_PW, P_UX, P_PX, P_PR | P_PX, 0};
+    /** What accesses need: SmmuV3 adds {@link SmmuPtw#P_PD} to a privileged data access's. */
+    private static final int[] NEEDS = {P_UR, P_UW | P_UR, P_PR, P_PW, P_PR | P_PD, P_PW | P_PD, P_UX, P_PX,
+        P_PR | P_PX, 0};
 
     /** Tables of random descriptors along one address's path, and the addresses written. */
     private static final class Tables {
@@ -74,7 +77,8 @@ class SmmuPtwFastWalkTest {
     /**
      * Random tables built from {@code seed}; null when the drawn regime is not a valid one. With
      * {@code fourLevel4k}, always a stage-1 4K-granule regime that starts at level 0 (input
-     * sizes of 40 to 48 bits).
+     * sizes of 40 to 48 bits). A stage 1 may be an upper VA range (TTB1, its inputs' top bits
+     * ones) and have PAN; a stage 2 may lack XNX.
      */
     private static Sample sample(long seed, boolean fourLevel4k) {
         SplittableRandom r = new SplittableRandom(seed);
@@ -98,13 +102,21 @@ class SmmuPtwFastWalkTest {
         } else if (r.nextInt(40) == 0) {
             ttb |= 1L << 47; // beyond most output sizes
         }
+        boolean ttb1 = stage == 1 && r.nextInt(3) == 0, pan = stage == 1 && r.nextInt(3) == 0;
         SmmuPtw.StageCfg cfg = stage == 1
                 ? SmmuPtw.StageCfg.s1(g, t0sz, ttb, outBits, ha, hd, affd, r.nextBoolean(), r.nextInt(30) == 0,
-                        r.nextInt(4) == 0)
-                : SmmuPtw.StageCfg.s2(g, t0sz, (3 - start) - (g == 12 ? 1 : 0), ttb, outBits, ha, hd, affd);
-        long va = r.nextLong() & ((1L << probe.inputBits()) - 1) & -8L;
+                        r.nextInt(4) == 0, false, ttb1, pan)
+                : SmmuPtw.StageCfg.s2(g, t0sz, (3 - start) - (g == 12 ? 1 : 0), ttb, outBits, ha, hd, affd,
+                        r.nextBoolean());
+        int ias = probe.inputBits();
+        long va = r.nextLong() & ((1L << ias) - 1) & -8L;
+        if (ttb1) {
+            va |= -1L << ias; // the upper range: every bit above its size set
+        }
         if (r.nextInt(20) == 0) {
-            va |= 1L << (56 + r.nextInt(8)); // the top byte: ignored with TBI, out of range without
+            va ^= 1L << (56 + r.nextInt(8)); // the top byte: ignored with TBI, out of range without
+        } else if (r.nextInt(20) == 0) {
+            va ^= 1L << (ias + r.nextInt(56 - ias)); // out of range with or without TBI
         }
         int leafLevel = Math.max(start, 3 - r.nextInt(3));
         long table = ttb;
@@ -223,6 +235,17 @@ class SmmuPtwFastWalkTest {
                     .isTrue();
         }
         Statistics.label("outcome").collect(answered ? "fast" : full.fault != SmmuPtw.OK ? "fault" : "full walk");
+        if (s.cfg().ttb1() || s.cfg().pan()) {
+            // the upper range's and PAN's walks answered fast and faulting, each
+            String what = s.cfg().ttb1() ? "TTB1" : "PAN";
+            Statistics.label("TTB1 and PAN").collect(what + (answered ? " fast" : full.fault != SmmuPtw.OK ? " fault" : " full"));
+            Statistics.label("TTB1 and PAN").coverage(c -> {
+                c.check("TTB1 fast").count(n -> n > 0);
+                c.check("TTB1 fault").count(n -> n > 0);
+                c.check("PAN fast").count(n -> n > 0);
+                c.check("PAN fault").count(n -> n > 0);
+            });
+        }
         Statistics.label("outcome").coverage(c -> {
             c.check("fast").percentage(p -> p > 10);
             c.check("fault").percentage(p -> p > 10);
