@@ -6,6 +6,7 @@ import static org.iommu4j.smmuv3.hw.TestBed.*;
 import java.util.List;
 import org.iommu4j.base.hw.DmaResult;
 import org.iommu4j.base.hw.DmaTransaction;
+import org.iommu4j.base.hw.Interconnect;
 import org.iommu4j.base.test.NoWarnings;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -211,6 +212,43 @@ class SmmuV3Ttb1Test {
             assertThat(tb.read(1, HI).pa).as(whole ? "whole address" : "bits [55:12]").isEqualTo(PA_HI + 0x10_0000);
             assertThat(tb.read(1, LO).pa).isEqualTo(PA_LO);
         }
+    }
+
+    /**
+     * A broadcast TLBI by VA (BTM, CD.ASET = 0) of an upper address reaches the upper range's
+     * entry; one of the lower twin leaves it.
+     */
+    @Test
+    void aBroadcastTlbiByVaReachesTheUpperRange() {
+        Bed b = new Bed(TestBed.full());
+        TestBed tb = b.tb;
+        b.cd[0] &= ~(1L << 47); // ASET = 0: the ASID is the CPUs'
+        b.cd0(0, 0);
+        assertThat(tb.read(1, HI).pa).isEqualTo(PA_HI);
+        b.hi.map(HI, PA_HI + 0x10_0000, S1_RW);
+        tb.board.interconnect.broadcast(new Interconnect.Tlbi(Interconnect.Tlbi.Kind.VA, 9, 0, LO, true, 12, 1));
+        assertThat(tb.read(1, HI).pa).as("the lower twin's broadcast").isEqualTo(PA_HI);
+        tb.board.interconnect.broadcast(new Interconnect.Tlbi(Interconnect.Tlbi.Kind.VA, 9, 0, HI, true, 12, 1));
+        assertThat(tb.read(1, HI).pa).isEqualTo(PA_HI + 0x10_0000);
+    }
+
+    /** An ATS Translation Request for an upper address is answered from TTB1's tables. */
+    @Test
+    void anAtsRequestForAnUpperAddressTranslatesThroughTtb1() {
+        Bed b = new Bed(TestBed.full());
+        TestBed tb = b.tb;
+        long[] ste = steS1(b.cdtab, 0, 0, 0);
+        ste[1] |= 1L << 28; // EATS = translate
+        tb.writeSte(1, ste);
+        tb.cfgiSte(1);
+        for (long va : new long[] {HI, LO}) {
+            tb.txn.set(1, NO, va, 4, R);
+            tb.txn.ats = true;
+            tb.smmu.translate(tb.txn, tb.res);
+            assertThat(tb.res.status).as(tb.res.toString()).isEqualTo(DmaResult.OK);
+            assertThat(tb.res.pa).isEqualTo(va == HI ? PA_HI : PA_LO);
+        }
+        tb.txn.ats = false;
     }
 
     /**
