@@ -615,8 +615,8 @@ final class SmmuPtw {
      * ({@link #walk4kPa}), the size's log2 in bits [5:0] ({@link #walk4kSize}), and in bits
      * [62:53] the bits the stage-1 permissions depend on ({@link #walk4kKey}, {@link
      * #s1PermOfKey}): the leaf's PXN and UXN where the leaf has them, its AP[2:1] in bits
-     * [56:55], the plan's WXN in bit 57 and PAN in bit 58, and the tables' PXNTable, UXNTable and APTable (ORed
-     * down the walk) where the tables have them. {@link #WALK4K_NO} (having changed nothing)
+     * [56:55], the plan's WXN in bit 57 and PAN in bit 58, and the tables' PXNTable, UXNTable
+     * and APTable (ORed down the walk) where the tables have them. {@link #WALK4K_NO} (having changed nothing)
      * where walkFast would answer false even for an access that needs no permission; the caller
      * checks the permissions, most often by comparing the key with the last walk's, so that
      * they need not wait on a table load after the leaf's. {@code table} is the

@@ -164,7 +164,10 @@ public final class SmmuTlb {
         insert(reg, vm, as, glob, nest, shr, false, addr, sh, lvl, out, p, gen);
     }
 
-    /** {@link #insert(int, int, int, boolean, boolean, boolean, long, int, int, long, int, long)} with PAN {@code pn}. */
+    /**
+     * {@link #insert(int, int, int, boolean, boolean, boolean, long, int, int, long, int, long)}
+     * with PAN {@code pn}.
+     */
     public void insert(int reg, int vm, int as, boolean glob, boolean nest, boolean shr, boolean pn, long addr, int sh,
                        int lvl, long out, int p, long gen) {
         if (!enabled || gen != generation) {

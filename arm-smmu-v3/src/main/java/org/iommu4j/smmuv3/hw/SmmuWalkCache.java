@@ -17,8 +17,9 @@ import java.util.concurrent.locks.StampedLock;
  * table addresses came through stage 2 (nested), whether broadcast TLB maintenance applies
  * (CD.ASET = 0, or stage 2), and the stage-1 VA range (TTB0 or TTB1): the two ranges' tables are
  * apart even where their granules match. (Their input addresses differ as well: a TTB1 input's
- * bits above the range's size are ones, and entries keep them.) Per entry besides: the level of the cached descriptor and the base
- * of the input address range it covers (the block a descriptor at that level would map).
+ * bits above the range's size are ones, and entries keep them.) Per entry besides: the level of
+ * the cached descriptor and the base of the input address range it covers (the block a
+ * descriptor at that level would map).
  * Outputs: the next-level table's physical address (after stage 2 for a nested stage 1) and the
  * hierarchical attributes accumulated down to and including the descriptor (PXNTable, UXNTable,
  * APTable[1:0], descriptor bits 59..62).

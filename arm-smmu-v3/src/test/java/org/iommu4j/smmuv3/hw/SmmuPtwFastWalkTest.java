@@ -238,7 +238,8 @@ class SmmuPtwFastWalkTest {
         if (s.cfg().ttb1() || s.cfg().pan()) {
             // the upper range's and PAN's walks answered fast and faulting, each
             String what = s.cfg().ttb1() ? "TTB1" : "PAN";
-            Statistics.label("TTB1 and PAN").collect(what + (answered ? " fast" : full.fault != SmmuPtw.OK ? " fault" : " full"));
+            String outcome = answered ? " fast" : full.fault != SmmuPtw.OK ? " fault" : " full";
+            Statistics.label("TTB1 and PAN").collect(what + outcome);
             Statistics.label("TTB1 and PAN").coverage(c -> {
                 c.check("TTB1 fast").count(n -> n > 0);
                 c.check("TTB1 fault").count(n -> n > 0);
