@@ -2298,6 +2298,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
      * with a PASID. A page that grants none of them is a Success completion with R = W = 0
      * ({@link DmaResult#ATS_FAULT}); one that grants less than the request wants (a write to a
      * read-only page) completes with what it grants, and the endpoint may ask for more with PRI.
+     * A privileged request under CD.PAN is taken as a data access: a page EL0 may access grants
+     * it neither R nor W, and so no Exe ({@link #dmaPermOf}).
      */
     private static void atsCompletion(DmaTransaction txn, DmaResult res, long pa, int perm, int blockShift,
                                       List<String> log) {
