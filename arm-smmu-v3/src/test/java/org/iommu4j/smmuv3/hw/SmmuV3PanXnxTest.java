@@ -167,6 +167,43 @@ class SmmuV3PanXnxTest {
         }
     }
 
+    /**
+     * A privileged ATS Translation Request (with a PASID) under PAN is a data access: a user page
+     * completes with R = W = 0; an unprivileged request, and a privileged one through the CD
+     * without PAN, get read and write.
+     */
+    @Test
+    void aPrivilegedAtsRequestUnderPanGetsNoAccessToAUserPage() {
+        TestBed tb = TestBed.full();
+        TestBed.PageTable pt = tb.new PageTable(12, 48);
+        pt.map(VA, PA, S1_RW);
+        long cdtab = tb.alloc(128, 64);
+        long[] c = cd(9, pt.root, 16, 0);
+        tb.writeCd(cdtab, c); // SSID 0: no PAN
+        c[0] |= CD_PAN;
+        tb.writeCd(cdtab + 64, c); // SSID 1: PAN
+        long[] ste = steS1(cdtab, 0, 1, 0);
+        ste[1] |= 1L << 28; // EATS = translate
+        tb.writeSte(1, ste);
+        int rw = DmaResult.PERM_R | DmaResult.PERM_W;
+        assertThat(ats(tb, 1, R | P).status).as("privileged, PAN").isEqualTo(DmaResult.ATS_FAULT);
+        DmaResult r = ats(tb, 1, R);
+        assertThat(r.status).as("unprivileged, PAN").isEqualTo(DmaResult.OK);
+        assertThat(r.perm & rw).isEqualTo(rw);
+        r = ats(tb, 0, R | P);
+        assertThat(r.status).as("privileged, no PAN").isEqualTo(DmaResult.OK);
+        assertThat(r.perm & rw).isEqualTo(rw);
+        assertThat(tb.drainEvents()).as("ATS faults are not recorded").isEmpty();
+    }
+
+    private static DmaResult ats(TestBed tb, int ssid, int access) {
+        tb.txn.set(1, ssid, VA, 4, access);
+        tb.txn.ats = true;
+        tb.smmu.translate(tb.txn, tb.res);
+        tb.txn.ats = false;
+        return tb.res;
+    }
+
     /** explain's leaf line says when PAN refuses privileged data. */
     @Test
     void explainShowsPan() {
