@@ -117,6 +117,71 @@ public final class KernelResource {
         }
     }
 
+    /**
+     * Claims [start, start + n - 1] for a driver ({@code request_region} and
+     * {@code request_mem_region} with {@code parent} the root): a new IORESOURCE_BUSY resource
+     * of the parent's type, put as deep in the tree as it goes (a range inside a non-busy
+     * resource, a BAR inside a bridge window, goes below it). The new resource, or null when the
+     * range collides with a busy one or does not fit (the kernel's "Uhhuh, that didn't work
+     * out"). IORESOURCE_MUXED waiting and the iomem revocation are not modelled.
+     */
+    @Port("kernel/resource.c:__request_region")
+    public static Resource __requestRegion(Resource parent, long start, long n, String name, long flags) {
+        Resource res = new Resource(name, start, start + n - 1, 0);
+        synchronized (resource_lock) {
+            // __request_region_locked
+            for (;;) {
+                res.flags = parent.type() | IORESOURCE_BUSY | flags;
+                Resource conflict = __requestResource(parent, res);
+                if (conflict == null) {
+                    return res;
+                }
+                if (conflict != parent && (conflict.flags & IORESOURCE_BUSY) == 0) {
+                    parent = conflict;
+                    continue;
+                }
+                return null;
+            }
+        }
+    }
+
+    /**
+     * Gives back a range {@link #__requestRegion} claimed: the busy resource of exactly that
+     * range, found by descending through the non-busy ones holding it, leaves the tree. Releasing
+     * a range nobody holds logs "Trying to free nonexistent resource" and changes nothing.
+     */
+    @Port("kernel/resource.c:__release_region")
+    public static void __releaseRegion(Resource parent, long start, long n) {
+        long end = start + n - 1;
+        synchronized (resource_lock) {
+            Resource prev = null; // null: the link is parent.child
+            Resource res = parent.child;
+            while (res != null) {
+                if (Long.compareUnsigned(res.start, start) <= 0 && Long.compareUnsigned(res.end, end) >= 0) {
+                    if ((res.flags & IORESOURCE_BUSY) == 0) {
+                        parent = res;
+                        prev = null;
+                        res = res.child;
+                        continue;
+                    }
+                    if (res.start != start || res.end != end) {
+                        break;
+                    }
+                    if (prev == null) {
+                        parent.child = res.sibling;
+                    } else {
+                        prev.sibling = res.sibling;
+                    }
+                    res.parent = null;
+                    return;
+                }
+                prev = res;
+                res = res.sibling;
+            }
+        }
+        org.iommu4j.base.Printk.prWarn("Trying to free nonexistent resource <%#018x-%#018x>", start, end);
+    }
+
     @Port("kernel/resource.c:simple_align_resource")
     private static long simpleAlignResource(Object data, Resource avail, long size, long align) {
         return avail.start;

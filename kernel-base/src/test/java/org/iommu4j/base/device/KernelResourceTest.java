@@ -87,4 +87,35 @@ class KernelResourceTest {
         assertThat(resourceString(new Resource("b", 5, 5, IORESOURCE_IRQ))).isEqualTo("[irq 5]");
         assertThat(resourceString(new Resource("b", 1, 2, 0))).isEqualTo("[??? 0x00000001-0x00000002 flags 0x0]");
     }
+
+    /**
+     * __request_region descends through non-busy resources (window, then the BAR) and hangs a
+     * busy one there; a second claim of the range collides with it; __release_region takes it
+     * out again, and releasing it twice only logs.
+     */
+    @Test
+    void regionsGoBelowTheBarTheyFallInAndCollideWhileHeld() {
+        Resource b = bar(0x4000, IORESOURCE_MEM);
+        assertThat(allocateResource(window, b, 0x4000, 0, -1L, 0x4000, null, null)).isZero();
+        Resource r = __requestRegion(window, b.start, 0x4000, "virtio-pci-modern", 0);
+        assertThat(r).isNotNull();
+        assertThat(r.parent).isSameAs(b);
+        assertThat(b.child).isSameAs(r);
+        assertThat(r.flags).isEqualTo(IORESOURCE_MEM | IORESOURCE_BUSY);
+        assertThat(r.name).isEqualTo("virtio-pci-modern");
+        assertThat(__requestRegion(window, b.start + 0x1000, 0x1000, "other", 0)).isNull();
+        // a range straddling the BAR's end does not fit in it: it collides with the BAR itself
+        assertThat(__requestRegion(window, b.start + 0x3000, 0x2000, "other", 0)).isNull();
+        __releaseRegion(window, b.start, 0x4000);
+        assertThat(b.child).isNull();
+        assertThat(r.parent).isNull();
+        java.util.List<String> log = new java.util.ArrayList<>();
+        try (AutoCloseable follow = org.iommu4j.base.Printk.follow(l -> log.add(l.text()))) {
+            __releaseRegion(window, b.start, 0x4000);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+        assertThat(log).containsExactly("Trying to free nonexistent resource <0x0000000010000000-0x0000000010003fff>");
+        assertThat(__requestRegion(window, b.start + 0x1000, 0x1000, "other", 0)).isNotNull();
+    }
 }
