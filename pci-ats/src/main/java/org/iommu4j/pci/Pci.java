@@ -1,5 +1,6 @@
 package org.iommu4j.pci;
 
+import static org.iommu4j.base.Errno.EBUSY;
 import static org.iommu4j.base.Errno.EFAULT;
 import static org.iommu4j.base.Errno.EINVAL;
 import static org.iommu4j.base.Errno.EIO;
@@ -1384,6 +1385,86 @@ public final class Pci {
     public static boolean pciDeviceIsPresent(PciDev pdev) {
         int[] v = new int[1];
         return pciBusReadDevVendorId(pdev.pciBus, pdev.devfn, v);
+    }
+
+    /* ---------------- drivers/pci/pci.c: BAR regions a driver claims ---------------- */
+
+    /**
+     * The root a BAR's region is claimed in, the kernel's {@code iomem_resource} /
+     * {@code ioport_resource}: here the top of the tree the BAR is in (the host bridge's window
+     * holding it), or the BAR itself when it is in none.
+     */
+    private static Resource regionRoot(Resource res) {
+        Resource root = res;
+        while (root.parent != null) {
+            root = root.parent;
+        }
+        return root;
+    }
+
+    /** Gives back BAR {@code bar}'s region (release_region / release_mem_region); nothing for an empty BAR. */
+    @Port("drivers/pci/pci.c:pci_release_region")
+    public static void pciReleaseRegion(PciDev pdev, int bar) {
+        if (pciResourceLen(pdev, bar) == 0) {
+            return;
+        }
+        if ((pciResourceFlags(pdev, bar) & (Resource.IORESOURCE_IO | Resource.IORESOURCE_MEM)) != 0) {
+            KernelResource.__releaseRegion(regionRoot(pdev.resource[bar]), pciResourceStart(pdev, bar),
+                    pciResourceLen(pdev, bar));
+        }
+        // find_pci_dr: no managed (pcim_*) enabling here, so no devres region mask to update
+    }
+
+    /** Claims BAR {@code bar} for {@code resName}: 0 (an empty BAR too), or -EBUSY when someone holds it. */
+    @Port("drivers/pci/pci.c:__pci_request_region")
+    private static int __pciRequestRegion(PciDev pdev, int bar, String resName, int exclusive) {
+        if (pciResourceLen(pdev, bar) == 0) {
+            return 0;
+        }
+        // exclusive (IORESOURCE_EXCLUSIVE: no /dev/mem access) is never asked for here
+        if ((pciResourceFlags(pdev, bar) & (Resource.IORESOURCE_IO | Resource.IORESOURCE_MEM)) != 0
+                && KernelResource.__requestRegion(regionRoot(pdev.resource[bar]), pciResourceStart(pdev, bar),
+                        pciResourceLen(pdev, bar), resName, 0) == null) {
+            DevPrintk.devWarn(pdev, "BAR %d: can't reserve %s", bar, KernelResource.resourceString(pdev.resource[bar]));
+            return -EBUSY;
+        }
+        return 0;
+    }
+
+    /** Gives back the regions of the BARs in mask {@code bars}. */
+    @Port("drivers/pci/pci.c:pci_release_selected_regions")
+    public static void pciReleaseSelectedRegions(PciDev pdev, int bars) {
+        for (int i = 0; i < PciDev.PCI_STD_NUM_BARS; i++) {
+            if ((bars & (1 << i)) != 0) {
+                pciReleaseRegion(pdev, i);
+            }
+        }
+    }
+
+    @Port("drivers/pci/pci.c:__pci_request_selected_regions")
+    private static int __pciRequestSelectedRegions(PciDev pdev, int bars, String resName, int excl) {
+        int i;
+        for (i = 0; i < PciDev.PCI_STD_NUM_BARS; i++) {
+            if ((bars & (1 << i)) != 0 && __pciRequestRegion(pdev, i, resName, excl) != 0) {
+                // err_out: the ones claimed so far go back
+                while (--i >= 0) {
+                    if ((bars & (1 << i)) != 0) {
+                        pciReleaseRegion(pdev, i);
+                    }
+                }
+                return -EBUSY;
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * Claims the regions of the BARs in mask {@code bars} for driver {@code resName}, all or
+     * none: 0, or -EBUSY (a "can't reserve" warning for the BAR someone else holds).
+     */
+    @Port("drivers/pci/pci.c:pci_request_selected_regions")
+    public static int pciRequestSelectedRegions(PciDev pdev, int bars, String resName) {
+        return __pciRequestSelectedRegions(pdev, bars, resName, 0);
     }
 
     /* ---------------- drivers/pci/pci.h: priv_flags ---------------- */

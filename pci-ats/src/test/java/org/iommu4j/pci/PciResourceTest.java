@@ -203,6 +203,35 @@ class PciResourceTest {
         assertThat(log).contains("pci 0000:00:01.0: can't enable device: BAR 1 [mem 0x10000000-0x10000fff] not claimed");
     }
 
+    /**
+     * pci_request_selected_regions claims all the BARs asked for or none: a BAR someone holds is
+     * refused with "can't reserve" and the ones claimed before it go back; an empty BAR in the
+     * mask is no obstacle. pci_release_selected_regions gives them back.
+     */
+    @Test
+    void selectedRegionsAreClaimedAllOrNone() {
+        hb.add(1, "rng", virtio(0x1005, 0x00ff00, 0x20).build());
+        boot();
+        PciDev d = dev(1);
+        int bars = 1 << 1 | 1 << 2 | 1 << 4; // BAR 2 is empty
+        assertThat(pciRequestSelectedRegions(d, bars, "first")).isZero();
+        assertThat(d.resource[1].child.name).isEqualTo("first");
+        assertThat(d.resource[4].child.flags & Resource.IORESOURCE_BUSY).isNotZero();
+        pciReleaseRegion(d, 1);
+        assertThat(d.resource[1].child).isNull();
+        // BAR 1 is free again, BAR 4 is not: nothing is claimed
+        assertThat(pciRequestSelectedRegions(d, 1 << 1 | 1 << 4, "second")).isEqualTo(-org.iommu4j.base.Errno.EBUSY);
+        assertThat(log).contains("pci 0000:00:01.0: BAR 4: can't reserve [mem 0x8000000000-0x8000003fff 64bit pref]");
+        assertThat(d.resource[1].child).isNull();
+        assertThat(d.resource[4].child.name).isEqualTo("first");
+        pciReleaseSelectedRegions(d, 1 << 4);
+        assertThat(pciRequestSelectedRegions(d, 1 << 0 | 1 << 1 | 1 << 4, "second")).isZero();
+        assertThat(d.resource[0].child.name).isEqualTo("second");
+        pciReleaseSelectedRegions(d, 1 << 0 | 1 << 1 | 1 << 4);
+        assertThat(d.resource[0].child).isNull();
+        assertThat(d.resource[4].child).isNull();
+    }
+
     @Test
     void aBarThatCannotBeSizedIsIgnored() {
         assertThat(pciSize(0, 0xfffff000L, 0xfffffff0L)).isEqualTo(0x1000);
