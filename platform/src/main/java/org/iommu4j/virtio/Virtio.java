@@ -320,15 +320,18 @@ public final class Virtio {
     }
 
     /**
-     * Resets the device, acknowledges it, adds it to the bus (which probes a matching driver).
-     * 0, or the driver probe's -errno (the device stays registered with FAILED set, as device_add
-     * keeps a device whose probe failed).
+     * Numbers the device (the lowest free "virtioN"), resets it, acknowledges it, adds it to the
+     * bus (which probes a matching driver). 0 (also when the driver's probe failed: the device
+     * stays registered with FAILED set, as device_add keeps it), or -ENOSPC when no index is
+     * left (FAILED set, nothing registered).
      */
     @Port("drivers/virtio/virtio.c:register_virtio_device")
     public int registerVirtioDevice(VirtioDevice dev) {
         // the index (and so the name) is taken here: a transport whose probe failed earlier used none
         int err = virtioIndexIda.idaSimpleGet(0, 0);
         if (err < 0) {
+            // out: no index, no name: the device is marked FAILED
+            virtioAddStatus(dev, VIRTIO_CONFIG_S_FAILED);
             return err;
         }
         dev.index = err;

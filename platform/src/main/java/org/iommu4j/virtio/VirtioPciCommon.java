@@ -259,7 +259,13 @@ public final class VirtioPciCommon {
             return rc;
         }
         Pci.pciSetMaster(pciDev);
-        return virtio.registerVirtioDevice(vdev);
+        rc = virtio.registerVirtioDevice(vdev);
+        if (rc != 0) {
+            // err_register, err_probe
+            VirtioPciModern.virtioPciModernRemove(vpDev);
+            Pci.pciDisableDevice(pciDev);
+        }
+        return rc;
     }
 
     /**

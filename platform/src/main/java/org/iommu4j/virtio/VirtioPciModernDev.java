@@ -160,15 +160,18 @@ public final class VirtioPciModernDev {
         // optional: present only on device types with a device-specific configuration
         int device = virtioPciFindCapability(pciDev, VIRTIO_PCI_CAP_DEVICE_CFG, types, bars);
         mdev.modernBars = bars[0];
-        // pci_request_selected_regions(modern_bars, "virtio-pci-modern"): the simulated resource
-        // tree has no region ownership; nothing else claims these BARs.
+        err = Pci.pciRequestSelectedRegions(pciDev, mdev.modernBars, "virtio-pci-modern");
+        if (err != 0) {
+            return err;
+        }
+        err = -EINVAL;
         mdev.common = vpModernMapCapability(mdev, common, VIRTIO_PCI_COMMON_CFG_SIZE, 4, 0, VIRTIO_PCI_COMMON_CFG_SIZE, null);
         if (mdev.common == null) {
-            return -EINVAL;
+            return vpModernProbeErr(mdev, err);
         }
         mdev.isr = vpModernMapCapability(mdev, isr, 1, 1, 0, 1, null);
         if (mdev.isr == null) {
-            return -EINVAL;
+            return vpModernProbeErr(mdev, err);
         }
         // notify_off_multiplier, then the notification region's length and offset
         mdev.notifyOffsetMultiplier = Pci.pciReadConfigDword(pciDev, notify + VIRTIO_PCI_NOTIFY_CAP_MULT);
@@ -180,7 +183,7 @@ public final class VirtioPciModernDev {
             mdev.notifyBase = vpModernMapCapability(mdev, notify, 2, 2, 0, (int) notifyLength, len);
             mdev.notifyLen = len[0];
             if (mdev.notifyBase == null) {
-                return -EINVAL;
+                return vpModernProbeErr(mdev, err);
             }
         } else {
             mdev.notifyMapCap = notify;
@@ -191,16 +194,35 @@ public final class VirtioPciModernDev {
             mdev.device = vpModernMapCapability(mdev, device, 0, 4, 0, (int) PAGE_SIZE, len);
             mdev.deviceLen = len[0];
             if (mdev.device == null) {
-                return -EINVAL;
+                return vpModernProbeErr(mdev, err);
             }
         }
         return 0;
     }
 
     /**
+     * vp_modern_probe's unwinding (its err_map_* labels, then err_map_common's
+     * pci_release_selected_regions): what was mapped is unmapped, the regions go back; returns
+     * {@code err}.
+     */
+    private static int vpModernProbeErr(VirtioPciModernDevice mdev, int err) {
+        PciDev pciDev = mdev.pciDev;
+        if (mdev.notifyBase != null) {
+            PciIomap.pciIounmap(pciDev, mdev.notifyBase);
+        }
+        if (mdev.isr != null) {
+            PciIomap.pciIounmap(pciDev, mdev.isr);
+        }
+        if (mdev.common != null) {
+            PciIomap.pciIounmap(pciDev, mdev.common);
+        }
+        Pci.pciReleaseSelectedRegions(pciDev, mdev.modernBars);
+        return err;
+    }
+
+    /**
      * Undoes {@link #vpModernProbe}: the device, notification (when mapped whole), ISR and common
-     * windows are unmapped. pci_release_selected_regions: the probe requested no regions (see
-     * there), so there are none to release.
+     * windows are unmapped, then the modern BARs' regions given back.
      */
     @Port("drivers/virtio/virtio_pci_modern_dev.c:vp_modern_remove")
     public static void vpModernRemove(VirtioPciModernDevice mdev) {
@@ -213,6 +235,7 @@ public final class VirtioPciModernDev {
         }
         PciIomap.pciIounmap(pciDev, mdev.isr);
         PciIomap.pciIounmap(pciDev, mdev.common);
+        Pci.pciReleaseSelectedRegions(pciDev, mdev.modernBars);
     }
 
     @Port("drivers/virtio/virtio_pci_modern_dev.c:vp_modern_get_features")

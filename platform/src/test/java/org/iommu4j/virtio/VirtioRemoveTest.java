@@ -80,6 +80,8 @@ class VirtioRemoveTest {
             IoMem common = VirtioPciDevice.toVpDevice(blkDev).mdev.common;
             assertThat(pdev.resource[1].parent).isNotNull();
             assertThat(pdev.resource[4].parent).isNotNull();
+            // vp_modern_probe claimed the modern BAR (pci_request_selected_regions)
+            assertThat(pdev.resource[4].child).isNotNull().satisfies(r -> assertThat(r.name).isEqualTo("virtio-pci-modern"));
             Warn.drain();
 
             List<Cmd> cmds = new ArrayList<>();
@@ -146,6 +148,8 @@ class VirtioRemoveTest {
             for (org.iommu4j.base.device.Resource r : pdev.resource) {
                 assertThat(r.parent).isNull();
             }
+            // vp_modern_remove gave the region back before (pci_release_selected_regions)
+            assertThat(pdev.resource[4].child).isNull();
 
             // a DMA the function attempts now does not reach memory: without Bus Master Enable it
             // is never issued; a function that turns it back on by itself is aborted by the STE
