@@ -317,6 +317,12 @@ public class BusType {
         busNotifier.blockingNotifierCallChain(BUS_NOTIFY_BOUND_DRIVER, dev);
     }
 
+    /**
+     * Unbinds {@code dev} ({@code __device_release_driver}): BUS_NOTIFY_UNBIND_DRIVER, the
+     * driver's remove, the DMA setup probe made undone (arch_teardown_dma_ops, dma_range_map),
+     * dev->driver and the driver data cleared, BUS_NOTIFY_UNBOUND_DRIVER. Nothing for an unbound
+     * device.
+     */
     @Port("drivers/base/dd.c:device_release_driver")
     public void deviceReleaseDriver(Device dev) {
         DeviceDriver drv = dev.driver;
@@ -325,10 +331,18 @@ public class BusType {
         }
         busNotifier.blockingNotifierCallChain(BUS_NOTIFY_UNBIND_DRIVER, dev);
         drv.remove(dev);
+        archTeardownDmaOps(dev);
+        dev.dmaRangeMap = null;
         dev.driver = null;
         dev.devSetDrvdata(null);
         bound.remove(dev);
         busNotifier.blockingNotifierCallChain(BUS_NOTIFY_UNBOUND_DRIVER, dev);
+    }
+
+    /** arm64 with CONFIG_IOMMU_DMA: the device's DMA ops go back to dma-direct (NULL). */
+    @Port("arch/arm64/mm/dma-mapping.c:arch_teardown_dma_ops")
+    private static void archTeardownDmaOps(Device dev) {
+        dev.dmaOps = null;
     }
 
     @Override

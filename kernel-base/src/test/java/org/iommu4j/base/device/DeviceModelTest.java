@@ -177,6 +177,9 @@ class DeviceModelTest {
         bus.driverRegister(drv);
         Device dev = new Device("nic0");
         bus.deviceAdd(dev);
+        // what dma_configure gave it at probe (arm64: the IOMMU DMA ops, the dma-ranges)
+        dev.dmaOps = new Object();
+        dev.dmaRangeMap = new BusDmaRegion[0];
         events.clear();
         bus.deviceDel(dev);
         assertThat(events).containsExactly("DEL_DEVICE nic0", "UNBIND_DRIVER nic0", "UNBOUND_DRIVER nic0", "REMOVED_DEVICE nic0");
@@ -184,6 +187,9 @@ class DeviceModelTest {
         assertThat(dev.driver).isNull();
         assertThat(dev.devGetDrvdata()).isNull();
         assertThat(bus.devices()).isEmpty();
+        // __device_release_driver: arch_teardown_dma_ops, dma_range_map freed
+        assertThat(dev.dmaOps).isNull();
+        assertThat(dev.dmaRangeMap).isNull();
     }
 
     @Test
