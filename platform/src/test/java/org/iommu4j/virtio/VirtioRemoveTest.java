@@ -73,6 +73,8 @@ class VirtioRemoveTest {
                 assertThat(m.board.irqs.hasAction(virq)).isTrue();
             }
             assertThat(model.msixEnabled()).isTrue();
+            int msixBar = org.iommu4j.platform.VirtioPci.MSIX_BAR;
+            assertThat(model.barRead(msixBar, 0, 4) | model.barRead(msixBar, 4, 4)).isNotZero(); // entry 0's address
             assertThat(steConfig(steWord0(m, 0x10))).isEqualTo(STE_CONFIG_S1_TRANS);
             IommuGroup group = Iommu.iommuGroupGet(pdev);
             Iommu.iommuGroupPut(group);
@@ -118,6 +120,13 @@ class VirtioRemoveTest {
             assertThat(pdev.msiList).isEmpty();
             for (int virq : virqs) {
                 assertThat(m.board.irqs.hasAction(virq)).isFalse();
+            }
+            // each entry masked (pci_msix_shutdown), then its message zeroed (msi_domain_deactivate)
+            for (int e = 0; e < 2; e++) {
+                assertThat(model.barRead(msixBar, 16 * e, 4)).isZero();
+                assertThat(model.barRead(msixBar, 16 * e + 4, 4)).isZero();
+                assertThat(model.barRead(msixBar, 16 * e + 8, 4)).isZero();
+                assertThat(model.barRead(msixBar, 16 * e + 12, 4) & PciRegs.PCI_MSIX_ENTRY_CTRL_MASKBIT).isEqualTo(1);
             }
             // Bus Master Enable off (pci_disable_device), the windows unmapped
             assertThat(model.configRead(PciRegs.PCI_COMMAND, 2) & PciRegs.PCI_COMMAND_MASTER).isZero();

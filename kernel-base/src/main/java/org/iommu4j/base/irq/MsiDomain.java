@@ -181,9 +181,28 @@ public final class MsiDomain {
         chip.irqWriteMsiMsg(virq, desc, msg);
     }
 
-    /** Frees the vectors of every allocated descriptor on {@code dev}'s list. */
+    /** Takes the vector's message back: a zero message is written in its place. */
+    @Port("kernel/irq/msi.c:msi_domain_deactivate")
+    private void msiDomainDeactivate(int virq, MsiDesc desc) {
+        chip.irqWriteMsiMsg(virq, desc, new MsiMsg());
+    }
+
+    /**
+     * Frees the vectors of every allocated descriptor on {@code dev}'s list: each vector
+     * activated at allocation (an ACTIVATE_EARLY domain: the only activation modelled) is
+     * deactivated first, its message zeroed in the device; then the parent frees the events.
+     * The parent's own deactivate (the ITS's DISCARD) is not modelled.
+     */
     @Port("kernel/irq/msi.c:__msi_domain_free_irqs")
     public synchronized void msiDomainFreeIrqs(Device dev) {
+        if ((flags & MSI_FLAG_ACTIVATE_EARLY) != 0) {
+            for (MsiDesc desc : dev.msiList) {
+                for (int i = 0; desc.irq != 0 && i < desc.nvecUsed; i++) {
+                    // irq_domain_deactivate_irq of an activated vector
+                    msiDomainDeactivate(desc.irq + i, desc);
+                }
+            }
+        }
         for (MsiDesc desc : dev.msiList) {
             if (desc.irq != 0) {
                 for (int i = 0; i < desc.nvecUsed; i++) {
