@@ -40,16 +40,6 @@ class PciRemoveTest {
     }
 
     private PciBus boot() {
-        hb.mapEcam(board.mmio, PciResourceTest.ECAM);
-        hb.mapWindow(board.mmio, 0x1000_0000L, 0x2eff_0000L, 0x1000_0000L, false);
-        hb.mapWindow(board.mmio, 0x80_0000_0000L, 0x80_0000_0000L, 0x80_0000_0000L, false);
-        hb.mapWindow(board.mmio, PciResourceTest.IO_CPU, 0x1_0000L, 0, true);
-        PciHostBridge bridge = pciAllocHostBridge();
-        pciAddResource(bridge.windows, new Resource("pcie", 0, 0, Resource.IORESOURCE_BUS));
-        pciAddResource(bridge.windows, new Resource("pcie@10000000", 0, 0xffff, Resource.IORESOURCE_IO));
-        pciAddResource(bridge.windows, new Resource("pcie@10000000", 0x1000_0000L, 0x3efe_ffffL, Resource.IORESOURCE_MEM));
-        pciAddResource(bridge.windows, new Resource("pcie@10000000", 0x80_0000_0000L, 0xff_ffff_ffffL,
-                Resource.IORESOURCE_MEM));
         pci.pciBusType.busNotifier.blockingNotifierChainRegister((org.iommu4j.base.NotifierBlock) (action, data) -> {
             if (action == BusType.BUS_NOTIFY_UNBIND_DRIVER) {
                 events.add("UNBIND " + data);
@@ -60,7 +50,7 @@ class PciRemoveTest {
             }
             return 0;
         });
-        return pci.pciHostCommonProbe(bridge, board.mmio, PciResourceTest.ECAM);
+        return PciResourceTest.boot(board, hb, pci);
     }
 
     /** A driver for Red Hat's functions that enables them in probe and disables them in remove. */

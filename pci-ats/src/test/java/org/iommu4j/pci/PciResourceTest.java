@@ -46,6 +46,11 @@ class PciResourceTest {
     }
 
     private PciBus boot() {
+        return boot(board, hb, pci);
+    }
+
+    /** QEMU virt's ECAM and windows for {@code hb} on {@code board}, then pci_host_common_probe. */
+    static PciBus boot(Board board, PciHostBridgeModel hb, Pci pci) {
         hb.mapEcam(board.mmio, ECAM);
         hb.mapWindow(board.mmio, 0x1000_0000L, 0x2eff_0000L, 0x1000_0000L, false);
         hb.mapWindow(board.mmio, 0x80_0000_0000L, 0x80_0000_0000L, 0x80_0000_0000L, false);
