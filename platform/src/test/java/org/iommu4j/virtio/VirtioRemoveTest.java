@@ -279,6 +279,43 @@ class VirtioRemoveTest {
     }
 
     /**
+     * Unbinding first (device_release_driver: what {@code echo > unbind} does) runs the whole
+     * driver teardown while the function stays on the bus in its group, its STE still
+     * translating (v5.15 keeps the default domain attached); the later removal finds no driver
+     * and only deletes it: the IOMMU release then leaves the STE aborting.
+     */
+    @Test
+    void anUnboundVirtioFunctionIsOnlyDeletedAndReleasedFromTheIommu() {
+        try (Machine m = Machine.bootRunB()) {
+            PciDev blk = m.function(0x10).dev();
+            var proxy = m.virtioProxies.get(0x10);
+            Warn.drain();
+            List<String> ops = new ArrayList<>();
+            try (Trace.Sink sink = Trace.subscribe(Trace.filter("smmuv3:smmuv3_cmdq_opcode"), r -> ops.add((String) r.field("cmd")))) {
+                m.pci.pciBusType.deviceReleaseDriver(blk);
+                assertThat(ops).containsExactly("CMD_TLBI_NH_VA", "CMD_SYNC");
+                assertThat(blk.driver).isNull();
+                assertThat(blk.devGetDrvdata()).isNull();
+                assertThat(proxy.status()).isEqualTo(VirtioH.VIRTIO_CONFIG_S_ACKNOWLEDGE);
+                assertThat(m.virtio.devices).hasSize(1);
+                assertThat(m.pci.pciBusType.devices()).contains(blk);
+                assertThat(steConfig(steWord0(m, 0x10))).isEqualTo(STE_CONFIG_S1_TRANS);
+                IommuGroup g = Iommu.iommuGroupGet(blk);
+                assertThat(g).isNotNull();
+                Iommu.iommuGroupPut(g);
+
+                ops.clear();
+                m.pci.pciStopAndRemoveBusDevice(blk);
+                assertThat(ops).containsExactly("CMD_CFGI_STE", "CMD_SYNC", "CMD_TLBI_NH_ASID", "CMD_SYNC");
+            }
+            assertThat(steConfig(steWord0(m, 0x10))).isEqualTo(STE_CONFIG_ABORT);
+            assertThat(Iommu.iommuGroupGet(blk)).isNull();
+            assertThat(m.pci.pciBusType.devices()).doesNotContain(blk);
+            assertThat(Warn.drain()).isEmpty();
+        }
+    }
+
+    /**
      * Run A: nothing behind the virtio functions' BARs, the platform bound only the PCI side of
      * virtio-pci. Its removal undoes that (pci_disable_device) and the IOMMU side is the same:
      * STE aborting, group gone.
