@@ -3087,7 +3087,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
     /** CD.EPD0 as it applies: IGNORED (0) for a StreamWorld of EL2 without E2H. */
     private boolean cdEpd0(long[] c, ConfigCache.Ste ste) {
-        return CD_EPD0(c) && !(ste.strw() == STE_STRW_EL2 && (cr2 & R_CR2_E2H) == 0);
+        return CD_EPD0(c) && cdTwoRanges(ste); // the EPDx bits exist where the regime has two ranges
     }
 
     /**
