@@ -50,6 +50,8 @@ class IommuSimCommandsTest {
                 "DMA read after unmap: ret -14 (-EFAULT: no stale translation)");
         assertThat(r.out()).contains("=== demo msi", "pci_alloc_irq_vectors(0000:00:01.0, 1, 2, PCI_IRQ_MSIX) = 2",
                 "virq", "handled 3 time(s)", "SMMU event: F_TRANSLATION sid 0x10 addr 0x8020040 write");
+        assertThat(r.out()).contains("=== demo unplug", "pci_stop_and_remove_bus_device(0000:00:02.0)",
+                "smmuv3_cmdq_cfgi_ste: sid=0x10", "(V=1 Config=abort)", "pci 0000:00:02.0: Removing from iommu group 1");
     }
 
     @Test

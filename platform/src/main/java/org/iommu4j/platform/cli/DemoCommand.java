@@ -10,6 +10,7 @@ import org.iommu4j.platform.AuxDemo;
 import org.iommu4j.platform.Machine;
 import org.iommu4j.platform.MsiDemo;
 import org.iommu4j.platform.SvaDemo;
+import org.iommu4j.platform.UnplugDemo;
 import org.iommu4j.platform.VirtioDemo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -18,9 +19,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code iommu-sim demo [NAME]}: run one demo, or all of them. */
-@Command(name = "demo", mixinStandardHelpOptions = true, description = "Run a demo (aux, ats, sva, msi, virtio), or every demo when no name is given.")
+@Command(name = "demo", mixinStandardHelpOptions = true, description = "Run a demo (aux, ats, sva, msi, virtio, unplug), or every demo when no name is given.")
 public final class DemoCommand implements Callable<Integer> {
-    static final List<String> DEMOS = List.of("aux", "ats", "sva", "msi", "virtio");
+    static final List<String> DEMOS = List.of("aux", "ats", "sva", "msi", "virtio", "unplug");
 
     @Spec
     CommandSpec spec;
@@ -28,7 +29,7 @@ public final class DemoCommand implements Callable<Integer> {
     @Mixin
     BootMixin opts;
 
-    @Parameters(arity = "0..1", paramLabel = "NAME", description = "Demo name: aux, ats, sva, msi or virtio (the reference's run B: QEMU's SMMU, modern virtio devices).")
+    @Parameters(arity = "0..1", paramLabel = "NAME", description = "Demo name: aux, ats, sva, msi, virtio (the reference's run B: QEMU's SMMU, modern virtio devices) or unplug (run B's virtio-blk hot-unplugged).")
     String name;
 
     @Override
@@ -43,12 +44,13 @@ public final class DemoCommand implements Callable<Integer> {
         int rc = 0;
         for (String d : name == null ? DEMOS : List.of(name)) {
             w.println("=== demo " + d);
-            if ("qemu".equals(opts.options.caps) && !d.equals("virtio")) {
+            boolean runB = d.equals("virtio") || d.equals("unplug");
+            if ("qemu".equals(opts.options.caps) && !runB) {
                 err.println("iommu-sim demo " + d + ": error: needs --caps full (QEMU's SMMU has no substreams or ATS)");
                 err.flush();
                 return 2;
             }
-            try (Machine m = d.equals("virtio") ? opts.options.bootRunB()
+            try (Machine m = runB ? opts.options.bootRunB()
                     : opts.options.boot("full", !d.equals("aux") && !d.equals("msi"))) {
                 ByteArrayOutputStream buf = new ByteArrayOutputStream();
                 PrintStream ps = new PrintStream(buf, true, StandardCharsets.UTF_8);
@@ -58,6 +60,7 @@ public final class DemoCommand implements Callable<Integer> {
                     case "sva" -> SvaDemo.run(m, ps).exit();
                     case "msi" -> MsiDemo.run(m, ps).exit();
                     case "virtio" -> VirtioDemo.run(m, ps).exit();
+                    case "unplug" -> UnplugDemo.run(m, ps).exit();
                     default -> AuxDemo.run(m, ps).exit();
                 };
                 w.print(buf.toString(StandardCharsets.UTF_8));
