@@ -3373,9 +3373,11 @@ public final class ArmSmmuV3 {
         if (master == null) {
             return;
         }
-        Warn.WARN_ON(sva.armSmmuMasterSvaEnabled(master));
-        org.iommu4j.iopf.IoPgfault.iopfQueueRemoveDevice(smmu.priqIopf, dev);
-        org.iommu4j.iopf.IoPgfault.iopfQueueRemoveDevice(smmu.evtqIopf, dev);
+        // SVA still enabled is a driver bug; the device then still sits in the fault queues
+        if (Warn.WARN_ON(sva.armSmmuMasterSvaEnabled(master))) {
+            org.iommu4j.iopf.IoPgfault.iopfQueueRemoveDevice(smmu.priqIopf, dev);
+            org.iommu4j.iopf.IoPgfault.iopfQueueRemoveDevice(smmu.evtqIopf, dev);
+        }
         armSmmuDetachDev(master);
         armSmmuDisablePasid(master);
         armSmmuRemoveMaster(master);

@@ -144,6 +144,23 @@ class ArmSmmuV3SvaTest {
         return res;
     }
 
+    /**
+     * arm_smmu_release_device of a master whose SVA is still on (a driver that forgot to turn it
+     * off): a WARN, and only then the device is taken out of the fault queue it still sits in.
+     * A master released after SVA was turned off is not in any queue, and nothing is asked of it.
+     */
+    @Test
+    void releasingAMasterWithSvaStillOnWarnsAndLeavesTheFaultQueue() {
+        boot(false);
+        assertThat(Iommu.iommuDevEnableFeature(dev, IOMMU_DEV_FEAT_IOPF)).isZero();
+        assertThat(Iommu.iommuDevEnableFeature(dev, IOMMU_DEV_FEAT_SVA)).isZero();
+        assertThat(IoPgfault.iopfQueueOf(dev)).isSameAs(tb.drv.smmu.evtqIopf);
+        tb.drv.armSmmuReleaseDevice(dev);
+        assertThat(org.iommu4j.base.Warn.drain()).singleElement().asString().contains("armSmmuReleaseDevice");
+        assertThat(IoPgfault.iopfQueueOf(dev)).isNull();
+        assertThat(DevIommu.devIommuFwspecGet(dev)).isNull();
+    }
+
     @Test
     void featuresFollowTheKernelsOrder() {
         boot(true);
