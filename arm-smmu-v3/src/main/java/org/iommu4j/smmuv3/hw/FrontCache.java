@@ -18,4 +18,13 @@ interface FrontCache {
 
     /** Translations served whole by a front cache, each a TLB hit. */
     long tlbHits();
+
+    /**
+     * Translations a front path walked with the TLB off, without asking the TLB: each a TLB
+     * miss, as the TLB counts a lookup while it is off.
+     */
+    long tlbMisses();
+
+    /** Of {@link #tlbMisses()}, those walked without asking the walk cache (off): each a miss of it. */
+    long walkMisses();
 }

@@ -322,7 +322,7 @@ public final class SmmuTlb {
     }
 
     public long misses() {
-        return misses;
+        return misses + front.tlbMisses();
     }
 
     /** Valid entries. */

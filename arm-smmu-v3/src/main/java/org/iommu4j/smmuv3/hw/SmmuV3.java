@@ -75,18 +75,28 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
 
         @Override
         public long steHits() {
-            return microHits + cfgHits;
+            return microHits + cfgHits + walk4kHits;
         }
 
         @Override
         public long cdHits() {
-            // most hits use a CD: those without one are the ones counted
-            return microHits - microNoCdHits + cfgHits - cfgNoCdHits;
+            // most hits use a CD: those without one are the ones counted (a walk4k entry has one)
+            return microHits - microNoCdHits + cfgHits - cfgNoCdHits + walk4kHits;
         }
 
         @Override
         public long tlbHits() {
             return microHits;
+        }
+
+        @Override
+        public long tlbMisses() {
+            return walk4kHits;
+        }
+
+        @Override
+        public long walkMisses() {
+            return walk4kHits;
         }
     };
     private final ConfigCache configCache = new ConfigCache(microFront);
@@ -96,7 +106,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
      * so a walk that resumed from an entry an invalidation removes has read the TLB's generation
      * before that invalidation too, and its TLB and micro-TLB inserts are dropped.
      */
-    private final SmmuWalkCache walkCache = new SmmuWalkCache(256, 4);
+    private final SmmuWalkCache walkCache = new SmmuWalkCache(256, 4, microFront);
 
     private final ReentrantLock lock = new ReentrantLock();
     private final ReentrantLock cmdqLock = new ReentrantLock();
@@ -333,6 +343,12 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
      * {@link #microHits}).
      */
     private long cfgHits, cfgNoCdHits;
+    /**
+     * Translations {@link #walk4kHit} answered: each one configuration hit (with a CD), one TLB
+     * miss and one walk cache miss, credited to those caches' counters through {@link
+     * #microFront} so that the hot path counts once.
+     */
+    private long walk4kHits;
 
     /**
      * The last {@link SmmuPtw#walk4k} permission key (bits [24:15]) with its {@link #S1_PERMS}
@@ -1778,8 +1794,9 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
      * may take both into {@link #translate}'s caller: a plain access whose (StreamID,
      * SubstreamID) has the configuration front cache's last entry, current and {@link
      * CfgEntry#walk4k}, with the walk cache off, and a walk {@link #walk4kAnswer} answers. Counts
-     * the configuration hit {@link #translateMiss} would have counted (a walk4k entry has a CD);
-     * false, having changed nothing, for translateMiss to take it from the top.
+     * the configuration hit, TLB miss and walk cache miss {@link #translateMiss} would have
+     * counted, in one counter ({@link #walk4kHits}); false, having changed nothing, for
+     * translateMiss to take it from the top.
      */
     private boolean walk4kHit(DmaTransaction txn, DmaResult res) {
         // the transaction's fields before the epoch's volatile read, which later loads may not
@@ -1794,7 +1811,7 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
                 || !walk4kAnswer(va, access, res, e)) {
             return false;
         }
-        cfgHits++;
+        walk4kHits++;
         return true;
     }
 
@@ -1828,7 +1845,12 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
     private boolean walkOnly(DmaTransaction txn, DmaResult res, CfgEntry e) {
         if (e.walk4k && !walkCache.enabled()) {
             // walk4kHit has just walked (and declined) the last entry's
-            return e != cfgLast && walk4kAnswer(txn.addr, txn.access, res, e);
+            if (e == cfgLast || !walk4kAnswer(txn.addr, txn.access, res, e)) {
+                return false;
+            }
+            walkCache.count(false);
+            tlb.countMissOff();
+            return true;
         }
         final SmmuPtw.Result r = WalkScratch.of(res).result;
         final SmmuPtw.Plan plan = (txn.addr & VA_RANGE_BIT) != 0 ? e.plan1 : e.plan;
@@ -1843,8 +1865,8 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
     /**
      * {@link SmmuPtw#walk4k} of {@code va} with {@code e}'s plan, and its answer when the walk
      * gives one with the permissions the {@code access} (DmaTransaction.ACC_* bits) needs: the
-     * result, and the TLB's and the walk cache's misses (walk4k counts nothing; walkFast would
-     * have counted the walk cache's). False, having changed nothing, otherwise.
+     * result; the caller counts the TLB's and the walk cache's misses (walk4k counts nothing;
+     * walkFast would have counted the walk cache's). False, having changed nothing, otherwise.
      */
     private boolean walk4kAnswer(long va, int access, DmaResult res, CfgEntry e) {
         long w = walk4k(mem, e.plan, e.table, va);
@@ -1861,8 +1883,6 @@ public final class SmmuV3 implements MmioDevice, DmaPort {
         if ((m & need) != need) {
             return false;
         }
-        walkCache.count(false);
-        tlb.countMissOff();
         boolean priv = (access & DmaTransaction.ACC_PRIV) != 0;
         res.translated(SmmuPtw.walk4kPa(w, va), (priv ? m >>> 11 : m >>> 7) & 15, SmmuPtw.walk4kSize(w));
         return true;

@@ -47,9 +47,12 @@ public final class SmmuWalkCache {
     private volatile boolean enabled = true;
     private volatile long generation;
     private long hits, misses;
+    /** Credited with the misses of the walks that did not ask this cache while it was off. */
+    private final FrontCache front;
     private final StampedLock sl = new StampedLock();
 
-    SmmuWalkCache(int sets, int ways) {
+    SmmuWalkCache(int sets, int ways, FrontCache front) {
+        this.front = front;
         if (Integer.bitCount(sets) != 1 || ways < 1) {
             throw new IllegalArgumentException("sets must be a power of two");
         }
@@ -265,7 +268,7 @@ public final class SmmuWalkCache {
     }
 
     public long misses() {
-        return misses;
+        return misses + front.walkMisses();
     }
 
     /** Valid entries. */
