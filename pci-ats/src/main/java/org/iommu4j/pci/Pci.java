@@ -9,6 +9,7 @@ import static org.iommu4j.base.Errno.ENOENT;
 import static org.iommu4j.base.Errno.ENOMEM;
 import static org.iommu4j.base.Errno.ENOSPC;
 import static org.iommu4j.base.Errno.ENOTTY;
+import static org.iommu4j.base.Errno.EPROBE_DEFER;
 import static org.iommu4j.base.Errno.ERANGE;
 import static org.iommu4j.pci.PciRegs.*;
 
@@ -67,11 +68,34 @@ public final class Pci {
     private volatile boolean pciAcsEnable;
     private final List<PciBus> rootBuses = new ArrayList<>();
 
-    /** The PCI bus type; {@code dev_is_pci} recognises devices on any instance of it. */
+    /**
+     * pci_set_msi_domain (drivers/pci/probe.c), which pci_device_add calls before device_add:
+     * its lookups go through the device tree and the irqdomains, above pci-ats, so the platform
+     * that ports it (PciOf) installs it here. Null: pci_device_add leaves the function's MSI
+     * domain as it is.
+     */
+    public volatile java.util.function.Consumer<PciDev> pciSetMsiDomain;
+
+    /**
+     * The PCI bus type; {@code dev_is_pci} recognises devices on any instance of it. Its
+     * {@code dma_configure} (pci_dma_configure, of_dma_configure from the host bridge's node) is
+     * installed by the platform, which has the device tree.
+     */
     public static final class PciBusType extends BusType {
         PciBusType() {
-            super("pci", (dev, drv) -> dev instanceof PciDev p && drv instanceof PciDriver pd && pd.pciMatchId(p));
+            super("pci", Pci::pciBusMatch);
         }
+    }
+
+    /**
+     * A function binds to a driver whose id_table names it, once pci_bus_add_device has let it
+     * ({@code match_driver}); {@code pci_match_device}'s dynamic IDs and driver_override are
+     * not modelled.
+     */
+    @Port("drivers/pci/pci-driver.c:pci_bus_match")
+    private static boolean pciBusMatch(Device dev, org.iommu4j.base.device.DeviceDriver drv) {
+        return dev instanceof PciDev pciDev && pciDev.matchDriver && drv instanceof PciDriver pciDrv
+                && pciDrv.pciMatchId(pciDev);
     }
 
     /* ---------------- include/linux/pci.h helpers ---------------- */
@@ -763,6 +787,50 @@ public final class Pci {
     }
 
     /**
+     * Rescans {@code bus} ({@code echo 1 > /sys/bus/pci/rescan} does it for every root bus):
+     * functions that answer but are not on the bus (hot-added, or removed before) are found
+     * and set up, their BARs given space in the bridge's windows around what the functions
+     * already there hold, and each is added and bound to its driver. Functions already on the
+     * bus are left as they are. Returns the highest bus number below {@code bus} (its own: no
+     * bridges are modelled).
+     */
+    @Port("drivers/pci/probe.c:pci_rescan_bus")
+    public int pciRescanBus(PciBus bus) {
+        int max = pciScanChildBus(bus);
+        PciSetupBus.pciAssignUnassignedBusResources(bus);
+        pciBusAddDevices(bus);
+        return max;
+    }
+
+    /**
+     * The bus attribute {@code /sys/bus/pci/rescan}: a non-zero value rescans every root bus
+     * (under pci_lock_rescan_remove, a lock serialising rescans and removals, here the
+     * instance's). Returns {@code count}, or -EINVAL for a value that does not parse.
+     */
+    @Port("drivers/pci/pci-sysfs.c:rescan_store")
+    public long rescanStore(String buf, long count) {
+        // kstrtoul(buf, 0, &val): base from the prefix, one trailing newline allowed, no sign
+        String digits = buf.endsWith("\n") ? buf.substring(0, buf.length() - 1) : buf;
+        long val;
+        try {
+            if (digits.startsWith("-")) {
+                return -EINVAL;
+            }
+            val = Long.decode(digits);
+        } catch (NumberFormatException e) {
+            return -EINVAL;
+        }
+        if (val != 0) {
+            synchronized (this) {
+                for (PciBus b : rootBuses()) {
+                    pciRescanBus(b);
+                }
+            }
+        }
+        return count;
+    }
+
+    /**
      * {@code pci_ecam_create} + {@code pci_scan_root_bus} in domain 0, for a host bridge without
      * memory windows (tests that need only config space).
      */
@@ -809,13 +877,27 @@ public final class Pci {
         }
     }
 
+    /**
+     * Scans every slot of {@code bus} for functions not on it yet (a function already there,
+     * found by pci_get_slot, is left as it is), each new one put on the bus's list and
+     * registered with the driver core (pci_device_add); none is bound to a driver yet. Returns
+     * the highest bus number below {@code bus}: no bridges are modelled, so its own number.
+     * pcibios_fixup_bus is arm64's empty default.
+     */
     @Port("drivers/pci/probe.c:pci_scan_child_bus")
-    private void pciScanChildBus(PciBus bus) {
+    public int pciScanChildBus(PciBus bus) {
+        // pci_scan_child_bus_extend(bus, 0)
         for (int devfn = 0; devfn < 0x100; devfn += 8) {
             pciScanSlot(bus, devfn);
         }
+        // no bridges below a root bus here: nothing to scan behind, max is the bus's own number
+        return bus.number;
     }
 
+    /**
+     * Scans the functions of slot {@code devfn}: function 0, then, for a multi-function device,
+     * functions 1..7. Returns how many were newly found (one already added does not count).
+     */
     @Port("drivers/pci/probe.c:pci_scan_slot")
     private int pciScanSlot(PciBus bus, int devfn) {
         int nr = 0;
@@ -823,19 +905,37 @@ public final class Pci {
         if (dev == null) {
             return 0;
         }
-        nr++;
+        if (!pciDevIsAdded(dev)) {
+            nr++;
+        }
         if (dev.multifunction) {
+            // next_fn without ARI: functions 1..7 of a multi-function device
             for (int fn = 1; fn < 8; fn++) {
                 PciDev other = pciScanSingleDevice(bus, devfn + fn);
                 if (other != null) {
-                    nr++;
+                    if (!pciDevIsAdded(other)) {
+                        nr++;
+                    }
                     // a function beside function 0 belongs to a multi-function device, whatever
                     // its own Header Type says (PCIe only recommends setting the bit there)
                     other.multifunction = true;
                 }
             }
         }
+        // pcie_aspm_init_link_state: only below a bridge (bus->self), none here
         return nr;
+    }
+
+    /** The function at {@code devfn} on {@code bus}'s list, or null (no reference counts here). */
+    @Port("drivers/pci/search.c:pci_get_slot")
+    public static PciDev pciGetSlot(PciBus bus, int devfn) {
+        // down_read(&pci_bus_sem): the list is copy-on-write
+        for (PciDev dev : bus.devices) {
+            if (dev.devfn == devfn) {
+                return dev;
+            }
+        }
+        return null;
     }
 
     /** A vendor ID of all ones or all zeros means nothing answers (probe.c). */
@@ -845,8 +945,27 @@ public final class Pci {
         return !(l[0] == 0xffffffff || l[0] == 0x00000000 || l[0] == 0x0000ffff || l[0] == 0xffff0000);
     }
 
+    /**
+     * The function at {@code devfn}: the one already on the bus (a rescan leaves it alone), else
+     * a newly found one, set up and added (pci_device_add); null when nothing answers there.
+     */
     @Port("drivers/pci/probe.c:pci_scan_single_device")
     private PciDev pciScanSingleDevice(PciBus bus, int devfn) {
+        PciDev dev = pciGetSlot(bus, devfn);
+        if (dev != null) {
+            return dev;
+        }
+        dev = pciScanDevice(bus, devfn);
+        if (dev == null) {
+            return null;
+        }
+        pciDeviceAdd(dev, bus);
+        return dev;
+    }
+
+    /** A new pci_dev for the function answering at {@code devfn}, its header read; null if none answers. */
+    @Port("drivers/pci/probe.c:pci_scan_device")
+    private PciDev pciScanDevice(PciBus bus, int devfn) {
         int[] l = new int[1];
         if (!pciBusReadDevVendorId(bus, devfn, l)) {
             return null;
@@ -857,16 +976,15 @@ public final class Pci {
         if (pciSetupDevice(dev) != 0) {
             return null;
         }
-        pciDeviceAdd(dev, bus);
         return dev;
     }
 
     /**
      * Sets up a newly found function's DMA limits (32-bit masks until its driver raises them,
-     * 64 KiB segments that never cross a 4 GiB boundary), reads its capabilities and puts it on
-     * the bus's list. The driver-core
-     * {@code device_add} this function ends with in v5.15 is done for the whole bus by
-     * {@link #pciBusAddDevices}.
+     * 64 KiB segments that never cross a 4 GiB boundary), reads its capabilities, puts it on
+     * the bus's list, gives it its MSI domain ({@link #pciSetMsiDomain}) and registers it with
+     * the driver core (device_add: BUS_NOTIFY_ADD_DEVICE, on which the IOMMU core probes it) with
+     * {@code match_driver} still false, so no driver binds before {@link #pciBusAddDevice}.
      */
     @Port("drivers/pci/probe.c:pci_device_add")
     private void pciDeviceAdd(PciDev dev, PciBus bus) {
@@ -876,7 +994,16 @@ public final class Pci {
         DmaMappingH.dmaSetMaxSegSize(dev, 65536);
         DmaMappingH.dmaSetSegBoundary(dev, 0xffffffffL);
         pciInitCapabilities(dev);
+        // down_write(&pci_bus_sem): the list is copy-on-write
         bus.devices.add(dev);
+        java.util.function.Consumer<PciDev> setMsiDomain = pciSetMsiDomain;
+        if (setMsiDomain != null) {
+            setMsiDomain.accept(dev);
+        }
+        // the notifier could use PCI capabilities
+        dev.matchDriver = false;
+        int ret = pciBusType.deviceAdd(dev);
+        Warn.WARN_ON(ret < 0);
     }
 
     @Port("drivers/pci/probe.c:set_pcie_port_type")
@@ -1487,22 +1614,25 @@ public final class Pci {
     /* ---------------- drivers/pci/bus.c: adding the devices found ---------------- */
 
     /**
-     * Makes a scanned function visible to drivers. In v5.15 pci_device_add already did the
-     * driver-core device_add (with match_driver still false) and this function's device_attach
-     * looks for a driver; here both happen in {@link BusType#deviceAdd}. The function counts as
-     * added (PCI_DEV_ADDED) afterwards either way, as in the kernel.
+     * Makes a scanned function, its resources now assigned, visible to drivers: match_driver is
+     * set and a driver is looked for (device_attach: the bus's dma_configure, then the driver's
+     * probe). The function counts as added (PCI_DEV_ADDED) afterwards whatever the binding
+     * gave. pcibios_bus_add_device, the final fixups, the sysfs and /proc files and the D3
+     * bookkeeping of bridges: none are modelled.
      */
     @Port("drivers/pci/bus.c:pci_bus_add_device")
     private void pciBusAddDevice(PciDev dev) {
-        int retval = pciBusType.deviceAdd(dev);
-        if (retval < 0) {
+        dev.matchDriver = true;
+        int retval = pciBusType.deviceAttach(dev);
+        if (retval < 0 && retval != -EPROBE_DEFER) {
             DevPrintk.devWarn(dev, "device attach failed (%d)", retval);
         }
         pciDevAssignAdded(dev, true);
     }
 
+    /** Adds (binds) every function of {@code bus} not added yet; child buses: none here. */
     @Port("drivers/pci/bus.c:pci_bus_add_devices")
-    private void pciBusAddDevices(PciBus bus) {
+    public void pciBusAddDevices(PciBus bus) {
         for (PciDev dev : bus.devices) {
             // skip already-added devices
             if (pciDevIsAdded(dev)) {

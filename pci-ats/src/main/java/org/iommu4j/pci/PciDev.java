@@ -117,6 +117,12 @@ public class PciDev extends Device {
     public int romBaseReg;
     public boolean isBusmaster;
     /**
+     * {@code match_driver}: false while pci_device_add has the function on the bus but its
+     * resources are not assigned yet; pci_bus_add_device sets it, and only then does
+     * pci_bus_match let a driver bind.
+     */
+    public volatile boolean matchDriver;
+    /**
      * {@code priv_flags} (drivers/pci/pci.h): {@link Pci#PCI_DEV_ADDED} once pci_bus_add_device
      * has run, cleared again when pci_stop_dev releases the driver.
      */

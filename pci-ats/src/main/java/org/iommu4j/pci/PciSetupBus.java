@@ -126,6 +126,21 @@ public final class PciSetupBus {
         __pciBusAssignResources(bus, null);
     }
 
+    /**
+     * Gives space to the BARs of {@code bus}'s functions that have none (a rescan's new
+     * functions), around the ones already assigned, without moving anything: the bridges'
+     * windows would be sized first (no bridges here), then the unassigned resources of the bus
+     * assigned as {@link #pciBusAssignResources} does at boot, a BAR without room left empty
+     * (reset_resource) with "BAR n: no space for" / "failed to assign".
+     */
+    @Port("drivers/pci/setup-bus.c:pci_assign_unassigned_bus_resources")
+    public static void pciAssignUnassignedBusResources(PciBus bus) {
+        // for_each_pci_bridge(dev, bus) __pci_bus_size_bridges(dev->subordinate, &add_list): no
+        // bridges, so the add list (realloc_head: the bridges' optional sizes) stays empty and
+        // __pci_bus_assign_resources(bus, &add_list, NULL) has no reallocation to do
+        __pciBusAssignResources(bus, null);
+    }
+
     /** Sizes the bridge windows below {@code bus}: a root bus has no bridge, so nothing to do. */
     @Port("drivers/pci/setup-bus.c:pci_bus_size_bridges")
     public static void pciBusSizeBridges(PciBus bus) {

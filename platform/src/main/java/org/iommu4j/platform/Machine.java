@@ -30,6 +30,7 @@ import org.iommu4j.of.Property;
 import org.iommu4j.pci.Pci;
 import org.iommu4j.pci.PciBus;
 import org.iommu4j.pci.PciDev;
+import org.iommu4j.pci.PciDriver;
 import org.iommu4j.pci.PciHostBridge;
 import org.iommu4j.pci.hw.PciEndpointCaps;
 import org.iommu4j.pci.hw.PciEndpointModel;
@@ -94,6 +95,8 @@ public final class Machine implements AutoCloseable {
     public final List<String> dmesg = new CopyOnWriteArrayList<>();
     private final AutoCloseable follow;
     private final List<Object[]> endpoints;
+    /** The PCIe host bridge's node (what pci_dma_configure configures functions from); null without one. */
+    private DeviceNode pcieNode;
     /** The functions of {@link #endpoints} on the bridge: each has a driver (virtio-pci or the test's). */
     private final List<PciEndpointModel> driven = new ArrayList<>();
 
@@ -446,6 +449,23 @@ public final class Machine implements AutoCloseable {
             this.its = new IrqGicV3Its(board.msi, iommu.dma(), board.irqs, itsNode);
             board.irqs.irqDomainAdd(itsNode, org.iommu4j.base.hw.IrqController.DOMAIN_BUS_PCI_MSI, its.pciMsiDomain);
         }
+        /* What the PCI core asks of the layers above it, ported here with the tree: the MSI
+         * domain pci_device_add gives each function (pci_set_msi_domain) and the bus's
+         * dma_configure really_probe runs before a driver's probe (pci_dma_configure). */
+        this.pcieNode = pcie;
+        pci.pciSetMsiDomain = dev -> PciOf.pciSetMsiDomain(dev, pcie, board.irqs);
+        pci.pciBusType.dmaConfigure = this::pciDmaConfigure;
+        /* The machine's record of each function the PCI core adds: its model and StreamID. */
+        pci.pciBusType.busNotifier.blockingNotifierChainRegister(this::recordPciFunction);
+        this.dma = new DmaMapping(pages);
+        if (virtioOptions != null) {
+            this.virtio = new org.iommu4j.virtio.Virtio(board.mem, dma, board.irqs);
+        }
+        /* module_pci_driver(virtio_pci_driver), and the stand-in driver of the functions a test
+         * adds: registered before the host bridge is probed, they bind each function as
+         * pci_bus_add_devices makes it matchable (and again after a rescan finds it). */
+        pci.pciBusType.driverRegister(virtioPciDriver);
+        pci.pciBusType.driverRegister(endpointDriver);
         /* Driver probe: pci-host-generic describes the bridge from the node (bus range,
          * windows, dma-ranges), maps the ECAM window over its bus range and scans it. */
         PciBus[] scanned = {null};
@@ -483,51 +503,6 @@ public final class Machine implements AutoCloseable {
         }
         PciBus bus = scanned[0];
         PciOf.pciRegisterHostBridgeMsi(bus, pcieDev, board.irqs);
-        this.dma = new DmaMapping(pages);
-        if (virtioOptions != null) {
-            this.virtio = new org.iommu4j.virtio.Virtio(board.mem, dma, board.irqs);
-        }
-        for (PciDev dev : bus.devices) {
-            int rid = (bus.number << 8) | dev.devfn;
-            PciEndpointModel model = hostBridge.function(bus.number, dev.devfn >> 3, dev.devfn & 7);
-            int sid = streamId(pcie, rid);
-            Printk.prInfo("pci %s: [%04x:%04x] StreamID 0x%x", dev.devName(), dev.vendor, dev.device, sid);
-            /* pci_set_msi_domain: the controller the host bridge's msi-map (or msi-parent) names. */
-            PciOf.pciSetMsiDomain(dev, pcie, board.irqs);
-            /* No driver matches (the host bridge's function: Linux has none for [1b36:0008] or
-             * class 0x0600): really_probe never runs, so neither does pci_dma_configure. The
-             * function has no fwspec; the IOMMU core's probe when it was added to the bus failed
-             * with -ENODEV (arm_smmu_probe_device wants a fwspec), so it has no group and Linux
-             * writes no STE for its StreamID. */
-            DeviceDriver drv = pciDriverFor(dev, model);
-            if (drv == null) {
-                functions.add(new PciFunction(model, dev, sid));
-                continue;
-            }
-            /* really_probe: the matching driver is bound, then pci_dma_configure: of_dma_configure
-             * from the host bridge's node (dma-ranges, coherency, the IOMMU from its iommu-map,
-             * the DMA ops), then the driver's probe. */
-            boolean virtio = drv == VIRTIO_PCI_DRIVER;
-            dev.driver = drv;
-            int dmaRet = ofDevice.ofDmaConfigure(dev, pcie, true);
-            if (dmaRet != 0) {
-                Printk.prErr("pci %s: DMA configuration failed: %d", dev.devName(), dmaRet);
-            } else if (DevIommu.devIommuFwspecGet(dev) == null) {
-                Printk.prErr("pci %s: no IOMMU configured", dev.devName());
-            }
-            if (!virtio) {
-                Pci.pciSetMaster(dev);
-            } else if (this.virtio != null) {
-                int rc = org.iommu4j.virtio.VirtioPciCommon.virtioPciProbe(this.virtio, dev);
-                if (rc != 0) {
-                    org.iommu4j.base.device.BusType.callDriverProbeResult(VIRTIO_PCI_DRIVER.name(), dev.devName(), rc);
-                    dev.driver = null;
-                }
-            } else if (pciSideOfVirtioPciProbe(dev) != 0) {
-                dev.driver = null;
-            }
-            functions.add(new PciFunction(model, dev, sid));
-        }
         if (this.virtio != null) {
             /* insmod virtio-rng, then virtio_blk (the reference's order): each binds its device */
             this.virtioRng = new org.iommu4j.virtio.VirtioRng();
@@ -626,13 +601,11 @@ public final class Machine implements AutoCloseable {
      * (they read as zero): only its PCI side, enable the function (its BARs decode from now on),
      * ask for 64-bit DMA, else 32-bit (as vp_modern_probe does), make it a bus master. A machine
      * with virtio devices takes the port itself, {@link
-     * org.iommu4j.virtio.VirtioPciCommon#virtioPciProbe}. 0 or -errno, the failure logged as the
-     * driver core does.
+     * org.iommu4j.virtio.VirtioPciCommon#virtioPciProbe}. 0 or -errno (the driver core logs it).
      */
     private static int pciSideOfVirtioPciProbe(PciDev dev) {
         int rc = Pci.pciEnableDevice(dev);
         if (rc != 0) {
-            org.iommu4j.base.device.BusType.callDriverProbeResult(VIRTIO_PCI_DRIVER.name(), dev.devName(), rc);
             return rc;
         }
         if (DmaMapping.dmaSetMaskAndCoherent(dev, DmaMapping.DMA_BIT_MASK(64)) != 0
@@ -644,59 +617,111 @@ public final class Machine implements AutoCloseable {
     }
 
     /**
-     * The driver that binds to {@code dev} (pci_match_device over the drivers the machine has):
-     * virtio-pci for Red Hat/Qumranet's vendor ID (virtio_pci_id_table: that vendor, any
-     * device); the stand-in driver of the tests for a function they added; else none.
+     * The bus's {@code dma_configure} (pci_dma_configure, {@link PciOf#pciDmaConfigure}): the
+     * host bridge node's dma-ranges, coherency, and the IOMMU its iommu-map names (of_iommu
+     * configures the fwspec and the IOMMU core probes the function: its group, default domain
+     * and STE), then the DMA ops. A function left without an IOMMU is reported.
      */
-    private DeviceDriver pciDriverFor(PciDev dev, PciEndpointModel model) {
-        if (dev.vendor == VirtioPci.VIRTIO_PCI_VENDOR_ID) {
-            return VIRTIO_PCI_DRIVER;
+    private int pciDmaConfigure(Device dev) {
+        int ret = PciOf.pciDmaConfigure(ofDevice, Pci.toPciDev(dev));
+        if (ret != 0) {
+            Printk.prErr("pci %s: DMA configuration failed: %d", dev.devName(), ret);
+        } else if (DevIommu.devIommuFwspecGet(dev) == null) {
+            Printk.prErr("pci %s: no IOMMU configured", dev.devName());
         }
-        return driven.contains(model) ? ENDPOINT_DRIVER : null;
+        return ret;
     }
 
     /**
-     * What drives a function a test adds (one QEMU's virt machine does not have): the test plays
-     * its driver, so the function is bound and gets its DMA configuration as a driven one does.
+     * Records each function the PCI core adds to its bus (BUS_NOTIFY_ADD_DEVICE, from
+     * pci_device_add): its hardware model and the StreamID the host bridge's iommu-map gives its
+     * Requester ID. A function found again by a rescan takes its model's entry over.
      */
-    static final DeviceDriver ENDPOINT_DRIVER = pciDriver("test-endpoint");
-
-    /** A PCI driver known by its name, whose probe the machine does itself (the driver core's part is the binding). */
-    private static DeviceDriver pciDriver(String name) {
-        return new DeviceDriver() {
-            @Override
-            public String name() {
-                return name;
+    private int recordPciFunction(long action, Object data) {
+        if (action != org.iommu4j.base.device.BusType.BUS_NOTIFY_ADD_DEVICE) {
+            return org.iommu4j.base.Notifier.NOTIFY_DONE;
+        }
+        PciDev dev = Pci.toPciDev((Device) data);
+        PciEndpointModel model = hostBridge.function(dev.pciBus.number, Pci.PCI_SLOT(dev.devfn), Pci.PCI_FUNC(dev.devfn));
+        int sid = streamId(pcieNode, Pci.pciDevId(dev));
+        Printk.prInfo("pci %s: [%04x:%04x] StreamID 0x%x", dev.devName(), dev.vendor, dev.device, sid);
+        PciFunction f = new PciFunction(model, dev, sid);
+        synchronized (functions) {
+            for (int i = 0; i < functions.size(); i++) {
+                if (functions.get(i).model() == model) {
+                    functions.set(i, f);
+                    return org.iommu4j.base.Notifier.NOTIFY_OK;
+                }
             }
-
-            @Override
-            public List<String> ofMatchTable() {
-                return List.of();
-            }
-
-            @Override
-            public int probe(Device dev) {
-                return 0;
-            }
-        };
+            functions.add(f);
+        }
+        return org.iommu4j.base.Notifier.NOTIFY_OK;
     }
 
     /**
-     * The virtio-pci driver (drivers/virtio/virtio_pci_common.c), as far as the platform binds it:
-     * the machine runs its probe at boot; its remove (device_release_driver, from
-     * pci_stop_and_remove_bus_device or device_del) is {@link
-     * org.iommu4j.virtio.VirtioPciCommon#virtioPciRemove} for a function the port probed, else
-     * the undoing of {@link #pciSideOfVirtioPciProbe}.
+     * {@code echo 1 > /sys/bus/pci/rescan}: every root bus rescanned (pci_rescan_bus), so a
+     * function removed before, still answering in config space, is found, assigned, added
+     * and bound to its driver again.
      */
-    static final DeviceDriver VIRTIO_PCI_DRIVER = new DeviceDriver() {
+    public void pciRescan() {
+        pci.rescanStore("1\n", 2);
+    }
+
+    /**
+     * The stand-in driver of the functions a test adds (ones QEMU's virt machine does not have):
+     * it binds them through the driver core, so they get their DMA configuration as a driven
+     * function does, and its probe makes them bus masters; the test plays the rest of the
+     * driver. It leaves Red Hat/Qumranet's functions to virtio-pci.
+     */
+    private final PciDriver endpointDriver = new PciDriver() {
+        @Override
+        public String name() {
+            return "test-endpoint";
+        }
+
+        @Override
+        public int[][] idTable() {
+            return new int[0][];
+        }
+
+        @Override
+        public boolean pciMatchId(PciDev dev) {
+            PciEndpointModel model = hostBridge.function(dev.pciBus.number, Pci.PCI_SLOT(dev.devfn), Pci.PCI_FUNC(dev.devfn));
+            return dev.vendor != VirtioPci.VIRTIO_PCI_VENDOR_ID && driven.contains(model);
+        }
+
+        @Override
+        public int probe(Device dev) {
+            Pci.pciSetMaster(Pci.toPciDev(dev));
+            return 0;
+        }
+    };
+
+    /**
+     * The virtio-pci driver (drivers/virtio/virtio_pci_common.c), bound by the driver core to
+     * Red Hat/Qumranet's functions (virtio_pci_id_table: that vendor, any device). Its probe is
+     * {@link org.iommu4j.virtio.VirtioPciCommon#virtioPciProbe} on a machine with virtio devices
+     * (run B), else only {@link #pciSideOfVirtioPciProbe} (run A: nothing behind the BARs). Its
+     * remove (device_release_driver, from pci_stop_and_remove_bus_device or device_del) is
+     * {@link org.iommu4j.virtio.VirtioPciCommon#virtioPciRemove} for a function the port
+     * probed, else the undoing of the PCI side.
+     */
+    private final PciDriver virtioPciDriver = new PciDriver() {
         @Override
         public String name() {
             return "virtio-pci";
         }
 
         @Override
+        public int[][] idTable() {
+            return new int[][] {{VirtioPci.VIRTIO_PCI_VENDOR_ID, PCI_ANY_ID}};
+        }
+
+        @Override
         public int probe(Device dev) {
-            return 0;
+            PciDev pdev = Pci.toPciDev(dev);
+            return virtio != null ? org.iommu4j.virtio.VirtioPciCommon.virtioPciProbe(virtio, pdev)
+                    : pciSideOfVirtioPciProbe(pdev);
         }
 
         @Override

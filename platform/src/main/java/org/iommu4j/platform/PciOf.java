@@ -196,6 +196,22 @@ public final class PciOf {
         return bridge;
     }
 
+    /**
+     * The PCI bus's {@code dma_configure}, which really_probe runs before a driver's probe:
+     * of_dma_configure from the node of the host bridge's parent (the generic host's platform
+     * device), DMA forced as PCI is DMA-capable. 0, or of_dma_configure's -errno. ACPI's
+     * companion path is not modelled; a bridge without a node configures nothing.
+     */
+    @Port("drivers/pci/pci-driver.c:pci_dma_configure")
+    static int pciDmaConfigure(org.iommu4j.iommu.OfDevice ofDevice, PciDev pdev) {
+        // pci_get_host_bridge_device .. pci_put_host_bridge_device
+        PciHostBridge bridge = Pci.pciFindHostBridge(pdev.pciBus);
+        if (bridge.parent != null && bridge.parent.ofNode instanceof DeviceNode np) {
+            return ofDevice.ofDmaConfigure(pdev, np, true);
+        }
+        return 0;
+    }
+
     /* ---------------- MSI domains (drivers/pci/of.c, msi.c, probe.c) ---------------- */
 
     /**

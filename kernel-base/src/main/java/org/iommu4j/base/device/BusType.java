@@ -47,6 +47,11 @@ public class BusType {
     public final Notifier.Blocking busNotifier = new Notifier.Blocking();
     /** {@code bus->iommu_ops}. */
     public volatile Object iommuOps;
+    /**
+     * {@code bus->dma_configure}: run by really_probe before the driver's probe (0 or -errno, a
+     * failure failing the probe); null for a bus without one.
+     */
+    public volatile java.util.function.ToIntFunction<Device> dmaConfigure;
 
     public BusType(String name, BiPredicate<Device, DeviceDriver> match) {
         this.name = name;
@@ -209,7 +214,7 @@ public class BusType {
             return -EBUSY;
         }
         int ret = reallyProbe(dev, drv);
-        if (ret == EPROBE_DEFER) {
+        if (ret == -EPROBE_DEFER || ret == EPROBE_DEFER) {
             driverDeferredProbeAdd(dev);
         }
         return ret;
@@ -285,22 +290,32 @@ public class BusType {
     }
 
     /**
-     * Probes {@code dev} with {@code drv}: dev->driver is set before BUS_NOTIFY_BIND_DRIVER (in
-     * {@code driver_sysfs_add}) and still set for BUS_NOTIFY_DRIVER_NOT_BOUND when the probe
-     * fails; only then are dev->driver and the driver data cleared. Returns 0, or the probe's
-     * error turned positive, so callers can tell it from their own errors.
+     * Probes {@code dev} with {@code drv}: dev->driver is set, the bus's {@link #dmaConfigure}
+     * runs, then BUS_NOTIFY_BIND_DRIVER (in {@code driver_sysfs_add}) and the driver's probe.
+     * dev->driver is still set for BUS_NOTIFY_DRIVER_NOT_BOUND when either fails; then the DMA
+     * setup is undone (arch_teardown_dma_ops, dma_range_map), and dev->driver and the driver
+     * data cleared. Returns 0, the DMA configuration's -errno, or the probe's error turned
+     * positive, so callers can tell it from their own errors.
      */
     @Port("drivers/base/dd.c:really_probe")
     private int reallyProbe(Device dev, DeviceDriver drv) {
         dev.driver = drv;
-        busNotifier.blockingNotifierCallChain(BUS_NOTIFY_BIND_DRIVER, dev);
-        int ret = drv.probe(dev);
-        callDriverProbeResult(drv.name(), dev.devName(), ret);
+        java.util.function.ToIntFunction<Device> configure = dmaConfigure;
+        int ret = configure != null ? configure.applyAsInt(dev) : 0;
+        if (ret == 0) {
+            busNotifier.blockingNotifierCallChain(BUS_NOTIFY_BIND_DRIVER, dev);
+            int probed = drv.probe(dev);
+            callDriverProbeResult(drv.name(), dev.devName(), probed);
+            ret = -probed;
+        }
         if (ret != 0) {
+            // probe_failed
             busNotifier.blockingNotifierCallChain(BUS_NOTIFY_DRIVER_NOT_BOUND, dev);
+            archTeardownDmaOps(dev);
+            dev.dmaRangeMap = null;
             dev.driver = null;
             dev.devSetDrvdata(null);
-            return -ret;
+            return ret;
         }
         driverBound(dev);
         return 0;
