@@ -53,8 +53,11 @@ class PciRemoveTest {
         return PciResourceTest.boot(board, hb, pci);
     }
 
-    /** A driver for Red Hat's functions that enables them in probe and disables them in remove. */
-    private PciDriver driver() {
+    /**
+     * A driver for Red Hat's functions that enables them in probe and disables them in remove,
+     * logging each remove to {@code events}.
+     */
+    static PciDriver driver(List<String> events) {
         return new PciDriver() {
             @Override
             public int[][] idTable() {
@@ -88,7 +91,7 @@ class PciRemoveTest {
         PciEndpointModel rng = hb.add(1, "rng", PciResourceTest.virtio(0x1005, 0x00ff00, 0x20).build());
         hb.add(2, "blk", PciResourceTest.virtio(0x1001, 0x010000, 0x80).build());
         PciBus root = boot();
-        pci.pciBusType.driverRegister(driver());
+        pci.pciBusType.driverRegister(driver(events));
         PciDev d = pci.pciGetDomainBusAndSlot(0, 0, PCI_DEVFN(1, 0));
         assertThat(d.driver).isNotNull();
         assertThat(pciDevIsAdded(d)).isTrue();
@@ -144,7 +147,7 @@ class PciRemoveTest {
         hb.add(1, "rng", PciResourceTest.virtio(0x1005, 0x00ff00, 0x20).build());
         hb.add(2, "blk", PciResourceTest.virtio(0x1001, 0x010000, 0x80).build());
         PciBus root = boot();
-        pci.pciBusType.driverRegister(driver());
+        pci.pciBusType.driverRegister(driver(events));
         PciHostBridge bridge = root.bridge;
         pci.pciRemoveRootBus(root);
         // no pci_stop_root_bus first: device_del releases each driver (UNBIND inside DEL/REMOVED)

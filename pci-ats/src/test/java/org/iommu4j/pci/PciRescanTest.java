@@ -29,7 +29,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(NoWarnings.class)
 class PciRescanTest {
-    /** The bus notifier's events, the probes and removes, and the BAR lines of the log, in order. */
+    /** The bus notifier's events, the driver's removes, and the scan and BAR lines of the log, in order. */
     final List<String> events = new CopyOnWriteArrayList<>();
     final AutoCloseable follow = Printk.follow(l -> {
         if (l.text().contains(": BAR ") || l.text().contains("] type 00 class")) {
@@ -48,7 +48,10 @@ class PciRescanTest {
         follow.close();
     }
 
-    /** QEMU virt's windows with virtio-rng at 00:01.0 and virtio-blk at 00:02.0, a driver for them registered first. */
+    /**
+     * QEMU virt's windows with virtio-rng at 00:01.0 and virtio-blk at 00:02.0, PciRemoveTest's
+     * driver for them (enabling them, bus masters) registered first.
+     */
     private void boot() {
         rng = hb.add(1, "rng", PciResourceTest.virtio(0x1005, 0x00ff00, 0x20).build());
         blk = hb.add(2, "blk", PciResourceTest.virtio(0x1001, 0x010000, 0x80).build());
@@ -62,39 +65,8 @@ class PciRescanTest {
             }
             return 0;
         });
-        pci.pciBusType.driverRegister(driver());
+        pci.pciBusType.driverRegister(PciRemoveTest.driver(events));
         root = PciResourceTest.boot(board, hb, pci);
-    }
-
-    /** A driver for Red Hat's functions that enables them in probe and disables them in remove. */
-    private PciDriver driver() {
-        return new PciDriver() {
-            @Override
-            public int[][] idTable() {
-                return new int[][] {{0x1af4, PCI_ANY_ID}};
-            }
-
-            @Override
-            public String name() {
-                return "testdrv";
-            }
-
-            @Override
-            public int probe(Device dev) {
-                events.add("probe " + dev);
-                int rc = pciEnableDevice(toPciDev(dev));
-                if (rc == 0) {
-                    pciSetMaster(toPciDev(dev));
-                }
-                return rc;
-            }
-
-            @Override
-            public void remove(Device dev) {
-                events.add("remove " + dev);
-                pciDisableDevice(toPciDev(dev));
-            }
-        };
     }
 
     private PciDev dev(int slot) {
@@ -108,8 +80,8 @@ class PciRescanTest {
         // then pci_bus_add_devices binds them in bus order
         assertThat(events).containsSubsequence("ADD 0000:00:01.0", "ADD 0000:00:02.0",
                 "pci 0000:00:01.0: BAR 4: assigned [mem 0x8000000000-0x8000003fff 64bit pref]",
-                "pci 0000:00:01.0: BAR 0: assigned [io  0x1080-0x109f]", "BIND 0000:00:01.0", "probe 0000:00:01.0",
-                "BOUND 0000:00:01.0", "BIND 0000:00:02.0", "probe 0000:00:02.0", "BOUND 0000:00:02.0");
+                "pci 0000:00:01.0: BAR 0: assigned [io  0x1080-0x109f]", "BIND 0000:00:01.0",
+                "BOUND 0000:00:01.0", "BIND 0000:00:02.0", "BOUND 0000:00:02.0");
         assertThat(events.indexOf("ADD 0000:00:02.0")).isLessThan(events.indexOf(
                 "pci 0000:00:01.0: BAR 4: assigned [mem 0x8000000000-0x8000003fff 64bit pref]"));
     }
@@ -153,7 +125,7 @@ class PciRescanTest {
                 "pci 0000:00:02.0: BAR 4: assigned [mem 0x8000004000-0x8000007fff 64bit pref]",
                 "pci 0000:00:02.0: BAR 1: assigned [mem 0x10001000-0x10001fff]",
                 "pci 0000:00:02.0: BAR 0: assigned [io  0x1000-0x107f]",
-                "BIND 0000:00:02.0", "probe 0000:00:02.0", "BOUND 0000:00:02.0");
+                "BIND 0000:00:02.0", "BOUND 0000:00:02.0");
         assertThat(pciResourceStart(d, 4)).isEqualTo(0x80_0000_4000L);
         assertThat(d.resource[4].parent).isSameAs(dev(1).resource[4].parent);
         assertThat(blk.configRead(0x20, 4)).isEqualTo(0x400c);
@@ -202,7 +174,7 @@ class PciRescanTest {
                 "pci 0000:00:03.0: BAR 4: assigned [mem 0x8000008000-0x800000bfff 64bit pref]",
                 "pci 0000:00:03.0: BAR 1: assigned [mem 0x10002000-0x10002fff]",
                 "pci 0000:00:03.0: BAR 0: assigned [io  0x10a0-0x10bf]",
-                "BIND 0000:00:03.0", "probe 0000:00:03.0", "BOUND 0000:00:03.0");
+                "BIND 0000:00:03.0", "BOUND 0000:00:03.0");
         assertThat(net.configRead(PCI_COMMAND, 2) & PCI_COMMAND_MASTER).isNotZero();
         assertThat(d.resource[1].flags & Resource.IORESOURCE_UNSET).isZero();
     }
