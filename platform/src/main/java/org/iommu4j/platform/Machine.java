@@ -461,11 +461,6 @@ public final class Machine implements AutoCloseable {
         if (virtioOptions != null) {
             this.virtio = new org.iommu4j.virtio.Virtio(board.mem, dma, board.irqs);
         }
-        /* module_pci_driver(virtio_pci_driver), and the stand-in driver of the functions a test
-         * adds: registered before the host bridge is probed, they bind each function as
-         * pci_bus_add_devices makes it matchable (and again after a rescan finds it). */
-        pci.pciBusType.driverRegister(virtioPciDriver);
-        pci.pciBusType.driverRegister(endpointDriver);
         /* Driver probe: pci-host-generic describes the bridge from the node (bus range,
          * windows, dma-ranges), maps the ECAM window over its bus range and scans it. */
         PciBus[] scanned = {null};
@@ -501,8 +496,13 @@ public final class Machine implements AutoCloseable {
             Printk.prErr("%s: probe of %s failed with error %d", genPci.name(), pcieDev.devName(), probed);
             return;
         }
-        PciBus bus = scanned[0];
-        PciOf.pciRegisterHostBridgeMsi(bus, pcieDev, board.irqs);
+        PciOf.pciRegisterHostBridgeMsi(scanned[0], pcieDev, board.irqs);
+        /* module_pci_driver(virtio_pci_driver), then the stand-in driver of the functions a test
+         * adds: registered after the host bridge's enumeration (drivers/pci links before
+         * drivers/virtio), so driver_attach binds the functions already added, in bus order; a
+         * function a rescan adds later is bound by pci_bus_add_devices' device_attach. */
+        pci.pciBusType.driverRegister(virtioPciDriver);
+        pci.pciBusType.driverRegister(endpointDriver);
         if (this.virtio != null) {
             /* insmod virtio-rng, then virtio_blk (the reference's order): each binds its device */
             this.virtioRng = new org.iommu4j.virtio.VirtioRng();
