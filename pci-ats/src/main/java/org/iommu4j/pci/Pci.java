@@ -724,7 +724,8 @@ public final class Pci {
 
     /**
      * Registers {@code bridge} with a root bus numbered from its sysdata's bus range, names it
-     * "pci%04x:%02x" and scans the bus (devices are not added to the bus type yet).
+     * "pci%04x:%02x" and scans the bus (each function found is registered with the driver core,
+     * match_driver still false: no driver binds yet).
      */
     @Port("drivers/pci/probe.c:pci_scan_root_bus_bridge")
     public PciBus pciScanRootBusBridge(PciHostBridge bridge) {
@@ -762,7 +763,7 @@ public final class Pci {
     /**
      * Scans the bridge's root bus, sizes and assigns the BARs from the bridge's windows (no
      * firmware assignment is kept: PCI_PROBE_ONLY is never set here) and adds every function
-     * found to {@link #pciBusType}.
+     * found (pci_bus_add_devices: a driver registered on {@link #pciBusType} binds it).
      */
     @Port("drivers/pci/probe.c:pci_host_probe")
     public PciBus pciHostProbe(PciHostBridge bridge) {
