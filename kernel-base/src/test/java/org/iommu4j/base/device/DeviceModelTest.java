@@ -224,6 +224,56 @@ class DeviceModelTest {
         assertThat(dev.devGetDrvdata()).isNull();
     }
 
+    /**
+     * really_probe runs the bus's dma_configure with dev->driver set, before BIND_DRIVER and the
+     * probe; its failure fails the binding without a probe (DRIVER_NOT_BOUND, the DMA setup torn
+     * down, the -errno returned as is, -EPROBE_DEFER deferring); a probe failing after a
+     * successful dma_configure also undoes the DMA ops (arch_teardown_dma_ops, dma_range_map).
+     */
+    @Test
+    void dmaConfigureRunsBeforeTheProbeAndIsUndoneWhenTheBindingFails() {
+        int[] configureRet = {0};
+        Object ops = new Object();
+        bus.dmaConfigure = dev -> {
+            events.add("dma_configure " + dev + " driver=" + dev.driver.name());
+            dev.dmaOps = ops;
+            dev.dmaRangeMap = new BusDmaRegion[0];
+            return configureRet[0];
+        };
+        TestDriver drv = new TestDriver("net", 0);
+        bus.driverRegister(drv);
+        Device good = new Device("net0");
+        bus.deviceAdd(good);
+        assertThat(events).containsExactly("ADD_DEVICE net0", "dma_configure net0 driver=net", "BIND_DRIVER net0",
+                "BOUND_DRIVER net0");
+        assertThat(good.dmaOps).isSameAs(ops);
+
+        events.clear();
+        configureRet[0] = -EINVAL;
+        Device bad = new Device("net1");
+        bus.deviceAdd(bad);
+        assertThat(events).containsExactly("ADD_DEVICE net1", "dma_configure net1 driver=net", "DRIVER_NOT_BOUND net1");
+        assertThat(drv.log).containsExactly("probe net0");
+        assertThat(bad.driver).isNull();
+        assertThat(bad.dmaOps).isNull();
+        assertThat(bad.dmaRangeMap).isNull();
+        assertThat(bus.deviceAttach(bad)).isEqualTo(-EINVAL);
+        assertThat(bus.deferredDevices()).isEmpty();
+
+        configureRet[0] = -EPROBE_DEFER;
+        assertThat(bus.deviceAttach(bad)).isEqualTo(-EPROBE_DEFER);
+        assertThat(bus.deferredDevices()).containsExactly(bad);
+
+        configureRet[0] = 0;
+        drv.probeRet = -EIO;
+        Device failing = new Device("net2");
+        bus.deviceAdd(failing);
+        assertThat(failing.driver).isNull();
+        assertThat(failing.dmaOps).isNull();
+        assertThat(failing.dmaRangeMap).isNull();
+        assertThat(Printk.grep("net: probe of net2 failed with error -5")).hasSize(1);
+    }
+
     /** __device_attach_driver ignores a failed probe so that the next matching driver is tried. */
     @Test
     void aFailedProbeLeavesTheNextMatchingDriverItsChance() {
