@@ -25,11 +25,14 @@ import org.iommu4j.virtio.Virtqueue;
  * ring freed through the strict DMA domain; then device_del, whose bus notifier releases the
  * device from the IOMMU: its STE left aborting, its group and default domain freed), the STE
  * before and after as the stream table in simulated memory holds it, and what becomes of a DMA
- * the function still attempts.
+ * the function still attempts. Then {@code echo 1 > /sys/bus/pci/rescan} (pci_rescan_bus) brings
+ * it back: a new pci_dev bound through the driver core, a new group and default domain, the STE
+ * translating again, and its disk readable.
  */
 public final class UnplugDemo {
     /** What the demo observed, for tests. */
-    public record Result(long steBefore, long steAfter, List<String> teardown, String dmaAfter, int exit) {}
+    public record Result(long steBefore, long steAfter, List<String> teardown, String dmaAfter, long steRescanned,
+                         List<String> rescan, String md5Rescanned, int exit) {}
 
     /** StreamID of run B's virtio-blk function (0000:00:02.0: the RID, by QEMU virt's iommu-map). */
     static final int BLK_SID = 0x10;
@@ -61,7 +64,7 @@ public final class UnplugDemo {
         }
         if (f == null || blkDev == null) {
             out.println("demo unplug: needs run B's machine (virtio-blk bound at StreamID 0x10)");
-            return new Result(0, 0, List.of(), "", 1);
+            return new Result(0, 0, List.of(), "", 0, List.of(), "", 1);
         }
         PciDev pdev = f.dev();
         PciEndpointModel model = f.model();
@@ -86,15 +89,10 @@ public final class UnplugDemo {
 
         out.printf("pci_stop_and_remove_bus_device(%s): the IOMMU's side, in order%n", pdev.devName());
         List<String> teardown = new ArrayList<>();
-        try (Trace.Capture cap = Trace.capture("smmuv3:smmuv3_cmdq_opcode", "smmuv3:smmuv3_cmdq_tlbi",
-                "smmuv3:smmuv3_cmdq_cfgi_ste", "iommu:unmap", "iommu:remove_device_from_group")) {
+        try (Trace.Capture cap = Trace.capture(IOMMU_SIDE)) {
             m.pci.pciStopAndRemoveBusDevice(pdev);
             m.board.irqs.quiesce();
-            for (TraceRecord rec : cap.records()) {
-                String line = rec.event().name() + ": " + rec.message();
-                teardown.add(line);
-                out.println("  " + line);
-            }
+            print(cap, teardown, out);
         }
         long steAfter = m.board.mem.readq(stePa);
         boolean msixOff = !model.msixEnabled();
@@ -119,6 +117,39 @@ public final class UnplugDemo {
         }
         model.configWrite(PciRegs.PCI_COMMAND, 0, 2);
         out.printf("a DMA write by the removed function to IOVA 0x%x: %s%n", ringIova, dmaAfter);
+
+        // echo 1 > /sys/bus/pci/rescan: the function still answers in config space
+        out.println("pci_rescan_bus: the IOMMU's side, in order");
+        List<String> rescan = new ArrayList<>();
+        try (Trace.Capture cap = Trace.capture(IOMMU_SIDE)) {
+            m.pciRescan();
+            m.board.irqs.quiesce();
+            print(cap, rescan, out);
+        }
+        Machine.PciFunction back = m.function(BLK_SID);
+        VirtioDevice blkBack = null;
+        for (VirtioDevice d : m.virtio.devices) {
+            if (d.idDevice == VirtioH.VIRTIO_ID_BLOCK && VirtioBlk.blk(d) != null) {
+                blkBack = d;
+            }
+        }
+        long steRescanned = m.board.mem.readq(stePa);
+        String md5Back = "";
+        if (back != null && back.dev() != pdev && blkBack != null) {
+            IommuGroup g = Iommu.iommuGroupGet(back.dev());
+            int gid = g == null ? -1 : g.iommuGroupId();
+            Iommu.iommuGroupPut(g);
+            VirtioBlk.VirtioBlkDev vb = VirtioBlk.blk(blkBack);
+            byte[] again = new byte[16384];
+            int r2 = m.virtioBlk.virtblkRead(vb, 0, again);
+            m.board.irqs.quiesce();
+            md5Back = r2 == 0 ? VirtioDemo.md5(again) : "read failed: " + r2;
+            out.printf("back: %s (a new pci_dev): %s (/dev/%s), iommu group %d, STE word 0 0x%016x (%s); "
+                    + "read 16 KiB: md5 %s%n", back.dev().devName(), blkBack.devName(), vb.diskName, gid,
+                    steRescanned, steConfig(steRescanned), md5Back);
+        } else {
+            out.println("back: NOT FOUND after the rescan");
+        }
         out.println("What happened: virtio_pci_remove unregistered the virtio device, whose virtblk_remove reset it");
         out.println("and deleted its queue: the ring was freed with dma_free_coherent, so the strict domain unmapped");
         out.println("it and invalidated the IOVA (TLBI_NH_VA, then CMD_SYNC) before the pages could be reused; its");
@@ -126,10 +157,28 @@ public final class UnplugDemo {
         out.println("made iommu_release_device call arm_smmu_release_device: with disable_bypass the StreamID's STE");
         out.println("is left valid and aborting (CFGI_STE, CMD_SYNC), so nothing the function sends is translated;");
         out.println("the group, now empty, was freed with its default domain (TLBI_NH_ASID, CMD_SYNC: the ASID's");
-        out.println("entries go before the ASID is reused).");
+        out.println("entries go before the ASID is reused). The rescan found the function again in config space:");
+        out.println("pci_device_add registered a new pci_dev, its BARs were assigned, and pci_bus_add_device let the");
+        out.println("driver core bind it: really_probe's pci_dma_configure gave it its fwspec and iommu_probe_device a");
+        out.println("new group and default domain (the STE installed again: CFGI_STE, CMD_SYNC), then virtio_pci_probe");
+        out.println("built the virtio device anew, taking the index and the disk name the removal had given back.");
         boolean ok = r == 0 && (steBefore >>> 1 & 7) == 0b101 && (steAfter & 1) == 1 && (steAfter >>> 1 & 7) == 0
                 && msixOff && masterOff && gone && dmaAfter.contains("smmuv3_translate_abort")
-                && dmaAfter.endsWith("unchanged") && !Pci.pciIsEnabled(pdev);
-        return new Result(steBefore, steAfter, teardown, dmaAfter, ok ? 0 : 1);
+                && dmaAfter.endsWith("unchanged") && !Pci.pciIsEnabled(pdev)
+                && (steRescanned >>> 1 & 7) == 0b101 && md5Back.equals(VirtioDemo.md5(first));
+        return new Result(steBefore, steAfter, teardown, dmaAfter, steRescanned, rescan, md5Back, ok ? 0 : 1);
+    }
+
+    /** The trace events that tell what the IOMMU and the SMMU were asked to do. */
+    private static final String[] IOMMU_SIDE = {"smmuv3:smmuv3_cmdq_opcode", "smmuv3:smmuv3_cmdq_tlbi",
+        "smmuv3:smmuv3_cmdq_cfgi_ste", "iommu:unmap", "iommu:map", "iommu:add_device_to_group",
+        "iommu:remove_device_from_group"};
+
+    private static void print(Trace.Capture cap, List<String> lines, PrintStream out) {
+        for (TraceRecord rec : cap.records()) {
+            String line = rec.event().name() + ": " + rec.message();
+            lines.add(line);
+            out.println("  " + line);
+        }
     }
 }

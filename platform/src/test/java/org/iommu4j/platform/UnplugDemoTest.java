@@ -7,10 +7,10 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
-/** {@code demo unplug}: run B's virtio-blk hot-unplugged, as the SMMU sees it. */
+/** {@code demo unplug}: run B's virtio-blk hot-unplugged and rescanned, as the SMMU sees it. */
 class UnplugDemoTest {
     @Test
-    void theTeardownUnmapsTheRingThenAbortsTheStreamThenFreesTheDomain() {
+    void theTeardownUnmapsTheRingThenAbortsTheStreamThenFreesTheDomainAndARescanBringsItBack() {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         try (Machine m = Machine.bootRunB()) {
             UnplugDemo.Result r = UnplugDemo.run(m, new PrintStream(buf, true, StandardCharsets.UTF_8));
@@ -27,6 +27,11 @@ class UnplugDemoTest {
             assertThat(r.teardown().get(5)).endsWith("sid=0x10");
             assertThat(r.teardown().get(8)).endsWith("CMD_TLBI_NH_ASID");
             assertThat(r.dmaAfter()).startsWith("ret -14, smmuv3_translate_abort").endsWith("ring memory unchanged");
+            // the rescan: a new group first, then the STE installed again, and the disk reads as before
+            assertThat(r.rescan().get(0)).isEqualTo("add_device_to_group: IOMMU: groupID=1 device=0000:00:02.0");
+            assertThat(r.rescan()).contains("smmuv3_cmdq_cfgi_ste: sid=0x10");
+            assertThat(r.steRescanned()).isEqualTo(r.steBefore());
+            assertThat(r.md5Rescanned()).isEqualTo("60e24ea4b8d2da8d8d3aa152630e9f0d");
         }
         assertThat(buf.toString(StandardCharsets.UTF_8)).contains("(V=1 Config=stage 1 translate)",
                 "(V=1 Config=abort); MSI-X off, Bus Master off; in a group: false, on the virtio bus: false");

@@ -29,7 +29,7 @@ public final class DemoCommand implements Callable<Integer> {
     @Mixin
     BootMixin opts;
 
-    @Parameters(arity = "0..1", paramLabel = "NAME", description = "Demo name: aux, ats, sva, msi, virtio (the reference's run B: QEMU's SMMU, modern virtio devices) or unplug (run B's virtio-blk hot-unplugged).")
+    @Parameters(arity = "0..1", paramLabel = "NAME", description = "Demo name: aux, ats, sva, msi, virtio (the reference's run B: QEMU's SMMU, modern virtio devices) or unplug (run B's virtio-blk hot-unplugged, then rescanned).")
     String name;
 
     @Override
