@@ -65,8 +65,8 @@ public final class Iommu {
     private volatile int iommuDefDomainType = IOMMU_DOMAIN_DMA;
     private volatile boolean iommuDmaStrict = true;
     private int iommuCmdLine;
-    /** Bus notifier blocks installed by bus_set_iommu. */
-    private final Map<BusType, NotifierBlock> busNotifiers = new IdentityHashMap<>();
+    /** iommu-sysfs.c: the iommu device class, registered with the core ({@code iommu_dev_init}). */
+    private final IommuSysfs iommuSysfs = new IommuSysfs();
     /** Seed 003: protects IommuDomain.pasid / pasidUsers. */
     final ReentrantLock iommuDmaLock = new ReentrantLock();
     /** Seed 001 adapter: the device an aux domain was last attached to (for DOMAIN_ATTR_AUXD_ID). Guarded by itself. */
@@ -242,13 +242,19 @@ public final class Iommu {
     // IOMMU devices
     // ---------------------------------------------------------------------------------------
 
-    /** Registers an IOMMU instance with the core. The fwnode is the hardware device's fwnode (or DT node). */
+    /**
+     * Registers an IOMMU instance with the core: its ops, and the hardware device's fwnode (or DT
+     * node) that of_iommu finds it by. {@code iommu.dev}, the sysfs device, is
+     * {@link IommuSysfs#iommuDeviceSysfsAdd}'s.
+     *
+     * <p>Return: 0. v5.15's only failure, -EINVAL with a WARN for ops of a loadable module without
+     * an owner, cannot happen here: there are no modules, every driver is built in.
+     */
     @Port("drivers/iommu/iommu.c:iommu_device_register")
     public int iommuDeviceRegister(IommuDevice iommu, IommuOps ops, Device hwdev) {
         iommu.ops = ops;
         if (hwdev != null) {
             iommu.fwnode = hwdev.fwnode != null ? hwdev.fwnode : hwdev.ofNode;
-            iommu.dev = hwdev;
         }
         iommuDeviceLock.lock();
         try {
@@ -278,6 +284,11 @@ public final class Iommu {
             }
         }
         return null;
+    }
+
+    /** The iommu device class of this core (iommu-sysfs.c). */
+    public IommuSysfs iommuSysfs() {
+        return iommuSysfs;
     }
 
     /** Snapshot of the registered IOMMUs. */
@@ -950,27 +961,22 @@ public final class Iommu {
             bus.busNotifier.blockingNotifierChainUnregister(nb);
             return err;
         }
-        synchronized (busNotifiers) {
-            busNotifiers.put(bus, nb);
-        }
         return 0;
     }
 
     /**
      * Sets the IOMMU driver of a bus and probes its existing devices. 0, -EBUSY (already set),
-     * -ENOMEM, probe error. {@code ops == null} clears (and unhooks the bus notifier).
+     * -ENOMEM, probe error.
+     *
+     * <p>{@code ops == null} (a driver's remove) only clears {@code bus->iommu_ops}, as v5.15
+     * does: devices probed before keep their groups and domains, and iommu_bus_init's notifier
+     * block stays on the bus (v5.15 never frees it), so a device added later is still offered
+     * to iommu_probe_device, which finds no ops and leaves it without an IOMMU (-ENODEV).
      */
     @Port("drivers/iommu/iommu.c:bus_set_iommu")
     public int busSetIommu(BusType bus, IommuOps ops) {
         if (ops == null) {
             bus.iommuOps = null;
-            NotifierBlock nb;
-            synchronized (busNotifiers) {
-                nb = busNotifiers.remove(bus);
-            }
-            if (nb != null) {
-                bus.busNotifier.blockingNotifierChainUnregister(nb);
-            }
             return 0;
         }
         if (bus.iommuOps != null) {

@@ -12,7 +12,10 @@ public class IommuDevice {
     public IommuOps ops;
     /** Firmware node identifying this IOMMU (the DT node of the SMMU). */
     public Object fwnode;
-    /** The IOMMU's own device. */
+    /**
+     * The IOMMU's sysfs device in the iommu class ({@link IommuSysfs#iommuDeviceSysfsAdd}), a
+     * child of the IOMMU's hardware device; null before that and after its removal.
+     */
     public Device dev;
 
     public IommuDevice() {}
