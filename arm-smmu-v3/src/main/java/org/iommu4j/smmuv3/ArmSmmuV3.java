@@ -35,6 +35,7 @@ import org.iommu4j.base.Gfp;
 import org.iommu4j.base.Port;
 import org.iommu4j.base.RatelimitState;
 import org.iommu4j.base.Warn;
+import org.iommu4j.base.device.BusType;
 import org.iommu4j.base.device.Device;
 import org.iommu4j.base.device.PlatformDevice;
 import org.iommu4j.base.device.Resource;
@@ -45,6 +46,7 @@ import org.iommu4j.base.hw.MmioBus;
 import org.iommu4j.iommu.Iommu;
 import org.iommu4j.iommu.IommuFault;
 import org.iommu4j.iommu.IommuFaultEvent;
+import org.iommu4j.iommu.IommuOps;
 import org.iommu4j.iommu.IommuPageResponse;
 import org.iommu4j.of.DeviceNode;
 import org.iommu4j.of.Of;
@@ -104,6 +106,18 @@ public final class ArmSmmuV3 {
     public volatile org.iommu4j.sva.IommuSvaLib iommuSva;
     /** arm-smmu-v3-sva.c. */
     public final ArmSmmuV3Sva sva = new ArmSmmuV3Sva(this);
+    /**
+     * The IOMMU core (iommu.c's globals) probe registers this SMMU with and remove unregisters
+     * it from. Set before probe.
+     */
+    public volatile Iommu iommuCore;
+    /**
+     * {@code pci_bus_type}, whose iommu_ops probe sets; null for a kernel without CONFIG_PCI.
+     * (No AMBA bus is modelled: CONFIG_ARM_AMBA's {@code amba_bustype} is never set.)
+     */
+    public volatile BusType pciBusType;
+    /** {@code platform_bus_type}, whose iommu_ops probe sets. Set before probe. */
+    public volatile BusType platformBusType;
 
     /* collaborators */
     public final PhysMem mem;
@@ -2643,10 +2657,13 @@ public final class ArmSmmuV3 {
 
     /**
      * Probes the SMMU described by {@code pdev} (MEM resource 0; IRQs named combined or
-     * eventq/priq/gerror): DT, hardware probe, structures, reset. Registration with the IOMMU core
-     * is the caller's (the platform's) next step.
+     * eventq/priq/gerror): DT, hardware probe, structures, reset; then registers it with the
+     * IOMMU core ({@link #iommuCore}): its sysfs device {@code smmu3.%pa}, the iommu_device, and
+     * the ops of the PCI and platform buses, each step undone if a later one fails.
      *
-     * @return 0, -ENODEV, -EINVAL (MMIO too small / no MEM), -ENXIO (unsupported), -ENOMEM, -ETIMEDOUT
+     * @return 0, -ENODEV, -EINVAL (MMIO too small / no MEM), -ENXIO (unsupported), -ENOMEM,
+     *     -ETIMEDOUT, -EEXIST (sysfs name taken), -EBUSY (a bus has another IOMMU's ops), or a
+     *     bus's probe error
      */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_device_probe")
     public int armSmmuDeviceProbe(PlatformDevice pdev) {
@@ -2654,6 +2671,9 @@ public final class ArmSmmuV3 {
         int ret;
         boolean bypass;
 
+        if (iommuCore == null || platformBusType == null) {
+            throw new IllegalStateException("arm-smmu-v3: iommuCore and platformBusType are set before probe");
+        }
         smmu.dev = pdev;
         if (pdev.driver == null) {
             pdev.driver = armSmmuDriver;
@@ -2716,8 +2736,64 @@ public final class ArmSmmuV3 {
         /* drvdata: this driver instance */
         pdev.devSetDrvdata(this);
 
-        /* Program and enable */
-        return armSmmuDeviceReset(smmu, bypass);
+        /* Reset the device */
+        ret = armSmmuDeviceReset(smmu, bypass);
+        if (ret != 0) {
+            return ret;
+        }
+
+        /* And we're up. Go go go! (%pa: a phys_addr_t as 0x and 16 hex digits) */
+        ret = iommuCore.iommuSysfs().iommuDeviceSysfsAdd(iommu, pdev, "smmu3.0x%016x", ioaddr);
+        if (ret != 0) {
+            return ret;
+        }
+
+        ret = iommuCore.iommuDeviceRegister(iommu, armSmmuOps, pdev);
+        if (ret != 0) {
+            devErr(pdev, "Failed to register iommu");
+            iommuCore.iommuSysfs().iommuDeviceSysfsRemove(iommu);
+            return ret;
+        }
+
+        ret = armSmmuSetBusOps(armSmmuOps);
+        if (ret != 0) {
+            /* err_unregister_device, then err_sysfs_remove */
+            iommuCore.iommuDeviceUnregister(iommu);
+            iommuCore.iommuSysfs().iommuDeviceSysfsRemove(iommu);
+            return ret;
+        }
+        return 0;
+    }
+
+    /**
+     * Sets {@code ops} (or, with null, clears them) on every bus an SMMU's masters may sit on:
+     * PCI (CONFIG_PCI), AMBA (CONFIG_ARM_AMBA: not modelled, no AMBA bus) and platform. A bus
+     * that has these ops already is skipped (another SMMU set them); a failure on the platform
+     * bus clears the PCI bus's ops again.
+     *
+     * @return 0, or the failing {@code bus_set_iommu}'s -errno
+     */
+    @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_set_bus_ops")
+    private int armSmmuSetBusOps(IommuOps ops) {
+        int err;
+        BusType pci = pciBusType;
+        if (pci != null && pci.iommuOps != ops) {
+            err = iommuCore.busSetIommu(pci, ops);
+            if (err != 0) {
+                return err;
+            }
+        }
+        if (platformBusType.iommuOps != ops) {
+            err = iommuCore.busSetIommu(platformBusType, ops);
+            if (err != 0) {
+                /* err_reset_pci_ops */
+                if (pci != null) {
+                    iommuCore.busSetIommu(pci, null);
+                }
+                return err;
+            }
+        }
+        return 0;
     }
 
     /** struct platform_driver arm_smmu_driver: name and OF match ("arm,smmu-v3"). */
@@ -2737,11 +2813,24 @@ public final class ArmSmmuV3 {
         public int probe(Device dev) {
             return dev instanceof PlatformDevice pdev ? armSmmuDeviceProbe(pdev) : -ENODEV;
         }
+
+        @Override
+        public void remove(Device dev) {
+            armSmmuDeviceRemove();
+        }
     };
 
-    /** Remove: disable the SMMU and free the event queue's IOPF queue. */
+    /**
+     * Remove, in probe's reverse: the buses' ops cleared (devices added to them afterwards get no
+     * IOMMU; those probed before keep theirs, as in v5.15), the iommu_device unregistered and its
+     * sysfs device removed, the SMMU disabled, the IOPF queues freed (seed 004's PRI one too).
+     * Only after a successful probe, as the driver core calls it.
+     */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_device_remove")
     public int armSmmuDeviceRemove() {
+        armSmmuSetBusOps(null);
+        iommuCore.iommuDeviceUnregister(iommu);
+        iommuCore.iommuSysfs().iommuDeviceSysfsRemove(iommu);
         armSmmuDeviceDisable(smmu);
         org.iommu4j.iopf.IoPgfault.iopfQueueFree(smmu.evtqIopf);
         smmu.evtqIopf = null;
@@ -2750,7 +2839,11 @@ public final class ArmSmmuV3 {
         return 0;
     }
 
-    /** Shutdown: disable the SMMU (W CR0 = 0, as the reference's power-off). */
+    /**
+     * Shutdown: disable the SMMU (W CR0 = 0, as the reference's power-off). This is Linux 6.1's
+     * shutdown, deliberately: v5.15's calls arm_smmu_device_remove (bus ops cleared, iommu_device
+     * unregistered) before the disable, but the reference trace records 6.1's power-off.
+     */
     @Port("drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_device_shutdown")
     public void armSmmuDeviceShutdown() {
         armSmmuDeviceDisable(smmu);

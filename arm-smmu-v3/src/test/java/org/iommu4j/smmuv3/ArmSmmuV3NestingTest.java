@@ -47,15 +47,15 @@ class ArmSmmuV3NestingTest {
     /** The SMMU with {@code caps}, its core, and {@code n} PCI functions 00:01.0, 00:02.0, … (StreamID = RID). */
     void boot(SmmuCaps caps, int n) {
         tb = new SmmuTestBed(caps);
-        assertThat(tb.probe()).isZero();
         iommu = new Iommu(tb.pages, new Ioasid(), "");
+        tb.drv.iommuCore = iommu;
+        tb.drv.pciBusType = pci.pciBusType;
         tb.drv.deviceGroupFn = iommu::pciDeviceGroup;
-        iommu.iommuDeviceRegister(tb.drv.iommu, tb.drv.armSmmuOps, tb.pdev);
+        assertThat(tb.probe()).isZero();
         for (int i = 1; i <= n; i++) {
             eps.add(hb.add(i, "ep" + i, PciEndpointCaps.builder().build()));
         }
         hb.mapEcam(tb.board.mmio, ECAM);
-        assertThat(iommu.busSetIommu(pci.pciBusType, tb.drv.armSmmuOps)).isZero();
         pci.pciHostCommonProbe(tb.board.mmio, ECAM, 0, 0);
         for (int i = 1; i <= n; i++) {
             PciDev pdev = pci.pciGetDomainBusAndSlot(0, 0, Pci.PCI_DEVFN(i, 0));

@@ -78,14 +78,13 @@ class ArmSmmuV3SvaTest {
         tb.drv.mmWorld = cpuWorld;
         tb.drv.iommuSva = new IommuSvaLib(ioasid);
         tb.drv.sva.svaGeneric = generic();
+        iommu = new Iommu(tb.pages, ioasid, "");
+        tb.drv.iommuCore = iommu;
+        tb.drv.deviceGroupFn = iommu::genericDeviceGroup;
+        BusType bus = tb.platformBus;
         assertThat(tb.probe(1, "dma-coherent")).isZero();
         assertThat(tb.drv.smmu.features & ARM_SMMU_FEAT_SVA).isNotZero();
         assertThat(tb.drv.smmu.evtqIopf).isNotNull();
-        iommu = new Iommu(tb.pages, ioasid, "");
-        tb.drv.deviceGroupFn = iommu::genericDeviceGroup;
-        iommu.iommuDeviceRegister(tb.drv.iommu, tb.drv.armSmmuOps, tb.pdev);
-        BusType bus = new BusType("platform", (d, drv) -> false);
-        iommu.busSetIommu(bus, tb.drv.armSmmuOps);
         dev = new Device("accel");
         assertThat(Iommu.iommuFwspecInit(dev, tb.pdev, tb.drv.armSmmuOps)).isZero();
         assertThat(Iommu.iommuFwspecAddIds(dev, new int[] {SID}, 1)).isZero();

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.iommu4j.base.device.BusType;
 import org.iommu4j.base.device.Device;
 import org.iommu4j.base.device.PlatformDevice;
 import org.iommu4j.base.device.Resource;
@@ -45,6 +46,8 @@ final class SmmuTestBed {
     final MmioRecorder rec;
     final ArmSmmuV3 drv;
     final PlatformDevice pdev = new PlatformDevice("9050000.smmuv3");
+    /** The platform bus whose ops probe sets (no devices on it unless a test adds some). */
+    final BusType platformBus = PlatformDevice.newPlatformBus(null);
 
     SmmuTestBed(SmmuCaps caps) {
         model = new SmmuV3(board, caps);
@@ -61,6 +64,10 @@ final class SmmuTestBed {
         pdev.addResource(new Resource("cmdq-sync", sync, sync, Resource.IORESOURCE_IRQ));
         pdev.addResource(new Resource("gerror", gerror, gerror, Resource.IORESOURCE_IRQ));
         drv = new ArmSmmuV3(board.mem, pages, board.mmio, board.irqs, board.msi);
+        /* What probe registers with: a core of the default policy (a test wanting another sets
+         * its own before probing) and the platform bus; no PCI bus unless a test gives one. */
+        drv.iommuCore = new Iommu();
+        drv.platformBusType = platformBus;
     }
 
     int probe() {

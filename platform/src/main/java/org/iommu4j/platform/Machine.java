@@ -64,6 +64,14 @@ public final class Machine implements AutoCloseable {
     private final Of of;
     /** Platform devices created from the tree (of_platform_default_populate). */
     public final List<PlatformDevice> platformDevices = new ArrayList<>();
+    /**
+     * {@code platform_bus_type}: the bus whose iommu_ops the SMMU driver sets. The machine's
+     * platform devices are not added to it (their drivers are probed directly), so setting its
+     * ops probes nothing.
+     */
+    public final org.iommu4j.base.device.BusType platformBus = PlatformDevice.newPlatformBus(
+            (dev, drv) -> dev.ofNode instanceof DeviceNode np
+                    && drv.ofMatchTable().stream().anyMatch(c -> Of.ofDeviceIsCompatible(np, c) > 0));
     public OfIommu ofIommu;
     /** drivers/of/device.c: DMA configuration of devices from the tree. */
     public OfDevice ofDevice;
@@ -358,22 +366,19 @@ public final class Machine implements AutoCloseable {
          * the driver without an MSI domain: it falls back to the wired interrupts. */
         DeviceNode msiParent = Of.ofParsePhandle(smmuNode, "msi-parent", 0);
         boolean itsParent = msiParent != null && board.msi != null && Of.ofDeviceIsCompatible(msiParent, ITS_COMPATIBLE) > 0;
-        this.smmu = new ArmSmmuV3(board.mem, pages, board.mmio, board.irqs, itsParent ? board.msi : null);
-        smmu.mmWorld = cpus;
-        smmu.iommuSva = sva;
-        smmu.msiDomain = Of.ofFindProperty(smmuNode, "msi-parent") != null;
-        int ret = smmu.armSmmuDriver.probe(smmuPdev);
-        if (ret != 0) {
-            throw new BootException(String.format(Locale.ROOT, "arm-smmu-v3 probe failed: %d", ret));
-        }
-
-        /* IOMMU core and registration */
+        /* The IOMMU core (iommu_subsys_init, a subsys_initcall) and the PCI and platform buses
+         * exist before any driver probes. */
         this.iommu = new Iommu(pages, ioasid, "");
         if (v2m != null) {
             v2m.dma = iommu.dma(); // CONFIG_IOMMU_DMA: MSIs of devices in DMA domains get remapped
         }
         this.ofIommu = new OfIommu(iommu);
         this.ofDevice = new OfDevice(ofIommu, iommu);
+        this.pci = new Pci();
+        this.smmu = new ArmSmmuV3(board.mem, pages, board.mmio, board.irqs, itsParent ? board.msi : null);
+        smmu.mmWorld = cpus;
+        smmu.iommuSva = sva;
+        smmu.msiDomain = Of.ofFindProperty(smmuNode, "msi-parent") != null;
         /* Seed 000: aux-domain SSIDs come from ioasid (the driver's private set; no set object in v5.15). */
         smmu.privateIoasid = new ArmSmmuV3.SsidAllocator() {
             @Override
@@ -386,12 +391,15 @@ public final class Machine implements AutoCloseable {
                 ioasid.ioasidFree(null, id);
             }
         };
-        this.pci = new Pci();
         smmu.deviceGroupFn = dev -> Pci.devIsPci(dev) ? iommu.pciDeviceGroup(dev) : iommu.genericDeviceGroup(dev);
-        smmu.iommu.fwnode = smmuNode;
-        smmu.iommu.dev = smmuPdev;
-        iommu.iommuDeviceRegister(smmu.iommu, smmu.armSmmuOps, smmuPdev);
-        iommu.busSetIommu(pci.pciBusType, smmu.armSmmuOps);
+        /* The probe ends by registering the SMMU with the core and setting the buses' ops. */
+        smmu.iommuCore = iommu;
+        smmu.pciBusType = pci.pciBusType;
+        smmu.platformBusType = platformBus;
+        int ret = smmu.armSmmuDriver.probe(smmuPdev);
+        if (ret != 0) {
+            throw new BootException(String.format(Locale.ROOT, "arm-smmu-v3 probe failed: %d", ret));
+        }
 
         /* PCIe host bridge */
         DeviceNode pcie = of.ofFindCompatibleNode(null, null, "pci-host-ecam-generic");
