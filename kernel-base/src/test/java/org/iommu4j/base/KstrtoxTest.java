@@ -2,6 +2,7 @@ package org.iommu4j.base;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.iommu4j.base.Errno.EINVAL;
+import static org.iommu4j.base.Errno.ERANGE;
 
 import org.junit.jupiter.api.Test;
 
@@ -27,5 +28,30 @@ class KstrtoxTest {
         assertThat(res[0]).isFalse();
         assertThat(Kstrtox.kstrtobool("yes", res)).isZero();
         assertThat(res[0]).isTrue();
+    }
+
+    /** kstrtoull/kstrtoul: '+', base from the prefix with base 0, one newline, the whole u64 range. */
+    @Test
+    void kstrtoulReadsAnUnsignedLongAsLibKstrtoxDoes() {
+        long[] res = {7};
+        assertThat(Kstrtox.kstrtoul("0x1f\n", 0, res)).isZero();
+        assertThat(res[0]).isEqualTo(0x1f);
+        assertThat(Kstrtox.kstrtoul("+017", 0, res)).isZero();
+        assertThat(res[0]).isEqualTo(15);
+        assertThat(Kstrtox.kstrtoul("18446744073709551615", 0, res)).isZero();
+        assertThat(res[0]).isEqualTo(-1L);
+        assertThat(Kstrtox.kstrtoul("0", 0, res)).isZero();
+        assertThat(res[0]).isZero();
+        res[0] = 7;
+        assertThat(Kstrtox.kstrtoul("18446744073709551616", 0, res)).isEqualTo(-ERANGE);
+        assertThat(Kstrtox.kstrtoul("0x10000000000000000", 0, res)).isEqualTo(-ERANGE);
+        for (String bad : new String[] {"", "\n", "#1", "-1", "08", "0x", "0xg", "1\n\n", " 1", "1 ", "++1", "0x+1"}) {
+            assertThat(Kstrtox.kstrtoul(bad, 0, res)).as(bad).isEqualTo(-EINVAL);
+        }
+        assertThat(res[0]).isEqualTo(7);
+        assertThat(Kstrtox.kstrtoul("ff", 16, res)).isZero();
+        assertThat(res[0]).isEqualTo(255);
+        assertThat(Kstrtox.kstrtoul("0xff", 16, res)).isZero();
+        assertThat(res[0]).isEqualTo(255);
     }
 }

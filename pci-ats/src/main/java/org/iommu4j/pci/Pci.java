@@ -16,6 +16,7 @@ import static org.iommu4j.pci.PciRegs.*;
 import java.util.ArrayList;
 import java.util.List;
 import org.iommu4j.base.ErrnoException;
+import org.iommu4j.base.Kstrtox;
 import org.iommu4j.base.Port;
 import org.iommu4j.base.device.BusType;
 import org.iommu4j.base.device.Device;
@@ -810,18 +811,11 @@ public final class Pci {
      */
     @Port("drivers/pci/pci-sysfs.c:rescan_store")
     public long rescanStore(String buf, long count) {
-        // kstrtoul(buf, 0, &val): base from the prefix, one trailing newline allowed, no sign
-        String digits = buf.endsWith("\n") ? buf.substring(0, buf.length() - 1) : buf;
-        long val;
-        try {
-            if (digits.startsWith("-")) {
-                return -EINVAL;
-            }
-            val = Long.decode(digits);
-        } catch (NumberFormatException e) {
+        long[] val = {0};
+        if (Kstrtox.kstrtoul(buf, 0, val) < 0) {
             return -EINVAL;
         }
-        if (val != 0) {
+        if (val[0] != 0) {
             synchronized (this) {
                 for (PciBus b : rootBuses()) {
                     pciRescanBus(b);

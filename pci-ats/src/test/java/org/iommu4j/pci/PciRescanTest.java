@@ -192,4 +192,22 @@ class PciRescanTest {
         assertThat(dev(2)).isNotNull();
         assertThat(dev(2).driver).isNotNull();
     }
+
+    /**
+     * rescan_store reads its value with kstrtoul(buf, 0): an optional '+', then "0x" hex, a
+     * leading "0" octal or decimal, the whole unsigned long range; '#' is no prefix of it.
+     */
+    @Test
+    void theSysfsRescanAttributeReadsItsValueAsKstrtoulDoes() {
+        boot();
+        pci.pciStopAndRemoveBusDevice(dev(2));
+        assertThat(pci.rescanStore("#1", 2)).isEqualTo(-EINVAL);
+        assertThat(pci.rescanStore("18446744073709551616", 20)).isEqualTo(-EINVAL);
+        assertThat(dev(2)).isNull();
+        assertThat(pci.rescanStore("18446744073709551615\n", 21)).isEqualTo(21);
+        assertThat(dev(2)).isNotNull();
+        pci.pciStopAndRemoveBusDevice(dev(2));
+        assertThat(pci.rescanStore("+0x1", 4)).isEqualTo(4);
+        assertThat(dev(2)).isNotNull();
+    }
 }
