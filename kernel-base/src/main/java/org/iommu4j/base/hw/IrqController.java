@@ -57,6 +57,8 @@ public final class IrqController {
         volatile boolean disabled;
         /** Masks and unmasks the source (an MSI vector's Mask bit), or null. */
         volatile IrqChip chip;
+        /** {@code IRQD_ACTIVATED}: the domain's activate op ran (and its deactivate not since). */
+        volatile boolean activated;
 
         Desc(int irq, int hwirq) {
             this.irq = irq;
@@ -220,7 +222,56 @@ public final class IrqController {
             return -EINVAL;
         }
         d.chip = chip;
+        d.activated = false;
         return 0;
+    }
+
+    /**
+     * Activates {@code irq} in its domain unless it is active already: the chip's
+     * {@link IrqChip#activate} (for an MSI vector, its message written to the device). 0, or
+     * -EINVAL for an unknown irq.
+     */
+    @Port("kernel/irq/irqdomain.c:irq_domain_activate_irq")
+    public int irqDomainActivateIrq(int irq) {
+        Desc d = descs.get(irq);
+        if (d == null) {
+            return -EINVAL;
+        }
+        synchronized (d) {
+            if (!d.activated) {
+                IrqChip chip = d.chip;
+                if (chip != null) {
+                    chip.activate(irq);
+                }
+                d.activated = true;
+            }
+        }
+        return 0;
+    }
+
+    /** Deactivates an active {@code irq}: the chip's {@link IrqChip#deactivate} (an MSI vector's message zeroed). */
+    @Port("kernel/irq/irqdomain.c:irq_domain_deactivate_irq")
+    public void irqDomainDeactivateIrq(int irq) {
+        Desc d = descs.get(irq);
+        if (d == null) {
+            return;
+        }
+        synchronized (d) {
+            if (d.activated) {
+                IrqChip chip = d.chip;
+                if (chip != null) {
+                    chip.deactivate(irq);
+                }
+                d.activated = false;
+            }
+        }
+    }
+
+    /** Whether {@code irq} is active in its domain ({@code IRQD_ACTIVATED}). */
+    @Port("include/linux/irq.h:irqd_is_activated")
+    public boolean irqdIsActivated(int irq) {
+        Desc d = descs.get(irq);
+        return d != null && d.activated;
     }
 
     /**
@@ -257,6 +308,9 @@ public final class IrqController {
         } finally {
             lock.unlock();
         }
+        // __setup_irq: irq_activate (a vector deactivated by an earlier free_irq gets its
+        // message again), then irq_startup
+        irqDomainActivateIrq(irq);
         IrqChip chip = d.chip;
         if (chip != null) {
             chip.irqUnmask(irq); // irq_startup
@@ -269,7 +323,11 @@ public final class IrqController {
         return requestThreadedIrq(irq, handler, null, flags, devname, devId);
     }
 
-    /** Removes the action after waiting for running handlers. */
+    /**
+     * Removes the action: the irq is shut down (masked), running handlers are waited for, then
+     * it is deactivated in its domain ({@code __free_irq}: "There is no interrupt on the fly
+     * anymore. Deactivate it completely"; an MSI vector's message is zeroed).
+     */
     @Port("kernel/irq/manage.c:free_irq")
     public void freeIrq(int irq, Object devId) {
         Desc d = descs.get(irq);
@@ -282,8 +340,10 @@ public final class IrqController {
         }
         synchronizeIrq(irq);
         Thread t;
+        boolean hadAction;
         lock.lock();
         try {
+            hadAction = d.handler != null || d.threadFn != null;
             d.handler = null;
             d.threadFn = null;
             d.stopThread = true;
@@ -299,6 +359,9 @@ public final class IrqController {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+        if (hadAction) {
+            irqDomainDeactivateIrq(irq);
         }
     }
 

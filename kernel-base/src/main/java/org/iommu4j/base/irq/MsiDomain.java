@@ -148,6 +148,16 @@ public final class MsiDomain {
                     public void irqUnmask(int irq) {
                         chip.irqUnmask(irq, desc);
                     }
+
+                    @Override
+                    public void activate(int irq) {
+                        msiDomainActivate(irq, desc);
+                    }
+
+                    @Override
+                    public void deactivate(int irq) {
+                        msiDomainDeactivate(irq, desc);
+                    }
                 });
             }
         }
@@ -156,7 +166,8 @@ public final class MsiDomain {
         }
         for (MsiDesc desc : dev.msiList) {
             for (int i = 0; i < desc.nvecUsed; i++) {
-                msiDomainActivate(desc.irq + i, desc);
+                // irq_domain_activate_irq: msi_domain_activate, the vector marked active
+                irqs.irqDomainActivateIrq(desc.irq + i);
             }
         }
         return 0;
@@ -188,18 +199,18 @@ public final class MsiDomain {
     }
 
     /**
-     * Frees the vectors of every allocated descriptor on {@code dev}'s list: each vector
-     * activated at allocation (an ACTIVATE_EARLY domain: the only activation modelled) is
-     * deactivated first, its message zeroed in the device; then the parent frees the events.
-     * The parent's own deactivate (the ITS's DISCARD) is not modelled.
+     * Frees the vectors of every allocated descriptor on {@code dev}'s list: each vector still
+     * active (activated at allocation in an ACTIVATE_EARLY domain or by request_irq, and not
+     * deactivated by a free_irq since) is deactivated first, its message zeroed in the device;
+     * then the parent frees the events. The parent's own deactivate (the ITS's DISCARD) is not
+     * modelled.
      */
     @Port("kernel/irq/msi.c:__msi_domain_free_irqs")
     public synchronized void msiDomainFreeIrqs(Device dev) {
-        if ((flags & MSI_FLAG_ACTIVATE_EARLY) != 0) {
-            for (MsiDesc desc : dev.msiList) {
-                for (int i = 0; desc.irq != 0 && i < desc.nvecUsed; i++) {
-                    // irq_domain_deactivate_irq of an activated vector
-                    msiDomainDeactivate(desc.irq + i, desc);
+        for (MsiDesc desc : dev.msiList) {
+            for (int i = 0; desc.irq != 0 && i < desc.nvecUsed; i++) {
+                if (irqs.irqdIsActivated(desc.irq + i)) {
+                    irqs.irqDomainDeactivateIrq(desc.irq + i);
                 }
             }
         }
