@@ -14,6 +14,7 @@ import org.iommu4j.base.test.NoWarnings;
 import org.iommu4j.ioasid.Ioasid;
 import org.iommu4j.iommu.DevIommu;
 import org.iommu4j.iommu.Iommu;
+import org.iommu4j.iommu.IommuOps;
 import org.iommu4j.pci.Pci;
 import org.iommu4j.pci.PciDev;
 import org.iommu4j.pci.hw.PciEndpointCaps;
@@ -59,6 +60,31 @@ class ArmSmmuV3RegisterTest {
         return iommu.iommuSysfs().iommuClassDevices().stream().map(Device::devName).toList();
     }
 
+    /** The SMMU is in its core: its iommu_device, its sysfs device, both buses' ops. */
+    void assertRegistered(SmmuTestBed tb, String as) {
+        Iommu iommu = tb.drv.iommuCore;
+        assertThat(iommu.iommuDevices()).as(as).containsExactly(tb.drv.iommu);
+        assertThat(sysfsNames(iommu)).as(as).containsExactly(SYSFS_NAME);
+        assertThat(pci.pciBusType.iommuOps).as(as).isSameAs(tb.drv.armSmmuOps);
+        assertThat(tb.platformBus.iommuOps).as(as).isSameAs(tb.drv.armSmmuOps);
+    }
+
+    /** Nothing of the SMMU is left in its core: no iommu_device, no fwnode lookup, no sysfs device. */
+    static void assertUnregistered(SmmuTestBed tb, String as) {
+        Iommu iommu = tb.drv.iommuCore;
+        assertThat(iommu.iommuDevices()).as(as).isEmpty();
+        assertThat(iommu.iommuOpsFromFwnode(tb.pdev.ofNode)).as(as).isNull();
+        assertThat(sysfsNames(iommu)).as(as).isEmpty();
+        assertThat(tb.drv.iommu.dev).as(as).isNull();
+    }
+
+    /** The ops of another IOMMU driver, set on {@code bus} before the SMMU probes. */
+    static IommuOps othersOn(SmmuTestBed tb, org.iommu4j.base.device.BusType bus) {
+        IommuOps other = new ArmSmmuV3(tb.board.mem, tb.pages, tb.board.mmio, tb.board.irqs, null).armSmmuOps;
+        assertThat(tb.drv.iommuCore.busSetIommu(bus, other)).isZero();
+        return other;
+    }
+
     /** A platform master of this SMMU (what of_iommu gives it), added to the bed's platform bus. */
     static Device platformMaster(SmmuTestBed tb, String name, int sid) {
         Device dev = new Device(name);
@@ -88,14 +114,11 @@ class ArmSmmuV3RegisterTest {
         Iommu iommu = tb.drv.iommuCore;
         assertThat(tb.probe()).isZero();
 
-        assertThat(iommu.iommuDevices()).containsExactly(tb.drv.iommu);
+        // /sys/class/iommu/smmu3.0x0000000009050000, as the reference's ls shows it
+        assertRegistered(tb, "after probe");
         assertThat(tb.drv.iommu.ops).isSameAs(tb.drv.armSmmuOps);
         assertThat(tb.drv.iommu.fwnode).isSameAs(tb.pdev.ofNode);
         assertThat(iommu.iommuOpsFromFwnode(tb.pdev.ofNode)).isSameAs(tb.drv.armSmmuOps);
-        assertThat(pci.pciBusType.iommuOps).isSameAs(tb.drv.armSmmuOps);
-        assertThat(tb.platformBus.iommuOps).isSameAs(tb.drv.armSmmuOps);
-        // /sys/class/iommu/smmu3.0x0000000009050000, as the reference's ls shows it
-        assertThat(sysfsNames(iommu)).containsExactly(SYSFS_NAME);
         assertThat(tb.drv.iommu.dev.devName()).isEqualTo(SYSFS_NAME);
         assertThat(tb.drv.iommu.dev.parent).isSameAs(tb.pdev);
         assertThat(tb.drv.iommu.dev.devGetDrvdata()).isSameAs(tb.drv.iommu);
@@ -141,44 +164,34 @@ class ArmSmmuV3RegisterTest {
     @Test
     void platformBusBusyUndoesThePciOpsTheRegistrationAndTheSysfsDevice() {
         SmmuTestBed tb = bed();
-        Iommu iommu = tb.drv.iommuCore;
-        ArmSmmuV3 other = new ArmSmmuV3(tb.board.mem, tb.pages, tb.board.mmio, tb.board.irqs, null);
-        assertThat(iommu.busSetIommu(tb.platformBus, other.armSmmuOps)).isZero();
+        IommuOps other = othersOn(tb, tb.platformBus);
 
         assertThat(tb.probe()).isEqualTo(-EBUSY);
 
         assertThat(pci.pciBusType.iommuOps).isNull();
-        assertThat(tb.platformBus.iommuOps).isSameAs(other.armSmmuOps);
-        assertThat(iommu.iommuDevices()).isEmpty();
-        assertThat(iommu.iommuOpsFromFwnode(tb.pdev.ofNode)).isNull();
-        assertThat(sysfsNames(iommu)).isEmpty();
-        assertThat(tb.drv.iommu.dev).isNull();
+        assertThat(tb.platformBus.iommuOps).isSameAs(other);
+        assertUnregistered(tb, "platform bus busy");
     }
 
     @Test
     void pciBusBusyLeavesThePlatformBusAlone() {
         SmmuTestBed tb = bed();
-        Iommu iommu = tb.drv.iommuCore;
-        ArmSmmuV3 other = new ArmSmmuV3(tb.board.mem, tb.pages, tb.board.mmio, tb.board.irqs, null);
-        assertThat(iommu.busSetIommu(pci.pciBusType, other.armSmmuOps)).isZero();
+        IommuOps other = othersOn(tb, pci.pciBusType);
 
         assertThat(tb.probe()).isEqualTo(-EBUSY);
 
-        assertThat(pci.pciBusType.iommuOps).isSameAs(other.armSmmuOps);
+        assertThat(pci.pciBusType.iommuOps).isSameAs(other);
         assertThat(tb.platformBus.iommuOps).isNull();
-        assertThat(iommu.iommuDevices()).isEmpty();
-        assertThat(sysfsNames(iommu)).isEmpty();
+        assertUnregistered(tb, "PCI bus busy");
     }
 
     /** A bus that has these very ops already (another SMMU's probe set them) is skipped, not refused. */
     @Test
     void aBusWithTheseOpsAlreadyIsSkipped() {
         SmmuTestBed tb = bed();
-        Iommu iommu = tb.drv.iommuCore;
-        assertThat(iommu.busSetIommu(pci.pciBusType, tb.drv.armSmmuOps)).isZero();
+        assertThat(tb.drv.iommuCore.busSetIommu(pci.pciBusType, tb.drv.armSmmuOps)).isZero();
         assertThat(tb.probe()).isZero();
-        assertThat(pci.pciBusType.iommuOps).isSameAs(tb.drv.armSmmuOps);
-        assertThat(tb.platformBus.iommuOps).isSameAs(tb.drv.armSmmuOps);
+        assertRegistered(tb, "PCI ops set before");
     }
 
     /**
@@ -191,7 +204,6 @@ class ArmSmmuV3RegisterTest {
         for (int n = 1; ; n++) {
             assertThat(n).as("fail-nth sweep ends").isLessThan(500);
             SmmuTestBed tb = bed();
-            Iommu iommu = tb.drv.iommuCore;
             FaultInject.failNth(n);
             int ret;
             boolean fired;
@@ -201,16 +213,12 @@ class ArmSmmuV3RegisterTest {
                 fired = FaultInject.disarm();
             }
             if (ret == 0) {
-                assertThat(iommu.iommuDevices()).as("n=%d", n).containsExactly(tb.drv.iommu);
-                assertThat(sysfsNames(iommu)).as("n=%d", n).containsExactly(SYSFS_NAME);
-                assertThat(pci.pciBusType.iommuOps).as("n=%d", n).isSameAs(tb.drv.armSmmuOps);
-                assertThat(tb.platformBus.iommuOps).as("n=%d", n).isSameAs(tb.drv.armSmmuOps);
+                assertRegistered(tb, "n=" + n);
                 tb.drv.armSmmuDeviceRemove();
             } else {
                 failures++;
                 assertThat(fired).as("n=%d: a failure without an injection", n).isTrue();
-                assertThat(iommu.iommuDevices()).as("n=%d ret=%d", n, ret).isEmpty();
-                assertThat(sysfsNames(iommu)).as("n=%d", n).isEmpty();
+                assertUnregistered(tb, "n=" + n + " ret=" + ret);
                 assertThat(pci.pciBusType.iommuOps).as("n=%d", n).isNull();
                 assertThat(tb.platformBus.iommuOps).as("n=%d", n).isNull();
             }
@@ -241,8 +249,7 @@ class ArmSmmuV3RegisterTest {
         assertThat(tb.drv.armSmmuDeviceRemove()).isZero();
 
         assertThat(atDisable).containsExactly("pci=null platform=null registered=[] sysfs=[]");
-        assertThat(tb.drv.iommu.dev).isNull();
-        assertThat(iommu.iommuOpsFromFwnode(tb.pdev.ofNode)).isNull();
+        assertUnregistered(tb, "after remove");
         assertThat(tb.drv.smmu.evtqIopf).isNull();
         assertThat(tb.drv.smmu.priqIopf).isNull();
         // As v5.15: a device probed before keeps its group; one added after gets no IOMMU.
@@ -274,7 +281,7 @@ class ArmSmmuV3RegisterTest {
         SmmuTestBed tb = bed();
         assertThat(tb.probe()).isZero();
         tb.drv.armSmmuDriver.remove(tb.pdev);
-        assertThat(tb.drv.iommuCore.iommuDevices()).isEmpty();
+        assertUnregistered(tb, "after .remove");
         assertThat(pci.pciBusType.iommuOps).isNull();
         assertThat(tb.platformBus.iommuOps).isNull();
         assertThat(tb.rec.lastWrite(ARM_SMMU_CR0) & CR0_SMMUEN).isZero();
