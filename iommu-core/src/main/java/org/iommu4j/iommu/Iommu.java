@@ -971,7 +971,9 @@ public final class Iommu {
      * <p>{@code ops == null} (a driver's remove) only clears {@code bus->iommu_ops}, as v5.15
      * does: devices probed before keep their groups and domains, and iommu_bus_init's notifier
      * block stays on the bus (v5.15 never frees it), so a device added later is still offered
-     * to iommu_probe_device, which finds no ops and leaves it without an IOMMU (-ENODEV).
+     * to iommu_probe_device, which finds no ops and leaves it without an IOMMU (-ENODEV). Ops
+     * set again later add a second notifier block beside it, as in v5.15, where SMMUv3's
+     * suppress_bind_attrs keeps a driver from being unbound and probed again.
      */
     @Port("drivers/iommu/iommu.c:bus_set_iommu")
     public int busSetIommu(BusType bus, IommuOps ops) {
