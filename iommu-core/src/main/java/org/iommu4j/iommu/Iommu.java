@@ -412,6 +412,10 @@ public final class Iommu {
             group.onList = true;
             groupList.add(group);
         }
+
+        // sysfs: IOMMU/devices/DEV and DEV/iommu; the result is ignored, as in v5.15
+        iommuSysfs.iommuDeviceLink(iommuDev, dev);
+
         return 0;
     }
 
@@ -487,6 +491,7 @@ public final class Iommu {
             return;
         }
         IommuOps ops = busOps(dev);
+        iommuSysfs.iommuDeviceUnlink(param.iommuDev, dev);
         if (ops != null) {
             ops.releaseDevice(dev);
         }

@@ -121,4 +121,73 @@ class IommuSysfsTest {
         assertThat(w.iommu.busSetIommu(bus, w.mock)).isZero();
         assertThat(bus.iommuOps).isSameAs(w.mock);
     }
+
+    /**
+     * __iommu_probe_device links a probed device with its IOMMU (IOMMU/devices/DEV and
+     * DEV/iommu) and iommu_release_device takes both links back, as v5.15's
+     * iommu_device_link/iommu_device_unlink do; a bus_set_iommu probing the bus's devices links
+     * each of them.
+     */
+    @Test
+    void probeLinksTheDeviceWithItsIommuAndReleaseUnlinks() {
+        World w = new World();
+        IommuSysfs sysfs = w.iommu.iommuSysfs();
+        assertThat(sysfs.iommuDeviceSysfsAdd(w.mock.iommuDev, new Device("smmu"), "smmu3.0x%016x", 0x0905_0000L)).isZero();
+        Device early = w.dev("early", 3);
+        assertThat(w.bus.deviceAdd(early)).isZero();
+        assertThat(sysfs.iommuLinkOf(early)).as("no ops on the bus yet").isNull();
+
+        Device a = w.added("a", 1); // bus_set_iommu probes "early", then the notifier probes "a"
+        Device b = w.added("b", 2);
+        assertThat(sysfs.iommuDevicesLinks(w.mock.iommuDev)).containsExactly("early", "a", "b");
+        assertThat(sysfs.iommuLinkOf(a)).isSameAs(w.mock.iommuDev.dev);
+        assertThat(sysfs.iommuLinkOf(early)).isSameAs(w.mock.iommuDev.dev);
+
+        w.bus.deviceDel(a);
+        assertThat(Iommu.iommuGroupGet(a)).isNull();
+        assertThat(sysfs.iommuLinkOf(a)).isNull();
+        assertThat(sysfs.iommuDevicesLinks(w.mock.iommuDev)).containsExactly("early", "b");
+    }
+
+    /**
+     * A driver's probe_device failing leaves no link; an IOMMU without a class device (a mock
+     * that never called iommu_device_sysfs_add, where v5.15 would dereference NULL) gets its
+     * devices probed without links; a null IOMMU is -ENODEV.
+     */
+    @Test
+    void linkWithoutAClassDeviceOrIommuMakesNoLink() {
+        World w = new World();
+        IommuSysfs sysfs = w.iommu.iommuSysfs();
+        Device a = w.added("a", 1);
+        assertThat(Iommu.iommuGroupGet(a)).isNotNull();
+        assertThat(sysfs.iommuLinkOf(a)).isNull();
+        assertThat(sysfs.iommuDevicesLinks(w.mock.iommuDev)).isEmpty();
+        assertThat(sysfs.iommuDeviceLink(null, a)).isEqualTo(-ENODEV);
+        w.bus.deviceDel(a);
+        assertThat(Iommu.iommuGroupGet(a)).isNull();
+    }
+
+    /** A name in the devices group twice is -EEXIST with sysfs's warning; a second iommu link is -EEXIST quietly, the group's link taken back. */
+    @Test
+    void duplicateLinksAreRefused() {
+        Printk.clear();
+        Iommu core = new Iommu();
+        IommuSysfs sysfs = core.iommuSysfs();
+        IommuDevice one = new IommuDevice();
+        IommuDevice two = new IommuDevice();
+        assertThat(sysfs.iommuDeviceSysfsAdd(one, null, "one")).isZero();
+        assertThat(sysfs.iommuDeviceSysfsAdd(two, null, "two")).isZero();
+        Device d = new Device("d");
+        assertThat(sysfs.iommuDeviceLink(one, d)).isZero();
+        assertThat(sysfs.iommuDeviceLink(one, new Device("d"))).isEqualTo(-EEXIST);
+        assertThat(Printk.grep("sysfs: cannot create duplicate filename")).hasSize(1);
+        Printk.clear();
+        assertThat(sysfs.iommuDeviceLink(two, d)).isEqualTo(-EEXIST);
+        assertThat(Printk.grep("sysfs: cannot create duplicate filename")).isEmpty();
+        assertThat(sysfs.iommuDevicesLinks(two)).isEmpty();
+        assertThat(sysfs.iommuLinkOf(d)).isSameAs(one.dev);
+        sysfs.iommuDeviceUnlink(one, d);
+        assertThat(sysfs.iommuLinkOf(d)).isNull();
+        assertThat(sysfs.iommuDevicesLinks(one)).isEmpty();
+    }
 }
