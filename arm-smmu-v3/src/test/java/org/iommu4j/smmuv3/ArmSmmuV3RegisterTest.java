@@ -133,6 +133,14 @@ class ArmSmmuV3RegisterTest {
         assertThat(probed[0]).isZero();
         assertThat(Iommu.iommuGroupGet(fn)).isNotNull();
         assertThat(Iommu.iommuGetDomainForDev(fn)).isNotNull();
+        // iommu_device_link: /sys/class/iommu/smmu3.0x0000000009050000/devices/0000:00:01.0 and
+        // /sys/bus/pci/devices/0000:00:01.0/iommu
+        assertThat(tb.drv.iommuCore.iommuSysfs().iommuDevicesLinks(tb.drv.iommu)).containsExactly(fn.devName());
+        assertThat(tb.drv.iommuCore.iommuSysfs().iommuLinkOf(fn)).isSameAs(tb.drv.iommu.dev);
+        // iommu_release_device: iommu_device_unlink
+        tb.drv.iommuCore.iommuReleaseDevice(fn);
+        assertThat(tb.drv.iommuCore.iommuSysfs().iommuDevicesLinks(tb.drv.iommu)).isEmpty();
+        assertThat(tb.drv.iommuCore.iommuSysfs().iommuLinkOf(fn)).isNull();
     }
 
     /**
