@@ -119,7 +119,7 @@ public final class Kstrtox {
         if (charAt(s, i) == '\n') {
             i++;
         }
-        if (i < s.length()) {
+        if (charAt(s, i) != '\0') { // the C string ends at its first NUL
             return -EINVAL;
         }
         res[0] = r[0];
@@ -144,7 +144,7 @@ public final class Kstrtox {
         return kstrtoull(s, base, res);
     }
 
-    /** The C string's character at {@code i}: NUL past the end. */
+    /** The C string's character at {@code i}: NUL past the end (and at an embedded NUL, where the C string ends). */
     private static char charAt(String s, int i) {
         return i < s.length() ? s.charAt(i) : '\0';
     }

@@ -54,4 +54,21 @@ class KstrtoxTest {
         assertThat(Kstrtox.kstrtoul("0xff", 16, res)).isZero();
         assertThat(res[0]).isEqualTo(255);
     }
+
+    /**
+     * The C string ends at its first NUL: what follows it is never read, so "1\0junk" and
+     * "1\n\0junk" read as "1" (a sysfs store's buffer keeps a NUL the user wrote).
+     */
+    @Test
+    void kstrtoulStopsAtTheFirstNul() {
+        long[] res = {7};
+        assertThat(Kstrtox.kstrtoul("1\0junk", 0, res)).isZero();
+        assertThat(res[0]).isEqualTo(1);
+        res[0] = 7;
+        assertThat(Kstrtox.kstrtoul("0x2\n\0\n\n", 0, res)).isZero();
+        assertThat(res[0]).isEqualTo(2);
+        res[0] = 7;
+        assertThat(Kstrtox.kstrtoul("\0001", 0, res)).isEqualTo(-EINVAL);
+        assertThat(res[0]).isEqualTo(7);
+    }
 }
