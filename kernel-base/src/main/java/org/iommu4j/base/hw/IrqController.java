@@ -4,12 +4,14 @@ import static org.iommu4j.base.Errno.EBUSY;
 import static org.iommu4j.base.Errno.EINVAL;
 
 import java.util.ArrayDeque;
+import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.iommu4j.base.Port;
 import org.iommu4j.base.Printk;
+import org.iommu4j.base.Warn;
 
 /**
  * The interrupt controller and the kernel's genirq layer in one: virtual IRQ numbers mapped from
@@ -326,13 +328,25 @@ public final class IrqController {
     /**
      * Removes the action: the irq is shut down (masked), running handlers are waited for, then
      * it is deactivated in its domain ({@code __free_irq}: "There is no interrupt on the fly
-     * anymore. Deactivate it completely"; an MSI vector's message is zeroed).
+     * anymore. Deactivate it completely"; an MSI vector's message is zeroed). An irq with no
+     * action of {@code devId} (never requested, freed already, another dev_id's) is a WARN
+     * ("Trying to free already-free IRQ"), nothing changed; an unknown irq is nothing.
      */
     @Port("kernel/irq/manage.c:free_irq")
     public void freeIrq(int irq, Object devId) {
         Desc d = descs.get(irq);
         if (d == null) {
             return;
+        }
+        lock.lock();
+        try {
+            // __free_irq: the action of dev_id, or a WARN and nothing done
+            if ((d.handler == null && d.threadFn == null) || d.devId != devId) {
+                Warn.WARN(true, String.format(Locale.ROOT, "Trying to free already-free IRQ %d", irq));
+                return;
+            }
+        } finally {
+            lock.unlock();
         }
         IrqChip chip = d.chip;
         if (chip != null && d.handler != null) {

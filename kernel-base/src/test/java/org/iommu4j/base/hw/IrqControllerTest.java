@@ -253,4 +253,31 @@ class IrqControllerTest {
         irqs.quiesce();
         assertThat(irqs.threadCount(a)).isEqualTo(1);
     }
+
+    /**
+     * v5.15's __free_irq looks for the action of {@code dev_id}: an irq without one (never
+     * requested, freed already, or requested for another dev_id) is "Trying to free already-free
+     * IRQ" with a WARN, and nothing changes: another dev_id's action stays and still handles.
+     */
+    @Test
+    void freeIrqOfAnAlreadyFreeIrqOrAnotherDevIdWarnsAndChangesNothing() {
+        int irq = irqs.irqCreateMapping(46);
+        irqs.freeIrq(irq, null);
+        assertThat(Warn.drain()).singleElement().asString().contains("Trying to free already-free IRQ " + irq);
+
+        Object owner = new Object();
+        assertThat(irqs.requestIrq(irq, (i, d) -> IRQ_HANDLED, 0, "owned", owner)).isZero();
+        irqs.freeIrq(irq, new Object());
+        assertThat(Warn.drain()).singleElement().asString().contains("Trying to free already-free IRQ " + irq);
+        assertThat(irqs.hasAction(irq)).isTrue();
+        irqs.raise(irq);
+        irqs.quiesce();
+        assertThat(irqs.count(irq)).isEqualTo(1);
+
+        irqs.freeIrq(irq, owner);
+        assertThat(irqs.hasAction(irq)).isFalse();
+        assertThat(Warn.drain()).isEmpty();
+        irqs.freeIrq(irq, owner);
+        assertThat(Warn.drain()).singleElement().asString().contains("Trying to free already-free IRQ " + irq);
+    }
 }
