@@ -130,9 +130,8 @@ class IommuSysfsTest {
      */
     @Test
     void probeLinksTheDeviceWithItsIommuAndReleaseUnlinks() {
-        World w = new World();
+        World w = new World(); // its mock IOMMU has its class device, as a driver's has
         IommuSysfs sysfs = w.iommu.iommuSysfs();
-        assertThat(sysfs.iommuDeviceSysfsAdd(w.mock.iommuDev, new Device("smmu"), "smmu3.0x%016x", 0x0905_0000L)).isZero();
         Device early = w.dev("early", 3);
         assertThat(w.bus.deviceAdd(early)).isZero();
         assertThat(sysfs.iommuLinkOf(early)).as("no ops on the bus yet").isNull();
@@ -158,6 +157,7 @@ class IommuSysfsTest {
     void linkWithoutAClassDeviceOrIommuMakesNoLink() {
         World w = new World();
         IommuSysfs sysfs = w.iommu.iommuSysfs();
+        sysfs.iommuDeviceSysfsRemove(w.mock.iommuDev);
         Device a = w.added("a", 1);
         assertThat(Iommu.iommuGroupGet(a)).isNotNull();
         assertThat(sysfs.iommuLinkOf(a)).isNull();

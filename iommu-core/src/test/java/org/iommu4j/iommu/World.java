@@ -27,7 +27,12 @@ final class World {
         iommu = new Iommu(pageAlloc, ioasid, cmdline);
         mock = new MockIommu(pageAlloc);
         mock.core = iommu;
-        iommu.iommuDeviceRegister(mock.iommuDev, mock, new Device("smmu"));
+        // as a driver's probe ends (and iommufd's selftest mock): its sysfs device, then the registration
+        Device hw = new Device("smmu");
+        if (iommu.iommuSysfs().iommuDeviceSysfsAdd(mock.iommuDev, hw, "mock-iommu") != 0) {
+            throw new AssertionError("iommu_device_sysfs_add");
+        }
+        iommu.iommuDeviceRegister(mock.iommuDev, mock, hw);
     }
 
     /**
