@@ -29,6 +29,7 @@ import org.iommu4j.pci.PciDev;
 import org.iommu4j.pci.PciRegs;
 import org.iommu4j.pci.hw.PciEndpointModel;
 import org.iommu4j.pci.hw.virtio.VirtioRngModel;
+import org.iommu4j.of.Fdt;
 import org.iommu4j.platform.Machine;
 import org.iommu4j.platform.VirtioPci;
 import org.iommu4j.smmuv3.ArmSmmuDomain;
@@ -58,6 +59,11 @@ import org.iommu4j.smmuv3.ArmSmmuDomain;
  *       allocated and the boot's MSI-X message; MSI-X vectors have an action exactly while
  *       their function is bound.
  * </ul>
+ *
+ * <p>Each try boots either QEMU's SMMU or the full one with a root complex doing ATS: there the
+ * functions have PASID and ATS on while bound (STE.EATS full, PASID enabled before ATS when a
+ * rescan binds them), each unmap and the release add their ATC invalidations, and a removed
+ * function has both off and its ATC empty.
  */
 class VirtioLifecycleProperties {
     private static final int STE_CONFIG_ABORT = 0b000;
@@ -118,18 +124,22 @@ class VirtioLifecycleProperties {
         return id;
     }
 
+    /** Run B on the full SMMU with a root complex doing ATS: the functions have PASID and ATS enabled. */
+    private boolean ats;
     private final List<String> violations = new ArrayList<>();
     private final Set<Integer> virqsSeen = new TreeSet<>();
     private long mapped;
     private long unmapped;
 
     @Property(tries = 50, seed = "20261204")
-    void theLifecycleKeepsHardwareAndKernelInStep(@ForAll("steps") List<Step> steps) {
+    void theLifecycleKeepsHardwareAndKernelInStep(@ForAll("steps") List<Step> steps, @ForAll boolean ats) {
+        this.ats = ats;
         violations.clear();
         virqsSeen.clear();
         pending.clear();
         Warn.drain();
-        try (Machine m = Machine.bootRunB()) {
+        try (Machine m = ats ? new Machine(Fdt.bundledVirtSmmuv3(), "full", true, Machine.VirtioOptions.runB())
+                : Machine.bootRunB()) {
             m.board.irqs.quiesce();
             Fn rng = new Fn(0x8, "0000:00:01.0", VirtioH.VIRTIO_ID_RNG);
             Fn blk = new Fn(0x10, "0000:00:02.0", VirtioH.VIRTIO_ID_BLOCK);
@@ -211,10 +221,17 @@ class VirtioLifecycleProperties {
                 }
             }
         }
-        // v5.15's order: the ring unmapped (strict: TLBI by VA, synced), the STE left aborting
-        // (CFGI_STE, synced), the group's domain freed (TLBI by ASID, synced)
-        assertThat(ops).as("%s removal", f.bdf).containsExactly("CMD_TLBI_NH_VA", "CMD_SYNC", "CMD_CFGI_STE", "CMD_SYNC",
-                "CMD_TLBI_NH_ASID", "CMD_SYNC");
+        // v5.15's order: the ring unmapped (strict: TLBI by VA, synced, then with ATS the
+        // domain's ATC invalidation, synced), with ATS arm_smmu_disable_ats' ATC invalidation of
+        // the master, the STE left aborting (CFGI_STE, synced), the group's domain freed (TLBI
+        // by ASID, synced)
+        if (ats) {
+            assertThat(ops).as("%s removal", f.bdf).containsExactly("CMD_TLBI_NH_VA", "CMD_SYNC", "CMD_ATC_INV", "CMD_SYNC",
+                    "CMD_ATC_INV", "CMD_SYNC", "CMD_CFGI_STE", "CMD_SYNC", "CMD_TLBI_NH_ASID", "CMD_SYNC");
+        } else {
+            assertThat(ops).as("%s removal", f.bdf).containsExactly("CMD_TLBI_NH_VA", "CMD_SYNC", "CMD_CFGI_STE", "CMD_SYNC",
+                    "CMD_TLBI_NH_ASID", "CMD_SYNC");
+        }
         assertThat(tlbiVa).containsExactly(ringIova);
         assertThat(Iommu.iommuIovaToPhys(domain, ringIova)).isZero();
         f.removed.add(dev);
@@ -235,12 +252,15 @@ class VirtioLifecycleProperties {
 
     private void rescan(Machine m, List<Fn> fns, BitSet virtioIda, BitSet groupIda) {
         boolean any = fns.stream().anyMatch(f -> !f.bound);
-        try (Trace.Capture cap = Trace.capture("smmuv3:smmuv3_cmdq_opcode", "iommu:*")) {
+        List<TraceRecord> cfgWrites;
+        try (Trace.Capture cap = Trace.capture("smmuv3:smmuv3_cmdq_opcode", "iommu:*");
+                Trace.Capture cfg = Trace.capture("pcidev:pcidev_cfg_write")) {
             m.pciRescan();
             m.board.irqs.quiesce();
             if (!any) {
                 assertThat(cap.records()).as("a rescan with nothing removed").isEmpty();
             }
+            cfgWrites = cfg.records();
         }
         // bound in bus order, each taking the lowest free IDs then
         for (Fn f : fns) {
@@ -262,6 +282,21 @@ class VirtioLifecycleProperties {
             assertThat(msixAddr(model)).isEqualTo(f.bootMsixAddr);
             assertThat(model.barRead(VirtioPci.MSIX_BAR, 8, 4)).isEqualTo(f.bootMsixData);
             virqsSeen.addAll(virqs(dev));
+            if (ats) {
+                // PASID enabled before ATS (arm_smmu_probe_device, then the attach's
+                // arm_smmu_enable_ats), as PCIe 10.5.1.3 asks, one write each
+                int atsCtrl = model.atsCapOffset() + PciRegs.PCI_ATS_CTRL;
+                int pasidCtrl = model.pasidCapOffset() + PciRegs.PCI_PASID_CTRL;
+                List<String> writes = new ArrayList<>();
+                for (TraceRecord r : cfgWrites) {
+                    long off = r.longField("off");
+                    if (model.name().equals(r.field("dev")) && (off == atsCtrl || off == pasidCtrl)) {
+                        writes.add((off == atsCtrl ? "ATS " : "PASID ") + (r.longField("val") & (off == atsCtrl
+                                ? PciRegs.PCI_ATS_CTRL_ENABLE : PciRegs.PCI_PASID_CTRL_ENABLE)));
+                    }
+                }
+                assertThat(writes).containsExactly("PASID " + PciRegs.PCI_PASID_CTRL_ENABLE, "ATS " + PciRegs.PCI_ATS_CTRL_ENABLE);
+            }
         }
     }
 
@@ -331,6 +366,11 @@ class VirtioLifecycleProperties {
                 }
                 assertThat(model.msixEnabled()).isTrue();
                 assertThat(f.dev.msixEnabled).isTrue();
+                long ste1 = m.board.mem.readq(m.smmu.armSmmuGetStepForSid(m.smmu.smmu, f.sid) + 8);
+                // STE.EATS (word 1 [29:28]) full ATS exactly when the function has ATS on, PASID before it
+                assertThat((int) (ste1 >>> 28) & 3).as("%s STE.EATS", f.bdf).isEqualTo(ats ? 1 : 0);
+                assertThat(model.atsEnabled()).isEqualTo(ats);
+                assertThat(model.pasidEnabled()).isEqualTo(ats);
                 assertThat(msixAddr(model)).isEqualTo(f.bootMsixAddr);
                 live.addAll(virqs(f.dev));
             } else {
@@ -338,6 +378,9 @@ class VirtioLifecycleProperties {
                 assertThat(vdev).as("%s on the virtio bus", f.bdf).isNull();
                 assertThat(model.msixEnabled()).isFalse();
                 assertThat(model.configRead(PciRegs.PCI_COMMAND, 2) & PciRegs.PCI_COMMAND_MASTER).isZero();
+                assertThat(model.atsEnabled()).isFalse();
+                assertThat(model.pasidEnabled()).isFalse();
+                assertThat(model.atcEntries()).isZero();
             }
             for (PciDev old : f.removed) {
                 if (f.bound) {
