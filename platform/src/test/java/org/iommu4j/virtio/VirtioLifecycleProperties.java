@@ -166,6 +166,7 @@ class VirtioLifecycleProperties {
             }
             long rngConsumed = 0;
             long rngBuf = VirtioRng.allocBuffer(m.virtio);
+            long bootPages = m.pages.allocatedPages();
             assertThat(m.smmuModel.eventsRecorded()).isZero();
             checkInvariants(m, fns);
 
@@ -205,6 +206,22 @@ class VirtioLifecycleProperties {
             }
             // the generator gave exactly what the reads consumed: no read the test did not make
             assertThat(((VirtioRngModel) m.virtioProxies.get(rng.sid).device()).bytesGiven()).isEqualTo(rngConsumed);
+
+            // nothing leaked in memory: with both functions removed and found again, every page
+            // the sequence allocated (rings, tables, domains, CD tables, driver state) is back
+            try (Trace.Sink order = Trace.subscribe(Trace.filter("smmuv3:smmuv3_cmdq_opcode", "smmuv3:smmuv3_cmdq_tlbi",
+                    "pcidev:pcidev_dma", "pcidev:pcidev_msi"), this::checkSyncedBeforeDma);
+                    Trace.Sink maps = Trace.subscribe(Trace.filter("iommu:map", "iommu:unmap"), this::countMapped)) {
+                for (Fn f : fns) {
+                    remove(m, f, virtioIda, groupIda);
+                }
+                rescan(m, fns, virtioIda, groupIda);
+                checkInvariants(m, fns);
+                assertThat(m.pages.allocatedPages()).as("pages allocated").isEqualTo(bootPages);
+                readDisk(m, blk, 1);
+                readRng(m, rng, rngBuf, rngConsumed);
+                checkInvariants(m, fns);
+            }
         }
     }
 
