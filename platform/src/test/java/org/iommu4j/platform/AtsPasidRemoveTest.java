@@ -146,6 +146,71 @@ class AtsPasidRemoveTest {
         }
     }
 
+    /**
+     * The same function found again by a rescan: a new pci_dev whose probe enables PASID and
+     * whose attach then enables ATS (PCIe 10.5.1.3's order, one Control write each), STE.EATS
+     * full again; nothing of the old domain is reachable: the IOVA the old ATC entry translated
+     * faults in the new domain (no stale translation survived, at the function or in the SMMU),
+     * and a page mapped in the new domain is fetched into the ATC afresh.
+     */
+    @Test
+    void aRescannedAtsFunctionEnablesPasidThenAtsAndKeepsNothingOfItsOldDomain() {
+        try (Machine m = new Machine(Fdt.bundledVirtSmmuv3(), "full", true)) {
+            Machine.PciFunction f = m.function(SID);
+            PciEndpointModel ep = f.model();
+            int atsCtrl = ep.atsCapOffset() + PciRegs.PCI_ATS_CTRL;
+            int pasidCtrl = ep.pasidCapOffset() + PciRegs.PCI_PASID_CTRL;
+            long stePa = m.smmu.armSmmuGetStepForSid(m.smmu.smmu, SID);
+            IommuDomain old = Iommu.iommuGetDomainForDev(f.dev());
+            long pa = m.pages.allocPage(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
+            m.board.mem.write(pa, "old page".getBytes(StandardCharsets.US_ASCII));
+            assertThat(Iommu.iommuMap(old, IOVA, pa, 4096, IommuH.IOMMU_READ | IommuH.IOMMU_WRITE)).isZero();
+            byte[] b = new byte[8];
+            assertThat(ep.dmaRead(IOVA, b)).isZero();
+            assertThat(ep.atcContains(DmaTransaction.NO_SSID, IOVA)).isTrue();
+            m.pci.pciStopAndRemoveBusDevice(f.dev());
+            Warn.drain();
+
+            List<String> writes = new ArrayList<>();
+            try (Trace.Sink sink = Trace.subscribe(Trace.filter("pcidev:pcidev_cfg_write"), r -> {
+                String s = describe(r, atsCtrl, pasidCtrl, -1);
+                if (s != null && !s.startsWith("COMMAND")) {
+                    writes.add(s);
+                }
+            })) {
+                m.pciRescan();
+            }
+            assertThat(Warn.drain()).isEmpty();
+            Machine.PciFunction back = m.function(SID);
+            assertThat(back.dev()).isNotSameAs(f.dev());
+            assertThat(back.model()).isSameAs(ep);
+            // PASID with the features the function offers (Execute, Privileged), then ATS with STU 0
+            assertThat(writes).containsExactly(String.format("PASID_CTRL 0x%04x", PciRegs.PCI_PASID_CTRL_ENABLE
+                    | PciRegs.PCI_PASID_CTRL_EXEC | PciRegs.PCI_PASID_CTRL_PRIV), "ATS_CTRL 0x8000");
+            assertThat(back.dev().atsEnabled).isTrue();
+            assertThat(back.dev().pasidEnabled).isTrue();
+            assertThat(steConfig(m, stePa)).isEqualTo(0b101);
+            assertThat(steEats(m, stePa)).isEqualTo(1);
+
+            // the old IOVA means nothing in the new domain
+            IommuDomain d = Iommu.iommuGetDomainForDev(back.dev());
+            assertThat(d).isNotSameAs(old);
+            assertThat(Iommu.iommuIovaToPhys(d, IOVA)).isZero();
+            assertThat(ep.atcEntries()).isZero();
+            assertThat(ep.dmaRead(IOVA, b)).isEqualTo(-Errno.EFAULT);
+            assertThat(ep.atcEntries()).isZero();
+            // a page of the new domain goes through the ATC as before
+            long pa2 = m.pages.allocPage(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO);
+            m.board.mem.write(pa2, "new page".getBytes(StandardCharsets.US_ASCII));
+            assertThat(Iommu.iommuMap(d, IOVA + 4096, pa2, 4096, IommuH.IOMMU_READ | IommuH.IOMMU_WRITE)).isZero();
+            long reqs = ep.atsRequests();
+            assertThat(ep.dmaRead(IOVA + 4096, b)).isZero();
+            assertThat(new String(b, StandardCharsets.US_ASCII)).isEqualTo("new page");
+            assertThat(ep.atsRequests()).isEqualTo(reqs + 1);
+            assertThat(ep.atcContains(DmaTransaction.NO_SSID, IOVA + 4096)).isTrue();
+        }
+    }
+
     /** STE word 0's Config, bits [3:1] (V is bit 0, and stays 1). */
     private static int steConfig(Machine m, long stePa) {
         long ste0 = m.board.mem.readq(stePa);
