@@ -76,7 +76,7 @@ class VirtioLifecycleProperties {
     private static final String MD5_1M = "53154684e7db82f6a99c39408ed03fd0";
     private static final int[] READ_KIB = {4, 16, 64, 1024};
 
-    enum Kind { REMOVE_BLK, REMOVE_RNG, RESCAN, READ_DISK, READ_RNG, REMOVE_AGAIN, UNBIND_BLK, UNBIND_RNG, BIND }
+    enum Kind { REMOVE_BLK, REMOVE_RNG, RESCAN, READ_DISK, READ_RNG, READ_RNG_NOWAIT, REMOVE_AGAIN, UNBIND_BLK, UNBIND_RNG, BIND }
 
     /** One step; {@code arg} picks the read size and offset, or which removed pci_dev to remove again. */
     record Step(Kind kind, int arg) {
@@ -94,6 +94,7 @@ class VirtioLifecycleProperties {
                 Tuple.of(4, Arbitraries.just(Kind.RESCAN)),
                 Tuple.of(3, Arbitraries.just(Kind.READ_DISK)),
                 Tuple.of(3, Arbitraries.just(Kind.READ_RNG)),
+                Tuple.of(1, Arbitraries.just(Kind.READ_RNG_NOWAIT)),
                 Tuple.of(2, Arbitraries.just(Kind.REMOVE_AGAIN)),
                 Tuple.of(1, Arbitraries.just(Kind.UNBIND_BLK)),
                 Tuple.of(1, Arbitraries.just(Kind.UNBIND_RNG)),
@@ -142,6 +143,8 @@ class VirtioLifecycleProperties {
     private final List<String> violations = new ArrayList<>();
     private final Set<Integer> virqsSeen = new TreeSet<>();
     private long mapped;
+    /** Where in the generator's stream the bytes of a no-wait read still unclaimed start, or -1. */
+    private long rngPendingAt;
     private long unmapped;
 
     @Property(tries = 60, seed = "20261204")
@@ -172,6 +175,7 @@ class VirtioLifecycleProperties {
                 virqsSeen.addAll(virqs(f.dev));
             }
             long rngConsumed = 0;
+            rngPendingAt = -1;
             long rngBuf = VirtioRng.allocBuffer(m.virtio);
             long bootPages = m.pages.allocatedPages();
             assertThat(m.smmuModel.eventsRecorded()).isZero();
@@ -183,7 +187,10 @@ class VirtioLifecycleProperties {
                 for (Step step : steps) {
                     switch (step.kind()) {
                         case REMOVE_BLK -> remove(m, blk, virtioIda, groupIda);
-                        case REMOVE_RNG -> remove(m, rng, virtioIda, groupIda);
+                        case REMOVE_RNG -> {
+                            remove(m, rng, virtioIda, groupIda);
+                            rngPendingAt = -1; // what the device wrote goes with the driver
+                        }
                         case REMOVE_AGAIN -> {
                             List<PciDev> stale = new ArrayList<>(rng.removed);
                             stale.addAll(blk.removed);
@@ -193,7 +200,10 @@ class VirtioLifecycleProperties {
                         }
                         case RESCAN -> rescan(m, fns, virtioIda, groupIda);
                         case UNBIND_BLK -> unbind(m, blk, virtioIda);
-                        case UNBIND_RNG -> unbind(m, rng, virtioIda);
+                        case UNBIND_RNG -> {
+                            unbind(m, rng, virtioIda);
+                            rngPendingAt = -1;
+                        }
                         case BIND -> bind(m, fns, virtioIda);
                         case READ_DISK -> {
                             if (blk.bound) {
@@ -201,9 +211,32 @@ class VirtioLifecycleProperties {
                             }
                         }
                         case READ_RNG -> {
-                            if (rng.bound) {
+                            if (rng.bound && rngPendingAt >= 0) {
+                                // the bytes of the buffer the no-wait read gave, no new request
+                                VirtioRng.VirtrngInfo vi = VirtioRng.info(virtioDevice(m, rng.virtioId));
+                                assertThat(m.virtioRng.virtioRead(vi, rngBuf, 32, true)).isEqualTo(32);
+                                byte[] stream = VirtioRngModel.expected(0, (int) rngPendingAt + 32);
+                                assertThat(m.board.mem.readBytes(rngBuf, 32))
+                                        .isEqualTo(Arrays.copyOfRange(stream, (int) rngPendingAt, stream.length));
+                                rngPendingAt = -1;
+                            } else if (rng.bound) {
                                 readRng(m, rng, rngBuf, rngConsumed);
                                 rngConsumed += 32;
+                            }
+                        }
+                        case READ_RNG_NOWAIT -> {
+                            if (rng.bound) {
+                                // virtio_read without wait: a buffer given if none is in flight, 0 returned
+                                VirtioRng.VirtrngInfo vi = VirtioRng.info(virtioDevice(m, rng.virtioId));
+                                int vqVirq = virqs(rng.dev).get(1);
+                                long irqs = m.board.irqs.count(vqVirq);
+                                assertThat(m.virtioRng.virtioRead(vi, rngBuf, 32, false)).isZero();
+                                m.board.irqs.quiesce();
+                                if (rngPendingAt < 0) {
+                                    assertThat(m.board.irqs.count(vqVirq)).isGreaterThan(irqs);
+                                    rngPendingAt = rngConsumed;
+                                    rngConsumed += 32;
+                                }
                             }
                         }
                     }
