@@ -797,6 +797,8 @@ public final class Machine implements AutoCloseable {
         if (board != null) {
             /* devres: the drivers' requested IRQs (and their threads) go with the machine */
             board.irqs.freeAllIrqs();
+            /* and the CPU that delivered them */
+            board.irqs.shutdown();
         }
         try {
             follow.close();

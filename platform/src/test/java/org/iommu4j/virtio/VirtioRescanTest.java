@@ -89,6 +89,7 @@ class VirtioRescanTest {
             PciEndpointModel model = f.model();
             assertThat(readDisk(m)).isEqualTo(DISK_MD5);
             Blk atBoot = Blk.of(m);
+            int[] bootVirqs = {PciMsi.pciIrqVector(old, 0), PciMsi.pciIrqVector(old, 1)};
             m.pci.pciStopAndRemoveBusDevice(old);
             assertThat(steConfig(m, 0x10)).isEqualTo(STE_CONFIG_ABORT);
             assertThat(virtioDevice(m, VirtioH.VIRTIO_ID_BLOCK)).isNull();
@@ -169,6 +170,8 @@ class VirtioRescanTest {
             for (int virq : virqs) {
                 assertThat(m.board.irqs.hasAction(virq)).isTrue();
             }
+            // the removal gave its irq numbers back (irq_free_descs) and the rescan took them again
+            assertThat(virqs).containsExactly(bootVirqs);
             Blk now = Blk.of(m);
             assertThat(now).isEqualTo(atBoot);
             assertThat(now.ringIova()).isNotEqualTo(vdev.vqs.get(0).desc); // through the DMA domain

@@ -75,8 +75,16 @@ public final class IrqController {
     private final Condition changed = lock.newCondition();
     private final ArrayDeque<Integer> pending = new ArrayDeque<>();
     private int delivering;
-    private int nextVirq = 16;
+    /**
+     * {@code allocated_irqs} (kernel/irq/irqdesc.c): the virqs in use. A new one is the lowest
+     * free run from 16 (the first numbers are the ones the board never hands out), and a freed
+     * one ({@link #irqFreeDescs}) is taken again.
+     */
+    private final java.util.BitSet allocatedIrqs = new java.util.BitSet();
+    private static final int FIRST_VIRQ = 16;
     private Thread cpu;
+    /** Powered off ({@link #shutdown}): the delivery thread is gone and no interrupt is raised. */
+    private boolean stopped;
     /** {@code irq_domain_list}, guarded by {@code irq_domain_mutex} (here the list's monitor). */
     private final java.util.List<DomainEntry> irqDomainList = new java.util.ArrayList<>();
     /** Edges on wired lines no virq was mapped to (the kernel never enabled them). */
@@ -190,15 +198,19 @@ public final class IrqController {
         return null;
     }
 
-    /** Allocates {@code n} consecutive virqs with no wired line (MSI vectors); returns the first. */
+    /**
+     * Allocates {@code n} consecutive virqs with no wired line (MSI vectors): the lowest free run
+     * of n, as __irq_alloc_descs finds it in {@code allocated_irqs}; returns the first.
+     */
+    @Port("kernel/irq/irqdesc.c:__irq_alloc_descs")
     public int allocVirqs(int n) {
         lock.lock();
         try {
-            int first = nextVirq;
+            int first = lowestFreeRun(n);
             for (int i = 0; i < n; i++) {
-                int v = nextVirq++;
-                descs.put(v, new Desc(v, -1));
+                descs.put(first + i, new Desc(first + i, -1));
             }
+            allocatedIrqs.set(first, first + n);
             return first;
         } finally {
             lock.unlock();
@@ -208,9 +220,45 @@ public final class IrqController {
     private int allocVirq(int hwirq) {
         lock.lock();
         try {
-            int v = nextVirq++;
+            int v = lowestFreeRun(1);
             descs.put(v, new Desc(v, hwirq));
+            allocatedIrqs.set(v);
             return v;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** bitmap_find_next_zero_area from {@link #FIRST_VIRQ}: the first of n free virqs in a row. */
+    private int lowestFreeRun(int n) {
+        int start = allocatedIrqs.nextClearBit(FIRST_VIRQ);
+        while (true) {
+            int busy = allocatedIrqs.nextSetBit(start);
+            if (busy < 0 || busy - start >= n) {
+                return start;
+            }
+            start = allocatedIrqs.nextClearBit(busy);
+        }
+    }
+
+    /**
+     * Gives {@code cnt} virqs from {@code from} back: their descriptors go and the numbers are
+     * free for the next allocation. A virq with an action still installed is left alone, as
+     * a driver bug (the kernel would free the descriptor under it): WARN.
+     */
+    @Port("kernel/irq/irqdesc.c:irq_free_descs")
+    public void irqFreeDescs(int from, int cnt) {
+        lock.lock();
+        try {
+            for (int v = from; v < from + cnt; v++) {
+                Desc d = descs.get(v);
+                if (d == null || org.iommu4j.base.Warn.WARN(d.handler != null || d.thread != null,
+                        "irq_free_descs: irq " + v + " still has an action")) {
+                    continue;
+                }
+                descs.remove(v);
+                allocatedIrqs.clear(v);
+            }
         } finally {
             lock.unlock();
         }
@@ -400,6 +448,9 @@ public final class IrqController {
     public void raise(int irq) {
         lock.lock();
         try {
+            if (stopped) {
+                return; // powered off: the edge reaches no CPU
+            }
             pending.addLast(irq);
             if (cpu == null) {
                 cpu = new Thread(this::deliveryLoop, name + "-cpu0-irq");
@@ -462,6 +513,36 @@ public final class IrqController {
         }
     }
 
+    /**
+     * Power off: the CPU's delivery thread ends (after what is pending is dropped) and later
+     * edges go nowhere. For a machine being closed, after its drivers' IRQs were freed.
+     */
+    public void shutdown() {
+        Thread t;
+        lock.lock();
+        try {
+            stopped = true;
+            pending.clear();
+            t = cpu;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        if (t != null && t != Thread.currentThread()) {
+            boolean interrupted = false;
+            while (t.isAlive()) {
+                try {
+                    t.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
     /** Waits until every raised interrupt has been fully handled (hard and threaded). */
     public void quiesce() {
         lock.lock();
@@ -493,6 +574,9 @@ public final class IrqController {
             lock.lock();
             try {
                 while (pending.isEmpty()) {
+                    if (stopped) {
+                        return;
+                    }
                     changed.awaitUninterruptibly();
                 }
                 irq = pending.pollFirst();

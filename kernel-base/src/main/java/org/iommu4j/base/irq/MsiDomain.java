@@ -179,7 +179,8 @@ public final class MsiDomain {
         int virq = irqs.allocVirqs(nr);
         int ret = parent.alloc(this, virq, nr, arg);
         if (ret < 0) {
-            return ret; // irq_free_descs: the board's virqs are never reused
+            irqs.irqFreeDescs(virq, nr);
+            return ret;
         }
         return virq;
     }
@@ -220,6 +221,8 @@ public final class MsiDomain {
                     irqs.irqSetChip(desc.irq + i, null);
                 }
                 parent.free(this, desc.irq, desc.nvecUsed);
+                // irq_domain_free_irqs: the descriptors go, their numbers free again
+                irqs.irqFreeDescs(desc.irq, desc.nvecUsed);
                 desc.irq = 0;
             }
         }

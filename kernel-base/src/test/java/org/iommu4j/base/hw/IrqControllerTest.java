@@ -30,6 +30,51 @@ class IrqControllerTest {
         }
     }
 
+    /**
+     * allocated_irqs: a new run of virqs is the lowest free one, so numbers given back by
+     * irq_free_descs are taken again; a virq that still has an action is not freed (WARN).
+     */
+    @Test
+    void freedVirqsAreTakenAgainLowestFirst() {
+        int a = irqs.allocVirqs(2);
+        int b = irqs.allocVirqs(2);
+        assertThat(b).isEqualTo(a + 2);
+        irqs.irqFreeDescs(a, 2);
+        assertThat(irqs.irqSetChip(a, null)).isEqualTo(-EINVAL); // no descriptor any more
+        // a run of 3 does not fit in the hole of 2: it goes after b's
+        assertThat(irqs.allocVirqs(3)).isEqualTo(b + 2);
+        assertThat(irqs.allocVirqs(1)).isEqualTo(a);
+        assertThat(irqs.allocVirqs(1)).isEqualTo(a + 1);
+
+        assertThat(irqs.requestIrq(b, (i, dev) -> IRQ_HANDLED, 0, "busy", this)).isZero();
+        irqs.irqFreeDescs(b, 1);
+        assertThat(Warn.drain()).singleElement().asString().contains("irq " + b + " still has an action");
+        assertThat(irqs.hasAction(b)).isTrue();
+        assertThat(irqs.allocVirqs(1)).isNotEqualTo(b);
+        irqs.freeIrq(b, this);
+    }
+
+    /** Power off: the delivery thread ends, and an edge raised afterwards runs no handler. */
+    @Test
+    void shutdownEndsTheDeliveryThreadAndLaterEdgesGoNowhere() throws Exception {
+        int irq = irqs.irqCreateMapping(41);
+        List<Thread> cpu = new CopyOnWriteArrayList<>();
+        assertThat(irqs.requestIrq(irq, (i, dev) -> {
+            cpu.add(Thread.currentThread());
+            return IRQ_HANDLED;
+        }, IrqController.IRQF_TRIGGER_RISING, "uart", this)).isZero();
+        irqs.raise(irq);
+        irqs.quiesce();
+        assertThat(cpu).hasSize(1);
+        irqs.freeIrq(irq, this);
+        irqs.shutdown();
+        assertThat(cpu.get(0).isAlive()).isFalse();
+        irqs.raise(irq);
+        irqs.quiesce();
+        assertThat(irqs.count(irq)).isEqualTo(1);
+        assertThat(cpu).hasSize(1);
+    }
+
     @Test
     void mappingsAreStable() {
         int a = irqs.irqCreateMapping(106);
