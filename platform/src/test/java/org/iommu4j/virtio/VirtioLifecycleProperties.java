@@ -296,17 +296,7 @@ class VirtioLifecycleProperties {
         IommuDomain domain = Iommu.iommuGetDomainForDev(dev);
         List<String> ops = new ArrayList<>();
         List<Long> tlbiVa = new ArrayList<>();
-        try (Trace.Capture cap = Trace.capture("smmuv3:smmuv3_cmdq_opcode", "smmuv3:smmuv3_cmdq_tlbi")) {
-            m.pci.pciStopAndRemoveBusDevice(dev);
-            m.board.irqs.quiesce();
-            for (TraceRecord r : cap.records()) {
-                if (r.event().name().equals("smmuv3_cmdq_opcode")) {
-                    ops.add((String) r.field("cmd"));
-                } else if ("CMD_TLBI_NH_VA".equals(r.field("cmd"))) {
-                    tlbiVa.add(r.longField("addr"));
-                }
-            }
-        }
+        commandsOf(m, () -> m.pci.pciStopAndRemoveBusDevice(dev), ops, tlbiVa);
         // v5.15's order: the ring unmapped (strict: TLBI by VA, synced, then with ATS the
         // domain's ATC invalidation, synced), with ATS arm_smmu_disable_ats' ATC invalidation of
         // the master, the STE left aborting (CFGI_STE, synced), the group's domain freed (TLBI
@@ -327,6 +317,24 @@ class VirtioLifecycleProperties {
     }
 
     /**
+     * Runs {@code action} and collects the commands the SMMU consumed meanwhile ({@code ops}, by
+     * name) and the addresses of its TLBI_NH_VAs ({@code tlbiVa}), once its interrupts are handled.
+     */
+    private static void commandsOf(Machine m, Runnable action, List<String> ops, List<Long> tlbiVa) {
+        try (Trace.Capture cap = Trace.capture("smmuv3:smmuv3_cmdq_opcode", "smmuv3:smmuv3_cmdq_tlbi")) {
+            action.run();
+            m.board.irqs.quiesce();
+            for (TraceRecord r : cap.records()) {
+                if (r.event().name().equals("smmuv3_cmdq_opcode")) {
+                    ops.add((String) r.field("cmd"));
+                } else if ("CMD_TLBI_NH_VA".equals(r.field("cmd"))) {
+                    tlbiVa.add(r.longField("addr"));
+                }
+            }
+        }
+    }
+
+    /**
      * device_release_driver (echo > unbind): the driver's whole teardown (the ring unmapped:
      * TLBI_NH_VA, synced, and with ATS the domain's ATC invalidation, synced), while the
      * function stays in its group with its default domain, STE and ATS.
@@ -338,17 +346,7 @@ class VirtioLifecycleProperties {
         long ringIova = virtioDevice(m, f.virtioId).vqs.get(0).queueDmaAddr;
         List<String> ops = new ArrayList<>();
         List<Long> tlbiVa = new ArrayList<>();
-        try (Trace.Capture cap = Trace.capture("smmuv3:smmuv3_cmdq_opcode", "smmuv3:smmuv3_cmdq_tlbi")) {
-            m.pci.pciBusType.deviceReleaseDriver(f.dev);
-            m.board.irqs.quiesce();
-            for (TraceRecord r : cap.records()) {
-                if (r.event().name().equals("smmuv3_cmdq_opcode")) {
-                    ops.add((String) r.field("cmd"));
-                } else if ("CMD_TLBI_NH_VA".equals(r.field("cmd"))) {
-                    tlbiVa.add(r.longField("addr"));
-                }
-            }
-        }
+        commandsOf(m, () -> m.pci.pciBusType.deviceReleaseDriver(f.dev), ops, tlbiVa);
         assertThat(ops).as("%s unbind", f.bdf).isEqualTo(ats ? List.of("CMD_TLBI_NH_VA", "CMD_SYNC", "CMD_ATC_INV", "CMD_SYNC")
                 : List.of("CMD_TLBI_NH_VA", "CMD_SYNC"));
         assertThat(tlbiVa).containsExactly(ringIova);
