@@ -2832,11 +2832,20 @@ public final class ArmSmmuV3 {
         iommuCore.iommuDeviceUnregister(iommu);
         iommuCore.iommuSysfs().iommuDeviceSysfsRemove(iommu);
         armSmmuDeviceDisable(smmu);
+        armSmmuFreeIopfQueues();
+        return 0;
+    }
+
+    /**
+     * Remove's last step, iopf_queue_free of the event queue's fault queue (and seed 004's PRI
+     * one): their worker threads end. Apart for the machine's power-off, whose 6.1 shutdown does
+     * not free them but whose threads go with it.
+     */
+    public void armSmmuFreeIopfQueues() {
         org.iommu4j.iopf.IoPgfault.iopfQueueFree(smmu.evtqIopf);
         smmu.evtqIopf = null;
         org.iommu4j.iopf.IoPgfault.iopfQueueFree(smmu.priqIopf);
         smmu.priqIopf = null;
-        return 0;
     }
 
     /**

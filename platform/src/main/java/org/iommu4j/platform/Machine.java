@@ -650,7 +650,7 @@ public final class Machine implements AutoCloseable {
             return org.iommu4j.base.Notifier.NOTIFY_DONE;
         }
         PciDev dev = Pci.toPciDev((Device) data);
-        PciEndpointModel model = hostBridge.function(dev.pciBus.number, Pci.PCI_SLOT(dev.devfn), Pci.PCI_FUNC(dev.devfn));
+        PciEndpointModel model = modelOf(dev);
         int sid = streamId(pcieNode, Pci.pciDevId(dev));
         Printk.prInfo("pci %s: [%04x:%04x] StreamID 0x%x", dev.devName(), dev.vendor, dev.device, sid);
         PciFunction f = new PciFunction(model, dev, sid);
@@ -694,7 +694,7 @@ public final class Machine implements AutoCloseable {
 
         @Override
         public boolean pciMatchId(PciDev dev) {
-            PciEndpointModel model = hostBridge.function(dev.pciBus.number, Pci.PCI_SLOT(dev.devfn), Pci.PCI_FUNC(dev.devfn));
+            PciEndpointModel model = modelOf(dev);
             return dev.vendor != VirtioPci.VIRTIO_PCI_VENDOR_ID && driven.contains(model);
         }
 
@@ -744,6 +744,11 @@ public final class Machine implements AutoCloseable {
         }
     };
 
+    /** The host bridge's model of the function {@code dev} stands for. */
+    private PciEndpointModel modelOf(PciDev dev) {
+        return hostBridge.function(dev.pciBus.number, Pci.PCI_SLOT(dev.devfn), Pci.PCI_FUNC(dev.devfn));
+    }
+
     /** The StreamID {@code rid} is given by {@code iommu-map}, or -errno. */
     private static int streamId(DeviceNode bridge, int rid) {
         DeviceNode[] target = {null};
@@ -782,10 +787,7 @@ public final class Machine implements AutoCloseable {
         }
         if (smmu != null) {
             /* the IOPF queues' workers (what arm_smmu_device_remove frees) */
-            org.iommu4j.iopf.IoPgfault.iopfQueueFree(smmu.smmu.evtqIopf);
-            org.iommu4j.iopf.IoPgfault.iopfQueueFree(smmu.smmu.priqIopf);
-            smmu.smmu.evtqIopf = null;
-            smmu.smmu.priqIopf = null;
+            smmu.armSmmuFreeIopfQueues();
         }
         if (virtioBlk != null) {
             /* virtio_blk's module exit: its workqueue (and worker threads) */
