@@ -202,21 +202,12 @@ public final class VirtioPciModernDev {
 
     /**
      * vp_modern_probe's unwinding (its err_map_* labels, then err_map_common's
-     * pci_release_selected_regions): what was mapped is unmapped, the regions go back; returns
-     * {@code err}.
+     * pci_release_selected_regions): what was mapped is unmapped, the regions go back, as
+     * {@link #vpModernRemove} does for a whole probe (a window never mapped is null, which
+     * pci_iounmap leaves alone); returns {@code err}.
      */
     private static int vpModernProbeErr(VirtioPciModernDevice mdev, int err) {
-        PciDev pciDev = mdev.pciDev;
-        if (mdev.notifyBase != null) {
-            PciIomap.pciIounmap(pciDev, mdev.notifyBase);
-        }
-        if (mdev.isr != null) {
-            PciIomap.pciIounmap(pciDev, mdev.isr);
-        }
-        if (mdev.common != null) {
-            PciIomap.pciIounmap(pciDev, mdev.common);
-        }
-        Pci.pciReleaseSelectedRegions(pciDev, mdev.modernBars);
+        vpModernRemove(mdev);
         return err;
     }
 
