@@ -90,16 +90,11 @@ public final class SmmuTlb {
     }
 
     /**
-     * Looks up {@code addr}. Counts a hit or miss. Only entries whose
+     * Looks up {@code addr} for a CD with PAN {@code pn}. Counts a hit or miss. Only entries whose
      * permissions include {@code need} hit: a permission miss re-walks, so a fault always comes
      * from the tables (faults are never cached). On a hit fills {@code res.pa}, {@code res.perm}
      * (raw {@link SmmuPtw} permission bits) and {@code res.pageSize}.
      */
-    public boolean lookup(int reg, int vm, int as, boolean shr, long addr, int need, DmaResult res) {
-        return lookup(reg, vm, as, shr, false, addr, need, res);
-    }
-
-    /** {@link #lookup(int, int, int, boolean, long, int, DmaResult)} for a CD with PAN {@code pn}. */
     public boolean lookup(int reg, int vm, int as, boolean shr, boolean pn, long addr, int need, DmaResult res) {
         if (enabled) {
             long stamp = sl.tryOptimisticRead();
@@ -157,16 +152,8 @@ public final class SmmuTlb {
 
     /**
      * An entry; {@code shr}: broadcast TLB maintenance applies to it (see {@link #shared});
-     * {@code lvl}: the level of its leaf descriptor.
-     */
-    public void insert(int reg, int vm, int as, boolean glob, boolean nest, boolean shr, long addr, int sh, int lvl,
-                       long out, int p, long gen) {
-        insert(reg, vm, as, glob, nest, shr, false, addr, sh, lvl, out, p, gen);
-    }
-
-    /**
-     * {@link #insert(int, int, int, boolean, boolean, boolean, long, int, int, long, int, long)}
-     * with PAN {@code pn}.
+     * {@code pn}: its permissions have CD.PAN applied; {@code lvl}: the level of its leaf
+     * descriptor.
      */
     public void insert(int reg, int vm, int as, boolean glob, boolean nest, boolean shr, boolean pn, long addr, int sh,
                        int lvl, long out, int p, long gen) {
